@@ -1,0 +1,220 @@
+"""Text analysis: one pipeline for index build and query time.
+
+normalise (NFKC → traditional-to-simplified → lowercase) → jieba (private
+tokenizer + user words) → synonyms mapped to one form → two feature streams:
+
+* ``words``: jieba words plus the dictionary sub-words search mode would add
+  (二维码 also yields 二维), stop words dropped unless that empties the text;
+* ``chars``: character unigrams and bigrams of each CJK run (so 密码 still
+  matches 登录密码) and Latin/digit runs whole (pin, 2fa, 5g).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import jieba
+import opencc
+
+__all__ = ["Analyzer", "Analysis", "Token", "normalize_text", "load_user_words", "load_synonyms"]
+
+# jieba logs its dictionary loading at DEBUG on stderr; keep build/serve output clean.
+jieba.setLogLevel(logging.WARNING)
+
+ANALYZER_VERSION = 1
+
+_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK_RUN = re.compile(f"[{_CJK}]+")
+_LATIN_RUN = re.compile(r"[a-z0-9]+(?:[.+#][a-z0-9]+)*")
+_IS_CJK = re.compile(f"^[{_CJK}]+$")
+_HAS_WORD_CHAR = re.compile(f"[{_CJK}a-z0-9]")
+# Zero-width and other format characters that users paste in by accident.
+_INVISIBLE = re.compile("[\u200b-\u200f\u2060-\u2064\ufeff\u00ad]")
+_SPACES = re.compile(r"\s+")
+
+# Function words that carry no intent. Question words (怎么, 多久, 为什么) are
+# kept on purpose: they separate "how do I withdraw" from "how long does it take".
+DEFAULT_STOPWORDS = frozenset(
+    """的 了 吗 呢 啊 吧 呀 哦 嘛 么 哈 嗯 哎 诶 喔 呗 啦 咯 之 得 地 着
+    请问 请 一下 我 我们 你 你们 您 他 她 它 是 在 就 都 也 和 与 及 还 又 这 那 这个 那个 个
+    把 给 让 帮 帮忙 麻烦 谢谢 感谢 您好 你好 在吗 有没有 是不是""".split()
+)
+
+
+def normalize_text(text: str, converter: opencc.OpenCC) -> str:
+    """NFKC (full-width → half-width), traditional → simplified, lowercase,
+    invisible characters removed and whitespace collapsed."""
+    text = unicodedata.normalize("NFKC", text)
+    text = _INVISIBLE.sub("", text)
+    text = converter.convert(text)
+    return _SPACES.sub(" ", text.lower()).strip()
+
+
+@dataclass(frozen=True)
+class Token:
+    """A canonical word with its span in the *normalised* text (for highlighting)."""
+
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Analysis:
+    words: list[str]
+    chars: list[str]
+
+
+def load_user_words(path: Path | None) -> list[tuple[str, int | None]]:
+    """Read a jieba user dictionary: ``word [freq] [tag]`` per line, ``#`` comments."""
+    if path is None or not Path(path).exists():
+        return []
+    entries = []
+    for line in Path(path).read_text("utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        parts = line.split()
+        freq = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+        entries.append((parts[0], freq))
+    return entries
+
+
+def load_synonyms(path: Path | None) -> list[list[str]]:
+    """Read synonym groups: one group per line, canonical form first,
+    separated by spaces or ``/``; ``#`` comments."""
+    if path is None or not Path(path).exists():
+        return []
+    groups = []
+    for line in Path(path).read_text("utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            group = [w for w in re.split(r"[\s/,，]+", line) if w]
+            if len(group) > 1:
+                groups.append(group)
+    return groups
+
+
+class Analyzer:
+    """Owns a private jieba tokenizer, the user words, synonyms and stop words.
+
+    Thread-safe for analysis after construction. Construction initialises
+    jieba (≈0.5 s from its cache), so build one per process and share it.
+    """
+
+    def __init__(
+        self,
+        user_words: Sequence[tuple[str, int | None]] = (),
+        synonyms: Sequence[Sequence[str]] = (),
+        stopwords: Iterable[str] = DEFAULT_STOPWORDS,
+    ):
+        self._converter = opencc.OpenCC("t2s")
+        self._tokenizer = jieba.Tokenizer()
+        self._tokenizer.initialize()
+        self.user_words = [(self.normalize(w), f) for w, f in user_words]
+        self.synonym_groups = [[self.normalize(w) for w in g] for g in synonyms]
+        self.stopwords = frozenset(self.normalize(w) for w in stopwords)
+        self.synonyms: dict[str, str] = {}
+        # Same-length variants are spellings (登陆/登录, 帐户/账户): rewrite them in the
+        # text before cutting, so they also change inside compounds like 登陆密码.
+        self._respell: dict[str, str] = {}
+        for group in self.synonym_groups:
+            for word in group[1:]:
+                if word != group[0]:
+                    self.synonyms[word] = group[0]
+                    if len(word) == len(group[0]) > 1:
+                        self._respell[word] = group[0]
+        alternatives = "|".join(map(re.escape, sorted(self._respell, key=len, reverse=True)))
+        self._respell_re = re.compile(alternatives) if alternatives else None
+        # Dictionary words go through the same respelling as text, so they still match.
+        for word, freq in self.user_words:
+            self._add_word(self._respelled(word), freq)
+        for group in self.synonym_groups:
+            for word in group:
+                # Multi-character synonyms must be cut whole to be mapped at all.
+                if len(word) > 1 and word not in self._tokenizer.FREQ:
+                    self._add_word(word, None)
+        self.fingerprint = self._fingerprint()
+
+    @classmethod
+    def from_files(cls, user_dict: Path | None, synonyms: Path | None) -> "Analyzer":
+        return cls(load_user_words(user_dict), load_synonyms(synonyms))
+
+    def _add_word(self, word: str, freq: int | None) -> None:
+        if freq is None:
+            # The smallest frequency that keeps the word whole in jieba's DAG.
+            freq = self._tokenizer.suggest_freq(word, tune=False)
+        self._tokenizer.add_word(word, freq)
+
+    def _fingerprint(self) -> str:
+        h = hashlib.sha256(f"analyzer-v{ANALYZER_VERSION}".encode())
+        for word, freq in self.user_words:
+            h.update(f"u{word}\t{freq}\n".encode())
+        for group in self.synonym_groups:
+            h.update(("s" + " ".join(group) + "\n").encode())
+        h.update(("x" + " ".join(sorted(self.stopwords))).encode())
+        return h.hexdigest()[:16]
+
+    def normalize(self, text: str) -> str:
+        return normalize_text(text, self._converter)
+
+    def _respelled(self, norm: str) -> str:
+        if self._respell_re is None:
+            return norm
+        return self._respell_re.sub(lambda m: self._respell[m.group(0)], norm)
+
+    def tokens(self, text: str) -> list[Token]:
+        """Canonical words (synonyms mapped) with spans in the normalised text."""
+        norm = self._respelled(self.normalize(text))
+        out = []
+        for word, start, end in self._tokenizer.tokenize(norm, HMM=True):
+            if not _HAS_WORD_CHAR.search(word):
+                continue
+            out.append(Token(self.synonyms.get(word, word), start, end))
+        return out
+
+    def analyze(self, text: str) -> Analysis:
+        """Features of one text; the same call serves documents and queries."""
+        canonical = [t.text for t in self.tokens(text)]
+        kept = [w for w in canonical if w not in self.stopwords] or canonical
+        freq = self._tokenizer.FREQ
+        words: list[str] = []
+        for w in kept:
+            # Search-mode sub-words, as jieba's cut_for_search does, in one pass.
+            if len(w) > 2 and _IS_CJK.match(w):
+                words.extend(w[i : i + 2] for i in range(len(w) - 1) if freq.get(w[i : i + 2]))
+                if len(w) > 3:
+                    words.extend(w[i : i + 3] for i in range(len(w) - 2) if freq.get(w[i : i + 3]))
+            words.append(w)
+        return Analysis(words=words, chars=self._char_features(canonical))
+
+    def _char_features(self, canonical: list[str]) -> list[str]:
+        # Rebuild text from canonical words so synonyms reach character features
+        # too; "|" keeps grams from spanning a stop word that was dropped.
+        pieces = [w if w not in self.stopwords else "|" for w in canonical]
+        if all(p == "|" for p in pieces):
+            pieces = canonical
+        text = " ".join(pieces)
+        feats: list[str] = []
+        for run in _CJK_RUN.findall(text.replace(" ", "")):
+            feats.extend(run)
+            feats.extend(run[i : i + 2] for i in range(len(run) - 1))
+        feats.extend(_LATIN_RUN.findall(text))
+        return feats
+
+    def settings(self) -> dict:
+        """What the index manifest records about this analyzer."""
+        return {
+            "version": ANALYZER_VERSION,
+            "fingerprint": self.fingerprint,
+            "user_words": len(self.user_words),
+            "synonym_groups": len(self.synonym_groups),
+            "stopwords": len(self.stopwords),
+            "converter": "opencc t2s",
+        }

@@ -1,0 +1,143 @@
+"""The `faq-search` command: build, check, search, serve."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import textwrap
+from pathlib import Path
+
+from .config import Config
+
+
+def _add_build_args(p: argparse.ArgumentParser, env: Config) -> None:
+    p.add_argument("--corpus", default=env.FAQ_CORPUS_DIR, help="corpus directory or .jsonl file (default: %(default)s)")
+    p.add_argument("--out", default=env.FAQ_INDEX_DIR, help="index directory (default: %(default)s)")
+    p.add_argument("--dict", dest="dict_dir", default=None, help="directory with user_words.txt and synonyms.txt (default: <corpus>/dict)")
+    p.add_argument("--check", action="store_true", help="exit 0 when the published index matches the corpus, 1 when stale")
+    p.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+
+
+def cmd_build(args) -> int:
+    from .corpus import CorpusError
+    from .index import build_index, check_index
+
+    try:
+        if args.check:
+            fresh, reason = check_index(args.corpus, args.out, args.dict_dir)
+            if not args.quiet or not fresh:
+                print(reason, file=sys.stderr if not fresh else sys.stdout)
+            return 0 if fresh else 1
+        result = build_index(args.corpus, args.out, args.dict_dir, progress=None if args.quiet else sys.stderr)
+    except CorpusError as e:
+        for problem in e.problems:
+            print(problem, file=sys.stderr)
+        print(f"build failed: {len(e.problems)} problem(s); the published index is unchanged", file=sys.stderr)
+        return 2
+    except FileNotFoundError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if not args.quiet:
+        print(
+            f"built {result.version}: {result.articles} articles, vocabulary {result.vocabulary}, "
+            f"{result.analysed} analysed afresh, {result.seconds:.2f}s"
+        )
+    return 0
+
+
+def cmd_search(args) -> int:
+    from .index import IndexError_
+    from .search import QueryError, Searcher
+
+    try:
+        searcher = Searcher.load(args.index)
+        hits = searcher.search(args.query, k=args.k, category=args.category)
+    except IndexError_ as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except QueryError as e:
+        print(f"error: {e}; categories: {', '.join(searcher.categories)}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps({"query": args.query, "results": [h.to_dict() for h in hits], "index_version": searcher.version}, ensure_ascii=False, indent=2))
+        return 0
+    if not hits:
+        print("没有找到匹配的答案 (no matching answer)")
+        return 1
+    width = max(40, min(100, os.get_terminal_size(sys.stdout.fileno()).columns if sys.stdout.isatty() else 80))
+    for rank, h in enumerate(hits, 1):
+        print(f"{rank}. [{h.score:.3f}] {h.question}  ({h.category} · {h.id})")
+        if h.matched != h.question:
+            print(f"   matched: {h.matched}")
+        if h.matched_terms:
+            print(f"   terms: {' '.join(h.matched_terms)}")
+        if rank == 1 or args.full:
+            print(textwrap.indent(textwrap.fill(h.answer, width=width // 2), "   "))
+        print()
+    return 0
+
+
+def cmd_serve(args) -> int:
+    from gunicorn.app.base import BaseApplication
+
+    from .web import create_app
+
+    env = dict(os.environ)
+    env["FAQ_INDEX_DIR"] = args.index
+    settings = Config.from_mapping(env)
+
+    class Server(BaseApplication):
+        def load_config(self):
+            self.cfg.set("bind", f"{args.host or settings.HOST}:{args.port or settings.PORT}")
+            self.cfg.set("workers", args.workers or settings.WEB_CONCURRENCY)
+            self.cfg.set("preload_app", True)
+            self.cfg.set("accesslog", "-")
+
+        def load(self):
+            return create_app(env)
+
+    Server().run()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    env = Config.from_mapping(os.environ)
+    parser = argparse.ArgumentParser(prog="faq-search", description="Chinese FAQ search for wallet customer service.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("build", help="validate the corpus and publish a new index")
+    _add_build_args(p, env)
+    p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("search", help="ranked answers for a question, in the terminal")
+    p.add_argument("query")
+    p.add_argument("--index", default=env.FAQ_INDEX_DIR)
+    p.add_argument("-k", "--k", type=int, default=5)
+    p.add_argument("--category", default=None)
+    p.add_argument("--full", action="store_true", help="print every answer, not only the first")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("serve", help="serve the API and search page with gunicorn")
+    p.add_argument("--index", default=env.FAQ_INDEX_DIR)
+    p.add_argument("--host", default=None)
+    p.add_argument("--port", type=int, default=None)
+    p.add_argument("--workers", type=int, default=None)
+    p.set_defaults(func=cmd_serve)
+
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+def build_main(argv: list[str] | None = None) -> int:
+    """Entry of build_index.py: the `build` command's arguments without the subcommand."""
+    env = Config.from_mapping(os.environ)
+    parser = argparse.ArgumentParser(prog="build_index.py", description="Validate the corpus and publish a new index.")
+    _add_build_args(parser, env)
+    return cmd_build(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,329 @@
+"""The knowledge base: articles loaded from Markdown + YAML front matter or JSON Lines.
+
+Validation collects every problem, each as ``path:line: message``, and raises
+one :class:`CorpusError` so an editor fixes them all in one pass.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import yaml
+
+__all__ = ["Article", "Corpus", "CorpusError", "Problem", "load_corpus"]
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_FRONT_MATTER_END = re.compile(r"^---[ \t]*$", re.M)
+_KEY_LINE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*:")
+KNOWN_KEYS = {"id", "question", "similar_questions", "category", "tags", "related"}
+
+
+@dataclass(frozen=True)
+class Article:
+    id: str
+    question: str
+    answer: str
+    similar_questions: tuple[str, ...] = ()
+    category: str = ""
+    tags: tuple[str, ...] = ()
+    related: tuple[str, ...] = ()
+    source: str = ""  # "path:line" of the article, for messages
+
+    @property
+    def questions(self) -> tuple[str, ...]:
+        """Every phrasing of the question, standard one first; empty ones dropped."""
+        return tuple(q for q in (self.question, *self.similar_questions) if q.strip())
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        for key in ("similar_questions", "tags", "related"):
+            d[key] = list(d[key])
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Article":
+        return cls(
+            id=d["id"],
+            question=d.get("question", ""),
+            answer=d.get("answer", ""),
+            similar_questions=tuple(d.get("similar_questions", ())),
+            category=d.get("category", ""),
+            tags=tuple(d.get("tags", ())),
+            related=tuple(d.get("related", ())),
+            source=d.get("source", ""),
+        )
+
+    def content_hash(self) -> str:
+        """Hash of what analysis reads: the key of the token cache."""
+        text = "\x1f".join((*self.questions, "\x1e", self.answer))
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+class CorpusError(Exception):
+    """The corpus has problems; ``problems`` lists every one of them."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(map(str, problems)))
+
+
+@dataclass
+class Corpus:
+    articles: list[Article]
+    categories: dict[str, str] = field(default_factory=dict)  # id → display name
+    content_hash: str = ""
+
+    def __len__(self) -> int:
+        return len(self.articles)
+
+
+def _hash_files(paths: list[Path], root: Path) -> str:
+    h = hashlib.sha256()
+    for p in paths:
+        h.update(str(p.relative_to(root)).encode() + b"\0")
+        h.update(hashlib.sha256(p.read_bytes()).digest())
+    return h.hexdigest()
+
+
+def _as_str_list(value, key: str, where: tuple[str, int], problems: list[Problem]) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, (str, int, float)) for v in value):
+        problems.append(Problem(*where, f"'{key}' must be a list of strings"))
+        return ()
+    return tuple(str(v).strip() for v in value if str(v).strip())
+
+
+def _key_lines(front: str, first_line: int) -> dict[str, int]:
+    lines = {}
+    for offset, text in enumerate(front.splitlines()):
+        m = _KEY_LINE.match(text)
+        if m and m.group(1) not in lines:
+            lines[m.group(1)] = first_line + offset
+    return lines
+
+
+def parse_markdown_article(path: Path, display: str, problems: list[Problem]) -> Article | None:
+    """Parse one article file; append problems and return None when it is unusable."""
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        problems.append(Problem(display, line, "file is not valid UTF-8"))
+        return None
+    if not text.strip():
+        problems.append(Problem(display, 1, "file is empty"))
+        return None
+    text = text.replace("\r\n", "\n")
+    if not text.startswith("---\n"):
+        problems.append(Problem(display, 1, "missing YAML front matter (the file must start with '---')"))
+        return None
+    end = _FRONT_MATTER_END.search(text, 4)
+    if end is None:
+        problems.append(Problem(display, 1, "front matter is not closed by a '---' line"))
+        return None
+    front = text[4 : end.start()]
+    body = text[end.end() :].strip("\n")
+    closing_line = text[: end.start()].count("\n") + 1
+    try:
+        meta = yaml.safe_load(front)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = 2 + mark.line if mark is not None else 1
+        reason = getattr(e, "problem", None) or str(e).splitlines()[0]
+        context, context_mark = getattr(e, "context", None), getattr(e, "context_mark", None)
+        if context and context_mark is not None:
+            reason += f" ({context} that starts at line {2 + context_mark.line})"
+        problems.append(Problem(display, line, f"invalid YAML: {reason}"))
+        return None
+    if not isinstance(meta, dict):
+        problems.append(Problem(display, 2, "front matter must be a mapping of keys to values"))
+        return None
+    lines = _key_lines(front, 2)
+    n_before = len(problems)
+
+    def where(key: str) -> tuple[str, int]:
+        return display, lines.get(key, 1)
+
+    for key in meta:
+        if key not in KNOWN_KEYS:
+            problems.append(Problem(*where(str(key)), f"unknown key '{key}'"))
+    article_id = meta.get("id")
+    if article_id is None or not str(article_id).strip():
+        problems.append(Problem(*where("id"), "missing 'id'"))
+    elif not _ID.match(str(article_id)):
+        problems.append(Problem(*where("id"), f"invalid id '{article_id}' (letters, digits, '.', '_', '-')"))
+    question = meta.get("question")
+    if not isinstance(question, str) or not question.strip():
+        problems.append(Problem(*where("question"), "missing 'question'"))
+        question = ""
+    if not body.strip():
+        problems.append(Problem(display, closing_line, "missing answer (the body after the front matter is empty)"))
+    similar = _as_str_list(meta.get("similar_questions"), "similar_questions", where("similar_questions"), problems)
+    tags = _as_str_list(meta.get("tags"), "tags", where("tags"), problems)
+    related = _as_str_list(meta.get("related"), "related", where("related"), problems)
+    category = meta.get("category")
+    if category is not None and not isinstance(category, str):
+        problems.append(Problem(*where("category"), "'category' must be a string"))
+        category = None
+    if len(problems) > n_before:
+        return None
+    return Article(
+        id=str(article_id).strip(),
+        question=question.strip(),
+        answer=body.strip(),
+        similar_questions=similar,
+        category=(category or path.parent.name).strip(),
+        tags=tags,
+        related=related,
+        source=f"{display}:{lines.get('id', 1)}",
+    )
+
+
+def _load_markdown(root: Path, problems: list[Problem]) -> tuple[list[Article], dict[str, str], list[Path]]:
+    articles_dir = root / "articles" if (root / "articles").is_dir() else root
+    paths = sorted(articles_dir.rglob("*.md"))
+    articles = []
+    for path in paths:
+        article = parse_markdown_article(path, _display(path), problems)
+        if article is not None:
+            articles.append(article)
+    categories: dict[str, str] = {}
+    cat_file = root / "categories.yml"
+    extra = []
+    if cat_file.exists():
+        extra.append(cat_file)
+        try:
+            loaded = yaml.safe_load(cat_file.read_text("utf-8")) or {}
+            if not isinstance(loaded, dict):
+                raise ValueError("expected a mapping of category id to name")
+            categories = {str(k): str(v) for k, v in loaded.items()}
+        except (yaml.YAMLError, ValueError, UnicodeDecodeError) as e:
+            problems.append(Problem(_display(cat_file), 1, f"invalid categories file: {e}"))
+        for a in articles:
+            if categories and a.category not in categories:
+                path, line = a.source.rsplit(":", 1)
+                problems.append(Problem(path, int(line), f"unknown category '{a.category}' (not in categories.yml)"))
+    return articles, categories, paths + extra
+
+
+def _load_jsonl(path: Path, problems: list[Problem]) -> list[Article]:
+    display = _display(path)
+    articles = []
+    with path.open("rb") as f:
+        for lineno, raw in enumerate(f, 1):
+            if not raw.strip():
+                continue
+            try:
+                obj = json.loads(raw.decode("utf-8"))
+            except UnicodeDecodeError:
+                problems.append(Problem(display, lineno, "line is not valid UTF-8"))
+                continue
+            except json.JSONDecodeError as e:
+                problems.append(Problem(display, lineno, f"invalid JSON: {e.msg}"))
+                continue
+            if not isinstance(obj, dict):
+                problems.append(Problem(display, lineno, "each line must be a JSON object"))
+                continue
+            where = (display, lineno)
+            n_before = len(problems)
+            article_id = obj.get("id")
+            if article_id is None or not _ID.match(str(article_id)):
+                problems.append(Problem(*where, f"missing or invalid 'id': {article_id!r}"))
+            question = obj.get("question") or ""
+            answer = obj.get("answer") or ""
+            if not isinstance(question, str) or not isinstance(answer, str):
+                problems.append(Problem(*where, "'question' and 'answer' must be strings"))
+                question, answer = "", ""
+            similar = _as_str_list(obj.get("similar_questions"), "similar_questions", where, problems)
+            tags = _as_str_list(obj.get("tags"), "tags", where, problems)
+            related = _as_str_list(obj.get("related"), "related", where, problems)
+            category = obj.get("category") or ""
+            if not isinstance(category, str):
+                problems.append(Problem(*where, "'category' must be a string"))
+            if not question.strip() and not answer.strip() and not similar:
+                problems.append(Problem(*where, "entry has no text: needs a question or an answer"))
+            if len(problems) > n_before:
+                continue
+            if not question.strip() and similar:
+                question, similar = similar[0], similar[1:]
+            articles.append(
+                Article(
+                    id=str(article_id),
+                    question=question.strip(),
+                    answer=answer.strip(),
+                    similar_questions=similar,
+                    category=str(category).strip(),
+                    tags=tags,
+                    related=related,
+                    source=f"{display}:{lineno}",
+                )
+            )
+    return articles
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _check_ids(articles: list[Article], problems: list[Problem]) -> None:
+    first_seen: dict[str, str] = {}
+    for a in articles:
+        if a.id in first_seen:
+            path, line = a.source.rsplit(":", 1)
+            problems.append(Problem(path, int(line), f"duplicate id '{a.id}' (first used at {first_seen[a.id]})"))
+        else:
+            first_seen[a.id] = a.source
+    for a in articles:
+        for rid in a.related:
+            if rid not in first_seen:
+                path, line = a.source.rsplit(":", 1)
+                problems.append(Problem(path, int(line), f"unknown related id '{rid}'"))
+
+
+def load_corpus(path: str | Path) -> Corpus:
+    """Load a corpus directory (``articles/**.md`` + ``categories.yml``) or a ``.jsonl`` file.
+
+    Raises CorpusError listing every problem; FileNotFoundError when ``path`` is missing.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"corpus not found: {path}")
+    problems: list[Problem] = []
+    categories: dict[str, str] = {}
+    if path.is_dir():
+        articles, categories, files = _load_markdown(path, problems)
+        if not files:
+            problems.append(Problem(_display(path), 0, "no articles (*.md) found"))
+        content_hash = _hash_files(files, path) if files else ""
+    else:
+        articles = _load_jsonl(path, problems)
+        if not articles and not problems:
+            problems.append(Problem(_display(path), 0, "no entries found"))
+        content_hash = hashlib.sha256(path.read_bytes()).hexdigest()
+    _check_ids(articles, problems)
+    if problems:
+        raise CorpusError(problems)
+    if not categories:
+        categories = {c: c for c in sorted({a.category for a in articles if a.category})}
+    return Corpus(articles=articles, categories=categories, content_hash=content_hash)

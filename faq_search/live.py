@@ -1,0 +1,71 @@
+"""Follow an index directory's CURRENT pointer and swap in new versions without a restart."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Callable
+
+from .analysis import Analyzer
+from .index import IndexError_, read_current
+from .search import Searcher
+
+log = logging.getLogger(__name__)
+
+
+class LiveSearcher:
+    """Holds the Searcher of the newest valid published version.
+
+    ``get()`` checks the pointer at most once per ``interval`` seconds. A version
+    that fails to load is logged and skipped; the previous one keeps serving.
+    """
+
+    def __init__(self, index_dir: str | Path, interval: float = 1.0, min_score: float | None = None,
+                 clock: Callable[[], float] = time.monotonic, analyzer: Analyzer | None = None):
+        self.index_dir = Path(index_dir)
+        self.interval = interval
+        self.min_score = min_score
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._searcher: Searcher | None = None
+        self._tried: str | None = None  # last version we attempted, good or bad
+        self._checked = clock()
+        self.error: str | None = None
+        self._analyzer = analyzer  # reused across versions built with the same dictionary
+        self.refresh()
+
+    def get(self) -> Searcher | None:
+        now = self._clock()
+        if now - self._checked >= self.interval and self._lock.acquire(blocking=False):
+            # One thread reloads; the others keep answering with the current version.
+            try:
+                self._checked = now
+                self.refresh()
+            finally:
+                self._lock.release()
+        return self._searcher
+
+    def refresh(self) -> bool:
+        """Load the published version if it is new; True when a swap happened."""
+        version = read_current(self.index_dir)
+        if version is None:
+            if self._searcher is None:
+                self.error = f"no published index in {self.index_dir}"
+            return False
+        if version == self._tried:
+            return False
+        self._tried = version
+        kwargs = {} if self.min_score is None else {"min_score": self.min_score}
+        try:
+            searcher = Searcher.load(self.index_dir, analyzer=self._analyzer, **kwargs)
+        except (IndexError_, OSError, ValueError, KeyError) as e:
+            self.error = f"index version {version} refused: {e}"
+            log.error(self.error)
+            return False
+        self._searcher = searcher
+        self._analyzer = searcher.analyzer
+        self.error = None
+        log.info("serving index version %s (%d articles)", searcher.version, len(searcher))
+        return True

@@ -1,0 +1,30 @@
+"""Flask app factory: JSON API + the self-service search page."""
+
+from __future__ import annotations
+
+import os
+from typing import Mapping
+
+from flask import Flask
+
+from ..config import Config
+from ..live import LiveSearcher
+from . import api, errors, pages
+
+
+def create_app(config: Mapping[str, object] | None = None, live: LiveSearcher | None = None) -> Flask:
+    """Build the app. ``config`` maps setting names (see faq_search.config) to values;
+    ``None`` reads the environment. ``live`` replaces the index follower (tests)."""
+    settings = Config.from_mapping(os.environ if config is None else config)
+    app = Flask(__name__)
+    app.config["FAQ"] = settings
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
+    # Loading here, in the factory, means gunicorn's preload loads once before forking.
+    app.extensions["faq_live"] = live or LiveSearcher(
+        settings.FAQ_INDEX_DIR, interval=settings.FAQ_RELOAD_INTERVAL, min_score=settings.FAQ_MIN_SCORE
+    )
+    errors.init_app(app)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(pages.bp)
+    return app

@@ -1,0 +1,133 @@
+"""Shared fixtures: tiny corpora written per test, analyzers, a built index, the app and client."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from faq_search.analysis import Analyzer, load_synonyms, load_user_words
+from faq_search.index import build_index
+
+ROOT = Path(__file__).resolve().parent.parent
+REAL_CORPUS = ROOT / "corpus"
+
+# A tiny wallet knowledge base: enough to show a ranking bug, small enough to read.
+TINY_ARTICLES = {
+    "password/forgot-login.md": dict(
+        id="pw-login", question="忘记登录密码怎么办？", category="password", tags=["密码"],
+        similar=["登录密码忘了", "密码想不起来登不上", "找回登录密码"], related=["pw-pay"],
+        answer="在登录页点「忘记密码」，输入注册手机号和短信验证码后设置新的登录密码。",
+    ),
+    "password/forgot-pay.md": dict(
+        id="pw-pay", question="忘记支付密码怎么办？", category="password", tags=["密码", "支付"],
+        similar=["支付密码忘了", "付款密码不记得了"],
+        answer="进入「我的 → 设置 → 安全中心 → 重置支付密码」，完成人脸识别后设置新的六位支付密码。",
+    ),
+    "transfer/wrong-person.md": dict(
+        id="tr-wrong", question="转账转错人了怎么办？", category="transfer", tags=["转账"],
+        similar=["钱转错人了", "转账打错账户"],
+        answer="在转账详情里联系对方退回；联系不上可在客服中心提交转错账申请，我们会在1到3个工作日内联系收款人。",
+    ),
+    "withdraw/arrival.md": dict(
+        id="wd-time", question="提现多久到账？", category="withdraw", tags=["提现"],
+        similar=["提现几天到", "取现什么时候到银行卡"],
+        answer="提现一般2小时内到账，最晚次日24点前到账，节假日不受影响。",
+    ),
+}
+TINY_CATEGORIES = {"password": "密码", "transfer": "转账", "withdraw": "提现"}
+TINY_USER_WORDS = "登录密码 2000\n支付密码 2000\n转错账 100\n"
+TINY_SYNONYMS = "怎么 如何 咋 咋办 怎么办\n转账 转帐\n提现 取现\n登录 登陆\n多久 几天\n忘记 忘了\n"
+
+
+def article_text(a: dict) -> str:
+    lines = ["---", f"id: {a['id']}", f"question: {a['question']}"]
+    if a.get("similar"):
+        lines.append("similar_questions:")
+        lines += [f"  - {s}" for s in a["similar"]]
+    lines.append(f"category: {a['category']}")
+    if a.get("tags"):
+        lines.append(f"tags: [{', '.join(a['tags'])}]")
+    if a.get("related"):
+        lines.append(f"related: [{', '.join(a['related'])}]")
+    lines += ["---", a["answer"], ""]
+    return "\n".join(lines)
+
+
+@pytest.fixture
+def make_corpus(tmp_path):
+    """make_corpus(articles=None, categories=None) → a corpus directory in tmp_path."""
+
+    def make(articles: dict | None = None, categories: dict | None = None, name: str = "corpus") -> Path:
+        root = tmp_path / name
+        (root / "articles").mkdir(parents=True, exist_ok=True)
+        (root / "dict").mkdir(exist_ok=True)
+        (root / "dict" / "user_words.txt").write_text(TINY_USER_WORDS, "utf-8")
+        (root / "dict" / "synonyms.txt").write_text(TINY_SYNONYMS, "utf-8")
+        cats = TINY_CATEGORIES if categories is None else categories
+        if cats:
+            (root / "categories.yml").write_text("".join(f"{k}: {v}\n" for k, v in cats.items()), "utf-8")
+        for rel, a in (TINY_ARTICLES if articles is None else articles).items():
+            path = root / "articles" / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(a if isinstance(a, str) else article_text(a), "utf-8")
+        return root
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def tiny_analyzer() -> Analyzer:
+    return Analyzer(
+        [(line.split()[0], int(line.split()[1])) for line in TINY_USER_WORDS.splitlines()],
+        [line.split() for line in TINY_SYNONYMS.splitlines()],
+    )
+
+
+@pytest.fixture(scope="session")
+def real_analyzer() -> Analyzer:
+    return Analyzer(load_user_words(REAL_CORPUS / "dict" / "user_words.txt"), load_synonyms(REAL_CORPUS / "dict" / "synonyms.txt"))
+
+
+@pytest.fixture
+def tiny_index(make_corpus, tmp_path, tiny_analyzer) -> Path:
+    out = tmp_path / "index"
+    build_index(make_corpus(), out, analyzer=tiny_analyzer)
+    return out
+
+
+@pytest.fixture(scope="session")
+def real_index(tmp_path_factory, real_analyzer) -> Path:
+    out = tmp_path_factory.mktemp("real") / "index"
+    build_index(REAL_CORPUS, out, analyzer=real_analyzer)
+    return out
+
+
+@pytest.fixture
+def app_factory(tiny_analyzer):
+    from faq_search.live import LiveSearcher
+    from faq_search.web import create_app
+
+    def make(index_dir: Path, **config):
+        # The session analyzer is reused when the index matches it: no jieba start-up per test.
+        live = LiveSearcher(index_dir, interval=config.pop("interval", 0.0), analyzer=tiny_analyzer)
+        return create_app({"FAQ_INDEX_DIR": str(index_dir), **config}, live=live)
+
+    return make
+
+
+@pytest.fixture
+def client(app_factory, tiny_index):
+    return app_factory(tiny_index).test_client()
+
+
+def assert_error(response, status: int, code: str) -> dict:
+    """Every error is JSON {"error": {"code", "message"}} with the given status and code."""
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.is_json, response.content_type
+    body = response.get_json()
+    assert set(body) == {"error"}
+    assert body["error"]["code"] == code
+    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
+    return body

@@ -1,0 +1,83 @@
+import pytest
+
+from faq_search.analysis import Analyzer, load_user_words
+from tests.conftest import REAL_CORPUS
+
+
+def test_normalize_full_width_traditional_and_case(tiny_analyzer):
+    assert tiny_analyzer.normalize("ＡＰＰ　閃退１２３？") == "app 闪退123?"
+    assert tiny_analyzer.normalize("忘記登錄密碼") == "忘记登录密码"
+    assert tiny_analyzer.normalize("提\u200b現") == "提现"
+
+
+def test_traditional_and_simplified_queries_analyse_the_same(tiny_analyzer):
+    assert tiny_analyzer.analyze("轉帳轉錯人了怎麼辦") == tiny_analyzer.analyze("转账转错人了怎么办")
+
+
+def test_full_width_query_analyses_like_half_width(tiny_analyzer):
+    assert tiny_analyzer.analyze("ＰＩＮ码忘了") == tiny_analyzer.analyze("PIN码忘了")
+
+
+@pytest.mark.parametrize("variant, canonical", [("转帐", "转账"), ("咋办", "怎么"), ("取现", "提现"), ("登陆", "登录")])
+def test_synonyms_map_to_one_form(tiny_analyzer, variant, canonical):
+    words = tiny_analyzer.analyze(f"我想{variant}").words
+    assert canonical in words and variant not in words
+
+
+def test_spelling_variant_is_corrected_inside_a_compound(tiny_analyzer):
+    # 登陆密码 is one jieba word; the same-length variant 登陆→登录 still applies.
+    assert "登录密码" in tiny_analyzer.analyze("登陆密码忘了").words
+
+
+def test_character_ngrams_let_a_subword_match(tiny_analyzer):
+    chars = tiny_analyzer.analyze("登录密码").chars
+    assert "密码" in chars and "登" in chars
+
+
+def test_search_mode_adds_dictionary_subwords(tiny_analyzer):
+    words = tiny_analyzer.analyze("二维码").words
+    assert "二维码" in words and "二维" in words
+
+
+def test_stop_words_never_empty_a_query(tiny_analyzer):
+    assert tiny_analyzer.analyze("的了吗").words
+    assert "的" not in tiny_analyzer.analyze("我的密码").words
+
+
+@pytest.mark.parametrize("text", ["", "   ", "？？！！", "😀😀", "\x00\x01", "a" * 5000])
+def test_degenerate_text_does_not_crash(tiny_analyzer, text):
+    result = tiny_analyzer.analyze(text)
+    assert isinstance(result.words, list) and isinstance(result.chars, list)
+
+
+def test_mixed_latin_digit_terms_stay_whole(real_analyzer):
+    assert "pin码" in real_analyzer.analyze("PIN码是什么").words
+    assert "2fa" in real_analyzer.analyze("怎么开启2FA").words
+    assert "5g" in real_analyzer.analyze("5G网络下付款失败").words
+
+
+def test_every_user_word_is_kept_whole_in_context(real_analyzer):
+    words = load_user_words(REAL_CORPUS / "dict" / "user_words.txt")
+    assert len(words) >= 100
+    broken = []
+    for word, _freq in words:
+        alone = [t.text for t in real_analyzer.tokens(word)]
+        for context in ("我的{}怎么弄", "请问{}是什么意思", "关于{}的问题"):
+            in_context = [t.text for t in real_analyzer.tokens(context.format(word))]
+            if len(alone) != 1 or alone[0] not in in_context:
+                broken.append((word, context, in_context))
+                break
+    assert not broken
+
+
+def test_tokens_carry_offsets_into_the_normalised_text(tiny_analyzer):
+    text = "忘記登錄密碼"
+    norm = tiny_analyzer.normalize(text)
+    for token in tiny_analyzer.tokens(text):
+        assert norm[token.start : token.end]  # a real span
+
+
+def test_fingerprint_changes_with_the_dictionary():
+    a = Analyzer([("提现", 100)], [])
+    b = Analyzer([("提现", 200)], [])
+    assert a.fingerprint != b.fingerprint

@@ -1,0 +1,115 @@
+import pytest
+
+from faq_search.index import build_index
+from tests.conftest import TINY_ARTICLES, assert_error
+
+
+def test_search_returns_ranked_results(client):
+    r = client.get("/api/search", query_string={"q": "忘记登录密码了怎么办"})
+    assert r.status_code == 200
+    body = r.get_json()
+    assert set(body) == {"query", "results", "took_ms", "index_version"}
+    assert body["query"] == "忘记登录密码了怎么办"
+    first = body["results"][0]
+    assert first["id"] == "pw-login"
+    assert set(first) >= {"id", "question", "answer", "category", "tags", "score", "matched"}
+    assert isinstance(body["took_ms"], float)
+
+
+def test_search_k_and_category(client):
+    body = client.get("/api/search?q=密码&k=1&category=password").get_json()
+    assert len(body["results"]) == 1 and body["results"][0]["category"] == "password"
+
+
+def test_json_is_utf8_not_escaped(client):
+    assert "忘记登录密码".encode() in client.get("/api/search?q=忘记登录密码").data
+
+
+@pytest.mark.parametrize(
+    "url, status, code",
+    [
+        ("/api/search", 400, "missing_query"),
+        ("/api/search?q=", 400, "missing_query"),
+        ("/api/search?q=%20%20", 400, "missing_query"),
+        ("/api/search?q=" + "密" * 201, 400, "query_too_long"),
+        ("/api/search?q=密码&k=abc", 400, "invalid_k"),
+        ("/api/search?q=密码&k=0", 400, "invalid_k"),
+        ("/api/search?q=密码&k=51", 400, "invalid_k"),
+        ("/api/search?q=密码&k=-3", 400, "invalid_k"),
+        ("/api/search?q=密码&category=nope", 400, "unknown_category"),
+        ("/api/search?q=%FF%FE", 400, "invalid_encoding"),
+        ("/api/articles/nope", 404, "article_not_found"),
+        ("/no/such/route", 404, "not_found"),
+    ],
+)
+def test_bad_requests_get_json_errors(client, url, status, code):
+    assert_error(client.get(url), status, code)
+
+
+def test_wrong_method_is_405_json(client):
+    r = client.post("/api/search?q=密码")
+    assert_error(r, 405, "method_not_allowed")
+    assert "GET" in r.headers["Allow"]
+
+
+def test_article_with_related(client):
+    body = client.get("/api/articles/pw-login").get_json()
+    assert body["question"] == "忘记登录密码怎么办？"
+    assert body["related"] == [{"id": "pw-pay", "question": "忘记支付密码怎么办？", "category": "password"}]
+    assert "source" not in body
+
+
+def test_categories_with_counts(client):
+    body = client.get("/api/categories").get_json()
+    assert body["categories"][0] == {"id": "password", "name": "密码", "count": 2}
+
+
+def test_healthz(client):
+    body = client.get("/healthz").get_json()
+    assert body["status"] == "ok" and body["articles"] == 4 and body["index_version"]
+
+
+def test_no_index_gives_503_json_and_recovers(app_factory, tmp_path, make_corpus, tiny_analyzer):
+    out = tmp_path / "later"
+    client = app_factory(out).test_client()
+    assert_error(client.get("/api/search?q=密码"), 503, "index_unavailable")
+    assert client.get("/healthz").status_code == 503
+    build_index(make_corpus(), out, analyzer=tiny_analyzer)
+    assert client.get("/api/search?q=密码").status_code == 200
+    assert client.get("/healthz").get_json()["status"] == "ok"
+
+
+def test_server_swaps_to_a_newly_published_index(app_factory, make_corpus, tmp_path, tiny_analyzer):
+    out = tmp_path / "ix"
+    build_index(make_corpus(), out, analyzer=tiny_analyzer)
+    client = app_factory(out).test_client()
+    v1 = client.get("/healthz").get_json()["index_version"]
+    extra = {"id": "pts", "question": "积分怎么兑换？", "category": "password", "answer": "在积分中心选择商品兑换。"}
+    build_index(make_corpus({**TINY_ARTICLES, "password/points.md": extra}, name="v2"), out, analyzer=tiny_analyzer)
+    health = client.get("/healthz").get_json()
+    assert health["index_version"] != v1 and health["articles"] == 5
+    assert client.get("/api/search?q=积分兑换").get_json()["results"][0]["id"] == "pts"
+
+
+def test_a_corrupt_new_version_keeps_the_old_one_serving(app_factory, make_corpus, tmp_path, tiny_analyzer):
+    out = tmp_path / "ix"
+    build_index(make_corpus(), out, analyzer=tiny_analyzer)
+    client = app_factory(out).test_client()
+    v1 = client.get("/healthz").get_json()["index_version"]
+    result = build_index(make_corpus(name="v2"), out, analyzer=tiny_analyzer)
+    (result.path / "vocab.json").write_text("{}", "utf-8")  # checksum no longer matches
+    assert client.get("/healthz").get_json()["index_version"] == v1
+    assert client.get("/api/search?q=密码").status_code == 200
+
+
+def test_search_page_renders_escaped_results(client):
+    r = client.get("/", query_string={"q": "<script>alert(1)</script>忘记登录密码"})
+    assert r.status_code == 200
+    html = r.get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in html
+    assert "忘记登录密码怎么办？" in html
+
+
+def test_search_page_says_when_nothing_matches(client):
+    html = client.get("/", query_string={"q": "推荐一部电影"}).get_data(as_text=True)
+    assert "没有找到匹配的答案" in html and "400-660-8888" in html

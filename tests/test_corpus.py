@@ -1,0 +1,121 @@
+import json
+
+import pytest
+
+from faq_search.corpus import CorpusError, load_corpus
+from tests.conftest import TINY_ARTICLES
+
+
+def problems_of(path):
+    with pytest.raises(CorpusError) as info:
+        load_corpus(path)
+    return [str(p) for p in info.value.problems]
+
+
+def test_loads_articles_with_all_fields(make_corpus):
+    corpus = load_corpus(make_corpus())
+    assert len(corpus) == 4
+    article = next(a for a in corpus.articles if a.id == "pw-login")
+    assert article.question == "忘记登录密码怎么办？"
+    assert article.similar_questions[0] == "登录密码忘了"
+    assert article.category == "password" and article.tags == ("密码",) and article.related == ("pw-pay",)
+    assert article.answer.startswith("在登录页")
+    assert corpus.categories["password"] == "密码"
+
+
+def test_content_hash_changes_when_an_article_changes(make_corpus, tmp_path):
+    root = make_corpus()
+    before = load_corpus(root).content_hash
+    path = root / "articles" / "withdraw" / "arrival.md"
+    path.write_text(path.read_text("utf-8").replace("2小时", "3小时"), "utf-8")
+    assert load_corpus(root).content_hash != before
+
+
+BAD_YAML = "---\nid: x1\nquestion: [unclosed\ncategory: password\n---\n答案\n"
+MISSING_QUESTION = "---\nid: x2\ncategory: password\n---\n答案在这里\n"
+MISSING_ANSWER = "---\nid: x3\nquestion: 问题？\ncategory: password\n---\n\n"
+NO_FRONT_MATTER = "只有正文，没有元数据\n"
+
+
+@pytest.mark.parametrize(
+    "content, line, message",
+    [
+        (BAD_YAML, 4, "invalid YAML: expected ',' or ']', but got ':' (while parsing a flow sequence that starts at line 3)"),
+        (MISSING_QUESTION, 1, "missing 'question'"),
+        (MISSING_ANSWER, 5, "missing answer"),
+        (NO_FRONT_MATTER, 1, "missing YAML front matter"),
+        ("", 1, "file is empty"),
+        ("---\nid: x4\nquestion: 问？\nsimilar_questions: 7\ncategory: password\nwhat: 1\n---\n答\n", 6, "unknown key 'what'"),
+    ],
+)
+def test_each_bad_article_is_reported_as_path_line_message(make_corpus, content, line, message):
+    root = make_corpus({**TINY_ARTICLES, "password/bad.md": content})
+    problems = problems_of(root)
+    assert any(p.startswith(f"corpus/articles/password/bad.md:{line}: ") or f"password/bad.md:{line}: " in p for p in problems), problems
+    assert any(message in p for p in problems), problems
+
+
+def test_non_utf8_file_is_reported(make_corpus):
+    root = make_corpus()
+    (root / "articles" / "password" / "latin1.md").write_bytes("---\nid: z\nquestion: caf\xe9\n---\nx\n".encode("latin-1"))
+    assert any("latin1.md:3: file is not valid UTF-8" in p for p in problems_of(root))
+
+
+def test_duplicate_id_names_both_places(make_corpus):
+    dup = dict(TINY_ARTICLES["password/forgot-pay.md"], id="pw-login")
+    problems = problems_of(make_corpus({**TINY_ARTICLES, "password/forgot-pay.md": dup}))
+    assert any("duplicate id 'pw-login'" in p and "first used at" in p for p in problems)
+
+
+def test_unknown_related_id(make_corpus):
+    broken = dict(TINY_ARTICLES["withdraw/arrival.md"], related=["no-such-article"])
+    problems = problems_of(make_corpus({**TINY_ARTICLES, "withdraw/arrival.md": broken}))
+    assert any("arrival.md:2: unknown related id 'no-such-article'" in p for p in problems)
+
+
+def test_unknown_category(make_corpus):
+    odd = dict(TINY_ARTICLES["withdraw/arrival.md"], category="misc")
+    assert any("unknown category 'misc'" in p for p in problems_of(make_corpus({**TINY_ARTICLES, "withdraw/arrival.md": odd})))
+
+
+def test_all_problems_are_collected_in_one_pass(make_corpus):
+    root = make_corpus({**TINY_ARTICLES, "password/a.md": MISSING_QUESTION, "password/b.md": MISSING_ANSWER})
+    problems = problems_of(root)
+    assert any("a.md" in p for p in problems) and any("b.md" in p for p in problems)
+
+
+def write_jsonl(path, rows):
+    path.write_text("\n".join(r if isinstance(r, str) else json.dumps(r, ensure_ascii=False) for r in rows) + "\n", "utf-8")
+    return path
+
+
+def test_jsonl_import(tmp_path):
+    path = write_jsonl(tmp_path / "kb.jsonl", [
+        {"id": "1", "question": "怎么提现", "similar_questions": ["提现方法"], "answer": "在余额页点提现。", "category": "钱", "tags": ["提现"]},
+        {"id": "2", "question": "", "similar_questions": [], "answer": "客服热线 400-660-8888，每天 8:00-22:00。"},
+        {"id": "3", "question": "积分怎么用", "similar_questions": [], "answer": ""},
+    ])
+    corpus = load_corpus(path)
+    assert [a.id for a in corpus.articles] == ["1", "2", "3"]
+    assert corpus.articles[0].similar_questions == ("提现方法",)
+    assert corpus.categories == {"钱": "钱"}
+
+
+def test_jsonl_problems_name_the_line(tmp_path):
+    path = write_jsonl(tmp_path / "kb.jsonl", [
+        {"id": "1", "question": "好的问题", "answer": "好的回答"},
+        "{not json",
+        {"id": "2", "question": "", "similar_questions": [], "answer": "  "},
+        {"id": "1", "question": "重复", "answer": "重复"},
+        {"question": "没有 id", "answer": "x"},
+    ])
+    problems = problems_of(path)
+    assert any(p.endswith(":2: invalid JSON: Expecting property name enclosed in double quotes") for p in problems), problems
+    assert any(":3: entry has no text" in p for p in problems)
+    assert any(":4: duplicate id '1'" in p for p in problems)
+    assert any(":5: missing or invalid 'id'" in p for p in problems)
+
+
+def test_missing_corpus_path(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        load_corpus(tmp_path / "nowhere")

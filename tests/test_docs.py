@@ -1,0 +1,31 @@
+from faq_search.config import SETTINGS, Config
+from tests.conftest import ROOT
+
+
+def test_every_setting_is_documented_in_the_readme():
+    readme = (ROOT / "README.md").read_text("utf-8")
+    for name, _kind, default, help_text in SETTINGS:
+        assert f"| `{name}` | `{default}` | {help_text} |" in readme, name
+
+
+def test_readme_opens_with_the_two_commands():
+    head = (ROOT / "README.md").read_text("utf-8")[:600]
+    assert "make run" in head and "make test" in head
+
+
+def test_config_rejects_bad_values():
+    import pytest
+
+    with pytest.raises(ValueError, match="FAQ_MAX_K"):
+        Config.from_mapping({"FAQ_MAX_K": "many"})
+    assert Config.from_mapping({"PORT": "9000"}).PORT == 9000
+
+
+def test_every_error_code_is_documented():
+    import re
+
+    api = (ROOT / "docs" / "api.md").read_text("utf-8")
+    source = "".join(p.read_text("utf-8") for p in (ROOT / "faq_search" / "web").glob("*.py"))
+    codes = set(re.findall(r'ApiError\(\d+, "([a-z_]+)"', source)) | {"invalid_k", "not_found", "method_not_allowed", "internal_error"}
+    for code in codes:
+        assert f"`{code}`" in api, code

@@ -1,0 +1,103 @@
+import json
+
+import numpy as np
+import pytest
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from faq_search.corpus import CorpusError
+from faq_search.index import IndexError_, build_index, check_index, load_index, read_current
+from faq_search.search import Searcher
+from tests.conftest import TINY_ARTICLES
+
+
+def test_build_publishes_a_loadable_version(make_corpus, tmp_path, tiny_analyzer):
+    out = tmp_path / "index"
+    result = build_index(make_corpus(), out, analyzer=tiny_analyzer)
+    assert read_current(out) == result.version
+    data = load_index(out)
+    assert [a.id for a in data.articles] == ["pw-login", "pw-pay", "tr-wrong", "wd-time"]
+    manifest = data.manifest
+    assert manifest["articles"] == 4 and manifest["question_rows"] == 13
+    assert manifest["analyzer"]["fingerprint"] == tiny_analyzer.fingerprint
+    assert set(manifest["files"]) == {"matrices.npz", "articles.json", "vocab.json", "dict/user_words.txt", "dict/synonyms.txt"}
+    assert result.articles == 4 and result.vocabulary > 0 and result.analysed == 4
+
+
+def test_index_files_hold_no_pickles(tiny_index):
+    version_dir = tiny_index / "versions" / read_current(tiny_index)
+    with np.load(version_dir / "matrices.npz", allow_pickle=False) as z:
+        assert all(z[k].dtype != object for k in z.files)
+    json.loads((version_dir / "manifest.json").read_text("utf-8"))
+
+
+def test_failed_build_leaves_the_published_index_untouched(make_corpus, tiny_index, tiny_analyzer):
+    before = read_current(tiny_index)
+    versions = sorted(p.name for p in (tiny_index / "versions").iterdir())
+    bad = make_corpus({**TINY_ARTICLES, "password/bad.md": "---\nid: [\n---\n答\n"}, name="bad")
+    with pytest.raises(CorpusError):
+        build_index(bad, tiny_index, analyzer=tiny_analyzer)
+    assert read_current(tiny_index) == before
+    assert sorted(p.name for p in (tiny_index / "versions").iterdir()) == versions
+    assert Searcher.load(tiny_index, analyzer=tiny_analyzer).search("忘记登录密码")[0].id == "pw-login"
+
+
+def test_check_reports_fresh_then_stale(make_corpus, tmp_path, tiny_analyzer):
+    root, out = make_corpus(), tmp_path / "index"
+    assert check_index(root, out, analyzer=tiny_analyzer)[0] is False  # nothing published yet
+    build_index(root, out, analyzer=tiny_analyzer)
+    assert check_index(root, out, analyzer=tiny_analyzer)[0] is True
+    path = root / "articles" / "withdraw" / "arrival.md"
+    path.write_text(path.read_text("utf-8") + "\n补充：周末照常到账。\n", "utf-8")
+    fresh, reason = check_index(root, out, analyzer=tiny_analyzer)
+    assert fresh is False and "stale" in reason
+
+
+def test_dictionary_change_makes_the_index_stale(make_corpus, tmp_path):
+    root, out = make_corpus(), tmp_path / "index"
+    build_index(root, out)
+    assert check_index(root, out)[0]
+    (root / "dict" / "synonyms.txt").write_text("提现 取钱\n", "utf-8")
+    assert not check_index(root, out)[0]
+
+
+def test_rebuild_reanalyses_only_the_changed_article(make_corpus, tmp_path, tiny_analyzer):
+    root, out = make_corpus(), tmp_path / "index"
+    assert build_index(root, out, analyzer=tiny_analyzer).analysed == 4
+    path = root / "articles" / "transfer" / "wrong-person.md"
+    path.write_text(path.read_text("utf-8").replace("1到3个工作日", "3个工作日"), "utf-8")
+    assert build_index(root, out, analyzer=tiny_analyzer).analysed == 1
+
+
+def test_only_the_last_two_versions_are_kept(make_corpus, tmp_path, tiny_analyzer):
+    root, out = make_corpus(), tmp_path / "index"
+    names = [build_index(root, out, analyzer=tiny_analyzer).version for _ in range(4)]
+    kept = sorted(p.name for p in (out / "versions").iterdir())
+    assert kept == sorted(names[-2:])
+
+
+def test_corrupted_version_is_refused(tiny_index):
+    version_dir = tiny_index / "versions" / read_current(tiny_index)
+    path = version_dir / "matrices.npz"
+    path.write_bytes(path.read_bytes()[:-100])
+    with pytest.raises(IndexError_, match="checksum mismatch in matrices.npz"):
+        load_index(tiny_index)
+
+
+def test_missing_index_is_a_clear_error(tmp_path):
+    with pytest.raises(IndexError_, match="no published index"):
+        load_index(tmp_path / "nothing")
+
+
+def test_query_vector_matches_sklearn_for_known_terms(tiny_index, tiny_analyzer):
+    searcher = Searcher.load(tiny_index, analyzer=tiny_analyzer)
+    data = searcher.data
+    vec = TfidfVectorizer(analyzer=lambda t: t, sublinear_tf=True, norm="l2")
+    vec.vocabulary_ = data.vocab["char"]
+    vec.idf_ = data.idf["char"].astype(np.float64)
+    tokens = [t for t in tiny_analyzer.analyze("忘记支付密码，密码").chars if t in data.vocab["char"]]
+    assert tokens.count("密码") == 2
+    expected = vec.transform([tokens]).toarray()[0]
+    cols, weights = searcher.query_vector(tokens, "char")
+    got = np.zeros_like(expected)
+    got[cols] = weights
+    np.testing.assert_allclose(got, expected, rtol=1e-5)

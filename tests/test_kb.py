@@ -1,0 +1,66 @@
+"""The shipped knowledge base: its shape, and that the questions users ask find their article."""
+
+import re
+from collections import Counter
+
+import pytest
+
+from faq_search import Searcher
+from faq_search.corpus import load_corpus
+from tests.conftest import REAL_CORPUS
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    return load_corpus(REAL_CORPUS)
+
+
+@pytest.fixture(scope="module")
+def searcher(real_index, real_analyzer):
+    return Searcher.load(real_index, analyzer=real_analyzer)
+
+
+def test_size_and_categories(corpus):
+    assert len(corpus) >= 120
+    counts = Counter(a.category for a in corpus.articles)
+    assert len(counts) >= 10 and min(counts.values()) >= 5
+    assert set(counts) == set(corpus.categories)
+
+
+def test_every_article_is_complete(corpus):
+    for a in corpus.articles:
+        assert len(a.similar_questions) >= 6, a.id
+        assert len(set(a.questions)) == len(a.questions), a.id
+        n = len(re.sub(r"\s", "", a.answer))
+        assert 80 <= n <= 400, (a.id, n)
+        assert a.tags, a.id
+
+
+def test_no_two_articles_share_a_phrasing(corpus):
+    seen = Counter(q for a in corpus.articles for q in a.questions)
+    assert [q for q, n in seen.items() if n > 1] == []
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("忘记登录密码了怎么办", "password-forgot-login-password"),
+        ("忘記登錄密碼了怎麼辦", "password-forgot-login-password"),
+        ("忘记登录密码了怎么办？", "password-forgot-login-password"),
+        ("登陆密码忘了", "password-forgot-login-password"),
+        ("钱转错人了咋办", "transfer-wrong-recipient"),
+        ("提現要幾天", "topup-withdraw-withdraw-arrival"),
+        ("提现手续费多少", "topup-withdraw-withdraw-fee"),
+        ("帐户被封了咋办", "security-account-frozen"),
+        ("人工客服", "service-human-agent"),
+        ("ＡＰＰ老是闪退", "app-crash"),
+    ],
+)
+def test_users_questions_find_their_article(searcher, query, expected):
+    assert searcher.search(query, k=3)[0].id == expected
+
+
+@pytest.mark.parametrize("query", ["推荐一部电影", "今天天气怎么样"])
+def test_out_of_domain_questions_get_no_confident_top_answer(searcher, query):
+    hits = searcher.search(query)
+    assert not hits or hits[0].score < 0.3

@@ -1,0 +1,101 @@
+import json
+
+import pytest
+
+from faq_search import Hit, Searcher
+from faq_search.search import QueryError
+
+
+@pytest.fixture
+def searcher(tiny_index, tiny_analyzer):
+    return Searcher.load(tiny_index, analyzer=tiny_analyzer)
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("忘记登录密码怎么办", "pw-login"),
+        ("登陆密码忘了咋办", "pw-login"),
+        ("支付密码忘了", "pw-pay"),
+        ("钱转错人了", "tr-wrong"),
+        ("转帐打错了", "tr-wrong"),
+        ("提現要幾天", "wd-time"),
+        ("取现多久到", "wd-time"),
+        ("忘記登錄密碼", "pw-login"),
+    ],
+)
+def test_the_right_article_ranks_first(searcher, query, expected):
+    hits = searcher.search(query)
+    assert hits and hits[0].id == expected
+
+
+def test_hits_are_frozen_sorted_and_scored_0_to_1(searcher):
+    hits = searcher.search("密码忘了", k=10)
+    assert all(isinstance(h, Hit) for h in hits)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    assert all(0.0 <= h.score <= 1.0 for h in hits)
+    with pytest.raises(AttributeError):
+        hits[0].score = 2.0
+
+
+def test_hit_tells_which_question_matched_and_why(searcher):
+    hit = searcher.search("支付密码忘了")[0]
+    assert hit.matched == "支付密码忘了"
+    assert "支付密码" in hit.matched_terms
+    d = hit.to_dict()
+    assert json.loads(json.dumps(d, ensure_ascii=False))["id"] == "pw-pay"
+    assert set(d) >= {"id", "score", "question", "answer", "category", "tags", "matched"}
+
+
+def test_category_filter_and_unknown_category(searcher):
+    hits = searcher.search("密码", category="password")
+    assert hits and all(h.category == "password" for h in hits)
+    assert searcher.search("忘记登录密码", category="transfer") == [] or all(
+        h.category == "transfer" for h in searcher.search("忘记登录密码", category="transfer")
+    )
+    with pytest.raises(QueryError) as info:
+        searcher.search("密码", category="nope")
+    assert info.value.code == "unknown_category"
+
+
+def test_k_limits_results(searcher):
+    assert len(searcher.search("密码", k=1)) == 1
+    assert searcher.search("密码", k=0) == []
+
+
+@pytest.mark.parametrize("query", ["", "   ", "？！。", "😀", "推荐一部好看的电影", "x" * 1000])
+def test_queries_without_a_match_return_nothing(searcher, query):
+    assert searcher.search(query) == []
+
+
+def test_out_of_domain_scores_below_the_floor(searcher):
+    assert searcher.search("今天天气怎么样") == []
+
+
+def test_ties_break_deterministically(make_corpus, tmp_path, tiny_analyzer):
+    from faq_search.index import build_index
+
+    twin = {"id": "a1", "question": "积分怎么兑换", "category": "password", "answer": "在积分中心兑换。"}
+    root = make_corpus({"password/a1.md": twin, "password/a2.md": dict(twin, id="a2")})
+    build_index(root, tmp_path / "ix", analyzer=tiny_analyzer)
+    s = Searcher.load(tmp_path / "ix", analyzer=tiny_analyzer)
+    assert [h.id for h in s.search("积分兑换")] == ["a1", "a2"]
+
+
+def test_get_returns_an_article(searcher):
+    assert searcher.get("tr-wrong").question == "转账转错人了怎么办？"
+    assert searcher.get("missing") is None
+
+
+def test_answer_only_entries_are_searchable(tmp_path, tiny_analyzer):
+    from faq_search.index import build_index
+
+    path = tmp_path / "kb.jsonl"
+    path.write_text(
+        json.dumps({"id": "e1", "question": "", "answer": "客服热线的服务时间是每天八点到二十二点。"}, ensure_ascii=False) + "\n"
+        + json.dumps({"id": "e2", "question": "怎么提现", "answer": "在余额页点提现。"}, ensure_ascii=False) + "\n",
+        "utf-8",
+    )
+    build_index(path, tmp_path / "ix", analyzer=tiny_analyzer)
+    s = Searcher.load(tmp_path / "ix", analyzer=tiny_analyzer)
+    assert s.search("客服热线服务时间")[0].id == "e1"
