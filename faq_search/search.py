@@ -22,6 +22,8 @@ from .index import FIELDS, IndexData, analyzer_for, load_index
 __all__ = ["Hit", "Searcher", "QueryError"]
 
 DEFAULT_MIN_SCORE = 0.1
+# Below this a hit is shown as "maybe related", not as the answer (see docs/quality.md).
+DEFAULT_CONFIDENT_SCORE = 0.35
 
 
 class QueryError(ValueError):
@@ -42,6 +44,7 @@ class Hit:
     tags: tuple[str, ...]
     matched: str  # the phrasing of the question that matched best
     matched_terms: tuple[str, ...] = ()  # query words found in the matched text (why it matched)
+    confident: bool = False  # score above the calibrated no-answer threshold
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -83,6 +86,7 @@ class Searcher:
         ranking = data.manifest.get("ranking", {})
         self.field_weights = ranking.get("field_weights", {"word": 0.5, "char": 0.5})
         self.answer_weight = float(ranking.get("answer_weight", 0.2))
+        self.confident_score = float(ranking.get("confident_score", DEFAULT_CONFIDENT_SCORE))
         self.articles = data.articles
         self._by_id = {a.id: i for i, a in enumerate(self.articles)}
         self._categories = np.array([a.category for a in self.articles], dtype=object)
@@ -211,4 +215,5 @@ class Searcher:
             tags=a.tags,
             matched=matched,
             matched_terms=terms,
+            confident=score >= self.confident_score,
         )
