@@ -69,3 +69,16 @@ def test_real_server_errors_are_json(server):
     assert status == 400 and body["error"]["code"] == "missing_query"
     status, body = get(server + "/nope")
     assert status == 404 and body["error"]["code"] == "not_found"
+
+
+def test_raw_utf8_query_like_curl_sends_it(server):
+    # curl 'http://host/api/search?q=中文' puts raw UTF-8 bytes in the request line.
+    host, port = server.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as s:
+        s.sendall("GET /api/search?q=忘记登录密码了怎么办 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        raw = b""
+        while chunk := s.recv(65536):
+            raw += chunk
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200"), head
+    assert json.loads(body)["results"][0]["id"] == "password-forgot-login-password"
