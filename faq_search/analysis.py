@@ -194,19 +194,36 @@ class Analyzer:
             words.append(w)
         return Analysis(words=words, chars=self._char_features(canonical))
 
+    def text_chars(self, text: str) -> list[str]:
+        """Character features of a long text without segmenting it (answers):
+        jieba costs ~1 ms per answer, this ~0.05 ms; spelling variants are still fixed."""
+        norm = self._respelled(self.normalize(text))
+        return self._grams(norm)
+
+    @staticmethod
+    def _grams(text: str) -> list[str]:
+        feats: list[str] = []
+        for run in _CJK_RUN.findall(text):
+            feats.extend(run)
+            feats.extend(run[i : i + 2] for i in range(len(run) - 1))
+        feats.extend(_LATIN_RUN.findall(text))
+        return feats
+
     def _char_features(self, canonical: list[str]) -> list[str]:
         # Rebuild text from canonical words so synonyms reach character features
         # too; "|" keeps grams from spanning a stop word that was dropped.
         pieces = [w if w not in self.stopwords else "|" for w in canonical]
         if all(p == "|" for p in pieces):
             pieces = canonical
-        text = " ".join(pieces)
-        feats: list[str] = []
-        for run in _CJK_RUN.findall(text.replace(" ", "")):
-            feats.extend(run)
-            feats.extend(run[i : i + 2] for i in range(len(run) - 1))
-        feats.extend(_LATIN_RUN.findall(text))
-        return feats
+        # Joined without spaces so CJK runs span word boundaries (录密 in 登录密码);
+        # a space only keeps two Latin/digit words apart.
+        out, prev = [], ""
+        for piece in pieces:
+            if prev[-1:].isascii() and prev[-1:].isalnum() and piece[:1].isascii() and piece[:1].isalnum():
+                out.append(" ")
+            out.append(piece)
+            prev = piece
+        return self._grams("".join(out))
 
     def settings(self) -> dict:
         """What the index manifest records about this analyzer."""

@@ -42,7 +42,7 @@ def cmd_build(args) -> int:
     if not args.quiet:
         print(
             f"built {result.version}: {result.articles} articles, vocabulary {result.vocabulary}, "
-            f"{result.analysed} analysed afresh, {result.seconds:.2f}s"
+            f"{result.analysed} questions segmented afresh, {result.seconds:.2f}s"
         )
     return 0
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
 import shutil
 import sys
@@ -40,6 +41,9 @@ __all__ = ["IndexData", "IndexError_", "BuildResult", "build_index", "publish", 
 
 FORMAT_VERSION = 1
 FIELDS = ("word", "char")
+# Answers are matched on character features only: segmenting long answers with
+# jieba would dominate build time for a signal weighted 0.2.
+ANSWER_FIELDS = ("char",)
 CURRENT = "CURRENT"
 KEEP_VERSIONS = 2
 # Ranking settings recorded in the manifest so a search uses what the index was built for.
@@ -74,11 +78,7 @@ class BuildResult:
     articles: int
     vocabulary: int
     seconds: float
-    analysed: int  # articles analysed afresh (the rest came from the cache)
-
-
-def _identity(tokens: list[str]) -> list[str]:
-    return tokens
+    analysed: int  # question texts segmented afresh (the rest came from the cache)
 
 
 def _lead_sentence(answer: str) -> str:
@@ -101,14 +101,44 @@ def corpus_key(corpus: Corpus, analyzer: Analyzer, ranking: dict) -> str:
     return h.hexdigest()
 
 
-# --- analysis with a content-hash cache -------------------------------------------------
+# --- analysis: cached per question text, parallel over processes ----------------------------
 
-def _analyse_article(analyzer: Analyzer, article: Article) -> list:
-    """[[words, chars] per question row..., [words, chars] of the answer], tokens space-joined."""
+# Set only in the parent right before forking a pool: workers inherit the initialised
+# jieba dictionary instead of re-loading it (≈1 s each) or pickling it.
+_POOL_ANALYZER: Analyzer | None = None
+PARALLEL_MIN_TEXTS = 4000
+CHUNK = 1000
+
+
+def _analyse_questions(texts: list[str]) -> list[list[str]]:
     out = []
-    for text in (*row_texts(article), article.answer):
-        a = analyzer.analyze(text)
+    for text in texts:
+        a = _POOL_ANALYZER.analyze(text)
         out.append([" ".join(a.words), " ".join(a.chars)])
+    return out
+
+
+def _analyse_answers(texts: list[str]) -> list[str]:
+    return [" ".join(_POOL_ANALYZER.text_chars(t)) for t in texts]
+
+
+def _run_chunks(analyzer: Analyzer, fn, texts: list[str], workers: int, bar) -> list:
+    global _POOL_ANALYZER
+    _POOL_ANALYZER = analyzer
+    chunks = [texts[i : i + CHUNK] for i in range(0, len(texts), CHUNK)]
+    out: list = []
+    try:
+        if workers <= 1 or len(texts) < PARALLEL_MIN_TEXTS:
+            for chunk in chunks:
+                out.extend(fn(chunk))
+                bar.advance(len(chunk))
+        else:
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                for result in pool.imap(fn, chunks):
+                    out.extend(result)
+                    bar.advance(len(result))
+    finally:
+        _POOL_ANALYZER = None
     return out
 
 
@@ -124,72 +154,78 @@ class _Progress:
     """A one-line progress bar on a terminal; silent otherwise."""
 
     def __init__(self, total: int, label: str, stream=None):
-        self.stream = stream if stream is not None else sys.stderr
-        self.enabled = total >= 200 and hasattr(self.stream, "isatty") and self.stream.isatty()
-        self.total, self.label, self.last = total, label, 0.0
+        self.stream = stream
+        self.enabled = total >= 2000 and stream is not None and hasattr(stream, "isatty") and stream.isatty()
+        self.total, self.label, self.done, self.last = total, label, 0, 0.0
 
-    def update(self, done: int) -> None:
+    def advance(self, n: int) -> None:
+        self.done += n
         now = time.monotonic()
-        if self.enabled and (now - self.last > 0.1 or done == self.total):
+        if self.enabled and (now - self.last > 0.1 or self.done >= self.total):
             self.last = now
-            frac = done / max(self.total, 1)
-            bar = "#" * int(frac * 30)
-            self.stream.write(f"\r{self.label} [{bar:<30}] {done}/{self.total}")
-            if done == self.total:
+            bar = "#" * int(self.done / max(self.total, 1) * 30)
+            self.stream.write(f"\r{self.label} [{bar:<30}] {self.done}/{self.total}")
+            if self.done >= self.total:
                 self.stream.write("\n")
             self.stream.flush()
 
 
-def analyse_corpus(analyzer: Analyzer, articles: list[Article], cache_path: Path | None, progress=None) -> tuple[list, int]:
+@dataclass
+class Analysed:
+    rows: list[list[str]]  # per question row: [words, chars], space-joined
+    answers: list[str]  # per article: answer character features, space-joined
+    fresh: int  # question texts segmented afresh (not from the cache)
+
+
+def analyse_corpus(analyzer: Analyzer, articles: list[Article], cache_path: Path | None,
+                   progress=None, workers: int | None = None) -> Analysed:
+    """Analyse every question row (cached by text: jieba is the slow part) and every answer."""
+    workers = workers or os.cpu_count() or 1
     cache = _load_cache(cache_path) if cache_path else {}
-    results, fresh = [], 0
-    bar = _Progress(len(articles), "analysing", progress)
-    new_cache = {}
-    for i, article in enumerate(articles, 1):
-        key = article.content_hash()
-        tokens = cache.get(key)
-        if tokens is None:
-            tokens = _analyse_article(analyzer, article)
-            fresh += 1
-        new_cache[key] = tokens
-        results.append(tokens)
-        bar.update(i)
-    if cache_path and (fresh or len(new_cache) != len(cache)):
+    texts = [t for a in articles for t in row_texts(a)]
+    todo = sorted({t for t in texts if t not in cache})
+    bar = _Progress(len(todo) + len(articles), "analysing", progress)
+    fresh = dict(zip(todo, _run_chunks(analyzer, _analyse_questions, todo, workers, bar)))
+    answers = _run_chunks(analyzer, _analyse_answers, [a.answer for a in articles], workers, bar)
+    lookup = {**cache, **fresh}
+    rows = [lookup[t] for t in texts]
+    if cache_path and (fresh or len(cache) != len(set(texts))):
+        kept = {t: lookup[t] for t in set(texts)}
         cache_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(new_cache, ensure_ascii=False, separators=(",", ":")), "utf-8")
+        tmp = cache_path.with_name(f"{cache_path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(kept, ensure_ascii=False, separators=(",", ":")), "utf-8")
         os.replace(tmp, cache_path)
-    return results, fresh
+    return Analysed(rows=rows, answers=answers, fresh=len(todo))
 
 
 # --- build -------------------------------------------------------------------------------
 
-def _fit_field(doc_tokens: list[list[str]], row_tokens: list[list[str]], answer_tokens: list[list[str]]):
-    # idf counts articles, not question rows, so many paraphrases don't dilute a term.
-    vec = TfidfVectorizer(analyzer=_identity, sublinear_tf=True, norm="l2", dtype=np.float32)
-    vec.fit(doc_tokens)
-    rows = vec.transform(row_tokens).tocsc()
-    answers = vec.transform(answer_tokens).tocsc()
-    return vec.vocabulary_, vec.idf_.astype(np.float32), rows, answers
+def _vectorizer() -> TfidfVectorizer:
+    # Documents arrive as space-joined features; idf counts articles, not question
+    # rows, so many paraphrases of one article don't dilute a term.
+    return TfidfVectorizer(analyzer=str.split, sublinear_tf=True, norm="l2", dtype=np.float32)
 
 
-def build_arrays(corpus: Corpus, analysed: list) -> dict:
-    n_fields = len(FIELDS)
+def build_arrays(corpus: Corpus, analysed: Analysed) -> dict:
     out = {"vocab": {}, "idf": {}, "questions": {}, "answers": {}}
-    row_article = []
-    for pos, (article, toks) in enumerate(zip(corpus.articles, analysed)):
-        row_article.extend([pos] * (len(toks) - 1))
-    for f in range(n_fields):
-        rows = [t[f].split() for toks in analysed for t in toks[:-1]]
-        answers = [toks[-1][f].split() for toks in analysed]
-        docs = [[tok for t in toks for tok in t[f].split()] for toks in analysed]
-        vocab, idf, qm, am = _fit_field(docs, rows, answers)
-        name = FIELDS[f]
-        out["vocab"][name] = {term: int(col) for term, col in vocab.items()}
-        out["idf"][name] = idf
-        out["questions"][name] = qm
-        out["answers"][name] = am
-    out["row_article"] = np.asarray(row_article, dtype=np.int32)
+    counts = [len(row_texts(a)) for a in corpus.articles]
+    row_article = np.repeat(np.arange(len(counts), dtype=np.int32), counts)
+    bounds = np.concatenate(([0], np.cumsum(counts)))
+    for f, name in enumerate(FIELDS):
+        rows = analysed.rows
+
+        def docs():
+            for i in range(len(counts)):
+                text = " ".join(r[f] for r in rows[bounds[i] : bounds[i + 1]])
+                yield text + " " + analysed.answers[i] if name in ANSWER_FIELDS else text
+
+        vec = _vectorizer().fit(docs())
+        out["vocab"][name] = {term: int(col) for term, col in vec.vocabulary_.items()}
+        out["idf"][name] = vec.idf_.astype(np.float32)
+        out["questions"][name] = vec.transform(r[f] for r in rows).tocsc()
+        if name in ANSWER_FIELDS:
+            out["answers"][name] = vec.transform(analysed.answers).tocsc()
+    out["row_article"] = row_article
     return out
 
 
@@ -247,7 +283,8 @@ def write_version(out_dir: Path, corpus: Corpus, analyzer: Analyzer, arrays: dic
     for name in FIELDS:
         npz[f"idf.{name}"] = arrays["idf"][name]
         _save_csc(npz, f"questions.{name}", arrays["questions"][name])
-        _save_csc(npz, f"answers.{name}", arrays["answers"][name])
+        if name in arrays["answers"]:
+            _save_csc(npz, f"answers.{name}", arrays["answers"][name])
     npz["row_article"] = arrays["row_article"]
     with open(tmp / "matrices.npz", "wb") as f:
         np.savez(f, **npz)
@@ -340,7 +377,8 @@ def analyzer_for(dict_files: dict[str, Path | None]) -> Analyzer:
 
 
 def build_index(corpus_path: str | Path, out_dir: str | Path, dict_dir: str | Path | None = None,
-                analyzer: Analyzer | None = None, ranking: dict | None = None, progress=None) -> BuildResult:
+                analyzer: Analyzer | None = None, ranking: dict | None = None, progress=None,
+                workers: int | None = None) -> BuildResult:
     """Validate, analyse, fit and publish. Raises CorpusError; leaves the published index untouched on failure."""
     t0 = time.perf_counter()
     corpus_path, out_dir = Path(corpus_path), Path(out_dir)
@@ -350,13 +388,13 @@ def build_index(corpus_path: str | Path, out_dir: str | Path, dict_dir: str | Pa
     ranking = ranking or DEFAULT_RANKING
     key = corpus_key(corpus, analyzer, ranking)
     cache_path = out_dir / "cache" / f"analysis-{analyzer.fingerprint}.json"
-    analysed, fresh = analyse_corpus(analyzer, corpus.articles, cache_path, progress)
+    analysed = analyse_corpus(analyzer, corpus.articles, cache_path, progress, workers)
     arrays = build_arrays(corpus, analysed)
     seconds = time.perf_counter() - t0
     version, path = write_version(out_dir, corpus, analyzer, arrays, key, dict_files, ranking, seconds)
     publish(out_dir, version)
     vocab = sum(len(v) for v in arrays["vocab"].values())
-    return BuildResult(version, path, len(corpus.articles), vocab, time.perf_counter() - t0, fresh)
+    return BuildResult(version, path, len(corpus.articles), vocab, time.perf_counter() - t0, analysed.fresh)
 
 
 def check_index(corpus_path: str | Path, out_dir: str | Path, dict_dir: str | Path | None = None,
@@ -420,7 +458,7 @@ def load_index(out_dir: str | Path, version: str | None = None, verify: bool = T
         vocab=vocab,
         idf={f: arrays[f"idf.{f}"] for f in FIELDS},
         questions={f: _load_csc(arrays, f"questions.{f}") for f in FIELDS},
-        answers={f: _load_csc(arrays, f"answers.{f}") for f in FIELDS},
+        answers={f: _load_csc(arrays, f"answers.{f}") for f in ANSWER_FIELDS},
         row_article=arrays["row_article"],
         row_text=row_text,
         path=vdir,

@@ -147,8 +147,9 @@ class Searcher:
             wf = float(self.field_weights.get(name, 0.0))
             rows, s = _accumulate(self.data.questions[name], cols, weights)
             row_parts.append((rows, s * wf))
-            arts, s = _accumulate(self.data.answers[name], cols, weights)
-            ans_parts.append((arts, s * wf))
+            if name in self.data.answers:
+                arts, s = _accumulate(self.data.answers[name], cols, weights)
+                ans_parts.append((arts, s))
         return analysis, row_parts, ans_parts
 
     @staticmethod

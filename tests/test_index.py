@@ -20,7 +20,7 @@ def test_build_publishes_a_loadable_version(make_corpus, tmp_path, tiny_analyzer
     assert manifest["articles"] == 4 and manifest["question_rows"] == 13
     assert manifest["analyzer"]["fingerprint"] == tiny_analyzer.fingerprint
     assert set(manifest["files"]) == {"matrices.npz", "articles.json", "vocab.json", "dict/user_words.txt", "dict/synonyms.txt"}
-    assert result.articles == 4 and result.vocabulary > 0 and result.analysed == 4
+    assert result.articles == 4 and result.vocabulary > 0 and result.analysed == 13  # every question phrasing segmented once
 
 
 def test_index_files_hold_no_pickles(tiny_index):
@@ -62,10 +62,12 @@ def test_dictionary_change_makes_the_index_stale(make_corpus, tmp_path):
 
 def test_rebuild_reanalyses_only_the_changed_article(make_corpus, tmp_path, tiny_analyzer):
     root, out = make_corpus(), tmp_path / "index"
-    assert build_index(root, out, analyzer=tiny_analyzer).analysed == 4
+    assert build_index(root, out, analyzer=tiny_analyzer).analysed == 13
     path = root / "articles" / "transfer" / "wrong-person.md"
-    path.write_text(path.read_text("utf-8").replace("1到3个工作日", "3个工作日"), "utf-8")
+    path.write_text(path.read_text("utf-8").replace("钱转错人了", "钱转错人了怎么要回"), "utf-8")
     assert build_index(root, out, analyzer=tiny_analyzer).analysed == 1
+    path.write_text(path.read_text("utf-8").replace("1到3个工作日", "3个工作日"), "utf-8")
+    assert build_index(root, out, analyzer=tiny_analyzer).analysed == 0  # answers need no jieba
 
 
 def test_only_the_last_two_versions_are_kept(make_corpus, tmp_path, tiny_analyzer):
