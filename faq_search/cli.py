@@ -22,7 +22,7 @@ def _add_build_args(p: argparse.ArgumentParser, env: Config) -> None:
 
 def cmd_build(args) -> int:
     from .corpus import CorpusError
-    from .index import build_index, check_index
+    from .build import build_index, check_index
 
     try:
         if args.check:
@@ -79,6 +79,28 @@ def cmd_search(args) -> int:
     return 0
 
 
+def cmd_eval(args) -> int:
+    from .evaluate import evaluate, load_queries
+    from .index import IndexError_
+    from .search import Searcher
+
+    try:
+        searcher = Searcher.load(args.index)
+        queries = load_queries(args.queries, args.split)
+    except (IndexError_, OSError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    report = evaluate(searcher, queries)
+    if args.json:
+        body = report.to_dict()
+        if not args.failures:
+            body.pop("failures")
+        print(json.dumps(body, ensure_ascii=False, indent=2))
+    else:
+        print(report.format(failures=args.failures))
+    return 0
+
+
 def cmd_serve(args) -> int:
     from gunicorn.app.base import BaseApplication
 
@@ -119,6 +141,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--full", action="store_true", help="print every answer, not only the first")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("eval", help="search quality on labelled queries (acc@1, MRR@10, recall@10, no-answer)")
+    p.add_argument("--index", default=env.FAQ_INDEX_DIR)
+    p.add_argument("--queries", default="corpus/eval/queries.jsonl", help="JSON Lines of {query, expected} (default: %(default)s)")
+    p.add_argument("--split", choices=("dev", "test", "all"), default="all")
+    p.add_argument("--failures", action="store_true", help="list each miss with what ranked first and why")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("serve", help="serve the API and search page with gunicorn")
     p.add_argument("--index", default=env.FAQ_INDEX_DIR)

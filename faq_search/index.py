@@ -31,13 +31,14 @@ from typing import Callable
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
 from . import __version__
 from .analysis import Analyzer
-from .corpus import Article, Corpus, load_corpus
+from .corpus import Article, Corpus
+from .rerank import DEFAULT_WEIGHTS, Reranker
 
-__all__ = ["IndexData", "IndexError_", "BuildResult", "build_index", "publish", "read_current", "load_index", "check_index"]
+__all__ = ["IndexData", "IndexError_", "BuildResult", "publish", "read_current", "load_index", "in_memory"]
 
 FORMAT_VERSION = 1
 FIELDS = ("word", "char")
@@ -47,7 +48,10 @@ ANSWER_FIELDS = ("char",)
 CURRENT = "CURRENT"
 KEEP_VERSIONS = 2
 # Ranking settings recorded in the manifest so a search uses what the index was built for.
-DEFAULT_RANKING = {"field_weights": {"word": 0.5, "char": 0.5}, "answer_weight": 0.2}
+DEFAULT_RANKING = {
+    "weighting": "bm25", "k1": 0.8, "b": 0.75,  # tuned on the dev half, see docs/quality.md
+    "field_weights": {"word": 0.5, "char": 0.5}, "answer_weight": 0.2,
+}
 
 
 class IndexError_(Exception):
@@ -69,6 +73,7 @@ class IndexData:
     row_article: np.ndarray  # question row → article position
     row_text: list[str] = field(default_factory=list)  # question row → its text
     path: Path | None = None
+    reranker: "Reranker | None" = None
 
 
 @dataclass
@@ -96,7 +101,10 @@ def row_texts(article: Article) -> tuple[str, ...]:
 def corpus_key(corpus: Corpus, analyzer: Analyzer, ranking: dict) -> str:
     """What the published index must match to be fresh."""
     h = hashlib.sha256()
-    for part in (corpus.content_hash, analyzer.fingerprint, f"format{FORMAT_VERSION}", json.dumps(ranking, sort_keys=True)):
+    defaults = DEFAULT_WEIGHTS.read_bytes() if DEFAULT_WEIGHTS.exists() else b""
+    parts = (corpus.content_hash, analyzer.fingerprint, f"format{FORMAT_VERSION}", json.dumps(ranking, sort_keys=True),
+             hashlib.sha256(defaults).hexdigest())
+    for part in parts:
         h.update(part.encode() + b"\0")
     return h.hexdigest()
 
@@ -206,8 +214,23 @@ def _vectorizer() -> TfidfVectorizer:
     return TfidfVectorizer(analyzer=str.split, sublinear_tf=True, norm="l2", dtype=np.float32)
 
 
-def build_arrays(corpus: Corpus, analysed: Analysed) -> dict:
-    out = {"vocab": {}, "idf": {}, "questions": {}, "answers": {}}
+def bm25_weights(counts: sp.csr_matrix, idf: np.ndarray, k1: float, b: float) -> tuple[sp.csr_matrix, float]:
+    """BM25 term weights idf · tf(k1+1) / (tf + k1(1 − b + b·len/avglen)), and avglen.
+
+    Saturating tf and a soft length norm: a long phrasing is not punished for every
+    extra word the way cosine normalisation punishes it."""
+    counts = counts.tocsr().astype(np.float32)
+    lengths = np.asarray(counts.sum(axis=1)).ravel()
+    avg = float(lengths.mean()) if lengths.size and lengths.mean() > 0 else 1.0
+    norm = np.repeat(k1 * (1.0 - b + b * lengths / avg), np.diff(counts.indptr))
+    tf = counts.data
+    counts.data = (idf[counts.indices] * tf * (k1 + 1.0) / (tf + norm)).astype(np.float32)
+    return counts, avg
+
+
+def build_arrays(corpus: Corpus, analysed: Analysed, ranking: dict | None = None) -> dict:
+    ranking = ranking or DEFAULT_RANKING
+    out = {"vocab": {}, "idf": {}, "questions": {}, "answers": {}, "avglen": {}}
     counts = [len(row_texts(a)) for a in corpus.articles]
     row_article = np.repeat(np.arange(len(counts), dtype=np.int32), counts)
     bounds = np.concatenate(([0], np.cumsum(counts)))
@@ -221,10 +244,20 @@ def build_arrays(corpus: Corpus, analysed: Analysed) -> dict:
 
         vec = _vectorizer().fit(docs())
         out["vocab"][name] = {term: int(col) for term, col in vec.vocabulary_.items()}
-        out["idf"][name] = vec.idf_.astype(np.float32)
-        out["questions"][name] = vec.transform(r[f] for r in rows).tocsc()
-        if name in ANSWER_FIELDS:
-            out["answers"][name] = vec.transform(analysed.answers).tocsc()
+        idf = vec.idf_.astype(np.float32)
+        out["idf"][name] = idf
+        if ranking.get("weighting") == "bm25":
+            k1, b = ranking["k1"], ranking["b"]
+            counter = CountVectorizer(analyzer=str.split, vocabulary=vec.vocabulary_, dtype=np.float32)
+            m, out["avglen"][name] = bm25_weights(counter.transform(r[f] for r in rows), idf, k1, b)
+            out["questions"][name] = m.tocsc()
+            if name in ANSWER_FIELDS:
+                m, out["avglen"][f"answer.{name}"] = bm25_weights(counter.transform(analysed.answers), idf, k1, b)
+                out["answers"][name] = m.tocsc()
+        else:
+            out["questions"][name] = vec.transform(r[f] for r in rows).tocsc()
+            if name in ANSWER_FIELDS:
+                out["answers"][name] = vec.transform(analysed.answers).tocsc()
     out["row_article"] = row_article
     return out
 
@@ -268,7 +301,8 @@ def _new_version_name(key: str) -> str:
 
 
 def write_version(out_dir: Path, corpus: Corpus, analyzer: Analyzer, arrays: dict, key: str,
-                  dict_files: dict[str, Path | None], ranking: dict, seconds: float) -> tuple[str, Path]:
+                  dict_files: dict[str, Path | None], ranking: dict, seconds: float,
+                  reranker: Reranker | None = None) -> tuple[str, Path]:
     """Write a complete, fsynced version directory under ``versions/`` (not yet published)."""
     versions = out_dir / "versions"
     versions.mkdir(parents=True, exist_ok=True)
@@ -297,6 +331,8 @@ def write_version(out_dir: Path, corpus: Corpus, analyzer: Analyzer, arrays: dic
         "articles": [a.to_dict() for a in corpus.articles],
     }))
     checksums["vocab.json"] = _write_file(tmp / "vocab.json", dumps(arrays["vocab"]))
+    if reranker is not None:
+        checksums["reranker.json"] = _write_file(tmp / "reranker.json", reranker.to_json().encode("utf-8"))
     for name, src in dict_files.items():
         data = Path(src).read_bytes() if src and Path(src).exists() else b""
         checksums[f"dict/{name}"] = _write_file(tmp / "dict" / name, data)
@@ -313,6 +349,8 @@ def write_version(out_dir: Path, corpus: Corpus, analyzer: Analyzer, arrays: dic
         "vocabulary": {name: len(arrays["vocab"][name]) for name in FIELDS},
         "analyzer": analyzer.settings(),
         "ranking": ranking,
+        "avglen": arrays.get("avglen", {}),
+        "reranker": reranker.info if reranker is not None else None,
         "libraries": _library_versions(),
         "files": checksums,
     }
@@ -376,46 +414,6 @@ def analyzer_for(dict_files: dict[str, Path | None]) -> Analyzer:
     return Analyzer.from_files(dict_files["user_words.txt"], dict_files["synonyms.txt"])
 
 
-def build_index(corpus_path: str | Path, out_dir: str | Path, dict_dir: str | Path | None = None,
-                analyzer: Analyzer | None = None, ranking: dict | None = None, progress=None,
-                workers: int | None = None) -> BuildResult:
-    """Validate, analyse, fit and publish. Raises CorpusError; leaves the published index untouched on failure."""
-    t0 = time.perf_counter()
-    corpus_path, out_dir = Path(corpus_path), Path(out_dir)
-    corpus = load_corpus(corpus_path)
-    dict_files = dict_files_for(corpus_path, Path(dict_dir) if dict_dir else None)
-    analyzer = analyzer or analyzer_for(dict_files)
-    ranking = ranking or DEFAULT_RANKING
-    key = corpus_key(corpus, analyzer, ranking)
-    cache_path = out_dir / "cache" / f"analysis-{analyzer.fingerprint}.json"
-    analysed = analyse_corpus(analyzer, corpus.articles, cache_path, progress, workers)
-    arrays = build_arrays(corpus, analysed)
-    seconds = time.perf_counter() - t0
-    version, path = write_version(out_dir, corpus, analyzer, arrays, key, dict_files, ranking, seconds)
-    publish(out_dir, version)
-    vocab = sum(len(v) for v in arrays["vocab"].values())
-    return BuildResult(version, path, len(corpus.articles), vocab, time.perf_counter() - t0, analysed.fresh)
-
-
-def check_index(corpus_path: str | Path, out_dir: str | Path, dict_dir: str | Path | None = None,
-                analyzer: Analyzer | None = None) -> tuple[bool, str]:
-    """(fresh, reason): whether the published index was built from this corpus and dictionary."""
-    out_dir = Path(out_dir)
-    version = read_current(out_dir)
-    if version is None:
-        return False, f"no published index in {out_dir}"
-    try:
-        manifest = json.loads((out_dir / "versions" / version / "manifest.json").read_text("utf-8"))
-    except (OSError, ValueError) as e:
-        return False, f"published index {version} is unreadable: {e}"
-    corpus = load_corpus(corpus_path)
-    analyzer = analyzer or analyzer_for(dict_files_for(Path(corpus_path), Path(dict_dir) if dict_dir else None))
-    key = corpus_key(corpus, analyzer, manifest.get("ranking", DEFAULT_RANKING))
-    if manifest.get("corpus_key") != key or manifest.get("format") != FORMAT_VERSION:
-        return False, f"index {version} is stale: the corpus or dictionary changed"
-    return True, f"index {version} is up to date"
-
-
 def load_index(out_dir: str | Path, version: str | None = None, verify: bool = True) -> IndexData:
     """Load the published (or named) version, verifying every file's checksum."""
     out_dir = Path(out_dir)
@@ -450,6 +448,10 @@ def load_index(out_dir: str | Path, version: str | None = None, verify: bool = T
         raise IndexError_(f"index {version}: unreadable data: {e}") from None
     articles = [Article.from_dict(d) for d in art["articles"]]
     row_text = [t for a in articles for t in row_texts(a)]
+    try:
+        reranker = Reranker.from_json(blobs["reranker.json"].decode("utf-8")) if "reranker.json" in blobs else None
+    except (ValueError, KeyError) as e:
+        raise IndexError_(f"index {version}: unreadable reranker weights: {e}") from None
     data = IndexData(
         version=version,
         manifest=manifest,
@@ -462,7 +464,18 @@ def load_index(out_dir: str | Path, version: str | None = None, verify: bool = T
         row_article=arrays["row_article"],
         row_text=row_text,
         path=vdir,
+        reranker=reranker,
     )
     if len(row_text) != data.row_article.shape[0]:
         raise IndexError_(f"index {version}: question rows do not match the articles")
     return data
+
+
+def in_memory(corpus: Corpus, arrays: dict, ranking: dict) -> IndexData:
+    """An IndexData straight from freshly built arrays (to train the reranker before writing)."""
+    return IndexData(
+        version="(building)", manifest={"ranking": ranking, "avglen": arrays.get("avglen", {})}, articles=list(corpus.articles),
+        categories=corpus.categories, vocab=arrays["vocab"], idf=arrays["idf"],
+        questions=arrays["questions"], answers=arrays["answers"], row_article=arrays["row_article"],
+        row_text=[t for a in corpus.articles for t in row_texts(a)],
+    )

@@ -18,6 +18,7 @@ import scipy.sparse as sp
 from .analysis import Analyzer
 from .corpus import Article
 from .index import FIELDS, IndexData, analyzer_for, load_index
+from .rerank import Reranker, candidate_features, confidence_features, load_default_confidence
 
 __all__ = ["Hit", "Searcher", "QueryError"]
 
@@ -54,39 +55,89 @@ class Hit:
         return d
 
 
-def _accumulate(postings: sp.csc_matrix, cols: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sparse dot products of the query with every row that shares a term.
+_EMPTY = (np.empty(0, np.int64), np.empty(0), np.empty(0))
+
+
+def _accumulate(postings: sp.csc_matrix, cols: np.ndarray, weights: np.ndarray, coverage: np.ndarray):
+    """(rows, dot products, covered query weight) for every row sharing a query term.
 
     Touches only the postings of the query's terms: cost grows with their
     length, not with the number of rows.
     """
     if cols.size == 0:
-        return np.empty(0, np.int64), np.empty(0, np.float32)
+        return _EMPTY
     indptr, indices, data = postings.indptr, postings.indices, postings.data
     starts, ends = indptr[cols], indptr[cols + 1]
     lengths = ends - starts
     total = int(lengths.sum())
     if total == 0:
-        return np.empty(0, np.int64), np.empty(0, np.float32)
+        return _EMPTY
     # Gather all postings of the query terms in one vectorised step.
     offsets = np.repeat(starts - np.cumsum(np.concatenate(([0], lengths[:-1]))), lengths) + np.arange(total)
     rows = indices[offsets]
-    vals = data[offsets] * np.repeat(weights, lengths)
     uniq, inverse = np.unique(rows, return_inverse=True)
-    return uniq, np.bincount(inverse, weights=vals).astype(np.float32)
+    dots = np.bincount(inverse, weights=data[offsets] * np.repeat(weights, lengths))
+    return uniq, dots, np.bincount(inverse, weights=np.repeat(coverage, lengths))
+
+
+def _lookup(part, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Values of a sparse (ids, values, coverage) result at ``ids``; 0 where absent."""
+    keys, vals, cov = part
+    out_v, out_c = np.zeros(ids.size), np.zeros(ids.size)
+    if keys.size:
+        pos = np.minimum(np.searchsorted(keys, ids), keys.size - 1)
+        found = keys[pos] == ids
+        out_v[found], out_c[found] = vals[pos[found]], cov[pos[found]]
+    return out_v, out_c
+
+
+def _top(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the k largest scores, unordered; no full sort."""
+    if scores.size <= k:
+        return np.arange(scores.size)
+    return np.argpartition(-scores, k - 1)[:k]
+
+
+@dataclass
+class Candidates:
+    """First-stage results, one entry per article, with what the reranker reads."""
+
+    arts: np.ndarray
+    rows: np.ndarray  # best-matching question row of each article
+    score: np.ndarray  # first-stage score in 0–1
+    question: np.ndarray
+    word: np.ndarray
+    char: np.ndarray
+    answer: np.ndarray
+    word_cov: np.ndarray
+    char_cov: np.ndarray
+    answer_cov: np.ndarray
+    support: np.ndarray
+
+    def take(self, idx: np.ndarray) -> "Candidates":
+        return Candidates(**{k: v[idx] for k, v in self.__dict__.items()})
 
 
 class Searcher:
     """Ranked search over one published index version. Thread-safe; immutable."""
 
-    def __init__(self, data: IndexData, analyzer: Analyzer, min_score: float = DEFAULT_MIN_SCORE):
+    def __init__(self, data: IndexData, analyzer: Analyzer, min_score: float = DEFAULT_MIN_SCORE,
+                 reranker: Reranker | None = None, rerank_depth: int = 30, confidence: Reranker | None = None):
         self.data = data
         self.analyzer = analyzer
         self.min_score = min_score
+        self.reranker = reranker if reranker is not None else data.reranker
+        self.rerank_depth = rerank_depth
+        # The no-answer model applies to reranked probabilities; without a reranker the
+        # first-stage score is compared with confident_score.
+        self.confidence = confidence if confidence is not None else load_default_confidence()
         ranking = data.manifest.get("ranking", {})
         self.field_weights = ranking.get("field_weights", {"word": 0.5, "char": 0.5})
         self.answer_weight = float(ranking.get("answer_weight", 0.2))
         self.confident_score = float(ranking.get("confident_score", DEFAULT_CONFIDENT_SCORE))
+        self.weighting = ranking.get("weighting", "tfidf")
+        self.k1, self.b = float(ranking.get("k1", 1.2)), float(ranking.get("b", 0.75))
+        self._avglen = data.manifest.get("avglen", {})
         self.articles = data.articles
         self._by_id = {a.id: i for i, a in enumerate(self.articles)}
         self._categories = np.array([a.category for a in self.articles], dtype=object)
@@ -122,42 +173,80 @@ class Searcher:
     def category_counts(self) -> dict[str, int]:
         return dict(Counter(a.category for a in self.articles))
 
-    def query_vector(self, tokens: list[str], name: str) -> tuple[np.ndarray, np.ndarray]:
-        """Sublinear-tf × idf weights of the query's in-vocabulary terms, L2-normalised
-        over all its terms (see ``_oov_idf``)."""
-        vocab, idf = self.data.vocab[name], self.data.idf[name]
-        cols, weights, norm2 = [], [], 0.0
-        for term, tf in Counter(tokens).items():
-            col = vocab.get(term)
-            w = (1.0 + math.log(tf)) * (float(idf[col]) if col is not None else self._oov_idf[name])
-            norm2 += w * w
-            if col is not None:
-                cols.append(col)
-                weights.append(w)
-        if not cols:
-            return np.empty(0, np.int64), np.empty(0, np.float32)
-        return np.asarray(cols, np.int64), np.asarray(weights, np.float32) / np.float32(math.sqrt(norm2))
+    def query_vector(self, tokens: list[str], name: str, answer: bool = False):
+        """(columns, dot weights, coverage weights) of the query's in-vocabulary terms.
 
-    def _score(self, query: str):
-        analysis = self.analyzer.analyze(query)
+        Dot weights make a query scored against itself come out at 1: for tf-idf the
+        L2-normalised sublinear tf·idf; for BM25 one over the query's own BM25 score.
+        Both count out-of-vocabulary terms with the largest idf, so a query that is
+        mostly unknown words cannot score high on the one word it shares. Coverage
+        weights are idf shares of the whole query (known and unknown terms).
+        """
+        vocab, idf, oov = self.data.vocab[name], self.data.idf[name], self._oov_idf[name]
+        counts = Counter(tokens)
+        cols = np.fromiter((vocab.get(t, -1) for t in counts), np.int64, len(counts))
+        tf = np.fromiter(counts.values(), np.float64, len(counts))
+        term_idf = np.where(cols >= 0, idf[np.maximum(cols, 0)] if idf.size else 0.0, oov)
+        known = cols >= 0
+        if not known.any():
+            return np.empty(0, np.int64), np.empty(0), np.empty(0)
+        coverage = term_idf / term_idf.sum()
+        if self.weighting == "bm25":
+            avg = self._avglen[f"answer.{name}" if answer else name]
+            sat = tf * (self.k1 + 1) / (tf + self.k1 * (1 - self.b + self.b * tf.sum() / avg))
+            weights = np.ones(cols.size) / float((term_idf * sat).sum())
+        else:
+            w = (1.0 + np.log(tf)) * term_idf
+            weights = w / float(np.sqrt((w * w).sum()))
+        return cols[known], weights[known], coverage[known]
+
+    def first_stage(self, analysis, category: str | None = None, exclude_row: int = -1) -> Candidates | None:
+        """Lexical scoring of every article sharing a term with the query.
+
+        ``exclude_row`` hides one question row (a paraphrase scored against the rest
+        of the index when the reranker trains on the knowledge base itself).
+        """
         feats = {"word": analysis.words, "char": analysis.chars}
-        row_parts, ans_parts = [], []
+        per_field = {}
         for name in FIELDS:
-            cols, weights = self.query_vector(feats[name], name)
-            wf = float(self.field_weights.get(name, 0.0))
-            rows, s = _accumulate(self.data.questions[name], cols, weights)
-            row_parts.append((rows, s * wf))
+            cols, weights, coverage = self.query_vector(feats[name], name)
+            per_field[name] = _accumulate(self.data.questions[name], cols, weights, coverage)
             if name in self.data.answers:
-                arts, s = _accumulate(self.data.answers[name], cols, weights)
-                ans_parts.append((arts, s))
-        return analysis, row_parts, ans_parts
-
-    @staticmethod
-    def _merge(parts):
-        ids = np.concatenate([p[0] for p in parts])
-        vals = np.concatenate([p[1] for p in parts])
-        uniq, inverse = np.unique(ids, return_inverse=True)
-        return uniq, np.bincount(inverse, weights=vals, minlength=uniq.size)
+                if self.weighting == "bm25":
+                    cols, weights, coverage = self.query_vector(feats[name], name, answer=True)
+                per_field["answer"] = _accumulate(self.data.answers[name], cols, weights, coverage)
+        rows = np.union1d(per_field["word"][0], per_field["char"][0])
+        if exclude_row >= 0:
+            rows = rows[rows != exclude_row]
+        if rows.size == 0:
+            return None
+        word, word_cov = _lookup(per_field["word"], rows)
+        char, char_cov = _lookup(per_field["char"], rows)
+        combined = self.field_weights.get("word", 0.5) * word + self.field_weights.get("char", 0.5) * char
+        row_art = self.data.row_article[rows]
+        if category:
+            keep = self._categories[row_art] == category
+            rows, row_art, combined = rows[keep], row_art[keep], combined[keep]
+            word, char, word_cov, char_cov = word[keep], char[keep], word_cov[keep], char_cov[keep]
+            if rows.size == 0:
+                return None
+        # Best question row per article: sort by (article, -score), keep each article's first.
+        order = np.lexsort((-combined, row_art))
+        row_art, sorted_scores = row_art[order], combined[order]
+        first = np.flatnonzero(np.concatenate(([True], row_art[1:] != row_art[:-1])))
+        best = order[first]
+        arts = row_art[first]
+        # Paraphrase support: how many of the article's phrasings score near its best.
+        group = np.repeat(np.arange(first.size), np.diff(np.append(first, order.size)))
+        near = sorted_scores >= 0.8 * sorted_scores[first][group]
+        support = np.bincount(group, weights=near, minlength=first.size)
+        answer, answer_cov = _lookup(per_field.get("answer", _EMPTY), arts)
+        a = self.answer_weight
+        return Candidates(
+            arts=arts, rows=rows[best], score=(1.0 - a) * combined[best] + a * answer,
+            question=combined[best], word=word[best], char=char[best], answer=answer,
+            word_cov=word_cov[best], char_cov=char_cov[best], answer_cov=answer_cov, support=support,
+        )
 
     def search(self, query: str, k: int = 10, category: str | None = None, min_score: float | None = None) -> list[Hit]:
         """Best ``k`` articles for ``query``, best first; [] when nothing scores ≥ ``min_score``.
@@ -169,38 +258,38 @@ class Searcher:
         if k <= 0 or not query or not query.strip():
             return []
         min_score = self.min_score if min_score is None else min_score
-        analysis, row_parts, ans_parts = self._score(query)
-        rows, row_scores = self._merge(row_parts)
-        if rows.size == 0:
+        analysis = self.analyzer.analyze(query)
+        cands = self.first_stage(analysis, category)
+        if cands is None:
             return []
-        # Best question row per article: sort by (article, -score), keep each article's first.
-        row_art = self.data.row_article[rows]
-        order = np.lexsort((-row_scores, row_art))
-        row_art, rows, row_scores = row_art[order], rows[order], row_scores[order]
-        first = np.concatenate(([True], row_art[1:] != row_art[:-1]))
-        arts, best_rows, q_scores = row_art[first], rows[first], row_scores[first]
-        a_ids, a_scores = self._merge(ans_parts)
-        answer_scores = np.zeros(arts.size)
-        pos = np.searchsorted(a_ids, arts)
-        pos_ok = pos < a_ids.size
-        hit = np.zeros(arts.size, bool)
-        hit[pos_ok] = a_ids[pos[pos_ok]] == arts[pos_ok]
-        answer_scores[hit] = a_scores[pos[hit]]
-        a = self.answer_weight
-        scores = (1.0 - a) * q_scores + a * answer_scores
-        keep = scores >= min_score
-        if category:
-            keep &= self._categories[arts] == category
-        arts, best_rows, scores = arts[keep], best_rows[keep], scores[keep]
-        if arts.size > k:
-            top = np.argpartition(-scores, k - 1)[:k]
-            arts, best_rows, scores = arts[top], best_rows[top], scores[top]
+        # The floor applies to the lexical score: a candidate sharing too little with the
+        # query is not shown, however the reranker would order it.
+        cands = cands.take(np.flatnonzero(cands.score >= min_score))
+        if cands.arts.size == 0:
+            return []
+        if self.reranker is not None:
+            cands = cands.take(_top(cands.score, self.rerank_depth))
+            X = candidate_features(cands, analysis)
+            scores = self.reranker.predict(X)
+            confident = np.zeros(scores.size, bool)
+            best = int(np.argmax(scores))
+            if self.confidence is not None:
+                # Trained on best candidates only: it says whether the best one is an answer.
+                threshold = float(self.confidence.info.get("threshold", 0.5))
+                confident[best] = self.confidence.predict(confidence_features(X, scores)[None, :])[0] >= threshold
+            else:
+                confident[best] = scores[best] >= self.confident_score
+        else:
+            scores = cands.score
+            confident = scores >= self.confident_score
+        top = _top(scores, k)
+        arts, rows, scores, confident = cands.arts[top], cands.rows[top], scores[top], confident[top]
         # Ties break on corpus order, so results are deterministic.
         order = np.lexsort((arts, -np.round(scores, 6)))
         query_words = sorted(set(analysis.words), key=len, reverse=True)
-        return [self._hit(int(arts[i]), int(best_rows[i]), float(scores[i]), query_words) for i in order]
+        return [self._hit(int(arts[i]), int(rows[i]), float(scores[i]), bool(confident[i]), query_words) for i in order]
 
-    def _hit(self, art: int, row: int, score: float, query_words: list[str]) -> Hit:
+    def _hit(self, art: int, row: int, score: float, confident: bool, query_words: list[str]) -> Hit:
         a = self.articles[art]
         matched = self.data.row_text[row]
         target = self.analyzer.normalize(matched + " " + a.answer[:200])
@@ -216,5 +305,5 @@ class Searcher:
             tags=a.tags,
             matched=matched,
             matched_terms=terms,
-            confident=score >= self.confident_score,
+            confident=confident,
         )

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from faq_search.analysis import Analyzer, load_synonyms, load_user_words
-from faq_search.index import build_index
+from faq_search.build import build_index
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL_CORPUS = ROOT / "corpus"

@@ -1,6 +1,6 @@
 import pytest
 
-from faq_search.index import build_index
+from faq_search.build import build_index
 from tests.conftest import TINY_ARTICLES, assert_error
 
 

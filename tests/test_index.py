@@ -5,7 +5,8 @@ import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from faq_search.corpus import CorpusError
-from faq_search.index import IndexError_, build_index, check_index, load_index, read_current
+from faq_search.build import build_index, check_index
+from faq_search.index import IndexError_, load_index, read_current
 from faq_search.search import Searcher
 from tests.conftest import TINY_ARTICLES
 
@@ -19,7 +20,7 @@ def test_build_publishes_a_loadable_version(make_corpus, tmp_path, tiny_analyzer
     manifest = data.manifest
     assert manifest["articles"] == 4 and manifest["question_rows"] == 13
     assert manifest["analyzer"]["fingerprint"] == tiny_analyzer.fingerprint
-    assert set(manifest["files"]) == {"matrices.npz", "articles.json", "vocab.json", "dict/user_words.txt", "dict/synonyms.txt"}
+    assert set(manifest["files"]) == {"matrices.npz", "articles.json", "vocab.json", "reranker.json", "dict/user_words.txt", "dict/synonyms.txt"}
     assert result.articles == 4 and result.vocabulary > 0 and result.analysed == 13  # every question phrasing segmented once
 
 
@@ -90,8 +91,10 @@ def test_missing_index_is_a_clear_error(tmp_path):
         load_index(tmp_path / "nothing")
 
 
-def test_query_vector_matches_sklearn_for_known_terms(tiny_index, tiny_analyzer):
-    searcher = Searcher.load(tiny_index, analyzer=tiny_analyzer)
+def test_tfidf_query_vector_matches_sklearn_for_known_terms(make_corpus, tmp_path, tiny_analyzer):
+    ranking = {"weighting": "tfidf", "field_weights": {"word": 0.5, "char": 0.5}, "answer_weight": 0.2}
+    build_index(make_corpus(), tmp_path / "ix", analyzer=tiny_analyzer, ranking=ranking, rerank=False)
+    searcher = Searcher.load(tmp_path / "ix", analyzer=tiny_analyzer)
     data = searcher.data
     vec = TfidfVectorizer(analyzer=lambda t: t, sublinear_tf=True, norm="l2")
     vec.vocabulary_ = data.vocab["char"]
@@ -99,7 +102,17 @@ def test_query_vector_matches_sklearn_for_known_terms(tiny_index, tiny_analyzer)
     tokens = [t for t in tiny_analyzer.analyze("忘记支付密码，密码").chars if t in data.vocab["char"]]
     assert tokens.count("密码") == 2
     expected = vec.transform([tokens]).toarray()[0]
-    cols, weights = searcher.query_vector(tokens, "char")
+    cols, weights, _coverage = searcher.query_vector(tokens, "char")
     got = np.zeros_like(expected)
     got[cols] = weights
     np.testing.assert_allclose(got, expected, rtol=1e-5)
+
+
+def test_bm25_scores_a_phrasing_against_itself_at_one(tiny_index, tiny_analyzer):
+    searcher = Searcher.load(tiny_index, analyzer=tiny_analyzer)
+    assert searcher.weighting == "bm25"
+    cands = searcher.first_stage(tiny_analyzer.analyze("登录密码忘了"))
+    best = int(np.argmax(cands.question))
+    assert searcher.data.row_text[cands.rows[best]] == "登录密码忘了"
+    assert cands.word[best] == pytest.approx(1.0, abs=0.05) and cands.char[best] == pytest.approx(1.0, abs=0.05)
+    assert cands.word_cov[best] == pytest.approx(1.0) and cands.char_cov[best] == pytest.approx(1.0)

@@ -68,12 +68,17 @@ def test_queries_without_a_match_return_nothing(searcher, query):
     assert searcher.search(query) == []
 
 
-def test_out_of_domain_scores_below_the_floor(searcher):
-    assert searcher.search("今天天气怎么样") == []
+def test_out_of_domain_gets_no_confident_answer(searcher):
+    assert not any(h.confident for h in searcher.search("今天天气怎么样"))
+
+
+def test_only_the_best_hit_can_be_confident(searcher):
+    hits = searcher.search("忘记登录密码怎么办")
+    assert hits[0].confident and not any(h.confident for h in hits[1:])
 
 
 def test_ties_break_deterministically(make_corpus, tmp_path, tiny_analyzer):
-    from faq_search.index import build_index
+    from faq_search.build import build_index
 
     twin = {"id": "a1", "question": "积分怎么兑换", "category": "password", "answer": "在积分中心兑换。"}
     root = make_corpus({"password/a1.md": twin, "password/a2.md": dict(twin, id="a2")})
@@ -88,7 +93,7 @@ def test_get_returns_an_article(searcher):
 
 
 def test_answer_only_entries_are_searchable(tmp_path, tiny_analyzer):
-    from faq_search.index import build_index
+    from faq_search.build import build_index
 
     path = tmp_path / "kb.jsonl"
     path.write_text(

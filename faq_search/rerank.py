@@ -1,0 +1,168 @@
+"""Second stage: a logistic-regression reranker over the first stage's top candidates.
+
+It is trained on the knowledge base itself: every phrasing of an article with
+other phrasings becomes a pseudo-query, scored with its own row hidden, so the
+model learns how paraphrases (not copies) look. Its output is a probability
+that the candidate answers the query: the hit's score, comparable across queries.
+
+Weights are a small JSON file (never pickle). A knowledge base with too few
+paraphrase groups uses the default weights trained on our own corpus.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["FEATURES", "CONFIDENCE_FEATURES", "Reranker", "candidate_features", "confidence_features",
+           "train_reranker", "train_confidence", "DEFAULT_WEIGHTS", "DEFAULT_CONFIDENCE", "MIN_PSEUDO_QUERIES"]
+
+FEATURES = (
+    "score", "question", "word", "char", "answer", "word_cov", "char_cov", "answer_cov",
+    "support", "first_rank", "gap_to_best", "best_score", "query_len",
+)
+DEFAULT_WEIGHTS = Path(__file__).with_name("default_reranker.json")
+# The no-answer model reads the reranked candidates: is the best one an answer at all?
+CONFIDENCE_FEATURES = ("p", "p_gap", *FEATURES)
+DEFAULT_CONFIDENCE = Path(__file__).with_name("default_confidence.json")
+# Below this many pseudo-queries, weights fitted on the corpus itself overfit.
+MIN_PSEUDO_QUERIES = 1000
+
+
+def candidate_features(c, analysis) -> np.ndarray:
+    """One row of FEATURES per candidate, computed for all candidates at once."""
+    n = c.arts.size
+    order = np.argsort(-c.score, kind="stable")
+    rank = np.empty(n)
+    rank[order] = np.arange(n)
+    best = float(c.score.max()) if n else 0.0
+    qlen = np.log1p(len(analysis.chars))
+    return np.column_stack([
+        c.score, c.question, c.word, c.char, c.answer, c.word_cov, c.char_cov, c.answer_cov,
+        np.log1p(c.support), 1.0 / (1.0 + rank), c.score - best, np.full(n, best), np.full(n, qlen),
+    ])
+
+
+def confidence_features(X: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """CONFIDENCE_FEATURES of the best candidate, given all candidates' features ``X`` and
+    probabilities ``p``: its probability, its lead over the runner-up, its features."""
+    best = int(np.argmax(p))
+    runner_up = float(np.partition(p, -2)[-2]) if p.size > 1 else 0.0
+    return np.concatenate(([p[best], p[best] - runner_up], X[best]))
+
+
+@dataclass(frozen=True)
+class Reranker:
+    """A standardised logistic model; also used for the no-answer decision."""
+
+    coef: np.ndarray
+    intercept: float
+    mean: np.ndarray
+    scale: np.ndarray
+    info: dict
+    features: tuple = FEATURES
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        z = ((X - self.mean) / self.scale) @ self.coef + self.intercept
+        return 1.0 / (1.0 + np.exp(-z))
+
+    def to_json(self) -> str:
+        return json.dumps({
+            "features": list(self.features), "coef": self.coef.tolist(), "intercept": self.intercept,
+            "mean": self.mean.tolist(), "scale": self.scale.tolist(), "info": self.info,
+        }, ensure_ascii=False, indent=1)
+
+    @classmethod
+    def from_json(cls, text: str, features: tuple = FEATURES) -> "Reranker":
+        d = json.loads(text)
+        if d.get("features") != list(features):
+            raise ValueError("weights were trained on other features")
+        return cls(np.asarray(d["coef"], float), float(d["intercept"]), np.asarray(d["mean"], float),
+                   np.asarray(d["scale"], float), d.get("info", {}), tuple(features))
+
+    @classmethod
+    def fit(cls, X: np.ndarray, y: np.ndarray, C: float, info: dict, features: tuple = FEATURES) -> "Reranker":
+        from sklearn.linear_model import LogisticRegression
+
+        mean, scale = X.mean(axis=0), X.std(axis=0)
+        scale[scale == 0] = 1.0
+        model = LogisticRegression(C=C, max_iter=2000).fit((X - mean) / scale, y)
+        return cls(model.coef_[0], float(model.intercept_[0]), mean, scale, info, tuple(features))
+
+
+def pseudo_queries(searcher, limit: int, seed: int = 13) -> list[tuple[int, int, str]]:
+    """(article, row, text) for phrasings of articles that have at least two."""
+    data = searcher.data
+    counts = np.bincount(data.row_article, minlength=len(data.articles))
+    out = [(int(a), r, data.row_text[r]) for r, a in enumerate(data.row_article) if counts[a] >= 2]
+    random.Random(seed).shuffle(out)
+    return out[:limit]
+
+
+def training_set(searcher, queries, depth: int = 30):
+    from .search import _top
+
+    X, y, groups = [], [], []
+    for qid, (art, row, text) in enumerate(queries):
+        analysis = searcher.analyzer.analyze(text)
+        cands = searcher.first_stage(analysis, exclude_row=row)
+        if cands is None:
+            continue
+        top = cands.take(_top(cands.score, depth))
+        X.append(candidate_features(top, analysis))
+        y.append(top.arts == art)
+        groups.append(np.full(top.arts.size, qid))
+    return np.vstack(X), np.concatenate(y), np.concatenate(groups)
+
+
+def train_reranker(searcher, limit: int = 4000, depth: int = 30, C: float = 1.0) -> Reranker | None:
+    """Fit weights on the index's own paraphrase groups; None when there are too few."""
+    queries = pseudo_queries(searcher, limit)
+    if len(queries) < MIN_PSEUDO_QUERIES:
+        return None
+    X, y, _ = training_set(searcher, queries, depth)
+    if y.sum() == 0 or y.all():
+        return None
+    info = {"pseudo_queries": len(queries), "candidates": int(y.size), "positives": int(y.sum())}
+    return Reranker.fit(X, y, C, info)
+
+
+def train_confidence(searcher, labelled, threshold: float, C: float = 1.0) -> Reranker:
+    """Fit the no-answer model on labelled queries: in-scope queries whose best candidate
+    is right (should be confident) against out-of-scope ones (should not)."""
+    from .search import _top
+
+    F, y = [], []
+    for lq in labelled:
+        analysis = searcher.analyzer.analyze(lq.query)
+        cands = searcher.first_stage(analysis)
+        if cands is None:
+            continue
+        cands = cands.take(_top(cands.score, searcher.rerank_depth))
+        X = candidate_features(cands, analysis)
+        p = searcher.reranker.predict(X)
+        right = searcher.articles[int(cands.arts[int(np.argmax(p))])].id in lq.expected
+        if lq.in_scope and not right:
+            continue  # a wrong best answer is a ranking miss, not a lesson about scope
+        F.append(confidence_features(X, p))
+        y.append(lq.in_scope)
+    info = {"labelled_queries": len(y), "out_of_scope": int(len(y) - sum(y)), "threshold": threshold}
+    return Reranker.fit(np.asarray(F), np.asarray(y), C, info, CONFIDENCE_FEATURES)
+
+
+def load_default() -> Reranker | None:
+    try:
+        return Reranker.from_json(DEFAULT_WEIGHTS.read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def load_default_confidence() -> Reranker | None:
+    try:
+        return Reranker.from_json(DEFAULT_CONFIDENCE.read_text("utf-8"), CONFIDENCE_FEATURES)
+    except (OSError, ValueError):
+        return None

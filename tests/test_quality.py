@@ -1,0 +1,77 @@
+"""Search-quality gates on the labelled queries (corpus/eval/queries.jsonl).
+
+The gates sit a margin below what the test half measured (docs/quality.md), so noise
+passes and a ranking regression fails the build."""
+
+import json
+import re
+
+import pytest
+
+from faq_search import Searcher
+from faq_search.cli import main
+from faq_search.corpus import load_corpus
+from faq_search.evaluate import LabelledQuery, evaluate, load_queries, split_of
+from tests.conftest import REAL_CORPUS
+
+QUERIES = REAL_CORPUS / "eval" / "queries.jsonl"
+
+
+@pytest.fixture(scope="module")
+def searcher(real_index, real_analyzer):
+    return Searcher.load(real_index, analyzer=real_analyzer)
+
+
+def _key(text: str) -> str:
+    return re.sub(r"[\s\W_]+", "", text).lower()
+
+
+def test_eval_set_is_big_labelled_and_not_copied_from_articles():
+    queries = load_queries(QUERIES)
+    ids = {a.id for a in load_corpus(REAL_CORPUS).articles}
+    in_scope = [q for q in queries if q.in_scope]
+    assert len(in_scope) >= 400 and len(queries) - len(in_scope) >= 60
+    assert all(set(q.expected) <= ids for q in in_scope)
+    phrasings = {_key(p) for a in load_corpus(REAL_CORPUS).articles for p in a.questions}
+    copied = [q.query for q in queries if _key(q.query) in phrasings]
+    assert copied == []
+
+
+def test_split_is_stable_and_roughly_half():
+    queries = load_queries(QUERIES)
+    dev = load_queries(QUERIES, "dev")
+    assert 0.4 < len(dev) / len(queries) < 0.6
+    assert split_of("忘记密码") == split_of("忘记密码")
+
+
+def test_quality_gate_on_the_test_half(searcher):
+    report = evaluate(searcher, load_queries(QUERIES, "test"))
+    assert report.acc1 >= 0.78
+    assert report.mrr10 >= 0.85
+    assert report.recall10 >= 0.95
+    assert report.oos_rejection >= 0.70
+    assert report.false_rejection <= 0.14
+
+
+def test_metrics_on_a_hand_made_case(searcher):
+    queries = [
+        LabelledQuery("忘记登录密码了怎么办", ("password-forgot-login-password",)),
+        LabelledQuery("今天天气怎么样", ()),
+    ]
+    report = evaluate(searcher, queries)
+    assert report.acc1 == 1.0 and report.mrr10 == 1.0 and report.oos_rejection == 1.0
+    assert report.false_rejection == 0.0 and report.failures == []
+
+
+def test_eval_command_prints_json_and_failures(real_index, tmp_path, capsys):
+    path = tmp_path / "q.jsonl"
+    path.write_text(
+        json.dumps({"query": "提現要幾天", "expected": "topup-withdraw-withdraw-arrival"}, ensure_ascii=False) + "\n"
+        + json.dumps({"query": "我的猫不吃饭", "expected": "service-human-agent"}, ensure_ascii=False) + "\n", "utf-8")
+    assert main(["eval", "--index", str(real_index), "--queries", str(path), "--json", "--failures"]) == 0
+    body = json.loads(capsys.readouterr().out)
+    assert body["in_scope"] == 2 and body["acc1"] == 0.5
+    assert body["failures"][0]["query"] == "我的猫不吃饭"
+    assert main(["eval", "--index", str(real_index), "--queries", str(path), "--failures"]) == 0
+    text = capsys.readouterr().out
+    assert "acc@1 0.500" in text and "我的猫不吃饭" in text and "topup-withdraw" in text
