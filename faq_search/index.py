@@ -40,7 +40,7 @@ from .rerank import DEFAULT_WEIGHTS, Reranker
 
 __all__ = ["IndexData", "IndexError_", "BuildResult", "publish", "read_current", "load_index", "in_memory"]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 FIELDS = ("word", "char")
 # Answers are matched on character features only: segmenting long answers with
 # jieba would dominate build time for a signal weighted 0.2.

@@ -24,6 +24,7 @@ __all__ = ["FEATURES", "CONFIDENCE_FEATURES", "Reranker", "candidate_features", 
 FEATURES = (
     "score", "question", "word", "char", "answer", "word_cov", "char_cov", "answer_cov",
     "support", "first_rank", "gap_to_best", "best_score", "query_len",
+    "art_word_cov", "art_char_cov", "missing_idf",
 )
 DEFAULT_WEIGHTS = Path(__file__).with_name("default_reranker.json")
 # The no-answer model reads the reranked candidates: is the best one an answer at all?
@@ -44,6 +45,7 @@ def candidate_features(c, analysis) -> np.ndarray:
     return np.column_stack([
         c.score, c.question, c.word, c.char, c.answer, c.word_cov, c.char_cov, c.answer_cov,
         np.log1p(c.support), 1.0 / (1.0 + rank), c.score - best, np.full(n, best), np.full(n, qlen),
+        c.art_word_cov, c.art_char_cov, c.missing_idf,
     ])
 
 
@@ -104,15 +106,12 @@ def pseudo_queries(searcher, limit: int, seed: int = 13) -> list[tuple[int, int,
 
 
 def training_set(searcher, queries, depth: int = 30):
-    from .search import _top
-
     X, y, groups = [], [], []
     for qid, (art, row, text) in enumerate(queries):
         analysis = searcher.analyzer.analyze(text)
-        cands = searcher.first_stage(analysis, exclude_row=row)
-        if cands is None:
+        top = searcher.first_stage(analysis, exclude_row=row, limit=depth)
+        if top is None or top.arts.size == 0:
             continue
-        top = cands.take(_top(cands.score, depth))
         X.append(candidate_features(top, analysis))
         y.append(top.arts == art)
         groups.append(np.full(top.arts.size, qid))
@@ -134,15 +133,12 @@ def train_reranker(searcher, limit: int = 4000, depth: int = 30, C: float = 1.0)
 def train_confidence(searcher, labelled, threshold: float, C: float = 1.0) -> Reranker:
     """Fit the no-answer model on labelled queries: in-scope queries whose best candidate
     is right (should be confident) against out-of-scope ones (should not)."""
-    from .search import _top
-
     F, y = [], []
     for lq in labelled:
         analysis = searcher.analyzer.analyze(lq.query)
-        cands = searcher.first_stage(analysis)
-        if cands is None:
+        cands = searcher.first_stage(analysis, min_score=searcher.min_score, limit=searcher.rerank_depth)
+        if cands is None or cands.arts.size == 0:
             continue
-        cands = cands.take(_top(cands.score, searcher.rerank_depth))
         X = candidate_features(cands, analysis)
         p = searcher.reranker.predict(X)
         right = searcher.articles[int(cands.arts[int(np.argmax(p))])].id in lq.expected

@@ -113,6 +113,9 @@ class Candidates:
     char_cov: np.ndarray
     answer_cov: np.ndarray
     support: np.ndarray
+    art_word_cov: np.ndarray  # the next three: filled for reranked candidates only
+    art_char_cov: np.ndarray
+    missing_idf: np.ndarray
 
     def take(self, idx: np.ndarray) -> "Candidates":
         return Candidates(**{k: v[idx] for k, v in self.__dict__.items()})
@@ -144,6 +147,10 @@ class Searcher:
         # OOV query terms count in the query norm with the largest idf, so a query
         # that is mostly unknown words cannot score high on the one word it shares.
         self._oov_idf = {f: float(data.idf[f].max()) if data.idf[f].size else 1.0 for f in FIELDS}
+        # Article × term counts of phrasings containing the term (for article-level coverage).
+        owner = sp.csr_matrix((np.ones(data.row_article.size, np.int32), (data.row_article, np.arange(data.row_article.size))),
+                              shape=(len(self.articles), data.row_article.size))
+        self._article_terms = {f: (owner @ (data.questions[f] > 0).astype(np.int32)).tocsr() for f in FIELDS}
 
     @classmethod
     def load(cls, index_dir: str | Path = "index", analyzer: Analyzer | None = None, **kwargs) -> "Searcher":
@@ -200,16 +207,19 @@ class Searcher:
             weights = w / float(np.sqrt((w * w).sum()))
         return cols[known], weights[known], coverage[known]
 
-    def first_stage(self, analysis, category: str | None = None, exclude_row: int = -1) -> Candidates | None:
-        """Lexical scoring of every article sharing a term with the query.
+    def first_stage(self, analysis, category: str | None = None, exclude_row: int = -1,
+                    min_score: float = 0.0, limit: int | None = None) -> Candidates | None:
+        """Lexical scoring of every article sharing a term with the query; with ``limit``,
+        only the best ``limit`` scoring ≥ ``min_score``, with their article-level features.
 
         ``exclude_row`` hides one question row (a paraphrase scored against the rest
         of the index when the reranker trains on the knowledge base itself).
         """
         feats = {"word": analysis.words, "char": analysis.chars}
-        per_field = {}
+        per_field, query_terms = {}, {}
         for name in FIELDS:
             cols, weights, coverage = self.query_vector(feats[name], name)
+            query_terms[name] = (cols, coverage)
             per_field[name] = _accumulate(self.data.questions[name], cols, weights, coverage)
             if name in self.data.answers:
                 if self.weighting == "bm25":
@@ -242,11 +252,41 @@ class Searcher:
         support = np.bincount(group, weights=near, minlength=first.size)
         answer, answer_cov = _lookup(per_field.get("answer", _EMPTY), arts)
         a = self.answer_weight
-        return Candidates(
+        cands = Candidates(
             arts=arts, rows=rows[best], score=(1.0 - a) * combined[best] + a * answer,
             question=combined[best], word=word[best], char=char[best], answer=answer,
             word_cov=word_cov[best], char_cov=char_cov[best], answer_cov=answer_cov, support=support,
+            art_word_cov=np.zeros(arts.size), art_char_cov=np.zeros(arts.size), missing_idf=np.zeros(arts.size),
         )
+        if limit is None:
+            return cands
+        cands = cands.take(np.flatnonzero(cands.score >= min_score))
+        cands = cands.take(_top(cands.score, limit))
+        if cands.arts.size:
+            self._article_coverage(cands, query_terms, exclude_row)
+        return cands
+
+    def _article_coverage(self, cands: Candidates, query_terms: dict, exclude_row: int) -> None:
+        """How much of the query the whole article (all its phrasings) contains, and the
+        rarest query word it lacks: a frequent query word missing from a candidate."""
+        for name in FIELDS:
+            cols, coverage = query_terms[name]
+            if cols.size == 0:
+                continue
+            present = self._article_terms[name][cands.arts][:, cols].toarray()
+            if exclude_row >= 0:
+                # The held-out phrasing must not vouch for its own article.
+                mine = cands.arts == self.data.row_article[exclude_row]
+                own = self.data.questions[name][exclude_row, cols].toarray().ravel() > 0
+                present[mine] -= own
+            present = present > 0
+            covered = present @ coverage
+            if name == "word":
+                cands.art_word_cov[:] = covered
+                idf = self.data.idf[name][cols] / self._oov_idf[name]
+                cands.missing_idf[:] = np.max(np.where(present, 0.0, idf), axis=1)
+            else:
+                cands.art_char_cov[:] = covered
 
     def search(self, query: str, k: int = 10, category: str | None = None, min_score: float | None = None) -> list[Hit]:
         """Best ``k`` articles for ``query``, best first; [] when nothing scores ≥ ``min_score``.
@@ -259,29 +299,26 @@ class Searcher:
             return []
         min_score = self.min_score if min_score is None else min_score
         analysis = self.analyzer.analyze(query)
-        cands = self.first_stage(analysis, category)
-        if cands is None:
-            return []
+        depth = self.rerank_depth if self.reranker is not None else k
         # The floor applies to the lexical score: a candidate sharing too little with the
         # query is not shown, however the reranker would order it.
-        cands = cands.take(np.flatnonzero(cands.score >= min_score))
-        if cands.arts.size == 0:
+        cands = self.first_stage(analysis, category, min_score=min_score, limit=depth)
+        if cands is None or cands.arts.size == 0:
             return []
+        # Only the best hit can be "the answer"; the others are related reading.
         if self.reranker is not None:
-            cands = cands.take(_top(cands.score, self.rerank_depth))
             X = candidate_features(cands, analysis)
             scores = self.reranker.predict(X)
-            confident = np.zeros(scores.size, bool)
-            best = int(np.argmax(scores))
-            if self.confidence is not None:
-                # Trained on best candidates only: it says whether the best one is an answer.
-                threshold = float(self.confidence.info.get("threshold", 0.5))
-                confident[best] = self.confidence.predict(confidence_features(X, scores)[None, :])[0] >= threshold
-            else:
-                confident[best] = scores[best] >= self.confident_score
         else:
             scores = cands.score
-            confident = scores >= self.confident_score
+        best = int(np.argmax(scores))
+        confident = np.zeros(scores.size, bool)
+        if self.reranker is not None and self.confidence is not None:
+            # Trained on best candidates: it says whether the best one answers at all.
+            threshold = float(self.confidence.info.get("threshold", 0.5))
+            confident[best] = self.confidence.predict(confidence_features(X, scores)[None, :])[0] >= threshold
+        else:
+            confident[best] = scores[best] >= self.confident_score
         top = _top(scores, k)
         arts, rows, scores, confident = cands.arts[top], cands.rows[top], scores[top], confident[top]
         # Ties break on corpus order, so results are deterministic.
