@@ -194,11 +194,14 @@ class Analyzer:
             words.append(w)
         return Analysis(words=words, chars=self._char_features(canonical))
 
+    def spelled(self, text: str) -> str:
+        """Normalised text with same-length spelling variants corrected (帐户 → 账户)."""
+        return self._respelled(self.normalize(text))
+
     def text_chars(self, text: str) -> list[str]:
         """Character features of a long text without segmenting it (answers):
         jieba costs ~1 ms per answer, this ~0.05 ms; spelling variants are still fixed."""
-        norm = self._respelled(self.normalize(text))
-        return self._grams(norm)
+        return self._grams(self.spelled(text))
 
     @staticmethod
     def _grams(text: str) -> list[str]:

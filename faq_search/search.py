@@ -23,6 +23,11 @@ from .rerank import Reranker, candidate_features, confidence_features, load_defa
 __all__ = ["Hit", "Searcher", "QueryError"]
 
 DEFAULT_MIN_SCORE = 0.1
+# First-stage pruning: terms in more than max(RARE_POSTINGS, RARE_SHARE · rows) phrasings do
+# not generate candidates; the best RESCORE_ROWS candidate rows are then scored exactly.
+RARE_POSTINGS = 2000
+RARE_SHARE = 0.01
+RESCORE_ROWS = 1000
 # Below this a hit is shown as "maybe related", not as the answer (see docs/quality.md).
 DEFAULT_CONFIDENT_SCORE = 0.35
 
@@ -78,6 +83,24 @@ def _accumulate(postings: sp.csc_matrix, cols: np.ndarray, weights: np.ndarray, 
     uniq, inverse = np.unique(rows, return_inverse=True)
     dots = np.bincount(inverse, weights=data[offsets] * np.repeat(weights, lengths))
     return uniq, dots, np.bincount(inverse, weights=np.repeat(coverage, lengths))
+
+
+def _score_ids(postings: sp.csc_matrix, cols: np.ndarray, weights: np.ndarray, coverage: np.ndarray,
+               ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Exact (dot products, covered query weight) of the query with the given sorted rows:
+    a binary search per query term in its postings, never a walk through them."""
+    dots, cov = np.zeros(ids.size), np.zeros(ids.size)
+    indptr, indices, data = postings.indptr, postings.indices, postings.data
+    for col, w, c in zip(cols.tolist(), weights.tolist(), coverage.tolist()):
+        start, end = indptr[col], indptr[col + 1]
+        if start == end:
+            continue
+        pos = np.searchsorted(indices[start:end], ids)
+        pos[pos == end - start] = 0
+        found = indices[start + pos] == ids
+        dots[found] += data[start + pos[found]] * w
+        cov[found] += c
+    return dots, cov
 
 
 def _lookup(part, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -216,30 +239,42 @@ class Searcher:
         of the index when the reranker trains on the knowledge base itself).
         """
         feats = {"word": analysis.words, "char": analysis.chars}
-        per_field, query_terms = {}, {}
+        query_terms, gathered = {}, []
+        n_rows = self.data.row_article.size
+        cap = max(RARE_POSTINGS, int(RARE_SHARE * n_rows))
         for name in FIELDS:
             cols, weights, coverage = self.query_vector(feats[name], name)
-            query_terms[name] = (cols, coverage)
-            per_field[name] = _accumulate(self.data.questions[name], cols, weights, coverage)
-            if name in self.data.answers:
-                if self.weighting == "bm25":
-                    cols, weights, coverage = self.query_vector(feats[name], name, answer=True)
-                per_field["answer"] = _accumulate(self.data.answers[name], cols, weights, coverage)
-        rows = np.union1d(per_field["word"][0], per_field["char"][0])
-        if exclude_row >= 0:
-            rows = rows[rows != exclude_row]
+            query_terms[name] = (cols, weights, coverage)
+            if cols.size == 0:
+                continue
+            indptr = self.data.questions[name].indptr
+            df = indptr[cols + 1] - indptr[cols]
+            # Candidates come from the rarer terms' postings only; frequent terms
+            # (怎么, 钱) are added exactly for the best candidates below.
+            rare = df <= cap
+            if not rare.any():
+                rare = df <= np.sort(df)[min(1, df.size - 1)]
+            wf = self.field_weights.get(name, 0.5)
+            rows, dots, _ = _accumulate(self.data.questions[name], cols[rare], weights[rare], coverage[rare])
+            gathered.append((rows, dots * wf))
+        if not gathered:
+            return None
+        rows = np.concatenate([g[0] for g in gathered])
+        partial = np.concatenate([g[1] for g in gathered])
+        rows, inverse = np.unique(rows, return_inverse=True)
+        partial = np.bincount(inverse, weights=partial)
+        keep = rows != exclude_row
+        if category:
+            keep &= self._categories[self.data.row_article[rows]] == category
+        rows, partial = rows[keep], partial[keep]
         if rows.size == 0:
             return None
-        word, word_cov = _lookup(per_field["word"], rows)
-        char, char_cov = _lookup(per_field["char"], rows)
+        if rows.size > RESCORE_ROWS:
+            rows = np.sort(rows[_top(partial, RESCORE_ROWS)])
+        word, word_cov = _score_ids(self.data.questions["word"], *query_terms["word"], rows)
+        char, char_cov = _score_ids(self.data.questions["char"], *query_terms["char"], rows)
         combined = self.field_weights.get("word", 0.5) * word + self.field_weights.get("char", 0.5) * char
         row_art = self.data.row_article[rows]
-        if category:
-            keep = self._categories[row_art] == category
-            rows, row_art, combined = rows[keep], row_art[keep], combined[keep]
-            word, char, word_cov, char_cov = word[keep], char[keep], word_cov[keep], char_cov[keep]
-            if rows.size == 0:
-                return None
         # Best question row per article: sort by (article, -score), keep each article's first.
         order = np.lexsort((-combined, row_art))
         row_art, sorted_scores = row_art[order], combined[order]
@@ -250,7 +285,14 @@ class Searcher:
         group = np.repeat(np.arange(first.size), np.diff(np.append(first, order.size)))
         near = sorted_scores >= 0.8 * sorted_scores[first][group]
         support = np.bincount(group, weights=near, minlength=first.size)
-        answer, answer_cov = _lookup(per_field.get("answer", _EMPTY), arts)
+        answer, answer_cov = np.zeros(arts.size), np.zeros(arts.size)
+        if "char" in self.data.answers:
+            cols, weights, coverage = query_terms["char"]
+            if self.weighting == "bm25":
+                cols, weights, coverage = self.query_vector(feats["char"], "char", answer=True)
+            order_a = np.argsort(arts)
+            a_dots, a_cov = _score_ids(self.data.answers["char"], cols, weights, coverage, arts[order_a])
+            answer[order_a], answer_cov[order_a] = a_dots, a_cov
         a = self.answer_weight
         cands = Candidates(
             arts=arts, rows=rows[best], score=(1.0 - a) * combined[best] + a * answer,
@@ -270,7 +312,7 @@ class Searcher:
         """How much of the query the whole article (all its phrasings) contains, and the
         rarest query word it lacks: a frequent query word missing from a candidate."""
         for name in FIELDS:
-            cols, coverage = query_terms[name]
+            cols, _weights, coverage = query_terms[name]
             if cols.size == 0:
                 continue
             present = self._article_terms[name][cands.arts][:, cols].toarray()
@@ -329,10 +371,9 @@ class Searcher:
     def _hit(self, art: int, row: int, score: float, confident: bool, query_words: list[str]) -> Hit:
         a = self.articles[art]
         matched = self.data.row_text[row]
-        target = self.analyzer.normalize(matched + " " + a.answer[:200])
-        # Synonyms are mapped in the query's words, so also compare canonical tokens.
-        canon = {t.text for t in self.analyzer.tokens(matched)}
-        terms = tuple(w for w in query_words if len(w) > 1 and (w in target or w in canon))
+        # A substring test (no segmentation per hit): spelling variants are fixed on both sides.
+        target = self.analyzer.spelled(matched + " " + a.answer[:200])
+        terms = tuple(w for w in query_words if len(w) > 1 and w in target)
         return Hit(
             id=a.id,
             score=min(max(score, 0.0), 1.0),
