@@ -45,11 +45,15 @@ class Hit:
     matched: str  # the phrasing of the question that matched best
     matched_terms: tuple[str, ...] = ()  # query words found in the matched text (why it matched)
     confident: bool = False  # score above the calibrated no-answer threshold
+    # (term, weight) for each matched term: its weight in the L2-normalised query word vector
+    term_weights: tuple[tuple[str, float], ...] = ()
+    updated: str = ""  # the article's last-modified time (ISO 8601)
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["tags"] = list(self.tags)
         d["matched_terms"] = list(self.matched_terms)
+        d["term_weights"] = {t: round(w, 4) for t, w in self.term_weights}
         d["score"] = round(self.score, 4)
         return d
 
@@ -90,6 +94,11 @@ class Searcher:
         self.articles = data.articles
         self._by_id = {a.id: i for i, a in enumerate(self.articles)}
         self._categories = np.array([a.category for a in self.articles], dtype=object)
+        tagged: dict[str, list[int]] = {}
+        for i, a in enumerate(self.articles):
+            for t in a.tags:
+                tagged.setdefault(t, []).append(i)
+        self._tagged = {t: np.asarray(ids, np.int64) for t, ids in tagged.items()}
         # OOV query terms count in the query norm with the largest idf, so a query
         # that is mostly unknown words cannot score high on the one word it shares.
         self._oov_idf = {f: float(data.idf[f].max()) if data.idf[f].size else 1.0 for f in FIELDS}
@@ -119,24 +128,41 @@ class Searcher:
         i = self._by_id.get(article_id)
         return None if i is None else self.articles[i]
 
+    @property
+    def popular(self) -> list[str]:
+        """Curated ids of the most asked articles (the corpus's popular.yml), most asked first."""
+        return [i for i in self.data.popular if i in self._by_id]
+
     def category_counts(self) -> dict[str, int]:
         return dict(Counter(a.category for a in self.articles))
 
-    def query_vector(self, tokens: list[str], name: str) -> tuple[np.ndarray, np.ndarray]:
-        """Sublinear-tf × idf weights of the query's in-vocabulary terms, L2-normalised
-        over all its terms (see ``_oov_idf``)."""
+    def tag_counts(self, category: str | None = None) -> dict[str, int]:
+        """Articles per tag (within ``category`` if given), most used first, then by name."""
+        counts = Counter(t for a in self.articles if not category or a.category == category for t in a.tags)
+        return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+    def _weighted_terms(self, tokens: list[str], name: str) -> tuple[list[str], list[int], list[float], float]:
+        """In-vocabulary terms, their columns and sublinear-tf × idf weights, and the
+        norm over all terms (OOV terms count in it, see ``_oov_idf``)."""
         vocab, idf = self.data.vocab[name], self.data.idf[name]
-        cols, weights, norm2 = [], [], 0.0
+        terms, cols, weights, norm2 = [], [], [], 0.0
         for term, tf in Counter(tokens).items():
             col = vocab.get(term)
             w = (1.0 + math.log(tf)) * (float(idf[col]) if col is not None else self._oov_idf[name])
             norm2 += w * w
             if col is not None:
+                terms.append(term)
                 cols.append(col)
                 weights.append(w)
+        return terms, cols, weights, math.sqrt(norm2)
+
+    def query_vector(self, tokens: list[str], name: str) -> tuple[np.ndarray, np.ndarray]:
+        """Sublinear-tf × idf weights of the query's in-vocabulary terms, L2-normalised
+        over all its terms (see ``_oov_idf``)."""
+        _terms, cols, weights, norm = self._weighted_terms(tokens, name)
         if not cols:
             return np.empty(0, np.int64), np.empty(0, np.float32)
-        return np.asarray(cols, np.int64), np.asarray(weights, np.float32) / np.float32(math.sqrt(norm2))
+        return np.asarray(cols, np.int64), np.asarray(weights, np.float32) / np.float32(norm)
 
     def _score(self, query: str):
         analysis = self.analyzer.analyze(query)
@@ -158,13 +184,17 @@ class Searcher:
         uniq, inverse = np.unique(ids, return_inverse=True)
         return uniq, np.bincount(inverse, weights=vals, minlength=uniq.size)
 
-    def search(self, query: str, k: int = 10, category: str | None = None, min_score: float | None = None) -> list[Hit]:
+    def search(self, query: str, k: int = 10, category: str | None = None, min_score: float | None = None,
+               tag: str | None = None) -> list[Hit]:
         """Best ``k`` articles for ``query``, best first; [] when nothing scores ≥ ``min_score``.
+        ``category`` and ``tag`` keep only articles of that category / with that tag.
 
-        Raises QueryError('unknown_category') for a category the index lacks.
+        Raises QueryError('unknown_category'/'unknown_tag') for a category or tag the index lacks.
         """
         if category and category not in self.data.categories:
             raise QueryError("unknown_category", f"unknown category '{category}'")
+        if tag and tag not in self._tagged:
+            raise QueryError("unknown_tag", f"unknown tag '{tag}'")
         if k <= 0 or not query or not query.strip():
             return []
         min_score = self.min_score if min_score is None else min_score
@@ -190,6 +220,8 @@ class Searcher:
         keep = scores >= min_score
         if category:
             keep &= self._categories[arts] == category
+        if tag:
+            keep &= np.isin(arts, self._tagged[tag])
         arts, best_rows, scores = arts[keep], best_rows[keep], scores[keep]
         if arts.size > k:
             top = np.argpartition(-scores, k - 1)[:k]
@@ -197,9 +229,11 @@ class Searcher:
         # Ties break on corpus order, so results are deterministic.
         order = np.lexsort((arts, -np.round(scores, 6)))
         query_words = sorted(set(analysis.words), key=len, reverse=True)
-        return [self._hit(int(arts[i]), int(best_rows[i]), float(scores[i]), query_words) for i in order]
+        terms, _cols, weights, norm = self._weighted_terms(analysis.words, "word")
+        word_weights = {t: w / norm for t, w in zip(terms, weights)}
+        return [self._hit(int(arts[i]), int(best_rows[i]), float(scores[i]), query_words, word_weights) for i in order]
 
-    def _hit(self, art: int, row: int, score: float, query_words: list[str]) -> Hit:
+    def _hit(self, art: int, row: int, score: float, query_words: list[str], word_weights: dict[str, float]) -> Hit:
         a = self.articles[art]
         matched = self.data.row_text[row]
         target = self.analyzer.normalize(matched + " " + a.answer[:200])
@@ -216,4 +250,6 @@ class Searcher:
             matched=matched,
             matched_terms=terms,
             confident=score >= self.confident_score,
+            term_weights=tuple((t, word_weights.get(t, 0.0)) for t in terms),
+            updated=a.updated,
         )
