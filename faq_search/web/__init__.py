@@ -28,6 +28,8 @@ def create_app(config: Mapping[str, object] | None = None, live: LiveSearcher | 
         settings.FAQ_INDEX_DIR, interval=settings.FAQ_RELOAD_INTERVAL, min_score=settings.FAQ_MIN_SCORE
     )
     app.extensions["faq_feedback"] = FeedbackStore(Path(settings.FAQ_DATA_DIR) / FILENAME)
+    if (s := app.extensions["faq_live"].get()) is not None:
+        api.suggester_for(app, s)  # before gunicorn forks, like the index
     errors.init_app(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)

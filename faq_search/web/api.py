@@ -11,6 +11,7 @@ from flask import Blueprint, current_app, request
 
 from ..feedback import FeedbackStore
 from ..search import QueryError, Searcher
+from ..suggest import Suggester
 from .errors import ApiError
 
 bp = Blueprint("api", __name__)
@@ -25,6 +26,17 @@ def live():
 
 def feedback_store() -> FeedbackStore:
     return current_app.extensions["faq_feedback"]
+
+
+def suggester_for(app, s: Searcher) -> Suggester:
+    """The Suggester of ``s``'s index version, built once per version (pinyin takes ~0.5 s)."""
+    cache = app.extensions.setdefault("faq_suggesters", {})
+    sug = cache.get(s.version)
+    if sug is None:
+        sug = Suggester(s.articles, s.analyzer.normalize)
+        cache.clear()  # only the newest version is asked
+        cache[s.version] = sug
+    return sug
 
 
 def searcher() -> Searcher:
@@ -101,6 +113,21 @@ def search():
     return {
         "query": q,
         "results": [{**h.to_dict(), "related": related_of(s, h.id)} for h in hits],
+        "took_ms": round((time.perf_counter() - t0) * 1000, 2),
+        "index_version": s.version,
+    }
+
+
+@bp.get("/api/suggest")
+def suggest():
+    t0 = time.perf_counter()
+    s = searcher()
+    q = query_arg()
+    k = _int_arg("k", 8, 1, 8)
+    sug = suggester_for(current_app, s).suggest(q, k=k, category=category_arg(s))
+    return {
+        "query": q,
+        "suggestions": [x.to_dict() for x in sug],
         "took_ms": round((time.perf_counter() - t0) * 1000, 2),
         "index_version": s.version,
     }
