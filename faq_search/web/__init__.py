@@ -18,7 +18,7 @@ def create_app(config: Mapping[str, object] | None = None, live: LiveSearcher | 
     """Build the app. ``config`` maps setting names (see faq_search.config) to values;
     ``None`` reads the environment. ``live`` replaces the index follower (tests)."""
     settings = Config.from_mapping(os.environ if config is None else config)
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)  # the pages blueprint serves static/ (versioned, cached)
     app.config["FAQ"] = settings
     app.json.ensure_ascii = False
     app.json.sort_keys = False

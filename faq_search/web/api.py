@@ -133,6 +133,24 @@ def suggest():
     }
 
 
+@bp.get("/api/articles")
+def articles():
+    """Browse: the questions of a category and/or tag, in corpus order."""
+    s = searcher()
+    category = category_arg(s)
+    tag = request.args.get("tag") or None
+    if tag and tag not in s.tag_counts():
+        raise ApiError(400, "unknown_tag", f"unknown tag '{tag}'")
+    limit = _int_arg("limit", 100, 1, 1000)
+    chosen = [a for a in s.articles if (not category or a.category == category) and (not tag or tag in a.tags)]
+    return {
+        "articles": [{"id": a.id, "question": a.question, "category": a.category, "tags": list(a.tags), "updated": a.updated}
+                     for a in chosen[:limit]],
+        "total": len(chosen),
+        "index_version": s.version,
+    }
+
+
 @bp.get("/api/articles/<article_id>")
 def article(article_id: str):
     s = searcher()
