@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -141,28 +141,30 @@ class Searcher:
         counts = Counter(t for a in self.articles if not category or a.category == category for t in a.tags)
         return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
-    def _weighted_terms(self, tokens: list[str], name: str) -> tuple[list[str], list[int], list[float], float]:
-        """In-vocabulary terms, their columns and sublinear-tf × idf weights, and the
-        norm over all terms (OOV terms count in it, see ``_oov_idf``)."""
+    def query_vector(self, tokens: list[str], name: str) -> tuple[np.ndarray, np.ndarray]:
+        """Sublinear-tf × idf weights of the query's in-vocabulary terms, L2-normalised
+        over all its terms (see ``_oov_idf``)."""
         vocab, idf = self.data.vocab[name], self.data.idf[name]
-        terms, cols, weights, norm2 = [], [], [], 0.0
+        cols, weights, norm2 = [], [], 0.0
         for term, tf in Counter(tokens).items():
             col = vocab.get(term)
             w = (1.0 + math.log(tf)) * (float(idf[col]) if col is not None else self._oov_idf[name])
             norm2 += w * w
             if col is not None:
-                terms.append(term)
                 cols.append(col)
                 weights.append(w)
-        return terms, cols, weights, math.sqrt(norm2)
-
-    def query_vector(self, tokens: list[str], name: str) -> tuple[np.ndarray, np.ndarray]:
-        """Sublinear-tf × idf weights of the query's in-vocabulary terms, L2-normalised
-        over all its terms (see ``_oov_idf``)."""
-        _terms, cols, weights, norm = self._weighted_terms(tokens, name)
         if not cols:
             return np.empty(0, np.int64), np.empty(0, np.float32)
-        return np.asarray(cols, np.int64), np.asarray(weights, np.float32) / np.float32(norm)
+        return np.asarray(cols, np.int64), np.asarray(weights, np.float32) / np.float32(math.sqrt(norm2))
+
+    def term_weights(self, words: list[str]) -> dict[str, float]:
+        """Each query word's weight in the query's word vector (sublinear tf × idf, L2-normalised over
+        all its words): how much the word can contribute to a match. Unknown words are left out."""
+        vocab, idf = self.data.vocab["word"], self.data.idf["word"]
+        raw = {t: (1.0 + math.log(tf)) * (float(idf[vocab[t]]) if t in vocab else self._oov_idf["word"])
+               for t, tf in Counter(words).items()}
+        norm = math.sqrt(sum(w * w for w in raw.values())) or 1.0
+        return {t: w / norm for t, w in raw.items() if t in vocab}
 
     def _score(self, query: str):
         analysis = self.analyzer.analyze(query)
@@ -229,11 +231,16 @@ class Searcher:
         # Ties break on corpus order, so results are deterministic.
         order = np.lexsort((arts, -np.round(scores, 6)))
         query_words = sorted(set(analysis.words), key=len, reverse=True)
-        terms, _cols, weights, norm = self._weighted_terms(analysis.words, "word")
-        word_weights = {t: w / norm for t, w in zip(terms, weights)}
-        return [self._hit(int(arts[i]), int(best_rows[i]), float(scores[i]), query_words, word_weights) for i in order]
+        hits = [self._hit(int(arts[i]), int(best_rows[i]), float(scores[i]), query_words) for i in order]
+        return self._explain(hits, analysis.words)
 
-    def _hit(self, art: int, row: int, score: float, query_words: list[str], word_weights: dict[str, float]) -> Hit:
+    def _explain(self, hits: list[Hit], words: list[str]) -> list[Hit]:
+        """Hits with the weights of their matched terms and their article's last-modified time."""
+        weights = self.term_weights(words)
+        return [replace(h, term_weights=tuple((t, weights.get(t, 0.0)) for t in h.matched_terms),
+                        updated=self.articles[self._by_id[h.id]].updated) for h in hits]
+
+    def _hit(self, art: int, row: int, score: float, query_words: list[str]) -> Hit:
         a = self.articles[art]
         matched = self.data.row_text[row]
         target = self.analyzer.normalize(matched + " " + a.answer[:200])
@@ -250,6 +257,4 @@ class Searcher:
             matched=matched,
             matched_terms=terms,
             confident=score >= self.confident_score,
-            term_weights=tuple((t, word_weights.get(t, 0.0)) for t in terms),
-            updated=a.updated,
         )

@@ -131,3 +131,15 @@ def test_popular_is_votes_then_the_curated_list(app_factory, make_corpus, tmp_pa
     assert ids() == [("pw-login", "votes"), ("tr-wrong", "votes"), ("wd-time", "curated")]
     assert [q["id"] for q in client.get("/api/popular?k=1").get_json()["questions"]] == ["pw-login"]
     assert_error(client.get("/api/popular?k=0"), 400, "invalid_k")
+
+
+def test_browse_articles_by_category_and_tag(client):
+    body = client.get("/api/articles?category=password").get_json()
+    assert [a["id"] for a in body["articles"]] == ["pw-login", "pw-pay"] and body["total"] == 2
+    assert set(body["articles"][0]) == {"id", "question", "category", "tags", "updated"}
+    assert [a["id"] for a in client.get("/api/articles?tag=支付").get_json()["articles"]] == ["pw-pay"]
+    assert client.get("/api/articles?limit=1").get_json()["total"] == 4
+    assert len(client.get("/api/articles?limit=1").get_json()["articles"]) == 1
+    assert_error(client.get("/api/articles?tag=nope"), 400, "unknown_tag")
+    assert_error(client.get("/api/articles?category=nope"), 400, "unknown_category")
+    assert_error(client.get("/api/articles?limit=0"), 400, "invalid_limit")

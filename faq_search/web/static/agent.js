@@ -64,6 +64,8 @@
       count.textContent = items.length ? "(" + items.length + ")" : "";
       renderList();
       select(items.length ? 0 : -1);
+      main.dataset.query = q;
+      main.dataset.filters = category + "|" + tag;
       if (state.typedAt) main.dataset.latencyMs = String(Math.round(performance.now() - state.typedAt));
     } catch (e) {
       if (e.name === "AbortError" || seq !== state.seq) return;

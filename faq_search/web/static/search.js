@@ -74,6 +74,7 @@
       closeSuggestions();
       await showHome(seq, signal);
       state.shown = key;
+      main.dataset.query = "";
       return;
     }
     const wantSuggest = opts.suggest && document.activeElement === input && Array.from(q).length <= SUGGEST_MAX_CHARS;
@@ -90,6 +91,7 @@
       if (wantSuggest && document.activeElement === input) renderSuggestions((suggested && suggested.suggestions) || []);
       else closeSuggestions();
       state.shown = key;
+      main.dataset.query = q; // what the page shows now (the box may already hold more)
       if (state.typedAt) main.dataset.latencyMs = String(Math.round(performance.now() - state.typedAt));
     } catch (e) {
       if (e.name === "AbortError" || seq !== state.seq) return;
