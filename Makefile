@@ -7,7 +7,7 @@ PORT ?= 8000
 CORPUS ?= corpus
 INDEX ?= index
 
-.PHONY: run test index install clean
+.PHONY: run test index install browser screenshots clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,8 +24,22 @@ index: install
 run: index
 	FAQ_INDEX_DIR=$(INDEX) HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/gunicorn -c gunicorn.conf.py server:app
 
-test: install
-	$(PY) -m pytest
+# The browser tests drive Debian's chromium (never a downloaded one) and need CJK fonts to render Chinese.
+CHROMIUM := /usr/bin/chromium
+browser:
+	@if ! test -x $(CHROMIUM) || ! dpkg -s fonts-noto-cjk >/dev/null 2>&1; then \
+	  echo "installing chromium and fonts-noto-cjk for the browser tests"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null; then SUDO="sudo -n"; \
+	  else echo "need root (or sudo) to apt-get install chromium fonts-noto-cjk" >&2; exit 1; fi; \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium fonts-noto-cjk; \
+	fi
+
+test: install browser
+	FAQ_REQUIRE_BROWSER=1 $(PY) -m pytest
+
+# Screenshots of both pages, desktop and phone, into docs/ (shown in the README).
+screenshots: install browser
+	FAQ_REQUIRE_BROWSER=1 FAQ_SCREENSHOTS_DIR=docs $(PY) -m pytest -q tests/test_browser.py -k screenshots
 
 clean:
 	rm -rf $(VENV) $(INDEX) *.egg-info .pytest_cache

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
-import textwrap
-from pathlib import Path
+import unicodedata
 
 from .config import Config
 
@@ -47,34 +47,115 @@ def cmd_build(args) -> int:
     return 0
 
 
+class _Style:
+    """ANSI colour when enabled (a terminal, or --color always), plain text otherwise."""
+
+    CODES = {"bold": "1", "dim": "2", "green": "32", "yellow": "33", "cyan": "36", "mark": "1;33"}
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+
+    def __call__(self, text: str, style: str) -> str:
+        return f"\033[{self.CODES[style]}m{text}\033[0m" if self.enabled and text else text
+
+    def marked(self, text: str, terms, base: str | None = None) -> str:
+        """``text`` (in style ``base``) with the matched terms in colour (longest first, any case)."""
+        words = sorted({t for t in terms if t.strip()}, key=len, reverse=True)
+        if not self.enabled:
+            return text
+        if words:
+            resume = f"\033[{self.CODES[base]}m" if base else ""
+            pattern = re.compile("|".join(map(re.escape, words)), re.I)
+            text = pattern.sub(lambda m: self(m.group(0), "mark") + resume, text)
+        return self(text, base) if base else text
+
+
+def _cells(ch: str) -> int:
+    return 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """Lines of at most ``width`` terminal cells (CJK characters take two); Latin words stay whole."""
+    lines, line, used = [], "", 0
+    for token in re.findall(r"[A-Za-z0-9._@:/+-]+|\s+|.", text):
+        size = sum(_cells(c) for c in token)
+        if used + size > width and line.strip():
+            lines.append(line.rstrip())
+            line, used = "", 0
+            if token.isspace():
+                continue
+        line += token
+        used += size
+    if line.strip():
+        lines.append(line.rstrip())
+    return lines or [""]
+
+
+def _answer_lines(answer: str, width: int, indent: str) -> list[str]:
+    out = []
+    for raw in answer.splitlines():
+        raw = raw.strip()
+        if not raw:
+            out.append("")
+            continue
+        item = re.match(r"^(\d{1,3}[.、)）]|[-*•·])\s*", raw)
+        hang = " " * (len(item.group(0)) + (1 if item and not item.group(0).endswith(" ") else 0)) if item else ""
+        for i, line in enumerate(_wrap(raw, max(20, width - len(indent) - len(hang)))):
+            out.append(indent + (hang if i else "") + line)
+    return out
+
+
+def _format_time(iso: str) -> str:
+    return iso.replace("T", " ")[:16] if iso else "—"
+
+
 def cmd_search(args) -> int:
     from .index import IndexError_
     from .search import QueryError, Searcher
 
     try:
         searcher = Searcher.load(args.index)
-        hits = searcher.search(args.query, k=args.k, category=args.category)
+        hits = searcher.search(args.query, k=args.k, category=args.category, tag=args.tag)
     except IndexError_ as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except QueryError as e:
-        print(f"error: {e}; categories: {', '.join(searcher.categories)}", file=sys.stderr)
+        known = ", ".join(searcher.categories) if e.code == "unknown_category" else ", ".join(list(searcher.tag_counts())[:30])
+        print(f"error: {e}; known: {known}", file=sys.stderr)
         return 2
     if args.json:
-        print(json.dumps({"query": args.query, "results": [h.to_dict() for h in hits], "index_version": searcher.version}, ensure_ascii=False, indent=2))
+        results = [{**h.to_dict(), "related": [{"id": r.id, "question": r.question} for r in _related(searcher, h.id)]} for h in hits]
+        print(json.dumps({"query": args.query, "results": results, "index_version": searcher.version}, ensure_ascii=False, indent=2))
         return 0
+    tty = sys.stdout.isatty()
+    color = args.color == "always" or (args.color == "auto" and tty and not os.environ.get("NO_COLOR"))
+    st = _Style(color)
     if not hits:
-        print("没有找到匹配的答案 (no matching answer)")
+        print(st("没有找到匹配的答案 (no matching answer)", "yellow"))
         return 1
-    width = max(40, min(100, os.get_terminal_size(sys.stdout.fileno()).columns if sys.stdout.isatty() else 80))
+    width = max(40, min(100, os.get_terminal_size(sys.stdout.fileno()).columns if tty else 80))
+    if not hits[0].confident:
+        print(st("没有可信的答案：最高分低于阈值，以下仅供参考。", "yellow") + "\n")
     for rank, h in enumerate(hits, 1):
-        print(f"{rank}. [{h.score:.3f}] {h.question}  ({h.category} · {h.id})")
-        if h.matched != h.question:
-            print(f"   matched: {h.matched}")
-        if h.matched_terms:
-            print(f"   terms: {' '.join(h.matched_terms)}")
+        score = st(f"{h.score:.3f} {'可信' if h.confident else '低于阈值'}", "green" if h.confident else "yellow")
+        print(f"{rank}. {st.marked(h.question, h.matched_terms, 'bold')}  {score}")
+        tags = " ".join("#" + t for t in h.tags)
+        name = searcher.categories.get(h.category, h.category)
+        print(st(f"   {h.id} · {name}{' · ' + tags if tags else ''} · 更新 {_format_time(h.updated)}", "dim"))
+        kind = "标准问题" if h.matched == h.question else "相似问法"
+        print(f"   {st('匹配问法', 'cyan')} {st.marked(h.matched, h.matched_terms)}（{kind}）")
+        if h.term_weights:
+            terms = "  ".join(f"{st(t, 'mark')} {w:.3f}" for t, w in h.term_weights)
+            print(f"   {st('匹配词', 'cyan')}   {terms}")
         if rank == 1 or args.full:
-            print(textwrap.indent(textwrap.fill(h.answer, width=width // 2), "   "))
+            print()
+            for line in _answer_lines(h.answer, width, "   "):
+                print(st.marked(line, h.matched_terms))
+            related = _related(searcher, h.id)
+            if related:
+                print()
+                for r in related:
+                    print(f"   {st('相关', 'cyan')} {r.question} {st('(' + r.id + ')', 'dim')}")
         print()
     return 0
 
@@ -99,6 +180,11 @@ def cmd_eval(args) -> int:
     else:
         print(report.format(failures=args.failures))
     return 0
+
+
+def _related(searcher, article_id: str) -> list:
+    a = searcher.get(article_id)
+    return [r for r in (searcher.get(rid) for rid in a.related) if r is not None] if a else []
 
 
 def cmd_serve(args) -> int:
@@ -138,8 +224,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--index", default=env.FAQ_INDEX_DIR)
     p.add_argument("-k", "--k", type=int, default=5)
     p.add_argument("--category", default=None)
+    p.add_argument("--tag", default=None, help="only articles with this tag")
     p.add_argument("--full", action="store_true", help="print every answer, not only the first")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--color", choices=("auto", "always", "never"), default="auto",
+                   help="colour: auto = on a terminal unless NO_COLOR is set (default: %(default)s)")
     p.set_defaults(func=cmd_search)
 
     p = sub.add_parser("eval", help="search quality on labelled queries (acc@1, MRR@10, recall@10, no-answer)")

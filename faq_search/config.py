@@ -9,6 +9,7 @@ from typing import Mapping
 SETTINGS = (
     ("FAQ_INDEX_DIR", str, "index", "Index directory written by build_index.py (the server follows its CURRENT pointer)."),
     ("FAQ_CORPUS_DIR", str, "corpus", "Knowledge-base directory that `make run` and `faq-search build` read."),
+    ("FAQ_DATA_DIR", str, "data", "Writable directory for what the service records (`feedback.sqlite3`: votes and left questions), outside the index."),
     ("FAQ_MAX_QUERY_CHARS", int, 200, "Longest accepted query, in characters; longer gets 400 `query_too_long`."),
     ("FAQ_MAX_K", int, 50, "Largest number of results one search may ask for."),
     ("FAQ_MIN_SCORE", float, 0.1, "Results scoring below this (0–1) are not returned."),
@@ -23,6 +24,7 @@ SETTINGS = (
 class Config:
     FAQ_INDEX_DIR: str
     FAQ_CORPUS_DIR: str
+    FAQ_DATA_DIR: str
     FAQ_MAX_QUERY_CHARS: int
     FAQ_MAX_K: int
     FAQ_MIN_SCORE: float

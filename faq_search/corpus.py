@@ -10,6 +10,7 @@ import hashlib
 import json
 import re
 from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import yaml
@@ -19,7 +20,7 @@ __all__ = ["Article", "Corpus", "CorpusError", "Problem", "load_corpus"]
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _FRONT_MATTER_END = re.compile(r"^---[ \t]*$", re.M)
 _KEY_LINE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*:")
-KNOWN_KEYS = {"id", "question", "similar_questions", "category", "tags", "related"}
+KNOWN_KEYS = {"id", "question", "similar_questions", "category", "tags", "related", "updated"}
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class Article:
     category: str = ""
     tags: tuple[str, ...] = ()
     related: tuple[str, ...] = ()
+    updated: str = ""  # ISO 8601: front-matter `updated`, else the file's modification time
     source: str = ""  # "path:line" of the article, for messages
 
     @property
@@ -54,6 +56,7 @@ class Article:
             category=d.get("category", ""),
             tags=tuple(d.get("tags", ())),
             related=tuple(d.get("related", ())),
+            updated=d.get("updated", ""),
             source=d.get("source", ""),
         )
 
@@ -86,6 +89,7 @@ class Corpus:
     articles: list[Article]
     categories: dict[str, str] = field(default_factory=dict)  # id → display name
     content_hash: str = ""
+    popular: tuple[str, ...] = ()  # curated article ids (popular.yml), shown before anything is typed
 
     def __len__(self) -> int:
         return len(self.articles)
@@ -108,6 +112,25 @@ def _as_str_list(value, key: str, where: tuple[str, int], problems: list[Problem
         problems.append(Problem(*where, f"'{key}' must be a list of strings"))
         return ()
     return tuple(str(v).strip() for v in value if str(v).strip())
+
+
+def _as_timestamp(value, where: tuple[str, int], problems: list[Problem]) -> str | None:
+    """A front-matter `updated` value as ISO 8601; None (and a problem) when it is not a date."""
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="seconds")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, str):
+        try:
+            return (datetime if "T" in value or " " in value.strip() else date).fromisoformat(value.strip()).isoformat()
+        except ValueError:
+            pass
+    problems.append(Problem(*where, f"'updated' must be a date such as 2025-01-31, not {value!r}"))
+    return None
+
+
+def _mtime(path: Path) -> str:
+    return datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).isoformat(timespec="seconds")
 
 
 def _key_lines(front: str, first_line: int) -> dict[str, int]:
@@ -183,6 +206,7 @@ def parse_markdown_article(path: Path, display: str, problems: list[Problem]) ->
     if category is not None and not isinstance(category, str):
         problems.append(Problem(*where("category"), "'category' must be a string"))
         category = None
+    updated = _mtime(path) if meta.get("updated") is None else _as_timestamp(meta["updated"], where("updated"), problems)
     if len(problems) > n_before:
         return None
     return Article(
@@ -193,8 +217,24 @@ def parse_markdown_article(path: Path, display: str, problems: list[Problem]) ->
         category=(category or path.parent.name).strip(),
         tags=tags,
         related=related,
+        updated=updated or "",
         source=f"{display}:{lines.get('id', 1)}",
     )
+
+
+def _load_popular(path: Path, problems: list[Problem]) -> tuple[str, ...]:
+    """popular.yml: a YAML list of article ids, most asked first (ids are checked in _check_ids)."""
+    try:
+        loaded = yaml.safe_load(path.read_text("utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        problems.append(Problem(_display(path), 1, f"invalid popular file: {e}"))
+        return ()
+    if loaded is None:
+        return ()
+    if not isinstance(loaded, list) or not all(isinstance(x, str) for x in loaded):
+        problems.append(Problem(_display(path), 1, "invalid popular file: expected a list of article ids"))
+        return ()
+    return tuple(loaded)
 
 
 def _load_markdown(root: Path, problems: list[Problem]) -> tuple[list[Article], dict[str, str], list[Path]]:
@@ -258,6 +298,8 @@ def _load_jsonl(path: Path, problems: list[Problem]) -> list[Article]:
             category = obj.get("category") or ""
             if not isinstance(category, str):
                 problems.append(Problem(*where, "'category' must be a string"))
+            updated = obj.get("updated")
+            updated = "" if updated is None else _as_timestamp(updated, where, problems)
             if not question.strip() and not answer.strip() and not similar:
                 problems.append(Problem(*where, "entry has no text: needs a question or an answer"))
             if len(problems) > n_before:
@@ -273,6 +315,7 @@ def _load_jsonl(path: Path, problems: list[Problem]) -> list[Article]:
                     category=str(category).strip(),
                     tags=tags,
                     related=related,
+                    updated=updated or "",
                     source=f"{display}:{lineno}",
                 )
             )
@@ -286,7 +329,7 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def _check_ids(articles: list[Article], problems: list[Problem]) -> None:
+def _check_ids(articles: list[Article], problems: list[Problem], popular: tuple[str, ...] = (), popular_file: Path | None = None) -> None:
     first_seen: dict[str, str] = {}
     for a in articles:
         if a.id in first_seen:
@@ -299,6 +342,12 @@ def _check_ids(articles: list[Article], problems: list[Problem]) -> None:
             if rid not in first_seen:
                 path, line = a.source.rsplit(":", 1)
                 problems.append(Problem(path, int(line), f"unknown related id '{rid}'"))
+    if popular_file is not None:
+        lines = popular_file.read_text("utf-8").splitlines()
+        for pid in popular:
+            if pid not in first_seen:
+                line = next((i for i, text in enumerate(lines, 1) if pid in text), 1)
+                problems.append(Problem(_display(popular_file), line, f"unknown article id '{pid}'"))
 
 
 def load_corpus(path: str | Path) -> Corpus:
@@ -311,19 +360,24 @@ def load_corpus(path: str | Path) -> Corpus:
         raise FileNotFoundError(f"corpus not found: {path}")
     problems: list[Problem] = []
     categories: dict[str, str] = {}
+    popular: tuple[str, ...] = ()
+    popular_file = path / "popular.yml" if path.is_dir() and (path / "popular.yml").is_file() else None
     if path.is_dir():
         articles, categories, files = _load_markdown(path, problems)
         if not files:
             problems.append(Problem(_display(path), 0, "no articles (*.md) found"))
+        if popular_file is not None:
+            popular = _load_popular(popular_file, problems)
+            files.append(popular_file)
         content_hash = _hash_files(files, path) if files else ""
     else:
         articles = _load_jsonl(path, problems)
         if not articles and not problems:
             problems.append(Problem(_display(path), 0, "no entries found"))
         content_hash = hashlib.sha256(path.read_bytes()).hexdigest()
-    _check_ids(articles, problems)
+    _check_ids(articles, problems, popular, popular_file)
     if problems:
         raise CorpusError(problems)
     if not categories:
         categories = {c: c for c in sorted({a.category for a in articles if a.category})}
-    return Corpus(articles=articles, categories=categories, content_hash=content_hash)
+    return Corpus(articles=articles, categories=categories, content_hash=content_hash, popular=popular)

@@ -74,6 +74,7 @@ class IndexData:
     row_text: list[str] = field(default_factory=list)  # question row → its text
     path: Path | None = None
     reranker: "Reranker | None" = None
+    popular: list[str] = field(default_factory=list)  # curated article ids (corpus popular.yml)
 
 
 @dataclass
@@ -328,6 +329,7 @@ def write_version(out_dir: Path, corpus: Corpus, analyzer: Analyzer, arrays: dic
     dumps = lambda obj: json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     checksums["articles.json"] = _write_file(tmp / "articles.json", dumps({
         "categories": corpus.categories,
+        "popular": list(corpus.popular),
         "articles": [a.to_dict() for a in corpus.articles],
     }))
     checksums["vocab.json"] = _write_file(tmp / "vocab.json", dumps(arrays["vocab"]))
@@ -465,6 +467,7 @@ def load_index(out_dir: str | Path, version: str | None = None, verify: bool = T
         row_text=row_text,
         path=vdir,
         reranker=reranker,
+        popular=list(art.get("popular", [])),
     )
     if len(row_text) != data.row_article.shape[0]:
         raise IndexError_(f"index {version}: question rows do not match the articles")

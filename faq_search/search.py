@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -51,11 +51,15 @@ class Hit:
     matched: str  # the phrasing of the question that matched best
     matched_terms: tuple[str, ...] = ()  # query words found in the matched text (why it matched)
     confident: bool = False  # score above the calibrated no-answer threshold
+    # (term, weight) for each matched term: its weight in the L2-normalised query word vector
+    term_weights: tuple[tuple[str, float], ...] = ()
+    updated: str = ""  # the article's last-modified time (ISO 8601)
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["tags"] = list(self.tags)
         d["matched_terms"] = list(self.matched_terms)
+        d["term_weights"] = {t: round(w, 4) for t, w in self.term_weights}
         d["score"] = round(self.score, 4)
         return d
 
@@ -167,6 +171,11 @@ class Searcher:
         self.articles = data.articles
         self._by_id = {a.id: i for i, a in enumerate(self.articles)}
         self._categories = np.array([a.category for a in self.articles], dtype=object)
+        tagged: dict[str, list[int]] = {}
+        for i, a in enumerate(self.articles):
+            for t in a.tags:
+                tagged.setdefault(t, []).append(i)
+        self._tagged = {t: np.asarray(ids, np.int64) for t, ids in tagged.items()}
         # OOV query terms count in the query norm with the largest idf, so a query
         # that is mostly unknown words cannot score high on the one word it shares.
         self._oov_idf = {f: float(data.idf[f].max()) if data.idf[f].size else 1.0 for f in FIELDS}
@@ -200,8 +209,27 @@ class Searcher:
         i = self._by_id.get(article_id)
         return None if i is None else self.articles[i]
 
+    @property
+    def popular(self) -> list[str]:
+        """Curated ids of the most asked articles (the corpus's popular.yml), most asked first."""
+        return [i for i in self.data.popular if i in self._by_id]
+
     def category_counts(self) -> dict[str, int]:
         return dict(Counter(a.category for a in self.articles))
+
+    def tag_counts(self, category: str | None = None) -> dict[str, int]:
+        """Articles per tag (within ``category`` if given), most used first, then by name."""
+        counts = Counter(t for a in self.articles if not category or a.category == category for t in a.tags)
+        return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+    def term_weights(self, words: list[str]) -> dict[str, float]:
+        """Each query word's weight in the query's word vector (sublinear tf × idf, L2-normalised over
+        all its words): how much the word can contribute to a match. Unknown words are left out."""
+        vocab, idf = self.data.vocab["word"], self.data.idf["word"]
+        raw = {t: (1.0 + math.log(tf)) * (float(idf[vocab[t]]) if t in vocab else self._oov_idf["word"])
+               for t, tf in Counter(words).items()}
+        norm = math.sqrt(sum(w * w for w in raw.values())) or 1.0
+        return {t: w / norm for t, w in raw.items() if t in vocab}
 
     def query_vector(self, tokens: list[str], name: str, answer: bool = False):
         """(columns, dot weights, coverage weights) of the query's in-vocabulary terms.
@@ -231,7 +259,7 @@ class Searcher:
         return cols[known], weights[known], coverage[known]
 
     def first_stage(self, analysis, category: str | None = None, exclude_row: int = -1,
-                    min_score: float = 0.0, limit: int | None = None) -> Candidates | None:
+                    min_score: float = 0.0, limit: int | None = None, tag: str | None = None) -> Candidates | None:
         """Lexical scoring of every article sharing a term with the query; with ``limit``,
         only the best ``limit`` scoring ≥ ``min_score``, with their article-level features.
 
@@ -266,6 +294,8 @@ class Searcher:
         keep = rows != exclude_row
         if category:
             keep &= self._categories[self.data.row_article[rows]] == category
+        if tag:
+            keep &= np.isin(self.data.row_article[rows], self._tagged[tag])
         rows, partial = rows[keep], partial[keep]
         if rows.size == 0:
             return None
@@ -330,13 +360,17 @@ class Searcher:
             else:
                 cands.art_char_cov[:] = covered
 
-    def search(self, query: str, k: int = 10, category: str | None = None, min_score: float | None = None) -> list[Hit]:
+    def search(self, query: str, k: int = 10, category: str | None = None, min_score: float | None = None,
+               tag: str | None = None) -> list[Hit]:
         """Best ``k`` articles for ``query``, best first; [] when nothing scores ≥ ``min_score``.
+        ``category`` and ``tag`` keep only articles of that category / with that tag.
 
-        Raises QueryError('unknown_category') for a category the index lacks.
+        Raises QueryError('unknown_category'/'unknown_tag') for a category or tag the index lacks.
         """
         if category and category not in self.data.categories:
             raise QueryError("unknown_category", f"unknown category '{category}'")
+        if tag and tag not in self._tagged:
+            raise QueryError("unknown_tag", f"unknown tag '{tag}'")
         if k <= 0 or not query or not query.strip():
             return []
         min_score = self.min_score if min_score is None else min_score
@@ -344,7 +378,7 @@ class Searcher:
         depth = self.rerank_depth if self.reranker is not None else k
         # The floor applies to the lexical score: a candidate sharing too little with the
         # query is not shown, however the reranker would order it.
-        cands = self.first_stage(analysis, category, min_score=min_score, limit=depth)
+        cands = self.first_stage(analysis, category, min_score=min_score, limit=depth, tag=tag)
         if cands is None or cands.arts.size == 0:
             return []
         # Only the best hit can be "the answer"; the others are related reading.
@@ -366,7 +400,15 @@ class Searcher:
         # Ties break on corpus order, so results are deterministic.
         order = np.lexsort((arts, -np.round(scores, 6)))
         query_words = sorted(set(analysis.words), key=len, reverse=True)
-        return [self._hit(int(arts[i]), int(rows[i]), float(scores[i]), bool(confident[i]), query_words) for i in order]
+        hits = [self._hit(int(arts[i]), int(rows[i]), float(scores[i]), bool(confident[i]), query_words) for i in order]
+        return self._explain(hits, analysis.words)
+
+
+    def _explain(self, hits: list[Hit], words: list[str]) -> list[Hit]:
+        """Hits with the weights of their matched terms and their article's last-modified time."""
+        weights = self.term_weights(words)
+        return [replace(h, term_weights=tuple((t, weights.get(t, 0.0)) for t in h.matched_terms),
+                        updated=self.articles[self._by_id[h.id]].updated) for h in hits]
 
     def _hit(self, art: int, row: int, score: float, confident: bool, query_words: list[str]) -> Hit:
         a = self.articles[art]

@@ -105,14 +105,14 @@ def real_index(tmp_path_factory, real_analyzer) -> Path:
 
 
 @pytest.fixture
-def app_factory(tiny_analyzer):
+def app_factory(tiny_analyzer, tmp_path):
     from faq_search.live import LiveSearcher
     from faq_search.web import create_app
 
     def make(index_dir: Path, **config):
         # The session analyzer is reused when the index matches it: no jieba start-up per test.
         live = LiveSearcher(index_dir, interval=config.pop("interval", 0.0), analyzer=tiny_analyzer)
-        return create_app({"FAQ_INDEX_DIR": str(index_dir), **config}, live=live)
+        return create_app({"FAQ_INDEX_DIR": str(index_dir), "FAQ_DATA_DIR": str(tmp_path / "data"), **config}, live=live)
 
     return make
 

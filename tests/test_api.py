@@ -102,14 +102,44 @@ def test_a_corrupt_new_version_keeps_the_old_one_serving(app_factory, make_corpu
     assert client.get("/api/search?q=密码").status_code == 200
 
 
-def test_search_page_renders_escaped_results(client):
-    r = client.get("/", query_string={"q": "<script>alert(1)</script>忘记登录密码"})
-    assert r.status_code == 200
-    html = r.get_data(as_text=True)
-    assert "<script>alert(1)</script>" not in html
-    assert "忘记登录密码怎么办？" in html
+def test_search_by_tag_with_related_and_why(client):
+    body = client.get("/api/search", query_string={"q": "忘记密码", "tag": "支付"}).get_json()
+    assert [r["id"] for r in body["results"]] == ["pw-pay"]
+    first = client.get("/api/search", query_string={"q": "忘记登录密码"}).get_json()["results"][0]
+    assert first["related"] == [{"id": "pw-pay", "question": "忘记支付密码怎么办？", "category": "password"}]
+    assert set(first["term_weights"]) == set(first["matched_terms"]) and first["updated"]
+    assert_error(client.get("/api/search", query_string={"q": "密码", "tag": "nope"}), 400, "unknown_tag")
 
 
-def test_search_page_says_when_nothing_matches(client):
-    html = client.get("/", query_string={"q": "推荐一部电影"}).get_data(as_text=True)
-    assert "没有找到匹配的答案" in html and "400-660-8888" in html
+def test_tags_with_counts(client):
+    assert client.get("/api/tags").get_json()["tags"][0] == {"name": "密码", "count": 2}
+    assert [t["name"] for t in client.get("/api/tags?category=withdraw").get_json()["tags"]] == ["提现"]
+    assert_error(client.get("/api/tags?category=nope"), 400, "unknown_category")
+
+
+def test_popular_is_votes_then_the_curated_list(app_factory, make_corpus, tmp_path, tiny_analyzer):
+    root = make_corpus()
+    (root / "popular.yml").write_text("- wd-time\n- pw-login\n", "utf-8")
+    build_index(root, tmp_path / "ix", analyzer=tiny_analyzer)
+    client = app_factory(tmp_path / "ix").test_client()
+    ids = lambda: [(q["id"], q["source"]) for q in client.get("/api/popular").get_json()["questions"]]
+    assert ids() == [("wd-time", "curated"), ("pw-login", "curated")]
+    for helpful in (True, True, False):
+        client.post("/api/feedback", json={"query": "", "article_id": "pw-login", "helpful": helpful})
+    client.post("/api/feedback", json={"query": "", "article_id": "tr-wrong", "helpful": True})
+    client.post("/api/feedback", json={"query": "", "article_id": "pw-pay", "helpful": False})  # no helpful vote: not popular
+    assert ids() == [("pw-login", "votes"), ("tr-wrong", "votes"), ("wd-time", "curated")]
+    assert [q["id"] for q in client.get("/api/popular?k=1").get_json()["questions"]] == ["pw-login"]
+    assert_error(client.get("/api/popular?k=0"), 400, "invalid_k")
+
+
+def test_browse_articles_by_category_and_tag(client):
+    body = client.get("/api/articles?category=password").get_json()
+    assert [a["id"] for a in body["articles"]] == ["pw-login", "pw-pay"] and body["total"] == 2
+    assert set(body["articles"][0]) == {"id", "question", "category", "tags", "updated"}
+    assert [a["id"] for a in client.get("/api/articles?tag=支付").get_json()["articles"]] == ["pw-pay"]
+    assert client.get("/api/articles?limit=1").get_json()["total"] == 4
+    assert len(client.get("/api/articles?limit=1").get_json()["articles"]) == 1
+    assert_error(client.get("/api/articles?tag=nope"), 400, "unknown_tag")
+    assert_error(client.get("/api/articles?category=nope"), 400, "unknown_category")
+    assert_error(client.get("/api/articles?limit=0"), 400, "invalid_limit")

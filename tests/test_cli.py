@@ -1,4 +1,5 @@
 import json
+import re
 import subprocess
 import sys
 
@@ -32,7 +33,7 @@ def test_search_command_json_and_text(tiny_index, capsys):
     assert body["results"][0]["id"] == "pw-login"
     assert main(["search", "钱转错人了", "--index", str(tiny_index), "-k", "2"]) == 0
     text = capsys.readouterr().out
-    assert text.startswith("1. [") and "tr-wrong" in text
+    assert text.startswith("1. 转账转错人了怎么办？") and "tr-wrong" in text
 
 
 def test_search_command_no_match_and_bad_category(tiny_index, capsys):
@@ -49,3 +50,65 @@ def test_build_index_script_is_a_thin_entry(make_corpus, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""  # no progress bar when not on a terminal
     assert read_current(out)
+
+
+def test_search_shows_what_the_agent_console_shows_plain_when_piped(tiny_index, capsys):
+    assert main(["search", "忘记支付密码", "--index", str(tiny_index), "-k", "2"]) == 0
+    text = capsys.readouterr().out
+    assert "\033[" not in text  # captured output is not a terminal: no colour
+    lines = text.splitlines()
+    assert lines[0].startswith("1. 忘记支付密码怎么办？") and "可信" in lines[0]
+    assert lines[1].strip().startswith("pw-pay · 密码 · #密码 #支付 · 更新 ")
+    assert re.search(r"匹配问法 .*支付密码.*（(标准问题|相似问法)）", text)
+    assert re.search(r"匹配词 +支付密码 0\.\d{3}", text)
+    assert "进入「我的 → 设置 → 安全中心 → 重置支付密码」" in text  # the first answer in full
+
+
+def test_search_related_and_colour_when_asked(tiny_index, capsys):
+    assert main(["search", "忘记登录密码", "--index", str(tiny_index), "-k", "1", "--color", "always"]) == 0
+    text = capsys.readouterr().out
+    assert "\033[1;33m登录密码\033[0m" in text and "\033[32m" in text
+    assert "忘记支付密码怎么办？" in text and "(pw-pay)" in text  # its related article
+    assert main(["search", "忘记登录密码", "--index", str(tiny_index), "-k", "1", "--color", "never"]) == 0
+    assert "\033[" not in capsys.readouterr().out
+
+
+def test_search_colour_on_a_terminal_unless_no_color(tiny_index):
+    import os
+    import pty
+
+    def run(env_extra):
+        # A pseudo-terminal, so stdout.isatty() is true as in a real shell.
+        leader, follower = pty.openpty()
+        env = {**{k: v for k, v in os.environ.items() if k != "NO_COLOR"}, **env_extra}
+        proc = subprocess.run([sys.executable, "-m", "faq_search.cli", "search", "提现多久", "--index", str(tiny_index), "-k", "1"],
+                              stdout=follower, stderr=subprocess.PIPE, env=env, cwd=ROOT, timeout=120)
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                data = os.read(leader, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            chunks.append(data)
+        os.close(leader)
+        assert proc.returncode == 0, proc.stderr
+        return b"".join(chunks).decode("utf-8", "replace")
+
+    assert "\033[1m" in run({})
+    assert "\033[" not in run({"NO_COLOR": "1"})
+
+
+def test_search_by_tag_and_unknown_tag(tiny_index, capsys):
+    assert main(["search", "忘记密码", "--index", str(tiny_index), "--tag", "支付"]) == 0
+    assert "pw-pay" in capsys.readouterr().out
+    assert main(["search", "忘记密码", "--index", str(tiny_index), "--tag", "nope"]) == 2
+    assert "unknown tag" in capsys.readouterr().err
+
+
+def test_no_confident_answer_is_flagged(tiny_index, capsys):
+    code = main(["search", "密", "--index", str(tiny_index)])
+    text = capsys.readouterr().out
+    assert code == 1 and "没有找到匹配的答案" in text or "没有可信的答案" in text

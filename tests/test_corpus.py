@@ -119,3 +119,36 @@ def test_jsonl_problems_name_the_line(tmp_path):
 def test_missing_corpus_path(tmp_path):
     with pytest.raises(FileNotFoundError):
         load_corpus(tmp_path / "nowhere")
+
+
+def test_updated_comes_from_front_matter_or_the_file_time(make_corpus):
+    import os
+
+    dated = dict(TINY_ARTICLES["withdraw/arrival.md"])
+    root = make_corpus({"withdraw/arrival.md": dated, "password/forgot-login.md": {**TINY_ARTICLES["password/forgot-login.md"], "related": []}})
+    path = root / "articles" / "withdraw" / "arrival.md"
+    path.write_text(path.read_text("utf-8").replace("category: withdraw", "category: withdraw\nupdated: 2025-03-04"), "utf-8")
+    other = root / "articles" / "password" / "forgot-login.md"
+    os.utime(other, (1700000000, 1700000000))
+    by_id = {a.id: a for a in load_corpus(root).articles}
+    assert by_id["wd-time"].updated == "2025-03-04"
+    assert by_id["pw-login"].updated == "2023-11-14T22:13:20+00:00"
+
+
+def test_bad_updated_and_unknown_popular_id_are_reported(make_corpus):
+    root = make_corpus()
+    path = root / "articles" / "withdraw" / "arrival.md"
+    path.write_text(path.read_text("utf-8").replace("category: withdraw", "category: withdraw\nupdated: last week"), "utf-8")
+    (root / "popular.yml").write_text("- pw-login\n- no-such-article\n", "utf-8")
+    problems = problems_of(root)
+    assert any(p.endswith("arrival.md:8: 'updated' must be a date such as 2025-01-31, not 'last week'") for p in problems), problems
+    assert any(p.endswith("popular.yml:2: unknown article id 'no-such-article'") for p in problems), problems
+
+
+def test_popular_list_is_loaded_and_part_of_the_content_hash(make_corpus):
+    root = make_corpus()
+    before = load_corpus(root).content_hash
+    (root / "popular.yml").write_text("- wd-time\n- pw-login\n", "utf-8")
+    corpus = load_corpus(root)
+    assert corpus.popular == ("wd-time", "pw-login")
+    assert corpus.content_hash != before

@@ -104,3 +104,32 @@ def test_answer_only_entries_are_searchable(tmp_path, tiny_analyzer):
     build_index(path, tmp_path / "ix", analyzer=tiny_analyzer)
     s = Searcher.load(tmp_path / "ix", analyzer=tiny_analyzer)
     assert s.search("客服热线服务时间")[0].id == "e1"
+
+
+def test_tag_filter_and_unknown_tag(searcher):
+    hits = searcher.search("忘记密码", tag="支付")
+    assert [h.id for h in hits] == ["pw-pay"]
+    with pytest.raises(QueryError) as info:
+        searcher.search("密码", tag="nope")
+    assert info.value.code == "unknown_tag"
+    assert searcher.tag_counts() == {"密码": 2, "支付": 1, "提现": 1, "转账": 1}
+    assert searcher.tag_counts("password") == {"密码": 2, "支付": 1}
+
+
+def test_hit_carries_term_weights_and_last_modified(searcher):
+    hit = searcher.search("忘记支付密码")[0]
+    weights = dict(hit.term_weights)
+    assert set(weights) == set(hit.matched_terms) and weights
+    assert all(0.0 < w <= 1.0 for w in weights.values())
+    # The rarer word weighs more: 支付密码 is in one article, 忘记 in two.
+    assert weights["支付密码"] > weights["忘记"]
+    assert hit.updated and hit.to_dict()["term_weights"] == {t: round(w, 4) for t, w in hit.term_weights}
+
+
+def test_popular_ids_from_the_index(make_corpus, tmp_path, tiny_analyzer):
+    from faq_search.build import build_index
+
+    root = make_corpus()
+    (root / "popular.yml").write_text("- wd-time\n- pw-login\n", "utf-8")
+    build_index(root, tmp_path / "ix", analyzer=tiny_analyzer)
+    assert Searcher.load(tmp_path / "ix", analyzer=tiny_analyzer).popular == ["wd-time", "pw-login"]

@@ -1,20 +1,42 @@
-"""JSON API: /api/search, /api/articles/<id>, /api/categories, /healthz."""
+"""JSON API: search, articles, categories, tags, popular questions, feedback, left questions, /healthz."""
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 import time
 from urllib.parse import unquote_to_bytes
 
 from flask import Blueprint, current_app, request
 
+from ..feedback import FeedbackStore
 from ..search import QueryError, Searcher
+from ..suggest import Suggester
 from .errors import ApiError
 
 bp = Blueprint("api", __name__)
+log = logging.getLogger(__name__)
+
+MAX_CONTACT_CHARS = 100
 
 
 def live():
     return current_app.extensions["faq_live"]
+
+
+def feedback_store() -> FeedbackStore:
+    return current_app.extensions["faq_feedback"]
+
+
+def suggester_for(app, s: Searcher) -> Suggester:
+    """The Suggester of ``s``'s index version, built once per version (pinyin takes ~0.5 s)."""
+    cache = app.extensions.setdefault("faq_suggesters", {})
+    sug = cache.get(s.version)
+    if sug is None:
+        sug = Suggester(s.articles, s.analyzer.normalize)
+        cache.clear()  # only the newest version is asked
+        cache[s.version] = sug
+    return sug
 
 
 def searcher() -> Searcher:
@@ -57,11 +79,26 @@ def query_arg() -> str:
     return q.strip()
 
 
-def run_search(s: Searcher, q: str, k: int, category: str | None):
+def run_search(s: Searcher, q: str, k: int, category: str | None, tag: str | None = None):
     try:
-        return s.search(q, k=k, category=category)
+        return s.search(q, k=k, category=category, tag=tag)
     except QueryError as e:
         raise ApiError(400, e.code, str(e)) from None
+
+
+def related_of(s: Searcher, article_id: str) -> list[dict]:
+    a = s.get(article_id)
+    if a is None:
+        return []
+    return [{"id": r.id, "question": r.question, "category": r.category}
+            for r in (s.get(rid) for rid in a.related) if r is not None]
+
+
+def category_arg(s: Searcher) -> str | None:
+    category = request.args.get("category") or None
+    if category and category not in s.categories:
+        raise ApiError(400, "unknown_category", f"unknown category '{category}'")
+    return category
 
 
 @bp.get("/api/search")
@@ -71,11 +108,45 @@ def search():
     q = query_arg()
     k = _int_arg("k", 10, 1, current_app.config["FAQ"].FAQ_MAX_K)
     category = request.args.get("category") or None
-    hits = run_search(s, q, k, category)
+    tag = request.args.get("tag") or None
+    hits = run_search(s, q, k, category, tag)
     return {
         "query": q,
-        "results": [h.to_dict() for h in hits],
+        "results": [{**h.to_dict(), "related": related_of(s, h.id)} for h in hits],
         "took_ms": round((time.perf_counter() - t0) * 1000, 2),
+        "index_version": s.version,
+    }
+
+
+@bp.get("/api/suggest")
+def suggest():
+    t0 = time.perf_counter()
+    s = searcher()
+    q = query_arg()
+    k = _int_arg("k", 8, 1, 8)
+    sug = suggester_for(current_app, s).suggest(q, k=k, category=category_arg(s))
+    return {
+        "query": q,
+        "suggestions": [x.to_dict() for x in sug],
+        "took_ms": round((time.perf_counter() - t0) * 1000, 2),
+        "index_version": s.version,
+    }
+
+
+@bp.get("/api/articles")
+def articles():
+    """Browse: the questions of a category and/or tag, in corpus order."""
+    s = searcher()
+    category = category_arg(s)
+    tag = request.args.get("tag") or None
+    if tag and tag not in s.tag_counts():
+        raise ApiError(400, "unknown_tag", f"unknown tag '{tag}'")
+    limit = _int_arg("limit", 100, 1, 1000)
+    chosen = [a for a in s.articles if (not category or a.category == category) and (not tag or tag in a.tags)]
+    return {
+        "articles": [{"id": a.id, "question": a.question, "category": a.category, "tags": list(a.tags), "updated": a.updated}
+                     for a in chosen[:limit]],
+        "total": len(chosen),
         "index_version": s.version,
     }
 
@@ -88,12 +159,19 @@ def article(article_id: str):
         raise ApiError(404, "article_not_found", f"no article with id '{article_id}'")
     body = a.to_dict()
     body.pop("source", None)
-    body["related"] = [
-        {"id": r.id, "question": r.question, "category": r.category}
-        for r in (s.get(rid) for rid in a.related) if r is not None
-    ]
+    body["related"] = related_of(s, a.id)
+    body["feedback"] = vote_counts(a.id)
     body["index_version"] = s.version
     return body
+
+
+def vote_counts(article_id: str) -> dict | None:
+    """The article's votes; None (the article still shows) when the store cannot be read."""
+    try:
+        return feedback_store().counts(article_id).to_dict()
+    except sqlite3.Error as e:
+        log.warning("feedback store unreadable: %s", e)
+        return None
 
 
 @bp.get("/api/categories")
@@ -104,6 +182,112 @@ def categories():
         "categories": [{"id": cid, "name": name, "count": counts.get(cid, 0)} for cid, name in s.categories.items()],
         "index_version": s.version,
     }
+
+
+@bp.get("/api/tags")
+def tags():
+    s = searcher()
+    counts = s.tag_counts(category_arg(s))
+    return {"tags": [{"name": t, "count": n} for t, n in counts.items()], "index_version": s.version}
+
+
+def popular_questions(s: Searcher, k: int) -> list[dict]:
+    """The ``k`` articles users voted "helpful" most, then the corpus's curated popular.yml list."""
+    try:
+        voted = feedback_store().all_counts()
+    except sqlite3.Error as e:
+        log.warning("feedback store unreadable: %s", e)
+        voted = {}
+    out, seen = [], set()
+    candidates = [(aid, "votes") for aid, c in voted.items() if c.helpful > 0] + [(aid, "curated") for aid in s.popular]
+    for aid, source in candidates:
+        a = s.get(aid)
+        if a is None or aid in seen:
+            continue
+        seen.add(aid)
+        out.append({"id": a.id, "question": a.question, "category": a.category,
+                    "helpful": voted[aid].helpful if aid in voted else 0, "source": source})
+        if len(out) == k:
+            break
+    return out
+
+
+@bp.get("/api/popular")
+def popular():
+    s = searcher()
+    k = _int_arg("k", 8, 1, current_app.config["FAQ"].FAQ_MAX_K)
+    return {"questions": popular_questions(s, k), "index_version": s.version}
+
+
+def json_body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_json", "the body must be a JSON object sent as application/json")
+    return body
+
+
+def _text_field(body: dict, name: str, limit: int, required: bool) -> str:
+    value = body.get(name, "")
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise ApiError(400, f"invalid_{name}", f"'{name}' must be a string")
+    value = value.strip()
+    if required and not value:
+        raise ApiError(400, f"missing_{name}", f"'{name}' is required and must not be blank")
+    if len(value) > limit:
+        raise ApiError(400, f"{name}_too_long", f"'{name}' is longer than {limit} characters")
+    return value
+
+
+def _stored(write):
+    try:
+        return write()
+    except (sqlite3.Error, OSError) as e:
+        log.error("feedback store write failed: %s", e)
+        raise ApiError(503, "storage_unavailable", "feedback cannot be stored right now; please try again later") from None
+
+
+@bp.post("/api/feedback")
+def add_feedback():
+    """Body {query, article_id, helpful}; 201 with the article's counts."""
+    body = json_body()
+    s = searcher()
+    limit = current_app.config["FAQ"].FAQ_MAX_QUERY_CHARS
+    query = _text_field(body, "query", limit, required=False)
+    article_id = body.get("article_id")
+    if not isinstance(article_id, str) or not article_id:
+        raise ApiError(400, "invalid_article_id", "'article_id' must be a non-empty string")
+    if s.get(article_id) is None:
+        raise ApiError(404, "article_not_found", f"no article with id '{article_id}'")
+    helpful = body.get("helpful")
+    if not isinstance(helpful, bool):
+        raise ApiError(400, "invalid_helpful", "'helpful' must be true or false")
+    counts = _stored(lambda: feedback_store().add_vote(query, article_id, helpful))
+    return {"article_id": article_id, "feedback": counts.to_dict()}, 201
+
+
+@bp.get("/api/feedback/stats")
+def feedback_stats():
+    s = searcher()
+    try:
+        voted = feedback_store().all_counts()
+    except sqlite3.Error as e:
+        raise ApiError(503, "storage_unavailable", f"feedback cannot be read: {e}") from None
+    return {
+        "articles": [{"id": aid, "question": a.question if (a := s.get(aid)) else None, **c.to_dict()} for aid, c in voted.items()],
+        "index_version": s.version,
+    }
+
+
+@bp.post("/api/question")
+def leave_question():
+    """Body {query, contact?}: a question the knowledge base did not answer; 201."""
+    body = json_body()
+    query = _text_field(body, "query", current_app.config["FAQ"].FAQ_MAX_QUERY_CHARS, required=True)
+    contact = _text_field(body, "contact", MAX_CONTACT_CHARS, required=False)
+    _stored(lambda: feedback_store().add_question(query, contact))
+    return {"status": "received"}, 201
 
 
 @bp.get("/healthz")

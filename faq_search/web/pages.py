@@ -1,13 +1,80 @@
-"""The self-service search page: server-rendered, works without JavaScript."""
+"""The HTML pages: the self-service search page (/) and the agents' console (/agent).
+
+Both are plain HTML that JavaScript (static/*.js, no inline scripts, so a strict Content-Security-Policy
+fits) turns into as-you-type search over the JSON API. The search page also works without JavaScript:
+the form and the category links are answered here, on the server.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, request
+import hashlib
+from pathlib import Path
 
-from ..search import QueryError
-from .api import live
+from flask import Blueprint, current_app, render_template, request, url_for
+
+from ..search import QueryError, Searcher
+from . import render
+from .api import live, popular_questions
 
 bp = Blueprint("pages", __name__, template_folder="templates", static_folder="static", static_url_path="/static")
+
+# The knowledge-base articles the no-answer state is built from: the channel list with hours, and the
+# article on reaching a person. Missing articles are simply left out.
+CHANNELS_ARTICLE = "service-working-hours"
+CONTACT_ARTICLE = "service-human-agent"
+STATIC_MAX_AGE = 365 * 24 * 3600  # versioned URLs never change content
+
+
+def _static_version(filename: str) -> str:
+    versions = current_app.extensions.setdefault("faq_static_versions", {})
+    if filename not in versions:
+        path = Path(bp.static_folder) / filename
+        versions[filename] = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    return versions[filename]
+
+
+@bp.app_template_global()
+def static_url(filename: str) -> str:
+    """URL of a static file with ``?v=<hash of its content>``: cached for a year, replaced on change."""
+    return url_for("pages.static", filename=filename, v=_static_version(filename))
+
+
+@bp.after_app_request
+def cache_static(response):
+    if request.endpoint == "pages.static" and response.status_code == 200:
+        filename = (request.view_args or {}).get("filename", "")
+        try:
+            current = _static_version(filename)
+        except OSError:
+            current = None
+        if request.args.get("v") and request.args.get("v") == current:
+            response.cache_control.no_cache = None  # set by send_file when it has no max-age
+            response.cache_control.public = True
+            response.cache_control.max_age = STATIC_MAX_AGE
+            response.cache_control.immutable = True
+        else:
+            response.cache_control.no_cache = True  # revalidate (ETag) on every use
+            response.cache_control.max_age = None
+    return response
+
+
+def _channels(s: Searcher | None) -> dict:
+    a = s.get(CHANNELS_ARTICLE) if s else None
+    contact = s.get(CONTACT_ARTICLE) if s else None
+    return {
+        "items": render.channel_items(a.answer) if a else [],
+        "article": a,
+        "contact": contact,
+    }
+
+
+def _page_context(s: Searcher | None) -> dict:
+    return {
+        "categories": s.categories if s else {},
+        "channels": _channels(s),
+        "max_chars": current_app.config["FAQ"].FAQ_MAX_QUERY_CHARS,
+        "render": render,
+    }
 
 
 @bp.get("/")
@@ -16,14 +83,32 @@ def index():
     limit = current_app.config["FAQ"].FAQ_MAX_QUERY_CHARS
     q = request.args.get("q", "").strip()[:limit]
     category = request.args.get("category") or None
-    hits, error = [], None
+    if s is not None and category not in s.categories:
+        category = None
+    hits, browse, error = [], [], None
     if s is None:
         error = "搜索服务暂时不可用，请稍后再试。"
     elif q:
         try:
             hits = s.search(q, k=10, category=category)
         except QueryError:
-            category = None
             hits = s.search(q, k=10)
-    categories = s.categories if s else {}
-    return render_template("index.html", q=q, hits=hits, error=error, categories=categories, category=category)
+    elif category:
+        browse = [a for a in s.articles if a.category == category]
+    popular = popular_questions(s, 8) if s is not None and not q else []
+    confident = bool(hits) and hits[0].confident
+    return render_template(
+        "index.html", q=q, hits=hits, confident=confident, category=category, error=error, popular=popular,
+        browse=browse, related={h.id: _related(s, h.id) for h in hits}, **_page_context(s),
+    )
+
+
+def _related(s: Searcher, article_id: str) -> list:
+    a = s.get(article_id)
+    return [r for r in (s.get(rid) for rid in a.related) if r is not None] if a else []
+
+
+@bp.get("/agent")
+def agent():
+    s = live().get()
+    return render_template("agent.html", error=None if s else "搜索服务暂时不可用，请稍后再试。", **_page_context(s))

@@ -1,0 +1,178 @@
+"""Question completions for what has been typed so far: Chinese substrings and pinyin, full or initials.
+
+``mima`` and ``mm`` find 密码 questions, ``tixian`` and ``tix`` find 提现, ``忘记mi`` finds 忘记密码. Pinyin
+comes from pypinyin once, when a Suggester is built for an index version (it costs ~0.1 ms a phrase);
+a request only scans precomputed strings. No Flask here.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+from .corpus import Article
+
+__all__ = ["Suggester", "Suggestion"]
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_ASCII_ALNUM = re.compile(r"^[a-z0-9]$")
+_IGNORED = re.compile(r"[\s'’·]+")  # spaces and syllable separators people type (xi'an)
+
+# Ranking: prefix before substring, the standard question before a similar one, then how it matched.
+_TEXT, _PINYIN, _INITIALS = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    id: str
+    question: str  # the article's standard question: what to search for
+    category: str
+    matched: str  # the phrasing that matched (the question or one of its similar questions)
+    span: tuple[int, int] | None  # matched characters of `matched`, for highlighting
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "question": self.question, "category": self.category,
+                "matched": self.matched, "span": list(self.span) if self.span else None}
+
+
+class _Phrase:
+    """One phrasing, normalised and compacted (no spaces), mapped back to the original characters."""
+
+    __slots__ = ("article", "standard", "original", "text", "orig")
+
+    def __init__(self, article: int, standard: bool, original: str, normalize: Callable[[str], str]):
+        self.article, self.standard, self.original = article, standard, original
+        chars, orig = [], []
+        for i, ch in enumerate(original):
+            for c in normalize(ch) if not ch.isspace() else "":
+                if not c.isspace():
+                    chars.append(c)
+                    orig.append(i)
+        self.text, self.orig = "".join(chars), orig
+
+    def original_span(self, start: int, end: int) -> tuple[int, int]:
+        return self.orig[start], self.orig[end - 1] + 1
+
+
+class _Haystack:
+    """Every phrase's form of one kind (text, pinyin or initials) in one string, "\n"-separated,
+    so a query is found with C-speed ``str.find`` instead of a Python loop over phrases."""
+
+    def __init__(self):
+        self.parts: list[str] = []
+        self.starts: list[int] = []  # where each phrase begins in the big string
+        self.char: list[int] = []  # position in the big string → character of the phrase's compact text
+        self.aligned: set[int] | None = None  # positions a match may start at (None: anywhere)
+        self._offset = 0
+
+    def add(self, form: str, chars: list[int], aligned: Iterable[int] | None = None) -> None:
+        self.starts.append(self._offset)
+        self.parts.append(form)
+        self.char.extend(chars)
+        self.char.append(-1)  # the separator
+        if aligned is not None:
+            self.aligned = self.aligned or set()
+            self.aligned.update(self._offset + a for a in aligned)
+        self._offset += len(form) + 1
+
+    def freeze(self) -> None:
+        self.text = "\n".join(self.parts) + "\n"
+        del self.parts
+
+    def matches(self, q: str, prefix_only: bool):
+        """(phrase number, first char, end char) of the first aligned match in each phrase."""
+        text, starts, aligned = self.text, self.starts, self.aligned
+        if prefix_only:
+            # Look for the separator before q: skips every occurrence inside a phrase at C speed.
+            pos = 0 if text.startswith(q) else text.find("\n" + q) + 1
+            if pos == 0 and not text.startswith(q):
+                return
+            while True:
+                yield bisect_right(starts, pos) - 1, self.char[pos], self.char[pos + len(q) - 1] + 1
+                pos = text.find("\n" + q, pos)
+                if pos < 0:
+                    return
+                pos += 1
+        pos = text.find(q)
+        while pos >= 0:
+            n = bisect_right(starts, pos) - 1
+            if (aligned is None or pos in aligned) and (not prefix_only or pos == starts[n]):
+                yield n, self.char[pos], self.char[pos + len(q) - 1] + 1
+                nxt = starts[n + 1] if n + 1 < len(starts) else len(text)
+                pos = text.find(q, nxt)
+            else:
+                pos = text.find(q, pos + 1)
+
+
+def _syllables(text: str) -> list[str]:
+    """One pinyin syllable per character of ``text`` (lowercase ASCII kept, other characters empty)."""
+    from pypinyin import Style, lazy_pinyin  # imported here: ~0.3 s, needed only when building
+
+    out = lazy_pinyin(text, style=Style.NORMAL, errors=lambda chunk: list(chunk))
+    if len(out) != len(text):  # never seen; keep the phrase findable by its text alone
+        return [""] * len(text)
+    return [syl if _CJK.match(ch) else (ch if _ASCII_ALNUM.match(ch) else "") for ch, syl in zip(text, out)]
+
+
+class Suggester:
+    """Completions over every phrasing of every article. Immutable once built; thread-safe."""
+
+    def __init__(self, articles: Iterable[Article], normalize: Callable[[str], str] = str.lower):
+        self.articles = list(articles)
+        self.normalize = normalize
+        self.phrases: list[_Phrase] = []
+        self.char_pinyin: dict[str, str] = {}  # reading of each corpus character, for mixed input like 忘记mi
+        self._text, self._full, self._initials = _Haystack(), _Haystack(), _Haystack()
+        for n, a in enumerate(self.articles):
+            for j, q in enumerate(a.questions):
+                p = _Phrase(n, j == 0, q, normalize)
+                self.phrases.append(p)
+                self._text.add(p.text, list(range(len(p.text))))
+                full, full_char, syllable_starts, initials, initial_char = [], [], [], [], []
+                for i, (ch, syl) in enumerate(zip(p.text, _syllables(p.text))):
+                    if not syl:
+                        continue
+                    if _CJK.match(ch):
+                        self.char_pinyin.setdefault(ch, syl)
+                    syllable_starts.append(len(full_char))
+                    full.append(syl)
+                    full_char.extend([i] * len(syl))
+                    initials.append(syl[0])
+                    initial_char.append(i)
+                self._full.add("".join(full), full_char, syllable_starts)
+                self._initials.add("".join(initials), initial_char)
+        for h in (self._text, self._full, self._initials):
+            h.freeze()
+
+    def suggest(self, typed: str, k: int = 8, category: str | None = None) -> list[Suggestion]:
+        """Up to ``k`` articles whose question or a similar question contains ``typed`` (as text,
+        as pinyin from a syllable start, or as syllable initials), best first."""
+        q = _IGNORED.sub("", self.normalize(typed)).replace("\n", "")
+        if not q or k <= 0:
+            return []
+        searches = [(_TEXT, q, self._text)]
+        if re.search(r"[a-z]", q):
+            # Letters: pinyin being typed. Chinese characters before them are read as pinyin too.
+            pinyin_q = "".join(self.char_pinyin.get(c, "\0") if _CJK.match(c) else c for c in q)
+            searches.append((_PINYIN, pinyin_q, self._full))
+            if q.isascii() and q.isalnum():
+                searches.append((_INITIALS, q, self._initials))
+        # One letter could be anything: only phrases that start with it.
+        prefix_only = len(q) == 1 and q.isascii()
+        best: dict[int, tuple] = {}
+        for kind, query, haystack in searches:
+            for n, start, end in haystack.matches(query, prefix_only):
+                p = self.phrases[n]
+                if category and self.articles[p.article].category != category:
+                    continue
+                key = ((0 if p.standard else 1) + (0 if start == 0 else 2), kind, len(p.original), n)
+                if p.article not in best or key < best[p.article][0]:
+                    best[p.article] = (key, p, start, end)
+        ranked = sorted(best.values(), key=lambda item: item[0])[:k]
+        out = []
+        for _key, p, start, end in ranked:
+            a = self.articles[p.article]
+            out.append(Suggestion(a.id, a.question, a.category, p.original, p.original_span(start, end)))
+        return out

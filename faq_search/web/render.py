@@ -1,0 +1,88 @@
+"""Article text → safe HTML for the server-rendered pages (static/common.js does the same in the browser).
+
+Everything is escaped first; the only markup added is ours (<mark>, lists, links to phone numbers and
+e-mail addresses), so an article or a query containing HTML is shown as text.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable
+
+from markupsafe import Markup, escape
+
+__all__ = ["answer_blocks", "highlight", "linkify", "channel_items"]
+
+_OL = re.compile(r"^(\d{1,3})[.、)）]\s*(.*)$")
+_UL = re.compile(r"^[-*•·]\s+(.*)$")
+_CONTACT = re.compile(r"(?P<phone>\b\d{3}-\d{3}-\d{4}\b)|(?P<email>\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b)")
+
+
+def answer_blocks(text: str) -> list[tuple[str, list[str], int]]:
+    """The answer's Markdown as (kind, lines, start): kind "p" (lines of one paragraph), "ol" (with the
+    first item's number) or "ul"; a blank line ends a block."""
+    blocks: list[tuple[str, list[str], int]] = []
+    current = None
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line:
+            current = None
+            continue
+        start = 1
+        if m := _OL.match(line):
+            kind, line, start = "ol", m.group(2), int(m.group(1))
+        elif m := _UL.match(line):
+            kind, line = "ul", m.group(1)
+        else:
+            kind = "p"
+        if current is None or current[0] != kind:
+            current = (kind, [], start)
+            blocks.append(current)
+        current[1].append(line)
+    return blocks
+
+
+def _term_pattern(terms: Iterable[str]) -> re.Pattern | None:
+    words = sorted({t for t in terms if t and t.strip()}, key=len, reverse=True)
+    return re.compile("|".join(map(re.escape, words)), re.I) if words else None
+
+
+def highlight(text: str, terms: Iterable[str]) -> Markup:
+    """``text`` escaped, each occurrence of a term (longest first, any case) wrapped in <mark>."""
+    pattern = _term_pattern(terms)
+    if pattern is None:
+        return escape(text)
+    out, pos = [], 0
+    for m in pattern.finditer(text):
+        out.append(escape(text[pos : m.start()]))
+        out.append(Markup("<mark>%s</mark>") % m.group(0))
+        pos = m.end()
+    out.append(escape(text[pos:]))
+    return Markup("").join(out)
+
+
+def linkify(text: str) -> Markup:
+    """``text`` escaped, with phone numbers (400-660-8888) and e-mail addresses made into links."""
+    out, pos = [], 0
+    for m in _CONTACT.finditer(text):
+        out.append(escape(text[pos : m.start()]))
+        if m.group("phone"):
+            out.append(Markup('<a href="tel:%s">%s</a>') % (m.group(0).replace("-", ""), m.group(0)))
+        else:
+            out.append(Markup('<a href="mailto:%s">%s</a>') % (m.group(0), m.group(0)))
+        pos = m.end()
+    out.append(escape(text[pos:]))
+    return Markup("").join(out)
+
+
+def channel_items(answer: str) -> list[tuple[str, str]]:
+    """(channel, details) from the numbered list of a service article such as "1. 客服热线 400-660-8888：
+    每天 8:00–22:00"; the name is what precedes the first colon."""
+    items = []
+    for kind, lines, _start in answer_blocks(answer):
+        if kind != "ol":
+            continue
+        for line in lines:
+            name, sep, details = line.partition("：")
+            items.append((name.strip(), details.strip()) if sep else (line.strip(), ""))
+    return items

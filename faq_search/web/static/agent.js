@@ -1,0 +1,300 @@
+/* The agents' console: dense search with filters, full answers, why a hit matched, copy, shortcuts. */
+(function () {
+  "use strict";
+  const { h, highlight, answer, getJSON, query } = window.FAQ;
+
+  const DEBOUNCE_MS = 60;
+  const $ = (id) => document.getElementById(id);
+  const form = $("agent-form");
+  const input = $("aq");
+  const categorySelect = $("acategory");
+  const tagSelect = $("atag");
+  const list = $("agent-results");
+  const listLabel = $("agent-list-label");
+  const count = $("agent-count");
+  const detail = $("agent-detail");
+  const toast = $("agent-toast");
+  const keysButton = $("keys-button");
+  const keys = $("agent-keys");
+  const main = $("main");
+
+  const categoryNames = {};
+  for (const o of categorySelect.options) if (o.value) categoryNames[o.value] = o.textContent;
+
+  const state = { items: [], selected: -1, seq: 0, timer: 0, controller: null, q: "", detailSeq: 0, typedAt: 0 };
+
+  // --- loading the list --------------------------------------------------------------------------
+
+  function schedule() {
+    state.typedAt = performance.now();
+    clearTimeout(state.timer);
+    state.timer = setTimeout(load, DEBOUNCE_MS);
+  }
+
+  async function load() {
+    clearTimeout(state.timer);
+    const q = input.value.trim();
+    const category = categorySelect.value;
+    const tag = tagSelect.value;
+    const seq = ++state.seq;
+    if (state.controller) state.controller.abort();
+    state.controller = new AbortController();
+    const signal = state.controller.signal;
+    history.replaceState(null, "", "/agent" + (query({ q: q, category: category, tag: tag }) ? "?" + query({ q: q, category: category, tag: tag }) : ""));
+    try {
+      let items;
+      let label;
+      if (q) {
+        const body = await getJSON("/api/search?" + query({ q: q, k: 20, category: category, tag: tag }), signal);
+        items = body.results.map((r) => Object.assign({ kind: "hit" }, r));
+        label = "搜索结果";
+      } else if (category || tag) {
+        const body = await getJSON("/api/articles?" + query({ category: category, tag: tag, limit: 200 }), signal);
+        items = body.articles.map((a) => Object.assign({ kind: "article" }, a));
+        label = "浏览";
+      } else {
+        const body = await getJSON("/api/popular?k=20", signal);
+        items = body.questions.map((a) => Object.assign({ kind: "article" }, a));
+        label = "热门问题";
+      }
+      if (seq !== state.seq) return;
+      state.q = q;
+      state.items = items;
+      listLabel.textContent = label;
+      count.textContent = items.length ? "(" + items.length + ")" : "";
+      renderList();
+      select(items.length ? 0 : -1);
+      main.dataset.query = q;
+      main.dataset.filters = category + "|" + tag;
+      if (state.typedAt) main.dataset.latencyMs = String(Math.round(performance.now() - state.typedAt));
+    } catch (e) {
+      if (e.name === "AbortError" || seq !== state.seq) return;
+      state.items = [];
+      renderList();
+      detail.replaceChildren(h("p", { class: "notice" }, e.code === "query_too_long" ? "问题太长了。" : "搜索服务暂时不可用：" + e.message));
+    }
+  }
+
+  function renderList() {
+    list.replaceChildren(
+      ...state.items.map((item, i) =>
+        h("li", { role: "option", id: "agent-item-" + i, class: "agent-item" + (item.kind === "hit" && !item.confident ? " agent-item-weak" : ""), "aria-selected": "false", "data-index": i },
+          h("span", { class: "agent-item-question" }, item.kind === "hit" ? highlight(item.question, item.matched_terms) : item.question),
+          h("span", { class: "agent-item-meta" },
+            item.kind === "hit" ? h("span", { class: "agent-score", title: "得分 0–1" }, item.score.toFixed(3)) : null,
+            h("span", null, categoryNames[item.category] || item.category),
+            h("code", null, item.id)))
+      )
+    );
+    if (!state.items.length) list.append(h("li", { class: "agent-none" }, state.q ? "没有匹配的文章" : "没有文章"));
+  }
+
+  // --- selection and the detail pane ---------------------------------------------------------------
+
+  function select(index) {
+    const options = list.querySelectorAll('[role="option"]');
+    if (index < 0 || index >= options.length) {
+      state.selected = -1;
+      list.removeAttribute("aria-activedescendant");
+      detail.replaceChildren(h("p", { class: "agent-empty" }, state.q ? "没有匹配的文章。换个说法，或去掉分类和标签筛选。" : "输入客户的问题，或从左侧选择一条。"));
+      return;
+    }
+    state.selected = index;
+    options.forEach((o, i) => o.setAttribute("aria-selected", i === index ? "true" : "false"));
+    list.setAttribute("aria-activedescendant", options[index].id);
+    options[index].scrollIntoView({ block: "nearest" });
+    showDetail(state.items[index]);
+  }
+
+  async function showDetail(item) {
+    const seq = ++state.detailSeq;
+    let article;
+    try {
+      article = await getJSON("/api/articles/" + encodeURIComponent(item.id));
+    } catch (e) {
+      if (seq === state.detailSeq) detail.replaceChildren(h("p", { class: "notice" }, "无法读取文章：" + e.message));
+      return;
+    }
+    if (seq !== state.detailSeq) return;
+    const hit = item.kind === "hit" ? item : null;
+    const terms = hit ? hit.matched_terms : [];
+    detail.replaceChildren(
+      h("div", { class: "detail-head" },
+        h("h2", { class: "detail-question" }, highlight(article.question, terms)),
+        h("button", { type: "button", class: "copy-button", id: "copy-button", "aria-keyshortcuts": "c" }, "复制答案 ", h("kbd", null, "c"))),
+      h("dl", { class: "detail-meta" },
+        meta("ID", h("code", null, article.id)),
+        meta("分类", categoryNames[article.category] || article.category),
+        meta("标签", article.tags.length ? article.tags.map((t) => h("span", { class: "tag" }, t)) : "—"),
+        meta("更新", formatTime(article.updated)),
+        article.feedback ? meta("反馈", "有帮助 " + article.feedback.helpful + " · 没帮助 " + article.feedback.not_helpful) : null,
+        hit ? meta("得分", h("span", null, hit.score.toFixed(3), " ", h("span", { class: hit.confident ? "badge badge-ok" : "badge badge-weak" }, hit.confident ? "可信" : "低于阈值"))) : null),
+      hit ? why(hit) : null,
+      h("section", { class: "detail-section" }, h("h3", null, "答案"), answer(article.answer, terms)),
+      article.similar_questions.length
+        ? h("section", { class: "detail-section" }, h("h3", null, "相似问法"),
+            h("ul", { class: "similar-list" }, article.similar_questions.map((s) => h("li", { class: hit && s === hit.matched ? "is-matched" : null }, highlight(s, terms)))))
+        : null,
+      article.related.length
+        ? h("section", { class: "detail-section" }, h("h3", null, "相关文章"),
+            h("ul", { class: "related-list" }, article.related.map((r) =>
+              h("li", null, h("a", { href: "/agent?q=" + encodeURIComponent(r.question), "data-article": r.id }, r.question), " ", h("code", null, r.id)))))
+        : null
+    );
+    detail.dataset.articleId = article.id;
+    detail.dataset.answer = article.answer;
+  }
+
+  function meta(label, value) {
+    return [h("dt", null, label), h("dd", null, value)];
+  }
+
+  function why(hit) {
+    const weights = hit.term_weights || {};
+    const max = Math.max(0.0001, ...Object.values(weights));
+    return h("section", { class: "detail-section why" },
+      h("h3", null, "为什么匹配"),
+      h("p", { class: "why-matched" }, "匹配问法：", h("q", null, highlight(hit.matched, hit.matched_terms)), hit.matched === hit.question ? "（标准问题）" : "（相似问法）"),
+      hit.matched_terms.length
+        ? h("ul", { class: "why-terms", "aria-label": "匹配词和权重" }, hit.matched_terms.map((t) => {
+            const w = weights[t] || 0;
+            const bar = h("span", { class: "why-bar" });
+            bar.style.width = Math.round((w / max) * 100) + "%"; // CSSOM, not a style attribute: CSP-safe
+            return h("li", null, h("span", { class: "why-term" }, t), h("span", { class: "why-track" }, bar), h("span", { class: "why-weight" }, w.toFixed(3)));
+          }))
+        : h("p", { class: "why-none" }, "没有整词匹配（按字匹配）"));
+  }
+
+  function formatTime(iso) {
+    if (!iso) return "—";
+    const d = new Date(iso);
+    if (Number.isNaN(d.getTime())) return iso;
+    if (/^\d{4}-\d{2}-\d{2}$/.test(iso)) return iso;
+    const pad = (n) => String(n).padStart(2, "0");
+    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + " " + pad(d.getHours()) + ":" + pad(d.getMinutes());
+  }
+
+  // --- copy ----------------------------------------------------------------------------------------
+
+  async function copyAnswer() {
+    const text = detail.dataset.answer;
+    if (!text) return;
+    let ok = false;
+    try {
+      await navigator.clipboard.writeText(text);
+      ok = true;
+    } catch (e) {
+      // Older browsers or a page not served over HTTPS: copy through a selected, off-screen textarea.
+      const area = h("textarea", { class: "visually-hidden", readonly: true });
+      area.value = text;
+      document.body.append(area);
+      area.select();
+      try {
+        ok = document.execCommand("copy");
+      } catch (e2) {
+        ok = false;
+      }
+      area.remove();
+    }
+    showToast(ok ? "已复制答案（" + detail.dataset.articleId + "）" : "复制失败，请手动选择文字复制");
+  }
+
+  function showToast(text) {
+    toast.textContent = text;
+    toast.hidden = false;
+    clearTimeout(showToast.timer);
+    showToast.timer = setTimeout(() => (toast.hidden = true), 2000);
+  }
+
+  // --- events --------------------------------------------------------------------------------------
+
+  async function loadTags() {
+    const keep = tagSelect.value;
+    try {
+      const body = await getJSON("/api/tags?" + query({ category: categorySelect.value }));
+      tagSelect.replaceChildren(h("option", { value: "" }, "全部标签"), ...body.tags.map((t) => h("option", { value: t.name }, t.name + " (" + t.count + ")")));
+      tagSelect.value = body.tags.some((t) => t.name === keep) ? keep : "";
+    } catch (e) {
+      /* the filter stays as it was */
+    }
+  }
+
+  input.addEventListener("input", schedule);
+  categorySelect.addEventListener("change", async () => {
+    await loadTags();
+    load();
+  });
+  tagSelect.addEventListener("change", load);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    load();
+  });
+  list.addEventListener("click", (event) => {
+    const option = event.target.closest('[role="option"]');
+    if (option) select(Number(option.dataset.index));
+  });
+  detail.addEventListener("click", (event) => {
+    if (event.target.closest("#copy-button")) copyAnswer();
+    const link = event.target.closest("a[data-article]");
+    if (link && !event.ctrlKey && !event.metaKey && !event.shiftKey && event.button === 0) {
+      event.preventDefault();
+      state.selected = -1;
+      list.querySelectorAll('[aria-selected="true"]').forEach((o) => o.setAttribute("aria-selected", "false"));
+      showDetail({ kind: "article", id: link.dataset.article });
+    }
+  });
+  keysButton.addEventListener("click", () => {
+    keys.hidden = !keys.hidden;
+    keysButton.setAttribute("aria-expanded", keys.hidden ? "false" : "true");
+  });
+
+  function move(step) {
+    if (!state.items.length) return;
+    select(Math.min(state.items.length - 1, Math.max(0, state.selected + step)));
+  }
+
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey || event.isComposing) return;
+    const typing = event.target === input || /^(INPUT|TEXTAREA|SELECT)$/.test(event.target.tagName);
+    if (event.target === input) {
+      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+        event.preventDefault();
+        move(event.key === "ArrowDown" ? 1 : -1);
+      } else if (event.key === "Escape") {
+        event.preventDefault();
+        input.blur();
+        list.focus();
+      } else if (event.key === "Enter") {
+        event.preventDefault();
+        load().then(() => list.focus());
+      }
+      return;
+    }
+    if (typing) return;
+    if (event.key === "/") {
+      event.preventDefault();
+      input.focus();
+      input.select();
+    } else if (event.key === "j" || event.key === "ArrowDown") {
+      event.preventDefault();
+      move(1);
+    } else if (event.key === "k" || event.key === "ArrowUp") {
+      event.preventDefault();
+      move(-1);
+    } else if (event.key === "c") {
+      event.preventDefault();
+      copyAnswer();
+    } else if (event.key === "?") {
+      keysButton.click();
+    }
+  });
+
+  // Start from the URL (/agent?q=…&category=…&tag=…), so a search can be shared or reloaded.
+  const params = new URLSearchParams(location.search);
+  input.value = params.get("q") || "";
+  if (params.get("category") && categoryNames[params.get("category")]) categorySelect.value = params.get("category");
+  loadTags().then(() => {
+    if (params.get("tag")) tagSelect.value = params.get("tag");
+    load();
+  });
+})();

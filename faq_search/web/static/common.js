@@ -1,0 +1,138 @@
+/* Shared by the search page and the agents' console.
+   Article and query text only ever reaches the page as text nodes (textContent, append(string)),
+   never parsed as HTML, so markup in an article or a query is shown, not run. */
+(function () {
+  "use strict";
+
+  /* h("a", {href: "/", class: "x"}, "text", child…): an element; strings become text nodes. */
+  function h(tag, attrs) {
+    const el = document.createElement(tag);
+    for (const [key, value] of Object.entries(attrs || {})) {
+      if (value === null || value === undefined || value === false) continue;
+      if (key === "class") el.className = value;
+      else if (key === "text") el.textContent = value;
+      else el.setAttribute(key, value === true ? "" : String(value));
+    }
+    for (const child of Array.prototype.slice.call(arguments, 2).flat(Infinity)) {
+      if (child !== null && child !== undefined && child !== false) el.append(child);
+    }
+    return el;
+  }
+
+  function escapeRegExp(s) {
+    return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  }
+
+  /* text with every occurrence of a term (longest first, any case) in <mark>, as a fragment. */
+  function highlight(text, terms) {
+    const frag = document.createDocumentFragment();
+    const words = Array.from(new Set((terms || []).filter((t) => t && t.trim()))).sort((a, b) => b.length - a.length);
+    if (!words.length) {
+      frag.append(text);
+      return frag;
+    }
+    const pattern = new RegExp(words.map(escapeRegExp).join("|"), "gi");
+    let pos = 0;
+    for (const m of text.matchAll(pattern)) {
+      frag.append(text.slice(pos, m.index), h("mark", null, m[0]));
+      pos = m.index + m[0].length;
+    }
+    frag.append(text.slice(pos));
+    return frag;
+  }
+
+  /* text with the characters [start, end) in <mark> (a suggestion's span). */
+  function highlightSpan(text, span) {
+    const frag = document.createDocumentFragment();
+    if (!span) {
+      frag.append(text);
+      return frag;
+    }
+    const chars = Array.from(text); // spans count code points, as Python does
+    frag.append(chars.slice(0, span[0]).join(""), h("mark", null, chars.slice(span[0], span[1]).join("")), chars.slice(span[1]).join(""));
+    return frag;
+  }
+
+  const OL = /^(\d{1,3})[.、)）]\s*(.*)$/;
+  const UL = /^[-*•·]\s+(.*)$/;
+
+  /* The answer's Markdown (paragraphs, numbered and bulleted lists) as DOM, terms highlighted.
+     Mirrors faq_search/web/render.py answer_blocks. */
+  function answer(text, terms) {
+    const root = h("div", { class: "answer" });
+    let block = null;
+    let kind = null;
+    for (const raw of text.split("\n")) {
+      const line = raw.trim();
+      if (!line) {
+        block = null;
+        continue;
+      }
+      let m;
+      let content = line;
+      let next = "p";
+      let start = 1;
+      if ((m = OL.exec(line))) {
+        next = "ol";
+        content = m[2];
+        start = Number(m[1]);
+      } else if ((m = UL.exec(line))) {
+        next = "ul";
+        content = m[1];
+      }
+      if (!block || kind !== next) {
+        kind = next;
+        block = h(next === "p" ? "p" : next, next === "ol" && start !== 1 ? { start: start } : null);
+        root.append(block);
+      } else if (next === "p") {
+        block.append(h("br"));
+      }
+      if (next === "p") block.append(highlight(content, terms));
+      else block.append(h("li", null, highlight(content, terms)));
+    }
+    return root;
+  }
+
+  class ApiError extends Error {
+    constructor(status, code, message) {
+      super(message);
+      this.status = status;
+      this.code = code;
+    }
+  }
+
+  async function request(url, options) {
+    const response = await fetch(url, Object.assign({ headers: { Accept: "application/json" } }, options));
+    let body = null;
+    try {
+      body = await response.json();
+    } catch (e) {
+      body = null;
+    }
+    if (!response.ok) {
+      const err = (body && body.error) || {};
+      throw new ApiError(response.status, err.code || "http_error", err.message || response.statusText);
+    }
+    return body;
+  }
+
+  function getJSON(url, signal) {
+    return request(url, { signal: signal });
+  }
+
+  function postJSON(url, data) {
+    return request(url, {
+      method: "POST",
+      headers: { Accept: "application/json", "Content-Type": "application/json" },
+      body: JSON.stringify(data),
+    });
+  }
+
+  function query(params) {
+    const usp = new URLSearchParams();
+    for (const [key, value] of Object.entries(params)) if (value) usp.set(key, value);
+    return usp.toString();
+  }
+
+  window.FAQ = { h, highlight, highlightSpan, answer, getJSON, postJSON, query, ApiError };
+})();

@@ -1,0 +1,411 @@
+/* The self-service search page: answers as you type, suggestions, filters, feedback.
+   Progressive enhancement of the server-rendered page; every request goes to the JSON API. */
+(function () {
+  "use strict";
+  const { h, highlight, highlightSpan, answer, getJSON, postJSON, query } = window.FAQ;
+
+  const DEBOUNCE_MS = 60; // results land well within ~150 ms of the last keystroke
+  const SUGGEST_MAX_CHARS = 30; // longer input is a sentence, not a prefix
+
+  const $ = (id) => document.getElementById(id);
+  const form = $("search-form");
+  const input = $("q");
+  const clearButton = $("clear");
+  const listbox = $("suggestions");
+  const chips = $("chips");
+  const main = $("main");
+  const popular = $("popular");
+  const browse = $("browse");
+  const browseTitle = $("browse-title");
+  const browseList = $("browse-list");
+  const didYouMean = $("did-you-mean");
+  const didYouMeanList = $("did-you-mean-list");
+  const status = $("status");
+  const noAnswer = $("no-answer");
+  const askForm = $("ask-form");
+  const hitsList = $("hits");
+  const maybeTitle = $("maybe-title");
+  const categoryField = $("category-field");
+  if (categoryField) categoryField.remove(); // the category is kept in `state` from now on
+
+  const categoryNames = {};
+  if (chips) for (const chip of chips.querySelectorAll(".chip")) categoryNames[chip.dataset.category] = chip.textContent.trim();
+  const current = chips && chips.querySelector('.chip[aria-current="true"]');
+
+  const state = {
+    category: (current && current.dataset.category) || "",
+    seq: 0, // newest request; older answers are dropped
+    timer: 0,
+    composing: false, // an IME is composing: the box holds pinyin, not the question yet
+    controller: null,
+    suggestions: [],
+    active: -1,
+    typedAt: 0,
+    shown: null,
+  };
+
+  document.documentElement.classList.add("js");
+  askForm.hidden = false;
+
+  // --- running a search ---------------------------------------------------------------------
+
+  function schedule() {
+    clearButton.hidden = !input.value;
+    state.typedAt = performance.now();
+    clearTimeout(state.timer);
+    state.timer = setTimeout(() => run({ suggest: true }), input.value.trim() ? DEBOUNCE_MS : 0);
+  }
+
+  async function run(options) {
+    const opts = options || {};
+    clearTimeout(state.timer);
+    const q = input.value.trim();
+    const key = q + "\u0000" + state.category;
+    if (key === state.shown && !opts.force) {
+      if (!opts.suggest) closeSuggestions();
+      return;
+    }
+    const seq = ++state.seq;
+    if (state.controller) state.controller.abort();
+    state.controller = new AbortController();
+    const signal = state.controller.signal;
+    syncUrl(q);
+    if (!q) {
+      closeSuggestions();
+      await showHome(seq, signal);
+      state.shown = key;
+      main.dataset.query = "";
+      return;
+    }
+    const wantSuggest = opts.suggest && document.activeElement === input && Array.from(q).length <= SUGGEST_MAX_CHARS;
+    try {
+      const [found, suggested] = await Promise.all([
+        getJSON("/api/search?" + query({ q: q, k: 10, category: state.category }), signal),
+        getJSON("/api/suggest?" + query({ q: q, category: state.category }), signal).catch((e) => {
+          if (e.name === "AbortError") throw e;
+          return null;
+        }),
+      ]);
+      if (seq !== state.seq) return;
+      showResults(q, found.results, (suggested && suggested.suggestions) || []);
+      if (wantSuggest && document.activeElement === input) renderSuggestions((suggested && suggested.suggestions) || []);
+      else closeSuggestions();
+      state.shown = key;
+      main.dataset.query = q; // what the page shows now (the box may already hold more)
+      if (state.typedAt) main.dataset.latencyMs = String(Math.round(performance.now() - state.typedAt));
+    } catch (e) {
+      if (e.name === "AbortError" || seq !== state.seq) return;
+      showError(e);
+    }
+  }
+
+  function syncUrl(q) {
+    const params = query({ q: q, category: state.category });
+    history.replaceState(null, "", params ? "/?" + params : "/");
+    document.title = (q ? q + " - " : "") + "易钱包帮助中心";
+  }
+
+  function showError(e) {
+    document.body.classList.remove("showing-no-answer");
+    status.classList.remove("visually-hidden");
+    hitsList.replaceChildren();
+    maybeTitle.hidden = true;
+    noAnswer.hidden = true;
+    didYouMean.hidden = true;
+    status.textContent = e.code === "query_too_long" ? "问题太长了，请精简到 " + main.dataset.maxChars + " 个字以内。" : "搜索服务暂时不可用，请稍后再试。";
+    status.classList.add("status-error");
+  }
+
+  async function showHome(seq, signal) {
+    document.body.classList.remove("showing-no-answer");
+    status.classList.remove("visually-hidden");
+    hitsList.replaceChildren();
+    maybeTitle.hidden = true;
+    noAnswer.hidden = true;
+    didYouMean.hidden = true;
+    status.textContent = "";
+    status.classList.remove("status-error");
+    if (!state.category) {
+      browse.hidden = true;
+      popular.hidden = false;
+      return;
+    }
+    popular.hidden = true;
+    try {
+      const body = await getJSON("/api/articles?" + query({ category: state.category, limit: 100 }), signal);
+      if (seq !== state.seq) return;
+      browseTitle.textContent = categoryNames[state.category] || state.category;
+      browseList.replaceChildren(...body.articles.map((a) => h("li", null, questionLink(a.question))));
+      browse.hidden = false;
+    } catch (e) {
+      if (e.name !== "AbortError" && seq === state.seq) showError(e);
+    }
+  }
+
+  function questionLink(question) {
+    return h("a", { href: "/?" + query({ q: question }), "data-question": question }, question);
+  }
+
+  function showResults(q, results, suggestions) {
+    popular.hidden = true;
+    browse.hidden = true;
+    status.classList.remove("status-error");
+    const confident = results.length > 0 && results[0].confident;
+    hitsList.replaceChildren(...results.map((r, i) => hitItem(q, r, i, i === 0 && confident)));
+    maybeTitle.hidden = confident || results.length === 0;
+    // Typing pinyin ("mima") finds nothing by search; the completions are the answer then.
+    const guesses = confident ? [] : suggestions;
+    didYouMean.hidden = guesses.length === 0;
+    didYouMeanList.replaceChildren(...guesses.map((s) => h("li", null, questionLink(s.question))));
+    const pinyin = /[a-z]/i.test(q) && guesses.length > 0;
+    const none = !confident && Array.from(q).length >= 2 && !pinyin;
+    noAnswer.hidden = !none;
+    document.body.classList.toggle("showing-no-answer", none); // the footer need not repeat the channels
+    if (none) resetAskForm(q);
+    status.textContent = confident ? "找到 " + results.length + " 个相关答案" : none ? "没有找到匹配的答案" : "";
+    status.classList.toggle("visually-hidden", none); // the heading below says it; screen readers hear it here
+  }
+
+  function hitItem(q, r, index, open) {
+    const summary = h(
+      "summary",
+      { class: "hit-summary", id: "hit-" + index },
+      h("span", { class: "hit-question" }, highlight(r.question, r.matched_terms)),
+      h("span", { class: "hit-category" }, categoryNames[r.category] || r.category)
+    );
+    const body = h(
+      "div",
+      { class: "hit-body" },
+      r.matched !== r.question ? h("p", { class: "hit-matched" }, "匹配到：“", highlight(r.matched, r.matched_terms), "”") : null,
+      answer(r.answer, r.matched_terms),
+      r.related && r.related.length
+        ? h("div", { class: "related" }, h("h4", { class: "related-title" }, "相关问题"),
+            h("ul", { class: "related-list" }, r.related.map((x) => h("li", null, questionLink(x.question)))))
+        : null,
+      feedback(q, r.id)
+    );
+    return h("li", { class: "hit" + (r.confident ? "" : " hit-weak"), "data-id": r.id },
+      h("details", { class: "hit-details", open: open }, summary, body));
+  }
+
+  // --- feedback and left questions ---------------------------------------------------------------
+
+  function feedback(q, articleId) {
+    const yes = h("button", { type: "button", class: "feedback-button", "data-helpful": "true" }, "有");
+    const no = h("button", { type: "button", class: "feedback-button", "data-helpful": "false" }, "没有");
+    const result = h("span", { class: "feedback-result", role: "status" });
+    const box = h("div", { class: "feedback", role: "group", "aria-label": "这个回答有帮助吗？" },
+      h("span", { class: "feedback-question" }, "这个回答有帮助吗？"), yes, no, result);
+    box.addEventListener("click", async (event) => {
+      const button = event.target.closest("button[data-helpful]");
+      if (!button || button.disabled) return;
+      const helpful = button.dataset.helpful === "true";
+      yes.disabled = no.disabled = true;
+      button.setAttribute("aria-pressed", "true");
+      try {
+        await postJSON("/api/feedback", { query: q, article_id: articleId, helpful: helpful });
+        box.classList.add("feedback-done");
+        result.replaceChildren(...(helpful ? ["感谢你的反馈！"] : ["感谢反馈。换个说法试试，或", h("a", { href: "#contact" }, "联系客服"), "。"]));
+      } catch (e) {
+        yes.disabled = no.disabled = false;
+        button.removeAttribute("aria-pressed");
+        result.textContent = "提交失败，请稍后再试。";
+      }
+    });
+    return box;
+  }
+
+  function resetAskForm(q) {
+    if (askForm.classList.contains("ask-sent") && askForm.dataset.query === q) return;
+    askForm.classList.remove("ask-sent");
+    askForm.elements.query.value = q;
+    askForm.querySelector(".ask-result").textContent = "";
+    for (const el of askForm.elements) el.disabled = false;
+  }
+
+  askForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const text = askForm.elements.query.value.trim();
+    const out = askForm.querySelector(".ask-result");
+    if (!text) {
+      out.textContent = "请先写下你的问题。";
+      return;
+    }
+    for (const el of askForm.elements) el.disabled = true;
+    try {
+      await postJSON("/api/question", { query: text, contact: askForm.elements.contact.value.trim() });
+      askForm.classList.add("ask-sent");
+      askForm.dataset.query = input.value.trim();
+      out.textContent = "已收到，谢谢！我们会尽快补充这个问题的答案。";
+    } catch (e) {
+      for (const el of askForm.elements) el.disabled = false;
+      out.textContent = e.status === 400 ? e.message : "提交失败，请稍后再试。";
+    }
+  });
+
+  // --- suggestions (the combobox's listbox) ---------------------------------------------------
+
+  function renderSuggestions(list) {
+    state.suggestions = list;
+    state.active = -1;
+    input.removeAttribute("aria-activedescendant");
+    listbox.replaceChildren(
+      ...list.map((s, i) =>
+        h("li", { role: "option", id: "suggestion-" + i, class: "suggestion", "aria-selected": "false", "data-index": i },
+          s.matched === s.question
+            ? h("span", { class: "suggestion-question" }, highlightSpan(s.question, s.span))
+            : [h("span", { class: "suggestion-question" }, s.question), h("span", { class: "suggestion-matched" }, highlightSpan(s.matched, s.span))])
+      )
+    );
+    setOpen(list.length > 0);
+  }
+
+  function setOpen(open) {
+    listbox.hidden = !open;
+    input.setAttribute("aria-expanded", open ? "true" : "false");
+    if (!open) {
+      state.active = -1;
+      input.removeAttribute("aria-activedescendant");
+    }
+  }
+
+  function closeSuggestions() {
+    setOpen(false);
+  }
+
+  function isOpen() {
+    return !listbox.hidden && state.suggestions.length > 0;
+  }
+
+  function setActive(index) {
+    const options = listbox.querySelectorAll('[role="option"]');
+    state.active = index;
+    options.forEach((o, i) => o.setAttribute("aria-selected", i === index ? "true" : "false"));
+    if (index >= 0) {
+      input.setAttribute("aria-activedescendant", options[index].id);
+      options[index].scrollIntoView({ block: "nearest" });
+    } else {
+      input.removeAttribute("aria-activedescendant");
+    }
+  }
+
+  function choose(index) {
+    const s = state.suggestions[index];
+    if (!s) return;
+    input.value = s.question;
+    clearButton.hidden = false;
+    closeSuggestions();
+    run({ suggest: false });
+  }
+
+  listbox.addEventListener("mousedown", (event) => event.preventDefault()); // keep focus in the box
+  listbox.addEventListener("click", (event) => {
+    const option = event.target.closest('[role="option"]');
+    if (option) choose(Number(option.dataset.index));
+  });
+
+  // --- keyboard ----------------------------------------------------------------------------------
+
+  function summaries() {
+    return Array.from(hitsList.querySelectorAll("summary"));
+  }
+
+  input.addEventListener("keydown", (event) => {
+    if (event.isComposing) return;
+    const n = state.suggestions.length;
+    if (event.key === "ArrowDown") {
+      event.preventDefault();
+      if (isOpen()) setActive(state.active + 1 >= n ? -1 : state.active + 1);
+      else if (summaries().length) summaries()[0].focus();
+    } else if (event.key === "ArrowUp") {
+      if (!isOpen()) return;
+      event.preventDefault();
+      setActive(state.active <= -1 ? n - 1 : state.active - 1);
+    } else if (event.key === "Enter") {
+      if (isOpen() && state.active >= 0) {
+        event.preventDefault();
+        choose(state.active);
+      }
+    } else if (event.key === "Escape") {
+      event.preventDefault();
+      if (isOpen()) closeSuggestions();
+      else clear();
+    }
+  });
+
+  hitsList.addEventListener("keydown", (event) => {
+    const list = summaries();
+    const i = list.indexOf(event.target);
+    if (i < 0) return;
+    if (event.key === "ArrowDown") {
+      event.preventDefault();
+      if (i + 1 < list.length) list[i + 1].focus();
+    } else if (event.key === "ArrowUp") {
+      event.preventDefault();
+      if (i > 0) list[i - 1].focus();
+      else input.focus();
+    } else if (event.key === "Escape") {
+      event.preventDefault();
+      clear();
+    }
+  });
+
+  function clear() {
+    input.value = "";
+    clearButton.hidden = true;
+    closeSuggestions();
+    input.focus();
+    run({ suggest: false });
+  }
+
+  // --- wiring ------------------------------------------------------------------------------------
+
+  input.addEventListener("compositionstart", () => (state.composing = true));
+  input.addEventListener("compositionend", () => {
+    state.composing = false;
+    schedule();
+  });
+  input.addEventListener("input", (event) => {
+    if (state.composing || event.isComposing) return;
+    schedule();
+  });
+  input.addEventListener("blur", () => closeSuggestions());
+  clearButton.addEventListener("click", clear);
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    closeSuggestions();
+    run({ suggest: false });
+  });
+
+  if (chips) {
+    chips.addEventListener("click", (event) => {
+      const chip = event.target.closest(".chip");
+      if (!chip || event.ctrlKey || event.metaKey || event.shiftKey || event.button !== 0) return;
+      event.preventDefault();
+      state.category = chip.dataset.category;
+      for (const c of chips.querySelectorAll(".chip")) {
+        if (c === chip) c.setAttribute("aria-current", "true");
+        else c.removeAttribute("aria-current");
+      }
+      run({ suggest: false });
+    });
+  }
+
+  // Popular, related, "did you mean" and browse links search for their question in place.
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest("a[data-question]");
+    if (!link || event.ctrlKey || event.metaKey || event.shiftKey || event.button !== 0) return;
+    event.preventDefault();
+    input.value = link.dataset.question;
+    clearButton.hidden = false;
+    closeSuggestions();
+    run({ suggest: false });
+    window.scrollTo({ top: 0 });
+  });
+
+  // The server rendered any ?q= already; render it again with feedback buttons and live behaviour.
+  clearButton.hidden = !input.value;
+  if (input.value.trim()) run({ suggest: false, force: true });
+  else state.shown = "\u0000" + state.category;
+})();

@@ -1,0 +1,418 @@
+"""The search page and the agents' console in a real browser: Debian's chromium, headless, driven by
+Playwright for Python, against real gunicorn on a free port. `make test` installs chromium when missing."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from faq_search.build import build_index
+from tests.conftest import REAL_CORPUS, ROOT, article_text
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
+# What the operations side will send; the pages must work under it unchanged.
+STRICT_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+              "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+MARKUP_ARTICLE = dict(
+    id="app-markup-test", question="标签<b>加粗</b>会显示吗？", category="app", tags=["页面测试"],
+    similar=["页面标记测试一下"],
+    answer="答案里有 <script>window.__pwned = 1</script> 和 <img src=x onerror=\"window.__pwned = 2\"> 两段标记。",
+)
+
+if not Path(CHROMIUM).exists():
+    # `make test` installs chromium first and sets FAQ_REQUIRE_BROWSER, so CI fails rather than skips.
+    message = f"{CHROMIUM} is missing: `make test` installs it (apt-get install chromium fonts-noto-cjk)"
+    if os.environ.get("FAQ_REQUIRE_BROWSER"):
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message, allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the test extra: pip install -e '.[test]'")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url + "/healthz", timeout=2) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, real_analyzer):
+    """The shipped knowledge base plus an article made of markup, served by gunicorn (2 workers)."""
+    tmp = tmp_path_factory.mktemp("browser")
+    corpus = tmp / "corpus"
+    shutil.copytree(REAL_CORPUS, corpus)
+    (corpus / "articles" / "app" / "markup-test.md").write_text(article_text(MARKUP_ARTICLE), "utf-8")
+    build_index(corpus, tmp / "index", analyzer=real_analyzer)
+    port = _free_port()
+    env = {**os.environ, "FAQ_INDEX_DIR": str(tmp / "index"), "FAQ_DATA_DIR": str(tmp / "data"),
+           "HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": "2"}
+    log = open(tmp / "gunicorn.log", "w+")
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py", "server:app"],
+                            cwd=ROOT, env=env, stdout=log, stderr=log)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while not _healthy(base):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            log.seek(0)
+            pytest.fail("gunicorn did not start:\n" + log.read())
+        time.sleep(0.1)
+    yield {"url": base, "db": tmp / "data" / "feedback.sqlite3"}
+    proc.terminate()
+    proc.wait(timeout=30)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+class Page:
+    """A Playwright page that fails the test on any JavaScript error or CSP violation."""
+
+    def __init__(self, page, base: str):
+        self.page, self.base, self.errors = page, base, []
+        page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
+        page.on("console", lambda m: self.errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+        page.set_default_timeout(10_000)
+        # Serve every page with the strict policy, as production will.
+        def with_csp(route):
+            response = route.fetch()
+            headers = {**response.headers, "content-security-policy": STRICT_CSP}
+            route.fulfill(response=response, headers=headers)
+
+        page.route(f"{base}/**", with_csp)
+        page.add_init_script("window.__csp = []; document.addEventListener('securitypolicyviolation',"
+                             " (e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));")
+
+    def __getattr__(self, name):
+        return getattr(self.page, name)
+
+    def open(self, path: str = "/"):
+        self.page.goto(self.base + path)
+        return self
+
+    def type_query(self, text: str, selector: str = "#q", delay: int = 30):
+        """Type like a person, then wait until the page shows what was typed."""
+        self.page.click(selector)
+        self.page.fill(selector, "")
+        self.page.keyboard.type(text, delay=delay)
+        self.page.wait_for_function(
+            "sel => { const q = document.querySelector(sel).value.trim(); return document.getElementById('main').dataset.query === q; }",
+            arg=selector)
+
+    def hit_ids(self) -> list[str]:
+        return self.page.eval_on_selector_all("#hits > li", "els => els.map(e => e.dataset.id)")
+
+    def check_clean(self):
+        violations = self.page.evaluate("window.__csp")
+        assert violations == [], violations
+        assert self.errors == [], self.errors
+
+
+@pytest.fixture
+def page(browser, site):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    p = Page(context.new_page(), site["url"])
+    yield p
+    p.check_clean()
+    context.close()
+
+
+def wait_for_hits(p: Page, first: str | None = None):
+    if first:
+        p.wait_for_function("id => { const li = document.querySelector('#hits > li'); return li && li.dataset.id === id; }", arg=first)
+    else:
+        p.wait_for_selector("#hits > li")
+
+
+def test_typing_shows_answers_fast_best_one_open(page, site):
+    page.open("/")
+    assert page.is_visible("#popular") and page.locator("#popular-list li").count() == 8
+    latencies = []
+    for query, expected in [("忘记登录密码了怎么办", "password-forgot-login-password"), ("提现多久到账", "topup-withdraw-withdraw-arrival"),
+                            ("钱转错人了咋办", "transfer-wrong-recipient"), ("支付密码忘了", "password-forgot-payment-password"),
+                            ("退款多久到", "refund-arrival-time")]:
+        page.evaluate("delete document.getElementById('main').dataset.latencyMs")
+        page.type_query(query)
+        wait_for_hits(page, expected)
+        page.wait_for_function("() => document.getElementById('main').dataset.latencyMs !== undefined")
+        latencies.append(int(page.get_attribute("#main", "data-latency-ms")))
+        first = page.locator("#hits > li").first
+        assert first.locator("details").get_attribute("open") is not None  # best answer expanded
+        assert page.locator("#hits > li").nth(1).locator("details").get_attribute("open") is None  # others collapsed
+        assert first.locator(".hit-question mark").count() > 0  # matched words highlighted
+        assert page.is_hidden("#popular") and page.is_hidden("#no-answer")
+    print(f"\nkeystroke → results rendered, ms: {latencies} (median {statistics.median(latencies)})")
+    # ~150 ms is the target on this machine (60 ms of it debounce); allow for a loaded CI runner.
+    assert statistics.median(latencies) < 300, latencies
+    assert page.url.endswith("/?q=%E9%80%80%E6%AC%BE%E5%A4%9A%E4%B9%85%E5%88%B0")  # shareable URL
+
+
+def test_answer_shows_related_articles_and_others_expand(page):
+    page.open("/")
+    page.type_query("忘记登录密码")
+    wait_for_hits(page, "password-forgot-login-password")
+    related = page.locator("#hits > li").first.locator(".related-list a")
+    assert "忘记支付密码怎么办？" in related.all_inner_texts()
+    second = page.locator("#hits > li").nth(1)
+    second.locator("summary").click()
+    assert second.locator("details").get_attribute("open") is not None
+    related.filter(has_text="忘记支付密码怎么办？").click()  # a related article opens in place
+    wait_for_hits(page, "password-forgot-payment-password")
+    assert page.input_value("#q") == "忘记支付密码怎么办？"
+
+
+def test_script_query_and_markup_article_are_shown_as_text(page):
+    page.open("/")
+    query = "<script>window.__pwned=1</script><img src=x onerror=window.__pwned=3>"
+    page.type_query(query, delay=5)
+    page.wait_for_selector("#no-answer:not([hidden])")
+    assert page.input_value("#ask-form textarea") == query
+    assert page.title().startswith(query)
+    page.type_query("页面标记测试一下")
+    wait_for_hits(page, "app-markup-test")
+    first = page.locator("#hits > li").first
+    assert first.locator(".hit-question").inner_text() == "标签<b>加粗</b>会显示吗？"
+    assert "<script>window.__pwned = 1</script>" in first.locator(".answer").inner_text()
+    assert first.locator("b, img, script").count() == 0
+    # The server-rendered page (before and without JavaScript) escapes too.
+    page.open("/?q=" + urllib.request.quote(query))
+    page.wait_for_load_state("networkidle")
+    page.open("/?q=" + urllib.request.quote("页面标记测试一下"))
+    wait_for_hits(page, "app-markup-test")
+    assert page.evaluate("window.__pwned") is None
+    assert page.locator("script").count() == 2  # common.js and search.js, nothing else
+
+
+def test_category_chips_narrow_results(page):
+    page.open("/")
+    page.type_query("怎么办")
+    wait_for_hits(page)
+    categories = set(page.locator("#hits .hit-category").all_inner_texts())
+    assert len(categories) > 1
+    page.click(".hero-title")  # leaving the box closes the suggestions that cover the chips
+    assert page.is_hidden("#suggestions")
+    page.click('.chip[data-category="password"]')
+    page.wait_for_function("() => [...document.querySelectorAll('#hits .hit-category')].every(e => e.textContent === '密码')"
+                           " && document.querySelectorAll('#hits > li').length > 0")
+    assert page.get_attribute('.chip[data-category="password"]', "aria-current") == "true"
+    assert "category=password" in page.url
+    page.click('.chip[data-category=""]')
+    page.wait_for_function("() => new Set([...document.querySelectorAll('#hits .hit-category')].map(e => e.textContent)).size > 1")
+    # A chip with nothing typed lists that category's questions.
+    page.fill("#q", "")
+    page.keyboard.press("Escape")
+    page.click(".hero-title")
+    page.click('.chip[data-category="service"]')
+    page.wait_for_selector("#browse:not([hidden])")
+    assert "如何联系人工客服？" in page.locator("#browse-list").inner_text()
+
+
+def test_no_answer_shows_channels_and_takes_the_question(page, site):
+    page.open("/")
+    page.type_query("推荐一部好看的电影")
+    page.wait_for_selector("#no-answer:not([hidden])")
+    box = page.locator("#no-answer").inner_text()
+    for channel in ("App 在线客服", "400-660-8888", "support@yiqianbao.com", "官网在线客服"):
+        assert channel in box
+    assert page.get_attribute("#no-answer a[href^='tel:']", "href") == "tel:4006608888"
+    page.fill("#ask-form input[name=contact]", "user@example.com")
+    page.click("#ask-form button[type=submit]")
+    page.wait_for_selector("#ask-form.ask-sent")
+    assert "已收到" in page.inner_text("#ask-form .ask-result")
+    with sqlite3.connect(site["db"]) as db:
+        rows = db.execute("SELECT query, contact FROM questions").fetchall()
+    assert ("推荐一部好看的电影", "user@example.com") in rows
+
+
+def test_feedback_is_stored_and_counted(page, site):
+    page.open("/")
+    page.type_query("提现多久到账")
+    wait_for_hits(page, "topup-withdraw-withdraw-arrival")
+    box = page.locator("#hits > li").first.locator(".feedback")
+    assert box.inner_text().startswith("这个回答有帮助吗？")
+    box.get_by_role("button", name="有", exact=True).click()
+    page.wait_for_selector("#hits .feedback-done")
+    assert "感谢" in box.inner_text()
+    assert box.get_by_role("button", name="没有").is_disabled()
+    with sqlite3.connect(site["db"]) as db:
+        rows = db.execute("SELECT query, article_id, helpful FROM feedback").fetchall()
+    assert ("提现多久到账", "topup-withdraw-withdraw-arrival", 1) in rows
+    counts = page.evaluate("fetch('/api/articles/topup-withdraw-withdraw-arrival').then(r => r.json()).then(b => b.feedback)")
+    assert counts["helpful"] >= 1
+
+
+def test_keyboard_suggestions_results_and_escape(page):
+    page.open("/")
+    page.type_query("mima")
+    page.wait_for_selector("#suggestions:not([hidden]) [role=option]")
+    assert page.get_attribute("#q", "role") == "combobox" and page.get_attribute("#q", "aria-expanded") == "true"
+    assert page.get_attribute("#suggestions", "role") == "listbox"
+    options = page.locator("#suggestions [role=option]").all_inner_texts()
+    assert options and all("密" in o for o in options)
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    assert page.get_attribute("#q", "aria-activedescendant") == "suggestion-1"
+    assert page.get_attribute("#suggestion-1", "aria-selected") == "true"
+    chosen = page.locator("#suggestion-1 .suggestion-question").inner_text()
+    page.keyboard.press("Enter")
+    assert page.input_value("#q") == chosen
+    page.wait_for_function("q => document.querySelector('#hits > li .hit-question') && document.querySelector('#hits > li .hit-question').textContent === q", arg=chosen)
+    assert page.is_hidden("#suggestions") and page.get_attribute("#q", "aria-expanded") == "false"
+    page.keyboard.press("ArrowDown")  # from the box into the results
+    assert page.evaluate("document.activeElement.id") == "hit-0"
+    page.keyboard.press("ArrowDown")
+    assert page.evaluate("document.activeElement.id") == "hit-1"
+    page.keyboard.press("Enter")  # opens the second answer
+    assert page.locator("#hits > li").nth(1).locator("details").get_attribute("open") is not None
+    page.keyboard.press("ArrowUp")
+    page.keyboard.press("ArrowUp")
+    assert page.evaluate("document.activeElement.id") == "q"
+    page.keyboard.press("Escape")  # clears
+    assert page.input_value("#q") == ""
+    page.wait_for_selector("#popular:not([hidden])")
+    assert page.locator("#hits > li").count() == 0
+
+
+def test_pinyin_initials_suggest_without_a_search_hit(page):
+    page.open("/")
+    page.type_query("tixian")
+    page.wait_for_selector("#suggestions:not([hidden]) [role=option]")
+    assert all("提现" in t for t in page.locator("#suggestions .suggestion-question").all_inner_texts()[:3])
+    page.keyboard.press("Escape")  # closes the list, keeps the text
+    assert page.input_value("#q") == "tixian" and page.is_hidden("#suggestions")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#did-you-mean:not([hidden])")
+    assert "提现多久到账？" in page.inner_text("#did-you-mean")
+
+
+@pytest.mark.parametrize("path, typed", [("/", ""), ("/", "忘记登录密码了怎么办"), ("/", "推荐一部好看的电影"),
+                                         ("/", "a" * 120), ("/agent", "钱转错人了咋办")])
+def test_phone_has_no_horizontal_scroll(browser, site, path, typed):
+    context = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True, device_scale_factor=2)
+    p = Page(context.new_page(), site["url"]).open(path)
+    try:
+        if typed:
+            box = "#aq" if path == "/agent" else "#q"
+            p.type_query(typed, selector=box, delay=0)
+            p.wait_for_function("() => document.getElementById('main').dataset.latencyMs !== undefined")
+        widths = p.evaluate("[document.documentElement.scrollWidth, document.body.scrollWidth, window.innerWidth]")
+        assert widths[0] <= 375 and widths[1] <= 375 and widths[2] == 375, widths
+        p.check_clean()
+    finally:
+        context.close()
+
+
+def test_agent_console_filters_explains_and_copies(browser, site):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, permissions=["clipboard-read", "clipboard-write"])
+    p = Page(context.new_page(), site["url"]).open("/agent")
+    try:
+        p.wait_for_selector("#agent-results [role=option]")  # popular questions before typing
+        p.keyboard.press("/")
+        assert p.evaluate("document.activeElement.id") == "aq"
+        p.keyboard.type("钱转错人了咋办", delay=20)
+        p.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId === 'transfer-wrong-recipient'")
+        detail = p.locator("#agent-detail")
+        text = detail.inner_text()
+        assert "transfer-wrong-recipient" in text and "更新" in text and "为什么匹配" in text
+        assert "转错" in p.locator(".why-terms").inner_text() and p.locator(".why-weight").count() >= 1
+        assert float(p.locator(".why-weight").first.inner_text()) > 0
+        assert "如何转账给易钱包好友？" in p.locator(".related-list").inner_text()
+        p.keyboard.press("Escape")  # leave the box: single-key shortcuts work now
+        p.keyboard.press("c")
+        p.wait_for_selector("#agent-toast:not([hidden])")
+        copied = p.evaluate("navigator.clipboard.readText()")
+        answer = p.evaluate("fetch('/api/articles/transfer-wrong-recipient').then(r => r.json()).then(b => b.answer)")
+        assert copied == answer and copied.startswith("已经完成的转账")
+        p.keyboard.press("j")
+        assert p.get_attribute("#agent-item-1", "aria-selected") == "true"
+        p.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId !== 'transfer-wrong-recipient'")
+        p.keyboard.press("k")
+        p.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId === 'transfer-wrong-recipient'")
+        p.click("#copy-button")
+        assert p.evaluate("navigator.clipboard.readText()") == answer
+        # Filters: a category, then a tag within it.
+        p.select_option("#acategory", "password")
+        p.wait_for_function("() => document.querySelectorAll('#agent-results [role=option]').length === 0 || "
+                            "[...document.querySelectorAll('#agent-results .agent-item-meta')].every(e => e.textContent.includes('密码'))")
+        p.fill("#aq", "")
+        p.locator("#aq").dispatch_event("input")
+        p.wait_for_function("() => document.getElementById('agent-list-label').textContent === '浏览'")
+        p.wait_for_function("() => [...document.querySelectorAll('#atag option')].some(o => o.value === '支付密码')")
+        p.select_option("#atag", "支付密码")
+        p.wait_for_function("() => document.getElementById('main').dataset.filters === 'password|支付密码'")
+        ids = p.locator("#agent-results code").all_inner_texts()
+        assert "password-forgot-payment-password" in ids and "password-forgot-login-password" not in ids
+        assert "tag=%E6%94%AF%E4%BB%98%E5%AF%86%E7%A0%81" in p.url
+        p.check_clean()
+    finally:
+        context.close()
+
+
+def test_search_page_works_without_javascript(browser, site):
+    context = browser.new_context(java_script_enabled=False)
+    p = context.new_page()
+    try:
+        p.goto(site["url"] + "/")
+        p.fill("#q", "忘记登录密码")
+        p.press("#q", "Enter")
+        p.wait_for_url("**/?q=*")
+        first = p.locator("#hits > li").first
+        assert first.get_attribute("data-id") == "password-forgot-login-password"
+        assert "在登录页点「忘记密码」" in first.locator(".answer").inner_text()
+        p.click('.chip[data-category="password"]')
+        p.wait_for_url("**category=password*")
+        assert set(p.locator("#hits .hit-category").all_inner_texts()) == {"密码"}
+    finally:
+        context.close()
+
+
+SHOTS = [("search-desktop", "/", "忘记登录密码了怎么办", 1280), ("search-phone", "/", "提现多久到账", 375),
+         ("search-no-answer-desktop", "/", "推荐一部好看的电影", 1280), ("agent-desktop", "/agent", "钱转错人了咋办", 1280),
+         ("agent-phone", "/agent", "钱转错人了咋办", 375)]
+
+
+def test_screenshots(browser, site, tmp_path):
+    """Screenshots of both pages; `make screenshots` writes them to docs/ (FAQ_SCREENSHOTS_DIR)."""
+    out = Path(os.environ.get("FAQ_SCREENSHOTS_DIR") or tmp_path)
+    for name, path, typed, width in SHOTS:
+        phone = width < 500
+        context = browser.new_context(viewport={"width": width, "height": 820 if phone else 900}, device_scale_factor=2 if phone else 1,
+                                      is_mobile=phone, has_touch=phone, locale="zh-CN")
+        p = Page(context.new_page(), site["url"]).open(path)
+        try:
+            box = "#aq" if path == "/agent" else "#q"
+            p.type_query(typed, selector=box, delay=0)
+            p.wait_for_function("() => document.getElementById('main').dataset.latencyMs !== undefined")
+            p.locator(box).blur()
+            p.evaluate("document.fonts.ready")
+            p.screenshot(path=str(out / f"screenshot-{name}.png"), full_page=not path.startswith("/agent") and not phone)
+            p.check_clean()
+        finally:
+            context.close()
+        assert (out / f"screenshot-{name}.png").stat().st_size > 10_000

@@ -1,0 +1,119 @@
+"""Votes ("was this helpful?") and left questions: the SQLite store and its API."""
+
+import sqlite3
+
+import pytest
+
+from faq_search.feedback import Counts, FeedbackStore
+from tests.conftest import assert_error
+
+
+@pytest.fixture
+def store(tmp_path):
+    return FeedbackStore(tmp_path / "data" / "feedback.sqlite3", clock=lambda: 1700000000.0)
+
+
+def test_reads_do_not_create_the_database(store):
+    assert store.counts("pw-login") == Counts(0, 0)
+    assert store.all_counts() == {} and store.questions() == []
+    assert not store.path.parent.exists()
+
+
+def test_votes_are_counted_per_article(store):
+    assert store.add_vote("忘记密码", "pw-login", True) == Counts(1, 0)
+    store.add_vote("忘记密码", "pw-login", False)
+    store.add_vote("支付密码", "pw-pay", True)
+    store.add_vote("支付密码忘了", "pw-pay", True)
+    assert store.counts("pw-login") == Counts(1, 1)
+    assert list(store.all_counts().items()) == [("pw-pay", Counts(2, 0)), ("pw-login", Counts(1, 1))]
+
+
+def test_the_table_has_the_shared_schema(store):
+    store.add_vote("提现", "wd-time", False)
+    with sqlite3.connect(store.path) as db:
+        cols = [(r[1], r[2], r[3]) for r in db.execute("PRAGMA table_info(feedback)")]
+        rows = db.execute("SELECT ts, query, article_id, helpful FROM feedback").fetchall()
+    assert cols == [("id", "INTEGER", 0), ("ts", "REAL", 1), ("query", "TEXT", 1), ("article_id", "TEXT", 1), ("helpful", "INTEGER", 1)]
+    assert rows == [(1700000000.0, "提现", "wd-time", 0)]
+
+
+def test_left_questions_are_kept_newest_first(store):
+    store.add_question("怎么开发票", "138xxxx0000")
+    store.add_question("能用美元吗")
+    assert [(q["query"], q["contact"]) for q in store.questions()] == [("能用美元吗", ""), ("怎么开发票", "138xxxx0000")]
+
+
+def test_two_stores_on_one_file_see_each_other(store):
+    # Two gunicorn workers each hold their own store on the same file.
+    other = FeedbackStore(store.path)
+    store.add_vote("", "pw-login", True)
+    other.add_vote("", "pw-login", True)
+    assert store.counts("pw-login") == other.counts("pw-login") == Counts(2, 0)
+
+
+def test_post_feedback_stores_and_counts(client, tmp_path):
+    r = client.post("/api/feedback", json={"query": "忘记密码", "article_id": "pw-login", "helpful": True})
+    assert r.status_code == 201
+    assert r.get_json() == {"article_id": "pw-login", "feedback": {"helpful": 1, "not_helpful": 0}}
+    client.post("/api/feedback", json={"query": "忘记密码", "article_id": "pw-login", "helpful": False})
+    assert client.get("/api/articles/pw-login").get_json()["feedback"] == {"helpful": 1, "not_helpful": 1}
+    stats = client.get("/api/feedback/stats").get_json()["articles"]
+    assert stats == [{"id": "pw-login", "question": "忘记登录密码怎么办？", "helpful": 1, "not_helpful": 1}]
+    with sqlite3.connect(tmp_path / "data" / "feedback.sqlite3") as db:
+        assert db.execute("SELECT query, article_id, helpful FROM feedback").fetchall() == [
+            ("忘记密码", "pw-login", 1), ("忘记密码", "pw-login", 0)]
+
+
+@pytest.mark.parametrize(
+    "body, status, code",
+    [
+        ({"article_id": "pw-login", "helpful": "yes"}, 400, "invalid_helpful"),
+        ({"article_id": "pw-login", "helpful": 1}, 400, "invalid_helpful"),
+        ({"article_id": "pw-login"}, 400, "invalid_helpful"),
+        ({"helpful": True}, 400, "invalid_article_id"),
+        ({"article_id": ["pw-login"], "helpful": True}, 400, "invalid_article_id"),
+        ({"article_id": "nope", "helpful": True}, 404, "article_not_found"),
+        ({"query": 42, "article_id": "pw-login", "helpful": True}, 400, "invalid_query"),
+        ({"query": "密" * 201, "article_id": "pw-login", "helpful": True}, 400, "query_too_long"),
+        ([1, 2], 400, "invalid_json"),
+    ],
+)
+def test_bad_feedback_is_a_4xx(client, body, status, code):
+    assert_error(client.post("/api/feedback", json=body), status, code)
+
+
+def test_feedback_must_be_json(client):
+    # A cross-site HTML form can only send form encodings: refused.
+    assert_error(client.post("/api/feedback", data={"article_id": "pw-login", "helpful": "true"}), 400, "invalid_json")
+    assert_error(client.post("/api/feedback", data="{", content_type="application/json"), 400, "invalid_json")
+    assert_error(client.post("/api/feedback", data="x" * 70000, content_type="application/json"), 413, "too_large")
+    assert_error(client.get("/api/feedback"), 405, "method_not_allowed")
+
+
+def test_leave_a_question(client, tmp_path):
+    r = client.post("/api/question", json={"query": "  能用美元付款吗  ", "contact": "a@b.cn"})
+    assert r.status_code == 201 and r.get_json() == {"status": "received"}
+    store = FeedbackStore(tmp_path / "data" / "feedback.sqlite3")
+    assert [(q["query"], q["contact"]) for q in store.questions()] == [("能用美元付款吗", "a@b.cn")]
+    assert_error(client.post("/api/question", json={"query": " "}), 400, "missing_query")
+    assert_error(client.post("/api/question", json={"query": "x", "contact": "c" * 101}), 400, "contact_too_long")
+    assert_error(client.post("/api/question", json={"query": "x", "contact": 5}), 400, "invalid_contact")
+
+
+def test_unwritable_store_is_a_503(app_factory, tiny_index, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    client = app_factory(tiny_index, FAQ_DATA_DIR=str(blocker / "data")).test_client()
+    assert_error(client.post("/api/feedback", json={"article_id": "pw-login", "helpful": True}), 503, "storage_unavailable")
+    assert_error(client.post("/api/question", json={"query": "能用美元吗"}), 503, "storage_unavailable")
+
+
+def test_corrupt_store_does_not_hide_articles(app_factory, tiny_index, tmp_path):
+    data = tmp_path / "broken"
+    data.mkdir()
+    (data / "feedback.sqlite3").write_bytes(b"this is not a database" * 100)
+    client = app_factory(tiny_index, FAQ_DATA_DIR=str(data)).test_client()
+    r = client.get("/api/articles/pw-login")
+    assert r.status_code == 200 and r.get_json()["feedback"] is None
+    assert [q["id"] for q in client.get("/api/popular").get_json()["questions"]] == []
+    assert_error(client.get("/api/feedback/stats"), 503, "storage_unavailable")

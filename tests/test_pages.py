@@ -1,0 +1,154 @@
+"""The HTML pages as served (without a browser): escaping, no-JS fallback, CSP-ready markup, static caching."""
+
+import re
+
+import pytest
+
+from faq_search.build import build_index
+from faq_search.web import render
+from tests.conftest import TINY_ARTICLES, TINY_CATEGORIES
+
+# What the browser tests and these share: the tiny KB plus the service articles the no-answer
+# state is built from, and an article whose text is markup.
+SERVICE_ARTICLES = {
+    "service/working-hours.md": dict(
+        id="service-working-hours", question="客服的工作时间是几点到几点？", category="service", tags=["客服"],
+        answer="各渠道的服务时间如下：\n1. App 在线客服：人工客服每天 8:00–22:00。\n"
+               "2. 客服热线 400-660-8888：人工每天 8:00–22:00。\n3. 客服邮箱 support@yiqianbao.com：1 个工作日内回复。",
+    ),
+    "service/human-agent.md": dict(
+        id="service-human-agent", question="如何联系人工客服？", category="service", tags=["客服"],
+        answer="在 App「我的 → 客服中心 → 在线客服」输入“转人工”。",
+    ),
+    "service/markup.md": dict(
+        id="markup-article", question="标签<b>加粗</b>会显示吗？", category="service", tags=["测试"],
+        similar=["页面标记测试"],
+        answer="答案里有 <script>window.__pwned = 1</script> 和 <img src=x onerror=\"window.__pwned = 2\"> 两段标记。",
+    ),
+}
+PAGE_ARTICLES = {**TINY_ARTICLES, **SERVICE_ARTICLES}
+PAGE_CATEGORIES = {**TINY_CATEGORIES, "service": "联系客服"}
+
+
+@pytest.fixture
+def page_index(make_corpus, tmp_path, tiny_analyzer):
+    out = tmp_path / "page-index"
+    root = make_corpus(PAGE_ARTICLES, PAGE_CATEGORIES, name="page-corpus")
+    (root / "popular.yml").write_text("- wd-time\n- pw-login\n", "utf-8")
+    build_index(root, out, analyzer=tiny_analyzer)
+    return out
+
+
+@pytest.fixture
+def pages(app_factory, page_index):
+    return app_factory(page_index).test_client()
+
+
+def html_of(client, url, **params):
+    r = client.get(url, query_string=params)
+    assert r.status_code == 200 and r.mimetype == "text/html"
+    return r.get_data(as_text=True)
+
+
+def test_search_page_without_javascript_shows_the_best_answer_open(pages):
+    html = html_of(pages, "/", q="忘记登录密码了怎么办")
+    first = html.index('data-id="pw-login"')
+    assert "<details class=\"hit-details\" open>" in html[first:first + 200]
+    assert "找到" in html and "没有找到匹配的答案" in html  # the latter only in the hidden no-answer block
+    assert re.search(r'<section id="no-answer"[^>]*\bhidden\b', html)
+    assert "<mark>登录密码</mark>" in html
+
+
+def test_query_and_article_markup_are_escaped(pages):
+    html = html_of(pages, "/", q="<script>alert(1)</script>标签加粗")
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    html = html_of(pages, "/", q="页面标记测试")
+    assert "<b>加粗</b>" not in html and "&lt;b&gt;加粗&lt;/b&gt;" in html
+    assert "<script>window.__pwned" not in html and "<img src=x" not in html
+    assert "&lt;img src=x onerror=" in html
+
+
+def test_no_answer_lists_the_channels_from_the_knowledge_base(pages):
+    html = html_of(pages, "/", q="推荐一部电影")
+    assert not re.search(r'<section id="no-answer"[^>]*\bhidden\b', html)
+    assert '<a href="tel:4006608888">400-660-8888</a>' in html
+    assert '<a href="mailto:support@yiqianbao.com">support@yiqianbao.com</a>' in html
+    assert "App 在线客服" in html and "如何联系人工客服？" in html
+
+
+def test_popular_before_typing_and_browse_by_category(pages):
+    html = html_of(pages, "/")
+    popular = html[html.index('id="popular-list"'):]
+    assert popular.index("提现多久到账？") < popular.index("忘记登录密码怎么办？")
+    html = html_of(pages, "/", category="password")
+    browse = html[html.index('id="browse-list"'):html.index("</section>", html.index('id="browse-list"'))]
+    assert "忘记登录密码怎么办？" in browse and "提现" not in browse
+    assert 'data-category="password" aria-current="true"' in html
+
+
+def test_category_chip_filters_without_javascript(pages):
+    html = html_of(pages, "/", q="密码", category="withdraw")
+    hits = re.findall(r'<li class="hit[^"]*" data-id="([^"]+)"', html)
+    assert hits and all(h == "wd-time" for h in hits) or hits == []
+    html = html_of(pages, "/", q="密码", category="password")
+    assert set(re.findall(r'<li class="hit[^"]*" data-id="([^"]+)"', html)) == {"pw-login", "pw-pay"}
+    assert html_of(pages, "/", q="密码", category="nope")  # an unknown category is ignored, not an error
+
+
+@pytest.mark.parametrize("url", ["/", "/?q=忘记密码", "/?q=推荐一部电影", "/agent"])
+def test_pages_are_ready_for_a_strict_csp(pages, url):
+    html = pages.get(url).get_data(as_text=True)
+    scripts = re.findall(r"<script\b[^>]*>", html)
+    assert scripts and all(re.search(r'\ssrc="/static/[a-z]+\.js\?v=[0-9a-f]{12}"', s) for s in scripts)
+    assert all(not body.strip() for body in re.findall(r"<script\b[^>]*>(.*?)</script>", html, re.S))  # no inline code
+    assert not re.search(r"\son[a-z]+\s*=", html)  # no inline handlers
+    assert not re.search(r"\sstyle\s*=", html) and "<style" not in html
+    assert "javascript:" not in html
+
+
+def test_static_files_are_versioned_and_cached(pages):
+    html = pages.get("/").get_data(as_text=True)
+    url = re.search(r'href="(/static/style\.css\?v=[0-9a-f]{12})"', html).group(1)
+
+    def cache_control(url):
+        with pages.get(url) as r:
+            assert r.status_code == 200, url
+            return r.headers["Cache-Control"]
+
+    assert set(cache_control(url).split(", ")) == {"public", "max-age=31536000", "immutable"}
+    assert cache_control("/static/style.css?v=000000000000") == "no-cache"  # an old version's URL
+    assert cache_control("/static/style.css") == "no-cache"
+    for name in ("common.js", "search.js", "agent.js", "agent.css", "favicon.svg"):
+        cache_control(f"/static/{name}")
+
+
+def test_static_js_never_puts_text_into_html(tmp_path):
+    from tests.conftest import ROOT
+
+    for js in (ROOT / "faq_search" / "web" / "static").glob("*.js"):
+        source = js.read_text("utf-8")
+        for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):
+            assert sink not in source, f"{js.name} uses {sink}"
+
+
+def test_agent_console_page(pages):
+    html = html_of(pages, "/agent")
+    assert 'id="aq"' in html and 'id="acategory"' in html and 'id="atag"' in html
+    assert '<option value="password">密码</option>' in html
+
+
+def test_pages_without_an_index_say_so(app_factory, tmp_path):
+    client = app_factory(tmp_path / "empty").test_client()
+    assert "搜索服务暂时不可用" in html_of(client, "/", q="密码")
+    assert "搜索服务暂时不可用" in html_of(client, "/agent")
+
+
+def test_render_answer_blocks_and_highlight():
+    text = "第一段\n第二行\n\n1. 打开 App\n2. 点<b>设置</b>\n- 一\n- 二"
+    assert render.answer_blocks(text) == [("p", ["第一段", "第二行"], 1), ("ol", ["打开 App", "点<b>设置</b>"], 1), ("ul", ["一", "二"], 1)]
+    assert render.answer_blocks("3. 第三步") == [("ol", ["第三步"], 3)]
+    assert str(render.highlight("打开 APP 设置<b>", ["app", "设置"])) == "打开 <mark>APP</mark> <mark>设置</mark>&lt;b&gt;"
+    assert str(render.highlight("<i>", [])) == "&lt;i&gt;"
+    assert str(render.linkify("拨打 400-660-8888 或写信 a@b.cn <x>")) == (
+        '拨打 <a href="tel:4006608888">400-660-8888</a> 或写信 <a href="mailto:a@b.cn">a@b.cn</a> &lt;x&gt;')
+    assert render.channel_items("说明\n1. 热线 400：全天\n2. 邮箱") == [("热线 400", "全天"), ("邮箱", "")]

@@ -1,0 +1,120 @@
+"""Question completions: Chinese substrings, pinyin in full or as initials, fast."""
+
+import time
+
+import pytest
+
+from faq_search.corpus import Article, load_corpus
+from faq_search.suggest import Suggester
+from tests.conftest import REAL_CORPUS, assert_error
+
+
+@pytest.fixture(scope="module")
+def tiny_suggester(tiny_analyzer):
+    from tests.conftest import TINY_ARTICLES
+
+    articles = [
+        Article(id=a["id"], question=a["question"], answer=a["answer"], similar_questions=tuple(a.get("similar", ())),
+                category=a["category"])
+        for a in TINY_ARTICLES.values()
+    ]
+    articles.append(Article(id="app", question="App 打不开怎么办？", answer="重装。", category="password"))
+    return Suggester(articles, tiny_analyzer.normalize)
+
+
+def ids(suggestions):
+    return [s.id for s in suggestions]
+
+
+@pytest.mark.parametrize(
+    "typed, first",
+    [
+        ("忘记", "pw-login"),          # Chinese prefix of the standard question
+        ("支付", "pw-pay"),            # substring
+        ("转错", "tr-wrong"),
+        ("mima", "pw-login"),          # full pinyin
+        ("mm", "pw-login"),            # initials
+        ("tixian", "wd-time"),
+        ("tix", "wd-time"),            # the last syllable may be partial
+        ("TiXian", "wd-time"),         # case does not matter
+        ("ti xian", "wd-time"),        # nor spaces between syllables
+        ("忘记zhifu", "pw-pay"),       # Chinese, then pinyin
+        ("zfmm", "pw-pay"),
+        ("取現", "wd-time"),           # traditional characters
+        ("app", "app"),                # Latin text in a question
+    ],
+)
+def test_completions(tiny_suggester, typed, first):
+    got = tiny_suggester.suggest(typed)
+    assert got and got[0].id == first, [(s.id, s.matched) for s in got]
+
+
+def test_pinyin_matches_start_at_a_syllable(tiny_suggester):
+    # "ima" occurs inside "mima" but no syllable starts with it.
+    assert tiny_suggester.suggest("ima") == []
+    assert tiny_suggester.suggest("xyzxyz") == [] and tiny_suggester.suggest("  ") == []
+
+
+def test_password_questions_for_mima_and_mm(tiny_suggester):
+    for typed in ("mima", "mm"):
+        assert set(ids(tiny_suggester.suggest(typed))) == {"pw-login", "pw-pay"}
+
+
+def test_span_points_at_the_matched_characters(tiny_suggester):
+    s = tiny_suggester.suggest("tixian")[0]
+    assert s.question == "提现多久到账？" and s.matched[s.span[0]:s.span[1]] == "提现"
+    s = tiny_suggester.suggest("dabukai")[0]  # after a space the original has and the match has not
+    assert s.matched == "App 打不开怎么办？" and s.matched[s.span[0]:s.span[1]] == "打不开"
+    s = tiny_suggester.suggest("zhifumima")[0]
+    assert s.matched[s.span[0]:s.span[1]] == "支付密码"
+    assert tiny_suggester.suggest("忘记")[0].to_dict()["span"] == [0, 2]
+
+
+def test_prefix_of_the_standard_question_ranks_first(tiny_suggester):
+    # "密码想不起来登不上" (a similar question) starts with 密码, but a standard question starting with it would
+    # win; here none does, so the similar-question prefix leads.
+    got = tiny_suggester.suggest("密码")
+    assert got[0].id == "pw-login" and got[0].matched.startswith("密码")
+    assert got[0].question == "忘记登录密码怎么办？"
+
+
+def test_k_category_and_one_letter(tiny_suggester):
+    assert len(tiny_suggester.suggest("m", k=1)) <= 1
+    assert all(s.category == "withdraw" for s in tiny_suggester.suggest("t", category="withdraw"))
+    # One letter matches only phrases that start with it (ti 提现, not ...tian...)
+    assert ids(tiny_suggester.suggest("t")) == ["wd-time"]
+
+
+@pytest.fixture(scope="module")
+def real_suggester(real_analyzer):
+    return Suggester(load_corpus(REAL_CORPUS).articles, real_analyzer.normalize)
+
+
+def test_real_corpus_pinyin(real_suggester):
+    assert all("密码" in s.question or "密" in s.matched for s in real_suggester.suggest("mima"))
+    assert len(real_suggester.suggest("mima")) == 8
+    assert all("提现" in s.matched for s in real_suggester.suggest("tixian"))
+
+
+def test_suggest_is_fast_on_the_real_corpus(real_suggester):
+    queries = ["mima", "mm", "tixian", "tix", "忘记mi", "提现", "提", "密码", "app", "zfmm", "m", "zh", "忘记登录密码怎么办"]
+    times = []
+    for _ in range(30):
+        for q in queries:
+            t0 = time.perf_counter()
+            real_suggester.suggest(q)
+            times.append(time.perf_counter() - t0)
+    times.sort()
+    assert times[len(times) // 2] < 0.002, f"median {times[len(times) // 2] * 1000:.2f} ms"
+
+
+def test_api_suggest(client):
+    body = client.get("/api/suggest", query_string={"q": "mima"}).get_json()
+    assert set(body) == {"query", "suggestions", "took_ms", "index_version"}
+    assert {s["id"] for s in body["suggestions"]} == {"pw-login", "pw-pay"}
+    assert set(body["suggestions"][0]) == {"id", "question", "category", "matched", "span"}
+    assert [s["id"] for s in client.get("/api/suggest?q=mima&k=1").get_json()["suggestions"]] == ["pw-login"]
+    assert client.get("/api/suggest?q=mima&category=withdraw").get_json()["suggestions"] == []
+    assert_error(client.get("/api/suggest?q="), 400, "missing_query")
+    assert_error(client.get("/api/suggest?q=mima&k=9"), 400, "invalid_k")
+    assert_error(client.get("/api/suggest?q=mima&category=nope"), 400, "unknown_category")
