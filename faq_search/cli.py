@@ -82,20 +82,26 @@ def cmd_search(args) -> int:
 def cmd_serve(args) -> int:
     from gunicorn.app.base import BaseApplication
 
-    from .web import create_app
+    from .web.observability import configure_logging, prepare_metrics_dir, worker_exited
 
-    env = dict(os.environ)
+    env = os.environ  # the metrics directory is exported here, for prometheus_client in the workers
     env["FAQ_INDEX_DIR"] = args.index
     settings = Config.from_mapping(env)
+    metrics_dir = prepare_metrics_dir(env)
 
     class Server(BaseApplication):
+        # The same settings as gunicorn.conf.py, which `make run` uses.
         def load_config(self):
             self.cfg.set("bind", f"{args.host or settings.HOST}:{args.port or settings.PORT}")
             self.cfg.set("workers", args.workers or settings.WEB_CONCURRENCY)
             self.cfg.set("preload_app", True)
-            self.cfg.set("accesslog", "-")
+            self.cfg.set("child_exit", lambda server, worker: worker_exited(worker.pid, str(metrics_dir.path)))
+            self.cfg.set("on_exit", lambda server: metrics_dir.cleanup())
 
         def load(self):
+            from .web import create_app
+
+            configure_logging()
             return create_app(env)
 
     Server().run()

@@ -55,24 +55,28 @@ def article_text(a: dict) -> str:
     return "\n".join(lines)
 
 
+def write_corpus(root: Path, articles: dict | None = None, categories: dict | None = None) -> Path:
+    """A corpus directory at ``root``: the tiny one unless ``articles`` (path → dict or text) is given."""
+    (root / "articles").mkdir(parents=True, exist_ok=True)
+    (root / "dict").mkdir(exist_ok=True)
+    (root / "dict" / "user_words.txt").write_text(TINY_USER_WORDS, "utf-8")
+    (root / "dict" / "synonyms.txt").write_text(TINY_SYNONYMS, "utf-8")
+    cats = TINY_CATEGORIES if categories is None else categories
+    if cats:
+        (root / "categories.yml").write_text("".join(f"{k}: {v}\n" for k, v in cats.items()), "utf-8")
+    for rel, a in (TINY_ARTICLES if articles is None else articles).items():
+        path = root / "articles" / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(a if isinstance(a, str) else article_text(a), "utf-8")
+    return root
+
+
 @pytest.fixture
 def make_corpus(tmp_path):
     """make_corpus(articles=None, categories=None) → a corpus directory in tmp_path."""
 
     def make(articles: dict | None = None, categories: dict | None = None, name: str = "corpus") -> Path:
-        root = tmp_path / name
-        (root / "articles").mkdir(parents=True, exist_ok=True)
-        (root / "dict").mkdir(exist_ok=True)
-        (root / "dict" / "user_words.txt").write_text(TINY_USER_WORDS, "utf-8")
-        (root / "dict" / "synonyms.txt").write_text(TINY_SYNONYMS, "utf-8")
-        cats = TINY_CATEGORIES if categories is None else categories
-        if cats:
-            (root / "categories.yml").write_text("".join(f"{k}: {v}\n" for k, v in cats.items()), "utf-8")
-        for rel, a in (TINY_ARTICLES if articles is None else articles).items():
-            path = root / "articles" / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(a if isinstance(a, str) else article_text(a), "utf-8")
-        return root
+        return write_corpus(tmp_path / name, articles, categories)
 
     return make
 
@@ -98,6 +102,23 @@ def tiny_index(make_corpus, tmp_path, tiny_analyzer) -> Path:
 
 
 @pytest.fixture(scope="session")
+def shared_tiny_index(tmp_path_factory, tiny_analyzer) -> Path:
+    """The tiny index built once per session: for tests that only read it (never publish into it)."""
+    root = tmp_path_factory.mktemp("shared-tiny")
+    build_index(write_corpus(root / "corpus"), root / "index", analyzer=tiny_analyzer)
+    return root / "index"
+
+
+def build_app(index_dir: Path, data_dir: Path, analyzer: Analyzer, **config):
+    """The app over ``index_dir``, reusing ``analyzer`` (no jieba start-up), its data in ``data_dir``."""
+    from faq_search.live import LiveSearcher
+    from faq_search.web import create_app
+
+    live = LiveSearcher(index_dir, interval=config.pop("interval", 0.0), analyzer=analyzer)
+    return create_app({"FAQ_INDEX_DIR": str(index_dir), "FAQ_DATA_DIR": str(data_dir), **config}, live=live)
+
+
+@pytest.fixture(scope="session")
 def real_index(tmp_path_factory, real_analyzer) -> Path:
     out = tmp_path_factory.mktemp("real") / "index"
     build_index(REAL_CORPUS, out, analyzer=real_analyzer)
@@ -105,14 +126,10 @@ def real_index(tmp_path_factory, real_analyzer) -> Path:
 
 
 @pytest.fixture
-def app_factory(tiny_analyzer):
-    from faq_search.live import LiveSearcher
-    from faq_search.web import create_app
-
+def app_factory(tiny_analyzer, tmp_path):
     def make(index_dir: Path, **config):
-        # The session analyzer is reused when the index matches it: no jieba start-up per test.
-        live = LiveSearcher(index_dir, interval=config.pop("interval", 0.0), analyzer=tiny_analyzer)
-        return create_app({"FAQ_INDEX_DIR": str(index_dir), **config}, live=live)
+        # Runtime data (the query log) stays in the test's tmp dir.
+        return build_app(index_dir, config.pop("FAQ_DATA_DIR", tmp_path / "data"), tiny_analyzer, **config)
 
     return make
 

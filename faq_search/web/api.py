@@ -9,6 +9,7 @@ from flask import Blueprint, current_app, request
 
 from ..search import QueryError, Searcher
 from .errors import ApiError
+from .observability import note_search, note_view
 
 bp = Blueprint("api", __name__)
 
@@ -72,6 +73,7 @@ def search():
     k = _int_arg("k", 10, 1, current_app.config["FAQ"].FAQ_MAX_K)
     category = request.args.get("category") or None
     hits = run_search(s, q, k, category)
+    note_search(q, hits, s.version)
     return {
         "query": q,
         "results": [h.to_dict() for h in hits],
@@ -86,6 +88,7 @@ def article(article_id: str):
     a = s.get(article_id)
     if a is None:
         raise ApiError(404, "article_not_found", f"no article with id '{article_id}'")
+    note_view(article_id)
     body = a.to_dict()
     body.pop("source", None)
     body["related"] = [

@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, render_template, request
 
 from ..search import QueryError
 from .api import live
+from .observability import note_search
 
 bp = Blueprint("pages", __name__, template_folder="templates", static_folder="static", static_url_path="/static")
 
@@ -25,5 +26,6 @@ def index():
         except QueryError:
             category = None
             hits = s.search(q, k=10)
+        note_search(q, hits, s.version)
     categories = s.categories if s else {}
     return render_template("index.html", q=q, hits=hits, error=error, categories=categories, category=category)
