@@ -18,12 +18,40 @@ def _add_build_args(p: argparse.ArgumentParser, env: Config) -> None:
     p.add_argument("--dict", dest="dict_dir", default=None, help="directory with user_words.txt and synonyms.txt (default: <corpus>/dict)")
     p.add_argument("--check", action="store_true", help="exit 0 when the published index matches the corpus, 1 when stale")
     p.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+    p.add_argument("--watch", action="store_true", help="keep running: rebuild and publish whenever the corpus changes")
+    p.add_argument("--interval", type=float, default=1.0, help="--watch: seconds between looks at the corpus (default: %(default)s)")
+    p.add_argument("--debounce", type=float, default=1.0, help="--watch: build once files were quiet this long (default: %(default)s)")
+
+
+def _print_built(result, quiet: bool) -> None:
+    if not quiet:
+        print(
+            f"built {result.version}: {result.articles} articles, vocabulary {result.vocabulary}, "
+            f"{result.analysed} analysed afresh, {result.seconds:.2f}s", flush=True
+        )
+
+
+def _print_failed(error: Exception, out_dir: str) -> None:
+    from .corpus import CorpusError
+    from .index import read_current
+
+    if isinstance(error, CorpusError):
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        what = f"{len(error.problems)} problem(s)"
+    else:
+        print(f"error: {error}", file=sys.stderr)
+        what = type(error).__name__
+    kept = read_current(Path(out_dir))
+    print(f"build failed: {what}; the published index is unchanged ({kept or 'none yet'})", file=sys.stderr, flush=True)
 
 
 def cmd_build(args) -> int:
     from .corpus import CorpusError
     from .index import build_index, check_index
 
+    if args.watch:
+        return _watch(args)
     try:
         if args.check:
             fresh, reason = check_index(args.corpus, args.out, args.dict_dir)
@@ -31,19 +59,31 @@ def cmd_build(args) -> int:
                 print(reason, file=sys.stderr if not fresh else sys.stdout)
             return 0 if fresh else 1
         result = build_index(args.corpus, args.out, args.dict_dir, progress=None if args.quiet else sys.stderr)
-    except CorpusError as e:
-        for problem in e.problems:
-            print(problem, file=sys.stderr)
-        print(f"build failed: {len(e.problems)} problem(s); the published index is unchanged", file=sys.stderr)
+    except (CorpusError, FileNotFoundError) as e:
+        _print_failed(e, args.out)
         return 2
-    except FileNotFoundError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    _print_built(result, args.quiet)
+    return 0
+
+
+def _watch(args) -> int:
+    import signal
+    import threading
+
+    from .watch import CorpusWatcher
+
+    watcher = CorpusWatcher(args.corpus, args.out, args.dict_dir, debounce=args.debounce,
+                            on_built=lambda r: _print_built(r, args.quiet),
+                            on_failed=lambda e: _print_failed(e, args.out))
+    stop = threading.Event()
+    # SIGTERM stops between builds (a kill mid-build would be safe too: nothing half-written is published).
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     if not args.quiet:
-        print(
-            f"built {result.version}: {result.articles} articles, vocabulary {result.vocabulary}, "
-            f"{result.analysed} analysed afresh, {result.seconds:.2f}s"
-        )
+        print(f"watching {args.corpus} every {args.interval}s (debounce {args.debounce}s); Ctrl-C stops", flush=True)
+    try:
+        watcher.run(interval=args.interval, stop=stop)
+    except KeyboardInterrupt:
+        pass
     return 0
 
 
