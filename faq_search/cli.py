@@ -1,4 +1,4 @@
-"""The `faq-search` command: build, check, search, serve."""
+"""The `faq-search` command: build (--check, --watch), search, serve, report."""
 
 from __future__ import annotations
 
@@ -148,6 +148,32 @@ def cmd_serve(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    import time
+
+    from .index import IndexError_, load_index
+    from .querylog import FILENAME, read_events
+    from .report import build_report, parse_since, read_feedback, render_html, render_text
+
+    try:
+        since = time.time() - parse_since(args.since)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    data_dir = Path(args.data_dir)
+    try:
+        titles = {a.id: a.question for a in load_index(args.index, verify=False).articles}
+    except IndexError_:
+        titles = {}  # ids only
+    report = build_report(read_events(data_dir / FILENAME, since), since, time.time(),
+                          feedback=read_feedback(data_dir / "feedback.sqlite3", since), titles=titles, top=args.top)
+    print(render_text(report), end="")
+    if args.html:
+        Path(args.html).write_text(render_html(report), "utf-8")
+        print(f"HTML report: {args.html}", file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     env = Config.from_mapping(os.environ)
     parser = argparse.ArgumentParser(prog="faq-search", description="Chinese FAQ search for wallet customer service.")
@@ -172,6 +198,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--port", type=int, default=None)
     p.add_argument("--workers", type=int, default=None)
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("report", help="top queries, unanswered queries, not-helpful articles, click-through")
+    p.add_argument("--since", default="7d", help="how far back: 30m, 24h, 7d, 2w (default: %(default)s)")
+    p.add_argument("--data-dir", default=env.FAQ_DATA_DIR, help="query log and feedback store (default: %(default)s)")
+    p.add_argument("--index", default=env.FAQ_INDEX_DIR, help="index for article titles (default: %(default)s)")
+    p.add_argument("--top", type=int, default=10, help="rows per table (default: %(default)s)")
+    p.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report with a chart")
+    p.set_defaults(func=cmd_report)
 
     args = parser.parse_args(argv)
     return args.func(args)
