@@ -78,10 +78,11 @@ def _watch(args) -> int:
     stop = threading.Event()
     # SIGTERM stops between builds (a kill mid-build would be safe too: nothing half-written is published).
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    if not args.quiet:
-        print(f"watching {args.corpus} every {args.interval}s (debounce {args.debounce}s); Ctrl-C stops", flush=True)
     try:
-        watcher.run(interval=args.interval, stop=stop)
+        watcher.build_if_stale()
+        if not args.quiet:
+            print(f"watching {args.corpus} every {args.interval}s (debounce {args.debounce}s); Ctrl-C stops", flush=True)
+        watcher.run(interval=args.interval, stop=stop, check_first=False)
     except KeyboardInterrupt:
         pass
     return 0

@@ -97,10 +97,12 @@ class CorpusWatcher:
             return e
         return None if fresh else self.build()
 
-    def run(self, interval: float = 1.0, stop: threading.Event | None = None) -> None:
-        """Build if the index is stale, then poll every ``interval`` seconds until ``stop`` is set."""
+    def run(self, interval: float = 1.0, stop: threading.Event | None = None, check_first: bool = True) -> None:
+        """Build if the index is stale (unless ``check_first`` is false), then poll every ``interval``
+        seconds until ``stop`` is set. Edits made meanwhile are seen: the baseline is from __init__."""
         stop = stop or threading.Event()
-        self.build_if_stale()
+        if check_first:
+            self.build_if_stale()
         while not stop.wait(interval):
             self.poll()
 

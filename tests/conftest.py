@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
 import textwrap
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -148,3 +157,72 @@ def assert_error(response, status: int, code: str) -> dict:
     assert body["error"]["code"] == code
     assert isinstance(body["error"]["message"], str) and body["error"]["message"]
     return body
+
+
+# --- real servers (tests marked e2e) ---------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(url: str, headers: dict | None = None, timeout: float = 10):
+    """(status, parsed JSON body) of a GET; HTTP errors are returned, not raised."""
+    req = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        with e:
+            return e.code, json.loads(e.read())
+
+
+@contextlib.contextmanager
+def running_gunicorn(index_dir: Path, workdir: Path, workers: int = 2, **env):
+    """gunicorn as `make run` starts it (gunicorn.conf.py, preloaded) on a free port.
+
+    Yields (base URL, process, log path) once /healthz answers (200, or 503 without an index).
+    Runtime data goes to ``workdir/data``; ``env`` adds settings.
+    """
+    port = free_port()
+    full_env = {**os.environ, "FAQ_INDEX_DIR": str(index_dir), "FAQ_DATA_DIR": str(workdir / "data"),
+                "PORT": str(port), "HOST": "127.0.0.1", "WEB_CONCURRENCY": str(workers),
+                **{k: str(v) for k, v in env.items()}}
+    log_path = workdir / f"gunicorn-{port}.log"
+    gunicorn = Path(sys.executable).parent / "gunicorn"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen([str(gunicorn), "-c", "gunicorn.conf.py", "server:app"], cwd=ROOT, env=full_env,
+                                stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                http_get(base + "/healthz", timeout=2)
+                break
+            except (OSError, ValueError):
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("gunicorn did not start:\n" + log_path.read_text())
+            time.sleep(0.1)
+        yield base, proc, log_path
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def wait_for(predicate, timeout: float, what: str, interval: float = 0.05):
+    """Poll ``predicate`` until it returns a truthy value (returned); fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)

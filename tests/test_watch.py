@@ -1,17 +1,15 @@
 """build --watch: poll the corpus, debounce bursts, rebuild and publish; broken articles keep the old index."""
 
-import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
 from faq_search.corpus import CorpusError
 from faq_search.index import BuildResult, load_index, read_current
 from faq_search.watch import CorpusWatcher
-from tests.conftest import ROOT, TINY_ARTICLES, article_text
+from tests.conftest import ROOT, TINY_ARTICLES, article_text, wait_for
 
 
 class Clock:
@@ -110,14 +108,6 @@ def test_new_and_deleted_articles_and_the_dictionary_count_as_changes(setup):
 def test_build_if_stale_skips_a_fresh_index(setup):
     root, out, clock, watcher, built, failed = setup
     assert watcher.build_if_stale() is None and built == []
-
-
-def wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 @pytest.mark.e2e
