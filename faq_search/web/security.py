@@ -28,7 +28,7 @@ HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
 }
 
-# (path prefix, limit name); the first matching limits apply, all of them.
+# (path prefix, limit name): a request takes a token from the limit of every prefix it matches.
 LIMITED = (("/api/", "api"), ("/admin/", "api"), ("/api/feedback", "feedback"))
 
 
