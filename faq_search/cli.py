@@ -152,22 +152,14 @@ def cmd_serve(args) -> int:
 def cmd_report(args) -> int:
     import time
 
-    from .index import IndexError_, load_index
-    from .querylog import FILENAME, read_events
-    from .report import build_report, parse_since, read_feedback, render_html, render_text
+    from .report import parse_since, render_html, render_text, report_from_files
 
     try:
         since = time.time() - parse_since(args.since)
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    data_dir = Path(args.data_dir)
-    try:
-        titles = {a.id: a.question for a in load_index(args.index, verify=False).articles}
-    except IndexError_:
-        titles = {}  # ids only
-    report = build_report(read_events(data_dir / FILENAME, since), since, time.time(),
-                          feedback=read_feedback(data_dir / "feedback.sqlite3", since), titles=titles, top=args.top)
+    report = report_from_files(args.data_dir, args.index, since, time.time(), top=args.top)
     print(render_text(report), end="")
     if args.html:
         Path(args.html).write_text(render_html(report), "utf-8")

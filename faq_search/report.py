@@ -17,7 +17,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Iterable
 
-__all__ = ["Report", "parse_since", "build_report", "read_feedback", "render_text", "render_html"]
+__all__ = ["Report", "parse_since", "build_report", "read_feedback", "report_from_files", "render_text", "render_html"]
+
+# The feedback store is written by the web app (faq_search/feedback.py); the report only reads it.
+FEEDBACK_FILENAME = "feedback.sqlite3"
 
 _UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
@@ -131,6 +134,24 @@ def build_report(events: Iterable[dict], since: float, until: float, feedback: l
     ]
     report.periods = [(label, s, u) for label, (s, u) in sorted(per_period.items())]
     return report
+
+
+def report_from_files(data_dir: str | Path, index_dir: str | Path | None, since: float, until: float,
+                      top: int = 10) -> Report:
+    """The report over ``<data_dir>/queries.jsonl`` and the feedback store beside it; article titles come
+    from the published index in ``index_dir`` when there is one (ids alone otherwise)."""
+    from .index import IndexError_, load_index
+    from .querylog import FILENAME, read_events
+
+    titles = {}
+    if index_dir is not None:
+        try:
+            titles = {a.id: a.question for a in load_index(index_dir, verify=False).articles}
+        except IndexError_:
+            pass
+    data_dir = Path(data_dir)
+    return build_report(read_events(data_dir / FILENAME, since), since, until,
+                        feedback=read_feedback(data_dir / FEEDBACK_FILENAME, since), titles=titles, top=top)
 
 
 def _most_common(counter: Counter, n: int) -> list[tuple[str, int]]:

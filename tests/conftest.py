@@ -216,6 +216,19 @@ def running_gunicorn(index_dir: Path, workdir: Path, workers: int = 2, **env):
             proc.wait(timeout=10)
 
 
+def worker_pids(master: int) -> set[int]:
+    """gunicorn's workers: the processes whose parent is the master (Linux /proc)."""
+    pids = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == master:
+            pids.add(int(stat.parent.name))
+    return pids
+
+
 def wait_for(predicate, timeout: float, what: str, interval: float = 0.05):
     """Poll ``predicate`` until it returns a truthy value (returned); fail after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout

@@ -3,11 +3,16 @@
 import io
 import json
 import logging
+import os
+import re
+import signal
+import urllib.request
 
 import pytest
 
 from faq_search.querylog import read_events
 from faq_search.web.observability import JsonFormatter, configure_logging, prepare_metrics_dir
+from tests.conftest import running_gunicorn, wait_for, worker_pids
 
 REQUEST_FIELDS = {"method", "route", "status", "latency_ms", "results", "confident", "index_version"}
 
@@ -131,6 +136,33 @@ def test_prepare_metrics_dir_empties_a_given_one_and_keeps_it(tmp_path):
     assert not (given / "counter_123.db").exists() and (given / "keep.txt").exists()
     d.cleanup()
     assert given.exists()
+
+
+@pytest.mark.e2e
+def test_gunicorn_metrics_drop_dead_workers_and_their_directory_on_exit(shared_tiny_index, tmp_path):
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+
+    def scrape(base):
+        with urllib.request.urlopen(base + "/metrics", timeout=10) as r:
+            return r.read().decode()
+
+    def info_pids(text):
+        return {int(p) for p in re.findall(r'faq_index_info\{pid="(\d+)"', text)}
+
+    with running_gunicorn(shared_tiny_index, tmp_path, TMPDIR=tmp, FAQ_RATE_API=0) as (base, server, _log):
+        (metrics_dir,) = tmp.glob("faq-search-metrics-*")  # made by gunicorn.conf.py
+        workers = worker_pids(server.pid)
+        wait_for(lambda: info_pids(scrape(base)) >= workers, 20, "both workers to report their index")
+        victim = min(workers)
+        os.kill(victim, signal.SIGKILL)
+        wait_for(lambda: len(worker_pids(server.pid) - {victim}) == 2, 20, "gunicorn to replace the worker")
+        wait_for(lambda: not (metrics_dir / f"gauge_liveall_{victim}.db").exists(), 20, "the dead worker's gauges to go")
+        text = scrape(base)
+        assert victim not in info_pids(text)
+        # Its counters still count: requests it answered are not lost from the totals.
+        assert (metrics_dir / f"counter_{victim}.db").exists()
+    assert not metrics_dir.exists()
 
 
 # --- the query log --------------------------------------------------------------------------------

@@ -10,32 +10,18 @@ import time
 import urllib.parse
 import urllib.request
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
 from faq_search.corpus import load_corpus
 from faq_search.index import build_index, publish, read_current
-from tests.conftest import REAL_CORPUS, ROOT, http_get, running_gunicorn, wait_for, write_corpus
+from tests.conftest import REAL_CORPUS, ROOT, http_get, running_gunicorn, wait_for, worker_pids, write_corpus
 
 pytestmark = pytest.mark.e2e
 
 TOKEN = "load-test-admin-token-0123456789"
 JSONL_FIELDS = ("id", "question", "similar_questions", "answer", "category", "tags")
 QUERIES = ["忘记登录密码了怎么办", "提现多久到账", "转账转错人了", "怎么绑定银行卡", "积分怎么兑换", "账户被冻结了"]
-
-
-def worker_pids(master: int) -> set[int]:
-    """gunicorn's workers: the processes whose parent is the master."""
-    pids = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == master:
-            pids.add(int(stat.parent.name))
-    return pids
 
 
 def new_article(i: int) -> str:
