@@ -2,9 +2,23 @@
 
 import os
 
+from faq_search.web.observability import prepare_metrics_dir, worker_exited
+
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # Load the app (jieba + index) once in the master, then fork: workers share its pages.
 preload_app = True
-accesslog = "-"
+# The app logs one JSON line per request; gunicorn's access log would repeat it.
+accesslog = None
 timeout = 30
+
+# Workers write metrics to files in one directory, /metrics sums them; must exist before the app loads.
+_metrics_dir = prepare_metrics_dir(os.environ)
+
+
+def child_exit(server, worker):
+    worker_exited(worker.pid, str(_metrics_dir.path))
+
+
+def on_exit(server):
+    _metrics_dir.cleanup()

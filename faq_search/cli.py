@@ -1,4 +1,4 @@
-"""The `faq-search` command: build, check, search, serve."""
+"""The `faq-search` command: build (--check, --watch), search, serve, report."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import os
 import re
 import sys
 import unicodedata
+from pathlib import Path
 
 from .config import Config
 
@@ -18,12 +19,40 @@ def _add_build_args(p: argparse.ArgumentParser, env: Config) -> None:
     p.add_argument("--dict", dest="dict_dir", default=None, help="directory with user_words.txt and synonyms.txt (default: <corpus>/dict)")
     p.add_argument("--check", action="store_true", help="exit 0 when the published index matches the corpus, 1 when stale")
     p.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+    p.add_argument("--watch", action="store_true", help="keep running: rebuild and publish whenever the corpus changes")
+    p.add_argument("--interval", type=float, default=1.0, help="--watch: seconds between looks at the corpus (default: %(default)s)")
+    p.add_argument("--debounce", type=float, default=1.0, help="--watch: build once files were quiet this long (default: %(default)s)")
+
+
+def _print_built(result, quiet: bool) -> None:
+    if not quiet:
+        print(
+            f"built {result.version}: {result.articles} articles, vocabulary {result.vocabulary}, "
+            f"{result.analysed} questions segmented afresh, {result.seconds:.2f}s", flush=True
+        )
+
+
+def _print_failed(error: Exception, out_dir: str) -> None:
+    from .corpus import CorpusError
+    from .index import read_current
+
+    if isinstance(error, CorpusError):
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        what = f"{len(error.problems)} problem(s)"
+    else:
+        print(f"error: {error}", file=sys.stderr)
+        what = type(error).__name__
+    kept = read_current(Path(out_dir))
+    print(f"build failed: {what}; the published index is unchanged ({kept or 'none yet'})", file=sys.stderr, flush=True)
 
 
 def cmd_build(args) -> int:
     from .corpus import CorpusError
     from .build import build_index, check_index
 
+    if args.watch:
+        return _watch(args)
     try:
         if args.check:
             fresh, reason = check_index(args.corpus, args.out, args.dict_dir)
@@ -31,19 +60,32 @@ def cmd_build(args) -> int:
                 print(reason, file=sys.stderr if not fresh else sys.stdout)
             return 0 if fresh else 1
         result = build_index(args.corpus, args.out, args.dict_dir, progress=None if args.quiet else sys.stderr)
-    except CorpusError as e:
-        for problem in e.problems:
-            print(problem, file=sys.stderr)
-        print(f"build failed: {len(e.problems)} problem(s); the published index is unchanged", file=sys.stderr)
+    except (CorpusError, FileNotFoundError) as e:
+        _print_failed(e, args.out)
         return 2
-    except FileNotFoundError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    if not args.quiet:
-        print(
-            f"built {result.version}: {result.articles} articles, vocabulary {result.vocabulary}, "
-            f"{result.analysed} questions segmented afresh, {result.seconds:.2f}s"
-        )
+    _print_built(result, args.quiet)
+    return 0
+
+
+def _watch(args) -> int:
+    import signal
+    import threading
+
+    from .watch import CorpusWatcher
+
+    watcher = CorpusWatcher(args.corpus, args.out, args.dict_dir, debounce=args.debounce,
+                            on_built=lambda r: _print_built(r, args.quiet),
+                            on_failed=lambda e: _print_failed(e, args.out))
+    stop = threading.Event()
+    # SIGTERM stops between builds (a kill mid-build would be safe too: nothing half-written is published).
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        watcher.build_if_stale()
+        if not args.quiet:
+            print(f"watching {args.corpus} every {args.interval}s (debounce {args.debounce}s); Ctrl-C stops", flush=True)
+        watcher.run(interval=args.interval, stop=stop, check_first=False)
+    except KeyboardInterrupt:
+        pass
     return 0
 
 
@@ -190,23 +232,47 @@ def _related(searcher, article_id: str) -> list:
 def cmd_serve(args) -> int:
     from gunicorn.app.base import BaseApplication
 
-    from .web import create_app
+    from .web.observability import configure_logging, prepare_metrics_dir, worker_exited
 
-    env = dict(os.environ)
+    env = os.environ  # the metrics directory is exported here, for prometheus_client in the workers
     env["FAQ_INDEX_DIR"] = args.index
     settings = Config.from_mapping(env)
+    metrics_dir = prepare_metrics_dir(env)
 
     class Server(BaseApplication):
+        # The same settings as gunicorn.conf.py, which `make run` uses.
         def load_config(self):
             self.cfg.set("bind", f"{args.host or settings.HOST}:{args.port or settings.PORT}")
             self.cfg.set("workers", args.workers or settings.WEB_CONCURRENCY)
             self.cfg.set("preload_app", True)
-            self.cfg.set("accesslog", "-")
+            self.cfg.set("child_exit", lambda server, worker: worker_exited(worker.pid, str(metrics_dir.path)))
+            self.cfg.set("on_exit", lambda server: metrics_dir.cleanup())
 
         def load(self):
+            from .web import create_app
+
+            configure_logging()
             return create_app(env)
 
     Server().run()
+    return 0
+
+
+def cmd_report(args) -> int:
+    import time
+
+    from .report import parse_since, render_html, render_text, report_from_files
+
+    try:
+        since = time.time() - parse_since(args.since)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    report = report_from_files(args.data_dir, args.index, since, time.time(), top=args.top)
+    print(render_text(report), end="")
+    if args.html:
+        Path(args.html).write_text(render_html(report), "utf-8")
+        print(f"HTML report: {args.html}", file=sys.stderr)
     return 0
 
 
@@ -245,6 +311,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--port", type=int, default=None)
     p.add_argument("--workers", type=int, default=None)
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("report", help="top queries, unanswered queries, not-helpful articles, click-through")
+    p.add_argument("--since", default="7d", help="how far back: 30m, 24h, 7d, 2w (default: %(default)s)")
+    p.add_argument("--data-dir", default=env.FAQ_DATA_DIR, help="query log and feedback store (default: %(default)s)")
+    p.add_argument("--index", default=env.FAQ_INDEX_DIR, help="index for article titles (default: %(default)s)")
+    p.add_argument("--top", type=int, default=10, help="rows per table (default: %(default)s)")
+    p.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report with a chart")
+    p.set_defaults(func=cmd_report)
 
     args = parser.parse_args(argv)
     return args.func(args)

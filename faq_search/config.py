@@ -14,6 +14,14 @@ SETTINGS = (
     ("FAQ_MAX_K", int, 50, "Largest number of results one search may ask for."),
     ("FAQ_MIN_SCORE", float, 0.1, "Results scoring below this (0–1) are not returned."),
     ("FAQ_RELOAD_INTERVAL", float, 1.0, "Seconds between checks of the index pointer for a newly published version."),
+    ("FAQ_DATA_DIR", str, "data", "Directory for runtime data: the query log and the feedback store (not part of the index)."),
+    ("FAQ_QUERY_LOG", int, 1, "1 appends every search and article view, personal data redacted, to `<FAQ_DATA_DIR>/queries.jsonl`; 0 turns the query log off."),
+    ("FAQ_MAX_BODY_BYTES", int, 16384, "Largest accepted request body in bytes; larger gets 413 `too_large`."),
+    ("FAQ_RATE_API", int, 120, "Requests per minute one client may make to /api/* and /admin/*, per gunicorn worker (bursts up to the same number); 0 turns the limit off."),
+    ("FAQ_RATE_FEEDBACK", int, 10, "Requests per minute one client may make to /api/feedback, per worker, on top of the /api/* limit; 0 turns it off."),
+    ("FAQ_PROXY_HOPS", int, 0, "Reverse proxies in front of gunicorn whose X-Forwarded-For is trusted to identify clients; 0 uses the socket address."),
+    ("FAQ_ADMIN_TOKEN", str, "", "Bearer token (16+ characters) for /admin/reload and /admin/stats; unset, those endpoints do not exist."),
+    ("PROMETHEUS_MULTIPROC_DIR", str, "", "Directory for the per-worker metric files behind /metrics; gunicorn.conf.py creates and removes a temporary one when unset."),
     ("HOST", str, "127.0.0.1", "Address gunicorn binds (`make run`, `faq-search serve`)."),
     ("PORT", int, 8000, "Port gunicorn binds."),
     ("WEB_CONCURRENCY", int, 2, "gunicorn worker processes (the index is loaded once, before they fork)."),
@@ -29,6 +37,14 @@ class Config:
     FAQ_MAX_K: int
     FAQ_MIN_SCORE: float
     FAQ_RELOAD_INTERVAL: float
+    FAQ_DATA_DIR: str
+    FAQ_QUERY_LOG: int
+    FAQ_MAX_BODY_BYTES: int
+    FAQ_RATE_API: int
+    FAQ_RATE_FEEDBACK: int
+    FAQ_PROXY_HOPS: int
+    FAQ_ADMIN_TOKEN: str
+    PROMETHEUS_MULTIPROC_DIR: str
     HOST: str
     PORT: int
     WEB_CONCURRENCY: int

@@ -47,14 +47,25 @@ class LiveSearcher:
                 self._lock.release()
         return self._searcher
 
-    def refresh(self) -> bool:
+    @property
+    def current(self) -> Searcher | None:
+        """The Searcher being served, without checking the pointer."""
+        return self._searcher
+
+    def reload(self, force: bool = False) -> bool:
+        """Check the pointer now (admin reload); ``force`` retries a version refused before."""
+        with self._lock:
+            self._checked = self._clock()
+            return self.refresh(force=force)
+
+    def refresh(self, force: bool = False) -> bool:
         """Load the published version if it is new; True when a swap happened."""
         version = read_current(self.index_dir)
         if version is None:
             if self._searcher is None:
                 self.error = f"no published index in {self.index_dir}"
             return False
-        if version == self._tried:
+        if version == self._tried and not force:
             return False
         self._tried = version
         kwargs = {} if self.min_score is None else {"min_score": self.min_score}

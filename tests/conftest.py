@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
 import textwrap
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -55,24 +64,28 @@ def article_text(a: dict) -> str:
     return "\n".join(lines)
 
 
+def write_corpus(root: Path, articles: dict | None = None, categories: dict | None = None) -> Path:
+    """A corpus directory at ``root``: the tiny one unless ``articles`` (path → dict or text) is given."""
+    (root / "articles").mkdir(parents=True, exist_ok=True)
+    (root / "dict").mkdir(exist_ok=True)
+    (root / "dict" / "user_words.txt").write_text(TINY_USER_WORDS, "utf-8")
+    (root / "dict" / "synonyms.txt").write_text(TINY_SYNONYMS, "utf-8")
+    cats = TINY_CATEGORIES if categories is None else categories
+    if cats:
+        (root / "categories.yml").write_text("".join(f"{k}: {v}\n" for k, v in cats.items()), "utf-8")
+    for rel, a in (TINY_ARTICLES if articles is None else articles).items():
+        path = root / "articles" / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(a if isinstance(a, str) else article_text(a), "utf-8")
+    return root
+
+
 @pytest.fixture
 def make_corpus(tmp_path):
     """make_corpus(articles=None, categories=None) → a corpus directory in tmp_path."""
 
     def make(articles: dict | None = None, categories: dict | None = None, name: str = "corpus") -> Path:
-        root = tmp_path / name
-        (root / "articles").mkdir(parents=True, exist_ok=True)
-        (root / "dict").mkdir(exist_ok=True)
-        (root / "dict" / "user_words.txt").write_text(TINY_USER_WORDS, "utf-8")
-        (root / "dict" / "synonyms.txt").write_text(TINY_SYNONYMS, "utf-8")
-        cats = TINY_CATEGORIES if categories is None else categories
-        if cats:
-            (root / "categories.yml").write_text("".join(f"{k}: {v}\n" for k, v in cats.items()), "utf-8")
-        for rel, a in (TINY_ARTICLES if articles is None else articles).items():
-            path = root / "articles" / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(a if isinstance(a, str) else article_text(a), "utf-8")
-        return root
+        return write_corpus(tmp_path / name, articles, categories)
 
     return make
 
@@ -98,6 +111,23 @@ def tiny_index(make_corpus, tmp_path, tiny_analyzer) -> Path:
 
 
 @pytest.fixture(scope="session")
+def shared_tiny_index(tmp_path_factory, tiny_analyzer) -> Path:
+    """The tiny index built once per session: for tests that only read it (never publish into it)."""
+    root = tmp_path_factory.mktemp("shared-tiny")
+    build_index(write_corpus(root / "corpus"), root / "index", analyzer=tiny_analyzer)
+    return root / "index"
+
+
+def build_app(index_dir: Path, data_dir: Path, analyzer: Analyzer, **config):
+    """The app over ``index_dir``, reusing ``analyzer`` (no jieba start-up), its data in ``data_dir``."""
+    from faq_search.live import LiveSearcher
+    from faq_search.web import create_app
+
+    live = LiveSearcher(index_dir, interval=config.pop("interval", 0.0), analyzer=analyzer)
+    return create_app({"FAQ_INDEX_DIR": str(index_dir), "FAQ_DATA_DIR": str(data_dir), **config}, live=live)
+
+
+@pytest.fixture(scope="session")
 def real_index(tmp_path_factory, real_analyzer) -> Path:
     out = tmp_path_factory.mktemp("real") / "index"
     build_index(REAL_CORPUS, out, analyzer=real_analyzer)
@@ -106,13 +136,9 @@ def real_index(tmp_path_factory, real_analyzer) -> Path:
 
 @pytest.fixture
 def app_factory(tiny_analyzer, tmp_path):
-    from faq_search.live import LiveSearcher
-    from faq_search.web import create_app
-
     def make(index_dir: Path, **config):
-        # The session analyzer is reused when the index matches it: no jieba start-up per test.
-        live = LiveSearcher(index_dir, interval=config.pop("interval", 0.0), analyzer=tiny_analyzer)
-        return create_app({"FAQ_INDEX_DIR": str(index_dir), "FAQ_DATA_DIR": str(tmp_path / "data"), **config}, live=live)
+        # Runtime data (the query log) stays in the test's tmp dir.
+        return build_app(index_dir, config.pop("FAQ_DATA_DIR", tmp_path / "data"), tiny_analyzer, **config)
 
     return make
 
@@ -131,3 +157,85 @@ def assert_error(response, status: int, code: str) -> dict:
     assert body["error"]["code"] == code
     assert isinstance(body["error"]["message"], str) and body["error"]["message"]
     return body
+
+
+# --- real servers (tests marked e2e) ---------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(url: str, headers: dict | None = None, timeout: float = 10):
+    """(status, parsed JSON body) of a GET; HTTP errors are returned, not raised."""
+    req = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        with e:
+            return e.code, json.loads(e.read())
+
+
+@contextlib.contextmanager
+def running_gunicorn(index_dir: Path, workdir: Path, workers: int = 2, **env):
+    """gunicorn as `make run` starts it (gunicorn.conf.py, preloaded) on a free port.
+
+    Yields (base URL, process, log path) once /healthz answers (200, or 503 without an index).
+    Runtime data goes to ``workdir/data``; ``env`` adds settings.
+    """
+    port = free_port()
+    full_env = {**os.environ, "FAQ_INDEX_DIR": str(index_dir), "FAQ_DATA_DIR": str(workdir / "data"),
+                "PORT": str(port), "HOST": "127.0.0.1", "WEB_CONCURRENCY": str(workers),
+                **{k: str(v) for k, v in env.items()}}
+    log_path = workdir / f"gunicorn-{port}.log"
+    gunicorn = Path(sys.executable).parent / "gunicorn"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen([str(gunicorn), "-c", "gunicorn.conf.py", "server:app"], cwd=ROOT, env=full_env,
+                                stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                http_get(base + "/healthz", timeout=2)
+                break
+            except (OSError, ValueError):
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("gunicorn did not start:\n" + log_path.read_text())
+            time.sleep(0.1)
+        yield base, proc, log_path
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def worker_pids(master: int) -> set[int]:
+    """gunicorn's workers: the processes whose parent is the master (Linux /proc)."""
+    pids = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == master:
+            pids.add(int(stat.parent.name))
+    return pids
+
+
+def wait_for(predicate, timeout: float, what: str, interval: float = 0.05):
+    """Poll ``predicate`` until it returns a truthy value (returned); fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)

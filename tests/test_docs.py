@@ -5,7 +5,8 @@ from tests.conftest import ROOT
 def test_every_setting_is_documented_in_the_readme():
     readme = (ROOT / "README.md").read_text("utf-8")
     for name, _kind, default, help_text in SETTINGS:
-        assert f"| `{name}` | `{default}` | {help_text} |" in readme, name
+        shown = f"`{default}`" if default != "" else "(unset)"
+        assert f"| `{name}` | {shown} | {help_text} |" in readme, name
 
 
 def test_readme_opens_with_the_two_commands():

@@ -1,60 +1,24 @@
 """End to end: real gunicorn (2 workers, preloaded) on a free port, queried over HTTP."""
 
 import json
-import os
 import socket
-import subprocess
-import sys
-import time
-import urllib.error
 import urllib.parse
-import urllib.request
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import http_get, running_gunicorn
 
 pytestmark = pytest.mark.e2e
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+@pytest.fixture
+def server(real_index, tmp_path):
+    with running_gunicorn(real_index, tmp_path) as (base, _proc, _log):
+        yield base
 
 
 def get(url: str):
-    try:
-        with urllib.request.urlopen(url, timeout=10) as r:
-            return r.status, json.loads(r.read())
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read())
-
-
-@pytest.fixture
-def server(real_index, tmp_path):
-    port = free_port()
-    env = {**os.environ, "FAQ_INDEX_DIR": str(real_index), "PORT": str(port), "HOST": "127.0.0.1", "WEB_CONCURRENCY": "2"}
-    gunicorn = Path(sys.executable).parent / "gunicorn"
-    log = open(tmp_path / "gunicorn.log", "w+")
-    proc = subprocess.Popen([str(gunicorn), "-c", "gunicorn.conf.py", "server:app"], cwd=ROOT, env=env, stdout=log, stderr=log)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if get(base + "/healthz")[0] == 200:
-                break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            log.seek(0)
-            pytest.fail("gunicorn did not start:\n" + log.read())
-        time.sleep(0.2)
-    yield base
-    proc.terminate()
-    proc.wait(timeout=30)
-    log.close()
+    return http_get(url)
 
 
 def test_real_server_answers_the_password_question_first(server):

@@ -36,5 +36,5 @@ def test_small_knowledge_base_uses_default_weights(tiny_index, tiny_analyzer):
 
 def test_real_corpus_trains_its_own_reranker(real_index, real_analyzer):
     s = Searcher.load(real_index, analyzer=real_analyzer)
-    assert s.reranker is not None and s.reranker.info["pseudo_queries"] >= 1000
-    assert s.data.manifest["reranker"]["pseudo_queries"] >= 1000
+    assert s.reranker is not None and s.reranker.info["available"] >= 1000
+    assert s.data.manifest["reranker"]["pseudo_queries"] == 800  # a sample, to keep builds fast

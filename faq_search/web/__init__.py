@@ -11,7 +11,7 @@ from flask import Flask
 from ..config import Config
 from ..feedback import FILENAME, FeedbackStore
 from ..live import LiveSearcher
-from . import api, errors, pages
+from . import admin, api, errors, observability, pages, security
 
 
 def create_app(config: Mapping[str, object] | None = None, live: LiveSearcher | None = None) -> Flask:
@@ -22,7 +22,7 @@ def create_app(config: Mapping[str, object] | None = None, live: LiveSearcher | 
     app.config["FAQ"] = settings
     app.json.ensure_ascii = False
     app.json.sort_keys = False
-    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024  # feedback bodies are a few hundred bytes
+    app.config["MAX_CONTENT_LENGTH"] = settings.FAQ_MAX_BODY_BYTES
     # Loading here, in the factory, means gunicorn's preload loads once before forking.
     app.extensions["faq_live"] = live or LiveSearcher(
         settings.FAQ_INDEX_DIR, interval=settings.FAQ_RELOAD_INTERVAL, min_score=settings.FAQ_MIN_SCORE
@@ -31,6 +31,9 @@ def create_app(config: Mapping[str, object] | None = None, live: LiveSearcher | 
     if (s := app.extensions["faq_live"].get()) is not None:
         api.suggester_for(app, s)  # before gunicorn forks, like the index
     errors.init_app(app)
+    observability.init_app(app, settings)  # first: its clock starts before the other hooks run
+    security.init_app(app, settings)
+    admin.init_app(app, settings)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
     return app

@@ -13,6 +13,8 @@ from ..feedback import FeedbackStore
 from ..search import QueryError, Searcher
 from ..suggest import Suggester
 from .errors import ApiError
+from .schema import Field, json_body
+from .observability import note_search, note_view
 
 bp = Blueprint("api", __name__)
 log = logging.getLogger(__name__)
@@ -110,6 +112,7 @@ def search():
     category = request.args.get("category") or None
     tag = request.args.get("tag") or None
     hits = run_search(s, q, k, category, tag)
+    note_search(q, hits, s.version)
     return {
         "query": q,
         "results": [{**h.to_dict(), "related": related_of(s, h.id)} for h in hits],
@@ -157,6 +160,7 @@ def article(article_id: str):
     a = s.get(article_id)
     if a is None:
         raise ApiError(404, "article_not_found", f"no article with id '{article_id}'")
+    note_view(article_id)
     body = a.to_dict()
     body.pop("source", None)
     body["related"] = related_of(s, a.id)
@@ -219,25 +223,18 @@ def popular():
     return {"questions": popular_questions(s, k), "index_version": s.version}
 
 
-def json_body() -> dict:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ApiError(400, "invalid_json", "the body must be a JSON object sent as application/json")
-    return body
+def _feedback_schema() -> dict[str, Field]:
+    limit = current_app.config["FAQ"].FAQ_MAX_QUERY_CHARS
+    return {
+        "query": Field(str, required=False, default="", max_length=limit),
+        "article_id": Field(str, max_length=128),
+        "helpful": Field(bool),
+    }
 
 
-def _text_field(body: dict, name: str, limit: int, required: bool) -> str:
-    value = body.get(name, "")
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise ApiError(400, f"invalid_{name}", f"'{name}' must be a string")
-    value = value.strip()
-    if required and not value:
-        raise ApiError(400, f"missing_{name}", f"'{name}' is required and must not be blank")
-    if len(value) > limit:
-        raise ApiError(400, f"{name}_too_long", f"'{name}' is longer than {limit} characters")
-    return value
+def _question_schema() -> dict[str, Field]:
+    limit = current_app.config["FAQ"].FAQ_MAX_QUERY_CHARS
+    return {"query": Field(str, max_length=limit), "contact": Field(str, required=False, default="", max_length=MAX_CONTACT_CHARS)}
 
 
 def _stored(write):
@@ -251,18 +248,11 @@ def _stored(write):
 @bp.post("/api/feedback")
 def add_feedback():
     """Body {query, article_id, helpful}; 201 with the article's counts."""
-    body = json_body()
+    body = json_body(_feedback_schema())
     s = searcher()
-    limit = current_app.config["FAQ"].FAQ_MAX_QUERY_CHARS
-    query = _text_field(body, "query", limit, required=False)
-    article_id = body.get("article_id")
-    if not isinstance(article_id, str) or not article_id:
-        raise ApiError(400, "invalid_article_id", "'article_id' must be a non-empty string")
+    query, article_id, helpful = body["query"].strip(), body["article_id"], body["helpful"]
     if s.get(article_id) is None:
         raise ApiError(404, "article_not_found", f"no article with id '{article_id}'")
-    helpful = body.get("helpful")
-    if not isinstance(helpful, bool):
-        raise ApiError(400, "invalid_helpful", "'helpful' must be true or false")
     counts = _stored(lambda: feedback_store().add_vote(query, article_id, helpful))
     return {"article_id": article_id, "feedback": counts.to_dict()}, 201
 
@@ -283,9 +273,10 @@ def feedback_stats():
 @bp.post("/api/question")
 def leave_question():
     """Body {query, contact?}: a question the knowledge base did not answer; 201."""
-    body = json_body()
-    query = _text_field(body, "query", current_app.config["FAQ"].FAQ_MAX_QUERY_CHARS, required=True)
-    contact = _text_field(body, "contact", MAX_CONTACT_CHARS, required=False)
+    body = json_body(_question_schema())
+    query, contact = body["query"].strip(), body["contact"].strip()
+    if not query:
+        raise ApiError(400, "missing_query", "'query' must not be blank")
     _stored(lambda: feedback_store().add_question(query, contact))
     return {"status": "received"}, 201
 

@@ -11,9 +11,10 @@ log = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str):
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None):
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+        self.headers = headers or {}  # e.g. Retry-After on 429
 
 
 def error_response(status: int, code: str, message: str):
@@ -23,13 +24,16 @@ def error_response(status: int, code: str, message: str):
 
 
 # Werkzeug's exception names → our stable codes.
-_HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large", 429: "rate_limited"}
+_HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large",
+               415: "unsupported_media_type", 429: "rate_limited"}
 
 
 def init_app(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(e: ApiError):
-        return error_response(e.status, e.code, e.message)
+        response = error_response(e.status, e.code, e.message)
+        response.headers.update(e.headers)
+        return response
 
     @app.errorhandler(HTTPException)
     def _http_error(e: HTTPException):

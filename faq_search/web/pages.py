@@ -15,6 +15,7 @@ from flask import Blueprint, current_app, render_template, request, url_for
 from ..search import QueryError, Searcher
 from . import render
 from .api import live, popular_questions
+from .observability import note_search
 
 bp = Blueprint("pages", __name__, template_folder="templates", static_folder="static", static_url_path="/static")
 
@@ -93,6 +94,7 @@ def index():
             hits = s.search(q, k=10, category=category)
         except QueryError:
             hits = s.search(q, k=10)
+        note_search(q, hits, s.version)
     elif category:
         browse = [a for a in s.articles if a.category == category]
     popular = popular_questions(s, 8) if s is not None and not q else []

@@ -1,0 +1,75 @@
+"""The query log: what users searched and which articles they opened, as JSON Lines.
+
+One object per line in ``<FAQ_DATA_DIR>/queries.jsonl``::
+
+    {"ts", "event": "search", "query", "results", "top_id", "confident", "index_version", "route"}
+    {"ts", "event": "view", "article_id", "query"}
+
+Queries are redacted (faq_search.redact) before they are written. Each event is one ``write`` on a
+file opened with O_APPEND, so the gunicorn workers can share the file without interleaving lines,
+and the file is reopened per event, so rotating it (rename, then a new file) needs no signal.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Callable, Iterator
+
+from .redact import redact
+
+__all__ = ["QueryLog", "read_events", "FILENAME"]
+
+FILENAME = "queries.jsonl"
+
+
+class QueryLog:
+    def __init__(self, path: str | Path, clock: Callable[[], float] = time.time):
+        self.path = Path(path)
+        self._clock = clock
+
+    def search(self, query: str, results: int, top_id: str | None, confident: bool,
+               index_version: str | None, route: str) -> None:
+        self._append({
+            "ts": round(self._clock(), 3), "event": "search", "query": redact(query), "results": results,
+            "top_id": top_id, "confident": confident, "index_version": index_version, "route": route,
+        })
+
+    def view(self, article_id: str, query: str | None = None) -> None:
+        self._append({
+            "ts": round(self._clock(), 3), "event": "view", "article_id": article_id,
+            "query": redact(query) if query else None,
+        })
+
+    def _append(self, event: dict) -> None:
+        """Raises OSError when the file cannot be written."""
+        line = (json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+        try:
+            os.write(fd, line)
+        finally:
+            os.close(fd)
+
+
+def read_events(path: str | Path, since: float | None = None) -> Iterator[dict]:
+    """Events of the log at ``path`` with ``ts >= since``; a missing file yields nothing.
+
+    Lines that are not JSON objects with a numeric ``ts`` (a torn last line, hand edits) are skipped.
+    """
+    try:
+        f = open(path, "rb")
+    except FileNotFoundError:
+        return
+    with f:
+        for raw in f:
+            try:
+                event = json.loads(raw)
+            except ValueError:
+                continue
+            if not isinstance(event, dict) or not isinstance(event.get("ts"), (int, float)):
+                continue
+            if since is None or event["ts"] >= since:
+                yield event

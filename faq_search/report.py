@@ -1,0 +1,293 @@
+"""Content-gap report from the query log and the feedback store: `faq-search report --since 7d`.
+
+What users ask most, what they ask that the knowledge base cannot answer with confidence (the articles
+editors should write next), which articles readers vote "not helpful", and click-through (article
+views per search). Rendered as text, or as a self-contained HTML page with an inline SVG chart.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import sqlite3
+import unicodedata
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Iterable
+
+__all__ = ["Report", "parse_since", "build_report", "read_feedback", "report_from_files", "render_text", "render_html"]
+
+# The feedback store is written by the web app (faq_search/feedback.py); the report only reads it.
+FEEDBACK_FILENAME = "feedback.sqlite3"
+
+_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_since(text: str) -> float:
+    """'30m', '24h', '7d', '2w' → seconds; raises ValueError."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([mhdw])\s*", text or "")
+    if not m or float(m.group(1)) <= 0:
+        raise ValueError(f"not a duration: {text!r} (use e.g. 30m, 24h, 7d, 2w)")
+    return float(m.group(1)) * _UNITS[m.group(2)]
+
+
+def normalize_query(query: str) -> str:
+    """Group spellings of one question: width, case, spaces and trailing punctuation do not matter."""
+    q = unicodedata.normalize("NFKC", query).lower()
+    return re.sub(r"\s+", " ", q).strip().rstrip("?!.。？！~～ ")
+
+
+@dataclass
+class Report:
+    since: float
+    until: float
+    searches: int = 0
+    unanswered: int = 0  # searches without a confident answer
+    views: int = 0
+    top_queries: list[tuple[str, int, int]] = field(default_factory=list)  # (query, searches, confident)
+    top_unanswered: list[tuple[str, int, str | None]] = field(default_factory=list)  # (query, searches, best guess)
+    not_helpful: list[tuple[str, int, int]] | None = None  # (article id, not helpful, helpful); None: no store
+    periods: list[tuple[str, int, int]] = field(default_factory=list)  # (label, searches, unanswered)
+    titles: dict[str, str] = field(default_factory=dict)  # article id → question
+
+    @property
+    def click_through(self) -> float | None:
+        return self.views / self.searches if self.searches else None
+
+    @property
+    def unanswered_rate(self) -> float | None:
+        return self.unanswered / self.searches if self.searches else None
+
+
+def read_feedback(path: str | Path, since: float) -> list[tuple[str, int, int]] | None:
+    """(article id, not helpful, helpful) per article since ``since``, most not-helpful first;
+    None when there is no feedback store. Read-only: the web app owns the file."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        rows = conn.execute(
+            "SELECT article_id, SUM(helpful = 0), SUM(helpful != 0) FROM feedback WHERE ts >= ? "
+            "GROUP BY article_id HAVING SUM(helpful = 0) > 0 ORDER BY 2 DESC, 3 ASC, 1",
+            (since,),
+        ).fetchall()
+    except sqlite3.DatabaseError:  # no feedback table yet, or not a database
+        return None
+    finally:
+        conn.close()
+    return [(str(a), int(n), int(h)) for a, n, h in rows]
+
+
+def _period_label(ts: float, weekly: bool) -> str:
+    d = datetime.fromtimestamp(ts)
+    if weekly:
+        year, week, _ = d.isocalendar()
+        return f"{year}-W{week:02d}"
+    return d.strftime("%Y-%m-%d")
+
+
+def build_report(events: Iterable[dict], since: float, until: float, feedback: list | None = None,
+                 titles: dict[str, str] | None = None, top: int = 10) -> Report:
+    """Aggregate query-log events (see faq_search.querylog) with ``since <= ts <= until``."""
+    report = Report(since=since, until=until, not_helpful=feedback[:top] if feedback is not None else None,
+                    titles=titles or {})
+    weekly = until - since > 62 * 86400  # keep the chart readable
+    asked, answered = Counter(), Counter()
+    missed, guesses = Counter(), defaultdict(Counter)
+    per_period: dict[str, list[int]] = {}
+    t = since
+    while t <= until:  # every period appears, quiet ones too
+        per_period.setdefault(_period_label(t, weekly), [0, 0])
+        t += 86400
+    per_period.setdefault(_period_label(until, weekly), [0, 0])
+    for e in events:
+        ts = e.get("ts")
+        if not isinstance(ts, (int, float)) or not since <= ts <= until:
+            continue
+        if e.get("event") == "view":
+            report.views += 1
+            continue
+        if e.get("event") != "search" or not isinstance(e.get("query"), str):
+            continue
+        q = normalize_query(e["query"])
+        if not q:
+            continue
+        confident = e.get("confident") is True
+        report.searches += 1
+        asked[q] += 1
+        period = per_period.setdefault(_period_label(ts, weekly), [0, 0])
+        period[0] += 1
+        if confident:
+            answered[q] += 1
+        else:
+            report.unanswered += 1
+            period[1] += 1
+            missed[q] += 1
+            if e.get("top_id"):
+                guesses[q][e["top_id"]] += 1
+    report.top_queries = [(q, n, answered[q]) for q, n in _most_common(asked, top)]
+    report.top_unanswered = [
+        (q, n, guesses[q].most_common(1)[0][0] if guesses[q] else None) for q, n in _most_common(missed, top)
+    ]
+    report.periods = [(label, s, u) for label, (s, u) in sorted(per_period.items())]
+    return report
+
+
+def report_from_files(data_dir: str | Path, index_dir: str | Path | None, since: float, until: float,
+                      top: int = 10) -> Report:
+    """The report over ``<data_dir>/queries.jsonl`` and the feedback store beside it; article titles come
+    from the published index in ``index_dir`` when there is one (ids alone otherwise)."""
+    from .index import IndexError_, load_index
+    from .querylog import FILENAME, read_events
+
+    titles = {}
+    if index_dir is not None:
+        try:
+            titles = {a.id: a.question for a in load_index(index_dir, verify=False).articles}
+        except IndexError_:
+            pass
+    data_dir = Path(data_dir)
+    return build_report(read_events(data_dir / FILENAME, since), since, until,
+                        feedback=read_feedback(data_dir / FEEDBACK_FILENAME, since), titles=titles, top=top)
+
+
+def _most_common(counter: Counter, n: int) -> list[tuple[str, int]]:
+    return sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))[:n]  # ties: stable, by text
+
+
+# --- text -----------------------------------------------------------------------------------------
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * max(0, width - _width(text))
+
+
+def _pct(x: float | None) -> str:
+    return "–" if x is None else f"{x:.1%}"
+
+
+def _when(ts: float) -> str:
+    return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M")
+
+
+def render_text(r: Report) -> str:
+    out = [
+        f"faq-search report {_when(r.since)} → {_when(r.until)}",
+        f"searches {r.searches} · without a confident answer {r.unanswered} ({_pct(r.unanswered_rate)})"
+        f" · article views {r.views} · click-through {_pct(r.click_through)}",
+        "",
+        "Top queries (searches, answered with confidence)",
+    ]
+    width = max([_width(q) for q, *_ in r.top_queries + r.top_unanswered] + [10])
+    out += [f"{i:>3}. {_pad(q, width)}  {n:>6}  {c / n:>6.0%}" for i, (q, n, c) in enumerate(r.top_queries, 1)]
+    out += ["     (no searches)"] if not r.top_queries else []
+    out += ["", "Top queries without a confident answer: write these articles next (searches, best guess)"]
+    out += [f"{i:>3}. {_pad(q, width)}  {n:>6}  {guess or '–'}" for i, (q, n, guess) in enumerate(r.top_unanswered, 1)]
+    out += ["     (none)"] if not r.top_unanswered else []
+    out += ["", 'Articles with the most "not helpful" votes (not helpful, helpful)']
+    if r.not_helpful is None:
+        out.append("     (no feedback store)")
+    else:
+        out += [f"{i:>3}. {n:>5} {h:>5}  {a}  {r.titles.get(a, '')}".rstrip() for i, (a, n, h) in enumerate(r.not_helpful, 1)]
+        out += ["     (none)"] if not r.not_helpful else []
+    return "\n".join(out) + "\n"
+
+
+# --- HTML -----------------------------------------------------------------------------------------
+
+_CSS = """
+body { font-family: system-ui, "Noto Sans CJK SC", "PingFang SC", sans-serif; color: #1f2933; max-width: 960px;
+       margin: 0 auto; padding: 24px 16px; }
+table { border-collapse: collapse; width: 100%; margin: 8px 0 24px; }
+th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #e4e7eb; }
+td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
+.kpi { display: flex; gap: 24px; flex-wrap: wrap; }
+.kpi div { background: #f5f7fa; border-radius: 8px; padding: 8px 16px; }
+.kpi b { display: block; font-size: 1.4rem; }
+svg text { font-size: 11px; fill: #52606d; }
+"""
+
+
+def _chart(periods: list[tuple[str, int, int]]) -> str:
+    """Stacked bars: searches per period, the part without a confident answer in orange."""
+    if not periods:
+        return ""
+    w, h, left, bottom, top_pad = 900, 260, 40, 40, 10
+    peak = max([s for _, s, _ in periods] + [1])
+    step = (w - left) / len(periods)
+    bar = max(2.0, step * 0.7)
+    scale = (h - bottom - top_pad) / peak
+    e = html.escape
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="100%" role="img" '
+             f'aria-label="searches per period, without a confident answer highlighted">']
+    parts.append(f'<line x1="{left}" y1="{h - bottom}" x2="{w}" y2="{h - bottom}" stroke="#9aa5b1"/>')
+    parts.append(f'<text x="{left - 6}" y="{top_pad + 8}" text-anchor="end">{peak}</text>')
+    parts.append(f'<text x="{left - 6}" y="{h - bottom}" text-anchor="end">0</text>')
+    every = max(1, len(periods) // 12)  # at most ~12 labels
+    for i, (label, searches, unanswered) in enumerate(periods):
+        x = left + i * step + (step - bar) / 2
+        answered_h, missed_h = (searches - unanswered) * scale, unanswered * scale
+        y_missed = h - bottom - missed_h
+        parts.append(f'<rect x="{x:.1f}" y="{y_missed:.1f}" width="{bar:.1f}" height="{missed_h:.1f}" fill="#e8590c">'
+                     f'<title>{e(label)}: {unanswered} without a confident answer</title></rect>')
+        parts.append(f'<rect x="{x:.1f}" y="{y_missed - answered_h:.1f}" width="{bar:.1f}" height="{answered_h:.1f}" '
+                     f'fill="#3e7cb1"><title>{e(label)}: {searches} searches</title></rect>')
+        if i % every == 0:
+            parts.append(f'<text x="{x + bar / 2:.1f}" y="{h - bottom + 16}" text-anchor="middle">{e(label[5:] if len(label) == 10 else label)}</text>')
+    parts.append(f'<rect x="{left}" y="{h - 14}" width="10" height="10" fill="#3e7cb1"/>'
+                 f'<text x="{left + 14}" y="{h - 5}">answered with confidence</text>'
+                 f'<rect x="{left + 170}" y="{h - 14}" width="10" height="10" fill="#e8590c"/>'
+                 f'<text x="{left + 184}" y="{h - 5}">without a confident answer</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def render_html(r: Report) -> str:
+    """One self-contained page: CSS in a <style> element, the chart as inline SVG, no scripts."""
+    e = html.escape
+
+    def rows(items, cells):
+        return "".join("<tr>" + "".join(cells(*item)) + "</tr>" for item in items) or \
+            '<tr><td colspan="4">none</td></tr>'
+
+    top = rows(r.top_queries, lambda q, n, c: (f"<td>{e(q)}</td>", f'<td class="n">{n}</td>', f'<td class="n">{c / n:.0%}</td>'))
+    gaps = rows(r.top_unanswered, lambda q, n, g: (f"<td>{e(q)}</td>", f'<td class="n">{n}</td>',
+                                                   f"<td>{e(r.titles.get(g, g) if g else '–')}</td>"))
+    if r.not_helpful is None:
+        votes = '<tr><td colspan="4">no feedback store</td></tr>'
+    else:
+        votes = rows(r.not_helpful, lambda a, n, h: (f"<td>{e(a)}</td>", f"<td>{e(r.titles.get(a, ''))}</td>",
+                                                     f'<td class="n">{n}</td>', f'<td class="n">{h}</td>'))
+    return f"""<!doctype html>
+<html lang="zh-CN">
+<head>
+<meta charset="utf-8">
+<title>faq-search report {e(_when(r.since))} – {e(_when(r.until))}</title>
+<style>{_CSS}</style>
+</head>
+<body>
+<h1>易钱包帮助中心 · search report</h1>
+<p>{e(_when(r.since))} → {e(_when(r.until))}</p>
+<div class="kpi">
+<div><b>{r.searches}</b>searches</div>
+<div><b>{_pct(r.unanswered_rate)}</b>without a confident answer</div>
+<div><b>{r.views}</b>article views</div>
+<div><b>{_pct(r.click_through)}</b>click-through</div>
+</div>
+<h2>Searches per {"week" if r.periods and "-W" in r.periods[0][0] else "day"}</h2>
+{_chart(r.periods)}
+<h2>Top queries</h2>
+<table><tr><th>query</th><th class="n">searches</th><th class="n">answered</th></tr>{top}</table>
+<h2>Without a confident answer: write these next</h2>
+<table><tr><th>query</th><th class="n">searches</th><th>best guess</th></tr>{gaps}</table>
+<h2>Most “not helpful” votes</h2>
+<table><tr><th>article</th><th>question</th><th class="n">not helpful</th><th class="n">helpful</th></tr>{votes}</table>
+</body>
+</html>
+"""

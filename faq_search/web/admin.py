@@ -1,0 +1,73 @@
+"""Operator endpoints: POST /admin/reload, GET /admin/stats.
+
+They exist only when FAQ_ADMIN_TOKEN is set, and answer only with that bearer token. Under gunicorn
+each request reaches one worker: stats describe that worker (its pid is in the answer), and reload
+makes that worker check the index pointer now (the others do so within FAQ_RELOAD_INTERVAL).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from flask import Blueprint, Flask, current_app
+
+from ..config import Config
+from .schema import Field, json_body
+from .security import check_bearer
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+MIN_TOKEN_CHARS = 16
+RELOAD = {"force": Field(bool, required=False, default=False)}
+
+
+def init_app(app: Flask, settings: Config) -> None:
+    """Register the endpoints when a token is configured; raises ValueError for a short token."""
+    if not settings.FAQ_ADMIN_TOKEN:
+        return
+    if len(settings.FAQ_ADMIN_TOKEN) < MIN_TOKEN_CHARS:
+        raise ValueError(f"FAQ_ADMIN_TOKEN must be at least {MIN_TOKEN_CHARS} characters")
+    app.extensions["faq_started"] = time.time()
+    app.register_blueprint(bp)
+
+
+@bp.before_request
+def _authorize():
+    check_bearer(current_app.config["FAQ"].FAQ_ADMIN_TOKEN)
+
+
+def _index_state() -> dict:
+    live = current_app.extensions["faq_live"]
+    s = live.current
+    return {
+        "index_version": s.version if s else None,
+        "articles": len(s) if s else 0,
+        "built_at": s.data.manifest.get("built_at") if s else None,
+        "index_error": live.error,
+    }
+
+
+@bp.post("/reload")
+def reload():
+    """Body (optional): {"force": bool} — retry the published version even if it was refused before."""
+    body = json_body(RELOAD, optional=True)
+    swapped = current_app.extensions["faq_live"].reload(force=body["force"])
+    return {"reloaded": swapped, "pid": os.getpid(), **_index_state()}
+
+
+@bp.get("/stats")
+def stats():
+    started = current_app.extensions["faq_started"]
+    querylog = current_app.extensions.get("faq_querylog")
+    try:
+        log_bytes = querylog.path.stat().st_size if querylog else None
+    except OSError:
+        log_bytes = 0
+    return {
+        "pid": os.getpid(),
+        "uptime_seconds": round(time.time() - started, 1),
+        **_index_state(),
+        "rate_limit_buckets": {name: len(lim) for name, lim in current_app.extensions["faq_rate_limiters"].items()},
+        "query_log": {"path": str(querylog.path), "bytes": log_bytes} if querylog else None,
+    }

@@ -1,0 +1,216 @@
+"""What happened: one JSON log line per request, Prometheus metrics at /metrics, the query log.
+
+Views report a search or an article view with ``note_search`` / ``note_view``; after the response is
+built, one hook writes the request log line, updates the metrics and appends to the query log.
+
+prometheus_client decides at import whether it runs multi-process (PROMETHEUS_MULTIPROC_DIR), so it
+is imported only inside functions here: gunicorn.conf.py must prepare the directory first.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import MutableMapping
+
+from flask import Flask, Response, current_app, g, request
+
+from ..config import Config
+from ..querylog import FILENAME, QueryLog
+
+__all__ = ["init_app", "note_search", "note_view", "JsonFormatter", "configure_logging",
+           "MetricsDir", "prepare_metrics_dir", "worker_exited"]
+
+log = logging.getLogger("faq_search.requests")
+LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+# --- what views report ----------------------------------------------------------------------
+
+def note_search(query: str, hits, index_version: str) -> None:
+    """Record the search this request ran (``hits``: the Hits returned)."""
+    g.faq_search = {
+        "query": query, "results": len(hits), "top_id": hits[0].id if hits else None,
+        "confident": bool(hits and hits[0].confident), "index_version": index_version,
+    }
+
+
+def note_view(article_id: str) -> None:
+    """Record that this request opened an article; ``?q=`` says which search led there."""
+    g.faq_view = article_id
+
+
+# --- logging ------------------------------------------------------------------------------------
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: ts, level, logger, msg, pid, the record's ``data`` dict, exc."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        out = {
+            "ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(), "logger": record.name, "msg": record.getMessage(),
+            "pid": record.process,
+        }
+        out.update(getattr(record, "data", None) or {})
+        if record.exc_info:
+            out["exc"] = self.formatException(record.exc_info)
+        return json.dumps(out, ensure_ascii=False, default=str)
+
+
+def configure_logging(stream=None, level: int = logging.INFO) -> None:
+    """Send every log record to ``stream`` (stderr) as a JSON line. For entry points only."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+# --- metrics --------------------------------------------------------------------------------------
+
+class Metrics:
+    """This app's metrics, in a registry of its own (tests build many apps in one process)."""
+
+    def __init__(self, multiproc_dir: str):
+        from prometheus_client import CollectorRegistry, Counter, Histogram
+
+        self.multiproc_dir = multiproc_dir
+        self.registry = CollectorRegistry()
+        self.requests = Counter("faq_http_requests", "HTTP requests by route, method and status.",
+                                ("route", "method", "status"), registry=self.registry)
+        self.latency = Histogram("faq_http_request_duration_seconds", "Time to answer, by route.",
+                                 ("route",), buckets=LATENCY_BUCKETS, registry=self.registry)
+        self.searches = Counter("faq_searches", "Searches by route and outcome: confident (an answer), "
+                                "unsure (only maybe-related hits) or none (no hit).",
+                                ("route", "outcome"), registry=self.registry)
+        self._index_gauges = None
+        self._version: str | None = None
+
+    def index_served(self, searcher) -> None:
+        """Update the index gauges when this process serves a new version."""
+        version = searcher.version if searcher else None
+        if version == self._version:
+            return
+        if self._index_gauges is None:
+            # Created on first use, in the worker: an unlabelled gauge made in the preloading master
+            # would leave a file for the master's pid in the metrics directory.
+            from prometheus_client import Gauge
+
+            self._index_gauges = (
+                Gauge("faq_index_info", "1 for the index version this worker serves, 0 for earlier ones.",
+                      ("version",), multiprocess_mode="liveall", registry=self.registry),
+                Gauge("faq_index_articles", "Articles in the index version served most recently.",
+                      multiprocess_mode="livemostrecent", registry=self.registry),
+            )
+        info, articles = self._index_gauges
+        if self._version is not None:
+            info.labels(self._version).set(0)
+        if searcher is not None:
+            info.labels(version).set(1)
+            articles.set(len(searcher))
+        self._version = version
+
+    def exposition(self) -> tuple[bytes, str]:
+        from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+        from prometheus_client.multiprocess import MultiProcessCollector
+
+        if not self.multiproc_dir:
+            return generate_latest(self.registry), CONTENT_TYPE_LATEST
+        registry = CollectorRegistry()  # sums every worker's files, the dead ones' counters too
+        MultiProcessCollector(registry, path=self.multiproc_dir)
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+
+
+class MetricsDir:
+    """The directory of per-process metric files, prepared in the gunicorn master before the app loads."""
+
+    def __init__(self, path: Path, owned: bool):
+        self.path, self.owned = path, owned
+
+    def cleanup(self) -> None:
+        if self.owned:
+            shutil.rmtree(self.path, ignore_errors=True)
+
+
+def prepare_metrics_dir(environ: MutableMapping[str, str]) -> MetricsDir:
+    """Use $PROMETHEUS_MULTIPROC_DIR, emptied (old files would add stale counts), or create a
+    temporary directory and export it. Call before anything imports prometheus_client."""
+    given = environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if given:
+        path = Path(given)
+        path.mkdir(parents=True, exist_ok=True)
+        for f in path.glob("*.db"):
+            f.unlink()
+        return MetricsDir(path, owned=False)
+    path = Path(tempfile.mkdtemp(prefix="faq-search-metrics-"))
+    environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+    return MetricsDir(path, owned=True)
+
+
+def worker_exited(pid: int, path: str) -> None:
+    """gunicorn child_exit hook: drop the dead worker's live gauges (its counters still count)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(pid, path)
+
+
+# --- the app hooks --------------------------------------------------------------------------------
+
+def init_app(app: Flask, settings: Config) -> None:
+    metrics = Metrics(settings.PROMETHEUS_MULTIPROC_DIR)
+    querylog = QueryLog(Path(settings.FAQ_DATA_DIR) / FILENAME) if settings.FAQ_QUERY_LOG else None
+    app.extensions["faq_metrics"] = metrics
+    app.extensions["faq_querylog"] = querylog
+
+    @app.before_request
+    def _start():
+        g.faq_t0 = time.perf_counter()
+
+    @app.after_request
+    def _record(response: Response) -> Response:
+        latency = time.perf_counter() - g.get("faq_t0", time.perf_counter())
+        route = request.url_rule.rule if request.url_rule else "unmatched"  # bounded label values
+        searched, viewed = g.get("faq_search"), g.get("faq_view")
+        ok = response.status_code == 200
+        served = current_app.extensions["faq_live"].current
+        metrics.index_served(served)
+        metrics.requests.labels(route, request.method, str(response.status_code)).inc()
+        metrics.latency.labels(route).observe(latency)
+        if searched and ok:
+            outcome = "confident" if searched["confident"] else "unsure" if searched["results"] else "none"
+            metrics.searches.labels(route, outcome).inc()
+        if querylog is not None and ok:
+            _write_query_log(querylog, route, searched, viewed)
+        log.info("request", extra={"data": {
+            "method": request.method, "route": route, "status": response.status_code,
+            "latency_ms": round(latency * 1000, 2),
+            "results": searched["results"] if searched else None,
+            "confident": searched["confident"] if searched else None,
+            "index_version": searched["index_version"] if searched else served.version if served else None,
+        }})
+        return response
+
+    @app.get("/metrics")
+    def metrics_endpoint():
+        metrics.index_served(current_app.extensions["faq_live"].current)
+        body, content_type = metrics.exposition()
+        return Response(body, content_type=content_type)
+
+
+def _write_query_log(querylog: QueryLog, route: str, searched: dict | None, viewed: str | None) -> None:
+    try:
+        if searched:
+            querylog.search(searched["query"], searched["results"], searched["top_id"], searched["confident"],
+                            searched["index_version"], route)
+        if viewed:
+            limit = current_app.config["FAQ"].FAQ_MAX_QUERY_CHARS
+            querylog.view(viewed, (request.args.get("q") or "")[:limit] or None)
+    except OSError as e:
+        # The answer matters more than the log line; say so once per failure.
+        logging.getLogger(__name__).error("query log not written: %s", e)

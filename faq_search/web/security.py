@@ -1,0 +1,73 @@
+"""Security at the edge of every request: response headers, per-client rate limits, admin tokens."""
+
+from __future__ import annotations
+
+import hmac
+import math
+
+from flask import Flask, current_app, request
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from ..config import Config
+from .errors import ApiError
+from .ratelimit import RateLimiter
+
+__all__ = ["init_app", "check_bearer", "HEADERS"]
+
+# Scripts and styles only from our own files: an injected <script> or onclick= does not run.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    # Search URLs hold what users typed (sometimes personal data): never send them to other sites.
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",  # frame-ancestors for browsers without CSP level 2
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+# (path prefix, limit name): a request takes a token from the limit of every prefix it matches.
+LIMITED = (("/api/", "api"), ("/admin/", "api"), ("/api/feedback", "feedback"))
+
+
+def init_app(app: Flask, settings: Config) -> None:
+    if settings.FAQ_PROXY_HOPS:
+        # Trust exactly this many X-Forwarded-For hops; clients cannot spoof past our own proxies.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.FAQ_PROXY_HOPS)
+    limiters = {}
+    if settings.FAQ_RATE_API > 0:
+        limiters["api"] = RateLimiter(settings.FAQ_RATE_API)
+    if settings.FAQ_RATE_FEEDBACK > 0:
+        limiters["feedback"] = RateLimiter(settings.FAQ_RATE_FEEDBACK)
+    app.extensions["faq_rate_limiters"] = limiters
+
+    @app.before_request
+    def _rate_limit():
+        limiters = current_app.extensions["faq_rate_limiters"]
+        client = request.remote_addr or "unknown"
+        names = {name for prefix, name in LIMITED if request.path.startswith(prefix) and name in limiters}
+        # Take from every bucket that applies, so a refused feedback post still counts as API use.
+        wait = max((limiters[name].take((client, name)) for name in sorted(names)), default=0.0)
+        if wait > 0:
+            raise ApiError(429, "rate_limited", "too many requests; slow down",
+                           headers={"Retry-After": str(max(1, math.ceil(wait)))})
+
+    @app.after_request
+    def _headers(response):
+        for name, value in HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+
+def check_bearer(expected: str) -> None:
+    """Raise 401 unless the request carries ``Authorization: Bearer <expected>``.
+
+    The comparison takes the same time wherever the first wrong byte is (hmac.compare_digest).
+    """
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    given = token.strip().encode("utf-8", "surrogateescape")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given, expected.encode("utf-8")):
+        raise ApiError(401, "unauthorized", "a valid 'Authorization: Bearer <token>' header is required",
+                       headers={"WWW-Authenticate": 'Bearer realm="faq-search admin"'})

@@ -1,0 +1,190 @@
+"""A builder that dies at any moment leaves the published index intact.
+
+In-process: the build is made to fail before each of its file-system steps in turn. For real: a
+builder process on a corpus big enough to take seconds is SIGKILLed at random moments and right as
+its new version directory appears, while a reader keeps loading whatever CURRENT names.
+"""
+
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+import faq_search.index as index_module
+from faq_search.corpus import load_corpus
+from faq_search.build import build_index
+from faq_search.index import load_index, prune, read_current
+from faq_search.live import LiveSearcher
+from faq_search.search import Searcher
+from tests.conftest import REAL_CORPUS, ROOT, TINY_ARTICLES, write_corpus
+
+
+class Crash(BaseException):
+    """Stands for the process dying: BaseException, so no `except Exception` in the builder catches it."""
+
+
+def leftovers(out):
+    return sorted(p.name for p in (out / "versions").iterdir() if p.name.startswith(".tmp-"))
+
+
+def assert_published_index_is_intact(out, allowed: set[str]):
+    current = read_current(out)
+    assert current in allowed, (current, allowed)
+    data = load_index(out)  # verifies every file's checksum
+    assert data.version == current and data.articles
+    assert current not in leftovers(out)
+
+
+def test_a_build_failing_before_any_of_its_steps_never_breaks_the_published_index(tmp_path, monkeypatch, tiny_analyzer):
+    v1_corpus = write_corpus(tmp_path / "c1")
+    extra = {"id": "pts", "question": "积分怎么兑换？", "category": "password", "answer": "在积分中心兑换。"}
+    v2_corpus = write_corpus(tmp_path / "c2", {**TINY_ARTICLES, "password/points.md": extra})
+    real = {name: getattr(index_module, name) for name in ("_write_file", "_fsync_path", "prune")}
+    step = 0
+    while True:
+        out = tmp_path / f"ix{step}"
+        v1 = build_index(v1_corpus, out, analyzer=tiny_analyzer).version
+        calls = 0
+
+        def crashing(name):
+            def wrapper(*args, **kwargs):
+                nonlocal calls
+                calls += 1
+                if calls > step:
+                    raise Crash(f"{name} at step {step}")
+                return real[name](*args, **kwargs)
+            return wrapper
+
+        with monkeypatch.context() as m:
+            for name in real:
+                m.setattr(index_module, name, crashing(name))
+            try:
+                v2 = build_index(v2_corpus, out, analyzer=tiny_analyzer).version
+                finished = True
+            except Crash:
+                finished = False
+        published = read_current(out)
+        assert_published_index_is_intact(out, {v1} if published == v1 else {published})
+        if published != v1:  # the pointer moved: only ever to the complete new version
+            assert len(load_index(out).articles) == 5
+        # The next build succeeds whatever was left behind.
+        v3 = build_index(v2_corpus, out, analyzer=tiny_analyzer).version
+        assert_published_index_is_intact(out, {v3})
+        if finished:
+            assert published == v2
+            break
+        step += 1
+        assert step < 50, "the build never finished"
+    assert step >= 8  # it did fail at each write, fsync, rename-then-fsync, pointer and prune step
+
+
+def test_prune_removes_versions_and_leftovers_but_never_the_published_one(tmp_path, tiny_analyzer):
+    out = tmp_path / "ix"
+    old, middle = (build_index(write_corpus(tmp_path / f"c{i}"), out, analyzer=tiny_analyzer).version for i in range(2))
+    newer = ["v99990101T000000000000Z-aaaaaaaa", "v99990101T000000000001Z-aaaaaaaa"]
+    for name in newer:
+        shutil.copytree(out / "versions" / middle, out / "versions" / name)
+    stale, fresh = out / "versions" / ".tmp-vdead-123", out / "versions" / ".tmp-vbusy-456"
+    stale.mkdir()
+    fresh.mkdir()
+    two_hours_ago = time.time() - 7200
+    os.utime(stale, (two_hours_ago, two_hours_ago))
+    (out / "CURRENT").write_text(old + "\n")  # e.g. an operator rolled back
+    prune(out)
+    # Kept: the newest two and the published one; the fresh leftover may belong to a running builder.
+    assert sorted(p.name for p in (out / "versions").iterdir()) == sorted([fresh.name, old, *newer])
+    assert_published_index_is_intact(out, {old})
+
+
+# --- real processes, killed ---------------------------------------------------------------------
+
+def big_corpus(path, copies: int):
+    """The real knowledge base ``copies`` times over as JSON Lines (distinct ids and text)."""
+    articles = load_corpus(REAL_CORPUS).articles
+    with open(path, "w", encoding="utf-8") as f:
+        for k in range(copies):
+            for a in articles:
+                f.write(json.dumps({"id": f"{a.id}-{k}", "question": f"{a.question}（{k}）",
+                                    "similar_questions": list(a.similar_questions), "answer": f"{a.answer}\n编号{k}",
+                                    "category": a.category, "tags": list(a.tags)}, ensure_ascii=False) + "\n")
+
+
+@pytest.mark.e2e
+def test_sigkilled_builders_leave_the_published_index_intact(tmp_path, real_analyzer):
+    seed = random.randrange(1 << 30)
+    rng = random.Random(seed)
+    corpus, out = tmp_path / "big.jsonl", tmp_path / "index"
+    big_corpus(corpus, copies=3)
+    dict_dir = REAL_CORPUS / "dict"
+    first = build_index(corpus, out, dict_dir, analyzer=real_analyzer).version
+    published = {first}
+
+    # A reader following CURRENT all along, as a server would: it must never meet a broken version.
+    live = LiveSearcher(out, interval=0.0, analyzer=real_analyzer)
+    errors, stop = [], threading.Event()
+
+    def follow():
+        while not stop.is_set():
+            live.refresh()
+            if live.error:
+                errors.append(live.error)
+
+    reader = threading.Thread(target=follow)
+    reader.start()
+
+    def run_builder(kill_when, fresh_analysis: bool):
+        if fresh_analysis:
+            shutil.rmtree(out / "cache", ignore_errors=True)  # a long analysis phase to land in
+        # Each run changes the corpus, so a finished build would publish a new version.
+        with open(corpus, "a", encoding="utf-8") as f:
+            f.write(json.dumps({"id": f"extra-{len(runs)}", "question": f"第{len(runs)}个新问题？",
+                                "answer": "新答案。", "category": "account"}, ensure_ascii=False) + "\n")
+        before = set(os.listdir(out / "versions"))
+        proc = subprocess.Popen([sys.executable, str(ROOT / "build_index.py"), "--corpus", str(corpus),
+                                 "--out", str(out), "--dict", str(dict_dir), "-q"], cwd=ROOT)
+        started = time.monotonic()
+        while proc.poll() is None and not kill_when(before, time.monotonic() - started):
+            if time.monotonic() - started > 90:
+                proc.kill()
+                pytest.fail("builder took more than 90 s")
+            time.sleep(0.001)
+        proc.kill()
+        proc.wait(timeout=30)
+        return time.monotonic() - started
+
+    new_dir = lambda prefix: lambda before, _t: any(n.startswith(prefix) for n in set(os.listdir(out / "versions")) - before)
+    at = lambda seconds: lambda _before, t: t >= seconds
+    # (description, trigger, delete the analysis cache first)
+    plan = [
+        ("while analysing", at(rng.uniform(1.0, 3.0)), True),
+        ("as the temporary version directory appears", new_dir(".tmp-"), True),
+        ("as the new version directory appears", new_dir("v"), False),
+        ("at a random moment", at(rng.uniform(0.5, 4.0)), False),
+        ("at a random moment", at(rng.uniform(0.5, 4.0)), False),
+    ]
+    runs = []
+    try:
+        for what, trigger, fresh in plan:
+            seconds = run_builder(trigger, fresh)
+            current = read_current(out)
+            runs.append((what, round(seconds, 2), current not in published))
+            published.add(current)
+            assert_published_index_is_intact(out, published)
+    finally:
+        stop.set()
+        reader.join(timeout=60)
+    assert errors == [], (errors[:3], f"seed {seed}", runs)
+    assert live.current.version == read_current(out)
+    # And the next build, after all that debris, publishes normally.
+    final = build_index(corpus, out, dict_dir, analyzer=real_analyzer)
+    assert_published_index_is_intact(out, {final.version})
+    # Searchable (the corpus holds numbered near-copies of each article, so only the topic is checked).
+    top = Searcher.load(out, analyzer=real_analyzer).search("忘记登录密码怎么办", k=3)
+    assert top and top[0].category == "password"
+    print(f"\nseed {seed}; kills (when, seconds, had published): {runs}")

@@ -1,0 +1,196 @@
+"""Request log lines, /metrics and the query log written by the app."""
+
+import io
+import json
+import logging
+import os
+import re
+import signal
+import urllib.request
+
+import pytest
+
+from faq_search.querylog import read_events
+from faq_search.web.observability import JsonFormatter, configure_logging, prepare_metrics_dir
+from tests.conftest import running_gunicorn, wait_for, worker_pids
+
+REQUEST_FIELDS = {"method", "route", "status", "latency_ms", "results", "confident", "index_version"}
+
+
+def request_lines(caplog):
+    return [r.data for r in caplog.records if r.name == "faq_search.requests"]
+
+
+def test_one_log_record_per_request_with_search_details(client, caplog):
+    caplog.set_level(logging.INFO, logger="faq_search.requests")
+    client.get("/api/search?q=忘记登录密码了怎么办")
+    client.get("/api/search?q=推荐一部电影")
+    client.get("/api/search?q=")
+    client.get("/api/articles/pw-login")
+    client.get("/nope")
+    lines = request_lines(caplog)
+    assert len(lines) == 5 and all(set(line) == REQUEST_FIELDS for line in lines)
+    found, nothing, bad, article, missing = lines
+    assert found["route"] == "/api/search" and found["status"] == 200 and found["method"] == "GET"
+    assert found["results"] >= 1 and found["confident"] is True and found["index_version"].startswith("v")
+    assert isinstance(found["latency_ms"], float) and found["latency_ms"] >= 0
+    assert nothing["results"] == 0 and nothing["confident"] is False
+    assert bad["status"] == 400 and bad["results"] is None and bad["index_version"] == found["index_version"]
+    assert article["route"] == "/api/articles/<article_id>"
+    assert missing["route"] == "unmatched" and missing["status"] == 404
+
+
+def test_page_searches_are_logged_too(client, caplog):
+    caplog.set_level(logging.INFO, logger="faq_search.requests")
+    client.get("/?q=提现多久到账")
+    (line,) = request_lines(caplog)
+    assert line["route"] == "/" and line["results"] >= 1
+
+
+def test_json_formatter_writes_one_line_per_record():
+    stream = io.StringIO()
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    configure_logging(stream)
+    try:
+        logging.getLogger("faq_search.requests").info("request", extra={"data": {"route": "/api/search", "status": 200}})
+        try:
+            raise ValueError("multi\nline")
+        except ValueError:
+            logging.getLogger("faq_search.live").exception("index refused")
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 2
+    first, second = map(json.loads, lines)
+    assert first["msg"] == "request" and first["route"] == "/api/search" and first["status"] == 200
+    assert first["level"] == "info" and first["logger"] == "faq_search.requests" and first["pid"] > 0
+    assert second["level"] == "error" and "ValueError: multi" in second["exc"]
+
+
+def test_formatter_survives_odd_values():
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "问 %s", ("\x00",), None)
+    record.data = {"obj": object(), "text": "中文"}
+    out = json.loads(JsonFormatter().format(record))
+    assert out["msg"] == "问 \x00" and out["text"] == "中文" and out["obj"].startswith("<object")
+
+
+# --- metrics --------------------------------------------------------------------------------------
+
+def metric_value(text: str, name: str, **labels) -> float | None:
+    for line in text.splitlines():
+        if line.startswith(name + "{") or line.startswith(name + " "):
+            head, value = line.rsplit(" ", 1)
+            if all(f'{k}="{v}"' in head for k, v in labels.items()):
+                return float(value)
+    return None
+
+
+def test_metrics_count_requests_latency_and_answers(client):
+    for q in ("忘记登录密码了怎么办", "忘记登录密码了怎么办", "推荐一部电影"):
+        client.get("/api/search", query_string={"q": q})
+    client.get("/api/search?q=")
+    r = client.get("/metrics")
+    assert r.status_code == 200 and r.content_type.startswith("text/plain")
+    text = r.get_data(as_text=True)
+    assert metric_value(text, "faq_http_requests_total", route="/api/search", status="200") == 3
+    assert metric_value(text, "faq_http_requests_total", route="/api/search", status="400") == 1
+    assert metric_value(text, "faq_http_request_duration_seconds_count", route="/api/search") == 4
+    assert metric_value(text, "faq_http_request_duration_seconds_bucket", route="/api/search", le="+Inf") == 4
+    assert metric_value(text, "faq_searches_total", route="/api/search", outcome="confident") == 2
+    assert metric_value(text, "faq_searches_total", route="/api/search", outcome="none") == 1
+    version = client.get("/healthz").get_json()["index_version"]
+    assert metric_value(text, "faq_index_info", version=version) == 1
+    assert metric_value(text, "faq_index_articles") == 4
+
+
+def test_metrics_follow_a_new_index_version(app_factory, make_corpus, tmp_path, tiny_analyzer):
+    from faq_search.build import build_index
+
+    out = tmp_path / "ix"
+    v1 = build_index(make_corpus(), out, analyzer=tiny_analyzer).version
+    client = app_factory(out).test_client()
+    client.get("/metrics")
+    v2 = build_index(make_corpus(name="v2"), out, analyzer=tiny_analyzer).version
+    client.get("/healthz")
+    text = client.get("/metrics").get_data(as_text=True)
+    assert metric_value(text, "faq_index_info", version=v1) == 0
+    assert metric_value(text, "faq_index_info", version=v2) == 1
+
+
+def test_prepare_metrics_dir_creates_exports_and_removes_its_own(tmp_path):
+    env = {}
+    d = prepare_metrics_dir(env)
+    assert env["PROMETHEUS_MULTIPROC_DIR"] == str(d.path) and d.path.is_dir() and d.owned
+    d.cleanup()
+    assert not d.path.exists()
+
+
+def test_prepare_metrics_dir_empties_a_given_one_and_keeps_it(tmp_path):
+    given = tmp_path / "metrics"
+    given.mkdir()
+    (given / "counter_123.db").write_bytes(b"stale")
+    (given / "keep.txt").write_text("not ours")
+    d = prepare_metrics_dir({"PROMETHEUS_MULTIPROC_DIR": str(given)})
+    assert not (given / "counter_123.db").exists() and (given / "keep.txt").exists()
+    d.cleanup()
+    assert given.exists()
+
+
+@pytest.mark.e2e
+def test_gunicorn_metrics_drop_dead_workers_and_their_directory_on_exit(shared_tiny_index, tmp_path):
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+
+    def scrape(base):
+        with urllib.request.urlopen(base + "/metrics", timeout=10) as r:
+            return r.read().decode()
+
+    def info_pids(text):
+        return {int(p) for p in re.findall(r'faq_index_info\{pid="(\d+)"', text)}
+
+    with running_gunicorn(shared_tiny_index, tmp_path, TMPDIR=tmp, FAQ_RATE_API=0) as (base, server, _log):
+        (metrics_dir,) = tmp.glob("faq-search-metrics-*")  # made by gunicorn.conf.py
+        workers = worker_pids(server.pid)
+        wait_for(lambda: info_pids(scrape(base)) >= workers, 20, "both workers to report their index")
+        victim = min(workers)
+        os.kill(victim, signal.SIGKILL)
+        wait_for(lambda: len(worker_pids(server.pid) - {victim}) == 2, 20, "gunicorn to replace the worker")
+        wait_for(lambda: not (metrics_dir / f"gauge_liveall_{victim}.db").exists(), 20, "the dead worker's gauges to go")
+        text = scrape(base)
+        assert victim not in info_pids(text)
+        # Its counters still count: requests it answered are not lost from the totals.
+        assert (metrics_dir / f"counter_{victim}.db").exists()
+    assert not metrics_dir.exists()
+
+
+# --- the query log --------------------------------------------------------------------------------
+
+def test_searches_and_article_views_reach_the_query_log_redacted(app_factory, shared_tiny_index, tmp_path):
+    client = app_factory(shared_tiny_index, FAQ_DATA_DIR=tmp_path / "d").test_client()
+    client.get("/api/search", query_string={"q": "手机13812345678忘记登录密码"})
+    client.get("/?q=提现多久到账")
+    client.get("/api/articles/pw-login", query_string={"q": "忘记密码 me@example.com"})
+    client.get("/api/articles/nope")  # 404: no view
+    client.get("/api/search?q=")  # 400: no search
+    search, page, view = read_events(tmp_path / "d" / "queries.jsonl")
+    assert search["query"] == "手机[phone]忘记登录密码" and search["route"] == "/api/search"
+    assert search["top_id"] == "pw-login" and search["confident"] is True and search["results"] >= 1
+    assert page["route"] == "/" and page["top_id"] == "wd-time"
+    assert view == {"ts": view["ts"], "event": "view", "article_id": "pw-login", "query": "忘记密码 [email]"}
+    assert "13812345678" not in (tmp_path / "d" / "queries.jsonl").read_text("utf-8")
+
+
+def test_the_query_log_can_be_turned_off(app_factory, shared_tiny_index, tmp_path):
+    client = app_factory(shared_tiny_index, FAQ_DATA_DIR=tmp_path / "d", FAQ_QUERY_LOG=0).test_client()
+    assert client.get("/api/search?q=密码").status_code == 200
+    assert not (tmp_path / "d").exists()
+
+
+def test_an_unwritable_query_log_does_not_fail_searches(app_factory, shared_tiny_index, tmp_path, caplog):
+    (tmp_path / "d").write_text("a file where the directory should be")
+    client = app_factory(shared_tiny_index, FAQ_DATA_DIR=tmp_path / "d").test_client()
+    with caplog.at_level(logging.ERROR):
+        assert client.get("/api/search?q=密码").status_code == 200
+    assert any("query log not written" in r.getMessage() for r in caplog.records)

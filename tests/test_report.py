@@ -1,0 +1,148 @@
+"""faq-search report: content gaps from the query log and the feedback store."""
+
+import re
+import sqlite3
+import time
+from html.parser import HTMLParser
+
+import pytest
+
+from faq_search.cli import main
+from faq_search.report import build_report, normalize_query, parse_since, read_feedback, render_html, render_text
+
+DAY = 86400
+# Noon UTC: the same calendar day in every time zone from UTC-11 to UTC+11.
+T0 = 1_763_640_000.0  # 2025-11-20 12:00 UTC
+
+
+def search(ts, query, confident, top_id=None, results=None):
+    return {"ts": ts, "event": "search", "query": query, "confident": confident, "top_id": top_id,
+            "results": results if results is not None else int(bool(top_id)), "index_version": "v1", "route": "/api/search"}
+
+
+def view(ts, article_id):
+    return {"ts": ts, "event": "view", "article_id": article_id, "query": None}
+
+
+EVENTS = [
+    *(search(T0 + i, "忘记密码怎么办", True, "pw-login") for i in range(5)),
+    search(T0 + 10, "忘记密码怎么办？", True, "pw-login"),  # same question, other punctuation
+    search(T0 + 11, "ＡＢＣ 忘记密码怎么办", True, "pw-login"),  # full width: same as "abc 忘记密码怎么办"
+    search(T0 + DAY, "花呗怎么开通", False, None, results=0),
+    search(T0 + DAY + 1, "花呗怎么开通", False, "pw-pay"),
+    search(T0 + DAY + 2, "花呗怎么开通", False, "pw-pay"),
+    search(T0 + 2 * DAY, "转账限额", False, "tr-wrong"),
+    view(T0 + 3, "pw-login"),
+    view(T0 + DAY + 3, "pw-pay"),
+    search(T0 - 30 * DAY, "很久以前的问题", False),  # outside the window
+    {"ts": T0, "event": "search"},  # no query: skipped
+    {"ts": T0, "event": "other", "query": "x"},
+]
+
+
+def test_parse_since():
+    assert parse_since("7d") == 7 * DAY and parse_since("24h") == DAY and parse_since("30m") == 1800
+    assert parse_since("2w") == 14 * DAY and parse_since("1.5h") == 5400
+    for bad in ("", "7", "d", "-1d", "0d", "7y", "7 days"):
+        with pytest.raises(ValueError):
+            parse_since(bad)
+
+
+def test_queries_are_grouped_by_normalized_text():
+    assert normalize_query("忘记密码怎么办？") == normalize_query(" 忘记密码怎么办 ") == "忘记密码怎么办"
+    assert normalize_query("ＡＢＣ  Def!") == "abc def"
+
+
+def test_report_counts_top_queries_gaps_and_click_through():
+    r = build_report(EVENTS, since=T0 - DAY, until=T0 + 3 * DAY)
+    assert (r.searches, r.unanswered, r.views) == (11, 4, 2)
+    assert r.click_through == pytest.approx(2 / 11)
+    assert r.top_queries[0] == ("忘记密码怎么办", 6, 6)
+    assert r.top_queries[1] == ("花呗怎么开通", 3, 0)
+    assert r.top_unanswered == [("花呗怎么开通", 3, "pw-pay"), ("转账限额", 1, "tr-wrong")]
+    labels = [p[0] for p in r.periods]
+    assert len(labels) == 5 and labels == sorted(labels)  # quiet days are shown too
+    assert [p[1:] for p in r.periods][1:4] == [(7, 0), (3, 3), (1, 1)]
+
+
+def test_top_limits_rows_and_long_ranges_are_weekly():
+    r = build_report(EVENTS, since=T0 - 90 * DAY, until=T0 + 3 * DAY, top=1)
+    assert len(r.top_queries) == 1 and len(r.top_unanswered) == 1
+    assert all("-W" in label for label, *_ in r.periods) and r.searches == 12
+
+
+def make_feedback(path, rows):
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE feedback(id INTEGER PRIMARY KEY, ts REAL NOT NULL, query TEXT NOT NULL, "
+                 "article_id TEXT NOT NULL, helpful INTEGER NOT NULL)")
+    conn.executemany("INSERT INTO feedback(ts, query, article_id, helpful) VALUES (?, ?, ?, ?)", rows)
+    conn.commit()
+    conn.close()
+
+
+def test_read_feedback_ranks_articles_by_not_helpful_votes(tmp_path):
+    path = tmp_path / "feedback.sqlite3"
+    make_feedback(path, [
+        (T0, "q", "pw-pay", 0), (T0, "q", "pw-pay", 0), (T0, "q", "pw-pay", 1),
+        (T0, "q", "tr-wrong", 0), (T0, "q", "wd-time", 1),
+        (T0 - 30 * DAY, "q", "wd-time", 0),  # too old
+    ])
+    assert read_feedback(path, since=T0 - DAY) == [("pw-pay", 2, 1), ("tr-wrong", 1, 0)]
+    assert read_feedback(tmp_path / "missing.sqlite3", since=0) is None
+    (tmp_path / "empty.sqlite3").write_bytes(b"")
+    assert read_feedback(tmp_path / "empty.sqlite3", since=0) is None  # no table yet
+
+
+def test_text_report_sections():
+    r = build_report(EVENTS, since=T0 - DAY, until=T0 + 3 * DAY, feedback=[("pw-pay", 2, 1)],
+                     titles={"pw-pay": "忘记支付密码怎么办？"})
+    text = render_text(r)
+    assert "searches 11 · without a confident answer 4 (36.4%) · article views 2 · click-through 18.2%" in text
+    gaps = text.split("write these articles next")[1]
+    assert re.search(r"1\. 花呗怎么开通 +3  pw-pay", gaps)
+    assert re.search(r'1\. +2 +1  pw-pay  忘记支付密码怎么办？', text)
+    assert "(no feedback store)" in render_text(build_report([], since=T0, until=T0 + DAY))
+
+
+class _Collect(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags, self.attrs = [], []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self.attrs += [name for name, _ in attrs]
+
+
+def test_html_report_is_self_contained_with_a_chart_and_no_scripts():
+    events = EVENTS + [search(T0 + 20, "<script>alert(1)</script>", False)]
+    page = render_html(build_report(events, since=T0 - DAY, until=T0 + 3 * DAY, feedback=[]))
+    parser = _Collect()
+    parser.feed(page)
+    assert "svg" in parser.tags and parser.tags.count("rect") >= 10
+    assert "script" not in parser.tags and not any(a.startswith("on") for a in parser.attrs)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert not re.search(r"""(?:src|href)=["']?(?:https?:)?//""", page)  # nothing fetched from elsewhere
+    assert "花呗怎么开通" in page and "41.7%" in page  # 5 of 12 searches
+
+
+def test_report_command_text_and_html(client, tmp_path, tiny_index, capsys):
+    # The app writes the query log; the report reads it back.
+    data = tmp_path / "data"
+    for q in ("忘记登录密码了怎么办", "忘记登录密码了怎么办", "推荐一部电影", "推荐一部电影", "推荐一部电影"):
+        client.get("/api/search", query_string={"q": q})
+    client.get("/api/articles/pw-login?q=忘记登录密码了怎么办")
+    make_feedback(data / "feedback.sqlite3", [(time.time(), "q", "pw-pay", 0)])
+    html_path = tmp_path / "report.html"
+    code = main(["report", "--since", "1d", "--data-dir", str(data), "--index", str(tiny_index), "--html", str(html_path)])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "searches 5 · without a confident answer 3 (60.0%) · article views 1 · click-through 20.0%" in out
+    assert re.search(r"1\. 推荐一部电影 +3", out.split("write these articles next")[1])
+    assert "pw-pay  忘记支付密码怎么办？" in out  # titles come from the index
+    assert "<svg" in html_path.read_text("utf-8")
+
+
+def test_report_command_rejects_a_bad_since(capsys):
+    assert main(["report", "--since", "yesterday"]) == 2
+    assert "not a duration" in capsys.readouterr().err

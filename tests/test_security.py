@@ -1,0 +1,170 @@
+"""Security headers, templates without inline code, per-client rate limits, admin endpoints."""
+
+import re
+
+import pytest
+
+from faq_search.build import build_index
+from tests.conftest import ROOT, TINY_ARTICLES, assert_error
+
+TOKEN = "s3cret-admin-token-0123456789"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture
+def secure_app(app_factory, shared_tiny_index):
+    app = app_factory(shared_tiny_index)
+
+    @app.get("/test/boom")
+    def boom():
+        raise RuntimeError("bug")
+
+    return app
+
+
+@pytest.mark.parametrize("url", ["/", "/?q=密码", "/api/search?q=密码", "/api/search", "/healthz", "/metrics",
+                                 "/static/style.css", "/no/such/page", "/test/boom"])
+def test_every_response_carries_the_security_headers(secure_app, url):
+    r = secure_app.test_client().get(url)
+    r.close()  # static files are streamed from an open file
+    csp = r.headers["Content-Security-Policy"]
+    directives = dict(d.strip().split(" ", 1) for d in csp.split(";"))
+    assert directives["script-src"] == "'self'" and "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert directives["frame-ancestors"] == "'none'"
+    assert directives["object-src"] == "'none'"
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
+    assert r.headers["Referrer-Policy"] == "no-referrer"
+    assert r.headers["X-Frame-Options"] == "DENY"
+
+
+def test_templates_need_no_inline_script_or_style():
+    # The CSP blocks inline code, so the page must work without any.
+    templates = list((ROOT / "faq_search" / "web" / "templates").rglob("*.html"))
+    assert templates
+    for path in templates:
+        html = path.read_text("utf-8")
+        for tag in re.findall(r"<script\b[^>]*>", html, flags=re.I):
+            assert re.search(r"\bsrc=", tag), f"{path.name}: inline <script>"
+        assert not re.search(r"\son[a-z]+\s*=", html, flags=re.I), f"{path.name}: inline event handler"
+        assert not re.search(r"\sstyle\s*=", html, flags=re.I), f"{path.name}: inline style attribute"
+        assert not re.search(r"<style\b", html, flags=re.I), f"{path.name}: inline <style>"
+        assert "javascript:" not in html.lower(), f"{path.name}: javascript: URL"
+
+
+def test_the_page_loads_its_assets_from_this_site(secure_app):
+    html = secure_app.test_client().get("/?q=忘记登录密码").get_data(as_text=True)
+    for url in re.findall(r'(?:src|href)="([^"]+)"', html):
+        # Same-site paths or in-page fragments (the skip link), never another origin.
+        assert (url.startswith("/") and not url.startswith("//")) or url.startswith("#"), url
+
+
+# --- rate limits --------------------------------------------------------------------------------
+
+def test_api_clients_past_the_limit_get_429_with_retry_after(app_factory, shared_tiny_index):
+    client = app_factory(shared_tiny_index, FAQ_RATE_API=3).test_client()
+    assert [client.get("/api/search?q=密码").status_code for _ in range(3)] == [200, 200, 200]
+    r = client.get("/api/categories")
+    assert_error(r, 429, "rate_limited")
+    assert 1 <= int(r.headers["Retry-After"]) <= 20
+    # Another client has its own bucket; the page and health checks are not limited.
+    other = {"REMOTE_ADDR": "10.0.0.2"}
+    assert client.get("/api/search?q=密码", environ_overrides=other).status_code == 200
+    assert client.get("/?q=密码").status_code == 200
+    assert client.get("/healthz").status_code == 200
+
+
+def test_feedback_has_a_stricter_limit_on_top(app_factory, shared_tiny_index):
+    client = app_factory(shared_tiny_index, FAQ_RATE_API=100, FAQ_RATE_FEEDBACK=2).test_client()
+    vote = {"article_id": "pw-login", "helpful": True}
+    statuses = [client.post("/api/feedback", json=vote).status_code for _ in range(3)]
+    assert statuses == [201, 201, 429]
+    assert client.get("/api/search?q=密码").status_code == 200
+
+
+def test_zero_turns_the_limits_off(app_factory, shared_tiny_index):
+    client = app_factory(shared_tiny_index, FAQ_RATE_API=0).test_client()
+    assert {client.get("/api/categories").status_code for _ in range(200)} == {200}
+
+
+def test_forwarded_for_identifies_clients_only_behind_a_trusted_proxy(app_factory, shared_tiny_index):
+    spoofed = [{"X-Forwarded-For": f"203.0.113.{i}"} for i in range(3)]
+    direct = app_factory(shared_tiny_index, FAQ_RATE_API=1).test_client()
+    assert [direct.get("/api/categories", headers=h).status_code for h in spoofed] == [200, 429, 429]
+    proxied = app_factory(shared_tiny_index, FAQ_RATE_API=1, FAQ_PROXY_HOPS=1).test_client()
+    assert [proxied.get("/api/categories", headers=h).status_code for h in spoofed] == [200, 200, 200]
+
+
+# --- admin ----------------------------------------------------------------------------------------
+
+def test_admin_endpoints_do_not_exist_without_a_token(app_factory, shared_tiny_index):
+    client = app_factory(shared_tiny_index).test_client()
+    assert_error(client.get("/admin/stats", headers=AUTH), 404, "not_found")
+    assert_error(client.post("/admin/reload", headers=AUTH), 404, "not_found")
+
+
+@pytest.mark.parametrize("headers", [
+    {},
+    {"Authorization": "Bearer wrong-token-but-long-enough"},
+    {"Authorization": f"Basic {TOKEN}"},
+    {"Authorization": f"Bearer {TOKEN}x"},
+    {"Authorization": f"Bearer {TOKEN[:-1]}"},
+    {"Authorization": "Bearer"},
+    {"Authorization": "Bearer é\x01"},
+])
+def test_admin_endpoints_need_the_bearer_token(app_factory, shared_tiny_index, headers):
+    client = app_factory(shared_tiny_index, FAQ_ADMIN_TOKEN=TOKEN).test_client()
+    for r in (client.get("/admin/stats", headers=headers), client.post("/admin/reload", headers=headers)):
+        assert_error(r, 401, "unauthorized")
+        assert r.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_a_short_admin_token_is_refused_at_start(app_factory, shared_tiny_index):
+    with pytest.raises(ValueError, match="FAQ_ADMIN_TOKEN"):
+        app_factory(shared_tiny_index, FAQ_ADMIN_TOKEN="short")
+
+
+def test_admin_stats_describe_this_worker(app_factory, shared_tiny_index):
+    import os
+
+    client = app_factory(shared_tiny_index, FAQ_ADMIN_TOKEN=TOKEN).test_client()
+    client.get("/api/search?q=密码")
+    body = client.get("/admin/stats", headers=AUTH).get_json()
+    assert body["pid"] == os.getpid()
+    assert body["articles"] == 4 and body["index_version"] and body["index_error"] is None
+    assert body["rate_limit_buckets"]["api"] >= 1
+    assert body["query_log"]["bytes"] > 0
+
+
+def test_admin_reload_swaps_now_and_force_retries_a_repaired_version(app_factory, make_corpus, tmp_path, tiny_analyzer):
+    out = tmp_path / "ix"
+    build_index(make_corpus(), out, analyzer=tiny_analyzer)
+    # A long interval: only the admin reload makes this app look at the pointer again.
+    client = app_factory(out, FAQ_ADMIN_TOKEN=TOKEN, interval=3600).test_client()
+    v1 = client.get("/healthz").get_json()["index_version"]
+    assert client.post("/admin/reload", headers=AUTH).get_json()["reloaded"] is False
+
+    extra = {"id": "pts", "question": "积分怎么兑换？", "category": "password", "answer": "在积分中心兑换。"}
+    v2 = build_index(make_corpus({**TINY_ARTICLES, "password/points.md": extra}, name="v2"), out, analyzer=tiny_analyzer)
+    vocab = v2.path / "vocab.json"
+    good = vocab.read_bytes()
+    vocab.write_bytes(good[: len(good) // 2])  # truncated
+    body = client.post("/admin/reload", headers=AUTH).get_json()
+    assert body["reloaded"] is False and body["index_version"] == v1 and "checksum" in body["index_error"]
+
+    vocab.write_bytes(good)  # repaired in place
+    assert client.post("/admin/reload", headers=AUTH).get_json()["reloaded"] is False  # already refused once
+    body = client.post("/admin/reload", headers=AUTH, json={"force": True}).get_json()
+    assert body["reloaded"] is True and body["index_version"] == v2.version and body["articles"] == 5
+
+
+@pytest.mark.parametrize("kwargs, status, code", [
+    ({"json": {"force": "yes"}}, 400, "invalid_body"),
+    ({"json": {"forse": True}}, 400, "invalid_body"),
+    ({"json": [True]}, 400, "invalid_body"),
+    ({"data": "force=1", "content_type": "application/x-www-form-urlencoded"}, 415, "unsupported_media_type"),
+    ({"data": "{", "content_type": "application/json"}, 400, "invalid_json"),
+    ({"data": b"{" + b" " * 20_000 + b"}", "content_type": "application/json"}, 413, "too_large"),
+])
+def test_admin_reload_validates_its_body(app_factory, shared_tiny_index, kwargs, status, code):
+    client = app_factory(shared_tiny_index, FAQ_ADMIN_TOKEN=TOKEN).test_client()
+    assert_error(client.post("/admin/reload", headers=AUTH, **kwargs), status, code)

@@ -1,0 +1,163 @@
+"""Index changes under a running gunicorn: publishing under load, corrupt versions, starting without an index."""
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import urllib.request
+from collections import Counter
+
+import pytest
+
+from faq_search.corpus import load_corpus
+from faq_search.build import build_index
+from faq_search.index import publish, read_current
+from tests.conftest import REAL_CORPUS, ROOT, http_get, running_gunicorn, wait_for, worker_pids, write_corpus
+
+pytestmark = pytest.mark.e2e
+
+TOKEN = "load-test-admin-token-0123456789"
+JSONL_FIELDS = ("id", "question", "similar_questions", "answer", "category", "tags")
+QUERIES = ["忘记登录密码了怎么办", "提现多久到账", "转账转错人了", "怎么绑定银行卡", "积分怎么兑换", "账户被冻结了"]
+
+
+def new_article(i: int) -> str:
+    return json.dumps({"id": f"load-test-{i}", "question": f"压力测试问题{i}号怎么处理？", "category": "account",
+                       "similar_questions": [f"测试问题{i}", f"第{i}号测试"], "tags": ["测试"],
+                       "answer": f"这是第{i}篇压力测试文章的答案。"}, ensure_ascii=False) + "\n"
+
+
+def test_twenty_publishes_under_steady_load_lose_no_request(real_index, real_analyzer, tmp_path):
+    # The real knowledge base as JSON Lines: the same articles, and a rebuild skips parsing 133 YAML headers.
+    corpus = tmp_path / "kb.jsonl"
+    articles = load_corpus(REAL_CORPUS).articles
+    corpus.write_text("".join(json.dumps({f: getattr(a, f) for f in JSONL_FIELDS}, ensure_ascii=False) + "\n"
+                              for a in articles), "utf-8")
+    index = tmp_path / "index"
+    shutil.copytree(real_index / "cache", index / "cache")  # analysed tokens: rebuilds analyse one article
+    build_index(corpus, index, REAL_CORPUS / "dict", analyzer=real_analyzer)
+    base_articles = len(articles)
+    watch_log = open(tmp_path / "watch.log", "w+")
+    builder = subprocess.Popen(
+        [sys.executable, str(ROOT / "build_index.py"), "--watch", "--corpus", str(corpus), "--out", str(index),
+         "--dict", str(REAL_CORPUS / "dict"), "--interval", "0.05", "--debounce", "0.1"],
+        cwd=ROOT, stdout=watch_log, stderr=subprocess.STDOUT,
+    )
+    results: list[tuple[int, str | None]] = []
+    failures: list[str] = []
+    stop = threading.Event()
+    try:
+        with running_gunicorn(index, tmp_path, FAQ_RELOAD_INTERVAL=0.2, FAQ_RATE_API=0,
+                              FAQ_ADMIN_TOKEN=TOKEN) as (base, server, server_log):
+            def load(n: int):
+                # Steady, not saturating: the builder needs a share of the two cores to publish at all.
+                i = n
+                while not stop.wait(0.02):
+                    q = QUERIES[i % len(QUERIES)]
+                    i += 1
+                    try:
+                        status, body = http_get(base + "/api/search?" + urllib.parse.urlencode({"q": q}))
+                        results.append((status, body.get("index_version")))
+                    except Exception as e:  # noqa: BLE001 — a refused connection is a failure too
+                        failures.append(repr(e))
+
+            threads = [threading.Thread(target=load, args=(n,)) for n in range(2)]
+            for t in threads:
+                t.start()
+            wait_for(lambda: "watching" in (tmp_path / "watch.log").read_text(), 60, "the watcher to start")
+            published = [read_current(index)]
+            t0 = time.monotonic()
+            for i in range(1, 21):
+                with open(corpus, "a", encoding="utf-8") as f:
+                    f.write(new_article(i))
+                published.append(wait_for(
+                    lambda: (v := read_current(index)) != published[-1] and v, 20, f"version {i} to be published"))
+            publish_seconds = time.monotonic() - t0
+            newest = published[-1]
+
+            # Every worker ends on the newest version: ask each one (the admin stats carry the pid).
+            workers = worker_pids(server.pid)
+            assert len(workers) == 2
+            seen: dict[int, str] = {}
+
+            def all_workers_on_newest():
+                status, body = http_get(base + "/admin/stats", headers={"Authorization": f"Bearer {TOKEN}"})
+                assert status == 200, body
+                seen[body["pid"]] = body["index_version"]
+                return all(seen.get(pid) == newest for pid in workers)
+
+            wait_for(all_workers_on_newest, 20, "every worker to serve the newest version", interval=0.01)
+            time.sleep(0.3)  # a little more load on the newest version
+            stop.set()
+            for t in threads:
+                t.join(timeout=30)
+            status, health = http_get(base + "/healthz")
+            metrics = urllib.request.urlopen(base + "/metrics", timeout=10).read().decode()
+    finally:
+        stop.set()
+        builder.terminate()
+        builder.wait(timeout=30)
+        watch_log.close()
+    assert "build failed" not in (tmp_path / "watch.log").read_text()
+
+    statuses = Counter(s for s, _ in results)
+    assert failures == [] and set(statuses) == {200}, (statuses, failures[:3])
+    assert len(results) >= 200, f"only {len(results)} requests in {publish_seconds:.1f}s"
+    versions_served = {v for _, v in results}
+    assert len(versions_served) >= 5  # the load really spanned many versions
+    assert results[-1][1] == newest and health["articles"] == base_articles + 20
+    assert len(set(published)) == 21
+    # /metrics adds up both workers' counters: every search of the load is counted once.
+    counted = sum(float(v) for v in re.findall(r'faq_http_requests_total\{[^}]*route="/api/search"[^}]*\} (\S+)', metrics))
+    assert counted == len(results)
+    for pid in workers:
+        assert re.search(rf'faq_index_info\{{pid="{pid}",version="{newest}"\}} 1\.0', metrics), pid
+    print(f"\n{len(results)} requests, all 200, while publishing 20 versions in {publish_seconds:.1f}s")
+
+
+def test_a_corrupt_version_is_refused_and_logged_while_the_old_one_serves(tmp_path, tiny_analyzer):
+    index = tmp_path / "index"
+    v1 = build_index(write_corpus(tmp_path / "c1"), index, analyzer=tiny_analyzer).version
+    with running_gunicorn(index, tmp_path, FAQ_RELOAD_INTERVAL=0.1, FAQ_RATE_API=0) as (base, _server, log):
+        # Build the next version elsewhere, truncate a file, then publish it here.
+        staging = tmp_path / "staging"
+        v2 = build_index(write_corpus(tmp_path / "c2", categories={"password": "密码", "transfer": "转账",
+                                                                     "withdraw": "提现及到账"}),
+                         staging, analyzer=tiny_analyzer).version
+        shutil.copytree(staging / "versions" / v2, index / "versions" / v2)
+        npz = index / "versions" / v2 / "matrices.npz"
+        npz.write_bytes(npz.read_bytes()[:1000])
+        publish(index, v2)
+        refusals = lambda: len(re.findall(rf'"level": "error".*index version {v2} refused: .*checksum mismatch in matrices.npz',
+                                          log.read_text()))
+        answers = []
+        while refusals() < 2:  # both workers tried it
+            answers.append(http_get(base + "/api/search?q=" + urllib.parse.quote("忘记密码")))
+            assert len(answers) < 2000, log.read_text()[-3000:]
+            time.sleep(0.01)
+        assert {s for s, _ in answers} == {200} and {b["index_version"] for _, b in answers} == {v1}
+        assert http_get(base + "/healthz")[1]["index_version"] == v1
+
+        # The next good version is picked up.
+        v3 = build_index(write_corpus(tmp_path / "c3"), index, analyzer=tiny_analyzer).version
+        wait_for(lambda: all(http_get(base + "/healthz")[1]["index_version"] == v3 for _ in range(6)), 20, "v3")
+
+
+def test_a_server_started_without_an_index_answers_503_json_then_recovers(tmp_path, tiny_analyzer):
+    index = tmp_path / "index"
+    with running_gunicorn(index, tmp_path, FAQ_RELOAD_INTERVAL=0.1, FAQ_RATE_API=0) as (base, _server, _log):
+        status, body = http_get(base + "/api/search?q=" + urllib.parse.quote("密码"))
+        assert status == 503 and body["error"]["code"] == "index_unavailable" and str(index) in body["error"]["message"]
+        status, body = http_get(base + "/healthz")
+        assert status == 503 and body["status"] == "unavailable" and "no published index" in body["reason"]
+        with urllib.request.urlopen(base + "/") as r:  # the page explains instead of failing
+            assert r.status == 200 and "暂时不可用" in r.read().decode()
+
+        build_index(write_corpus(tmp_path / "corpus"), index, analyzer=tiny_analyzer)
+        wait_for(lambda: all(http_get(base + "/api/search?q=" + urllib.parse.quote("密码"))[0] == 200 for _ in range(6)), 20, "recovery")
+        status, body = http_get(base + "/healthz")
+        assert status == 200 and body["articles"] == 4
