@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import hashlib
+import inspect
+import json
 import os
 import statistics
 import sys
@@ -187,6 +188,28 @@ def stage1_method(searcher, name: str | None):
     return None, None
 
 
+def stage1_runner(searcher, method, ids: list[str]):
+    """Query text → ids of the first stage's best K, whatever the method takes: the query or its
+    analysis (then analysis is timed with it), and a ``limit`` (given the depth search itself uses)."""
+    params = inspect.signature(method).parameters
+    takes_analysis = next(iter(params), "") == "analysis"
+    kwargs = {}
+    if "limit" in params:
+        reranked = getattr(searcher, "reranker", None) is not None
+        kwargs["limit"] = getattr(searcher, "rerank_depth", K) if reranked else K
+
+    def run(q: str) -> list[str]:
+        res = method(searcher.analyzer.analyze(q) if takes_analysis else q, **kwargs)
+        if res is None:
+            return []
+        if hasattr(res, "arts") and hasattr(res, "score"):  # candidates: best K by first-stage score
+            top = np.argsort(-np.asarray(res.score), kind="stable")[:K]
+            return [ids[int(a)] for a in np.asarray(res.arts)[top]]
+        return [getattr(h, "id", h) for h in res]
+
+    return run
+
+
 def bench_size(n: int, data: Path, work: Path, stage1: str | None, peers: list[str]) -> dict:
     index_dir = work / f"index-{n}"
     version = (index_dir / "CURRENT").read_text().strip()
@@ -215,10 +238,7 @@ def bench_size(n: int, data: Path, work: Path, stage1: str | None, peers: list[s
     name, method = stage1_method(searcher, stage1)
     out["stage1_method"] = name
     if method is not None:
-        def first_stage(q, method=method):
-            res = method(q)
-            return [getattr(h, "id", h) for h in res] if isinstance(res, list) else res
-        engines[f"first stage ({name})"] = first_stage
+        engines[f"first stage ({name})"] = stage1_runner(searcher, method, ids)
     engines["analysis only"] = lambda q: (searcher.analyzer.analyze(q), [])[1]
     if peers:
         t0 = time.perf_counter()
