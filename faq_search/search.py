@@ -7,6 +7,7 @@ TF-IDF vectors. All parts are in [0, 1], so scores compare across queries.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter
 from dataclasses import asdict, dataclass, replace
@@ -28,6 +29,7 @@ DEFAULT_MIN_SCORE = 0.1
 RARE_POSTINGS = 2000
 RARE_SHARE = 0.01
 RESCORE_ROWS = 1000
+GATHER_POSTINGS = 20000  # below this many postings, rescoring gathers them instead of binary searches
 # Below this a hit is shown as "maybe related", not as the answer (see docs/quality.md).
 DEFAULT_CONFIDENT_SCORE = 0.35
 
@@ -75,26 +77,43 @@ def _accumulate(postings: sp.csc_matrix, cols: np.ndarray, weights: np.ndarray, 
     """
     if cols.size == 0:
         return _EMPTY
-    indptr, indices, data = postings.indptr, postings.indices, postings.data
-    starts, ends = indptr[cols], indptr[cols + 1]
-    lengths = ends - starts
-    total = int(lengths.sum())
-    if total == 0:
+    offsets, lengths = _gather(postings.indptr, cols)
+    if offsets.size == 0:
         return _EMPTY
-    # Gather all postings of the query terms in one vectorised step.
-    offsets = np.repeat(starts - np.cumsum(np.concatenate(([0], lengths[:-1]))), lengths) + np.arange(total)
-    rows = indices[offsets]
+    rows, data = postings.indices[offsets], postings.data
     uniq, inverse = np.unique(rows, return_inverse=True)
     dots = np.bincount(inverse, weights=data[offsets] * np.repeat(weights, lengths))
     return uniq, dots, np.bincount(inverse, weights=np.repeat(coverage, lengths))
 
 
+def _gather(indptr: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Offsets of every stored entry of the ``keys`` (columns of a CSC, rows of a CSR) and their lengths."""
+    starts = indptr[keys]
+    lengths = indptr[keys + 1] - starts
+    total = int(lengths.sum())
+    offsets = np.repeat(starts - np.cumsum(np.concatenate(([0], lengths[:-1]))), lengths) + np.arange(total)
+    return offsets, lengths
+
+
 def _score_ids(postings: sp.csc_matrix, cols: np.ndarray, weights: np.ndarray, coverage: np.ndarray,
                ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Exact (dot products, covered query weight) of the query with the given sorted rows:
-    a binary search per query term in its postings, never a walk through them."""
+    """Exact (dot products, covered query weight) of the query with the given sorted rows."""
     dots, cov = np.zeros(ids.size), np.zeros(ids.size)
+    if cols.size == 0 or ids.size == 0:
+        return dots, cov
     indptr, indices, data = postings.indptr, postings.indices, postings.data
+    lengths = indptr[cols + 1] - indptr[cols]
+    if int(lengths.sum()) <= GATHER_POSTINGS:
+        # Short postings: look each one up among the ids, all terms at once.
+        offsets, lengths = _gather(indptr, cols)
+        rows = indices[offsets]
+        pos = np.minimum(np.searchsorted(ids, rows), ids.size - 1)
+        found = ids[pos] == rows
+        term = np.repeat(np.arange(cols.size), lengths)[found]
+        dots += np.bincount(pos[found], weights=data[offsets[found]] * weights[term], minlength=ids.size)
+        cov += np.bincount(pos[found], weights=coverage[term], minlength=ids.size)
+        return dots, cov
+    # Long postings (frequent terms in a big index): a binary search per term, never a walk.
     for col, w, c in zip(cols.tolist(), weights.tolist(), coverage.tolist()):
         start, end = indptr[col], indptr[col + 1]
         if start == end:
@@ -107,15 +126,18 @@ def _score_ids(postings: sp.csc_matrix, cols: np.ndarray, weights: np.ndarray, c
     return dots, cov
 
 
-def _lookup(part, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Values of a sparse (ids, values, coverage) result at ``ids``; 0 where absent."""
-    keys, vals, cov = part
-    out_v, out_c = np.zeros(ids.size), np.zeros(ids.size)
-    if keys.size:
-        pos = np.minimum(np.searchsorted(keys, ids), keys.size - 1)
-        found = keys[pos] == ids
-        out_v[found], out_c[found] = vals[pos[found]], cov[pos[found]]
-    return out_v, out_c
+def _presence(matrix: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Dense (rows × cols) counts of a CSR with sorted indices: a small gather, no scipy indexing."""
+    out = np.zeros((rows.size, cols.size))
+    offsets, lengths = _gather(matrix.indptr, rows)
+    terms = matrix.indices[offsets]
+    order = np.argsort(cols)
+    sorted_cols = cols[order]
+    pos = np.minimum(np.searchsorted(sorted_cols, terms), cols.size - 1)
+    found = sorted_cols[pos] == terms
+    owner = np.repeat(np.arange(rows.size), lengths)
+    out[owner[found], order[pos[found]]] = matrix.data[offsets[found]]
+    return out
 
 
 def _top(scores: np.ndarray, k: int) -> np.ndarray:
@@ -183,6 +205,8 @@ class Searcher:
         owner = sp.csr_matrix((np.ones(data.row_article.size, np.int32), (data.row_article, np.arange(data.row_article.size))),
                               shape=(len(self.articles), data.row_article.size))
         self._article_terms = {f: (owner @ (data.questions[f] > 0).astype(np.int32)).tocsr() for f in FIELDS}
+        # Normalised text of recently shown phrasings + answers, for matched terms (bounded memory).
+        self._spelled_row = functools.lru_cache(maxsize=4096)(self._spell_row)
 
     @classmethod
     def load(cls, index_dir: str | Path = "index", analyzer: Analyzer | None = None, **kwargs) -> "Searcher":
@@ -345,7 +369,7 @@ class Searcher:
             cols, _weights, coverage = query_terms[name]
             if cols.size == 0:
                 continue
-            present = self._article_terms[name][cands.arts][:, cols].toarray()
+            present = _presence(self._article_terms[name], cands.arts, cols)
             if exclude_row >= 0:
                 # The held-out phrasing must not vouch for its own article.
                 mine = cands.arts == self.data.row_article[exclude_row]
@@ -410,11 +434,15 @@ class Searcher:
         return [replace(h, term_weights=tuple((t, weights.get(t, 0.0)) for t in h.matched_terms),
                         updated=self.articles[self._by_id[h.id]].updated) for h in hits]
 
+    def _spell_row(self, row: int) -> str:
+        article = self.articles[int(self.data.row_article[row])]
+        return self.analyzer.spelled(self.data.row_text[row] + " " + article.answer[:200])
+
     def _hit(self, art: int, row: int, score: float, confident: bool, query_words: list[str]) -> Hit:
         a = self.articles[art]
         matched = self.data.row_text[row]
         # A substring test (no segmentation per hit): spelling variants are fixed on both sides.
-        target = self.analyzer.spelled(matched + " " + a.answer[:200])
+        target = self._spelled_row(row)
         terms = tuple(w for w in query_words if len(w) > 1 and w in target)
         return Hit(
             id=a.id,
