@@ -123,3 +123,12 @@ def test_corrupt_store_does_not_hide_articles(app_factory, tiny_index, tmp_path)
     assert r.status_code == 200 and r.get_json()["feedback"] is None
     assert [q["id"] for q in client.get("/api/popular").get_json()["questions"]] == []
     assert_error(client.get("/api/feedback/stats"), 503, "storage_unavailable")
+
+
+def test_stored_queries_are_redacted(client, tmp_path):
+    vote = {"query": "我的手机13812345678收不到验证码", "article_id": "pw-login", "helpful": False}
+    assert client.post("/api/feedback", json=vote).status_code == 201
+    assert client.post("/api/question", json={"query": "卡号6222021234567890123转错了", "contact": "138 1234 5678"}).status_code == 201
+    with sqlite3.connect(tmp_path / "data" / "feedback.sqlite3") as db:
+        assert db.execute("SELECT query FROM feedback").fetchall() == [("我的手机[phone]收不到验证码",)]
+        assert db.execute("SELECT query, contact FROM questions").fetchall() == [("卡号[bank_card]转错了", "138 1234 5678")]

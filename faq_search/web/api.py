@@ -10,6 +10,7 @@ from urllib.parse import unquote_to_bytes
 from flask import Blueprint, current_app, request
 
 from ..feedback import FeedbackStore
+from ..redact import redact
 from ..search import QueryError, Searcher
 from ..suggest import Suggester
 from .errors import ApiError
@@ -253,7 +254,8 @@ def add_feedback():
     query, article_id, helpful = body["query"].strip(), body["article_id"], body["helpful"]
     if s.get(article_id) is None:
         raise ApiError(404, "article_not_found", f"no article with id '{article_id}'")
-    counts = _stored(lambda: feedback_store().add_vote(query, article_id, helpful))
+    # The vote's query is kept like the query log keeps it: personal data redacted first.
+    counts = _stored(lambda: feedback_store().add_vote(redact(query), article_id, helpful))
     return {"article_id": article_id, "feedback": counts.to_dict()}, 201
 
 
@@ -277,7 +279,8 @@ def leave_question():
     query, contact = body["query"].strip(), body["contact"].strip()
     if not query:
         raise ApiError(400, "missing_query", "'query' must not be blank")
-    _stored(lambda: feedback_store().add_question(query, contact))
+    # The contact is given on purpose so we can answer; the question itself is redacted.
+    _stored(lambda: feedback_store().add_question(redact(query), contact))
     return {"status": "received"}, 201
 
 
