@@ -169,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
         if not (shutil.which(tool) or Path(f"/usr/sbin/{tool}").exists()):
             raise SystemExit(f"{tool} not found (Debian: apt-get install {tool})")
 
+    if "nginx" in args.scenarios and not (ROOT / "deploy" / "nginx.conf").exists():
+        raise SystemExit(f"{ROOT / 'deploy' / 'nginx.conf'} not found")
     work = Path(tempfile.mkdtemp(prefix="faq-http-"))
     search_paths = work / "search.txt"
     with open(args.queries, encoding="utf-8") as f, open(search_paths, "w") as out:
@@ -203,9 +205,11 @@ def main(argv: list[str] | None = None) -> int:
                       file=sys.stderr, flush=True)
             if scenario == "direct":
                 memory = memory_table("replica 1", procs[0])
+            if args.out:  # after every scenario, so a failure later keeps what was measured
+                args.out.write_text(json.dumps({"runs": runs, "memory": memory}, indent=2))
     shutil.rmtree(work, ignore_errors=True)
 
-    print(f"| scenario | endpoint | req/s | p50 ms | p90 ms | p99 ms | errors | search/healthz throughput |")
+    print("| scenario | endpoint | req/s | p50 ms | p90 ms | p99 ms | errors | search/healthz throughput |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")
     by = {(r["scenario"], r["endpoint"]): r for r in runs}
     for r in runs:
@@ -221,8 +225,6 @@ def main(argv: list[str] | None = None) -> int:
         for m in memory:
             print(f"| {m['role']} {m['pid']} | {m['rss_mib']} | {m['pss_mib']} | {m['shared_mib']} | {m['private_mib']} |")
         print(f"| **total (PSS)** | {sum(m['rss_mib'] for m in memory):.1f} (sum of RSS) | {sum(m['pss_mib'] for m in memory):.1f} | | |")
-    if args.out:
-        args.out.write_text(json.dumps({"runs": runs, "memory": memory}, indent=2))
     return 0
 
 
