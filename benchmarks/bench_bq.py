@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from faq_search.build import build_index

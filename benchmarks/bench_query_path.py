@@ -59,7 +59,7 @@ def main() -> None:
         ("ours: full search (reranked, hits built)", lambda q: s.search(q)),
     ]
     print(f"{len(s.articles)} articles, {owner.size} question rows, {len(queries)} queries")
-    print(f"| path | p50 ms | p99 ms |\n|---|---:|---:|")
+    print("| path | p50 ms | p99 ms |\n|---|---:|---:|")
     for label, fn in rows:
         p50, p99 = timed(fn, queries)
         print(f"| {label} | {p50:.3f} | {p99:.3f} |")

@@ -22,12 +22,10 @@ import json
 import multiprocessing
 import os
 import shutil
-import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import scipy.sparse as sp
