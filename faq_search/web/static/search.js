@@ -105,26 +105,24 @@
     document.title = (q ? q + " - " : "") + "易钱包帮助中心";
   }
 
-  function showError(e) {
+  // Empties the results area (hits, "maybe related", no-answer, did-you-mean) and shows `message`.
+  function resetResults(message, isError) {
     document.body.classList.remove("showing-no-answer");
     status.classList.remove("visually-hidden");
     hitsList.replaceChildren();
     maybeTitle.hidden = true;
     noAnswer.hidden = true;
     didYouMean.hidden = true;
-    status.textContent = e.code === "query_too_long" ? "问题太长了，请精简到 " + main.dataset.maxChars + " 个字以内。" : "搜索服务暂时不可用，请稍后再试。";
-    status.classList.add("status-error");
+    status.textContent = message;
+    status.classList.toggle("status-error", isError);
+  }
+
+  function showError(e) {
+    resetResults(e.code === "query_too_long" ? "问题太长了，请精简到 " + main.dataset.maxChars + " 个字以内。" : "搜索服务暂时不可用，请稍后再试。", true);
   }
 
   async function showHome(seq, signal) {
-    document.body.classList.remove("showing-no-answer");
-    status.classList.remove("visually-hidden");
-    hitsList.replaceChildren();
-    maybeTitle.hidden = true;
-    noAnswer.hidden = true;
-    didYouMean.hidden = true;
-    status.textContent = "";
-    status.classList.remove("status-error");
+    resetResults("", false);
     if (!state.category) {
       browse.hidden = true;
       popular.hidden = false;
