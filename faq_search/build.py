@@ -1,4 +1,4 @@
-"""The offline builder: validate → analyse → fit → train the reranker → write → publish."""
+"""The offline builder: validate → analyse → fit → train the paraphrase model and reranker → write → publish."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from .index import (
     DEFAULT_RANKING, FORMAT_VERSION, BuildResult, analyse_corpus, analyzer_for, build_arrays, corpus_key,
     dict_files_for, in_memory, publish, read_current, write_version,
 )
+from .paraphrase import ParaphraseModel, trainable
 from .rerank import load_default, train_reranker
 from .search import Searcher
 
@@ -32,12 +33,16 @@ def build_index(corpus_path: str | Path, out_dir: str | Path, dict_dir: str | Pa
     cache_path = out_dir / "cache" / f"analysis-{analyzer.fingerprint}.json"
     analysed = analyse_corpus(analyzer, corpus.articles, cache_path, progress, workers)
     arrays = build_arrays(corpus, analysed, ranking)
-    reranker = None
+    reranker = paraphrase = None
     if rerank:
+        data = in_memory(corpus, arrays, ranking)
+        if trainable(data.row_article, len(data.articles)):
+            data.paraphrase = paraphrase = ParaphraseModel.fit(data.questions, data.row_article, len(data.articles))
         # Own paraphrase groups when there are enough of them, else our default weights.
-        reranker = train_reranker(Searcher(in_memory(corpus, arrays, ranking), analyzer)) or load_default()
+        reranker = train_reranker(Searcher(data, analyzer)) or load_default()
     seconds = time.perf_counter() - t0
-    version, path = write_version(out_dir, corpus, analyzer, arrays, key, dict_files, ranking, seconds, reranker)
+    version, path = write_version(out_dir, corpus, analyzer, arrays, key, dict_files, ranking, seconds,
+                                  reranker, paraphrase)
     publish(out_dir, version)
     vocab = sum(len(v) for v in arrays["vocab"].values())
     return BuildResult(version, path, len(corpus.articles), vocab, time.perf_counter() - t0, analysed.fresh)

@@ -34,11 +34,12 @@ from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from . import __version__
 from .analysis import Analyzer
 from .corpus import Article, Corpus
+from .paraphrase import ParaphraseModel
 from .rerank import DEFAULT_WEIGHTS, Reranker
 
 __all__ = ["IndexData", "IndexError_", "BuildResult", "publish", "read_current", "load_index", "in_memory"]
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 FIELDS = ("word", "char")
 # Answers are matched on character features only: segmenting long answers with
 # jieba would dominate build time for a signal weighted 0.2.
@@ -73,6 +74,7 @@ class IndexData:
     path: Path | None = None
     reranker: "Reranker | None" = None
     popular: list[str] = field(default_factory=list)  # curated article ids (corpus popular.yml)
+    paraphrase: "ParaphraseModel | None" = None  # small knowledge bases only
 
 
 @dataclass
@@ -301,7 +303,7 @@ def _new_version_name(key: str) -> str:
 
 def write_version(out_dir: Path, corpus: Corpus, analyzer: Analyzer, arrays: dict, key: str,
                   dict_files: dict[str, Path | None], ranking: dict, seconds: float,
-                  reranker: Reranker | None = None) -> tuple[str, Path]:
+                  reranker: Reranker | None = None, paraphrase: ParaphraseModel | None = None) -> tuple[str, Path]:
     """Write a complete, fsynced version directory under ``versions/`` (not yet published)."""
     versions = out_dir / "versions"
     versions.mkdir(parents=True, exist_ok=True)
@@ -319,6 +321,8 @@ def write_version(out_dir: Path, corpus: Corpus, analyzer: Analyzer, arrays: dic
         if name in arrays["answers"]:
             _save_csc(npz, f"answers.{name}", arrays["answers"][name])
     npz["row_article"] = arrays["row_article"]
+    if paraphrase is not None:
+        npz.update(paraphrase.to_arrays())
     with open(tmp / "matrices.npz", "wb") as f:
         np.savez(f, **npz)
         f.flush()
@@ -466,6 +470,7 @@ def load_index(out_dir: str | Path, version: str | None = None, verify: bool = T
         path=vdir,
         reranker=reranker,
         popular=list(art.get("popular", [])),
+        paraphrase=ParaphraseModel.from_arrays(arrays),
     )
     if len(row_text) != data.row_article.shape[0]:
         raise IndexError_(f"index {version}: question rows do not match the articles")

@@ -18,17 +18,23 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["FEATURES", "CONFIDENCE_FEATURES", "Reranker", "candidate_features", "confidence_features",
+__all__ = ["FEATURES", "LEXICAL_FEATURES", "PARAPHRASE_FEATURES", "CONFIDENCE_FEATURES", "CONFIDENCE_INPUTS", "Reranker", "candidate_features", "confidence_features",
            "train_reranker", "train_confidence", "DEFAULT_WEIGHTS", "DEFAULT_CONFIDENCE", "MIN_PSEUDO_QUERIES"]
 
 FEATURES = (
     "score", "question", "word", "char", "answer", "word_cov", "char_cov", "answer_cov",
     "support", "first_rank", "gap_to_best", "best_score", "query_len",
     "art_word_cov", "art_char_cov", "missing_idf",
+    "art_char_bm25", "jaccard", "paraphrase", "paraphrase_gap",
 )
+# Zero where the knowledge base has no paraphrase model: a model is trained with them only
+# when they exist, and the shipped default weights and the no-answer model never read them.
+PARAPHRASE_FEATURES = ("paraphrase", "paraphrase_gap")
+LEXICAL_FEATURES = tuple(f for f in FEATURES if f not in PARAPHRASE_FEATURES)
 DEFAULT_WEIGHTS = Path(__file__).with_name("default_reranker.json")
 # The no-answer model reads the reranked candidates: is the best one an answer at all?
-CONFIDENCE_FEATURES = ("p", "p_gap", *FEATURES)
+CONFIDENCE_INPUTS = ("p", "p_gap", *FEATURES)
+CONFIDENCE_FEATURES = ("p", "p_gap", *LEXICAL_FEATURES)
 DEFAULT_CONFIDENCE = Path(__file__).with_name("default_confidence.json")
 # Below this many pseudo-queries, weights fitted on the corpus itself overfit.
 MIN_PSEUDO_QUERIES = 1000
@@ -49,11 +55,12 @@ def candidate_features(c, analysis) -> np.ndarray:
         c.score, c.question, c.word, c.char, c.answer, c.word_cov, c.char_cov, c.answer_cov,
         np.log1p(c.support), 1.0 / (1.0 + rank), c.score - best, np.full(n, best), np.full(n, qlen),
         c.art_word_cov, c.art_char_cov, c.missing_idf,
+        c.art_char_bm25, c.jaccard, c.paraphrase, c.paraphrase - (c.paraphrase.max() if n else 0.0),
     ])
 
 
 def confidence_features(X: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """CONFIDENCE_FEATURES of the best candidate, given all candidates' features ``X`` and
+    """CONFIDENCE_INPUTS of the best candidate, given all candidates' features ``X`` and
     probabilities ``p``: its probability, its lead over the runner-up, its features."""
     best = int(np.argmax(p))
     runner_up = float(np.partition(p, -2)[-2]) if p.size > 1 else 0.0
@@ -62,7 +69,8 @@ def confidence_features(X: np.ndarray, p: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Reranker:
-    """A standardised logistic model; also used for the no-answer decision."""
+    """A standardised logistic model over ``features``, a subset of the ``inputs`` columns
+    it is given (FEATURES for ranking, CONFIDENCE_INPUTS for the no-answer decision)."""
 
     coef: np.ndarray
     intercept: float
@@ -70,9 +78,13 @@ class Reranker:
     scale: np.ndarray
     info: dict
     features: tuple = FEATURES
+    inputs: tuple = FEATURES
+
+    def __post_init__(self):
+        object.__setattr__(self, "_columns", np.asarray([self.inputs.index(f) for f in self.features], np.int64))
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        z = ((X - self.mean) / self.scale) @ self.coef + self.intercept
+        z = ((X[:, self._columns] - self.mean) / self.scale) @ self.coef + self.intercept
         return 1.0 / (1.0 + np.exp(-z))
 
     def to_json(self) -> str:
@@ -82,21 +94,28 @@ class Reranker:
         }, ensure_ascii=False, indent=1)
 
     @classmethod
-    def from_json(cls, text: str, features: tuple = FEATURES) -> "Reranker":
+    def from_json(cls, text: str, inputs: tuple = FEATURES) -> "Reranker":
         d = json.loads(text)
-        if d.get("features") != list(features):
+        features = d.get("features")
+        if not isinstance(features, list) or not features or not set(features) <= set(inputs):
             raise ValueError("weights were trained on other features")
-        return cls(np.asarray(d["coef"], float), float(d["intercept"]), np.asarray(d["mean"], float),
-                   np.asarray(d["scale"], float), d.get("info", {}), tuple(features))
+        coef = np.asarray(d["coef"], float)
+        if coef.shape != (len(features),):
+            raise ValueError("weights do not match their features")
+        return cls(coef, float(d["intercept"]), np.asarray(d["mean"], float),
+                   np.asarray(d["scale"], float), d.get("info", {}), tuple(features), tuple(inputs))
 
     @classmethod
-    def fit(cls, X: np.ndarray, y: np.ndarray, C: float, info: dict, features: tuple = FEATURES) -> "Reranker":
+    def fit(cls, X: np.ndarray, y: np.ndarray, C: float, info: dict, features: tuple = FEATURES,
+            inputs: tuple = FEATURES) -> "Reranker":
+        """Fit on the ``features`` columns of ``X`` (whose columns are ``inputs``)."""
         from sklearn.linear_model import LogisticRegression
 
+        X = X[:, [inputs.index(f) for f in features]]
         mean, scale = X.mean(axis=0), X.std(axis=0)
         scale[scale == 0] = 1.0
         model = LogisticRegression(C=C, max_iter=2000).fit((X - mean) / scale, y)
-        return cls(model.coef_[0], float(model.intercept_[0]), mean, scale, info, tuple(features))
+        return cls(model.coef_[0], float(model.intercept_[0]), mean, scale, info, tuple(features), tuple(inputs))
 
 
 def pseudo_queries(searcher, limit: int, seed: int = 13) -> list[tuple[int, int, str]]:
@@ -108,11 +127,28 @@ def pseudo_queries(searcher, limit: int, seed: int = 13) -> list[tuple[int, int,
     return out[:limit]
 
 
-def training_set(searcher, queries, depth: int = 30):
+def held_out_paraphrase(searcher, queries, folds: int = 2) -> dict:
+    """Row → a paraphrase model fitted without that row (cross-fitted over ``folds`` parts
+    of the pseudo-queries), so a pseudo-query's paraphrase score is as honest as a user's."""
+    data = searcher.data
+    if searcher.paraphrase is None or not queries:
+        return {}
+    from .paraphrase import ParaphraseModel
+
+    rows = np.asarray([row for _art, row, _text in queries])
+    out = {}
+    for part in np.array_split(rows, folds):
+        model = ParaphraseModel.fit(data.questions, data.row_article, len(data.articles), exclude_rows=part)
+        out.update((int(r), model) for r in part)
+    return out
+
+
+def training_set(searcher, queries, depth: int = 30, paraphrase: bool = True):
     X, y, groups = [], [], []
+    models = held_out_paraphrase(searcher, queries) if paraphrase else {}
     for qid, (art, row, text) in enumerate(queries):
         analysis = searcher.analyzer.analyze(text)
-        top = searcher.first_stage(analysis, exclude_row=row, limit=depth)
+        top = searcher.first_stage(analysis, exclude_row=row, limit=depth, paraphrase=models.get(row))
         if top is None or top.arts.size == 0:
             continue
         X.append(candidate_features(top, analysis))
@@ -121,18 +157,22 @@ def training_set(searcher, queries, depth: int = 30):
     return np.vstack(X), np.concatenate(y), np.concatenate(groups)
 
 
-def train_reranker(searcher, limit: int = TRAIN_QUERIES, depth: int = 30, C: float = 1.0) -> Reranker | None:
+def train_reranker(searcher, limit: int = TRAIN_QUERIES, depth: int = 30, C: float = 1.0,
+                   lexical_only: bool = False) -> Reranker | None:
     """Fit weights on the index's own paraphrase groups (a sample of ``limit`` pseudo-queries);
-    None when the knowledge base has too few groups to learn from."""
+    None when the knowledge base has too few groups to learn from. The paraphrase model's
+    features are used when the index has that model (and not ``lexical_only``)."""
     available = pseudo_queries(searcher, len(searcher.data.row_text))
     if len(available) < MIN_PSEUDO_QUERIES:
         return None
     queries = available[:limit]
-    X, y, _ = training_set(searcher, queries, depth)
+    lexical_only = lexical_only or searcher.paraphrase is None
+    X, y, _ = training_set(searcher, queries, depth, paraphrase=not lexical_only)
     if y.sum() == 0 or y.all():
         return None
     info = {"pseudo_queries": len(queries), "available": len(available), "candidates": int(y.size), "positives": int(y.sum())}
-    return Reranker.fit(X, y, C, info)
+    features = LEXICAL_FEATURES if lexical_only else FEATURES
+    return Reranker.fit(X, y, C, info, features)
 
 
 def train_confidence(searcher, labelled, threshold: float, C: float = 1.0) -> Reranker:
@@ -152,7 +192,7 @@ def train_confidence(searcher, labelled, threshold: float, C: float = 1.0) -> Re
         F.append(confidence_features(X, p))
         y.append(lq.in_scope)
     info = {"labelled_queries": len(y), "out_of_scope": int(len(y) - sum(y)), "threshold": threshold}
-    return Reranker.fit(np.asarray(F), np.asarray(y), C, info, CONFIDENCE_FEATURES)
+    return Reranker.fit(np.asarray(F), np.asarray(y), C, info, CONFIDENCE_FEATURES, CONFIDENCE_INPUTS)
 
 
 def load_default() -> Reranker | None:
@@ -164,6 +204,6 @@ def load_default() -> Reranker | None:
 
 def load_default_confidence() -> Reranker | None:
     try:
-        return Reranker.from_json(DEFAULT_CONFIDENCE.read_text("utf-8"), CONFIDENCE_FEATURES)
+        return Reranker.from_json(DEFAULT_CONFIDENCE.read_text("utf-8"), CONFIDENCE_INPUTS)
     except (OSError, ValueError):
         return None

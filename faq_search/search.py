@@ -19,6 +19,7 @@ import scipy.sparse as sp
 from .analysis import Analyzer
 from .corpus import Article
 from .index import FIELDS, IndexData, analyzer_for, load_index
+from .paraphrase import ParaphraseModel
 from .rerank import Reranker, candidate_features, confidence_features, load_default_confidence
 
 __all__ = ["Hit", "Searcher", "QueryError"]
@@ -30,6 +31,7 @@ RARE_POSTINGS = 2000
 RARE_SHARE = 0.01
 RESCORE_ROWS = 1000
 GATHER_POSTINGS = 20000  # below this many postings, rescoring gathers them instead of binary searches
+MIN_CONFIDENT_CHARS = 2
 # Below this a hit is shown as "maybe related", not as the answer (see docs/quality.md).
 DEFAULT_CONFIDENT_SCORE = 0.35
 
@@ -148,6 +150,9 @@ def _top(scores: np.ndarray, k: int) -> np.ndarray:
     return np.argpartition(-scores, k - 1)[:k]
 
 
+_RERANK_ONLY = ("art_word_cov", "art_char_cov", "missing_idf", "art_char_bm25", "jaccard", "paraphrase")
+
+
 @dataclass
 class Candidates:
     """First-stage results, one entry per article, with what the reranker reads."""
@@ -163,9 +168,12 @@ class Candidates:
     char_cov: np.ndarray
     answer_cov: np.ndarray
     support: np.ndarray
-    art_word_cov: np.ndarray  # the next three: filled for reranked candidates only
+    art_word_cov: np.ndarray  # the rest: filled for reranked candidates only
     art_char_cov: np.ndarray
     missing_idf: np.ndarray
+    art_char_bm25: np.ndarray  # all the article's phrasings as one document, BM25 over characters
+    jaccard: np.ndarray  # character-set overlap of the query and the best phrasing
+    paraphrase: np.ndarray  # the paraphrase model's decision value (0 without a model)
 
     def take(self, idx: np.ndarray) -> "Candidates":
         return Candidates(**{k: v[idx] for k, v in self.__dict__.items()})
@@ -206,6 +214,16 @@ class Searcher:
         owner = sp.csr_matrix((np.ones(data.row_article.size, np.int32), (data.row_article, np.arange(data.row_article.size))),
                               shape=(len(self.articles), data.row_article.size))
         self._article_terms = {f: (owner @ (data.questions[f] > 0).astype(np.int32)).tocsr() for f in FIELDS}
+        # The same counts as one BM25 document per article (its phrasings together).
+        n_art = max(len(self.articles), 1)
+        self._article_bm25 = {}
+        for f in FIELDS:
+            m = self._article_terms[f]
+            length = np.diff(m.indptr) if m.nnz == 0 else np.asarray(m.sum(axis=1), np.float64).ravel()
+            df = np.bincount(m.indices, minlength=m.shape[1])
+            idf = np.log1p((n_art - df + 0.5) / (df + 0.5))
+            self._article_bm25[f] = (length, max(float(length.mean()) if length.size else 1.0, 1.0), idf)
+        self.paraphrase = data.paraphrase
         # Normalised text of recently shown phrasings + answers, for matched terms (bounded memory).
         self._spelled_row = functools.lru_cache(maxsize=4096)(self._spell_row)
 
@@ -284,12 +302,14 @@ class Searcher:
         return cols[known], weights[known], coverage[known]
 
     def first_stage(self, analysis, category: str | None = None, exclude_row: int = -1,
-                    min_score: float = 0.0, limit: int | None = None, tag: str | None = None) -> Candidates | None:
+                    min_score: float = 0.0, limit: int | None = None, tag: str | None = None,
+                    paraphrase: ParaphraseModel | None = None) -> Candidates | None:
         """Lexical scoring of every article sharing a term with the query; with ``limit``,
         only the best ``limit`` scoring ≥ ``min_score``, with their article-level features.
 
         ``exclude_row`` hides one question row (a paraphrase scored against the rest
-        of the index when the reranker trains on the knowledge base itself).
+        of the index when the reranker trains on the knowledge base itself); ``paraphrase``
+        replaces the index's paraphrase model (one that never saw that row).
         """
         feats = {"word": analysis.words, "char": analysis.chars}
         query_terms, gathered = {}, []
@@ -353,7 +373,7 @@ class Searcher:
             arts=arts, rows=rows[best], score=(1.0 - a) * combined[best] + a * answer,
             question=combined[best], word=word[best], char=char[best], answer=answer,
             word_cov=word_cov[best], char_cov=char_cov[best], answer_cov=answer_cov, support=support,
-            art_word_cov=np.zeros(arts.size), art_char_cov=np.zeros(arts.size), missing_idf=np.zeros(arts.size),
+            **{name: np.zeros(arts.size) for name in _RERANK_ONLY},
         )
         if limit is None:
             return cands
@@ -361,7 +381,39 @@ class Searcher:
         cands = cands.take(_top(cands.score, limit))
         if cands.arts.size:
             self._article_coverage(cands, query_terms, exclude_row)
+            self._row_overlap(cands, analysis)
+            model = paraphrase or self.paraphrase
+            if model is not None:
+                cands.paraphrase[:] = model.scores(self.data.vocab, self.data.idf, analysis, cands.arts)
         return cands
+
+    @functools.cached_property
+    def _unigram_columns(self) -> tuple[np.ndarray, np.ndarray]:
+        """(is-unigram mask over character terms, unigram terms per question row)."""
+        vocab = self.data.vocab["char"]
+        mask = np.zeros(len(vocab), bool)
+        for term, col in vocab.items():
+            mask[col] = len(term) == 1 or term.isascii()
+        q = self.data.questions["char"]
+        per_row = np.bincount(q.indices, weights=np.repeat(mask, np.diff(q.indptr)), minlength=q.shape[0])
+        return mask, per_row
+
+    def _row_overlap(self, cands: Candidates, analysis) -> None:
+        """Jaccard overlap of the query's characters with each candidate's best phrasing."""
+        grams = {g for g in analysis.chars if len(g) == 1 or g.isascii()}
+        if not grams:
+            return
+        mask, per_row = self._unigram_columns
+        vocab = self.data.vocab["char"]
+        cols = np.asarray(sorted({vocab[g] for g in grams if g in vocab}), np.int64)
+        if cols.size == 0:
+            return
+        order = np.argsort(cands.rows)
+        ones = np.ones(cols.size)
+        _dots, shared = _score_ids(self.data.questions["char"], cols, ones, ones, cands.rows[order])
+        inter = np.empty(order.size)
+        inter[order] = shared
+        cands.jaccard[:] = inter / np.maximum(len(grams) + per_row[cands.rows] - inter, 1.0)
 
     def _article_coverage(self, cands: Candidates, query_terms: dict, exclude_row: int) -> None:
         """How much of the query the whole article (all its phrasings) contains, and the
@@ -376,6 +428,16 @@ class Searcher:
                 mine = cands.arts == self.data.row_article[exclude_row]
                 own = self.data.questions[name][exclude_row, cols].toarray().ravel() > 0
                 present[mine] -= own
+            if name == "char":
+                length, avg, idf = self._article_bm25[name]
+                tf = np.maximum(present, 0.0)
+                doc_len = length[cands.arts].astype(np.float64)
+                if exclude_row >= 0:
+                    doc_len[mine] -= self.data.questions[name][exclude_row].nnz
+                k1, b = self.k1, self.b
+                sat = tf * (k1 + 1) / (tf + (k1 * (1 - b + b * doc_len / avg))[:, None])
+                q_idf = idf[cols]
+                cands.art_char_bm25[:] = (sat @ q_idf) / max((k1 + 1) * float(q_idf.sum()), 1e-9)
             present = present > 0
             covered = present @ coverage
             if name == "word":
@@ -414,7 +476,9 @@ class Searcher:
             scores = cands.score
         best = int(np.argmax(scores))
         confident = np.zeros(scores.size, bool)
-        if self.reranker is not None and self.confidence is not None:
+        if sum(len(g) for g in analysis.chars if len(g) == 1 or g.isascii()) < MIN_CONFIDENT_CHARS:
+            pass  # one character is a keystroke, not a question: never "the answer"
+        elif self.reranker is not None and self.confidence is not None:
             # Trained on best candidates: it says whether the best one answers at all.
             threshold = float(self.confidence.info.get("threshold", 0.5))
             confident[best] = self.confidence.predict(confidence_features(X, scores)[None, :])[0] >= threshold

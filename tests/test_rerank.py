@@ -2,12 +2,15 @@ import numpy as np
 import pytest
 
 from faq_search import Searcher
-from faq_search.rerank import FEATURES, Reranker, candidate_features, load_default, pseudo_queries
+from faq_search.paraphrase import ParaphraseModel
+from faq_search.rerank import FEATURES, LEXICAL_FEATURES, Reranker, candidate_features, load_default, pseudo_queries
 
 
 def test_default_weights_load_and_predict_probabilities():
+    # The shipped weights never read the paraphrase model's features: knowledge bases
+    # that fall back to them are the ones with too few paraphrases to train that model.
     model = load_default()
-    assert model is not None and model.coef.shape == (len(FEATURES),)
+    assert model is not None and model.features == LEXICAL_FEATURES and model.coef.shape == (len(LEXICAL_FEATURES),)
     p = model.predict(np.random.default_rng(0).random((5, len(FEATURES))))
     assert ((0 <= p) & (p <= 1)).all()
 
@@ -18,6 +21,8 @@ def test_weights_round_trip_through_json():
     np.testing.assert_allclose(again.coef, model.coef)
     with pytest.raises(ValueError):
         Reranker.from_json(model.to_json().replace('"score"', '"other"'))
+    with pytest.raises(ValueError):
+        Reranker.from_json(model.to_json().replace('"features": [', '"features": ["paraphrase", '))
 
 
 def test_features_are_computed_for_all_candidates_at_once(tiny_index, tiny_analyzer):
@@ -38,3 +43,29 @@ def test_real_corpus_trains_its_own_reranker(real_index, real_analyzer):
     s = Searcher.load(real_index, analyzer=real_analyzer)
     assert s.reranker is not None and s.reranker.info["available"] >= 1000
     assert s.data.manifest["reranker"]["pseudo_queries"] == 800  # a sample, to keep builds fast
+
+
+def test_real_corpus_has_a_paraphrase_model_its_reranker_reads(real_index, real_analyzer):
+    s = Searcher.load(real_index, analyzer=real_analyzer)
+    assert isinstance(s.paraphrase, ParaphraseModel) and s.reranker.features == FEATURES
+    analysis = real_analyzer.analyze("绑卡一直不成功")
+    cands = s.first_stage(analysis, limit=10)
+    scores = dict(zip((s.articles[a].id for a in cands.arts), cands.paraphrase))
+    # Learned from the phrasings: 不成功 belongs to "binding failed", not to "how to bind".
+    assert scores["cards-bind-failed"] > scores["cards-bind-card"]
+
+
+def test_paraphrase_model_round_trips_through_arrays(real_index, real_analyzer):
+    s = Searcher.load(real_index, analyzer=real_analyzer)
+    again = ParaphraseModel.from_arrays(s.paraphrase.to_arrays())
+    analysis = real_analyzer.analyze("提现没到账")
+    arts = np.arange(len(s.articles))
+    np.testing.assert_allclose(again.scores(s.data.vocab, s.data.idf, analysis, arts),
+                               s.paraphrase.scores(s.data.vocab, s.data.idf, analysis, arts), rtol=1e-6)
+
+
+def test_tiny_knowledge_base_has_no_paraphrase_model(tiny_index, tiny_analyzer):
+    s = Searcher.load(tiny_index, analyzer=tiny_analyzer)
+    assert s.paraphrase is None
+    cands = s.first_stage(tiny_analyzer.analyze("密码忘了"), limit=5)
+    assert (cands.paraphrase == 0).all()
