@@ -73,7 +73,10 @@ def stop(proc: subprocess.Popen) -> None:
 
 @contextmanager
 def gunicorn(index: Path, port: int, workers: int, log_dir: Path, timeout: float = 180):
-    env = {**os.environ, "FAQ_INDEX_DIR": str(index), "HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": str(workers)}
+    # One wrk client would exhaust the per-client rate limit at once: raise it (the limiter still runs),
+    # and keep the query log (on, as in production) out of the repository.
+    env = {"FAQ_RATE_API": str(10**9), "FAQ_DATA_DIR": str(log_dir / f"data-{port}"), **os.environ,
+           "FAQ_INDEX_DIR": str(index), "HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": str(workers)}
     log = open(log_dir / f"gunicorn-{port}.log", "wb")
     cmd = [str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py", "server:app"]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True)
@@ -198,10 +201,13 @@ def main(argv: list[str] | None = None) -> int:
                 stack.enter_context(nginx(ports, listen, work / f"nginx-{scenario}"))
                 base = f"http://127.0.0.1:{listen}"
             for endpoint, paths in (("/healthz", health_paths), ("/api/search", search_paths)):
+                load_before = round(os.getloadavg()[0], 2)
                 r = measure(base, paths)
-                r.update(scenario=scenario, replicas=replicas, endpoint=endpoint, load_avg=round(os.getloadavg()[0], 2))
+                r.update(scenario=scenario, replicas=replicas, endpoint=endpoint, load_before=load_before,
+                         load_avg=round(os.getloadavg()[0], 2))
                 runs.append(r)
-                print(f"{scenario} {endpoint}: {r['rps']} req/s p50 {r['p50_ms']} ms p99 {r['p99_ms']} ms errors {r['errors']}",
+                print(f"{scenario} {endpoint}: {r['rps']} req/s p50 {r['p50_ms']} ms p99 {r['p99_ms']} ms errors {r['errors']} "
+                      f"load {load_before} → {r['load_avg']}",
                       file=sys.stderr, flush=True)
             if scenario == "direct":
                 memory = memory_table("replica 1", procs[0])
@@ -209,15 +215,15 @@ def main(argv: list[str] | None = None) -> int:
                 args.out.write_text(json.dumps({"runs": runs, "memory": memory}, indent=2))
     shutil.rmtree(work, ignore_errors=True)
 
-    print("| scenario | endpoint | req/s | p50 ms | p90 ms | p99 ms | errors | search/healthz throughput |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    print("| scenario | endpoint | req/s | p50 ms | p90 ms | p99 ms | errors | search/healthz throughput | load before / after |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---|")
     by = {(r["scenario"], r["endpoint"]): r for r in runs}
     for r in runs:
         ratio = ""
         if r["endpoint"] == "/api/search" and (r["scenario"], "/healthz") in by:
             ratio = f"{r['rps'] / by[(r['scenario'], '/healthz')]['rps']:.0%}"
         label = {"direct": "gunicorn, 1 replica", "nginx1": "nginx → 1 replica", "nginx2": "nginx → 2 replicas"}[r["scenario"]]
-        print(f"| {label} | `{r['endpoint']}` | {r['rps']} | {r['p50_ms']} | {r['p90_ms']} | {r['p99_ms']} | {r['errors']} | {ratio} |")
+        print(f"| {label} | `{r['endpoint']}` | {r['rps']} | {r['p50_ms']} | {r['p90_ms']} | {r['p99_ms']} | {r['errors']} | {ratio} | {r['load_before']} / {r['load_avg']} |")
     if memory:
         print()
         print("| process | RSS MiB | PSS MiB | shared MiB | private MiB |")
