@@ -47,7 +47,8 @@ def payloads_for(app, s: Searcher) -> SearchPayloads:
     """The cached article parts of ``s``'s index version (only the newest version is kept)."""
     cached = app.extensions.get("faq_payloads")
     if cached is None or cached.version != s.version:
-        cached = app.extensions["faq_payloads"] = SearchPayloads(s)
+        cached = app.extensions["faq_payloads"] = SearchPayloads(
+            s, max_searches=app.config["FAQ"].FAQ_SEARCH_CACHE)
     return cached
 
 
@@ -116,10 +117,11 @@ def search():
     k = _int_arg("k", 10, 1, current_app.config["FAQ"].FAQ_MAX_K)
     category = request.args.get("category") or None
     tag = request.args.get("tag") or None
-    hits = run_search(s, q, k, category, tag)
+    payloads = payloads_for(current_app, s)
+    hits = payloads.hits((q, k, category, tag), lambda: run_search(s, q, k, category, tag))
     note_search(q, hits, s.version)
     # Encoded here, not by jsonify: the articles' parts come pre-encoded (faq_search.web.payloads).
-    return Response(search_body(payloads_for(current_app, s), q, hits, t0), mimetype="application/json")
+    return Response(search_body(payloads, q, hits, t0), mimetype="application/json")
 
 
 @bp.get("/api/suggest")

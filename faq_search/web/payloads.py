@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections import OrderedDict
+from typing import Callable
 
 from ..search import Hit, Searcher
 
@@ -33,10 +35,29 @@ class SearchPayloads:
     """Per-article JSON fragments of one index version. At most ``max_articles`` are kept (an index of
     100k articles would otherwise hold every answer twice per worker); when full, it starts over."""
 
-    def __init__(self, searcher: Searcher, max_articles: int = 20_000):
+    def __init__(self, searcher: Searcher, max_articles: int = 20_000, max_searches: int = 0):
         self.searcher, self.version, self.max_articles = searcher, searcher.version, max_articles
         self._fragments: dict[str, str] = {}
-        self._lock = threading.Lock()  # gthread workers: one writer at a time (readers need none)
+        self._lock = threading.Lock()  # threaded workers: one writer at a time
+        self.max_searches = max_searches
+        self._searches: OrderedDict[tuple, list[Hit]] = OrderedDict()  # least recently used first
+
+    def hits(self, key: tuple, search: Callable[[], list[Hit]]) -> list[Hit]:
+        """``search()``'s hits, remembered under ``key`` (the query and its options) for this version:
+        the ``max_searches`` most recently used are kept; 0 keeps none."""
+        if self.max_searches <= 0:
+            return search()
+        with self._lock:
+            hits = self._searches.get(key)
+            if hits is not None:
+                self._searches.move_to_end(key)
+                return hits
+        hits = search()  # outside the lock: two threads may both search a new key, never wait on one
+        with self._lock:
+            self._searches[key] = hits
+            if len(self._searches) > self.max_searches:
+                self._searches.popitem(last=False)
+        return hits
 
     def fragment(self, hit: Hit) -> str:
         """``"question":…,"answer":…,"category":…,"tags":[…],"updated":…,"related":[…]`` of the hit's article."""
