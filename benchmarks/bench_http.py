@@ -7,7 +7,9 @@ Scenarios (all on loopback, free ports, each wrk run bounded by --duration):
 * ``direct``: one gunicorn replica; ``/healthz`` (the trivial endpoint: same app, same server, the same
   before-request hook and index lookup, a small JSON body, no search) beside ``/api/search`` cycling
   through the queries;
-* ``nginx1`` / ``nginx2``: deploy/nginx.conf (ports rewritten) in front of one / two replicas.
+* ``nginx1`` / ``nginx2``: deploy/nginx.conf (ports rewritten) in front of one / two replicas;
+* ``cached``: as ``direct`` with the search cache on (FAQ_SEARCH_CACHE's default). The queries repeat
+  within a run, so this measures answers from memory; every other scenario runs with the cache off.
 Then the memory of each gunicorn process (RSS and PSS from /proc/<pid>/smaps_rollup: PSS counts pages
 shared by the preloaded master and its forked workers once).
 
@@ -72,11 +74,14 @@ def stop(proc: subprocess.Popen) -> None:
 
 
 @contextmanager
-def gunicorn(index: Path, port: int, workers: int, log_dir: Path, timeout: float = 180):
+def gunicorn(index: Path, port: int, workers: int, log_dir: Path, timeout: float = 600, cache: bool = False):
     # One wrk client would exhaust the per-client rate limit at once: raise it (the limiter still runs),
-    # and keep the query log (on, as in production) out of the repository.
+    # and keep the query log (on, as in production) out of the repository. wrk cycles through the
+    # queries, so they repeat within a run: the search cache is off unless asked for (`cached`).
     env = {"FAQ_RATE_API": str(10**9), "FAQ_DATA_DIR": str(log_dir / f"data-{port}"), **os.environ,
            "FAQ_INDEX_DIR": str(index), "HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": str(workers)}
+    if not cache:
+        env["FAQ_SEARCH_CACHE"] = "0"
     log = open(log_dir / f"gunicorn-{port}.log", "wb")
     cmd = [str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py", "server:app"]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True)
@@ -163,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--connections", type=int, default=32)
     p.add_argument("--threads", type=int, default=1, help="wrk threads (it shares the cores with the servers)")
     p.add_argument("--workers", type=int, default=2, help="gunicorn workers per replica (WEB_CONCURRENCY)")
-    p.add_argument("--scenarios", default="direct,nginx1,nginx2")
+    p.add_argument("--scenarios", default="direct,cached,nginx1,nginx2")
     p.add_argument("--out", type=Path, default=None, help="write the results here as JSON")
     args = p.parse_args(argv)
     for tool in ("wrk", "nginx"):
@@ -191,10 +196,11 @@ def main(argv: list[str] | None = None) -> int:
     runs, memory = [], []
     for scenario in args.scenarios.split(","):
         with ExitStack() as stack:
-            replicas = 1 if scenario in ("direct", "nginx1") else 2
+            replicas = 2 if scenario == "nginx2" else 1
             ports = [free_port() for _ in range(replicas)]
-            procs = [stack.enter_context(gunicorn(args.index, port, args.workers, work)) for port in ports]
-            if scenario == "direct":
+            procs = [stack.enter_context(gunicorn(args.index, port, args.workers, work, cache=scenario == "cached"))
+                     for port in ports]
+            if scenario in ("direct", "cached"):
                 base = f"http://127.0.0.1:{ports[0]}"
             else:
                 listen = free_port()
@@ -222,7 +228,8 @@ def main(argv: list[str] | None = None) -> int:
         ratio = ""
         if r["endpoint"] == "/api/search" and (r["scenario"], "/healthz") in by:
             ratio = f"{r['rps'] / by[(r['scenario'], '/healthz')]['rps']:.0%}"
-        label = {"direct": "gunicorn, 1 replica", "nginx1": "nginx → 1 replica", "nginx2": "nginx → 2 replicas"}[r["scenario"]]
+        label = {"direct": "gunicorn, 1 replica", "cached": "gunicorn, 1 replica, search cache on (queries repeat)",
+                 "nginx1": "nginx → 1 replica", "nginx2": "nginx → 2 replicas"}[r["scenario"]]
         print(f"| {label} | `{r['endpoint']}` | {r['rps']} | {r['p50_ms']} | {r['p90_ms']} | {r['p99_ms']} | {r['errors']} | {ratio} | {r['load_before']} / {r['load_avg']} |")
     if memory:
         print()
