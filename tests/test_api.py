@@ -173,3 +173,21 @@ def test_repeated_searches_come_from_the_cache_and_are_still_logged(app_factory,
     assert len(calls) == searches
     assert bodies[0]["results"] == bodies[1]["results"] == bodies[4]["results"] and len(bodies[2]["results"]) == 1
     assert sum(e["event"] == "search" for e in read_events(tmp_path / "d" / "queries.jsonl")) == 5
+
+
+def test_suggestions_of_a_new_version_are_built_in_the_background(app_factory, make_corpus, tmp_path, tiny_analyzer):
+    import time
+
+    out = tmp_path / "ix"
+    build_index(make_corpus(), out, analyzer=tiny_analyzer)
+    client = app_factory(out).test_client()
+    assert client.get("/api/suggest?q=积分").get_json()["suggestions"] == []
+    extra = {"id": "pts", "question": "积分怎么兑换？", "category": "password", "answer": "在积分中心选择商品兑换。"}
+    build_index(make_corpus({**TINY_ARTICLES, "password/points.md": extra}, name="v2"), out, analyzer=tiny_analyzer)
+    deadline = time.monotonic() + 10
+    while True:  # the first answers may come from the previous version's suggestions
+        body = client.get("/api/suggest?q=积分").get_json()
+        if body["suggestions"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert [x["id"] for x in body["suggestions"]] == ["pts"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 import time
 from urllib.parse import unquote_to_bytes
 
@@ -33,14 +34,33 @@ def feedback_store() -> FeedbackStore:
 
 
 def suggester_for(app, s: Searcher) -> Suggester:
-    """The Suggester of ``s``'s index version, built once per version (pinyin takes ~0.5 s)."""
-    cache = app.extensions.setdefault("faq_suggesters", {})
-    sug = cache.get(s.version)
-    if sug is None:
+    """The Suggester of ``s``'s index version, built once per version (pinyin for 100k articles takes
+    a minute). With none built yet it is built now (before gunicorn forks, normally); for a newly
+    swapped-in version it is built in a background thread while the previous one keeps answering,
+    so no request waits for it (nor runs into gunicorn's worker timeout)."""
+    held = app.extensions.setdefault("faq_suggesters", {"version": None, "suggester": None, "building": None,
+                                                        "lock": threading.Lock()})
+    if held["version"] == s.version:
+        return held["suggester"]
+    if held["suggester"] is None:
+        held.update(version=s.version, suggester=Suggester(s.articles, s.analyzer.normalize))
+        return held["suggester"]
+    with held["lock"]:
+        if held["building"] != s.version:
+            held["building"] = s.version
+            threading.Thread(target=_build_suggester, args=(held, s), name="suggester", daemon=True).start()
+    return held["suggester"]
+
+
+def _build_suggester(held: dict, s: Searcher) -> None:
+    try:
         sug = Suggester(s.articles, s.analyzer.normalize)
-        cache.clear()  # only the newest version is asked
-        cache[s.version] = sug
-    return sug
+    except Exception:
+        log.exception("suggestions for index version %s not built", s.version)
+        return
+    with held["lock"]:
+        if held["building"] == s.version:  # not overtaken by a newer version meanwhile
+            held.update(version=s.version, suggester=sug, building=None)
 
 
 def payloads_for(app, s: Searcher) -> SearchPayloads:
