@@ -138,10 +138,10 @@ def search():
     category = request.args.get("category") or None
     tag = request.args.get("tag") or None
     payloads = payloads_for(current_app, s)
-    hits = payloads.hits((q, k, category, tag), lambda: run_search(s, q, k, category, tag))
+    hits, results = payloads.search((q, k, category, tag), lambda: run_search(s, q, k, category, tag))
     note_search(q, hits, s.version)
     # Encoded here, not by jsonify: the articles' parts come pre-encoded (faq_search.web.payloads).
-    return Response(search_body(payloads, q, hits, t0), mimetype="application/json")
+    return Response(search_body(payloads, q, results, t0), mimetype="application/json")
 
 
 @bp.get("/api/suggest")

@@ -3,7 +3,8 @@
 A search result is a few per-query fields (score, matched phrasing and terms, confidence) beside the
 article's own fields (question, full answer, tags, related questions): most of the bytes. An index
 version never changes once published, so each article's part is encoded to JSON once per version and
-reused by every later search that returns it; a request encodes only its own fields.
+reused by every later search that returns it; a request encodes only its own fields. With
+FAQ_SEARCH_CACHE > 0 the most recent searches (hits and encoded results) are kept too, per version.
 """
 
 from __future__ import annotations
@@ -40,24 +41,26 @@ class SearchPayloads:
         self._fragments: dict[str, str] = {}
         self._lock = threading.Lock()  # threaded workers: one writer at a time
         self.max_searches = max_searches
-        self._searches: OrderedDict[tuple, list[Hit]] = OrderedDict()  # least recently used first
+        self._searches: OrderedDict[tuple, tuple[list[Hit], str]] = OrderedDict()  # least recently used first
 
-    def hits(self, key: tuple, search: Callable[[], list[Hit]]) -> list[Hit]:
-        """``search()``'s hits, remembered under ``key`` (the query and its options) for this version:
-        the ``max_searches`` most recently used are kept; 0 keeps none."""
+    def search(self, key: tuple, search: Callable[[], list[Hit]]) -> tuple[list[Hit], str]:
+        """``search()``'s hits and their encoded results, remembered under ``key`` (the query and its
+        options) for this version: the ``max_searches`` most recently used are kept; 0 keeps none."""
         if self.max_searches <= 0:
-            return search()
+            hits = search()
+            return hits, self.results(hits)
         with self._lock:
-            hits = self._searches.get(key)
-            if hits is not None:
+            done = self._searches.get(key)
+            if done is not None:
                 self._searches.move_to_end(key)
-                return hits
+                return done
         hits = search()  # outside the lock: two threads may both search a new key, never wait on one
+        done = hits, self.results(hits)
         with self._lock:
-            self._searches[key] = hits
+            self._searches[key] = done
             if len(self._searches) > self.max_searches:
                 self._searches.popitem(last=False)
-        return hits
+        return done
 
     def fragment(self, hit: Hit) -> str:
         """``"question":…,"answer":…,"category":…,"tags":[…],"updated":…,"related":[…]`` of the hit's article."""
@@ -79,10 +82,13 @@ class SearchPayloads:
                      "term_weights": {t: round(w, 4) for t, w in h.term_weights}})
         return f"{own[:-1]},{self.fragment(h)}}}"
 
+    def results(self, hits: list[Hit]) -> str:
+        """The "results" array, encoded."""
+        return f"[{','.join(self.hit(h) for h in hits)}]"
 
-def search_body(payloads: SearchPayloads, query: str, hits: list[Hit], t0: float) -> str:
-    """The /api/search body; ``took_ms`` counts from ``t0`` (time.perf_counter) to the encoded results."""
-    results = ",".join(payloads.hit(h) for h in hits)
+
+def search_body(payloads: SearchPayloads, query: str, results: str, t0: float) -> str:
+    """The /api/search body around the encoded ``results``; ``took_ms`` counts from ``t0`` (time.perf_counter)."""
     took_ms = round((time.perf_counter() - t0) * 1000, 2)
-    return (f'{{"query":{dumps(query)},"results":[{results}],"took_ms":{took_ms},'
+    return (f'{{"query":{dumps(query)},"results":{results},"took_ms":{took_ms},'
             f'"index_version":{dumps(payloads.version)}}}\n')
