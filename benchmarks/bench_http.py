@@ -145,6 +145,18 @@ def wrk(base: str, paths_file: Path, duration: int, connections: int, threads: i
     raise RuntimeError(f"wrk gave no summary:\n{out.stdout}\n{out.stderr}")
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds of ``pids`` so far (/proc/<pid>/stat; a process's figure covers its threads)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def memory_table(name: str, proc: subprocess.Popen) -> list[dict]:
     rows = []
     for pid in tree(proc.pid):
@@ -189,9 +201,13 @@ def main(argv: list[str] | None = None) -> int:
     health_paths = work / "healthz.txt"
     health_paths.write_text("/healthz\n")
 
-    def measure(base: str, paths: Path) -> dict:
+    def measure(base: str, paths: Path, servers: list[int]) -> dict:
         wrk(base, paths, args.warmup, args.connections, args.threads)
-        return wrk(base, paths, args.duration, args.connections, args.threads)
+        cpu = cpu_seconds(servers)
+        r = wrk(base, paths, args.duration, args.connections, args.threads)
+        # The servers' own CPU per request: what other processes on the machine barely change.
+        r["server_cpu_ms"] = round((cpu_seconds(servers) - cpu) * 1000 / max(1, r["requests"]), 3)
+        return r
 
     runs, memory = [], []
     for scenario in args.scenarios.split(","):
@@ -208,11 +224,12 @@ def main(argv: list[str] | None = None) -> int:
                 base = f"http://127.0.0.1:{listen}"
             for endpoint, paths in (("/healthz", health_paths), ("/api/search", search_paths)):
                 load_before = round(os.getloadavg()[0], 2)
-                r = measure(base, paths)
+                r = measure(base, paths, [pid for p in procs for pid in tree(p.pid)])
                 r.update(scenario=scenario, replicas=replicas, endpoint=endpoint, load_before=load_before,
                          load_avg=round(os.getloadavg()[0], 2))
                 runs.append(r)
                 print(f"{scenario} {endpoint}: {r['rps']} req/s p50 {r['p50_ms']} ms p99 {r['p99_ms']} ms errors {r['errors']} "
+                      f"server CPU {r['server_cpu_ms']} ms/request "
                       f"load {load_before} → {r['load_avg']}",
                       file=sys.stderr, flush=True)
             if scenario == "direct":
@@ -221,16 +238,20 @@ def main(argv: list[str] | None = None) -> int:
                 args.out.write_text(json.dumps({"runs": runs, "memory": memory}, indent=2))
     shutil.rmtree(work, ignore_errors=True)
 
-    print("| scenario | endpoint | req/s | p50 ms | p90 ms | p99 ms | errors | search/healthz throughput | load before / after |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---|")
+    print("| scenario | endpoint | req/s | p50 ms | p90 ms | p99 ms | errors | search/healthz throughput "
+          "| server CPU ms/request | healthz/search server CPU | load before / after |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     by = {(r["scenario"], r["endpoint"]): r for r in runs}
     for r in runs:
-        ratio = ""
+        ratio = cpu_ratio = ""
         if r["endpoint"] == "/api/search" and (r["scenario"], "/healthz") in by:
-            ratio = f"{r['rps'] / by[(r['scenario'], '/healthz')]['rps']:.0%}"
+            health = by[(r["scenario"], "/healthz")]
+            ratio = f"{r['rps'] / health['rps']:.0%}"
+            cpu_ratio = f"{health['server_cpu_ms'] / max(r['server_cpu_ms'], 1e-9):.0%}"
         label = {"direct": "gunicorn, 1 replica", "cached": "gunicorn, 1 replica, search cache on (queries repeat)",
                  "nginx1": "nginx → 1 replica", "nginx2": "nginx → 2 replicas"}[r["scenario"]]
-        print(f"| {label} | `{r['endpoint']}` | {r['rps']} | {r['p50_ms']} | {r['p90_ms']} | {r['p99_ms']} | {r['errors']} | {ratio} | {r['load_before']} / {r['load_avg']} |")
+        print(f"| {label} | `{r['endpoint']}` | {r['rps']} | {r['p50_ms']} | {r['p90_ms']} | {r['p99_ms']} | {r['errors']} | {ratio} "
+              f"| {r['server_cpu_ms']} | {cpu_ratio} | {r['load_before']} / {r['load_avg']} |")
     if memory:
         print()
         print("| process | RSS MiB | PSS MiB | shared MiB | private MiB |")
