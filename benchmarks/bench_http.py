@@ -7,7 +7,9 @@ Scenarios (all on loopback, free ports, each wrk run bounded by --duration):
 * ``direct``: one gunicorn replica; ``/healthz`` (the trivial endpoint: same app, same server, the same
   before-request hook and index lookup, a small JSON body, no search) beside ``/api/search`` cycling
   through the queries;
-* ``nginx1`` / ``nginx2``: deploy/nginx.conf (ports rewritten) in front of one / two replicas.
+* ``nginx1`` / ``nginx2``: deploy/nginx.conf (ports rewritten) in front of one / two replicas;
+* ``cached``: as ``direct`` with the search cache on (FAQ_SEARCH_CACHE's default). The queries repeat
+  within a run, so this measures answers from memory; every other scenario runs with the cache off.
 Then the memory of each gunicorn process (RSS and PSS from /proc/<pid>/smaps_rollup: PSS counts pages
 shared by the preloaded master and its forked workers once).
 
@@ -72,8 +74,14 @@ def stop(proc: subprocess.Popen) -> None:
 
 
 @contextmanager
-def gunicorn(index: Path, port: int, workers: int, log_dir: Path, timeout: float = 180):
-    env = {**os.environ, "FAQ_INDEX_DIR": str(index), "HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": str(workers)}
+def gunicorn(index: Path, port: int, workers: int, log_dir: Path, timeout: float = 600, cache: bool = False):
+    # One wrk client would exhaust the per-client rate limit at once: raise it (the limiter still runs),
+    # and keep the query log (on, as in production) out of the repository. wrk cycles through the
+    # queries, so they repeat within a run: the search cache is off unless asked for (`cached`).
+    env = {"FAQ_RATE_API": str(10**9), "FAQ_DATA_DIR": str(log_dir / f"data-{port}"), **os.environ,
+           "FAQ_INDEX_DIR": str(index), "HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": str(workers)}
+    if not cache:
+        env["FAQ_SEARCH_CACHE"] = "0"
     log = open(log_dir / f"gunicorn-{port}.log", "wb")
     cmd = [str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py", "server:app"]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True)
@@ -137,6 +145,18 @@ def wrk(base: str, paths_file: Path, duration: int, connections: int, threads: i
     raise RuntimeError(f"wrk gave no summary:\n{out.stdout}\n{out.stderr}")
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds of ``pids`` so far (/proc/<pid>/stat; a process's figure covers its threads)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def memory_table(name: str, proc: subprocess.Popen) -> list[dict]:
     rows = []
     for pid in tree(proc.pid):
@@ -160,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--connections", type=int, default=32)
     p.add_argument("--threads", type=int, default=1, help="wrk threads (it shares the cores with the servers)")
     p.add_argument("--workers", type=int, default=2, help="gunicorn workers per replica (WEB_CONCURRENCY)")
-    p.add_argument("--scenarios", default="direct,nginx1,nginx2")
+    p.add_argument("--scenarios", default="direct,cached,nginx1,nginx2")
     p.add_argument("--out", type=Path, default=None, help="write the results here as JSON")
     args = p.parse_args(argv)
     for tool in ("wrk", "nginx"):
@@ -181,27 +201,36 @@ def main(argv: list[str] | None = None) -> int:
     health_paths = work / "healthz.txt"
     health_paths.write_text("/healthz\n")
 
-    def measure(base: str, paths: Path) -> dict:
+    def measure(base: str, paths: Path, servers: list[int]) -> dict:
         wrk(base, paths, args.warmup, args.connections, args.threads)
-        return wrk(base, paths, args.duration, args.connections, args.threads)
+        cpu = cpu_seconds(servers)
+        r = wrk(base, paths, args.duration, args.connections, args.threads)
+        # The servers' own CPU per request: what other processes on the machine barely change.
+        r["server_cpu_ms"] = round((cpu_seconds(servers) - cpu) * 1000 / max(1, r["requests"]), 3)
+        return r
 
     runs, memory = [], []
     for scenario in args.scenarios.split(","):
         with ExitStack() as stack:
-            replicas = 1 if scenario in ("direct", "nginx1") else 2
+            replicas = 2 if scenario == "nginx2" else 1
             ports = [free_port() for _ in range(replicas)]
-            procs = [stack.enter_context(gunicorn(args.index, port, args.workers, work)) for port in ports]
-            if scenario == "direct":
+            procs = [stack.enter_context(gunicorn(args.index, port, args.workers, work, cache=scenario == "cached"))
+                     for port in ports]
+            if scenario in ("direct", "cached"):
                 base = f"http://127.0.0.1:{ports[0]}"
             else:
                 listen = free_port()
                 stack.enter_context(nginx(ports, listen, work / f"nginx-{scenario}"))
                 base = f"http://127.0.0.1:{listen}"
             for endpoint, paths in (("/healthz", health_paths), ("/api/search", search_paths)):
-                r = measure(base, paths)
-                r.update(scenario=scenario, replicas=replicas, endpoint=endpoint, load_avg=round(os.getloadavg()[0], 2))
+                load_before = round(os.getloadavg()[0], 2)
+                r = measure(base, paths, [pid for p in procs for pid in tree(p.pid)])
+                r.update(scenario=scenario, replicas=replicas, endpoint=endpoint, load_before=load_before,
+                         load_avg=round(os.getloadavg()[0], 2))
                 runs.append(r)
-                print(f"{scenario} {endpoint}: {r['rps']} req/s p50 {r['p50_ms']} ms p99 {r['p99_ms']} ms errors {r['errors']}",
+                print(f"{scenario} {endpoint}: {r['rps']} req/s p50 {r['p50_ms']} ms p99 {r['p99_ms']} ms errors {r['errors']} "
+                      f"server CPU {r['server_cpu_ms']} ms/request "
+                      f"load {load_before} → {r['load_avg']}",
                       file=sys.stderr, flush=True)
             if scenario == "direct":
                 memory = memory_table("replica 1", procs[0])
@@ -209,15 +238,20 @@ def main(argv: list[str] | None = None) -> int:
                 args.out.write_text(json.dumps({"runs": runs, "memory": memory}, indent=2))
     shutil.rmtree(work, ignore_errors=True)
 
-    print("| scenario | endpoint | req/s | p50 ms | p90 ms | p99 ms | errors | search/healthz throughput |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    print("| scenario | endpoint | req/s | p50 ms | p90 ms | p99 ms | errors | search/healthz throughput "
+          "| server CPU ms/request | healthz/search server CPU | load before / after |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     by = {(r["scenario"], r["endpoint"]): r for r in runs}
     for r in runs:
-        ratio = ""
+        ratio = cpu_ratio = ""
         if r["endpoint"] == "/api/search" and (r["scenario"], "/healthz") in by:
-            ratio = f"{r['rps'] / by[(r['scenario'], '/healthz')]['rps']:.0%}"
-        label = {"direct": "gunicorn, 1 replica", "nginx1": "nginx → 1 replica", "nginx2": "nginx → 2 replicas"}[r["scenario"]]
-        print(f"| {label} | `{r['endpoint']}` | {r['rps']} | {r['p50_ms']} | {r['p90_ms']} | {r['p99_ms']} | {r['errors']} | {ratio} |")
+            health = by[(r["scenario"], "/healthz")]
+            ratio = f"{r['rps'] / health['rps']:.0%}"
+            cpu_ratio = f"{health['server_cpu_ms'] / max(r['server_cpu_ms'], 1e-9):.0%}"
+        label = {"direct": "gunicorn, 1 replica", "cached": "gunicorn, 1 replica, search cache on (queries repeat)",
+                 "nginx1": "nginx → 1 replica", "nginx2": "nginx → 2 replicas"}[r["scenario"]]
+        print(f"| {label} | `{r['endpoint']}` | {r['rps']} | {r['p50_ms']} | {r['p90_ms']} | {r['p99_ms']} | {r['errors']} | {ratio} "
+              f"| {r['server_cpu_ms']} | {cpu_ratio} | {r['load_before']} / {r['load_avg']} |")
     if memory:
         print()
         print("| process | RSS MiB | PSS MiB | shared MiB | private MiB |")

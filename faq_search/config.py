@@ -16,6 +16,7 @@ SETTINGS = (
     ("FAQ_RELOAD_INTERVAL", float, 1.0, "Seconds between checks of the index pointer for a newly published version."),
     ("FAQ_DATA_DIR", str, "data", "Directory for runtime data: the query log and the feedback store (not part of the index)."),
     ("FAQ_QUERY_LOG", int, 1, "1 appends every search and article view, personal data redacted, to `<FAQ_DATA_DIR>/queries.jsonl`; 0 turns the query log off."),
+    ("FAQ_SEARCH_CACHE", int, 2048, "Searches each gunicorn worker remembers per index version (the same query, k, category and tag answered from memory; logged and counted like any search); 0 turns the cache off."),
     ("FAQ_MAX_BODY_BYTES", int, 16384, "Largest accepted request body in bytes; larger gets 413 `too_large`."),
     ("FAQ_RATE_API", int, 120, "Requests per minute one client may make to /api/* and /admin/*, per gunicorn worker (bursts up to the same number); 0 turns the limit off."),
     ("FAQ_RATE_FEEDBACK", int, 10, "Requests per minute one client may make to /api/feedback, per worker, on top of the /api/* limit; 0 turns it off."),
@@ -39,6 +40,7 @@ class Config:
     FAQ_RELOAD_INTERVAL: float
     FAQ_DATA_DIR: str
     FAQ_QUERY_LOG: int
+    FAQ_SEARCH_CACHE: int
     FAQ_MAX_BODY_BYTES: int
     FAQ_RATE_API: int
     FAQ_RATE_FEEDBACK: int

@@ -46,8 +46,12 @@ class QueryLog:
     def _append(self, event: dict) -> None:
         """Raises OSError when the file cannot be written."""
         line = (json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
+        try:
+            fd = os.open(self.path, flags, 0o640)
+        except FileNotFoundError:  # the directory: made on first use, not checked per event
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, flags, 0o640)
         try:
             os.write(fd, line)
         finally:

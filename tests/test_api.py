@@ -143,3 +143,51 @@ def test_browse_articles_by_category_and_tag(client):
     assert_error(client.get("/api/articles?tag=nope"), 400, "unknown_tag")
     assert_error(client.get("/api/articles?category=nope"), 400, "unknown_category")
     assert_error(client.get("/api/articles?limit=0"), 400, "invalid_limit")
+
+
+def test_search_results_are_the_hits_with_their_related_articles(app_factory, tiny_index):
+    from faq_search.web.payloads import related_of
+
+    client = app_factory(tiny_index).test_client()
+    s = client.application.extensions["faq_live"].get()
+    for q, k in (("密码", 10), ("忘记登录密码了怎么办", 2), ("提现多久", 10), ("密码", 10)):  # the last one: cached parts
+        body = client.get("/api/search", query_string={"q": q, "k": k}).get_json()
+        assert body["results"] == [{**h.to_dict(), "related": related_of(s, h.id)} for h in s.search(q, k=k)]
+        assert body["results"][0]["related"] == [] or "question" in body["results"][0]["related"][0]
+
+
+@pytest.mark.parametrize("cache, searches", [(2, 4), (0, 5)])
+def test_repeated_searches_come_from_the_cache_and_are_still_logged(app_factory, tiny_index, tmp_path, monkeypatch,
+                                                                    cache, searches):
+    from faq_search.querylog import read_events
+
+    app = app_factory(tiny_index, FAQ_SEARCH_CACHE=cache, FAQ_DATA_DIR=tmp_path / "d")
+    client = app.test_client()
+    s = app.extensions["faq_live"].get()
+    calls = []
+    real = s.search
+    monkeypatch.setattr(s, "search", lambda *a, **kw: calls.append(a) or real(*a, **kw))
+    urls = ["/api/search?q=密码", "/api/search?q=密码", "/api/search?q=密码&k=1", "/api/search?q=提现",
+            "/api/search?q=密码"]  # with 2 entries, 密码 (k=10) was pushed out by the two after it
+    bodies = [client.get(u).get_json() for u in urls]
+    assert len(calls) == searches
+    assert bodies[0]["results"] == bodies[1]["results"] == bodies[4]["results"] and len(bodies[2]["results"]) == 1
+    assert sum(e["event"] == "search" for e in read_events(tmp_path / "d" / "queries.jsonl")) == 5
+
+
+def test_suggestions_of_a_new_version_are_built_in_the_background(app_factory, make_corpus, tmp_path, tiny_analyzer):
+    import time
+
+    out = tmp_path / "ix"
+    build_index(make_corpus(), out, analyzer=tiny_analyzer)
+    client = app_factory(out).test_client()
+    assert client.get("/api/suggest?q=积分").get_json()["suggestions"] == []
+    extra = {"id": "pts", "question": "积分怎么兑换？", "category": "password", "answer": "在积分中心选择商品兑换。"}
+    build_index(make_corpus({**TINY_ARTICLES, "password/points.md": extra}, name="v2"), out, analyzer=tiny_analyzer)
+    deadline = time.monotonic() + 10
+    while True:  # the first answers may come from the previous version's suggestions
+        body = client.get("/api/suggest?q=积分").get_json()
+        if body["suggestions"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert [x["id"] for x in body["suggestions"]] == ["pts"]

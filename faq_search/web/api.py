@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 import time
 from urllib.parse import unquote_to_bytes
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, Response, current_app, request
 
 from ..feedback import FeedbackStore
 from ..redact import redact
 from ..search import QueryError, Searcher
 from ..suggest import Suggester
 from .errors import ApiError
+from .payloads import SearchPayloads, related_of, search_body
 from .schema import Field, json_body
 from .observability import note_search, note_view
 
@@ -32,14 +34,42 @@ def feedback_store() -> FeedbackStore:
 
 
 def suggester_for(app, s: Searcher) -> Suggester:
-    """The Suggester of ``s``'s index version, built once per version (pinyin takes ~0.5 s)."""
-    cache = app.extensions.setdefault("faq_suggesters", {})
-    sug = cache.get(s.version)
-    if sug is None:
+    """The Suggester of ``s``'s index version, built once per version (pinyin for 100k articles takes
+    a minute). With none built yet it is built now (before gunicorn forks, normally); for a newly
+    swapped-in version it is built in a background thread while the previous one keeps answering,
+    so no request waits for it (nor runs into gunicorn's worker timeout)."""
+    held = app.extensions.setdefault("faq_suggesters", {"version": None, "suggester": None, "building": None,
+                                                        "lock": threading.Lock()})
+    if held["version"] == s.version:
+        return held["suggester"]
+    if held["suggester"] is None:
+        held.update(version=s.version, suggester=Suggester(s.articles, s.analyzer.normalize))
+        return held["suggester"]
+    with held["lock"]:
+        if held["building"] != s.version:
+            held["building"] = s.version
+            threading.Thread(target=_build_suggester, args=(held, s), name="suggester", daemon=True).start()
+    return held["suggester"]
+
+
+def _build_suggester(held: dict, s: Searcher) -> None:
+    try:
         sug = Suggester(s.articles, s.analyzer.normalize)
-        cache.clear()  # only the newest version is asked
-        cache[s.version] = sug
-    return sug
+    except Exception:
+        log.exception("suggestions for index version %s not built", s.version)
+        return
+    with held["lock"]:
+        if held["building"] == s.version:  # not overtaken by a newer version meanwhile
+            held.update(version=s.version, suggester=sug, building=None)
+
+
+def payloads_for(app, s: Searcher) -> SearchPayloads:
+    """The cached article parts of ``s``'s index version (only the newest version is kept)."""
+    cached = app.extensions.get("faq_payloads")
+    if cached is None or cached.version != s.version:
+        cached = app.extensions["faq_payloads"] = SearchPayloads(
+            s, max_searches=app.config["FAQ"].FAQ_SEARCH_CACHE)
+    return cached
 
 
 def searcher() -> Searcher:
@@ -51,12 +81,15 @@ def searcher() -> Searcher:
 
 @bp.before_app_request
 def reject_non_utf8_query():
-    # Werkzeug silently replaces invalid bytes with U+FFFD; we refuse them instead.
-    for part in request.query_string.split(b"&"):
-        try:
-            unquote_to_bytes(part.replace(b"+", b" ")).decode("utf-8")
-        except UnicodeDecodeError:
-            raise ApiError(400, "invalid_encoding", "the query string is not valid UTF-8") from None
+    # Werkzeug silently replaces invalid bytes with U+FFFD; we refuse them instead. One decode of the
+    # whole string: "&" is ASCII, so it is valid UTF-8 exactly when every parameter is.
+    raw = request.query_string
+    if raw.isascii() and b"%" not in raw:
+        return
+    try:
+        unquote_to_bytes(raw).decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApiError(400, "invalid_encoding", "the query string is not valid UTF-8") from None
 
 
 def _int_arg(name: str, default: int, low: int, high: int) -> int:
@@ -89,14 +122,6 @@ def run_search(s: Searcher, q: str, k: int, category: str | None, tag: str | Non
         raise ApiError(400, e.code, str(e)) from None
 
 
-def related_of(s: Searcher, article_id: str) -> list[dict]:
-    a = s.get(article_id)
-    if a is None:
-        return []
-    return [{"id": r.id, "question": r.question, "category": r.category}
-            for r in (s.get(rid) for rid in a.related) if r is not None]
-
-
 def category_arg(s: Searcher) -> str | None:
     category = request.args.get("category") or None
     if category and category not in s.categories:
@@ -112,14 +137,11 @@ def search():
     k = _int_arg("k", 10, 1, current_app.config["FAQ"].FAQ_MAX_K)
     category = request.args.get("category") or None
     tag = request.args.get("tag") or None
-    hits = run_search(s, q, k, category, tag)
+    payloads = payloads_for(current_app, s)
+    hits, results = payloads.search((q, k, category, tag), lambda: run_search(s, q, k, category, tag))
     note_search(q, hits, s.version)
-    return {
-        "query": q,
-        "results": [{**h.to_dict(), "related": related_of(s, h.id)} for h in hits],
-        "took_ms": round((time.perf_counter() - t0) * 1000, 2),
-        "index_version": s.version,
-    }
+    # Encoded here, not by jsonify: the articles' parts come pre-encoded (faq_search.web.payloads).
+    return Response(search_body(payloads, q, results, t0), mimetype="application/json")
 
 
 @bp.get("/api/suggest")

@@ -91,6 +91,17 @@ class Metrics:
                                 ("route", "outcome"), registry=self.registry)
         self._index_gauges = None
         self._version: str | None = None
+        self._children: dict[tuple, tuple] = {}  # labels → (request counter, latency histogram)
+
+    def request_done(self, route: str, method: str, status: int, latency: float) -> None:
+        """Count one answered request and its latency (labelled children looked up once per label set)."""
+        key = (route, method, status)
+        children = self._children.get(key)
+        if children is None:  # label sets are bounded: routes, methods, statuses
+            children = self._children[key] = (self.requests.labels(route, method, str(status)),
+                                              self.latency.labels(route))
+        children[0].inc()
+        children[1].observe(latency)
 
     def index_served(self, searcher) -> None:
         """Update the index gauges when this process serves a new version."""
@@ -180,8 +191,7 @@ def init_app(app: Flask, settings: Config) -> None:
         ok = response.status_code == 200
         served = current_app.extensions["faq_live"].current
         metrics.index_served(served)
-        metrics.requests.labels(route, request.method, str(response.status_code)).inc()
-        metrics.latency.labels(route).observe(latency)
+        metrics.request_done(route, request.method, response.status_code, latency)
         if searched and ok:
             outcome = "confident" if searched["confident"] else "unsure" if searched["results"] else "none"
             metrics.searches.labels(route, outcome).inc()
