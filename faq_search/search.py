@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
 from collections import Counter
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -67,26 +68,6 @@ class Hit:
         return d
 
 
-_EMPTY = (np.empty(0, np.int64), np.empty(0), np.empty(0))
-
-
-def _accumulate(postings: sp.csc_matrix, cols: np.ndarray, weights: np.ndarray, coverage: np.ndarray):
-    """(rows, dot products, covered query weight) for every row sharing a query term.
-
-    Touches only the postings of the query's terms: cost grows with their
-    length, not with the number of rows.
-    """
-    if cols.size == 0:
-        return _EMPTY
-    offsets, lengths = _gather(postings.indptr, cols)
-    if offsets.size == 0:
-        return _EMPTY
-    rows, data = postings.indices[offsets], postings.data
-    uniq, inverse = np.unique(rows, return_inverse=True)
-    dots = np.bincount(inverse, weights=data[offsets] * np.repeat(weights, lengths))
-    return uniq, dots, np.bincount(inverse, weights=np.repeat(coverage, lengths))
-
-
 def _gather(indptr: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Offsets of every stored entry of the ``keys`` (columns of a CSC, rows of a CSR) and their lengths."""
     starts = indptr[keys]
@@ -127,17 +108,15 @@ def _score_ids(postings: sp.csc_matrix, cols: np.ndarray, weights: np.ndarray, c
     return dots, cov
 
 
-def _presence(matrix: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """Dense (rows × cols) counts of a CSR with sorted indices: a small gather, no scipy indexing."""
-    out = np.zeros((rows.size, cols.size))
+def _presence(matrix: sp.csr_matrix, rows: np.ndarray, lut: np.ndarray, n_cols: int) -> np.ndarray:
+    """Dense (rows × query terms) counts of a CSR: a small gather, no scipy indexing.
+    ``lut`` maps a column to its query term's position (−1 for other columns)."""
+    out = np.zeros((rows.size, n_cols))
     offsets, lengths = _gather(matrix.indptr, rows)
-    terms = matrix.indices[offsets]
-    order = np.argsort(cols)
-    sorted_cols = cols[order]
-    pos = np.minimum(np.searchsorted(sorted_cols, terms), cols.size - 1)
-    found = sorted_cols[pos] == terms
+    term = lut[matrix.indices[offsets]]
+    found = term >= 0
     owner = np.repeat(np.arange(rows.size), lengths)
-    out[owner[found], order[pos[found]]] = matrix.data[offsets[found]]
+    out[owner[found], term[found]] = matrix.data[offsets[found]]
     return out
 
 
@@ -283,6 +262,54 @@ class Searcher:
             weights = w / float(np.sqrt((w * w).sum()))
         return cols[known], weights[known], coverage[known]
 
+    # --- query-time structures, derived from the loaded arrays on first use -------------------
+
+    def _derived(self, key: str, build):
+        """``build()`` once per Searcher (a race builds it twice, harmlessly); shared by threads."""
+        value = self.__dict__.get(key)
+        if value is None:
+            value = self.__dict__.setdefault(key, build())
+        return value
+
+    def _row_major(self, name: str) -> sp.csr_matrix:
+        """Row-major copy of a question matrix: rescoring reads the rows' own terms, so its cost
+        is (rows × terms per row), whatever the length of the query terms' postings."""
+        return self._derived(f"_csr_{name}", lambda: self.data.questions[name].tocsr())
+
+    def _answer_max(self) -> np.ndarray:
+        """Largest weight of each answer column: bounds what a term can add to an answer score."""
+        def build():
+            m = self.data.answers["char"]
+            out = np.zeros(m.shape[1])
+            nonempty = np.flatnonzero(np.diff(m.indptr) > 0)
+            if nonempty.size:
+                out[nonempty] = np.maximum.reduceat(m.data, m.indptr[nonempty])
+            return out
+        return self._derived("_answer_colmax", build)
+
+    def _scratch(self) -> threading.local:
+        """Per-thread buffers reused across queries (a score per question row, a slot per term);
+        every query leaves them as it found them (zeros, −1), so no query pays for a dense reset."""
+        local = self._derived("_local", threading.local)
+        if not hasattr(local, "acc"):
+            local.acc = np.zeros(self.data.row_article.size)
+            local.lut = {name: np.full(self.data.questions[name].shape[1], -1, np.int64) for name in FIELDS}
+        return local
+
+    def _rescore(self, name: str, rows: np.ndarray, cols: np.ndarray, weights: np.ndarray,
+                 coverage: np.ndarray, lut: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Exact (dot products, covered query weight) of the query with the given question rows."""
+        if cols.size == 0:
+            return np.zeros(rows.size), np.zeros(rows.size)
+        m = self._row_major(name)
+        offsets, lengths = _gather(m.indptr, rows)
+        term = lut[m.indices[offsets]]
+        found = term >= 0
+        owner = np.repeat(np.arange(rows.size), lengths)[found]
+        term = term[found]
+        dots = np.bincount(owner, weights=m.data[offsets[found]] * weights[term], minlength=rows.size)
+        return dots, np.bincount(owner, weights=coverage[term], minlength=rows.size)
+
     def first_stage(self, analysis, category: str | None = None, exclude_row: int = -1,
                     min_score: float = 0.0, limit: int | None = None, tag: str | None = None) -> Candidates | None:
         """Lexical scoring of every article sharing a term with the query; with ``limit``,
@@ -292,30 +319,39 @@ class Searcher:
         of the index when the reranker trains on the knowledge base itself).
         """
         feats = {"word": analysis.words, "char": analysis.chars}
-        query_terms, gathered = {}, []
+        query_terms = {name: self.query_vector(feats[name], name) for name in FIELDS}
+        scratch = self._scratch()
         n_rows = self.data.row_article.size
         cap = max(RARE_POSTINGS, int(RARE_SHARE * n_rows))
+        # Candidates come from the rarer terms' postings only; frequent terms
+        # (怎么, 钱) are added exactly for the best candidates below.
+        found_rows, found_dots = [], []
         for name in FIELDS:
-            cols, weights, coverage = self.query_vector(feats[name], name)
-            query_terms[name] = (cols, weights, coverage)
+            cols, weights, _coverage = query_terms[name]
             if cols.size == 0:
                 continue
-            indptr = self.data.questions[name].indptr
+            postings = self.data.questions[name]
+            indptr = postings.indptr
             df = indptr[cols + 1] - indptr[cols]
-            # Candidates come from the rarer terms' postings only; frequent terms
-            # (怎么, 钱) are added exactly for the best candidates below.
             rare = df <= cap
             if not rare.any():
                 rare = df <= np.sort(df)[min(1, df.size - 1)]
-            wf = self.field_weights.get(name, 0.5)
-            rows, dots, _ = _accumulate(self.data.questions[name], cols[rare], weights[rare], coverage[rare])
-            gathered.append((rows, dots * wf))
-        if not gathered:
+            offsets, lengths = _gather(indptr, cols[rare])
+            found_rows.append(postings.indices[offsets])
+            found_dots.append(postings.data[offsets] * np.repeat(weights[rare] * self.field_weights.get(name, 0.5), lengths))
+        if not found_rows:
             return None
-        rows = np.concatenate([g[0] for g in gathered])
-        partial = np.concatenate([g[1] for g in gathered])
-        rows, inverse = np.unique(rows, return_inverse=True)
-        partial = np.bincount(inverse, weights=partial)
+        rows = np.concatenate(found_rows)
+        if rows.size == 0:
+            return None
+        acc = scratch.acc
+        try:
+            np.add.at(acc, rows, np.concatenate(found_dots))
+            rows = np.sort(rows)
+            rows = rows[np.concatenate(([True], rows[1:] != rows[:-1]))]
+            partial = acc[rows]
+        finally:
+            acc[rows] = 0.0
         keep = rows != exclude_row
         if category:
             keep &= self._categories[self.data.row_article[rows]] == category
@@ -325,56 +361,72 @@ class Searcher:
         if rows.size == 0:
             return None
         if rows.size > RESCORE_ROWS:
-            rows = np.sort(rows[_top(partial, RESCORE_ROWS)])
-        word, word_cov = _score_ids(self.data.questions["word"], *query_terms["word"], rows)
-        char, char_cov = _score_ids(self.data.questions["char"], *query_terms["char"], rows)
-        combined = self.field_weights.get("word", 0.5) * word + self.field_weights.get("char", 0.5) * char
-        row_art = self.data.row_article[rows]
-        # Best question row per article: sort by (article, -score), keep each article's first.
-        order = np.lexsort((-combined, row_art))
-        row_art, sorted_scores = row_art[order], combined[order]
-        first = np.flatnonzero(np.concatenate(([True], row_art[1:] != row_art[:-1])))
-        best = order[first]
-        arts = row_art[first]
-        # Paraphrase support: how many of the article's phrasings score near its best.
-        group = np.repeat(np.arange(first.size), np.diff(np.append(first, order.size)))
-        near = sorted_scores >= 0.8 * sorted_scores[first][group]
-        support = np.bincount(group, weights=near, minlength=first.size)
-        answer, answer_cov = np.zeros(arts.size), np.zeros(arts.size)
-        if "char" in self.data.answers:
-            cols, weights, coverage = query_terms["char"]
-            if self.weighting == "bm25":
-                cols, weights, coverage = self.query_vector(feats["char"], "char", answer=True)
-            order_a = np.argsort(arts)
-            a_dots, a_cov = _score_ids(self.data.answers["char"], cols, weights, coverage, arts[order_a])
-            answer[order_a], answer_cov[order_a] = a_dots, a_cov
-        a = self.answer_weight
-        cands = Candidates(
-            arts=arts, rows=rows[best], score=(1.0 - a) * combined[best] + a * answer,
-            question=combined[best], word=word[best], char=char[best], answer=answer,
-            word_cov=word_cov[best], char_cov=char_cov[best], answer_cov=answer_cov, support=support,
-            art_word_cov=np.zeros(arts.size), art_char_cov=np.zeros(arts.size), missing_idf=np.zeros(arts.size),
-        )
-        if limit is None:
+            rows = np.sort(rows[_top(partial, RESCORE_ROWS)])  # ties: the first row, as before
+        luts = scratch.lut
+        for name in FIELDS:
+            cols = query_terms[name][0]
+            luts[name][cols] = np.arange(cols.size)
+        try:
+            word, word_cov = self._rescore("word", rows, *query_terms["word"], luts["word"])
+            char, char_cov = self._rescore("char", rows, *query_terms["char"], luts["char"])
+            combined = self.field_weights.get("word", 0.5) * word + self.field_weights.get("char", 0.5) * char
+            row_art = self.data.row_article[rows]
+            # Best question row per article: sort by (article, -score), keep each article's first.
+            order = np.lexsort((-combined, row_art))
+            row_art, sorted_scores = row_art[order], combined[order]
+            first = np.flatnonzero(np.concatenate(([True], row_art[1:] != row_art[:-1])))
+            best = order[first]
+            arts = row_art[first]
+            # Paraphrase support: how many of the article's phrasings score near its best.
+            group = np.repeat(np.arange(first.size), np.diff(np.append(first, order.size)))
+            near = sorted_scores >= 0.8 * sorted_scores[first][group]
+            support = np.bincount(group, weights=near, minlength=first.size)
+            a = self.answer_weight
+            question = combined[best]
+            answer, answer_cov = np.zeros(arts.size), np.zeros(arts.size)
+            if "char" in self.data.answers:
+                cols, weights, coverage = query_terms["char"]
+                if self.weighting == "bm25":
+                    cols, weights, coverage = self.query_vector(feats["char"], "char", answer=True)
+                # Only articles that could still reach the best ``limit`` need their answer scored:
+                # an answer adds at most a · Σ weight × the column's largest weight.
+                todo = np.arange(arts.size)
+                if limit is not None and arts.size > limit:
+                    bound = a * float(weights @ self._answer_max()[cols]) * (1 + 1e-9) + 1e-12
+                    base = (1.0 - a) * question
+                    floor = max(float(np.partition(base, arts.size - limit)[arts.size - limit]), min_score)
+                    todo = np.flatnonzero(base + bound >= floor)
+                todo = todo[np.argsort(arts[todo])]
+                answer[todo], answer_cov[todo] = _score_ids(self.data.answers["char"], cols, weights, coverage, arts[todo])
+            cands = Candidates(
+                arts=arts, rows=rows[best], score=(1.0 - a) * question + a * answer,
+                question=question, word=word[best], char=char[best], answer=answer,
+                word_cov=word_cov[best], char_cov=char_cov[best], answer_cov=answer_cov, support=support,
+                art_word_cov=np.zeros(arts.size), art_char_cov=np.zeros(arts.size), missing_idf=np.zeros(arts.size),
+            )
+            if limit is None:
+                return cands
+            cands = cands.take(np.flatnonzero(cands.score >= min_score))
+            cands = cands.take(_top(cands.score, limit))
+            if cands.arts.size:
+                self._article_coverage(cands, query_terms, exclude_row, luts)
             return cands
-        cands = cands.take(np.flatnonzero(cands.score >= min_score))
-        cands = cands.take(_top(cands.score, limit))
-        if cands.arts.size:
-            self._article_coverage(cands, query_terms, exclude_row)
-        return cands
+        finally:
+            for name in FIELDS:
+                luts[name][query_terms[name][0]] = -1
 
-    def _article_coverage(self, cands: Candidates, query_terms: dict, exclude_row: int) -> None:
+    def _article_coverage(self, cands: Candidates, query_terms: dict, exclude_row: int, luts: dict) -> None:
         """How much of the query the whole article (all its phrasings) contains, and the
         rarest query word it lacks: a frequent query word missing from a candidate."""
         for name in FIELDS:
             cols, _weights, coverage = query_terms[name]
             if cols.size == 0:
                 continue
-            present = _presence(self._article_terms[name], cands.arts, cols)
+            present = _presence(self._article_terms[name], cands.arts, luts[name], cols.size)
             if exclude_row >= 0:
                 # The held-out phrasing must not vouch for its own article.
                 mine = cands.arts == self.data.row_article[exclude_row]
-                own = self.data.questions[name][exclude_row, cols].toarray().ravel() > 0
+                own = _presence(self._row_major(name), np.array([exclude_row]), luts[name], cols.size)[0] > 0
                 present[mine] -= own
             present = present > 0
             covered = present @ coverage
