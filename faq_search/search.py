@@ -30,7 +30,9 @@ DEFAULT_MIN_SCORE = 0.1
 RARE_POSTINGS = 2000
 RARE_SHARE = 0.01
 RESCORE_ROWS = 1000
-GATHER_POSTINGS = 20000  # below this many postings, rescoring gathers them instead of binary searches
+# Answer postings up to this long are read whole; longer ones (frequent characters) are binary
+# searched for the candidates that can still rank, the others bounded by the column's largest weight.
+ANSWER_GATHER = 4000
 # Below this a hit is shown as "maybe related", not as the answer (see docs/quality.md).
 DEFAULT_CONFIDENT_SCORE = 0.35
 
@@ -77,26 +79,13 @@ def _gather(indptr: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return offsets, lengths
 
 
-def _score_ids(postings: sp.csc_matrix, cols: np.ndarray, weights: np.ndarray, coverage: np.ndarray,
-               ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Exact (dot products, covered query weight) of the query with the given sorted rows."""
+def _search_ids(postings: sp.csc_matrix, cols: np.ndarray, weights: np.ndarray, coverage: np.ndarray,
+                ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Exact (dot products, covered query weight) of the given sorted rows with long postings:
+    a binary search per term, never a walk."""
     dots, cov = np.zeros(ids.size), np.zeros(ids.size)
-    if cols.size == 0 or ids.size == 0:
-        return dots, cov
     indptr, indices, data = postings.indptr, postings.indices, postings.data
-    lengths = indptr[cols + 1] - indptr[cols]
-    if int(lengths.sum()) <= GATHER_POSTINGS:
-        # Short postings: look each one up among the ids, all terms at once.
-        offsets, lengths = _gather(indptr, cols)
-        rows = indices[offsets]
-        pos = np.minimum(np.searchsorted(ids, rows), ids.size - 1)
-        found = ids[pos] == rows
-        term = np.repeat(np.arange(cols.size), lengths)[found]
-        dots += np.bincount(pos[found], weights=data[offsets[found]] * weights[term], minlength=ids.size)
-        cov += np.bincount(pos[found], weights=coverage[term], minlength=ids.size)
-        return dots, cov
-    # Long postings (frequent terms in a big index): a binary search per term, never a walk.
-    for col, w, c in zip(cols.tolist(), weights.tolist(), coverage.tolist()):
+    for col, w, c in zip(cols.tolist(), weights, coverage):
         start, end = indptr[col], indptr[col + 1]
         if start == end:
             continue
@@ -294,6 +283,7 @@ class Searcher:
         if not hasattr(local, "acc"):
             local.acc = np.zeros(self.data.row_article.size)
             local.lut = {name: np.full(self.data.questions[name].shape[1], -1, np.int64) for name in FIELDS}
+            local.slot = np.full(len(self.articles), -1, np.int64)
         return local
 
     def _rescore(self, name: str, rows: np.ndarray, cols: np.ndarray, weights: np.ndarray,
@@ -309,6 +299,48 @@ class Searcher:
         term = term[found]
         dots = np.bincount(owner, weights=m.data[offsets[found]] * weights[term], minlength=rows.size)
         return dots, np.bincount(owner, weights=coverage[term], minlength=rows.size)
+
+    def _score_answers(self, arts: np.ndarray, cols: np.ndarray, weights: np.ndarray, coverage: np.ndarray,
+                       question: np.ndarray, limit: int | None, min_score: float) -> tuple[np.ndarray, np.ndarray]:
+        """(answer score, covered query weight) of each candidate article. With ``limit``, an article
+        that cannot reach the best ``limit`` even with the largest weights of the frequent terms'
+        columns keeps the part of its score read from the short postings (its true score is lower)."""
+        m = self.data.answers["char"]
+        n = arts.size
+        answer, cov = np.zeros(n), np.zeros(n)
+        if cols.size == 0 or n == 0:
+            return answer, cov
+        df = m.indptr[cols + 1] - m.indptr[cols]
+        short = df <= ANSWER_GATHER
+        if short.any():
+            # Short postings read whole, all terms at once; an article → candidate slot table filters them.
+            slot = self._scratch().slot
+            slot[arts] = np.arange(n)
+            try:
+                offsets, lengths = _gather(m.indptr, cols[short])
+                pos = slot[m.indices[offsets]]
+            finally:
+                slot[arts] = -1
+            found = pos >= 0
+            pos = pos[found]
+            term = np.repeat(np.flatnonzero(short), lengths)[found]
+            answer += np.bincount(pos, weights=m.data[offsets[found]] * weights[term], minlength=n)
+            cov += np.bincount(pos, weights=coverage[term], minlength=n)
+        long = np.flatnonzero(~short)
+        if long.size == 0:
+            return answer, cov
+        todo = np.arange(n)
+        if limit is not None and n > limit:
+            a = self.answer_weight
+            low = (1.0 - a) * question + a * answer
+            bound = a * float(weights[long] @ self._answer_max()[cols[long]]) * (1 + 1e-9) + 1e-12
+            floor = max(float(np.partition(low, n - limit)[n - limit]), min_score)
+            todo = np.flatnonzero(low + bound >= floor)
+        todo = todo[np.argsort(arts[todo])]
+        dots, covered = _search_ids(m, cols[long], weights[long], coverage[long], arts[todo])
+        answer[todo] += dots
+        cov[todo] += covered
+        return answer, cov
 
     def first_stage(self, analysis, category: str | None = None, exclude_row: int = -1,
                     min_score: float = 0.0, limit: int | None = None, tag: str | None = None) -> Candidates | None:
@@ -385,19 +417,10 @@ class Searcher:
             question = combined[best]
             answer, answer_cov = np.zeros(arts.size), np.zeros(arts.size)
             if "char" in self.data.answers:
-                cols, weights, coverage = query_terms["char"]
+                answer_terms = query_terms["char"]
                 if self.weighting == "bm25":
-                    cols, weights, coverage = self.query_vector(feats["char"], "char", answer=True)
-                # Only articles that could still reach the best ``limit`` need their answer scored:
-                # an answer adds at most a · Σ weight × the column's largest weight.
-                todo = np.arange(arts.size)
-                if limit is not None and arts.size > limit:
-                    bound = a * float(weights @ self._answer_max()[cols]) * (1 + 1e-9) + 1e-12
-                    base = (1.0 - a) * question
-                    floor = max(float(np.partition(base, arts.size - limit)[arts.size - limit]), min_score)
-                    todo = np.flatnonzero(base + bound >= floor)
-                todo = todo[np.argsort(arts[todo])]
-                answer[todo], answer_cov[todo] = _score_ids(self.data.answers["char"], cols, weights, coverage, arts[todo])
+                    answer_terms = self.query_vector(feats["char"], "char", answer=True)
+                answer, answer_cov = self._score_answers(arts, *answer_terms, question, limit, min_score)
             cands = Candidates(
                 arts=arts, rows=rows[best], score=(1.0 - a) * question + a * answer,
                 question=question, word=word[best], char=char[best], answer=answer,
