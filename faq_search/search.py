@@ -11,7 +11,7 @@ import functools
 import math
 import threading
 from collections import Counter
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -329,17 +329,29 @@ class Searcher:
         long = np.flatnonzero(~short)
         if long.size == 0:
             return answer, cov
-        todo = np.arange(n)
-        if limit is not None and n > limit:
-            a = self.answer_weight
-            low = (1.0 - a) * question + a * answer
-            bound = a * float(weights[long] @ self._answer_max()[cols[long]]) * (1 + 1e-9) + 1e-12
+        if limit is None or n <= limit:
+            ids = np.argsort(arts)
+            dots, covered = _search_ids(m, cols[long], weights[long], coverage[long], arts[ids])
+            answer[ids] += dots
+            cov[ids] += covered
+            return answer, cov
+        # MaxScore: the terms with the largest possible contribution first; after each, articles
+        # whose score so far plus the rest's largest contributions cannot reach the best ``limit`` stop.
+        a = self.answer_weight
+        most = weights[long] * self._answer_max()[cols[long]]
+        order = np.argsort(-most)
+        long, rest = long[order], a * (np.cumsum(most[order][::-1])[::-1] * (1 + 1e-9) + 1e-12)
+        low = (1.0 - a) * question + a * answer
+        todo = np.argsort(arts)
+        for j, t in enumerate(long.tolist()):
             floor = max(float(np.partition(low, n - limit)[n - limit]), min_score)
-            todo = np.flatnonzero(low + bound >= floor)
-        todo = todo[np.argsort(arts[todo])]
-        dots, covered = _search_ids(m, cols[long], weights[long], coverage[long], arts[todo])
-        answer[todo] += dots
-        cov[todo] += covered
+            todo = todo[low[todo] + rest[j] >= floor]
+            if todo.size == 0:
+                break
+            dots, covered = _search_ids(m, cols[t : t + 1], weights[t : t + 1], coverage[t : t + 1], arts[todo])
+            answer[todo] += dots
+            cov[todo] += covered
+            low[todo] += a * dots
         return answer, cov
 
     def first_stage(self, analysis, category: str | None = None, exclude_row: int = -1,
@@ -500,26 +512,29 @@ class Searcher:
         # Ties break on corpus order, so results are deterministic.
         order = np.lexsort((arts, -np.round(scores, 6)))
         query_words = sorted(set(analysis.words), key=len, reverse=True)
-        hits = [self._hit(int(arts[i]), int(rows[i]), float(scores[i]), bool(confident[i]), query_words) for i in order]
-        return self._explain(hits, analysis.words)
-
-
-    def _explain(self, hits: list[Hit], words: list[str]) -> list[Hit]:
-        """Hits with the weights of their matched terms and their article's last-modified time."""
-        weights = self.term_weights(words)
-        return [replace(h, term_weights=tuple((t, weights.get(t, 0.0)) for t in h.matched_terms),
-                        updated=self.articles[self._by_id[h.id]].updated) for h in hits]
+        weights = self.term_weights(analysis.words)
+        return [self._hit(int(arts[i]), int(rows[i]), float(scores[i]), bool(confident[i]), query_words, weights)
+                for i in order]
 
     def _spell_row(self, row: int) -> str:
-        article = self.articles[int(self.data.row_article[row])]
-        return self.analyzer.spelled(self.data.row_text[row] + " " + article.answer[:200])
+        return self.analyzer.spelled(self.data.row_text[row])
 
-    def _hit(self, art: int, row: int, score: float, confident: bool, query_words: list[str]) -> Hit:
+    def _spelled_answer(self, art: int) -> str:
+        """Normalised start of an article's answer (recently shown ones cached: bounded memory)."""
+        cached = self._derived("_spelled_answers", lambda: functools.lru_cache(maxsize=4096)(
+            lambda i: self.analyzer.spelled(self.articles[i].answer[:200])))
+        return cached(art)
+
+    def _hit(self, art: int, row: int, score: float, confident: bool, query_words: list[str],
+             weights: dict[str, float]) -> Hit:
         a = self.articles[art]
         matched = self.data.row_text[row]
-        # A substring test (no segmentation per hit): spelling variants are fixed on both sides.
-        target = self._spelled_row(row)
-        terms = tuple(w for w in query_words if len(w) > 1 and w in target)
+        # Query words found in the matched phrasing or the start of the answer. A substring test
+        # (no segmentation per hit): spelling variants are fixed on both sides. Words hold no
+        # spaces, so testing the two texts apart equals testing them joined by a space; the
+        # answer is only normalised when the phrasing lacks a word.
+        phrasing = self._spelled_row(row)
+        terms = tuple(w for w in query_words if len(w) > 1 and (w in phrasing or w in self._spelled_answer(art)))
         return Hit(
             id=a.id,
             score=min(max(score, 0.0), 1.0),
@@ -530,4 +545,6 @@ class Searcher:
             matched=matched,
             matched_terms=terms,
             confident=confident,
+            term_weights=tuple((t, weights.get(t, 0.0)) for t in terms),
+            updated=a.updated,
         )
