@@ -79,33 +79,16 @@ def _gather(indptr: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return offsets, lengths
 
 
-def _search_ids(postings: sp.csc_matrix, cols: np.ndarray, weights: np.ndarray, coverage: np.ndarray,
-                ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Exact (dot products, covered query weight) of the given sorted rows with long postings:
-    a binary search per term, never a walk."""
-    dots, cov = np.zeros(ids.size), np.zeros(ids.size)
-    indptr, indices, data = postings.indptr, postings.indices, postings.data
-    for col, w, c in zip(cols.tolist(), weights, coverage):
-        start, end = indptr[col], indptr[col + 1]
-        if start == end:
-            continue
-        pos = np.searchsorted(indices[start:end], ids)
-        pos[pos == end - start] = 0
-        found = indices[start + pos] == ids
-        dots[found] += data[start + pos[found]] * w
-        cov[found] += c
-    return dots, cov
-
-
-def _presence(matrix: sp.csr_matrix, rows: np.ndarray, lut: np.ndarray, n_cols: int) -> np.ndarray:
+def _presence(matrix: sp.csr_matrix, rows: np.ndarray, lut: np.ndarray, first_term: int, n_terms: int) -> np.ndarray:
     """Dense (rows × query terms) counts of a CSR: a small gather, no scipy indexing.
-    ``lut`` maps a column to its query term's position (−1 for other columns)."""
-    out = np.zeros((rows.size, n_cols))
+    ``lut`` maps a column to its query term's slot (−1 for other columns); this matrix's
+    terms are slots first_term … first_term + n_terms − 1."""
+    out = np.zeros((rows.size, n_terms))
     offsets, lengths = _gather(matrix.indptr, rows)
     term = lut[matrix.indices[offsets]]
     found = term >= 0
     owner = np.repeat(np.arange(rows.size), lengths)
-    out[owner[found], term[found]] = matrix.data[offsets[found]]
+    out[owner[found], term[found] - first_term] = matrix.data[offsets[found]]
     return out
 
 
@@ -233,23 +216,32 @@ class Searcher:
         mostly unknown words cannot score high on the one word it shares. Coverage
         weights are idf shares of the whole query (known and unknown terms).
         """
+        cols, weights, answer_weights, coverage = self._query_terms(tokens, name)
+        return cols, answer_weights if answer else weights, coverage
+
+    def _query_terms(self, tokens: list[str], name: str):
+        """(columns, dot weights against questions, dot weights against answers, coverage weights)."""
         vocab, idf, oov = self.data.vocab[name], self.data.idf[name], self._oov_idf[name]
         counts = Counter(tokens)
         cols = np.fromiter((vocab.get(t, -1) for t in counts), np.int64, len(counts))
-        tf = np.fromiter(counts.values(), np.float64, len(counts))
-        term_idf = np.where(cols >= 0, idf[np.maximum(cols, 0)] if idf.size else 0.0, oov)
         known = cols >= 0
         if not known.any():
-            return np.empty(0, np.int64), np.empty(0), np.empty(0)
+            return np.empty(0, np.int64), np.empty(0), np.empty(0), np.empty(0)
+        tf = np.fromiter(counts.values(), np.float64, len(counts))
+        term_idf = idf[cols] if known.all() else np.where(known, idf[np.maximum(cols, 0)], oov)
         coverage = term_idf / term_idf.sum()
         if self.weighting == "bm25":
-            avg = self._avglen[f"answer.{name}" if answer else name]
-            sat = tf * (self.k1 + 1) / (tf + self.k1 * (1 - self.b + self.b * tf.sum() / avg))
-            weights = np.ones(cols.size) / float((term_idf * sat).sum())
+            def weights(avg):
+                sat = tf * (self.k1 + 1) / (tf + self.k1 * (1 - self.b + self.b * tf.sum() / avg))
+                return np.ones(cols.size) / float((term_idf * sat).sum())
+            w = weights(self._avglen[name])
+            wa = weights(self._avglen[f"answer.{name}"]) if f"answer.{name}" in self._avglen else w
         else:
             w = (1.0 + np.log(tf)) * term_idf
-            weights = w / float(np.sqrt((w * w).sum()))
-        return cols[known], weights[known], coverage[known]
+            w = wa = w / float(np.sqrt((w * w).sum()))
+        if known.all():
+            return cols, w, wa, coverage
+        return cols[known], w[known], wa[known], coverage[known]
 
     # --- query-time structures, derived from the loaded arrays on first use -------------------
 
@@ -260,10 +252,16 @@ class Searcher:
             value = self.__dict__.setdefault(key, build())
         return value
 
-    def _row_major(self, name: str) -> sp.csr_matrix:
-        """Row-major copy of a question matrix: rescoring reads the rows' own terms, so its cost
-        is (rows × terms per row), whatever the length of the query terms' postings."""
-        return self._derived(f"_csr_{name}", lambda: self.data.questions[name].tocsr())
+    def _row_major(self) -> sp.csr_matrix:
+        """The question matrices side by side (word columns, then char columns), row-major:
+        rescoring reads the rows' own terms, so its cost is (rows × terms per row), whatever
+        the length of the query terms' postings."""
+        return self._derived("_rows", lambda: sp.hstack([self.data.questions[f] for f in FIELDS], format="csr"))
+
+    def _column_offsets(self) -> dict[str, int]:
+        """Where each field's columns start in ``_row_major``."""
+        widths = [self.data.questions[f].shape[1] for f in FIELDS]
+        return dict(zip(FIELDS, np.cumsum([0, *widths[:-1]]).tolist()))
 
     def _answer_max(self) -> np.ndarray:
         """Largest weight of each answer column: bounds what a term can add to an answer score."""
@@ -277,81 +275,75 @@ class Searcher:
         return self._derived("_answer_colmax", build)
 
     def _scratch(self) -> threading.local:
-        """Per-thread buffers reused across queries (a score per question row, a slot per term);
-        every query leaves them as it found them (zeros, −1), so no query pays for a dense reset."""
+        """Per-thread buffers reused across queries: a score per question row, a query-term slot
+        per column, a candidate slot per article. Every query leaves them as it found them
+        (zeros, −1), so no query pays for a dense reset."""
         local = self._derived("_local", threading.local)
         if not hasattr(local, "acc"):
             local.acc = np.zeros(self.data.row_article.size)
-            local.lut = {name: np.full(self.data.questions[name].shape[1], -1, np.int64) for name in FIELDS}
-            local.slot = np.full(len(self.articles), -1, np.int64)
+            local.lut = np.full(sum(self.data.questions[f].shape[1] for f in FIELDS), -1, np.int32)
+            local.slot = np.full(len(self.articles), -1, np.int32)
         return local
-
-    def _rescore(self, name: str, rows: np.ndarray, cols: np.ndarray, weights: np.ndarray,
-                 coverage: np.ndarray, lut: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Exact (dot products, covered query weight) of the query with the given question rows."""
-        if cols.size == 0:
-            return np.zeros(rows.size), np.zeros(rows.size)
-        m = self._row_major(name)
-        offsets, lengths = _gather(m.indptr, rows)
-        term = lut[m.indices[offsets]]
-        found = term >= 0
-        owner = np.repeat(np.arange(rows.size), lengths)[found]
-        term = term[found]
-        dots = np.bincount(owner, weights=m.data[offsets[found]] * weights[term], minlength=rows.size)
-        return dots, np.bincount(owner, weights=coverage[term], minlength=rows.size)
 
     def _score_answers(self, arts: np.ndarray, cols: np.ndarray, weights: np.ndarray, coverage: np.ndarray,
                        question: np.ndarray, limit: int | None, min_score: float) -> tuple[np.ndarray, np.ndarray]:
         """(answer score, covered query weight) of each candidate article. With ``limit``, an article
         that cannot reach the best ``limit`` even with the largest weights of the frequent terms'
-        columns keeps the part of its score read from the short postings (its true score is lower)."""
+        columns keeps the part of its score read so far (its true score is higher, but too low)."""
         m = self.data.answers["char"]
         n = arts.size
         answer, cov = np.zeros(n), np.zeros(n)
         if cols.size == 0 or n == 0:
             return answer, cov
-        df = m.indptr[cols + 1] - m.indptr[cols]
-        short = df <= ANSWER_GATHER
+        indptr, indices, data = m.indptr, m.indices, m.data
+        starts, ends = indptr[cols], indptr[cols + 1]
+        short = (ends - starts) <= ANSWER_GATHER
         if short.any():
             # Short postings read whole, all terms at once; an article → candidate slot table filters them.
+            spans = list(zip(starts[short].tolist(), ends[short].tolist()))
             slot = self._scratch().slot
             slot[arts] = np.arange(n)
             try:
-                offsets, lengths = _gather(m.indptr, cols[short])
-                pos = slot[m.indices[offsets]]
+                pos = slot[np.concatenate([indices[a:b] for a, b in spans])]
             finally:
                 slot[arts] = -1
             found = pos >= 0
             pos = pos[found]
-            term = np.repeat(np.flatnonzero(short), lengths)[found]
-            answer += np.bincount(pos, weights=m.data[offsets[found]] * weights[term], minlength=n)
+            term = np.repeat(np.flatnonzero(short), ends[short] - starts[short])[found]
+            vals = np.concatenate([data[a:b] for a, b in spans])[found]
+            answer += np.bincount(pos, weights=vals * weights[term], minlength=n)
             cov += np.bincount(pos, weights=coverage[term], minlength=n)
         long = np.flatnonzero(~short)
         if long.size == 0:
             return answer, cov
-        if limit is None or n <= limit:
-            ids = np.argsort(arts)
-            dots, covered = _search_ids(m, cols[long], weights[long], coverage[long], arts[ids])
-            answer[ids] += dots
-            cov[ids] += covered
-            return answer, cov
-        # MaxScore: the terms with the largest possible contribution first; after each, articles
-        # whose score so far plus the rest's largest contributions cannot reach the best ``limit`` stop.
-        a = self.answer_weight
-        most = weights[long] * self._answer_max()[cols[long]]
-        order = np.argsort(-most)
-        long, rest = long[order], a * (np.cumsum(most[order][::-1])[::-1] * (1 + 1e-9) + 1e-12)
-        low = (1.0 - a) * question + a * answer
         todo = np.argsort(arts)
+        if limit is None or n <= limit:
+            rest = np.zeros(long.size)
+        else:
+            # MaxScore: the terms with the largest possible contribution first; after each, articles
+            # whose score so far plus the rest's largest contributions cannot reach the best ``limit`` stop.
+            a = self.answer_weight
+            most = weights[long] * self._answer_max()[cols[long]]
+            order = np.argsort(-most)
+            long, rest = long[order], a * (np.cumsum(most[order][::-1])[::-1] * (1 + 1e-9) + 1e-12)
+            low = (1.0 - a) * question + a * answer
         for j, t in enumerate(long.tolist()):
-            floor = max(float(np.partition(low, n - limit)[n - limit]), min_score)
-            todo = todo[low[todo] + rest[j] >= floor]
-            if todo.size == 0:
-                break
-            dots, covered = _search_ids(m, cols[t : t + 1], weights[t : t + 1], coverage[t : t + 1], arts[todo])
-            answer[todo] += dots
-            cov[todo] += covered
-            low[todo] += a * dots
+            if rest[j]:
+                floor = max(float(np.partition(low, n - limit)[n - limit]), min_score)
+                todo = todo[low[todo] + rest[j] >= floor]
+                if todo.size == 0:
+                    break
+            # A binary search of the (sorted) candidates in the term's long postings, never a walk.
+            ids = arts[todo]
+            postings = indices[starts[t] : ends[t]]
+            pos = np.minimum(np.searchsorted(postings, ids), postings.size - 1)
+            found = postings[pos] == ids
+            hit = todo[found]
+            dots = data[starts[t] + pos[found]] * weights[t]
+            answer[hit] += dots
+            cov[hit] += coverage[t]
+            if rest[j]:
+                low[hit] += self.answer_weight * dots
         return answer, cov
 
     def first_stage(self, analysis, category: str | None = None, exclude_row: int = -1,
@@ -362,57 +354,64 @@ class Searcher:
         ``exclude_row`` hides one question row (a paraphrase scored against the rest
         of the index when the reranker trains on the knowledge base itself).
         """
-        feats = {"word": analysis.words, "char": analysis.chars}
-        query_terms = {name: self.query_vector(feats[name], name) for name in FIELDS}
+        words = self._query_terms(analysis.words, "word")
+        chars = self._query_terms(analysis.chars, "char")
+        query_terms = {"word": words[:2] + words[3:], "char": chars[:2] + chars[3:]}
+        if words[0].size == 0 and chars[0].size == 0:
+            return None
         scratch = self._scratch()
         n_rows = self.data.row_article.size
         cap = max(RARE_POSTINGS, int(RARE_SHARE * n_rows))
         # Candidates come from the rarer terms' postings only; frequent terms
         # (怎么, 钱) are added exactly for the best candidates below.
-        found_rows, found_dots = [], []
+        found_rows, found_vals, found_weights = [], [], []
         for name in FIELDS:
             cols, weights, _coverage = query_terms[name]
             if cols.size == 0:
                 continue
             postings = self.data.questions[name]
-            indptr = postings.indptr
-            df = indptr[cols + 1] - indptr[cols]
+            indptr, indices, data = postings.indptr, postings.indices, postings.data
+            starts, ends = indptr[cols], indptr[cols + 1]
+            df = ends - starts
             rare = df <= cap
             if not rare.any():
                 rare = df <= np.sort(df)[min(1, df.size - 1)]
-            offsets, lengths = _gather(indptr, cols[rare])
-            found_rows.append(postings.indices[offsets])
-            found_dots.append(postings.data[offsets] * np.repeat(weights[rare] * self.field_weights.get(name, 0.5), lengths))
-        if not found_rows:
-            return None
+            for a, b in zip(starts[rare].tolist(), ends[rare].tolist()):
+                found_rows.append(indices[a:b])
+                found_vals.append(data[a:b])
+            found_weights.append(np.repeat(weights[rare] * self.field_weights.get(name, 0.5), df[rare]))
         rows = np.concatenate(found_rows)
         if rows.size == 0:
             return None
         acc = scratch.acc
         try:
-            np.add.at(acc, rows, np.concatenate(found_dots))
+            np.add.at(acc, rows, np.concatenate(found_vals) * np.concatenate(found_weights))
             rows = np.sort(rows)
             rows = rows[np.concatenate(([True], rows[1:] != rows[:-1]))]
             partial = acc[rows]
         finally:
             acc[rows] = 0.0
-        keep = rows != exclude_row
-        if category:
-            keep &= self._categories[self.data.row_article[rows]] == category
-        if tag:
-            keep &= np.isin(self.data.row_article[rows], self._tagged[tag])
-        rows, partial = rows[keep], partial[keep]
-        if rows.size == 0:
-            return None
+        if exclude_row >= 0 or category or tag:
+            keep = rows != exclude_row
+            if category:
+                keep &= self._categories[self.data.row_article[rows]] == category
+            if tag:
+                keep &= np.isin(self.data.row_article[rows], self._tagged[tag])
+            rows, partial = rows[keep], partial[keep]
+            if rows.size == 0:
+                return None
         if rows.size > RESCORE_ROWS:
             rows = np.sort(rows[_top(partial, RESCORE_ROWS)])  # ties: the first row, as before
-        luts = scratch.lut
-        for name in FIELDS:
-            cols = query_terms[name][0]
-            luts[name][cols] = np.arange(cols.size)
+        # One query-term slot per column of both fields (word terms first).
+        offsets = self._column_offsets()
+        all_cols = np.concatenate([query_terms[f][0] + offsets[f] for f in FIELDS])
+        lut = scratch.lut
+        lut[all_cols] = np.arange(all_cols.size, dtype=np.int32)
         try:
-            word, word_cov = self._rescore("word", rows, *query_terms["word"], luts["word"])
-            char, char_cov = self._rescore("char", rows, *query_terms["char"], luts["char"])
+            n_word = query_terms["word"][0].size
+            (word, char), (word_cov, char_cov) = self._rescore(
+                rows, lut, n_word, np.concatenate([query_terms[f][1] for f in FIELDS]),
+                np.concatenate([query_terms[f][2] for f in FIELDS]))
             combined = self.field_weights.get("word", 0.5) * word + self.field_weights.get("char", 0.5) * char
             row_art = self.data.row_article[rows]
             # Best question row per article: sort by (article, -score), keep each article's first.
@@ -429,10 +428,7 @@ class Searcher:
             question = combined[best]
             answer, answer_cov = np.zeros(arts.size), np.zeros(arts.size)
             if "char" in self.data.answers:
-                answer_terms = query_terms["char"]
-                if self.weighting == "bm25":
-                    answer_terms = self.query_vector(feats["char"], "char", answer=True)
-                answer, answer_cov = self._score_answers(arts, *answer_terms, question, limit, min_score)
+                answer, answer_cov = self._score_answers(arts, chars[0], chars[2], chars[3], question, limit, min_score)
             cands = Candidates(
                 arts=arts, rows=rows[best], score=(1.0 - a) * question + a * answer,
                 question=question, word=word[best], char=char[best], answer=answer,
@@ -444,24 +440,43 @@ class Searcher:
             cands = cands.take(np.flatnonzero(cands.score >= min_score))
             cands = cands.take(_top(cands.score, limit))
             if cands.arts.size:
-                self._article_coverage(cands, query_terms, exclude_row, luts)
+                self._article_coverage(cands, query_terms, exclude_row, lut, offsets, n_word)
             return cands
         finally:
-            for name in FIELDS:
-                luts[name][query_terms[name][0]] = -1
+            lut[all_cols] = -1
 
-    def _article_coverage(self, cands: Candidates, query_terms: dict, exclude_row: int, luts: dict) -> None:
+    def _rescore(self, rows: np.ndarray, lut: np.ndarray, n_word: int, weights: np.ndarray,
+                 coverage: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Exact (dot products, covered query weight) of the query with the given question rows,
+        each a (word, char) pair of arrays. ``lut`` maps a column to its query term (word terms
+        first, ``n_word`` of them)."""
+        m = self._row_major()
+        n = rows.size
+        offsets, lengths = _gather(m.indptr, rows)
+        term = lut[m.indices[offsets]]
+        found = term >= 0
+        term = term[found]
+        # Where each product lands: word scores in 0..n-1, char scores in n..2n-1.
+        owner = np.repeat(np.arange(n), lengths)[found] + n * (term >= n_word)
+        dots = np.bincount(owner, weights=m.data[offsets[found]] * weights[term], minlength=2 * n)
+        return dots.reshape(2, n), np.bincount(owner, weights=coverage[term], minlength=2 * n).reshape(2, n)
+
+    def _article_coverage(self, cands: Candidates, query_terms: dict, exclude_row: int, lut: np.ndarray,
+                          offsets: dict[str, int], n_word: int) -> None:
         """How much of the query the whole article (all its phrasings) contains, and the
         rarest query word it lacks: a frequent query word missing from a candidate."""
         for name in FIELDS:
             cols, _weights, coverage = query_terms[name]
             if cols.size == 0:
                 continue
-            present = _presence(self._article_terms[name], cands.arts, luts[name], cols.size)
+            width = self.data.questions[name].shape[1]
+            field_lut = lut[offsets[name] : offsets[name] + width]
+            first_term = 0 if name == "word" else n_word
+            present = _presence(self._article_terms[name], cands.arts, field_lut, first_term, cols.size)
             if exclude_row >= 0:
                 # The held-out phrasing must not vouch for its own article.
                 mine = cands.arts == self.data.row_article[exclude_row]
-                own = _presence(self._row_major(name), np.array([exclude_row]), luts[name], cols.size)[0] > 0
+                own = self.data.questions[name][exclude_row, cols].toarray().ravel() > 0
                 present[mine] -= own
             present = present > 0
             covered = present @ coverage
