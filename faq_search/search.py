@@ -71,12 +71,17 @@ class Hit:
 
 
 def _gather(indptr: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Offsets of every stored entry of the ``keys`` (columns of a CSC, rows of a CSR) and their lengths."""
+    """Offsets of every stored entry of the ``keys`` (columns of a CSC, rows of a CSR), and where
+    each key's entries end among them."""
     starts = indptr[keys]
-    lengths = indptr[keys + 1] - starts
-    total = int(lengths.sum())
-    offsets = np.repeat(starts - np.cumsum(np.concatenate(([0], lengths[:-1]))), lengths) + np.arange(total)
-    return offsets, lengths
+    ends = np.cumsum(indptr[keys + 1] - starts)
+    lengths = np.diff(ends, prepend=0)
+    return np.repeat(starts - (ends - lengths), lengths) + np.arange(ends[-1] if ends.size else 0), ends
+
+
+def _owners(ends: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """Which key each of the given positions among _gather's offsets belongs to."""
+    return np.searchsorted(ends, positions, side="right")
 
 
 def _presence(matrix: sp.csr_matrix, rows: np.ndarray, lut: np.ndarray, first_term: int, n_terms: int) -> np.ndarray:
@@ -84,11 +89,10 @@ def _presence(matrix: sp.csr_matrix, rows: np.ndarray, lut: np.ndarray, first_te
     ``lut`` maps a column to its query term's slot (−1 for other columns); this matrix's
     terms are slots first_term … first_term + n_terms − 1."""
     out = np.zeros((rows.size, n_terms))
-    offsets, lengths = _gather(matrix.indptr, rows)
+    offsets, ends = _gather(matrix.indptr, rows)
     term = lut[matrix.indices[offsets]]
-    found = term >= 0
-    owner = np.repeat(np.arange(rows.size), lengths)
-    out[owner[found], term[found] - first_term] = matrix.data[offsets[found]]
+    found = np.flatnonzero(term >= 0)
+    out[_owners(ends, found), term[found] - first_term] = matrix.data[offsets[found]]
     return out
 
 
@@ -220,28 +224,34 @@ class Searcher:
         return cols, answer_weights if answer else weights, coverage
 
     def _query_terms(self, tokens: list[str], name: str):
-        """(columns, dot weights against questions, dot weights against answers, coverage weights)."""
+        """(columns, dot weights against questions, dot weights against answers, coverage weights).
+        Plain Python arithmetic: a query has a few dozen terms, where NumPy calls cost more."""
         vocab, idf, oov = self.data.vocab[name], self.data.idf[name], self._oov_idf[name]
         counts = Counter(tokens)
-        cols = np.fromiter((vocab.get(t, -1) for t in counts), np.int64, len(counts))
-        known = cols >= 0
-        if not known.any():
+        all_cols = [vocab.get(t, -1) for t in counts]
+        if max(all_cols, default=-1) < 0:
             return np.empty(0, np.int64), np.empty(0), np.empty(0), np.empty(0)
-        tf = np.fromiter(counts.values(), np.float64, len(counts))
-        term_idf = idf[cols] if known.all() else np.where(known, idf[np.maximum(cols, 0)], oov)
-        coverage = term_idf / term_idf.sum()
+        tf = list(counts.values())
+        term_idf = [oov if c < 0 else x for c, x in zip(all_cols, idf[all_cols].tolist())]
+        total_idf = sum(term_idf)
+        known = [i for i, c in enumerate(all_cols) if c >= 0]
+        cols = np.array([all_cols[i] for i in known], np.int64)
+        coverage = np.array([term_idf[i] / total_idf for i in known])
         if self.weighting == "bm25":
-            def weights(avg):
-                sat = tf * (self.k1 + 1) / (tf + self.k1 * (1 - self.b + self.b * tf.sum() / avg))
-                return np.ones(cols.size) / float((term_idf * sat).sum())
+            length = sum(tf)
+
+            def weights(avg: float) -> np.ndarray:
+                norm = self.k1 * (1 - self.b + self.b * length / avg)
+                self_score = sum(x * (f * (self.k1 + 1) / (f + norm)) for x, f in zip(term_idf, tf))
+                return np.full(len(known), 1.0 / self_score)
+
             w = weights(self._avglen[name])
             wa = weights(self._avglen[f"answer.{name}"]) if f"answer.{name}" in self._avglen else w
         else:
-            w = (1.0 + np.log(tf)) * term_idf
-            w = wa = w / float(np.sqrt((w * w).sum()))
-        if known.all():
-            return cols, w, wa, coverage
-        return cols[known], w[known], wa[known], coverage[known]
+            raw = [(1.0 + math.log(f)) * x for f, x in zip(tf, term_idf)]
+            norm = math.sqrt(sum(x * x for x in raw))
+            w = wa = np.array([raw[i] / norm for i in known])
+        return cols, w, wa, coverage
 
     # --- query-time structures, derived from the loaded arrays on first use -------------------
 
@@ -260,8 +270,10 @@ class Searcher:
 
     def _column_offsets(self) -> dict[str, int]:
         """Where each field's columns start in ``_row_major``."""
-        widths = [self.data.questions[f].shape[1] for f in FIELDS]
-        return dict(zip(FIELDS, np.cumsum([0, *widths[:-1]]).tolist()))
+        def build():
+            widths = [self.data.questions[f].shape[1] for f in FIELDS]
+            return dict(zip(FIELDS, np.cumsum([0, *widths[:-1]]).tolist()))
+        return self._derived("_offsets", build)
 
     def _answer_max(self) -> np.ndarray:
         """Largest weight of each answer column: bounds what a term can add to an answer score."""
@@ -328,11 +340,10 @@ class Searcher:
             long, rest = long[order], a * (np.cumsum(most[order][::-1])[::-1] * (1 + 1e-9) + 1e-12)
             low = (1.0 - a) * question + a * answer
         for j, t in enumerate(long.tolist()):
-            if rest[j]:
-                floor = max(float(np.partition(low, n - limit)[n - limit]), min_score)
+            if rest[j] and todo.size > limit:
+                # Articles pruned earlier score below the floor, so the k-th best is among todo.
+                floor = max(float(np.partition(low[todo], todo.size - limit)[todo.size - limit]), min_score)
                 todo = todo[low[todo] + rest[j] >= floor]
-                if todo.size == 0:
-                    break
             # A binary search of the (sorted) candidates in the term's long postings, never a walk.
             ids = arts[todo]
             postings = indices[starts[t] : ends[t]]
@@ -413,17 +424,7 @@ class Searcher:
                 rows, lut, n_word, np.concatenate([query_terms[f][1] for f in FIELDS]),
                 np.concatenate([query_terms[f][2] for f in FIELDS]))
             combined = self.field_weights.get("word", 0.5) * word + self.field_weights.get("char", 0.5) * char
-            row_art = self.data.row_article[rows]
-            # Best question row per article: sort by (article, -score), keep each article's first.
-            order = np.lexsort((-combined, row_art))
-            row_art, sorted_scores = row_art[order], combined[order]
-            first = np.flatnonzero(np.concatenate(([True], row_art[1:] != row_art[:-1])))
-            best = order[first]
-            arts = row_art[first]
-            # Paraphrase support: how many of the article's phrasings score near its best.
-            group = np.repeat(np.arange(first.size), np.diff(np.append(first, order.size)))
-            near = sorted_scores >= 0.8 * sorted_scores[first][group]
-            support = np.bincount(group, weights=near, minlength=first.size)
+            arts, best, support = self._best_rows(rows, combined)
             a = self.answer_weight
             question = combined[best]
             answer, answer_cov = np.zeros(arts.size), np.zeros(arts.size)
@@ -445,6 +446,25 @@ class Searcher:
         finally:
             lut[all_cols] = -1
 
+    def _best_rows(self, rows: np.ndarray, combined: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(articles, position of each one's best row — the first of equals —, paraphrase support:
+        how many of its phrasings score ≥ 0.8 × its best) for sorted ``rows``."""
+        row_art = self.data.row_article[rows]
+        if self._derived("_rows_by_article", lambda: bool(np.all(np.diff(self.data.row_article) >= 0))):
+            # Rows are stored article by article, so sorted rows come grouped: no sort needed.
+            first = np.flatnonzero(np.concatenate(([True], row_art[1:] != row_art[:-1])))
+            group = np.repeat(np.arange(first.size), np.diff(np.append(first, rows.size)))
+            top = np.maximum.reduceat(combined, first)[group]
+            best = np.minimum.reduceat(np.where(combined == top, np.arange(rows.size), rows.size), first)
+            support = np.add.reduceat((combined >= 0.8 * top).astype(np.float64), first)
+            return row_art[first], best, support
+        order = np.lexsort((-combined, row_art))
+        row_art, sorted_scores = row_art[order], combined[order]
+        first = np.flatnonzero(np.concatenate(([True], row_art[1:] != row_art[:-1])))
+        group = np.repeat(np.arange(first.size), np.diff(np.append(first, order.size)))
+        near = sorted_scores >= 0.8 * sorted_scores[first][group]
+        return row_art[first], order[first], np.bincount(group, weights=near, minlength=first.size)
+
     def _rescore(self, rows: np.ndarray, lut: np.ndarray, n_word: int, weights: np.ndarray,
                  coverage: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Exact (dot products, covered query weight) of the query with the given question rows,
@@ -452,12 +472,12 @@ class Searcher:
         first, ``n_word`` of them)."""
         m = self._row_major()
         n = rows.size
-        offsets, lengths = _gather(m.indptr, rows)
+        offsets, ends = _gather(m.indptr, rows)
         term = lut[m.indices[offsets]]
-        found = term >= 0
+        found = np.flatnonzero(term >= 0)
         term = term[found]
         # Where each product lands: word scores in 0..n-1, char scores in n..2n-1.
-        owner = np.repeat(np.arange(n), lengths)[found] + n * (term >= n_word)
+        owner = _owners(ends, found) + n * (term >= n_word)
         dots = np.bincount(owner, weights=m.data[offsets[found]] * weights[term], minlength=2 * n)
         return dots.reshape(2, n), np.bincount(owner, weights=coverage[term], minlength=2 * n).reshape(2, n)
 
