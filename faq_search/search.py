@@ -74,14 +74,16 @@ def _gather(indptr: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarra
     """Offsets of every stored entry of the ``keys`` (columns of a CSC, rows of a CSR), and where
     each key's entries end among them."""
     starts = indptr[keys]
-    ends = np.cumsum(indptr[keys + 1] - starts)
-    lengths = np.diff(ends, prepend=0)
-    return np.repeat(starts - (ends - lengths), lengths) + np.arange(ends[-1] if ends.size else 0), ends
+    lengths = indptr[keys + 1] - starts
+    ends = np.add.accumulate(lengths)
+    # Array methods and ufuncs, not np.cumsum/np.diff/np.repeat: their Python wrappers cost
+    # microseconds, and a query makes a few hundred such calls.
+    return (starts - ends + lengths).repeat(lengths) + np.arange(int(ends[-1]) if ends.size else 0), ends
 
 
 def _owners(ends: np.ndarray, positions: np.ndarray) -> np.ndarray:
     """Which key each of the given positions among _gather's offsets belongs to."""
-    return np.searchsorted(ends, positions, side="right")
+    return ends.searchsorted(positions, side="right")
 
 
 def _presence(matrix: sp.csr_matrix, rows: np.ndarray, lut: np.ndarray, first_term: int, n_terms: int) -> np.ndarray:
@@ -91,16 +93,24 @@ def _presence(matrix: sp.csr_matrix, rows: np.ndarray, lut: np.ndarray, first_te
     out = np.zeros((rows.size, n_terms))
     offsets, ends = _gather(matrix.indptr, rows)
     term = lut[matrix.indices[offsets]]
-    found = np.flatnonzero(term >= 0)
+    found = (term >= 0).nonzero()[0]
     out[_owners(ends, found), term[found] - first_term] = matrix.data[offsets[found]]
     return out
+
+
+def _firsts(values: np.ndarray) -> np.ndarray:
+    """Mask of the first of each run of equal values."""
+    mask = np.empty(values.size, bool)
+    mask[:1] = True
+    np.not_equal(values[1:], values[:-1], out=mask[1:])
+    return mask
 
 
 def _top(scores: np.ndarray, k: int) -> np.ndarray:
     """Indices of the k largest scores, unordered; no full sort."""
     if scores.size <= k:
         return np.arange(scores.size)
-    return np.argpartition(-scores, k - 1)[:k]
+    return (-scores).argpartition(k - 1)[:k]
 
 
 @dataclass
@@ -321,14 +331,14 @@ class Searcher:
                 slot[arts] = -1
             found = pos >= 0
             pos = pos[found]
-            term = np.repeat(np.flatnonzero(short), ends[short] - starts[short])[found]
+            term = short.nonzero()[0].repeat(ends[short] - starts[short])[found]
             vals = np.concatenate([data[a:b] for a, b in spans])[found]
             answer += np.bincount(pos, weights=vals * weights[term], minlength=n)
             cov += np.bincount(pos, weights=coverage[term], minlength=n)
-        long = np.flatnonzero(~short)
+        long = (~short).nonzero()[0]
         if long.size == 0:
             return answer, cov
-        todo = np.argsort(arts)
+        todo = arts.argsort()
         if limit is None or n <= limit:
             rest = np.zeros(long.size)
         else:
@@ -336,18 +346,20 @@ class Searcher:
             # whose score so far plus the rest's largest contributions cannot reach the best ``limit`` stop.
             a = self.answer_weight
             most = weights[long] * self._answer_max()[cols[long]]
-            order = np.argsort(-most)
-            long, rest = long[order], a * (np.cumsum(most[order][::-1])[::-1] * (1 + 1e-9) + 1e-12)
+            order = (-most).argsort()
+            long, rest = long[order], a * (np.add.accumulate(most[order][::-1])[::-1] * (1 + 1e-9) + 1e-12)
             low = (1.0 - a) * question + a * answer
         for j, t in enumerate(long.tolist()):
             if rest[j] and todo.size > limit:
                 # Articles pruned earlier score below the floor, so the k-th best is among todo.
-                floor = max(float(np.partition(low[todo], todo.size - limit)[todo.size - limit]), min_score)
+                kth = low[todo]
+                kth.partition(todo.size - limit)
+                floor = max(float(kth[todo.size - limit]), min_score)
                 todo = todo[low[todo] + rest[j] >= floor]
             # A binary search of the (sorted) candidates in the term's long postings, never a walk.
             ids = arts[todo]
             postings = indices[starts[t] : ends[t]]
-            pos = np.minimum(np.searchsorted(postings, ids), postings.size - 1)
+            pos = np.minimum(postings.searchsorted(ids), postings.size - 1)
             found = postings[pos] == ids
             hit = todo[found]
             dots = data[starts[t] + pos[found]] * weights[t]
@@ -386,19 +398,19 @@ class Searcher:
             df = ends - starts
             rare = df <= cap
             if not rare.any():
-                rare = df <= np.sort(df)[min(1, df.size - 1)]
+                rare = df <= np.partition(df, min(1, df.size - 1))[min(1, df.size - 1)]
             for a, b in zip(starts[rare].tolist(), ends[rare].tolist()):
                 found_rows.append(indices[a:b])
                 found_vals.append(data[a:b])
-            found_weights.append(np.repeat(weights[rare] * self.field_weights.get(name, 0.5), df[rare]))
+            found_weights.append((weights[rare] * self.field_weights.get(name, 0.5)).repeat(df[rare]))
         rows = np.concatenate(found_rows)
         if rows.size == 0:
             return None
         acc = scratch.acc
         try:
             np.add.at(acc, rows, np.concatenate(found_vals) * np.concatenate(found_weights))
-            rows = np.sort(rows)
-            rows = rows[np.concatenate(([True], rows[1:] != rows[:-1]))]
+            rows.sort()
+            rows = rows[_firsts(rows)]
             partial = acc[rows]
         finally:
             acc[rows] = 0.0
@@ -412,7 +424,8 @@ class Searcher:
             if rows.size == 0:
                 return None
         if rows.size > RESCORE_ROWS:
-            rows = np.sort(rows[_top(partial, RESCORE_ROWS)])  # ties: the first row, as before
+            rows = rows[_top(partial, RESCORE_ROWS)]
+            rows.sort()  # ties: the first row, as before
         # One query-term slot per column of both fields (word terms first).
         offsets = self._column_offsets()
         all_cols = np.concatenate([query_terms[f][0] + offsets[f] for f in FIELDS])
@@ -438,8 +451,11 @@ class Searcher:
             )
             if limit is None:
                 return cands
-            cands = cands.take(np.flatnonzero(cands.score >= min_score))
-            cands = cands.take(_top(cands.score, limit))
+            passing = cands.score >= min_score
+            if not passing.all():
+                cands = cands.take(passing)
+            if cands.arts.size > limit:
+                cands = cands.take(_top(cands.score, limit))
             if cands.arts.size:
                 self._article_coverage(cands, query_terms, exclude_row, lut, offsets, n_word)
             return cands
@@ -452,9 +468,11 @@ class Searcher:
         row_art = self.data.row_article[rows]
         if self._derived("_rows_by_article", lambda: bool(np.all(np.diff(self.data.row_article) >= 0))):
             # Rows are stored article by article, so sorted rows come grouped: no sort needed.
-            first = np.flatnonzero(np.concatenate(([True], row_art[1:] != row_art[:-1])))
-            group = np.repeat(np.arange(first.size), np.diff(np.append(first, rows.size)))
-            top = np.maximum.reduceat(combined, first)[group]
+            first = _firsts(row_art).nonzero()[0]
+            sizes = np.empty_like(first)
+            sizes[:-1] = first[1:] - first[:-1]
+            sizes[-1] = rows.size - first[-1]
+            top = np.maximum.reduceat(combined, first).repeat(sizes)
             best = np.minimum.reduceat(np.where(combined == top, np.arange(rows.size), rows.size), first)
             support = np.add.reduceat((combined >= 0.8 * top).astype(np.float64), first)
             return row_art[first], best, support
@@ -545,7 +563,7 @@ class Searcher:
         top = _top(scores, k)
         arts, rows, scores, confident = cands.arts[top], cands.rows[top], scores[top], confident[top]
         # Ties break on corpus order, so results are deterministic.
-        order = np.lexsort((arts, -np.round(scores, 6)))
+        order = np.lexsort((arts, -scores.round(6)))
         query_words = sorted(set(analysis.words), key=len, reverse=True)
         weights = self.term_weights(analysis.words)
         return [self._hit(int(arts[i]), int(rows[i]), float(scores[i]), bool(confident[i]), query_words, weights)
