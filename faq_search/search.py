@@ -265,6 +265,19 @@ class Searcher:
 
     # --- query-time structures, derived from the loaded arrays on first use -------------------
 
+    def warm(self) -> "Searcher":
+        """Build the query-time structures now rather than at the first query (≈ 0.1 s and ≈ 75 MiB
+        at 100k entries). Call it before forking workers, so that they share them."""
+        self._row_major()
+        self._answer_max()
+        self._column_offsets()
+        self._rows_by_article()
+        return self
+
+    def _rows_by_article(self) -> bool:
+        """Whether question rows are stored article by article (the builder writes them so)."""
+        return self._derived("_grouped", lambda: bool(np.all(np.diff(self.data.row_article) >= 0)))
+
     def _derived(self, key: str, build):
         """``build()`` once per Searcher (a race builds it twice, harmlessly); shared by threads."""
         value = self.__dict__.get(key)
@@ -466,7 +479,7 @@ class Searcher:
         """(articles, position of each one's best row — the first of equals —, paraphrase support:
         how many of its phrasings score ≥ 0.8 × its best) for sorted ``rows``."""
         row_art = self.data.row_article[rows]
-        if self._derived("_rows_by_article", lambda: bool(np.all(np.diff(self.data.row_article) >= 0))):
+        if self._rows_by_article():
             # Rows are stored article by article, so sorted rows come grouped: no sort needed.
             first = _firsts(row_art).nonzero()[0]
             sizes = np.empty_like(first)
