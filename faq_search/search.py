@@ -266,7 +266,7 @@ class Searcher:
     # --- query-time structures, derived from the loaded arrays on first use -------------------
 
     def warm(self) -> "Searcher":
-        """Build the query-time structures now rather than at the first query (≈ 0.1 s and ≈ 75 MiB
+        """Build the query-time structures now rather than at the first query (≈ 0.5 s and ≈ 70 MiB
         at 100k entries). Call it before forking workers, so that they share them."""
         self._row_major()
         self._answer_max()
