@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
 from collections import Counter
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +31,9 @@ DEFAULT_MIN_SCORE = 0.1
 RARE_POSTINGS = 2000
 RARE_SHARE = 0.01
 RESCORE_ROWS = 1000
-GATHER_POSTINGS = 20000  # below this many postings, rescoring gathers them instead of binary searches
+# Answer postings up to this long are read whole; longer ones (frequent characters) are binary
+# searched for the candidates that can still rank, the others bounded by the column's largest weight.
+ANSWER_GATHER = 4000
 MIN_CONFIDENT_CHARS = 2
 # Below this a hit is shown as "maybe related", not as the answer (see docs/quality.md).
 DEFAULT_CONFIDENT_SCORE = 0.35
@@ -69,85 +72,47 @@ class Hit:
         return d
 
 
-_EMPTY = (np.empty(0, np.int64), np.empty(0), np.empty(0))
-
-
-def _accumulate(postings: sp.csc_matrix, cols: np.ndarray, weights: np.ndarray, coverage: np.ndarray):
-    """(rows, dot products, covered query weight) for every row sharing a query term.
-
-    Touches only the postings of the query's terms: cost grows with their
-    length, not with the number of rows.
-    """
-    if cols.size == 0:
-        return _EMPTY
-    offsets, lengths = _gather(postings.indptr, cols)
-    if offsets.size == 0:
-        return _EMPTY
-    rows, data = postings.indices[offsets], postings.data
-    uniq, inverse = np.unique(rows, return_inverse=True)
-    dots = np.bincount(inverse, weights=data[offsets] * np.repeat(weights, lengths))
-    return uniq, dots, np.bincount(inverse, weights=np.repeat(coverage, lengths))
-
-
 def _gather(indptr: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Offsets of every stored entry of the ``keys`` (columns of a CSC, rows of a CSR) and their lengths."""
+    """Offsets of every stored entry of the ``keys`` (columns of a CSC, rows of a CSR), and where
+    each key's entries end among them."""
     starts = indptr[keys]
     lengths = indptr[keys + 1] - starts
-    total = int(lengths.sum())
-    offsets = np.repeat(starts - np.cumsum(np.concatenate(([0], lengths[:-1]))), lengths) + np.arange(total)
-    return offsets, lengths
+    ends = np.add.accumulate(lengths)
+    # Array methods and ufuncs, not np.cumsum/np.diff/np.repeat: their Python wrappers cost
+    # microseconds, and a query makes a few hundred such calls.
+    return (starts - ends + lengths).repeat(lengths) + np.arange(int(ends[-1]) if ends.size else 0), ends
 
 
-def _score_ids(postings: sp.csc_matrix, cols: np.ndarray, weights: np.ndarray, coverage: np.ndarray,
-               ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Exact (dot products, covered query weight) of the query with the given sorted rows."""
-    dots, cov = np.zeros(ids.size), np.zeros(ids.size)
-    if cols.size == 0 or ids.size == 0:
-        return dots, cov
-    indptr, indices, data = postings.indptr, postings.indices, postings.data
-    lengths = indptr[cols + 1] - indptr[cols]
-    if int(lengths.sum()) <= GATHER_POSTINGS:
-        # Short postings: look each one up among the ids, all terms at once.
-        offsets, lengths = _gather(indptr, cols)
-        rows = indices[offsets]
-        pos = np.minimum(np.searchsorted(ids, rows), ids.size - 1)
-        found = ids[pos] == rows
-        term = np.repeat(np.arange(cols.size), lengths)[found]
-        dots += np.bincount(pos[found], weights=data[offsets[found]] * weights[term], minlength=ids.size)
-        cov += np.bincount(pos[found], weights=coverage[term], minlength=ids.size)
-        return dots, cov
-    # Long postings (frequent terms in a big index): a binary search per term, never a walk.
-    for col, w, c in zip(cols.tolist(), weights.tolist(), coverage.tolist()):
-        start, end = indptr[col], indptr[col + 1]
-        if start == end:
-            continue
-        pos = np.searchsorted(indices[start:end], ids)
-        pos[pos == end - start] = 0
-        found = indices[start + pos] == ids
-        dots[found] += data[start + pos[found]] * w
-        cov[found] += c
-    return dots, cov
+def _owners(ends: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """Which key each of the given positions among _gather's offsets belongs to."""
+    return ends.searchsorted(positions, side="right")
 
 
-def _presence(matrix: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """Dense (rows × cols) counts of a CSR with sorted indices: a small gather, no scipy indexing."""
-    out = np.zeros((rows.size, cols.size))
-    offsets, lengths = _gather(matrix.indptr, rows)
-    terms = matrix.indices[offsets]
-    order = np.argsort(cols)
-    sorted_cols = cols[order]
-    pos = np.minimum(np.searchsorted(sorted_cols, terms), cols.size - 1)
-    found = sorted_cols[pos] == terms
-    owner = np.repeat(np.arange(rows.size), lengths)
-    out[owner[found], order[pos[found]]] = matrix.data[offsets[found]]
+def _presence(matrix: sp.csr_matrix, rows: np.ndarray, lut: np.ndarray, first_term: int, n_terms: int) -> np.ndarray:
+    """Dense (rows × query terms) counts of a CSR: a small gather, no scipy indexing.
+    ``lut`` maps a column to its query term's slot (−1 for other columns); this matrix's
+    terms are slots first_term … first_term + n_terms − 1."""
+    out = np.zeros((rows.size, n_terms))
+    offsets, ends = _gather(matrix.indptr, rows)
+    term = lut[matrix.indices[offsets]]
+    found = (term >= 0).nonzero()[0]
+    out[_owners(ends, found), term[found] - first_term] = matrix.data[offsets[found]]
     return out
+
+
+def _firsts(values: np.ndarray) -> np.ndarray:
+    """Mask of the first of each run of equal values."""
+    mask = np.empty(values.size, bool)
+    mask[:1] = True
+    np.not_equal(values[1:], values[:-1], out=mask[1:])
+    return mask
 
 
 def _top(scores: np.ndarray, k: int) -> np.ndarray:
     """Indices of the k largest scores, unordered; no full sort."""
     if scores.size <= k:
         return np.arange(scores.size)
-    return np.argpartition(-scores, k - 1)[:k]
+    return (-scores).argpartition(k - 1)[:k]
 
 
 _RERANK_ONLY = ("art_word_cov", "art_char_cov", "missing_idf", "art_char_bm25", "jaccard", "paraphrase")
@@ -219,7 +184,7 @@ class Searcher:
         self._article_bm25 = {}
         for f in FIELDS:
             m = self._article_terms[f]
-            length = np.diff(m.indptr) if m.nnz == 0 else np.asarray(m.sum(axis=1), np.float64).ravel()
+            length = np.asarray(m.sum(axis=1), np.float64).ravel()
             df = np.bincount(m.indices, minlength=m.shape[1])
             idf = np.log1p((n_art - df + 0.5) / (df + 0.5))
             self._article_bm25[f] = (length, max(float(length.mean()) if length.size else 1.0, 1.0), idf)
@@ -283,23 +248,158 @@ class Searcher:
         mostly unknown words cannot score high on the one word it shares. Coverage
         weights are idf shares of the whole query (known and unknown terms).
         """
+        cols, weights, answer_weights, coverage = self._query_terms(tokens, name)
+        return cols, answer_weights if answer else weights, coverage
+
+    def _query_terms(self, tokens: list[str], name: str):
+        """(columns, dot weights against questions, dot weights against answers, coverage weights).
+        Plain Python arithmetic: a query has a few dozen terms, where NumPy calls cost more."""
         vocab, idf, oov = self.data.vocab[name], self.data.idf[name], self._oov_idf[name]
         counts = Counter(tokens)
-        cols = np.fromiter((vocab.get(t, -1) for t in counts), np.int64, len(counts))
-        tf = np.fromiter(counts.values(), np.float64, len(counts))
-        term_idf = np.where(cols >= 0, idf[np.maximum(cols, 0)] if idf.size else 0.0, oov)
-        known = cols >= 0
-        if not known.any():
-            return np.empty(0, np.int64), np.empty(0), np.empty(0)
-        coverage = term_idf / term_idf.sum()
+        all_cols = [vocab.get(t, -1) for t in counts]
+        if max(all_cols, default=-1) < 0:
+            return np.empty(0, np.int64), np.empty(0), np.empty(0), np.empty(0)
+        tf = list(counts.values())
+        term_idf = [oov if c < 0 else x for c, x in zip(all_cols, idf[all_cols].tolist())]
+        total_idf = sum(term_idf)
+        known = [i for i, c in enumerate(all_cols) if c >= 0]
+        cols = np.array([all_cols[i] for i in known], np.int64)
+        coverage = np.array([term_idf[i] / total_idf for i in known])
         if self.weighting == "bm25":
-            avg = self._avglen[f"answer.{name}" if answer else name]
-            sat = tf * (self.k1 + 1) / (tf + self.k1 * (1 - self.b + self.b * tf.sum() / avg))
-            weights = np.ones(cols.size) / float((term_idf * sat).sum())
+            length = sum(tf)
+
+            def weights(avg: float) -> np.ndarray:
+                norm = self.k1 * (1 - self.b + self.b * length / avg)
+                self_score = sum(x * (f * (self.k1 + 1) / (f + norm)) for x, f in zip(term_idf, tf))
+                return np.full(len(known), 1.0 / self_score)
+
+            w = weights(self._avglen[name])
+            wa = weights(self._avglen[f"answer.{name}"]) if f"answer.{name}" in self._avglen else w
         else:
-            w = (1.0 + np.log(tf)) * term_idf
-            weights = w / float(np.sqrt((w * w).sum()))
-        return cols[known], weights[known], coverage[known]
+            raw = [(1.0 + math.log(f)) * x for f, x in zip(tf, term_idf)]
+            norm = math.sqrt(sum(x * x for x in raw))
+            w = wa = np.array([raw[i] / norm for i in known])
+        return cols, w, wa, coverage
+
+    # --- query-time structures, derived from the loaded arrays on first use -------------------
+
+    def warm(self) -> "Searcher":
+        """Build the query-time structures now rather than at the first query (≈ 0.5 s and ≈ 70 MiB
+        at 100k entries). Call it before forking workers, so that they share them."""
+        self._row_major()
+        self._answer_max()
+        self._column_offsets()
+        self._rows_by_article()
+        self._unigram_columns()
+        return self
+
+    def _rows_by_article(self) -> bool:
+        """Whether question rows are stored article by article (the builder writes them so)."""
+        return self._derived("_grouped", lambda: bool(np.all(np.diff(self.data.row_article) >= 0)))
+
+    def _derived(self, key: str, build):
+        """``build()`` once per Searcher (a race builds it twice, harmlessly); shared by threads."""
+        value = self.__dict__.get(key)
+        if value is None:
+            value = self.__dict__.setdefault(key, build())
+        return value
+
+    def _row_major(self) -> sp.csr_matrix:
+        """The question matrices side by side (word columns, then char columns), row-major:
+        rescoring reads the rows' own terms, so its cost is (rows × terms per row), whatever
+        the length of the query terms' postings."""
+        return self._derived("_rows", lambda: sp.hstack([self.data.questions[f] for f in FIELDS], format="csr"))
+
+    def _column_offsets(self) -> dict[str, int]:
+        """Where each field's columns start in ``_row_major``."""
+        def build():
+            widths = [self.data.questions[f].shape[1] for f in FIELDS]
+            return dict(zip(FIELDS, np.cumsum([0, *widths[:-1]]).tolist()))
+        return self._derived("_offsets", build)
+
+    def _answer_max(self) -> np.ndarray:
+        """Largest weight of each answer column: bounds what a term can add to an answer score."""
+        def build():
+            m = self.data.answers["char"]
+            out = np.zeros(m.shape[1])
+            nonempty = np.flatnonzero(np.diff(m.indptr) > 0)
+            if nonempty.size:
+                out[nonempty] = np.maximum.reduceat(m.data, m.indptr[nonempty])
+            return out
+        return self._derived("_answer_colmax", build)
+
+    def _scratch(self) -> threading.local:
+        """Per-thread buffers reused across queries: a score per question row, a query-term slot
+        per column, a candidate slot per article. Every query leaves them as it found them
+        (zeros, −1), so no query pays for a dense reset."""
+        local = self._derived("_local", threading.local)
+        if not hasattr(local, "acc"):
+            local.acc = np.zeros(self.data.row_article.size)
+            local.lut = np.full(sum(self.data.questions[f].shape[1] for f in FIELDS), -1, np.int32)
+            local.slot = np.full(len(self.articles), -1, np.int32)
+        return local
+
+    def _score_answers(self, arts: np.ndarray, cols: np.ndarray, weights: np.ndarray, coverage: np.ndarray,
+                       question: np.ndarray, limit: int | None, min_score: float) -> tuple[np.ndarray, np.ndarray]:
+        """(answer score, covered query weight) of each candidate article. With ``limit``, an article
+        that cannot reach the best ``limit`` even with the largest weights of the frequent terms'
+        columns keeps the part of its score read so far (its true score is higher, but too low)."""
+        m = self.data.answers["char"]
+        n = arts.size
+        answer, cov = np.zeros(n), np.zeros(n)
+        if cols.size == 0 or n == 0:
+            return answer, cov
+        indptr, indices, data = m.indptr, m.indices, m.data
+        starts, ends = indptr[cols], indptr[cols + 1]
+        short = (ends - starts) <= ANSWER_GATHER
+        if short.any():
+            # Short postings read whole, all terms at once; an article → candidate slot table filters them.
+            spans = list(zip(starts[short].tolist(), ends[short].tolist()))
+            slot = self._scratch().slot
+            slot[arts] = np.arange(n)
+            try:
+                pos = slot[np.concatenate([indices[a:b] for a, b in spans])]
+            finally:
+                slot[arts] = -1
+            found = pos >= 0
+            pos = pos[found]
+            term = short.nonzero()[0].repeat(ends[short] - starts[short])[found]
+            vals = np.concatenate([data[a:b] for a, b in spans])[found]
+            answer += np.bincount(pos, weights=vals * weights[term], minlength=n)
+            cov += np.bincount(pos, weights=coverage[term], minlength=n)
+        long = (~short).nonzero()[0]
+        if long.size == 0:
+            return answer, cov
+        todo = arts.argsort()
+        if limit is None or n <= limit:
+            rest = np.zeros(long.size)
+        else:
+            # MaxScore: the terms with the largest possible contribution first; after each, articles
+            # whose score so far plus the rest's largest contributions cannot reach the best ``limit`` stop.
+            a = self.answer_weight
+            most = weights[long] * self._answer_max()[cols[long]]
+            order = (-most).argsort()
+            long, rest = long[order], a * (np.add.accumulate(most[order][::-1])[::-1] * (1 + 1e-9) + 1e-12)
+            low = (1.0 - a) * question + a * answer
+        for j, t in enumerate(long.tolist()):
+            if rest[j] and todo.size > limit:
+                # Articles pruned earlier score below the floor, so the k-th best is among todo.
+                kth = low[todo]
+                kth.partition(todo.size - limit)
+                floor = max(float(kth[todo.size - limit]), min_score)
+                todo = todo[low[todo] + rest[j] >= floor]
+            # A binary search of the (sorted) candidates in the term's long postings, never a walk.
+            ids = arts[todo]
+            postings = indices[starts[t] : ends[t]]
+            pos = np.minimum(postings.searchsorted(ids), postings.size - 1)
+            found = postings[pos] == ids
+            hit = todo[found]
+            dots = data[starts[t] + pos[found]] * weights[t]
+            answer[hit] += dots
+            cov[hit] += coverage[t]
+            if rest[j]:
+                low[hit] += self.answer_weight * dots
+        return answer, cov
 
     def first_stage(self, analysis, category: str | None = None, exclude_row: int = -1,
                     min_score: float = 0.0, limit: int | None = None, tag: str | None = None,
@@ -311,118 +411,170 @@ class Searcher:
         of the index when the reranker trains on the knowledge base itself); ``paraphrase``
         replaces the index's paraphrase model (one that never saw that row).
         """
-        feats = {"word": analysis.words, "char": analysis.chars}
-        query_terms, gathered = {}, []
+        words = self._query_terms(analysis.words, "word")
+        chars = self._query_terms(analysis.chars, "char")
+        query_terms = {"word": words[:2] + words[3:], "char": chars[:2] + chars[3:]}
+        if words[0].size == 0 and chars[0].size == 0:
+            return None
+        scratch = self._scratch()
         n_rows = self.data.row_article.size
         cap = max(RARE_POSTINGS, int(RARE_SHARE * n_rows))
+        # Candidates come from the rarer terms' postings only; frequent terms
+        # (怎么, 钱) are added exactly for the best candidates below.
+        found_rows, found_vals, found_weights = [], [], []
         for name in FIELDS:
-            cols, weights, coverage = self.query_vector(feats[name], name)
-            query_terms[name] = (cols, weights, coverage)
+            cols, weights, _coverage = query_terms[name]
             if cols.size == 0:
                 continue
-            indptr = self.data.questions[name].indptr
-            df = indptr[cols + 1] - indptr[cols]
-            # Candidates come from the rarer terms' postings only; frequent terms
-            # (怎么, 钱) are added exactly for the best candidates below.
+            postings = self.data.questions[name]
+            indptr, indices, data = postings.indptr, postings.indices, postings.data
+            starts, ends = indptr[cols], indptr[cols + 1]
+            df = ends - starts
             rare = df <= cap
             if not rare.any():
-                rare = df <= np.sort(df)[min(1, df.size - 1)]
-            wf = self.field_weights.get(name, 0.5)
-            rows, dots, _ = _accumulate(self.data.questions[name], cols[rare], weights[rare], coverage[rare])
-            gathered.append((rows, dots * wf))
-        if not gathered:
-            return None
-        rows = np.concatenate([g[0] for g in gathered])
-        partial = np.concatenate([g[1] for g in gathered])
-        rows, inverse = np.unique(rows, return_inverse=True)
-        partial = np.bincount(inverse, weights=partial)
-        keep = rows != exclude_row
-        if category:
-            keep &= self._categories[self.data.row_article[rows]] == category
-        if tag:
-            keep &= np.isin(self.data.row_article[rows], self._tagged[tag])
-        rows, partial = rows[keep], partial[keep]
+                rare = df <= np.partition(df, min(1, df.size - 1))[min(1, df.size - 1)]
+            for a, b in zip(starts[rare].tolist(), ends[rare].tolist()):
+                found_rows.append(indices[a:b])
+                found_vals.append(data[a:b])
+            found_weights.append((weights[rare] * self.field_weights.get(name, 0.5)).repeat(df[rare]))
+        rows = np.concatenate(found_rows)
         if rows.size == 0:
             return None
+        acc = scratch.acc
+        try:
+            np.add.at(acc, rows, np.concatenate(found_vals) * np.concatenate(found_weights))
+            rows.sort()
+            rows = rows[_firsts(rows)]
+            partial = acc[rows]
+        finally:
+            acc[rows] = 0.0
+        if exclude_row >= 0 or category or tag:
+            keep = rows != exclude_row
+            if category:
+                keep &= self._categories[self.data.row_article[rows]] == category
+            if tag:
+                keep &= np.isin(self.data.row_article[rows], self._tagged[tag])
+            rows, partial = rows[keep], partial[keep]
+            if rows.size == 0:
+                return None
         if rows.size > RESCORE_ROWS:
-            rows = np.sort(rows[_top(partial, RESCORE_ROWS)])
-        word, word_cov = _score_ids(self.data.questions["word"], *query_terms["word"], rows)
-        char, char_cov = _score_ids(self.data.questions["char"], *query_terms["char"], rows)
-        combined = self.field_weights.get("word", 0.5) * word + self.field_weights.get("char", 0.5) * char
-        row_art = self.data.row_article[rows]
-        # Best question row per article: sort by (article, -score), keep each article's first.
-        order = np.lexsort((-combined, row_art))
-        row_art, sorted_scores = row_art[order], combined[order]
-        first = np.flatnonzero(np.concatenate(([True], row_art[1:] != row_art[:-1])))
-        best = order[first]
-        arts = row_art[first]
-        # Paraphrase support: how many of the article's phrasings score near its best.
-        group = np.repeat(np.arange(first.size), np.diff(np.append(first, order.size)))
-        near = sorted_scores >= 0.8 * sorted_scores[first][group]
-        support = np.bincount(group, weights=near, minlength=first.size)
-        answer, answer_cov = np.zeros(arts.size), np.zeros(arts.size)
-        if "char" in self.data.answers:
-            cols, weights, coverage = query_terms["char"]
-            if self.weighting == "bm25":
-                cols, weights, coverage = self.query_vector(feats["char"], "char", answer=True)
-            order_a = np.argsort(arts)
-            a_dots, a_cov = _score_ids(self.data.answers["char"], cols, weights, coverage, arts[order_a])
-            answer[order_a], answer_cov[order_a] = a_dots, a_cov
-        a = self.answer_weight
-        cands = Candidates(
-            arts=arts, rows=rows[best], score=(1.0 - a) * combined[best] + a * answer,
-            question=combined[best], word=word[best], char=char[best], answer=answer,
-            word_cov=word_cov[best], char_cov=char_cov[best], answer_cov=answer_cov, support=support,
-            **{name: np.zeros(arts.size) for name in _RERANK_ONLY},
-        )
-        if limit is None:
+            rows = rows[_top(partial, RESCORE_ROWS)]
+            rows.sort()  # ties: the first row, as before
+        # One query-term slot per column of both fields (word terms first).
+        offsets = self._column_offsets()
+        all_cols = np.concatenate([query_terms[f][0] + offsets[f] for f in FIELDS])
+        lut = scratch.lut
+        lut[all_cols] = np.arange(all_cols.size, dtype=np.int32)
+        try:
+            n_word = query_terms["word"][0].size
+            (word, char), (word_cov, char_cov) = self._rescore(
+                rows, lut, n_word, np.concatenate([query_terms[f][1] for f in FIELDS]),
+                np.concatenate([query_terms[f][2] for f in FIELDS]))
+            combined = self.field_weights.get("word", 0.5) * word + self.field_weights.get("char", 0.5) * char
+            arts, best, support = self._best_rows(rows, combined)
+            a = self.answer_weight
+            question = combined[best]
+            answer, answer_cov = np.zeros(arts.size), np.zeros(arts.size)
+            if "char" in self.data.answers:
+                answer, answer_cov = self._score_answers(arts, chars[0], chars[2], chars[3], question, limit, min_score)
+            cands = Candidates(
+                arts=arts, rows=rows[best], score=(1.0 - a) * question + a * answer,
+                question=question, word=word[best], char=char[best], answer=answer,
+                word_cov=word_cov[best], char_cov=char_cov[best], answer_cov=answer_cov, support=support,
+                **{name: np.zeros(arts.size) for name in _RERANK_ONLY},
+            )
+            if limit is None:
+                return cands
+            passing = cands.score >= min_score
+            if not passing.all():
+                cands = cands.take(passing)
+            if cands.arts.size > limit:
+                cands = cands.take(_top(cands.score, limit))
+            if cands.arts.size:
+                self._article_coverage(cands, query_terms, exclude_row, lut, offsets, n_word)
+                self._row_overlap(cands, analysis)
+                model = paraphrase or self.paraphrase
+                if model is not None:
+                    cands.paraphrase[:] = model.scores(self.data.vocab, self.data.idf, analysis, cands.arts)
             return cands
-        cands = cands.take(np.flatnonzero(cands.score >= min_score))
-        cands = cands.take(_top(cands.score, limit))
-        if cands.arts.size:
-            self._article_coverage(cands, query_terms, exclude_row)
-            self._row_overlap(cands, analysis)
-            model = paraphrase or self.paraphrase
-            if model is not None:
-                cands.paraphrase[:] = model.scores(self.data.vocab, self.data.idf, analysis, cands.arts)
-        return cands
+        finally:
+            lut[all_cols] = -1
 
-    @functools.cached_property
     def _unigram_columns(self) -> tuple[np.ndarray, np.ndarray]:
         """(is-unigram mask over character terms, unigram terms per question row)."""
-        vocab = self.data.vocab["char"]
-        mask = np.zeros(len(vocab), bool)
-        for term, col in vocab.items():
-            mask[col] = len(term) == 1 or term.isascii()
-        q = self.data.questions["char"]
-        per_row = np.bincount(q.indices, weights=np.repeat(mask, np.diff(q.indptr)), minlength=q.shape[0])
-        return mask, per_row
+        def build():
+            vocab = self.data.vocab["char"]
+            mask = np.zeros(len(vocab), bool)
+            for term, col in vocab.items():
+                mask[col] = len(term) == 1 or term.isascii()
+            q = self.data.questions["char"]
+            per_row = np.bincount(q.indices, weights=mask.repeat(np.diff(q.indptr)), minlength=q.shape[0])
+            return mask, per_row
+        return self._derived("_unigrams", build)
 
     def _row_overlap(self, cands: Candidates, analysis) -> None:
         """Jaccard overlap of the query's characters with each candidate's best phrasing."""
         grams = {g for g in analysis.chars if len(g) == 1 or g.isascii()}
-        if not grams:
-            return
-        mask, per_row = self._unigram_columns
         vocab = self.data.vocab["char"]
-        cols = np.asarray(sorted({vocab[g] for g in grams if g in vocab}), np.int64)
+        cols = np.asarray([vocab[g] for g in grams if g in vocab], np.int64)
         if cols.size == 0:
             return
-        order = np.argsort(cands.rows)
-        ones = np.ones(cols.size)
-        _dots, shared = _score_ids(self.data.questions["char"], cols, ones, ones, cands.rows[order])
-        inter = np.empty(order.size)
-        inter[order] = shared
+        _mask, per_row = self._unigram_columns()
+        m = self._row_major()
+        offsets, ends = _gather(m.indptr, cands.rows)
+        shared = np.isin(m.indices[offsets], cols + self._column_offsets()["char"]).nonzero()[0]
+        inter = np.bincount(_owners(ends, shared), minlength=cands.rows.size).astype(np.float64)
         cands.jaccard[:] = inter / np.maximum(len(grams) + per_row[cands.rows] - inter, 1.0)
 
-    def _article_coverage(self, cands: Candidates, query_terms: dict, exclude_row: int) -> None:
+    def _best_rows(self, rows: np.ndarray, combined: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(articles, position of each one's best row — the first of equals —, paraphrase support:
+        how many of its phrasings score ≥ 0.8 × its best) for sorted ``rows``."""
+        row_art = self.data.row_article[rows]
+        if self._rows_by_article():
+            # Rows are stored article by article, so sorted rows come grouped: no sort needed.
+            first = _firsts(row_art).nonzero()[0]
+            sizes = np.empty_like(first)
+            sizes[:-1] = first[1:] - first[:-1]
+            sizes[-1] = rows.size - first[-1]
+            top = np.maximum.reduceat(combined, first).repeat(sizes)
+            best = np.minimum.reduceat(np.where(combined == top, np.arange(rows.size), rows.size), first)
+            support = np.add.reduceat((combined >= 0.8 * top).astype(np.float64), first)
+            return row_art[first], best, support
+        order = np.lexsort((-combined, row_art))
+        row_art, sorted_scores = row_art[order], combined[order]
+        first = np.flatnonzero(np.concatenate(([True], row_art[1:] != row_art[:-1])))
+        group = np.repeat(np.arange(first.size), np.diff(np.append(first, order.size)))
+        near = sorted_scores >= 0.8 * sorted_scores[first][group]
+        return row_art[first], order[first], np.bincount(group, weights=near, minlength=first.size)
+
+    def _rescore(self, rows: np.ndarray, lut: np.ndarray, n_word: int, weights: np.ndarray,
+                 coverage: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Exact (dot products, covered query weight) of the query with the given question rows,
+        each a (word, char) pair of arrays. ``lut`` maps a column to its query term (word terms
+        first, ``n_word`` of them)."""
+        m = self._row_major()
+        n = rows.size
+        offsets, ends = _gather(m.indptr, rows)
+        term = lut[m.indices[offsets]]
+        found = np.flatnonzero(term >= 0)
+        term = term[found]
+        # Where each product lands: word scores in 0..n-1, char scores in n..2n-1.
+        owner = _owners(ends, found) + n * (term >= n_word)
+        dots = np.bincount(owner, weights=m.data[offsets[found]] * weights[term], minlength=2 * n)
+        return dots.reshape(2, n), np.bincount(owner, weights=coverage[term], minlength=2 * n).reshape(2, n)
+
+    def _article_coverage(self, cands: Candidates, query_terms: dict, exclude_row: int, lut: np.ndarray,
+                          offsets: dict[str, int], n_word: int) -> None:
         """How much of the query the whole article (all its phrasings) contains, and the
         rarest query word it lacks: a frequent query word missing from a candidate."""
         for name in FIELDS:
             cols, _weights, coverage = query_terms[name]
             if cols.size == 0:
                 continue
-            present = _presence(self._article_terms[name], cands.arts, cols)
+            width = self.data.questions[name].shape[1]
+            field_lut = lut[offsets[name] : offsets[name] + width]
+            first_term = 0 if name == "word" else n_word
+            present = _presence(self._article_terms[name], cands.arts, field_lut, first_term, cols.size)
             if exclude_row >= 0:
                 # The held-out phrasing must not vouch for its own article.
                 mine = cands.arts == self.data.row_article[exclude_row]
@@ -431,9 +583,9 @@ class Searcher:
             if name == "char":
                 length, avg, idf = self._article_bm25[name]
                 tf = np.maximum(present, 0.0)
-                doc_len = length[cands.arts].astype(np.float64)
+                doc_len = length[cands.arts]
                 if exclude_row >= 0:
-                    doc_len[mine] -= self.data.questions[name][exclude_row].nnz
+                    doc_len = np.where(mine, doc_len - self.data.questions[name][exclude_row].nnz, doc_len)
                 k1, b = self.k1, self.b
                 sat = tf * (k1 + 1) / (tf + (k1 * (1 - b + b * doc_len / avg))[:, None])
                 q_idf = idf[cols]
@@ -487,28 +639,31 @@ class Searcher:
         top = _top(scores, k)
         arts, rows, scores, confident = cands.arts[top], cands.rows[top], scores[top], confident[top]
         # Ties break on corpus order, so results are deterministic.
-        order = np.lexsort((arts, -np.round(scores, 6)))
+        order = np.lexsort((arts, -scores.round(6)))
         query_words = sorted(set(analysis.words), key=len, reverse=True)
-        hits = [self._hit(int(arts[i]), int(rows[i]), float(scores[i]), bool(confident[i]), query_words) for i in order]
-        return self._explain(hits, analysis.words)
-
-
-    def _explain(self, hits: list[Hit], words: list[str]) -> list[Hit]:
-        """Hits with the weights of their matched terms and their article's last-modified time."""
-        weights = self.term_weights(words)
-        return [replace(h, term_weights=tuple((t, weights.get(t, 0.0)) for t in h.matched_terms),
-                        updated=self.articles[self._by_id[h.id]].updated) for h in hits]
+        weights = self.term_weights(analysis.words)
+        return [self._hit(int(arts[i]), int(rows[i]), float(scores[i]), bool(confident[i]), query_words, weights)
+                for i in order]
 
     def _spell_row(self, row: int) -> str:
-        article = self.articles[int(self.data.row_article[row])]
-        return self.analyzer.spelled(self.data.row_text[row] + " " + article.answer[:200])
+        return self.analyzer.spelled(self.data.row_text[row])
 
-    def _hit(self, art: int, row: int, score: float, confident: bool, query_words: list[str]) -> Hit:
+    def _spelled_answer(self, art: int) -> str:
+        """Normalised start of an article's answer (recently shown ones cached: bounded memory)."""
+        cached = self._derived("_spelled_answers", lambda: functools.lru_cache(maxsize=4096)(
+            lambda i: self.analyzer.spelled(self.articles[i].answer[:200])))
+        return cached(art)
+
+    def _hit(self, art: int, row: int, score: float, confident: bool, query_words: list[str],
+             weights: dict[str, float]) -> Hit:
         a = self.articles[art]
         matched = self.data.row_text[row]
-        # A substring test (no segmentation per hit): spelling variants are fixed on both sides.
-        target = self._spelled_row(row)
-        terms = tuple(w for w in query_words if len(w) > 1 and w in target)
+        # Query words found in the matched phrasing or the start of the answer. A substring test
+        # (no segmentation per hit): spelling variants are fixed on both sides. Words hold no
+        # spaces, so testing the two texts apart equals testing them joined by a space; the
+        # answer is only normalised when the phrasing lacks a word.
+        phrasing = self._spelled_row(row)
+        terms = tuple(w for w in query_words if len(w) > 1 and (w in phrasing or w in self._spelled_answer(art)))
         return Hit(
             id=a.id,
             score=min(max(score, 0.0), 1.0),
@@ -519,4 +674,6 @@ class Searcher:
             matched=matched,
             matched_terms=terms,
             confident=confident,
+            term_weights=tuple((t, weights.get(t, 0.0)) for t in terms),
+            updated=a.updated,
         )
