@@ -70,7 +70,9 @@ class LiveSearcher:
         self._tried = version
         kwargs = {} if self.min_score is None else {"min_score": self.min_score}
         try:
-            searcher = Searcher.load(self.index_dir, analyzer=self._analyzer, **kwargs)
+            # Warm before serving: built in the gunicorn master (preload), the query-time
+            # structures are shared by the forked workers instead of built once per worker.
+            searcher = Searcher.load(self.index_dir, analyzer=self._analyzer, **kwargs).warm()
         except (IndexError_, OSError, ValueError, KeyError) as e:
             self.error = f"index version {version} refused: {e}"
             log.error(self.error)
