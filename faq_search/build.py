@@ -29,7 +29,7 @@ def build_index(corpus_path: str | Path, out_dir: str | Path, dict_dir: str | Pa
     analyzer = analyzer or analyzer_for(dict_files)
     ranking = ranking or DEFAULT_RANKING
     key = corpus_key(corpus, analyzer, ranking)
-    cache_path = out_dir / "cache" / f"analysis-{analyzer.fingerprint}.json"
+    cache_path = out_dir / "cache" / f"analysis-{analyzer.fingerprint}.npz"
     analysed = analyse_corpus(analyzer, corpus.articles, cache_path, progress, workers)
     arrays = build_arrays(corpus, analysed, ranking)
     reranker = None

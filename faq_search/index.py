@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
 import shutil
 import time
@@ -29,11 +28,11 @@ from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
 from . import __version__
 from .analysis import Analyzer
 from .corpus import Article, Corpus
+from .features import Analysed, Progress, Ragged, TokenCache, analyse_texts, answer_key, count_matrix
 from .rerank import DEFAULT_WEIGHTS, Reranker
 
 __all__ = ["IndexData", "IndexError_", "BuildResult", "publish", "read_current", "load_index", "in_memory"]
@@ -73,6 +72,8 @@ class IndexData:
     path: Path | None = None
     reranker: "Reranker | None" = None
     popular: list[str] = field(default_factory=list)  # curated article ids (corpus popular.yml)
+    # Per field, article × term: how many of the article's phrasings contain the term (CSR).
+    article_terms: dict[str, sp.csr_matrix] | None = None
 
 
 @dataclass
@@ -108,110 +109,44 @@ def corpus_key(corpus: Corpus, analyzer: Analyzer, ranking: dict) -> str:
     return h.hexdigest()
 
 
-# --- analysis: cached per question text, parallel over processes ----------------------------
-
-# Set only in the parent right before forking a pool: workers inherit the initialised
-# jieba dictionary instead of re-loading it (≈1 s each) or pickling it.
-_POOL_ANALYZER: Analyzer | None = None
-PARALLEL_MIN_TEXTS = 4000
-CHUNK = 1000
-
-
-def _analyse_questions(texts: list[str]) -> list[list[str]]:
-    out = []
-    for text in texts:
-        a = _POOL_ANALYZER.analyze(text)
-        out.append([" ".join(a.words), " ".join(a.chars)])
-    return out
-
-
-def _analyse_answers(texts: list[str]) -> list[str]:
-    return [" ".join(_POOL_ANALYZER.text_chars(t)) for t in texts]
-
-
-def _run_chunks(analyzer: Analyzer, fn, texts: list[str], workers: int, bar) -> list:
-    global _POOL_ANALYZER
-    _POOL_ANALYZER = analyzer
-    chunks = [texts[i : i + CHUNK] for i in range(0, len(texts), CHUNK)]
-    out: list = []
-    try:
-        if workers <= 1 or len(texts) < PARALLEL_MIN_TEXTS:
-            for chunk in chunks:
-                out.extend(fn(chunk))
-                bar.advance(len(chunk))
-        else:
-            with multiprocessing.get_context("fork").Pool(workers) as pool:
-                for result in pool.imap(fn, chunks):
-                    out.extend(result)
-                    bar.advance(len(result))
-    finally:
-        _POOL_ANALYZER = None
-    return out
-
-
-def _load_cache(path: Path) -> dict:
-    try:
-        data = json.loads(path.read_text("utf-8"))
-        return data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
-        return {}
-
-
-class _Progress:
-    """A one-line progress bar on a terminal; silent otherwise."""
-
-    def __init__(self, total: int, label: str, stream=None):
-        self.stream = stream
-        self.enabled = total >= 2000 and stream is not None and hasattr(stream, "isatty") and stream.isatty()
-        self.total, self.label, self.done, self.last = total, label, 0, 0.0
-
-    def advance(self, n: int) -> None:
-        self.done += n
-        now = time.monotonic()
-        if self.enabled and (now - self.last > 0.1 or self.done >= self.total):
-            self.last = now
-            bar = "#" * int(self.done / max(self.total, 1) * 30)
-            self.stream.write(f"\r{self.label} [{bar:<30}] {self.done}/{self.total}")
-            if self.done >= self.total:
-                self.stream.write("\n")
-            self.stream.flush()
-
-
-@dataclass
-class Analysed:
-    rows: list[list[str]]  # per question row: [words, chars], space-joined
-    answers: list[str]  # per article: answer character features, space-joined
-    fresh: int  # question texts segmented afresh (not from the cache)
-
+# --- analysis: cached per text as feature ids, parallel over processes -------------------------
 
 def analyse_corpus(analyzer: Analyzer, articles: list[Article], cache_path: Path | None,
                    progress=None, workers: int | None = None) -> Analysed:
-    """Analyse every question row (cached by text: jieba is the slow part) and every answer."""
+    """Feature ids of every question row and every answer: each text not in the cache is analysed
+    (jieba is the slow part), the rest are looked up; the cache is then pruned to this corpus."""
     workers = workers or os.cpu_count() or 1
-    cache = _load_cache(cache_path) if cache_path else {}
+    cache = TokenCache.load(cache_path) if cache_path and cache_path.exists() else TokenCache.empty()
     texts = [t for a in articles for t in row_texts(a)]
-    todo = sorted({t for t in texts if t not in cache})
-    bar = _Progress(len(todo) + len(articles), "analysing", progress)
-    fresh = dict(zip(todo, _run_chunks(analyzer, _analyse_questions, todo, workers, bar)))
-    answers = _run_chunks(analyzer, _analyse_answers, [a.answer for a in articles], workers, bar)
-    lookup = {**cache, **fresh}
-    rows = [lookup[t] for t in texts]
-    if cache_path and (fresh or len(cache) != len(set(texts))):
-        kept = {t: lookup[t] for t in set(texts)}
-        cache_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache_path.with_name(f"{cache_path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(kept, ensure_ascii=False, separators=(",", ":")), "utf-8")
-        os.replace(tmp, cache_path)
-    return Analysed(rows=rows, answers=answers, fresh=len(todo))
+    answers = [a.answer for a in articles]
+    akeys = [answer_key(t) for t in answers]
+    todo = sorted({t for t in texts if t not in cache.q_index})
+    atodo = {}
+    for k, t in zip(akeys, answers):
+        if k not in cache.a_index:
+            atodo.setdefault(k, t)
+    bar = Progress(len(todo) + len(atodo), "analysing", progress)
+    (q_word, q_char), (a_char,) = analyse_texts(analyzer, cache, todo, list(atodo.values()), workers, bar)
+    # Old and fresh entries side by side; rows and answers index into them.
+    q_index = {**cache.q_index, **{t: len(cache.q_keys) + i for i, t in enumerate(todo)}}
+    a_index = {**cache.a_index, **{k: len(cache.a_keys) + i for i, k in enumerate(atodo)}}
+    q_word, q_char = Ragged.concat([cache.q_word, q_word]), Ragged.concat([cache.q_char, q_char])
+    a_char = Ragged.concat([cache.a_char, a_char])
+    row_entry = np.fromiter((q_index[t] for t in texts), np.int64, len(texts))
+    art_entry = np.fromiter((a_index[k] for k in akeys), np.int64, len(akeys))
+    analysed = Analysed(tokens=cache.tokens, rows={"word": q_word.take(row_entry), "char": q_char.take(row_entry)},
+                        answers={"char": a_char.take(art_entry)}, fresh=len(todo))
+    if cache_path and (todo or atodo or len(cache.q_keys) != len(set(texts)) or len(cache.a_keys) != len(set(akeys))):
+        q_keep = sorted(set(row_entry.tolist()))
+        a_keep = sorted(set(art_entry.tolist()))
+        keys = cache.q_keys + todo
+        akeys_all = cache.a_keys + list(atodo)
+        TokenCache(cache.tokens, [keys[i] for i in q_keep], q_word.take(q_keep), q_char.take(q_keep),
+                   [akeys_all[i] for i in a_keep], a_char.take(a_keep)).save(cache_path)
+    return analysed
 
 
 # --- build -------------------------------------------------------------------------------
-
-def _vectorizer() -> TfidfVectorizer:
-    # Documents arrive as space-joined features; idf counts articles, not question
-    # rows, so many paraphrases of one article don't dilute a term.
-    return TfidfVectorizer(analyzer=str.split, sublinear_tf=True, norm="l2", dtype=np.float32)
-
 
 def bm25_weights(counts: sp.csr_matrix, idf: np.ndarray, k1: float, b: float) -> tuple[sp.csr_matrix, float]:
     """BM25 term weights idf · tf(k1+1) / (tf + k1(1 − b + b·len/avglen)), and avglen.
@@ -227,36 +162,79 @@ def bm25_weights(counts: sp.csr_matrix, idf: np.ndarray, k1: float, b: float) ->
     return counts, avg
 
 
+def tfidf_weights(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
+    """(1 + log tf) · idf, each row L2-normalised (TfidfVectorizer(sublinear_tf=True, norm="l2"))."""
+    m = counts.tocsr().astype(np.float32)
+    m.data = ((1.0 + np.log(m.data)) * idf[m.indices]).astype(np.float32)
+    sq = np.asarray(m.multiply(m).sum(axis=1), dtype=np.float64).ravel()
+    norms = np.sqrt(sq)
+    norms[norms == 0] = 1.0
+    m.data = (m.data / np.repeat(norms, np.diff(m.indptr))).astype(np.float32)
+    return m
+
+
+def smooth_idf(df: np.ndarray, n_docs: int) -> np.ndarray:
+    """TfidfTransformer's smooth idf, ln((1 + n) / (1 + df)) + 1, computed in float32 as it does."""
+    idf = np.full(df.shape, n_docs + 1, dtype=np.float32)
+    idf /= (df + 1).astype(np.float32)
+    np.log(idf, out=idf)
+    idf += 1.0
+    return idf
+
+
 def build_arrays(corpus: Corpus, analysed: Analysed, ranking: dict | None = None) -> dict:
+    """Vocabulary, idf and weight matrices per field, from the analysed feature ids.
+
+    Columns are the features in sorted order; idf counts articles (a document is an
+    article's phrasings, plus its answer for the answer fields), not question rows, so
+    many paraphrases of one article don't dilute a term."""
     ranking = ranking or DEFAULT_RANKING
-    out = {"vocab": {}, "idf": {}, "questions": {}, "answers": {}, "avglen": {}}
+    out = {"vocab": {}, "idf": {}, "questions": {}, "answers": {}, "avglen": {}, "article_terms": {}}
     counts = [len(row_texts(a)) for a in corpus.articles]
-    row_article = np.repeat(np.arange(len(counts), dtype=np.int32), counts)
-    bounds = np.concatenate(([0], np.cumsum(counts)))
-    for f, name in enumerate(FIELDS):
-        rows = analysed.rows
-
-        def docs():
-            for i in range(len(counts)):
-                text = " ".join(r[f] for r in rows[bounds[i] : bounds[i + 1]])
-                yield text + " " + analysed.answers[i] if name in ANSWER_FIELDS else text
-
-        vec = _vectorizer().fit(docs())
-        out["vocab"][name] = {term: int(col) for term, col in vec.vocabulary_.items()}
-        idf = vec.idf_.astype(np.float32)
+    n_art, n_tok = len(counts), len(analysed.tokens)
+    row_article = np.repeat(np.arange(n_art, dtype=np.int32), counts)
+    owner = sp.csr_matrix((np.ones(row_article.size, np.int32), (row_article, np.arange(row_article.size))),
+                          shape=(n_art, row_article.size))
+    for name in FIELDS:
+        q = count_matrix(analysed.rows[name], n_tok)
+        # Article × term: how many of the article's phrasings contain the term.
+        art_terms = (owner @ sp.csr_matrix((np.ones(q.nnz, np.int32), q.indices, q.indptr), shape=q.shape)).tocsr()
+        present = art_terms
+        a = None
+        if name in ANSWER_FIELDS:
+            a = count_matrix(analysed.answers[name], n_tok)
+            present = art_terms + sp.csr_matrix((np.ones(a.nnz, np.int32), a.indices, a.indptr), shape=a.shape)
+        present.sum_duplicates()
+        df_all = np.bincount(present.indices, minlength=n_tok)
+        used = np.flatnonzero(df_all)
+        terms = [analysed.tokens[i] for i in used]
+        order = sorted(range(len(terms)), key=terms.__getitem__)
+        used = used[np.asarray(order, np.int64)]
+        remap = np.full(n_tok, -1, np.int32)
+        remap[used] = np.arange(used.size, dtype=np.int32)
+        out["vocab"][name] = {terms[i]: col for col, i in enumerate(order)}
+        idf = smooth_idf(df_all[used], n_art)
         out["idf"][name] = idf
-        if ranking.get("weighting") == "bm25":
-            k1, b = ranking["k1"], ranking["b"]
-            counter = CountVectorizer(analyzer=str.split, vocabulary=vec.vocabulary_, dtype=np.float32)
-            m, out["avglen"][name] = bm25_weights(counter.transform(r[f] for r in rows), idf, k1, b)
-            out["questions"][name] = m.tocsc()
-            if name in ANSWER_FIELDS:
-                m, out["avglen"][f"answer.{name}"] = bm25_weights(counter.transform(analysed.answers), idf, k1, b)
-                out["answers"][name] = m.tocsc()
-        else:
-            out["questions"][name] = vec.transform(r[f] for r in rows).tocsc()
-            if name in ANSWER_FIELDS:
-                out["answers"][name] = vec.transform(analysed.answers).tocsc()
+
+        def columns(m: sp.csr_matrix) -> sp.csr_matrix:
+            m = sp.csr_matrix((m.data, remap[m.indices], m.indptr), shape=(m.shape[0], used.size))
+            m.has_sorted_indices = False
+            return m
+
+        art_terms = columns(art_terms)
+        art_terms.sort_indices()
+        out["article_terms"][name] = art_terms
+        matrices = {"questions": q, "answers": a}
+        for kind, m in matrices.items():
+            if m is None:
+                continue
+            m = columns(m)
+            if ranking.get("weighting") == "bm25":
+                key = name if kind == "questions" else f"answer.{name}"
+                m, out["avglen"][key] = bm25_weights(m, idf, ranking["k1"], ranking["b"])
+            else:
+                m = tfidf_weights(m, idf)
+            out[kind][name] = m.tocsc()
     out["row_article"] = row_article
     return out
 
@@ -478,5 +456,5 @@ def in_memory(corpus: Corpus, arrays: dict, ranking: dict) -> IndexData:
         version="(building)", manifest={"ranking": ranking, "avglen": arrays.get("avglen", {})}, articles=list(corpus.articles),
         categories=corpus.categories, vocab=arrays["vocab"], idf=arrays["idf"],
         questions=arrays["questions"], answers=arrays["answers"], row_article=arrays["row_article"],
-        row_text=[t for a in corpus.articles for t in row_texts(a)],
+        row_text=[t for a in corpus.articles for t in row_texts(a)], article_terms=arrays["article_terms"],
     )

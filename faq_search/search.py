@@ -203,9 +203,11 @@ class Searcher:
         # that is mostly unknown words cannot score high on the one word it shares.
         self._oov_idf = {f: float(data.idf[f].max()) if data.idf[f].size else 1.0 for f in FIELDS}
         # Article × term counts of phrasings containing the term (for article-level coverage).
-        owner = sp.csr_matrix((np.ones(data.row_article.size, np.int32), (data.row_article, np.arange(data.row_article.size))),
-                              shape=(len(self.articles), data.row_article.size))
-        self._article_terms = {f: (owner @ (data.questions[f] > 0).astype(np.int32)).tocsr() for f in FIELDS}
+        self._article_terms = data.article_terms
+        if self._article_terms is None:  # an index written before it stored them
+            owner = sp.csr_matrix((np.ones(data.row_article.size, np.int32), (data.row_article, np.arange(data.row_article.size))),
+                                  shape=(len(self.articles), data.row_article.size))
+            self._article_terms = {f: (owner @ (data.questions[f] > 0).astype(np.int32)).tocsr() for f in FIELDS}
         # Normalised text of recently shown phrasings + answers, for matched terms (bounded memory).
         self._spelled_row = functools.lru_cache(maxsize=4096)(self._spell_row)
 
