@@ -222,6 +222,7 @@ class Analysed:
     rows: dict[str, Ragged]  # per field: feature ids of each question row
     answers: dict[str, Ragged]  # "char": feature ids of each article's answer
     fresh: int  # question texts segmented afresh (not from the cache)
+    fresh_answers: int = 0  # answer texts analysed afresh
 
 
 def count_matrix(r: Ragged, n_cols: int) -> sp.csr_matrix:

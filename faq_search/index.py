@@ -135,7 +135,7 @@ def analyse_corpus(analyzer: Analyzer, articles: list[Article], cache_path: Path
     row_entry = np.fromiter((q_index[t] for t in texts), np.int64, len(texts))
     art_entry = np.fromiter((a_index[k] for k in akeys), np.int64, len(akeys))
     analysed = Analysed(tokens=cache.tokens, rows={"word": q_word.take(row_entry), "char": q_char.take(row_entry)},
-                        answers={"char": a_char.take(art_entry)}, fresh=len(todo))
+                        answers={"char": a_char.take(art_entry)}, fresh=len(todo), fresh_answers=len(atodo))
     if cache_path and (todo or atodo or len(cache.q_keys) != len(set(texts)) or len(cache.a_keys) != len(set(akeys))):
         q_keep = sorted(set(row_entry.tolist()))
         a_keep = sorted(set(art_entry.tolist()))

@@ -11,6 +11,7 @@ paraphrase groups uses the default weights trained on our own corpus.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["FEATURES", "CONFIDENCE_FEATURES", "Reranker", "candidate_features", "confidence_features",
-           "train_reranker", "train_confidence", "DEFAULT_WEIGHTS", "DEFAULT_CONFIDENCE", "MIN_PSEUDO_QUERIES"]
+           "train_reranker", "train_confidence", "training_sample", "TrainingSample", "DEFAULT_WEIGHTS", "DEFAULT_CONFIDENCE", "MIN_PSEUDO_QUERIES"]
 
 FEATURES = (
     "score", "question", "word", "char", "answer", "word_cov", "char_cov", "answer_cov",
@@ -101,7 +102,10 @@ class Reranker:
 
 def pseudo_queries(searcher, limit: int, seed: int = 13) -> list[tuple[int, int, str]]:
     """(article, row, text) for phrasings of articles that have at least two."""
-    data = searcher.data
+    return _pseudo_queries(searcher.data, limit, seed)
+
+
+def _pseudo_queries(data, limit: int, seed: int = 13) -> list[tuple[int, int, str]]:
     counts = np.bincount(data.row_article, minlength=len(data.articles))
     out = [(int(a), r, data.row_text[r]) for r, a in enumerate(data.row_article) if counts[a] >= 2]
     random.Random(seed).shuffle(out)
@@ -121,17 +125,38 @@ def training_set(searcher, queries, depth: int = 30):
     return np.vstack(X), np.concatenate(y), np.concatenate(groups)
 
 
-def train_reranker(searcher, limit: int = TRAIN_QUERIES, depth: int = 30, C: float = 1.0) -> Reranker | None:
+@dataclass(frozen=True)
+class TrainingSample:
+    """The pseudo-queries a build trains on, and a digest of them (article ids and texts)."""
+
+    queries: list
+    available: int
+    digest: str
+
+
+def training_sample(data, limit: int = TRAIN_QUERIES) -> TrainingSample:
+    """The first ``limit`` of the shuffled pseudo-queries of an index's data (deterministic:
+    the same paraphrase rows give the same sample)."""
+    available = _pseudo_queries(data, len(data.row_text))
+    queries = available[:limit]
+    h = hashlib.sha256(f"{len(available)}\0".encode())
+    for art, _row, text in queries:
+        h.update(f"{data.articles[art].id}\0{text}\0".encode("utf-8"))
+    return TrainingSample(queries, len(available), h.hexdigest()[:32])
+
+
+def train_reranker(searcher, limit: int = TRAIN_QUERIES, depth: int = 30, C: float = 1.0,
+                   sample: TrainingSample | None = None) -> Reranker | None:
     """Fit weights on the index's own paraphrase groups (a sample of ``limit`` pseudo-queries);
     None when the knowledge base has too few groups to learn from."""
-    available = pseudo_queries(searcher, len(searcher.data.row_text))
-    if len(available) < MIN_PSEUDO_QUERIES:
+    sample = sample or training_sample(searcher.data, limit)
+    if sample.available < MIN_PSEUDO_QUERIES:
         return None
-    queries = available[:limit]
-    X, y, _ = training_set(searcher, queries, depth)
+    X, y, _ = training_set(searcher, sample.queries, depth)
     if y.sum() == 0 or y.all():
         return None
-    info = {"pseudo_queries": len(queries), "available": len(available), "candidates": int(y.size), "positives": int(y.sum())}
+    info = {"pseudo_queries": len(sample.queries), "available": sample.available, "candidates": int(y.size),
+            "positives": int(y.sum()), "sample": sample.digest}
     return Reranker.fit(X, y, C, info)
 
 

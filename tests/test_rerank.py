@@ -38,3 +38,27 @@ def test_real_corpus_trains_its_own_reranker(real_index, real_analyzer):
     s = Searcher.load(real_index, analyzer=real_analyzer)
     assert s.reranker is not None and s.reranker.info["available"] >= 1000
     assert s.data.manifest["reranker"]["pseudo_queries"] == 800  # a sample, to keep builds fast
+
+
+def test_rebuild_reuses_weights_until_the_corpus_changed_materially(tmp_path, real_analyzer):
+    import shutil
+
+    from faq_search.build import build_index
+    from faq_search.index import load_index
+    from tests.conftest import REAL_CORPUS
+
+    corpus, out = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(REAL_CORPUS, corpus)
+    first = load_index(out, build_index(corpus, out, analyzer=real_analyzer).version)
+    assert first.reranker.info["sample"] and "trained_in" not in first.reranker.info
+    # One answer edited: same paraphrase sample, well under 1 % of the texts changed.
+    path = next(p for p in sorted((corpus / "articles").rglob("*.md")))
+    path.write_text(path.read_text("utf-8") + "\n补充说明。\n", "utf-8")
+    second = load_index(out, build_index(corpus, out, analyzer=real_analyzer).version)
+    np.testing.assert_array_equal(second.reranker.coef, first.reranker.coef)
+    assert second.reranker.info["trained_in"] == first.version and second.reranker.info["changed_since_training"] == 1
+    # Many answers edited: trained afresh.
+    for p in sorted((corpus / "articles").rglob("*.md"))[:40]:
+        p.write_text(p.read_text("utf-8") + "\n另见帮助中心。\n", "utf-8")
+    third = load_index(out, build_index(corpus, out, analyzer=real_analyzer).version)
+    assert "trained_in" not in third.reranker.info and third.reranker.info["sample"] == first.reranker.info["sample"]
