@@ -6,13 +6,16 @@ Layout of an index directory::
       CURRENT                 name of the published version (replaced atomically)
       versions/<version>/     immutable once published
         manifest.json         format, versions, analyzer, ranking, corpus hash, file checksums
-        articles.json         the articles as served
+        meta.json             categories, popular ids, and each article's id, category and tags
+        articles.jsonl        the articles as served, one JSON object a line (decoded when used)
+        rows.txt              the question rows' texts, one UTF-8 run (offsets in arrays/)
         vocab.json            feature → column, per field
-        matrices.npz          idf vectors and term-major (CSC) weight matrices
+        arrays/*.npy          idf vectors, term-major (CSC) weight matrices, article × term counts
+                              (CSR), row → article, offsets; memory-mapped at load
         dict/                 the user words and synonyms the index was built with
-      cache/analysis-<fingerprint>.json   analysed tokens by article content hash
+      cache/analysis-<fingerprint>.npz    feature ids per question text and per answer
 
-Nothing is pickled: arrays are ``.npz`` loaded with ``allow_pickle=False``.
+Nothing is pickled: arrays are ``.npy`` loaded with ``allow_pickle=False``.
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ import hashlib
 import json
 import os
 import shutil
+import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -37,7 +42,7 @@ from .rerank import DEFAULT_WEIGHTS, Reranker
 
 __all__ = ["IndexData", "IndexError_", "BuildResult", "publish", "read_current", "load_index", "in_memory"]
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 FIELDS = ("word", "char")
 # Answers are matched on character features only: segmenting long answers with
 # jieba would dominate build time for a signal weighted 0.2.
@@ -74,6 +79,8 @@ class IndexData:
     popular: list[str] = field(default_factory=list)  # curated article ids (corpus popular.yml)
     # Per field, article × term: how many of the article's phrasings contain the term (CSR).
     article_terms: dict[str, sp.csr_matrix] | None = None
+    # Per article, without decoding the articles: "id", "category", "tags" lists.
+    columns: dict[str, list] | None = None
 
 
 @dataclass
@@ -239,21 +246,25 @@ def build_arrays(corpus: Corpus, analysed: Analysed, ranking: dict | None = None
     return out
 
 
-def _save_csc(arrays: dict, name: str, m: sp.csc_matrix) -> None:
-    m = m.tocsc()
+def _save_csc(arrays: dict, name: str, m: sp.spmatrix, kind: str = "csc") -> None:
+    m = m.tocsc() if kind == "csc" else m.tocsr()
     m.sort_indices()
-    arrays[f"{name}.data"] = m.data.astype(np.float32)
-    arrays[f"{name}.indices"] = m.indices.astype(np.int32)
-    arrays[f"{name}.indptr"] = m.indptr.astype(np.int64)
+    # One index dtype for indices and indptr: scipy then wraps the mapped arrays without a copy.
+    idx = np.int32 if max(m.nnz, *m.shape) < 2**31 - 1 else np.int64
+    arrays[f"{name}.data"] = m.data
+    arrays[f"{name}.indices"] = m.indices.astype(idx, copy=False)
+    arrays[f"{name}.indptr"] = m.indptr.astype(idx, copy=False)
     arrays[f"{name}.shape"] = np.asarray(m.shape, dtype=np.int64)
 
 
-def _load_csc(arrays, name: str) -> sp.csc_matrix:
+def _load_sparse(arrays, name: str, cls=sp.csc_matrix):
     try:
         shape = tuple(int(x) for x in arrays[f"{name}.shape"])
-        return sp.csc_matrix((arrays[f"{name}.data"], arrays[f"{name}.indices"], arrays[f"{name}.indptr"]), shape=shape)
+        m = cls((arrays[f"{name}.data"], arrays[f"{name}.indices"], arrays[f"{name}.indptr"]), shape=shape)
     except KeyError as e:
-        raise IndexError_(f"matrices.npz lacks array {e}") from None
+        raise IndexError_(f"the index lacks array {e}") from None
+    m.has_sorted_indices = True  # written sorted (_save_csc)
+    return m
 
 
 def _fsync_path(path: Path) -> None:
@@ -270,6 +281,21 @@ def _write_file(path: Path, data: bytes) -> str:
         f.flush()
         os.fsync(f.fileno())
     return hashlib.sha256(data).hexdigest()
+
+
+def _write_npy(path: Path, arr: np.ndarray) -> str:
+    with open(path, "wb") as f:
+        np.save(f, np.ascontiguousarray(arr), allow_pickle=False)
+        f.flush()
+        os.fsync(f.fileno())
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def _offsets(chunks: list[bytes]) -> np.ndarray:
+    off = np.zeros(len(chunks) + 1, np.int64)
+    np.cumsum([len(c) for c in chunks], out=off[1:])
+    return off
 
 
 def _new_version_name(key: str) -> str:
@@ -290,23 +316,31 @@ def write_version(out_dir: Path, corpus: Corpus, analyzer: Analyzer, arrays: dic
     tmp.mkdir()
     (tmp / "dict").mkdir()
     checksums = {}
-    npz = {}
+    npy = {}
     for name in FIELDS:
-        npz[f"idf.{name}"] = arrays["idf"][name]
-        _save_csc(npz, f"questions.{name}", arrays["questions"][name])
+        npy[f"idf.{name}"] = arrays["idf"][name]
+        _save_csc(npy, f"questions.{name}", arrays["questions"][name])
+        _save_csc(npy, f"article_terms.{name}", arrays["article_terms"][name], "csr")
         if name in arrays["answers"]:
-            _save_csc(npz, f"answers.{name}", arrays["answers"][name])
-    npz["row_article"] = arrays["row_article"]
-    with open(tmp / "matrices.npz", "wb") as f:
-        np.savez(f, **npz)
-        f.flush()
-        os.fsync(f.fileno())
-    checksums["matrices.npz"] = hashlib.sha256((tmp / "matrices.npz").read_bytes()).hexdigest()
+            _save_csc(npy, f"answers.{name}", arrays["answers"][name])
+    npy["row_article"] = arrays["row_article"].astype(np.int32, copy=False)
+    # Articles: one JSON object a line, decoded when first used; row texts: one UTF-8 run.
+    lines = [json.dumps(a.to_dict(), ensure_ascii=False, separators=(",", ":")).encode("utf-8") for a in corpus.articles]
+    npy["articles.off"] = _offsets(lines)
+    rows = [t.encode("utf-8") for a in corpus.articles for t in row_texts(a)]
+    npy["rows.off"] = _offsets(rows)
+    (tmp / "arrays").mkdir()
+    for name, arr in npy.items():
+        checksums[f"arrays/{name}.npy"] = _write_npy(tmp / "arrays" / f"{name}.npy", arr)
+    checksums["articles.jsonl"] = _write_file(tmp / "articles.jsonl", b"".join(lines))
+    checksums["rows.txt"] = _write_file(tmp / "rows.txt", b"".join(rows))
     dumps = lambda obj: json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    checksums["articles.json"] = _write_file(tmp / "articles.json", dumps({
+    checksums["meta.json"] = _write_file(tmp / "meta.json", dumps({
         "categories": corpus.categories,
         "popular": list(corpus.popular),
-        "articles": [a.to_dict() for a in corpus.articles],
+        "id": [a.id for a in corpus.articles],
+        "category": [a.category for a in corpus.articles],
+        "tags": [list(a.tags) for a in corpus.articles],
     }))
     checksums["vocab.json"] = _write_file(tmp / "vocab.json", dumps(arrays["vocab"]))
     if reranker is not None:
@@ -334,6 +368,7 @@ def write_version(out_dir: Path, corpus: Corpus, analyzer: Analyzer, arrays: dic
     }
     _write_file(tmp / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8"))
     _fsync_path(tmp / "dict")
+    _fsync_path(tmp / "arrays")
     _fsync_path(tmp)
     final = versions / version
     os.rename(tmp, final)
@@ -392,8 +427,72 @@ def analyzer_for(dict_files: dict[str, Path | None]) -> Analyzer:
     return Analyzer.from_files(dict_files["user_words.txt"], dict_files["synonyms.txt"])
 
 
+class LazyArticles(Sequence):
+    """The articles of a version, each decoded from its line of ``articles.jsonl`` when first used."""
+
+    def __init__(self, blob: np.ndarray, off: np.ndarray):
+        self._blob, self._off = blob, off
+        self._items: list[Article | None] = [None] * (off.size - 1)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        a = self._items[i]
+        if a is None:
+            i = range(len(self._items))[i]  # negative indices, IndexError
+            raw = self._blob[self._off[i] : self._off[i + 1]].tobytes()
+            a = self._items[i] = Article.from_dict(json.loads(raw))
+        return a
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+
+class RowTexts(Sequence):
+    """Question row → its text, decoded from ``rows.txt`` on access."""
+
+    def __init__(self, blob: np.ndarray, off: np.ndarray):
+        self._blob, self._off = blob, off
+
+    def __len__(self) -> int:
+        return self._off.size - 1
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        i = range(len(self))[i]
+        return self._blob[self._off[i] : self._off[i + 1]].tobytes().decode("utf-8")
+
+
+# Files checked by a thread while the rest loads: hashlib releases the GIL on large buffers.
+_BULK = ("arrays/", "articles.jsonl", "rows.txt")
+
+
+def _check_files(vdir: Path, files: dict[str, str], problems: list[str]) -> None:
+    for name, digest in files.items():
+        try:
+            with open(vdir / name, "rb") as f:
+                if hashlib.file_digest(f, "sha256").hexdigest() != digest:
+                    problems.append(f"checksum mismatch in {name} (corrupt or truncated)")
+        except OSError as e:
+            problems.append(f"missing file {name}: {e}")
+
+
+def _map(path: Path) -> np.ndarray:
+    if path.stat().st_size == 0:
+        return np.empty(0, np.uint8)
+    return np.memmap(path, dtype=np.uint8, mode="r")
+
+
 def load_index(out_dir: str | Path, version: str | None = None, verify: bool = True) -> IndexData:
-    """Load the published (or named) version, verifying every file's checksum."""
+    """Load the published (or named) version, verifying every file's checksum.
+
+    Arrays are memory-mapped (read-only; forked workers share their pages) and articles are
+    decoded when first used, so loading costs little more than the checksums, which a thread
+    computes over the large files while the small ones are parsed."""
     out_dir = Path(out_dir)
     version = version or read_current(out_dir)
     if version is None:
@@ -404,47 +503,63 @@ def load_index(out_dir: str | Path, version: str | None = None, verify: bool = T
     except (OSError, ValueError) as e:
         raise IndexError_(f"index {version}: unreadable manifest: {e}") from None
     if manifest.get("format") != FORMAT_VERSION:
-        raise IndexError_(f"index {version}: format {manifest.get('format')} (this code reads {FORMAT_VERSION})")
+        raise IndexError_(f"index {version}: format {manifest.get('format')} (this code reads {FORMAT_VERSION}): "
+                          "rebuild it with build_index.py")
     files = manifest.get("files", {})
+    bulk = {n: d for n, d in files.items() if n.startswith(_BULK)}
+    problems: list[str] = []
+    checker = threading.Thread(target=_check_files, args=(vdir, bulk, problems), daemon=True)
+    if verify:
+        checker.start()
     blobs = {}
-    for name, digest in files.items():
-        try:
-            data = (vdir / name).read_bytes()
-        except OSError as e:
-            raise IndexError_(f"index {version}: missing file {name}: {e}") from None
-        if verify and hashlib.sha256(data).hexdigest() != digest:
-            raise IndexError_(f"index {version}: checksum mismatch in {name} (corrupt or truncated)")
-        blobs[name] = data
     try:
-        art = json.loads(blobs["articles.json"])
-        vocab = json.loads(blobs["vocab.json"])
-        import io
-
-        with np.load(io.BytesIO(blobs["matrices.npz"]), allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
+        for name, digest in files.items():
+            if name in bulk:
+                continue
+            try:
+                data = (vdir / name).read_bytes()
+            except OSError as e:
+                raise IndexError_(f"index {version}: missing file {name}: {e}") from None
+            if verify and hashlib.sha256(data).hexdigest() != digest:
+                raise IndexError_(f"index {version}: checksum mismatch in {name} (corrupt or truncated)")
+            blobs[name] = data
+        try:
+            meta = json.loads(blobs["meta.json"])
+            vocab = json.loads(blobs["vocab.json"])
+            reranker = Reranker.from_json(blobs["reranker.json"].decode("utf-8")) if "reranker.json" in blobs else None
+        except (KeyError, ValueError) as e:
+            raise IndexError_(f"index {version}: unreadable data: {e}") from None
+    finally:
+        if verify:
+            checker.join()
+    if problems:
+        raise IndexError_(f"index {version}: {problems[0]}")
+    try:
+        arrays = {n[len("arrays/"):-len(".npy")]: np.load(vdir / n, mmap_mode="r", allow_pickle=False)
+                  for n in bulk if n.startswith("arrays/")}
+        articles = LazyArticles(_map(vdir / "articles.jsonl"), np.asarray(arrays["articles.off"]))
+        row_text = RowTexts(_map(vdir / "rows.txt"), np.asarray(arrays["rows.off"]))
+        data = IndexData(
+            version=version,
+            manifest=manifest,
+            articles=articles,
+            categories=meta.get("categories", {}),
+            vocab=vocab,
+            idf={f: arrays[f"idf.{f}"] for f in FIELDS},
+            questions={f: _load_sparse(arrays, f"questions.{f}") for f in FIELDS},
+            answers={f: _load_sparse(arrays, f"answers.{f}") for f in ANSWER_FIELDS},
+            row_article=arrays["row_article"],
+            row_text=row_text,
+            path=vdir,
+            reranker=reranker,
+            popular=list(meta.get("popular", [])),
+            article_terms={f: _load_sparse(arrays, f"article_terms.{f}", sp.csr_matrix) for f in FIELDS},
+            columns={k: meta[k] for k in ("id", "category", "tags")},
+        )
     except (KeyError, ValueError, OSError) as e:
         raise IndexError_(f"index {version}: unreadable data: {e}") from None
-    articles = [Article.from_dict(d) for d in art["articles"]]
-    row_text = [t for a in articles for t in row_texts(a)]
-    try:
-        reranker = Reranker.from_json(blobs["reranker.json"].decode("utf-8")) if "reranker.json" in blobs else None
-    except (ValueError, KeyError) as e:
-        raise IndexError_(f"index {version}: unreadable reranker weights: {e}") from None
-    data = IndexData(
-        version=version,
-        manifest=manifest,
-        articles=articles,
-        categories=art.get("categories", {}),
-        vocab=vocab,
-        idf={f: arrays[f"idf.{f}"] for f in FIELDS},
-        questions={f: _load_csc(arrays, f"questions.{f}") for f in FIELDS},
-        answers={f: _load_csc(arrays, f"answers.{f}") for f in ANSWER_FIELDS},
-        row_article=arrays["row_article"],
-        row_text=row_text,
-        path=vdir,
-        reranker=reranker,
-        popular=list(art.get("popular", [])),
-    )
+    if not len(articles) == len(meta["id"]) == len(meta["category"]) == len(meta["tags"]):
+        raise IndexError_(f"index {version}: articles do not match their columns")
     if len(row_text) != data.row_article.shape[0]:
         raise IndexError_(f"index {version}: question rows do not match the articles")
     return data

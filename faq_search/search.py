@@ -192,11 +192,16 @@ class Searcher:
         self.k1, self.b = float(ranking.get("k1", 1.2)), float(ranking.get("b", 0.75))
         self._avglen = data.manifest.get("avglen", {})
         self.articles = data.articles
-        self._by_id = {a.id: i for i, a in enumerate(self.articles)}
-        self._categories = np.array([a.category for a in self.articles], dtype=object)
+        # Id, category and tags of every article without decoding the articles (a loaded index
+        # decodes each one when first shown).
+        columns = data.columns or {"id": [a.id for a in self.articles], "category": [a.category for a in self.articles],
+                                   "tags": [a.tags for a in self.articles]}
+        self._by_id = {a: i for i, a in enumerate(columns["id"])}
+        self._categories = np.array(columns["category"], dtype=object)
+        self._tags = columns["tags"]
         tagged: dict[str, list[int]] = {}
-        for i, a in enumerate(self.articles):
-            for t in a.tags:
+        for i, tags in enumerate(self._tags):
+            for t in tags:
                 tagged.setdefault(t, []).append(i)
         self._tagged = {t: np.asarray(ids, np.int64) for t, ids in tagged.items()}
         # OOV query terms count in the query norm with the largest idf, so a query
@@ -242,11 +247,11 @@ class Searcher:
         return [i for i in self.data.popular if i in self._by_id]
 
     def category_counts(self) -> dict[str, int]:
-        return dict(Counter(a.category for a in self.articles))
+        return dict(Counter(self._categories.tolist()))
 
     def tag_counts(self, category: str | None = None) -> dict[str, int]:
         """Articles per tag (within ``category`` if given), most used first, then by name."""
-        counts = Counter(t for a in self.articles if not category or a.category == category for t in a.tags)
+        counts = Counter(t for c, tags in zip(self._categories, self._tags) if not category or c == category for t in tags)
         return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
     def term_weights(self, words: list[str]) -> dict[str, float]:
