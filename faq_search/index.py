@@ -467,18 +467,48 @@ class RowTexts(Sequence):
         return self._blob[self._off[i] : self._off[i + 1]].tobytes().decode("utf-8")
 
 
-# Files checked by a thread while the rest loads: hashlib releases the GIL on large buffers.
+# Files checked by threads while the rest loads: hashlib releases the GIL on large buffers.
 _BULK = ("arrays/", "articles.jsonl", "rows.txt")
+CHECK_THREADS = 2
 
 
-def _check_files(vdir: Path, files: dict[str, str], problems: list[str]) -> None:
-    for name, digest in files.items():
-        try:
-            with open(vdir / name, "rb") as f:
-                if hashlib.file_digest(f, "sha256").hexdigest() != digest:
-                    problems.append(f"checksum mismatch in {name} (corrupt or truncated)")
-        except OSError as e:
-            problems.append(f"missing file {name}: {e}")
+class _Checker:
+    """SHA-256 of many files by a few threads, largest files first; problems collected."""
+
+    def __init__(self, vdir: Path, files: dict[str, str], threads: int = CHECK_THREADS):
+        self.vdir, self.problems = vdir, []
+        sizes = {}
+        for name in files:
+            try:
+                sizes[name] = (vdir / name).stat().st_size
+            except OSError as e:
+                self.problems.append(f"missing file {name}: {e}")
+        self._todo = sorted(((n, files[n]) for n in sizes), key=lambda nd: -sizes[nd[0]])
+        self._lock = threading.Lock()
+        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(max(1, threads))]
+
+    def start(self) -> "_Checker":
+        for t in self._threads:
+            t.start()
+        return self
+
+    def join(self) -> list[str]:
+        for t in self._threads:
+            t.join()
+        return self.problems
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                if not self._todo:
+                    return
+                name, digest = self._todo.pop(0)
+            try:
+                with open(self.vdir / name, "rb") as f:
+                    if hashlib.file_digest(f, "sha256").hexdigest() != digest:
+                        self.problems.append(f"checksum mismatch in {name} (corrupt or truncated)")
+            except OSError as e:
+                self.problems.append(f"missing file {name}: {e}")
 
 
 def _map(path: Path) -> np.ndarray:
@@ -507,10 +537,7 @@ def load_index(out_dir: str | Path, version: str | None = None, verify: bool = T
                           "rebuild it with build_index.py")
     files = manifest.get("files", {})
     bulk = {n: d for n, d in files.items() if n.startswith(_BULK)}
-    problems: list[str] = []
-    checker = threading.Thread(target=_check_files, args=(vdir, bulk, problems), daemon=True)
-    if verify:
-        checker.start()
+    checker = _Checker(vdir, bulk).start() if verify else None
     blobs = {}
     try:
         for name, digest in files.items():
@@ -530,10 +557,9 @@ def load_index(out_dir: str | Path, version: str | None = None, verify: bool = T
         except (KeyError, ValueError) as e:
             raise IndexError_(f"index {version}: unreadable data: {e}") from None
     finally:
-        if verify:
-            checker.join()
+        problems = checker.join() if checker else []
     if problems:
-        raise IndexError_(f"index {version}: {problems[0]}")
+        raise IndexError_(f"index {version}: {sorted(problems)[0]}")
     try:
         arrays = {n[len("arrays/"):-len(".npy")]: np.load(vdir / n, mmap_mode="r", allow_pickle=False)
                   for n in bulk if n.startswith("arrays/")}
