@@ -53,21 +53,30 @@ class Ragged:
     def __len__(self) -> int:
         return self.off.size - 1
 
-    def take(self, idx: np.ndarray) -> "Ragged":
-        """The lists at ``idx``, in that order."""
+    def take(self, idx, block: int = 1 << 18) -> "Ragged":
+        """The lists at ``idx``, in that order (gathered in blocks: no full-size int64 temporary)."""
         idx = np.asarray(idx, np.int64)
+        if idx.size == len(self) and (idx.size == 0 or (idx[0] == 0 and np.all(np.diff(idx) == 1))):
+            return self
         starts = self.off[idx]
         lengths = self.off[idx + 1] - starts
         off = np.zeros(idx.size + 1, np.int64)
         np.cumsum(lengths, out=off[1:])
-        pos = np.repeat(starts - off[:-1], lengths) + np.arange(int(off[-1]), dtype=np.int64)
-        return Ragged(off, self.ids[pos])
+        ids = np.empty(int(off[-1]), np.int32)
+        for i in range(0, idx.size, block):
+            j = min(i + block, idx.size)
+            n = int(off[j] - off[i])
+            pos = np.repeat(starts[i:j] - (off[i:j] - off[i]), lengths[i:j]) + np.arange(n, dtype=np.int64)
+            ids[off[i] : off[j]] = self.ids[pos]
+        return Ragged(off, ids)
 
     @staticmethod
     def concat(parts: list["Ragged"]) -> "Ragged":
         parts = [p for p in parts if len(p)]
         if not parts:
             return Ragged.empty()
+        if len(parts) == 1:
+            return parts[0]
         lengths = np.concatenate([np.diff(p.off) for p in parts])
         off = np.zeros(lengths.size + 1, np.int64)
         np.cumsum(lengths, out=off[1:])
@@ -227,6 +236,8 @@ class Analysed:
 
 def count_matrix(r: Ragged, n_cols: int) -> sp.csr_matrix:
     """Rows × token counts (float32) of ragged id lists."""
-    m = sp.csr_matrix((np.ones(r.ids.size, np.float32), r.ids, r.off), shape=(len(r), n_cols))
+    idx = np.int32 if r.ids.size < 2**31 - 1 else np.int64  # one index dtype: scipy copies nothing
+    m = sp.csr_matrix((np.ones(r.ids.size, np.float32), r.ids.astype(idx, copy=False), r.off.astype(idx)),
+                      shape=(len(r), n_cols))
     m.sum_duplicates()
     return m

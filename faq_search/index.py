@@ -143,29 +143,44 @@ def analyse_corpus(analyzer: Analyzer, articles: list[Article], cache_path: Path
     art_entry = np.fromiter((a_index[k] for k in akeys), np.int64, len(akeys))
     analysed = Analysed(tokens=cache.tokens, rows={"word": q_word.take(row_entry), "char": q_char.take(row_entry)},
                         answers={"char": a_char.take(art_entry)}, fresh=len(todo), fresh_answers=len(atodo))
-    if cache_path and (todo or atodo or len(cache.q_keys) != len(set(texts)) or len(cache.a_keys) != len(set(akeys))):
-        q_keep = sorted(set(row_entry.tolist()))
-        a_keep = sorted(set(art_entry.tolist()))
-        keys = cache.q_keys + todo
-        akeys_all = cache.a_keys + list(atodo)
-        TokenCache(cache.tokens, [keys[i] for i in q_keep], q_word.take(q_keep), q_char.take(q_keep),
-                   [akeys_all[i] for i in a_keep], a_char.take(a_keep)).save(cache_path)
+    keys, akeys_all = cache.q_keys + todo, cache.a_keys + list(atodo)
+    q_used, a_used = np.unique(row_entry), np.unique(art_entry)
+    # Entries no text uses any more are dropped once they are a fifth of the cache (a rewrite costs
+    # a gather of every entry); until then the cache only grows by what was analysed afresh.
+    stale = len(keys) - q_used.size + len(akeys_all) - a_used.size
+    if cache_path and (todo or atodo or stale):
+        if stale <= 0.2 * (len(keys) + len(akeys_all)):
+            q_used, a_used = np.arange(len(keys)), np.arange(len(akeys_all))
+            if not (todo or atodo):
+                return analysed  # nothing new to keep
+        TokenCache(cache.tokens, [keys[i] for i in q_used], q_word.take(q_used), q_char.take(q_used),
+                   [akeys_all[i] for i in a_used], a_char.take(a_used)).save(cache_path)
     return analysed
 
 
 # --- build -------------------------------------------------------------------------------
 
-def bm25_weights(counts: sp.csr_matrix, idf: np.ndarray, k1: float, b: float) -> tuple[sp.csr_matrix, float]:
+def bm25_weights(counts: sp.csr_matrix, idf: np.ndarray, k1: float, b: float,
+                 block: int = 1 << 22) -> tuple[sp.csr_matrix, float]:
     """BM25 term weights idf · tf(k1+1) / (tf + k1(1 − b + b·len/avglen)), and avglen.
 
     Saturating tf and a soft length norm: a long phrasing is not punished for every
-    extra word the way cosine normalisation punishes it."""
-    counts = counts.tocsr().astype(np.float32)
-    lengths = np.asarray(counts.sum(axis=1)).ravel()
+    extra word the way cosine normalisation punishes it. Computed in blocks of stored
+    entries, in place: no full-size float64 temporaries."""
+    counts = counts.tocsr()
+    if counts.dtype != np.float32:
+        counts = counts.astype(np.float32)
+    lengths = np.zeros(counts.shape[0])
+    if counts.nnz:
+        lengths = np.add.reduceat(counts.data, np.minimum(counts.indptr[:-1], counts.nnz - 1), dtype=np.float64)
+        lengths[np.diff(counts.indptr) == 0] = 0.0
     avg = float(lengths.mean()) if lengths.size and lengths.mean() > 0 else 1.0
-    norm = np.repeat(k1 * (1.0 - b + b * lengths / avg), np.diff(counts.indptr))
-    tf = counts.data
-    counts.data = (idf[counts.indices] * tf * (k1 + 1.0) / (tf + norm)).astype(np.float32)
+    row_norm = k1 * (1.0 - b + b * lengths / avg)
+    row_of = np.repeat(np.arange(counts.shape[0], dtype=np.int32), np.diff(counts.indptr))
+    data, indices = counts.data, counts.indices
+    for i in range(0, data.size, block):
+        tf = data[i : i + block].astype(np.float64)
+        data[i : i + block] = idf[indices[i : i + block]] * tf * (k1 + 1.0) / (tf + row_norm[row_of[i : i + block]])
     return counts, avg
 
 
@@ -283,13 +298,25 @@ def _write_file(path: Path, data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+class _HashingWriter:
+    """A write-only file that hashes what passes through (no second read of what was written)."""
+
+    def __init__(self, f):
+        self.f, self.h = f, hashlib.sha256()
+
+    def write(self, data) -> int:
+        self.h.update(data)
+        return self.f.write(data)
+
+
 def _write_npy(path: Path, arr: np.ndarray) -> str:
+    arr = np.ascontiguousarray(arr)
     with open(path, "wb") as f:
-        np.save(f, np.ascontiguousarray(arr), allow_pickle=False)
+        w = _HashingWriter(f)
+        np.lib.format.write_array(w, arr, allow_pickle=False)
         f.flush()
         os.fsync(f.fileno())
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
+    return w.h.hexdigest()
 
 
 def _offsets(chunks: list[bytes]) -> np.ndarray:
@@ -325,7 +352,8 @@ def write_version(out_dir: Path, corpus: Corpus, analyzer: Analyzer, arrays: dic
             _save_csc(npy, f"answers.{name}", arrays["answers"][name])
     npy["row_article"] = arrays["row_article"].astype(np.int32, copy=False)
     # Articles: one JSON object a line, decoded when first used; row texts: one UTF-8 run.
-    lines = [json.dumps(a.to_dict(), ensure_ascii=False, separators=(",", ":")).encode("utf-8") for a in corpus.articles]
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode  # one encoder, not one a call
+    lines = [encode(a.to_dict()).encode("utf-8") for a in corpus.articles]
     npy["articles.off"] = _offsets(lines)
     rows = [t.encode("utf-8") for a in corpus.articles for t in row_texts(a)]
     npy["rows.off"] = _offsets(rows)
@@ -377,11 +405,14 @@ def write_version(out_dir: Path, corpus: Corpus, analyzer: Analyzer, arrays: dic
 
 
 def _library_versions() -> dict:
+    from importlib.metadata import version
+
     import jieba
     import scipy
-    import sklearn
 
-    return {"numpy": np.__version__, "scipy": scipy.__version__, "scikit-learn": sklearn.__version__, "jieba": jieba.__version__}
+    # scikit-learn's version from its metadata: importing it costs ~2 s and a build
+    # that reuses the reranker needs nothing else from it.
+    return {"numpy": np.__version__, "scipy": scipy.__version__, "scikit-learn": version("scikit-learn"), "jieba": jieba.__version__}
 
 
 def publish(out_dir: Path, version: str, keep: int = KEEP_VERSIONS) -> None:
