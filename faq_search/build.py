@@ -41,7 +41,7 @@ def build_index(corpus_path: str | Path, out_dir: str | Path, dict_dir: str | Pa
         sample = training_sample(data)
         changed = analysed.fresh + analysed.fresh_answers
         reranker = (_reusable_reranker(out_dir, analyzer, ranking, sample, changed, len(data.row_text) + len(corpus.articles))
-                    or train_reranker(Searcher(data, analyzer), sample=sample) or load_default())
+                    or train_reranker(Searcher(data, analyzer), sample=sample, workers=workers) or load_default())
     seconds = time.perf_counter() - t0
     version, path = write_version(out_dir, corpus, analyzer, arrays, key, dict_files, ranking, seconds, reranker)
     publish(out_dir, version)

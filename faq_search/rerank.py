@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
+import os
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,14 +147,43 @@ def training_sample(data, limit: int = TRAIN_QUERIES) -> TrainingSample:
     return TrainingSample(queries, len(available), h.hexdigest()[:32])
 
 
+# Set in the parent right before forking: workers inherit the Searcher instead of pickling it.
+_POOL_SEARCHER = None
+
+
+def _training_chunk(args):
+    queries, depth = args
+    try:
+        return training_set(_POOL_SEARCHER, queries, depth)[:2]
+    except ValueError:  # no query of this chunk had candidates
+        return np.empty((0, len(FEATURES))), np.empty(0, bool)
+
+
+def _training_set_parallel(searcher, queries, depth: int, workers: int | None):
+    """training_set's (X, y), the queries split over a fork pool; same rows in the same order."""
+    global _POOL_SEARCHER
+    workers = workers or os.cpu_count() or 1
+    if workers <= 1 or len(queries) < 200:
+        return training_set(searcher, queries, depth)[:2]
+    size = -(-len(queries) // workers)
+    chunks = [(queries[i : i + size], depth) for i in range(0, len(queries), size)]
+    _POOL_SEARCHER = searcher
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            parts = pool.map(_training_chunk, chunks)
+    finally:
+        _POOL_SEARCHER = None
+    return np.vstack([X for X, _ in parts]), np.concatenate([y for _, y in parts])
+
+
 def train_reranker(searcher, limit: int = TRAIN_QUERIES, depth: int = 30, C: float = 1.0,
-                   sample: TrainingSample | None = None) -> Reranker | None:
+                   sample: TrainingSample | None = None, workers: int | None = None) -> Reranker | None:
     """Fit weights on the index's own paraphrase groups (a sample of ``limit`` pseudo-queries);
     None when the knowledge base has too few groups to learn from."""
     sample = sample or training_sample(searcher.data, limit)
     if sample.available < MIN_PSEUDO_QUERIES:
         return None
-    X, y, _ = training_set(searcher, sample.queries, depth)
+    X, y = _training_set_parallel(searcher, sample.queries, depth, workers)
     if y.sum() == 0 or y.all():
         return None
     info = {"pseudo_queries": len(sample.queries), "available": sample.available, "candidates": int(y.size),
