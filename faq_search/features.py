@@ -209,11 +209,18 @@ def analyse_texts(analyzer: Analyzer, cache: TokenCache, questions: list[str], a
         if workers <= 1 or len(questions) + len(answers) < PARALLEL_MIN_TEXTS:
             results = [fn(chunk) for fn, chunk in jobs]
         else:
-            with multiprocessing.get_context("fork").Pool(workers) as pool:
+            pool = multiprocessing.get_context("fork").Pool(workers)
+            try:
                 pending = [pool.apply_async(fn, (chunk,)) for fn, chunk in jobs]
                 for (_fn, chunk), p in zip(jobs, pending):
                     results.append(p.get())
                     bar.advance(len(chunk))
+                pool.close()  # workers exit on their own; terminate() only on failure
+            except BaseException:
+                pool.terminate()
+                raise
+            finally:
+                pool.join()
     finally:
         _POOL_ANALYZER = None
     q_parts: list[list[Ragged]] = [[], []]

@@ -149,6 +149,9 @@ def training_sample(data, limit: int = TRAIN_QUERIES) -> TrainingSample:
 
 # Set in the parent right before forking: workers inherit the Searcher instead of pickling it.
 _POOL_SEARCHER = None
+# Below this many question rows a pseudo-query costs ~1 ms: training in one process is quicker
+# than forking (and a long-running watcher then forks nothing for small knowledge bases).
+PARALLEL_MIN_ROWS = 20000
 
 
 def _training_chunk(args):
@@ -163,15 +166,20 @@ def _training_set_parallel(searcher, queries, depth: int, workers: int | None):
     """training_set's (X, y), the queries split over a fork pool; same rows in the same order."""
     global _POOL_SEARCHER
     workers = workers or os.cpu_count() or 1
-    if workers <= 1 or len(queries) < 200:
+    if workers <= 1 or len(queries) < 200 or searcher.data.row_article.size < PARALLEL_MIN_ROWS:
         return training_set(searcher, queries, depth)[:2]
     size = -(-len(queries) // workers)
     chunks = [(queries[i : i + size], depth) for i in range(0, len(queries), size)]
     _POOL_SEARCHER = searcher
+    pool = multiprocessing.get_context("fork").Pool(workers)
     try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            parts = pool.map(_training_chunk, chunks)
+        parts = pool.map(_training_chunk, chunks)
+        pool.close()  # workers exit on their own; terminate() only on failure
+    except BaseException:
+        pool.terminate()
+        raise
     finally:
+        pool.join()
         _POOL_SEARCHER = None
     return np.vstack([X for X, _ in parts]), np.concatenate([y for _, y in parts])
 

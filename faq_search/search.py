@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import math
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
@@ -18,7 +19,7 @@ import scipy.sparse as sp
 
 from .analysis import Analyzer
 from .corpus import Article
-from .index import FIELDS, IndexData, analyzer_for, load_index
+from .index import FIELDS, IndexData, analyzer_for, load_index, read_current
 from .rerank import Reranker, candidate_features, confidence_features, load_default_confidence
 
 __all__ = ["Hit", "Searcher", "QueryError"]
@@ -220,7 +221,22 @@ class Searcher:
     def load(cls, index_dir: str | Path = "index", analyzer: Analyzer | None = None, **kwargs) -> "Searcher":
         """Load the published version of ``index_dir``. Reuses ``analyzer`` when it
         was built with the same dictionary; otherwise builds one from the index's copy."""
-        data = load_index(index_dir)
+        version = read_current(index_dir)
+        built = None
+        if version is not None and analyzer is None:
+            # jieba's dictionary loads (≈0.6 s) while threads hash the index files; the copy of
+            # the dictionary used is the version's own, and the version is refused if it is corrupt.
+            dict_dir = Path(index_dir) / "versions" / version / "dict"
+            with ThreadPoolExecutor(1) as pool:
+                loading = pool.submit(load_index, index_dir, version)
+                try:
+                    built = analyzer_for({"user_words.txt": dict_dir / "user_words.txt", "synonyms.txt": dict_dir / "synonyms.txt"})
+                except OSError:
+                    built = None
+                data = loading.result()
+            analyzer = built
+        else:
+            data = load_index(index_dir, version)
         if analyzer is None or analyzer.fingerprint != data.manifest["analyzer"]["fingerprint"]:
             dict_dir = data.path / "dict"
             analyzer = analyzer_for({"user_words.txt": dict_dir / "user_words.txt", "synonyms.txt": dict_dir / "synonyms.txt"})
