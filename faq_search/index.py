@@ -238,8 +238,8 @@ def build_arrays(corpus: Corpus, analysed: Analysed, ranking: dict | None = None
         idf = smooth_idf(df_all[used], n_art)
         out["idf"][name] = idf
 
-        def columns(m: sp.csr_matrix) -> sp.csr_matrix:
-            m = sp.csr_matrix((m.data, remap[m.indices], m.indptr), shape=(m.shape[0], used.size))
+        def columns(m: sp.csr_matrix, remap=remap, n_cols=used.size) -> sp.csr_matrix:
+            m = sp.csr_matrix((m.data, remap[m.indices], m.indptr), shape=(m.shape[0], n_cols))
             m.has_sorted_indices = False
             return m
 
