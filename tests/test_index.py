@@ -2,7 +2,7 @@ import json
 
 import numpy as np
 import pytest
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
 from faq_search.corpus import CorpusError
 from faq_search.build import build_index, check_index
@@ -148,3 +148,30 @@ def test_bm25_scores_a_phrasing_against_itself_at_one(tiny_index, tiny_analyzer)
     assert searcher.data.row_text[cands.rows[best]] == "登录密码忘了"
     assert cands.word[best] == pytest.approx(1.0, abs=0.05) and cands.char[best] == pytest.approx(1.0, abs=0.05)
     assert cands.word_cov[best] == pytest.approx(1.0) and cands.char_cov[best] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("weighting", ["bm25", "tfidf"])
+def test_counts_match_scikit_learn(make_corpus, tiny_analyzer, weighting):
+    """build_arrays builds counts from cached feature ids: same vocabulary, idf and weights as the
+    TfidfVectorizer it replaced (idf over articles, an article's answer in the answer fields)."""
+    from faq_search.corpus import load_corpus
+    from faq_search.index import ANSWER_FIELDS, FIELDS, analyse_corpus, bm25_weights, build_arrays, row_texts
+
+    corpus = load_corpus(make_corpus())
+    ranking = {"weighting": weighting, "k1": 0.8, "b": 0.75, "field_weights": {"word": 0.5, "char": 0.5}, "answer_weight": 0.2}
+    arrays = build_arrays(corpus, analyse_corpus(tiny_analyzer, corpus.articles, None, workers=1), ranking)
+    rows = [tiny_analyzer.analyze(t) for a in corpus.articles for t in row_texts(a)]
+    answers = [tiny_analyzer.text_chars(a.answer) for a in corpus.articles]
+    owner = arrays["row_article"]
+    for name in FIELDS:
+        feats = [r.words if name == "word" else r.chars for r in rows]
+        docs = [[t for r, f in zip(owner, feats) if r == i for t in f] + (answers[i] if name in ANSWER_FIELDS else [])
+                for i in range(len(corpus.articles))]
+        vec = TfidfVectorizer(analyzer=lambda d: d, sublinear_tf=True, norm="l2", dtype=np.float32).fit(docs)
+        assert arrays["vocab"][name] == vec.vocabulary_
+        np.testing.assert_allclose(arrays["idf"][name], vec.idf_, rtol=1e-6)
+        expected = vec.transform(feats)
+        if weighting == "bm25":
+            counts = CountVectorizer(analyzer=lambda d: d, vocabulary=vec.vocabulary_).transform(feats)
+            expected, _ = bm25_weights(counts, vec.idf_.astype(np.float32), 0.8, 0.75)
+        np.testing.assert_allclose(arrays["questions"][name].toarray(), expected.toarray(), rtol=1e-5, atol=1e-7)
