@@ -33,6 +33,8 @@ def build_index(corpus_path: str | Path, out_dir: str | Path, dict_dir: str | Pa
     key = corpus_key(corpus, analyzer, ranking)
     cache_path = out_dir / "cache" / f"analysis-{analyzer.fingerprint}.npz"
     analysed = analyse_corpus(analyzer, corpus.articles, cache_path, progress, workers)
+    for stale in (out_dir / "cache").glob("analysis-*.json"):  # token caches of index format 2
+        stale.unlink(missing_ok=True)
     arrays = build_arrays(corpus, analysed, ranking)
     reranker = None
     if rerank:
