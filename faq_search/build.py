@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from .analysis import Analyzer
@@ -13,7 +15,7 @@ from .index import (
     dict_files_for, in_memory, publish, read_current, write_version,
 )
 from .paraphrase import ParaphraseModel, trainable
-from .rerank import load_default, train_reranker
+from .rerank import PARAPHRASE_FEATURES, Reranker, load_default, train_reranker, training_sample
 from .search import Searcher
 
 __all__ = ["build_index", "check_index"]
@@ -30,8 +32,10 @@ def build_index(corpus_path: str | Path, out_dir: str | Path, dict_dir: str | Pa
     analyzer = analyzer or analyzer_for(dict_files)
     ranking = ranking or DEFAULT_RANKING
     key = corpus_key(corpus, analyzer, ranking)
-    cache_path = out_dir / "cache" / f"analysis-{analyzer.fingerprint}.json"
+    cache_path = out_dir / "cache" / f"analysis-{analyzer.fingerprint}.npz"
     analysed = analyse_corpus(analyzer, corpus.articles, cache_path, progress, workers)
+    for stale in (out_dir / "cache").glob("analysis-*.json"):  # token caches of index format 2
+        stale.unlink(missing_ok=True)
     arrays = build_arrays(corpus, analysed, ranking)
     reranker = paraphrase = None
     if rerank:
@@ -39,13 +43,54 @@ def build_index(corpus_path: str | Path, out_dir: str | Path, dict_dir: str | Pa
         if trainable(data.row_article, len(data.articles)):
             data.paraphrase = paraphrase = ParaphraseModel.fit(data.questions, data.row_article, len(data.articles))
         # Own paraphrase groups when there are enough of them, else our default weights.
-        reranker = train_reranker(Searcher(data, analyzer)) or load_default()
+        sample = training_sample(data)
+        changed = analysed.fresh + analysed.fresh_answers
+        reranker = (_reusable_reranker(out_dir, analyzer, ranking, sample, changed, len(data.row_text) + len(corpus.articles),
+                                       paraphrase is not None)
+                    or train_reranker(Searcher(data, analyzer), sample=sample, workers=workers) or load_default())
     seconds = time.perf_counter() - t0
     version, path = write_version(out_dir, corpus, analyzer, arrays, key, dict_files, ranking, seconds,
                                   reranker, paraphrase)
     publish(out_dir, version)
     vocab = sum(len(v) for v in arrays["vocab"].values())
     return BuildResult(version, path, len(corpus.articles), vocab, time.perf_counter() - t0, analysed.fresh)
+
+
+# A rebuild keeps the published version's trained weights while the texts analysed afresh since
+# they were trained stay under this share of all texts (question rows + answers) and the
+# training sample (article ids and texts of the sampled pseudo-queries) is unchanged.
+REUSE_MAX_CHANGED_SHARE = 0.01
+
+
+def _reusable_reranker(out_dir: Path, analyzer: Analyzer, ranking: dict, sample, changed: int,
+                       texts: int, has_paraphrase: bool) -> Reranker | None:
+    """The published version's own reranker, when this build's corpus barely differs from the one it
+    was trained on; None otherwise (the caller trains). Deterministic: depends on the corpus and the
+    published version only."""
+    version = read_current(out_dir)
+    if version is None:
+        return None
+    vdir = out_dir / "versions" / version
+    try:
+        manifest = json.loads((vdir / "manifest.json").read_text("utf-8"))
+        info = manifest.get("reranker") or {}
+        if (manifest.get("format") != FORMAT_VERSION or manifest.get("ranking") != ranking
+                or manifest.get("analyzer", {}).get("fingerprint") != analyzer.fingerprint
+                or info.get("sample") != sample.digest):
+            return None
+        drift = int(info.get("changed_since_training", 0)) + changed
+        if drift > REUSE_MAX_CHANGED_SHARE * texts:
+            return None
+        raw = (vdir / "reranker.json").read_bytes()
+        if hashlib.sha256(raw).hexdigest() != manifest.get("files", {}).get("reranker.json"):
+            return None
+        previous = Reranker.from_json(raw.decode("utf-8"))
+    except (OSError, ValueError, KeyError, AttributeError):
+        return None
+    if bool(set(PARAPHRASE_FEATURES) & set(previous.features)) != has_paraphrase:
+        return None  # trained with (or without) a paraphrase model this build no longer has (or now has)
+    info = {**previous.info, "trained_in": previous.info.get("trained_in", version), "changed_since_training": drift}
+    return replace(previous, info=info)
 
 
 def check_index(corpus_path: str | Path, out_dir: str | Path, dict_dir: str | Path | None = None,

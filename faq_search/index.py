@@ -6,34 +6,38 @@ Layout of an index directory::
       CURRENT                 name of the published version (replaced atomically)
       versions/<version>/     immutable once published
         manifest.json         format, versions, analyzer, ranking, corpus hash, file checksums
-        articles.json         the articles as served
+        meta.json             categories, popular ids, and each article's id, category and tags
+        articles.jsonl        the articles as served, one JSON object a line (decoded when used)
+        rows.txt              the question rows' texts, one UTF-8 run (offsets in arrays/)
         vocab.json            feature → column, per field
-        matrices.npz          idf vectors and term-major (CSC) weight matrices
+        arrays/*.npy          idf vectors, term-major (CSC) weight matrices, article × term counts
+                              (CSR), row → article, offsets; memory-mapped at load
         dict/                 the user words and synonyms the index was built with
-      cache/analysis-<fingerprint>.json   analysed tokens by article content hash
+      cache/analysis-<fingerprint>.npz    feature ids per question text and per answer
 
-Nothing is pickled: arrays are ``.npz`` loaded with ``allow_pickle=False``.
+Nothing is pickled: arrays are ``.npy`` loaded with ``allow_pickle=False``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
 import shutil
+import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
 from . import __version__
 from .analysis import Analyzer
 from .corpus import Article, Corpus
+from .features import Analysed, Progress, Ragged, TokenCache, analyse_texts, answer_key, count_matrix
 from .paraphrase import ParaphraseModel
 from .rerank import DEFAULT_WEIGHTS, Reranker
 
@@ -74,6 +78,10 @@ class IndexData:
     path: Path | None = None
     reranker: "Reranker | None" = None
     popular: list[str] = field(default_factory=list)  # curated article ids (corpus popular.yml)
+    # Per field, article × term: how many of the article's phrasings contain the term (CSR).
+    article_terms: dict[str, sp.csr_matrix] | None = None
+    # Per article, without decoding the articles: "id", "category", "tags" lists.
+    columns: dict[str, list] | None = None
     paraphrase: "ParaphraseModel | None" = None  # small knowledge bases only
 
 
@@ -110,174 +118,170 @@ def corpus_key(corpus: Corpus, analyzer: Analyzer, ranking: dict) -> str:
     return h.hexdigest()
 
 
-# --- analysis: cached per question text, parallel over processes ----------------------------
-
-# Set only in the parent right before forking a pool: workers inherit the initialised
-# jieba dictionary instead of re-loading it (≈1 s each) or pickling it.
-_POOL_ANALYZER: Analyzer | None = None
-PARALLEL_MIN_TEXTS = 4000
-CHUNK = 1000
-
-
-def _analyse_questions(texts: list[str]) -> list[list[str]]:
-    out = []
-    for text in texts:
-        a = _POOL_ANALYZER.analyze(text)
-        out.append([" ".join(a.words), " ".join(a.chars)])
-    return out
-
-
-def _analyse_answers(texts: list[str]) -> list[str]:
-    return [" ".join(_POOL_ANALYZER.text_chars(t)) for t in texts]
-
-
-def _run_chunks(analyzer: Analyzer, fn, texts: list[str], workers: int, bar) -> list:
-    global _POOL_ANALYZER
-    _POOL_ANALYZER = analyzer
-    chunks = [texts[i : i + CHUNK] for i in range(0, len(texts), CHUNK)]
-    out: list = []
-    try:
-        if workers <= 1 or len(texts) < PARALLEL_MIN_TEXTS:
-            for chunk in chunks:
-                out.extend(fn(chunk))
-                bar.advance(len(chunk))
-        else:
-            with multiprocessing.get_context("fork").Pool(workers) as pool:
-                for result in pool.imap(fn, chunks):
-                    out.extend(result)
-                    bar.advance(len(result))
-    finally:
-        _POOL_ANALYZER = None
-    return out
-
-
-def _load_cache(path: Path) -> dict:
-    try:
-        data = json.loads(path.read_text("utf-8"))
-        return data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
-        return {}
-
-
-class _Progress:
-    """A one-line progress bar on a terminal; silent otherwise."""
-
-    def __init__(self, total: int, label: str, stream=None):
-        self.stream = stream
-        self.enabled = total >= 2000 and stream is not None and hasattr(stream, "isatty") and stream.isatty()
-        self.total, self.label, self.done, self.last = total, label, 0, 0.0
-
-    def advance(self, n: int) -> None:
-        self.done += n
-        now = time.monotonic()
-        if self.enabled and (now - self.last > 0.1 or self.done >= self.total):
-            self.last = now
-            bar = "#" * int(self.done / max(self.total, 1) * 30)
-            self.stream.write(f"\r{self.label} [{bar:<30}] {self.done}/{self.total}")
-            if self.done >= self.total:
-                self.stream.write("\n")
-            self.stream.flush()
-
-
-@dataclass
-class Analysed:
-    rows: list[list[str]]  # per question row: [words, chars], space-joined
-    answers: list[str]  # per article: answer character features, space-joined
-    fresh: int  # question texts segmented afresh (not from the cache)
-
+# --- analysis: cached per text as feature ids, parallel over processes -------------------------
 
 def analyse_corpus(analyzer: Analyzer, articles: list[Article], cache_path: Path | None,
                    progress=None, workers: int | None = None) -> Analysed:
-    """Analyse every question row (cached by text: jieba is the slow part) and every answer."""
+    """Feature ids of every question row and every answer: each text not in the cache is analysed
+    (jieba is the slow part), the rest are looked up; the cache is then pruned to this corpus."""
     workers = workers or os.cpu_count() or 1
-    cache = _load_cache(cache_path) if cache_path else {}
+    cache = TokenCache.load(cache_path) if cache_path and cache_path.exists() else TokenCache.empty()
     texts = [t for a in articles for t in row_texts(a)]
-    todo = sorted({t for t in texts if t not in cache})
-    bar = _Progress(len(todo) + len(articles), "analysing", progress)
-    fresh = dict(zip(todo, _run_chunks(analyzer, _analyse_questions, todo, workers, bar)))
-    answers = _run_chunks(analyzer, _analyse_answers, [a.answer for a in articles], workers, bar)
-    lookup = {**cache, **fresh}
-    rows = [lookup[t] for t in texts]
-    if cache_path and (fresh or len(cache) != len(set(texts))):
-        kept = {t: lookup[t] for t in set(texts)}
-        cache_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache_path.with_name(f"{cache_path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(kept, ensure_ascii=False, separators=(",", ":")), "utf-8")
-        os.replace(tmp, cache_path)
-    return Analysed(rows=rows, answers=answers, fresh=len(todo))
+    answers = [a.answer for a in articles]
+    akeys = [answer_key(t) for t in answers]
+    todo = sorted({t for t in texts if t not in cache.q_index})
+    atodo = {}
+    for k, t in zip(akeys, answers):
+        if k not in cache.a_index:
+            atodo.setdefault(k, t)
+    bar = Progress(len(todo) + len(atodo), "analysing", progress)
+    (q_word, q_char), (a_char,) = analyse_texts(analyzer, cache, todo, list(atodo.values()), workers, bar)
+    # Old and fresh entries side by side; rows and answers index into them.
+    q_index = {**cache.q_index, **{t: len(cache.q_keys) + i for i, t in enumerate(todo)}}
+    a_index = {**cache.a_index, **{k: len(cache.a_keys) + i for i, k in enumerate(atodo)}}
+    q_word, q_char = Ragged.concat([cache.q_word, q_word]), Ragged.concat([cache.q_char, q_char])
+    a_char = Ragged.concat([cache.a_char, a_char])
+    row_entry = np.fromiter((q_index[t] for t in texts), np.int64, len(texts))
+    art_entry = np.fromiter((a_index[k] for k in akeys), np.int64, len(akeys))
+    analysed = Analysed(tokens=cache.tokens, rows={"word": q_word.take(row_entry), "char": q_char.take(row_entry)},
+                        answers={"char": a_char.take(art_entry)}, fresh=len(todo), fresh_answers=len(atodo))
+    keys, akeys_all = cache.q_keys + todo, cache.a_keys + list(atodo)
+    q_used, a_used = np.unique(row_entry), np.unique(art_entry)
+    # Entries no text uses any more are dropped once they are a fifth of the cache (a rewrite costs
+    # a gather of every entry); until then the cache only grows by what was analysed afresh.
+    stale = len(keys) - q_used.size + len(akeys_all) - a_used.size
+    if cache_path and (todo or atodo or stale):
+        if stale <= 0.2 * (len(keys) + len(akeys_all)):
+            q_used, a_used = np.arange(len(keys)), np.arange(len(akeys_all))
+            if not (todo or atodo):
+                return analysed  # nothing new to keep
+        TokenCache(cache.tokens, [keys[i] for i in q_used], q_word.take(q_used), q_char.take(q_used),
+                   [akeys_all[i] for i in a_used], a_char.take(a_used)).save(cache_path)
+    return analysed
 
 
 # --- build -------------------------------------------------------------------------------
 
-def _vectorizer() -> TfidfVectorizer:
-    # Documents arrive as space-joined features; idf counts articles, not question
-    # rows, so many paraphrases of one article don't dilute a term.
-    return TfidfVectorizer(analyzer=str.split, sublinear_tf=True, norm="l2", dtype=np.float32)
-
-
-def bm25_weights(counts: sp.csr_matrix, idf: np.ndarray, k1: float, b: float) -> tuple[sp.csr_matrix, float]:
+def bm25_weights(counts: sp.csr_matrix, idf: np.ndarray, k1: float, b: float,
+                 block: int = 1 << 22) -> tuple[sp.csr_matrix, float]:
     """BM25 term weights idf · tf(k1+1) / (tf + k1(1 − b + b·len/avglen)), and avglen.
 
     Saturating tf and a soft length norm: a long phrasing is not punished for every
-    extra word the way cosine normalisation punishes it."""
-    counts = counts.tocsr().astype(np.float32)
-    lengths = np.asarray(counts.sum(axis=1)).ravel()
+    extra word the way cosine normalisation punishes it. Computed in blocks of stored
+    entries, in place: no full-size float64 temporaries."""
+    counts = counts.tocsr()
+    if counts.dtype != np.float32:
+        counts = counts.astype(np.float32)
+    lengths = np.zeros(counts.shape[0])
+    if counts.nnz:
+        lengths = np.add.reduceat(counts.data, np.minimum(counts.indptr[:-1], counts.nnz - 1), dtype=np.float64)
+        lengths[np.diff(counts.indptr) == 0] = 0.0
     avg = float(lengths.mean()) if lengths.size and lengths.mean() > 0 else 1.0
-    norm = np.repeat(k1 * (1.0 - b + b * lengths / avg), np.diff(counts.indptr))
-    tf = counts.data
-    counts.data = (idf[counts.indices] * tf * (k1 + 1.0) / (tf + norm)).astype(np.float32)
+    row_norm = k1 * (1.0 - b + b * lengths / avg)
+    row_of = np.repeat(np.arange(counts.shape[0], dtype=np.int32), np.diff(counts.indptr))
+    data, indices = counts.data, counts.indices
+    for i in range(0, data.size, block):
+        tf = data[i : i + block].astype(np.float64)
+        data[i : i + block] = idf[indices[i : i + block]] * tf * (k1 + 1.0) / (tf + row_norm[row_of[i : i + block]])
     return counts, avg
 
 
+def tfidf_weights(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
+    """(1 + log tf) · idf, each row L2-normalised (TfidfVectorizer(sublinear_tf=True, norm="l2"))."""
+    m = counts.tocsr().astype(np.float32)
+    m.data = ((1.0 + np.log(m.data)) * idf[m.indices]).astype(np.float32)
+    sq = np.asarray(m.multiply(m).sum(axis=1), dtype=np.float64).ravel()
+    norms = np.sqrt(sq)
+    norms[norms == 0] = 1.0
+    m.data = (m.data / np.repeat(norms, np.diff(m.indptr))).astype(np.float32)
+    return m
+
+
+def smooth_idf(df: np.ndarray, n_docs: int) -> np.ndarray:
+    """TfidfTransformer's smooth idf, ln((1 + n) / (1 + df)) + 1, computed in float32 as it does."""
+    idf = np.full(df.shape, n_docs + 1, dtype=np.float32)
+    idf /= (df + 1).astype(np.float32)
+    np.log(idf, out=idf)
+    idf += 1.0
+    return idf
+
+
 def build_arrays(corpus: Corpus, analysed: Analysed, ranking: dict | None = None) -> dict:
+    """Vocabulary, idf and weight matrices per field, from the analysed feature ids.
+
+    Columns are the features in sorted order; idf counts articles (a document is an
+    article's phrasings, plus its answer for the answer fields), not question rows, so
+    many paraphrases of one article don't dilute a term."""
     ranking = ranking or DEFAULT_RANKING
-    out = {"vocab": {}, "idf": {}, "questions": {}, "answers": {}, "avglen": {}}
+    out = {"vocab": {}, "idf": {}, "questions": {}, "answers": {}, "avglen": {}, "article_terms": {}}
     counts = [len(row_texts(a)) for a in corpus.articles]
-    row_article = np.repeat(np.arange(len(counts), dtype=np.int32), counts)
-    bounds = np.concatenate(([0], np.cumsum(counts)))
-    for f, name in enumerate(FIELDS):
-        rows = analysed.rows
-
-        def docs():
-            for i in range(len(counts)):
-                text = " ".join(r[f] for r in rows[bounds[i] : bounds[i + 1]])
-                yield text + " " + analysed.answers[i] if name in ANSWER_FIELDS else text
-
-        vec = _vectorizer().fit(docs())
-        out["vocab"][name] = {term: int(col) for term, col in vec.vocabulary_.items()}
-        idf = vec.idf_.astype(np.float32)
+    n_art, n_tok = len(counts), len(analysed.tokens)
+    row_article = np.repeat(np.arange(n_art, dtype=np.int32), counts)
+    owner = sp.csr_matrix((np.ones(row_article.size, np.int32), (row_article, np.arange(row_article.size))),
+                          shape=(n_art, row_article.size))
+    for name in FIELDS:
+        q = count_matrix(analysed.rows[name], n_tok)
+        # Article × term: how many of the article's phrasings contain the term.
+        art_terms = (owner @ sp.csr_matrix((np.ones(q.nnz, np.int32), q.indices, q.indptr), shape=q.shape)).tocsr()
+        present = art_terms
+        a = None
+        if name in ANSWER_FIELDS:
+            a = count_matrix(analysed.answers[name], n_tok)
+            present = art_terms + sp.csr_matrix((np.ones(a.nnz, np.int32), a.indices, a.indptr), shape=a.shape)
+        present.sum_duplicates()
+        df_all = np.bincount(present.indices, minlength=n_tok)
+        used = np.flatnonzero(df_all)
+        terms = [analysed.tokens[i] for i in used]
+        order = sorted(range(len(terms)), key=terms.__getitem__)
+        used = used[np.asarray(order, np.int64)]
+        remap = np.full(n_tok, -1, np.int32)
+        remap[used] = np.arange(used.size, dtype=np.int32)
+        out["vocab"][name] = {terms[i]: col for col, i in enumerate(order)}
+        idf = smooth_idf(df_all[used], n_art)
         out["idf"][name] = idf
-        if ranking.get("weighting") == "bm25":
-            k1, b = ranking["k1"], ranking["b"]
-            counter = CountVectorizer(analyzer=str.split, vocabulary=vec.vocabulary_, dtype=np.float32)
-            m, out["avglen"][name] = bm25_weights(counter.transform(r[f] for r in rows), idf, k1, b)
-            out["questions"][name] = m.tocsc()
-            if name in ANSWER_FIELDS:
-                m, out["avglen"][f"answer.{name}"] = bm25_weights(counter.transform(analysed.answers), idf, k1, b)
-                out["answers"][name] = m.tocsc()
-        else:
-            out["questions"][name] = vec.transform(r[f] for r in rows).tocsc()
-            if name in ANSWER_FIELDS:
-                out["answers"][name] = vec.transform(analysed.answers).tocsc()
+
+        def columns(m: sp.csr_matrix, remap=remap, n_cols=used.size) -> sp.csr_matrix:
+            m = sp.csr_matrix((m.data, remap[m.indices], m.indptr), shape=(m.shape[0], n_cols))
+            m.has_sorted_indices = False
+            return m
+
+        art_terms = columns(art_terms)
+        art_terms.sort_indices()
+        out["article_terms"][name] = art_terms
+        matrices = {"questions": q, "answers": a}
+        for kind, m in matrices.items():
+            if m is None:
+                continue
+            m = columns(m)
+            if ranking.get("weighting") == "bm25":
+                key = name if kind == "questions" else f"answer.{name}"
+                m, out["avglen"][key] = bm25_weights(m, idf, ranking["k1"], ranking["b"])
+            else:
+                m = tfidf_weights(m, idf)
+            out[kind][name] = m.tocsc()
     out["row_article"] = row_article
     return out
 
 
-def _save_csc(arrays: dict, name: str, m: sp.csc_matrix) -> None:
-    m = m.tocsc()
+def _save_csc(arrays: dict, name: str, m: sp.spmatrix, kind: str = "csc") -> None:
+    m = m.tocsc() if kind == "csc" else m.tocsr()
     m.sort_indices()
-    arrays[f"{name}.data"] = m.data.astype(np.float32)
-    arrays[f"{name}.indices"] = m.indices.astype(np.int32)
-    arrays[f"{name}.indptr"] = m.indptr.astype(np.int64)
+    # One index dtype for indices and indptr: scipy then wraps the mapped arrays without a copy.
+    idx = np.int32 if max(m.nnz, *m.shape) < 2**31 - 1 else np.int64
+    arrays[f"{name}.data"] = m.data
+    arrays[f"{name}.indices"] = m.indices.astype(idx, copy=False)
+    arrays[f"{name}.indptr"] = m.indptr.astype(idx, copy=False)
     arrays[f"{name}.shape"] = np.asarray(m.shape, dtype=np.int64)
 
 
-def _load_csc(arrays, name: str) -> sp.csc_matrix:
+def _load_sparse(arrays, name: str, cls=sp.csc_matrix):
     try:
         shape = tuple(int(x) for x in arrays[f"{name}.shape"])
-        return sp.csc_matrix((arrays[f"{name}.data"], arrays[f"{name}.indices"], arrays[f"{name}.indptr"]), shape=shape)
+        m = cls((arrays[f"{name}.data"], arrays[f"{name}.indices"], arrays[f"{name}.indptr"]), shape=shape)
     except KeyError as e:
-        raise IndexError_(f"matrices.npz lacks array {e}") from None
+        raise IndexError_(f"the index lacks array {e}") from None
+    m.has_sorted_indices = True  # written sorted (_save_csc)
+    return m
 
 
 def _fsync_path(path: Path) -> None:
@@ -294,6 +298,33 @@ def _write_file(path: Path, data: bytes) -> str:
         f.flush()
         os.fsync(f.fileno())
     return hashlib.sha256(data).hexdigest()
+
+
+class _HashingWriter:
+    """A write-only file that hashes what passes through (no second read of what was written)."""
+
+    def __init__(self, f):
+        self.f, self.h = f, hashlib.sha256()
+
+    def write(self, data) -> int:
+        self.h.update(data)
+        return self.f.write(data)
+
+
+def _write_npy(path: Path, arr: np.ndarray) -> str:
+    arr = np.ascontiguousarray(arr)
+    with open(path, "wb") as f:
+        w = _HashingWriter(f)
+        np.lib.format.write_array(w, arr, allow_pickle=False)
+        f.flush()
+        os.fsync(f.fileno())
+    return w.h.hexdigest()
+
+
+def _offsets(chunks: list[bytes]) -> np.ndarray:
+    off = np.zeros(len(chunks) + 1, np.int64)
+    np.cumsum([len(c) for c in chunks], out=off[1:])
+    return off
 
 
 def _new_version_name(key: str) -> str:
@@ -314,25 +345,34 @@ def write_version(out_dir: Path, corpus: Corpus, analyzer: Analyzer, arrays: dic
     tmp.mkdir()
     (tmp / "dict").mkdir()
     checksums = {}
-    npz = {}
+    npy = {}
     for name in FIELDS:
-        npz[f"idf.{name}"] = arrays["idf"][name]
-        _save_csc(npz, f"questions.{name}", arrays["questions"][name])
+        npy[f"idf.{name}"] = arrays["idf"][name]
+        _save_csc(npy, f"questions.{name}", arrays["questions"][name])
+        _save_csc(npy, f"article_terms.{name}", arrays["article_terms"][name], "csr")
         if name in arrays["answers"]:
-            _save_csc(npz, f"answers.{name}", arrays["answers"][name])
-    npz["row_article"] = arrays["row_article"]
+            _save_csc(npy, f"answers.{name}", arrays["answers"][name])
+    npy["row_article"] = arrays["row_article"].astype(np.int32, copy=False)
     if paraphrase is not None:
-        npz.update(paraphrase.to_arrays())
-    with open(tmp / "matrices.npz", "wb") as f:
-        np.savez(f, **npz)
-        f.flush()
-        os.fsync(f.fileno())
-    checksums["matrices.npz"] = hashlib.sha256((tmp / "matrices.npz").read_bytes()).hexdigest()
+        npy.update(paraphrase.to_arrays())
+    # Articles: one JSON object a line, decoded when first used; row texts: one UTF-8 run.
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode  # one encoder, not one a call
+    lines = [encode(a.to_dict()).encode("utf-8") for a in corpus.articles]
+    npy["articles.off"] = _offsets(lines)
+    rows = [t.encode("utf-8") for a in corpus.articles for t in row_texts(a)]
+    npy["rows.off"] = _offsets(rows)
+    (tmp / "arrays").mkdir()
+    for name, arr in npy.items():
+        checksums[f"arrays/{name}.npy"] = _write_npy(tmp / "arrays" / f"{name}.npy", arr)
+    checksums["articles.jsonl"] = _write_file(tmp / "articles.jsonl", b"".join(lines))
+    checksums["rows.txt"] = _write_file(tmp / "rows.txt", b"".join(rows))
     dumps = lambda obj: json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    checksums["articles.json"] = _write_file(tmp / "articles.json", dumps({
+    checksums["meta.json"] = _write_file(tmp / "meta.json", dumps({
         "categories": corpus.categories,
         "popular": list(corpus.popular),
-        "articles": [a.to_dict() for a in corpus.articles],
+        "id": [a.id for a in corpus.articles],
+        "category": [a.category for a in corpus.articles],
+        "tags": [list(a.tags) for a in corpus.articles],
     }))
     checksums["vocab.json"] = _write_file(tmp / "vocab.json", dumps(arrays["vocab"]))
     if reranker is not None:
@@ -360,6 +400,7 @@ def write_version(out_dir: Path, corpus: Corpus, analyzer: Analyzer, arrays: dic
     }
     _write_file(tmp / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8"))
     _fsync_path(tmp / "dict")
+    _fsync_path(tmp / "arrays")
     _fsync_path(tmp)
     final = versions / version
     os.rename(tmp, final)
@@ -368,11 +409,14 @@ def write_version(out_dir: Path, corpus: Corpus, analyzer: Analyzer, arrays: dic
 
 
 def _library_versions() -> dict:
+    from importlib.metadata import version
+
     import jieba
     import scipy
-    import sklearn
 
-    return {"numpy": np.__version__, "scipy": scipy.__version__, "scikit-learn": sklearn.__version__, "jieba": jieba.__version__}
+    # scikit-learn's version from its metadata: importing it costs ~2 s and a build
+    # that reuses the reranker needs nothing else from it.
+    return {"numpy": np.__version__, "scipy": scipy.__version__, "scikit-learn": version("scikit-learn"), "jieba": jieba.__version__}
 
 
 def publish(out_dir: Path, version: str, keep: int = KEEP_VERSIONS) -> None:
@@ -418,8 +462,102 @@ def analyzer_for(dict_files: dict[str, Path | None]) -> Analyzer:
     return Analyzer.from_files(dict_files["user_words.txt"], dict_files["synonyms.txt"])
 
 
+class LazyArticles(Sequence):
+    """The articles of a version, each decoded from its line of ``articles.jsonl`` when first used."""
+
+    def __init__(self, blob: np.ndarray, off: np.ndarray):
+        self._blob, self._off = blob, off
+        self._items: list[Article | None] = [None] * (off.size - 1)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        a = self._items[i]
+        if a is None:
+            i = range(len(self._items))[i]  # negative indices, IndexError
+            raw = self._blob[self._off[i] : self._off[i + 1]].tobytes()
+            a = self._items[i] = Article.from_dict(json.loads(raw))
+        return a
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+
+class RowTexts(Sequence):
+    """Question row → its text, decoded from ``rows.txt`` on access."""
+
+    def __init__(self, blob: np.ndarray, off: np.ndarray):
+        self._blob, self._off = blob, off
+
+    def __len__(self) -> int:
+        return self._off.size - 1
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        i = range(len(self))[i]
+        return self._blob[self._off[i] : self._off[i + 1]].tobytes().decode("utf-8")
+
+
+# Files checked by threads while the rest loads: hashlib releases the GIL on large buffers.
+_BULK = ("arrays/", "articles.jsonl", "rows.txt")
+CHECK_THREADS = 2
+
+
+class _Checker:
+    """SHA-256 of many files by a few threads, largest files first; problems collected."""
+
+    def __init__(self, vdir: Path, files: dict[str, str], threads: int = CHECK_THREADS):
+        self.vdir, self.problems = vdir, []
+        sizes = {}
+        for name in files:
+            try:
+                sizes[name] = (vdir / name).stat().st_size
+            except OSError as e:
+                self.problems.append(f"missing file {name}: {e}")
+        self._todo = sorted(((n, files[n]) for n in sizes), key=lambda nd: -sizes[nd[0]])
+        self._lock = threading.Lock()
+        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(max(1, threads))]
+
+    def start(self) -> "_Checker":
+        for t in self._threads:
+            t.start()
+        return self
+
+    def join(self) -> list[str]:
+        for t in self._threads:
+            t.join()
+        return self.problems
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                if not self._todo:
+                    return
+                name, digest = self._todo.pop(0)
+            try:
+                with open(self.vdir / name, "rb") as f:
+                    if hashlib.file_digest(f, "sha256").hexdigest() != digest:
+                        self.problems.append(f"checksum mismatch in {name} (corrupt or truncated)")
+            except OSError as e:
+                self.problems.append(f"missing file {name}: {e}")
+
+
+def _map(path: Path) -> np.ndarray:
+    if path.stat().st_size == 0:
+        return np.empty(0, np.uint8)
+    return np.memmap(path, dtype=np.uint8, mode="r")
+
+
 def load_index(out_dir: str | Path, version: str | None = None, verify: bool = True) -> IndexData:
-    """Load the published (or named) version, verifying every file's checksum."""
+    """Load the published (or named) version, verifying every file's checksum.
+
+    Arrays are memory-mapped (read-only; forked workers share their pages) and articles are
+    decoded when first used, so loading costs little more than the checksums, which a thread
+    computes over the large files while the small ones are parsed."""
     out_dir = Path(out_dir)
     version = version or read_current(out_dir)
     if version is None:
@@ -430,48 +568,60 @@ def load_index(out_dir: str | Path, version: str | None = None, verify: bool = T
     except (OSError, ValueError) as e:
         raise IndexError_(f"index {version}: unreadable manifest: {e}") from None
     if manifest.get("format") != FORMAT_VERSION:
-        raise IndexError_(f"index {version}: format {manifest.get('format')} (this code reads {FORMAT_VERSION})")
+        raise IndexError_(f"index {version}: format {manifest.get('format')} (this code reads {FORMAT_VERSION}): "
+                          "rebuild it with build_index.py")
     files = manifest.get("files", {})
+    bulk = {n: d for n, d in files.items() if n.startswith(_BULK)}
+    checker = _Checker(vdir, bulk).start() if verify else None
     blobs = {}
-    for name, digest in files.items():
-        try:
-            data = (vdir / name).read_bytes()
-        except OSError as e:
-            raise IndexError_(f"index {version}: missing file {name}: {e}") from None
-        if verify and hashlib.sha256(data).hexdigest() != digest:
-            raise IndexError_(f"index {version}: checksum mismatch in {name} (corrupt or truncated)")
-        blobs[name] = data
     try:
-        art = json.loads(blobs["articles.json"])
-        vocab = json.loads(blobs["vocab.json"])
-        import io
-
-        with np.load(io.BytesIO(blobs["matrices.npz"]), allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
+        for name, digest in files.items():
+            if name in bulk:
+                continue
+            try:
+                data = (vdir / name).read_bytes()
+            except OSError as e:
+                raise IndexError_(f"index {version}: missing file {name}: {e}") from None
+            if verify and hashlib.sha256(data).hexdigest() != digest:
+                raise IndexError_(f"index {version}: checksum mismatch in {name} (corrupt or truncated)")
+            blobs[name] = data
+        try:
+            meta = json.loads(blobs["meta.json"])
+            vocab = json.loads(blobs["vocab.json"])
+            reranker = Reranker.from_json(blobs["reranker.json"].decode("utf-8")) if "reranker.json" in blobs else None
+        except (KeyError, ValueError) as e:
+            raise IndexError_(f"index {version}: unreadable data: {e}") from None
+    finally:
+        problems = checker.join() if checker else []
+    if problems:
+        raise IndexError_(f"index {version}: {sorted(problems)[0]}")
+    try:
+        arrays = {n[len("arrays/"):-len(".npy")]: np.load(vdir / n, mmap_mode="r", allow_pickle=False)
+                  for n in bulk if n.startswith("arrays/")}
+        articles = LazyArticles(_map(vdir / "articles.jsonl"), np.asarray(arrays["articles.off"]))
+        row_text = RowTexts(_map(vdir / "rows.txt"), np.asarray(arrays["rows.off"]))
+        data = IndexData(
+            version=version,
+            manifest=manifest,
+            articles=articles,
+            categories=meta.get("categories", {}),
+            vocab=vocab,
+            idf={f: arrays[f"idf.{f}"] for f in FIELDS},
+            questions={f: _load_sparse(arrays, f"questions.{f}") for f in FIELDS},
+            answers={f: _load_sparse(arrays, f"answers.{f}") for f in ANSWER_FIELDS},
+            row_article=arrays["row_article"],
+            row_text=row_text,
+            path=vdir,
+            reranker=reranker,
+            popular=list(meta.get("popular", [])),
+            article_terms={f: _load_sparse(arrays, f"article_terms.{f}", sp.csr_matrix) for f in FIELDS},
+            columns={k: meta[k] for k in ("id", "category", "tags")},
+            paraphrase=ParaphraseModel.from_arrays(arrays),
+        )
     except (KeyError, ValueError, OSError) as e:
         raise IndexError_(f"index {version}: unreadable data: {e}") from None
-    articles = [Article.from_dict(d) for d in art["articles"]]
-    row_text = [t for a in articles for t in row_texts(a)]
-    try:
-        reranker = Reranker.from_json(blobs["reranker.json"].decode("utf-8")) if "reranker.json" in blobs else None
-    except (ValueError, KeyError) as e:
-        raise IndexError_(f"index {version}: unreadable reranker weights: {e}") from None
-    data = IndexData(
-        version=version,
-        manifest=manifest,
-        articles=articles,
-        categories=art.get("categories", {}),
-        vocab=vocab,
-        idf={f: arrays[f"idf.{f}"] for f in FIELDS},
-        questions={f: _load_csc(arrays, f"questions.{f}") for f in FIELDS},
-        answers={f: _load_csc(arrays, f"answers.{f}") for f in ANSWER_FIELDS},
-        row_article=arrays["row_article"],
-        row_text=row_text,
-        path=vdir,
-        reranker=reranker,
-        popular=list(art.get("popular", [])),
-        paraphrase=ParaphraseModel.from_arrays(arrays),
-    )
+    if not len(articles) == len(meta["id"]) == len(meta["category"]) == len(meta["tags"]):
+        raise IndexError_(f"index {version}: articles do not match their columns")
     if len(row_text) != data.row_article.shape[0]:
         raise IndexError_(f"index {version}: question rows do not match the articles")
     return data
@@ -483,5 +633,5 @@ def in_memory(corpus: Corpus, arrays: dict, ranking: dict) -> IndexData:
         version="(building)", manifest={"ranking": ranking, "avglen": arrays.get("avglen", {})}, articles=list(corpus.articles),
         categories=corpus.categories, vocab=arrays["vocab"], idf=arrays["idf"],
         questions=arrays["questions"], answers=arrays["answers"], row_article=arrays["row_article"],
-        row_text=[t for a in corpus.articles for t in row_texts(a)],
+        row_text=[t for a in corpus.articles for t in row_texts(a)], article_terms=arrays["article_terms"],
     )

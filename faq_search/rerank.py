@@ -11,7 +11,10 @@ paraphrase groups uses the default weights trained on our own corpus.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import multiprocessing
+import os
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["FEATURES", "LEXICAL_FEATURES", "PARAPHRASE_FEATURES", "CONFIDENCE_FEATURES", "CONFIDENCE_INPUTS", "Reranker", "candidate_features", "confidence_features",
-           "train_reranker", "train_confidence", "DEFAULT_WEIGHTS", "DEFAULT_CONFIDENCE", "MIN_PSEUDO_QUERIES"]
+           "train_reranker", "train_confidence", "training_sample", "TrainingSample", "DEFAULT_WEIGHTS", "DEFAULT_CONFIDENCE", "MIN_PSEUDO_QUERIES"]
 
 FEATURES = (
     "score", "question", "word", "char", "answer", "word_cov", "char_cov", "answer_cov",
@@ -120,7 +123,10 @@ class Reranker:
 
 def pseudo_queries(searcher, limit: int, seed: int = 13) -> list[tuple[int, int, str]]:
     """(article, row, text) for phrasings of articles that have at least two."""
-    data = searcher.data
+    return _pseudo_queries(searcher.data, limit, seed)
+
+
+def _pseudo_queries(data, limit: int, seed: int = 13) -> list[tuple[int, int, str]]:
     counts = np.bincount(data.row_article, minlength=len(data.articles))
     out = [(int(a), r, data.row_text[r]) for r, a in enumerate(data.row_article) if counts[a] >= 2]
     random.Random(seed).shuffle(out)
@@ -157,22 +163,79 @@ def training_set(searcher, queries, depth: int = 30, paraphrase: bool = True):
     return np.vstack(X), np.concatenate(y), np.concatenate(groups)
 
 
+@dataclass(frozen=True)
+class TrainingSample:
+    """The pseudo-queries a build trains on, and a digest of them (article ids and texts)."""
+
+    queries: list
+    available: int
+    digest: str
+
+
+def training_sample(data, limit: int = TRAIN_QUERIES) -> TrainingSample:
+    """The first ``limit`` of the shuffled pseudo-queries of an index's data (deterministic:
+    the same paraphrase rows give the same sample)."""
+    available = _pseudo_queries(data, len(data.row_text))
+    queries = available[:limit]
+    h = hashlib.sha256(f"{len(available)}\0".encode())
+    for art, _row, text in queries:
+        h.update(f"{data.articles[art].id}\0{text}\0".encode("utf-8"))
+    return TrainingSample(queries, len(available), h.hexdigest()[:32])
+
+
+# Set in the parent right before forking: workers inherit the Searcher instead of pickling it.
+_POOL_SEARCHER = None
+# Below this many question rows a pseudo-query costs ~1 ms: training in one process is quicker
+# than forking (and a long-running watcher then forks nothing for small knowledge bases).
+PARALLEL_MIN_ROWS = 20000
+
+
+def _training_chunk(args):
+    queries, depth, paraphrase = args
+    try:
+        return training_set(_POOL_SEARCHER, queries, depth, paraphrase)[:2]
+    except ValueError:  # no query of this chunk had candidates
+        return np.empty((0, len(FEATURES))), np.empty(0, bool)
+
+
+def _training_set_parallel(searcher, queries, depth: int, workers: int | None, paraphrase: bool):
+    """training_set's (X, y), the queries split over a fork pool; same rows in the same order."""
+    global _POOL_SEARCHER
+    workers = workers or os.cpu_count() or 1
+    if workers <= 1 or len(queries) < 200 or searcher.data.row_article.size < PARALLEL_MIN_ROWS:
+        return training_set(searcher, queries, depth, paraphrase)[:2]
+    size = -(-len(queries) // workers)
+    chunks = [(queries[i : i + size], depth, paraphrase) for i in range(0, len(queries), size)]
+    _POOL_SEARCHER = searcher
+    pool = multiprocessing.get_context("fork").Pool(workers)
+    try:
+        parts = pool.map(_training_chunk, chunks)
+        pool.close()  # workers exit on their own; terminate() only on failure
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.join()
+        _POOL_SEARCHER = None
+    return np.vstack([X for X, _ in parts]), np.concatenate([y for _, y in parts])
+
+
 def train_reranker(searcher, limit: int = TRAIN_QUERIES, depth: int = 30, C: float = 1.0,
+                   sample: TrainingSample | None = None, workers: int | None = None,
                    lexical_only: bool = False) -> Reranker | None:
     """Fit weights on the index's own paraphrase groups (a sample of ``limit`` pseudo-queries);
     None when the knowledge base has too few groups to learn from. The paraphrase model's
     features are used when the index has that model (and not ``lexical_only``)."""
-    available = pseudo_queries(searcher, len(searcher.data.row_text))
-    if len(available) < MIN_PSEUDO_QUERIES:
+    sample = sample or training_sample(searcher.data, limit)
+    if sample.available < MIN_PSEUDO_QUERIES:
         return None
-    queries = available[:limit]
     lexical_only = lexical_only or searcher.paraphrase is None
-    X, y, _ = training_set(searcher, queries, depth, paraphrase=not lexical_only)
+    X, y = _training_set_parallel(searcher, sample.queries, depth, workers, paraphrase=not lexical_only)
     if y.sum() == 0 or y.all():
         return None
-    info = {"pseudo_queries": len(queries), "available": len(available), "candidates": int(y.size), "positives": int(y.sum())}
-    features = LEXICAL_FEATURES if lexical_only else FEATURES
-    return Reranker.fit(X, y, C, info, features)
+    info = {"pseudo_queries": len(sample.queries), "available": sample.available, "candidates": int(y.size),
+            "positives": int(y.sum()), "sample": sample.digest}
+    return Reranker.fit(X, y, C, info, LEXICAL_FEATURES if lexical_only else FEATURES)
 
 
 def train_confidence(searcher, labelled, threshold: float, C: float = 1.0) -> Reranker:

@@ -11,6 +11,7 @@ import functools
 import math
 import threading
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -19,7 +20,7 @@ import scipy.sparse as sp
 
 from .analysis import Analyzer
 from .corpus import Article
-from .index import FIELDS, IndexData, analyzer_for, load_index
+from .index import FIELDS, IndexData, analyzer_for, load_index, read_current
 from .paraphrase import ParaphraseModel
 from .rerank import Reranker, candidate_features, confidence_features, load_default_confidence
 
@@ -165,29 +166,27 @@ class Searcher:
         self.k1, self.b = float(ranking.get("k1", 1.2)), float(ranking.get("b", 0.75))
         self._avglen = data.manifest.get("avglen", {})
         self.articles = data.articles
-        self._by_id = {a.id: i for i, a in enumerate(self.articles)}
-        self._categories = np.array([a.category for a in self.articles], dtype=object)
+        # Id, category and tags of every article without decoding the articles (a loaded index
+        # decodes each one when first shown).
+        columns = data.columns or {"id": [a.id for a in self.articles], "category": [a.category for a in self.articles],
+                                   "tags": [a.tags for a in self.articles]}
+        self._by_id = {a: i for i, a in enumerate(columns["id"])}
+        self._categories = np.array(columns["category"], dtype=object)
+        self._tags = columns["tags"]
         tagged: dict[str, list[int]] = {}
-        for i, a in enumerate(self.articles):
-            for t in a.tags:
+        for i, tags in enumerate(self._tags):
+            for t in tags:
                 tagged.setdefault(t, []).append(i)
         self._tagged = {t: np.asarray(ids, np.int64) for t, ids in tagged.items()}
         # OOV query terms count in the query norm with the largest idf, so a query
         # that is mostly unknown words cannot score high on the one word it shares.
         self._oov_idf = {f: float(data.idf[f].max()) if data.idf[f].size else 1.0 for f in FIELDS}
         # Article × term counts of phrasings containing the term (for article-level coverage).
-        owner = sp.csr_matrix((np.ones(data.row_article.size, np.int32), (data.row_article, np.arange(data.row_article.size))),
-                              shape=(len(self.articles), data.row_article.size))
-        self._article_terms = {f: (owner @ (data.questions[f] > 0).astype(np.int32)).tocsr() for f in FIELDS}
-        # The same counts as one BM25 document per article (its phrasings together).
-        n_art = max(len(self.articles), 1)
-        self._article_bm25 = {}
-        for f in FIELDS:
-            m = self._article_terms[f]
-            length = np.asarray(m.sum(axis=1), np.float64).ravel()
-            df = np.bincount(m.indices, minlength=m.shape[1])
-            idf = np.log1p((n_art - df + 0.5) / (df + 0.5))
-            self._article_bm25[f] = (length, max(float(length.mean()) if length.size else 1.0, 1.0), idf)
+        self._article_terms = data.article_terms
+        if self._article_terms is None:  # an index written before it stored them
+            owner = sp.csr_matrix((np.ones(data.row_article.size, np.int32), (data.row_article, np.arange(data.row_article.size))),
+                                  shape=(len(self.articles), data.row_article.size))
+            self._article_terms = {f: (owner @ (data.questions[f] > 0).astype(np.int32)).tocsr() for f in FIELDS}
         self.paraphrase = data.paraphrase
         # Normalised text of recently shown phrasings + answers, for matched terms (bounded memory).
         self._spelled_row = functools.lru_cache(maxsize=4096)(self._spell_row)
@@ -196,7 +195,22 @@ class Searcher:
     def load(cls, index_dir: str | Path = "index", analyzer: Analyzer | None = None, **kwargs) -> "Searcher":
         """Load the published version of ``index_dir``. Reuses ``analyzer`` when it
         was built with the same dictionary; otherwise builds one from the index's copy."""
-        data = load_index(index_dir)
+        version = read_current(index_dir)
+        built = None
+        if version is not None and analyzer is None:
+            # jieba's dictionary loads (≈0.6 s) while threads hash the index files; the copy of
+            # the dictionary used is the version's own, and the version is refused if it is corrupt.
+            dict_dir = Path(index_dir) / "versions" / version / "dict"
+            with ThreadPoolExecutor(1) as pool:
+                loading = pool.submit(load_index, index_dir, version)
+                try:
+                    built = analyzer_for({"user_words.txt": dict_dir / "user_words.txt", "synonyms.txt": dict_dir / "synonyms.txt"})
+                except OSError:
+                    built = None
+                data = loading.result()
+            analyzer = built
+        else:
+            data = load_index(index_dir, version)
         if analyzer is None or analyzer.fingerprint != data.manifest["analyzer"]["fingerprint"]:
             dict_dir = data.path / "dict"
             analyzer = analyzer_for({"user_words.txt": dict_dir / "user_words.txt", "synonyms.txt": dict_dir / "synonyms.txt"})
@@ -223,11 +237,11 @@ class Searcher:
         return [i for i in self.data.popular if i in self._by_id]
 
     def category_counts(self) -> dict[str, int]:
-        return dict(Counter(a.category for a in self.articles))
+        return dict(Counter(self._categories.tolist()))
 
     def tag_counts(self, category: str | None = None) -> dict[str, int]:
         """Articles per tag (within ``category`` if given), most used first, then by name."""
-        counts = Counter(t for a in self.articles if not category or a.category == category for t in a.tags)
+        counts = Counter(t for c, tags in zip(self._categories, self._tags) if not category or c == category for t in tags)
         return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
     def term_weights(self, words: list[str]) -> dict[str, float]:
@@ -291,6 +305,7 @@ class Searcher:
         self._column_offsets()
         self._rows_by_article()
         self._unigram_columns()
+        self._article_bm25("char")
         return self
 
     def _rows_by_article(self) -> bool:
@@ -500,6 +515,17 @@ class Searcher:
         finally:
             lut[all_cols] = -1
 
+    def _article_bm25(self, name: str) -> tuple[np.ndarray, float, np.ndarray]:
+        """(length, mean length, idf) of each article's phrasings taken as one document."""
+        def build():
+            m = self._article_terms[name]
+            length = np.asarray(m.sum(axis=1), np.float64).ravel()
+            n_art = max(m.shape[0], 1)
+            df = np.bincount(m.indices, minlength=m.shape[1])
+            idf = np.log1p((n_art - df + 0.5) / (df + 0.5))
+            return length, max(float(length.mean()) if length.size else 1.0, 1.0), idf
+        return self._derived(f"_article_bm25_{name}", build)
+
     def _unigram_columns(self) -> tuple[np.ndarray, np.ndarray]:
         """(is-unigram mask over character terms, unigram terms per question row)."""
         def build():
@@ -581,7 +607,7 @@ class Searcher:
                 own = self.data.questions[name][exclude_row, cols].toarray().ravel() > 0
                 present[mine] -= own
             if name == "char":
-                length, avg, idf = self._article_bm25[name]
+                length, avg, idf = self._article_bm25(name)
                 tf = np.maximum(present, 0.0)
                 doc_len = length[cands.arts]
                 if exclude_row >= 0:

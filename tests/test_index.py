@@ -2,7 +2,7 @@ import json
 
 import numpy as np
 import pytest
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
 from faq_search.corpus import CorpusError
 from faq_search.build import build_index, check_index
@@ -20,14 +20,20 @@ def test_build_publishes_a_loadable_version(make_corpus, tmp_path, tiny_analyzer
     manifest = data.manifest
     assert manifest["articles"] == 4 and manifest["question_rows"] == 13
     assert manifest["analyzer"]["fingerprint"] == tiny_analyzer.fingerprint
-    assert set(manifest["files"]) == {"matrices.npz", "articles.json", "vocab.json", "reranker.json", "dict/user_words.txt", "dict/synonyms.txt"}
+    files = set(manifest["files"])
+    assert {"meta.json", "articles.jsonl", "rows.txt", "vocab.json", "reranker.json", "dict/user_words.txt",
+            "dict/synonyms.txt", "arrays/questions.word.data.npy", "arrays/row_article.npy"} <= files
+    assert all(f.startswith(("arrays/", "dict/")) or "/" not in f for f in files)
+    assert list(data.row_text) == [t for a in data.articles for t in a.questions]
     assert result.articles == 4 and result.vocabulary > 0 and result.analysed == 13  # every question phrasing segmented once
 
 
 def test_index_files_hold_no_pickles(tiny_index):
     version_dir = tiny_index / "versions" / read_current(tiny_index)
-    with np.load(version_dir / "matrices.npz", allow_pickle=False) as z:
-        assert all(z[k].dtype != object for k in z.files)
+    arrays = sorted((version_dir / "arrays").glob("*.npy"))
+    assert arrays
+    for path in arrays:
+        assert np.load(path, allow_pickle=False).dtype != object
     json.loads((version_dir / "manifest.json").read_text("utf-8"))
 
 
@@ -80,10 +86,36 @@ def test_only_the_last_two_versions_are_kept(make_corpus, tmp_path, tiny_analyze
 
 def test_corrupted_version_is_refused(tiny_index):
     version_dir = tiny_index / "versions" / read_current(tiny_index)
-    path = version_dir / "matrices.npz"
+    path = version_dir / "arrays" / "questions.char.data.npy"
     path.write_bytes(path.read_bytes()[:-100])
-    with pytest.raises(IndexError_, match="checksum mismatch in matrices.npz"):
+    with pytest.raises(IndexError_, match="checksum mismatch in arrays/questions.char.data.npy"):
         load_index(tiny_index)
+
+
+@pytest.mark.parametrize("name", ["articles.jsonl", "rows.txt", "meta.json", "arrays/row_article.npy"])
+def test_tampered_file_is_refused(tiny_index, name):
+    path = tiny_index / "versions" / read_current(tiny_index) / name
+    data = bytearray(path.read_bytes())
+    data[-2] ^= 1  # same size, one bit flipped
+    path.write_bytes(bytes(data))
+    with pytest.raises(IndexError_, match=f"checksum mismatch in {name}"):
+        load_index(tiny_index)
+
+
+def test_older_format_is_refused_with_a_rebuild_message(tiny_index):
+    manifest = tiny_index / "versions" / read_current(tiny_index) / "manifest.json"
+    m = json.loads(manifest.read_text("utf-8"))
+    m["format"] = 2
+    manifest.write_text(json.dumps(m), "utf-8")
+    with pytest.raises(IndexError_, match="format 2 .*rebuild"):
+        load_index(tiny_index)
+
+
+def test_loaded_articles_are_decoded_on_use(tiny_index):
+    data = load_index(tiny_index)
+    assert data.articles[-1].id == "wd-time" and data.articles[1:3][0].id == "pw-pay"
+    assert data.columns["id"] == [a.id for a in data.articles]
+    assert [a.id for a in data.articles] == ["pw-login", "pw-pay", "tr-wrong", "wd-time"]
 
 
 def test_missing_index_is_a_clear_error(tmp_path):
@@ -116,3 +148,30 @@ def test_bm25_scores_a_phrasing_against_itself_at_one(tiny_index, tiny_analyzer)
     assert searcher.data.row_text[cands.rows[best]] == "登录密码忘了"
     assert cands.word[best] == pytest.approx(1.0, abs=0.05) and cands.char[best] == pytest.approx(1.0, abs=0.05)
     assert cands.word_cov[best] == pytest.approx(1.0) and cands.char_cov[best] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("weighting", ["bm25", "tfidf"])
+def test_counts_match_scikit_learn(make_corpus, tiny_analyzer, weighting):
+    """build_arrays builds counts from cached feature ids: same vocabulary, idf and weights as the
+    TfidfVectorizer it replaced (idf over articles, an article's answer in the answer fields)."""
+    from faq_search.corpus import load_corpus
+    from faq_search.index import ANSWER_FIELDS, FIELDS, analyse_corpus, bm25_weights, build_arrays, row_texts
+
+    corpus = load_corpus(make_corpus())
+    ranking = {"weighting": weighting, "k1": 0.8, "b": 0.75, "field_weights": {"word": 0.5, "char": 0.5}, "answer_weight": 0.2}
+    arrays = build_arrays(corpus, analyse_corpus(tiny_analyzer, corpus.articles, None, workers=1), ranking)
+    rows = [tiny_analyzer.analyze(t) for a in corpus.articles for t in row_texts(a)]
+    answers = [tiny_analyzer.text_chars(a.answer) for a in corpus.articles]
+    owner = arrays["row_article"]
+    for name in FIELDS:
+        feats = [r.words if name == "word" else r.chars for r in rows]
+        docs = [[t for r, f in zip(owner, feats) if r == i for t in f] + (answers[i] if name in ANSWER_FIELDS else [])
+                for i in range(len(corpus.articles))]
+        vec = TfidfVectorizer(analyzer=lambda d: d, sublinear_tf=True, norm="l2", dtype=np.float32).fit(docs)
+        assert arrays["vocab"][name] == vec.vocabulary_
+        np.testing.assert_allclose(arrays["idf"][name], vec.idf_, rtol=1e-6)
+        expected = vec.transform(feats)
+        if weighting == "bm25":
+            counts = CountVectorizer(analyzer=lambda d: d, vocabulary=vec.vocabulary_).transform(feats)
+            expected, _ = bm25_weights(counts, vec.idf_.astype(np.float32), 0.8, 0.75)
+        np.testing.assert_allclose(arrays["questions"][name].toarray(), expected.toarray(), rtol=1e-5, atol=1e-7)

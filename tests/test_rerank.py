@@ -69,3 +69,27 @@ def test_tiny_knowledge_base_has_no_paraphrase_model(tiny_index, tiny_analyzer):
     assert s.paraphrase is None
     cands = s.first_stage(tiny_analyzer.analyze("密码忘了"), limit=5)
     assert (cands.paraphrase == 0).all()
+
+
+def test_rebuild_reuses_weights_until_the_corpus_changed_materially(tmp_path, real_analyzer):
+    import shutil
+
+    from faq_search.build import build_index
+    from faq_search.index import load_index
+    from tests.conftest import REAL_CORPUS
+
+    corpus, out = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(REAL_CORPUS, corpus)
+    first = load_index(out, build_index(corpus, out, analyzer=real_analyzer).version)
+    assert first.reranker.info["sample"] and "trained_in" not in first.reranker.info
+    # One answer edited: same paraphrase sample, well under 1 % of the texts changed.
+    path = next(p for p in sorted((corpus / "articles").rglob("*.md")))
+    path.write_text(path.read_text("utf-8") + "\n补充说明。\n", "utf-8")
+    second = load_index(out, build_index(corpus, out, analyzer=real_analyzer).version)
+    np.testing.assert_array_equal(second.reranker.coef, first.reranker.coef)
+    assert second.reranker.info["trained_in"] == first.version and second.reranker.info["changed_since_training"] == 1
+    # Many answers edited: trained afresh.
+    for p in sorted((corpus / "articles").rglob("*.md"))[:40]:
+        p.write_text(p.read_text("utf-8") + "\n另见帮助中心。\n", "utf-8")
+    third = load_index(out, build_index(corpus, out, analyzer=real_analyzer).version)
+    assert "trained_in" not in third.reranker.info and third.reranker.info["sample"] == first.reranker.info["sample"]

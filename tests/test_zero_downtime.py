@@ -129,10 +129,10 @@ def test_a_corrupt_version_is_refused_and_logged_while_the_old_one_serves(tmp_pa
                                                                      "withdraw": "提现及到账"}),
                          staging, analyzer=tiny_analyzer).version
         shutil.copytree(staging / "versions" / v2, index / "versions" / v2)
-        npz = index / "versions" / v2 / "matrices.npz"
-        npz.write_bytes(npz.read_bytes()[:1000])
+        npy = index / "versions" / v2 / "arrays" / "questions.char.data.npy"
+        npy.write_bytes(npy.read_bytes()[:-64])
         publish(index, v2)
-        refusals = lambda: len(re.findall(rf'"level": "error".*index version {v2} refused: .*checksum mismatch in matrices.npz',
+        refusals = lambda: len(re.findall(rf'"level": "error".*index version {v2} refused: .*checksum mismatch in arrays/questions.char.data.npy',
                                           log.read_text()))
         answers = []
         while refusals() < 2:  # both workers tried it
