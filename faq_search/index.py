@@ -43,7 +43,8 @@ from .rerank import DEFAULT_WEIGHTS, Reranker
 
 __all__ = ["IndexData", "IndexError_", "BuildResult", "publish", "read_current", "load_index", "in_memory"]
 
-FORMAT_VERSION = 3
+# 4: format 3 (memory-mapped .npy arrays) plus the paraphrase model and 20-feature rerankers.
+FORMAT_VERSION = 4
 FIELDS = ("word", "char")
 # Answers are matched on character features only: segmenting long answers with
 # jieba would dominate build time for a signal weighted 0.2.
