@@ -1,7 +1,7 @@
 """Question completions for what has been typed so far: Chinese substrings and pinyin, full or initials.
 
 ``mima`` and ``mm`` find 密码 questions, ``tixian`` and ``tix`` find 提现, ``忘记mi`` finds 忘记密码. Pinyin
-comes from pypinyin once, when a Suggester is built for an index version (it costs ~0.1 ms a phrase);
+comes from pypinyin once, when a Suggester is built for an index version (≈ 0.2 s per 1,000 articles);
 a request only scans precomputed strings. No Flask here.
 """
 
@@ -110,11 +110,23 @@ class _Haystack:
                 pos = text.find(q, pos + 1)
 
 
-def _syllables(text: str) -> list[str]:
-    """One pinyin syllable per character of ``text`` (lowercase ASCII kept, other characters empty)."""
-    from pypinyin import Style, lazy_pinyin  # imported here: ~0.3 s, needed only when building
+def _syllables(text: str, memo: dict[str, list[str]] | None = None) -> list[str]:
+    """One pinyin syllable per character of ``text`` (lowercase ASCII kept, other characters empty).
 
-    out = lazy_pinyin(text, style=Style.NORMAL, errors=lambda chunk: list(chunk))
+    pypinyin reads a text word by word (its own segmentation, so 银行 is yin hang); ``memo`` keeps
+    each word's reading across calls: words repeat across phrasings far more than phrasings do."""
+    from pypinyin import Style, lazy_pinyin  # imported here: ~0.3 s, needed only when building
+    from pypinyin.seg.simpleseg import seg
+
+    if memo is None:
+        out = lazy_pinyin(text, style=Style.NORMAL, errors=lambda chunk: list(chunk))
+    else:
+        out = []
+        for word in seg(text):
+            reading = memo.get(word)
+            if reading is None:
+                reading = memo[word] = lazy_pinyin(word, style=Style.NORMAL, errors=lambda chunk: list(chunk))
+            out.extend(reading)
     if len(out) != len(text):  # never seen; keep the phrase findable by its text alone
         return [""] * len(text)
     return [syl if _CJK.match(ch) else (ch if _ASCII_ALNUM.match(ch) else "") for ch, syl in zip(text, out)]
@@ -126,6 +138,17 @@ class Suggester:
     def __init__(self, articles: Iterable[Article], normalize: Callable[[str], str] = str.lower):
         self.articles = list(articles)
         self.normalize = normalize
+        # Build-time memos: phrasings repeat and characters repeat far more (a 100k corpus has
+        # ≈ 400k phrasings but a few thousand distinct characters); the outputs are the same.
+        char_forms: dict[str, str] = {}
+
+        def normalize_char(ch: str) -> str:
+            form = char_forms.get(ch)
+            if form is None:
+                form = char_forms[ch] = normalize(ch)
+            return form
+
+        readings: dict[str, list[str]] = {}
         # Phrase n: its article, whether it is the standard question, its original text and, from
         # _orig[_orig_start[n]], each compact character's position in the original (for highlighting).
         self._article, self._standard, self._original = array("i"), bytearray(), []
@@ -134,7 +157,7 @@ class Suggester:
         self._text, self._full, self._initials = _Haystack(), _Haystack(), _Haystack()
         for n, a in enumerate(self.articles):
             for j, q in enumerate(a.questions):
-                text, orig = _compact(q, normalize)
+                text, orig = _compact(q, normalize_char)
                 self._article.append(n)
                 self._standard.append(j == 0)
                 self._original.append(q)
@@ -142,7 +165,7 @@ class Suggester:
                 self._orig.extend(orig)
                 self._text.add(text, range(len(text)))
                 full, full_char, syllable_starts, initials, initial_char = [], [], [], [], []
-                for i, (ch, syl) in enumerate(zip(text, _syllables(text))):
+                for i, (ch, syl) in enumerate(zip(text, _syllables(text, readings))):
                     if not syl:
                         continue
                     if _CJK.match(ch):
