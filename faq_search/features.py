@@ -16,6 +16,7 @@ A ragged list is ``<name>.off`` (int64, n + 1) and ``<name>.ids`` (int32).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import multiprocessing
@@ -29,7 +30,7 @@ import scipy.sparse as sp
 
 from .analysis import Analyzer
 
-__all__ = ["Ragged", "TokenCache", "Analysed", "analyse_texts", "count_matrix", "answer_key"]
+__all__ = ["Ragged", "TokenCache", "Analysed", "analyse_texts", "count_matrix", "answer_key", "fork_pool"]
 
 CACHE_FORMAT = 1
 # Set only in the parent right before forking a pool: workers inherit the initialised
@@ -196,6 +197,21 @@ class Progress:
             self.stream.flush()
 
 
+@contextlib.contextmanager
+def fork_pool(workers: int):
+    """A pool of forked processes (they inherit module state set just before, instead of pickling
+    it); closed on success, so workers exit on their own, terminated only on failure."""
+    pool = multiprocessing.get_context("fork").Pool(workers)
+    try:
+        yield pool
+        pool.close()
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.join()
+
+
 def analyse_texts(analyzer: Analyzer, cache: TokenCache, questions: list[str], answers: list[str],
                   workers: int, bar: Progress) -> tuple[list[Ragged], list[Ragged]]:
     """Analyse ``questions`` (word, char features) and ``answers`` (char features), chunked over a
@@ -209,18 +225,11 @@ def analyse_texts(analyzer: Analyzer, cache: TokenCache, questions: list[str], a
         if workers <= 1 or len(questions) + len(answers) < PARALLEL_MIN_TEXTS:
             results = [fn(chunk) for fn, chunk in jobs]
         else:
-            pool = multiprocessing.get_context("fork").Pool(workers)
-            try:
+            with fork_pool(workers) as pool:
                 pending = [pool.apply_async(fn, (chunk,)) for fn, chunk in jobs]
                 for (_fn, chunk), p in zip(jobs, pending):
                     results.append(p.get())
                     bar.advance(len(chunk))
-                pool.close()  # workers exit on their own; terminate() only on failure
-            except BaseException:
-                pool.terminate()
-                raise
-            finally:
-                pool.join()
     finally:
         _POOL_ANALYZER = None
     q_parts: list[list[Ragged]] = [[], []]

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
 import random
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from .features import fork_pool
 
 __all__ = ["FEATURES", "LEXICAL_FEATURES", "PARAPHRASE_FEATURES", "CONFIDENCE_FEATURES", "CONFIDENCE_INPUTS", "Reranker", "candidate_features", "confidence_features",
            "train_reranker", "train_confidence", "training_sample", "TrainingSample", "DEFAULT_WEIGHTS", "DEFAULT_CONFIDENCE", "MIN_PSEUDO_QUERIES"]
@@ -207,15 +208,10 @@ def _training_set_parallel(searcher, queries, depth: int, workers: int | None, p
     size = -(-len(queries) // workers)
     chunks = [(queries[i : i + size], depth, paraphrase) for i in range(0, len(queries), size)]
     _POOL_SEARCHER = searcher
-    pool = multiprocessing.get_context("fork").Pool(workers)
     try:
-        parts = pool.map(_training_chunk, chunks)
-        pool.close()  # workers exit on their own; terminate() only on failure
-    except BaseException:
-        pool.terminate()
-        raise
+        with fork_pool(workers) as pool:
+            parts = pool.map(_training_chunk, chunks)
     finally:
-        pool.join()
         _POOL_SEARCHER = None
     return np.vstack([X for X, _ in parts]), np.concatenate([y for _, y in parts])
 
