@@ -1,10 +1,9 @@
 /* The agents' console: dense search with filters, full answers, why a hit matched, copy, shortcuts. */
 (function () {
   "use strict";
-  const { h, highlight, answer, getJSON, query } = window.FAQ;
+  const { $, h, highlight, answer, getJSON, query } = window.FAQ;
 
   const DEBOUNCE_MS = 60;
-  const $ = (id) => document.getElementById(id);
   const form = $("agent-form");
   const input = $("aq");
   const categorySelect = $("acategory");

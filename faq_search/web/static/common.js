@@ -134,5 +134,7 @@
     return usp.toString();
   }
 
-  window.FAQ = { h, highlight, highlightSpan, answer, getJSON, postJSON, query, ApiError };
+  const $ = (id) => document.getElementById(id);
+
+  window.FAQ = { $, h, highlight, highlightSpan, answer, getJSON, postJSON, query, ApiError };
 })();

@@ -2,12 +2,11 @@
    Progressive enhancement of the server-rendered page; every request goes to the JSON API. */
 (function () {
   "use strict";
-  const { h, highlight, highlightSpan, answer, getJSON, postJSON, query } = window.FAQ;
+  const { $, h, highlight, highlightSpan, answer, getJSON, postJSON, query } = window.FAQ;
 
   const DEBOUNCE_MS = 60; // results land well within ~150 ms of the last keystroke
   const SUGGEST_MAX_CHARS = 30; // longer input is a sentence, not a prefix
 
-  const $ = (id) => document.getElementById(id);
   const form = $("search-form");
   const input = $("q");
   const clearButton = $("clear");
