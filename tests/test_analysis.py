@@ -1,6 +1,10 @@
-import pytest
+import unicodedata
 
-from faq_search.analysis import Analyzer, load_user_words
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from faq_search.analysis import Analyzer, _nfkc, load_user_words
 from tests.conftest import REAL_CORPUS
 
 
@@ -81,3 +85,16 @@ def test_fingerprint_changes_with_the_dictionary():
     a = Analyzer([("提现", 100)], [])
     b = Analyzer([("提现", 200)], [])
     assert a.fingerprint != b.fingerprint
+
+
+# Full-width forms, CJK, Latin, combining marks and other compatibility characters, mixed.
+_NFKC_ALPHABET = st.one_of(
+    st.characters(min_codepoint=0xFF01, max_codepoint=0xFF65), st.characters(min_codepoint=0x300, max_codepoint=0x36F),
+    st.sampled_from("\u3000\u3099\u309a①㍿ﬁ＇。，密码提現Aa1 "), st.characters(codec="utf-8"),
+)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.text(_NFKC_ALPHABET, max_size=30))
+def test_fast_nfkc_equals_unicodedata(text):
+    assert _nfkc(text) == unicodedata.normalize("NFKC", text)
