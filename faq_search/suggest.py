@@ -155,30 +155,59 @@ class Suggester:
         self._orig, self._orig_start = array("i"), array("i")
         self.char_pinyin: dict[str, str] = {}  # reading of each corpus character, for mixed input like 忘记mi
         self._text, self._full, self._initials = _Haystack(), _Haystack(), _Haystack()
-        for n, a in enumerate(self.articles):
-            for j, q in enumerate(a.questions):
-                text, orig = _compact(q, normalize_char)
-                self._article.append(n)
-                self._standard.append(j == 0)
-                self._original.append(q)
-                self._orig_start.append(len(self._orig))
-                self._orig.extend(orig)
-                self._text.add(text, range(len(text)))
-                full, full_char, syllable_starts, initials, initial_char = [], [], [], [], []
-                for i, (ch, syl) in enumerate(zip(text, _syllables(text, readings))):
-                    if not syl:
-                        continue
-                    if _CJK.match(ch):
-                        self.char_pinyin.setdefault(ch, syl)
-                    syllable_starts.append(len(full_char))
-                    full.append(syl)
-                    full_char.extend([i] * len(syl))
-                    initials.append(syl[0])
-                    initial_char.append(i)
-                self._full.add("".join(full), full_char, syllable_starts)
-                self._initials.add("".join(initials), initial_char)
+        # Phrases in ranking order (standard questions first, then shorter first): a scan of a
+        # haystack meets matches best first and can stop after ``k`` articles.
+        phrases = sorted(((art, j == 0, q) for art, a in enumerate(self.articles) for j, q in enumerate(a.questions)),
+                         key=lambda p: (not p[1], len(p[2])))
+        for art, standard, q in phrases:
+            text, orig = _compact(q, normalize_char)
+            self._article.append(art)
+            self._standard.append(standard)
+            self._original.append(q)
+            self._orig_start.append(len(self._orig))
+            self._orig.extend(orig)
+            self._text.add(text, range(len(text)))
+            full, full_char, syllable_starts, initials, initial_char = [], [], [], [], []
+            for i, (ch, syl) in enumerate(zip(text, _syllables(text, readings))):
+                if not syl:
+                    continue
+                if _CJK.match(ch):
+                    self.char_pinyin.setdefault(ch, syl)
+                syllable_starts.append(len(full_char))
+                full.append(syl)
+                full_char.extend([i] * len(syl))
+                initials.append(syl[0])
+                initial_char.append(i)
+            self._full.add("".join(full), full_char, syllable_starts)
+            self._initials.add("".join(initials), initial_char)
         for h in (self._text, self._full, self._initials):
             h.freeze()
+
+    def _best_matches(self, kind: int, query: str, haystack: _Haystack, k: int, category: str | None,
+                      prefix_only: bool) -> list[tuple]:
+        """(key, phrase, start, end) of the ``k`` best-ranked articles matching in ``haystack``.
+
+        Phrases are stored in ranking order, so prefix matches (found first, at C speed) come out
+        best first, and so do the other matches after them: each pass stops at ``k`` articles
+        instead of walking every match of a common prefix (密码 at 100k articles: ≈ 10⁵)."""
+        out, seen = [], set()
+        passes = ((True, k),) if prefix_only else ((True, k), (False, k))
+        for prefix, wanted in passes:
+            found = 0
+            for n, start, end in haystack.matches(query, prefix):
+                art = self._article[n]
+                # A phrase's first character decides (a phrase may begin with punctuation that has
+                # no pinyin); the second pass skips the first pass's matches.
+                if (start == 0) != prefix or (category and self.articles[art].category != category):
+                    continue
+                out.append((((0 if self._standard[n] else 1) + (0 if start == 0 else 2), kind, len(self._original[n]), n),
+                            n, start, end))
+                if art not in seen:
+                    seen.add(art)
+                    found += 1
+                    if len(seen) >= wanted:
+                        return out
+        return out
 
     def suggest(self, typed: str, k: int = 8, category: str | None = None) -> list[Suggestion]:
         """Up to ``k`` articles whose question or a similar question contains ``typed`` (as text,
@@ -197,11 +226,8 @@ class Suggester:
         prefix_only = len(q) == 1 and q.isascii()
         best: dict[int, tuple] = {}
         for kind, query, haystack in searches:
-            for n, start, end in haystack.matches(query, prefix_only):
+            for key, n, start, end in self._best_matches(kind, query, haystack, k, category, prefix_only):
                 art = self._article[n]
-                if category and self.articles[art].category != category:
-                    continue
-                key = ((0 if self._standard[n] else 1) + (0 if start == 0 else 2), kind, len(self._original[n]), n)
                 if art not in best or key < best[art][0]:
                     best[art] = (key, n, start, end)
         ranked = sorted(best.values(), key=lambda item: item[0])[:k]

@@ -96,6 +96,27 @@ def test_real_corpus_pinyin(real_suggester):
     assert all("提现" in s.matched for s in real_suggester.suggest("tixian"))
 
 
+@pytest.mark.parametrize("typed", ["密", "密码", "mima", "mm", "m", "tix", "zz", "转", "ka", "怎么", "app", "qb"])
+def test_stopping_early_keeps_the_full_ranking(real_suggester, typed):
+    # Each scan stops after k articles; the first k must be those of a scan that never stops.
+    full = [(s.id, s.matched, s.span) for s in real_suggester.suggest(typed, k=10_000)]
+    for k in (1, 3, 8):
+        assert [(s.id, s.matched, s.span) for s in real_suggester.suggest(typed, k=k)] == full[:k]
+    for category in ("password", "transfer"):
+        in_category = [(s.id, s.matched, s.span) for s in real_suggester.suggest(typed, k=10_000, category=category)]
+        assert [(s.id, s.matched, s.span) for s in real_suggester.suggest(typed, k=3, category=category)] == in_category[:3]
+
+
+def test_a_phrase_opening_with_punctuation_is_no_prefix_match(tiny_analyzer):
+    # "，我借" reads wj from its second character: a substring match, ranked after the three
+    # phrases that start with wj, however short it is.
+    texts = ["，我借", "我进不去", "我几天到账", "我积分呢"]
+    articles = [Article(id=f"a{i}", question=t, answer="…", category="c") for i, t in enumerate(texts)]
+    suggester = Suggester(articles, tiny_analyzer.normalize)
+    assert ids(suggester.suggest("wj", k=3)) == ["a1", "a3", "a2"]  # shorter first
+    assert ids(suggester.suggest("wj", k=4)) == ["a1", "a3", "a2", "a0"]
+
+
 def test_suggest_is_fast_on_the_real_corpus(real_suggester):
     queries = ["mima", "mm", "tixian", "tix", "忘记mi", "提现", "提", "密码", "app", "zfmm", "m", "zh", "忘记登录密码怎么办"]
     times = []
