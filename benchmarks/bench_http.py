@@ -6,7 +6,7 @@
 Scenarios (all on loopback, free ports, each wrk run bounded by --duration):
 * ``direct``: one gunicorn replica; ``/healthz`` (the trivial endpoint: same app, same server, the same
   before-request hook and index lookup, a small JSON body, no search) beside ``/api/search`` cycling
-  through the queries;
+  through the queries, and ``/api/suggest`` cycling through their first 1–6 characters (as typed);
 * ``nginx1`` / ``nginx2``: deploy/nginx.conf (ports rewritten) in front of one / two replicas;
 * ``cached``: as ``direct`` with the search cache on (FAQ_SEARCH_CACHE's default). The queries repeat
   within a run, so this measures answers from memory; every other scenario runs with the cache off.
@@ -200,6 +200,13 @@ def main(argv: list[str] | None = None) -> int:
                 out.write("/api/search?" + urllib.parse.urlencode({"q": q}) + "\n")
     health_paths = work / "healthz.txt"
     health_paths.write_text("/healthz\n")
+    # What a search box sends while a query is typed: each query's first 1–6 characters.
+    suggest_paths = work / "suggest.txt"
+    with open(args.queries, encoding="utf-8") as f, open(suggest_paths, "w") as out:
+        for line in f:
+            q = json.loads(line)["query"].strip()
+            for i in range(1, min(len(q), 6) + 1):
+                out.write("/api/suggest?" + urllib.parse.urlencode({"q": q[:i]}) + "\n")
 
     def measure(base: str, paths: Path, servers: list[int]) -> dict:
         wrk(base, paths, args.warmup, args.connections, args.threads)
@@ -222,7 +229,10 @@ def main(argv: list[str] | None = None) -> int:
                 listen = free_port()
                 stack.enter_context(nginx(ports, listen, work / f"nginx-{scenario}"))
                 base = f"http://127.0.0.1:{listen}"
-            for endpoint, paths in (("/healthz", health_paths), ("/api/search", search_paths)):
+            endpoints = [("/healthz", health_paths), ("/api/search", search_paths)]
+            if scenario == "direct":
+                endpoints.append(("/api/suggest", suggest_paths))
+            for endpoint, paths in endpoints:
                 load_before = round(os.getloadavg()[0], 2)
                 r = measure(base, paths, [pid for p in procs for pid in tree(p.pid)])
                 r.update(scenario=scenario, replicas=replicas, endpoint=endpoint, load_before=load_before,
@@ -238,13 +248,13 @@ def main(argv: list[str] | None = None) -> int:
                 args.out.write_text(json.dumps({"runs": runs, "memory": memory}, indent=2))
     shutil.rmtree(work, ignore_errors=True)
 
-    print("| scenario | endpoint | req/s | p50 ms | p90 ms | p99 ms | errors | search/healthz throughput "
-          "| server CPU ms/request | healthz/search server CPU | load before / after |")
+    print("| scenario | endpoint | req/s | p50 ms | p90 ms | p99 ms | errors | endpoint/healthz throughput "
+          "| server CPU ms/request | healthz/endpoint server CPU | load before / after |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     by = {(r["scenario"], r["endpoint"]): r for r in runs}
     for r in runs:
         ratio = cpu_ratio = ""
-        if r["endpoint"] == "/api/search" and (r["scenario"], "/healthz") in by:
+        if r["endpoint"] != "/healthz" and (r["scenario"], "/healthz") in by:
             health = by[(r["scenario"], "/healthz")]
             ratio = f"{r['rps'] / health['rps']:.0%}"
             cpu_ratio = f"{health['server_cpu_ms'] / max(r['server_cpu_ms'], 1e-9):.0%}"

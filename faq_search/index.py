@@ -464,23 +464,29 @@ def analyzer_for(dict_files: dict[str, Path | None]) -> Analyzer:
 
 
 class LazyArticles(Sequence):
-    """The articles of a version, each decoded from its line of ``articles.jsonl`` when first used."""
+    """The articles of a version, each decoded from its line of ``articles.jsonl`` when used.
 
-    def __init__(self, blob: np.ndarray, off: np.ndarray):
-        self._blob, self._off = blob, off
-        self._items: list[Article | None] = [None] * (off.size - 1)
+    At most ``keep`` decoded articles are kept (when full, it starts over): a worker of a 100k
+    index would otherwise end up holding every article (≈ 200 MiB) as traffic touches them."""
+
+    def __init__(self, blob: np.ndarray, off: np.ndarray, keep: int = 20_000):
+        self._blob, self._off, self._keep = blob, off, keep
+        self._items: dict[int, Article] = {}
 
     def __len__(self) -> int:
-        return len(self._items)
+        return self._off.size - 1
 
     def __getitem__(self, i):
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self)))]
-        a = self._items[i]
+        a = self._items.get(i)
         if a is None:
-            i = range(len(self._items))[i]  # negative indices, IndexError
+            i = range(len(self))[i]  # negative indices, IndexError
             raw = self._blob[self._off[i] : self._off[i + 1]].tobytes()
-            a = self._items[i] = Article.from_dict(json.loads(raw))
+            a = Article.from_dict(json.loads(raw))
+            if len(self._items) >= self._keep:
+                self._items.clear()  # a dict written by request threads: no eviction order to keep
+            self._items[i] = a
         return a
 
     def __iter__(self):

@@ -136,8 +136,16 @@ class Suggester:
     """Completions over every phrasing of every article. Immutable once built; thread-safe."""
 
     def __init__(self, articles: Iterable[Article], normalize: Callable[[str], str] = str.lower):
-        self.articles = list(articles)
         self.normalize = normalize
+        # Only what a suggestion shows, not the articles: at 100k articles, holding them (answers
+        # included) cost ≈ 200 MiB in every worker.
+        self._ids, self._questions, self._categories = [], [], []
+        phrases = []
+        for art, a in enumerate(articles):
+            self._ids.append(a.id)
+            self._questions.append(a.question)
+            self._categories.append(a.category)
+            phrases.extend((art, j == 0, q) for j, q in enumerate(a.questions))
         # Build-time memos: phrasings repeat and characters repeat far more (a 100k corpus has
         # ≈ 400k phrasings but a few thousand distinct characters); the outputs are the same.
         char_forms: dict[str, str] = {}
@@ -157,8 +165,7 @@ class Suggester:
         self._text, self._full, self._initials = _Haystack(), _Haystack(), _Haystack()
         # Phrases in ranking order (standard questions first, then shorter first): a scan of a
         # haystack meets matches best first and can stop after ``k`` articles.
-        phrases = sorted(((art, j == 0, q) for art, a in enumerate(self.articles) for j, q in enumerate(a.questions)),
-                         key=lambda p: (not p[1], len(p[2])))
+        phrases.sort(key=lambda p: (not p[1], len(p[2])))
         for art, standard, q in phrases:
             text, orig = _compact(q, normalize_char)
             self._article.append(art)
@@ -198,7 +205,7 @@ class Suggester:
                 art = self._article[n]
                 # A phrase's first character decides (a phrase may begin with punctuation that has
                 # no pinyin); the second pass skips the first pass's matches.
-                if (start == 0) != prefix or (category and self.articles[art].category != category):
+                if (start == 0) != prefix or (category and self._categories[art] != category):
                     continue
                 out.append((((0 if self._standard[n] else 1) + (0 if start == 0 else 2), kind, len(self._original[n]), n),
                             n, start, end))
@@ -233,8 +240,7 @@ class Suggester:
         ranked = sorted(best.values(), key=lambda item: item[0])[:k]
         out = []
         for _key, n, start, end in ranked:
-            a = self.articles[self._article[n]]
-            o = self._orig_start[n]
+            art, o = self._article[n], self._orig_start[n]
             span = (self._orig[o + start], self._orig[o + end - 1] + 1)
-            out.append(Suggestion(a.id, a.question, a.category, self._original[n], span))
+            out.append(Suggestion(self._ids[art], self._questions[art], self._categories[art], self._original[n], span))
         return out
