@@ -45,12 +45,14 @@ def test_split_is_stable_and_roughly_half():
 
 
 def test_quality_gate_on_the_test_half(searcher):
+    # Measured 0.906 / 0.943 / 0.994 / 0.943 / 0.061 (docs/quality.md); the margins allow a few
+    # queries of noise (363 in scope, 35 out of scope), not a ranking regression.
     report = evaluate(searcher, load_queries(QUERIES, "test"))
-    assert report.acc1 >= 0.86
-    assert report.mrr10 >= 0.90
-    assert report.recall10 >= 0.97
-    assert report.oos_rejection >= 0.80
-    assert report.false_rejection <= 0.10
+    assert report.acc1 >= 0.88
+    assert report.mrr10 >= 0.92
+    assert report.recall10 >= 0.98
+    assert report.oos_rejection >= 0.85
+    assert report.false_rejection <= 0.09
 
 
 def test_metrics_on_a_hand_made_case(searcher):
