@@ -14,18 +14,25 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-import jieba
 import opencc
 
 __all__ = ["Analyzer", "Analysis", "Token", "normalize_text", "load_user_words", "load_synonyms"]
 
-# jieba logs its dictionary loading at DEBUG on stderr; keep build/serve output clean.
-jieba.setLogLevel(logging.WARNING)
+
+
+def _jieba():
+    """jieba, imported when a tokenizer is first needed (≈0.1 s: a build segmenting nothing skips it)."""
+    import jieba
+
+    # jieba logs its dictionary loading at DEBUG on stderr; keep build/serve output clean.
+    jieba.setLogLevel(logging.WARNING)
+    return jieba
 
 ANALYZER_VERSION = 1
 
@@ -130,10 +137,11 @@ class Analyzer:
         user_words: Sequence[tuple[str, int | None]] = (),
         synonyms: Sequence[Sequence[str]] = (),
         stopwords: Iterable[str] = DEFAULT_STOPWORDS,
+        lazy: bool = False,
     ):
         self._converter = opencc.OpenCC("t2s")
-        self._tokenizer = jieba.Tokenizer()
-        self._tokenizer.initialize()
+        self._jieba = None
+        self._jieba_lock = threading.Lock()
         self.user_words = [(self.normalize(w), f) for w, f in user_words]
         self.synonym_groups = [[self.normalize(w) for w in g] for g in synonyms]
         self.stopwords = frozenset(self.normalize(w) for w in stopwords)
@@ -149,25 +157,42 @@ class Analyzer:
                         self._respell[word] = group[0]
         alternatives = "|".join(map(re.escape, sorted(self._respell, key=len, reverse=True)))
         self._respell_re = re.compile(alternatives) if alternatives else None
-        # Dictionary words go through the same respelling as text, so they still match.
-        for word, freq in self.user_words:
-            self._add_word(self._respelled(word), freq)
-        for group in self.synonym_groups:
-            for word in group:
-                # Multi-character synonyms must be cut whole to be mapped at all.
-                if len(word) > 1 and word not in self._tokenizer.FREQ:
-                    self._add_word(word, None)
         self.fingerprint = self._fingerprint()
+        if not lazy:
+            self._tokenizer  # noqa: B018 - load jieba's dictionary now, not at the first text
 
     @classmethod
-    def from_files(cls, user_dict: Path | None, synonyms: Path | None) -> "Analyzer":
-        return cls(load_user_words(user_dict), load_synonyms(synonyms))
+    def from_files(cls, user_dict: Path | None, synonyms: Path | None, lazy: bool = False) -> "Analyzer":
+        return cls(load_user_words(user_dict), load_synonyms(synonyms), lazy=lazy)
 
-    def _add_word(self, word: str, freq: int | None) -> None:
+    @property
+    def _tokenizer(self):
+        """jieba with the user words, initialised on first use when built ``lazy`` (≈0.6 s: an
+        incremental build that segments nothing never pays it)."""
+        tok = self._jieba
+        if tok is None:
+            with self._jieba_lock:
+                tok = self._jieba
+                if tok is None:
+                    tok = _jieba().Tokenizer()
+                    tok.initialize()
+                    # Dictionary words go through the same respelling as text, so they still match.
+                    for word, freq in self.user_words:
+                        self._add_word(tok, self._respelled(word), freq)
+                    for group in self.synonym_groups:
+                        for word in group:
+                            # Multi-character synonyms must be cut whole to be mapped at all.
+                            if len(word) > 1 and word not in tok.FREQ:
+                                self._add_word(tok, word, None)
+                    self._jieba = tok
+        return tok
+
+    @staticmethod
+    def _add_word(tok, word: str, freq: int | None) -> None:
         if freq is None:
             # The smallest frequency that keeps the word whole in jieba's DAG.
-            freq = self._tokenizer.suggest_freq(word, tune=False)
-        self._tokenizer.add_word(word, freq)
+            freq = tok.suggest_freq(word, tune=False)
+        tok.add_word(word, freq)
 
     def _fingerprint(self) -> str:
         h = hashlib.sha256(f"analyzer-v{ANALYZER_VERSION}".encode())

@@ -11,9 +11,10 @@ from pathlib import Path
 from .analysis import Analyzer
 from .corpus import load_corpus
 from .index import (
-    DEFAULT_RANKING, FORMAT_VERSION, BuildResult, analyse_corpus, analyzer_for, build_arrays, corpus_key,
+    DEFAULT_RANKING, READABLE_FORMATS, BuildResult, analyse_corpus, analyzer_for, build_arrays, corpus_key,
     dict_files_for, in_memory, publish, read_current, write_version,
 )
+from .incremental import build_incremental, source_keys
 from .paraphrase import ParaphraseModel, trainable
 from .rerank import PARAPHRASE_FEATURES, Reranker, load_default, train_reranker, training_sample
 from .search import Searcher
@@ -23,14 +24,21 @@ __all__ = ["build_index", "check_index"]
 
 def build_index(corpus_path: str | Path, out_dir: str | Path, dict_dir: str | Path | None = None,
                 analyzer: Analyzer | None = None, ranking: dict | None = None, progress=None,
-                workers: int | None = None, rerank: bool = True) -> BuildResult:
-    """Validate, analyse, fit and publish. Raises CorpusError; leaves the published index untouched on failure."""
+                workers: int | None = None, rerank: bool = True, full: bool = False) -> BuildResult:
+    """Validate, analyse, fit and publish. Raises CorpusError; leaves the published index untouched on failure.
+
+    When the published index is a large one and the corpus differs from its base in few articles,
+    publishes an incremental version (incremental.py) instead; ``full`` always builds a complete one."""
     t0 = time.perf_counter()
     corpus_path, out_dir = Path(corpus_path), Path(out_dir)
-    corpus = load_corpus(corpus_path)
     dict_files = dict_files_for(corpus_path, Path(dict_dir) if dict_dir else None)
-    analyzer = analyzer or analyzer_for(dict_files)
     ranking = ranking or DEFAULT_RANKING
+    if not full and rerank:
+        result = build_incremental(corpus_path, out_dir, dict_files, ranking, progress, workers, analyzer)
+        if result is not None:
+            return result
+    corpus = load_corpus(corpus_path)
+    analyzer = analyzer or analyzer_for(dict_files)
     key = corpus_key(corpus, analyzer, ranking)
     cache_path = out_dir / "cache" / f"analysis-{analyzer.fingerprint}.npz"
     analysed = analyse_corpus(analyzer, corpus.articles, cache_path, progress, workers)
@@ -50,7 +58,7 @@ def build_index(corpus_path: str | Path, out_dir: str | Path, dict_dir: str | Pa
                     or train_reranker(Searcher(data, analyzer), sample=sample, workers=workers) or load_default())
     seconds = time.perf_counter() - t0
     version, path = write_version(out_dir, corpus, analyzer, arrays, key, dict_files, ranking, seconds,
-                                  reranker, paraphrase)
+                                  reranker, paraphrase, source_keys(corpus_path, corpus))
     publish(out_dir, version)
     vocab = sum(len(v) for v in arrays["vocab"].values())
     return BuildResult(version, path, len(corpus.articles), vocab, time.perf_counter() - t0, analysed.fresh)
@@ -74,7 +82,7 @@ def _reusable_reranker(out_dir: Path, analyzer: Analyzer, ranking: dict, sample,
     try:
         manifest = json.loads((vdir / "manifest.json").read_text("utf-8"))
         info = manifest.get("reranker") or {}
-        if (manifest.get("format") != FORMAT_VERSION or manifest.get("ranking") != ranking
+        if (manifest.get("format") not in READABLE_FORMATS or manifest.get("ranking") != ranking
                 or manifest.get("analyzer", {}).get("fingerprint") != analyzer.fingerprint
                 or info.get("sample") != sample.digest):
             return None
@@ -107,6 +115,6 @@ def check_index(corpus_path: str | Path, out_dir: str | Path, dict_dir: str | Pa
     corpus = load_corpus(corpus_path)
     analyzer = analyzer or analyzer_for(dict_files_for(Path(corpus_path), Path(dict_dir) if dict_dir else None))
     key = corpus_key(corpus, analyzer, manifest.get("ranking", DEFAULT_RANKING))
-    if manifest.get("corpus_key") != key or manifest.get("format") != FORMAT_VERSION:
+    if manifest.get("corpus_key") != key or manifest.get("format") not in READABLE_FORMATS:
         return False, f"index {version} is stale: the corpus or dictionary changed"
     return True, f"index {version} is up to date"

@@ -19,6 +19,8 @@ def _add_build_args(p: argparse.ArgumentParser, env: Config) -> None:
     p.add_argument("--dict", dest="dict_dir", default=None, help="directory with user_words.txt and synonyms.txt (default: <corpus>/dict)")
     p.add_argument("--check", action="store_true", help="exit 0 when the published index matches the corpus, 1 when stale")
     p.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+    p.add_argument("--full", action="store_true",
+                   help="write a complete version even when an incremental one would do (a compaction)")
     p.add_argument("--watch", action="store_true", help="keep running: rebuild and publish whenever the corpus changes")
     p.add_argument("--interval", type=float, default=1.0, help="--watch: seconds between looks at the corpus (default: %(default)s)")
     p.add_argument("--debounce", type=float, default=1.0, help="--watch: build once files were quiet this long (default: %(default)s)")
@@ -28,7 +30,8 @@ def _print_built(result, quiet: bool) -> None:
     if not quiet:
         print(
             f"built {result.version}: {result.articles} articles, vocabulary {result.vocabulary}, "
-            f"{result.analysed} questions segmented afresh, {result.seconds:.2f}s", flush=True
+            f"{result.analysed} questions segmented afresh, {result.seconds:.2f}s"
+            f"{' (incremental)' if result.incremental else ''}", flush=True
         )
 
 
@@ -59,7 +62,8 @@ def cmd_build(args) -> int:
             if not args.quiet or not fresh:
                 print(reason, file=sys.stderr if not fresh else sys.stdout)
             return 0 if fresh else 1
-        result = build_index(args.corpus, args.out, args.dict_dir, progress=None if args.quiet else sys.stderr)
+        result = build_index(args.corpus, args.out, args.dict_dir, progress=None if args.quiet else sys.stderr,
+                             full=args.full)
     except (CorpusError, FileNotFoundError) as e:
         _print_failed(e, args.out)
         return 2

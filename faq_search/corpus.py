@@ -270,57 +270,61 @@ def _load_jsonl(path: Path, problems: list[Problem]) -> list[Article]:
     articles = []
     with path.open("rb") as f:
         for lineno, raw in enumerate(f, 1):
-            if not raw.strip():
-                continue
-            try:
-                obj = json.loads(raw.decode("utf-8"))
-            except UnicodeDecodeError:
-                problems.append(Problem(display, lineno, "line is not valid UTF-8"))
-                continue
-            except json.JSONDecodeError as e:
-                problems.append(Problem(display, lineno, f"invalid JSON: {e.msg}"))
-                continue
-            if not isinstance(obj, dict):
-                problems.append(Problem(display, lineno, "each line must be a JSON object"))
-                continue
-            where = (display, lineno)
-            n_before = len(problems)
-            article_id = obj.get("id")
-            if article_id is None or not _ID.match(str(article_id)):
-                problems.append(Problem(*where, f"missing or invalid 'id': {article_id!r}"))
-            question = obj.get("question") or ""
-            answer = obj.get("answer") or ""
-            if not isinstance(question, str) or not isinstance(answer, str):
-                problems.append(Problem(*where, "'question' and 'answer' must be strings"))
-                question, answer = "", ""
-            similar = _as_str_list(obj.get("similar_questions"), "similar_questions", where, problems)
-            tags = _as_str_list(obj.get("tags"), "tags", where, problems)
-            related = _as_str_list(obj.get("related"), "related", where, problems)
-            category = obj.get("category") or ""
-            if not isinstance(category, str):
-                problems.append(Problem(*where, "'category' must be a string"))
-            updated = obj.get("updated")
-            updated = "" if updated is None else _as_timestamp(updated, where, problems)
-            if not question.strip() and not answer.strip() and not similar:
-                problems.append(Problem(*where, "entry has no text: needs a question or an answer"))
-            if len(problems) > n_before:
-                continue
-            if not question.strip() and similar:
-                question, similar = similar[0], similar[1:]
-            articles.append(
-                Article(
-                    id=str(article_id),
-                    question=question.strip(),
-                    answer=answer.strip(),
-                    similar_questions=similar,
-                    category=str(category).strip(),
-                    tags=tags,
-                    related=related,
-                    updated=updated or "",
-                    source=f"{display}:{lineno}",
-                )
-            )
+            if raw.strip():
+                article = parse_jsonl_line(raw, display, lineno, problems)
+                if article is not None:
+                    articles.append(article)
     return articles
+
+
+def parse_jsonl_line(raw: bytes, display: str, lineno: int, problems: list[Problem]) -> Article | None:
+    """One JSON Lines entry; appends its problems and returns None when it is unusable."""
+    try:
+        obj = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        problems.append(Problem(display, lineno, "line is not valid UTF-8"))
+        return None
+    except json.JSONDecodeError as e:
+        problems.append(Problem(display, lineno, f"invalid JSON: {e.msg}"))
+        return None
+    if not isinstance(obj, dict):
+        problems.append(Problem(display, lineno, "each line must be a JSON object"))
+        return None
+    where = (display, lineno)
+    n_before = len(problems)
+    article_id = obj.get("id")
+    if article_id is None or not _ID.match(str(article_id)):
+        problems.append(Problem(*where, f"missing or invalid 'id': {article_id!r}"))
+    question = obj.get("question") or ""
+    answer = obj.get("answer") or ""
+    if not isinstance(question, str) or not isinstance(answer, str):
+        problems.append(Problem(*where, "'question' and 'answer' must be strings"))
+        question, answer = "", ""
+    similar = _as_str_list(obj.get("similar_questions"), "similar_questions", where, problems)
+    tags = _as_str_list(obj.get("tags"), "tags", where, problems)
+    related = _as_str_list(obj.get("related"), "related", where, problems)
+    category = obj.get("category") or ""
+    if not isinstance(category, str):
+        problems.append(Problem(*where, "'category' must be a string"))
+    updated = obj.get("updated")
+    updated = "" if updated is None else _as_timestamp(updated, where, problems)
+    if not question.strip() and not answer.strip() and not similar:
+        problems.append(Problem(*where, "entry has no text: needs a question or an answer"))
+    if len(problems) > n_before:
+        return None
+    if not question.strip() and similar:
+        question, similar = similar[0], similar[1:]
+    return Article(
+        id=str(article_id),
+        question=question.strip(),
+        answer=answer.strip(),
+        similar_questions=similar,
+        category=str(category).strip(),
+        tags=tags,
+        related=related,
+        updated=updated or "",
+        source=f"{display}:{lineno}",
+    )
 
 
 def _display(path: Path) -> str:

@@ -13,6 +13,10 @@ Layout of an index directory::
         arrays/*.npy          idf vectors, term-major (CSC) weight matrices, article × term counts
                               (CSR), row → article, offsets; memory-mapped at load
         dict/                 the user words and synonyms the index was built with
+        state/                each article's source key and related ids (for incremental builds)
+        delta/                only in an incremental version (format 5, see incremental.py):
+                              the articles added or changed since the base, whose files the
+                              version shares with it as hard links
       cache/analysis-<fingerprint>.npz    feature ids per question text and per answer
 
 Nothing is pickled: arrays are ``.npy`` loaded with ``allow_pickle=False``.
@@ -45,6 +49,9 @@ __all__ = ["IndexData", "IndexError_", "BuildResult", "publish", "read_current",
 
 # 4: format 3 (memory-mapped .npy arrays) plus the paraphrase model and 20-feature rerankers.
 FORMAT_VERSION = 4
+# 5: a format-4 base plus a delta segment (incremental.py); older code refuses it.
+DELTA_FORMAT = 5
+READABLE_FORMATS = (FORMAT_VERSION, DELTA_FORMAT)
 FIELDS = ("word", "char")
 # Answers are matched on character features only: segmenting long answers with
 # jieba would dominate build time for a signal weighted 0.2.
@@ -84,6 +91,9 @@ class IndexData:
     # Per article, without decoding the articles: "id", "category", "tags" lists.
     columns: dict[str, list] | None = None
     paraphrase: "ParaphraseModel | None" = None  # small knowledge bases only
+    # Incremental versions: (segment data, segment article → article here (−1: removed),
+    # first row number of the segment here); None for a single-segment version.
+    segments: "list[tuple[IndexData, np.ndarray, int]] | None" = None
 
 
 @dataclass
@@ -94,6 +104,7 @@ class BuildResult:
     vocabulary: int
     seconds: float
     analysed: int  # question texts segmented afresh (the rest came from the cache)
+    incremental: bool = False  # a delta over the base's files (incremental.py)
 
 
 def _lead_sentence(answer: str) -> str:
@@ -164,7 +175,7 @@ def analyse_corpus(analyzer: Analyzer, articles: list[Article], cache_path: Path
 # --- build -------------------------------------------------------------------------------
 
 def bm25_weights(counts: sp.csr_matrix, idf: np.ndarray, k1: float, b: float,
-                 block: int = 1 << 22) -> tuple[sp.csr_matrix, float]:
+                 block: int = 1 << 22, avglen: float | None = None) -> tuple[sp.csr_matrix, float]:
     """BM25 term weights idf · tf(k1+1) / (tf + k1(1 − b + b·len/avglen)), and avglen.
 
     Saturating tf and a soft length norm: a long phrasing is not punished for every
@@ -178,6 +189,7 @@ def bm25_weights(counts: sp.csr_matrix, idf: np.ndarray, k1: float, b: float,
         lengths = np.add.reduceat(counts.data, np.minimum(counts.indptr[:-1], counts.nnz - 1), dtype=np.float64)
         lengths[np.diff(counts.indptr) == 0] = 0.0
     avg = float(lengths.mean()) if lengths.size and lengths.mean() > 0 else 1.0
+    avg = avg if avglen is None else avglen  # an incremental build keeps the base's
     row_norm = k1 * (1.0 - b + b * lengths / avg)
     row_of = np.repeat(np.arange(counts.shape[0], dtype=np.int32), np.diff(counts.indptr))
     data, indices = counts.data, counts.indices
@@ -333,10 +345,8 @@ def _new_version_name(key: str) -> str:
     return f"v{stamp}-{key[:8]}"
 
 
-def write_version(out_dir: Path, corpus: Corpus, analyzer: Analyzer, arrays: dict, key: str,
-                  dict_files: dict[str, Path | None], ranking: dict, seconds: float,
-                  reranker: Reranker | None = None, paraphrase: ParaphraseModel | None = None) -> tuple[str, Path]:
-    """Write a complete, fsynced version directory under ``versions/`` (not yet published)."""
+def new_version_dir(out_dir: Path, key: str) -> tuple[str, Path]:
+    """(name, temporary directory) of a version being written: renamed into place when complete."""
     versions = out_dir / "versions"
     versions.mkdir(parents=True, exist_ok=True)
     version = _new_version_name(key)
@@ -345,6 +355,35 @@ def write_version(out_dir: Path, corpus: Corpus, analyzer: Analyzer, arrays: dic
         shutil.rmtree(tmp)
     tmp.mkdir()
     (tmp / "dict").mkdir()
+    return version, tmp
+
+
+def write_dict_files(tmp: Path, dict_files: dict[str, Path | None], checksums: dict) -> None:
+    for name, src in dict_files.items():
+        data = Path(src).read_bytes() if src and Path(src).exists() else b""
+        checksums[f"dict/{name}"] = _write_file(tmp / "dict" / name, data)
+
+
+def finish_version(out_dir: Path, version: str, tmp: Path, manifest: dict) -> Path:
+    """Write the manifest, fsync the directories and move the version into place."""
+    _write_file(tmp / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8"))
+    for sub in ("dict", "arrays", "state", "delta/arrays", "delta"):
+        if (tmp / sub).is_dir():
+            _fsync_path(tmp / sub)
+    _fsync_path(tmp)
+    final = out_dir / "versions" / version
+    os.rename(tmp, final)
+    _fsync_path(final.parent)
+    return final
+
+
+def write_version(out_dir: Path, corpus: Corpus, analyzer: Analyzer, arrays: dict, key: str,
+                  dict_files: dict[str, Path | None], ranking: dict, seconds: float,
+                  reranker: Reranker | None = None, paraphrase: ParaphraseModel | None = None,
+                  keys: list[bytes] | None = None) -> tuple[str, Path]:
+    """Write a complete, fsynced version directory under ``versions/`` (not yet published).
+    ``keys`` (one 16-byte digest of each article's source) let a later build go incremental."""
+    version, tmp = new_version_dir(out_dir, key)
     checksums = {}
     npy = {}
     for name in FIELDS:
@@ -378,9 +417,12 @@ def write_version(out_dir: Path, corpus: Corpus, analyzer: Analyzer, arrays: dic
     checksums["vocab.json"] = _write_file(tmp / "vocab.json", dumps(arrays["vocab"]))
     if reranker is not None:
         checksums["reranker.json"] = _write_file(tmp / "reranker.json", reranker.to_json().encode("utf-8"))
-    for name, src in dict_files.items():
-        data = Path(src).read_bytes() if src and Path(src).exists() else b""
-        checksums[f"dict/{name}"] = _write_file(tmp / "dict" / name, data)
+    write_dict_files(tmp, dict_files, checksums)
+    if keys is not None:
+        (tmp / "state").mkdir()
+        checksums["state/keys.bin"] = _write_file(tmp / "state" / "keys.bin", b"".join(keys))
+        checksums["state/related.json"] = _write_file(tmp / "state" / "related.json", dumps(
+            {a.id: list(a.related) for a in corpus.articles if a.related}))
     manifest = {
         "format": FORMAT_VERSION,
         "version": version,
@@ -399,25 +441,17 @@ def write_version(out_dir: Path, corpus: Corpus, analyzer: Analyzer, arrays: dic
         "libraries": _library_versions(),
         "files": checksums,
     }
-    _write_file(tmp / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8"))
-    _fsync_path(tmp / "dict")
-    _fsync_path(tmp / "arrays")
-    _fsync_path(tmp)
-    final = versions / version
-    os.rename(tmp, final)
-    _fsync_path(versions)
-    return version, final
+    return version, finish_version(out_dir, version, tmp, manifest)
 
 
 def _library_versions() -> dict:
     from importlib.metadata import version
 
-    import jieba
     import scipy
 
-    # scikit-learn's version from its metadata: importing it costs ~2 s and a build
-    # that reuses the reranker needs nothing else from it.
-    return {"numpy": np.__version__, "scipy": scipy.__version__, "scikit-learn": version("scikit-learn"), "jieba": jieba.__version__}
+    # scikit-learn's and jieba's versions from their metadata: a build that reuses the reranker
+    # (or segments nothing) needs nothing else from them, and importing costs ~2 s (0.1 s).
+    return {"numpy": np.__version__, "scipy": scipy.__version__, "scikit-learn": version("scikit-learn"), "jieba": version("jieba")}
 
 
 def publish(out_dir: Path, version: str, keep: int = KEEP_VERSIONS) -> None:
@@ -459,8 +493,8 @@ def dict_files_for(corpus_path: Path, dict_dir: Path | None) -> dict[str, Path |
     return {"user_words.txt": Path(dict_dir) / "user_words.txt", "synonyms.txt": Path(dict_dir) / "synonyms.txt"}
 
 
-def analyzer_for(dict_files: dict[str, Path | None]) -> Analyzer:
-    return Analyzer.from_files(dict_files["user_words.txt"], dict_files["synonyms.txt"])
+def analyzer_for(dict_files: dict[str, Path | None], lazy: bool = False) -> Analyzer:
+    return Analyzer.from_files(dict_files["user_words.txt"], dict_files["synonyms.txt"], lazy=lazy)
 
 
 class LazyArticles(Sequence):
@@ -510,7 +544,7 @@ class RowTexts(Sequence):
 
 
 # Files checked by threads while the rest loads: hashlib releases the GIL on large buffers.
-_BULK = ("arrays/", "articles.jsonl", "rows.txt")
+_BULK = ("arrays/", "articles.jsonl", "rows.txt", "state/", "delta/arrays/", "delta/articles.jsonl", "delta/rows.txt")
 CHECK_THREADS = 2
 
 
@@ -574,9 +608,9 @@ def load_index(out_dir: str | Path, version: str | None = None, verify: bool = T
         manifest = json.loads((vdir / "manifest.json").read_text("utf-8"))
     except (OSError, ValueError) as e:
         raise IndexError_(f"index {version}: unreadable manifest: {e}") from None
-    if manifest.get("format") != FORMAT_VERSION:
-        raise IndexError_(f"index {version}: format {manifest.get('format')} (this code reads {FORMAT_VERSION}): "
-                          "rebuild it with build_index.py")
+    if manifest.get("format") not in READABLE_FORMATS:
+        raise IndexError_(f"index {version}: format {manifest.get('format')} (this code reads "
+                          f"{', '.join(map(str, READABLE_FORMATS))}): rebuild it with build_index.py")
     files = manifest.get("files", {})
     bulk = {n: d for n, d in files.items() if n.startswith(_BULK)}
     checker = _Checker(vdir, bulk).start() if verify else None
@@ -603,34 +637,48 @@ def load_index(out_dir: str | Path, version: str | None = None, verify: bool = T
     if problems:
         raise IndexError_(f"index {version}: {sorted(problems)[0]}")
     try:
-        arrays = {n[len("arrays/"):-len(".npy")]: np.load(vdir / n, mmap_mode="r", allow_pickle=False)
-                  for n in bulk if n.startswith("arrays/")}
-        articles = LazyArticles(_map(vdir / "articles.jsonl"), np.asarray(arrays["articles.off"]))
-        row_text = RowTexts(_map(vdir / "rows.txt"), np.asarray(arrays["rows.off"]))
-        data = IndexData(
-            version=version,
-            manifest=manifest,
-            articles=articles,
-            categories=meta.get("categories", {}),
-            vocab=vocab,
-            idf={f: arrays[f"idf.{f}"] for f in FIELDS},
-            questions={f: _load_sparse(arrays, f"questions.{f}") for f in FIELDS},
-            answers={f: _load_sparse(arrays, f"answers.{f}") for f in ANSWER_FIELDS},
-            row_article=arrays["row_article"],
-            row_text=row_text,
-            path=vdir,
-            reranker=reranker,
-            popular=list(meta.get("popular", [])),
-            article_terms={f: _load_sparse(arrays, f"article_terms.{f}", sp.csr_matrix) for f in FIELDS},
-            columns={k: meta[k] for k in ("id", "category", "tags")},
-            paraphrase=ParaphraseModel.from_arrays(arrays),
-        )
+        data = _segment(vdir, "", version, manifest, meta, vocab, reranker, bulk)
+        if manifest["format"] == DELTA_FORMAT:
+            from .incremental import merge_segments
+
+            delta_meta = json.loads(blobs["delta/meta.json"])
+            delta = _segment(vdir, "delta/", version, manifest, delta_meta, vocab, reranker, bulk)
+            data = merge_segments(data, delta, delta_meta)
     except (KeyError, ValueError, OSError) as e:
         raise IndexError_(f"index {version}: unreadable data: {e}") from None
+    return data
+
+
+def _segment(vdir: Path, prefix: str, version: str, manifest: dict, meta: dict, vocab: dict,
+             reranker: Reranker | None, files) -> IndexData:
+    """The arrays, articles and rows of one segment (``prefix`` "" or "delta/"), memory-mapped."""
+    start = f"{prefix}arrays/"
+    arrays = {n[len(start):-len(".npy")]: np.load(vdir / n, mmap_mode="r", allow_pickle=False)
+              for n in files if n.startswith(start)}
+    articles = LazyArticles(_map(vdir / f"{prefix}articles.jsonl"), np.asarray(arrays["articles.off"]))
+    row_text = RowTexts(_map(vdir / f"{prefix}rows.txt"), np.asarray(arrays["rows.off"]))
+    data = IndexData(
+        version=version,
+        manifest=manifest,
+        articles=articles,
+        categories=meta.get("categories", {}),
+        vocab=vocab,
+        idf={f: arrays[f"idf.{f}"] for f in FIELDS},
+        questions={f: _load_sparse(arrays, f"questions.{f}") for f in FIELDS},
+        answers={f: _load_sparse(arrays, f"answers.{f}") for f in ANSWER_FIELDS},
+        row_article=arrays["row_article"],
+        row_text=row_text,
+        path=vdir,
+        reranker=reranker,
+        popular=list(meta.get("popular", [])),
+        article_terms={f: _load_sparse(arrays, f"article_terms.{f}", sp.csr_matrix) for f in FIELDS},
+        columns={k: meta[k] for k in ("id", "category", "tags")},
+        paraphrase=ParaphraseModel.from_arrays(arrays),
+    )
     if not len(articles) == len(meta["id"]) == len(meta["category"]) == len(meta["tags"]):
-        raise IndexError_(f"index {version}: articles do not match their columns")
+        raise IndexError_(f"index {version}: {prefix}articles do not match their columns")
     if len(row_text) != data.row_article.shape[0]:
-        raise IndexError_(f"index {version}: question rows do not match the articles")
+        raise IndexError_(f"index {version}: {prefix}question rows do not match the articles")
     return data
 
 

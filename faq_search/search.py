@@ -116,6 +116,7 @@ def _top(scores: np.ndarray, k: int) -> np.ndarray:
     return (-scores).argpartition(k - 1)[:k]
 
 
+_NO_ARTICLES = np.empty(0, np.int64)
 _RERANK_ONLY = ("art_word_cov", "art_char_cov", "missing_idf", "art_char_bm25", "jaccard", "paraphrase")
 
 
@@ -181,15 +182,53 @@ class Searcher:
         # OOV query terms count in the query norm with the largest idf, so a query
         # that is mostly unknown words cannot score high on the one word it shares.
         self._oov_idf = {f: float(data.idf[f].max()) if data.idf[f].size else 1.0 for f in FIELDS}
+        self.paraphrase = data.paraphrase
+        # Normalised text of recently shown phrasings + answers, for matched terms (bounded memory).
+        self._spelled_row = functools.lru_cache(maxsize=4096)(self._spell_row)
+        # Set on the Searcher of one segment of an incremental version (see _segment_searchers).
+        self._hidden: np.ndarray | None = None  # base articles removed or replaced
+        self._shared_bm25 = None
+        self._segments = None
+        if data.segments:
+            self._segments = self._segment_searchers(data.segments)
+            return
+        # Columns a query term may have here: an incremental version's base lacks the delta's new terms.
+        self._width = {f: data.questions[f].shape[1] for f in FIELDS}
         # Article × term counts of phrasings containing the term (for article-level coverage).
         self._article_terms = data.article_terms
         if self._article_terms is None:  # an index written before it stored them
             owner = sp.csr_matrix((np.ones(data.row_article.size, np.int32), (data.row_article, np.arange(data.row_article.size))),
                                   shape=(len(self.articles), data.row_article.size))
             self._article_terms = {f: (owner @ (data.questions[f] > 0).astype(np.int32)).tocsr() for f in FIELDS}
-        self.paraphrase = data.paraphrase
-        # Normalised text of recently shown phrasings + answers, for matched terms (bounded memory).
-        self._spelled_row = functools.lru_cache(maxsize=4096)(self._spell_row)
+
+    def _segment_searchers(self, segments) -> list:
+        """(Searcher, its article → article here, its first row here) per segment of an incremental
+        version; each searches its own arrays with this version's vocabulary, idf and lengths."""
+        out = []
+        for data, to_here, row0 in segments:
+            seg = Searcher(data, self.analyzer, self.min_score, self.reranker, self.rerank_depth, self.confidence)
+            seg._oov_idf = self._oov_idf
+            if row0 == 0:
+                hidden = to_here < 0
+                seg._hidden = hidden if hidden.any() else None
+            else:
+                seg._shared_bm25 = self._delta_bm25
+            out.append((seg, to_here, row0))
+        return out
+
+    def _delta_bm25(self, name: str) -> tuple[float, np.ndarray]:
+        """Mean article length and idf of the base for the delta's article-level BM25 (frozen like
+        the rest of the base's statistics); terms new in the delta counted over it."""
+        def build():
+            (base, _, _), (delta, _, _) = self._segments
+            _length, avg, idf = base._article_bm25(name)
+            m = delta._article_terms[name]
+            if m.shape[1] > idf.size:
+                n_art = max(base._article_terms[name].shape[0], 1)
+                df = np.bincount(m.indices, minlength=m.shape[1])[idf.size:]
+                idf = np.concatenate([idf, np.log1p((n_art - df + 0.5) / (df + 0.5))])
+            return avg, idf
+        return self._derived(f"_delta_bm25_{name}", build)
 
     @classmethod
     def load(cls, index_dir: str | Path = "index", analyzer: Analyzer | None = None, **kwargs) -> "Searcher":
@@ -276,7 +315,9 @@ class Searcher:
         tf = list(counts.values())
         term_idf = [oov if c < 0 else x for c, x in zip(all_cols, idf[all_cols].tolist())]
         total_idf = sum(term_idf)
-        known = [i for i, c in enumerate(all_cols) if c >= 0]
+        # Weights count every term of the version; a segment's arrays have columns below its width.
+        width = self._width[name] if self._segments is None else len(vocab)
+        known = [i for i, c in enumerate(all_cols) if 0 <= c < width]
         cols = np.array([all_cols[i] for i in known], np.int64)
         coverage = np.array([term_idf[i] / total_idf for i in known])
         if self.weighting == "bm25":
@@ -300,6 +341,10 @@ class Searcher:
     def warm(self) -> "Searcher":
         """Build the query-time structures now rather than at the first query (≈ 0.5 s and ≈ 70 MiB
         at 100k entries). Call it before forking workers, so that they share them."""
+        if self._segments is not None:
+            for seg, _to_here, _row0 in self._segments:
+                seg.warm()
+            return self
         self._row_major()
         self._answer_max()
         self._column_offsets()
@@ -426,6 +471,8 @@ class Searcher:
         of the index when the reranker trains on the knowledge base itself); ``paraphrase``
         replaces the index's paraphrase model (one that never saw that row).
         """
+        if self._segments is not None:
+            return self._merged_first_stage(analysis, category, exclude_row, min_score, limit, tag)
         words = self._query_terms(analysis.words, "word")
         chars = self._query_terms(analysis.chars, "char")
         query_terms = {"word": words[:2] + words[3:], "char": chars[:2] + chars[3:]}
@@ -463,12 +510,14 @@ class Searcher:
             partial = acc[rows]
         finally:
             acc[rows] = 0.0
-        if exclude_row >= 0 or category or tag:
+        if exclude_row >= 0 or category or tag or self._hidden is not None:
             keep = rows != exclude_row
+            if self._hidden is not None:
+                keep &= ~self._hidden[self.data.row_article[rows]]
             if category:
                 keep &= self._categories[self.data.row_article[rows]] == category
             if tag:
-                keep &= np.isin(self.data.row_article[rows], self._tagged[tag])
+                keep &= np.isin(self.data.row_article[rows], self._tagged.get(tag, _NO_ARTICLES))
             rows, partial = rows[keep], partial[keep]
             if rows.size == 0:
                 return None
@@ -515,11 +564,36 @@ class Searcher:
         finally:
             lut[all_cols] = -1
 
+    def _merged_first_stage(self, analysis, category, exclude_row, min_score, limit, tag) -> Candidates | None:
+        """first_stage over each segment of an incremental version, candidates merged. An article
+        lives in one segment only, so its article-level features are exact; the best ``limit`` of
+        all are among the segments' best ``limit``."""
+        parts = []
+        for seg, to_here, row0 in self._segments:
+            n_rows = seg.data.row_article.size
+            if n_rows == 0:
+                continue
+            own = exclude_row - row0 if row0 <= exclude_row < row0 + n_rows else -1
+            c = seg.first_stage(analysis, category, own, min_score, limit, tag)
+            if c is not None and c.arts.size:
+                c.arts, c.rows = to_here[c.arts], c.rows + row0
+                parts.append(c)
+        if not parts:
+            return None
+        if len(parts) == 1:
+            return parts[0]
+        cands = Candidates(**{k: np.concatenate([getattr(p, k) for p in parts]) for k in parts[0].__dict__})
+        if limit is not None and cands.arts.size > limit:
+            cands = cands.take(_top(cands.score, limit))
+        return cands
+
     def _article_bm25(self, name: str) -> tuple[np.ndarray, float, np.ndarray]:
         """(length, mean length, idf) of each article's phrasings taken as one document."""
         def build():
             m = self._article_terms[name]
             length = np.asarray(m.sum(axis=1), np.float64).ravel()
+            if self._shared_bm25 is not None:
+                return (length, *self._shared_bm25(name))
             n_art = max(m.shape[0], 1)
             df = np.bincount(m.indices, minlength=m.shape[1])
             idf = np.log1p((n_art - df + 0.5) / (df + 0.5))
@@ -530,10 +604,11 @@ class Searcher:
         """(is-unigram mask over character terms, unigram terms per question row)."""
         def build():
             vocab = self.data.vocab["char"]
-            mask = np.zeros(len(vocab), bool)
-            for term, col in vocab.items():
-                mask[col] = len(term) == 1 or term.isascii()
             q = self.data.questions["char"]
+            mask = np.zeros(q.shape[1], bool)  # a segment's columns: maybe fewer than the vocabulary
+            for term, col in vocab.items():
+                if col < mask.size:
+                    mask[col] = len(term) == 1 or term.isascii()
             per_row = np.bincount(q.indices, weights=mask.repeat(np.diff(q.indptr)), minlength=q.shape[0])
             return mask, per_row
         return self._derived("_unigrams", build)

@@ -23,7 +23,7 @@ def test_build_publishes_a_loadable_version(make_corpus, tmp_path, tiny_analyzer
     files = set(manifest["files"])
     assert {"meta.json", "articles.jsonl", "rows.txt", "vocab.json", "reranker.json", "dict/user_words.txt",
             "dict/synonyms.txt", "arrays/questions.word.data.npy", "arrays/row_article.npy"} <= files
-    assert all(f.startswith(("arrays/", "dict/")) or "/" not in f for f in files)
+    assert all(f.startswith(("arrays/", "dict/", "state/")) or "/" not in f for f in files)
     assert list(data.row_text) == [t for a in data.articles for t in a.questions]
     assert result.articles == 4 and result.vocabulary > 0 and result.analysed == 13  # every question phrasing segmented once
 

@@ -1,0 +1,415 @@
+"""Incremental versions: a rebuild after a few changed articles writes only what changed.
+
+A full build writes a complete version (the *base*) and, in ``state/``, a 16-byte key of each
+article's source (its JSON line, or its parsed fields for a Markdown corpus). A later build whose
+corpus differs from the base in at most COMPACT_SHARE of the base's articles writes an incremental
+version (format 5) instead:
+
+* the base's files as hard links, with the checksums of the base's manifest. Every writer creates
+  new files (never rewrites one in place), so a shared file never changes; pruning a version only
+  drops its links, and a kept version never loses a file;
+* ``delta/``: every article added or changed since the base (cumulative: a version has at most two
+  segments), analysed and weighted with the base's statistics — idf, average lengths and
+  vocabulary frozen; terms the base lacks become new columns after the base's, their idf counted
+  over the delta with the base's article count;
+* ``delta/arrays/order.npy``: each article of the corpus, in corpus order, as its base position
+  (≥ 0) or −1 − its delta position. Base articles it leaves out (removed or replaced) are hidden.
+
+Search scores both segments with the same query weights and merges their candidates (search.py),
+so an incremental version ranks like a full build of the same corpus except for the frozen
+statistics, whose drift the compaction bounds: past COMPACT_SHARE changed articles the build is a
+full one again. The base's reranker is kept until then (it was trained on the base).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import shutil
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+from . import __version__
+from .analysis import Analyzer
+from .corpus import Article, Corpus, CorpusError, Problem, _display, load_corpus, parse_jsonl_line
+from .features import Analysed, count_matrix
+from .index import (
+    ANSWER_FIELDS, DELTA_FORMAT, FIELDS, FORMAT_VERSION, BuildResult, IndexData, IndexError_, _library_versions,
+    _offsets, _save_csc, _write_file, _write_npy, analyse_corpus, analyzer_for, bm25_weights, corpus_key,
+    finish_version, new_version_dir, publish, read_current, row_texts, smooth_idf, tfidf_weights,
+    write_dict_files,
+)
+
+__all__ = ["COMPACT_SHARE", "MIN_ARTICLES", "source_keys", "build_incremental", "merge_segments"]
+
+# Past this share of the base's articles added, changed or removed, a build is a full one
+# (statistics recomputed, reranker retrained if needed, one segment again).
+COMPACT_SHARE = 0.01
+# Below this a full build takes seconds and is exact: no incremental versions.
+MIN_ARTICLES = 5000
+KEY_BYTES = 16
+
+
+def _line_key(raw: bytes) -> bytes:
+    return hashlib.blake2b(raw.strip(), digest_size=KEY_BYTES).digest()
+
+
+def article_key(a: Article) -> bytes:
+    """Key of a parsed article: its fields but not where it was read from."""
+    d = a.to_dict()
+    d.pop("source")
+    return hashlib.blake2b(json.dumps(d, ensure_ascii=False, sort_keys=True).encode("utf-8"),
+                           digest_size=KEY_BYTES).digest()
+
+
+def source_keys(corpus_path: Path, corpus: Corpus) -> list[bytes]:
+    """One key per article of a loaded corpus, in its order: of its JSON line, or of its fields."""
+    if Path(corpus_path).is_dir():
+        return [article_key(a) for a in corpus.articles]
+    return [_line_key(raw) for raw in Path(corpus_path).read_bytes().split(b"\n") if raw.strip()]
+
+
+class _Base:
+    """The base segment of the published version: its files (name → checksum) and figures."""
+
+    def __init__(self, vdir: Path, manifest: dict):
+        self.vdir, self.manifest = vdir, manifest
+        files = manifest["files"]
+        if manifest["format"] == DELTA_FORMAT:
+            info = manifest["base"]
+            self.files = {n: files[n] for n in info["files"]}
+        else:
+            info = manifest
+            self.files = {n: d for n, d in files.items() if n != "reranker.json" and not n.startswith("dict/")}
+        self.version = info.get("version", manifest["version"])
+        self.articles, self.rows = int(info["articles"]), int(info["question_rows"])
+        self.avglen = info["avglen"]
+
+    def read(self, name: str) -> bytes:
+        data = (self.vdir / name).read_bytes()
+        if hashlib.sha256(data).hexdigest() != self.files[name]:
+            raise ValueError(f"checksum mismatch in {name}")
+        return data
+
+
+def _published_base(out_dir: Path, ranking: dict) -> _Base | None:
+    version = read_current(out_dir)
+    if version is None:
+        return None
+    vdir = out_dir / "versions" / version
+    try:
+        manifest = json.loads((vdir / "manifest.json").read_text("utf-8"))
+        if manifest.get("format") not in (FORMAT_VERSION, DELTA_FORMAT) or manifest.get("ranking") != ranking:
+            return None
+        base = _Base(vdir, manifest)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if "state/keys.bin" not in base.files or any(n.startswith("arrays/paraphrase") for n in base.files):
+        return None  # built before keys were kept, or small enough for a paraphrase model
+    return base if base.articles >= MIN_ARTICLES else None
+
+
+def build_incremental(corpus_path: str | Path, out_dir: str | Path, dict_files: dict, ranking: dict,
+                      progress=None, workers: int | None = None, analyzer: Analyzer | None = None) -> BuildResult | None:
+    """Publish an incremental version when the published index allows one and the corpus changed
+    little since its base; None when a full build is needed. Raises CorpusError like a full build."""
+    t0 = time.perf_counter()
+    corpus_path, out_dir = Path(corpus_path), Path(out_dir)
+    if not corpus_path.exists():
+        raise FileNotFoundError(f"corpus not found: {corpus_path}")
+    base = _published_base(out_dir, ranking)
+    if base is None:
+        return None
+    analyzer = analyzer or analyzer_for(dict_files, lazy=True)  # jieba loads only if a new text needs it
+    if analyzer.fingerprint != base.manifest.get("analyzer", {}).get("fingerprint"):
+        return None
+    try:
+        raw_keys = base.read("state/keys.bin")
+        meta = json.loads(base.read("meta.json"))
+        related = json.loads(base.read("state/related.json"))
+        vocab = json.loads(base.read("vocab.json"))
+        idf = {f: np.load(io.BytesIO(base.read(f"arrays/idf.{f}.npy")), allow_pickle=False) for f in FIELDS}
+    except (OSError, ValueError, KeyError):
+        return None
+    position = {raw_keys[i : i + KEY_BYTES]: i // KEY_BYTES for i in range(0, len(raw_keys), KEY_BYTES)}
+    if len(position) != base.articles:
+        return None
+    diff = _diff(corpus_path, position, base.articles)
+    if diff is None:
+        return None  # too much changed: compact
+    order, delta, categories, popular, content_hash, sources = diff
+    if corpus_path.is_file():
+        _check_jsonl(corpus_path, order, delta, meta, related, sources)
+        kept = {meta["category"][p] for p in order[order >= 0].tolist()}
+        categories = {c: c for c in sorted((kept | {a.category for a in delta}) - {""})}
+    corpus = Corpus(articles=delta, categories=categories, content_hash=content_hash, popular=popular)
+    key = corpus_key(corpus, analyzer, ranking)
+    cache = out_dir / "cache" / f"delta-{analyzer.fingerprint}.npz"
+    analysed = analyse_corpus(analyzer, delta, cache, progress, workers)
+    arrays = delta_arrays(delta, analysed, vocab, idf, base.articles, base.avglen, ranking)
+    version, path = _write(out_dir, base, corpus, analyzer, arrays, order, key, dict_files, ranking,
+                           time.perf_counter() - t0)
+    publish(out_dir, version)
+    n_vocab = sum(arrays["idf"][f].size for f in FIELDS)
+    return BuildResult(version, path, int(order.size), n_vocab, time.perf_counter() - t0, analysed.fresh, True)
+
+
+def _diff(corpus_path: Path, position: dict[bytes, int], n_base: int):
+    """(order, delta articles, categories, popular, content hash, line of each article) of the
+    corpus against the base's keys; None when more than COMPACT_SHARE of the base changed.
+    Only new or changed JSON lines are parsed; their problems raise CorpusError."""
+    used = np.zeros(n_base, bool)
+    order, delta, sources = [], [], []
+    budget = int(COMPACT_SHARE * n_base)
+    if corpus_path.is_dir():
+        corpus = load_corpus(corpus_path)  # validates everything
+        items = [(article_key(a), a, 0, b"") for a in corpus.articles]
+        categories, popular, content_hash = corpus.categories, corpus.popular, corpus.content_hash
+    else:
+        blob = corpus_path.read_bytes()
+        content_hash = hashlib.sha256(blob).hexdigest()
+        items = ((_line_key(raw), None, n, raw) for n, raw in enumerate(blob.split(b"\n"), 1) if raw.strip())
+        categories, popular = {}, ()
+    problems: list[Problem] = []
+    display = _display(corpus_path)
+    for key, article, lineno, raw in items:
+        p = position.get(key)
+        if p is not None and not used[p]:
+            used[p] = True
+            order.append(p)
+        else:
+            if article is None:
+                article = parse_jsonl_line(raw, display, lineno, problems)
+            if article is not None:
+                order.append(-1 - len(delta))
+                delta.append(article)
+                if len(delta) > budget:
+                    return None
+        sources.append(lineno)
+    if problems:
+        raise CorpusError(problems)
+    if len(delta) + n_base - int(used.sum()) > budget:
+        return None
+    if not order:
+        raise CorpusError([Problem(display, 0, "no entries found")])
+    return np.asarray(order, np.int32), delta, categories, popular, content_hash, sources
+
+
+def _check_jsonl(path: Path, order: np.ndarray, delta: list[Article], meta: dict, related: dict,
+                 sources: list[int]) -> None:
+    """The checks across entries a full load makes (unique ids, known related ids), over the
+    kept base articles' ids and related ids and the new entries."""
+    display, base_ids = _display(path), meta["id"]
+    ids = [base_ids[o] if o >= 0 else delta[-1 - o].id for o in order.tolist()]
+    problems, first_seen = [], {}
+    for i, line in zip(ids, sources):
+        if i in first_seen:
+            problems.append(Problem(display, line, f"duplicate id '{i}' (first used at {display}:{first_seen[i]})"))
+        else:
+            first_seen[i] = line
+    refs = [(first_seen[a.id], a.related) for a in delta]
+    refs += [(first_seen[i], r) for i, r in related.items() if i in first_seen]
+    problems += [Problem(display, line, f"unknown related id '{rid}'") for line, rel in refs for rid in rel
+                 if rid not in first_seen]
+    if problems:
+        raise CorpusError(sorted(problems, key=lambda p: p.line))
+
+
+def delta_arrays(articles: list[Article], analysed: Analysed, vocab: dict, base_idf: dict, n_base: int,
+                 avglen: dict, ranking: dict) -> dict:
+    """The delta's weight matrices in the version's columns (the base's, then the terms it lacks),
+    with the base's idf and average lengths; new terms' idf over the delta with the base's count."""
+    out = {"idf": {}, "questions": {}, "answers": {}, "article_terms": {}, "new_terms": {}}
+    counts = [len(row_texts(a)) for a in articles]
+    n_art, n_tok = len(articles), len(analysed.tokens)
+    row_article = np.repeat(np.arange(n_art, dtype=np.int32), counts)
+    owner = sp.csr_matrix((np.ones(row_article.size, np.int32), (row_article, np.arange(row_article.size))),
+                          shape=(n_art, row_article.size))
+    for name in FIELDS:
+        q = count_matrix(analysed.rows[name], n_tok)
+        art_terms = (owner @ sp.csr_matrix((np.ones(q.nnz, np.int32), q.indices, q.indptr), shape=q.shape)).tocsr()
+        present = art_terms
+        a = None
+        if name in ANSWER_FIELDS:
+            a = count_matrix(analysed.answers[name], n_tok)
+            present = art_terms + sp.csr_matrix((np.ones(a.nnz, np.int32), a.indices, a.indptr), shape=a.shape)
+        present.sum_duplicates()
+        df = np.bincount(present.indices, minlength=n_tok)
+        used = np.flatnonzero(df)
+        known, n_cols = vocab[name], len(vocab[name])
+        new = sorted({analysed.tokens[i] for i in used.tolist()} - known.keys())
+        new_col = {t: n_cols + j for j, t in enumerate(new)}
+        remap = np.full(n_tok, -1, np.int32)
+        remap[used] = [known.get(analysed.tokens[i], new_col.get(analysed.tokens[i])) for i in used.tolist()]
+        width = n_cols + len(new)
+        new_df = np.zeros(len(new), np.int64)
+        is_new = remap[used] >= n_cols
+        new_df[remap[used[is_new]] - n_cols] = df[used[is_new]]
+        idf = np.concatenate([np.asarray(base_idf[name], np.float32), smooth_idf(new_df, n_base)])
+        out["idf"][name], out["new_terms"][name] = idf, new
+
+        def columns(m: sp.csr_matrix, remap=remap, width=width) -> sp.csr_matrix:
+            m = sp.csr_matrix((m.data, remap[m.indices], m.indptr), shape=(m.shape[0], width))
+            m.has_sorted_indices = False
+            return m
+
+        art_terms = columns(art_terms)
+        art_terms.sort_indices()
+        out["article_terms"][name] = art_terms
+        for kind, m in {"questions": q, "answers": a}.items():
+            if m is None:
+                continue
+            m = columns(m)
+            if ranking.get("weighting") == "bm25":
+                key = name if kind == "questions" else f"answer.{name}"
+                m, _avg = bm25_weights(m, idf, ranking["k1"], ranking["b"], avglen=float(avglen[key]))
+            else:
+                m = tfidf_weights(m, idf)
+            out[kind][name] = m.tocsc()
+    out["row_article"] = row_article
+    return out
+
+
+def _link(src: Path, dst: Path) -> None:
+    """A hard link to a base file; a copy where links are impossible (another file system)."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copyfile(src, dst)
+        with open(dst, "rb") as f:
+            os.fsync(f.fileno())
+
+
+def _write(out_dir: Path, base: _Base, corpus: Corpus, analyzer, arrays: dict, order: np.ndarray, key: str,
+           dict_files: dict, ranking: dict, seconds: float) -> tuple[str, Path]:
+    version, tmp = new_version_dir(out_dir, key)
+    checksums = dict(base.files)
+    for name in base.files:
+        _link(base.vdir / name, tmp / name)
+    published = base.manifest
+    if "reranker.json" in published["files"]:  # the published reranker, kept (see module doc)
+        _link(base.vdir / "reranker.json", tmp / "reranker.json")
+        checksums["reranker.json"] = published["files"]["reranker.json"]
+    write_dict_files(tmp, dict_files, checksums)
+    (tmp / "delta" / "arrays").mkdir(parents=True)
+    npy = {"order": order}
+    for name in FIELDS:
+        npy[f"idf.{name}"] = arrays["idf"][name]
+        _save_csc(npy, f"questions.{name}", arrays["questions"][name])
+        _save_csc(npy, f"article_terms.{name}", arrays["article_terms"][name], "csr")
+        if name in arrays["answers"]:
+            _save_csc(npy, f"answers.{name}", arrays["answers"][name])
+    npy["row_article"] = arrays["row_article"]
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    lines = [encode(a.to_dict()).encode("utf-8") for a in corpus.articles]
+    rows = [t.encode("utf-8") for a in corpus.articles for t in row_texts(a)]
+    npy["articles.off"], npy["rows.off"] = _offsets(lines), _offsets(rows)
+    for name, arr in npy.items():
+        checksums[f"delta/arrays/{name}.npy"] = _write_npy(tmp / "delta" / "arrays" / f"{name}.npy", arr)
+    checksums["delta/articles.jsonl"] = _write_file(tmp / "delta" / "articles.jsonl", b"".join(lines))
+    checksums["delta/rows.txt"] = _write_file(tmp / "delta" / "rows.txt", b"".join(rows))
+    checksums["delta/meta.json"] = _write_file(tmp / "delta" / "meta.json", encode({
+        "categories": corpus.categories, "popular": list(corpus.popular),
+        "id": [a.id for a in corpus.articles], "category": [a.category for a in corpus.articles],
+        "tags": [list(a.tags) for a in corpus.articles], "vocab": arrays["new_terms"],
+    }).encode("utf-8"))
+    manifest = {
+        "format": DELTA_FORMAT,
+        "version": version,
+        "faq_search_version": __version__,
+        "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "build_seconds": round(seconds, 3),
+        "corpus_key": key,
+        "corpus_hash": corpus.content_hash,
+        "articles": int(order.size),
+        "question_rows": base.rows + int(arrays["row_article"].size),
+        "vocabulary": {f: int(arrays["idf"][f].size) for f in FIELDS},
+        "analyzer": analyzer.settings(),
+        "ranking": ranking,
+        "avglen": base.avglen,
+        "reranker": published.get("reranker"),
+        "libraries": _library_versions(),
+        "files": checksums,
+        "base": {"version": base.version, "articles": base.articles, "question_rows": base.rows,
+                 "avglen": base.avglen, "files": sorted(base.files)},
+        "delta": {"articles": len(corpus.articles), "question_rows": int(arrays["row_article"].size),
+                  "hidden_base_articles": base.articles - int((order >= 0).sum())},
+    }
+    return version, finish_version(out_dir, version, tmp, manifest)
+
+
+# --- load: one view over both segments ---------------------------------------------------------
+
+class MergedArticles:
+    """The articles of an incremental version in corpus order, each from its segment."""
+
+    def __init__(self, base, delta, order: np.ndarray):
+        self._base, self._delta, self._order = base, delta, order
+
+    def __len__(self) -> int:
+        return self._order.size
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        o = int(self._order[i])
+        return self._base[o] if o >= 0 else self._delta[-1 - o]
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+
+class ConcatRows:
+    """Row texts of the base's rows, then the delta's."""
+
+    def __init__(self, base, delta):
+        self._base, self._delta, self._n = base, delta, len(base)
+
+    def __len__(self) -> int:
+        return self._n + len(self._delta)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        i = range(len(self))[i]
+        return self._base[i] if i < self._n else self._delta[i - self._n]
+
+
+def merge_segments(base: IndexData, delta: IndexData, meta: dict) -> IndexData:
+    """One IndexData over an incremental version's two segments (their arrays stay mapped)."""
+    vocab = base.vocab  # the object both segments hold: the new terms extend it for both
+    for f in FIELDS:
+        n = len(vocab[f])
+        vocab[f].update({t: n + j for j, t in enumerate(meta["vocab"][f])})
+        if len(vocab[f]) != delta.idf[f].size or delta.questions[f].shape[1] != delta.idf[f].size:
+            raise IndexError_(f"index {base.version}: the delta's vocabulary does not match the base's")
+    base.idf = delta.idf
+    order = np.asarray(np.load(delta.path / "delta" / "arrays" / "order.npy", allow_pickle=False), np.int64)
+    n_base, n_delta = len(base.articles), len(delta.articles)
+    kept = order >= 0
+    base_to_here = np.full(n_base, -1, np.int64)
+    base_to_here[order[kept]] = np.flatnonzero(kept)
+    delta_to_here = np.full(n_delta, -1, np.int64)
+    delta_to_here[-1 - order[~kept]] = np.flatnonzero(~kept)
+    if (order >= n_base).any() or (order < -n_delta).any() or (delta_to_here < 0).any() \
+            or int((base_to_here >= 0).sum()) != int(kept.sum()):
+        raise IndexError_(f"index {base.version}: the article order does not match the segments")
+    columns = {}
+    for k in ("id", "category", "tags"):
+        b, d = base.columns[k], delta.columns[k]
+        columns[k] = [b[o] if o >= 0 else d[-1 - o] for o in order.tolist()]
+    row_article = np.concatenate([base_to_here[np.asarray(base.row_article)], delta_to_here[np.asarray(delta.row_article)]])
+    return IndexData(
+        version=base.version, manifest=base.manifest, articles=MergedArticles(base.articles, delta.articles, order),
+        categories=delta.categories, vocab=vocab, idf=delta.idf, questions={}, answers={},
+        row_article=row_article, row_text=ConcatRows(base.row_text, delta.row_text), path=base.path,
+        reranker=base.reranker, popular=delta.popular, article_terms=None, columns=columns,
+        segments=[(base, base_to_here, 0), (delta, delta_to_here, len(base.row_text))],
+    )
