@@ -14,7 +14,8 @@ from .index import (
     DEFAULT_RANKING, READABLE_FORMATS, BuildResult, analyse_corpus, analyzer_for, build_arrays, corpus_key,
     dict_files_for, in_memory, publish, read_current, write_version,
 )
-from .incremental import build_incremental, source_keys
+from .features import Ragged
+from .incremental import build_incremental, save_row_features, source_keys
 from .paraphrase import ParaphraseModel, trainable
 from .rerank import PARAPHRASE_FEATURES, Reranker, load_default, train_reranker, training_sample
 from .search import Searcher
@@ -44,6 +45,8 @@ def build_index(corpus_path: str | Path, out_dir: str | Path, dict_dir: str | Pa
     analysed = analyse_corpus(analyzer, corpus.articles, cache_path, progress, workers)
     for stale in (out_dir / "cache").glob("analysis-*.json"):  # token caches of index format 2
         stale.unlink(missing_ok=True)
+    # count_matrix sorts and merges the ids in place: keep the rows' features as analysed.
+    rows = {f: Ragged(r.off, r.ids.copy()) for f, r in analysed.rows.items()}
     arrays = build_arrays(corpus, analysed, ranking)
     reranker = paraphrase = None
     if rerank:
@@ -60,6 +63,7 @@ def build_index(corpus_path: str | Path, out_dir: str | Path, dict_dir: str | Pa
     version, path = write_version(out_dir, corpus, analyzer, arrays, key, dict_files, ranking, seconds,
                                   reranker, paraphrase, source_keys(corpus_path, corpus))
     publish(out_dir, version)
+    save_row_features(out_dir, version, rows, arrays)
     vocab = sum(len(v) for v in arrays["vocab"].values())
     return BuildResult(version, path, len(corpus.articles), vocab, time.perf_counter() - t0, analysed.fresh)
 

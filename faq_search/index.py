@@ -133,21 +133,30 @@ def corpus_key(corpus: Corpus, analyzer: Analyzer, ranking: dict) -> str:
 # --- analysis: cached per text as feature ids, parallel over processes -------------------------
 
 def analyse_corpus(analyzer: Analyzer, articles: list[Article], cache_path: Path | None,
-                   progress=None, workers: int | None = None) -> Analysed:
+                   progress=None, workers: int | None = None, known: dict | None = None,
+                   prune: bool = True) -> Analysed:
     """Feature ids of every question row and every answer: each text not in the cache is analysed
-    (jieba is the slow part), the rest are looked up; the cache is then pruned to this corpus."""
+    (jieba is the slow part), the rest are looked up; the cache is then pruned to this corpus
+    (``prune``). ``known``: question text → (word features, char features) found elsewhere."""
     workers = workers or os.cpu_count() or 1
     cache = TokenCache.load(cache_path) if cache_path and cache_path.exists() else TokenCache.empty()
     texts = [t for a in articles for t in row_texts(a)]
     answers = [a.answer for a in articles]
     akeys = [answer_key(t) for t in answers]
     todo = sorted({t for t in texts if t not in cache.q_index})
+    seeded = [t for t in todo if known and t in known]
+    if seeded:
+        todo = [t for t in todo if t not in known]
     atodo = {}
     for k, t in zip(akeys, answers):
         if k not in cache.a_index:
             atodo.setdefault(k, t)
     bar = Progress(len(todo) + len(atodo), "analysing", progress)
     (q_word, q_char), (a_char,) = analyse_texts(analyzer, cache, todo, list(atodo.values()), workers, bar)
+    if seeded:
+        q_word = Ragged.concat([q_word, _ragged(cache, [known[t][0] for t in seeded])])
+        q_char = Ragged.concat([q_char, _ragged(cache, [known[t][1] for t in seeded])])
+        todo = todo + seeded
     # Old and fresh entries side by side; rows and answers index into them.
     q_index = {**cache.q_index, **{t: len(cache.q_keys) + i for i, t in enumerate(todo)}}
     a_index = {**cache.a_index, **{k: len(cache.a_keys) + i for i, k in enumerate(atodo)}}
@@ -156,20 +165,26 @@ def analyse_corpus(analyzer: Analyzer, articles: list[Article], cache_path: Path
     row_entry = np.fromiter((q_index[t] for t in texts), np.int64, len(texts))
     art_entry = np.fromiter((a_index[k] for k in akeys), np.int64, len(akeys))
     analysed = Analysed(tokens=cache.tokens, rows={"word": q_word.take(row_entry), "char": q_char.take(row_entry)},
-                        answers={"char": a_char.take(art_entry)}, fresh=len(todo), fresh_answers=len(atodo))
+                        answers={"char": a_char.take(art_entry)}, fresh=len(todo) - len(seeded), fresh_answers=len(atodo))
     keys, akeys_all = cache.q_keys + todo, cache.a_keys + list(atodo)
     q_used, a_used = np.unique(row_entry), np.unique(art_entry)
     # Entries no text uses any more are dropped once they are a fifth of the cache (a rewrite costs
     # a gather of every entry); until then the cache only grows by what was analysed afresh.
     stale = len(keys) - q_used.size + len(akeys_all) - a_used.size
     if cache_path and (todo or atodo or stale):
-        if stale <= 0.2 * (len(keys) + len(akeys_all)):
+        if not prune or stale <= 0.2 * (len(keys) + len(akeys_all)):
             q_used, a_used = np.arange(len(keys)), np.arange(len(akeys_all))
             if not (todo or atodo):
                 return analysed  # nothing new to keep
         TokenCache(cache.tokens, [keys[i] for i in q_used], q_word.take(q_used), q_char.take(q_used),
                    [akeys_all[i] for i in a_used], a_char.take(a_used)).save(cache_path)
     return analysed
+
+
+def _ragged(cache: TokenCache, lists: list[list[str]]) -> Ragged:
+    off = np.zeros(len(lists) + 1, np.int64)
+    np.cumsum([len(x) for x in lists], out=off[1:])
+    return Ragged(off, cache.add_tokens([t for x in lists for t in x]))
 
 
 # --- build -------------------------------------------------------------------------------
@@ -226,7 +241,7 @@ def build_arrays(corpus: Corpus, analysed: Analysed, ranking: dict | None = None
     article's phrasings, plus its answer for the answer fields), not question rows, so
     many paraphrases of one article don't dilute a term."""
     ranking = ranking or DEFAULT_RANKING
-    out = {"vocab": {}, "idf": {}, "questions": {}, "answers": {}, "avglen": {}, "article_terms": {}}
+    out = {"vocab": {}, "idf": {}, "questions": {}, "answers": {}, "avglen": {}, "article_terms": {}, "token_column": {}}
     counts = [len(row_texts(a)) for a in corpus.articles]
     n_art, n_tok = len(counts), len(analysed.tokens)
     row_article = np.repeat(np.arange(n_art, dtype=np.int32), counts)
@@ -249,6 +264,7 @@ def build_arrays(corpus: Corpus, analysed: Analysed, ranking: dict | None = None
         used = used[np.asarray(order, np.int64)]
         remap = np.full(n_tok, -1, np.int32)
         remap[used] = np.arange(used.size, dtype=np.int32)
+        out["token_column"][name] = remap
         out["vocab"][name] = {terms[i]: col for col, i in enumerate(order)}
         idf = smooth_idf(df_all[used], n_art)
         out["idf"][name] = idf

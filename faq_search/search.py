@@ -101,6 +101,20 @@ def _presence(matrix: sp.csr_matrix, rows: np.ndarray, lut: np.ndarray, first_te
     return out
 
 
+def _without(rows: np.ndarray, values: np.ndarray, drop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted unique ``rows`` and their ``values`` less the (sorted) rows in ``drop``: a binary search
+    of the few dropped rows, not a pass over every row."""
+    pos = rows.searchsorted(drop)
+    inside = pos < rows.size
+    pos, drop = pos[inside], drop[inside]
+    hit = pos[rows[pos] == drop]
+    if hit.size == 0:
+        return rows, values
+    keep = np.ones(rows.size, bool)
+    keep[hit] = False
+    return rows[keep], values[keep]
+
+
 def _firsts(values: np.ndarray) -> np.ndarray:
     """Mask of the first of each run of equal values."""
     mask = np.empty(values.size, bool)
@@ -186,7 +200,7 @@ class Searcher:
         # Normalised text of recently shown phrasings + answers, for matched terms (bounded memory).
         self._spelled_row = functools.lru_cache(maxsize=4096)(self._spell_row)
         # Set on the Searcher of one segment of an incremental version (see _segment_searchers).
-        self._hidden: np.ndarray | None = None  # base articles removed or replaced
+        self._hidden: np.ndarray | None = None  # question rows of base articles removed or replaced (sorted)
         self._shared_bm25 = None
         self._segments = None
         if data.segments:
@@ -210,7 +224,7 @@ class Searcher:
             seg._oov_idf = self._oov_idf
             if row0 == 0:
                 hidden = to_here < 0
-                seg._hidden = hidden if hidden.any() else None
+                seg._hidden = np.flatnonzero(hidden[data.row_article]) if hidden.any() else None
             else:
                 seg._shared_bm25 = self._delta_bm25
             out.append((seg, to_here, row0))
@@ -510,10 +524,10 @@ class Searcher:
             partial = acc[rows]
         finally:
             acc[rows] = 0.0
-        if exclude_row >= 0 or category or tag or self._hidden is not None:
+        if self._hidden is not None:
+            rows, partial = _without(rows, partial, self._hidden)
+        if exclude_row >= 0 or category or tag:
             keep = rows != exclude_row
-            if self._hidden is not None:
-                keep &= ~self._hidden[self.data.row_article[rows]]
             if category:
                 keep &= self._categories[self.data.row_article[rows]] == category
             if tag:
@@ -569,15 +583,20 @@ class Searcher:
         lives in one segment only, so its article-level features are exact; the best ``limit`` of
         all are among the segments' best ``limit``."""
         parts = []
+        floor = min_score
         for seg, to_here, row0 in self._segments:
             n_rows = seg.data.row_article.size
             if n_rows == 0:
                 continue
             own = exclude_row - row0 if row0 <= exclude_row < row0 + n_rows else -1
-            c = seg.first_stage(analysis, category, own, min_score, limit, tag)
+            c = seg.first_stage(analysis, category, own, floor, limit, tag)
             if c is not None and c.arts.size:
                 c.arts, c.rows = to_here[c.arts], c.rows + row0
                 parts.append(c)
+                if limit is not None and c.arts.size >= limit:
+                    # The delta's candidates below the base's limit-th score cannot make the top
+                    # (an equal one could: the floor is inclusive).
+                    floor = max(floor, float(np.partition(c.score, c.arts.size - limit)[c.arts.size - limit]))
         if not parts:
             return None
         if len(parts) == 1:

@@ -179,3 +179,27 @@ def test_small_knowledge_bases_always_build_in_full(tmp_path, tiny_analyzer):
     entries[1] = entry(1, answer="改过的答案")
     write(corpus, entries)
     assert not build(corpus, out, tiny_analyzer).incremental  # 60 < MIN_ARTICLES
+
+
+def test_an_edited_answer_segments_nothing(small_base, tmp_path, tiny_analyzer):
+    entries = [entry(i) for i in range(60)]
+    corpus, out = tmp_path / "kb.jsonl", tmp_path / "index"
+    write(corpus, entries)
+    assert build(corpus, out, tiny_analyzer).analysed == 60 * 3
+    assert list((out / "cache").glob("rows-*.npz"))  # the base's question features, kept for this
+    entries[4] = entry(4, answer="提现到账时间改为两小时内。")
+    write(corpus, entries)
+    result = build(corpus, out, tiny_analyzer)
+    assert result.incremental and result.analysed == 0  # its questions came from the base
+    entries[4] = entry(4, answer="提现到账时间改为两小时内。", similar_questions=["花呗额度能不能转到信用卡", "请问信用卡还款怎么操作4"])
+    write(corpus, entries)
+    result = build(corpus, out, tiny_analyzer)
+    assert result.incremental and result.analysed == 1  # only the new phrasing
+    s = Searcher.load(out, analyzer=tiny_analyzer)
+    assert s.search("花呗额度能不能转到信用卡")[0].id == "e004"
+    full = tmp_path / "full"
+    build(corpus, full, tiny_analyzer, full=True)
+    f = Searcher.load(full, analyzer=tiny_analyzer)
+    for q in QUERIES + ["花呗额度能不能转到信用卡"]:
+        mine, theirs = first_stage_scores(s, q), first_stage_scores(f, q)
+        assert mine.keys() == theirs.keys() and max(abs(mine[i] - theirs[i]) for i in mine) < 0.02, q
