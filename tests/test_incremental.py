@@ -203,3 +203,26 @@ def test_an_edited_answer_segments_nothing(small_base, tmp_path, tiny_analyzer):
     for q in QUERIES + ["花呗额度能不能转到信用卡"]:
         mine, theirs = first_stage_scores(s, q), first_stage_scores(f, q)
         assert mine.keys() == theirs.keys() and max(abs(mine[i] - theirs[i]) for i in mine) < 0.02, q
+
+
+def test_the_service_serves_an_incremental_version(small_base, tmp_path, app_factory, tiny_analyzer):
+    entries = [entry(i) for i in range(60)]
+    corpus, out = tmp_path / "kb.jsonl", tmp_path / "index"
+    write(corpus, entries)
+    build(corpus, out, tiny_analyzer)
+    client = app_factory(out).test_client()
+    assert client.get("/api/articles/e005").status_code == 200
+    entries[5] = entry(5, answer="实名信息可在设置里更新。")
+    del entries[6]
+    entries.append({"id": "new-1", "question": "数字人民币钱包怎么绑定", "answer": "在银行卡页添加数字人民币钱包。",
+                    "category": "c9", "tags": ["数币"]})
+    write(corpus, entries)
+    version = build(corpus, out, tiny_analyzer).version
+    body = client.get("/api/search", query_string={"q": "数字人民币钱包怎么绑定"}).get_json()
+    assert body["index_version"] == version and body["results"][0]["id"] == "new-1"
+    assert client.get("/api/articles/e005").get_json()["answer"] == "实名信息可在设置里更新。"
+    assert client.get("/api/articles/e006").status_code == 404
+    assert "c9" in client.get("/api/categories").get_data(as_text=True)
+    suggestions = client.get("/api/suggest", query_string={"q": "数字"}).get_json()
+    assert suggestions is not None
+    assert client.get("/api/search", query_string={"q": "提现", "tag": "数币"}).get_json()["results"] == []
