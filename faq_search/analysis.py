@@ -22,7 +22,7 @@ from typing import Iterable, Sequence
 
 import opencc
 
-__all__ = ["Analyzer", "Analysis", "Token", "normalize_text", "load_user_words", "load_synonyms"]
+__all__ = ["Analyzer", "Analysis", "Token", "TOPIC_FREE_WORDS", "normalize_text", "load_user_words", "load_synonyms"]
 
 
 
@@ -68,6 +68,14 @@ DEFAULT_STOPWORDS = frozenset(
     """的 了 吗 呢 啊 吧 呀 哦 嘛 么 哈 嗯 哎 诶 喔 呗 啦 咯 之 得 地 着
     请问 请 一下 我 我们 你 你们 您 他 她 它 是 在 就 都 也 和 与 及 还 又 这 那 这个 那个 个
     把 给 让 帮 帮忙 麻烦 谢谢 感谢 您好 你好 在吗 有没有 是不是""".split()
+)
+
+
+# Question and function words that ask something but name no topic (after synonyms: 咋/如何 → 怎么,
+# 啥 → 什么, 几天 → 多久). A query of nothing else (怎么, 可以吗, 为什么) cannot have "the" answer.
+TOPIC_FREE_WORDS = frozenset(
+    """怎么 为什么 什么 多久 多少 几 哪 哪里 哪儿 哪个 可以 能 能不能 可不可以 会 会不会 要 需要 是否
+    不 没 没有 有 行 行不行 好 用 办 弄 搞 到底 已经 还是 现在 一直""".split()
 )
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from .analysis import Analyzer
+from .analysis import TOPIC_FREE_WORDS, Analyzer
 from .corpus import Article
 from .index import FIELDS, IndexData, analyzer_for, load_index, read_current
 from .paraphrase import ParaphraseModel
@@ -750,6 +750,8 @@ class Searcher:
         confident = np.zeros(scores.size, bool)
         if sum(len(g) for g in analysis.chars if len(g) == 1 or g.isascii()) < MIN_CONFIDENT_CHARS:
             pass  # one character is a keystroke, not a question: never "the answer"
+        elif all(w in TOPIC_FREE_WORDS or w in self.analyzer.stopwords for w in analysis.words):
+            pass  # 怎么, 可以吗: a question with no topic has no one answer
         elif self.reranker is not None and self.confidence is not None:
             # Trained on best candidates: it says whether the best one answers at all.
             threshold = float(self.confidence.info.get("threshold", 0.5))

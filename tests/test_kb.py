@@ -67,5 +67,11 @@ def test_out_of_domain_questions_get_no_confident_answer(searcher, query):
     assert not any(h.confident for h in searcher.search(query))
 
 
+@pytest.mark.parametrize("query", ["怎么", "怎么办", "可以吗", "为什么", "多久", "我怎么弄", "什么"])
+def test_a_question_with_no_topic_gets_no_confident_answer(searcher, query):
+    hits = searcher.search(query)
+    assert hits and not any(h.confident for h in hits)
+
+
 def test_a_clear_question_gets_a_confident_answer(searcher):
     assert searcher.search("忘记登录密码了怎么办")[0].confident
