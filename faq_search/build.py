@@ -16,8 +16,9 @@ from .index import (
 )
 from .features import Ragged
 from .incremental import build_incremental, save_row_features, source_keys
+from .lsa import LsaModel
 from .paraphrase import ParaphraseModel, trainable
-from .rerank import PARAPHRASE_FEATURES, Reranker, load_default, train_reranker, training_sample
+from .rerank import MODEL_FEATURES, Reranker, load_default, train_reranker, training_sample
 from .search import Searcher
 
 __all__ = ["build_index", "check_index"]
@@ -48,11 +49,12 @@ def build_index(corpus_path: str | Path, out_dir: str | Path, dict_dir: str | Pa
     # count_matrix sorts and merges the ids in place: keep the rows' features as analysed.
     rows = {f: Ragged(r.off, r.ids.copy()) for f, r in analysed.rows.items()}
     arrays = build_arrays(corpus, analysed, ranking)
-    reranker = paraphrase = None
+    reranker = paraphrase = lsa = None
     if rerank:
         data = in_memory(corpus, arrays, ranking)
         if trainable(data.row_article, len(data.articles)):
             data.paraphrase = paraphrase = ParaphraseModel.fit(data.questions, data.row_article, len(data.articles))
+            data.lsa = lsa = LsaModel.fit(data.questions)
         # Own paraphrase groups when there are enough of them, else our default weights.
         sample = training_sample(data)
         changed = analysed.fresh + analysed.fresh_answers
@@ -61,7 +63,7 @@ def build_index(corpus_path: str | Path, out_dir: str | Path, dict_dir: str | Pa
                     or train_reranker(Searcher(data, analyzer), sample=sample, workers=workers) or load_default())
     seconds = time.perf_counter() - t0
     version, path = write_version(out_dir, corpus, analyzer, arrays, key, dict_files, ranking, seconds,
-                                  reranker, paraphrase, source_keys(corpus_path, corpus))
+                                  reranker, paraphrase, source_keys(corpus_path, corpus), lsa)
     publish(out_dir, version)
     save_row_features(out_dir, version, rows, arrays)
     vocab = sum(len(v) for v in arrays["vocab"].values())
@@ -99,7 +101,7 @@ def _reusable_reranker(out_dir: Path, analyzer: Analyzer, ranking: dict, sample,
         previous = Reranker.from_json(raw.decode("utf-8"))
     except (OSError, ValueError, KeyError, AttributeError):
         return None
-    if bool(set(PARAPHRASE_FEATURES) & set(previous.features)) != has_paraphrase:
+    if bool(set(MODEL_FEATURES) & set(previous.features)) != has_paraphrase:
         return None  # trained with (or without) a paraphrase model this build no longer has (or now has)
     info = {**previous.info, "trained_in": previous.info.get("trained_in", version), "changed_since_training": drift}
     return replace(previous, info=info)

@@ -3,7 +3,7 @@
 A full build writes a complete version (the *base*) and, in ``state/``, a 16-byte key of each
 article's source (its JSON line, or its parsed fields for a Markdown corpus). A later build whose
 corpus differs from the base in at most COMPACT_SHARE of the base's articles writes an incremental
-version (format 5) instead:
+version (format 7) instead:
 
 * the base's files as hard links, with the checksums of the base's manifest. Every writer creates
   new files (never rewrites one in place), so a shared file never changes; pruning a version only

@@ -14,7 +14,7 @@ Layout of an index directory::
                               (CSR), row → article, offsets; memory-mapped at load
         dict/                 the user words and synonyms the index was built with
         state/                each article's source key and related ids (for incremental builds)
-        delta/                only in an incremental version (format 5, see incremental.py):
+        delta/                only in an incremental version (format 7, see incremental.py):
                               the articles added or changed since the base, whose files the
                               version shares with it as hard links
       cache/analysis-<fingerprint>.npz    feature ids per question text and per answer
@@ -42,15 +42,17 @@ from . import __version__
 from .analysis import Analyzer
 from .corpus import Article, Corpus
 from .features import Analysed, Progress, Ragged, TokenCache, analyse_texts, answer_key, count_matrix
+from .lsa import LsaModel
 from .paraphrase import ParaphraseModel
 from .rerank import DEFAULT_WEIGHTS, Reranker
 
 __all__ = ["IndexData", "IndexError_", "BuildResult", "publish", "read_current", "load_index", "in_memory"]
 
 # 4: format 3 (memory-mapped .npy arrays) plus the paraphrase model and 20-feature rerankers.
-FORMAT_VERSION = 4
-# 5: a format-4 base plus a delta segment (incremental.py); older code refuses it.
-DELTA_FORMAT = 5
+# 6: format 4 plus the LSA model and 22-feature rerankers.
+FORMAT_VERSION = 6
+# 7: a format-6 base plus a delta segment (incremental.py; 5 was one over format 4); older code refuses it.
+DELTA_FORMAT = 7
 READABLE_FORMATS = (FORMAT_VERSION, DELTA_FORMAT)
 FIELDS = ("word", "char")
 # Answers are matched on character features only: segmenting long answers with
@@ -91,6 +93,7 @@ class IndexData:
     # Per article, without decoding the articles: "id", "category", "tags" lists.
     columns: dict[str, list] | None = None
     paraphrase: "ParaphraseModel | None" = None  # small knowledge bases only
+    lsa: "LsaModel | None" = None  # trained with the paraphrase model
     # Incremental versions: (segment data, segment article → article here (−1: removed),
     # first row number of the segment here); None for a single-segment version.
     segments: "list[tuple[IndexData, np.ndarray, int]] | None" = None
@@ -396,7 +399,7 @@ def finish_version(out_dir: Path, version: str, tmp: Path, manifest: dict) -> Pa
 def write_version(out_dir: Path, corpus: Corpus, analyzer: Analyzer, arrays: dict, key: str,
                   dict_files: dict[str, Path | None], ranking: dict, seconds: float,
                   reranker: Reranker | None = None, paraphrase: ParaphraseModel | None = None,
-                  keys: list[bytes] | None = None) -> tuple[str, Path]:
+                  keys: list[bytes] | None = None, lsa: LsaModel | None = None) -> tuple[str, Path]:
     """Write a complete, fsynced version directory under ``versions/`` (not yet published).
     ``keys`` (one 16-byte digest of each article's source) let a later build go incremental."""
     version, tmp = new_version_dir(out_dir, key)
@@ -411,6 +414,8 @@ def write_version(out_dir: Path, corpus: Corpus, analyzer: Analyzer, arrays: dic
     npy["row_article"] = arrays["row_article"].astype(np.int32, copy=False)
     if paraphrase is not None:
         npy.update(paraphrase.to_arrays())
+    if lsa is not None:
+        npy.update(lsa.to_arrays())
     # Articles: one JSON object a line, decoded when first used; row texts: one UTF-8 run.
     encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode  # one encoder, not one a call
     lines = [encode(a.to_dict()).encode("utf-8") for a in corpus.articles]
@@ -690,6 +695,7 @@ def _segment(vdir: Path, prefix: str, version: str, manifest: dict, meta: dict, 
         article_terms={f: _load_sparse(arrays, f"article_terms.{f}", sp.csr_matrix) for f in FIELDS},
         columns={k: meta[k] for k in ("id", "category", "tags")},
         paraphrase=ParaphraseModel.from_arrays(arrays),
+        lsa=LsaModel.from_arrays(arrays),
     )
     if not len(articles) == len(meta["id"]) == len(meta["category"]) == len(meta["tags"]):
         raise IndexError_(f"index {version}: {prefix}articles do not match their columns")

@@ -14,6 +14,7 @@ nothing measurable on our evaluation queries).
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections import Counter
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["ParaphraseModel", "MAX_ARTICLES", "trainable"]
+__all__ = ["ParaphraseModel", "MAX_ARTICLES", "trainable", "query_vector"]
 
 MAX_ARTICLES = 5000
 MIN_PARAPHRASE_ROWS = 200  # phrasings beyond each article's first: below this there is nothing to learn
@@ -39,6 +40,25 @@ def _row_matrix(questions: dict) -> sp.csr_matrix:
     from sklearn.preprocessing import normalize
 
     return normalize(sp.hstack([questions[f].tocsr() for f in FIELD_ORDER]).tocsr())
+
+
+def query_vector(vocab: dict, idf: dict, analysis) -> tuple[np.ndarray, np.ndarray]:
+    """(columns, values) of a query as a training row of _row_matrix (word terms, then character
+    terms): sublinear tf·idf, L2-normalised over both fields. Unknown terms are left out."""
+    cols, vals = [], []
+    offset = 0
+    for f, tokens in zip(FIELD_ORDER, (analysis.words, analysis.chars)):
+        v, f_idf = vocab[f], idf[f]
+        for term, tf in Counter(tokens).items():
+            j = v.get(term)
+            if j is not None:
+                cols.append(offset + j)
+                vals.append((1.0 + math.log(tf)) * float(f_idf[j]))
+        offset += len(v)
+    out = np.asarray(vals)
+    if out.size:
+        out /= math.sqrt(float(out @ out))
+    return np.asarray(cols, np.int64), out
 
 
 @dataclass(frozen=True)
@@ -78,23 +98,13 @@ class ParaphraseModel:
             start += questions[f].shape[1]
         return cls(full.tocsc(), full_intercept, offsets)
 
-    def scores(self, vocab: dict, idf: dict, analysis, arts: np.ndarray) -> np.ndarray:
-        """Decision values of ``arts`` for a query: its sublinear tf·idf terms, L2-normalised
-        over both fields as the training rows were."""
-        cols, vals = [], []
-        for f, tokens in zip(FIELD_ORDER, (analysis.words, analysis.chars)):
-            v, offset = vocab[f], self.offsets[f]
-            for term, tf in Counter(tokens).items():
-                j = v.get(term)
-                if j is not None:
-                    cols.append(offset + j)
-                    vals.append((1.0 + np.log(tf)) * float(idf[f][j]))
+    def scores(self, vocab: dict, idf: dict, analysis, arts: np.ndarray, vector=None) -> np.ndarray:
+        """Decision values of ``arts`` for a query (``vector``: its query_vector, if already computed)."""
+        cols, vals = vector if vector is not None else query_vector(vocab, idf, analysis)
         out = self.intercept[arts].astype(np.float64)
-        if not cols:
+        if not cols.size:
             return out
-        vals = np.asarray(vals)
-        vals /= np.sqrt((vals * vals).sum())
-        column = self.coef[:, np.asarray(cols)] @ vals
+        column = self.coef[:, cols] @ vals
         return out + column[arts]
 
     def to_arrays(self, prefix: str = "paraphrase") -> dict:

@@ -22,7 +22,7 @@ import numpy as np
 
 from .features import fork_pool
 
-__all__ = ["FEATURES", "LEXICAL_FEATURES", "PARAPHRASE_FEATURES", "CONFIDENCE_FEATURES", "CONFIDENCE_INPUTS", "Reranker", "candidate_features", "confidence_features",
+__all__ = ["FEATURES", "LEXICAL_FEATURES", "MODEL_FEATURES", "CONFIDENCE_FEATURES", "CONFIDENCE_INPUTS", "Reranker", "candidate_features", "confidence_features",
            "train_reranker", "train_confidence", "training_sample", "TrainingSample", "DEFAULT_WEIGHTS", "DEFAULT_CONFIDENCE", "MIN_PSEUDO_QUERIES"]
 
 FEATURES = (
@@ -30,11 +30,13 @@ FEATURES = (
     "support", "first_rank", "gap_to_best", "best_score", "query_len",
     "art_word_cov", "art_char_cov", "missing_idf",
     "art_char_bm25", "jaccard", "paraphrase", "paraphrase_gap",
+    "lsa_max", "lsa_gap",
 )
-# Zero where the knowledge base has no paraphrase model: a model is trained with them only
-# when they exist, and the shipped default weights and the no-answer model never read them.
-PARAPHRASE_FEATURES = ("paraphrase", "paraphrase_gap")
-LEXICAL_FEATURES = tuple(f for f in FEATURES if f not in PARAPHRASE_FEATURES)
+# Zero where the knowledge base has no paraphrase model (the LSA model is trained with it): a
+# reranker is trained with them only when they exist, and the shipped default weights and the
+# no-answer model never read them.
+MODEL_FEATURES = ("paraphrase", "paraphrase_gap", "lsa_max", "lsa_gap")
+LEXICAL_FEATURES = tuple(f for f in FEATURES if f not in MODEL_FEATURES)
 DEFAULT_WEIGHTS = Path(__file__).with_name("default_reranker.json")
 # The no-answer model reads the reranked candidates: is the best one an answer at all?
 CONFIDENCE_INPUTS = ("p", "p_gap", *FEATURES)
@@ -42,6 +44,9 @@ CONFIDENCE_FEATURES = ("p", "p_gap", *LEXICAL_FEATURES)
 DEFAULT_CONFIDENCE = Path(__file__).with_name("default_confidence.json")
 # Below this many pseudo-queries, weights fitted on the corpus itself overfit.
 MIN_PSEUDO_QUERIES = 1000
+# Paraphrase groups are uneven when more than this share of their phrasings is in groups over twice
+# the median size (BQ: 0.29; ours: 0).
+UNEVEN_SHARE = 0.1
 # Pseudo-queries sampled per build: each costs ~2 ms of training on every build; on our corpus
 # 600 to 1,700 of them moved test acc@1 by 0.003 (docs/quality.md).
 TRAIN_QUERIES = 800
@@ -60,6 +65,7 @@ def candidate_features(c, analysis) -> np.ndarray:
         np.log1p(c.support), 1.0 / (1.0 + rank), c.score - best, np.full(n, best), np.full(n, qlen),
         c.art_word_cov, c.art_char_cov, c.missing_idf,
         c.art_char_bm25, c.jaccard, c.paraphrase, c.paraphrase - (c.paraphrase.max() if n else 0.0),
+        c.lsa_max, c.lsa_max - (c.lsa_max.max() if n else 0.0),
     ])
 
 
@@ -128,10 +134,24 @@ def pseudo_queries(searcher, limit: int, seed: int = 13) -> list[tuple[int, int,
 
 
 def _pseudo_queries(data, limit: int, seed: int = 13) -> list[tuple[int, int, str]]:
+    """Shuffled; when paraphrase groups are uneven, then dealt round robin over the articles (one
+    phrasing of each, then a second …). Drawn uniformly, such a sample is mostly the few articles
+    with many phrasings, whose held-out phrasing is easy to place, and the reranker leans on what
+    most entries lack (how many phrasings match; docs/quality.md)."""
     counts = np.bincount(data.row_article, minlength=len(data.articles))
     out = [(int(a), r, data.row_text[r]) for r, a in enumerate(data.row_article) if counts[a] >= 2]
     random.Random(seed).shuffle(out)
-    return out[:limit]
+    sizes = counts[counts >= 2]
+    # Even groups (ours: 15–24 phrasings each) draw alike either way: keep the uniform draw.
+    if not sizes.size or sizes[sizes > 2 * np.median(sizes)].sum() <= UNEVEN_SHARE * sizes.sum():
+        return out[:limit]
+    dealt = np.zeros(len(data.articles), np.int64)
+    turn = []
+    for a, _r, _t in out:
+        turn.append(dealt[a])
+        dealt[a] += 1
+    order = sorted(range(len(out)), key=turn.__getitem__)  # stable: shuffled order within a round
+    return [out[i] for i in order[:limit]]
 
 
 def held_out_paraphrase(searcher, queries, folds: int = 2) -> dict:
@@ -150,12 +170,27 @@ def held_out_paraphrase(searcher, queries, folds: int = 2) -> dict:
     return out
 
 
+def held_out_lsa(searcher, queries, folds: int = 2) -> dict:
+    """Row → an LSA model fitted without that row (cross-fitted like the paraphrase model)."""
+    if searcher.lsa is None or not queries:
+        return {}
+    from .lsa import LsaModel
+
+    rows = np.asarray([row for _art, row, _text in queries])
+    out = {}
+    for part in np.array_split(rows, folds):
+        model = LsaModel.fit(searcher.data.questions, exclude_rows=part)
+        out.update((int(r), model) for r in part)
+    return out
+
+
 def training_set(searcher, queries, depth: int = 30, paraphrase: bool = True):
     X, y, groups = [], [], []
     models = held_out_paraphrase(searcher, queries) if paraphrase else {}
+    lsa_models = held_out_lsa(searcher, queries) if paraphrase else {}
     for qid, (art, row, text) in enumerate(queries):
         analysis = searcher.analyzer.analyze(text)
-        top = searcher.first_stage(analysis, exclude_row=row, limit=depth, paraphrase=models.get(row))
+        top = searcher.first_stage(analysis, exclude_row=row, limit=depth, paraphrase=models.get(row), lsa=lsa_models.get(row))
         if top is None or top.arts.size == 0:
             continue
         X.append(candidate_features(top, analysis))

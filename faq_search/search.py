@@ -21,7 +21,8 @@ import scipy.sparse as sp
 from .analysis import TOPIC_FREE_WORDS, Analyzer
 from .corpus import Article
 from .index import FIELDS, IndexData, analyzer_for, load_index, read_current
-from .paraphrase import ParaphraseModel
+from .lsa import LsaModel
+from .paraphrase import ParaphraseModel, query_vector
 from .rerank import Reranker, candidate_features, confidence_features, load_default_confidence
 
 __all__ = ["Hit", "Searcher", "QueryError"]
@@ -36,6 +37,8 @@ RESCORE_ROWS = 1000
 # searched for the candidates that can still rank, the others bounded by the column's largest weight.
 ANSWER_GATHER = 4000
 MIN_CONFIDENT_CHARS = 2
+# Up to this many phrasings the LSA cosines are computed for all of them (≈ 10 µs), not gathered.
+LSA_FULL_PRODUCT = 10000
 # Below this a hit is shown as "maybe related", not as the answer (see docs/quality.md).
 DEFAULT_CONFIDENT_SCORE = 0.35
 
@@ -131,7 +134,8 @@ def _top(scores: np.ndarray, k: int) -> np.ndarray:
 
 
 _NO_ARTICLES = np.empty(0, np.int64)
-_RERANK_ONLY = ("art_word_cov", "art_char_cov", "missing_idf", "art_char_bm25", "jaccard", "paraphrase")
+_RERANK_ONLY = ("art_word_cov", "art_char_cov", "missing_idf", "art_char_bm25", "jaccard", "paraphrase",
+                "lsa_max")
 
 
 @dataclass
@@ -155,6 +159,7 @@ class Candidates:
     art_char_bm25: np.ndarray  # all the article's phrasings as one document, BM25 over characters
     jaccard: np.ndarray  # character-set overlap of the query and the best phrasing
     paraphrase: np.ndarray  # the paraphrase model's decision value (0 without a model)
+    lsa_max: np.ndarray  # LSA cosine of the query with the article's closest phrasing (0 without a model)
 
     def take(self, idx: np.ndarray) -> "Candidates":
         return Candidates(**{k: v[idx] for k, v in self.__dict__.items()})
@@ -197,6 +202,7 @@ class Searcher:
         # that is mostly unknown words cannot score high on the one word it shares.
         self._oov_idf = {f: float(data.idf[f].max()) if data.idf[f].size else 1.0 for f in FIELDS}
         self.paraphrase = data.paraphrase
+        self.lsa = data.lsa
         # Normalised text of recently shown phrasings + answers, for matched terms (bounded memory).
         self._spelled_row = functools.lru_cache(maxsize=4096)(self._spell_row)
         # Set on the Searcher of one segment of an incremental version (see _segment_searchers).
@@ -477,13 +483,13 @@ class Searcher:
 
     def first_stage(self, analysis, category: str | None = None, exclude_row: int = -1,
                     min_score: float = 0.0, limit: int | None = None, tag: str | None = None,
-                    paraphrase: ParaphraseModel | None = None) -> Candidates | None:
+                    paraphrase: ParaphraseModel | None = None, lsa: LsaModel | None = None) -> Candidates | None:
         """Lexical scoring of every article sharing a term with the query; with ``limit``,
         only the best ``limit`` scoring ≥ ``min_score``, with their article-level features.
 
         ``exclude_row`` hides one question row (a paraphrase scored against the rest
         of the index when the reranker trains on the knowledge base itself); ``paraphrase``
-        replaces the index's paraphrase model (one that never saw that row).
+        and ``lsa`` replace the index's models (ones that never saw that row).
         """
         if self._segments is not None:
             return self._merged_first_stage(analysis, category, exclude_row, min_score, limit, tag)
@@ -571,9 +577,13 @@ class Searcher:
             if cands.arts.size:
                 self._article_coverage(cands, query_terms, exclude_row, lut, offsets, n_word)
                 self._row_overlap(cands, analysis)
-                model = paraphrase or self.paraphrase
-                if model is not None:
-                    cands.paraphrase[:] = model.scores(self.data.vocab, self.data.idf, analysis, cands.arts)
+                model, lsa = paraphrase or self.paraphrase, lsa or self.lsa
+                if model is not None or lsa is not None:
+                    vector = query_vector(self.data.vocab, self.data.idf, analysis)
+                    if model is not None:
+                        cands.paraphrase[:] = model.scores(self.data.vocab, self.data.idf, analysis, cands.arts, vector)
+                    if lsa is not None:
+                        self._lsa_scores(cands, lsa, vector, exclude_row)
             return cands
         finally:
             lut[all_cols] = -1
@@ -631,6 +641,32 @@ class Searcher:
             per_row = np.bincount(q.indices, weights=mask.repeat(np.diff(q.indptr)), minlength=q.shape[0])
             return mask, per_row
         return self._derived("_unigrams", build)
+
+    def _lsa_scores(self, cands: Candidates, lsa: LsaModel, vector, exclude_row: int) -> None:
+        """LSA cosine of the query with each candidate's closest phrasing (its best-scoring one if
+        the rows are not stored article by article)."""
+        q = lsa.query(vector)
+        if q is None:
+            return
+        if not self._rows_by_article():
+            cands.lsa_max[:] = lsa.rows[cands.rows] @ q
+            return
+        first = self._derived("_article_rows", lambda: np.searchsorted(self.data.row_article, np.arange(len(self.articles) + 1)))
+        if lsa.rows.shape[0] <= LSA_FULL_PRODUCT:
+            # Every phrasing at once: one BLAS product beats gathering the candidates' rows.
+            sims = lsa.rows @ q
+            if exclude_row >= 0:
+                sims[exclude_row] = -1.0  # the held-out phrasing must not vouch for its article
+            cands.lsa_max[:] = np.maximum.reduceat(sims, first[:-1])[cands.arts]
+            return
+        starts = first[cands.arts]
+        lengths = first[cands.arts + 1] - starts
+        ends = np.add.accumulate(lengths)
+        rows = (starts - ends + lengths).repeat(lengths) + np.arange(int(ends[-1]))
+        sims = lsa.rows[rows] @ q
+        if exclude_row >= 0:
+            sims[rows == exclude_row] = -1.0
+        cands.lsa_max[:] = np.maximum.reduceat(sims, ends - lengths)
 
     def _row_overlap(self, cands: Candidates, analysis) -> None:
         """Jaccard overlap of the query's characters with each candidate's best phrasing."""

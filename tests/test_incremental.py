@@ -9,7 +9,7 @@ import pytest
 from faq_search import incremental
 from faq_search.build import build_index, check_index
 from faq_search.corpus import CorpusError
-from faq_search.index import KEEP_VERSIONS, IndexError_, load_index, read_current
+from faq_search.index import DELTA_FORMAT, FORMAT_VERSION, KEEP_VERSIONS, IndexError_, load_index, read_current
 from faq_search.search import Searcher
 
 TOPICS = [
@@ -66,7 +66,7 @@ def test_rebuild_after_small_changes_is_incremental_and_ranks_like_a_full_build(
     assert second.incremental and second.articles == 60
     vdir = out / "versions" / second.version
     manifest = json.loads((vdir / "manifest.json").read_text("utf-8"))
-    assert manifest["format"] == 5 and manifest["delta"]["articles"] == 3
+    assert manifest["format"] == DELTA_FORMAT and manifest["delta"]["articles"] == 3
     assert manifest["delta"]["hidden_base_articles"] == 3  # two replaced, one removed
     base_dir = out / "versions" / first.version
     for name in manifest["base"]["files"]:  # shared, not copied
@@ -130,7 +130,7 @@ def test_many_changes_compact_into_a_full_build(small_base, tmp_path, tiny_analy
     write(corpus, [entry(i, answer=f"新答案{i}") if i < 7 else e for i, e in enumerate(entries)])  # 7 > 10 %
     result = build(corpus, out, tiny_analyzer)
     assert not result.incremental
-    assert load_index(out).manifest["format"] == 4
+    assert load_index(out).manifest["format"] == FORMAT_VERSION
     write(corpus, entries)
     assert not build(corpus, out, tiny_analyzer, full=True).incremental
 

@@ -1,8 +1,11 @@
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
 from faq_search import Searcher
-from faq_search.paraphrase import ParaphraseModel
+from faq_search.lsa import LsaModel
+from faq_search.paraphrase import ParaphraseModel, query_vector
 from faq_search.rerank import FEATURES, LEXICAL_FEATURES, Reranker, candidate_features, load_default, pseudo_queries
 
 
@@ -66,9 +69,64 @@ def test_paraphrase_model_round_trips_through_arrays(real_index, real_analyzer):
 
 def test_tiny_knowledge_base_has_no_paraphrase_model(tiny_index, tiny_analyzer):
     s = Searcher.load(tiny_index, analyzer=tiny_analyzer)
-    assert s.paraphrase is None
+    assert s.paraphrase is None and s.lsa is None
     cands = s.first_stage(tiny_analyzer.analyze("密码忘了"), limit=5)
-    assert (cands.paraphrase == 0).all()
+    assert (cands.paraphrase == 0).all() and (cands.lsa_max == 0).all()
+
+
+def test_uneven_paraphrase_groups_are_dealt_round_robin(real_index, real_analyzer):
+    from faq_search.rerank import _pseudo_queries
+
+    s = Searcher.load(real_index, analyzer=real_analyzer)
+    even = pseudo_queries(s, 10_000)  # our groups are even: a uniform draw
+    assert len({a for a, _row, _text in even[:50]}) < 50
+    # Three large groups among many pairs: one phrasing of every article before a second of any.
+    data = SimpleNamespace(row_article=np.repeat(np.arange(23), [30, 30, 30] + [2] * 20), articles=[None] * 23)
+    data.row_text = [f"q{i}" for i in range(data.row_article.size)]
+    queries = _pseudo_queries(data, 10_000)
+    arts = [a for a, _row, _text in queries]
+    assert len(set(arts[:23])) == 23 and len(queries) == data.row_article.size and queries == _pseudo_queries(data, 10_000)
+    assert all(data.row_article[row] == a and data.row_text[row] == text for a, row, text in queries)
+
+
+def test_lsa_features_read_the_closest_phrasing_and_never_the_held_out_one(real_index, real_analyzer):
+    s = Searcher.load(real_index, analyzer=real_analyzer)
+    assert isinstance(s.lsa, LsaModel) and s.lsa.rows.shape[0] == s.data.row_article.size
+    analysis = real_analyzer.analyze("提现一直没到账")
+    cands = s.first_stage(analysis, limit=10)
+    assert ((-1 - 1e-5 <= cands.lsa_max) & (cands.lsa_max <= 1 + 1e-5)).all()
+    best_row = np.asarray([s.lsa.rows[r] @ s.lsa.query(query_vector(s.data.vocab, s.data.idf, analysis)) for r in cands.rows])
+    assert (cands.lsa_max >= best_row - 1e-5).all()
+    # A phrasing scored against the rest: its own row must not lift its article's closest cosine.
+    row = int(np.flatnonzero(s.data.row_article == cands.arts[0])[1])
+    own = real_analyzer.analyze(s.data.row_text[row])
+    seen, hidden = s.first_stage(own, limit=10), s.first_stage(own, limit=10, exclude_row=row)
+    art = int(s.data.row_article[row])
+    q = s.lsa.query(query_vector(s.data.vocab, s.data.idf, own))
+    others = [r for r in np.flatnonzero(s.data.row_article == art) if r != row]
+    np.testing.assert_allclose(seen.lsa_max[seen.arts == art][0], 1.0, atol=1e-5)
+    np.testing.assert_allclose(hidden.lsa_max[hidden.arts == art][0], (s.lsa.rows[others] @ q).max(), rtol=1e-5)
+
+
+def test_lsa_closest_phrasing_is_the_same_gathered_or_from_all_phrasings(real_index, real_analyzer, monkeypatch):
+    import faq_search.search as search
+
+    s = Searcher.load(real_index, analyzer=real_analyzer)
+    analysis = real_analyzer.analyze("转账转错了人怎么追回")
+    row = int(s.first_stage(analysis, limit=1).rows[0])
+    full = s.first_stage(analysis, limit=30, exclude_row=row)
+    monkeypatch.setattr(search, "LSA_FULL_PRODUCT", 0)
+    gathered = s.first_stage(analysis, limit=30, exclude_row=row)
+    np.testing.assert_array_equal(full.arts, gathered.arts)
+    np.testing.assert_allclose(full.lsa_max, gathered.lsa_max, rtol=1e-5)
+
+
+def test_lsa_model_round_trips_through_arrays(real_index, real_analyzer):
+    s = Searcher.load(real_index, analyzer=real_analyzer)
+    again = LsaModel.from_arrays(s.lsa.to_arrays())
+    vector = query_vector(s.data.vocab, s.data.idf, real_analyzer.analyze("怎么改绑手机号"))
+    np.testing.assert_allclose(again.query(vector), s.lsa.query(vector), rtol=1e-6)
+    assert LsaModel.from_arrays({}) is None
 
 
 def test_rebuild_reuses_weights_until_the_corpus_changed_materially(tmp_path, real_analyzer):
