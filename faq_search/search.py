@@ -770,7 +770,8 @@ class Searcher:
             return []
         min_score = self.min_score if min_score is None else min_score
         analysis = self.analyzer.analyze(query)
-        depth = self.rerank_depth if self.reranker is not None else k
+        # The reranker orders the first stage's best rerank_depth; a caller asking for more gets more.
+        depth = max(self.rerank_depth, k) if self.reranker is not None else k
         # The floor applies to the lexical score: a candidate sharing too little with the
         # query is not shown, however the reranker would order it.
         cands = self.first_stage(analysis, category, min_score=min_score, limit=depth, tag=tag)

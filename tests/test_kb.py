@@ -75,3 +75,11 @@ def test_a_question_with_no_topic_gets_no_confident_answer(searcher, query):
 
 def test_a_clear_question_gets_a_confident_answer(searcher):
     assert searcher.search("忘记登录密码了怎么办")[0].confident
+
+
+def test_k_beyond_the_rerank_depth_returns_k_hits(searcher):
+    # 密码 matches more than rerank_depth (30) articles of the real corpus (39 above the floor).
+    assert searcher.reranker is not None and searcher.rerank_depth == 30
+    hits = searcher.search("密码", k=45)
+    assert 30 < len(hits) <= 45 and len({h.id for h in hits}) == len(hits)
+    assert [h.id for h in hits[:10]] == [h.id for h in searcher.search("密码", k=10)]
