@@ -12,7 +12,7 @@ from .analysis import Analyzer
 from .corpus import load_corpus
 from .index import (
     DEFAULT_RANKING, READABLE_FORMATS, BuildResult, analyse_corpus, analyzer_for, build_arrays, corpus_key,
-    dict_files_for, in_memory, publish, read_current, write_version,
+    dict_files_for, in_memory, publish, published_manifest, read_current, write_version,
 )
 from .features import Ragged
 from .incremental import build_incremental, save_row_features, source_keys
@@ -81,15 +81,13 @@ def _reusable_reranker(out_dir: Path, analyzer: Analyzer, ranking: dict, sample,
     """The published version's own reranker, when this build's corpus barely differs from the one it
     was trained on; None otherwise (the caller trains). Deterministic: depends on the corpus and the
     published version only."""
-    version = read_current(out_dir)
-    if version is None:
+    published = published_manifest(out_dir, READABLE_FORMATS, ranking)
+    if published is None:
         return None
-    vdir = out_dir / "versions" / version
+    version, vdir, manifest = published
     try:
-        manifest = json.loads((vdir / "manifest.json").read_text("utf-8"))
         info = manifest.get("reranker") or {}
-        if (manifest.get("format") not in READABLE_FORMATS or manifest.get("ranking") != ranking
-                or manifest.get("analyzer", {}).get("fingerprint") != analyzer.fingerprint
+        if (manifest.get("analyzer", {}).get("fingerprint") != analyzer.fingerprint
                 or info.get("sample") != sample.digest):
             return None
         drift = int(info.get("changed_since_training", 0)) + changed

@@ -33,16 +33,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
-import scipy.sparse as sp
 
 from . import __version__
 from .analysis import Analyzer
 from .corpus import Article, Corpus, CorpusError, Problem, _display, load_corpus, parse_jsonl_line
-from .features import Analysed, Ragged, count_matrix
+from .features import Analysed, Ragged
 from .index import (
-    ANSWER_FIELDS, DELTA_FORMAT, FIELDS, FORMAT_VERSION, BuildResult, IndexData, IndexError_, _library_versions,
-    _offsets, _save_csc, _write_file, _write_npy, analyse_corpus, analyzer_for, bm25_weights, corpus_key,
-    finish_version, new_version_dir, publish, read_current, row_texts, smooth_idf, tfidf_weights,
+    DELTA_FORMAT, FIELDS, FORMAT_VERSION, BuildResult, IndexData, IndexError_, _library_versions, field_counts,
+    _offsets, _save_csc, _write_file, _write_npy, analyse_corpus, analyzer_for, corpus_key,
+    finish_version, new_version_dir, publish, published_manifest, row_owner, row_texts, smooth_idf, weigh_field,
     write_dict_files,
 )
 
@@ -99,14 +98,11 @@ class _Base:
 
 
 def _published_base(out_dir: Path, ranking: dict) -> _Base | None:
-    version = read_current(out_dir)
-    if version is None:
+    published = published_manifest(out_dir, (FORMAT_VERSION, DELTA_FORMAT), ranking)
+    if published is None:
         return None
-    vdir = out_dir / "versions" / version
+    _version, vdir, manifest = published
     try:
-        manifest = json.loads((vdir / "manifest.json").read_text("utf-8"))
-        if manifest.get("format") not in (FORMAT_VERSION, DELTA_FORMAT) or manifest.get("ranking") != ranking:
-            return None
         base = _Base(vdir, manifest)
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -281,21 +277,10 @@ def delta_arrays(articles: list[Article], analysed: Analysed, vocab: dict, base_
     """The delta's weight matrices in the version's columns (the base's, then the terms it lacks),
     with the base's idf and average lengths; new terms' idf over the delta with the base's count."""
     out = {"idf": {}, "questions": {}, "answers": {}, "article_terms": {}, "new_terms": {}}
-    counts = [len(row_texts(a)) for a in articles]
-    n_art, n_tok = len(articles), len(analysed.tokens)
-    row_article = np.repeat(np.arange(n_art, dtype=np.int32), counts)
-    owner = sp.csr_matrix((np.ones(row_article.size, np.int32), (row_article, np.arange(row_article.size))),
-                          shape=(n_art, row_article.size))
+    row_article, owner = row_owner(articles)
+    n_tok = len(analysed.tokens)
     for name in FIELDS:
-        q = count_matrix(analysed.rows[name], n_tok)
-        art_terms = (owner @ sp.csr_matrix((np.ones(q.nnz, np.int32), q.indices, q.indptr), shape=q.shape)).tocsr()
-        present = art_terms
-        a = None
-        if name in ANSWER_FIELDS:
-            a = count_matrix(analysed.answers[name], n_tok)
-            present = art_terms + sp.csr_matrix((np.ones(a.nnz, np.int32), a.indices, a.indptr), shape=a.shape)
-        present.sum_duplicates()
-        df = np.bincount(present.indices, minlength=n_tok)
+        q, a, art_terms, df = field_counts(analysed, name, owner)
         used = np.flatnonzero(df)
         known, n_cols = vocab[name], len(vocab[name])
         new = sorted({analysed.tokens[i] for i in used.tolist()} - known.keys())
@@ -308,25 +293,7 @@ def delta_arrays(articles: list[Article], analysed: Analysed, vocab: dict, base_
         new_df[remap[used[is_new]] - n_cols] = df[used[is_new]]
         idf = np.concatenate([np.asarray(base_idf[name], np.float32), smooth_idf(new_df, n_base)])
         out["idf"][name], out["new_terms"][name] = idf, new
-
-        def columns(m: sp.csr_matrix, remap=remap, width=width) -> sp.csr_matrix:
-            m = sp.csr_matrix((m.data, remap[m.indices], m.indptr), shape=(m.shape[0], width))
-            m.has_sorted_indices = False
-            return m
-
-        art_terms = columns(art_terms)
-        art_terms.sort_indices()
-        out["article_terms"][name] = art_terms
-        for kind, m in {"questions": q, "answers": a}.items():
-            if m is None:
-                continue
-            m = columns(m)
-            if ranking.get("weighting") == "bm25":
-                key = name if kind == "questions" else f"answer.{name}"
-                m, _avg = bm25_weights(m, idf, ranking["k1"], ranking["b"], avglen=float(avglen[key]))
-            else:
-                m = tfidf_weights(m, idf)
-            out[kind][name] = m.tocsc()
+        weigh_field(out, name, q, a, art_terms, remap, width, idf, ranking, avglen)
     out["row_article"] = row_article
     return out
 

@@ -237,6 +237,59 @@ def smooth_idf(df: np.ndarray, n_docs: int) -> np.ndarray:
     return idf
 
 
+def row_owner(articles: Sequence[Article]) -> tuple[np.ndarray, sp.csr_matrix]:
+    """Question row → article position, and the article × row 0/1 matrix of it."""
+    counts = [len(row_texts(a)) for a in articles]
+    row_article = np.repeat(np.arange(len(counts), dtype=np.int32), counts)
+    owner = sp.csr_matrix((np.ones(row_article.size, np.int32), (row_article, np.arange(row_article.size))),
+                          shape=(len(counts), row_article.size))
+    return row_article, owner
+
+
+def field_counts(analysed: Analysed, name: str, owner: sp.csr_matrix):
+    """(question row × token counts, article × token answer counts or None, article × token count of
+    the article's phrasings holding the token, each token's document frequency over articles)."""
+    n_tok = len(analysed.tokens)
+    q = count_matrix(analysed.rows[name], n_tok)
+    # Article × term: how many of the article's phrasings contain the term.
+    art_terms = (owner @ sp.csr_matrix((np.ones(q.nnz, np.int32), q.indices, q.indptr), shape=q.shape)).tocsr()
+    present = art_terms
+    a = None
+    if name in ANSWER_FIELDS:
+        a = count_matrix(analysed.answers[name], n_tok)
+        present = art_terms + sp.csr_matrix((np.ones(a.nnz, np.int32), a.indices, a.indptr), shape=a.shape)
+    present.sum_duplicates()
+    return q, a, art_terms, np.bincount(present.indices, minlength=n_tok)
+
+
+def weigh_field(out: dict, name: str, q, a, art_terms, remap: np.ndarray, width: int, idf: np.ndarray,
+                ranking: dict, avglen: dict | None = None) -> None:
+    """Token columns mapped to the index's (``remap``, ``width`` columns), then the field's article
+    terms and weighted question / answer matrices into ``out``. ``avglen`` fixes BM25's mean lengths
+    (a delta uses its base's); without it they are measured and recorded in ``out["avglen"]``."""
+    def columns(m: sp.csr_matrix) -> sp.csr_matrix:
+        m = sp.csr_matrix((m.data, remap[m.indices], m.indptr), shape=(m.shape[0], width))
+        m.has_sorted_indices = False
+        return m
+
+    art_terms = columns(art_terms)
+    art_terms.sort_indices()
+    out["article_terms"][name] = art_terms
+    for kind, m in {"questions": q, "answers": a}.items():
+        if m is None:
+            continue
+        m = columns(m)
+        if ranking.get("weighting") == "bm25":
+            key = name if kind == "questions" else f"answer.{name}"
+            fixed = float(avglen[key]) if avglen is not None else None
+            m, measured = bm25_weights(m, idf, ranking["k1"], ranking["b"], avglen=fixed)
+            if avglen is None:
+                out["avglen"][key] = measured
+        else:
+            m = tfidf_weights(m, idf)
+        out[kind][name] = m.tocsc()
+
+
 def build_arrays(corpus: Corpus, analysed: Analysed, ranking: dict | None = None) -> dict:
     """Vocabulary, idf and weight matrices per field, from the analysed feature ids.
 
@@ -245,22 +298,10 @@ def build_arrays(corpus: Corpus, analysed: Analysed, ranking: dict | None = None
     many paraphrases of one article don't dilute a term."""
     ranking = ranking or DEFAULT_RANKING
     out = {"vocab": {}, "idf": {}, "questions": {}, "answers": {}, "avglen": {}, "article_terms": {}, "token_column": {}}
-    counts = [len(row_texts(a)) for a in corpus.articles]
-    n_art, n_tok = len(counts), len(analysed.tokens)
-    row_article = np.repeat(np.arange(n_art, dtype=np.int32), counts)
-    owner = sp.csr_matrix((np.ones(row_article.size, np.int32), (row_article, np.arange(row_article.size))),
-                          shape=(n_art, row_article.size))
+    row_article, owner = row_owner(corpus.articles)
+    n_tok = len(analysed.tokens)
     for name in FIELDS:
-        q = count_matrix(analysed.rows[name], n_tok)
-        # Article × term: how many of the article's phrasings contain the term.
-        art_terms = (owner @ sp.csr_matrix((np.ones(q.nnz, np.int32), q.indices, q.indptr), shape=q.shape)).tocsr()
-        present = art_terms
-        a = None
-        if name in ANSWER_FIELDS:
-            a = count_matrix(analysed.answers[name], n_tok)
-            present = art_terms + sp.csr_matrix((np.ones(a.nnz, np.int32), a.indices, a.indptr), shape=a.shape)
-        present.sum_duplicates()
-        df_all = np.bincount(present.indices, minlength=n_tok)
+        q, a, art_terms, df_all = field_counts(analysed, name, owner)
         used = np.flatnonzero(df_all)
         terms = [analysed.tokens[i] for i in used]
         order = sorted(range(len(terms)), key=terms.__getitem__)
@@ -269,28 +310,9 @@ def build_arrays(corpus: Corpus, analysed: Analysed, ranking: dict | None = None
         remap[used] = np.arange(used.size, dtype=np.int32)
         out["token_column"][name] = remap
         out["vocab"][name] = {terms[i]: col for col, i in enumerate(order)}
-        idf = smooth_idf(df_all[used], n_art)
+        idf = smooth_idf(df_all[used], len(corpus.articles))
         out["idf"][name] = idf
-
-        def columns(m: sp.csr_matrix, remap=remap, n_cols=used.size) -> sp.csr_matrix:
-            m = sp.csr_matrix((m.data, remap[m.indices], m.indptr), shape=(m.shape[0], n_cols))
-            m.has_sorted_indices = False
-            return m
-
-        art_terms = columns(art_terms)
-        art_terms.sort_indices()
-        out["article_terms"][name] = art_terms
-        matrices = {"questions": q, "answers": a}
-        for kind, m in matrices.items():
-            if m is None:
-                continue
-            m = columns(m)
-            if ranking.get("weighting") == "bm25":
-                key = name if kind == "questions" else f"answer.{name}"
-                m, out["avglen"][key] = bm25_weights(m, idf, ranking["k1"], ranking["b"])
-            else:
-                m = tfidf_weights(m, idf)
-            out[kind][name] = m.tocsc()
+        weigh_field(out, name, q, a, art_terms, remap, used.size, idf, ranking)
     out["row_article"] = row_article
     return out
 
@@ -473,6 +495,22 @@ def _library_versions() -> dict:
     # scikit-learn's and jieba's versions from their metadata: a build that reuses the reranker
     # (or segments nothing) needs nothing else from them, and importing costs ~2 s (0.1 s).
     return {"numpy": np.__version__, "scipy": scipy.__version__, "scikit-learn": version("scikit-learn"), "jieba": version("jieba")}
+
+
+def published_manifest(out_dir: Path, formats, ranking: dict) -> tuple[str, Path, dict] | None:
+    """(version, its directory, its manifest) of the published version when it is of one of
+    ``formats`` and was built with ``ranking``; None when there is none, or it is unreadable or other."""
+    version = read_current(out_dir)
+    if version is None:
+        return None
+    vdir = out_dir / "versions" / version
+    try:
+        manifest = json.loads((vdir / "manifest.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(manifest, dict) or manifest.get("format") not in formats or manifest.get("ranking") != ranking:
+        return None
+    return version, vdir, manifest
 
 
 def publish(out_dir: Path, version: str, keep: int = KEEP_VERSIONS) -> None:

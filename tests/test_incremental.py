@@ -156,14 +156,20 @@ def test_problems_in_changed_entries_fail_the_build_and_keep_the_index(small_bas
         build(corpus, out, tiny_analyzer)
 
 
-def test_a_corrupt_shared_or_delta_file_is_refused(small_base, tmp_path, tiny_analyzer):
+def _built_then_one_answer_edited(tmp_path, analyzer):
+    """A 60-entry base, then a build after entry 1's answer changed: (index dir, that build's result)."""
     entries = [entry(i) for i in range(60)]
     corpus, out = tmp_path / "kb.jsonl", tmp_path / "index"
     write(corpus, entries)
-    build(corpus, out, tiny_analyzer)
+    build(corpus, out, analyzer)
     entries[1] = entry(1, answer="改过的答案")
     write(corpus, entries)
-    vdir = out / "versions" / build(corpus, out, tiny_analyzer).version
+    return out, build(corpus, out, analyzer)
+
+
+def test_a_corrupt_shared_or_delta_file_is_refused(small_base, tmp_path, tiny_analyzer):
+    out, result = _built_then_one_answer_edited(tmp_path, tiny_analyzer)
+    vdir = out / "versions" / result.version
     path = vdir / "delta" / "arrays" / "order.npy"
     raw = path.read_bytes()
     path.write_bytes(raw[:-4] + b"\x01\x02\x03\x04")
@@ -172,13 +178,8 @@ def test_a_corrupt_shared_or_delta_file_is_refused(small_base, tmp_path, tiny_an
 
 
 def test_small_knowledge_bases_always_build_in_full(tmp_path, tiny_analyzer):
-    entries = [entry(i) for i in range(60)]
-    corpus, out = tmp_path / "kb.jsonl", tmp_path / "index"
-    write(corpus, entries)
-    build(corpus, out, tiny_analyzer)
-    entries[1] = entry(1, answer="改过的答案")
-    write(corpus, entries)
-    assert not build(corpus, out, tiny_analyzer).incremental  # 60 < MIN_ARTICLES
+    _out, result = _built_then_one_answer_edited(tmp_path, tiny_analyzer)
+    assert not result.incremental  # 60 < MIN_ARTICLES
 
 
 def test_an_edited_answer_segments_nothing(small_base, tmp_path, tiny_analyzer):

@@ -28,26 +28,23 @@ def _key(text: str) -> str:
     return re.sub(r"[\s\W_]+", "", text).lower()
 
 
-def test_eval_set_is_big_labelled_and_not_copied_from_articles():
-    queries = load_queries(QUERIES)
-    ids = {a.id for a in load_corpus(REAL_CORPUS).articles}
+def _labelled_not_copied(path, min_in_scope: int, min_out_of_scope: int, also_not=frozenset()) -> None:
+    """Enough labelled queries, every label an article, none equal to a phrasing (or to ``also_not``)."""
+    queries = load_queries(path)
+    articles = load_corpus(REAL_CORPUS).articles
     in_scope = [q for q in queries if q.in_scope]
-    assert len(in_scope) >= 400 and len(queries) - len(in_scope) >= 60
-    assert all(set(q.expected) <= ids for q in in_scope)
-    phrasings = {_key(p) for a in load_corpus(REAL_CORPUS).articles for p in a.questions}
-    copied = [q.query for q in queries if _key(q.query) in phrasings]
-    assert copied == []
+    assert len(in_scope) >= min_in_scope and len(queries) - len(in_scope) >= min_out_of_scope
+    assert all(set(q.expected) <= {a.id for a in articles} for q in in_scope)
+    taken = {_key(p) for a in articles for p in a.questions} | set(also_not)
+    assert [q.query for q in queries if _key(q.query) in taken] == []
+
+
+def test_eval_set_is_big_labelled_and_not_copied_from_articles():
+    _labelled_not_copied(QUERIES, 400, 60)
 
 
 def test_validation_set_is_labelled_and_shares_nothing_with_the_eval_set_or_articles():
-    queries = load_queries(VALIDATION)
-    ids = {a.id for a in load_corpus(REAL_CORPUS).articles}
-    in_scope = [q for q in queries if q.in_scope]
-    assert len(in_scope) >= 250 and len(queries) - len(in_scope) >= 200
-    assert all(set(q.expected) <= ids for q in in_scope)
-    phrasings = {_key(p) for a in load_corpus(REAL_CORPUS).articles for p in a.questions}
-    evaluation = {_key(q.query) for q in load_queries(QUERIES)}
-    assert [q.query for q in queries if _key(q.query) in phrasings | evaluation] == []
+    _labelled_not_copied(VALIDATION, 250, 200, also_not={_key(q.query) for q in load_queries(QUERIES)})
 
 
 def test_split_is_stable_and_roughly_half():
