@@ -712,7 +712,9 @@ def _segment(vdir: Path, prefix: str, version: str, manifest: dict, meta: dict, 
              reranker: Reranker | None, files) -> IndexData:
     """The arrays, articles and rows of one segment (``prefix`` "" or "delta/"), memory-mapped."""
     start = f"{prefix}arrays/"
-    arrays = {n[len(start):-len(".npy")]: np.load(vdir / n, mmap_mode="r", allow_pickle=False)
+    # Plain ndarray views of the maps: np.memmap's Python-level __getitem__ and __array_wrap__
+    # cost microseconds on each of the many small slices a query takes.
+    arrays = {n[len(start):-len(".npy")]: np.load(vdir / n, mmap_mode="r", allow_pickle=False).view(np.ndarray)
               for n in files if n.startswith(start)}
     articles = LazyArticles(_map(vdir / f"{prefix}articles.jsonl"), np.asarray(arrays["articles.off"]))
     row_text = RowTexts(_map(vdir / f"{prefix}rows.txt"), np.asarray(arrays["rows.off"]))

@@ -190,7 +190,7 @@ def training_set(searcher, queries, depth: int = 30, paraphrase: bool = True):
     lsa_models = held_out_lsa(searcher, queries) if paraphrase else {}
     for qid, (art, row, text) in enumerate(queries):
         analysis = searcher.analyzer.analyze(text)
-        top = searcher.first_stage(analysis, exclude_row=row, limit=depth, paraphrase=models.get(row), lsa=lsa_models.get(row))
+        top = searcher.candidates(analysis, exclude_row=row, limit=depth, paraphrase=models.get(row), lsa=lsa_models.get(row))
         if top is None or top.arts.size == 0:
             continue
         X.append(candidate_features(top, analysis))
@@ -275,7 +275,7 @@ def train_confidence(searcher, labelled, threshold: float, C: float = 1.0) -> Re
     F, y = [], []
     for lq in labelled:
         analysis = searcher.analyzer.analyze(lq.query)
-        cands = searcher.first_stage(analysis, min_score=searcher.min_score, limit=searcher.rerank_depth)
+        cands = searcher.candidates(analysis, min_score=searcher.min_score, limit=searcher.rerank_depth)
         if cands is None or cands.arts.size == 0:
             continue
         X = candidate_features(cands, analysis)

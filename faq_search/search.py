@@ -32,7 +32,7 @@ DEFAULT_MIN_SCORE = 0.1
 # not generate candidates; the best RESCORE_ROWS candidate rows are then scored exactly.
 RARE_POSTINGS = 2000
 RARE_SHARE = 0.01
-RESCORE_ROWS = 1000
+RESCORE_ROWS = 500
 # Answer postings up to this long are read whole; longer ones (frequent characters) are binary
 # searched for the candidates that can still rank, the others bounded by the column's largest weight.
 ANSWER_GATHER = 4000
@@ -482,17 +482,28 @@ class Searcher:
         return answer, cov
 
     def first_stage(self, analysis, category: str | None = None, exclude_row: int = -1,
-                    min_score: float = 0.0, limit: int | None = None, tag: str | None = None,
-                    paraphrase: ParaphraseModel | None = None, lsa: LsaModel | None = None) -> Candidates | None:
-        """Lexical scoring of every article sharing a term with the query; with ``limit``,
-        only the best ``limit`` scoring ≥ ``min_score``, with their article-level features.
+                    min_score: float = 0.0, limit: int | None = None, tag: str | None = None) -> Candidates | None:
+        """The lexical stage: scores of every article sharing a term with the query; with
+        ``limit``, only the best ``limit`` scoring ≥ ``min_score``. The fields only the
+        reranker reads stay zero (see ``candidates``).
 
         ``exclude_row`` hides one question row (a paraphrase scored against the rest
-        of the index when the reranker trains on the knowledge base itself); ``paraphrase``
-        and ``lsa`` replace the index's models (ones that never saw that row).
+        of the index when the reranker trains on the knowledge base itself).
         """
+        return self._first_stage(analysis, category, exclude_row, min_score, limit, tag, False)
+
+    def candidates(self, analysis, category: str | None = None, exclude_row: int = -1,
+                   min_score: float = 0.0, limit: int | None = None, tag: str | None = None,
+                   paraphrase: ParaphraseModel | None = None, lsa: LsaModel | None = None) -> Candidates | None:
+        """``first_stage``, and for its best ``limit`` the features the second stage reads:
+        article-level coverage, phrasing overlap, paraphrase and LSA scores. ``paraphrase`` and
+        ``lsa`` replace the index's models (ones that never saw ``exclude_row``)."""
+        return self._first_stage(analysis, category, exclude_row, min_score, limit, tag, True, paraphrase, lsa)
+
+    def _first_stage(self, analysis, category, exclude_row, min_score, limit, tag, features: bool,
+                     paraphrase: ParaphraseModel | None = None, lsa: LsaModel | None = None) -> Candidates | None:
         if self._segments is not None:
-            return self._merged_first_stage(analysis, category, exclude_row, min_score, limit, tag)
+            return self._merged_first_stage(analysis, category, exclude_row, min_score, limit, tag, features)
         words = self._query_terms(analysis.words, "word")
         chars = self._query_terms(analysis.chars, "char")
         query_terms = {"word": words[:2] + words[3:], "char": chars[:2] + chars[3:]}
@@ -574,7 +585,7 @@ class Searcher:
                 cands = cands.take(passing)
             if cands.arts.size > limit:
                 cands = cands.take(_top(cands.score, limit))
-            if cands.arts.size:
+            if features and cands.arts.size:
                 self._article_coverage(cands, query_terms, exclude_row, lut, offsets, n_word)
                 self._row_overlap(cands, analysis)
                 model, lsa = paraphrase or self.paraphrase, lsa or self.lsa
@@ -588,10 +599,10 @@ class Searcher:
         finally:
             lut[all_cols] = -1
 
-    def _merged_first_stage(self, analysis, category, exclude_row, min_score, limit, tag) -> Candidates | None:
-        """first_stage over each segment of an incremental version, candidates merged. An article
-        lives in one segment only, so its article-level features are exact; the best ``limit`` of
-        all are among the segments' best ``limit``."""
+    def _merged_first_stage(self, analysis, category, exclude_row, min_score, limit, tag, features) -> Candidates | None:
+        """The first stage (with ``features``, ``candidates``) over each segment of an incremental
+        version, candidates merged. An article lives in one segment only, so its article-level
+        features are exact; the best ``limit`` of all are among the segments' best ``limit``."""
         parts = []
         floor = min_score
         for seg, to_here, row0 in self._segments:
@@ -599,7 +610,7 @@ class Searcher:
             if n_rows == 0:
                 continue
             own = exclude_row - row0 if row0 <= exclude_row < row0 + n_rows else -1
-            c = seg.first_stage(analysis, category, own, floor, limit, tag)
+            c = seg._first_stage(analysis, category, own, floor, limit, tag, features)
             if c is not None and c.arts.size:
                 c.arts, c.rows = to_here[c.arts], c.rows + row0
                 parts.append(c)
@@ -774,7 +785,7 @@ class Searcher:
         depth = max(self.rerank_depth, k) if self.reranker is not None else k
         # The floor applies to the lexical score: a candidate sharing too little with the
         # query is not shown, however the reranker would order it.
-        cands = self.first_stage(analysis, category, min_score=min_score, limit=depth, tag=tag)
+        cands = self.candidates(analysis, category, min_score=min_score, limit=depth, tag=tag)
         if cands is None or cands.arts.size == 0:
             return []
         # Only the best hit can be "the answer"; the others are related reading.

@@ -52,7 +52,7 @@ def test_real_corpus_has_a_paraphrase_model_its_reranker_reads(real_index, real_
     s = Searcher.load(real_index, analyzer=real_analyzer)
     assert isinstance(s.paraphrase, ParaphraseModel) and s.reranker.features == FEATURES
     analysis = real_analyzer.analyze("绑卡一直不成功")
-    cands = s.first_stage(analysis, limit=10)
+    cands = s.candidates(analysis, limit=10)
     scores = dict(zip((s.articles[a].id for a in cands.arts), cands.paraphrase))
     # Learned from the phrasings: 不成功 belongs to "binding failed", not to "how to bind".
     assert scores["cards-bind-failed"] > scores["cards-bind-card"]
@@ -70,7 +70,7 @@ def test_paraphrase_model_round_trips_through_arrays(real_index, real_analyzer):
 def test_tiny_knowledge_base_has_no_paraphrase_model(tiny_index, tiny_analyzer):
     s = Searcher.load(tiny_index, analyzer=tiny_analyzer)
     assert s.paraphrase is None and s.lsa is None
-    cands = s.first_stage(tiny_analyzer.analyze("密码忘了"), limit=5)
+    cands = s.candidates(tiny_analyzer.analyze("密码忘了"), limit=5)
     assert (cands.paraphrase == 0).all() and (cands.lsa_max == 0).all()
 
 
@@ -93,14 +93,14 @@ def test_lsa_features_read_the_closest_phrasing_and_never_the_held_out_one(real_
     s = Searcher.load(real_index, analyzer=real_analyzer)
     assert isinstance(s.lsa, LsaModel) and s.lsa.rows.shape[0] == s.data.row_article.size
     analysis = real_analyzer.analyze("提现一直没到账")
-    cands = s.first_stage(analysis, limit=10)
+    cands = s.candidates(analysis, limit=10)
     assert ((-1 - 1e-5 <= cands.lsa_max) & (cands.lsa_max <= 1 + 1e-5)).all()
     best_row = np.asarray([s.lsa.rows[r] @ s.lsa.query(query_vector(s.data.vocab, s.data.idf, analysis)) for r in cands.rows])
     assert (cands.lsa_max >= best_row - 1e-5).all()
     # A phrasing scored against the rest: its own row must not lift its article's closest cosine.
     row = int(np.flatnonzero(s.data.row_article == cands.arts[0])[1])
     own = real_analyzer.analyze(s.data.row_text[row])
-    seen, hidden = s.first_stage(own, limit=10), s.first_stage(own, limit=10, exclude_row=row)
+    seen, hidden = s.candidates(own, limit=10), s.candidates(own, limit=10, exclude_row=row)
     art = int(s.data.row_article[row])
     q = s.lsa.query(query_vector(s.data.vocab, s.data.idf, own))
     others = [r for r in np.flatnonzero(s.data.row_article == art) if r != row]
@@ -114,9 +114,9 @@ def test_lsa_closest_phrasing_is_the_same_gathered_or_from_all_phrasings(real_in
     s = Searcher.load(real_index, analyzer=real_analyzer)
     analysis = real_analyzer.analyze("转账转错了人怎么追回")
     row = int(s.first_stage(analysis, limit=1).rows[0])
-    full = s.first_stage(analysis, limit=30, exclude_row=row)
+    full = s.candidates(analysis, limit=30, exclude_row=row)
     monkeypatch.setattr(search, "LSA_FULL_PRODUCT", 0)
-    gathered = s.first_stage(analysis, limit=30, exclude_row=row)
+    gathered = s.candidates(analysis, limit=30, exclude_row=row)
     np.testing.assert_array_equal(full.arts, gathered.arts)
     np.testing.assert_allclose(full.lsa_max, gathered.lsa_max, rtol=1e-5)
 
@@ -151,3 +151,14 @@ def test_rebuild_reuses_weights_until_the_corpus_changed_materially(tmp_path, re
         p.write_text(p.read_text("utf-8") + "\n另见帮助中心。\n", "utf-8")
     third = load_index(out, build_index(corpus, out, analyzer=real_analyzer).version)
     assert "trained_in" not in third.reranker.info and third.reranker.info["sample"] == first.reranker.info["sample"]
+
+
+def test_first_stage_is_the_lexical_part_of_candidates(real_index, real_analyzer):
+    s = Searcher.load(real_index, analyzer=real_analyzer)
+    analysis = real_analyzer.analyze("提现一直没到账怎么办")
+    lexical, full = s.first_stage(analysis, limit=30), s.candidates(analysis, limit=30)
+    np.testing.assert_array_equal(lexical.arts, full.arts)
+    np.testing.assert_array_equal(lexical.score, full.score)
+    # What only the reranker reads is left to the second stage.
+    assert not lexical.paraphrase.any() and not lexical.lsa_max.any() and not lexical.art_word_cov.any()
+    assert full.paraphrase.any() and full.lsa_max.any() and full.art_word_cov.any()
