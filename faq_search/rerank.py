@@ -23,6 +23,7 @@ import numpy as np
 from .features import fork_pool
 
 __all__ = ["FEATURES", "LEXICAL_FEATURES", "MODEL_FEATURES", "CONFIDENCE_FEATURES", "CONFIDENCE_INPUTS", "Reranker", "candidate_features", "confidence_features",
+           "confidence_examples", "fit_confidence",
            "train_reranker", "train_confidence", "training_sample", "TrainingSample", "DEFAULT_WEIGHTS", "DEFAULT_CONFIDENCE", "MIN_PSEUDO_QUERIES"]
 
 FEATURES = (
@@ -38,9 +39,13 @@ FEATURES = (
 MODEL_FEATURES = ("paraphrase", "paraphrase_gap", "lsa_max", "lsa_gap")
 LEXICAL_FEATURES = tuple(f for f in FEATURES if f not in MODEL_FEATURES)
 DEFAULT_WEIGHTS = Path(__file__).with_name("default_reranker.json")
-# The no-answer model reads the reranked candidates: is the best one an answer at all?
-CONFIDENCE_INPUTS = ("p", "p_gap", *FEATURES)
-CONFIDENCE_FEATURES = ("p", "p_gap", *LEXICAL_FEATURES)
+# The no-answer model reads the reranked candidates: is the best one an answer at all? "categories"
+# is how many categories the TOP_CATEGORIES most probable candidates span: a question near the domain
+# but outside it (信用卡年费, 公交卡充值) pulls candidates from several (docs/quality.md). A knowledge
+# base with one category always gives 1, which the model reads as agreement.
+CONFIDENCE_INPUTS = ("p", "p_gap", "categories", *FEATURES)
+CONFIDENCE_FEATURES = ("p", "p_gap", "categories", *LEXICAL_FEATURES)
+TOP_CATEGORIES = 5
 DEFAULT_CONFIDENCE = Path(__file__).with_name("default_confidence.json")
 # Below this many pseudo-queries, weights fitted on the corpus itself overfit.
 MIN_PSEUDO_QUERIES = 1000
@@ -69,12 +74,14 @@ def candidate_features(c, analysis) -> np.ndarray:
     ])
 
 
-def confidence_features(X: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """CONFIDENCE_INPUTS of the best candidate, given all candidates' features ``X`` and
-    probabilities ``p``: its probability, its lead over the runner-up, its features."""
+def confidence_features(X: np.ndarray, p: np.ndarray, categories: np.ndarray) -> np.ndarray:
+    """CONFIDENCE_INPUTS of the best candidate, given all candidates' features ``X``, probabilities
+    ``p`` and categories: its probability, its lead over the runner-up, how many categories the most
+    probable candidates span, its features."""
     best = int(np.argmax(p))
     runner_up = float(np.partition(p, -2)[-2]) if p.size > 1 else 0.0
-    return np.concatenate(([p[best], p[best] - runner_up], X[best]))
+    top = np.argsort(-p, kind="stable")[:TOP_CATEGORIES]
+    return np.concatenate(([p[best], p[best] - runner_up, len(set(categories[top].tolist()))], X[best]))
 
 
 @dataclass(frozen=True)
@@ -269,24 +276,38 @@ def train_reranker(searcher, limit: int = TRAIN_QUERIES, depth: int = 30, C: flo
     return Reranker.fit(X, y, C, info, LEXICAL_FEATURES if lexical_only else FEATURES)
 
 
-def train_confidence(searcher, labelled, threshold: float, C: float = 1.0) -> Reranker:
-    """Fit the no-answer model on labelled queries: in-scope queries whose best candidate
-    is right (should be confident) against out-of-scope ones (should not)."""
-    F, y = [], []
+def confidence_examples(searcher, labelled) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per labelled query: CONFIDENCE_INPUTS of its best candidate (NaN when it has none or
+    search never calls it confident), whether it is in scope, whether that candidate is right."""
+    F, in_scope, right = [], [], []
     for lq in labelled:
         analysis = searcher.analyzer.analyze(lq.query)
         cands = searcher.candidates(analysis, min_score=searcher.min_score, limit=searcher.rerank_depth)
-        if cands is None or cands.arts.size == 0:
-            continue
-        X = candidate_features(cands, analysis)
-        p = searcher.reranker.predict(X)
-        right = searcher.articles[int(cands.arts[int(np.argmax(p))])].id in lq.expected
-        if lq.in_scope and not right:
-            continue  # a wrong best answer is a ranking miss, not a lesson about scope
-        F.append(confidence_features(X, p))
-        y.append(lq.in_scope)
-    info = {"labelled_queries": len(y), "out_of_scope": int(len(y) - sum(y)), "threshold": threshold}
-    return Reranker.fit(np.asarray(F), np.asarray(y), C, info, CONFIDENCE_FEATURES, CONFIDENCE_INPUTS)
+        row = np.full(len(CONFIDENCE_INPUTS), np.nan)
+        ok = False
+        if cands is not None and cands.arts.size and searcher.may_be_confident(analysis):
+            X = candidate_features(cands, analysis)
+            p = searcher.reranker.predict(X)
+            row = confidence_features(X, p, searcher.categories_of(cands.arts))
+            ok = searcher.articles[int(cands.arts[int(np.argmax(p))])].id in lq.expected
+        F.append(row)
+        in_scope.append(lq.in_scope)
+        right.append(ok)
+    return np.asarray(F), np.asarray(in_scope), np.asarray(right)
+
+
+def fit_confidence(F, in_scope, right, threshold: float, C: float = 1.0) -> Reranker:
+    """Fit the no-answer model on confidence_examples: in-scope queries whose best candidate is
+    right (should be confident) against out-of-scope ones (should not). A wrong best answer is
+    a ranking miss, not a lesson about scope (counting it as either class moved nothing)."""
+    use = ~np.isnan(F).any(axis=1) & (right | ~in_scope)
+    info = {"labelled_queries": int(use.sum()), "out_of_scope": int((use & ~in_scope).sum()), "threshold": threshold}
+    return Reranker.fit(F[use], in_scope[use], C, info, CONFIDENCE_FEATURES, CONFIDENCE_INPUTS)
+
+
+def train_confidence(searcher, labelled, threshold: float, C: float = 1.0) -> Reranker:
+    """The no-answer model fitted on labelled queries (see fit_confidence)."""
+    return fit_confidence(*confidence_examples(searcher, labelled), threshold, C)
 
 
 def load_default() -> Reranker | None:

@@ -766,6 +766,16 @@ class Searcher:
             else:
                 cands.art_char_cov[:] = covered
 
+    def may_be_confident(self, analysis) -> bool:
+        """False for a query whose best hit is never "the answer", whatever its score."""
+        if sum(len(g) for g in analysis.chars if len(g) == 1 or g.isascii()) < MIN_CONFIDENT_CHARS:
+            return False  # one character is a keystroke, not a question
+        # 怎么, 可以吗: a question with no topic has no one answer
+        return not all(w in TOPIC_FREE_WORDS or w in self.analyzer.stopwords for w in analysis.words)
+
+    def categories_of(self, arts: np.ndarray) -> np.ndarray:
+        return self._categories[arts]
+
     def search(self, query: str, k: int = 10, category: str | None = None, min_score: float | None = None,
                tag: str | None = None) -> list[Hit]:
         """Best ``k`` articles for ``query``, best first; [] when nothing scores ≥ ``min_score``.
@@ -796,14 +806,13 @@ class Searcher:
             scores = cands.score
         best = int(np.argmax(scores))
         confident = np.zeros(scores.size, bool)
-        if sum(len(g) for g in analysis.chars if len(g) == 1 or g.isascii()) < MIN_CONFIDENT_CHARS:
-            pass  # one character is a keystroke, not a question: never "the answer"
-        elif all(w in TOPIC_FREE_WORDS or w in self.analyzer.stopwords for w in analysis.words):
-            pass  # 怎么, 可以吗: a question with no topic has no one answer
+        if not self.may_be_confident(analysis):
+            pass
         elif self.reranker is not None and self.confidence is not None:
             # Trained on best candidates: it says whether the best one answers at all.
             threshold = float(self.confidence.info.get("threshold", 0.5))
-            confident[best] = self.confidence.predict(confidence_features(X, scores)[None, :])[0] >= threshold
+            features = confidence_features(X, scores, self.categories_of(cands.arts))
+            confident[best] = self.confidence.predict(features[None, :])[0] >= threshold
         else:
             confident[best] = scores[best] >= self.confident_score
         top = _top(scores, k)

@@ -6,7 +6,8 @@ import pytest
 from faq_search import Searcher
 from faq_search.lsa import LsaModel
 from faq_search.paraphrase import ParaphraseModel, query_vector
-from faq_search.rerank import FEATURES, LEXICAL_FEATURES, Reranker, candidate_features, load_default, pseudo_queries
+from faq_search.rerank import (CONFIDENCE_INPUTS, FEATURES, LEXICAL_FEATURES, Reranker, candidate_features, confidence_features,
+                               load_default, pseudo_queries)
 
 
 def test_default_weights_load_and_predict_probabilities():
@@ -16,6 +17,16 @@ def test_default_weights_load_and_predict_probabilities():
     assert model is not None and model.features == LEXICAL_FEATURES and model.coef.shape == (len(LEXICAL_FEATURES),)
     p = model.predict(np.random.default_rng(0).random((5, len(FEATURES))))
     assert ((0 <= p) & (p <= 1)).all()
+
+
+def test_confidence_inputs_count_the_categories_of_the_most_probable_candidates():
+    X = np.arange(6 * len(FEATURES), dtype=float).reshape(6, len(FEATURES))
+    p = np.array([0.9, 0.1, 0.5, 0.7, 0.3, 0.2])  # best five: 0, 3, 2, 4, 5
+    f = confidence_features(X, p, np.array(["a", "z", "a", "b", "b", "a"], dtype=object))
+    assert f.shape == (len(CONFIDENCE_INPUTS),)
+    assert f[CONFIDENCE_INPUTS.index("p_gap")] == pytest.approx(0.2)
+    assert f[CONFIDENCE_INPUTS.index("categories")] == 2  # "z" is sixth
+    np.testing.assert_array_equal(f[CONFIDENCE_INPUTS.index("score"):], X[0])
 
 
 def test_weights_round_trip_through_json():
