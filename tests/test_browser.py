@@ -354,7 +354,10 @@ def test_agent_console_filters_explains_and_copies(browser, site):
         p.keyboard.press("/")
         assert p.evaluate("document.activeElement.id") == "aq"
         p.keyboard.type("钱转错人了咋办", delay=20)
-        p.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId === 'transfer-wrong-recipient'")
+        # The whole question's results, not a prefix's (钱转 may show the same article first).
+        p.wait_for_function("() => document.getElementById('main').dataset.query === '钱转错人了咋办' && "
+                            "document.querySelector('#agent-detail').dataset.articleId === 'transfer-wrong-recipient' && "
+                            "(document.querySelector('#agent-detail .why-terms')?.textContent || '').includes('转错')")
         detail = p.locator("#agent-detail")
         text = detail.inner_text()
         assert "transfer-wrong-recipient" in text and "更新" in text and "为什么匹配" in text
