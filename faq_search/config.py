@@ -9,12 +9,11 @@ from typing import Mapping
 SETTINGS = (
     ("FAQ_INDEX_DIR", str, "index", "Index directory written by build_index.py (the server follows its CURRENT pointer)."),
     ("FAQ_CORPUS_DIR", str, "corpus", "Knowledge-base directory that `make run` and `faq-search build` read."),
-    ("FAQ_DATA_DIR", str, "data", "Writable directory for what the service records (`feedback.sqlite3`: votes and left questions), outside the index."),
+    ("FAQ_DATA_DIR", str, "data", "Writable directory for what the service records, outside the index: the query log (`queries.jsonl`) and the feedback store (`feedback.sqlite3`: votes and left questions)."),
     ("FAQ_MAX_QUERY_CHARS", int, 200, "Longest accepted query, in characters; longer gets 400 `query_too_long`."),
     ("FAQ_MAX_K", int, 50, "Largest number of results one search may ask for."),
     ("FAQ_MIN_SCORE", float, 0.1, "Results scoring below this (0–1) are not returned."),
     ("FAQ_RELOAD_INTERVAL", float, 1.0, "Seconds between checks of the index pointer for a newly published version."),
-    ("FAQ_DATA_DIR", str, "data", "Directory for runtime data: the query log and the feedback store (not part of the index)."),
     ("FAQ_QUERY_LOG", int, 1, "1 appends every search and article view, personal data redacted, to `<FAQ_DATA_DIR>/queries.jsonl`; 0 turns the query log off."),
     ("FAQ_SEARCH_CACHE", int, 2048, "Searches each gunicorn worker remembers per index version (the same query, k, category and tag answered from memory; logged and counted like any search); 0 turns the cache off."),
     ("FAQ_MAX_BODY_BYTES", int, 16384, "Largest accepted request body in bytes; larger gets 413 `too_large`."),
@@ -38,7 +37,6 @@ class Config:
     FAQ_MAX_K: int
     FAQ_MIN_SCORE: float
     FAQ_RELOAD_INTERVAL: float
-    FAQ_DATA_DIR: str
     FAQ_QUERY_LOG: int
     FAQ_SEARCH_CACHE: int
     FAQ_MAX_BODY_BYTES: int

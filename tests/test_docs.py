@@ -2,8 +2,11 @@ from faq_search.config import SETTINGS, Config
 from tests.conftest import ROOT
 
 
-def test_every_setting_is_documented_in_the_readme():
+def test_every_setting_is_documented_once_in_the_readme():
     readme = (ROOT / "README.md").read_text("utf-8")
+    names = [s[0] for s in SETTINGS]
+    assert len(names) == len(set(names))
+    assert all(readme.count(f"| `{name}` |") == 1 for name in names)
     for name, _kind, default, help_text in SETTINGS:
         shown = f"`{default}`" if default != "" else "(unset)"
         assert f"| `{name}` | {shown} | {help_text} |" in readme, name
