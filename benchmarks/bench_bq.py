@@ -62,8 +62,11 @@ def main() -> None:
           f"reranker: {s.data.manifest.get('reranker')}")
     print(f"{'method':34} {'acc@1':>6} {'MRR@10':>7} {'R@10':>6} {'p50 ms':>7}")
 
+    mrr = {}
+
     def report(name, ranked, lat):
         a, m, r = metrics(ranked, gold)
+        mrr[name] = m
         print(f"{name:34} {a:6.3f} {m:7.3f} {r:6.3f} {np.median(lat) * 1000:7.2f}")
 
     for field in ("words", "chars", "words+chars"):
@@ -102,6 +105,9 @@ def main() -> None:
             lat.append(time.perf_counter() - t)
             ranked.append([ids[h.id] for h in hits])
         report(label, ranked, lat)
+    best = max((n for n in mrr if not n.startswith("ours")), key=mrr.get)
+    ours = mrr["ours: full (reranked)"]
+    print(f"MRR@10 ours {ours:.4f} / best baseline {mrr[best]:.4f} ({best}) = {ours / mrr[best]:.3f}x")
 
 
 if __name__ == "__main__":
