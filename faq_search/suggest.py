@@ -85,12 +85,13 @@ class _Haystack:
                 self.aligned[pos] = 1
         del self._aligned_at
 
-    def matches(self, q: str, prefix_only: bool):
-        """(phrase number, first char, end char) of the first aligned match in each phrase."""
+    def matches(self, q: str, prefix_only: bool, first: int = 0):
+        """(phrase number, first char, end char) of the first aligned match in each phrase.
+        ``first``: where q first occurs (none before it)."""
         text, starts, aligned = self.text, self.starts, self.aligned
         if prefix_only:
             # Look for the separator before q: skips every occurrence inside a phrase at C speed.
-            pos = 0 if text.startswith(q) else text.find("\n" + q) + 1
+            pos = 0 if text.startswith(q) else text.find("\n" + q, max(first - 1, 0)) + 1
             if pos == 0 and not text.startswith(q):
                 return
             while True:
@@ -99,7 +100,7 @@ class _Haystack:
                 if pos < 0:
                     return
                 pos += 1
-        pos = text.find(q)
+        pos = text.find(q, first)
         while pos >= 0:
             n = bisect_right(starts, pos) - 1
             if (aligned is None or aligned[pos]) and (not prefix_only or pos == starts[n]):
@@ -197,11 +198,16 @@ class Suggester:
         Phrases are stored in ranking order, so prefix matches (found first, at C speed) come out
         best first, and so do the other matches after them: each pass stops at ``k`` articles
         instead of walking every match of a common prefix (密码 at 100k articles: ≈ 10⁵)."""
+        # One scan finds where the query first occurs, if anywhere: a string found nowhere costs one
+        # pass over the haystack instead of two, and both passes skip what comes before it.
+        first = haystack.text.find(query)
+        if first < 0:
+            return []
         out, seen = [], set()
         passes = ((True, k),) if prefix_only else ((True, k), (False, k))
         for prefix, wanted in passes:
             found = 0
-            for n, start, end in haystack.matches(query, prefix):
+            for n, start, end in haystack.matches(query, prefix, first):
                 art = self._article[n]
                 # A phrase's first character decides (a phrase may begin with punctuation that has
                 # no pinyin); the second pass skips the first pass's matches.

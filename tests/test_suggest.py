@@ -117,6 +117,15 @@ def test_a_phrase_opening_with_punctuation_is_no_prefix_match(tiny_analyzer):
     assert ids(suggester.suggest("wj", k=4)) == ["a1", "a3", "a2", "a0"]
 
 
+def test_scans_start_where_the_query_first_occurs(tiny_analyzer):
+    # 密码 occurs first inside 改密码 (a substring), then at the start of the longer phrase.
+    texts = ["改密码", "密码忘了怎么办"]
+    articles = [Article(id=f"a{i}", question=t, answer="…", category="c") for i, t in enumerate(texts)]
+    suggester = Suggester(articles, tiny_analyzer.normalize)
+    assert ids(suggester.suggest("密码")) == ["a1", "a0"]  # the prefix match first
+    assert ids(suggester.suggest("改密")) == ["a0"] and suggester.suggest("忘记密码") == []
+
+
 def test_suggest_is_fast_on_the_real_corpus(real_suggester):
     queries = ["mima", "mm", "tixian", "tix", "忘记mi", "提现", "提", "密码", "app", "zfmm", "m", "zh", "忘记登录密码怎么办"]
     times = []
