@@ -124,6 +124,9 @@ def test_scans_start_where_the_query_first_occurs(tiny_analyzer):
     suggester = Suggester(articles, tiny_analyzer.normalize)
     assert ids(suggester.suggest("密码")) == ["a1", "a0"]  # the prefix match first
     assert ids(suggester.suggest("改密")) == ["a0"] and suggester.suggest("忘记密码") == []
+    # No phrase has the pair 忘记: answered without a scan. 码忘 (inside 密码忘了) is scanned for and found.
+    assert not suggester._text.may_contain("忘记") and ids(suggester.suggest("码忘")) == ["a1"]
+    assert Suggester([], tiny_analyzer.normalize).suggest("密码") == []
 
 
 def test_suggest_is_fast_on_the_real_corpus(real_suggester):
