@@ -29,18 +29,16 @@ import json
 import os
 import shutil
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
-from . import __version__
 from .analysis import Analyzer
 from .corpus import Article, Corpus, CorpusError, Problem, _display, load_corpus, parse_jsonl_line
 from .features import Analysed, Ragged
 from .index import (
-    DELTA_FORMAT, FIELDS, FORMAT_VERSION, BuildResult, IndexData, IndexError_, _library_versions, field_counts,
-    _offsets, _save_csc, _write_file, _write_npy, analyse_corpus, analyzer_for, corpus_key,
+    DELTA_FORMAT, FIELDS, FORMAT_VERSION, BuildResult, IndexData, IndexError_, article_meta, field_counts,
+    manifest_head, _offsets, _save_csc, _write_file, _write_npy, analyse_corpus, analyzer_for, corpus_key,
     finish_version, new_version_dir, publish, published_manifest, row_owner, row_texts, smooth_idf, weigh_field,
     write_dict_files,
 )
@@ -337,27 +335,14 @@ def _write(out_dir: Path, base: _Base, corpus: Corpus, analyzer, arrays: dict, o
         checksums[f"delta/arrays/{name}.npy"] = _write_npy(tmp / "delta" / "arrays" / f"{name}.npy", arr)
     checksums["delta/articles.jsonl"] = _write_file(tmp / "delta" / "articles.jsonl", b"".join(lines))
     checksums["delta/rows.txt"] = _write_file(tmp / "delta" / "rows.txt", b"".join(rows))
-    checksums["delta/meta.json"] = _write_file(tmp / "delta" / "meta.json", encode({
-        "categories": corpus.categories, "popular": list(corpus.popular),
-        "id": [a.id for a in corpus.articles], "category": [a.category for a in corpus.articles],
-        "tags": [list(a.tags) for a in corpus.articles], "vocab": arrays["new_terms"],
-    }).encode("utf-8"))
-    manifest = {
-        "format": DELTA_FORMAT,
-        "version": version,
-        "faq_search_version": __version__,
-        "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "build_seconds": round(seconds, 3),
-        "corpus_key": key,
-        "corpus_hash": corpus.content_hash,
+    checksums["delta/meta.json"] = _write_file(tmp / "delta" / "meta.json", encode(
+        article_meta(corpus) | {"vocab": arrays["new_terms"]}).encode("utf-8"))
+    manifest = manifest_head(DELTA_FORMAT, version, seconds, key, corpus, analyzer, ranking) | {
         "articles": int(order.size),
         "question_rows": base.rows + int(arrays["row_article"].size),
         "vocabulary": {f: int(arrays["idf"][f].size) for f in FIELDS},
-        "analyzer": analyzer.settings(),
-        "ranking": ranking,
         "avglen": base.avglen,
         "reranker": published.get("reranker"),
-        "libraries": _library_versions(),
         "files": checksums,
         "base": {"version": base.version, "articles": base.articles, "question_rows": base.rows,
                  "avglen": base.avglen, "files": sorted(base.files)},

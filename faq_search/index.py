@@ -450,13 +450,7 @@ def write_version(out_dir: Path, corpus: Corpus, analyzer: Analyzer, arrays: dic
     checksums["articles.jsonl"] = _write_file(tmp / "articles.jsonl", b"".join(lines))
     checksums["rows.txt"] = _write_file(tmp / "rows.txt", b"".join(rows))
     dumps = lambda obj: json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    checksums["meta.json"] = _write_file(tmp / "meta.json", dumps({
-        "categories": corpus.categories,
-        "popular": list(corpus.popular),
-        "id": [a.id for a in corpus.articles],
-        "category": [a.category for a in corpus.articles],
-        "tags": [list(a.tags) for a in corpus.articles],
-    }))
+    checksums["meta.json"] = _write_file(tmp / "meta.json", dumps(article_meta(corpus)))
     checksums["vocab.json"] = _write_file(tmp / "vocab.json", dumps(arrays["vocab"]))
     if reranker is not None:
         checksums["reranker.json"] = _write_file(tmp / "reranker.json", reranker.to_json().encode("utf-8"))
@@ -466,25 +460,42 @@ def write_version(out_dir: Path, corpus: Corpus, analyzer: Analyzer, arrays: dic
         checksums["state/keys.bin"] = _write_file(tmp / "state" / "keys.bin", b"".join(keys))
         checksums["state/related.json"] = _write_file(tmp / "state" / "related.json", dumps(
             {a.id: list(a.related) for a in corpus.articles if a.related}))
-    manifest = {
-        "format": FORMAT_VERSION,
+    manifest = manifest_head(FORMAT_VERSION, version, seconds, key, corpus, analyzer, ranking) | {
+        "articles": len(corpus.articles),
+        "question_rows": int(arrays["row_article"].shape[0]),
+        "vocabulary": {name: len(arrays["vocab"][name]) for name in FIELDS},
+        "avglen": arrays.get("avglen", {}),
+        "reranker": reranker.info if reranker is not None else None,
+        "files": checksums,
+    }
+    return version, finish_version(out_dir, version, tmp, manifest)
+
+
+def article_meta(corpus: Corpus) -> dict:
+    """meta.json's per-version facts: categories, popular ids and each article's id, category, tags."""
+    return {
+        "categories": corpus.categories,
+        "popular": list(corpus.popular),
+        "id": [a.id for a in corpus.articles],
+        "category": [a.category for a in corpus.articles],
+        "tags": [list(a.tags) for a in corpus.articles],
+    }
+
+
+def manifest_head(fmt: int, version: str, seconds: float, key: str, corpus: Corpus, analyzer, ranking: dict) -> dict:
+    """The manifest fields every build writes, full or incremental."""
+    return {
+        "format": fmt,
         "version": version,
         "faq_search_version": __version__,
         "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "build_seconds": round(seconds, 3),
         "corpus_key": key,
         "corpus_hash": corpus.content_hash,
-        "articles": len(corpus.articles),
-        "question_rows": int(arrays["row_article"].shape[0]),
-        "vocabulary": {name: len(arrays["vocab"][name]) for name in FIELDS},
         "analyzer": analyzer.settings(),
         "ranking": ranking,
-        "avglen": arrays.get("avglen", {}),
-        "reranker": reranker.info if reranker is not None else None,
         "libraries": _library_versions(),
-        "files": checksums,
     }
-    return version, finish_version(out_dir, version, tmp, manifest)
 
 
 def _library_versions() -> dict:
