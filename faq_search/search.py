@@ -23,6 +23,7 @@ from .corpus import Article
 from .index import FIELDS, IndexData, analyzer_for, load_index, read_current
 from .lsa import LsaModel
 from .paraphrase import ParaphraseModel, query_vector
+from .postings import FrequentPostings
 from .rerank import Reranker, candidate_features, confidence_features, load_default_confidence
 
 __all__ = ["Hit", "Searcher", "QueryError"]
@@ -33,8 +34,8 @@ DEFAULT_MIN_SCORE = 0.1
 RARE_POSTINGS = 2000
 RARE_SHARE = 0.01
 RESCORE_ROWS = 500
-# Answer postings up to this long are read whole; longer ones (frequent characters) are binary
-# searched for the candidates that can still rank, the others bounded by the column's largest weight.
+# Answer postings up to this long are read whole; longer ones (frequent characters) are looked up
+# for the candidates in their bitmaps.
 ANSWER_GATHER = 4000
 MIN_CONFIDENT_CHARS = 2
 # Up to this many phrasings the LSA cosines are computed for all of them (≈ 10 µs), not gathered.
@@ -366,7 +367,8 @@ class Searcher:
                 seg.warm()
             return self
         self._row_major()
-        self._answer_max()
+        if "char" in self.data.answers:
+            self._frequent_answer_terms()
         self._column_offsets()
         self._rows_by_article()
         self._unigram_columns()
@@ -397,16 +399,9 @@ class Searcher:
             return dict(zip(FIELDS, np.cumsum([0, *widths[:-1]]).tolist()))
         return self._derived("_offsets", build)
 
-    def _answer_max(self) -> np.ndarray:
-        """Largest weight of each answer column: bounds what a term can add to an answer score."""
-        def build():
-            m = self.data.answers["char"]
-            out = np.zeros(m.shape[1])
-            nonempty = np.flatnonzero(np.diff(m.indptr) > 0)
-            if nonempty.size:
-                out[nonempty] = np.maximum.reduceat(m.data, m.indptr[nonempty])
-            return out
-        return self._derived("_answer_colmax", build)
+    def _frequent_answer_terms(self) -> FrequentPostings:
+        """Bitmaps of the answer columns longer than ANSWER_GATHER (≈ 24 MiB at 100k entries)."""
+        return self._derived("_answer_bitmaps", lambda: FrequentPostings(self.data.answers["char"], ANSWER_GATHER))
 
     def _scratch(self) -> threading.local:
         """Per-thread buffers reused across queries: a score per question row, a query-term slot
@@ -419,22 +414,22 @@ class Searcher:
             local.slot = np.full(len(self.articles), -1, np.int32)
         return local
 
-    def _score_answers(self, arts: np.ndarray, cols: np.ndarray, weights: np.ndarray, coverage: np.ndarray,
-                       question: np.ndarray, limit: int | None, min_score: float) -> tuple[np.ndarray, np.ndarray]:
-        """(answer score, covered query weight) of each candidate article. With ``limit``, an article
-        that cannot reach the best ``limit`` even with the largest weights of the frequent terms'
-        columns keeps the part of its score read so far (its true score is higher, but too low)."""
+    def _score_answers(self, arts: np.ndarray, cols: np.ndarray, weights: np.ndarray,
+                       coverage: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(answer score, covered query weight) of each candidate article."""
         m = self.data.answers["char"]
         n = arts.size
         answer, cov = np.zeros(n), np.zeros(n)
         if cols.size == 0 or n == 0:
             return answer, cov
-        indptr, indices, data = m.indptr, m.indices, m.data
-        starts, ends = indptr[cols], indptr[cols + 1]
-        short = (ends - starts) <= ANSWER_GATHER
-        if short.any():
+        frequent = self._frequent_answer_terms()
+        long = frequent.covers(cols)
+        if not long.all():
             # Short postings read whole, all terms at once; an article → candidate slot table filters them.
-            spans = list(zip(starts[short].tolist(), ends[short].tolist()))
+            indptr, indices, data = m.indptr, m.indices, m.data
+            short = ~long
+            starts, ends = indptr[cols[short]], indptr[cols[short] + 1]
+            spans = list(zip(starts.tolist(), ends.tolist()))
             slot = self._scratch().slot
             slot[arts] = np.arange(n)
             try:
@@ -443,42 +438,15 @@ class Searcher:
                 slot[arts] = -1
             found = pos >= 0
             pos = pos[found]
-            term = short.nonzero()[0].repeat(ends[short] - starts[short])[found]
+            term = short.nonzero()[0].repeat(ends - starts)[found]
             vals = np.concatenate([data[a:b] for a, b in spans])[found]
             answer += np.bincount(pos, weights=vals * weights[term], minlength=n)
             cov += np.bincount(pos, weights=coverage[term], minlength=n)
-        long = (~short).nonzero()[0]
-        if long.size == 0:
-            return answer, cov
-        todo = arts.argsort()
-        if limit is None or n <= limit:
-            rest = np.zeros(long.size)
-        else:
-            # MaxScore: the terms with the largest possible contribution first; after each, articles
-            # whose score so far plus the rest's largest contributions cannot reach the best ``limit`` stop.
-            a = self.answer_weight
-            most = weights[long] * self._answer_max()[cols[long]]
-            order = (-most).argsort()
-            long, rest = long[order], a * (np.add.accumulate(most[order][::-1])[::-1] * (1 + 1e-9) + 1e-12)
-            low = (1.0 - a) * question + a * answer
-        for j, t in enumerate(long.tolist()):
-            if rest[j] and todo.size > limit:
-                # Articles pruned earlier score below the floor, so the k-th best is among todo.
-                kth = low[todo]
-                kth.partition(todo.size - limit)
-                floor = max(float(kth[todo.size - limit]), min_score)
-                todo = todo[low[todo] + rest[j] >= floor]
-            # A binary search of the (sorted) candidates in the term's long postings, never a walk.
-            ids = arts[todo]
-            postings = indices[starts[t] : ends[t]]
-            pos = np.minimum(postings.searchsorted(ids), postings.size - 1)
-            found = postings[pos] == ids
-            hit = todo[found]
-            dots = data[starts[t] + pos[found]] * weights[t]
-            answer[hit] += dots
-            cov[hit] += coverage[t]
-            if rest[j]:
-                low[hit] += self.answer_weight * dots
+        if long.any():
+            # Frequent characters: a bitmap lookup per (term, candidate), not a walk of their postings.
+            values = frequent.values(cols[long], arts)
+            answer += weights[long] @ values
+            cov += coverage[long] @ (values > 0)
         return answer, cov
 
     def first_stage(self, analysis, category: str | None = None, exclude_row: int = -1,
@@ -571,7 +539,7 @@ class Searcher:
             question = combined[best]
             answer, answer_cov = np.zeros(arts.size), np.zeros(arts.size)
             if "char" in self.data.answers:
-                answer, answer_cov = self._score_answers(arts, chars[0], chars[2], chars[3], question, limit, min_score)
+                answer, answer_cov = self._score_answers(arts, chars[0], chars[2], chars[3])
             cands = Candidates(
                 arts=arts, rows=rows[best], score=(1.0 - a) * question + a * answer,
                 question=question, word=word[best], char=char[best], answer=answer,

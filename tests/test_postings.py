@@ -1,0 +1,37 @@
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from faq_search.postings import FrequentPostings
+
+
+def random_csc(n_items: int, n_cols: int, density: float, seed: int) -> sp.csc_matrix:
+    m = sp.random(n_items, n_cols, density=density, format="csc", random_state=seed, dtype=np.float32)
+    m.sort_indices()
+    return m
+
+
+@pytest.mark.parametrize("n_items", [1, 63, 64, 65, 130, 2000])
+def test_values_equal_the_dense_matrix(n_items):
+    m = random_csc(n_items, 120, 0.3, seed=n_items)
+    fp = FrequentPostings(m, min_df=0.2 * n_items)
+    cols = np.flatnonzero(fp.covers(np.arange(120)))
+    assert cols.size and np.all(np.diff(m.indptr)[cols] > 0.2 * n_items)
+    # Unsorted items with repeats, as candidates come.
+    items = np.random.default_rng(0).integers(0, n_items, 40)
+    expected = m[:, cols].toarray()[items].T
+    assert np.array_equal(fp.values(cols, items), expected.astype(np.float64))
+
+
+def test_only_columns_longer_than_min_df_get_bitmaps():
+    m = sp.csc_matrix(np.array([[1, 0, 2], [1, 0, 0], [1, 1, 3]], np.float32))
+    fp = FrequentPostings(m, min_df=1)
+    assert fp.covers(np.arange(3)).tolist() == [True, False, True]
+    assert fp.values(np.array([2, 0]), np.array([2, 1, 0])).tolist() == [[3.0, 0.0, 2.0], [1.0, 1.0, 1.0]]
+    assert fp.nbytes > 0
+
+
+def test_no_frequent_columns():
+    m = random_csc(50, 10, 0.1, seed=3)
+    fp = FrequentPostings(m, min_df=50)
+    assert not fp.covers(np.arange(10)).any()
