@@ -17,6 +17,8 @@ from tests.conftest import REAL_CORPUS
 QUERIES = REAL_CORPUS / "eval" / "queries.jsonl"
 # Written apart from queries.jsonl by an editor who never saw it: checks thresholds, never tunes them.
 VALIDATION = REAL_CORPUS / "eval" / "validation.jsonl"
+# Written apart from both by another editor; fits the no-answer model with the dev half.
+TUNING = REAL_CORPUS / "eval" / "tuning.jsonl"
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +49,11 @@ def test_validation_set_is_labelled_and_shares_nothing_with_the_eval_set_or_arti
     _labelled_not_copied(VALIDATION, 250, 200, also_not={_key(q.query) for q in load_queries(QUERIES)})
 
 
+def test_tuning_set_is_labelled_and_shares_nothing_with_the_reporting_sets_or_articles():
+    reporting = load_queries(QUERIES) + load_queries(VALIDATION)
+    _labelled_not_copied(TUNING, 400, 200, also_not={_key(q.query) for q in reporting})
+
+
 def test_split_is_stable_and_roughly_half():
     queries = load_queries(QUERIES)
     dev = load_queries(QUERIES, "dev")
@@ -55,22 +62,22 @@ def test_split_is_stable_and_roughly_half():
 
 
 def test_quality_gate_on_the_test_half(searcher):
-    # Measured 0.912 / 0.944 / 0.997 / 0.886 / 0.050 (docs/quality.md); the margins allow a few
+    # Measured 0.912 / 0.944 / 0.997 / 0.914 / 0.052 (docs/quality.md); the margins allow a few
     # queries of noise (363 in scope, 35 out of scope), not a ranking regression. Out-of-scope
-    # rejection: three of 35 queries (the no-answer threshold moved from 0.943 / 0.061 on purpose).
+    # rejection: three of 35 queries.
     report = evaluate(searcher, load_queries(QUERIES, "test"))
     assert report.acc1 >= 0.88
     assert report.mrr10 >= 0.92
     assert report.recall10 >= 0.98
-    assert report.oos_rejection >= 0.80
+    assert report.oos_rejection >= 0.82
     assert report.false_rejection <= 0.09
 
 
 def test_quality_gate_on_the_validation_set(searcher):
-    # Measured 0.931 acc@1, 0.691 out-of-scope rejection (mostly near-domain), 0.045 false rejection.
+    # Measured 0.931 acc@1, 0.728 out-of-scope rejection (mostly near-domain), 0.048 false rejection.
     report = evaluate(searcher, load_queries(VALIDATION))
     assert report.acc1 >= 0.90
-    assert report.oos_rejection >= 0.65
+    assert report.oos_rejection >= 0.69
     assert report.false_rejection <= 0.09
 
 
