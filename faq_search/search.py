@@ -127,6 +127,17 @@ def _firsts(values: np.ndarray) -> np.ndarray:
     return mask
 
 
+def _sum_by_row(rows: np.ndarray, values: np.ndarray, acc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted unique ``rows`` and the sum of their ``values``, through ``acc`` (zeros, left so)."""
+    try:
+        np.add.at(acc, rows, values)
+        rows = np.sort(rows)
+        rows = rows[_firsts(rows)]
+        return rows, acc[rows]
+    finally:
+        acc[rows] = 0.0
+
+
 def _top(scores: np.ndarray, k: int) -> np.ndarray:
     """Indices of the k largest scores, unordered; no full sort."""
     if scores.size <= k:
@@ -501,14 +512,7 @@ class Searcher:
         rows = np.concatenate(found_rows)
         if rows.size == 0:
             return None
-        acc = scratch.acc
-        try:
-            np.add.at(acc, rows, np.concatenate(found_vals) * np.concatenate(found_weights))
-            rows.sort()
-            rows = rows[_firsts(rows)]
-            partial = acc[rows]
-        finally:
-            acc[rows] = 0.0
+        rows, partial = _sum_by_row(rows, np.concatenate(found_vals) * np.concatenate(found_weights), scratch.acc)
         if self._hidden is not None:
             rows, partial = _without(rows, partial, self._hidden)
         if exclude_row >= 0 or category or tag:
@@ -555,7 +559,7 @@ class Searcher:
                 cands = cands.take(_top(cands.score, limit))
             if features and cands.arts.size:
                 self._article_coverage(cands, query_terms, exclude_row, lut, offsets, n_word)
-                self._row_overlap(cands, analysis)
+                self._row_overlap(cands, analysis, lut, n_word, query_terms["char"][0])
                 model, lsa = paraphrase or self.paraphrase, lsa or self.lsa
                 if model is not None or lsa is not None:
                     vector = query_vector(self.data.vocab, self.data.idf, analysis)
@@ -647,17 +651,20 @@ class Searcher:
             sims[rows == exclude_row] = -1.0
         cands.lsa_max[:] = np.maximum.reduceat(sims, ends - lengths)
 
-    def _row_overlap(self, cands: Candidates, analysis) -> None:
-        """Jaccard overlap of the query's characters with each candidate's best phrasing."""
+    def _row_overlap(self, cands: Candidates, analysis, lut: np.ndarray, n_word: int, char_cols: np.ndarray) -> None:
+        """Jaccard overlap of the query's characters with each candidate's best phrasing. ``lut``
+        maps a column of ``_row_major`` to its query-term slot (``n_word`` word terms first, then
+        the character terms ``char_cols``)."""
         grams = {g for g in analysis.chars if len(g) == 1 or g.isascii()}
-        vocab = self.data.vocab["char"]
-        cols = np.asarray([vocab[g] for g in grams if g in vocab], np.int64)
-        if cols.size == 0:
+        mask, per_row = self._unigram_columns()
+        # Per slot (and a last False for "no slot", −1): a character unigram or Latin run of the query?
+        is_gram = np.zeros(n_word + char_cols.size + 1, bool)
+        is_gram[n_word : n_word + char_cols.size] = mask[char_cols]
+        if not is_gram.any():
             return
-        _mask, per_row = self._unigram_columns()
         m = self._row_major()
         offsets, ends = _gather(m.indptr, cands.rows)
-        shared = np.isin(m.indices[offsets], cols + self._column_offsets()["char"]).nonzero()[0]
+        shared = is_gram[lut[m.indices[offsets]]].nonzero()[0]
         inter = np.bincount(_owners(ends, shared), minlength=cands.rows.size).astype(np.float64)
         cands.jaccard[:] = inter / np.maximum(len(grams) + per_row[cands.rows] - inter, 1.0)
 
@@ -730,7 +737,7 @@ class Searcher:
             if name == "word":
                 cands.art_word_cov[:] = covered
                 idf = self.data.idf[name][cols] / self._oov_idf[name]
-                cands.missing_idf[:] = np.max(np.where(present, 0.0, idf), axis=1)
+                cands.missing_idf[:] = np.where(present, 0.0, idf).max(axis=1)
             else:
                 cands.art_char_cov[:] = covered
 
