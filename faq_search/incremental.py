@@ -38,7 +38,7 @@ from .corpus import Article, Corpus, CorpusError, Problem, _display, load_corpus
 from .features import Analysed, Ragged
 from .index import (
     DELTA_FORMAT, FIELDS, FORMAT_VERSION, BuildResult, IndexData, IndexError_, article_meta, field_counts,
-    manifest_head, _offsets, _save_csc, _write_file, _write_npy, analyse_corpus, analyzer_for, corpus_key,
+    manifest_head, _save_csc, _write_file, _write_npy, analyse_corpus, analyzer_for, article_texts, corpus_key,
     finish_version, new_version_dir, publish, published_manifest, row_owner, row_texts, smooth_idf, weigh_field,
     write_dict_files,
 )
@@ -327,14 +327,13 @@ def _write(out_dir: Path, base: _Base, corpus: Corpus, analyzer, arrays: dict, o
         if name in arrays["answers"]:
             _save_csc(npy, f"answers.{name}", arrays["answers"][name])
     npy["row_article"] = arrays["row_article"]
-    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-    lines = [encode(a.to_dict()).encode("utf-8") for a in corpus.articles]
-    rows = [t.encode("utf-8") for a in corpus.articles for t in row_texts(a)]
-    npy["articles.off"], npy["rows.off"] = _offsets(lines), _offsets(rows)
+    offsets, texts = article_texts(corpus, analyzer)
+    npy.update(offsets)
     for name, arr in npy.items():
         checksums[f"delta/arrays/{name}.npy"] = _write_npy(tmp / "delta" / "arrays" / f"{name}.npy", arr)
-    checksums["delta/articles.jsonl"] = _write_file(tmp / "delta" / "articles.jsonl", b"".join(lines))
-    checksums["delta/rows.txt"] = _write_file(tmp / "delta" / "rows.txt", b"".join(rows))
+    for name, blob in texts.items():
+        checksums[f"delta/{name}"] = _write_file(tmp / "delta" / name, blob)
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     checksums["delta/meta.json"] = _write_file(tmp / "delta" / "meta.json", encode(
         article_meta(corpus) | {"vocab": arrays["new_terms"]}).encode("utf-8"))
     manifest = manifest_head(DELTA_FORMAT, version, seconds, key, corpus, analyzer, ranking) | {
@@ -355,7 +354,8 @@ def _write(out_dir: Path, base: _Base, corpus: Corpus, analyzer, arrays: dict, o
 # --- load: one view over both segments ---------------------------------------------------------
 
 class MergedArticles:
-    """The articles of an incremental version in corpus order, each from its segment."""
+    """The articles (or their answers' starts) of an incremental version in corpus order, each
+    from its segment."""
 
     def __init__(self, base, delta, order: np.ndarray):
         self._base, self._delta, self._order = base, delta, order
@@ -417,6 +417,8 @@ def merge_segments(base: IndexData, delta: IndexData, meta: dict) -> IndexData:
         version=base.version, manifest=base.manifest, articles=MergedArticles(base.articles, delta.articles, order),
         categories=delta.categories, vocab=vocab, idf=delta.idf, questions={}, answers={},
         row_article=row_article, row_text=ConcatRows(base.row_text, delta.row_text), path=base.path,
+        answer_heads=None if base.answer_heads is None or delta.answer_heads is None
+        else MergedArticles(base.answer_heads, delta.answer_heads, order),
         reranker=base.reranker, popular=delta.popular, article_terms=None, columns=columns,
         segments=[(base, base_to_here, 0), (delta, delta_to_here, len(base.row_text))],
     )

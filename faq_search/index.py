@@ -9,6 +9,8 @@ Layout of an index directory::
         meta.json             categories, popular ids, and each article's id, category and tags
         articles.jsonl        the articles as served, one JSON object a line (decoded when used)
         rows.txt              the question rows' texts, one UTF-8 run (offsets in arrays/)
+        heads.txt             each answer's normalised start, one UTF-8 run (where a hit's
+                              matched terms are looked for; absent from older versions)
         vocab.json            feature → column, per field
         arrays/*.npy          idf vectors, term-major (CSC) weight matrices, article × term counts
                               (CSR), row → article, offsets; memory-mapped at load
@@ -58,6 +60,8 @@ FIELDS = ("word", "char")
 # Answers are matched on character features only: segmenting long answers with
 # jieba would dominate build time for a signal weighted 0.2.
 ANSWER_FIELDS = ("char",)
+# A hit's matched terms are looked for in its phrasing and in this many first characters of its answer.
+ANSWER_HEAD_CHARS = 200
 CURRENT = "CURRENT"
 KEEP_VERSIONS = 2
 # Ranking settings recorded in the manifest so a search uses what the index was built for.
@@ -85,6 +89,8 @@ class IndexData:
     answers: dict[str, sp.csc_matrix]  # rows = articles
     row_article: np.ndarray  # question row → article position
     row_text: list[str] = field(default_factory=list)  # question row → its text
+    # Article → the normalised start of its answer (answer_head); None in versions written before it.
+    answer_heads: "Sequence[str] | None" = None
     path: Path | None = None
     reranker: "Reranker | None" = None
     popular: list[str] = field(default_factory=list)  # curated article ids (corpus popular.yml)
@@ -375,6 +381,25 @@ def _write_npy(path: Path, arr: np.ndarray) -> str:
     return w.h.hexdigest()
 
 
+def answer_head(analyzer: Analyzer, article: Article) -> str:
+    """The normalised start of an answer, where a hit's matched terms are also looked for."""
+    return analyzer.spelled(article.answer[:ANSWER_HEAD_CHARS])
+
+
+def article_texts(corpus: Corpus, analyzer: Analyzer) -> tuple[dict[str, np.ndarray], dict[str, bytes]]:
+    """The text files of a segment and their offsets arrays: the articles (one JSON object a line,
+    decoded when first used), the question rows' texts and the answers' normalised starts (one
+    UTF-8 run each: normalising them per hit cost ≈ 18 µs each)."""
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode  # one encoder, not one a call
+    parts = {
+        "articles": ("articles.jsonl", [encode(a.to_dict()).encode("utf-8") for a in corpus.articles]),
+        "rows": ("rows.txt", [t.encode("utf-8") for a in corpus.articles for t in row_texts(a)]),
+        "heads": ("heads.txt", [answer_head(analyzer, a).encode("utf-8") for a in corpus.articles]),
+    }
+    return ({f"{key}.off": _offsets(chunks) for key, (_name, chunks) in parts.items()},
+            {name: b"".join(chunks) for name, chunks in parts.values()})
+
+
 def _offsets(chunks: list[bytes]) -> np.ndarray:
     off = np.zeros(len(chunks) + 1, np.int64)
     np.cumsum([len(c) for c in chunks], out=off[1:])
@@ -438,17 +463,13 @@ def write_version(out_dir: Path, corpus: Corpus, analyzer: Analyzer, arrays: dic
         npy.update(paraphrase.to_arrays())
     if lsa is not None:
         npy.update(lsa.to_arrays())
-    # Articles: one JSON object a line, decoded when first used; row texts: one UTF-8 run.
-    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode  # one encoder, not one a call
-    lines = [encode(a.to_dict()).encode("utf-8") for a in corpus.articles]
-    npy["articles.off"] = _offsets(lines)
-    rows = [t.encode("utf-8") for a in corpus.articles for t in row_texts(a)]
-    npy["rows.off"] = _offsets(rows)
+    offsets, texts = article_texts(corpus, analyzer)
+    npy.update(offsets)
     (tmp / "arrays").mkdir()
     for name, arr in npy.items():
         checksums[f"arrays/{name}.npy"] = _write_npy(tmp / "arrays" / f"{name}.npy", arr)
-    checksums["articles.jsonl"] = _write_file(tmp / "articles.jsonl", b"".join(lines))
-    checksums["rows.txt"] = _write_file(tmp / "rows.txt", b"".join(rows))
+    for name, blob in texts.items():
+        checksums[name] = _write_file(tmp / name, blob)
     dumps = lambda obj: json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     checksums["meta.json"] = _write_file(tmp / "meta.json", dumps(article_meta(corpus)))
     checksums["vocab.json"] = _write_file(tmp / "vocab.json", dumps(arrays["vocab"]))
@@ -614,7 +635,8 @@ class RowTexts(Sequence):
 
 
 # Files checked by threads while the rest loads: hashlib releases the GIL on large buffers.
-_BULK = ("arrays/", "articles.jsonl", "rows.txt", "state/", "delta/arrays/", "delta/articles.jsonl", "delta/rows.txt")
+_BULK = ("arrays/", "articles.jsonl", "rows.txt", "heads.txt", "state/", "delta/arrays/", "delta/articles.jsonl",
+         "delta/rows.txt", "delta/heads.txt")
 CHECK_THREADS = 2
 
 
@@ -729,6 +751,11 @@ def _segment(vdir: Path, prefix: str, version: str, manifest: dict, meta: dict, 
               for n in files if n.startswith(start)}
     articles = LazyArticles(_map(vdir / f"{prefix}articles.jsonl"), np.asarray(arrays["articles.off"]))
     row_text = RowTexts(_map(vdir / f"{prefix}rows.txt"), np.asarray(arrays["rows.off"]))
+    heads = None
+    if f"{prefix}heads.txt" in files:
+        heads = RowTexts(_map(vdir / f"{prefix}heads.txt"), np.asarray(arrays["heads.off"]))
+        if len(heads) != len(articles):
+            raise IndexError_(f"index {version}: {prefix}answer starts do not match the articles")
     data = IndexData(
         version=version,
         manifest=manifest,
@@ -740,6 +767,7 @@ def _segment(vdir: Path, prefix: str, version: str, manifest: dict, meta: dict, 
         answers={f: _load_sparse(arrays, f"answers.{f}") for f in ANSWER_FIELDS},
         row_article=arrays["row_article"],
         row_text=row_text,
+        answer_heads=heads,
         path=vdir,
         reranker=reranker,
         popular=list(meta.get("popular", [])),

@@ -19,7 +19,7 @@ import scipy.sparse as sp
 
 from .analysis import TOPIC_FREE_WORDS, Analyzer
 from .corpus import Article
-from .index import FIELDS, IndexData, analyzer_for, load_index, read_current
+from .index import FIELDS, IndexData, analyzer_for, answer_head, load_index, read_current
 from .lsa import LsaModel
 from .paraphrase import ParaphraseModel, query_vector
 from .postings import FrequentPostings
@@ -805,9 +805,12 @@ class Searcher:
         return self.analyzer.spelled(self.data.row_text[row])
 
     def _spelled_answer(self, art: int) -> str:
-        """Normalised start of an article's answer (recently shown ones cached: bounded memory)."""
+        """Normalised start of an article's answer: written by the builder; for versions written
+        before that, normalised here (recently shown ones cached: bounded memory)."""
+        if self.data.answer_heads is not None:
+            return self.data.answer_heads[art]
         cached = self._derived("_spelled_answers", lambda: functools.lru_cache(maxsize=4096)(
-            lambda i: self.analyzer.spelled(self.articles[i].answer[:200])))
+            lambda i: answer_head(self.analyzer, self.articles[i])))
         return cached(art)
 
     def _hit(self, art: int, row: int, score: float, confident: bool, query_words: list[str],

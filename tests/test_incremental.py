@@ -9,7 +9,7 @@ import pytest
 from faq_search import incremental
 from faq_search.build import build_index, check_index
 from faq_search.corpus import CorpusError
-from faq_search.index import DELTA_FORMAT, FORMAT_VERSION, KEEP_VERSIONS, IndexError_, load_index, read_current
+from faq_search.index import DELTA_FORMAT, FORMAT_VERSION, KEEP_VERSIONS, IndexError_, answer_head, load_index, read_current
 from faq_search.search import Searcher
 
 TOPICS = [
@@ -76,6 +76,8 @@ def test_rebuild_after_small_changes_is_incremental_and_ranks_like_a_full_build(
     data = load_index(out)  # verifies every checksum, the shared files' included
     assert [a.id for a in data.articles] == [e["id"] for e in changed]
     assert data.articles[7].answer.startswith("提现改为实时到账")
+    # The answers' normalised starts follow the articles, from either segment.
+    assert [data.answer_heads[i] for i in range(60)] == [answer_head(tiny_analyzer, a) for a in data.articles]
     s = Searcher.load(out, analyzer=tiny_analyzer)
     assert s.get("e020") is None and s.get("new-1").category == "c9"
     assert s.category_counts()["c9"] == 1 and "数币" in s.tag_counts()

@@ -1,3 +1,4 @@
+import dataclasses
 import json
 
 import pytest
@@ -45,6 +46,18 @@ def test_hit_tells_which_question_matched_and_why(searcher):
     d = hit.to_dict()
     assert json.loads(json.dumps(d, ensure_ascii=False))["id"] == "pw-pay"
     assert set(d) >= {"id", "score", "question", "answer", "category", "tags", "matched"}
+
+
+def test_matched_terms_come_from_the_phrasing_or_the_start_of_the_answer(searcher, tiny_analyzer):
+    # The builder writes the answers' normalised starts; a version without them normalises per hit.
+    assert searcher.data.answer_heads is not None
+    older = Searcher(dataclasses.replace(searcher.data, answer_heads=None), tiny_analyzer)
+    for query in ("支付密码忘了怎么重置", "提現要幾天到賬", "转错人了能退回吗", "冻结"):
+        assert [(h.id, h.matched_terms) for h in searcher.search(query)] == \
+            [(h.id, h.matched_terms) for h in older.search(query)], query
+    hit = searcher.search("转错人了能退回吗")[0]
+    head = searcher.data.answer_heads[searcher._by_id[hit.id]]
+    assert all(t in hit.matched or t in head for t in hit.matched_terms)
 
 
 def test_category_filter_and_unknown_category(searcher):
