@@ -33,9 +33,11 @@ DEFAULT_MIN_SCORE = 0.1
 RARE_POSTINGS = 2000
 RARE_SHARE = 0.01
 RESCORE_ROWS = 500
-# Answer postings up to this long are read whole; longer ones (frequent characters) are looked up
-# for the candidates in their bitmaps.
+# Answer postings up to this long, or up to a 32nd of the articles, are read whole; longer ones
+# (frequent characters) are looked up for the candidates in their bitmaps. A bitmap takes a quarter
+# byte per article, so beyond a 32nd it is smaller than the postings it stands for.
 ANSWER_GATHER = 4000
+ANSWER_BITMAP_SHARE = 32
 MIN_CONFIDENT_CHARS = 2
 # Up to this many phrasings the LSA cosines are computed for all of them (≈ 10 µs), not gathered.
 LSA_FULL_PRODUCT = 10000
@@ -414,8 +416,11 @@ class Searcher:
         return self._derived("_offsets", build)
 
     def _frequent_answer_terms(self) -> FrequentPostings:
-        """Bitmaps of the answer columns longer than ANSWER_GATHER (≈ 24 MiB at 100k entries)."""
-        return self._derived("_answer_bitmaps", lambda: FrequentPostings(self.data.answers["char"], ANSWER_GATHER))
+        """Bitmaps of the longest answer columns (≈ 23 MiB at 100k entries, 82 MiB at 300k)."""
+        def build():
+            m = self.data.answers["char"]
+            return FrequentPostings(m, max(ANSWER_GATHER, m.shape[0] // ANSWER_BITMAP_SHARE))
+        return self._derived("_answer_bitmaps", build)
 
     def _scratch(self) -> threading.local:
         """Per-thread buffers reused across queries: a score per question row, a query-term slot
