@@ -33,6 +33,8 @@ DEFAULT_MIN_SCORE = 0.1
 RARE_POSTINGS = 2000
 RARE_SHARE = 0.01
 RESCORE_ROWS = 500
+# From this many rare-term entries on, they are summed by sorting rather than through a dense buffer.
+SORTED_SUM_MIN = 2000
 # Answer postings up to this long, or up to a 32nd of the articles, are read whole; longer ones
 # (frequent characters) are looked up for the candidates in their bitmaps. A bitmap takes a quarter
 # byte per article, so beyond a 32nd it is smaller than the postings it stands for.
@@ -129,7 +131,15 @@ def _firsts(values: np.ndarray) -> np.ndarray:
 
 
 def _sum_by_row(rows: np.ndarray, values: np.ndarray, acc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted unique ``rows`` and the sum of their ``values``, through ``acc`` (zeros, left so)."""
+    """Sorted unique ``rows`` and the sum of their ``values``. Many entries are sorted (the rows come
+    as sorted runs, one per term, which a stable sort merges) and summed by run: random writes into
+    ``acc`` (one float per row of the index) would touch a cache line each. Few go through ``acc``
+    (zeros, left so): cheaper in NumPy calls."""
+    if rows.size >= SORTED_SUM_MIN:
+        order = rows.argsort(kind="stable")
+        rows = rows[order]
+        first = _firsts(rows).nonzero()[0]
+        return rows[first], np.add.reduceat(values[order], first)
     try:
         np.add.at(acc, rows, values)
         rows = np.sort(rows)
