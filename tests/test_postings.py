@@ -35,3 +35,27 @@ def test_no_frequent_columns():
     m = random_csc(50, 10, 0.1, seed=3)
     fp = FrequentPostings(m, min_df=50)
     assert not fp.covers(np.arange(10)).any()
+
+
+def test_the_first_stage_scores_alike_through_every_path(real_index, real_analyzer, monkeypatch):
+    """Bitmaps for the answers' frequent columns and the sorted sum of rare postings only serve
+    large indexes by default; forced on a small one, they give what the plain paths give."""
+    from faq_search import search as search_module
+    from faq_search.search import Searcher
+
+    queries = ["钱转错人了咋办", "提現要幾天", "二唯码付不了款", "登陆密码忘了", "信用卡年费", "转账", "怎么"]
+
+    def candidates(answer_gather: int, sorted_sum_min: int):
+        monkeypatch.setattr(search_module, "ANSWER_GATHER", answer_gather)
+        monkeypatch.setattr(search_module, "SORTED_SUM_MIN", sorted_sum_min)
+        s = Searcher.load(real_index, analyzer=real_analyzer)
+        return [s.candidates(real_analyzer.analyze(q)) for q in queries], s
+
+    plain, s_plain = candidates(10**9, 10**9)
+    forced, s_forced = candidates(2, 1)
+    assert s_forced._frequent_answer_terms().covers(np.arange(s_forced.data.answers["char"].shape[1])).sum() > 100
+    assert not s_plain._frequent_answer_terms().covers(np.arange(s_plain.data.answers["char"].shape[1])).any()
+    for q, a, b in zip(queries, plain, forced):
+        assert np.array_equal(a.arts, b.arts) and np.array_equal(a.rows, b.rows), q
+        for name, value in a.__dict__.items():
+            assert np.allclose(value, getattr(b, name), rtol=0, atol=1e-9), (q, name)
