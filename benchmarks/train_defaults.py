@@ -61,11 +61,9 @@ def main() -> None:
     p.add_argument("--corpus", default="corpus")
     p.add_argument("--queries", default="corpus/eval/queries.jsonl")
     p.add_argument("--tuning", default="corpus/eval/tuning.jsonl", help="labelled queries used whole ('' for none)")
-    # Dev's in-scope queries are easier than fresh ones (articles were told apart on their confusions),
-    # so this sits well under the 0.05 target; at 0.02 dev's out-of-fold rejection equals the previous
-    # model's at its threshold 0.6. No threshold gives dev out-of-scope rejection 0.90 below false
-    # rejection 0.10 (docs/quality.md).
-    p.add_argument("--max-false-rejection", type=float, default=0.02, help="on dev, out of fold")
+    # tuning.jsonl's in-scope queries are fresh (the corpus was never edited on them), so out-of-fold
+    # false rejection is a fair estimate of a user's; 0.03 stays under the 0.05 target (docs/quality.md).
+    p.add_argument("--max-false-rejection", type=float, default=0.03, help="on dev + tuning, out of fold")
     p.add_argument("--C", type=float, default=1.0, help="L2 strength of the no-answer model (0.03–1 alike out of fold)")
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

@@ -281,7 +281,7 @@ def confidence_examples(searcher, labelled) -> tuple[np.ndarray, np.ndarray, np.
     search never calls it confident), whether it is in scope, whether that candidate is right."""
     F, in_scope, right = [], [], []
     for lq in labelled:
-        analysis = searcher.analyzer.analyze(lq.query)
+        analysis = searcher.analyze_query(lq.query)
         cands = searcher.candidates(analysis, min_score=searcher.min_score, limit=searcher.rerank_depth)
         row = np.full(len(CONFIDENCE_INPUTS), np.nan)
         ok = False

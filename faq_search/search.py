@@ -17,11 +17,12 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from .analysis import TOPIC_FREE_WORDS, Analyzer
+from .analysis import TOPIC_FREE_WORDS, Analysis, Analyzer
 from .corpus import Article
 from .index import FIELDS, IndexData, analyzer_for, answer_head, load_index, read_current
 from .lsa import LsaModel
 from .paraphrase import ParaphraseModel, query_vector
+from .pinyin import PinyinReader, may_hold_pinyin
 from .postings import FrequentPostings
 from .rerank import Reranker, candidate_features, confidence_features, load_default_confidence
 
@@ -388,6 +389,7 @@ class Searcher:
         self._rows_by_article()
         self._unigram_columns()
         self._article_bm25("char")
+        self._pinyin()
         return self
 
     @property
@@ -400,6 +402,27 @@ class Searcher:
                     tagged.setdefault(t, []).append(i)
             return {t: np.asarray(ids, np.int64) for t, ids in tagged.items()}
         return self._derived("_tag_index", build)
+
+    def _pinyin(self) -> PinyinReader:
+        """Readings of the index's words (and of their spelling variants, 忘了 for 忘记)."""
+        def build():
+            vocab, idf = self.data.vocab["word"], self.data.idf["word"]
+            words = [(w, float(idf[c])) for w, c in vocab.items()]
+            words += [(variant, float(idf[vocab[canonical]])) for variant, canonical in self.analyzer.synonyms.items()
+                      if canonical in vocab]
+            return PinyinReader(words, self.data.vocab["char"])
+        return self._derived("_pinyin_reader", build)
+
+    def _knows(self, token: str) -> bool:
+        """Whether analysis already reads a Latin token: a listed synonym (mima, login) or a term of
+        three letters or more (app, wifi); "e" of e-mail does not stop yu e from reading 余额."""
+        return token in self.analyzer.synonyms or (len(token) > 2 and token in self.data.vocab["word"])
+
+    def analyze_query(self, query: str) -> Analysis:
+        """A visitor's query analysed, typed pinyin first read as the index's words (sao ma → 扫码)."""
+        if may_hold_pinyin(query):
+            query = self._pinyin().read(self.analyzer.normalize(query), self._knows)
+        return self.analyzer.analyze(query)
 
     def _rows_by_article(self) -> bool:
         """Whether question rows are stored article by article (the builder writes them so)."""
@@ -783,7 +806,7 @@ class Searcher:
         if k <= 0 or not query or not query.strip():
             return []
         min_score = self.min_score if min_score is None else min_score
-        analysis = self.analyzer.analyze(query)
+        analysis = self.analyze_query(query)
         # The reranker orders the first stage's best rerank_depth; a caller asking for more gets more.
         depth = max(self.rerank_depth, k) if self.reranker is not None else k
         # The floor applies to the lexical score: a candidate sharing too little with the

@@ -150,7 +150,7 @@
     const confident = results.length > 0 && results[0].confident;
     hitsList.replaceChildren(...results.map((r, i) => hitItem(q, r, i, i === 0 && confident)));
     maybeTitle.hidden = confident || results.length === 0;
-    // Typing pinyin ("mima") finds nothing by search; the completions are the answer then.
+    // Half-typed pinyin ("mim") is not read as words yet; the completions are the answer then.
     const guesses = confident ? [] : suggestions;
     didYouMean.hidden = guesses.length === 0;
     didYouMeanList.replaceChildren(...guesses.map((s) => h("li", null, questionLink(s.question))));

@@ -1,0 +1,75 @@
+"""Typed pinyin read as the index's words (faq_search/pinyin.py), and through Searcher.search."""
+
+import pytest
+
+from faq_search import Searcher
+from faq_search.pinyin import PinyinReader, may_hold_pinyin
+
+WORDS = [("扫码", 3.0), ("付款", 2.0), ("余额", 2.5), ("不足", 4.0), ("支付", 1.0), ("知府", 9.0),
+         ("人工客服", 5.0), ("水费", 6.0), ("忘了", 2.0), ("a", 1.0), ("易钱包", 1.5)]
+CHARS = "扫码付款余额不足支付知府人工客服水费忘了交我想吃易钱包"
+
+
+@pytest.fixture(scope="module")
+def reader():
+    return PinyinReader(WORDS, CHARS)
+
+
+def never_known(token):
+    return False
+
+
+@pytest.mark.parametrize("typed, read", [
+    ("sao ma fu kuan", "扫码付款"),   # spaced syllables
+    ("saomafukuan", "扫码付款"),      # run together
+    ("yu e bu zu", "余额不足"),       # a word across typed tokens
+    ("ren gong ke fu", "人工客服"),
+    ("zhifu", "支付"),               # homophones: the index's most frequent word wins
+    ("jiao shui fei", "jiao水费"),    # a syllable no word covers stays as typed
+    ("yiqianbao怎么用", "易钱包怎么用"),
+])
+def test_pinyin_becomes_the_words_of_the_index(reader, typed, read):
+    assert reader.read(typed, never_known) == read
+
+
+@pytest.mark.parametrize("typed", [
+    "i love you", "hello", "what is the capital of france",  # English: not all syllables
+    "jiao", "wo", "a",                                        # a lone syllable is never a guess
+    "zxcv", "ios12", "",
+])
+def test_other_latin_text_stays_as_typed(reader, typed):
+    assert reader.read(typed, never_known) == typed
+
+
+def test_tokens_analysis_already_knows_are_left_alone(reader):
+    assert reader.read("zhifu mima", lambda t: t == "mima") == "支付mima"
+    assert reader.read("fukuan", lambda t: t == "fukuan") == "fukuan"
+
+
+def test_a_reader_without_words_changes_nothing():
+    assert PinyinReader([], "").read("sao ma", never_known) == "sao ma"
+
+
+def test_only_text_with_letters_is_looked_at():
+    assert may_hold_pinyin("sao ma") and may_hold_pinyin("ＳＡＯ") and not may_hold_pinyin("扫码 123")
+
+
+@pytest.fixture
+def searcher(tiny_index, tiny_analyzer):
+    return Searcher.load(tiny_index, analyzer=tiny_analyzer)
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("wangji denglu mima", "pw-login"),
+    ("zhi fu mi ma wang le", "pw-pay"),
+    ("ZHUAN CUO REN LE", "tr-wrong"),       # upper case, and full width below
+    ("ｔｉｘｉａｎ ｄａｏｚｈａｎｇ", "wd-time"),
+])
+def test_search_reads_typed_pinyin(searcher, query, expected):
+    hits = searcher.search(query)
+    assert hits and hits[0].id == expected
+    assert hits[0].matched_terms  # why it matched: the words the pinyin was read as
+
+
+def test_search_of_english_finds_nothing_in_a_chinese_index(searcher):
+    assert searcher.search("what a lovely day") == []
