@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import random
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -141,13 +140,17 @@ def pseudo_queries(searcher, limit: int, seed: int = 13) -> list[tuple[int, int,
 
 
 def _pseudo_queries(data, limit: int, seed: int = 13) -> list[tuple[int, int, str]]:
-    """Shuffled; when paraphrase groups are uneven, then dealt round robin over the articles (one
-    phrasing of each, then a second …). Drawn uniformly, such a sample is mostly the few articles
-    with many phrasings, whose held-out phrasing is easy to place, and the reranker leans on what
-    most entries lack (how many phrasings match; docs/quality.md)."""
+    """In an order drawn by hashing each phrasing (with its article's id and ``seed``), so that
+    editing a few phrasings moves only those in the sample: a shuffle of the whole list would draw
+    a new sample, and retrain a different reranker, for any edit. When paraphrase groups are uneven,
+    then dealt round robin over the articles (one phrasing of each, then a second …). Drawn
+    uniformly, such a sample is mostly the few articles with many phrasings, whose held-out phrasing
+    is easy to place, and the reranker leans on what most entries lack (how many phrasings match;
+    docs/quality.md)."""
     counts = np.bincount(data.row_article, minlength=len(data.articles))
     out = [(int(a), r, data.row_text[r]) for r, a in enumerate(data.row_article) if counts[a] >= 2]
-    random.Random(seed).shuffle(out)
+    ids = [a.id for a in data.articles]
+    out.sort(key=lambda q: hashlib.blake2b(f"{seed}\0{ids[q[0]]}\0{q[2]}".encode("utf-8"), digest_size=8).digest())
     sizes = counts[counts >= 2]
     # Even groups (ours: 15–24 phrasings each) draw alike either way: keep the uniform draw.
     if not sizes.size or sizes[sizes > 2 * np.median(sizes)].sum() <= UNEVEN_SHARE * sizes.sum():

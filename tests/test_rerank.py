@@ -92,7 +92,8 @@ def test_uneven_paraphrase_groups_are_dealt_round_robin(real_index, real_analyze
     even = pseudo_queries(s, 10_000)  # our groups are even: a uniform draw
     assert len({a for a, _row, _text in even[:50]}) < 50
     # Three large groups among many pairs: one phrasing of every article before a second of any.
-    data = SimpleNamespace(row_article=np.repeat(np.arange(23), [30, 30, 30] + [2] * 20), articles=[None] * 23)
+    data = SimpleNamespace(row_article=np.repeat(np.arange(23), [30, 30, 30] + [2] * 20),
+                           articles=[SimpleNamespace(id=f"a{i}") for i in range(23)])
     data.row_text = [f"q{i}" for i in range(data.row_article.size)]
     queries = _pseudo_queries(data, 10_000)
     arts = [a for a, _row, _text in queries]
@@ -138,6 +139,25 @@ def test_lsa_model_round_trips_through_arrays(real_index, real_analyzer):
     vector = query_vector(s.data.vocab, s.data.idf, real_analyzer.analyze("怎么改绑手机号"))
     np.testing.assert_allclose(again.query(vector), s.lsa.query(vector), rtol=1e-6)
     assert LsaModel.from_arrays({}) is None
+
+
+def test_an_edited_phrasing_moves_only_itself_in_the_training_sample():
+    from faq_search.rerank import _pseudo_queries
+
+    def sample(texts_per_article):
+        counts = [len(t) for t in texts_per_article]
+        data = SimpleNamespace(row_article=np.repeat(np.arange(len(counts)), counts),
+                               articles=[SimpleNamespace(id=f"a{i}") for i in range(len(counts))],
+                               row_text=[t for texts in texts_per_article for t in texts])
+        return {(data.articles[a].id, text) for a, _row, text in _pseudo_queries(data, 100)}
+
+    texts = [[f"问题{a}-{i}" for i in range(10)] for a in range(50)]
+    before = sample(texts)
+    texts[7].insert(3, "新加的说法")  # every later row shifts by one
+    texts[20][5] = "改过的说法"
+    after = sample(texts)
+    assert len(before) == len(after) == 100
+    assert len(after - before) <= 2 and (after - before) <= {("a7", "新加的说法"), ("a20", "改过的说法")}
 
 
 def test_rebuild_reuses_weights_until_the_corpus_changed_materially(tmp_path, real_analyzer):
