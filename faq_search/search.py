@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import threading
 from collections import Counter
 from dataclasses import dataclass, fields
@@ -46,6 +47,19 @@ MIN_CONFIDENT_CHARS = 2
 LSA_FULL_PRODUCT = 10000
 # Below this a hit is shown as "maybe related", not as the answer (see docs/quality.md).
 DEFAULT_CONFIDENT_SCORE = 0.35
+
+
+@functools.cache
+def _lexical_kernel():
+    """kernels.lexical_stage, imported (and compiled or loaded from its cache) on first use; None
+    where Numba is missing or turned off with FAQ_SEARCH_JIT=0: the NumPy form serves then."""
+    if os.environ.get("FAQ_SEARCH_JIT", "1") == "0":
+        return None
+    try:
+        from .kernels import lexical_stage
+    except ImportError:
+        return None
+    return lexical_stage
 
 
 class QueryError(ValueError):
@@ -150,6 +164,15 @@ def _sum_by_row(rows: np.ndarray, values: np.ndarray, acc: np.ndarray) -> tuple[
         acc[rows] = 0.0
 
 
+def _best_candidates(cands: "Candidates", limit: int, min_score: float) -> "Candidates":
+    """The best ``limit`` candidates scoring ≥ ``min_score``, in article order; of equal scores, the
+    lower articles (as kernels.py)."""
+    passing = np.flatnonzero(cands.score >= min_score)
+    if passing.size > limit:
+        passing = np.sort(passing[np.argsort(-cands.score[passing], kind="stable")[:limit]])
+    return cands if passing.size == cands.arts.size else cands.take(passing)
+
+
 def _top(scores: np.ndarray, k: int) -> np.ndarray:
     """Indices of the k largest scores, unordered; no full sort."""
     if scores.size <= k:
@@ -158,6 +181,11 @@ def _top(scores: np.ndarray, k: int) -> np.ndarray:
 
 
 _NO_ARTICLES = np.empty(0, np.int64)
+_NO_VALUES = np.empty(0)
+_NO_INDPTR = np.zeros(1, np.int64)
+_NO_SLOTS = np.empty(0, np.int32)
+_NO_BITS = np.empty((0, 0, 2), np.uint64)
+_NO_MASK = np.empty(0, bool)
 _RERANK_ONLY = ("art_word_cov", "art_char_cov", "missing_idf", "art_char_bm25", "jaccard", "paraphrase",
                 "lsa_max")
 
@@ -390,6 +418,9 @@ class Searcher:
         self._unigram_columns()
         self._article_bm25("char")
         self._pinyin()
+        if len(self.data.row_text):
+            # Loads (or compiles) the lexical kernel now, before workers fork.
+            self.first_stage(self.analyzer.analyze(self.data.row_text[0]), limit=1)
         return self
 
     @property
@@ -464,6 +495,7 @@ class Searcher:
             local.acc = np.zeros(self.data.row_article.size)
             local.lut = np.full(sum(self.data.questions[f].shape[1] for f in FIELDS), -1, np.int32)
             local.slot = np.full(len(self.articles), -1, np.int32)
+            local.touched = np.empty(self.data.row_article.size, np.int64)
         return local
 
     def _score_answers(self, arts: np.ndarray, cols: np.ndarray, weights: np.ndarray,
@@ -530,6 +562,40 @@ class Searcher:
         if words[0].size == 0 and chars[0].size == 0:
             return None
         scratch = self._scratch()
+        # One query-term slot per column of both fields (word terms first).
+        offsets = self._column_offsets()
+        all_cols = np.concatenate([query_terms[f][0] + offsets[f] for f in FIELDS])
+        lut = scratch.lut
+        lut[all_cols] = np.arange(all_cols.size, dtype=np.int32)
+        try:
+            n_word = query_terms["word"][0].size
+            kernel = _lexical_kernel()
+            if kernel is not None and not category and not tag and self._rows_by_article():
+                cands = self._compiled_lexical(kernel, query_terms, chars, exclude_row, lut, n_word, scratch,
+                                               limit, min_score)
+            else:
+                cands = self._lexical(query_terms, chars, exclude_row, category, tag, lut, n_word, scratch)
+                if cands is not None and limit is not None:
+                    cands = _best_candidates(cands, limit, min_score)
+            if cands is None or limit is None:
+                return cands
+            if features and cands.arts.size:
+                self._article_coverage(cands, query_terms, exclude_row, lut, offsets, n_word)
+                self._row_overlap(cands, analysis, lut, n_word, query_terms["char"][0])
+                model, lsa = paraphrase or self.paraphrase, lsa or self.lsa
+                if model is not None or lsa is not None:
+                    vector = query_vector(self.data.vocab, self.data.idf, analysis)
+                    if model is not None:
+                        cands.paraphrase[:] = model.scores(self.data.vocab, self.data.idf, analysis, cands.arts, vector)
+                    if lsa is not None:
+                        self._lsa_scores(cands, lsa, vector, exclude_row)
+            return cands
+        finally:
+            lut[all_cols] = -1
+
+    def _lexical(self, query_terms, chars, exclude_row, category, tag, lut, n_word, scratch) -> Candidates | None:
+        """The first stage's candidates in NumPy: the reference for ``_compiled_lexical``, and the
+        form that applies category and tag filters."""
         n_rows = self.data.row_article.size
         cap = max(RARE_POSTINGS, int(RARE_SHARE * n_rows))
         # Candidates come from the rarer terms' postings only; frequent terms
@@ -566,51 +632,69 @@ class Searcher:
             if rows.size == 0:
                 return None
         if rows.size > RESCORE_ROWS:
-            rows = rows[_top(partial, RESCORE_ROWS)]
-            rows.sort()  # ties: the first row, as before
-        # One query-term slot per column of both fields (word terms first).
-        offsets = self._column_offsets()
-        all_cols = np.concatenate([query_terms[f][0] + offsets[f] for f in FIELDS])
-        lut = scratch.lut
-        lut[all_cols] = np.arange(all_cols.size, dtype=np.int32)
-        try:
-            n_word = query_terms["word"][0].size
-            (word, char), (word_cov, char_cov) = self._rescore(
-                rows, lut, n_word, np.concatenate([query_terms[f][1] for f in FIELDS]),
-                np.concatenate([query_terms[f][2] for f in FIELDS]))
-            combined = self.field_weights.get("word", 0.5) * word + self.field_weights.get("char", 0.5) * char
-            arts, best, support = self._best_rows(rows, combined)
-            a = self.answer_weight
-            question = combined[best]
-            answer, answer_cov = np.zeros(arts.size), np.zeros(arts.size)
-            if "char" in self.data.answers:
-                answer, answer_cov = self._score_answers(arts, chars[0], chars[2], chars[3])
-            cands = Candidates(
-                arts=arts, rows=rows[best], score=(1.0 - a) * question + a * answer,
-                question=question, word=word[best], char=char[best], answer=answer,
-                word_cov=word_cov[best], char_cov=char_cov[best], answer_cov=answer_cov, support=support,
-                **{name: np.zeros(arts.size) for name in _RERANK_ONLY},
-            )
-            if limit is None:
-                return cands
-            passing = cands.score >= min_score
-            if not passing.all():
-                cands = cands.take(passing)
-            if cands.arts.size > limit:
-                cands = cands.take(_top(cands.score, limit))
-            if features and cands.arts.size:
-                self._article_coverage(cands, query_terms, exclude_row, lut, offsets, n_word)
-                self._row_overlap(cands, analysis, lut, n_word, query_terms["char"][0])
-                model, lsa = paraphrase or self.paraphrase, lsa or self.lsa
-                if model is not None or lsa is not None:
-                    vector = query_vector(self.data.vocab, self.data.idf, analysis)
-                    if model is not None:
-                        cands.paraphrase[:] = model.scores(self.data.vocab, self.data.idf, analysis, cands.arts, vector)
-                    if lsa is not None:
-                        self._lsa_scores(cands, lsa, vector, exclude_row)
-            return cands
-        finally:
-            lut[all_cols] = -1
+            # The best RESCORE_ROWS; of equals at the cut, the lowest rows (as kernels.py).
+            floor = np.partition(partial, rows.size - RESCORE_ROWS)[rows.size - RESCORE_ROWS]
+            keep = partial > floor
+            keep[(partial == floor).nonzero()[0][: RESCORE_ROWS - int(keep.sum())]] = True
+            rows = rows[keep]
+        (word, char), (word_cov, char_cov) = self._rescore(
+            rows, lut, n_word, np.concatenate([query_terms[f][1] for f in FIELDS]),
+            np.concatenate([query_terms[f][2] for f in FIELDS]))
+        combined = self.field_weights.get("word", 0.5) * word + self.field_weights.get("char", 0.5) * char
+        arts, best, support = self._best_rows(rows, combined)
+        a = self.answer_weight
+        question = combined[best]
+        answer, answer_cov = np.zeros(arts.size), np.zeros(arts.size)
+        if "char" in self.data.answers:
+            answer, answer_cov = self._score_answers(arts, chars[0], chars[2], chars[3])
+        return Candidates(
+            arts=arts, rows=rows[best], score=(1.0 - a) * question + a * answer,
+            question=question, word=word[best], char=char[best], answer=answer,
+            word_cov=word_cov[best], char_cov=char_cov[best], answer_cov=answer_cov, support=support,
+            **{name: np.zeros(arts.size) for name in _RERANK_ONLY},
+        )
+
+    def _compiled_lexical(self, kernel, query_terms, chars, exclude_row, lut, n_word, scratch,
+                          limit: int | None, min_score: float) -> Candidates | None:
+        """``_lexical`` (without filters) and ``_best_candidates`` in one compiled call (kernels.py)."""
+        n_rows = self.data.row_article.size
+        w_cols, w_weights, _ = query_terms["word"]
+        c_cols, c_weights, _ = query_terms["char"]
+        wq, cq = self.data.questions["word"], self.data.questions["char"]
+        m = self._row_major()
+        if "char" in self.data.answers:
+            answers, bitmaps = self.data.answers["char"], self._frequent_answer_terms()
+            a_indptr, a_indices, a_data = answers.indptr, answers.indices, answers.data
+            a_cols, a_weights, a_coverage = chars[0], chars[2], chars[3]
+            bit_slot, bit_table, bit_starts = bitmaps.slot, bitmaps.table, bitmaps.starts
+        else:
+            a_indptr, a_indices, a_data = _NO_INDPTR, _NO_ARTICLES, _NO_VALUES
+            a_cols, a_weights, a_coverage = _NO_ARTICLES, _NO_VALUES, _NO_VALUES
+            bit_slot, bit_table, bit_starts = _NO_SLOTS, _NO_BITS, _NO_ARTICLES
+        found, *out = kernel(
+            wq.indptr, wq.indices, wq.data, w_cols, w_weights, float(self.field_weights.get("word", 0.5)),
+            cq.indptr, cq.indices, cq.data, c_cols, c_weights, float(self.field_weights.get("char", 0.5)),
+            max(RARE_POSTINGS, int(RARE_SHARE * n_rows)), RESCORE_ROWS, scratch.acc, scratch.touched,
+            self._hidden_rows(), int(exclude_row),
+            m.indptr, m.indices, m.data, lut,
+            np.concatenate([w_weights, c_weights]), np.concatenate([query_terms["word"][2], query_terms["char"][2]]),
+            n_word, self.data.row_article,
+            a_indptr, a_indices, a_data, a_cols, a_weights, a_coverage, scratch.slot,
+            bit_slot, bit_table, bit_starts, float(self.answer_weight), -1 if limit is None else int(limit),
+            float(min_score))
+        if found == 0:
+            return None
+        return Candidates(*out, **{name: np.zeros(out[0].size) for name in _RERANK_ONLY})
+
+    def _hidden_rows(self) -> np.ndarray:
+        """A mask of the hidden question rows (see ``_hidden``), or an empty array for none."""
+        if self._hidden is None:
+            return _NO_MASK
+        def build():
+            mask = np.zeros(self.data.row_article.size, bool)
+            mask[self._hidden] = True
+            return mask
+        return self._derived("_hidden_mask", build)
 
     def _merged_first_stage(self, analysis, category, exclude_row, min_score, limit, tag, features) -> Candidates | None:
         """The first stage (with ``features``, ``candidates``) over each segment of an incremental

@@ -1,0 +1,84 @@
+"""The compiled lexical stage (faq_search/kernels.py) gives exactly what the NumPy form gives."""
+
+import json
+
+import numpy as np
+import pytest
+
+from faq_search import search as search_module
+from faq_search.search import Searcher
+from tests.conftest import REAL_CORPUS
+from tests.test_incremental import build, entry, small_base, write  # noqa: F401 - small_base is a fixture
+
+KERNEL = search_module._lexical_kernel()
+pytestmark = pytest.mark.skipif(KERNEL is None, reason="numba not importable")
+
+
+def both_paths(searcher, analyses, monkeypatch, **kwargs):
+    out = []
+    for kernel in (KERNEL, None):
+        monkeypatch.setattr(search_module, "_lexical_kernel", lambda k=kernel: k)
+        out.append([searcher.candidates(a, **kwargs) for a in analyses])
+    return out
+
+
+def assert_same(compiled, reference, queries):
+    for q, a, b in zip(queries, compiled, reference):
+        if a is None or b is None:
+            assert a is None and b is None, q
+            continue
+        assert np.array_equal(a.arts, b.arts) and np.array_equal(a.rows, b.rows), q
+        for name, value in a.__dict__.items():
+            assert np.allclose(value, getattr(b, name), rtol=0, atol=1e-9), (q, name)
+
+
+@pytest.fixture(scope="module")
+def eval_queries():
+    lines = (REAL_CORPUS / "eval" / "queries.jsonl").read_text("utf-8").splitlines()
+    return [json.loads(line)["query"] for line in lines if line.strip()]
+
+
+@pytest.mark.parametrize("rescore_rows, answer_gather", [
+    (500, 4000),  # as shipped: our corpus rescores every row it finds and reads answers whole
+    (7, 2),       # forced: the cut among equal sums, and every frequent answer character from bitmaps
+])
+def test_compiled_and_numpy_first_stages_agree(real_index, real_analyzer, eval_queries, monkeypatch,
+                                               rescore_rows, answer_gather):
+    monkeypatch.setattr(search_module, "RESCORE_ROWS", rescore_rows)
+    monkeypatch.setattr(search_module, "ANSWER_GATHER", answer_gather)
+    s = Searcher.load(real_index, analyzer=real_analyzer)
+    analyses = [s.analyze_query(q) for q in eval_queries]
+    compiled, reference = both_paths(s, analyses, monkeypatch, limit=30, min_score=0.1)
+    assert_same(compiled, reference, eval_queries)
+    assert sum(c is not None for c in compiled) > 0.9 * len(eval_queries)
+
+
+def test_they_agree_with_a_held_out_row(real_index, real_analyzer, monkeypatch):
+    s = Searcher.load(real_index, analyzer=real_analyzer)
+    rows = range(0, s.data.row_article.size, 97)
+    for row in rows:
+        analysis = s.analyzer.analyze(s.data.row_text[row])
+        compiled, reference = both_paths(s, [analysis], monkeypatch, exclude_row=row, limit=30)
+        assert_same(compiled, reference, [row])
+        assert row not in compiled[0].rows
+
+
+def test_they_agree_on_an_incremental_version_with_hidden_rows(small_base, tmp_path, tiny_analyzer, monkeypatch):
+    corpus, out = tmp_path / "kb.jsonl", tmp_path / "index"
+    entries = [entry(i) for i in range(60)]
+    write(corpus, entries)
+    build(corpus, out, tiny_analyzer)
+    entries[7] = entry(7, question="提现改成实时到账了吗")
+    del entries[20]
+    write(corpus, entries)
+    assert build(corpus, out, tiny_analyzer).incremental
+    s = Searcher.load(out, analyzer=tiny_analyzer)
+    queries = ["提现多久到账", "转错人了", "忘记登录密码", "红包过期", "提现实时到账", "请问红包过期了还能领吗20"]
+    compiled, reference = both_paths(s, [s.analyze_query(q) for q in queries], monkeypatch, limit=10)
+    assert_same(compiled, reference, queries)
+    assert not any(c is not None and s.articles[a].id == "e020" for c in compiled for a in c.arts)
+
+
+def test_jit_can_be_turned_off(monkeypatch):
+    monkeypatch.setenv("FAQ_SEARCH_JIT", "0")
+    assert search_module._lexical_kernel.__wrapped__() is None
