@@ -419,6 +419,8 @@ def merge_segments(base: IndexData, delta: IndexData, meta: dict) -> IndexData:
         row_article=row_article, row_text=ConcatRows(base.row_text, delta.row_text), path=base.path,
         answer_heads=None if base.answer_heads is None or delta.answer_heads is None
         else MergedArticles(base.answer_heads, delta.answer_heads, order),
+        spelled_rows=None if base.spelled_rows is None or delta.spelled_rows is None
+        else ConcatRows(base.spelled_rows, delta.spelled_rows),
         reranker=base.reranker, popular=delta.popular, article_terms=None, columns=columns,
         segments=[(base, base_to_here, 0), (delta, delta_to_here, len(base.row_text))],
     )

@@ -222,3 +222,64 @@ def _popcount(x):
     x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
     x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
     return (x * np.uint64(0x0101010101010101)) >> np.uint64(56)
+
+
+@_jit
+def _presence(indptr, indices, data, arts, lut, first_term, n_terms):
+    """(candidates × query terms) counts of an article × term matrix; ``lut`` maps its columns to
+    query-term slots, this field's from ``first_term`` on."""
+    out = np.zeros((arts.size, n_terms))
+    for i in range(arts.size):
+        for k in range(indptr[arts[i]], indptr[arts[i] + 1]):
+            t = lut[indices[k]]
+            if t >= 0:
+                out[i, t - first_term] = data[k]
+    return out
+
+
+@_jit
+def article_features(arts, rows, n_word, lut, char_offset,
+                     wa_indptr, wa_indices, wa_data, w_coverage, w_idf_share,
+                     ca_indptr, ca_indices, ca_data, c_coverage, c_idf, c_length, c_avg, k1, b,
+                     rm_indptr, rm_indices, is_gram, n_grams, grams_per_row):
+    """The second stage's article-level inputs of each candidate (no held-out row): coverage of the
+    query's words and characters by all the article's phrasings, the idf share of the rarest query
+    word it lacks, BM25 over its phrasings' characters, and the character Jaccard of its best row."""
+    n = arts.size
+    word_cov = np.zeros(n)
+    char_cov = np.zeros(n)
+    missing = np.zeros(n)
+    bm25 = np.zeros(n)
+    jaccard = np.zeros(n)
+    n_char = c_coverage.size
+    if n_word:
+        present = _presence(wa_indptr, wa_indices, wa_data, arts, lut, 0, n_word)
+        for i in range(n):
+            for t in range(n_word):
+                if present[i, t] > 0:
+                    word_cov[i] += w_coverage[t]
+                elif w_idf_share[t] > missing[i]:
+                    missing[i] = w_idf_share[t]
+    if n_char:
+        present = _presence(ca_indptr, ca_indices, ca_data, arts, lut[char_offset:], n_word, n_char)
+        idf_sum = 0.0
+        for t in range(n_char):
+            idf_sum += c_idf[t]
+        norm = max((k1 + 1) * idf_sum, 1e-9)
+        for i in range(n):
+            length_norm = k1 * (1 - b + b * c_length[i] / c_avg)
+            for t in range(n_char):
+                tf = present[i, t]
+                if tf > 0:
+                    char_cov[i] += c_coverage[t]
+                    bm25[i] += c_idf[t] * tf * (k1 + 1) / (tf + length_norm)
+            bm25[i] /= norm
+    if n_grams:
+        for i in range(n):
+            shared = 0.0
+            for k in range(rm_indptr[rows[i]], rm_indptr[rows[i] + 1]):
+                t = lut[rm_indices[k]]
+                if t >= 0 and is_gram[t]:
+                    shared += 1.0
+            jaccard[i] = shared / max(n_grams + grams_per_row[rows[i]] - shared, 1.0)
+    return word_cov, char_cov, missing, bm25, jaccard

@@ -50,16 +50,16 @@ DEFAULT_CONFIDENT_SCORE = 0.35
 
 
 @functools.cache
-def _lexical_kernel():
-    """kernels.lexical_stage, imported (and compiled or loaded from its cache) on first use; None
-    where Numba is missing or turned off with FAQ_SEARCH_JIT=0: the NumPy form serves then."""
+def _kernels():
+    """The compiled loops (kernels.py), imported (and compiled or loaded from their cache) on first
+    use; None where Numba is missing or turned off with FAQ_SEARCH_JIT=0: the NumPy forms serve."""
     if os.environ.get("FAQ_SEARCH_JIT", "1") == "0":
         return None
     try:
-        from .kernels import lexical_stage
+        from . import kernels
     except ImportError:
         return None
-    return lexical_stage
+    return kernels
 
 
 class QueryError(ValueError):
@@ -251,7 +251,8 @@ class Searcher:
         self.paraphrase = data.paraphrase
         self.lsa = data.lsa
         # Normalised text of recently shown phrasings + answers, for matched terms (bounded memory).
-        self._spelled_row = functools.lru_cache(maxsize=4096)(self._spell_row)
+        self._spelled_row_cached = functools.lru_cache(maxsize=4096)(
+            lambda row: self.analyzer.spelled(self.data.row_text[row]))
         # Set on the Searcher of one segment of an incremental version (see _segment_searchers).
         self._hidden: np.ndarray | None = None  # question rows of base articles removed or replaced (sorted)
         self._shared_bm25 = None
@@ -569,9 +570,9 @@ class Searcher:
         lut[all_cols] = np.arange(all_cols.size, dtype=np.int32)
         try:
             n_word = query_terms["word"][0].size
-            kernel = _lexical_kernel()
-            if kernel is not None and not category and not tag and self._rows_by_article():
-                cands = self._compiled_lexical(kernel, query_terms, chars, exclude_row, lut, n_word, scratch,
+            kernels = _kernels()
+            if kernels is not None and not category and not tag and self._rows_by_article():
+                cands = self._compiled_lexical(kernels.lexical_stage, query_terms, chars, exclude_row, lut, n_word, scratch,
                                                limit, min_score)
             else:
                 cands = self._lexical(query_terms, chars, exclude_row, category, tag, lut, n_word, scratch)
@@ -580,8 +581,11 @@ class Searcher:
             if cands is None or limit is None:
                 return cands
             if features and cands.arts.size:
-                self._article_coverage(cands, query_terms, exclude_row, lut, offsets, n_word)
-                self._row_overlap(cands, analysis, lut, n_word, query_terms["char"][0])
+                if kernels is not None and exclude_row < 0:
+                    self._compiled_article_features(kernels.article_features, cands, analysis, query_terms, lut, offsets, n_word)
+                else:
+                    self._article_coverage(cands, query_terms, exclude_row, lut, offsets, n_word)
+                    self._row_overlap(cands, analysis, lut, n_word, query_terms["char"][0])
                 model, lsa = paraphrase or self.paraphrase, lsa or self.lsa
                 if model is not None or lsa is not None:
                     vector = query_vector(self.data.vocab, self.data.idf, analysis)
@@ -685,6 +689,23 @@ class Searcher:
         if found == 0:
             return None
         return Candidates(*out, **{name: np.zeros(out[0].size) for name in _RERANK_ONLY})
+
+    def _compiled_article_features(self, kernel, cands: Candidates, analysis, query_terms, lut, offsets, n_word) -> None:
+        """``_article_coverage`` and ``_row_overlap`` (no held-out row) in one compiled call."""
+        w_cols, _w, w_coverage = query_terms["word"]
+        c_cols, _c, c_coverage = query_terms["char"]
+        length, avg, c_idf = self._article_bm25("char")
+        mask, per_row = self._unigram_columns()
+        is_gram = mask[c_cols]
+        n_grams = len({g for g in analysis.chars if len(g) == 1 or g.isascii()}) if is_gram.any() else 0
+        wa, ca, m = self._article_terms["word"], self._article_terms["char"], self._row_major()
+        (cands.art_word_cov[:], cands.art_char_cov[:], cands.missing_idf[:], cands.art_char_bm25[:],
+         cands.jaccard[:]) = kernel(
+            cands.arts, cands.rows, n_word, lut, offsets["char"],
+            wa.indptr, wa.indices, wa.data, w_coverage, self.data.idf["word"][w_cols] / self._oov_idf["word"],
+            ca.indptr, ca.indices, ca.data, c_coverage, c_idf[c_cols], length[cands.arts], float(avg),
+            float(self.k1), float(self.b),
+            m.indptr, m.indices, np.concatenate([np.zeros(n_word, bool), is_gram]), n_grams, per_row)
 
     def _hidden_rows(self) -> np.ndarray:
         """A mask of the hidden question rows (see ``_hidden``), or an empty array for none."""
@@ -925,7 +946,11 @@ class Searcher:
                 for i in order]
 
     def _spell_row(self, row: int) -> str:
-        return self.analyzer.spelled(self.data.row_text[row])
+        """A question row normalised: written by the builder; for versions written before that,
+        normalised here (through an LRU of recently shown rows)."""
+        if self.data.spelled_rows is not None:
+            return self.data.spelled_rows[row]
+        return self._spelled_row_cached(row)
 
     def _spelled_answer(self, art: int) -> str:
         """Normalised start of an article's answer: written by the builder; for versions written
@@ -944,8 +969,19 @@ class Searcher:
         # (no segmentation per hit): spelling variants are fixed on both sides. Words hold no
         # spaces, so testing the two texts apart equals testing them joined by a space; the
         # answer is only normalised when the phrasing lacks a word.
-        phrasing = self._spelled_row(row)
-        terms = tuple(w for w in query_words if len(w) > 1 and (w in phrasing or w in self._spelled_answer(art)))
+        phrasing = self._spell_row(row)
+        head = None
+        found = []
+        for w in query_words:
+            if len(w) < 2:
+                continue
+            if w not in phrasing:
+                if head is None:
+                    head = self._spelled_answer(art)
+                if w not in head:
+                    continue
+            found.append(w)
+        terms = tuple(found)
         return Hit(
             id=a.id,
             score=min(max(score, 0.0), 1.0),

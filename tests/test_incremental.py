@@ -78,6 +78,8 @@ def test_rebuild_after_small_changes_is_incremental_and_ranks_like_a_full_build(
     assert data.articles[7].answer.startswith("提现改为实时到账")
     # The answers' normalised starts follow the articles, from either segment.
     assert [data.answer_heads[i] for i in range(60)] == [answer_head(tiny_analyzer, a) for a in data.articles]
+    # And the rows normalised follow the rows.
+    assert [data.spelled_rows[i] for i in range(len(data.row_text))] == [tiny_analyzer.spelled(t) for t in data.row_text]
     s = Searcher.load(out, analyzer=tiny_analyzer)
     assert s.get("e020") is None and s.get("new-1").category == "c9"
     assert s.category_counts()["c9"] == 1 and "数币" in s.tag_counts()

@@ -10,14 +10,14 @@ from faq_search.search import Searcher
 from tests.conftest import REAL_CORPUS
 from tests.test_incremental import build, entry, small_base, write  # noqa: F401 - small_base is a fixture
 
-KERNEL = search_module._lexical_kernel()
-pytestmark = pytest.mark.skipif(KERNEL is None, reason="numba not importable")
+KERNELS = search_module._kernels()
+pytestmark = pytest.mark.skipif(KERNELS is None, reason="numba not importable")
 
 
 def both_paths(searcher, analyses, monkeypatch, **kwargs):
     out = []
-    for kernel in (KERNEL, None):
-        monkeypatch.setattr(search_module, "_lexical_kernel", lambda k=kernel: k)
+    for kernels in (KERNELS, None):
+        monkeypatch.setattr(search_module, "_kernels", lambda k=kernels: k)
         out.append([searcher.candidates(a, **kwargs) for a in analyses])
     return out
 
@@ -63,7 +63,8 @@ def test_they_agree_with_a_held_out_row(real_index, real_analyzer, monkeypatch):
         assert row not in compiled[0].rows
 
 
-def test_they_agree_on_an_incremental_version_with_hidden_rows(small_base, tmp_path, tiny_analyzer, monkeypatch):
+@pytest.mark.usefixtures("small_base")
+def test_they_agree_on_an_incremental_version_with_hidden_rows(tmp_path, tiny_analyzer, monkeypatch):
     corpus, out = tmp_path / "kb.jsonl", tmp_path / "index"
     entries = [entry(i) for i in range(60)]
     write(corpus, entries)
@@ -81,4 +82,4 @@ def test_they_agree_on_an_incremental_version_with_hidden_rows(small_base, tmp_p
 
 def test_jit_can_be_turned_off(monkeypatch):
     monkeypatch.setenv("FAQ_SEARCH_JIT", "0")
-    assert search_module._lexical_kernel.__wrapped__() is None
+    assert search_module._kernels.__wrapped__() is None

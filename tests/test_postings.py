@@ -46,7 +46,7 @@ def test_the_first_stage_scores_alike_through_every_path(real_index, real_analyz
     queries = ["钱转错人了咋办", "提現要幾天", "二唯码付不了款", "登陆密码忘了", "信用卡年费", "转账", "怎么"]
 
     # The NumPy form: the compiled one is checked against it in test_kernels.py.
-    monkeypatch.setattr(search_module, "_lexical_kernel", lambda: None)
+    monkeypatch.setattr(search_module, "_kernels", lambda: None)
 
     def candidates(answer_gather: int, sorted_sum_min: int):
         monkeypatch.setattr(search_module, "ANSWER_GATHER", answer_gather)

@@ -49,9 +49,10 @@ def test_hit_tells_which_question_matched_and_why(searcher):
 
 
 def test_matched_terms_come_from_the_phrasing_or_the_start_of_the_answer(searcher, tiny_analyzer):
-    # The builder writes the answers' normalised starts; a version without them normalises per hit.
-    assert searcher.data.answer_heads is not None
-    older = Searcher(dataclasses.replace(searcher.data, answer_heads=None), tiny_analyzer)
+    # The builder writes the answers' normalised starts and the rows normalised; a version without
+    # them normalises per hit.
+    assert searcher.data.answer_heads is not None and searcher.data.spelled_rows is not None
+    older = Searcher(dataclasses.replace(searcher.data, answer_heads=None, spelled_rows=None), tiny_analyzer)
     for query in ("支付密码忘了怎么重置", "提現要幾天到賬", "转错人了能退回吗", "冻结"):
         assert [(h.id, h.matched_terms) for h in searcher.search(query)] == \
             [(h.id, h.matched_terms) for h in older.search(query)], query
