@@ -34,7 +34,7 @@ DEFAULT_MIN_SCORE = 0.1
 # not generate candidates; the best RESCORE_ROWS candidate rows are then scored exactly.
 RARE_POSTINGS = 2000
 RARE_SHARE = 0.01
-RESCORE_ROWS = 500
+RESCORE_ROWS = 350
 # From this many rare-term entries on, they are summed by sorting rather than through a dense buffer.
 SORTED_SUM_MIN = 2000
 # Answer postings up to this long, or up to a 32nd of the articles, are read whole; longer ones
