@@ -8,6 +8,7 @@ TF-IDF vectors. All parts are in [0, 1], so scores compare across queries.
 from __future__ import annotations
 
 import functools
+import logging
 import math
 import os
 import threading
@@ -57,7 +58,8 @@ def _kernels():
         return None
     try:
         from . import kernels
-    except ImportError:
+    except Exception as e:  # noqa: BLE001 - no Numba, or no writable cache for it: serve without
+        logging.getLogger(__name__).warning("compiled search loops unavailable, serving the NumPy form: %s", e)
         return None
     return kernels
 

@@ -83,3 +83,18 @@ def test_they_agree_on_an_incremental_version_with_hidden_rows(tmp_path, tiny_an
 def test_jit_can_be_turned_off(monkeypatch):
     monkeypatch.setenv("FAQ_SEARCH_JIT", "0")
     assert search_module._kernels.__wrapped__() is None
+
+
+def test_search_serves_without_the_compiled_loops(monkeypatch, real_index, real_analyzer):
+    # Numba missing, or its cache not writable: the NumPy form serves, with the same results.
+    import sys
+
+    import faq_search
+
+    monkeypatch.setitem(sys.modules, "faq_search.kernels", None)
+    monkeypatch.delattr(faq_search, "kernels", raising=False)
+    assert search_module._kernels.__wrapped__() is None
+    s = Searcher.load(real_index, analyzer=real_analyzer)
+    compiled = [h.id for h in s.search("钱转错人了咋办")]
+    monkeypatch.setattr(search_module, "_kernels", lambda: None)
+    assert [h.id for h in s.search("钱转错人了咋办")] == compiled
