@@ -1,6 +1,8 @@
 """The compiled lexical stage (faq_search/kernels.py) gives exactly what the NumPy form gives."""
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -87,8 +89,6 @@ def test_jit_can_be_turned_off(monkeypatch):
 
 def test_search_serves_without_the_compiled_loops(monkeypatch, real_index, real_analyzer):
     # Numba missing, or its cache not writable: the NumPy form serves, with the same results.
-    import sys
-
     import faq_search
 
     monkeypatch.setitem(sys.modules, "faq_search.kernels", None)
@@ -98,3 +98,14 @@ def test_search_serves_without_the_compiled_loops(monkeypatch, real_index, real_
     compiled = [h.id for h in s.search("钱转错人了咋办")]
     monkeypatch.setattr(search_module, "_kernels", lambda: None)
     assert [h.id for h in s.search("钱转错人了咋办")] == compiled
+
+
+def test_warm_loads_every_compiled_loop_before_the_first_request(real_index):
+    # A worker forked after warm() must not load a kernel on its first request (≈ 1 s).
+    code = (
+        "import sys; from faq_search import search as S; s = S.Searcher.load(sys.argv[1]).warm(); k = S._kernels(); "
+        "print(len(k.lexical_stage.signatures), len(k.article_features.signatures))"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(real_index)], capture_output=True, text=True, timeout=300,
+                         check=True).stdout.split()
+    assert [int(n) > 0 for n in out] == [True, True]
