@@ -626,6 +626,10 @@ class Searcher:
         if rows.size == 0:
             return None
         rows, partial = _sum_by_row(rows, np.concatenate(found_vals) * np.concatenate(found_weights), scratch.acc)
+        if not partial.all():  # rows only a zero-weighted field matched (as kernels.py)
+            rows, partial = rows[partial != 0], partial[partial != 0]
+            if rows.size == 0:
+                return None
         if self._hidden is not None:
             rows, partial = _without(rows, partial, self._hidden)
         if exclude_row >= 0 or category or tag:

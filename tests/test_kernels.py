@@ -109,3 +109,12 @@ def test_warm_loads_every_compiled_loop_before_the_first_request(real_index):
     out = subprocess.run([sys.executable, "-c", code, str(real_index)], capture_output=True, text=True, timeout=300,
                          check=True).stdout.split()
     assert [int(n) > 0 for n in out] == [True, True]
+
+
+@pytest.mark.parametrize("field_weights", [{"word": 0.0, "char": 1.0}, {"word": 1.0, "char": 0.0}])
+def test_they_agree_when_a_field_weighs_nothing(real_index, real_analyzer, eval_queries, monkeypatch, field_weights):
+    s = Searcher.load(real_index, analyzer=real_analyzer)
+    s.field_weights = field_weights
+    analyses = [s.analyze_query(q) for q in eval_queries[:200]]
+    compiled, reference = both_paths(s, analyses, monkeypatch, limit=30)
+    assert_same(compiled, reference, eval_queries[:200])
