@@ -13,8 +13,9 @@ import math
 import os
 import threading
 from collections import Counter
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import scipy.sparse as sp
@@ -74,10 +75,10 @@ class QueryError(ValueError):
 
 @dataclass(frozen=True)
 class Hit:
+    """One result. The article's own text (question, answer, updated) is read from the index when
+    first asked for: a caller showing one answer does not pay for decoding ten articles."""
     id: str
     score: float
-    question: str
-    answer: str
     category: str
     tags: tuple[str, ...]
     matched: str  # the phrasing of the question that matched best
@@ -85,16 +86,33 @@ class Hit:
     confident: bool = False  # score above the calibrated no-answer threshold
     # (term, weight) for each matched term: its weight in the L2-normalised query word vector
     term_weights: tuple[tuple[str, float], ...] = ()
-    updated: str = ""  # the article's last-modified time (ISO 8601)
+    source: Callable[[], Article] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def article(self) -> Article:
+        if self.source is None:
+            raise LookupError(f"hit {self.id} carries no article")
+        return self.source()
+
+    @property
+    def question(self) -> str:
+        return self.article.question
+
+    @property
+    def answer(self) -> str:
+        return self.article.answer
+
+    @property
+    def updated(self) -> str:
+        """The article's last-modified time (ISO 8601)."""
+        return self.article.updated
 
     def to_dict(self) -> dict:
-        # Shallow on purpose: dataclasses.asdict deep-copies and cost ~0.1 ms per hit.
-        d = {f.name: getattr(self, f.name) for f in fields(self)}
-        d["tags"] = list(self.tags)
-        d["matched_terms"] = list(self.matched_terms)
-        d["term_weights"] = {t: round(w, 4) for t, w in self.term_weights}
-        d["score"] = round(self.score, 4)
-        return d
+        a = self.article
+        return {"id": self.id, "score": round(self.score, 4), "question": a.question, "answer": a.answer,
+                "category": self.category, "tags": list(self.tags), "matched": self.matched,
+                "matched_terms": list(self.matched_terms), "confident": self.confident,
+                "term_weights": {t: round(w, 4) for t, w in self.term_weights}, "updated": a.updated}
 
 
 def _gather(indptr: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -244,7 +262,8 @@ class Searcher:
         # decodes each one when first shown).
         columns = data.columns or {"id": [a.id for a in self.articles], "category": [a.category for a in self.articles],
                                    "tags": [a.tags for a in self.articles]}
-        self._by_id = {a: i for i, a in enumerate(columns["id"])}
+        self._ids = columns["id"]
+        self._by_id = {a: i for i, a in enumerate(self._ids)}
         self._categories = np.array(columns["category"], dtype=object)
         self._tags = columns["tags"]
         # OOV query terms count in the query norm with the largest idf, so a query
@@ -969,7 +988,6 @@ class Searcher:
 
     def _hit(self, art: int, row: int, score: float, confident: bool, query_words: list[str],
              weights: dict[str, float]) -> Hit:
-        a = self.articles[art]
         matched = self.data.row_text[row]
         # Query words found in the matched phrasing or the start of the answer. A substring test
         # (no segmentation per hit): spelling variants are fixed on both sides. Words hold no
@@ -989,15 +1007,13 @@ class Searcher:
             found.append(w)
         terms = tuple(found)
         return Hit(
-            id=a.id,
+            id=self._ids[art],
             score=min(max(score, 0.0), 1.0),
-            question=a.question,
-            answer=a.answer,
-            category=a.category,
-            tags=a.tags,
+            category=self._categories[art],
+            tags=tuple(self._tags[art]),
             matched=matched,
             matched_terms=terms,
             confident=confident,
             term_weights=tuple((t, weights.get(t, 0.0)) for t in terms),
-            updated=a.updated,
+            source=functools.partial(self.articles.__getitem__, art),
         )

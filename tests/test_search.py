@@ -48,6 +48,16 @@ def test_hit_tells_which_question_matched_and_why(searcher):
     assert set(d) >= {"id", "score", "question", "answer", "category", "tags", "matched"}
 
 
+def test_a_hit_reads_its_article_only_when_asked(searcher):
+    hits = searcher.search("密码忘了", k=10)
+    assert len(hits) > 1 and not searcher.articles._items  # nothing decoded by the search itself
+    first = hits[0]
+    article = searcher.get(first.id)
+    assert (first.question, first.answer, first.updated) == (article.question, article.answer, article.updated)
+    assert (first.category, first.tags) == (article.category, article.tags)
+    assert first.to_dict()["answer"] == article.answer
+    assert set(searcher.articles._items) == {searcher._by_id[first.id]}
+
 def test_matched_terms_come_from_the_phrasing_or_the_start_of_the_answer(searcher, tiny_analyzer):
     # The builder writes the answers' normalised starts and the rows normalised; a version without
     # them normalises per hit.
