@@ -104,7 +104,14 @@ class ParaphraseModel:
         out = self.intercept[arts].astype(np.float64)
         if not cols.size:
             return out
-        column = self.coef[:, cols] @ vals
+        # The query's columns of the CSC, gathered and summed per article with array calls:
+        # scipy's column slicing costs ~0.1 ms of overhead for a few dozen columns.
+        c = self.coef
+        starts = c.indptr[cols]
+        lengths = c.indptr[cols + 1] - starts
+        ends = np.add.accumulate(lengths)
+        at = (starts - ends + lengths).repeat(lengths) + np.arange(int(ends[-1]))
+        column = np.bincount(c.indices[at], weights=c.data[at] * vals.repeat(lengths), minlength=c.shape[0])
         return out + column[arts]
 
     def to_arrays(self, prefix: str = "paraphrase") -> dict:
