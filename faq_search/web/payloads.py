@@ -22,6 +22,8 @@ __all__ = ["dumps", "related_of", "SearchPayloads", "search_body"]
 # What Flask's JSON provider writes here (app.json.ensure_ascii = False, compact outside debug mode);
 # one encoder, not json.dumps(**options), which builds a new one per call.
 dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+# A str as a JSON string, as that encoder writes it (C escaping, non-ASCII kept).
+_string = json.encoder.encode_basestring
 
 
 def related_of(s: Searcher, article_id: str) -> list[dict]:
@@ -76,11 +78,13 @@ class SearchPayloads:
         return frag
 
     def hit(self, h: Hit) -> str:
-        """One result object: Hit.to_dict() plus "related", the article's part from the cache."""
-        own = dumps({"id": h.id, "score": round(h.score, 4), "matched": h.matched,
-                     "matched_terms": list(h.matched_terms), "confident": h.confident,
-                     "term_weights": {t: round(w, 4) for t, w in h.term_weights}})
-        return f"{own[:-1]},{self.fragment(h)}}}"
+        """One result object: Hit.to_dict() plus "related", the article's part from the cache. Written
+        field by field (strings through json's own escaping): one encoder call per hit cost ~4 us."""
+        terms = ",".join(map(_string, h.matched_terms))
+        weights = ",".join(f"{_string(t)}:{round(w, 4)!r}" for t, w in h.term_weights)
+        return (f'{{"id":{_string(h.id)},"score":{round(h.score, 4)!r},"matched":{_string(h.matched)},'
+                f'"matched_terms":[{terms}],"confident":{"true" if h.confident else "false"},'
+                f'"term_weights":{{{weights}}},{self.fragment(h)}}}')
 
     def results(self, hits: list[Hit]) -> str:
         """The "results" array, encoded."""
