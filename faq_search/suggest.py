@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from array import array
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
@@ -23,7 +23,12 @@ _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _ASCII_ALNUM = re.compile(r"^[a-z0-9]$")
 _IGNORED = re.compile(r"[\s'’·]+")  # spaces and syllable separators people type (xi'an)
 
-_PAIR_CHUNK = 1 << 20  # characters of a haystack turned into pair codes at a time
+_GRAM_CHUNK = 1 << 20  # characters of a haystack turned into gram codes at a time
+# A query whose rarest gram occurs at most this often is looked up at that gram's places (each checked
+# with startswith); a commoner one is scanned for with str.find, whose matches then come early
+# (phrases are stored best first).
+MAX_GRAM_PLACES = 8192
+_SEPARATOR = ord("\n")
 
 # Ranking: prefix before substring, the standard question before a similar one, then how it matched.
 _TEXT, _PINYIN, _INITIALS = 0, 1, 2
@@ -55,13 +60,15 @@ def _compact(original: str, normalize: Callable[[str], str]) -> tuple[str, list[
 
 class _Haystack:
     """Every phrase's form of one kind (text, pinyin or initials) in one string, "\n"-separated,
-    so a query is found with C-speed ``str.find`` instead of a Python loop over phrases.
+    so a query is found with C-speed ``str.find`` instead of a Python loop over phrases, or, when it
+    is rare, at the places of its rarest gram (``gram`` adjacent characters) through a gram index.
 
     Positions live in typed arrays, not lists of ints: at 100k articles (≈ 400k phrases, millions of
     characters) lists and sets of Python ints took ≈ 0.7 GiB, and every worker's garbage collector
     walked them."""
 
-    def __init__(self):
+    def __init__(self, gram: int = 2):
+        self.gram = gram  # 2 for Chinese text; pinyin letters need 3 to tell places apart
         self.parts: list[str] = []
         self.starts: list[int] = []  # where each phrase begins in the big string (a list: bisect is faster on it)
         self.char = array("i")  # position in the big string → character of the phrase's compact text
@@ -83,53 +90,134 @@ class _Haystack:
     def freeze(self) -> None:
         self.text = "\n".join(self.parts) + "\n"
         del self.parts
-        # Every pair of adjacent characters, as sorted codes: a query with a pair found nowhere
-        # cannot match, and is answered without scanning (≈ 40k pairs at 100k articles).
-        parts = []
-        for i in range(0, len(self.text), _PAIR_CHUNK):  # chunks: a 100k haystack whole would take ≈ 200 MB here
-            codes = np.frombuffer(self.text[i : i + _PAIR_CHUNK + 1].encode("utf-32-le"), np.uint32).astype(np.uint64)
-            parts.append(np.unique((codes[:-1] << np.uint64(21)) | codes[1:]))
-        self.pairs = np.unique(np.concatenate(parts)) if parts else np.empty(0, np.uint64)
+        # Every gram as a code, and where each occurs: a query with a gram found nowhere cannot match
+        # (answered without scanning), and a rare query is looked up at the places of its rarest gram
+        # instead of scanning millions of characters. A gram may open with the separator (a phrase's
+        # start: "\n" + q finds prefix matches) but hold none after that: a query has none.
+        g, sep = self.gram, np.uint64(_SEPARATOR)
+        chunks = []
+        for i in range(0, len(self.text), _GRAM_CHUNK):  # chunks: a 100k haystack whole would take ≈ 200 MB here
+            cp = np.frombuffer(self.text[i : i + _GRAM_CHUNK + g - 1].encode("utf-32-le"), np.uint32).astype(np.uint64)
+            n = cp.size - g + 1
+            if n <= 0:
+                continue
+            codes, inner_sep = cp[:n].copy(), np.zeros(n, bool)
+            for j in range(1, g):
+                codes = (codes << np.uint64(21)) | cp[j : j + n]
+                inner_sep |= cp[j : j + n] == sep
+            keep = np.flatnonzero(~inner_sep)
+            chunks.append((codes[keep], (keep + i).astype(np.int32)))
+        codes = np.concatenate([c for c, _ in chunks]) if chunks else np.empty(0, np.uint64)
+        places = np.concatenate([p for _, p in chunks]) if chunks else np.empty(0, np.int32)
+        del chunks
+        self.grams = np.unique(codes)
+        gram_id = self.grams.searchsorted(codes).astype(np.int32)
+        del codes
+        # Places grouped by gram, ascending within each (a stable sort): the order phrases are ranked in.
+        self.gram_places = places[np.argsort(gram_id, kind="stable")]
+        self.gram_starts = np.concatenate([[0], np.add.accumulate(np.bincount(gram_id, minlength=self.grams.size))])
         if self._aligned_at is not None:
             self.aligned = bytearray(len(self.text))
             for pos in self._aligned_at:
                 self.aligned[pos] = 1
         del self._aligned_at
 
-    def may_contain(self, q: str) -> bool:
-        """False when some pair of adjacent characters of q occurs nowhere in the haystack."""
-        if len(q) < 2:
-            return True
-        if self.pairs.size == 0:
-            return False
-        wanted = np.fromiter(((ord(a) << 21) | ord(b) for a, b in zip(q, q[1:])), np.uint64, len(q) - 1)
-        at = np.minimum(self.pairs.searchsorted(wanted), self.pairs.size - 1)
-        return bool((self.pairs[at] == wanted).all())
+    def _gram_ids(self, q: str) -> np.ndarray | None:
+        """Each gram of q (len(q) ≥ gram) as its number in ``grams``; None when one occurs nowhere."""
+        if self.grams.size == 0:
+            return None
+        g, shift = self.gram, np.uint64(21)
+        wanted = np.zeros(len(q) - g + 1, np.uint64)
+        cp = np.fromiter(map(ord, q), np.uint64, len(q))
+        for j in range(g):
+            wanted = (wanted << shift) | cp[j : j + wanted.size]
+        at = np.minimum(self.grams.searchsorted(wanted), self.grams.size - 1)
+        return at if bool((self.grams[at] == wanted).all()) else None
 
-    def matches(self, q: str, prefix_only: bool, first: int = 0):
-        """(phrase number, first char, end char) of the first aligned match in each phrase.
-        ``first``: where q first occurs (none before it)."""
-        text, starts, aligned = self.text, self.starts, self.aligned
+    def may_contain(self, q: str) -> bool:
+        """False when some gram of q occurs nowhere in the haystack."""
+        return len(q) < self.gram or self._gram_ids(q) is not None
+
+    def places(self, q: str) -> "_Places":
+        """Where q occurs, found lazily."""
+        return _Places(self, q)
+
+    def candidates(self, q: str) -> list[int] | None:
+        """Ascending places where q may occur (those of its rarest gram), when that gram is rare
+        enough; [] when q cannot occur; None when a scan will do better."""
+        if len(q) < self.gram:
+            return None
+        ids = self._gram_ids(q)
+        if ids is None:
+            return []
+        counts = self.gram_starts[ids + 1] - self.gram_starts[ids]
+        i = int(counts.argmin())
+        if counts[i] > MAX_GRAM_PLACES:
+            return None
+        start = self.gram_starts[ids[i]]
+        return (self.gram_places[start : start + counts[i]] - i).tolist()
+
+    def matches(self, q: str, prefix_only: bool, places: "_Places"):
+        """(phrase number, first char, end char) of the first aligned match in each phrase, in order."""
+        starts, aligned = self.starts, self.aligned
         if prefix_only:
-            # Look for the separator before q: skips every occurrence inside a phrase at C speed.
-            pos = 0 if text.startswith(q) else text.find("\n" + q, max(first - 1, 0)) + 1
-            if pos == 0 and not text.startswith(q):
-                return
-            while True:
+            pos = places.next_phrase_start(0)
+            while pos >= 0:
                 yield bisect_right(starts, pos) - 1, self.char[pos], self.char[pos + len(q) - 1] + 1
-                pos = text.find("\n" + q, pos)
-                if pos < 0:
-                    return
-                pos += 1
-        pos = text.find(q, first)
+                pos = places.next_phrase_start(pos + 1)
+            return
+        pos = places.next(0)
         while pos >= 0:
             n = bisect_right(starts, pos) - 1
-            if (aligned is None or aligned[pos]) and (not prefix_only or pos == starts[n]):
+            if aligned is None or aligned[pos]:
                 yield n, self.char[pos], self.char[pos + len(q) - 1] + 1
-                nxt = starts[n + 1] if n + 1 < len(starts) else len(text)
-                pos = text.find(q, nxt)
+                pos = places.next(starts[n + 1] if n + 1 < len(starts) else len(self.text))
             else:
-                pos = text.find(q, pos + 1)
+                pos = places.next(pos + 1)
+
+
+class _Places:
+    """The places of one query in one haystack, found in ascending order as they are asked for: among
+    its rarest gram's places when the query is rare (each checked with startswith), else with
+    str.find from where it first occurs (a common query's matches come early)."""
+
+    def __init__(self, haystack: _Haystack, q: str):
+        self.haystack, self.text, self.q = haystack, haystack.text, q
+        self._cands = haystack.candidates(q)
+        if self._cands is None and not haystack.may_contain(q):
+            self._cands = []
+        self._starts: list[int] | None = None  # candidates for "\n" + q, when asked for
+        self.first = self.next(0)
+
+    def next(self, pos: int) -> int:
+        """The first place at or after ``pos``; -1 if none."""
+        if self._cands is None:
+            return self.text.find(self.q, pos)
+        return self._verified(self._cands, bisect_left(self._cands, pos), self.q)
+
+    def next_phrase_start(self, pos: int) -> int:
+        """The first place at or after ``pos`` that starts a phrase; -1 if none."""
+        if self.first < 0:
+            return -1
+        pos = max(pos, self.first)
+        text, q = self.text, self.q
+        if pos == 0 and text.startswith(q):
+            return 0
+        if self._starts is None:
+            self._starts = self.haystack.candidates("\n" + q)
+        if self._starts is None:
+            # The separator before q: skips every place inside a phrase at C speed.
+            at = text.find("\n" + q, max(pos - 1, 0))
+            return at + 1 if at >= 0 else -1
+        at = self._verified(self._starts, bisect_left(self._starts, pos - 1), "\n" + q)
+        return at + 1 if at >= 0 else -1
+
+    def _verified(self, cands: list[int], i: int, q: str) -> int:
+        text = self.text
+        for j in range(i, len(cands)):
+            if cands[j] >= 0 and text.startswith(q, cands[j]):
+                return cands[j]
+        return -1
 
 
 def _syllables(text: str, memo: dict[str, list[str]] | None = None) -> list[str]:
@@ -184,7 +272,7 @@ class Suggester:
         self._article, self._standard, self._original = array("i"), bytearray(), []
         self._orig, self._orig_start = array("i"), array("i")
         self.char_pinyin: dict[str, str] = {}  # reading of each corpus character, for mixed input like 忘记mi
-        self._text, self._full, self._initials = _Haystack(), _Haystack(), _Haystack()
+        self._text, self._full, self._initials = _Haystack(2), _Haystack(3), _Haystack(3)
         # Phrases in ranking order (standard questions first, then shorter first): a scan of a
         # haystack meets matches best first and can stop after ``k`` articles.
         phrases.sort(key=lambda p: (not p[1], len(p[2])))
@@ -221,14 +309,14 @@ class Suggester:
         instead of walking every match of a common prefix (密码 at 100k articles: ≈ 10⁵)."""
         # One scan finds where the query first occurs, if anywhere: a string found nowhere costs one
         # pass over the haystack instead of two, and both passes skip what comes before it.
-        first = haystack.text.find(query) if haystack.may_contain(query) else -1
-        if first < 0:
+        places = haystack.places(query)
+        if places.first < 0:
             return []
         out, seen = [], set()
         passes = ((True, k),) if prefix_only else ((True, k), (False, k))
         for prefix, wanted in passes:
             found = 0
-            for n, start, end in haystack.matches(query, prefix, first):
+            for n, start, end in haystack.matches(query, prefix, places):
                 art = self._article[n]
                 # A phrase's first character decides (a phrase may begin with punctuation that has
                 # no pinyin); the second pass skips the first pass's matches.

@@ -1,5 +1,6 @@
 """Question completions: Chinese substrings, pinyin in full or as initials, fast."""
 
+import json
 import time
 
 import pytest
@@ -127,6 +128,30 @@ def test_scans_start_where_the_query_first_occurs(tiny_analyzer):
     # No phrase has the pair 忘记: answered without a scan. 码忘 (inside 密码忘了) is scanned for and found.
     assert not suggester._text.may_contain("忘记") and ids(suggester.suggest("码忘")) == ["a1"]
     assert Suggester([], tiny_analyzer.normalize).suggest("密码") == []
+
+
+def typed_prefixes() -> list[str]:
+    """What visitors type, keystroke by keystroke: every prefix of the eval queries, plus pinyin."""
+    lines = (REAL_CORPUS / "eval" / "queries.jsonl").read_text(encoding="utf-8").splitlines()
+    queries = [json.loads(line)["query"] for line in lines if line.strip()]
+    typed = {q[:i] for q in queries for i in range(1, min(len(q), 8) + 1)}
+    typed |= {"mima", "mm", "tixian", "tix", "zfmm", "wangjimima", "忘记mi", "zhuanzhang", "kefu", "wd", "xyk"}
+    return sorted(typed)
+
+
+def test_gram_index_finds_what_a_scan_finds(real_suggester, monkeypatch):
+    # MAX_GRAM_PLACES decides between the gram index and str.find: both must give the same suggestions.
+    import faq_search.suggest as suggest_module
+
+    typed = typed_prefixes()
+    assert len(typed) > 2000
+    results = {}
+    for limit in (0, suggest_module.MAX_GRAM_PLACES, 10**9):  # always scan, as shipped, always listed
+        monkeypatch.setattr(suggest_module, "MAX_GRAM_PLACES", limit)
+        results[limit] = [[(s.id, s.matched, s.span) for s in real_suggester.suggest(t, k=k, category=c)]
+                          for t in typed for k, c in ((8, None), (3, "transfer"))]
+    assert results[0] == results[suggest_module.MAX_GRAM_PLACES] == results[10**9]
+    assert sum(map(bool, results[0])) > 1000  # most prefixes have suggestions
 
 
 def test_suggest_is_fast_on_the_real_corpus(real_suggester):
