@@ -110,12 +110,15 @@ class _Haystack:
         codes = np.concatenate([c for c, _ in chunks]) if chunks else np.empty(0, np.uint64)
         places = np.concatenate([p for _, p in chunks]) if chunks else np.empty(0, np.int32)
         del chunks
-        self.grams = np.unique(codes)
-        gram_id = self.grams.searchsorted(codes).astype(np.int32)
-        del codes
         # Places grouped by gram, ascending within each (a stable sort): the order phrases are ranked in.
-        self.gram_places = places[np.argsort(gram_id, kind="stable")]
-        self.gram_starts = np.concatenate([[0], np.add.accumulate(np.bincount(gram_id, minlength=self.grams.size))])
+        order = np.argsort(codes, kind="stable")
+        codes = codes[order]
+        self.gram_places = places[order]
+        del order, places
+        new_gram = np.flatnonzero(codes[1:] != codes[:-1]) + 1 if codes.size else np.empty(0, np.int64)
+        self.gram_starts = np.concatenate([[0], new_gram, [codes.size]]) if codes.size else np.zeros(1, np.int64)
+        self.grams = codes[self.gram_starts[:-1]]
+        del codes
         if self._aligned_at is not None:
             self.aligned = bytearray(len(self.text))
             for pos in self._aligned_at:

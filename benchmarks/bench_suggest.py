@@ -1,0 +1,84 @@
+#!/usr/bin/env python3
+"""Completions (`Suggester.suggest`) in process: what a search box sends while a query is typed.
+
+    python benchmarks/bench_suggest.py --index /tmp/faq-bench/index-100000 \
+        --queries /tmp/faq-bench/queries-100000.jsonl [--code /path/to/other/tree]
+
+The typed strings are each query's first 1–6 characters, as `bench_http.py` sends to /api/suggest.
+Prints a table: the Suggester's build time and the memory its arrays hold, then p50/p90/p99/mean/max
+of one `suggest(k=8)` (single thread, wall time), and the slowest typed strings. Run two trees
+(--code) one after the other to compare them on the same index.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def typed_strings(path: Path, limit: int) -> list[str]:
+    out = []
+    with open(path, encoding="utf-8") as f:
+        for line in list(f)[:limit]:
+            q = json.loads(line)["query"].strip()
+            out.extend(q[:i] for i in range(1, min(len(q), 6) + 1))
+    return out
+
+
+def held_bytes(suggester) -> int:
+    """Bytes of the NumPy arrays the Suggester's haystacks hold (texts and small lists aside)."""
+    total = 0
+    for hay in (suggester._text, suggester._full, suggester._initials):
+        total += sum(v.nbytes for v in vars(hay).values() if isinstance(v, np.ndarray))
+    return total
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description="Suggester.suggest timings on typed prefixes.")
+    p.add_argument("--index", type=Path, required=True)
+    p.add_argument("--queries", type=Path, required=True, help="JSON lines with a 'query'")
+    p.add_argument("--limit", type=int, default=2000, help="queries to take the prefixes of")
+    p.add_argument("--code", type=Path, default=ROOT, help="tree whose faq_search to import")
+    p.add_argument("--slowest", type=int, default=5)
+    args = p.parse_args(argv)
+    sys.path.insert(0, str(args.code.resolve()))
+    import faq_search
+    from faq_search.search import Searcher
+    from faq_search.suggest import Suggester
+
+    if not Path(faq_search.__file__).resolve().is_relative_to(args.code.resolve()):
+        raise SystemExit(f"imported {faq_search.__file__}, not the tree in {args.code}")
+    searcher = Searcher.load(args.index)
+    t = time.perf_counter()
+    suggester = Suggester(searcher.articles, searcher.analyzer.normalize)
+    build_s = time.perf_counter() - t
+    typed = typed_strings(args.queries, args.limit)
+    for q in typed[:200]:
+        suggester.suggest(q)
+    before = os.getloadavg()[0]
+    times = []
+    for q in typed:
+        t = time.perf_counter()
+        suggester.suggest(q)
+        times.append(time.perf_counter() - t)
+    ms = np.asarray(times) * 1000
+    print(f"code: {args.code} · {len(searcher):,} entries · {len(typed):,} typed strings · "
+          f"load average {before:.2f} → {os.getloadavg()[0]:.2f}\n")
+    print("| build s | arrays MiB | p50 ms | p90 ms | p99 ms | mean ms | max ms |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    print(f"| {build_s:.1f} | {held_bytes(suggester) / 2**20:.0f} | {np.percentile(ms, 50):.3f} | "
+          f"{np.percentile(ms, 90):.3f} | {np.percentile(ms, 99):.3f} | {ms.mean():.3f} | {ms.max():.2f} |")
+    print("\nslowest: " + ", ".join(f"{typed[i]!r} {ms[i]:.2f} ms" for i in np.argsort(-ms)[: args.slowest]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
