@@ -18,7 +18,8 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from codetree import ROOT, import_faq_search  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,12 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--code", type=Path, default=ROOT, help="tree whose faq_search to import")
     p.add_argument("--repeat", type=int, default=3)
     args = p.parse_args(argv)
-    sys.path.insert(0, str(args.code.resolve()))
-    import faq_search
+    import_faq_search(args.code)
     from faq_search.search import Searcher
-
-    if not Path(faq_search.__file__).resolve().is_relative_to(args.code.resolve()):
-        raise SystemExit(f"imported {faq_search.__file__}, not the tree in {args.code}")
     before = os.getloadavg()[0]
     t, c = time.perf_counter(), time.process_time()
     searcher = Searcher.load(args.index)

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from codetree import ROOT, import_faq_search  # noqa: E402
 
 
 def typed_strings(path: Path, limit: int) -> list[str]:
@@ -49,13 +50,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--code", type=Path, default=ROOT, help="tree whose faq_search to import")
     p.add_argument("--slowest", type=int, default=5)
     args = p.parse_args(argv)
-    sys.path.insert(0, str(args.code.resolve()))
-    import faq_search
+    import_faq_search(args.code)
     from faq_search.search import Searcher
     from faq_search.suggest import Suggester
-
-    if not Path(faq_search.__file__).resolve().is_relative_to(args.code.resolve()):
-        raise SystemExit(f"imported {faq_search.__file__}, not the tree in {args.code}")
     searcher = Searcher.load(args.index)
     t = time.perf_counter()
     suggester = Suggester(searcher.articles, searcher.analyzer.normalize)
