@@ -18,7 +18,7 @@ from .features import Ragged
 from .incremental import build_incremental, save_row_features, source_keys
 from .lsa import LsaModel
 from .paraphrase import ParaphraseModel, trainable
-from .rerank import MODEL_FEATURES, Reranker, load_default, train_reranker, training_sample
+from .rerank import MODEL_FEATURES, RERANK_C, Reranker, load_default, train_reranker, training_sample
 from .search import Searcher
 
 __all__ = ["build_index", "check_index"]
@@ -88,7 +88,7 @@ def _reusable_reranker(out_dir: Path, analyzer: Analyzer, ranking: dict, sample,
     try:
         info = manifest.get("reranker") or {}
         if (manifest.get("analyzer", {}).get("fingerprint") != analyzer.fingerprint
-                or info.get("sample") != sample.digest):
+                or info.get("sample") != sample.digest or info.get("C", 1.0) != RERANK_C):
             return None
         drift = int(info.get("changed_since_training", 0)) + changed
         if drift > REUSE_MAX_CHANGED_SHARE * texts:

@@ -184,6 +184,25 @@ def test_rebuild_reuses_weights_until_the_corpus_changed_materially(tmp_path, re
     assert "trained_in" not in third.reranker.info and third.reranker.info["sample"] == first.reranker.info["sample"]
 
 
+def test_weights_fitted_with_another_regularisation_are_refitted(tmp_path, real_analyzer, monkeypatch):
+    import shutil
+
+    import faq_search.build as build
+    from faq_search.index import load_index
+    from faq_search.rerank import RERANK_C
+    from tests.conftest import REAL_CORPUS
+
+    corpus, out = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(REAL_CORPUS, corpus)
+    first = load_index(out, build.build_index(corpus, out, analyzer=real_analyzer).version)
+    assert first.reranker.info["C"] == RERANK_C
+    path = next(p for p in sorted((corpus / "articles").rglob("*.md")))
+    path.write_text(path.read_text("utf-8") + "\n补充说明。\n", "utf-8")
+    monkeypatch.setattr(build, "RERANK_C", RERANK_C * 2)  # as if the shipped setting had changed since
+    second = load_index(out, build.build_index(corpus, out, analyzer=real_analyzer).version)
+    assert "trained_in" not in second.reranker.info  # fitted afresh, not carried over
+
+
 def test_first_stage_is_the_lexical_part_of_candidates(real_index, real_analyzer):
     s = Searcher.load(real_index, analyzer=real_analyzer)
     analysis = real_analyzer.analyze("提现一直没到账怎么办")
