@@ -122,7 +122,9 @@ def build_app(index_dir: Path, data_dir: Path, analyzer: Analyzer, **config):
     from faq_search.live import LiveSearcher
     from faq_search.web import create_app
 
-    live = LiveSearcher(index_dir, interval=config.pop("interval", 0.0), analyzer=analyzer)
+    # Swaps in the request that notices them, so a test sees a new version at its next request.
+    live = LiveSearcher(index_dir, interval=config.pop("interval", 0.0), analyzer=analyzer,
+                        background=config.pop("background", False))
     return create_app({"FAQ_INDEX_DIR": str(index_dir), "FAQ_DATA_DIR": str(data_dir), **config}, live=live)
 
 
