@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from dataclasses import replace
 from pathlib import Path
 
 from .analysis import Analyzer
+from .completions import write_completions
 from .corpus import load_corpus
 from .index import (
-    DEFAULT_RANKING, READABLE_FORMATS, BuildResult, analyse_corpus, analyzer_for, build_arrays, corpus_key,
-    dict_files_for, in_memory, publish, published_manifest, read_current, write_version,
+    DEFAULT_RANKING, READABLE_FORMATS, BuildResult, IndexError_, analyse_corpus, analyzer_for, build_arrays, corpus_key,
+    dict_files_for, in_memory, load_index, publish, published_manifest, read_current, write_version,
 )
 from .features import Ragged
 from .incremental import build_incremental, save_row_features, source_keys
@@ -20,17 +22,48 @@ from .lsa import LsaModel
 from .paraphrase import ParaphraseModel, trainable
 from .rerank import MODEL_FEATURES, RERANK_C, Reranker, load_default, train_reranker, training_sample
 from .search import Searcher
+from .suggest import Suggester
 
-__all__ = ["build_index", "check_index"]
+__all__ = ["build_index", "check_index", "publish_completions"]
+
+log = logging.getLogger(__name__)
 
 
 def build_index(corpus_path: str | Path, out_dir: str | Path, dict_dir: str | Path | None = None,
                 analyzer: Analyzer | None = None, ranking: dict | None = None, progress=None,
-                workers: int | None = None, rerank: bool = True, full: bool = False) -> BuildResult:
+                workers: int | None = None, rerank: bool = True, full: bool = False,
+                completions: bool = True) -> BuildResult:
     """Validate, analyse, fit and publish. Raises CorpusError; leaves the published index untouched on failure.
 
     When the published index is a large one and the corpus differs from its base in few articles,
-    publishes an incremental version (incremental.py) instead; ``full`` always builds a complete one."""
+    publishes an incremental version (incremental.py) instead; ``full`` always builds a complete one.
+    Then, unless ``completions`` is false, writes the new version's completion data (completions.py)."""
+    result = _build_version(corpus_path, out_dir, dict_dir, analyzer, ranking, progress, workers, rerank, full)
+    if completions:
+        t0 = time.perf_counter()
+        try:
+            publish_completions(out_dir, result.version, analyzer)
+        except (OSError, ValueError, IndexError_) as e:
+            # The version is published and serves; servers build its completions themselves.
+            log.warning("completions of %s not written: %s", result.version, e)
+        else:
+            result = replace(result, completions_seconds=time.perf_counter() - t0)
+    return result
+
+
+def publish_completions(out_dir: str | Path, version: str, analyzer: Analyzer | None = None) -> Path:
+    """Build the Suggester of a published version and write it beside the version."""
+    data = load_index(out_dir, version, verify=False)  # just written by this process
+    if analyzer is None:  # normalising needs no dictionary: jieba is never loaded here
+        dict_dir = data.path / "dict"
+        analyzer = analyzer_for({"user_words.txt": dict_dir / "user_words.txt", "synonyms.txt": dict_dir / "synonyms.txt"},
+                                lazy=True)
+    return write_completions(out_dir, version, Suggester(data.articles, analyzer.normalize))
+
+
+def _build_version(corpus_path: str | Path, out_dir: str | Path, dict_dir: str | Path | None,
+                   analyzer: Analyzer | None, ranking: dict | None, progress, workers: int | None,
+                   rerank: bool, full: bool) -> BuildResult:
     t0 = time.perf_counter()
     corpus_path, out_dir = Path(corpus_path), Path(out_dir)
     dict_files = dict_files_for(corpus_path, Path(dict_dir) if dict_dir else None)

@@ -14,6 +14,7 @@ SETTINGS = (
     ("FAQ_MAX_K", int, 50, "Largest number of results one search may ask for."),
     ("FAQ_MIN_SCORE", float, 0.1, "Results scoring below this (0–1) are not returned."),
     ("FAQ_RELOAD_INTERVAL", float, 1.0, "Seconds between checks of the index pointer for a newly published version."),
+    ("FAQ_COMPLETIONS_WAIT", float, 120.0, "Seconds a server waits for the completion data `build_index.py` writes after publishing a version before building it itself; meanwhile the previous version's completions answer."),
     ("FAQ_QUERY_LOG", int, 1, "1 appends every search and article view, personal data redacted, to `<FAQ_DATA_DIR>/queries.jsonl`; 0 turns the query log off."),
     ("FAQ_SEARCH_CACHE", int, 2048, "Searches each gunicorn worker remembers per index version (the same query, k, category and tag answered from memory; logged and counted like any search); 0 turns the cache off."),
     ("FAQ_MAX_BODY_BYTES", int, 16384, "Largest accepted request body in bytes; larger gets 413 `too_large`."),
@@ -37,6 +38,7 @@ class Config:
     FAQ_MAX_K: int
     FAQ_MIN_SCORE: float
     FAQ_RELOAD_INTERVAL: float
+    FAQ_COMPLETIONS_WAIT: float
     FAQ_QUERY_LOG: int
     FAQ_SEARCH_CACHE: int
     FAQ_MAX_BODY_BYTES: int

@@ -118,6 +118,7 @@ class BuildResult:
     seconds: float
     analysed: int  # question texts segmented afresh (the rest came from the cache)
     incremental: bool = False  # a delta over the base's files (incremental.py)
+    completions_seconds: float | None = None  # writing its completion data (None: not written)
 
 
 def _lead_sentence(answer: str) -> str:

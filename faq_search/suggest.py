@@ -125,6 +125,31 @@ class _Haystack:
                 self.aligned[pos] = 1
         del self._aligned_at
 
+    def to_arrays(self, prefix: str) -> dict[str, np.ndarray]:
+        """The frozen haystack as arrays (``from_arrays`` reads them back, memory-mapped or not)."""
+        out = {f"{prefix}.text": np.frombuffer(self.text.encode("utf-8"), np.uint8),
+               f"{prefix}.starts": np.asarray(self.starts, np.int64),
+               f"{prefix}.char": np.asarray(self.char, np.int32),
+               f"{prefix}.grams": self.grams, f"{prefix}.gram_starts": self.gram_starts,
+               f"{prefix}.gram_places": self.gram_places}
+        if self.aligned is not None:
+            out[f"{prefix}.aligned"] = np.frombuffer(self.aligned, np.uint8)
+        return out
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], prefix: str, gram: int) -> "_Haystack":
+        h = cls.__new__(cls)
+        h.gram = gram
+        h.text = arrays[f"{prefix}.text"].tobytes().decode("utf-8")
+        h.starts = arrays[f"{prefix}.starts"].tolist()
+        # memoryviews: indexing one gives a Python int, like the array and bytearray a build makes.
+        h.char = memoryview(np.ascontiguousarray(arrays[f"{prefix}.char"], np.int32))
+        aligned = arrays.get(f"{prefix}.aligned")
+        h.aligned = None if aligned is None else memoryview(np.ascontiguousarray(aligned, np.uint8))
+        h.grams, h.gram_starts = arrays[f"{prefix}.grams"], arrays[f"{prefix}.gram_starts"]
+        h.gram_places = arrays[f"{prefix}.gram_places"]
+        return h
+
     def _gram_ids(self, q: str) -> np.ndarray | None:
         """Each gram of q (len(q) ≥ gram) as its number in ``grams``; None when one occurs nowhere."""
         if self.grams.size == 0:
@@ -302,6 +327,43 @@ class Suggester:
             self._initials.add("".join(initials), initial_char)
         for h in (self._text, self._full, self._initials):
             h.freeze()
+
+    _HAYSTACKS = (("text", "_text", 2), ("full", "_full", 3), ("initials", "_initials", 3))
+
+    def to_arrays(self) -> tuple[dict[str, np.ndarray], dict]:
+        """(arrays, JSON-able lists): everything ``suggest`` reads, for ``from_arrays``."""
+        originals = [q.encode("utf-8") for q in self._original]
+        arrays = {"article": np.asarray(self._article, np.int32), "standard": np.frombuffer(self._standard, np.uint8),
+                  "orig": np.asarray(self._orig, np.int32), "orig_start": np.asarray(self._orig_start, np.int32),
+                  "original.blob": np.frombuffer(b"".join(originals), np.uint8),
+                  "original.off": np.concatenate([[0], np.cumsum([len(b) for b in originals], dtype=np.int64)])}
+        for prefix, attr, _gram in self._HAYSTACKS:
+            arrays.update(getattr(self, attr).to_arrays(prefix))
+        lists = {"ids": list(self._ids), "questions": list(self._questions), "categories": list(self._categories),
+                 "char_pinyin": self.char_pinyin}
+        return arrays, lists
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], lists: dict,
+                    normalize: Callable[[str], str] = str.lower) -> "Suggester":
+        """A Suggester over arrays from ``to_arrays`` (memory-mapped ones stay shared between processes)."""
+        from .index import RowTexts
+
+        sug = cls.__new__(cls)
+        sug.normalize = normalize
+        sug._ids, sug._questions, sug._categories = lists["ids"], lists["questions"], lists["categories"]
+        sug.char_pinyin = lists["char_pinyin"]
+        sug._article = memoryview(np.ascontiguousarray(arrays["article"], np.int32))
+        sug._standard = memoryview(np.ascontiguousarray(arrays["standard"], np.uint8))
+        sug._orig = memoryview(np.ascontiguousarray(arrays["orig"], np.int32))
+        sug._orig_start = memoryview(np.ascontiguousarray(arrays["orig_start"], np.int32))
+        sug._original = RowTexts(arrays["original.blob"], arrays["original.off"])
+        if not (len(sug._ids) == len(sug._questions) == len(sug._categories)
+                and len(sug._article) == len(sug._standard) == len(sug._orig_start) == len(sug._original)):
+            raise ValueError("completion arrays of different lengths")
+        for prefix, attr, gram in cls._HAYSTACKS:
+            setattr(sug, attr, _Haystack.from_arrays(arrays, prefix, gram))
+        return sug
 
     def _best_matches(self, kind: int, query: str, haystack: _Haystack, k: int, category: str | None,
                       prefix_only: bool) -> list[tuple]:

@@ -191,3 +191,53 @@ def test_suggestions_of_a_new_version_are_built_in_the_background(app_factory, m
             break
         time.sleep(0.05)
     assert [x["id"] for x in body["suggestions"]] == ["pts"]
+
+
+def test_the_server_maps_the_completions_the_builder_published(app_factory, make_corpus, tmp_path, tiny_analyzer,
+                                                             monkeypatch):
+    import faq_search.web.api as api_module
+    from faq_search.completions import completions_dir
+
+    out = tmp_path / "ix"
+    version = build_index(make_corpus(), out, analyzer=tiny_analyzer).version
+    assert (completions_dir(out, version) / "manifest.json").is_file()
+
+    def no_building(*args, **kwargs):
+        raise AssertionError("built in the server")
+
+    monkeypatch.setattr(api_module, "Suggester", no_building)
+    client = app_factory(out).test_client()
+    assert [s["id"] for s in client.get("/api/suggest?q=mima").get_json()["suggestions"]] == ["pw-login", "pw-pay"]
+
+
+def test_without_published_completions_the_server_builds_them(app_factory, make_corpus, tmp_path, tiny_analyzer):
+    import time
+
+    from faq_search.build import publish_completions
+
+    out = tmp_path / "ix"
+    build_index(make_corpus(), out, analyzer=tiny_analyzer, completions=False)  # e.g. an index from before them
+    client = app_factory(out, FAQ_COMPLETIONS_WAIT=0.0).test_client()
+    assert [s["id"] for s in client.get("/api/suggest?q=mima").get_json()["suggestions"]] == ["pw-login", "pw-pay"]
+
+    def suggested(client, typed: str, timeout: float = 10) -> list[str]:
+        deadline = time.monotonic() + timeout
+        while True:  # the first answers may come from the previous version's suggestions
+            found = [s["id"] for s in client.get("/api/suggest", query_string={"q": typed}).get_json()["suggestions"]]
+            if found or time.monotonic() > deadline:
+                return found
+            time.sleep(0.05)
+
+    extra = {"id": "pts", "question": "积分怎么兑换？", "category": "password", "answer": "在积分中心选择商品兑换。"}
+    build_index(make_corpus({**TINY_ARTICLES, "password/points.md": extra}, name="v2"), out, analyzer=tiny_analyzer,
+                completions=False)
+    assert suggested(client, "积分") == ["pts"]  # nothing published: built by the server
+
+    # A long wait: the server keeps the previous completions until the builder's arrive.
+    client = app_factory(out, FAQ_COMPLETIONS_WAIT=600.0).test_client()
+    extra3 = {"id": "gift", "question": "礼品卡怎么用？", "category": "password", "answer": "在礼品卡页面绑定。"}
+    v3 = build_index(make_corpus({**TINY_ARTICLES, "password/gift.md": extra3}, name="v3"), out,
+                     analyzer=tiny_analyzer, completions=False).version
+    assert suggested(client, "礼品", timeout=0.5) == []
+    publish_completions(out, v3, tiny_analyzer)
+    assert suggested(client, "礼品") == ["gift"]

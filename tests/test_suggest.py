@@ -176,3 +176,49 @@ def test_api_suggest(client):
     assert_error(client.get("/api/suggest?q="), 400, "missing_query")
     assert_error(client.get("/api/suggest?q=mima&k=9"), 400, "invalid_k")
     assert_error(client.get("/api/suggest?q=mima&category=nope"), 400, "unknown_category")
+
+
+def test_published_completions_answer_like_the_built_ones(real_suggester, real_analyzer, tmp_path):
+    from faq_search.completions import load_completions, write_completions
+
+    assert load_completions(tmp_path, "v1") is None  # none published (yet)
+    write_completions(tmp_path, "v1", real_suggester)
+    loaded = load_completions(tmp_path, "v1", real_analyzer.normalize)
+    assert isinstance(loaded._text.gram_places, __import__("numpy").memmap)  # mapped, not read into memory
+    for t in typed_prefixes():
+        for k, category in ((8, None), (3, "transfer")):
+            assert ([s.to_dict() for s in loaded.suggest(t, k=k, category=category)]
+                    == [s.to_dict() for s in real_suggester.suggest(t, k=k, category=category)]), t
+    empty = Suggester([], real_analyzer.normalize)
+    write_completions(tmp_path, "v0", empty)
+    assert load_completions(tmp_path, "v0").suggest("密码") == []
+
+
+def test_corrupt_published_completions_are_refused(tiny_suggester, tmp_path):
+    from faq_search.completions import load_completions, write_completions
+
+    d = write_completions(tmp_path, "v1", tiny_suggester)
+    places = d / "text.gram_places.npy"
+    data = bytearray(places.read_bytes())
+    data[-1] ^= 1
+    places.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="checksum mismatch in text.gram_places.npy"):
+        load_completions(tmp_path, "v1")
+    places.unlink()
+    with pytest.raises(ValueError, match="missing file"):
+        load_completions(tmp_path, "v1")
+
+
+def test_completions_of_pruned_versions_go_with_them(make_corpus, tmp_path, tiny_analyzer):
+    from faq_search.build import build_index
+    from faq_search.completions import DIRNAME
+    from faq_search.index import read_current
+    from tests.conftest import TINY_ARTICLES
+
+    out = tmp_path / "ix"
+    for n in range(4):
+        extra = {"id": f"x{n}", "question": f"第{n}个问题怎么办？", "category": "password", "answer": "这样办。"}
+        build_index(make_corpus({**TINY_ARTICLES, "password/x.md": extra}, name=f"c{n}"), out, analyzer=tiny_analyzer)
+    kept = {p.name for p in (out / "versions").iterdir() if not p.name.startswith(".")}
+    assert read_current(out) in kept and len(kept) == 2
+    assert {p.name for p in (out / DIRNAME).iterdir()} == kept
