@@ -6,8 +6,10 @@
 
 The typed strings are each query's first 1–6 characters, as `bench_http.py` sends to /api/suggest.
 Prints a table: the Suggester's build time and the memory its arrays hold, then p50/p90/p99/mean/max
-of one `suggest(k=8)` (single thread, wall time), and the slowest typed strings. Run two trees
-(--code) one after the other to compare them on the same index.
+of one `suggest(k=8)` (single thread, wall time), and the slowest typed strings. When the builder
+published the version's completion data (completions/<version>/), a second row times the Suggester
+a server maps from it, and its load time. Run two trees (--code) one after the other to compare them
+on the same index.
 """
 
 from __future__ import annotations
@@ -54,26 +56,38 @@ def main(argv: list[str] | None = None) -> int:
     from faq_search.search import Searcher
     from faq_search.suggest import Suggester
     searcher = Searcher.load(args.index)
-    t = time.perf_counter()
-    suggester = Suggester(searcher.articles, searcher.analyzer.normalize)
-    build_s = time.perf_counter() - t
     typed = typed_strings(args.queries, args.limit)
-    for q in typed[:200]:
-        suggester.suggest(q)
     before = os.getloadavg()[0]
-    times = []
-    for q in typed:
+    rows = []
+    t = time.perf_counter()
+    rows.append(("built in process", Suggester(searcher.articles, searcher.analyzer.normalize), time.perf_counter() - t))
+    try:
+        from faq_search.completions import load_completions
+    except ImportError:  # a tree from before published completions
+        load_completions = None
+    if load_completions is not None:
         t = time.perf_counter()
-        suggester.suggest(q)
-        times.append(time.perf_counter() - t)
-    ms = np.asarray(times) * 1000
-    print(f"code: {args.code} · {len(searcher):,} entries · {len(typed):,} typed strings · "
-          f"load average {before:.2f} → {os.getloadavg()[0]:.2f}\n")
-    print("| build s | arrays MiB | p50 ms | p90 ms | p99 ms | mean ms | max ms |")
-    print("|---:|---:|---:|---:|---:|---:|---:|")
-    print(f"| {build_s:.1f} | {held_bytes(suggester) / 2**20:.0f} | {np.percentile(ms, 50):.3f} | "
-          f"{np.percentile(ms, 90):.3f} | {np.percentile(ms, 99):.3f} | {ms.mean():.3f} | {ms.max():.2f} |")
-    print("\nslowest: " + ", ".join(f"{typed[i]!r} {ms[i]:.2f} ms" for i in np.argsort(-ms)[: args.slowest]))
+        mapped = load_completions(args.index, searcher.version, searcher.analyzer.normalize)
+        if mapped is not None:
+            rows.append(("published, mapped", mapped, time.perf_counter() - t))
+    print(f"code: {args.code} · {len(searcher):,} entries · {len(typed):,} typed strings")
+    print("\n| Suggester | build or load s | arrays MiB | p50 ms | p90 ms | p99 ms | mean ms | max ms |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    slowest = []
+    for name, suggester, seconds in rows:
+        for q in typed[:200]:
+            suggester.suggest(q)
+        times = []
+        for q in typed:
+            t = time.perf_counter()
+            suggester.suggest(q)
+            times.append(time.perf_counter() - t)
+        ms = np.asarray(times) * 1000
+        print(f"| {name} | {seconds:.2f} | {held_bytes(suggester) / 2**20:.0f} | {np.percentile(ms, 50):.3f} | "
+              f"{np.percentile(ms, 90):.3f} | {np.percentile(ms, 99):.3f} | {ms.mean():.3f} | {ms.max():.2f} |")
+        slowest.append(f"{name}: " + ", ".join(f"{typed[i]!r} {ms[i]:.2f} ms" for i in np.argsort(-ms)[: args.slowest]))
+    print(f"\nload average {before:.2f} → {os.getloadavg()[0]:.2f}")
+    print("slowest: " + "; ".join(slowest))
     return 0
 
 

@@ -78,7 +78,8 @@ def load_completions(index_dir: str | Path, version: str, normalize=str.lower) -
             if name == "lists.json":
                 lists = json.loads(path.read_bytes())
             else:
-                arrays[name.removesuffix(".npy")] = np.load(path, mmap_mode="r", allow_pickle=False)
+                # A plain ndarray over the mapping: np.memmap's bookkeeping costs on every slice.
+                arrays[name.removesuffix(".npy")] = np.load(path, mmap_mode="r", allow_pickle=False).view(np.ndarray)
         except OSError as e:
             raise ValueError(f"completions of {version}: missing file {name}: {e}") from None
     if lists is None:

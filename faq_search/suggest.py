@@ -298,6 +298,7 @@ class Suggester:
         # Phrase n: its article, whether it is the standard question, its original text and, from
         # _orig[_orig_start[n]], each compact character's position in the original (for highlighting).
         self._article, self._standard, self._original = array("i"), bytearray(), []
+        self._length = array("i")  # of each original, for ranking (no decoding of a mapped one)
         self._orig, self._orig_start = array("i"), array("i")
         self.char_pinyin: dict[str, str] = {}  # reading of each corpus character, for mixed input like 忘记mi
         self._text, self._full, self._initials = _Haystack(2), _Haystack(3), _Haystack(3)
@@ -309,6 +310,7 @@ class Suggester:
             self._article.append(art)
             self._standard.append(standard)
             self._original.append(q)
+            self._length.append(len(q))
             self._orig_start.append(len(self._orig))
             self._orig.extend(orig)
             self._text.add(text, range(len(text)))
@@ -334,7 +336,7 @@ class Suggester:
         """(arrays, JSON-able lists): everything ``suggest`` reads, for ``from_arrays``."""
         originals = [q.encode("utf-8") for q in self._original]
         arrays = {"article": np.asarray(self._article, np.int32), "standard": np.frombuffer(self._standard, np.uint8),
-                  "orig": np.asarray(self._orig, np.int32), "orig_start": np.asarray(self._orig_start, np.int32),
+                  "length": np.asarray(self._length, np.int32), "orig": np.asarray(self._orig, np.int32), "orig_start": np.asarray(self._orig_start, np.int32),
                   "original.blob": np.frombuffer(b"".join(originals), np.uint8),
                   "original.off": np.concatenate([[0], np.cumsum([len(b) for b in originals], dtype=np.int64)])}
         for prefix, attr, _gram in self._HAYSTACKS:
@@ -355,11 +357,13 @@ class Suggester:
         sug.char_pinyin = lists["char_pinyin"]
         sug._article = memoryview(np.ascontiguousarray(arrays["article"], np.int32))
         sug._standard = memoryview(np.ascontiguousarray(arrays["standard"], np.uint8))
+        sug._length = memoryview(np.ascontiguousarray(arrays["length"], np.int32))
         sug._orig = memoryview(np.ascontiguousarray(arrays["orig"], np.int32))
         sug._orig_start = memoryview(np.ascontiguousarray(arrays["orig_start"], np.int32))
         sug._original = RowTexts(arrays["original.blob"], arrays["original.off"])
         if not (len(sug._ids) == len(sug._questions) == len(sug._categories)
-                and len(sug._article) == len(sug._standard) == len(sug._orig_start) == len(sug._original)):
+                and len(sug._article) == len(sug._standard) == len(sug._orig_start) == len(sug._original)
+                == len(sug._length)):
             raise ValueError("completion arrays of different lengths")
         for prefix, attr, gram in cls._HAYSTACKS:
             setattr(sug, attr, _Haystack.from_arrays(arrays, prefix, gram))
@@ -387,7 +391,7 @@ class Suggester:
                 # no pinyin); the second pass skips the first pass's matches.
                 if (start == 0) != prefix or (category and self._categories[art] != category):
                     continue
-                out.append((((0 if self._standard[n] else 1) + (0 if start == 0 else 2), kind, len(self._original[n]), n),
+                out.append((((0 if self._standard[n] else 1) + (0 if start == 0 else 2), kind, self._length[n], n),
                             n, start, end))
                 if art not in seen:
                     seen.add(art)

@@ -184,7 +184,7 @@ def test_published_completions_answer_like_the_built_ones(real_suggester, real_a
     assert load_completions(tmp_path, "v1") is None  # none published (yet)
     write_completions(tmp_path, "v1", real_suggester)
     loaded = load_completions(tmp_path, "v1", real_analyzer.normalize)
-    assert isinstance(loaded._text.gram_places, __import__("numpy").memmap)  # mapped, not read into memory
+    assert isinstance(loaded._text.gram_places.base.base, __import__("mmap").mmap)  # mapped, not read into memory
     for t in typed_prefixes():
         for k, category in ((8, None), (3, "transfer")):
             assert ([s.to_dict() for s in loaded.suggest(t, k=k, category=category)]
