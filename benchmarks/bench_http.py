@@ -85,9 +85,11 @@ def gunicorn(index: Path, port: int, workers: int, log_dir: Path, timeout: float
         env["FAQ_SEARCH_CACHE"] = "0"
     log = open(log_dir / f"gunicorn-{port}.log", "wb")
     cmd = [str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py", "server:app"]
+    started = time.monotonic()
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True)
     try:
         wait_healthy(f"http://127.0.0.1:{port}/healthz", proc, timeout)
+        proc.start_seconds = time.monotonic() - started  # until /healthz answers: index and completions loaded
         yield proc
     finally:
         stop(proc)
@@ -219,13 +221,14 @@ def main(argv: list[str] | None = None) -> int:
         r["server_cpu_ms"] = round((cpu_seconds(servers) - cpu) * 1000 / max(1, r["requests"]), 3)
         return r
 
-    runs, memory = [], []
+    runs, memory, starts = [], [], []
     for scenario in args.scenarios.split(","):
         with ExitStack() as stack:
             replicas = 2 if scenario == "nginx2" else 1
             ports = [free_port() for _ in range(replicas)]
             procs = [stack.enter_context(gunicorn(args.index, port, args.workers, work, cache=scenario == "cached"))
                      for port in ports]
+            starts.append((scenario, [round(p.start_seconds, 2) for p in procs]))
             if scenario in ("direct", "cached"):
                 base = f"http://127.0.0.1:{ports[0]}"
             else:
@@ -251,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
             if scenario == "direct":
                 memory = memory_table("replica 1", procs[0])
             if args.out:  # after every scenario, so a failure later keeps what was measured
-                args.out.write_text(json.dumps({"runs": runs, "memory": memory}, indent=2))
+                args.out.write_text(json.dumps({"runs": runs, "memory": memory, "start_seconds": starts}, indent=2))
     shutil.rmtree(work, ignore_errors=True)
 
     print("| scenario | endpoint | req/s | p50 ms | p90 ms | p99 ms | errors | endpoint/healthz throughput "
@@ -268,6 +271,8 @@ def main(argv: list[str] | None = None) -> int:
                  "nginx1": "nginx → 1 replica", "nginx2": "nginx → 2 replicas"}[r["scenario"]]
         print(f"| {label} | `{r['endpoint']}` | {r['rps']} | {r['p50_ms']} | {r['p90_ms']} | {r['p99_ms']} | {r['errors']} | {ratio} "
               f"| {r['server_cpu_ms']} | {cpu_ratio} | {r['load_before']} / {r['load_avg']} |")
+    print("\nreplica start (gunicorn launched → /healthz answers), s: "
+          + "; ".join(f"{name} {', '.join(map(str, secs))}" for name, secs in starts))
     if memory:
         print()
         print("| process | RSS MiB | PSS MiB | shared MiB | private MiB |")

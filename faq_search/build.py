@@ -10,11 +10,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from .analysis import Analyzer
-from .completions import write_completions
+from .completions import publish_completions
 from .corpus import load_corpus
 from .index import (
     DEFAULT_RANKING, READABLE_FORMATS, BuildResult, IndexError_, analyse_corpus, analyzer_for, build_arrays, corpus_key,
-    dict_files_for, in_memory, load_index, publish, published_manifest, read_current, write_version,
+    dict_files_for, in_memory, publish, published_manifest, read_current, write_version,
 )
 from .features import Ragged
 from .incremental import build_incremental, save_row_features, source_keys
@@ -22,9 +22,8 @@ from .lsa import LsaModel
 from .paraphrase import ParaphraseModel, trainable
 from .rerank import MODEL_FEATURES, RERANK_C, Reranker, load_default, train_reranker, training_sample
 from .search import Searcher
-from .suggest import Suggester
 
-__all__ = ["build_index", "check_index", "publish_completions"]
+__all__ = ["build_index", "check_index"]
 
 log = logging.getLogger(__name__)
 
@@ -42,23 +41,13 @@ def build_index(corpus_path: str | Path, out_dir: str | Path, dict_dir: str | Pa
     if completions:
         t0 = time.perf_counter()
         try:
-            publish_completions(out_dir, result.version, analyzer)
-        except (OSError, ValueError, IndexError_) as e:
+            _path, reused = publish_completions(out_dir, result.version, analyzer.normalize if analyzer else None)
+        except (OSError, ValueError, KeyError, TypeError, IndexError_) as e:
             # The version is published and serves; servers build its completions themselves.
             log.warning("completions of %s not written: %s", result.version, e)
         else:
-            result = replace(result, completions_seconds=time.perf_counter() - t0)
+            result = replace(result, completions_seconds=time.perf_counter() - t0, completions_reused=reused)
     return result
-
-
-def publish_completions(out_dir: str | Path, version: str, analyzer: Analyzer | None = None) -> Path:
-    """Build the Suggester of a published version and write it beside the version."""
-    data = load_index(out_dir, version, verify=False)  # just written by this process
-    if analyzer is None:  # normalising needs no dictionary: jieba is never loaded here
-        dict_dir = data.path / "dict"
-        analyzer = analyzer_for({"user_words.txt": dict_dir / "user_words.txt", "synonyms.txt": dict_dir / "synonyms.txt"},
-                                lazy=True)
-    return write_completions(out_dir, version, Suggester(data.articles, analyzer.normalize))
 
 
 def _build_version(corpus_path: str | Path, out_dir: str | Path, dict_dir: str | Path | None,

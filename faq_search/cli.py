@@ -32,7 +32,8 @@ def _print_built(result, quiet: bool) -> None:
             f"built {result.version}: {result.articles} articles, vocabulary {result.vocabulary}, "
             f"{result.analysed} questions segmented afresh, {result.seconds:.2f}s"
             f"{' (incremental)' if result.incremental else ''}"
-            + (f"; completions {result.completions_seconds:.2f}s" if result.completions_seconds is not None else ""),
+            + (f"; completions {result.completions_seconds:.2f}s{' (unchanged: reused)' if result.completions_reused else ''}"
+               if result.completions_seconds is not None else ""),
             flush=True,
         )
 

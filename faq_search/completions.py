@@ -5,8 +5,10 @@ server process paid at start and again for each new version. The builder now wri
 after publishing the version, to ``completions/<version>/`` (a temporary directory renamed into place,
 every file checksummed); a server memory-maps them, so its workers share one copy.
 
-The directory sits beside ``versions/``, not inside the immutable version: an incremental rebuild
-publishes its version within its time budget and the completions follow it.
+The directory sits beside ``versions/``, not inside the immutable version. Its manifest holds a key of
+what completions are made of (every article's id, category and question phrasings, in order): a version
+whose key an earlier version's completions have (only answers changed, the common edit) gets hard links
+to their files in ≈ 0.1 s at 100k instead of a new build.
 """
 
 from __future__ import annotations
@@ -19,33 +21,137 @@ import shutil
 import time
 from pathlib import Path
 
+from dataclasses import dataclass
+from typing import Callable
+
 import numpy as np
 
-from .index import _fsync_path, _write_file, _write_npy, read_current
+from .index import IndexData, _fsync_path, _write_file, _write_npy, analyzer_for, load_index, read_current
 from .suggest import Suggester
 
 log = logging.getLogger(__name__)
 
 DIRNAME = "completions"
-FORMAT = 1
+FORMAT = 1  # raise it when what a Suggester stores or how it normalises changes: keys then differ
+
+
+@dataclass(frozen=True)
+class Phrasings:
+    """What completions read of an article: its question rows (standard question, or the answer's lead
+    sentence for an answer-only entry, first)."""
+
+    id: str
+    question: str
+    category: str
+    questions: tuple[str, ...]
 
 
 def completions_dir(index_dir: str | Path, version: str) -> Path:
     return Path(index_dir) / DIRNAME / version
 
 
-def write_completions(index_dir: str | Path, version: str, suggester: Suggester) -> Path:
+def _canonical_rows(data: IndexData) -> np.ndarray:
+    """The question rows of the version's articles, by article, each article's in its order (an
+    incremental version also holds the replaced rows of its base, owned by no article: −1)."""
+    owner = np.asarray(data.row_article, np.int64)
+    live = np.flatnonzero(owner >= 0)
+    return live[np.argsort(owner[live], kind="stable")]
+
+
+def _row_bytes(row_text, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The UTF-8 bytes of ``rows`` one after the other, and each one's length, gathered from the mapped
+    row files without decoding 400k strings (≈ 0.5 s at 100k)."""
+    if not hasattr(row_text, "segments"):
+        encoded = [row_text[int(i)].encode("utf-8") for i in rows]
+        return np.frombuffer(b"".join(encoded), np.uint8), np.array([len(e) for e in encoded], np.int64)
+    segments = row_text.segments()
+    starts, lengths, which = (np.zeros(rows.size, np.int64) for _ in range(3))
+    for k, (_blob, off, first) in enumerate(segments):
+        sel = (rows >= first) & (rows < first + off.size - 1)
+        local = rows[sel] - first
+        starts[sel], lengths[sel], which[sel] = off[local], off[local + 1] - off[local], k
+    out_start = np.cumsum(lengths) - lengths
+    out = np.empty(int(lengths.sum()), np.uint8)
+    for k, (blob, _off, _first) in enumerate(segments):
+        sel = np.flatnonzero(which == k)
+        lens = lengths[sel]
+        within = np.arange(int(lens.sum())) - np.repeat(np.cumsum(lens) - lens, lens)
+        out[np.repeat(out_start[sel], lens) + within] = blob[np.repeat(starts[sel], lens) + within]
+    return out, lengths
+
+
+def content_key(data: IndexData) -> str:
+    """A digest of everything a version's completions are built from."""
+    rows = _canonical_rows(data)
+    text, lengths = _row_bytes(data.row_text, rows)
+    h = hashlib.sha256(json.dumps([FORMAT, data.columns["id"], data.columns["category"]], ensure_ascii=False).encode("utf-8"))
+    for part in (np.asarray(data.row_article, np.int64)[rows], lengths, text):
+        h.update(np.ascontiguousarray(part).tobytes())
+    return h.hexdigest()
+
+
+def index_suggester(data: IndexData, normalize: Callable[[str], str]) -> Suggester:
+    """The Suggester of a loaded version, from its question rows (no article is decoded)."""
+    if data.columns is None:  # a version from before per-article columns
+        return Suggester(data.articles, normalize)
+    rows = _canonical_rows(data)
+    owners = np.asarray(data.row_article, np.int64)[rows].tolist()
+    ids, categories = data.columns["id"], data.columns["category"]
+    texts: list[list[str]] = [[] for _ in ids]
+    row_text = data.row_text
+    for row, art in zip(rows.tolist(), owners):
+        texts[art].append(row_text[row])
+    return Suggester((Phrasings(ids[a], t[0] if t else "", categories[a], tuple(t)) for a, t in enumerate(texts)),
+                     normalize)
+
+
+def publish_completions(index_dir: str | Path, version: str, normalize: Callable[[str], str] | None = None
+                        ) -> tuple[Path, bool]:
+    """Write the completions of published ``version``: (directory, whether an earlier version's were reused)."""
+    data = load_index(index_dir, version, verify=False)  # just written by this process
+    if normalize is None:  # normalising needs no dictionary: jieba is never loaded here
+        dict_dir = data.path / "dict"
+        normalize = analyzer_for({"user_words.txt": dict_dir / "user_words.txt",
+                                  "synonyms.txt": dict_dir / "synonyms.txt"}, lazy=True).normalize
+    key = content_key(data)
+    root = Path(index_dir) / DIRNAME
+    for other in sorted(root.iterdir(), reverse=True) if root.is_dir() else ():
+        if other.name.startswith(".") or other.name == version:
+            continue
+        try:
+            manifest = json.loads((other / "manifest.json").read_text("utf-8"))
+            if manifest.get("format") == FORMAT and manifest.get("key") == key:
+                return _write_dir(index_dir, version, key, linked=(other, manifest["files"])), True
+        except (OSError, ValueError, KeyError):
+            continue  # unreadable or gone meanwhile: build instead
+    return write_completions(index_dir, version, index_suggester(data, normalize), key), False
+
+
+def write_completions(index_dir: str | Path, version: str, suggester: Suggester, key: str | None = None) -> Path:
     """Write ``suggester``'s data for ``version`` atomically; returns its directory."""
+    return _write_dir(index_dir, version, key, suggester=suggester)
+
+
+def _write_dir(index_dir: str | Path, version: str, key: str | None, suggester: Suggester | None = None,
+               linked: tuple[Path, dict] | None = None) -> Path:
     final = completions_dir(index_dir, version)
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = final.parent / f".tmp-{version}-{os.getpid()}"
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir()
-    arrays, lists = suggester.to_arrays()
-    files = {f"{name}.npy": _write_npy(tmp / f"{name}.npy", arr) for name, arr in arrays.items()}
-    files["lists.json"] = _write_file(tmp / "lists.json", json.dumps(lists, ensure_ascii=False).encode("utf-8"))
-    manifest = {"format": FORMAT, "version": version, "phrases": len(arrays["article"]), "files": files}
+    if linked is not None:
+        source, files = linked
+        for name in files:
+            try:
+                os.link(source / name, tmp / name)
+            except OSError:  # a file system without hard links
+                shutil.copyfile(source / name, tmp / name)
+    else:
+        arrays, lists = suggester.to_arrays()
+        files = {f"{name}.npy": _write_npy(tmp / f"{name}.npy", arr) for name, arr in arrays.items()}
+        files["lists.json"] = _write_file(tmp / "lists.json", json.dumps(lists, ensure_ascii=False).encode("utf-8"))
+    manifest = {"format": FORMAT, "version": version, "key": key, "files": files}
     _write_file(tmp / "manifest.json", json.dumps(manifest, indent=2).encode("utf-8"))
     _fsync_path(tmp)
     if final.exists():  # rebuilt for the same version: the new copy replaces it whole

@@ -382,6 +382,9 @@ class ConcatRows:
     def __len__(self) -> int:
         return self._n + len(self._delta)
 
+    def segments(self) -> list[tuple[np.ndarray, np.ndarray, int]]:
+        return [*self._base.segments(), *((b, o, first + self._n) for b, o, first in self._delta.segments())]
+
     def __getitem__(self, i):
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self)))]

@@ -205,7 +205,7 @@ def test_the_server_maps_the_completions_the_builder_published(app_factory, make
     def no_building(*args, **kwargs):
         raise AssertionError("built in the server")
 
-    monkeypatch.setattr(api_module, "Suggester", no_building)
+    monkeypatch.setattr(api_module, "index_suggester", no_building)
     client = app_factory(out).test_client()
     assert [s["id"] for s in client.get("/api/suggest?q=mima").get_json()["suggestions"]] == ["pw-login", "pw-pay"]
 
@@ -213,7 +213,7 @@ def test_the_server_maps_the_completions_the_builder_published(app_factory, make
 def test_without_published_completions_the_server_builds_them(app_factory, make_corpus, tmp_path, tiny_analyzer):
     import time
 
-    from faq_search.build import publish_completions
+    from faq_search.completions import publish_completions
 
     out = tmp_path / "ix"
     build_index(make_corpus(), out, analyzer=tiny_analyzer, completions=False)  # e.g. an index from before them
@@ -239,5 +239,5 @@ def test_without_published_completions_the_server_builds_them(app_factory, make_
     v3 = build_index(make_corpus({**TINY_ARTICLES, "password/gift.md": extra3}, name="v3"), out,
                      analyzer=tiny_analyzer, completions=False).version
     assert suggested(client, "礼品", timeout=0.5) == []
-    publish_completions(out, v3, tiny_analyzer)
+    publish_completions(out, v3, tiny_analyzer.normalize)
     assert suggested(client, "礼品") == ["gift"]

@@ -231,3 +231,44 @@ def test_the_service_serves_an_incremental_version(small_base, tmp_path, app_fac
     suggestions = client.get("/api/suggest", query_string={"q": "数字"}).get_json()
     assert suggestions is not None
     assert client.get("/api/search", query_string={"q": "提现", "tag": "数币"}).get_json()["results"] == []
+
+
+def test_completions_follow_incremental_versions_and_are_reused_when_only_answers_change(small_base, tmp_path,
+                                                                                         tiny_analyzer):
+    from faq_search.completions import completions_dir, index_suggester, load_completions
+    from faq_search.corpus import load_corpus
+    from faq_search.suggest import Suggester
+
+    entries = [entry(i) for i in range(60)]
+    corpus, out = tmp_path / "kb.jsonl", tmp_path / "index"
+    write(corpus, entries)
+    first = build(corpus, out, tiny_analyzer)
+    assert first.completions_seconds is not None and not first.completions_reused
+
+    def same_as_built_from_the_corpus(version: str) -> None:
+        published = load_completions(out, version, tiny_analyzer.normalize)
+        from_corpus = Suggester(load_corpus(corpus).articles, tiny_analyzer.normalize)
+        from_rows = index_suggester(load_index(out, version), tiny_analyzer.normalize)
+        for typed in ["提现", "转账", "红包过", "hongbao", "tx", "请问", "数字人民币", "实名认证", "呀7", "（1"]:
+            expected = [s.to_dict() for s in from_corpus.suggest(typed, k=20)]
+            assert [s.to_dict() for s in published.suggest(typed, k=20)] == expected, typed
+            assert [s.to_dict() for s in from_rows.suggest(typed, k=20)] == expected, typed
+
+    same_as_built_from_the_corpus(first.version)
+    answers = list(entries)
+    answers[7] = entry(7, answer="提现改为实时到账。")
+    write(corpus, answers)
+    second = build(corpus, out, tiny_analyzer)
+    assert second.incremental and second.completions_reused  # nothing completions show changed
+    old, new = completions_dir(out, first.version), completions_dir(out, second.version)
+    assert (old / "text.grams.npy").stat().st_ino == (new / "text.grams.npy").stat().st_ino  # linked
+    same_as_built_from_the_corpus(second.version)
+
+    questions = list(answers)
+    questions[9] = entry(9, similar_questions=["数字人民币红包怎么领"])
+    del questions[20]
+    write(corpus, questions)
+    third = build(corpus, out, tiny_analyzer)
+    assert third.incremental and not third.completions_reused
+    same_as_built_from_the_corpus(third.version)
+    assert [s.id for s in load_completions(out, third.version).suggest("数字人民币")] == ["e009"]

@@ -10,7 +10,7 @@ from urllib.parse import unquote_to_bytes
 
 from flask import Blueprint, Response, current_app, request
 
-from ..completions import load_completions
+from ..completions import index_suggester, load_completions
 from ..feedback import FeedbackStore
 from ..redact import redact
 from ..search import QueryError, Searcher
@@ -51,7 +51,7 @@ def suggester_for(app, s: Searcher) -> Suggester:
         except ValueError as e:
             log.warning("%s; building them here", e)
             sug = None
-        held.update(version=s.version, suggester=sug or Suggester(s.articles, s.analyzer.normalize))
+        held.update(version=s.version, suggester=sug or index_suggester(s.data, s.analyzer.normalize))
         return held["suggester"]
     with held["lock"]:
         if held["building"] != s.version:
@@ -84,7 +84,7 @@ def _follow_suggester(held: dict, s: Searcher, wait: float) -> None:
                     break
                 time.sleep(min(0.25, max(0.0, deadline - time.monotonic())))
         if sug is None and held["building"] == s.version:
-            sug = Suggester(s.articles, s.analyzer.normalize)
+            sug = index_suggester(s.data, s.analyzer.normalize)
     except Exception:
         log.exception("suggestions for index version %s not built", s.version)
         return
