@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from .analysis import Analyzer
-from .completions import publish_completions
+from .completions import CompletionsBuild, publish_completions
 from .corpus import load_corpus
 from .index import (
     DEFAULT_RANKING, READABLE_FORMATS, BuildResult, IndexError_, analyse_corpus, analyzer_for, build_arrays, corpus_key,
@@ -37,11 +37,15 @@ def build_index(corpus_path: str | Path, out_dir: str | Path, dict_dir: str | Pa
     When the published index is a large one and the corpus differs from its base in few articles,
     publishes an incremental version (incremental.py) instead; ``full`` always builds a complete one.
     Then, unless ``completions`` is false, writes the new version's completion data (completions.py)."""
-    result = _build_version(corpus_path, out_dir, dict_dir, analyzer, ranking, progress, workers, rerank, full)
+    result, pending = _build_version(corpus_path, out_dir, dict_dir, analyzer, ranking, progress, workers, rerank,
+                                     full, completions)
     if completions:
         t0 = time.perf_counter()
         try:
-            _path, reused = publish_completions(out_dir, result.version, analyzer.normalize if analyzer else None)
+            if pending is not None:
+                _path, reused = pending.finish(result.version)
+            else:
+                _path, reused = publish_completions(out_dir, result.version, analyzer.normalize if analyzer else None)
         except (OSError, ValueError, KeyError, TypeError, IndexError_) as e:
             # The version is published and serves; servers build its completions themselves.
             log.warning("completions of %s not written: %s", result.version, e)
@@ -52,7 +56,7 @@ def build_index(corpus_path: str | Path, out_dir: str | Path, dict_dir: str | Pa
 
 def _build_version(corpus_path: str | Path, out_dir: str | Path, dict_dir: str | Path | None,
                    analyzer: Analyzer | None, ranking: dict | None, progress, workers: int | None,
-                   rerank: bool, full: bool) -> BuildResult:
+                   rerank: bool, full: bool, completions: bool) -> tuple[BuildResult, CompletionsBuild | None]:
     t0 = time.perf_counter()
     corpus_path, out_dir = Path(corpus_path), Path(out_dir)
     dict_files = dict_files_for(corpus_path, Path(dict_dir) if dict_dir else None)
@@ -60,12 +64,25 @@ def _build_version(corpus_path: str | Path, out_dir: str | Path, dict_dir: str |
     if not full and rerank:
         result = build_incremental(corpus_path, out_dir, dict_files, ranking, progress, workers, analyzer)
         if result is not None:
-            return result
+            return result, None
     corpus = load_corpus(corpus_path)
     analyzer = analyzer or analyzer_for(dict_files)
-    key = corpus_key(corpus, analyzer, ranking)
-    cache_path = out_dir / "cache" / f"analysis-{analyzer.fingerprint}.npz"
-    analysed = analyse_corpus(analyzer, corpus.articles, cache_path, progress, workers)
+    # Forked while this process is small: the completions are made alongside the whole build.
+    pending = CompletionsBuild(out_dir, corpus.articles, analyzer.normalize, fork=workers != 1) if completions else None
+    try:
+        key = corpus_key(corpus, analyzer, ranking)
+        cache_path = out_dir / "cache" / f"analysis-{analyzer.fingerprint}.npz"
+        analysed = analyse_corpus(analyzer, corpus.articles, cache_path, progress, workers)
+        return _build_full(corpus, out_dir, dict_files, analyzer, ranking, workers, rerank, corpus_path, t0, key,
+                           analysed), pending
+    except BaseException:
+        if pending is not None:
+            pending.cancel()
+        raise
+
+
+def _build_full(corpus, out_dir: Path, dict_files: dict, analyzer: Analyzer, ranking: dict, workers: int | None,
+                rerank: bool, corpus_path: Path, t0: float, key: str, analysed) -> BuildResult:
     for stale in (out_dir / "cache").glob("analysis-*.json"):  # token caches of index format 2
         stale.unlink(missing_ok=True)
     # count_matrix sorts and merges the ids in place: keep the rows' features as analysed.

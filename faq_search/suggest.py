@@ -112,9 +112,9 @@ class _Haystack:
         del chunks
         # Places grouped by gram, ascending within each (a stable sort): the order phrases are ranked in.
         order = np.argsort(codes, kind="stable")
-        codes = codes[order]
         self.gram_places = places[order]
         del order, places
+        codes.sort()  # in place: at 100k a gathered copy would add ≈ 120 MiB to the build's peak
         new_gram = np.flatnonzero(codes[1:] != codes[:-1]) + 1 if codes.size else np.empty(0, np.int64)
         self.gram_starts = np.concatenate([[0], new_gram, [codes.size]]) if codes.size else np.zeros(1, np.int64)
         self.grams = codes[self.gram_starts[:-1]]

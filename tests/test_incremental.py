@@ -272,3 +272,60 @@ def test_completions_follow_incremental_versions_and_are_reused_when_only_answer
     assert third.incremental and not third.completions_reused
     same_as_built_from_the_corpus(third.version)
     assert [s.id for s in load_completions(out, third.version).suggest("数字人民币")] == ["e009"]
+
+
+@pytest.mark.parametrize("child", ["works", "fails"])
+def test_a_full_build_makes_its_completions_in_a_forked_process_meanwhile(tmp_path, tiny_analyzer, monkeypatch, child):
+    from faq_search import completions
+    from faq_search.corpus import load_corpus
+    from faq_search.suggest import Suggester
+
+    monkeypatch.setattr(completions, "FORK_MIN_ARTICLES", 10)
+    started = []
+    real_init = completions.CompletionsBuild.__init__
+
+    def init(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        started.append(self.process)
+
+    monkeypatch.setattr(completions.CompletionsBuild, "__init__", init)
+    if child == "fails":
+        monkeypatch.setattr(completions, "_write_arrays", lambda *a: (_ for _ in ()).throw(RuntimeError("boom")))
+    entries = [entry(i) for i in range(60)]
+    corpus, out = tmp_path / "kb.jsonl", tmp_path / "index"
+    write(corpus, entries)
+    result = build(corpus, out, tiny_analyzer)
+    assert started and started[0] is not None and started[0].exitcode == (0 if child == "works" else 1)
+    assert not result.completions_reused and not list((out / completions.DIRNAME).glob(".tmp-*"))
+    manifest = json.loads((completions.completions_dir(out, result.version) / "manifest.json").read_text("utf-8"))
+    assert manifest["key"] == completions.content_key(load_index(out, result.version))  # the corpus's key is the index's
+    published = completions.load_completions(out, result.version, tiny_analyzer.normalize)
+    from_corpus = Suggester(load_corpus(corpus).articles, tiny_analyzer.normalize)
+    for typed in ["提现", "红包过", "hongbao", "tx", "请问", "（1"]:
+        assert ([s.to_dict() for s in published.suggest(typed, k=20)]
+                == [s.to_dict() for s in from_corpus.suggest(typed, k=20)]), typed
+
+
+def test_a_failed_full_build_stops_its_completions_process(tmp_path, tiny_analyzer, monkeypatch):
+    from faq_search import build as build_module, completions
+
+    monkeypatch.setattr(completions, "FORK_MIN_ARTICLES", 10)
+    started = []
+    real_init = completions.CompletionsBuild.__init__
+
+    def init(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        started.append(self.process)
+
+    monkeypatch.setattr(completions.CompletionsBuild, "__init__", init)
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(build_module, "write_version", broken)
+    corpus, out = tmp_path / "kb.jsonl", tmp_path / "index"
+    write(corpus, [entry(i) for i in range(60)])
+    with pytest.raises(OSError, match="disk full"):
+        build(corpus, out, tiny_analyzer)
+    assert started[0] is not None and not started[0].is_alive()
+    assert read_current(out) is None and list((out / completions.DIRNAME).iterdir()) == []

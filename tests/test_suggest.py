@@ -222,3 +222,16 @@ def test_completions_of_pruned_versions_go_with_them(make_corpus, tmp_path, tiny
     kept = {p.name for p in (out / "versions").iterdir() if not p.name.startswith(".")}
     assert read_current(out) in kept and len(kept) == 2
     assert {p.name for p in (out / DIRNAME).iterdir()} == kept
+
+
+def test_an_answer_only_entry_completes_by_its_lead_sentence(tmp_path, tiny_analyzer):
+    from faq_search.build import build_index
+    from faq_search.completions import load_completions
+
+    kb = tmp_path / "kb.jsonl"
+    kb.write_text(json.dumps({"id": "notice", "answer": "数字人民币钱包暂停充值。恢复时间另行通知。"}, ensure_ascii=False) + "\n"
+                  + json.dumps({"id": "q", "question": "钱包怎么充值？", "answer": "在首页点充值。"}, ensure_ascii=False) + "\n",
+                  "utf-8")
+    version = build_index(kb, tmp_path / "ix", analyzer=tiny_analyzer).version
+    found = load_completions(tmp_path / "ix", version).suggest("数字")
+    assert [(s.id, s.question) for s in found] == [("notice", "数字人民币钱包暂停充值。")]
