@@ -274,11 +274,10 @@ def test_completions_follow_incremental_versions_and_are_reused_when_only_answer
     assert [s.id for s in load_completions(out, third.version).suggest("数字人民币")] == ["e009"]
 
 
-@pytest.mark.parametrize("child", ["works", "fails"])
-def test_a_full_build_makes_its_completions_in_a_forked_process_meanwhile(tmp_path, tiny_analyzer, monkeypatch, child):
+@pytest.fixture
+def forked_completions(monkeypatch) -> list:
+    """Small corpora fork their completions too; the list collects each build's child process."""
     from faq_search import completions
-    from faq_search.corpus import load_corpus
-    from faq_search.suggest import Suggester
 
     monkeypatch.setattr(completions, "FORK_MIN_ARTICLES", 10)
     started = []
@@ -289,6 +288,17 @@ def test_a_full_build_makes_its_completions_in_a_forked_process_meanwhile(tmp_pa
         started.append(self.process)
 
     monkeypatch.setattr(completions.CompletionsBuild, "__init__", init)
+    return started
+
+
+@pytest.mark.parametrize("child", ["works", "fails"])
+def test_a_full_build_makes_its_completions_in_a_forked_process_meanwhile(tmp_path, tiny_analyzer, monkeypatch, child,
+                                                                         forked_completions):
+    from faq_search import completions
+    from faq_search.corpus import load_corpus
+    from faq_search.suggest import Suggester
+
+    started = forked_completions
     if child == "fails":
         monkeypatch.setattr(completions, "_write_arrays", lambda *a: (_ for _ in ()).throw(RuntimeError("boom")))
     entries = [entry(i) for i in range(60)]
@@ -306,18 +316,10 @@ def test_a_full_build_makes_its_completions_in_a_forked_process_meanwhile(tmp_pa
                 == [s.to_dict() for s in from_corpus.suggest(typed, k=20)]), typed
 
 
-def test_a_failed_full_build_stops_its_completions_process(tmp_path, tiny_analyzer, monkeypatch):
+def test_a_failed_full_build_stops_its_completions_process(tmp_path, tiny_analyzer, monkeypatch, forked_completions):
     from faq_search import build as build_module, completions
 
-    monkeypatch.setattr(completions, "FORK_MIN_ARTICLES", 10)
-    started = []
-    real_init = completions.CompletionsBuild.__init__
-
-    def init(self, *args, **kwargs):
-        real_init(self, *args, **kwargs)
-        started.append(self.process)
-
-    monkeypatch.setattr(completions.CompletionsBuild, "__init__", init)
+    started = forked_completions
 
     def broken(*args, **kwargs):
         raise OSError("disk full")
