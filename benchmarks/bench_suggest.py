@@ -59,12 +59,13 @@ def main(argv: list[str] | None = None) -> int:
     typed = typed_strings(args.queries, args.limit)
     before = os.getloadavg()[0]
     rows = []
-    t = time.perf_counter()
-    rows.append(("built in process", Suggester(searcher.articles, searcher.analyzer.normalize), time.perf_counter() - t))
     try:
-        from faq_search.completions import load_completions
-    except ImportError:  # a tree from before published completions
+        from faq_search.completions import index_suggester, load_completions
+    except ImportError:  # a tree from before published completions: built from the articles
         load_completions = None
+        index_suggester = lambda data, normalize: Suggester(data.articles, normalize)  # noqa: E731
+    t = time.perf_counter()
+    rows.append(("built in process", index_suggester(searcher.data, searcher.analyzer.normalize), time.perf_counter() - t))
     if load_completions is not None:
         t = time.perf_counter()
         mapped = load_completions(args.index, searcher.version, searcher.analyzer.normalize)
