@@ -164,6 +164,9 @@ def _published_with_key(index_dir: str | Path, key: str, but: str | None = None)
 # Corpora from this many articles get their completions built in a forked process while the index
 # is built; smaller ones build them after publishing (well under a second).
 FORK_MIN_ARTICLES = 5000
+# Seconds the builder waits for that process once the index is published (≈ 20 s at 100k articles)
+# before it gives up on it and builds the completions itself.
+CHILD_TIMEOUT = 900
 
 
 class CompletionsBuild:
@@ -185,6 +188,10 @@ class CompletionsBuild:
             if self.tmp.exists():
                 shutil.rmtree(self.tmp)
             self.tmp.mkdir()
+            # Imported here, not in the child: a fork copies only the forking thread, and an import lock
+            # another thread held at that moment would stay locked in the child for good.
+            import pypinyin.seg.simpleseg  # noqa: F401
+
             # Forked: the child reads the parent's phrasings and normaliser as they are, nothing pickled.
             self.process = multiprocessing.get_context("fork").Process(
                 target=_write_arrays, args=(self.tmp, phrasings, normalize), name="completions", daemon=True)
@@ -193,7 +200,7 @@ class CompletionsBuild:
     def finish(self, version: str) -> tuple[Path, bool]:
         """Publish the completions of ``version`` (just published from this corpus)."""
         if self.process is not None:
-            self.process.join()
+            self.process.join(CHILD_TIMEOUT)
             built = self.process.exitcode == 0 and (self.tmp / "files.json").is_file()
             if built and content_key(load_index(self.index_dir, version, verify=False)) == self.key:
                 files = json.loads((self.tmp / "files.json").read_text("utf-8"))
