@@ -22,7 +22,7 @@ import scipy.sparse as sp
 
 from .analysis import TOPIC_FREE_WORDS, Analysis, Analyzer
 from .corpus import Article
-from .index import FIELDS, IndexData, analyzer_for, answer_head, load_index, read_current
+from .index import FIELDS, IndexData, analyzer_for, answer_head, check_in_background, load_index, read_current
 from .lsa import LsaModel
 from .paraphrase import ParaphraseModel, query_vector
 from .pinyin import PinyinReader, may_hold_pinyin
@@ -324,17 +324,19 @@ class Searcher:
         """Load the published version of ``index_dir``. Reuses ``analyzer`` when it
         was built with the same dictionary; otherwise builds one from the index's copy."""
         version = read_current(index_dir)
+        check = None
         if version is not None and analyzer is None:
             # The version's own copy of the dictionary; the version is refused below if it is corrupt.
-            # One after the other: in two threads, jieba's marshal.load (≈ 0.5 s) and the index's
-            # JSON only took turns holding the GIL, ≈ 0.07 s slower (the checksums still run in a
-            # thread of load_index, which hashlib lets run alongside).
+            # The checksums start first: hashlib lets them run while jieba's marshal.load (≈ 0.5 s)
+            # holds the GIL. The index's JSON comes after it: in two threads, it and marshal.load
+            # only took turns holding the GIL, ≈ 0.07 s slower.
+            check = check_in_background(index_dir, version)
             dict_dir = Path(index_dir) / "versions" / version / "dict"
             try:
                 analyzer = analyzer_for({"user_words.txt": dict_dir / "user_words.txt", "synonyms.txt": dict_dir / "synonyms.txt"})
             except OSError:
                 analyzer = None
-        data = load_index(index_dir, version)
+        data = load_index(index_dir, version, check=check)
         if analyzer is None or analyzer.fingerprint != data.manifest["analyzer"]["fingerprint"]:
             dict_dir = data.path / "dict"
             analyzer = analyzer_for({"user_words.txt": dict_dir / "user_words.txt", "synonyms.txt": dict_dir / "synonyms.txt"})

@@ -93,13 +93,27 @@ def test_corrupted_version_is_refused(tiny_index):
 
 
 @pytest.mark.parametrize("name", ["articles.jsonl", "rows.txt", "meta.json", "arrays/row_article.npy"])
-def test_tampered_file_is_refused(tiny_index, name):
+@pytest.mark.parametrize("loader", ["load_index", "Searcher.load"])
+def test_tampered_file_is_refused(tiny_index, name, loader):
     path = tiny_index / "versions" / read_current(tiny_index) / name
     data = bytearray(path.read_bytes())
     data[-2] ^= 1  # same size, one bit flipped
     path.write_bytes(bytes(data))
     with pytest.raises(IndexError_, match=f"checksum mismatch in {name}"):
-        load_index(tiny_index)
+        # Searcher.load without an analyzer starts the checksums before jieba loads (check_in_background).
+        load_index(tiny_index) if loader == "load_index" else Searcher.load(tiny_index)
+
+
+def test_checksums_started_for_one_version_are_not_used_for_another(tiny_index):
+    from faq_search.index import check_in_background
+
+    check = check_in_background(tiny_index, read_current(tiny_index))
+    import shutil
+
+    shutil.copytree(tiny_index / "versions" / read_current(tiny_index), tiny_index / "versions" / "v0-other")
+    with pytest.raises(ValueError, match="another version"):
+        load_index(tiny_index, "v0-other", check=check)
+    assert check_in_background(tiny_index, "v0-missing") is None
 
 
 def test_older_format_is_refused_with_a_rebuild_message(tiny_index):
