@@ -114,3 +114,11 @@ def test_both_replicas_switch_to_a_newly_published_version(replicas, make_corpus
         assert status == 200 and body["index_version"] == v2
         assert body["results"][0]["id"] == "wd-fee"
         assert get(base + "/healthz")[1]["articles"] == len(TINY_ARTICLES) + 1
+    # Completions come from the data the builder published beside v2, mapped by every worker.
+    assert (index / "completions" / v2 / "manifest.json").is_file()
+    for base in bases:
+        def completes(base=base):
+            return all(get(base + "/api/suggest?q=shouxufei")[1]["suggestions"][:1] == [
+                {"id": "wd-fee", "question": "提现收手续费吗？", "category": "withdraw",
+                 "matched": "提现收手续费吗？", "span": [3, 6]}] for _ in range(8))
+        poll(completes, 30, f"{base} completing shouxufei from {v2}")
