@@ -62,20 +62,27 @@ RERANK_C = 0.3
 
 
 def candidate_features(c, analysis) -> np.ndarray:
-    """One row of FEATURES per candidate, computed for all candidates at once."""
+    """One row of FEATURES per candidate, computed for all candidates at once (filled column by
+    column into one array: a query makes this call once, and ``np.column_stack`` of 22 short
+    arrays costs three times as much)."""
     n = c.arts.size
+    X = np.empty((n, len(FEATURES)))
+    if n == 0:
+        return X
     order = np.argsort(-c.score, kind="stable")
-    rank = np.empty(n)
-    rank[order] = np.arange(n)
-    best = float(c.score.max()) if n else 0.0
-    qlen = np.log1p(len(analysis.chars))
-    return np.column_stack([
-        c.score, c.question, c.word, c.char, c.answer, c.word_cov, c.char_cov, c.answer_cov,
-        np.log1p(c.support), 1.0 / (1.0 + rank), c.score - best, np.full(n, best), np.full(n, qlen),
-        c.art_word_cov, c.art_char_cov, c.missing_idf,
-        c.art_char_bm25, c.jaccard, c.paraphrase, c.paraphrase - (c.paraphrase.max() if n else 0.0),
-        c.lsa_max, c.lsa_max - (c.lsa_max.max() if n else 0.0),
-    ])
+    best = c.score[order[0]]
+    (X[:, 0], X[:, 1], X[:, 2], X[:, 3], X[:, 4], X[:, 5], X[:, 6], X[:, 7]) = (
+        c.score, c.question, c.word, c.char, c.answer, c.word_cov, c.char_cov, c.answer_cov)
+    np.log1p(c.support, out=X[:, 8])
+    X[order, 9] = 1.0 / np.arange(1.0, n + 1.0)
+    np.subtract(c.score, best, out=X[:, 10])
+    X[:, 11] = best
+    X[:, 12] = np.log1p(len(analysis.chars))
+    (X[:, 13], X[:, 14], X[:, 15], X[:, 16], X[:, 17], X[:, 18], X[:, 20]) = (
+        c.art_word_cov, c.art_char_cov, c.missing_idf, c.art_char_bm25, c.jaccard, c.paraphrase, c.lsa_max)
+    np.subtract(c.paraphrase, c.paraphrase.max(), out=X[:, 19])
+    np.subtract(c.lsa_max, c.lsa_max.max(), out=X[:, 21])
+    return X
 
 
 def confidence_features(X: np.ndarray, p: np.ndarray, categories: np.ndarray) -> np.ndarray:
@@ -102,10 +109,17 @@ class Reranker:
     inputs: tuple = FEATURES
 
     def __post_init__(self):
-        object.__setattr__(self, "_columns", np.asarray([self.inputs.index(f) for f in self.features], np.int64))
+        columns = np.asarray([self.inputs.index(f) for f in self.features], np.int64)
+        # The standardisation folded into the weights: a prediction is one product, not a
+        # subtraction and a division first.
+        object.__setattr__(self, "_columns", None if columns.tolist() == list(range(len(self.inputs))) else columns)
+        object.__setattr__(self, "_weights", self.coef / self.scale)
+        object.__setattr__(self, "_bias", float(self.intercept - (self.mean / self.scale) @ self.coef))
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        z = ((X[:, self._columns] - self.mean) / self.scale) @ self.coef + self.intercept
+        """Probabilities for the rows of ``X`` (whose columns are ``inputs``)."""
+        z = (X if self._columns is None else X[:, self._columns]) @ self._weights
+        z += self._bias
         return 1.0 / (1.0 + np.exp(-z))
 
     def to_json(self) -> str:
