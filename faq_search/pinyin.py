@@ -19,10 +19,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
-from pypinyin import Style, lazy_pinyin
-from pypinyin.contrib.tone_convert import to_normal
-from pypinyin.pinyin_dict import pinyin_dict
-
 _RUN = re.compile(r"[a-z]+(?: [a-z]+)*")
 _HAN = re.compile(r"[\u4e00-\u9fff]+")
 _ANY_LETTER = re.compile(r"[A-Za-z\uff21-\uff3a\uff41-\uff5a]")
@@ -39,6 +35,12 @@ class PinyinReader:
     def __init__(self, words: Iterable[tuple[str, float]], chars: Iterable[str]):
         """``words``: (word, cost) pairs, lower cost preferred among homophones (idf);
         ``chars``: the characters whose syllables a typed token may be made of."""
+        # Imported here (≈ 0.16 s, its dictionary): builds, rebuilds and CLI commands that never read
+        # pinyin do not pay it; a server builds the reader before forking (Searcher.warm).
+        from pypinyin import Style, lazy_pinyin
+        from pypinyin.contrib.tone_convert import to_normal
+        from pypinyin.pinyin_dict import pinyin_dict
+
         self.syllables: set[str] = set()
         for ch in chars:
             if len(ch) == 1 and _HAN.fullmatch(ch) and ord(ch) in pinyin_dict:

@@ -235,7 +235,8 @@ def test_the_service_serves_an_incremental_version(small_base, tmp_path, app_fac
 
 def test_completions_follow_incremental_versions_and_are_reused_when_only_answers_change(small_base, tmp_path,
                                                                                          tiny_analyzer):
-    from faq_search.completions import completions_dir, index_suggester, load_completions
+    from faq_search.completions import (completions_dir, content_key, corpus_phrasings, index_suggester, load_completions,
+                                        phrasings_key)
     from faq_search.corpus import load_corpus
     from faq_search.suggest import Suggester
 
@@ -271,6 +272,9 @@ def test_completions_follow_incremental_versions_and_are_reused_when_only_answer
     third = build(corpus, out, tiny_analyzer)
     assert third.incremental and not third.completions_reused
     same_as_built_from_the_corpus(third.version)
+    # The key hashes the rows straight from the base's and the delta's files, run by run: it equals
+    # the key of the corpus's phrasings, which a full build computes before any file exists.
+    assert content_key(load_index(out, third.version)) == phrasings_key(corpus_phrasings(load_corpus(corpus).articles))
     assert [s.id for s in load_completions(out, third.version).suggest("数字人民币")] == ["e009"]
 
 
