@@ -267,6 +267,18 @@ def print_tables(results: dict) -> None:
             rec = "" if name == "analysis only" else s["recall_at_10"]
             print(f"| {n:,} | {name} | {s['p50_ms']} | {s['p90_ms']} | {s['p99_ms']} | {s['mean_ms']} | {s['cpu_p50_ms']} | {s['cpu_p99_ms']} | {rec} |")
     print()
+    # Issue targets read off the table: full search against its own first stage, and the first stage
+    # against tantivy, both at the p50 of this run.
+    print("| entries | Searcher.search ÷ first stage (p50) | first stage ÷ tantivy (p50) |")
+    print("|---:|---:|---:|")
+    for n, r in results.items():
+        engines = r["engines"]
+        stage1 = next((s for name, s in engines.items() if name.startswith("first stage")), None)
+        full, tantivy = engines.get("Searcher.search"), engines.get("tantivy")
+        ratio = f"{full['p50_ms'] / stage1['p50_ms']:.2f}" if full and stage1 and stage1["p50_ms"] else ""
+        versus = f"{stage1['p50_ms'] / tantivy['p50_ms']:.2f}" if stage1 and tantivy and tantivy["p50_ms"] else ""
+        print(f"| {n:,} | {ratio} | {versus} |")
+    print()
     print("| entries | index on disk MiB | Searcher.load s (first, with analyzer) | Searcher.load s (analyzer reused) | RSS after load MiB | first stage method | load avg before/after |")
     print("|---:|---:|---:|---:|---:|---|---|")
     for n, r in results.items():
