@@ -17,6 +17,7 @@ A ragged list is ``<name>.off`` (int64, n + 1) and ``<name>.ids`` (int32).
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import json
 import multiprocessing
@@ -201,7 +202,13 @@ class Progress:
 def fork_pool(workers: int):
     """A pool of forked processes (they inherit module state set just before, instead of pickling
     it); closed on success, so workers exit on their own, terminated only on failure."""
-    pool = multiprocessing.get_context("fork").Pool(workers)
+    # The parent's objects are kept out of the workers' collections: a collection walking them writes to
+    # (so copies) every page holding one, ≈ 0.5 GiB more per training worker at 100k articles.
+    gc.freeze()
+    try:
+        pool = multiprocessing.get_context("fork").Pool(workers)
+    finally:
+        gc.unfreeze()
     try:
         yield pool
         pool.close()

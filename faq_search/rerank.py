@@ -271,6 +271,9 @@ def _training_set_parallel(searcher, queries, depth: int, workers: int | None, p
         return training_set(searcher, queries, depth, paraphrase)[:2]
     size = -(-len(queries) // workers)
     chunks = [(queries[i : i + size], depth, paraphrase) for i in range(0, len(queries), size)]
+    # One query here first: the structures a search builds on first use (the row-major copy, the
+    # answers' bitmaps, the compiled loops) are then built once and shared, not once per worker.
+    training_set(searcher, queries[:1], depth, paraphrase=False)
     _POOL_SEARCHER = searcher
     try:
         with fork_pool(workers) as pool:

@@ -58,6 +58,104 @@ def _compact(original: str, normalize: Callable[[str], str]) -> tuple[str, list[
     return "".join(chars), orig
 
 
+def _gram_index(text: str, g: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(grams, gram_starts, gram_places) of ``text``: each distinct gram of ``g`` characters holding no
+    separator after its first character, as its code (code points packed 21 bits apart), ascending;
+    where each one's places begin in gram_places (one more entry, the end); the places of each gram,
+    ascending.
+
+    Characters are first ranked in the text's own alphabet (a few thousand at most for Chinese, a few
+    dozen for pinyin): a gram then takes few enough bits that its rank and its place fit in one 64-bit
+    key, and one in-place sort of the keys groups the places. Sorting the codes with their places
+    alongside needed an index array and a gathered copy: at 100k articles the pinyin haystack's ≈ 15M
+    places took ≈ 360 MiB at the peak of a build, the keys ≈ 210 MiB."""
+    cp = np.frombuffer(text.encode("utf-32-le"), np.uint32)
+    n = cp.size - g + 1
+    if n <= 0:
+        return np.empty(0, np.uint64), np.zeros(1, np.int64), np.empty(0, np.int32)
+    present = np.zeros(0x110000, bool)
+    present[cp] = True
+    alphabet = np.flatnonzero(present).astype(np.uint64)
+    bits = max(1, (alphabet.size - 1).bit_length())
+    place_bits = max(1, (n - 1).bit_length())
+    if g * bits + place_bits > 64:
+        return _gram_index_sorting_codes(text, g)
+    rank = np.zeros(0x110000, np.uint16 if alphabet.size <= 1 << 16 else np.uint32)
+    rank[alphabet] = np.arange(alphabet.size)
+    dense = rank[cp]
+    separator = rank[_SEPARATOR]
+    del cp, present, rank
+    keys = np.empty(n, np.uint64)
+    kept = 0
+    for i in range(0, n, _GRAM_CHUNK):
+        m = min(_GRAM_CHUNK, n - i)
+        key = dense[i : i + m].astype(np.uint64)
+        inner_separator = np.zeros(m, bool)
+        for j in range(1, g):
+            following = dense[i + j : i + j + m]
+            key <<= np.uint64(bits)
+            key |= following
+            inner_separator |= following == separator
+        key <<= np.uint64(place_bits)
+        key |= np.arange(i, i + m, dtype=np.uint64)
+        key = key[~inner_separator]
+        keys[kept : kept + key.size] = key
+        kept += key.size
+    del dense
+    keys = keys[:kept]
+    keys.sort()  # in place; keys are distinct (their places are), so any sort order is the stable one
+    places = np.empty(kept, np.int32)
+    boundaries = []
+    place_mask, gram_shift = np.uint64((1 << place_bits) - 1), np.uint64(place_bits)
+    previous = None
+    for i in range(0, kept, _GRAM_CHUNK):
+        chunk = keys[i : i + _GRAM_CHUNK]
+        places[i : i + chunk.size] = chunk & place_mask
+        gram = chunk >> gram_shift
+        if previous is not None and gram[0] != previous:
+            boundaries.append(np.array([i], np.int64))
+        boundaries.append(np.flatnonzero(gram[1:] != gram[:-1]) + (i + 1))
+        previous = gram[-1]
+    gram_starts = np.concatenate([np.zeros(1, np.int64), *boundaries, np.array([kept], np.int64)])
+    dense_grams = keys[gram_starts[:-1]] >> gram_shift
+    del keys
+    grams = np.zeros(dense_grams.size, np.uint64)
+    char_mask = np.uint64((1 << bits) - 1)
+    for j in range(g):  # back to code points, first character first
+        grams <<= np.uint64(21)
+        grams |= alphabet[(dense_grams >> np.uint64(bits * (g - 1 - j))) & char_mask]
+    return grams, gram_starts, places
+
+
+def _gram_index_sorting_codes(text: str, g: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``_gram_index`` by sorting the codes themselves (an alphabet too large for one key; the reference
+    the tests compare it with)."""
+    sep = np.uint64(_SEPARATOR)
+    chunks = []
+    for i in range(0, len(text), _GRAM_CHUNK):  # chunks: a 100k haystack whole would take ≈ 200 MB here
+        cp = np.frombuffer(text[i : i + _GRAM_CHUNK + g - 1].encode("utf-32-le"), np.uint32).astype(np.uint64)
+        n = cp.size - g + 1
+        if n <= 0:
+            continue
+        codes, inner_sep = cp[:n].copy(), np.zeros(n, bool)
+        for j in range(1, g):
+            codes = (codes << np.uint64(21)) | cp[j : j + n]
+            inner_sep |= cp[j : j + n] == sep
+        keep = np.flatnonzero(~inner_sep)
+        chunks.append((codes[keep], (keep + i).astype(np.int32)))
+    codes = np.concatenate([c for c, _ in chunks]) if chunks else np.empty(0, np.uint64)
+    places = np.concatenate([p for _, p in chunks]) if chunks else np.empty(0, np.int32)
+    del chunks
+    # Places grouped by gram, ascending within each (a stable sort): the order phrases are ranked in.
+    order = np.argsort(codes, kind="stable")
+    gram_places = places[order]
+    del order, places
+    codes.sort()  # in place: a gathered copy would add ≈ 120 MiB to a 100k build's peak
+    new_gram = np.flatnonzero(codes[1:] != codes[:-1]) + 1 if codes.size else np.empty(0, np.int64)
+    gram_starts = np.concatenate([[0], new_gram, [codes.size]]) if codes.size else np.zeros(1, np.int64)
+    return codes[gram_starts[:-1]], gram_starts.astype(np.int64), gram_places
+
+
 class _Haystack:
     """Every phrase's form of one kind (text, pinyin or initials) in one string, "\n"-separated,
     so a query is found with C-speed ``str.find`` instead of a Python loop over phrases, or, when it
@@ -94,31 +192,7 @@ class _Haystack:
         # (answered without scanning), and a rare query is looked up at the places of its rarest gram
         # instead of scanning millions of characters. A gram may open with the separator (a phrase's
         # start: "\n" + q finds prefix matches) but hold none after that: a query has none.
-        g, sep = self.gram, np.uint64(_SEPARATOR)
-        chunks = []
-        for i in range(0, len(self.text), _GRAM_CHUNK):  # chunks: a 100k haystack whole would take ≈ 200 MB here
-            cp = np.frombuffer(self.text[i : i + _GRAM_CHUNK + g - 1].encode("utf-32-le"), np.uint32).astype(np.uint64)
-            n = cp.size - g + 1
-            if n <= 0:
-                continue
-            codes, inner_sep = cp[:n].copy(), np.zeros(n, bool)
-            for j in range(1, g):
-                codes = (codes << np.uint64(21)) | cp[j : j + n]
-                inner_sep |= cp[j : j + n] == sep
-            keep = np.flatnonzero(~inner_sep)
-            chunks.append((codes[keep], (keep + i).astype(np.int32)))
-        codes = np.concatenate([c for c, _ in chunks]) if chunks else np.empty(0, np.uint64)
-        places = np.concatenate([p for _, p in chunks]) if chunks else np.empty(0, np.int32)
-        del chunks
-        # Places grouped by gram, ascending within each (a stable sort): the order phrases are ranked in.
-        order = np.argsort(codes, kind="stable")
-        self.gram_places = places[order]
-        del order, places
-        codes.sort()  # in place: at 100k a gathered copy would add ≈ 120 MiB to the build's peak
-        new_gram = np.flatnonzero(codes[1:] != codes[:-1]) + 1 if codes.size else np.empty(0, np.int64)
-        self.gram_starts = np.concatenate([[0], new_gram, [codes.size]]) if codes.size else np.zeros(1, np.int64)
-        self.grams = codes[self.gram_starts[:-1]]
-        del codes
+        self.grams, self.gram_starts, self.gram_places = _gram_index(self.text, self.gram)
         if self._aligned_at is not None:
             self.aligned = bytearray(len(self.text))
             for pos in self._aligned_at:

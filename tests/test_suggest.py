@@ -154,6 +154,30 @@ def test_gram_index_finds_what_a_scan_finds(real_suggester, monkeypatch):
     assert sum(map(bool, results[0])) > 1000  # most prefixes have suggestions
 
 
+@pytest.mark.parametrize("chunk", [5, 1 << 20])
+def test_gram_keys_group_places_like_sorting_the_codes(real_suggester, monkeypatch, chunk):
+    # Ranked alphabets packed with places into one key (the build's way) against sorting the codes
+    # themselves: the same grams, starts and places, also when chunks split a gram or a phrase.
+    import numpy as np
+
+    import faq_search.suggest as suggest_module
+
+    monkeypatch.setattr(suggest_module, "_GRAM_CHUNK", chunk)
+    texts = [(real_suggester._text.text[:3000], 2), (real_suggester._full.text[:3000], 3),
+             (real_suggester._initials.text[:3000], 3), ("\n", 2), ("a\n", 3), ("提现\n提\n\n现金提现\n", 2)]
+    if chunk > 5:
+        texts += [(h.text, g) for h, g in ((real_suggester._text, 2), (real_suggester._full, 3))]
+    for text, g in texts:
+        keyed = suggest_module._gram_index(text, g)
+        sorted_codes = suggest_module._gram_index_sorting_codes(text, g)
+        for a, b in zip(keyed, sorted_codes):
+            assert a.dtype == b.dtype and np.array_equal(a, b), (text[:20], g)
+    # An alphabet too large for one key falls back to sorting the codes.
+    wide = "".join(map(chr, [*range(0x4E00, 0xA000), *range(0x20000, 0x25000)])) + "\n"
+    monkeypatch.setattr(suggest_module, "_gram_index_sorting_codes", lambda text, g: "fallback")
+    assert suggest_module._gram_index(wide * 3, 3) == "fallback"
+
+
 def test_suggest_is_fast_on_the_real_corpus(real_suggester):
     queries = ["mima", "mm", "tixian", "tix", "忘记mi", "提现", "提", "密码", "app", "zfmm", "m", "zh", "忘记登录密码怎么办"]
     times = []
