@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
+import numpy as np
 import opencc
 
 __all__ = ["Analyzer", "Analysis", "Token", "TOPIC_FREE_WORDS", "normalize_text", "load_user_words", "load_synonyms"]
@@ -38,6 +39,8 @@ ANALYZER_VERSION = 1
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CJK_RUN = re.compile(f"[{_CJK}]+")
+# The same ranges as code points, for the batch form of the character grams.
+_CJK_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF))
 _LATIN_RUN = re.compile(r"[a-z0-9]+(?:[.+#][a-z0-9]+)*")
 _IS_CJK = re.compile(f"^[{_CJK}]+$")
 _HAS_WORD_CHAR = re.compile(f"[{_CJK}a-z0-9]")
@@ -253,6 +256,13 @@ class Analyzer:
         jieba costs ~1 ms per answer, this ~0.05 ms; spelling variants are still fixed."""
         return self._grams(self.spelled(text))
 
+    def texts_chars(self, texts: Sequence[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """text_chars of many long texts at once, encoded: (feature table, offsets, feature ids),
+        text i's features being ids[offsets[i]:offsets[i + 1]]. The grams are found with NumPy
+        over code points (≈ 8× faster on answers); a text's features are those of text_chars, in
+        another order (unigrams, bigrams, Latin runs), which is all a count matrix reads."""
+        return _grams_encoded([self.spelled(t) for t in texts])
+
     @staticmethod
     def _grams(text: str) -> list[str]:
         feats: list[str] = []
@@ -288,3 +298,40 @@ class Analyzer:
             "stopwords": len(self.stopwords),
             "converter": "opencc t2s",
         }
+
+
+_CODE_BITS = 21  # every code point fits; a bigram is two of them in one uint64
+
+
+def _grams_encoded(texts: Sequence[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Analyzer._grams of each (already spelled) text, encoded as in Analyzer.texts_chars."""
+    off = np.zeros(len(texts) + 1, np.int64)
+    if not texts:
+        return [], off, np.zeros(0, np.int32)
+    # "\n" is in no CJK or Latin run, so no gram spans two texts.
+    joined = "\n".join(texts)
+    cp = np.frombuffer(joined.encode("utf-32-le"), np.uint32)
+    starts = np.zeros(len(texts), np.int64)
+    np.cumsum([len(t) + 1 for t in texts[:-1]], out=starts[1:])
+    cjk = np.zeros(cp.size, bool)
+    for low, high in _CJK_RANGES:
+        cjk |= (cp >= low) & (cp <= high)
+    unigrams = np.flatnonzero(cjk)
+    bigrams = np.flatnonzero(cjk[:-1] & cjk[1:])
+    codes = np.concatenate((cp[unigrams].astype(np.uint64),
+                            (cp[bigrams].astype(np.uint64) << np.uint64(_CODE_BITS)) | cp[bigrams + 1]))
+    distinct, ids = np.unique(codes, return_inverse=True)
+    low_mask = (1 << _CODE_BITS) - 1
+    table = [chr(c) if c <= low_mask else chr(c >> _CODE_BITS) + chr(c & low_mask) for c in distinct.tolist()]
+    latin: dict[str, int] = {}
+    latin_ids, latin_at = [], []
+    for m in _LATIN_RUN.finditer(joined):
+        latin_ids.append(latin.setdefault(m[0], len(table) + len(latin)))
+        latin_at.append(m.start())
+    table.extend(latin)
+    ids = np.concatenate((ids.astype(np.int32).ravel(), np.asarray(latin_ids, np.int32)))
+    at = np.concatenate((unigrams, bigrams, np.asarray(latin_at, np.int64)))
+    owner = starts.searchsorted(at, side="right") - 1
+    order = np.argsort(owner, kind="stable")
+    np.cumsum(np.bincount(owner, minlength=len(texts)), out=off[1:])
+    return table, off, ids[order]

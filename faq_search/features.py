@@ -175,7 +175,7 @@ def _analyse_questions(texts: list[str]):
 
 
 def _analyse_answers(texts: list[str]):
-    return (_encode([_POOL_ANALYZER.text_chars(t) for t in texts]),)
+    return (_POOL_ANALYZER.texts_chars(texts),)
 
 
 class Progress:

@@ -98,3 +98,30 @@ _NFKC_ALPHABET = st.one_of(
 @given(st.text(_NFKC_ALPHABET, max_size=30))
 def test_fast_nfkc_equals_unicodedata(text):
     assert _nfkc(text) == unicodedata.normalize("NFKC", text)
+
+
+# CJK at and around the ranges' edges, Latin runs with their joiners, separators, other scripts.
+_GRAM_ALPHABET = st.one_of(
+    st.sampled_from("\u33ff\u3400\u4dbf\u4dc0\u4dff\u4e00\u9fff\ua000\uf8ff\uf900\ufaff\ufb00𠀀"),
+    st.sampled_from("密码提现转账abz09.+#- \n，。ＡＢ１"), st.characters(codec="utf-8"),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(_GRAM_ALPHABET, max_size=40), max_size=6))
+def test_batch_grams_are_each_texts_grams(texts):
+    analyzer = Analyzer(lazy=True)
+    table, offsets, ids = analyzer.texts_chars(texts)
+    assert offsets.size == len(texts) + 1 and len(set(table)) == len(table)
+    for i, text in enumerate(texts):
+        batch = sorted(table[j] for j in ids[offsets[i] : offsets[i + 1]])
+        assert batch == sorted(analyzer.text_chars(text))
+
+
+def test_batch_grams_of_the_real_answers(real_analyzer):
+    from faq_search.corpus import load_corpus
+
+    answers = [a.answer for a in load_corpus(REAL_CORPUS).articles]
+    table, offsets, ids = real_analyzer.texts_chars(answers)
+    for i, answer in enumerate(answers):
+        assert sorted(table[j] for j in ids[offsets[i] : offsets[i + 1]]) == sorted(real_analyzer.text_chars(answer))
