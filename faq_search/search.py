@@ -76,17 +76,36 @@ class QueryError(ValueError):
 @dataclass(frozen=True)
 class Hit:
     """One result. The article's own text (question, answer, updated) is read from the index when
-    first asked for: a caller showing one answer does not pay for decoding ten articles."""
+    first asked for: a caller showing one answer does not pay for decoding ten articles. So is why it
+    matched (the phrasing, the query words found, their weights): ranking never needs it."""
     id: str
     score: float
     category: str
     tags: tuple[str, ...]
-    matched: str  # the phrasing of the question that matched best
-    matched_terms: tuple[str, ...] = ()  # query words found in the matched text (why it matched)
     confident: bool = False  # score above the calibrated no-answer threshold
-    # (term, weight) for each matched term: its weight in the L2-normalised query word vector
-    term_weights: tuple[tuple[str, float], ...] = ()
     source: Callable[[], Article] | None = field(default=None, repr=False, compare=False)
+    # () → (matched phrasing, matched terms, (term, weight) pairs): see matched, matched_terms, term_weights
+    explain: Callable[[], tuple[str, tuple[str, ...], tuple[tuple[str, float], ...]]] | None = field(
+        default=None, repr=False, compare=False)
+
+    @functools.cached_property
+    def _why(self) -> tuple[str, tuple[str, ...], tuple[tuple[str, float], ...]]:
+        return self.explain() if self.explain is not None else ("", (), ())
+
+    @property
+    def matched(self) -> str:
+        """The phrasing of the question that matched best."""
+        return self._why[0]
+
+    @property
+    def matched_terms(self) -> tuple[str, ...]:
+        """Query words found in the matched phrasing or the start of the answer (why it matched)."""
+        return self._why[1]
+
+    @property
+    def term_weights(self) -> tuple[tuple[str, float], ...]:
+        """(term, weight) for each matched term: its weight in the L2-normalised query word vector."""
+        return self._why[2]
 
     @property
     def article(self) -> Article:
@@ -967,9 +986,8 @@ class Searcher:
         arts, rows, scores, confident = cands.arts[top], cands.rows[top], scores[top], confident[top]
         # Ties break on corpus order, so results are deterministic.
         order = np.lexsort((arts, -scores.round(6)))
-        query_words = sorted(set(analysis.words), key=len, reverse=True)
-        weights = self.term_weights(analysis.words)
-        return [self._hit(int(arts[i]), int(rows[i]), float(scores[i]), bool(confident[i]), query_words, weights)
+        explainer = _Explainer(self, analysis.words)
+        return [self._hit(int(arts[i]), int(rows[i]), float(scores[i]), bool(confident[i]), explainer)
                 for i in order]
 
     def _spell_row(self, row: int) -> str:
@@ -988,13 +1006,22 @@ class Searcher:
             lambda i: answer_head(self.analyzer, self.articles[i])))
         return cached(art)
 
-    def _hit(self, art: int, row: int, score: float, confident: bool, query_words: list[str],
-             weights: dict[str, float]) -> Hit:
-        matched = self.data.row_text[row]
-        # Query words found in the matched phrasing or the start of the answer. A substring test
-        # (no segmentation per hit): spelling variants are fixed on both sides. Words hold no
-        # spaces, so testing the two texts apart equals testing them joined by a space; the
-        # answer is only normalised when the phrasing lacks a word.
+    def _hit(self, art: int, row: int, score: float, confident: bool, explainer: "_Explainer") -> Hit:
+        return Hit(
+            id=self._ids[art],
+            score=min(max(score, 0.0), 1.0),
+            category=self._categories[art],
+            tags=tuple(self._tags[art]),
+            confident=confident,
+            source=functools.partial(self.articles.__getitem__, art),
+            explain=functools.partial(explainer, art, row),
+        )
+
+    def _explain(self, art: int, row: int, query_words: list[str], weights: dict[str, float]):
+        """(matched phrasing, query words found in it or the start of the answer, their weights).
+        A substring test (no segmentation per hit): spelling variants are fixed on both sides. Words
+        hold no spaces, so testing the two texts apart equals testing them joined by a space; the
+        answer is only normalised when the phrasing lacks a word."""
         phrasing = self._spell_row(row)
         head = None
         found = []
@@ -1008,14 +1035,18 @@ class Searcher:
                     continue
             found.append(w)
         terms = tuple(found)
-        return Hit(
-            id=self._ids[art],
-            score=min(max(score, 0.0), 1.0),
-            category=self._categories[art],
-            tags=tuple(self._tags[art]),
-            matched=matched,
-            matched_terms=terms,
-            confident=confident,
-            term_weights=tuple((t, weights.get(t, 0.0)) for t in terms),
-            source=functools.partial(self.articles.__getitem__, art),
-        )
+        return self.data.row_text[row], terms, tuple((t, weights.get(t, 0.0)) for t in terms)
+
+
+class _Explainer:
+    """Why the hits of one search matched, worked out when a hit is first asked: the query's words
+    (longest first) and weights are computed once for all its hits."""
+
+    def __init__(self, searcher: Searcher, words: list[str]):
+        self._searcher, self._words = searcher, words
+        self._query: tuple[list[str], dict[str, float]] | None = None
+
+    def __call__(self, art: int, row: int):
+        if self._query is None:
+            self._query = (sorted(set(self._words), key=len, reverse=True), self._searcher.term_weights(self._words))
+        return self._searcher._explain(art, row, *self._query)

@@ -26,9 +26,8 @@ def test_awkward_strings_and_numbers_survive_the_hand_encoding(tiny_index, tiny_
     s = Searcher.load(tiny_index, analyzer=tiny_analyzer)
     article = Article(id="odd-" + AWKWARD, question=AWKWARD, answer=AWKWARD + "答", category="c", tags=(AWKWARD,),
                       updated="2026-11-23T00:00:00Z")
-    hit = Hit(id=article.id, score=1 / 3, category=AWKWARD, tags=(AWKWARD, "b"), matched=AWKWARD,
-              matched_terms=(AWKWARD, "密码"), confident=True, term_weights=((AWKWARD, 2 / 3), ("密码", 1e-9)),
-              source=lambda: article)
+    hit = Hit(id=article.id, score=1 / 3, category=AWKWARD, tags=(AWKWARD, "b"), confident=True, source=lambda: article,
+              explain=lambda: (AWKWARD, (AWKWARD, "密码"), ((AWKWARD, 2 / 3), ("密码", 1e-9))))
     body = SearchPayloads(s).hit(hit)
     assert json.loads(body) == expected(s, hit)
     assert "😀" in body and "全角" in body  # not escaped to \\u sequences

@@ -58,6 +58,19 @@ def test_a_hit_reads_its_article_only_when_asked(searcher):
     assert first.to_dict()["answer"] == article.answer
     assert set(searcher.articles._items) == {searcher._by_id[first.id]}
 
+def test_why_a_hit_matched_is_worked_out_once_when_asked(searcher, monkeypatch):
+    calls = []
+    explain = searcher._explain
+    monkeypatch.setattr(searcher, "_explain", lambda *a: calls.append(a[:2]) or explain(*a))
+    hits = searcher.search("支付密码忘了", k=10)
+    assert len(hits) > 1 and calls == []  # ranking never needs it
+    first = hits[0]
+    assert first.matched == "支付密码忘了" and "支付密码" in first.matched_terms
+    assert first.to_dict()["matched_terms"] == list(first.matched_terms)
+    assert dict(first.term_weights)["支付密码"] > 0
+    assert len(calls) == 1
+
+
 def test_matched_terms_come_from_the_phrasing_or_the_start_of_the_answer(searcher, tiny_analyzer):
     # The builder writes the answers' normalised starts and the rows normalised; a version without
     # them normalises per hit.
