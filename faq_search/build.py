@@ -72,7 +72,10 @@ def _build_version(corpus_path: str | Path, out_dir: str | Path, dict_dir: str |
     try:
         key = corpus_key(corpus, analyzer, ranking)
         cache_path = out_dir / "cache" / f"analysis-{analyzer.fingerprint}.npz"
-        analysed = analyse_corpus(analyzer, corpus.articles, cache_path, progress, workers)
+        # The completions' process peaks at its end, and this one's memory rises as soon as the texts are
+        # analysed: it waits for the child there (usually done by then, having shared the cores with jieba).
+        analysed = analyse_corpus(analyzer, corpus.articles, cache_path, progress, workers,
+                                  then=pending.wait if pending is not None else None)
         return _build_full(corpus, out_dir, dict_files, analyzer, ranking, workers, rerank, corpus_path, t0, key,
                            analysed), pending
     except BaseException:

@@ -25,6 +25,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import scipy.sparse as sp
@@ -220,9 +221,10 @@ def fork_pool(workers: int):
 
 
 def analyse_texts(analyzer: Analyzer, cache: TokenCache, questions: list[str], answers: list[str],
-                  workers: int, bar: Progress) -> tuple[list[Ragged], list[Ragged]]:
+                  workers: int, bar: Progress, then: Callable[[], None] | None = None) -> tuple[list[Ragged], list[Ragged]]:
     """Analyse ``questions`` (word, char features) and ``answers`` (char features), chunked over a
-    fork pool; returns ([word, char] ragged lists per question, [char] per answer) in cache ids."""
+    fork pool; returns ([word, char] ragged lists per question, [char] per answer) in cache ids.
+    ``then`` is called when every text is analysed, before the results are turned into cache ids."""
     global _POOL_ANALYZER
     _POOL_ANALYZER = analyzer
     jobs = [(_analyse_questions, questions[i : i + CHUNK]) for i in range(0, len(questions), CHUNK)]
@@ -239,6 +241,8 @@ def analyse_texts(analyzer: Analyzer, cache: TokenCache, questions: list[str], a
                     bar.advance(len(chunk))
     finally:
         _POOL_ANALYZER = None
+    if then is not None:
+        then()
     q_parts: list[list[Ragged]] = [[], []]
     a_parts: list[Ragged] = []
     for (fn, _chunk), result in zip(jobs, results):

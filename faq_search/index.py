@@ -39,6 +39,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import scipy.sparse as sp
@@ -150,10 +151,11 @@ def corpus_key(corpus: Corpus, analyzer: Analyzer, ranking: dict) -> str:
 
 def analyse_corpus(analyzer: Analyzer, articles: list[Article], cache_path: Path | None,
                    progress=None, workers: int | None = None, known: dict | None = None,
-                   prune: bool = True) -> Analysed:
+                   prune: bool = True, then: Callable[[], None] | None = None) -> Analysed:
     """Feature ids of every question row and every answer: each text not in the cache is analysed
     (jieba is the slow part), the rest are looked up; the cache is then pruned to this corpus
-    (``prune``). ``known``: question text → (word features, char features) found elsewhere."""
+    (``prune``). ``known``: question text → (word features, char features) found elsewhere.
+    ``then`` is called once the texts are analysed, before their features are gathered."""
     workers = workers or os.cpu_count() or 1
     cache = TokenCache.load(cache_path) if cache_path and cache_path.exists() else TokenCache.empty()
     texts = [t for a in articles for t in row_texts(a)]
@@ -168,7 +170,7 @@ def analyse_corpus(analyzer: Analyzer, articles: list[Article], cache_path: Path
         if k not in cache.a_index:
             atodo.setdefault(k, t)
     bar = Progress(len(todo) + len(atodo), "analysing", progress)
-    (q_word, q_char), (a_char,) = analyse_texts(analyzer, cache, todo, list(atodo.values()), workers, bar)
+    (q_word, q_char), (a_char,) = analyse_texts(analyzer, cache, todo, list(atodo.values()), workers, bar, then)
     if seeded:
         q_word = Ragged.concat([q_word, _ragged(cache, [known[t][0] for t in seeded])])
         q_char = Ragged.concat([q_char, _ragged(cache, [known[t][1] for t in seeded])])

@@ -189,3 +189,18 @@ def test_counts_match_scikit_learn(make_corpus, tiny_analyzer, weighting):
             counts = CountVectorizer(analyzer=lambda d: d, vocabulary=vec.vocabulary_).transform(feats)
             expected, _ = bm25_weights(counts, vec.idf_.astype(np.float32), 0.8, 0.75)
         np.testing.assert_allclose(arrays["questions"][name].toarray(), expected.toarray(), rtol=1e-5, atol=1e-7)
+
+
+def test_analysis_calls_back_once_the_texts_are_analysed(make_corpus, tiny_analyzer, monkeypatch):
+    """The builder waits there for its completions process (build.py): after the analysis, before the
+    features are gathered into cache ids."""
+    from faq_search import features
+    from faq_search.corpus import load_corpus
+    from faq_search.index import analyse_corpus
+
+    events = []
+    add_tokens = features.TokenCache.add_tokens
+    monkeypatch.setattr(features.TokenCache, "add_tokens", lambda self, table: events.append("gather") or add_tokens(self, table))
+    corpus = load_corpus(make_corpus())
+    analyse_corpus(tiny_analyzer, corpus.articles, None, workers=1, then=lambda: events.append("then"))
+    assert events[0] == "then" and events.count("then") == 1 and "gather" in events
