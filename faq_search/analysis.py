@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import sys
 import threading
 import unicodedata
 from dataclasses import dataclass
@@ -29,6 +30,14 @@ __all__ = ["Analyzer", "Analysis", "Token", "TOPIC_FREE_WORDS", "normalize_text"
 
 def _jieba():
     """jieba, imported when a tokenizer is first needed (≈0.1 s: a build segmenting nothing skips it)."""
+    if "jieba" not in sys.modules and "pkg_resources" not in sys.modules:
+        # jieba imports pkg_resources (≈ 0.1 s, and deprecated) only to open its own data files, and
+        # opens them by path when the import fails: make it fail, for jieba's import alone.
+        sys.modules["pkg_resources"] = None  # type: ignore[assignment]
+        try:
+            import jieba
+        finally:
+            del sys.modules["pkg_resources"]
     import jieba
 
     # jieba logs its dictionary loading at DEBUG on stderr; keep build/serve output clean.

@@ -125,3 +125,14 @@ def test_batch_grams_of_the_real_answers(real_analyzer):
     table, offsets, ids = real_analyzer.texts_chars(answers)
     for i, answer in enumerate(answers):
         assert sorted(table[j] for j in ids[offsets[i] : offsets[i + 1]]) == sorted(real_analyzer.text_chars(answer))
+
+
+def test_jieba_is_loaded_without_pkg_resources():
+    """jieba imports pkg_resources (≈ 0.1 s a process) only to open its data files; it opens them by path."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from faq_search.analysis import Analyzer; "
+            "a = Analyzer(); print(a.analyze('二维码付不了款').words, 'pkg_resources' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().endswith("False") and "二维码" in out
