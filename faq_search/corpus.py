@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-__all__ = ["Article", "Corpus", "CorpusError", "Problem", "load_corpus"]
+__all__ = ["Article", "Corpus", "CorpusError", "Problem", "Scope", "load_corpus"]
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _FRONT_MATTER_END = re.compile(r"^---[ \t]*$", re.M)
@@ -85,12 +85,31 @@ class CorpusError(Exception):
         super().__init__("\n".join(map(str, problems)))
 
 
+@dataclass(frozen=True)
+class Scope:
+    """scope.yml: names of the products the knowledge base answers for (``ours``) and of others
+    users mention (``others``). A question naming another product, and none of ours, is about that
+    product: search lists related articles but claims no answer, unless the best one names it too."""
+
+    ours: tuple[str, ...] = ()
+    others: tuple[str, ...] = ()
+
+    def to_json(self) -> dict:
+        return {"ours": list(self.ours), "others": list(self.others)}
+
+    @classmethod
+    def from_json(cls, obj: dict | None) -> "Scope":
+        obj = obj or {}
+        return cls(tuple(obj.get("ours", ())), tuple(obj.get("others", ())))
+
+
 @dataclass
 class Corpus:
     articles: list[Article]
     categories: dict[str, str] = field(default_factory=dict)  # id → display name
     content_hash: str = ""
     popular: tuple[str, ...] = ()  # curated article ids (popular.yml), shown before anything is typed
+    scope: Scope = field(default_factory=Scope)  # scope.yml
 
     def __len__(self) -> int:
         return len(self.articles)
@@ -238,6 +257,34 @@ def _load_popular(path: Path, problems: list[Problem]) -> tuple[str, ...]:
     return tuple(loaded)
 
 
+def _load_scope(path: Path, problems: list[Problem]) -> Scope:
+    """scope.yml: a mapping with lists ``ours`` and ``others`` of product names."""
+    display = _display(path)
+    text = path.read_text("utf-8", errors="replace")
+    try:
+        loaded = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        line = getattr(getattr(e, "problem_mark", None), "line", 0) + 1
+        problems.append(Problem(display, line, f"invalid scope file: {e}"))
+        return Scope()
+    if loaded is None:
+        return Scope()
+
+    def line_of(key: str) -> int:
+        return next((i for i, line in enumerate(text.splitlines(), 1) if line.startswith(f"{key}:")), 1)
+
+    if not isinstance(loaded, dict):
+        problems.append(Problem(display, 1, "invalid scope file: expected a mapping with 'ours' and 'others'"))
+        return Scope()
+    for key in loaded:
+        if key not in ("ours", "others"):
+            problems.append(Problem(display, line_of(str(key)), f"unknown key '{key}' (expected 'ours' and 'others')"))
+    names = {k: _as_str_list(loaded.get(k), k, (display, line_of(k)), problems) for k in ("ours", "others")}
+    for name in set(names["ours"]) & set(names["others"]):
+        problems.append(Problem(display, line_of("others"), f"'{name}' is both ours and another product's"))
+    return Scope(names["ours"], names["others"])
+
+
 def _load_markdown(root: Path, problems: list[Problem]) -> tuple[list[Article], dict[str, str], list[Path]]:
     articles_dir = root / "articles" if (root / "articles").is_dir() else root
     paths = sorted(articles_dir.rglob("*.md"))
@@ -366,7 +413,9 @@ def load_corpus(path: str | Path) -> Corpus:
     problems: list[Problem] = []
     categories: dict[str, str] = {}
     popular: tuple[str, ...] = ()
+    scope = Scope()
     popular_file = path / "popular.yml" if path.is_dir() and (path / "popular.yml").is_file() else None
+    scope_file = path / "scope.yml" if path.is_dir() and (path / "scope.yml").is_file() else None
     if path.is_dir():
         articles, categories, files = _load_markdown(path, problems)
         if not files:
@@ -374,6 +423,9 @@ def load_corpus(path: str | Path) -> Corpus:
         if popular_file is not None:
             popular = _load_popular(popular_file, problems)
             files.append(popular_file)
+        if scope_file is not None:
+            scope = _load_scope(scope_file, problems)
+            files.append(scope_file)
         content_hash = _hash_files(files, path) if files else ""
     else:
         articles = _load_jsonl(path, problems)
@@ -385,4 +437,4 @@ def load_corpus(path: str | Path) -> Corpus:
         raise CorpusError(problems)
     if not categories:
         categories = {c: c for c in sorted({a.category for a in articles if a.category})}
-    return Corpus(articles=articles, categories=categories, content_hash=content_hash, popular=popular)
+    return Corpus(articles=articles, categories=categories, content_hash=content_hash, popular=popular, scope=scope)

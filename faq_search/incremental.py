@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from .analysis import Analyzer
-from .corpus import Article, Corpus, CorpusError, Problem, _display, load_corpus, parse_jsonl_line
+from .corpus import Article, Corpus, CorpusError, Problem, Scope, _display, load_corpus, parse_jsonl_line
 from .features import Analysed, Ragged
 from .index import (
     DELTA_FORMAT, FIELDS, FORMAT_VERSION, BuildResult, IndexData, IndexError_, article_meta, field_counts,
@@ -137,12 +137,12 @@ def build_incremental(corpus_path: str | Path, out_dir: str | Path, dict_files: 
     diff = _diff(corpus_path, position, base.articles)
     if diff is None:
         return None  # too much changed: compact
-    order, delta, categories, popular, content_hash, sources = diff
+    order, delta, categories, popular, scope, content_hash, sources = diff
     if corpus_path.is_file():
         _check_jsonl(corpus_path, order, delta, meta, related, sources)
         kept = {meta["category"][p] for p in order[order >= 0].tolist()}
         categories = {c: c for c in sorted((kept | {a.category for a in delta}) - {""})}
-    corpus = Corpus(articles=delta, categories=categories, content_hash=content_hash, popular=popular)
+    corpus = Corpus(articles=delta, categories=categories, content_hash=content_hash, popular=popular, scope=scope)
     key = corpus_key(corpus, analyzer, ranking)
     cache = out_dir / "cache" / f"delta-{analyzer.fingerprint}.npz"
     known = _base_features(out_dir, base, delta, meta["id"], vocab)
@@ -210,7 +210,7 @@ def _base_features(out_dir: Path, base: _Base, delta: list[Article], base_ids: l
 
 
 def _diff(corpus_path: Path, position: dict[bytes, int], n_base: int):
-    """(order, delta articles, categories, popular, content hash, line of each article) of the
+    """(order, delta articles, categories, popular, scope, content hash, line of each article) of the
     corpus against the base's keys; None when more than COMPACT_SHARE of the base changed.
     Only new or changed JSON lines are parsed; their problems raise CorpusError."""
     used = np.zeros(n_base, bool)
@@ -219,12 +219,12 @@ def _diff(corpus_path: Path, position: dict[bytes, int], n_base: int):
     if corpus_path.is_dir():
         corpus = load_corpus(corpus_path)  # validates everything
         items = [(article_key(a), a, 0, b"") for a in corpus.articles]
-        categories, popular, content_hash = corpus.categories, corpus.popular, corpus.content_hash
+        categories, popular, scope, content_hash = corpus.categories, corpus.popular, corpus.scope, corpus.content_hash
     else:
         blob = corpus_path.read_bytes()
         content_hash = hashlib.sha256(blob).hexdigest()
         items = ((_line_key(raw), None, n, raw) for n, raw in enumerate(blob.split(b"\n"), 1) if raw.strip())
-        categories, popular = {}, ()
+        categories, popular, scope = {}, (), Scope()
     problems: list[Problem] = []
     display = _display(corpus_path)
     for key, article, lineno, raw in items:
@@ -247,7 +247,7 @@ def _diff(corpus_path: Path, position: dict[bytes, int], n_base: int):
         return None
     if not order:
         raise CorpusError([Problem(display, 0, "no entries found")])
-    return np.asarray(order, np.int32), delta, categories, popular, content_hash, sources
+    return np.asarray(order, np.int32), delta, categories, popular, scope, content_hash, sources
 
 
 def _check_jsonl(path: Path, order: np.ndarray, delta: list[Article], meta: dict, related: dict,
@@ -424,6 +424,6 @@ def merge_segments(base: IndexData, delta: IndexData, meta: dict) -> IndexData:
         else MergedArticles(base.answer_heads, delta.answer_heads, order),
         spelled_rows=None if base.spelled_rows is None or delta.spelled_rows is None
         else ConcatRows(base.spelled_rows, delta.spelled_rows),
-        reranker=base.reranker, popular=delta.popular, article_terms=None, columns=columns,
+        reranker=base.reranker, popular=delta.popular, scope=delta.scope, article_terms=None, columns=columns,
         segments=[(base, base_to_here, 0), (delta, delta_to_here, len(base.row_text))],
     )

@@ -46,7 +46,7 @@ import scipy.sparse as sp
 
 from . import __version__
 from .analysis import Analyzer
-from .corpus import Article, Corpus
+from .corpus import Article, Corpus, Scope
 from .features import Analysed, Progress, Ragged, TokenCache, analyse_texts, answer_key, count_matrix
 from .lsa import LsaModel
 from .paraphrase import ParaphraseModel
@@ -100,6 +100,7 @@ class IndexData:
     path: Path | None = None
     reranker: "Reranker | None" = None
     popular: list[str] = field(default_factory=list)  # curated article ids (corpus popular.yml)
+    scope: Scope = field(default_factory=Scope)  # our product names and others' (corpus scope.yml)
     # Per field, article × term: how many of the article's phrasings contain the term (CSR).
     article_terms: dict[str, sp.csr_matrix] | None = None
     # Per article, without decoding the articles: "id", "category", "tags" lists.
@@ -508,6 +509,7 @@ def article_meta(corpus: Corpus) -> dict:
     return {
         "categories": corpus.categories,
         "popular": list(corpus.popular),
+        "scope": corpus.scope.to_json(),
         "id": [a.id for a in corpus.articles],
         "category": [a.category for a in corpus.articles],
         "tags": [list(a.tags) for a in corpus.articles],
@@ -821,6 +823,7 @@ def _segment(vdir: Path, prefix: str, version: str, manifest: dict, meta: dict, 
         path=vdir,
         reranker=reranker,
         popular=list(meta.get("popular", [])),
+        scope=Scope.from_json(meta.get("scope")),
         article_terms={f: _load_sparse(arrays, f"article_terms.{f}", sp.csr_matrix) for f in FIELDS},
         columns={k: meta[k] for k in ("id", "category", "tags")},
         paraphrase=ParaphraseModel.from_arrays(arrays),
@@ -837,7 +840,7 @@ def in_memory(corpus: Corpus, arrays: dict, ranking: dict) -> IndexData:
     """An IndexData straight from freshly built arrays (to train the reranker before writing)."""
     return IndexData(
         version="(building)", manifest={"ranking": ranking, "avglen": arrays.get("avglen", {})}, articles=list(corpus.articles),
-        categories=corpus.categories, vocab=arrays["vocab"], idf=arrays["idf"],
+        categories=corpus.categories, scope=corpus.scope, vocab=arrays["vocab"], idf=arrays["idf"],
         questions=arrays["questions"], answers=arrays["answers"], row_article=arrays["row_article"],
         row_text=[t for a in corpus.articles for t in row_texts(a)], article_terms=arrays["article_terms"],
     )

@@ -313,8 +313,10 @@ def confidence_examples(searcher, labelled) -> tuple[np.ndarray, np.ndarray, np.
         if cands is not None and cands.arts.size and searcher.may_be_confident(analysis):
             X = candidate_features(cands, analysis)
             p = searcher.reranker.predict(X)
-            row = confidence_features(X, p, searcher.categories_of(cands.arts))
-            ok = searcher.articles[int(cands.arts[int(np.argmax(p))])].id in lq.expected
+            best = int(cands.arts[int(np.argmax(p))])
+            if searcher.names_other_product(lq.query, best) is None:
+                row = confidence_features(X, p, searcher.categories_of(cands.arts))
+            ok = searcher.articles[best].id in lq.expected
         F.append(row)
         in_scope.append(lq.in_scope)
         right.append(ok)

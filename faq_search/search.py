@@ -277,6 +277,10 @@ class Searcher:
         self.k1, self.b = float(ranking.get("k1", 1.2)), float(ranking.get("b", 0.75))
         self._avglen = data.manifest.get("avglen", {})
         self.articles = data.articles
+        # Product names (scope.yml) as queries are normalised: a question naming another product
+        # and none of ours claims no answer (see names_other_product).
+        self._own_names = tuple(n for n in (analyzer.spelled(x) for x in data.scope.ours) if n)
+        self._other_names = {n: x for n, x in ((analyzer.spelled(x), x) for x in data.scope.others) if n}
         # Id, category and tags of every article without decoding the articles (a loaded index
         # decodes each one when first shown).
         columns = data.columns or {"id": [a.id for a in self.articles], "category": [a.category for a in self.articles],
@@ -940,6 +944,20 @@ class Searcher:
         # 怎么, 可以吗: a question with no topic has no one answer
         return not all(w in TOPIC_FREE_WORDS or w in self.analyzer.stopwords for w in analysis.words)
 
+    def names_other_product(self, query: str, art: int) -> str | None:
+        """The other product (scope.yml) ``query`` is about when it names one, names none of ours,
+        and article ``art`` does not name it either (微信 in "find us on WeChat" does); else None.
+        Such a question is about that product: its hits are related reading, not the answer."""
+        if not self._other_names:
+            return None
+        text = self.analyzer.spelled(query)
+        named = [n for n in self._other_names if n in text]
+        if not named or any(n in text for n in self._own_names):
+            return None
+        article = self.articles[art]
+        article_text = self.analyzer.spelled("\n".join((*article.questions, article.answer)))
+        return next((self._other_names[n] for n in named if n not in article_text), None)
+
     def categories_of(self, arts: np.ndarray) -> np.ndarray:
         return self._categories[arts]
 
@@ -973,7 +991,7 @@ class Searcher:
             scores = cands.score
         best = int(np.argmax(scores))
         confident = np.zeros(scores.size, bool)
-        if not self.may_be_confident(analysis):
+        if not self.may_be_confident(analysis) or self.names_other_product(query, int(cands.arts[best])):
             pass
         elif self.reranker is not None and self.confidence is not None:
             # Trained on best candidates: it says whether the best one answers at all.

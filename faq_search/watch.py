@@ -45,9 +45,10 @@ class CorpusWatcher:
         self._last_change: float | None = None
 
     def watched(self) -> list[Path]:
-        """The files a build reads: articles, categories.yml (or the .jsonl file), the dictionary."""
+        """The files a build reads: articles, categories.yml, popular.yml, scope.yml (or the .jsonl
+        file), the dictionary."""
         if self.corpus.is_dir():
-            files = list((self.corpus / "articles").rglob("*.md")) + [self.corpus / "categories.yml"]
+            files = list((self.corpus / "articles").rglob("*.md")) + [self.corpus / f for f in ("categories.yml", "popular.yml", "scope.yml")]
         else:
             files = [self.corpus]
         return files + [p for p in self.dict_files.values() if p is not None]

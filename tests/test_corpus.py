@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from faq_search.corpus import CorpusError, load_corpus
+from faq_search.corpus import CorpusError, Scope, load_corpus
 from tests.conftest import TINY_ARTICLES
 
 
@@ -152,3 +152,27 @@ def test_popular_list_is_loaded_and_part_of_the_content_hash(make_corpus):
     corpus = load_corpus(root)
     assert corpus.popular == ("wd-time", "pw-login")
     assert corpus.content_hash != before
+
+
+def test_scope_is_loaded_and_part_of_the_content_hash(make_corpus):
+    root = make_corpus()
+    before = load_corpus(root)
+    assert before.scope == Scope()
+    (root / "scope.yml").write_text("# whose questions we answer\nours: [易钱包]\nothers:\n  - 微信\n  - 支付宝\n", "utf-8")
+    corpus = load_corpus(root)
+    assert corpus.scope == Scope(("易钱包",), ("微信", "支付宝"))
+    assert corpus.content_hash != before.content_hash
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("ours: [易钱包]\nother: [微信]\n", "scope.yml:2: unknown key 'other' (expected 'ours' and 'others')"),
+    ("ours: [易钱包]\nothers: {微信: 1}\n", "scope.yml:2: 'others' must be a list of strings"),
+    ("ours: [易钱包]\nothers: [微信, 易钱包]\n", "scope.yml:2: '易钱包' is both ours and another product's"),
+    ("- 微信\n", "scope.yml:1: invalid scope file: expected a mapping with 'ours' and 'others'"),
+    ("ours: [易钱包\nothers: [微信]\n", "scope.yml:2: invalid scope file"),
+])
+def test_a_bad_scope_file_is_reported_with_its_line(make_corpus, text, expected):
+    root = make_corpus()
+    (root / "scope.yml").write_text(text, "utf-8")
+    problems = problems_of(root)
+    assert any(expected in p for p in problems), problems

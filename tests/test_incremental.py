@@ -335,3 +335,20 @@ def test_a_failed_full_build_stops_its_completions_process(tmp_path, tiny_analyz
         build(corpus, out, tiny_analyzer)
     assert started[0] is not None and not started[0].is_alive()
     assert read_current(out) is None and list((out / completions.DIRNAME).iterdir()) == []
+
+
+def test_a_scope_change_alone_reaches_an_incremental_version(small_base, tmp_path, tiny_analyzer):
+    from tests.conftest import write_corpus
+
+    entries = [entry(i) for i in range(60)]
+    articles = {f"{e['category']}/{e['id']}.md": {"id": e["id"], "question": e["question"], "similar": e["similar_questions"],
+                                                   "category": e["category"], "answer": e["answer"]} for e in entries}
+    root = write_corpus(tmp_path / "corpus", articles, categories={})
+    build(root, tmp_path / "ix", tiny_analyzer)
+    (root / "scope.yml").write_text("ours: [易钱包]\nothers: [微信]\n", "utf-8")
+    build(root, tmp_path / "ix", tiny_analyzer)
+    data = load_index(tmp_path / "ix")
+    assert data.segments and data.scope.others == ("微信",)
+    searcher = Searcher.load(tmp_path / "ix", analyzer=tiny_analyzer)
+    best = searcher.search("微信提现多久到账")[0]
+    assert not best.confident and searcher.names_other_product("微信提现多久到账", searcher._by_id[best.id]) == "微信"

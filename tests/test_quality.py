@@ -74,10 +74,11 @@ def test_quality_gate_on_the_test_half(searcher):
 
 
 def test_quality_gate_on_the_validation_set(searcher):
-    # Measured 0.958 acc@1, 0.732 out-of-scope rejection (mostly near-domain), 0.028 false rejection.
+    # Measured 0.958 acc@1, 0.821 out-of-scope rejection (mostly near-domain; 0.732 before
+    # corpus/scope.yml), 0.024 false rejection.
     report = evaluate(searcher, load_queries(VALIDATION))
     assert report.acc1 >= 0.92
-    assert report.oos_rejection >= 0.70
+    assert report.oos_rejection >= 0.78
     assert report.false_rejection <= 0.09
 
 

@@ -170,3 +170,26 @@ def test_popular_ids_from_the_index(make_corpus, tmp_path, tiny_analyzer):
     (root / "popular.yml").write_text("- wd-time\n- pw-login\n", "utf-8")
     build_index(root, tmp_path / "ix", analyzer=tiny_analyzer)
     assert Searcher.load(tmp_path / "ix", analyzer=tiny_analyzer).popular == ["wd-time", "pw-login"]
+
+
+def test_a_question_about_another_product_gets_no_confident_answer(make_corpus, tmp_path, tiny_analyzer):
+    from tests.conftest import TINY_ARTICLES
+    from faq_search.build import build_index
+
+    wechat = {"id": "svc-wechat", "question": "有微信公众号吗", "category": "transfer", "similar": ["公众号叫什么"],
+              "answer": "关注「易钱包」微信公众号，可以在线咨询客服。"}
+    root = make_corpus({**TINY_ARTICLES, "service/wechat.md": wechat})
+    (root / "scope.yml").write_text("ours: [易钱包]\nothers: [微信, 支付宝, Apple Pay]\n", "utf-8")
+    build_index(root, tmp_path / "index", analyzer=tiny_analyzer)
+    searcher = Searcher.load(tmp_path / "index", analyzer=tiny_analyzer)
+    wrong, by_id = searcher.search("钱转错人了"), searcher._by_id
+    assert wrong[0].id == "tr-wrong" and wrong[0].confident
+    # Another product's question still lists what is related, but claims no answer.
+    for query, product in [("微信钱转错人了", "微信"), ("支付寶錢轉錯人了", "支付宝"), ("ＡＰＰＬＥ ＰＡＹ钱转错人了", "Apple Pay")]:
+        hits = searcher.search(query)
+        assert hits[0].id == "tr-wrong" and not any(h.confident for h in hits), query
+        assert searcher.names_other_product(query, by_id["tr-wrong"]) == product
+    # Naming ours too, or an article that names that product, is ours to answer.
+    assert searcher.names_other_product("易钱包的钱转到微信转错人了", by_id["tr-wrong"]) is None
+    assert searcher.names_other_product("微信公众号叫什么", by_id["svc-wechat"]) is None
+    assert searcher.names_other_product("钱转错人了", by_id["tr-wrong"]) is None

@@ -87,7 +87,7 @@ def test_a_broken_article_keeps_the_previous_index_until_it_is_fixed(setup):
     assert len(load_index(out).articles) == len(TINY_ARTICLES) + 1
 
 
-def test_new_and_deleted_articles_and_the_dictionary_count_as_changes(setup):
+def test_new_and_deleted_articles_the_dictionary_and_lists_count_as_changes(setup):
     root, out, clock, watcher, built, failed = setup
 
     def settle():
@@ -98,6 +98,10 @@ def test_new_and_deleted_articles_and_the_dictionary_count_as_changes(setup):
     (root / "articles" / "withdraw" / "arrival.md").unlink()
     assert isinstance(settle(), BuildResult) and len(load_index(out).articles) == 3
     (root / "dict" / "synonyms.txt").write_text("提现 取钱\n", "utf-8")
+    assert isinstance(settle(), BuildResult)
+    (root / "scope.yml").write_text("ours: [易钱包]\nothers: [微信]\n", "utf-8")
+    assert isinstance(settle(), BuildResult) and load_index(out).scope.others == ("微信",)
+    (root / "popular.yml").write_text("- pw-login\n", "utf-8")
     assert isinstance(settle(), BuildResult)
     # Editor droppings are not part of the corpus.
     (root / "articles" / "password" / ".forgot-login.md.swp").write_text("x")
