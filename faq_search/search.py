@@ -958,6 +958,19 @@ class Searcher:
         article_text = self.analyzer.spelled("\n".join((*article.questions, article.answer)))
         return next((self._other_names[n] for n in named if n not in article_text), None)
 
+    def other_product(self, query: str, hits: list[Hit]) -> str | None:
+        """The other product ``query`` is about (see names_other_product) when that is why its best
+        hit is not the answer, for the no-answer state to say so; else None."""
+        if not hits or hits[0].confident:
+            return None
+        art = self._by_id.get(hits[0].id)
+        return None if art is None else self.names_other_product(query, art)
+
+    @property
+    def own_name(self) -> str | None:
+        """The product's own name (first of scope.yml's ``ours``), for messages."""
+        return self.data.scope.ours[0] if self.data.scope.ours else None
+
     def categories_of(self, arts: np.ndarray) -> np.ndarray:
         return self._categories[arts]
 

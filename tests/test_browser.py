@@ -259,6 +259,20 @@ def test_no_answer_shows_channels_and_takes_the_question(page, site):
     assert ("推荐一部好看的电影", "user@example.com") in rows
 
 
+def test_a_question_about_another_product_says_so_and_lists_related(page):
+    page.open("/")
+    page.type_query("支付宝客服电话")
+    page.wait_for_selector("#no-answer:not([hidden])")
+    assert page.inner_text("#no-answer-hint").startswith("这个问题看起来是关于「支付宝」的：这里只能解答易钱包的问题")
+    assert page.locator("#hits .hit").count() > 0 and page.is_visible("#maybe-title")
+    page.type_query("推荐一部好看的电影")
+    page.wait_for_function("() => document.querySelector('#no-answer-hint').textContent.startsWith('换个说法试试')")
+    # The agents' console says why the best hit is not the answer.
+    page.open("/agent")
+    page.type_query("支付宝客服电话", selector="#aq")
+    page.wait_for_function("() => (document.querySelector('#agent-detail .badge')?.textContent || '') === '问的是支付宝'")
+
+
 def test_feedback_is_stored_and_counted(page, site):
     page.open("/")
     page.type_query("提现多久到账")
@@ -414,7 +428,8 @@ def test_search_page_works_without_javascript(browser, site):
 
 
 SHOTS = [("search-desktop", "/", "忘记登录密码了怎么办", 1280), ("search-phone", "/", "提现多久到账", 375),
-         ("search-no-answer-desktop", "/", "推荐一部好看的电影", 1280), ("agent-desktop", "/agent", "钱转错人了咋办", 1280),
+         ("search-no-answer-desktop", "/", "推荐一部好看的电影", 1280), ("search-other-product-desktop", "/", "支付宝客服电话", 1280),
+         ("agent-desktop", "/agent", "钱转错人了咋办", 1280),
          ("agent-phone", "/agent", "钱转错人了咋办", 375)]
 
 

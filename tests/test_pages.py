@@ -35,6 +35,7 @@ def page_index(make_corpus, tmp_path, tiny_analyzer):
     out = tmp_path / "page-index"
     root = make_corpus(PAGE_ARTICLES, PAGE_CATEGORIES, name="page-corpus")
     (root / "popular.yml").write_text("- wd-time\n- pw-login\n", "utf-8")
+    (root / "scope.yml").write_text("ours: [易钱包]\nothers: [支付宝]\n", "utf-8")
     build_index(root, out, analyzer=tiny_analyzer)
     return out
 
@@ -152,3 +153,16 @@ def test_render_answer_blocks_and_highlight():
     assert str(render.linkify("拨打 400-660-8888 或写信 a@b.cn <x>")) == (
         '拨打 <a href="tel:4006608888">400-660-8888</a> 或写信 <a href="mailto:a@b.cn">a@b.cn</a> &lt;x&gt;')
     assert render.channel_items("说明\n1. 热线 400：全天\n2. 邮箱") == [("热线 400", "全天"), ("邮箱", "")]
+
+
+def test_a_question_about_another_product_is_told_so(pages):
+    import re
+
+    def hint(html):
+        return re.search(r'<p class="no-answer-hint"[^>]*>([^<]*)</p>', html).group(1)
+
+    html = html_of(pages, "/", q="支付宝的钱转错人了")
+    assert '<section id="no-answer" class="no-answer" aria-labelledby' in html  # shown
+    assert hint(html).startswith("这个问题看起来是关于「支付宝」的：这里只能解答易钱包的问题，支付宝的问题请联系支付宝官方客服")
+    assert 'data-id="tr-wrong"' in html  # still listed as related
+    assert hint(html_of(pages, "/", q="天气怎么样")).startswith("换个说法试试")

@@ -171,7 +171,7 @@ def search():
     hits, results = payloads.search((q, k, category, tag), lambda: run_search(s, q, k, category, tag))
     note_search(q, hits, s.version)
     # Encoded here, not by jsonify: the articles' parts come pre-encoded (faq_search.web.payloads).
-    return Response(search_body(payloads, q, results, t0), mimetype="application/json")
+    return Response(search_body(payloads, q, results, t0, s.other_product(q, hits)), mimetype="application/json")
 
 
 @bp.get("/api/suggest")

@@ -73,6 +73,7 @@ def _page_context(s: Searcher | None) -> dict:
     return {
         "categories": s.categories if s else {},
         "channels": _channels(s),
+        "own_name": (s.own_name if s else None) or "我们",
         "max_chars": current_app.config["FAQ"].FAQ_MAX_QUERY_CHARS,
         "render": render,
     }
@@ -99,8 +100,9 @@ def index():
         browse = [a for a in s.articles if a.category == category]
     popular = popular_questions(s, 8) if s is not None and not q else []
     confident = bool(hits) and hits[0].confident
+    other_product = s.other_product(q, hits) if s is not None and q else None
     return render_template(
-        "index.html", q=q, hits=hits, confident=confident, category=category, error=error, popular=popular,
+        "index.html", q=q, hits=hits, confident=confident, other_product=other_product, category=category, error=error, popular=popular,
         browse=browse, related={h.id: _related(s, h.id) for h in hits}, **_page_context(s),
     )
 

@@ -45,7 +45,8 @@
       let label;
       if (q) {
         const body = await getJSON("/api/search?" + query({ q: q, k: 20, category: category, tag: tag }), signal);
-        items = body.results.map((r) => Object.assign({ kind: "hit" }, r));
+        // The best hit carries why it is not the answer when the question is about another product.
+        items = body.results.map((r, i) => Object.assign({ kind: "hit", other_product: i === 0 ? body.other_product : null }, r));
         label = "搜索结果";
       } else if (category || tag) {
         const body = await getJSON("/api/articles?" + query({ category: category, tag: tag, limit: 200 }), signal);
@@ -127,7 +128,7 @@
         meta("标签", article.tags.length ? article.tags.map((t) => h("span", { class: "tag" }, t)) : "—"),
         meta("更新", formatTime(article.updated)),
         article.feedback ? meta("反馈", "有帮助 " + article.feedback.helpful + " · 没帮助 " + article.feedback.not_helpful) : null,
-        hit ? meta("得分", h("span", null, hit.score.toFixed(3), " ", h("span", { class: hit.confident ? "badge badge-ok" : "badge badge-weak" }, hit.confident ? "可信" : "低于阈值"))) : null),
+        hit ? meta("得分", h("span", null, hit.score.toFixed(3), " ", h("span", { class: hit.confident ? "badge badge-ok" : "badge badge-weak" }, hit.confident ? "可信" : hit.other_product ? "问的是" + hit.other_product : "低于阈值"))) : null),
       hit ? why(hit) : null,
       h("section", { class: "detail-section" }, h("h3", null, "答案"), answer(article.answer, terms)),
       article.similar_questions.length

@@ -21,6 +21,7 @@
   const didYouMeanList = $("did-you-mean-list");
   const status = $("status");
   const noAnswer = $("no-answer");
+  const noAnswerHint = $("no-answer-hint");
   const askForm = $("ask-form");
   const hitsList = $("hits");
   const maybeTitle = $("maybe-title");
@@ -86,7 +87,7 @@
         }),
       ]);
       if (seq !== state.seq) return;
-      showResults(q, found.results, (suggested && suggested.suggestions) || []);
+      showResults(q, found.results, (suggested && suggested.suggestions) || [], found.other_product);
       if (wantSuggest && document.activeElement === input) renderSuggestions((suggested && suggested.suggestions) || []);
       else closeSuggestions();
       state.shown = key;
@@ -143,7 +144,7 @@
     return h("a", { href: "/?" + query({ q: question }), "data-question": question }, question);
   }
 
-  function showResults(q, results, suggestions) {
+  function showResults(q, results, suggestions, otherProduct) {
     popular.hidden = true;
     browse.hidden = true;
     status.classList.remove("status-error");
@@ -157,6 +158,10 @@
     const pinyin = /[a-z]/i.test(q) && guesses.length > 0;
     const none = !confident && Array.from(q).length >= 2 && !pinyin;
     noAnswer.hidden = !none;
+    // A question about another product (corpus/scope.yml) is told so, not asked to rephrase.
+    noAnswerHint.textContent = otherProduct
+      ? noAnswerHint.dataset.otherProduct.split("{product}").join(otherProduct)
+      : noAnswerHint.dataset.general;
     document.body.classList.toggle("showing-no-answer", none); // the footer need not repeat the channels
     if (none) resetAskForm(q);
     status.textContent = confident ? "找到 " + results.length + " 个相关答案" : none ? "没有找到匹配的答案" : "";
