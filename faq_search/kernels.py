@@ -46,21 +46,37 @@ def _rare_terms(indptr, cols, cap):
 
 
 @_jit
-def _accumulate(indptr, indices, data, cols, weights, rare, acc, touched, n_touched, skip, exclude_row):
+def _accumulate(indptr, indices, data, cols, weights, rare, acc, skip, exclude_row):
+    """Sum the rare terms' postings into ``acc``. No branch reads ``acc``: the rows are listed
+    afterwards (``_collect``), so the loads of a cold ``acc`` overlap instead of waiting on each
+    other behind mispredicted branches."""
     for t in range(cols.size):
         if not rare[t]:
             continue
         w = weights[t]
         for k in range(indptr[cols[t]], indptr[cols[t] + 1]):
             row = indices[k]
-            value = data[k] * w
-            # A zero adds nothing, and must not list its row twice (``touched`` holds each row once).
-            if value == 0.0 or row == exclude_row or (skip.size and skip[row]):
+            if row == exclude_row or (skip.size and skip[row]):
                 continue
-            if acc[row] == 0.0:
+            acc[row] += data[k] * w
+
+
+@_jit
+def _collect(indptr, indices, cols, rare, acc, touched, partial, n_touched):
+    """List the rows ``_accumulate`` summed, in the order they are first met, with their sums, and
+    zero ``acc`` behind them (a row listed once: its sum is 0 after). Rows whose sum is 0 (skipped,
+    or only zero values) are not listed."""
+    for t in range(cols.size):
+        if not rare[t]:
+            continue
+        for k in range(indptr[cols[t]], indptr[cols[t] + 1]):
+            row = indices[k]
+            value = acc[row]
+            if value != 0.0:
                 touched[n_touched] = row
+                partial[n_touched] = value
                 n_touched += 1
-            acc[row] += value
+                acc[row] = 0.0
     return n_touched
 
 
@@ -77,23 +93,27 @@ def lexical_stage(w_indptr, w_indices, w_data, w_cols, w_weights, w_field,
     ``limit`` ≥ 0, only the best ``limit`` scoring ≥ ``min_score`` (of equal scores, the lower
     articles). ``acc`` (zeros, one per row) and ``slot`` (−1, one per article) are left as they were
     found."""
-    # 1. Rare terms' postings summed per row, in the order rows are first met.
-    n_touched = 0
-    if w_cols.size:
-        n_touched = _accumulate(w_indptr, w_indices, w_data, w_cols, w_weights * w_field,
-                                _rare_terms(w_indptr, w_cols, cap), acc, touched, n_touched, skip, exclude_row)
-    if c_cols.size:
-        n_touched = _accumulate(c_indptr, c_indices, c_data, c_cols, c_weights * c_field,
-                                _rare_terms(c_indptr, c_cols, cap), acc, touched, n_touched, skip, exclude_row)
-    # 2. The best rescore_rows of them, ranked by (sum desc, row asc), in row order. The sums are
-    # gathered once; a histogram over [0, max] finds the bucket holding the cut, and only that
-    # bucket is sorted.
-    partial = np.empty(n_touched)
+    # 1. Rare terms' postings summed per row, then the rows listed in the order first met.
+    w_rare = _rare_terms(w_indptr, w_cols, cap)
+    c_rare = _rare_terms(c_indptr, c_cols, cap)
+    ww = w_weights * w_field
+    cw = c_weights * c_field
+    _accumulate(w_indptr, w_indices, w_data, w_cols, ww, w_rare, acc, skip, exclude_row)
+    _accumulate(c_indptr, c_indices, c_data, c_cols, cw, c_rare, acc, skip, exclude_row)
+    entries = 0
+    for t in range(w_cols.size):
+        if w_rare[t]:
+            entries += w_indptr[w_cols[t] + 1] - w_indptr[w_cols[t]]
+    for t in range(c_cols.size):
+        if c_rare[t]:
+            entries += c_indptr[c_cols[t] + 1] - c_indptr[c_cols[t]]
+    partial = np.empty(min(entries, touched.size))
+    n_touched = _collect(w_indptr, w_indices, w_cols, w_rare, acc, touched, partial, 0)
+    n_touched = _collect(c_indptr, c_indices, c_cols, c_rare, acc, touched, partial, n_touched)
+    # 2. The best rescore_rows of them, ranked by (sum desc, row asc), in row order. A histogram
+    # over [0, max] finds the bucket holding the cut, and only that bucket is sorted.
     top_sum = 0.0
     for i in range(n_touched):
-        row = touched[i]
-        partial[i] = acc[row]
-        acc[row] = 0.0
         top_sum = max(top_sum, partial[i])
     if n_touched <= rescore_rows:
         rows = np.sort(touched[:n_touched])
@@ -212,14 +232,37 @@ def lexical_stage(w_indptr, w_indices, w_data, w_cols, w_weights, w_field,
     if limit >= 0:
         passing = np.flatnonzero(score >= min_score)
         if passing.size > limit:
-            order = np.argsort(-score[passing], kind="mergesort")  # stable: equals keep article order
-            passing = np.sort(passing[order[:limit]])
+            passing = _best_limit(score, passing, limit)
         if passing.size < n_arts:
             best = best[passing]
             return (n_arts, arts[passing], best_rows[passing], score[passing], question[passing], word[best], char[best],
                     answer[passing], word_cov[best], char_cov[best], answer_cov[passing], support[passing])
     return (n_arts, arts, best_rows, score, question, word[best], char[best], answer,
             word_cov[best], char_cov[best], answer_cov, support)
+
+
+@_jit
+def _best_limit(score, passing, limit):
+    """The ``limit`` best of ``passing`` (ascending indices into ``score``), in index order; of equal
+    scores at the cut, the lower indices. What a stable sort by score would keep, found by one
+    selection (``np.partition``) instead of sorting every candidate."""
+    if limit <= 0:
+        return passing[:0]
+    values = score[passing]
+    cut = np.partition(-values, limit - 1)[limit - 1]  # the limit-th largest, negated
+    keep = np.empty(limit, np.int64)
+    n = 0
+    for i in range(passing.size):
+        if -values[i] < cut:
+            keep[n] = passing[i]
+            n += 1
+    for i in range(passing.size):
+        if n == limit:
+            break
+        if -values[i] == cut:
+            keep[n] = passing[i]
+            n += 1
+    return np.sort(keep)
 
 
 @_jit

@@ -118,3 +118,17 @@ def test_they_agree_when_a_field_weighs_nothing(real_index, real_analyzer, eval_
     analyses = [s.analyze_query(q) for q in eval_queries[:200]]
     compiled, reference = both_paths(s, analyses, monkeypatch, limit=30)
     assert_same(compiled, reference, eval_queries[:200])
+
+
+def test_best_limit_keeps_what_a_stable_sort_keeps():
+    from faq_search.kernels import _best_limit
+
+    rng = np.random.default_rng(7)
+    for _ in range(500):
+        score = rng.integers(0, 5, rng.integers(2, 60)) / 4  # many equal scores
+        passing = np.flatnonzero(score >= rng.choice([0.0, 0.25]))
+        limit = int(rng.integers(1, 40))
+        if passing.size <= limit:
+            continue
+        stable = np.sort(passing[np.argsort(-score[passing], kind="mergesort")[:limit]])
+        assert _best_limit(score, passing, limit).tolist() == stable.tolist()
