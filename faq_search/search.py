@@ -416,26 +416,36 @@ class Searcher:
 
     def _query_terms(self, tokens: list[str], name: str):
         """(columns, dot weights against questions, dot weights against answers, coverage weights).
-        Plain Python arithmetic: a query has a few dozen terms, where NumPy calls cost more."""
-        vocab, idf, oov = self.data.vocab[name], self.data.idf[name], self._oov_idf[name]
-        counts = Counter(tokens)
-        all_cols = [vocab.get(t, -1) for t in counts]
-        if max(all_cols, default=-1) < 0:
-            return np.empty(0, np.int64), np.empty(0), np.empty(0), np.empty(0)
-        tf = list(counts.values())
-        term_idf = [oov if c < 0 else x for c, x in zip(all_cols, idf[all_cols].tolist())]
-        total_idf = sum(term_idf)
+        Plain Python arithmetic in one pass over the distinct terms: a query has a few dozen, where
+        NumPy calls cost more."""
+        vocab, oov = self.data.vocab[name], self._oov_idf[name]
+        idf = self._idf_lists()[name]
         # Weights count every term of the version; a segment's arrays have columns below its width.
         width = self._width[name] if self._segments is None else len(vocab)
-        known = [i for i, c in enumerate(all_cols) if 0 <= c < width]
-        cols = np.array([all_cols[i] for i in known], np.int64)
+        counts = Counter(tokens)
+        tf, term_idf, known, cols = [], [], [], []
+        any_known = False
+        for i, (term, f) in enumerate(counts.items()):
+            c = vocab.get(term, -1)
+            tf.append(f)
+            if c < 0:
+                term_idf.append(oov)
+                continue
+            any_known = True
+            term_idf.append(idf[c])
+            if c < width:
+                known.append(i)
+                cols.append(c)
+        if not any_known:
+            return np.empty(0, np.int64), np.empty(0), np.empty(0), np.empty(0)
+        total_idf = sum(term_idf)
         coverage = np.array([term_idf[i] / total_idf for i in known])
         if self.weighting == "bm25":
-            length = sum(tf)
+            length, k1, b = sum(tf), self.k1, self.b
 
             def weights(avg: float) -> np.ndarray:
-                norm = self.k1 * (1 - self.b + self.b * length / avg)
-                self_score = sum(x * (f * (self.k1 + 1) / (f + norm)) for x, f in zip(term_idf, tf))
+                norm = k1 * (1 - b + b * length / avg)
+                self_score = sum(x * (f * (k1 + 1) / (f + norm)) for x, f in zip(term_idf, tf))
                 return np.full(len(known), 1.0 / self_score)
 
             w = weights(self._avglen[name])
@@ -444,7 +454,11 @@ class Searcher:
             raw = [(1.0 + math.log(f)) * x for f, x in zip(tf, term_idf)]
             norm = math.sqrt(sum(x * x for x in raw))
             w = wa = np.array([raw[i] / norm for i in known])
-        return cols, w, wa, coverage
+        return np.array(cols, np.int64), w, wa, coverage
+
+    def _idf_lists(self) -> dict[str, list[float]]:
+        """Each field's idf as a Python list: a query reads a few dozen, one at a time."""
+        return self._derived("_idf_as_lists", lambda: {f: self.data.idf[f].tolist() for f in FIELDS})
 
     # --- query-time structures, derived from the loaded arrays on first use -------------------
 
@@ -453,6 +467,7 @@ class Searcher:
         query (≈ 1.5 s at 100k entries; the row-major copy ≈ 70 MiB, the answer bitmaps ≈ 23 MiB).
         Call it before forking workers, so that they share them."""
         self._tagged  # built now, so forked workers share it
+        self._idf_lists()
         if self._segments is not None:
             for seg, _to_here, _row0 in self._segments:
                 seg.warm()
