@@ -17,11 +17,36 @@ buffers are sized to it.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 
 def _jit(fn):
     return njit(cache=True, nogil=True)(fn)
+
+
+@intrinsic
+def _prefetch(typingctx, array, index):
+    """Ask the CPU to start loading ``array[index]`` (LLVM's prefetch: a hint, never a fault, so an
+    index out of range is harmless). The loops below read rows and slots a few items ahead: their
+    addresses come from other loads, which out-of-order execution alone overlaps only a little."""
+    if not (isinstance(array, types.Array) and array.ndim == 1 and isinstance(index, types.Integer)):
+        return None
+    sig = types.void(array, index)
+
+    def codegen(context, builder, signature, args):
+        aryty = signature.args[0]
+        ary = context.make_array(aryty)(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1]], wraparound=False)
+        i8p, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]),
+                                            "llvm.prefetch.p0i8")
+        builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])  # read, keep in all caches, data
+        return context.get_dummy_value()
+
+    return sig, codegen
 
 
 @_jit
@@ -54,7 +79,10 @@ def _accumulate(indptr, indices, data, cols, weights, rare, acc, skip, exclude_r
         if not rare[t]:
             continue
         w = weights[t]
-        for k in range(indptr[cols[t]], indptr[cols[t] + 1]):
+        end = indptr[cols[t] + 1]
+        for k in range(indptr[cols[t]], end):
+            if k + 16 < end:
+                _prefetch(acc, indices[k + 16])
             row = indices[k]
             if row == exclude_row or (skip.size and skip[row]):
                 continue
@@ -156,7 +184,16 @@ def lexical_stage(w_indptr, w_indices, w_data, w_cols, w_weights, w_field,
     char = np.zeros(n_rows)
     word_cov = np.zeros(n_rows)
     char_cov = np.zeros(n_rows)
+    # Rows are far apart: their bounds are fetched 8 rows ahead, their terms 4 rows ahead.
+    for i in range(min(n_rows, 8)):
+        _prefetch(rm_indptr, rows[i])
     for i in range(n_rows):
+        if i + 8 < n_rows:
+            _prefetch(rm_indptr, rows[i + 8])
+        if i + 4 < n_rows:
+            ahead = rm_indptr[rows[i + 4]]
+            _prefetch(rm_indices, ahead)
+            _prefetch(rm_data, ahead)
         r = rows[i]
         for k in range(rm_indptr[r], rm_indptr[r + 1]):
             t = lut[rm_indices[k]]
@@ -205,13 +242,18 @@ def lexical_stage(w_indptr, w_indices, w_data, w_cols, w_weights, w_field,
         col = a_cols[t]
         b = bit_slot[col]
         if b < 0:
-            for k in range(a_indptr[col], a_indptr[col + 1]):
+            a_end = a_indptr[col + 1]
+            for k in range(a_indptr[col], a_end):
+                if k + 16 < a_end:
+                    _prefetch(slot, a_indices[k + 16])
                 j = slot[a_indices[k]]
                 if j >= 0:
                     answer[j] += a_data[k] * a_weights[t]
                     answer_cov[j] += a_coverage[t]
         else:
             for j in range(n_arts):
+                if j + 8 < n_arts:
+                    _prefetch(bit_table[b, arts[j + 8] >> 6], 0)
                 item = arts[j]
                 bits = bit_table[b, item >> 6, 0]
                 shift = np.uint64(item & 63)
