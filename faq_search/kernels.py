@@ -50,6 +50,22 @@ def _prefetch(typingctx, array, index):
 
 
 @_jit
+def _prefetched_sum(values):
+    total = 0.0
+    for i in range(values.size):
+        _prefetch(values, i + 1)
+        total += values[i]
+    return total
+
+
+def check() -> None:
+    """Compile (or load) a loop using ``_prefetch``: an LLVM that no longer knows the intrinsic fails
+    here, on import (search.py then serves the NumPy forms), not in every query."""
+    if _prefetched_sum(np.ones(4)) != 4.0:
+        raise RuntimeError("compiled prefetch loop gave a wrong sum")
+
+
+@_jit
 def _rare_terms(indptr, cols, cap):
     """Which query terms generate candidates: those in at most ``cap`` rows, else the two rarest."""
     n = cols.size

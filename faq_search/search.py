@@ -59,7 +59,9 @@ def _kernels():
         return None
     try:
         from . import kernels
-    except Exception as e:  # noqa: BLE001 - no Numba, or no writable cache for it: serve without
+
+        kernels.check()
+    except Exception as e:  # noqa: BLE001 - no Numba, no writable cache, an LLVM it cannot use: serve without
         logging.getLogger(__name__).warning("compiled search loops unavailable, serving the NumPy form: %s", e)
         return None
     return kernels

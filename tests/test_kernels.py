@@ -132,3 +132,15 @@ def test_best_limit_keeps_what_a_stable_sort_keeps():
             continue
         stable = np.sort(passing[np.argsort(-score[passing], kind="mergesort")[:limit]])
         assert _best_limit(score, passing, limit).tolist() == stable.tolist()
+
+
+def test_a_kernel_module_that_cannot_compile_leaves_the_numpy_forms(monkeypatch):
+    from faq_search import kernels
+
+    def broken():
+        raise RuntimeError("no such intrinsic")
+
+    monkeypatch.setattr(kernels, "check", broken)
+    assert search_module._kernels.__wrapped__() is None
+    monkeypatch.undo()
+    assert search_module._kernels.__wrapped__() is kernels
