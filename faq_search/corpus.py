@@ -153,6 +153,35 @@ def _mtime(path: Path) -> str:
     return datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).isoformat(timespec="seconds")
 
 
+def _where_in_front(source: str, key: str, value: str) -> tuple[str, int]:
+    """(path, line) of ``value`` under ``key`` in a Markdown article's front matter, for problems
+    found after parsing (an unknown category or related id): the editor is sent to the line to fix,
+    not to the article's id. Falls back to ``source`` (a JSONL record is one line anyway)."""
+    path, line = source.rsplit(":", 1)
+    if not path.endswith(".md"):
+        return path, int(line)
+    try:
+        lines = Path(path).read_text("utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return path, int(line)
+    # The value whole, not inside a longer id (pw inside pw-pay).
+    found = re.compile(rf"(?<![\w.-]){re.escape(value)}(?![\w.-])").search
+    key_line = None
+    for number, text in enumerate(lines[1:], 2):
+        if text.strip() == "---":
+            break
+        if key_line is None:
+            if text.startswith(f"{key}:"):
+                key_line = number
+                if found(text, len(key) + 1):
+                    return path, number
+        elif text[:1] not in (" ", "\t", "-"):  # the next key: the value was not in a block list
+            break
+        elif found(text):
+            return path, number
+    return path, key_line or int(line)
+
+
 def _key_lines(front: str, first_line: int) -> dict[str, int]:
     lines = {}
     for offset, text in enumerate(front.splitlines()):
@@ -307,8 +336,8 @@ def _load_markdown(root: Path, problems: list[Problem]) -> tuple[list[Article], 
             problems.append(Problem(_display(cat_file), 1, f"invalid categories file: {e}"))
         for a in articles:
             if categories and a.category not in categories:
-                path, line = a.source.rsplit(":", 1)
-                problems.append(Problem(path, int(line), f"unknown category '{a.category}' (not in categories.yml)"))
+                problems.append(Problem(*_where_in_front(a.source, "category", a.category),
+                                        f"unknown category '{a.category}' (not in categories.yml)"))
     return articles, categories, paths + extra
 
 
@@ -392,8 +421,7 @@ def _check_ids(articles: list[Article], problems: list[Problem], popular: tuple[
     for a in articles:
         for rid in a.related:
             if rid not in first_seen:
-                path, line = a.source.rsplit(":", 1)
-                problems.append(Problem(path, int(line), f"unknown related id '{rid}'"))
+                problems.append(Problem(*_where_in_front(a.source, "related", rid), f"unknown related id '{rid}'"))
     if popular_file is not None:
         lines = popular_file.read_text("utf-8").splitlines()
         for pid in popular:

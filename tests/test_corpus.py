@@ -67,15 +67,27 @@ def test_duplicate_id_names_both_places(make_corpus):
     assert any("duplicate id 'pw-login'" in p and "first used at" in p for p in problems)
 
 
-def test_unknown_related_id(make_corpus):
-    broken = dict(TINY_ARTICLES["withdraw/arrival.md"], related=["no-such-article"])
-    problems = problems_of(make_corpus({**TINY_ARTICLES, "withdraw/arrival.md": broken}))
-    assert any("arrival.md:2: unknown related id 'no-such-article'" in p for p in problems)
+FLOW_RELATED = "---\nid: x5\nquestion: 问？\ncategory: password\nrelated: [pw-pay, no-such-article]\n---\n答\n"
+# "no-such-article-2" first: the unknown id must be matched whole.
+BLOCK_RELATED = "---\nid: x6\nquestion: 问？\nrelated:\n  - no-such-article-2\n  - no-such-article\ncategory: misc\n---\n答\n"
 
 
-def test_unknown_category(make_corpus):
-    odd = dict(TINY_ARTICLES["withdraw/arrival.md"], category="misc")
-    assert any("unknown category 'misc'" in p for p in problems_of(make_corpus({**TINY_ARTICLES, "withdraw/arrival.md": odd})))
+@pytest.mark.parametrize("content, line", [(FLOW_RELATED, 5), (BLOCK_RELATED, 6)])
+def test_unknown_related_id_names_its_line(make_corpus, content, line):
+    problems = problems_of(make_corpus({**TINY_ARTICLES, "password/odd.md": content}))
+    assert any(f"odd.md:{line}: unknown related id 'no-such-article'" in p for p in problems), problems
+
+
+def test_unknown_category_names_its_line(make_corpus):
+    problems = problems_of(make_corpus({**TINY_ARTICLES, "password/odd.md": BLOCK_RELATED}))
+    assert any("odd.md:7: unknown category 'misc'" in p for p in problems), problems
+
+
+def test_unknown_category_from_the_folder_names_the_id_line(make_corpus):
+    # No 'category' key: the folder is the category, so the article itself is named.
+    content = "---\nid: x7\nquestion: 问？\n---\n答\n"
+    problems = problems_of(make_corpus({**TINY_ARTICLES, "misc/odd.md": content}))
+    assert any("misc/odd.md:2: unknown category 'misc'" in p for p in problems), problems
 
 
 def test_all_problems_are_collected_in_one_pass(make_corpus):
