@@ -36,6 +36,13 @@ def test_every_article_is_complete(corpus):
         assert a.tags, a.id
 
 
+def test_every_article_says_when_it_was_last_changed():
+    # Without it the date shown is the file's mtime: on a fresh clone or deploy, the checkout time.
+    for path in sorted((REAL_CORPUS / "articles").rglob("*.md")):
+        front = path.read_text("utf-8").split("\n---", 1)[0]
+        assert re.search(r"^updated: \d{4}-\d{2}-\d{2}", front, re.M), path
+
+
 def test_no_two_articles_share_a_phrasing(corpus):
     seen = Counter(q for a in corpus.articles for q in a.questions)
     assert [q for q, n in seen.items() if n > 1] == []
