@@ -1,4 +1,4 @@
-"""The `faq-search` command: build (--check, --watch), search, serve, report."""
+"""The `faq-search` command: build (--check, --watch), search, eval, confusions, serve, report."""
 
 from __future__ import annotations
 
@@ -231,6 +231,24 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def cmd_confusions(args) -> int:
+    from .confusions import find_confusions
+    from .index import IndexError_
+    from .search import Searcher
+
+    try:
+        searcher = Searcher.load(args.index)
+    except (IndexError_, OSError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    report = find_confusions(searcher, limit=args.limit)
+    if args.json:
+        print(json.dumps(report.to_dict(top=args.top), ensure_ascii=False, indent=2))
+    else:
+        print(report.format(top=args.top, examples=args.examples))
+    return 0
+
+
 def _related(searcher, article_id: str) -> list:
     a = searcher.get(article_id)
     return [r for r in (searcher.get(rid) for rid in a.related) if r is not None] if a else []
@@ -311,6 +329,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--failures", action="store_true", help="list each miss with what ranked first and why")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("confusions", help="phrasings that bring up another article first, searched with themselves hidden")
+    p.add_argument("--index", default=env.FAQ_INDEX_DIR)
+    p.add_argument("--top", type=int, default=20, help="pairs of articles to list (default: %(default)s)")
+    p.add_argument("--examples", type=int, default=3, help="phrasings shown per pair (default: %(default)s)")
+    p.add_argument("--limit", type=int, default=20_000, help="phrasings searched at most (default: %(default)s)")
+    p.add_argument("--json", action="store_true", help="machine-readable output (--top pairs, every phrasing of each)")
+    p.set_defaults(func=cmd_confusions)
 
     p = sub.add_parser("serve", help="serve the API and search page with gunicorn")
     p.add_argument("--index", default=env.FAQ_INDEX_DIR)
