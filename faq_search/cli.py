@@ -241,7 +241,12 @@ def cmd_confusions(args) -> int:
     except (IndexError_, OSError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    if args.article and searcher.get(args.article) is None:
+        print(f"error: no article with id '{args.article}'", file=sys.stderr)
+        return 2
     report = find_confusions(searcher, limit=args.limit)
+    if args.article:
+        report = report.only(args.article)
     if args.json:
         print(json.dumps(report.to_dict(top=args.top), ensure_ascii=False, indent=2))
     else:
@@ -335,6 +340,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--top", type=int, default=20, help="pairs of articles to list (default: %(default)s)")
     p.add_argument("--examples", type=int, default=3, help="phrasings shown per pair (default: %(default)s)")
     p.add_argument("--limit", type=int, default=20_000, help="phrasings searched at most (default: %(default)s)")
+    p.add_argument("--article", default=None, help="only the pairs where this article loses or takes phrasings")
     p.add_argument("--json", action="store_true", help="machine-readable output (--top pairs, every phrasing of each)")
     p.set_defaults(func=cmd_confusions)
 

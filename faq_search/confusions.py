@@ -11,7 +11,7 @@ confusions`) and tell the articles apart before users run into them; no labelled
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
@@ -42,6 +42,12 @@ class ConfusionReport:
     first: int  # of them, those whose own article ranked first
     confusions: tuple[Confusion, ...]
     questions: dict  # article id → standard question, for the articles named
+    involving: str | None = None  # confusions kept only where this article is on either side
+
+    def only(self, article_id: str) -> "ConfusionReport":
+        """The confusions where ``article_id`` loses a phrasing or takes one (the counts stay whole)."""
+        kept = tuple(c for c in self.confusions if article_id in (c.article, c.taken_by))
+        return replace(self, confusions=kept, involving=article_id)
 
     def pairs(self) -> list[tuple[tuple[str, str], list[Confusion]]]:
         """(own article, article ranked first) → its confusions; most confusions first."""
@@ -59,6 +65,7 @@ class ConfusionReport:
                        "phrasings": [{k: v for k, v in asdict(c).items() if k not in ("article", "taken_by")} for c in cs]}
                       for (a, b), cs in pairs[:top]],
             "pair_count": len(pairs),
+            "involving": self.involving,
         }
 
     def format(self, top: int = 20, examples: int = 3) -> str:
@@ -67,9 +74,10 @@ class ConfusionReport:
         lines = [f"{self.searched:,} phrasings{sample} of {self.articles:,} articles, each searched with itself hidden: "
                  f"{self.first:,} ({share:.1%}) bring up their own article first."]
         pairs = self.pairs()
+        where = f" where {self.involving} is on either side" if self.involving else ""
         if not pairs:
-            return lines[0]
-        lines.append(f"{len(self.confusions):,} bring up another article first ({len(pairs):,} pairs); "
+            return "\n".join(lines + [f"None brings up another article first{where}."] if where else lines)
+        lines.append(f"{len(self.confusions):,} bring up another article first{where} ({len(pairs):,} pairs); "
                      f"the {min(top, len(pairs))} largest:")
         for (a, b), cs in pairs[:top]:
             lines += ["", f"{len(cs):>3}  {a}  {self.questions.get(a, '')}", f"     → {b}  {self.questions.get(b, '')}" if b else "     → no article found"]

@@ -56,3 +56,17 @@ def test_confusions_command_text_and_json(make_corpus, tmp_path, tiny_analyzer, 
 def test_confusions_command_without_an_index(tmp_path, capsys):
     assert main(["confusions", "--index", str(tmp_path / "missing")]) == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_one_articles_pairs_either_side(make_corpus, tmp_path, tiny_analyzer, capsys):
+    out = _misfiled_index(make_corpus, tmp_path, tiny_analyzer)
+    report = find_confusions(Searcher.load(out))
+    for article in ("pw-pay", "pw-login", "wd-time"):
+        only = report.only(article)
+        assert (only.searched, only.first) == (report.searched, report.first)
+        assert set(only.confusions) == {c for c in report.confusions if article in (c.article, c.taken_by)}
+    assert main(["confusions", "--index", str(out), "--article", "pw-login"]) == 0
+    text = capsys.readouterr().out
+    assert "where pw-login is on either side" in text and MISFILED in text
+    assert main(["confusions", "--index", str(out), "--article", "no-such-id"]) == 2
+    assert "no article with id 'no-such-id'" in capsys.readouterr().err
