@@ -11,10 +11,10 @@ from pathlib import Path
 
 from .analysis import Analyzer
 from .completions import CompletionsBuild, publish_completions
-from .corpus import load_corpus
+from .corpus import Problem, load_corpus, where_in_front
 from .index import (
     DEFAULT_RANKING, READABLE_FORMATS, BuildResult, IndexError_, analyse_corpus, analyzer_for, build_arrays, corpus_key,
-    dict_files_for, in_memory, publish, published_manifest, read_current, write_version,
+    dict_files_for, in_memory, load_index, publish, published_manifest, read_current, write_version,
 )
 from .features import Ragged
 from .incremental import build_incremental, save_row_features, source_keys
@@ -37,8 +37,11 @@ def build_index(corpus_path: str | Path, out_dir: str | Path, dict_dir: str | Pa
     When the published index is a large one and the corpus differs from its base in few articles,
     publishes an incremental version (incremental.py) instead; ``full`` always builds a complete one.
     Then, unless ``completions`` is false, writes the new version's completion data (completions.py)."""
+    before = read_current(Path(out_dir))
     result, pending = _build_version(corpus_path, out_dir, dict_dir, analyzer, ranking, progress, workers, rerank,
                                      full, completions)
+    if Path(corpus_path).is_dir() and before not in (None, result.version):
+        result = replace(result, warnings=tuple(undated_changes(out_dir, before, result.version)))
     if completions:
         t0 = time.perf_counter()
         try:
@@ -52,6 +55,33 @@ def build_index(corpus_path: str | Path, out_dir: str | Path, dict_dir: str | Pa
         else:
             result = replace(result, completions_seconds=time.perf_counter() - t0, completions_reused=reused)
     return result
+
+
+# What readers see of an article: a change to any of these should move its `updated`.
+DATED_FIELDS = ("question", "similar_questions", "answer", "category", "tags", "related")
+
+
+def undated_changes(out_dir: str | Path, before: str, after: str) -> list[Problem]:
+    """Articles whose text changed from version ``before`` to ``after`` while their `updated` stayed
+    the same (an editor forgot to bump it): the console, the CLI and the API would show the old date.
+    At the `updated:` line of the article. Empty when ``before`` cannot be read."""
+    try:
+        old = {a.id: a for a in load_index(out_dir, before, verify=False).articles}
+        new = load_index(out_dir, after, verify=False).articles
+    except (IndexError_, OSError, ValueError) as e:
+        log.warning("could not compare %s with %s: %s", after, before, e)
+        return []
+    problems = []
+    for a in new:
+        b = old.get(a.id)
+        if b is None or not a.updated or a.updated != b.updated:
+            continue
+        changed = [f for f in DATED_FIELDS if getattr(a, f) != getattr(b, f)]
+        if changed:
+            problems.append(Problem(*where_in_front(a.source, "updated", ""),
+                                    f"{', '.join(changed)} changed since {before} but 'updated' still says "
+                                    f"{a.updated}: bump it"))
+    return problems
 
 
 def _build_version(corpus_path: str | Path, out_dir: str | Path, dict_dir: str | Path | None,

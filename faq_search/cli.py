@@ -36,6 +36,8 @@ def _print_built(result, quiet: bool) -> None:
                if result.completions_seconds is not None else ""),
             flush=True,
         )
+        for problem in result.warnings:
+            print(f"warning: {problem}", file=sys.stderr, flush=True)
 
 
 def _print_failed(error: Exception, out_dir: str) -> None:

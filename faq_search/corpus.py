@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-__all__ = ["Article", "Corpus", "CorpusError", "Problem", "Scope", "load_corpus"]
+__all__ = ["Article", "Corpus", "CorpusError", "Problem", "Scope", "load_corpus", "where_in_front"]
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _FRONT_MATTER_END = re.compile(r"^---[ \t]*$", re.M)
@@ -153,7 +153,7 @@ def _mtime(path: Path) -> str:
     return datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).isoformat(timespec="seconds")
 
 
-def _where_in_front(source: str, key: str, value: str) -> tuple[str, int]:
+def where_in_front(source: str, key: str, value: str) -> tuple[str, int]:
     """(path, line) of ``value`` under ``key`` in a Markdown article's front matter, for problems
     found after parsing (an unknown category or related id): the editor is sent to the line to fix,
     not to the article's id. Falls back to ``source`` (a JSONL record is one line anyway)."""
@@ -336,7 +336,7 @@ def _load_markdown(root: Path, problems: list[Problem]) -> tuple[list[Article], 
             problems.append(Problem(_display(cat_file), 1, f"invalid categories file: {e}"))
         for a in articles:
             if categories and a.category not in categories:
-                problems.append(Problem(*_where_in_front(a.source, "category", a.category),
+                problems.append(Problem(*where_in_front(a.source, "category", a.category),
                                         f"unknown category '{a.category}' (not in categories.yml)"))
     return articles, categories, paths + extra
 
@@ -421,7 +421,7 @@ def _check_ids(articles: list[Article], problems: list[Problem], popular: tuple[
     for a in articles:
         for rid in a.related:
             if rid not in first_seen:
-                problems.append(Problem(*_where_in_front(a.source, "related", rid), f"unknown related id '{rid}'"))
+                problems.append(Problem(*where_in_front(a.source, "related", rid), f"unknown related id '{rid}'"))
     if popular_file is not None:
         lines = popular_file.read_text("utf-8").splitlines()
         for pid in popular:

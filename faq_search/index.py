@@ -123,6 +123,7 @@ class BuildResult:
     incremental: bool = False  # a delta over the base's files (incremental.py)
     completions_seconds: float | None = None  # writing its completion data (None: not written)
     completions_reused: bool = False  # linked to an earlier version's (only answers changed)
+    warnings: tuple = ()  # corpus.Problem: published anyway (an article changed but kept its `updated`)
 
 
 def _lead_sentence(answer: str) -> str:

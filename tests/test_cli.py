@@ -112,3 +112,30 @@ def test_no_confident_answer_is_flagged(tiny_index, capsys):
     code = main(["search", "密", "--index", str(tiny_index)])
     text = capsys.readouterr().out
     assert code == 1 and "没有找到匹配的答案" in text or "没有可信的答案" in text
+
+
+def test_a_changed_article_that_kept_its_updated_date_is_warned_about(make_corpus, tmp_path, capsys):
+    dated = {k: v for k, v in TINY_ARTICLES.items()}
+    root = make_corpus(dated)
+    path = root / "articles" / "transfer" / "wrong-person.md"
+    path.write_text(path.read_text("utf-8").replace("category: transfer", "category: transfer\nupdated: 2026-01-05"), "utf-8")
+    out = tmp_path / "index"
+    assert build_main(["--corpus", str(root), "--out", str(out)]) == 0
+    assert "warning" not in capsys.readouterr().err
+
+    # The answer changed, the date did not: published, with a warning at the `updated:` line.
+    path.write_text(path.read_text("utf-8").replace("1到3个工作日", "1到5个工作日"), "utf-8")
+    assert build_main(["--corpus", str(root), "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    line = path.read_text("utf-8").splitlines().index("updated: 2026-01-05") + 1
+    assert f"warning: {path}:{line}: answer changed since" in err
+    assert "'updated' still says 2026-01-05" in err and "bump it" in err
+    assert err.count("warning:") == 1  # the other articles did not change
+
+    # Phrasings count too; a bumped date silences it.
+    path.write_text(path.read_text("utf-8").replace("  - 钱转错人了\n", "  - 钱转错人了\n  - 转错账了\n"), "utf-8")
+    assert build_main(["--corpus", str(root), "--out", str(out)]) == 0
+    assert "similar_questions changed since" in capsys.readouterr().err
+    path.write_text(path.read_text("utf-8").replace("1到5个工作日", "1到3个工作日").replace("2026-01-05", "2026-02-01"), "utf-8")
+    assert build_main(["--corpus", str(root), "--out", str(out)]) == 0
+    assert "warning" not in capsys.readouterr().err
