@@ -47,6 +47,12 @@ class Suggestion:
                 "matched": self.matched, "span": list(self.span) if self.span else None}
 
 
+class _Numbers(dict):
+    """Phrase text → number, and how many phrases were numbered (duplicates counted)."""
+
+    numbers = 0
+
+
 def _compact(original: str, normalize: Callable[[str], str]) -> tuple[str, list[int]]:
     """``original`` normalised without spaces, and each kept character's position in ``original``."""
     chars, orig = [], []
@@ -224,6 +230,48 @@ class _Haystack:
         h.gram_places = arrays[f"{prefix}.gram_places"]
         return h
 
+    def _runs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
+        """(code points, character map, alignment or None, phrase starts) of this haystack, frozen or
+        not: its phrases' forms one after the other, each followed by the separator."""
+        if hasattr(self, "parts"):  # still being filled
+            text = "\n".join(self.parts) + "\n" if self.parts else ""
+            aligned = None
+            if self._aligned_at is not None:
+                aligned = np.zeros(len(text), np.uint8)
+                aligned[np.asarray(self._aligned_at, np.int64)] = 1
+        else:
+            text = self.text if self.starts else ""
+            aligned = None if self.aligned is None else np.asarray(self.aligned, np.uint8)
+        return (np.frombuffer(text.encode("utf-32-le"), np.uint32), np.asarray(self.char, np.int32), aligned,
+                np.asarray(self.starts, np.int64))
+
+    @classmethod
+    def gathered(cls, sources: list["_Haystack"], picks: np.ndarray, gram: int) -> "_Haystack":
+        """A frozen haystack of the phrases ``picks`` (numbered across ``sources``, in order), each
+        one's form, character map and alignment copied from its source rather than read again."""
+        runs = [src._runs() for src in sources]
+        sizes = [cp.size for cp, _c, _a, _s in runs]
+        offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        cp = np.concatenate([r[0] for r in runs])
+        char = np.concatenate([r[1] for r in runs])
+        aligned = None
+        if any(r[2] is not None for r in runs):
+            aligned = np.concatenate([r[2] if r[2] is not None else np.zeros(n, np.uint8) for r, n in zip(runs, sizes)])
+        starts = np.concatenate([r[3] + off for r, off in zip(runs, offsets)])
+        lengths = np.append(starts[1:], cp.size) - starts  # each phrase's form and its separator
+        take, first = lengths[picks], starts[picks]
+        ends = np.cumsum(take)
+        at = np.repeat(first - (ends - take), take) + np.arange(int(ends[-1]) if take.size else 0)
+        h = cls.__new__(cls)
+        h.gram = gram
+        h.text = cp[at].tobytes().decode("utf-32-le") if take.size else "\n"
+        # memoryviews: indexing one gives a Python int, like the array and bytearray a build makes.
+        h.char = memoryview(char[at])
+        h.aligned = None if aligned is None else memoryview(aligned[at])
+        h.starts = (ends - take).tolist()
+        h.grams, h.gram_starts, h.gram_places = _gram_index(h.text, gram)
+        return h
+
     def _gram_ids(self, q: str) -> np.ndarray | None:
         """Each gram of q (len(q) ≥ gram) as its number in ``grams``; None when one occurs nowhere."""
         if self.grams.size == 0:
@@ -348,6 +396,13 @@ class Suggester:
     """Completions over every phrasing of every article. Immutable once built; thread-safe."""
 
     def __init__(self, articles: Iterable[Article], normalize: Callable[[str], str] = str.lower):
+        self._read(self._collect(articles, normalize))
+        for h in (self._text, self._full, self._initials):
+            h.freeze()
+
+    def _collect(self, articles: Iterable[Article], normalize: Callable[[str], str]) -> list[tuple[int, bool, str]]:
+        """Keep what a suggestion shows of ``articles``; return their phrases (article, standard
+        question?, text) in ranking order."""
         self.normalize = normalize
         # Only what a suggestion shows, not the articles: at 100k articles, holding them (answers
         # included) cost ≈ 200 MiB in every worker.
@@ -358,6 +413,14 @@ class Suggester:
             self._questions.append(a.question)
             self._categories.append(a.category)
             phrases.extend((art, j == 0, q) for j, q in enumerate(a.questions))
+        # Phrases in ranking order (standard questions first, then shorter first): a scan of a
+        # haystack meets matches best first and can stop after ``k`` articles.
+        phrases.sort(key=lambda p: (not p[1], len(p[2])))
+        return phrases
+
+    def _read(self, phrases: list[tuple[int, bool, str]]) -> None:
+        """Every phrase's forms (compact text, pinyin, initials) into unfrozen haystacks."""
+        normalize = self.normalize
         # Build-time memos: phrasings repeat and characters repeat far more (a 100k corpus has
         # ≈ 400k phrasings but a few thousand distinct characters); the outputs are the same.
         char_forms: dict[str, str] = {}
@@ -376,9 +439,6 @@ class Suggester:
         self._orig, self._orig_start = array("i"), array("i")
         self.char_pinyin: dict[str, str] = {}  # reading of each corpus character, for mixed input like 忘记mi
         self._text, self._full, self._initials = _Haystack(2), _Haystack(3), _Haystack(3)
-        # Phrases in ranking order (standard questions first, then shorter first): a scan of a
-        # haystack meets matches best first and can stop after ``k`` articles.
-        phrases.sort(key=lambda p: (not p[1], len(p[2])))
         for art, standard, q in phrases:
             text, orig = _compact(q, normalize_char)
             self._article.append(art)
@@ -401,8 +461,76 @@ class Suggester:
                 initial_char.append(i)
             self._full.add("".join(full), full_char, syllable_starts)
             self._initials.add("".join(initials), initial_char)
-        for h in (self._text, self._full, self._initials):
-            h.freeze()
+
+    @classmethod
+    def reusing(cls, previous: "Suggester", articles: Iterable[Article],
+                normalize: Callable[[str], str] = str.lower) -> "Suggester":
+        """``Suggester(articles, normalize)``, equal array for array, with the forms of every phrase
+        ``previous`` already holds (an earlier version's completions, mapped) copied from it: reading
+        pinyin is most of a build (≈ 18 s at 100k articles) and an edit changes few phrases. Forms
+        depend on a phrase's text alone (and on FORMAT, which the caller checks)."""
+        sug = cls.__new__(cls)
+        phrases = sug._collect(articles, normalize)
+        known = previous._phrase_numbers()
+        where = np.fromiter((known.get(q.encode("utf-8"), -1) for _a, _s, q in phrases), np.int64, len(phrases))
+        new = np.flatnonzero(where < 0)
+        pool = cls.__new__(cls)
+        pool.normalize = normalize
+        pool._read([phrases[i] for i in new.tolist()])
+        picks = where.copy()
+        picks[new] = known.numbers + np.arange(new.size)  # the pool's phrases follow previous's
+        n = len(phrases)
+        # memoryviews: indexing one gives a Python int, like the arrays a build makes.
+        sug._article = memoryview(np.fromiter((a for a, _s, _q in phrases), np.int32, n))
+        sug._standard = memoryview(np.fromiter((s for _a, s, _q in phrases), np.uint8, n))
+        sug._original = [q for _a, _s, q in phrases]
+        sug._length = memoryview(np.fromiter(map(len, sug._original), np.int32, n))
+        orig = [np.asarray(x._orig, np.int32) for x in (previous, pool)]
+        orig_start = [np.asarray(x._orig_start, np.int64) for x in (previous, pool)]
+        first = np.concatenate([orig_start[0], orig_start[1] + orig[0].size])
+        count = np.append(first[1:], orig[0].size + orig[1].size) - first
+        take, ends = count[picks], np.cumsum(count[picks])
+        at = np.repeat(first[picks] - (ends - take), take) + np.arange(int(ends[-1]) if take.size else 0)
+        sug._orig = memoryview(np.concatenate(orig)[at])
+        sug._orig_start = memoryview((ends - take).astype(np.int32))
+        for _prefix, attr, gram in cls._HAYSTACKS:
+            setattr(sug, attr, _Haystack.gathered([getattr(previous, attr), getattr(pool, attr)], picks, gram))
+        sug.char_pinyin = sug._first_readings()
+        return sug
+
+    def _phrase_numbers(self) -> "_Numbers":
+        """Each phrase's original text (UTF-8) → its number here (the first, for a text seen twice)."""
+        texts = self._original
+        if hasattr(texts, "segments"):  # mapped: slice the UTF-8 blob instead of decoding every phrase
+            blob, off, _first = texts.segments()[0]
+            raw, bounds = blob.tobytes(), off.tolist()
+            encoded = [raw[bounds[i] : bounds[i + 1]] for i in range(len(bounds) - 1)]
+        else:
+            encoded = [q.encode("utf-8") for q in texts]
+        numbers = _Numbers()
+        for n, b in enumerate(encoded):
+            numbers.setdefault(b, n)
+        numbers.numbers = len(encoded)
+        return numbers
+
+    def _first_readings(self) -> dict[str, str]:
+        """``char_pinyin`` as a build fills it: each Chinese character's syllable where it is first read,
+        phrases in order (from the pinyin haystack's syllable starts and the text haystack)."""
+        full, text = self._full, self._text
+        if full.aligned is None or not full.starts:
+            return {}
+        starts = np.asarray(full.starts, np.int64)
+        at = np.flatnonzero(np.asarray(full.aligned, np.uint8))  # every syllable's start, in phrase order
+        phrase = np.searchsorted(starts, at, side="right") - 1
+        phrase_end = np.append(starts[1:], len(full.text)) - 1  # its separator
+        end = np.minimum(np.append(at[1:], len(full.text)), phrase_end[phrase])
+        char = np.asarray(text.starts, np.int64)[phrase] + np.asarray(full.char, np.int32)[at]
+        cps = np.frombuffer(text.text.encode("utf-32-le"), np.uint32)[char]
+        cjk = ((cps >= 0x3400) & (cps <= 0x4DBF)) | ((cps >= 0x4E00) & (cps <= 0x9FFF)) | ((cps >= 0xF900) & (cps <= 0xFAFF))
+        cps, at, end = cps[cjk], at[cjk], end[cjk]
+        _, first = np.unique(cps, return_index=True)
+        first.sort()
+        return {chr(int(cps[i])): full.text[int(at[i]) : int(end[i])] for i in first.tolist()}
 
     _HAYSTACKS = (("text", "_text", 2), ("full", "_full", 3), ("initials", "_initials", 3))
 

@@ -244,6 +244,8 @@ def test_without_published_completions_the_server_builds_them(app_factory, make_
     build_index(make_corpus({**TINY_ARTICLES, "password/points.md": extra}, name="v2"), out, analyzer=tiny_analyzer,
                 completions=False)
     assert suggested(client, "积分") == ["pts"]  # nothing published: built by the server
+    # … from the version it followed, whose phrases it copied rather than read again
+    assert suggested(client, "mima") == ["pw-login", "pw-pay"] and suggested(client, "jf") == ["pts"]
 
     # A long wait: the server keeps the previous completions until the builder's arrive.
     client = app_factory(out, FAQ_COMPLETIONS_WAIT=600.0).test_client()

@@ -259,3 +259,57 @@ def test_an_answer_only_entry_completes_by_its_lead_sentence(tmp_path, tiny_anal
     version = build_index(kb, tmp_path / "ix", analyzer=tiny_analyzer).version
     found = load_completions(tmp_path / "ix", version).suggest("数字")
     assert [(s.id, s.question) for s in found] == [("notice", "数字人民币钱包暂停充值。")]
+
+
+def _same_data(a: Suggester, b: Suggester) -> None:
+    (arrays_a, lists_a), (arrays_b, lists_b) = a.to_arrays(), b.to_arrays()
+    assert arrays_a.keys() == arrays_b.keys()
+    for name in arrays_a:
+        assert arrays_a[name].dtype == arrays_b[name].dtype and (arrays_a[name] == arrays_b[name]).all(), name
+    assert lists_a == lists_b and list(lists_a["char_pinyin"]) == list(lists_b["char_pinyin"])
+
+
+def test_a_suggester_built_from_an_earlier_one_equals_one_built_afresh(real_suggester, real_analyzer, tmp_path):
+    import dataclasses
+
+    from faq_search.completions import load_completions, write_completions
+
+    before = list(load_corpus(REAL_CORPUS).articles)
+    after = list(before)
+    # An edit: phrasings dropped and added (one with a character no phrasing had: 璟), a standard
+    # question changed, an article removed and one added.
+    after[3] = dataclasses.replace(after[3], similar_questions=(*after[3].similar_questions[2:], "换了个问法行不行", "璟字怎么念"))
+    after[10] = dataclasses.replace(after[10], question="改过的标准问题")
+    del after[20]
+    after.append(Article(id="new", question="新文章的问题", answer="答。", category="app", similar_questions=("新問題ＡＢＣ",)))
+    afresh = Suggester(after, real_analyzer.normalize)
+    write_completions(tmp_path, "v1", real_suggester)
+    mapped = load_completions(tmp_path, "v1", real_analyzer.normalize)
+    for previous in (real_suggester, mapped, Suggester([], real_analyzer.normalize)):
+        reused = Suggester.reusing(previous, after, real_analyzer.normalize)
+        _same_data(reused, afresh)
+        for t in ("mima", "忘记mi", "xin", "新问", "jing", "璟", "zfmm"):
+            assert [s.to_dict() for s in reused.suggest(t)] == [s.to_dict() for s in afresh.suggest(t)], t
+    _same_data(Suggester.reusing(mapped, before, real_analyzer.normalize), real_suggester)
+    assert Suggester.reusing(real_suggester, [], real_analyzer.normalize).suggest("密码") == []
+
+
+def test_a_changed_question_gets_completions_built_from_the_previous_ones(make_corpus, tmp_path, tiny_analyzer,
+                                                                         monkeypatch):
+    from faq_search.build import build_index
+    from faq_search.completions import index_suggester, load_completions
+    from faq_search.index import load_index
+    from tests.conftest import TINY_ARTICLES
+
+    out = tmp_path / "ix"
+    build_index(make_corpus(name="c0"), out, analyzer=tiny_analyzer)
+    changed = {k: dict(v) for k, v in TINY_ARTICLES.items()}
+    changed["withdraw/arrival.md"]["similar"] = ["提现几天到", "提现到账要多长时间"]
+    reused = []
+    reusing = Suggester.reusing.__func__
+    monkeypatch.setattr(Suggester, "reusing", classmethod(lambda cls, *a: reused.append(a[0]) or reusing(cls, *a)))
+    version = build_index(make_corpus(changed, name="c1"), out, analyzer=tiny_analyzer).version
+    assert len(reused) == 1 and len(reused[0]._ids) == len(TINY_ARTICLES)  # the first version's, mapped
+    published = load_completions(out, version, tiny_analyzer.normalize)
+    _same_data(published, index_suggester(load_index(out, version), tiny_analyzer.normalize))
+    assert [s.matched for s in published.suggest("到账要")] == ["提现到账要多长时间"]

@@ -37,10 +37,11 @@ def feedback_store() -> FeedbackStore:
 def suggester_for(app, s: Searcher) -> Suggester:
     """The Suggester of ``s``'s index version, once per version: the completion data the builder
     published beside it (memory-mapped, shared by the workers), else built here (pinyin for 100k
-    articles takes ≈ 18 s). With none held yet it is got now (before gunicorn forks, normally); for a
-    newly swapped-in version a background thread waits for the builder's data (written just after the
-    version is published) and builds it only when none comes within FAQ_COMPLETIONS_WAIT seconds,
-    while the previous version's completions keep answering."""
+    articles takes ≈ 18 s; ≈ 4 s for a version that follows one whose completions are held). With none
+    held yet it is got now (before gunicorn forks, normally); for a newly swapped-in version a
+    background thread waits for the builder's data (written just after the version is published) and
+    builds it only when none comes within FAQ_COMPLETIONS_WAIT seconds, while the previous version's
+    completions keep answering."""
     held = app.extensions.setdefault("faq_suggesters", {"version": None, "suggester": None, "building": None,
                                                         "lock": threading.Lock()})
     if held["version"] == s.version:
@@ -84,7 +85,8 @@ def _follow_suggester(held: dict, s: Searcher, wait: float) -> None:
                     break
                 time.sleep(min(0.25, max(0.0, deadline - time.monotonic())))
         if sug is None and held["building"] == s.version:
-            sug = index_suggester(s.data, s.analyzer.normalize)
+            # From the version still answering: only the phrases it lacks are read (pinyin) afresh.
+            sug = index_suggester(s.data, s.analyzer.normalize, previous=held["suggester"])
     except Exception:
         log.exception("suggestions for index version %s not built", s.version)
         return
