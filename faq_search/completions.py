@@ -128,9 +128,15 @@ def index_suggester(data: IndexData, normalize: Callable[[str], str], previous: 
     owners = np.asarray(data.row_article, np.int64)[rows].tolist()
     ids, categories = data.columns["id"], data.columns["category"]
     texts: list[list[str]] = [[] for _ in ids]
-    row_text = data.row_text
-    for row, art in zip(rows.tolist(), owners):
-        texts[art].append(row_text[row])
+    # The rows' bytes in runs (views of the mapped files), cut and decoded here: ≈ 4× faster than
+    # asking the row store for each of 400k rows.
+    chunks, lengths = _row_runs(data.row_text, rows)
+    raw = b"".join(bytes(c) for c in chunks) if len(chunks) != 1 else bytes(chunks[0])
+    ends = np.cumsum(lengths).tolist()
+    start = 0
+    for art, end in zip(owners, ends):
+        texts[art].append(raw[start:end].decode("utf-8"))
+        start = end
     phrasings = [Phrasings(ids[a], t[0] if t else "", categories[a], tuple(t)) for a, t in enumerate(texts)]
     return Suggester(phrasings, normalize) if previous is None else Suggester.reusing(previous, phrasings, normalize)
 

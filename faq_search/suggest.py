@@ -53,6 +53,26 @@ class _Numbers(dict):
     numbers = 0
 
 
+def _runs(first: np.ndarray, count: np.ndarray, picks: np.ndarray) -> tuple[list[tuple[int, int]], np.ndarray]:
+    """The element ranges holding the picks' elements (pick ``p`` owns ``[first[p], first[p] + count[p])``),
+    consecutive picks of consecutive phrases (nearly all of them after an edit) merged into one range;
+    and where each pick's elements start once the ranges are joined."""
+    take = count[picks]
+    starts = np.cumsum(take) - take
+    if picks.size == 0:
+        return [], starts
+    breaks = np.flatnonzero(np.diff(picks) != 1) + 1
+    run_first, run_last = picks[np.concatenate([[0], breaks])], picks[np.append(breaks, picks.size) - 1]
+    return list(zip(first[run_first].tolist(), (first[run_last] + count[run_last]).tolist())), starts
+
+
+def _joined(source, ranges: list[tuple[int, int]]):
+    """``source`` (an array or a str) cut to ``ranges`` and joined: slices copied whole, not gathered."""
+    if isinstance(source, str):
+        return "".join(source[a:b] for a, b in ranges)
+    return np.concatenate([source[a:b] for a, b in ranges]) if ranges else source[:0]
+
+
 def _compact(original: str, normalize: Callable[[str], str]) -> tuple[str, list[int]]:
     """``original`` normalised without spaces, and each kept character's position in ``original``."""
     chars, orig = [], []
@@ -230,9 +250,9 @@ class _Haystack:
         h.gram_places = arrays[f"{prefix}.gram_places"]
         return h
 
-    def _runs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
-        """(code points, character map, alignment or None, phrase starts) of this haystack, frozen or
-        not: its phrases' forms one after the other, each followed by the separator."""
+    def _pieces(self) -> tuple[str, np.ndarray, np.ndarray | None, np.ndarray]:
+        """(text, character map, alignment or None, phrase starts) of this haystack, frozen or not: its
+        phrases' forms one after the other, each followed by the separator."""
         if hasattr(self, "parts"):  # still being filled
             text = "\n".join(self.parts) + "\n" if self.parts else ""
             aligned = None
@@ -242,33 +262,30 @@ class _Haystack:
         else:
             text = self.text if self.starts else ""
             aligned = None if self.aligned is None else np.asarray(self.aligned, np.uint8)
-        return (np.frombuffer(text.encode("utf-32-le"), np.uint32), np.asarray(self.char, np.int32), aligned,
-                np.asarray(self.starts, np.int64))
+        return text, np.asarray(self.char, np.int32), aligned, np.asarray(self.starts, np.int64)
 
     @classmethod
     def gathered(cls, sources: list["_Haystack"], picks: np.ndarray, gram: int) -> "_Haystack":
         """A frozen haystack of the phrases ``picks`` (numbered across ``sources``, in order), each
         one's form, character map and alignment copied from its source rather than read again."""
-        runs = [src._runs() for src in sources]
-        sizes = [cp.size for cp, _c, _a, _s in runs]
+        pieces = [src._pieces() for src in sources]
+        sizes = [len(text) for text, _c, _a, _s in pieces]
         offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-        cp = np.concatenate([r[0] for r in runs])
-        char = np.concatenate([r[1] for r in runs])
+        text = "".join(p[0] for p in pieces)
+        char = np.concatenate([p[1] for p in pieces])
         aligned = None
-        if any(r[2] is not None for r in runs):
-            aligned = np.concatenate([r[2] if r[2] is not None else np.zeros(n, np.uint8) for r, n in zip(runs, sizes)])
-        starts = np.concatenate([r[3] + off for r, off in zip(runs, offsets)])
-        lengths = np.append(starts[1:], cp.size) - starts  # each phrase's form and its separator
-        take, first = lengths[picks], starts[picks]
-        ends = np.cumsum(take)
-        at = np.repeat(first - (ends - take), take) + np.arange(int(ends[-1]) if take.size else 0)
+        if any(p[2] is not None for p in pieces):
+            aligned = np.concatenate([p[2] if p[2] is not None else np.zeros(n, np.uint8) for p, n in zip(pieces, sizes)])
+        starts = np.concatenate([p[3] + off for p, off in zip(pieces, offsets)])
+        lengths = np.append(starts[1:], len(text)) - starts  # each phrase's form and its separator
+        ranges, new_starts = _runs(starts, lengths, picks)
         h = cls.__new__(cls)
         h.gram = gram
-        h.text = cp[at].tobytes().decode("utf-32-le") if take.size else "\n"
+        h.text = _joined(text, ranges) if picks.size else "\n"
         # memoryviews: indexing one gives a Python int, like the array and bytearray a build makes.
-        h.char = memoryview(char[at])
-        h.aligned = None if aligned is None else memoryview(aligned[at])
-        h.starts = (ends - take).tolist()
+        h.char = memoryview(_joined(char, ranges))
+        h.aligned = None if aligned is None else memoryview(_joined(aligned, ranges))
+        h.starts = new_starts.tolist()
         h.grams, h.gram_starts, h.gram_places = _gram_index(h.text, gram)
         return h
 
@@ -489,10 +506,8 @@ class Suggester:
         orig_start = [np.asarray(x._orig_start, np.int64) for x in (previous, pool)]
         first = np.concatenate([orig_start[0], orig_start[1] + orig[0].size])
         count = np.append(first[1:], orig[0].size + orig[1].size) - first
-        take, ends = count[picks], np.cumsum(count[picks])
-        at = np.repeat(first[picks] - (ends - take), take) + np.arange(int(ends[-1]) if take.size else 0)
-        sug._orig = memoryview(np.concatenate(orig)[at])
-        sug._orig_start = memoryview((ends - take).astype(np.int32))
+        ranges, starts = _runs(first, count, picks)
+        sug._orig, sug._orig_start = memoryview(_joined(np.concatenate(orig), ranges)), memoryview(starts.astype(np.int32))
         for _prefix, attr, gram in cls._HAYSTACKS:
             setattr(sug, attr, _Haystack.gathered([getattr(previous, attr), getattr(pool, attr)], picks, gram))
         sug.char_pinyin = sug._first_readings()
@@ -528,8 +543,17 @@ class Suggester:
         cps = np.frombuffer(text.text.encode("utf-32-le"), np.uint32)[char]
         cjk = ((cps >= 0x3400) & (cps <= 0x4DBF)) | ((cps >= 0x4E00) & (cps <= 0x9FFF)) | ((cps >= 0xF900) & (cps <= 0xFAFF))
         cps, at, end = cps[cjk], at[cjk], end[cjk]
-        _, first = np.unique(cps, return_index=True)
-        first.sort()
+        # Each character's first place, a chunk at a time: after the first chunks nearly every
+        # character has been seen, so only a few places are sorted instead of millions.
+        seen, firsts = np.zeros(0x110000, bool), []
+        for i in range(0, cps.size, _GRAM_CHUNK):
+            chunk = cps[i : i + _GRAM_CHUNK]
+            unseen = np.flatnonzero(~seen[chunk])
+            if unseen.size:
+                chars, place = np.unique(chunk[unseen], return_index=True)
+                firsts.append(i + unseen[place])
+                seen[chars] = True
+        first = np.sort(np.concatenate(firsts)) if firsts else np.empty(0, np.int64)
         return {chr(int(cps[i])): full.text[int(at[i]) : int(end[i])] for i in first.tolist()}
 
     _HAYSTACKS = (("text", "_text", 2), ("full", "_full", 3), ("initials", "_initials", 3))
