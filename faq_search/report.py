@@ -1,7 +1,8 @@
 """Content-gap report from the query log and the feedback store: `faq-search report --since 7d`.
 
 What users ask most, what they ask that the knowledge base cannot answer with confidence (the articles
-editors should write next), which articles readers vote "not helpful", and click-through (article
+editors should write next), which queries readers found answered by another article than the one ranked
+first (phrasings to add to it), which articles readers vote "not helpful", and click-through (article
 views per search). Rendered as text, or as a self-contained HTML page with an inline SVG chart.
 """
 
@@ -17,7 +18,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Iterable
 
-__all__ = ["Report", "parse_since", "build_report", "read_feedback", "report_from_files", "render_text", "render_html"]
+__all__ = ["Report", "parse_since", "build_report", "read_feedback", "read_votes", "report_from_files", "render_text",
+           "render_html"]
 
 # The feedback store is written by the web app (faq_search/feedback.py); the report only reads it.
 FEEDBACK_FILENAME = "feedback.sqlite3"
@@ -49,6 +51,8 @@ class Report:
     top_queries: list[tuple[str, int, int]] = field(default_factory=list)  # (query, searches, confident)
     top_unanswered: list[tuple[str, int, str | None]] = field(default_factory=list)  # (query, searches, best guess)
     not_helpful: list[tuple[str, int, int]] | None = None  # (article id, not helpful, helpful); None: no store
+    # (query, article voted helpful, votes, article the query ranked first): the query is a phrasing to add
+    new_phrasings: list[tuple[str, str, int, str]] = field(default_factory=list)
     periods: list[tuple[str, int, int]] = field(default_factory=list)  # (label, searches, unanswered)
     titles: dict[str, str] = field(default_factory=dict)  # article id → question
 
@@ -81,6 +85,24 @@ def read_feedback(path: str | Path, since: float) -> list[tuple[str, int, int]] 
     return [(str(a), int(n), int(h)) for a, n, h in rows]
 
 
+def read_votes(path: str | Path, since: float) -> list[tuple[str, str, int]]:
+    """(query, article id, helpful votes) since ``since``, for every query and article voted helpful;
+    [] when there is no feedback store."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        rows = conn.execute(
+            "SELECT query, article_id, COUNT(*) FROM feedback WHERE ts >= ? AND helpful != 0 "
+            "GROUP BY query, article_id", (since,)).fetchall()
+    except sqlite3.DatabaseError:
+        return []
+    finally:
+        conn.close()
+    return [(str(q), str(a), int(n)) for q, a, n in rows]
+
+
 def _period_label(ts: float, weekly: bool) -> str:
     d = datetime.fromtimestamp(ts)
     if weekly:
@@ -90,13 +112,16 @@ def _period_label(ts: float, weekly: bool) -> str:
 
 
 def build_report(events: Iterable[dict], since: float, until: float, feedback: list | None = None,
-                 titles: dict[str, str] | None = None, top: int = 10) -> Report:
-    """Aggregate query-log events (see faq_search.querylog) with ``since <= ts <= until``."""
+                 titles: dict[str, str] | None = None, top: int = 10, votes: list | None = None,
+                 phrasings: dict[str, set[str]] | None = None) -> Report:
+    """Aggregate query-log events (see faq_search.querylog) with ``since <= ts <= until``; ``votes``
+    (read_votes) with the article each query ranked first in the log give the phrasings to add, less
+    those an article already has (``phrasings``: article id → its phrasings, normalize_query'd)."""
     report = Report(since=since, until=until, not_helpful=feedback[:top] if feedback is not None else None,
                     titles=titles or {})
     weekly = until - since > 62 * 86400  # keep the chart readable
     asked, answered = Counter(), Counter()
-    missed, guesses = Counter(), defaultdict(Counter)
+    missed, guesses, firsts = Counter(), defaultdict(Counter), defaultdict(Counter)
     per_period: dict[str, list[int]] = {}
     t = since
     while t <= until:  # every period appears, quiet ones too
@@ -116,6 +141,8 @@ def build_report(events: Iterable[dict], since: float, until: float, feedback: l
         if not q:
             continue
         confident = e.get("confident") is True
+        if isinstance(e.get("top_id"), str):
+            firsts[q][e["top_id"]] += 1
         report.searches += 1
         asked[q] += 1
         period = per_period.setdefault(_period_label(ts, weekly), [0, 0])
@@ -133,6 +160,15 @@ def build_report(events: Iterable[dict], since: float, until: float, feedback: l
         (q, n, guesses[q].most_common(1)[0][0] if guesses[q] else None) for q, n in _most_common(missed, top)
     ]
     report.periods = [(label, s, u) for label, (s, u) in sorted(per_period.items())]
+    # A reader who searched q and voted another article than q's first helpful says q asks for that
+    # article: the search would rank it first with q among its phrasings.
+    helped = Counter()
+    for query, article_id, n in votes or ():
+        q = normalize_query(query)
+        first = firsts[q].most_common(1)[0][0] if firsts.get(q) else None
+        if first is not None and first != article_id and q not in (phrasings or {}).get(article_id, ()):
+            helped[(q, article_id)] += n
+    report.new_phrasings = [(q, a, n, firsts[q].most_common(1)[0][0]) for (q, a), n in _most_common(helped, top)]
     return report
 
 
@@ -143,15 +179,18 @@ def report_from_files(data_dir: str | Path, index_dir: str | Path | None, since:
     from .index import IndexError_, load_index
     from .querylog import FILENAME, read_events
 
-    titles = {}
+    titles, phrasings = {}, None
     if index_dir is not None:
         try:
-            titles = {a.id: a.question for a in load_index(index_dir, verify=False).articles}
+            articles = load_index(index_dir, verify=False).articles
+            titles = {a.id: a.question for a in articles}
+            phrasings = {a.id: {normalize_query(p) for p in a.questions} for a in articles}
         except IndexError_:
             pass
     data_dir = Path(data_dir)
     return build_report(read_events(data_dir / FILENAME, since), since, until,
-                        feedback=read_feedback(data_dir / FEEDBACK_FILENAME, since), titles=titles, top=top)
+                        feedback=read_feedback(data_dir / FEEDBACK_FILENAME, since), titles=titles, top=top,
+                        votes=read_votes(data_dir / FEEDBACK_FILENAME, since), phrasings=phrasings)
 
 
 def _most_common(counter: Counter, n: int) -> list[tuple[str, int]]:
@@ -184,12 +223,17 @@ def render_text(r: Report) -> str:
         "",
         "Top queries (searches, answered with confidence)",
     ]
-    width = max([_width(q) for q, *_ in r.top_queries + r.top_unanswered] + [10])
+    width = max([_width(q) for q, *_ in r.top_queries + r.top_unanswered + r.new_phrasings] + [10])
     out += [f"{i:>3}. {_pad(q, width)}  {n:>6}  {c / n:>6.0%}" for i, (q, n, c) in enumerate(r.top_queries, 1)]
     out += ["     (no searches)"] if not r.top_queries else []
     out += ["", "Top queries without a confident answer: write these articles next (searches, best guess)"]
     out += [f"{i:>3}. {_pad(q, width)}  {n:>6}  {guess or '–'}" for i, (q, n, guess) in enumerate(r.top_unanswered, 1)]
     out += ["     (none)"] if not r.top_unanswered else []
+    out += ["", "Answered by another article than the first: add each query to that article's similar questions"
+                " (helpful votes, ranked first)"]
+    out += [f"{i:>3}. {_pad(q, width)}  → {a}  {r.titles.get(a, '')}  {n:>3}  {first}".rstrip()
+            for i, (q, a, n, first) in enumerate(r.new_phrasings, 1)]
+    out += ["     (none)"] if not r.new_phrasings else []
     out += ["", 'Articles with the most "not helpful" votes (not helpful, helpful)']
     if r.not_helpful is None:
         out.append("     (no feedback store)")
@@ -259,6 +303,8 @@ def render_html(r: Report) -> str:
     top = rows(r.top_queries, lambda q, n, c: (f"<td>{e(q)}</td>", f'<td class="n">{n}</td>', f'<td class="n">{c / n:.0%}</td>'))
     gaps = rows(r.top_unanswered, lambda q, n, g: (f"<td>{e(q)}</td>", f'<td class="n">{n}</td>',
                                                    f"<td>{e(r.titles.get(g, g) if g else '–')}</td>"))
+    add = rows(r.new_phrasings, lambda q, a, n, first: (f"<td>{e(q)}</td>", f"<td>{e(a)} {e(r.titles.get(a, ''))}</td>",
+                                                        f'<td class="n">{n}</td>', f"<td>{e(first)}</td>"))
     if r.not_helpful is None:
         votes = '<tr><td colspan="4">no feedback store</td></tr>'
     else:
@@ -286,6 +332,8 @@ def render_html(r: Report) -> str:
 <table><tr><th>query</th><th class="n">searches</th><th class="n">answered</th></tr>{top}</table>
 <h2>Without a confident answer: write these next</h2>
 <table><tr><th>query</th><th class="n">searches</th><th>best guess</th></tr>{gaps}</table>
+<h2>Answered by another article than the first: phrasings to add</h2>
+<table><tr><th>query</th><th>article voted helpful</th><th class="n">votes</th><th>ranked first</th></tr>{add}</table>
 <h2>Most “not helpful” votes</h2>
 <table><tr><th>article</th><th>question</th><th class="n">not helpful</th><th class="n">helpful</th></tr>{votes}</table>
 </body>

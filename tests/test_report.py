@@ -8,7 +8,8 @@ from html.parser import HTMLParser
 import pytest
 
 from faq_search.cli import main
-from faq_search.report import build_report, normalize_query, parse_since, read_feedback, render_html, render_text
+from faq_search.report import (build_report, normalize_query, parse_since, read_feedback, read_votes, render_html,
+                                render_text)
 
 DAY = 86400
 # Noon UTC: the same calendar day in every time zone from UTC-11 to UTC+11.
@@ -104,6 +105,30 @@ def test_text_report_sections():
     assert "(no feedback store)" in render_text(build_report([], since=T0, until=T0 + DAY))
 
 
+def test_queries_answered_by_another_article_are_phrasings_to_add(tmp_path):
+    path = tmp_path / "feedback.sqlite3"
+    make_feedback(path, [
+        (T0, "转账限额", "tr-limit", 1), (T0 + 1, "转账限额？", "tr-limit", 1),  # first was tr-wrong
+        (T0, "转账限额", "tr-wrong", 0),                                        # not helpful: not a vote for it
+        (T0, "花呗怎么开通", "pw-pay", 1),          # helpful, but pw-pay ranked first anyway
+        (T0, "忘记密码怎么办", "pw-pay", 1),        # ranked pw-login first: a phrasing for pw-pay
+        (T0, "没搜过的问题", "wd-time", 1),          # not in the log: nothing to compare with
+        (T0 - 30 * DAY, "转账限额", "wd-time", 1),  # too old
+    ])
+    votes = read_votes(path, since=T0 - DAY)
+    assert sorted(votes) == [("忘记密码怎么办", "pw-pay", 1), ("没搜过的问题", "wd-time", 1), ("花呗怎么开通", "pw-pay", 1),
+                             ("转账限额", "tr-limit", 1), ("转账限额？", "tr-limit", 1)]
+    assert read_votes(tmp_path / "missing.sqlite3", since=0) == []
+    r = build_report(EVENTS, since=T0 - DAY, until=T0 + 3 * DAY, votes=votes, titles={"tr-limit": "转账限额是多少？"})
+    assert r.new_phrasings == [("转账限额", "tr-limit", 2, "tr-wrong"), ("忘记密码怎么办", "pw-pay", 1, "pw-login")]
+    # A query the article already has as a phrasing is not proposed again.
+    r2 = build_report(EVENTS, since=T0 - DAY, until=T0 + 3 * DAY, votes=votes, phrasings={"pw-pay": {"忘记密码怎么办"}})
+    assert [q for q, *_ in r2.new_phrasings] == ["转账限额"]
+    text = render_text(r).split("add each query to that article's similar questions")[1]
+    assert re.search(r"1\. 转账限额 +→ tr-limit  转账限额是多少？ +2  tr-wrong", text)
+    assert "忘记密码怎么办" in render_html(r).split("phrasings to add")[1]
+
+
 class _Collect(HTMLParser):
     def __init__(self):
         super().__init__()
@@ -140,6 +165,14 @@ def test_report_command_text_and_html(client, tmp_path, tiny_index, capsys):
     assert "searches 5 · without a confident answer 3 (60.0%) · article views 1 · click-through 20.0%" in out
     assert re.search(r"1\. 推荐一部电影 +3", out.split("write these articles next")[1])
     assert "pw-pay  忘记支付密码怎么办？" in out  # titles come from the index
+    # A reader of 提现几天到账 voted the payment-password article helpful: a phrasing to add to it.
+    client.get("/api/search", query_string={"q": "提现几天到账"})
+    client.post("/api/feedback", json={"query": "提现几天到账", "article_id": "pw-pay", "helpful": True})
+    client.post("/api/feedback", json={"query": "提现几天到", "article_id": "pw-pay", "helpful": True})  # never searched
+    assert main(["report", "--since", "1d", "--data-dir", str(data), "--index", str(tiny_index)]) == 0
+    added = capsys.readouterr().out.split("add each query to that article's similar questions")[1]
+    assert re.search(r"1\. 提现几天到账 +→ pw-pay  忘记支付密码怎么办？ +1  wd-time", added)
+    assert "提现几天到 " not in added
     assert "<svg" in html_path.read_text("utf-8")
 
 
