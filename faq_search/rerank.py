@@ -166,8 +166,10 @@ def _pseudo_queries(data, limit: int, seed: int = 13) -> list[tuple[int, int, st
     uniformly, such a sample is mostly the few articles with many phrasings, whose held-out phrasing
     is easy to place, and the reranker leans on what most entries lack (how many phrasings match;
     docs/quality.md)."""
-    counts = np.bincount(data.row_article, minlength=len(data.articles))
-    out = [(int(a), r, data.row_text[r]) for r, a in enumerate(data.row_article) if counts[a] >= 2]
+    owner = np.asarray(data.row_article, np.int64)
+    # An incremental version keeps its base's replaced rows, owned by no article (−1).
+    counts = np.bincount(owner[owner >= 0], minlength=len(data.articles))
+    out = [(a, r, data.row_text[r]) for r, a in enumerate(owner.tolist()) if a >= 0 and counts[a] >= 2]
     ids = [a.id for a in data.articles]
     out.sort(key=lambda q: hashlib.blake2b(f"{seed}\0{ids[q[0]]}\0{q[2]}".encode("utf-8"), digest_size=8).digest())
     sizes = counts[counts >= 2]

@@ -536,6 +536,15 @@ class Searcher:
         the length of the query terms' postings."""
         return self._derived("_rows", lambda: sp.hstack([self.data.questions[f] for f in FIELDS], format="csr"))
 
+    def _row_terms(self, row: int, name: str) -> np.ndarray:
+        """The columns of field ``name`` that question row ``row`` holds, from the row-major copy:
+        a row of the term-major matrix is found by walking all of it (≈ 1.6 ms at 100k entries)."""
+        m, start = self._row_major(), self._column_offsets()[name]
+        lo, hi = m.indptr[row], m.indptr[row + 1]
+        cols, weights = m.indices[lo:hi], m.data[lo:hi]
+        keep = (cols >= start) & (cols < start + self.data.questions[name].shape[1]) & (weights > 0)
+        return cols[keep] - start
+
     def _column_offsets(self) -> dict[str, int]:
         """Where each field's columns start in ``_row_major``."""
         def build():
@@ -933,14 +942,15 @@ class Searcher:
             if exclude_row >= 0:
                 # The held-out phrasing must not vouch for its own article.
                 mine = cands.arts == self.data.row_article[exclude_row]
-                own = self.data.questions[name][exclude_row, cols].toarray().ravel() > 0
+                row_terms = self._row_terms(exclude_row, name)
+                own = np.isin(cols, row_terms)
                 present[mine] -= own
             if name == "char":
                 length, avg, idf = self._article_bm25(name)
                 tf = np.maximum(present, 0.0)
                 doc_len = length[cands.arts]
                 if exclude_row >= 0:
-                    doc_len = np.where(mine, doc_len - self.data.questions[name][exclude_row].nnz, doc_len)
+                    doc_len = np.where(mine, doc_len - row_terms.size, doc_len)
                 k1, b = self.k1, self.b
                 sat = tf * (k1 + 1) / (tf + (k1 * (1 - b + b * doc_len / avg))[:, None])
                 q_idf = idf[cols]

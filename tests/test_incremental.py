@@ -352,3 +352,24 @@ def test_a_scope_change_alone_reaches_an_incremental_version(small_base, tmp_pat
     searcher = Searcher.load(tmp_path / "ix", analyzer=tiny_analyzer)
     best = searcher.search("微信提现多久到账")[0]
     assert not best.confident and searcher.names_other_product("微信提现多久到账", searcher._by_id[best.id]) == "微信"
+
+
+def test_confusions_of_an_incremental_version_skip_the_rows_it_replaced(small_base, tmp_path, tiny_analyzer):
+    from faq_search.confusions import find_confusions
+    from faq_search.rerank import pseudo_queries
+    from faq_search.search import Searcher
+
+    entries = [entry(i) for i in range(60)]
+    corpus, out = tmp_path / "kb.jsonl", tmp_path / "index"
+    write(corpus, entries)
+    build(corpus, out, tiny_analyzer)
+    changed = list(entries)
+    changed[9] = entry(9, similar_questions=["红包过了期怎么办", "请问红包过期了还能领吗9"])
+    write(corpus, changed)
+    assert build(corpus, out, tiny_analyzer).incremental
+    searcher = Searcher.load(out, analyzer=tiny_analyzer)
+    # Every article's three phrasings once: the base's replaced rows of e009 belong to no article.
+    texts = [t for _a, _r, t in pseudo_queries(searcher, 1000)]
+    assert len(texts) == 180 and "红包过了期怎么办" in texts and "红包过期了还能领吗呀9" not in texts
+    report = find_confusions(searcher)
+    assert report.searched == report.available == 180
