@@ -47,12 +47,6 @@ class Suggestion:
                 "matched": self.matched, "span": list(self.span) if self.span else None}
 
 
-class _Numbers(dict):
-    """Phrase text → number, and how many phrases were numbered (duplicates counted)."""
-
-    numbers = 0
-
-
 def _runs(first: np.ndarray, count: np.ndarray, picks: np.ndarray) -> tuple[list[tuple[int, int]], np.ndarray]:
     """The element ranges holding the picks' elements (pick ``p`` owns ``[first[p], first[p] + count[p])``),
     consecutive picks of consecutive phrases (nearly all of them after an edit) merged into one range;
@@ -488,14 +482,14 @@ class Suggester:
         depend on a phrase's text alone (and on FORMAT, which the caller checks)."""
         sug = cls.__new__(cls)
         phrases = sug._collect(articles, normalize)
-        known = previous._phrase_numbers()
+        known, numbered = previous._phrase_numbers()
         where = np.fromiter((known.get(q.encode("utf-8"), -1) for _a, _s, q in phrases), np.int64, len(phrases))
         new = np.flatnonzero(where < 0)
         pool = cls.__new__(cls)
         pool.normalize = normalize
         pool._read([phrases[i] for i in new.tolist()])
         picks = where.copy()
-        picks[new] = known.numbers + np.arange(new.size)  # the pool's phrases follow previous's
+        picks[new] = numbered + np.arange(new.size)  # the pool's phrases follow previous's
         n = len(phrases)
         # memoryviews: indexing one gives a Python int, like the arrays a build makes.
         sug._article = memoryview(np.fromiter((a for a, _s, _q in phrases), np.int32, n))
@@ -513,8 +507,9 @@ class Suggester:
         sug.char_pinyin = sug._first_readings()
         return sug
 
-    def _phrase_numbers(self) -> "_Numbers":
-        """Each phrase's original text (UTF-8) → its number here (the first, for a text seen twice)."""
+    def _phrase_numbers(self) -> tuple[dict[bytes, int], int]:
+        """(each phrase's original text, UTF-8 → its number here (the first, for a text seen twice);
+        how many phrases there are)."""
         texts = self._original
         if hasattr(texts, "segments"):  # mapped: slice the UTF-8 blob instead of decoding every phrase
             blob, off, _first = texts.segments()[0]
@@ -522,11 +517,10 @@ class Suggester:
             encoded = [raw[bounds[i] : bounds[i + 1]] for i in range(len(bounds) - 1)]
         else:
             encoded = [q.encode("utf-8") for q in texts]
-        numbers = _Numbers()
+        numbers: dict[bytes, int] = {}
         for n, b in enumerate(encoded):
             numbers.setdefault(b, n)
-        numbers.numbers = len(encoded)
-        return numbers
+        return numbers, len(encoded)
 
     def _first_readings(self) -> dict[str, str]:
         """``char_pinyin`` as a build fills it: each Chinese character's syllable where it is first read,
@@ -541,6 +535,7 @@ class Suggester:
         end = np.minimum(np.append(at[1:], len(full.text)), phrase_end[phrase])
         char = np.asarray(text.starts, np.int64)[phrase] + np.asarray(full.char, np.int32)[at]
         cps = np.frombuffer(text.text.encode("utf-32-le"), np.uint32)[char]
+        # The ranges of _CJK, as a build tests each character with it.
         cjk = ((cps >= 0x3400) & (cps <= 0x4DBF)) | ((cps >= 0x4E00) & (cps <= 0x9FFF)) | ((cps >= 0xF900) & (cps <= 0xFAFF))
         cps, at, end = cps[cjk], at[cjk], end[cjk]
         # Each character's first place, a chunk at a time: after the first chunks nearly every
