@@ -8,13 +8,14 @@ import logging
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Callable
 
 from .analysis import Analyzer
 from .completions import CompletionsBuild, publish_completions
 from .corpus import Problem, load_corpus, where_in_front
 from .index import (
     DEFAULT_RANKING, READABLE_FORMATS, BuildResult, IndexError_, analyse_corpus, analyzer_for, build_arrays, corpus_key,
-    dict_files_for, in_memory, load_index, publish, published_manifest, read_current, write_version,
+    build_lock, dict_files_for, in_memory, load_index, publish, published_manifest, read_current, write_version,
 )
 from .features import Ragged
 from .incremental import build_incremental, save_row_features, source_keys
@@ -31,12 +32,21 @@ log = logging.getLogger(__name__)
 def build_index(corpus_path: str | Path, out_dir: str | Path, dict_dir: str | Path | None = None,
                 analyzer: Analyzer | None = None, ranking: dict | None = None, progress=None,
                 workers: int | None = None, rerank: bool = True, full: bool = False,
-                completions: bool = True) -> BuildResult:
+                completions: bool = True, on_wait: Callable[[str], None] | None = None) -> BuildResult:
     """Validate, analyse, fit and publish. Raises CorpusError; leaves the published index untouched on failure.
 
     When the published index is a large one and the corpus differs from its base in few articles,
     publishes an incremental version (incremental.py) instead; ``full`` always builds a complete one.
-    Then, unless ``completions`` is false, writes the new version's completion data (completions.py)."""
+    Then, unless ``completions`` is false, writes the new version's completion data (completions.py).
+    Another build of ``out_dir`` running, this one waits for it (``on_wait`` is told) and then reads
+    the corpus: the last build to publish has read it last."""
+    with build_lock(out_dir, on_wait):
+        return _build_locked(corpus_path, out_dir, dict_dir, analyzer, ranking, progress, workers, rerank, full,
+                             completions)
+
+
+def _build_locked(corpus_path, out_dir, dict_dir, analyzer, ranking, progress, workers, rerank, full,
+                  completions) -> BuildResult:
     before = read_current(Path(out_dir))
     result, pending = _build_version(corpus_path, out_dir, dict_dir, analyzer, ranking, progress, workers, rerank,
                                      full, completions)

@@ -68,7 +68,7 @@ def cmd_build(args) -> int:
                 print(reason, file=sys.stderr if not fresh else sys.stdout)
             return 0 if fresh else 1
         result = build_index(args.corpus, args.out, args.dict_dir, progress=None if args.quiet else sys.stderr,
-                             full=args.full)
+                             full=args.full, on_wait=None if args.quiet else lambda m: print(m, file=sys.stderr, flush=True))
     except (CorpusError, FileNotFoundError) as e:
         _print_failed(e, args.out)
         return 2
@@ -84,7 +84,8 @@ def _watch(args) -> int:
 
     watcher = CorpusWatcher(args.corpus, args.out, args.dict_dir, debounce=args.debounce,
                             on_built=lambda r: _print_built(r, args.quiet),
-                            on_failed=lambda e: _print_failed(e, args.out))
+                            on_failed=lambda e: _print_failed(e, args.out),
+                            on_wait=None if args.quiet else lambda m: print(m, file=sys.stderr, flush=True))
     stop = threading.Event()
     # SIGTERM stops between builds (a kill mid-build would be safe too: nothing half-written is published).
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

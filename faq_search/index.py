@@ -22,12 +22,15 @@ Layout of an index directory::
                               the articles added or changed since the base, whose files the
                               version shares with it as hard links
       cache/analysis-<fingerprint>.npz    feature ids per question text and per answer
+      .build.lock             held by the running build (flock): builds of one directory take turns
 
 Nothing is pickled: arrays are ``.npy`` loaded with ``allow_pickle=False``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import mmap
@@ -68,6 +71,7 @@ ANSWER_FIELDS = ("char",)
 ANSWER_HEAD_CHARS = 200
 CURRENT = "CURRENT"
 KEEP_VERSIONS = 2
+BUILD_LOCK = ".build.lock"
 # Ranking settings recorded in the manifest so a search uses what the index was built for.
 DEFAULT_RANKING = {
     "weighting": "bm25", "k1": 0.8, "b": 0.75,  # tuned on the dev half, see docs/quality.md
@@ -580,6 +584,49 @@ def prune(out_dir: Path, keep: int = KEEP_VERSIONS) -> None:
         # Left by a builder that died mid-write; never referenced by CURRENT.
         if time.time() - p.stat().st_mtime > 3600:
             shutil.rmtree(p, ignore_errors=True)
+
+
+# The lock descriptor this process holds, closed in forked children (completions, analysis and
+# training workers): an orphan of a killed builder would otherwise keep the next build waiting.
+_held_lock: list[int] = []
+
+
+def _close_held_lock() -> None:
+    for fd in _held_lock:
+        os.close(fd)
+    _held_lock.clear()
+
+
+os.register_at_fork(after_in_child=_close_held_lock)
+
+
+@contextlib.contextmanager
+def build_lock(out_dir: str | Path, on_wait: Callable[[str], None] | None = None):
+    """Held for a whole build of ``out_dir``: builds take turns. Two at once would race, and the one that
+    started first (with the older corpus) could publish last, over the newer one; or prune the version
+    the other is building an incremental one on. ``on_wait`` is told who holds it before this waits.
+    An flock: the kernel releases it when its holder dies, however it dies."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(out_dir / BUILD_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait is not None:
+                holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
+                on_wait(f"waiting for another build of {out_dir} ({holder or 'starting'}) to finish")
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()}, since {datetime.now().astimezone():%Y-%m-%d %H:%M:%S}\n".encode(), 0)
+        _held_lock.append(fd)
+        try:
+            yield
+        finally:
+            _held_lock.remove(fd)
+            os.ftruncate(fd, 0)
+    finally:
+        os.close(fd)
 
 
 def read_current(out_dir: Path) -> str | None:

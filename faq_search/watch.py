@@ -28,6 +28,7 @@ class CorpusWatcher:
                  debounce: float = 1.0, max_delay: float | None = None,
                  on_built: Callable[[BuildResult], None] = lambda result: None,
                  on_failed: Callable[[Exception], None] = lambda error: None,
+                 on_wait: Callable[[str], None] | None = None,
                  analyzer: Analyzer | None = None, clock: Callable[[], float] = time.monotonic):
         """``max_delay`` (default 10 × debounce) bounds the wait while edits keep coming.
         ``analyzer`` is used for every build; without one it is rebuilt when the dictionary changes."""
@@ -36,7 +37,7 @@ class CorpusWatcher:
         self.dict_files = dict_files_for(self.corpus, self.dict_dir)
         self.debounce = debounce
         self.max_delay = max_delay if max_delay is not None else 10 * debounce
-        self.on_built, self.on_failed = on_built, on_failed
+        self.on_built, self.on_failed, self.on_wait = on_built, on_failed, on_wait
         self._fixed_analyzer = analyzer
         self._analyzer: tuple[str, Analyzer] | None = None  # (dictionary hash, analyzer)
         self._clock = clock
@@ -84,7 +85,8 @@ class CorpusWatcher:
     def build(self) -> BuildResult | Exception:
         """Build and publish now; any error is reported, not raised: the watcher must keep running."""
         try:
-            result = build_index(self.corpus, self.out, self.dict_dir, analyzer=self._current_analyzer())
+            result = build_index(self.corpus, self.out, self.dict_dir, analyzer=self._current_analyzer(),
+                                 on_wait=self.on_wait)
         except Exception as e:  # noqa: BLE001 — a CorpusError usually; the published index is untouched
             self.on_failed(e)
             return e

@@ -188,3 +188,75 @@ def test_sigkilled_builders_leave_the_published_index_intact(tmp_path, real_anal
     top = Searcher.load(out, analyzer=real_analyzer).search("忘记登录密码怎么办", k=3)
     assert top and top[0].category == "password"
     print(f"\nseed {seed}; kills (when, seconds, had published): {runs}")
+
+
+def test_a_build_waits_for_the_running_one_then_publishes_the_corpus_as_it_is_then(make_corpus, tmp_path, tiny_analyzer):
+    from faq_search.build import check_index
+    from faq_search.index import build_lock
+
+    corpus, out = make_corpus(), tmp_path / "index"
+    first = build_index(corpus, out, analyzer=tiny_analyzer).version
+    waited, done = [], []
+    # Another build holds the index directory (the test stands for it).
+    with build_lock(out):
+        second = threading.Thread(target=lambda: done.append(build_index(corpus, out, analyzer=tiny_analyzer,
+                                                                         on_wait=waited.append)))
+        second.start()
+        deadline = time.monotonic() + 30
+        while not waited and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert waited and f"pid {os.getpid()}" in waited[0] and "waiting for another build" in waited[0]
+        assert read_current(out) == first and not done  # it waits: read nothing, published nothing
+        # The corpus changes while it waits: it must build what is there once its turn comes.
+        path = corpus / "articles" / "withdraw" / "fee.md"
+        path.write_text(TINY_FEE_ARTICLE, "utf-8")
+    second.join(timeout=60)
+    assert done and read_current(out) == done[0].version != first
+    assert check_index(corpus, out, analyzer=tiny_analyzer)[0]
+    assert "wd-fee" in {a.id for a in load_index(out).articles}
+    assert (out / ".build.lock").read_text() == ""  # nobody holds it now
+
+
+TINY_FEE_ARTICLE = """---
+id: wd-fee
+question: 提现要手续费吗？
+category: withdraw
+---
+每月前2000元提现免费，超出部分收取0.1%手续费。
+"""
+
+
+def test_a_killed_builder_and_its_orphaned_children_do_not_hold_up_the_next_build(make_corpus, tmp_path, tiny_analyzer):
+    corpus, out = make_corpus(), tmp_path / "index"
+    # A builder that forked a child (as the completions and worker pools do) and is then SIGKILLed: the
+    # kernel frees its lock, and the orphan, still running, must not hold it.
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import os, sys, time\n"
+        "from faq_search.index import build_lock\n"
+        f"with build_lock({str(out)!r}):\n"
+        "    child = os.fork()\n"
+        "    if child == 0:\n"
+        "        time.sleep(120); os._exit(0)\n"
+        "    print(child, flush=True); time.sleep(120)\n")], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    orphan = int(holder.stdout.readline())
+    try:
+        waited = []
+        blocked = threading.Thread(target=lambda: build_index(corpus, out, analyzer=tiny_analyzer, on_wait=waited.append))
+        blocked.start()
+        deadline = time.monotonic() + 30
+        while not waited and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert waited and f"pid {holder.pid}" in waited[0]
+        holder.kill()
+        holder.wait(timeout=30)
+        blocked.join(timeout=60)
+        assert not blocked.is_alive() and read_current(out) is not None
+        os.kill(orphan, 0)  # the orphan is still running all along
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
+        holder.stdout.close()
+        try:
+            os.kill(orphan, 9)
+        except ProcessLookupError:
+            pass
