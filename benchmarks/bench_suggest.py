@@ -37,7 +37,10 @@ def typed_strings(path: Path, limit: int) -> list[str]:
 
 
 def held_bytes(suggester) -> int:
-    """Bytes of the NumPy arrays the Suggester's haystacks hold (texts and small lists aside)."""
+    """Bytes of the NumPy arrays the Suggester's haystacks hold (texts and small lists aside); both
+    layers' for the completions of an incremental version."""
+    if hasattr(suggester, "delta"):
+        return held_bytes(suggester.base) + held_bytes(suggester.delta)
     total = 0
     for hay in (suggester._text, suggester._full, suggester._initials):
         total += sum(v.nbytes for v in vars(hay).values() if isinstance(v, np.ndarray))
@@ -87,6 +90,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {name} | {seconds:.2f} | {held_bytes(suggester) / 2**20:.0f} | {np.percentile(ms, 50):.3f} | "
               f"{np.percentile(ms, 90):.3f} | {np.percentile(ms, 99):.3f} | {ms.mean():.3f} | {ms.max():.2f} |")
         slowest.append(f"{name}: " + ", ".join(f"{typed[i]!r} {ms[i]:.2f} ms" for i in np.argsort(-ms)[: args.slowest]))
+    if len(rows) > 1:  # the published data must answer as the Suggester built from the version does
+        built, mapped = rows[0][1], rows[1][1]
+        differ = [q for q in typed if [x.to_dict() for x in built.suggest(q)] != [x.to_dict() for x in mapped.suggest(q)]]
+        print(f"\n{rows[1][0]} ({type(mapped).__name__}) against built: {len(typed) - len(differ):,} of {len(typed):,} "
+              f"typed strings answered alike" + (f"; differ: {differ[:5]}" if differ else ""))
     print(f"\nload average {before:.2f} → {os.getloadavg()[0]:.2f}")
     print("slowest: " + "; ".join(slowest))
     return 0

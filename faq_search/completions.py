@@ -9,7 +9,10 @@ after publishing. A server memory-maps them, so its workers share one copy.
 The directory sits beside ``versions/``, not inside the immutable version. Its manifest holds a key of
 what completions are made of (every article's id, category and question phrasings, in order): a version
 whose key an earlier version's completions have (only answers changed, the common edit) gets hard links
-to their files instead of a new build.
+to their files instead of a new build. An incremental version's completions are layers, as the version is:
+its base's files as hard links (``base/``), the articles added or changed since the base (``delta/``), and
+where each article of either sits in the version (``LayeredSuggester``), so a changed question costs
+reading its few articles, not copying every phrase's forms.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from .corpus import Article
 from .index import (
     IndexData, _fsync_path, _write_file, _write_npy, analyzer_for, load_index, read_current, row_texts,
 )
-from .suggest import Suggester
+from .suggest import LayeredSuggester, Suggester
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +144,8 @@ def index_suggester(data: IndexData, normalize: Callable[[str], str], previous: 
     return Suggester(phrasings, normalize) if previous is None else Suggester.reusing(previous, phrasings, normalize)
 
 
-def latest_completions(index_dir: str | Path, normalize: Callable[[str], str], but: str | None = None) -> Suggester | None:
+def latest_completions(index_dir: str | Path, normalize: Callable[[str], str], but: str | None = None
+                       ) -> Suggester | LayeredSuggester | None:
     """The newest readable completions published in ``index_dir`` (other than ``but``'s), mapped;
     None when there are none. A new version's are built from them: an edit changes few phrases."""
     root = Path(index_dir) / DIRNAME
@@ -170,23 +174,65 @@ def publish_completions(index_dir: str | Path, version: str, normalize: Callable
         dict_dir = data.path / "dict"
         normalize = analyzer_for({"user_words.txt": dict_dir / "user_words.txt",
                                   "synonyms.txt": dict_dir / "synonyms.txt"}, lazy=True).normalize
+    if data.segments is not None:
+        return _write_layered(index_dir, version, key, data, normalize), False
     previous = latest_completions(index_dir, normalize, but=version)
     return write_completions(index_dir, version, index_suggester(data, normalize, previous), key), False
 
 
-def _published_with_key(index_dir: str | Path, key: str, but: str | None = None) -> tuple[Path, dict] | None:
-    """(directory, files) of completions already written for content ``key``, if any."""
+def _published_manifests(index_dir: str | Path, but: str | None = None):
+    """(directory, manifest) of each readable completions directory of this FORMAT, newest first."""
     root = Path(index_dir) / DIRNAME
     for other in sorted(root.iterdir(), reverse=True) if root.is_dir() else ():
         if other.name.startswith(".") or other.name == but:
             continue
         try:
             manifest = json.loads((other / "manifest.json").read_text("utf-8"))
-            if manifest.get("format") == FORMAT and manifest.get("key") == key:
-                return other, dict(manifest["files"])
-        except (OSError, ValueError, KeyError, TypeError):
+            if isinstance(manifest, dict) and manifest.get("format") == FORMAT and isinstance(manifest.get("files"), dict):
+                yield other, manifest
+        except (OSError, ValueError):
             continue  # unreadable or gone meanwhile: build instead
+
+
+def _published_with_key(index_dir: str | Path, key: str, but: str | None = None) -> tuple[Path, dict] | None:
+    """(directory, manifest) of completions already written for content ``key``, if any."""
+    return next(((d, m) for d, m in _published_manifests(index_dir, but) if m.get("key") == key), None)
+
+
+def _base_layer(index_dir: str | Path, base_key: str, but: str | None = None) -> tuple[Path, dict] | None:
+    """(directory, files) of whole completions of content ``base_key``: a full build's directory, or
+    the base layer of an incremental version's (which outlives the base version's own)."""
+    for d, m in _published_manifests(index_dir, but):
+        if m.get("key") == base_key and "layers" not in m:
+            return d, dict(m["files"])
+        if (m.get("layers") or {}).get("base_key") == base_key:
+            return d / "base", {n.removeprefix("base/"): h for n, h in m["files"].items() if n.startswith("base/")}
     return None
+
+
+def _write_layered(index_dir: str | Path, version: str, key: str, data: IndexData,
+                   normalize: Callable[[str], str]) -> Path:
+    """The completions of incremental ``version`` as layers (LayeredSuggester): its base's files as
+    hard links, and those of the articles added or changed since the base (≤ 1 % of them), read here.
+    When no completions of the base are left (pruned with an older version, or never written), its
+    layer is made here once, from the latest completions, and the next versions link it."""
+    (base, base_position, _), (delta, delta_position, _) = data.segments
+    base_key = content_key(base)
+    source = _base_layer(index_dir, base_key, but=version)
+    tmp = _new_tmp(index_dir, version)
+    if source is not None:
+        files = _link_files(source, tmp / "base")
+    else:
+        (tmp / "base").mkdir()
+        previous = latest_completions(index_dir, normalize, but=version)
+        files = _write_files(tmp / "base", *index_suggester(base, normalize, previous).to_arrays())
+    files = {f"base/{name}": digest for name, digest in files.items()}
+    (tmp / "delta").mkdir()
+    files.update({f"delta/{name}": digest for name, digest in
+                  _write_files(tmp / "delta", *index_suggester(delta, normalize).to_arrays()).items()})
+    files["base_position.npy"] = _write_npy(tmp / "base_position.npy", np.asarray(base_position, np.int64))
+    files["delta_position.npy"] = _write_npy(tmp / "delta_position.npy", np.asarray(delta_position, np.int64))
+    return _finish_dir(index_dir, version, tmp, key, files, layers={"base_key": base_key})
 
 
 # Corpora from this many articles get their completions built in a forked process while the index
@@ -275,22 +321,34 @@ def write_completions(index_dir: str | Path, version: str, suggester: Suggester,
 
 def _write_dir(index_dir: str | Path, version: str, key: str | None, suggester: Suggester | None = None,
                linked: tuple[Path, dict] | None = None) -> Path:
-    final = completions_dir(index_dir, version)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.parent / f".tmp-{version}-{os.getpid()}"
+    tmp = _new_tmp(index_dir, version)
+    if linked is not None:
+        source, manifest = linked
+        files = _link_files((source, manifest["files"]), tmp)
+        return _finish_dir(index_dir, version, tmp, key, files, layers=manifest.get("layers"))
+    return _finish_dir(index_dir, version, tmp, key, _write_files(tmp, *suggester.to_arrays()))
+
+
+def _new_tmp(index_dir: str | Path, version: str) -> Path:
+    root = completions_dir(index_dir, version).parent
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = root / f".tmp-{version}-{os.getpid()}"
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir()
-    if linked is not None:
-        source, files = linked
-        for name in files:
-            try:
-                os.link(source / name, tmp / name)
-            except OSError:  # a file system without hard links
-                shutil.copyfile(source / name, tmp / name)
-    else:
-        files = _write_files(tmp, *suggester.to_arrays())
-    return _finish_dir(index_dir, version, tmp, key, files)
+    return tmp
+
+
+def _link_files(source: tuple[Path, dict], into: Path) -> dict[str, str]:
+    """Hard links in ``into`` to the files (name → checksum) of directory ``source``; their checksums."""
+    where, files = source
+    for name in files:
+        (into / name).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(where / name, into / name)
+        except OSError:  # a file system without hard links
+            shutil.copyfile(where / name, into / name)
+    return dict(files)
 
 
 def _write_files(tmp: Path, arrays: dict[str, np.ndarray], lists: dict) -> dict[str, str]:
@@ -299,10 +357,13 @@ def _write_files(tmp: Path, arrays: dict[str, np.ndarray], lists: dict) -> dict[
     return files
 
 
-def _finish_dir(index_dir: str | Path, version: str, tmp: Path, key: str | None, files: dict[str, str]) -> Path:
+def _finish_dir(index_dir: str | Path, version: str, tmp: Path, key: str | None, files: dict[str, str],
+                layers: dict | None = None) -> Path:
     """Write the manifest into the complete temporary directory ``tmp`` and move it into place."""
     final = completions_dir(index_dir, version)
     manifest = {"format": FORMAT, "version": version, "key": key, "files": files}
+    if layers is not None:
+        manifest["layers"] = layers
     _write_file(tmp / "manifest.json", json.dumps(manifest, indent=2).encode("utf-8"))
     _fsync_path(tmp)
     if final.exists():  # rebuilt for the same version: the new copy replaces it whole
@@ -313,9 +374,9 @@ def _finish_dir(index_dir: str | Path, version: str, tmp: Path, key: str | None,
     return final
 
 
-def load_completions(index_dir: str | Path, version: str, normalize=str.lower) -> Suggester | None:
-    """The Suggester published for ``version``; None when there is none (yet). Raises ValueError
-    when its files are corrupt or unreadable."""
+def load_completions(index_dir: str | Path, version: str, normalize=str.lower) -> Suggester | LayeredSuggester | None:
+    """The Suggester published for ``version`` (a LayeredSuggester for an incremental version's
+    layers); None when there is none (yet). Raises ValueError when its files are corrupt or unreadable."""
     vdir = completions_dir(index_dir, version)
     try:
         manifest = json.loads((vdir / "manifest.json").read_text("utf-8"))
@@ -325,26 +386,35 @@ def load_completions(index_dir: str | Path, version: str, normalize=str.lower) -
         raise ValueError(f"completions of {version}: unreadable manifest: {e}") from None
     if manifest.get("format") != FORMAT or manifest.get("version") != version:
         raise ValueError(f"completions of {version}: format {manifest.get('format')} for {manifest.get('version')}")
-    arrays, lists = {}, None
+    layered = "layers" in manifest
+    arrays: dict[str, dict] = {"": {}, "base/": {}, "delta/": {}}  # by layer ("": a whole Suggester, or positions)
+    lists: dict[str, dict] = {}
     for name, digest in manifest.get("files", {}).items():
         path = vdir / name
+        layer = next((p for p in ("base/", "delta/") if layered and name.startswith(p)), "")
         try:
             with open(path, "rb") as f:
                 if hashlib.file_digest(f, "sha256").hexdigest() != digest:
                     raise ValueError(f"completions of {version}: checksum mismatch in {name}")
-            if name == "lists.json":
-                lists = json.loads(path.read_bytes())
+            if name == f"{layer}lists.json":
+                lists[layer] = json.loads(path.read_bytes())
             else:
                 # A plain ndarray over the mapping: np.memmap's bookkeeping costs on every slice.
-                arrays[name.removesuffix(".npy")] = np.load(path, mmap_mode="r", allow_pickle=False).view(np.ndarray)
+                arrays[layer][name[len(layer):].removesuffix(".npy")] = np.load(
+                    path, mmap_mode="r", allow_pickle=False).view(np.ndarray)
         except OSError as e:
             raise ValueError(f"completions of {version}: missing file {name}: {e}") from None
-    if lists is None:
-        raise ValueError(f"completions of {version}: no lists.json")
+    for layer in ("base/", "delta/") if layered else ("",):
+        if layer not in lists:
+            raise ValueError(f"completions of {version}: no {layer}lists.json")
     try:
-        return Suggester.from_arrays(arrays, lists, normalize)
+        if not layered:
+            return Suggester.from_arrays(arrays[""], lists[""], normalize)
+        return LayeredSuggester(Suggester.from_arrays(arrays["base/"], lists["base/"], normalize),
+                                Suggester.from_arrays(arrays["delta/"], lists["delta/"], normalize),
+                                arrays[""]["base_position"], arrays[""]["delta_position"])
     except (KeyError, TypeError, ValueError) as e:
-        raise ValueError(f"completions of {version}: unreadable data: {e}") from None
+        raise ValueError(f"completions of {version}: unreadable data: {e!r}") from None
 
 
 def prune_completions(index_dir: str | Path) -> None:

@@ -3,6 +3,7 @@ like a full build of the same corpus."""
 
 import json
 import os
+import shutil
 
 import pytest
 
@@ -276,6 +277,57 @@ def test_completions_follow_incremental_versions_and_are_reused_when_only_answer
     # the key of the corpus's phrasings, which a full build computes before any file exists.
     assert content_key(load_index(out, third.version)) == phrasings_key(corpus_phrasings(load_corpus(corpus).articles))
     assert [s.id for s in load_completions(out, third.version).suggest("数字人民币")] == ["e009"]
+
+
+def test_completions_of_incremental_versions_are_the_bases_plus_a_small_layer(small_base, tmp_path, tiny_analyzer,
+                                                                            monkeypatch):
+    """A changed question's completions: the base's files linked, only the delta's articles read, and
+    suggestions equal to those of the whole corpus, across versions that outlive the base's own."""
+    monkeypatch.setattr(incremental, "COMPACT_SHARE", 0.5)
+    from faq_search.completions import completions_dir, load_completions
+    from faq_search.corpus import load_corpus
+    from faq_search.suggest import LayeredSuggester, Suggester
+
+    entries = [entry(i) for i in range(60)]
+    corpus, out = tmp_path / "kb.jsonl", tmp_path / "index"
+    write(corpus, entries)
+    first = build(corpus, out, tiny_analyzer).version
+    shutil.rmtree(completions_dir(out, first))  # gone (as when an older version took them along): made once
+    previous = None
+    typed = ["提现", "转账转", "请问", "呀1", "号）", "红包过期了还", "hongbao", "hb", "zhuanzhang", "tixian多", "数字人民币",
+             "新问法", "改", "x", "（3"]
+    for n in range(KEEP_VERSIONS + 2):
+        entries[5 + n] = entry(5 + n, similar_questions=[f"新问法{n}提现多久到", "改过的转账问题"])
+        entries[30 + n] = entry(30 + n, question=f"改过的标准问题{n}：红包过期")
+        del entries[40]
+        entries.append({"id": f"new-{n}", "question": f"新增问题{n}数字人民币", "answer": "答。", "category": "c1"})
+        write(corpus, entries)
+        result = build(corpus, out, tiny_analyzer)
+        assert result.incremental and not result.completions_reused
+        vdir = completions_dir(out, result.version)
+        manifest = json.loads((vdir / "manifest.json").read_text("utf-8"))
+        assert manifest["layers"]["base_key"]
+        if n:  # the base's layer is shared, not written again
+            assert (vdir / "base" / "text.grams.npy").stat().st_ino == (previous / "base" / "text.grams.npy").stat().st_ino
+        previous = vdir
+        published = load_completions(out, result.version, tiny_analyzer.normalize)
+        assert isinstance(published, LayeredSuggester) and len(published.delta._ids) == 3 * (n + 1)
+        whole = Suggester(load_corpus(corpus).articles, tiny_analyzer.normalize)
+        for t in typed:
+            for k, category in ((3, None), (8, None), (20, None), (8, "c1")):
+                expected = [s.to_dict() for s in whole.suggest(t, k=k, category=category)]
+                assert [s.to_dict() for s in published.suggest(t, k=k, category=category)] == expected, (n, t, k, category)
+    assert not (out / "versions" / first).exists()  # the base went; its layer stays
+    # A full build after them reads only what the layers' base lacks.
+    entries[0] = entry(0, similar_questions=["完全重建时的新问法"])
+    write(corpus, entries)
+    full = build(corpus, out, tiny_analyzer, full=True)
+    assert not full.incremental
+    published = load_completions(out, full.version, tiny_analyzer.normalize)
+    assert isinstance(published, Suggester)
+    whole = Suggester(load_corpus(corpus).articles, tiny_analyzer.normalize)
+    for t in typed + ["完全重建"]:
+        assert [s.to_dict() for s in published.suggest(t, k=20)] == [s.to_dict() for s in whole.suggest(t, k=20)], t
 
 
 @pytest.fixture
