@@ -4,9 +4,10 @@
     python benchmarks/bench_build.py --data /tmp/faq-bench --sizes 1000,10000,100000
 
 For each ``kb-<N>.jsonl`` in --data: a fresh build into ``<work>/index-<N>`` (wall time, CPU, peak
-memory of the build's process tree, index size on disk), then a rebuild after one changed entry
-(the same index directory, so the analysis cache is reused; from 5,000 entries an incremental
-version, see docs/operations.md). Prints a Markdown table and writes
+memory of the build's process tree, index size on disk), then a rebuild after one changed answer
+and one after one added similar question (the same index directory, so the analysis cache is reused;
+from 5,000 entries incremental versions, see docs/operations.md; a question also changes the
+completions). Prints a Markdown table and writes
 ``<work>/build.json``. The indexes are left for bench_search.py and bench_http.py.
 """
 
@@ -26,11 +27,15 @@ from proctree import du_bytes, measure  # noqa: E402
 MIB = 1024 * 1024
 
 
-def changed_copy(src: Path, dst: Path) -> None:
-    """``src`` with the answer of its first entry edited: what an editor's one-article fix looks like."""
+def changed_copy(src: Path, dst: Path, question: bool = False) -> None:
+    """``src`` with its first entry's answer edited, or (``question``) a similar question added to it:
+    what an editor's one-article fix looks like."""
     with open(src, encoding="utf-8") as f, open(dst, "w", encoding="utf-8") as out:
         first = json.loads(f.readline())
-        first["answer"] += "如仍有疑问，请联系在线客服。"
+        if question:
+            first["similar_questions"] = [*first.get("similar_questions", []), "这个问题还能怎么问呢"]
+        else:
+            first["answer"] += "如仍有疑问，请联系在线客服。"
         out.write(json.dumps(first, ensure_ascii=False) + "\n")
         shutil.copyfileobj(f, out)
 
@@ -71,19 +76,22 @@ def main(argv: list[str] | None = None) -> int:
         changed = work / f"kb-{n}.changed.jsonl"
         changed_copy(kb, changed)
         again = build(changed, out, args.dict, args.timeout)
+        changed_copy(kb, changed, question=True)  # one entry changed since the first build, as above
+        asked = build(changed, out, args.dict, args.timeout)
         # Publish the unchanged corpus again (also from the cache) so the left index matches kb-<N>,
         # complete (not incremental) like the one a fresh build leaves.
         build(kb, out, args.dict, args.timeout, full=True)
         changed.unlink()
-        results[n] = {"build": fresh, "rebuild_one_changed": again}
-        print(f"{n}: build {fresh['seconds']}s, rebuild {again['seconds']}s ({again['output']})", file=sys.stderr, flush=True)
+        results[n] = {"build": fresh, "rebuild_one_changed": again, "rebuild_one_question": asked}
+        print(f"{n}: build {fresh['seconds']}s, rebuild {again['seconds']}s ({again['output']}), "
+              f"{asked['seconds']}s ({asked['output']})", file=sys.stderr, flush=True)
     (work / "build.json").write_text(json.dumps(results, indent=2))
-    print("| entries | build s | CPU s | peak RSS, largest process MiB | peak PSS, tree MiB | index version MiB | analysis cache MiB | rebuild after 1 change s | rebuild CPU s | rebuild peak RSS MiB |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| entries | build s | CPU s | peak RSS, largest process MiB | peak PSS, tree MiB | index version MiB | analysis cache MiB | rebuild after 1 changed answer s | rebuild CPU s | rebuild peak RSS MiB | rebuild after 1 added question s | its CPU s | its peak RSS MiB |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for n, r in results.items():
-        b, a = r["build"], r["rebuild_one_changed"]
+        b, a, q = r["build"], r["rebuild_one_changed"], r["rebuild_one_question"]
         print(f"| {n:,} | {b['seconds']} | {b['cpu_seconds']} | {b['max_rss_mib']} | {b['peak_tree_pss_mib']} | {b['version_mib']} | "
-              f"{b['cache_mib']} | {a['seconds']} | {a['cpu_seconds']} | {a['max_rss_mib']} |")
+              f"{b['cache_mib']} | {a['seconds']} | {a['cpu_seconds']} | {a['max_rss_mib']} | {q['seconds']} | {q['cpu_seconds']} | {q['max_rss_mib']} |")
     return 0
 
 
