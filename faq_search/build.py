@@ -7,6 +7,9 @@ import json
 import logging
 import time
 from dataclasses import replace
+
+import numpy as np
+import scipy.sparse as sp
 from pathlib import Path
 from typing import Callable
 
@@ -15,12 +18,12 @@ from .completions import CompletionsBuild, publish_completions
 from .corpus import Problem, load_corpus, where_in_front
 from .index import (
     DEFAULT_RANKING, READABLE_FORMATS, BuildResult, IndexError_, analyse_corpus, analyzer_for, build_arrays, corpus_key,
-    build_lock, dict_files_for, in_memory, load_index, publish, published_manifest, read_current, write_version,
+    build_lock, dict_files_for, in_memory, load_index, publish, published_manifest, read_current, row_texts, write_version,
 )
 from .features import Ragged
 from .incremental import build_incremental, save_row_features, source_keys
 from .lsa import LsaModel
-from .paraphrase import ParaphraseModel, trainable
+from .paraphrase import FIELD_ORDER, ParaphraseModel, trainable
 from .rerank import MODEL_FEATURES, RERANK_C, Reranker, load_default, train_reranker, training_sample
 from .search import Searcher
 
@@ -131,12 +134,20 @@ def _build_full(corpus, out_dir: Path, dict_files: dict, analyzer: Analyzer, ran
     # count_matrix sorts and merges the ids in place: keep the rows' features as analysed.
     rows = {f: Ragged(r.off, r.ids.copy()) for f, r in analysed.rows.items()}
     arrays = build_arrays(corpus, analysed, ranking)
-    reranker = paraphrase = lsa = None
+    reranker = paraphrase = lsa = models = None
     if rerank:
         data = in_memory(corpus, arrays, ranking)
         if trainable(data.row_article, len(data.articles)):
-            data.paraphrase = paraphrase = ParaphraseModel.fit(data.questions, data.row_article, len(data.articles))
-            data.lsa = lsa = LsaModel.fit(data.questions)
+            models = {"rows": question_rows_digest(corpus, analyzer), "changed_since_fit": 0}
+            texts = len(data.row_text) + len(corpus.articles)
+            reused = _reusable_models(out_dir, ranking, models["rows"], analysed.fresh + analysed.fresh_answers, texts,
+                                      arrays["vocab"])
+            if reused is not None:
+                paraphrase, lsa, models["changed_since_fit"] = reused
+            else:
+                paraphrase = ParaphraseModel.fit(data.questions, data.row_article, len(data.articles))
+                lsa = LsaModel.fit(data.questions)
+            data.paraphrase, data.lsa = paraphrase, lsa
         # Own paraphrase groups when there are enough of them, else our default weights.
         sample = training_sample(data)
         changed = analysed.fresh + analysed.fresh_answers
@@ -145,11 +156,59 @@ def _build_full(corpus, out_dir: Path, dict_files: dict, analyzer: Analyzer, ran
                     or train_reranker(Searcher(data, analyzer), sample=sample, workers=workers) or load_default())
     seconds = time.perf_counter() - t0
     version, path = write_version(out_dir, corpus, analyzer, arrays, key, dict_files, ranking, seconds,
-                                  reranker, paraphrase, source_keys(corpus_path, corpus), lsa)
+                                  reranker, paraphrase, source_keys(corpus_path, corpus), lsa,
+                                  models if paraphrase is not None else None)
     publish(out_dir, version)
     save_row_features(out_dir, version, rows, arrays)
     vocab = sum(len(v) for v in arrays["vocab"].values())
     return BuildResult(version, path, len(corpus.articles), vocab, time.perf_counter() - t0, analysed.fresh)
+
+
+def question_rows_digest(corpus, analyzer: Analyzer) -> str:
+    """A digest of what the paraphrase and LSA models are fitted from, apart from term statistics:
+    every article's id and question rows, and how they are analysed."""
+    rows = [[a.id, row_texts(a)] for a in corpus.articles]
+    return hashlib.sha256(json.dumps([analyzer.fingerprint, rows], ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+def _reusable_models(out_dir: Path, ranking: dict, rows: str, changed: int, texts: int,
+                     vocab: dict) -> tuple[ParaphraseModel, LsaModel | None, int] | None:
+    """The published version's paraphrase and LSA models, their columns moved to ``vocab``'s, when
+    its question rows are this build's and the texts analysed afresh since they were fitted stay
+    under REUSE_MAX_CHANGED_SHARE of all (edited answers move a few terms' idf, as in an incremental
+    version): the three fits are most of a rebuild of a knowledge base of a few thousand entries
+    (≈ 20 s each at 4,000). With how many texts changed since the fit; None otherwise."""
+    published = published_manifest(out_dir, READABLE_FORMATS, ranking)
+    info = (published[2].get("models") or {}) if published is not None else {}
+    drift = int(info.get("changed_since_fit", 0)) + changed
+    if info.get("rows") != rows or drift > REUSE_MAX_CHANGED_SHARE * texts:
+        return None
+    try:
+        data = load_index(out_dir, published[0])  # every file's checksum verified
+    except (IndexError_, OSError, ValueError) as e:
+        log.info("models of %s not reused: %s", published[0], e)
+        return None
+    if data.paraphrase is None:
+        return None
+    # Old column → new column, field after field (word, then char, as the models lay them out).
+    moved = []
+    for f in FIELD_ORDER:
+        old = sorted(data.vocab[f].items(), key=lambda item: item[1])
+        moved.append(np.fromiter((vocab[f].get(t, -1) for t, _c in old), np.int64, len(old)))
+    offsets = np.cumsum([0, *(len(vocab[f]) for f in FIELD_ORDER)])
+    target = np.concatenate([np.where(m >= 0, m + offsets[i], -1) for i, m in enumerate(moved)])
+    kept = np.flatnonzero(target >= 0)  # terms gone were answer-only: no question row holds them
+    width = int(offsets[-1])
+    select = sp.csr_matrix((np.ones(kept.size, np.float32), (kept, target[kept])), shape=(target.size, width))
+    coef = (data.paraphrase.coef.tocsr() @ select).tocsc()
+    paraphrase = ParaphraseModel(coef, np.asarray(data.paraphrase.intercept),
+                                 {f: int(offsets[i]) for i, f in enumerate(FIELD_ORDER)})
+    lsa = None
+    if data.lsa is not None:
+        terms = np.zeros((width, data.lsa.terms.shape[1]), np.float32)
+        terms[target[kept]] = data.lsa.terms[kept]
+        lsa = LsaModel(terms, np.asarray(data.lsa.rows))
+    return paraphrase, lsa, drift
 
 
 # A rebuild keeps the published version's trained weights while the texts analysed afresh since

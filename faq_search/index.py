@@ -463,9 +463,11 @@ def finish_version(out_dir: Path, version: str, tmp: Path, manifest: dict) -> Pa
 def write_version(out_dir: Path, corpus: Corpus, analyzer: Analyzer, arrays: dict, key: str,
                   dict_files: dict[str, Path | None], ranking: dict, seconds: float,
                   reranker: Reranker | None = None, paraphrase: ParaphraseModel | None = None,
-                  keys: list[bytes] | None = None, lsa: LsaModel | None = None) -> tuple[str, Path]:
+                  keys: list[bytes] | None = None, lsa: LsaModel | None = None,
+                  models: dict | None = None) -> tuple[str, Path]:
     """Write a complete, fsynced version directory under ``versions/`` (not yet published).
-    ``keys`` (one 16-byte digest of each article's source) let a later build go incremental."""
+    ``keys`` (one 16-byte digest of each article's source) let a later build go incremental;
+    ``models`` (what the paraphrase and LSA models were fitted from) lets a later build reuse them."""
     version, tmp = new_version_dir(out_dir, key)
     checksums = {}
     npy = {}
@@ -506,6 +508,8 @@ def write_version(out_dir: Path, corpus: Corpus, analyzer: Analyzer, arrays: dic
         "reranker": reranker.info if reranker is not None else None,
         "files": checksums,
     }
+    if models is not None:
+        manifest["models"] = models
     return version, finish_version(out_dir, version, tmp, manifest)
 
 

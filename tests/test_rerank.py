@@ -212,3 +212,51 @@ def test_first_stage_is_the_lexical_part_of_candidates(real_index, real_analyzer
     # What only the reranker reads is left to the second stage.
     assert not lexical.paraphrase.any() and not lexical.lsa_max.any() and not lexical.art_word_cov.any()
     assert full.paraphrase.any() and full.lsa_max.any() and full.art_word_cov.any()
+
+
+def test_an_answer_edit_reuses_the_paraphrase_and_lsa_models_term_for_term(tmp_path, real_analyzer):
+    import shutil
+
+    from faq_search.build import build_index
+    from faq_search.evaluate import load_queries
+    from faq_search.index import load_index
+    from tests.conftest import REAL_CORPUS
+
+    corpus, out = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(REAL_CORPUS, corpus)
+    first = load_index(out, build_index(corpus, out, analyzer=real_analyzer).version)
+    assert first.manifest["models"]["changed_since_fit"] == 0
+    # An answer gains a character no other text holds: its column appears among the others (columns are
+    # sorted terms), so every term after it moves one column along.
+    path = sorted((corpus / "articles").rglob("*.md"))[0]
+    path.write_text(path.read_text("utf-8") + "\n璟。\n", "utf-8")
+    second = load_index(out, build_index(corpus, out, analyzer=real_analyzer).version)
+    assert second.manifest["models"] == {**first.manifest["models"], "changed_since_fit": 1}
+    assert "璟" in second.vocab["char"] and "璟" not in first.vocab["char"]
+    moved = 0
+    for f in ("word", "char"):
+        terms = list(first.vocab[f])
+        old = first.paraphrase.offsets[f] + np.array([first.vocab[f][t] for t in terms])
+        new = second.paraphrase.offsets[f] + np.array([second.vocab[f][t] for t in terms])
+        moved += int((new != old).sum())
+        np.testing.assert_array_equal(second.paraphrase.coef[:, new].toarray(), first.paraphrase.coef[:, old].toarray())
+        np.testing.assert_array_equal(second.lsa.terms[new], first.lsa.terms[old])
+    assert moved > 1000
+    new_term = second.paraphrase.offsets["char"] + second.vocab["char"]["璟"]
+    assert second.paraphrase.coef[:, new_term].nnz == 0 and not second.lsa.terms[new_term].any()
+    np.testing.assert_array_equal(second.paraphrase.intercept, first.paraphrase.intercept)
+    np.testing.assert_array_equal(second.lsa.rows, first.lsa.rows)
+    # It ranks as models fitted afresh on the edited corpus do, but for an idf's nudge.
+    fresh_dir = tmp_path / "fresh"
+    build_index(corpus, fresh_dir, analyzer=real_analyzer)
+    reused, fresh = Searcher.load(out, analyzer=real_analyzer), Searcher.load(fresh_dir, analyzer=real_analyzer)
+    assert fresh.data.manifest["models"]["changed_since_fit"] == 0
+    queries = [q.query for q in load_queries(REAL_CORPUS / "eval" / "queries.jsonl", "dev")]
+    same = sum([h.id for h in reused.search(q, k=1)] == [h.id for h in fresh.search(q, k=1)] for q in queries)
+    assert same >= 0.98 * len(queries), (same, len(queries))
+    # A question edited: fitted afresh.
+    text = path.read_text("utf-8")
+    path.write_text(text.replace("similar_questions:\n", "similar_questions:\n  - 这个问题换了一种问法\n", 1), "utf-8")
+    third = load_index(out, build_index(corpus, out, analyzer=real_analyzer).version)
+    assert third.manifest["models"]["rows"] != first.manifest["models"]["rows"]
+    assert third.manifest["models"]["changed_since_fit"] == 0
