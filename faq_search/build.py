@@ -138,10 +138,10 @@ def _build_full(corpus, out_dir: Path, dict_files: dict, analyzer: Analyzer, ran
     if rerank:
         data = in_memory(corpus, arrays, ranking)
         if trainable(data.row_article, len(data.articles)):
-            models = {"rows": question_rows_digest(corpus, analyzer), "changed_since_fit": 0}
+            models = {"analyzer": analyzer.fingerprint, "changed_since_fit": 0}
             texts = len(data.row_text) + len(corpus.articles)
-            reused = _reusable_models(out_dir, ranking, models["rows"], analysed.fresh + analysed.fresh_answers, texts,
-                                      arrays["vocab"])
+            reused = _reusable_models(out_dir, ranking, analyzer, corpus, analysed.fresh + analysed.fresh_answers, texts,
+                                      arrays["vocab"], data.questions, data.row_article)
             if reused is not None:
                 paraphrase, lsa, models["changed_since_fit"] = reused
             else:
@@ -164,24 +164,20 @@ def _build_full(corpus, out_dir: Path, dict_files: dict, analyzer: Analyzer, ran
     return BuildResult(version, path, len(corpus.articles), vocab, time.perf_counter() - t0, analysed.fresh)
 
 
-def question_rows_digest(corpus, analyzer: Analyzer) -> str:
-    """A digest of what the paraphrase and LSA models are fitted from, apart from term statistics:
-    every article's id and question rows, and how they are analysed."""
-    rows = [[a.id, row_texts(a)] for a in corpus.articles]
-    return hashlib.sha256(json.dumps([analyzer.fingerprint, rows], ensure_ascii=False).encode("utf-8")).hexdigest()
-
-
-def _reusable_models(out_dir: Path, ranking: dict, rows: str, changed: int, texts: int,
-                     vocab: dict) -> tuple[ParaphraseModel, LsaModel | None, int] | None:
-    """The published version's paraphrase and LSA models, their columns moved to ``vocab``'s, when
-    its question rows are this build's and the texts analysed afresh since they were fitted stay
-    under REUSE_MAX_CHANGED_SHARE of all (edited answers move a few terms' idf, as in an incremental
-    version): the three fits are most of a rebuild of a knowledge base of a few thousand entries
-    (≈ 20 s each at 4,000). With how many texts changed since the fit; None otherwise."""
+def _reusable_models(out_dir: Path, ranking: dict, analyzer: Analyzer, corpus, changed: int, texts: int,
+                     vocab: dict, questions: dict, row_article: np.ndarray
+                     ) -> tuple[ParaphraseModel, LsaModel | None, int] | None:
+    """The published version's paraphrase and LSA models brought to this build, while the texts changed
+    since they were fitted stay under REUSE_MAX_CHANGED_SHARE of all (as in an incremental version, a
+    few terms' idf drift meanwhile): columns moved to ``vocab``'s; an article whose question rows
+    changed, or a new one, gets its own one-vs-rest classifier fitted again (≈ 5 ms; the other
+    articles' miss only its phrasings as negatives), and every row its LSA vector from the kept terms.
+    The three full fits are most of a rebuild of a knowledge base of a few thousand entries (≈ 20 s
+    each at 4,000). With how many texts changed since the fit; None otherwise."""
     published = published_manifest(out_dir, READABLE_FORMATS, ranking)
     info = (published[2].get("models") or {}) if published is not None else {}
-    drift = int(info.get("changed_since_fit", 0)) + changed
-    if info.get("rows") != rows or drift > REUSE_MAX_CHANGED_SHARE * texts:
+    if info.get("analyzer") != analyzer.fingerprint or int(info.get("changed_since_fit", 0)) + changed > \
+            REUSE_MAX_CHANGED_SHARE * texts:
         return None
     try:
         data = load_index(out_dir, published[0])  # every file's checksum verified
@@ -190,31 +186,66 @@ def _reusable_models(out_dir: Path, ranking: dict, rows: str, changed: int, text
         return None
     if data.paraphrase is None:
         return None
-    # Old column → new column, field after field (word, then char, as the models lay them out).
+    old_ids = [a.id for a in data.articles]
+    old_rows: list[list[str]] = [[] for _ in old_ids]
+    for text, art in zip(data.row_text, np.asarray(data.row_article).tolist()):
+        old_rows[art].append(text)
+    where = {i: n for n, i in enumerate(old_ids)}
+    take = np.asarray([where.get(a.id, -1) for a in corpus.articles], np.int64)
+    refit = [n for n, a in enumerate(corpus.articles) if take[n] < 0 or tuple(old_rows[take[n]]) != row_texts(a)]
+    take[refit] = -1
+    drift = int(info.get("changed_since_fit", 0)) + changed + len(refit) + len(set(old_ids) - {a.id for a in corpus.articles})
+    if drift > REUSE_MAX_CHANGED_SHARE * texts:
+        return None
+    # Old column → new column, field after field (word, then char, as the models lay them out); a term
+    # gone is in no question row any more.
     moved = []
     for f in FIELD_ORDER:
         old = sorted(data.vocab[f].items(), key=lambda item: item[1])
         moved.append(np.fromiter((vocab[f].get(t, -1) for t, _c in old), np.int64, len(old)))
     offsets = np.cumsum([0, *(len(vocab[f]) for f in FIELD_ORDER)])
     target = np.concatenate([np.where(m >= 0, m + offsets[i], -1) for i, m in enumerate(moved)])
-    kept = np.flatnonzero(target >= 0)  # terms gone were answer-only: no question row holds them
+    kept = np.flatnonzero(target >= 0)
     width = int(offsets[-1])
     select = sp.csr_matrix((np.ones(kept.size, np.float32), (kept, target[kept])), shape=(target.size, width))
-    coef = (data.paraphrase.coef.tocsr() @ select).tocsc()
-    paraphrase = ParaphraseModel(coef, np.asarray(data.paraphrase.intercept),
-                                 {f: int(offsets[i]) for i, f in enumerate(FIELD_ORDER)})
+    coef = data.paraphrase.coef.tocsr() @ select
+    # Kept articles' rows, in this build's order; refitted and new ones empty until filled below.
+    carry = sp.csr_matrix((np.ones(int((take >= 0).sum()), np.float32), (np.flatnonzero(take >= 0), take[take >= 0])),
+                          shape=(take.size, coef.shape[0]))
+    coef = carry @ coef
+    intercept = np.where(take >= 0, np.asarray(data.paraphrase.intercept)[np.maximum(take, 0)], 0.0).astype(np.float32)
+    if refit:
+        rows, refit_intercepts = ParaphraseModel.fit_articles(questions, row_article, refit)
+        place = sp.csr_matrix((np.ones(len(refit), np.float32), (refit, np.arange(len(refit)))),
+                              shape=(take.size, len(refit)))
+        coef = coef + place @ rows
+        intercept[refit] = refit_intercepts
+    paraphrase = ParaphraseModel(coef.tocsc(), intercept, {f: int(offsets[i]) for i, f in enumerate(FIELD_ORDER)})
     lsa = None
     if data.lsa is not None:
         terms = np.zeros((width, data.lsa.terms.shape[1]), np.float32)
         terms[target[kept]] = data.lsa.terms[kept]
-        lsa = LsaModel(terms, np.asarray(data.lsa.rows))
+        lsa = LsaModel.with_terms(terms, questions)
     return paraphrase, lsa, drift
 
 
 # A rebuild keeps the published version's trained weights while the texts analysed afresh since
 # they were trained stay under this share of all texts (question rows + answers) and the
-# training sample (article ids and texts of the sampled pseudo-queries) is unchanged.
+# training sample (article ids and texts of the sampled pseudo-queries) differs from theirs in at
+# most this share of its pseudo-queries.
 REUSE_MAX_CHANGED_SHARE = 0.01
+
+
+def _sample_barely_moved(info: dict, sample) -> bool:
+    """Whether this build's training sample is the one the weights were trained on, or differs from
+    it in at most REUSE_MAX_CHANGED_SHARE of its pseudo-queries (an edited phrasing swaps one or two
+    in or out): retraining costs two more fits of the paraphrase model (≈ 25 s at 4,000 entries)."""
+    if info.get("sample") == sample.digest:
+        return True
+    trained = set(str(info.get("sample_keys") or "").split())
+    if not trained or not sample.keys:
+        return False
+    return len(trained ^ set(sample.keys)) <= max(2, REUSE_MAX_CHANGED_SHARE * len(sample.keys))
 
 
 def _reusable_reranker(out_dir: Path, analyzer: Analyzer, ranking: dict, sample, changed: int,
@@ -229,7 +260,7 @@ def _reusable_reranker(out_dir: Path, analyzer: Analyzer, ranking: dict, sample,
     try:
         info = manifest.get("reranker") or {}
         if (manifest.get("analyzer", {}).get("fingerprint") != analyzer.fingerprint
-                or info.get("sample") != sample.digest or info.get("C", 1.0) != RERANK_C):
+                or info.get("C", 1.0) != RERANK_C or not _sample_barely_moved(info, sample)):
             return None
         drift = int(info.get("changed_since_training", 0)) + changed
         if drift > REUSE_MAX_CHANGED_SHARE * texts:

@@ -50,6 +50,14 @@ class LsaModel:
         rows /= np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-9)
         return cls(terms, rows)
 
+    @classmethod
+    def with_terms(cls, terms: np.ndarray, questions: dict) -> "LsaModel":
+        """A model over ``questions``' rows with directions ``terms`` fitted earlier (a rebuild whose
+        phrasings barely changed): each row's vector computed as ``fit`` computes it."""
+        rows = np.asarray(_row_matrix(questions) @ terms, dtype=np.float32)
+        rows /= np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-9)
+        return cls(np.ascontiguousarray(terms, np.float32), rows)
+
     def query(self, vector: tuple[np.ndarray, np.ndarray]) -> np.ndarray | None:
         """The unit LSA vector of a query given as paraphrase.query_vector; None if it has no known term."""
         cols, vals = vector

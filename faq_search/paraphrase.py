@@ -98,6 +98,24 @@ class ParaphraseModel:
             start += questions[f].shape[1]
         return cls(full.tocsc(), full_intercept, offsets)
 
+    @staticmethod
+    def fit_articles(questions: dict, row_article: np.ndarray, articles: list[int],
+                     C: float = 1.0) -> tuple[sp.csr_matrix, np.ndarray]:
+        """The one-vs-rest classifiers of ``articles`` alone, as ``fit`` makes them (their weights, one
+        row each, pruned; their intercepts): what a rebuild refits for articles whose phrasings changed."""
+        from sklearn.svm import LinearSVC
+
+        X, owner = _row_matrix(questions), np.asarray(row_article)
+        coef, intercept = [], np.zeros(len(articles), np.float32)
+        for i, art in enumerate(articles):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model = LinearSVC(C=C, random_state=0).fit(X, owner == art)
+            c = model.coef_[0]
+            coef.append(sp.csr_matrix(np.where(np.abs(c) >= PRUNE, c, 0.0).astype(np.float32)))
+            intercept[i] = model.intercept_[0]
+        return sp.vstack(coef, format="csr"), intercept
+
     def scores(self, vocab: dict, idf: dict, analysis, arts: np.ndarray, vector=None) -> np.ndarray:
         """Decision values of ``arts`` for a query (``vector``: its query_vector, if already computed)."""
         cols, vals = vector if vector is not None else query_vector(vocab, idf, analysis)

@@ -234,11 +234,13 @@ def training_set(searcher, queries, depth: int = 30, paraphrase: bool = True):
 
 @dataclass(frozen=True)
 class TrainingSample:
-    """The pseudo-queries a build trains on, and a digest of them (article ids and texts)."""
+    """The pseudo-queries a build trains on, a digest of them (article ids and texts) and a short key
+    of each (so a later build can tell how many of them it shares)."""
 
     queries: list
     available: int
     digest: str
+    keys: tuple[str, ...] = ()
 
 
 def training_sample(data, limit: int = TRAIN_QUERIES) -> TrainingSample:
@@ -247,9 +249,12 @@ def training_sample(data, limit: int = TRAIN_QUERIES) -> TrainingSample:
     available = _pseudo_queries(data, len(data.row_text))
     queries = available[:limit]
     h = hashlib.sha256(f"{len(available)}\0".encode())
+    keys = []
     for art, _row, text in queries:
-        h.update(f"{data.articles[art].id}\0{text}\0".encode("utf-8"))
-    return TrainingSample(queries, len(available), h.hexdigest()[:32])
+        item = f"{data.articles[art].id}\0{text}\0".encode("utf-8")
+        h.update(item)
+        keys.append(hashlib.blake2b(item, digest_size=4).hexdigest())
+    return TrainingSample(queries, len(available), h.hexdigest()[:32], tuple(keys))
 
 
 # Set in the parent right before forking: workers inherit the Searcher instead of pickling it.
@@ -301,7 +306,7 @@ def train_reranker(searcher, limit: int = TRAIN_QUERIES, depth: int = 30, C: flo
     if y.sum() == 0 or y.all():
         return None
     info = {"pseudo_queries": len(sample.queries), "available": sample.available, "candidates": int(y.size),
-            "positives": int(y.sum()), "sample": sample.digest, "C": C}
+            "positives": int(y.sum()), "sample": sample.digest, "C": C, "sample_keys": " ".join(sample.keys)}
     return Reranker.fit(X, y, C, info, LEXICAL_FEATURES if lexical_only else FEATURES)
 
 

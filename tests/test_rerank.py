@@ -232,6 +232,7 @@ def test_an_answer_edit_reuses_the_paraphrase_and_lsa_models_term_for_term(tmp_p
     path.write_text(path.read_text("utf-8") + "\n璟。\n", "utf-8")
     second = load_index(out, build_index(corpus, out, analyzer=real_analyzer).version)
     assert second.manifest["models"] == {**first.manifest["models"], "changed_since_fit": 1}
+    assert first.manifest["models"]["analyzer"] == real_analyzer.fingerprint
     assert "璟" in second.vocab["char"] and "璟" not in first.vocab["char"]
     moved = 0
     for f in ("word", "char"):
@@ -254,9 +255,78 @@ def test_an_answer_edit_reuses_the_paraphrase_and_lsa_models_term_for_term(tmp_p
     queries = [q.query for q in load_queries(REAL_CORPUS / "eval" / "queries.jsonl", "dev")]
     same = sum([h.id for h in reused.search(q, k=1)] == [h.id for h in fresh.search(q, k=1)] for q in queries)
     assert same >= 0.98 * len(queries), (same, len(queries))
-    # A question edited: fitted afresh.
-    text = path.read_text("utf-8")
-    path.write_text(text.replace("similar_questions:\n", "similar_questions:\n  - 这个问题换了一种问法\n", 1), "utf-8")
+    # Many answers edited (over 1 % of the texts): fitted afresh.
+    for p in sorted((corpus / "articles").rglob("*.md"))[:40]:
+        p.write_text(p.read_text("utf-8") + "\n另见帮助中心。\n", "utf-8")
     third = load_index(out, build_index(corpus, out, analyzer=real_analyzer).version)
-    assert third.manifest["models"]["rows"] != first.manifest["models"]["rows"]
     assert third.manifest["models"]["changed_since_fit"] == 0
+
+
+def test_a_question_edit_refits_only_its_articles_classifiers(tmp_path, real_analyzer):
+    import shutil
+
+    from faq_search.build import build_index
+    from faq_search.evaluate import load_queries
+    from faq_search.index import load_index
+    from faq_search.paraphrase import ParaphraseModel
+    from tests.conftest import REAL_CORPUS
+
+    corpus, out = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(REAL_CORPUS, corpus)
+    first = load_index(out, build_index(corpus, out, analyzer=real_analyzer).version)
+    paths = sorted((corpus / "articles").rglob("*.md"))
+    text = paths[5].read_text("utf-8")
+    paths[5].write_text(text.replace("similar_questions:\n", "similar_questions:\n  - 璟璟这个问法怎么办\n", 1), "utf-8")
+    second_version = build_index(corpus, out, analyzer=real_analyzer).version
+    second = load_index(out, second_version)
+    edited = next(i for i, a in enumerate(second.articles) if a.source.startswith(str(paths[5])))
+    assert second.manifest["models"]["changed_since_fit"] == 2  # the phrasing analysed afresh, its article refitted
+    # Every other article keeps its classifier, term for term; the edited one's is fitted again.
+    terms = list(first.vocab["char"])
+    old = first.paraphrase.offsets["char"] + np.array([first.vocab["char"][t] for t in terms])
+    new = second.paraphrase.offsets["char"] + np.array([second.vocab["char"][t] for t in terms])
+    others = [i for i in range(len(second.articles)) if i != edited]
+    np.testing.assert_array_equal(second.paraphrase.coef[others][:, new].toarray(), first.paraphrase.coef[others][:, old].toarray())
+    refit, intercept = ParaphraseModel.fit_articles(second.questions, second.row_article, [edited])
+    np.testing.assert_allclose(second.paraphrase.coef[edited].toarray(), refit.toarray(), atol=1e-6)
+    assert second.paraphrase.coef[edited, second.paraphrase.offsets["char"] + second.vocab["char"]["璟"]] > 0
+    reused = Searcher.load(out, analyzer=real_analyzer)
+    assert reused.search("璟璟这个问法", k=1)[0].id == second.articles[edited].id
+    # It ranks as models fitted afresh on the edited corpus do.
+    fresh_dir = tmp_path / "fresh"
+    build_index(corpus, fresh_dir, analyzer=real_analyzer)
+    fresh = Searcher.load(fresh_dir, analyzer=real_analyzer)
+    queries = [q.query for q in load_queries(REAL_CORPUS / "eval" / "queries.jsonl", "dev")]
+    same = sum([h.id for h in reused.search(q, k=1)] == [h.id for h in fresh.search(q, k=1)] for q in queries)
+    assert same >= 0.98 * len(queries), (same, len(queries))
+
+
+def test_weights_are_kept_while_the_training_sample_barely_moved(tmp_path, real_analyzer):
+    import shutil
+
+    from faq_search.build import build_index
+    from faq_search.index import load_index
+    from faq_search.rerank import training_sample
+    from tests.conftest import REAL_CORPUS
+
+    corpus, out = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(REAL_CORPUS, corpus)
+    first = load_index(out, build_index(corpus, out, analyzer=real_analyzer).version)
+    sampled = [(first.articles[art], text) for art, _row, text in training_sample(first).queries]
+    sampled = [(a, t) for a, t in sampled if t != a.question][:12]  # similar questions: one line each
+
+    def reword(items):
+        for a, t in items:
+            path = corpus / "articles" / a.source.split("articles/", 1)[1].split(":")[0]
+            text = path.read_text("utf-8")
+            assert f"  - {t}\n" in text
+            path.write_text(text.replace(f"  - {t}\n", f"  - {t}呢\n", 1), "utf-8")
+
+    reword(sampled[:1])  # one pseudo-query out of the sample, its rewording in: 2 of 800 keys differ
+    second = load_index(out, build_index(corpus, out, analyzer=real_analyzer).version)
+    assert training_sample(second).digest != first.reranker.info["sample"]
+    assert second.reranker.info["trained_in"] == first.version
+    np.testing.assert_array_equal(second.reranker.coef, first.reranker.coef)
+    reword(sampled[1:])  # 11 more: 24 keys differ, over 1 % of the sample
+    third = load_index(out, build_index(corpus, out, analyzer=real_analyzer).version)
+    assert "trained_in" not in third.reranker.info and third.reranker.info["sample"] == training_sample(third).digest
