@@ -4,6 +4,7 @@ like a full build of the same corpus."""
 import json
 import os
 import shutil
+import time
 
 import pytest
 
@@ -218,8 +219,10 @@ def test_the_service_serves_an_incremental_version(small_base, tmp_path, app_fac
     build(corpus, out, tiny_analyzer)
     client = app_factory(out).test_client()
     assert client.get("/api/articles/e005").status_code == 200
+    assert [x["id"] for x in client.get("/api/suggest", query_string={"q": "转错人了怎么办（7"}).get_json()["suggestions"]] == ["e007"]
     entries[5] = entry(5, answer="实名信息可在设置里更新。")
     del entries[6]
+    entries[6] = entry(7, question="数字红包怎么领（7号）")  # entry 7, now at 6: its standard question changed
     entries.append({"id": "new-1", "question": "数字人民币钱包怎么绑定", "answer": "在银行卡页添加数字人民币钱包。",
                     "category": "c9", "tags": ["数币"]})
     write(corpus, entries)
@@ -229,8 +232,17 @@ def test_the_service_serves_an_incremental_version(small_base, tmp_path, app_fac
     assert client.get("/api/articles/e005").get_json()["answer"] == "实名信息可在设置里更新。"
     assert client.get("/api/articles/e006").status_code == 404
     assert "c9" in client.get("/api/categories").get_data(as_text=True)
-    suggestions = client.get("/api/suggest", query_string={"q": "数字"}).get_json()
-    assert suggestions is not None
+    # Completions follow once the builder's (layered) data for the version is picked up.
+    deadline = time.monotonic() + 30
+    while True:
+        body = client.get("/api/suggest", query_string={"q": "数字"}).get_json()
+        if body["index_version"] == version and {"new-1", "e007"} <= {x["id"] for x in body["suggestions"]}:
+            break
+        assert time.monotonic() < deadline, body
+        time.sleep(0.05)
+    assert [x["id"] for x in body["suggestions"]] == ["e007", "new-1"]  # 数字红包… is the shorter
+    assert client.get("/api/suggest", query_string={"q": "转错人了怎么办（7"}).get_json()["suggestions"] == []
+    assert "e006" not in {x["id"] for x in client.get("/api/suggest", query_string={"q": "（6"}).get_json()["suggestions"]}
     assert client.get("/api/search", query_string={"q": "提现", "tag": "数币"}).get_json()["results"] == []
 
 
