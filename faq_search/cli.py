@@ -69,7 +69,7 @@ def cmd_build(args) -> int:
             return 0 if fresh else 1
         result = build_index(args.corpus, args.out, args.dict_dir, progress=None if args.quiet else sys.stderr,
                              full=args.full, on_wait=None if args.quiet else lambda m: print(m, file=sys.stderr, flush=True))
-    except (CorpusError, FileNotFoundError) as e:
+    except (CorpusError, OSError) as e:  # OSError: no corpus, an unusable index directory, a full disk
         _print_failed(e, args.out)
         return 2
     _print_built(result, args.quiet)

@@ -27,6 +27,14 @@ def test_build_errors_are_path_line_message_and_publish_nothing(make_corpus, tmp
     assert read_current(out) is None
 
 
+def test_an_unusable_index_directory_is_a_clear_error(make_corpus, tmp_path, capsys):
+    root, out = make_corpus(), tmp_path / "not-a-directory"
+    out.write_text("x", "utf-8")
+    assert build_main(["--corpus", str(root), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"error: [Errno 17] File exists: '{out}'" in err and "the published index is unchanged (none yet)" in err
+
+
 def test_search_command_json_and_text(tiny_index, capsys):
     assert main(["search", "忘记登录密码", "--index", str(tiny_index), "--json"]) == 0
     body = json.loads(capsys.readouterr().out)
