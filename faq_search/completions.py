@@ -33,7 +33,7 @@ import numpy as np
 
 from .corpus import Article
 from .index import (
-    IndexData, _fsync_path, _write_file, _write_npy, analyzer_for, load_index, read_current, row_texts,
+    IndexData, _file_sha256, _fsync_path, _write_file, _write_npy, analyzer_for, load_index, read_current, row_texts,
 )
 from .suggest import LayeredSuggester, Suggester
 
@@ -393,9 +393,8 @@ def load_completions(index_dir: str | Path, version: str, normalize=str.lower) -
         path = vdir / name
         layer = next((p for p in ("base/", "delta/") if layered and name.startswith(p)), "")
         try:
-            with open(path, "rb") as f:
-                if hashlib.file_digest(f, "sha256").hexdigest() != digest:
-                    raise ValueError(f"completions of {version}: checksum mismatch in {name}")
+            if _file_sha256(path) != digest:
+                raise ValueError(f"completions of {version}: checksum mismatch in {name}")
             if name == f"{layer}lists.json":
                 lists[layer] = json.loads(path.read_bytes())
             else:

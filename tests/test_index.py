@@ -204,3 +204,24 @@ def test_analysis_calls_back_once_the_texts_are_analysed(make_corpus, tiny_analy
     corpus = load_corpus(make_corpus())
     analyse_corpus(tiny_analyzer, corpus.articles, None, workers=1, then=lambda: events.append("then"))
     assert events[0] == "then" and events.count("then") == 1 and "gather" in events
+
+
+def test_a_file_met_again_is_not_hashed_again_unless_it_changed(tmp_path, monkeypatch):
+    import hashlib
+    import os
+
+    import faq_search.index as index_module
+
+    path = tmp_path / "arrays.npy"
+    path.write_bytes(b"a" * 4096)
+    first = index_module._file_sha256(path)
+    os.link(path, tmp_path / "linked.npy")  # how versions share files
+    hashed = []
+    real = hashlib.sha256
+    monkeypatch.setattr(index_module.hashlib, "sha256", lambda *a: hashed.append(1) or real(*a))
+    assert index_module._file_sha256(tmp_path / "linked.npy") == first and hashed == []
+    # Rewritten in place (no writer of ours does; a tamperer or a disk might): its time moves, so it is hashed.
+    before = path.stat().st_mtime_ns
+    path.write_bytes(b"b" * 4096)
+    os.utime(path, ns=(before + 10**9, before + 10**9))  # a later time even within one clock tick
+    assert index_module._file_sha256(path) == real(b"b" * 4096).hexdigest() and hashed == [1]
