@@ -1,9 +1,9 @@
 """gunicorn settings for `make run`; HOST, PORT and WEB_CONCURRENCY override."""
 
-import gc
 import os
 
 from faq_search.web.observability import prepare_metrics_dir, worker_exited
+from faq_search.web.workers import post_fork, pre_fork  # noqa: F401 - gunicorn reads these hooks by name
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -15,14 +15,6 @@ timeout = 30
 
 # Workers write metrics to files in one directory, /metrics sums them; must exist before the app loads.
 _metrics_dir = prepare_metrics_dir(os.environ)
-
-
-def pre_fork(server, worker):
-    # Move what the preload built (index, articles, suggestions) out of the collector's reach: a
-    # collection in a worker would write to every tracked object's header and so copy the shared
-    # pages into the worker (≈ 100 MiB private per worker at 100k articles). Refcounting still works.
-    gc.collect()
-    gc.freeze()
 
 
 def child_exit(server, worker):

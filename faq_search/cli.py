@@ -266,6 +266,7 @@ def cmd_serve(args) -> int:
     from gunicorn.app.base import BaseApplication
 
     from .web.observability import configure_logging, prepare_metrics_dir, worker_exited
+    from .web.workers import post_fork, pre_fork
 
     env = os.environ  # the metrics directory is exported here, for prometheus_client in the workers
     env["FAQ_INDEX_DIR"] = args.index
@@ -278,6 +279,8 @@ def cmd_serve(args) -> int:
             self.cfg.set("bind", f"{args.host or settings.HOST}:{args.port or settings.PORT}")
             self.cfg.set("workers", args.workers or settings.WEB_CONCURRENCY)
             self.cfg.set("preload_app", True)
+            self.cfg.set("pre_fork", pre_fork)
+            self.cfg.set("post_fork", post_fork)
             self.cfg.set("child_exit", lambda server, worker: worker_exited(worker.pid, str(metrics_dir.path)))
             self.cfg.set("on_exit", lambda server: metrics_dir.cleanup())
 

@@ -161,3 +161,22 @@ def test_a_server_started_without_an_index_answers_503_json_then_recovers(tmp_pa
         wait_for(lambda: all(http_get(base + "/api/search?q=" + urllib.parse.quote("密码"))[0] == 200 for _ in range(6)), 20, "recovery")
         status, body = http_get(base + "/healthz")
         assert status == 200 and body["articles"] == 4
+
+
+def test_workers_load_a_new_version_and_its_completions_before_a_request_asks(tmp_path, tiny_analyzer):
+    from tests.conftest import TINY_ARTICLES
+
+    index = tmp_path / "index"
+    v1 = build_index(write_corpus(tmp_path / "c1"), index, analyzer=tiny_analyzer).version
+    with running_gunicorn(index, tmp_path, FAQ_RELOAD_INTERVAL=0.2, FAQ_RATE_API=0) as (base, _server, log):
+        assert http_get(base + "/healthz")[1]["index_version"] == v1
+        edited = {k: dict(v) for k, v in TINY_ARTICLES.items()}
+        edited["password/forgot-login.md"]["similar"] = [*edited["password/forgot-login.md"]["similar"], "登不上去怎么破"]
+        v2 = build_index(write_corpus(tmp_path / "c2", edited), index, analyzer=tiny_analyzer).version
+        # No request meanwhile: each worker's follower loads the version, then its completions, by itself.
+        wait_for(lambda: len(re.findall(f"serving index version {v2}", log.read_text())) >= 2, 20, "both workers on v2")
+        time.sleep(1.0)  # the completions follow within a turn or two of the follower
+        # So the first requests each worker answers after the publish come from the new version.
+        answers = [http_get(base + "/api/suggest?q=" + urllib.parse.quote("怎么破"))[1] for _ in range(6)]
+        assert {a["index_version"] for a in answers} == {v2}
+        assert all([s["id"] for s in a["suggestions"]] == ["pw-login"] for a in answers), answers

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 from pathlib import Path
 from typing import Mapping
 
@@ -12,6 +14,8 @@ from ..config import Config
 from ..feedback import FILENAME, FeedbackStore
 from ..live import LiveSearcher
 from . import admin, api, errors, observability, pages, security
+
+log = logging.getLogger(__name__)
 
 
 def create_app(config: Mapping[str, object] | None = None, live: LiveSearcher | None = None) -> Flask:
@@ -37,3 +41,26 @@ def create_app(config: Mapping[str, object] | None = None, live: LiveSearcher | 
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
     return app
+
+
+def follow_index(app: Flask, stop: threading.Event | None = None) -> threading.Thread:
+    """Look at the index pointer every FAQ_RELOAD_INTERVAL seconds in a thread of this process, so that a
+    newly published version, and then its completions, are loaded before a request asks for them.
+    Without it a worker noticed a publish only at its next request, which the old version still
+    answered (the first visitor after an edit saw the old answer). Started in each gunicorn worker
+    (gunicorn.conf.py's post_fork: a thread does not survive the fork); ``stop`` ends it."""
+    live, stop = app.extensions["faq_live"], stop or threading.Event()
+    interval = max(0.05, app.config["FAQ"].FAQ_RELOAD_INTERVAL)
+
+    def run() -> None:
+        while not stop.wait(interval):
+            try:
+                s = live.get()  # starts loading a new version; a later turn finds it swapped in
+                if s is not None:
+                    api.suggester_for(app, s)  # and its completions follow
+            except Exception:  # noqa: BLE001 - the next turn tries again; requests still check themselves
+                log.exception("following the index pointer failed")
+
+    thread = threading.Thread(target=run, name="index-follower", daemon=True)
+    thread.start()
+    return thread
