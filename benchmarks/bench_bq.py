@@ -59,7 +59,7 @@ def main() -> None:
     analysed_rows = [s.analyzer.analyze(t) for t in rows]
     analysed_q = [s.analyzer.analyze(q["query"]) for q in queries]
     print(f"{len(s.articles)} entries, {len(rows)} phrasings, {len(queries)} queries; our build {build_s:.1f}s; "
-          f"reranker: {s.data.manifest.get('reranker')}")
+          f"reranker: { {k: v for k, v in (s.data.manifest.get('reranker') or {}).items() if k != 'sample_keys'} }")
     print(f"{'method':34} {'acc@1':>6} {'MRR@10':>7} {'R@10':>6} {'p50 ms':>7}")
 
     mrr = {}

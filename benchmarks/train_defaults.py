@@ -72,6 +72,7 @@ def main() -> None:
         if searcher.reranker is None:
             raise SystemExit("the corpus has too few paraphrase groups to train a reranker")
         default = train_reranker(searcher, lexical_only=True)
+        default.info.pop("sample_keys", None)  # for reusing a build's own weights; the defaults are not
         DEFAULT_WEIGHTS.write_text(default.to_json() + "\n", "utf-8")
         dev = load_queries(args.queries, "dev") + (load_queries(args.tuning) if args.tuning else [])
         F, in_scope, right = confidence_examples(searcher, dev)
