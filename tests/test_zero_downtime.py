@@ -1,6 +1,7 @@
 """Index changes under a running gunicorn: publishing under load, corrupt versions, starting without an index."""
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -180,3 +181,36 @@ def test_workers_load_a_new_version_and_its_completions_before_a_request_asks(tm
         answers = [http_get(base + "/api/suggest?q=" + urllib.parse.quote("怎么破"))[1] for _ in range(6)]
         assert {a["index_version"] for a in answers} == {v2}
         assert all([s["id"] for s in a["suggestions"]] == ["pw-login"] for a in answers), answers
+
+
+def test_faq_search_serve_runs_like_make_run_and_follows_the_index(tmp_path, tiny_analyzer):
+    """`faq-search serve` sets the same fork hooks as gunicorn.conf.py: its workers follow a publish too."""
+    from tests.conftest import TINY_ARTICLES, free_port
+
+    index = tmp_path / "index"
+    build_index(write_corpus(tmp_path / "c1"), index, analyzer=tiny_analyzer)
+    port, log_path = free_port(), tmp_path / "serve.log"
+    env = {**os.environ, "FAQ_DATA_DIR": str(tmp_path / "data"), "FAQ_RELOAD_INTERVAL": "0.2",
+           "FAQ_RATE_API": "0"}
+    cli = [sys.executable, "-m", "faq_search.cli", "serve", "--index", str(index), "--port", str(port), "--workers", "2"]
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(cli, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: _answers(base), 60, "faq-search serve to answer")
+        edited = {k: dict(v) for k, v in TINY_ARTICLES.items()}
+        edited["withdraw/arrival.md"]["similar"] = [*edited["withdraw/arrival.md"]["similar"], "提现咋还没到账呢"]
+        v2 = build_index(write_corpus(tmp_path / "c2", edited), index, analyzer=tiny_analyzer).version
+        wait_for(lambda: len(re.findall(f"serving index version {v2}", log_path.read_text())) >= 2, 20,
+                 "both workers of faq-search serve on v2")
+        assert http_get(base + "/api/search?q=" + urllib.parse.quote("提现咋还没到账"))[1]["index_version"] == v2
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def _answers(base: str) -> bool:
+    try:
+        return http_get(base + "/healthz", timeout=2)[0] == 200
+    except OSError:
+        return False
