@@ -18,9 +18,11 @@ from .completions import CompletionsBuild, publish_completions
 from .corpus import Problem, load_corpus, where_in_front
 from .index import (
     DEFAULT_RANKING, READABLE_FORMATS, BuildResult, IndexError_, analyse_corpus, analyzer_for, build_arrays, corpus_key,
-    build_lock, dict_files_for, in_memory, load_index, publish, published_manifest, read_current, row_texts, write_version,
+    build_lock, dict_files_for, in_memory, load_index, publish, published_manifest, read_current, row_texts,
+    save_dictionary_table, write_version,
 )
 from .features import Ragged
+from . import incremental
 from .incremental import build_incremental, save_row_features, source_keys
 from .lsa import LsaModel
 from .paraphrase import FIELD_ORDER, ParaphraseModel, trainable
@@ -160,6 +162,8 @@ def _build_full(corpus, out_dir: Path, dict_files: dict, analyzer: Analyzer, ran
                                   models if paraphrase is not None else None)
     publish(out_dir, version)
     save_row_features(out_dir, version, rows, arrays)
+    if len(corpus.articles) >= incremental.MIN_ARTICLES:  # large enough for incremental versions, which segment from it
+        save_dictionary_table(out_dir / "cache", analyzer)
     vocab = sum(len(v) for v in arrays["vocab"].values())
     return BuildResult(version, path, len(corpus.articles), vocab, time.perf_counter() - t0, analysed.fresh)
 

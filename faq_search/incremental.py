@@ -38,7 +38,7 @@ from .corpus import Article, Corpus, CorpusError, Problem, Scope, _display, load
 from .features import Analysed, Ragged
 from .index import (
     DELTA_FORMAT, FIELDS, FORMAT_VERSION, BuildResult, IndexData, IndexError_, article_meta, field_counts,
-    manifest_head, _save_csc, _write_file, _write_npy, analyse_corpus, analyzer_for, article_texts, corpus_key,
+    manifest_head, save_dictionary_table, _save_csc, _write_file, _write_npy, analyse_corpus, analyzer_for, article_texts, corpus_key,
     finish_version, new_version_dir, publish, published_manifest, row_owner, row_texts, smooth_idf, weigh_field,
     write_dict_files,
 )
@@ -148,6 +148,7 @@ def build_incremental(corpus_path: str | Path, out_dir: str | Path, dict_files: 
     known = _base_features(out_dir, base, delta, meta["id"], vocab)
     # Not pruned: an entry edited back and forth stays cached (the cache goes at the next full build).
     analysed = analyse_corpus(analyzer, delta, cache, progress, workers, known, prune=False)
+    save_dictionary_table(out_dir / "cache", analyzer)  # when this build had to load the whole dictionary
     arrays = delta_arrays(delta, analysed, vocab, idf, base.articles, base.avglen, ranking)
     version, path = _write(out_dir, base, corpus, analyzer, arrays, order, key, dict_files, ranking,
                            time.perf_counter() - t0)

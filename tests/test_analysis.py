@@ -5,6 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from faq_search.analysis import Analyzer, _nfkc, load_user_words
+from faq_search.corpus import load_corpus
 from tests.conftest import REAL_CORPUS
 
 
@@ -136,3 +137,18 @@ def test_jieba_is_loaded_without_pkg_resources():
             "a = Analyzer(); print(a.analyze('二维码付不了款').words, 'pkg_resources' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().endswith("False") and "二维码" in out
+
+
+def test_a_restricted_analyzer_segments_its_texts_as_the_whole_dictionary_does(real_analyzer):
+    texts = ["钱转错人了咋办", "提現要幾天", "二唯码付不了款", "登陆密码忘了", "ＡＰＰ閃退怎么办", "zhifu失败 iphone6",
+             "付款失败扣的钱什么时候退回来", "我的易钱宝收益怎么算的呀", "", "！！！", "余额宝和易钱宝哪个收益高"]
+    texts += [p for a in load_corpus(REAL_CORPUS).articles[:40] for p in (a.question, *a.similar_questions)]
+    lazy = Analyzer(real_analyzer.user_words, real_analyzer.synonym_groups, lazy=True)
+    restricted = lazy.restricted(texts, real_analyzer.dictionary_table())
+    assert [restricted.analyze(t) for t in texts] == [real_analyzer.analyze(t) for t in texts]
+    assert restricted.fingerprint == real_analyzer.fingerprint
+    # It read a few thousand entries, not the half million of jieba's dictionary, and left the
+    # analyzer it came from unloaded.
+    assert len(restricted._jieba.FREQ) < 10000 and not lazy.dictionary_loaded and not restricted.dictionary_loaded
+    with pytest.raises(ValueError, match="cannot segment"):
+        restricted.analyze("一句没准备过的话")

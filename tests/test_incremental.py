@@ -6,9 +6,11 @@ import os
 import shutil
 import time
 
+import numpy as np
 import pytest
 
 from faq_search import incremental
+from faq_search.analysis import Analyzer
 from faq_search.build import build_index, check_index
 from faq_search.corpus import CorpusError
 from faq_search.index import DELTA_FORMAT, FORMAT_VERSION, KEEP_VERSIONS, IndexError_, answer_head, load_index, read_current
@@ -437,3 +439,50 @@ def test_confusions_of_an_incremental_version_skip_the_rows_it_replaced(small_ba
     assert len(texts) == 180 and "红包过了期怎么办" in texts and "红包过期了还能领吗呀9" not in texts
     report = find_confusions(searcher)
     assert report.searched == report.available == 180
+
+
+def test_a_few_new_phrasings_are_segmented_from_the_dictionary_table(small_base, tmp_path, tiny_analyzer, monkeypatch):
+    # A full build of an index large enough for incremental versions leaves a table of its jieba
+    # dictionary; a rebuild that must segment a few new phrasings reads only their entries from it
+    # (jieba's whole dictionary costs ≈ 0.6 s to load), with the same result.
+    entries = [entry(i) for i in range(60)]
+    corpus, out = tmp_path / "kb.jsonl", tmp_path / "index"
+    write(corpus, entries)
+    build(corpus, out, tiny_analyzer)
+    assert len(list((out / "cache").glob("dictionary-*.npz"))) == 1
+    entries[9] = entry(9, similar_questions=["红包过了期钱去哪了", "请问红包过期了还能领吗9", "红包没人领会退吗"])
+    write(corpus, entries)
+    shutil.copytree(out, tmp_path / "loaded")
+    restricted = []
+    original = Analyzer.restricted
+    monkeypatch.setattr(Analyzer, "restricted", lambda self, texts, table: restricted.append(list(texts)) or original(self, texts, table))
+    lazy = Analyzer(tiny_analyzer.user_words, tiny_analyzer.synonym_groups, lazy=True)
+    result = build(corpus, out, lazy)
+    assert result.incremental and result.analysed == 2
+    assert restricted == [["红包没人领会退吗", "红包过了期钱去哪了"]] and not lazy.dictionary_loaded
+    # The same rebuild with the whole dictionary loaded writes the same features.
+    assert build(corpus, tmp_path / "loaded", tiny_analyzer).incremental
+    mine, theirs = load_index(out), load_index(tmp_path / "loaded")
+    assert mine.vocab == theirs.vocab
+    for f in mine.questions:
+        assert (mine.questions[f] != theirs.questions[f]).nnz == 0
+    s = Searcher.load(out, analyzer=tiny_analyzer)
+    assert s.search("红包没人领会退吗")[0].id == "e009"
+
+
+def test_a_damaged_dictionary_table_is_not_used(small_base, tmp_path, tiny_analyzer):
+    entries = [entry(i) for i in range(60)]
+    corpus, out = tmp_path / "kb.jsonl", tmp_path / "index"
+    write(corpus, entries)
+    build(corpus, out, tiny_analyzer)
+    (table,) = (out / "cache").glob("dictionary-*.npz")
+    keys = dict(np.load(table))
+    keys["freqs"] = keys["freqs"] + 1  # the digest no longer matches
+    with open(table, "wb") as f:
+        np.savez(f, **keys)
+    entries[9] = entry(9, similar_questions=["红包过了期钱去哪了"])
+    write(corpus, entries)
+    lazy = Analyzer(tiny_analyzer.user_words, tiny_analyzer.synonym_groups, lazy=True)
+    assert build(corpus, out, lazy).incremental
+    assert lazy.dictionary_loaded  # segmented with the whole dictionary instead
+    assert Searcher.load(out, analyzer=tiny_analyzer).search("红包过了期钱去哪了")[0].id == "e009"
