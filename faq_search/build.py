@@ -19,7 +19,7 @@ from .corpus import Problem, load_corpus, where_in_front
 from .index import (
     DEFAULT_RANKING, READABLE_FORMATS, BuildResult, IndexError_, analyse_corpus, analyzer_for, build_arrays, corpus_key,
     build_lock, dict_files_for, in_memory, load_index, publish, published_manifest, read_current, row_texts,
-    save_dictionary_table, write_version,
+    save_dictionary_table, start_dictionary_table, write_version,
 )
 from .features import Ragged
 from . import incremental
@@ -114,6 +114,12 @@ def _build_version(corpus_path: str | Path, out_dir: str | Path, dict_dir: str |
     analyzer = analyzer or analyzer_for(dict_files)
     # Forked while this process is small: the completions are made alongside the whole build.
     pending = CompletionsBuild(out_dir, corpus.articles, analyzer.normalize, fork=workers != 1) if completions else None
+    # Large enough for incremental versions, which segment their few new texts from this table.
+    table = None
+    if len(corpus.articles) >= incremental.MIN_ARTICLES:
+        table = start_dictionary_table(out_dir / "cache", analyzer) if workers != 1 else None
+        if table is None:
+            save_dictionary_table(out_dir / "cache", analyzer)
     try:
         key = corpus_key(corpus, analyzer, ranking)
         cache_path = out_dir / "cache" / f"analysis-{analyzer.fingerprint}.npz"
@@ -127,6 +133,9 @@ def _build_version(corpus_path: str | Path, out_dir: str | Path, dict_dir: str |
         if pending is not None:
             pending.cancel()
         raise
+    finally:
+        if table is not None:
+            table.join()
 
 
 def _build_full(corpus, out_dir: Path, dict_files: dict, analyzer: Analyzer, ranking: dict, workers: int | None,
@@ -162,8 +171,6 @@ def _build_full(corpus, out_dir: Path, dict_files: dict, analyzer: Analyzer, ran
                                   models if paraphrase is not None else None)
     publish(out_dir, version)
     save_row_features(out_dir, version, rows, arrays)
-    if len(corpus.articles) >= incremental.MIN_ARTICLES:  # large enough for incremental versions, which segment from it
-        save_dictionary_table(out_dir / "cache", analyzer)
     vocab = sum(len(v) for v in arrays["vocab"].values())
     return BuildResult(version, path, len(corpus.articles), vocab, time.perf_counter() - t0, analysed.fresh)
 

@@ -35,6 +35,7 @@ import hashlib
 import json
 import logging
 import mmap
+import multiprocessing
 import os
 import shutil
 import threading
@@ -193,6 +194,17 @@ def save_dictionary_table(cache_dir: Path, analyzer: Analyzer) -> Path | None:
         if old != path:
             old.unlink(missing_ok=True)
     return path
+
+
+def start_dictionary_table(cache_dir: Path, analyzer: Analyzer):
+    """``save_dictionary_table`` in a forked process, alongside a full build (≈ 0.4 s of a core it
+    leaves idle); the process to join, or None when there is nothing to write."""
+    if not analyzer.dictionary_loaded or _dictionary_table_path(cache_dir, analyzer).exists():
+        return None
+    process = multiprocessing.get_context("fork").Process(
+        target=save_dictionary_table, args=(cache_dir, analyzer), name="dictionary-table", daemon=True)
+    process.start()
+    return process
 
 
 def load_dictionary_table(cache_dir: Path, analyzer: Analyzer) -> tuple[np.ndarray, np.ndarray, int] | None:
