@@ -66,6 +66,10 @@ def _half_width(m: re.Match) -> str:
     return " " if m[0] == "\u3000" else chr(ord(m[0]) - 0xFEE0)
 
 
+# Whitespace runs that stop at a line break (for many texts joined by line breaks at once).
+_SPACES_IN_LINE = re.compile(r"[^\S\n]+")
+
+
 def _nfkc(text: str) -> str:
     """unicodedata.normalize("NFKC", text), 3–4× faster on Chinese prose: its full-width
     punctuation (，？！) sends every character through NFKC's slow path, so those are mapped
@@ -301,6 +305,25 @@ class Analyzer:
         """Normalised text with same-length spelling variants corrected (帐户 → 账户)."""
         return self._respelled(self.normalize(text))
 
+    def spelled_many(self, texts: Sequence[str]) -> list[str]:
+        """``spelled`` of each text, NFKC per text (its slow path only where needed) and the rest in a
+        few passes over them all (≈ 2× faster for phrasings: a build spells every one). No step maps
+        anything across a line break — OpenCC's phrases, case, the spelling variants — so texts joined
+        by one come out as they would one by one. A text holding a line break of its own is done alone."""
+        alone = {i: self.spelled(t) for i, t in enumerate(texts) if "\n" in t}
+        batch = [t for i, t in enumerate(texts) if i not in alone] if alone else list(texts)
+        if not batch:
+            return [alone[i] for i in range(len(texts))]
+        joined = "\n".join(_nfkc(t) for t in batch)
+        joined = self._converter.convert(_INVISIBLE.sub("", joined)).lower()
+        pieces = [s.strip() for s in self._respelled(_SPACES_IN_LINE.sub(" ", joined)).split("\n")]
+        if len(pieces) != len(batch):  # a step did map across a line break after all
+            return [self.spelled(t) for t in texts]
+        if not alone:
+            return pieces
+        rest = iter(pieces)
+        return [alone[i] if i in alone else next(rest) for i in range(len(texts))]
+
     def text_chars(self, text: str) -> list[str]:
         """Character features of a long text without segmenting it (answers):
         jieba costs ~1 ms per answer, this ~0.05 ms; spelling variants are still fixed."""
@@ -311,7 +334,7 @@ class Analyzer:
         text i's features being ids[offsets[i]:offsets[i + 1]]. The grams are found with NumPy
         over code points (≈ 8× faster on answers); a text's features are those of text_chars, in
         another order (unigrams, bigrams, Latin runs), which is all a count matrix reads."""
-        return _grams_encoded([self.spelled(t) for t in texts])
+        return _grams_encoded(self.spelled_many(texts))
 
     @staticmethod
     def _grams(text: str) -> list[str]:

@@ -152,3 +152,16 @@ def test_a_restricted_analyzer_segments_its_texts_as_the_whole_dictionary_does(r
     assert len(restricted._jieba.FREQ) < 10000 and not lazy.dictionary_loaded and not restricted.dictionary_loaded
     with pytest.raises(ValueError, match="cannot segment"):
         restricted.analyze("一句没准备过的话")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from(list("帐户登陆密碼提現ＡＢｃ　？！ \t\n\r\u200b\u2028ΣΟİa1。，臺灣裏")), max_size=12),
+                max_size=8))
+def test_spelling_many_texts_at_once_equals_one_by_one(real_analyzer, texts):
+    assert real_analyzer.spelled_many(texts) == [real_analyzer.spelled(t) for t in texts]
+
+
+def test_spelling_many_texts_at_once_equals_one_by_one_on_the_corpus(real_analyzer):
+    articles = load_corpus(REAL_CORPUS).articles
+    texts = [t for a in articles for t in (a.question, *a.similar_questions, a.answer[:160], a.answer)]
+    assert real_analyzer.spelled_many(texts) == [real_analyzer.spelled(t) for t in texts]
