@@ -164,8 +164,12 @@ class Analyzer:
         synonyms: Sequence[Sequence[str]] = (),
         stopwords: Iterable[str] = DEFAULT_STOPWORDS,
         lazy: bool = False,
+        dictionary_cache: Path | None = None,
     ):
         self._converter = opencc.OpenCC("t2s")
+        # Where a dictionary table of this analyzer may be (an index's cache/): read instead of
+        # jieba's own cache when present.
+        self.dictionary_cache = Path(dictionary_cache) if dictionary_cache is not None else None
         self._jieba = None
         self._jieba_lock = threading.Lock()
         # Set on an analyzer made by ``restricted``: the only texts it can segment.
@@ -190,29 +194,45 @@ class Analyzer:
             self._tokenizer  # noqa: B018 - load jieba's dictionary now, not at the first text
 
     @classmethod
-    def from_files(cls, user_dict: Path | None, synonyms: Path | None, lazy: bool = False) -> "Analyzer":
-        return cls(load_user_words(user_dict), load_synonyms(synonyms), lazy=lazy)
+    def from_files(cls, user_dict: Path | None, synonyms: Path | None, lazy: bool = False,
+                   dictionary_cache: Path | None = None) -> "Analyzer":
+        return cls(load_user_words(user_dict), load_synonyms(synonyms), lazy=lazy, dictionary_cache=dictionary_cache)
 
     @property
     def _tokenizer(self):
         """jieba with the user words, initialised on first use when built ``lazy`` (≈0.6 s: an
-        incremental build that segments nothing never pays it)."""
+        incremental build that segments nothing never pays it), from a dictionary table when
+        ``dictionary_cache`` holds one."""
         tok = self._jieba
         if tok is None:
             with self._jieba_lock:
                 tok = self._jieba
                 if tok is None:
-                    tok = _jieba().Tokenizer()
-                    tok.initialize()
-                    # Dictionary words go through the same respelling as text, so they still match.
-                    for word, freq in self.user_words:
-                        self._add_word(tok, self._respelled(word), freq)
-                    for group in self.synonym_groups:
-                        for word in group:
-                            # Multi-character synonyms must be cut whole to be mapped at all.
-                            if len(word) > 1 and word not in tok.FREQ:
-                                self._add_word(tok, word, None)
+                    tok = self._tokenizer_from_table() if self.dictionary_cache is not None else None
+                    if tok is None:
+                        tok = _jieba().Tokenizer()
+                        tok.initialize()
+                        # Dictionary words go through the same respelling as text, so they still match.
+                        for word, freq in self.user_words:
+                            self._add_word(tok, self._respelled(word), freq)
+                        for group in self.synonym_groups:
+                            for word in group:
+                                # Multi-character synonyms must be cut whole to be mapped at all.
+                                if len(word) > 1 and word not in tok.FREQ:
+                                    self._add_word(tok, word, None)
                     self._jieba = tok
+        return tok
+
+    def _tokenizer_from_table(self):
+        """jieba with this analyzer's whole dictionary, user words and synonyms included, from a
+        dictionary table in ``dictionary_cache`` (≈ 0.3 s against ≈ 0.7 s for jieba's own cache
+        and the user words); None when there is no usable one."""
+        table = read_dictionary_table(self.dictionary_cache / dictionary_table_name(self.fingerprint))
+        if table is None:
+            return None
+        keys, freqs, total = table
+        tok = _jieba().Tokenizer()
+        tok.FREQ, tok.total, tok.initialized = dict(zip(keys.tolist(), freqs.tolist())), total, True
         return tok
 
     @staticmethod
@@ -371,6 +391,46 @@ class Analyzer:
             "stopwords": len(self.stopwords),
             "converter": "opencc t2s",
         }
+
+
+def dictionary_table_name(fingerprint: str) -> str:
+    """File name of the dictionary table of an analyzer (by its fingerprint) and this jieba."""
+    return f"dictionary-{fingerprint}-{jieba_dictionary_stamp()}.npz"
+
+
+def write_dictionary_table(path: Path, table: tuple[np.ndarray, np.ndarray, int]) -> None:
+    """Write ``Analyzer.dictionary_table``'s arrays with a digest of them, atomically."""
+    keys, freqs, total = table
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as f:
+            np.savez(f, keys=keys, freqs=freqs, total=np.int64(total), digest=np.array(_table_digest(keys, freqs, total)))
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def read_dictionary_table(path: Path) -> tuple[np.ndarray, np.ndarray, int] | None:
+    """A table ``write_dictionary_table`` wrote, verified; None when there is none or it is damaged
+    (only a cache: jieba's dictionary is loaded instead)."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            keys, freqs, total, digest = z["keys"], z["freqs"], int(z["total"]), str(z["digest"])
+    except (OSError, ValueError, KeyError):
+        return None
+    if keys.dtype.kind != "U" or keys.shape != freqs.shape or _table_digest(keys, freqs, total) != digest:
+        logging.getLogger(__name__).warning("dictionary table %s is damaged: loading jieba's dictionary instead", path)
+        return None
+    return keys, freqs, total
+
+
+def _table_digest(keys: np.ndarray, freqs: np.ndarray, total: int) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    h.update(str(keys.dtype).encode() + b"\0" + str(total).encode() + b"\0")
+    h.update(np.ascontiguousarray(keys).view(np.uint8))
+    h.update(np.ascontiguousarray(freqs, np.int64).view(np.uint8))
+    return h.hexdigest()
 
 
 def jieba_dictionary_stamp() -> str:

@@ -111,7 +111,7 @@ def _build_version(corpus_path: str | Path, out_dir: str | Path, dict_dir: str |
         if result is not None:
             return result, None
     corpus = load_corpus(corpus_path)
-    analyzer = analyzer or analyzer_for(dict_files)
+    analyzer = analyzer or analyzer_for(dict_files, dictionary_cache=out_dir / "cache")
     # Forked while this process is small: the completions are made alongside the whole build.
     pending = CompletionsBuild(out_dir, corpus.articles, analyzer.normalize, fork=workers != 1) if completions else None
     # Large enough for incremental versions, which segment their few new texts from this table.
@@ -300,7 +300,8 @@ def check_index(corpus_path: str | Path, out_dir: str | Path, dict_dir: str | Pa
     except (OSError, ValueError) as e:
         return False, f"published index {version} is unreadable: {e}"
     corpus = load_corpus(corpus_path)
-    analyzer = analyzer or analyzer_for(dict_files_for(Path(corpus_path), Path(dict_dir) if dict_dir else None))
+    # Only its fingerprint is read: jieba's dictionary is not loaded.
+    analyzer = analyzer or analyzer_for(dict_files_for(Path(corpus_path), Path(dict_dir) if dict_dir else None), lazy=True)
     key = corpus_key(corpus, analyzer, manifest.get("ranking", DEFAULT_RANKING))
     if manifest.get("corpus_key") != key or manifest.get("format") not in READABLE_FORMATS:
         return False, f"index {version} is stale: the corpus or dictionary changed"

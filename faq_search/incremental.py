@@ -120,7 +120,8 @@ def build_incremental(corpus_path: str | Path, out_dir: str | Path, dict_files: 
     base = _published_base(out_dir, ranking)
     if base is None:
         return None
-    analyzer = analyzer or analyzer_for(dict_files, lazy=True)  # jieba loads only if a new text needs it
+    # jieba loads only if a new text needs it, and then from the dictionary table when there is one.
+    analyzer = analyzer or analyzer_for(dict_files, lazy=True, dictionary_cache=out_dir / "cache")
     if analyzer.fingerprint != base.manifest.get("analyzer", {}).get("fingerprint"):
         return None
     try:

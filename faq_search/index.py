@@ -50,7 +50,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import __version__
-from .analysis import Analyzer, jieba_dictionary_stamp
+from .analysis import Analyzer, dictionary_table_name, read_dictionary_table, write_dictionary_table
 from .corpus import Article, Corpus, Scope
 from .features import Analysed, Progress, Ragged, TokenCache, analyse_texts, answer_key, count_matrix
 from .lsa import LsaModel
@@ -166,28 +166,22 @@ RESTRICTED_MAX_TEXTS = 1000
 
 
 def _dictionary_table_path(cache_dir: Path, analyzer: Analyzer) -> Path:
-    return Path(cache_dir) / f"dictionary-{analyzer.fingerprint}-{jieba_dictionary_stamp()}.npz"
+    return Path(cache_dir) / dictionary_table_name(analyzer.fingerprint)
 
 
 def save_dictionary_table(cache_dir: Path, analyzer: Analyzer) -> Path | None:
     """Write ``analyzer``'s dictionary table into ``cache_dir`` unless there is one (≈ 0.4 s and
     32 MiB; tables of other dictionaries go): later incremental builds segment their few new
-    texts from it. None when the analyzer's dictionary is not loaded (nothing to write it from)."""
+    texts from it, and analyzers given the directory load their dictionary from it (≈ 0.3 s
+    instead of ≈ 0.7 s). None when the analyzer's dictionary is not loaded (nothing to write it from)."""
     if not analyzer.dictionary_loaded:
         return None
     path = _dictionary_table_path(cache_dir, analyzer)
     if path.exists():
         return path
-    keys, freqs, total = analyzer.dictionary_table()
-    digest = _table_digest(keys, freqs, total)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as f:
-            np.savez(f, keys=keys, freqs=freqs, total=np.int64(total), digest=np.array(digest))
-        os.replace(tmp, path)
+        write_dictionary_table(path, analyzer.dictionary_table())
     except OSError as e:  # only a cache: the version is published already
-        tmp.unlink(missing_ok=True)
         log.warning("dictionary table not written: %s", e)
         return None
     for old in path.parent.glob("dictionary-*.npz"):
@@ -210,24 +204,7 @@ def start_dictionary_table(cache_dir: Path, analyzer: Analyzer):
 def load_dictionary_table(cache_dir: Path, analyzer: Analyzer) -> tuple[np.ndarray, np.ndarray, int] | None:
     """The table ``save_dictionary_table`` wrote for this analyzer and jieba dictionary, verified;
     None when there is none or it is damaged (only a cache: the whole dictionary is loaded instead)."""
-    path = _dictionary_table_path(cache_dir, analyzer)
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            keys, freqs, total, digest = z["keys"], z["freqs"], int(z["total"]), str(z["digest"])
-    except (OSError, ValueError, KeyError):
-        return None
-    if keys.dtype.kind != "U" or keys.shape != freqs.shape or _table_digest(keys, freqs, total) != digest:
-        log.warning("dictionary table %s is damaged: loading jieba's dictionary instead", path)
-        return None
-    return keys, freqs, total
-
-
-def _table_digest(keys: np.ndarray, freqs: np.ndarray, total: int) -> str:
-    h = hashlib.blake2b(digest_size=16)
-    h.update(str(keys.dtype).encode() + b"\0" + str(total).encode() + b"\0")
-    h.update(np.ascontiguousarray(keys).view(np.uint8))
-    h.update(np.ascontiguousarray(freqs, np.int64).view(np.uint8))
-    return h.hexdigest()
+    return read_dictionary_table(_dictionary_table_path(cache_dir, analyzer))
 
 
 def analyse_corpus(analyzer: Analyzer, articles: list[Article], cache_path: Path | None,
@@ -733,8 +710,9 @@ def dict_files_for(corpus_path: Path, dict_dir: Path | None) -> dict[str, Path |
     return {"user_words.txt": Path(dict_dir) / "user_words.txt", "synonyms.txt": Path(dict_dir) / "synonyms.txt"}
 
 
-def analyzer_for(dict_files: dict[str, Path | None], lazy: bool = False) -> Analyzer:
-    return Analyzer.from_files(dict_files["user_words.txt"], dict_files["synonyms.txt"], lazy=lazy)
+def analyzer_for(dict_files: dict[str, Path | None], lazy: bool = False, dictionary_cache: Path | None = None) -> Analyzer:
+    return Analyzer.from_files(dict_files["user_words.txt"], dict_files["synonyms.txt"], lazy=lazy,
+                               dictionary_cache=dictionary_cache)
 
 
 class LazyArticles(Sequence):

@@ -358,13 +358,15 @@ class Searcher:
             check = check_in_background(index_dir, version)
             dict_dir = Path(index_dir) / "versions" / version / "dict"
             try:
-                analyzer = analyzer_for({"user_words.txt": dict_dir / "user_words.txt", "synonyms.txt": dict_dir / "synonyms.txt"})
+                analyzer = analyzer_for({"user_words.txt": dict_dir / "user_words.txt", "synonyms.txt": dict_dir / "synonyms.txt"},
+                                        dictionary_cache=Path(index_dir) / "cache")
             except OSError:
                 analyzer = None
         data = load_index(index_dir, version, check=check)
         if analyzer is None or analyzer.fingerprint != data.manifest["analyzer"]["fingerprint"]:
             dict_dir = data.path / "dict"
-            analyzer = analyzer_for({"user_words.txt": dict_dir / "user_words.txt", "synonyms.txt": dict_dir / "synonyms.txt"})
+            analyzer = analyzer_for({"user_words.txt": dict_dir / "user_words.txt", "synonyms.txt": dict_dir / "synonyms.txt"},
+                                    dictionary_cache=Path(index_dir) / "cache")
         return cls(data, analyzer, **kwargs)
 
     @property

@@ -165,3 +165,20 @@ def test_spelling_many_texts_at_once_equals_one_by_one_on_the_corpus(real_analyz
     articles = load_corpus(REAL_CORPUS).articles
     texts = [t for a in articles for t in (a.question, *a.similar_questions, a.answer[:160], a.answer)]
     assert real_analyzer.spelled_many(texts) == [real_analyzer.spelled(t) for t in texts]
+
+
+def test_an_analyzer_loads_its_dictionary_from_a_table_when_one_is_there(real_analyzer, tmp_path):
+    from faq_search.analysis import dictionary_table_name, write_dictionary_table
+
+    fresh = Analyzer(real_analyzer.user_words, real_analyzer.synonym_groups, lazy=True, dictionary_cache=tmp_path)
+    assert fresh._tokenizer.FREQ == real_analyzer._tokenizer.FREQ  # none there: jieba's own cache, then the user words
+    write_dictionary_table(tmp_path / dictionary_table_name(real_analyzer.fingerprint), real_analyzer.dictionary_table())
+    from_table = Analyzer(real_analyzer.user_words, real_analyzer.synonym_groups, lazy=True, dictionary_cache=tmp_path)
+    tok = from_table._tokenizer
+    assert tok.FREQ == real_analyzer._tokenizer.FREQ and tok.total == real_analyzer._tokenizer.total
+    assert from_table.dictionary_loaded
+    texts = ["钱转错人了咋办", "提現要幾天", "二唯码付不了款", "登陆密码忘了", "zhifu失败", "付款失败扣的钱什么时候退回来"]
+    assert [from_table.analyze(t) for t in texts] == [real_analyzer.analyze(t) for t in texts]
+    # Another dictionary (another fingerprint) does not read this one's table.
+    other = Analyzer(real_analyzer.user_words[:-1], real_analyzer.synonym_groups, lazy=True, dictionary_cache=tmp_path)
+    assert other._tokenizer.FREQ != tok.FREQ

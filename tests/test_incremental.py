@@ -486,3 +486,19 @@ def test_a_damaged_dictionary_table_is_not_used(small_base, tmp_path, tiny_analy
     assert build(corpus, out, lazy).incremental
     assert lazy.dictionary_loaded  # segmented with the whole dictionary instead
     assert Searcher.load(out, analyzer=tiny_analyzer).search("红包过了期钱去哪了")[0].id == "e009"
+
+
+def test_a_loaded_index_reads_its_dictionary_from_the_table_in_its_cache(small_base, tmp_path, monkeypatch):
+    from faq_search import analysis
+
+    corpus, out = tmp_path / "kb.jsonl", tmp_path / "index"
+    write(corpus, [entry(i) for i in range(60)])
+    build_index(corpus, out)  # the analyzer of the corpus's own dictionary (none): the version's
+    read = []
+    original = analysis.read_dictionary_table
+    monkeypatch.setattr(analysis, "read_dictionary_table", lambda path: read.append(path) or original(path))
+    s = Searcher.load(out)
+    plain = analysis.Analyzer()
+    assert s.analyzer.fingerprint == plain.fingerprint and s.analyzer._tokenizer.FREQ == plain._tokenizer.FREQ
+    assert [p.parent for p in read] == [out / "cache"]
+    assert s.search("红包过期了还能领吗")[0].id == Searcher.load(out, analyzer=plain).search("红包过期了还能领吗")[0].id
