@@ -649,6 +649,12 @@ def prune(out_dir: Path, keep: int = KEEP_VERSIONS) -> None:
         # Left by a builder that died mid-write; never referenced by CURRENT.
         if time.time() - p.stat().st_mtime > 3600:
             shutil.rmtree(p, ignore_errors=True)
+    cache = out_dir / "cache"
+    for p in [*cache.glob(".dictionary-*.tmp"), *cache.glob("*.tmp.npz")]:
+        # Cache files such a builder was writing (up to 0.2 GiB each at 100k entries).
+        with contextlib.suppress(OSError):
+            if time.time() - p.stat().st_mtime > 3600:
+                p.unlink()
 
 
 # The lock descriptor this process holds, closed in forked children (completions, analysis and

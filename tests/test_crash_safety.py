@@ -95,10 +95,19 @@ def test_prune_removes_versions_and_leftovers_but_never_the_published_one(tmp_pa
     fresh.mkdir()
     two_hours_ago = time.time() - 7200
     os.utime(stale, (two_hours_ago, two_hours_ago))
+    (out / "cache").mkdir(exist_ok=True)
+    cache_files = {name: out / "cache" / name for name in (
+        ".dictionary-x-y.npz.123.tmp", "analysis-x.npz.123.tmp.npz", ".dictionary-x-y.npz.456.tmp", "analysis-x.npz")}
+    for name, path in cache_files.items():
+        path.write_bytes(b"half written")
+        if "123" in name or name == "analysis-x.npz":
+            os.utime(path, (two_hours_ago, two_hours_ago))
     (out / "CURRENT").write_text(old + "\n")  # e.g. an operator rolled back
     prune(out)
     # Kept: the newest two and the published one; the fresh leftover may belong to a running builder.
     assert sorted(p.name for p in (out / "versions").iterdir()) == sorted([fresh.name, old, *newer])
+    # Of the cache, only the stale temporary files go.
+    assert {n for n, p in cache_files.items() if p.exists()} == {".dictionary-x-y.npz.456.tmp", "analysis-x.npz"}
     assert_published_index_is_intact(out, {old})
 
 
