@@ -17,9 +17,9 @@ from .analysis import Analyzer
 from .completions import CompletionsBuild, publish_completions
 from .corpus import Problem, load_corpus, where_in_front
 from .index import (
-    DEFAULT_RANKING, READABLE_FORMATS, BuildResult, IndexError_, analyse_corpus, analyzer_for, build_arrays, corpus_key,
-    build_lock, dict_files_for, in_memory, load_index, publish, published_manifest, read_current, row_texts,
-    save_dictionary_table, start_dictionary_table, write_version,
+    DEFAULT_RANKING, READABLE_FORMATS, ArticleTextsJob, BuildResult, IndexError_, analyse_corpus, analyzer_for,
+    build_arrays, corpus_key, build_lock, dict_files_for, in_memory, load_index, publish, published_manifest,
+    read_current, row_texts, save_dictionary_table, start_dictionary_table, write_version,
 )
 from .features import Ragged
 from . import incremental
@@ -120,6 +120,8 @@ def _build_version(corpus_path: str | Path, out_dir: str | Path, dict_dir: str |
         table = start_dictionary_table(out_dir / "cache", analyzer) if workers != 1 else None
         if table is None:
             save_dictionary_table(out_dir / "cache", analyzer)
+    # The version's text files, written meanwhile while this process is small, as the completions are.
+    texts_job = ArticleTextsJob.start(out_dir, corpus, analyzer) if workers != 1 else None
     try:
         key = corpus_key(corpus, analyzer, ranking)
         cache_path = out_dir / "cache" / f"analysis-{analyzer.fingerprint}.npz"
@@ -128,10 +130,12 @@ def _build_version(corpus_path: str | Path, out_dir: str | Path, dict_dir: str |
         analysed = analyse_corpus(analyzer, corpus.articles, cache_path, progress, workers,
                                   then=pending.wait if pending is not None else None)
         return _build_full(corpus, out_dir, dict_files, analyzer, ranking, workers, rerank, corpus_path, t0, key,
-                           analysed), pending
+                           analysed, texts_job), pending
     except BaseException:
         if pending is not None:
             pending.cancel()
+        if texts_job is not None:
+            texts_job.cancel()
         raise
     finally:
         if table is not None:
@@ -139,7 +143,8 @@ def _build_version(corpus_path: str | Path, out_dir: str | Path, dict_dir: str |
 
 
 def _build_full(corpus, out_dir: Path, dict_files: dict, analyzer: Analyzer, ranking: dict, workers: int | None,
-                rerank: bool, corpus_path: Path, t0: float, key: str, analysed) -> BuildResult:
+                rerank: bool, corpus_path: Path, t0: float, key: str, analysed, texts_job: ArticleTextsJob | None = None
+                ) -> BuildResult:
     for stale in (out_dir / "cache").glob("analysis-*.json"):  # token caches of index format 2
         stale.unlink(missing_ok=True)
     # count_matrix sorts and merges the ids in place: keep the rows' features as analysed.
@@ -168,7 +173,7 @@ def _build_full(corpus, out_dir: Path, dict_files: dict, analyzer: Analyzer, ran
     seconds = time.perf_counter() - t0
     version, path = write_version(out_dir, corpus, analyzer, arrays, key, dict_files, ranking, seconds,
                                   reranker, paraphrase, source_keys(corpus_path, corpus), lsa,
-                                  models if paraphrase is not None else None)
+                                  models if paraphrase is not None else None, texts_job)
     publish(out_dir, version)
     save_row_features(out_dir, version, rows, arrays)
     vocab = sum(len(v) for v in arrays["vocab"].values())

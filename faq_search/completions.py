@@ -33,7 +33,8 @@ import numpy as np
 
 from .corpus import Article
 from .index import (
-    IndexData, _file_sha256, _fsync_path, _write_file, _write_npy, analyzer_for, load_index, read_current, row_texts,
+    CHILD_TIMEOUT, IndexData, _file_sha256, _fsync_path, _write_file, _write_npy, analyzer_for, load_index, read_current,
+    row_texts,
 )
 from .suggest import LayeredSuggester, Suggester
 
@@ -238,9 +239,6 @@ def _write_layered(index_dir: str | Path, version: str, key: str, data: IndexDat
 # Corpora from this many articles get their completions built in a forked process while the index
 # is built; smaller ones build them after publishing (well under a second).
 FORK_MIN_ARTICLES = 5000
-# Seconds the builder waits for that process once the index is published (≈ 20 s at 100k articles)
-# before it gives up on it and builds the completions itself.
-CHILD_TIMEOUT = 900
 
 
 class CompletionsBuild:

@@ -38,9 +38,9 @@ from .corpus import Article, Corpus, CorpusError, Problem, Scope, _display, load
 from .features import Analysed, Ragged
 from .index import (
     DELTA_FORMAT, FIELDS, FORMAT_VERSION, BuildResult, IndexData, IndexError_, article_meta, field_counts,
-    manifest_head, save_dictionary_table, _save_csc, _write_file, _write_npy, analyse_corpus, analyzer_for, article_texts, corpus_key,
+    manifest_head, save_dictionary_table, _save_csc, _write_file, _write_npy, analyse_corpus, analyzer_for, corpus_key,
     finish_version, new_version_dir, publish, published_manifest, row_owner, row_texts, smooth_idf, weigh_field,
-    write_dict_files,
+    write_article_texts, write_dict_files,
 )
 
 __all__ = ["COMPACT_SHARE", "MIN_ARTICLES", "source_keys", "build_incremental", "merge_segments"]
@@ -329,12 +329,11 @@ def _write(out_dir: Path, base: _Base, corpus: Corpus, analyzer, arrays: dict, o
         if name in arrays["answers"]:
             _save_csc(npy, f"answers.{name}", arrays["answers"][name])
     npy["row_article"] = arrays["row_article"]
-    offsets, texts = article_texts(corpus, analyzer)
-    npy.update(offsets)
+    sums, offsets = write_article_texts(corpus, analyzer, tmp / "delta", tmp / "delta" / "arrays")
+    checksums.update({f"delta/{name}": sha for name, sha in sums.items()})
+    checksums.update({f"delta/arrays/{name}.npy": sha for name, sha in offsets.items()})
     for name, arr in npy.items():
         checksums[f"delta/arrays/{name}.npy"] = _write_npy(tmp / "delta" / "arrays" / f"{name}.npy", arr)
-    for name, blob in texts.items():
-        checksums[f"delta/{name}"] = _write_file(tmp / "delta" / name, blob)
     encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     checksums["delta/meta.json"] = _write_file(tmp / "delta" / "meta.json", encode(
         article_meta(corpus) | {"vocab": arrays["new_terms"]}).encode("utf-8"))

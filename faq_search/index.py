@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import gc
 import hashlib
 import json
 import logging
@@ -460,28 +461,105 @@ def answer_head(analyzer: Analyzer, article: Article) -> str:
     return analyzer.spelled(article.answer[:ANSWER_HEAD_CHARS])
 
 
-def article_texts(corpus: Corpus, analyzer: Analyzer) -> tuple[dict[str, np.ndarray], dict[str, bytes]]:
-    """The text files of a segment and their offsets arrays: the articles (one JSON object a line,
-    decoded when first used), the question rows' texts and the answers' normalised starts (one
-    UTF-8 run each: normalising them per hit cost ≈ 18 µs each), and the rows normalised (≈ 8 µs
-    each per hit)."""
+# The text files of a segment, by the name of their offsets array.
+TEXT_FILES = {"articles": "articles.jsonl", "rows": "rows.txt", "heads": "heads.txt", "spelled": "spelled.txt"}
+# Articles spelled and encoded at a time: the texts of 100k articles held whole took ≈ 0.5 GiB.
+TEXTS_CHUNK = 8192
+# Corpora from this many articles get their texts written in a forked process (``ArticleTextsJob``);
+# smaller ones take well under a second.
+ARTICLE_TEXTS_FORK_MIN = 5000
+# Seconds a builder waits for a process it forked to write part of a version (the completions take
+# ≈ 20 s at 100k articles) before it gives up on it and does the work itself.
+CHILD_TIMEOUT = 900
+
+
+def write_article_texts(corpus: Corpus, analyzer: Analyzer, texts_dir: Path, arrays_dir: Path
+                        ) -> tuple[dict[str, str], dict[str, str]]:
+    """Write a segment's text files into ``texts_dir`` and their offsets arrays (``<key>.off.npy``)
+    into ``arrays_dir``: the articles (one JSON object a line, decoded when first used), the question
+    rows' texts and the answers' normalised starts (one UTF-8 run each: normalising them per hit cost
+    ≈ 18 µs each), and the rows normalised (≈ 8 µs each per hit). Returns the checksums of the text
+    files (by file name) and of the arrays (by array name)."""
     encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode  # one encoder, not one a call
-    rows = [t for a in corpus.articles for t in row_texts(a)]
-    heads = analyzer.spelled_many([a.answer[:ANSWER_HEAD_CHARS] for a in corpus.articles])  # answer_head of each
-    parts = {
-        "articles": ("articles.jsonl", [encode(a.to_dict()).encode("utf-8") for a in corpus.articles]),
-        "rows": ("rows.txt", [t.encode("utf-8") for t in rows]),
-        "heads": ("heads.txt", [h.encode("utf-8") for h in heads]),
-        "spelled": ("spelled.txt", [s.encode("utf-8") for s in analyzer.spelled_many(rows)]),
-    }
-    return ({f"{key}.off": _offsets(chunks) for key, (_name, chunks) in parts.items()},
-            {name: b"".join(chunks) for name, chunks in parts.values()})
+    lengths: dict[str, list[np.ndarray]] = {key: [] for key in TEXT_FILES}
+    with contextlib.ExitStack() as stack:
+        files = {key: stack.enter_context(open(texts_dir / name, "wb")) for key, name in TEXT_FILES.items()}
+        writers = {key: _HashingWriter(f) for key, f in files.items()}
+        for at in range(0, len(corpus.articles), TEXTS_CHUNK):
+            articles = corpus.articles[at : at + TEXTS_CHUNK]
+            rows = [t for a in articles for t in row_texts(a)]
+            parts = {
+                "articles": [encode(a.to_dict()).encode("utf-8") for a in articles],
+                "rows": [t.encode("utf-8") for t in rows],
+                "heads": [h.encode("utf-8") for h in analyzer.spelled_many([a.answer[:ANSWER_HEAD_CHARS] for a in articles])],
+                "spelled": [s.encode("utf-8") for s in analyzer.spelled_many(rows)],
+            }
+            for key, chunks in parts.items():
+                writers[key].write(b"".join(chunks))
+                lengths[key].append(np.fromiter(map(len, chunks), np.int64, len(chunks)))
+        for f in files.values():
+            f.flush()
+            os.fsync(f.fileno())
+    sums = {TEXT_FILES[key]: w.h.hexdigest() for key, w in writers.items()}
+    offsets = {}
+    for key, runs in lengths.items():
+        off = np.zeros(sum(r.size for r in runs) + 1, np.int64)
+        np.cumsum(np.concatenate(runs) if runs else off[:0], out=off[1:])
+        offsets[f"{key}.off"] = _write_npy(arrays_dir / f"{key}.off.npy", off)
+    return sums, offsets
 
 
-def _offsets(chunks: list[bytes]) -> np.ndarray:
-    off = np.zeros(len(chunks) + 1, np.int64)
-    np.cumsum([len(c) for c in chunks], out=off[1:])
-    return off
+class ArticleTextsJob:
+    """``write_article_texts`` in a forked process, while a full build analyses its corpus: at 100k
+    articles they take ≈ 5 s, which the build otherwise spends after the analysis with a core idle.
+    Forked while the builder is small (its pages shared; the child's own ≈ 0.1 GiB at 100k), into a
+    directory of its own under ``versions/`` (a killed builder's is pruned like a version's)."""
+
+    def __init__(self, out_dir: Path, corpus: Corpus, analyzer: Analyzer):
+        versions = out_dir / "versions"
+        versions.mkdir(parents=True, exist_ok=True)
+        self.dir = versions / f".tmp-texts-{os.getpid()}"
+        if self.dir.exists():
+            shutil.rmtree(self.dir)
+        (self.dir / "arrays").mkdir(parents=True)
+        self.process = multiprocessing.get_context("fork").Process(
+            target=self._write, args=(corpus, analyzer), name="article-texts", daemon=True)
+        self.process.start()
+
+    @classmethod
+    def start(cls, out_dir: Path, corpus: Corpus, analyzer: Analyzer) -> "ArticleTextsJob | None":
+        """The job for a corpus large enough to be worth a process; None for a smaller one."""
+        return cls(out_dir, corpus, analyzer) if len(corpus.articles) >= ARTICLE_TEXTS_FORK_MIN else None
+
+    def _write(self, corpus: Corpus, analyzer: Analyzer) -> None:
+        gc.freeze()  # a collection walking the parent's objects would copy every page holding one
+        sums, offsets = write_article_texts(corpus, analyzer, self.dir, self.dir / "arrays")
+        _write_file(self.dir / "sums.json", json.dumps([sums, offsets]).encode("utf-8"))
+
+    def move_into(self, texts_dir: Path, arrays_dir: Path) -> tuple[dict[str, str], dict[str, str]] | None:
+        """Move the written files into a version being written; their checksums as ``write_article_texts``
+        returns them, or None (nothing moved) when the child failed."""
+        self.process.join(CHILD_TIMEOUT)
+        try:
+            if self.process.exitcode != 0:
+                log.warning("article texts written alongside the build are unusable (exit code %s); writing them again",
+                            self.process.exitcode)
+                return None
+            sums, offsets = json.loads((self.dir / "sums.json").read_text("utf-8"))
+            for name in sums:
+                os.rename(self.dir / name, texts_dir / name)
+            for name in offsets:
+                os.rename(self.dir / "arrays" / f"{name}.npy", arrays_dir / f"{name}.npy")
+            return sums, offsets
+        finally:
+            self.cancel()
+
+    def cancel(self) -> None:
+        """Stop the child if it still runs and remove what it wrote."""
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def _new_version_name(key: str) -> str:
@@ -525,10 +603,11 @@ def write_version(out_dir: Path, corpus: Corpus, analyzer: Analyzer, arrays: dic
                   dict_files: dict[str, Path | None], ranking: dict, seconds: float,
                   reranker: Reranker | None = None, paraphrase: ParaphraseModel | None = None,
                   keys: list[bytes] | None = None, lsa: LsaModel | None = None,
-                  models: dict | None = None) -> tuple[str, Path]:
+                  models: dict | None = None, texts_job: ArticleTextsJob | None = None) -> tuple[str, Path]:
     """Write a complete, fsynced version directory under ``versions/`` (not yet published).
     ``keys`` (one 16-byte digest of each article's source) let a later build go incremental;
-    ``models`` (what the paraphrase and LSA models were fitted from) lets a later build reuse them."""
+    ``models`` (what the paraphrase and LSA models were fitted from) lets a later build reuse them;
+    ``texts_job``, the article texts already being written (else they are written here)."""
     version, tmp = new_version_dir(out_dir, key)
     checksums = {}
     npy = {}
@@ -543,13 +622,13 @@ def write_version(out_dir: Path, corpus: Corpus, analyzer: Analyzer, arrays: dic
         npy.update(paraphrase.to_arrays())
     if lsa is not None:
         npy.update(lsa.to_arrays())
-    offsets, texts = article_texts(corpus, analyzer)
-    npy.update(offsets)
     (tmp / "arrays").mkdir()
+    written = texts_job.move_into(tmp, tmp / "arrays") if texts_job is not None else None
+    sums, offsets = written or write_article_texts(corpus, analyzer, tmp, tmp / "arrays")
+    checksums.update(sums)
+    checksums.update({f"arrays/{name}.npy": sha for name, sha in offsets.items()})
     for name, arr in npy.items():
         checksums[f"arrays/{name}.npy"] = _write_npy(tmp / "arrays" / f"{name}.npy", arr)
-    for name, blob in texts.items():
-        checksums[name] = _write_file(tmp / name, blob)
     dumps = lambda obj: json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     checksums["meta.json"] = _write_file(tmp / "meta.json", dumps(article_meta(corpus)))
     checksums["vocab.json"] = _write_file(tmp / "vocab.json", dumps(arrays["vocab"]))

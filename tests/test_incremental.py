@@ -502,3 +502,66 @@ def test_a_loaded_index_reads_its_dictionary_from_the_table_in_its_cache(small_b
     assert s.analyzer.fingerprint == plain.fingerprint and s.analyzer._tokenizer.FREQ == plain._tokenizer.FREQ
     assert [p.parent for p in read] == [out / "cache"]
     assert s.search("红包过期了还能领吗")[0].id == Searcher.load(out, analyzer=plain).search("红包过期了还能领吗")[0].id
+
+
+@pytest.fixture
+def forked_texts(monkeypatch) -> list:
+    """Small corpora write their article texts in a forked process too; the list collects each job."""
+    from faq_search import index
+
+    monkeypatch.setattr(index, "ARTICLE_TEXTS_FORK_MIN", 10)
+    started = []
+    real_init = index.ArticleTextsJob.__init__
+
+    def init(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        started.append(self)
+
+    monkeypatch.setattr(index.ArticleTextsJob, "__init__", init)
+    return started
+
+
+def _text_files(out, version) -> dict:
+    files = json.loads((out / "versions" / version / "manifest.json").read_text("utf-8"))["files"]
+    return {name: sha for name, sha in files.items() if name.endswith((".jsonl", ".txt", ".off.npy")) and "dict/" not in name}
+
+
+@pytest.mark.parametrize("child", ["works", "fails"])
+def test_a_full_build_writes_its_article_texts_in_a_forked_process_meanwhile(tmp_path, tiny_analyzer, monkeypatch,
+                                                                           child, forked_texts):
+    from faq_search import index
+
+    entries = [entry(i, answer=f"第{i}条：Ｗｉ－Ｆｉ下提現要幾天？" + "很长的答案" * (i % 50)) for i in range(60)]
+    corpus = tmp_path / "kb.jsonl"
+    write(corpus, entries)
+    alone = build(corpus, tmp_path / "alone", tiny_analyzer, workers=1, completions=False)  # written in process, one chunk
+    assert not forked_texts
+    monkeypatch.setattr(index, "TEXTS_CHUNK", 7)  # the child writes them a few articles at a time
+    if child == "fails":
+        monkeypatch.setattr(index.ArticleTextsJob, "_write", lambda *a: (_ for _ in ()).throw(RuntimeError("boom")))
+    out = tmp_path / "index"
+    result = build(corpus, out, tiny_analyzer, completions=False)
+    assert forked_texts and forked_texts[0].process.exitcode == (0 if child == "works" else 1)
+    assert len(_text_files(out, result.version)) == 8
+    assert _text_files(out, result.version) == _text_files(tmp_path / "alone", alone.version)
+    assert not list((out / "versions").glob(".tmp-*"))
+    data = load_index(out)  # every checksum verified
+    searcher = Searcher(data, tiny_analyzer)
+    for e in entries:  # read back through the offsets
+        article = searcher.get(e["id"])
+        assert (article.question, article.answer, list(article.similar_questions)) == (
+            e["question"], e["answer"], e["similar_questions"])
+    by_id = {e["id"]: e for e in entries}
+    assert all(hit.question == by_id[hit.id]["question"] for hit in searcher.search("提现要几天", k=10))
+
+
+def test_a_failed_full_build_stops_its_article_texts_process(tmp_path, tiny_analyzer, monkeypatch, forked_texts):
+    from faq_search import build as build_module
+
+    monkeypatch.setattr(build_module, "write_version", lambda *a, **k: (_ for _ in ()).throw(OSError("disk full")))
+    corpus, out = tmp_path / "kb.jsonl", tmp_path / "index"
+    write(corpus, [entry(i) for i in range(60)])
+    with pytest.raises(OSError, match="disk full"):
+        build(corpus, out, tiny_analyzer)
+    assert forked_texts and not forked_texts[0].process.is_alive()
+    assert read_current(out) is None and not list((out / "versions").glob(".tmp-*"))
