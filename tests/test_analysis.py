@@ -167,6 +167,17 @@ def test_spelling_many_texts_at_once_equals_one_by_one_on_the_corpus(real_analyz
     assert real_analyzer.spelled_many(texts) == [real_analyzer.spelled(t) for t in texts]
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("转帐咋办取现登陆密码忘了提現付款失败的我你 　？！.+#ａ1bC\u200b")), max_size=20))
+def test_words_are_the_tokens_without_their_spans(real_analyzer, text):
+    assert real_analyzer.words(text) == [t.text for t in real_analyzer.tokens(text)]
+
+
+def test_words_are_the_tokens_without_their_spans_on_the_corpus(real_analyzer):
+    texts = [t for a in load_corpus(REAL_CORPUS).articles for t in (*a.questions, a.answer[:160])]
+    assert [real_analyzer.words(t) for t in texts] == [[t.text for t in real_analyzer.tokens(x)] for x in texts]
+
+
 def test_an_analyzer_loads_its_dictionary_from_a_table_when_one_is_there(real_analyzer, tmp_path):
     from faq_search.analysis import dictionary_table_name, write_dictionary_table
 
