@@ -7,10 +7,13 @@ a request only scans precomputed strings. No Flask here.
 
 from __future__ import annotations
 
+import functools
 import re
 from array import array
 from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Callable, Iterable
 
 import numpy as np
@@ -67,15 +70,29 @@ def _joined(source, ranges: list[tuple[int, int]]):
     return np.concatenate([source[a:b] for a, b in ranges]) if ranges else source[:0]
 
 
-def _compact(original: str, normalize: Callable[[str], str]) -> tuple[str, list[int]]:
-    """``original`` normalised without spaces, and each kept character's position in ``original``."""
-    chars, orig = [], []
-    for i, ch in enumerate(original):
-        for c in normalize(ch) if not ch.isspace() else "":
-            if not c.isspace():
-                chars.append(c)
-                orig.append(i)
-    return "".join(chars), orig
+class _Compactor:
+    """A phrase normalised character by character without spaces, and each kept character's
+    position in the phrase: one ``str.translate`` over a table of the characters met so far, each
+    normalised once (a 100k corpus has ≈ 5M characters of phrasings, a few thousand distinct)."""
+
+    def __init__(self, normalize: Callable[[str], str]):
+        self.normalize = normalize
+        self.table: dict[int, str] = {}
+        self.known: set[str] = set()
+        self.odd: set[str] = set()  # characters whose form is not one character
+
+    def __call__(self, original: str) -> tuple[str, Sequence[int]]:
+        if not self.known.issuperset(original):
+            for ch in set(original) - self.known:
+                form = "" if ch.isspace() else "".join(c for c in self.normalize(ch) if not c.isspace())
+                self.table[ord(ch)] = form
+                self.known.add(ch)
+                if len(form) != 1:
+                    self.odd.add(ch)
+        text = original.translate(self.table)
+        if self.odd.isdisjoint(original):
+            return text, range(len(original))
+        return text, [i for i, ch in enumerate(original) for _c in self.table[ord(ch)]]
 
 
 def _gram_index(text: str, g: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -381,26 +398,78 @@ class _Places:
         return -1
 
 
-def _syllables(text: str, memo: dict[str, list[str]] | None = None) -> list[str]:
-    """One pinyin syllable per character of ``text`` (lowercase ASCII kept, other characters empty).
-
-    pypinyin reads a text word by word (its own segmentation, so 银行 is yin hang); ``memo`` keeps
-    each word's reading across calls: words repeat across phrasings far more than phrasings do."""
-    from pypinyin import Style, lazy_pinyin  # imported here: ~0.3 s, needed only when building
+@functools.cache
+def _pinyin() -> tuple[Callable[[str], list[str]], Callable[[str], list[str]], Callable[[str], list[str]],
+                       re.Pattern | None]:
+    """pypinyin's reading of a word (one entry a character it has a reading for, and one a character
+    of any other run), its cut of a text into the words it reads, the same of one run, and a regex of
+    the runs that cut splits a text into first (None if its pattern is not the expected character
+    class).
+    Imported on first use: ≈ 0.3 s, needed only when building."""
+    from pypinyin import Style, lazy_pinyin
+    from pypinyin.constants import PHRASES_DICT, RE_HANS
+    from pypinyin.seg import mmseg
     from pypinyin.seg.simpleseg import seg
 
-    if memo is None:
-        out = lazy_pinyin(text, style=Style.NORMAL, errors=lambda chunk: list(chunk))
-    else:
-        out = []
-        for word in seg(text):
-            reading = memo.get(word)
-            if reading is None:
-                reading = memo[word] = lazy_pinyin(word, style=Style.NORMAL, errors=lambda chunk: list(chunk))
-            out.extend(reading)
-    if len(out) != len(text):  # never seen; keep the phrase findable by its text alone
+    def read(word: str) -> list[str]:
+        return lazy_pinyin(word, style=Style.NORMAL, errors=lambda chunk: list(chunk))
+
+    def cut_run(run: str) -> list[str]:  # what seg does with each of its runs
+        return list(mmseg.seg.cut(run)) if PHRASES_DICT and RE_HANS.match(run) else [run]
+
+    cls = RE_HANS.pattern.removeprefix("^(?:").removesuffix(")+$")
+    runs = None
+    if cls.startswith("[") and cls.endswith("]") and "]" not in cls[1:-1].replace("\\]", ""):
+        runs = re.compile(f"{cls}+|[^{cls[1:-1]}]+")
+    return read, seg, cut_run, runs
+
+
+class _Readings:
+    """Build-time memos of pypinyin's readings: of each word (words repeat across phrasings far more
+    than phrasings do) and of each run of characters it reads or does not (its loop over characters
+    to find them cost a quarter of the reading)."""
+
+    def __init__(self):
+        self.words: dict[str, list[str]] = {}
+        self.runs: dict[str, list[str] | None] = {}
+
+    def word(self, word: str) -> list[str]:
+        reading = self.words.get(word)
+        if reading is None:
+            reading = self.words[word] = _pinyin()[0](word)
+        return reading
+
+    def run(self, run: str) -> list[str] | None:
+        """The syllables of a run's characters; None when pypinyin's reading is not one a character."""
+        if run not in self.runs:
+            out = [syl for word in _pinyin()[2](run) for syl in self.word(word)]
+            self.runs[run] = _kept_syllables(run, out) if len(out) == len(run) else None
+        return self.runs[run]
+
+
+def _kept_syllables(text: str, read: list[str]) -> list[str]:
+    return [syl if _CJK.match(ch) else (ch if _ASCII_ALNUM.match(ch) else "") for ch, syl in zip(text, read)]
+
+
+def _syllables(text: str, readings: _Readings) -> list[str]:
+    """One pinyin syllable per character of ``text`` (lowercase ASCII kept, other characters empty).
+
+    pypinyin reads a text word by word (its own segmentation, so 银行 is yin hang), the words cut
+    from its runs of characters it has readings for; ``readings`` keeps the runs' and the words'."""
+    runs = _pinyin()[3]
+    if runs is not None:
+        out: list[str] = []
+        for run in runs.findall(text):
+            syllables = readings.run(run)
+            if syllables is None:
+                break
+            out.extend(syllables)
+        else:
+            return out
+    read = [syl for word in _pinyin()[1](text) for syl in readings.word(word)]
+    if len(read) != len(text):  # never seen; keep the phrase findable by its text alone
         return [""] * len(text)
-    return [syl if _CJK.match(ch) else (ch if _ASCII_ALNUM.match(ch) else "") for ch, syl in zip(text, out)]
+    return _kept_syllables(text, read)
 
 
 class Suggester:
@@ -431,27 +500,17 @@ class Suggester:
 
     def _read(self, phrases: list[tuple[int, bool, str]]) -> None:
         """Every phrase's forms (compact text, pinyin, initials) into unfrozen haystacks."""
-        normalize = self.normalize
-        # Build-time memos: phrasings repeat and characters repeat far more (a 100k corpus has
-        # ≈ 400k phrasings but a few thousand distinct characters); the outputs are the same.
-        char_forms: dict[str, str] = {}
-
-        def normalize_char(ch: str) -> str:
-            form = char_forms.get(ch)
-            if form is None:
-                form = char_forms[ch] = normalize(ch)
-            return form
-
-        readings: dict[str, list[str]] = {}
+        compact, readings = _Compactor(self.normalize), _Readings()
         # Phrase n: its article, whether it is the standard question, its original text and, from
         # _orig[_orig_start[n]], each compact character's position in the original (for highlighting).
         self._article, self._standard, self._original = array("i"), bytearray(), []
         self._length = array("i")  # of each original, for ranking (no decoding of a mapped one)
         self._orig, self._orig_start = array("i"), array("i")
         self.char_pinyin: dict[str, str] = {}  # reading of each corpus character, for mixed input like 忘记mi
+        settled: set[str] = set()  # characters char_pinyin holds, and those it never will (not CJK)
         self._text, self._full, self._initials = _Haystack(2), _Haystack(3), _Haystack(3)
         for art, standard, q in phrases:
-            text, orig = _compact(q, normalize_char)
+            text, orig = compact(q)
             self._article.append(art)
             self._standard.append(standard)
             self._original.append(q)
@@ -459,19 +518,19 @@ class Suggester:
             self._orig_start.append(len(self._orig))
             self._orig.extend(orig)
             self._text.add(text, range(len(text)))
-            full, full_char, syllable_starts, initials, initial_char = [], [], [], [], []
-            for i, (ch, syl) in enumerate(zip(text, _syllables(text, readings))):
-                if not syl:
-                    continue
-                if _CJK.match(ch):
-                    self.char_pinyin.setdefault(ch, syl)
-                syllable_starts.append(len(full_char))
-                full.append(syl)
-                full_char.extend([i] * len(syl))
-                initials.append(syl[0])
-                initial_char.append(i)
-            self._full.add("".join(full), full_char, syllable_starts)
-            self._initials.add("".join(initials), initial_char)
+            syllables = _syllables(text, readings)
+            if not settled.issuperset(text):
+                for ch, syl in zip(text, syllables):
+                    if not _CJK.match(ch):
+                        settled.add(ch)
+                    elif syl and ch not in self.char_pinyin:
+                        self.char_pinyin[ch] = syl
+                        settled.add(ch)
+            read = [i for i, syl in enumerate(syllables) if syl]
+            parts = [syllables[i] for i in read]
+            self._full.add("".join(parts), [i for i, syl in zip(read, parts) for _c in syl],
+                           list(accumulate(map(len, parts), initial=0))[:-1])
+            self._initials.add("".join([syl[0] for syl in parts]), read)
 
     @classmethod
     def reusing(cls, previous: "Suggester", articles: Iterable[Article],

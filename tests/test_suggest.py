@@ -313,3 +313,29 @@ def test_a_changed_question_gets_completions_built_from_the_previous_ones(make_c
     published = load_completions(out, version, tiny_analyzer.normalize)
     _same_data(published, index_suggester(load_index(out, version), tiny_analyzer.normalize))
     assert [s.matched for s in published.suggest("到账要")] == ["提现到账要多长时间"]
+
+
+ODD_PHRASES = ["Ｗｉ－Ｆｉ 密码 忘了", "①号柜台㎏ﬁ", "〇元购𠀀是什么", "提現要幾天？", "银行卡  解绑\t了", "app闪退iOS17怎么办",
+               "\u200b扫码付款", "xi'an 重庆 长沙", "", "  ", "还款还是还钱", "a1b2 c3"]
+
+
+def test_phrase_forms_are_pypinyin_reading_each_phrase_whole(real_analyzer):
+    """The build's memos (characters normalised once, runs and words read once) change nothing: the
+    compact text and syllables of each phrase are those of normalising it character by character
+    and of pypinyin reading it word by word."""
+    from pypinyin import Style, lazy_pinyin
+    from pypinyin.seg.simpleseg import seg
+
+    from faq_search.suggest import _ASCII_ALNUM, _CJK, _Compactor, _Readings, _syllables
+
+    normalize = real_analyzer.normalize
+    compact, readings = _Compactor(normalize), _Readings()
+    phrases = [q for a in load_corpus(REAL_CORPUS).articles for q in a.questions] + ODD_PHRASES
+    for q in phrases + phrases[::-1]:  # met again: from the memos
+        kept = [(c, i) for i, ch in enumerate(q) if not ch.isspace() for c in normalize(ch) if not c.isspace()]
+        text, orig = compact(q)
+        assert (text, list(orig)) == ("".join(c for c, _i in kept), [i for _c, i in kept]), q
+        read = [s for w in seg(text) for s in lazy_pinyin(w, style=Style.NORMAL, errors=lambda chunk: list(chunk))]
+        expected = ([s if _CJK.match(ch) else (ch if _ASCII_ALNUM.match(ch) else "") for ch, s in zip(text, read)]
+                    if len(read) == len(text) else [""] * len(text))
+        assert _syllables(text, readings) == expected, q
