@@ -23,7 +23,7 @@ from .index import (
 )
 from .features import Ragged
 from . import incremental
-from .incremental import build_incremental, save_row_features, source_keys
+from .incremental import articles_changed_since, build_incremental, save_row_features, source_keys
 from .lsa import LsaModel
 from .paraphrase import FIELD_ORDER, ParaphraseModel, trainable
 from .rerank import MODEL_FEATURES, RERANK_C, Reranker, load_default, train_reranker, training_sample
@@ -151,12 +151,16 @@ def _build_full(corpus, out_dir: Path, dict_files: dict, analyzer: Analyzer, ran
     rows = {f: Ragged(r.off, r.ids.copy()) for f, r in analysed.rows.items()}
     arrays = build_arrays(corpus, analysed, ranking)
     reranker = paraphrase = lsa = models = None
+    keys = source_keys(corpus_path, corpus)
+    # Texts analysed afresh, or articles that differ from the published version's (an edit to texts the
+    # analysis cache already held: a phrasing or answer moved to another article), whichever is more.
+    changed = max(analysed.fresh + analysed.fresh_answers, articles_changed_since(out_dir, ranking, keys) or 0)
     if rerank:
         data = in_memory(corpus, arrays, ranking)
         if trainable(data.row_article, len(data.articles)):
             models = {"analyzer": analyzer.fingerprint, "changed_since_fit": 0}
             texts = len(data.row_text) + len(corpus.articles)
-            reused = _reusable_models(out_dir, ranking, analyzer, corpus, analysed.fresh + analysed.fresh_answers, texts,
+            reused = _reusable_models(out_dir, ranking, analyzer, corpus, changed, texts,
                                       arrays["vocab"], data.questions, data.row_article)
             if reused is not None:
                 paraphrase, lsa, models["changed_since_fit"] = reused
@@ -166,13 +170,12 @@ def _build_full(corpus, out_dir: Path, dict_files: dict, analyzer: Analyzer, ran
             data.paraphrase, data.lsa = paraphrase, lsa
         # Own paraphrase groups when there are enough of them, else our default weights.
         sample = training_sample(data)
-        changed = analysed.fresh + analysed.fresh_answers
         reranker = (_reusable_reranker(out_dir, analyzer, ranking, sample, changed, len(data.row_text) + len(corpus.articles),
                                        paraphrase is not None)
                     or train_reranker(Searcher(data, analyzer), sample=sample, workers=workers) or load_default())
     seconds = time.perf_counter() - t0
     version, path = write_version(out_dir, corpus, analyzer, arrays, key, dict_files, ranking, seconds,
-                                  reranker, paraphrase, source_keys(corpus_path, corpus), lsa,
+                                  reranker, paraphrase, keys, lsa,
                                   models if paraphrase is not None else None, texts_job)
     publish(out_dir, version)
     save_row_features(out_dir, version, rows, arrays)

@@ -43,7 +43,8 @@ from .index import (
     write_article_texts, write_dict_files,
 )
 
-__all__ = ["COMPACT_SHARE", "MIN_ARTICLES", "source_keys", "build_incremental", "merge_segments"]
+__all__ = ["COMPACT_SHARE", "MIN_ARTICLES", "articles_changed_since", "source_keys", "build_incremental",
+           "merge_segments"]
 
 # Past this share of the base's articles added, changed or removed, a build is a full one
 # (statistics recomputed, reranker retrained if needed, one segment again).
@@ -70,6 +71,25 @@ def source_keys(corpus_path: Path, corpus: Corpus) -> list[bytes]:
     if Path(corpus_path).is_dir():
         return [article_key(a) for a in corpus.articles]
     return [_line_key(raw) for raw in Path(corpus_path).read_bytes().split(b"\n") if raw.strip()]
+
+
+def articles_changed_since(out_dir: Path, ranking: dict, keys: list[bytes]) -> int | None:
+    """How many articles of a corpus (``source_keys``) are new or changed since the published version's
+    base (the version itself when it is complete), and how many fewer it has; None when that version
+    kept no keys. Unlike the texts analysed afresh, this sees an edit whose texts were already known:
+    an answer or phrasing moved to another article, a revert."""
+    published = published_manifest(out_dir, (FORMAT_VERSION, DELTA_FORMAT), ranking)
+    if published is None:
+        return None
+    try:
+        base = _Base(published[1], published[2])
+        raw = base.read("state/keys.bin") if "state/keys.bin" in base.files else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if raw is None:
+        return None
+    old = {raw[i : i + KEY_BYTES] for i in range(0, len(raw), KEY_BYTES)}
+    return len(set(keys) - old) + max(0, len(old) - len(keys))
 
 
 class _Base:

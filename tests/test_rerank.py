@@ -184,6 +184,37 @@ def test_rebuild_reuses_weights_until_the_corpus_changed_materially(tmp_path, re
     assert "trained_in" not in third.reranker.info and third.reranker.info["sample"] == first.reranker.info["sample"]
 
 
+def test_edits_made_of_texts_the_analysis_cache_knows_count_towards_retraining(tmp_path, real_analyzer):
+    """Answers swapped between articles are analysed from the cache (nothing is analysed afresh), yet
+    each is an edit the reranker's and the models' drift must count."""
+    import shutil
+
+    from faq_search.build import build_index
+    from faq_search.index import DEFAULT_RANKING, FORMAT_VERSION, load_index, published_manifest
+    from tests.conftest import REAL_CORPUS
+
+    def swap_answers(a, b):
+        heads, bodies = zip(*(p.read_text("utf-8").split("\n---\n", 1) for p in (a, b)))
+        a.write_text(f"{heads[0]}\n---\n{bodies[1]}", "utf-8")
+        b.write_text(f"{heads[1]}\n---\n{bodies[0]}", "utf-8")
+
+    corpus, out = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(REAL_CORPUS, corpus)
+    first = build_index(corpus, out, analyzer=real_analyzer)
+    paths = sorted((corpus / "articles").rglob("*.md"))
+    swap_answers(paths[0], paths[1])
+    second = build_index(corpus, out, analyzer=real_analyzer)
+    assert second.analysed == 0
+    info = load_index(out, second.version).reranker.info
+    assert info["trained_in"] == first.version and info["changed_since_training"] == 2
+    assert published_manifest(out, (FORMAT_VERSION,), DEFAULT_RANKING)[2]["models"]["changed_since_fit"] == 2
+    for a, b in zip(paths[2:42:2], paths[3:42:2]):  # 40 more articles: over 1 % of the texts
+        swap_answers(a, b)
+    third = build_index(corpus, out, analyzer=real_analyzer)
+    assert third.analysed == 0 and "trained_in" not in load_index(out, third.version).reranker.info
+    assert published_manifest(out, (FORMAT_VERSION,), DEFAULT_RANKING)[2]["models"]["changed_since_fit"] == 0
+
+
 def test_weights_fitted_with_another_regularisation_are_refitted(tmp_path, real_analyzer, monkeypatch):
     import shutil
 
