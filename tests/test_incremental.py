@@ -386,6 +386,22 @@ def test_a_full_build_makes_its_completions_in_a_forked_process_meanwhile(tmp_pa
                 == [s.to_dict() for s in from_corpus.suggest(typed, k=20)]), typed
 
 
+def test_a_full_rebuild_of_the_same_questions_links_the_completions_its_process_found(
+        tmp_path, tiny_analyzer, forked_completions):
+    from faq_search import completions
+
+    corpus, out = tmp_path / "kb.jsonl", tmp_path / "index"
+    write(corpus, [entry(i) for i in range(60)])
+    first = build(corpus, out, tiny_analyzer, full=True)
+    write(corpus, [entry(i, answer=f"改过的答案{i}。") for i in range(60)])  # answers only: same completions
+    second = build(corpus, out, tiny_analyzer, full=True)
+    assert [p.exitcode for p in forked_completions] == [0, 0]
+    assert not first.completions_reused and second.completions_reused
+    assert not list((out / completions.DIRNAME).glob(".tmp-*"))
+    old, new = (completions.completions_dir(out, r.version) for r in (first, second))
+    assert all(os.path.samefile(old / f.name, new / f.name) for f in old.iterdir() if f.name != "manifest.json")
+
+
 def test_a_failed_full_build_stops_its_completions_process(tmp_path, tiny_analyzer, monkeypatch, forked_completions):
     from faq_search import build as build_module, completions
 
