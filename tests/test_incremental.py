@@ -344,21 +344,25 @@ def test_completions_of_incremental_versions_are_the_bases_plus_a_small_layer(sm
         assert [s.to_dict() for s in published.suggest(t, k=20)] == [s.to_dict() for s in whole.suggest(t, k=20)], t
 
 
+def instances_of(monkeypatch, cls, record=lambda made: made) -> list:
+    """``record`` of every ``cls`` created while the test runs, taken as it is created, in order."""
+    made, real_init = [], cls.__init__
+
+    def init(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        made.append(record(self))
+
+    monkeypatch.setattr(cls, "__init__", init)
+    return made
+
+
 @pytest.fixture
 def forked_completions(monkeypatch) -> list:
     """Small corpora fork their completions too; the list collects each build's child process."""
     from faq_search import completions
 
     monkeypatch.setattr(completions, "FORK_MIN_ARTICLES", 10)
-    started = []
-    real_init = completions.CompletionsBuild.__init__
-
-    def init(self, *args, **kwargs):
-        real_init(self, *args, **kwargs)
-        started.append(self.process)
-
-    monkeypatch.setattr(completions.CompletionsBuild, "__init__", init)
-    return started
+    return instances_of(monkeypatch, completions.CompletionsBuild, lambda build: build.process)
 
 
 @pytest.mark.parametrize("child", ["works", "fails"])
@@ -526,15 +530,7 @@ def forked_texts(monkeypatch) -> list:
     from faq_search import index
 
     monkeypatch.setattr(index, "ARTICLE_TEXTS_FORK_MIN", 10)
-    started = []
-    real_init = index.ArticleTextsJob.__init__
-
-    def init(self, *args, **kwargs):
-        real_init(self, *args, **kwargs)
-        started.append(self)
-
-    monkeypatch.setattr(index.ArticleTextsJob, "__init__", init)
-    return started
+    return instances_of(monkeypatch, index.ArticleTextsJob)
 
 
 def _text_files(out, version) -> dict:
