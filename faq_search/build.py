@@ -22,7 +22,6 @@ from .index import (
     read_current, row_texts, save_dictionary_table, start_dictionary_table, write_version,
 )
 from .features import Ragged
-from . import incremental
 from .incremental import articles_changed_since, build_incremental, save_row_features, source_keys
 from .lsa import LsaModel
 from .paraphrase import FIELD_ORDER, ParaphraseModel, trainable
@@ -114,12 +113,11 @@ def _build_version(corpus_path: str | Path, out_dir: str | Path, dict_dir: str |
     analyzer = analyzer or analyzer_for(dict_files, dictionary_cache=out_dir / "cache")
     # Forked while this process is small: the completions are made alongside the whole build.
     pending = CompletionsBuild(out_dir, corpus.articles, analyzer.normalize, fork=workers != 1) if completions else None
-    # Large enough for incremental versions, which segment their few new texts from this table.
-    table = None
-    if len(corpus.articles) >= incremental.MIN_ARTICLES:
-        table = start_dictionary_table(out_dir / "cache", analyzer) if workers != 1 else None
-        if table is None:
-            save_dictionary_table(out_dir / "cache", analyzer)
+    # Every later load of the index reads jieba's dictionary from this table (≈ 0.3 s against ≈ 0.7 s),
+    # and incremental versions segment their few new texts from it.
+    table = start_dictionary_table(out_dir / "cache", analyzer) if workers != 1 else None
+    if table is None:
+        save_dictionary_table(out_dir / "cache", analyzer)
     # The version's text files, written meanwhile while this process is small, as the completions are.
     texts_job = ArticleTextsJob.start(out_dir, corpus, analyzer) if workers != 1 else None
     try:

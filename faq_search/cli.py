@@ -166,7 +166,7 @@ def cmd_search(args) -> int:
     from .search import QueryError, Searcher
 
     try:
-        searcher = Searcher.load(args.index)
+        searcher = Searcher.load(args.index, compiled=False)  # one query: not worth loading Numba
         hits = searcher.search(args.query, k=args.k, category=args.category, tag=args.tag)
     except IndexError_ as e:
         print(f"error: {e}", file=sys.stderr)

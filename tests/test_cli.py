@@ -44,6 +44,18 @@ def test_search_command_json_and_text(tiny_index, capsys):
     assert text.startswith("1. 转账转错人了怎么办？") and "tr-wrong" in text
 
 
+def test_the_search_command_answers_without_loading_the_compiled_loops(tiny_index, capsys, monkeypatch):
+    # One question per process: loading Numba (≈ 0.5 s) would cost more than the NumPy form saves.
+    from faq_search import search
+
+    asked = []
+    monkeypatch.setattr(search, "_kernels", lambda: asked.append(1))
+    assert main(["search", "忘记登录密码", "--index", str(tiny_index), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["results"] and asked == []
+    search.Searcher.load(tiny_index).search("忘记登录密码")
+    assert asked  # a server's (or any other) Searcher does use them
+
+
 def test_search_command_no_match_and_bad_category(tiny_index, capsys):
     assert main(["search", "推荐一部电影", "--index", str(tiny_index)]) == 1
     assert "没有找到匹配的答案" in capsys.readouterr().out

@@ -508,12 +508,15 @@ def test_a_damaged_dictionary_table_is_not_used(small_base, tmp_path, tiny_analy
     assert Searcher.load(out, analyzer=tiny_analyzer).search("红包过了期钱去哪了")[0].id == "e009"
 
 
-def test_a_loaded_index_reads_its_dictionary_from_the_table_in_its_cache(small_base, tmp_path, monkeypatch):
+def test_a_loaded_index_reads_its_dictionary_from_the_table_in_its_cache(tmp_path, monkeypatch):
+    # Whatever its size (60 entries: too few for incremental versions): every load of it then reads
+    # jieba's dictionary from the table, ≈ 0.4 s faster than from jieba's own cache.
     from faq_search import analysis
 
     corpus, out = tmp_path / "kb.jsonl", tmp_path / "index"
     write(corpus, [entry(i) for i in range(60)])
     build_index(corpus, out)  # the analyzer of the corpus's own dictionary (none): the version's
+    assert len(list((out / "cache").glob("dictionary-*.npz"))) == 1
     read = []
     original = analysis.read_dictionary_table
     monkeypatch.setattr(analysis, "read_dictionary_table", lambda path: read.append(path) or original(path))
