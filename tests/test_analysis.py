@@ -193,3 +193,28 @@ def test_an_analyzer_loads_its_dictionary_from_a_table_when_one_is_there(real_an
     # Another dictionary (another fingerprint) does not read this one's table.
     other = Analyzer(real_analyzer.user_words[:-1], real_analyzer.synonym_groups, lazy=True, dictionary_cache=tmp_path)
     assert other._tokenizer.FREQ != tok.FREQ
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.dictionaries(st.text(st.characters(blacklist_characters="\n", blacklist_categories=("Cs",)), min_size=1, max_size=6),
+                       st.integers(1, 10**6), max_size=40),
+       st.lists(st.text(max_size=6), max_size=20))
+def test_a_dictionary_table_finds_exactly_its_keys_without_decoding_them_all(freq, asked):
+    from faq_search.analysis import DictionaryTable
+
+    table = DictionaryTable.of(freq, 123)
+    assert len(table) == len(freq) and table.as_dict() == freq
+    words = [*asked, *list(freq)[:5]]
+    assert table.lookup(words) == {w: freq[w] for w in words if w in freq}
+    assert all(len(k) <= table.longest for k in freq)
+
+
+def test_a_damaged_dictionary_table_is_refused(tmp_path, caplog):
+    from faq_search.analysis import DictionaryTable, read_dictionary_table, write_dictionary_table
+
+    path = tmp_path / "dictionary-x-y.npz"
+    assert read_dictionary_table(path) is None and not caplog.records  # none there: nothing to say
+    write_dictionary_table(path, DictionaryTable.of({"提现": 5, "到账": 3, "龘": 1}, 9))
+    assert read_dictionary_table(path).lookup(["到账", "提"]) == {"到账": 3}
+    path.write_bytes(path.read_bytes()[:-40])
+    assert read_dictionary_table(path) is None and "damaged" in caplog.text
