@@ -20,7 +20,6 @@ import re
 import sys
 import threading
 import unicodedata
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -480,9 +479,11 @@ def write_dictionary_table(path: Path, table: DictionaryTable) -> None:
 def read_dictionary_table(path: Path) -> DictionaryTable | None:
     """A table ``write_dictionary_table`` wrote, verified; None when there is none or it is damaged
     (only a cache: jieba's dictionary is loaded instead)."""
+    from .features import read_npz  # features.py builds on this module
+
     try:
-        with open(path, "rb") as f, np.load(f, allow_pickle=False) as z:  # closed even when it is no zip
-            text, freqs, total, digest = z["keys"], z["freqs"], int(z["total"]), str(z["digest"])
+        z = read_npz(path)
+        text, freqs, total, digest = z["keys"], z["freqs"], int(z["total"]), str(z["digest"])
         if text.dtype != np.uint8 or freqs.dtype != np.int64 or _table_digest(text, freqs, total) != digest:
             raise ValueError("digest mismatch")
         table = DictionaryTable(text.tobytes(), freqs, total)
@@ -490,7 +491,7 @@ def read_dictionary_table(path: Path) -> DictionaryTable | None:
             raise ValueError("keys and frequencies differ in number")
     except FileNotFoundError:
         return None
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:  # a truncated file is not a zip
+    except (OSError, ValueError, KeyError) as e:
         logging.getLogger(__name__).warning("dictionary table %s is damaged (%s): loading jieba's dictionary instead", path, e)
         return None
     return table

@@ -23,6 +23,7 @@ import json
 import multiprocessing
 import os
 import time
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -40,6 +41,16 @@ CACHE_FORMAT = 1
 _POOL_ANALYZER: Analyzer | None = None
 PARALLEL_MIN_TEXTS = 4000
 CHUNK = 1000
+
+
+def read_npz(path: Path) -> dict[str, np.ndarray]:
+    """Every array of an .npz cache file, read whole. Raises OSError when it cannot be read and
+    ValueError when it is damaged (a truncated file is not a zip at all: zipfile's own error)."""
+    try:
+        with open(path, "rb") as f, np.load(f, allow_pickle=False) as z:
+            return {name: z[name] for name in z.files}
+    except (zipfile.BadZipFile, EOFError) as e:
+        raise ValueError(f"{path} is damaged: {e}") from None
 
 
 @dataclass
@@ -118,13 +129,12 @@ class TokenCache:
     def load(cls, path: Path) -> "TokenCache":
         """The cache at ``path``; an empty one when it is missing or unreadable (it is only a cache)."""
         try:
-            with np.load(path, allow_pickle=False) as z:
-                if int(z["format"]) != CACHE_FORMAT:
-                    return cls.empty()
-                rag = lambda name: Ragged(z[f"{name}.off"], z[f"{name}.ids"])
-                a_keys = z["a_keys"]
-                return cls(_unblob(z["tokens"]), _unblob(z["q_keys"]), rag("q_word"), rag("q_char"),
-                           [bytes(k) for k in a_keys.reshape(-1, 16)], rag("a_char"))
+            z = read_npz(path)
+            if int(z["format"]) != CACHE_FORMAT:
+                return cls.empty()
+            rag = lambda name: Ragged(z[f"{name}.off"], z[f"{name}.ids"])
+            return cls(_unblob(z["tokens"]), _unblob(z["q_keys"]), rag("q_word"), rag("q_char"),
+                       [bytes(k) for k in z["a_keys"].reshape(-1, 16)], rag("a_char"))
         except (OSError, ValueError, KeyError, UnicodeDecodeError):
             return cls.empty()
 

@@ -35,7 +35,7 @@ import numpy as np
 
 from .analysis import Analyzer
 from .corpus import Article, Corpus, CorpusError, Problem, Scope, _display, load_corpus, parse_jsonl_line
-from .features import Analysed, Ragged
+from .features import Analysed, Ragged, read_npz
 from .index import (
     DELTA_FORMAT, FIELDS, FORMAT_VERSION, BuildResult, IndexData, IndexError_, article_meta, field_counts,
     manifest_head, save_dictionary_table, _save_csc, _write_file, _write_npy, analyse_corpus, analyzer_for, corpus_key,
@@ -214,18 +214,18 @@ def _base_features(out_dir: Path, base: _Base, delta: list[Article], base_ids: l
             for t, col in vocab[f].items():
                 terms[f][col] = t
         known = {}
-        with np.load(path, allow_pickle=False) as z:
-            feats = {f: (z[f"{f}.off"], z[f"{f}.ids"]) for f in FIELDS}
-            if feats["word"][0].size != row_article.size + 1:
-                return {}
-            for a, p in wanted:
-                texts = set(row_texts(a))
-                lo, hi = np.searchsorted(row_article, [p, p + 1]).tolist()
-                for r in range(lo, hi):
-                    text = blob[off[r] : off[r + 1]].tobytes().decode("utf-8")
-                    if text in texts:
-                        known[text] = tuple([terms[f][i] for i in ids[o[r] : o[r + 1]].tolist()]
-                                            for f, (o, ids) in feats.items())
+        z = read_npz(path)
+        feats = {f: (z[f"{f}.off"], z[f"{f}.ids"]) for f in FIELDS}
+        if feats["word"][0].size != row_article.size + 1:
+            return {}
+        for a, p in wanted:
+            texts = set(row_texts(a))
+            lo, hi = np.searchsorted(row_article, [p, p + 1]).tolist()
+            for r in range(lo, hi):
+                text = blob[off[r] : off[r + 1]].tobytes().decode("utf-8")
+                if text in texts:
+                    known[text] = tuple([terms[f][i] for i in ids[o[r] : o[r + 1]].tolist()]
+                                        for f, (o, ids) in feats.items())
         return known
     except (OSError, ValueError, KeyError, IndexError, UnicodeDecodeError):
         return {}  # only a cache: segment instead

@@ -508,6 +508,27 @@ def test_a_damaged_dictionary_table_is_not_used(small_base, tmp_path, tiny_analy
     assert Searcher.load(out, analyzer=tiny_analyzer).search("红包过了期钱去哪了")[0].id == "e009"
 
 
+def test_truncated_cache_files_are_rebuilt_not_a_failed_build(small_base, tmp_path, tiny_analyzer):
+    # A copy cut short or a full disk leaves no zip at all: the analysis cache, the rows' features and
+    # the dictionary table are only caches, so the builds and the load go on without them.
+    entries = [entry(i) for i in range(60)]
+    corpus, out = tmp_path / "kb.jsonl", tmp_path / "index"
+    write(corpus, entries)
+    build(corpus, out, tiny_analyzer)
+    caches = sorted((out / "cache").glob("*.npz"))
+    assert [p.name.split("-")[0] for p in caches] == ["analysis", "dictionary", "rows"]
+    for path in caches:
+        path.write_bytes(path.read_bytes()[:100])
+    entries[9] = entry(9, similar_questions=["红包过了期钱去哪了"])
+    write(corpus, entries)
+    lazy = Analyzer(tiny_analyzer.user_words, tiny_analyzer.synonym_groups, lazy=True, dictionary_cache=out / "cache")
+    result = build(corpus, out, lazy)
+    assert result.incremental and lazy.dictionary_loaded  # the whole dictionary, not the table
+    assert Searcher.load(out).search("红包过了期钱去哪了")[0].id == "e009"
+    # Every question segmented afresh, as into an empty directory.
+    assert build(corpus, out, tiny_analyzer, full=True).analysed == build(corpus, tmp_path / "new", tiny_analyzer).analysed
+
+
 def test_a_loaded_index_reads_its_dictionary_from_the_table_in_its_cache(tmp_path, monkeypatch):
     # Whatever its size (60 entries: too few for incremental versions): every load of it then reads
     # jieba's dictionary from the table, ≈ 0.4 s faster than from jieba's own cache.
