@@ -20,6 +20,39 @@ __all__ = ["Article", "Corpus", "CorpusError", "Problem", "Scope", "load_corpus"
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _FRONT_MATTER_END = re.compile(r"^---[ \t]*$", re.M)
 _KEY_LINE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*:")
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """YAML's safe loader, strict where an editor's slip would otherwise pass unseen or crash the
+    build: a key given twice is an error (YAML keeps the last one silently), and a date that is no
+    date (2026-13-45) stays text, for the 'updated' check to name the file and line."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _value in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(None, None, f"duplicate key '{key}'", key_node.start_mark)
+                seen.add(key)
+            except TypeError:  # an unhashable key: the base class reports it
+                pass
+        return super().construct_mapping(node, deep=deep)
+
+    def construct_yaml_timestamp(self, node):
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError:
+            return self.construct_scalar(node)
+
+
+_StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", _StrictLoader.construct_yaml_timestamp)
+
+
+def _load_yaml(text: str):
+    return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+
+
 KNOWN_KEYS = {"id", "question", "similar_questions", "category", "tags", "related", "updated"}
 
 
@@ -215,10 +248,12 @@ def parse_markdown_article(path: Path, display: str, problems: list[Problem]) ->
     body = text[end.end() :].strip("\n")
     closing_line = text[: end.start()].count("\n") + 1
     try:
-        meta = yaml.safe_load(front)
+        meta = _load_yaml(front)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = 2 + mark.line if mark is not None else 1
+        if isinstance(e, yaml.reader.ReaderError):  # a character YAML refuses (NUL, control): no mark, a position
+            line = 2 + front[: e.position].count("\n")
         reason = getattr(e, "problem", None) or str(e).splitlines()[0]
         context, context_mark = getattr(e, "context", None), getattr(e, "context_mark", None)
         if context and context_mark is not None:
@@ -243,7 +278,10 @@ def parse_markdown_article(path: Path, display: str, problems: list[Problem]) ->
     elif not _ID.match(str(article_id)):
         problems.append(Problem(*where("id"), f"invalid id '{article_id}' (letters, digits, '.', '_', '-')"))
     question = meta.get("question")
-    if not isinstance(question, str) or not question.strip():
+    if question is not None and not isinstance(question, str):
+        problems.append(Problem(*where("question"), f"'question' must be text, not {question!r} (put it in quotes)"))
+        question = ""
+    elif not question or not question.strip():
         problems.append(Problem(*where("question"), "missing 'question'"))
         question = ""
     if not body.strip():
@@ -274,7 +312,7 @@ def parse_markdown_article(path: Path, display: str, problems: list[Problem]) ->
 def _load_popular(path: Path, problems: list[Problem]) -> tuple[str, ...]:
     """popular.yml: a YAML list of article ids, most asked first (ids are checked in _check_ids)."""
     try:
-        loaded = yaml.safe_load(path.read_text("utf-8"))
+        loaded = _load_yaml(path.read_text("utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as e:
         problems.append(Problem(_display(path), 1, f"invalid popular file: {e}"))
         return ()
@@ -291,7 +329,7 @@ def _load_scope(path: Path, problems: list[Problem]) -> Scope:
     display = _display(path)
     text = path.read_text("utf-8", errors="replace")
     try:
-        loaded = yaml.safe_load(text)
+        loaded = _load_yaml(text)
     except yaml.YAMLError as e:
         line = getattr(getattr(e, "problem_mark", None), "line", 0) + 1
         problems.append(Problem(display, line, f"invalid scope file: {e}"))
@@ -328,7 +366,7 @@ def _load_markdown(root: Path, problems: list[Problem]) -> tuple[list[Article], 
     if cat_file.exists():
         extra.append(cat_file)
         try:
-            loaded = yaml.safe_load(cat_file.read_text("utf-8")) or {}
+            loaded = _load_yaml(cat_file.read_text("utf-8")) or {}
             if not isinstance(loaded, dict):
                 raise ValueError("expected a mapping of category id to name")
             categories = {str(k): str(v) for k, v in loaded.items()}

@@ -46,6 +46,13 @@ NO_FRONT_MATTER = "只有正文，没有元数据\n"
         (NO_FRONT_MATTER, 1, "missing YAML front matter"),
         ("", 1, "file is empty"),
         ("---\nid: x4\nquestion: 问？\nsimilar_questions: 7\ncategory: password\nwhat: 1\n---\n答\n", 6, "unknown key 'what'"),
+        # YAML keeps the last of two equal keys without a word: one of the editor's questions would vanish.
+        ("---\nid: x5\nquestion: 问一？\ncategory: password\nquestion: 问二？\n---\n答\n", 5, "invalid YAML: duplicate key 'question'"),
+        # A date YAML cannot make (month 13) raised out of the parser: a traceback, no file or line.
+        ("---\nid: x6\nquestion: 问？\ncategory: password\nupdated: 2026-13-45\n---\n答\n", 5,
+         "'updated' must be a date such as 2025-01-31, not '2026-13-45'"),
+        ("---\nid: x7\nquestion: 12345\ncategory: password\n---\n答\n", 3, "'question' must be text, not 12345 (put it in quotes)"),
+        ("---\nid: x8\ncategory: password\nquestion: 问\x00题？\n---\n答\n", 4, "invalid YAML: unacceptable character #x0000"),
     ],
 )
 def test_each_bad_article_is_reported_as_path_line_message(make_corpus, content, line, message):
