@@ -1,8 +1,11 @@
+import io
 import json
 import re
 import subprocess
 import sys
+import types
 
+from faq_search.build import build_index
 from faq_search.cli import build_main, main
 from faq_search.index import read_current
 from tests.conftest import ROOT, TINY_ARTICLES
@@ -54,6 +57,40 @@ def test_the_search_command_answers_without_loading_the_compiled_loops(tiny_inde
     assert json.loads(capsys.readouterr().out)["results"] and asked == []
     search.Searcher.load(tiny_index).search("忘记登录密码")
     assert asked  # a server's (or any other) Searcher does use them
+
+
+def test_without_a_query_each_line_of_input_is_a_question(tiny_index, capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO("忘记登录密码\n\n   \n钱转错人了\n"))
+    assert main(["search", "--index", str(tiny_index), "--json", "-k", "1"]) == 0
+    answers = [json.loads(line) for line in capsys.readouterr().out.splitlines()]  # one JSON line each
+    assert [(a["query"], a["results"][0]["id"]) for a in answers] == [("忘记登录密码", "pw-login"), ("钱转错人了", "tr-wrong")]
+    monkeypatch.setattr("sys.stdin", io.StringIO("钱转错人了\n"))
+    assert main(["search", "--index", str(tiny_index), "-k", "1"]) == 0
+    assert capsys.readouterr().out.startswith("1. 转账转错人了怎么办？")
+    monkeypatch.setattr("sys.stdin", io.StringIO("密码\n钱转错人了\n"))
+    assert main(["search", "--index", str(tiny_index), "--category", "zzz"]) == 2  # a bad filter ends it
+
+
+def test_a_version_published_between_two_questions_answers_the_second(make_corpus, tmp_path, tiny_analyzer, capsys,
+                                                                      monkeypatch):
+    root, out = make_corpus(), tmp_path / "index"
+    build_index(root, out, analyzer=tiny_analyzer)
+    first_version = read_current(out)
+    lines = iter(["转错人了\n", "转错人了\n", ""])
+
+    def readline():
+        line = next(lines)
+        if line and read_current(out) == first_version and capsys.readouterr().out:  # after the first answer
+            path = root / "articles" / "transfer" / "wrong-person.md"
+            path.write_text(path.read_text("utf-8").replace("转账转错人了怎么办？", "转账转错对象了怎么办？"), "utf-8")
+            build_index(root, out, analyzer=tiny_analyzer)
+        return line
+
+    monkeypatch.setattr("sys.stdin", types.SimpleNamespace(readline=readline, isatty=lambda: False))
+    assert main(["search", "--index", str(out), "--json", "-k", "1"]) == 0
+    second = json.loads(capsys.readouterr().out)
+    assert second["index_version"] == read_current(out) != first_version
+    assert second["results"][0]["question"] == "转账转错对象了怎么办？"
 
 
 def test_search_command_no_match_and_bad_category(tiny_index, capsys):
