@@ -226,7 +226,11 @@ def _key_lines(front: str, first_line: int) -> dict[str, int]:
 
 def parse_markdown_article(path: Path, display: str, problems: list[Problem]) -> Article | None:
     """Parse one article file; append problems and return None when it is unusable."""
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except OSError as e:  # a directory named *.md, a dangling link, no permission
+        problems.append(Problem(display, 1, f"cannot read the file: {e.strerror or e}"))
+        return None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -492,7 +496,7 @@ def load_corpus(path: str | Path) -> Corpus:
         if scope_file is not None:
             scope = _load_scope(scope_file, problems)
             files.append(scope_file)
-        content_hash = _hash_files(files, path) if files else ""
+        content_hash = _hash_files(files, path) if files and not problems else ""  # an unreadable file is a problem
     else:
         articles = _load_jsonl(path, problems)
         if not articles and not problems:

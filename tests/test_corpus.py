@@ -62,6 +62,15 @@ def test_each_bad_article_is_reported_as_path_line_message(make_corpus, content,
     assert any(message in p for p in problems), problems
 
 
+def test_an_unreadable_article_path_is_reported_as_path_line_message(make_corpus):
+    root = make_corpus()
+    (root / "articles" / "password" / "folder.md").mkdir()
+    (root / "articles" / "password" / "gone.md").symlink_to(root / "nowhere.md")
+    problems = problems_of(root)
+    assert any(p.endswith("password/folder.md:1: cannot read the file: Is a directory") for p in problems), problems
+    assert any(p.endswith("password/gone.md:1: cannot read the file: No such file or directory") for p in problems), problems
+
+
 def test_non_utf8_file_is_reported(make_corpus):
     root = make_corpus()
     (root / "articles" / "password" / "latin1.md").write_bytes("---\nid: z\nquestion: caf\xe9\n---\nx\n".encode("latin-1"))
