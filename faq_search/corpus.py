@@ -53,6 +53,19 @@ def _load_yaml(text: str):
     return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
 
 
+def _yaml_problem(e: yaml.YAMLError, display: str, text: str, first_line: int, what: str) -> Problem:
+    """``path:line: what: reason`` of a YAML error in ``text``, which starts at line ``first_line`` of the file."""
+    mark = getattr(e, "problem_mark", None)
+    line = first_line + mark.line if mark is not None else 1
+    if isinstance(e, yaml.reader.ReaderError):  # a character YAML refuses (NUL, control): no mark, a position
+        line = first_line + text[: e.position].count("\n")
+    reason = getattr(e, "problem", None) or str(e).splitlines()[0]
+    context, context_mark = getattr(e, "context", None), getattr(e, "context_mark", None)
+    if context and context_mark is not None:
+        reason += f" ({context} that starts at line {first_line + context_mark.line})"
+    return Problem(display, line, f"{what}: {reason}")
+
+
 KNOWN_KEYS = {"id", "question", "similar_questions", "category", "tags", "related", "updated"}
 
 
@@ -254,15 +267,7 @@ def parse_markdown_article(path: Path, display: str, problems: list[Problem]) ->
     try:
         meta = _load_yaml(front)
     except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = 2 + mark.line if mark is not None else 1
-        if isinstance(e, yaml.reader.ReaderError):  # a character YAML refuses (NUL, control): no mark, a position
-            line = 2 + front[: e.position].count("\n")
-        reason = getattr(e, "problem", None) or str(e).splitlines()[0]
-        context, context_mark = getattr(e, "context", None), getattr(e, "context_mark", None)
-        if context and context_mark is not None:
-            reason += f" ({context} that starts at line {2 + context_mark.line})"
-        problems.append(Problem(display, line, f"invalid YAML: {reason}"))
+        problems.append(_yaml_problem(e, display, front, 2, "invalid YAML"))
         return None
     if not isinstance(meta, dict):
         problems.append(Problem(display, 2, "front matter must be a mapping of keys to values"))
@@ -316,9 +321,13 @@ def parse_markdown_article(path: Path, display: str, problems: list[Problem]) ->
 def _load_popular(path: Path, problems: list[Problem]) -> tuple[str, ...]:
     """popular.yml: a YAML list of article ids, most asked first (ids are checked in _check_ids)."""
     try:
-        loaded = _load_yaml(path.read_text("utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        text = path.read_text("utf-8")
+        loaded = _load_yaml(text)
+    except UnicodeDecodeError as e:
         problems.append(Problem(_display(path), 1, f"invalid popular file: {e}"))
+        return ()
+    except yaml.YAMLError as e:
+        problems.append(_yaml_problem(e, _display(path), text, 1, "invalid popular file"))
         return ()
     if loaded is None:
         return ()
@@ -335,8 +344,7 @@ def _load_scope(path: Path, problems: list[Problem]) -> Scope:
     try:
         loaded = _load_yaml(text)
     except yaml.YAMLError as e:
-        line = getattr(getattr(e, "problem_mark", None), "line", 0) + 1
-        problems.append(Problem(display, line, f"invalid scope file: {e}"))
+        problems.append(_yaml_problem(e, display, text, 1, "invalid scope file"))
         return Scope()
     if loaded is None:
         return Scope()
@@ -370,11 +378,14 @@ def _load_markdown(root: Path, problems: list[Problem]) -> tuple[list[Article], 
     if cat_file.exists():
         extra.append(cat_file)
         try:
-            loaded = _load_yaml(cat_file.read_text("utf-8")) or {}
+            text = cat_file.read_text("utf-8")
+            loaded = _load_yaml(text) or {}
             if not isinstance(loaded, dict):
                 raise ValueError("expected a mapping of category id to name")
             categories = {str(k): str(v) for k, v in loaded.items()}
-        except (yaml.YAMLError, ValueError, UnicodeDecodeError) as e:
+        except yaml.YAMLError as e:
+            problems.append(_yaml_problem(e, _display(cat_file), text, 1, "invalid categories file"))
+        except (ValueError, UnicodeDecodeError) as e:
             problems.append(Problem(_display(cat_file), 1, f"invalid categories file: {e}"))
         for a in articles:
             if categories and a.category not in categories:

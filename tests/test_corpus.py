@@ -163,6 +163,17 @@ def test_updated_comes_from_front_matter_or_the_file_time(make_corpus):
     assert by_id["pw-login"].updated == "2023-11-14T22:13:20+00:00"
 
 
+def test_settings_files_name_the_line_of_their_yaml_error(make_corpus):
+    root = make_corpus()
+    cats = root / "categories.yml"
+    cats.write_text(cats.read_text("utf-8") + "password: 又一个\n", "utf-8")
+    (root / "popular.yml").write_text("- pw-login\n- [tr-wrong\n", "utf-8")
+    line = len(cats.read_text("utf-8").splitlines())
+    problems = problems_of(root)
+    assert any(p.endswith(f"categories.yml:{line}: invalid categories file: duplicate key 'password'") for p in problems), problems
+    assert any("popular.yml:3: invalid popular file: " in p for p in problems), problems
+
+
 def test_bad_updated_and_unknown_popular_id_are_reported(make_corpus):
     root = make_corpus()
     path = root / "articles" / "withdraw" / "arrival.md"
