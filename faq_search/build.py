@@ -15,7 +15,7 @@ from typing import Callable
 
 from .analysis import Analyzer
 from .completions import CompletionsBuild, publish_completions
-from .corpus import Problem, load_corpus, where_in_front
+from .corpus import Article, Problem, load_corpus, where_in_front
 from .index import (
     DEFAULT_RANKING, READABLE_FORMATS, ArticleTextsJob, BuildResult, IndexError_, analyse_corpus, analyzer_for,
     build_arrays, corpus_key, build_lock, dict_files_for, in_memory, load_index, publish, published_manifest,
@@ -106,9 +106,20 @@ def _build_version(corpus_path: str | Path, out_dir: str | Path, dict_dir: str |
     dict_files = dict_files_for(corpus_path, Path(dict_dir) if dict_dir else None)
     ranking = ranking or DEFAULT_RANKING
     if not full and rerank:
-        result = build_incremental(corpus_path, out_dir, dict_files, ranking, progress, workers, analyzer)
+        layer: list[CompletionsBuild] = []
+
+        def start_layer(articles: list[Article], normalize: Callable[[str], str]) -> None:
+            layer.append(CompletionsBuild(out_dir, articles, normalize, fork=workers != 1, layer=True))
+
+        try:
+            result = build_incremental(corpus_path, out_dir, dict_files, ranking, progress, workers, analyzer,
+                                       on_delta=start_layer if completions else None)
+        except BaseException:
+            for pending in layer:
+                pending.cancel()
+            raise
         if result is not None:
-            return result, None
+            return result, layer[0] if layer else None
     corpus = load_corpus(corpus_path)
     analyzer = analyzer or analyzer_for(dict_files, dictionary_cache=out_dir / "cache")
     # Forked while this process is small: the completions are made alongside the whole build.

@@ -3,8 +3,8 @@
 Building a Suggester reads every phrasing's pinyin: ≈ 18 s of CPU at 100k articles, which every
 server process paid at start and again for each new version. The builder now writes the arrays once
 per version to ``completions/<version>/`` (a temporary directory renamed into place, every file
-checksummed): a full build makes them in a forked process alongside the index, an incremental one
-after publishing. A server memory-maps them, so its workers share one copy.
+checksummed), made in a forked process alongside the index build (an incremental build's child
+reads only the changed articles). A server memory-maps them, so its workers share one copy.
 
 The directory sits beside ``versions/``, not inside the immutable version. Its manifest holds a key of
 what completions are made of (every article's id, category and question phrasings, in order): a version
@@ -24,6 +24,7 @@ import logging
 import multiprocessing
 import os
 import shutil
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -163,9 +164,11 @@ def latest_completions(index_dir: str | Path, normalize: Callable[[str], str], b
     return None
 
 
-def publish_completions(index_dir: str | Path, version: str, normalize: Callable[[str], str] | None = None
-                        ) -> tuple[Path, bool]:
-    """Write the completions of published ``version``: (directory, whether an earlier version's were reused)."""
+def publish_completions(index_dir: str | Path, version: str, normalize: Callable[[str], str] | None = None,
+                        layer: tuple[Path, dict] | None = None) -> tuple[Path, bool]:
+    """Write the completions of published ``version``: (directory, whether an earlier version's were reused).
+    ``layer``: (directory, its ``files.json``) of the changed articles' completions made by a
+    ``CompletionsBuild``, used for an incremental version whose changed phrasings they match."""
     data = load_index(index_dir, version, verify=False)  # just written by this process
     key = content_key(data)
     earlier = _published_with_key(index_dir, key, but=version)
@@ -176,7 +179,7 @@ def publish_completions(index_dir: str | Path, version: str, normalize: Callable
         normalize = analyzer_for({"user_words.txt": dict_dir / "user_words.txt",
                                   "synonyms.txt": dict_dir / "synonyms.txt"}, lazy=True).normalize
     if data.segments is not None:
-        return _write_layered(index_dir, version, key, data, normalize), False
+        return _write_layered(index_dir, version, key, data, normalize, layer), False
     previous = latest_completions(index_dir, normalize, but=version)
     return write_completions(index_dir, version, index_suggester(data, normalize, previous), key), False
 
@@ -212,11 +215,12 @@ def _base_layer(index_dir: str | Path, base_key: str, but: str | None = None) ->
 
 
 def _write_layered(index_dir: str | Path, version: str, key: str, data: IndexData,
-                   normalize: Callable[[str], str]) -> Path:
+                   normalize: Callable[[str], str], made: tuple[Path, dict] | None = None) -> Path:
     """The completions of incremental ``version`` as layers (LayeredSuggester): its base's files as
     hard links, and those of the articles added or changed since the base (≤ 1 % of them), read here.
     When no completions of the base are left (pruned with an older version, or never written), its
-    layer is made here once, from the latest completions, and the next versions link it."""
+    layer is made here once, from the latest completions, and the next versions link it. ``made``: the
+    changed articles' layer as a CompletionsBuild wrote it (directory, files.json), if it has them."""
     (base, base_position, _), (delta, delta_position, _) = data.segments
     base_key = content_key(base)
     source = _base_layer(index_dir, base_key, but=version)
@@ -229,8 +233,13 @@ def _write_layered(index_dir: str | Path, version: str, key: str, data: IndexDat
         files = _write_files(tmp / "base", *index_suggester(base, normalize, previous).to_arrays())
     files = {f"base/{name}": digest for name, digest in files.items()}
     (tmp / "delta").mkdir()
-    files.update({f"delta/{name}": digest for name, digest in
-                  _write_files(tmp / "delta", *index_suggester(delta, normalize).to_arrays()).items()})
+    if made is not None and made[1]["files"] is not None and made[1]["key"] == content_key(delta):
+        layer_files = made[1]["files"]
+        for name in layer_files:
+            os.replace(made[0] / name, tmp / "delta" / name)
+    else:
+        layer_files = _write_files(tmp / "delta", *index_suggester(delta, normalize).to_arrays())
+    files.update({f"delta/{name}": digest for name, digest in layer_files.items()})
     files["base_position.npy"] = _write_npy(tmp / "base_position.npy", np.asarray(base_position, np.int64))
     files["delta_position.npy"] = _write_npy(tmp / "delta_position.npy", np.asarray(delta_position, np.int64))
     return _finish_dir(index_dir, version, tmp, key, files, layers={"base_key": base_key})
@@ -242,31 +251,36 @@ FORK_MIN_ARTICLES = 5000
 
 
 class CompletionsBuild:
-    """The completions of a full build's corpus, made in a forked process while the index is built:
-    at 100k articles the index build leaves a core idle for much of its ≈ 45 s, and the completions
-    (≈ 16 s of one core) fit in there instead of following it. ``finish`` publishes them for the new
-    version once it is published, or falls back to ``publish_completions``."""
+    """Completions made in a forked process while the index is built, then published for the new version
+    by ``finish`` (which falls back to ``publish_completions``).
+
+    * A full build's, of its whole corpus: at 100k articles the index build leaves a core idle for much
+      of its ≈ 45 s, and the completions (≈ 16 s of one core) fit in there instead of following it.
+    * An incremental build's layer of changed articles (``layer``): a few phrasings, but reading their
+      pinyin first imports pypinyin (≈ 0.3 s), a sixth of a one-question rebuild at 100k, which the
+      child pays while this process writes the version."""
 
     def __init__(self, index_dir: str | Path, articles: list[Article], normalize: Callable[[str], str],
-                 fork: bool = True):
-        self.index_dir, self.normalize = Path(index_dir), normalize
+                 fork: bool = True, layer: bool = False):
+        self.index_dir, self.normalize, self.layer = Path(index_dir), normalize, layer
         self.process = self.tmp = None
-        if fork and len(articles) >= FORK_MIN_ARTICLES:
+        if fork and (layer or len(articles) >= FORK_MIN_ARTICLES):
             root = self.index_dir / DIRNAME
             root.mkdir(parents=True, exist_ok=True)
             self.tmp = root / f".tmp-build-{os.getpid()}"
             if self.tmp.exists():
                 shutil.rmtree(self.tmp)
             self.tmp.mkdir()
-            # Imported here, not in the child: a fork copies only the forking thread, and an import lock
-            # another thread held at that moment would stay locked in the child for good.
-            import pypinyin.seg.simpleseg  # noqa: F401
+            # Imported here, not in the child, when another thread runs: a fork copies only the forking
+            # thread, and an import lock another thread held at that moment would stay locked in the child.
+            if not layer or threading.active_count() > 1:
+                import pypinyin.seg.simpleseg  # noqa: F401
 
             # Forked: the child reads the parent's articles and normaliser as they are, nothing pickled,
             # and gathers their phrasings and key itself (≈ 0.7 s at 100k the build no longer waits for).
             self.process = multiprocessing.get_context("fork").Process(
-                target=_write_arrays, args=(self.tmp, self.index_dir, articles, normalize), name="completions",
-                daemon=True)
+                target=_write_arrays, args=(self.tmp, self.index_dir, articles, normalize, not layer),
+                name="completions", daemon=True)
             self.process.start()
 
     def wait(self) -> None:
@@ -277,20 +291,33 @@ class CompletionsBuild:
 
     def finish(self, version: str) -> tuple[Path, bool]:
         """Publish the completions of ``version`` (just published from this corpus)."""
-        if self.process is not None:
-            self.process.join(CHILD_TIMEOUT)
-            done = self.process.exitcode == 0 and (self.tmp / "files.json").is_file()
-            built = json.loads((self.tmp / "files.json").read_text("utf-8")) if done else None
-            if built is not None and built["files"] is None:  # this content's completions were published already
+        built = self._built()
+        if self.layer:
+            try:
+                return publish_completions(self.index_dir, version, self.normalize,
+                                           layer=(self.tmp, built) if built is not None else None)
+            finally:
                 self.cancel()
-                return publish_completions(self.index_dir, version, self.normalize)
-            if built is not None and content_key(load_index(self.index_dir, version, verify=False)) == built["key"]:
-                (self.tmp / "files.json").unlink()
-                return _finish_dir(self.index_dir, version, self.tmp, built["key"], built["files"]), False
+        if built is not None and built["files"] is None:  # this content's completions were published already
+            self.cancel()
+            return publish_completions(self.index_dir, version, self.normalize)
+        if built is not None and content_key(load_index(self.index_dir, version, verify=False)) == built["key"]:
+            (self.tmp / "files.json").unlink()
+            return _finish_dir(self.index_dir, version, self.tmp, built["key"], built["files"]), False
+        if self.process is not None:
             log.warning("completions built alongside the index are unusable (exit code %s); building them again",
                         self.process.exitcode)
-            self.cancel()
+        self.cancel()
         return publish_completions(self.index_dir, version, self.normalize)
+
+    def _built(self) -> dict | None:
+        """The child's ``files.json`` once it has finished; None without a child or when it failed."""
+        if self.process is None:
+            return None
+        self.process.join(CHILD_TIMEOUT)
+        if self.process.exitcode != 0 or not (self.tmp / "files.json").is_file():
+            return None
+        return json.loads((self.tmp / "files.json").read_text("utf-8"))
 
     def cancel(self) -> None:
         """Stop the child (the index build failed) and remove what it wrote."""
@@ -302,10 +329,11 @@ class CompletionsBuild:
         self.process = self.tmp = None
 
 
-def _write_arrays(tmp: Path, index_dir: Path, articles: list[Article], normalize: Callable[[str], str]) -> None:
+def _write_arrays(tmp: Path, index_dir: Path, articles: list[Article], normalize: Callable[[str], str],
+                  reuse: bool = True) -> None:
     """In the forked child: build the Suggester of ``articles`` and write its files, then
-    ``files.json`` ({"key", "files": their checksums}; "files" null when completions of this content
-    were published already, by an earlier version). Not from the latest published completions
+    ``files.json`` ({"key", "files": their checksums}; with ``reuse``, "files" null when completions of
+    this content were published already, by an earlier version). Not from the latest published completions
     (``Suggester.reusing``): mapping and gathering them here put the build's process tree at 1.9 GiB PSS
     at 100k articles (1.5 GiB reading every phrase), while this child mostly overlaps the index build anyway."""
     # The parent's objects are out of the collector's reach: a collection walking them would write to
@@ -314,7 +342,7 @@ def _write_arrays(tmp: Path, index_dir: Path, articles: list[Article], normalize
     phrasings = corpus_phrasings(articles)
     key = phrasings_key(phrasings)
     files = None
-    if _published_with_key(index_dir, key) is None:
+    if not reuse or _published_with_key(index_dir, key) is None:
         files = _write_files(tmp, *Suggester(phrasings, normalize).to_arrays())
     _write_file(tmp / "files.json", json.dumps({"key": key, "files": files}).encode("utf-8"))
 

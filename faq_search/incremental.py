@@ -30,6 +30,7 @@ import os
 import shutil
 import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -130,9 +131,13 @@ def _published_base(out_dir: Path, ranking: dict) -> _Base | None:
 
 
 def build_incremental(corpus_path: str | Path, out_dir: str | Path, dict_files: dict, ranking: dict,
-                      progress=None, workers: int | None = None, analyzer: Analyzer | None = None) -> BuildResult | None:
+                      progress=None, workers: int | None = None, analyzer: Analyzer | None = None,
+                      on_delta: Callable[[list[Article], Callable[[str], str]], None] | None = None
+                      ) -> BuildResult | None:
     """Publish an incremental version when the published index allows one and the corpus changed
-    little since its base; None when a full build is needed. Raises CorpusError like a full build."""
+    little since its base; None when a full build is needed. Raises CorpusError like a full build.
+    ``on_delta(articles, normalize)`` is told the added and changed articles once they are known to be
+    valid and few enough, before the version is written."""
     t0 = time.perf_counter()
     corpus_path, out_dir = Path(corpus_path), Path(out_dir)
     if not corpus_path.exists():
@@ -163,6 +168,8 @@ def build_incremental(corpus_path: str | Path, out_dir: str | Path, dict_files: 
         _check_jsonl(corpus_path, order, delta, meta, related, sources)
         kept = {meta["category"][p] for p in order[order >= 0].tolist()}
         categories = {c: c for c in sorted((kept | {a.category for a in delta}) - {""})}
+    if on_delta is not None:
+        on_delta(delta, analyzer.normalize)
     corpus = Corpus(articles=delta, categories=categories, content_hash=content_hash, popular=popular, scope=scope)
     key = corpus_key(corpus, analyzer, ranking)
     cache = out_dir / "cache" / f"delta-{analyzer.fingerprint}.npz"

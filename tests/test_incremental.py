@@ -423,6 +423,58 @@ def test_a_failed_full_build_stops_its_completions_process(tmp_path, tiny_analyz
     assert read_current(out) is None and list((out / completions.DIRNAME).iterdir()) == []
 
 
+@pytest.mark.parametrize("child", ["works", "fails"])
+def test_an_incremental_build_reads_its_changed_phrasings_pinyin_in_a_forked_process(small_base, tmp_path, tiny_analyzer,
+                                                                                    monkeypatch, child):
+    """The layer of changed articles is made by a child while the version is written (its pinyin
+    import is most of a one-question rebuild's completions); a failed child costs only the time."""
+    from faq_search import completions
+    from faq_search.corpus import load_corpus
+    from faq_search.suggest import LayeredSuggester, Suggester
+
+    entries = [entry(i) for i in range(60)]
+    corpus, out = tmp_path / "kb.jsonl", tmp_path / "index"
+    write(corpus, entries)
+    build(corpus, out, tiny_analyzer)
+    started = instances_of(monkeypatch, completions.CompletionsBuild, lambda made: (made.layer, made.process))
+    read_here = []
+    real_index_suggester = completions.index_suggester
+    monkeypatch.setattr(completions, "index_suggester", lambda data, *a, **kw: read_here.append(data) or
+                        real_index_suggester(data, *a, **kw))
+    if child == "fails":
+        monkeypatch.setattr(completions, "_write_arrays", lambda *a: (_ for _ in ()).throw(RuntimeError("boom")))
+    entries[7] = entry(7, similar_questions=["换了一种问法能提现吗"])
+    write(corpus, entries)
+    result = build(corpus, out, tiny_analyzer)
+    assert result.incremental and result.completions_seconds is not None
+    [(layer, process)] = started
+    assert layer and process.exitcode == (0 if child == "works" else 1)
+    assert len(read_here) == (0 if child == "works" else 1)  # the delta read again only when the child failed
+    assert not list((out / completions.DIRNAME).glob(".tmp-*"))
+    published = completions.load_completions(out, result.version, tiny_analyzer.normalize)
+    assert isinstance(published, LayeredSuggester)
+    whole = Suggester(load_corpus(corpus).articles, tiny_analyzer.normalize)
+    for typed in ["换了", "huanle", "提现", "请问", "（7"]:
+        assert [s.to_dict() for s in published.suggest(typed, k=20)] == [s.to_dict() for s in whole.suggest(typed, k=20)]
+
+
+def test_a_failed_incremental_build_stops_its_completions_process(small_base, tmp_path, tiny_analyzer, monkeypatch):
+    from faq_search import completions, incremental as incremental_module
+
+    entries = [entry(i) for i in range(60)]
+    corpus, out = tmp_path / "kb.jsonl", tmp_path / "index"
+    write(corpus, entries)
+    first = build(corpus, out, tiny_analyzer)
+    started = instances_of(monkeypatch, completions.CompletionsBuild, lambda made: made.process)
+    monkeypatch.setattr(incremental_module, "_write", lambda *a, **kw: (_ for _ in ()).throw(OSError("disk full")))
+    entries[7] = entry(7, similar_questions=["换了一种问法能提现吗"])
+    write(corpus, entries)
+    with pytest.raises(OSError, match="disk full"):
+        build(corpus, out, tiny_analyzer)
+    assert started[0] is not None and not started[0].is_alive()
+    assert read_current(out) == first.version and not list((out / completions.DIRNAME).glob(".tmp-*"))
+
+
 def test_a_scope_change_alone_reaches_an_incremental_version(small_base, tmp_path, tiny_analyzer):
     from tests.conftest import write_corpus
 
