@@ -12,6 +12,12 @@ preload_app = True
 # The app logs one JSON line per request; gunicorn's access log would repeat it.
 accesslog = None
 timeout = 30
+# A query of up to ~900 Chinese characters (percent-encoded, 9 bytes each) reaches the app, which answers
+# 400 query_too_long in JSON; gunicorn's default 4094 answered longer ones with its own HTML page.
+limit_request_line = 8190
+# gunicorn 25.1+ opens a control socket at one path per user ($HOME/.gunicorn/gunicorn.ctl): replicas on a
+# host would take it from each other. Nothing here uses it.
+control_socket_disable = True
 
 # Workers write metrics to files in one directory, /metrics sums them; must exist before the app loads.
 _metrics_dir = prepare_metrics_dir(os.environ)

@@ -18,7 +18,7 @@ SETTINGS = (
     ("FAQ_QUERY_LOG", int, 1, "1 appends every search and article view, personal data redacted, to `<FAQ_DATA_DIR>/queries.jsonl`; 0 turns the query log off."),
     ("FAQ_SEARCH_CACHE", int, 2048, "Searches each gunicorn worker remembers per index version (the same query, k, category and tag answered from memory; logged and counted like any search); 0 turns the cache off."),
     ("FAQ_MAX_BODY_BYTES", int, 16384, "Largest accepted request body in bytes; larger gets 413 `too_large`."),
-    ("FAQ_RATE_API", int, 120, "Requests per minute one client may make to /api/* and /admin/*, per gunicorn worker (bursts up to the same number); 0 turns the limit off."),
+    ("FAQ_RATE_API", int, 120, "Requests per minute one client may make to /api/*, /admin/* and the search page's own searches (/?q=), per gunicorn worker (bursts up to the same number); 0 turns the limit off."),
     ("FAQ_RATE_FEEDBACK", int, 10, "Requests per minute one client may make to /api/feedback, per worker, on top of the /api/* limit; 0 turns it off."),
     ("FAQ_PROXY_HOPS", int, 0, "Reverse proxies in front of gunicorn whose X-Forwarded-For is trusted to identify clients; 0 uses the socket address."),
     ("FAQ_ADMIN_TOKEN", str, "", "Bearer token (16+ characters) for /admin/reload and /admin/stats; unset, those endpoints do not exist."),

@@ -85,8 +85,9 @@ class LiveSearcher:
         """Load the published version if it is new; True when a swap happened."""
         version = read_current(self.index_dir)
         if version is None:
-            if self._searcher is None:
+            if self._searcher is None and self.error is None:  # said once, not at every check
                 self.error = f"no published index in {self.index_dir}"
+                log.warning("%s (run build_index.py); answering 503 until one is published", self.error)
             return False
         if version == self._tried and not force:
             return False

@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from faq_search.build import build_index
@@ -38,12 +40,48 @@ def test_json_is_utf8_not_escaped(client):
         ("/api/search?q=密码&k=-3", 400, "invalid_k"),
         ("/api/search?q=密码&category=nope", 400, "unknown_category"),
         ("/api/search?q=%FF%FE", 400, "invalid_encoding"),
+        # Only invisible characters (zero-width space, BOM, a direction mark, NUL): blank
+        ("/api/search?q=%E2%80%8B%EF%BB%BF%E2%80%AE", 400, "missing_query"),
+        ("/api/search?q=%00%01", 400, "missing_query"),
+        # Integers are ASCII digits: not " 5", "+5", "1_0" or other scripts' digits
+        ("/api/search?q=密码&k=%205", 400, "invalid_k"),
+        ("/api/search?q=密码&k=%2B5", 400, "invalid_k"),
+        ("/api/search?q=密码&k=1_0", 400, "invalid_k"),
+        ("/api/search?q=密码&k=%EF%BC%95", 400, "invalid_k"),
+        ("/api/search?q=密码&k=%D9%A5", 400, "invalid_k"),
+        ("/api/articles?limit=%EF%BC%95", 400, "invalid_limit"),
+        ("/api/articles//pw-login", 404, "not_found"),  # not a redirect built from the Host header
+        ("/api//search?q=密码", 404, "not_found"),
         ("/api/articles/nope", 404, "article_not_found"),
         ("/no/such/route", 404, "not_found"),
     ],
 )
 def test_bad_requests_get_json_errors(client, url, status, code):
     assert_error(client.get(url), status, code)
+
+
+def test_the_length_limit_counts_what_is_searched_not_surrounding_spaces(client):
+    assert client.get("/api/search", query_string={"q": " " + "密" * 200 + " "}).status_code == 200
+    assert_error(client.get("/api/search", query_string={"q": " " + "密" * 201}), 400, "query_too_long")
+
+
+def test_bodies_must_be_utf8_json(client):
+    body = {"query": "能用美元付款吗"}
+    assert client.post("/api/question", json=body).status_code == 201
+    for raw, content_type in [(json.dumps(body).encode("utf-16"), "application/json"),
+                              (b"\xef\xbb\xbf" + json.dumps(body).encode(), "application/json")]:
+        assert_error(client.post("/api/question", data=raw, content_type=content_type), 400, "invalid_json")
+    assert_error(client.post("/api/question", data=json.dumps(body).encode(), content_type="application/json; charset=latin-1"),
+                 415, "unsupported_media_type")
+    assert client.post("/api/question", data=json.dumps(body).encode(),
+                       content_type="application/json; charset=UTF-8").status_code == 201
+
+
+def test_left_questions_and_votes_are_measured_after_trimming(client):
+    padded = "  " + "问" * 200 + "  "
+    assert client.post("/api/question", json={"query": padded}).status_code == 201
+    assert_error(client.post("/api/question", json={"query": "\u200b\ufeff"}), 400, "missing_query")
+    assert client.post("/api/feedback", json={"query": padded, "article_id": "pw-login", "helpful": True}).status_code == 201
 
 
 def test_wrong_method_is_405_json(client):
@@ -72,8 +110,14 @@ def test_healthz(client):
 def test_no_index_gives_503_json_and_recovers(app_factory, tmp_path, make_corpus, tiny_analyzer):
     out = tmp_path / "later"
     client = app_factory(out).test_client()
-    assert_error(client.get("/api/search?q=密码"), 503, "index_unavailable")
-    assert client.get("/healthz").status_code == 503
+    r = client.get("/api/search?q=密码")
+    assert_error(r, 503, "index_unavailable")
+    health = client.get("/healthz")
+    assert health.status_code == 503
+    # The reason names the index directory: for the log, not for every client.
+    assert str(tmp_path) not in r.get_data(as_text=True) and str(tmp_path) not in health.get_data(as_text=True)
+    # Pages say so with a 503 too, so that a balancer moves visitors to a replica that has an index.
+    assert client.get("/?q=密码").status_code == 503 and client.get("/agent").status_code == 503
     build_index(make_corpus(), out, analyzer=tiny_analyzer)
     assert client.get("/api/search?q=密码").status_code == 200
     assert client.get("/healthz").get_json()["status"] == "ok"

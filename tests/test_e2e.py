@@ -12,9 +12,14 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def server(real_index, tmp_path):
-    with running_gunicorn(real_index, tmp_path) as (base, _proc, _log):
-        yield base
+def server_and_log(real_index, tmp_path):
+    with running_gunicorn(real_index, tmp_path) as (base, _proc, log):
+        yield base, log
+
+
+@pytest.fixture
+def server(server_and_log):
+    return server_and_log[0]
 
 
 def get(url: str):
@@ -33,6 +38,15 @@ def test_real_server_errors_are_json(server):
     assert status == 400 and body["error"]["code"] == "missing_query"
     status, body = get(server + "/nope")
     assert status == 404 and body["error"]["code"] == "not_found"
+
+
+def test_a_long_pasted_question_gets_the_json_error_not_gunicorns_page(server_and_log):
+    server, log = server_and_log
+    # 600 Chinese characters are 5,400 bytes percent-encoded: past gunicorn's default request line (4,094).
+    status, body = get(server + "/api/search?" + urllib.parse.urlencode({"q": "我的钱为什么还没到账" * 60}))
+    assert status == 400 and body["error"]["code"] == "query_too_long"
+    # Replicas on one host must not take each other's control socket (gunicorn 25.1+ opens one per user).
+    assert "Control socket" not in log.read_text()
 
 
 def test_raw_utf8_query_like_curl_sends_it(server):

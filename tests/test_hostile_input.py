@@ -205,10 +205,12 @@ def test_hostile_requests_get_2xx_or_4xx_json(client, endpoint, request):
     (ENDPOINTS[0], b"/api/search", b"q=\xe5\xaf", b"", None, 400),  # truncated UTF-8
     (ENDPOINTS[0], b"/api/search", b"q=%ED%A0%80", b"", None, 400),  # an encoded surrogate
     (ENDPOINTS[0], b"/api/search", b"q=a&q=b&k=1&k=99999", b"", None, 200),  # the first of repeats counts
-    (ENDPOINTS[0], b"/api/search", b"q=%00%01%1b", b"", None, 200),
+    (ENDPOINTS[0], b"/api/search", b"q=%00%01%1b", b"", None, 400),  # nothing visible: blank
     (ENDPOINTS[0], b"/api/search", b"q=x&k=" + b"9" * 5000, b"", None, 400),
     (ENDPOINTS[0], b"/api/search", b"q=x&k=-" + b"9" * 40, b"", None, 400),
     (ENDPOINTS[1], b"/api/articles/%FF", b"", b"", None, 404),
+    (ENDPOINTS[1], b"/api/articles/\xff\xfe", b"", b"", None, 400),  # the server's decoded path: not UTF-8
+    (ENDPOINTS[1], "/api/articles/密码".encode(), b"", b"", None, 404),  # UTF-8: looked up as such
     (ENDPOINTS[1], b"/api/articles/%00", b"", b"", None, 404),
     (ENDPOINTS[6], b"/admin/reload", b"", b"[" * 100_000, "application/json", 413),
     (ENDPOINTS[6], b"/admin/reload", b"", b"[" * 10_000, "application/json", 400),

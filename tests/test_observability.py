@@ -105,6 +105,14 @@ def test_metrics_count_requests_latency_and_answers(client):
     assert metric_value(text, "faq_index_articles") == 4
 
 
+def test_made_up_methods_share_one_metrics_series(client):
+    for method in ("FOOBAR", "LKIXSFBGML", "QWERTY"):
+        assert client.open("/healthz", method=method).status_code == 405
+    text = client.get("/metrics").get_data(as_text=True)
+    assert "FOOBAR" not in text and "QWERTY" not in text
+    assert metric_value(text, "faq_http_requests_total", route="unmatched", method="other", status="405") == 3
+
+
 def test_metrics_follow_a_new_index_version(app_factory, make_corpus, tmp_path, tiny_analyzer):
     from faq_search.build import build_index
 

@@ -26,6 +26,17 @@ from faq_search.redact import redact
         ("发到 13812345678@163.com 了", "发到 [email] 了"),
         ("ｌｉｓｉ＠１２６．ｃｏｍ", "[email]"),
         ("wang_wu@sina.com。谢谢", "[email]。谢谢"),
+        # Separators users type that are not one space or hyphen, and digits that are not ASCII
+        ("手机138  1234  5678改绑", "手机[phone]改绑"),
+        ("138.1234.5678", "[phone]"),
+        ("138_1234_5678", "[phone]"),
+        ("138—1234—5678", "[phone]"),
+        ("卡号6222  0212  3456  7890", "卡号[bank_card]"),
+        ("卡号6222.0212.3456.7890", "卡号[bank_card]"),
+        ("座机0755-8888 8888", "座机[phone]"),
+        ("010 6234 5678", "[phone]"),
+        ("𝟏𝟑𝟖𝟏𝟐𝟑𝟒𝟓𝟔𝟕𝟖", "[phone]"),
+        ("138\u200b1234\u200b5678", "[phone]"),
     ],
 )
 def test_personal_data_is_replaced(text, expected):
@@ -46,6 +57,15 @@ def test_personal_data_is_replaced(text, expected):
 )
 def test_ordinary_questions_are_unchanged(text):
     assert redact(text) == text
+
+
+def test_long_runs_of_separators_are_matched_in_linear_time():
+    import time
+
+    for text in ["86" + " " * 5000 + "x", "1" + " ." * 5000, ("6222 " * 2000) + "x"]:
+        t0 = time.perf_counter()
+        redact(text)
+        assert time.perf_counter() - t0 < 0.5, text[:20]
 
 
 def test_several_kinds_in_one_query():

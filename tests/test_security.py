@@ -66,11 +66,18 @@ def test_api_clients_past_the_limit_get_429_with_retry_after(app_factory, shared
     r = client.get("/api/categories")
     assert_error(r, 429, "rate_limited")
     assert 1 <= int(r.headers["Retry-After"]) <= 20
-    # Another client has its own bucket; the page and health checks are not limited.
+    # Another client has its own bucket; health checks and the page without a search are not limited.
     other = {"REMOTE_ADDR": "10.0.0.2"}
     assert client.get("/api/search?q=密码", environ_overrides=other).status_code == 200
-    assert client.get("/?q=密码").status_code == 200
+    assert client.get("/").status_code == 200 and client.get("/agent").status_code == 200
     assert client.get("/healthz").status_code == 200
+
+
+def test_the_pages_own_searches_share_the_api_limit(app_factory, shared_tiny_index):
+    # The page answers /?q= on the server (a search like /api/search): a script must not go round the limit.
+    client = app_factory(shared_tiny_index, FAQ_RATE_API=3).test_client()
+    assert [client.get(f"/?q=密码{i}").status_code for i in range(4)] == [200, 200, 200, 429]
+    assert client.get("/").status_code == 200
 
 
 def test_feedback_has_a_stricter_limit_on_top(app_factory, shared_tiny_index):
@@ -92,6 +99,17 @@ def test_forwarded_for_identifies_clients_only_behind_a_trusted_proxy(app_factor
     assert [direct.get("/api/categories", headers=h).status_code for h in spoofed] == [200, 429, 429]
     proxied = app_factory(shared_tiny_index, FAQ_RATE_API=1, FAQ_PROXY_HOPS=1).test_client()
     assert [proxied.get("/api/categories", headers=h).status_code for h in spoofed] == [200, 200, 200]
+
+
+def test_a_revalidated_static_file_keeps_its_cache_headers(secure_app):
+    # A 304's headers replace the browser's stored ones: "immutable" must survive a reload.
+    client = secure_app.test_client()
+    with client.get("/static/common.js") as first:
+        etag = first.headers["ETag"]
+    url = re.search(r'src="(/static/common\.js\?v=[0-9a-f]{12})"', client.get("/").get_data(as_text=True)).group(1)
+    with client.get(url, headers={"If-None-Match": etag}) as again:
+        assert again.status_code == 304
+        assert set(again.headers["Cache-Control"].split(", ")) == {"public", "max-age=31536000", "immutable"}
 
 
 # --- admin ----------------------------------------------------------------------------------------

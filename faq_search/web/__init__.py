@@ -26,6 +26,8 @@ def create_app(config: Mapping[str, object] | None = None, live: LiveSearcher | 
     app.config["FAQ"] = settings
     app.json.ensure_ascii = False
     app.json.sort_keys = False
+    # "//" in a path is a 404 like any unknown path, not a redirect built from the client's Host header.
+    app.url_map.merge_slashes = False
     app.config["MAX_CONTENT_LENGTH"] = settings.FAQ_MAX_BODY_BYTES
     # Loading here, in the factory, means gunicorn's preload loads once before forking.
     app.extensions["faq_live"] = live or LiveSearcher(

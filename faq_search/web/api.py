@@ -6,6 +6,7 @@ import logging
 import sqlite3
 import threading
 import time
+import unicodedata
 from urllib.parse import unquote_to_bytes
 
 from flask import Blueprint, Response, current_app, request
@@ -104,10 +105,15 @@ def payloads_for(app, s: Searcher) -> SearchPayloads:
     return cached
 
 
+# What the public is told while no version serves; the reason (paths included) goes to the log and
+# /admin/stats, not to every client.
+UNAVAILABLE = "no index version is being served; the operator is told why in the server log"
+
+
 def searcher() -> Searcher:
     s = live().get()
     if s is None:
-        raise ApiError(503, "index_unavailable", live().error or "no index is loaded")
+        raise ApiError(503, "index_unavailable", UNAVAILABLE)
     return s
 
 
@@ -115,6 +121,12 @@ def searcher() -> Searcher:
 def reject_non_utf8_query():
     # Werkzeug silently replaces invalid bytes with U+FFFD; we refuse them instead. One decode of the
     # whole string: "&" is ASCII, so it is valid UTF-8 exactly when every parameter is.
+    path = request.environ.get("PATH_INFO", "")
+    if not path.isascii():  # the WSGI path holds the percent-decoded bytes, one character each
+        try:
+            path.encode("latin-1").decode("utf-8")
+        except UnicodeError:
+            raise ApiError(400, "invalid_encoding", "the path is not valid UTF-8") from None
     raw = request.query_string
     if raw.isascii() and b"%" not in raw:
         return
@@ -128,23 +140,29 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ApiError(400, f"invalid_{name}", f"'{name}' must be an integer from {low} to {high}") from None
+    # ASCII digits only: int() would also take " 5", "+5", "1_0" and other scripts' digits.
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 9):
+        raise ApiError(400, f"invalid_{name}", f"'{name}' must be an integer from {low} to {high}")
+    value = int(raw)
     if not low <= value <= high:
         raise ApiError(400, f"invalid_{name}", f"'{name}' must be an integer from {low} to {high}")
     return value
 
 
+def visible(text: str) -> bool:
+    """Whether ``text`` holds anything but spaces, control and format characters (zero-width space,
+    BOM, direction marks): a query of those alone is blank."""
+    return any(unicodedata.category(c)[0] not in "CZ" for c in text)
+
+
 def query_arg() -> str:
-    q = request.args.get("q", "")
-    if not q.strip():
+    q = request.args.get("q", "").strip()
+    if not visible(q):
         raise ApiError(400, "missing_query", "'q' is required and must not be blank")
     limit = current_app.config["FAQ"].FAQ_MAX_QUERY_CHARS
     if len(q) > limit:
         raise ApiError(400, "query_too_long", f"'q' is longer than {limit} characters")
-    return q.strip()
+    return q
 
 
 def run_search(s: Searcher, q: str, k: int, category: str | None, tag: str | None = None):
@@ -281,7 +299,7 @@ def popular():
 def _feedback_schema() -> dict[str, Field]:
     limit = current_app.config["FAQ"].FAQ_MAX_QUERY_CHARS
     return {
-        "query": Field(str, required=False, default="", max_length=limit),
+        "query": Field(str, required=False, default="", max_length=limit, strip=True),
         "article_id": Field(str, max_length=128),
         "helpful": Field(bool),
     }
@@ -289,7 +307,8 @@ def _feedback_schema() -> dict[str, Field]:
 
 def _question_schema() -> dict[str, Field]:
     limit = current_app.config["FAQ"].FAQ_MAX_QUERY_CHARS
-    return {"query": Field(str, max_length=limit), "contact": Field(str, required=False, default="", max_length=MAX_CONTACT_CHARS)}
+    return {"query": Field(str, max_length=limit, strip=True),
+            "contact": Field(str, required=False, default="", max_length=MAX_CONTACT_CHARS, strip=True)}
 
 
 def _stored(write):
@@ -305,7 +324,7 @@ def add_feedback():
     """Body {query, article_id, helpful}; 201 with the article's counts."""
     body = json_body(_feedback_schema())
     s = searcher()
-    query, article_id, helpful = body["query"].strip(), body["article_id"], body["helpful"]
+    query, article_id, helpful = body["query"], body["article_id"], body["helpful"]
     if s.get(article_id) is None:
         raise ApiError(404, "article_not_found", f"no article with id '{article_id}'")
     # The vote's query is kept like the query log keeps it: personal data redacted first.
@@ -330,8 +349,8 @@ def feedback_stats():
 def leave_question():
     """Body {query, contact?}: a question the knowledge base did not answer; 201."""
     body = json_body(_question_schema())
-    query, contact = body["query"].strip(), body["contact"].strip()
-    if not query:
+    query, contact = body["query"], body["contact"]
+    if not visible(query):
         raise ApiError(400, "missing_query", "'query' must not be blank")
     # The contact is given on purpose so we can answer; the question itself is redacted.
     _stored(lambda: feedback_store().add_question(redact(query), contact))
@@ -342,5 +361,5 @@ def leave_question():
 def healthz():
     s = live().get()
     if s is None:
-        return {"status": "unavailable", "reason": live().error, "index_version": None, "articles": 0}, 503
+        return {"status": "unavailable", "reason": UNAVAILABLE, "index_version": None, "articles": 0}, 503
     return {"status": "ok", "index_version": s.version, "articles": len(s)}

@@ -74,6 +74,10 @@ def configure_logging(stream=None, level: int = logging.INFO) -> None:
 
 # --- metrics --------------------------------------------------------------------------------------
 
+# Methods counted under their own name; any other is "other".
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT"})
+
+
 class Metrics:
     """This app's metrics, in a registry of its own (tests build many apps in one process)."""
 
@@ -95,6 +99,8 @@ class Metrics:
 
     def request_done(self, route: str, method: str, status: int, latency: float) -> None:
         """Count one answered request and its latency (labelled children looked up once per label set)."""
+        if method not in HTTP_METHODS:  # a client may send any token as a method: one series for all of them
+            method = "other"
         key = (route, method, status)
         children = self._children.get(key)
         if children is None:  # label sets are bounded: routes, methods, statuses

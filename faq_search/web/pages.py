@@ -14,7 +14,7 @@ from flask import Blueprint, current_app, render_template, request, url_for
 
 from ..search import QueryError, Searcher
 from . import render
-from .api import live, popular_questions
+from .api import live, popular_questions, visible
 from .observability import note_search
 
 bp = Blueprint("pages", __name__, template_folder="templates", static_folder="static", static_url_path="/static")
@@ -42,7 +42,8 @@ def static_url(filename: str) -> str:
 
 @bp.after_app_request
 def cache_static(response):
-    if request.endpoint == "pages.static" and response.status_code == 200:
+    # A 304 carries the headers too: the browser replaces its stored ones with them (RFC 9111 4.3.4).
+    if request.endpoint == "pages.static" and response.status_code in (200, 304):
         filename = (request.view_args or {}).get("filename", "")
         try:
             current = _static_version(filename)
@@ -84,6 +85,8 @@ def index():
     s = live().get()
     limit = current_app.config["FAQ"].FAQ_MAX_QUERY_CHARS
     q = request.args.get("q", "").strip()[:limit]
+    if not visible(q):
+        q = ""
     category = request.args.get("category") or None
     if s is not None and category not in s.categories:
         category = None
@@ -101,10 +104,11 @@ def index():
     popular = popular_questions(s, 8) if s is not None and not q else []
     confident = bool(hits) and hits[0].confident
     other_product = s.other_product(q, hits) if s is not None and q else None
+    # 503 while no index serves: a balancer (deploy/nginx.conf) then tries another replica.
     return render_template(
         "index.html", q=q, hits=hits, confident=confident, other_product=other_product, category=category, error=error, popular=popular,
         browse=browse, related={h.id: _related(s, h.id) for h in hits}, **_page_context(s),
-    )
+    ), 200 if s is not None else 503
 
 
 def _related(s: Searcher, article_id: str) -> list:
@@ -115,4 +119,5 @@ def _related(s: Searcher, article_id: str) -> list:
 @bp.get("/agent")
 def agent():
     s = live().get()
-    return render_template("agent.html", error=None if s else "搜索服务暂时不可用，请稍后再试。", **_page_context(s))
+    return (render_template("agent.html", error=None if s else "搜索服务暂时不可用，请稍后再试。", **_page_context(s)),
+            200 if s is not None else 503)

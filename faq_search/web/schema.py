@@ -31,6 +31,7 @@ class Field:
     required: bool = True
     default: Any = None  # the value of an optional field that is absent
     max_length: int | None = None  # strings: most characters
+    strip: bool = False  # strings: surrounding white space removed before the length is checked
     min_value: float | None = None  # numbers
     max_value: float | None = None
 
@@ -45,6 +46,8 @@ class Field:
         if not fits:
             raise _invalid(f"'{name}' must be {_TYPE_NAMES.get(self.type, self.type.__name__)}")
         if isinstance(value, str):
+            if self.strip:
+                value = value.strip()
             if self.max_length is not None and len(value) > self.max_length:
                 raise _invalid(f"'{name}' is longer than {self.max_length} characters")
             try:
@@ -81,10 +84,12 @@ def json_body(schema: Mapping[str, Field], optional: bool = False) -> dict:
             raise _invalid("a JSON object body is required")
         data: Any = {}
     else:
-        if request.mimetype != "application/json":
-            raise ApiError(415, "unsupported_media_type", "send the body as application/json")
+        if request.mimetype != "application/json" or request.mimetype_params.get("charset", "utf-8").lower() not in (
+                "utf-8", "utf8"):
+            raise ApiError(415, "unsupported_media_type", "send the body as application/json in UTF-8")
         try:
-            data = json.loads(raw)
+            # Decoded here: json.loads(bytes) would also take UTF-16 and a byte order mark.
+            data = json.loads(raw.decode("utf-8"))
         except (ValueError, RecursionError):  # RecursionError: [[[[… nested past the parser's depth
             raise ApiError(400, "invalid_json", "the body is not valid JSON (UTF-8, not too deeply nested)") from None
     if not isinstance(data, dict):

@@ -48,6 +48,9 @@ def init_app(app: Flask, settings: Config) -> None:
         limiters = current_app.extensions["faq_rate_limiters"]
         client = request.remote_addr or "unknown"
         names = {name for prefix, name in LIMITED if request.path.startswith(prefix) and name in limiters}
+        # The page answers /?q= on the server, as /api/search does. The raw string: its UTF-8 is not checked yet.
+        if request.path == "/" and (b"&" + request.query_string).find(b"&q=") >= 0 and "api" in limiters:
+            names.add("api")
         # Take from every bucket that applies, so a refused feedback post still counts as API use.
         wait = max((limiters[name].take((client, name)) for name in sorted(names)), default=0.0)
         if wait > 0:
