@@ -409,6 +409,23 @@ def test_agent_console_filters_explains_and_copies(browser, site):
         context.close()
 
 
+def test_agent_copies_nothing_when_no_article_is_shown(browser, site):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, permissions=["clipboard-read", "clipboard-write"])
+    p = Page(context.new_page(), site["url"]).open("/agent")
+    try:
+        p.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId")  # a popular article
+        p.evaluate("navigator.clipboard.writeText('before')")
+        p.type_query("qqqq", selector="#aq")
+        p.wait_for_selector("#agent-results .agent-none")
+        p.keyboard.press("Escape")
+        p.keyboard.press("c")
+        p.wait_for_function("() => document.getElementById('agent-toast').textContent === '没有可复制的答案'")
+        assert p.evaluate("navigator.clipboard.readText()") == "before"
+        p.check_clean()
+    finally:
+        context.close()
+
+
 def test_search_page_works_without_javascript(browser, site):
     context = browser.new_context(java_script_enabled=False)
     p = context.new_page()

@@ -71,7 +71,7 @@
       if (e.name === "AbortError" || seq !== state.seq) return;
       state.items = [];
       renderList();
-      detail.replaceChildren(h("p", { class: "notice" }, e.code === "query_too_long" ? "问题太长了。" : "搜索服务暂时不可用：" + e.message));
+      showNoArticle(h("p", { class: "notice" }, e.code === "query_too_long" ? "问题太长了。" : "搜索服务暂时不可用：" + e.message));
     }
   }
 
@@ -96,7 +96,7 @@
     if (index < 0 || index >= options.length) {
       state.selected = -1;
       list.removeAttribute("aria-activedescendant");
-      detail.replaceChildren(h("p", { class: "agent-empty" }, state.q ? "没有匹配的文章。换个说法，或去掉分类和标签筛选。" : "输入客户的问题，或从左侧选择一条。"));
+      showNoArticle(h("p", { class: "agent-empty" }, state.q ? "没有匹配的文章。换个说法，或去掉分类和标签筛选。" : "输入客户的问题，或从左侧选择一条。"));
       return;
     }
     state.selected = index;
@@ -106,8 +106,21 @@
     showDetail(state.items[index]);
   }
 
+  // `c` copies what the pane shows; nothing while it shows no article, or another one is loading.
+  function forgetAnswer() {
+    delete detail.dataset.articleId;
+    delete detail.dataset.answer;
+  }
+
+  function showNoArticle(message) {
+    state.detailSeq++; // an article still loading must not replace the message
+    forgetAnswer();
+    detail.replaceChildren(message);
+  }
+
   async function showDetail(item) {
     const seq = ++state.detailSeq;
+    forgetAnswer();
     let article;
     try {
       article = await getJSON("/api/articles/" + encodeURIComponent(item.id));
@@ -178,7 +191,10 @@
 
   async function copyAnswer() {
     const text = detail.dataset.answer;
-    if (!text) return;
+    if (!text) {
+      showToast("没有可复制的答案");
+      return;
+    }
     let ok = false;
     try {
       await navigator.clipboard.writeText(text);
