@@ -426,6 +426,65 @@ def test_agent_copies_nothing_when_no_article_is_shown(browser, site):
         context.close()
 
 
+def fail_searches(p: Page, status: int, **headers):
+    """Answers every /api/search with `status` from now on, in the API's error shape."""
+    code = {429: "rate_limited", 500: "internal_error", 503: "unavailable"}[status]
+    body = '{"error": {"code": "%s", "message": "too many requests; slow down"}}' % code
+    p.route(re.compile(r".*/api/search\?.*"), lambda route: route.fulfill(
+        status=status, body=body, content_type="application/json", headers=headers))
+
+
+def forget_failed_loads(p: Page):
+    # Chromium logs each non-2xx response as a console error; those were the point here.
+    p.errors[:] = [e for e in p.errors if "the server responded with a status of" not in e]
+
+
+@pytest.mark.parametrize("status, headers, message", [(429, {"Retry-After": "7"}, "请求太频繁，请 7 秒后再试。"),
+                                                      (429, {}, "请求太频繁，请稍候再试。"),
+                                                      (503, {}, "搜索服务暂时不可用，请稍后再试。")])
+def test_search_errors_are_told_in_chinese(page, status, headers, message):
+    page.open("/")
+    page.type_query("提现多久到账")
+    wait_for_hits(page, "topup-withdraw-withdraw-arrival")
+    fail_searches(page, status, **headers)
+    page.click("#q")
+    page.keyboard.type("了")
+    page.wait_for_function("m => document.getElementById('status').textContent === m", arg=message)
+    assert page.locator("#hits > li").count() == 0 and page.is_hidden("#no-answer")
+    forget_failed_loads(page)
+
+
+def test_agent_search_error_is_not_an_empty_list(page):
+    page.open("/agent")
+    page.type_query("提现", selector="#aq")
+    page.wait_for_function("() => document.getElementById('agent-count').textContent.startsWith('(')")
+    fail_searches(page, 429, **{"Retry-After": "3"})
+    page.keyboard.type("多久到账")
+    page.wait_for_selector("#agent-detail .notice")
+    assert page.inner_text("#agent-count") == ""
+    assert "没有匹配" not in page.inner_text("#agent-results")
+    assert page.inner_text("#agent-detail .notice") == "请求太频繁，请 3 秒后再试。"
+    forget_failed_loads(page)
+
+
+def test_typing_fetches_only_what_can_change(page):
+    requests = []
+    page.on("request", lambda r: requests.append(r.url.split("?")[0].split("/api/")[-1]) if "/api/" in r.url else None)
+    page.open("/")
+    page.type_query("嗯嗯嗯嗯", delay=150)  # no completions for 嗯嗯, so none for what extends it
+    assert requests.count("search") == 4 and requests.count("suggest") == 2, requests
+    page.open("/agent")
+    page.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId")
+    page.locator("#agent-results").focus()
+    page.keyboard.press("j")
+    page.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId && "
+                           "document.querySelector('#agent-item-1').getAttribute('aria-selected') === 'true'")
+    requests.clear()
+    page.keyboard.press("k")  # back to an article read a moment ago
+    page.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId")
+    assert requests == []
+
+
 def test_search_page_works_without_javascript(browser, site):
     context = browser.new_context(java_script_enabled=False)
     p = context.new_page()

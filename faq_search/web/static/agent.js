@@ -1,7 +1,7 @@
 /* The agents' console: dense search with filters, full answers, why a hit matched, copy, shortcuts. */
 (function () {
   "use strict";
-  const { $, h, highlight, answer, getJSON, query } = window.FAQ;
+  const { $, h, highlight, answer, getJSON, getCachedJSON, query, errorMessage } = window.FAQ;
 
   const DEBOUNCE_MS = 60;
   const form = $("agent-form");
@@ -44,7 +44,7 @@
       let items;
       let label;
       if (q) {
-        const body = await getJSON("/api/search?" + query({ q: q, k: 20, category: category, tag: tag }), signal);
+        const body = await getCachedJSON("/api/search?" + query({ q: q, k: 20, category: category, tag: tag }), signal);
         // The best hit carries why it is not the answer when the question is about another product.
         items = body.results.map((r, i) => Object.assign({ kind: "hit", other_product: i === 0 ? body.other_product : null }, r));
         label = "搜索结果";
@@ -69,13 +69,15 @@
       if (state.typedAt) main.dataset.latencyMs = String(Math.round(performance.now() - state.typedAt));
     } catch (e) {
       if (e.name === "AbortError" || seq !== state.seq) return;
+      state.q = q;
       state.items = [];
-      renderList();
-      showNoArticle(h("p", { class: "notice" }, e.code === "query_too_long" ? "问题太长了。" : "搜索服务暂时不可用：" + e.message));
+      count.textContent = ""; // the previous list's count is not this one's
+      renderList("搜索失败");
+      showNoArticle(h("p", { class: "notice" }, errorMessage(e, main.dataset.maxChars)));
     }
   }
 
-  function renderList() {
+  function renderList(failure) {
     list.replaceChildren(
       ...state.items.map((item, i) =>
         h("li", { role: "option", id: "agent-item-" + i, class: "agent-item" + (item.kind === "hit" && !item.confident ? " agent-item-weak" : ""), "aria-selected": "false", "data-index": i },
@@ -86,7 +88,7 @@
             h("code", null, item.id)))
       )
     );
-    if (!state.items.length) list.append(h("li", { class: "agent-none" }, state.q ? "没有匹配的文章" : "没有文章"));
+    if (!state.items.length) list.append(h("li", { class: "agent-none" }, failure || (state.q ? "没有匹配的文章" : "没有文章")));
   }
 
   // --- selection and the detail pane ---------------------------------------------------------------
@@ -123,9 +125,9 @@
     forgetAnswer();
     let article;
     try {
-      article = await getJSON("/api/articles/" + encodeURIComponent(item.id));
+      article = await getCachedJSON("/api/articles/" + encodeURIComponent(item.id));
     } catch (e) {
-      if (seq === state.detailSeq) detail.replaceChildren(h("p", { class: "notice" }, "无法读取文章：" + e.message));
+      if (seq === state.detailSeq) detail.replaceChildren(h("p", { class: "notice" }, "无法读取文章。" + errorMessage(e, main.dataset.maxChars)));
       return;
     }
     if (seq !== state.detailSeq) return;

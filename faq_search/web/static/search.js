@@ -2,7 +2,7 @@
    Progressive enhancement of the server-rendered page; every request goes to the JSON API. */
 (function () {
   "use strict";
-  const { $, h, highlight, highlightSpan, answer, getJSON, postJSON, query } = window.FAQ;
+  const { $, h, highlight, highlightSpan, answer, getJSON, getCachedJSON, postJSON, query, errorMessage } = window.FAQ;
 
   const DEBOUNCE_MS = 60; // results land well within ~150 ms of the last keystroke
   const SUGGEST_MAX_CHARS = 30; // longer input is a sentence, not a prefix
@@ -42,6 +42,7 @@
     active: -1,
     typedAt: 0,
     shown: null,
+    barren: null, // {text, category}: typed text /api/suggest had no completions for
   };
 
   document.documentElement.classList.add("js");
@@ -78,14 +79,18 @@
       return;
     }
     const wantSuggest = opts.suggest && document.activeElement === input && Array.from(q).length <= SUGGEST_MAX_CHARS;
+    const category = state.category;
     try {
       const [found, suggested] = await Promise.all([
-        getJSON("/api/search?" + query({ q: q, k: 10, category: state.category }), signal),
-        getJSON("/api/suggest?" + query({ q: q, category: state.category }), signal).catch((e) => {
-          if (e.name === "AbortError") throw e;
-          return null;
-        }),
+        getCachedJSON("/api/search?" + query({ q: q, k: 10, category: category }), signal),
+        mayHaveSuggestions(q, category)
+          ? getCachedJSON("/api/suggest?" + query({ q: q, category: category }), signal).catch((e) => {
+              if (e.name === "AbortError") throw e;
+              return null;
+            })
+          : { suggestions: [] },
       ]);
+      if (suggested && suggested.suggestions.length === 0) state.barren = { text: q, category: category };
       if (seq !== state.seq) return;
       showResults(q, found.results, (suggested && suggested.suggestions) || [], found.other_product);
       if (wantSuggest && document.activeElement === input) renderSuggestions((suggested && suggested.suggestions) || []);
@@ -97,6 +102,17 @@
       if (e.name === "AbortError" || seq !== state.seq) return;
       showError(e);
     }
+  }
+
+  // Completions are phrases that contain the typed text (as text or pinyin), so text that extends one
+  // without completions has none either; saves one request a keystroke once the question is unusual.
+  // Not for one letter (matched at phrase starts only), nor when letters join text without any
+  // (they are read as pinyin then).
+  function mayHaveSuggestions(q, category) {
+    const barren = state.barren;
+    if (!barren || barren.category !== category || !q.startsWith(barren.text) || Array.from(barren.text).length < 2) return true;
+    const letters = /[a-z\uff21-\uff3a\uff41-\uff5a]/i;
+    return !letters.test(barren.text) && letters.test(q);
   }
 
   function syncUrl(q) {
@@ -118,7 +134,7 @@
   }
 
   function showError(e) {
-    resetResults(e.code === "query_too_long" ? "问题太长了，请精简到 " + main.dataset.maxChars + " 个字以内。" : "搜索服务暂时不可用，请稍后再试。", true);
+    resetResults(errorMessage(e, main.dataset.maxChars), true);
   }
 
   async function showHome(seq, signal) {
