@@ -290,6 +290,18 @@ def test_feedback_is_stored_and_counted(page, site):
     assert counts["helpful"] >= 1
 
 
+def test_contact_link_after_no_leads_to_visible_channels(page):
+    page.open("/")
+    page.type_query("今天天气怎么样")
+    page.wait_for_selector("#no-answer:not([hidden])")
+    first = page.locator("#hits > li").first
+    first.locator("summary").click()
+    first.get_by_role("button", name="没有").click()
+    first.get_by_role("link", name="联系客服").click()
+    target = page.evaluate("location.hash")
+    assert page.locator(target).get_by_text("400-660-8888").is_visible()
+
+
 def test_keyboard_suggestions_results_and_escape(page):
     page.open("/")
     page.type_query("mima")

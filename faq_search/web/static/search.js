@@ -223,7 +223,9 @@
       try {
         await postJSON("/api/feedback", { query: q, article_id: articleId, helpful: helpful });
         box.classList.add("feedback-done");
-        result.replaceChildren(...(helpful ? ["感谢你的反馈！"] : ["感谢反馈。换个说法试试，或", h("a", { href: "#contact" }, "联系客服"), "。"]));
+        // The footer hides its channels while the no-answer box shows them.
+        const contact = document.body.classList.contains("showing-no-answer") ? "#no-answer" : "#contact";
+        result.replaceChildren(...(helpful ? ["感谢你的反馈！"] : ["感谢反馈。换个说法试试，或", h("a", { href: contact }, "联系客服"), "。"]));
       } catch (e) {
         yes.disabled = no.disabled = false;
         button.removeAttribute("aria-pressed");
