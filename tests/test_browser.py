@@ -196,6 +196,43 @@ def test_answer_shows_related_articles_and_others_expand(page):
     assert page.input_value("#q") == "忘记支付密码怎么办？"
 
 
+def test_back_returns_to_the_previous_search(page):
+    page.open("/")
+    page.click("#popular-list a[data-question='提现多久到账？']")
+    wait_for_hits(page, "topup-withdraw-withdraw-arrival")
+    related = page.locator("#hits > li").first.locator(".related-list a").first
+    related_question = related.inner_text()
+    related.click()
+    page.wait_for_function("q => document.querySelector('#hits > li .hit-question')?.textContent === q", arg=related_question)
+    page.go_back()
+    wait_for_hits(page, "topup-withdraw-withdraw-arrival")
+    assert page.input_value("#q") == "提现多久到账？"
+    page.go_forward()
+    page.wait_for_function("q => document.getElementById('q').value === q", arg=related_question)
+    page.type_query("忘记登录密码")  # typing makes one entry, however many keys
+    page.type_query("忘记登录密码了怎么办")
+    wait_for_hits(page, "password-forgot-login-password")
+    page.go_back()
+    page.wait_for_function("q => document.getElementById('q').value === q", arg=related_question)
+    page.go_back()
+    page.go_back()
+    page.wait_for_selector("#popular:not([hidden])")
+    assert page.input_value("#q") == "" and page.url == page.base + "/"
+
+
+def test_agent_related_article_is_in_the_url(page):
+    page.open("/agent?q=" + urllib.request.quote("钱转错人了咋办"))
+    page.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId === 'transfer-wrong-recipient'")
+    page.click("#agent-detail a[data-article='transfer-to-friend']")
+    page.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId === 'transfer-to-friend'")
+    assert "article=transfer-to-friend" in page.url
+    page.reload()
+    page.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId === 'transfer-to-friend'")
+    assert page.input_value("#aq") == "钱转错人了咋办"
+    page.go_back()
+    page.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId === 'transfer-wrong-recipient'")
+
+
 def test_script_query_and_markup_article_are_shown_as_text(page):
     page.open("/")
     query = "<script>window.__pwned=1</script><img src=x onerror=window.__pwned=3>"

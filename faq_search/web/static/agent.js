@@ -30,7 +30,16 @@
     state.timer = setTimeout(load, DEBOUNCE_MS);
   }
 
-  async function load() {
+  // /agent?q=…&category=…&tag=…[&article=id]: the search, and a related article opened from it.
+  function consoleUrl(article) {
+    const params = query({ q: input.value.trim(), category: categorySelect.value, tag: tagSelect.value, article: article });
+    return "/agent" + (params ? "?" + params : "");
+  }
+
+  // options.article: open that article (from the URL) instead of the first in the list;
+  // options.keepUrl: the URL already says what to show (page load, Back).
+  async function load(options) {
+    const opts = options || {};
     clearTimeout(state.timer);
     const q = input.value.trim();
     const category = categorySelect.value;
@@ -39,7 +48,7 @@
     if (state.controller) state.controller.abort();
     state.controller = new AbortController();
     const signal = state.controller.signal;
-    history.replaceState(null, "", "/agent" + (query({ q: q, category: category, tag: tag }) ? "?" + query({ q: q, category: category, tag: tag }) : ""));
+    if (!opts.keepUrl) history.replaceState(null, "", consoleUrl());
     try {
       let items;
       let label;
@@ -63,7 +72,9 @@
       listLabel.textContent = label;
       count.textContent = items.length ? "(" + items.length + ")" : "";
       renderList();
-      select(items.length ? 0 : -1);
+      const listed = items.findIndex((item) => item.id === opts.article);
+      if (opts.article && listed < 0) showArticle(opts.article);
+      else select(items.length ? Math.max(listed, 0) : -1);
       main.dataset.query = q;
       main.dataset.filters = category + "|" + tag;
       if (state.typedAt) main.dataset.latencyMs = String(Math.round(performance.now() - state.typedAt));
@@ -242,23 +253,24 @@
     await loadTags();
     load();
   });
-  tagSelect.addEventListener("change", load);
+  tagSelect.addEventListener("change", () => load());
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     load();
   });
   list.addEventListener("click", (event) => {
     const option = event.target.closest('[role="option"]');
-    if (option) select(Number(option.dataset.index));
+    if (!option) return;
+    history.replaceState(null, "", consoleUrl());
+    select(Number(option.dataset.index));
   });
   detail.addEventListener("click", (event) => {
     if (event.target.closest("#copy-button")) copyAnswer();
     const link = event.target.closest("a[data-article]");
     if (link && !event.ctrlKey && !event.metaKey && !event.shiftKey && event.button === 0) {
       event.preventDefault();
-      state.selected = -1;
-      list.querySelectorAll('[aria-selected="true"]').forEach((o) => o.setAttribute("aria-selected", "false"));
-      showDetail({ kind: "article", id: link.dataset.article });
+      history.pushState(null, "", consoleUrl(link.dataset.article));
+      showArticle(link.dataset.article);
     }
   });
   keysButton.addEventListener("click", () => {
@@ -266,8 +278,16 @@
     keysButton.setAttribute("aria-expanded", keys.hidden ? "false" : "true");
   });
 
+  // An article that is not (or not the selected one) in the list: a related one.
+  function showArticle(id) {
+    state.selected = -1;
+    list.querySelectorAll('[aria-selected="true"]').forEach((o) => o.setAttribute("aria-selected", "false"));
+    showDetail({ kind: "article", id: id });
+  }
+
   function move(step) {
     if (!state.items.length) return;
+    history.replaceState(null, "", consoleUrl()); // the list's article, not a related one, from now on
     select(Math.min(state.items.length - 1, Math.max(0, state.selected + step)));
   }
 
@@ -307,12 +327,17 @@
     }
   });
 
-  // Start from the URL (/agent?q=…&category=…&tag=…), so a search can be shared or reloaded.
-  const params = new URLSearchParams(location.search);
-  input.value = params.get("q") || "";
-  if (params.get("category") && categoryNames[params.get("category")]) categorySelect.value = params.get("category");
-  loadTags().then(() => {
-    if (params.get("tag")) tagSelect.value = params.get("tag");
-    load();
-  });
+  // Start from the URL, so a search (and a related article opened from it) can be shared or reloaded;
+  // Back and Forward return to the article before.
+  async function loadFromUrl() {
+    const params = new URLSearchParams(location.search);
+    input.value = params.get("q") || "";
+    categorySelect.value = categoryNames[params.get("category")] ? params.get("category") : "";
+    await loadTags();
+    tagSelect.value = params.get("tag") || ""; // an unknown tag selects none
+    await load({ article: params.get("article"), keepUrl: true });
+  }
+
+  window.addEventListener("popstate", loadFromUrl);
+  loadFromUrl();
 })();

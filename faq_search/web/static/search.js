@@ -54,7 +54,7 @@
     clearButton.hidden = !input.value;
     state.typedAt = performance.now();
     clearTimeout(state.timer);
-    state.timer = setTimeout(() => run({ suggest: true }), input.value.trim() ? DEBOUNCE_MS : 0);
+    state.timer = setTimeout(() => run({ suggest: true, history: "typing" }), input.value.trim() ? DEBOUNCE_MS : 0);
   }
 
   async function run(options) {
@@ -70,7 +70,7 @@
     if (state.controller) state.controller.abort();
     state.controller = new AbortController();
     const signal = state.controller.signal;
-    syncUrl(q);
+    syncUrl(q, opts.history || "push");
     if (!q) {
       closeSuggestions();
       await showHome(seq, signal);
@@ -115,10 +115,25 @@
     return !letters.test(barren.text) && letters.test(q);
   }
 
-  function syncUrl(q) {
-    const params = query({ q: q, category: state.category });
-    history.replaceState(null, "", params ? "/?" + params : "/");
+  // A deliberate search ("push": Enter, a suggestion, a link, a chip) gets its own history entry, so Back
+  // returns to the answer before it; typing edits one entry of its own ("typing"); "none" is for Back itself.
+  function syncUrl(q, mode) {
     document.title = (q ? q + " - " : "") + "易钱包帮助中心";
+    if (mode === "none") return;
+    const params = query({ q: q, category: state.category });
+    const url = params ? "/?" + params : "/";
+    const typing = mode === "typing";
+    const here = url === location.pathname + location.search;
+    if (here || (typing && history.state && history.state.typing)) history.replaceState({ typing: typing }, "", url);
+    else history.pushState({ typing: typing }, "", url);
+  }
+
+  function markChip(category) {
+    if (!chips) return;
+    for (const c of chips.querySelectorAll(".chip")) {
+      if (c.dataset.category === category) c.setAttribute("aria-current", "true");
+      else c.removeAttribute("aria-current");
+    }
   }
 
   // Empties the results area (hits, "maybe related", no-answer, did-you-mean) and shows `message`.
@@ -375,7 +390,7 @@
     clearButton.hidden = true;
     closeSuggestions();
     input.focus();
-    run({ suggest: false });
+    run({ suggest: false, history: "typing" });
   }
 
   // --- wiring ------------------------------------------------------------------------------------
@@ -404,10 +419,7 @@
       if (!chip || event.ctrlKey || event.metaKey || event.shiftKey || event.button !== 0) return;
       event.preventDefault();
       state.category = chip.dataset.category;
-      for (const c of chips.querySelectorAll(".chip")) {
-        if (c === chip) c.setAttribute("aria-current", "true");
-        else c.removeAttribute("aria-current");
-      }
+      markChip(state.category);
       run({ suggest: false });
     });
   }
@@ -424,8 +436,20 @@
     window.scrollTo({ top: 0 });
   });
 
+  // Back and Forward show the search of that entry again.
+  window.addEventListener("popstate", () => {
+    const params = new URLSearchParams(location.search);
+    input.value = params.get("q") || "";
+    clearButton.hidden = !input.value;
+    const category = params.get("category") || "";
+    state.category = category in categoryNames ? category : "";
+    markChip(state.category);
+    closeSuggestions();
+    run({ suggest: false, history: "none" });
+  });
+
   // The server rendered any ?q= already; render it again with feedback buttons and live behaviour.
   clearButton.hidden = !input.value;
-  if (input.value.trim()) run({ suggest: false, force: true });
+  if (input.value.trim()) run({ suggest: false, force: true, history: "none" });
   else state.shown = "\u0000" + state.category;
 })();
