@@ -12,6 +12,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -277,6 +278,15 @@ def test_category_chips_narrow_results(page):
     page.click('.chip[data-category="service"]')
     page.wait_for_selector("#browse:not([hidden])")
     assert "如何联系人工客服？" in page.locator("#browse-list").inner_text()
+
+
+def test_chip_links_carry_the_current_query(page):
+    page.open("/?q=" + urllib.request.quote("冻结"))
+    wait_for_hits(page)
+    page.type_query("提现要几天")
+    href = page.get_attribute('.chip[data-category="password"]', "href")
+    assert href == "/?" + urllib.parse.urlencode({"q": "提现要几天", "category": "password"})
+    assert page.get_attribute('.chip[data-category=""]', "href") == "/?" + urllib.parse.urlencode({"q": "提现要几天"})
 
 
 def test_no_answer_shows_channels_and_takes_the_question(page, site):

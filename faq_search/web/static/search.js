@@ -119,6 +119,13 @@
   // returns to the answer before it; typing edits one entry of its own ("typing"); "none" is for Back itself.
   function syncUrl(q, mode) {
     document.title = (q ? q + " - " : "") + "易钱包帮助中心";
+    // A chip opened in a new tab (not handled here) filters what is shown now, not what was loaded.
+    if (chips) {
+      for (const chip of chips.querySelectorAll(".chip")) {
+        const params = query({ q: q, category: chip.dataset.category });
+        chip.href = params ? "/?" + params : "/";
+      }
+    }
     if (mode === "none") return;
     const params = query({ q: q, category: state.category });
     const url = params ? "/?" + params : "/";
