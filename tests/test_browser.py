@@ -289,6 +289,23 @@ def test_chip_links_carry_the_current_query(page):
     assert page.get_attribute('.chip[data-category=""]', "href") == "/?" + urllib.parse.urlencode({"q": "提现要几天"})
 
 
+def test_a_question_over_the_limit_is_not_cut_silently(page):
+    page.open("/")
+    limit = int(page.get_attribute("#main", "data-max-chars"))
+    page.focus("#q")
+    page.keyboard.insert_text("提现" * limit)  # as a paste does
+    assert len(page.input_value("#q")) == limit
+    page.wait_for_function("() => document.getElementById('length-hint').textContent.includes('上限')")
+    assert page.is_visible("#length-hint") and str(limit) in page.inner_text("#length-hint")
+    page.keyboard.press("Backspace")
+    page.wait_for_function("() => document.getElementById('length-hint').textContent === ''")
+    assert page.is_hidden("#length-hint")
+    page.open("/agent")
+    page.focus("#aq")
+    page.keyboard.insert_text("提现" * limit)
+    page.wait_for_function("n => document.getElementById('agent-toast').textContent.includes(n + ' 字上限')", arg=limit)
+
+
 def test_no_answer_shows_channels_and_takes_the_question(page, site):
     page.open("/")
     page.type_query("推荐一部好看的电影")

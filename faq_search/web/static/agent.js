@@ -248,7 +248,11 @@
     }
   }
 
-  input.addEventListener("input", schedule);
+  input.addEventListener("input", () => {
+    // maxlength drops whatever is typed or pasted beyond it without a word; say so.
+    if (input.value.length >= input.maxLength) showToast("已达到 " + input.maxLength + " 字上限，多出的文字没有输入");
+    schedule();
+  });
   categorySelect.addEventListener("change", async () => {
     await loadTags();
     load();

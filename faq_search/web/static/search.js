@@ -25,6 +25,7 @@
   const askForm = $("ask-form");
   const hitsList = $("hits");
   const maybeTitle = $("maybe-title");
+  const lengthHint = $("length-hint");
   const categoryField = $("category-field");
   if (categoryField) categoryField.remove(); // the category is kept in `state` from now on
 
@@ -50,6 +51,11 @@
 
   // --- running a search ---------------------------------------------------------------------
 
+  // maxlength drops whatever is typed or pasted beyond it without a word; say so.
+  function noteLength() {
+    lengthHint.textContent = input.value.length >= input.maxLength ? "已达到 " + input.maxLength + " 字上限，多出的文字没有输入，请精简问题。" : "";
+  }
+
   function schedule() {
     clearButton.hidden = !input.value;
     state.typedAt = performance.now();
@@ -60,6 +66,7 @@
   async function run(options) {
     const opts = options || {};
     clearTimeout(state.timer);
+    noteLength();
     const q = input.value.trim();
     const key = q + "\u0000" + state.category;
     if (key === state.shown && !opts.force) {
