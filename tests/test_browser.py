@@ -561,6 +561,29 @@ def test_typing_fetches_only_what_can_change(page):
     assert requests == []
 
 
+def test_agent_copy_without_clipboard_api_keeps_focus(page):
+    page.add_init_script("delete Navigator.prototype.clipboard")  # plain HTTP on a non-local name
+    page.open("/agent")
+    page.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId")
+    page.locator("#agent-results").focus()
+    page.keyboard.press("c")
+    page.wait_for_function("() => document.getElementById('agent-toast').textContent.startsWith('已复制答案')")
+    assert page.evaluate("document.activeElement.id") == "agent-results"
+
+
+def test_headings_and_a_short_announcement_per_article(page):
+    page.open("/agent?q=" + urllib.request.quote("钱转错人了咋办"))
+    page.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId === 'transfer-wrong-recipient'")
+    assert page.locator("h1").count() == 1
+    assert page.locator("[aria-live]:has(#agent-detail), #agent-detail[aria-live]").count() == 0
+    assert page.inner_text("#agent-announce") == "转账转错人了怎么办？"
+    page.open("/")
+    page.type_query("忘记登录密码")
+    wait_for_hits(page, "password-forgot-login-password")
+    levels = page.eval_on_selector_all("h1, h2, h3, h4, h5, h6", "els => els.filter(e => e.checkVisibility()).map(e => +e.tagName[1])")
+    assert levels[0] == 1 and all(b - a <= 1 for a, b in zip(levels, levels[1:])), levels
+
+
 def test_search_page_works_without_javascript(browser, site):
     context = browser.new_context(java_script_enabled=False)
     p = context.new_page()

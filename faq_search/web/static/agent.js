@@ -16,6 +16,7 @@
   const keysButton = $("keys-button");
   const keys = $("agent-keys");
   const main = $("main");
+  const announce = $("agent-announce");
 
   const categoryNames = {};
   for (const o of categorySelect.options) if (o.value) categoryNames[o.value] = o.textContent;
@@ -167,6 +168,7 @@
               h("li", null, h("a", { href: "/agent?q=" + encodeURIComponent(r.question), "data-article": r.id }, r.question), " ", h("code", null, r.id)))))
         : null
     );
+    announce.textContent = article.question; // not the whole pane: j/k would read every article out
     detail.dataset.articleId = article.id;
     detail.dataset.answer = article.answer;
   }
@@ -214,6 +216,7 @@
       ok = true;
     } catch (e) {
       // Older browsers or a page not served over HTTPS: copy through a selected, off-screen textarea.
+      const focused = document.activeElement; // selecting the textarea takes focus; give it back
       const area = h("textarea", { class: "visually-hidden", readonly: true });
       area.value = text;
       document.body.append(area);
@@ -224,6 +227,7 @@
         ok = false;
       }
       area.remove();
+      if (focused) focused.focus({ preventScroll: true });
     }
     showToast(ok ? "已复制答案（" + detail.dataset.articleId + "）" : "复制失败，请手动选择文字复制");
   }

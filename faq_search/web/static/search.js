@@ -226,7 +226,7 @@
       r.matched !== r.question ? h("p", { class: "hit-matched" }, "匹配到：“", highlight(r.matched, r.matched_terms), "”") : null,
       answer(r.answer, r.matched_terms),
       r.related && r.related.length
-        ? h("div", { class: "related" }, h("h4", { class: "related-title" }, "相关问题"),
+        ? h("div", { class: "related" }, h("h3", { class: "related-title" }, "相关问题"),
             h("ul", { class: "related-list" }, r.related.map((x) => h("li", null, questionLink(x.question)))))
         : null,
       feedback(q, r.id)
