@@ -366,6 +366,55 @@ def test_contact_link_after_no_leads_to_visible_channels(page):
     assert page.locator(target).get_by_text("400-660-8888").is_visible()
 
 
+def test_one_vote_per_article_from_a_browser(page, site):
+    page.open("/")
+    page.type_query("退款多久到")
+    wait_for_hits(page, "refund-arrival-time")
+    page.locator("#hits > li").first.get_by_role("button", name="有", exact=True).click()
+    page.wait_for_selector("#hits .feedback-done")
+    for _ in range(2):  # searching again, then reloading
+        page.type_query("退款多久到账")
+        wait_for_hits(page, "refund-arrival-time")
+        box = page.locator("#hits > li").first.locator(".feedback")
+        assert box.get_by_role("button", name="有", exact=True).is_disabled()
+        assert box.get_by_role("button", name="有", exact=True).get_attribute("aria-pressed") == "true"
+        assert "已反馈过" in box.inner_text()
+        page.reload()
+    with sqlite3.connect(site["db"]) as db:
+        assert db.execute("SELECT COUNT(*) FROM feedback WHERE article_id = 'refund-arrival-time'").fetchone()[0] == 1
+
+
+# WCAG contrast of an element's text against the first solid background behind it.
+CONTRAST_JS = """els => els.map(el => {
+  const rgb = (c) => c.match(/[\\d.]+/g).map(Number);
+  const lum = ([r, g, b]) => [r, g, b].map(v => (v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4)
+                                      .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+  let bg = el;
+  while (bg && (getComputedStyle(bg).backgroundColor === 'rgba(0, 0, 0, 0)')) bg = bg.parentElement;
+  const [a, b] = [lum(rgb(getComputedStyle(el).color)), lum(rgb(getComputedStyle(bg || document.body).backgroundColor))];
+  return [el.className || el.id, Math.round((Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05) * 100) / 100];
+})"""
+
+
+def test_text_contrast_meets_wcag_aa(page):
+    ratios = []
+    page.open("/")
+    ratios += page.eval_on_selector_all(".question-category, .search-button", CONTRAST_JS)
+    page.type_query("提现多久到账")
+    wait_for_hits(page, "topup-withdraw-withdraw-arrival")
+    page.locator("#hits > li").first.get_by_role("button", name="有", exact=True).click()
+    page.wait_for_selector("#hits .feedback-done")
+    ratios += page.eval_on_selector_all("#status, .feedback-result", CONTRAST_JS)
+    page.type_query("推荐一部好看的电影")
+    page.wait_for_selector("#no-answer:not([hidden])")
+    ratios += page.eval_on_selector_all(".primary-button, .hit-matched", CONTRAST_JS)
+    page.open("/agent?q=" + urllib.request.quote("钱转错人了咋办"))
+    page.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId === 'transfer-wrong-recipient'")
+    ratios += page.eval_on_selector_all(".agent-count, .agent-item-meta, .copy-button, .detail-meta dt, .badge", CONTRAST_JS)
+    low = [r for r in ratios if r[1] < 4.5]
+    assert len(ratios) > 10 and not low, low
+
+
 def test_keyboard_suggestions_results_and_escape(page):
     page.open("/")
     page.type_query("mima")

@@ -237,12 +237,39 @@
 
   // --- feedback and left questions ---------------------------------------------------------------
 
+  // One vote per article from this browser: searching again must not offer the buttons again.
+  const VOTES_KEY = "faq-votes";
+
+  function votes() {
+    try {
+      return JSON.parse(localStorage.getItem(VOTES_KEY)) || {};
+    } catch (e) {
+      return {}; // storage blocked or garbled: votes are not remembered
+    }
+  }
+
+  function rememberVote(articleId, helpful) {
+    try {
+      localStorage.setItem(VOTES_KEY, JSON.stringify(Object.assign(votes(), { [articleId]: helpful })));
+    } catch (e) {
+      /* storage blocked: nothing to remember with */
+    }
+  }
+
   function feedback(q, articleId) {
     const yes = h("button", { type: "button", class: "feedback-button", "data-helpful": "true" }, "有");
     const no = h("button", { type: "button", class: "feedback-button", "data-helpful": "false" }, "没有");
     const result = h("span", { class: "feedback-result", role: "status" });
     const box = h("div", { class: "feedback", role: "group", "aria-label": "这个回答有帮助吗？" },
       h("span", { class: "feedback-question" }, "这个回答有帮助吗？"), yes, no, result);
+    const given = votes()[articleId];
+    if (given !== undefined) {
+      yes.disabled = no.disabled = true;
+      (given ? yes : no).setAttribute("aria-pressed", "true");
+      box.classList.add("feedback-done");
+      result.textContent = "你已反馈过这个回答，谢谢。";
+      return box;
+    }
     box.addEventListener("click", async (event) => {
       const button = event.target.closest("button[data-helpful]");
       if (!button || button.disabled) return;
@@ -251,6 +278,7 @@
       button.setAttribute("aria-pressed", "true");
       try {
         await postJSON("/api/feedback", { query: q, article_id: articleId, helpful: helpful });
+        rememberVote(articleId, helpful);
         box.classList.add("feedback-done");
         // The footer hides its channels while the no-answer box shows them.
         const contact = document.body.classList.contains("showing-no-answer") ? "#no-answer" : "#contact";
