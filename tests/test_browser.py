@@ -587,6 +587,12 @@ def test_agent_search_error_is_not_an_empty_list(page):
     page.keyboard.type("多久到账")
     page.wait_for_selector("#agent-detail .notice")
     assert page.inner_text("#agent-count") == ""
+    page.open("/agent")  # the first search after the popular list fails: not titled 热门问题
+    page.wait_for_selector("#agent-results [role=option]")
+    page.click("#aq")
+    page.keyboard.type("转账")
+    page.wait_for_selector("#agent-detail .notice")
+    assert page.inner_text("#agent-list-label") == "搜索结果" and page.inner_text("#agent-count") == ""
     assert "没有匹配" not in page.inner_text("#agent-results")
     assert page.inner_text("#agent-detail .notice") == "请求太频繁，请 3 秒后再试。"
     forget_failed_loads(page)

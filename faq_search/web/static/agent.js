@@ -83,6 +83,7 @@
       if (e.name === "AbortError" || seq !== state.seq) return;
       state.q = q;
       state.items = [];
+      if (q) listLabel.textContent = "搜索结果"; // what failed, not the list shown before
       count.textContent = ""; // the previous list's count is not this one's
       renderList("搜索失败");
       showNoArticle(h("p", { class: "notice" }, errorMessage(e, main.dataset.maxChars)));
