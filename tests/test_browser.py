@@ -12,6 +12,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -196,6 +197,43 @@ def test_answer_shows_related_articles_and_others_expand(page):
     assert page.input_value("#q") == "忘记支付密码怎么办？"
 
 
+def test_back_returns_to_the_previous_search(page):
+    page.open("/")
+    page.click("#popular-list a[data-question='提现多久到账？']")
+    wait_for_hits(page, "topup-withdraw-withdraw-arrival")
+    related = page.locator("#hits > li").first.locator(".related-list a").first
+    related_question = related.inner_text()
+    related.click()
+    page.wait_for_function("q => document.querySelector('#hits > li .hit-question')?.textContent === q", arg=related_question)
+    page.go_back()
+    wait_for_hits(page, "topup-withdraw-withdraw-arrival")
+    assert page.input_value("#q") == "提现多久到账？"
+    page.go_forward()
+    page.wait_for_function("q => document.getElementById('q').value === q", arg=related_question)
+    page.type_query("忘记登录密码")  # typing makes one entry, however many keys
+    page.type_query("忘记登录密码了怎么办")
+    wait_for_hits(page, "password-forgot-login-password")
+    page.go_back()
+    page.wait_for_function("q => document.getElementById('q').value === q", arg=related_question)
+    page.go_back()
+    page.go_back()
+    page.wait_for_selector("#popular:not([hidden])")
+    assert page.input_value("#q") == "" and page.url == page.base + "/"
+
+
+def test_agent_related_article_is_in_the_url(page):
+    page.open("/agent?q=" + urllib.request.quote("钱转错人了咋办"))
+    page.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId === 'transfer-wrong-recipient'")
+    page.click("#agent-detail a[data-article='transfer-to-friend']")
+    page.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId === 'transfer-to-friend'")
+    assert "article=transfer-to-friend" in page.url
+    page.reload()
+    page.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId === 'transfer-to-friend'")
+    assert page.input_value("#aq") == "钱转错人了咋办"
+    page.go_back()
+    page.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId === 'transfer-wrong-recipient'")
+
+
 def test_script_query_and_markup_article_are_shown_as_text(page):
     page.open("/")
     query = "<script>window.__pwned=1</script><img src=x onerror=window.__pwned=3>"
@@ -240,6 +278,32 @@ def test_category_chips_narrow_results(page):
     page.click('.chip[data-category="service"]')
     page.wait_for_selector("#browse:not([hidden])")
     assert "如何联系人工客服？" in page.locator("#browse-list").inner_text()
+
+
+def test_chip_links_carry_the_current_query(page):
+    page.open("/?q=" + urllib.request.quote("冻结"))
+    wait_for_hits(page)
+    page.type_query("提现要几天")
+    href = page.get_attribute('.chip[data-category="password"]', "href")
+    assert href == "/?" + urllib.parse.urlencode({"q": "提现要几天", "category": "password"})
+    assert page.get_attribute('.chip[data-category=""]', "href") == "/?" + urllib.parse.urlencode({"q": "提现要几天"})
+
+
+def test_a_question_over_the_limit_is_not_cut_silently(page):
+    page.open("/")
+    limit = int(page.get_attribute("#main", "data-max-chars"))
+    page.focus("#q")
+    page.keyboard.insert_text("提现" * limit)  # as a paste does
+    assert len(page.input_value("#q")) == limit
+    page.wait_for_function("() => document.getElementById('length-hint').textContent.includes('上限')")
+    assert page.is_visible("#length-hint") and str(limit) in page.inner_text("#length-hint")
+    page.keyboard.press("Backspace")
+    page.wait_for_function("() => document.getElementById('length-hint').textContent === ''")
+    assert page.is_hidden("#length-hint")
+    page.open("/agent")
+    page.focus("#aq")
+    page.keyboard.insert_text("提现" * limit)
+    page.wait_for_function("n => document.getElementById('agent-toast').textContent.includes(n + ' 字上限')", arg=limit)
 
 
 def test_no_answer_shows_channels_and_takes_the_question(page, site):
@@ -288,6 +352,67 @@ def test_feedback_is_stored_and_counted(page, site):
     assert ("提现多久到账", "topup-withdraw-withdraw-arrival", 1) in rows
     counts = page.evaluate("fetch('/api/articles/topup-withdraw-withdraw-arrival').then(r => r.json()).then(b => b.feedback)")
     assert counts["helpful"] >= 1
+
+
+def test_contact_link_after_no_leads_to_visible_channels(page):
+    page.open("/")
+    page.type_query("今天天气怎么样")
+    page.wait_for_selector("#no-answer:not([hidden])")
+    first = page.locator("#hits > li").first
+    first.locator("summary").click()
+    first.get_by_role("button", name="没有").click()
+    first.get_by_role("link", name="联系客服").click()
+    target = page.evaluate("location.hash")
+    assert page.locator(target).get_by_text("400-660-8888").is_visible()
+
+
+def test_one_vote_per_article_from_a_browser(page, site):
+    page.open("/")
+    page.type_query("退款多久到")
+    wait_for_hits(page, "refund-arrival-time")
+    page.locator("#hits > li").first.get_by_role("button", name="有", exact=True).click()
+    page.wait_for_selector("#hits .feedback-done")
+    for _ in range(2):  # searching again, then reloading
+        page.type_query("退款多久到账")
+        wait_for_hits(page, "refund-arrival-time")
+        box = page.locator("#hits > li").first.locator(".feedback")
+        assert box.get_by_role("button", name="有", exact=True).is_disabled()
+        assert box.get_by_role("button", name="有", exact=True).get_attribute("aria-pressed") == "true"
+        assert "已反馈过" in box.inner_text()
+        page.reload()
+    with sqlite3.connect(site["db"]) as db:
+        assert db.execute("SELECT COUNT(*) FROM feedback WHERE article_id = 'refund-arrival-time'").fetchone()[0] == 1
+
+
+# WCAG contrast of an element's text against the first solid background behind it.
+CONTRAST_JS = """els => els.map(el => {
+  const rgb = (c) => c.match(/[\\d.]+/g).map(Number);
+  const lum = ([r, g, b]) => [r, g, b].map(v => (v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4)
+                                      .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+  let bg = el;
+  while (bg && (getComputedStyle(bg).backgroundColor === 'rgba(0, 0, 0, 0)')) bg = bg.parentElement;
+  const [a, b] = [lum(rgb(getComputedStyle(el).color)), lum(rgb(getComputedStyle(bg || document.body).backgroundColor))];
+  return [el.className || el.id, Math.round((Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05) * 100) / 100];
+})"""
+
+
+def test_text_contrast_meets_wcag_aa(page):
+    ratios = []
+    page.open("/")
+    ratios += page.eval_on_selector_all(".question-category, .search-button", CONTRAST_JS)
+    page.type_query("提现多久到账")
+    wait_for_hits(page, "topup-withdraw-withdraw-arrival")
+    page.locator("#hits > li").first.get_by_role("button", name="有", exact=True).click()
+    page.wait_for_selector("#hits .feedback-done")
+    ratios += page.eval_on_selector_all("#status, .feedback-result", CONTRAST_JS)
+    page.type_query("推荐一部好看的电影")
+    page.wait_for_selector("#no-answer:not([hidden])")
+    ratios += page.eval_on_selector_all(".primary-button, .hit-matched", CONTRAST_JS)
+    page.open("/agent?q=" + urllib.request.quote("钱转错人了咋办"))
+    page.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId === 'transfer-wrong-recipient'")
+    ratios += page.eval_on_selector_all(".agent-count, .agent-item-meta, .copy-button, .detail-meta dt, .badge", CONTRAST_JS)
+    low = [r for r in ratios if r[1] < 4.5]
+    assert len(ratios) > 10 and not low, low
 
 
 def test_keyboard_suggestions_results_and_escape(page):
@@ -407,6 +532,111 @@ def test_agent_console_filters_explains_and_copies(browser, site):
         p.check_clean()
     finally:
         context.close()
+
+
+def test_agent_copies_nothing_when_no_article_is_shown(browser, site):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, permissions=["clipboard-read", "clipboard-write"])
+    p = Page(context.new_page(), site["url"]).open("/agent")
+    try:
+        p.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId")  # a popular article
+        p.evaluate("navigator.clipboard.writeText('before')")
+        p.type_query("qqqq", selector="#aq")
+        p.wait_for_selector("#agent-results .agent-none")
+        p.keyboard.press("Escape")
+        p.keyboard.press("c")
+        p.wait_for_function("() => document.getElementById('agent-toast').textContent === '没有可复制的答案'")
+        assert p.evaluate("navigator.clipboard.readText()") == "before"
+        p.check_clean()
+    finally:
+        context.close()
+
+
+def fail_searches(p: Page, status: int, **headers):
+    """Answers every /api/search with `status` from now on, in the API's error shape."""
+    code = {429: "rate_limited", 500: "internal_error", 503: "unavailable"}[status]
+    body = '{"error": {"code": "%s", "message": "too many requests; slow down"}}' % code
+    p.route(re.compile(r".*/api/search\?.*"), lambda route: route.fulfill(
+        status=status, body=body, content_type="application/json", headers=headers))
+
+
+def forget_failed_loads(p: Page):
+    # Chromium logs each non-2xx response as a console error; those were the point here.
+    p.errors[:] = [e for e in p.errors if "the server responded with a status of" not in e]
+
+
+@pytest.mark.parametrize("status, headers, message", [(429, {"Retry-After": "7"}, "请求太频繁，请 7 秒后再试。"),
+                                                      (429, {}, "请求太频繁，请稍候再试。"),
+                                                      (503, {}, "搜索服务暂时不可用，请稍后再试。")])
+def test_search_errors_are_told_in_chinese(page, status, headers, message):
+    page.open("/")
+    page.type_query("提现多久到账")
+    wait_for_hits(page, "topup-withdraw-withdraw-arrival")
+    fail_searches(page, status, **headers)
+    page.click("#q")
+    page.keyboard.type("了")
+    page.wait_for_function("m => document.getElementById('status').textContent === m", arg=message)
+    assert page.locator("#hits > li").count() == 0 and page.is_hidden("#no-answer")
+    forget_failed_loads(page)
+
+
+def test_agent_search_error_is_not_an_empty_list(page):
+    page.open("/agent")
+    page.type_query("提现", selector="#aq")
+    page.wait_for_function("() => document.getElementById('agent-count').textContent.startsWith('(')")
+    fail_searches(page, 429, **{"Retry-After": "3"})
+    page.keyboard.type("多久到账")
+    page.wait_for_selector("#agent-detail .notice")
+    assert page.inner_text("#agent-count") == ""
+    page.open("/agent")  # the first search after the popular list fails: not titled 热门问题
+    page.wait_for_selector("#agent-results [role=option]")
+    page.click("#aq")
+    page.keyboard.type("转账")
+    page.wait_for_selector("#agent-detail .notice")
+    assert page.inner_text("#agent-list-label") == "搜索结果" and page.inner_text("#agent-count") == ""
+    assert "没有匹配" not in page.inner_text("#agent-results")
+    assert page.inner_text("#agent-detail .notice") == "请求太频繁，请 3 秒后再试。"
+    forget_failed_loads(page)
+
+
+def test_typing_fetches_only_what_can_change(page):
+    requests = []
+    page.on("request", lambda r: requests.append(r.url.split("?")[0].split("/api/")[-1]) if "/api/" in r.url else None)
+    page.open("/")
+    page.type_query("嗯嗯嗯嗯", delay=150)  # no completions for 嗯嗯, so none for what extends it
+    assert requests.count("search") == 4 and requests.count("suggest") == 2, requests
+    page.open("/agent")
+    page.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId")
+    page.locator("#agent-results").focus()
+    page.keyboard.press("j")
+    page.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId && "
+                           "document.querySelector('#agent-item-1').getAttribute('aria-selected') === 'true'")
+    requests.clear()
+    page.keyboard.press("k")  # back to an article read a moment ago
+    page.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId")
+    assert requests == []
+
+
+def test_agent_copy_without_clipboard_api_keeps_focus(page):
+    page.add_init_script("delete Navigator.prototype.clipboard")  # plain HTTP on a non-local name
+    page.open("/agent")
+    page.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId")
+    page.locator("#agent-results").focus()
+    page.keyboard.press("c")
+    page.wait_for_function("() => document.getElementById('agent-toast').textContent.startsWith('已复制答案')")
+    assert page.evaluate("document.activeElement.id") == "agent-results"
+
+
+def test_headings_and_a_short_announcement_per_article(page):
+    page.open("/agent?q=" + urllib.request.quote("钱转错人了咋办"))
+    page.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId === 'transfer-wrong-recipient'")
+    assert page.locator("h1").count() == 1
+    assert page.locator("[aria-live]:has(#agent-detail), #agent-detail[aria-live]").count() == 0
+    assert page.inner_text("#agent-announce") == "转账转错人了怎么办？"
+    page.open("/")
+    page.type_query("忘记登录密码")
+    wait_for_hits(page, "password-forgot-login-password")
+    levels = page.eval_on_selector_all("h1, h2, h3, h4, h5, h6", "els => els.filter(e => e.checkVisibility()).map(e => +e.tagName[1])")
+    assert levels[0] == 1 and all(b - a <= 1 for a, b in zip(levels, levels[1:])), levels
 
 
 def test_search_page_works_without_javascript(browser, site):

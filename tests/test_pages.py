@@ -138,6 +138,11 @@ def test_agent_console_page(pages):
     assert '<option value="password">密码</option>' in html
 
 
+@pytest.mark.parametrize("q", ["", "忘记密码", "推荐一部电影"])
+def test_public_page_does_not_link_to_the_agents_console(pages, q):
+    assert 'href="/agent' not in html_of(pages, "/", q=q)
+
+
 def test_pages_without_an_index_say_so(app_factory, tmp_path):
     client = app_factory(tmp_path / "empty").test_client()
     for url in ("/?q=密码", "/agent"):  # with a 503, so that a balancer sends visitors to a replica with an index

@@ -1,7 +1,7 @@
 /* The agents' console: dense search with filters, full answers, why a hit matched, copy, shortcuts. */
 (function () {
   "use strict";
-  const { $, h, highlight, answer, getJSON, query } = window.FAQ;
+  const { $, h, highlight, answer, getJSON, getCachedJSON, query, errorMessage } = window.FAQ;
 
   const DEBOUNCE_MS = 60;
   const form = $("agent-form");
@@ -16,6 +16,7 @@
   const keysButton = $("keys-button");
   const keys = $("agent-keys");
   const main = $("main");
+  const announce = $("agent-announce");
 
   const categoryNames = {};
   for (const o of categorySelect.options) if (o.value) categoryNames[o.value] = o.textContent;
@@ -30,7 +31,16 @@
     state.timer = setTimeout(load, DEBOUNCE_MS);
   }
 
-  async function load() {
+  // /agent?q=…&category=…&tag=…[&article=id]: the search, and a related article opened from it.
+  function consoleUrl(article) {
+    const params = query({ q: input.value.trim(), category: categorySelect.value, tag: tagSelect.value, article: article });
+    return "/agent" + (params ? "?" + params : "");
+  }
+
+  // options.article: open that article (from the URL) instead of the first in the list;
+  // options.keepUrl: the URL already says what to show (page load, Back).
+  async function load(options) {
+    const opts = options || {};
     clearTimeout(state.timer);
     const q = input.value.trim();
     const category = categorySelect.value;
@@ -39,12 +49,12 @@
     if (state.controller) state.controller.abort();
     state.controller = new AbortController();
     const signal = state.controller.signal;
-    history.replaceState(null, "", "/agent" + (query({ q: q, category: category, tag: tag }) ? "?" + query({ q: q, category: category, tag: tag }) : ""));
+    if (!opts.keepUrl) history.replaceState(null, "", consoleUrl());
     try {
       let items;
       let label;
       if (q) {
-        const body = await getJSON("/api/search?" + query({ q: q, k: 20, category: category, tag: tag }), signal);
+        const body = await getCachedJSON("/api/search?" + query({ q: q, k: 20, category: category, tag: tag }), signal);
         // The best hit carries why it is not the answer when the question is about another product.
         items = body.results.map((r, i) => Object.assign({ kind: "hit", other_product: i === 0 ? body.other_product : null }, r));
         label = "搜索结果";
@@ -63,19 +73,24 @@
       listLabel.textContent = label;
       count.textContent = items.length ? "(" + items.length + ")" : "";
       renderList();
-      select(items.length ? 0 : -1);
+      const listed = items.findIndex((item) => item.id === opts.article);
+      if (opts.article && listed < 0) showArticle(opts.article);
+      else select(items.length ? Math.max(listed, 0) : -1);
       main.dataset.query = q;
       main.dataset.filters = category + "|" + tag;
       if (state.typedAt) main.dataset.latencyMs = String(Math.round(performance.now() - state.typedAt));
     } catch (e) {
       if (e.name === "AbortError" || seq !== state.seq) return;
+      state.q = q;
       state.items = [];
-      renderList();
-      detail.replaceChildren(h("p", { class: "notice" }, e.code === "query_too_long" ? "问题太长了。" : "搜索服务暂时不可用：" + e.message));
+      if (q) listLabel.textContent = "搜索结果"; // what failed, not the list shown before
+      count.textContent = ""; // the previous list's count is not this one's
+      renderList("搜索失败");
+      showNoArticle(h("p", { class: "notice" }, errorMessage(e, main.dataset.maxChars)));
     }
   }
 
-  function renderList() {
+  function renderList(failure) {
     list.replaceChildren(
       ...state.items.map((item, i) =>
         h("li", { role: "option", id: "agent-item-" + i, class: "agent-item" + (item.kind === "hit" && !item.confident ? " agent-item-weak" : ""), "aria-selected": "false", "data-index": i },
@@ -86,7 +101,7 @@
             h("code", null, item.id)))
       )
     );
-    if (!state.items.length) list.append(h("li", { class: "agent-none" }, state.q ? "没有匹配的文章" : "没有文章"));
+    if (!state.items.length) list.append(h("li", { class: "agent-none" }, failure || (state.q ? "没有匹配的文章" : "没有文章")));
   }
 
   // --- selection and the detail pane ---------------------------------------------------------------
@@ -96,7 +111,7 @@
     if (index < 0 || index >= options.length) {
       state.selected = -1;
       list.removeAttribute("aria-activedescendant");
-      detail.replaceChildren(h("p", { class: "agent-empty" }, state.q ? "没有匹配的文章。换个说法，或去掉分类和标签筛选。" : "输入客户的问题，或从左侧选择一条。"));
+      showNoArticle(h("p", { class: "agent-empty" }, state.q ? "没有匹配的文章。换个说法，或去掉分类和标签筛选。" : "输入客户的问题，或从左侧选择一条。"));
       return;
     }
     state.selected = index;
@@ -106,13 +121,26 @@
     showDetail(state.items[index]);
   }
 
+  // `c` copies what the pane shows; nothing while it shows no article, or another one is loading.
+  function forgetAnswer() {
+    delete detail.dataset.articleId;
+    delete detail.dataset.answer;
+  }
+
+  function showNoArticle(message) {
+    state.detailSeq++; // an article still loading must not replace the message
+    forgetAnswer();
+    detail.replaceChildren(message);
+  }
+
   async function showDetail(item) {
     const seq = ++state.detailSeq;
+    forgetAnswer();
     let article;
     try {
-      article = await getJSON("/api/articles/" + encodeURIComponent(item.id));
+      article = await getCachedJSON("/api/articles/" + encodeURIComponent(item.id));
     } catch (e) {
-      if (seq === state.detailSeq) detail.replaceChildren(h("p", { class: "notice" }, "无法读取文章：" + e.message));
+      if (seq === state.detailSeq) detail.replaceChildren(h("p", { class: "notice" }, "无法读取文章。" + errorMessage(e, main.dataset.maxChars)));
       return;
     }
     if (seq !== state.detailSeq) return;
@@ -141,6 +169,7 @@
               h("li", null, h("a", { href: "/agent?q=" + encodeURIComponent(r.question), "data-article": r.id }, r.question), " ", h("code", null, r.id)))))
         : null
     );
+    announce.textContent = article.question; // not the whole pane: j/k would read every article out
     detail.dataset.articleId = article.id;
     detail.dataset.answer = article.answer;
   }
@@ -178,13 +207,17 @@
 
   async function copyAnswer() {
     const text = detail.dataset.answer;
-    if (!text) return;
+    if (!text) {
+      showToast("没有可复制的答案");
+      return;
+    }
     let ok = false;
     try {
       await navigator.clipboard.writeText(text);
       ok = true;
     } catch (e) {
       // Older browsers or a page not served over HTTPS: copy through a selected, off-screen textarea.
+      const focused = document.activeElement; // selecting the textarea takes focus; give it back
       const area = h("textarea", { class: "visually-hidden", readonly: true });
       area.value = text;
       document.body.append(area);
@@ -195,6 +228,7 @@
         ok = false;
       }
       area.remove();
+      if (focused) focused.focus({ preventScroll: true });
     }
     showToast(ok ? "已复制答案（" + detail.dataset.articleId + "）" : "复制失败，请手动选择文字复制");
   }
@@ -219,28 +253,33 @@
     }
   }
 
-  input.addEventListener("input", schedule);
+  input.addEventListener("input", () => {
+    // maxlength drops whatever is typed or pasted beyond it without a word; say so.
+    if (input.value.length >= input.maxLength) showToast("已达到 " + input.maxLength + " 字上限，多出的文字没有输入");
+    schedule();
+  });
   categorySelect.addEventListener("change", async () => {
     await loadTags();
     load();
   });
-  tagSelect.addEventListener("change", load);
+  tagSelect.addEventListener("change", () => load());
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     load();
   });
   list.addEventListener("click", (event) => {
     const option = event.target.closest('[role="option"]');
-    if (option) select(Number(option.dataset.index));
+    if (!option) return;
+    history.replaceState(null, "", consoleUrl());
+    select(Number(option.dataset.index));
   });
   detail.addEventListener("click", (event) => {
     if (event.target.closest("#copy-button")) copyAnswer();
     const link = event.target.closest("a[data-article]");
     if (link && !event.ctrlKey && !event.metaKey && !event.shiftKey && event.button === 0) {
       event.preventDefault();
-      state.selected = -1;
-      list.querySelectorAll('[aria-selected="true"]').forEach((o) => o.setAttribute("aria-selected", "false"));
-      showDetail({ kind: "article", id: link.dataset.article });
+      history.pushState(null, "", consoleUrl(link.dataset.article));
+      showArticle(link.dataset.article);
     }
   });
   keysButton.addEventListener("click", () => {
@@ -248,8 +287,16 @@
     keysButton.setAttribute("aria-expanded", keys.hidden ? "false" : "true");
   });
 
+  // An article that is not (or not the selected one) in the list: a related one.
+  function showArticle(id) {
+    state.selected = -1;
+    list.querySelectorAll('[aria-selected="true"]').forEach((o) => o.setAttribute("aria-selected", "false"));
+    showDetail({ kind: "article", id: id });
+  }
+
   function move(step) {
     if (!state.items.length) return;
+    history.replaceState(null, "", consoleUrl()); // the list's article, not a related one, from now on
     select(Math.min(state.items.length - 1, Math.max(0, state.selected + step)));
   }
 
@@ -289,12 +336,17 @@
     }
   });
 
-  // Start from the URL (/agent?q=…&category=…&tag=…), so a search can be shared or reloaded.
-  const params = new URLSearchParams(location.search);
-  input.value = params.get("q") || "";
-  if (params.get("category") && categoryNames[params.get("category")]) categorySelect.value = params.get("category");
-  loadTags().then(() => {
-    if (params.get("tag")) tagSelect.value = params.get("tag");
-    load();
-  });
+  // Start from the URL, so a search (and a related article opened from it) can be shared or reloaded;
+  // Back and Forward return to the article before.
+  async function loadFromUrl() {
+    const params = new URLSearchParams(location.search);
+    input.value = params.get("q") || "";
+    categorySelect.value = categoryNames[params.get("category")] ? params.get("category") : "";
+    await loadTags();
+    tagSelect.value = params.get("tag") || ""; // an unknown tag selects none
+    await load({ article: params.get("article"), keepUrl: true });
+  }
+
+  window.addEventListener("popstate", loadFromUrl);
+  loadFromUrl();
 })();

@@ -94,10 +94,11 @@
   }
 
   class ApiError extends Error {
-    constructor(status, code, message) {
+    constructor(status, code, message, retryAfter) {
       super(message);
       this.status = status;
       this.code = code;
+      this.retryAfter = retryAfter; // seconds, from a 429's Retry-After; 0 when not given
     }
   }
 
@@ -111,13 +112,30 @@
     }
     if (!response.ok) {
       const err = (body && body.error) || {};
-      throw new ApiError(response.status, err.code || "http_error", err.message || response.statusText);
+      const retryAfter = Number(response.headers.get("Retry-After")) || 0;
+      throw new ApiError(response.status, err.code || "http_error", err.message || response.statusText, retryAfter);
     }
     return body;
   }
 
   function getJSON(url, signal) {
     return request(url, { signal: signal });
+  }
+
+  // Answers already fetched, for a minute: retyping, Back and moving through a list cost no requests
+  // (each one counts against the per-client rate limit).
+  const CACHE_MS = 60 * 1000;
+  const CACHE_SIZE = 200;
+  const cache = new Map();
+
+  async function getCachedJSON(url, signal) {
+    const kept = cache.get(url);
+    if (kept && performance.now() - kept.at < CACHE_MS) return kept.body;
+    const body = await getJSON(url, signal);
+    cache.delete(url);
+    cache.set(url, { body: body, at: performance.now() });
+    if (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value); // the oldest
+    return body;
   }
 
   function postJSON(url, data) {
@@ -134,7 +152,16 @@
     return usp.toString();
   }
 
+  /* What to tell the user about a failed request, in Chinese: the server's message is for developers. */
+  function errorMessage(e, maxChars) {
+    if (e.code === "query_too_long") return "问题太长了，请精简到 " + maxChars + " 个字以内。";
+    if (e.status === 429) {
+      return e.retryAfter ? "请求太频繁，请 " + e.retryAfter + " 秒后再试。" : "请求太频繁，请稍候再试。";
+    }
+    return "搜索服务暂时不可用，请稍后再试。";
+  }
+
   const $ = (id) => document.getElementById(id);
 
-  window.FAQ = { $, h, highlight, highlightSpan, answer, getJSON, postJSON, query, ApiError };
+  window.FAQ = { $, h, highlight, highlightSpan, answer, getJSON, getCachedJSON, postJSON, query, ApiError, errorMessage };
 })();

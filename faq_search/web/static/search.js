@@ -2,7 +2,7 @@
    Progressive enhancement of the server-rendered page; every request goes to the JSON API. */
 (function () {
   "use strict";
-  const { $, h, highlight, highlightSpan, answer, getJSON, postJSON, query } = window.FAQ;
+  const { $, h, highlight, highlightSpan, answer, getJSON, getCachedJSON, postJSON, query, errorMessage } = window.FAQ;
 
   const DEBOUNCE_MS = 60; // results land well within ~150 ms of the last keystroke
   const SUGGEST_MAX_CHARS = 30; // longer input is a sentence, not a prefix
@@ -25,6 +25,7 @@
   const askForm = $("ask-form");
   const hitsList = $("hits");
   const maybeTitle = $("maybe-title");
+  const lengthHint = $("length-hint");
   const categoryField = $("category-field");
   if (categoryField) categoryField.remove(); // the category is kept in `state` from now on
 
@@ -42,6 +43,7 @@
     active: -1,
     typedAt: 0,
     shown: null,
+    barren: null, // {text, category}: typed text /api/suggest had no completions for
   };
 
   document.documentElement.classList.add("js");
@@ -49,16 +51,22 @@
 
   // --- running a search ---------------------------------------------------------------------
 
+  // maxlength drops whatever is typed or pasted beyond it without a word; say so.
+  function noteLength() {
+    lengthHint.textContent = input.value.length >= input.maxLength ? "已达到 " + input.maxLength + " 字上限，多出的文字没有输入，请精简问题。" : "";
+  }
+
   function schedule() {
     clearButton.hidden = !input.value;
     state.typedAt = performance.now();
     clearTimeout(state.timer);
-    state.timer = setTimeout(() => run({ suggest: true }), input.value.trim() ? DEBOUNCE_MS : 0);
+    state.timer = setTimeout(() => run({ suggest: true, history: "typing" }), input.value.trim() ? DEBOUNCE_MS : 0);
   }
 
   async function run(options) {
     const opts = options || {};
     clearTimeout(state.timer);
+    noteLength();
     const q = input.value.trim();
     const key = q + "\u0000" + state.category;
     if (key === state.shown && !opts.force) {
@@ -69,7 +77,7 @@
     if (state.controller) state.controller.abort();
     state.controller = new AbortController();
     const signal = state.controller.signal;
-    syncUrl(q);
+    syncUrl(q, opts.history || "push");
     if (!q) {
       closeSuggestions();
       await showHome(seq, signal);
@@ -78,14 +86,18 @@
       return;
     }
     const wantSuggest = opts.suggest && document.activeElement === input && Array.from(q).length <= SUGGEST_MAX_CHARS;
+    const category = state.category;
     try {
       const [found, suggested] = await Promise.all([
-        getJSON("/api/search?" + query({ q: q, k: 10, category: state.category }), signal),
-        getJSON("/api/suggest?" + query({ q: q, category: state.category }), signal).catch((e) => {
-          if (e.name === "AbortError") throw e;
-          return null;
-        }),
+        getCachedJSON("/api/search?" + query({ q: q, k: 10, category: category }), signal),
+        mayHaveSuggestions(q, category)
+          ? getCachedJSON("/api/suggest?" + query({ q: q, category: category }), signal).catch((e) => {
+              if (e.name === "AbortError") throw e;
+              return null;
+            })
+          : { suggestions: [] },
       ]);
+      if (suggested && suggested.suggestions.length === 0) state.barren = { text: q, category: category };
       if (seq !== state.seq) return;
       showResults(q, found.results, (suggested && suggested.suggestions) || [], found.other_product);
       if (wantSuggest && document.activeElement === input) renderSuggestions((suggested && suggested.suggestions) || []);
@@ -99,10 +111,43 @@
     }
   }
 
-  function syncUrl(q) {
-    const params = query({ q: q, category: state.category });
-    history.replaceState(null, "", params ? "/?" + params : "/");
+  // Completions are phrases that contain the typed text (as text or pinyin), so text that extends one
+  // without completions has none either; saves one request a keystroke once the question is unusual.
+  // Not for one letter (matched at phrase starts only), nor when letters join text without any
+  // (they are read as pinyin then).
+  function mayHaveSuggestions(q, category) {
+    const barren = state.barren;
+    if (!barren || barren.category !== category || !q.startsWith(barren.text) || Array.from(barren.text).length < 2) return true;
+    const letters = /[a-z\uff21-\uff3a\uff41-\uff5a]/i;
+    return !letters.test(barren.text) && letters.test(q);
+  }
+
+  // A deliberate search ("push": Enter, a suggestion, a link, a chip) gets its own history entry, so Back
+  // returns to the answer before it; typing edits one entry of its own ("typing"); "none" is for Back itself.
+  function syncUrl(q, mode) {
     document.title = (q ? q + " - " : "") + "易钱包帮助中心";
+    // A chip opened in a new tab (not handled here) filters what is shown now, not what was loaded.
+    if (chips) {
+      for (const chip of chips.querySelectorAll(".chip")) {
+        const params = query({ q: q, category: chip.dataset.category });
+        chip.href = params ? "/?" + params : "/";
+      }
+    }
+    if (mode === "none") return;
+    const params = query({ q: q, category: state.category });
+    const url = params ? "/?" + params : "/";
+    const typing = mode === "typing";
+    const here = url === location.pathname + location.search;
+    if (here || (typing && history.state && history.state.typing)) history.replaceState({ typing: typing }, "", url);
+    else history.pushState({ typing: typing }, "", url);
+  }
+
+  function markChip(category) {
+    if (!chips) return;
+    for (const c of chips.querySelectorAll(".chip")) {
+      if (c.dataset.category === category) c.setAttribute("aria-current", "true");
+      else c.removeAttribute("aria-current");
+    }
   }
 
   // Empties the results area (hits, "maybe related", no-answer, did-you-mean) and shows `message`.
@@ -118,7 +163,7 @@
   }
 
   function showError(e) {
-    resetResults(e.code === "query_too_long" ? "问题太长了，请精简到 " + main.dataset.maxChars + " 个字以内。" : "搜索服务暂时不可用，请稍后再试。", true);
+    resetResults(errorMessage(e, main.dataset.maxChars), true);
   }
 
   async function showHome(seq, signal) {
@@ -181,7 +226,7 @@
       r.matched !== r.question ? h("p", { class: "hit-matched" }, "匹配到：“", highlight(r.matched, r.matched_terms), "”") : null,
       answer(r.answer, r.matched_terms),
       r.related && r.related.length
-        ? h("div", { class: "related" }, h("h4", { class: "related-title" }, "相关问题"),
+        ? h("div", { class: "related" }, h("h3", { class: "related-title" }, "相关问题"),
             h("ul", { class: "related-list" }, r.related.map((x) => h("li", null, questionLink(x.question)))))
         : null,
       feedback(q, r.id)
@@ -192,12 +237,39 @@
 
   // --- feedback and left questions ---------------------------------------------------------------
 
+  // One vote per article from this browser: searching again must not offer the buttons again.
+  const VOTES_KEY = "faq-votes";
+
+  function votes() {
+    try {
+      return JSON.parse(localStorage.getItem(VOTES_KEY)) || {};
+    } catch (e) {
+      return {}; // storage blocked or garbled: votes are not remembered
+    }
+  }
+
+  function rememberVote(articleId, helpful) {
+    try {
+      localStorage.setItem(VOTES_KEY, JSON.stringify(Object.assign(votes(), { [articleId]: helpful })));
+    } catch (e) {
+      /* storage blocked: nothing to remember with */
+    }
+  }
+
   function feedback(q, articleId) {
     const yes = h("button", { type: "button", class: "feedback-button", "data-helpful": "true" }, "有");
     const no = h("button", { type: "button", class: "feedback-button", "data-helpful": "false" }, "没有");
     const result = h("span", { class: "feedback-result", role: "status" });
     const box = h("div", { class: "feedback", role: "group", "aria-label": "这个回答有帮助吗？" },
       h("span", { class: "feedback-question" }, "这个回答有帮助吗？"), yes, no, result);
+    const given = votes()[articleId];
+    if (given !== undefined) {
+      yes.disabled = no.disabled = true;
+      (given ? yes : no).setAttribute("aria-pressed", "true");
+      box.classList.add("feedback-done");
+      result.textContent = "你已反馈过这个回答，谢谢。";
+      return box;
+    }
     box.addEventListener("click", async (event) => {
       const button = event.target.closest("button[data-helpful]");
       if (!button || button.disabled) return;
@@ -206,8 +278,11 @@
       button.setAttribute("aria-pressed", "true");
       try {
         await postJSON("/api/feedback", { query: q, article_id: articleId, helpful: helpful });
+        rememberVote(articleId, helpful);
         box.classList.add("feedback-done");
-        result.replaceChildren(...(helpful ? ["感谢你的反馈！"] : ["感谢反馈。换个说法试试，或", h("a", { href: "#contact" }, "联系客服"), "。"]));
+        // The footer hides its channels while the no-answer box shows them.
+        const contact = document.body.classList.contains("showing-no-answer") ? "#no-answer" : "#contact";
+        result.replaceChildren(...(helpful ? ["感谢你的反馈！"] : ["感谢反馈。换个说法试试，或", h("a", { href: contact }, "联系客服"), "。"]));
       } catch (e) {
         yes.disabled = no.disabled = false;
         button.removeAttribute("aria-pressed");
@@ -357,7 +432,7 @@
     clearButton.hidden = true;
     closeSuggestions();
     input.focus();
-    run({ suggest: false });
+    run({ suggest: false, history: "typing" });
   }
 
   // --- wiring ------------------------------------------------------------------------------------
@@ -386,10 +461,7 @@
       if (!chip || event.ctrlKey || event.metaKey || event.shiftKey || event.button !== 0) return;
       event.preventDefault();
       state.category = chip.dataset.category;
-      for (const c of chips.querySelectorAll(".chip")) {
-        if (c === chip) c.setAttribute("aria-current", "true");
-        else c.removeAttribute("aria-current");
-      }
+      markChip(state.category);
       run({ suggest: false });
     });
   }
@@ -406,8 +478,20 @@
     window.scrollTo({ top: 0 });
   });
 
+  // Back and Forward show the search of that entry again.
+  window.addEventListener("popstate", () => {
+    const params = new URLSearchParams(location.search);
+    input.value = params.get("q") || "";
+    clearButton.hidden = !input.value;
+    const category = params.get("category") || "";
+    state.category = category in categoryNames ? category : "";
+    markChip(state.category);
+    closeSuggestions();
+    run({ suggest: false, history: "none" });
+  });
+
   // The server rendered any ?q= already; render it again with feedback buttons and live behaviour.
   clearButton.hidden = !input.value;
-  if (input.value.trim()) run({ suggest: false, force: true });
+  if (input.value.trim()) run({ suggest: false, force: true, history: "none" });
   else state.shown = "\u0000" + state.category;
 })();
