@@ -12,7 +12,7 @@ SETTINGS = (
     ("FAQ_DATA_DIR", str, "data", "Writable directory for what the service records, outside the index: the query log (`queries.jsonl`) and the feedback store (`feedback.sqlite3`: votes and left questions)."),
     ("FAQ_MAX_QUERY_CHARS", int, 200, "Longest accepted query, in characters; longer gets 400 `query_too_long`."),
     ("FAQ_MAX_K", int, 50, "Largest number of results one search may ask for."),
-    ("FAQ_MIN_SCORE", float, 0.1, "Results scoring below this (0–1) are not returned."),
+    ("FAQ_MIN_SCORE", float, 0.1, "Lexical floor: articles matching less than this share (0–1) of the query's term weight are not candidates, whatever the reranker would make of them."),
     ("FAQ_RELOAD_INTERVAL", float, 1.0, "Seconds between checks of the index pointer for a newly published version."),
     ("FAQ_COMPLETIONS_WAIT", float, 120.0, "Seconds a server waits for the completion data `build_index.py` writes after publishing a version before building it itself; meanwhile the previous version's completions answer."),
     ("FAQ_QUERY_LOG", int, 1, "1 appends every search and article view, personal data redacted, to `<FAQ_DATA_DIR>/queries.jsonl`; 0 turns the query log off."),

@@ -32,6 +32,13 @@ from .rerank import Reranker, candidate_features, confidence_features, load_defa
 __all__ = ["Hit", "Searcher", "QueryError"]
 
 DEFAULT_MIN_SCORE = 0.1
+# Reranked hits below this probability of being the answer are not returned (docs/quality.md,
+# "Decisions"): most of a search's 10 were, matching a word or two (钱转错人了咋办 listed nine at 0.0000),
+# and none was ever the right answer on our dev half, tuning set or BQ; 0.01 lost one tuning query.
+MIN_PROBABILITY = 0.005
+# ... unless they match at least this share of the query's weight: 密码 still lists every article
+# about passwords, however unsure the reranker is which one a one-word question means.
+STRONG_MATCH = 0.5
 # First-stage pruning: terms in more than max(RARE_POSTINGS, RARE_SHARE · rows) phrasings do
 # not generate candidates; the best RESCORE_ROWS candidate rows are then scored exactly.
 RARE_POSTINGS = 2000
@@ -1047,7 +1054,14 @@ class Searcher:
             confident[best] = self.confidence.predict(features[None, :])[0] >= threshold
         else:
             confident[best] = scores[best] >= self.confident_score
+        if confident[best] and (category or tag):
+            # The no-answer model judges the best of the candidates it is shown: within a filter, the
+            # best of a few unrelated articles. "The answer" must be the whole knowledge base's.
+            overall = self.search(query, k=1, min_score=min_score)
+            confident[best] = bool(overall) and overall[0].confident and overall[0].id == self._ids[int(cands.arts[best])]
         top = _top(scores, k)
+        if self.reranker is not None:
+            top = top[(scores[top] >= MIN_PROBABILITY) | (cands.score[top] >= STRONG_MATCH)]
         arts, rows, scores, confident = cands.arts[top], cands.rows[top], scores[top], confident[top]
         # Ties break on corpus order, so results are deterministic.
         order = np.lexsort((arts, -scores.round(6)))

@@ -63,7 +63,7 @@ def test_why_a_hit_matched_is_worked_out_once_when_asked(searcher, monkeypatch):
     explain = searcher._explain
     monkeypatch.setattr(searcher, "_explain", lambda *a: calls.append(a[:2]) or explain(*a))
     hits = searcher.search("支付密码忘了", k=10)
-    assert len(hits) > 1 and calls == []  # ranking never needs it
+    assert hits and calls == []  # ranking never needs it
     first = hits[0]
     assert first.matched == "支付密码忘了" and "支付密码" in first.matched_terms
     assert first.to_dict()["matched_terms"] == list(first.matched_terms)
