@@ -311,4 +311,10 @@ def check_index(corpus_path: str | Path, out_dir: str | Path, dict_dir: str | Pa
     key = corpus_key(corpus, analyzer, manifest.get("ranking", DEFAULT_RANKING))
     if manifest.get("corpus_key") != key or manifest.get("format") not in READABLE_FORMATS:
         return False, f"index {version} is stale: the corpus or dictionary changed"
+    from .index import verify_version
+
+    # Servers refuse a version whose files fail their checksums: such a one needs a rebuild too.
+    refused = verify_version(out_dir, version)
+    if refused is not None:
+        return False, f"published index {version} is corrupt: {refused}"
     return True, f"index {version} is up to date"

@@ -17,7 +17,11 @@ def _add_build_args(p: argparse.ArgumentParser, env: Config) -> None:
     p.add_argument("--corpus", default=env.FAQ_CORPUS_DIR, help="corpus directory or .jsonl file (default: %(default)s)")
     p.add_argument("--out", default=env.FAQ_INDEX_DIR, help="index directory (default: %(default)s)")
     p.add_argument("--dict", dest="dict_dir", default=None, help="directory with user_words.txt and synonyms.txt (default: <corpus>/dict)")
-    p.add_argument("--check", action="store_true", help="exit 0 when the published index matches the corpus, 1 when stale")
+    p.add_argument("--check", action="store_true", help="exit 0 when the published index matches the corpus and its "
+                   "files their checksums, 1 when stale, corrupt or the corpus has problems (listed)")
+    p.add_argument("--ensure", action="store_true", help="what `make run` does before serving: build only when stale; "
+                   "when that build fails, print the problems and exit 0 if a sound version is published (it keeps "
+                   "serving), 2 if none is")
     p.add_argument("-q", "--quiet", action="store_true", help="print only errors")
     p.add_argument("--full", action="store_true",
                    help="write a complete version even when an incremental one would do (a compaction)")
@@ -58,15 +62,29 @@ def _print_failed(error: Exception, out_dir: str) -> None:
 def cmd_build(args) -> int:
     from .corpus import CorpusError
     from .build import build_index, check_index
+    from .index import read_current
 
     if args.watch:
         return _watch(args)
-    try:
-        if args.check:
+    if args.check:
+        try:
             fresh, reason = check_index(args.corpus, args.out, args.dict_dir)
-            if not args.quiet or not fresh:
-                print(reason, file=sys.stderr if not fresh else sys.stdout)
-            return 0 if fresh else 1
+        except CorpusError as e:  # only checking: a build would fail, nothing failed yet
+            for problem in e.problems:
+                print(problem, file=sys.stderr)
+            kept = read_current(Path(args.out))
+            print(f"the corpus has {len(e.problems)} problem(s): a build would fail; published index: "
+                  f"{kept or 'none yet'}", file=sys.stderr)
+            return 1
+        except OSError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        if not args.quiet or not fresh:
+            print(reason, file=sys.stderr if not fresh else sys.stdout)
+        return 0 if fresh else 1
+    if args.ensure:
+        return _ensure(args)
+    try:
         result = build_index(args.corpus, args.out, args.dict_dir, progress=None if args.quiet else sys.stderr,
                              full=args.full, on_wait=None if args.quiet else lambda m: print(m, file=sys.stderr, flush=True))
     except (CorpusError, OSError) as e:  # OSError: no corpus, an unusable index directory, a full disk
@@ -74,6 +92,51 @@ def cmd_build(args) -> int:
         return 2
     _print_built(result, args.quiet)
     return 0
+
+
+def _ensure(args) -> int:
+    """Build when stale; a failed build (a broken article) leaves a sound published version serving:
+    a restart or redeploy must not take the service down for one bad edit."""
+    from .build import build_index, check_index
+    from .corpus import CorpusError
+    from .index import read_current, verify_version
+
+    out = Path(args.out)
+    try:
+        fresh, reason = check_index(args.corpus, args.out, args.dict_dir)
+        if fresh:
+            if not args.quiet:
+                print(reason, flush=True)
+            return 0
+        if not args.quiet:
+            print(f"{reason}: building", file=sys.stderr, flush=True)
+        result = build_index(args.corpus, args.out, args.dict_dir, progress=None if args.quiet else sys.stderr,
+                             full=args.full, on_wait=None if args.quiet else lambda m: print(m, file=sys.stderr, flush=True))
+    except (CorpusError, OSError) as e:  # the check parses the corpus too: its problems are printed once, here
+        _print_failed(e, args.out)
+        kept = read_current(out)
+        refused = verify_version(out, kept) if kept else "none is published"
+        if refused is None:
+            print(f"serving the published index {kept}, which is older than {args.corpus}: fix the problems "
+                  f"above to publish it", file=sys.stderr, flush=True)
+            return 0
+        print(f"no index to serve: {f'{kept}: {refused}' if kept else refused}", file=sys.stderr)
+        sound = _newest_sound_version(out, but=kept)
+        if sound is not None:
+            print(f"{sound} is sound: roll back to it with `echo {sound} > {out / 'CURRENT'}`", file=sys.stderr)
+        return 2
+    _print_built(result, args.quiet)
+    return 0
+
+
+def _newest_sound_version(out: Path, but: str | None) -> str | None:
+    from .index import verify_version
+
+    try:
+        names = sorted((p.name for p in (out / "versions").iterdir() if p.name.startswith("v")), reverse=True)
+    except OSError:
+        return None
+    return next((n for n in names if n != but and verify_version(out, n) is None), None)
 
 
 def _watch(args) -> int:

@@ -932,6 +932,23 @@ def _map(path: Path) -> np.ndarray:
     return np.memmap(path, dtype=np.uint8, mode="r").view(np.ndarray)  # see _segment: no memmap overhead per slice
 
 
+def verify_version(out_dir: str | Path, version: str) -> str | None:
+    """Why published ``version`` would be refused (its manifest unreadable or of another format, a file
+    missing or not matching its checksum), or None when it is sound. Hashes every file (≈ what a
+    server's load costs), so `--check` does not call a corrupt version "up to date"."""
+    vdir = Path(out_dir) / "versions" / version
+    try:
+        manifest = json.loads((vdir / "manifest.json").read_text("utf-8"))
+        files = manifest["files"]
+        fmt = manifest.get("format")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+        return f"unreadable manifest: {e}"
+    if fmt not in READABLE_FORMATS:
+        return f"format {fmt} (this code reads {', '.join(map(str, READABLE_FORMATS))})"
+    problems = _Checker(vdir, files).start().join()
+    return sorted(problems)[0] if problems else None
+
+
 def check_in_background(out_dir: str | Path, version: str) -> "_Checker | None":
     """Start checking ``version``'s large files now, for ``load_index(check=...)``: hashlib runs beside
     the GIL, so the checksums of a 100k index (≈ 0.4 s) overlap jieba's dictionary load (≈ 0.5 s, GIL

@@ -1,6 +1,7 @@
 import io
 import json
 import re
+import shutil
 import subprocess
 import sys
 import types
@@ -196,3 +197,62 @@ def test_a_changed_article_that_kept_its_updated_date_is_warned_about(make_corpu
     path.write_text(path.read_text("utf-8").replace("1到5个工作日", "1到3个工作日").replace("2026-01-05", "2026-02-01"), "utf-8")
     assert build_main(["--corpus", str(root), "--out", str(out)]) == 0
     assert "warning" not in capsys.readouterr().err
+
+
+def _flip_byte(path, offset=20):
+    data = bytearray(path.read_bytes())
+    data[offset] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+def test_check_with_a_broken_article_is_not_a_failed_build(make_corpus, tmp_path, capsys):
+    root, out = make_corpus(), tmp_path / "index"
+    assert build_main(["--corpus", str(root), "--out", str(out), "-q"]) == 0
+    (root / "articles" / "password" / "bad.md").write_text("---\nid: x\ncategory: password\n---\n答案\n", "utf-8")
+    capsys.readouterr()
+    assert build_main(["--corpus", str(root), "--out", str(out), "--check"]) == 1
+    err = capsys.readouterr().err
+    assert "bad.md:1: missing 'question'" in err and "build failed" not in err
+    assert f"a build would fail; published index: {read_current(out)}" in err
+
+
+def test_ensure_builds_when_stale_and_keeps_serving_after_a_failed_build(make_corpus, tmp_path, capsys):
+    root, out = make_corpus(), tmp_path / "index"
+    bad = root / "articles" / "password" / "bad.md"
+    bad.write_text("---\nid: x\ncategory: password\n---\n答案\n", "utf-8")
+    # Nothing published yet: nothing to serve.
+    assert build_main(["--corpus", str(root), "--out", str(out), "--ensure", "-q"]) == 2
+    assert "no index to serve" in capsys.readouterr().err
+    bad.unlink()
+    assert build_main(["--corpus", str(root), "--out", str(out), "--ensure", "-q"]) == 0
+    v1 = read_current(out)
+    assert build_main(["--corpus", str(root), "--out", str(out), "--ensure"]) == 0  # fresh: no build
+    assert read_current(out) == v1 and "up to date" in capsys.readouterr().out
+    bad.write_text("---\nid: x\ncategory: password\n---\n答案\n", "utf-8")
+    assert build_main(["--corpus", str(root), "--out", str(out), "--ensure"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("bad.md:1: missing 'question'") == 1  # once, not by the check and again by the build
+    assert f"serving the published index {v1}, which is older than" in err
+    assert read_current(out) == v1
+
+
+def test_check_and_ensure_see_a_corrupt_published_version(make_corpus, tmp_path, capsys):
+    root, out = make_corpus(), tmp_path / "index"
+    assert build_main(["--corpus", str(root), "--out", str(out), "-q"]) == 0
+    v1 = read_current(out)
+    _flip_byte(out / "versions" / v1 / "meta.json")
+    assert build_main(["--corpus", str(root), "--out", str(out), "--check"]) == 1
+    assert f"published index {v1} is corrupt: checksum mismatch in meta.json" in capsys.readouterr().err
+    assert build_main(["--corpus", str(root), "--out", str(out), "--ensure", "-q"]) == 0
+    v2 = read_current(out)
+    assert v2 != v1 and build_main(["--corpus", str(root), "--out", str(out), "--check"]) == 0
+    # Corrupt and the corpus broken: nothing sound to serve, and the sound older version is named.
+    _flip_byte(out / "versions" / v2 / "vocab.json")
+    (root / "articles" / "password" / "bad.md").write_text("---\nid: x\n---\n答案\n", "utf-8")
+    shutil.copytree(out / "versions" / v2, out / "versions" / "v00000000T000000000000Z-sound000")
+    _flip_byte(out / "versions" / "v00000000T000000000000Z-sound000" / "vocab.json")  # flipped back: sound
+    capsys.readouterr()
+    assert build_main(["--corpus", str(root), "--out", str(out), "--ensure", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert f"no index to serve: {v2}: checksum mismatch in vocab.json" in err
+    assert "v00000000T000000000000Z-sound000 is sound: roll back to it" in err
