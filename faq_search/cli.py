@@ -85,6 +85,7 @@ def cmd_build(args) -> int:
     if args.ensure:
         return _ensure(args)
     try:
+        _warn_dictionary(args)
         result = build_index(args.corpus, args.out, args.dict_dir, progress=None if args.quiet else sys.stderr,
                              full=args.full, on_wait=None if args.quiet else lambda m: print(m, file=sys.stderr, flush=True))
     except (CorpusError, OSError) as e:  # OSError: no corpus, an unusable index directory, a full disk
@@ -92,6 +93,13 @@ def cmd_build(args) -> int:
         return 2
     _print_built(result, args.quiet)
     return 0
+
+
+def _warn_dictionary(args) -> None:
+    from .index import dict_warnings
+
+    for warning in dict_warnings(Path(args.corpus), Path(args.dict_dir) if args.dict_dir else None):
+        print(f"warning: {warning}", file=sys.stderr, flush=True)
 
 
 def _ensure(args) -> int:
@@ -110,6 +118,7 @@ def _ensure(args) -> int:
             return 0
         if not args.quiet:
             print(f"{reason}: building", file=sys.stderr, flush=True)
+        _warn_dictionary(args)
         result = build_index(args.corpus, args.out, args.dict_dir, progress=None if args.quiet else sys.stderr,
                              full=args.full, on_wait=None if args.quiet else lambda m: print(m, file=sys.stderr, flush=True))
     except (CorpusError, OSError) as e:  # the check parses the corpus too: its problems are printed once, here
@@ -145,6 +154,11 @@ def _watch(args) -> int:
 
     from .watch import CorpusWatcher
 
+    try:
+        _warn_dictionary(args)
+    except OSError as e:  # a mistyped --dict
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     watcher = CorpusWatcher(args.corpus, args.out, args.dict_dir, debounce=args.debounce,
                             on_built=lambda r: _print_built(r, args.quiet),
                             on_failed=lambda e: _print_failed(e, args.out),
@@ -231,7 +245,7 @@ def cmd_search(args) -> int:
     try:
         # A person asks a question at a time: not worth loading Numba (≈ 0.5 s) for ≈ 0.3 ms a query.
         searcher = Searcher.load(args.index, compiled=False)
-    except IndexError_ as e:
+    except (IndexError_, ValueError) as e:  # ValueError: the version's dict/ files unreadable
         print(f"error: {e}", file=sys.stderr)
         return 2
     if args.query is not None:
@@ -266,7 +280,7 @@ def _answer_each_line(searcher, args) -> int:
         if read_current(args.index) not in (None, searcher.version):
             try:
                 searcher = Searcher.load(args.index, analyzer=searcher.analyzer, compiled=False)
-            except IndexError_ as e:  # refused (corrupt, half-copied): keep answering from the loaded one
+            except (IndexError_, ValueError) as e:  # refused (corrupt, half-copied): keep answering from the loaded one
                 print(f"warning: still on {searcher.version}: {e}", file=sys.stderr)
         if _answer(searcher, query, args, json_lines=True) == 2:
             return 2

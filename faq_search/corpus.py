@@ -131,6 +131,11 @@ class CorpusError(Exception):
         super().__init__("\n".join(map(str, problems)))
 
 
+class DictionaryError(CorpusError, ValueError):
+    """A dictionary file (user words, synonyms) that cannot be read: a CorpusError for the builder's
+    report, a ValueError for whoever loads a version's copy (a refused version, not a crash)."""
+
+
 @dataclass(frozen=True)
 class Scope:
     """scope.yml: names of the products the knowledge base answers for (``ours``) and of others
@@ -340,7 +345,12 @@ def _load_popular(path: Path, problems: list[Problem]) -> tuple[str, ...]:
 def _load_scope(path: Path, problems: list[Problem]) -> Scope:
     """scope.yml: a mapping with lists ``ours`` and ``others`` of product names."""
     display = _display(path)
-    text = path.read_text("utf-8", errors="replace")
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:  # read with replacement characters, its names would match nothing
+        problems.append(Problem(display, raw[: e.start].count(b"\n") + 1, "file is not valid UTF-8"))
+        return Scope()
     try:
         loaded = _load_yaml(text)
     except yaml.YAMLError as e:

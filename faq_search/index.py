@@ -787,12 +787,33 @@ def read_current(out_dir: Path) -> str | None:
     return name or None
 
 
+DICT_FILES = ("user_words.txt", "synonyms.txt")
+
+
 def dict_files_for(corpus_path: Path, dict_dir: Path | None) -> dict[str, Path | None]:
+    """The dictionary files a build reads. FileNotFoundError when an explicit ``dict_dir`` (--dict) is
+    not a directory: a typo would otherwise build without user words and synonyms, without a word."""
+    if dict_dir is not None and not Path(dict_dir).is_dir():
+        raise FileNotFoundError(f"dictionary directory not found: {dict_dir} (--dict)")
     if dict_dir is None and Path(corpus_path).is_dir():
         dict_dir = Path(corpus_path) / "dict"
     if dict_dir is None:
         return {"user_words.txt": None, "synonyms.txt": None}
     return {"user_words.txt": Path(dict_dir) / "user_words.txt", "synonyms.txt": Path(dict_dir) / "synonyms.txt"}
+
+
+def dict_warnings(corpus_path: Path, dict_dir: Path | None) -> list[str]:
+    """What the builder should say about missing dictionary files: a corpus directory without
+    ``dict/`` (or a dictionary directory lacking a file) is searched without them, which loses the
+    synonym matches and segments the product's words wrongly. Not an error: a minimal corpus has none."""
+    files = dict_files_for(Path(corpus_path), Path(dict_dir) if dict_dir else None)
+    where = Path(dict_dir) if dict_dir else Path(corpus_path) / "dict"
+    if files["user_words.txt"] is None:
+        return []  # a JSON Lines import without --dict
+    if not where.is_dir():
+        return [f"no dictionary directory {where}: building without user words and synonyms"]
+    return [f"no {name} in {where}: building without {'user words' if name == 'user_words.txt' else 'synonyms'}"
+            for name in DICT_FILES if not files[name].is_file()]
 
 
 def analyzer_for(dict_files: dict[str, Path | None], lazy: bool = False, dictionary_cache: Path | None = None) -> Analyzer:

@@ -256,3 +256,40 @@ def test_check_and_ensure_see_a_corrupt_published_version(make_corpus, tmp_path,
     err = capsys.readouterr().err
     assert f"no index to serve: {v2}: checksum mismatch in vocab.json" in err
     assert "v00000000T000000000000Z-sound000 is sound: roll back to it" in err
+
+
+def test_a_dictionary_file_that_is_not_utf8_is_path_line_message(make_corpus, tmp_path, capsys):
+    root, out = make_corpus(), tmp_path / "index"
+    for name in ("user_words.txt", "synonyms.txt"):
+        good = (root / "dict" / name).read_bytes()
+        (root / "dict" / name).write_bytes(good + "扫码付 100\n".encode("gbk"))
+        assert build_main(["--corpus", str(root), "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        line = good.count(b"\n") + 1
+        assert f"dict/{name}:{line}: file is not valid UTF-8" in err and "Traceback" not in err
+        assert "the published index is unchanged (none yet)" in err
+        (root / "dict" / name).write_bytes(good)
+
+
+def test_a_version_with_a_corrupt_dictionary_is_a_clear_error(make_corpus, tmp_path, capsys):
+    root, out = make_corpus(), tmp_path / "index"
+    assert build_main(["--corpus", str(root), "--out", str(out), "-q"]) == 0
+    (out / "versions" / read_current(out) / "dict" / "synonyms.txt").write_bytes("转账 转帐\n".encode("gbk"))
+    assert main(["search", "转账", "--index", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "synonyms.txt:1: file is not valid UTF-8" in err
+
+
+def test_a_mistyped_dict_is_an_error_and_a_missing_dict_dir_a_warning(make_corpus, tmp_path, capsys):
+    root, out = make_corpus(), tmp_path / "index"
+    for mode in ([], ["--check"], ["--ensure"]):
+        assert build_main(["--corpus", str(root), "--out", str(out), "--dict", str(tmp_path / "nope"), *mode]) == 2
+        assert f"dictionary directory not found: {tmp_path / 'nope'} (--dict)" in capsys.readouterr().err
+    assert read_current(out) is None
+    (root / "dict" / "synonyms.txt").unlink()
+    assert build_main(["--corpus", str(root), "--out", str(out), "-q"]) == 0
+    assert f"warning: no synonyms.txt in {root / 'dict'}: building without synonyms" in capsys.readouterr().err
+    shutil.rmtree(root / "dict")
+    assert build_main(["--corpus", str(root), "--out", str(out), "--ensure", "-q"]) == 0
+    assert f"warning: no dictionary directory {root / 'dict'}: building without user words and synonyms" in \
+        capsys.readouterr().err

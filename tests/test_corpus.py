@@ -215,3 +215,11 @@ def test_a_bad_scope_file_is_reported_with_its_line(make_corpus, text, expected)
     (root / "scope.yml").write_text(text, "utf-8")
     problems = problems_of(root)
     assert any(expected in p for p in problems), problems
+
+
+def test_a_scope_file_that_is_not_utf8_is_reported_not_garbled(make_corpus):
+    root = make_corpus()
+    (root / "scope.yml").write_bytes("ours: [易钱包]\nothers:\n  - 支付宝\n".encode("gbk"))
+    assert any("scope.yml:1: file is not valid UTF-8" in p for p in problems_of(root))
+    (root / "scope.yml").write_bytes("# 范围\n".encode("utf-8") + "ours: [易钱包]\n".encode("gbk"))
+    assert any("scope.yml:2: file is not valid UTF-8" in p for p in problems_of(root))
