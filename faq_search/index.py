@@ -708,21 +708,45 @@ def published_manifest(out_dir: Path, formats, ranking: dict) -> tuple[str, Path
 
 
 def publish(out_dir: Path, version: str, keep: int = KEEP_VERSIONS) -> None:
-    """Point CURRENT at ``version`` atomically, then prune all but the newest ``keep`` versions."""
+    """Point CURRENT at ``version`` atomically, then prune (see ``prune``: the version it replaces stays)."""
     out_dir = Path(out_dir)
+    previous = read_current(out_dir)
     tmp = out_dir / f".{CURRENT}.{os.getpid()}.tmp"
     _write_file(tmp, (version + "\n").encode())
     os.replace(tmp, out_dir / CURRENT)
     _fsync_path(out_dir)
-    prune(out_dir, keep)
+    prune(out_dir, keep, previous=previous if previous != version else None)
 
 
-def prune(out_dir: Path, keep: int = KEEP_VERSIONS) -> None:
+def _content_of(vdir: Path) -> str:
+    """What a version was built from (its corpus key: equal for a rebuild of an unchanged corpus, full or
+    incremental); its name when its manifest is unreadable (then it is like no other)."""
+    try:
+        key = json.loads((vdir / "manifest.json").read_text("utf-8")).get("corpus_key")
+    except (OSError, ValueError, AttributeError):
+        key = None
+    return key if isinstance(key, str) and key else vdir.name
+
+
+def prune(out_dir: Path, keep: int = KEEP_VERSIONS, previous: str | None = None) -> None:
+    """Delete old versions. Kept: the published one; ``previous``, the one it replaced (what was serving
+    a moment ago, and the target of a rollback — after an operator rolled back, the version rolled back
+    to, not the newer bad one); then the newest others until ``keep`` different contents are kept, so a
+    rebuild of an unchanged corpus does not push out the last different version."""
     current = read_current(out_dir)
-    versions = sorted(p for p in (out_dir / "versions").iterdir() if p.is_dir() and p.name.startswith("v"))
-    survivors = set(p.name for p in versions[-keep:]) | {current}
-    for p in versions:
-        if p.name not in survivors:
+    versions = {p.name: p for p in (out_dir / "versions").iterdir() if p.is_dir() and p.name.startswith("v")}
+    served = [n for n in dict.fromkeys((current, previous)) if n in versions]
+    contents = {_content_of(versions[n]) for n in served}
+    survivors = set(served)
+    for name in sorted(versions, reverse=True):  # names start with the build time: newest first
+        if name in survivors or len(contents) >= keep:
+            continue
+        content = _content_of(versions[name])
+        if content not in contents:
+            survivors.add(name)
+            contents.add(content)
+    for name, p in versions.items():
+        if name not in survivors:
             shutil.rmtree(p, ignore_errors=True)
     for p in (out_dir / "versions").glob(".tmp-*"):
         # Left by a builder that died mid-write; never referenced by CURRENT.

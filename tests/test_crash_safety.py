@@ -103,9 +103,10 @@ def test_prune_removes_versions_and_leftovers_but_never_the_published_one(tmp_pa
         if "123" in name or name == "analysis-x.npz":
             os.utime(path, (two_hours_ago, two_hours_ago))
     (out / "CURRENT").write_text(old + "\n")  # e.g. an operator rolled back
-    prune(out)
-    # Kept: the newest two and the published one; the fresh leftover may belong to a running builder.
-    assert sorted(p.name for p in (out / "versions").iterdir()) == sorted([fresh.name, old, *newer])
+    prune(out, previous=newer[0])
+    # Kept: the published one, the one it replaced, and no more (the newest, newer[1], has the same content
+    # as newer[0]); the fresh leftover may belong to a running builder.
+    assert sorted(p.name for p in (out / "versions").iterdir()) == sorted([fresh.name, old, newer[0]])
     # Of the cache, only the stale temporary files go.
     assert {n for n, p in cache_files.items() if p.exists()} == {".dictionary-x-y.npz.456.tmp", "analysis-x.npz"}
     assert_published_index_is_intact(out, {old})
