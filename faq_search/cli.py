@@ -299,7 +299,7 @@ def _answer(searcher, query: str, args, json_lines: bool = False) -> int:
     if args.json:
         results = [{**h.to_dict(), "related": [{"id": r.id, "question": r.question} for r in _related(searcher, h.id)]} for h in hits]
         body = {"query": query, "results": results, "index_version": searcher.version}
-        print(json.dumps(body, ensure_ascii=False, indent=None if json_lines else 2), flush=True)
+        print(_json(body, indent=None if json_lines else 2), flush=True)
         return 0
     tty = sys.stdout.isatty()
     color = args.color == "always" or (args.color == "auto" and tty and not os.environ.get("NO_COLOR"))
@@ -350,7 +350,7 @@ def cmd_eval(args) -> int:
         body = report.to_dict()
         if not args.failures:
             body.pop("failures")
-        print(json.dumps(body, ensure_ascii=False, indent=2))
+        print(_json(body))
     else:
         print(report.format(failures=args.failures))
     return 0
@@ -373,7 +373,7 @@ def cmd_confusions(args) -> int:
     if args.article:
         report = report.only(args.article)
     if args.json:
-        print(json.dumps(report.to_dict(top=args.top), ensure_ascii=False, indent=2))
+        print(_json(report.to_dict(top=args.top)))
     else:
         print(report.format(top=args.top, examples=args.examples))
     return 0
@@ -434,7 +434,25 @@ def cmd_report(args) -> int:
     return 0
 
 
+def _tolerant_output() -> None:
+    """On a terminal whose encoding cannot show every character (GBK has no ¥, ASCII no Chinese), show
+    '?' for those rather than stop with a traceback in the middle of an answer."""
+    for stream in (sys.stdout, sys.stderr):
+        if not _utf8(stream) and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
+
+
+def _utf8(stream) -> bool:
+    return (getattr(stream, "encoding", None) or "").lower().replace("-", "").replace("_", "") in ("utf8", "utf8sig")
+
+
+def _json(obj, indent: int | None = 2) -> str:
+    # Escaped (\uXXXX) where stdout cannot hold the text: still valid JSON, and nothing lost.
+    return json.dumps(obj, ensure_ascii=not _utf8(sys.stdout), indent=indent)
+
+
 def main(argv: list[str] | None = None) -> int:
+    _tolerant_output()
     env = Config.from_mapping(os.environ)
     parser = argparse.ArgumentParser(prog="faq-search", description="Chinese FAQ search for wallet customer service.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -499,6 +517,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def build_main(argv: list[str] | None = None) -> int:
     """Entry of build_index.py: the `build` command's arguments without the subcommand."""
+    _tolerant_output()
     env = Config.from_mapping(os.environ)
     parser = argparse.ArgumentParser(prog="build_index.py", description="Validate the corpus and publish a new index.")
     _add_build_args(parser, env)

@@ -293,3 +293,22 @@ def test_a_mistyped_dict_is_an_error_and_a_missing_dict_dir_a_warning(make_corpu
     assert build_main(["--corpus", str(root), "--out", str(out), "--ensure", "-q"]) == 0
     assert f"warning: no dictionary directory {root / 'dict'}: building without user words and synonyms" in \
         capsys.readouterr().err
+
+
+def test_search_on_a_terminal_that_cannot_show_every_character(make_corpus, tmp_path, tiny_analyzer, monkeypatch):
+    withdraw = {**TINY_ARTICLES["withdraw/arrival.md"], "answer": "提现手续费0.1%，最低¥0.10，2小时内到账。"}
+    root, out = make_corpus({**TINY_ARTICLES, "withdraw/arrival.md": withdraw}), tmp_path / "index"
+    build_index(root, out, analyzer=tiny_analyzer)
+
+    def run(encoding, *extra):
+        raw = io.BytesIO()
+        stdout = io.TextIOWrapper(raw, encoding=encoding, write_through=True)
+        monkeypatch.setattr("sys.stdout", stdout)
+        code = main(["search", "提现多久到账", "--index", str(out), "-k", "1", *extra])
+        stdout.flush()
+        return code, raw.getvalue().decode(encoding)
+
+    code, text = run("gbk")  # a zh_CN.GBK workstation: no ¥ in GBK
+    assert code == 0 and "最低?0.10" in text
+    code, text = run("ascii", "--json")
+    assert code == 0 and json.loads(text)["results"][0]["answer"] == withdraw["answer"]
