@@ -609,6 +609,20 @@ def write_version(out_dir: Path, corpus: Corpus, analyzer: Analyzer, arrays: dic
     ``models`` (what the paraphrase and LSA models were fitted from) lets a later build reuse them;
     ``texts_job``, the article texts already being written (else they are written here)."""
     version, tmp = new_version_dir(out_dir, key)
+    try:
+        return version, _write_version_files(out_dir, version, tmp, corpus, analyzer, arrays, key, dict_files,
+                                             ranking, seconds, reranker, paraphrase, keys, lsa, models, texts_job)
+    except BaseException:
+        # A full disk, an unwritable file: the half-written copy goes now, or a retry after freeing a
+        # little space fails again (only a killed builder's wait for the next build's hour-old sweep).
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _write_version_files(out_dir: Path, version: str, tmp: Path, corpus: Corpus, analyzer: Analyzer, arrays: dict,
+                         key: str, dict_files: dict[str, Path | None], ranking: dict, seconds: float,
+                         reranker: Reranker | None, paraphrase: ParaphraseModel | None, keys: list[bytes] | None,
+                         lsa: LsaModel | None, models: dict | None, texts_job: ArticleTextsJob | None) -> Path:
     checksums = {}
     npy = {}
     for name in FIELDS:
@@ -650,7 +664,7 @@ def write_version(out_dir: Path, corpus: Corpus, analyzer: Analyzer, arrays: dic
     }
     if models is not None:
         manifest["models"] = models
-    return version, finish_version(out_dir, version, tmp, manifest)
+    return finish_version(out_dir, version, tmp, manifest)
 
 
 def article_meta(corpus: Corpus) -> dict:
