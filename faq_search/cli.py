@@ -426,10 +426,24 @@ def cmd_report(args) -> int:
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    report = report_from_files(args.data_dir, args.index, since, time.time(), top=args.top)
+    from .querylog import FILENAME
+
+    data_dir = Path(args.data_dir)
+    if not data_dir.is_dir():  # a typo would report 0 searches as if nobody had asked anything
+        print(f"error: no data directory {data_dir} (--data-dir, FAQ_DATA_DIR)", file=sys.stderr)
+        return 2
+    if not (data_dir / FILENAME).is_file():
+        print(f"warning: no query log {data_dir / FILENAME} (nothing searched yet, or FAQ_QUERY_LOG=0): "
+              f"no searches to report", file=sys.stderr)
+    report = report_from_files(data_dir, args.index, since, time.time(), top=args.top)
+    if args.html:  # before the text: a bad path is one line, not a traceback after the report
+        try:
+            Path(args.html).write_text(render_html(report), "utf-8")
+        except OSError as e:
+            print(f"error: cannot write the HTML report: {e}", file=sys.stderr)
+            return 2
     print(render_text(report), end="")
     if args.html:
-        Path(args.html).write_text(render_html(report), "utf-8")
         print(f"HTML report: {args.html}", file=sys.stderr)
     return 0
 
@@ -451,6 +465,16 @@ def _json(obj, indent: int | None = 2) -> str:
     return json.dumps(obj, ensure_ascii=not _utf8(sys.stdout), indent=indent)
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     _tolerant_output()
     env = Config.from_mapping(os.environ)
@@ -465,7 +489,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("query", nargs="?", help="without it: one question a line from standard input (a prompt on "
                    "a terminal), the index loaded once")
     p.add_argument("--index", default=env.FAQ_INDEX_DIR)
-    p.add_argument("-k", "--k", type=int, default=5)
+    p.add_argument("-k", "--k", type=_positive_int, default=5, help="answers to show (default: %(default)s)")
     p.add_argument("--category", default=None)
     p.add_argument("--tag", default=None, help="only articles with this tag")
     p.add_argument("--full", action="store_true", help="print every answer, not only the first")

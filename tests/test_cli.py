@@ -312,3 +312,28 @@ def test_search_on_a_terminal_that_cannot_show_every_character(make_corpus, tmp_
     assert code == 0 and "最低?0.10" in text
     code, text = run("ascii", "--json")
     assert code == 0 and json.loads(text)["results"][0]["answer"] == withdraw["answer"]
+
+
+def test_search_k_below_one_is_an_argument_error(tiny_index, capsys):
+    import pytest
+
+    for k in ("0", "-3", "x"):
+        with pytest.raises(SystemExit) as info:
+            main(["search", "提现", "--index", str(tiny_index), "-k", k])
+        assert info.value.code == 2
+        assert "argument -k/--k" in capsys.readouterr().err
+
+
+def test_report_with_a_bad_html_path_or_data_dir_is_one_line(tiny_index, tmp_path, capsys):
+    data = tmp_path / "data"
+    assert main(["report", "--data-dir", str(data), "--index", str(tiny_index)]) == 2
+    assert capsys.readouterr().err == f"error: no data directory {data} (--data-dir, FAQ_DATA_DIR)\n"
+    data.mkdir()
+    assert main(["report", "--data-dir", str(data), "--index", str(tiny_index)]) == 0
+    assert f"warning: no query log {data / 'queries.jsonl'}" in capsys.readouterr().err
+    (data / "queries.jsonl").write_text("", "utf-8")
+    bad = tmp_path / "nowhere" / "r.html"
+    assert main(["report", "--data-dir", str(data), "--index", str(tiny_index), "--html", str(bad)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith("error: cannot write the HTML report: [Errno 2] No such file or directory")
+    assert "Traceback" not in captured.err and captured.err.count("\n") == 1 and captured.out == ""
