@@ -122,12 +122,24 @@ class Analysis:
     chars: list[str]
 
 
+def _dictionary_text(path: Path) -> str:
+    """A dictionary file's text; DictionaryError (``path:line: …``, as for an article) when it is not UTF-8."""
+    raw = Path(path).read_bytes()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        from .corpus import DictionaryError, Problem, _display
+
+        line = raw[: e.start].count(b"\n") + 1
+        raise DictionaryError([Problem(_display(Path(path)), line, "file is not valid UTF-8")]) from None
+
+
 def load_user_words(path: Path | None) -> list[tuple[str, int | None]]:
     """Read a jieba user dictionary: ``word [freq] [tag]`` per line, ``#`` comments."""
     if path is None or not Path(path).exists():
         return []
     entries = []
-    for line in Path(path).read_text("utf-8").splitlines():
+    for line in _dictionary_text(path).splitlines():
         line = line.split("#", 1)[0].strip()
         if not line:
             continue
@@ -143,7 +155,7 @@ def load_synonyms(path: Path | None) -> list[list[str]]:
     if path is None or not Path(path).exists():
         return []
     groups = []
-    for line in Path(path).read_text("utf-8").splitlines():
+    for line in _dictionary_text(path).splitlines():
         line = line.split("#", 1)[0].strip()
         if line:
             group = [w for w in re.split(r"[\s/,，]+", line) if w]

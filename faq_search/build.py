@@ -309,6 +309,7 @@ def check_index(corpus_path: str | Path, out_dir: str | Path, dict_dir: str | Pa
                 analyzer: Analyzer | None = None) -> tuple[bool, str]:
     """(fresh, reason): whether the published index was built from this corpus and dictionary."""
     out_dir = Path(out_dir)
+    dict_files = dict_files_for(Path(corpus_path), Path(dict_dir) if dict_dir else None)  # a mistyped --dict raises
     version = read_current(out_dir)
     if version is None:
         return False, f"no published index in {out_dir}"
@@ -318,8 +319,14 @@ def check_index(corpus_path: str | Path, out_dir: str | Path, dict_dir: str | Pa
         return False, f"published index {version} is unreadable: {e}"
     corpus = load_corpus(corpus_path)
     # Only its fingerprint is read: jieba's dictionary is not loaded.
-    analyzer = analyzer or analyzer_for(dict_files_for(Path(corpus_path), Path(dict_dir) if dict_dir else None), lazy=True)
+    analyzer = analyzer or analyzer_for(dict_files, lazy=True)
     key = corpus_key(corpus, analyzer, manifest.get("ranking", DEFAULT_RANKING))
     if manifest.get("corpus_key") != key or manifest.get("format") not in READABLE_FORMATS:
         return False, f"index {version} is stale: the corpus or dictionary changed"
+    from .index import verify_version
+
+    # Servers refuse a version whose files fail their checksums: such a one needs a rebuild too.
+    refused = verify_version(out_dir, version)
+    if refused is not None:
+        return False, f"published index {version} is corrupt: {refused}"
     return True, f"index {version} is up to date"

@@ -17,7 +17,11 @@ def _add_build_args(p: argparse.ArgumentParser, env: Config) -> None:
     p.add_argument("--corpus", default=env.FAQ_CORPUS_DIR, help="corpus directory or .jsonl file (default: %(default)s)")
     p.add_argument("--out", default=env.FAQ_INDEX_DIR, help="index directory (default: %(default)s)")
     p.add_argument("--dict", dest="dict_dir", default=None, help="directory with user_words.txt and synonyms.txt (default: <corpus>/dict)")
-    p.add_argument("--check", action="store_true", help="exit 0 when the published index matches the corpus, 1 when stale")
+    p.add_argument("--check", action="store_true", help="exit 0 when the published index matches the corpus and its "
+                   "files their checksums, 1 when stale, corrupt or the corpus has problems (listed)")
+    p.add_argument("--ensure", action="store_true", help="what `make run` does before serving: build only when stale; "
+                   "when that build fails, print the problems and exit 0 if a sound version is published (it keeps "
+                   "serving), 2 if none is")
     p.add_argument("-q", "--quiet", action="store_true", help="print only errors")
     p.add_argument("--full", action="store_true",
                    help="write a complete version even when an incremental one would do (a compaction)")
@@ -58,15 +62,30 @@ def _print_failed(error: Exception, out_dir: str) -> None:
 def cmd_build(args) -> int:
     from .corpus import CorpusError
     from .build import build_index, check_index
+    from .index import read_current
 
     if args.watch:
         return _watch(args)
-    try:
-        if args.check:
+    if args.check:
+        try:
             fresh, reason = check_index(args.corpus, args.out, args.dict_dir)
-            if not args.quiet or not fresh:
-                print(reason, file=sys.stderr if not fresh else sys.stdout)
-            return 0 if fresh else 1
+        except CorpusError as e:  # only checking: a build would fail, nothing failed yet
+            for problem in e.problems:
+                print(problem, file=sys.stderr)
+            kept = read_current(Path(args.out))
+            print(f"the corpus has {len(e.problems)} problem(s): a build would fail; published index: "
+                  f"{kept or 'none yet'}", file=sys.stderr)
+            return 1
+        except OSError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        if not args.quiet or not fresh:
+            print(reason, file=sys.stderr if not fresh else sys.stdout)
+        return 0 if fresh else 1
+    if args.ensure:
+        return _ensure(args)
+    try:
+        _warn_dictionary(args)
         result = build_index(args.corpus, args.out, args.dict_dir, progress=None if args.quiet else sys.stderr,
                              full=args.full, on_wait=None if args.quiet else lambda m: print(m, file=sys.stderr, flush=True))
     except (CorpusError, OSError) as e:  # OSError: no corpus, an unusable index directory, a full disk
@@ -76,12 +95,70 @@ def cmd_build(args) -> int:
     return 0
 
 
+def _warn_dictionary(args) -> None:
+    from .index import dict_warnings
+
+    for warning in dict_warnings(Path(args.corpus), Path(args.dict_dir) if args.dict_dir else None):
+        print(f"warning: {warning}", file=sys.stderr, flush=True)
+
+
+def _ensure(args) -> int:
+    """Build when stale; a failed build (a broken article) leaves a sound published version serving:
+    a restart or redeploy must not take the service down for one bad edit."""
+    from .build import build_index, check_index
+    from .corpus import CorpusError
+    from .index import read_current, verify_version
+
+    out = Path(args.out)
+    try:
+        fresh, reason = check_index(args.corpus, args.out, args.dict_dir)
+        if fresh:
+            if not args.quiet:
+                print(reason, flush=True)
+            return 0
+        if not args.quiet:
+            print(f"{reason}: building", file=sys.stderr, flush=True)
+        _warn_dictionary(args)
+        result = build_index(args.corpus, args.out, args.dict_dir, progress=None if args.quiet else sys.stderr,
+                             full=args.full, on_wait=None if args.quiet else lambda m: print(m, file=sys.stderr, flush=True))
+    except (CorpusError, OSError) as e:  # the check parses the corpus too: its problems are printed once, here
+        _print_failed(e, args.out)
+        kept = read_current(out)
+        refused = verify_version(out, kept) if kept else "none is published"
+        if refused is None:
+            print(f"serving the published index {kept}, which is older than {args.corpus}: fix the problems "
+                  f"above to publish it", file=sys.stderr, flush=True)
+            return 0
+        print(f"no index to serve: {f'{kept}: {refused}' if kept else refused}", file=sys.stderr)
+        sound = _newest_sound_version(out, but=kept)
+        if sound is not None:
+            print(f"{sound} is sound: roll back to it with `echo {sound} > {out / 'CURRENT'}`", file=sys.stderr)
+        return 2
+    _print_built(result, args.quiet)
+    return 0
+
+
+def _newest_sound_version(out: Path, but: str | None) -> str | None:
+    from .index import verify_version
+
+    try:
+        names = sorted((p.name for p in (out / "versions").iterdir() if p.name.startswith("v")), reverse=True)
+    except OSError:
+        return None
+    return next((n for n in names if n != but and verify_version(out, n) is None), None)
+
+
 def _watch(args) -> int:
     import signal
     import threading
 
     from .watch import CorpusWatcher
 
+    try:
+        _warn_dictionary(args)
+    except OSError as e:  # a mistyped --dict
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     watcher = CorpusWatcher(args.corpus, args.out, args.dict_dir, debounce=args.debounce,
                             on_built=lambda r: _print_built(r, args.quiet),
                             on_failed=lambda e: _print_failed(e, args.out),
@@ -168,7 +245,7 @@ def cmd_search(args) -> int:
     try:
         # A person asks a question at a time: not worth loading Numba (≈ 0.5 s) for ≈ 0.3 ms a query.
         searcher = Searcher.load(args.index, compiled=False)
-    except IndexError_ as e:
+    except (IndexError_, ValueError) as e:  # ValueError: the version's dict/ files unreadable
         print(f"error: {e}", file=sys.stderr)
         return 2
     if args.query is not None:
@@ -203,7 +280,7 @@ def _answer_each_line(searcher, args) -> int:
         if read_current(args.index) not in (None, searcher.version):
             try:
                 searcher = Searcher.load(args.index, analyzer=searcher.analyzer, compiled=False)
-            except IndexError_ as e:  # refused (corrupt, half-copied): keep answering from the loaded one
+            except (IndexError_, ValueError) as e:  # refused (corrupt, half-copied): keep answering from the loaded one
                 print(f"warning: still on {searcher.version}: {e}", file=sys.stderr)
         if _answer(searcher, query, args, json_lines=True) == 2:
             return 2
@@ -222,7 +299,7 @@ def _answer(searcher, query: str, args, json_lines: bool = False) -> int:
     if args.json:
         results = [{**h.to_dict(), "related": [{"id": r.id, "question": r.question} for r in _related(searcher, h.id)]} for h in hits]
         body = {"query": query, "results": results, "index_version": searcher.version}
-        print(json.dumps(body, ensure_ascii=False, indent=None if json_lines else 2), flush=True)
+        print(_json(body, indent=None if json_lines else 2), flush=True)
         return 0
     tty = sys.stdout.isatty()
     color = args.color == "always" or (args.color == "auto" and tty and not os.environ.get("NO_COLOR"))
@@ -273,7 +350,7 @@ def cmd_eval(args) -> int:
         body = report.to_dict()
         if not args.failures:
             body.pop("failures")
-        print(json.dumps(body, ensure_ascii=False, indent=2))
+        print(_json(body))
     else:
         print(report.format(failures=args.failures))
     return 0
@@ -296,7 +373,7 @@ def cmd_confusions(args) -> int:
     if args.article:
         report = report.only(args.article)
     if args.json:
-        print(json.dumps(report.to_dict(top=args.top), ensure_ascii=False, indent=2))
+        print(_json(report.to_dict(top=args.top)))
     else:
         print(report.format(top=args.top, examples=args.examples))
     return 0
@@ -349,15 +426,57 @@ def cmd_report(args) -> int:
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    report = report_from_files(args.data_dir, args.index, since, time.time(), top=args.top)
+    from .querylog import FILENAME
+
+    data_dir = Path(args.data_dir)
+    if not data_dir.is_dir():  # a typo would report 0 searches as if nobody had asked anything
+        print(f"error: no data directory {data_dir} (--data-dir, FAQ_DATA_DIR)", file=sys.stderr)
+        return 2
+    if not (data_dir / FILENAME).is_file():
+        print(f"warning: no query log {data_dir / FILENAME} (nothing searched yet, or FAQ_QUERY_LOG=0): "
+              f"no searches to report", file=sys.stderr)
+    report = report_from_files(data_dir, args.index, since, time.time(), top=args.top)
+    if args.html:  # before the text: a bad path is one line, not a traceback after the report
+        try:
+            Path(args.html).write_text(render_html(report), "utf-8")
+        except OSError as e:
+            print(f"error: cannot write the HTML report: {e}", file=sys.stderr)
+            return 2
     print(render_text(report), end="")
     if args.html:
-        Path(args.html).write_text(render_html(report), "utf-8")
         print(f"HTML report: {args.html}", file=sys.stderr)
     return 0
 
 
+def _tolerant_output() -> None:
+    """On a terminal whose encoding cannot show every character (GBK has no ¥, ASCII no Chinese), show
+    '?' for those rather than stop with a traceback in the middle of an answer."""
+    for stream in (sys.stdout, sys.stderr):
+        if not _utf8(stream) and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
+
+
+def _utf8(stream) -> bool:
+    return (getattr(stream, "encoding", None) or "").lower().replace("-", "").replace("_", "") in ("utf8", "utf8sig")
+
+
+def _json(obj, indent: int | None = 2) -> str:
+    # Escaped (\uXXXX) where stdout cannot hold the text: still valid JSON, and nothing lost.
+    return json.dumps(obj, ensure_ascii=not _utf8(sys.stdout), indent=indent)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
+    _tolerant_output()
     env = Config.from_mapping(os.environ)
     parser = argparse.ArgumentParser(prog="faq-search", description="Chinese FAQ search for wallet customer service.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -370,7 +489,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("query", nargs="?", help="without it: one question a line from standard input (a prompt on "
                    "a terminal), the index loaded once")
     p.add_argument("--index", default=env.FAQ_INDEX_DIR)
-    p.add_argument("-k", "--k", type=int, default=5)
+    p.add_argument("-k", "--k", type=_positive_int, default=5, help="answers to show (default: %(default)s)")
     p.add_argument("--category", default=None)
     p.add_argument("--tag", default=None, help="only articles with this tag")
     p.add_argument("--full", action="store_true", help="print every answer, not only the first")
@@ -422,6 +541,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def build_main(argv: list[str] | None = None) -> int:
     """Entry of build_index.py: the `build` command's arguments without the subcommand."""
+    _tolerant_output()
     env = Config.from_mapping(os.environ)
     parser = argparse.ArgumentParser(prog="build_index.py", description="Validate the corpus and publish a new index.")
     _add_build_args(parser, env)

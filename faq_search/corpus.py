@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timezone
@@ -129,6 +130,11 @@ class CorpusError(Exception):
     def __init__(self, problems: list[Problem]):
         self.problems = problems
         super().__init__("\n".join(map(str, problems)))
+
+
+class DictionaryError(CorpusError, ValueError):
+    """A dictionary file (user words, synonyms) that cannot be read: a CorpusError for the builder's
+    report, a ValueError for whoever loads a version's copy (a refused version, not a crash)."""
 
 
 @dataclass(frozen=True)
@@ -340,7 +346,12 @@ def _load_popular(path: Path, problems: list[Problem]) -> tuple[str, ...]:
 def _load_scope(path: Path, problems: list[Problem]) -> Scope:
     """scope.yml: a mapping with lists ``ours`` and ``others`` of product names."""
     display = _display(path)
-    text = path.read_text("utf-8", errors="replace")
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:  # read with replacement characters, its names would match nothing
+        problems.append(Problem(display, raw[: e.start].count(b"\n") + 1, "file is not valid UTF-8"))
+        return Scope()
     try:
         loaded = _load_yaml(text)
     except yaml.YAMLError as e:
@@ -364,9 +375,41 @@ def _load_scope(path: Path, problems: list[Problem]) -> Scope:
     return Scope(names["ours"], names["others"])
 
 
-def _load_markdown(root: Path, problems: list[Problem]) -> tuple[list[Article], dict[str, str], list[Path]]:
+# Spellings of Markdown that are not read as articles: reported, so a file is never silently left out.
+OTHER_MARKDOWN = (".md", ".markdown", ".mdown", ".mkd", ".mkdn")
+# Files editors leave beside the ones being edited: Emacs's autosaves (#x.md#), backups (x.md~, .bak,
+# .orig), vim's swap files; hidden files are skipped too (Emacs's lock .#x.md, vim's .x.md.swp).
+EDITOR_SUFFIXES = (".swp", ".swo", ".swx", ".bak", ".orig", ".rej", ".tmp")
+
+
+def article_files(root: Path) -> tuple[list[Path], list[Path]]:
+    """(articles, misnamed) under a corpus directory's ``articles/``: the ``*.md`` files, sorted, and
+    the article-looking files with another extension (``.MD``, ``.markdown``). Hidden files and
+    directories, editor artefacts and README files are neither."""
     articles_dir = root / "articles" if (root / "articles").is_dir() else root
-    paths = sorted(articles_dir.rglob("*.md"))
+    articles, misnamed = [], []
+    for folder, dirs, names in os.walk(articles_dir):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for name in [*names, *(d for d in dirs if d.endswith(".md"))]:  # a directory *.md: reported as unreadable
+            lower = name.lower()
+            if (name.startswith((".", "#")) or name.endswith("~") or lower.endswith(EDITOR_SUFFIXES)
+                    or lower.rsplit(".", 1)[0] == "readme"):
+                continue
+            if name.endswith(".md"):
+                articles.append(Path(folder) / name)
+            elif lower.endswith(OTHER_MARKDOWN):
+                misnamed.append(Path(folder) / name)
+    return sorted(articles), sorted(misnamed)
+
+
+def _load_markdown(root: Path, problems: list[Problem]) -> tuple[list[Article], dict[str, str], list[Path]]:
+    paths, misnamed = article_files(root)
+    for path in misnamed:
+        stem = path.name[: path.name.rfind(".")]
+        problems.append(Problem(_display(path), 1, f"not read: article files must end in .md (rename it to {stem}.md)"))
+    if not paths:
+        articles_dir = root / "articles" if (root / "articles").is_dir() else root
+        problems.append(Problem(_display(articles_dir), 0, "no articles (*.md) found"))
     articles = []
     for path in paths:
         article = parse_markdown_article(path, _display(path), problems)
@@ -457,10 +500,14 @@ def parse_jsonl_line(raw: bytes, display: str, lineno: int, problems: list[Probl
 
 
 def _display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
+    # Not resolved: a symbolic link (a dangling one above all) is named by itself, not its target.
+    absolute = Path(os.path.abspath(path))
+    for base in (absolute, absolute.parent.resolve() / absolute.name):
+        try:
+            return str(base.relative_to(Path.cwd().resolve()))
+        except ValueError:
+            continue
+    return str(path)
 
 
 def _check_ids(articles: list[Article], problems: list[Problem], popular: tuple[str, ...] = (), popular_file: Path | None = None) -> None:
@@ -499,8 +546,6 @@ def load_corpus(path: str | Path) -> Corpus:
     scope_file = path / "scope.yml" if path.is_dir() and (path / "scope.yml").is_file() else None
     if path.is_dir():
         articles, categories, files = _load_markdown(path, problems)
-        if not files:
-            problems.append(Problem(_display(path), 0, "no articles (*.md) found"))
         if popular_file is not None:
             popular = _load_popular(popular_file, problems)
             files.append(popular_file)

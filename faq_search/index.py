@@ -609,6 +609,20 @@ def write_version(out_dir: Path, corpus: Corpus, analyzer: Analyzer, arrays: dic
     ``models`` (what the paraphrase and LSA models were fitted from) lets a later build reuse them;
     ``texts_job``, the article texts already being written (else they are written here)."""
     version, tmp = new_version_dir(out_dir, key)
+    try:
+        return version, _write_version_files(out_dir, version, tmp, corpus, analyzer, arrays, key, dict_files,
+                                             ranking, seconds, reranker, paraphrase, keys, lsa, models, texts_job)
+    except BaseException:
+        # A full disk, an unwritable file: the half-written copy goes now, or a retry after freeing a
+        # little space fails again (only a killed builder's wait for the next build's hour-old sweep).
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _write_version_files(out_dir: Path, version: str, tmp: Path, corpus: Corpus, analyzer: Analyzer, arrays: dict,
+                         key: str, dict_files: dict[str, Path | None], ranking: dict, seconds: float,
+                         reranker: Reranker | None, paraphrase: ParaphraseModel | None, keys: list[bytes] | None,
+                         lsa: LsaModel | None, models: dict | None, texts_job: ArticleTextsJob | None) -> Path:
     checksums = {}
     npy = {}
     for name in FIELDS:
@@ -650,7 +664,7 @@ def write_version(out_dir: Path, corpus: Corpus, analyzer: Analyzer, arrays: dic
     }
     if models is not None:
         manifest["models"] = models
-    return version, finish_version(out_dir, version, tmp, manifest)
+    return finish_version(out_dir, version, tmp, manifest)
 
 
 def article_meta(corpus: Corpus) -> dict:
@@ -708,21 +722,45 @@ def published_manifest(out_dir: Path, formats, ranking: dict) -> tuple[str, Path
 
 
 def publish(out_dir: Path, version: str, keep: int = KEEP_VERSIONS) -> None:
-    """Point CURRENT at ``version`` atomically, then prune all but the newest ``keep`` versions."""
+    """Point CURRENT at ``version`` atomically, then prune (see ``prune``: the version it replaces stays)."""
     out_dir = Path(out_dir)
+    previous = read_current(out_dir)
     tmp = out_dir / f".{CURRENT}.{os.getpid()}.tmp"
     _write_file(tmp, (version + "\n").encode())
     os.replace(tmp, out_dir / CURRENT)
     _fsync_path(out_dir)
-    prune(out_dir, keep)
+    prune(out_dir, keep, previous=previous if previous != version else None)
 
 
-def prune(out_dir: Path, keep: int = KEEP_VERSIONS) -> None:
+def _content_of(vdir: Path) -> str:
+    """What a version was built from (its corpus key: equal for a rebuild of an unchanged corpus, full or
+    incremental); its name when its manifest is unreadable (then it is like no other)."""
+    try:
+        key = json.loads((vdir / "manifest.json").read_text("utf-8")).get("corpus_key")
+    except (OSError, ValueError, AttributeError):
+        key = None
+    return key if isinstance(key, str) and key else vdir.name
+
+
+def prune(out_dir: Path, keep: int = KEEP_VERSIONS, previous: str | None = None) -> None:
+    """Delete old versions. Kept: the published one; ``previous``, the one it replaced (what was serving
+    a moment ago, and the target of a rollback — after an operator rolled back, the version rolled back
+    to, not the newer bad one); then the newest others until ``keep`` different contents are kept, so a
+    rebuild of an unchanged corpus does not push out the last different version."""
     current = read_current(out_dir)
-    versions = sorted(p for p in (out_dir / "versions").iterdir() if p.is_dir() and p.name.startswith("v"))
-    survivors = set(p.name for p in versions[-keep:]) | {current}
-    for p in versions:
-        if p.name not in survivors:
+    versions = {p.name: p for p in (out_dir / "versions").iterdir() if p.is_dir() and p.name.startswith("v")}
+    served = [n for n in dict.fromkeys((current, previous)) if n in versions]
+    contents = {_content_of(versions[n]) for n in served}
+    survivors = set(served)
+    for name in sorted(versions, reverse=True):  # names start with the build time: newest first
+        if name in survivors or len(contents) >= keep:
+            continue
+        content = _content_of(versions[name])
+        if content not in contents:
+            survivors.add(name)
+            contents.add(content)
+    for name, p in versions.items():
+        if name not in survivors:
             shutil.rmtree(p, ignore_errors=True)
     for p in (out_dir / "versions").glob(".tmp-*"):
         # Left by a builder that died mid-write; never referenced by CURRENT.
@@ -787,12 +825,33 @@ def read_current(out_dir: Path) -> str | None:
     return name or None
 
 
+DICT_FILES = ("user_words.txt", "synonyms.txt")
+
+
 def dict_files_for(corpus_path: Path, dict_dir: Path | None) -> dict[str, Path | None]:
+    """The dictionary files a build reads. FileNotFoundError when an explicit ``dict_dir`` (--dict) is
+    not a directory: a typo would otherwise build without user words and synonyms, without a word."""
+    if dict_dir is not None and not Path(dict_dir).is_dir():
+        raise FileNotFoundError(f"dictionary directory not found: {dict_dir} (--dict)")
     if dict_dir is None and Path(corpus_path).is_dir():
         dict_dir = Path(corpus_path) / "dict"
     if dict_dir is None:
         return {"user_words.txt": None, "synonyms.txt": None}
     return {"user_words.txt": Path(dict_dir) / "user_words.txt", "synonyms.txt": Path(dict_dir) / "synonyms.txt"}
+
+
+def dict_warnings(corpus_path: Path, dict_dir: Path | None) -> list[str]:
+    """What the builder should say about missing dictionary files: a corpus directory without
+    ``dict/`` (or a dictionary directory lacking a file) is searched without them, which loses the
+    synonym matches and segments the product's words wrongly. Not an error: a minimal corpus has none."""
+    files = dict_files_for(Path(corpus_path), Path(dict_dir) if dict_dir else None)
+    where = Path(dict_dir) if dict_dir else Path(corpus_path) / "dict"
+    if files["user_words.txt"] is None:
+        return []  # a JSON Lines import without --dict
+    if not where.is_dir():
+        return [f"no dictionary directory {where}: building without user words and synonyms"]
+    return [f"no {name} in {where}: building without {'user words' if name == 'user_words.txt' else 'synonyms'}"
+            for name in DICT_FILES if not files[name].is_file()]
 
 
 def analyzer_for(dict_files: dict[str, Path | None], lazy: bool = False, dictionary_cache: Path | None = None) -> Analyzer:
@@ -930,6 +989,23 @@ def _map(path: Path) -> np.ndarray:
     if path.stat().st_size == 0:
         return np.empty(0, np.uint8)
     return np.memmap(path, dtype=np.uint8, mode="r").view(np.ndarray)  # see _segment: no memmap overhead per slice
+
+
+def verify_version(out_dir: str | Path, version: str) -> str | None:
+    """Why published ``version`` would be refused (its manifest unreadable or of another format, a file
+    missing or not matching its checksum), or None when it is sound. Hashes every file (≈ what a
+    server's load costs), so `--check` does not call a corrupt version "up to date"."""
+    vdir = Path(out_dir) / "versions" / version
+    try:
+        manifest = json.loads((vdir / "manifest.json").read_text("utf-8"))
+        files = manifest["files"]
+        fmt = manifest.get("format")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+        return f"unreadable manifest: {e}"
+    if fmt not in READABLE_FORMATS:
+        return f"format {fmt} (this code reads {', '.join(map(str, READABLE_FORMATS))})"
+    problems = _Checker(vdir, files).start().join()
+    return sorted(problems)[0] if problems else None
 
 
 def check_in_background(out_dir: str | Path, version: str) -> "_Checker | None":

@@ -16,6 +16,7 @@ from typing import Callable
 
 from .analysis import Analyzer
 from .build import build_index, check_index
+from .corpus import article_files
 from .index import BuildResult, analyzer_for, dict_files_for
 
 __all__ = ["CorpusWatcher"]
@@ -49,7 +50,10 @@ class CorpusWatcher:
         """The files a build reads: articles, categories.yml, popular.yml, scope.yml (or the .jsonl
         file), the dictionary."""
         if self.corpus.is_dir():
-            files = list((self.corpus / "articles").rglob("*.md")) + [self.corpus / f for f in ("categories.yml", "popular.yml", "scope.yml")]
+            # The files the build reads or reports (a misnamed one: renaming it is a change); not the
+            # editors' lock and swap files, which come and go with every open buffer.
+            articles, misnamed = article_files(self.corpus)
+            files = articles + misnamed + [self.corpus / f for f in ("categories.yml", "popular.yml", "scope.yml")]
         else:
             files = [self.corpus]
         return files + [p for p in self.dict_files.values() if p is not None]
@@ -59,8 +63,11 @@ class CorpusWatcher:
         for path in self.watched():
             try:
                 st = path.stat()
-            except OSError:  # absent, or deleted between listing and stat
-                continue
+            except OSError:
+                try:  # a dangling link fails the build: its removal must be seen as a change
+                    st = path.lstat()
+                except OSError:  # absent, or deleted between listing and stat
+                    continue
             snap[str(path)] = (st.st_mtime_ns, st.st_size, st.st_ino)
         return snap
 

@@ -1,6 +1,7 @@
 import io
 import json
 import re
+import shutil
 import subprocess
 import sys
 import types
@@ -196,3 +197,143 @@ def test_a_changed_article_that_kept_its_updated_date_is_warned_about(make_corpu
     path.write_text(path.read_text("utf-8").replace("1到5个工作日", "1到3个工作日").replace("2026-01-05", "2026-02-01"), "utf-8")
     assert build_main(["--corpus", str(root), "--out", str(out)]) == 0
     assert "warning" not in capsys.readouterr().err
+
+
+def _flip_byte(path, offset=20):
+    data = bytearray(path.read_bytes())
+    data[offset] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+def test_check_with_a_broken_article_is_not_a_failed_build(make_corpus, tmp_path, capsys):
+    root, out = make_corpus(), tmp_path / "index"
+    assert build_main(["--corpus", str(root), "--out", str(out), "-q"]) == 0
+    (root / "articles" / "password" / "bad.md").write_text("---\nid: x\ncategory: password\n---\n答案\n", "utf-8")
+    capsys.readouterr()
+    assert build_main(["--corpus", str(root), "--out", str(out), "--check"]) == 1
+    err = capsys.readouterr().err
+    assert "bad.md:1: missing 'question'" in err and "build failed" not in err
+    assert f"a build would fail; published index: {read_current(out)}" in err
+
+
+def test_ensure_builds_when_stale_and_keeps_serving_after_a_failed_build(make_corpus, tmp_path, capsys):
+    root, out = make_corpus(), tmp_path / "index"
+    bad = root / "articles" / "password" / "bad.md"
+    bad.write_text("---\nid: x\ncategory: password\n---\n答案\n", "utf-8")
+    # Nothing published yet: nothing to serve.
+    assert build_main(["--corpus", str(root), "--out", str(out), "--ensure", "-q"]) == 2
+    assert "no index to serve" in capsys.readouterr().err
+    bad.unlink()
+    assert build_main(["--corpus", str(root), "--out", str(out), "--ensure", "-q"]) == 0
+    v1 = read_current(out)
+    assert build_main(["--corpus", str(root), "--out", str(out), "--ensure"]) == 0  # fresh: no build
+    assert read_current(out) == v1 and "up to date" in capsys.readouterr().out
+    bad.write_text("---\nid: x\ncategory: password\n---\n答案\n", "utf-8")
+    assert build_main(["--corpus", str(root), "--out", str(out), "--ensure"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("bad.md:1: missing 'question'") == 1  # once, not by the check and again by the build
+    assert f"serving the published index {v1}, which is older than" in err
+    assert read_current(out) == v1
+
+
+def test_check_and_ensure_see_a_corrupt_published_version(make_corpus, tmp_path, capsys):
+    root, out = make_corpus(), tmp_path / "index"
+    assert build_main(["--corpus", str(root), "--out", str(out), "-q"]) == 0
+    v1 = read_current(out)
+    _flip_byte(out / "versions" / v1 / "meta.json")
+    assert build_main(["--corpus", str(root), "--out", str(out), "--check"]) == 1
+    assert f"published index {v1} is corrupt: checksum mismatch in meta.json" in capsys.readouterr().err
+    assert build_main(["--corpus", str(root), "--out", str(out), "--ensure", "-q"]) == 0
+    v2 = read_current(out)
+    assert v2 != v1 and build_main(["--corpus", str(root), "--out", str(out), "--check"]) == 0
+    # Corrupt and the corpus broken: nothing sound to serve, and the sound older version is named.
+    _flip_byte(out / "versions" / v2 / "vocab.json")
+    (root / "articles" / "password" / "bad.md").write_text("---\nid: x\n---\n答案\n", "utf-8")
+    shutil.copytree(out / "versions" / v2, out / "versions" / "v00000000T000000000000Z-sound000")
+    _flip_byte(out / "versions" / "v00000000T000000000000Z-sound000" / "vocab.json")  # flipped back: sound
+    capsys.readouterr()
+    assert build_main(["--corpus", str(root), "--out", str(out), "--ensure", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert f"no index to serve: {v2}: checksum mismatch in vocab.json" in err
+    assert "v00000000T000000000000Z-sound000 is sound: roll back to it" in err
+
+
+def test_a_dictionary_file_that_is_not_utf8_is_path_line_message(make_corpus, tmp_path, capsys):
+    root, out = make_corpus(), tmp_path / "index"
+    for name in ("user_words.txt", "synonyms.txt"):
+        good = (root / "dict" / name).read_bytes()
+        (root / "dict" / name).write_bytes(good + "扫码付 100\n".encode("gbk"))
+        assert build_main(["--corpus", str(root), "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        line = good.count(b"\n") + 1
+        assert f"dict/{name}:{line}: file is not valid UTF-8" in err and "Traceback" not in err
+        assert "the published index is unchanged (none yet)" in err
+        (root / "dict" / name).write_bytes(good)
+
+
+def test_a_version_with_a_corrupt_dictionary_is_a_clear_error(make_corpus, tmp_path, capsys):
+    root, out = make_corpus(), tmp_path / "index"
+    assert build_main(["--corpus", str(root), "--out", str(out), "-q"]) == 0
+    (out / "versions" / read_current(out) / "dict" / "synonyms.txt").write_bytes("转账 转帐\n".encode("gbk"))
+    assert main(["search", "转账", "--index", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "synonyms.txt:1: file is not valid UTF-8" in err
+
+
+def test_a_mistyped_dict_is_an_error_and_a_missing_dict_dir_a_warning(make_corpus, tmp_path, capsys):
+    root, out = make_corpus(), tmp_path / "index"
+    for mode in ([], ["--check"], ["--ensure"]):
+        assert build_main(["--corpus", str(root), "--out", str(out), "--dict", str(tmp_path / "nope"), *mode]) == 2
+        assert f"dictionary directory not found: {tmp_path / 'nope'} (--dict)" in capsys.readouterr().err
+    assert read_current(out) is None
+    (root / "dict" / "synonyms.txt").unlink()
+    assert build_main(["--corpus", str(root), "--out", str(out), "-q"]) == 0
+    assert f"warning: no synonyms.txt in {root / 'dict'}: building without synonyms" in capsys.readouterr().err
+    shutil.rmtree(root / "dict")
+    assert build_main(["--corpus", str(root), "--out", str(out), "--ensure", "-q"]) == 0
+    assert f"warning: no dictionary directory {root / 'dict'}: building without user words and synonyms" in \
+        capsys.readouterr().err
+
+
+def test_search_on_a_terminal_that_cannot_show_every_character(make_corpus, tmp_path, tiny_analyzer, monkeypatch):
+    withdraw = {**TINY_ARTICLES["withdraw/arrival.md"], "answer": "提现手续费0.1%，最低¥0.10，2小时内到账。"}
+    root, out = make_corpus({**TINY_ARTICLES, "withdraw/arrival.md": withdraw}), tmp_path / "index"
+    build_index(root, out, analyzer=tiny_analyzer)
+
+    def run(encoding, *extra):
+        raw = io.BytesIO()
+        stdout = io.TextIOWrapper(raw, encoding=encoding, write_through=True)
+        monkeypatch.setattr("sys.stdout", stdout)
+        code = main(["search", "提现多久到账", "--index", str(out), "-k", "1", *extra])
+        stdout.flush()
+        return code, raw.getvalue().decode(encoding)
+
+    code, text = run("gbk")  # a zh_CN.GBK workstation: no ¥ in GBK
+    assert code == 0 and "最低?0.10" in text
+    code, text = run("ascii", "--json")
+    assert code == 0 and json.loads(text)["results"][0]["answer"] == withdraw["answer"]
+
+
+def test_search_k_below_one_is_an_argument_error(tiny_index, capsys):
+    import pytest
+
+    for k in ("0", "-3", "x"):
+        with pytest.raises(SystemExit) as info:
+            main(["search", "提现", "--index", str(tiny_index), "-k", k])
+        assert info.value.code == 2
+        assert "argument -k/--k" in capsys.readouterr().err
+
+
+def test_report_with_a_bad_html_path_or_data_dir_is_one_line(tiny_index, tmp_path, capsys):
+    data = tmp_path / "data"
+    assert main(["report", "--data-dir", str(data), "--index", str(tiny_index)]) == 2
+    assert capsys.readouterr().err == f"error: no data directory {data} (--data-dir, FAQ_DATA_DIR)\n"
+    data.mkdir()
+    assert main(["report", "--data-dir", str(data), "--index", str(tiny_index)]) == 0
+    assert f"warning: no query log {data / 'queries.jsonl'}" in capsys.readouterr().err
+    (data / "queries.jsonl").write_text("", "utf-8")
+    bad = tmp_path / "nowhere" / "r.html"
+    assert main(["report", "--data-dir", str(data), "--index", str(tiny_index), "--html", str(bad)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith("error: cannot write the HTML report: [Errno 2] No such file or directory")
+    assert "Traceback" not in captured.err and captured.err.count("\n") == 1 and captured.out == ""

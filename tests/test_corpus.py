@@ -215,3 +215,52 @@ def test_a_bad_scope_file_is_reported_with_its_line(make_corpus, text, expected)
     (root / "scope.yml").write_text(text, "utf-8")
     problems = problems_of(root)
     assert any(expected in p for p in problems), problems
+
+
+def test_a_scope_file_that_is_not_utf8_is_reported_not_garbled(make_corpus):
+    root = make_corpus()
+    (root / "scope.yml").write_bytes("ours: [易钱包]\nothers:\n  - 支付宝\n".encode("gbk"))
+    assert any("scope.yml:1: file is not valid UTF-8" in p for p in problems_of(root))
+    (root / "scope.yml").write_bytes("# 范围\n".encode("utf-8") + "ours: [易钱包]\n".encode("gbk"))
+    assert any("scope.yml:2: file is not valid UTF-8" in p for p in problems_of(root))
+
+
+def test_editor_files_hidden_files_and_readmes_are_not_articles(make_corpus):
+    root = make_corpus()
+    folder = root / "articles" / "password"
+    (folder / ".#forgot-login.md").symlink_to("root@host.1234:1700000000")  # Emacs's lock: a dangling link
+    hidden = TINY_ARTICLES["password/forgot-login.md"] | {"id": "hidden"}
+    from tests.conftest import article_text
+    for name in (".forgot-login.md.swp", "forgot-login.md~", "#forgot-login.md#", ".hidden.md", "forgot-login.md.orig"):
+        (folder / name).write_text(article_text(hidden), "utf-8")
+    (root / "articles" / ".git").mkdir()
+    (root / "articles" / ".git" / "x.md").write_text("not an article", "utf-8")
+    (root / "articles" / "README.md").write_text("# Articles\n", "utf-8")
+    corpus = load_corpus(root)
+    assert sorted(a.id for a in corpus.articles) == ["pw-login", "pw-pay", "tr-wrong", "wd-time"]
+
+
+def test_a_dangling_link_is_named_by_itself_not_its_target(make_corpus, monkeypatch):
+    root = make_corpus()
+    monkeypatch.chdir(root)
+    (root / "articles" / "password" / "linked.md").symlink_to("root@host.1:1")
+    assert "articles/password/linked.md:1: cannot read the file: No such file or directory" in problems_of(root)
+
+
+def test_article_files_with_another_extension_are_reported(make_corpus):
+    root = make_corpus()
+    from tests.conftest import article_text
+    for name in ("ext.MD", "long.markdown"):
+        (root / "articles" / "password" / name).write_text(article_text(TINY_ARTICLES["withdraw/arrival.md"]), "utf-8")
+    problems = problems_of(root)
+    assert any(p.endswith("password/ext.MD:1: not read: article files must end in .md (rename it to ext.md)")
+               for p in problems), problems
+    assert any(p.endswith("password/long.markdown:1: not read: article files must end in .md (rename it to long.md)")
+               for p in problems), problems
+
+
+def test_an_empty_articles_directory_is_refused(make_corpus):
+    root = make_corpus({})
+    assert (root / "categories.yml").exists()
+    problems = problems_of(root)
+    assert len(problems) == 1 and problems[0].endswith("articles:0: no articles (*.md) found"), problems

@@ -103,9 +103,10 @@ def test_prune_removes_versions_and_leftovers_but_never_the_published_one(tmp_pa
         if "123" in name or name == "analysis-x.npz":
             os.utime(path, (two_hours_ago, two_hours_ago))
     (out / "CURRENT").write_text(old + "\n")  # e.g. an operator rolled back
-    prune(out)
-    # Kept: the newest two and the published one; the fresh leftover may belong to a running builder.
-    assert sorted(p.name for p in (out / "versions").iterdir()) == sorted([fresh.name, old, *newer])
+    prune(out, previous=newer[0])
+    # Kept: the published one, the one it replaced, and no more (the newest, newer[1], has the same content
+    # as newer[0]); the fresh leftover may belong to a running builder.
+    assert sorted(p.name for p in (out / "versions").iterdir()) == sorted([fresh.name, old, newer[0]])
     # Of the cache, only the stale temporary files go.
     assert {n for n, p in cache_files.items() if p.exists()} == {".dictionary-x-y.npz.456.tmp", "analysis-x.npz"}
     assert_published_index_is_intact(out, {old})
@@ -269,3 +270,25 @@ def test_a_killed_builder_and_its_orphaned_children_do_not_hold_up_the_next_buil
             os.kill(orphan, 9)
         except ProcessLookupError:
             pass
+
+
+def test_a_build_failing_on_a_full_disk_removes_what_it_wrote(tmp_path, monkeypatch, tiny_analyzer, capsys):
+    from faq_search.cli import build_main
+
+    out = tmp_path / "ix"
+    v1 = build_index(write_corpus(tmp_path / "c1"), out, analyzer=tiny_analyzer).version
+    extra = {"id": "pts", "question": "积分怎么兑换？", "category": "password", "answer": "在积分中心兑换。"}
+    v2_corpus = write_corpus(tmp_path / "c2", {**TINY_ARTICLES, "password/points.md": extra})
+    real, calls = index_module._write_npy, []
+
+    def full_disk(path, arr):
+        calls.append(path)
+        if len(calls) > 3:
+            raise OSError(28, "No space left on device")
+        return real(path, arr)
+
+    monkeypatch.setattr(index_module, "_write_npy", full_disk)
+    assert build_main(["--corpus", str(v2_corpus), "--out", str(out), "-q"]) == 2
+    assert "No space left on device" in capsys.readouterr().err and len(calls) > 3
+    assert leftovers(out) == []  # a retry has the space back
+    assert_published_index_is_intact(out, {v1})

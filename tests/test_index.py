@@ -84,6 +84,33 @@ def test_only_the_last_two_versions_are_kept(make_corpus, tmp_path, tiny_analyze
     assert kept == sorted(names[-2:])
 
 
+def test_unchanged_rebuilds_do_not_push_out_the_last_different_version(make_corpus, tmp_path, tiny_analyzer):
+    root, out = make_corpus(), tmp_path / "index"
+    before_edit = build_index(root, out, analyzer=tiny_analyzer).version
+    path = root / "articles" / "withdraw" / "arrival.md"
+    path.write_text(path.read_text("utf-8") + "周末也到账。\n", "utf-8")
+    edited = build_index(root, out, analyzer=tiny_analyzer).version
+    again = [build_index(root, out, analyzer=tiny_analyzer).version for _ in range(3)]
+    kept = sorted(p.name for p in (out / "versions").iterdir())
+    # The published one, the one it replaced (servers may still be on it), and the rollback target.
+    assert kept == sorted([before_edit, *again[-2:]]) and edited not in kept
+
+
+def test_a_build_after_a_rollback_keeps_the_version_rolled_back_to(make_corpus, tmp_path, tiny_analyzer):
+    root, out = make_corpus(), tmp_path / "index"
+    path = root / "articles" / "withdraw" / "arrival.md"
+    text = path.read_text("utf-8")
+    good = build_index(root, out, analyzer=tiny_analyzer).version
+    path.write_text(text + "错误的说明。\n", "utf-8")
+    bad = build_index(root, out, analyzer=tiny_analyzer).version
+    (out / "CURRENT").write_text(good + "\n")  # the operator rolls back
+    path.write_text(text + "正确的说明。\n", "utf-8")
+    fixed = build_index(root, out, analyzer=tiny_analyzer).version
+    assert read_current(out) == fixed
+    assert sorted(p.name for p in (out / "versions").iterdir()) == sorted([good, fixed])  # the bad one went
+    assert bad not in {p.name for p in (out / "completions").iterdir()}
+
+
 def test_corrupted_version_is_refused(tiny_index):
     version_dir = tiny_index / "versions" / read_current(tiny_index)
     path = version_dir / "arrays" / "questions.char.data.npy"

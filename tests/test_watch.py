@@ -109,6 +109,37 @@ def test_new_and_deleted_articles_the_dictionary_and_lists_count_as_changes(setu
     assert settle() is None
 
 
+def test_an_editors_lock_file_neither_fails_a_build_nor_hides_the_next_one(setup):
+    root, out, clock, watcher, built, failed = setup
+
+    def settle():
+        watcher.poll()
+        clock.now += 1.5
+        return watcher.poll()
+
+    lock = root / "articles" / "password" / ".#forgot-login.md"
+    lock.symlink_to("root@host.1234:1700000000")  # Emacs, while the buffer has unsaved changes
+    assert settle() is None  # not part of the corpus
+    edit(root, "withdraw/arrival.md", "\n周末也到账。\n")
+    assert isinstance(settle(), BuildResult) and failed == []
+    lock.unlink()
+    assert settle() is None
+    # A dangling link that is an article fails the build; removing it is a change, and the next build publishes.
+    gone = root / "articles" / "password" / "gone.md"
+    gone.symlink_to("nowhere")
+    assert isinstance(settle(), CorpusError)
+    gone.unlink()
+    assert isinstance(settle(), BuildResult)
+    # A misnamed article is reported; renaming it is seen.
+    misnamed = root / "articles" / "password" / "points.MD"
+    misnamed.write_text(article_text({"id": "pts", "question": "积分怎么用？", "category": "password",
+                                      "answer": "在积分中心兑换礼品。"}), "utf-8")
+    error = settle()
+    assert isinstance(error, CorpusError) and "points.MD:1: not read" in str(error)
+    misnamed.rename(misnamed.with_suffix(".md"))
+    assert isinstance(settle(), BuildResult) and len(load_index(out).articles) == len(TINY_ARTICLES) + 1
+
+
 def test_build_if_stale_skips_a_fresh_index(setup):
     root, out, clock, watcher, built, failed = setup
     assert watcher.build_if_stale() is None and built == []
