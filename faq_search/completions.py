@@ -165,10 +165,11 @@ def latest_completions(index_dir: str | Path, normalize: Callable[[str], str], b
 
 
 def publish_completions(index_dir: str | Path, version: str, normalize: Callable[[str], str] | None = None,
-                        layer: tuple[Path, dict] | None = None) -> tuple[Path, bool]:
+                        layer: Callable[[], tuple[Path, dict] | None] | None = None) -> tuple[Path, bool]:
     """Write the completions of published ``version``: (directory, whether an earlier version's were reused).
-    ``layer``: (directory, its ``files.json``) of the changed articles' completions made by a
-    ``CompletionsBuild``, used for an incremental version whose changed phrasings they match."""
+    ``layer()``: (directory, its ``files.json``) of the changed articles' completions made by a
+    ``CompletionsBuild``, asked for only when an incremental version needs them and used when its
+    changed phrasings are theirs."""
     data = load_index(index_dir, version, verify=False)  # just written by this process
     key = content_key(data)
     earlier = _published_with_key(index_dir, key, but=version)
@@ -215,12 +216,12 @@ def _base_layer(index_dir: str | Path, base_key: str, but: str | None = None) ->
 
 
 def _write_layered(index_dir: str | Path, version: str, key: str, data: IndexData,
-                   normalize: Callable[[str], str], made: tuple[Path, dict] | None = None) -> Path:
+                   normalize: Callable[[str], str], layer: Callable[[], tuple[Path, dict] | None] | None = None) -> Path:
     """The completions of incremental ``version`` as layers (LayeredSuggester): its base's files as
     hard links, and those of the articles added or changed since the base (≤ 1 % of them), read here.
     When no completions of the base are left (pruned with an older version, or never written), its
-    layer is made here once, from the latest completions, and the next versions link it. ``made``: the
-    changed articles' layer as a CompletionsBuild wrote it (directory, files.json), if it has them."""
+    layer is made here once, from the latest completions, and the next versions link it. ``layer()``:
+    the changed articles' layer as a CompletionsBuild wrote it (directory, files.json), if it has them."""
     (base, base_position, _), (delta, delta_position, _) = data.segments
     base_key = content_key(base)
     source = _base_layer(index_dir, base_key, but=version)
@@ -233,6 +234,7 @@ def _write_layered(index_dir: str | Path, version: str, key: str, data: IndexDat
         files = _write_files(tmp / "base", *index_suggester(base, normalize, previous).to_arrays())
     files = {f"base/{name}": digest for name, digest in files.items()}
     (tmp / "delta").mkdir()
+    made = layer() if layer is not None else None
     if made is not None and made[1]["files"] is not None and made[1]["key"] == content_key(delta):
         layer_files = made[1]["files"]
         for name in layer_files:
@@ -291,13 +293,13 @@ class CompletionsBuild:
 
     def finish(self, version: str) -> tuple[Path, bool]:
         """Publish the completions of ``version`` (just published from this corpus)."""
-        built = self._built()
         if self.layer:
             try:
-                return publish_completions(self.index_dir, version, self.normalize,
-                                           layer=(self.tmp, built) if built is not None else None)
+                # Waited for only if the layer is needed: not when only answers changed (linked instead).
+                return publish_completions(self.index_dir, version, self.normalize, layer=self._layer)
             finally:
                 self.cancel()
+        built = self._built()
         if built is not None and built["files"] is None:  # this content's completions were published already
             self.cancel()
             return publish_completions(self.index_dir, version, self.normalize)
@@ -309,6 +311,10 @@ class CompletionsBuild:
                         self.process.exitcode)
         self.cancel()
         return publish_completions(self.index_dir, version, self.normalize)
+
+    def _layer(self) -> tuple[Path, dict] | None:
+        built = self._built()
+        return None if built is None else (self.tmp, built)
 
     def _built(self) -> dict | None:
         """The child's ``files.json`` once it has finished; None without a child or when it failed."""

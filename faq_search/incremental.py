@@ -137,7 +137,7 @@ def build_incremental(corpus_path: str | Path, out_dir: str | Path, dict_files: 
     """Publish an incremental version when the published index allows one and the corpus changed
     little since its base; None when a full build is needed. Raises CorpusError like a full build.
     ``on_delta(articles, normalize)`` is told the added and changed articles once they are known to be
-    valid and few enough, before the version is written."""
+    valid and few enough, before the version is written, when one of them has a phrasing the base lacks."""
     t0 = time.perf_counter()
     corpus_path, out_dir = Path(corpus_path), Path(out_dir)
     if not corpus_path.exists():
@@ -168,12 +168,13 @@ def build_incremental(corpus_path: str | Path, out_dir: str | Path, dict_files: 
         _check_jsonl(corpus_path, order, delta, meta, related, sources)
         kept = {meta["category"][p] for p in order[order >= 0].tolist()}
         categories = {c: c for c in sorted((kept | {a.category for a in delta}) - {""})}
-    if on_delta is not None:
-        on_delta(delta, analyzer.normalize)
     corpus = Corpus(articles=delta, categories=categories, content_hash=content_hash, popular=popular, scope=scope)
     key = corpus_key(corpus, analyzer, ranking)
     cache = out_dir / "cache" / f"delta-{analyzer.fingerprint}.npz"
     known = _base_features(out_dir, base, delta, meta["id"], vocab)
+    # Told only when a phrasing is new: after an answer edit the completions are the base's, linked.
+    if on_delta is not None and any(text not in known for a in delta for text in row_texts(a)):
+        on_delta(delta, analyzer.normalize)
     # Not pruned: an entry edited back and forth stays cached (the cache goes at the next full build).
     analysed = analyse_corpus(analyzer, delta, cache, progress, workers, known, prune=False)
     save_dictionary_table(out_dir / "cache", analyzer)  # when this build had to load the whole dictionary
@@ -339,6 +340,17 @@ def _link(src: Path, dst: Path) -> None:
 def _write(out_dir: Path, base: _Base, corpus: Corpus, analyzer, arrays: dict, order: np.ndarray, key: str,
            dict_files: dict, ranking: dict, seconds: float) -> tuple[str, Path]:
     version, tmp = new_version_dir(out_dir, key)
+    try:
+        return version, _write_delta_files(out_dir, base, corpus, analyzer, arrays, order, key, dict_files, ranking,
+                                           seconds, version, tmp)
+    except BaseException:
+        # As a full build's: a retry after freeing a full disk must not meet this half-written copy.
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _write_delta_files(out_dir: Path, base: _Base, corpus: Corpus, analyzer, arrays: dict, order: np.ndarray, key: str,
+                       dict_files: dict, ranking: dict, seconds: float, version: str, tmp: Path) -> Path:
     checksums = dict(base.files)
     for name in base.files:
         _link(base.vdir / name, tmp / name)
@@ -376,7 +388,7 @@ def _write(out_dir: Path, base: _Base, corpus: Corpus, analyzer, arrays: dict, o
         "delta": {"articles": len(corpus.articles), "question_rows": int(arrays["row_article"].size),
                   "hidden_base_articles": base.articles - int((order >= 0).sum())},
     }
-    return version, finish_version(out_dir, version, tmp, manifest)
+    return finish_version(out_dir, version, tmp, manifest)
 
 
 # --- load: one view over both segments ---------------------------------------------------------

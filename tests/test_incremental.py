@@ -475,6 +475,32 @@ def test_a_failed_incremental_build_stops_its_completions_process(small_base, tm
     assert read_current(out) == first.version and not list((out / completions.DIRNAME).glob(".tmp-*"))
 
 
+def test_an_incremental_build_that_fails_while_writing_leaves_no_temporary_version(small_base, tmp_path, tiny_analyzer,
+                                                                                   monkeypatch):
+    from faq_search import incremental as incremental_module
+
+    entries = [entry(i) for i in range(60)]
+    corpus, out = tmp_path / "kb.jsonl", tmp_path / "index"
+    write(corpus, entries)
+    first = build(corpus, out, tiny_analyzer)
+
+    real, full = incremental_module.write_article_texts, [True]
+
+    def disk_full(*args, **kwargs):
+        if full:
+            raise OSError(28, "No space left on device")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(incremental_module, "write_article_texts", disk_full)
+    entries[7] = entry(7, answer="改过的答案。")
+    write(corpus, entries)
+    with pytest.raises(OSError, match="No space"):
+        build(corpus, out, tiny_analyzer)
+    assert read_current(out) == first.version and not list((out / "versions").glob(".tmp-*"))
+    full.clear()  # space freed: a retry publishes
+    assert build(corpus, out, tiny_analyzer).incremental
+
+
 def test_a_scope_change_alone_reaches_an_incremental_version(small_base, tmp_path, tiny_analyzer):
     from tests.conftest import write_corpus
 
