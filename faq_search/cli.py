@@ -345,6 +345,14 @@ def cmd_eval(args) -> int:
     except (IndexError_, OSError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    # An id renamed or deleted since the query was labelled would count as a miss nobody can explain.
+    unknown = [(lq, aid) for lq in queries for aid in lq.expected if searcher.get(aid) is None]
+    for lq, aid in unknown:
+        print(f"{args.queries}:{lq.line}: expects '{aid}', which the index does not have "
+              f"(renamed or deleted? fix the label)", file=sys.stderr)
+    if unknown:
+        print(f"error: {len(unknown)} label(s) name no article of {searcher.version}; nothing measured", file=sys.stderr)
+        return 2
     report = evaluate(searcher, queries)
     if args.json:
         body = report.to_dict()

@@ -117,6 +117,16 @@ def test_metrics_on_a_hand_made_case(searcher):
     assert report.false_rejection == 0.0 and report.failures == []
 
 
+def test_eval_refuses_labels_naming_no_article(real_index, tmp_path, capsys):
+    path = tmp_path / "q.jsonl"
+    path.write_text(json.dumps({"query": "提現要幾天", "expected": "topup-withdraw-withdraw-arrival"}, ensure_ascii=False)
+                    + "\n" + json.dumps({"query": "钱转错人了", "expected": ["renamed-article"]}, ensure_ascii=False) + "\n",
+                    "utf-8")
+    assert main(["eval", "--index", str(real_index), "--queries", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}:2: expects 'renamed-article'" in err and "nothing measured" in err
+
+
 def test_eval_command_prints_json_and_failures(real_index, tmp_path, capsys):
     path = tmp_path / "q.jsonl"
     path.write_text(
