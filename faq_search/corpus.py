@@ -54,6 +54,26 @@ def _load_yaml(text: str):
     return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
 
 
+def _item_lines(node, first_line: int) -> list[int]:
+    """File lines of a YAML sequence node's items (empty for any other node): a bad item is
+    reported where it is, not at its key."""
+    if not isinstance(node, yaml.SequenceNode):
+        return []
+    return [first_line + item.start_mark.line for item in node.value]
+
+
+def _list_item_lines(text: str, first_line: int) -> dict[str, list[int]]:
+    """For a YAML mapping in ``text``: key → the lines of its list items. Text that has already
+    loaded composes too; anything else gives {}."""
+    try:
+        node = yaml.compose(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError:
+        return {}
+    if not isinstance(node, yaml.MappingNode):
+        return {}
+    return {str(k.value): _item_lines(v, first_line) for k, v in node.value if isinstance(k, yaml.ScalarNode)}
+
+
 def _yaml_problem(e: yaml.YAMLError, display: str, text: str, first_line: int, what: str) -> Problem:
     """``path:line: what: reason`` of a YAML error in ``text``, which starts at line ``first_line`` of the file."""
     mark = getattr(e, "problem_mark", None)
@@ -523,10 +543,14 @@ def _check_ids(articles: list[Article], problems: list[Problem], popular: tuple[
             if rid not in first_seen:
                 problems.append(Problem(*where_in_front(a.source, "related", rid), f"unknown related id '{rid}'"))
     if popular_file is not None:
-        lines = popular_file.read_text("utf-8").splitlines()
-        for pid in popular:
+        # The item's own line: a substring search sent 'a' to the line of 'abc'.
+        try:
+            lines = _item_lines(yaml.compose(popular_file.read_text("utf-8"), Loader=_StrictLoader), 1)  # noqa: S506
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            lines = []
+        for i, pid in enumerate(popular):
             if pid not in first_seen:
-                line = next((i for i, text in enumerate(lines, 1) if pid in text), 1)
+                line = lines[i] if i < len(lines) else 1
                 problems.append(Problem(_display(popular_file), line, f"unknown article id '{pid}'"))
 
 

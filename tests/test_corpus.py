@@ -264,3 +264,11 @@ def test_an_empty_articles_directory_is_refused(make_corpus):
     assert (root / "categories.yml").exists()
     problems = problems_of(root)
     assert len(problems) == 1 and problems[0].endswith("articles:0: no articles (*.md) found"), problems
+
+
+def test_an_unknown_popular_id_is_reported_at_its_own_item(make_corpus):
+    # 'pw' is inside 'pw-login' on line 2: the problem is the item on line 4.
+    root = make_corpus()
+    (root / "popular.yml").write_text("# most asked\n- pw-login\n- wd-time\n- pw\n", "utf-8")
+    problems = problems_of(root)
+    assert problems == [p for p in problems if p.endswith("popular.yml:4: unknown article id 'pw'")] and problems, problems
