@@ -430,11 +430,12 @@ def _load_markdown(root: Path, problems: list[Problem]) -> tuple[list[Article], 
     if not paths:
         articles_dir = root / "articles" if (root / "articles").is_dir() else root
         problems.append(Problem(_display(articles_dir), 0, "no articles (*.md) found"))
-    articles = []
+    articles, folders = [], {}
     for path in paths:
         article = parse_markdown_article(path, _display(path), problems)
         if article is not None:
             articles.append(article)
+            folders[article.source] = path.parent
     categories: dict[str, str] = {}
     cat_file = root / "categories.yml"
     extra = []
@@ -450,10 +451,19 @@ def _load_markdown(root: Path, problems: list[Problem]) -> tuple[list[Article], 
             problems.append(_yaml_problem(e, _display(cat_file), text, 1, "invalid categories file"))
         except (ValueError, UnicodeDecodeError) as e:
             problems.append(Problem(_display(cat_file), 1, f"invalid categories file: {e}"))
+        articles_dir = root / "articles" if (root / "articles").is_dir() else root
         for a in articles:
             if categories and a.category not in categories:
                 problems.append(Problem(*where_in_front(a.source, "category", a.category),
                                         f"unknown category '{a.category}' (not in categories.yml)"))
+                continue
+            # A file moved to another category's directory keeps its old category: the move would
+            # change nothing. Only a directory named after a category says where the file belongs.
+            folder = folders[a.source]
+            if folder.parent == articles_dir and folder.name in categories and a.category != folder.name:
+                problems.append(Problem(*where_in_front(a.source, "category", a.category),
+                                        f"category '{a.category}' but the file is in {folder.name}/: "
+                                        f"set 'category: {folder.name}' or move the file to {a.category}/"))
     return articles, categories, paths + extra
 
 

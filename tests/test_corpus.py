@@ -272,3 +272,19 @@ def test_an_unknown_popular_id_is_reported_at_its_own_item(make_corpus):
     (root / "popular.yml").write_text("# most asked\n- pw-login\n- wd-time\n- pw\n", "utf-8")
     problems = problems_of(root)
     assert problems == [p for p in problems if p.endswith("popular.yml:4: unknown article id 'pw'")] and problems, problems
+
+
+def test_an_article_moved_to_another_category_directory_is_reported(make_corpus):
+    # Moved from withdraw/ to password/ with 'category: withdraw' kept: the move would change nothing.
+    # A directory that is no category (imported/) may hold any category.
+    moved = {**TINY_ARTICLES}
+    moved["password/arrival.md"] = moved.pop("withdraw/arrival.md")
+    moved["imported/forgot-pay.md"] = moved.pop("password/forgot-pay.md")
+    root = make_corpus(moved)
+    line = next(i for i, t in enumerate((root / "articles/password/arrival.md").read_text("utf-8").splitlines(), 1)
+                if t.startswith("category:"))
+    problems = problems_of(root)
+    assert len(problems) == 1 and problems[0].endswith(
+        f"password/arrival.md:{line}: category 'withdraw' but the file is in password/: "
+        "set 'category: password' or move the file to withdraw/"), problems
+
