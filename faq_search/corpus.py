@@ -21,6 +21,7 @@ __all__ = ["Article", "Corpus", "CorpusError", "Problem", "Scope", "load_corpus"
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _FRONT_MATTER_END = re.compile(r"^---[ \t]*$", re.M)
 _KEY_LINE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*:")
+_WIDE_KEY_LINE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)[ \t]*：")
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -81,6 +82,8 @@ def _yaml_problem(e: yaml.YAMLError, display: str, text: str, first_line: int, w
     if isinstance(e, yaml.reader.ReaderError):  # a character YAML refuses (NUL, control): no mark, a position
         line = first_line + text[: e.position].count("\n")
     reason = getattr(e, "problem", None) or str(e).splitlines()[0]
+    if reason == "mapping values are not allowed here":  # `question: 提示: 文字`
+        reason += " (a value holding ': ' must be put in quotes)"
     context, context_mark = getattr(e, "context", None), getattr(e, "context_mark", None)
     if context and context_mark is not None:
         reason += f" ({context} that starts at line {first_line + context_mark.line})"
@@ -195,13 +198,30 @@ def _hash_files(paths: list[Path], root: Path) -> str:
     return h.hexdigest()
 
 
-def _as_str_list(value, key: str, where: tuple[str, int], problems: list[Problem]) -> tuple[str, ...]:
+def _as_str_list(value, key: str, where: tuple[str, int], problems: list[Problem],
+                 item_lines: list[int] | None = None) -> tuple[str, ...]:
+    """A list of strings; a bad item is reported at its own line when ``item_lines`` gives it."""
     if value is None:
         return ()
     if isinstance(value, str):
         value = [value]
-    if not isinstance(value, list) or not all(isinstance(v, (str, int, float)) for v in value):
-        problems.append(Problem(*where, f"'{key}' must be a list of strings"))
+    if not isinstance(value, list) or (item_lines is None and not all(isinstance(v, (str, int, float)) for v in value)):
+        problems.append(Problem(*where, f"'{key}' must be a list of strings"))  # a JSON Lines record: one line anyway
+        return ()
+    bad = False
+    for i, v in enumerate(value):
+        if isinstance(v, (str, int, float)):
+            continue
+        bad = True
+        line = item_lines[i] if i < len(item_lines) else where[1]
+        if v is None:
+            message = f"empty item in '{key}': write the text after the '-' or delete the line"
+        elif isinstance(v, dict):  # `- 提示: 文字`: YAML reads a key and a value
+            message = f"item of '{key}' holds ': ' and is read as a key and value: put the item in quotes"
+        else:
+            message = f"item of '{key}' must be text, not {v!r}"
+        problems.append(Problem(where[0], line, message))
+    if bad:
         return ()
     return tuple(str(v).strip() for v in value if str(v).strip())
 
@@ -290,6 +310,12 @@ def parse_markdown_article(path: Path, display: str, problems: list[Problem]) ->
     front = text[4 : end.start()]
     body = text[end.end() :].strip("\n")
     closing_line = text[: end.start()].count("\n") + 1
+    # A Chinese IME's full-width colon: YAML reads the line as text and stops at the next one.
+    wide = [Problem(display, 2 + i, f"'{m.group(1)}' is followed by a full-width colon '：': type ':' and a space")
+            for i, t in enumerate(front.splitlines()) if (m := _WIDE_KEY_LINE.match(t))]
+    if wide:
+        problems.extend(wide)
+        return None
     try:
         meta = _load_yaml(front)
     except yaml.YAMLError as e:
@@ -321,9 +347,11 @@ def parse_markdown_article(path: Path, display: str, problems: list[Problem]) ->
         question = ""
     if not body.strip():
         problems.append(Problem(display, closing_line, "missing answer (the body after the front matter is empty)"))
-    similar = _as_str_list(meta.get("similar_questions"), "similar_questions", where("similar_questions"), problems)
-    tags = _as_str_list(meta.get("tags"), "tags", where("tags"), problems)
-    related = _as_str_list(meta.get("related"), "related", where("related"), problems)
+    items = _list_item_lines(front, 2)
+    similar = _as_str_list(meta.get("similar_questions"), "similar_questions", where("similar_questions"), problems,
+                           items.get("similar_questions"))
+    tags = _as_str_list(meta.get("tags"), "tags", where("tags"), problems, items.get("tags"))
+    related = _as_str_list(meta.get("related"), "related", where("related"), problems, items.get("related"))
     category = meta.get("category")
     if category is not None and not isinstance(category, str):
         problems.append(Problem(*where("category"), "'category' must be a string"))
@@ -389,7 +417,8 @@ def _load_scope(path: Path, problems: list[Problem]) -> Scope:
     for key in loaded:
         if key not in ("ours", "others"):
             problems.append(Problem(display, line_of(str(key)), f"unknown key '{key}' (expected 'ours' and 'others')"))
-    names = {k: _as_str_list(loaded.get(k), k, (display, line_of(k)), problems) for k in ("ours", "others")}
+    items = _list_item_lines(text, 1)
+    names = {k: _as_str_list(loaded.get(k), k, (display, line_of(k)), problems, items.get(k)) for k in ("ours", "others")}
     for name in set(names["ours"]) & set(names["others"]):
         problems.append(Problem(display, line_of("others"), f"'{name}' is both ours and another product's"))
     return Scope(names["ours"], names["others"])

@@ -288,3 +288,30 @@ def test_an_article_moved_to_another_category_directory_is_reported(make_corpus)
         f"password/arrival.md:{line}: category 'withdraw' but the file is in password/: "
         "set 'category: password' or move the file to withdraw/"), problems
 
+
+
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        # The bad item's line, not the key's (line 4), and what is wrong with it.
+        ("---\nid: y1\nquestion: 问？\nsimilar_questions:\n  - 问法一\n  - 问法二\n  -\ncategory: password\n---\n答\n",
+         "bad.md:7: empty item in 'similar_questions': write the text after the '-' or delete the line"),
+        ("---\nid: y2\nquestion: 问？\nsimilar_questions:\n  - 问法一\n  - 提示: 问法二\ncategory: password\n---\n答\n",
+         "bad.md:6: item of 'similar_questions' holds ': ' and is read as a key and value: put the item in quotes"),
+        # A full-width colon (Chinese IME): YAML would stop at the next line, line 4.
+        ("---\nid: y3\nquestion：问？\ncategory: password\n---\n答\n",
+         "bad.md:3: 'question' is followed by a full-width colon '：': type ':' and a space"),
+        ("---\nid: y4\nquestion: 提示: 问？\ncategory: password\n---\n答\n",
+         "bad.md:3: invalid YAML: mapping values are not allowed here (a value holding ': ' must be put in quotes)"),
+    ],
+)
+def test_a_bad_value_is_reported_at_its_line_with_what_to_do(make_corpus, content, expected):
+    problems = problems_of(make_corpus({**TINY_ARTICLES, "password/bad.md": content}))
+    assert len(problems) == 1 and problems[0].endswith(expected), problems
+
+
+def test_a_bad_scope_item_is_reported_at_its_line(make_corpus):
+    root = make_corpus()
+    (root / "scope.yml").write_text("ours: [易钱包]\nothers:\n  - 微信\n  -\n", "utf-8")
+    assert [p.rsplit("/", 1)[-1] for p in problems_of(root)] == [
+        "scope.yml:4: empty item in 'others': write the text after the '-' or delete the line"]
