@@ -3,7 +3,7 @@ import json
 import pytest
 
 from faq_search.corpus import CorpusError, Scope, load_corpus
-from tests.conftest import TINY_ARTICLES
+from tests.conftest import TINY_ARTICLES, TINY_SYNONYMS, TINY_USER_WORDS
 
 
 def problems_of(path):
@@ -315,3 +315,40 @@ def test_a_bad_scope_item_is_reported_at_its_line(make_corpus):
     (root / "scope.yml").write_text("ours: [易钱包]\nothers:\n  - 微信\n  -\n", "utf-8")
     assert [p.rsplit("/", 1)[-1] for p in problems_of(root)] == [
         "scope.yml:4: empty item in 'others': write the text after the '-' or delete the line"]
+
+
+def test_a_word_in_two_synonym_groups_and_a_bad_frequency_fail_the_build(make_corpus, tmp_path, capsys):
+    from faq_search.cli import build_main
+
+    root, out = make_corpus(), tmp_path / "index"
+    # 登录 heads the group at line 4 already: one of the two groups would silently lose it.
+    (root / "dict" / "synonyms.txt").write_text(TINY_SYNONYMS + "# a comment\n登录 签到\n", "utf-8")
+    assert build_main(["--corpus", str(root), "--out", str(out)]) == 2
+    assert ("dict/synonyms.txt:8: '登录' is already in the group at line 4: keep each word in one group (merge the two)"
+            in capsys.readouterr().err)
+    (root / "dict" / "synonyms.txt").write_text(TINY_SYNONYMS, "utf-8")
+    # A tag after a frequency is jieba's format; a frequency that is no number would be dropped.
+    (root / "dict" / "user_words.txt").write_text(TINY_USER_WORDS + "碰一碰 60 n\n扫码付 高\n", "utf-8")
+    assert build_main(["--corpus", str(root), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("user_words.txt") == 1 and ("dict/user_words.txt:5: '扫码付 高': expected 'word frequency' with a "
+                                                 "whole number (such as '扫码付 60'); the frequency would be ignored") in err, err
+
+
+def test_a_published_versions_dictionary_copy_is_read_as_it_is(tmp_path):
+    # Built before these checks: refusing it would take a serving index down.
+    from faq_search.analysis import load_synonyms, load_user_words
+    from faq_search.corpus import DictionaryError
+
+    corpus_dict = tmp_path / "corpus" / "dict"
+    copy = tmp_path / "index" / "versions" / "v1" / "dict"
+    for d in (corpus_dict, copy):
+        d.mkdir(parents=True)
+        (d / "synonyms.txt").write_text("登录 登陆\n登录 签到\n", "utf-8")
+        (d / "user_words.txt").write_text("扫码付 高\n", "utf-8")
+    assert load_synonyms(copy / "synonyms.txt") == [["登录", "登陆"], ["登录", "签到"]]
+    assert load_user_words(copy / "user_words.txt") == [("扫码付", None)]
+    for load, name in ((load_synonyms, "synonyms.txt"), (load_user_words, "user_words.txt")):
+        with pytest.raises(DictionaryError) as info:
+            load(corpus_dict / name)
+        assert [p.line for p in info.value.problems] == [2 if name == "synonyms.txt" else 1]
