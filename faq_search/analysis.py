@@ -131,14 +131,20 @@ def _dictionary_text(path: Path) -> str:
         from .corpus import DictionaryError, Problem, _display
 
         line = raw[: e.start].count(b"\n") + 1
-        raise DictionaryError([Problem(_display(Path(path)), line, "file is not valid UTF-8")]) from None
+        hint = "" if _published_copy(path) else ": save it as UTF-8"  # a version's copy is damaged, not mis-saved
+        raise DictionaryError([Problem(_display(Path(path)), line, f"file is not valid UTF-8{hint}")]) from None
+
+
+def _published_copy(path: Path) -> bool:
+    """Whether ``path`` is in a published version's dictionary copy (versions/<v>/dict/)."""
+    return Path(path).parent.parent.parent.name == "versions"
 
 
 def _raise_problems(path: Path, problems: list[tuple[int, str]]) -> None:
     """DictionaryError (``path:line: …``) for the problems of a dictionary being built from. A published
     version's copy (versions/<v>/dict/) is read as it is: it may predate these checks, and refusing it
     would take a serving index down for a problem its build did not report."""
-    if not problems or Path(path).parent.parent.parent.name == "versions":
+    if not problems or _published_copy(path):
         return
     from .corpus import DictionaryError, Problem, _display
 

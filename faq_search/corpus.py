@@ -200,7 +200,8 @@ def _hash_files(paths: list[Path], root: Path) -> str:
 
 def _as_str_list(value, key: str, where: tuple[str, int], problems: list[Problem],
                  item_lines: list[int] | None = None) -> tuple[str, ...]:
-    """A list of strings; a bad item is reported at its own line when ``item_lines`` gives it."""
+    """A list of strings. ``item_lines`` (YAML) lists its items' lines: each bad item is reported at its
+    own line, or at the key's when unknown. None (a JSON Lines record, one line): one message."""
     if value is None:
         return ()
     if isinstance(value, str):
@@ -294,7 +295,7 @@ def parse_markdown_article(path: Path, display: str, problems: list[Problem]) ->
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         line = raw[: e.start].count(b"\n") + 1
-        problems.append(Problem(display, line, "file is not valid UTF-8"))
+        problems.append(Problem(display, line, "file is not valid UTF-8: save it as UTF-8"))
         return None
     if not text.strip():
         problems.append(Problem(display, 1, "file is empty"))
@@ -347,11 +348,14 @@ def parse_markdown_article(path: Path, display: str, problems: list[Problem]) ->
         question = ""
     if not body.strip():
         problems.append(Problem(display, closing_line, "missing answer (the body after the front matter is empty)"))
-    items = _list_item_lines(front, 2)
+    # Composed again only for a bad item's line: parsing twice would slow a 100k-article load.
+    lists = [meta.get(k) for k in ("similar_questions", "tags", "related")]
+    bad_item = any(isinstance(v, list) and not all(isinstance(x, (str, int, float)) for x in v) for v in lists)
+    items = _list_item_lines(front, 2) if bad_item else {}
     similar = _as_str_list(meta.get("similar_questions"), "similar_questions", where("similar_questions"), problems,
-                           items.get("similar_questions"))
-    tags = _as_str_list(meta.get("tags"), "tags", where("tags"), problems, items.get("tags"))
-    related = _as_str_list(meta.get("related"), "related", where("related"), problems, items.get("related"))
+                           items.get("similar_questions", []))
+    tags = _as_str_list(meta.get("tags"), "tags", where("tags"), problems, items.get("tags", []))
+    related = _as_str_list(meta.get("related"), "related", where("related"), problems, items.get("related", []))
     category = meta.get("category")
     if category is not None and not isinstance(category, str):
         problems.append(Problem(*where("category"), "'category' must be a string"))
@@ -398,7 +402,7 @@ def _load_scope(path: Path, problems: list[Problem]) -> Scope:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:  # read with replacement characters, its names would match nothing
-        problems.append(Problem(display, raw[: e.start].count(b"\n") + 1, "file is not valid UTF-8"))
+        problems.append(Problem(display, raw[: e.start].count(b"\n") + 1, "file is not valid UTF-8: save it as UTF-8"))
         return Scope()
     try:
         loaded = _load_yaml(text)
@@ -418,7 +422,7 @@ def _load_scope(path: Path, problems: list[Problem]) -> Scope:
         if key not in ("ours", "others"):
             problems.append(Problem(display, line_of(str(key)), f"unknown key '{key}' (expected 'ours' and 'others')"))
     items = _list_item_lines(text, 1)
-    names = {k: _as_str_list(loaded.get(k), k, (display, line_of(k)), problems, items.get(k)) for k in ("ours", "others")}
+    names = {k: _as_str_list(loaded.get(k), k, (display, line_of(k)), problems, items.get(k, [])) for k in ("ours", "others")}
     for name in set(names["ours"]) & set(names["others"]):
         problems.append(Problem(display, line_of("others"), f"'{name}' is both ours and another product's"))
     return Scope(names["ours"], names["others"])

@@ -74,7 +74,7 @@ def test_an_unreadable_article_path_is_reported_as_path_line_message(make_corpus
 def test_non_utf8_file_is_reported(make_corpus):
     root = make_corpus()
     (root / "articles" / "password" / "latin1.md").write_bytes("---\nid: z\nquestion: caf\xe9\n---\nx\n".encode("latin-1"))
-    assert any("latin1.md:3: file is not valid UTF-8" in p for p in problems_of(root))
+    assert any(p.endswith("latin1.md:3: file is not valid UTF-8: save it as UTF-8") for p in problems_of(root))
 
 
 def test_duplicate_id_names_both_places(make_corpus):
@@ -220,7 +220,7 @@ def test_a_bad_scope_file_is_reported_with_its_line(make_corpus, text, expected)
 def test_a_scope_file_that_is_not_utf8_is_reported_not_garbled(make_corpus):
     root = make_corpus()
     (root / "scope.yml").write_bytes("ours: [易钱包]\nothers:\n  - 支付宝\n".encode("gbk"))
-    assert any("scope.yml:1: file is not valid UTF-8" in p for p in problems_of(root))
+    assert any(p.endswith("scope.yml:1: file is not valid UTF-8: save it as UTF-8") for p in problems_of(root))
     (root / "scope.yml").write_bytes("# 范围\n".encode("utf-8") + "ours: [易钱包]\n".encode("gbk"))
     assert any("scope.yml:2: file is not valid UTF-8" in p for p in problems_of(root))
 
