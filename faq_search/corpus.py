@@ -21,6 +21,7 @@ __all__ = ["Article", "Corpus", "CorpusError", "Problem", "Scope", "load_corpus"
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _FRONT_MATTER_END = re.compile(r"^---[ \t]*$", re.M)
 _KEY_LINE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*:")
+_ANY_KEY_LINE = re.compile(r"^[^\s#:][^:]*:(\s|$)")  # any key, an unknown or misspelt one too
 _WIDE_KEY_LINE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)[ \t]*：")
 
 
@@ -320,7 +321,15 @@ def parse_markdown_article(path: Path, display: str, problems: list[Problem]) ->
     try:
         meta = _load_yaml(front)
     except yaml.YAMLError as e:
-        problems.append(_yaml_problem(e, display, front, 2, "invalid YAML"))
+        problem = _yaml_problem(e, display, front, 2, "invalid YAML")
+        # A missing closing '---' with a '---' rule further down: the answer is read as YAML and the
+        # error lands at some later line. Name the first line that is no key, where the answer starts.
+        stray = next((2 + i for i, t in enumerate(front.splitlines())
+                      if t[:1] not in ("", " ", "\t", "#", "-") and not _ANY_KEY_LINE.match(t)), None)
+        if stray is not None and stray <= problem.line:
+            problem = Problem(display, stray, "not a 'key: value' line: if the answer starts here, add the "
+                                              "closing '---' above it")
+        problems.append(problem)
         return None
     if not isinstance(meta, dict):
         problems.append(Problem(display, 2, "front matter must be a mapping of keys to values"))

@@ -303,6 +303,9 @@ def test_an_article_moved_to_another_category_directory_is_reported(make_corpus)
          "bad.md:3: 'question' is followed by a full-width colon '：': type ':' and a space"),
         ("---\nid: y4\nquestion: 提示: 问？\ncategory: password\n---\n答\n",
          "bad.md:3: invalid YAML: mapping values are not allowed here (a value holding ': ' must be put in quotes)"),
+        # The closing '---' forgotten, a '---' rule further down: YAML stopped at line 7, the answer starts at 6.
+        ("---\nid: y5\nquestion: 问？\ncategory: password\n\n第一段答案。\n\n---\n\n第二段。\n",
+         "bad.md:6: not a 'key: value' line: if the answer starts here, add the closing '---' above it"),
     ],
 )
 def test_a_bad_value_is_reported_at_its_line_with_what_to_do(make_corpus, content, expected):
