@@ -131,21 +131,43 @@ def _dictionary_text(path: Path) -> str:
         from .corpus import DictionaryError, Problem, _display
 
         line = raw[: e.start].count(b"\n") + 1
-        raise DictionaryError([Problem(_display(Path(path)), line, "file is not valid UTF-8")]) from None
+        hint = "" if _published_copy(path) else ": save it as UTF-8"  # a version's copy is damaged, not mis-saved
+        raise DictionaryError([Problem(_display(Path(path)), line, f"file is not valid UTF-8{hint}")]) from None
+
+
+def _published_copy(path: Path) -> bool:
+    """Whether ``path`` is in a published version's dictionary copy (versions/<v>/dict/)."""
+    return Path(path).parent.parent.parent.name == "versions"
+
+
+def _raise_problems(path: Path, problems: list[tuple[int, str]]) -> None:
+    """DictionaryError (``path:line: …``) for the problems of a dictionary being built from. A published
+    version's copy (versions/<v>/dict/) is read as it is: it may predate these checks, and refusing it
+    would take a serving index down for a problem its build did not report."""
+    if not problems or _published_copy(path):
+        return
+    from .corpus import DictionaryError, Problem, _display
+
+    raise DictionaryError([Problem(_display(Path(path)), line, message) for line, message in problems])
 
 
 def load_user_words(path: Path | None) -> list[tuple[str, int | None]]:
     """Read a jieba user dictionary: ``word [freq] [tag]`` per line, ``#`` comments."""
     if path is None or not Path(path).exists():
         return []
-    entries = []
-    for line in _dictionary_text(path).splitlines():
+    entries, problems = [], []
+    for number, line in enumerate(_dictionary_text(path).splitlines(), 1):
         line = line.split("#", 1)[0].strip()
         if not line:
             continue
         parts = line.split()
         freq = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+        # jieba's format: a frequency (digits), then a part-of-speech tag (a-z); anything else would be dropped.
+        if len(parts) > 3 or (len(parts) > 1 and freq is None and (len(parts) == 3 or not re.fullmatch(r"[a-z]+", parts[1]))):
+            problems.append((number, f"'{line}': expected 'word frequency' with a whole number (such as "
+                                     f"'{parts[0]} 60'); the frequency would be ignored"))
         entries.append((parts[0], freq))
+    _raise_problems(path, problems)
     return entries
 
 
@@ -154,13 +176,21 @@ def load_synonyms(path: Path | None) -> list[list[str]]:
     separated by spaces or ``/``; ``#`` comments."""
     if path is None or not Path(path).exists():
         return []
-    groups = []
-    for line in _dictionary_text(path).splitlines():
+    groups, problems = [], []
+    group_of: dict[str, int] = {}  # word → line of its group: a word in two groups is mapped by one only
+    for number, line in enumerate(_dictionary_text(path).splitlines(), 1):
         line = line.split("#", 1)[0].strip()
         if line:
             group = [w for w in re.split(r"[\s/,，]+", line) if w]
             if len(group) > 1:
                 groups.append(group)
+                for word in dict.fromkeys(group):
+                    if word in group_of:
+                        problems.append((number, f"'{word}' is already in the group at line {group_of[word]}: "
+                                                 f"keep each word in one group (merge the two)"))
+                    else:
+                        group_of[word] = number
+    _raise_problems(path, problems)
     return groups
 
 

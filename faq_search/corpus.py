@@ -21,6 +21,8 @@ __all__ = ["Article", "Corpus", "CorpusError", "Problem", "Scope", "load_corpus"
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _FRONT_MATTER_END = re.compile(r"^---[ \t]*$", re.M)
 _KEY_LINE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*:")
+_ANY_KEY_LINE = re.compile(r"^[^\s#:][^:]*:(\s|$)")  # any key, an unknown or misspelt one too
+_WIDE_KEY_LINE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)[ \t]*：")
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -54,6 +56,26 @@ def _load_yaml(text: str):
     return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
 
 
+def _item_lines(node, first_line: int) -> list[int]:
+    """File lines of a YAML sequence node's items (empty for any other node): a bad item is
+    reported where it is, not at its key."""
+    if not isinstance(node, yaml.SequenceNode):
+        return []
+    return [first_line + item.start_mark.line for item in node.value]
+
+
+def _list_item_lines(text: str, first_line: int) -> dict[str, list[int]]:
+    """For a YAML mapping in ``text``: key → the lines of its list items. Text that has already
+    loaded composes too; anything else gives {}."""
+    try:
+        node = yaml.compose(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError:
+        return {}
+    if not isinstance(node, yaml.MappingNode):
+        return {}
+    return {str(k.value): _item_lines(v, first_line) for k, v in node.value if isinstance(k, yaml.ScalarNode)}
+
+
 def _yaml_problem(e: yaml.YAMLError, display: str, text: str, first_line: int, what: str) -> Problem:
     """``path:line: what: reason`` of a YAML error in ``text``, which starts at line ``first_line`` of the file."""
     mark = getattr(e, "problem_mark", None)
@@ -61,6 +83,8 @@ def _yaml_problem(e: yaml.YAMLError, display: str, text: str, first_line: int, w
     if isinstance(e, yaml.reader.ReaderError):  # a character YAML refuses (NUL, control): no mark, a position
         line = first_line + text[: e.position].count("\n")
     reason = getattr(e, "problem", None) or str(e).splitlines()[0]
+    if reason == "mapping values are not allowed here":  # `question: 提示: 文字`
+        reason += " (a value holding ': ' must be put in quotes)"
     context, context_mark = getattr(e, "context", None), getattr(e, "context_mark", None)
     if context and context_mark is not None:
         reason += f" ({context} that starts at line {first_line + context_mark.line})"
@@ -175,13 +199,31 @@ def _hash_files(paths: list[Path], root: Path) -> str:
     return h.hexdigest()
 
 
-def _as_str_list(value, key: str, where: tuple[str, int], problems: list[Problem]) -> tuple[str, ...]:
+def _as_str_list(value, key: str, where: tuple[str, int], problems: list[Problem],
+                 item_lines: list[int] | None = None) -> tuple[str, ...]:
+    """A list of strings. ``item_lines`` (YAML) lists its items' lines: each bad item is reported at its
+    own line, or at the key's when unknown. None (a JSON Lines record, one line): one message."""
     if value is None:
         return ()
     if isinstance(value, str):
         value = [value]
-    if not isinstance(value, list) or not all(isinstance(v, (str, int, float)) for v in value):
-        problems.append(Problem(*where, f"'{key}' must be a list of strings"))
+    if not isinstance(value, list) or (item_lines is None and not all(isinstance(v, (str, int, float)) for v in value)):
+        problems.append(Problem(*where, f"'{key}' must be a list of strings"))  # a JSON Lines record: one line anyway
+        return ()
+    bad = False
+    for i, v in enumerate(value):
+        if isinstance(v, (str, int, float)):
+            continue
+        bad = True
+        line = item_lines[i] if i < len(item_lines) else where[1]
+        if v is None:
+            message = f"empty item in '{key}': write the text after the '-' or delete the line"
+        elif isinstance(v, dict):  # `- 提示: 文字`: YAML reads a key and a value
+            message = f"item of '{key}' holds ': ' and is read as a key and value: put the item in quotes"
+        else:
+            message = f"item of '{key}' must be text, not {v!r}"
+        problems.append(Problem(where[0], line, message))
+    if bad:
         return ()
     return tuple(str(v).strip() for v in value if str(v).strip())
 
@@ -254,7 +296,7 @@ def parse_markdown_article(path: Path, display: str, problems: list[Problem]) ->
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         line = raw[: e.start].count(b"\n") + 1
-        problems.append(Problem(display, line, "file is not valid UTF-8"))
+        problems.append(Problem(display, line, "file is not valid UTF-8: save it as UTF-8"))
         return None
     if not text.strip():
         problems.append(Problem(display, 1, "file is empty"))
@@ -270,10 +312,24 @@ def parse_markdown_article(path: Path, display: str, problems: list[Problem]) ->
     front = text[4 : end.start()]
     body = text[end.end() :].strip("\n")
     closing_line = text[: end.start()].count("\n") + 1
+    # A Chinese IME's full-width colon: YAML reads the line as text and stops at the next one.
+    wide = [Problem(display, 2 + i, f"'{m.group(1)}' is followed by a full-width colon '：': type ':' and a space")
+            for i, t in enumerate(front.splitlines()) if (m := _WIDE_KEY_LINE.match(t))]
+    if wide:
+        problems.extend(wide)
+        return None
     try:
         meta = _load_yaml(front)
     except yaml.YAMLError as e:
-        problems.append(_yaml_problem(e, display, front, 2, "invalid YAML"))
+        problem = _yaml_problem(e, display, front, 2, "invalid YAML")
+        # A missing closing '---' with a '---' rule further down: the answer is read as YAML and the
+        # error lands at some later line. Name the first line that is no key, where the answer starts.
+        stray = next((2 + i for i, t in enumerate(front.splitlines())
+                      if t[:1] not in ("", " ", "\t", "#", "-") and not _ANY_KEY_LINE.match(t)), None)
+        if stray is not None and stray <= problem.line:
+            problem = Problem(display, stray, "not a 'key: value' line: if the answer starts here, add the "
+                                              "closing '---' above it")
+        problems.append(problem)
         return None
     if not isinstance(meta, dict):
         problems.append(Problem(display, 2, "front matter must be a mapping of keys to values"))
@@ -301,9 +357,14 @@ def parse_markdown_article(path: Path, display: str, problems: list[Problem]) ->
         question = ""
     if not body.strip():
         problems.append(Problem(display, closing_line, "missing answer (the body after the front matter is empty)"))
-    similar = _as_str_list(meta.get("similar_questions"), "similar_questions", where("similar_questions"), problems)
-    tags = _as_str_list(meta.get("tags"), "tags", where("tags"), problems)
-    related = _as_str_list(meta.get("related"), "related", where("related"), problems)
+    # Composed again only for a bad item's line: parsing twice would slow a 100k-article load.
+    lists = [meta.get(k) for k in ("similar_questions", "tags", "related")]
+    bad_item = any(isinstance(v, list) and not all(isinstance(x, (str, int, float)) for x in v) for v in lists)
+    items = _list_item_lines(front, 2) if bad_item else {}
+    similar = _as_str_list(meta.get("similar_questions"), "similar_questions", where("similar_questions"), problems,
+                           items.get("similar_questions", []))
+    tags = _as_str_list(meta.get("tags"), "tags", where("tags"), problems, items.get("tags", []))
+    related = _as_str_list(meta.get("related"), "related", where("related"), problems, items.get("related", []))
     category = meta.get("category")
     if category is not None and not isinstance(category, str):
         problems.append(Problem(*where("category"), "'category' must be a string"))
@@ -350,7 +411,7 @@ def _load_scope(path: Path, problems: list[Problem]) -> Scope:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:  # read with replacement characters, its names would match nothing
-        problems.append(Problem(display, raw[: e.start].count(b"\n") + 1, "file is not valid UTF-8"))
+        problems.append(Problem(display, raw[: e.start].count(b"\n") + 1, "file is not valid UTF-8: save it as UTF-8"))
         return Scope()
     try:
         loaded = _load_yaml(text)
@@ -369,7 +430,8 @@ def _load_scope(path: Path, problems: list[Problem]) -> Scope:
     for key in loaded:
         if key not in ("ours", "others"):
             problems.append(Problem(display, line_of(str(key)), f"unknown key '{key}' (expected 'ours' and 'others')"))
-    names = {k: _as_str_list(loaded.get(k), k, (display, line_of(k)), problems) for k in ("ours", "others")}
+    items = _list_item_lines(text, 1)
+    names = {k: _as_str_list(loaded.get(k), k, (display, line_of(k)), problems, items.get(k, [])) for k in ("ours", "others")}
     for name in set(names["ours"]) & set(names["others"]):
         problems.append(Problem(display, line_of("others"), f"'{name}' is both ours and another product's"))
     return Scope(names["ours"], names["others"])
@@ -410,11 +472,12 @@ def _load_markdown(root: Path, problems: list[Problem]) -> tuple[list[Article], 
     if not paths:
         articles_dir = root / "articles" if (root / "articles").is_dir() else root
         problems.append(Problem(_display(articles_dir), 0, "no articles (*.md) found"))
-    articles = []
+    articles, folders = [], {}
     for path in paths:
         article = parse_markdown_article(path, _display(path), problems)
         if article is not None:
             articles.append(article)
+            folders[article.source] = path.parent
     categories: dict[str, str] = {}
     cat_file = root / "categories.yml"
     extra = []
@@ -430,10 +493,19 @@ def _load_markdown(root: Path, problems: list[Problem]) -> tuple[list[Article], 
             problems.append(_yaml_problem(e, _display(cat_file), text, 1, "invalid categories file"))
         except (ValueError, UnicodeDecodeError) as e:
             problems.append(Problem(_display(cat_file), 1, f"invalid categories file: {e}"))
+        articles_dir = root / "articles" if (root / "articles").is_dir() else root
         for a in articles:
             if categories and a.category not in categories:
                 problems.append(Problem(*where_in_front(a.source, "category", a.category),
                                         f"unknown category '{a.category}' (not in categories.yml)"))
+                continue
+            # A file moved to another category's directory keeps its old category: the move would
+            # change nothing. Only a directory named after a category says where the file belongs.
+            folder = folders[a.source]
+            if folder.parent == articles_dir and folder.name in categories and a.category != folder.name:
+                problems.append(Problem(*where_in_front(a.source, "category", a.category),
+                                        f"category '{a.category}' but the file is in {folder.name}/: "
+                                        f"set 'category: {folder.name}' or move the file to {a.category}/"))
     return articles, categories, paths + extra
 
 
@@ -523,10 +595,14 @@ def _check_ids(articles: list[Article], problems: list[Problem], popular: tuple[
             if rid not in first_seen:
                 problems.append(Problem(*where_in_front(a.source, "related", rid), f"unknown related id '{rid}'"))
     if popular_file is not None:
-        lines = popular_file.read_text("utf-8").splitlines()
-        for pid in popular:
+        # The item's own line: a substring search sent 'a' to the line of 'abc'.
+        try:
+            lines = _item_lines(yaml.compose(popular_file.read_text("utf-8"), Loader=_StrictLoader), 1)  # noqa: S506
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            lines = []
+        for i, pid in enumerate(popular):
             if pid not in first_seen:
-                line = next((i for i, text in enumerate(lines, 1) if pid in text), 1)
+                line = lines[i] if i < len(lines) else 1
                 problems.append(Problem(_display(popular_file), line, f"unknown article id '{pid}'"))
 
 

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from faq_search.corpus import CorpusError, Scope, load_corpus
-from tests.conftest import TINY_ARTICLES
+from tests.conftest import TINY_ARTICLES, TINY_SYNONYMS, TINY_USER_WORDS
 
 
 def problems_of(path):
@@ -74,7 +74,7 @@ def test_an_unreadable_article_path_is_reported_as_path_line_message(make_corpus
 def test_non_utf8_file_is_reported(make_corpus):
     root = make_corpus()
     (root / "articles" / "password" / "latin1.md").write_bytes("---\nid: z\nquestion: caf\xe9\n---\nx\n".encode("latin-1"))
-    assert any("latin1.md:3: file is not valid UTF-8" in p for p in problems_of(root))
+    assert any(p.endswith("latin1.md:3: file is not valid UTF-8: save it as UTF-8") for p in problems_of(root))
 
 
 def test_duplicate_id_names_both_places(make_corpus):
@@ -220,7 +220,7 @@ def test_a_bad_scope_file_is_reported_with_its_line(make_corpus, text, expected)
 def test_a_scope_file_that_is_not_utf8_is_reported_not_garbled(make_corpus):
     root = make_corpus()
     (root / "scope.yml").write_bytes("ours: [易钱包]\nothers:\n  - 支付宝\n".encode("gbk"))
-    assert any("scope.yml:1: file is not valid UTF-8" in p for p in problems_of(root))
+    assert any(p.endswith("scope.yml:1: file is not valid UTF-8: save it as UTF-8") for p in problems_of(root))
     (root / "scope.yml").write_bytes("# 范围\n".encode("utf-8") + "ours: [易钱包]\n".encode("gbk"))
     assert any("scope.yml:2: file is not valid UTF-8" in p for p in problems_of(root))
 
@@ -264,3 +264,94 @@ def test_an_empty_articles_directory_is_refused(make_corpus):
     assert (root / "categories.yml").exists()
     problems = problems_of(root)
     assert len(problems) == 1 and problems[0].endswith("articles:0: no articles (*.md) found"), problems
+
+
+def test_an_unknown_popular_id_is_reported_at_its_own_item(make_corpus):
+    # 'pw' is inside 'pw-login' on line 2: the problem is the item on line 4.
+    root = make_corpus()
+    (root / "popular.yml").write_text("# most asked\n- pw-login\n- wd-time\n- pw\n", "utf-8")
+    problems = problems_of(root)
+    assert problems == [p for p in problems if p.endswith("popular.yml:4: unknown article id 'pw'")] and problems, problems
+
+
+def test_an_article_moved_to_another_category_directory_is_reported(make_corpus):
+    # Moved from withdraw/ to password/ with 'category: withdraw' kept: the move would change nothing.
+    # A directory that is no category (imported/) may hold any category.
+    moved = {**TINY_ARTICLES}
+    moved["password/arrival.md"] = moved.pop("withdraw/arrival.md")
+    moved["imported/forgot-pay.md"] = moved.pop("password/forgot-pay.md")
+    root = make_corpus(moved)
+    line = next(i for i, t in enumerate((root / "articles/password/arrival.md").read_text("utf-8").splitlines(), 1)
+                if t.startswith("category:"))
+    problems = problems_of(root)
+    assert len(problems) == 1 and problems[0].endswith(
+        f"password/arrival.md:{line}: category 'withdraw' but the file is in password/: "
+        "set 'category: password' or move the file to withdraw/"), problems
+
+
+
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        # The bad item's line, not the key's (line 4), and what is wrong with it.
+        ("---\nid: y1\nquestion: 问？\nsimilar_questions:\n  - 问法一\n  - 问法二\n  -\ncategory: password\n---\n答\n",
+         "bad.md:7: empty item in 'similar_questions': write the text after the '-' or delete the line"),
+        ("---\nid: y2\nquestion: 问？\nsimilar_questions:\n  - 问法一\n  - 提示: 问法二\ncategory: password\n---\n答\n",
+         "bad.md:6: item of 'similar_questions' holds ': ' and is read as a key and value: put the item in quotes"),
+        # A full-width colon (Chinese IME): YAML would stop at the next line, line 4.
+        ("---\nid: y3\nquestion：问？\ncategory: password\n---\n答\n",
+         "bad.md:3: 'question' is followed by a full-width colon '：': type ':' and a space"),
+        ("---\nid: y4\nquestion: 提示: 问？\ncategory: password\n---\n答\n",
+         "bad.md:3: invalid YAML: mapping values are not allowed here (a value holding ': ' must be put in quotes)"),
+        # The closing '---' forgotten, a '---' rule further down: YAML stopped at line 7, the answer starts at 6.
+        ("---\nid: y5\nquestion: 问？\ncategory: password\n\n第一段答案。\n\n---\n\n第二段。\n",
+         "bad.md:6: not a 'key: value' line: if the answer starts here, add the closing '---' above it"),
+    ],
+)
+def test_a_bad_value_is_reported_at_its_line_with_what_to_do(make_corpus, content, expected):
+    problems = problems_of(make_corpus({**TINY_ARTICLES, "password/bad.md": content}))
+    assert len(problems) == 1 and problems[0].endswith(expected), problems
+
+
+def test_a_bad_scope_item_is_reported_at_its_line(make_corpus):
+    root = make_corpus()
+    (root / "scope.yml").write_text("ours: [易钱包]\nothers:\n  - 微信\n  -\n", "utf-8")
+    assert [p.rsplit("/", 1)[-1] for p in problems_of(root)] == [
+        "scope.yml:4: empty item in 'others': write the text after the '-' or delete the line"]
+
+
+def test_a_word_in_two_synonym_groups_and_a_bad_frequency_fail_the_build(make_corpus, tmp_path, capsys):
+    from faq_search.cli import build_main
+
+    root, out = make_corpus(), tmp_path / "index"
+    # 登录 heads the group at line 4 already: one of the two groups would silently lose it.
+    (root / "dict" / "synonyms.txt").write_text(TINY_SYNONYMS + "# a comment\n登录 签到\n", "utf-8")
+    assert build_main(["--corpus", str(root), "--out", str(out)]) == 2
+    assert ("dict/synonyms.txt:8: '登录' is already in the group at line 4: keep each word in one group (merge the two)"
+            in capsys.readouterr().err)
+    (root / "dict" / "synonyms.txt").write_text(TINY_SYNONYMS, "utf-8")
+    # A tag after a frequency is jieba's format; a frequency that is no number would be dropped.
+    (root / "dict" / "user_words.txt").write_text(TINY_USER_WORDS + "碰一碰 60 n\n扫码付 高\n", "utf-8")
+    assert build_main(["--corpus", str(root), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("user_words.txt") == 1 and ("dict/user_words.txt:5: '扫码付 高': expected 'word frequency' with a "
+                                                 "whole number (such as '扫码付 60'); the frequency would be ignored") in err, err
+
+
+def test_a_published_versions_dictionary_copy_is_read_as_it_is(tmp_path):
+    # Built before these checks: refusing it would take a serving index down.
+    from faq_search.analysis import load_synonyms, load_user_words
+    from faq_search.corpus import DictionaryError
+
+    corpus_dict = tmp_path / "corpus" / "dict"
+    copy = tmp_path / "index" / "versions" / "v1" / "dict"
+    for d in (corpus_dict, copy):
+        d.mkdir(parents=True)
+        (d / "synonyms.txt").write_text("登录 登陆\n登录 签到\n", "utf-8")
+        (d / "user_words.txt").write_text("扫码付 高\n", "utf-8")
+    assert load_synonyms(copy / "synonyms.txt") == [["登录", "登陆"], ["登录", "签到"]]
+    assert load_user_words(copy / "user_words.txt") == [("扫码付", None)]
+    for load, name in ((load_synonyms, "synonyms.txt"), (load_user_words, "user_words.txt")):
+        with pytest.raises(DictionaryError) as info:
+            load(corpus_dict / name)
+        assert [p.line for p in info.value.problems] == [2 if name == "synonyms.txt" else 1]
