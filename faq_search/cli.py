@@ -64,6 +64,9 @@ def cmd_build(args) -> int:
     from .build import build_index, check_index
     from .index import read_current
 
+    if Path(args.out).exists() and not Path(args.out).is_dir():  # said plainly, not as "[Errno 17] File exists"
+        print(f"error: --out {args.out} is a file; give the index directory (created if missing)", file=sys.stderr)
+        return 2
     if args.watch:
         return _watch(args)
     if args.check:

@@ -34,9 +34,10 @@ def test_build_errors_are_path_line_message_and_publish_nothing(make_corpus, tmp
 def test_an_unusable_index_directory_is_a_clear_error(make_corpus, tmp_path, capsys):
     root, out = make_corpus(), tmp_path / "not-a-directory"
     out.write_text("x", "utf-8")
-    assert build_main(["--corpus", str(root), "--out", str(out)]) == 2
-    err = capsys.readouterr().err
-    assert f"error: [Errno 17] File exists: '{out}'" in err and "the published index is unchanged (none yet)" in err
+    for extra in ([], ["--check"], ["--ensure"]):
+        assert build_main(["--corpus", str(root), "--out", str(out), *extra]) == 2
+        assert f"error: --out {out} is a file; give the index directory" in capsys.readouterr().err
+    assert out.read_text("utf-8") == "x"
 
 
 def test_search_command_json_and_text(tiny_index, capsys):
