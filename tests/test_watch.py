@@ -87,57 +87,54 @@ def test_a_broken_article_keeps_the_previous_index_until_it_is_fixed(setup):
     assert len(load_index(out).articles) == len(TINY_ARTICLES) + 1
 
 
+def settle(watcher, clock):
+    """Poll once to notice a change, let the debounce pass, poll again: what that poll built, if anything."""
+    watcher.poll()
+    clock.now += 1.5
+    return watcher.poll()
+
+
 def test_new_and_deleted_articles_the_dictionary_and_lists_count_as_changes(setup):
     root, out, clock, watcher, built, failed = setup
 
-    def settle():
-        watcher.poll()
-        clock.now += 1.5
-        return watcher.poll()
-
     (root / "articles" / "withdraw" / "arrival.md").unlink()
-    assert isinstance(settle(), BuildResult) and len(load_index(out).articles) == 3
+    assert isinstance(settle(watcher, clock), BuildResult) and len(load_index(out).articles) == 3
     (root / "dict" / "synonyms.txt").write_text("提现 取钱\n", "utf-8")
-    assert isinstance(settle(), BuildResult)
+    assert isinstance(settle(watcher, clock), BuildResult)
     (root / "scope.yml").write_text("ours: [易钱包]\nothers: [微信]\n", "utf-8")
-    assert isinstance(settle(), BuildResult) and load_index(out).scope.others == ("微信",)
+    assert isinstance(settle(watcher, clock), BuildResult) and load_index(out).scope.others == ("微信",)
     (root / "popular.yml").write_text("- pw-login\n", "utf-8")
-    assert isinstance(settle(), BuildResult)
+    assert isinstance(settle(watcher, clock), BuildResult)
     # Editor droppings are not part of the corpus.
     (root / "articles" / "password" / ".forgot-login.md.swp").write_text("x")
     (root / "articles" / "password" / "forgot-login.md~").write_text("x")
-    assert settle() is None
+    assert settle(watcher, clock) is None
 
 
 def test_an_editors_lock_file_neither_fails_a_build_nor_hides_the_next_one(setup):
     root, out, clock, watcher, built, failed = setup
 
-    def settle():
-        watcher.poll()
-        clock.now += 1.5
-        return watcher.poll()
-
     lock = root / "articles" / "password" / ".#forgot-login.md"
     lock.symlink_to("root@host.1234:1700000000")  # Emacs, while the buffer has unsaved changes
-    assert settle() is None  # not part of the corpus
+    assert settle(watcher, clock) is None  # not part of the corpus
     edit(root, "withdraw/arrival.md", "\n周末也到账。\n")
-    assert isinstance(settle(), BuildResult) and failed == []
+    assert isinstance(settle(watcher, clock), BuildResult) and failed == []
     lock.unlink()
-    assert settle() is None
+    assert settle(watcher, clock) is None
     # A dangling link that is an article fails the build; removing it is a change, and the next build publishes.
     gone = root / "articles" / "password" / "gone.md"
     gone.symlink_to("nowhere")
-    assert isinstance(settle(), CorpusError)
+    assert isinstance(settle(watcher, clock), CorpusError)
     gone.unlink()
-    assert isinstance(settle(), BuildResult)
+    assert isinstance(settle(watcher, clock), BuildResult)
     # A misnamed article is reported; renaming it is seen.
     misnamed = root / "articles" / "password" / "points.MD"
     misnamed.write_text(article_text({"id": "pts", "question": "积分怎么用？", "category": "password",
                                       "answer": "在积分中心兑换礼品。"}), "utf-8")
-    error = settle()
+    error = settle(watcher, clock)
     assert isinstance(error, CorpusError) and "points.MD:1: not read" in str(error)
     misnamed.rename(misnamed.with_suffix(".md"))
-    assert isinstance(settle(), BuildResult) and len(load_index(out).articles) == len(TINY_ARTICLES) + 1
+    assert isinstance(settle(watcher, clock), BuildResult) and len(load_index(out).articles) == len(TINY_ARTICLES) + 1
 
 
 def test_build_if_stale_skips_a_fresh_index(setup):
