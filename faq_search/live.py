@@ -19,7 +19,9 @@ class LiveSearcher:
     """Holds the Searcher of the newest valid published version.
 
     ``get()`` checks the pointer at most once per ``interval`` seconds. A version
-    that fails to load is logged and skipped; the previous one keeps serving.
+    that fails to load is logged and skipped; the previous one keeps serving. A server that starts
+    on a refused version serves the newest sound one published before it (see ``_fall_back``), so a
+    restart does not turn one corrupt file into an outage; ``refused`` names the version it skips.
 
     With ``background`` (the server's setting) a new version is loaded and warmed in a thread
     while ``get()`` keeps returning the previous one: a sync gunicorn worker would otherwise
@@ -40,6 +42,7 @@ class LiveSearcher:
         self._tried: str | None = None  # last version we attempted, good or bad
         self._checked = clock()
         self.error: str | None = None
+        self.refused: str | None = None  # the published version refused while another one serves
         self._analyzer = analyzer  # reused across versions built with the same dictionary
         self.refresh()
 
@@ -92,17 +95,49 @@ class LiveSearcher:
         if version == self._tried and not force:
             return False
         self._tried = version
-        kwargs = {} if self.min_score is None else {"min_score": self.min_score}
         try:
-            # Warm before serving: built in the gunicorn master (preload), the query-time
-            # structures are shared by the forked workers instead of built once per worker.
-            searcher = Searcher.load(self.index_dir, analyzer=self._analyzer, **kwargs).warm()
+            searcher = self._load(version)
         except (IndexError_, OSError, ValueError, KeyError) as e:
             self.error = f"index version {version} refused: {e}"
             log.error(self.error)
-            return False
+            self.refused = version if self._searcher is not None else None
+            return self._searcher is None and self._fall_back(version)
+        self._serve(searcher)
+        return True
+
+    def _load(self, version: str | None) -> Searcher:
+        kwargs = {} if self.min_score is None else {"min_score": self.min_score}
+        # Warm before serving: built in the gunicorn master (preload), the query-time
+        # structures are shared by the forked workers instead of built once per worker.
+        return Searcher.load(self.index_dir, version=version, analyzer=self._analyzer, **kwargs).warm()
+
+    def _serve(self, searcher: Searcher) -> None:
         self._searcher = searcher
         self._analyzer = searcher.analyzer
-        self.error = None
+        self.error = self.refused = None
         log.info("serving index version %s (%d articles)", searcher.version, len(searcher))
-        return True
+
+    def _fall_back(self, refused: str) -> bool:
+        """Serve the newest sound version built before ``refused`` (what it replaced, when it was
+        published normally; any version when the pointer names none). Names start with the build time."""
+        try:
+            names = sorted((p.name for p in (self.index_dir / "versions").iterdir()
+                            if p.is_dir() and p.name.startswith("v")), reverse=True)
+        except OSError:
+            return False
+        if refused in names:
+            names = names[names.index(refused) + 1:]
+        for name in names:
+            try:
+                searcher = self._load(name)
+            except (IndexError_, OSError, ValueError, KeyError) as e:
+                log.error("index version %s refused too: %s", name, e)
+                continue
+            error = self.error
+            self._serve(searcher)
+            self.error, self.refused = error, refused
+            log.error("serving the older version %s while the published %s is refused: publish a sound "
+                      "version (build_index.py) or roll back (echo %s > %s)", name, refused, name,
+                      self.index_dir / "CURRENT")
+            return True
+        return False

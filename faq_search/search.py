@@ -357,10 +357,11 @@ class Searcher:
         return self._derived(f"_delta_bm25_{name}", build)
 
     @classmethod
-    def load(cls, index_dir: str | Path = "index", analyzer: Analyzer | None = None, **kwargs) -> "Searcher":
-        """Load the published version of ``index_dir``. Reuses ``analyzer`` when it
+    def load(cls, index_dir: str | Path = "index", analyzer: Analyzer | None = None, version: str | None = None,
+             **kwargs) -> "Searcher":
+        """Load the published version of ``index_dir`` (or the named one). Reuses ``analyzer`` when it
         was built with the same dictionary; otherwise builds one from the index's copy."""
-        version = read_current(index_dir)
+        version = version or read_current(index_dir)
         check = None
         if version is not None and analyzer is None:
             # The version's own copy of the dictionary; the version is refused below if it is corrupt.

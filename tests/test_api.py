@@ -299,3 +299,29 @@ def test_without_published_completions_the_server_builds_them(app_factory, make_
     assert suggested(client, "礼品", timeout=0.5) == []
     publish_completions(out, v3, tiny_analyzer.normalize)
     assert suggested(client, "礼品") == ["gift"]
+
+
+def test_a_server_started_on_a_corrupt_version_serves_the_one_before(app_factory, make_corpus, tmp_path, tiny_analyzer):
+    out = tmp_path / "ix"
+    v1 = build_index(make_corpus(), out, analyzer=tiny_analyzer).version
+    extra = {"id": "pts", "question": "积分怎么兑换？", "category": "password", "answer": "在积分中心选择商品兑换。"}
+    bad = build_index(make_corpus({**TINY_ARTICLES, "password/points.md": extra}, name="v2"), out, analyzer=tiny_analyzer)
+    (bad.path / "vocab.json").write_text("{}", "utf-8")
+    client = app_factory(out).test_client()  # a restart after the corrupt publish
+    health = client.get("/healthz")
+    assert health.status_code == 200
+    assert health.get_json() == {"status": "stale", "index_version": v1, "articles": 4, "refused_version": bad.version}
+    assert client.get("/api/search?q=密码").status_code == 200
+    # The next sound publish is served and the warning goes.
+    good = build_index(make_corpus({**TINY_ARTICLES, "password/points.md": extra}, name="v3"), out, analyzer=tiny_analyzer)
+    health = client.get("/healthz").get_json()
+    assert health == {"status": "ok", "index_version": good.version, "articles": 5}
+
+
+def test_a_corrupt_only_version_still_gives_503(app_factory, make_corpus, tmp_path, tiny_analyzer):
+    out = tmp_path / "ix"
+    result = build_index(make_corpus(), out, analyzer=tiny_analyzer)
+    (result.path / "vocab.json").write_text("{}", "utf-8")
+    client = app_factory(out).test_client()
+    assert client.get("/healthz").status_code == 503
+    assert_error(client.get("/api/search?q=密码"), 503, "index_unavailable")
