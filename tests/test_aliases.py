@@ -7,9 +7,10 @@ import pytest
 
 from faq_search.build import build_index
 from faq_search.corpus import Article, CorpusError, load_corpus
+from faq_search.feedback import Counts, FeedbackStore
 from faq_search.index import load_index
 from faq_search.search import Searcher
-from tests.conftest import TINY_ARTICLES, article_text
+from tests.conftest import TINY_ARTICLES, article_text, assert_error
 from tests.test_corpus import problems_of, write_jsonl
 from tests.test_incremental import build, entry, small_base, write  # noqa: F401 - small_base is a fixture
 
@@ -181,3 +182,66 @@ def test_the_source_key_of_an_article_without_aliases_is_the_one_before_them():
     assert article_key(a) == hashlib.blake2b(json.dumps(before, ensure_ascii=False, sort_keys=True).encode("utf-8"),
                                              digest_size=16).digest()
     assert article_key(a) != article_key(Article(id="a", question="问？", answer="答。", tags=("t",), aliases=("b",)))
+
+
+# --- the feedback store ---------------------------------------------------------------------------
+
+def test_votes_under_former_ids_count_for_the_article(tmp_path):
+    store = FeedbackStore(tmp_path / "feedback.sqlite3")
+    for aid, helpful in (("pw-pay", True), ("pw-pay", False), ("password-pay", True), ("pw-payment", True),
+                         ("pw-login", True), ("pw-login", True), ("pw-login", True), ("gone", True)):
+        store.add_vote("", aid, helpful)
+    assert store.counts("pw-payment") == Counts(1, 0)
+    assert store.counts("pw-payment", ("pw-pay", "password-pay")) == Counts(3, 1)
+    assert store.add_vote("", "pw-payment", False, ("pw-pay",)) == Counts(2, 2)
+    aliases = {"pw-pay": "pw-payment", "password-pay": "pw-payment", "unused": "pw-login"}
+    assert list(store.all_counts(aliases).items()) == [
+        ("pw-login", Counts(3, 0)), ("pw-payment", Counts(3, 2)), ("gone", Counts(1, 0))]
+    assert "pw-pay" in store.all_counts()  # stored as they came
+
+
+# --- the API --------------------------------------------------------------------------------------
+
+@pytest.fixture
+def renamed_client(app_factory, make_corpus, tmp_path, tiny_analyzer):
+    build_index(make_corpus(RENAMED), tmp_path / "ix", analyzer=tiny_analyzer)
+    return app_factory(tmp_path / "ix").test_client()
+
+
+def test_a_former_id_is_a_301_to_the_articles_address_with_the_query_string(renamed_client):
+    r = renamed_client.get("/api/articles/pw-pay?q=%E5%BF%98%E8%AE%B0&x=1")
+    assert r.status_code == 301
+    assert r.headers["Location"] == "/api/articles/pw-payment?q=%E5%BF%98%E8%AE%B0&x=1"
+    body = r.get_json()
+    assert body == {"moved_from": "pw-pay", "id": "pw-payment", "location": r.headers["Location"],
+                    "index_version": body["index_version"]}
+    assert renamed_client.get("/api/articles/password-pay").headers["Location"] == "/api/articles/pw-payment"
+    followed = renamed_client.get("/api/articles/pw-pay", follow_redirects=True)
+    assert followed.status_code == 200 and followed.get_json()["id"] == "pw-payment"
+    assert followed.get_json()["aliases"] == ["pw-pay", "password-pay"]
+    assert renamed_client.get("/api/articles/pw-payment").status_code == 200
+    assert_error(renamed_client.get("/api/articles/pw-pay-x"), 404, "article_not_found")
+
+
+def test_a_vote_for_a_former_id_counts_for_the_article(renamed_client, tmp_path):
+    FeedbackStore(tmp_path / "data" / "feedback.sqlite3").add_vote("", "pw-pay", True)  # voted before the rename
+    r = renamed_client.post("/api/feedback", json={"query": "支付密码", "article_id": "pw-pay", "helpful": True})
+    assert r.status_code == 201
+    assert r.get_json() == {"article_id": "pw-payment", "feedback": {"helpful": 2, "not_helpful": 0}}
+    r = renamed_client.post("/api/feedback", json={"query": "", "article_id": "pw-payment", "helpful": False})
+    assert r.get_json()["feedback"] == {"helpful": 2, "not_helpful": 1}
+    assert renamed_client.get("/api/articles/pw-payment").get_json()["feedback"] == {"helpful": 2, "not_helpful": 1}
+    assert_error(renamed_client.post("/api/feedback", json={"query": "", "article_id": "nope", "helpful": True}),
+                 404, "article_not_found")
+
+
+def test_popular_and_stats_add_the_votes_under_former_ids(renamed_client, tmp_path):
+    store = FeedbackStore(tmp_path / "data" / "feedback.sqlite3")
+    for aid in ("pw-pay", "pw-pay", "password-pay", "pw-login", "pw-login", "gone"):
+        store.add_vote("", aid, True)
+    store.add_vote("", "pw-payment", False)
+    popular = renamed_client.get("/api/popular").get_json()["questions"]
+    assert [(q["id"], q["helpful"]) for q in popular] == [("pw-payment", 3), ("pw-login", 2)]
+    stats = renamed_client.get("/api/feedback/stats").get_json()["articles"]
+    assert [(a["id"], a["question"], a["helpful"], a["not_helpful"]) for a in stats] == [
+        ("pw-payment", "忘记支付密码怎么办？", 3, 1), ("pw-login", "忘记登录密码怎么办？", 2, 0), ("gone", None, 1, 0)]
