@@ -2,10 +2,12 @@
 
 import json
 import re
+import time
 
 import pytest
 
 from faq_search.build import build_index
+from faq_search.cli import main
 from faq_search.corpus import Article, CorpusError, load_corpus
 from faq_search.feedback import Counts, FeedbackStore
 from faq_search.index import load_index
@@ -13,6 +15,7 @@ from faq_search.search import Searcher
 from tests.conftest import TINY_ARTICLES, article_text, assert_error
 from tests.test_corpus import problems_of, write_jsonl
 from tests.test_incremental import build, entry, small_base, write  # noqa: F401 - small_base is a fixture
+from tests.test_report import make_feedback
 
 
 def with_aliases(path: str, aliases: str, **changes) -> dict:
@@ -245,3 +248,29 @@ def test_popular_and_stats_add_the_votes_under_former_ids(renamed_client, tmp_pa
     stats = renamed_client.get("/api/feedback/stats").get_json()["articles"]
     assert [(a["id"], a["question"], a["helpful"], a["not_helpful"]) for a in stats] == [
         ("pw-payment", "忘记支付密码怎么办？", 3, 1), ("pw-login", "忘记登录密码怎么办？", 2, 0), ("gone", None, 1, 0)]
+
+
+# --- the report -----------------------------------------------------------------------------------
+
+def test_the_report_lists_votes_for_ids_that_are_no_article(make_corpus, tmp_path, tiny_analyzer, capsys):
+    build_index(make_corpus(RENAMED), tmp_path / "ix", analyzer=tiny_analyzer)
+    data = tmp_path / "data"
+    data.mkdir()
+    now = time.time()
+    make_feedback(data / "feedback.sqlite3", [
+        (now, "q", "pw-pay", 1), (now, "q", "pw-login", 1),  # a former id and an id: counted
+        (now, "q", "payment-nfc-tap-pay", 1), (now, "q", "payment-nfc-tap-pay", 0), (now, "q", "payment-nfc-tap-pay", 1),
+        (now - 90 * 86400, "q", "old-gone", 0),  # older than --since: still votes nobody sees
+    ])
+    html_path = tmp_path / "r.html"
+    assert main(["report", "--since", "1d", "--data-dir", str(data), "--index", str(tmp_path / "ix"),
+                 "--html", str(html_path)]) == 0
+    section = capsys.readouterr().out.split("Votes for no article")[1]
+    assert "add `aliases: [old-id]` to the article it became" in section
+    assert re.search(r"1\. +2 +1  payment-nfc-tap-pay\n +2\. +0 +1  old-gone\n$", section), section
+    assert "pw-pay" not in section and "pw-login" not in section
+    page = html_path.read_text("utf-8").split("Votes for no article")[1]
+    assert "<td>payment-nfc-tap-pay</td>" in page and "pw-pay" not in page
+    # Without the index every id would look orphaned: nothing is listed.
+    assert main(["report", "--since", "1d", "--data-dir", str(data), "--index", str(tmp_path / "none")]) == 0
+    assert "(no index or no feedback store to compare)" in capsys.readouterr().out.split("Votes for no article")[1]
