@@ -647,7 +647,8 @@ def _check_ids(articles: list[Article], problems: list[Problem], popular: tuple[
     for a in articles:
         for rid in a.related:
             if rid not in first_seen:
-                problems.append(Problem(*where_in_front(a.source, "related", rid), unknown_id("related id", rid, claimed)))
+                problems.append(Problem(*where_in_front(a.source, "related", rid),
+                                        unknown_id("related id", rid, claimed)))
     if popular_file is not None:
         # The item's own line: a substring search sent 'a' to the line of 'abc'.
         try:

@@ -18,8 +18,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Iterable
 
-__all__ = ["Report", "parse_since", "build_report", "read_feedback", "read_votes", "read_orphaned_votes", "report_from_files",
-           "render_text", "render_html"]
+__all__ = ["Report", "parse_since", "build_report", "read_feedback", "read_votes", "read_orphaned_votes",
+           "report_from_files", "render_text", "render_html"]
 
 # The feedback store is written by the web app (faq_search/feedback.py); the report only reads it.
 FEEDBACK_FILENAME = "feedback.sqlite3"
@@ -114,7 +114,8 @@ def read_orphaned_votes(path: str | Path, known: set[str]) -> list[tuple[str, in
         return None
     conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     try:
-        rows = conn.execute("SELECT article_id, SUM(helpful != 0), SUM(helpful = 0) FROM feedback GROUP BY article_id").fetchall()
+        rows = conn.execute("SELECT article_id, SUM(helpful != 0), SUM(helpful = 0) FROM feedback "
+                            "GROUP BY article_id").fetchall()
     except sqlite3.DatabaseError:
         return None
     finally:
