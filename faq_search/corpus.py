@@ -91,7 +91,7 @@ def _yaml_problem(e: yaml.YAMLError, display: str, text: str, first_line: int, w
     return Problem(display, line, f"{what}: {reason}")
 
 
-KNOWN_KEYS = {"id", "question", "similar_questions", "category", "tags", "related", "updated"}
+KNOWN_KEYS = {"id", "question", "similar_questions", "category", "tags", "related", "updated", "aliases"}
 
 
 @dataclass(frozen=True)
@@ -105,6 +105,7 @@ class Article:
     related: tuple[str, ...] = ()
     updated: str = ""  # ISO 8601: front-matter `updated`, else the file's modification time
     source: str = ""  # "path:line" of the article, for messages
+    aliases: tuple[str, ...] = ()  # former ids (front-matter `aliases`): links and votes made before a rename
 
     @property
     def questions(self) -> tuple[str, ...]:
@@ -114,7 +115,7 @@ class Article:
     def to_dict(self) -> dict:
         # Shallow on purpose: dataclasses.asdict deep-copies (9 s for 100k articles).
         d = {f.name: getattr(self, f.name) for f in fields(self)}
-        for key in ("similar_questions", "tags", "related"):
+        for key in ("similar_questions", "tags", "related", "aliases"):
             d[key] = list(d[key])
         return d
 
@@ -130,6 +131,7 @@ class Article:
             related=tuple(d.get("related", ())),
             updated=d.get("updated", ""),
             source=d.get("source", ""),
+            aliases=tuple(d.get("aliases", ())),  # absent from versions written before aliases
         )
 
     def content_hash(self) -> str:
@@ -226,6 +228,17 @@ def _as_str_list(value, key: str, where: tuple[str, int], problems: list[Problem
     if bad:
         return ()
     return tuple(str(v).strip() for v in value if str(v).strip())
+
+
+def _check_alias_form(aliases: tuple[str, ...], where: tuple[str, int], problems: list[Problem],
+                      item_lines: list[int] | None = None) -> None:
+    """Each former id must be spelt like an id (a link or a vote could not carry it otherwise).
+    ``item_lines``: the lines of the (non-empty) items, as in _as_str_list."""
+    for i, alias in enumerate(aliases):
+        if not _ID.match(alias):
+            line = item_lines[i] if item_lines and i < len(item_lines) else where[1]
+            problems.append(Problem(where[0], line, f"invalid alias '{alias}': an alias is a former id "
+                                                    "(letters, digits, '.', '_', '-')"))
 
 
 def _as_timestamp(value, where: tuple[str, int], problems: list[Problem]) -> str | None:
@@ -358,13 +371,20 @@ def parse_markdown_article(path: Path, display: str, problems: list[Problem]) ->
     if not body.strip():
         problems.append(Problem(display, closing_line, "missing answer (the body after the front matter is empty)"))
     # Composed again only for a bad item's line: parsing twice would slow a 100k-article load.
-    lists = [meta.get(k) for k in ("similar_questions", "tags", "related")]
+    lists = [meta.get(k) for k in ("similar_questions", "tags", "related", "aliases")]
     bad_item = any(isinstance(v, list) and not all(isinstance(x, (str, int, float)) for x in v) for v in lists)
     items = _list_item_lines(front, 2) if bad_item else {}
     similar = _as_str_list(meta.get("similar_questions"), "similar_questions", where("similar_questions"), problems,
                            items.get("similar_questions", []))
     tags = _as_str_list(meta.get("tags"), "tags", where("tags"), problems, items.get("tags", []))
     related = _as_str_list(meta.get("related"), "related", where("related"), problems, items.get("related", []))
+    aliases = _as_str_list(meta.get("aliases"), "aliases", where("aliases"), problems, items.get("aliases", []))
+    if any(not _ID.match(x) for x in aliases):  # composed only then, as for a bad item
+        kept = None  # `aliases: x` (no list): the key's line
+        if isinstance(meta["aliases"], list):  # the lines of the items _as_str_list kept (not the blank ones)
+            lines_of = (items or _list_item_lines(front, 2)).get("aliases", [])
+            kept = [n for n, v in zip(lines_of, meta["aliases"]) if str(v).strip()]
+        _check_alias_form(aliases, where("aliases"), problems, kept)
     category = meta.get("category")
     if category is not None and not isinstance(category, str):
         problems.append(Problem(*where("category"), "'category' must be a string"))
@@ -382,6 +402,7 @@ def parse_markdown_article(path: Path, display: str, problems: list[Problem]) ->
         related=related,
         updated=updated or "",
         source=f"{display}:{lines.get('id', 1)}",
+        aliases=tuple(dict.fromkeys(aliases)),
     )
 
 
@@ -547,6 +568,8 @@ def parse_jsonl_line(raw: bytes, display: str, lineno: int, problems: list[Probl
     similar = _as_str_list(obj.get("similar_questions"), "similar_questions", where, problems)
     tags = _as_str_list(obj.get("tags"), "tags", where, problems)
     related = _as_str_list(obj.get("related"), "related", where, problems)
+    aliases = _as_str_list(obj.get("aliases"), "aliases", where, problems)
+    _check_alias_form(aliases, where, problems)
     category = obj.get("category") or ""
     if not isinstance(category, str):
         problems.append(Problem(*where, "'category' must be a string"))
@@ -568,6 +591,7 @@ def parse_jsonl_line(raw: bytes, display: str, lineno: int, problems: list[Probl
         related=related,
         updated=updated or "",
         source=f"{display}:{lineno}",
+        aliases=tuple(dict.fromkeys(aliases)),
     )
 
 
@@ -582,6 +606,34 @@ def _display(path: Path) -> str:
     return str(path)
 
 
+def check_aliases(claims: list[tuple[tuple[str, int], str, str]], ids: dict[str, str],
+                  problems: list[Problem]) -> dict[str, str]:
+    """Former ids across articles. ``claims``: (where the alias is written, its article's id, alias) in
+    corpus order; ``ids``: each id → "path:line" of its article. An alias may be no article's id (its
+    own included) and belong to one article only; returns former id → article id of the valid ones."""
+    claimed: dict[str, tuple[str, str]] = {}  # former id → (article id, "path:line" of the alias)
+    for where, article_id, alias in claims:
+        if alias == article_id:
+            problems.append(Problem(*where, f"alias '{alias}' is this article's own id: list only its former ids"))
+        elif alias in ids:
+            problems.append(Problem(*where, f"alias '{alias}' is the id of the article at {ids[alias]}: "
+                                            "an id in use cannot lead to another article"))
+        elif alias in claimed:
+            other, at = claimed[alias]
+            problems.append(Problem(*where, f"alias '{alias}' is also claimed by '{other}' (at {at}): a former id "
+                                            "leads to one article, keep it on the one it became"))
+        else:
+            claimed[alias] = (article_id, "%s:%d" % where)
+    return {alias: article_id for alias, (article_id, _) in claimed.items()}
+
+
+def unknown_id(what: str, rid: str, aliases: dict[str, str]) -> str:
+    """The message for an id no article has; for a former one, what it is called now."""
+    if rid in aliases:
+        return f"{what} '{rid}' is a former id of '{aliases[rid]}': write '{aliases[rid]}'"
+    return f"unknown {what} '{rid}'"
+
+
 def _check_ids(articles: list[Article], problems: list[Problem], popular: tuple[str, ...] = (), popular_file: Path | None = None) -> None:
     first_seen: dict[str, str] = {}
     for a in articles:
@@ -590,10 +642,13 @@ def _check_ids(articles: list[Article], problems: list[Problem], popular: tuple[
             problems.append(Problem(path, int(line), f"duplicate id '{a.id}' (first used at {first_seen[a.id]})"))
         else:
             first_seen[a.id] = a.source
+    claims = [(where_in_front(a.source, "aliases", alias), a.id, alias) for a in articles for alias in a.aliases]
+    claimed = check_aliases(claims, first_seen, problems)
     for a in articles:
         for rid in a.related:
             if rid not in first_seen:
-                problems.append(Problem(*where_in_front(a.source, "related", rid), f"unknown related id '{rid}'"))
+                problems.append(Problem(*where_in_front(a.source, "related", rid),
+                                        unknown_id("related id", rid, claimed)))
     if popular_file is not None:
         # The item's own line: a substring search sent 'a' to the line of 'abc'.
         try:
@@ -603,7 +658,7 @@ def _check_ids(articles: list[Article], problems: list[Problem], popular: tuple[
         for i, pid in enumerate(popular):
             if pid not in first_seen:
                 line = lines[i] if i < len(lines) else 1
-                problems.append(Problem(_display(popular_file), line, f"unknown article id '{pid}'"))
+                problems.append(Problem(_display(popular_file), line, unknown_id("article id", pid, claimed)))
 
 
 def load_corpus(path: str | Path) -> Corpus:

@@ -35,7 +35,9 @@ from typing import Callable
 import numpy as np
 
 from .analysis import Analyzer
-from .corpus import Article, Corpus, CorpusError, Problem, Scope, _display, load_corpus, parse_jsonl_line
+from .corpus import (
+    Article, Corpus, CorpusError, Problem, Scope, _display, check_aliases, load_corpus, parse_jsonl_line, unknown_id,
+)
 from .features import Analysed, Ragged, read_npz
 from .index import (
     DELTA_FORMAT, FIELDS, FORMAT_VERSION, BuildResult, IndexData, IndexError_, article_meta, field_counts,
@@ -63,6 +65,8 @@ def article_key(a: Article) -> bytes:
     """Key of a parsed article: its fields but not where it was read from."""
     d = a.to_dict()
     d.pop("source")
+    if not d["aliases"]:  # the keys of articles without former ids stay those of versions before aliases
+        del d["aliases"]
     return hashlib.blake2b(json.dumps(d, ensure_ascii=False, sort_keys=True).encode("utf-8"),
                            digest_size=KEY_BYTES).digest()
 
@@ -157,6 +161,8 @@ def build_incremental(corpus_path: str | Path, out_dir: str | Path, dict_files: 
         idf = {f: np.load(io.BytesIO(base.read(f"arrays/idf.{f}.npy")), allow_pickle=False) for f in FIELDS}
     except (OSError, ValueError, KeyError):
         return None
+    if corpus_path.is_file() and "aliases" not in meta:
+        return None  # a base from before aliases: its unchanged JSON lines' 'aliases' were not kept
     position = {raw_keys[i : i + KEY_BYTES]: i // KEY_BYTES for i in range(0, len(raw_keys), KEY_BYTES)}
     if len(position) != base.articles:
         return None
@@ -282,8 +288,8 @@ def _diff(corpus_path: Path, position: dict[bytes, int], n_base: int):
 
 def _check_jsonl(path: Path, order: np.ndarray, delta: list[Article], meta: dict, related: dict,
                  sources: list[int]) -> None:
-    """The checks across entries a full load makes (unique ids, known related ids), over the
-    kept base articles' ids and related ids and the new entries."""
+    """The checks across entries a full load makes (unique ids, aliases, known related ids), over the
+    kept base articles' ids, aliases and related ids and the new entries."""
     display, base_ids = _display(path), meta["id"]
     ids = [base_ids[o] if o >= 0 else delta[-1 - o].id for o in order.tolist()]
     problems, first_seen = [], {}
@@ -292,9 +298,14 @@ def _check_jsonl(path: Path, order: np.ndarray, delta: list[Article], meta: dict
             problems.append(Problem(display, line, f"duplicate id '{i}' (first used at {display}:{first_seen[i]})"))
         else:
             first_seen[i] = line
+    kept = {base_ids[o] for o in order.tolist() if o >= 0}
+    claims = [((display, first_seen[i]), i, alias) for alias, i in meta.get("aliases", {}).items() if i in kept]
+    claims += [((display, first_seen[a.id]), a.id, alias) for a in delta for alias in a.aliases]
+    aliases = check_aliases(sorted(claims, key=lambda c: c[0][1]), {i: f"{display}:{n}" for i, n in first_seen.items()},
+                            problems)
     refs = [(first_seen[a.id], a.related) for a in delta]
     refs += [(first_seen[i], r) for i, r in related.items() if i in first_seen]
-    problems += [Problem(display, line, f"unknown related id '{rid}'") for line, rel in refs for rid in rel
+    problems += [Problem(display, line, unknown_id("related id", rid, aliases)) for line, rel in refs for rid in rel
                  if rid not in first_seen]
     if problems:
         raise CorpusError(sorted(problems, key=lambda p: p.line))
@@ -455,6 +466,9 @@ def merge_segments(base: IndexData, delta: IndexData, meta: dict) -> IndexData:
     for k in ("id", "category", "tags"):
         b, d = base.columns[k], delta.columns[k]
         columns[k] = [b[o] if o >= 0 else d[-1 - o] for o in order.tolist()]
+    # The former ids of the base's articles still here (a replaced one's are the delta's now).
+    still = {base.columns["id"][o] for o in order[kept].tolist()}
+    aliases = {alias: i for alias, i in base.aliases.items() if i in still} | delta.aliases
     row_article = np.concatenate([base_to_here[np.asarray(base.row_article)], delta_to_here[np.asarray(delta.row_article)]])
     return IndexData(
         version=base.version, manifest=base.manifest, articles=MergedArticles(base.articles, delta.articles, order),
@@ -465,5 +479,5 @@ def merge_segments(base: IndexData, delta: IndexData, meta: dict) -> IndexData:
         spelled_rows=None if base.spelled_rows is None or delta.spelled_rows is None
         else ConcatRows(base.spelled_rows, delta.spelled_rows),
         reranker=base.reranker, popular=delta.popular, scope=delta.scope, article_terms=None, columns=columns,
-        segments=[(base, base_to_here, 0), (delta, delta_to_here, len(base.row_text))],
+        aliases=aliases, segments=[(base, base_to_here, 0), (delta, delta_to_here, len(base.row_text))],
     )

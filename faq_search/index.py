@@ -6,7 +6,8 @@ Layout of an index directory::
       CURRENT                 name of the published version (replaced atomically)
       versions/<version>/     immutable once published
         manifest.json         format, versions, analyzer, ranking, corpus hash, file checksums
-        meta.json             categories, popular ids, and each article's id, category and tags
+        meta.json             categories, popular ids, each article's id, category and tags, and
+                              former ids (aliases) → article id
         articles.jsonl        the articles as served, one JSON object a line (decoded when used)
         rows.txt              the question rows' texts, one UTF-8 run (offsets in arrays/)
         heads.txt             each answer's normalised start, one UTF-8 run (where a hit's
@@ -114,6 +115,8 @@ class IndexData:
     article_terms: dict[str, sp.csr_matrix] | None = None
     # Per article, without decoding the articles: "id", "category", "tags" lists.
     columns: dict[str, list] | None = None
+    # Former id → the id of the article that carries it (articles' `aliases`); {} in versions written before them.
+    aliases: dict[str, str] = field(default_factory=dict)
     paraphrase: "ParaphraseModel | None" = None  # small knowledge bases only
     lsa: "LsaModel | None" = None  # trained with the paraphrase model
     # Incremental versions: (segment data, segment article → article here (−1: removed),
@@ -668,7 +671,8 @@ def _write_version_files(out_dir: Path, version: str, tmp: Path, corpus: Corpus,
 
 
 def article_meta(corpus: Corpus) -> dict:
-    """meta.json's per-version facts: categories, popular ids and each article's id, category, tags."""
+    """meta.json's per-version facts: categories, popular ids, each article's id, category, tags, and
+    the former ids (aliases) → id of the articles that have some (few: no list per article)."""
     return {
         "categories": corpus.categories,
         "popular": list(corpus.popular),
@@ -676,6 +680,7 @@ def article_meta(corpus: Corpus) -> dict:
         "id": [a.id for a in corpus.articles],
         "category": [a.category for a in corpus.articles],
         "tags": [list(a.tags) for a in corpus.articles],
+        "aliases": {alias: a.id for a in corpus.articles for alias in a.aliases},
     }
 
 
@@ -1119,6 +1124,7 @@ def _segment(vdir: Path, prefix: str, version: str, manifest: dict, meta: dict, 
         scope=Scope.from_json(meta.get("scope")),
         article_terms={f: _load_sparse(arrays, f"article_terms.{f}", sp.csr_matrix) for f in FIELDS},
         columns={k: meta[k] for k in ("id", "category", "tags")},
+        aliases=dict(meta.get("aliases", {})),
         paraphrase=ParaphraseModel.from_arrays(arrays),
         lsa=LsaModel.from_arrays(arrays),
     )
@@ -1136,4 +1142,5 @@ def in_memory(corpus: Corpus, arrays: dict, ranking: dict) -> IndexData:
         categories=corpus.categories, scope=corpus.scope, vocab=arrays["vocab"], idf=arrays["idf"],
         questions=arrays["questions"], answers=arrays["answers"], row_article=arrays["row_article"],
         row_text=[t for a in corpus.articles for t in row_texts(a)], article_terms=arrays["article_terms"],
+        aliases={alias: a.id for a in corpus.articles for alias in a.aliases},
     )

@@ -18,8 +18,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Iterable
 
-__all__ = ["Report", "parse_since", "build_report", "read_feedback", "read_votes", "report_from_files", "render_text",
-           "render_html"]
+__all__ = ["Report", "parse_since", "build_report", "read_feedback", "read_votes", "read_orphaned_votes",
+           "report_from_files", "render_text", "render_html"]
 
 # The feedback store is written by the web app (faq_search/feedback.py); the report only reads it.
 FEEDBACK_FILENAME = "feedback.sqlite3"
@@ -55,6 +55,9 @@ class Report:
     new_phrasings: list[tuple[str, str, int, str]] = field(default_factory=list)
     periods: list[tuple[str, int, int]] = field(default_factory=list)  # (label, searches, unanswered)
     titles: dict[str, str] = field(default_factory=dict)  # article id → question
+    # (stored id, helpful, not helpful) of votes, all time, under an id that is no article's and no former
+    # id of one (a renamed article without `aliases`); None: no index or no feedback store to tell
+    orphaned_votes: list[tuple[str, int, int]] | None = None
 
     @property
     def click_through(self) -> float | None:
@@ -101,6 +104,23 @@ def read_votes(path: str | Path, since: float) -> list[tuple[str, str, int]]:
     finally:
         conn.close()
     return [(str(q), str(a), int(n)) for q, a, n in rows]
+
+
+def read_orphaned_votes(path: str | Path, known: set[str]) -> list[tuple[str, int, int]] | None:
+    """(article id, helpful, not helpful) of every stored id not in ``known`` (the index's ids and
+    former ids), most votes first; None when there is no feedback store."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        rows = conn.execute("SELECT article_id, SUM(helpful != 0), SUM(helpful = 0) FROM feedback "
+                            "GROUP BY article_id").fetchall()
+    except sqlite3.DatabaseError:
+        return None
+    finally:
+        conn.close()
+    return sorted(((str(a), int(h), int(n)) for a, h, n in rows if a not in known), key=lambda r: (-r[1] - r[2], r[0]))
 
 
 def _period_label(ts: float, weekly: bool) -> str:
@@ -179,22 +199,30 @@ def report_from_files(data_dir: str | Path, index_dir: str | Path | None, since:
     from .index import IndexError_, load_index
     from .querylog import FILENAME, read_events
 
-    titles, phrasings = {}, None
+    titles, phrasings, known = {}, None, None
     if index_dir is not None:
         try:
-            articles = load_index(index_dir, verify=False).articles
+            data = load_index(index_dir, verify=False)
+            articles = data.articles
             titles = {a.id: a.question for a in articles}
             phrasings = {a.id: {normalize_query(p) for p in a.questions} for a in articles}
+            known = set(titles) | set(data.aliases)
         except IndexError_:
             pass
     data_dir = Path(data_dir)
-    return build_report(read_events(data_dir / FILENAME, since), since, until,
-                        feedback=read_feedback(data_dir / FEEDBACK_FILENAME, since), titles=titles, top=top,
-                        votes=read_votes(data_dir / FEEDBACK_FILENAME, since), phrasings=phrasings)
+    report = build_report(read_events(data_dir / FILENAME, since), since, until,
+                          feedback=read_feedback(data_dir / FEEDBACK_FILENAME, since), titles=titles, top=top,
+                          votes=read_votes(data_dir / FEEDBACK_FILENAME, since), phrasings=phrasings)
+    if known is not None:  # without the index every id would look orphaned
+        report.orphaned_votes = read_orphaned_votes(data_dir / FEEDBACK_FILENAME, known)
+    return report
 
 
 def _most_common(counter: Counter, n: int) -> list[tuple[str, int]]:
     return sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))[:n]  # ties: stable, by text
+
+
+ORPHANED_HINT = "an article renamed without its old id? add `aliases: [old-id]` to the article it became"
 
 
 # --- text -----------------------------------------------------------------------------------------
@@ -240,6 +268,13 @@ def render_text(r: Report) -> str:
     else:
         out += [f"{i:>3}. {n:>5} {h:>5}  {a}  {r.titles.get(a, '')}".rstrip() for i, (a, n, h) in enumerate(r.not_helpful, 1)]
         out += ["     (none)"] if not r.not_helpful else []
+    out += ["", f"Votes for no article, all time (helpful, not helpful): {ORPHANED_HINT}"]
+    if r.orphaned_votes is None:
+        out.append("     (no index or no feedback store to compare)")
+    else:
+        # Every one (the API takes votes for known ids only: these come from renamed or removed articles).
+        out += [f"{i:>3}. {h:>5} {n:>5}  {a}" for i, (a, h, n) in enumerate(r.orphaned_votes, 1)]
+        out += ["     (none)"] if not r.orphaned_votes else []
     return "\n".join(out) + "\n"
 
 
@@ -310,6 +345,11 @@ def render_html(r: Report) -> str:
     else:
         votes = rows(r.not_helpful, lambda a, n, h: (f"<td>{e(a)}</td>", f"<td>{e(r.titles.get(a, ''))}</td>",
                                                      f'<td class="n">{n}</td>', f'<td class="n">{h}</td>'))
+    if r.orphaned_votes is None:
+        orphaned = '<tr><td colspan="3">no index or no feedback store to compare</td></tr>'
+    else:
+        orphaned = rows(r.orphaned_votes, lambda a, h, n: (f"<td>{e(a)}</td>", f'<td class="n">{h}</td>',
+                                                           f'<td class="n">{n}</td>'))
     return f"""<!doctype html>
 <html lang="zh-CN">
 <head>
@@ -336,6 +376,9 @@ def render_html(r: Report) -> str:
 <table><tr><th>query</th><th>article voted helpful</th><th class="n">votes</th><th>ranked first</th></tr>{add}</table>
 <h2>Most “not helpful” votes</h2>
 <table><tr><th>article</th><th>question</th><th class="n">not helpful</th><th class="n">helpful</th></tr>{votes}</table>
+<h2>Votes for no article (all time)</h2>
+<p>{e(ORPHANED_HINT)}</p>
+<table><tr><th>stored id</th><th class="n">helpful</th><th class="n">not helpful</th></tr>{orphaned}</table>
 </body>
 </html>
 """

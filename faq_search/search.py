@@ -394,8 +394,23 @@ class Searcher:
         return len(self.articles)
 
     def get(self, article_id: str) -> Article | None:
+        """The article whose id is ``article_id`` (a former id finds nothing: see ``resolve``)."""
         i = self._by_id.get(article_id)
         return None if i is None else self.articles[i]
+
+    def resolve(self, article_id: str) -> str | None:
+        """The current id of ``article_id``: itself for an article's id, the renamed article's for one
+        of its former ids (its ``aliases``), None for neither. Kept apart from ``get`` so a caller can
+        tell a moved article (the API redirects) and ids in the corpus stay current ones."""
+        if article_id in self._by_id:
+            return article_id
+        current = self.data.aliases.get(article_id)
+        return current if current in self._by_id else None
+
+    @property
+    def aliases(self) -> dict[str, str]:
+        """Former id → current id of every renamed article."""
+        return self.data.aliases
 
     @property
     def popular(self) -> list[str]:

@@ -7,9 +7,9 @@ import sqlite3
 import threading
 import time
 import unicodedata
-from urllib.parse import unquote_to_bytes
+from urllib.parse import quote, unquote_to_bytes
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
 from ..completions import index_suggester, load_completions
 from ..feedback import FeedbackStore
@@ -230,22 +230,40 @@ def articles():
 @bp.get("/api/articles/<article_id>")
 def article(article_id: str):
     s = searcher()
-    a = s.get(article_id)
-    if a is None:
+    current = s.resolve(article_id)
+    if current is None:
         raise ApiError(404, "article_not_found", f"no article with id '{article_id}'")
+    if current != article_id:
+        return moved(article_id, current, s.version)
+    a = s.get(current)
     note_view(article_id)
     body = a.to_dict()
     body.pop("source", None)
     body["related"] = related_of(s, a.id)
-    body["feedback"] = vote_counts(a.id)
+    body["feedback"] = vote_counts(a.id, a.aliases)
     body["index_version"] = s.version
     return body
 
 
-def vote_counts(article_id: str) -> dict | None:
-    """The article's votes; None (the article still shows) when the store cannot be read."""
+def moved(old: str, current: str, version: str) -> Response:
+    """301 from a former id (renamed article) to the current one's address, the query string kept
+    (its q is the view's). The Location is a path: never built from the Host header."""
+    location = url_for("api.article", article_id=current)
+    if request.query_string:  # as sent; bytes outside ASCII (sent unescaped) escaped for the header
+        location += "?" + quote(request.query_string, safe="!#$%&'()*+,/:;=?@[]~")
+    response = jsonify(moved_from=old, id=current, location=location, index_version=version)
+    response.status_code = 301
+    response.headers["Location"] = location
+    # A renamed id may be given back to a new article: browsers keep a 301 without an expiry forever.
+    response.cache_control.max_age = 3600
+    return response
+
+
+def vote_counts(article_id: str, aliases=()) -> dict | None:
+    """The article's votes (those under its former ids too); None (the article still shows) when the
+    store cannot be read."""
     try:
-        return feedback_store().counts(article_id).to_dict()
+        return feedback_store().counts(article_id, aliases).to_dict()
     except sqlite3.Error as e:
         log.warning("feedback store unreadable: %s", e)
         return None
@@ -271,7 +289,7 @@ def tags():
 def popular_questions(s: Searcher, k: int) -> list[dict]:
     """The ``k`` articles users voted "helpful" most, then the corpus's curated popular.yml list."""
     try:
-        voted = feedback_store().all_counts()
+        voted = feedback_store().all_counts(s.aliases)
     except sqlite3.Error as e:
         log.warning("feedback store unreadable: %s", e)
         voted = {}
@@ -325,18 +343,21 @@ def add_feedback():
     body = json_body(_feedback_schema())
     s = searcher()
     query, article_id, helpful = body["query"], body["article_id"], body["helpful"]
-    if s.get(article_id) is None:
+    # A page opened before a rename votes with the former id: counted for the article it became.
+    current = s.resolve(article_id)
+    if current is None:
         raise ApiError(404, "article_not_found", f"no article with id '{article_id}'")
+    aliases = s.get(current).aliases
     # The vote's query is kept like the query log keeps it: personal data redacted first.
-    counts = _stored(lambda: feedback_store().add_vote(redact(query), article_id, helpful))
-    return {"article_id": article_id, "feedback": counts.to_dict()}, 201
+    counts = _stored(lambda: feedback_store().add_vote(redact(query), current, helpful, aliases))
+    return {"article_id": current, "feedback": counts.to_dict()}, 201
 
 
 @bp.get("/api/feedback/stats")
 def feedback_stats():
     s = searcher()
     try:
-        voted = feedback_store().all_counts()
+        voted = feedback_store().all_counts(s.aliases)
     except sqlite3.Error as e:
         raise ApiError(503, "storage_unavailable", f"feedback cannot be read: {e}") from None
     return {
