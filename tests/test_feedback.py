@@ -37,6 +37,44 @@ def test_the_table_has_the_shared_schema(store):
     assert rows == [(1700000000.0, "提现", "wd-time", 0)]
 
 
+def _summed(path) -> dict:
+    with sqlite3.connect(path) as db:
+        rows = db.execute("SELECT article_id, SUM(helpful), COUNT(*) - SUM(helpful) FROM feedback GROUP BY article_id")
+        return {a: Counts(h, n) for a, h, n in rows}
+
+
+def test_totals_follow_votes_added_removed_and_edited(store):
+    for i in range(30):
+        store.add_vote("q", f"a{i % 4}", i % 3 != 0)
+    assert store.all_counts() == _summed(store.path)
+    # An operator removing spam or fixing votes with sqlite3: the totals follow.
+    with sqlite3.connect(store.path) as db:
+        db.execute("DELETE FROM feedback WHERE article_id = 'a1' AND helpful = 1")
+        db.execute("UPDATE feedback SET article_id = 'a3' WHERE article_id = 'a2'")
+        db.execute("UPDATE feedback SET helpful = 1 - helpful WHERE article_id = 'a0'")
+        db.execute("DELETE FROM feedback WHERE article_id = 'a1'")
+    assert store.all_counts() == _summed(store.path) and "a1" not in store.all_counts()
+    assert store.counts("a2") == Counts(0, 0) and store.counts("a3") == _summed(store.path)["a3"]
+
+
+def test_a_store_from_before_the_totals_gets_them_from_its_votes(store):
+    store.path.parent.mkdir(parents=True)
+    with sqlite3.connect(store.path) as db:  # what earlier releases wrote: the votes only
+        db.execute("CREATE TABLE feedback(id INTEGER PRIMARY KEY, ts REAL NOT NULL, query TEXT NOT NULL, "
+                   "article_id TEXT NOT NULL, helpful INTEGER NOT NULL)")
+        db.executemany("INSERT INTO feedback(ts, query, article_id, helpful) VALUES (0, 'q', ?, ?)",
+                       [("old-a", 1), ("old-b", 0), ("old-a", 1), ("old-b", 1), ("old-c", 0)])
+    before = {"old-a": Counts(2, 0), "old-b": Counts(1, 1), "old-c": Counts(0, 1)}
+    assert store.all_counts() == before and store.counts("old-b") == Counts(1, 1)  # read before any write
+    store.add_vote("q", "old-c", True)
+    with sqlite3.connect(store.path) as db:
+        totals = {a: Counts(h, n) for a, h, n in db.execute("SELECT * FROM vote_totals")}
+    assert totals == {**before, "old-c": Counts(1, 1)} == store.all_counts()
+    # A second process opening the store later finds them there and does not add them twice.
+    FeedbackStore(store.path).add_vote("q", "old-a", False)
+    assert store.all_counts() == _summed(store.path)
+
+
 def test_left_questions_are_kept_newest_first(store):
     store.add_question("怎么开发票", "138xxxx0000")
     store.add_question("能用美元吗")
