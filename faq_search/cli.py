@@ -24,13 +24,20 @@ def _add_build_args(p: argparse.ArgumentParser, env: Config) -> None:
                    "serving), 2 if none is")
     p.add_argument("-q", "--quiet", action="store_true", help="print only errors")
     p.add_argument("--full", action="store_true",
-                   help="write a complete version even when an incremental one would do (a compaction)")
+                   help="write a complete version even when an incremental one would do (a compaction) "
+                   "or nothing changed since the published version")
     p.add_argument("--watch", action="store_true", help="keep running: rebuild and publish whenever the corpus changes")
     p.add_argument("--interval", type=float, default=1.0, help="--watch: seconds between looks at the corpus (default: %(default)s)")
     p.add_argument("--debounce", type=float, default=1.0, help="--watch: build once files were quiet this long (default: %(default)s)")
 
 
 def _print_built(result, quiet: bool) -> None:
+    if result.unchanged:  # nothing published: servers keep what they have, versions/ does not grow
+        if not quiet:
+            print(f"index up to date: {result.version} ({result.articles} articles)"
+                  + (f"; completions written {result.completions_seconds:.2f}s" if result.completions_seconds is not None
+                     else ""), flush=True)
+        return
     if not quiet:
         print(
             f"built {result.version}: {result.articles} articles, vocabulary {result.vocabulary}, "

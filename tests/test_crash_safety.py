@@ -73,8 +73,11 @@ def test_a_build_failing_before_any_of_its_steps_never_breaks_the_published_inde
         assert_published_index_is_intact(out, {v1} if published == v1 else {published})
         if published != v1:  # the pointer moved: only ever to the complete new version
             assert len(load_index(out).articles) == 5
-        # The next build succeeds whatever was left behind.
-        v3 = build_index(v2_corpus, out, analyzer=tiny_analyzer).version
+        # The next build succeeds whatever was left behind; after a crash past the pointer the
+        # published version is this corpus's already, and nothing is written.
+        rebuilt = build_index(v2_corpus, out, analyzer=tiny_analyzer)
+        v3 = rebuilt.version
+        assert rebuilt.unchanged == (published != v1)
         assert_published_index_is_intact(out, {v3})
         if finished:
             assert published == v2
@@ -86,7 +89,11 @@ def test_a_build_failing_before_any_of_its_steps_never_breaks_the_published_inde
 
 def test_prune_removes_versions_and_leftovers_but_never_the_published_one(tmp_path, tiny_analyzer):
     out = tmp_path / "ix"
-    old, middle = (build_index(write_corpus(tmp_path / f"c{i}"), out, analyzer=tiny_analyzer).version for i in range(2))
+    # Two corpora: a rebuild of an unchanged one would publish nothing.
+    edited = {**TINY_ARTICLES["withdraw/arrival.md"], "answer": "提现两小时内到账。"}
+    old, middle = (build_index(write_corpus(tmp_path / f"c{i}", articles), out, analyzer=tiny_analyzer).version
+                   for i, articles in enumerate([None, {**TINY_ARTICLES, "withdraw/arrival.md": edited}]))
+    assert old != middle
     newer = ["v99990101T000000000000Z-aaaaaaaa", "v99990101T000000000001Z-aaaaaaaa"]
     for name in newer:
         shutil.copytree(out / "versions" / middle, out / "versions" / name)
