@@ -7,6 +7,7 @@ import json
 import logging
 import time
 from dataclasses import replace
+from datetime import date
 
 import numpy as np
 import scipy.sparse as sp
@@ -139,17 +140,20 @@ DATED_FIELDS = ("question", "similar_questions", "answer", "category", "tags", "
 def undated_changes(out_dir: str | Path, before: str, after: str) -> list[Problem]:
     """Articles whose text changed from version ``before`` to ``after`` while their `updated` stayed
     the same (an editor forgot to bump it): the console, the CLI and the API would show the old date.
-    At the `updated:` line of the article. Empty when ``before`` cannot be read."""
+    Not when that date is today's (or later): a second edit on the day it was bumped has nothing to
+    bump it to. At the `updated:` line of the article. Empty when ``before`` cannot be read."""
     try:
         old = {a.id: a for a in load_index(out_dir, before, verify=False).articles}
         new = load_index(out_dir, after, verify=False).articles
     except (IndexError_, OSError, ValueError) as e:
         log.warning("could not compare %s with %s: %s", after, before, e)
         return []
+    today = date.today().isoformat()
     problems = []
     for a in new:
         b = old.get(a.id)
-        if b is None or not a.updated or a.updated != b.updated:
+        # ISO 8601 dates (and date-times, by their date) compare as text.
+        if b is None or not a.updated or a.updated != b.updated or a.updated[:10] >= today:
             continue
         changed = [f for f in DATED_FIELDS if getattr(a, f) != getattr(b, f)]
         if changed:

@@ -5,6 +5,7 @@ import shutil
 import subprocess
 import sys
 import types
+from datetime import date
 
 from faq_search.build import build_index
 from faq_search.cli import build_main, main
@@ -198,6 +199,22 @@ def test_a_changed_article_that_kept_its_updated_date_is_warned_about(make_corpu
     path.write_text(path.read_text("utf-8").replace("1到5个工作日", "1到3个工作日").replace("2026-01-05", "2026-02-01"), "utf-8")
     assert build_main(["--corpus", str(root), "--out", str(out)]) == 0
     assert "warning" not in capsys.readouterr().err
+
+
+def test_no_updated_warning_when_the_date_already_says_today(make_corpus, tmp_path, capsys):
+    # Edited twice on the day its date was bumped: there is nothing to bump it to.
+    root, out = make_corpus(), tmp_path / "index"
+    path = root / "articles" / "transfer" / "wrong-person.md"
+    path.write_text(path.read_text("utf-8").replace("category: transfer", "category: transfer\nupdated: 2026-01-05"), "utf-8")
+    assert build_main(["--corpus", str(root), "--out", str(out), "-q"]) == 0
+    today = date.today().isoformat()
+    path.write_text(path.read_text("utf-8").replace("2026-01-05", today).replace("1到3个工作日", "1到5个工作日"), "utf-8")
+    assert build_main(["--corpus", str(root), "--out", str(out)]) == 0
+    assert "warning" not in capsys.readouterr().err
+    path.write_text(path.read_text("utf-8").replace("1到5个工作日", "1到7个工作日"), "utf-8")
+    assert build_main(["--corpus", str(root), "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("built ") and "warning" not in captured.err
 
 
 def _flip_byte(path, offset=20):
