@@ -52,15 +52,11 @@ def build_index(corpus_path: str | Path, out_dir: str | Path, dict_dir: str | Pa
 
 def _build_locked(corpus_path, out_dir, dict_dir, analyzer, ranking, progress, workers, rerank, full,
                   completions) -> BuildResult:
-    t0 = time.perf_counter()
     before = read_current(Path(out_dir))
-    corpus = None
-    if not full:
-        same, corpus = _published_same(corpus_path, out_dir, dict_dir, analyzer, ranking or DEFAULT_RANKING, rerank)
-        if same is not None:
-            return _up_to_date(out_dir, same, analyzer, completions, t0)
     result, pending = _build_version(corpus_path, out_dir, dict_dir, analyzer, ranking, progress, workers, rerank,
-                                     full, completions, corpus)
+                                     full, completions)
+    if result.unchanged:
+        return result
     if Path(corpus_path).is_dir() and before not in (None, result.version):
         result = replace(result, warnings=tuple(undated_changes(out_dir, before, result.version)))
     if completions:
@@ -79,12 +75,13 @@ def _build_locked(corpus_path, out_dir, dict_dir, analyzer, ranking, progress, w
 
 
 def _published_same(corpus_path, out_dir, dict_dir, analyzer: Analyzer | None, ranking: dict, rerank: bool
-                    ) -> tuple[tuple[str, dict] | None, Corpus | None]:
+                    ) -> tuple[tuple[str, dict] | None, Corpus | bytes | None]:
     """((version, manifest) of the published version when it was built from this corpus, ranking,
     analyzer and builder format (its corpus key) and these dictionary files, with (or without) a
     reranker as asked, and its files match their checksums (a corrupt one is rebuilt); else None), and
-    the corpus when it had to be loaded (a directory: its key is over the files it reads). A JSON Lines
-    corpus is hashed, not parsed: ≈ 0.1 s at 100k entries, the checksums ≈ 0.17 s more."""
+    the corpus as read, for the build that follows: a directory loaded (its key is over the files it
+    reads), a JSON Lines file's bytes. Those are hashed, not parsed: ≈ 0.1 s at 100k entries, the
+    checksums ≈ 0.17 s more."""
     corpus_path, out_dir = Path(corpus_path), Path(out_dir)
     published = published_manifest(out_dir, READABLE_FORMATS, ranking)
     if published is None:
@@ -94,7 +91,8 @@ def _published_same(corpus_path, out_dir, dict_dir, analyzer: Analyzer | None, r
     if corpus_path.is_dir():
         corpus = loaded = load_corpus(corpus_path)
     elif corpus_path.is_file():
-        corpus, loaded = Corpus(articles=[], content_hash=hashlib.sha256(corpus_path.read_bytes()).hexdigest()), None
+        loaded = corpus_path.read_bytes()
+        corpus = Corpus(articles=[], content_hash=hashlib.sha256(loaded).hexdigest())
     else:
         return None, None  # the build says it is missing
     # Only its fingerprint is read: jieba's dictionary is not loaded.
@@ -107,6 +105,8 @@ def _published_same(corpus_path, out_dir, dict_dir, analyzer: Analyzer | None, r
         data = Path(src).read_bytes() if src and Path(src).exists() else b""
         if files.get(f"dict/{name}") != hashlib.sha256(data).hexdigest():
             return None, loaded
+    if isinstance(loaded, bytes):
+        loaded = None  # not held while the checksums map the version: read again in the rare corrupt case
     refused = verify_version(out_dir, version)
     if refused is not None:
         log.warning("published index %s is refused (%s): building a new version", version, refused)
@@ -165,13 +165,16 @@ def undated_changes(out_dir: str | Path, before: str, after: str) -> list[Proble
 
 def _build_version(corpus_path: str | Path, out_dir: str | Path, dict_dir: str | Path | None,
                    analyzer: Analyzer | None, ranking: dict | None, progress, workers: int | None,
-                   rerank: bool, full: bool, completions: bool, corpus: Corpus | None = None
-                   ) -> tuple[BuildResult, CompletionsBuild | None]:
-    """``corpus``: the corpus already loaded from ``corpus_path`` (else it is loaded here)."""
+                   rerank: bool, full: bool, completions: bool) -> tuple[BuildResult, CompletionsBuild | None]:
     t0 = time.perf_counter()
     corpus_path, out_dir = Path(corpus_path), Path(out_dir)
-    dict_files = dict_files_for(corpus_path, Path(dict_dir) if dict_dir else None)
     ranking = ranking or DEFAULT_RANKING
+    read = None
+    if not full:
+        same, read = _published_same(corpus_path, out_dir, dict_dir, analyzer, ranking, rerank)
+        if same is not None:
+            return _up_to_date(out_dir, same, analyzer, completions, t0), None
+    dict_files = dict_files_for(corpus_path, Path(dict_dir) if dict_dir else None)
     if not full and rerank:
         layer: list[CompletionsBuild] = []
 
@@ -180,14 +183,15 @@ def _build_version(corpus_path: str | Path, out_dir: str | Path, dict_dir: str |
 
         try:
             result = build_incremental(corpus_path, out_dir, dict_files, ranking, progress, workers, analyzer,
-                                       on_delta=start_layer if completions else None, loaded=corpus)
+                                       on_delta=start_layer if completions else None, read=read)
         except BaseException:
             for pending in layer:
                 pending.cancel()
             raise
         if result is not None:
             return result, layer[0] if layer else None
-    corpus = corpus if corpus is not None else load_corpus(corpus_path)
+    corpus = read if isinstance(read, Corpus) else load_corpus(corpus_path)
+    read = None  # a JSON Lines file's bytes: not held through a full build's memory peak
     analyzer = analyzer or analyzer_for(dict_files, dictionary_cache=out_dir / "cache")
     # Forked while this process is small: the completions are made alongside the whole build.
     pending = CompletionsBuild(out_dir, corpus.articles, analyzer.normalize, fork=workers != 1) if completions else None
