@@ -198,8 +198,13 @@ def test_sigkilled_builders_leave_the_published_index_intact(tmp_path, real_anal
         reader.join(timeout=60)
     assert errors == [], (errors[:3], f"seed {seed}", runs)
     assert live.current.version == read_current(out)
-    # And the next build, after all that debris, publishes normally.
+    # And the next build, after all that debris, publishes normally (of a changed corpus: the last run
+    # may have published this one, and an unchanged corpus publishes nothing).
+    with open(corpus, "a", encoding="utf-8") as f:
+        f.write(json.dumps({"id": "extra-final", "question": "最后一个新问题？", "answer": "新答案。",
+                            "category": "account"}, ensure_ascii=False) + "\n")
     final = build_index(corpus, out, dict_dir, analyzer=real_analyzer)
+    assert not final.unchanged
     assert_published_index_is_intact(out, {final.version})
     # Searchable (the corpus holds numbered near-copies of each article, so only the topic is checked).
     top = Searcher.load(out, analyzer=real_analyzer).search("忘记登录密码怎么办", k=3)
