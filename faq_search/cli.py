@@ -24,13 +24,20 @@ def _add_build_args(p: argparse.ArgumentParser, env: Config) -> None:
                    "serving), 2 if none is")
     p.add_argument("-q", "--quiet", action="store_true", help="print only errors")
     p.add_argument("--full", action="store_true",
-                   help="write a complete version even when an incremental one would do (a compaction)")
+                   help="write a complete version even when an incremental one would do (a compaction) "
+                   "or nothing changed since the published version")
     p.add_argument("--watch", action="store_true", help="keep running: rebuild and publish whenever the corpus changes")
     p.add_argument("--interval", type=float, default=1.0, help="--watch: seconds between looks at the corpus (default: %(default)s)")
     p.add_argument("--debounce", type=float, default=1.0, help="--watch: build once files were quiet this long (default: %(default)s)")
 
 
 def _print_built(result, quiet: bool) -> None:
+    if result.unchanged:  # nothing published: servers keep what they have, versions/ does not grow
+        if not quiet:
+            print(f"index up to date: {result.version} ({result.articles} articles)"
+                  + (f"; completions written {result.completions_seconds:.2f}s" if result.completions_seconds is not None
+                     else ""), flush=True)
+        return
     if not quiet:
         print(
             f"built {result.version}: {result.articles} articles, vocabulary {result.vocabulary}, "
@@ -241,10 +248,21 @@ def _format_time(iso: str) -> str:
     return iso.replace("T", " ")[:16] if iso else "—"
 
 
+def _empty(query: str) -> bool:
+    """Nothing to search for: no character but spaces, punctuation, control and format characters."""
+    return all(unicodedata.category(c)[0] in "PZC" for c in query)
+
+
+EMPTY_QUESTION = "the question is empty (only spaces or punctuation): ask in words"
+
+
 def cmd_search(args) -> int:
     from .index import IndexError_
     from .search import Searcher
 
+    if args.query is not None and _empty(args.query):  # said as such, not "no matching answer"
+        print(f"error: {EMPTY_QUESTION}", file=sys.stderr)
+        return 2
     try:
         # A person asks a question at a time: not worth loading Numba (≈ 0.5 s) for ≈ 0.3 ms a query.
         searcher = Searcher.load(args.index, compiled=False)
@@ -280,6 +298,9 @@ def _answer_each_line(searcher, args) -> int:
         query = line.strip()
         if not query:
             continue
+        if _empty(query):  # the session goes on: the next line may be a question
+            print(f"error: {EMPTY_QUESTION}", file=sys.stderr, flush=True)
+            continue
         if read_current(args.index) not in (None, searcher.version):
             try:
                 searcher = Searcher.load(args.index, analyzer=searcher.analyzer, compiled=False)
@@ -290,7 +311,8 @@ def _answer_each_line(searcher, args) -> int:
 
 
 def _answer(searcher, query: str, args, json_lines: bool = False) -> int:
-    """Print the ranked answers to one question: 0, 1 when there is none, 2 for a bad filter."""
+    """Print the ranked answers to one question: 0, also when there is none (as with --json: a normal
+    outcome, as the API's 200 with no results), 2 for a bad filter."""
     from .search import QueryError
 
     try:
@@ -309,7 +331,7 @@ def _answer(searcher, query: str, args, json_lines: bool = False) -> int:
     st = _Style(color)
     if not hits:
         print(st("没有找到匹配的答案 (no matching answer)", "yellow"), flush=True)
-        return 1
+        return 0
     width = max(40, min(100, os.get_terminal_size(sys.stdout.fileno()).columns if tty else 80))
     if not hits[0].confident:
         print(st("没有可信的答案：最高分低于阈值，以下仅供参考。", "yellow") + "\n")
@@ -476,14 +498,19 @@ def _json(obj, indent: int | None = 2) -> str:
     return json.dumps(obj, ensure_ascii=not _utf8(sys.stdout), indent=indent)
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
+def _k_type(limit: int):
+    """-k as the API takes `k`: a whole number from 1 to FAQ_MAX_K; the API refuses more (400 invalid_k)."""
+
+    def k(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if not 1 <= value <= limit:
+            raise argparse.ArgumentTypeError(f"must be from 1 to {limit} (FAQ_MAX_K, as for the API), not {value}")
+        return value
+
+    return k
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -496,41 +523,50 @@ def main(argv: list[str] | None = None) -> int:
     _add_build_args(p, env)
     p.set_defaults(func=cmd_build)
 
-    p = sub.add_parser("search", help="ranked answers for a question, in the terminal")
+    index_help = "index directory (default: %(default)s; FAQ_INDEX_DIR)"
+    p = sub.add_parser("search", help="ranked answers for a question, in the terminal",
+                       epilog="Exit status: 0 when the question was searched, whether or not an article matched "
+                       "(no match: 没有找到匹配的答案, or \"results\": [] with --json); 2 for an empty question, a bad "
+                       "-k, an unknown --category or --tag, or an index that cannot be loaded.")
     p.add_argument("query", nargs="?", help="without it: one question a line from standard input (a prompt on "
                    "a terminal), the index loaded once")
-    p.add_argument("--index", default=env.FAQ_INDEX_DIR)
-    p.add_argument("-k", "--k", type=_positive_int, default=5, help="answers to show (default: %(default)s)")
-    p.add_argument("--category", default=None)
-    p.add_argument("--tag", default=None, help="only articles with this tag")
+    p.add_argument("--index", default=env.FAQ_INDEX_DIR, help=index_help)
+    p.add_argument("-k", "--k", type=_k_type(env.FAQ_MAX_K), default=min(5, env.FAQ_MAX_K),
+                   help=f"answers to show, 1 to {env.FAQ_MAX_K} (FAQ_MAX_K) (default: %(default)s)")
+    p.add_argument("--category", default=None, help="only articles of this category id (default: all)")
+    p.add_argument("--tag", default=None, help="only articles with this tag (default: any)")
     p.add_argument("--full", action="store_true", help="print every answer, not only the first")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--json", action="store_true", help="machine-readable output (one JSON line per question read "
+                   "from standard input)")
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                    help="colour: auto = on a terminal unless NO_COLOR is set (default: %(default)s)")
     p.set_defaults(func=cmd_search)
 
     p = sub.add_parser("eval", help="search quality on labelled queries (acc@1, MRR@10, recall@10, no-answer)")
-    p.add_argument("--index", default=env.FAQ_INDEX_DIR)
+    p.add_argument("--index", default=env.FAQ_INDEX_DIR, help=index_help)
     p.add_argument("--queries", default="corpus/eval/queries.jsonl", help="JSON Lines of {query, expected} (default: %(default)s)")
-    p.add_argument("--split", choices=("dev", "test", "all"), default="all")
+    p.add_argument("--split", choices=("dev", "test", "all"), default="all",
+                   help="which labelled queries to measure (default: %(default)s)")
     p.add_argument("--failures", action="store_true", help="list each miss with what ranked first and why")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("confusions", help="phrasings that bring up another article first, searched with themselves hidden")
-    p.add_argument("--index", default=env.FAQ_INDEX_DIR)
+    p.add_argument("--index", default=env.FAQ_INDEX_DIR, help=index_help)
     p.add_argument("--top", type=int, default=20, help="pairs of articles to list (default: %(default)s)")
     p.add_argument("--examples", type=int, default=3, help="phrasings shown per pair (default: %(default)s)")
     p.add_argument("--limit", type=int, default=20_000, help="phrasings searched at most (default: %(default)s)")
-    p.add_argument("--article", default=None, help="only the pairs where this article loses or takes phrasings")
+    p.add_argument("--article", default=None, help="only the pairs where this article loses or takes phrasings "
+                   "(default: every article)")
     p.add_argument("--json", action="store_true", help="machine-readable output (--top pairs, every phrasing of each)")
     p.set_defaults(func=cmd_confusions)
 
     p = sub.add_parser("serve", help="serve the API and search page with gunicorn")
-    p.add_argument("--index", default=env.FAQ_INDEX_DIR)
-    p.add_argument("--host", default=None)
-    p.add_argument("--port", type=int, default=None)
-    p.add_argument("--workers", type=int, default=None)
+    p.add_argument("--index", default=env.FAQ_INDEX_DIR, help=index_help)
+    p.add_argument("--host", default=env.HOST, help="address to bind (default: %(default)s; HOST)")
+    p.add_argument("--port", type=int, default=env.PORT, help="port to bind (default: %(default)s; PORT)")
+    p.add_argument("--workers", type=int, default=env.WEB_CONCURRENCY,
+                   help="gunicorn worker processes (default: %(default)s; WEB_CONCURRENCY)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("report", help="top queries, unanswered queries, not-helpful articles, click-through")
@@ -538,7 +574,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data-dir", default=env.FAQ_DATA_DIR, help="query log and feedback store (default: %(default)s)")
     p.add_argument("--index", default=env.FAQ_INDEX_DIR, help="index for article titles (default: %(default)s)")
     p.add_argument("--top", type=int, default=10, help="rows per table (default: %(default)s)")
-    p.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report with a chart")
+    p.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report with a chart "
+                   "(default: none)")
     p.set_defaults(func=cmd_report)
 
     args = parser.parse_args(argv)

@@ -136,12 +136,14 @@ def _published_base(out_dir: Path, ranking: dict) -> _Base | None:
 
 def build_incremental(corpus_path: str | Path, out_dir: str | Path, dict_files: dict, ranking: dict,
                       progress=None, workers: int | None = None, analyzer: Analyzer | None = None,
-                      on_delta: Callable[[list[Article], Callable[[str], str]], None] | None = None
-                      ) -> BuildResult | None:
+                      on_delta: Callable[[list[Article], Callable[[str], str]], None] | None = None,
+                      read: Corpus | bytes | None = None) -> BuildResult | None:
     """Publish an incremental version when the published index allows one and the corpus changed
     little since its base; None when a full build is needed. Raises CorpusError like a full build.
     ``on_delta(articles, normalize)`` is told the added and changed articles once they are known to be
-    valid and few enough, before the version is written, when one of them has a phrasing the base lacks."""
+    valid and few enough, before the version is written, when one of them has a phrasing the base lacks.
+    ``read``: the corpus as the caller read it (a directory loaded, a JSON Lines file's bytes), else it
+    is read here."""
     t0 = time.perf_counter()
     corpus_path, out_dir = Path(corpus_path), Path(out_dir)
     if not corpus_path.exists():
@@ -166,7 +168,7 @@ def build_incremental(corpus_path: str | Path, out_dir: str | Path, dict_files: 
     position = {raw_keys[i : i + KEY_BYTES]: i // KEY_BYTES for i in range(0, len(raw_keys), KEY_BYTES)}
     if len(position) != base.articles:
         return None
-    diff = _diff(corpus_path, position, base.articles)
+    diff = _diff(corpus_path, position, base.articles, read)
     if diff is None:
         return None  # too much changed: compact
     order, delta, categories, popular, scope, content_hash, sources = diff
@@ -245,7 +247,7 @@ def _base_features(out_dir: Path, base: _Base, delta: list[Article], base_ids: l
         return {}  # only a cache: segment instead
 
 
-def _diff(corpus_path: Path, position: dict[bytes, int], n_base: int):
+def _diff(corpus_path: Path, position: dict[bytes, int], n_base: int, read: Corpus | bytes | None = None):
     """(order, delta articles, categories, popular, scope, content hash, line of each article) of the
     corpus against the base's keys; None when more than COMPACT_SHARE of the base changed.
     Only new or changed JSON lines are parsed; their problems raise CorpusError."""
@@ -253,11 +255,11 @@ def _diff(corpus_path: Path, position: dict[bytes, int], n_base: int):
     order, delta, sources = [], [], []
     budget = int(COMPACT_SHARE * n_base)
     if corpus_path.is_dir():
-        corpus = load_corpus(corpus_path)  # validates everything
+        corpus = read if isinstance(read, Corpus) else load_corpus(corpus_path)  # validates everything
         items = [(article_key(a), a, 0, b"") for a in corpus.articles]
         categories, popular, scope, content_hash = corpus.categories, corpus.popular, corpus.scope, corpus.content_hash
     else:
-        blob = corpus_path.read_bytes()
+        blob = read if isinstance(read, bytes) else corpus_path.read_bytes()
         content_hash = hashlib.sha256(blob).hexdigest()
         items = ((_line_key(raw), None, n, raw) for n, raw in enumerate(blob.split(b"\n"), 1) if raw.strip())
         categories, popular, scope = {}, (), Scope()

@@ -136,6 +136,7 @@ class BuildResult:
     completions_seconds: float | None = None  # writing its completion data (None: not written)
     completions_reused: bool = False  # linked to an earlier version's (only answers changed)
     warnings: tuple = ()  # corpus.Problem: published anyway (an article changed but kept its `updated`)
+    unchanged: bool = False  # nothing written: the published version was built from this corpus
 
 
 def _lead_sentence(answer: str) -> str:

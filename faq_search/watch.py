@@ -3,7 +3,9 @@
 Polling, not inotify: it works the same on every file system (network mounts, containers) and a
 knowledge base is small enough to stat every second. A burst of edits (saving ten files, a git pull)
 becomes one build once the files have been quiet for ``debounce`` seconds. A build that fails (a
-broken article) publishes nothing, so the servers keep the previous index; the next edit retries.
+broken article) publishes nothing, so the servers keep the previous index; the next edit retries. Nor
+does one that finds the corpus as published (a file saved unchanged, an edit undone): its result is
+``unchanged`` and the servers keep their version.
 """
 
 from __future__ import annotations
@@ -90,7 +92,8 @@ class CorpusWatcher:
         return self.build()
 
     def build(self) -> BuildResult | Exception:
-        """Build and publish now; any error is reported, not raised: the watcher must keep running."""
+        """Build and publish now (nothing when the corpus is as published: ``result.unchanged``); any
+        error is reported, not raised: the watcher must keep running."""
         try:
             result = build_index(self.corpus, self.out, self.dict_dir, analyzer=self._current_analyzer(),
                                  on_wait=self.on_wait)

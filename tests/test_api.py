@@ -140,7 +140,11 @@ def test_a_corrupt_new_version_keeps_the_old_one_serving(app_factory, make_corpu
     build_index(make_corpus(), out, analyzer=tiny_analyzer)
     client = app_factory(out).test_client()
     v1 = client.get("/healthz").get_json()["index_version"]
-    result = build_index(make_corpus(name="v2"), out, analyzer=tiny_analyzer)
+    # Another corpus: an unchanged one would publish nothing.
+    edited = {**TINY_ARTICLES["withdraw/arrival.md"], "answer": "提现两小时内到账。"}
+    result = build_index(make_corpus({**TINY_ARTICLES, "withdraw/arrival.md": edited}, name="v2"), out,
+                         analyzer=tiny_analyzer)
+    assert result.version != v1
     (result.path / "vocab.json").write_text("{}", "utf-8")  # checksum no longer matches
     assert client.get("/healthz").get_json()["index_version"] == v1
     assert client.get("/api/search?q=密码").status_code == 200

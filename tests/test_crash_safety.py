@@ -73,8 +73,11 @@ def test_a_build_failing_before_any_of_its_steps_never_breaks_the_published_inde
         assert_published_index_is_intact(out, {v1} if published == v1 else {published})
         if published != v1:  # the pointer moved: only ever to the complete new version
             assert len(load_index(out).articles) == 5
-        # The next build succeeds whatever was left behind.
-        v3 = build_index(v2_corpus, out, analyzer=tiny_analyzer).version
+        # The next build succeeds whatever was left behind; after a crash past the pointer the
+        # published version is this corpus's already, and nothing is written.
+        rebuilt = build_index(v2_corpus, out, analyzer=tiny_analyzer)
+        v3 = rebuilt.version
+        assert rebuilt.unchanged == (published != v1)
         assert_published_index_is_intact(out, {v3})
         if finished:
             assert published == v2
@@ -86,7 +89,11 @@ def test_a_build_failing_before_any_of_its_steps_never_breaks_the_published_inde
 
 def test_prune_removes_versions_and_leftovers_but_never_the_published_one(tmp_path, tiny_analyzer):
     out = tmp_path / "ix"
-    old, middle = (build_index(write_corpus(tmp_path / f"c{i}"), out, analyzer=tiny_analyzer).version for i in range(2))
+    # Two corpora: a rebuild of an unchanged one would publish nothing.
+    edited = {**TINY_ARTICLES["withdraw/arrival.md"], "answer": "提现两小时内到账。"}
+    old, middle = (build_index(write_corpus(tmp_path / f"c{i}", articles), out, analyzer=tiny_analyzer).version
+                   for i, articles in enumerate([None, {**TINY_ARTICLES, "withdraw/arrival.md": edited}]))
+    assert old != middle
     newer = ["v99990101T000000000000Z-aaaaaaaa", "v99990101T000000000001Z-aaaaaaaa"]
     for name in newer:
         shutil.copytree(out / "versions" / middle, out / "versions" / name)
@@ -191,8 +198,13 @@ def test_sigkilled_builders_leave_the_published_index_intact(tmp_path, real_anal
         reader.join(timeout=60)
     assert errors == [], (errors[:3], f"seed {seed}", runs)
     assert live.current.version == read_current(out)
-    # And the next build, after all that debris, publishes normally.
+    # And the next build, after all that debris, publishes normally (of a changed corpus: the last run
+    # may have published this one, and an unchanged corpus publishes nothing).
+    with open(corpus, "a", encoding="utf-8") as f:
+        f.write(json.dumps({"id": "extra-final", "question": "最后一个新问题？", "answer": "新答案。",
+                            "category": "account"}, ensure_ascii=False) + "\n")
     final = build_index(corpus, out, dict_dir, analyzer=real_analyzer)
+    assert not final.unchanged
     assert_published_index_is_intact(out, {final.version})
     # Searchable (the corpus holds numbered near-copies of each article, so only the topic is checked).
     top = Searcher.load(out, analyzer=real_analyzer).search("忘记登录密码怎么办", k=3)

@@ -130,6 +130,38 @@ def test_incremental_versions_survive_pruning_of_their_base(small_base, tmp_path
     assert data.manifest["delta"]["articles"] == 1 and data.manifest["base"]["version"] == base
 
 
+def test_an_unchanged_rebuild_over_an_incremental_version_writes_nothing(small_base, tmp_path, tiny_analyzer):
+    entries = [entry(i) for i in range(60)]
+    corpus, out = tmp_path / "kb.jsonl", tmp_path / "index"
+    write(corpus, entries)
+    build(corpus, out, tiny_analyzer)
+    entries[3] = entry(3, answer="提现实时到账。")
+    write(corpus, entries)
+    published = build(corpus, out, tiny_analyzer)
+    assert published.incremental
+    versions = sorted(p.name for p in (out / "versions").iterdir())
+    again = build(corpus, out, tiny_analyzer)
+    assert again.unchanged and again.incremental and again.version == published.version == read_current(out)
+    assert again.articles == 60 and sorted(p.name for p in (out / "versions").iterdir()) == versions
+    compacted = build(corpus, out, tiny_analyzer, full=True)  # --full: a complete version all the same
+    assert not compacted.unchanged and not compacted.incremental and compacted.version != published.version
+
+
+def test_an_incremental_build_reads_its_json_lines_once(small_base, tmp_path, tiny_analyzer, monkeypatch):
+    # The test for changes hashes the file's bytes: the diff takes them, rather than read 87 MB again at 100k.
+    entries = [entry(i) for i in range(60)]
+    corpus, out = tmp_path / "kb.jsonl", tmp_path / "index"
+    write(corpus, entries)
+    build(corpus, out, tiny_analyzer)
+    entries[3] = entry(3, answer="提现实时到账。")
+    write(corpus, entries)
+    reads = []
+    real = type(corpus).read_bytes
+    monkeypatch.setattr(type(corpus), "read_bytes", lambda self: reads.append(self) or real(self))
+    assert build(corpus, out, tiny_analyzer).incremental
+    assert reads.count(corpus) == 1
+
+
 def test_many_changes_compact_into_a_full_build(small_base, tmp_path, tiny_analyzer):
     entries = [entry(i) for i in range(60)]
     corpus, out = tmp_path / "kb.jsonl", tmp_path / "index"

@@ -53,7 +53,10 @@ def test_a_version_that_fails_to_load_in_the_background_keeps_the_old_one(make_c
     out = tmp_path / "ix"
     v1 = build_index(make_corpus(), out, analyzer=tiny_analyzer).version
     live = LiveSearcher(out, interval=0.0, analyzer=tiny_analyzer, background=True)
-    broken = build_index(make_corpus(name="v2"), out, analyzer=tiny_analyzer)
+    # Another corpus: an unchanged one would publish nothing.
+    edited = {**TINY_ARTICLES["withdraw/arrival.md"], "answer": "提现两小时内到账。"}
+    broken = build_index(make_corpus({**TINY_ARTICLES, "withdraw/arrival.md": edited}, name="v2"), out,
+                         analyzer=tiny_analyzer)
     (broken.path / "vocab.json").write_text("{}", "utf-8")  # checksum no longer matches
     assert live.get().version == v1
     deadline = time.monotonic() + 10

@@ -12,7 +12,7 @@ import pytest
 
 from faq_search.querylog import read_events
 from faq_search.web.observability import JsonFormatter, configure_logging, prepare_metrics_dir
-from tests.conftest import running_gunicorn, wait_for, worker_pids
+from tests.conftest import TINY_ARTICLES, running_gunicorn, wait_for, worker_pids
 
 REQUEST_FIELDS = {"method", "route", "status", "latency_ms", "results", "confident", "index_version"}
 
@@ -120,7 +120,10 @@ def test_metrics_follow_a_new_index_version(app_factory, make_corpus, tmp_path, 
     v1 = build_index(make_corpus(), out, analyzer=tiny_analyzer).version
     client = app_factory(out).test_client()
     client.get("/metrics")
-    v2 = build_index(make_corpus(name="v2"), out, analyzer=tiny_analyzer).version
+    # Another corpus: an unchanged one would publish nothing.
+    edited = {**TINY_ARTICLES["withdraw/arrival.md"], "answer": "提现两小时内到账。"}
+    v2 = build_index(make_corpus({**TINY_ARTICLES, "withdraw/arrival.md": edited}, name="v2"), out,
+                     analyzer=tiny_analyzer).version
     client.get("/healthz")
     text = client.get("/metrics").get_data(as_text=True)
     assert metric_value(text, "faq_index_info", version=v1) == 0

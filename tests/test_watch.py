@@ -121,12 +121,14 @@ def test_an_editors_lock_file_neither_fails_a_build_nor_hides_the_next_one(setup
     assert isinstance(settle(watcher, clock), BuildResult) and failed == []
     lock.unlink()
     assert settle(watcher, clock) is None
-    # A dangling link that is an article fails the build; removing it is a change, and the next build publishes.
+    # A dangling link that is an article fails the build; removing it is a change, and the next build
+    # succeeds: the corpus is the published one again, so it publishes nothing.
     gone = root / "articles" / "password" / "gone.md"
     gone.symlink_to("nowhere")
     assert isinstance(settle(watcher, clock), CorpusError)
     gone.unlink()
-    assert isinstance(settle(watcher, clock), BuildResult)
+    result = settle(watcher, clock)
+    assert isinstance(result, BuildResult) and result.unchanged and result.version == read_current(out)
     # A misnamed article is reported; renaming it is seen.
     misnamed = root / "articles" / "password" / "points.MD"
     misnamed.write_text(article_text({"id": "pts", "question": "积分怎么用？", "category": "password",
@@ -135,6 +137,21 @@ def test_an_editors_lock_file_neither_fails_a_build_nor_hides_the_next_one(setup
     assert isinstance(error, CorpusError) and "points.MD:1: not read" in str(error)
     misnamed.rename(misnamed.with_suffix(".md"))
     assert isinstance(settle(watcher, clock), BuildResult) and len(load_index(out).articles) == len(TINY_ARTICLES) + 1
+
+
+def test_a_file_saved_unchanged_publishes_nothing(setup, capsys):
+    from faq_search.cli import _print_built
+
+    root, out, clock, watcher, built, failed = setup
+    published, versions = read_current(out), sorted(p.name for p in (out / "versions").iterdir())
+    path = root / "articles" / "withdraw" / "arrival.md"
+    path.write_text(path.read_text("utf-8"), "utf-8")  # saved as it was: seen, built, nothing to publish
+    result = settle(watcher, clock)
+    assert isinstance(result, BuildResult) and result.unchanged and built == [result] and failed == []
+    assert read_current(out) == published == result.version
+    assert sorted(p.name for p in (out / "versions").iterdir()) == versions
+    _print_built(result, quiet=False)  # what --watch prints
+    assert capsys.readouterr().out == f"index up to date: {published} ({len(TINY_ARTICLES)} articles)\n"
 
 
 def test_build_if_stale_skips_a_fresh_index(setup):
@@ -157,6 +174,9 @@ def test_the_watch_command_publishes_edits_and_reports_broken_articles(make_corp
         edit(root, "withdraw/arrival.md", "\n周末照常到账。\n")
         wait_for(lambda: read_current(out) != first, 20, "a rebuild after an edit")
         second = read_current(out)
+        edit(root, "withdraw/arrival.md", "")  # saved unchanged: no publish
+        wait_for(lambda: "index up to date" in (tmp_path / "watch.log").read_text("utf-8"), 20, "the unchanged build")
+        assert read_current(out) == second
         (root / "articles" / "password" / "broken.md").write_text("---\nid: [\n---\n答\n", "utf-8")
         wait_for(lambda: "build failed" in (tmp_path / "watch.log").read_text("utf-8"), 20, "the error")
         assert read_current(out) == second
