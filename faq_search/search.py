@@ -151,11 +151,17 @@ class Hit:
         return self._why.term_weights
 
     @property
-    def found_words(self) -> tuple[str, ...]:
-        """Every word of the article's text the query was found as (its own or a synonym), for
-        highlighting the question and the answer."""
+    def matched_words(self) -> tuple[str, ...]:
+        """The words of ``matched`` the query was found as (its own, then synonyms): to highlight in it."""
         why = self._why
-        return why.matched_terms + why.answer_terms + tuple(found for _q, found, _where in why.synonyms)
+        return why.matched_terms + tuple(found for _q, found, where in why.synonyms if where == "matched")
+
+    @property
+    def found_words(self) -> tuple[str, ...]:
+        """The query words found (in ``matched`` or the answer, as typed or through a synonym) and the
+        synonyms they were found as: to highlight in the question and the answer."""
+        why = self._why
+        return why.matched_terms + why.answer_terms + tuple(w for typed, found, _where in why.synonyms for w in (typed, found))
 
     @property
     def article(self) -> Article:
@@ -1314,7 +1320,7 @@ class _Explainer:
         groups = s._synonym_groups()
         text = s.analyzer.normalize(self._text) if self._text else ""
         words, weight = [], {}
-        for w in sorted(set(self._words), key=len, reverse=True):
+        for w in sorted(dict.fromkeys(self._words), key=len, reverse=True):  # of equal length, in query order
             if len(w) < 2:
                 continue
             group, forms = groups.get(w, ((), (w,)))

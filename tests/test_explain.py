@@ -2,6 +2,7 @@
 found only in the answer and matches through a synonym are told apart."""
 
 import dataclasses
+import re
 
 import numpy as np
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from faq_search.analysis import Analyzer
 from faq_search.build import build_index
 from faq_search.search import Searcher, _Explainer
-from tests.conftest import TINY_SYNONYMS, TINY_USER_WORDS, write_corpus
+from tests.conftest import TINY_SYNONYMS, TINY_USER_WORDS, build_app, write_corpus
 from tests.test_incremental import build, entry, small_base, write  # noqa: F401 - small_base is a fixture
 
 ARTICLES = {
@@ -41,12 +42,17 @@ def analyzer() -> Analyzer:
 
 
 @pytest.fixture(scope="module")
-def searcher(tmp_path_factory, analyzer) -> Searcher:
+def index_dir(tmp_path_factory, analyzer):
     root = tmp_path_factory.mktemp("explain")
     corpus = write_corpus(root / "corpus", ARTICLES, CATEGORIES)
     (corpus / "dict" / "synonyms.txt").write_text(SYNONYMS, "utf-8")
     build_index(corpus, root / "index", analyzer=analyzer)
-    return Searcher.load(root / "index", analyzer=analyzer)
+    return root / "index"
+
+
+@pytest.fixture(scope="module")
+def searcher(index_dir, analyzer) -> Searcher:
+    return Searcher.load(index_dir, analyzer=analyzer)
 
 
 def explain(s: Searcher, query: str, article_id: str, phrasing: str):
@@ -109,6 +115,45 @@ def test_every_word_said_to_be_found_is_where_it_is_said_to_be(searcher, analyze
             [*hit.matched_terms, *hit.answer_terms, *(typed for typed, _f, _where in hit.synonyms)]
         phrasings = searcher.get(hit.id).questions
         assert hit.matched in phrasings
+
+
+def test_the_search_page_and_the_api_tell_it(index_dir, analyzer, tmp_path):
+    client = build_app(index_dir, tmp_path / "data", analyzer).test_client()
+
+    def hit_html(query: str, article_id: str) -> str:
+        html = client.get("/", query_string={"q": query}).get_data(as_text=True)
+        start = html.index(f'data-id="{article_id}"')
+        return html[start : html.index("</details>", start)]
+
+    # 打钱 found as its synonym 转账 in the standard question (no 匹配到 line: it is the question).
+    html = hit_html("打钱给好友", "tr-friend")
+    assert "匹配到" not in html and "同义词：打钱 → 转账" in html and "答案中出现" not in html
+    assert '<span class="hit-question">如何<mark>转账</mark>给<mark>好友</mark>？</span>' in html
+    # 密码 only in the answer; the phrasing shown highlights only what it holds.
+    html = hit_html("二维码转账 密码", "tr-friend")
+    assert "匹配到：“扫对方<mark>二维码</mark><mark>转账</mark>怎么操作”" in html and "答案中出现：密码" in html
+    assert "支付<mark>密码</mark>即可" in html
+    body = client.get("/api/search", query_string={"q": "二维码转账 密码", "category": "transfer"}).get_json()
+    first = body["results"][0]
+    assert (first["matched"], first["answer_terms"], first["synonyms"]) == ("扫对方二维码转账怎么操作", ["密码"], [])
+    assert set(first["term_weights"]) == {*first["matched_terms"], "密码"}
+
+
+def test_the_cli_and_the_evaluation_tell_it(index_dir, searcher, capsys):
+    from faq_search.cli import main
+    from faq_search.evaluate import LabelledQuery, evaluate
+
+    assert main(["search", "二维码转账 密码", "--index", str(index_dir), "--category", "transfer", "-k", "1"]) == 0
+    text = capsys.readouterr().out
+    assert re.search(r"匹配问法 扫对方二维码转账怎么操作（相似问法）\n +匹配词 +二维码 0\.\d{3} .* 转账 0\.\d{3}\n"
+                     r" +答案中出现 密码 0\.\d{3}\n", text), text
+    assert main(["search", "打钱给好友", "--index", str(index_dir), "-k", "1"]) == 0
+    assert re.search(r"匹配词 +好友 0\.\d{3}\n +同义词 +打钱 → 转账 0\.\d{3}\n", capsys.readouterr().out)
+    # An evaluation's failures say what the first hit was found by, and where.
+    report = evaluate(searcher, [LabelledQuery("二维码转账 密码", ("pw-pay",), 1), LabelledQuery("打钱给好友", ("pw-pay",), 2)])
+    lines = [line for line in report.format(failures=True).splitlines() if line.startswith("- ")]
+    assert re.search(r"via '扫对方二维码转账怎么操作' terms 二维码 .*转账 \(in the answer: 密码\)$", lines[0]), lines
+    assert lines[1].endswith("via '如何转账给好友？' terms 好友 打钱→转账"), lines
 
 
 def test_explanations_of_a_version_without_its_normalised_texts_are_the_same(searcher, analyzer):
