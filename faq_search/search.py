@@ -1125,7 +1125,7 @@ class Searcher:
         def build():
             groups = {}
             for group in self.analyzer.synonym_groups:
-                words = tuple(sorted(set(group), key=len, reverse=True))
+                words = tuple(sorted(dict.fromkeys(group), key=len, reverse=True))  # of equal length, as listed
                 spelled = {self.analyzer.spelled(w) for w in group} - {""}
                 forms = tuple(f for f in spelled if not any(g != f and g in f for g in spelled))
                 for w in group:
@@ -1324,9 +1324,10 @@ class _Explainer:
             if len(w) < 2:
                 continue
             group, forms = groups.get(w, ((), (w,)))
-            # As the query spells it (analysis maps its synonyms to w): 封号 for 冻结; the word itself
-            # when the query does not hold it (read from pinyin: sao ma → 扫码).
-            spellings = tuple(t for t in group if t in text) or (w,)
+            # As the query spells it (analysis maps its synonyms to w): 封号 for 冻结, 咋办 (not its 咋) for
+            # 怎么; the word itself when the query does not hold it (read from pinyin: sao ma → 扫码).
+            typed = [t for t in group if t in text]
+            spellings = tuple(t for t in typed if not any(t != u and t in u for u in typed)) or (w,)
             words.append((w, weights.get(w, 0.0), spellings, tuple(t for t in group if t not in spellings), forms))
             for t in (w, *spellings):
                 weight.setdefault(t, weights.get(w, 0.0))

@@ -21,7 +21,7 @@ ARTICLES = {
     ),
     "transfer/to-friend.md": dict(
         id="tr-friend", question="如何转账给好友？", category="transfer", tags=["转账"],
-        similar=["扫对方二维码转账怎么操作", "给朋友打钱"],
+        similar=["扫对方二维码转账怎么操作", "给朋友打钱", "咋给朋友转账"],
         answer="打开扫一扫，扫描对方的收款码，输入金额和支付密码即可完成转账。",
     ),
     "password/forgot-pay.md": dict(
@@ -96,6 +96,9 @@ def test_a_synonym_match_is_told_as_one(searcher):
     # A word typed as a synonym and found as itself is literal: 忘了 in 支付密码忘了.
     why = explain(searcher, "支付密码忘了", "pw-pay", "支付密码忘了")
     assert set(why.matched_terms) == {"支付密码", "忘了", "支付", "密码"} and why.synonyms == ()
+    # As typed means the query's whole word: 咋办 typed, 咋 found is a synonym (both are 怎么).
+    why = explain(searcher, "转账咋办", "tr-friend", "咋给朋友转账")
+    assert why.matched == "咋给朋友转账" and why.matched_terms == ("转账",) and why.synonyms == (("咋办", "咋", "matched"),)
     # Found through a synonym in the answer only.
     why = explain(searcher, "封号 余额", "sec-frozen", "账号冻住了怎么办")
     assert ("封号", "冻住", "matched") in why.synonyms and why.answer_terms == ("余额",)
