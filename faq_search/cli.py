@@ -310,6 +310,22 @@ def _answer_each_line(searcher, args) -> int:
             return 2
 
 
+def _print_why(h, st: _Style) -> None:
+    """Why a hit matched: the phrasing (the words found in it marked), the query words found in it,
+    those found through a synonym (封号 → 冻结), those found only in the answer; with their weights."""
+    kind = "标准问题" if h.matched == h.question else "相似问法"
+    print(f"   {st('匹配问法', 'cyan')} {st.marked(h.matched, h.matched_words)}（{kind}）")
+    weight = dict(h.term_weights)
+    if h.matched_terms:
+        print(f"   {st('匹配词', 'cyan')}   " + "  ".join(f"{st(t, 'mark')} {weight.get(t, 0.0):.3f}" for t in h.matched_terms))
+    if h.synonyms:
+        print(f"   {st('同义词', 'cyan')}   " + "  ".join(
+            f"{typed} → {st(found, 'mark')}{'（答案中）' if where == 'answer' else ''} {weight.get(typed, 0.0):.3f}"
+            for typed, found, where in h.synonyms))
+    if h.answer_terms:
+        print(f"   {st('答案中出现', 'cyan')} " + "  ".join(f"{st(t, 'mark')} {weight.get(t, 0.0):.3f}" for t in h.answer_terms))
+
+
 def _answer(searcher, query: str, args, json_lines: bool = False) -> int:
     """Print the ranked answers to one question: 0, also when there is none (as with --json: a normal
     outcome, as the API's 200 with no results), 2 for a bad filter."""
@@ -337,19 +353,15 @@ def _answer(searcher, query: str, args, json_lines: bool = False) -> int:
         print(st("没有可信的答案：最高分低于阈值，以下仅供参考。", "yellow") + "\n")
     for rank, h in enumerate(hits, 1):
         score = st(f"{h.score:.3f} {'可信' if h.confident else '低于阈值'}", "green" if h.confident else "yellow")
-        print(f"{rank}. {st.marked(h.question, h.matched_terms, 'bold')}  {score}")
+        print(f"{rank}. {st.marked(h.question, h.found_words, 'bold')}  {score}")
         tags = " ".join("#" + t for t in h.tags)
         name = searcher.categories.get(h.category, h.category)
         print(st(f"   {h.id} · {name}{' · ' + tags if tags else ''} · 更新 {_format_time(h.updated)}", "dim"))
-        kind = "标准问题" if h.matched == h.question else "相似问法"
-        print(f"   {st('匹配问法', 'cyan')} {st.marked(h.matched, h.matched_terms)}（{kind}）")
-        if h.term_weights:
-            terms = "  ".join(f"{st(t, 'mark')} {w:.3f}" for t, w in h.term_weights)
-            print(f"   {st('匹配词', 'cyan')}   {terms}")
+        _print_why(h, st)
         if rank == 1 or args.full:
             print()
             for line in _answer_lines(h.answer, width, "   "):
-                print(st.marked(line, h.matched_terms))
+                print(st.marked(line, h.found_words))
             related = _related(searcher, h.id)
             if related:
                 print()

@@ -88,9 +88,17 @@ class Report:
                 lines.append(
                     f"- {f['query']!r}: expected {'/'.join(f['expected']) or 'no answer'}, rank {f['rank'] or '-'}; "
                     f"first {f['top_id'] or '-'} ({f['top_score']:.3f}{', confident' if f['top_confident'] else ''})"
-                    f" via {f['top_matched']!r} terms {' '.join(f['top_terms'])}"
+                    f" via {f['top_matched']!r} terms {_found(f, 'matched') or '-'}"
+                    + (f" (in the answer: {_found(f, 'answer')})" if _found(f, "answer") else "")
                 )
         return "\n".join(lines)
+
+
+def _found(failure: dict, where: str) -> str:
+    """The query words a failure's first hit was found by in its phrasing or its answer, synonyms as 封号→冻结."""
+    words = failure["top_terms"] if where == "matched" else failure.get("top_answer_terms", [])
+    synonyms = [f"{q}→{m}" for q, m, w in failure.get("top_synonyms", []) if w == where]
+    return " ".join([*words, *synonyms])
 
 
 def evaluate(searcher: Searcher, queries: list[LabelledQuery], k: int = 10) -> Report:
@@ -129,6 +137,8 @@ def evaluate(searcher: Searcher, queries: list[LabelledQuery], k: int = 10) -> R
                 "top_id": top.id if top else None, "top_score": top.score if top else 0.0,
                 "top_confident": confident, "top_matched": top.matched if top else "",
                 "top_terms": list(top.matched_terms) if top else [],
+                "top_synonyms": [list(s) for s in top.synonyms] if top else [],
+                "top_answer_terms": list(top.answer_terms) if top else [],
             })
     n = max(report.in_scope, 1)
     report.acc1, report.mrr10, report.recall10 = report.acc1 / n, report.mrr10 / n, report.recall10 / n

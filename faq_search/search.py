@@ -7,7 +7,9 @@ TF-IDF vectors. All parts are in [0, 1], so scores compare across queries.
 
 from __future__ import annotations
 
+import bisect
 import functools
+import itertools
 import logging
 import math
 import os
@@ -15,14 +17,14 @@ import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
 
 from .analysis import TOPIC_FREE_WORDS, Analysis, Analyzer
 from .corpus import Article
-from .index import FIELDS, IndexData, analyzer_for, answer_head, check_in_background, load_index, read_current
+from .index import ANSWER_HEAD_CHARS, FIELDS, IndexData, analyzer_for, answer_head, check_in_background, load_index, read_current
 from .lsa import LsaModel
 from .paraphrase import ParaphraseModel, query_vector
 from .pinyin import PinyinReader, may_hold_pinyin
@@ -54,6 +56,8 @@ ANSWER_BITMAP_SHARE = 32
 MIN_CONFIDENT_CHARS = 2
 # Up to this many phrasings the LSA cosines are computed for all of them (≈ 10 µs), not gathered.
 LSA_FULL_PRODUCT = 10000
+# Articles whose phrasings an explanation keeps at hand (per Searcher).
+PHRASINGS_CACHE = 4096
 # Below this a hit is shown as "maybe related", not as the answer (see docs/quality.md).
 DEFAULT_CONFIDENT_SCORE = 0.35
 
@@ -82,6 +86,21 @@ class QueryError(ValueError):
         self.code = code
 
 
+class Why(NamedTuple):
+    """Why a hit matched. Query words are as the query spelled them (忘了, not the canonical 忘记), each
+    told once, by the first of: in ``matched`` (matched_terms), a synonym of it in ``matched``, in the
+    start of the answer (answer_terms), a synonym of it there. ``synonyms`` holds (query word, synonym
+    found, "matched" or "answer"); ``term_weights`` the weight of every query word found, either way."""
+    matched: str
+    matched_terms: tuple[str, ...]
+    term_weights: tuple[tuple[str, float], ...]
+    answer_terms: tuple[str, ...] = ()
+    synonyms: tuple[tuple[str, str, str], ...] = ()
+
+
+_NO_WHY = Why("", (), ())
+
+
 @dataclass(frozen=True)
 class Hit:
     """One result. The article's own text (question, answer, updated) is read from the index when
@@ -93,28 +112,56 @@ class Hit:
     tags: tuple[str, ...]
     confident: bool = False  # score above the calibrated no-answer threshold
     source: Callable[[], Article] | None = field(default=None, repr=False, compare=False)
-    # () → (matched phrasing, matched terms, (term, weight) pairs): see matched, matched_terms, term_weights
-    explain: Callable[[], tuple[str, tuple[str, ...], tuple[tuple[str, float], ...]]] | None = field(
-        default=None, repr=False, compare=False)
+    # () → Why, or its first three fields as a tuple: see matched, matched_terms, term_weights, ...
+    explain: Callable[[], tuple] | None = field(default=None, repr=False, compare=False)
 
     @functools.cached_property
-    def _why(self) -> tuple[str, tuple[str, ...], tuple[tuple[str, float], ...]]:
-        return self.explain() if self.explain is not None else ("", (), ())
+    def _why(self) -> Why:
+        if self.explain is None:
+            return _NO_WHY
+        why = self.explain()
+        return why if isinstance(why, Why) else Why(*why)
 
     @property
     def matched(self) -> str:
-        """The phrasing of the question that matched best."""
-        return self._why[0]
+        """The article's phrasing (question or similar question) holding most of the query's weight;
+        of equals, the one the ranking scored best."""
+        return self._why.matched
 
     @property
     def matched_terms(self) -> tuple[str, ...]:
-        """Query words found in the matched phrasing or the start of the answer (why it matched)."""
-        return self._why[1]
+        """Query words found in ``matched`` as typed: highlighting ``matched`` with them is right."""
+        return self._why.matched_terms
+
+    @property
+    def answer_terms(self) -> tuple[str, ...]:
+        """Query words found not in ``matched`` (nor a synonym of them) but in the start of the answer."""
+        return self._why.answer_terms
+
+    @property
+    def synonyms(self) -> tuple[tuple[str, str, str], ...]:
+        """(query word, its synonym found, "matched" or "answer") for query words found only through a
+        synonym (corpus/dict/synonyms.txt): 封号 found as 冻结."""
+        return self._why.synonyms
 
     @property
     def term_weights(self) -> tuple[tuple[str, float], ...]:
-        """(term, weight) for each matched term: its weight in the L2-normalised query word vector."""
-        return self._why[2]
+        """(word, weight) for every query word found (matched_terms, answer_terms, then the synonyms'
+        query words): its weight in the L2-normalised query word vector."""
+        return self._why.term_weights
+
+    @property
+    def matched_words(self) -> tuple[str, ...]:
+        """The words of ``matched`` the query was found as (its own, then synonyms): to highlight in it."""
+        why = self._why
+        return why.matched_terms + tuple(found for _q, found, where in why.synonyms if where == "matched")
+
+    @property
+    def found_words(self) -> tuple[str, ...]:
+        """The query words found (in ``matched`` or the answer, as typed or through a synonym) and the
+        synonyms they were found as: to highlight in the question and the answer."""
+        why = self._why
+        return why.matched_terms + why.answer_terms + tuple(w for typed, found, _where in why.synonyms for w in (typed, found))
 
     @property
     def article(self) -> Article:
@@ -139,8 +186,10 @@ class Hit:
         a = self.article
         return {"id": self.id, "score": round(self.score, 4), "question": a.question, "answer": a.answer,
                 "category": self.category, "tags": list(self.tags), "matched": self.matched,
-                "matched_terms": list(self.matched_terms), "confident": self.confident,
-                "term_weights": {t: round(w, 4) for t, w in self.term_weights}, "updated": a.updated}
+                "matched_terms": list(self.matched_terms), "answer_terms": list(self.answer_terms),
+                "synonyms": [{"query": q, "matched": m, "in": where} for q, m, where in self.synonyms],
+                "confident": self.confident, "term_weights": {t: round(w, 4) for t, w in self.term_weights},
+                "updated": a.updated}
 
 
 def _gather(indptr: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -1081,9 +1130,24 @@ class Searcher:
         arts, rows, scores, confident = cands.arts[top], cands.rows[top], scores[top], confident[top]
         # Ties break on corpus order, so results are deterministic.
         order = np.lexsort((arts, -scores.round(6)))
-        explainer = _Explainer(self, analysis.words)
+        explainer = _Explainer(self, analysis.words, query)
         return [self._hit(int(arts[i]), int(rows[i]), float(scores[i]), bool(confident[i]), explainer)
                 for i in order]
+
+    def _synonym_groups(self) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
+        """Each word of a synonym group (corpus/dict/synonyms.txt) → (the group normalised, longest
+        first; the group as the index spells it — same-length synonyms respelled to the first —, less
+        the words holding another: a text holds one of the group if it holds one of these)."""
+        def build():
+            groups = {}
+            for group in self.analyzer.synonym_groups:
+                words = tuple(sorted(dict.fromkeys(group), key=len, reverse=True))  # of equal length, as listed
+                spelled = {self.analyzer.spelled(w) for w in group} - {""}
+                forms = tuple(f for f in spelled if not any(g != f and g in f for g in spelled))
+                for w in group:
+                    groups[w] = (words, forms)
+            return groups
+        return self._derived("_synonyms_by_word", build)
 
     def _spell_row(self, row: int) -> str:
         """A question row normalised: written by the builder; for versions written before that,
@@ -1112,36 +1176,180 @@ class Searcher:
             explain=functools.partial(explainer, art, row),
         )
 
-    def _explain(self, art: int, row: int, query_words: list[str], weights: dict[str, float]):
-        """(matched phrasing, query words found in it or the start of the answer, their weights).
-        A substring test (no segmentation per hit): spelling variants are fixed on both sides. Words
-        hold no spaces, so testing the two texts apart equals testing them joined by a space; the
-        answer is only normalised when the phrasing lacks a word."""
-        phrasing = self._spell_row(row)
-        head = None
-        found = []
-        for w in query_words:
-            if len(w) < 2:
+    def _explain(self, art: int, row: int, query: "_Query") -> Why:
+        """Why article ``art`` matched, its best-scoring row being ``row``: see Why. Substring tests,
+        no segmentation per hit. The phrasing is chosen on the index's respelled texts (stored), where
+        a synonym counts as the word; what was found, and how, is then read in the chosen phrasing (and
+        the answer's start) normalised but not respelled: the analyzer respells same-length synonyms
+        (封号 → 冻结), which would hide which of them a text holds."""
+        words = query.words
+        rows, spelled, joined, starts = self._phrasings(art, row)
+        i = rows.index(row)
+        # The words some phrasing holds (as themselves or a synonym: in the respelled texts, one of
+        # their forms), and which of them the best-scoring phrasing holds.
+        article_words, held, text = [], [], spelled[i]
+        for word in words:
+            for form in word[4]:
+                if form in joined:
+                    article_words.append(word)
+                    for f in word[4]:
+                        if f in text:
+                            held.append(word)
+                            break
+                    break
+        if len(held) < len(article_words):
+            # Another phrasing may hold more of the query's weight: where each word occurs in them
+            # all (joined by line breaks) takes a few str.find, not a test per phrasing.
+            weights = [0.0] * len(rows)
+            for _w, weight, _spellings, _others, forms in article_words:
+                where = set()
+                for form in forms:
+                    at = joined.find(form)
+                    while at >= 0:
+                        where.add(bisect.bisect_right(starts, at) - 1)
+                        at = joined.find(form, at + 1)
+                for j in where:
+                    weights[j] += weight
+            top = max(weights)
+            if top > weights[i]:  # of equals, the row the ranking scored best; then the first
+                i = weights.index(top)
+                held = [word for word in article_words if _first_in(word[4], spelled[i]) is not None]
+        text = self._normalized_row(rows[i]) if held else ""
+        terms, answer_terms, synonyms = [], [], []
+        for w, _weight, spellings, others, _forms in held:
+            found = _first_in(spellings, text)
+            if found is not None:
+                terms.append(found)
                 continue
-            if w not in phrasing:
-                if head is None:
-                    head = self._spelled_answer(art)
-                if w not in head:
+            synonym = _first_in(others, text)
+            if synonym is not None:
+                synonyms.append((spellings[0], synonym, "matched"))
+            elif not others:
+                terms.append(w)  # a spelling variant inside it (登陆密码 for 登录密码)
+        missing = [word for word in words if word not in held] if len(held) < len(words) else ()
+        if missing:
+            head, answer = self._spelled_answer(art), None
+            for w, _weight, spellings, others, forms in missing:
+                if _first_in(forms, head) is None:
                     continue
-            found.append(w)
-        terms = tuple(found)
-        return self.data.row_text[row], terms, tuple((t, weights.get(t, 0.0)) for t in terms)
+                if answer is None:
+                    answer = self._normalized_answer(art)
+                found = _first_in(spellings, answer)
+                if found is not None:
+                    answer_terms.append(found)
+                    continue
+                synonym = _first_in(others, answer)
+                if synonym is not None:
+                    synonyms.append((spellings[0], synonym, "answer"))
+                elif not others:
+                    answer_terms.append(w)
+        weight = query.weight
+        if len(terms) > 1 or answer_terms:  # two query words may be found as one (sub-words)
+            terms = list(dict.fromkeys(terms))
+            answer_terms = [t for t in dict.fromkeys(answer_terms) if t not in terms]
+        reported = [*terms, *answer_terms, *(q for q, _m, _where in synonyms)]
+        return Why(self.data.row_text[rows[i]], tuple(terms), tuple((t, weight[t]) for t in dict.fromkeys(reported)),
+                   tuple(answer_terms), tuple(synonyms))
+
+    def _phrasings(self, art: int, row: int) -> tuple[tuple[int, ...], tuple[str, ...], str, list[int]]:
+        """(question rows of article ``art``, their respelled texts, those joined by line breaks, where
+        each starts there); recently shown articles' kept (bounded memory)."""
+        cache = self._derived("_phrasings_cache", dict)
+        found = cache.get(art)
+        if found is None:
+            rows = tuple(self._phrasing_rows(art, row))
+            spelled = tuple(self._spell_row(r) for r in rows)
+            starts = list(itertools.accumulate((len(t) + 1 for t in spelled[:-1]), initial=0))
+            found = rows, spelled, "\n".join(spelled), starts
+            if len(cache) >= PHRASINGS_CACHE:
+                cache.clear()  # written by request threads: no eviction order to keep
+            cache[art] = found
+        return found
+
+    def _normalized_row(self, row: int) -> str:
+        """A question row normalised, not respelled (recently shown ones cached: bounded memory)."""
+        cached = self._derived("_normalized_rows", lambda: functools.lru_cache(maxsize=4096)(
+            lambda r: self.analyzer.normalize(self.data.row_text[r])))
+        return cached(row)
+
+    def _normalized_answer(self, art: int) -> str:
+        """The start of an article's answer (as _spelled_answer) normalised, not respelled (cached so)."""
+        cached = self._derived("_normalized_answers", lambda: functools.lru_cache(maxsize=4096)(
+            lambda i: self.analyzer.normalize(self.articles[i].answer[:ANSWER_HEAD_CHARS])))
+        return cached(art)
+
+    def _phrasing_rows(self, art: int, row: int):
+        """The question rows of article ``art`` (whose row ``row`` is one). Rows are stored article by
+        article in a version, and in each segment of an incremental one (where an article lives in
+        one segment only); any other order is looked up in a table built once."""
+        if self._segments is not None:
+            for seg, _to_here, row0 in self._segments:
+                if row0 <= row < row0 + seg.data.row_article.size:
+                    own = row - row0
+                    return [row0 + r for r in seg._phrasing_rows(int(seg.data.row_article[own]), own)]
+        if self._rows_by_article():
+            first = self._derived("_article_rows", lambda: np.searchsorted(self.data.row_article, np.arange(len(self.articles) + 1)))
+            return range(int(first[art]), int(first[art + 1]))
+
+        def build():
+            order = np.argsort(self.data.row_article, kind="stable")
+            return order, np.searchsorted(self.data.row_article[order], np.arange(len(self.articles) + 1))
+        order, first = self._derived("_rows_of_articles", build)
+        return order[first[art] : first[art + 1]].tolist()
+
+
+def _first_in(words: tuple[str, ...], text: str) -> str | None:
+    for t in words:
+        if t in text:
+            return t
+    return None
+
+
+def _class_weight(spelled: str, words) -> float:
+    """Query weight a respelled text holds: a word counts when it or one of its synonyms is there."""
+    total = 0.0
+    for _w, weight, _spellings, _others, forms in words:
+        if _first_in(forms, spelled) is not None:
+            total += weight
+    return total
+
+
+class _Query(NamedTuple):
+    """A query's words for explanations: (word, weight, its spellings in the query, its other
+    synonyms, the forms it takes in the index's respelled texts) for each word of two characters or
+    more, longest first; and the weight of each word and spelling."""
+    words: list[tuple[str, float, tuple[str, ...], tuple[str, ...], tuple[str, ...]]]
+    weight: dict[str, float]
 
 
 class _Explainer:
     """Why the hits of one search matched, worked out when a hit is first asked: the query's words
-    (longest first) and weights are computed once for all its hits."""
+    (longest first), their weights and spellings are computed once for all its hits."""
 
-    def __init__(self, searcher: Searcher, words: list[str]):
-        self._searcher, self._words = searcher, words
-        self._query: tuple[list[str], dict[str, float]] | None = None
+    def __init__(self, searcher: Searcher, words: list[str], query: str = ""):
+        self._searcher, self._words, self._text = searcher, words, query
+        self._query: _Query | None = None
 
-    def __call__(self, art: int, row: int):
+    def _prepare(self) -> _Query:
+        s = self._searcher
+        weights = s.term_weights(self._words)
+        groups = s._synonym_groups()
+        text = s.analyzer.normalize(self._text) if self._text else ""
+        words, weight = [], {}
+        for w in sorted(dict.fromkeys(self._words), key=len, reverse=True):  # of equal length, in query order
+            if len(w) < 2:
+                continue
+            group, forms = groups.get(w, ((), (w,)))
+            # As the query spells it (analysis maps its synonyms to w): 封号 for 冻结, 咋办 (not its 咋) for
+            # 怎么; the word itself when the query does not hold it (read from pinyin: sao ma → 扫码).
+            typed = [t for t in group if t in text]
+            spellings = tuple(t for t in typed if not any(t != u and t in u for u in typed)) or (w,)
+            words.append((w, weights.get(w, 0.0), spellings, tuple(t for t in group if t not in spellings), forms))
+            for t in (w, *spellings):
+                weight.setdefault(t, weights.get(w, 0.0))
+        return _Query(words, weight)
+
+    def __call__(self, art: int, row: int) -> Why:
         if self._query is None:
-            self._query = (sorted(set(self._words), key=len, reverse=True), self._searcher.term_weights(self._words))
-        return self._searcher._explain(art, row, *self._query)
+            self._query = self._prepare()
+        return self._searcher._explain(art, row, self._query)

@@ -155,7 +155,8 @@ def test_search_by_tag_with_related_and_why(client):
     assert [r["id"] for r in body["results"]] == ["pw-pay"]
     first = client.get("/api/search", query_string={"q": "忘记登录密码"}).get_json()["results"][0]
     assert first["related"] == [{"id": "pw-pay", "question": "忘记支付密码怎么办？", "category": "password"}]
-    assert set(first["term_weights"]) == set(first["matched_terms"]) and first["updated"]
+    found = {*first["matched_terms"], *first["answer_terms"], *(s["query"] for s in first["synonyms"])}
+    assert set(first["term_weights"]) == found and first["updated"]
     assert_error(client.get("/api/search", query_string={"q": "密码", "tag": "nope"}), 400, "unknown_tag")
 
 

@@ -544,6 +544,40 @@ def test_agent_console_filters_explains_and_copies(browser, site):
         context.close()
 
 
+def _first_result(p, query: str, category: str = "") -> dict:
+    url = "/api/search?q=" + urllib.parse.quote(query) + ("&category=" + category if category else "")
+    return p.evaluate(f"fetch('{url}').then(r => r.json()).then(b => b.results[0])")
+
+
+def test_why_it_matched_tells_answer_words_and_synonyms_apart(page):
+    # The console: 密码 is in no phrasing of a transfer article, only in answers.
+    page.open("/")
+    first = _first_result(page, "密码", "transfer")
+    assert first["answer_terms"] == ["密码"] and "密码" not in first["matched"]
+    page.open("/agent?q=%E5%AF%86%E7%A0%81&category=transfer")
+    page.wait_for_function("id => document.querySelector('#agent-detail').dataset.articleId === id && "
+                           "document.querySelector('#agent-detail .why-answer')", arg=first["id"])
+    assert page.locator(".why-matched q mark").count() == 0  # nothing said to be in the phrasing
+    assert page.locator(".why-answer").inner_text().startswith("答案中出现：密码 ")
+    assert page.locator(".why-none").count() == 0
+    assert page.locator("#agent-detail .answer mark").first.inner_text() == "密码"
+    # The search page: 冻结 matched a phrasing holding its synonym, which is what is highlighted.
+    first = _first_result(page, "冻结")
+    (synonym,) = first["synonyms"]
+    found = synonym["matched"]
+    assert synonym == {"query": "冻结", "matched": found, "in": "matched"}
+    assert found in first["matched"] and "冻结" not in first["matched"]
+    for js in (True, False):
+        page.open("/") if js else page.open("/?q=%E5%86%BB%E7%BB%93")
+        if js:
+            page.type_query("冻结")
+        wait_for_hits(page, first["id"])
+        hit = page.locator("#hits > li").first
+        assert hit.locator(".hit-matched mark").all_inner_texts() == [found], js
+        assert hit.locator(".hit-synonyms").inner_text() == f"同义词：冻结 → {found}", js
+        assert hit.locator(".hit-answer-terms").count() == 0, js
+
+
 def test_agent_copies_nothing_when_no_article_is_shown(browser, site):
     context = browser.new_context(viewport={"width": 1280, "height": 900}, permissions=["clipboard-read", "clipboard-write"])
     p = Page(context.new_page(), site["url"]).open("/agent")

@@ -1,7 +1,7 @@
 """The /api/search body, encoded with the article parts cached per index version.
 
-A search result is a few per-query fields (score, matched phrasing and terms, confidence) beside the
-article's own fields (question, full answer, tags, related questions): most of the bytes. An index
+A search result is a few per-query fields (score, why it matched, confidence) beside the article's own
+fields (question, full answer, tags, related questions): most of the bytes. An index
 version never changes once published, so each article's part is encoded to JSON once per version and
 reused by every later search that returns it; a request encodes only its own fields. With
 FAQ_SEARCH_CACHE > 0 the most recent searches (hits and encoded results) are kept too, per version.
@@ -81,10 +81,13 @@ class SearchPayloads:
         """One result object: Hit.to_dict() plus "related", the article's part from the cache. Written
         field by field (strings through json's own escaping): one encoder call per hit cost ~4 us."""
         terms = ",".join(map(_string, h.matched_terms))
+        answer_terms = ",".join(map(_string, h.answer_terms))
+        synonyms = ",".join(f'{{"query":{_string(q)},"matched":{_string(m)},"in":{_string(where)}}}'
+                            for q, m, where in h.synonyms)
         weights = ",".join(f"{_string(t)}:{round(w, 4)!r}" for t, w in h.term_weights)
         return (f'{{"id":{_string(h.id)},"score":{round(h.score, 4)!r},"matched":{_string(h.matched)},'
-                f'"matched_terms":[{terms}],"confident":{"true" if h.confident else "false"},'
-                f'"term_weights":{{{weights}}},{self.fragment(h)}}}')
+                f'"matched_terms":[{terms}],"answer_terms":[{answer_terms}],"synonyms":[{synonyms}],'
+                f'"confident":{"true" if h.confident else "false"},"term_weights":{{{weights}}},{self.fragment(h)}}}')
 
     def results(self, hits: list[Hit]) -> str:
         """The "results" array, encoded."""

@@ -94,7 +94,7 @@
     list.replaceChildren(
       ...state.items.map((item, i) =>
         h("li", { role: "option", id: "agent-item-" + i, class: "agent-item" + (item.kind === "hit" && !item.confident ? " agent-item-weak" : ""), "aria-selected": "false", "data-index": i },
-          h("span", { class: "agent-item-question" }, item.kind === "hit" ? highlight(item.question, item.matched_terms) : item.question),
+          h("span", { class: "agent-item-question" }, item.kind === "hit" ? highlight(item.question, foundWords(item)) : item.question),
           h("span", { class: "agent-item-meta" },
             item.kind === "hit" ? h("span", { class: "agent-score", title: "得分 0–1" }, item.score.toFixed(3)) : null,
             h("span", null, categoryNames[item.category] || item.category),
@@ -145,7 +145,7 @@
     }
     if (seq !== state.detailSeq) return;
     const hit = item.kind === "hit" ? item : null;
-    const terms = hit ? hit.matched_terms : [];
+    const terms = hit ? foundWords(hit) : [];
     detail.replaceChildren(
       h("div", { class: "detail-head" },
         h("h2", { class: "detail-question" }, highlight(article.question, terms)),
@@ -178,20 +178,38 @@
     return [h("dt", null, label), h("dd", null, value)];
   }
 
+  /* What to highlight in the question and the answer: every query word found, and every synonym found. */
+  function foundWords(hit) {
+    return hit.matched_terms.concat(hit.answer_terms || [], (hit.synonyms || []).flatMap((s) => [s.query, s.matched]));
+  }
+
+  /* Why it matched: the phrasing with the words found in it (as typed, or as a synonym) highlighted, those
+     words and their weights; words found only in the answer; synonym matches (封号 → 冻结). */
   function why(hit) {
     const weights = hit.term_weights || {};
     const max = Math.max(0.0001, ...Object.values(weights));
+    const answerTerms = hit.answer_terms || [];
+    const synonyms = hit.synonyms || [];
+    const inMatched = synonyms.filter((s) => s.in === "matched").map((s) => s.matched);
+    const weight = (t) => h("span", { class: "why-weight" }, (weights[t] || 0).toFixed(3));
     return h("section", { class: "detail-section why" },
       h("h3", null, "为什么匹配"),
-      h("p", { class: "why-matched" }, "匹配问法：", h("q", null, highlight(hit.matched, hit.matched_terms)), hit.matched === hit.question ? "（标准问题）" : "（相似问法）"),
+      h("p", { class: "why-matched" }, "匹配问法：", h("q", null, highlight(hit.matched, hit.matched_terms.concat(inMatched))), hit.matched === hit.question ? "（标准问题）" : "（相似问法）"),
       hit.matched_terms.length
         ? h("ul", { class: "why-terms", "aria-label": "匹配词和权重" }, hit.matched_terms.map((t) => {
-            const w = weights[t] || 0;
             const bar = h("span", { class: "why-bar" });
-            bar.style.width = Math.round((w / max) * 100) + "%"; // CSSOM, not a style attribute: CSP-safe
-            return h("li", null, h("span", { class: "why-term" }, t), h("span", { class: "why-track" }, bar), h("span", { class: "why-weight" }, w.toFixed(3)));
+            bar.style.width = Math.round(((weights[t] || 0) / max) * 100) + "%"; // CSSOM, not a style attribute: CSP-safe
+            return h("li", null, h("span", { class: "why-term" }, t), h("span", { class: "why-track" }, bar), weight(t));
           }))
-        : h("p", { class: "why-none" }, "没有整词匹配（按字匹配）"));
+        : null,
+      synonyms.length
+        ? h("p", { class: "why-synonyms" }, "同义词：", synonyms.map((s, i) => [i ? "、" : "",
+            h("span", { class: "why-term" }, s.query + " → " + s.matched), s.in === "answer" ? "（答案中）" : "", " ", weight(s.query)]))
+        : null,
+      answerTerms.length
+        ? h("p", { class: "why-answer" }, "答案中出现：", answerTerms.map((t, i) => [i ? "、" : "", h("span", { class: "why-term" }, t), " ", weight(t)]))
+        : null,
+      hit.matched_terms.length || synonyms.length || answerTerms.length ? null : h("p", { class: "why-none" }, "没有整词匹配（按字匹配）"));
   }
 
   function formatTime(iso) {

@@ -213,18 +213,38 @@
     status.classList.toggle("visually-hidden", none); // the heading below says it; screen readers hear it here
   }
 
+  /* What to highlight in the matched phrasing: the query words found in it, and the synonyms found there for
+     others. Elsewhere (the question, the answer): every query word found, and every synonym found. */
+  function foundWords(r, where) {
+    const synonyms = r.synonyms || [];
+    if (where === "matched") return r.matched_terms.concat(synonyms.filter((s) => s.in === "matched").map((s) => s.matched));
+    return r.matched_terms.concat(r.answer_terms || [], synonyms.flatMap((s) => [s.query, s.matched]));
+  }
+
+  /* 答案中出现：… and 同义词：A → B, as the server renders them (_macros.html hit_item). */
+  function whyLines(r) {
+    const answerTerms = r.answer_terms || [];
+    const synonyms = r.synonyms || [];
+    return [
+      answerTerms.length ? h("p", { class: "hit-matched hit-answer-terms" }, "答案中出现：", answerTerms.join("、")) : null,
+      synonyms.length ? h("p", { class: "hit-matched hit-synonyms" }, "同义词：", synonyms.map((s) => s.query + " → " + s.matched).join("、")) : null,
+    ];
+  }
+
   function hitItem(q, r, index, open) {
+    const words = foundWords(r);
     const summary = h(
       "summary",
       { class: "hit-summary", id: "hit-" + index },
-      h("span", { class: "hit-question" }, highlight(r.question, r.matched_terms)),
+      h("span", { class: "hit-question" }, highlight(r.question, words)),
       h("span", { class: "hit-category" }, categoryNames[r.category] || r.category)
     );
     const body = h(
       "div",
       { class: "hit-body" },
-      r.matched !== r.question ? h("p", { class: "hit-matched" }, "匹配到：“", highlight(r.matched, r.matched_terms), "”") : null,
-      answer(r.answer, r.matched_terms),
+      r.matched !== r.question ? h("p", { class: "hit-matched" }, "匹配到：“", highlight(r.matched, foundWords(r, "matched")), "”") : null,
+      whyLines(r),
+      answer(r.answer, words),
       r.related && r.related.length
         ? h("div", { class: "related" }, h("h3", { class: "related-title" }, "相关问题"),
             h("ul", { class: "related-list" }, r.related.map((x) => h("li", null, questionLink(x.question)))))

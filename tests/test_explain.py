@@ -1,0 +1,206 @@
+"""Why a hit matched, as support agents read it: `matched` holds the words said to be in it, words
+found only in the answer and matches through a synonym are told apart."""
+
+import dataclasses
+import re
+
+import numpy as np
+import pytest
+
+from faq_search.analysis import Analyzer
+from faq_search.build import build_index
+from faq_search.search import Searcher, _Explainer
+from tests.conftest import TINY_SYNONYMS, TINY_USER_WORDS, build_app, write_corpus
+from tests.test_incremental import build, entry, small_base, write  # noqa: F401 - small_base is a fixture
+
+ARTICLES = {
+    "security/frozen.md": dict(
+        id="sec-frozen", question="账户被冻结了怎么解冻？", category="security", tags=["冻结"],
+        similar=["被封号了", "账号冻住了怎么办"],
+        answer="冻结期间余额不受影响，完成身份验证后即可解冻。",
+    ),
+    "transfer/to-friend.md": dict(
+        id="tr-friend", question="如何转账给好友？", category="transfer", tags=["转账"],
+        similar=["扫对方二维码转账怎么操作", "给朋友打钱", "咋给朋友转账"],
+        answer="打开扫一扫，扫描对方的收款码，输入金额和支付密码即可完成转账。",
+    ),
+    "password/forgot-pay.md": dict(
+        id="pw-pay", question="忘记支付密码怎么办？", category="password", tags=["密码"],
+        similar=["支付密码忘了", "付款密码不记得了"],
+        answer="进入「设置 → 安全中心 → 重置支付密码」，完成人脸识别后设置新的支付密码。",
+    ),
+}
+CATEGORIES = {"security": "安全", "transfer": "转账", "password": "密码"}
+# The tiny groups, with 打钱 for 转账 and a group whose same-length words the analyzer respells.
+SYNONYMS = TINY_SYNONYMS.replace("转账 转帐", "转账 转帐 打钱") + "冻结 封号 冻住\n"
+
+
+@pytest.fixture(scope="module")
+def analyzer() -> Analyzer:
+    return Analyzer([(w, int(f)) for w, f in (line.split() for line in TINY_USER_WORDS.splitlines())],
+                    [line.split() for line in SYNONYMS.splitlines()])
+
+
+@pytest.fixture(scope="module")
+def index_dir(tmp_path_factory, analyzer):
+    root = tmp_path_factory.mktemp("explain")
+    corpus = write_corpus(root / "corpus", ARTICLES, CATEGORIES)
+    (corpus / "dict" / "synonyms.txt").write_text(SYNONYMS, "utf-8")
+    build_index(corpus, root / "index", analyzer=analyzer)
+    return root / "index"
+
+
+@pytest.fixture(scope="module")
+def searcher(index_dir, analyzer) -> Searcher:
+    return Searcher.load(index_dir, analyzer=analyzer)
+
+
+def explain(s: Searcher, query: str, article_id: str, phrasing: str):
+    """Why ``article_id`` matched ``query``, had the ranking scored ``phrasing`` best."""
+    art = s._by_id[article_id]
+    row = next(r for r in range(len(s.data.row_text)) if s.data.row_text[r] == phrasing)
+    return _Explainer(s, s.analyze_query(query).words, query)(art, row)
+
+
+def test_a_word_only_in_the_answer_is_reported_apart(searcher):
+    # 密码 is in none of the transfer article's phrasings, only in its answer.
+    hit = next(h for h in searcher.search("密码", category="transfer") if h.id == "tr-friend")
+    assert "密码" not in hit.matched
+    assert hit.matched_terms == () and hit.answer_terms == ("密码",) and hit.synonyms == ()
+    assert dict(hit.term_weights)["密码"] > 0
+    d = hit.to_dict()
+    assert d["matched_terms"] == [] and d["answer_terms"] == ["密码"] and d["synonyms"] == []
+
+
+def test_matched_is_the_phrasing_holding_most_of_the_query(searcher):
+    # Had the ranking scored 给朋友打钱 best, the phrasing holding 二维码 too is shown.
+    why = explain(searcher, "扫二维码转账", "tr-friend", "给朋友打钱")
+    assert why.matched == "扫对方二维码转账怎么操作"
+    assert set(why.matched_terms) >= {"二维码", "转账"} and why.synonyms == ()
+    # Of phrasings holding as much (转账 as itself or as its synonym 打钱), the ranking's stays.
+    why = explain(searcher, "转账", "tr-friend", "给朋友打钱")
+    assert why.matched == "给朋友打钱"
+    assert why.matched_terms == () and why.synonyms == (("转账", "打钱", "matched"),)
+    # And when the ranking's phrasing holds every word, it is the one shown.
+    assert explain(searcher, "扫二维码转账", "tr-friend", "扫对方二维码转账怎么操作").matched == "扫对方二维码转账怎么操作"
+
+
+def test_a_synonym_match_is_told_as_one(searcher):
+    # The analyzer respells 封号 as 冻结 (same length): the respelled texts cannot tell them apart.
+    why = explain(searcher, "冻结", "sec-frozen", "被封号了")
+    assert why.matched == "被封号了" and why.matched_terms == ()
+    assert why.synonyms == (("冻结", "封号", "matched"),) and dict(why.term_weights)["冻结"] > 0
+    why = explain(searcher, "封号", "sec-frozen", "账户被冻结了怎么解冻？")
+    assert why.matched_terms == () and why.synonyms == (("封号", "冻结", "matched"),)
+    assert explain(searcher, "封号", "sec-frozen", "被封号了").matched_terms == ("封号",)
+    # A word typed as a synonym and found as itself is literal: 忘了 in 支付密码忘了.
+    why = explain(searcher, "支付密码忘了", "pw-pay", "支付密码忘了")
+    assert set(why.matched_terms) == {"支付密码", "忘了", "支付", "密码"} and why.synonyms == ()
+    # As typed means the query's whole word: 咋办 typed, 咋 found is a synonym (both are 怎么).
+    why = explain(searcher, "转账咋办", "tr-friend", "咋给朋友转账")
+    assert why.matched == "咋给朋友转账" and why.matched_terms == ("转账",) and why.synonyms == (("咋办", "咋", "matched"),)
+    # Found through a synonym in the answer only.
+    why = explain(searcher, "封号 余额", "sec-frozen", "账号冻住了怎么办")
+    assert ("封号", "冻住", "matched") in why.synonyms and why.answer_terms == ("余额",)
+
+
+@pytest.mark.parametrize("query", ["冻结", "封号", "密码", "转账给朋友", "打钱", "忘了支付密码", "冻住了余额还在吗",
+                                   "二维码转账", "解冻", "扫码 密码"])
+def test_every_word_said_to_be_found_is_where_it_is_said_to_be(searcher, analyzer, query):
+    for hit in searcher.search(query, k=10):
+        matched, answer = analyzer.normalize(hit.matched), analyzer.normalize(hit.answer[:200])
+        assert all(t in matched for t in hit.matched_terms), hit
+        assert all(t in answer and t not in matched for t in hit.answer_terms), hit
+        for typed, found, where in hit.synonyms:
+            assert typed != found and found in (matched if where == "matched" else answer), hit
+            assert typed not in matched, hit
+        assert [t for t, _w in hit.term_weights] == \
+            [*hit.matched_terms, *hit.answer_terms, *(typed for typed, _f, _where in hit.synonyms)]
+        phrasings = searcher.get(hit.id).questions
+        assert hit.matched in phrasings
+
+
+def test_the_search_page_and_the_api_tell_it(index_dir, analyzer, tmp_path):
+    client = build_app(index_dir, tmp_path / "data", analyzer).test_client()
+
+    def hit_html(query: str, article_id: str) -> str:
+        html = client.get("/", query_string={"q": query}).get_data(as_text=True)
+        start = html.index(f'data-id="{article_id}"')
+        return html[start : html.index("</details>", start)]
+
+    # 打钱 found as its synonym 转账 in the standard question (no 匹配到 line: it is the question).
+    html = hit_html("打钱给好友", "tr-friend")
+    assert "匹配到" not in html and "同义词：打钱 → 转账" in html and "答案中出现" not in html
+    assert '<span class="hit-question">如何<mark>转账</mark>给<mark>好友</mark>？</span>' in html
+    # 密码 only in the answer; the phrasing shown highlights only what it holds.
+    html = hit_html("二维码转账 密码", "tr-friend")
+    assert "匹配到：“扫对方<mark>二维码</mark><mark>转账</mark>怎么操作”" in html and "答案中出现：密码" in html
+    assert "支付<mark>密码</mark>即可" in html
+    body = client.get("/api/search", query_string={"q": "二维码转账 密码", "category": "transfer"}).get_json()
+    first = body["results"][0]
+    assert (first["matched"], first["answer_terms"], first["synonyms"]) == ("扫对方二维码转账怎么操作", ["密码"], [])
+    assert set(first["term_weights"]) == {*first["matched_terms"], "密码"}
+
+
+def test_the_cli_and_the_evaluation_tell_it(index_dir, searcher, capsys):
+    from faq_search.cli import main
+    from faq_search.evaluate import LabelledQuery, evaluate
+
+    assert main(["search", "二维码转账 密码", "--index", str(index_dir), "--category", "transfer", "-k", "1"]) == 0
+    text = capsys.readouterr().out
+    assert re.search(r"匹配问法 扫对方二维码转账怎么操作（相似问法）\n +匹配词 +二维码 0\.\d{3} .* 转账 0\.\d{3}\n"
+                     r" +答案中出现 密码 0\.\d{3}\n", text), text
+    assert main(["search", "打钱给好友", "--index", str(index_dir), "-k", "1"]) == 0
+    assert re.search(r"匹配词 +好友 0\.\d{3}\n +同义词 +打钱 → 转账 0\.\d{3}\n", capsys.readouterr().out)
+    # An evaluation's failures say what the first hit was found by, and where.
+    report = evaluate(searcher, [LabelledQuery("二维码转账 密码", ("pw-pay",), 1), LabelledQuery("打钱给好友", ("pw-pay",), 2)])
+    lines = [line for line in report.format(failures=True).splitlines() if line.startswith("- ")]
+    assert re.search(r"via '扫对方二维码转账怎么操作' terms 二维码 .*转账 \(in the answer: 密码\)$", lines[0]), lines
+    assert lines[1].endswith("via '如何转账给好友？' terms 好友 打钱→转账"), lines
+
+
+def test_explanations_of_a_version_without_its_normalised_texts_are_the_same(searcher, analyzer):
+    older = Searcher(dataclasses.replace(searcher.data, answer_heads=None, spelled_rows=None), analyzer)
+    for query in ("冻结", "封号 余额", "密码", "扫二维码转账", "忘了支付密码"):
+        assert [h._why for h in searcher.search(query)] == [h._why for h in older.search(query)], query
+
+
+def test_the_rows_of_an_article_in_any_order(searcher, analyzer):
+    rows = np.asarray(searcher.data.row_article)
+    for data in (searcher.data, dataclasses.replace(searcher.data, row_article=rows[::-1].copy())):
+        s = Searcher(data, analyzer)
+        for art in range(len(s.articles)):
+            own = np.flatnonzero(np.asarray(data.row_article) == art)
+            assert sorted(s._phrasing_rows(art, int(own[0]))) == own.tolist()
+
+
+@pytest.mark.usefixtures("small_base")
+def test_incremental_versions_explain_from_the_articles_own_rows(tmp_path, tiny_analyzer):
+    entries = [entry(i) for i in range(60)]
+    corpus, out = tmp_path / "kb.jsonl", tmp_path / "index"
+    write(corpus, entries)
+    build(corpus, out, tiny_analyzer)
+    # Entry 7 gets new phrasings (its rows move to the delta, after every base row; its old rows stay
+    # in the base, hidden), entry 20 goes, a new one comes.
+    entries[7] = entry(7, similar_questions=["提现到账要多久七号", "提现什么时候到账"])
+    del entries[20]
+    entries.append({"id": "new-1", "question": "数字人民币钱包怎么绑定", "answer": "在银行卡页添加数字人民币钱包，提现更快。",
+                    "category": "c9", "tags": ["数币"], "similar_questions": ["绑定数字人民币"]})
+    write(corpus, entries)
+    assert build(corpus, out, tiny_analyzer).incremental
+    s = Searcher.load(out, analyzer=tiny_analyzer)
+    assert s.data.segments and not s._rows_by_article()
+    row_article = np.asarray(s.data.row_article)
+    for art in range(len(s.articles)):
+        own = np.flatnonzero(row_article == art)
+        assert sorted(s._phrasing_rows(art, int(own[0]))) == own.tolist(), s.articles[art].id
+    seven = s._by_id["e007"]
+    hidden_rows = [r for r in range(len(s.data.row_text)) if row_article[r] < 0]
+    assert hidden_rows and s.data.row_text[hidden_rows[0]]
+    for query in ("提现什么时候到账", "提现到账要多久", "数字人民币 提现", "绑定数字人民币钱包"):
+        for hit in s.search(query, k=60):
+            assert hit.matched in s.get(hit.id).questions, (query, hit.id, hit.matched)
+    # The ranking's row of entry 7 is its first, an explanation picks the phrasing holding 七号 too.
+    own = np.flatnonzero(row_article == seven)
+    why = _Explainer(s, s.analyze_query("提现到账七号").words, "提现到账七号")(seven, int(own[0]))
+    assert why.matched == "提现到账要多久七号" and "七号" in why.matched_terms
