@@ -1183,40 +1183,39 @@ class Searcher:
         the answer's start) normalised but not respelled: the analyzer respells same-length synonyms
         (封号 → 冻结), which would hide which of them a text holds."""
         words = query.words
-        rows, spelled, joined, starts = self._phrasings(art, row)
-        i = rows.index(row)
-        # The words some phrasing holds (as themselves or a synonym: in the respelled texts, one of
-        # their forms), and which of them the best-scoring phrasing holds.
-        article_words, held, text = [], [], spelled[i]
-        for word in words:
-            for form in word[4]:
-                if form in joined:
-                    article_words.append(word)
-                    for f in word[4]:
-                        if f in text:
-                            held.append(word)
-                            break
-                    break
-        if len(held) < len(article_words):
-            # Another phrasing may hold more of the query's weight: where each word occurs in them
-            # all (joined by line breaks) takes a few str.find, not a test per phrasing.
-            weights = [0.0] * len(rows)
-            for _w, weight, _spellings, _others, forms in article_words:
-                where = set()
-                for form in forms:
-                    at = joined.find(form)
-                    while at >= 0:
-                        where.add(bisect.bisect_right(starts, at) - 1)
-                        at = joined.find(form, at + 1)
-                for j in where:
-                    weights[j] += weight
-            top = max(weights)
-            if top > weights[i]:  # of equals, the row the ranking scored best; then the first
-                i = weights.index(top)
-                held = [word for word in article_words if _first_in(word[4], spelled[i]) is not None]
-        text = self._normalized_row(rows[i]) if held else ""
+        # The words the best-scoring phrasing holds (as themselves or a synonym: in the respelled texts,
+        # one of their forms). The article's other phrasings are read only when it lacks some.
+        held, chosen = [word for word in words if _first_in(word[4], self._spell_row(row)) is not None], row
+        if len(held) < len(words):
+            rows, spelled, joined, starts = self._phrasings(art, row)
+            article_words = [word for word in words if _first_in(word[4], joined) is not None]
+            if len(held) < len(article_words):
+                # Another phrasing may hold more of the query's weight: where each word occurs in them
+                # all (joined by line breaks) takes a few str.find, not a test per phrasing.
+                weights = [0.0] * len(rows)
+                for _w, weight, _spellings, _others, forms in article_words:
+                    where = set()
+                    for form in forms:
+                        at = joined.find(form)
+                        while at >= 0:
+                            where.add(bisect.bisect_right(starts, at) - 1)
+                            at = joined.find(form, at + 1)
+                    for j in where:
+                        weights[j] += weight
+                i = rows.index(row)
+                top = max(weights)
+                if top > weights[i]:  # of equals, the row the ranking scored best; then the first
+                    i = weights.index(top)
+                    held = [word for word in article_words if _first_in(word[4], spelled[i]) is not None]
+                    chosen = rows[i]
         terms, answer_terms, synonyms = [], [], []
+        text = None  # normalised (OpenCC) only when a word has synonyms: it tells them apart
         for w, _weight, spellings, others, _forms in held:
+            if not others and spellings == (w,):
+                terms.append(w)
+                continue
+            if text is None:
+                text = self._normalized_row(chosen)
             found = _first_in(spellings, text)
             if found is not None:
                 terms.append(found)
@@ -1231,6 +1230,9 @@ class Searcher:
             head, answer = self._spelled_answer(art), None
             for w, _weight, spellings, others, forms in missing:
                 if _first_in(forms, head) is None:
+                    continue
+                if not others and spellings == (w,):
+                    answer_terms.append(w)
                     continue
                 if answer is None:
                     answer = self._normalized_answer(art)
@@ -1248,7 +1250,7 @@ class Searcher:
             terms = list(dict.fromkeys(terms))
             answer_terms = [t for t in dict.fromkeys(answer_terms) if t not in terms]
         reported = [*terms, *answer_terms, *(q for q, _m, _where in synonyms)]
-        return Why(self.data.row_text[rows[i]], tuple(terms), tuple((t, weight[t]) for t in dict.fromkeys(reported)),
+        return Why(self.data.row_text[chosen], tuple(terms), tuple((t, weight[t]) for t in dict.fromkeys(reported)),
                    tuple(answer_terms), tuple(synonyms))
 
     def _phrasings(self, art: int, row: int) -> tuple[tuple[int, ...], tuple[str, ...], str, list[int]]:
@@ -1334,12 +1336,14 @@ class _Explainer:
         s = self._searcher
         weights = s.term_weights(self._words)
         groups = s._synonym_groups()
-        text = s.analyzer.normalize(self._text) if self._text else ""
+        text = None  # the query normalised (OpenCC): only words with synonyms need it
         words, weight = [], {}
         for w in sorted(dict.fromkeys(self._words), key=len, reverse=True):  # of equal length, in query order
             if len(w) < 2:
                 continue
             group, forms = groups.get(w, ((), (w,)))
+            if group and text is None:
+                text = s.analyzer.normalize(self._text) if self._text else ""
             # As the query spells it (analysis maps its synonyms to w): 封号 for 冻结, 咋办 (not its 咋) for
             # 怎么; the word itself when the query does not hold it (read from pinyin: sao ma → 扫码).
             typed = [t for t in group if t in text]
