@@ -439,6 +439,8 @@ class ConcatRows:
         return [*self._base.segments(), *((b, o, first + self._n) for b, o, first in self._delta.segments())]
 
     def __getitem__(self, i):
+        if type(i) is int and 0 <= i:  # one row: explanations read ≈ 40 a search (≈ 1.5 µs saved each)
+            return self._base[i] if i < self._n else self._delta[i - self._n]
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self)))]
         i = range(len(self))[i]

@@ -711,3 +711,20 @@ def test_a_failed_full_build_stops_its_article_texts_process(tmp_path, tiny_anal
         build(corpus, out, tiny_analyzer)
     assert forked_texts and not forked_texts[0].process.is_alive()
     assert read_current(out) is None and not list((out / "versions").glob(".tmp-*"))
+
+
+def test_concatenated_rows_index_like_a_list():
+    from faq_search.index import RowTexts
+    from faq_search.incremental import ConcatRows
+
+    def rows(texts):
+        blob = "".join(texts).encode()
+        off = np.cumsum([0, *(len(t.encode()) for t in texts)])
+        return RowTexts(np.frombuffer(blob, np.uint8), off)
+
+    texts = ["转账", "提现多久到账", "密码", "二维码"]
+    both = ConcatRows(rows(texts[:2]), rows(texts[2:]))
+    assert [both[i] for i in range(4)] == texts and both[-1] == "二维码" and both[1:3] == texts[1:3]
+    for bad in (4, -5):
+        with pytest.raises(IndexError):
+            both[bad]
