@@ -23,7 +23,7 @@ from .index import (
     read_current, row_texts, save_dictionary_table, start_dictionary_table, verify_version, write_version,
 )
 from .features import Ragged
-from .incremental import articles_changed_since, build_incremental, save_row_features, source_keys
+from .incremental import FileRead, articles_changed_since, build_incremental, save_row_features, source_keys
 from .lsa import LsaModel
 from .paraphrase import FIELD_ORDER, ParaphraseModel, trainable
 from .rerank import MODEL_FEATURES, RERANK_C, Reranker, load_default, train_reranker, training_sample
@@ -75,12 +75,12 @@ def _build_locked(corpus_path, out_dir, dict_dir, analyzer, ranking, progress, w
 
 
 def _published_same(corpus_path, out_dir, dict_dir, analyzer: Analyzer | None, ranking: dict, rerank: bool
-                    ) -> tuple[tuple[str, dict] | None, Corpus | bytes | None]:
+                    ) -> tuple[tuple[str, dict] | None, Corpus | FileRead | None]:
     """((version, manifest) of the published version when it was built from this corpus, ranking,
     analyzer and builder format (its corpus key) and these dictionary files, with (or without) a
     reranker as asked, and its files match their checksums (a corrupt one is rebuilt); else None), and
     the corpus as read, for the build that follows: a directory loaded (its key is over the files it
-    reads), a JSON Lines file's bytes. Those are hashed, not parsed: ≈ 0.1 s at 100k entries, the
+    reads), a JSON Lines file's bytes and their hash. Those are hashed, not parsed: ≈ 0.1 s at 100k entries, the
     checksums ≈ 0.17 s more."""
     corpus_path, out_dir = Path(corpus_path), Path(out_dir)
     published = published_manifest(out_dir, READABLE_FORMATS, ranking)
@@ -91,8 +91,9 @@ def _published_same(corpus_path, out_dir, dict_dir, analyzer: Analyzer | None, r
     if corpus_path.is_dir():
         corpus = loaded = load_corpus(corpus_path)
     elif corpus_path.is_file():
-        loaded = corpus_path.read_bytes()
-        corpus = Corpus(articles=[], content_hash=hashlib.sha256(loaded).hexdigest())
+        blob = corpus_path.read_bytes()
+        loaded = FileRead(blob, hashlib.sha256(blob).hexdigest())
+        corpus = Corpus(articles=[], content_hash=loaded.sha256)
     else:
         return None, None  # the build says it is missing
     # Only its fingerprint is read: jieba's dictionary is not loaded.
@@ -105,7 +106,7 @@ def _published_same(corpus_path, out_dir, dict_dir, analyzer: Analyzer | None, r
         data = Path(src).read_bytes() if src and Path(src).exists() else b""
         if files.get(f"dict/{name}") != hashlib.sha256(data).hexdigest():
             return None, loaded
-    if isinstance(loaded, bytes):
+    if isinstance(loaded, FileRead):
         loaded = None  # not held while the checksums map the version: read again in the rare corrupt case
     refused = verify_version(out_dir, version)
     if refused is not None:

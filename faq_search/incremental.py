@@ -30,7 +30,7 @@ import os
 import shutil
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy as np
 
@@ -137,12 +137,12 @@ def _published_base(out_dir: Path, ranking: dict) -> _Base | None:
 def build_incremental(corpus_path: str | Path, out_dir: str | Path, dict_files: dict, ranking: dict,
                       progress=None, workers: int | None = None, analyzer: Analyzer | None = None,
                       on_delta: Callable[[list[Article], Callable[[str], str]], None] | None = None,
-                      read: Corpus | bytes | None = None) -> BuildResult | None:
+                      read: "Corpus | FileRead | None" = None) -> BuildResult | None:
     """Publish an incremental version when the published index allows one and the corpus changed
     little since its base; None when a full build is needed. Raises CorpusError like a full build.
     ``on_delta(articles, normalize)`` is told the added and changed articles once they are known to be
     valid and few enough, before the version is written, when one of them has a phrasing the base lacks.
-    ``read``: the corpus as the caller read it (a directory loaded, a JSON Lines file's bytes), else it
+    ``read``: the corpus as the caller read it (a directory loaded, a JSON Lines file's bytes and hash), else it
     is read here."""
     t0 = time.perf_counter()
     corpus_path, out_dir = Path(corpus_path), Path(out_dir)
@@ -247,7 +247,13 @@ def _base_features(out_dir: Path, base: _Base, delta: list[Article], base_ids: l
         return {}  # only a cache: segment instead
 
 
-def _diff(corpus_path: Path, position: dict[bytes, int], n_base: int, read: Corpus | bytes | None = None):
+class FileRead(NamedTuple):
+    """A JSON Lines corpus as a caller read it: its bytes and their SHA-256 (hashed once a build)."""
+    blob: bytes
+    sha256: str
+
+
+def _diff(corpus_path: Path, position: dict[bytes, int], n_base: int, read: "Corpus | FileRead | None" = None):
     """(order, delta articles, categories, popular, scope, content hash, line of each article) of the
     corpus against the base's keys; None when more than COMPACT_SHARE of the base changed.
     Only new or changed JSON lines are parsed; their problems raise CorpusError."""
@@ -259,8 +265,11 @@ def _diff(corpus_path: Path, position: dict[bytes, int], n_base: int, read: Corp
         items = [(article_key(a), a, 0, b"") for a in corpus.articles]
         categories, popular, scope, content_hash = corpus.categories, corpus.popular, corpus.scope, corpus.content_hash
     else:
-        blob = read if isinstance(read, bytes) else corpus_path.read_bytes()
-        content_hash = hashlib.sha256(blob).hexdigest()
+        if isinstance(read, FileRead):
+            blob, content_hash = read
+        else:
+            blob = corpus_path.read_bytes()
+            content_hash = hashlib.sha256(blob).hexdigest()
         items = ((_line_key(raw), None, n, raw) for n, raw in enumerate(blob.split(b"\n"), 1) if raw.strip())
         categories, popular, scope = {}, (), Scope()
     problems: list[Problem] = []
