@@ -125,7 +125,7 @@ class Hit:
     @property
     def matched(self) -> str:
         """The article's phrasing (question or similar question) holding most of the query's weight;
-        of equals, the one the ranking scored best."""
+        of equals, the one holding the fewest words only as a synonym, then the one the ranking scored best."""
         return self._why.matched
 
     @property
@@ -1208,43 +1208,27 @@ class Searcher:
                     i = weights.index(top)
                     held = [word for word in article_words if _first_in(word[4], spelled[i]) is not None]
                     chosen = rows[i]
-        terms, answer_terms, synonyms = [], [], []
-        text = None  # normalised (OpenCC) only when a word has synonyms: it tells them apart
-        for w, _weight, spellings, others, _forms in held:
-            if not others and spellings == (w,):
-                terms.append(w)
-                continue
-            if text is None:
-                text = self._normalized_row(chosen)
-            found = _first_in(spellings, text)
-            if found is not None:
-                terms.append(found)
-                continue
-            synonym = _first_in(others, text)
-            if synonym is not None:
-                synonyms.append((spellings[0], synonym, "matched"))
-            elif not others:
-                terms.append(w)  # a spelling variant inside it (登陆密码 for 登录密码)
+        terms, synonyms = self._found_in(held, lambda: self._normalized_row(chosen), "matched")
+        if synonyms:
+            # A phrasing holding as much with more of it as typed reads better: 冻结 shows 账户被冻结了…
+            # rather than 被封号了. Of those, the first; none: the one chosen.
+            rows, spelled, _joined, _starts = self._phrasings(art, row)
+            for j, other in enumerate(rows):
+                if other == chosen or any(_first_in(word[4], spelled[j]) is None for word in held):
+                    continue
+                found = self._found_in(held, functools.partial(self._normalized_row, other), "matched")
+                if len(found[1]) < len(synonyms):
+                    chosen, (terms, synonyms) = other, found
+                    if not synonyms:
+                        break
+        answer_terms = []
         missing = [word for word in words if word not in held] if len(held) < len(words) else ()
         if missing:
-            head, answer = self._spelled_answer(art), None
-            for w, _weight, spellings, others, forms in missing:
-                if _first_in(forms, head) is None:
-                    continue
-                if not others and spellings == (w,):
-                    answer_terms.append(w)
-                    continue
-                if answer is None:
-                    answer = self._normalized_answer(art)
-                found = _first_in(spellings, answer)
-                if found is not None:
-                    answer_terms.append(found)
-                    continue
-                synonym = _first_in(others, answer)
-                if synonym is not None:
-                    synonyms.append((spellings[0], synonym, "answer"))
-                elif not others:
-                    answer_terms.append(w)
+            head = self._spelled_answer(art)
+            answer_terms, in_answer = self._found_in(
+                [word for word in missing if _first_in(word[4], head) is not None],
+                lambda: self._normalized_answer(art), "answer")
+            synonyms += in_answer
         weight = query.weight
         if len(terms) > 1 or answer_terms:  # two query words may be found as one (sub-words)
             terms = list(dict.fromkeys(terms))
@@ -1252,6 +1236,30 @@ class Searcher:
         reported = [*terms, *answer_terms, *(q for q, _m, _where in synonyms)]
         return Why(self.data.row_text[chosen], tuple(terms), tuple((t, weight[t]) for t in dict.fromkeys(reported)),
                    tuple(answer_terms), tuple(synonyms))
+
+    @staticmethod
+    def _found_in(words: list, normalized: Callable[[], str], where: str) -> tuple[list[str], list[tuple[str, str, str]]]:
+        """(the query ``words`` found as typed in a text, those found there only as a synonym: (typed,
+        found, ``where``)). ``normalized``: the text normalised (OpenCC), asked only when a word has
+        synonyms: it tells them apart; the respelled texts have already shown each word is there."""
+        terms, synonyms = [], []
+        text = None
+        for w, _weight, spellings, others, _forms in words:
+            if not others and spellings == (w,):
+                terms.append(w)
+                continue
+            if text is None:
+                text = normalized()
+            found = _first_in(spellings, text)
+            if found is not None:
+                terms.append(found)
+                continue
+            synonym = _first_in(others, text)
+            if synonym is not None:
+                synonyms.append((spellings[0], synonym, where))
+            elif not others:
+                terms.append(w)  # a spelling variant inside it (登陆密码 for 登录密码)
+        return terms, synonyms
 
     def _phrasings(self, art: int, row: int) -> tuple[tuple[int, ...], tuple[str, ...], str, list[int]]:
         """(question rows of article ``art``, their respelled texts, those joined by line breaks, where

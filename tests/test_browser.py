@@ -561,20 +561,20 @@ def test_why_it_matched_tells_answer_words_and_synonyms_apart(page):
     assert page.locator(".why-answer").inner_text().startswith("答案中出现：密码 ")
     assert page.locator(".why-none").count() == 0
     assert page.locator("#agent-detail .answer mark").first.inner_text() == "密码"
-    # The search page: 冻结 matched a phrasing holding its synonym, which is what is highlighted.
-    first = _first_result(page, "冻结")
+    # The search page: no phrasing holds 提款 as typed; the one holding its synonym is shown, highlighted.
+    first = _first_result(page, "提款")
     (synonym,) = first["synonyms"]
     found = synonym["matched"]
-    assert synonym == {"query": "冻结", "matched": found, "in": "matched"}
-    assert found in first["matched"] and "冻结" not in first["matched"]
+    assert synonym == {"query": "提款", "matched": found, "in": "matched"}
+    assert found in first["matched"] and "提款" not in first["matched"]
     for js in (True, False):
-        page.open("/") if js else page.open("/?q=%E5%86%BB%E7%BB%93")
+        page.open("/") if js else page.open("/?q=%E6%8F%90%E6%AC%BE")
         if js:
-            page.type_query("冻结")
+            page.type_query("提款")
         wait_for_hits(page, first["id"])
         hit = page.locator("#hits > li").first
         assert hit.locator(".hit-matched mark").all_inner_texts() == [found], js
-        assert hit.locator(".hit-synonyms").inner_text() == f"同义词：冻结 → {found}", js
+        assert hit.locator(".hit-synonyms").inner_text() == f"同义词：提款 → {found}", js
         assert hit.locator(".hit-answer-terms").count() == 0, js
 
 
