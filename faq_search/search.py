@@ -1208,7 +1208,7 @@ class Searcher:
                     i = weights.index(top)
                     held = [word for word in article_words if _first_in(word[4], spelled[i]) is not None]
                     chosen = rows[i]
-        terms, synonyms = self._found_in(held, lambda: self._normalized_row(chosen), "matched")
+        terms, synonyms = self._found_in(held, lambda: self.data.row_text[chosen], lambda: self._normalized_row(chosen), "matched")
         if synonyms:
             # A phrasing holding as much with more of it as typed reads better: 冻结 shows 账户被冻结了…
             # rather than 被封号了. Of those, the first; none: the one chosen.
@@ -1216,7 +1216,8 @@ class Searcher:
             for j, other in enumerate(rows):
                 if other == chosen or any(_first_in(word[4], spelled[j]) is None for word in held):
                     continue
-                found = self._found_in(held, functools.partial(self._normalized_row, other), "matched")
+                found = self._found_in(held, functools.partial(self.data.row_text.__getitem__, other),
+                                       functools.partial(self._normalized_row, other), "matched")
                 if len(found[1]) < len(synonyms):
                     chosen, (terms, synonyms) = other, found
                     if not synonyms:
@@ -1227,7 +1228,7 @@ class Searcher:
             head = self._spelled_answer(art)
             answer_terms, in_answer = self._found_in(
                 [word for word in missing if _first_in(word[4], head) is not None],
-                lambda: self._normalized_answer(art), "answer")
+                lambda: self.articles[art].answer[:ANSWER_HEAD_CHARS], lambda: self._normalized_answer(art), "answer")
             synonyms += in_answer
         weight = query.weight
         if len(terms) > 1 or answer_terms:  # two query words may be found as one (sub-words)
@@ -1238,16 +1239,22 @@ class Searcher:
                    tuple(answer_terms), tuple(synonyms))
 
     @staticmethod
-    def _found_in(words: list, normalized: Callable[[], str], where: str) -> tuple[list[str], list[tuple[str, str, str]]]:
+    def _found_in(words: list, plain: Callable[[], str], normalized: Callable[[], str], where: str
+                  ) -> tuple[list[str], list[tuple[str, str, str]]]:
         """(the query ``words`` found as typed in a text, those found there only as a synonym: (typed,
-        found, ``where``)). ``normalized``: the text normalised (OpenCC), asked only when a word has
-        synonyms: it tells them apart; the respelled texts have already shown each word is there."""
+        found, ``where``)). The respelled texts have shown each word or a synonym is there; the text
+        normalised (OpenCC, ``normalized``) tells which, asked only when needed: a word with no synonyms
+        is first looked for in ``plain`` (the stored text, most often already normal). One found only
+        inside a respelled word (手续 of 服务费, respelled 手续费) is not reported."""
         terms, synonyms = [], []
-        text = None
+        text = raw = None
         for w, _weight, spellings, others, _forms in words:
             if not others and spellings == (w,):
-                terms.append(w)
-                continue
+                if raw is None:
+                    raw = plain()
+                if w in raw:
+                    terms.append(w)
+                    continue
             if text is None:
                 text = normalized()
             found = _first_in(spellings, text)
@@ -1257,8 +1264,6 @@ class Searcher:
             synonym = _first_in(others, text)
             if synonym is not None:
                 synonyms.append((spellings[0], synonym, where))
-            elif not others:
-                terms.append(w)  # a spelling variant inside it (登陆密码 for 登录密码)
         return terms, synonyms
 
     def _phrasings(self, art: int, row: int) -> tuple[tuple[int, ...], tuple[str, ...], str, list[int]]:
