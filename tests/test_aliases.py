@@ -14,7 +14,7 @@ from faq_search.index import load_index
 from faq_search.search import Searcher
 from tests.conftest import TINY_ARTICLES, article_text, assert_error
 from tests.test_corpus import problems_of, write_jsonl
-from tests.test_incremental import build, entry, small_base, write  # noqa: F401 - small_base is a fixture
+from tests.test_incremental import build, entry, small_base, write, written  # noqa: F401 - small_base is a fixture
 from tests.test_report import make_feedback
 
 
@@ -165,9 +165,7 @@ def test_incremental_versions_carry_the_bases_former_ids_and_the_deltas(tmp_path
 @pytest.mark.usefixtures("small_base")
 def test_a_json_lines_base_from_before_aliases_is_rebuilt_in_full(tmp_path, tiny_analyzer):
     # Its unchanged lines may hold 'aliases' that the code of the time did not keep.
-    entries = [entry(i) for i in range(60)]
-    corpus, out = tmp_path / "kb.jsonl", tmp_path / "index"
-    write(corpus, entries)
+    entries, corpus, out = written(tmp_path)
     strip_aliases(build(corpus, out, tiny_analyzer).path)
     write(corpus, [entry(0, answer="新的回答。"), *entries[1:]])
     assert not build(corpus, out, tiny_analyzer).incremental

@@ -11,7 +11,7 @@ from faq_search.analysis import Analyzer
 from faq_search.build import build_index
 from faq_search.search import Searcher, _Explainer
 from tests.conftest import TINY_SYNONYMS, TINY_USER_WORDS, build_app, write_corpus
-from tests.test_incremental import build, entry, small_base, write  # noqa: F401 - small_base is a fixture
+from tests.test_incremental import build, entry, small_base, write, written  # noqa: F401 - small_base is a fixture
 
 ARTICLES = {
     "security/frozen.md": dict(
@@ -196,9 +196,7 @@ def test_the_rows_of_an_article_in_any_order(searcher, analyzer):
 
 @pytest.mark.usefixtures("small_base")
 def test_incremental_versions_explain_from_the_articles_own_rows(tmp_path, tiny_analyzer):
-    entries = [entry(i) for i in range(60)]
-    corpus, out = tmp_path / "kb.jsonl", tmp_path / "index"
-    write(corpus, entries)
+    entries, corpus, out = written(tmp_path)
     build(corpus, out, tiny_analyzer)
     # Entry 7 gets new phrasings (its rows move to the delta, after every base row; its old rows stay
     # in the base, hidden), entry 20 goes, a new one comes.

@@ -45,6 +45,14 @@ def small_base(monkeypatch):
     monkeypatch.setattr(incremental, "COMPACT_SHARE", 0.1)
 
 
+def written(tmp_path, n: int = 60) -> tuple[list[dict], object, object]:
+    """(entries, kb.jsonl holding them, an index directory not built yet) under ``tmp_path``."""
+    entries = [entry(i) for i in range(n)]
+    corpus, out = tmp_path / "kb.jsonl", tmp_path / "index"
+    write(corpus, entries)
+    return entries, corpus, out
+
+
 def build(corpus, out, analyzer, **kw):
     return build_index(corpus, out, analyzer=analyzer, **kw)
 
@@ -54,9 +62,7 @@ QUERIES = ["提现多久到账", "转错人了", "忘记登录密码", "红包�
 
 
 def test_rebuild_after_small_changes_is_incremental_and_ranks_like_a_full_build(small_base, tmp_path, tiny_analyzer):
-    entries = [entry(i) for i in range(60)]
-    corpus, out = tmp_path / "kb.jsonl", tmp_path / "index"
-    write(corpus, entries)
+    entries, corpus, out = written(tmp_path)
     first = build(corpus, out, tiny_analyzer)
     assert not first.incremental
     changed = list(entries)
@@ -112,9 +118,7 @@ def first_stage_scores(searcher, query) -> dict[str, float]:
 
 
 def test_incremental_versions_survive_pruning_of_their_base(small_base, tmp_path, tiny_analyzer):
-    entries = [entry(i) for i in range(60)]
-    corpus, out = tmp_path / "kb.jsonl", tmp_path / "index"
-    write(corpus, entries)
+    entries, corpus, out = written(tmp_path)
     base = build(corpus, out, tiny_analyzer).version
     for n in range(KEEP_VERSIONS + 1):
         entries[3] = entry(3, answer=f"第{n}次修改的答案：提现实时到账。")
@@ -131,9 +135,7 @@ def test_incremental_versions_survive_pruning_of_their_base(small_base, tmp_path
 
 
 def test_an_unchanged_rebuild_over_an_incremental_version_writes_nothing(small_base, tmp_path, tiny_analyzer):
-    entries = [entry(i) for i in range(60)]
-    corpus, out = tmp_path / "kb.jsonl", tmp_path / "index"
-    write(corpus, entries)
+    entries, corpus, out = written(tmp_path)
     build(corpus, out, tiny_analyzer)
     entries[3] = entry(3, answer="提现实时到账。")
     write(corpus, entries)
@@ -149,9 +151,7 @@ def test_an_unchanged_rebuild_over_an_incremental_version_writes_nothing(small_b
 
 def test_an_incremental_build_reads_its_json_lines_once(small_base, tmp_path, tiny_analyzer, monkeypatch):
     # The test for changes hashes the file's bytes: the diff takes them, rather than read 87 MB again at 100k.
-    entries = [entry(i) for i in range(60)]
-    corpus, out = tmp_path / "kb.jsonl", tmp_path / "index"
-    write(corpus, entries)
+    entries, corpus, out = written(tmp_path)
     build(corpus, out, tiny_analyzer)
     entries[3] = entry(3, answer="提现实时到账。")
     write(corpus, entries)
@@ -163,9 +163,7 @@ def test_an_incremental_build_reads_its_json_lines_once(small_base, tmp_path, ti
 
 
 def test_many_changes_compact_into_a_full_build(small_base, tmp_path, tiny_analyzer):
-    entries = [entry(i) for i in range(60)]
-    corpus, out = tmp_path / "kb.jsonl", tmp_path / "index"
-    write(corpus, entries)
+    entries, corpus, out = written(tmp_path)
     build(corpus, out, tiny_analyzer)
     write(corpus, [entry(i, answer=f"新答案{i}") if i < 7 else e for i, e in enumerate(entries)])  # 7 > 10 %
     result = build(corpus, out, tiny_analyzer)
@@ -176,9 +174,7 @@ def test_many_changes_compact_into_a_full_build(small_base, tmp_path, tiny_analy
 
 
 def test_problems_in_changed_entries_fail_the_build_and_keep_the_index(small_base, tmp_path, tiny_analyzer):
-    entries = [entry(i) for i in range(60)]
-    corpus, out = tmp_path / "kb.jsonl", tmp_path / "index"
-    write(corpus, entries)
+    entries, corpus, out = written(tmp_path)
     before = build(corpus, out, tiny_analyzer).version
     for bad in ([*entries, entry(5)],  # a duplicate id
                 [*entries[:4], entry(4, related=["nope"]), *entries[5:]],  # an unknown related id
@@ -198,9 +194,7 @@ def test_problems_in_changed_entries_fail_the_build_and_keep_the_index(small_bas
 
 def _built_then_one_answer_edited(tmp_path, analyzer):
     """A 60-entry base, then a build after entry 1's answer changed: (index dir, that build's result)."""
-    entries = [entry(i) for i in range(60)]
-    corpus, out = tmp_path / "kb.jsonl", tmp_path / "index"
-    write(corpus, entries)
+    entries, corpus, out = written(tmp_path)
     build(corpus, out, analyzer)
     entries[1] = entry(1, answer="改过的答案")
     write(corpus, entries)
@@ -223,9 +217,7 @@ def test_small_knowledge_bases_always_build_in_full(tmp_path, tiny_analyzer):
 
 
 def test_an_edited_answer_segments_nothing(small_base, tmp_path, tiny_analyzer):
-    entries = [entry(i) for i in range(60)]
-    corpus, out = tmp_path / "kb.jsonl", tmp_path / "index"
-    write(corpus, entries)
+    entries, corpus, out = written(tmp_path)
     assert build(corpus, out, tiny_analyzer).analysed == 60 * 3
     assert list((out / "cache").glob("rows-*.npz"))  # the base's question features, kept for this
     entries[4] = entry(4, answer="提现到账时间改为两小时内。")
@@ -247,9 +239,7 @@ def test_an_edited_answer_segments_nothing(small_base, tmp_path, tiny_analyzer):
 
 
 def test_the_service_serves_an_incremental_version(small_base, tmp_path, app_factory, tiny_analyzer):
-    entries = [entry(i) for i in range(60)]
-    corpus, out = tmp_path / "kb.jsonl", tmp_path / "index"
-    write(corpus, entries)
+    entries, corpus, out = written(tmp_path)
     build(corpus, out, tiny_analyzer)
     client = app_factory(out).test_client()
     assert client.get("/api/articles/e005").status_code == 200
@@ -287,9 +277,7 @@ def test_completions_follow_incremental_versions_and_are_reused_when_only_answer
     from faq_search.corpus import load_corpus
     from faq_search.suggest import Suggester
 
-    entries = [entry(i) for i in range(60)]
-    corpus, out = tmp_path / "kb.jsonl", tmp_path / "index"
-    write(corpus, entries)
+    entries, corpus, out = written(tmp_path)
     first = build(corpus, out, tiny_analyzer)
     assert first.completions_seconds is not None and not first.completions_reused
 
@@ -334,9 +322,7 @@ def test_completions_of_incremental_versions_are_the_bases_plus_a_small_layer(sm
     from faq_search.corpus import load_corpus
     from faq_search.suggest import LayeredSuggester, Suggester
 
-    entries = [entry(i) for i in range(60)]
-    corpus, out = tmp_path / "kb.jsonl", tmp_path / "index"
-    write(corpus, entries)
+    entries, corpus, out = written(tmp_path)
     first = build(corpus, out, tiny_analyzer).version
     shutil.rmtree(completions_dir(out, first))  # gone (as when an older version took them along): made once
     previous = None
@@ -407,9 +393,7 @@ def test_a_full_build_makes_its_completions_in_a_forked_process_meanwhile(tmp_pa
     started = forked_completions
     if child == "fails":
         monkeypatch.setattr(completions, "_write_arrays", lambda *a: (_ for _ in ()).throw(RuntimeError("boom")))
-    entries = [entry(i) for i in range(60)]
-    corpus, out = tmp_path / "kb.jsonl", tmp_path / "index"
-    write(corpus, entries)
+    entries, corpus, out = written(tmp_path)
     result = build(corpus, out, tiny_analyzer)
     assert started and started[0] is not None and started[0].exitcode == (0 if child == "works" else 1)
     assert not result.completions_reused and not list((out / completions.DIRNAME).glob(".tmp-*"))
@@ -464,9 +448,7 @@ def test_an_incremental_build_reads_its_changed_phrasings_pinyin_in_a_forked_pro
     from faq_search.corpus import load_corpus
     from faq_search.suggest import LayeredSuggester, Suggester
 
-    entries = [entry(i) for i in range(60)]
-    corpus, out = tmp_path / "kb.jsonl", tmp_path / "index"
-    write(corpus, entries)
+    entries, corpus, out = written(tmp_path)
     build(corpus, out, tiny_analyzer)
     started = instances_of(monkeypatch, completions.CompletionsBuild, lambda made: (made.layer, made.process))
     read_here = []
@@ -493,9 +475,7 @@ def test_an_incremental_build_reads_its_changed_phrasings_pinyin_in_a_forked_pro
 def test_a_failed_incremental_build_stops_its_completions_process(small_base, tmp_path, tiny_analyzer, monkeypatch):
     from faq_search import completions, incremental as incremental_module
 
-    entries = [entry(i) for i in range(60)]
-    corpus, out = tmp_path / "kb.jsonl", tmp_path / "index"
-    write(corpus, entries)
+    entries, corpus, out = written(tmp_path)
     first = build(corpus, out, tiny_analyzer)
     started = instances_of(monkeypatch, completions.CompletionsBuild, lambda made: made.process)
     monkeypatch.setattr(incremental_module, "_write", lambda *a, **kw: (_ for _ in ()).throw(OSError("disk full")))
@@ -511,9 +491,7 @@ def test_an_incremental_build_that_fails_while_writing_leaves_no_temporary_versi
                                                                                    monkeypatch):
     from faq_search import incremental as incremental_module
 
-    entries = [entry(i) for i in range(60)]
-    corpus, out = tmp_path / "kb.jsonl", tmp_path / "index"
-    write(corpus, entries)
+    entries, corpus, out = written(tmp_path)
     first = build(corpus, out, tiny_analyzer)
 
     real, full = incremental_module.write_article_texts, [True]
@@ -555,9 +533,7 @@ def test_confusions_of_an_incremental_version_skip_the_rows_it_replaced(small_ba
     from faq_search.rerank import pseudo_queries
     from faq_search.search import Searcher
 
-    entries = [entry(i) for i in range(60)]
-    corpus, out = tmp_path / "kb.jsonl", tmp_path / "index"
-    write(corpus, entries)
+    entries, corpus, out = written(tmp_path)
     build(corpus, out, tiny_analyzer)
     changed = list(entries)
     changed[9] = entry(9, similar_questions=["红包过了期怎么办", "请问红包过期了还能领吗9"])
@@ -575,9 +551,7 @@ def test_a_few_new_phrasings_are_segmented_from_the_dictionary_table(small_base,
     # A full build of an index large enough for incremental versions leaves a table of its jieba
     # dictionary; a rebuild that must segment a few new phrasings reads only their entries from it
     # (jieba's whole dictionary costs ≈ 0.6 s to load), with the same result.
-    entries = [entry(i) for i in range(60)]
-    corpus, out = tmp_path / "kb.jsonl", tmp_path / "index"
-    write(corpus, entries)
+    entries, corpus, out = written(tmp_path)
     build(corpus, out, tiny_analyzer)
     assert len(list((out / "cache").glob("dictionary-*.npz"))) == 1
     entries[9] = entry(9, similar_questions=["红包过了期钱去哪了", "请问红包过期了还能领吗9", "红包没人领会退吗"])
@@ -601,9 +575,7 @@ def test_a_few_new_phrasings_are_segmented_from_the_dictionary_table(small_base,
 
 
 def test_a_damaged_dictionary_table_is_not_used(small_base, tmp_path, tiny_analyzer):
-    entries = [entry(i) for i in range(60)]
-    corpus, out = tmp_path / "kb.jsonl", tmp_path / "index"
-    write(corpus, entries)
+    entries, corpus, out = written(tmp_path)
     build(corpus, out, tiny_analyzer)
     (table,) = (out / "cache").glob("dictionary-*.npz")
     keys = dict(np.load(table))
@@ -621,9 +593,7 @@ def test_a_damaged_dictionary_table_is_not_used(small_base, tmp_path, tiny_analy
 def test_truncated_cache_files_are_rebuilt_not_a_failed_build(small_base, tmp_path, tiny_analyzer):
     # A copy cut short or a full disk leaves no zip at all: the analysis cache, the rows' features and
     # the dictionary table are only caches, so the builds and the load go on without them.
-    entries = [entry(i) for i in range(60)]
-    corpus, out = tmp_path / "kb.jsonl", tmp_path / "index"
-    write(corpus, entries)
+    entries, corpus, out = written(tmp_path)
     build(corpus, out, tiny_analyzer)
     caches = sorted((out / "cache").glob("*.npz"))
     assert [p.name.split("-")[0] for p in caches] == ["analysis", "dictionary", "rows"]
