@@ -1,3 +1,4 @@
+import shutil
 from types import SimpleNamespace
 
 import numpy as np
@@ -8,6 +9,24 @@ from faq_search.lsa import LsaModel
 from faq_search.paraphrase import ParaphraseModel, query_vector
 from faq_search.rerank import (CONFIDENCE_INPUTS, FEATURES, LEXICAL_FEATURES, Reranker, candidate_features, confidence_features,
                                load_default, pseudo_queries)
+from tests.conftest import REAL_CORPUS
+
+
+@pytest.fixture
+def seed_analysis(real_index):
+    """Gives an index directory to be the real index's analysis cache. Analysis is keyed by text and
+    analyser, so a build there skips jieba for the texts it holds and otherwise builds as it would."""
+    def seed(out):
+        shutil.copytree(real_index / "cache", out / "cache")
+        return out
+    return seed
+
+
+@pytest.fixture
+def editable_real_corpus(tmp_path, seed_analysis):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(REAL_CORPUS, corpus)
+    return corpus, seed_analysis(tmp_path / "index")
 
 
 def test_default_weights_load_and_predict_probabilities():
@@ -160,15 +179,11 @@ def test_an_edited_phrasing_moves_only_itself_in_the_training_sample():
     assert len(after - before) <= 2 and (after - before) <= {("a7", "新加的说法"), ("a20", "改过的说法")}
 
 
-def test_rebuild_reuses_weights_until_the_corpus_changed_materially(tmp_path, real_analyzer):
-    import shutil
-
+def test_rebuild_reuses_weights_until_the_corpus_changed_materially(editable_real_corpus, tmp_path, real_analyzer):
     from faq_search.build import build_index
     from faq_search.index import load_index
-    from tests.conftest import REAL_CORPUS
 
-    corpus, out = tmp_path / "corpus", tmp_path / "index"
-    shutil.copytree(REAL_CORPUS, corpus)
+    corpus, out = editable_real_corpus
     first = load_index(out, build_index(corpus, out, analyzer=real_analyzer).version)
     assert first.reranker.info["sample"] and "trained_in" not in first.reranker.info
     # One answer edited: same paraphrase sample, well under 1 % of the texts changed.
@@ -184,22 +199,18 @@ def test_rebuild_reuses_weights_until_the_corpus_changed_materially(tmp_path, re
     assert "trained_in" not in third.reranker.info and third.reranker.info["sample"] == first.reranker.info["sample"]
 
 
-def test_edits_made_of_texts_the_analysis_cache_knows_count_towards_retraining(tmp_path, real_analyzer):
+def test_edits_made_of_texts_the_analysis_cache_knows_count_towards_retraining(editable_real_corpus, tmp_path, real_analyzer):
     """Answers swapped between articles are analysed from the cache (nothing is analysed afresh), yet
     each is an edit the reranker's and the models' drift must count."""
-    import shutil
-
     from faq_search.build import build_index
     from faq_search.index import DEFAULT_RANKING, FORMAT_VERSION, load_index, published_manifest
-    from tests.conftest import REAL_CORPUS
 
     def swap_answers(a, b):
         heads, bodies = zip(*(p.read_text("utf-8").split("\n---\n", 1) for p in (a, b)))
         a.write_text(f"{heads[0]}\n---\n{bodies[1]}", "utf-8")
         b.write_text(f"{heads[1]}\n---\n{bodies[0]}", "utf-8")
 
-    corpus, out = tmp_path / "corpus", tmp_path / "index"
-    shutil.copytree(REAL_CORPUS, corpus)
+    corpus, out = editable_real_corpus
     first = build_index(corpus, out, analyzer=real_analyzer)
     paths = sorted((corpus / "articles").rglob("*.md"))
     swap_answers(paths[0], paths[1])
@@ -215,16 +226,12 @@ def test_edits_made_of_texts_the_analysis_cache_knows_count_towards_retraining(t
     assert published_manifest(out, (FORMAT_VERSION,), DEFAULT_RANKING)[2]["models"]["changed_since_fit"] == 0
 
 
-def test_weights_fitted_with_another_regularisation_are_refitted(tmp_path, real_analyzer, monkeypatch):
-    import shutil
-
+def test_weights_fitted_with_another_regularisation_are_refitted(editable_real_corpus, tmp_path, real_analyzer, monkeypatch):
     import faq_search.build as build
     from faq_search.index import load_index
     from faq_search.rerank import RERANK_C
-    from tests.conftest import REAL_CORPUS
 
-    corpus, out = tmp_path / "corpus", tmp_path / "index"
-    shutil.copytree(REAL_CORPUS, corpus)
+    corpus, out = editable_real_corpus
     first = load_index(out, build.build_index(corpus, out, analyzer=real_analyzer).version)
     assert first.reranker.info["C"] == RERANK_C
     path = next(p for p in sorted((corpus / "articles").rglob("*.md")))
@@ -245,16 +252,12 @@ def test_first_stage_is_the_lexical_part_of_candidates(real_index, real_analyzer
     assert full.paraphrase.any() and full.lsa_max.any() and full.art_word_cov.any()
 
 
-def test_an_answer_edit_reuses_the_paraphrase_and_lsa_models_term_for_term(tmp_path, real_analyzer):
-    import shutil
-
+def test_an_answer_edit_reuses_the_paraphrase_and_lsa_models_term_for_term(editable_real_corpus, seed_analysis, tmp_path, real_analyzer):
     from faq_search.build import build_index
     from faq_search.evaluate import load_queries
     from faq_search.index import load_index
-    from tests.conftest import REAL_CORPUS
 
-    corpus, out = tmp_path / "corpus", tmp_path / "index"
-    shutil.copytree(REAL_CORPUS, corpus)
+    corpus, out = editable_real_corpus
     first = load_index(out, build_index(corpus, out, analyzer=real_analyzer).version)
     assert first.manifest["models"]["changed_since_fit"] == 0
     # An answer gains a character no other text holds: its column appears among the others (columns are
@@ -279,7 +282,7 @@ def test_an_answer_edit_reuses_the_paraphrase_and_lsa_models_term_for_term(tmp_p
     np.testing.assert_array_equal(second.paraphrase.intercept, first.paraphrase.intercept)
     np.testing.assert_array_equal(second.lsa.rows, first.lsa.rows)
     # It ranks as models fitted afresh on the edited corpus do, but for an idf's nudge.
-    fresh_dir = tmp_path / "fresh"
+    fresh_dir = seed_analysis(tmp_path / "fresh")
     build_index(corpus, fresh_dir, analyzer=real_analyzer)
     reused, fresh = Searcher.load(out, analyzer=real_analyzer), Searcher.load(fresh_dir, analyzer=real_analyzer)
     assert fresh.data.manifest["models"]["changed_since_fit"] == 0
@@ -293,17 +296,13 @@ def test_an_answer_edit_reuses_the_paraphrase_and_lsa_models_term_for_term(tmp_p
     assert third.manifest["models"]["changed_since_fit"] == 0
 
 
-def test_a_question_edit_refits_only_its_articles_classifiers(tmp_path, real_analyzer):
-    import shutil
-
+def test_a_question_edit_refits_only_its_articles_classifiers(editable_real_corpus, seed_analysis, tmp_path, real_analyzer):
     from faq_search.build import build_index
     from faq_search.evaluate import load_queries
     from faq_search.index import load_index
     from faq_search.paraphrase import ParaphraseModel
-    from tests.conftest import REAL_CORPUS
 
-    corpus, out = tmp_path / "corpus", tmp_path / "index"
-    shutil.copytree(REAL_CORPUS, corpus)
+    corpus, out = editable_real_corpus
     first = load_index(out, build_index(corpus, out, analyzer=real_analyzer).version)
     paths = sorted((corpus / "articles").rglob("*.md"))
     text = paths[5].read_text("utf-8")
@@ -324,7 +323,7 @@ def test_a_question_edit_refits_only_its_articles_classifiers(tmp_path, real_ana
     reused = Searcher.load(out, analyzer=real_analyzer)
     assert reused.search("璟璟这个问法", k=1)[0].id == second.articles[edited].id
     # It ranks as models fitted afresh on the edited corpus do.
-    fresh_dir = tmp_path / "fresh"
+    fresh_dir = seed_analysis(tmp_path / "fresh")
     build_index(corpus, fresh_dir, analyzer=real_analyzer)
     fresh = Searcher.load(fresh_dir, analyzer=real_analyzer)
     queries = [q.query for q in load_queries(REAL_CORPUS / "eval" / "queries.jsonl", "dev")]
@@ -332,16 +331,12 @@ def test_a_question_edit_refits_only_its_articles_classifiers(tmp_path, real_ana
     assert same >= 0.98 * len(queries), (same, len(queries))
 
 
-def test_weights_are_kept_while_the_training_sample_barely_moved(tmp_path, real_analyzer):
-    import shutil
-
+def test_weights_are_kept_while_the_training_sample_barely_moved(editable_real_corpus, tmp_path, real_analyzer):
     from faq_search.build import build_index
     from faq_search.index import load_index
     from faq_search.rerank import training_sample
-    from tests.conftest import REAL_CORPUS
 
-    corpus, out = tmp_path / "corpus", tmp_path / "index"
-    shutil.copytree(REAL_CORPUS, corpus)
+    corpus, out = editable_real_corpus
     first = load_index(out, build_index(corpus, out, analyzer=real_analyzer).version)
     sampled = [(first.articles[art], text) for art, _row, text in training_sample(first).queries]
     sampled = [(a, t) for a, t in sampled if t != a.question][:12]  # similar questions: one line each
