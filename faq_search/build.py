@@ -389,11 +389,17 @@ def check_index(corpus_path: str | Path, out_dir: str | Path, dict_dir: str | Pa
         manifest = json.loads((out_dir / "versions" / version / "manifest.json").read_text("utf-8"))
     except (OSError, ValueError) as e:
         return False, f"published index {version} is unreadable: {e}"
-    corpus = load_corpus(corpus_path)
+    corpus_path = Path(corpus_path)
+    if corpus_path.is_file():  # hashed, not parsed, as the build's own up-to-date test does
+        corpus = Corpus(articles=[], content_hash=hashlib.sha256(corpus_path.read_bytes()).hexdigest())
+    else:
+        corpus = load_corpus(corpus_path)
     # Only its fingerprint is read: jieba's dictionary is not loaded.
     analyzer = analyzer or analyzer_for(dict_files, lazy=True)
     key = corpus_key(corpus, analyzer, manifest.get("ranking", DEFAULT_RANKING))
     if manifest.get("corpus_key") != key or manifest.get("format") not in READABLE_FORMATS:
+        if corpus_path.is_file():
+            load_corpus(corpus_path)  # a file changed: its problems, which a build would fail on, raise here
         return False, f"index {version} is stale: the corpus or dictionary changed"
     # Servers refuse a version whose files fail their checksums: such a one needs a rebuild too.
     refused = verify_version(out_dir, version)

@@ -57,6 +57,26 @@ def build(corpus, out, analyzer, **kw):
     return build_index(corpus, out, analyzer=analyzer, **kw)
 
 
+def test_checking_a_json_lines_corpus_hashes_it_and_parses_it_only_once_changed(tmp_path, tiny_analyzer, monkeypatch):
+    import faq_search.build as build_module
+
+    entries, corpus, out = written(tmp_path)
+    build(corpus, out, tiny_analyzer)
+    parsed, parse = [], build_module.load_corpus
+    monkeypatch.setattr(build_module, "load_corpus", lambda path: parsed.append(path) or parse(path))
+    assert check_index(corpus, out, analyzer=tiny_analyzer)[0] and parsed == []  # 0.08 s, not 2.7 s, at 100k
+    # Changed: parsed, so that a line a build would refuse is named as the build would name it.
+    write(corpus, entries)
+    with open(corpus, "a", encoding="utf-8") as f:
+        f.write('{"id": "cut-off", "question": "半行\n')
+    with pytest.raises(CorpusError) as refused:
+        check_index(corpus, out, analyzer=tiny_analyzer)
+    assert parsed == [corpus] and any(str(p).startswith(f"{corpus}:61:") for p in refused.value.problems)
+    write(corpus, entries + [entry(60)])
+    fresh, reason = check_index(corpus, out, analyzer=tiny_analyzer)
+    assert not fresh and "stale" in reason
+
+
 QUERIES = ["提现多久到账", "转错人了", "忘记登录密码", "红包过期", "信用卡还款", "实名认证 修改", "数字人民币钱包",
            "提现多久到账（7号）", "请问红包过期了还能领吗9"]
 
