@@ -189,7 +189,7 @@ class Hit:
                 "matched_terms": list(self.matched_terms), "answer_terms": list(self.answer_terms),
                 "synonyms": [{"query": q, "matched": m, "in": where} for q, m, where in self.synonyms],
                 "confident": self.confident, "term_weights": {t: round(w, 4) for t, w in self.term_weights},
-                "updated": a.updated}
+                "updated": a.updated, "aliases": list(a.aliases)}
 
 
 def _gather(indptr: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -59,6 +59,8 @@ def article_text(a: dict) -> str:
         lines.append(f"tags: [{', '.join(a['tags'])}]")
     if a.get("related"):
         lines.append(f"related: [{', '.join(a['related'])}]")
+    if a.get("aliases"):
+        lines.append(f"aliases: [{', '.join(a['aliases'])}]")
     lines += ["---", a["answer"], ""]
     return "\n".join(lines)
 

@@ -222,6 +222,10 @@ def test_a_former_id_is_a_301_to_the_articles_address_with_the_query_string(rena
     assert followed.get_json()["aliases"] == ["pw-pay", "password-pay"]
     assert renamed_client.get("/api/articles/pw-payment").status_code == 200
     assert_error(renamed_client.get("/api/articles/pw-pay-x"), 404, "article_not_found")
+    # Search hits carry them too: a page finds the votes it remembers under a former id.
+    hits = renamed_client.get("/api/search?q=忘记支付密码").get_json()["results"]
+    assert hits[0]["id"] == "pw-payment" and hits[0]["aliases"] == ["pw-pay", "password-pay"]
+    assert all(h["aliases"] == [] for h in hits[1:])
 
 
 def test_a_vote_for_a_former_id_counts_for_the_article(renamed_client, tmp_path):

@@ -207,13 +207,13 @@ def test_browse_articles_by_category_and_tag(client):
 
 
 def test_search_results_are_the_hits_with_their_related_articles(app_factory, tiny_index):
-    from faq_search.web.payloads import related_of
+    from tests.test_payloads import expected
 
     client = app_factory(tiny_index).test_client()
     s = client.application.extensions["faq_live"].get()
     for q, k in (("密码", 10), ("忘记登录密码了怎么办", 2), ("提现多久", 10), ("密码", 10)):  # the last one: cached parts
         body = client.get("/api/search", query_string={"q": q, "k": k}).get_json()
-        assert body["results"] == [{**h.to_dict(), "related": related_of(s, h.id)} for h in s.search(q, k=k)]
+        assert body["results"] == [expected(s, h) for h in s.search(q, k=k)]
         assert body["results"][0]["related"] == [] or "question" in body["results"][0]["related"][0]
 
 

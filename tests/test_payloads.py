@@ -11,6 +11,7 @@ AWKWARD = 'quote " backslash \\ tab \t newline \n nul \x00 bell \x07 emoji 😀 
 
 
 def expected(s: Searcher, h: Hit) -> dict:
+    """A result as /api/search gives it: the hit and its related articles."""
     return {**h.to_dict(), "related": related_of(s, h.id)}
 
 
@@ -28,7 +29,7 @@ def test_each_result_encodes_as_json_would(tiny_index, tiny_analyzer):
 def test_awkward_strings_and_numbers_survive_the_hand_encoding(tiny_index, tiny_analyzer):
     s = Searcher.load(tiny_index, analyzer=tiny_analyzer)
     article = Article(id="odd-" + AWKWARD, question=AWKWARD, answer=AWKWARD + "答", category="c", tags=(AWKWARD,),
-                      updated="2026-11-23T00:00:00Z")
+                      updated="2026-11-23T00:00:00Z", aliases=("odd-old", AWKWARD))
     hit = Hit(id=article.id, score=1 / 3, category=AWKWARD, tags=(AWKWARD, "b"), confident=True, source=lambda: article,
               explain=lambda: Why(AWKWARD, (AWKWARD, "密码"), ((AWKWARD, 2 / 3), ("密码", 1e-9), ("答", 0.5), ("x", 0.25)),
                                   ("答",), (("x", AWKWARD, "answer"),)))

@@ -65,11 +65,13 @@ class SearchPayloads:
         return done
 
     def fragment(self, hit: Hit) -> str:
-        """``"question":…,"answer":…,"category":…,"tags":[…],"updated":…,"related":[…]`` of the hit's article."""
+        """``"question":…,"answer":…,"category":…,"tags":[…],"updated":…,"aliases":[…],"related":[…]`` of
+        the hit's article. Its former ids let a page find votes it remembers under them."""
         frag = self._fragments.get(hit.id)
         if frag is None:
-            frag = dumps({"question": hit.question, "answer": hit.answer, "category": hit.category,
-                          "tags": list(hit.tags), "updated": hit.updated,
+            article = hit.article
+            frag = dumps({"question": article.question, "answer": article.answer, "category": hit.category,
+                          "tags": list(hit.tags), "updated": article.updated, "aliases": list(article.aliases),
                           "related": related_of(self.searcher, hit.id)})[1:-1]
             with self._lock:
                 if len(self._fragments) >= self.max_articles:

@@ -249,7 +249,7 @@
         ? h("div", { class: "related" }, h("h3", { class: "related-title" }, "相关问题"),
             h("ul", { class: "related-list" }, r.related.map((x) => h("li", null, questionLink(x.question)))))
         : null,
-      feedback(q, r.id)
+      feedback(q, r.id, r.aliases || [])
     );
     return h("li", { class: "hit" + (r.confident ? "" : " hit-weak"), "data-id": r.id },
       h("details", { class: "hit-details", open: open }, summary, body));
@@ -276,13 +276,15 @@
     }
   }
 
-  function feedback(q, articleId) {
+  function feedback(q, articleId, formerIds) {
     const yes = h("button", { type: "button", class: "feedback-button", "data-helpful": "true" }, "有");
     const no = h("button", { type: "button", class: "feedback-button", "data-helpful": "false" }, "没有");
     const result = h("span", { class: "feedback-result", role: "status" });
     const box = h("div", { class: "feedback", role: "group", "aria-label": "这个回答有帮助吗？" },
       h("span", { class: "feedback-question" }, "这个回答有帮助吗？"), yes, no, result);
-    const given = votes()[articleId];
+    // A vote given before the article was renamed counts for it (the server counts it too).
+    const remembered = votes();
+    const given = [articleId, ...formerIds].map((id) => remembered[id]).find((v) => v !== undefined);
     if (given !== undefined) {
       yes.disabled = no.disabled = true;
       (given ? yes : no).setAttribute("aria-pressed", "true");
