@@ -47,7 +47,7 @@ def _jieba():
     jieba.setLogLevel(logging.WARNING)
     return jieba
 
-ANALYZER_VERSION = 1
+ANALYZER_VERSION = 2  # 2: runs of letters kept whole
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CJK_RUN = re.compile(f"[{_CJK}]+")
@@ -56,6 +56,7 @@ _CJK_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF))
 _LATIN_RUN = re.compile(r"[a-z0-9]+(?:[.+#][a-z0-9]+)*")
 _IS_CJK = re.compile(f"^[{_CJK}]+$")
 _HAS_WORD_CHAR = re.compile(f"[{_CJK}a-z0-9]")
+_HAS_LATIN = re.compile("[a-z]")
 # Zero-width and other format characters that users paste in by accident.
 _INVISIBLE = re.compile("[\u200b-\u200f\u2060-\u2064\ufeff\u00ad]")
 _SPACES = re.compile(r"\s+")
@@ -338,18 +339,41 @@ class Analyzer:
 
     def tokens(self, text: str) -> list[Token]:
         """Canonical words (synonyms mapped) with spans in the normalised text."""
-        out = []
-        for word, start, end in self._tokenizer.tokenize(self._segmentable(text), HMM=True):
-            if not _HAS_WORD_CHAR.search(word):
-                continue
-            out.append(Token(self.synonyms.get(word, word), start, end))
-        return out
+        norm = self._segmentable(text)
+        pieces = list(self._tokenizer.tokenize(norm, HMM=True))
+        if _HAS_LATIN.search(norm):
+            pieces = [(w, start, start + len(w)) for w, start in self._whole_latin_runs([(w, s) for w, s, _e in pieces])]
+        return [Token(self.synonyms.get(word, word), start, end) for word, start, end in pieces if _HAS_WORD_CHAR.search(word)]
 
     def words(self, text: str) -> list[str]:
         """The words of ``tokens`` without their spans: jieba's cut instead of tokenize, and no Token
         objects (≈ 7 % of a build's analysis, which segments every phrasing)."""
         synonym = self.synonyms.get
-        return [synonym(w, w) for w in self._tokenizer.cut(self._segmentable(text), HMM=True) if _HAS_WORD_CHAR.search(w)]
+        norm = self._segmentable(text)
+        pieces = self._tokenizer.cut(norm, HMM=True)
+        if _HAS_LATIN.search(norm):
+            pieces = (w for w, _start in self._whole_latin_runs([(w, 0) for w in pieces]))
+        return [synonym(w, w) for w in pieces if _HAS_WORD_CHAR.search(w)]
+
+    def _whole_latin_runs(self, pieces: list[tuple[str, int]]) -> list[tuple[str, int]]:
+        """jieba cuts a run of letters at any dictionary word inside it: iphone → i + phone (a synonym of
+        电话), apple → app + le. A run stays whole unless every piece of it is a dictionary word (kefu +
+        dianhua, two synonyms); a whole run of pinyin is read at query time (pinyin.py)."""
+        freq = self._tokenizer.FREQ
+        out: list[tuple[str, int]] = []
+        run: list[tuple[str, int]] = []
+        for piece in [*pieces, ("", 0)]:
+            if piece[0] and piece[0].isascii() and piece[0].isalnum():
+                run.append(piece)
+                continue
+            if len(run) > 1 and not all(freq.get(w, 0) > 0 for w, _start in run):
+                out.append(("".join(w for w, _start in run), run[0][1]))
+            else:
+                out.extend(run)
+            run = []
+            if piece[0]:
+                out.append(piece)
+        return out
 
     def analyze(self, text: str) -> Analysis:
         """Features of one text; the same call serves documents and queries."""

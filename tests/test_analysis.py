@@ -61,6 +61,16 @@ def test_mixed_latin_digit_terms_stay_whole(real_analyzer):
     assert "5g" in real_analyzer.analyze("5G网络下付款失败").words
 
 
+def test_a_run_of_letters_is_not_cut_at_a_word_inside_it(real_analyzer):
+    # phone is a synonym of 电话: iphone was read as i + 电话, and answered with the hotline.
+    assert real_analyzer.words("iphone能用吗") == ["iphone", "能用", "吗"]
+    assert real_analyzer.words("我的iPhone6") == ["我", "的", "iphone6"]
+    assert real_analyzer.words("apple pay") == ["apple", "支付"]
+    assert [(t.text, t.start, t.end) for t in real_analyzer.tokens("用smartphone")] == [("用", 0, 1), ("smartphone", 1, 11)]
+    # A run made wholly of dictionary words is still read as them.
+    assert real_analyzer.words("kefudianhua") == ["客服", "电话"] and real_analyzer.words("phone") == ["电话"]
+
+
 def test_every_user_word_is_kept_whole_in_context(real_analyzer):
     words = load_user_words(REAL_CORPUS / "dict" / "user_words.txt")
     assert len(words) >= 100
