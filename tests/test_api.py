@@ -182,13 +182,16 @@ def test_popular_is_votes_then_the_curated_list(app_factory, make_corpus, tmp_pa
     root = make_corpus()
     (root / "popular.yml").write_text("- wd-time\n- pw-login\n", "utf-8")
     build_index(root, tmp_path / "ix", analyzer=tiny_analyzer)
-    client = app_factory(tmp_path / "ix").test_client()
+    client = app_factory(tmp_path / "ix", FAQ_POPULAR_MIN_VOTES=2).test_client()
     ids = lambda: [(q["id"], q["source"]) for q in client.get("/api/popular").get_json()["questions"]]
     assert ids() == [("wd-time", "curated"), ("pw-login", "curated")]
-    for helpful in (True, True, False):
-        client.post("/api/feedback", json={"query": "", "article_id": "pw-login", "helpful": helpful})
-    client.post("/api/feedback", json={"query": "", "article_id": "tr-wrong", "helpful": True})
-    client.post("/api/feedback", json={"query": "", "article_id": "pw-pay", "helpful": False})  # no helpful vote: not popular
+    vote = lambda aid, *helpful: [client.post("/api/feedback", json={"query": "", "article_id": aid, "helpful": h})
+                                  for h in helpful]
+    vote("tr-wrong", True)
+    assert ids() == [("wd-time", "curated"), ("pw-login", "curated")]  # one vote is not popularity
+    vote("pw-login", True, True, True, False)
+    vote("tr-wrong", True)
+    vote("pw-pay", True, True, False, False)  # as many "not helpful": not popular
     assert ids() == [("pw-login", "votes"), ("tr-wrong", "votes"), ("wd-time", "curated")]
     assert [q["id"] for q in client.get("/api/popular?k=1").get_json()["questions"]] == ["pw-login"]
     assert_error(client.get("/api/popular?k=0"), 400, "invalid_k")

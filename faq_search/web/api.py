@@ -287,14 +287,17 @@ def tags():
 
 
 def popular_questions(s: Searcher, k: int) -> list[dict]:
-    """The ``k`` articles users voted "helpful" most, then the corpus's curated popular.yml list."""
+    """The ``k`` articles users voted "helpful" most (with at least FAQ_POPULAR_MIN_VOTES such votes,
+    outnumbering the "not helpful" ones), then the corpus's curated popular.yml list."""
     try:
         voted = feedback_store().all_counts(s.aliases)
     except sqlite3.Error as e:
         log.warning("feedback store unreadable: %s", e)
         voted = {}
     out, seen = [], set()
-    candidates = [(aid, "votes") for aid, c in voted.items() if c.helpful > 0] + [(aid, "curated") for aid in s.popular]
+    least = max(1, current_app.config["FAQ"].FAQ_POPULAR_MIN_VOTES)
+    candidates = ([(aid, "votes") for aid, c in voted.items() if c.helpful >= least and c.helpful > c.not_helpful]
+                  + [(aid, "curated") for aid in s.popular])
     for aid, source in candidates:
         a = s.get(aid)
         if a is None or aid in seen:
