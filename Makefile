@@ -4,8 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
-CORPUS ?= corpus
-INDEX ?= index
+# The settings' environment variables (README), as the server and `faq-search` read them.
+CORPUS ?= $(or $(FAQ_CORPUS_DIR),corpus)
+INDEX ?= $(or $(FAQ_INDEX_DIR),index)
 
 .PHONY: run test index install browser screenshots clean
 
@@ -44,4 +45,4 @@ screenshots: install browser
 	FAQ_REQUIRE_BROWSER=1 FAQ_SCREENSHOTS_DIR=docs $(PY) -m pytest -q tests/test_browser.py -k screenshots
 
 clean:
-	rm -rf $(VENV) $(INDEX) *.egg-info .pytest_cache
+	rm -rf $(VENV) index *.egg-info .pytest_cache  # the repository's own index, never a FAQ_INDEX_DIR elsewhere

@@ -33,3 +33,16 @@ def test_every_error_code_is_documented():
     codes = set(re.findall(r'ApiError\(\d+, "([a-z_]+)"', source)) | {"invalid_k", "not_found", "method_not_allowed", "internal_error"}
     for code in codes:
         assert f"`{code}`" in api, code
+
+
+def test_make_run_reads_the_corpus_and_index_settings():
+    import os
+    import subprocess
+
+    def planned(**env):
+        env = {k: v for k, v in os.environ.items() if k not in ("FAQ_CORPUS_DIR", "FAQ_INDEX_DIR")} | env
+        return subprocess.run(["make", "-n", "run"], cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout
+
+    assert "--corpus corpus --out index --ensure" in planned() and "FAQ_INDEX_DIR=index " in planned()
+    moved = planned(FAQ_CORPUS_DIR="/srv/kb", FAQ_INDEX_DIR="/srv/ix")
+    assert "--corpus /srv/kb --out /srv/ix --ensure" in moved and "FAQ_INDEX_DIR=/srv/ix " in moved
