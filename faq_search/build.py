@@ -16,7 +16,7 @@ from typing import Callable
 
 from .analysis import Analyzer
 from .completions import CompletionsBuild, completions_dir, publish_completions
-from .corpus import Article, Corpus, Problem, load_corpus, where_in_front
+from .corpus import Article, Corpus, CorpusError, Problem, load_corpus, where_in_front
 from .index import (
     DEFAULT_RANKING, DELTA_FORMAT, READABLE_FORMATS, ArticleTextsJob, BuildResult, IndexError_, analyse_corpus, analyzer_for,
     build_arrays, corpus_key, build_lock, dict_files_for, in_memory, load_index, publish, published_manifest,
@@ -37,8 +37,13 @@ log = logging.getLogger(__name__)
 def build_index(corpus_path: str | Path, out_dir: str | Path, dict_dir: str | Path | None = None,
                 analyzer: Analyzer | None = None, ranking: dict | None = None, progress=None,
                 workers: int | None = None, rerank: bool = True, full: bool = False,
-                completions: bool = True, on_wait: Callable[[str], None] | None = None) -> BuildResult:
+                completions: bool = True, on_wait: Callable[[str], None] | None = None,
+                allow_shrink: bool = False) -> BuildResult:
     """Validate, analyse, fit and publish. Raises CorpusError; leaves the published index untouched on failure.
+
+    A corpus holding under half the published version's articles (and 10 or more fewer) is refused
+    unless ``allow_shrink``: a --corpus one folder too deep, or a folder deleted by mistake, would
+    otherwise be published to every server.
 
     When the published index is a large one and the corpus differs from its base in few articles,
     publishes an incremental version (incremental.py) instead; ``full`` always builds a complete one.
@@ -47,14 +52,14 @@ def build_index(corpus_path: str | Path, out_dir: str | Path, dict_dir: str | Pa
     the corpus: the last build to publish has read it last."""
     with build_lock(out_dir, on_wait):
         return _build_locked(corpus_path, out_dir, dict_dir, analyzer, ranking, progress, workers, rerank, full,
-                             completions)
+                             completions, allow_shrink)
 
 
 def _build_locked(corpus_path, out_dir, dict_dir, analyzer, ranking, progress, workers, rerank, full,
-                  completions) -> BuildResult:
+                  completions, allow_shrink) -> BuildResult:
     before = read_current(Path(out_dir))
     result, pending = _build_version(corpus_path, out_dir, dict_dir, analyzer, ranking, progress, workers, rerank,
-                                     full, completions)
+                                     full, completions, allow_shrink)
     if result.unchanged:
         return result
     if Path(corpus_path).is_dir() and before not in (None, result.version):
@@ -72,6 +77,18 @@ def _build_locked(corpus_path, out_dir, dict_dir, analyzer, ranking, progress, w
         else:
             result = replace(result, completions_seconds=time.perf_counter() - t0, completions_reused=reused)
     return result
+
+
+def _refuse_a_shrunken_corpus(corpus_path: Path, out_dir: Path, articles: int) -> None:
+    published = read_current(out_dir)
+    try:
+        before = int(json.loads((out_dir / "versions" / str(published) / "manifest.json").read_text("utf-8"))["articles"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return  # nothing (sound) published: nothing to lose
+    if articles * 2 < before and before - articles >= 10:
+        where = Problem(str(corpus_path), 0, f"{articles} articles, where the published index {published} has {before}: "
+                        f"is --corpus the knowledge base's own directory? To publish it anyway, build with --allow-shrink")
+        raise CorpusError([where])
 
 
 def _published_same(corpus_path, out_dir, dict_dir, analyzer: Analyzer | None, ranking: dict, rerank: bool
@@ -166,7 +183,8 @@ def undated_changes(out_dir: str | Path, before: str, after: str) -> list[Proble
 
 def _build_version(corpus_path: str | Path, out_dir: str | Path, dict_dir: str | Path | None,
                    analyzer: Analyzer | None, ranking: dict | None, progress, workers: int | None,
-                   rerank: bool, full: bool, completions: bool) -> tuple[BuildResult, CompletionsBuild | None]:
+                   rerank: bool, full: bool, completions: bool, allow_shrink: bool = False
+                   ) -> tuple[BuildResult, CompletionsBuild | None]:
     t0 = time.perf_counter()
     corpus_path, out_dir = Path(corpus_path), Path(out_dir)
     ranking = ranking or DEFAULT_RANKING
@@ -193,6 +211,8 @@ def _build_version(corpus_path: str | Path, out_dir: str | Path, dict_dir: str |
             return result, layer[0] if layer else None
     corpus = read if isinstance(read, Corpus) else load_corpus(corpus_path)
     read = None  # a JSON Lines file's bytes: not held through a full build's memory peak
+    if not allow_shrink:
+        _refuse_a_shrunken_corpus(corpus_path, out_dir, len(corpus.articles))
     analyzer = analyzer or analyzer_for(dict_files, dictionary_cache=out_dir / "cache")
     # Forked while this process is small: the completions are made alongside the whole build.
     pending = CompletionsBuild(out_dir, corpus.articles, analyzer.normalize, fork=workers != 1) if completions else None

@@ -26,6 +26,8 @@ def _add_build_args(p: argparse.ArgumentParser, env: Config) -> None:
     p.add_argument("--full", action="store_true",
                    help="write a complete version even when an incremental one would do (a compaction) "
                    "or nothing changed since the published version")
+    p.add_argument("--allow-shrink", action="store_true", help="publish a corpus holding under half the published "
+                   "index's articles (refused otherwise: a mistyped --corpus)")
     p.add_argument("--watch", action="store_true", help="keep running: rebuild and publish whenever the corpus changes")
     p.add_argument("--interval", type=float, default=1.0, help="--watch: seconds between looks at the corpus (default: %(default)s)")
     p.add_argument("--debounce", type=float, default=1.0, help="--watch: build once files were quiet this long (default: %(default)s)")
@@ -97,7 +99,8 @@ def cmd_build(args) -> int:
     try:
         _warn_dictionary(args)
         result = build_index(args.corpus, args.out, args.dict_dir, progress=None if args.quiet else sys.stderr,
-                             full=args.full, on_wait=None if args.quiet else lambda m: print(m, file=sys.stderr, flush=True))
+                             full=args.full, allow_shrink=args.allow_shrink,
+                             on_wait=None if args.quiet else lambda m: print(m, file=sys.stderr, flush=True))
     except (CorpusError, OSError) as e:  # OSError: no corpus, an unusable index directory, a full disk
         _print_failed(e, args.out)
         return 2
@@ -130,7 +133,8 @@ def _ensure(args) -> int:
             print(f"{reason}: building", file=sys.stderr, flush=True)
         _warn_dictionary(args)
         result = build_index(args.corpus, args.out, args.dict_dir, progress=None if args.quiet else sys.stderr,
-                             full=args.full, on_wait=None if args.quiet else lambda m: print(m, file=sys.stderr, flush=True))
+                             full=args.full, allow_shrink=args.allow_shrink,
+                             on_wait=None if args.quiet else lambda m: print(m, file=sys.stderr, flush=True))
     except (CorpusError, OSError) as e:  # the check parses the corpus too: its problems are printed once, here
         _print_failed(e, args.out)
         kept = read_current(out)

@@ -24,6 +24,24 @@ def test_build_and_check_exit_codes(make_corpus, tmp_path, capsys):
     assert build_main(["--corpus", str(root), "--out", str(out), "--check"]) == 0
 
 
+def test_a_corpus_with_under_half_the_published_articles_is_refused_unless_allowed(tmp_path, capsys):
+    from tests.test_incremental import write, written
+
+    entries, corpus, out = written(tmp_path)
+    assert build_main(["--corpus", str(corpus), "--out", str(out), "-q"]) == 0
+    published = read_current(out)
+    write(corpus, entries[:31])  # half of them, less one: allowed
+    assert build_main(["--corpus", str(corpus), "--out", str(out), "-q"]) == 0 and read_current(out) != published
+    published = read_current(out)
+    write(corpus, entries[:12])  # as from a --corpus one folder too deep
+    capsys.readouterr()
+    assert build_main(["--corpus", str(corpus), "--out", str(out), "-q"]) == 2 and read_current(out) == published
+    err = capsys.readouterr().err
+    assert f"12 articles, where the published index {published} has 31" in err and "--allow-shrink" in err
+    assert build_main(["--corpus", str(corpus), "--out", str(out), "-q", "--allow-shrink"]) == 0
+    assert read_current(out) != published
+
+
 def test_build_errors_are_path_line_message_and_publish_nothing(make_corpus, tmp_path, capsys):
     root = make_corpus({**TINY_ARTICLES, "password/bad.md": "---\nid: x\ncategory: password\n---\n答案\n"})
     out = tmp_path / "index"
