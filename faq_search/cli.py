@@ -76,6 +76,9 @@ def cmd_build(args) -> int:
     if Path(args.out).exists() and not Path(args.out).is_dir():  # said plainly, not as "[Errno 17] File exists"
         print(f"error: --out {args.out} is a file; give the index directory (created if missing)", file=sys.stderr)
         return 2
+    if sum((args.watch, args.check, args.ensure)) > 1:  # --check never builds; --watch always would
+        print("error: --watch, --check and --ensure are different modes: give one", file=sys.stderr)
+        return 2
     if args.watch:
         return _watch(args)
     if args.check:

@@ -22,6 +22,9 @@ def test_build_and_check_exit_codes(make_corpus, tmp_path, capsys):
     summary = capsys.readouterr().out
     assert "4 articles" in summary and "vocabulary" in summary
     assert build_main(["--corpus", str(root), "--out", str(out), "--check"]) == 0
+    for modes in (["--check", "--watch"], ["--ensure", "--watch"], ["--check", "--ensure"]):
+        assert build_main(["--corpus", str(root), "--out", str(out), *modes]) == 2
+        assert "different modes" in capsys.readouterr().err
 
 
 def test_a_corpus_with_under_half_the_published_articles_is_refused_unless_allowed(tmp_path, capsys):
