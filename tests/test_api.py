@@ -1,9 +1,11 @@
 import json
+import logging
 
 import pytest
 
 from faq_search.build import build_index
 from tests.conftest import TINY_ARTICLES, assert_error
+from tests.test_observability import request_lines
 
 
 def test_search_returns_ranked_results(client):
@@ -88,6 +90,15 @@ def test_wrong_method_is_405_json(client):
     r = client.post("/api/search?q=密码")
     assert_error(r, 405, "method_not_allowed")
     assert "GET" in r.headers["Allow"]
+
+
+def test_a_path_starting_with_two_slashes_is_not_found(client, caplog):
+    caplog.set_level(logging.INFO, logger="faq_search.requests")
+    # What gunicorn passes for "GET //api/search" (the test client would read "//api" as a host).
+    for path in ("//api/search", "//healthz", "//agent", "///", "//static/common.js"):
+        assert_error(client.get("/", query_string={"q": "密码"}, environ_overrides={"PATH_INFO": path}), 404, "not_found")
+    assert {line["route"] for line in request_lines(caplog)} == {"unmatched"}  # not counted as /api/search
+    assert client.get("/", query_string={"q": "密码"}, environ_overrides={"PATH_INFO": "/api/search"}).status_code == 200
 
 
 def test_article_with_related(client):

@@ -63,6 +63,9 @@ def test_real_server_errors_are_json(server):
         (b"GET /healthz HTTP/1.x\r\n\r\n", 400, "bad_request"),
         (b"GET /healthz HTTP/1.1\r\nExpect: a-miracle\r\n\r\n", 417, "http_error"),
         (b"POST /api/question HTTP/1.1\r\nTransfer-Encoding: zstd\r\n\r\n", 501, "http_error"),
+        # Werkzeug's routing drops the leading slashes gunicorn keeps: these used to answer 200.
+        (b"GET //api/search?q=abc HTTP/1.1\r\nConnection: close\r\n\r\n", 404, "not_found"),
+        (b"GET /// HTTP/1.1\r\nConnection: close\r\n\r\n", 404, "not_found"),
     ]:
         status_line, headers, body = raw_request(server, request)
         assert status_line.startswith(b"HTTP/1.1 %d " % status), (request[:40], status_line, body[:200])

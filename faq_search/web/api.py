@@ -10,6 +10,7 @@ import unicodedata
 from urllib.parse import quote, unquote_to_bytes
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from werkzeug.exceptions import NotFound
 
 from ..completions import index_suggester, load_completions
 from ..feedback import FeedbackStore
@@ -134,6 +135,16 @@ def reject_non_utf8_query():
         unquote_to_bytes(raw).decode("utf-8")
     except UnicodeDecodeError:
         raise ApiError(400, "invalid_encoding", "the query string is not valid UTF-8") from None
+
+
+@bp.before_app_request
+def refuse_a_leading_double_slash():
+    # Werkzeug's routing drops the slashes a path starts with, so //api/search answered as /api/search: one
+    # resource under many URLs (and cache keys), and "//host/x" is what an open redirect is built from.
+    # A 404 like "/api//search", not a redirect.
+    if request.environ.get("PATH_INFO", "").startswith("//"):
+        request.url_rule = None  # counted and logged as unmatched, as any unknown path
+        raise NotFound()
 
 
 def _int_arg(name: str, default: int, low: int, high: int) -> int:
