@@ -52,6 +52,11 @@ def test_json_is_utf8_not_escaped(client):
         ("/api/search?q=密码&k=%EF%BC%95", 400, "invalid_k"),
         ("/api/search?q=密码&k=%D9%A5", 400, "invalid_k"),
         ("/api/articles?limit=%EF%BC%95", 400, "invalid_limit"),
+        # An empty value is a value, not an absent parameter: what a client built wrongly sends
+        ("/api/search?q=密码&k=", 400, "invalid_k"),
+        ("/api/suggest?q=mm&k=", 400, "invalid_k"),
+        ("/api/popular?k=", 400, "invalid_k"),
+        ("/api/articles?limit=", 400, "invalid_limit"),
         ("/api/articles//pw-login", 404, "not_found"),  # not a redirect built from the Host header
         ("/api//search?q=密码", 404, "not_found"),
         ("/api/articles/nope", 404, "article_not_found"),

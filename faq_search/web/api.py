@@ -149,7 +149,7 @@ def refuse_a_leading_double_slash():
 
 def _int_arg(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name)
-    if raw is None or raw == "":
+    if raw is None:  # absent; an empty "k=" is a value, and not an integer
         return default
     # ASCII digits only: int() would also take " 5", "+5", "1_0" and other scripts' digits.
     if not (raw.isascii() and raw.isdigit() and len(raw) <= 9):
