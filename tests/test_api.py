@@ -97,6 +97,14 @@ def test_wrong_method_is_405_json(client):
     assert "GET" in r.headers["Allow"]
 
 
+def test_options_answers_allow_without_a_body(client):
+    for path, method in [("/api/search", "GET"), ("/api/feedback", "POST"), ("/", "GET")]:
+        r = client.options(path)
+        assert r.status_code == 204 and r.data == b"" and "Content-Type" not in r.headers
+        assert method in r.headers["Allow"] and "OPTIONS" in r.headers["Allow"]
+    assert_error(client.options("/no/such/route"), 404, "not_found")
+
+
 def test_a_path_starting_with_two_slashes_is_not_found(client, caplog):
     caplog.set_level(logging.INFO, logger="faq_search.requests")
     # What gunicorn passes for "GET //api/search" (the test client would read "//api" as a host).

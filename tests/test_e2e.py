@@ -71,6 +71,8 @@ def test_real_server_errors_are_json(server):
         assert status_line.startswith(b"HTTP/1.1 %d " % status), (request[:40], status_line, body[:200])
         assert headers["content-type"] == "application/json" and headers["x-content-type-options"] == "nosniff"
         assert json.loads(body)["error"]["code"] == code and json.loads(body)["error"]["message"]
+    status_line, headers, body = raw_request(server, b"OPTIONS /api/search HTTP/1.1\r\nConnection: close\r\n\r\n")
+    assert status_line.startswith(b"HTTP/1.1 204 ") and "GET" in headers["allow"] and "content-type" not in headers
 
 
 def test_a_long_pasted_question_gets_the_json_error_not_gunicorns_page(server_and_log):
