@@ -15,6 +15,9 @@ timeout = 30
 # A query of up to ~900 Chinese characters (percent-encoded, 9 bytes each) reaches the app, which answers
 # 400 query_too_long in JSON; gunicorn's default 4094 answered longer ones with its own HTML page.
 limit_request_line = 8190
+# Past that limit, and for headers too large or malformed requests, gunicorn answers before the app: this
+# worker (sync, like gunicorn's default) writes those answers as JSON errors too, not HTML pages.
+worker_class = "faq_search.web.workers.JsonErrorWorker"
 # gunicorn 25.1+ opens a control socket at one path per user ($HOME/.gunicorn/gunicorn.ctl): replicas on a
 # host would take it from each other. Nothing here uses it.
 control_socket_disable = True

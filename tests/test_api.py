@@ -1,9 +1,11 @@
 import json
+import logging
 
 import pytest
 
 from faq_search.build import build_index
 from tests.conftest import TINY_ARTICLES, assert_error
+from tests.test_observability import request_lines
 
 
 def test_search_returns_ranked_results(client):
@@ -50,6 +52,11 @@ def test_json_is_utf8_not_escaped(client):
         ("/api/search?q=密码&k=%EF%BC%95", 400, "invalid_k"),
         ("/api/search?q=密码&k=%D9%A5", 400, "invalid_k"),
         ("/api/articles?limit=%EF%BC%95", 400, "invalid_limit"),
+        # An empty value is a value, not an absent parameter: what a client built wrongly sends
+        ("/api/search?q=密码&k=", 400, "invalid_k"),
+        ("/api/suggest?q=mm&k=", 400, "invalid_k"),
+        ("/api/popular?k=", 400, "invalid_k"),
+        ("/api/articles?limit=", 400, "invalid_limit"),
         ("/api/articles//pw-login", 404, "not_found"),  # not a redirect built from the Host header
         ("/api//search?q=密码", 404, "not_found"),
         ("/api/articles/nope", 404, "article_not_found"),
@@ -88,6 +95,23 @@ def test_wrong_method_is_405_json(client):
     r = client.post("/api/search?q=密码")
     assert_error(r, 405, "method_not_allowed")
     assert "GET" in r.headers["Allow"]
+
+
+def test_options_answers_allow_without_a_body(client):
+    for path, method in [("/api/search", "GET"), ("/api/feedback", "POST"), ("/", "GET")]:
+        r = client.options(path)
+        assert r.status_code == 204 and r.data == b"" and "Content-Type" not in r.headers
+        assert method in r.headers["Allow"] and "OPTIONS" in r.headers["Allow"]
+    assert_error(client.options("/no/such/route"), 404, "not_found")
+
+
+def test_a_path_starting_with_two_slashes_is_not_found(client, caplog):
+    caplog.set_level(logging.INFO, logger="faq_search.requests")
+    # What gunicorn passes for "GET //api/search" (the test client would read "//api" as a host).
+    for path in ("//api/search", "//healthz", "//agent", "///", "//static/common.js"):
+        assert_error(client.get("/", query_string={"q": "密码"}, environ_overrides={"PATH_INFO": path}), 404, "not_found")
+    assert {line["route"] for line in request_lines(caplog)} == {"unmatched"}  # not counted as /api/search
+    assert client.get("/", query_string={"q": "密码"}, environ_overrides={"PATH_INFO": "/api/search"}).status_code == 200
 
 
 def test_article_with_related(client):

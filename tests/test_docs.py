@@ -28,9 +28,12 @@ def test_config_rejects_bad_values():
 def test_every_error_code_is_documented():
     import re
 
+    from faq_search.web.workers import UNREADABLE
+
     api = (ROOT / "docs" / "api.md").read_text("utf-8")
     source = "".join(p.read_text("utf-8") for p in (ROOT / "faq_search" / "web").glob("*.py"))
     codes = set(re.findall(r'ApiError\(\d+, "([a-z_]+)"', source)) | {"invalid_k", "not_found", "method_not_allowed", "internal_error"}
+    codes |= {code for _errors, _status, code in UNREADABLE}  # answered by the gunicorn worker, before the app
     for code in codes:
         assert f"`{code}`" in api, code
 

@@ -18,11 +18,20 @@ from . import admin, api, errors, observability, pages, security
 log = logging.getLogger(__name__)
 
 
+class App(Flask):
+    def make_default_options_response(self):
+        # Flask's answer to OPTIONS is 200 with an empty text/html body: there is nothing to send but Allow.
+        response = super().make_default_options_response()
+        response.status_code = 204
+        del response.headers["Content-Type"]
+        return response
+
+
 def create_app(config: Mapping[str, object] | None = None, live: LiveSearcher | None = None) -> Flask:
     """Build the app. ``config`` maps setting names (see faq_search.config) to values;
     ``None`` reads the environment. ``live`` replaces the index follower (tests)."""
     settings = Config.from_mapping(os.environ if config is None else config)
-    app = Flask(__name__, static_folder=None)  # the pages blueprint serves static/ (versioned, cached)
+    app = App(__name__, static_folder=None)  # the pages blueprint serves static/ (versioned, cached)
     app.config["FAQ"] = settings
     app.json.ensure_ascii = False
     app.json.sort_keys = False

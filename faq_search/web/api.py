@@ -10,6 +10,7 @@ import unicodedata
 from urllib.parse import quote, unquote_to_bytes
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from werkzeug.exceptions import NotFound
 
 from ..completions import index_suggester, load_completions
 from ..feedback import FeedbackStore
@@ -136,9 +137,19 @@ def reject_non_utf8_query():
         raise ApiError(400, "invalid_encoding", "the query string is not valid UTF-8") from None
 
 
+@bp.before_app_request
+def refuse_a_leading_double_slash():
+    # Werkzeug's routing drops the slashes a path starts with, so //api/search answered as /api/search: one
+    # resource under many URLs (and cache keys), and "//host/x" is what an open redirect is built from.
+    # A 404 like "/api//search", not a redirect.
+    if request.environ.get("PATH_INFO", "").startswith("//"):
+        request.url_rule = None  # counted and logged as unmatched, as any unknown path
+        raise NotFound()
+
+
 def _int_arg(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name)
-    if raw is None or raw == "":
+    if raw is None:  # absent; an empty "k=" is a value, and not an integer
         return default
     # ASCII digits only: int() would also take " 5", "+5", "1_0" and other scripts' digits.
     if not (raw.isascii() and raw.isdigit() and len(raw) <= 9):

@@ -1,8 +1,32 @@
-"""gunicorn's fork hooks, shared by gunicorn.conf.py (`make run`) and `faq-search serve`."""
+"""gunicorn's fork hooks and worker class, shared by gunicorn.conf.py (`make run`) and `faq-search serve`."""
 
 from __future__ import annotations
 
 import gc
+import json
+from http import HTTPStatus
+
+from gunicorn import util
+from gunicorn.http import errors as gunicorn_errors
+from gunicorn.workers.sync import SyncWorker
+
+from .security import HEADERS
+
+
+def _errors(*names: str) -> tuple[type, ...]:
+    # By name: an older gunicorn we allow (setup.cfg) may lack some; its errors then keep its own page.
+    return tuple(getattr(gunicorn_errors, n) for n in names if hasattr(gunicorn_errors, n))
+
+
+# What gunicorn refuses while reading a request, before the app sees it: (errors, status, code); first match.
+UNREADABLE = (
+    (_errors("LimitRequestLine"), 414, "request_line_too_long"),
+    (_errors("LimitRequestHeaders"), 431, "headers_too_large"),
+    (_errors("ExpectationFailed"), 417, "http_error"),
+    (_errors("UnsupportedTransferCoding"), 501, "http_error"),
+    (_errors("InvalidRequestLine", "InvalidRequestMethod", "InvalidHTTPVersion", "InvalidHeader", "InvalidHeaderName",
+             "ObsoleteFolding", "InvalidSchemeHeaders", "InvalidProxyLine"), 400, "bad_request"),
+)
 
 
 def pre_fork(server, worker) -> None:
@@ -20,3 +44,34 @@ def post_fork(server, worker) -> None:
     from . import follow_index
 
     follow_index(server.app.wsgi())
+
+
+class JsonErrorWorker(SyncWorker):
+    """gunicorn's sync worker, answering the requests gunicorn refuses itself (request line or headers
+    too large, malformed) in the API's JSON error shape instead of gunicorn's HTML page. Its limits stay:
+    they keep a worker from reading unbounded input."""
+
+    def handle_error(self, req, client, addr, exc):
+        found = next(((status, code) for errors, status, code in UNREADABLE if isinstance(exc, errors)), None)
+        if found is None:  # a crash outside the app (Flask answers its own) or TLS/proxy settings we do not use
+            return super().handle_error(req, client, addr, exc)
+        status, code = found
+        self.log.warning("Invalid request from ip=%s: %s", (addr or ("",))[0], exc)
+        body = json.dumps({"error": {"code": code, "message": self.refusal(exc, code)}}, ensure_ascii=False,
+                          separators=(",", ":")).encode()  # as compact as the app's
+        head = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}", "Connection: close",
+                "Content-Type: application/json", f"Content-Length: {len(body)}",
+                *(f"{name}: {value}" for name, value in HEADERS.items())]
+        try:
+            util.write_nonblock(client, ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
+        except Exception:  # noqa: BLE001 - the client may be gone; the connection is closed next anyway
+            self.log.debug("Failed to send error message.")
+
+    def refusal(self, exc, code: str) -> str:
+        if code == "request_line_too_long":
+            return (f"the request line is longer than {self.cfg.limit_request_line} bytes "
+                    "(a percent-encoded Chinese character takes 9)")
+        if code == "headers_too_large":
+            return (f"a header is longer than {self.cfg.limit_request_field_size} bytes, or there are more "
+                    f"than {self.cfg.limit_request_fields} headers")
+        return str(exc)  # gunicorn's own words: which line, method, version or header it could not read

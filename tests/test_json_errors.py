@@ -1,0 +1,21 @@
+"""The requests gunicorn refuses itself get JSON errors however the server is started (tests/test_e2e.py
+checks the answers on a real server started as `make run` does)."""
+
+import runpy
+
+from gunicorn.app.base import BaseApplication
+
+from faq_search.cli import main
+from tests.conftest import ROOT
+
+
+def test_faq_search_serve_runs_gunicorn_with_the_json_error_worker_and_limits(shared_tiny_index, tmp_path, monkeypatch):
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "metrics"))  # not a temporary directory left behind
+    monkeypatch.setenv("FAQ_INDEX_DIR", str(shared_tiny_index))  # cmd_serve sets it; restored afterwards
+    started = []
+    monkeypatch.setattr(BaseApplication, "run", lambda self: started.append(self.cfg))
+    assert main(["serve", "--index", str(shared_tiny_index)]) == 0
+    conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    (cfg,) = started
+    assert cfg.worker_class_str == conf["worker_class"] == "faq_search.web.workers.JsonErrorWorker"
+    assert cfg.limit_request_line == conf["limit_request_line"]
