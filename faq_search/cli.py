@@ -254,6 +254,9 @@ def _empty(query: str) -> bool:
 
 
 EMPTY_QUESTION = "the question is empty (only spaces or punctuation): ask in words"
+# The console's words for a hit's `confident` (true / false).
+CONFIDENT, UNSURE = "可信", "不确定"
+NOT_CONFIDENT = "以下结果未必回答这个问题，仅供参考。"
 
 
 def cmd_search(args) -> int:
@@ -338,7 +341,7 @@ def _answer(searcher, query: str, args, json_lines: bool = False) -> int:
         print(f"error: {e}; known: {known}", file=sys.stderr)
         return 2
     if args.json:
-        results = [{**h.to_dict(), "related": [{"id": r.id, "question": r.question} for r in _related(searcher, h.id)]} for h in hits]
+        results = [{**h.to_dict(), "related": _related_dicts(searcher, h.id)} for h in hits]
         body = {"query": query, "results": results, "index_version": searcher.version}
         print(_json(body, indent=None if json_lines else 2), flush=True)
         return 0
@@ -350,9 +353,10 @@ def _answer(searcher, query: str, args, json_lines: bool = False) -> int:
         return 0
     width = max(40, min(100, os.get_terminal_size(sys.stdout.fileno()).columns if tty else 80))
     if not hits[0].confident:
-        print(st("没有可信的答案：最高分低于阈值，以下仅供参考。", "yellow") + "\n")
+        print(st(f"没有可信的答案：{NOT_CONFIDENT}", "yellow") + "\n")
     for rank, h in enumerate(hits, 1):
-        score = st(f"{h.score:.3f} {'可信' if h.confident else '低于阈值'}", "green" if h.confident else "yellow")
+        # The score ranks; whether a hit answers is the no-answer model's call (docs/api.md), said apart.
+        score = f"{h.score:.3f} " + st(CONFIDENT if h.confident else UNSURE, "green" if h.confident else "yellow")
         print(f"{rank}. {st.marked(h.question, h.found_words, 'bold')}  {score}")
         tags = " ".join("#" + t for t in h.tags)
         name = searcher.categories.get(h.category, h.category)
@@ -427,6 +431,11 @@ def cmd_confusions(args) -> int:
 def _related(searcher, article_id: str) -> list:
     a = searcher.get(article_id)
     return [r for r in (searcher.get(rid) for rid in a.related) if r is not None] if a else []
+
+
+def _related_dicts(searcher, article_id: str) -> list[dict]:
+    """As the API gives ``related`` (/api/search, /api/articles/<id>)."""
+    return [{"id": r.id, "question": r.question, "category": r.category} for r in _related(searcher, article_id)]
 
 
 def cmd_serve(args) -> int:
