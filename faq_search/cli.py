@@ -255,6 +255,21 @@ def _empty(query: str) -> bool:
 
 EMPTY_QUESTION = "the question is empty (only spaces or punctuation): ask in words"
 # The console's words for a hit's `confident` (true / false).
+
+
+def _question_error(query: str, encoding: str) -> str | None:
+    """Why ``query`` cannot be searched, or None. Bytes that are not text in ``encoding`` reach us as
+    lone surrogates (U+DC80-U+DCFF: argv and standard input decode with surrogateescape): saying the
+    question is empty, or failing in the analyser, would hide that the terminal sends another encoding."""
+    bad = [c for c in query if unicodedata.category(c) == "Cs"]
+    if bad:
+        encoding = encoding.upper()
+        shown = " ".join(f"\\x{ord(c) - 0xDC00:02x}" if 0xDC80 <= ord(c) <= 0xDCFF else f"U+{ord(c):04X}" for c in bad[:8])
+        return (f"the question is not {encoding} text (bytes {shown}{' …' if len(bad) > 8 else ''} are not {encoding}): "
+                f"set the terminal to {encoding}, or type the question again")
+    return EMPTY_QUESTION if _empty(query) else None
+
+
 CONFIDENT, UNSURE = "可信", "不确定"
 NOT_CONFIDENT = "以下结果未必回答这个问题，仅供参考。"
 
@@ -263,8 +278,9 @@ def cmd_search(args) -> int:
     from .index import IndexError_
     from .search import Searcher
 
-    if args.query is not None and _empty(args.query):  # said as such, not "no matching answer"
-        print(f"error: {EMPTY_QUESTION}", file=sys.stderr)
+    problem = None if args.query is None else _question_error(args.query, sys.getfilesystemencoding())
+    if problem:  # said as such, not "no matching answer"
+        print(f"error: {problem}", file=sys.stderr)
         return 2
     try:
         # A person asks a question at a time: not worth loading Numba (≈ 0.5 s) for ≈ 0.3 ms a query.
@@ -285,6 +301,8 @@ def _answer_each_line(searcher, args) -> int:
     from .search import Searcher
 
     interactive = sys.stdin.isatty()
+    if hasattr(sys.stdin, "reconfigure"):  # a line of bytes not in its encoding: said, not a traceback
+        sys.stdin.reconfigure(errors="surrogateescape")
     if interactive:
         try:
             import readline  # noqa: F401 - line editing and ↑ for earlier questions at input()'s prompt
@@ -301,8 +319,9 @@ def _answer_each_line(searcher, args) -> int:
         query = line.strip()
         if not query:
             continue
-        if _empty(query):  # the session goes on: the next line may be a question
-            print(f"error: {EMPTY_QUESTION}", file=sys.stderr, flush=True)
+        problem = _question_error(query, sys.stdin.encoding or "UTF-8")
+        if problem:  # the session goes on: the next line may be a question
+            print(f"error: {problem}", file=sys.stderr, flush=True)
             continue
         if read_current(args.index) not in (None, searcher.version):
             try:
@@ -547,7 +566,8 @@ def main(argv: list[str] | None = None) -> int:
     index_help = "index directory (default: %(default)s; FAQ_INDEX_DIR)"
     p = sub.add_parser("search", help="ranked answers for a question, in the terminal",
                        epilog="Exit status: 0 when the question was searched, whether or not an article matched "
-                       "(no match: 没有找到匹配的答案, or \"results\": [] with --json); 2 for an empty question, a bad "
+                       "(no match: 没有找到匹配的答案, or \"results\": [] with --json); 2 for an empty question, one of bytes "
+                       "that are not UTF-8, a bad "
                        "-k, an unknown --category or --tag, or an index that cannot be loaded.")
     p.add_argument("query", nargs="?", help="without it: one question a line from standard input (a prompt on "
                    "a terminal), the index loaded once")

@@ -125,6 +125,20 @@ def test_an_empty_question_is_said_to_be_empty(tiny_index, capsys, monkeypatch):
     assert [json.loads(line)["query"] for line in captured.out.splitlines()] == ["忘记登录密码"]
 
 
+def test_a_question_of_bytes_that_are_not_utf8_is_said_so(tiny_index, capsys, monkeypatch):
+    # argv arrives decoded with surrogateescape: \xff\xfe as U+DCFF U+DCFE, which are no words.
+    for query in ("\udcff\udcfe", "忘记\udcff密码"):
+        assert main(["search", query, "--index", str(tiny_index), "--json"]) == 2, query
+        captured = capsys.readouterr()
+        assert captured.err.startswith("error: the question is not UTF-8 text (bytes \\xff") and captured.out == ""
+    # Standard input with the strict decoding a UTF-8 locale gives it: said, and the next line answered.
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"\xff\xfe\n" + "忘记登录密码\n".encode()), encoding="utf-8"))
+    assert main(["search", "--index", str(tiny_index), "--json", "-k", "1"]) == 0
+    captured = capsys.readouterr()
+    assert "error: the question is not UTF-8 text (bytes \\xff \\xfe are not UTF-8)" in captured.err
+    assert [json.loads(line)["query"] for line in captured.out.splitlines()] == ["忘记登录密码"]
+
+
 def test_build_index_script_is_a_thin_entry(make_corpus, tmp_path):
     root, out = make_corpus(), tmp_path / "index"
     proc = subprocess.run([sys.executable, str(ROOT / "build_index.py"), "--corpus", str(root), "--out", str(out)],
