@@ -78,6 +78,45 @@ def test_without_a_query_each_line_of_input_is_a_question(tiny_index, capsys, mo
     assert main(["search", "--index", str(tiny_index), "--category", "zzz"]) == 2  # a bad filter ends it
 
 
+def test_article_command_shows_what_the_api_gives_and_follows_a_former_id(app_factory, make_corpus, tmp_path,
+                                                                           tiny_analyzer, capsys):
+    from faq_search.feedback import FeedbackStore
+    from tests.test_aliases import RENAMED
+
+    index, data = tmp_path / "ix", tmp_path / "data"
+    build_index(make_corpus(RENAMED), index, analyzer=tiny_analyzer)
+    FeedbackStore(data / "feedback.sqlite3").add_vote("", "pw-pay", False)  # voted before the rename
+    api = app_factory(index).test_client().get("/api/articles/pw-payment").get_json()
+    args = ["--index", str(index), "--data-dir", str(data)]
+    assert main(["article", "pw-payment", "pw-pay", *args, "--json"]) == 0  # several: one JSON line each
+    # pw-pay: the API's 301, followed.
+    assert [json.loads(line) for line in capsys.readouterr().out.splitlines()] == [api, {**api, "moved_from": "pw-pay"}]
+
+    assert main(["article", "pw-pay", "pw-login", *args]) == 0
+    text = capsys.readouterr().out
+    assert "\033[" not in text
+    first, second = text.split("\n\n忘记登录密码怎么办？\n")
+    assert first.startswith("pw-pay 已改名为 pw-payment（pw-pay 是它的曾用 ID）\n忘记支付密码怎么办？\n"
+                            "   pw-payment · 密码 · #密码 #支付 · 更新 ")
+    assert "   反馈     有帮助 0 · 没帮助 1\n   曾用 ID  pw-pay, password-pay\n" in first
+    assert "   进入「我的 → 设置 → 安全中心 → 重置支付密码」" in first
+    assert first.endswith("\n\n   相似问法\n   · 支付密码忘了\n   · 付款密码不记得了")
+    assert second.startswith("   pw-login · 密码 · #密码 · 更新 ") and "曾用 ID" not in second
+    assert second.endswith("\n   相关 忘记支付密码怎么办？ (pw-payment · 密码)\n")
+
+
+def test_article_command_names_an_unknown_id_and_shows_the_others(tiny_index, tmp_path, capsys):
+    args = ["--index", str(tiny_index), "--data-dir", str(tmp_path / "nowhere")]  # no feedback store here
+    assert main(["article", "tr-wrogn", "wd-time", *args]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == "error: no article with id 'tr-wrogn' (did you mean 'tr-wrong'?)\n"
+    assert captured.out.startswith("提现多久到账？\n   wd-time · ") and "反馈" not in captured.out
+    assert main(["article", "nothing-like-it", "wd-time", *args, "--json"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == "error: no article with id 'nothing-like-it'\n"
+    assert [(b["id"], b["feedback"]) for b in map(json.loads, captured.out.splitlines())] == [("wd-time", None)]
+
+
 def test_a_version_published_between_two_questions_answers_the_second(make_corpus, tmp_path, tiny_analyzer, capsys,
                                                                       monkeypatch):
     root, out = make_corpus(), tmp_path / "index"
@@ -164,7 +203,7 @@ def test_search_related_and_colour_when_asked(tiny_index, capsys):
     assert main(["search", "忘记登录密码", "--index", str(tiny_index), "-k", "1", "--color", "always"]) == 0
     text = capsys.readouterr().out
     assert "\033[1;33m登录密码\033[0m" in text and "\033[32m" in text
-    assert "忘记支付密码怎么办？" in text and "(pw-pay)" in text  # its related article
+    assert "忘记支付密码怎么办？" in text and "(pw-pay · 密码)" in text  # its related article, with its category
     assert main(["search", "忘记登录密码", "--index", str(tiny_index), "-k", "1", "--color", "never"]) == 0
     assert "\033[" not in capsys.readouterr().out
 
@@ -395,7 +434,7 @@ def test_search_k_above_the_servers_limit_is_refused_as_the_api_refuses_it(tiny_
     assert main(["search", "提现", "--index", str(tiny_index), "-k", "3", "--json"]) == 0
 
 
-@pytest.mark.parametrize("command", ["build", "search", "eval", "confusions", "serve", "report"])
+@pytest.mark.parametrize("command", ["build", "search", "article", "eval", "confusions", "serve", "report"])
 def test_every_option_says_what_it_does_and_its_default(command, capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", "200")
     monkeypatch.setenv("PORT", "9123")  # the defaults shown are the environment's
