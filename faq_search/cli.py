@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 import os
 import re
@@ -412,6 +411,8 @@ def _print_related(searcher, article_id: str, st: _Style) -> None:
 def cmd_article(args) -> int:
     """The articles ``args.ids`` as the agent console shows them (or as /api/articles/<id> gives them):
     0 when every id names one (a former id too, said to be renamed), 2 when one names none."""
+    import difflib
+
     from .index import IndexError_
     from .search import Searcher
 
@@ -597,7 +598,7 @@ def cmd_report(args) -> int:
     if not (data_dir / FILENAME).is_file():
         print(f"warning: no query log {data_dir / FILENAME} (nothing searched yet, or FAQ_QUERY_LOG=0): "
               f"no searches to report", file=sys.stderr)
-    report = report_from_files(data_dir, args.index, since, time.time(), top=args.top)
+    report = report_from_files(data_dir, args.index, since, time.time(), top=args.top, fold_seconds=args.fold_seconds)
     if args.html:  # before the text: a bad path is one line, not a traceback after the report
         try:
             Path(args.html).write_text(render_html(report), "utf-8")
@@ -643,6 +644,8 @@ def _k_type(limit: int):
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .querylog import FOLD_SECONDS
+
     _tolerant_output()
     env = Config.from_mapping(os.environ)
     parser = argparse.ArgumentParser(prog="faq-search", description="Chinese FAQ search for wallet customer service.")
@@ -717,6 +720,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data-dir", default=env.FAQ_DATA_DIR, help="query log and feedback store (default: %(default)s)")
     p.add_argument("--index", default=env.FAQ_INDEX_DIR, help="index for article titles (default: %(default)s)")
     p.add_argument("--top", type=int, default=10, help="rows per table (default: %(default)s)")
+    p.add_argument("--fold-seconds", type=float, default=FOLD_SECONDS, metavar="S",
+                   help="a search that a later one on the same route extends within S seconds was typed on the way "
+                   "to it (as-you-type) and is not counted; 0 counts every search (default: %(default)s)")
     p.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report with a chart "
                    "(default: none)")
     p.set_defaults(func=cmd_report)

@@ -176,6 +176,38 @@ def test_report_command_text_and_html(client, tmp_path, tiny_index, capsys):
     assert "<svg" in html_path.read_text("utf-8")
 
 
+def test_searches_typed_on_the_way_to_a_longer_one_are_not_counted(tmp_path, capsys):
+    from faq_search.querylog import QueryLog
+
+    t = time.time() - 3600
+    logged = [  # (seconds after t, query, confident, route), in the order the workers appended them
+        # One visitor typing by IME on the search page: one search, not five.
+        (0, "我的", False, "/api/search"), (1.5, "我的账户", False, "/api/search"), (3, "我的账户被", False, "/api/search"),
+        (4, "我的", False, "/"),  # meanwhile another, without scripts: another route, counted
+        (5.5, "我的账户被冻结", True, "/api/search"), (7, "我的账户被冻结了？", True, "/api/search"),
+        (20, "提", False, "/api/search"), (22, "提现多久", True, "/api/search"),
+        (21, "提现", True, "/api/search"),  # appended after a later search by another worker
+        (60, "提现", True, "/api/search"),  # nothing extends it: settled on
+        (70, "提现", True, "/api/search"), (72, "提现", True, "/api/search"),  # the same again: two searches
+        (80, "转账限额", True, "/api/search"), (82, "转账", False, "/api/search"),  # shorter: another question
+        (100, "密码", False, "/api/search"), (115, "密码忘了", True, "/api/search"),  # more than 10 s apart
+    ]
+    data = tmp_path / "data"
+    for offset, query, confident, route in logged:
+        QueryLog(data / "queries.jsonl", clock=lambda: t + offset).search(query, 1, "pw-login", confident, "v1", route)
+    args = ["report", "--since", "1d", "--data-dir", str(data), "--index", str(tmp_path / "none")]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "searches 10 (and 6 typed on the way to one, not counted) · without a confident answer 3 (30.0%)" in out
+    top, gaps = out.split("Top queries (searches")[1].split("write these articles next")
+    assert re.findall(r"\d+\. (\S+) +(\d+)", top) == [
+        ("提现", "3"), ("密码", "1"), ("密码忘了", "1"), ("我的", "1"), ("我的账户被冻结了", "1"), ("提现多久", "1"),
+        ("转账", "1"), ("转账限额", "1")]
+    assert re.findall(r"\d+\. (\S+) +1  pw-login", gaps.split("Answered by another")[0]) == ["密码", "我的", "转账"]
+    assert main([*args, "--fold-seconds", "0"]) == 0
+    assert "searches 16 · without a confident answer 7 (43.8%)" in capsys.readouterr().out
+
+
 def test_report_command_rejects_a_bad_since(capsys):
     assert main(["report", "--since", "yesterday"]) == 2
     assert "not a duration" in capsys.readouterr().err
