@@ -273,6 +273,25 @@ def _pad(text: str, width: int) -> str:
     return text + " " * max(0, width - _width(text))
 
 
+# The report stays readable at 120 columns: one long query (200 characters) once made every row ~400 wide.
+QUERY_CELLS, LINE_CELLS = 32, 120
+
+
+def _clip(text: str, cells: int) -> str:
+    """``text`` in at most ``cells`` terminal cells (CJK characters take two), cut with … when longer;
+    control characters (a query may hold ESC: it would drive the terminal) shown as �."""
+    text = "".join("\ufffd" if unicodedata.category(ch) == "Cc" else ch for ch in text)
+    if _width(text) <= cells:
+        return text
+    out, used = "", 1  # the … takes one
+    for ch in text:
+        used += _width(ch)
+        if used > cells:
+            break
+        out += ch
+    return out + "…"
+
+
 def _pct(x: float | None) -> str:
     return "–" if x is None else f"{x:.1%}"
 
@@ -290,29 +309,39 @@ def render_text(r: Report) -> str:
         "",
         "Top queries (searches, answered with confidence)",
     ]
-    width = max([_width(q) for q, *_ in r.top_queries + r.top_unanswered + r.new_phrasings] + [10])
-    out += [f"{i:>3}. {_pad(q, width)}  {n:>6}  {c / n:>6.0%}" for i, (q, n, c) in enumerate(r.top_queries, 1)]
+    width = min(QUERY_CELLS, max([_width(q) for q, *_ in r.top_queries + r.top_unanswered + r.new_phrasings] + [10]))
+
+    def query(q: str) -> str:
+        return _pad(_clip(q, width), width)
+
+    def titled(before: str, article_id: str, after: str = "") -> str:
+        """``before`` + the article's title + ``after``, the title cut to keep the line within LINE_CELLS."""
+        room = LINE_CELLS - _width(before) - _width(after)
+        title = _clip(r.titles.get(article_id, ""), room) if room >= 8 else ""
+        return f"{before}{title}{after}".rstrip()
+
+    out += [f"{i:>3}. {query(q)}  {n:>6}  {c / n:>6.0%}" for i, (q, n, c) in enumerate(r.top_queries, 1)]
     out += ["     (no searches)"] if not r.top_queries else []
     out += ["", "Top queries without a confident answer: write these articles next (searches, best guess)"]
-    out += [f"{i:>3}. {_pad(q, width)}  {n:>6}  {guess or '–'}" for i, (q, n, guess) in enumerate(r.top_unanswered, 1)]
+    out += [f"{i:>3}. {query(q)}  {n:>6}  {guess or '–'}" for i, (q, n, guess) in enumerate(r.top_unanswered, 1)]
     out += ["     (none)"] if not r.top_unanswered else []
-    out += ["", "Answered by another article than the first: add each query to that article's similar questions"
-                " (helpful votes, ranked first)"]
-    out += [f"{i:>3}. {_pad(q, width)}  → {a}  {r.titles.get(a, '')}  {n:>3}  {first}".rstrip()
+    out += ["", "Answered by another article than the first: add each query to that article's similar questions",
+            "(helpful votes, ranked first)"]
+    out += [titled(f"{i:>3}. {query(q)}  → {a}  ", a, f"  {n:>3}  {first}")
             for i, (q, a, n, first) in enumerate(r.new_phrasings, 1)]
     out += ["     (none)"] if not r.new_phrasings else []
     out += ["", 'Articles with the most "not helpful" votes (not helpful, helpful)']
     if r.not_helpful is None:
         out.append("     (no feedback store)")
     else:
-        out += [f"{i:>3}. {n:>5} {h:>5}  {a}  {r.titles.get(a, '')}".rstrip() for i, (a, n, h) in enumerate(r.not_helpful, 1)]
+        out += [titled(f"{i:>3}. {n:>5} {h:>5}  {a}  ", a) for i, (a, n, h) in enumerate(r.not_helpful, 1)]
         out += ["     (none)"] if not r.not_helpful else []
-    out += ["", f"Votes for no article, all time (helpful, not helpful): {ORPHANED_HINT}"]
+    out += ["", "Votes for no article, all time (helpful, not helpful):", ORPHANED_HINT]
     if r.orphaned_votes is None:
         out.append("     (no index or no feedback store to compare)")
     else:
         # Every one (the API takes votes for known ids only: these come from renamed or removed articles).
-        out += [f"{i:>3}. {h:>5} {n:>5}  {a}" for i, (a, h, n) in enumerate(r.orphaned_votes, 1)]
+        out += [f"{i:>3}. {h:>5} {n:>5}  {_clip(a, LINE_CELLS - 18)}" for i, (a, h, n) in enumerate(r.orphaned_votes, 1)]
         out += ["     (none)"] if not r.orphaned_votes else []
     return "\n".join(out) + "\n"
 

@@ -105,6 +105,26 @@ def test_text_report_sections():
     assert "(no feedback store)" in render_text(build_report([], since=T0, until=T0 + DAY))
 
 
+def test_a_long_query_is_cut_and_the_report_stays_within_120_columns():
+    from faq_search.report import _width
+
+    long = "我的账户" * 50  # 200 characters, 400 cells
+    events = [search(T0, long, False, "tr-wrong"), search(T0 + 1, "提现多久", True, "wd-time"),
+              search(T0 + 2, "x" * 150, False, "wd-time"), search(T0 + 3, "转账\x1b[2J清屏", False)]
+    r = build_report(events, since=T0 - DAY, until=T0 + DAY, feedback=[("tr-wrong", 3, 0)],
+                     titles={"tr-wrong": "转账" * 40, "wd-time": "提现多久到账？"})
+    r.new_phrasings = [(long, "tr-wrong", 2, "wd-time")]
+    text = render_text(r)
+    assert max(_width(line) for line in text.splitlines()) <= 120
+    rows = [line for line in text.split("write these articles next")[0].splitlines() if re.match(r" +\d\. ", line)]
+    # CJK characters take two cells: 15 of them and the … take 31 of the 32-cell column, 31 x and the … 32.
+    assert rows[0] == f"  1. {'x' * 31}…  {1:>6}  {0:>6.0%}"
+    assert rows[1] == f"  2. {'我的账户' * 3}我的账…   {1:>6}  {0:>6.0%}"
+    assert rows[2] == f"  3. 提现多久{' ' * 24}  {1:>6}  {1:>6.0%}"
+    assert "\x1b" not in text and "转账\ufffd[2j清屏" in text  # no escape sequence reaches the terminal
+    assert "→ tr-wrong  转账转账" in text and "…    2  wd-time" in text  # the title cut, the counts kept
+
+
 def test_queries_answered_by_another_article_are_phrasings_to_add(tmp_path):
     path = tmp_path / "feedback.sqlite3"
     make_feedback(path, [
