@@ -199,7 +199,8 @@ def test_search_shows_what_the_agent_console_shows_plain_when_piped(tiny_index, 
     assert "进入「我的 → 设置 → 安全中心 → 重置支付密码」" in text  # the first answer in full
 
 
-def test_search_related_and_colour_when_asked(tiny_index, capsys):
+def test_search_related_and_colour_when_asked(tiny_index, capsys, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")  # asked for explicitly, colour wins over it (no-color.org; README)
     assert main(["search", "忘记登录密码", "--index", str(tiny_index), "-k", "1", "--color", "always"]) == 0
     text = capsys.readouterr().out
     assert "\033[1;33m登录密码\033[0m" in text and "\033[32m" in text
