@@ -319,7 +319,7 @@ def _answer_each_line(searcher, args) -> int:
         query = line.strip()
         if not query:
             continue
-        problem = _question_error(query, sys.stdin.encoding or "UTF-8")
+        problem = _question_error(query, getattr(sys.stdin, "encoding", None) or "UTF-8")
         if problem:  # the session goes on: the next line may be a question
             print(f"error: {problem}", file=sys.stderr, flush=True)
             continue
