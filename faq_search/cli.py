@@ -1,4 +1,4 @@
-"""The `faq-search` command: build (--check, --watch), search, eval, confusions, serve, report."""
+"""The `faq-search` command: build (--check, --watch), search, article, eval, confusions, serve, report."""
 
 from __future__ import annotations
 
@@ -261,14 +261,33 @@ def _empty(query: str) -> bool:
 
 
 EMPTY_QUESTION = "the question is empty (only spaces or punctuation): ask in words"
+# The console's words for a hit's `confident` (true / false).
+
+
+def _question_error(query: str, encoding: str) -> str | None:
+    """Why ``query`` cannot be searched, or None. Bytes that are not text in ``encoding`` reach us as
+    lone surrogates (U+DC80-U+DCFF: argv and standard input decode with surrogateescape): saying the
+    question is empty, or failing in the analyser, would hide that the terminal sends another encoding."""
+    bad = [c for c in query if unicodedata.category(c) == "Cs"]
+    if bad:
+        encoding = encoding.upper()
+        shown = " ".join(f"\\x{ord(c) - 0xDC00:02x}" if 0xDC80 <= ord(c) <= 0xDCFF else f"U+{ord(c):04X}" for c in bad[:8])
+        return (f"the question is not {encoding} text (bytes {shown}{' …' if len(bad) > 8 else ''} are not {encoding}): "
+                f"set the terminal to {encoding}, or type the question again")
+    return EMPTY_QUESTION if _empty(query) else None
+
+
+CONFIDENT, UNSURE = "可信", "不确定"
+NOT_CONFIDENT = "以下结果未必回答这个问题，仅供参考。"
 
 
 def cmd_search(args) -> int:
     from .index import IndexError_
     from .search import Searcher
 
-    if args.query is not None and _empty(args.query):  # said as such, not "no matching answer"
-        print(f"error: {EMPTY_QUESTION}", file=sys.stderr)
+    problem = None if args.query is None else _question_error(args.query, sys.getfilesystemencoding())
+    if problem:  # said as such, not "no matching answer"
+        print(f"error: {problem}", file=sys.stderr)
         return 2
     try:
         # A person asks a question at a time: not worth loading Numba (≈ 0.5 s) for ≈ 0.3 ms a query.
@@ -289,6 +308,8 @@ def _answer_each_line(searcher, args) -> int:
     from .search import Searcher
 
     interactive = sys.stdin.isatty()
+    if hasattr(sys.stdin, "reconfigure"):  # a line of bytes not in its encoding: said, not a traceback
+        sys.stdin.reconfigure(errors="surrogateescape")
     if interactive:
         try:
             import readline  # noqa: F401 - line editing and ↑ for earlier questions at input()'s prompt
@@ -305,8 +326,9 @@ def _answer_each_line(searcher, args) -> int:
         query = line.strip()
         if not query:
             continue
-        if _empty(query):  # the session goes on: the next line may be a question
-            print(f"error: {EMPTY_QUESTION}", file=sys.stderr, flush=True)
+        problem = _question_error(query, getattr(sys.stdin, "encoding", None) or "UTF-8")
+        if problem:  # the session goes on: the next line may be a question
+            print(f"error: {problem}", file=sys.stderr, flush=True)
             continue
         if read_current(args.index) not in (None, searcher.version):
             try:
@@ -345,21 +367,19 @@ def _answer(searcher, query: str, args, json_lines: bool = False) -> int:
         print(f"error: {e}; known: {known}", file=sys.stderr)
         return 2
     if args.json:
-        results = [{**h.to_dict(), "related": [{"id": r.id, "question": r.question} for r in _related(searcher, h.id)]} for h in hits]
+        results = [{**h.to_dict(), "related": _related_dicts(searcher, h.id)} for h in hits]
         body = {"query": query, "results": results, "index_version": searcher.version}
         print(_json(body, indent=None if json_lines else 2), flush=True)
         return 0
-    tty = sys.stdout.isatty()
-    color = args.color == "always" or (args.color == "auto" and tty and not os.environ.get("NO_COLOR"))
-    st = _Style(color)
+    st, width = _Style(_colour(args.color)), _width()
     if not hits:
         print(st("没有找到匹配的答案 (no matching answer)", "yellow"), flush=True)
         return 0
-    width = max(40, min(100, os.get_terminal_size(sys.stdout.fileno()).columns if tty else 80))
     if not hits[0].confident:
-        print(st("没有可信的答案：最高分低于阈值，以下仅供参考。", "yellow") + "\n")
+        print(st(f"没有可信的答案：{NOT_CONFIDENT}", "yellow") + "\n")
     for rank, h in enumerate(hits, 1):
-        score = st(f"{h.score:.3f} {'可信' if h.confident else '低于阈值'}", "green" if h.confident else "yellow")
+        # The score ranks; whether a hit answers is the no-answer model's call (docs/api.md), said apart.
+        score = f"{h.score:.3f} " + st(CONFIDENT if h.confident else UNSURE, "green" if h.confident else "yellow")
         print(f"{rank}. {st.marked(h.question, h.found_words, 'bold')}  {score}")
         tags = " ".join("#" + t for t in h.tags)
         name = searcher.categories.get(h.category, h.category)
@@ -369,13 +389,106 @@ def _answer(searcher, query: str, args, json_lines: bool = False) -> int:
             print()
             for line in _answer_lines(h.answer, width, "   "):
                 print(st.marked(line, h.found_words))
-            related = _related(searcher, h.id)
-            if related:
-                print()
-                for r in related:
-                    print(f"   {st('相关', 'cyan')} {r.question} {st('(' + r.id + ')', 'dim')}")
+            _print_related(searcher, h.id, st)
         print(flush=rank == len(hits))
     return 0
+
+
+def _colour(choice: str) -> bool:
+    """--color: always and never as said; auto on a terminal unless NO_COLOR is set (no-color.org: an
+    explicit --color always wins over it)."""
+    return choice == "always" or (choice == "auto" and sys.stdout.isatty() and not os.environ.get("NO_COLOR"))
+
+
+def _width() -> int:
+    """Terminal cells to wrap answers at: the terminal's, within 40-100; 80 when not on one."""
+    tty = sys.stdout.isatty()
+    return max(40, min(100, os.get_terminal_size(sys.stdout.fileno()).columns if tty else 80))
+
+
+def _print_related(searcher, article_id: str, st: _Style) -> None:
+    related = _related(searcher, article_id)
+    if related:
+        print()
+    for r in related:
+        name = searcher.categories.get(r.category, r.category)
+        print(f"   {st('相关', 'cyan')} {r.question} {st(f'({r.id} · {name})', 'dim')}")
+
+
+def cmd_article(args) -> int:
+    """The articles ``args.ids`` as the agent console shows them (or as /api/articles/<id> gives them):
+    0 when every id names one (a former id too, said to be renamed), 2 when one names none."""
+    import difflib
+
+    from .index import IndexError_
+    from .search import Searcher
+
+    try:
+        searcher = Searcher.load(args.index, compiled=False)
+    except (IndexError_, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    st, width, missing, shown = _Style(_colour(args.color)), _width(), 0, 0
+    for given in args.ids:
+        current = searcher.resolve(given)
+        if current is None:
+            close = difflib.get_close_matches(given, [a.id for a in searcher.articles], n=1)
+            print(f"error: no article with id '{given}'" + (f" (did you mean '{close[0]}'?)" if close else ""),
+                  file=sys.stderr, flush=True)
+            missing += 1
+            continue
+        a = searcher.get(current)
+        feedback = _vote_counts(Path(args.data_dir), a)
+        if args.json:
+            body = {k: v for k, v in a.to_dict().items() if k != "source"}
+            body.update(related=_related_dicts(searcher, a.id), feedback=feedback, index_version=searcher.version)
+            if current != given:  # where the API answers 301 with moved_from
+                body["moved_from"] = given
+            print(_json(body, indent=2 if len(args.ids) == 1 else None), flush=True)
+            continue
+        if shown:
+            print()
+        _print_article(searcher, a, given, feedback, st, width)
+        shown += 1
+    return 2 if missing else 0
+
+
+def _vote_counts(data_dir: Path, article) -> dict | None:
+    """The article's votes (and those under its former ids) as the API gives them; None when there
+    is no feedback store here (the server's data directory is elsewhere) or it cannot be read."""
+    import sqlite3
+
+    from .feedback import FILENAME, FeedbackStore
+
+    if not (data_dir / FILENAME).is_file():
+        return None
+    try:
+        return FeedbackStore(data_dir / FILENAME).counts(article.id, article.aliases).to_dict()
+    except sqlite3.Error:
+        return None
+
+
+def _print_article(searcher, a, given: str, feedback: dict | None, st: _Style, width: int) -> None:
+    if given != a.id:
+        print(st(f"{given} 已改名为 {a.id}（{given} 是它的曾用 ID）", "yellow"))
+    print(st(a.question, "bold"))
+    tags = " ".join("#" + t for t in a.tags)
+    name = searcher.categories.get(a.category, a.category)
+    print(st(f"   {a.id} · {name}{' · ' + tags if tags else ''} · 更新 {_format_time(a.updated)}", "dim"))
+    if feedback is not None:
+        print(f"   {st('反馈', 'cyan')}     有帮助 {feedback['helpful']} · 没帮助 {feedback['not_helpful']}")
+    if a.aliases:
+        print(f"   {st('曾用 ID', 'cyan')}  {', '.join(a.aliases)}")
+    print()
+    for line in _answer_lines(a.answer, width, "   "):
+        print(line)
+    if a.similar_questions:
+        print()
+        print(f"   {st('相似问法', 'cyan')}")
+        for q in a.similar_questions:
+            print(f"   · {q}")
+    _print_related(searcher, a.id, st)
+    sys.stdout.flush()
 
 
 def cmd_eval(args) -> int:
@@ -436,6 +549,11 @@ def _related(searcher, article_id: str) -> list:
     return [r for r in (searcher.get(rid) for rid in a.related) if r is not None] if a else []
 
 
+def _related_dicts(searcher, article_id: str) -> list[dict]:
+    """As the API gives ``related`` (/api/search, /api/articles/<id>)."""
+    return [{"id": r.id, "question": r.question, "category": r.category} for r in _related(searcher, article_id)]
+
+
 def cmd_serve(args) -> int:
     from gunicorn.app.base import BaseApplication
 
@@ -489,7 +607,7 @@ def cmd_report(args) -> int:
     if not (data_dir / FILENAME).is_file():
         print(f"warning: no query log {data_dir / FILENAME} (nothing searched yet, or FAQ_QUERY_LOG=0): "
               f"no searches to report", file=sys.stderr)
-    report = report_from_files(data_dir, args.index, since, time.time(), top=args.top)
+    report = report_from_files(data_dir, args.index, since, time.time(), top=args.top, fold_seconds=args.fold_seconds)
     if args.html:  # before the text: a bad path is one line, not a traceback after the report
         try:
             Path(args.html).write_text(render_html(report), "utf-8")
@@ -535,6 +653,8 @@ def _k_type(limit: int):
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .querylog import FOLD_SECONDS
+
     _tolerant_output()
     env = Config.from_mapping(os.environ)
     parser = argparse.ArgumentParser(prog="faq-search", description="Chinese FAQ search for wallet customer service.")
@@ -545,9 +665,11 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_build)
 
     index_help = "index directory (default: %(default)s; FAQ_INDEX_DIR)"
+    color_help = "colour: auto = on a terminal unless NO_COLOR is set; always even with NO_COLOR (default: %(default)s)"
     p = sub.add_parser("search", help="ranked answers for a question, in the terminal",
                        epilog="Exit status: 0 when the question was searched, whether or not an article matched "
-                       "(no match: 没有找到匹配的答案, or \"results\": [] with --json); 2 for an empty question, a bad "
+                       "(no match: 没有找到匹配的答案, or \"results\": [] with --json); 2 for an empty question, one of bytes "
+                       "that are not UTF-8, a bad "
                        "-k, an unknown --category or --tag, or an index that cannot be loaded.")
     p.add_argument("query", nargs="?", help="without it: one question a line from standard input (a prompt on "
                    "a terminal), the index loaded once")
@@ -559,9 +681,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--full", action="store_true", help="print every answer, not only the first")
     p.add_argument("--json", action="store_true", help="machine-readable output (one JSON line per question read "
                    "from standard input)")
-    p.add_argument("--color", choices=("auto", "always", "never"), default="auto",
-                   help="colour: auto = on a terminal unless NO_COLOR is set (default: %(default)s)")
+    p.add_argument("--color", choices=("auto", "always", "never"), default="auto", help=color_help)
     p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("article", help="articles by id, as the agent console shows them",
+                       epilog="Exit status: 0 when every id names an article (a former id, from an article's aliases, "
+                       "shows the article it was renamed to and says so; with --json \"moved_from\" holds it); 2 when "
+                       "an id names none (the others are still shown) or the index cannot be loaded.")
+    p.add_argument("ids", nargs="+", metavar="ID", help="an article's id, or a former id of one")
+    p.add_argument("--index", default=env.FAQ_INDEX_DIR, help=index_help)
+    p.add_argument("--data-dir", default=env.FAQ_DATA_DIR, help="feedback store for the votes, when it is on this "
+                   "machine (default: %(default)s; FAQ_DATA_DIR)")
+    p.add_argument("--json", action="store_true", help="the body of GET /api/articles/<id> (one JSON line per article "
+                   "when several ids are given)")
+    p.add_argument("--color", choices=("auto", "always", "never"), default="auto", help=color_help)
+    p.set_defaults(func=cmd_article)
 
     p = sub.add_parser("eval", help="search quality on labelled queries (acc@1, MRR@10, recall@10, no-answer)")
     p.add_argument("--index", default=env.FAQ_INDEX_DIR, help=index_help)
@@ -595,6 +729,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data-dir", default=env.FAQ_DATA_DIR, help="query log and feedback store (default: %(default)s)")
     p.add_argument("--index", default=env.FAQ_INDEX_DIR, help="index for article titles (default: %(default)s)")
     p.add_argument("--top", type=int, default=10, help="rows per table (default: %(default)s)")
+    p.add_argument("--fold-seconds", type=float, default=FOLD_SECONDS, metavar="S",
+                   help="a search that a later one on the same route extends within S seconds was typed on the way "
+                   "to it (as-you-type) and is not counted; 0 counts every search (default: %(default)s)")
     p.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report with a chart "
                    "(default: none)")
     p.set_defaults(func=cmd_report)

@@ -5,6 +5,8 @@ One object per line in ``<FAQ_DATA_DIR>/queries.jsonl``::
     {"ts", "event": "search", "query", "results", "top_id", "confident", "index_version", "route"}
     {"ts", "event": "view", "article_id", "query"}
 
+Nothing in it tells visitors apart (no address, session or cookie: no personal data); the page and
+the console search as the user types, so one question typed is often several searches (FOLD_SECONDS).
 Queries are redacted (faq_search.redact) before they are written. Each event is one ``write`` on a
 file opened with O_APPEND, so the gunicorn workers can share the file without interleaving lines,
 and the file is reopened per event, so rotating it (rename, then a new file) needs no signal.
@@ -20,9 +22,14 @@ from typing import Callable, Iterator
 
 from .redact import redact
 
-__all__ = ["QueryLog", "read_events", "FILENAME"]
+__all__ = ["QueryLog", "read_events", "FILENAME", "FOLD_SECONDS"]
 
 FILENAME = "queries.jsonl"
+# The page and the console search as the user types, and each search is logged: a search that a later
+# one on the same route extends within this many seconds was typed on the way to it, and the report
+# does not count it (faq_search.report.settled_searches). Here, not in report.py: the CLI's --help
+# shows it without importing the report.
+FOLD_SECONDS = 10.0
 
 
 class QueryLog:

@@ -12,13 +12,15 @@ import html
 import re
 import sqlite3
 import unicodedata
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Iterable
 
-__all__ = ["Report", "parse_since", "build_report", "read_feedback", "read_votes", "read_orphaned_votes",
+from .querylog import FOLD_SECONDS
+
+__all__ = ["Report", "parse_since", "build_report", "settled_searches", "read_feedback", "read_votes", "read_orphaned_votes",
            "report_from_files", "render_text", "render_html"]
 
 # The feedback store is written by the web app (faq_search/feedback.py); the report only reads it.
@@ -45,7 +47,8 @@ def normalize_query(query: str) -> str:
 class Report:
     since: float
     until: float
-    searches: int = 0
+    searches: int = 0  # the searches users settled on: as-you-type prefixes not counted (settled_searches)
+    prefixes: int = 0  # as-you-type prefixes left out of every count
     unanswered: int = 0  # searches without a confident answer
     views: int = 0
     top_queries: list[tuple[str, int, int]] = field(default_factory=list)  # (query, searches, confident)
@@ -131,10 +134,40 @@ def _period_label(ts: float, weekly: bool) -> str:
     return d.strftime("%Y-%m-%d")
 
 
+def settled_searches(searches: list[tuple[float, str | None, str, dict]], window: float = FOLD_SECONDS
+                     ) -> tuple[list[tuple[float, str | None, str, dict]], int]:
+    """The (ts, route, normalized query, event) searches users settled on, in time order, and how many
+    were left out: a search is left out when a later one on the same route, at most ``window`` seconds
+    after it, extends its query (starts with it, and is longer). The page and the console search as
+    the user types, so 我的账户被冻结了 typed by IME is also logged as 我的, 我的账户, 我的账户被, 我的账户被冻结:
+    those are the keystrokes, not four more questions. The log has no notion of a visitor (no personal
+    data), so two visitors' searches that happen to extend one another within the window fold too."""
+    ordered = sorted(searches, key=lambda s: s[0])  # the workers append in about, not exactly, time order
+    folded: set[int] = set()
+    waiting: dict[tuple[str | None, str], list[int]] = {}  # (route, query) → its searches within the window
+    expiry: deque[tuple[float, tuple[str | None, str], int]] = deque()
+    for i, (ts, route, q, _) in enumerate(ordered):
+        while expiry and ts - expiry[0][0] > window:
+            _, key, j = expiry.popleft()
+            held = waiting.get(key)
+            if held and held[0] == j:
+                held.pop(0)
+                if not held:
+                    del waiting[key]
+        for end in range(1, len(q)):  # a dict look-up per prefix: no scan of the window's searches
+            extended = waiting.pop((route, q[:end]), None)
+            if extended:
+                folded.update(extended)
+        waiting.setdefault((route, q), []).append(i)
+        expiry.append((ts, (route, q), i))
+    return [s for i, s in enumerate(ordered) if i not in folded], len(folded)
+
+
 def build_report(events: Iterable[dict], since: float, until: float, feedback: list | None = None,
                  titles: dict[str, str] | None = None, top: int = 10, votes: list | None = None,
-                 phrasings: dict[str, set[str]] | None = None) -> Report:
-    """Aggregate query-log events (see faq_search.querylog) with ``since <= ts <= until``; ``votes``
+                 phrasings: dict[str, set[str]] | None = None, fold_seconds: float = FOLD_SECONDS) -> Report:
+    """Aggregate query-log events (see faq_search.querylog) with ``since <= ts <= until``, searches
+    typed on the way to a later one left out (settled_searches; ``fold_seconds`` 0: none); ``votes``
     (read_votes) with the article each query ranked first in the log give the phrasings to add, less
     those an article already has (``phrasings``: article id → its phrasings, normalize_query'd)."""
     report = Report(since=since, until=until, not_helpful=feedback[:top] if feedback is not None else None,
@@ -148,6 +181,7 @@ def build_report(events: Iterable[dict], since: float, until: float, feedback: l
         per_period.setdefault(_period_label(t, weekly), [0, 0])
         t += 86400
     per_period.setdefault(_period_label(until, weekly), [0, 0])
+    searches = []
     for e in events:
         ts = e.get("ts")
         if not isinstance(ts, (int, float)) or not since <= ts <= until:
@@ -158,8 +192,11 @@ def build_report(events: Iterable[dict], since: float, until: float, feedback: l
         if e.get("event") != "search" or not isinstance(e.get("query"), str):
             continue
         q = normalize_query(e["query"])
-        if not q:
-            continue
+        if q:
+            searches.append((ts, e.get("route"), q, e))
+    if fold_seconds > 0:
+        searches, report.prefixes = settled_searches(searches, fold_seconds)
+    for ts, _, q, e in searches:
         confident = e.get("confident") is True
         if isinstance(e.get("top_id"), str):
             firsts[q][e["top_id"]] += 1
@@ -193,7 +230,7 @@ def build_report(events: Iterable[dict], since: float, until: float, feedback: l
 
 
 def report_from_files(data_dir: str | Path, index_dir: str | Path | None, since: float, until: float,
-                      top: int = 10) -> Report:
+                      top: int = 10, fold_seconds: float = FOLD_SECONDS) -> Report:
     """The report over ``<data_dir>/queries.jsonl`` and the feedback store beside it; article titles come
     from the published index in ``index_dir`` when there is one (ids alone otherwise)."""
     from .index import IndexError_, load_index
@@ -212,7 +249,8 @@ def report_from_files(data_dir: str | Path, index_dir: str | Path | None, since:
     data_dir = Path(data_dir)
     report = build_report(read_events(data_dir / FILENAME, since), since, until,
                           feedback=read_feedback(data_dir / FEEDBACK_FILENAME, since), titles=titles, top=top,
-                          votes=read_votes(data_dir / FEEDBACK_FILENAME, since), phrasings=phrasings)
+                          votes=read_votes(data_dir / FEEDBACK_FILENAME, since), phrasings=phrasings,
+                          fold_seconds=fold_seconds)
     if known is not None:  # without the index every id would look orphaned
         report.orphaned_votes = read_orphaned_votes(data_dir / FEEDBACK_FILENAME, known)
     return report
@@ -235,6 +273,25 @@ def _pad(text: str, width: int) -> str:
     return text + " " * max(0, width - _width(text))
 
 
+# The report stays readable at 120 columns: one long query (200 characters) once made every row ~400 wide.
+QUERY_CELLS, LINE_CELLS = 32, 120
+
+
+def _clip(text: str, cells: int) -> str:
+    """``text`` in at most ``cells`` terminal cells (CJK characters take two), cut with … when longer;
+    control characters (a query may hold ESC: it would drive the terminal) shown as �."""
+    text = "".join("\ufffd" if unicodedata.category(ch) == "Cc" else ch for ch in text)
+    if _width(text) <= cells:
+        return text
+    out, used = "", 1  # the … takes one
+    for ch in text:
+        used += _width(ch)
+        if used > cells:
+            break
+        out += ch
+    return out + "…"
+
+
 def _pct(x: float | None) -> str:
     return "–" if x is None else f"{x:.1%}"
 
@@ -246,34 +303,45 @@ def _when(ts: float) -> str:
 def render_text(r: Report) -> str:
     out = [
         f"faq-search report {_when(r.since)} → {_when(r.until)}",
-        f"searches {r.searches} · without a confident answer {r.unanswered} ({_pct(r.unanswered_rate)})"
+        f"searches {r.searches}{f' (and {r.prefixes} typed on the way to one, not counted)' if r.prefixes else ''}"
+        f" · without a confident answer {r.unanswered} ({_pct(r.unanswered_rate)})"
         f" · article views {r.views} · click-through {_pct(r.click_through)}",
         "",
         "Top queries (searches, answered with confidence)",
     ]
-    width = max([_width(q) for q, *_ in r.top_queries + r.top_unanswered + r.new_phrasings] + [10])
-    out += [f"{i:>3}. {_pad(q, width)}  {n:>6}  {c / n:>6.0%}" for i, (q, n, c) in enumerate(r.top_queries, 1)]
+    width = min(QUERY_CELLS, max([_width(q) for q, *_ in r.top_queries + r.top_unanswered + r.new_phrasings] + [10]))
+
+    def query(q: str) -> str:
+        return _pad(_clip(q, width), width)
+
+    def titled(before: str, article_id: str, after: str = "") -> str:
+        """``before`` + the article's title + ``after``, the title cut to keep the line within LINE_CELLS."""
+        room = LINE_CELLS - _width(before) - _width(after)
+        title = _clip(r.titles.get(article_id, ""), room) if room >= 8 else ""
+        return f"{before}{title}{after}".rstrip()
+
+    out += [f"{i:>3}. {query(q)}  {n:>6}  {c / n:>6.0%}" for i, (q, n, c) in enumerate(r.top_queries, 1)]
     out += ["     (no searches)"] if not r.top_queries else []
     out += ["", "Top queries without a confident answer: write these articles next (searches, best guess)"]
-    out += [f"{i:>3}. {_pad(q, width)}  {n:>6}  {guess or '–'}" for i, (q, n, guess) in enumerate(r.top_unanswered, 1)]
+    out += [f"{i:>3}. {query(q)}  {n:>6}  {guess or '–'}" for i, (q, n, guess) in enumerate(r.top_unanswered, 1)]
     out += ["     (none)"] if not r.top_unanswered else []
-    out += ["", "Answered by another article than the first: add each query to that article's similar questions"
-                " (helpful votes, ranked first)"]
-    out += [f"{i:>3}. {_pad(q, width)}  → {a}  {r.titles.get(a, '')}  {n:>3}  {first}".rstrip()
+    out += ["", "Answered by another article than the first: add each query to that article's similar questions",
+            "(helpful votes, ranked first)"]
+    out += [titled(f"{i:>3}. {query(q)}  → {a}  ", a, f"  {n:>3}  {first}")
             for i, (q, a, n, first) in enumerate(r.new_phrasings, 1)]
     out += ["     (none)"] if not r.new_phrasings else []
     out += ["", 'Articles with the most "not helpful" votes (not helpful, helpful)']
     if r.not_helpful is None:
         out.append("     (no feedback store)")
     else:
-        out += [f"{i:>3}. {n:>5} {h:>5}  {a}  {r.titles.get(a, '')}".rstrip() for i, (a, n, h) in enumerate(r.not_helpful, 1)]
+        out += [titled(f"{i:>3}. {n:>5} {h:>5}  {a}  ", a) for i, (a, n, h) in enumerate(r.not_helpful, 1)]
         out += ["     (none)"] if not r.not_helpful else []
-    out += ["", f"Votes for no article, all time (helpful, not helpful): {ORPHANED_HINT}"]
+    out += ["", "Votes for no article, all time (helpful, not helpful):", ORPHANED_HINT]
     if r.orphaned_votes is None:
         out.append("     (no index or no feedback store to compare)")
     else:
         # Every one (the API takes votes for known ids only: these come from renamed or removed articles).
-        out += [f"{i:>3}. {h:>5} {n:>5}  {a}" for i, (a, h, n) in enumerate(r.orphaned_votes, 1)]
+        out += [f"{i:>3}. {h:>5} {n:>5}  {_clip(a, LINE_CELLS - 18)}" for i, (a, h, n) in enumerate(r.orphaned_votes, 1)]
         out += ["     (none)"] if not r.orphaned_votes else []
     return "\n".join(out) + "\n"
 
@@ -361,7 +429,7 @@ def render_html(r: Report) -> str:
 <h1>易钱包帮助中心 · search report</h1>
 <p>{e(_when(r.since))} → {e(_when(r.until))}</p>
 <div class="kpi">
-<div><b>{r.searches}</b>searches</div>
+<div><b>{r.searches}</b>searches{f" ({r.prefixes} typed on the way to one, not counted)" if r.prefixes else ""}</div>
 <div><b>{_pct(r.unanswered_rate)}</b>without a confident answer</div>
 <div><b>{r.views}</b>article views</div>
 <div><b>{_pct(r.click_through)}</b>click-through</div>

@@ -105,6 +105,26 @@ def test_text_report_sections():
     assert "(no feedback store)" in render_text(build_report([], since=T0, until=T0 + DAY))
 
 
+def test_a_long_query_is_cut_and_the_report_stays_within_120_columns():
+    from faq_search.report import _width
+
+    long = "我的账户" * 50  # 200 characters, 400 cells
+    events = [search(T0, long, False, "tr-wrong"), search(T0 + 1, "提现多久", True, "wd-time"),
+              search(T0 + 2, "x" * 150, False, "wd-time"), search(T0 + 3, "转账\x1b[2J清屏", False)]
+    r = build_report(events, since=T0 - DAY, until=T0 + DAY, feedback=[("tr-wrong", 3, 0)],
+                     titles={"tr-wrong": "转账" * 40, "wd-time": "提现多久到账？"})
+    r.new_phrasings = [(long, "tr-wrong", 2, "wd-time")]
+    text = render_text(r)
+    assert max(_width(line) for line in text.splitlines()) <= 120
+    rows = [line for line in text.split("write these articles next")[0].splitlines() if re.match(r" +\d\. ", line)]
+    # CJK characters take two cells: 15 of them and the … take 31 of the 32-cell column, 31 x and the … 32.
+    assert rows[0] == f"  1. {'x' * 31}…  {1:>6}  {0:>6.0%}"
+    assert rows[1] == f"  2. {'我的账户' * 3}我的账…   {1:>6}  {0:>6.0%}"
+    assert rows[2] == f"  3. 提现多久{' ' * 24}  {1:>6}  {1:>6.0%}"
+    assert "\x1b" not in text and "转账\ufffd[2j清屏" in text  # no escape sequence reaches the terminal
+    assert "→ tr-wrong  转账转账" in text and "…    2  wd-time" in text  # the title cut, the counts kept
+
+
 def test_queries_answered_by_another_article_are_phrasings_to_add(tmp_path):
     path = tmp_path / "feedback.sqlite3"
     make_feedback(path, [
@@ -174,6 +194,38 @@ def test_report_command_text_and_html(client, tmp_path, tiny_index, capsys):
     assert re.search(r"1\. 提现几天到账 +→ pw-pay  忘记支付密码怎么办？ +1  wd-time", added)
     assert "提现几天到 " not in added
     assert "<svg" in html_path.read_text("utf-8")
+
+
+def test_searches_typed_on_the_way_to_a_longer_one_are_not_counted(tmp_path, capsys):
+    from faq_search.querylog import QueryLog
+
+    t = time.time() - 3600
+    logged = [  # (seconds after t, query, confident, route), in the order the workers appended them
+        # One visitor typing by IME on the search page: one search, not five.
+        (0, "我的", False, "/api/search"), (1.5, "我的账户", False, "/api/search"), (3, "我的账户被", False, "/api/search"),
+        (4, "我的", False, "/"),  # meanwhile another, without scripts: another route, counted
+        (5.5, "我的账户被冻结", True, "/api/search"), (7, "我的账户被冻结了？", True, "/api/search"),
+        (20, "提", False, "/api/search"), (22, "提现多久", True, "/api/search"),
+        (21, "提现", True, "/api/search"),  # appended after a later search by another worker
+        (60, "提现", True, "/api/search"),  # nothing extends it: settled on
+        (70, "提现", True, "/api/search"), (72, "提现", True, "/api/search"),  # the same again: two searches
+        (80, "转账限额", True, "/api/search"), (82, "转账", False, "/api/search"),  # shorter: another question
+        (100, "密码", False, "/api/search"), (115, "密码忘了", True, "/api/search"),  # more than 10 s apart
+    ]
+    data = tmp_path / "data"
+    for offset, query, confident, route in logged:
+        QueryLog(data / "queries.jsonl", clock=lambda: t + offset).search(query, 1, "pw-login", confident, "v1", route)
+    args = ["report", "--since", "1d", "--data-dir", str(data), "--index", str(tmp_path / "none")]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "searches 10 (and 6 typed on the way to one, not counted) · without a confident answer 3 (30.0%)" in out
+    top, gaps = out.split("Top queries (searches")[1].split("write these articles next")
+    assert re.findall(r"\d+\. (\S+) +(\d+)", top) == [
+        ("提现", "3"), ("密码", "1"), ("密码忘了", "1"), ("我的", "1"), ("我的账户被冻结了", "1"), ("提现多久", "1"),
+        ("转账", "1"), ("转账限额", "1")]
+    assert re.findall(r"\d+\. (\S+) +1  pw-login", gaps.split("Answered by another")[0]) == ["密码", "我的", "转账"]
+    assert main([*args, "--fold-seconds", "0"]) == 0
+    assert "searches 16 · without a confident answer 7 (43.8%)" in capsys.readouterr().out
 
 
 def test_report_command_rejects_a_bad_since(capsys):
