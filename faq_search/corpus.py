@@ -385,18 +385,19 @@ def _phrasing_problems(display: str, article_id: str, question: str, similar: tu
     def at(key: str, value: str, nth: int) -> tuple[str, int]:
         return where_in_front(source, key, value, nth, front=front, first_line=first_line)
 
-    seen: dict[str, str] = {normalized(question): "the question"}
+    seen: dict[str, tuple[str, int] | None] = {normalized(question): None}  # → (similar question, nth), None: the question
     count: dict[str, int] = {}
     for s in similar:
         nth = count[s] = count.get(s, -1) + 1
         key = normalized(s)
         if not _has_words(s):
             problems.append(Problem(*at("similar_questions", s, nth), f"similar question {s!r} has no words"))
-        elif key in seen:
+        elif key in seen:  # lines looked up only then: most articles have no repeat
+            first = "the question" if seen[key] is None else f"the one at line {at('similar_questions', *seen[key])[1]}"
             problems.append(Problem(*at("similar_questions", s, nth), f"similar question {s!r} repeats "
-                                    f"{seen[key]}: delete it (search reads them alike)"))
+                                    f"{first}: delete it (search reads them alike)"))
         else:
-            seen[key] = f"the one at line {at('similar_questions', s, nth)[1]}"
+            seen[key] = (s, nth)
     listed: set[str] = set()
     for rid in related:
         if rid == article_id:
