@@ -152,6 +152,9 @@ def _raise_problems(path: Path, problems: list[tuple[int, str]]) -> None:
     raise DictionaryError([Problem(_display(Path(path)), line, message) for line, message in problems])
 
 
+_POS_TAG = re.compile(r"[a-z]+")  # jieba's part-of-speech tags: n, nz, v, eng…
+
+
 def load_user_words(path: Path | None) -> list[tuple[str, int | None]]:
     """Read a jieba user dictionary: ``word [freq] [tag]`` per line, ``#`` comments."""
     if path is None or not Path(path).exists():
@@ -164,9 +167,15 @@ def load_user_words(path: Path | None) -> list[tuple[str, int | None]]:
         parts = line.split()
         freq = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
         # jieba's format: a frequency (digits), then a part-of-speech tag (a-z); anything else would be dropped.
-        if len(parts) > 3 or (len(parts) > 1 and freq is None and (len(parts) == 3 or not re.fullmatch(r"[a-z]+", parts[1]))):
+        if len(parts) > 1 and freq is None and (len(parts) >= 3 or not _POS_TAG.fullmatch(parts[1])):
             problems.append((number, f"'{line}': expected 'word frequency' with a whole number (such as "
                                      f"'{parts[0]} 60'); the frequency would be ignored"))
+        elif len(parts) == 3 and not _POS_TAG.fullmatch(parts[2]):
+            problems.append((number, f"'{line}': '{parts[2]}' is not a part-of-speech tag (such as 'n'): "
+                                     "the format is 'word frequency [tag]'"))
+        elif len(parts) > 3:
+            problems.append((number, f"'{line}': '{' '.join(parts[3:])}' is one field too many: the format is "
+                                     "'word frequency [tag]'; delete it"))
         entries.append((parts[0], freq))
     _raise_problems(path, problems)
     return entries
@@ -178,19 +187,28 @@ def load_synonyms(path: Path | None) -> list[list[str]]:
     if path is None or not Path(path).exists():
         return []
     groups, problems = [], []
-    group_of: dict[str, int] = {}  # word → line of its group: a word in two groups is mapped by one only
+    # Normalised word → (line of its group, the word as written): a word in two groups is mapped by one
+    # only, and queries are normalised first (LOGIN is login, 帳戶 is 帐户).
+    group_of: dict[str, tuple[int, str]] = {}
+    converter = opencc.OpenCC("t2s")
     for number, line in enumerate(_dictionary_text(path).splitlines(), 1):
         line = line.split("#", 1)[0].strip()
         if line:
             group = [w for w in re.split(r"[\s/,，]+", line) if w]
-            if len(group) > 1:
-                groups.append(group)
-                for word in dict.fromkeys(group):
-                    if word in group_of:
-                        problems.append((number, f"'{word}' is already in the group at line {group_of[word]}: "
-                                                 f"keep each word in one group (merge the two)"))
-                    else:
-                        group_of[word] = number
+            if len(group) == 1:
+                problems.append((number, f"'{group[0]}' alone is no group: add the words it stands for "
+                                         "(canonical form first) or delete the line"))
+                continue
+            groups.append(group)
+            for word in dict.fromkeys(group):
+                key = normalize_text(word, converter)
+                at, written = group_of.get(key, (number, word))
+                if at != number:
+                    same = "" if written == word else f" (as '{written}': search reads both alike)"
+                    problems.append((number, f"'{word}' is already in the group at line {at}{same}: "
+                                             f"keep each word in one group (merge the two)"))
+                else:
+                    group_of.setdefault(key, (number, word))
     _raise_problems(path, problems)
     return groups
 

@@ -112,9 +112,11 @@ def cmd_build(args) -> int:
 
 
 def _warn_dictionary(args) -> None:
+    from .corpus import corpus_warnings
     from .index import dict_warnings
 
-    for warning in dict_warnings(Path(args.corpus), Path(args.dict_dir) if args.dict_dir else None):
+    for warning in [*corpus_warnings(args.corpus),
+                    *dict_warnings(Path(args.corpus), Path(args.dict_dir) if args.dict_dir else None)]:
         print(f"warning: {warning}", file=sys.stderr, flush=True)
 
 

@@ -10,16 +10,22 @@ import hashlib
 import json
 import os
 import re
+import unicodedata
 from dataclasses import dataclass, field, fields
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
+import opencc
 import yaml
+
+from .analysis import normalize_text
 
 __all__ = ["Article", "Corpus", "CorpusError", "Problem", "Scope", "load_corpus", "where_in_front"]
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_FRONT_MATTER_START = re.compile(r"---[ \t]*\n")
 _FRONT_MATTER_END = re.compile(r"^---[ \t]*$", re.M)
+_NO_SPACE_KEY_LINE = re.compile(r"^([A-Za-z_]+):(\S.*)$")  # `category:transfer`: YAML reads text, no key
 _KEY_LINE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*:")
 _ANY_KEY_LINE = re.compile(r"^[^\s#:][^:]*:(\s|$)")  # any key, an unknown or misspelt one too
 _WIDE_KEY_LINE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)[ \t]*：")
@@ -87,7 +93,14 @@ def _yaml_problem(e: yaml.YAMLError, display: str, text: str, first_line: int, w
         reason += " (a value holding ': ' must be put in quotes)"
     context, context_mark = getattr(e, "context", None), getattr(e, "context_mark", None)
     if context and context_mark is not None:
-        reason += f" ({context} that starts at line {first_line + context_mark.line})"
+        start = first_line + context_mark.line
+        # An unclosed '[' or '"', a key without ': ': the slip is where that starts, YAML only stops
+        # lines later (at the end of the file for a quote). A block mapping starts at the first key: no help.
+        if not context.startswith("while parsing a block") and start != line:
+            reason += f" ({context} that starts here; YAML stopped at line {line})"
+            line = start
+        else:
+            reason += f" ({context} that starts at line {start})"
     return Problem(display, line, f"{what}: {reason}")
 
 
@@ -208,13 +221,19 @@ def _as_str_list(value, key: str, where: tuple[str, int], problems: list[Problem
     if value is None:
         return ()
     if isinstance(value, str):
+        if item_lines is not None and _SEPARATED.search(value):  # `tags: 转错账, 转账`: one item, not two
+            problems.append(Problem(*where, f"'{key}' is one text holding a comma, not a list: write "
+                                            f"'{key}: [a, b]' or each item on its own '- ' line below '{key}:'"))
+            return ()
         value = [value]
     if not isinstance(value, list) or (item_lines is None and not all(isinstance(v, (str, int, float)) for v in value)):
         problems.append(Problem(*where, f"'{key}' must be a list of strings"))  # a JSON Lines record: one line anyway
         return ()
+    # YAML turns `010`, `1.50`, `true`, `no`, `12:30` into other values: only quoted text is kept as written.
+    text = str if item_lines is not None else (str, int, float)
     bad = False
     for i, v in enumerate(value):
-        if isinstance(v, (str, int, float)):
+        if isinstance(v, text):
             continue
         bad = True
         line = item_lines[i] if i < len(item_lines) else where[1]
@@ -222,12 +241,26 @@ def _as_str_list(value, key: str, where: tuple[str, int], problems: list[Problem
             message = f"empty item in '{key}': write the text after the '-' or delete the line"
         elif isinstance(v, dict):  # `- 提示: 文字`: YAML reads a key and a value
             message = f"item of '{key}' holds ': ' and is read as a key and value: put the item in quotes"
+        elif isinstance(v, (bool, int, float, date)):
+            message = f"item of '{key}' is read as {_read_as(v)}, not as text: put the item in quotes"
         else:
             message = f"item of '{key}' must be text, not {v!r}"
         problems.append(Problem(where[0], line, message))
     if bad:
         return ()
     return tuple(str(v).strip() for v in value if str(v).strip())
+
+
+_SEPARATED = re.compile(r",\s|，")
+
+
+def _read_as(value) -> str:
+    """What YAML made of an unquoted scalar (`010` → the number 8), for a "put it in quotes" message."""
+    if isinstance(value, bool):
+        return f"the truth value {value}"
+    if isinstance(value, (int, float)):
+        return f"the number {value}"
+    return f"the date {value.isoformat()}" if isinstance(value, date) else repr(value)
 
 
 def _check_alias_form(aliases: tuple[str, ...], where: tuple[str, int], problems: list[Problem],
@@ -243,15 +276,20 @@ def _check_alias_form(aliases: tuple[str, ...], where: tuple[str, int], problems
 
 def _as_timestamp(value, where: tuple[str, int], problems: list[Problem]) -> str | None:
     """A front-matter `updated` value as ISO 8601; None (and a problem) when it is not a date."""
-    if isinstance(value, datetime):
-        return value.isoformat(timespec="seconds")
-    if isinstance(value, date):
-        return value.isoformat()
     if isinstance(value, str):
         try:
-            return (datetime if "T" in value or " " in value.strip() else date).fromisoformat(value.strip()).isoformat()
+            value = (datetime if "T" in value or " " in value.strip() else date).fromisoformat(value.strip())
         except ValueError:
             pass
+    if isinstance(value, date):
+        day = value.astimezone(timezone.utc).date() if isinstance(value, datetime) and value.tzinfo else value
+        if isinstance(day, datetime):
+            day = day.date()
+        # A typo (2099 for 2025): the console would show it, and the unchanged-date warning never fire.
+        if day > datetime.now(timezone.utc).date() + timedelta(days=1):
+            problems.append(Problem(*where, f"'updated' is in the future ({value.isoformat()}): write the date of the edit"))
+            return None
+        return value.isoformat(timespec="seconds") if isinstance(value, datetime) else value.isoformat()
     problems.append(Problem(*where, f"'updated' must be a date such as 2025-01-31, not {value!r}"))
     return None
 
@@ -260,33 +298,114 @@ def _mtime(path: Path) -> str:
     return datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).isoformat(timespec="seconds")
 
 
-def where_in_front(source: str, key: str, value: str) -> tuple[str, int]:
+def where_in_front(source: str, key: str, value: str, nth: int = 0, front: str | None = None,
+                   first_line: int = 2) -> tuple[str, int]:
     """(path, line) of ``value`` under ``key`` in a Markdown article's front matter, for problems
     found after parsing (an unknown category or related id): the editor is sent to the line to fix,
-    not to the article's id. Falls back to ``source`` (a JSONL record is one line anyway)."""
+    not to the article's id. ``nth``: of the value's repeats, the one to find (0: the first); ``front``:
+    the front matter, when at hand, starting at ``first_line``. Falls back to ``source`` (a JSONL
+    record is one line anyway)."""
     path, line = source.rsplit(":", 1)
     if not path.endswith(".md"):
         return path, int(line)
-    try:
-        lines = Path(path).read_text("utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        return path, int(line)
+    if front is not None:
+        lines = ["---", *front.splitlines()]
+    else:
+        try:
+            lines = Path(path).read_text("utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):
+            return path, int(line)
+        first_line = 2
     # The value whole, not inside a longer id (pw inside pw-pay).
-    found = re.compile(rf"(?<![\w.-]){re.escape(value)}(?![\w.-])").search
+    found = re.compile(rf"(?<![\w.-]){re.escape(value)}(?![\w.-])").finditer
     key_line = None
-    for number, text in enumerate(lines[1:], 2):
+    for number, text in enumerate(lines[1:], first_line):
         if text.strip() == "---":
             break
         if key_line is None:
             if text.startswith(f"{key}:"):
                 key_line = number
-                if found(text, len(key) + 1):
-                    return path, number
+                for _ in found(text, len(key) + 1):
+                    if nth == 0:
+                        return path, number
+                    nth -= 1
         elif text[:1] not in (" ", "\t", "-"):  # the next key: the value was not in a block list
             break
-        elif found(text):
-            return path, number
+        else:
+            for _ in found(text):
+                if nth == 0:
+                    return path, number
+                nth -= 1
     return path, key_line or int(line)
+
+
+_T2S = opencc.OpenCC("t2s")
+
+
+def normalized(text: str) -> str:
+    """A phrasing as search reads it (width, case, traditional → simplified, spaces): two phrasings
+    equal after this are one for search."""
+    return normalize_text(text, _T2S)
+
+
+def _has_words(text: str) -> bool:
+    """Whether ``text`` holds a letter, digit or ideograph: "？" alone asks nothing."""
+    return any(unicodedata.category(c)[0] in "LN" for c in text)
+
+
+def _folded_items(display: str, front: str, first_line: int, meta: dict) -> list[Problem]:
+    """A list item indented deeper than the one above continues that item: YAML joins the two into one
+    text holding " - " (`- 钱转错了` then `    - 我刚把钱…`). Each such line, with what to do."""
+    problems, key, indent = [], None, None
+    for offset, text in enumerate(front.splitlines()):
+        if (m := _KEY_LINE.match(text)) is not None:
+            key, indent = m.group(1), None
+            continue
+        item = re.match(r"^(\s*)- (.*)$", text)
+        if item is None or key is None:
+            continue
+        if indent is not None and len(item.group(1)) > indent:
+            joined = next((x for x in meta.get(key) or () if isinstance(x, str) and f" - {item.group(2).strip()}" in x), None)
+            if joined is not None:
+                problems.append(Problem(display, first_line + offset,
+                                        f"this '- ' is indented deeper than the item above, so YAML joins both into "
+                                        f"one item of '{key}' ({joined!r}): put its '-' under the one above"))
+                continue
+        indent = len(item.group(1))
+    return problems
+
+
+def _phrasing_problems(display: str, article_id: str, question: str, similar: tuple[str, ...],
+                       related: tuple[str, ...], front: str, first_line: int) -> list[Problem]:
+    """One article's repeats (a similar question given twice or equal to the question, a related id
+    given twice or its own) and similar questions without a word, each at its line."""
+    source = f"{display}:{first_line}"
+    problems = []
+
+    def at(key: str, value: str, nth: int) -> tuple[str, int]:
+        return where_in_front(source, key, value, nth, front=front, first_line=first_line)
+
+    seen: dict[str, tuple[str, int] | None] = {normalized(question): None}  # → (similar question, nth), None: the question
+    count: dict[str, int] = {}
+    for s in similar:
+        nth = count[s] = count.get(s, -1) + 1
+        key = normalized(s)
+        if not _has_words(s):
+            problems.append(Problem(*at("similar_questions", s, nth), f"similar question {s!r} has no words"))
+        elif key in seen:  # lines looked up only then: most articles have no repeat
+            first = "the question" if seen[key] is None else f"the one at line {at('similar_questions', *seen[key])[1]}"
+            problems.append(Problem(*at("similar_questions", s, nth), f"similar question {s!r} repeats "
+                                    f"{first}: delete it (search reads them alike)"))
+        else:
+            seen[key] = (s, nth)
+    listed: set[str] = set()
+    for rid in related:
+        if rid == article_id:
+            problems.append(Problem(*at("related", rid, 0), f"related id '{rid}' is this article's own id: delete it"))
+        elif rid in listed:
+            problems.append(Problem(*at("related", rid, 1), f"related id '{rid}' is listed twice: delete one"))
+        listed.add(rid)
+    return problems
 
 
 def _key_lines(front: str, first_line: int) -> dict[str, int]:
@@ -314,15 +433,16 @@ def parse_markdown_article(path: Path, display: str, problems: list[Problem]) ->
     if not text.strip():
         problems.append(Problem(display, 1, "file is empty"))
         return None
-    text = text.replace("\r\n", "\n")
-    if not text.startswith("---\n"):
+    text = text.replace("\r\n", "\n").replace("\r", "\n")  # Windows's and old Mac's line ends
+    opening = _FRONT_MATTER_START.match(text)
+    if opening is None:
         problems.append(Problem(display, 1, "missing YAML front matter (the file must start with '---')"))
         return None
-    end = _FRONT_MATTER_END.search(text, 4)
+    end = _FRONT_MATTER_END.search(text, opening.end())
     if end is None:
         problems.append(Problem(display, 1, "front matter is not closed by a '---' line"))
         return None
-    front = text[4 : end.start()]
+    front = text[opening.end() : end.start()]
     body = text[end.end() :].strip("\n")
     closing_line = text[: end.start()].count("\n") + 1
     # A Chinese IME's full-width colon: YAML reads the line as text and stops at the next one.
@@ -335,13 +455,21 @@ def parse_markdown_article(path: Path, display: str, problems: list[Problem]) ->
         meta = _load_yaml(front)
     except yaml.YAMLError as e:
         problem = _yaml_problem(e, display, front, 2, "invalid YAML")
+        mark = getattr(e, "problem_mark", None)
+        stopped = 2 + mark.line if mark is not None else problem.line
         # A missing closing '---' with a '---' rule further down: the answer is read as YAML and the
         # error lands at some later line. Name the first line that is no key, where the answer starts.
         stray = next((2 + i for i, t in enumerate(front.splitlines())
                       if t[:1] not in ("", " ", "\t", "#", "-") and not _ANY_KEY_LINE.match(t)), None)
-        if stray is not None and stray <= problem.line:
-            problem = Problem(display, stray, "not a 'key: value' line: if the answer starts here, add the "
-                                              "closing '---' above it")
+        if stray is not None and stray <= stopped:
+            glued = _NO_SPACE_KEY_LINE.match(front.splitlines()[stray - 2])
+            if glued and glued.group(1) in KNOWN_KEYS:
+                key, value = glued.groups()
+                problem = Problem(display, stray, f"no space after '{key}:': YAML reads '{key}:{value}' as text, "
+                                                  f"not a key; write '{key}: {value}'")
+            else:
+                problem = Problem(display, stray, "not a 'key: value' line: if the answer starts here, add the "
+                                                  "closing '---' above it")
         problems.append(problem)
         return None
     if not isinstance(meta, dict):
@@ -359,6 +487,9 @@ def parse_markdown_article(path: Path, display: str, problems: list[Problem]) ->
     article_id = meta.get("id")
     if article_id is None or not str(article_id).strip():
         problems.append(Problem(*where("id"), "missing 'id'"))
+    elif not isinstance(article_id, str):  # `id: 010` is 8, `id: 1_000` is 1000
+        problems.append(Problem(*where("id"), f"'id' is read as {_read_as(article_id)}, not as text: "
+                                              "put it in quotes"))
     elif not _ID.match(str(article_id)):
         problems.append(Problem(*where("id"), f"invalid id '{article_id}' (letters, digits, '.', '_', '-')"))
     question = meta.get("question")
@@ -368,11 +499,13 @@ def parse_markdown_article(path: Path, display: str, problems: list[Problem]) ->
     elif not question or not question.strip():
         problems.append(Problem(*where("question"), "missing 'question'"))
         question = ""
+    elif not _has_words(question):  # `question: "？"`: search refuses such a query, nobody could ask it
+        problems.append(Problem(*where("question"), f"'question' has no words, only {question.strip()!r}"))
     if not body.strip():
         problems.append(Problem(display, closing_line, "missing answer (the body after the front matter is empty)"))
     # Composed again only for a bad item's line: parsing twice would slow a 100k-article load.
     lists = [meta.get(k) for k in ("similar_questions", "tags", "related", "aliases")]
-    bad_item = any(isinstance(v, list) and not all(isinstance(x, (str, int, float)) for x in v) for v in lists)
+    bad_item = any(isinstance(v, list) and not all(isinstance(x, str) for x in v) for v in lists)
     items = _list_item_lines(front, 2) if bad_item else {}
     similar = _as_str_list(meta.get("similar_questions"), "similar_questions", where("similar_questions"), problems,
                            items.get("similar_questions", []))
@@ -385,6 +518,10 @@ def parse_markdown_article(path: Path, display: str, problems: list[Problem]) ->
             lines_of = (items or _list_item_lines(front, 2)).get("aliases", [])
             kept = [n for n, v in zip(lines_of, meta["aliases"]) if str(v).strip()]
         _check_alias_form(aliases, where("aliases"), problems, kept)
+    if any(" - " in x for x in (*similar, *tags, *related, *aliases)):
+        problems += _folded_items(display, front, 2, meta)
+    if isinstance(article_id, str) and not problems[n_before:]:
+        problems += _phrasing_problems(display, article_id.strip(), question, similar, related, front, 2)
     category = meta.get("category")
     if category is not None and not isinstance(category, str):
         problems.append(Problem(*where("category"), "'category' must be a string"))
@@ -443,7 +580,7 @@ def _load_scope(path: Path, problems: list[Problem]) -> Scope:
         return Scope()
 
     def line_of(key: str) -> int:
-        return next((i for i, line in enumerate(text.splitlines(), 1) if line.startswith(f"{key}:")), 1)
+        return _top_key_line(text, key)
 
     if not isinstance(loaded, dict):
         problems.append(Problem(display, 1, "invalid scope file: expected a mapping with 'ours' and 'others'"))
@@ -469,9 +606,8 @@ def article_files(root: Path) -> tuple[list[Path], list[Path]]:
     """(articles, misnamed) under a corpus directory's ``articles/``: the ``*.md`` files, sorted, and
     the article-looking files with another extension (``.MD``, ``.markdown``). Hidden files and
     directories, editor artefacts and README files are neither."""
-    articles_dir = root / "articles" if (root / "articles").is_dir() else root
     articles, misnamed = [], []
-    for folder, dirs, names in os.walk(articles_dir):
+    for folder, dirs, names in os.walk(root / "articles"):
         dirs[:] = [d for d in dirs if not d.startswith(".")]
         for name in [*names, *(d for d in dirs if d.endswith(".md"))]:  # a directory *.md: reported as unreadable
             lower = name.lower()
@@ -485,20 +621,59 @@ def article_files(root: Path) -> tuple[list[Path], list[Path]]:
     return sorted(articles), sorted(misnamed)
 
 
-def _load_markdown(root: Path, problems: list[Problem]) -> tuple[list[Article], dict[str, str], list[Path]]:
+def _top_key_line(text: str, key: str) -> int:
+    """The line of a top-level ``key:`` in a YAML file's text (1 when not found)."""
+    return next((i for i, line in enumerate(text.splitlines(), 1) if line.startswith(f"{key}:")), 1)
+
+
+def _categories(loaded: dict, text: str, display: str, problems: list[Problem]) -> dict[str, str]:
+    """categories.yml's mapping, each id a directory name and each name text (`transfer:` alone would
+    show users the name "None")."""
+    categories = {}
+    for key, name in loaded.items():
+        line = _top_key_line(text, str(key))
+        if not isinstance(key, str) or not _ID.match(key):
+            problems.append(Problem(display, line, f"invalid category id '{key}': it names the directory "
+                                                   "articles/<id>/ (letters, digits, '.', '_', '-')"))
+        elif name is None or (isinstance(name, str) and not name.strip()):
+            problems.append(Problem(display, line, f"category '{key}' has no name: write '{key}: <name shown to users>'"))
+        elif not isinstance(name, str):
+            problems.append(Problem(display, line, f"the name of category '{key}' is read as {_read_as(name)}, "
+                                                   "not as text: put it in quotes"))
+        # Reported once: its articles are not "in an unknown category" as well.
+        categories[str(key)] = name.strip() if isinstance(name, str) and name.strip() else str(key)
+    return categories
+
+
+def _written_id(path: Path) -> str | None:
+    """The id written in an article that has problems, as far as a glance can read it: its other
+    problems are reported, the articles linking to it are not wrong."""
+    try:
+        text = path.read_text("utf-8", errors="replace")
+    except OSError:
+        return None
+    m = re.search(r"^id:[ \t]*['\"]?([^'\"\n#]*?)['\"]?[ \t]*(#.*)?$", text.split("\n---", 1)[0], re.M)
+    return m.group(1) if m and _ID.match(m.group(1)) else None
+
+
+def _load_markdown(root: Path, problems: list[Problem],
+                   broken: list[tuple[str, str | None, str]]) -> tuple[list[Article], dict[str, str], list[Path]]:
+    """The articles, categories and files read of a corpus directory. ``broken`` receives, for each
+    article that has problems, (path, the id written in it or None, the file's stem)."""
     paths, misnamed = article_files(root)
     for path in misnamed:
         stem = path.name[: path.name.rfind(".")]
         problems.append(Problem(_display(path), 1, f"not read: article files must end in .md (rename it to {stem}.md)"))
     if not paths:
-        articles_dir = root / "articles" if (root / "articles").is_dir() else root
-        problems.append(Problem(_display(articles_dir), 0, "no articles (*.md) found"))
+        problems.append(Problem(_display(root / "articles"), 0, "no articles (*.md) found"))
     articles, folders = [], {}
     for path in paths:
         article = parse_markdown_article(path, _display(path), problems)
         if article is not None:
             articles.append(article)
             folders[article.source] = path.parent
+        else:
+            broken.append((_display(path), _written_id(path), path.stem))
     categories: dict[str, str] = {}
     cat_file = root / "categories.yml"
     extra = []
@@ -509,12 +684,12 @@ def _load_markdown(root: Path, problems: list[Problem]) -> tuple[list[Article], 
             loaded = _load_yaml(text) or {}
             if not isinstance(loaded, dict):
                 raise ValueError("expected a mapping of category id to name")
-            categories = {str(k): str(v) for k, v in loaded.items()}
+            categories = _categories(loaded, text, _display(cat_file), problems)
         except yaml.YAMLError as e:
             problems.append(_yaml_problem(e, _display(cat_file), text, 1, "invalid categories file"))
         except (ValueError, UnicodeDecodeError) as e:
             problems.append(Problem(_display(cat_file), 1, f"invalid categories file: {e}"))
-        articles_dir = root / "articles" if (root / "articles").is_dir() else root
+        articles_dir = root / "articles"
         for a in articles:
             if categories and a.category not in categories:
                 problems.append(Problem(*where_in_front(a.source, "category", a.category),
@@ -634,7 +809,21 @@ def unknown_id(what: str, rid: str, aliases: dict[str, str]) -> str:
     return f"unknown {what} '{rid}'"
 
 
-def _check_ids(articles: list[Article], problems: list[Problem], popular: tuple[str, ...] = (), popular_file: Path | None = None) -> None:
+def _check_ids(articles: list[Article], problems: list[Problem], popular: tuple[str, ...] = (), popular_file: Path | None = None,
+               broken: list[tuple[str, str | None, str]] = ()) -> None:
+    """Duplicate ids and aliases, unknown related and popular ids. ``broken``: the articles that have
+    problems, as _load_markdown gives them: an id one of them has, or plausibly had (an id ending in
+    the file's name), is not unknown, only unreadable until that file is fixed."""
+    written = {i for _, i, _ in broken if i}
+    unread = [(display, stem) for display, i, stem in broken if not i]
+
+    def unknown(rid: str) -> bool:
+        return rid not in first_seen and rid not in written and not any(
+            rid == stem or rid.endswith(f"-{stem}") for _, stem in unread)
+
+    note = ""
+    if unread:  # a link may name one of them all the same: say so rather than claim it is wrong
+        note = f" (unless it is the id of {', '.join(d for d, _ in unread)}, which has problems: fix it first)"
     first_seen: dict[str, str] = {}
     for a in articles:
         if a.id in first_seen:
@@ -646,19 +835,62 @@ def _check_ids(articles: list[Article], problems: list[Problem], popular: tuple[
     claimed = check_aliases(claims, first_seen, problems)
     for a in articles:
         for rid in a.related:
-            if rid not in first_seen:
+            if unknown(rid):
                 problems.append(Problem(*where_in_front(a.source, "related", rid),
-                                        unknown_id("related id", rid, claimed)))
+                                        unknown_id("related id", rid, claimed) + note))
     if popular_file is not None:
         # The item's own line: a substring search sent 'a' to the line of 'abc'.
         try:
             lines = _item_lines(yaml.compose(popular_file.read_text("utf-8"), Loader=_StrictLoader), 1)  # noqa: S506
         except (OSError, UnicodeDecodeError, yaml.YAMLError):
             lines = []
+        listed: dict[str, int] = {}
         for i, pid in enumerate(popular):
-            if pid not in first_seen:
-                line = lines[i] if i < len(lines) else 1
-                problems.append(Problem(_display(popular_file), line, unknown_id("article id", pid, claimed)))
+            line = lines[i] if i < len(lines) else 1
+            if pid in listed:
+                problems.append(Problem(_display(popular_file), line, f"'{pid}' is listed twice (first at line "
+                                                                      f"{listed[pid]}): delete one"))
+            elif unknown(pid):
+                problems.append(Problem(_display(popular_file), line, unknown_id("article id", pid, claimed) + note))
+            listed.setdefault(pid, line)
+
+
+def _not_a_corpus(path: Path) -> Problem:
+    """A directory without articles/ (articles/ itself, a category's folder): reading the ``*.md`` files
+    in it would build without categories.yml, popular.yml, scope.yml or the dictionary, without a word."""
+    message = ("not a corpus directory: a corpus holds articles/<category>/*.md, with categories.yml, "
+               "popular.yml, scope.yml and dict/ beside articles/")
+    resolved = path.resolve()
+    inside = next((parent for parent in resolved.parents if (parent / "articles").is_dir()
+                   and (resolved == parent / "articles" or (parent / "articles") in resolved.parents)), None)
+    if inside is not None:
+        message += f"; this is inside the corpus {_display(inside)}: give that"
+    return Problem(_display(path), 0, message)
+
+
+def _check_phrasings(articles: list[Article], problems: list[Problem]) -> None:
+    """A phrasing (question or similar question) in two articles: search finds both for it and
+    ranks them by chance. Compared as search reads them (width, case, traditional)."""
+    owner: dict[str, tuple[Article, str]] = {}
+    for a in articles:
+        for q in dict.fromkeys(a.questions):
+            first = owner.setdefault(normalized(q), (a, q))
+            if first[0] is not a:
+                other, said = first
+                key = "question" if q == a.question else "similar_questions"
+                where = "%s:%d" % where_in_front(other.source, "question" if said == other.question else "similar_questions", said)
+                problems.append(Problem(*where_in_front(a.source, key, q),
+                                        f"{q!r} is also a phrasing of '{other.id}' at {where}: search cannot tell "
+                                        "the two apart; keep it in the article that answers it"))
+
+
+def corpus_warnings(path: str | Path) -> list[str]:
+    """What a build should say about a corpus directory it builds all the same: without
+    categories.yml, users see category ids (transfer) where names (转账) belong."""
+    path = Path(path)
+    if path.is_dir() and (path / "articles").is_dir() and not (path / "categories.yml").exists():
+        return [f"no categories file {path / 'categories.yml'}: category names are their ids"]
+    return []
 
 
 def load_corpus(path: str | Path) -> Corpus:
@@ -675,8 +907,12 @@ def load_corpus(path: str | Path) -> Corpus:
     scope = Scope()
     popular_file = path / "popular.yml" if path.is_dir() and (path / "popular.yml").is_file() else None
     scope_file = path / "scope.yml" if path.is_dir() and (path / "scope.yml").is_file() else None
+    broken: list[tuple[str, str | None, str]] = []
+    if path.is_dir() and not (path / "articles").is_dir():
+        raise CorpusError([_not_a_corpus(path)])
     if path.is_dir():
-        articles, categories, files = _load_markdown(path, problems)
+        articles, categories, files = _load_markdown(path, problems, broken)
+        _check_phrasings(articles, problems)
         if popular_file is not None:
             popular = _load_popular(popular_file, problems)
             files.append(popular_file)
@@ -689,7 +925,7 @@ def load_corpus(path: str | Path) -> Corpus:
         if not articles and not problems:
             problems.append(Problem(_display(path), 0, "no entries found"))
         content_hash = hashlib.sha256(path.read_bytes()).hexdigest()
-    _check_ids(articles, problems, popular, popular_file)
+    _check_ids(articles, problems, popular, popular_file, broken)
     if problems:
         raise CorpusError(problems)
     if not categories:

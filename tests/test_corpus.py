@@ -40,7 +40,9 @@ NO_FRONT_MATTER = "只有正文，没有元数据\n"
 @pytest.mark.parametrize(
     "content, line, message",
     [
-        (BAD_YAML, 4, "invalid YAML: expected ',' or ']', but got ':' (while parsing a flow sequence that starts at line 3)"),
+        # The unclosed '[' is on line 3; YAML only stops on the next one.
+        (BAD_YAML, 3, "invalid YAML: expected ',' or ']', but got ':' (while parsing a flow sequence that starts here; "
+                      "YAML stopped at line 4)"),
         (MISSING_QUESTION, 1, "missing 'question'"),
         (MISSING_ANSWER, 5, "missing answer"),
         (NO_FRONT_MATTER, 1, "missing YAML front matter"),
@@ -171,7 +173,7 @@ def test_settings_files_name_the_line_of_their_yaml_error(make_corpus):
     line = len(cats.read_text("utf-8").splitlines())
     problems = problems_of(root)
     assert any(p.endswith(f"categories.yml:{line}: invalid categories file: duplicate key 'password'") for p in problems), problems
-    assert any("popular.yml:3: invalid popular file: " in p for p in problems), problems
+    assert any("popular.yml:2: invalid popular file: " in p for p in problems), problems  # the '[' left open
 
 
 def test_bad_updated_and_unknown_popular_id_are_reported(make_corpus):
@@ -208,7 +210,7 @@ def test_scope_is_loaded_and_part_of_the_content_hash(make_corpus):
     ("ours: [易钱包]\nothers: {微信: 1}\n", "scope.yml:2: 'others' must be a list of strings"),
     ("ours: [易钱包]\nothers: [微信, 易钱包]\n", "scope.yml:2: '易钱包' is both ours and another product's"),
     ("- 微信\n", "scope.yml:1: invalid scope file: expected a mapping with 'ours' and 'others'"),
-    ("ours: [易钱包\nothers: [微信]\n", "scope.yml:2: invalid scope file"),
+    ("ours: [易钱包\nothers: [微信]\n", "scope.yml:1: invalid scope file"),
 ])
 def test_a_bad_scope_file_is_reported_with_its_line(make_corpus, text, expected):
     root = make_corpus()

@@ -1,0 +1,189 @@
+"""Corpus slips that used to build, or were reported at the wrong line: each is `path:line: message`."""
+
+from datetime import date, timedelta
+
+import pytest
+
+from faq_search.analysis import load_synonyms, load_user_words
+from faq_search.corpus import CorpusError, load_corpus
+from tests.conftest import TINY_ARTICLES, TINY_SYNONYMS, TINY_USER_WORDS
+from tests.test_corpus import problems_of
+
+
+def front(*lines: str, answer: str = "答") -> str:
+    return "\n".join(["---", *lines, "---", answer, ""])
+
+
+# question on line 3, similar_questions' items from line 5, as most of the cases below.
+BASE = ("id: x", "question: 问题是什么？", "similar_questions:", "  - 说法一", "  - 说法二", "category: password")
+
+
+def with_lines(*changed: tuple[int, str]) -> str:
+    """BASE with some of its lines (2 = the first after '---') replaced."""
+    lines = list(BASE)
+    for number, text in changed:
+        lines[number - 2] = text
+    return front(*lines)
+
+
+def bad_article_problems(make_corpus, text: str) -> list[str]:
+    root = make_corpus({**TINY_ARTICLES, "password/bad.md": text})
+    return [p.split("password/", 1)[1] for p in problems_of(root)]
+
+
+@pytest.mark.parametrize("text, expected", [
+    # YAML 1.1 rewrites these without a word: 010 is 8, 0x1F 31, 1_000 1000, 12:30 750, no False.
+    (with_lines((2, "id: 010")), "bad.md:2: 'id' is read as the number 8, not as text: put it in quotes"),
+    (with_lines((2, "id: 1_000")), "bad.md:2: 'id' is read as the number 1000, not as text: put it in quotes"),
+    (with_lines((5, "  - 0x1F")), "bad.md:5: item of 'similar_questions' is read as the number 31, not as text: put the item in quotes"),
+    (with_lines((6, "  - 12:30")), "bad.md:6: item of 'similar_questions' is read as the number 750, not as text: put the item in quotes"),
+    (front(*BASE, "tags: [转账, 1.50]"), "bad.md:8: item of 'tags' is read as the number 1.5, not as text: put the item in quotes"),
+    (front(*BASE, "tags:", "  - true", "  - no"),
+     "bad.md:10: item of 'tags' is read as the truth value False, not as text: put the item in quotes"),
+    (front(*BASE, "aliases: [2024-01-01]"),
+     "bad.md:8: item of 'aliases' is read as the date 2024-01-01, not as text: put the item in quotes"),
+    # A list written as one text: one tag "转错账, 转账", one phrasing "a，b".
+    (front(*BASE, "tags: 转错账, 转账"), "bad.md:8: 'tags' is one text holding a comma, not a list: write 'tags: [a, b]' "
+                                         "or each item on its own '- ' line below 'tags:'"),
+    (with_lines((4, "similar_questions: 钱转错了，能退吗"), (5, "tags: [转账]"), (6, "related: []")),
+     "bad.md:4: 'similar_questions' is one text holding a comma"),
+    # An over-indented item continues the one above: YAML joins them into "说法一 - 我刚把钱转错了".
+    (with_lines((6, "    - 我刚把钱转错了")), "bad.md:6: this '- ' is indented deeper than the item above, so YAML joins "
+                                           "both into one item of 'similar_questions' ('说法一 - 我刚把钱转错了'): "
+                                           "put its '-' under the one above"),
+    # Repeats within an article, compared as search reads them (full width, case, traditional).
+    (with_lines((6, "  - 说法一")), "bad.md:6: similar question '说法一' repeats the one at line 5: delete it"),
+    (with_lines((6, "  - 問題是什麼?")), "bad.md:6: similar question '問題是什麼?' repeats the question: delete it"),
+    (front(*BASE, "related: [pw-pay, x]"), "bad.md:8: related id 'x' is this article's own id: delete it"),
+    (front(*BASE, "related:", "  - pw-pay", "  - pw-login", "  - pw-pay"), "bad.md:11: related id 'pw-pay' is listed twice: delete one"),
+    # Nobody can ask "？": search finds no word in it.
+    (with_lines((3, 'question: "？"')), "bad.md:3: 'question' has no words, only '？'"),
+    (with_lines((5, '  - "？！"')), "bad.md:5: similar question '？！' has no words"),
+    (front(*BASE, "updated: 2099-01-01"), "bad.md:8: 'updated' is in the future (2099-01-01): write the date of the edit"),
+    # YAML stops lines after the slip: the line of the unclosed bracket or quote is the one to fix.
+    (with_lines((4, "similar_questions: [说法一, 说法二"), (5, "tags: [转账]"), (6, "related: []")),
+     "bad.md:4: invalid YAML: expected ',' or ']', but got ':' (while parsing a flow sequence that starts here; "
+     "YAML stopped at line 5)"),
+    (with_lines((3, 'question: "问题是什么？')), "bad.md:3: invalid YAML: found unexpected end of stream (while scanning "
+                                               "a quoted scalar that starts here; YAML stopped at line 8)"),
+    (with_lines((7, "category:password")), "bad.md:7: no space after 'category:': YAML reads 'category:password' as "
+                                          "text, not a key; write 'category: password'"),
+])
+def test_a_slip_is_reported_at_its_line_with_what_to_write(make_corpus, text, expected):
+    problems = bad_article_problems(make_corpus, text)
+    assert any(p.startswith(expected) for p in problems), problems
+
+
+def test_a_first_line_with_trailing_spaces_and_old_mac_line_ends_are_read(make_corpus):
+    text = front(*BASE)
+    root = make_corpus({**TINY_ARTICLES, "password/spaces.md": text.replace("---\n", "---  \n", 1),
+                        "password/mac.md": text.replace("id: x", "id: y").replace("说法", "讲法").replace("问题", "问").replace("\n", "\r")})
+    read = {a.id: a for a in load_corpus(root).articles}
+    assert read["x"].similar_questions == ("说法一", "说法二") and read["y"].similar_questions == ("讲法一", "讲法二") and read["y"].answer == "答"
+
+
+def in_corpus(root, problems: list[str]) -> list[str]:
+    return [p.replace(f"{root}/articles/", "") for p in problems]
+
+
+def test_a_phrasing_in_two_articles_names_both(make_corpus):
+    other = dict(TINY_ARTICLES["withdraw/arrival.md"], similar=["提现几天到", "支付密码忘了"])  # pw-pay's, line 5
+    root = make_corpus({**TINY_ARTICLES, "withdraw/arrival.md": other})
+    assert in_corpus(root, problems_of(root)) == [
+        "withdraw/arrival.md:6: '支付密码忘了' is also a phrasing of 'pw-pay' at password/forgot-pay.md:5: "
+        "search cannot tell the two apart; keep it in the article that answers it"]
+
+
+def test_a_popular_id_listed_twice_is_reported(make_corpus):
+    root = make_corpus()
+    (root / "popular.yml").write_text("- pw-login\n- wd-time\n- pw-login\n", "utf-8")
+    assert [p.rsplit("/", 1)[1] for p in problems_of(root)] == [
+        "popular.yml:3: 'pw-login' is listed twice (first at line 1): delete one"]
+
+
+def test_a_broken_article_does_not_make_the_links_to_it_unknown(make_corpus):
+    # pw-login links to pw-pay, popular.yml lists it: only forgot-pay.md itself is wrong.
+    root = make_corpus()
+    (root / "popular.yml").write_text("- pw-pay\n", "utf-8")
+    path = root / "articles" / "password" / "forgot-pay.md"
+    good = path.read_text("utf-8")
+    path.write_text(good.replace("question: ", "question: [", 1), "utf-8")  # its id still readable
+    assert in_corpus(root, problems_of(root)) == [
+        "password/forgot-pay.md:3: invalid YAML: expected ',' or ']', but got ':' (while parsing a flow sequence that "
+        "starts here; YAML stopped at line 4)"]
+    # Its id unreadable: an id ending in the file's name (password-forgot-pay) plausibly is its own,
+    # any other is unknown unless it is that file's.
+    path.write_text(good.replace("id: pw-pay", "id: bad id"), "utf-8")
+    (root / "popular.yml").write_text("- password-forgot-pay\n", "utf-8")
+    assert in_corpus(root, problems_of(root)) == [
+        "password/forgot-pay.md:2: invalid id 'bad id' (letters, digits, '.', '_', '-')",
+        "password/forgot-login.md:10: unknown related id 'pw-pay' (unless it is the id of password/forgot-pay.md, which has "
+        "problems: fix it first)"]
+
+
+@pytest.mark.parametrize("sub", ["articles", "articles/password"])
+def test_a_directory_without_articles_is_not_a_corpus(make_corpus, sub):
+    root = make_corpus()
+    problems = problems_of(root / sub)
+    assert problems == [f"{root / sub}:0: not a corpus directory: a corpus holds articles/<category>/*.md, with "
+                        f"categories.yml, popular.yml, scope.yml and dict/ beside articles/; this is inside the corpus "
+                        f"{root}: give that"]
+
+
+def test_a_flat_directory_of_articles_is_not_a_corpus(tmp_path):
+    (tmp_path / "a.md").write_text(front(*BASE), "utf-8")
+    assert problems_of(tmp_path) == [f"{tmp_path}:0: not a corpus directory: a corpus holds articles/<category>/*.md, "
+                                     "with categories.yml, popular.yml, scope.yml and dict/ beside articles/"]
+
+
+@pytest.mark.parametrize("line, expected", [
+    ("transfer:\n", "categories.yml:3: category 'transfer' has no name: write 'transfer: <name shown to users>'"),
+    ("transfer: 转账\n新 分类: 新\n", "categories.yml:4: invalid category id '新 分类': it names the directory articles/<id>/ "
+                    "(letters, digits, '.', '_', '-')"),
+    ("transfer: 2024\n", "categories.yml:3: the name of category 'transfer' is read as the number 2024, not as text: "
+                         "put it in quotes"),
+])
+def test_a_bad_category_is_reported_at_its_line(make_corpus, line, expected):
+    root = make_corpus()  # the line is the fourth, after password, transfer and withdraw
+    (root / "categories.yml").write_text((root / "categories.yml").read_text("utf-8").replace("transfer: 转账\n", "") + line, "utf-8")
+    assert [p.replace(f"{root}/", "") for p in problems_of(root)] == [expected]
+
+
+def test_a_corpus_without_categories_builds_with_a_warning(make_corpus, tmp_path, capsys):
+    from faq_search.cli import build_main
+
+    root = make_corpus(categories={})
+    assert build_main(["--corpus", str(root), "--out", str(tmp_path / "index"), "-q"]) == 0
+    assert f"warning: no categories file {root / 'categories.yml'}: category names are their ids" in capsys.readouterr().err
+
+
+def dictionary_problems(path) -> list[str]:
+    with pytest.raises(CorpusError) as info:
+        (load_synonyms if path.name == "synonyms.txt" else load_user_words)(path)
+    return [p.rsplit("/", 1)[1] for p in map(str, info.value.problems)]
+
+
+@pytest.mark.parametrize("name, added, expected", [
+    # LOGIN is login for search: the second group would silently take it from the first.
+    ("synonyms.txt", "signin LOGIN\nlogin 登入\n", "synonyms.txt:8: 'login' is already in the group at line 7 "
+                                                  "(as 'LOGIN': search reads both alike): keep each word in one group"),
+    ("synonyms.txt", "轉帳 过户\n", "synonyms.txt:7: '轉帳' is already in the group at line 2 (as '转帐'"),
+    ("synonyms.txt", "提款\n", "synonyms.txt:7: '提款' alone is no group: add the words it stands for"),
+    ("user_words.txt", "扫码付 100 n extra\n", "user_words.txt:4: '扫码付 100 n extra': 'extra' is one field too many: "
+                                              "the format is 'word frequency [tag]'; delete it"),
+    ("user_words.txt", "扫码付 100 高\n", "user_words.txt:4: '扫码付 100 高': '高' is not a part-of-speech tag"),
+])
+def test_a_dictionary_slip_is_reported_at_its_line(tmp_path, name, added, expected):
+    path = tmp_path / "dict" / name
+    path.parent.mkdir()
+    path.write_text((TINY_SYNONYMS if name == "synonyms.txt" else TINY_USER_WORDS) + added, "utf-8")
+    problems = dictionary_problems(path)
+    assert len(problems) == 1 and problems[0].startswith(expected), problems
+
+
+def test_a_tagged_user_word_and_a_date_of_today_or_tomorrow_are_fine(tmp_path, make_corpus):
+    path = tmp_path / "user_words.txt"
+    path.write_text("扫码付 100 n\n扫一扫 nz\n", "utf-8")
+    assert load_user_words(path) == [("扫码付", 100), ("扫一扫", None)]
+    tomorrow = (date.today() + timedelta(days=1)).isoformat()  # a time zone ahead of the builder's
+    assert load_corpus(make_corpus({**TINY_ARTICLES, "password/x.md": front(*BASE, f"updated: {tomorrow}")}))
