@@ -498,6 +498,9 @@ def cmd_eval(args) -> int:
     from .index import IndexError_
     from .search import Searcher
 
+    if not Path(args.queries).is_file():
+        print(f"error: no labelled queries at {args.queries} (--queries: JSON Lines of {{query, expected}})", file=sys.stderr)
+        return 2
     try:
         searcher = Searcher.load(args.index)
         queries = load_queries(args.queries, args.split)
@@ -600,6 +603,7 @@ def cmd_report(args) -> int:
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    from .index import read_current
     from .querylog import FILENAME
 
     data_dir = Path(args.data_dir)
@@ -609,6 +613,9 @@ def cmd_report(args) -> int:
     if not (data_dir / FILENAME).is_file():
         print(f"warning: no query log {data_dir / FILENAME} (nothing searched yet, or FAQ_QUERY_LOG=0): "
               f"no searches to report", file=sys.stderr)
+    if args.index and read_current(Path(args.index)) is None:  # titles only: the report still stands on the log
+        print(f"warning: no published index in {args.index} (--index, FAQ_INDEX_DIR): articles are shown by id "
+              f"and votes for deleted articles are not looked for", file=sys.stderr)
     report = report_from_files(data_dir, args.index, since, time.time(), top=args.top, fold_seconds=args.fold_seconds)
     if args.html:  # before the text: a bad path is one line, not a traceback after the report
         try:
@@ -620,6 +627,14 @@ def cmd_report(args) -> int:
     if args.html:
         print(f"HTML report: {args.html}", file=sys.stderr)
     return 0
+
+
+def _at_least_one(text: str) -> int:
+    """argparse type of a count (--top, --limit): a negative one sliced from the end, 0 listed nothing."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
 
 
 def _tolerant_output() -> None:
@@ -710,9 +725,9 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("confusions", help="phrasings that bring up another article first, searched with themselves hidden")
     p.add_argument("--index", default=env.FAQ_INDEX_DIR, help=index_help)
-    p.add_argument("--top", type=int, default=20, help="pairs of articles to list (default: %(default)s)")
-    p.add_argument("--examples", type=int, default=3, help="phrasings shown per pair (default: %(default)s)")
-    p.add_argument("--limit", type=int, default=20_000, help="phrasings searched at most (default: %(default)s)")
+    p.add_argument("--top", type=_at_least_one, default=20, help="pairs of articles to list (default: %(default)s)")
+    p.add_argument("--examples", type=_at_least_one, default=3, help="phrasings shown per pair (default: %(default)s)")
+    p.add_argument("--limit", type=_at_least_one, default=20_000, help="phrasings searched at most (default: %(default)s)")
     p.add_argument("--article", default=None, help="only the pairs where this article loses or takes phrasings "
                    "(default: every article)")
     p.add_argument("--json", action="store_true", help="machine-readable output (--top pairs, every phrasing of each)")
@@ -730,7 +745,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--since", default="7d", help="how far back: 30m, 24h, 7d, 2w (default: %(default)s)")
     p.add_argument("--data-dir", default=env.FAQ_DATA_DIR, help="query log and feedback store (default: %(default)s)")
     p.add_argument("--index", default=env.FAQ_INDEX_DIR, help="index for article titles (default: %(default)s)")
-    p.add_argument("--top", type=int, default=10, help="rows per table (default: %(default)s)")
+    p.add_argument("--top", type=_at_least_one, default=10, help="rows per table (default: %(default)s)")
     p.add_argument("--fold-seconds", type=float, default=FOLD_SECONDS, metavar="S",
                    help="a search that a later one on the same route extends within S seconds was typed on the way "
                    "to it (as-you-type) and is not counted; 0 counts every search (default: %(default)s)")

@@ -496,3 +496,15 @@ def test_report_with_a_bad_html_path_or_data_dir_is_one_line(tiny_index, tmp_pat
     captured = capsys.readouterr()
     assert captured.err.startswith("error: cannot write the HTML report: [Errno 2] No such file or directory")
     assert "Traceback" not in captured.err and captured.err.count("\n") == 1 and captured.out == ""
+
+
+def test_counts_below_one_and_missing_inputs_are_said_plainly(tiny_index, tmp_path, capsys):
+    for args in (["confusions", "--limit", "-5"], ["confusions", "--top", "0"], ["report", "--top", "0"]):
+        with pytest.raises(SystemExit) as exit_:
+            main([*args, "--index", str(tiny_index)])
+        assert exit_.value.code == 2 and "must be 1 or more" in capsys.readouterr().err
+    assert main(["eval", "--index", str(tiny_index), "--queries", str(tmp_path / "none.jsonl")]) == 2
+    assert f"no labelled queries at {tmp_path / 'none.jsonl'}" in capsys.readouterr().err
+    (tmp_path / "data").mkdir()
+    assert main(["report", "--data-dir", str(tmp_path / "data"), "--index", str(tmp_path / "none")]) == 0
+    assert f"no published index in {tmp_path / 'none'}" in capsys.readouterr().err
