@@ -281,6 +281,28 @@ def test_category_chips_narrow_results(page):
     assert "如何联系人工客服？" in page.locator("#browse-list").inner_text()
 
 
+def test_question_links_leave_the_category_filter(page):
+    # Browsing a category keeps it; a related article in another category is answered, not "no answer".
+    page.open("/?category=app")
+    page.click("#browse-list a[data-question='换了新手机，易钱包里的钱和记录还在吗？']")
+    wait_for_hits(page, "app-new-phone-data")
+    assert "category=app" in page.url
+    page.locator("#hits > li").first.locator(".related-list a", has_text="换新手机或新设备登录需要怎么验证？").click()
+    wait_for_hits(page, "account-new-device-login")
+    assert "category=" not in page.url and page.is_hidden("#no-answer")
+    assert page.get_attribute('.chip[data-category=""]', "aria-current") == "true"
+    assert page.get_attribute('.chip[data-category="app"]', "aria-current") is None
+    page.go_back()  # the filtered answer before it, chip and all
+    wait_for_hits(page, "app-new-phone-data")
+    assert page.get_attribute('.chip[data-category="app"]', "aria-current") == "true"
+    # The no-answer box's link to the contact article, with a chip active.
+    page.type_query("推荐一部好看的电影")
+    page.wait_for_selector("#no-answer:not([hidden])")
+    page.click("#no-answer .channel-more a")
+    wait_for_hits(page, "service-human-agent")
+    assert page.get_attribute('.chip[data-category=""]', "aria-current") == "true" and "category=" not in page.url
+
+
 def test_chip_links_carry_the_current_query(page):
     page.open("/?q=" + urllib.request.quote("冻结"))
     wait_for_hits(page)

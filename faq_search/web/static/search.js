@@ -178,15 +178,17 @@
       const body = await getJSON("/api/articles?" + query({ category: state.category, limit: 100 }), signal);
       if (seq !== state.seq) return;
       browseTitle.textContent = categoryNames[state.category] || state.category;
-      browseList.replaceChildren(...body.articles.map((a) => h("li", null, questionLink(a.question))));
+      browseList.replaceChildren(...body.articles.map((a) => h("li", null, questionLink(a.question, state.category))));
       browse.hidden = false;
     } catch (e) {
       if (e.name !== "AbortError" && seq === state.seq) showError(e);
     }
   }
 
-  function questionLink(question) {
-    return h("a", { href: "/?" + query({ q: question }), "data-question": question }, question);
+  // `category`: the filter the link keeps (browsing a category, completions within it); without one the
+  // link searches every category, as the server-rendered links do.
+  function questionLink(question, category) {
+    return h("a", { href: "/?" + query({ q: question, category: category }), "data-question": question }, question);
   }
 
   function showResults(q, results, suggestions, otherProduct) {
@@ -199,7 +201,7 @@
     // Half-typed pinyin ("mim") is not read as words yet; the completions are the answer then.
     const guesses = confident ? [] : suggestions;
     didYouMean.hidden = guesses.length === 0;
-    didYouMeanList.replaceChildren(...guesses.map((s) => h("li", null, questionLink(s.question))));
+    didYouMeanList.replaceChildren(...guesses.map((s) => h("li", null, questionLink(s.question, state.category))));
     const pinyin = /[a-z]/i.test(q) && guesses.length > 0;
     const none = !confident && Array.from(q).length >= 2 && !pinyin;
     noAnswer.hidden = !none;
@@ -488,11 +490,15 @@
     });
   }
 
-  // Popular, related, "did you mean" and browse links search for their question in place.
+  // Popular, related, "did you mean", browse and contact links search for their question in place, under
+  // the filter their URL names: a related article may be in another category than the chip's.
   document.addEventListener("click", (event) => {
     const link = event.target.closest("a[data-question]");
     if (!link || event.ctrlKey || event.metaKey || event.shiftKey || event.button !== 0) return;
     event.preventDefault();
+    const category = new URL(link.href).searchParams.get("category") || "";
+    state.category = category in categoryNames ? category : "";
+    markChip(state.category);
     input.value = link.dataset.question;
     clearButton.hidden = false;
     closeSuggestions();
