@@ -687,6 +687,19 @@ def test_typing_fetches_only_what_can_change(page):
     page.keyboard.press("k")  # back to an article read a moment ago
     page.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId")
     assert requests == []
+    # An input method composing 转错 as zhuancuo: one search, for what it commits, on both pages.
+    ime = page.context.new_cdp_session(page.page)
+    for path, box in (("/agent", "#aq"), ("/", "#q")):
+        page.open(path)
+        page.wait_for_load_state("networkidle")
+        page.click(box)
+        requests.clear()
+        for n in range(1, len("zhuancuo") + 1):
+            ime.send("Input.imeSetComposition", {"text": "zhuancuo"[:n], "selectionStart": n, "selectionEnd": n})
+            page.wait_for_timeout(80)  # past the debounce
+        ime.send("Input.insertText", {"text": "转错"})  # commits the composition
+        page.wait_for_function("() => document.getElementById('main').dataset.query === '转错'")
+        assert requests.count("search") == 1, (path, requests)
 
 
 def test_agent_copy_without_clipboard_api_keeps_focus(page):
