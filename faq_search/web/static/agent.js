@@ -1,7 +1,7 @@
 /* The agents' console: dense search with filters, full answers, why a hit matched, copy, shortcuts. */
 (function () {
   "use strict";
-  const { $, h, highlight, answer, getJSON, getCachedJSON, query, errorMessage } = window.FAQ;
+  const { $, h, highlight, answer, getJSON, getCachedJSON, query, errorMessage, onTyped } = window.FAQ;
 
   const DEBOUNCE_MS = 60;
   const form = $("agent-form");
@@ -21,8 +21,7 @@
   const categoryNames = {};
   for (const o of categorySelect.options) if (o.value) categoryNames[o.value] = o.textContent;
 
-  // composing: an IME is composing, the box holds pinyin (zhuancuo), not the question (转错) yet.
-  const state = { items: [], selected: -1, seq: 0, timer: 0, controller: null, q: "", detailSeq: 0, typedAt: 0, composing: false };
+  const state = { items: [], selected: -1, seq: 0, timer: 0, controller: null, q: "", detailSeq: 0, typedAt: 0 };
 
   // --- loading the list --------------------------------------------------------------------------
 
@@ -272,21 +271,11 @@
     }
   }
 
-  function typed() {
+  // Each search is logged and counts against the rate limit: none for the letters of a composition.
+  onTyped(input, () => {
     // maxlength drops whatever is typed or pasted beyond it without a word; say so.
     if (input.value.length >= input.maxLength) showToast("已达到 " + input.maxLength + " 字上限，多出的文字没有输入");
     schedule();
-  }
-
-  // Each search is logged and counts against the rate limit: none for the letters of a composition.
-  input.addEventListener("compositionstart", () => (state.composing = true));
-  input.addEventListener("compositionend", () => {
-    state.composing = false;
-    typed();
-  });
-  input.addEventListener("input", (event) => {
-    if (state.composing || event.isComposing) return;
-    typed();
   });
   categorySelect.addEventListener("change", async () => {
     await loadTags();

@@ -161,7 +161,21 @@
     return "搜索服务暂时不可用，请稍后再试。";
   }
 
+  /* Calls `typed` after each edit of `input`, except while an input method composes: the box holds
+     pinyin (zhuancuo) then, not the question (转错); once more when the composition ends. */
+  function onTyped(input, typed) {
+    let composing = false;
+    input.addEventListener("compositionstart", () => (composing = true));
+    input.addEventListener("compositionend", () => {
+      composing = false;
+      typed();
+    });
+    input.addEventListener("input", (event) => {
+      if (!composing && !event.isComposing) typed();
+    });
+  }
+
   const $ = (id) => document.getElementById(id);
 
-  window.FAQ = { $, h, highlight, highlightSpan, answer, getJSON, getCachedJSON, postJSON, query, ApiError, errorMessage };
+  window.FAQ = { $, h, highlight, highlightSpan, answer, getJSON, getCachedJSON, postJSON, query, ApiError, errorMessage, onTyped };
 })();

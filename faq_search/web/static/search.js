@@ -2,7 +2,7 @@
    Progressive enhancement of the server-rendered page; every request goes to the JSON API. */
 (function () {
   "use strict";
-  const { $, h, highlight, highlightSpan, answer, getJSON, getCachedJSON, postJSON, query, errorMessage } = window.FAQ;
+  const { $, h, highlight, highlightSpan, answer, getJSON, getCachedJSON, postJSON, query, errorMessage, onTyped } = window.FAQ;
 
   const DEBOUNCE_MS = 60; // results land well within ~150 ms of the last keystroke
   const SUGGEST_MAX_CHARS = 30; // longer input is a sentence, not a prefix
@@ -37,7 +37,6 @@
     category: (current && current.dataset.category) || "",
     seq: 0, // newest request; older answers are dropped
     timer: 0,
-    composing: false, // an IME is composing: the box holds pinyin, not the question yet
     controller: null,
     suggestions: [],
     active: -1,
@@ -461,15 +460,7 @@
 
   // --- wiring ------------------------------------------------------------------------------------
 
-  input.addEventListener("compositionstart", () => (state.composing = true));
-  input.addEventListener("compositionend", () => {
-    state.composing = false;
-    schedule();
-  });
-  input.addEventListener("input", (event) => {
-    if (state.composing || event.isComposing) return;
-    schedule();
-  });
+  onTyped(input, schedule);
   input.addEventListener("blur", () => closeSuggestions());
   clearButton.addEventListener("click", clear);
 
