@@ -233,6 +233,15 @@ def test_agent_related_article_is_in_the_url(page):
     assert page.input_value("#aq") == "钱转错人了咋办"
     page.go_back()
     page.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId === 'transfer-wrong-recipient'")
+    # A stale bookmark: an id no longer in the knowledge base is said to be missing, not the service down.
+    page.open("/agent?article=nope")
+    page.wait_for_selector("#agent-detail .notice")
+    assert page.inner_text("#agent-detail .notice") == "无法读取文章 nope：没有这篇文章，它可能已被删除或改名。"
+    # Nor any other error the pages' requests can get (docs/api.md): each has its own words.
+    for code in ("missing_query", "unknown_category", "unknown_tag"):
+        told = page.evaluate("c => FAQ.errorMessage(new FAQ.ApiError(400, c, 'developer text'), 200)", code)
+        assert "暂时不可用" not in told and "developer" not in told, (code, told)
+    forget_failed_loads(page)
 
 
 def test_script_query_and_markup_article_are_shown_as_text(page):

@@ -140,7 +140,9 @@
     try {
       article = await getCachedJSON("/api/articles/" + encodeURIComponent(item.id));
     } catch (e) {
-      if (seq === state.detailSeq) detail.replaceChildren(h("p", { class: "notice" }, "无法读取文章。" + errorMessage(e, main.dataset.maxChars)));
+      if (seq === state.detailSeq) {
+        detail.replaceChildren(h("p", { class: "notice" }, "无法读取文章 ", h("code", null, item.id), "：", errorMessage(e, main.dataset.maxChars)));
+      }
       return;
     }
     if (seq !== state.detailSeq) return;
