@@ -367,6 +367,13 @@ def test_a_question_about_another_product_says_so_and_lists_related(page):
     page.open("/agent")
     page.type_query("支付宝客服电话", selector="#aq")
     page.wait_for_function("() => (document.querySelector('#agent-detail .badge')?.textContent || '') === '问的是支付宝'")
+    # Otherwise the verdict is the no-answer model's, told apart from the score (not "below the threshold").
+    page.type_query("今天天气怎么样", selector="#aq")
+    page.wait_for_function("() => (document.querySelector('#agent-detail .badge')?.textContent || '') === '不确定'")
+    assert "无答案模型" in page.get_attribute("#agent-detail .badge", "title")
+    assert "阈值" not in page.inner_text("#agent-detail")
+    page.type_query("钱转错人了咋办", selector="#aq")
+    page.wait_for_function("() => (document.querySelector('#agent-detail .badge')?.textContent || '') === '可信'")
 
 
 def test_feedback_is_stored_and_counted(page, site):
