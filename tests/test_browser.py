@@ -332,6 +332,13 @@ def test_a_question_over_the_limit_is_not_cut_silently(page):
     page.keyboard.press("Backspace")
     page.wait_for_function("() => document.getElementById('length-hint').textContent === ''")
     assert page.is_hidden("#length-hint")
+    # A longer one in the URL is not cut to the limit and answered: the page says it is too long.
+    page.open("/?q=" + urllib.request.quote("提现" * limit))
+    page.wait_for_load_state("networkidle")
+    assert page.inner_text("#status") == f"问题太长了，请精简到 {limit} 个字以内。"
+    assert len(page.input_value("#q")) == 2 * limit and page.inner_text("#length-hint") == ""
+    assert page.locator("#hits > li").count() == 0 and page.is_hidden("#no-answer")
+    forget_failed_loads(page)
     page.open("/agent")
     page.focus("#aq")
     page.keyboard.insert_text("提现" * limit)

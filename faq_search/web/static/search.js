@@ -50,9 +50,10 @@
 
   // --- running a search ---------------------------------------------------------------------
 
-  // maxlength drops whatever is typed or pasted beyond it without a word; say so.
+  // maxlength drops whatever is typed or pasted beyond it without a word; say so. Longer text came from
+  // the URL: nothing was dropped, and the search's error says it is too long.
   function noteLength() {
-    lengthHint.textContent = input.value.length >= input.maxLength ? "已达到 " + input.maxLength + " 字上限，多出的文字没有输入，请精简问题。" : "";
+    lengthHint.textContent = input.value.length === input.maxLength ? "已达到 " + input.maxLength + " 字上限，多出的文字没有输入，请精简问题。" : "";
   }
 
   function schedule() {
