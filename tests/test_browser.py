@@ -407,9 +407,29 @@ def test_contact_link_after_no_leads_to_visible_channels(page):
     first = page.locator("#hits > li").first
     first.locator("summary").click()
     first.get_by_role("button", name="没有").click()
+    assert first.get_by_role("link", name="留下你的问题").get_attribute("href") == "#ask-form"  # shown above
     first.get_by_role("link", name="联系客服").click()
     target = page.evaluate("location.hash")
     assert page.locator(target).get_by_text("400-660-8888").is_visible()
+
+
+def test_an_answer_voted_unhelpful_offers_to_leave_the_question(page, site):
+    page.open("/")
+    page.type_query("忘记支付密码了怎么弄")
+    wait_for_hits(page, "password-forgot-payment-password")
+    assert page.is_hidden("#no-answer") and page.is_hidden("#ask-form")
+    first = page.locator("#hits > li").first
+    first.get_by_role("button", name="没有").click()
+    form = first.locator("#ask-form")  # under that answer, filled in
+    form.wait_for()
+    assert form.is_visible() and page.input_value("#ask-form textarea") == "忘记支付密码了怎么弄"
+    page.click("#ask-form button[type=submit]")
+    page.wait_for_selector("#ask-form.ask-sent")
+    with sqlite3.connect(site["db"]) as db:
+        assert ("忘记支付密码了怎么弄", "") in db.execute("SELECT query, contact FROM questions").fetchall()
+    page.type_query("推荐一部好看的电影")  # the next no-answer box has its form back
+    page.wait_for_selector("#no-answer:not([hidden]) #ask-form:not(.ask-sent)")
+    assert page.input_value("#ask-form textarea") == "推荐一部好看的电影"
 
 
 def test_one_vote_per_article_from_a_browser(page, site):

@@ -152,6 +152,7 @@
 
   // Empties the results area (hits, "maybe related", no-answer, did-you-mean) and shows `message`.
   function resetResults(message, isError) {
+    homeAskForm();
     document.body.classList.remove("showing-no-answer");
     status.classList.remove("visually-hidden");
     hitsList.replaceChildren();
@@ -196,6 +197,7 @@
     browse.hidden = true;
     status.classList.remove("status-error");
     const confident = results.length > 0 && results[0].confident;
+    homeAskForm();
     hitsList.replaceChildren(...results.map((r, i) => hitItem(q, r, i, i === 0 && confident)));
     maybeTitle.hidden = confident || results.length === 0;
     // Half-typed pinyin ("mim") is not read as words yet; the completions are the answer then.
@@ -304,9 +306,16 @@
         await postJSON("/api/feedback", { query: q, article_id: articleId, helpful: helpful });
         rememberVote(articleId, helpful);
         box.classList.add("feedback-done");
-        // The footer hides its channels while the no-answer box shows them.
-        const contact = document.body.classList.contains("showing-no-answer") ? "#no-answer" : "#contact";
-        result.replaceChildren(...(helpful ? ["感谢你的反馈！"] : ["感谢反馈。换个说法试试，或", h("a", { href: contact }, "联系客服"), "。"]));
+        if (helpful) result.replaceChildren("感谢你的反馈！");
+        else if (document.body.classList.contains("showing-no-answer")) {
+          // The no-answer box above has the channels (the footer hides them meanwhile) and the form.
+          result.replaceChildren("感谢反馈。换个说法试试，或", h("a", { href: "#no-answer" }, "联系客服"), "、", h("a", { href: "#ask-form" }, "留下你的问题"), "。");
+        } else {
+          // The answer did not help: the question is one to answer, so the form comes to it, filled in.
+          result.replaceChildren("感谢反馈。换个说法试试，或", h("a", { href: "#contact" }, "联系客服"), "，也可以在下面留下你的问题。");
+          resetAskForm(q);
+          box.after(askForm);
+        }
       } catch (e) {
         yes.disabled = no.disabled = false;
         button.removeAttribute("aria-pressed");
@@ -314,6 +323,11 @@
       }
     });
     return box;
+  }
+
+  // Back from under an answer voted "没有" (its place while that answer shows) into the no-answer box.
+  function homeAskForm() {
+    if (askForm.parentNode !== noAnswer) noAnswer.append(askForm);
   }
 
   function resetAskForm(q) {
