@@ -233,6 +233,15 @@ def test_agent_related_article_is_in_the_url(page):
     assert page.input_value("#aq") == "钱转错人了咋办"
     page.go_back()
     page.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId === 'transfer-wrong-recipient'")
+    # A stale bookmark: an id no longer in the knowledge base is said to be missing, not the service down.
+    page.open("/agent?article=nope")
+    page.wait_for_selector("#agent-detail .notice")
+    assert page.inner_text("#agent-detail .notice") == "无法读取文章 nope：没有这篇文章，它可能已被删除或改名。"
+    # Nor any other error the pages' requests can get (docs/api.md): each has its own words.
+    for code in ("missing_query", "unknown_category", "unknown_tag"):
+        told = page.evaluate("c => FAQ.errorMessage(new FAQ.ApiError(400, c, 'developer text'), 200)", code)
+        assert "暂时不可用" not in told and "developer" not in told, (code, told)
+    forget_failed_loads(page)
 
 
 def test_script_query_and_markup_article_are_shown_as_text(page):
@@ -281,6 +290,28 @@ def test_category_chips_narrow_results(page):
     assert "如何联系人工客服？" in page.locator("#browse-list").inner_text()
 
 
+def test_question_links_leave_the_category_filter(page):
+    # Browsing a category keeps it; a related article in another category is answered, not "no answer".
+    page.open("/?category=app")
+    page.click("#browse-list a[data-question='换了新手机，易钱包里的钱和记录还在吗？']")
+    wait_for_hits(page, "app-new-phone-data")
+    assert "category=app" in page.url
+    page.locator("#hits > li").first.locator(".related-list a", has_text="换新手机或新设备登录需要怎么验证？").click()
+    wait_for_hits(page, "account-new-device-login")
+    assert "category=" not in page.url and page.is_hidden("#no-answer")
+    assert page.get_attribute('.chip[data-category=""]', "aria-current") == "true"
+    assert page.get_attribute('.chip[data-category="app"]', "aria-current") is None
+    page.go_back()  # the filtered answer before it, chip and all
+    wait_for_hits(page, "app-new-phone-data")
+    assert page.get_attribute('.chip[data-category="app"]', "aria-current") == "true"
+    # The no-answer box's link to the contact article, with a chip active.
+    page.type_query("推荐一部好看的电影")
+    page.wait_for_selector("#no-answer:not([hidden])")
+    page.click("#no-answer .channel-more a")
+    wait_for_hits(page, "service-human-agent")
+    assert page.get_attribute('.chip[data-category=""]', "aria-current") == "true" and "category=" not in page.url
+
+
 def test_chip_links_carry_the_current_query(page):
     page.open("/?q=" + urllib.request.quote("冻结"))
     wait_for_hits(page)
@@ -301,6 +332,13 @@ def test_a_question_over_the_limit_is_not_cut_silently(page):
     page.keyboard.press("Backspace")
     page.wait_for_function("() => document.getElementById('length-hint').textContent === ''")
     assert page.is_hidden("#length-hint")
+    # A longer one in the URL is not cut to the limit and answered: the page says it is too long.
+    page.open("/?q=" + urllib.request.quote("提现" * limit))
+    page.wait_for_load_state("networkidle")
+    assert page.inner_text("#status") == f"问题太长了，请精简到 {limit} 个字以内。"
+    assert len(page.input_value("#q")) == 2 * limit and page.inner_text("#length-hint") == ""
+    assert page.locator("#hits > li").count() == 0 and page.is_hidden("#no-answer")
+    forget_failed_loads(page)
     page.open("/agent")
     page.focus("#aq")
     page.keyboard.insert_text("提现" * limit)
@@ -336,6 +374,13 @@ def test_a_question_about_another_product_says_so_and_lists_related(page):
     page.open("/agent")
     page.type_query("支付宝客服电话", selector="#aq")
     page.wait_for_function("() => (document.querySelector('#agent-detail .badge')?.textContent || '') === '问的是支付宝'")
+    # Otherwise the verdict is the no-answer model's, told apart from the score (not "below the threshold").
+    page.type_query("今天天气怎么样", selector="#aq")
+    page.wait_for_function("() => (document.querySelector('#agent-detail .badge')?.textContent || '') === '不确定'")
+    assert "无答案模型" in page.get_attribute("#agent-detail .badge", "title")
+    assert "阈值" not in page.inner_text("#agent-detail")
+    page.type_query("钱转错人了咋办", selector="#aq")
+    page.wait_for_function("() => (document.querySelector('#agent-detail .badge')?.textContent || '') === '可信'")
 
 
 def test_feedback_is_stored_and_counted(page, site):
@@ -362,9 +407,29 @@ def test_contact_link_after_no_leads_to_visible_channels(page):
     first = page.locator("#hits > li").first
     first.locator("summary").click()
     first.get_by_role("button", name="没有").click()
+    assert first.get_by_role("link", name="留下你的问题").get_attribute("href") == "#ask-form"  # shown above
     first.get_by_role("link", name="联系客服").click()
     target = page.evaluate("location.hash")
     assert page.locator(target).get_by_text("400-660-8888").is_visible()
+
+
+def test_an_answer_voted_unhelpful_offers_to_leave_the_question(page, site):
+    page.open("/")
+    page.type_query("忘记支付密码了怎么弄")
+    wait_for_hits(page, "password-forgot-payment-password")
+    assert page.is_hidden("#no-answer") and page.is_hidden("#ask-form")
+    first = page.locator("#hits > li").first
+    first.get_by_role("button", name="没有").click()
+    form = first.locator("#ask-form")  # under that answer, filled in
+    form.wait_for()
+    assert form.is_visible() and page.input_value("#ask-form textarea") == "忘记支付密码了怎么弄"
+    page.click("#ask-form button[type=submit]")
+    page.wait_for_selector("#ask-form.ask-sent")
+    with sqlite3.connect(site["db"]) as db:
+        assert ("忘记支付密码了怎么弄", "") in db.execute("SELECT query, contact FROM questions").fetchall()
+    page.type_query("推荐一部好看的电影")  # the next no-answer box has its form back
+    page.wait_for_selector("#no-answer:not([hidden]) #ask-form:not(.ask-sent)")
+    assert page.input_value("#ask-form textarea") == "推荐一部好看的电影"
 
 
 def test_one_vote_per_article_from_a_browser(page, site):
@@ -665,6 +730,19 @@ def test_typing_fetches_only_what_can_change(page):
     page.keyboard.press("k")  # back to an article read a moment ago
     page.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId")
     assert requests == []
+    # An input method composing 转错 as zhuancuo: one search, for what it commits, on both pages.
+    ime = page.context.new_cdp_session(page.page)
+    for path, box in (("/agent", "#aq"), ("/", "#q")):
+        page.open(path)
+        page.wait_for_load_state("networkidle")
+        page.click(box)
+        requests.clear()
+        for n in range(1, len("zhuancuo") + 1):
+            ime.send("Input.imeSetComposition", {"text": "zhuancuo"[:n], "selectionStart": n, "selectionEnd": n})
+            page.wait_for_timeout(80)  # past the debounce
+        ime.send("Input.insertText", {"text": "转错"})  # commits the composition
+        page.wait_for_function("() => document.getElementById('main').dataset.query === '转错'")
+        assert requests.count("search") == 1, (path, requests)
 
 
 def test_agent_copy_without_clipboard_api_keeps_focus(page):

@@ -172,3 +172,15 @@ def test_a_question_about_another_product_is_told_so(pages):
     assert hint(html).startswith("这个问题看起来是关于「支付宝」的：这里只能解答易钱包的问题，支付宝的问题请联系支付宝官方客服")
     assert 'data-id="tr-wrong"' in html  # still listed as related
     assert hint(html_of(pages, "/", q="天气怎么样")).startswith("换个说法试试")
+
+
+def test_a_question_over_the_limit_is_said_to_be_too_long(pages):
+    limit = pages.application.config["FAQ"].FAQ_MAX_QUERY_CHARS
+    question = "忘记登录密码了怎么办" * (limit // 10 + 1)
+    html = html_of(pages, "/", q=question)
+    assert f'<p id="status" class="status status-error" role="status" aria-live="polite">问题太长了，请精简到 {limit} 个字以内。</p>' in html
+    assert re.search(r'<section id="no-answer"[^>]*\bhidden\b', html) and "showing-no-answer" not in html
+    assert '<li class="hit' not in html
+    assert f'value="{question}"' in html  # whole, to be shortened
+    html = html_of(pages, "/", q=question[:limit])  # at the limit: answered
+    assert "太长" not in html and 'data-id="pw-login"' in html

@@ -84,30 +84,33 @@ def _page_context(s: Searcher | None) -> dict:
 def index():
     s = live().get()
     limit = current_app.config["FAQ"].FAQ_MAX_QUERY_CHARS
-    q = request.args.get("q", "").strip()[:limit]
+    q = request.args.get("q", "").strip()
     if not visible(q):
         q = ""
+    # Said, not cut: a cut question would be answered as if it were the whole one. The box keeps all of
+    # it to shorten; the words are those the page says with JavaScript (common.js errorMessage).
+    too_long = f"问题太长了，请精简到 {limit} 个字以内。" if len(q) > limit else None
     category = request.args.get("category") or None
     if s is not None and category not in s.categories:
         category = None
     hits, browse, error = [], [], None
     if s is None:
         error = "搜索服务暂时不可用，请稍后再试。"
-    elif q:
+    elif q and not too_long:
         try:
             hits = s.search(q, k=10, category=category)
         except QueryError:
             hits = s.search(q, k=10)
         note_search(q, hits, s.version)
-    elif category:
+    elif category and not q:
         browse = [a for a in s.articles if a.category == category]
     popular = popular_questions(s, 8) if s is not None and not q else []
     confident = bool(hits) and hits[0].confident
-    other_product = s.other_product(q, hits) if s is not None and q else None
+    other_product = s.other_product(q, hits) if s is not None and q and not too_long else None
     # 503 while no index serves: a balancer (deploy/nginx.conf) then tries another replica.
     return render_template(
         "index.html", q=q, hits=hits, confident=confident, other_product=other_product, category=category, error=error, popular=popular,
-        browse=browse, related={h.id: _related(s, h.id) for h in hits}, **_page_context(s),
+        too_long=too_long, browse=browse, related={h.id: _related(s, h.id) for h in hits}, **_page_context(s),
     ), 200 if s is not None else 503
 
 

@@ -1,9 +1,10 @@
 /* The agents' console: dense search with filters, full answers, why a hit matched, copy, shortcuts. */
 (function () {
   "use strict";
-  const { $, h, highlight, answer, getJSON, getCachedJSON, query, errorMessage } = window.FAQ;
+  const { $, h, highlight, answer, getJSON, getCachedJSON, query, errorMessage, onTyped } = window.FAQ;
 
   const DEBOUNCE_MS = 60;
+  const SCORE_TITLE = "得分（0–1）：排序模型估计这篇文章回答该问题的概率，用于排序；是否可作答见「判断」。";
   const form = $("agent-form");
   const input = $("aq");
   const categorySelect = $("acategory");
@@ -96,7 +97,7 @@
         h("li", { role: "option", id: "agent-item-" + i, class: "agent-item" + (item.kind === "hit" && !item.confident ? " agent-item-weak" : ""), "aria-selected": "false", "data-index": i },
           h("span", { class: "agent-item-question" }, item.kind === "hit" ? highlight(item.question, foundWords(item)) : item.question),
           h("span", { class: "agent-item-meta" },
-            item.kind === "hit" ? h("span", { class: "agent-score", title: "得分 0–1" }, item.score.toFixed(3)) : null,
+            item.kind === "hit" ? h("span", { class: "agent-score", title: SCORE_TITLE }, item.score.toFixed(3)) : null,
             h("span", null, categoryNames[item.category] || item.category),
             h("code", null, item.id)))
       )
@@ -140,7 +141,9 @@
     try {
       article = await getCachedJSON("/api/articles/" + encodeURIComponent(item.id));
     } catch (e) {
-      if (seq === state.detailSeq) detail.replaceChildren(h("p", { class: "notice" }, "无法读取文章。" + errorMessage(e, main.dataset.maxChars)));
+      if (seq === state.detailSeq) {
+        detail.replaceChildren(h("p", { class: "notice" }, "无法读取文章 ", h("code", null, item.id), "：", errorMessage(e, main.dataset.maxChars)));
+      }
       return;
     }
     if (seq !== state.detailSeq) return;
@@ -156,7 +159,8 @@
         meta("标签", article.tags.length ? article.tags.map((t) => h("span", { class: "tag" }, t)) : "—"),
         meta("更新", formatTime(article.updated)),
         article.feedback ? meta("反馈", "有帮助 " + article.feedback.helpful + " · 没帮助 " + article.feedback.not_helpful) : null,
-        hit ? meta("得分", h("span", null, hit.score.toFixed(3), " ", h("span", { class: hit.confident ? "badge badge-ok" : "badge badge-weak" }, hit.confident ? "可信" : hit.other_product ? "问的是" + hit.other_product : "低于阈值"))) : null),
+        hit ? meta("得分", h("span", { title: SCORE_TITLE }, hit.score.toFixed(3))) : null,
+        hit ? meta("判断", verdict(hit)) : null),
       hit ? why(hit) : null,
       h("section", { class: "detail-section" }, h("h3", null, "答案"), answer(article.answer, terms)),
       article.similar_questions.length
@@ -172,6 +176,16 @@
     announce.textContent = article.question; // not the whole pane: j/k would read every article out
     detail.dataset.articleId = article.id;
     detail.dataset.answer = article.answer;
+  }
+
+  /* Whether the hit answers the question: the no-answer model's call (`confident`), not a threshold on
+     the score, so a high score can be 不确定 and a low one 可信. */
+  function verdict(hit) {
+    if (hit.confident) return h("span", { class: "badge badge-ok", title: "无答案模型判断这篇文章回答了客户的问题，可以作为答案。" }, "可信");
+    const title = hit.other_product
+      ? "客户问的是" + hit.other_product + "的问题：这篇文章只是相关，不是答案。"
+      : "无答案模型不能确定这篇文章回答了客户的问题（与得分分开判断），请核对后再答复。";
+    return h("span", { class: "badge badge-weak", title: title }, hit.other_product ? "问的是" + hit.other_product : "不确定");
   }
 
   function meta(label, value) {
@@ -271,7 +285,8 @@
     }
   }
 
-  input.addEventListener("input", () => {
+  // Each search is logged and counts against the rate limit: none for the letters of a composition.
+  onTyped(input, () => {
     // maxlength drops whatever is typed or pasted beyond it without a word; say so.
     if (input.value.length >= input.maxLength) showToast("已达到 " + input.maxLength + " 字上限，多出的文字没有输入");
     schedule();

@@ -155,13 +155,32 @@
   /* What to tell the user about a failed request, in Chinese: the server's message is for developers. */
   function errorMessage(e, maxChars) {
     if (e.code === "query_too_long") return "问题太长了，请精简到 " + maxChars + " 个字以内。";
+    if (e.code === "missing_query") return "请输入你的问题。"; // only invisible characters (a zero-width space)
+    if (e.code === "article_not_found") return "没有这篇文章，它可能已被删除或改名。";
+    // The page lists the categories and tags of the index it was loaded with; a newer one may lack them.
+    if (e.code === "unknown_category") return "这个分类已不存在（帮助内容已更新），请刷新页面。";
+    if (e.code === "unknown_tag") return "这个标签已不存在（帮助内容已更新），请刷新页面。";
     if (e.status === 429) {
       return e.retryAfter ? "请求太频繁，请 " + e.retryAfter + " 秒后再试。" : "请求太频繁，请稍候再试。";
     }
     return "搜索服务暂时不可用，请稍后再试。";
   }
 
+  /* Calls `typed` after each edit of `input`, except while an input method composes: the box holds
+     pinyin (zhuancuo) then, not the question (转错); once more when the composition ends. */
+  function onTyped(input, typed) {
+    let composing = false;
+    input.addEventListener("compositionstart", () => (composing = true));
+    input.addEventListener("compositionend", () => {
+      composing = false;
+      typed();
+    });
+    input.addEventListener("input", (event) => {
+      if (!composing && !event.isComposing) typed();
+    });
+  }
+
   const $ = (id) => document.getElementById(id);
 
-  window.FAQ = { $, h, highlight, highlightSpan, answer, getJSON, getCachedJSON, postJSON, query, ApiError, errorMessage };
+  window.FAQ = { $, h, highlight, highlightSpan, answer, getJSON, getCachedJSON, postJSON, query, ApiError, errorMessage, onTyped };
 })();

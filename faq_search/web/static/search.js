@@ -2,7 +2,7 @@
    Progressive enhancement of the server-rendered page; every request goes to the JSON API. */
 (function () {
   "use strict";
-  const { $, h, highlight, highlightSpan, answer, getJSON, getCachedJSON, postJSON, query, errorMessage } = window.FAQ;
+  const { $, h, highlight, highlightSpan, answer, getJSON, getCachedJSON, postJSON, query, errorMessage, onTyped } = window.FAQ;
 
   const DEBOUNCE_MS = 60; // results land well within ~150 ms of the last keystroke
   const SUGGEST_MAX_CHARS = 30; // longer input is a sentence, not a prefix
@@ -37,7 +37,6 @@
     category: (current && current.dataset.category) || "",
     seq: 0, // newest request; older answers are dropped
     timer: 0,
-    composing: false, // an IME is composing: the box holds pinyin, not the question yet
     controller: null,
     suggestions: [],
     active: -1,
@@ -51,9 +50,10 @@
 
   // --- running a search ---------------------------------------------------------------------
 
-  // maxlength drops whatever is typed or pasted beyond it without a word; say so.
+  // maxlength drops whatever is typed or pasted beyond it without a word; say so. Longer text came from
+  // the URL: nothing was dropped, and the search's error says it is too long.
   function noteLength() {
-    lengthHint.textContent = input.value.length >= input.maxLength ? "已达到 " + input.maxLength + " 字上限，多出的文字没有输入，请精简问题。" : "";
+    lengthHint.textContent = input.value.length === input.maxLength ? "已达到 " + input.maxLength + " 字上限，多出的文字没有输入，请精简问题。" : "";
   }
 
   function schedule() {
@@ -152,6 +152,7 @@
 
   // Empties the results area (hits, "maybe related", no-answer, did-you-mean) and shows `message`.
   function resetResults(message, isError) {
+    homeAskForm();
     document.body.classList.remove("showing-no-answer");
     status.classList.remove("visually-hidden");
     hitsList.replaceChildren();
@@ -178,15 +179,17 @@
       const body = await getJSON("/api/articles?" + query({ category: state.category, limit: 100 }), signal);
       if (seq !== state.seq) return;
       browseTitle.textContent = categoryNames[state.category] || state.category;
-      browseList.replaceChildren(...body.articles.map((a) => h("li", null, questionLink(a.question))));
+      browseList.replaceChildren(...body.articles.map((a) => h("li", null, questionLink(a.question, state.category))));
       browse.hidden = false;
     } catch (e) {
       if (e.name !== "AbortError" && seq === state.seq) showError(e);
     }
   }
 
-  function questionLink(question) {
-    return h("a", { href: "/?" + query({ q: question }), "data-question": question }, question);
+  // `category`: the filter the link keeps (browsing a category, completions within it); without one the
+  // link searches every category, as the server-rendered links do.
+  function questionLink(question, category) {
+    return h("a", { href: "/?" + query({ q: question, category: category }), "data-question": question }, question);
   }
 
   function showResults(q, results, suggestions, otherProduct) {
@@ -194,12 +197,13 @@
     browse.hidden = true;
     status.classList.remove("status-error");
     const confident = results.length > 0 && results[0].confident;
+    homeAskForm();
     hitsList.replaceChildren(...results.map((r, i) => hitItem(q, r, i, i === 0 && confident)));
     maybeTitle.hidden = confident || results.length === 0;
     // Half-typed pinyin ("mim") is not read as words yet; the completions are the answer then.
     const guesses = confident ? [] : suggestions;
     didYouMean.hidden = guesses.length === 0;
-    didYouMeanList.replaceChildren(...guesses.map((s) => h("li", null, questionLink(s.question))));
+    didYouMeanList.replaceChildren(...guesses.map((s) => h("li", null, questionLink(s.question, state.category))));
     const pinyin = /[a-z]/i.test(q) && guesses.length > 0;
     const none = !confident && Array.from(q).length >= 2 && !pinyin;
     noAnswer.hidden = !none;
@@ -302,9 +306,16 @@
         await postJSON("/api/feedback", { query: q, article_id: articleId, helpful: helpful });
         rememberVote(articleId, helpful);
         box.classList.add("feedback-done");
-        // The footer hides its channels while the no-answer box shows them.
-        const contact = document.body.classList.contains("showing-no-answer") ? "#no-answer" : "#contact";
-        result.replaceChildren(...(helpful ? ["感谢你的反馈！"] : ["感谢反馈。换个说法试试，或", h("a", { href: contact }, "联系客服"), "。"]));
+        if (helpful) result.replaceChildren("感谢你的反馈！");
+        else if (document.body.classList.contains("showing-no-answer")) {
+          // The no-answer box above has the channels (the footer hides them meanwhile) and the form.
+          result.replaceChildren("感谢反馈。换个说法试试，或", h("a", { href: "#no-answer" }, "联系客服"), "、", h("a", { href: "#ask-form" }, "留下你的问题"), "。");
+        } else {
+          // The answer did not help: the question is one to answer, so the form comes to it, filled in.
+          result.replaceChildren("感谢反馈。换个说法试试，或", h("a", { href: "#contact" }, "联系客服"), "，也可以在下面留下你的问题。");
+          resetAskForm(q);
+          box.after(askForm);
+        }
       } catch (e) {
         yes.disabled = no.disabled = false;
         button.removeAttribute("aria-pressed");
@@ -312,6 +323,11 @@
       }
     });
     return box;
+  }
+
+  // Back from under an answer voted "没有" (its place while that answer shows) into the no-answer box.
+  function homeAskForm() {
+    if (askForm.parentNode !== noAnswer) noAnswer.append(askForm);
   }
 
   function resetAskForm(q) {
@@ -459,15 +475,7 @@
 
   // --- wiring ------------------------------------------------------------------------------------
 
-  input.addEventListener("compositionstart", () => (state.composing = true));
-  input.addEventListener("compositionend", () => {
-    state.composing = false;
-    schedule();
-  });
-  input.addEventListener("input", (event) => {
-    if (state.composing || event.isComposing) return;
-    schedule();
-  });
+  onTyped(input, schedule);
   input.addEventListener("blur", () => closeSuggestions());
   clearButton.addEventListener("click", clear);
 
@@ -488,11 +496,15 @@
     });
   }
 
-  // Popular, related, "did you mean" and browse links search for their question in place.
+  // Popular, related, "did you mean", browse and contact links search for their question in place, under
+  // the filter their URL names: a related article may be in another category than the chip's.
   document.addEventListener("click", (event) => {
     const link = event.target.closest("a[data-question]");
     if (!link || event.ctrlKey || event.metaKey || event.shiftKey || event.button !== 0) return;
     event.preventDefault();
+    const category = new URL(link.href).searchParams.get("category") || "";
+    state.category = category in categoryNames ? category : "";
+    markChip(state.category);
     input.value = link.dataset.question;
     clearButton.hidden = false;
     closeSuggestions();
