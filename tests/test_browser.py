@@ -353,6 +353,13 @@ def test_no_answer_shows_channels_and_takes_the_question(page, site):
     for channel in ("App 在线客服", "400-660-8888", "support@yiqianbao.com", "官网在线客服"):
         assert channel in box
     assert page.get_attribute("#no-answer a[href^='tel:']", "href") == "tel:4006608888"
+    # A body the API refuses (a contact past its limit, maxlength removed) is told in the page's language.
+    page.evaluate("document.querySelector('#ask-form input[name=contact]').removeAttribute('maxlength')")
+    page.fill("#ask-form input[name=contact]", "x" * 101)
+    page.click("#ask-form button[type=submit]")
+    page.wait_for_function("() => document.querySelector('#ask-form .ask-result').textContent !== ''")
+    assert page.inner_text("#ask-form .ask-result") == "联系方式太长了，请精简到 100 个字以内。"
+    forget_failed_loads(page)
     page.fill("#ask-form input[name=contact]", "user@example.com")
     page.click("#ask-form button[type=submit]")
     page.wait_for_selector("#ask-form.ask-sent")

@@ -338,6 +338,12 @@
     for (const el of askForm.elements) el.disabled = false;
   }
 
+  function askRefused(e) {
+    const longer = /'(query|contact)' is longer than (\d+)/.exec(e.message || "");
+    if (longer) return (longer[1] === "contact" ? "联系方式" : "问题") + "太长了，请精简到 " + longer[2] + " 个字以内。";
+    return "提交的内容有误，请检查后再试。";
+  }
+
   askForm.addEventListener("submit", async (event) => {
     event.preventDefault();
     const text = askForm.elements.query.value.trim();
@@ -354,7 +360,8 @@
       out.textContent = "已收到，谢谢！我们会尽快补充这个问题的答案。";
     } catch (e) {
       for (const el of askForm.elements) el.disabled = false;
-      out.textContent = e.status === 400 ? e.message : "提交失败，请稍后再试。";
+      // The form's maxlength keeps within the API's limits; a 400 is rare, and its message is English.
+      out.textContent = e.status === 400 ? askRefused(e) : "提交失败，请稍后再试。";
     }
   });
 
