@@ -368,16 +368,20 @@ def _answer(searcher, query: str, args, json_lines: bool = False) -> int:
         known = ", ".join(searcher.categories) if e.code == "unknown_category" else ", ".join(list(searcher.tag_counts())[:30])
         print(f"error: {e}; known: {known}", file=sys.stderr)
         return 2
+    other = searcher.other_product(query, hits)  # 支付宝客服电话: ours would answer the wrong product
     if args.json:
         results = [{**h.to_dict(), "related": _related_dicts(searcher, h.id)} for h in hits]
-        body = {"query": query, "results": results, "index_version": searcher.version}
+        body = {"query": query, "results": results, "other_product": other, "index_version": searcher.version}
         print(_json(body, indent=None if json_lines else 2), flush=True)
         return 0
     st, width = _Style(_colour(args.color)), _width()
     if not hits:
         print(st("没有找到匹配的答案 (no matching answer)", "yellow"), flush=True)
         return 0
-    if not hits[0].confident:
+    if other:
+        ours = searcher.own_name or "我们"
+        print(st(f"这个问题看起来是关于「{other}」的：这里只能解答{ours}的问题，以下仅供参考。", "yellow") + "\n")
+    elif not hits[0].confident:
         print(st(f"没有可信的答案：{NOT_CONFIDENT}", "yellow") + "\n")
     for rank, h in enumerate(hits, 1):
         # The score ranks; whether a hit answers is the no-answer model's call (docs/api.md), said apart.

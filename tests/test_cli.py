@@ -508,3 +508,16 @@ def test_counts_below_one_and_missing_inputs_are_said_plainly(tiny_index, tmp_pa
     (tmp_path / "data").mkdir()
     assert main(["report", "--data-dir", str(tmp_path / "data"), "--index", str(tmp_path / "none")]) == 0
     assert f"no published index in {tmp_path / 'none'}" in capsys.readouterr().err
+
+
+def test_search_says_when_a_question_is_about_another_product(make_corpus, tmp_path, tiny_analyzer, capsys):
+    root = make_corpus()
+    (root / "scope.yml").write_text("ours: [易钱包]\nothers: [支付宝]\n", "utf-8")
+    build_index(root, tmp_path / "ix", analyzer=tiny_analyzer)
+    capsys.readouterr()
+    assert main(["search", "支付宝的钱转错人了", "--index", str(tmp_path / "ix"), "--color", "never"]) == 0
+    assert capsys.readouterr().out.startswith("这个问题看起来是关于「支付宝」的：这里只能解答易钱包的问题")
+    assert main(["search", "支付宝的钱转错人了", "--index", str(tmp_path / "ix"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["other_product"] == "支付宝"
+    assert main(["search", "钱转错人了", "--index", str(tmp_path / "ix"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["other_product"] is None
