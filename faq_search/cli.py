@@ -222,10 +222,15 @@ def _cells(ch: str) -> int:
     return 2 if unicodedata.east_asian_width(ch) in "WF" else 1
 
 
+_WRAP_TOKEN = re.compile(r"\s+|[（「『“‘《〈【(\[]*(?:[A-Za-z0-9._@:/+-]+|.)[，。、；：？！）」』”’》〉】…,;:?!)\]]*")
+
+
 def _wrap(text: str, width: int) -> list[str]:
-    """Lines of at most ``width`` terminal cells (CJK characters take two); Latin words stay whole."""
+    """Lines of at most ``width`` terminal cells (CJK characters take two); Latin words stay whole, and
+    no line starts with closing punctuation (，。」) or ends with opening punctuation (「（): each is
+    kept with the character it belongs to."""
     lines, line, used = [], "", 0
-    for token in re.findall(r"[A-Za-z0-9._@:/+-]+|\s+|.", text):
+    for token in _WRAP_TOKEN.findall(text):
         size = sum(_cells(c) for c in token)
         if used + size > width and line.strip():
             lines.append(line.rstrip())

@@ -521,3 +521,14 @@ def test_search_says_when_a_question_is_about_another_product(make_corpus, tmp_p
     assert json.loads(capsys.readouterr().out)["other_product"] == "支付宝"
     assert main(["search", "钱转错人了", "--index", str(tmp_path / "ix"), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["other_product"] is None
+
+
+def test_wrapped_answers_keep_punctuation_with_its_character():
+    from faq_search.cli import _cells, _wrap
+
+    text = "在「我的 → 客服中心」里提交「转错账申请」，附上转账截图和情况说明，我们会在 1–3 个工作日内联系收款人（协助沟通）。"
+    for width in range(10, 41):
+        lines = _wrap(text, width)
+        assert "".join(lines).replace(" ", "") == text.replace(" ", "")
+        assert all(sum(map(_cells, line)) <= width for line in lines), width
+        assert not any(line[0] in "，。」）" for line in lines[1:]) and not any(line[-1] in "「（" for line in lines), (width, lines)
