@@ -462,6 +462,18 @@ def test_one_vote_per_article_from_a_browser(page, site):
     box = page.locator("#hits > li").first.locator(".feedback")
     assert box.get_by_role("button", name="没有", exact=True).get_attribute("aria-pressed") == "true"
     assert box.get_by_role("button", name="有", exact=True).is_disabled() and "已反馈过" in box.inner_text()
+    # An article removed since the page showed it: said so, and not offered again (retrying cannot help).
+    page.route(re.compile(r".*/api/feedback$"), lambda route: route.fulfill(
+        status=404, content_type="application/json",
+        body='{"error": {"code": "article_not_found", "message": "no article with that id"}}'))
+    page.type_query("退款到哪里了")
+    page.wait_for_selector("#hits > li")
+    box = page.locator("#hits > li").first.locator(".feedback")
+    box.get_by_role("button", name="有", exact=True).click()
+    page.wait_for_function("() => document.querySelector('#hits .feedback-result').textContent !== ''")
+    assert box.locator(".feedback-result").inner_text() == "这篇文章已更新或下线，请重新搜索。"
+    assert box.get_by_role("button", name="有", exact=True).is_disabled()
+    forget_failed_loads(page)
 
 
 # WCAG contrast of an element's text against the first solid background behind it.

@@ -317,9 +317,14 @@
           box.after(askForm);
         }
       } catch (e) {
+        if (e.code === "article_not_found") {
+          // Removed since the page showed it: trying again cannot help, a fresh search can.
+          result.textContent = "这篇文章已更新或下线，请重新搜索。";
+          return;
+        }
         yes.disabled = no.disabled = false;
         button.removeAttribute("aria-pressed");
-        result.textContent = "提交失败，请稍后再试。";
+        result.textContent = e.status === 429 ? errorMessage(e) : "提交失败，请稍后再试。";
       }
     });
     return box;
