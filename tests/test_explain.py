@@ -10,7 +10,7 @@ import pytest
 from faq_search.analysis import Analyzer
 from faq_search.build import build_index
 from faq_search.search import Searcher, _Explainer
-from tests.conftest import TINY_SYNONYMS, TINY_USER_WORDS, build_app, write_corpus
+from tests.conftest import TINY_ARTICLES, TINY_SYNONYMS, TINY_USER_WORDS, build_app, write_corpus
 from tests.test_incremental import build, entry, small_base, write, written  # noqa: F401 - small_base is a fixture
 
 ARTICLES = {
@@ -24,11 +24,7 @@ ARTICLES = {
         similar=["扫对方二维码转账怎么操作", "给朋友打钱", "咋给朋友转账"],
         answer="打开扫一扫，扫描对方的收款码，输入金额和支付密码即可完成转账。",
     ),
-    "password/forgot-pay.md": dict(
-        id="pw-pay", question="忘记支付密码怎么办？", category="password", tags=["密码"],
-        similar=["支付密码忘了", "付款密码不记得了"],
-        answer="进入「设置 → 安全中心 → 重置支付密码」，完成人脸识别后设置新的支付密码。",
-    ),
+    "password/forgot-pay.md": TINY_ARTICLES["password/forgot-pay.md"],
     "password/forgot-login.md": dict(
         id="pw-login", question="登陆密码忘了怎么办？", category="password", tags=["密码"],
         similar=["登陆密码记不住", "登陆不上去"],
