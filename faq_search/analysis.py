@@ -373,6 +373,10 @@ class Analyzer:
             pieces = (w for w, _start in self._whole_latin_runs([(w, 0) for w in pieces]))
         return [synonym(w, w) for w in pieces if _HAS_WORD_CHAR.search(w)]
 
+    def frequency(self, word: str) -> int:
+        """jieba's count of ``word`` in its dictionary (0 for a word it does not know)."""
+        return self._tokenizer.FREQ.get(word) or 0
+
     def _whole_latin_runs(self, pieces: list[tuple[str, int]]) -> list[tuple[str, int]]:
         """jieba cuts a run of letters at any dictionary word inside it: iphone → i + phone (a synonym of
         电话), apple → app + le. A run stays whole unless every piece of it is a dictionary word (kefu +

@@ -12,16 +12,24 @@ them as the index's words with that reading, before the query is analysed:
 * syllables no word covers are left as typed (``jiao shui fei`` → ``jiao水费``).
 
 Pinyin readings come from pypinyin, once per index version (≈ 20 ms per 1,000 words).
+
+The same table repairs homophone typos typed with an input method (密马忘了, 充直失败, 客福电话):
+``respell_homophones`` replaces a few characters that spell no word with the index word of the
+same reading. Search uses it only as a second chance, for a query it cannot otherwise answer.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 _RUN = re.compile(r"[a-z]+(?: [a-z]+)*")
 _HAN = re.compile(r"[\u4e00-\u9fff]+")
 _ANY_LETTER = re.compile(r"[A-Za-z\uff21-\uff3a\uff41-\uff5a]")
+# A homophone typo spans a word of 2–4 characters; readings tried per window (heteronyms multiply).
+_TYPO_WINDOWS = (4, 3, 2)
+_MAX_READINGS = 16
 
 
 def may_hold_pinyin(text: str) -> bool:
@@ -41,18 +49,25 @@ class PinyinReader:
         from pypinyin.contrib.tone_convert import to_normal
         from pypinyin.pinyin_dict import pinyin_dict
 
+        self._pinyin_dict, self._to_normal = pinyin_dict, to_normal
+        self._char_readings: dict[str, tuple[str, ...]] = {}
         self.syllables: set[str] = set()
         for ch in chars:
             if len(ch) == 1 and _HAN.fullmatch(ch) and ord(ch) in pinyin_dict:
                 self.syllables.update(to_normal(r) for r in pinyin_dict[ord(ch)].split(","))
         best: dict[str, tuple[float, str]] = {}
+        # Every word of a reading, commonest first: a typo picks the one closest to what was typed.
+        self.homophones: dict[str, list[tuple[float, str]]] = {}
         for word, cost in words:
             if len(word) < 2 or not _HAN.fullmatch(word):
                 continue
             reading = "".join(lazy_pinyin(word, style=Style.NORMAL))
             if reading not in best or cost < best[reading][0]:
                 best[reading] = (cost, word)
+            self.homophones.setdefault(reading, []).append((cost, word))
         self.words = {reading: word for reading, (_cost, word) in best.items()}
+        for same in self.homophones.values():
+            same.sort()
         self._longest_syllable = max(map(len, self.syllables), default=0)
         self._longest_word = max(map(len, self.words), default=0)
 
@@ -142,6 +157,60 @@ class PinyinReader:
                 pieces.append(text[i:j])
             i = j
         return _join(pieces)
+
+
+    def respell_homophones(self, text: str, fixed: Sequence[bool], is_word: Callable[[str], bool],
+                           stopwords: frozenset[str]) -> str:
+        """``text`` (normalised) with homophone typos replaced by index words: 密马忘了 → 密码忘了.
+
+        A window of 2–4 Chinese characters is a typo when none of its characters is ``fixed`` (part
+        of a word analysis recognised: the typo broke its word apart), it is no word itself
+        (``is_word``), and its characters' readings spell an index word of its length that differs
+        only where no stop word stands (的 → 地 is grammar, not a typo) and keeps at least one of its
+        characters in place. Of several such words, the one keeping most characters wins (易前宝 →
+        易钱宝, not 易钱包), then the commonest. Longest windows first."""
+        out = list(text)
+        fixed = list(fixed)
+        for size in _TYPO_WINDOWS:
+            for start in range(len(out) - size + 1):
+                if any(fixed[start:start + size]):
+                    continue
+                window = "".join(out[start:start + size])
+                if not _HAN.fullmatch(window) or is_word(window):
+                    continue
+                word = self._homophone(window, stopwords)
+                if word is not None:
+                    out[start:start + size] = word
+                    fixed[start:start + size] = [True] * size
+        return "".join(out)
+
+    def _homophone(self, window: str, stopwords: frozenset[str]) -> str | None:
+        readings = [self._readings(ch) for ch in window]
+        if not all(readings):
+            return None
+        best: tuple[int, float, str] | None = None
+        for spelling in itertools.islice(itertools.product(*readings), _MAX_READINGS):
+            for cost, word in self.homophones.get("".join(spelling), ()):
+                if len(word) != len(window) or word in stopwords:
+                    continue
+                kept = sum(a == b for a, b in zip(word, window))
+                if not 0 < kept < len(window) or any(a != b and a in stopwords for a, b in zip(window, word)):
+                    continue
+                if best is None or (-kept, cost) < (-best[0], best[1]):
+                    best = (kept, cost, word)
+        return None if best is None else best[2]
+
+    def _readings(self, ch: str) -> tuple[str, ...]:
+        """Tone-free reading of one character; () for one pypinyin lacks."""
+        found = self._char_readings.get(ch)
+        if found is None:
+            raw = self._pinyin_dict.get(ord(ch))
+            # The first reading only: an input method offers a character for its common reading
+            # (支 for zhi, never for qi).
+            found = (self._to_normal(raw.split(",")[0]),) if raw else ()
+            if len(self._char_readings) < 65_536:  # bounded: queries bring arbitrary characters
+                self._char_readings[ch] = found
+        return found
 
 
 def _join(pieces: list[str]) -> str:

@@ -13,6 +13,7 @@ import itertools
 import logging
 import math
 import os
+import re
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
@@ -54,6 +55,11 @@ SORTED_SUM_MIN = 2000
 ANSWER_GATHER = 4000
 ANSWER_BITMAP_SHARE = 32
 MIN_CONFIDENT_CHARS = 2
+# jieba's count from which a window of characters is a word of its own, not a typo (冻洁 has 3).
+MIN_DICTIONARY_COUNT = 10
+# A query respelled for its typos may answer with one of the first hits of the query as typed.
+RESPELLED_WITHIN = 3
+_HAS_HAN = re.compile("[\u4e00-\u9fff]")
 # Up to this many phrasings the LSA cosines are computed for all of them (≈ 10 µs), not gathered.
 LSA_FULL_PRODUCT = 10000
 # Articles whose phrasings an explanation keeps at hand (per Searcher).
@@ -598,6 +604,27 @@ class Searcher:
             query = self._pinyin().read(self.analyzer.normalize(query), self._knows)
         return self.analyzer.analyze(query)
 
+    def respelled_typos(self, query: str) -> str | None:
+        """``query`` normalised with its homophone typos respelled as the index's words (密马忘了 →
+        密码忘了, pinyin.py); None when it has none. Windows inside a word analysis recognises, or
+        that are words of jieba's dictionary or the index's text, are left alone."""
+        if may_hold_pinyin(query):
+            query = self._pinyin().read(self.analyzer.normalize(query), self._knows)
+        text = self.analyzer.spelled(query)
+        if not _HAS_HAN.search(text):
+            return None
+        vocab, grams = self.data.vocab["word"], self.data.vocab["char"]
+
+        def is_word(piece: str) -> bool:
+            return piece in vocab or piece in grams or self.analyzer.frequency(piece) >= MIN_DICTIONARY_COUNT
+
+        fixed = [False] * len(text)
+        for token in self.analyzer.tokens(text):
+            if token.end - token.start > 1 and (token.text in vocab or is_word(text[token.start:token.end])):
+                fixed[token.start:token.end] = [True] * (token.end - token.start)
+        respelled = self._pinyin().respell_homophones(text, fixed, is_word, self.analyzer.stopwords)
+        return respelled if respelled != text else None
+
     def _rows_by_article(self) -> bool:
         """Whether question rows are stored article by article (the builder writes them so)."""
         return self._derived("_grouped", lambda: bool(np.all(np.diff(self.data.row_article) >= 0)))
@@ -1083,7 +1110,9 @@ class Searcher:
     def search(self, query: str, k: int = 10, category: str | None = None, min_score: float | None = None,
                tag: str | None = None) -> list[Hit]:
         """Best ``k`` articles for ``query``, best first; [] when nothing scores ≥ ``min_score``.
-        ``category`` and ``tag`` keep only articles of that category / with that tag.
+        ``category`` and ``tag`` keep only articles of that category / with that tag. A query with no
+        confident answer is searched once more with its homophone typos respelled (respelled_typos);
+        that search's hits are returned when it has one.
 
         Raises QueryError('unknown_category'/'unknown_tag') for a category or tag the index lacks.
         """
@@ -1093,6 +1122,20 @@ class Searcher:
             raise QueryError("unknown_tag", f"unknown tag '{tag}'")
         if k <= 0 or not query or not query.strip():
             return []
+        hits = self._search(query, k, category, min_score, tag)
+        if hits and hits[0].confident:
+            return hits
+        # Only as a second chance: a rare word typed right is never "corrected" away from its answer.
+        respelled = self.respelled_typos(query)
+        if respelled is None:
+            return hits
+        again = self._search(respelled, k, category, min_score, tag)
+        # The respelled answer must be one the query as typed already brought up: a respelling that
+        # finds something new has changed the question (养老保险交 → 养老保先交, a scam warning).
+        shortlist = {h.id for h in hits[:RESPELLED_WITHIN]}
+        return again if again and again[0].confident and again[0].id in shortlist else hits
+
+    def _search(self, query: str, k: int, category: str | None, min_score: float | None, tag: str | None) -> list[Hit]:
         min_score = self.min_score if min_score is None else min_score
         analysis = self.analyze_query(query)
         # The reranker orders the first stage's best rerank_depth; a caller asking for more gets more.

@@ -54,6 +54,38 @@ def test_only_text_with_letters_is_looked_at():
     assert may_hold_pinyin("sao ma") and may_hold_pinyin("ＳＡＯ") and not may_hold_pinyin("扫码 123")
 
 
+TYPO_WORDS = [("密码", 1.0), ("充值", 2.0), ("客服", 2.0), ("易钱包", 1.0), ("易钱宝", 3.0), ("哪天", 5.0)]
+
+
+@pytest.fixture(scope="module")
+def typo_reader():
+    return PinyinReader(TYPO_WORDS, "密码充值客服易钱包宝哪天")
+
+
+def respell(reader, text, fixed=(), is_word=lambda piece: False, stopwords=frozenset("的了吗")):
+    """``text`` respelled, with the characters at positions ``fixed`` inside recognised words."""
+    return reader.respell_homophones(text, [i in fixed for i in range(len(text))], is_word, stopwords)
+
+
+@pytest.mark.parametrize("typed, meant", [
+    ("密马忘了", "密码忘了"),
+    ("充直失败", "充值失败"),
+    ("人工可服", "人工客服"),          # the first character the one mistyped
+    ("易前宝是啥", "易钱宝是啥"),      # 易钱包 reads the same and is commoner, but keeps fewer of what was typed
+])
+def test_homophone_typos_become_the_index_words(typo_reader, typed, meant):
+    assert respell(typo_reader, typed) == meant
+
+
+def test_what_is_a_word_or_inside_one_is_never_respelled(typo_reader):
+    assert respell(typo_reader, "密马忘了", fixed={0, 1}) == "密马忘了"           # 密马 recognised as a word
+    assert respell(typo_reader, "密马忘了", is_word=lambda p: p == "密马") == "密马忘了"
+    assert respell(typo_reader, "那天", stopwords=frozenset("那")) == "那天"   # a stop word is grammar, not a typo
+    assert respell(typo_reader, "那天", stopwords=frozenset()) == "哪天"
+    assert respell(typo_reader, "米马") == "米马"                             # shares no character with 密码
+    assert respell(typo_reader, "密码") == "密码"
+
+
 @pytest.fixture
 def searcher(tiny_index, tiny_analyzer):
     return Searcher.load(tiny_index, analyzer=tiny_analyzer)

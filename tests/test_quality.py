@@ -107,6 +107,19 @@ def test_a_filter_never_makes_another_article_the_confident_answer(searcher):
     assert best.confident and searcher.search("忘记登录密码怎么办", k=3, category=best.category)[0].confident
 
 
+def test_homophone_typos_get_the_answer_the_words_typed_right_get(searcher):
+    # A review's typos: the right article came first but was not confident, so the page said "no answer".
+    for typed, meant in [("充直失败", "充值失败"), ("客福电话", "客服电话"), ("登路不上去", "登录不上去"),
+                         ("闪腿", "闪退"), ("扫妈付款", "扫码付款")]:
+        hits, right = searcher.search(typed, k=1), searcher.search(meant, k=1)
+        assert hits[0].confident and hits[0].id == right[0].id, typed
+    assert searcher.respelled_typos("充值失败") is None
+    # Respelled (险交 → 先交), it finds an article the question as typed did not bring up: not its answer.
+    assert searcher.respelled_typos("养老保险交够多少年能领") is not None
+    hits = searcher.search("养老保险交够多少年能领", k=3)
+    assert not (hits and hits[0].confident)
+
+
 def test_metrics_on_a_hand_made_case(searcher):
     queries = [
         LabelledQuery("忘记登录密码了怎么办", ("password-forgot-login-password",)),
