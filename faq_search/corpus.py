@@ -180,7 +180,8 @@ class DictionaryError(CorpusError, ValueError):
 class Scope:
     """scope.yml: names of the products the knowledge base answers for (``ours``) and of others
     users mention (``others``). A question naming another product, and none of ours, is about that
-    product: search lists related articles but claims no answer, unless the best one names it too."""
+    product: search lists related articles but claims no answer, unless a question of the best one
+    names it too."""
 
     ours: tuple[str, ...] = ()
     others: tuple[str, ...] = ()

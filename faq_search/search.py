@@ -1072,14 +1072,15 @@ class Searcher:
 
     def may_be_confident(self, analysis) -> bool:
         """False for a query whose best hit is never "the answer", whatever its score."""
-        if sum(len(g) for g in analysis.chars if len(g) == 1 or g.isascii()) < MIN_CONFIDENT_CHARS:
-            return False  # one character is a keystroke, not a question
+        if sum(len(g) for g in set(analysis.chars) if len(g) == 1 or g.isascii()) < MIN_CONFIDENT_CHARS:
+            return False  # one character is a keystroke, not a question; nor is one held down (密密密…)
         # 怎么, 可以吗: a question with no topic has no one answer
         return not all(w in TOPIC_FREE_WORDS or w in self.analyzer.stopwords for w in analysis.words)
 
     def names_other_product(self, query: str, art: int) -> str | None:
         """The other product (scope.yml) ``query`` is about when it names one, names none of ours,
-        and article ``art`` does not name it either (微信 in "find us on WeChat" does); else None.
+        and no question of article ``art`` names it either (微信 in "find us on WeChat" does; QQ in a
+        scam warning's answer does not make the article about QQ); else None.
         Such a question is about that product: its hits are related reading, not the answer."""
         if not self._other_names:
             return None
@@ -1088,7 +1089,7 @@ class Searcher:
         if not named or any(n in text for n in self._own_names):
             return None
         article = self.articles[art]
-        article_text = self.analyzer.spelled("\n".join((*article.questions, article.answer)))
+        article_text = self.analyzer.spelled("\n".join(article.questions))
         return next((self._other_names[n] for n in named if n not in article_text), None)
 
     def other_product(self, query: str, hits: list[Hit]) -> str | None:

@@ -109,6 +109,12 @@ def test_out_of_domain_gets_no_confident_answer(searcher):
     assert not any(h.confident for h in searcher.search("今天天气怎么样"))
 
 
+def test_one_character_held_down_is_no_question(searcher):
+    # A review's 密 × 200 got an article at 0.999, confident: it holds one character, as 密 alone does.
+    hits = searcher.search("密" * 200)
+    assert hits and not any(h.confident for h in hits)
+
+
 def test_only_the_best_hit_can_be_confident(searcher):
     hits = searcher.search("忘记登录密码怎么办")
     assert hits[0].confident and not any(h.confident for h in hits[1:])
@@ -180,7 +186,7 @@ def test_a_question_about_another_product_gets_no_confident_answer(make_corpus, 
     from faq_search.build import build_index
 
     wechat = {"id": "svc-wechat", "question": "有微信公众号吗", "category": "transfer", "similar": ["公众号叫什么"],
-              "answer": "关注「易钱包」微信公众号，可以在线咨询客服。"}
+              "answer": "关注「易钱包」微信公众号，可以在线咨询客服。支付宝里搜不到我们。"}
     root = make_corpus({**TINY_ARTICLES, "service/wechat.md": wechat})
     (root / "scope.yml").write_text("ours: [易钱包]\nothers: [微信, 支付宝, Apple Pay]\n", "utf-8")
     build_index(root, tmp_path / "index", analyzer=tiny_analyzer)
@@ -195,4 +201,6 @@ def test_a_question_about_another_product_gets_no_confident_answer(make_corpus, 
     # Naming ours too, or an article that names that product, is ours to answer.
     assert searcher.names_other_product("易钱包的钱转到微信转错人了", by_id["tr-wrong"]) is None
     assert searcher.names_other_product("微信公众号叫什么", by_id["svc-wechat"]) is None
+    # Named in passing in an answer only (QQ in a scam warning), the product is not what the article is about.
+    assert searcher.names_other_product("支付宝公众号叫什么", by_id["svc-wechat"]) == "支付宝"
     assert searcher.names_other_product("钱转错人了", by_id["tr-wrong"]) is None
