@@ -47,7 +47,7 @@ def _jieba():
     jieba.setLogLevel(logging.WARNING)
     return jieba
 
-ANALYZER_VERSION = 2  # 2: runs of letters kept whole
+ANALYZER_VERSION = 3  # 2: runs of letters kept whole; 3: a Latin synonym typed in halves joined (top up)
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CJK_RUN = re.compile(f"[{_CJK}]+")
@@ -57,6 +57,7 @@ _LATIN_RUN = re.compile(r"[a-z0-9]+(?:[.+#][a-z0-9]+)*")
 _IS_CJK = re.compile(f"^[{_CJK}]+$")
 _HAS_WORD_CHAR = re.compile(f"[{_CJK}a-z0-9]")
 _HAS_LATIN = re.compile("[a-z]")
+_LATIN_WORD = re.compile("[a-z]+")
 # Zero-width and other format characters that users paste in by accident.
 _INVISIBLE = re.compile("[\u200b-\u200f\u2060-\u2064\ufeff\u00ad]")
 _SPACES = re.compile(r"\s+")
@@ -249,6 +250,8 @@ class Analyzer:
                     self.synonyms[word] = group[0]
                     if len(word) == len(group[0]) > 1:
                         self._respell[word] = group[0]
+        # Latin synonyms users also type in halves: top up / top-up for topup, e-mail, log in.
+        self._joinable = frozenset(w for g in self.synonym_groups for w in g if w.isascii() and w.isalpha())
         alternatives = "|".join(map(re.escape, sorted(self._respell, key=len, reverse=True)))
         self._respell_re = re.compile(alternatives) if alternatives else None
         self.fingerprint = self._fingerprint()
@@ -316,6 +319,8 @@ class Analyzer:
         return normalize_text(text, self._converter)
 
     def _respelled(self, norm: str) -> str:
+        if self._joinable and _HAS_LATIN.search(norm):
+            norm = self._joined_halves(norm)
         if self._respell_re is None:
             return norm
         return self._respell_re.sub(lambda m: self._respell[m.group(0)], norm)
@@ -354,6 +359,23 @@ class Analyzer:
         if self._only is not None and norm not in self._only:
             raise ValueError(f"a restricted analyzer cannot segment {text!r}")
         return norm
+
+    def _joined_halves(self, norm: str) -> str:
+        """Two Latin words, apart by a space or hyphen, written as one when together they are a
+        synonym and neither half is one: top up → topup (充值), e-mail → email; log in → login."""
+        words = list(_LATIN_WORD.finditer(norm))
+        out: list[str] = []
+        last = i = 0
+        while i < len(words) - 1:
+            first, second = words[i], words[i + 1]
+            joined = first.group() + second.group()
+            if (norm[first.end():second.start()] in (" ", "-") and joined in self._joinable
+                    and first.group() not in self._joinable and second.group() not in self._joinable):
+                out += (norm[last:first.start()], joined)
+                last, i = second.end(), i + 2
+            else:
+                i += 1
+        return "".join(out) + norm[last:] if out else norm
 
     def tokens(self, text: str) -> list[Token]:
         """Canonical words (synonyms mapped) with spans in the normalised text."""

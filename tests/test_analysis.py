@@ -71,6 +71,17 @@ def test_a_run_of_letters_is_not_cut_at_a_word_inside_it(real_analyzer):
     assert real_analyzer.words("kefudianhua") == ["客服", "电话"] and real_analyzer.words("phone") == ["电话"]
 
 
+def test_a_latin_synonym_typed_in_halves_is_read_whole(real_analyzer):
+    # 怎么top up got the article on receiving money; topup is a synonym of 充值.
+    assert real_analyzer.words("怎么top up") == ["怎么", "充值"]
+    assert real_analyzer.words("Top-Up失败") == ["充值", "失败"]
+    assert real_analyzer.words("e-mail换绑")[0] == "邮箱"
+    assert real_analyzer.words("to top up now") == ["to", "充值", "now"]
+    # Halves that are words of their own, or that make no synonym, stay apart.
+    assert real_analyzer.words("check in") == ["check", "in"]
+    assert real_analyzer.words("bill pay") == ["账单", "支付"]
+
+
 def test_every_user_word_is_kept_whole_in_context(real_analyzer):
     words = load_user_words(REAL_CORPUS / "dict" / "user_words.txt")
     assert len(words) >= 100
