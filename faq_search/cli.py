@@ -244,6 +244,67 @@ def _wrap(text: str, width: int) -> list[str]:
     return lines or [""]
 
 
+def _text_cells(text: str) -> int:
+    return sum(_cells(c) for c in text)
+
+
+def _fold(items: list[tuple[str, str, str | None]], width: int, st: _Style, indent: str = "   ",
+          hang: str | None = None) -> list[str]:
+    """``items`` (separator before it, text, style) as lines of at most ``width`` cells (CJK two), the
+    first after ``indent``, the others after ``hang``. Lines break only between items, a line then
+    starting with what the separator holds besides spaces (· ): an id or a tag is never cut, and one
+    wider than a line overflows it instead."""
+    hang = indent if hang is None else hang
+    lines, line, used = [], [], _text_cells(indent)
+    for sep, text, style in items:
+        if line and used + _text_cells(sep + text) > width:
+            lines.append(line)
+            line, used = [], _text_cells(hang)
+            sep = sep.lstrip()
+        piece = (sep if line or lines else "") + text
+        line.append((piece, style))
+        used += _text_cells(piece)
+    if line:
+        lines.append(line)
+    out = []
+    for i, line in enumerate(lines):
+        runs: list[list] = []  # one escape sequence per run of a style, as when printed unwrapped
+        for piece, style in line:
+            if runs and runs[-1][1] == style:
+                runs[-1][0] += piece
+            else:
+                runs.append([piece, style])
+        out.append((hang if i else indent) + "".join(st(text, style) if style else text for text, style in runs))
+    return out
+
+
+def _text_items(text: str) -> list[tuple[str, str, None]]:
+    """``text`` as items of _fold that break where _wrap breaks it (between CJK characters, at spaces)."""
+    items, sep = [], ""
+    for token in _WRAP_TOKEN.findall(text):
+        if token.isspace():
+            sep = " "
+        else:
+            items.append((sep, token, None))
+            sep = ""
+    return items
+
+
+def _meta_lines(searcher, a, width: int, st: _Style) -> list[str]:
+    """The `id · 分类 · #tags · 更新` line, folded between its items."""
+    items = [("", a.id, "dim"), (" · ", searcher.categories.get(a.category, a.category), "dim")]
+    items += [(" · " if i == 0 else " ", "#" + t, "dim") for i, t in enumerate(a.tags)]
+    return _fold([*items, (" · ", f"更新 {_format_time(a.updated)}", "dim")], width, st)
+
+
+def _labelled(label: str, items: list[tuple[str, str, str | None]], width: int, st: _Style, pad: int) -> list[str]:
+    """``label`` (cyan, padded to ``pad`` cells) then ``items``, continued under the first item."""
+    pad = max(pad, _text_cells(label) + 1)
+    lines = _fold(items, width, st, indent="   " + " " * pad)
+    lines[0] = "   " + st(label, "cyan") + " " * (pad - _text_cells(label)) + lines[0][3 + pad:]
+    return lines
+
+
 def _answer_lines(answer: str, width: int, indent: str) -> list[str]:
     out = []
     for raw in answer.splitlines():
@@ -392,15 +453,13 @@ def _answer(searcher, query: str, args, json_lines: bool = False) -> int:
         # The score ranks; whether a hit answers is the no-answer model's call (docs/api.md), said apart.
         score = f"{h.score:.3f} " + st(CONFIDENT if h.confident else UNSURE, "green" if h.confident else "yellow")
         print(f"{rank}. {st.marked(h.question, h.found_words, 'bold')}  {score}")
-        tags = " ".join("#" + t for t in h.tags)
-        name = searcher.categories.get(h.category, h.category)
-        print(st(f"   {h.id} · {name}{' · ' + tags if tags else ''} · 更新 {_format_time(h.updated)}", "dim"))
+        print("\n".join(_meta_lines(searcher, h, width, st)))
         _print_why(h, st)
         if rank == 1 or args.full:
             print()
             for line in _answer_lines(h.answer, width, "   "):
                 print(st.marked(line, h.found_words))
-            _print_related(searcher, h.id, st)
+            _print_related(searcher, h.id, st, width)
         print(flush=rank == len(hits))
     return 0
 
@@ -417,13 +476,14 @@ def _width() -> int:
     return max(40, min(100, os.get_terminal_size(sys.stdout.fileno()).columns if tty else 80))
 
 
-def _print_related(searcher, article_id: str, st: _Style) -> None:
+def _print_related(searcher, article_id: str, st: _Style, width: int) -> None:
     related = _related(searcher, article_id)
     if related:
         print()
     for r in related:
         name = searcher.categories.get(r.category, r.category)
-        print(f"   {st('相关', 'cyan')} {r.question} {st(f'({r.id} · {name})', 'dim')}")
+        items = [*_text_items(r.question), (" ", f"({r.id}", "dim"), (" · ", f"{name})", "dim")]
+        print("\n".join(_labelled("相关", items, width, st, 5)))
 
 
 def cmd_article(args) -> int:
@@ -483,13 +543,12 @@ def _print_article(searcher, a, given: str, feedback: dict | None, st: _Style, w
     if given != a.id:
         print(st(f"{given} 已改名为 {a.id}（{given} 是它的曾用 ID）", "yellow"))
     print(st(a.question, "bold"))
-    tags = " ".join("#" + t for t in a.tags)
-    name = searcher.categories.get(a.category, a.category)
-    print(st(f"   {a.id} · {name}{' · ' + tags if tags else ''} · 更新 {_format_time(a.updated)}", "dim"))
+    print("\n".join(_meta_lines(searcher, a, width, st)))
     if feedback is not None:
         print(f"   {st('反馈', 'cyan')}     有帮助 {feedback['helpful']} · 没帮助 {feedback['not_helpful']}")
     if a.aliases:
-        print(f"   {st('曾用 ID', 'cyan')}  {', '.join(a.aliases)}")
+        ids = [(" " if i else "", alias + ("," if i < len(a.aliases) - 1 else ""), None) for i, alias in enumerate(a.aliases)]
+        print("\n".join(_labelled("曾用 ID", ids, width, st, 9)))
     print()
     for line in _answer_lines(a.answer, width, "   "):
         print(line)
@@ -498,7 +557,7 @@ def _print_article(searcher, a, given: str, feedback: dict | None, st: _Style, w
         print(f"   {st('相似问法', 'cyan')}")
         for q in a.similar_questions:
             print(f"   · {q}")
-    _print_related(searcher, a.id, st)
+    _print_related(searcher, a.id, st, width)
     sys.stdout.flush()
 
 

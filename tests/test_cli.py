@@ -532,3 +532,35 @@ def test_wrapped_answers_keep_punctuation_with_its_character():
         assert "".join(lines).replace(" ", "") == text.replace(" ", "")
         assert all(sum(map(_cells, line)) <= width for line in lines), width
         assert not any(line[0] in "，。」）" for line in lines[1:]) and not any(line[-1] in "「（" for line in lines), (width, lines)
+
+
+def test_id_tag_and_related_lines_fold_at_the_terminal_width_between_items(make_corpus, tmp_path, tiny_analyzer,
+                                                                            capsys, monkeypatch):
+    from faq_search.cli import _cells
+
+    long_id = "withdraw-arrival-time-on-working-days-weekends-holidays"  # wider than a 60-cell line after 相关
+    wd = {**TINY_ARTICLES["withdraw/arrival.md"], "id": long_id, "related": ["pw-login"],
+          "tags": ["提现", "到账时间", "处理中", "银行卡到账", "节假日到账", "工作日"]}
+    login = {**TINY_ARTICLES["password/forgot-login.md"], "related": [long_id, "pw-pay"],
+             "aliases": ["password-forgot-login-password-2024", "password-forgot-login-old"]}
+    build_index(make_corpus({**TINY_ARTICLES, "withdraw/arrival.md": wd, "password/forgot-login.md": login}),
+                tmp_path / "ix", analyzer=tiny_analyzer)
+    capsys.readouterr()
+
+    def run(width, argv, color="never"):
+        monkeypatch.setattr("faq_search.cli._width", lambda: width)
+        assert main([*argv, "--index", str(tmp_path / "ix"), "--color", color]) == 0
+        return capsys.readouterr().out
+
+    def whole(text):  # ids, tags and dates: what must never be cut
+        return sorted(t for t in re.findall(r"[^\s()·,]+", text) if "-" in t or t.startswith("#"))
+
+    for argv in (["search", "提现多久", "-k", "1"], ["article", "pw-login"]):
+        wide, narrow = run(200, argv), run(60, argv)
+        assert max(map(len, wide.splitlines())) > 60  # else nothing to fold
+        for line in narrow.splitlines():
+            # Over 60 cells only for one item wider than the line, never cut.
+            assert sum(map(_cells, line)) <= 60 or len(line.strip().lstrip("·(").split()) == 1, line
+        assert whole(narrow) == whole(wide) and len(re.findall(r"更新 \d{4}-\d\d-\d\d \d\d:\d\d", narrow)) == 1
+        assert re.sub(r"\033\[[\d;]*m", "", run(60, argv, "always")) == narrow  # the colours do not move a break
+    assert f"\n        ({long_id}\n        · 提现)\n" in narrow  # overflowing alone, its category after it
