@@ -431,8 +431,7 @@ def _answer(searcher, query: str, args, json_lines: bool = False) -> int:
     try:
         hits = searcher.search(query, k=args.k, category=args.category, tag=args.tag)
     except QueryError as e:
-        known = ", ".join(searcher.categories) if e.code == "unknown_category" else ", ".join(list(searcher.tag_counts())[:30])
-        print(f"error: {e}; known: {known}", file=sys.stderr)
+        print(f"error: {e}; {_unknown_filter(searcher, e.code, args)}", file=sys.stderr)
         return 2
     other = searcher.other_product(query, hits)  # 支付宝客服电话: ours would answer the wrong product
     if args.json:
@@ -462,6 +461,32 @@ def _answer(searcher, query: str, args, json_lines: bool = False) -> int:
             _print_related(searcher, h.id, st, width)
         print(flush=rank == len(hits))
     return 0
+
+
+def _like(typed: str, names: list[str], n: int = 10) -> list[str]:
+    """Of ``names`` (most used first), those holding ``typed`` or held in it, then the spellings
+    closest to it (difflib): 忘记 → 忘记密码, pasword → password."""
+    import difflib
+
+    folded = typed.casefold()
+    near = [t for t in names if folded in t.casefold() or (t.casefold() in folded and len(t) > 1)]
+    return list(dict.fromkeys(near + difflib.get_close_matches(typed, names, n=n, cutoff=0.6)))[:n]
+
+
+def _unknown_filter(searcher, code: str, args) -> str:
+    """What to say after an unknown --category or --tag: the close ones first, then how to see all."""
+    if code == "unknown_category":  # few: all listed, by id with their names (密码 finds password)
+        cats = searcher.categories
+        ids, names = _like(args.category, list(cats)), _like(args.category, list(cats.values()))
+        close = ", ".join(f"{c} ({cats[c]})" for c in cats if c in ids or cats[c] in names)
+        listed = ", ".join(f"{c} ({cats[c]})" for c in cats)
+        return (f"did you mean {close}? " if close else "") + f"the categories: {listed}"
+    tags = list(searcher.tag_counts())
+    close = _like(args.tag, tags)
+    shown = close or tags[:10]
+    head = f"did you mean {', '.join(close)}?" if close else f"no tag is like it; the most used: {', '.join(shown)}"
+    more = f" ({len(tags) - len(shown)} more: `faq-search tags` lists them all)" if len(tags) > len(shown) else ""
+    return head + more
 
 
 def _colour(choice: str) -> bool:
@@ -559,6 +584,28 @@ def _print_article(searcher, a, given: str, feedback: dict | None, st: _Style, w
             print(f"   · {q}")
     _print_related(searcher, a.id, st, width)
     sys.stdout.flush()
+
+
+def cmd_tags(args) -> int:
+    """Every tag with its articles, most used first (as /api/tags gives them)."""
+    from .index import IndexError_
+    from .search import Searcher
+
+    try:
+        searcher = Searcher.load(args.index, compiled=False)
+    except (IndexError_, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if args.category and args.category not in searcher.categories:
+        print(f"error: unknown category '{args.category}'; {_unknown_filter(searcher, 'unknown_category', args)}",
+              file=sys.stderr)
+        return 2
+    counts = searcher.tag_counts(args.category)
+    if args.json:
+        print(_json({"tags": [{"name": t, "count": n} for t, n in counts.items()], "index_version": searcher.version}))
+    else:
+        print("".join(f"{n:5d}  {t}\n" for t, n in counts.items()), end="")
+    return 0
 
 
 def cmd_eval(args) -> int:
@@ -781,6 +828,12 @@ def main(argv: list[str] | None = None) -> int:
                    "when several ids are given)")
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto", help=color_help)
     p.set_defaults(func=cmd_article)
+
+    p = sub.add_parser("tags", help="every tag --tag takes, with its number of articles, most used first")
+    p.add_argument("--index", default=env.FAQ_INDEX_DIR, help=index_help)
+    p.add_argument("--category", default=None, help="only the tags of this category id's articles (default: all)")
+    p.add_argument("--json", action="store_true", help="the body of GET /api/tags")
+    p.set_defaults(func=cmd_tags)
 
     p = sub.add_parser("eval", help="search quality on labelled queries (acc@1, MRR@10, recall@10, no-answer)")
     p.add_argument("--index", default=env.FAQ_INDEX_DIR, help=index_help)

@@ -262,7 +262,24 @@ def test_search_by_tag_and_unknown_tag(tiny_index, capsys):
     assert main(["search", "忘记密码", "--index", str(tiny_index), "--tag", "支付"]) == 0
     assert "pw-pay" in capsys.readouterr().out
     assert main(["search", "忘记密码", "--index", str(tiny_index), "--tag", "nope"]) == 2
-    assert "unknown tag" in capsys.readouterr().err
+    assert capsys.readouterr().err == ("error: unknown tag 'nope'; no tag is like it; the most used: 密码, 提现, 支付, 转账\n")
+    # The tags like the typed one first, and how to see those not shown.
+    assert main(["search", "忘记密码", "--index", str(tiny_index), "--tag", "提"]) == 2
+    assert capsys.readouterr().err == "error: unknown tag '提'; did you mean 提现? (3 more: `faq-search tags` lists them all)\n"
+    assert main(["search", "忘记密码", "--index", str(tiny_index), "--tag", "忘记支付密码"]) == 2
+    assert "did you mean 密码, 支付? (2 more: " in capsys.readouterr().err
+    assert main(["search", "忘记密码", "--index", str(tiny_index), "--category", "密码"]) == 2  # a name, not the id
+    assert capsys.readouterr().err == ("error: unknown category '密码'; did you mean password (密码)? the categories: "
+                                       "password (密码), transfer (转账), withdraw (提现)\n")
+
+
+def test_tags_command_lists_what_api_tags_gives(tiny_index, client, capsys):
+    assert main(["tags", "--index", str(tiny_index), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == client.get("/api/tags").get_json()
+    assert main(["tags", "--index", str(tiny_index), "--category", "password"]) == 0
+    assert capsys.readouterr().out == "    2  密码\n    1  支付\n"
+    assert main(["tags", "--index", str(tiny_index), "--category", "nope"]) == 2
+    assert "unknown category 'nope'; the categories: password (密码)" in capsys.readouterr().err
 
 
 def test_no_confident_answer_is_flagged(tiny_index, capsys):
@@ -456,7 +473,7 @@ def test_search_k_above_the_servers_limit_is_refused_as_the_api_refuses_it(tiny_
     assert main(["search", "提现", "--index", str(tiny_index), "-k", "3", "--json"]) == 0
 
 
-@pytest.mark.parametrize("command", ["build", "search", "article", "eval", "confusions", "serve", "report"])
+@pytest.mark.parametrize("command", ["build", "search", "article", "tags", "eval", "confusions", "serve", "report"])
 def test_every_option_says_what_it_does_and_its_default(command, capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", "200")
     monkeypatch.setenv("PORT", "9123")  # the defaults shown are the environment's
