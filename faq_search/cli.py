@@ -383,6 +383,7 @@ def _answer_each_line(searcher, args) -> int:
             import readline  # noqa: F401 - line editing and ↑ for earlier questions at input()'s prompt
         except ImportError:
             pass
+    refused = 0  # piped: lines that were no question make the exit status 2, as an unknown id does for `article`
     while True:
         try:
             line = input("问题> ") if interactive else sys.stdin.readline()
@@ -390,13 +391,19 @@ def _answer_each_line(searcher, args) -> int:
             print()
             return 0
         if not interactive and not line:
-            return 0
+            return 2 if refused else 0
         query = line.strip()
         if not query:
             continue
-        problem = _question_error(query, getattr(sys.stdin, "encoding", None) or "UTF-8")
+        encoding = getattr(sys.stdin, "encoding", None) or "UTF-8"
+        problem = _question_error(query, encoding)
         if problem:  # the session goes on: the next line may be a question
             print(f"error: {problem}", file=sys.stderr, flush=True)
+            refused += 1
+            if args.json:  # a line in its place, in the API's error shape: a script pairs lines read and written
+                code = "missing_query" if problem == EMPTY_QUESTION else "invalid_encoding"
+                shown = query.encode(encoding, "surrogateescape").decode(encoding, "replace")  # bad bytes as U+FFFD
+                print(_json({"query": shown, "error": {"code": code, "message": problem}}, indent=None), flush=True)
             continue
         if read_current(args.index) not in (None, searcher.version):
             try:
@@ -802,7 +809,9 @@ def main(argv: list[str] | None = None) -> int:
                        epilog="Exit status: 0 when the question was searched, whether or not an article matched "
                        "(no match: 没有找到匹配的答案, or \"results\": [] with --json); 2 for an empty question, one of bytes "
                        "that are not UTF-8, a bad "
-                       "-k, an unknown --category or --tag, or an index that cannot be loaded.")
+                       "-k, an unknown --category or --tag, or an index that cannot be loaded; questions piped one a "
+                       "line: 2 at the end when a line was no question (the others answered; with --json an "
+                       "{\"query\", \"error\": {\"code\", \"message\"}} line in its place).")
     p.add_argument("query", nargs="?", help="without it: one question a line from standard input (a prompt on "
                    "a terminal), the index loaded once")
     p.add_argument("--index", default=env.FAQ_INDEX_DIR, help=index_help)

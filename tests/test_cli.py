@@ -179,10 +179,11 @@ def test_an_empty_question_is_said_to_be_empty(tiny_index, capsys, monkeypatch):
             assert captured.out == ""
     # One a line: said, and the next question is answered.
     monkeypatch.setattr("sys.stdin", io.StringIO("？？\n忘记登录密码\n"))
-    assert main(["search", "--index", str(tiny_index), "--json", "-k", "1"]) == 0
+    assert main(["search", "--index", str(tiny_index), "--json", "-k", "1"]) == 2
     captured = capsys.readouterr()
     assert "the question is empty" in captured.err
-    assert [json.loads(line)["query"] for line in captured.out.splitlines()] == ["忘记登录密码"]
+    assert [json.loads(line)["query"] for line in captured.out.splitlines()] == ["？？", "忘记登录密码"]
+    assert json.loads(captured.out.splitlines()[0])["error"]["code"] == "missing_query"
 
 
 def test_a_question_of_bytes_that_are_not_utf8_is_said_so(tiny_index, capsys, monkeypatch):
@@ -192,11 +193,22 @@ def test_a_question_of_bytes_that_are_not_utf8_is_said_so(tiny_index, capsys, mo
         captured = capsys.readouterr()
         assert captured.err.startswith("error: the question is not UTF-8 text (bytes \\xff") and captured.out == ""
     # Standard input with the strict decoding a UTF-8 locale gives it: said, and the next line answered.
-    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"\xff\xfe\n" + "忘记登录密码\n".encode()), encoding="utf-8"))
-    assert main(["search", "--index", str(tiny_index), "--json", "-k", "1"]) == 0
+    # With --json a line in its place, in the API's error shape, so that input and output lines pair up;
+    # exit status 2 at the end, as `article` gives when one id of several names nothing.
+    piped = "提现多久到账\n".encode() + b"\xff\xfe\xe5\x9d\x8f\n\n" + "忘记登录密码\n".encode()
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(piped), encoding="utf-8"))
+    assert main(["search", "--index", str(tiny_index), "--json", "-k", "1"]) == 2
     captured = capsys.readouterr()
     assert "error: the question is not UTF-8 text (bytes \\xff \\xfe are not UTF-8)" in captured.err
-    assert [json.loads(line)["query"] for line in captured.out.splitlines()] == ["忘记登录密码"]
+    answers = [json.loads(line) for line in captured.out.splitlines()]
+    assert [a["query"] for a in answers] == ["提现多久到账", "\ufffd\ufffd坏", "忘记登录密码"]  # the blank line is no question
+    assert answers[1] == {"query": "\ufffd\ufffd坏", "error": {
+        "code": "invalid_encoding", "message": captured.err.splitlines()[0].removeprefix("error: ")}}
+    assert "results" in answers[0] and "results" in answers[2]
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(piped), encoding="utf-8"))
+    assert main(["search", "--index", str(tiny_index), "-k", "1"]) == 2  # as text: the error on stderr alone
+    captured = capsys.readouterr()
+    assert "\ufffd" not in captured.out and captured.out.count("可信") == 2
 
 
 def test_build_index_script_is_a_thin_entry(make_corpus, tmp_path):
