@@ -244,6 +244,67 @@ def _wrap(text: str, width: int) -> list[str]:
     return lines or [""]
 
 
+def _text_cells(text: str) -> int:
+    return sum(_cells(c) for c in text)
+
+
+def _fold(items: list[tuple[str, str, str | None]], width: int, st: _Style, indent: str = "   ",
+          hang: str | None = None) -> list[str]:
+    """``items`` (separator before it, text, style) as lines of at most ``width`` cells (CJK two), the
+    first after ``indent``, the others after ``hang``. Lines break only between items, a line then
+    starting with what the separator holds besides spaces (· ): an id or a tag is never cut, and one
+    wider than a line overflows it instead."""
+    hang = indent if hang is None else hang
+    lines, line, used = [], [], _text_cells(indent)
+    for sep, text, style in items:
+        if line and used + _text_cells(sep + text) > width:
+            lines.append(line)
+            line, used = [], _text_cells(hang)
+            sep = sep.lstrip()
+        piece = (sep if line or lines else "") + text
+        line.append((piece, style))
+        used += _text_cells(piece)
+    if line:
+        lines.append(line)
+    out = []
+    for i, line in enumerate(lines):
+        runs: list[list] = []  # one escape sequence per run of a style, as when printed unwrapped
+        for piece, style in line:
+            if runs and runs[-1][1] == style:
+                runs[-1][0] += piece
+            else:
+                runs.append([piece, style])
+        out.append((hang if i else indent) + "".join(st(text, style) if style else text for text, style in runs))
+    return out
+
+
+def _text_items(text: str) -> list[tuple[str, str, None]]:
+    """``text`` as items of _fold that break where _wrap breaks it (between CJK characters, at spaces)."""
+    items, sep = [], ""
+    for token in _WRAP_TOKEN.findall(text):
+        if token.isspace():
+            sep = " "
+        else:
+            items.append((sep, token, None))
+            sep = ""
+    return items
+
+
+def _meta_lines(searcher, a, width: int, st: _Style) -> list[str]:
+    """The `id · 分类 · #tags · 更新` line, folded between its items."""
+    items = [("", a.id, "dim"), (" · ", searcher.categories.get(a.category, a.category), "dim")]
+    items += [(" · " if i == 0 else " ", "#" + t, "dim") for i, t in enumerate(a.tags)]
+    return _fold([*items, (" · ", f"更新 {_format_time(a.updated)}", "dim")], width, st)
+
+
+def _labelled(label: str, items: list[tuple[str, str, str | None]], width: int, st: _Style, pad: int) -> list[str]:
+    """``label`` (cyan, padded to ``pad`` cells) then ``items``, continued under the first item."""
+    pad = max(pad, _text_cells(label) + 1)
+    lines = _fold(items, width, st, indent="   " + " " * pad)
+    lines[0] = "   " + st(label, "cyan") + " " * (pad - _text_cells(label)) + lines[0][3 + pad:]
+    return lines
+
+
 def _answer_lines(answer: str, width: int, indent: str) -> list[str]:
     out = []
     for raw in answer.splitlines():
@@ -322,6 +383,7 @@ def _answer_each_line(searcher, args) -> int:
             import readline  # noqa: F401 - line editing and ↑ for earlier questions at input()'s prompt
         except ImportError:
             pass
+    refused = 0  # piped: lines that were no question make the exit status 2, as an unknown id does for `article`
     while True:
         try:
             line = input("问题> ") if interactive else sys.stdin.readline()
@@ -329,13 +391,19 @@ def _answer_each_line(searcher, args) -> int:
             print()
             return 0
         if not interactive and not line:
-            return 0
+            return 2 if refused else 0
         query = line.strip()
         if not query:
             continue
-        problem = _question_error(query, getattr(sys.stdin, "encoding", None) or "UTF-8")
+        encoding = getattr(sys.stdin, "encoding", None) or "UTF-8"
+        problem = _question_error(query, encoding)
         if problem:  # the session goes on: the next line may be a question
             print(f"error: {problem}", file=sys.stderr, flush=True)
+            refused += 1
+            if args.json:  # a line in its place, in the API's error shape: a script pairs lines read and written
+                code = "missing_query" if problem == EMPTY_QUESTION else "invalid_encoding"
+                shown = query.encode(encoding, "surrogateescape").decode(encoding, "replace")  # bad bytes as U+FFFD
+                print(_json({"query": shown, "error": {"code": code, "message": problem}}, indent=None), flush=True)
             continue
         if read_current(args.index) not in (None, searcher.version):
             try:
@@ -370,8 +438,7 @@ def _answer(searcher, query: str, args, json_lines: bool = False) -> int:
     try:
         hits = searcher.search(query, k=args.k, category=args.category, tag=args.tag)
     except QueryError as e:
-        known = ", ".join(searcher.categories) if e.code == "unknown_category" else ", ".join(list(searcher.tag_counts())[:30])
-        print(f"error: {e}; known: {known}", file=sys.stderr)
+        print(f"error: {e}; {_unknown_filter(searcher, e.code, args)}", file=sys.stderr)
         return 2
     other = searcher.other_product(query, hits)  # 支付宝客服电话: ours would answer the wrong product
     if args.json:
@@ -392,17 +459,41 @@ def _answer(searcher, query: str, args, json_lines: bool = False) -> int:
         # The score ranks; whether a hit answers is the no-answer model's call (docs/api.md), said apart.
         score = f"{h.score:.3f} " + st(CONFIDENT if h.confident else UNSURE, "green" if h.confident else "yellow")
         print(f"{rank}. {st.marked(h.question, h.found_words, 'bold')}  {score}")
-        tags = " ".join("#" + t for t in h.tags)
-        name = searcher.categories.get(h.category, h.category)
-        print(st(f"   {h.id} · {name}{' · ' + tags if tags else ''} · 更新 {_format_time(h.updated)}", "dim"))
+        print("\n".join(_meta_lines(searcher, h, width, st)))
         _print_why(h, st)
         if rank == 1 or args.full:
             print()
             for line in _answer_lines(h.answer, width, "   "):
                 print(st.marked(line, h.found_words))
-            _print_related(searcher, h.id, st)
+            _print_related(searcher, h.id, st, width)
         print(flush=rank == len(hits))
     return 0
+
+
+def _like(typed: str, names: list[str], n: int = 10) -> list[str]:
+    """Of ``names`` (most used first), those holding ``typed`` or held in it, then the spellings
+    closest to it (difflib): 忘记 → 忘记密码, pasword → password."""
+    import difflib
+
+    folded = typed.casefold()
+    near = [t for t in names if folded in t.casefold() or (t.casefold() in folded and len(t) > 1)]
+    return list(dict.fromkeys(near + difflib.get_close_matches(typed, names, n=n, cutoff=0.6)))[:n]
+
+
+def _unknown_filter(searcher, code: str, args) -> str:
+    """What to say after an unknown --category or --tag: the close ones first, then how to see all."""
+    if code == "unknown_category":  # few: all listed, by id with their names (密码 finds password)
+        cats = searcher.categories
+        ids, names = _like(args.category, list(cats)), _like(args.category, list(cats.values()))
+        close = ", ".join(f"{c} ({cats[c]})" for c in cats if c in ids or cats[c] in names)
+        listed = ", ".join(f"{c} ({cats[c]})" for c in cats)
+        return (f"did you mean {close}? " if close else "") + f"the categories: {listed}"
+    tags = list(searcher.tag_counts())
+    close = _like(args.tag, tags)
+    shown = close or tags[:10]
+    head = f"did you mean {', '.join(close)}?" if close else f"no tag is like it; the most used: {', '.join(shown)}"
+    more = f" ({len(tags) - len(shown)} more: `faq-search tags` lists them all)" if len(tags) > len(shown) else ""
+    return head + more
 
 
 def _colour(choice: str) -> bool:
@@ -417,13 +508,14 @@ def _width() -> int:
     return max(40, min(100, os.get_terminal_size(sys.stdout.fileno()).columns if tty else 80))
 
 
-def _print_related(searcher, article_id: str, st: _Style) -> None:
+def _print_related(searcher, article_id: str, st: _Style, width: int) -> None:
     related = _related(searcher, article_id)
     if related:
         print()
     for r in related:
         name = searcher.categories.get(r.category, r.category)
-        print(f"   {st('相关', 'cyan')} {r.question} {st(f'({r.id} · {name})', 'dim')}")
+        items = [*_text_items(r.question), (" ", f"({r.id}", "dim"), (" · ", f"{name})", "dim")]
+        print("\n".join(_labelled("相关", items, width, st, 5)))
 
 
 def cmd_article(args) -> int:
@@ -483,13 +575,12 @@ def _print_article(searcher, a, given: str, feedback: dict | None, st: _Style, w
     if given != a.id:
         print(st(f"{given} 已改名为 {a.id}（{given} 是它的曾用 ID）", "yellow"))
     print(st(a.question, "bold"))
-    tags = " ".join("#" + t for t in a.tags)
-    name = searcher.categories.get(a.category, a.category)
-    print(st(f"   {a.id} · {name}{' · ' + tags if tags else ''} · 更新 {_format_time(a.updated)}", "dim"))
+    print("\n".join(_meta_lines(searcher, a, width, st)))
     if feedback is not None:
         print(f"   {st('反馈', 'cyan')}     有帮助 {feedback['helpful']} · 没帮助 {feedback['not_helpful']}")
     if a.aliases:
-        print(f"   {st('曾用 ID', 'cyan')}  {', '.join(a.aliases)}")
+        ids = [(" " if i else "", alias + ("," if i < len(a.aliases) - 1 else ""), None) for i, alias in enumerate(a.aliases)]
+        print("\n".join(_labelled("曾用 ID", ids, width, st, 9)))
     print()
     for line in _answer_lines(a.answer, width, "   "):
         print(line)
@@ -498,8 +589,30 @@ def _print_article(searcher, a, given: str, feedback: dict | None, st: _Style, w
         print(f"   {st('相似问法', 'cyan')}")
         for q in a.similar_questions:
             print(f"   · {q}")
-    _print_related(searcher, a.id, st)
+    _print_related(searcher, a.id, st, width)
     sys.stdout.flush()
+
+
+def cmd_tags(args) -> int:
+    """Every tag with its articles, most used first (as /api/tags gives them)."""
+    from .index import IndexError_
+    from .search import Searcher
+
+    try:
+        searcher = Searcher.load(args.index, compiled=False)
+    except (IndexError_, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if args.category and args.category not in searcher.categories:
+        print(f"error: unknown category '{args.category}'; {_unknown_filter(searcher, 'unknown_category', args)}",
+              file=sys.stderr)
+        return 2
+    counts = searcher.tag_counts(args.category)
+    if args.json:
+        print(_json({"tags": [{"name": t, "count": n} for t, n in counts.items()], "index_version": searcher.version}))
+    else:
+        print("".join(f"{n:5d}  {t}\n" for t, n in counts.items()), end="")
+    return 0
 
 
 def cmd_eval(args) -> int:
@@ -696,7 +809,9 @@ def main(argv: list[str] | None = None) -> int:
                        epilog="Exit status: 0 when the question was searched, whether or not an article matched "
                        "(no match: 没有找到匹配的答案, or \"results\": [] with --json); 2 for an empty question, one of bytes "
                        "that are not UTF-8, a bad "
-                       "-k, an unknown --category or --tag, or an index that cannot be loaded.")
+                       "-k, an unknown --category or --tag, or an index that cannot be loaded; questions piped one a "
+                       "line: 2 at the end when a line was no question (the others answered; with --json an "
+                       "{\"query\", \"error\": {\"code\", \"message\"}} line in its place).")
     p.add_argument("query", nargs="?", help="without it: one question a line from standard input (a prompt on "
                    "a terminal), the index loaded once")
     p.add_argument("--index", default=env.FAQ_INDEX_DIR, help=index_help)
@@ -722,6 +837,12 @@ def main(argv: list[str] | None = None) -> int:
                    "when several ids are given)")
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto", help=color_help)
     p.set_defaults(func=cmd_article)
+
+    p = sub.add_parser("tags", help="every tag --tag takes, with its number of articles, most used first")
+    p.add_argument("--index", default=env.FAQ_INDEX_DIR, help=index_help)
+    p.add_argument("--category", default=None, help="only the tags of this category id's articles (default: all)")
+    p.add_argument("--json", action="store_true", help="the body of GET /api/tags")
+    p.set_defaults(func=cmd_tags)
 
     p = sub.add_parser("eval", help="search quality on labelled queries (acc@1, MRR@10, recall@10, no-answer)")
     p.add_argument("--index", default=env.FAQ_INDEX_DIR, help=index_help)

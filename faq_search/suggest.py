@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
@@ -722,12 +723,22 @@ def _searches(typed: str, normalize: Callable[[str], str], char_pinyin: dict[str
     if not q or k <= 0:
         return []
     searches = [(_TEXT, q, 0)]
-    if re.search(r"[a-z]", q):
+    spelled = _toneless(q)
+    if re.search(r"[a-z]", spelled):
         # Letters: pinyin being typed. Chinese characters before them are read as pinyin too.
-        searches.append((_PINYIN, "".join(char_pinyin.get(c, "\0") if _CJK.match(c) else c for c in q), 1))
-        if q.isascii() and q.isalnum():
-            searches.append((_INITIALS, q, 2))
+        searches.append((_PINYIN, "".join(char_pinyin.get(c, "\0") if _CJK.match(c) else c for c in spelled), 1))
+        if spelled.isascii() and spelled.isalnum():
+            searches.append((_INITIALS, spelled, 2))
     return searches
+
+
+def _toneless(q: str) -> str:
+    """Pinyin typed as it is written (lü, lǚ, the keyboard's lu:, chūguó) spelled as the stored syllables
+    are, toneless with ü as v (pypinyin's Style.NORMAL): lv, chuguo."""
+    if q.isascii() and "u:" not in q:
+        return q
+    q = unicodedata.normalize("NFD", q).replace("u\u0308", "v").replace("u:", "v")
+    return unicodedata.normalize("NFC", "".join(c for c in q if not unicodedata.combining(c)))
 
 
 class LayeredSuggester:

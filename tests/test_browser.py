@@ -630,6 +630,34 @@ def test_agent_console_filters_explains_and_copies(browser, site):
         ids = p.locator("#agent-results code").all_inner_texts()
         assert "password-forgot-payment-password" in ids and "password-forgot-login-password" not in ids
         assert "tag=%E6%94%AF%E4%BB%98%E5%AF%86%E7%A0%81" in p.url
+        # From a filter (a select, not a text field): j/k move, Enter goes to the list, Esc and / to the box.
+        focused = "document.activeElement.id"
+        p.focus("#atag")
+        p.keyboard.press("j")
+        assert p.get_attribute("#agent-item-1", "aria-selected") == "true"
+        assert (p.evaluate(focused), p.input_value("#atag")) == ("atag", "支付密码")
+        p.keyboard.press("k")
+        assert p.get_attribute("#agent-item-0", "aria-selected") == "true"
+        p.keyboard.press("Enter")
+        assert p.evaluate(focused) == "agent-results"
+        p.focus("#atag")
+        p.keyboard.press("Escape")
+        assert p.evaluate(focused) == "aq"
+        p.focus("#acategory")
+        p.keyboard.press("/")
+        assert p.evaluate(focused) == "aq"
+        # The list of keys: ? opens it, naming ? and Esc; Esc closes it.
+        p.keyboard.press("Escape")
+        p.keyboard.press("?")
+        keys = p.locator("#agent-keys")
+        assert keys.is_visible() and p.get_attribute("#keys-button", "aria-expanded") == "true"
+        assert "?" in keys.locator("kbd").all_inner_texts() and "Esc" in keys.locator("kbd").all_inner_texts()
+        p.keyboard.press("Escape")
+        assert keys.is_hidden() and p.get_attribute("#keys-button", "aria-expanded") == "false"
+        # ↓ in a filter still chooses its next option.
+        p.focus("#acategory")
+        p.keyboard.press("ArrowDown")
+        assert p.evaluate(focused) == "acategory" and p.input_value("#acategory") != "password"
         p.check_clean()
     finally:
         context.close()

@@ -179,10 +179,11 @@ def test_an_empty_question_is_said_to_be_empty(tiny_index, capsys, monkeypatch):
             assert captured.out == ""
     # One a line: said, and the next question is answered.
     monkeypatch.setattr("sys.stdin", io.StringIO("？？\n忘记登录密码\n"))
-    assert main(["search", "--index", str(tiny_index), "--json", "-k", "1"]) == 0
+    assert main(["search", "--index", str(tiny_index), "--json", "-k", "1"]) == 2
     captured = capsys.readouterr()
     assert "the question is empty" in captured.err
-    assert [json.loads(line)["query"] for line in captured.out.splitlines()] == ["忘记登录密码"]
+    assert [json.loads(line)["query"] for line in captured.out.splitlines()] == ["？？", "忘记登录密码"]
+    assert json.loads(captured.out.splitlines()[0])["error"]["code"] == "missing_query"
 
 
 def test_a_question_of_bytes_that_are_not_utf8_is_said_so(tiny_index, capsys, monkeypatch):
@@ -192,11 +193,22 @@ def test_a_question_of_bytes_that_are_not_utf8_is_said_so(tiny_index, capsys, mo
         captured = capsys.readouterr()
         assert captured.err.startswith("error: the question is not UTF-8 text (bytes \\xff") and captured.out == ""
     # Standard input with the strict decoding a UTF-8 locale gives it: said, and the next line answered.
-    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"\xff\xfe\n" + "忘记登录密码\n".encode()), encoding="utf-8"))
-    assert main(["search", "--index", str(tiny_index), "--json", "-k", "1"]) == 0
+    # With --json a line in its place, in the API's error shape, so that input and output lines pair up;
+    # exit status 2 at the end, as `article` gives when one id of several names nothing.
+    piped = "提现多久到账\n".encode() + b"\xff\xfe\xe5\x9d\x8f\n\n" + "忘记登录密码\n".encode()
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(piped), encoding="utf-8"))
+    assert main(["search", "--index", str(tiny_index), "--json", "-k", "1"]) == 2
     captured = capsys.readouterr()
     assert "error: the question is not UTF-8 text (bytes \\xff \\xfe are not UTF-8)" in captured.err
-    assert [json.loads(line)["query"] for line in captured.out.splitlines()] == ["忘记登录密码"]
+    answers = [json.loads(line) for line in captured.out.splitlines()]
+    assert [a["query"] for a in answers] == ["提现多久到账", "\ufffd\ufffd坏", "忘记登录密码"]  # the blank line is no question
+    assert answers[1] == {"query": "\ufffd\ufffd坏", "error": {
+        "code": "invalid_encoding", "message": captured.err.splitlines()[0].removeprefix("error: ")}}
+    assert "results" in answers[0] and "results" in answers[2]
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(piped), encoding="utf-8"))
+    assert main(["search", "--index", str(tiny_index), "-k", "1"]) == 2  # as text: the error on stderr alone
+    captured = capsys.readouterr()
+    assert "\ufffd" not in captured.out and captured.out.count("可信") == 2
 
 
 def test_build_index_script_is_a_thin_entry(make_corpus, tmp_path):
@@ -262,7 +274,24 @@ def test_search_by_tag_and_unknown_tag(tiny_index, capsys):
     assert main(["search", "忘记密码", "--index", str(tiny_index), "--tag", "支付"]) == 0
     assert "pw-pay" in capsys.readouterr().out
     assert main(["search", "忘记密码", "--index", str(tiny_index), "--tag", "nope"]) == 2
-    assert "unknown tag" in capsys.readouterr().err
+    assert capsys.readouterr().err == ("error: unknown tag 'nope'; no tag is like it; the most used: 密码, 提现, 支付, 转账\n")
+    # The tags like the typed one first, and how to see those not shown.
+    assert main(["search", "忘记密码", "--index", str(tiny_index), "--tag", "提"]) == 2
+    assert capsys.readouterr().err == "error: unknown tag '提'; did you mean 提现? (3 more: `faq-search tags` lists them all)\n"
+    assert main(["search", "忘记密码", "--index", str(tiny_index), "--tag", "忘记支付密码"]) == 2
+    assert "did you mean 密码, 支付? (2 more: " in capsys.readouterr().err
+    assert main(["search", "忘记密码", "--index", str(tiny_index), "--category", "密码"]) == 2  # a name, not the id
+    assert capsys.readouterr().err == ("error: unknown category '密码'; did you mean password (密码)? the categories: "
+                                       "password (密码), transfer (转账), withdraw (提现)\n")
+
+
+def test_tags_command_lists_what_api_tags_gives(tiny_index, client, capsys):
+    assert main(["tags", "--index", str(tiny_index), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == client.get("/api/tags").get_json()
+    assert main(["tags", "--index", str(tiny_index), "--category", "password"]) == 0
+    assert capsys.readouterr().out == "    2  密码\n    1  支付\n"
+    assert main(["tags", "--index", str(tiny_index), "--category", "nope"]) == 2
+    assert "unknown category 'nope'; the categories: password (密码)" in capsys.readouterr().err
 
 
 def test_no_confident_answer_is_flagged(tiny_index, capsys):
@@ -456,7 +485,7 @@ def test_search_k_above_the_servers_limit_is_refused_as_the_api_refuses_it(tiny_
     assert main(["search", "提现", "--index", str(tiny_index), "-k", "3", "--json"]) == 0
 
 
-@pytest.mark.parametrize("command", ["build", "search", "article", "eval", "confusions", "serve", "report"])
+@pytest.mark.parametrize("command", ["build", "search", "article", "tags", "eval", "confusions", "serve", "report"])
 def test_every_option_says_what_it_does_and_its_default(command, capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", "200")
     monkeypatch.setenv("PORT", "9123")  # the defaults shown are the environment's
@@ -532,3 +561,35 @@ def test_wrapped_answers_keep_punctuation_with_its_character():
         assert "".join(lines).replace(" ", "") == text.replace(" ", "")
         assert all(sum(map(_cells, line)) <= width for line in lines), width
         assert not any(line[0] in "，。」）" for line in lines[1:]) and not any(line[-1] in "「（" for line in lines), (width, lines)
+
+
+def test_id_tag_and_related_lines_fold_at_the_terminal_width_between_items(make_corpus, tmp_path, tiny_analyzer,
+                                                                            capsys, monkeypatch):
+    from faq_search.cli import _cells
+
+    long_id = "withdraw-arrival-time-on-working-days-weekends-holidays"  # wider than a 60-cell line after 相关
+    wd = {**TINY_ARTICLES["withdraw/arrival.md"], "id": long_id, "related": ["pw-login"],
+          "tags": ["提现", "到账时间", "处理中", "银行卡到账", "节假日到账", "工作日"]}
+    login = {**TINY_ARTICLES["password/forgot-login.md"], "related": [long_id, "pw-pay"],
+             "aliases": ["password-forgot-login-password-2024", "password-forgot-login-old"]}
+    build_index(make_corpus({**TINY_ARTICLES, "withdraw/arrival.md": wd, "password/forgot-login.md": login}),
+                tmp_path / "ix", analyzer=tiny_analyzer)
+    capsys.readouterr()
+
+    def run(width, argv, color="never"):
+        monkeypatch.setattr("faq_search.cli._width", lambda: width)
+        assert main([*argv, "--index", str(tmp_path / "ix"), "--color", color]) == 0
+        return capsys.readouterr().out
+
+    def whole(text):  # ids, tags and dates: what must never be cut
+        return sorted(t for t in re.findall(r"[^\s()·,]+", text) if "-" in t or t.startswith("#"))
+
+    for argv in (["search", "提现多久", "-k", "1"], ["article", "pw-login"]):
+        wide, narrow = run(200, argv), run(60, argv)
+        assert max(map(len, wide.splitlines())) > 60  # else nothing to fold
+        for line in narrow.splitlines():
+            # Over 60 cells only for one item wider than the line, never cut.
+            assert sum(map(_cells, line)) <= 60 or len(line.strip().lstrip("·(").split()) == 1, line
+        assert whole(narrow) == whole(wide) and len(re.findall(r"更新 \d{4}-\d\d-\d\d \d\d:\d\d", narrow)) == 1
+        assert re.sub(r"\033\[[\d;]*m", "", run(60, argv, "always")) == narrow  # the colours do not move a break
+    assert f"\n        ({long_id}\n        · 提现)\n" in narrow  # overflowing alone, its category after it

@@ -50,6 +50,13 @@ def test_completions(tiny_suggester, typed, first):
     assert got and got[0].id == first, [(s.id, s.matched) for s in got]
 
 
+@pytest.mark.parametrize("typed", ["lvyou", "lüyou", "LÜYOU", "lǚyou", "lu:you", "lü", "lǘ you", "chūguó lǚ"])
+def test_u_umlaut_and_tone_marks_read_as_the_toneless_v(tiny_analyzer, typed):
+    # pypinyin writes 旅 lv: ü as typed (or u: on a keyboard without it) and tone marks are the same syllable.
+    trip = Article(id="trip", question="出国旅游能用吗？", answer="能。", category="password")
+    assert ids(Suggester([trip], tiny_analyzer.normalize).suggest(typed)) == ["trip"]
+
+
 def test_pinyin_matches_start_at_a_syllable(tiny_suggester):
     # "ima" occurs inside "mima" but no syllable starts with it.
     assert tiny_suggester.suggest("ima") == []

@@ -315,10 +315,11 @@
       showArticle(link.dataset.article);
     }
   });
-  keysButton.addEventListener("click", () => {
-    keys.hidden = !keys.hidden;
-    keysButton.setAttribute("aria-expanded", keys.hidden ? "false" : "true");
-  });
+  function showKeys(shown) {
+    keys.hidden = !shown;
+    keysButton.setAttribute("aria-expanded", shown ? "true" : "false");
+  }
+  keysButton.addEventListener("click", () => showKeys(keys.hidden));
 
   // An article that is not (or not the selected one) in the list: a related one.
   function showArticle(id) {
@@ -335,7 +336,28 @@
 
   document.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey || event.isComposing) return;
-    const typing = event.target === input || /^(INPUT|TEXTAREA|SELECT)$/.test(event.target.tagName);
+    if (event.key === "Escape" && !keys.hidden) {
+      // The list of keys closes first, wherever the focus is.
+      event.preventDefault();
+      showKeys(false);
+      return;
+    }
+    const typing = event.target === input || /^(INPUT|TEXTAREA)$/.test(event.target.tagName);
+    if (event.target.tagName === "SELECT") {
+      // A filter is no text field: / j k work from it, Esc goes back to the box, Enter to the list.
+      // Arrows and other letters still choose an option, as a select does.
+      if (event.key === "Escape") {
+        event.preventDefault();
+        input.focus();
+        return;
+      }
+      if (event.key === "Enter") {
+        event.preventDefault();
+        list.focus();
+        return;
+      }
+      if (!["/", "j", "k"].includes(event.key)) return;
+    }
     if (event.target === input) {
       if (event.key === "ArrowDown" || event.key === "ArrowUp") {
         event.preventDefault();
