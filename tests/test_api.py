@@ -209,7 +209,9 @@ def test_popular_is_votes_then_the_curated_list(app_factory, make_corpus, tmp_pa
     client = app_factory(tmp_path / "ix", FAQ_POPULAR_MIN_VOTES=2).test_client()
     ids = lambda: [(q["id"], q["source"]) for q in client.get("/api/popular").get_json()["questions"]]
     assert ids() == [("wd-time", "curated"), ("pw-login", "curated")]
-    vote = lambda aid, *helpful: [client.post("/api/feedback", json={"query": "", "article_id": aid, "helpful": h})
+    voters = iter(range(1, 100))  # each vote from another visitor: one counts once per article
+    vote = lambda aid, *helpful: [client.post("/api/feedback", json={"query": "", "article_id": aid, "helpful": h},
+                                              environ_overrides={"REMOTE_ADDR": f"10.0.0.{next(voters)}"})
                                   for h in helpful]
     vote("tr-wrong", True)
     assert ids() == [("wd-time", "curated"), ("pw-login", "curated")]  # one vote is not popularity

@@ -21,6 +21,7 @@ from .errors import ApiError
 from .payloads import SearchPayloads, related_of, search_body
 from .schema import Field, json_body
 from .observability import note_search, note_view
+from .security import client_address
 
 bp = Blueprint("api", __name__)
 log = logging.getLogger(__name__)
@@ -353,7 +354,7 @@ def _stored(write):
 
 @bp.post("/api/feedback")
 def add_feedback():
-    """Body {query, article_id, helpful}; 201 with the article's counts."""
+    """Body {query, article_id, helpful}; 201 with the article's counts, a repeated vote too (not counted)."""
     body = json_body(_feedback_schema())
     s = searcher()
     query, article_id, helpful = body["query"], body["article_id"], body["helpful"]
@@ -363,8 +364,9 @@ def add_feedback():
         raise ApiError(404, "article_not_found", f"no article with id '{article_id}'")
     aliases = s.get(current).aliases
     # The vote's query is kept like the query log keeps it: personal data redacted first.
-    counts = _stored(lambda: feedback_store().add_vote(redact(query), current, helpful, aliases))
-    return {"article_id": current, "feedback": counts.to_dict()}, 201
+    counts, counted = _stored(lambda: feedback_store().add_vote(redact(query), current, helpful, aliases,
+                                                                client_address()))
+    return {"article_id": current, "feedback": counts.to_dict(), "counted": counted}, 201
 
 
 @bp.get("/api/feedback/stats")
