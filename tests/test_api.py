@@ -233,6 +233,15 @@ def test_browse_articles_by_category_and_tag(client):
     assert_error(client.get("/api/articles?tag=nope"), 400, "unknown_tag")
     assert_error(client.get("/api/articles?category=nope"), 400, "unknown_category")
     assert_error(client.get("/api/articles?limit=0"), 400, "invalid_limit")
+    # Past the first page: the same order, from an offset; the total stays that of the whole list.
+    every = [a["id"] for a in client.get("/api/articles").get_json()["articles"]]
+    page = client.get("/api/articles?limit=2&offset=1").get_json()
+    assert [a["id"] for a in page["articles"]] == every[1:3] and page["total"] == 4
+    assert client.get("/api/articles?category=password&offset=1").get_json()["articles"][0]["id"] == "pw-pay"
+    assert client.get("/api/articles?offset=4").get_json() | {"index_version": None} == {
+        "articles": [], "total": 4, "index_version": None}
+    for bad in ("-1", "", "x", "1.5", "1000000000"):
+        assert_error(client.get(f"/api/articles?offset={bad}"), 400, "invalid_offset")
 
 
 def test_search_results_are_the_hits_with_their_related_articles(app_factory, tiny_index):

@@ -27,6 +27,7 @@ bp = Blueprint("api", __name__)
 log = logging.getLogger(__name__)
 
 MAX_CONTACT_CHARS = 100
+MAX_OFFSET = 999_999_999  # the most _int_arg reads (9 digits); past the total is an empty page
 
 
 def live():
@@ -223,17 +224,18 @@ def suggest():
 
 @bp.get("/api/articles")
 def articles():
-    """Browse: the questions of a category and/or tag, in corpus order."""
+    """Browse: the questions of a category and/or tag, in corpus order, ``limit`` from ``offset`` on."""
     s = searcher()
     category = category_arg(s)
     tag = request.args.get("tag") or None
     if tag and tag not in s.tag_counts():
         raise ApiError(400, "unknown_tag", f"unknown tag '{tag}'")
     limit = _int_arg("limit", 100, 1, 1000)
+    offset = _int_arg("offset", 0, 0, MAX_OFFSET)  # pages past the first: offset += limit while < total
     chosen = [a for a in s.articles if (not category or a.category == category) and (not tag or tag in a.tags)]
     return {
         "articles": [{"id": a.id, "question": a.question, "category": a.category, "tags": list(a.tags), "updated": a.updated}
-                     for a in chosen[:limit]],
+                     for a in chosen[offset:offset + limit]],
         "total": len(chosen),
         "index_version": s.version,
     }
