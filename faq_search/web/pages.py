@@ -27,6 +27,7 @@ bp = Blueprint("pages", __name__, template_folder="templates", static_folder="st
 CHANNELS_ARTICLE = "service-working-hours"
 CONTACT_ARTICLE = "service-human-agent"
 STATIC_MAX_AGE = 365 * 24 * 3600  # versioned URLs never change content
+UNAVAILABLE = "搜索服务暂时不可用，请稍后再试。"
 
 
 def _static_version(filename: str) -> str:
@@ -105,9 +106,6 @@ def index():
         browse = [a for a in s.articles if a.category == category]
     # 503 while no index serves: a balancer (deploy/nginx.conf) then tries another replica.
     return _index_page(s, q, category, None if s else UNAVAILABLE, hits, browse, too_long), 200 if s is not None else 503
-
-
-UNAVAILABLE = "搜索服务暂时不可用，请稍后再试。"
 
 
 def _category(s: Searcher | None) -> str | None:
