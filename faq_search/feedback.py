@@ -3,11 +3,16 @@
 Stored in one SQLite file (standard library), ``<FAQ_DATA_DIR>/feedback.sqlite3``, shared by every
 worker process. Each call opens and closes its own connection, so nothing crosses gunicorn's fork or
 threads; WAL mode lets readers go on while a vote is written. Reads never create the file.
+
+A client counts once per article: its first vote is a row of ``feedback`` (what every count reads),
+later ones are kept in ``repeat_votes``. Clients are told apart by ``voters``: a keyed hash of the
+article id and the client's address, never the address, and not the same for two articles.
 """
 
 from __future__ import annotations
 
 import bisect
+import hmac
 import sqlite3
 import time
 from contextlib import closing
@@ -25,6 +30,11 @@ CREATE TABLE IF NOT EXISTS feedback(
 CREATE INDEX IF NOT EXISTS feedback_article ON feedback(article_id);
 CREATE TABLE IF NOT EXISTS questions(
     id INTEGER PRIMARY KEY, ts REAL NOT NULL, query TEXT NOT NULL, contact TEXT NOT NULL DEFAULT '');
+CREATE TABLE IF NOT EXISTS repeat_votes(
+    id INTEGER PRIMARY KEY, ts REAL NOT NULL, query TEXT NOT NULL, article_id TEXT NOT NULL, helpful INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS voters(token BLOB PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS voter_key(id INTEGER PRIMARY KEY CHECK (id = 1), key BLOB NOT NULL);
+INSERT OR IGNORE INTO voter_key VALUES (1, randomblob(32));
 """
 # Each article's totals, kept by triggers as votes are added, removed or edited (an operator deleting
 # spam with sqlite3): the search page lists the most helpful articles on every visit, and summing 100k
@@ -71,19 +81,23 @@ class FeedbackStore:
         self.path = Path(path)
         self._clock = clock
         self._timeout = timeout
-        self._ready = False  # schema created by this process
+        self._key: bytes | None = None  # the store's voter key, read once the schema is there
 
     def _connect(self) -> sqlite3.Connection:
         return sqlite3.connect(self.path, timeout=self._timeout)
 
-    def _write(self, sql: str, params: tuple) -> int:
-        if not self._ready:
+    def _setup(self) -> None:
+        """Create the schema (once per process, before its first write)."""
+        if self._key is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with closing(self._connect()) as db:
                 db.execute("PRAGMA journal_mode=WAL")
                 db.executescript(_SCHEMA)
                 db.executescript(_TOTALS)
-            self._ready = True
+                self._key = db.execute("SELECT key FROM voter_key").fetchone()[0]
+
+    def _write(self, sql: str, params: tuple) -> int:
+        self._setup()
         with closing(self._connect()) as db, db:
             return db.execute(sql, params).lastrowid
 
@@ -101,11 +115,31 @@ class FeedbackStore:
                     return []
                 return self._read(fallback, params)
 
-    def add_vote(self, query: str, article_id: str, helpful: bool, aliases: Iterable[str] = ()) -> Counts:
-        """Record one vote; returns the article's counts including it (and the votes under ``aliases``)."""
-        self._write("INSERT INTO feedback(ts, query, article_id, helpful) VALUES (?, ?, ?, ?)",
-                    (self._clock(), query, article_id, int(bool(helpful))))
-        return self.counts(article_id, aliases)
+    def add_vote(self, query: str, article_id: str, helpful: bool, aliases: Iterable[str] = (),
+                 client: str | None = None) -> tuple[Counts, bool]:
+        """Record one vote: the article's counts (with the votes under ``aliases``), and whether this vote
+        is among them. ``client`` (its address) counts once per article, under a former id too; a
+        repeat is kept, not counted. Without one (a script, an import) every vote counts."""
+        self._setup()
+        row = (self._clock(), query, article_id, int(bool(helpful)))
+        with closing(self._connect()) as db, db:
+            counted = client is None or self._first_vote(db, client, (article_id, *aliases))
+            table = "feedback" if counted else "repeat_votes"
+            db.execute(f"INSERT INTO {table}(ts, query, article_id, helpful) VALUES (?, ?, ?, ?)", row)
+        return self.counts(article_id, aliases), counted
+
+    def _first_vote(self, db: sqlite3.Connection, client: str, ids: tuple[str, ...]) -> bool:
+        """Whether ``client`` votes for the article (``ids``: its id, then former ids) for the first
+        time; it is remembered as having voted. Part of the caller's transaction."""
+        tokens = [hmac.digest(self._key, f"{aid}\n{client}".encode("utf-8", "surrogateescape"), "sha256")[:16]
+                  for aid in dict.fromkeys(ids)]
+        # Written first: the write lock is taken here, so a parallel vote of the same client waits for
+        # this transaction and then finds its token.
+        if db.execute("INSERT OR IGNORE INTO voters VALUES (?)", tokens[:1]).rowcount == 0:
+            return False
+        former = tokens[1:]
+        return not former or db.execute(
+            f"SELECT 1 FROM voters WHERE token IN ({', '.join('?' * len(former))})", former).fetchone() is None
 
     def _totals(self, where: str = "", params: tuple = ()) -> list[tuple]:
         """(id, helpful, not helpful) of the ids with votes (``where``: a condition on article_id),

@@ -194,7 +194,7 @@ def test_votes_under_former_ids_count_for_the_article(tmp_path):
         store.add_vote("", aid, helpful)
     assert store.counts("pw-payment") == Counts(1, 0)
     assert store.counts("pw-payment", ("pw-pay", "password-pay")) == Counts(3, 1)
-    assert store.add_vote("", "pw-payment", False, ("pw-pay",)) == Counts(2, 2)
+    assert store.add_vote("", "pw-payment", False, ("pw-pay",)) == (Counts(2, 2), True)
     aliases = {"pw-pay": "pw-payment", "password-pay": "pw-payment", "unused": "pw-login"}
     assert list(store.all_counts(aliases).items()) == [
         ("pw-login", Counts(3, 0)), ("pw-payment", Counts(3, 2)), ("gone", Counts(1, 0))]
@@ -232,8 +232,12 @@ def test_a_vote_for_a_former_id_counts_for_the_article(renamed_client, tmp_path)
     FeedbackStore(tmp_path / "data" / "feedback.sqlite3").add_vote("", "pw-pay", True)  # voted before the rename
     r = renamed_client.post("/api/feedback", json={"query": "支付密码", "article_id": "pw-pay", "helpful": True})
     assert r.status_code == 201
-    assert r.get_json() == {"article_id": "pw-payment", "feedback": {"helpful": 2, "not_helpful": 0}}
+    assert r.get_json() == {"article_id": "pw-payment", "feedback": {"helpful": 2, "not_helpful": 0}, "counted": True}
+    # Its visitor voting again under the new id: the same article, not counted; another visitor is.
     r = renamed_client.post("/api/feedback", json={"query": "", "article_id": "pw-payment", "helpful": False})
+    assert r.status_code == 201 and r.get_json()["counted"] is False
+    r = renamed_client.post("/api/feedback", json={"query": "", "article_id": "pw-payment", "helpful": False},
+                            environ_overrides={"REMOTE_ADDR": "10.0.0.2"})
     assert r.get_json()["feedback"] == {"helpful": 2, "not_helpful": 1}
     assert renamed_client.get("/api/articles/pw-payment").get_json()["feedback"] == {"helpful": 2, "not_helpful": 1}
     assert_error(renamed_client.post("/api/feedback", json={"query": "", "article_id": "nope", "helpful": True}),

@@ -209,7 +209,9 @@ def test_popular_is_votes_then_the_curated_list(app_factory, make_corpus, tmp_pa
     client = app_factory(tmp_path / "ix", FAQ_POPULAR_MIN_VOTES=2).test_client()
     ids = lambda: [(q["id"], q["source"]) for q in client.get("/api/popular").get_json()["questions"]]
     assert ids() == [("wd-time", "curated"), ("pw-login", "curated")]
-    vote = lambda aid, *helpful: [client.post("/api/feedback", json={"query": "", "article_id": aid, "helpful": h})
+    voters = iter(range(1, 100))  # each vote from another visitor: one counts once per article
+    vote = lambda aid, *helpful: [client.post("/api/feedback", json={"query": "", "article_id": aid, "helpful": h},
+                                              environ_overrides={"REMOTE_ADDR": f"10.0.0.{next(voters)}"})
                                   for h in helpful]
     vote("tr-wrong", True)
     assert ids() == [("wd-time", "curated"), ("pw-login", "curated")]  # one vote is not popularity
@@ -231,6 +233,15 @@ def test_browse_articles_by_category_and_tag(client):
     assert_error(client.get("/api/articles?tag=nope"), 400, "unknown_tag")
     assert_error(client.get("/api/articles?category=nope"), 400, "unknown_category")
     assert_error(client.get("/api/articles?limit=0"), 400, "invalid_limit")
+    # Past the first page: the same order, from an offset; the total stays that of the whole list.
+    every = [a["id"] for a in client.get("/api/articles").get_json()["articles"]]
+    page = client.get("/api/articles?limit=2&offset=1").get_json()
+    assert [a["id"] for a in page["articles"]] == every[1:3] and page["total"] == 4
+    assert client.get("/api/articles?category=password&offset=1").get_json()["articles"][0]["id"] == "pw-pay"
+    assert client.get("/api/articles?offset=4").get_json() | {"index_version": None} == {
+        "articles": [], "total": 4, "index_version": None}
+    for bad in ("-1", "", "x", "1.5", "1000000000"):
+        assert_error(client.get(f"/api/articles?offset={bad}"), 400, "invalid_offset")
 
 
 def test_search_results_are_the_hits_with_their_related_articles(app_factory, tiny_index):

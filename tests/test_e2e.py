@@ -46,7 +46,14 @@ def test_real_server_answers_the_password_question_first(server):
         assert body["results"][0]["id"] == "password-forgot-login-password"
 
 
-def test_real_server_errors_are_json(server):
+QUESTION = b'{"query":"te test"}'
+
+
+def te_question(headers: bytes, body: bytes = QUESTION) -> bytes:
+    return b"POST /api/question HTTP/1.1\r\nContent-Type: application/json\r\n" + headers + b"\r\n" + body
+
+
+def test_real_server_errors_are_json(server, tmp_path):
     status, body = get(server + "/api/search?q=")
     assert status == 400 and body["error"]["code"] == "missing_query"
     status, body = get(server + "/nope")
@@ -63,6 +70,11 @@ def test_real_server_errors_are_json(server):
         (b"GET /healthz HTTP/1.x\r\n\r\n", 400, "bad_request"),
         (b"GET /healthz HTTP/1.1\r\nExpect: a-miracle\r\n\r\n", 417, "http_error"),
         (b"POST /api/question HTTP/1.1\r\nTransfer-Encoding: zstd\r\n\r\n", 501, "http_error"),
+        # gunicorn accepts these but does not decode them: the app would read the coded bytes as the body.
+        (te_question(b"Transfer-Encoding: gzip\r\n"), 501, "http_error"),
+        (te_question(b"Transfer-Encoding: deflate\r\nContent-Length: 19\r\n"), 501, "http_error"),
+        (te_question(b"Transfer-Encoding: gzip, chunked\r\n", b"13\r\n" + QUESTION + b"\r\n0\r\n\r\n"), 501, "http_error"),
+        (te_question(b"Transfer-Encoding: identity\r\nContent-Length: 19\r\n"), 501, "http_error"),
         # Werkzeug's routing drops the leading slashes gunicorn keeps: these used to answer 200.
         (b"GET //api/search?q=abc HTTP/1.1\r\nConnection: close\r\n\r\n", 404, "not_found"),
         (b"GET /// HTTP/1.1\r\nConnection: close\r\n\r\n", 404, "not_found"),
@@ -71,6 +83,11 @@ def test_real_server_errors_are_json(server):
         assert status_line.startswith(b"HTTP/1.1 %d " % status), (request[:40], status_line, body[:200])
         assert headers["content-type"] == "application/json" and headers["x-content-type-options"] == "nosniff"
         assert json.loads(body)["error"]["code"] == code and json.loads(body)["error"]["message"]
+    assert not (tmp_path / "data" / "feedback.sqlite3").exists()  # no question stored from a coded body
+    # chunked alone is implemented
+    status_line, _, _ = raw_request(server, te_question(b"Transfer-Encoding: chunked\r\nConnection: close\r\n",
+                                                         b"13\r\n" + QUESTION + b"\r\n0\r\n\r\n"))
+    assert status_line.startswith(b"HTTP/1.1 201 "), status_line
     status_line, headers, body = raw_request(server, b"OPTIONS /api/search HTTP/1.1\r\nConnection: close\r\n\r\n")
     assert status_line.startswith(b"HTTP/1.1 204 ") and "GET" in headers["allow"] and "content-type" not in headers
 

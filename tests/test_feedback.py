@@ -1,6 +1,7 @@
 """Votes ("was this helpful?") and left questions: the SQLite store and its API."""
 
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -20,7 +21,7 @@ def test_reads_do_not_create_the_database(store):
 
 
 def test_votes_are_counted_per_article(store):
-    assert store.add_vote("忘记密码", "pw-login", True) == Counts(1, 0)
+    assert store.add_vote("忘记密码", "pw-login", True) == (Counts(1, 0), True)
     store.add_vote("忘记密码", "pw-login", False)
     store.add_vote("支付密码", "pw-pay", True)
     store.add_vote("支付密码忘了", "pw-pay", True)
@@ -66,7 +67,7 @@ def test_a_store_from_before_the_totals_gets_them_from_its_votes(store):
                        [("old-a", 1), ("old-b", 0), ("old-a", 1), ("old-b", 1), ("old-c", 0)])
     before = {"old-a": Counts(2, 0), "old-b": Counts(1, 1), "old-c": Counts(0, 1)}
     assert store.all_counts() == before and store.counts("old-b") == Counts(1, 1)  # read before any write
-    store.add_vote("q", "old-c", True)
+    store.add_vote("q", "old-c", True, client="10.0.0.1")
     with sqlite3.connect(store.path) as db:
         totals = {a: Counts(h, n) for a, h, n in db.execute("SELECT * FROM vote_totals")}
     assert totals == {**before, "old-c": Counts(1, 1)} == store.all_counts()
@@ -92,14 +93,55 @@ def test_two_stores_on_one_file_see_each_other(store):
 def test_post_feedback_stores_and_counts(client, tmp_path):
     r = client.post("/api/feedback", json={"query": "忘记密码", "article_id": "pw-login", "helpful": True})
     assert r.status_code == 201
-    assert r.get_json() == {"article_id": "pw-login", "feedback": {"helpful": 1, "not_helpful": 0}}
-    client.post("/api/feedback", json={"query": "忘记密码", "article_id": "pw-login", "helpful": False})
+    assert r.get_json() == {"article_id": "pw-login", "feedback": {"helpful": 1, "not_helpful": 0}, "counted": True}
+    client.post("/api/feedback", json={"query": "忘记密码", "article_id": "pw-login", "helpful": False},
+                environ_overrides={"REMOTE_ADDR": "10.0.0.2"})
     assert client.get("/api/articles/pw-login").get_json()["feedback"] == {"helpful": 1, "not_helpful": 1}
     stats = client.get("/api/feedback/stats").get_json()["articles"]
     assert stats == [{"id": "pw-login", "question": "忘记登录密码怎么办？", "helpful": 1, "not_helpful": 1}]
     with sqlite3.connect(tmp_path / "data" / "feedback.sqlite3") as db:
         assert db.execute("SELECT query, article_id, helpful FROM feedback").fetchall() == [
             ("忘记密码", "pw-login", 1), ("忘记密码", "pw-login", 0)]
+
+
+def test_a_client_counts_once_per_article(store):
+    assert store.add_vote("忘记密码", "pw-login", True, client="10.0.0.1") == (Counts(1, 0), True)
+    # Its repeats are kept but not counted, whichever way they go; another article or client counts.
+    assert store.add_vote("忘记密码", "pw-login", True, client="10.0.0.1") == (Counts(1, 0), False)
+    assert store.add_vote("密码", "pw-login", False, client="10.0.0.1") == (Counts(1, 0), False)
+    assert store.add_vote("支付密码", "pw-pay", False, client="10.0.0.1") == (Counts(0, 1), True)
+    assert store.add_vote("忘记密码", "pw-login", True, client="10.0.0.2") == (Counts(2, 0), True)
+    # A vote under the article's former id was this client's vote for it.
+    assert store.add_vote("", "pw-pay-renamed", True, ("pw-pay",), client="10.0.0.1") == (Counts(0, 1), False)
+    assert store.all_counts() == {"pw-login": Counts(2, 0), "pw-pay": Counts(0, 1)}
+    with sqlite3.connect(store.path) as db:
+        assert db.execute("SELECT query, article_id, helpful FROM repeat_votes").fetchall() == [
+            ("忘记密码", "pw-login", 1), ("密码", "pw-login", 0), ("", "pw-pay-renamed", 1)]
+    # Addresses are not stored: the file holds no address, in text or packed.
+    data = store.path.read_bytes() + store.path.with_name(store.path.name + "-wal").read_bytes()
+    assert b"10.0.0." not in data and bytes([10, 0, 0, 1]) not in data
+
+
+def test_parallel_votes_of_one_client_count_once(store):
+    # 20 votes at once from one script, through separate connections as from the gunicorn workers.
+    stores = [FeedbackStore(store.path) for _ in range(20)]
+    with ThreadPoolExecutor(20) as pool:
+        counted = list(pool.map(lambda s: s.add_vote("", "pw-login", True, client="10.0.0.9")[1], stores))
+    assert counted.count(True) == 1 and store.counts("pw-login") == Counts(1, 0)
+
+
+def test_one_visitor_cannot_make_an_article_popular(app_factory, shared_tiny_index, tmp_path):
+    client = app_factory(shared_tiny_index, FAQ_RATE_FEEDBACK=0).test_client()
+    vote = {"query": "", "article_id": "wd-time", "helpful": True}
+    for _ in range(3):  # FAQ_POPULAR_MIN_VOTES: from one client, accepted but counted once
+        r = client.post("/api/feedback", json=vote)
+        assert r.status_code == 201 and r.get_json()["feedback"] == {"helpful": 1, "not_helpful": 0}
+    assert r.get_json()["counted"] is False
+    assert client.get("/api/popular").get_json()["questions"] == []
+    assert client.get("/api/feedback/stats").get_json()["articles"][0]["helpful"] == 1
+    for i in (2, 3):
+        client.post("/api/feedback", json=vote, environ_overrides={"REMOTE_ADDR": f"10.0.0.{i}"})
+    assert [(q["id"], q["helpful"]) for q in client.get("/api/popular").get_json()["questions"]] == [("wd-time", 3)]
 
 
 @pytest.mark.parametrize(

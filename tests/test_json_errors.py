@@ -3,9 +3,11 @@ checks the answers on a real server started as `make run` does)."""
 
 import runpy
 
+import pytest
 from gunicorn.app.base import BaseApplication
 
 from faq_search.cli import main
+from faq_search.web.workers import unimplemented_coding
 from tests.conftest import ROOT
 
 
@@ -19,3 +21,18 @@ def test_faq_search_serve_runs_gunicorn_with_the_json_error_worker_and_limits(sh
     (cfg,) = started
     assert cfg.worker_class_str == conf["worker_class"] == "faq_search.web.workers.JsonErrorWorker"
     assert cfg.limit_request_line == conf["limit_request_line"]
+
+
+@pytest.mark.parametrize("headers, refused", [
+    ([], None),
+    ([("TRANSFER-ENCODING", "chunked")], None),
+    ([("TRANSFER-ENCODING", " Chunked ")], None),
+    ([("TRANSFER-ENCODING", "gzip")], "gzip"),
+    ([("TRANSFER-ENCODING", "deflate"), ("CONTENT-LENGTH", "19")], "deflate"),
+    ([("TRANSFER-ENCODING", "gzip, chunked")], "gzip, chunked"),
+    ([("TRANSFER-ENCODING", "gzip"), ("TRANSFER-ENCODING", "chunked")], "gzip, chunked"),
+    ([("TRANSFER-ENCODING", "identity")], "identity"),
+])
+def test_only_chunked_alone_is_a_transfer_coding_the_worker_lets_through(headers, refused):
+    # gunicorn lets gzip, deflate, compress and identity through undecoded; the worker answers 501 (test_e2e.py).
+    assert unimplemented_coding(headers) == refused

@@ -91,13 +91,15 @@ def test_metrics_count_requests_latency_and_answers(client):
     for q in ("忘记登录密码了怎么办", "忘记登录密码了怎么办", "推荐一部电影"):
         client.get("/api/search", query_string={"q": q})
     client.get("/api/search?q=")
+    client.head("/api/search?q=推荐一部电影")  # a request, not a search
     r = client.get("/metrics")
     assert r.status_code == 200 and r.content_type.startswith("text/plain")
     text = r.get_data(as_text=True)
-    assert metric_value(text, "faq_http_requests_total", route="/api/search", status="200") == 3
+    assert metric_value(text, "faq_http_requests_total", route="/api/search", method="HEAD", status="200") == 1
+    assert metric_value(text, "faq_http_requests_total", route="/api/search", method="GET", status="200") == 3
     assert metric_value(text, "faq_http_requests_total", route="/api/search", status="400") == 1
-    assert metric_value(text, "faq_http_request_duration_seconds_count", route="/api/search") == 4
-    assert metric_value(text, "faq_http_request_duration_seconds_bucket", route="/api/search", le="+Inf") == 4
+    assert metric_value(text, "faq_http_request_duration_seconds_count", route="/api/search") == 5
+    assert metric_value(text, "faq_http_request_duration_seconds_bucket", route="/api/search", le="+Inf") == 5
     assert metric_value(text, "faq_searches_total", route="/api/search", outcome="confident") == 2
     assert metric_value(text, "faq_searches_total", route="/api/search", outcome="none") == 1
     version = client.get("/healthz").get_json()["index_version"]
@@ -185,6 +187,8 @@ def test_searches_and_article_views_reach_the_query_log_redacted(app_factory, sh
     client.get("/api/articles/pw-login", query_string={"q": "忘记密码 me@example.com"})
     client.get("/api/articles/nope")  # 404: no view
     client.get("/api/search?q=")  # 400: no search
+    for url in ("/api/search?q=密码锁定", "/?q=密码锁定", "/api/articles/pw-login?q=密码锁定"):
+        assert client.head(url).status_code == 200  # checks of a link, not a search or a view
     search, page, view = read_events(tmp_path / "d" / "queries.jsonl")
     assert search["query"] == "手机[phone]忘记登录密码" and search["route"] == "/api/search"
     assert search["top_id"] == "pw-login" and search["confident"] is True and search["results"] >= 1

@@ -6,7 +6,7 @@ import pytest
 
 from faq_search.build import build_index
 from faq_search.web import render
-from tests.conftest import TINY_ARTICLES, TINY_CATEGORIES
+from tests.conftest import TINY_ARTICLES, TINY_CATEGORIES, assert_error
 
 # What the browser tests and these share: the tiny KB plus the service articles the no-answer
 # state is built from, and an article whose text is markup.
@@ -184,3 +184,26 @@ def test_a_question_over_the_limit_is_said_to_be_too_long(pages):
     assert f'value="{question}"' in html  # whole, to be shortened
     html = html_of(pages, "/", q=question[:limit])  # at the limit: answered
     assert "太长" not in html and 'data-id="pw-login"' in html
+
+
+def test_the_pages_answer_their_own_errors_as_pages(app_factory, page_index):
+    # Without JavaScript the visitor sees what the server sends: the page saying what happened, not JSON.
+    client = app_factory(page_index, FAQ_RATE_API=1).test_client()
+    assert client.get("/?q=忘记密码").status_code == 200
+    r = client.get("/?q=提现多久到账&category=withdraw")
+    assert r.status_code == 429 and r.mimetype == "text/html" and 1 <= int(r.headers["Retry-After"]) <= 60
+    html = r.get_data(as_text=True)
+    assert f'<p class="notice" role="alert">请求太频繁，请 {r.headers["Retry-After"]} 秒后再试。</p>' in html
+    assert 'value="提现多久到账"' in html and 'name="category" value="withdraw"' in html  # to send again
+    assert '<li class="hit' not in html and re.search(r'<section id="no-answer"[^>]*\bhidden\b', html)
+    assert_error(client.get("/api/search?q=密码"), 429, "rate_limited")  # the API keeps JSON
+    raw = {"QUERY_STRING": "q=\xe5\xaf"}  # raw bytes, as a server passes them: not UTF-8, and limited first
+    assert client.get("/", environ_overrides=raw).status_code == 429
+    other = {"REMOTE_ADDR": "10.0.0.2"}  # not rate-limited
+    for url in ("/?q=%FF%FE", "/agent?article=%FF"):
+        r = client.get(url, environ_overrides=other)
+        assert r.status_code == 400 and r.mimetype == "text/html", url
+        assert "网址里有无法识别的字符" in r.get_data(as_text=True) and "\ufffd" not in r.get_data(as_text=True)
+    assert 'id="aq"' in r.get_data(as_text=True)  # the console, with the notice
+    assert_error(client.get("/static/nope.js"), 404, "not_found")  # files and other routes: JSON
+    assert_error(client.get("/api/categories?x=%FF", environ_overrides={"REMOTE_ADDR": "10.0.0.3"}), 400, "invalid_encoding")

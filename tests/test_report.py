@@ -188,7 +188,8 @@ def test_report_command_text_and_html(client, tmp_path, tiny_index, capsys):
     # A reader of 提现几天到账 voted the payment-password article helpful: a phrasing to add to it.
     client.get("/api/search", query_string={"q": "提现几天到账"})
     client.post("/api/feedback", json={"query": "提现几天到账", "article_id": "pw-pay", "helpful": True})
-    client.post("/api/feedback", json={"query": "提现几天到", "article_id": "pw-pay", "helpful": True})  # never searched
+    client.post("/api/feedback", json={"query": "提现几天到", "article_id": "pw-pay", "helpful": True},  # never searched
+                environ_overrides={"REMOTE_ADDR": "10.0.0.2"})  # another visitor: counted
     assert main(["report", "--since", "1d", "--data-dir", str(data), "--index", str(tiny_index)]) == 0
     added = capsys.readouterr().out.split("add each query to that article's similar questions")[1]
     assert re.search(r"1\. 提现几天到账 +→ pw-pay  忘记支付密码怎么办？ +1  wd-time", added)

@@ -21,11 +21,13 @@ from .errors import ApiError
 from .payloads import SearchPayloads, related_of, search_body
 from .schema import Field, json_body
 from .observability import note_search, note_view
+from .security import client_address
 
 bp = Blueprint("api", __name__)
 log = logging.getLogger(__name__)
 
 MAX_CONTACT_CHARS = 100
+MAX_OFFSET = 999_999_999  # the most _int_arg reads (9 digits); past the total is an empty page
 
 
 def live():
@@ -222,17 +224,18 @@ def suggest():
 
 @bp.get("/api/articles")
 def articles():
-    """Browse: the questions of a category and/or tag, in corpus order."""
+    """Browse: the questions of a category and/or tag, in corpus order, ``limit`` from ``offset`` on."""
     s = searcher()
     category = category_arg(s)
     tag = request.args.get("tag") or None
     if tag and tag not in s.tag_counts():
         raise ApiError(400, "unknown_tag", f"unknown tag '{tag}'")
     limit = _int_arg("limit", 100, 1, 1000)
+    offset = _int_arg("offset", 0, 0, MAX_OFFSET)  # pages past the first: offset += limit while < total
     chosen = [a for a in s.articles if (not category or a.category == category) and (not tag or tag in a.tags)]
     return {
         "articles": [{"id": a.id, "question": a.question, "category": a.category, "tags": list(a.tags), "updated": a.updated}
-                     for a in chosen[:limit]],
+                     for a in chosen[offset:offset + limit]],
         "total": len(chosen),
         "index_version": s.version,
     }
@@ -353,7 +356,7 @@ def _stored(write):
 
 @bp.post("/api/feedback")
 def add_feedback():
-    """Body {query, article_id, helpful}; 201 with the article's counts."""
+    """Body {query, article_id, helpful}; 201 with the article's counts, a repeated vote too (not counted)."""
     body = json_body(_feedback_schema())
     s = searcher()
     query, article_id, helpful = body["query"], body["article_id"], body["helpful"]
@@ -363,8 +366,9 @@ def add_feedback():
         raise ApiError(404, "article_not_found", f"no article with id '{article_id}'")
     aliases = s.get(current).aliases
     # The vote's query is kept like the query log keeps it: personal data redacted first.
-    counts = _stored(lambda: feedback_store().add_vote(redact(query), current, helpful, aliases))
-    return {"article_id": current, "feedback": counts.to_dict()}, 201
+    counts, counted = _stored(lambda: feedback_store().add_vote(redact(query), current, helpful, aliases,
+                                                                client_address()))
+    return {"article_id": current, "feedback": counts.to_dict(), "counted": counted}, 201
 
 
 @bp.get("/api/feedback/stats")

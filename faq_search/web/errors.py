@@ -1,4 +1,4 @@
-"""One JSON error shape for every failure: {"error": {"code", "message"}}."""
+"""One JSON error shape for every failure: {"error": {"code", "message"}}, but on the HTML pages."""
 
 from __future__ import annotations
 
@@ -28,20 +28,24 @@ _HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 
                415: "unsupported_media_type", 429: "rate_limited"}
 
 
-def init_app(app: Flask) -> None:
-    @app.errorhandler(ApiError)
-    def _api_error(e: ApiError):
-        response = error_response(e.status, e.code, e.message)
-        response.headers.update(e.headers)
-        return response
+def api_error(e: ApiError):
+    response = error_response(e.status, e.code, e.message)
+    response.headers.update(e.headers)
+    return response
 
-    @app.errorhandler(HTTPException)
-    def _http_error(e: HTTPException):
-        code = _HTTP_CODES.get(e.code or 500, "http_error")
-        response = error_response(e.code or 500, code, e.description or e.name)
-        if e.code == 405 and e.valid_methods:
-            response.headers["Allow"] = ", ".join(e.valid_methods)
-        return response
+
+def http_error(e: HTTPException):
+    code = _HTTP_CODES.get(e.code or 500, "http_error")
+    response = error_response(e.code or 500, code, e.description or e.name)
+    if e.code == 405 and e.valid_methods:
+        response.headers["Allow"] = ", ".join(e.valid_methods)
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """JSON for every error; the HTML pages answer theirs themselves (faq_search.web.pages)."""
+    app.register_error_handler(ApiError, api_error)
+    app.register_error_handler(HTTPException, http_error)
 
     @app.errorhandler(Exception)
     def _unexpected(e: Exception):

@@ -194,6 +194,8 @@ def init_app(app: Flask, settings: Config) -> None:
         latency = time.perf_counter() - g.get("faq_t0", time.perf_counter())
         route = request.url_rule.rule if request.url_rule else "unmatched"  # bounded label values
         searched, viewed = g.get("faq_search"), g.get("faq_view")
+        if request.method == "HEAD":  # run as a GET, but nobody reads the answer: no search, no view
+            searched = viewed = None
         ok = response.status_code == 200
         served = current_app.extensions["faq_live"].current
         metrics.index_served(served)

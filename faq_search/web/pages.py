@@ -2,7 +2,8 @@
 
 Both are plain HTML that JavaScript (static/*.js, no inline scripts, so a strict Content-Security-Policy
 fits) turns into as-you-type search over the JSON API. The search page also works without JavaScript:
-the form and the category links are answered here, on the server.
+the form and the category links are answered here, on the server, and so are their errors (a rate
+limit, a URL that is not UTF-8): as the page, saying what happened, not as the API's JSON.
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ import hashlib
 from pathlib import Path
 
 from flask import Blueprint, current_app, render_template, request, url_for
+from werkzeug.exceptions import HTTPException
 
 from ..search import QueryError, Searcher
-from . import render
+from . import errors, render
 from .api import live, popular_questions, visible
+from .errors import ApiError
 from .observability import note_search
 
 bp = Blueprint("pages", __name__, template_folder="templates", static_folder="static", static_url_path="/static")
@@ -24,6 +27,7 @@ bp = Blueprint("pages", __name__, template_folder="templates", static_folder="st
 CHANNELS_ARTICLE = "service-working-hours"
 CONTACT_ARTICLE = "service-human-agent"
 STATIC_MAX_AGE = 365 * 24 * 3600  # versioned URLs never change content
+UNAVAILABLE = "搜索服务暂时不可用，请稍后再试。"
 
 
 def _static_version(filename: str) -> str:
@@ -90,28 +94,34 @@ def index():
     # Said, not cut: a cut question would be answered as if it were the whole one. The box keeps all of
     # it to shorten; the words are those the page says with JavaScript (common.js errorMessage).
     too_long = f"问题太长了，请精简到 {limit} 个字以内。" if len(q) > limit else None
-    category = request.args.get("category") or None
-    if s is not None and category not in s.categories:
-        category = None
-    hits, browse, error = [], [], None
-    if s is None:
-        error = "搜索服务暂时不可用，请稍后再试。"
-    elif q and not too_long:
+    category = _category(s)
+    hits, browse = [], []
+    if s is not None and q and not too_long:
         try:
             hits = s.search(q, k=10, category=category)
         except QueryError:
             hits = s.search(q, k=10)
         note_search(q, hits, s.version)
-    elif category and not q:
+    elif s is not None and category and not q:
         browse = [a for a in s.articles if a.category == category]
+    # 503 while no index serves: a balancer (deploy/nginx.conf) then tries another replica.
+    return _index_page(s, q, category, None if s else UNAVAILABLE, hits, browse, too_long), 200 if s is not None else 503
+
+
+def _category(s: Searcher | None) -> str | None:
+    category = request.args.get("category") or None
+    return None if s is not None and category not in s.categories else category
+
+
+def _index_page(s: Searcher | None, q: str, category: str | None, error: str | None, hits=(), browse=(),
+                too_long: str | None = None) -> str:
     popular = popular_questions(s, 8) if s is not None and not q else []
     confident = bool(hits) and hits[0].confident
-    other_product = s.other_product(q, hits) if s is not None and q and not too_long else None
-    # 503 while no index serves: a balancer (deploy/nginx.conf) then tries another replica.
+    other_product = s.other_product(q, hits) if s is not None and q and not too_long and not error else None
     return render_template(
         "index.html", q=q, hits=hits, confident=confident, other_product=other_product, category=category, error=error, popular=popular,
         too_long=too_long, browse=browse, related={h.id: _related(s, h.id) for h in hits}, **_page_context(s),
-    ), 200 if s is not None else 503
+    )
 
 
 def _related(s: Searcher, article_id: str) -> list:
@@ -122,5 +132,45 @@ def _related(s: Searcher, article_id: str) -> list:
 @bp.get("/agent")
 def agent():
     s = live().get()
-    return (render_template("agent.html", error=None if s else "搜索服务暂时不可用，请稍后再试。", **_page_context(s)),
-            200 if s is not None else 503)
+    return render_template("agent.html", error=None if s else UNAVAILABLE, **_page_context(s)), 200 if s is not None else 503
+
+
+# The pages' own errors, raised before their view runs (rate limit, encoding): the page with the message,
+# in the words the scripts use (common.js errorMessage), and the same status. Static files keep JSON.
+PAGES = {"pages.index", "pages.agent"}
+
+
+@bp.errorhandler(ApiError)
+def _api_error(e: ApiError):
+    if request.endpoint not in PAGES:
+        return errors.api_error(e)
+    return _error_page(e.status, e.code, e.headers)
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(e: HTTPException):
+    if request.endpoint not in PAGES:
+        return errors.http_error(e)
+    return _error_page(e.code or 500, None, {})
+
+
+def _error_page(status: int, code: str | None, headers: dict[str, str]):
+    retry = headers.get("Retry-After")
+    if status == 429:
+        message = f"请求太频繁，请 {retry} 秒后再试。" if retry else "请求太频繁，请稍候再试。"
+    elif code == "invalid_encoding":
+        message = "网址里有无法识别的字符（不是 UTF-8），请重新输入你的问题。"
+    else:
+        message = UNAVAILABLE
+    s = live().get()
+    if request.endpoint == "pages.agent":
+        body = render_template("agent.html", error=message, **_page_context(s))
+    else:  # the question stays in the box, to send again, unless it is what could not be read
+        q, category = "", None
+        try:
+            if code != "invalid_encoding":
+                q, category = request.args.get("q", "").strip(), _category(s)
+        except UnicodeDecodeError:  # raw bytes that are not UTF-8, refused by the rate limit first
+            pass
+        body = _index_page(s, q if visible(q) else "", category, message)
+    return body, status, headers

@@ -12,7 +12,7 @@ from ..config import Config
 from .errors import ApiError
 from .ratelimit import RateLimiter
 
-__all__ = ["init_app", "check_bearer", "HEADERS"]
+__all__ = ["init_app", "check_bearer", "client_address", "HEADERS"]
 
 # Scripts and styles only from our own files: an injected <script> or onclick= does not run.
 CSP = (
@@ -46,7 +46,7 @@ def init_app(app: Flask, settings: Config) -> None:
     @app.before_request
     def _rate_limit():
         limiters = current_app.extensions["faq_rate_limiters"]
-        client = request.remote_addr or "unknown"
+        client = client_address()
         names = {name for prefix, name in LIMITED if request.path.startswith(prefix) and name in limiters}
         # The page answers /?q= on the server, as /api/search does. The raw string: its UTF-8 is not checked yet.
         if request.path == "/" and (b"&" + request.query_string).find(b"&q=") >= 0 and "api" in limiters:
@@ -62,6 +62,12 @@ def init_app(app: Flask, settings: Config) -> None:
         for name, value in HEADERS.items():
             response.headers.setdefault(name, value)
         return response
+
+
+def client_address() -> str:
+    """Who sent the request, as the rate limits and votes tell clients apart: the socket's address, or
+    X-Forwarded-For's as far as FAQ_PROXY_HOPS trusts it."""
+    return request.remote_addr or "unknown"
 
 
 def check_bearer(expected: str) -> None:

@@ -18,12 +18,28 @@ def _errors(*names: str) -> tuple[type, ...]:
     return tuple(getattr(gunicorn_errors, n) for n in names if hasattr(gunicorn_errors, n))
 
 
+class UnimplementedTransferCoding(Exception):
+    """A Transfer-Encoding other than chunked alone. gunicorn refuses unknown codings (501) but accepts
+    gzip, deflate, compress and identity, and then hands the app the coded bytes as the body."""
+
+    def __init__(self, value: str):
+        super().__init__(f"Unsupported transfer coding: {value!r} (only chunked is implemented)")
+
+
+def unimplemented_coding(headers) -> str | None:
+    """The Transfer-Encoding of ``headers`` (gunicorn's: upper-case names) unless it is chunked alone."""
+    codings = [c.strip().lower() for name, value in headers if name == "TRANSFER-ENCODING" for c in value.split(",")]
+    if codings and codings != ["chunked"]:
+        return ", ".join(value for name, value in headers if name == "TRANSFER-ENCODING")
+    return None
+
+
 # What gunicorn refuses while reading a request, before the app sees it: (errors, status, code); first match.
 UNREADABLE = (
     (_errors("LimitRequestLine"), 414, "request_line_too_long"),
     (_errors("LimitRequestHeaders"), 431, "headers_too_large"),
     (_errors("ExpectationFailed"), 417, "http_error"),
-    (_errors("UnsupportedTransferCoding"), 501, "http_error"),
+    (_errors("UnsupportedTransferCoding") + (UnimplementedTransferCoding,), 501, "http_error"),
     (_errors("InvalidRequestLine", "InvalidRequestMethod", "InvalidHTTPVersion", "InvalidHeader", "InvalidHeaderName",
              "ObsoleteFolding", "InvalidSchemeHeaders", "InvalidProxyLine"), 400, "bad_request"),
 )
@@ -49,7 +65,14 @@ def post_fork(server, worker) -> None:
 class JsonErrorWorker(SyncWorker):
     """gunicorn's sync worker, answering the requests gunicorn refuses itself (request line or headers
     too large, malformed) in the API's JSON error shape instead of gunicorn's HTML page. Its limits stay:
-    they keep a worker from reading unbounded input."""
+    they keep a worker from reading unbounded input. It also refuses, as 501, the transfer codings
+    gunicorn lets through without decoding them."""
+
+    def handle_request(self, listener, req, client, addr):
+        coding = unimplemented_coding(req.headers)
+        if coding is not None:  # answered by handle_error, as gunicorn's own 501, before the body is read
+            raise UnimplementedTransferCoding(coding)
+        return super().handle_request(listener, req, client, addr)
 
     def handle_error(self, req, client, addr, exc):
         found = next(((status, code) for errors, status, code in UNREADABLE if isinstance(exc, errors)), None)
