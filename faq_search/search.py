@@ -60,6 +60,7 @@ MIN_DICTIONARY_COUNT = 10
 # A query respelled for its typos may answer with one of the first hits of the query as typed.
 RESPELLED_WITHIN = 3
 _HAS_HAN = re.compile("[\u4e00-\u9fff]")
+_LATIN_RUN = re.compile("[a-z]+(?: [a-z]+)*")
 # Up to this many phrasings the LSA cosines are computed for all of them (≈ 10 µs), not gathered.
 LSA_FULL_PRODUCT = 10000
 # Articles whose phrasings an explanation keeps at hand (per Searcher).
@@ -1086,11 +1087,40 @@ class Searcher:
             return None
         text = self.analyzer.spelled(query)
         named = [n for n in self._other_names if n in text]
+        if may_hold_pinyin(query):  # zhifubao转账, wei xin
+            letters = "|".join(run.replace(" ", "") for run in _LATIN_RUN.findall(text))
+            named += [n for n, reading in self._other_readings.items() if reading in letters and n not in named]
         if not named or any(n in text for n in self._own_names):
             return None
         article = self.articles[art]
         article_text = self.analyzer.spelled("\n".join(article.questions))
-        return next((self._other_names[n] for n in named if n not in article_text), None)
+        other = next((n for n in named if n not in article_text), None)
+        if other is None and self._asks_beyond(query, art, named):
+            # 微信提现 is not "find us on WeChat" though that article names 微信: it asks what it lacks.
+            other = named[0]
+        return None if other is None else self._other_names[other]
+
+    def _asks_beyond(self, query: str, art: int, names: list[str]) -> bool:
+        """Whether ``query`` holds a topic word of the index, other than the products ``names``, that
+        article ``art`` (its questions and answer) lacks."""
+        vocab = self.data.vocab["word"]
+        words = {w for w in self.analyze_query(query).words
+                 if w in vocab and w not in TOPIC_FREE_WORDS and not any(w in n or n in w for n in names)}
+        return bool(words - self._article_words(art))
+
+    def _article_words(self, art: int) -> frozenset[str]:
+        cached = self._derived("_article_words_cache", lambda: functools.lru_cache(maxsize=256)(
+            lambda i: frozenset(self.analyzer.analyze("\n".join((*self.articles[i].questions, self.articles[i].answer))).words)))
+        return cached(art)
+
+    @property
+    def _other_readings(self) -> dict[str, str]:
+        """Other products' names written in Chinese → their toneless pinyin (支付宝 → zhifubao)."""
+        def build():
+            from pypinyin import Style, lazy_pinyin
+
+            return {n: "".join(lazy_pinyin(n, style=Style.NORMAL)) for n in self._other_names if _HAS_HAN.search(n)}
+        return self._derived("_other_name_readings", build)
 
     def other_product(self, query: str, hits: list[Hit]) -> str | None:
         """The other product ``query`` is about (see names_other_product) when that is why its best

@@ -203,4 +203,10 @@ def test_a_question_about_another_product_gets_no_confident_answer(make_corpus, 
     assert searcher.names_other_product("微信公众号叫什么", by_id["svc-wechat"]) is None
     # Named in passing in an answer only (QQ in a scam warning), the product is not what the article is about.
     assert searcher.names_other_product("支付宝公众号叫什么", by_id["svc-wechat"]) == "支付宝"
+    # An article naming the product answers only what it holds: withdrawing from WeChat is not following us there.
+    assert searcher.names_other_product("微信提现", by_id["svc-wechat"]) == "微信"
+    # Typed in pinyin, a product is named all the same.
+    assert searcher.names_other_product("zhifubao钱转错人了", by_id["tr-wrong"]) == "支付宝"
+    assert searcher.names_other_product("wei xin 钱转错人了", by_id["tr-wrong"]) == "微信"
+    assert searcher.names_other_product("weixin公众号叫什么", by_id["svc-wechat"]) is None
     assert searcher.names_other_product("钱转错人了", by_id["tr-wrong"]) is None
