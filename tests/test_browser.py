@@ -193,9 +193,14 @@ def test_answer_shows_related_articles_and_others_expand(page):
     second = page.locator("#hits > li").nth(1)
     second.locator("summary").click()
     assert second.locator("details").get_attribute("open") is not None
-    related.filter(has_text="忘记支付密码怎么办？").click()  # a related article opens in place
+    related.filter(has_text="忘记支付密码怎么办？").focus()
+    page.keyboard.press("Enter")  # a related article opens in place
     wait_for_hits(page, "password-forgot-payment-password")
     assert page.input_value("#q") == "忘记支付密码怎么办？"
+    # The link is gone with the answer it was in: the focus goes to the new answer, not <body>.
+    page.wait_for_function("() => document.activeElement.id === 'hit-0'")
+    # Its name tells the question from the category (not 忘记支付密码怎么办？密码).
+    sync_api.expect(page.locator("#hit-0")).to_have_accessible_name(re.compile(r"^忘记支付密码怎么办？\s*，分类：\s*密码$"))
 
 
 def test_back_returns_to_the_previous_search(page):
@@ -225,9 +230,14 @@ def test_back_returns_to_the_previous_search(page):
 def test_agent_related_article_is_in_the_url(page):
     page.open("/agent?q=" + urllib.request.quote("钱转错人了咋办"))
     page.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId === 'transfer-wrong-recipient'")
-    page.click("#agent-detail a[data-article='transfer-to-friend']")
+    page.focus("#agent-detail a[data-article='transfer-to-friend']")
+    page.keyboard.press("Enter")
     page.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId === 'transfer-to-friend'")
     assert "article=transfer-to-friend" in page.url
+    # The link was replaced with the pane: the focus goes to the article's heading, not <body>; an article
+    # opened outside a search has no 为什么匹配, and shows nothing (no "null") in its place.
+    assert page.evaluate("document.activeElement.className") == "detail-question"
+    assert page.evaluate("[...document.getElementById('agent-detail').childNodes].filter(n => n.nodeType === 3).length") == 0
     page.reload()
     page.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId === 'transfer-to-friend'")
     assert page.input_value("#aq") == "钱转错人了咋办"
@@ -385,6 +395,9 @@ def test_a_question_about_another_product_says_so_and_lists_related(page):
     page.type_query("今天天气怎么样", selector="#aq")
     page.wait_for_function("() => (document.querySelector('#agent-detail .badge')?.textContent || '') === '不确定'")
     assert "无答案模型" in page.get_attribute("#agent-detail .badge", "title")
+    # Not only on hover: a button shows the same words as text.
+    page.get_by_role("button", name="判断说明").click()
+    assert page.get_by_text(page.get_attribute("#agent-detail .badge", "title")).is_visible()
     assert "阈值" not in page.inner_text("#agent-detail")
     page.type_query("钱转错人了咋办", selector="#aq")
     page.wait_for_function("() => (document.querySelector('#agent-detail .badge')?.textContent || '') === '可信'")
@@ -396,10 +409,13 @@ def test_feedback_is_stored_and_counted(page, site):
     wait_for_hits(page, "topup-withdraw-withdraw-arrival")
     box = page.locator("#hits > li").first.locator(".feedback")
     assert box.inner_text().startswith("这个回答有帮助吗？")
-    box.get_by_role("button", name="有", exact=True).click()
+    box.get_by_role("button", name="有", exact=True).focus()
+    page.keyboard.press("Enter")
     page.wait_for_selector("#hits .feedback-done")
     assert "感谢" in box.inner_text()
     assert box.get_by_role("button", name="没有").is_disabled()
+    # The pressed button is disabled now: the focus is on what the vote got, not <body>.
+    assert page.evaluate("document.activeElement.className") == "feedback-result"
     with sqlite3.connect(site["db"]) as db:
         rows = db.execute("SELECT query, article_id, helpful FROM feedback").fetchall()
     assert ("提现多久到账", "topup-withdraw-withdraw-arrival", 1) in rows
@@ -476,22 +492,52 @@ def test_one_vote_per_article_from_a_browser(page, site):
     forget_failed_loads(page)
 
 
-# WCAG contrast of an element's text against the first solid background behind it.
-CONTRAST_JS = """els => els.map(el => {
+# WCAG contrast of an element's text against the first background behind it (a colour, or the worst stop of
+# a gradient); with `prop` (outlineColor, borderTopColor) that colour of it instead, against what is behind
+# the element. A colour that is not opaque, or an outline or border not drawn, scores 0.
+CONTRAST_JS = """(els, prop) => els.map(el => {
   const rgb = (c) => c.match(/[\\d.]+/g).map(Number);
   const lum = ([r, g, b]) => [r, g, b].map(v => (v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4)
                                       .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
-  let bg = el;
-  while (bg && (getComputedStyle(bg).backgroundColor === 'rgba(0, 0, 0, 0)')) bg = bg.parentElement;
-  const [a, b] = [lum(rgb(getComputedStyle(el).color)), lum(rgb(getComputedStyle(bg || document.body).backgroundColor))];
-  return [el.className || el.id, Math.round((Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05) * 100) / 100];
+  const painted = (e) => getComputedStyle(e).backgroundColor !== 'rgba(0, 0, 0, 0)' || getComputedStyle(e).backgroundImage !== 'none';
+  let bg = prop ? el.parentElement : el;
+  while (bg && !painted(bg)) bg = bg.parentElement;
+  const style = getComputedStyle(bg || document.body);
+  const backs = (style.backgroundImage.match(/rgba?\\([^)]*\\)/g) || []).concat(style.backgroundColor).map(rgb).filter(c => c.length < 4 || c[3] > 0);
+  const fg = rgb(getComputedStyle(el)[prop || 'color']);
+  const ratio = Math.min(...backs.map(c => [lum(fg), lum(c)]).map(([a, b]) => (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)));
+  const drawn = !prop || getComputedStyle(el)[prop.replace('Color', 'Style')] !== 'none';
+  return [el.className || el.id, !drawn || (fg.length > 3 && fg[3] < 1) ? 0 : Math.round(ratio * 100) / 100];
 })"""
+
+
+def focus_rings(p: Page, selectors: list[str], ring: str = ":focus-visible") -> list:
+    """The contrast of each one's focus ring, focused as from the keyboard (drawn by `ring`)."""
+    rings = []
+    for selector in selectors:
+        p.focus(selector)
+        drawn = p.eval_on_selector_all(ring, CONTRAST_JS, "outlineColor")
+        assert len(drawn) == 1, selector
+        rings += drawn
+    return rings
 
 
 def test_text_contrast_meets_wcag_aa(page):
     ratios = []
     page.open("/")
     ratios += page.eval_on_selector_all(".question-category, .search-button", CONTRAST_JS)
+    # Focus rings, ≥ 3:1: on the orange header (the box's is the field's), the page, the dark footer.
+    rings = focus_rings(page, [".brand", ".search-button", ".chip", "#popular-list a", ".site-footer a"])
+    rings += focus_rings(page, ["#q"], ring=".search-field:focus-within")
+    # High contrast mode drops shadows and backgrounds: the box keeps an edge and its ring.
+    page.emulate_media(forced_colors="active")
+    page.focus("#q")
+    edge = page.evaluate("(s => [s.borderTopStyle, s.outlineStyle])(getComputedStyle(document.querySelector('.search-field')))")
+    assert edge == ["solid", "solid"], edge
+    page.emulate_media(forced_colors="none", reduced_motion="reduce")  # the chevron turns at once too
+    page.keyboard.type("提现")  # a search: a hit's summary to look at
+    wait_for_hits(page)
+    assert page.evaluate("getComputedStyle(document.querySelector('.hit-summary'), '::after').transitionDuration") == "0s"
     page.type_query("提现多久到账")
     wait_for_hits(page, "topup-withdraw-withdraw-arrival")
     page.locator("#hits > li").first.get_by_role("button", name="有", exact=True).click()
@@ -500,11 +546,14 @@ def test_text_contrast_meets_wcag_aa(page):
     page.type_query("推荐一部好看的电影")
     page.wait_for_selector("#no-answer:not([hidden])")
     ratios += page.eval_on_selector_all(".primary-button, .hit-matched", CONTRAST_JS)
+    # Edges of what takes input, ≥ 3:1 (a vote button; the form's fields).
+    rings += page.eval_on_selector_all(".feedback-button, #ask-form textarea", CONTRAST_JS, "borderTopColor")
     page.open("/agent?q=" + urllib.request.quote("钱转错人了咋办"))
     page.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId === 'transfer-wrong-recipient'")
     ratios += page.eval_on_selector_all(".agent-count, .agent-item-meta, .copy-button, .detail-meta dt, .badge", CONTRAST_JS)
-    low = [r for r in ratios if r[1] < 4.5]
-    assert len(ratios) > 10 and not low, low
+    rings += focus_rings(page, ["#aq", "#keys-button", "#agent-results", "#copy-button", "#agent-detail .related-list a"])
+    low = [r for r in ratios if r[1] < 4.5] + [r for r in rings if r[1] < 3]
+    assert len(ratios) > 10 and len(rings) > 12 and not low, low
 
 
 def test_keyboard_suggestions_results_and_escape(page):
@@ -551,6 +600,11 @@ def test_pinyin_initials_suggest_without_a_search_hit(page):
     page.keyboard.press("Enter")
     page.wait_for_selector("#did-you-mean:not([hidden])")
     assert "提现多久到账？" in page.inner_text("#did-you-mean")
+    # The status region says so too, for screen readers (the heading shows it).
+    assert page.text_content("#status").startswith("你是不是想问：")
+    page.type_query("现")  # one character: no answer is claimed, related questions are listed
+    page.wait_for_selector("#maybe-title:not([hidden])")
+    assert "个可能相关的问题" in page.text_content("#status")
 
 
 def test_pinyin_of_a_domain_word_is_answered_by_search(page):
@@ -617,6 +671,13 @@ def test_agent_console_filters_explains_and_copies(browser, site):
         p.click("#copy-button")
         first_answer = p.evaluate(f"fetch('/api/articles/{first}').then(r => r.json()).then(b => b.answer)")
         assert p.evaluate("navigator.clipboard.readText()") == first_answer
+        # Outside the list ↓ scrolls as usual (it does not change the article); j still moves, and the
+        # focus on the copy button it replaces goes to the list, not <body>.
+        p.keyboard.press("ArrowDown")
+        assert p.get_attribute("#agent-item-0", "aria-selected") == "true"
+        p.keyboard.press("j")
+        p.wait_for_function(f"() => document.querySelector('#agent-detail').dataset.articleId !== '{first}'")
+        assert p.evaluate("document.activeElement.id") == "agent-results"
         # Filters: a category, then a tag within it.
         p.select_option("#acategory", "password")
         p.wait_for_function("() => document.querySelectorAll('#agent-results [role=option]').length === 0 || "
@@ -705,6 +766,7 @@ def test_agent_copies_nothing_when_no_article_is_shown(browser, site):
         p.evaluate("navigator.clipboard.writeText('before')")
         p.type_query("qqqq", selector="#aq")
         p.wait_for_selector("#agent-results .agent-none")
+        assert p.inner_text("#agent-announce") == "没有匹配的文章"  # not the question shown before
         p.keyboard.press("Escape")
         p.keyboard.press("c")
         p.wait_for_function("() => document.getElementById('agent-toast').textContent === '没有可复制的答案'")
@@ -758,6 +820,8 @@ def test_agent_search_error_is_not_an_empty_list(page):
     assert page.inner_text("#agent-list-label") == "搜索结果" and page.inner_text("#agent-count") == ""
     assert "没有匹配" not in page.inner_text("#agent-results")
     assert page.inner_text("#agent-detail .notice") == "请求太频繁，请 3 秒后再试。"
+    # Said as an alert; the polite region no longer holds the article shown before.
+    assert page.get_attribute("#agent-detail .notice", "role") == "alert" and page.inner_text("#agent-announce") == ""
     forget_failed_loads(page)
 
 
@@ -807,7 +871,8 @@ def test_headings_and_a_short_announcement_per_article(page):
     page.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId === 'transfer-wrong-recipient'")
     assert page.locator("h1").count() == 1
     assert page.locator("[aria-live]:has(#agent-detail), #agent-detail[aria-live]").count() == 0
-    assert page.inner_text("#agent-announce") == "转账转错人了怎么办？"
+    found = page.locator("#agent-results [role=option]").count()
+    assert page.inner_text("#agent-announce") == f"{found} 条结果：转账转错人了怎么办？"
     page.open("/")
     page.type_query("忘记登录密码")
     wait_for_hits(page, "password-forgot-login-password")

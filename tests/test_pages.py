@@ -58,6 +58,9 @@ def test_search_page_without_javascript_shows_the_best_answer_open(pages):
     assert "找到" in html and "没有找到匹配的答案" in html  # the latter only in the hidden no-answer block
     assert re.search(r'<section id="no-answer"[^>]*\bhidden\b', html)
     assert "<mark>登录密码</mark>" in html
+    # A summary's name keeps the question and its category apart, as the script's summaries do.
+    assert re.search(r'<summary class="hit-summary" id="hit-0">\s*<span class="hit-question">.*?</span>'
+                     r'<span class="visually-hidden">，分类：</span>\s*<span class="hit-category">', html)
 
 
 def test_query_and_article_markup_are_escaped(pages):
@@ -178,7 +181,7 @@ def test_a_question_over_the_limit_is_said_to_be_too_long(pages):
     limit = pages.application.config["FAQ"].FAQ_MAX_QUERY_CHARS
     question = "忘记登录密码了怎么办" * (limit // 10 + 1)
     html = html_of(pages, "/", q=question)
-    assert f'<p id="status" class="status status-error" role="status" aria-live="polite">问题太长了，请精简到 {limit} 个字以内。</p>' in html
+    assert f'<p id="status" class="status status-error" role="status" aria-live="polite" tabindex="-1">问题太长了，请精简到 {limit} 个字以内。</p>' in html
     assert re.search(r'<section id="no-answer"[^>]*\bhidden\b', html) and "showing-no-answer" not in html
     assert '<li class="hit' not in html
     assert f'value="{question}"' in html  # whole, to be shortened

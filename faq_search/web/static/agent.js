@@ -22,7 +22,8 @@
   const categoryNames = {};
   for (const o of categorySelect.options) if (o.value) categoryNames[o.value] = o.textContent;
 
-  const state = { items: [], selected: -1, seq: 0, timer: 0, controller: null, q: "", detailSeq: 0, typedAt: 0 };
+  // told: what the last load found ("5 条结果"), said once with the article it opens.
+  const state = { items: [], selected: -1, seq: 0, timer: 0, controller: null, q: "", detailSeq: 0, typedAt: 0, told: "" };
 
   // --- loading the list --------------------------------------------------------------------------
 
@@ -73,6 +74,7 @@
       state.items = items;
       listLabel.textContent = label;
       count.textContent = items.length ? "(" + items.length + ")" : "";
+      state.told = q || category || tag ? (items.length ? items.length + " 条结果" : q ? "没有匹配的文章" : "没有文章") : "";
       renderList();
       const listed = items.findIndex((item) => item.id === opts.article);
       if (opts.article && listed < 0) showArticle(opts.article);
@@ -86,8 +88,9 @@
       state.items = [];
       if (q) listLabel.textContent = "搜索结果"; // what failed, not the list shown before
       count.textContent = ""; // the previous list's count is not this one's
+      state.told = "";
       renderList("搜索失败");
-      showNoArticle(h("p", { class: "notice" }, errorMessage(e, main.dataset.maxChars)));
+      showNoArticle(h("p", { class: "notice", role: "alert" }, errorMessage(e, main.dataset.maxChars)));
     }
   }
 
@@ -97,7 +100,7 @@
         h("li", { role: "option", id: "agent-item-" + i, class: "agent-item" + (item.kind === "hit" && !item.confident ? " agent-item-weak" : ""), "aria-selected": "false", "data-index": i },
           h("span", { class: "agent-item-question" }, item.kind === "hit" ? highlight(item.question, foundWords(item)) : item.question),
           h("span", { class: "agent-item-meta" },
-            item.kind === "hit" ? h("span", { class: "agent-score", title: SCORE_TITLE }, item.score.toFixed(3)) : null,
+            item.kind === "hit" ? h("span", { class: "agent-score", title: SCORE_TITLE }, h("span", { class: "visually-hidden" }, "得分 "), item.score.toFixed(3)) : null,
             h("span", null, categoryNames[item.category] || item.category),
             h("code", null, item.id)))
       )
@@ -131,7 +134,22 @@
   function showNoArticle(message) {
     state.detailSeq++; // an article still loading must not replace the message
     forgetAnswer();
-    detail.replaceChildren(message);
+    fillDetail(message);
+    announce.textContent = state.told; // a failure says itself (role=alert)
+    state.told = "";
+  }
+
+  // Whether the focus is on something in the pane (not the pane itself, focused by a click into its text).
+  function focusInDetail() {
+    return document.activeElement !== detail && detail.contains(document.activeElement);
+  }
+
+  // The pane's new content (nulls left out: replaceChildren would show them as text). Focus on what it
+  // replaces (a related link, the copy button) goes to the new article's heading, not <body>.
+  function fillDetail(...children) {
+    const refocus = focusInDetail();
+    detail.replaceChildren(...children.filter((c) => c !== null));
+    if (refocus) (detail.querySelector(".detail-question") || list).focus();
   }
 
   async function showDetail(item) {
@@ -142,16 +160,18 @@
       article = await getCachedJSON("/api/articles/" + encodeURIComponent(item.id));
     } catch (e) {
       if (seq === state.detailSeq) {
-        detail.replaceChildren(h("p", { class: "notice" }, "无法读取文章 ", h("code", null, item.id), "：", errorMessage(e, main.dataset.maxChars)));
+        state.told = "";
+        announce.textContent = "";
+        fillDetail(h("p", { class: "notice", role: "alert" }, "无法读取文章 ", h("code", null, item.id), "：", errorMessage(e, main.dataset.maxChars)));
       }
       return;
     }
     if (seq !== state.detailSeq) return;
     const hit = item.kind === "hit" ? item : null;
     const terms = hit ? foundWords(hit) : [];
-    detail.replaceChildren(
+    fillDetail(
       h("div", { class: "detail-head" },
-        h("h2", { class: "detail-question" }, highlight(article.question, terms)),
+        h("h2", { class: "detail-question", tabindex: "-1" }, highlight(article.question, terms)),
         h("button", { type: "button", class: "copy-button", id: "copy-button", "aria-keyshortcuts": "c" }, "复制答案 ", h("kbd", null, "c"))),
       h("dl", { class: "detail-meta" },
         meta("ID", h("code", null, article.id)),
@@ -159,8 +179,8 @@
         meta("标签", article.tags.length ? article.tags.map((t) => h("span", { class: "tag" }, t)) : "—"),
         meta("更新", formatTime(article.updated)),
         article.feedback ? meta("反馈", "有帮助 " + article.feedback.helpful + " · 没帮助 " + article.feedback.not_helpful) : null,
-        hit ? meta("得分", h("span", { title: SCORE_TITLE }, hit.score.toFixed(3))) : null,
-        hit ? meta("判断", verdict(hit)) : null),
+        hit ? meta("得分", [h("span", { title: SCORE_TITLE }, hit.score.toFixed(3)), explain("得分说明", SCORE_TITLE)]) : null,
+        hit ? meta("判断", [verdict(hit), explain("判断说明", verdictNote(hit))]) : null),
       hit ? why(hit) : null,
       h("section", { class: "detail-section" }, h("h3", null, "答案"), answer(article.answer, terms)),
       article.similar_questions.length
@@ -173,7 +193,9 @@
               h("li", null, h("a", { href: "/agent?q=" + encodeURIComponent(r.question), "data-article": r.id }, r.question), " ", h("code", null, r.id)))))
         : null
     );
-    announce.textContent = article.question; // not the whole pane: j/k would read every article out
+    // Not the whole pane: j/k would read every article out.
+    announce.textContent = (state.told ? state.told + "：" : "") + article.question;
+    state.told = "";
     detail.dataset.articleId = article.id;
     detail.dataset.answer = article.answer;
   }
@@ -181,12 +203,30 @@
   /* Whether the hit answers the question: the no-answer model's call (`confident`), not a threshold on
      the score, so a high score can be 不确定 and a low one 可信. */
   function verdict(hit) {
-    if (hit.confident) return h("span", { class: "badge badge-ok", title: "无答案模型判断这篇文章回答了客户的问题，可以作为答案。" }, "可信");
-    const title = hit.other_product
-      ? "客户问的是" + hit.other_product + "的问题：这篇文章只是相关，不是答案。"
-      : "无答案模型不能确定这篇文章回答了客户的问题（与得分分开判断），请核对后再答复。";
+    const title = verdictNote(hit);
+    if (hit.confident) return h("span", { class: "badge badge-ok", title: title }, "可信");
     return h("span", { class: "badge badge-weak", title: title }, hit.other_product ? "问的是" + hit.other_product : "不确定");
   }
+
+  function verdictNote(hit) {
+    if (hit.confident) return "无答案模型判断这篇文章回答了客户的问题，可以作为答案。";
+    return hit.other_product
+      ? "客户问的是" + hit.other_product + "的问题：这篇文章只是相关，不是答案。"
+      : "无答案模型不能确定这篇文章回答了客户的问题（与得分分开判断），请核对后再答复。";
+  }
+
+  /* A "?" button that shows what a value means as text: a title is read on hover only, not by keyboard,
+     touch or screen-reader users. */
+  function explain(label, text) {
+    const note = h("span", { class: "meta-note", id: "meta-note-" + ++explain.count, hidden: true }, text);
+    const button = h("button", { type: "button", class: "note-button", "aria-label": label, "aria-expanded": "false", "aria-controls": note.id }, "?");
+    button.addEventListener("click", () => {
+      note.hidden = !note.hidden;
+      button.setAttribute("aria-expanded", note.hidden ? "false" : "true");
+    });
+    return [button, note];
+  }
+  explain.count = 0;
 
   function meta(label, value) {
     return [h("dt", null, label), h("dd", null, value)];
@@ -330,6 +370,7 @@
 
   function move(step) {
     if (!state.items.length) return;
+    if (focusInDetail()) list.focus(); // the pane is about to be replaced under the focus
     history.replaceState(null, "", consoleUrl()); // the list's article, not a related one, from now on
     select(Math.min(state.items.length - 1, Math.max(0, state.selected + step)));
   }
@@ -373,14 +414,16 @@
       return;
     }
     if (typing) return;
+    // Elsewhere (the answer pane, a button, a link) the arrows keep scrolling the page or the pane.
+    const arrowsMove = event.target === list || event.target === document.body;
     if (event.key === "/") {
       event.preventDefault();
       input.focus();
       input.select();
-    } else if (event.key === "j" || event.key === "ArrowDown") {
+    } else if (event.key === "j" || (event.key === "ArrowDown" && arrowsMove)) {
       event.preventDefault();
       move(1);
-    } else if (event.key === "k" || event.key === "ArrowUp") {
+    } else if (event.key === "k" || (event.key === "ArrowUp" && arrowsMove)) {
       event.preventDefault();
       move(-1);
     } else if (event.key === "c") {

@@ -213,8 +213,12 @@
       : noAnswerHint.dataset.general;
     document.body.classList.toggle("showing-no-answer", none); // the footer need not repeat the channels
     if (none) resetAskForm(q);
-    status.textContent = confident ? "找到 " + results.length + " 个相关答案" : none ? "没有找到匹配的答案" : "";
-    status.classList.toggle("visually-hidden", none); // the heading below says it; screen readers hear it here
+    const told = none
+      ? ["没有找到匹配的答案"]
+      : [guesses.length ? "你是不是想问：" + guesses.length + " 个问题" : "", results.length ? results.length + " 个可能相关的问题" : ""];
+    status.textContent = confident ? "找到 " + results.length + " 个相关答案" : told.filter(Boolean).join("；");
+    // Short of an answer the headings below say it; screen readers hear it here.
+    status.classList.toggle("visually-hidden", !confident);
   }
 
   /* What to highlight in the matched phrasing: the query words found in it, and the synonyms found there for
@@ -241,6 +245,7 @@
       "summary",
       { class: "hit-summary", id: "hit-" + index },
       h("span", { class: "hit-question" }, highlight(r.question, words)),
+      h("span", { class: "visually-hidden" }, "，分类："), // the summary's name is not one run of text
       h("span", { class: "hit-category" }, categoryNames[r.category] || r.category)
     );
     const body = h(
@@ -283,7 +288,7 @@
   function feedback(q, articleId, formerIds) {
     const yes = h("button", { type: "button", class: "feedback-button", "data-helpful": "true" }, "有");
     const no = h("button", { type: "button", class: "feedback-button", "data-helpful": "false" }, "没有");
-    const result = h("span", { class: "feedback-result", role: "status" });
+    const result = h("span", { class: "feedback-result", role: "status", tabindex: "-1" });
     const box = h("div", { class: "feedback", role: "group", "aria-label": "这个回答有帮助吗？" },
       h("span", { class: "feedback-question" }, "这个回答有帮助吗？"), yes, no, result);
     // A vote given before the article was renamed counts for it (the server counts it too).
@@ -300,31 +305,36 @@
       const button = event.target.closest("button[data-helpful]");
       if (!button || button.disabled) return;
       const helpful = button.dataset.helpful === "true";
+      const tell = (...content) => {
+        result.replaceChildren(...content);
+        // Disabling the pressed button dropped the focus to <body>: it goes to what the vote got.
+        if (document.activeElement === document.body || document.activeElement === button) result.focus();
+      };
       yes.disabled = no.disabled = true;
       button.setAttribute("aria-pressed", "true");
       try {
         await postJSON("/api/feedback", { query: q, article_id: articleId, helpful: helpful });
         rememberVote(articleId, helpful);
         box.classList.add("feedback-done");
-        if (helpful) result.replaceChildren("感谢你的反馈！");
+        if (helpful) tell("感谢你的反馈！");
         else if (document.body.classList.contains("showing-no-answer")) {
           // The no-answer box above has the channels (the footer hides them meanwhile) and the form.
-          result.replaceChildren("感谢反馈。换个说法试试，或", h("a", { href: "#no-answer" }, "联系客服"), "、", h("a", { href: "#ask-form" }, "留下你的问题"), "。");
+          tell("感谢反馈。换个说法试试，或", h("a", { href: "#no-answer" }, "联系客服"), "、", h("a", { href: "#ask-form" }, "留下你的问题"), "。");
         } else {
           // The answer did not help: the question is one to answer, so the form comes to it, filled in.
-          result.replaceChildren("感谢反馈。换个说法试试，或", h("a", { href: "#contact" }, "联系客服"), "，也可以在下面留下你的问题。");
           resetAskForm(q);
           box.after(askForm);
+          tell("感谢反馈。换个说法试试，或", h("a", { href: "#contact" }, "联系客服"), "，也可以在下面留下你的问题。");
         }
       } catch (e) {
         if (e.code === "article_not_found") {
           // Removed since the page showed it: trying again cannot help, a fresh search can.
-          result.textContent = "这篇文章已更新或下线，请重新搜索。";
+          tell("这篇文章已更新或下线，请重新搜索。");
           return;
         }
         yes.disabled = no.disabled = false;
         button.removeAttribute("aria-pressed");
-        result.textContent = e.status === 429 ? errorMessage(e) : "提交失败，请稍后再试。";
+        tell(e.status === 429 ? errorMessage(e) : "提交失败，请稍后再试。");
       }
     });
     return box;
@@ -520,9 +530,19 @@
     input.value = link.dataset.question;
     clearButton.hidden = false;
     closeSuggestions();
-    run({ suggest: false });
+    run({ suggest: false }).then(() => {
+      // The link is hidden or replaced now, which drops the focus to <body>: it goes to the answer.
+      if (document.activeElement === document.body || document.activeElement === link) focusAnswer();
+    });
     window.scrollTo({ top: 0 });
   });
+
+  // The first of what the page says now, in reading order: an error, 你是不是想问, no answer, the hits.
+  function focusAnswer() {
+    const first = [status.classList.contains("status-error") && status, !didYouMean.hidden && $("did-you-mean-title"),
+      !noAnswer.hidden && $("no-answer-title"), !maybeTitle.hidden && maybeTitle, hitsList.querySelector("summary")].find(Boolean);
+    (first || input).focus();
+  }
 
   // Back and Forward show the search of that entry again.
   window.addEventListener("popstate", () => {
