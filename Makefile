@@ -37,8 +37,12 @@ browser:
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium fonts-noto-cjk; \
 	fi
 
+# Two passes: the tests that only compute share both cores (pytest-xdist); real servers, builders under
+# load, the browser and wall-clock limits then run one at a time, never slowed down by a neighbour.
+ALONE := e2e or browser or timing
 test: install browser
-	FAQ_REQUIRE_BROWSER=1 $(PY) -m pytest
+	FAQ_REQUIRE_BROWSER=1 $(PY) -m pytest -n 2 -m "not ($(ALONE))"
+	FAQ_REQUIRE_BROWSER=1 $(PY) -m pytest -m "$(ALONE)"
 
 # Screenshots of both pages, desktop and phone, into docs/ (shown in the README).
 screenshots: install browser

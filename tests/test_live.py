@@ -3,6 +3,8 @@
 import threading
 import time
 
+import pytest
+
 from faq_search import live as live_module
 from faq_search.build import build_index
 from faq_search.live import LiveSearcher
@@ -20,6 +22,7 @@ def wait_for_version(live: LiveSearcher, version: str, timeout: float = 10.0) ->
     return False
 
 
+@pytest.mark.timing
 def test_a_new_version_loads_in_the_background_while_the_old_one_answers(make_corpus, tmp_path, tiny_analyzer,
                                                                           monkeypatch):
     out = tmp_path / "ix"

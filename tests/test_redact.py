@@ -59,6 +59,7 @@ def test_ordinary_questions_are_unchanged(text):
     assert redact(text) == text
 
 
+@pytest.mark.timing
 def test_long_runs_of_separators_are_matched_in_linear_time():
     import time
 

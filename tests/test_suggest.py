@@ -185,6 +185,7 @@ def test_gram_keys_group_places_like_sorting_the_codes(real_suggester, monkeypat
     assert suggest_module._gram_index(wide * 3, 3) == "fallback"
 
 
+@pytest.mark.timing
 def test_suggest_is_fast_on_the_real_corpus(real_suggester):
     queries = ["mima", "mm", "tixian", "tix", "忘记mi", "提现", "提", "密码", "app", "zfmm", "m", "zh", "忘记登录密码怎么办"]
     times = []
