@@ -679,20 +679,43 @@ def test_agent_console_filters_explains_and_copies(browser, site):
         p.wait_for_function(f"() => document.querySelector('#agent-detail').dataset.articleId !== '{first}'")
         assert p.evaluate("document.activeElement.id") == "agent-results"
         # Filters: a category, then a tag within it.
+        focused = "document.activeElement.id"
         p.select_option("#acategory", "password")
         p.wait_for_function("() => document.querySelectorAll('#agent-results [role=option]').length === 0 || "
                             "[...document.querySelectorAll('#agent-results .agent-item-meta')].every(e => e.textContent.includes('密码'))")
+        # Browsing: a page at a time (4 here, as the server could pass; 200 by default), the total told.
+        every = p.evaluate("fetch('/api/articles?category=password').then(r => r.json()).then(b => b.articles.map(a => a.id))")
+        assert len(every) == 9  # pages of 4, 4 and 1
+        p.evaluate("document.getElementById('main').dataset.pageSize = '4'")
         p.fill("#aq", "")
         p.locator("#aq").dispatch_event("input")
         p.wait_for_function("() => document.getElementById('agent-list-label').textContent === '浏览'")
+        assert p.inner_text("#agent-count") == "显示 1–4，共 9 篇" and p.inner_text("#agent-more") == "更多（还有 5 篇）"
+        assert p.get_attribute("#agent-item-3", "aria-setsize") == "9" and p.get_attribute("#agent-item-3", "aria-posinset") == "4"
+        # j past the last one loaded: the next page, appended, its first article opened and said.
+        p.locator("#agent-results").focus()
+        for _ in range(4):
+            p.keyboard.press("j")
+        p.wait_for_function("id => document.querySelector('#agent-detail').dataset.articleId === id", arg=every[4])
+        assert p.get_attribute("#agent-item-4", "aria-selected") == "true" and p.evaluate(focused) == "agent-results"
+        assert p.inner_text("#agent-count") == "显示 1–8，共 9 篇"
+        p.wait_for_function("q => document.getElementById('agent-announce').textContent === '已加载第 5–8 篇，共 9 篇：' + q",
+                            arg=p.inner_text("#agent-item-4 .agent-item-question"))
+        # 更多 with the mouse: the last page; the button goes, the focus to the list, j/k still move.
+        p.click("#agent-more")
+        p.wait_for_function("id => document.querySelector('#agent-detail').dataset.articleId === id", arg=every[8])
+        assert p.is_hidden("#agent-more") and p.evaluate(focused) == "agent-results"
+        assert p.inner_text("#agent-count") == "共 9 篇" and p.locator("#agent-results code").all_inner_texts() == every
+        p.keyboard.press("k")
+        p.wait_for_function("id => document.querySelector('#agent-detail').dataset.articleId === id", arg=every[7])
         p.wait_for_function("() => [...document.querySelectorAll('#atag option')].some(o => o.value === '支付密码')")
         p.select_option("#atag", "支付密码")
         p.wait_for_function("() => document.getElementById('main').dataset.filters === 'password|支付密码'")
         ids = p.locator("#agent-results code").all_inner_texts()
         assert "password-forgot-payment-password" in ids and "password-forgot-login-password" not in ids
+        assert p.inner_text("#agent-count") == "显示 1–4，共 6 篇"
         assert "tag=%E6%94%AF%E4%BB%98%E5%AF%86%E7%A0%81" in p.url
         # From a filter (a select, not a text field): j/k move, Enter goes to the list, Esc and / to the box.
-        focused = "document.activeElement.id"
         p.focus("#atag")
         p.keyboard.press("j")
         assert p.get_attribute("#agent-item-1", "aria-selected") == "true"
