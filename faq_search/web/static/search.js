@@ -516,6 +516,12 @@
       markChip(state.category);
       run({ suggest: false });
     });
+    // On a phone the chips scroll in one row. Focus scrolls a chip partly in view no further (Chromium):
+    // all of it, clear of the fade at the row's end (scroll-padding), and its ring.
+    chips.addEventListener("focusin", (event) => {
+      const chip = event.target.closest(".chip");
+      if (chip) chip.scrollIntoView({ block: "nearest", inline: "nearest" });
+    });
   }
 
   // Popular, related, "did you mean", browse and contact links search for their question in place, under
