@@ -363,13 +363,35 @@ def test_no_answer_shows_channels_and_takes_the_question(page, site):
     for channel in ("App 在线客服", "400-660-8888", "support@yiqianbao.com", "官网在线客服"):
         assert channel in box
     assert page.get_attribute("#no-answer a[href^='tel:']", "href") == "tel:4006608888"
-    # A body the API refuses (a contact past its limit, maxlength removed) is told in the page's language.
-    page.evaluate("document.querySelector('#ask-form input[name=contact]').removeAttribute('maxlength')")
-    page.fill("#ask-form input[name=contact]", "x" * 101)
+    # A field left empty, or one the API refuses (a contact past its limit, maxlength removed), is marked
+    # invalid, described by its message in the page's language, and focused; the mark goes once it is right.
+    question, contact = page.locator("#ask-form textarea"), page.locator("#ask-form input[name=contact]")
+
+    def marked(field, message: str | None):
+        described = field.get_attribute("aria-describedby")
+        if message is None:
+            assert field.get_attribute("aria-invalid") is None and described is None
+        else:
+            assert field.get_attribute("aria-invalid") == "true" and page.inner_text("#" + described) == message
+            assert field.evaluate("e => e === document.activeElement")
+            sync_api.expect(field).to_have_accessible_description(message)
+
+    question.fill(" ")
     page.click("#ask-form button[type=submit]")
-    page.wait_for_function("() => document.querySelector('#ask-form .ask-result').textContent !== ''")
-    assert page.inner_text("#ask-form .ask-result") == "联系方式太长了，请精简到 100 个字以内。"
+    marked(question, "请先写下你的问题。")
+    marked(contact, None)
+    page.keyboard.type("推荐一部好看的电影")
+    marked(question, None)
+    assert page.is_hidden("#ask-query-error")
+    contact.evaluate("e => e.removeAttribute('maxlength')")
+    contact.fill("x" * 101)
+    page.click("#ask-form button[type=submit]")
+    page.wait_for_selector("#ask-form input[name=contact][aria-invalid]")
+    marked(contact, "联系方式太长了，请精简到 100 个字以内。")
+    assert page.inner_text("#ask-form .ask-result") == ""
     forget_failed_loads(page)
+    contact.press("Backspace")  # 100 now: within the limit the API named
+    marked(contact, None)
     page.fill("#ask-form input[name=contact]", "user@example.com")
     page.click("#ask-form button[type=submit]")
     page.wait_for_selector("#ask-form.ask-sent")
