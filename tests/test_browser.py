@@ -363,13 +363,35 @@ def test_no_answer_shows_channels_and_takes_the_question(page, site):
     for channel in ("App 在线客服", "400-660-8888", "support@yiqianbao.com", "官网在线客服"):
         assert channel in box
     assert page.get_attribute("#no-answer a[href^='tel:']", "href") == "tel:4006608888"
-    # A body the API refuses (a contact past its limit, maxlength removed) is told in the page's language.
-    page.evaluate("document.querySelector('#ask-form input[name=contact]').removeAttribute('maxlength')")
-    page.fill("#ask-form input[name=contact]", "x" * 101)
+    # A field left empty, or one the API refuses (a contact past its limit, maxlength removed), is marked
+    # invalid, described by its message in the page's language, and focused; the mark goes once it is right.
+    question, contact = page.locator("#ask-form textarea"), page.locator("#ask-form input[name=contact]")
+
+    def marked(field, message: str | None):
+        described = field.get_attribute("aria-describedby")
+        if message is None:
+            assert field.get_attribute("aria-invalid") is None and described is None
+        else:
+            assert field.get_attribute("aria-invalid") == "true" and page.inner_text("#" + described) == message
+            assert field.evaluate("e => e === document.activeElement")
+            sync_api.expect(field).to_have_accessible_description(message)
+
+    question.fill(" ")
     page.click("#ask-form button[type=submit]")
-    page.wait_for_function("() => document.querySelector('#ask-form .ask-result').textContent !== ''")
-    assert page.inner_text("#ask-form .ask-result") == "联系方式太长了，请精简到 100 个字以内。"
+    marked(question, "请先写下你的问题。")
+    marked(contact, None)
+    page.keyboard.type("推荐一部好看的电影")
+    marked(question, None)
+    assert page.is_hidden("#ask-query-error")
+    contact.evaluate("e => e.removeAttribute('maxlength')")
+    contact.fill("x" * 101)
+    page.click("#ask-form button[type=submit]")
+    page.wait_for_selector("#ask-form input[name=contact][aria-invalid]")
+    marked(contact, "联系方式太长了，请精简到 100 个字以内。")
+    assert page.inner_text("#ask-form .ask-result") == ""
     forget_failed_loads(page)
+    contact.press("Backspace")  # 100 now: within the limit the API named
+    marked(contact, None)
     page.fill("#ask-form input[name=contact]", "user@example.com")
     page.click("#ask-form button[type=submit]")
     page.wait_for_selector("#ask-form.ask-sent")
@@ -614,10 +636,24 @@ def test_pinyin_of_a_domain_word_is_answered_by_search(page):
     assert "提现" in page.locator("#hits > li").first.inner_text()
 
 
-@pytest.mark.parametrize("path, typed", [("/", ""), ("/", "忘记登录密码了怎么办"), ("/", "推荐一部好看的电影"),
-                                         ("/", "a" * 120), ("/agent", "钱转错人了咋办")])
-def test_phone_has_no_horizontal_scroll(browser, site, path, typed):
-    context = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True, device_scale_factor=2)
+# Where a chip focused from the keyboard is in the chips' row (one that scrolls sideways on a phone): its
+# focus ring (5 px: outline and offset) not clipped by the row, the chip clear of the fade at its end.
+CHIP_IN_VIEW_JS = """() => {
+  const row = document.querySelector('.chips-inner'), box = row.getBoundingClientRect();
+  const chip = document.activeElement.getBoundingClientRect(), mask = getComputedStyle(row).maskImage;
+  const px = /^linear-gradient\\(to left, rgba\\(0, 0, 0, 0\\), rgb\\(0, 0, 0\\) ([\\d.]+)px\\)$/.exec(mask);
+  const share = /^linear-gradient\\(to right, rgb\\(0, 0, 0\\) ([\\d.]+)%, rgba\\(0, 0, 0, 0\\)\\)$/.exec(mask);
+  const fade = mask === 'none' ? 0 : px ? +px[1] : share ? box.width * (1 - share[1] / 100) : NaN;
+  return [document.activeElement.textContent, chip.left - 5 >= box.left - 0.5, chip.right <= box.right - fade + 0.5,
+          chip.top - 5 >= box.top - 0.5 && chip.bottom + 5 <= box.top + row.clientHeight + 0.5];
+}"""
+
+
+# 320 px is the narrowest phone in use; 360 and 375 are common.
+@pytest.mark.parametrize("path, typed, width", [("/", "", 320), ("/", "忘记登录密码了怎么办", 375), ("/", "推荐一部好看的电影", 320),
+                                                ("/", "a" * 120, 360), ("/agent", "钱转错人了咋办", 320)])
+def test_phone_has_no_horizontal_scroll(browser, site, path, typed, width):
+    context = browser.new_context(viewport={"width": width, "height": 740}, is_mobile=True, has_touch=True, device_scale_factor=2)
     p = Page(context.new_page(), site["url"]).open(path)
     try:
         if typed:
@@ -625,7 +661,18 @@ def test_phone_has_no_horizontal_scroll(browser, site, path, typed):
             p.type_query(typed, selector=box, delay=0)
             p.wait_for_function("() => document.getElementById('main').dataset.latencyMs !== undefined")
         widths = p.evaluate("[document.documentElement.scrollWidth, document.body.scrollWidth, window.innerWidth]")
-        assert widths[0] <= 375 and widths[1] <= 375 and widths[2] == 375, widths
+        assert widths[0] <= width and widths[1] <= width and widths[2] == width, widths
+        if path == "/" and not typed:
+            # The chips scroll in a row of their own: the keyboard reaches every one, shown whole.
+            for narrow in (320, 360):
+                p.set_viewport_size({"width": narrow, "height": 740})
+                chips = p.locator(".chip").all_inner_texts()
+                p.focus(".chip")
+                seen = []
+                for _ in chips:
+                    seen.append(p.evaluate(CHIP_IN_VIEW_JS))
+                    p.keyboard.press("Tab")
+                assert [s[0] for s in seen] == chips and all(all(s[1:]) for s in seen), (narrow, [s for s in seen if not all(s[1:])])
         p.check_clean()
     finally:
         context.close()
@@ -679,20 +726,43 @@ def test_agent_console_filters_explains_and_copies(browser, site):
         p.wait_for_function(f"() => document.querySelector('#agent-detail').dataset.articleId !== '{first}'")
         assert p.evaluate("document.activeElement.id") == "agent-results"
         # Filters: a category, then a tag within it.
+        focused = "document.activeElement.id"
         p.select_option("#acategory", "password")
         p.wait_for_function("() => document.querySelectorAll('#agent-results [role=option]').length === 0 || "
                             "[...document.querySelectorAll('#agent-results .agent-item-meta')].every(e => e.textContent.includes('密码'))")
+        # Browsing: a page at a time (4 here, as the server could pass; 200 by default), the total told.
+        every = p.evaluate("fetch('/api/articles?category=password').then(r => r.json()).then(b => b.articles.map(a => a.id))")
+        assert len(every) == 9  # pages of 4, 4 and 1
+        p.evaluate("document.getElementById('main').dataset.pageSize = '4'")
         p.fill("#aq", "")
         p.locator("#aq").dispatch_event("input")
         p.wait_for_function("() => document.getElementById('agent-list-label').textContent === '浏览'")
+        assert p.inner_text("#agent-count") == "显示 1–4，共 9 篇" and p.inner_text("#agent-more") == "更多（还有 5 篇）"
+        assert p.get_attribute("#agent-item-3", "aria-setsize") == "9" and p.get_attribute("#agent-item-3", "aria-posinset") == "4"
+        # j past the last one loaded: the next page, appended, its first article opened and said.
+        p.locator("#agent-results").focus()
+        for _ in range(4):
+            p.keyboard.press("j")
+        p.wait_for_function("id => document.querySelector('#agent-detail').dataset.articleId === id", arg=every[4])
+        assert p.get_attribute("#agent-item-4", "aria-selected") == "true" and p.evaluate(focused) == "agent-results"
+        assert p.inner_text("#agent-count") == "显示 1–8，共 9 篇"
+        p.wait_for_function("q => document.getElementById('agent-announce').textContent === '已加载第 5–8 篇，共 9 篇：' + q",
+                            arg=p.inner_text("#agent-item-4 .agent-item-question"))
+        # 更多 with the mouse: the last page; the button goes, the focus to the list, j/k still move.
+        p.click("#agent-more")
+        p.wait_for_function("id => document.querySelector('#agent-detail').dataset.articleId === id", arg=every[8])
+        assert p.is_hidden("#agent-more") and p.evaluate(focused) == "agent-results"
+        assert p.inner_text("#agent-count") == "共 9 篇" and p.locator("#agent-results code").all_inner_texts() == every
+        p.keyboard.press("k")
+        p.wait_for_function("id => document.querySelector('#agent-detail').dataset.articleId === id", arg=every[7])
         p.wait_for_function("() => [...document.querySelectorAll('#atag option')].some(o => o.value === '支付密码')")
         p.select_option("#atag", "支付密码")
         p.wait_for_function("() => document.getElementById('main').dataset.filters === 'password|支付密码'")
         ids = p.locator("#agent-results code").all_inner_texts()
         assert "password-forgot-payment-password" in ids and "password-forgot-login-password" not in ids
+        assert p.inner_text("#agent-count") == "显示 1–4，共 6 篇"
         assert "tag=%E6%94%AF%E4%BB%98%E5%AF%86%E7%A0%81" in p.url
         # From a filter (a select, not a text field): j/k move, Enter goes to the list, Esc and / to the box.
-        focused = "document.activeElement.id"
         p.focus("#atag")
         p.keyboard.press("j")
         assert p.get_attribute("#agent-item-1", "aria-selected") == "true"

@@ -26,6 +26,9 @@ bp = Blueprint("pages", __name__, template_folder="templates", static_folder="st
 # article on reaching a person. Missing articles are simply left out.
 CHANNELS_ARTICLE = "service-working-hours"
 CONTACT_ARTICLE = "service-human-agent"
+# The console's browse list loads a category's (or tag's) articles this many at a time (/api/articles'
+# limit and offset); 更多 or j at the end loads the next ones.
+AGENT_PAGE_SIZE = 200
 STATIC_MAX_AGE = 365 * 24 * 3600  # versioned URLs never change content
 UNAVAILABLE = "搜索服务暂时不可用，请稍后再试。"
 
@@ -132,7 +135,11 @@ def _related(s: Searcher, article_id: str) -> list:
 @bp.get("/agent")
 def agent():
     s = live().get()
-    return render_template("agent.html", error=None if s else UNAVAILABLE, **_page_context(s)), 200 if s is not None else 503
+    return _agent_page(s, None if s else UNAVAILABLE), 200 if s is not None else 503
+
+
+def _agent_page(s: Searcher | None, error: str | None) -> str:
+    return render_template("agent.html", error=error, page_size=AGENT_PAGE_SIZE, **_page_context(s))
 
 
 # The pages' own errors, raised before their view runs (rate limit, encoding): the page with the message,
@@ -164,7 +171,7 @@ def _error_page(status: int, code: str | None, headers: dict[str, str]):
         message = UNAVAILABLE
     s = live().get()
     if request.endpoint == "pages.agent":
-        body = render_template("agent.html", error=message, **_page_context(s))
+        body = _agent_page(s, message)
     else:  # the question stays in the box, to send again, unless it is what could not be read
         q, category = "", None
         try:

@@ -18,14 +18,22 @@
   const keys = $("agent-keys");
   const main = $("main");
   const announce = $("agent-announce");
+  const more = $("agent-more");
 
   const categoryNames = {};
   for (const o of categorySelect.options) if (o.value) categoryNames[o.value] = o.textContent;
 
   // told: what the last load found ("5 条结果"), said once with the article it opens.
-  const state = { items: [], selected: -1, seq: 0, timer: 0, controller: null, q: "", detailSeq: 0, typedAt: 0, told: "" };
+  // browse: the filters of a browse list, whose `total` articles come a page at a time (null for a search).
+  const state = { items: [], selected: -1, seq: 0, timer: 0, controller: null, q: "", detailSeq: 0, typedAt: 0, told: "",
+    browse: null, total: 0, loadingMore: false };
 
   // --- loading the list --------------------------------------------------------------------------
+
+  // Read at each load, not once: the server sets it (pages.AGENT_PAGE_SIZE), a test lowers it.
+  function pageSize() {
+    return Number(main.dataset.pageSize) || 200;
+  }
 
   function schedule() {
     state.typedAt = performance.now();
@@ -55,14 +63,16 @@
     try {
       let items;
       let label;
+      let total = 0;
       if (q) {
         const body = await getCachedJSON("/api/search?" + query({ q: q, k: 20, category: category, tag: tag }), signal);
         // The best hit carries why it is not the answer when the question is about another product.
         items = body.results.map((r, i) => Object.assign({ kind: "hit", other_product: i === 0 ? body.other_product : null }, r));
         label = "搜索结果";
       } else if (category || tag) {
-        const body = await getJSON("/api/articles?" + query({ category: category, tag: tag, limit: 200 }), signal);
+        const body = await getJSON("/api/articles?" + query({ category: category, tag: tag, limit: pageSize() }), signal);
         items = body.articles.map((a) => Object.assign({ kind: "article" }, a));
+        total = body.total;
         label = "浏览";
       } else {
         const body = await getJSON("/api/popular?k=20", signal);
@@ -72,9 +82,11 @@
       if (seq !== state.seq) return;
       state.q = q;
       state.items = items;
+      state.browse = !q && (category || tag) ? { category: category, tag: tag } : null;
+      state.total = total;
       listLabel.textContent = label;
-      count.textContent = items.length ? "(" + items.length + ")" : "";
-      state.told = q || category || tag ? (items.length ? items.length + " 条结果" : q ? "没有匹配的文章" : "没有文章") : "";
+      count.textContent = state.browse ? browseCount() : items.length ? "(" + items.length + ")" : "";
+      state.told = state.browse && items.length ? browseCount() : q || category || tag ? (items.length ? items.length + " 条结果" : q ? "没有匹配的文章" : "没有文章") : "";
       renderList();
       const listed = items.findIndex((item) => item.id === opts.article);
       if (opts.article && listed < 0) showArticle(opts.article);
@@ -86,6 +98,7 @@
       if (e.name === "AbortError" || seq !== state.seq) return;
       state.q = q;
       state.items = [];
+      state.browse = null;
       if (q) listLabel.textContent = "搜索结果"; // what failed, not the list shown before
       count.textContent = ""; // the previous list's count is not this one's
       state.told = "";
@@ -95,17 +108,71 @@
   }
 
   function renderList(failure) {
-    list.replaceChildren(
-      ...state.items.map((item, i) =>
-        h("li", { role: "option", id: "agent-item-" + i, class: "agent-item" + (item.kind === "hit" && !item.confident ? " agent-item-weak" : ""), "aria-selected": "false", "data-index": i },
-          h("span", { class: "agent-item-question" }, item.kind === "hit" ? highlight(item.question, foundWords(item)) : item.question),
-          h("span", { class: "agent-item-meta" },
-            item.kind === "hit" ? h("span", { class: "agent-score", title: SCORE_TITLE }, h("span", { class: "visually-hidden" }, "得分 "), item.score.toFixed(3)) : null,
-            h("span", null, categoryNames[item.category] || item.category),
-            h("code", null, item.id)))
-      )
-    );
+    list.replaceChildren(...state.items.map(option));
     if (!state.items.length) list.append(h("li", { class: "agent-none" }, failure || (state.q ? "没有匹配的文章" : "没有文章")));
+    showMore();
+  }
+
+  // A browse list's options say their place among all (aria-setsize), not only among those loaded.
+  function option(item, i) {
+    return h("li", { role: "option", id: "agent-item-" + i, class: "agent-item" + (item.kind === "hit" && !item.confident ? " agent-item-weak" : ""), "aria-selected": "false", "data-index": i,
+      "aria-setsize": state.browse ? state.total : null, "aria-posinset": state.browse ? i + 1 : null },
+      h("span", { class: "agent-item-question" }, item.kind === "hit" ? highlight(item.question, foundWords(item)) : item.question),
+      h("span", { class: "agent-item-meta" },
+        item.kind === "hit" ? h("span", { class: "agent-score", title: SCORE_TITLE }, h("span", { class: "visually-hidden" }, "得分 "), item.score.toFixed(3)) : null,
+        h("span", null, categoryNames[item.category] || item.category),
+        h("code", null, item.id)));
+  }
+
+  // --- a browse list's further pages ---------------------------------------------------------------
+
+  function hasMore() {
+    return state.browse !== null && state.items.length < state.total;
+  }
+
+  // 共 12 篇, or 显示 1–200，共 1234 篇 while more are to load.
+  function browseCount() {
+    if (!state.total) return "";
+    return (hasMore() ? "显示 1–" + state.items.length + "，" : "") + "共 " + state.total + " 篇";
+  }
+
+  function showMore() {
+    more.hidden = !hasMore();
+    more.textContent = "更多（还有 " + (state.total - state.items.length) + " 篇）";
+  }
+
+  // The next page appended (the list keeps its place for j/k), its first article selected; the focus on
+  // 更多, which may go with the last page, moves to the list.
+  async function loadMore() {
+    if (!hasMore() || state.loadingMore) return;
+    const seq = state.seq; // a new search or filter drops this page
+    const from = state.items.length;
+    state.loadingMore = true;
+    more.setAttribute("aria-busy", "true");
+    try {
+      const body = await getJSON("/api/articles?" + query({ category: state.browse.category, tag: state.browse.tag, limit: pageSize(), offset: from }), state.controller.signal);
+      if (seq !== state.seq) return;
+      // Articles added or removed meanwhile shift the pages: none is listed twice.
+      const listed = new Set(state.items.map((item) => item.id));
+      const added = body.articles.filter((a) => !listed.has(a.id)).map((a) => Object.assign({ kind: "article" }, a));
+      state.total = added.length ? body.total : from; // nothing new: the list is all there is
+      state.items.push(...added);
+      list.append(...added.map((item, i) => option(item, from + i)));
+      list.querySelectorAll('[role="option"]').forEach((o) => o.setAttribute("aria-setsize", state.total));
+      count.textContent = browseCount();
+      const focused = document.activeElement;
+      showMore();
+      if (!added.length) return;
+      if (focused === more || focused === document.body) list.focus();
+      state.told = "已加载第 " + (from + 1) + "–" + state.items.length + " 篇，共 " + state.total + " 篇";
+      select(from);
+    } catch (e) {
+      if (e.name === "AbortError" || seq !== state.seq) return;
+      showToast("加载失败：" + errorMessage(e, main.dataset.maxChars));
+    } finally {
+      state.loadingMore = false;
+      more.removeAttribute("aria-busy");
+    }
   }
 
   // --- selection and the detail pane ---------------------------------------------------------------
@@ -360,6 +427,7 @@
     keysButton.setAttribute("aria-expanded", shown ? "true" : "false");
   }
   keysButton.addEventListener("click", () => showKeys(keys.hidden));
+  more.addEventListener("click", loadMore);
 
   // An article that is not (or not the selected one) in the list: a related one.
   function showArticle(id) {
@@ -372,6 +440,10 @@
     if (!state.items.length) return;
     if (focusInDetail()) list.focus(); // the pane is about to be replaced under the focus
     history.replaceState(null, "", consoleUrl()); // the list's article, not a related one, from now on
+    if (step > 0 && state.selected === state.items.length - 1 && hasMore()) {
+      loadMore(); // past the last one loaded: the next page, its first article
+      return;
+    }
     select(Math.min(state.items.length - 1, Math.max(0, state.selected + step)));
   }
 

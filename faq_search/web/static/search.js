@@ -340,6 +340,9 @@
     return box;
   }
 
+  const askFields = [askForm.elements.query, askForm.elements.contact];
+  const ASK_NAMES = { query: "问题", contact: "联系方式" };
+
   // Back from under an answer voted "没有" (its place while that answer shows) into the no-answer box.
   function homeAskForm() {
     if (askForm.parentNode !== noAnswer) noAnswer.append(askForm);
@@ -351,33 +354,74 @@
     askForm.elements.query.value = q;
     askForm.querySelector(".ask-result").textContent = "";
     for (const el of askForm.elements) el.disabled = false;
+    for (const field of askFields) markField(field, "");
   }
 
-  function askRefused(e) {
+  // What is wrong with a field, or "": the question is needed, and neither may pass its limit (maxlength,
+  // or the one the server named when it refused the field). Characters as the server counts them.
+  function askProblem(field) {
+    const length = Array.from(field.value.trim()).length;
+    if (field.required && !length) return "请先写下你的问题。";
+    const limit = Number(field.dataset.limit) || Math.max(field.maxLength, 0);
+    return limit && length > limit ? ASK_NAMES[field.name] + "太长了，请精简到 " + limit + " 个字以内。" : "";
+  }
+
+  // The field marked invalid and described by its message; an empty `problem` clears both.
+  function markField(field, problem) {
+    const message = $("ask-" + field.name + "-error");
+    message.textContent = problem;
+    message.hidden = !problem;
+    if (problem) {
+      field.setAttribute("aria-invalid", "true");
+      field.setAttribute("aria-describedby", message.id);
+    } else {
+      field.removeAttribute("aria-invalid");
+      field.removeAttribute("aria-describedby");
+    }
+  }
+
+  // The form's maxlength keeps within the API's limits; a 400 is rare, and its message is English: the
+  // field it names ('contact' is longer than 100), its limit kept to check the field again as it is edited.
+  function refusedField(e) {
     const longer = /'(query|contact)' is longer than (\d+)/.exec(e.message || "");
-    if (longer) return (longer[1] === "contact" ? "联系方式" : "问题") + "太长了，请精简到 " + longer[2] + " 个字以内。";
-    return "提交的内容有误，请检查后再试。";
+    if (!longer) return null;
+    const field = askForm.elements[longer[1]];
+    field.dataset.limit = longer[2];
+    markField(field, askProblem(field) || ASK_NAMES[field.name] + "太长了，请精简到 " + longer[2] + " 个字以内。");
+    return field;
   }
 
   askForm.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const text = askForm.elements.query.value.trim();
     const out = askForm.querySelector(".ask-result");
-    if (!text) {
-      out.textContent = "请先写下你的问题。";
+    const button = askForm.querySelector("button[type=submit]");
+    for (const field of askFields) markField(field, askProblem(field));
+    const invalid = askFields.find((field) => field.hasAttribute("aria-invalid"));
+    out.textContent = "";
+    if (invalid) {
+      invalid.focus(); // its name and message are read out
       return;
     }
     for (const el of askForm.elements) el.disabled = true;
     try {
-      await postJSON("/api/question", { query: text, contact: askForm.elements.contact.value.trim() });
+      await postJSON("/api/question", { query: askFields[0].value.trim(), contact: askFields[1].value.trim() });
       askForm.classList.add("ask-sent");
       askForm.dataset.query = input.value.trim();
       out.textContent = "已收到，谢谢！我们会尽快补充这个问题的答案。";
+      if (document.activeElement === document.body) out.focus(); // the disabled button dropped it
     } catch (e) {
       for (const el of askForm.elements) el.disabled = false;
-      // The form's maxlength keeps within the API's limits; a 400 is rare, and its message is English.
-      out.textContent = e.status === 400 ? askRefused(e) : "提交失败，请稍后再试。";
+      const field = e.status === 400 ? refusedField(e) : null;
+      if (field) field.focus();
+      else {
+        out.textContent = e.status === 400 ? "提交的内容有误，请检查后再试。" : "提交失败，请稍后再试。";
+        if (document.activeElement === document.body) button.focus();
+      }
     }
+  });
+  // A field marked invalid is checked again as it is edited: the mark goes once it is right.
+  askForm.addEventListener("input", (event) => {
+    if (event.target.hasAttribute("aria-invalid")) markField(event.target, askProblem(event.target));
   });
 
   // --- suggestions (the combobox's listbox) ---------------------------------------------------
@@ -515,6 +559,12 @@
       state.category = chip.dataset.category;
       markChip(state.category);
       run({ suggest: false });
+    });
+    // On a phone the chips scroll in one row. Focus scrolls a chip partly in view no further (Chromium):
+    // all of it, clear of the fade at the row's end (scroll-padding), and its ring.
+    chips.addEventListener("focusin", (event) => {
+      const chip = event.target.closest(".chip");
+      if (chip) chip.scrollIntoView({ block: "nearest", inline: "nearest" });
     });
   }
 
