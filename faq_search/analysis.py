@@ -47,7 +47,8 @@ def _jieba():
     jieba.setLogLevel(logging.WARNING)
     return jieba
 
-ANALYZER_VERSION = 3  # 2: runs of letters kept whole; 3: a Latin synonym typed in halves joined (top up)
+ANALYZER_VERSION = 4  # 2: runs of letters kept whole; 3: a Latin synonym typed in halves joined (top up);
+# 4: English function words are stop words, emoji that stand for words read as them
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CJK_RUN = re.compile(f"[{_CJK}]+")
@@ -88,8 +89,15 @@ def _nfkc(text: str) -> str:
 DEFAULT_STOPWORDS = frozenset(
     """的 了 吗 呢 啊 吧 呀 哦 嘛 么 哈 嗯 哎 诶 喔 呗 啦 咯 之 得 地 着
     请问 请 一下 我 我们 你 你们 您 他 她 它 是 在 就 都 也 和 与 及 还 又 这 那 这个 那个 个
-    把 给 让 帮 帮忙 麻烦 谢谢 感谢 您好 你好 在吗 有没有 是不是""".split()
+    把 给 让 帮 帮忙 麻烦 谢谢 感谢 您好 你好 在吗 有没有 是不是
+    a an the to of for in on at by with from and or i me my you your is are am was be do does did it its
+    this that please""".split()
 )
+# Emoji that stand for a word of ours (📱被偷了); other emoji, feelings mostly, stay out of the words.
+_EMOJI_WORDS = str.maketrans({
+    "📱": "手机", "📲": "手机", "💳": "银行卡", "💰": "钱", "💵": "钱", "💴": "钱", "💸": "钱", "🏦": "银行",
+    "📞": "电话", "☎": "电话", "📧": "邮箱", "✉": "邮箱", "🧧": "红包", "🔒": "锁", "🔐": "锁",
+})
 
 
 # Question and function words that ask something but name no topic (after synonyms: 咋/如何 → 怎么,
@@ -101,9 +109,9 @@ TOPIC_FREE_WORDS = frozenset(
 
 
 def normalize_text(text: str, converter: opencc.OpenCC) -> str:
-    """NFKC (full-width → half-width), traditional → simplified, lowercase,
-    invisible characters removed and whitespace collapsed."""
-    text = _nfkc(text)
+    """NFKC (full-width → half-width), emoji that stand for words read as them, traditional →
+    simplified, lowercase, invisible characters removed and whitespace collapsed."""
+    text = _nfkc(text).translate(_EMOJI_WORDS)
     text = _INVISIBLE.sub("", text)
     text = converter.convert(text)
     return _SPACES.sub(" ", text.lower()).strip()
@@ -447,7 +455,7 @@ class Analyzer:
         batch = [t for i, t in enumerate(texts) if i not in alone] if alone else list(texts)
         if not batch:
             return [alone[i] for i in range(len(texts))]
-        joined = "\n".join(_nfkc(t) for t in batch)
+        joined = "\n".join(_nfkc(t) for t in batch).translate(_EMOJI_WORDS)
         joined = self._converter.convert(_INVISIBLE.sub("", joined)).lower()
         pieces = [s.strip() for s in self._respelled(_SPACES_IN_LINE.sub(" ", joined)).split("\n")]
         if len(pieces) != len(batch):  # a step did map across a line break after all

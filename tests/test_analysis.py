@@ -44,6 +44,16 @@ def test_search_mode_adds_dictionary_subwords(tiny_analyzer):
     assert "二维码" in words and "二维" in words
 
 
+def test_english_function_words_are_stop_words(real_analyzer):
+    assert real_analyzer.analyze("how to bind my bank card").words == real_analyzer.analyze("how bind bank card").words
+
+
+def test_emoji_that_stand_for_words_are_read_as_them(real_analyzer):
+    assert real_analyzer.analyze("📱被偷了").words == real_analyzer.analyze("手机被偷了").words
+    assert real_analyzer.analyze("💳丢了😭").words == real_analyzer.analyze("银行卡丢了").words
+    assert real_analyzer.spelled_many(["📱被偷了", "☎️打不通"]) == [real_analyzer.spelled("手机被偷了"), real_analyzer.spelled("☎️打不通")]
+
+
 def test_stop_words_never_empty_a_query(tiny_analyzer):
     assert tiny_analyzer.analyze("的了吗").words
     assert "的" not in tiny_analyzer.analyze("我的密码").words
