@@ -72,13 +72,13 @@ def test_mixed_latin_digit_terms_stay_whole(real_analyzer):
 
 
 def test_a_run_of_letters_is_not_cut_at_a_word_inside_it(real_analyzer):
-    # phone is a synonym of 电话: iphone was read as i + 电话, and answered with the hotline.
+    # phone is a synonym of 手机: iphone was read as i + 手机 (once 电话, answered with the hotline).
     assert real_analyzer.words("iphone能用吗") == ["iphone", "能用", "吗"]
     assert real_analyzer.words("我的iPhone6") == ["我", "的", "iphone6"]
     assert real_analyzer.words("apple pay") == ["apple", "支付"]
     assert [(t.text, t.start, t.end) for t in real_analyzer.tokens("用smartphone")] == [("用", 0, 1), ("smartphone", 1, 11)]
     # A run made wholly of dictionary words is still read as them.
-    assert real_analyzer.words("kefudianhua") == ["客服", "电话"] and real_analyzer.words("phone") == ["电话"]
+    assert real_analyzer.words("kefudianhua") == ["客服", "电话"] and real_analyzer.words("phone") == ["手机"]
 
 
 def test_a_latin_synonym_typed_in_halves_is_read_whole(real_analyzer):
@@ -87,6 +87,9 @@ def test_a_latin_synonym_typed_in_halves_is_read_whole(real_analyzer):
     assert real_analyzer.words("Top-Up失败") == ["充值", "失败"]
     assert real_analyzer.words("e-mail换绑")[0] == "邮箱"
     assert real_analyzer.words("to top up now") == ["to", "充值", "now"]
+    # English terms of two words, written as one in synonyms.txt (double charged got no result at all).
+    assert real_analyzer.words("double charged") == ["重复扣款"]
+    assert real_analyzer.words("bind bank card") == ["绑定", "银行卡"]
     # Halves that are words of their own, or that make no synonym, stay apart.
     assert real_analyzer.words("check in") == ["check", "in"]
     assert real_analyzer.words("bill pay") == ["账单", "支付"]

@@ -67,6 +67,36 @@ def test_users_questions_find_their_article(searcher, query, expected):
     assert searcher.search(query, k=3)[0].id == expected
 
 
+# A reviewer's questions that got another article, or none, confidently: someone else paying with the
+# wallet, money moving one way or back, skipping face scanning, symptoms, agents' keywords, English.
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("有人用我的易钱包在网上买了一堆东西", "security-account-stolen"),
+        ("别人拿我的易钱包付钱了", "security-account-stolen"),
+        ("工资卡里的钱挪到易钱包余额", "topup-withdraw-how-to-top-up"),
+        ("易钱包余额挪到工资卡", "topup-withdraw-how-to-withdraw"),
+        ("提现的钱又回到余额里了", "topup-withdraw-withdraw-failed"),
+        ("退款显示成功但信用卡账单没变化", "refund-arrival-time"),
+        ("我的定期产品页面找不到卖出的按钮", "wealth-early-redemption"),
+        ("可以不刷脸吗", "verification-why-required"),
+        ("结账的时候那个圈一直在转 转了一分钟", "payment-network-error"),
+        ("提额", "fees-limits-raise-limit"),
+        ("二类户", "topup-withdraw-withdraw-not-received"),
+        ("人在国外 打你们400电话打不通", "app-use-abroad"),
+        ("微信上怎么找到你们", "service-weibo-wechat"),
+        ("double charged", "refund-duplicate-charge"),
+        ("my account was hacked", "security-account-stolen"),
+        ("change phone number", "verification-change-phone-number"),
+        ("customer service phone number", "service-hotline"),
+        ("top up failed", "topup-withdraw-top-up-failed"),
+    ],
+)
+def test_reviewed_questions_get_their_article_confidently(searcher, query, expected):
+    first = searcher.search(query, k=3)[0]
+    assert (first.id, first.confident) == (expected, True)
+
+
 # Near-domain questions (股票怎么开户, 信用卡年费) are measured as a rate by the quality gate
 # (tests/test_quality.py): the no-answer model rejects most, not all, of them.
 @pytest.mark.parametrize("query", ["推荐一部电影", "今天天气怎么样", "明天会下雨吗"])
