@@ -94,10 +94,21 @@ DEFAULT_STOPWORDS = frozenset(
     this that please""".split()
 )
 # Emoji that stand for a word of ours (📱被偷了); other emoji, feelings mostly, stay out of the words.
-_EMOJI_WORDS = str.maketrans({
+_EMOJI_WORDS = {
     "📱": "手机", "📲": "手机", "💳": "银行卡", "💰": "钱", "💵": "钱", "💴": "钱", "💸": "钱", "🏦": "银行",
     "📞": "电话", "☎": "电话", "📧": "邮箱", "✉": "邮箱", "🧧": "红包", "🔒": "锁", "🔐": "锁",
-})
+}
+_EMOJI = re.compile("[" + "".join(_EMOJI_WORDS) + "]")
+
+
+# The blocks the table's emoji are in: a range test costs 0.6 µs on a query, the table's own 1.5–4 µs.
+_EMOJI_BLOCKS = re.compile("[\u2600-\u27bf\U0001f000-\U0001faff]")
+
+
+def _emoji_as_words(text: str) -> str:
+    if not _EMOJI_BLOCKS.search(text):
+        return text
+    return _EMOJI.sub(lambda m: _EMOJI_WORDS[m[0]], text)
 
 
 # Question and function words that ask something but name no topic (after synonyms: 咋/如何 → 怎么,
@@ -111,7 +122,7 @@ TOPIC_FREE_WORDS = frozenset(
 def normalize_text(text: str, converter: opencc.OpenCC) -> str:
     """NFKC (full-width → half-width), emoji that stand for words read as them, traditional →
     simplified, lowercase, invisible characters removed and whitespace collapsed."""
-    text = _nfkc(text).translate(_EMOJI_WORDS)
+    text = _emoji_as_words(_nfkc(text))
     text = _INVISIBLE.sub("", text)
     text = converter.convert(text)
     return _SPACES.sub(" ", text.lower()).strip()
@@ -455,7 +466,7 @@ class Analyzer:
         batch = [t for i, t in enumerate(texts) if i not in alone] if alone else list(texts)
         if not batch:
             return [alone[i] for i in range(len(texts))]
-        joined = "\n".join(_nfkc(t) for t in batch).translate(_EMOJI_WORDS)
+        joined = _emoji_as_words("\n".join(_nfkc(t) for t in batch))
         joined = self._converter.convert(_INVISIBLE.sub("", joined)).lower()
         pieces = [s.strip() for s in self._respelled(_SPACES_IN_LINE.sub(" ", joined)).split("\n")]
         if len(pieces) != len(batch):  # a step did map across a line break after all
