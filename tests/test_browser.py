@@ -393,9 +393,27 @@ def test_no_answer_shows_channels_and_takes_the_question(page, site):
     contact.press("Backspace")  # 100 now: within the limit the API named
     marked(contact, None)
     page.fill("#ask-form input[name=contact]", "user@example.com")
+    # A failure looks like one: an alert (the polite region silent meanwhile, not to say it twice), an icon
+    # and words, in the error colour (≥ 4.5:1), not the thank-you's green; the focus back on the button.
+    failing = re.compile(r".*/api/question$")
+    page.route(failing, lambda route: route.fulfill(
+        status=503, content_type="application/json", body='{"error": {"code": "unavailable", "message": "store unavailable"}}'))
+    page.click("#ask-form button[type=submit]")
+    failed = page.locator("#ask-form .ask-result [role=alert]")
+    failed.wait_for()
+    assert failed.evaluate("e => e.lastChild.textContent") == "提交失败，请稍后再试。"
+    assert failed.locator(".ask-error-icon[aria-hidden=true]").is_visible()
+    assert page.get_attribute("#ask-form .ask-result", "aria-live") == "off"
+    assert failed.evaluate("e => getComputedStyle(e).color !== getComputedStyle(e.parentElement).color")
+    low = [r for r in page.eval_on_selector_all(".ask-error, .ask-error-icon", CONTRAST_JS) if r[1] < 4.5]
+    assert not low, low
+    assert page.evaluate("document.activeElement.type") == "submit"
+    page.unroute(failing)
+    forget_failed_loads(page)
     page.click("#ask-form button[type=submit]")
     page.wait_for_selector("#ask-form.ask-sent")
-    assert "已收到" in page.inner_text("#ask-form .ask-result")
+    assert "已收到" in page.inner_text("#ask-form .ask-result") and failed.count() == 0
+    assert page.get_attribute("#ask-form .ask-result", "aria-live") == "polite"
     with sqlite3.connect(site["db"]) as db:
         rows = db.execute("SELECT query, contact FROM questions").fetchall()
     assert ("推荐一部好看的电影", "user@example.com") in rows

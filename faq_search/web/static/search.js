@@ -352,7 +352,7 @@
     if (askForm.classList.contains("ask-sent") && askForm.dataset.query === q) return;
     askForm.classList.remove("ask-sent");
     askForm.elements.query.value = q;
-    askForm.querySelector(".ask-result").textContent = "";
+    askResult("", false);
     for (const el of askForm.elements) el.disabled = false;
     for (const field of askFields) markField(field, "");
   }
@@ -391,13 +391,20 @@
     return field;
   }
 
+  // The form's result line. A failure is an alert, told by more than its colour: an icon and its words.
+  function askResult(text, failed) {
+    const out = askForm.querySelector(".ask-result");
+    out.setAttribute("aria-live", failed ? "off" : "polite"); // the alert says it, once
+    out.replaceChildren(failed ? h("span", { class: "ask-error", role: "alert" }, h("span", { class: "ask-error-icon", "aria-hidden": "true" }, "!"), text) : text);
+    return out;
+  }
+
   askForm.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const out = askForm.querySelector(".ask-result");
     const button = askForm.querySelector("button[type=submit]");
     for (const field of askFields) markField(field, askProblem(field));
     const invalid = askFields.find((field) => field.hasAttribute("aria-invalid"));
-    out.textContent = "";
+    askResult("", false);
     if (invalid) {
       invalid.focus(); // its name and message are read out
       return;
@@ -407,14 +414,14 @@
       await postJSON("/api/question", { query: askFields[0].value.trim(), contact: askFields[1].value.trim() });
       askForm.classList.add("ask-sent");
       askForm.dataset.query = input.value.trim();
-      out.textContent = "已收到，谢谢！我们会尽快补充这个问题的答案。";
+      const out = askResult("已收到，谢谢！我们会尽快补充这个问题的答案。", false);
       if (document.activeElement === document.body) out.focus(); // the disabled button dropped it
     } catch (e) {
       for (const el of askForm.elements) el.disabled = false;
       const field = e.status === 400 ? refusedField(e) : null;
       if (field) field.focus();
       else {
-        out.textContent = e.status === 400 ? "提交的内容有误，请检查后再试。" : "提交失败，请稍后再试。";
+        askResult(e.status === 400 ? "提交的内容有误，请检查后再试。" : "提交失败，请稍后再试。", true);
         if (document.activeElement === document.body) button.focus();
       }
     }
