@@ -667,6 +667,15 @@ CHIP_IN_VIEW_JS = """() => {
 }"""
 
 
+# The search box's placeholder: its width in the box's font, and the room the box has for it.
+PLACEHOLDER_JS = """() => {
+  const box = document.getElementById('q'), style = getComputedStyle(box);
+  const ctx = document.createElement('canvas').getContext('2d');
+  ctx.font = style.font;
+  return [box.placeholder, ctx.measureText(box.placeholder).width, box.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight)];
+}"""
+
+
 # 320 px is the narrowest phone in use; 360 and 375 are common.
 @pytest.mark.parametrize("path, typed, width", [("/", "", 320), ("/", "忘记登录密码了怎么办", 375), ("/", "推荐一部好看的电影", 320),
                                                 ("/", "a" * 120, 360), ("/agent", "钱转错人了咋办", 320)])
@@ -684,6 +693,10 @@ def test_phone_has_no_horizontal_scroll(browser, site, path, typed, width):
             # The chips scroll in a row of their own: the keyboard reaches every one, shown whole.
             for narrow in (320, 360):
                 p.set_viewport_size({"width": narrow, "height": 740})
+                # The placeholder shows whole, an example in it; the box's name is its label.
+                placeholder, wide, room = p.evaluate(PLACEHOLDER_JS)
+                assert "例如" in placeholder and wide <= room, (narrow, placeholder, wide, room)
+                sync_api.expect(p.locator("#q")).to_have_accessible_name("输入你的问题")
                 chips = p.locator(".chip").all_inner_texts()
                 p.focus(".chip")
                 seen = []
