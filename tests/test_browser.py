@@ -291,13 +291,30 @@ def test_category_chips_narrow_results(page):
     assert "category=password" in page.url
     page.click('.chip[data-category=""]')
     page.wait_for_function("() => new Set([...document.querySelectorAll('#hits .hit-category')].map(e => e.textContent)).size > 1")
-    # A chip with nothing typed lists that category's questions.
+    # A chip with nothing typed lists that category's questions: a page at a time (4 here, as the server
+    # could pass; 100 by default), the total told, 更多 appending the next page and focusing its first one.
     page.fill("#q", "")
     page.keyboard.press("Escape")
     page.click(".hero-title")
+    every = page.evaluate("fetch('/api/articles?category=service').then(r => r.json()).then(b => b.articles.map(a => a.question))")
+    assert len(every) == 10  # pages of 4, 4 and 2
+    page.evaluate("document.getElementById('main').dataset.pageSize = '4'")
     page.click('.chip[data-category="service"]')
     page.wait_for_selector("#browse:not([hidden])")
-    assert "如何联系人工客服？" in page.locator("#browse-list").inner_text()
+    assert page.inner_text("#browse-title") == "联系客服 显示 1–4，共 10 篇" and page.inner_text("#browse-more") == "更多（还有 6 篇）"
+    assert page.locator("#browse-list a").all_inner_texts() == every[:4]
+    fourth = page.locator("#browse-list li").nth(3)
+    assert (fourth.get_attribute("aria-posinset"), fourth.get_attribute("aria-setsize")) == ("4", "10")
+    page.focus("#browse-more")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.querySelectorAll('#browse-list li').length === 8")
+    assert page.evaluate("document.activeElement.textContent") == every[4]
+    assert page.text_content("#status") == "已加载第 5–8 篇，共 10 篇" and page.inner_text("#browse-title") == "联系客服 显示 1–8，共 10 篇"
+    page.click("#browse-more")  # the last page: the button goes, the focus to its first article
+    page.wait_for_function("() => document.querySelectorAll('#browse-list li').length === 10")
+    assert page.is_hidden("#browse-more") and page.evaluate("document.activeElement.textContent") == every[8]
+    assert page.inner_text("#browse-title") == "联系客服 共 10 篇" and page.locator("#browse-list a").all_inner_texts() == every
+    assert page.locator("#browse-list li").first.get_attribute("aria-setsize") == "10"
 
 
 def test_question_links_leave_the_category_filter(page):

@@ -2,7 +2,7 @@
    Progressive enhancement of the server-rendered page; every request goes to the JSON API. */
 (function () {
   "use strict";
-  const { $, h, highlight, highlightSpan, answer, getJSON, getCachedJSON, postJSON, query, errorMessage, onTyped } = window.FAQ;
+  const { $, h, highlight, highlightSpan, answer, getJSON, getCachedJSON, postJSON, query, browsing, errorMessage, onTyped } = window.FAQ;
 
   const DEBOUNCE_MS = 60; // results land well within ~150 ms of the last keystroke
   const SUGGEST_MAX_CHARS = 30; // longer input is a sentence, not a prefix
@@ -15,8 +15,10 @@
   const main = $("main");
   const popular = $("popular");
   const browse = $("browse");
-  const browseTitle = $("browse-title");
+  const browseName = $("browse-name");
+  const browseCountText = $("browse-count");
   const browseList = $("browse-list");
+  const more = $("browse-more");
   const didYouMean = $("did-you-mean");
   const didYouMeanList = $("did-you-mean-list");
   const status = $("status");
@@ -43,6 +45,11 @@
     typedAt: 0,
     shown: null,
     barren: null, // {text, category}: typed text /api/suggest had no completions for
+    // The filter of a browse list ({category}; null for none), whose `total` articles come a page at a time.
+    browse: null,
+    items: [], // the browse list's articles loaded so far
+    total: 0,
+    loadingMore: false,
   };
 
   document.documentElement.classList.add("js");
@@ -169,6 +176,7 @@
 
   async function showHome(seq, signal) {
     resetResults("", false);
+    state.browse = null; // until the new list is in
     if (!state.category) {
       browse.hidden = true;
       popular.hidden = false;
@@ -176,14 +184,61 @@
     }
     popular.hidden = true;
     try {
-      const body = await getJSON("/api/articles?" + query({ category: state.category, limit: 100 }), signal);
+      const body = await getJSON("/api/articles?" + query({ category: state.category, limit: pageSize() }), signal);
       if (seq !== state.seq) return;
-      browseTitle.textContent = categoryNames[state.category] || state.category;
-      browseList.replaceChildren(...body.articles.map((a) => h("li", null, questionLink(a.question, state.category))));
+      state.browse = { category: state.category };
+      state.items = body.articles;
+      state.total = body.total;
+      browseName.textContent = categoryNames[state.category] || state.category;
+      browseList.replaceChildren(...body.articles.map(browseItem));
+      showMore();
       browse.hidden = false;
     } catch (e) {
       if (e.name !== "AbortError" && seq === state.seq) showError(e);
     }
+  }
+
+  // --- a browse list's further pages ---------------------------------------------------------------
+
+  // Read at each load, not once: the server sets it (pages.SEARCH_PAGE_SIZE), a test lowers it.
+  function pageSize() {
+    return Number(main.dataset.pageSize) || 100;
+  }
+
+  // Its place among all, not only among those loaded, is what a screen reader says of an item.
+  function browseItem(a, i) {
+    return h("li", { "aria-setsize": state.total, "aria-posinset": i + 1 }, questionLink(a.question, state.browse.category));
+  }
+
+  function showMore() {
+    browseCountText.textContent = browsing.count(state);
+    browsing.showMore(more, state);
+  }
+
+  // The next page appended. The focus on 更多, which may go with the last page, moves to the first article
+  // it added: reading goes on there; the status says what came.
+  async function loadMore() {
+    const from = state.items.length;
+    let added;
+    try {
+      added = await browsing.loadNext(state, more, pageSize(), (a) => a);
+    } catch (e) {
+      // Said under the list; the list and 更多, to try again, stay.
+      status.classList.remove("visually-hidden");
+      status.classList.add("status-error");
+      status.textContent = errorMessage(e, main.dataset.maxChars);
+      return;
+    }
+    if (!added) return;
+    browseList.append(...added.map((a, i) => browseItem(a, from + i)));
+    browseList.querySelectorAll("li").forEach((li) => li.setAttribute("aria-setsize", state.total));
+    const focused = document.activeElement;
+    showMore();
+    const next = browseList.children[Math.min(from, state.items.length - 1)];
+    if (next && (focused === more || focused === document.body)) next.querySelector("a").focus();
+    status.classList.remove("status-error");
+    status.classList.add("visually-hidden");
+    status.textContent = added.length ? browsing.loaded(from, state) : "";
   }
 
   // `category`: the filter the link keeps (browsing a category, completions within it); without one the
@@ -195,6 +250,7 @@
   function showResults(q, results, suggestions, otherProduct) {
     popular.hidden = true;
     browse.hidden = true;
+    state.browse = null;
     status.classList.remove("status-error");
     const confident = results.length > 0 && results[0].confident;
     homeAskForm();
@@ -551,6 +607,7 @@
   onTyped(input, schedule);
   input.addEventListener("blur", () => closeSuggestions());
   clearButton.addEventListener("click", clear);
+  more.addEventListener("click", loadMore);
 
   form.addEventListener("submit", (event) => {
     event.preventDefault();
