@@ -419,10 +419,10 @@ def test_no_answer_shows_channels_and_takes_the_question(page, site):
     failed = page.locator("#ask-form .ask-result [role=alert]")
     failed.wait_for()
     assert failed.evaluate("e => e.lastChild.textContent") == "提交失败，请稍后再试。"
-    assert failed.locator(".ask-error-icon[aria-hidden=true]").is_visible()
+    assert failed.locator(".failure-icon[aria-hidden=true]").is_visible()
     assert page.get_attribute("#ask-form .ask-result", "aria-live") == "off"
     assert failed.evaluate("e => getComputedStyle(e).color !== getComputedStyle(e.parentElement).color")
-    low = [r for r in page.eval_on_selector_all(".ask-error, .ask-error-icon", CONTRAST_JS) if r[1] < 4.5]
+    low = [r for r in page.eval_on_selector_all(".failure, .failure-icon", CONTRAST_JS) if r[1] < 4.5]
     assert not low, low
     assert page.evaluate("document.activeElement.type") == "submit"
     page.unroute(failing)
@@ -546,6 +546,16 @@ def test_one_vote_per_article_from_a_browser(page, site):
     page.wait_for_function("() => document.querySelector('#hits .feedback-result').textContent !== ''")
     assert box.locator(".feedback-result").inner_text() == "这篇文章已更新或下线，请重新搜索。"
     assert box.get_by_role("button", name="有", exact=True).is_disabled()
+    # Any other failure is said as one (an alert, an icon, red), as the leave-a-question form's; the vote can be given again.
+    page.route(re.compile(r".*/api/feedback$"), lambda route: route.fulfill(
+        status=503, content_type="application/json", body='{"error": {"code": "unavailable", "message": "store unavailable"}}'))
+    page.type_query("账户被冻结了")
+    wait_for_hits(page)
+    box = page.locator("#hits > li").first.locator(".feedback")
+    box.get_by_role("button", name="有", exact=True).click()
+    box.locator(".feedback-result .failure[role=alert]").wait_for()
+    assert box.locator(".failure").evaluate("e => e.lastChild.textContent") == "提交失败，请稍后再试。"
+    assert box.locator(".failure-icon").is_visible() and box.get_by_role("button", name="有", exact=True).is_enabled()
     forget_failed_loads(page)
 
 

@@ -341,6 +341,14 @@
     }
   }
 
+  // A result line (a polite status) says `content`; a failure there is an alert instead, told by more than
+  // its colour: an icon and its words. The line is silent meanwhile, so the failure is said once.
+  function say(out, failed, ...content) {
+    out.setAttribute("aria-live", failed ? "off" : "polite");
+    out.replaceChildren(...(failed ? [h("span", { class: "failure", role: "alert" }, h("span", { class: "failure-icon", "aria-hidden": "true" }, "!"), content)] : content));
+    return out;
+  }
+
   function feedback(q, articleId, formerIds) {
     const yes = h("button", { type: "button", class: "feedback-button", "data-helpful": "true" }, "有");
     const no = h("button", { type: "button", class: "feedback-button", "data-helpful": "false" }, "没有");
@@ -361,8 +369,8 @@
       const button = event.target.closest("button[data-helpful]");
       if (!button || button.disabled) return;
       const helpful = button.dataset.helpful === "true";
-      const tell = (...content) => {
-        result.replaceChildren(...content);
+      const tell = (failed, ...content) => {
+        say(result, failed, ...content);
         // Disabling the pressed button dropped the focus to <body>: it goes to what the vote got.
         if (document.activeElement === document.body || document.activeElement === button) result.focus();
       };
@@ -372,25 +380,25 @@
         await postJSON("/api/feedback", { query: q, article_id: articleId, helpful: helpful });
         rememberVote(articleId, helpful);
         box.classList.add("feedback-done");
-        if (helpful) tell("感谢你的反馈！");
+        if (helpful) tell(false, "感谢你的反馈！");
         else if (document.body.classList.contains("showing-no-answer")) {
           // The no-answer box above has the channels (the footer hides them meanwhile) and the form.
-          tell("感谢反馈。换个说法试试，或", h("a", { href: "#no-answer" }, "联系客服"), "、", h("a", { href: "#ask-form" }, "留下你的问题"), "。");
+          tell(false, "感谢反馈。换个说法试试，或", h("a", { href: "#no-answer" }, "联系客服"), "、", h("a", { href: "#ask-form" }, "留下你的问题"), "。");
         } else {
           // The answer did not help: the question is one to answer, so the form comes to it, filled in.
           resetAskForm(q);
           box.after(askForm);
-          tell("感谢反馈。换个说法试试，或", h("a", { href: "#contact" }, "联系客服"), "，也可以在下面留下你的问题。");
+          tell(false, "感谢反馈。换个说法试试，或", h("a", { href: "#contact" }, "联系客服"), "，也可以在下面留下你的问题。");
         }
       } catch (e) {
         if (e.code === "article_not_found") {
           // Removed since the page showed it: trying again cannot help, a fresh search can.
-          tell("这篇文章已更新或下线，请重新搜索。");
+          tell(false, "这篇文章已更新或下线，请重新搜索。");
           return;
         }
         yes.disabled = no.disabled = false;
         button.removeAttribute("aria-pressed");
-        tell(e.status === 429 ? errorMessage(e) : "提交失败，请稍后再试。");
+        tell(true, e.status === 429 ? errorMessage(e) : "提交失败，请稍后再试。");
       }
     });
     return box;
@@ -447,12 +455,8 @@
     return field;
   }
 
-  // The form's result line. A failure is an alert, told by more than its colour: an icon and its words.
   function askResult(text, failed) {
-    const out = askForm.querySelector(".ask-result");
-    out.setAttribute("aria-live", failed ? "off" : "polite"); // the alert says it, once
-    out.replaceChildren(failed ? h("span", { class: "ask-error", role: "alert" }, h("span", { class: "ask-error-icon", "aria-hidden": "true" }, "!"), text) : text);
-    return out;
+    return say(askForm.querySelector(".ask-result"), failed, text);
   }
 
   askForm.addEventListener("submit", async (event) => {
