@@ -291,13 +291,30 @@ def test_category_chips_narrow_results(page):
     assert "category=password" in page.url
     page.click('.chip[data-category=""]')
     page.wait_for_function("() => new Set([...document.querySelectorAll('#hits .hit-category')].map(e => e.textContent)).size > 1")
-    # A chip with nothing typed lists that category's questions.
+    # A chip with nothing typed lists that category's questions: a page at a time (4 here, as the server
+    # could pass; 100 by default), the total told, 更多 appending the next page and focusing its first one.
     page.fill("#q", "")
     page.keyboard.press("Escape")
     page.click(".hero-title")
+    every = page.evaluate("fetch('/api/articles?category=service').then(r => r.json()).then(b => b.articles.map(a => a.question))")
+    assert len(every) == 10  # pages of 4, 4 and 2
+    page.evaluate("document.getElementById('main').dataset.pageSize = '4'")
     page.click('.chip[data-category="service"]')
     page.wait_for_selector("#browse:not([hidden])")
-    assert "如何联系人工客服？" in page.locator("#browse-list").inner_text()
+    assert page.inner_text("#browse-title") == "联系客服 显示 1–4，共 10 篇" and page.inner_text("#browse-more") == "更多（还有 6 篇）"
+    assert page.locator("#browse-list a").all_inner_texts() == every[:4]
+    fourth = page.locator("#browse-list li").nth(3)
+    assert (fourth.get_attribute("aria-posinset"), fourth.get_attribute("aria-setsize")) == ("4", "10")
+    page.focus("#browse-more")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.querySelectorAll('#browse-list li').length === 8")
+    assert page.evaluate("document.activeElement.textContent") == every[4]
+    assert page.text_content("#status") == "已加载第 5–8 篇，共 10 篇" and page.inner_text("#browse-title") == "联系客服 显示 1–8，共 10 篇"
+    page.click("#browse-more")  # the last page: the button goes, the focus to its first article
+    page.wait_for_function("() => document.querySelectorAll('#browse-list li').length === 10")
+    assert page.is_hidden("#browse-more") and page.evaluate("document.activeElement.textContent") == every[8]
+    assert page.inner_text("#browse-title") == "联系客服 共 10 篇" and page.locator("#browse-list a").all_inner_texts() == every
+    assert page.locator("#browse-list li").first.get_attribute("aria-setsize") == "10"
 
 
 def test_question_links_leave_the_category_filter(page):
@@ -393,9 +410,27 @@ def test_no_answer_shows_channels_and_takes_the_question(page, site):
     contact.press("Backspace")  # 100 now: within the limit the API named
     marked(contact, None)
     page.fill("#ask-form input[name=contact]", "user@example.com")
+    # A failure looks like one: an alert (the polite region silent meanwhile, not to say it twice), an icon
+    # and words, in the error colour (≥ 4.5:1), not the thank-you's green; the focus back on the button.
+    failing = re.compile(r".*/api/question$")
+    page.route(failing, lambda route: route.fulfill(
+        status=503, content_type="application/json", body='{"error": {"code": "unavailable", "message": "store unavailable"}}'))
+    page.click("#ask-form button[type=submit]")
+    failed = page.locator("#ask-form .ask-result [role=alert]")
+    failed.wait_for()
+    assert failed.evaluate("e => e.lastChild.textContent") == "提交失败，请稍后再试。"
+    assert failed.locator(".failure-icon[aria-hidden=true]").is_visible()
+    assert page.get_attribute("#ask-form .ask-result", "aria-live") == "off"
+    assert failed.evaluate("e => getComputedStyle(e).color !== getComputedStyle(e.parentElement).color")
+    low = [r for r in page.eval_on_selector_all(".failure, .failure-icon", CONTRAST_JS) if r[1] < 4.5]
+    assert not low, low
+    assert page.evaluate("document.activeElement.type") == "submit"
+    page.unroute(failing)
+    forget_failed_loads(page)
     page.click("#ask-form button[type=submit]")
     page.wait_for_selector("#ask-form.ask-sent")
-    assert "已收到" in page.inner_text("#ask-form .ask-result")
+    assert "已收到" in page.inner_text("#ask-form .ask-result") and failed.count() == 0
+    assert page.get_attribute("#ask-form .ask-result", "aria-live") == "polite"
     with sqlite3.connect(site["db"]) as db:
         rows = db.execute("SELECT query, contact FROM questions").fetchall()
     assert ("推荐一部好看的电影", "user@example.com") in rows
@@ -511,6 +546,16 @@ def test_one_vote_per_article_from_a_browser(page, site):
     page.wait_for_function("() => document.querySelector('#hits .feedback-result').textContent !== ''")
     assert box.locator(".feedback-result").inner_text() == "这篇文章已更新或下线，请重新搜索。"
     assert box.get_by_role("button", name="有", exact=True).is_disabled()
+    # Any other failure is said as one (an alert, an icon, red), as the leave-a-question form's; the vote can be given again.
+    page.route(re.compile(r".*/api/feedback$"), lambda route: route.fulfill(
+        status=503, content_type="application/json", body='{"error": {"code": "unavailable", "message": "store unavailable"}}'))
+    page.type_query("账户被冻结了")
+    wait_for_hits(page)
+    box = page.locator("#hits > li").first.locator(".feedback")
+    box.get_by_role("button", name="有", exact=True).click()
+    box.locator(".feedback-result .failure[role=alert]").wait_for()
+    assert box.locator(".failure").evaluate("e => e.lastChild.textContent") == "提交失败，请稍后再试。"
+    assert box.locator(".failure-icon").is_visible() and box.get_by_role("button", name="有", exact=True).is_enabled()
     forget_failed_loads(page)
 
 
@@ -649,6 +694,15 @@ CHIP_IN_VIEW_JS = """() => {
 }"""
 
 
+# The search box's placeholder: its width in the box's font, and the room the box has for it.
+PLACEHOLDER_JS = """() => {
+  const box = document.getElementById('q'), style = getComputedStyle(box);
+  const ctx = document.createElement('canvas').getContext('2d');
+  ctx.font = style.font;
+  return [box.placeholder, ctx.measureText(box.placeholder).width, box.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight)];
+}"""
+
+
 # 320 px is the narrowest phone in use; 360 and 375 are common.
 @pytest.mark.parametrize("path, typed, width", [("/", "", 320), ("/", "忘记登录密码了怎么办", 375), ("/", "推荐一部好看的电影", 320),
                                                 ("/", "a" * 120, 360), ("/agent", "钱转错人了咋办", 320)])
@@ -666,6 +720,10 @@ def test_phone_has_no_horizontal_scroll(browser, site, path, typed, width):
             # The chips scroll in a row of their own: the keyboard reaches every one, shown whole.
             for narrow in (320, 360):
                 p.set_viewport_size({"width": narrow, "height": 740})
+                # The placeholder shows whole, an example in it; the box's name is its label.
+                placeholder, wide, room = p.evaluate(PLACEHOLDER_JS)
+                assert "例如" in placeholder and wide <= room, (narrow, placeholder, wide, room)
+                sync_api.expect(p.locator("#q")).to_have_accessible_name("输入你的问题")
                 chips = p.locator(".chip").all_inner_texts()
                 p.focus(".chip")
                 seen = []

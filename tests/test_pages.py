@@ -88,6 +88,9 @@ def test_popular_before_typing_and_browse_by_category(pages):
     browse = html[html.index('id="browse-list"'):html.index("</section>", html.index('id="browse-list"'))]
     assert "忘记登录密码怎么办？" in browse and "提现" not in browse
     assert 'data-category="password" aria-current="true"' in html
+    # Every one listed, and the total said; a page at a time (and 更多) is for JavaScript only.
+    assert re.search(r'<span id="browse-count"[^>]*>共 2 篇</span>', html)
+    assert re.search(r'<button[^>]*id="browse-more"[^>]*\bhidden\b', html)
 
 
 def test_category_chip_filters_without_javascript(pages):

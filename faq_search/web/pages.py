@@ -26,8 +26,10 @@ bp = Blueprint("pages", __name__, template_folder="templates", static_folder="st
 # article on reaching a person. Missing articles are simply left out.
 CHANNELS_ARTICLE = "service-working-hours"
 CONTACT_ARTICLE = "service-human-agent"
-# The console's browse list loads a category's (or tag's) articles this many at a time (/api/articles'
-# limit and offset); 更多 or j at the end loads the next ones.
+# The search page's list of a category's articles, and the console's of a category's or tag's, load this
+# many at a time (/api/articles' limit and offset); 更多 (or j at the console's end) loads the next ones.
+# Without JavaScript the search page lists them all.
+SEARCH_PAGE_SIZE = 100
 AGENT_PAGE_SIZE = 200
 STATIC_MAX_AGE = 365 * 24 * 3600  # versioned URLs never change content
 UNAVAILABLE = "搜索服务暂时不可用，请稍后再试。"
@@ -123,7 +125,8 @@ def _index_page(s: Searcher | None, q: str, category: str | None, error: str | N
     other_product = s.other_product(q, hits) if s is not None and q and not too_long and not error else None
     return render_template(
         "index.html", q=q, hits=hits, confident=confident, other_product=other_product, category=category, error=error, popular=popular,
-        too_long=too_long, browse=browse, related={h.id: _related(s, h.id) for h in hits}, **_page_context(s),
+        too_long=too_long, browse=browse, page_size=SEARCH_PAGE_SIZE, related={h.id: _related(s, h.id) for h in hits},
+        **_page_context(s),
     )
 
 

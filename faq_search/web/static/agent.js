@@ -1,7 +1,7 @@
 /* The agents' console: dense search with filters, full answers, why a hit matched, copy, shortcuts. */
 (function () {
   "use strict";
-  const { $, h, highlight, answer, getJSON, getCachedJSON, query, errorMessage, onTyped } = window.FAQ;
+  const { $, h, highlight, answer, getJSON, getCachedJSON, query, browsing, errorMessage, onTyped } = window.FAQ;
 
   const DEBOUNCE_MS = 60;
   const SCORE_TITLE = "得分（0–1）：排序模型估计这篇文章回答该问题的概率，用于排序；是否可作答见「判断」。";
@@ -85,8 +85,8 @@
       state.browse = !q && (category || tag) ? { category: category, tag: tag } : null;
       state.total = total;
       listLabel.textContent = label;
-      count.textContent = state.browse ? browseCount() : items.length ? "(" + items.length + ")" : "";
-      state.told = state.browse && items.length ? browseCount() : q || category || tag ? (items.length ? items.length + " 条结果" : q ? "没有匹配的文章" : "没有文章") : "";
+      count.textContent = state.browse ? browsing.count(state) : items.length ? "(" + items.length + ")" : "";
+      state.told = state.browse && items.length ? browsing.count(state) : q || category || tag ? (items.length ? items.length + " 条结果" : q ? "没有匹配的文章" : "没有文章") : "";
       renderList();
       const listed = items.findIndex((item) => item.id === opts.article);
       if (opts.article && listed < 0) showArticle(opts.article);
@@ -110,7 +110,7 @@
   function renderList(failure) {
     list.replaceChildren(...state.items.map(option));
     if (!state.items.length) list.append(h("li", { class: "agent-none" }, failure || (state.q ? "没有匹配的文章" : "没有文章")));
-    showMore();
+    browsing.showMore(more, state);
   }
 
   // A browse list's options say their place among all (aria-setsize), not only among those loaded.
@@ -127,52 +127,30 @@
   // --- a browse list's further pages ---------------------------------------------------------------
 
   function hasMore() {
-    return state.browse !== null && state.items.length < state.total;
-  }
-
-  // 共 12 篇, or 显示 1–200，共 1234 篇 while more are to load.
-  function browseCount() {
-    if (!state.total) return "";
-    return (hasMore() ? "显示 1–" + state.items.length + "，" : "") + "共 " + state.total + " 篇";
-  }
-
-  function showMore() {
-    more.hidden = !hasMore();
-    more.textContent = "更多（还有 " + (state.total - state.items.length) + " 篇）";
+    return browsing.hasMore(state);
   }
 
   // The next page appended (the list keeps its place for j/k), its first article selected; the focus on
   // 更多, which may go with the last page, moves to the list.
   async function loadMore() {
-    if (!hasMore() || state.loadingMore) return;
-    const seq = state.seq; // a new search or filter drops this page
     const from = state.items.length;
-    state.loadingMore = true;
-    more.setAttribute("aria-busy", "true");
+    let added;
     try {
-      const body = await getJSON("/api/articles?" + query({ category: state.browse.category, tag: state.browse.tag, limit: pageSize(), offset: from }), state.controller.signal);
-      if (seq !== state.seq) return;
-      // Articles added or removed meanwhile shift the pages: none is listed twice.
-      const listed = new Set(state.items.map((item) => item.id));
-      const added = body.articles.filter((a) => !listed.has(a.id)).map((a) => Object.assign({ kind: "article" }, a));
-      state.total = added.length ? body.total : from; // nothing new: the list is all there is
-      state.items.push(...added);
-      list.append(...added.map((item, i) => option(item, from + i)));
-      list.querySelectorAll('[role="option"]').forEach((o) => o.setAttribute("aria-setsize", state.total));
-      count.textContent = browseCount();
-      const focused = document.activeElement;
-      showMore();
-      if (!added.length) return;
-      if (focused === more || focused === document.body) list.focus();
-      state.told = "已加载第 " + (from + 1) + "–" + state.items.length + " 篇，共 " + state.total + " 篇";
-      select(from);
+      added = await browsing.loadNext(state, more, pageSize(), (a) => Object.assign({ kind: "article" }, a));
     } catch (e) {
-      if (e.name === "AbortError" || seq !== state.seq) return;
       showToast("加载失败：" + errorMessage(e, main.dataset.maxChars));
-    } finally {
-      state.loadingMore = false;
-      more.removeAttribute("aria-busy");
+      return;
     }
+    if (!added) return;
+    list.append(...added.map((item, i) => option(item, from + i)));
+    list.querySelectorAll('[role="option"]').forEach((o) => o.setAttribute("aria-setsize", state.total));
+    count.textContent = browsing.count(state);
+    const focused = document.activeElement;
+    browsing.showMore(more, state);
+    if (!added.length) return;
+    if (focused === more || focused === document.body) list.focus();
+    state.told = browsing.loaded(from, state);
+    select(from);
   }
 
   // --- selection and the detail pane ---------------------------------------------------------------

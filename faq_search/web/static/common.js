@@ -152,6 +152,57 @@
     return usp.toString();
   }
 
+  /* A browse list (/api/articles) loaded a page at a time, as both pages keep it in their `state`:
+     state.browse (its filters, {category, tag}; null for no browse list), state.items, state.total. */
+  const browsing = {
+    hasMore(state) {
+      return state.browse !== null && state.items.length < state.total;
+    },
+
+    // 共 12 篇, or 显示 1–200，共 1234 篇 while more are to load.
+    count(state) {
+      if (!state.total) return "";
+      return (browsing.hasMore(state) ? "显示 1–" + state.items.length + "，" : "") + "共 " + state.total + " 篇";
+    },
+
+    loaded(from, state) {
+      return "已加载第 " + (from + 1) + "–" + state.items.length + " 篇，共 " + state.total + " 篇";
+    },
+
+    // The 更多 button under the list.
+    showMore(more, state) {
+      more.hidden = !browsing.hasMore(state);
+      more.textContent = "更多（还有 " + (state.total - state.items.length) + " 篇）";
+    },
+
+    /* The next page appended to state.items (each article `wrap`ped), one load at a time, `more` busy
+       meanwhile. Articles added or removed meanwhile shift the pages: none is listed twice, and when
+       nothing new comes the list is all there is. The articles added, or null when there is nothing to
+       load now or a new search or filter replaced the list meanwhile; other failures are thrown. */
+    async loadNext(state, more, limit, wrap) {
+      if (!browsing.hasMore(state) || state.loadingMore) return null;
+      const seq = state.seq;
+      const from = state.items.length;
+      state.loadingMore = true;
+      more.setAttribute("aria-busy", "true");
+      try {
+        const body = await getJSON("/api/articles?" + query(Object.assign({}, state.browse, { limit: limit, offset: from })), state.controller.signal);
+        if (seq !== state.seq) return null;
+        const listed = new Set(state.items.map((item) => item.id));
+        const added = body.articles.filter((a) => !listed.has(a.id)).map(wrap);
+        state.total = added.length ? body.total : from;
+        state.items.push(...added);
+        return added;
+      } catch (e) {
+        if (e.name === "AbortError" || seq !== state.seq) return null;
+        throw e;
+      } finally {
+        state.loadingMore = false;
+        more.removeAttribute("aria-busy");
+      }
+    },
+  };
+
   /* What to tell the user about a failed request, in Chinese: the server's message is for developers. */
   function errorMessage(e, maxChars) {
     if (e.code === "query_too_long") return "问题太长了，请精简到 " + maxChars + " 个字以内。";
@@ -182,5 +233,5 @@
 
   const $ = (id) => document.getElementById(id);
 
-  window.FAQ = { $, h, highlight, highlightSpan, answer, getJSON, getCachedJSON, postJSON, query, ApiError, errorMessage, onTyped };
+  window.FAQ = { $, h, highlight, highlightSpan, answer, getJSON, getCachedJSON, postJSON, query, browsing, ApiError, errorMessage, onTyped };
 })();

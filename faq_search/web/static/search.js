@@ -2,7 +2,7 @@
    Progressive enhancement of the server-rendered page; every request goes to the JSON API. */
 (function () {
   "use strict";
-  const { $, h, highlight, highlightSpan, answer, getJSON, getCachedJSON, postJSON, query, errorMessage, onTyped } = window.FAQ;
+  const { $, h, highlight, highlightSpan, answer, getJSON, getCachedJSON, postJSON, query, browsing, errorMessage, onTyped } = window.FAQ;
 
   const DEBOUNCE_MS = 60; // results land well within ~150 ms of the last keystroke
   const SUGGEST_MAX_CHARS = 30; // longer input is a sentence, not a prefix
@@ -15,8 +15,10 @@
   const main = $("main");
   const popular = $("popular");
   const browse = $("browse");
-  const browseTitle = $("browse-title");
+  const browseName = $("browse-name");
+  const browseCountText = $("browse-count");
   const browseList = $("browse-list");
+  const more = $("browse-more");
   const didYouMean = $("did-you-mean");
   const didYouMeanList = $("did-you-mean-list");
   const status = $("status");
@@ -43,6 +45,11 @@
     typedAt: 0,
     shown: null,
     barren: null, // {text, category}: typed text /api/suggest had no completions for
+    // The filter of a browse list ({category}; null for none), whose `total` articles come a page at a time.
+    browse: null,
+    items: [], // the browse list's articles loaded so far
+    total: 0,
+    loadingMore: false,
   };
 
   document.documentElement.classList.add("js");
@@ -169,6 +176,7 @@
 
   async function showHome(seq, signal) {
     resetResults("", false);
+    state.browse = null; // until the new list is in
     if (!state.category) {
       browse.hidden = true;
       popular.hidden = false;
@@ -176,14 +184,61 @@
     }
     popular.hidden = true;
     try {
-      const body = await getJSON("/api/articles?" + query({ category: state.category, limit: 100 }), signal);
+      const body = await getJSON("/api/articles?" + query({ category: state.category, limit: pageSize() }), signal);
       if (seq !== state.seq) return;
-      browseTitle.textContent = categoryNames[state.category] || state.category;
-      browseList.replaceChildren(...body.articles.map((a) => h("li", null, questionLink(a.question, state.category))));
+      state.browse = { category: state.category };
+      state.items = body.articles;
+      state.total = body.total;
+      browseName.textContent = categoryNames[state.category] || state.category;
+      browseList.replaceChildren(...body.articles.map(browseItem));
+      showMore();
       browse.hidden = false;
     } catch (e) {
       if (e.name !== "AbortError" && seq === state.seq) showError(e);
     }
+  }
+
+  // --- a browse list's further pages ---------------------------------------------------------------
+
+  // Read at each load, not once: the server sets it (pages.SEARCH_PAGE_SIZE), a test lowers it.
+  function pageSize() {
+    return Number(main.dataset.pageSize) || 100;
+  }
+
+  // Its place among all, not only among those loaded, is what a screen reader says of an item.
+  function browseItem(a, i) {
+    return h("li", { "aria-setsize": state.total, "aria-posinset": i + 1 }, questionLink(a.question, state.browse.category));
+  }
+
+  function showMore() {
+    browseCountText.textContent = browsing.count(state);
+    browsing.showMore(more, state);
+  }
+
+  // The next page appended. The focus on 更多, which may go with the last page, moves to the first article
+  // it added: reading goes on there; the status says what came.
+  async function loadMore() {
+    const from = state.items.length;
+    let added;
+    try {
+      added = await browsing.loadNext(state, more, pageSize(), (a) => a);
+    } catch (e) {
+      // Said under the list; the list and 更多, to try again, stay.
+      status.classList.remove("visually-hidden");
+      status.classList.add("status-error");
+      status.textContent = errorMessage(e, main.dataset.maxChars);
+      return;
+    }
+    if (!added) return;
+    browseList.append(...added.map((a, i) => browseItem(a, from + i)));
+    browseList.querySelectorAll("li").forEach((li) => li.setAttribute("aria-setsize", state.total));
+    const focused = document.activeElement;
+    showMore();
+    const next = browseList.children[Math.min(from, state.items.length - 1)];
+    if (next && (focused === more || focused === document.body)) next.querySelector("a").focus();
+    status.classList.remove("status-error");
+    status.classList.add("visually-hidden");
+    status.textContent = added.length ? browsing.loaded(from, state) : "";
   }
 
   // `category`: the filter the link keeps (browsing a category, completions within it); without one the
@@ -195,6 +250,7 @@
   function showResults(q, results, suggestions, otherProduct) {
     popular.hidden = true;
     browse.hidden = true;
+    state.browse = null;
     status.classList.remove("status-error");
     const confident = results.length > 0 && results[0].confident;
     homeAskForm();
@@ -285,6 +341,14 @@
     }
   }
 
+  // A result line (a polite status) says `content`; a failure there is an alert instead, told by more than
+  // its colour: an icon and its words. The line is silent meanwhile, so the failure is said once.
+  function say(out, failed, ...content) {
+    out.setAttribute("aria-live", failed ? "off" : "polite");
+    out.replaceChildren(...(failed ? [h("span", { class: "failure", role: "alert" }, h("span", { class: "failure-icon", "aria-hidden": "true" }, "!"), content)] : content));
+    return out;
+  }
+
   function feedback(q, articleId, formerIds) {
     const yes = h("button", { type: "button", class: "feedback-button", "data-helpful": "true" }, "有");
     const no = h("button", { type: "button", class: "feedback-button", "data-helpful": "false" }, "没有");
@@ -305,8 +369,8 @@
       const button = event.target.closest("button[data-helpful]");
       if (!button || button.disabled) return;
       const helpful = button.dataset.helpful === "true";
-      const tell = (...content) => {
-        result.replaceChildren(...content);
+      const tell = (failed, ...content) => {
+        say(result, failed, ...content);
         // Disabling the pressed button dropped the focus to <body>: it goes to what the vote got.
         if (document.activeElement === document.body || document.activeElement === button) result.focus();
       };
@@ -316,25 +380,25 @@
         await postJSON("/api/feedback", { query: q, article_id: articleId, helpful: helpful });
         rememberVote(articleId, helpful);
         box.classList.add("feedback-done");
-        if (helpful) tell("感谢你的反馈！");
+        if (helpful) tell(false, "感谢你的反馈！");
         else if (document.body.classList.contains("showing-no-answer")) {
           // The no-answer box above has the channels (the footer hides them meanwhile) and the form.
-          tell("感谢反馈。换个说法试试，或", h("a", { href: "#no-answer" }, "联系客服"), "、", h("a", { href: "#ask-form" }, "留下你的问题"), "。");
+          tell(false, "感谢反馈。换个说法试试，或", h("a", { href: "#no-answer" }, "联系客服"), "、", h("a", { href: "#ask-form" }, "留下你的问题"), "。");
         } else {
           // The answer did not help: the question is one to answer, so the form comes to it, filled in.
           resetAskForm(q);
           box.after(askForm);
-          tell("感谢反馈。换个说法试试，或", h("a", { href: "#contact" }, "联系客服"), "，也可以在下面留下你的问题。");
+          tell(false, "感谢反馈。换个说法试试，或", h("a", { href: "#contact" }, "联系客服"), "，也可以在下面留下你的问题。");
         }
       } catch (e) {
         if (e.code === "article_not_found") {
           // Removed since the page showed it: trying again cannot help, a fresh search can.
-          tell("这篇文章已更新或下线，请重新搜索。");
+          tell(false, "这篇文章已更新或下线，请重新搜索。");
           return;
         }
         yes.disabled = no.disabled = false;
         button.removeAttribute("aria-pressed");
-        tell(e.status === 429 ? errorMessage(e) : "提交失败，请稍后再试。");
+        tell(true, e.status === 429 ? errorMessage(e) : "提交失败，请稍后再试。");
       }
     });
     return box;
@@ -352,7 +416,7 @@
     if (askForm.classList.contains("ask-sent") && askForm.dataset.query === q) return;
     askForm.classList.remove("ask-sent");
     askForm.elements.query.value = q;
-    askForm.querySelector(".ask-result").textContent = "";
+    askResult("", false);
     for (const el of askForm.elements) el.disabled = false;
     for (const field of askFields) markField(field, "");
   }
@@ -391,13 +455,16 @@
     return field;
   }
 
+  function askResult(text, failed) {
+    return say(askForm.querySelector(".ask-result"), failed, text);
+  }
+
   askForm.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const out = askForm.querySelector(".ask-result");
     const button = askForm.querySelector("button[type=submit]");
     for (const field of askFields) markField(field, askProblem(field));
     const invalid = askFields.find((field) => field.hasAttribute("aria-invalid"));
-    out.textContent = "";
+    askResult("", false);
     if (invalid) {
       invalid.focus(); // its name and message are read out
       return;
@@ -407,14 +474,14 @@
       await postJSON("/api/question", { query: askFields[0].value.trim(), contact: askFields[1].value.trim() });
       askForm.classList.add("ask-sent");
       askForm.dataset.query = input.value.trim();
-      out.textContent = "已收到，谢谢！我们会尽快补充这个问题的答案。";
+      const out = askResult("已收到，谢谢！我们会尽快补充这个问题的答案。", false);
       if (document.activeElement === document.body) out.focus(); // the disabled button dropped it
     } catch (e) {
       for (const el of askForm.elements) el.disabled = false;
       const field = e.status === 400 ? refusedField(e) : null;
       if (field) field.focus();
       else {
-        out.textContent = e.status === 400 ? "提交的内容有误，请检查后再试。" : "提交失败，请稍后再试。";
+        askResult(e.status === 400 ? "提交的内容有误，请检查后再试。" : "提交失败，请稍后再试。", true);
         if (document.activeElement === document.body) button.focus();
       }
     }
@@ -544,6 +611,7 @@
   onTyped(input, schedule);
   input.addEventListener("blur", () => closeSuggestions());
   clearButton.addEventListener("click", clear);
+  more.addEventListener("click", loadMore);
 
   form.addEventListener("submit", (event) => {
     event.preventDefault();
