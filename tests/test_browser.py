@@ -305,11 +305,23 @@ def test_category_chips_narrow_results(page):
     assert page.locator("#browse-list a").all_inner_texts() == every[:4]
     fourth = page.locator("#browse-list li").nth(3)
     assert (fourth.get_attribute("aria-posinset"), fourth.get_attribute("aria-setsize")) == ("4", "10")
-    page.focus("#browse-more")
+    # The next page failing: said under the list, which stays, and 更多 stays to try again.
+    next_page = re.compile(r".*/api/articles\?.*offset=4.*")
+    page.route(next_page, lambda route: route.fulfill(
+        status=503, content_type="application/json", body='{"error": {"code": "unavailable", "message": "index unavailable"}}'))
+    page.click("#browse-more")
+    page.wait_for_selector("#status.status-error:not(.visually-hidden)")
+    assert page.text_content("#status") == "搜索服务暂时不可用，请稍后再试。"
+    assert page.locator("#browse-list a").all_inner_texts() == every[:4] and page.inner_text("#browse-more") == "更多（还有 6 篇）"
+    page.unroute(next_page)
+    forget_failed_loads(page)
+    page.focus("#browse-more")  # the retry
     page.keyboard.press("Enter")
     page.wait_for_function("() => document.querySelectorAll('#browse-list li').length === 8")
     assert page.evaluate("document.activeElement.textContent") == every[4]
     assert page.text_content("#status") == "已加载第 5–8 篇，共 10 篇" and page.inner_text("#browse-title") == "联系客服 显示 1–8，共 10 篇"
+    assert page.locator("#browse-list a").all_inner_texts() == every[:8]
+    assert page.get_attribute("#status", "class").split() == ["status", "visually-hidden"]  # the error no longer shown
     page.click("#browse-more")  # the last page: the button goes, the focus to its first article
     page.wait_for_function("() => document.querySelectorAll('#browse-list li').length === 10")
     assert page.is_hidden("#browse-more") and page.evaluate("document.activeElement.textContent") == every[8]
