@@ -125,7 +125,7 @@ def _ensure(args) -> int:
     a restart or redeploy must not take the service down for one bad edit."""
     from .build import build_index, check_index
     from .corpus import CorpusError
-    from .index import read_current, verify_version
+    from .index import read_current, rollback_command, verify_version
 
     out = Path(args.out)
     try:
@@ -151,7 +151,7 @@ def _ensure(args) -> int:
         print(f"no index to serve: {f'{kept}: {refused}' if kept else refused}", file=sys.stderr)
         sound = _newest_sound_version(out, but=kept)
         if sound is not None:
-            print(f"{sound} is sound: roll back to it with `echo {sound} > {out / 'CURRENT'}`", file=sys.stderr)
+            print(f"{sound} is sound: roll back to it with `{rollback_command(out, sound)}`", file=sys.stderr)
         return 2
     _print_built(result, args.quiet)
     return 0

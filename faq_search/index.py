@@ -39,6 +39,7 @@ import logging
 import mmap
 import multiprocessing
 import os
+import shlex
 import shutil
 import threading
 import time
@@ -829,6 +830,13 @@ def read_current(out_dir: Path) -> str | None:
     except (OSError, UnicodeDecodeError):
         return None
     return name or None
+
+
+def rollback_command(out_dir: Path, version: str) -> str:
+    """The shell command that publishes ``version`` again, the way a build does: a new pointer file
+    renamed over CURRENT, so no reader ever sees it half-written (``echo v > CURRENT`` truncates it first)."""
+    tmp, current = shlex.quote(str(Path(out_dir) / f"{CURRENT}.rollback")), shlex.quote(str(Path(out_dir) / CURRENT))
+    return f"echo {shlex.quote(version)} > {tmp} && mv {tmp} {current}"
 
 
 DICT_FILES = ("user_words.txt", "synonyms.txt")

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Callable
 
 from .analysis import Analyzer
-from .index import IndexError_, read_current
+from .index import IndexError_, read_current, rollback_command
 from .search import Searcher
 
 log = logging.getLogger(__name__)
@@ -137,7 +137,6 @@ class LiveSearcher:
             self._serve(searcher)
             self.error, self.refused = error, refused
             log.error("serving the older version %s while the published %s is refused: publish a sound "
-                      "version (build_index.py) or roll back (echo %s > %s)", name, refused, name,
-                      self.index_dir / "CURRENT")
+                      "version (build_index.py) or roll back (%s)", name, refused, rollback_command(self.index_dir, name))
             return True
         return False

@@ -404,6 +404,12 @@ def test_check_and_ensure_see_a_corrupt_published_version(make_corpus, tmp_path,
     err = capsys.readouterr().err
     assert f"no index to serve: {v2}: checksum mismatch in vocab.json" in err
     assert "v00000000T000000000000Z-sound000 is sound: roll back to it" in err
+    # The command it gives works where the index is, pasted as it is, and renames a whole pointer into place.
+    command = re.search(r"roll back to it with `([^`]+)`", err)[1]
+    subprocess.run(["sh", "-c", command], cwd=tmp_path.parent, check=True)
+    assert read_current(out) == "v00000000T000000000000Z-sound000" and "mv " in command
+    assert not list(out.glob("CURRENT.*"))
+    assert build_main(["--corpus", str(root), "--out", str(out), "--check"]) == 1  # sound, but stale: a build is due
 
 
 def test_a_dictionary_file_that_is_not_utf8_is_path_line_message(make_corpus, tmp_path, capsys):
