@@ -343,10 +343,15 @@ def where_in_front(source: str, key: str, value: str, nth: int = 0, front: str |
 _T2S = opencc.OpenCC("t2s")
 
 
+# What search does not read: punctuation and symbols (钱打错人了？ is 钱打错人了 to it). Spaces stay:
+# iphone 6 and iphone6 are different words.
+_UNREAD = re.compile(r"[^\w\s]+|_+")
+
+
 def normalized(text: str) -> str:
-    """A phrasing as search reads it (width, case, traditional → simplified, spaces): two phrasings
-    equal after this are one for search."""
-    return normalize_text(text, _T2S)
+    """A phrasing as search reads it (width, case, traditional → simplified, punctuation left out):
+    two phrasings equal after this are one for search."""
+    return " ".join(_UNREAD.sub(" ", normalize_text(text, _T2S)).split())
 
 
 def _has_words(text: str) -> bool:
@@ -875,7 +880,10 @@ def _check_phrasings(articles: list[Article], problems: list[Problem]) -> None:
     owner: dict[str, tuple[Article, str]] = {}
     for a in articles:
         for q in dict.fromkeys(a.questions):
-            first = owner.setdefault(normalized(q), (a, q))
+            key = normalized(q)
+            if not key:
+                continue  # a phrasing without a word is its own problem
+            first = owner.setdefault(key, (a, q))
             if first[0] is not a:
                 other, said = first
                 key = "question" if q == a.question else "similar_questions"

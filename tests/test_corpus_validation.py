@@ -54,6 +54,7 @@ def bad_article_problems(make_corpus, text: str) -> list[str]:
     # Repeats within an article, compared as search reads them (full width, case, traditional).
     (with_lines((6, "  - 说法一")), "bad.md:6: similar question '说法一' repeats the one at line 5: delete it"),
     (with_lines((6, "  - 問題是什麼?")), "bad.md:6: similar question '問題是什麼?' repeats the question: delete it"),
+    (with_lines((6, "  - 说法一！")), "bad.md:6: similar question '说法一！' repeats the one at line 5: delete it"),
     (front(*BASE, "related: [pw-pay, x]"), "bad.md:8: related id 'x' is this article's own id: delete it"),
     (front(*BASE, "related:", "  - pw-pay", "  - pw-login", "  - pw-pay"), "bad.md:11: related id 'pw-pay' is listed twice: delete one"),
     # Nobody can ask "？": search finds no word in it.
@@ -91,6 +92,15 @@ def test_a_phrasing_in_two_articles_names_both(make_corpus):
     root = make_corpus({**TINY_ARTICLES, "withdraw/arrival.md": other})
     assert in_corpus(root, problems_of(root)) == [
         "withdraw/arrival.md:6: '支付密码忘了' is also a phrasing of 'pw-pay' at password/forgot-pay.md:5: "
+        "search cannot tell the two apart; keep it in the article that answers it"]
+
+
+def test_a_phrasing_copied_with_punctuation_added_is_the_same_phrasing(make_corpus):
+    # Search reads 支付密码忘了？ as 支付密码忘了: punctuation is no word.
+    other = dict(TINY_ARTICLES["withdraw/arrival.md"], similar=["提现几天到", "支付密码忘了？"])
+    root = make_corpus({**TINY_ARTICLES, "withdraw/arrival.md": other})
+    assert in_corpus(root, problems_of(root)) == [
+        "withdraw/arrival.md:6: '支付密码忘了？' is also a phrasing of 'pw-pay' at password/forgot-pay.md:5: "
         "search cannot tell the two apart; keep it in the article that answers it"]
 
 
