@@ -91,6 +91,8 @@ def _yaml_problem(e: yaml.YAMLError, display: str, text: str, first_line: int, w
     reason = getattr(e, "problem", None) or str(e).splitlines()[0]
     if reason == "mapping values are not allowed here":  # `question: 提示: 文字`
         reason += " (a value holding ': ' must be put in quotes)"
+    elif reason == "found character '\\t' that cannot start any token":  # an editor's tab key
+        reason = "a tab indents this line: YAML indents with spaces only, replace the tab with spaces"
     context, context_mark = getattr(e, "context", None), getattr(e, "context_mark", None)
     if context and context_mark is not None:
         start = first_line + context_mark.line

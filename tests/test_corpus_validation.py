@@ -54,6 +54,8 @@ def bad_article_problems(make_corpus, text: str) -> list[str]:
     # Repeats within an article, compared as search reads them (full width, case, traditional).
     (with_lines((6, "  - 说法一")), "bad.md:6: similar question '说法一' repeats the one at line 5: delete it"),
     (with_lines((6, "  - 問題是什麼?")), "bad.md:6: similar question '問題是什麼?' repeats the question: delete it"),
+    (with_lines((6, "\t- 说法二")), "bad.md:6: invalid YAML: a tab indents this line: YAML indents with spaces only, "
+                                      "replace the tab with spaces"),
     (with_lines((6, "  - 说法一！")), "bad.md:6: similar question '说法一！' repeats the one at line 5: delete it"),
     (front(*BASE, "related: [pw-pay, x]"), "bad.md:8: related id 'x' is this article's own id: delete it"),
     (front(*BASE, "related:", "  - pw-pay", "  - pw-login", "  - pw-pay"), "bad.md:11: related id 'pw-pay' is listed twice: delete one"),
