@@ -62,8 +62,8 @@ def _build_locked(corpus_path, out_dir, dict_dir, analyzer, ranking, progress, w
                                      full, completions, allow_shrink)
     if result.unchanged:
         return result
-    if Path(corpus_path).is_dir() and before not in (None, result.version):
-        result = replace(result, warnings=tuple(undated_changes(out_dir, before, result.version)))
+    if before not in (None, result.version):
+        result = replace(result, warnings=tuple(version_warnings(out_dir, before, result.version, Path(corpus_path))))
     if completions:
         t0 = time.perf_counter()
         try:
@@ -153,23 +153,67 @@ def _up_to_date(out_dir, same: tuple[str, dict], analyzer: Analyzer | None, comp
 
 # What readers see of an article: a change to any of these should move its `updated`.
 DATED_FIELDS = ("question", "similar_questions", "answer", "category", "tags", "related")
+# Past this many articles gone at once (a JSON Lines import that dropped a section), one line lists them.
+GONE_LISTED = 10
 
 
-def undated_changes(out_dir: str | Path, before: str, after: str) -> list[Problem]:
-    """Articles whose text changed from version ``before`` to ``after`` while their `updated` stayed
-    the same (an editor forgot to bump it): the console, the CLI and the API would show the old date.
-    Not when that date is today's (or later): a second edit on the day it was bumped has nothing to
-    bump it to. At the `updated:` line of the article. Empty when ``before`` cannot be read."""
+def version_warnings(out_dir: str | Path, before: str, after: str, corpus_path: Path) -> list[Problem]:
+    """What the editor should hear about going from version ``before`` to ``after``, built from
+    ``corpus_path``: articles gone (renamed_or_deleted) and, for a directory of Markdown articles (whose
+    dates editors keep; an import's come from the system that exported it), changes whose `updated`
+    stayed the same (undated_changes). Empty when ``before`` cannot be read."""
     try:
-        old = {a.id: a for a in load_index(out_dir, before, verify=False).articles}
+        old = load_index(out_dir, before, verify=False).articles
         new = load_index(out_dir, after, verify=False).articles
     except (IndexError_, OSError, ValueError) as e:
         log.warning("could not compare %s with %s: %s", after, before, e)
         return []
+    return [*renamed_or_deleted(old, new, before, str(corpus_path)),
+            *(undated_changes(old, new, before) if corpus_path.is_dir() else [])]
+
+
+def renamed_or_deleted(old: list[Article], new: list[Article], before: str, corpus: str) -> list[Problem]:
+    """Articles of version ``before`` whose id neither an article nor an alias has now. Integrations,
+    bookmarks and stored votes know articles by id: a rename without `aliases` leaves them nothing to
+    find. A new article holding most of a gone one's phrasings is named as what it probably became."""
+    kept = {a.id for a in new} | {alias for a in new for alias in a.aliases}
+    gone = [a for a in old if a.id not in kept]
+    if not gone:
+        return []
+    if len(gone) > GONE_LISTED:
+        ids = ", ".join(a.id for a in gone[:GONE_LISTED])
+        return [Problem(corpus, 0,
+                        f"{len(gone)} articles of {before} are gone ({ids}, …): links, bookmarks and votes to "
+                        f"their ids find nothing now; an article renamed keeps its old id in 'aliases'")]
+    old_ids = {a.id for a in old}
+    newcomers = [a for a in new if a.id not in old_ids]
+    problems = []
+    for a in gone:
+        phrasings = set(a.questions)
+        became = max(newcomers, key=lambda b: len(phrasings & set(b.questions)), default=None)
+        if became is not None and len(phrasings & set(became.questions)) * 2 > len(phrasings):
+            path, line = became.source.rsplit(":", 1)
+            problems.append(Problem(path, int(line),
+                                    f"'{became.id}' looks like '{a.id}' of {before} renamed: write 'aliases: "
+                                    f"[{a.id}]' in it so that links, bookmarks and votes to '{a.id}' still find it"))
+        else:
+            path, line = a.source.rsplit(":", 1)
+            problems.append(Problem(path, int(line), f"article '{a.id}' of {before} is gone: links, bookmarks "
+                                    f"and votes to it find nothing now (if it was renamed, list '{a.id}' in "
+                                    "the new article's 'aliases')"))
+    return problems
+
+
+def undated_changes(old: list[Article], new: list[Article], before: str) -> list[Problem]:
+    """Articles whose text changed from version ``before`` (``old``) to ``new`` while their `updated`
+    stayed the same (an editor forgot to bump it): the console, the CLI and the API would show the old
+    date. Not when that date is today's (or later): a second edit on the day it was bumped has nothing
+    to bump it to. At the `updated:` line of the article."""
+    previous = {a.id: a for a in old}
     today = date.today().isoformat()
     problems = []
     for a in new:
-        b = old.get(a.id)
+        b = previous.get(a.id)
         # ISO 8601 dates (and date-times, by their date) compare as text.
         if b is None or not a.updated or a.updated != b.updated or a.updated[:10] >= today:
             continue

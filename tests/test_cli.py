@@ -304,6 +304,17 @@ def test_no_confident_answer_is_flagged(tiny_index, capsys):
     assert re.fullmatch(r"1\. .+  \d\.\d{3} 不确定", lines[2]) and "阈值" not in text
 
 
+def test_many_articles_gone_at_once_are_one_line():
+    # An import that dropped a section: one warning listing the first ids, not a hundred lines.
+    from faq_search.build import GONE_LISTED, renamed_or_deleted
+    from faq_search.corpus import Article
+
+    old = [Article(id=f"e{i}", question=f"问题{i}", answer="答", source=f"kb.jsonl:{i + 1}") for i in range(30)]
+    [warning] = renamed_or_deleted(old, old[:5], "v1", "kb.jsonl")
+    assert str(warning).startswith("kb.jsonl:0: 25 articles of v1 are gone (e5, e6,")
+    assert f"e{5 + GONE_LISTED - 1}, …)" in warning.message and f"e{5 + GONE_LISTED}," not in warning.message
+
+
 def test_a_changed_article_that_kept_its_updated_date_is_warned_about(make_corpus, tmp_path, capsys):
     dated = {k: v for k, v in TINY_ARTICLES.items()}
     root = make_corpus(dated)
@@ -330,6 +341,37 @@ def test_a_changed_article_that_kept_its_updated_date_is_warned_about(make_corpu
     assert build_main(["--corpus", str(root), "--out", str(out)]) == 0
     assert "warning" not in capsys.readouterr().err
 
+
+
+def test_an_article_renamed_without_an_alias_or_deleted_is_warned_about(make_corpus, tmp_path, capsys):
+    root = make_corpus()
+    out = tmp_path / "index"
+    assert build_main(["--corpus", str(root), "--out", str(out)]) == 0
+    capsys.readouterr()
+
+    # Renamed: the new id holds the old one's phrasings, so the warning names it, at its id line.
+    path = root / "articles" / "transfer" / "wrong-person.md"
+    path.write_text(path.read_text("utf-8").replace("id: tr-wrong", "id: transfer-wrong"), "utf-8")
+    assert build_main(["--corpus", str(root), "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert f"warning: {path}:2: 'transfer-wrong' looks like 'tr-wrong' of v" in err
+    assert "write 'aliases: [tr-wrong]' in it" in err and err.count("warning:") == 1
+
+    # With the alias the rename is complete: nothing to say.
+    path.write_text(path.read_text("utf-8").replace("id: transfer-wrong", "id: transfer-wrong\naliases: [tr-wrong]"), "utf-8")
+    assert build_main(["--corpus", str(root), "--out", str(out)]) == 0
+    assert "warning" not in capsys.readouterr().err
+
+    # Deleted: said once, at the file it was in; the next build has nothing more to say.
+    gone = root / "articles" / "withdraw" / "arrival.md"
+    gone.unlink()
+    assert build_main(["--corpus", str(root), "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert f"warning: {gone}:2: article 'wd-time' of v" in err and "is gone" in err and err.count("warning:") == 1
+    (root / "articles" / "password" / "forgot-pay.md").write_text(
+        (root / "articles" / "password" / "forgot-pay.md").read_text("utf-8").replace("六位", "6位"), "utf-8")
+    assert build_main(["--corpus", str(root), "--out", str(out)]) == 0
+    assert "is gone" not in capsys.readouterr().err
 
 def test_no_updated_warning_when_the_date_already_says_today(make_corpus, tmp_path, capsys):
     # Edited twice on the day its date was bumped: there is nothing to bump it to.
