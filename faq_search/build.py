@@ -62,7 +62,9 @@ def _build_locked(corpus_path, out_dir, dict_dir, analyzer, ranking, progress, w
                                      full, completions, allow_shrink)
     if result.unchanged:
         return result
-    if before not in (None, result.version):
+    # Editors' own articles only: an import's ids and dates are the exporting system's (and reading both
+    # versions' articles costs seconds at 100k entries, more than a rebuild).
+    if Path(corpus_path).is_dir() and before not in (None, result.version):
         result = replace(result, warnings=tuple(version_warnings(out_dir, before, result.version, Path(corpus_path))))
     if completions:
         t0 = time.perf_counter()
@@ -153,23 +155,21 @@ def _up_to_date(out_dir, same: tuple[str, dict], analyzer: Analyzer | None, comp
 
 # What readers see of an article: a change to any of these should move its `updated`.
 DATED_FIELDS = ("question", "similar_questions", "answer", "category", "tags", "related")
-# Past this many articles gone at once (a JSON Lines import that dropped a section), one line lists them.
+# Past this many articles gone at once (a category's folder deleted), one line lists them.
 GONE_LISTED = 10
 
 
 def version_warnings(out_dir: str | Path, before: str, after: str, corpus_path: Path) -> list[Problem]:
-    """What the editor should hear about going from version ``before`` to ``after``, built from
-    ``corpus_path``: articles gone (renamed_or_deleted) and, for a directory of Markdown articles (whose
-    dates editors keep; an import's come from the system that exported it), changes whose `updated`
-    stayed the same (undated_changes). Empty when ``before`` cannot be read."""
+    """What the editor should hear about going from version ``before`` to ``after``, built from the
+    articles in ``corpus_path``: articles gone (renamed_or_deleted) and changes whose `updated` stayed
+    the same (undated_changes). Empty when ``before`` cannot be read."""
     try:
         old = load_index(out_dir, before, verify=False).articles
         new = load_index(out_dir, after, verify=False).articles
     except (IndexError_, OSError, ValueError) as e:
         log.warning("could not compare %s with %s: %s", after, before, e)
         return []
-    return [*renamed_or_deleted(old, new, before, str(corpus_path)),
-            *(undated_changes(old, new, before) if corpus_path.is_dir() else [])]
+    return [*renamed_or_deleted(old, new, before, str(corpus_path)), *undated_changes(old, new, before)]
 
 
 def renamed_or_deleted(old: list[Article], new: list[Article], before: str, corpus: str) -> list[Problem]:

@@ -305,14 +305,14 @@ def test_no_confident_answer_is_flagged(tiny_index, capsys):
 
 
 def test_many_articles_gone_at_once_are_one_line():
-    # An import that dropped a section: one warning listing the first ids, not a hundred lines.
+    # A category's folder deleted: one warning listing the first ids, not a line per article.
     from faq_search.build import GONE_LISTED, renamed_or_deleted
     from faq_search.corpus import Article
 
-    old = [Article(id=f"e{i}", question=f"问题{i}", answer="答", source=f"kb.jsonl:{i + 1}") for i in range(30)]
-    [warning] = renamed_or_deleted(old, old[:5], "v1", "kb.jsonl")
-    assert str(warning).startswith("kb.jsonl:0: 25 articles of v1 are gone (e5, e6,")
-    assert f"e{5 + GONE_LISTED - 1}, …)" in warning.message and f"e{5 + GONE_LISTED}," not in warning.message
+    old = [Article(id=f"e{i}", question=f"问题{i}", answer="答", source=f"kb/articles/x/{i}.md:2") for i in range(30)]
+    [warning] = renamed_or_deleted(old, old[25:], "v1", "kb")
+    assert str(warning).startswith("kb:0: 25 articles of v1 are gone (e0, e1,")
+    assert f"e{GONE_LISTED - 1}, …)" in warning.message and f"e{GONE_LISTED}," not in warning.message
 
 
 def test_a_changed_article_that_kept_its_updated_date_is_warned_about(make_corpus, tmp_path, capsys):
