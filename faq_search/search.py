@@ -1283,18 +1283,20 @@ class Searcher:
                     held = [word for word in article_words if _first_in(word[4], spelled[i]) is not None]
                     chosen = rows[i]
         terms, synonyms = self._found_in(held, lambda: self.data.row_text[chosen], lambda: self._normalized_row(chosen), "matched")
-        if synonyms:
-            # A phrasing holding as much with more of it as typed reads better: 冻结 shows 账户被冻结了…
-            # rather than 被封号了. Of those, the first; none: the one chosen.
+        if synonyms or len(terms) + len(synonyms) < len(held):
+            # A phrasing holding as much reads better with more of it found as typed, or as a synonym, rather
+            # than only inside a word the index respelled (支付 in 付款失败, respelled 支付失败): for zhifu
+            # shibai, 支付失败 rather than 一直付款失败; 冻结 shows 账户被冻结了… rather than 被封号了. Of
+            # those, the first; none: the one chosen.
             rows, spelled, _joined, _starts = self._phrasings(art, row)
             for j, other in enumerate(rows):
                 if other == chosen or any(_first_in(word[4], spelled[j]) is None for word in held):
                     continue
                 found = self._found_in(held, functools.partial(self.data.row_text.__getitem__, other),
                                        functools.partial(self._normalized_row, other), "matched")
-                if len(found[1]) < len(synonyms):
+                if (len(found[0]) + len(found[1]), -len(found[1])) > (len(terms) + len(synonyms), -len(synonyms)):
                     chosen, (terms, synonyms) = other, found
-                    if not synonyms:
+                    if not synonyms and len(terms) == len(held):
                         break
         answer_terms = []
         missing = [word for word in words if word not in held] if len(held) < len(words) else ()
@@ -1425,12 +1427,16 @@ class _Explainer:
         groups = s._synonym_groups()
         text = None  # the query normalised (OpenCC): only words with synonyms need it
         words, weight = [], {}
-        for w in sorted(dict.fromkeys(self._words), key=len, reverse=True):  # of equal length, in query order
-            if len(w) < 2:
+        ordered = [w for w in sorted(dict.fromkeys(self._words), key=len, reverse=True) if len(w) >= 2]  # of equal length, in query order
+        if any(groups.get(w) for w in ordered):
+            text = s.analyzer.normalize(self._text) if self._text else ""
+        # Words the query holds only as a synonym (登录 for 登陆, 手续费 for 服务费): the words analysis made
+        # around them (登录密码, 手续, 续费) were never typed either, and are not told as matches.
+        respelled = [w for w in ordered if w not in text and any(t in text for t in groups.get(w, ((),))[0])] if text else []
+        for w in ordered:
+            if respelled and w not in text and w not in respelled and any(w in v or v in w for v in respelled):
                 continue
             group, forms = groups.get(w, ((), (w,)))
-            if group and text is None:
-                text = s.analyzer.normalize(self._text) if self._text else ""
             # As the query spells it (analysis maps its synonyms to w): 封号 for 冻结, 咋办 (not its 咋) for
             # 怎么; the word itself when the query does not hold it (read from pinyin: sao ma → 扫码).
             typed = [t for t in group if t in text]

@@ -120,6 +120,34 @@ def test_a_word_only_inside_a_respelled_one_is_not_said_to_be_found(searcher):
     assert "登录密码" not in dict(why.term_weights)
 
 
+@pytest.fixture(scope="module")
+def shipped(real_index, real_analyzer) -> Searcher:
+    return Searcher.load(real_index, analyzer=real_analyzer)
+
+
+@pytest.mark.parametrize("query, article, said, not_said", [
+    # 服务费 is read as 手续费, and analysis adds 手续, 续费, 提现手续费 around it: none of them was typed.
+    ("提现服务费", "topup-withdraw-withdraw-fee", {"提现"}, {"手续", "续费", "手续费", "提现手续费"}),
+    # 付款失败 is read as 支付失败: its 支付 was not typed either.
+    ("付款失败了但是钱被扣了", "refund-failed-but-charged", {"失败", "被扣"}, {"支付", "支付失败"}),
+    ("登陆密码忘了", "password-forgot-login-password", {"密码", "忘了"}, {"登录密码", "登录"}),
+])
+def test_words_made_around_a_respelled_query_word_are_not_said_typed(shipped, query, article, said, not_said):
+    hit = next(h for h in shipped.search(query, k=3) if h.id == article)
+    reported = {*hit.matched_terms, *hit.answer_terms, *(typed for typed, _f, _w in hit.synonyms)}
+    assert said <= set(hit.matched_terms) and not reported & not_said, hit
+    assert not {t for t, _w in hit.term_weights} & not_said
+
+
+@pytest.mark.parametrize("query", ["zhifu shibai", "pay失败"])
+def test_a_word_typed_in_pinyin_or_english_is_shown_in_a_phrasing_holding_it(shipped, query):
+    # 支付 sits in 一直付款失败 only inside the respelled 支付失败: the phrasing 支付失败 shows it, said
+    # as the synonym it is, rather than a phrasing in which only 失败 can be pointed at.
+    hit = shipped.search(query, k=1)[0]
+    assert hit.id == "payment-failed-overview" and hit.matched == "支付失败"
+    assert hit.matched_terms == ("失败",) and hit.synonyms == ((query.split()[0].removesuffix("失败"), "支付", "matched"),)
+
+
 @pytest.mark.parametrize("query", ["登录密码", "冻结", "封号", "密码", "转账给朋友", "打钱", "忘了支付密码", "冻住了余额还在吗",
                                    "二维码转账", "解冻", "扫码 密码"])
 def test_every_word_said_to_be_found_is_where_it_is_said_to_be(searcher, analyzer, query):
