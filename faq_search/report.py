@@ -292,10 +292,15 @@ def _pad(text: str, width: int) -> str:
 QUERY_CELLS, LINE_CELLS = 32, 120
 
 
+def _printable(text: str) -> str:
+    """``text`` with control characters shown as �: a query may hold ESC, which would drive the terminal."""
+    return "".join("\ufffd" if unicodedata.category(ch) == "Cc" else ch for ch in text)
+
+
 def _clip(text: str, cells: int) -> str:
     """``text`` in at most ``cells`` terminal cells (CJK characters take two), cut with … when longer;
-    control characters (a query may hold ESC: it would drive the terminal) shown as �."""
-    text = "".join("\ufffd" if unicodedata.category(ch) == "Cc" else ch for ch in text)
+    control characters shown as � (_printable)."""
+    text = _printable(text)
     if _width(text) <= cells:
         return text
     out, used = "", 1  # the … takes one
@@ -412,7 +417,9 @@ def _chart(periods: list[tuple[str, int, int]]) -> str:
 
 def render_html(r: Report) -> str:
     """One self-contained page: CSS in a <style> element, the chart as inline SVG, no scripts."""
-    e = html.escape
+    def e(text: str) -> str:  # control characters as the text report shows them
+        return html.escape(_printable(text))
+
     def rows(items, cells):
         return "".join("<tr>" + "".join(cells(*item)) + "</tr>" for item in items) or \
             '<tr><td colspan="4">none</td></tr>'

@@ -124,6 +124,8 @@ def test_a_long_query_is_cut_and_the_report_stays_within_120_columns():
     assert rows[1] == f"  2. {'我的账户' * 3}我的账…   {1:>6}  {0:>6.0%}"
     assert rows[2] == f"  3. 提现多久{' ' * 24}  {1:>6}  {1:>6.0%}"
     assert "\x1b" not in text and "转账\ufffd[2j清屏" in text  # no escape sequence reaches the terminal
+    page = render_html(r)
+    assert "\x1b" not in page and "<td>转账\ufffd[2j清屏</td>" in page  # shown as in the text
     assert "→ tr-wrong  转账转账" in text and "…    2  wd-time" in text  # the title cut, the counts kept
 
 
