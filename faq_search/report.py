@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Iterable
 
+from .feedback import _merge_aliases
 from .querylog import FOLD_SECONDS
 
 __all__ = ["Report", "parse_since", "build_report", "settled_searches", "read_feedback", "read_votes", "read_orphaned_votes",
@@ -71,29 +72,35 @@ class Report:
         return self.unanswered / self.searches if self.searches else None
 
 
-def read_feedback(path: str | Path, since: float) -> list[tuple[str, int, int]] | None:
-    """(article id, not helpful, helpful) per article since ``since``, most not-helpful first;
-    None when there is no feedback store. Read-only: the web app owns the file."""
+def read_feedback(path: str | Path, since: float, aliases: dict[str, str] | None = None
+                  ) -> list[tuple[str, int, int]] | None:
+    """(article id, not helpful, helpful) per article since ``since``, most not-helpful first, the votes
+    under a former id (``aliases``: former id → id) counted for the article; None when there is no
+    feedback store. Read-only: the web app owns the file."""
     path = Path(path)
     if not path.exists():
         return None
     conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     try:
         rows = conn.execute(
+            # Every id, "not helpful" or not: a former id's "not helpful" votes join the article's helpful ones.
             "SELECT article_id, SUM(helpful = 0), SUM(helpful != 0) FROM feedback WHERE ts >= ? "
-            "GROUP BY article_id HAVING SUM(helpful = 0) > 0 ORDER BY 2 DESC, 3 ASC, 1",
+            "GROUP BY article_id ORDER BY 2 DESC, 3 ASC, 1",
             (since,),
         ).fetchall()
     except sqlite3.DatabaseError:  # no feedback table yet, or not a database
         return None
     finally:
         conn.close()
-    return [(str(a), int(n), int(h)) for a, n, h in rows]
+    rows = [(str(a), int(n), int(h)) for a, n, h in rows]
+    if aliases:  # sorted as all_counts sorts its rows: most of the first count, fewest of the second
+        rows = _merge_aliases(rows, aliases)
+    return [r for r in rows if r[1] > 0]
 
 
-def read_votes(path: str | Path, since: float) -> list[tuple[str, str, int]]:
-    """(query, article id, helpful votes) since ``since``, for every query and article voted helpful;
-    [] when there is no feedback store."""
+def read_votes(path: str | Path, since: float, aliases: dict[str, str] | None = None) -> list[tuple[str, str, int]]:
+    """(query, article id, helpful votes) since ``since``, for every query and article voted helpful,
+    a former id's votes (``aliases``) counted for the article; [] when there is no feedback store."""
     path = Path(path)
     if not path.exists():
         return []
@@ -106,7 +113,10 @@ def read_votes(path: str | Path, since: float) -> list[tuple[str, str, int]]:
         return []
     finally:
         conn.close()
-    return [(str(q), str(a), int(n)) for q, a, n in rows]
+    votes, aliases = Counter(), aliases or {}
+    for q, a, n in rows:
+        votes[(str(q), aliases.get(a, str(a)))] += int(n)
+    return [(q, a, n) for (q, a), n in votes.items()]
 
 
 def read_orphaned_votes(path: str | Path, known: set[str]) -> list[tuple[str, int, int]] | None:
@@ -165,11 +175,14 @@ def settled_searches(searches: list[tuple[float, str | None, str, dict]], window
 
 def build_report(events: Iterable[dict], since: float, until: float, feedback: list | None = None,
                  titles: dict[str, str] | None = None, top: int = 10, votes: list | None = None,
-                 phrasings: dict[str, set[str]] | None = None, fold_seconds: float = FOLD_SECONDS) -> Report:
+                 phrasings: dict[str, set[str]] | None = None, fold_seconds: float = FOLD_SECONDS,
+                 aliases: dict[str, str] | None = None) -> Report:
     """Aggregate query-log events (see faq_search.querylog) with ``since <= ts <= until``, searches
     typed on the way to a later one left out (settled_searches; ``fold_seconds`` 0: none); ``votes``
     (read_votes) with the article each query ranked first in the log give the phrasings to add, less
-    those an article already has (``phrasings``: article id → its phrasings, normalize_query'd)."""
+    those an article already has (``phrasings``: article id → its phrasings, normalize_query'd). A search
+    logged before a rename ranked the article first under its former id (``aliases``: former id → id)."""
+    aliases = aliases or {}
     report = Report(since=since, until=until, not_helpful=feedback[:top] if feedback is not None else None,
                     titles=titles or {})
     weekly = until - since > 62 * 86400  # keep the chart readable
@@ -198,8 +211,10 @@ def build_report(events: Iterable[dict], since: float, until: float, feedback: l
         searches, report.prefixes = settled_searches(searches, fold_seconds)
     for ts, _, q, e in searches:
         confident = e.get("confident") is True
-        if isinstance(e.get("top_id"), str):
-            firsts[q][e["top_id"]] += 1
+        top_id = e.get("top_id")
+        if isinstance(top_id, str):
+            top_id = aliases.get(top_id, top_id)
+            firsts[q][top_id] += 1
         report.searches += 1
         asked[q] += 1
         period = per_period.setdefault(_period_label(ts, weekly), [0, 0])
@@ -210,8 +225,8 @@ def build_report(events: Iterable[dict], since: float, until: float, feedback: l
             report.unanswered += 1
             period[1] += 1
             missed[q] += 1
-            if e.get("top_id"):
-                guesses[q][e["top_id"]] += 1
+            if top_id:
+                guesses[q][top_id] += 1
     report.top_queries = [(q, n, answered[q]) for q, n in _most_common(asked, top)]
     report.top_unanswered = [
         (q, n, guesses[q].most_common(1)[0][0] if guesses[q] else None) for q, n in _most_common(missed, top)
@@ -236,21 +251,21 @@ def report_from_files(data_dir: str | Path, index_dir: str | Path | None, since:
     from .index import IndexError_, load_index
     from .querylog import FILENAME, read_events
 
-    titles, phrasings, known = {}, None, None
+    titles, phrasings, known, aliases = {}, None, None, {}
     if index_dir is not None:
         try:
             data = load_index(index_dir, verify=False)
             articles = data.articles
             titles = {a.id: a.question for a in articles}
             phrasings = {a.id: {normalize_query(p) for p in a.questions} for a in articles}
-            known = set(titles) | set(data.aliases)
+            known, aliases = set(titles) | set(data.aliases), data.aliases
         except IndexError_:
             pass
     data_dir = Path(data_dir)
     report = build_report(read_events(data_dir / FILENAME, since), since, until,
-                          feedback=read_feedback(data_dir / FEEDBACK_FILENAME, since), titles=titles, top=top,
-                          votes=read_votes(data_dir / FEEDBACK_FILENAME, since), phrasings=phrasings,
-                          fold_seconds=fold_seconds)
+                          feedback=read_feedback(data_dir / FEEDBACK_FILENAME, since, aliases), titles=titles, top=top,
+                          votes=read_votes(data_dir / FEEDBACK_FILENAME, since, aliases), phrasings=phrasings,
+                          fold_seconds=fold_seconds, aliases=aliases)
     if known is not None:  # without the index every id would look orphaned
         report.orphaned_votes = read_orphaned_votes(data_dir / FEEDBACK_FILENAME, known)
     return report
@@ -277,10 +292,15 @@ def _pad(text: str, width: int) -> str:
 QUERY_CELLS, LINE_CELLS = 32, 120
 
 
+def _printable(text: str) -> str:
+    """``text`` with control characters shown as �: a query may hold ESC, which would drive the terminal."""
+    return "".join("\ufffd" if unicodedata.category(ch) == "Cc" else ch for ch in text)
+
+
 def _clip(text: str, cells: int) -> str:
     """``text`` in at most ``cells`` terminal cells (CJK characters take two), cut with … when longer;
-    control characters (a query may hold ESC: it would drive the terminal) shown as �."""
-    text = "".join("\ufffd" if unicodedata.category(ch) == "Cc" else ch for ch in text)
+    control characters shown as � (_printable)."""
+    text = _printable(text)
     if _width(text) <= cells:
         return text
     out, used = "", 1  # the … takes one
@@ -397,7 +417,8 @@ def _chart(periods: list[tuple[str, int, int]]) -> str:
 
 def render_html(r: Report) -> str:
     """One self-contained page: CSS in a <style> element, the chart as inline SVG, no scripts."""
-    e = html.escape
+    def e(text: str) -> str:  # control characters as the text report shows them
+        return html.escape(_printable(text))
 
     def rows(items, cells):
         return "".join("<tr>" + "".join(cells(*item)) + "</tr>" for item in items) or \

@@ -7,9 +7,11 @@ from html.parser import HTMLParser
 
 import pytest
 
+from faq_search.build import build_index
 from faq_search.cli import main
 from faq_search.report import (build_report, normalize_query, parse_since, read_feedback, read_votes, render_html,
                                 render_text)
+from tests.conftest import TINY_ARTICLES
 
 DAY = 86400
 # Noon UTC: the same calendar day in every time zone from UTC-11 to UTC+11.
@@ -122,6 +124,8 @@ def test_a_long_query_is_cut_and_the_report_stays_within_120_columns():
     assert rows[1] == f"  2. {'我的账户' * 3}我的账…   {1:>6}  {0:>6.0%}"
     assert rows[2] == f"  3. 提现多久{' ' * 24}  {1:>6}  {1:>6.0%}"
     assert "\x1b" not in text and "转账\ufffd[2j清屏" in text  # no escape sequence reaches the terminal
+    page = render_html(r)
+    assert "\x1b" not in page and "<td>转账\ufffd[2j清屏</td>" in page  # shown as in the text
     assert "→ tr-wrong  转账转账" in text and "…    2  wd-time" in text  # the title cut, the counts kept
 
 
@@ -227,6 +231,39 @@ def test_searches_typed_on_the_way_to_a_longer_one_are_not_counted(tmp_path, cap
     assert re.findall(r"\d+\. (\S+) +1  pw-login", gaps.split("Answered by another")[0]) == ["密码", "我的", "转账"]
     assert main([*args, "--fold-seconds", "0"]) == 0
     assert "searches 16 · without a confident answer 7 (43.8%)" in capsys.readouterr().out
+
+
+def test_votes_and_searches_under_a_former_id_count_for_the_renamed_article(make_corpus, tmp_path, tiny_analyzer,
+                                                                            capsys):
+    from faq_search.querylog import QueryLog
+
+    # wd-time renamed wd-arrival, keeping its old id in `aliases`.
+    renamed = {**TINY_ARTICLES, "withdraw/arrival.md": {**TINY_ARTICLES["withdraw/arrival.md"], "id": "wd-arrival",
+                                                         "aliases": ["wd-time"]}}
+    build_index(make_corpus(renamed), tmp_path / "ix", analyzer=tiny_analyzer)
+    data, t = tmp_path / "data", time.time() - 3600
+    for offset, query, confident, top_id in [(0, "取钱多久", False, "wd-time"),  # logged before the rename
+                                             (60, "提现要几天", True, "wd-arrival"), (120, "转账转错了", True, "tr-wrong")]:
+        QueryLog(data / "queries.jsonl", clock=lambda: t + offset).search(query, 1, top_id, confident, "v1", "/api/search")
+    make_feedback(data / "feedback.sqlite3", [
+        (t, "提现要几天", "wd-time", 1), (t, "提现要几天", "wd-time", 1), (t, "提现要几天", "wd-time", 0),  # before
+        (t, "取钱多久", "wd-arrival", 1),  # after: the article ranked first, under its former id in the log
+        (t, "转账转错了", "wd-time", 1),  # another article than the first: a phrasing to add to wd-arrival
+        (t, "q", "gone", 0),  # no article's id, no former one
+    ])
+    html_path = tmp_path / "r.html"
+    assert main(["report", "--since", "1d", "--data-dir", str(data), "--index", str(tmp_path / "ix"),
+                 "--html", str(html_path)]) == 0
+    out, page = capsys.readouterr().out, html_path.read_text("utf-8")
+    assert "wd-time" not in out and "wd-time" not in page
+    gaps, added, voted, orphaned = re.split(r"add each query to that article's similar questions|"
+                                            r'most "not helpful" votes|Votes for no article', out.split("write these")[1])
+    assert re.search(r"1\. 取钱多久 +1  wd-arrival\n", gaps)
+    assert re.findall(r"\d+\. .+", added) == ["1. 转账转错了  → wd-arrival  提现多久到账？    1  tr-wrong"]
+    assert re.findall(r"\d+\. .+", voted) == ["1.     1     0  gone", "2.     1     4  wd-arrival  提现多久到账？"]
+    assert re.findall(r"\d+\. .+", orphaned) == ["1.     0     1  gone"]
+    assert "<td>转账转错了</td><td>wd-arrival 提现多久到账？</td><td class=\"n\">1</td>" in page
+    assert "<td>wd-arrival</td><td>提现多久到账？</td><td class=\"n\">1</td><td class=\"n\">4</td>" in page
 
 
 def test_report_command_rejects_a_bad_since(capsys):
