@@ -7,9 +7,11 @@ import json
 from http import HTTPStatus
 
 from gunicorn import util
+from gunicorn.glogging import Logger
 from gunicorn.http import errors as gunicorn_errors
 from gunicorn.workers.sync import SyncWorker
 
+from .observability import JsonFormatter
 from .security import HEADERS
 
 
@@ -60,6 +62,17 @@ def post_fork(server, worker) -> None:
     from . import follow_index
 
     follow_index(server.app.wsgi())
+
+
+class JsonLogger(Logger):
+    """gunicorn's logger, writing its own lines (starting, booting a worker, a worker timing out) as the
+    app's JSON records. Handlers set by a --log-config or logconfig_dict keep their format."""
+
+    def setup(self, cfg):
+        super().setup(cfg)
+        for handler in self.error_log.handlers:
+            if getattr(handler, "_gunicorn", False):  # the ones gunicorn made for errorlog (stderr)
+                handler.setFormatter(JsonFormatter())
 
 
 class JsonErrorWorker(SyncWorker):
