@@ -18,6 +18,8 @@ limit_request_line = 8190
 # Past that limit, and for headers too large or malformed requests, gunicorn answers before the app: this
 # worker (sync, like gunicorn's default) writes those answers as JSON errors too, not HTML pages.
 worker_class = "faq_search.web.workers.JsonErrorWorker"
+# gunicorn's own lines (Starting gunicorn, Booting worker, a worker timing out) as JSON records, like the app's.
+logger_class = "faq_search.web.workers.JsonLogger"
 # gunicorn 25.1+ opens a control socket at one path per user ($HOME/.gunicorn/gunicorn.ctl): replicas on a
 # host would take it from each other. Nothing here uses it.
 control_socket_disable = True

@@ -115,7 +115,7 @@ def nginx_conf(ports: list[int], listen: int) -> str:
 
 @contextmanager
 def nginx(ports: list[int], listen: int, prefix: Path):
-    (prefix / "tmp").mkdir(parents=True, exist_ok=True)
+    prefix.mkdir(parents=True, exist_ok=True)  # nginx makes its temporary directories in it
     conf = prefix / "nginx.conf"
     conf.write_text(nginx_conf(ports, listen))
     log = open(prefix / "nginx.out", "wb")

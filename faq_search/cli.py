@@ -700,6 +700,7 @@ def cmd_serve(args) -> int:
             self.cfg.set("preload_app", True)
             self.cfg.set("limit_request_line", 8190)
             self.cfg.set("worker_class", "faq_search.web.workers.JsonErrorWorker")
+            self.cfg.set("logger_class", "faq_search.web.workers.JsonLogger")
             self.cfg.set("pre_fork", pre_fork)
             self.cfg.set("post_fork", post_fork)
             self.cfg.set("child_exit", lambda server, worker: worker_exited(worker.pid, str(metrics_dir.path)))

@@ -3,6 +3,7 @@
 import json
 import socket
 import urllib.parse
+import urllib.request
 
 import pytest
 
@@ -53,14 +54,21 @@ def te_question(headers: bytes, body: bytes = QUESTION) -> bytes:
     return b"POST /api/question HTTP/1.1\r\nContent-Type: application/json\r\n" + headers + b"\r\n" + body
 
 
-def test_real_server_errors_are_json(server, tmp_path):
+# Personal data a client may put where gunicorn quotes the request in its own words.
+SECRET = b"13812345678"
+
+
+def test_real_server_errors_are_json(server_and_log, tmp_path):
+    server, log = server_and_log
     status, body = get(server + "/api/search?q=")
     assert status == 400 and body["error"]["code"] == "missing_query"
     status, body = get(server + "/nope")
     assert status == 404 and body["error"]["code"] == "not_found"
     long_line = "GET /api/search?" + urllib.parse.urlencode({"q": "我的钱为什么还没到账" * 100}) + " HTTP/1.1\r\n\r\n"
     many_headers = b"".join(b"X-%d: 1\r\n" % i for i in range(101))
-    for request, status, code in [
+    # A space left unencoded: gunicorn reads "phone 138… HTTP/1.1" as the version.
+    spaced = b"GET /api/search?q=my phone " + SECRET + b" HTTP/1.1\r\n\r\n"
+    refused = [
         # gunicorn refuses these before the app sees them (its limits stay); they used to get its HTML page.
         (long_line.encode(), 414, "request_line_too_long"),
         (b"GET /healthz HTTP/1.1\r\nX-Long: " + b"a" * 9000 + b"\r\n\r\n", 431, "headers_too_large"),
@@ -68,13 +76,17 @@ def test_real_server_errors_are_json(server, tmp_path):
         (b"GARBAGE\r\n\r\n", 400, "bad_request"),
         (b"GET /healthz HTTP/9.9\r\n\r\n", 400, "bad_request"),
         (b"GET /healthz HTTP/1.x\r\n\r\n", 400, "bad_request"),
-        (b"GET /healthz HTTP/1.1\r\nExpect: a-miracle\r\n\r\n", 417, "http_error"),
+        (spaced, 400, "bad_request"),
+        (b"GET /healthz HTTP/1.1\r\nX-" + SECRET + b" (a): 1\r\n\r\n", 400, "bad_request"),
+        (b"GET /healthz HTTP/1.1\r\nExpect: " + SECRET + b"\r\n\r\n", 417, "http_error"),
         (b"POST /api/question HTTP/1.1\r\nTransfer-Encoding: zstd\r\n\r\n", 501, "http_error"),
         # gunicorn accepts these but does not decode them: the app would read the coded bytes as the body.
         (te_question(b"Transfer-Encoding: gzip\r\n"), 501, "http_error"),
         (te_question(b"Transfer-Encoding: deflate\r\nContent-Length: 19\r\n"), 501, "http_error"),
         (te_question(b"Transfer-Encoding: gzip, chunked\r\n", b"13\r\n" + QUESTION + b"\r\n0\r\n\r\n"), 501, "http_error"),
         (te_question(b"Transfer-Encoding: identity\r\nContent-Length: 19\r\n"), 501, "http_error"),
+    ]
+    for request, status, code in refused + [
         # Werkzeug's routing drops the leading slashes gunicorn keeps: these used to answer 200.
         (b"GET //api/search?q=abc HTTP/1.1\r\nConnection: close\r\n\r\n", 404, "not_found"),
         (b"GET /// HTTP/1.1\r\nConnection: close\r\n\r\n", 404, "not_found"),
@@ -83,6 +95,20 @@ def test_real_server_errors_are_json(server, tmp_path):
         assert status_line.startswith(b"HTTP/1.1 %d " % status), (request[:40], status_line, body[:200])
         assert headers["content-type"] == "application/json" and headers["x-content-type-options"] == "nosniff"
         assert json.loads(body)["error"]["code"] == code and json.loads(body)["error"]["message"]
+        assert SECRET not in body  # gunicorn's words quoted the request line or header
+    assert b"%20" in raw_request(server, spaced)[2]  # says what went wrong, not "Invalid HTTP Version"
+    # Each refusal writes the one JSON request record (gunicorn wrote a plain-text warning quoting the
+    # request), and is counted; gunicorn's own lines are JSON too.
+    text = log.read_text()
+    records = [json.loads(line) for line in text.splitlines()]
+    assert [(r["status"], r["error"]) for r in records if r.get("route") == "unreadable"] == [
+        (status, code) for _, status, code in refused] + [(400, "bad_request")]
+    assert any(r["logger"] == "gunicorn.error" and r["msg"].startswith("Booting worker") for r in records)
+    assert SECRET.decode() not in text
+    with urllib.request.urlopen(server + "/metrics", timeout=10) as r:
+        metrics = r.read().decode()
+    assert sum(float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
+               if line.startswith("faq_http_requests_total{") and 'route="unreadable"' in line) == len(refused) + 1
     assert not (tmp_path / "data" / "feedback.sqlite3").exists()  # no question stored from a coded body
     # chunked alone is implemented
     status_line, _, _ = raw_request(server, te_question(b"Transfer-Encoding: chunked\r\nConnection: close\r\n",

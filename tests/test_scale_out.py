@@ -1,7 +1,10 @@
-"""Scale-out: two server processes (replicas) on one index directory both follow a newly published version."""
+"""Scale-out: two server processes (replicas) on one index directory both follow a newly published version;
+deploy/nginx.conf in front of them."""
 
 import json
 import os
+import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -12,7 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.bench_http import nginx_conf
+from faq_search.web.security import HEADERS
 from tests.conftest import ROOT, TINY_ARTICLES
+from tests.test_e2e import raw_request
 
 pytestmark = pytest.mark.e2e
 
@@ -122,3 +128,72 @@ def test_both_replicas_switch_to_a_newly_published_version(replicas, make_corpus
                 {"id": "wd-fee", "question": "提现收手续费吗？", "category": "withdraw",
                  "matched": "提现收手续费吗？", "span": [3, 6]}] for _ in range(8))
         poll(completes, 30, f"{base} completing shouxufei from {v2}")
+
+
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+
+
+@pytest.fixture
+def balancer(tmp_path):
+    """deploy/nginx.conf on loopback, started as its comment says on an empty prefix, in front of two
+    replica ports where nothing listens: what nginx answers itself."""
+    if not os.access(NGINX, os.X_OK):
+        pytest.skip("nginx is not installed (Debian: apt-get install nginx)")
+    prefix, conf, port = tmp_path / "lb", tmp_path / "nginx.conf", free_port()
+    prefix.mkdir()
+    conf.write_text(nginx_conf([free_port(), free_port()], port))
+    command = [NGINX, "-p", f"{prefix}/", "-c", str(conf)]
+    checked = subprocess.run(command + ["-t"], capture_output=True, text=True, timeout=30)
+    assert checked.returncode == 0, checked.stderr  # it needed <prefix>/tmp made by hand
+    with open(tmp_path / "nginx.out", "wb") as out:
+        proc = subprocess.Popen(command + ["-g", "daemon off;"], stdout=out, stderr=out)
+
+    def listening():
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+
+    try:
+        poll(listening, 10, "nginx listening")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def security_headers(headers: dict[str, str]) -> dict[str, str | None]:
+    return {name: headers.get(name.lower()) for name in HEADERS}
+
+
+def test_nginx_answers_its_own_errors_in_the_apis_json_with_the_apps_headers(balancer):
+    for request, status, code in [
+        # A body past nginx's 1 MB (smaller ones reach the app, which answers 413 past FAQ_MAX_BODY_BYTES).
+        (b"POST /api/question HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n\r\n" + b"x" * 2_000_000,
+         413, "too_large"),
+        (b"POST /api/question HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 501, "http_error"),
+        (b"GET /healthz HTTP/2.0\r\nHost: x\r\n\r\n", 505, "http_error"),
+        (b"GET /api/search?q=" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414, "request_line_too_long"),
+        (b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Long: " + b"a" * 9000 + b"\r\n\r\n", 431, "headers_too_large"),
+        (b"GARBAGE\r\n\r\n", 400, "bad_request"),
+        # Every replica down: the API, /healthz and any other path but the pages keep the JSON.
+        (b"GET /api/search?q=abc HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 503, "no_replica"),
+        (b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 503, "no_replica"),
+        (b"GET /agents HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 503, "no_replica"),
+    ]:
+        status_line, headers, body = raw_request(balancer, request)
+        assert status_line.startswith(b"HTTP/1.1 %d " % status), (request[:40], status_line, body[:200])
+        assert headers["content-type"] == "application/json" and json.loads(body)["error"]["code"] == code
+        assert security_headers(headers) == HEADERS, request[:40]
+        assert headers.get("retry-after") == ("5" if code == "no_replica" else None)
+
+
+def test_with_every_replica_down_the_pages_say_so_in_chinese(balancer):
+    contact = (ROOT / "corpus" / "articles" / "service" / "working-hours.md").read_text("utf-8")
+    for path in (b"/", b"/?q=%E5%BF%98%E8%AE%B0%E5%AF%86%E7%A0%81", b"/agent"):
+        status_line, headers, body = raw_request(balancer, b"GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % path)
+        assert status_line.startswith(b"HTTP/1.1 503 ") and headers["retry-after"] == "5", (path, status_line)
+        assert headers["content-type"] == "text/html; charset=utf-8" and security_headers(headers) == HEADERS
+        page = body.decode("utf-8")
+        assert page.startswith("<!doctype html>") and "请过几秒钟刷新本页再试" in page
+        # How to reach us, as the knowledge base says it.
+        hotlines = re.findall(r"\d{3}-\d{3}-\d{4}", page)
+        assert hotlines and all(h in contact for h in hotlines) and "在线客服" in page

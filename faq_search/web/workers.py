@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import gc
 import json
+import logging
+import time
 from http import HTTPStatus
 
 from gunicorn import util
+from gunicorn.glogging import Logger
 from gunicorn.http import errors as gunicorn_errors
 from gunicorn.workers.sync import SyncWorker
 
+from .observability import JsonFormatter
 from .security import HEADERS
+
+# The app's request log: a refused request writes its one record there too.
+request_log = logging.getLogger("faq_search.requests")
+# The route of a request refused before the app saw it (no URL rule could be matched).
+REFUSED_ROUTE = "unreadable"
 
 
 def _errors(*names: str) -> tuple[type, ...]:
@@ -44,6 +53,24 @@ UNREADABLE = (
              "ObsoleteFolding", "InvalidSchemeHeaders", "InvalidProxyLine"), 400, "bad_request"),
 )
 
+# What the error says, by gunicorn's exception: never the client's own bytes (gunicorn's words quote the
+# request line or a header, which may hold a query with a phone number, or a token).
+REFUSALS = {
+    "InvalidRequestLine": "the request line cannot be read: it must be 'METHOD /path HTTP/1.1'",
+    "InvalidRequestMethod": "the request method cannot be read",
+    "InvalidHTTPVersion": "the HTTP version is not HTTP/1.0 or HTTP/1.1",
+    "InvalidHeader": "a header cannot be read",
+    "InvalidHeaderName": "a header name cannot be read",
+    "ObsoleteFolding": "a header is continued on another line (obsolete line folding)",
+    "InvalidSchemeHeaders": "the headers naming the scheme contradict each other",
+    "InvalidProxyLine": "the PROXY protocol line cannot be read",
+    "ExpectationFailed": "the only Expect supported is 100-continue",
+    "UnsupportedTransferCoding": "the only transfer coding implemented is chunked, alone",
+    "UnimplementedTransferCoding": "the only transfer coding implemented is chunked, alone",
+}
+# "GET /api/search?q=my phone HTTP/1.1": gunicorn reads "phone HTTP/1.1" as the version.
+UNENCODED_SPACE = "the request line holds a space that is not percent-encoded: send a space in the URL as %20"
+
 
 def pre_fork(server, worker) -> None:
     """In the master, before each fork. Moves what the preload built (index, articles, suggestions) out
@@ -62,11 +89,29 @@ def post_fork(server, worker) -> None:
     follow_index(server.app.wsgi())
 
 
+class JsonLogger(Logger):
+    """gunicorn's logger, writing its own lines (starting, booting a worker, a worker timing out) as the
+    app's JSON records. Handlers set by a --log-config or logconfig_dict keep their format."""
+
+    def setup(self, cfg):
+        super().setup(cfg)
+        for handler in self.error_log.handlers:
+            if getattr(handler, "_gunicorn", False):  # the ones gunicorn made for errorlog (stderr)
+                handler.setFormatter(JsonFormatter())
+
+
 class JsonErrorWorker(SyncWorker):
     """gunicorn's sync worker, answering the requests gunicorn refuses itself (request line or headers
-    too large, malformed) in the API's JSON error shape instead of gunicorn's HTML page. Its limits stay:
-    they keep a worker from reading unbounded input. It also refuses, as 501, the transfer codings
-    gunicorn lets through without decoding them."""
+    too large, malformed) in the API's JSON error shape instead of gunicorn's HTML page, and logging and
+    counting them as the app does its requests. Its limits stay: they keep a worker from reading
+    unbounded input. It also refuses, as 501, the transfer codings gunicorn lets through without
+    decoding them."""
+
+    started = 0.0
+
+    def handle(self, listener, client, addr):
+        self.started = time.perf_counter()  # a refusal's latency runs from here: nothing was read before
+        return super().handle(listener, client, addr)
 
     def handle_request(self, listener, req, client, addr):
         coding = unimplemented_coding(req.headers)
@@ -79,7 +124,7 @@ class JsonErrorWorker(SyncWorker):
         if found is None:  # a crash outside the app (Flask answers its own) or TLS/proxy settings we do not use
             return super().handle_error(req, client, addr, exc)
         status, code = found
-        self.log.warning("Invalid request from ip=%s: %s", (addr or ("",))[0], exc)
+        self.record(req, status, code, exc)
         body = json.dumps({"error": {"code": code, "message": self.refusal(exc, code)}}, ensure_ascii=False,
                           separators=(",", ":")).encode()  # as compact as the app's
         head = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}", "Connection: close",
@@ -97,4 +142,21 @@ class JsonErrorWorker(SyncWorker):
         if code == "headers_too_large":
             return (f"a header is longer than {self.cfg.limit_request_field_size} bytes, or there are more "
                     f"than {self.cfg.limit_request_fields} headers")
-        return str(exc)  # gunicorn's own words: which line, method, version or header it could not read
+        if isinstance(getattr(exc, "version", None), str) and " " in exc.version:
+            return UNENCODED_SPACE
+        return REFUSALS.get(type(exc).__name__, "the request cannot be read")
+
+    def record(self, req, status: int, code: str, exc) -> None:
+        """The refused request's one log record and count, as the app writes them (observability.py)
+        under the route "unreadable"; no text of the request: it may hold the query."""
+        latency = time.perf_counter() - self.started
+        method = req.method if req is not None else None  # None: the request line was not read
+        extensions = getattr(self.wsgi, "extensions", {})
+        if (metrics := extensions.get("faq_metrics")) is not None:
+            metrics.request_done(REFUSED_ROUTE, method or "", status, latency)  # counted as method "other"
+        served = extensions["faq_live"].current if "faq_live" in extensions else None
+        request_log.info("request", extra={"data": {
+            "method": method, "route": REFUSED_ROUTE, "status": status, "latency_ms": round(latency * 1000, 2),
+            "results": None, "confident": None, "index_version": served.version if served else None,
+            "error": code, "refused": type(exc).__name__,
+        }})
