@@ -164,7 +164,7 @@ def security_headers(headers: dict[str, str]) -> dict[str, str | None]:
     return {name: headers.get(name.lower()) for name in HEADERS}
 
 
-def test_nginx_answers_its_own_errors_in_the_apis_json_with_the_apps_headers(balancer):
+def test_nginx_answers_its_own_errors_in_the_apis_json_with_the_apps_headers(balancer, tmp_path):
     for request, status, code in [
         # A body past nginx's 1 MB (smaller ones reach the app, which answers 413 past FAQ_MAX_BODY_BYTES).
         (b"POST /api/question HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n\r\n" + b"x" * 2_000_000,
@@ -184,6 +184,16 @@ def test_nginx_answers_its_own_errors_in_the_apis_json_with_the_apps_headers(bal
         assert headers["content-type"] == "application/json" and json.loads(body)["error"]["code"] == code
         assert security_headers(headers) == HEADERS, request[:40]
         assert headers.get("retry-after") == ("5" if code == "no_replica" else None)
+        assert headers.get("server") == "nginx", headers.get("server")  # no version
+    # Its access log has the paths, never what was asked (the query string, the referring search page).
+    secret = b"13812345678"
+    raw_request(balancer, b"GET /api/search?q=%s HTTP/1.1\r\nHost: x\r\nReferer: http://x/?q=%s\r\n"
+                          b"Connection: close\r\n\r\n" % (secret, secret))
+    log, errors = tmp_path / "lb" / "access.log", tmp_path / "lb" / "error.log"
+    poll(lambda: log.exists() and log.read_bytes().count(b'"GET /api/search HTTP/1.1" 503') >= 2, 10,
+         "the access log flushed")
+    for text in (log.read_bytes(), errors.read_bytes() if errors.exists() else b""):
+        assert secret not in text and b"q=abc" not in text
 
 
 def test_with_every_replica_down_the_pages_say_so_in_chinese(balancer):
