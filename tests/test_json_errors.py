@@ -6,7 +6,7 @@ import runpy
 
 import pytest
 from gunicorn.app.base import BaseApplication
-from gunicorn.http.errors import InvalidChunkSize
+from gunicorn.http.errors import InvalidChunkSize, NoMoreData
 
 from faq_search.cli import main
 from faq_search.web.workers import unimplemented_coding
@@ -41,14 +41,20 @@ def test_only_chunked_alone_is_a_transfer_coding_the_worker_lets_through(headers
 
 
 class MalformedChunks:
-    """A chunked body as gunicorn hands it to the app (wsgi.input), reading ``zz`` where a chunk size belongs."""
+    """A chunked body as gunicorn hands it to the app (wsgi.input), raising what gunicorn raises reading it."""
+
+    def __init__(self, error: Exception):
+        self.error = error
 
     def read(self, size=-1):
-        raise InvalidChunkSize(b"zz")
+        raise self.error
 
 
 @pytest.mark.parametrize("environ, said", [
-    ({"wsgi.input": MalformedChunks(), "wsgi.input_terminated": True}, "Invalid chunk size: b'zz'"),
+    ({"wsgi.input": MalformedChunks(InvalidChunkSize(b"zz")), "wsgi.input_terminated": True}, "Invalid chunk size: b'zz'"),
+    # Cut short: the client stopped sending (half-closed) before the chunk of size 0.
+    ({"wsgi.input": MalformedChunks(NoMoreData()), "wsgi.input_terminated": True}, "ended before its last chunk"),
+    # Under a server that does not terminate the input (gunicorn does: there the app reads what came).
     ({"wsgi.input": io.BytesIO(b'{"query"'), "CONTENT_LENGTH": "19"}, "before the length its Content-Length header announced"),
 ])
 def test_a_body_the_server_cannot_read_is_refused_saying_why(app_factory, shared_tiny_index, environ, said):

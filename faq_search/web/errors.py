@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify
+from gunicorn.http.errors import NoMoreData
 from werkzeug.exceptions import ClientDisconnected, HTTPException
 
 log = logging.getLogger(__name__)
@@ -46,8 +47,11 @@ def http_error(e: HTTPException):
 def _unreadable_body(e: ClientDisconnected) -> str:
     """Which problem stopped the body being read: Werkzeug raises this from the server's own error (gunicorn's
     "Invalid chunk size: b'zz'" for a malformed chunked body), or with none when the body ended early."""
-    if e.__context__ is not None:
-        return f"the request body cannot be read: {e.__context__}"
+    cause = e.__context__
+    if isinstance(cause, NoMoreData):  # gunicorn's words would be "No more data after: None"
+        return "the request body ended before its last chunk (a chunked body ends with a chunk of size 0)"
+    if cause is not None:
+        return f"the request body cannot be read: {cause}"
     return "the request body ended before the length its Content-Length header announced"
 
 
