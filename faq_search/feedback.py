@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bisect
 import hmac
+import os
 import sqlite3
 import time
 from contextlib import closing
@@ -90,6 +91,7 @@ class FeedbackStore:
         """Create the schema (once per process, before its first write)."""
         if self._key is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            _create_private(self.path)
             with closing(self._connect()) as db:
                 db.execute("PRAGMA journal_mode=WAL")
                 db.executescript(_SCHEMA)
@@ -172,6 +174,20 @@ class FeedbackStore:
         """The newest left questions first."""
         rows = self._read("SELECT id, ts, query, contact FROM questions ORDER BY id DESC LIMIT ?", (limit,))
         return [{"id": i, "ts": ts, "query": q, "contact": c} for i, ts, q, c in rows]
+
+
+def _create_private(path: Path) -> None:
+    """Create ``path`` empty with mode 0o640 whatever the umask, unless it exists (an operator's mode stays).
+    It holds contacts and the voter key; SQLite gives its -wal and -shm files the same mode. Created
+    at most 0o640 then set to it, so it is never readable by others, not even for a moment."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+    except FileExistsError:
+        return
+    try:
+        os.fchmod(fd, 0o640)
+    finally:
+        os.close(fd)
 
 
 def _merge_aliases(rows: list[tuple], aliases: dict[str, str]) -> list[tuple]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from pathlib import Path
@@ -27,6 +28,10 @@ class LiveSearcher:
     while ``get()`` keeps returning the previous one: a sync gunicorn worker would otherwise
     answer nothing while it loads (≈ 2 s at 100k entries). Without it, the request that notices
     a new version loads it and is answered by it (tests, scripts).
+
+    ``subscribe`` tells listeners (the metrics) which version this process serves: at each swap,
+    whichever thread makes it, and at the first ``get()`` of a forked process (a gunicorn worker, whose
+    index-follower thread calls it within FAQ_RELOAD_INTERVAL), which serves the version it inherited.
     """
 
     def __init__(self, index_dir: str | Path, interval: float = 1.0, min_score: float | None = None,
@@ -44,9 +49,14 @@ class LiveSearcher:
         self.error: str | None = None
         self.refused: str | None = None  # the published version refused while another one serves
         self._analyzer = analyzer  # reused across versions built with the same dictionary
+        self._listeners: list[Callable[[Searcher | None], None]] = []
+        self._pid = os.getpid()  # the process the listeners were last told about
         self.refresh()
 
     def get(self) -> Searcher | None:
+        if self._pid != os.getpid():  # a forked worker: what it inherited is what it now serves
+            self._pid = os.getpid()
+            self._notify()
         now = self._clock()
         if now - self._checked >= self.interval and self._lock.acquire(blocking=False):
             # One thread reloads; the others keep answering with the current version.
@@ -72,6 +82,17 @@ class LiveSearcher:
             log.exception("index reload failed")
         finally:
             self._lock.release()
+
+    def subscribe(self, listener: Callable[[Searcher | None], None]) -> None:
+        """Call ``listener(searcher)`` whenever this process starts serving a version (see the class)."""
+        self._listeners.append(listener)
+
+    def _notify(self) -> None:
+        for listener in self._listeners:
+            try:
+                listener(self._searcher)
+            except Exception:  # noqa: BLE001 - a listener's failure must not undo or stop a swap
+                log.exception("index listener failed")
 
     @property
     def current(self) -> Searcher | None:
@@ -116,6 +137,7 @@ class LiveSearcher:
         self._analyzer = searcher.analyzer
         self.error = self.refused = None
         log.info("serving index version %s (%d articles)", searcher.version, len(searcher))
+        self._notify()
 
     def _fall_back(self, refused: str) -> bool:
         """Serve the newest sound version built before ``refused`` (what it replaced, when it was

@@ -114,6 +114,11 @@ def test_real_server_errors_are_json(server_and_log, tmp_path):
     status_line, _, _ = raw_request(server, te_question(b"Transfer-Encoding: chunked\r\nConnection: close\r\n",
                                                          b"13\r\n" + QUESTION + b"\r\n0\r\n\r\n"))
     assert status_line.startswith(b"HTTP/1.1 201 "), status_line
+    # A malformed one is read by the app, not refused by the worker: the message names the problem too.
+    status_line, _, body = raw_request(server, te_question(b"Transfer-Encoding: chunked\r\nConnection: close\r\n",
+                                                           b"zz\r\n\r\n"))
+    assert status_line.startswith(b"HTTP/1.1 400 ") and json.loads(body)["error"] == {
+        "code": "bad_request", "message": "the request body cannot be read: Invalid chunk size: b'zz'"}
     status_line, headers, body = raw_request(server, b"OPTIONS /api/search HTTP/1.1\r\nConnection: close\r\n\r\n")
     assert status_line.startswith(b"HTTP/1.1 204 ") and "GET" in headers["allow"] and "content-type" not in headers
 

@@ -1,7 +1,9 @@
 """Votes ("was this helpful?") and left questions: the SQLite store and its API."""
 
+import os
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 
 import pytest
 
@@ -74,6 +76,25 @@ def test_a_store_from_before_the_totals_gets_them_from_its_votes(store):
     # A second process opening the store later finds them there and does not add them twice.
     FeedbackStore(store.path).add_vote("q", "old-a", False)
     assert store.all_counts() == _summed(store.path)
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o000])
+def test_the_store_is_created_unreadable_to_others_whatever_the_umask(store, umask):
+    # It holds contacts and the voter key: as private as the query log (0o640).
+    saved = os.umask(umask)
+    try:
+        store.add_vote("q", "pw-login", True)
+    finally:
+        os.umask(saved)
+    with closing(sqlite3.connect(store.path)) as reader:  # an open reader keeps the -wal and -shm files
+        reader.execute("SELECT COUNT(*) FROM feedback").fetchone()
+        store.add_vote("q", "pw-pay", True)
+        modes = {p.name: p.stat().st_mode & 0o777 for p in store.path.parent.iterdir()}
+    assert modes == {"feedback.sqlite3": 0o640, "feedback.sqlite3-wal": 0o640, "feedback.sqlite3-shm": 0o640}
+    # An existing store keeps the mode its operator gave it.
+    store.path.chmod(0o660)
+    FeedbackStore(store.path).add_vote("q", "tr-wrong", True)
+    assert store.path.stat().st_mode & 0o777 == 0o660
 
 
 def test_left_questions_are_kept_newest_first(store):

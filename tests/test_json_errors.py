@@ -1,14 +1,16 @@
 """The requests gunicorn refuses itself get JSON errors however the server is started (tests/test_e2e.py
 checks the answers on a real server started as `make run` does)."""
 
+import io
 import runpy
 
 import pytest
 from gunicorn.app.base import BaseApplication
+from gunicorn.http.errors import InvalidChunkSize, NoMoreData
 
 from faq_search.cli import main
 from faq_search.web.workers import unimplemented_coding
-from tests.conftest import ROOT
+from tests.conftest import ROOT, assert_error
 
 
 def test_faq_search_serve_runs_gunicorn_with_the_json_error_worker_and_limits(shared_tiny_index, tmp_path, monkeypatch):
@@ -36,3 +38,27 @@ def test_faq_search_serve_runs_gunicorn_with_the_json_error_worker_and_limits(sh
 def test_only_chunked_alone_is_a_transfer_coding_the_worker_lets_through(headers, refused):
     # gunicorn lets gzip, deflate, compress and identity through undecoded; the worker answers 501 (test_e2e.py).
     assert unimplemented_coding(headers) == refused
+
+
+class MalformedChunks:
+    """A chunked body as gunicorn hands it to the app (wsgi.input), raising what gunicorn raises reading it."""
+
+    def __init__(self, error: Exception):
+        self.error = error
+
+    def read(self, size=-1):
+        raise self.error
+
+
+@pytest.mark.parametrize("environ, said", [
+    ({"wsgi.input": MalformedChunks(InvalidChunkSize(b"zz")), "wsgi.input_terminated": True}, "Invalid chunk size: b'zz'"),
+    # Cut short: the client stopped sending (half-closed) before the chunk of size 0.
+    ({"wsgi.input": MalformedChunks(NoMoreData()), "wsgi.input_terminated": True}, "ended before its last chunk"),
+    # Under a server that does not terminate the input (gunicorn does: there the app reads what came).
+    ({"wsgi.input": io.BytesIO(b'{"query"'), "CONTENT_LENGTH": "19"}, "before the length its Content-Length header announced"),
+])
+def test_a_body_the_server_cannot_read_is_refused_saying_why(app_factory, shared_tiny_index, environ, said):
+    # gunicorn reads the body only when the app asks: its error reaches Werkzeug, not the worker's handler.
+    r = app_factory(shared_tiny_index).test_client().post("/api/question", content_type="application/json",
+                                                          environ_overrides=environ)
+    assert said in assert_error(r, 400, "bad_request")["error"]["message"]

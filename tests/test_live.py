@@ -71,3 +71,17 @@ def test_a_version_that_fails_to_load_in_the_background_keeps_the_old_one(make_c
     v3 = build_index(make_corpus({**TINY_ARTICLES, "password/points.md": EXTRA}, name="v3"), out,
                      analyzer=tiny_analyzer).version
     assert wait_for_version(live, v3)
+
+
+def test_listeners_hear_of_each_swap_and_a_failing_one_stops_nothing(make_corpus, tmp_path, tiny_analyzer, caplog):
+    out = tmp_path / "ix"
+    build_index(make_corpus(), out, analyzer=tiny_analyzer)
+    live = LiveSearcher(out, interval=0.0, analyzer=tiny_analyzer, background=False)
+    heard = []
+    live.subscribe(lambda s: 1 / 0)
+    live.subscribe(lambda s: heard.append(s.version))
+    assert live.get() and heard == []  # the version it started with is told by a forked worker's first get()
+    v2 = build_index(make_corpus({**TINY_ARTICLES, "password/points.md": EXTRA}, name="v2"), out,
+                     analyzer=tiny_analyzer).version
+    assert live.get().version == v2 and heard == [v2]
+    assert "index listener failed" in caplog.text

@@ -115,19 +115,30 @@ def test_made_up_methods_share_one_metrics_series(client):
     assert metric_value(text, "faq_http_requests_total", route="unmatched", method="other", status="405") == 3
 
 
-def test_metrics_follow_a_new_index_version(app_factory, make_corpus, tmp_path, tiny_analyzer):
+def publish_edited(out, make_corpus, analyzer) -> str:
+    """Publish a second version into ``out`` (another corpus: an unchanged one would publish nothing)."""
+    from faq_search.build import build_index
+
+    edited = {**TINY_ARTICLES["withdraw/arrival.md"], "answer": "提现两小时内到账。"}
+    return build_index(make_corpus({**TINY_ARTICLES, "withdraw/arrival.md": edited}, name="v2"), out,
+                       analyzer=analyzer).version
+
+
+def test_metrics_follow_a_new_index_version_swapped_in_the_background(app_factory, make_corpus, tmp_path, tiny_analyzer):
+    from prometheus_client import generate_latest
+
     from faq_search.build import build_index
 
     out = tmp_path / "ix"
     v1 = build_index(make_corpus(), out, analyzer=tiny_analyzer).version
-    client = app_factory(out).test_client()
+    app = app_factory(out, background=True)
+    client = app.test_client()
     client.get("/metrics")
-    # Another corpus: an unchanged one would publish nothing.
-    edited = {**TINY_ARTICLES["withdraw/arrival.md"], "answer": "提现两小时内到账。"}
-    v2 = build_index(make_corpus({**TINY_ARTICLES, "withdraw/arrival.md": edited}, name="v2"), out,
-                     analyzer=tiny_analyzer).version
-    client.get("/healthz")
-    text = client.get("/metrics").get_data(as_text=True)
+    v2 = publish_edited(out, make_corpus, tiny_analyzer)
+    live = app.extensions["faq_live"]
+    # As a worker's index-follower thread does: no request answered after the swap.
+    wait_for(lambda: live.get().version == v2, 10, "the background swap")
+    text = generate_latest(app.extensions["faq_metrics"].registry).decode()  # not /metrics: it updates them itself
     assert metric_value(text, "faq_index_info", version=v1) == 0
     assert metric_value(text, "faq_index_info", version=v2) == 1
 
@@ -152,7 +163,12 @@ def test_prepare_metrics_dir_empties_a_given_one_and_keeps_it(tmp_path):
 
 
 @pytest.mark.e2e
-def test_gunicorn_metrics_drop_dead_workers_and_their_directory_on_exit(shared_tiny_index, tmp_path):
+def test_gunicorn_workers_report_their_index_unasked_and_dead_ones_go(tiny_index, make_corpus, tiny_analyzer, tmp_path):
+    from prometheus_client import CollectorRegistry
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    from faq_search.index import read_current
+
     tmp = tmp_path / "tmp"
     tmp.mkdir()
 
@@ -163,14 +179,31 @@ def test_gunicorn_metrics_drop_dead_workers_and_their_directory_on_exit(shared_t
     def info_pids(text):
         return {int(p) for p in re.findall(r'faq_index_info\{pid="(\d+)"', text)}
 
-    with running_gunicorn(shared_tiny_index, tmp_path, TMPDIR=tmp, FAQ_RATE_API=0) as (base, server, _log):
+    def served(metrics_dir):
+        """{pid: version at 1} from the workers' files, as /metrics sums them, but without a request."""
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=str(metrics_dir))
+        return {int(s.labels["pid"]): s.labels["version"] for m in registry.collect() if m.name == "faq_index_info"
+                for s in m.samples if s.value == 1}
+
+    # Each worker's index follower looks every 0.2 s, not every second: the reports below come sooner.
+    settings = {"TMPDIR": tmp, "FAQ_RATE_API": 0, "FAQ_RELOAD_INTERVAL": 0.2}
+    with running_gunicorn(tiny_index, tmp_path, **settings) as (base, server, log):
         (metrics_dir,) = tmp.glob("faq-search-metrics-*")  # made by gunicorn.conf.py
-        workers = worker_pids(server.pid)
-        wait_for(lambda: info_pids(scrape(base)) >= workers, 20, "both workers to report their index")
-        victim = min(workers)
+        workers = wait_for(lambda: len(pids := worker_pids(server.pid)) == 2 and pids, 20, "both workers to start")
+        # Each worker says what it serves on starting, and after a publish, without answering a request.
+        v1 = read_current(tiny_index)
+        wait_for(lambda: served(metrics_dir) == dict.fromkeys(workers, v1), 20, "both workers to report their index")
+        v2 = publish_edited(tiny_index, make_corpus, tiny_analyzer)
+        wait_for(lambda: served(metrics_dir) == dict.fromkeys(workers, v2), 20, "both workers to report the new one")
+        # A worker that has answered a request (running_gunicorn's /healthz): it has counters to keep.
+        victim = next(json.loads(line)["pid"] for line in log.read_text().splitlines()
+                      if line.startswith("{") and json.loads(line)["msg"] == "request")
         os.kill(victim, signal.SIGKILL)
         wait_for(lambda: len(worker_pids(server.pid) - {victim}) == 2, 20, "gunicorn to replace the worker")
         wait_for(lambda: not (metrics_dir / f"gauge_liveall_{victim}.db").exists(), 20, "the dead worker's gauges to go")
+        # Its replacement, forked with the master's version, reports the published one before any request.
+        wait_for(lambda: served(metrics_dir) == dict.fromkeys(worker_pids(server.pid), v2), 20, "its replacement to report")
         text = scrape(base)
         assert victim not in info_pids(text)
         # Its counters still count: requests it answered are not lost from the totals.

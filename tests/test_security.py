@@ -83,9 +83,14 @@ def test_the_pages_own_searches_share_the_api_limit(app_factory, shared_tiny_ind
 def test_feedback_has_a_stricter_limit_on_top(app_factory, shared_tiny_index):
     client = app_factory(shared_tiny_index, FAQ_RATE_API=100, FAQ_RATE_FEEDBACK=2).test_client()
     vote = {"article_id": "pw-login", "helpful": True}
+    # Only posting a vote spends it: reading the counts or asking which methods are allowed does not.
+    assert [client.get("/api/feedback/stats").status_code for _ in range(3)] == [200, 200, 200]
+    assert [client.options("/api/feedback").status_code for _ in range(3)] == [204, 204, 204]
     statuses = [client.post("/api/feedback", json=vote).status_code for _ in range(3)]
     assert statuses == [201, 201, 429]
     assert client.get("/api/search?q=密码").status_code == 200
+    assert client.get("/api/feedback/stats").status_code == 200
+    assert client.post("/api/question", json={"query": "能用美元付款吗"}).status_code == 201
 
 
 def test_zero_turns_the_limits_off(app_factory, shared_tiny_index):

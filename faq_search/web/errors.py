@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify
-from werkzeug.exceptions import HTTPException
+from gunicorn.http.errors import NoMoreData
+from werkzeug.exceptions import ClientDisconnected, HTTPException
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +37,22 @@ def api_error(e: ApiError):
 
 def http_error(e: HTTPException):
     code = _HTTP_CODES.get(e.code or 500, "http_error")
-    response = error_response(e.code or 500, code, e.description or e.name)
+    response = error_response(e.code or 500, code, _unreadable_body(e) if isinstance(e, ClientDisconnected)
+                              else e.description or e.name)
     if e.code == 405 and e.valid_methods:
         response.headers["Allow"] = ", ".join(e.valid_methods)
     return response
+
+
+def _unreadable_body(e: ClientDisconnected) -> str:
+    """Which problem stopped the body being read: Werkzeug raises this from the server's own error (gunicorn's
+    "Invalid chunk size: b'zz'" for a malformed chunked body), or with none when the body ended early."""
+    cause = e.__context__
+    if isinstance(cause, NoMoreData):  # gunicorn's words would be "No more data after: None"
+        return "the request body ended before its last chunk (a chunked body ends with a chunk of size 0)"
+    if cause is not None:
+        return f"the request body cannot be read: {cause}"
+    return "the request body ended before the length its Content-Length header announced"
 
 
 def init_app(app: Flask) -> None:

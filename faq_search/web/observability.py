@@ -14,6 +14,7 @@ import logging
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -95,6 +96,7 @@ class Metrics:
                                 ("route", "outcome"), registry=self.registry)
         self._index_gauges = None
         self._version: str | None = None
+        self._index_lock = threading.Lock()  # a swap's thread, the follower's and a scrape may report at once
         self._children: dict[tuple, tuple] = {}  # labels → (request counter, latency histogram)
 
     def request_done(self, route: str, method: str, status: int, latency: float) -> None:
@@ -110,7 +112,12 @@ class Metrics:
         children[1].observe(latency)
 
     def index_served(self, searcher) -> None:
-        """Update the index gauges when this process serves a new version."""
+        """Update the index gauges when this process serves a new version: told by the LiveSearcher at each
+        swap and when a forked worker starts serving (before any request), and at each scrape."""
+        with self._index_lock:
+            self._index_served(searcher)
+
+    def _index_served(self, searcher) -> None:
         version = searcher.version if searcher else None
         if version == self._version:
             return
@@ -184,6 +191,8 @@ def init_app(app: Flask, settings: Config) -> None:
     querylog = QueryLog(Path(settings.FAQ_DATA_DIR) / FILENAME) if settings.FAQ_QUERY_LOG else None
     app.extensions["faq_metrics"] = metrics
     app.extensions["faq_querylog"] = querylog
+    # Not told now: in gunicorn's preloading master a gauge would leave a file under the master's pid.
+    app.extensions["faq_live"].subscribe(metrics.index_served)
 
     @app.before_request
     def _start():
@@ -198,7 +207,6 @@ def init_app(app: Flask, settings: Config) -> None:
             searched = viewed = None
         ok = response.status_code == 200
         served = current_app.extensions["faq_live"].current
-        metrics.index_served(served)
         metrics.request_done(route, request.method, response.status_code, latency)
         if searched and ok:
             outcome = "confident" if searched["confident"] else "unsure" if searched["results"] else "none"

@@ -28,8 +28,16 @@ HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
 }
 
-# (path prefix, limit name): a request takes a token from the limit of every prefix it matches.
-LIMITED = (("/api/", "api"), ("/admin/", "api"), ("/api/feedback", "feedback"))
+# (method or None for any, path, limit name): a request takes a token from the limit of every rule it
+# matches. A path ending in "/" is a prefix, any other is matched whole: only posting a vote spends the
+# feedback limit, not /api/feedback/stats nor an OPTIONS of /api/feedback.
+LIMITED = ((None, "/api/", "api"), (None, "/admin/", "api"), ("POST", "/api/feedback", "feedback"))
+
+
+def limits_of(method: str, path: str) -> set[str]:
+    """The names of the limits a ``method`` request to ``path`` spends (before the page's own searches)."""
+    return {name for m, p, name in LIMITED
+            if (m is None or m == method) and (path.startswith(p) if p.endswith("/") else path == p)}
 
 
 def init_app(app: Flask, settings: Config) -> None:
@@ -47,7 +55,7 @@ def init_app(app: Flask, settings: Config) -> None:
     def _rate_limit():
         limiters = current_app.extensions["faq_rate_limiters"]
         client = client_address()
-        names = {name for prefix, name in LIMITED if request.path.startswith(prefix) and name in limiters}
+        names = {name for name in limits_of(request.method, request.path) if name in limiters}
         # The page answers /?q= on the server, as /api/search does. The raw string: its UTF-8 is not checked yet.
         if request.path == "/" and (b"&" + request.query_string).find(b"&q=") >= 0 and "api" in limiters:
             names.add("api")
