@@ -134,7 +134,8 @@ def _ensure(args) -> int:
             if not args.quiet:
                 print(reason, flush=True)
             return 0
-        if not args.quiet:
+        # A corrupt version: the build says so itself as it refuses it (a warning even with -q), not twice.
+        if not args.quiet and " is corrupt: " not in reason:
             print(f"{reason}: building", file=sys.stderr, flush=True)
         _warn_dictionary(args)
         result = build_index(args.corpus, args.out, args.dict_dir, progress=None if args.quiet else sys.stderr,
