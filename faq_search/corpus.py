@@ -247,9 +247,11 @@ def _as_str_list(value, key: str, where: tuple[str, int], problems: list[Problem
         return ()
     # YAML turns `010`, `1.50`, `true`, `no`, `12:30` into other values: only quoted text is kept as written.
     text = str if item_lines is not None else (str, int, float)
+    bad = False
     for i, v in enumerate(value):
         if isinstance(v, text):
             continue
+        bad = True
         line = item_lines[i] if i < len(item_lines) else where[1]
         if v is None:
             message = f"empty item in '{key}': write the text after the '-' or delete the line"
@@ -260,8 +262,9 @@ def _as_str_list(value, key: str, where: tuple[str, int], problems: list[Problem
         else:
             message = f"item of '{key}' must be text, not {v!r}"
         problems.append(Problem(where[0], line, message))
-    # The items that are text, the bad ones reported: the checks of the others still run.
-    return tuple(str(v).strip() for v in value if isinstance(v, text) and str(v).strip())
+    if bad:  # the items that are text, the bad ones reported: the checks of the others still run
+        value = [v for v in value if isinstance(v, text)]
+    return tuple(str(v).strip() for v in value if str(v).strip())
 
 
 _SEPARATED = re.compile(r",\s|，")
@@ -504,18 +507,19 @@ def parse_markdown_article(path: Path, display: str, problems: list[Problem],
     for key in meta:
         if key not in KNOWN_KEYS:
             problems.append(Problem(*where(str(key)), f"unknown key '{key}'"))
-    article_id = meta.get("id")
+    article_id = meta.get("id")  # "" when unreadable: no id to check against the other articles'
     if article_id is None or not str(article_id).strip():
         problems.append(Problem(*where("id"), "missing 'id'"))
+        article_id = ""
     elif not isinstance(article_id, str):  # `id: 010` is 8, `id: 1_000` is 1000
         problems.append(Problem(*where("id"), f"'id' is read as {_read_as(article_id)}, not as text: "
                                               "put it in quotes"))
-    elif not _ID.match(str(article_id)):
+        article_id = ""
+    elif not _ID.match(article_id):
         problems.append(Problem(*where("id"), f"invalid id '{article_id}' (letters, digits, '.', '_', '-')"))
+        article_id = ""
     else:
         article_id = article_id.strip()
-    if not isinstance(article_id, str) or not _ID.match(article_id):
-        article_id = ""  # unreadable: no id to check against the other articles'
     question = meta.get("question")
     if question is not None and not isinstance(question, str):
         problems.append(Problem(*where("question"), f"'question' must be text, not {question!r} (put it in quotes)"))
