@@ -658,7 +658,7 @@ def article_files(root: Path, others: list[Path] | None = None) -> tuple[list[Pa
 
 
 def _stem(path: Path) -> str:
-    """The name without its extension, as an article would be named (x for x.tar.txt too: x.tar)."""
+    """The name without its last extension (notes for notes.txt): what the article file would be named."""
     return path.name[: path.name.rfind(".")] if "." in path.name else path.name
 
 
