@@ -65,7 +65,8 @@ def _build_locked(corpus_path, out_dir, dict_dir, analyzer, ranking, progress, w
     # Editors' own articles only: an import's ids and dates are the exporting system's (and reading both
     # versions' articles costs seconds at 100k entries, more than a rebuild).
     if Path(corpus_path).is_dir() and before not in (None, result.version):
-        result = replace(result, warnings=tuple(version_warnings(out_dir, before, result.version, Path(corpus_path))))
+        result = replace(result, warnings=(*result.warnings, *version_warnings(out_dir, before, result.version,
+                                                                               Path(corpus_path))))
     if completions:
         t0 = time.perf_counter()
         try:
@@ -235,8 +236,9 @@ def _build_version(corpus_path: str | Path, out_dir: str | Path, dict_dir: str |
     read = None
     if not full:
         same, read = _published_same(corpus_path, out_dir, dict_dir, analyzer, ranking, rerank)
-        if same is not None:
-            return _up_to_date(out_dir, same, analyzer, completions, t0), None
+        if same is not None:  # its warnings (a very long answer) all the same: nothing else tells of them
+            return replace(_up_to_date(out_dir, same, analyzer, completions, t0),
+                           warnings=read.warnings if isinstance(read, Corpus) else ()), None
     dict_files = dict_files_for(corpus_path, Path(dict_dir) if dict_dir else None)
     if not full and rerank:
         layer: list[CompletionsBuild] = []
@@ -252,7 +254,7 @@ def _build_version(corpus_path: str | Path, out_dir: str | Path, dict_dir: str |
                 pending.cancel()
             raise
         if result is not None:
-            return result, layer[0] if layer else None
+            return replace(result, warnings=read.warnings if isinstance(read, Corpus) else ()), layer[0] if layer else None
     corpus = read if isinstance(read, Corpus) else load_corpus(corpus_path)
     read = None  # a JSON Lines file's bytes: not held through a full build's memory peak
     if not allow_shrink:
@@ -274,8 +276,8 @@ def _build_version(corpus_path: str | Path, out_dir: str | Path, dict_dir: str |
         # analysed: it waits for the child there (usually done by then, having shared the cores with jieba).
         analysed = analyse_corpus(analyzer, corpus.articles, cache_path, progress, workers,
                                   then=pending.wait if pending is not None else None)
-        return _build_full(corpus, out_dir, dict_files, analyzer, ranking, workers, rerank, corpus_path, t0, key,
-                           analysed, texts_job), pending
+        return replace(_build_full(corpus, out_dir, dict_files, analyzer, ranking, workers, rerank, corpus_path, t0, key,
+                                   analysed, texts_job), warnings=corpus.warnings), pending
     except BaseException:
         if pending is not None:
             pending.cancel()

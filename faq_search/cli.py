@@ -34,13 +34,13 @@ def _add_build_args(p: argparse.ArgumentParser, env: Config) -> None:
 
 
 def _print_built(result, quiet: bool) -> None:
-    if result.unchanged:  # nothing published: servers keep what they have, versions/ does not grow
-        if not quiet:
-            print(f"index up to date: {result.version} ({result.articles} articles)"
-                  + (f"; completions written {result.completions_seconds:.2f}s" if result.completions_seconds is not None
-                     else ""), flush=True)
+    if quiet:
         return
-    if not quiet:
+    if result.unchanged:  # nothing published: servers keep what they have, versions/ does not grow
+        print(f"index up to date: {result.version} ({result.articles} articles)"
+              + (f"; completions written {result.completions_seconds:.2f}s" if result.completions_seconds is not None
+                 else ""), flush=True)
+    else:
         print(
             f"built {result.version}: {result.articles} articles, vocabulary {result.vocabulary}, "
             f"{result.analysed} questions segmented afresh, {result.seconds:.2f}s"
@@ -49,8 +49,8 @@ def _print_built(result, quiet: bool) -> None:
                if result.completions_seconds is not None else ""),
             flush=True,
         )
-        for problem in result.warnings:
-            print(f"warning: {problem}", file=sys.stderr, flush=True)
+    for problem in result.warnings:  # an unchanged build's too: the corpus's (a very long answer) still hold
+        print(f"warning: {problem}", file=sys.stderr, flush=True)
 
 
 def _print_failed(error: Exception, out_dir: str) -> None:
@@ -134,7 +134,8 @@ def _ensure(args) -> int:
             if not args.quiet:
                 print(reason, flush=True)
             return 0
-        if not args.quiet:
+        # A corrupt version: the build says so itself as it refuses it (a warning even with -q), not twice.
+        if not args.quiet and " is corrupt: " not in reason:
             print(f"{reason}: building", file=sys.stderr, flush=True)
         _warn_dictionary(args)
         result = build_index(args.corpus, args.out, args.dict_dir, progress=None if args.quiet else sys.stderr,

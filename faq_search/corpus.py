@@ -106,6 +106,18 @@ def _yaml_problem(e: yaml.YAMLError, display: str, text: str, first_line: int, w
     return Problem(display, line, f"{what}: {reason}")
 
 
+# An answer longer than this builds, with a warning: every search result, console card and API
+# response showing the article carries all of it (a pasted 600 KB log made 605 KB responses).
+LONG_ANSWER = 20_000
+
+
+def long_answer(display: str, line: int, answer: str) -> Problem:
+    """The warning for an answer over LONG_ANSWER characters, at ``line``."""
+    return Problem(display, line, f"the answer is {len(answer):,} characters long (over {LONG_ANSWER:,}): every "
+                                  "search result and API response showing this article carries all of it; "
+                                  "shorten it or split it into articles")
+
+
 KNOWN_KEYS = {"id", "question", "similar_questions", "category", "tags", "related", "updated", "aliases"}
 
 
@@ -204,6 +216,7 @@ class Corpus:
     content_hash: str = ""
     popular: tuple[str, ...] = ()  # curated article ids (popular.yml), shown before anything is typed
     scope: Scope = field(default_factory=Scope)  # scope.yml
+    warnings: tuple[Problem, ...] = ()  # what a build says but publishes all the same (a very long answer)
 
     def __len__(self) -> int:
         return len(self.articles)
@@ -249,8 +262,8 @@ def _as_str_list(value, key: str, where: tuple[str, int], problems: list[Problem
         else:
             message = f"item of '{key}' must be text, not {v!r}"
         problems.append(Problem(where[0], line, message))
-    if bad:
-        return ()
+    if bad:  # the items that are text, the bad ones reported: the checks of the others still run
+        value = [v for v in value if isinstance(v, text)]
     return tuple(str(v).strip() for v in value if str(v).strip())
 
 
@@ -425,8 +438,11 @@ def _key_lines(front: str, first_line: int) -> dict[str, int]:
     return lines
 
 
-def parse_markdown_article(path: Path, display: str, problems: list[Problem]) -> Article | None:
-    """Parse one article file; append problems and return None when it is unusable."""
+def parse_markdown_article(path: Path, display: str, problems: list[Problem],
+                           warnings: list[Problem] | None = None) -> Article | None:
+    """Parse one article file; append its problems (and ``warnings``). None when nothing in it can be
+    read; an article with problems is returned all the same, its unreadable fields empty (an id that
+    cannot be read is ""), for the checks across articles to report its other problems in the same run."""
     try:
         raw = path.read_bytes()
     except OSError as e:  # a directory named *.md, a dangling link, no permission
@@ -484,7 +500,6 @@ def parse_markdown_article(path: Path, display: str, problems: list[Problem]) ->
         problems.append(Problem(display, 2, "front matter must be a mapping of keys to values"))
         return None
     lines = _key_lines(front, 2)
-    n_before = len(problems)
 
     def where(key: str) -> tuple[str, int]:
         return display, lines.get(key, 1)
@@ -492,14 +507,19 @@ def parse_markdown_article(path: Path, display: str, problems: list[Problem]) ->
     for key in meta:
         if key not in KNOWN_KEYS:
             problems.append(Problem(*where(str(key)), f"unknown key '{key}'"))
-    article_id = meta.get("id")
+    article_id = meta.get("id")  # "" when unreadable: no id to check against the other articles'
     if article_id is None or not str(article_id).strip():
         problems.append(Problem(*where("id"), "missing 'id'"))
+        article_id = ""
     elif not isinstance(article_id, str):  # `id: 010` is 8, `id: 1_000` is 1000
         problems.append(Problem(*where("id"), f"'id' is read as {_read_as(article_id)}, not as text: "
                                               "put it in quotes"))
-    elif not _ID.match(str(article_id)):
+        article_id = ""
+    elif not _ID.match(article_id):
         problems.append(Problem(*where("id"), f"invalid id '{article_id}' (letters, digits, '.', '_', '-')"))
+        article_id = ""
+    else:
+        article_id = article_id.strip()
     question = meta.get("question")
     if question is not None and not isinstance(question, str):
         problems.append(Problem(*where("question"), f"'question' must be text, not {question!r} (put it in quotes)"))
@@ -511,6 +531,10 @@ def parse_markdown_article(path: Path, display: str, problems: list[Problem]) ->
         problems.append(Problem(*where("question"), f"'question' has no words, only {question.strip()!r}"))
     if not body.strip():
         problems.append(Problem(display, closing_line, "missing answer (the body after the front matter is empty)"))
+    elif len(body) > LONG_ANSWER and warnings is not None:
+        # The answer's first line: the '---' line and the blank lines after it are not the answer.
+        rest = text[end.end():]
+        warnings.append(long_answer(display, closing_line + len(rest) - len(rest.lstrip("\n")), body.strip()))
     # Composed again only for a bad item's line: parsing twice would slow a 100k-article load.
     lists = [meta.get(k) for k in ("similar_questions", "tags", "related", "aliases")]
     bad_item = any(isinstance(v, list) and not all(isinstance(x, str) for x in v) for v in lists)
@@ -524,25 +548,24 @@ def parse_markdown_article(path: Path, display: str, problems: list[Problem]) ->
         kept = None  # `aliases: x` (no list): the key's line
         if isinstance(meta["aliases"], list):  # the lines of the items _as_str_list kept (not the blank ones)
             lines_of = (items or _list_item_lines(front, 2)).get("aliases", [])
-            kept = [n for n, v in zip(lines_of, meta["aliases"]) if str(v).strip()]
+            kept = [n for n, v in zip(lines_of, meta["aliases"]) if isinstance(v, str) and v.strip()]
         _check_alias_form(aliases, where("aliases"), problems, kept)
     if any(" - " in x for x in (*similar, *tags, *related, *aliases)):
         problems += _folded_items(display, front, 2, meta)
-    if isinstance(article_id, str) and not problems[n_before:]:
-        problems += _phrasing_problems(display, article_id.strip(), question, similar, related, front, 2)
+    problems += _phrasing_problems(display, article_id, question, similar, related, front, 2)
     category = meta.get("category")
     if category is not None and not isinstance(category, str):
         problems.append(Problem(*where("category"), "'category' must be a string"))
-        category = None
+        category = ""  # unreadable: not checked against categories.yml
+    else:
+        category = (category or path.parent.name).strip()
     updated = _mtime(path) if meta.get("updated") is None else _as_timestamp(meta["updated"], where("updated"), problems)
-    if len(problems) > n_before:
-        return None
     return Article(
-        id=str(article_id).strip(),
+        id=article_id,
         question=question.strip(),
         answer=body.strip(),
         similar_questions=similar,
-        category=(category or path.parent.name).strip(),
+        category=category,
         tags=tags,
         related=related,
         updated=updated or "",
@@ -610,10 +633,11 @@ OTHER_MARKDOWN = (".md", ".markdown", ".mdown", ".mkd", ".mkdn")
 EDITOR_SUFFIXES = (".swp", ".swo", ".swx", ".bak", ".orig", ".rej", ".tmp")
 
 
-def article_files(root: Path) -> tuple[list[Path], list[Path]]:
+def article_files(root: Path, others: list[Path] | None = None) -> tuple[list[Path], list[Path]]:
     """(articles, misnamed) under a corpus directory's ``articles/``: the ``*.md`` files, sorted, and
     the article-looking files with another extension (``.MD``, ``.markdown``). Hidden files and
-    directories, editor artefacts and README files are neither."""
+    directories, editor artefacts and README files are neither; ``others`` receives the other files
+    (``x.txt``), sorted."""
     articles, misnamed = [], []
     for folder, dirs, names in os.walk(root / "articles"):
         dirs[:] = [d for d in dirs if not d.startswith(".")]
@@ -626,7 +650,16 @@ def article_files(root: Path) -> tuple[list[Path], list[Path]]:
                 articles.append(Path(folder) / name)
             elif lower.endswith(OTHER_MARKDOWN):
                 misnamed.append(Path(folder) / name)
+            elif others is not None:
+                others.append(Path(folder) / name)
+    if others is not None:
+        others.sort()
     return sorted(articles), sorted(misnamed)
+
+
+def _stem(path: Path) -> str:
+    """The name without its last extension (notes for notes.txt): what the article file would be named."""
+    return path.name[: path.name.rfind(".")] if "." in path.name else path.name
 
 
 def _top_key_line(text: str, key: str) -> int:
@@ -664,23 +697,30 @@ def _written_id(path: Path) -> str | None:
     return m.group(1) if m and _ID.match(m.group(1)) else None
 
 
-def _load_markdown(root: Path, problems: list[Problem],
-                   broken: list[tuple[str, str | None, str]]) -> tuple[list[Article], dict[str, str], list[Path]]:
-    """The articles, categories and files read of a corpus directory. ``broken`` receives, for each
-    article that has problems, (path, the id written in it or None, the file's stem)."""
-    paths, misnamed = article_files(root)
+def _load_markdown(root: Path, problems: list[Problem], broken: list[tuple[str, str | None, str]],
+                   warnings: list[Problem], unread: list[Path]) -> tuple[list[Article], dict[str, str], list[Path]]:
+    """The articles (those with problems too: see parse_markdown_article), categories and files read
+    of a corpus directory. ``broken`` receives, for each article with problems whose id cannot be
+    read, (path, the id written in it or None, the file's stem); ``unread`` the files under articles/
+    that are not read (a link to one of them is reported with its name)."""
+    others: list[Path] = []
+    paths, misnamed = article_files(root, others)
     for path in misnamed:
-        stem = path.name[: path.name.rfind(".")]
-        problems.append(Problem(_display(path), 1, f"not read: article files must end in .md (rename it to {stem}.md)"))
+        problems.append(Problem(_display(path), 1, f"not read: article files must end in .md (rename it to {_stem(path)}.md)"))
+    for path in others:  # notes.txt may be an article saved under the wrong name: said, not an error
+        warnings.append(Problem(_display(path), 1, f"not read: articles are *.md files (rename it to {_stem(path)}.md "
+                                                   "if it is one)"))
+    unread += misnamed + others
     if not paths:
         problems.append(Problem(_display(root / "articles"), 0, "no articles (*.md) found"))
     articles, folders = [], {}
     for path in paths:
-        article = parse_markdown_article(path, _display(path), problems)
+        n_before = len(problems)
+        article = parse_markdown_article(path, _display(path), problems, warnings)
         if article is not None:
             articles.append(article)
             folders[article.source] = path.parent
-        else:
+        if len(problems) > n_before and (article is None or not article.id):
             broken.append((_display(path), _written_id(path), path.stem))
     categories: dict[str, str] = {}
     cat_file = root / "categories.yml"
@@ -699,6 +739,8 @@ def _load_markdown(root: Path, problems: list[Problem],
             problems.append(Problem(_display(cat_file), 1, f"invalid categories file: {e}"))
         articles_dir = root / "articles"
         for a in articles:
+            if not a.category:  # not readable: reported as such
+                continue
             if categories and a.category not in categories:
                 problems.append(Problem(*where_in_front(a.source, "category", a.category),
                                         f"unknown category '{a.category}' (not in categories.yml)"))
@@ -713,7 +755,7 @@ def _load_markdown(root: Path, problems: list[Problem],
     return articles, categories, paths + extra
 
 
-def _load_jsonl(path: Path, problems: list[Problem]) -> list[Article]:
+def _load_jsonl(path: Path, problems: list[Problem], warnings: list[Problem]) -> list[Article]:
     display = _display(path)
     articles = []
     with path.open("rb") as f:
@@ -722,6 +764,8 @@ def _load_jsonl(path: Path, problems: list[Problem]) -> list[Article]:
                 article = parse_jsonl_line(raw, display, lineno, problems)
                 if article is not None:
                     articles.append(article)
+                    if len(article.answer) > LONG_ANSWER:
+                        warnings.append(long_answer(display, lineno, article.answer))
     return articles
 
 
@@ -803,7 +847,10 @@ def check_aliases(claims: list[tuple[tuple[str, int], str, str]], ids: dict[str,
                                             "an id in use cannot lead to another article"))
         elif alias in claimed:
             other, at = claimed[alias]
-            problems.append(Problem(*where, f"alias '{alias}' is also claimed by '{other}' (at {at}): a former id "
+            if other == article_id:  # a copy of the article (a duplicate id, reported as such)
+                continue
+            by = f"'{other}'" if other else "the article"  # one whose id cannot be read
+            problems.append(Problem(*where, f"alias '{alias}' is also claimed by {by} (at {at}): a former id "
                                             "leads to one article, keep it on the one it became"))
         else:
             claimed[alias] = (article_id, "%s:%d" % where)
@@ -817,35 +864,68 @@ def unknown_id(what: str, rid: str, aliases: dict[str, str]) -> str:
     return f"unknown {what} '{rid}'"
 
 
-def _check_ids(articles: list[Article], problems: list[Problem], popular: tuple[str, ...] = (), popular_file: Path | None = None,
-               broken: list[tuple[str, str | None, str]] = ()) -> None:
-    """Duplicate ids and aliases, unknown related and popular ids. ``broken``: the articles that have
-    problems, as _load_markdown gives them: an id one of them has, or plausibly had (an id ending in
-    the file's name), is not unknown, only unreadable until that file is fixed."""
+def _named_after(rid: str, stem: str) -> bool:
+    """Whether an id is the file name's (``refund-arrival-time`` for ``refund/arrival-time.md``)."""
+    return rid == stem or rid.endswith(f"-{stem}")
+
+
+def _duplicate_ids(articles: list[Article], problems: list[Problem]) -> tuple[dict[str, str], set[int]]:
+    """(each id → "path:line" of its article, the ``id()`` of the copies): an id in two articles is
+    reported once per copy. The copy is the article whose file is not named after the id (a file
+    copied and its id left as it was); when names do not tell, the later one."""
+    first: dict[str, Article] = {}
+    extra: list[Article] = []
+    for a in articles:
+        if a.id and first.setdefault(a.id, a) is not a:  # an id that cannot be read is reported as such
+            extra.append(a)
+    copies: set[int] = set()
+    for rid in dict.fromkeys(a.id for a in extra):
+        same = [first[rid], *(a for a in extra if a.id == rid)]
+        original = next((a for a in same if _named_after(rid, Path(a.source.rsplit(":", 1)[0]).stem)), same[0])
+        first[rid] = original
+        for a in same:
+            if a is not original:
+                copies.add(id(a))
+                path, line = a.source.rsplit(":", 1)
+                problems.append(Problem(path, int(line), f"duplicate id '{rid}' (the id of {original.source}): "
+                                                         "give this article an id of its own"))
+    return {i: a.source for i, a in first.items()}, copies
+
+
+def _check_ids(articles: list[Article], problems: list[Problem], first_seen: dict[str, str],
+               popular: tuple[str, ...] = (), popular_file: Path | None = None,
+               broken: list[tuple[str, str | None, str]] = (), not_read: list[Path] = ()) -> None:
+    """Aliases, unknown related and popular ids. ``first_seen``: each id → "path:line" of its article
+    (_duplicate_ids). ``broken``: the articles that have problems and no readable id, as _load_markdown
+    gives them: an id one of them has, or plausibly had (an id ending in the file's name), is not
+    unknown, only unreadable until that file is fixed. ``not_read``: the files under articles/ that
+    are not read; an unknown id written in one, or named like it, says so."""
     written = {i for _, i, _ in broken if i}
     unread = [(display, stem) for display, i, stem in broken if not i]
+    held: list[tuple[Path, str | None]] | None = None  # not_read with the id written in each, read when needed
 
     def unknown(rid: str) -> bool:
-        return rid not in first_seen and rid not in written and not any(
-            rid == stem or rid.endswith(f"-{stem}") for _, stem in unread)
+        return rid not in first_seen and rid not in written and not any(_named_after(rid, stem) for _, stem in unread)
+
+    def why(rid: str) -> str:
+        nonlocal held
+        if held is None:
+            held = [(path, _written_id(path)) for path in not_read]
+        path = next((p for p, i in held if i == rid or _named_after(rid, _stem(p))), None)
+        if path is not None:  # articles/x/pay.markdown, articles/x/pay.txt: the article is there, unread
+            return f" (in {_display(path)}? That file is not read: articles are *.md files, rename it to {_stem(path)}.md)"
+        return note
 
     note = ""
     if unread:  # a link may name one of them all the same: say so rather than claim it is wrong
         note = f" (unless it is the id of {', '.join(d for d, _ in unread)}, which has problems: fix it first)"
-    first_seen: dict[str, str] = {}
-    for a in articles:
-        if a.id in first_seen:
-            path, line = a.source.rsplit(":", 1)
-            problems.append(Problem(path, int(line), f"duplicate id '{a.id}' (first used at {first_seen[a.id]})"))
-        else:
-            first_seen[a.id] = a.source
     claims = [(where_in_front(a.source, "aliases", alias), a.id, alias) for a in articles for alias in a.aliases]
     claimed = check_aliases(claims, first_seen, problems)
     for a in articles:
         for rid in a.related:
             if unknown(rid):
                 problems.append(Problem(*where_in_front(a.source, "related", rid),
-                                        unknown_id("related id", rid, claimed) + note))
+                                        unknown_id("related id", rid, claimed) + why(rid)))
     if popular_file is not None:
         # The item's own line: a substring search sent 'a' to the line of 'abc'.
         try:
@@ -859,7 +939,7 @@ def _check_ids(articles: list[Article], problems: list[Problem], popular: tuple[
                 problems.append(Problem(_display(popular_file), line, f"'{pid}' is listed twice (first at line "
                                                                       f"{listed[pid]}): delete one"))
             elif unknown(pid):
-                problems.append(Problem(_display(popular_file), line, unknown_id("article id", pid, claimed) + note))
+                problems.append(Problem(_display(popular_file), line, unknown_id("article id", pid, claimed) + why(pid)))
             listed.setdefault(pid, line)
 
 
@@ -876,22 +956,27 @@ def _not_a_corpus(path: Path) -> Problem:
     return Problem(_display(path), 0, message)
 
 
-def _check_phrasings(articles: list[Article], problems: list[Problem]) -> None:
+def _check_phrasings(articles: list[Article], problems: list[Problem], copies: set[int] = frozenset()) -> None:
     """A phrasing (question or similar question) in two articles: search finds both for it and
-    ranks them by chance. Compared as search reads them (width, case, traditional)."""
+    ranks them by chance. Compared as search reads them (width, case, traditional). ``copies``
+    (_duplicate_ids): read last, so a phrasing is said to be the original's; a copy's phrasings
+    are not repeats of its original (its duplicate id says it all)."""
     owner: dict[str, tuple[Article, str]] = {}
+    if copies:
+        articles = [*(a for a in articles if id(a) not in copies), *(a for a in articles if id(a) in copies)]
     for a in articles:
         for q in dict.fromkeys(a.questions):
             key = normalized(q)
             if not key:
                 continue  # a phrasing without a word is its own problem
             first = owner.setdefault(key, (a, q))
-            if first[0] is not a:
+            if first[0] is not a and not (a.id and first[0].id == a.id):
                 other, said = first
                 key = "question" if q == a.question else "similar_questions"
                 where = "%s:%d" % where_in_front(other.source, "question" if said == other.question else "similar_questions", said)
+                of = f"'{other.id}'" if other.id else "the article"  # one whose id cannot be read
                 problems.append(Problem(*where_in_front(a.source, key, q),
-                                        f"{q!r} is also a phrasing of '{other.id}' at {where}: search cannot tell "
+                                        f"{q!r} is also a phrasing of {of} at {where}: search cannot tell "
                                         "the two apart; keep it in the article that answers it"))
 
 
@@ -919,11 +1004,14 @@ def load_corpus(path: str | Path) -> Corpus:
     popular_file = path / "popular.yml" if path.is_dir() and (path / "popular.yml").is_file() else None
     scope_file = path / "scope.yml" if path.is_dir() and (path / "scope.yml").is_file() else None
     broken: list[tuple[str, str | None, str]] = []
+    warnings: list[Problem] = []
+    not_read: list[Path] = []
     if path.is_dir() and not (path / "articles").is_dir():
         raise CorpusError([_not_a_corpus(path)])
     if path.is_dir():
-        articles, categories, files = _load_markdown(path, problems, broken)
-        _check_phrasings(articles, problems)
+        articles, categories, files = _load_markdown(path, problems, broken, warnings, not_read)
+        first_seen, copies = _duplicate_ids(articles, problems)
+        _check_phrasings(articles, problems, copies)
         if popular_file is not None:
             popular = _load_popular(popular_file, problems)
             files.append(popular_file)
@@ -932,13 +1020,15 @@ def load_corpus(path: str | Path) -> Corpus:
             files.append(scope_file)
         content_hash = _hash_files(files, path) if files and not problems else ""  # an unreadable file is a problem
     else:
-        articles = _load_jsonl(path, problems)
+        articles = _load_jsonl(path, problems, warnings)
         if not articles and not problems:
             problems.append(Problem(_display(path), 0, "no entries found"))
         content_hash = hashlib.sha256(path.read_bytes()).hexdigest()
-    _check_ids(articles, problems, popular, popular_file, broken)
+        first_seen, _copies = _duplicate_ids(articles, problems)
+    _check_ids(articles, problems, first_seen, popular, popular_file, broken, not_read)
     if problems:
         raise CorpusError(problems)
     if not categories:
         categories = {c: c for c in sorted({a.category for a in articles if a.category})}
-    return Corpus(articles=articles, categories=categories, content_hash=content_hash, popular=popular, scope=scope)
+    return Corpus(articles=articles, categories=categories, content_hash=content_hash, popular=popular, scope=scope,
+                  warnings=tuple(warnings))

@@ -44,7 +44,8 @@ NO_FRONT_MATTER = "只有正文，没有元数据\n"
         (BAD_YAML, 3, "invalid YAML: expected ',' or ']', but got ':' (while parsing a flow sequence that starts here; "
                       "YAML stopped at line 4)"),
         (MISSING_QUESTION, 1, "missing 'question'"),
-        (MISSING_ANSWER, 5, "missing answer"),
+        (MISSING_ANSWER, 5, "missing answer"),  # the closing '---', not past the end of the file
+        (MISSING_ANSWER.rstrip("\n"), 5, "missing answer"),
         (NO_FRONT_MATTER, 1, "missing YAML front matter"),
         ("", 1, "file is empty"),
         ("---\nid: x4\nquestion: 问？\nsimilar_questions: 7\ncategory: password\nwhat: 1\n---\n答\n", 6, "unknown key 'what'"),
@@ -82,7 +83,7 @@ def test_non_utf8_file_is_reported(make_corpus):
 def test_duplicate_id_names_both_places(make_corpus):
     dup = dict(TINY_ARTICLES["password/forgot-pay.md"], id="pw-login")
     problems = problems_of(make_corpus({**TINY_ARTICLES, "password/forgot-pay.md": dup}))
-    assert any("duplicate id 'pw-login'" in p and "first used at" in p for p in problems)
+    assert any("forgot-pay.md:2: duplicate id 'pw-login' (the id of " in p and "forgot-login.md:2)" in p for p in problems)
 
 
 FLOW_RELATED = "---\nid: x5\nquestion: 问？\ncategory: password\nrelated: [pw-pay, no-such-article]\n---\n答\n"
@@ -259,6 +260,16 @@ def test_article_files_with_another_extension_are_reported(make_corpus):
                for p in problems), problems
     assert any(p.endswith("password/long.markdown:1: not read: article files must end in .md (rename it to long.md)")
                for p in problems), problems
+
+
+@pytest.mark.parametrize("name", ["forgot-pay.txt", "forgot-pay.markdown"])
+def test_a_link_to_an_article_in_a_file_that_is_not_read_names_the_file(make_corpus, name):
+    articles = {**TINY_ARTICLES}
+    articles[f"password/{name}"] = articles.pop("password/forgot-pay.md")
+    root = make_corpus(articles)
+    assert [p for p in problems_of(root) if "unknown" in p] == [
+        f"{root}/articles/password/forgot-login.md:10: unknown related id 'pw-pay' (in {root}/articles/password/{name}? "
+        "That file is not read: articles are *.md files, rename it to forgot-pay.md)"]
 
 
 def test_an_empty_articles_directory_is_refused(make_corpus):

@@ -164,9 +164,18 @@ def test_a_bad_category_is_reported_at_its_line(make_corpus, line, expected):
 def test_a_corpus_without_categories_builds_with_a_warning(make_corpus, tmp_path, capsys):
     from faq_search.cli import build_main
 
-    root = make_corpus(categories={})
-    assert build_main(["--corpus", str(root), "--out", str(tmp_path / "index"), "-q"]) == 0
-    assert f"warning: no categories file {root / 'categories.yml'}: category names are their ids" in capsys.readouterr().err
+    # Warned of too, the build going on: an answer every response would carry whole (at its first
+    # line, after a blank one), a file under articles/ that is not read.
+    long = front(*BASE, answer="\n" + "长" * 20_001)
+    root = make_corpus({**TINY_ARTICLES, "password/long.md": long, "password/notes.txt": "备忘\n"}, categories={})
+    for _ in range(2):  # the second build publishes nothing: the corpus still has them
+        assert build_main(["--corpus", str(root), "--out", str(tmp_path / "index")]) == 0
+        err = capsys.readouterr().err
+        assert f"warning: no categories file {root / 'categories.yml'}: category names are their ids" in err
+        assert f"warning: {root}/articles/password/long.md:10: the answer is 20,001 characters long (over 20,000): every " \
+               "search result and API response showing this article carries all of it" in err
+        assert f"warning: {root}/articles/password/notes.txt:1: not read: articles are *.md files (rename it to notes.md " \
+               "if it is one)" in err
 
 
 def dictionary_problems(path) -> list[str]:
@@ -199,3 +208,51 @@ def test_a_tagged_user_word_and_a_date_of_today_or_tomorrow_are_fine(tmp_path, m
     assert load_user_words(path) == [("扫码付", 100), ("扫一扫", None)]
     tomorrow = (date.today() + timedelta(days=1)).isoformat()  # a time zone ahead of the builder's
     assert load_corpus(make_corpus({**TINY_ARTICLES, "password/x.md": front(*BASE, f"updated: {tomorrow}")}))
+
+
+# Line 2 id, 3 question, 5 a phrasing of pw-pay's, 6 an unknown category, 7 an unknown related id, 8 the date.
+ALL_WRONG = ("id: x", "question: 问题是什么？", "similar_questions:", "  - 支付密码忘了", "category: nosuch",
+             "related: [no-such-id]", "updated: 2025-01-31")
+
+
+@pytest.mark.parametrize("line, text, first, of", [
+    (8, "updated: 2026-13-45", "bad.md:8: 'updated' must be a date such as 2025-01-31, not '2026-13-45'", "'x'"),
+    (2, "id: bad id", "bad.md:2: invalid id 'bad id'", "the article"),
+    (3, "question: 12345", "bad.md:3: 'question' must be text, not 12345", "'x'"),
+    (5, "  - 8", "bad.md:5: item of 'similar_questions' is read as the number 8", None),
+])
+def test_one_problem_of_an_article_does_not_hide_its_others(make_corpus, line, text, first, of):
+    lines = list(ALL_WRONG)
+    lines[line - 2] = text
+    root = make_corpus({**TINY_ARTICLES, "password/bad.md": front(*lines)})
+    problems = in_corpus(root, problems_of(root))
+    # Its id unreadable, a link's unknown id may be its own: said as before.
+    unless = " (unless it is the id of " if text == "id: bad id" else ""
+    expected = [f"password/{first}", "password/bad.md:6: unknown category 'nosuch'",
+                f"password/bad.md:7: unknown related id 'no-such-id'{unless}"]
+    if of is not None:  # the phrasing, unless it is the item that cannot be read
+        expected.append(f"password/forgot-pay.md:5: '支付密码忘了' is also a phrasing of {of} at password/bad.md:5")
+    assert len(problems) == len(expected) and all(any(p.startswith(e) for p in problems) for e in expected), problems
+
+
+def test_a_field_that_cannot_be_read_is_not_checked_further(make_corpus):
+    # 'category: [a]' is no category: not also an unknown one. YAML that does not parse: nothing else.
+    root = make_corpus({**TINY_ARTICLES, "password/bad.md": front(*ALL_WRONG[:4], "category: [a, b]", *ALL_WRONG[5:])})
+    assert [p for p in in_corpus(root, problems_of(root)) if "category" in p] == [
+        "password/bad.md:6: 'category' must be a string"]
+    root = make_corpus({**TINY_ARTICLES, "password/bad.md": front(*ALL_WRONG[:4], "category: [a", *ALL_WRONG[5:])},
+                       name="unparsed")
+    problems = in_corpus(root, problems_of(root))
+    assert len(problems) == 1 and problems[0].startswith("password/bad.md:6: invalid YAML"), problems
+
+
+@pytest.mark.parametrize("original, copy", [
+    ("password/pw-pay.md", "password/a-copy.md"),  # the file named after the id is the original
+    ("password/forgot-pay.md", "password/x-copy.md"),  # names do not tell: the later path is the copy
+])
+def test_a_copied_file_with_its_id_unchanged_is_one_duplicate_id_on_the_copy(make_corpus, original, copy):
+    articles = {k: v for k, v in TINY_ARTICLES.items() if k != "password/forgot-pay.md"}
+    pay = dict(TINY_ARTICLES["password/forgot-pay.md"], aliases=["pw-pay-old"])
+    root = make_corpus({**articles, original: pay, copy: pay})
+    assert in_corpus(root, problems_of(root)) == [
+        f"{copy}:2: duplicate id 'pw-pay' (the id of {original}:2): give this article an id of its own"]
