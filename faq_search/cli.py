@@ -320,7 +320,20 @@ def _answer_lines(answer: str, width: int, indent: str) -> list[str]:
 
 
 def _format_time(iso: str) -> str:
-    return iso.replace("T", " ")[:16] if iso else "—"
+    """``iso`` in local time (TZ honoured) with its zone, as the console shows it: 2026-11-23 08:02
+    UTC+8 (UTC+5:30, UTC); a date alone stays a date, one without a zone is read as local."""
+    from datetime import datetime
+
+    if not iso or "T" not in iso and " " not in iso.strip():
+        return iso or "—"
+    try:
+        local = datetime.fromisoformat(iso.strip()).astimezone()
+    except ValueError:  # not ISO 8601: shown as written rather than not at all
+        return iso
+    minutes = round(local.utcoffset().total_seconds() / 60)
+    hours, rest = divmod(abs(minutes), 60)
+    zone = f"UTC{'-' if minutes < 0 else '+'}{hours}{f':{rest:02d}' if rest else ''}" if minutes else "UTC"
+    return f"{local:%Y-%m-%d %H:%M} {zone}"
 
 
 def _empty(query: str) -> bool:

@@ -138,6 +138,30 @@ def test_article_command_names_an_unknown_id_and_shows_the_others(tiny_index, tm
     assert [(b["id"], b["feedback"]) for b in map(json.loads, captured.out.splitlines())] == [("wd-time", None)]
 
 
+def test_update_times_are_local_with_their_zone(make_corpus, tmp_path, tiny_analyzer, capsys, monkeypatch):
+    import time
+
+    root = make_corpus()
+    for rel, updated in (("transfer/wrong-person.md", "2025-06-30T16:30:00+00:00"), ("withdraw/arrival.md", "2025-06-30")):
+        path = root / "articles" / rel
+        path.write_text(path.read_text("utf-8").replace("\n---\n", f"\nupdated: {updated}\n---\n", 1), "utf-8")
+    build_index(root, tmp_path / "ix", analyzer=tiny_analyzer)
+    capsys.readouterr()
+    try:
+        for zone, shown in (("Asia/Shanghai", "2025-07-01 00:30 UTC+8"), ("Asia/Kolkata", "2025-06-30 22:00 UTC+5:30"),
+                            ("UTC", "2025-06-30 16:30 UTC"), ("America/St_Johns", "2025-06-30 14:00 UTC-2:30")):
+            monkeypatch.setenv("TZ", zone)
+            time.tzset()
+            for argv in (["article", "tr-wrong"], ["search", "钱转错人了", "-k", "1"]):
+                assert main([*argv, "--index", str(tmp_path / "ix")]) == 0
+                assert f" · 更新 {shown}\n" in capsys.readouterr().out, (zone, argv)
+        assert main(["article", "wd-time", "--index", str(tmp_path / "ix")]) == 0
+        assert " · 更新 2025-06-30\n" in capsys.readouterr().out  # a date alone stays a date
+    finally:
+        monkeypatch.undo()
+        time.tzset()  # the other tests' zone again
+
+
 def test_a_version_published_between_two_questions_answers_the_second(make_corpus, tmp_path, tiny_analyzer, capsys,
                                                                       monkeypatch):
     root, out = make_corpus(), tmp_path / "index"
