@@ -389,9 +389,13 @@ def _answer_each_line(searcher, args) -> int:
     from .search import Searcher
 
     interactive = sys.stdin.isatty()
+    # input() writes its prompt to stdout: into the answers when they go to a file or a pipe (--json >
+    # out.jsonl). There the prompt goes to stderr, without readline, which input() uses only on a terminal.
+    at_input = interactive and sys.stdout.isatty()
+    prompt_to = sys.stdout if at_input else sys.stderr if interactive and sys.stderr.isatty() else None
     if hasattr(sys.stdin, "reconfigure"):  # a line of bytes not in its encoding: said, not a traceback
         sys.stdin.reconfigure(errors="surrogateescape")
-    if interactive:
+    if at_input:
         try:
             import readline  # noqa: F401 - line editing and ↑ for earlier questions at input()'s prompt
         except ImportError:
@@ -399,9 +403,17 @@ def _answer_each_line(searcher, args) -> int:
     refused = 0  # piped: lines that were no question make the exit status 2, as an unknown id does for `article`
     while True:
         try:
-            line = input("问题> ") if interactive else sys.stdin.readline()
+            if at_input:
+                line = input("问题> ")
+            else:
+                if prompt_to:
+                    print("问题> ", end="", file=prompt_to, flush=True)
+                line = sys.stdin.readline()
+                if interactive and not line:
+                    raise EOFError
         except (EOFError, KeyboardInterrupt):
-            print()
+            if prompt_to:  # the line Ctrl-D left open, where the prompt is
+                print(file=prompt_to)
             return 0
         if not interactive and not line:
             return 2 if refused else 0

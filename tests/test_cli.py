@@ -266,6 +266,23 @@ def test_search_related_and_colour_when_asked(tiny_index, capsys, monkeypatch):
     assert "\033[" not in capsys.readouterr().out
 
 
+def _read_terminal(leader: int) -> bytes:
+    """All that was written to a pseudo-terminal, read once its other end is closed; then closes it."""
+    import os
+
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 65536)
+        except OSError:  # the other end is closed: all read
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(leader)
+    return b"".join(chunks)
+
+
 def test_search_colour_on_a_terminal_unless_no_color(tiny_index):
     import os
     import pty
@@ -277,21 +294,29 @@ def test_search_colour_on_a_terminal_unless_no_color(tiny_index):
         proc = subprocess.run([sys.executable, "-m", "faq_search.cli", "search", "提现多久", "--index", str(tiny_index), "-k", "1"],
                               stdout=follower, stderr=subprocess.PIPE, env=env, cwd=ROOT, timeout=120)
         os.close(follower)
-        chunks = []
-        while True:
-            try:
-                data = os.read(leader, 65536)
-            except OSError:
-                break
-            if not data:
-                break
-            chunks.append(data)
-        os.close(leader)
         assert proc.returncode == 0, proc.stderr
-        return b"".join(chunks).decode("utf-8", "replace")
+        return _read_terminal(leader).decode("utf-8", "replace")
 
     assert "\033[1m" in run({})
     assert "\033[" not in run({"NO_COLOR": "1"})
+
+
+def test_typed_questions_with_the_answers_to_a_file_get_no_prompt_in_them(tiny_index, tmp_path):
+    import os
+    import pty
+
+    # A terminal as stdin and stderr, as an agent typing; stdout a file (> out.jsonl): the prompt goes to stderr.
+    leader, follower = pty.openpty()
+    os.write(leader, "转错人\n提现\n\x04".encode())  # Ctrl-D at the start of a line: end of input
+    with open(tmp_path / "out.jsonl", "w") as out:
+        proc = subprocess.run([sys.executable, "-m", "faq_search.cli", "search", "-k", "1", "--json", "--index",
+                               str(tiny_index)], stdin=follower, stdout=out, stderr=follower, cwd=ROOT, timeout=120)
+    os.close(follower)
+    terminal = _read_terminal(leader).decode()
+    assert proc.returncode == 0, terminal
+    lines = (tmp_path / "out.jsonl").read_text("utf-8").split("\n")
+    assert [json.loads(line)["results"][0]["id"] for line in lines[:-1]] == ["tr-wrong", "wd-time"] and lines[-1] == ""
+    assert terminal.count("问题> ") == 3  # before each question and before Ctrl-D
 
 
 def test_search_by_tag_and_unknown_tag(tiny_index, capsys):
