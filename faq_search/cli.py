@@ -435,7 +435,8 @@ def _answer_each_line(searcher, args) -> int:
                 searcher = Searcher.load(args.index, analyzer=searcher.analyzer, compiled=False)
             except (IndexError_, ValueError) as e:  # refused (corrupt, half-copied): keep answering from the loaded one
                 print(f"warning: still on {searcher.version}: {e}", file=sys.stderr)
-        if _answer(searcher, query, args, json_lines=True) == 2:
+        # Piped without --json: each answer says which question it answers, as the --json lines do.
+        if _answer(searcher, query, args, json_lines=True, heading=not interactive) == 2:
             return 2
 
 
@@ -455,9 +456,9 @@ def _print_why(h, st: _Style) -> None:
         print(f"   {st('答案中出现', 'cyan')} " + "  ".join(f"{st(t, 'mark')} {weight.get(t, 0.0):.3f}" for t in h.answer_terms))
 
 
-def _answer(searcher, query: str, args, json_lines: bool = False) -> int:
-    """Print the ranked answers to one question: 0, also when there is none (as with --json: a normal
-    outcome, as the API's 200 with no results), 2 for a bad filter."""
+def _answer(searcher, query: str, args, json_lines: bool = False, heading: bool = False) -> int:
+    """Print the ranked answers to one question (after it, when ``heading``): 0, also when there is none
+    (as with --json: a normal outcome, as the API's 200 with no results), 2 for a bad filter."""
     from .search import QueryError
 
     try:
@@ -472,8 +473,12 @@ def _answer(searcher, query: str, args, json_lines: bool = False) -> int:
         print(_json(body, indent=None if json_lines else 2), flush=True)
         return 0
     st, width = _Style(_colour(args.color)), _width()
+    if heading:
+        print(f"{st('问题：', 'cyan')}{query}")
     if not hits:
         print(st("没有找到匹配的答案 (no matching answer)", "yellow"), flush=True)
+        if heading:  # apart from the next question's block, as a block of hits is
+            print(flush=True)
         return 0
     if other:
         ours = searcher.own_name or "我们"

@@ -92,9 +92,12 @@ def test_without_a_query_each_line_of_input_is_a_question(tiny_index, capsys, mo
     assert main(["search", "--index", str(tiny_index), "--json", "-k", "1"]) == 0
     answers = [json.loads(line) for line in capsys.readouterr().out.splitlines()]  # one JSON line each
     assert [(a["query"], a["results"][0]["id"]) for a in answers] == [("忘记登录密码", "pw-login"), ("钱转错人了", "tr-wrong")]
-    monkeypatch.setattr("sys.stdin", io.StringIO("钱转错人了\n"))
+    # As text, each answer after the question it answers, to pair them as the JSON lines pair.
+    monkeypatch.setattr("sys.stdin", io.StringIO("推荐一部电影\n钱转错人了\n提现\n"))
     assert main(["search", "--index", str(tiny_index), "-k", "1"]) == 0
-    assert capsys.readouterr().out.startswith("1. 转账转错人了怎么办？")
+    text = capsys.readouterr().out
+    assert text.startswith("问题：推荐一部电影\n没有找到匹配的答案 (no matching answer)\n\n问题：钱转错人了\n1. 转账转错人了怎么办？")
+    assert "\n\n问题：提现\n1. 提现多久到账？" in text and text.count("问题：") == 3
     monkeypatch.setattr("sys.stdin", io.StringIO("密码\n钱转错人了\n"))
     assert main(["search", "--index", str(tiny_index), "--category", "zzz"]) == 2  # a bad filter ends it
 
