@@ -459,8 +459,14 @@ def _print_why(h, st: _Style) -> None:
 def _answer(searcher, query: str, args, json_lines: bool = False, heading: bool = False) -> int:
     """Print the ranked answers to one question (after it, when ``heading``): 0, also when there is none
     (as with --json: a normal outcome, as the API's 200 with no results), 2 for a bad filter."""
+    import time
+
     from .search import QueryError
 
+    if args.json:  # the API's own encoder, so that the keys and values are /api/search's (took_ms too); only
+        # here, before the clock starts, as it imports Flask (≈ 0.25 s), which the text output does not need
+        from .web.payloads import SearchPayloads, search_body
+    t0 = time.perf_counter()
     try:
         hits = searcher.search(query, k=args.k, category=args.category, tag=args.tag)
     except QueryError as e:
@@ -468,8 +474,8 @@ def _answer(searcher, query: str, args, json_lines: bool = False, heading: bool 
         return 2
     other = searcher.other_product(query, hits)  # 支付宝客服电话: ours would answer the wrong product
     if args.json:
-        results = [{**h.to_dict(), "related": _related_dicts(searcher, h.id)} for h in hits]
-        body = {"query": query, "results": results, "other_product": other, "index_version": searcher.version}
+        payloads = SearchPayloads(searcher)
+        body = json.loads(search_body(payloads, query, payloads.results(hits), t0, other))
         print(_json(body, indent=None if json_lines else 2), flush=True)
         return 0
     st, width = _Style(_colour(args.color)), _width()

@@ -64,12 +64,16 @@ def test_an_unusable_index_directory_is_a_clear_error(make_corpus, tmp_path, cap
     assert out.read_text("utf-8") == "x"
 
 
-def test_search_command_json_and_text(tiny_index, capsys):
+def test_search_command_json_and_text(tiny_index, client, capsys):
     assert main(["search", "忘记登录密码", "--index", str(tiny_index), "--json"]) == 0
     body = json.loads(capsys.readouterr().out)
     assert body["results"][0]["id"] == "pw-login"
     # As /api/search gives them.
     assert body["results"][0]["related"] == [{"id": "pw-pay", "question": "忘记支付密码怎么办？", "category": "password"}]
+    # The whole body is the API's, took_ms too, in the order of docs/api.md.
+    api = client.get("/api/search?q=忘记登录密码&k=5").get_json()
+    assert list(body) == list(api) == ["query", "results", "other_product", "took_ms", "index_version"]
+    assert isinstance(body.pop("took_ms"), float) and body == {k: v for k, v in api.items() if k != "took_ms"}
     assert main(["search", "钱转错人了", "--index", str(tiny_index), "-k", "2"]) == 0
     text = capsys.readouterr().out
     assert text.startswith("1. 转账转错人了怎么办？") and "tr-wrong" in text
