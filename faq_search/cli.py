@@ -345,17 +345,24 @@ EMPTY_QUESTION = "the question is empty (only spaces or punctuation): ask in wor
 # The console's words for a hit's `confident` (true / false).
 
 
-def _question_error(query: str, encoding: str) -> str | None:
-    """Why ``query`` cannot be searched, or None. Bytes that are not text in ``encoding`` reach us as
-    lone surrogates (U+DC80-U+DCFF: argv and standard input decode with surrogateescape): saying the
-    question is empty, or failing in the analyser, would hide that the terminal sends another encoding."""
+def _question_error(query: str, encoding: str, limit: int) -> tuple[str, str] | None:
+    """Why ``query`` cannot be searched, as the API's error code and a message, or None. Bytes that are
+    not text in ``encoding`` reach us as lone surrogates (U+DC80-U+DCFF: argv and standard input decode
+    with surrogateescape): saying the question is empty, or failing in the analyser, would hide that the
+    terminal sends another encoding. Over ``limit`` characters it is refused as the API refuses it."""
     bad = [c for c in query if unicodedata.category(c) == "Cs"]
     if bad:
         encoding = encoding.upper()
         shown = " ".join(f"\\x{ord(c) - 0xDC00:02x}" if 0xDC80 <= ord(c) <= 0xDCFF else f"U+{ord(c):04X}" for c in bad[:8])
-        return (f"the question is not {encoding} text (bytes {shown}{' …' if len(bad) > 8 else ''} are not {encoding}): "
-                f"set the terminal to {encoding}, or type the question again")
-    return EMPTY_QUESTION if _empty(query) else None
+        return "invalid_encoding", (f"the question is not {encoding} text (bytes {shown}{' …' if len(bad) > 8 else ''} "
+                                    f"are not {encoding}): set the terminal to {encoding}, or type the question again")
+    if _empty(query):
+        return "missing_query", EMPTY_QUESTION
+    length = len(query.strip())  # as the API counts `q`: surrounding spaces not counted
+    if length > limit:
+        return "query_too_long", (f"the question is longer than {limit} characters ({length}; FAQ_MAX_QUERY_CHARS, "
+                                  f"as for the API): shorten it")
+    return None
 
 
 CONFIDENT, UNSURE = "可信", "不确定"
@@ -366,9 +373,9 @@ def cmd_search(args) -> int:
     from .index import IndexError_
     from .search import Searcher
 
-    problem = None if args.query is None else _question_error(args.query, sys.getfilesystemencoding())
+    problem = None if args.query is None else _question_error(args.query, sys.getfilesystemencoding(), args.max_chars)
     if problem:  # said as such, not "no matching answer"
-        print(f"error: {problem}", file=sys.stderr)
+        print(f"error: {problem[1]}", file=sys.stderr)
         return 2
     try:
         # A person asks a question at a time: not worth loading Numba (≈ 0.5 s) for ≈ 0.3 ms a query.
@@ -421,14 +428,14 @@ def _answer_each_line(searcher, args) -> int:
         if not query:
             continue
         encoding = getattr(sys.stdin, "encoding", None) or "UTF-8"
-        problem = _question_error(query, encoding)
+        problem = _question_error(query, encoding, args.max_chars)
         if problem:  # the session goes on: the next line may be a question
-            print(f"error: {problem}", file=sys.stderr, flush=True)
+            code, message = problem
+            print(f"error: {message}", file=sys.stderr, flush=True)
             refused += 1
             if args.json:  # a line in its place, in the API's error shape: a script pairs lines read and written
-                code = "missing_query" if problem == EMPTY_QUESTION else "invalid_encoding"
                 shown = query.encode(encoding, "surrogateescape").decode(encoding, "replace")  # bad bytes as U+FFFD
-                print(_json({"query": shown, "error": {"code": code, "message": problem}}, indent=None), flush=True)
+                print(_json({"query": shown, "error": {"code": code, "message": message}}, indent=None), flush=True)
             continue
         if read_current(args.index) not in (None, searcher.version):
             try:
@@ -844,7 +851,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("search", help="ranked answers for a question, in the terminal",
                        epilog="Exit status: 0 when the question was searched, whether or not an article matched "
                        "(no match: 没有找到匹配的答案, or \"results\": [] with --json); 2 for an empty question, one of bytes "
-                       "that are not UTF-8, a bad "
+                       f"that are not UTF-8, one longer than {env.FAQ_MAX_QUERY_CHARS} characters (FAQ_MAX_QUERY_CHARS), a bad "
                        "-k, an unknown --category or --tag, or an index that cannot be loaded; questions piped one a "
                        "line: 2 at the end when a line was no question (the others answered; with --json an "
                        "{\"query\", \"error\": {\"code\", \"message\"}} line in its place).")
@@ -859,7 +866,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true", help="machine-readable output (one JSON line per question read "
                    "from standard input)")
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto", help=color_help)
-    p.set_defaults(func=cmd_search)
+    p.set_defaults(func=cmd_search, max_chars=env.FAQ_MAX_QUERY_CHARS)
 
     p = sub.add_parser("article", help="articles by id, as the agent console shows them",
                        epilog="Exit status: 0 when every id names an article (a former id, from an article's aliases, "

@@ -217,6 +217,27 @@ def test_an_empty_question_is_said_to_be_empty(tiny_index, capsys, monkeypatch):
     assert json.loads(captured.out.splitlines()[0])["error"]["code"] == "missing_query"
 
 
+def test_a_question_longer_than_the_apis_limit_is_refused_as_the_api_refuses_it(tiny_index, client, capsys,
+                                                                                monkeypatch):
+    long = "忘记登录密码" * 33 + "怎么办"  # 201 characters
+    assert client.get(f"/api/search?q={long}").get_json()["error"]["code"] == "query_too_long"  # FAQ_MAX_QUERY_CHARS
+    for extra in ([], ["--json"]):
+        assert main(["search", long, "--index", str(tiny_index), *extra]) == 2
+        captured = capsys.readouterr()
+        assert captured.err == ("error: the question is longer than 200 characters (201; FAQ_MAX_QUERY_CHARS, as for "
+                                "the API): shorten it\n") and captured.out == ""
+    assert main(["search", f"  {long[:200]} ", "--index", str(tiny_index), "--json"]) == 0  # spaces not counted
+    assert json.loads(capsys.readouterr().out)["results"]
+    # One a line: said in its place, and the next question is answered.
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"{long}\n忘记登录密码\n"))
+    assert main(["search", "--index", str(tiny_index), "--json", "-k", "1"]) == 2
+    refused, answered = map(json.loads, capsys.readouterr().out.splitlines())
+    assert refused["error"]["code"] == "query_too_long" and answered["results"][0]["id"] == "pw-login"
+    monkeypatch.setenv("FAQ_MAX_QUERY_CHARS", "5")  # the server's setting, whatever it is
+    assert main(["search", "忘记登录密码", "--index", str(tiny_index)]) == 2
+    assert "longer than 5 characters (6;" in capsys.readouterr().err
+
+
 def test_a_question_of_bytes_that_are_not_utf8_is_said_so(tiny_index, capsys, monkeypatch):
     # argv arrives decoded with surrogateescape: \xff\xfe as U+DCFF U+DCFE, which are no words.
     for query in ("\udcff\udcfe", "忘记\udcff密码"):
