@@ -321,7 +321,20 @@ def _answer_lines(answer: str, width: int, indent: str) -> list[str]:
 
 
 def _format_time(iso: str) -> str:
-    return iso.replace("T", " ")[:16] if iso else "—"
+    """``iso`` in local time (TZ honoured) with its zone, as the console shows it: 2026-11-23 08:02
+    UTC+8 (UTC+5:30, UTC); a date alone stays a date, one without a zone is read as local."""
+    from datetime import datetime
+
+    if not iso or "T" not in iso and " " not in iso.strip():
+        return iso or "—"
+    try:
+        local = datetime.fromisoformat(iso.strip()).astimezone()
+    except ValueError:  # not ISO 8601: shown as written rather than not at all
+        return iso
+    minutes = round(local.utcoffset().total_seconds() / 60)
+    hours, rest = divmod(abs(minutes), 60)
+    zone = f"UTC{'-' if minutes < 0 else '+'}{hours}{f':{rest:02d}' if rest else ''}" if minutes else "UTC"
+    return f"{local:%Y-%m-%d %H:%M} {zone}"
 
 
 def _empty(query: str) -> bool:
@@ -333,17 +346,24 @@ EMPTY_QUESTION = "the question is empty (only spaces or punctuation): ask in wor
 # The console's words for a hit's `confident` (true / false).
 
 
-def _question_error(query: str, encoding: str) -> str | None:
-    """Why ``query`` cannot be searched, or None. Bytes that are not text in ``encoding`` reach us as
-    lone surrogates (U+DC80-U+DCFF: argv and standard input decode with surrogateescape): saying the
-    question is empty, or failing in the analyser, would hide that the terminal sends another encoding."""
+def _question_error(query: str, encoding: str, limit: int) -> tuple[str, str] | None:
+    """Why ``query`` cannot be searched, as the API's error code and a message, or None. Bytes that are
+    not text in ``encoding`` reach us as lone surrogates (U+DC80-U+DCFF: argv and standard input decode
+    with surrogateescape): saying the question is empty, or failing in the analyser, would hide that the
+    terminal sends another encoding. Over ``limit`` characters it is refused as the API refuses it."""
     bad = [c for c in query if unicodedata.category(c) == "Cs"]
     if bad:
         encoding = encoding.upper()
         shown = " ".join(f"\\x{ord(c) - 0xDC00:02x}" if 0xDC80 <= ord(c) <= 0xDCFF else f"U+{ord(c):04X}" for c in bad[:8])
-        return (f"the question is not {encoding} text (bytes {shown}{' …' if len(bad) > 8 else ''} are not {encoding}): "
-                f"set the terminal to {encoding}, or type the question again")
-    return EMPTY_QUESTION if _empty(query) else None
+        return "invalid_encoding", (f"the question is not {encoding} text (bytes {shown}{' …' if len(bad) > 8 else ''} "
+                                    f"are not {encoding}): set the terminal to {encoding}, or type the question again")
+    if _empty(query):
+        return "missing_query", EMPTY_QUESTION
+    length = len(query.strip())  # as the API counts `q`: surrounding spaces not counted
+    if length > limit:
+        return "query_too_long", (f"the question is longer than {limit} characters ({length}; FAQ_MAX_QUERY_CHARS, "
+                                  f"as for the API): shorten it")
+    return None
 
 
 CONFIDENT, UNSURE = "可信", "不确定"
@@ -354,9 +374,9 @@ def cmd_search(args) -> int:
     from .index import IndexError_
     from .search import Searcher
 
-    problem = None if args.query is None else _question_error(args.query, sys.getfilesystemencoding())
+    problem = None if args.query is None else _question_error(args.query, sys.getfilesystemencoding(), args.max_chars)
     if problem:  # said as such, not "no matching answer"
-        print(f"error: {problem}", file=sys.stderr)
+        print(f"error: {problem[1]}", file=sys.stderr)
         return 2
     try:
         # A person asks a question at a time: not worth loading Numba (≈ 0.5 s) for ≈ 0.3 ms a query.
@@ -377,9 +397,13 @@ def _answer_each_line(searcher, args) -> int:
     from .search import Searcher
 
     interactive = sys.stdin.isatty()
+    # input() writes its prompt to stdout: into the answers when they go to a file or a pipe (--json >
+    # out.jsonl). There the prompt goes to stderr, without readline, which input() uses only on a terminal.
+    at_input = interactive and sys.stdout.isatty()
+    prompt_to = sys.stdout if at_input else sys.stderr if interactive and sys.stderr.isatty() else None
     if hasattr(sys.stdin, "reconfigure"):  # a line of bytes not in its encoding: said, not a traceback
         sys.stdin.reconfigure(errors="surrogateescape")
-    if interactive:
+    if at_input:
         try:
             import readline  # noqa: F401 - line editing and ↑ for earlier questions at input()'s prompt
         except ImportError:
@@ -387,9 +411,17 @@ def _answer_each_line(searcher, args) -> int:
     refused = 0  # piped: lines that were no question make the exit status 2, as an unknown id does for `article`
     while True:
         try:
-            line = input("问题> ") if interactive else sys.stdin.readline()
+            if at_input:
+                line = input("问题> ")
+            else:
+                if prompt_to:
+                    print("问题> ", end="", file=prompt_to, flush=True)
+                line = sys.stdin.readline()
+                if interactive and not line:
+                    raise EOFError
         except (EOFError, KeyboardInterrupt):
-            print()
+            if prompt_to:  # the line Ctrl-D left open, where the prompt is
+                print(file=prompt_to)
             return 0
         if not interactive and not line:
             return 2 if refused else 0
@@ -397,21 +429,22 @@ def _answer_each_line(searcher, args) -> int:
         if not query:
             continue
         encoding = getattr(sys.stdin, "encoding", None) or "UTF-8"
-        problem = _question_error(query, encoding)
+        problem = _question_error(query, encoding, args.max_chars)
         if problem:  # the session goes on: the next line may be a question
-            print(f"error: {problem}", file=sys.stderr, flush=True)
+            code, message = problem
+            print(f"error: {message}", file=sys.stderr, flush=True)
             refused += 1
             if args.json:  # a line in its place, in the API's error shape: a script pairs lines read and written
-                code = "missing_query" if problem == EMPTY_QUESTION else "invalid_encoding"
                 shown = query.encode(encoding, "surrogateescape").decode(encoding, "replace")  # bad bytes as U+FFFD
-                print(_json({"query": shown, "error": {"code": code, "message": problem}}, indent=None), flush=True)
+                print(_json({"query": shown, "error": {"code": code, "message": message}}, indent=None), flush=True)
             continue
         if read_current(args.index) not in (None, searcher.version):
             try:
                 searcher = Searcher.load(args.index, analyzer=searcher.analyzer, compiled=False)
             except (IndexError_, ValueError) as e:  # refused (corrupt, half-copied): keep answering from the loaded one
                 print(f"warning: still on {searcher.version}: {e}", file=sys.stderr)
-        if _answer(searcher, query, args, json_lines=True) == 2:
+        # Piped without --json: each answer says which question it answers, as the --json lines do.
+        if _answer(searcher, query, args, json_lines=True, heading=not interactive) == 2:
             return 2
 
 
@@ -431,11 +464,17 @@ def _print_why(h, st: _Style) -> None:
         print(f"   {st('答案中出现', 'cyan')} " + "  ".join(f"{st(t, 'mark')} {weight.get(t, 0.0):.3f}" for t in h.answer_terms))
 
 
-def _answer(searcher, query: str, args, json_lines: bool = False) -> int:
-    """Print the ranked answers to one question: 0, also when there is none (as with --json: a normal
-    outcome, as the API's 200 with no results), 2 for a bad filter."""
+def _answer(searcher, query: str, args, json_lines: bool = False, heading: bool = False) -> int:
+    """Print the ranked answers to one question (after it, when ``heading``): 0, also when there is none
+    (as with --json: a normal outcome, as the API's 200 with no results), 2 for a bad filter."""
+    import time
+
     from .search import QueryError
 
+    if args.json:  # the API's own encoder, so that the keys and values are /api/search's (took_ms too); only
+        # here, before the clock starts, as it imports Flask (≈ 0.25 s), which the text output does not need
+        from .web.payloads import SearchPayloads, search_body
+    t0 = time.perf_counter()
     try:
         hits = searcher.search(query, k=args.k, category=args.category, tag=args.tag)
     except QueryError as e:
@@ -443,13 +482,17 @@ def _answer(searcher, query: str, args, json_lines: bool = False) -> int:
         return 2
     other = searcher.other_product(query, hits)  # 支付宝客服电话: ours would answer the wrong product
     if args.json:
-        results = [{**h.to_dict(), "related": _related_dicts(searcher, h.id)} for h in hits]
-        body = {"query": query, "results": results, "other_product": other, "index_version": searcher.version}
+        payloads = SearchPayloads(searcher)
+        body = json.loads(search_body(payloads, query, payloads.results(hits), t0, other))
         print(_json(body, indent=None if json_lines else 2), flush=True)
         return 0
     st, width = _Style(_colour(args.color)), _width()
+    if heading:
+        print(f"{st('问题：', 'cyan')}{query}")
     if not hits:
         print(st("没有找到匹配的答案 (no matching answer)", "yellow"), flush=True)
+        if heading:  # apart from the next question's block, as a block of hits is
+            print(flush=True)
         return 0
     if other:
         ours = searcher.own_name or "我们"
@@ -810,7 +853,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("search", help="ranked answers for a question, in the terminal",
                        epilog="Exit status: 0 when the question was searched, whether or not an article matched "
                        "(no match: 没有找到匹配的答案, or \"results\": [] with --json); 2 for an empty question, one of bytes "
-                       "that are not UTF-8, a bad "
+                       f"that are not UTF-8, one longer than {env.FAQ_MAX_QUERY_CHARS} characters (FAQ_MAX_QUERY_CHARS), a bad "
                        "-k, an unknown --category or --tag, or an index that cannot be loaded; questions piped one a "
                        "line: 2 at the end when a line was no question (the others answered; with --json an "
                        "{\"query\", \"error\": {\"code\", \"message\"}} line in its place).")
@@ -825,7 +868,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true", help="machine-readable output (one JSON line per question read "
                    "from standard input)")
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto", help=color_help)
-    p.set_defaults(func=cmd_search)
+    p.set_defaults(func=cmd_search, max_chars=env.FAQ_MAX_QUERY_CHARS)
 
     p = sub.add_parser("article", help="articles by id, as the agent console shows them",
                        epilog="Exit status: 0 when every id names an article (a former id, from an article's aliases, "

@@ -64,12 +64,16 @@ def test_an_unusable_index_directory_is_a_clear_error(make_corpus, tmp_path, cap
     assert out.read_text("utf-8") == "x"
 
 
-def test_search_command_json_and_text(tiny_index, capsys):
+def test_search_command_json_and_text(tiny_index, client, capsys):
     assert main(["search", "忘记登录密码", "--index", str(tiny_index), "--json"]) == 0
     body = json.loads(capsys.readouterr().out)
     assert body["results"][0]["id"] == "pw-login"
     # As /api/search gives them.
     assert body["results"][0]["related"] == [{"id": "pw-pay", "question": "忘记支付密码怎么办？", "category": "password"}]
+    # The whole body is the API's, took_ms too, in the order of docs/api.md.
+    api = client.get("/api/search?q=忘记登录密码&k=5").get_json()
+    assert list(body) == list(api) == ["query", "results", "other_product", "took_ms", "index_version"]
+    assert isinstance(body.pop("took_ms"), float) and body == {k: v for k, v in api.items() if k != "took_ms"}
     assert main(["search", "钱转错人了", "--index", str(tiny_index), "-k", "2"]) == 0
     text = capsys.readouterr().out
     assert text.startswith("1. 转账转错人了怎么办？") and "tr-wrong" in text
@@ -92,9 +96,12 @@ def test_without_a_query_each_line_of_input_is_a_question(tiny_index, capsys, mo
     assert main(["search", "--index", str(tiny_index), "--json", "-k", "1"]) == 0
     answers = [json.loads(line) for line in capsys.readouterr().out.splitlines()]  # one JSON line each
     assert [(a["query"], a["results"][0]["id"]) for a in answers] == [("忘记登录密码", "pw-login"), ("钱转错人了", "tr-wrong")]
-    monkeypatch.setattr("sys.stdin", io.StringIO("钱转错人了\n"))
+    # As text, each answer after the question it answers, to pair them as the JSON lines pair.
+    monkeypatch.setattr("sys.stdin", io.StringIO("推荐一部电影\n钱转错人了\n提现\n"))
     assert main(["search", "--index", str(tiny_index), "-k", "1"]) == 0
-    assert capsys.readouterr().out.startswith("1. 转账转错人了怎么办？")
+    text = capsys.readouterr().out
+    assert text.startswith("问题：推荐一部电影\n没有找到匹配的答案 (no matching answer)\n\n问题：钱转错人了\n1. 转账转错人了怎么办？")
+    assert "\n\n问题：提现\n1. 提现多久到账？" in text and text.count("问题：") == 3
     monkeypatch.setattr("sys.stdin", io.StringIO("密码\n钱转错人了\n"))
     assert main(["search", "--index", str(tiny_index), "--category", "zzz"]) == 2  # a bad filter ends it
 
@@ -136,6 +143,30 @@ def test_article_command_names_an_unknown_id_and_shows_the_others(tiny_index, tm
     captured = capsys.readouterr()
     assert captured.err == "error: no article with id 'nothing-like-it'\n"
     assert [(b["id"], b["feedback"]) for b in map(json.loads, captured.out.splitlines())] == [("wd-time", None)]
+
+
+def test_update_times_are_local_with_their_zone(make_corpus, tmp_path, tiny_analyzer, capsys, monkeypatch):
+    import time
+
+    root = make_corpus()
+    for rel, updated in (("transfer/wrong-person.md", "2025-06-30T16:30:00+00:00"), ("withdraw/arrival.md", "2025-06-30")):
+        path = root / "articles" / rel
+        path.write_text(path.read_text("utf-8").replace("\n---\n", f"\nupdated: {updated}\n---\n", 1), "utf-8")
+    build_index(root, tmp_path / "ix", analyzer=tiny_analyzer)
+    capsys.readouterr()
+    try:
+        for zone, shown in (("Asia/Shanghai", "2025-07-01 00:30 UTC+8"), ("Asia/Kolkata", "2025-06-30 22:00 UTC+5:30"),
+                            ("UTC", "2025-06-30 16:30 UTC"), ("America/St_Johns", "2025-06-30 14:00 UTC-2:30")):
+            monkeypatch.setenv("TZ", zone)
+            time.tzset()
+            for argv in (["article", "tr-wrong"], ["search", "钱转错人了", "-k", "1"]):
+                assert main([*argv, "--index", str(tmp_path / "ix")]) == 0
+                assert f" · 更新 {shown}\n" in capsys.readouterr().out, (zone, argv)
+        assert main(["article", "wd-time", "--index", str(tmp_path / "ix")]) == 0
+        assert " · 更新 2025-06-30\n" in capsys.readouterr().out  # a date alone stays a date
+    finally:
+        monkeypatch.undo()
+        time.tzset()  # the other tests' zone again
 
 
 def test_a_version_published_between_two_questions_answers_the_second(make_corpus, tmp_path, tiny_analyzer, capsys,
@@ -184,6 +215,27 @@ def test_an_empty_question_is_said_to_be_empty(tiny_index, capsys, monkeypatch):
     assert "the question is empty" in captured.err
     assert [json.loads(line)["query"] for line in captured.out.splitlines()] == ["？？", "忘记登录密码"]
     assert json.loads(captured.out.splitlines()[0])["error"]["code"] == "missing_query"
+
+
+def test_a_question_longer_than_the_apis_limit_is_refused_as_the_api_refuses_it(tiny_index, client, capsys,
+                                                                                monkeypatch):
+    long = "忘记登录密码" * 33 + "怎么办"  # 201 characters
+    assert client.get(f"/api/search?q={long}").get_json()["error"]["code"] == "query_too_long"  # FAQ_MAX_QUERY_CHARS
+    for extra in ([], ["--json"]):
+        assert main(["search", long, "--index", str(tiny_index), *extra]) == 2
+        captured = capsys.readouterr()
+        assert captured.err == ("error: the question is longer than 200 characters (201; FAQ_MAX_QUERY_CHARS, as for "
+                                "the API): shorten it\n") and captured.out == ""
+    assert main(["search", f"  {long[:200]} ", "--index", str(tiny_index), "--json"]) == 0  # spaces not counted
+    assert json.loads(capsys.readouterr().out)["results"]
+    # One a line: said in its place, and the next question is answered.
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"{long}\n忘记登录密码\n"))
+    assert main(["search", "--index", str(tiny_index), "--json", "-k", "1"]) == 2
+    refused, answered = map(json.loads, capsys.readouterr().out.splitlines())
+    assert refused["error"]["code"] == "query_too_long" and answered["results"][0]["id"] == "pw-login"
+    monkeypatch.setenv("FAQ_MAX_QUERY_CHARS", "5")  # the server's setting, whatever it is
+    assert main(["search", "忘记登录密码", "--index", str(tiny_index)]) == 2
+    assert "longer than 5 characters (6;" in capsys.readouterr().err
 
 
 def test_a_question_of_bytes_that_are_not_utf8_is_said_so(tiny_index, capsys, monkeypatch):
@@ -242,6 +294,23 @@ def test_search_related_and_colour_when_asked(tiny_index, capsys, monkeypatch):
     assert "\033[" not in capsys.readouterr().out
 
 
+def _read_terminal(leader: int) -> bytes:
+    """All that was written to a pseudo-terminal, read once its other end is closed; then closes it."""
+    import os
+
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 65536)
+        except OSError:  # the other end is closed: all read
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(leader)
+    return b"".join(chunks)
+
+
 def test_search_colour_on_a_terminal_unless_no_color(tiny_index):
     import os
     import pty
@@ -253,21 +322,29 @@ def test_search_colour_on_a_terminal_unless_no_color(tiny_index):
         proc = subprocess.run([sys.executable, "-m", "faq_search.cli", "search", "提现多久", "--index", str(tiny_index), "-k", "1"],
                               stdout=follower, stderr=subprocess.PIPE, env=env, cwd=ROOT, timeout=120)
         os.close(follower)
-        chunks = []
-        while True:
-            try:
-                data = os.read(leader, 65536)
-            except OSError:
-                break
-            if not data:
-                break
-            chunks.append(data)
-        os.close(leader)
         assert proc.returncode == 0, proc.stderr
-        return b"".join(chunks).decode("utf-8", "replace")
+        return _read_terminal(leader).decode("utf-8", "replace")
 
     assert "\033[1m" in run({})
     assert "\033[" not in run({"NO_COLOR": "1"})
+
+
+def test_typed_questions_with_the_answers_to_a_file_get_no_prompt_in_them(tiny_index, tmp_path):
+    import os
+    import pty
+
+    # A terminal as stdin and stderr, as an agent typing; stdout a file (> out.jsonl): the prompt goes to stderr.
+    leader, follower = pty.openpty()
+    os.write(leader, "转错人\n提现\n\x04".encode())  # Ctrl-D at the start of a line: end of input
+    with open(tmp_path / "out.jsonl", "w") as out:
+        proc = subprocess.run([sys.executable, "-m", "faq_search.cli", "search", "-k", "1", "--json", "--index",
+                               str(tiny_index)], stdin=follower, stdout=out, stderr=follower, cwd=ROOT, timeout=120)
+    os.close(follower)
+    terminal = _read_terminal(leader).decode()
+    assert proc.returncode == 0, terminal
+    lines = (tmp_path / "out.jsonl").read_text("utf-8").split("\n")
+    assert [json.loads(line)["results"][0]["id"] for line in lines[:-1]] == ["tr-wrong", "wd-time"] and lines[-1] == ""
+    assert terminal.count("问题> ") == 3  # before each question and before Ctrl-D
 
 
 def test_search_by_tag_and_unknown_tag(tiny_index, capsys):
