@@ -862,6 +862,8 @@ def dict_warnings(corpus_path: Path, dict_dir: Path | None) -> list[str]:
     where = Path(dict_dir) if dict_dir else Path(corpus_path) / "dict"
     if files["user_words.txt"] is None:
         return []  # a JSON Lines import without --dict
+    if Path(corpus_path).is_dir() and not (Path(corpus_path) / "articles").is_dir():
+        return []  # not a corpus (articles/ itself, a category's folder): the build refuses it, saying why
     if not where.is_dir():
         return [f"no dictionary directory {where}: building without user words and synonyms"]
     return [f"no {name} in {where}: building without {'user words' if name == 'user_words.txt' else 'synonyms'}"

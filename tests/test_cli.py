@@ -27,6 +27,14 @@ def test_build_and_check_exit_codes(make_corpus, tmp_path, capsys):
         assert "different modes" in capsys.readouterr().err
 
 
+def test_a_folder_inside_the_corpus_is_refused_without_a_dictionary_warning_first(make_corpus, tmp_path, capsys):
+    # Its missing dict/ is not the problem: the refusal says what is.
+    root = make_corpus()
+    assert build_main(["--corpus", str(root / "articles" / "password"), "--out", str(tmp_path / "index")]) == 2
+    err = capsys.readouterr().err
+    assert "not a corpus directory" in err and "warning" not in err
+
+
 def test_a_corpus_with_under_half_the_published_articles_is_refused_unless_allowed(tmp_path, capsys):
     from tests.test_incremental import write, written
 
