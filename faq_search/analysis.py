@@ -27,7 +27,8 @@ from typing import Iterable, Sequence
 import numpy as np
 import opencc
 
-__all__ = ["Analyzer", "Analysis", "Token", "TOPIC_FREE_WORDS", "normalize_text", "load_user_words", "load_synonyms"]
+__all__ = ["Analyzer", "Analysis", "Token", "TOPIC_FREE_WORDS", "normalize_text", "load_user_words", "load_synonyms",
+           "load_dictionaries"]
 
 
 
@@ -233,6 +234,23 @@ def load_synonyms(path: Path | None) -> list[list[str]]:
     return groups
 
 
+def load_dictionaries(user_dict: Path | None, synonyms: Path | None) -> tuple[list, list[list[str]]]:
+    """(user words, synonym groups); one DictionaryError naming the problems of both files, so that an
+    editor fixes them in one round rather than hearing of the second file's after fixing the first's."""
+    from .corpus import DictionaryError
+
+    loaded, problems = [], []
+    for load, path in ((load_user_words, user_dict), (load_synonyms, synonyms)):
+        try:
+            loaded.append(load(path))
+        except DictionaryError as e:
+            loaded.append([])
+            problems += e.problems
+    if problems:
+        raise DictionaryError(problems)
+    return loaded[0], loaded[1]
+
+
 class Analyzer:
     """Owns a private jieba tokenizer, the user words, synonyms and stop words.
 
@@ -280,7 +298,8 @@ class Analyzer:
     @classmethod
     def from_files(cls, user_dict: Path | None, synonyms: Path | None, lazy: bool = False,
                    dictionary_cache: Path | None = None) -> "Analyzer":
-        return cls(load_user_words(user_dict), load_synonyms(synonyms), lazy=lazy, dictionary_cache=dictionary_cache)
+        words, groups = load_dictionaries(user_dict, synonyms)
+        return cls(words, groups, lazy=lazy, dictionary_cache=dictionary_cache)
 
     @property
     def _tokenizer(self):

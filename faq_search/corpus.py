@@ -18,7 +18,7 @@ from pathlib import Path
 import opencc
 import yaml
 
-from .analysis import normalize_text
+from .analysis import load_dictionaries, normalize_text
 
 __all__ = ["Article", "Corpus", "CorpusError", "Problem", "Scope", "load_corpus", "where_in_front"]
 
@@ -1026,6 +1026,12 @@ def load_corpus(path: str | Path) -> Corpus:
         content_hash = hashlib.sha256(path.read_bytes()).hexdigest()
         first_seen, _copies = _duplicate_ids(articles, problems)
     _check_ids(articles, problems, first_seen, popular, popular_file, broken, not_read)
+    if problems and path.is_dir() and (path / "dict").is_dir():
+        # The build reads the dictionary after the articles: its problems too, or a second round finds them.
+        try:
+            load_dictionaries(path / "dict" / "user_words.txt", path / "dict" / "synonyms.txt")
+        except DictionaryError as e:
+            problems += e.problems
     if problems:
         raise CorpusError(problems)
     if not categories:

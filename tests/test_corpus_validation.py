@@ -5,6 +5,7 @@ from datetime import date, timedelta
 import pytest
 
 from faq_search.analysis import load_synonyms, load_user_words
+from faq_search.build import build_index
 from faq_search.corpus import CorpusError, load_corpus
 from tests.conftest import TINY_ARTICLES, TINY_SYNONYMS, TINY_USER_WORDS
 from tests.test_corpus import problems_of
@@ -200,6 +201,23 @@ def test_a_dictionary_slip_is_reported_at_its_line(tmp_path, name, added, expect
     path.write_text((TINY_SYNONYMS if name == "synonyms.txt" else TINY_USER_WORDS) + added, "utf-8")
     problems = dictionary_problems(path)
     assert len(problems) == 1 and problems[0].startswith(expected), problems
+
+
+def test_both_dictionaries_and_the_articles_are_reported_in_one_round(make_corpus, tmp_path):
+    root = make_corpus({**TINY_ARTICLES, "password/bad.md": "问题：\n"})
+    (root / "dict" / "user_words.txt").write_text(TINY_USER_WORDS + "扫码付 高\n", "utf-8")
+    (root / "dict" / "synonyms.txt").write_text(TINY_SYNONYMS + "提款\n", "utf-8")
+    # A build fails on the articles first; the dictionaries' slips come with them, not a round later.
+    assert [p.rsplit("/", 1)[1] for p in problems_of(root)] == [
+        "bad.md:1: missing YAML front matter (the file must start with '---')",
+        "user_words.txt:4: '扫码付 高': expected 'word frequency' with a whole number (such as '扫码付 60'); the "
+        "frequency would be ignored",
+        "synonyms.txt:7: '提款' alone is no group: add the words it stands for (canonical form first) or delete the line"]
+    # The articles fixed, the build's own reading of the dictionaries names both files' problems.
+    (root / "articles" / "password" / "bad.md").unlink()
+    with pytest.raises(CorpusError) as info:
+        build_index(root, tmp_path / "index")
+    assert [str(p).rsplit("/", 1)[1].split(":")[0] for p in info.value.problems] == ["user_words.txt", "synonyms.txt"]
 
 
 def test_a_tagged_user_word_and_a_date_of_today_or_tomorrow_are_fine(tmp_path, make_corpus):
