@@ -19,7 +19,8 @@ SETTINGS = (
     ("FAQ_SEARCH_CACHE", int, 2048, "Searches each gunicorn worker remembers per index version (the same query, k, category and tag answered from memory; logged and counted like any search); 0 turns the cache off."),
     ("FAQ_MAX_BODY_BYTES", int, 16384, "Largest accepted request body in bytes; larger gets 413 `too_large`."),
     ("FAQ_RATE_API", int, 120, "Requests per minute one client may make to /api/*, /admin/* and the search page's own searches (/?q=), per gunicorn worker (bursts up to the same number); 0 turns the limit off."),
-    ("FAQ_RATE_FEEDBACK", int, 10, "Votes per minute one client may post (POST /api/feedback), per worker, on top of the /api/* limit (which /api/feedback/stats and /api/question fall under alone); 0 turns it off."),
+    ("FAQ_RATE_FEEDBACK", int, 10, "Votes per minute one client may post (POST /api/feedback), per worker, on top of the /api/* limit (which /api/feedback/stats falls under alone); 0 turns it off."),
+    ("FAQ_RATE_QUESTION", int, 10, "Questions per minute one client may leave for the editors (POST /api/question: stored, with a contact), per worker, on top of the /api/* limit; 0 turns it off."),
     ("FAQ_POPULAR_MIN_VOTES", int, 3, "\"Helpful\" votes an article needs, and more of them than \"not helpful\", to be listed among the popular questions ahead of corpus/popular.yml (one visitor's vote does not take over the search page)."),
     ("FAQ_PROXY_HOPS", int, 0, "Reverse proxies in front of gunicorn whose X-Forwarded-For is trusted to identify clients; 0 uses the socket address."),
     ("FAQ_ADMIN_TOKEN", str, "", "Bearer token (16+ characters) for /admin/reload and /admin/stats; unset, those endpoints do not exist."),
@@ -45,6 +46,7 @@ class Config:
     FAQ_MAX_BODY_BYTES: int
     FAQ_RATE_API: int
     FAQ_RATE_FEEDBACK: int
+    FAQ_RATE_QUESTION: int
     FAQ_POPULAR_MIN_VOTES: int
     FAQ_PROXY_HOPS: int
     FAQ_ADMIN_TOKEN: str

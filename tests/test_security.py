@@ -93,6 +93,15 @@ def test_feedback_has_a_stricter_limit_on_top(app_factory, shared_tiny_index):
     assert client.post("/api/question", json={"query": "能用美元付款吗"}).status_code == 201
 
 
+def test_leaving_questions_has_its_own_limit_on_top(app_factory, shared_tiny_index):
+    # Each question is stored for the editors, with a contact: a script must not fill their inbox.
+    client = app_factory(shared_tiny_index, FAQ_RATE_API=100, FAQ_RATE_FEEDBACK=100, FAQ_RATE_QUESTION=2).test_client()
+    statuses = [client.post("/api/question", json={"query": f"能用美元付款吗{i}"}).status_code for i in range(3)]
+    assert statuses == [201, 201, 429]
+    assert client.post("/api/feedback", json={"article_id": "pw-login", "helpful": True}).status_code == 201
+    assert client.get("/api/search?q=密码").status_code == 200
+
+
 def test_zero_turns_the_limits_off(app_factory, shared_tiny_index):
     client = app_factory(shared_tiny_index, FAQ_RATE_API=0).test_client()
     assert {client.get("/api/categories").status_code for _ in range(200)} == {200}

@@ -31,7 +31,8 @@ HEADERS = {
 # (method or None for any, path, limit name): a request takes a token from the limit of every rule it
 # matches. A path ending in "/" is a prefix, any other is matched whole: only posting a vote spends the
 # feedback limit, not /api/feedback/stats nor an OPTIONS of /api/feedback.
-LIMITED = ((None, "/api/", "api"), (None, "/admin/", "api"), ("POST", "/api/feedback", "feedback"))
+LIMITED = ((None, "/api/", "api"), (None, "/admin/", "api"), ("POST", "/api/feedback", "feedback"),
+           ("POST", "/api/question", "question"))
 
 
 def limits_of(method: str, path: str) -> set[str]:
@@ -49,6 +50,8 @@ def init_app(app: Flask, settings: Config) -> None:
         limiters["api"] = RateLimiter(settings.FAQ_RATE_API)
     if settings.FAQ_RATE_FEEDBACK > 0:
         limiters["feedback"] = RateLimiter(settings.FAQ_RATE_FEEDBACK)
+    if settings.FAQ_RATE_QUESTION > 0:  # each one is stored: a script must not fill the editors' inbox
+        limiters["question"] = RateLimiter(settings.FAQ_RATE_QUESTION)
     app.extensions["faq_rate_limiters"] = limiters
 
     @app.before_request
