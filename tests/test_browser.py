@@ -795,6 +795,23 @@ def test_agent_console_filters_explains_and_copies(browser, site):
         p.keyboard.press("j")
         p.wait_for_function(f"() => document.querySelector('#agent-detail').dataset.articleId !== '{first}'")
         assert p.evaluate("document.activeElement.id") == "agent-results"
+        # In a short window a new article, from the list or a search, starts at its top, not where the one
+        # before was scrolled to.
+        p.set_viewport_size({"width": 1280, "height": 600})
+        shown = "() => document.querySelector('#agent-detail').dataset.articleId"
+        to_bottom = "() => { const d = document.getElementById('agent-detail'); d.scrollTop = d.scrollHeight; return d.scrollTop; }"
+        assert p.evaluate(to_bottom) > 0
+        before = p.evaluate(shown)
+        p.keyboard.press("j")
+        p.wait_for_function(f"() => ![undefined, '{before}'].includes(({shown})())")  # the next one, shown
+        assert p.evaluate("document.getElementById('agent-detail').scrollTop") == 0
+        assert p.evaluate(to_bottom) > 0
+        p.fill("#aq", "忘记支付密码")
+        p.locator("#aq").dispatch_event("input")
+        p.wait_for_function("() => document.getElementById('main').dataset.query === '忘记支付密码' && "
+                            "document.querySelector('#agent-detail').dataset.articleId === 'password-forgot-payment-password'")
+        assert p.evaluate("document.getElementById('agent-detail').scrollTop") == 0
+        p.set_viewport_size({"width": 1280, "height": 900})
         # Filters: a category, then a tag within it.
         focused = "document.activeElement.id"
         p.select_option("#acategory", "password")

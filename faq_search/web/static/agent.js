@@ -194,6 +194,7 @@
   function fillDetail(...children) {
     const refocus = focusInDetail();
     detail.replaceChildren(...children.filter((c) => c !== null));
+    detail.scrollTop = 0; // a new article starts at its heading, not where the one before was scrolled to
     if (refocus) (detail.querySelector(".detail-question") || list).focus();
   }
 
@@ -422,7 +423,8 @@
       loadMore(); // past the last one loaded: the next page, its first article
       return;
     }
-    select(Math.min(state.items.length - 1, Math.max(0, state.selected + step)));
+    const next = Math.min(state.items.length - 1, Math.max(0, state.selected + step));
+    if (next !== state.selected) select(next); // at an end: the article stays where it is scrolled
   }
 
   document.addEventListener("keydown", (event) => {
