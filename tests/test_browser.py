@@ -243,6 +243,31 @@ def test_agent_related_article_is_in_the_url(page):
     assert page.input_value("#aq") == "钱转错人了咋办"
     page.go_back()
     page.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId === 'transfer-wrong-recipient'")
+    # A search committed with Enter is an entry of its own (typing is not): Back shows it again with the
+    # article chosen in it, then the console as opened, then the page before.
+    page.open("/")
+    page.open("/agent")
+    page.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId")
+    page.type_query("提现", selector="#aq")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.activeElement.id === 'agent-results'")
+    page.keyboard.press("ArrowDown")
+    second = page.inner_text("#agent-item-1 code")
+    page.type_query("账户被冻结", selector="#aq")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.activeElement.id === 'agent-results'")
+    page.go_back()
+    page.wait_for_function("id => document.getElementById('main').dataset.query === '提现' && "
+                           "document.querySelector('#agent-detail').dataset.articleId === id", arg=second)
+    assert page.input_value("#aq") == "提现" and page.get_attribute("#agent-item-1", "aria-selected") == "true"
+    page.go_forward()
+    page.wait_for_function("() => document.getElementById('main').dataset.query === '账户被冻结'")
+    page.go_back()
+    page.go_back()
+    page.wait_for_function("() => document.getElementById('agent-list-label').textContent === '热门问题'")
+    assert page.input_value("#aq") == "" and page.url == page.base + "/agent"
+    page.go_back()
+    page.wait_for_selector("#popular:not([hidden])")
     # A stale bookmark: an id no longer in the knowledge base is said to be missing, not the service down.
     page.open("/agent?article=nope")
     page.wait_for_selector("#agent-detail .notice")
@@ -811,6 +836,15 @@ def test_agent_console_filters_explains_and_copies(browser, site):
         p.wait_for_function("() => document.getElementById('main').dataset.query === '忘记支付密码' && "
                             "document.querySelector('#agent-detail').dataset.articleId === 'password-forgot-payment-password'")
         assert p.evaluate("document.getElementById('agent-detail').scrollTop") == 0
+        # ↓ from the box chooses a result, shown; Enter takes the focus to the list and keeps it.
+        p.keyboard.press("ArrowDown")
+        p.keyboard.press("ArrowDown")
+        chosen = p.inner_text("#agent-item-2 code")
+        p.wait_for_function("id => document.querySelector('#agent-detail').dataset.articleId === id", arg=chosen)
+        p.keyboard.press("Enter")
+        p.wait_for_function("() => document.activeElement.id === 'agent-results'")
+        p.wait_for_timeout(100)  # anything Enter set off has had its time
+        assert p.get_attribute("#agent-item-2", "aria-selected") == "true" and p.evaluate(shown) == chosen
         p.set_viewport_size({"width": 1280, "height": 900})
         # Filters: a category, then a tag within it.
         focused = "document.activeElement.id"

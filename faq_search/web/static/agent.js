@@ -25,8 +25,9 @@
 
   // told: what the last load found ("5 条结果"), said once with the article it opens.
   // browse: the filters of a browse list, whose `total` articles come a page at a time (null for a search).
+  // shown: the search and filters (listKey) of the list on display, null while one loads or after a failure.
   const state = { items: [], selected: -1, seq: 0, timer: 0, controller: null, q: "", detailSeq: 0, typedAt: 0, told: "",
-    browse: null, total: 0, loadingMore: false };
+    browse: null, total: 0, loadingMore: false, shown: null };
 
   // --- loading the list --------------------------------------------------------------------------
 
@@ -47,11 +48,33 @@
     return "/agent" + (params ? "?" + params : "");
   }
 
-  // options.article: open that article (from the URL) instead of the first in the list;
-  // options.keepUrl: the URL already says what to show (page load, Back).
+  /* The history, as on the search page: a search committed ("commit": Enter) and a filter or related
+     article chosen ("push") get an entry of their own, so Back returns to them; typing ("typing") edits
+     one entry of its own; "replace" changes the URL of this entry, "none" leaves it (page load, Back).
+     Each entry keeps the id of the list's article selected in it (history.state.selected). */
+  function syncUrl(mode, article) {
+    if (mode === "none") return;
+    const url = consoleUrl(article);
+    const was = history.state || {};
+    const here = url === location.pathname + location.search;
+    if (mode === "replace" || here || (mode !== "push" && was.typing)) {
+      history.replaceState(Object.assign({}, was, mode === "commit" || mode === "push" ? { typing: false } : null), "", url);
+    } else {
+      history.pushState({ typing: mode === "typing" }, "", url);
+    }
+  }
+
+  // What the list shows: its search and filters.
+  function listKey() {
+    return [input.value.trim(), categorySelect.value, tagSelect.value].join("\n");
+  }
+
+  // options.article: open that article (from the URL) instead of the first in the list; options.selected:
+  // select that one if listed (as it was in this history entry); options.history: a mode of syncUrl ("typing" unless said).
   async function load(options) {
     const opts = options || {};
     clearTimeout(state.timer);
+    state.timer = 0;
     const q = input.value.trim();
     const category = categorySelect.value;
     const tag = tagSelect.value;
@@ -59,7 +82,8 @@
     if (state.controller) state.controller.abort();
     state.controller = new AbortController();
     const signal = state.controller.signal;
-    if (!opts.keepUrl) history.replaceState(null, "", consoleUrl());
+    syncUrl(opts.history || "typing", opts.article);
+    state.shown = null; // until this load shows its list
     try {
       let items;
       let label;
@@ -88,7 +112,8 @@
       count.textContent = state.browse ? browsing.count(state) : items.length ? "(" + items.length + ")" : "";
       state.told = state.browse && items.length ? browsing.count(state) : q || category || tag ? (items.length ? items.length + " 条结果" : q ? "没有匹配的文章" : "没有文章") : "";
       renderList();
-      const listed = items.findIndex((item) => item.id === opts.article);
+      state.shown = listKey();
+      const listed = items.findIndex((item) => item.id === (opts.article || opts.selected));
       if (opts.article && listed < 0) showArticle(opts.article);
       else select(items.length ? Math.max(listed, 0) : -1);
       main.dataset.query = q;
@@ -167,6 +192,7 @@
     options.forEach((o, i) => o.setAttribute("aria-selected", i === index ? "true" : "false"));
     list.setAttribute("aria-activedescendant", options[index].id);
     options[index].scrollIntoView({ block: "nearest" });
+    history.replaceState(Object.assign({}, history.state, { selected: state.items[index].id }), "");
     showDetail(state.items[index]);
   }
 
@@ -379,17 +405,17 @@
   });
   categorySelect.addEventListener("change", async () => {
     await loadTags();
-    load();
+    load({ history: "push" });
   });
-  tagSelect.addEventListener("change", () => load());
+  tagSelect.addEventListener("change", () => load({ history: "push" }));
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    load();
+    load({ history: "commit" });
   });
   list.addEventListener("click", (event) => {
     const option = event.target.closest('[role="option"]');
     if (!option) return;
-    history.replaceState(null, "", consoleUrl());
+    syncUrl("replace");
     select(Number(option.dataset.index));
   });
   detail.addEventListener("click", (event) => {
@@ -397,7 +423,7 @@
     const link = event.target.closest("a[data-article]");
     if (link && !event.ctrlKey && !event.metaKey && !event.shiftKey && event.button === 0) {
       event.preventDefault();
-      history.pushState(null, "", consoleUrl(link.dataset.article));
+      syncUrl("push", link.dataset.article);
       showArticle(link.dataset.article);
     }
   });
@@ -418,7 +444,7 @@
   function move(step) {
     if (!state.items.length) return;
     if (focusInDetail()) list.focus(); // the pane is about to be replaced under the focus
-    history.replaceState(null, "", consoleUrl()); // the list's article, not a related one, from now on
+    syncUrl("replace"); // the list's article, not a related one, from now on
     if (step > 0 && state.selected === state.items.length - 1 && hasMore()) {
       loadMore(); // past the last one loaded: the next page, its first article
       return;
@@ -461,7 +487,13 @@
         list.focus();
       } else if (event.key === "Enter") {
         event.preventDefault();
-        load().then(() => list.focus());
+        if (state.shown === listKey() && !state.timer) {
+          // The list is the box's: keep the article chosen in it; the search becomes an entry of its own.
+          syncUrl("commit", new URLSearchParams(location.search).get("article"));
+          list.focus();
+        } else {
+          load({ history: "commit" }).then(() => list.focus());
+        }
       }
       return;
     }
@@ -487,14 +519,14 @@
   });
 
   // Start from the URL, so a search (and a related article opened from it) can be shared or reloaded;
-  // Back and Forward return to the article before.
+  // Back and Forward return to the search, filters and article before.
   async function loadFromUrl() {
     const params = new URLSearchParams(location.search);
     input.value = params.get("q") || "";
     categorySelect.value = categoryNames[params.get("category")] ? params.get("category") : "";
     await loadTags();
     tagSelect.value = params.get("tag") || ""; // an unknown tag selects none
-    await load({ article: params.get("article"), keepUrl: true });
+    await load({ article: params.get("article"), selected: history.state && history.state.selected, history: "none" });
   }
 
   window.addEventListener("popstate", loadFromUrl);
