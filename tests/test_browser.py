@@ -1064,6 +1064,12 @@ def test_headings_and_a_short_announcement_per_article(page):
     assert page.locator("[aria-live]:has(#agent-detail), #agent-detail[aria-live]").count() == 0
     found = page.locator("#agent-results [role=option]").count()
     assert page.inner_text("#agent-announce") == f"{found} 条结果：转账转错人了怎么办？"
+    assert page.inner_text("#agent-count") == f"({found})"
+    # A search finding more than the 20 listed says they are the first 20, not all.
+    page.open("/agent?q=" + urllib.request.quote("银行卡"))
+    assert page.evaluate("fetch('/api/search?k=50&q=' + encodeURIComponent('银行卡')).then(r => r.json()).then(b => b.results.length)") > 20
+    page.wait_for_function("() => document.getElementById('agent-announce').textContent.startsWith('前 20 条结果：')")
+    assert page.inner_text("#agent-count") == "(前 20 条)" and page.locator("#agent-results [role=option]").count() == 20
     page.open("/")
     page.type_query("忘记登录密码")
     wait_for_hits(page, "password-forgot-login-password")

@@ -4,6 +4,7 @@
   const { $, h, highlight, answer, getJSON, getCachedJSON, query, browsing, errorMessage, onTyped } = window.FAQ;
 
   const DEBOUNCE_MS = 60;
+  const SEARCH_K = 20; // hits listed; one more is asked for, to tell "the first 20" from "all 20"
   const SCORE_TITLE = "得分（0–1）：排序模型估计这篇文章回答该问题的概率，用于排序；是否可作答见「判断」。";
   const form = $("agent-form");
   const input = $("aq");
@@ -88,10 +89,12 @@
       let items;
       let label;
       let total = 0;
+      let capped = false; // more hits than listed
       if (q) {
-        const body = await getCachedJSON("/api/search?" + query({ q: q, k: 20, category: category, tag: tag }), signal);
+        const body = await getCachedJSON("/api/search?" + query({ q: q, k: SEARCH_K + 1, category: category, tag: tag }), signal);
+        capped = body.results.length > SEARCH_K;
         // The best hit carries why it is not the answer when the question is about another product.
-        items = body.results.map((r, i) => Object.assign({ kind: "hit", other_product: i === 0 ? body.other_product : null }, r));
+        items = body.results.slice(0, SEARCH_K).map((r, i) => Object.assign({ kind: "hit", other_product: i === 0 ? body.other_product : null }, r));
         label = "搜索结果";
       } else if (category || tag) {
         const body = await getJSON("/api/articles?" + query({ category: category, tag: tag, limit: pageSize() }), signal);
@@ -109,8 +112,9 @@
       state.browse = !q && (category || tag) ? { category: category, tag: tag } : null;
       state.total = total;
       listLabel.textContent = label;
-      count.textContent = state.browse ? browsing.count(state) : items.length ? "(" + items.length + ")" : "";
-      state.told = state.browse && items.length ? browsing.count(state) : q || category || tag ? (items.length ? items.length + " 条结果" : q ? "没有匹配的文章" : "没有文章") : "";
+      const found = (capped ? "前 " : "") + items.length + " 条";
+      count.textContent = state.browse ? browsing.count(state) : items.length ? "(" + (capped ? found : items.length) + ")" : "";
+      state.told = state.browse && items.length ? browsing.count(state) : q || category || tag ? (items.length ? found + "结果" : q ? "没有匹配的文章" : "没有文章") : "";
       renderList();
       state.shown = listKey();
       const listed = items.findIndex((item) => item.id === (opts.article || opts.selected));
