@@ -268,6 +268,18 @@ def test_agent_related_article_is_in_the_url(page):
     assert page.input_value("#aq") == "" and page.url == page.base + "/agent"
     page.go_back()
     page.wait_for_selector("#popular:not([hidden])")
+    # A link naming a category or tag the index no longer has says so, shows them all, and loses it.
+    page.open("/agent?tag=nosuch&category=nosuch")
+    page.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId")
+    assert page.inner_text(".agent-link-notice") == "链接中的分类「nosuch」和标签「nosuch」已不存在（帮助内容已更新），现显示全部分类、全部标签的文章。"
+    assert page.url == page.base + "/agent"
+    assert page.evaluate("['acategory', 'atag'].map(id => document.getElementById(id).selectedOptions[0]?.textContent)") == ["全部分类", "全部标签"]
+    page.open("/agent?q=%E5%AF%86%E7%A0%81&category=password&tag=nosuch")
+    page.wait_for_function("() => document.getElementById('main').dataset.filters === 'password|'")
+    assert page.inner_text(".agent-link-notice") == "链接中的标签「nosuch」已不存在（帮助内容已更新），现显示全部标签的文章。"
+    assert page.url == page.base + "/agent?q=%E5%AF%86%E7%A0%81&category=password"
+    page.type_query("密码找回", selector="#aq")  # said once: gone with the next search
+    assert page.is_hidden(".agent-link-notice")
     # A stale bookmark: an id no longer in the knowledge base is said to be missing, not the service down.
     page.open("/agent?article=nope")
     page.wait_for_selector("#agent-detail .notice")

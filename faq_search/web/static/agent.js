@@ -20,6 +20,9 @@
   const main = $("main");
   const announce = $("agent-announce");
   const more = $("agent-more");
+  // Above the list: what the console could not take from the link it was opened with.
+  const linkNotice = h("p", { class: "notice agent-link-notice", role: "alert", hidden: true });
+  list.before(linkNotice);
 
   const categoryNames = {};
   for (const o of categorySelect.options) if (o.value) categoryNames[o.value] = o.textContent;
@@ -71,11 +74,14 @@
   }
 
   // options.article: open that article (from the URL) instead of the first in the list; options.selected:
-  // select that one if listed (as it was in this history entry); options.history: a mode of syncUrl ("typing" unless said).
+  // select that one if listed (as it was in this history entry); options.history: a mode of syncUrl ("typing" unless said); options.notice: what to say
+  // above the list (gone once the agent searches or filters).
   async function load(options) {
     const opts = options || {};
     clearTimeout(state.timer);
     state.timer = 0;
+    linkNotice.textContent = opts.notice || "";
+    linkNotice.hidden = !opts.notice;
     const q = input.value.trim();
     const category = categorySelect.value;
     const tag = tagSelect.value;
@@ -390,14 +396,16 @@
 
   // --- events --------------------------------------------------------------------------------------
 
+  // Whether the tags were loaded.
   async function loadTags() {
     const keep = tagSelect.value;
     try {
       const body = await getJSON("/api/tags?" + query({ category: categorySelect.value }));
       tagSelect.replaceChildren(h("option", { value: "" }, "全部标签"), ...body.tags.map((t) => h("option", { value: t.name }, t.name + " (" + t.count + ")")));
       tagSelect.value = body.tags.some((t) => t.name === keep) ? keep : "";
+      return true;
     } catch (e) {
-      /* the filter stays as it was */
+      return false; // the filter stays as it was
     }
   }
 
@@ -523,14 +531,25 @@
   });
 
   // Start from the URL, so a search (and a related article opened from it) can be shared or reloaded;
-  // Back and Forward return to the search, filters and article before.
+  // Back and Forward return to the search, filters and article before. A category or tag the index no
+  // longer has (an old link or bookmark) is said, and left out of the URL.
   async function loadFromUrl() {
     const params = new URLSearchParams(location.search);
+    const category = params.get("category") || "";
+    const tag = params.get("tag") || "";
     input.value = params.get("q") || "";
-    categorySelect.value = categoryNames[params.get("category")] ? params.get("category") : "";
-    await loadTags();
-    tagSelect.value = params.get("tag") || ""; // an unknown tag selects none
-    await load({ article: params.get("article"), selected: history.state && history.state.selected, history: "none" });
+    categorySelect.value = categoryNames[category] ? category : "";
+    const tagsKnown = await loadTags();
+    tagSelect.value = tag;
+    if (tagSelect.selectedIndex < 0) tagSelect.value = ""; // an unknown tag: 全部标签, not a blank filter
+    const gone = [];
+    if (category && !categorySelect.value) gone.push(["分类「" + category + "」", "全部分类"]);
+    if (tag && !tagSelect.value && tagsKnown) gone.push(["标签「" + tag + "」", "全部标签"]);
+    const notice = gone.length
+      ? "链接中的" + gone.map((g) => g[0]).join("和") + "已不存在（帮助内容已更新），现显示" + gone.map((g) => g[1]).join("、") + "的文章。"
+      : "";
+    await load({ article: params.get("article"), selected: history.state && history.state.selected,
+      history: gone.length ? "replace" : "none", notice: notice });
   }
 
   window.addEventListener("popstate", loadFromUrl);
