@@ -835,6 +835,9 @@ def test_agent_console_filters_explains_and_copies(browser, site):
         # In a short window a new article, from the list or a search, starts at its top, not where the one
         # before was scrolled to.
         p.set_viewport_size({"width": 1280, "height": 600})
+        # The ↓ above scrolls the pane smoothly; Chromium carries an unfinished scroll over to the next article.
+        p.wait_for_function("() => { const d = document.getElementById('agent-detail'); const still = d.scrollTop === d.lastTop; "
+                            "d.lastTop = d.scrollTop; return still; }", polling=100)
         shown = "() => document.querySelector('#agent-detail').dataset.articleId"
         to_bottom = "() => { const d = document.getElementById('agent-detail'); d.scrollTop = d.scrollHeight; return d.scrollTop; }"
         assert p.evaluate(to_bottom) > 0
