@@ -14,7 +14,9 @@ import sys
 import time
 import urllib.parse
 import urllib.request
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -799,7 +801,15 @@ def test_agent_console_filters_explains_and_copies(browser, site):
                             "(document.querySelector('#agent-detail .why-terms')?.textContent || '').includes('转错')")
         detail = p.locator("#agent-detail")
         text = detail.inner_text()
-        assert "transfer-wrong-recipient" in text and "更新" in text and "为什么匹配" in text
+        assert "transfer-wrong-recipient" in text and "为什么匹配" in text
+        # 更新 in the agent's time with its zone (as the CLI prints it); half hours, west and UTC too.
+        updated = datetime.fromisoformat(p.evaluate("fetch('/api/articles/transfer-wrong-recipient').then(r => r.json()).then(b => b.updated)"))
+        clock = p.context.new_cdp_session(p.page)
+        for zone, label in (("Asia/Shanghai", "UTC+8"), ("Asia/Kolkata", "UTC+5:30"), ("Pacific/Marquesas", "UTC-9:30"), ("UTC", "UTC")):
+            clock.send("Emulation.setTimezoneOverride", {"timezoneId": zone})
+            p.click("#agent-item-0")  # shown again, in that zone
+            told = updated.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M ") + label
+            p.wait_for_function("t => [...document.querySelectorAll('#agent-detail dd')].some(d => d.textContent === t)", arg=told)
         assert "转错" in p.locator(".why-terms").inner_text() and p.locator(".why-weight").count() >= 1
         assert float(p.locator(".why-weight").first.inner_text()) > 0
         assert "如何转账给易钱包好友？" in p.locator(".related-list").inner_text()

@@ -348,13 +348,18 @@
       hit.matched_terms.length || synonyms.length || answerTerms.length ? null : h("p", { class: "why-none" }, "没有整词匹配（按字匹配）"));
   }
 
+  // Local time with its zone, 2026-11-23 08:02 UTC+8 (UTC+5:30, UTC): agents in several zones and the CLI
+  // then read the same moment.
   function formatTime(iso) {
     if (!iso) return "—";
     const d = new Date(iso);
     if (Number.isNaN(d.getTime())) return iso;
     if (/^\d{4}-\d{2}-\d{2}$/.test(iso)) return iso;
     const pad = (n) => String(n).padStart(2, "0");
-    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + " " + pad(d.getHours()) + ":" + pad(d.getMinutes());
+    const east = -d.getTimezoneOffset(); // minutes, at that date (summer time)
+    const off = Math.abs(east);
+    const zone = "UTC" + (east ? (east > 0 ? "+" : "-") + Math.floor(off / 60) + (off % 60 ? ":" + pad(off % 60) : "") : "");
+    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + " " + pad(d.getHours()) + ":" + pad(d.getMinutes()) + " " + zone;
   }
 
   // --- copy ----------------------------------------------------------------------------------------
