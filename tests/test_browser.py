@@ -14,7 +14,9 @@ import sys
 import time
 import urllib.parse
 import urllib.request
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -243,6 +245,43 @@ def test_agent_related_article_is_in_the_url(page):
     assert page.input_value("#aq") == "钱转错人了咋办"
     page.go_back()
     page.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId === 'transfer-wrong-recipient'")
+    # A search committed with Enter is an entry of its own (typing is not): Back shows it again with the
+    # article chosen in it, then the console as opened, then the page before.
+    page.open("/")
+    page.open("/agent")
+    page.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId")
+    page.type_query("提现", selector="#aq")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.activeElement.id === 'agent-results'")
+    page.keyboard.press("ArrowDown")
+    second = page.inner_text("#agent-item-1 code")
+    page.type_query("账户被冻结", selector="#aq")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.activeElement.id === 'agent-results'")
+    page.go_back()
+    page.wait_for_function("id => document.getElementById('main').dataset.query === '提现' && "
+                           "document.querySelector('#agent-detail').dataset.articleId === id", arg=second)
+    assert page.input_value("#aq") == "提现" and page.get_attribute("#agent-item-1", "aria-selected") == "true"
+    page.go_forward()
+    page.wait_for_function("() => document.getElementById('main').dataset.query === '账户被冻结'")
+    page.go_back()
+    page.go_back()
+    page.wait_for_function("() => document.getElementById('agent-list-label').textContent === '热门问题'")
+    assert page.input_value("#aq") == "" and page.url == page.base + "/agent"
+    page.go_back()
+    page.wait_for_selector("#popular:not([hidden])")
+    # A link naming a category or tag the index no longer has says so, shows them all, and loses it.
+    page.open("/agent?tag=nosuch&category=nosuch")
+    page.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId")
+    assert page.inner_text(".agent-link-notice") == "链接中的分类「nosuch」和标签「nosuch」已不存在（帮助内容已更新），现显示全部分类、全部标签的文章。"
+    assert page.url == page.base + "/agent"
+    assert page.evaluate("['acategory', 'atag'].map(id => document.getElementById(id).selectedOptions[0]?.textContent)") == ["全部分类", "全部标签"]
+    page.open("/agent?q=%E5%AF%86%E7%A0%81&category=password&tag=nosuch")
+    page.wait_for_function("() => document.getElementById('main').dataset.filters === 'password|'")
+    assert page.inner_text(".agent-link-notice") == "链接中的标签「nosuch」已不存在（帮助内容已更新），现显示全部标签的文章。"
+    assert page.url == page.base + "/agent?q=%E5%AF%86%E7%A0%81&category=password"
+    page.type_query("密码找回", selector="#aq")  # said once: gone with the next search
+    assert page.is_hidden(".agent-link-notice")
     # A stale bookmark: an id no longer in the knowledge base is said to be missing, not the service down.
     page.open("/agent?article=nope")
     page.wait_for_selector("#agent-detail .notice")
@@ -762,7 +801,15 @@ def test_agent_console_filters_explains_and_copies(browser, site):
                             "(document.querySelector('#agent-detail .why-terms')?.textContent || '').includes('转错')")
         detail = p.locator("#agent-detail")
         text = detail.inner_text()
-        assert "transfer-wrong-recipient" in text and "更新" in text and "为什么匹配" in text
+        assert "transfer-wrong-recipient" in text and "为什么匹配" in text
+        # 更新 in the agent's time with its zone (as the CLI prints it); half hours, west and UTC too.
+        updated = datetime.fromisoformat(p.evaluate("fetch('/api/articles/transfer-wrong-recipient').then(r => r.json()).then(b => b.updated)"))
+        clock = p.context.new_cdp_session(p.page)
+        for zone, label in (("Asia/Shanghai", "UTC+8"), ("Asia/Kolkata", "UTC+5:30"), ("Pacific/Marquesas", "UTC-9:30"), ("UTC", "UTC")):
+            clock.send("Emulation.setTimezoneOverride", {"timezoneId": zone})
+            p.click("#agent-item-0")  # shown again, in that zone
+            told = updated.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M ") + label
+            p.wait_for_function("t => [...document.querySelectorAll('#agent-detail dd')].some(d => d.textContent === t)", arg=told)
         assert "转错" in p.locator(".why-terms").inner_text() and p.locator(".why-weight").count() >= 1
         assert float(p.locator(".why-weight").first.inner_text()) > 0
         assert "如何转账给易钱包好友？" in p.locator(".related-list").inner_text()
@@ -795,6 +842,35 @@ def test_agent_console_filters_explains_and_copies(browser, site):
         p.keyboard.press("j")
         p.wait_for_function(f"() => document.querySelector('#agent-detail').dataset.articleId !== '{first}'")
         assert p.evaluate("document.activeElement.id") == "agent-results"
+        # In a short window a new article, from the list or a search, starts at its top, not where the one
+        # before was scrolled to.
+        p.set_viewport_size({"width": 1280, "height": 600})
+        # The ↓ above scrolls the pane smoothly; Chromium carries an unfinished scroll over to the next article.
+        p.wait_for_function("() => { const d = document.getElementById('agent-detail'); const still = d.scrollTop === d.lastTop; "
+                            "d.lastTop = d.scrollTop; return still; }", polling=100)
+        shown = "() => document.querySelector('#agent-detail').dataset.articleId"
+        to_bottom = "() => { const d = document.getElementById('agent-detail'); d.scrollTop = d.scrollHeight; return d.scrollTop; }"
+        assert p.evaluate(to_bottom) > 0
+        before = p.evaluate(shown)
+        p.keyboard.press("j")
+        p.wait_for_function(f"() => ![undefined, '{before}'].includes(({shown})())")  # the next one, shown
+        assert p.evaluate("document.getElementById('agent-detail').scrollTop") == 0
+        assert p.evaluate(to_bottom) > 0
+        p.fill("#aq", "忘记支付密码")
+        p.locator("#aq").dispatch_event("input")
+        p.wait_for_function("() => document.getElementById('main').dataset.query === '忘记支付密码' && "
+                            "document.querySelector('#agent-detail').dataset.articleId === 'password-forgot-payment-password'")
+        assert p.evaluate("document.getElementById('agent-detail').scrollTop") == 0
+        # ↓ from the box chooses a result, shown; Enter takes the focus to the list and keeps it.
+        p.keyboard.press("ArrowDown")
+        p.keyboard.press("ArrowDown")
+        chosen = p.inner_text("#agent-item-2 code")
+        p.wait_for_function("id => document.querySelector('#agent-detail').dataset.articleId === id", arg=chosen)
+        p.keyboard.press("Enter")
+        p.wait_for_function("() => document.activeElement.id === 'agent-results'")
+        p.wait_for_timeout(100)  # anything Enter set off has had its time
+        assert p.get_attribute("#agent-item-2", "aria-selected") == "true" and p.evaluate(shown) == chosen
+        p.set_viewport_size({"width": 1280, "height": 900})
         # Filters: a category, then a tag within it.
         focused = "document.activeElement.id"
         p.select_option("#acategory", "password")
@@ -1013,6 +1089,12 @@ def test_headings_and_a_short_announcement_per_article(page):
     assert page.locator("[aria-live]:has(#agent-detail), #agent-detail[aria-live]").count() == 0
     found = page.locator("#agent-results [role=option]").count()
     assert page.inner_text("#agent-announce") == f"{found} 条结果：转账转错人了怎么办？"
+    assert page.inner_text("#agent-count") == f"({found})"
+    # A search finding more than the 20 listed says they are the first 20, not all.
+    page.open("/agent?q=" + urllib.request.quote("银行卡"))
+    assert page.evaluate("fetch('/api/search?k=50&q=' + encodeURIComponent('银行卡')).then(r => r.json()).then(b => b.results.length)") > 20
+    page.wait_for_function("() => document.getElementById('agent-announce').textContent.startsWith('前 20 条结果：')")
+    assert page.inner_text("#agent-count") == "(前 20 条)" and page.locator("#agent-results [role=option]").count() == 20
     page.open("/")
     page.type_query("忘记登录密码")
     wait_for_hits(page, "password-forgot-login-password")

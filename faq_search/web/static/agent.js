@@ -4,6 +4,7 @@
   const { $, h, highlight, answer, getJSON, getCachedJSON, query, browsing, errorMessage, onTyped } = window.FAQ;
 
   const DEBOUNCE_MS = 60;
+  const SEARCH_K = 20; // hits listed; one more is asked for, to tell "the first 20" from "all 20"
   const SCORE_TITLE = "得分（0–1）：排序模型估计这篇文章回答该问题的概率，用于排序；是否可作答见「判断」。";
   const form = $("agent-form");
   const input = $("aq");
@@ -19,14 +20,18 @@
   const main = $("main");
   const announce = $("agent-announce");
   const more = $("agent-more");
+  // Above the list: what the console could not take from the link it was opened with.
+  const linkNotice = h("p", { class: "notice agent-link-notice", role: "alert", hidden: true });
+  list.before(linkNotice);
 
   const categoryNames = {};
   for (const o of categorySelect.options) if (o.value) categoryNames[o.value] = o.textContent;
 
   // told: what the last load found ("5 条结果"), said once with the article it opens.
   // browse: the filters of a browse list, whose `total` articles come a page at a time (null for a search).
+  // shown: the search and filters (listKey) of the list on display, null while one loads or after a failure.
   const state = { items: [], selected: -1, seq: 0, timer: 0, controller: null, q: "", detailSeq: 0, typedAt: 0, told: "",
-    browse: null, total: 0, loadingMore: false };
+    browse: null, total: 0, loadingMore: false, shown: null };
 
   // --- loading the list --------------------------------------------------------------------------
 
@@ -47,11 +52,36 @@
     return "/agent" + (params ? "?" + params : "");
   }
 
-  // options.article: open that article (from the URL) instead of the first in the list;
-  // options.keepUrl: the URL already says what to show (page load, Back).
+  /* The history, as on the search page: a search committed ("commit": Enter) and a filter or related
+     article chosen ("push") get an entry of their own, so Back returns to them; typing ("typing") edits
+     one entry of its own; "replace" changes the URL of this entry, "none" leaves it (page load, Back).
+     Each entry keeps the id of the list's article selected in it (history.state.selected). */
+  function syncUrl(mode, article) {
+    if (mode === "none") return;
+    const url = consoleUrl(article);
+    const was = history.state || {};
+    const here = url === location.pathname + location.search;
+    if (mode === "replace" || here || (mode !== "push" && was.typing)) {
+      history.replaceState(Object.assign({}, was, mode === "commit" || mode === "push" ? { typing: false } : null), "", url);
+    } else {
+      history.pushState({ typing: mode === "typing" }, "", url);
+    }
+  }
+
+  // What the list shows: its search and filters.
+  function listKey() {
+    return [input.value.trim(), categorySelect.value, tagSelect.value].join("\n");
+  }
+
+  // options.article: open that article (from the URL) instead of the first in the list; options.selected:
+  // select that one if listed (as it was in this history entry); options.history: a mode of syncUrl ("typing" unless said); options.notice: what to say
+  // above the list (gone once the agent searches or filters).
   async function load(options) {
     const opts = options || {};
     clearTimeout(state.timer);
+    state.timer = 0;
+    linkNotice.textContent = opts.notice || "";
+    linkNotice.hidden = !opts.notice;
     const q = input.value.trim();
     const category = categorySelect.value;
     const tag = tagSelect.value;
@@ -59,15 +89,18 @@
     if (state.controller) state.controller.abort();
     state.controller = new AbortController();
     const signal = state.controller.signal;
-    if (!opts.keepUrl) history.replaceState(null, "", consoleUrl());
+    syncUrl(opts.history || "typing", opts.article);
+    state.shown = null; // until this load shows its list
     try {
       let items;
       let label;
       let total = 0;
+      let capped = false; // more hits than listed
       if (q) {
-        const body = await getCachedJSON("/api/search?" + query({ q: q, k: 20, category: category, tag: tag }), signal);
+        const body = await getCachedJSON("/api/search?" + query({ q: q, k: SEARCH_K + 1, category: category, tag: tag }), signal);
+        capped = body.results.length > SEARCH_K;
         // The best hit carries why it is not the answer when the question is about another product.
-        items = body.results.map((r, i) => Object.assign({ kind: "hit", other_product: i === 0 ? body.other_product : null }, r));
+        items = body.results.slice(0, SEARCH_K).map((r, i) => Object.assign({ kind: "hit", other_product: i === 0 ? body.other_product : null }, r));
         label = "搜索结果";
       } else if (category || tag) {
         const body = await getJSON("/api/articles?" + query({ category: category, tag: tag, limit: pageSize() }), signal);
@@ -85,10 +118,12 @@
       state.browse = !q && (category || tag) ? { category: category, tag: tag } : null;
       state.total = total;
       listLabel.textContent = label;
-      count.textContent = state.browse ? browsing.count(state) : items.length ? "(" + items.length + ")" : "";
-      state.told = state.browse && items.length ? browsing.count(state) : q || category || tag ? (items.length ? items.length + " 条结果" : q ? "没有匹配的文章" : "没有文章") : "";
+      const found = (capped ? "前 " : "") + items.length + " 条";
+      count.textContent = state.browse ? browsing.count(state) : items.length ? "(" + (capped ? found : items.length) + ")" : "";
+      state.told = state.browse && items.length ? browsing.count(state) : q || category || tag ? (items.length ? found + "结果" : q ? "没有匹配的文章" : "没有文章") : "";
       renderList();
-      const listed = items.findIndex((item) => item.id === opts.article);
+      state.shown = listKey();
+      const listed = items.findIndex((item) => item.id === (opts.article || opts.selected));
       if (opts.article && listed < 0) showArticle(opts.article);
       else select(items.length ? Math.max(listed, 0) : -1);
       main.dataset.query = q;
@@ -167,6 +202,7 @@
     options.forEach((o, i) => o.setAttribute("aria-selected", i === index ? "true" : "false"));
     list.setAttribute("aria-activedescendant", options[index].id);
     options[index].scrollIntoView({ block: "nearest" });
+    history.replaceState(Object.assign({}, history.state, { selected: state.items[index].id }), "");
     showDetail(state.items[index]);
   }
 
@@ -194,6 +230,7 @@
   function fillDetail(...children) {
     const refocus = focusInDetail();
     detail.replaceChildren(...children.filter((c) => c !== null));
+    detail.scrollTop = 0; // a new article starts at its heading, not where the one before was scrolled to
     if (refocus) (detail.querySelector(".detail-question") || list).focus();
   }
 
@@ -311,13 +348,18 @@
       hit.matched_terms.length || synonyms.length || answerTerms.length ? null : h("p", { class: "why-none" }, "没有整词匹配（按字匹配）"));
   }
 
+  // Local time with its zone, 2026-11-23 08:02 UTC+8 (UTC+5:30, UTC): agents in several zones and the CLI
+  // then read the same moment.
   function formatTime(iso) {
     if (!iso) return "—";
     const d = new Date(iso);
     if (Number.isNaN(d.getTime())) return iso;
     if (/^\d{4}-\d{2}-\d{2}$/.test(iso)) return iso;
     const pad = (n) => String(n).padStart(2, "0");
-    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + " " + pad(d.getHours()) + ":" + pad(d.getMinutes());
+    const east = -d.getTimezoneOffset(); // minutes, at that date (summer time)
+    const off = Math.abs(east);
+    const zone = "UTC" + (east ? (east > 0 ? "+" : "-") + Math.floor(off / 60) + (off % 60 ? ":" + pad(off % 60) : "") : "");
+    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + " " + pad(d.getHours()) + ":" + pad(d.getMinutes()) + " " + zone;
   }
 
   // --- copy ----------------------------------------------------------------------------------------
@@ -359,14 +401,16 @@
 
   // --- events --------------------------------------------------------------------------------------
 
+  // Whether the tags were loaded.
   async function loadTags() {
     const keep = tagSelect.value;
     try {
       const body = await getJSON("/api/tags?" + query({ category: categorySelect.value }));
       tagSelect.replaceChildren(h("option", { value: "" }, "全部标签"), ...body.tags.map((t) => h("option", { value: t.name }, t.name + " (" + t.count + ")")));
       tagSelect.value = body.tags.some((t) => t.name === keep) ? keep : "";
+      return true;
     } catch (e) {
-      /* the filter stays as it was */
+      return false; // the filter stays as it was
     }
   }
 
@@ -378,17 +422,17 @@
   });
   categorySelect.addEventListener("change", async () => {
     await loadTags();
-    load();
+    load({ history: "push" });
   });
-  tagSelect.addEventListener("change", () => load());
+  tagSelect.addEventListener("change", () => load({ history: "push" }));
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    load();
+    load({ history: "commit" });
   });
   list.addEventListener("click", (event) => {
     const option = event.target.closest('[role="option"]');
     if (!option) return;
-    history.replaceState(null, "", consoleUrl());
+    syncUrl("replace");
     select(Number(option.dataset.index));
   });
   detail.addEventListener("click", (event) => {
@@ -396,7 +440,7 @@
     const link = event.target.closest("a[data-article]");
     if (link && !event.ctrlKey && !event.metaKey && !event.shiftKey && event.button === 0) {
       event.preventDefault();
-      history.pushState(null, "", consoleUrl(link.dataset.article));
+      syncUrl("push", link.dataset.article);
       showArticle(link.dataset.article);
     }
   });
@@ -417,12 +461,13 @@
   function move(step) {
     if (!state.items.length) return;
     if (focusInDetail()) list.focus(); // the pane is about to be replaced under the focus
-    history.replaceState(null, "", consoleUrl()); // the list's article, not a related one, from now on
+    syncUrl("replace"); // the list's article, not a related one, from now on
     if (step > 0 && state.selected === state.items.length - 1 && hasMore()) {
       loadMore(); // past the last one loaded: the next page, its first article
       return;
     }
-    select(Math.min(state.items.length - 1, Math.max(0, state.selected + step)));
+    const next = Math.min(state.items.length - 1, Math.max(0, state.selected + step));
+    if (next !== state.selected) select(next); // at an end: the article stays where it is scrolled
   }
 
   document.addEventListener("keydown", (event) => {
@@ -459,7 +504,13 @@
         list.focus();
       } else if (event.key === "Enter") {
         event.preventDefault();
-        load().then(() => list.focus());
+        if (state.shown === listKey() && !state.timer) {
+          // The list is the box's: keep the article chosen in it; the search becomes an entry of its own.
+          syncUrl("commit", new URLSearchParams(location.search).get("article"));
+          list.focus();
+        } else {
+          load({ history: "commit" }).then(() => list.focus());
+        }
       }
       return;
     }
@@ -485,14 +536,25 @@
   });
 
   // Start from the URL, so a search (and a related article opened from it) can be shared or reloaded;
-  // Back and Forward return to the article before.
+  // Back and Forward return to the search, filters and article before. A category or tag the index no
+  // longer has (an old link or bookmark) is said, and left out of the URL.
   async function loadFromUrl() {
     const params = new URLSearchParams(location.search);
+    const category = params.get("category") || "";
+    const tag = params.get("tag") || "";
     input.value = params.get("q") || "";
-    categorySelect.value = categoryNames[params.get("category")] ? params.get("category") : "";
-    await loadTags();
-    tagSelect.value = params.get("tag") || ""; // an unknown tag selects none
-    await load({ article: params.get("article"), keepUrl: true });
+    categorySelect.value = categoryNames[category] ? category : "";
+    const tagsKnown = await loadTags();
+    tagSelect.value = tag;
+    if (tagSelect.selectedIndex < 0) tagSelect.value = ""; // an unknown tag: 全部标签, not a blank filter
+    const gone = [];
+    if (category && !categorySelect.value) gone.push(["分类「" + category + "」", "全部分类"]);
+    if (tag && !tagSelect.value && tagsKnown) gone.push(["标签「" + tag + "」", "全部标签"]);
+    const notice = gone.length
+      ? "链接中的" + gone.map((g) => g[0]).join("和") + "已不存在（帮助内容已更新），现显示" + gone.map((g) => g[1]).join("、") + "的文章。"
+      : "";
+    await load({ article: params.get("article"), selected: history.state && history.state.selected,
+      history: gone.length ? "replace" : "none", notice: notice });
   }
 
   window.addEventListener("popstate", loadFromUrl);
