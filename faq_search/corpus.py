@@ -770,7 +770,9 @@ def _load_jsonl(path: Path, problems: list[Problem], warnings: list[Problem]) ->
 
 
 def parse_jsonl_line(raw: bytes, display: str, lineno: int, problems: list[Problem]) -> Article | None:
-    """One JSON Lines entry; appends its problems and returns None when it is unusable."""
+    """One JSON Lines entry; appends its problems. None when it is no JSON object; an entry with
+    problems otherwise, what could be read of it (an id that cannot be read is ""), so that the checks
+    across entries (related ids, duplicate ids) still see it: one problem does not hide its others."""
     try:
         obj = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
@@ -783,10 +785,10 @@ def parse_jsonl_line(raw: bytes, display: str, lineno: int, problems: list[Probl
         problems.append(Problem(display, lineno, "each line must be a JSON object"))
         return None
     where = (display, lineno)
-    n_before = len(problems)
     article_id = obj.get("id")
     if article_id is None or not _ID.match(str(article_id)):
         problems.append(Problem(*where, f"missing or invalid 'id': {article_id!r}"))
+        article_id = ""
     question = obj.get("question") or ""
     answer = obj.get("answer") or ""
     if not isinstance(question, str) or not isinstance(answer, str):
@@ -800,12 +802,11 @@ def parse_jsonl_line(raw: bytes, display: str, lineno: int, problems: list[Probl
     category = obj.get("category") or ""
     if not isinstance(category, str):
         problems.append(Problem(*where, "'category' must be a string"))
+        category = ""
     updated = obj.get("updated")
     updated = "" if updated is None else _as_timestamp(updated, where, problems)
     if not question.strip() and not answer.strip() and not similar:
         problems.append(Problem(*where, "entry has no text: needs a question or an answer"))
-    if len(problems) > n_before:
-        return None
     if not question.strip() and similar:
         question, similar = similar[0], similar[1:]
     return Article(

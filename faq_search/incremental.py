@@ -289,6 +289,10 @@ def _diff(corpus_path: Path, position: dict[bytes, int], n_base: int, read: "Cor
                     return None
         sources.append(lineno)
     if problems:
+        # A changed line's own problems are not all it has: read whole, as a full build reads it, the file
+        # also names what they would hide (its unknown related ids, an id another entry has). Only a failing
+        # build pays for that.
+        load_corpus(corpus_path)
         raise CorpusError(problems)
     if len(delta) + n_base - int(used.sum()) > budget:
         return None

@@ -212,6 +212,21 @@ def test_problems_in_changed_entries_fail_the_build_and_keep_the_index(small_bas
         build(corpus, out, tiny_analyzer)
 
 
+def test_a_changed_entry_with_a_problem_still_has_its_others_named(small_base, tmp_path, tiny_analyzer):
+    # A bad date hides neither the entry's unknown related id nor its id taken by another entry, whether
+    # the build would have been incremental (a changed line) or full.
+    entries, corpus, out = written(tmp_path)
+    build(corpus, out, tiny_analyzer)
+    write(corpus, [*entries[:4], entry(4, id="e007", updated="2026-13-45", related=["nope"]), *entries[5:]])
+    for full in (False, True):
+        with pytest.raises(CorpusError) as e:
+            build(corpus, out, tiny_analyzer, full=full)
+        said = [(p.line, p.message) for p in e.value.problems]
+        assert any(line == 5 and "'updated' must be a date" in m for line, m in said), said
+        assert any(line == 5 and "unknown related id 'nope'" in m for line, m in said), said
+        assert any("duplicate id 'e007'" in m for _line, m in said), said
+
+
 def _built_then_one_answer_edited(tmp_path, analyzer):
     """A 60-entry base, then a build after entry 1's answer changed: (index dir, that build's result)."""
     entries, corpus, out = written(tmp_path)
