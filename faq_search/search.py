@@ -24,6 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .analysis import TOPIC_FREE_WORDS, Analysis, Analyzer
+from .contrast import asked_clause
 from .corpus import Article
 from .index import ANSWER_HEAD_CHARS, FIELDS, IndexData, analyzer_for, answer_head, check_in_background, load_index, read_current
 from .lsa import LsaModel
@@ -1128,7 +1129,7 @@ class Searcher:
         if not hits or hits[0].confident:
             return None
         art = self._by_id.get(hits[0].id)
-        return None if art is None else self.names_other_product(query, art)
+        return None if art is None else self.names_other_product(asked_clause(query), art)
 
     @property
     def own_name(self) -> str | None:
@@ -1141,7 +1142,8 @@ class Searcher:
     def search(self, query: str, k: int = 10, category: str | None = None, min_score: float | None = None,
                tag: str | None = None) -> list[Hit]:
         """Best ``k`` articles for ``query``, best first; [] when nothing scores ≥ ``min_score``.
-        ``category`` and ``tag`` keep only articles of that category / with that tag. A query with no
+        ``category`` and ``tag`` keep only articles of that category / with that tag. A query that
+        opens by saying what it is not about (不是X 是Y) is searched for what it asks (asked_clause). A query with no
         confident answer is searched once more with its homophone typos respelled (respelled_typos);
         that search's hits are returned when it has one.
 
@@ -1153,6 +1155,7 @@ class Searcher:
             raise QueryError("unknown_tag", f"unknown tag '{tag}'")
         if k <= 0 or not query or not query.strip():
             return []
+        query = asked_clause(query)
         hits = self._search(query, k, category, min_score, tag)
         if hits and hits[0].confident:
             return hits

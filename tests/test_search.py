@@ -84,6 +84,15 @@ def test_matched_terms_come_from_the_phrasing_or_the_start_of_the_answer(searche
     assert all(t in hit.matched or t in head for t in hit.matched_terms)
 
 
+def test_a_question_naming_what_it_is_not_about_is_searched_for_what_it_asks(searcher):
+    # The denied topic's words are an article's key phrase: counted, they outrank what is asked.
+    for query, expected, denied in [("不是忘记登录密码 是支付密码忘了", "pw-pay", "登录"),
+                                    ("不是支付密码 是登录密码忘了", "pw-login", "支付")]:
+        hits = searcher.search(query)
+        assert hits[0].id == expected, query
+        assert not any(denied in term for term in hits[0].matched_terms), hits[0].matched_terms
+
+
 def test_category_filter_and_unknown_category(searcher):
     hits = searcher.search("密码", category="password")
     assert hits and all(h.category == "password" for h in hits)
@@ -210,3 +219,8 @@ def test_a_question_about_another_product_gets_no_confident_answer(make_corpus, 
     assert searcher.names_other_product("wei xin 钱转错人了", by_id["tr-wrong"]) == "微信"
     assert searcher.names_other_product("weixin公众号叫什么", by_id["svc-wechat"]) is None
     assert searcher.names_other_product("钱转错人了", by_id["tr-wrong"]) is None
+    # Ours named only as what the question is not about: the other product's question still.
+    hits = searcher.search("不是易钱包 是微信钱转错人了")
+    assert not hits[0].confident and searcher.other_product("不是易钱包 是微信钱转错人了", hits) == "微信"
+    hits = searcher.search("不是微信 是易钱包的钱转错人了")
+    assert hits[0].id == "tr-wrong" and hits[0].confident
