@@ -1156,18 +1156,19 @@ class Searcher:
         if k <= 0 or not query or not query.strip():
             return []
         query = asked_clause(query)
-        hits = self._search(query, k, category, min_score, tag)
+        # At least the shortlist below, whatever k: with k=1, 提线 lost its respelled, confident answer.
+        hits = self._search(query, max(k, RESPELLED_WITHIN), category, min_score, tag)
         if hits and hits[0].confident:
-            return hits
+            return hits[:k]
         # Only as a second chance: a rare word typed right is never "corrected" away from its answer.
         respelled = self.respelled_typos(query)
         if respelled is None:
-            return hits
+            return hits[:k]
         again = self._search(respelled, k, category, min_score, tag)
         # The respelled answer must be one the query as typed already brought up: a respelling that
         # finds something new has changed the question (养老保险交 → 养老保先交, a scam warning).
         shortlist = {h.id for h in hits[:RESPELLED_WITHIN]}
-        return again if again and again[0].confident and again[0].id in shortlist else hits
+        return again if again and again[0].confident and again[0].id in shortlist else hits[:k]
 
     def _search(self, query: str, k: int, category: str | None, min_score: float | None, tag: str | None) -> list[Hit]:
         min_score = self.min_score if min_score is None else min_score
