@@ -298,7 +298,10 @@ def _as_timestamp(value, where: tuple[str, int], problems: list[Problem]) -> str
         except ValueError:
             pass
     if isinstance(value, date):
-        day = value.astimezone(timezone.utc).date() if isinstance(value, datetime) and value.tzinfo else value
+        try:
+            day = value.astimezone(timezone.utc).date() if isinstance(value, datetime) and value.tzinfo else value
+        except OverflowError:  # a day from date.max or date.min: its own date decides as well
+            day = value.date()
         if isinstance(day, datetime):
             day = day.date()
         # A typo (2099 for 2025): the console would show it, and the unchanged-date warning never fire.

@@ -64,6 +64,9 @@ def bad_article_problems(make_corpus, text: str) -> list[str]:
     (with_lines((3, 'question: "？"')), "bad.md:3: 'question' has no words, only '？'"),
     (with_lines((5, '  - "？！"')), "bad.md:5: similar question '？！' has no words"),
     (front(*BASE, "updated: 2099-01-01"), "bad.md:8: 'updated' is in the future (2099-01-01): write the date of the edit"),
+    # In UTC past the last date Python has: still a date in the future, not a crash.
+    (front(*BASE, "updated: 9999-12-31T23:00:00-05:00"),
+     "bad.md:8: 'updated' is in the future (9999-12-31T23:00:00-05:00): write the date of the edit"),
     # YAML stops lines after the slip: the line of the unclosed bracket or quote is the one to fix.
     (with_lines((4, "similar_questions: [说法一, 说法二"), (5, "tags: [转账]"), (6, "related: []")),
      "bad.md:4: invalid YAML: expected ',' or ']', but got ':' (while parsing a flow sequence that starts here; "
