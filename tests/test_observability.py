@@ -5,14 +5,16 @@ import json
 import logging
 import os
 import re
+import shutil
 import signal
 import urllib.request
+from urllib.parse import quote
 
 import pytest
 
 from faq_search.querylog import read_events
 from faq_search.web.observability import JsonFormatter, configure_logging, prepare_metrics_dir
-from tests.conftest import TINY_ARTICLES, running_gunicorn, wait_for, worker_pids
+from tests.conftest import TINY_ARTICLES, assert_error, http_get, running_gunicorn, wait_for, worker_pids
 
 REQUEST_FIELDS = {"method", "route", "status", "latency_ms", "results", "confident", "index_version"}
 
@@ -162,6 +164,18 @@ def test_prepare_metrics_dir_empties_a_given_one_and_keeps_it(tmp_path):
     assert given.exists()
 
 
+def test_metrics_that_cannot_be_read_are_503_and_fail_no_search(app_factory, shared_tiny_index, tmp_path):
+    (tmp_path / "blocked").write_text("a file where the metrics directory should be")
+    client = app_factory(shared_tiny_index, PROMETHEUS_MULTIPROC_DIR=tmp_path / "blocked" / "metrics").test_client()
+    assert client.get("/api/search?q=忘记登录密码").status_code == 200
+    assert_error(client.get("/metrics"), 503, "metrics_unavailable")
+
+
+def scrape(base: str) -> str:
+    with urllib.request.urlopen(base + "/metrics", timeout=10) as r:
+        return r.read().decode()
+
+
 @pytest.mark.e2e
 def test_gunicorn_workers_report_their_index_unasked_and_dead_ones_go(tiny_index, make_corpus, tiny_analyzer, tmp_path):
     from prometheus_client import CollectorRegistry
@@ -171,10 +185,6 @@ def test_gunicorn_workers_report_their_index_unasked_and_dead_ones_go(tiny_index
 
     tmp = tmp_path / "tmp"
     tmp.mkdir()
-
-    def scrape(base):
-        with urllib.request.urlopen(base + "/metrics", timeout=10) as r:
-            return r.read().decode()
 
     def info_pids(text):
         return {int(p) for p in re.findall(r'faq_index_info\{pid="(\d+)"', text)}
@@ -208,6 +218,40 @@ def test_gunicorn_workers_report_their_index_unasked_and_dead_ones_go(tiny_index
         assert victim not in info_pids(text)
         # Its counters still count: requests it answered are not lost from the totals.
         assert (metrics_dir / f"counter_{victim}.db").exists()
+    assert not metrics_dir.exists()
+
+
+@pytest.mark.e2e
+def test_gunicorn_keeps_answering_and_counting_when_the_metrics_directory_is_removed(shared_tiny_index, tmp_path):
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+
+    def log_records(log, msg):
+        return [r for r in map(json.loads, filter(None, log.read_text().splitlines())) if r["msg"].startswith(msg)]
+
+    def replace_workers(server, how):
+        old = worker_pids(server.pid)
+        how(old)
+        wait_for(lambda: len(pids := worker_pids(server.pid) - old) == 2 and pids, 20, "two new workers")
+
+    def search_twice_each():
+        return {http_get(base + url)[0] for url in ("/healthz", "/api/search?q=" + quote("忘记登录密码")) for _ in range(2)}
+
+    with running_gunicorn(shared_tiny_index, tmp_path, TMPDIR=tmp, FAQ_RATE_API=0) as (base, server, log):
+        (metrics_dir,) = tmp.glob("faq-search-metrics-*")
+        assert search_twice_each() == {200}
+        # The directory removed, a file in its way: workers forked now cannot write metrics, but answer.
+        shutil.rmtree(metrics_dir)
+        metrics_dir.write_text("in the way")
+        replace_workers(server, lambda old: [os.kill(pid, signal.SIGKILL) for pid in old])
+        assert search_twice_each() == {200}
+        assert http_get(base + "/metrics")[0] == 503
+        assert 1 <= len(log_records(log, "metrics not recorded")) <= 2  # once per worker, not per request
+        # Out of the way: the directory is made again before the next write, and counts start over.
+        metrics_dir.unlink()
+        assert search_twice_each() == {200}
+        assert metric_value(scrape(base), "faq_searches_total", outcome="confident") == 2
+        assert log_records(log, "metrics directory")
     assert not metrics_dir.exists()
 
 
