@@ -7,14 +7,17 @@ import os
 import re
 import shutil
 import signal
+import subprocess
+import sys
 import urllib.request
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
 from faq_search.querylog import read_events
 from faq_search.web.observability import JsonFormatter, configure_logging, prepare_metrics_dir
-from tests.conftest import TINY_ARTICLES, assert_error, http_get, running_gunicorn, wait_for, worker_pids
+from tests.conftest import ROOT, TINY_ARTICLES, assert_error, http_get, running_gunicorn, wait_for, worker_pids
 
 REQUEST_FIELDS = {"method", "route", "status", "latency_ms", "results", "confident", "index_version"}
 
@@ -149,6 +152,8 @@ def test_prepare_metrics_dir_creates_exports_and_removes_its_own(tmp_path):
     env = {}
     d = prepare_metrics_dir(env)
     assert env["PROMETHEUS_MULTIPROC_DIR"] == str(d.path) and d.path.is_dir() and d.owned
+    (d.path / "counter_123.db").write_bytes(b"this server's")
+    assert prepare_metrics_dir(env) is d and (d.path / "counter_123.db").exists()  # settings read again (HUP)
     d.cleanup()
     assert not d.path.exists()
 
@@ -160,6 +165,9 @@ def test_prepare_metrics_dir_empties_a_given_one_and_keeps_it(tmp_path):
     (given / "keep.txt").write_text("not ours")
     d = prepare_metrics_dir({"PROMETHEUS_MULTIPROC_DIR": str(given)})
     assert not (given / "counter_123.db").exists() and (given / "keep.txt").exists()
+    (given / "counter_456.db").write_bytes(b"this server's")
+    assert prepare_metrics_dir({"PROMETHEUS_MULTIPROC_DIR": str(given)}) is d
+    assert (given / "counter_456.db").exists()
     d.cleanup()
     assert given.exists()
 
@@ -222,12 +230,13 @@ def test_gunicorn_workers_report_their_index_unasked_and_dead_ones_go(tiny_index
 
 
 @pytest.mark.e2e
-def test_gunicorn_keeps_answering_and_counting_when_the_metrics_directory_is_removed(shared_tiny_index, tmp_path):
+def test_gunicorn_keeps_counting_across_a_reload_and_a_removed_metrics_directory(shared_tiny_index, tmp_path):
     tmp = tmp_path / "tmp"
     tmp.mkdir()
 
     def log_records(log, msg):
-        return [r for r in map(json.loads, filter(None, log.read_text().splitlines())) if r["msg"].startswith(msg)]
+        lines = [line for line in log.read_text().splitlines() if line.startswith("{")]
+        return [r for r in map(json.loads, lines) if r["msg"].startswith(msg)]
 
     def replace_workers(server, how):
         old = worker_pids(server.pid)
@@ -240,6 +249,9 @@ def test_gunicorn_keeps_answering_and_counting_when_the_metrics_directory_is_rem
     with running_gunicorn(shared_tiny_index, tmp_path, TMPDIR=tmp, FAQ_RATE_API=0) as (base, server, log):
         (metrics_dir,) = tmp.glob("faq-search-metrics-*")
         assert search_twice_each() == {200}
+        # A reload (HUP) runs gunicorn.conf.py again: the counts so far are this server's, kept.
+        replace_workers(server, lambda _: server.send_signal(signal.SIGHUP))
+        assert metric_value(scrape(base), "faq_searches_total", outcome="confident") == 2
         # The directory removed, a file in its way: workers forked now cannot write metrics, but answer.
         shutil.rmtree(metrics_dir)
         metrics_dir.write_text("in the way")
@@ -252,7 +264,19 @@ def test_gunicorn_keeps_answering_and_counting_when_the_metrics_directory_is_rem
         assert search_twice_each() == {200}
         assert metric_value(scrape(base), "faq_searches_total", outcome="confident") == 2
         assert log_records(log, "metrics directory")
-    assert not metrics_dir.exists()
+    assert not metrics_dir.exists()  # removed at the stop, after a reload too
+
+
+@pytest.mark.e2e
+def test_a_failed_start_leaves_no_metrics_directory(shared_tiny_index, tmp_path):
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = {**os.environ, "TMPDIR": str(tmp), "FAQ_INDEX_DIR": str(shared_tiny_index), "FAQ_RATE_API": "abc"}
+    gunicorn = Path(sys.executable).parent / "gunicorn"
+    out = subprocess.run([str(gunicorn), "-c", "gunicorn.conf.py", "server:app"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode != 0 and "FAQ_RATE_API" in out.stderr  # the app fails to load: no on_exit
+    assert list(tmp.iterdir()) == []
 
 
 # --- the query log --------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ is imported only inside functions here: gunicorn.conf.py must prepare the direct
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import os
@@ -190,25 +191,45 @@ class MetricsDir:
 
     def __init__(self, path: Path, owned: bool):
         self.path, self.owned = path, owned
+        self.pid = os.getpid()
+        if owned:
+            # Also when gunicorn exits without calling on_exit (a failed start: port in use, the app fails
+            # to load).
+            atexit.register(self._cleanup_at_exit)
 
     def cleanup(self) -> None:
         if self.owned:
             shutil.rmtree(self.path, ignore_errors=True)
 
+    def _cleanup_at_exit(self) -> None:
+        if os.getpid() == self.pid:  # gunicorn's forked workers run atexit too: only the master removes it
+            self.cleanup()
+
+
+# What this process prepared, by path: gunicorn runs gunicorn.conf.py again on HUP.
+_prepared: dict[str, MetricsDir] = {}
+
 
 def prepare_metrics_dir(environ: MutableMapping[str, str]) -> MetricsDir:
     """Use $PROMETHEUS_MULTIPROC_DIR, emptied (old files would add stale counts), or create a
-    temporary directory and export it. Call before anything imports prometheus_client."""
+    temporary directory, export it, and remove it at exit. Call before anything imports prometheus_client.
+    Called again (a reload re-reads the settings), it returns the same directory with its files: they
+    are this server's counts."""
     given = environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if given and given in _prepared:
+        return _prepared[given]
     if given:
         path = Path(given)
         path.mkdir(parents=True, exist_ok=True)
         for f in path.glob("*.db"):
             f.unlink()
-        return MetricsDir(path, owned=False)
-    path = Path(tempfile.mkdtemp(prefix="faq-search-metrics-"))
-    environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
-    return MetricsDir(path, owned=True)
+        prepared = MetricsDir(path, owned=False)
+    else:
+        path = Path(tempfile.mkdtemp(prefix="faq-search-metrics-"))
+        environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+        prepared = MetricsDir(path, owned=True)
+    _prepared[environ["PROMETHEUS_MULTIPROC_DIR"]] = prepared
+    return prepared
 
 
 def worker_exited(pid: int, path: str) -> None:
