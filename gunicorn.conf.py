@@ -25,6 +25,7 @@ logger_class = "faq_search.web.workers.JsonLogger"
 control_socket_disable = True
 
 # Workers write metrics to files in one directory, /metrics sums them; must exist before the app loads.
+# gunicorn runs this file again on HUP: the same directory comes back, its counts kept.
 _metrics_dir = prepare_metrics_dir(os.environ)
 
 

@@ -60,9 +60,20 @@ class QueryLog:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, flags, 0o640)
         try:
-            os.write(fd, line)
+            written = os.write(fd, line)
+            if written < len(line):  # the disk filled up within the line
+                _take_back(fd, written)
+                raise OSError(f"short write, {written} of {len(line)} bytes (disk full?); the part written was removed")
         finally:
             os.close(fd)
+
+
+def _take_back(fd: int, written: int) -> None:
+    """Cut the last ``written`` bytes off the file: left there, the next event would be glued to them and
+    lost with them. Not when another writer has appended since: that would cut its line."""
+    end = os.lseek(fd, 0, os.SEEK_CUR)  # O_APPEND: the end of what this write added
+    if os.fstat(fd).st_size == end:
+        os.ftruncate(fd, end - written)
 
 
 def read_events(path: str | Path, since: float | None = None) -> Iterator[dict]:

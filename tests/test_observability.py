@@ -5,14 +5,19 @@ import json
 import logging
 import os
 import re
+import shutil
 import signal
+import subprocess
+import sys
 import urllib.request
+from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
 from faq_search.querylog import read_events
 from faq_search.web.observability import JsonFormatter, configure_logging, prepare_metrics_dir
-from tests.conftest import TINY_ARTICLES, running_gunicorn, wait_for, worker_pids
+from tests.conftest import ROOT, TINY_ARTICLES, assert_error, http_get, running_gunicorn, wait_for, worker_pids
 
 REQUEST_FIELDS = {"method", "route", "status", "latency_ms", "results", "confident", "index_version"}
 
@@ -147,6 +152,8 @@ def test_prepare_metrics_dir_creates_exports_and_removes_its_own(tmp_path):
     env = {}
     d = prepare_metrics_dir(env)
     assert env["PROMETHEUS_MULTIPROC_DIR"] == str(d.path) and d.path.is_dir() and d.owned
+    (d.path / "counter_123.db").write_bytes(b"this server's")
+    assert prepare_metrics_dir(env) is d and (d.path / "counter_123.db").exists()  # settings read again (HUP)
     d.cleanup()
     assert not d.path.exists()
 
@@ -158,8 +165,23 @@ def test_prepare_metrics_dir_empties_a_given_one_and_keeps_it(tmp_path):
     (given / "keep.txt").write_text("not ours")
     d = prepare_metrics_dir({"PROMETHEUS_MULTIPROC_DIR": str(given)})
     assert not (given / "counter_123.db").exists() and (given / "keep.txt").exists()
+    (given / "counter_456.db").write_bytes(b"this server's")
+    assert prepare_metrics_dir({"PROMETHEUS_MULTIPROC_DIR": str(given)}) is d
+    assert (given / "counter_456.db").exists()
     d.cleanup()
     assert given.exists()
+
+
+def test_metrics_that_cannot_be_read_are_503_and_fail_no_search(app_factory, shared_tiny_index, tmp_path):
+    (tmp_path / "blocked").write_text("a file where the metrics directory should be")
+    client = app_factory(shared_tiny_index, PROMETHEUS_MULTIPROC_DIR=tmp_path / "blocked" / "metrics").test_client()
+    assert client.get("/api/search?q=忘记登录密码").status_code == 200
+    assert_error(client.get("/metrics"), 503, "metrics_unavailable")
+
+
+def scrape(base: str) -> str:
+    with urllib.request.urlopen(base + "/metrics", timeout=10) as r:
+        return r.read().decode()
 
 
 @pytest.mark.e2e
@@ -171,10 +193,6 @@ def test_gunicorn_workers_report_their_index_unasked_and_dead_ones_go(tiny_index
 
     tmp = tmp_path / "tmp"
     tmp.mkdir()
-
-    def scrape(base):
-        with urllib.request.urlopen(base + "/metrics", timeout=10) as r:
-            return r.read().decode()
 
     def info_pids(text):
         return {int(p) for p in re.findall(r'faq_index_info\{pid="(\d+)"', text)}
@@ -209,6 +227,56 @@ def test_gunicorn_workers_report_their_index_unasked_and_dead_ones_go(tiny_index
         # Its counters still count: requests it answered are not lost from the totals.
         assert (metrics_dir / f"counter_{victim}.db").exists()
     assert not metrics_dir.exists()
+
+
+@pytest.mark.e2e
+def test_gunicorn_keeps_counting_across_a_reload_and_a_removed_metrics_directory(shared_tiny_index, tmp_path):
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+
+    def log_records(log, msg):
+        lines = [line for line in log.read_text().splitlines() if line.startswith("{")]
+        return [r for r in map(json.loads, lines) if r["msg"].startswith(msg)]
+
+    def replace_workers(server, how):
+        old = worker_pids(server.pid)
+        how(old)
+        wait_for(lambda: len(pids := worker_pids(server.pid) - old) == 2 and pids, 20, "two new workers")
+
+    def search_twice_each():
+        return {http_get(base + url)[0] for url in ("/healthz", "/api/search?q=" + quote("忘记登录密码")) for _ in range(2)}
+
+    with running_gunicorn(shared_tiny_index, tmp_path, TMPDIR=tmp, FAQ_RATE_API=0) as (base, server, log):
+        (metrics_dir,) = tmp.glob("faq-search-metrics-*")
+        assert search_twice_each() == {200}
+        # A reload (HUP) runs gunicorn.conf.py again: the counts so far are this server's, kept.
+        replace_workers(server, lambda _: server.send_signal(signal.SIGHUP))
+        assert metric_value(scrape(base), "faq_searches_total", outcome="confident") == 2
+        # The directory removed, a file in its way: workers forked now cannot write metrics, but answer.
+        shutil.rmtree(metrics_dir)
+        metrics_dir.write_text("in the way")
+        replace_workers(server, lambda old: [os.kill(pid, signal.SIGKILL) for pid in old])
+        assert search_twice_each() == {200}
+        assert http_get(base + "/metrics")[0] == 503
+        assert 1 <= len(log_records(log, "metrics not recorded")) <= 2  # once per worker, not per request
+        # Out of the way: the directory is made again before the next write, and counts start over.
+        metrics_dir.unlink()
+        assert search_twice_each() == {200}
+        assert metric_value(scrape(base), "faq_searches_total", outcome="confident") == 2
+        assert log_records(log, "metrics directory")
+    assert not metrics_dir.exists()  # removed at the stop, after a reload too
+
+
+@pytest.mark.e2e
+def test_a_failed_start_leaves_no_metrics_directory(shared_tiny_index, tmp_path):
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = {**os.environ, "TMPDIR": str(tmp), "FAQ_INDEX_DIR": str(shared_tiny_index), "FAQ_RATE_API": "abc"}
+    gunicorn = Path(sys.executable).parent / "gunicorn"
+    out = subprocess.run([str(gunicorn), "-c", "gunicorn.conf.py", "server:app"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode != 0 and "FAQ_RATE_API" in out.stderr  # the app fails to load: no on_exit
+    assert list(tmp.iterdir()) == []
 
 
 # --- the query log --------------------------------------------------------------------------------

@@ -61,3 +61,32 @@ def test_concurrent_writers_never_interleave_lines(tmp_path):
     events = list(read_events(path))
     assert len(events) == 800
     assert len(path.read_text("utf-8").splitlines()) == 800
+
+
+# The file's size limit (RLIMIT_FSIZE) makes the kernel write part of a line and return the short count, as a
+# disk that fills up within a line does; past it, writing fails (EFBIG).
+SHORT_WRITE = """
+import os, resource, signal, sys
+from faq_search.querylog import QueryLog
+log = QueryLog(sys.argv[1])
+log.search("忘记密码", 1, "pw-login", True, "v", "/api/search")
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+limits = resource.getrlimit(resource.RLIMIT_FSIZE)
+resource.setrlimit(resource.RLIMIT_FSIZE, (os.path.getsize(sys.argv[1]) + 40, limits[1]))  # 40 bytes of the next
+try:
+    log.search("提现多久到账", 1, "wd-time", True, "v", "/api/search")
+except OSError as e:
+    print(e)
+resource.setrlimit(resource.RLIMIT_FSIZE, limits)  # space freed
+log.search("银行卡限额", 0, None, False, "v", "/api/search")
+"""
+
+
+def test_a_line_cut_short_by_a_full_disk_is_reported_and_the_next_event_starts_a_line(tmp_path):
+    path = tmp_path / "queries.jsonl"
+    out = subprocess.run([sys.executable, "-c", SHORT_WRITE, str(path)], cwd=ROOT, capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "short write, 40 of" in out.stdout
+    assert [e["query"] for e in read_events(path)] == ["忘记密码", "银行卡限额"]
+    assert path.read_text("utf-8").count("\n") == 2

@@ -9,8 +9,10 @@ is imported only inside functions here: gunicorn.conf.py must prepare the direct
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
+import os
 import shutil
 import sys
 import tempfile
@@ -24,6 +26,7 @@ from flask import Flask, Response, current_app, g, request
 
 from ..config import Config
 from ..querylog import FILENAME, QueryLog
+from .errors import ApiError
 
 __all__ = ["init_app", "note_search", "note_view", "JsonFormatter", "configure_logging",
            "MetricsDir", "prepare_metrics_dir", "worker_exited"]
@@ -98,18 +101,48 @@ class Metrics:
         self._version: str | None = None
         self._index_lock = threading.Lock()  # a swap's thread, the follower's and a scrape may report at once
         self._children: dict[tuple, tuple] = {}  # labels → (request counter, latency histogram)
+        self._failing = False  # the last update failed: logged once, not at every request
 
-    def request_done(self, route: str, method: str, status: int, latency: float) -> None:
-        """Count one answered request and its latency (labelled children looked up once per label set)."""
+    def request_done(self, route: str, method: str, status: int, latency: float, outcome: str | None = None) -> None:
+        """Count one answered request, its latency and the search's ``outcome`` if it ran one (labelled
+        children looked up once per label set). A failure is logged, never raised: the answer matters more."""
         if method not in HTTP_METHODS:  # a client may send any token as a method: one series for all of them
             method = "other"
-        key = (route, method, status)
-        children = self._children.get(key)
-        if children is None:  # label sets are bounded: routes, methods, statuses
-            children = self._children[key] = (self.requests.labels(route, method, str(status)),
-                                              self.latency.labels(route))
-        children[0].inc()
-        children[1].observe(latency)
+        try:
+            key = (route, method, status)
+            children = self._children.get(key)
+            if children is None:  # label sets are bounded: routes, methods, statuses
+                children = self._children[key] = (self._child(self.requests, route, method, str(status)),
+                                                  self._child(self.latency, route))
+            children[0].inc()
+            children[1].observe(latency)
+            if outcome is not None:
+                self._child(self.searches, route, outcome).inc()
+        except Exception as e:  # noqa: BLE001 - bookkeeping must never fail a request
+            self._failed(e)
+        else:
+            self._failing = False
+
+    def _failed(self, e: Exception) -> None:
+        if not self._failing:
+            self._failing = True
+            logging.getLogger(__name__).error("metrics not recorded: %s", e, exc_info=e)
+
+    def _child(self, metric, *labels):
+        """``metric.labels(*labels)``. A child's first value opens this process's file for its kind
+        (counter_<pid>.db…): when the directory has gone (a cleaner of /tmp), it is made again first."""
+        try:
+            return metric.labels(*labels)
+        except FileNotFoundError:
+            self.ensure_dir()
+            return metric.labels(*labels)
+
+    def ensure_dir(self) -> None:
+        """Make the metrics directory again if it was removed while serving (the counts in it are lost)."""
+        if self.multiproc_dir and not os.path.isdir(self.multiproc_dir):
+            Path(self.multiproc_dir).mkdir(mode=0o700, parents=True, exist_ok=True)
+            logging.getLogger(__name__).warning(
+                "metrics directory %s was removed; made again (the counts it held are lost)", self.multiproc_dir)
 
     def index_served(self, searcher) -> None:
         """Update the index gauges when this process serves a new version: told by the LiveSearcher at each
@@ -126,6 +159,7 @@ class Metrics:
             # would leave a file for the master's pid in the metrics directory.
             from prometheus_client import Gauge
 
+            self.ensure_dir()  # the unlabelled gauge opens its file now
             self._index_gauges = (
                 Gauge("faq_index_info", "1 for the index version this worker serves, 0 for earlier ones.",
                       ("version",), multiprocess_mode="liveall", registry=self.registry),
@@ -134,9 +168,9 @@ class Metrics:
             )
         info, articles = self._index_gauges
         if self._version is not None:
-            info.labels(self._version).set(0)
+            self._child(info, self._version).set(0)
         if searcher is not None:
-            info.labels(version).set(1)
+            self._child(info, version).set(1)
             articles.set(len(searcher))
         self._version = version
 
@@ -146,6 +180,7 @@ class Metrics:
 
         if not self.multiproc_dir:
             return generate_latest(self.registry), CONTENT_TYPE_LATEST
+        self.ensure_dir()
         registry = CollectorRegistry()  # sums every worker's files, the dead ones' counters too
         MultiProcessCollector(registry, path=self.multiproc_dir)
         return generate_latest(registry), CONTENT_TYPE_LATEST
@@ -156,25 +191,45 @@ class MetricsDir:
 
     def __init__(self, path: Path, owned: bool):
         self.path, self.owned = path, owned
+        self.pid = os.getpid()
+        if owned:
+            # Also when gunicorn exits without calling on_exit (a failed start: port in use, the app fails
+            # to load).
+            atexit.register(self._cleanup_at_exit)
 
     def cleanup(self) -> None:
         if self.owned:
             shutil.rmtree(self.path, ignore_errors=True)
 
+    def _cleanup_at_exit(self) -> None:
+        if os.getpid() == self.pid:  # gunicorn's forked workers run atexit too: only the master removes it
+            self.cleanup()
+
+
+# What this process prepared, by path: gunicorn runs gunicorn.conf.py again on HUP.
+_prepared: dict[str, MetricsDir] = {}
+
 
 def prepare_metrics_dir(environ: MutableMapping[str, str]) -> MetricsDir:
     """Use $PROMETHEUS_MULTIPROC_DIR, emptied (old files would add stale counts), or create a
-    temporary directory and export it. Call before anything imports prometheus_client."""
+    temporary directory, export it, and remove it at exit. Call before anything imports prometheus_client.
+    Called again (a reload re-reads the settings), it returns the same directory with its files: they
+    are this server's counts."""
     given = environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if given and given in _prepared:
+        return _prepared[given]
     if given:
         path = Path(given)
         path.mkdir(parents=True, exist_ok=True)
         for f in path.glob("*.db"):
             f.unlink()
-        return MetricsDir(path, owned=False)
-    path = Path(tempfile.mkdtemp(prefix="faq-search-metrics-"))
-    environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
-    return MetricsDir(path, owned=True)
+        prepared = MetricsDir(path, owned=False)
+    else:
+        path = Path(tempfile.mkdtemp(prefix="faq-search-metrics-"))
+        environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+        prepared = MetricsDir(path, owned=True)
+    _prepared[environ["PROMETHEUS_MULTIPROC_DIR"]] = prepared
+    return prepared
 
 
 def worker_exited(pid: int, path: str) -> None:
@@ -207,10 +262,10 @@ def init_app(app: Flask, settings: Config) -> None:
             searched = viewed = None
         ok = response.status_code == 200
         served = current_app.extensions["faq_live"].current
-        metrics.request_done(route, request.method, response.status_code, latency)
+        outcome = None
         if searched and ok:
             outcome = "confident" if searched["confident"] else "unsure" if searched["results"] else "none"
-            metrics.searches.labels(route, outcome).inc()
+        metrics.request_done(route, request.method, response.status_code, latency, outcome)
         if querylog is not None and ok:
             _write_query_log(querylog, route, searched, viewed)
         log.info("request", extra={"data": {
@@ -224,8 +279,12 @@ def init_app(app: Flask, settings: Config) -> None:
 
     @app.get("/metrics")
     def metrics_endpoint():
-        metrics.index_served(current_app.extensions["faq_live"].current)
-        body, content_type = metrics.exposition()
+        try:
+            metrics.index_served(current_app.extensions["faq_live"].current)
+            body, content_type = metrics.exposition()
+        except (OSError, ValueError) as e:  # ValueError: prometheus_client's word for a missing directory
+            logging.getLogger(__name__).error("metrics not read: %s", e)
+            raise ApiError(503, "metrics_unavailable", "metrics cannot be read right now; see the server log") from None
         return Response(body, content_type=content_type)
 
 
