@@ -123,6 +123,8 @@ def test_a_dozen_publishes_under_steady_load_lose_no_request(real_index, real_an
     assert counted == len(results)
     for pid in workers:
         assert re.search(rf'faq_index_info\{{pid="{pid}",version="{newest}"\}} 1\.0', metrics), pid
+    # One series a version a worker served would grow without end under --watch.
+    assert set(re.findall(r'faq_index_info\{[^}]*version="([^"]+)"', metrics)) == {newest}
     print(f"\n{len(results)} requests, all 200, while publishing {PUBLISHES} versions in {publish_seconds:.1f}s")
 
 

@@ -168,7 +168,10 @@ class Metrics:
             )
         info, articles = self._index_gauges
         if self._version is not None:
+            # Gone from /metrics: one series a version a worker grew without end under build --watch.
+            # Workers' files keep what was set last, so 0, which exposition leaves out.
             self._child(info, self._version).set(0)
+            info.remove(self._version)
         if searcher is not None:
             self._child(info, version).set(1)
             articles.set(len(searcher))
@@ -182,8 +185,22 @@ class Metrics:
             return generate_latest(self.registry), CONTENT_TYPE_LATEST
         self.ensure_dir()
         registry = CollectorRegistry()  # sums every worker's files, the dead ones' counters too
-        MultiProcessCollector(registry, path=self.multiproc_dir)
+        registry.register(_WithoutFormerVersions(MultiProcessCollector(None, path=self.multiproc_dir)))
         return generate_latest(registry), CONTENT_TYPE_LATEST
+
+
+class _WithoutFormerVersions:
+    """A collector's metrics less the versions a worker served before (faq_index_info 0): their files
+    cannot forget them, so they are left out here."""
+
+    def __init__(self, collector):
+        self.collector = collector
+
+    def collect(self):
+        for metric in self.collector.collect():
+            if metric.name == "faq_index_info":
+                metric.samples = [s for s in metric.samples if s.value != 0]
+            yield metric
 
 
 class MetricsDir:
