@@ -78,6 +78,9 @@ def test_the_pages_own_searches_share_the_api_limit(app_factory, shared_tiny_ind
     client = app_factory(shared_tiny_index, FAQ_RATE_API=3).test_client()
     assert [client.get(f"/?q=密码{i}").status_code for i in range(4)] == [200, 200, 200, 429]
     assert client.get("/").status_code == 200
+    # However the name is spelled in the URL: the page reads the decoded arguments, and so does the limit.
+    for url in ("/?%71=密码", "/?x=1&%71=密码", "/?q=%FF"):
+        assert client.get(url).status_code == 429, url
 
 
 def test_feedback_has_a_stricter_limit_on_top(app_factory, shared_tiny_index):
