@@ -129,6 +129,23 @@ def test_static_files_are_versioned_and_cached(pages):
         cache_control(f"/static/{name}")
 
 
+def test_the_smallest_max_k_allowed_is_what_the_pages_ask_for(app_factory, page_index):
+    from faq_search.config import PAGES_K
+    from tests.conftest import ROOT
+
+    static = ROOT / "faq_search" / "web" / "static"
+    text = "".join(js.read_text("utf-8") for js in static.glob("*.js"))
+    asked = [int(a or b) for a, b in re.findall(r"\bk: (\d+)|[?&]k=(\d+)", text)]  # search.js 10, popular 20
+    agent = (static / "agent.js").read_text("utf-8")
+    assert "k: SEARCH_K + 1" in agent
+    asked.append(int(re.search(r"const SEARCH_K = (\d+);", agent).group(1)) + 1)
+    assert len(asked) >= 3 and max(asked) == PAGES_K
+    client = app_factory(page_index, FAQ_MAX_K=PAGES_K).test_client()
+    for url in (f"/api/search?q=密码&k={k}" for k in asked):
+        assert client.get(url).status_code == 200, url
+    assert client.get("/api/popular?k=20").status_code == 200
+
+
 def test_static_js_never_puts_text_into_html(tmp_path):
     from tests.conftest import ROOT
 
