@@ -127,6 +127,14 @@ def test_static_files_are_versioned_and_cached(pages):
     assert cache_control("/static/style.css") == "no-cache"
     for name in ("common.js", "search.js", "agent.js", "agent.css", "favicon.svg"):
         cache_control(f"/static/{name}")
+    # Other spellings of a file are that file: one version each file, however many URLs a client makes up.
+    versions = pages.application.extensions["faq_static_versions"]
+    known = len(versions)
+    version = url.partition("?")[2]
+    aliases = ("./style.css", "x/../style.css", "a/./b/../../style.css", "style.css/", "./" * 50 + "style.css")
+    cached = [cache_control(f"/static/{alias}?{version}") for alias in aliases]
+    assert len(versions) == known
+    assert all("immutable" in c for c in cached)  # and the current version's URL is cached whatever its spelling
 
 
 def test_the_smallest_max_k_allowed_is_what_the_pages_ask_for(app_factory, page_index):
