@@ -151,6 +151,10 @@ def test_admin_endpoints_need_the_bearer_token(app_factory, shared_tiny_index, h
     for r in (client.get("/admin/stats", headers=headers), client.post("/admin/reload", headers=headers)):
         assert_error(r, 401, "unauthorized")
         assert r.headers["WWW-Authenticate"].startswith("Bearer")
+    # OPTIONS tells only the methods, as on every route: nothing to guard.
+    for path, method in (("/admin/stats", "GET"), ("/admin/reload", "POST")):
+        r = client.options(path, headers=headers)
+        assert r.status_code == 204 and r.data == b"" and method in r.headers["Allow"]
 
 
 def test_a_short_admin_token_is_refused_at_start(app_factory, shared_tiny_index):
