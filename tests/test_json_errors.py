@@ -25,6 +25,21 @@ def test_faq_search_serve_runs_gunicorn_with_the_json_error_worker_and_limits(sh
     assert cfg.limit_request_line == conf["limit_request_line"]
 
 
+def test_threads_are_refused_at_start_not_ignored():
+    # gunicorn would run our sync worker one request at a time whatever --threads said: it says so instead.
+    from gunicorn.config import Config as GunicornConfig
+
+    from faq_search.web.workers import JsonErrorWorker
+
+    cfg = GunicornConfig()
+    cfg.set("worker_class", "faq_search.web.workers.JsonErrorWorker")
+    JsonErrorWorker.check_config(cfg, None)  # gunicorn's default, 1 thread: started
+    cfg.set("threads", 4)
+    assert cfg.worker_class is JsonErrorWorker  # not switched to gthread: gunicorn only does so for *SyncWorker
+    with pytest.raises(RuntimeError, match=r"threads = 4: .*JsonErrorWorker.* one request at a time .*WEB_CONCURRENCY"):
+        JsonErrorWorker.check_config(cfg, None)
+
+
 @pytest.mark.parametrize("headers, refused", [
     ([], None),
     ([("TRANSFER-ENCODING", "chunked")], None),
