@@ -739,12 +739,14 @@ def cmd_serve(args) -> int:
     class Server(BaseApplication):
         # The same settings as gunicorn.conf.py, which `make run` uses.
         def load_config(self):
-            self.cfg.set("bind", f"{args.host or settings.HOST}:{args.port or settings.PORT}")
-            self.cfg.set("workers", args.workers or settings.WEB_CONCURRENCY)
+            self.cfg.set("bind", f"{args.host or settings.HOST}:{args.port}")  # 0 is refused, not replaced
+            self.cfg.set("workers", args.workers)
             self.cfg.set("preload_app", True)
             self.cfg.set("limit_request_line", 8190)
             self.cfg.set("worker_class", "faq_search.web.workers.JsonErrorWorker")
             self.cfg.set("logger_class", "faq_search.web.workers.JsonLogger")
+            if "control_socket_disable" in self.cfg.settings:  # gunicorn 25.1+: one path per user, replicas fight over it
+                self.cfg.set("control_socket_disable", True)
             self.cfg.set("pre_fork", pre_fork)
             self.cfg.set("post_fork", post_fork)
             self.cfg.set("child_exit", lambda server, worker: worker_exited(worker.pid, str(metrics_dir.path)))
@@ -801,6 +803,14 @@ def _at_least_one(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
+def _port(text: str) -> int:
+    """argparse type of --port: 0 would bind a port the system picks, which no client knows."""
+    value = int(text)
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be from 1 to 65535, not {value}")
     return value
 
 
@@ -911,8 +921,8 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("serve", help="serve the API and search page with gunicorn")
     p.add_argument("--index", default=env.FAQ_INDEX_DIR, help=index_help)
     p.add_argument("--host", default=env.HOST, help="address to bind (default: %(default)s; HOST)")
-    p.add_argument("--port", type=int, default=env.PORT, help="port to bind (default: %(default)s; PORT)")
-    p.add_argument("--workers", type=int, default=env.WEB_CONCURRENCY,
+    p.add_argument("--port", type=_port, default=env.PORT, help="port to bind, 1 to 65535 (default: %(default)s; PORT)")
+    p.add_argument("--workers", type=_at_least_one, default=env.WEB_CONCURRENCY,
                    help="gunicorn worker processes (default: %(default)s; WEB_CONCURRENCY)")
     p.set_defaults(func=cmd_serve)
 

@@ -25,6 +25,16 @@ def test_search_k_and_category(client):
     assert len(body["results"]) == 1 and body["results"][0]["category"] == "password"
 
 
+def test_a_number_left_out_is_never_more_than_one_may_ask_for(client):
+    from faq_search.web.api import _int_arg
+
+    # /api/search's k defaults to 10 and /api/popular's to 8: neither may pass the maximum it is checked against.
+    with client.application.test_request_context("/api/search?q=密码"):
+        assert _int_arg("k", 10, 1, 5) == 5 and _int_arg("k", 3, 1, 5) == 3
+    with client.application.test_request_context("/api/search?q=密码&k=5"):
+        assert _int_arg("k", 10, 1, 5) == 5
+
+
 def test_json_is_utf8_not_escaped(client):
     assert "忘记登录密码".encode() in client.get("/api/search?q=忘记登录密码").data
 

@@ -23,6 +23,25 @@ def test_config_rejects_bad_values():
     with pytest.raises(ValueError, match="FAQ_MAX_K"):
         Config.from_mapping({"FAQ_MAX_K": "many"})
     assert Config.from_mapping({"PORT": "9000"}).PORT == 9000
+    # Well-typed but impossible: each would break every search or request, so none may start a server.
+    for name, value, told in [("FAQ_MIN_SCORE", "nan", "from 0 to 1"), ("FAQ_MIN_SCORE", "1.5", "from 0 to 1"),
+                              ("FAQ_RELOAD_INTERVAL", "inf", "from 0 to 3600"), ("FAQ_MAX_QUERY_CHARS", "-1", "1 or more"),
+                              ("FAQ_MAX_BODY_BYTES", "0", "4096 or more"), ("FAQ_MAX_K", "20", "21 or more"),
+                              ("FAQ_QUERY_LOG", "2", "0 or 1"), ("PORT", "0", "from 1 to 65535"),
+                              ("WEB_CONCURRENCY", "0", "1 or more"), ("FAQ_RATE_API", "-1", "0 or more")]:
+        with pytest.raises(ValueError) as info:
+            Config.from_mapping({name: value})
+        assert str(info.value) == f"setting {name}={value!r} is out of range: must be {told}"
+    edges = {"FAQ_MIN_SCORE": "1", "FAQ_MAX_K": "21", "FAQ_RATE_API": "0", "PORT": "65535", "FAQ_MAX_BODY_BYTES": "4096"}
+    assert Config.from_mapping(edges).FAQ_MAX_K == 21
+
+
+def test_each_settings_help_says_its_range():
+    from faq_search.config import RANGES, range_text
+
+    helps = {name: help_text for name, _kind, _default, help_text in SETTINGS}
+    for name in RANGES:
+        assert range_text(name) in helps[name], name
 
 
 def test_every_error_code_is_documented():

@@ -6,6 +6,7 @@ import runpy
 
 import pytest
 from gunicorn.app.base import BaseApplication
+from gunicorn.config import Config as GunicornConfig
 from gunicorn.http.errors import InvalidChunkSize, NoMoreData
 
 from faq_search.cli import main
@@ -13,7 +14,8 @@ from faq_search.web.workers import unimplemented_coding
 from tests.conftest import ROOT, assert_error
 
 
-def test_faq_search_serve_runs_gunicorn_with_the_json_error_worker_and_limits(shared_tiny_index, tmp_path, monkeypatch):
+def test_faq_search_serve_runs_gunicorn_with_the_json_error_worker_and_limits(shared_tiny_index, tmp_path, monkeypatch,
+                                                                            capsys):
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "metrics"))  # not a temporary directory left behind
     monkeypatch.setenv("FAQ_INDEX_DIR", str(shared_tiny_index))  # cmd_serve sets it; restored afterwards
     started = []
@@ -22,7 +24,33 @@ def test_faq_search_serve_runs_gunicorn_with_the_json_error_worker_and_limits(sh
     conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
     (cfg,) = started
     assert cfg.worker_class_str == conf["worker_class"] == "faq_search.web.workers.JsonErrorWorker"
-    assert cfg.limit_request_line == conf["limit_request_line"]
+    # Every other setting of gunicorn.conf.py too (its control socket off: replicas on a host fought over it).
+    expected = GunicornConfig()
+    for name, value in conf.items():
+        if name in expected.settings and not callable(value) and name not in ("bind", "workers"):
+            expected.set(name, value)
+            assert cfg.settings[name].get() == expected.settings[name].get(), name
+    assert cfg.control_socket_disable is True
+    # A port or a number of workers of 0 or less is a usage error, not the environment's value in its place.
+    for option in (["--port", "0"], ["--port", "65536"], ["--workers", "0"], ["--workers", "-2"]):
+        with pytest.raises(SystemExit) as info:
+            main(["serve", "--index", str(shared_tiny_index), *option])
+        assert info.value.code == 2 and f"argument {option[0]}: must be" in capsys.readouterr().err
+    assert main(["serve", "--index", str(shared_tiny_index), "--port", "18999", "--workers", "3"]) == 0
+    assert len(started) == 2 and started[1].bind[0].endswith(":18999") and started[1].workers == 3
+
+
+def test_threads_are_refused_at_start_not_ignored():
+    # gunicorn would run our sync worker one request at a time whatever --threads said: it says so instead.
+    from faq_search.web.workers import JsonErrorWorker
+
+    cfg = GunicornConfig()
+    cfg.set("worker_class", "faq_search.web.workers.JsonErrorWorker")
+    JsonErrorWorker.check_config(cfg, None)  # gunicorn's default, 1 thread: started
+    cfg.set("threads", 4)
+    assert cfg.worker_class is JsonErrorWorker  # not switched to gthread: gunicorn only does so for *SyncWorker
+    with pytest.raises(RuntimeError, match=r"threads = 4: .*JsonErrorWorker.* one request at a time .*WEB_CONCURRENCY"):
+        JsonErrorWorker.check_config(cfg, None)
 
 
 @pytest.mark.parametrize("headers, refused", [

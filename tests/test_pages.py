@@ -127,6 +127,31 @@ def test_static_files_are_versioned_and_cached(pages):
     assert cache_control("/static/style.css") == "no-cache"
     for name in ("common.js", "search.js", "agent.js", "agent.css", "favicon.svg"):
         cache_control(f"/static/{name}")
+    # Other spellings of a file are that file: one version each file, however many URLs a client makes up.
+    versions = pages.application.extensions["faq_static_versions"]
+    known = len(versions)
+    version = url.partition("?")[2]
+    aliases = ("./style.css", "x/../style.css", "a/./b/../../style.css", "style.css/", "./" * 50 + "style.css")
+    cached = [cache_control(f"/static/{alias}?{version}") for alias in aliases]
+    assert len(versions) == known
+    assert all("immutable" in c for c in cached)  # and the current version's URL is cached whatever its spelling
+
+
+def test_the_smallest_max_k_allowed_is_what_the_pages_ask_for(app_factory, page_index):
+    from faq_search.config import PAGES_K
+    from tests.conftest import ROOT
+
+    static = ROOT / "faq_search" / "web" / "static"
+    text = "".join(js.read_text("utf-8") for js in static.glob("*.js"))
+    asked = [int(a or b) for a, b in re.findall(r"\bk: (\d+)|[?&]k=(\d+)", text)]  # search.js 10, popular 20
+    agent = (static / "agent.js").read_text("utf-8")
+    assert "k: SEARCH_K + 1" in agent
+    asked.append(int(re.search(r"const SEARCH_K = (\d+);", agent).group(1)) + 1)
+    assert len(asked) >= 3 and max(asked) == PAGES_K
+    client = app_factory(page_index, FAQ_MAX_K=PAGES_K).test_client()
+    for url in (f"/api/search?q=密码&k={k}" for k in asked):
+        assert client.get(url).status_code == 200, url
+    assert client.get("/api/popular?k=20").status_code == 200
 
 
 def test_static_js_never_puts_text_into_html(tmp_path):

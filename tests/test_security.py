@@ -78,6 +78,9 @@ def test_the_pages_own_searches_share_the_api_limit(app_factory, shared_tiny_ind
     client = app_factory(shared_tiny_index, FAQ_RATE_API=3).test_client()
     assert [client.get(f"/?q=密码{i}").status_code for i in range(4)] == [200, 200, 200, 429]
     assert client.get("/").status_code == 200
+    # However the name is spelled in the URL: the page reads the decoded arguments, and so does the limit.
+    for url in ("/?%71=密码", "/?x=1&%71=密码", "/?q=%FF"):
+        assert client.get(url).status_code == 429, url
 
 
 def test_feedback_has_a_stricter_limit_on_top(app_factory, shared_tiny_index):
@@ -148,6 +151,10 @@ def test_admin_endpoints_need_the_bearer_token(app_factory, shared_tiny_index, h
     for r in (client.get("/admin/stats", headers=headers), client.post("/admin/reload", headers=headers)):
         assert_error(r, 401, "unauthorized")
         assert r.headers["WWW-Authenticate"].startswith("Bearer")
+    # OPTIONS tells only the methods, as on every route: nothing to guard.
+    for path, method in (("/admin/stats", "GET"), ("/admin/reload", "POST")):
+        r = client.options(path, headers=headers)
+        assert r.status_code == 204 and r.data == b"" and method in r.headers["Allow"]
 
 
 def test_a_short_admin_token_is_refused_at_start(app_factory, shared_tiny_index):

@@ -152,7 +152,7 @@ def refuse_a_leading_double_slash():
 def _int_arg(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name)
     if raw is None:  # absent; an empty "k=" is a value, and not an integer
-        return default
+        return min(default, high)  # never more than the same request could ask for
     # ASCII digits only: int() would also take " 5", "+5", "1_0" and other scripts' digits.
     if not (raw.isascii() and raw.isdigit() and len(raw) <= 9):
         raise ApiError(400, f"invalid_{name}", f"'{name}' must be an integer from {low} to {high}")

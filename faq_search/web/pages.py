@@ -13,6 +13,7 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
+from werkzeug.security import safe_join
 
 from ..search import QueryError, Searcher
 from . import errors, render
@@ -36,11 +37,15 @@ UNAVAILABLE = "搜索服务暂时不可用，请稍后再试。"
 
 
 def _static_version(filename: str) -> str:
+    # Keyed by the file served (safe_join, as send_static_file finds it), not by the URL's spelling:
+    # /static/./style.css and /static/x/../style.css are style.css too, and one entry each grew without bound.
+    path = safe_join(bp.static_folder, filename)
+    if path is None:
+        raise FileNotFoundError(filename)
     versions = current_app.extensions.setdefault("faq_static_versions", {})
-    if filename not in versions:
-        path = Path(bp.static_folder) / filename
-        versions[filename] = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
-    return versions[filename]
+    if path not in versions:
+        versions[path] = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
+    return versions[path]
 
 
 @bp.app_template_global()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import math
+from urllib.parse import parse_qsl
 
 from flask import Flask, current_app, request
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -59,8 +60,8 @@ def init_app(app: Flask, settings: Config) -> None:
         limiters = current_app.extensions["faq_rate_limiters"]
         client = client_address()
         names = {name for name in limits_of(request.method, request.path) if name in limiters}
-        # The page answers /?q= on the server, as /api/search does. The raw string: its UTF-8 is not checked yet.
-        if request.path == "/" and (b"&" + request.query_string).find(b"&q=") >= 0 and "api" in limiters:
+        # The page answers /?q= on the server, as /api/search does.
+        if request.path == "/" and "api" in limiters and _asks_a_search():
             names.add("api")
         # Take from every bucket that applies, so a refused feedback post still counts as API use.
         wait = max((limiters[name].take((client, name)) for name in sorted(names)), default=0.0)
@@ -73,6 +74,14 @@ def init_app(app: Flask, settings: Config) -> None:
         for name, value in HEADERS.items():
             response.headers.setdefault(name, value)
         return response
+
+
+def _asks_a_search() -> bool:
+    """Whether the query string holds a "q", as the page reads it (request.args: "%71" is "q" too). Parsed
+    here as request.args parses it but with U+FFFD for bytes that are not UTF-8, on which request.args
+    would raise: they are refused (400) only after the limit is taken."""
+    query = request.query_string.decode("utf-8", "replace")
+    return any(name == "q" for name, _value in parse_qsl(query, keep_blank_values=True))
 
 
 def client_address() -> str:

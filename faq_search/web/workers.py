@@ -109,6 +109,15 @@ class JsonErrorWorker(SyncWorker):
 
     started = 0.0
 
+    @classmethod
+    def check_config(cls, cfg, log):
+        # gunicorn runs a class named *SyncWorker as its threaded worker when threads > 1 and any other class as
+        # it is, so --threads was ignored without a word: refused at start instead (gunicorn prints it, exit 1).
+        if cfg.threads > 1:
+            raise RuntimeError(f"threads = {cfg.threads}: {cls.__module__}.{cls.__name__} is gunicorn's sync worker "
+                               "and serves one request at a time per process; run more processes instead "
+                               "(WEB_CONCURRENCY or --workers), behind a buffering proxy (docs/operations.md)")
+
     def handle(self, listener, client, addr):
         self.started = time.perf_counter()  # a refusal's latency runs from here: nothing was read before
         return super().handle(listener, client, addr)
