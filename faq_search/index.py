@@ -62,7 +62,7 @@ from .rerank import DEFAULT_WEIGHTS, Reranker
 
 log = logging.getLogger(__name__)
 
-__all__ = ["IndexData", "IndexError_", "BuildResult", "publish", "read_current", "load_index", "in_memory"]
+__all__ = ["IndexData", "IndexError_", "BuildResult", "publish", "read_current", "read_pointer", "published_versions", "load_index", "in_memory"]
 
 # 4: format 3 (memory-mapped .npy arrays) plus the paraphrase model and 20-feature rerankers.
 # 6: format 4 plus the LSA model and 22-feature rerankers.
@@ -830,6 +830,30 @@ def read_current(out_dir: Path) -> str | None:
     except (OSError, UnicodeDecodeError):
         return None
     return name or None
+
+
+def read_pointer(out_dir: Path) -> tuple[str | None, str | None]:
+    """(the version CURRENT names, None); or (None, what is wrong with CURRENT) when it is empty, not
+    UTF-8, unreadable, or missing although versions are published (deleted by hand or by a sync tool):
+    read_current takes all of these for "nothing published"; (None, None) when nothing is."""
+    try:
+        name = (Path(out_dir) / CURRENT).read_bytes().decode("utf-8").strip()
+    except FileNotFoundError:
+        return None, f"the pointer {CURRENT} is missing" if published_versions(out_dir) else None
+    except UnicodeDecodeError:
+        return None, f"the pointer {CURRENT} is not UTF-8"
+    except OSError as e:
+        return None, f"the pointer {CURRENT} cannot be read ({e.strerror or e})"
+    return (name, None) if name else (None, f"the pointer {CURRENT} is empty")
+
+
+def published_versions(out_dir: Path) -> list[str]:
+    """The names of the versions in ``versions/``, newest first (names start with the build time)."""
+    try:
+        return sorted((p.name for p in (Path(out_dir) / "versions").iterdir() if p.is_dir() and p.name.startswith("v")),
+                      reverse=True)
+    except OSError:
+        return []
 
 
 def rollback_command(out_dir: Path, version: str) -> str:

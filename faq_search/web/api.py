@@ -401,7 +401,8 @@ def healthz():
     s = live().get()
     if s is None:
         return {"status": "unavailable", "reason": UNAVAILABLE, "index_version": None, "articles": 0}, 503
-    refused = live().refused
-    if refused:  # still serving (200), but not what was published: the operator's check should see it
-        return {"status": "stale", "index_version": s.version, "articles": len(s), "refused_version": refused}
+    refused, pointer = live().refused, live().pointer_error
+    if refused or pointer:  # still serving (200), but not what was published: the operator's check should see it
+        body = {"status": "stale", "index_version": s.version, "articles": len(s), "refused_version": refused}
+        return {**body, "reason": pointer} if pointer else body
     return {"status": "ok", "index_version": s.version, "articles": len(s)}
