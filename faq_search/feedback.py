@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
-__all__ = ["Counts", "FeedbackStore", "FILENAME"]
+__all__ = ["Counts", "FeedbackStore", "FILENAME", "read_rows"]
 
 FILENAME = "feedback.sqlite3"
 
@@ -127,15 +127,14 @@ class FeedbackStore:
         """``sql``'s rows; when a table it reads is missing, ``fallback``'s (same parameters), else none."""
         if not self.path.exists():
             return []
-        with closing(self._connect()) as db:
-            try:
-                return db.execute(sql, params).fetchall()
-            except sqlite3.OperationalError as e:
-                if "no such table" not in str(e):
-                    raise
-                if fallback is None:  # created by a writer that has not finished yet
-                    return []
-                return self._read(fallback, params)
+        try:
+            return read_rows(self.path, sql, params, self._timeout)
+        except sqlite3.OperationalError as e:
+            if "no such table" not in str(e):
+                raise
+            if fallback is None:  # created by a writer that has not finished yet
+                return []
+            return self._read(fallback, params)
 
     def add_vote(self, query: str, article_id: str, helpful: bool, aliases: Iterable[str] = (),
                  client: str | None = None) -> tuple[Counts, bool]:
@@ -200,6 +199,31 @@ class FeedbackStore:
         """The newest left questions first."""
         rows = self._read("SELECT id, ts, query, contact FROM questions ORDER BY id DESC LIMIT ?", (limit,))
         return [{"id": i, "ts": ts, "query": q, "contact": c} for i, ts, q, c in rows]
+
+
+def read_rows(path: str | Path, sql: str, params: tuple = (), timeout: float = 5.0) -> list[tuple]:
+    """``sql``'s rows from the store at ``path``, opened read-only: never creates nor writes a file.
+    A WAL store is opened read-only only where its -shm file exists or can be created, and the last
+    connection to close removes it: a reader that may not write the directory (a group member reading
+    the 0o640 store, a read-only disk) gets "attempt to write a readonly database". Without a -wal file
+    every vote is in the main file, so it is then read as immutable (no locks: a writer that checkpoints
+    meanwhile may make it miss a vote or fail, "database disk image is malformed")."""
+    uri = Path(path).absolute().as_uri()
+    try:
+        with closing(sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=timeout)) as db:
+            return db.execute(sql, params).fetchall()
+    except sqlite3.OperationalError as e:
+        if "readonly" not in str(e) and "unable to open" not in str(e) or _size(Path(f"{path}-wal")):
+            raise
+    with closing(sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, timeout=timeout)) as db:
+        return db.execute(sql, params).fetchall()
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
 
 
 def _create_private(path: Path) -> None:

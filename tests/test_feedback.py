@@ -9,7 +9,7 @@ from contextlib import closing
 import pytest
 
 from faq_search.feedback import Counts, FeedbackStore
-from tests.conftest import assert_error
+from tests.conftest import assert_error, read_only_directory
 
 
 @pytest.fixture
@@ -238,6 +238,19 @@ def test_unwritable_store_is_a_503(app_factory, tiny_index, tmp_path):
     client = app_factory(tiny_index, FAQ_DATA_DIR=str(blocker / "data")).test_client()
     assert_error(client.post("/api/feedback", json={"article_id": "pw-login", "helpful": True}), 503, "storage_unavailable")
     assert_error(client.post("/api/question", json={"query": "能用美元吗"}), 503, "storage_unavailable")
+
+
+def test_a_read_only_data_directory_keeps_the_counts(app_factory, tiny_index, tmp_path):
+    # A read-only disk, or a reader who may not write the directory: SQLite cannot make the WAL's -shm.
+    client = app_factory(tiny_index).test_client()
+    assert client.post("/api/feedback", json={"article_id": "pw-login", "helpful": True}).status_code == 201
+    FeedbackStore(tmp_path / "data" / "feedback.sqlite3").add_question("怎么开发票")  # the writer closes last
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["feedback.sqlite3"]  # as between votes
+    with read_only_directory(tmp_path / "data"):
+        r = client.get("/api/feedback/stats")
+        assert r.status_code == 200 and r.get_json()["articles"][0]["helpful"] == 1
+        assert client.get("/api/articles/pw-login").get_json()["feedback"] == {"helpful": 1, "not_helpful": 0}
+        assert_error(client.post("/api/question", json={"query": "能用美元吗"}), 503, "storage_unavailable")
 
 
 def test_corrupt_store_does_not_hide_articles(app_factory, tiny_index, tmp_path):
