@@ -62,7 +62,7 @@ from .rerank import DEFAULT_WEIGHTS, Reranker
 
 log = logging.getLogger(__name__)
 
-__all__ = ["IndexData", "IndexError_", "BuildResult", "publish", "read_current", "read_pointer", "published_versions", "load_index", "in_memory"]
+__all__ = ["IndexData", "IndexError_", "BuildResult", "publish", "read_current", "read_pointer", "published_versions", "changed_in_place", "load_index", "in_memory"]
 
 # 4: format 3 (memory-mapped .npy arrays) plus the paraphrase model and 20-feature rerankers.
 # 6: format 4 plus the LSA model and 22-feature rerankers.
@@ -123,6 +123,8 @@ class IndexData:
     # Incremental versions: (segment data, segment article → article here (−1: removed),
     # first row number of the segment here); None for a single-segment version.
     segments: "list[tuple[IndexData, np.ndarray, int]] | None" = None
+    # Memory-mapped file's path → (device, inode, size) when loaded: see changed_in_place.
+    mapped: dict[str, tuple[int, int, int]] = field(default_factory=dict)
 
 
 @dataclass
@@ -1117,7 +1119,27 @@ def load_index(out_dir: str | Path, version: str | None = None, verify: bool = T
             data = merge_segments(data, delta, delta_meta)
     except (KeyError, ValueError, OSError) as e:
         raise IndexError_(f"index {version}: unreadable data: {e}") from None
+    for name in bulk:
+        if not name.startswith("state/"):  # the rest is mapped
+            with contextlib.suppress(OSError):
+                st = os.stat(vdir / name)
+                data.mapped[str(vdir / name)] = (st.st_dev, st.st_ino, st.st_size)
     return data
+
+
+def changed_in_place(data: IndexData) -> str | None:
+    """The first memory-mapped file of ``data`` whose size changed since it was loaded: written over in
+    place (cp, scp -r or rsync --inplace over the served version), so reading past its new end kills
+    the process (SIGBUS). A file replaced (rsync, mv) or removed does no harm: the map keeps the old one.
+    One stat per file (≈ 40: 0.1–0.3 ms)."""
+    for path, (dev, ino, size) in data.mapped.items():
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) == (dev, ino) and st.st_size != size:
+            return path
+    return None
 
 
 def _segment(vdir: Path, prefix: str, version: str, manifest: dict, meta: dict, vocab: dict,
