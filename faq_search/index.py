@@ -815,7 +815,8 @@ def build_lock(out_dir: str | Path, on_wait: Callable[[str], None] | None = None
                 on_wait(f"waiting for another build of {out_dir} ({holder or 'starting'}) to finish")
             fcntl.flock(fd, fcntl.LOCK_EX)
         os.ftruncate(fd, 0)
-        os.pwrite(fd, f"pid {os.getpid()}, since {datetime.now().astimezone():%Y-%m-%d %H:%M:%S}\n".encode(), 0)
+        # In UTC, said so: the waiting builder may run in another zone (cron, an operator's shell).
+        os.pwrite(fd, f"pid {os.getpid()}, since {datetime.now(timezone.utc):%Y-%m-%d %H:%M:%S} UTC\n".encode(), 0)
         _held_lock.append(fd)
         try:
             yield
