@@ -128,13 +128,23 @@ class FeedbackStore:
         if not self.path.exists():
             return []
         try:
-            return read_rows(self.path, sql, params, self._timeout)
+            return self._rows(sql, params)
         except sqlite3.OperationalError as e:
             if "no such table" not in str(e):
                 raise
             if fallback is None:  # created by a writer that has not finished yet
                 return []
             return self._read(fallback, params)
+
+    def _rows(self, sql: str, params: tuple) -> list[tuple]:
+        try:
+            # Read-write where it can: the last connection to close folds the -wal into the file.
+            with closing(self._connect()) as db:
+                return db.execute(sql, params).fetchall()
+        except sqlite3.OperationalError as e:
+            if "no such table" in str(e):
+                raise
+        return read_rows(self.path, sql, params, self._timeout)  # a directory it may not write (read-only disk)
 
     def add_vote(self, query: str, article_id: str, helpful: bool, aliases: Iterable[str] = (),
                  client: str | None = None) -> tuple[Counts, bool]:
