@@ -765,7 +765,7 @@ def cmd_serve(args) -> int:
 def cmd_report(args) -> int:
     import time
 
-    from .report import parse_since, render_html, render_text, report_from_files
+    from .report import FEEDBACK_FILENAME, feedback_error, parse_since, render_html, render_text, report_from_files
 
     try:
         since = time.time() - parse_since(args.since)
@@ -782,6 +782,10 @@ def cmd_report(args) -> int:
     if not (data_dir / FILENAME).is_file():
         print(f"warning: no query log {data_dir / FILENAME} (nothing searched yet, or FAQ_QUERY_LOG=0): "
               f"no searches to report", file=sys.stderr)
+    error = feedback_error(data_dir / FEEDBACK_FILENAME)
+    if error:  # else its tables would say "no feedback store", as if nobody had voted
+        print(f"warning: cannot read the feedback store {data_dir / FEEDBACK_FILENAME}: {error}: no votes reported",
+              file=sys.stderr)
     if args.index and read_current(Path(args.index)) is None:  # titles only: the report still stands on the log
         print(f"warning: no published index in {args.index} (--index, FAQ_INDEX_DIR): articles are shown by id "
               f"and votes for deleted articles are not looked for", file=sys.stderr)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bisect
 import hmac
+import logging
 import os
 import sqlite3
 import time
@@ -21,9 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
-__all__ = ["Counts", "FeedbackStore", "FILENAME"]
+__all__ = ["Counts", "FeedbackStore", "FILENAME", "read_rows"]
 
 FILENAME = "feedback.sqlite3"
+
+log = logging.getLogger(__name__)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS feedback(
@@ -82,58 +85,90 @@ class FeedbackStore:
         self.path = Path(path)
         self._clock = clock
         self._timeout = timeout
-        self._key: bytes | None = None  # the store's voter key, read once the schema is there
+        self._ready = False  # the schema is there (see _setup)
 
     def _connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.path, timeout=self._timeout)
+        # mode=rw: connecting never creates the file. A store removed while serving would come back
+        # empty, without its schema and with the umask's mode (contacts readable by all).
+        return sqlite3.connect(f"{self.path.absolute().as_uri()}?mode=rw", uri=True, timeout=self._timeout)
 
     def _setup(self) -> None:
-        """Create the schema (once per process, before its first write)."""
-        if self._key is None:
+        """Create the directory, the file (0o640) and the schema: once per process, before its first write."""
+        if not self._ready:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             _create_private(self.path)
             with closing(self._connect()) as db:
                 db.execute("PRAGMA journal_mode=WAL")
                 db.executescript(_SCHEMA)
                 db.executescript(_TOTALS)
-                self._key = db.execute("SELECT key FROM voter_key").fetchone()[0]
+            self._ready = True
 
-    def _write(self, sql: str, params: tuple) -> int:
+    def _transaction(self, work: Callable[[sqlite3.Connection], object]):
+        """``work(db)``'s result, in one write transaction. A store removed or moved away since this
+        process set it up (an operator archiving it, its directory cleared) is created again, as at
+        the first vote, rather than every later write failing until a restart."""
+        self._setup()
+        try:
+            with closing(self._connect()) as db, db:
+                return work(db)
+        except sqlite3.OperationalError as e:
+            if self.path.exists() and "no such table" not in str(e):
+                raise
+        log.warning("feedback store %s is gone: creating it again", self.path)
+        self._ready = False
         self._setup()
         with closing(self._connect()) as db, db:
-            return db.execute(sql, params).lastrowid
+            return work(db)
+
+    def _write(self, sql: str, params: tuple) -> int:
+        return self._transaction(lambda db: db.execute(sql, params).lastrowid)
 
     def _read(self, sql: str, params: tuple = (), fallback: str | None = None) -> list[tuple]:
         """``sql``'s rows; when a table it reads is missing, ``fallback``'s (same parameters), else none."""
         if not self.path.exists():
             return []
-        with closing(self._connect()) as db:
-            try:
+        try:
+            return self._rows(sql, params)
+        except sqlite3.OperationalError as e:
+            if "no such table" not in str(e):
+                raise
+            if fallback is None:  # created by a writer that has not finished yet
+                return []
+            return self._read(fallback, params)
+
+    def _rows(self, sql: str, params: tuple) -> list[tuple]:
+        try:
+            # Read-write where it can: the last connection to close folds the -wal into the file.
+            with closing(self._connect()) as db:
                 return db.execute(sql, params).fetchall()
-            except sqlite3.OperationalError as e:
-                if "no such table" not in str(e):
-                    raise
-                if fallback is None:  # created by a writer that has not finished yet
-                    return []
-                return self._read(fallback, params)
+        except sqlite3.OperationalError as e:
+            if "no such table" in str(e):
+                raise
+        return read_rows(self.path, sql, params, self._timeout)  # a directory it may not write (read-only disk)
 
     def add_vote(self, query: str, article_id: str, helpful: bool, aliases: Iterable[str] = (),
                  client: str | None = None) -> tuple[Counts, bool]:
         """Record one vote: the article's counts (with the votes under ``aliases``), and whether this vote
         is among them. ``client`` (its address) counts once per article, under a former id too; a
         repeat is kept, not counted. Without one (a script, an import) every vote counts."""
-        self._setup()
         row = (self._clock(), query, article_id, int(bool(helpful)))
-        with closing(self._connect()) as db, db:
+
+        def vote(db: sqlite3.Connection) -> bool:
             counted = client is None or self._first_vote(db, client, (article_id, *aliases))
             table = "feedback" if counted else "repeat_votes"
             db.execute(f"INSERT INTO {table}(ts, query, article_id, helpful) VALUES (?, ?, ?, ?)", row)
+            return counted
+
+        counted = self._transaction(vote)
         return self.counts(article_id, aliases), counted
 
     def _first_vote(self, db: sqlite3.Connection, client: str, ids: tuple[str, ...]) -> bool:
         """Whether ``client`` votes for the article (``ids``: its id, then former ids) for the first
         time; it is remembered as having voted. Part of the caller's transaction."""
-        tokens = [hmac.digest(self._key, f"{aid}\n{client}".encode("utf-8", "surrogateescape"), "sha256")[:16]
+        # Read per vote, not once per process: a store created again has a new key, and a worker
+        # hashing with the old one would count a client's second vote.
+        key = db.execute("SELECT key FROM voter_key").fetchone()[0]
+        tokens = [hmac.digest(key, f"{aid}\n{client}".encode("utf-8", "surrogateescape"), "sha256")[:16]
                   for aid in dict.fromkeys(ids)]
         # Written first: the write lock is taken here, so a parallel vote of the same client waits for
         # this transaction and then finds its token.
@@ -174,6 +209,31 @@ class FeedbackStore:
         """The newest left questions first."""
         rows = self._read("SELECT id, ts, query, contact FROM questions ORDER BY id DESC LIMIT ?", (limit,))
         return [{"id": i, "ts": ts, "query": q, "contact": c} for i, ts, q, c in rows]
+
+
+def read_rows(path: str | Path, sql: str, params: tuple = (), timeout: float = 5.0) -> list[tuple]:
+    """``sql``'s rows from the store at ``path``, opened read-only: never creates nor writes a file.
+    A WAL store is opened read-only only where its -shm file exists or can be created, and the last
+    connection to close removes it: a reader that may not write the directory (a group member reading
+    the 0o640 store, a read-only disk) gets "attempt to write a readonly database". Without a -wal file
+    every vote is in the main file, so it is then read as immutable (no locks: a writer that checkpoints
+    meanwhile may make it miss a vote or fail, "database disk image is malformed")."""
+    uri = Path(path).absolute().as_uri()
+    try:
+        with closing(sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=timeout)) as db:
+            return db.execute(sql, params).fetchall()
+    except sqlite3.OperationalError as e:
+        if "readonly" not in str(e) and "unable to open" not in str(e) or _size(Path(f"{path}-wal")):
+            raise
+    with closing(sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, timeout=timeout)) as db:
+        return db.execute(sql, params).fetchall()
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
 
 
 def _create_private(path: Path) -> None:

@@ -62,7 +62,7 @@ from .rerank import DEFAULT_WEIGHTS, Reranker
 
 log = logging.getLogger(__name__)
 
-__all__ = ["IndexData", "IndexError_", "BuildResult", "publish", "read_current", "load_index", "in_memory"]
+__all__ = ["IndexData", "IndexError_", "BuildResult", "publish", "read_current", "read_pointer", "published_versions", "changed_in_place", "load_index", "in_memory"]
 
 # 4: format 3 (memory-mapped .npy arrays) plus the paraphrase model and 20-feature rerankers.
 # 6: format 4 plus the LSA model and 22-feature rerankers.
@@ -123,6 +123,8 @@ class IndexData:
     # Incremental versions: (segment data, segment article → article here (−1: removed),
     # first row number of the segment here); None for a single-segment version.
     segments: "list[tuple[IndexData, np.ndarray, int]] | None" = None
+    # Memory-mapped file's path → (device, inode, size) when loaded: see changed_in_place.
+    mapped: dict[str, tuple[int, int, int]] = field(default_factory=dict)
 
 
 @dataclass
@@ -813,7 +815,8 @@ def build_lock(out_dir: str | Path, on_wait: Callable[[str], None] | None = None
                 on_wait(f"waiting for another build of {out_dir} ({holder or 'starting'}) to finish")
             fcntl.flock(fd, fcntl.LOCK_EX)
         os.ftruncate(fd, 0)
-        os.pwrite(fd, f"pid {os.getpid()}, since {datetime.now().astimezone():%Y-%m-%d %H:%M:%S}\n".encode(), 0)
+        # In UTC, said so: the waiting builder may run in another zone (cron, an operator's shell).
+        os.pwrite(fd, f"pid {os.getpid()}, since {datetime.now(timezone.utc):%Y-%m-%d %H:%M:%S} UTC\n".encode(), 0)
         _held_lock.append(fd)
         try:
             yield
@@ -830,6 +833,30 @@ def read_current(out_dir: Path) -> str | None:
     except (OSError, UnicodeDecodeError):
         return None
     return name or None
+
+
+def read_pointer(out_dir: Path) -> tuple[str | None, str | None]:
+    """(the version CURRENT names, None); or (None, what is wrong with CURRENT) when it is empty, not
+    UTF-8, unreadable, or missing although versions are published (deleted by hand or by a sync tool):
+    read_current takes all of these for "nothing published"; (None, None) when nothing is."""
+    try:
+        name = (Path(out_dir) / CURRENT).read_bytes().decode("utf-8").strip()
+    except FileNotFoundError:
+        return None, f"the pointer {CURRENT} is missing" if published_versions(out_dir) else None
+    except UnicodeDecodeError:
+        return None, f"the pointer {CURRENT} is not UTF-8"
+    except OSError as e:
+        return None, f"the pointer {CURRENT} cannot be read ({e.strerror or e})"
+    return (name, None) if name else (None, f"the pointer {CURRENT} is empty")
+
+
+def published_versions(out_dir: Path) -> list[str]:
+    """The names of the versions in ``versions/``, newest first (names start with the build time)."""
+    try:
+        return sorted((p.name for p in (Path(out_dir) / "versions").iterdir() if p.is_dir() and p.name.startswith("v")),
+                      reverse=True)
+    except OSError:
+        return []
 
 
 def rollback_command(out_dir: Path, version: str) -> str:
@@ -1093,7 +1120,27 @@ def load_index(out_dir: str | Path, version: str | None = None, verify: bool = T
             data = merge_segments(data, delta, delta_meta)
     except (KeyError, ValueError, OSError) as e:
         raise IndexError_(f"index {version}: unreadable data: {e}") from None
+    for name in bulk:
+        if not name.startswith("state/"):  # the rest is mapped
+            with contextlib.suppress(OSError):
+                st = os.stat(vdir / name)
+                data.mapped[str(vdir / name)] = (st.st_dev, st.st_ino, st.st_size)
     return data
+
+
+def changed_in_place(data: IndexData) -> str | None:
+    """The first memory-mapped file of ``data`` whose size changed since it was loaded: written over in
+    place (cp, scp -r or rsync --inplace over the served version), so reading past its new end kills
+    the process (SIGBUS). A file replaced (rsync, mv) or removed does no harm: the map keeps the old one.
+    One stat per file (≈ 40: 0.1–0.3 ms)."""
+    for path, (dev, ino, size) in data.mapped.items():
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) == (dev, ino) and st.st_size != size:
+            return path
+    return None
 
 
 def _segment(vdir: Path, prefix: str, version: str, manifest: dict, meta: dict, vocab: dict,

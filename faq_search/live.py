@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Callable
 
 from .analysis import Analyzer
-from .index import IndexError_, read_current, rollback_command
+from .index import IndexError_, published_versions, read_current, read_pointer, rollback_command
 from .search import Searcher
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,7 @@ class LiveSearcher:
         self._checked = clock()
         self.error: str | None = None
         self.refused: str | None = None  # the published version refused while another one serves
+        self.pointer_error: str | None = None  # why CURRENT names no version although versions are published
         self._analyzer = analyzer  # reused across versions built with the same dictionary
         self._listeners: list[Callable[[Searcher | None], None]] = []
         self._pid = os.getpid()  # the process the listeners were last told about
@@ -107,9 +108,15 @@ class LiveSearcher:
 
     def refresh(self, force: bool = False) -> bool:
         """Load the published version if it is new; True when a swap happened."""
-        version = read_current(self.index_dir)
+        version, problem = read_pointer(self.index_dir)
+        if problem != self.pointer_error:  # said once, not at every check
+            self._pointer_changed(problem)
+            if problem and self._searcher is None:
+                if self._fall_back(None, problem):
+                    return True
+                log.error("%s and no published version is sound: answering 503 until one is published", self.error)
         if version is None:
-            if self._searcher is None and self.error is None:  # said once, not at every check
+            if problem is None and self._searcher is None and self.error is None:  # said once, not at every check
                 self.error = f"no published index in {self.index_dir}"
                 log.warning("%s (run build_index.py); answering 503 until one is published", self.error)
             return False
@@ -139,14 +146,23 @@ class LiveSearcher:
         log.info("serving index version %s (%d articles)", searcher.version, len(searcher))
         self._notify()
 
-    def _fall_back(self, refused: str) -> bool:
+    def _pointer_changed(self, problem: str | None) -> None:
+        """Note that CURRENT names no version (``problem``: why), or does again. Unnoticed, a replica
+        would say ok until its next restart, which would then find nothing to serve."""
+        if problem:
+            self.error = f"{problem} in {self.index_dir}"
+            if self._searcher is not None:
+                log.error("%s: still serving %s, but a restart would serve the newest sound version in versions/: "
+                          "publish a version (build_index.py) or point it at this one again (%s)", self.error,
+                          self._searcher.version, rollback_command(self.index_dir, self._searcher.version))
+        elif self.pointer_error and self.error == f"{self.pointer_error} in {self.index_dir}":
+            self.error = None
+        self.pointer_error = problem
+
+    def _fall_back(self, refused: str | None, problem: str | None = None) -> bool:
         """Serve the newest sound version built before ``refused`` (what it replaced, when it was
-        published normally; any version when the pointer names none). Names start with the build time."""
-        try:
-            names = sorted((p.name for p in (self.index_dir / "versions").iterdir()
-                            if p.is_dir() and p.name.startswith("v")), reverse=True)
-        except OSError:
-            return False
+        published normally; any version when the pointer names none, or none at all: ``problem``)."""
+        names = published_versions(self.index_dir)
         if refused in names:
             names = names[names.index(refused) + 1:]
         for name in names:
@@ -158,7 +174,8 @@ class LiveSearcher:
             error = self.error
             self._serve(searcher)
             self.error, self.refused = error, refused
-            log.error("serving the older version %s while the published %s is refused: publish a sound "
-                      "version (build_index.py) or roll back (%s)", name, refused, rollback_command(self.index_dir, name))
+            log.error("serving the %s version %s while %s: publish a sound version (build_index.py) or roll back (%s)",
+                      "older" if refused else "newest sound", name, problem or f"the published {refused} is refused",
+                      rollback_command(self.index_dir, name))
             return True
         return False

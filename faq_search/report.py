@@ -18,10 +18,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Iterable
 
-from .feedback import _merge_aliases
+from .feedback import _merge_aliases, read_rows
 from .querylog import FOLD_SECONDS
 
-__all__ = ["Report", "parse_since", "build_report", "settled_searches", "read_feedback", "read_votes", "read_orphaned_votes",
+__all__ = ["Report", "parse_since", "build_report", "settled_searches", "read_feedback", "read_votes", "read_orphaned_votes", "feedback_error",
            "report_from_files", "render_text", "render_html"]
 
 # The feedback store is written by the web app (faq_search/feedback.py); the report only reads it.
@@ -80,18 +80,15 @@ def read_feedback(path: str | Path, since: float, aliases: dict[str, str] | None
     path = Path(path)
     if not path.exists():
         return None
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     try:
-        rows = conn.execute(
+        rows = read_rows(
             # Every id, "not helpful" or not: a former id's "not helpful" votes join the article's helpful ones.
-            "SELECT article_id, SUM(helpful = 0), SUM(helpful != 0) FROM feedback WHERE ts >= ? "
+            path, "SELECT article_id, SUM(helpful = 0), SUM(helpful != 0) FROM feedback WHERE ts >= ? "
             "GROUP BY article_id ORDER BY 2 DESC, 3 ASC, 1",
             (since,),
-        ).fetchall()
-    except sqlite3.DatabaseError:  # no feedback table yet, or not a database
+        )
+    except sqlite3.DatabaseError:  # no feedback table yet, or unreadable (feedback_error says why)
         return None
-    finally:
-        conn.close()
     rows = [(str(a), int(n), int(h)) for a, n, h in rows]
     if aliases:  # sorted as all_counts sorts its rows: most of the first count, fewest of the second
         rows = _merge_aliases(rows, aliases)
@@ -104,15 +101,11 @@ def read_votes(path: str | Path, since: float, aliases: dict[str, str] | None = 
     path = Path(path)
     if not path.exists():
         return []
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     try:
-        rows = conn.execute(
-            "SELECT query, article_id, COUNT(*) FROM feedback WHERE ts >= ? AND helpful != 0 "
-            "GROUP BY query, article_id", (since,)).fetchall()
+        rows = read_rows(path, "SELECT query, article_id, COUNT(*) FROM feedback WHERE ts >= ? AND helpful != 0 "
+                         "GROUP BY query, article_id", (since,))
     except sqlite3.DatabaseError:
         return []
-    finally:
-        conn.close()
     votes, aliases = Counter(), aliases or {}
     for q, a, n in rows:
         votes[(str(q), aliases.get(a, str(a)))] += int(n)
@@ -125,15 +118,23 @@ def read_orphaned_votes(path: str | Path, known: set[str]) -> list[tuple[str, in
     path = Path(path)
     if not path.exists():
         return None
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     try:
-        rows = conn.execute("SELECT article_id, SUM(helpful != 0), SUM(helpful = 0) FROM feedback "
-                            "GROUP BY article_id").fetchall()
+        rows = read_rows(path, "SELECT article_id, SUM(helpful != 0), SUM(helpful = 0) FROM feedback GROUP BY article_id")
     except sqlite3.DatabaseError:
         return None
-    finally:
-        conn.close()
     return sorted(((str(a), int(h), int(n)) for a, h, n in rows if a not in known), key=lambda r: (-r[1] - r[2], r[0]))
+
+
+def feedback_error(path: str | Path) -> str | None:
+    """SQLite's error reading the feedback store at ``path`` (a corrupt file, one this user may not
+    read), which the read_* functions take for no store; None when it reads, or holds no votes yet."""
+    try:
+        read_rows(path, "SELECT COUNT(*) FROM feedback")
+    except sqlite3.OperationalError as e:
+        return None if "no such table" in str(e) or not Path(path).exists() else str(e)
+    except sqlite3.DatabaseError as e:
+        return str(e)
+    return None
 
 
 def _period_label(ts: float, weekly: bool) -> str:

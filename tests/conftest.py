@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -160,6 +161,24 @@ def assert_error(response, status: int, code: str) -> dict:
     assert body["error"]["code"] == code
     assert isinstance(body["error"]["message"], str) and body["error"]["message"]
     return body
+
+
+@contextlib.contextmanager
+def read_only_directory(path: Path):
+    """``path`` unwritable by this process while in the block: mode 0o555, and for root, whom modes do not
+    stop, the immutable attribute (the test is skipped where chattr cannot set it)."""
+    mode = path.stat().st_mode & 0o7777
+    path.chmod(0o555)
+    as_root = os.geteuid() == 0
+    if as_root and (not shutil.which("chattr") or subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode):
+        path.chmod(mode)
+        pytest.skip("running as root and chattr +i is not available here")
+    try:
+        yield path
+    finally:
+        if as_root:
+            subprocess.run(["chattr", "-i", str(path)], check=True)
+        path.chmod(mode)
 
 
 # --- real servers (tests marked e2e) ---------------------------------------------------------------

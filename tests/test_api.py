@@ -1,5 +1,7 @@
 import json
 import logging
+import os
+import shutil
 
 import pytest
 
@@ -139,6 +141,31 @@ def test_categories_with_counts(client):
 def test_healthz(client):
     body = client.get("/healthz").get_json()
     assert body["status"] == "ok" and body["articles"] == 4 and body["index_version"]
+
+
+def test_healthz_says_when_the_served_version_is_written_over_in_place(client, tiny_index, caplog):
+    # cp, scp -r or rsync --inplace over the served version: its mapped files change size under the workers,
+    # whose searches then die of SIGBUS. (A file grown here: one cut short would crash the test's process.)
+    version = client.get("/healthz").get_json()["index_version"]
+    rows = tiny_index / "versions" / version / "rows.txt"
+    size = rows.stat().st_size
+    with open(rows, "ab") as f:
+        f.write(b"x")
+    try:
+        for _ in range(2):
+            r = client.get("/healthz")
+            assert r.status_code == 503 and r.get_json()["status"] == "damaged" and r.get_json()["index_version"] == version
+            assert str(tiny_index) not in r.get_data(as_text=True)
+        assert caplog.text.count(f"index version {version} was written over while served ({rows} changed size") == 1
+    finally:
+        os.truncate(rows, size)
+    assert client.get("/healthz").get_json()["status"] == "ok"
+    # A file replaced by a rename (rsync, mv) leaves the map on the old one: no harm.
+    shutil.copy(rows, rows.with_name("rows.new"))
+    with open(rows.with_name("rows.new"), "ab") as f:
+        f.write(b"x")
+    os.replace(rows.with_name("rows.new"), rows)
+    assert client.get("/healthz").status_code == 200
 
 
 def test_no_index_gives_503_json_and_recovers(app_factory, tmp_path, make_corpus, tiny_analyzer):

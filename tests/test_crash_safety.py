@@ -8,11 +8,13 @@ its new version directory appears, while a reader keeps loading whatever CURRENT
 import json
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
 import threading
 import time
+from datetime import datetime, timezone
 
 import pytest
 
@@ -232,6 +234,9 @@ def test_a_build_waits_for_the_running_one_then_publishes_the_corpus_as_it_is_th
         while not waited and time.monotonic() < deadline:
             time.sleep(0.01)
         assert waited and f"pid {os.getpid()}" in waited[0] and "waiting for another build" in waited[0]
+        since = re.search(r"since (\S+ \S+) UTC\)", waited[0])  # with its zone: the holder's may not be ours
+        assert since and abs(datetime.strptime(since[1], "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc).timestamp()
+                             - time.time()) < 600
         assert read_current(out) == first and not done  # it waits: read nothing, published nothing
         # The corpus changes while it waits: it must build what is there once its turn comes.
         path = corpus / "articles" / "withdraw" / "fee.md"

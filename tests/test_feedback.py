@@ -1,6 +1,7 @@
 """Votes ("was this helpful?") and left questions: the SQLite store and its API."""
 
 import os
+import shutil
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
@@ -8,7 +9,7 @@ from contextlib import closing
 import pytest
 
 from faq_search.feedback import Counts, FeedbackStore
-from tests.conftest import assert_error
+from tests.conftest import assert_error, read_only_directory
 
 
 @pytest.fixture
@@ -95,6 +96,30 @@ def test_the_store_is_created_unreadable_to_others_whatever_the_umask(store, uma
     store.path.chmod(0o660)
     FeedbackStore(store.path).add_vote("q", "tr-wrong", True)
     assert store.path.stat().st_mode & 0o777 == 0o660
+
+
+@pytest.mark.parametrize("remove", ["store", "directory"])
+def test_a_store_removed_while_serving_is_created_again(store, remove, caplog):
+    # An operator archiving the store (rm, mv) or clearing the data directory while the workers serve.
+    other = FeedbackStore(store.path)  # another worker, set up before
+    store.add_vote("q", "pw-login", True, client="10.0.0.1")
+    other.add_question("怎么开发票", "138xxxx0000")
+    if remove == "store":
+        for p in store.path.parent.glob(store.path.name + "*"):
+            p.unlink()
+    else:
+        shutil.rmtree(store.path.parent)
+    saved = os.umask(0o022)
+    try:
+        other.add_question("能用美元吗")
+        assert store.add_vote("q", "pw-login", True, client="10.0.0.1") == (Counts(1, 0), True)
+    finally:
+        os.umask(saved)
+    assert store.path.stat().st_mode & 0o777 == 0o640  # as at the first vote, not the umask's 0o644
+    # Both hash clients with the new store's key: the client's second vote is not counted.
+    assert other.add_vote("q", "pw-login", False, client="10.0.0.1") == (Counts(1, 0), False)
+    assert [q["query"] for q in store.questions()] == ["能用美元吗"]
+    assert "is gone: creating it again" in caplog.text
 
 
 def test_left_questions_are_kept_newest_first(store):
@@ -213,6 +238,19 @@ def test_unwritable_store_is_a_503(app_factory, tiny_index, tmp_path):
     client = app_factory(tiny_index, FAQ_DATA_DIR=str(blocker / "data")).test_client()
     assert_error(client.post("/api/feedback", json={"article_id": "pw-login", "helpful": True}), 503, "storage_unavailable")
     assert_error(client.post("/api/question", json={"query": "能用美元吗"}), 503, "storage_unavailable")
+
+
+def test_a_read_only_data_directory_keeps_the_counts(app_factory, tiny_index, tmp_path):
+    # A read-only disk, or a reader who may not write the directory: SQLite cannot make the WAL's -shm.
+    client = app_factory(tiny_index).test_client()
+    assert client.post("/api/feedback", json={"article_id": "pw-login", "helpful": True}).status_code == 201
+    FeedbackStore(tmp_path / "data" / "feedback.sqlite3").add_question("怎么开发票")  # the writer closes last
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["feedback.sqlite3"]  # as between votes
+    with read_only_directory(tmp_path / "data"):
+        r = client.get("/api/feedback/stats")
+        assert r.status_code == 200 and r.get_json()["articles"][0]["helpful"] == 1
+        assert client.get("/api/articles/pw-login").get_json()["feedback"] == {"helpful": 1, "not_helpful": 0}
+        assert_error(client.post("/api/question", json={"query": "能用美元吗"}), 503, "storage_unavailable")
 
 
 def test_corrupt_store_does_not_hide_articles(app_factory, tiny_index, tmp_path):

@@ -1,5 +1,6 @@
 """LiveSearcher: following the CURRENT pointer; in the background, a new version never stalls get()."""
 
+import shutil
 import threading
 import time
 
@@ -8,7 +9,7 @@ import pytest
 from faq_search import live as live_module
 from faq_search.build import build_index
 from faq_search.live import LiveSearcher
-from tests.conftest import TINY_ARTICLES
+from tests.conftest import TINY_ARTICLES, build_app
 
 EXTRA = {"id": "pts", "question": "积分怎么兑换？", "category": "password", "answer": "在积分中心选择商品兑换。"}
 
@@ -85,3 +86,34 @@ def test_listeners_hear_of_each_swap_and_a_failing_one_stops_nothing(make_corpus
                      analyzer=tiny_analyzer).version
     assert live.get().version == v2 and heard == [v2]
     assert "index listener failed" in caplog.text
+
+
+
+def test_a_pointer_naming_no_version_is_reported_and_a_restart_serves_the_newest_sound_one(
+        make_corpus, tmp_path, tiny_analyzer, caplog):
+    out = tmp_path / "ix"
+    v1 = build_index(make_corpus(), out, analyzer=tiny_analyzer).version
+    client = build_app(out, tmp_path / "data", tiny_analyzer).test_client()
+    newer = out / "versions" / "v99990101T000000000000Z-broken00"  # a newer version that is not sound
+    shutil.copytree(out / "versions" / v1, newer)
+    (newer / "vocab.json").write_text("{}", "utf-8")
+    for name, pointer in [("deleted", None), ("empty", b""), ("not UTF-8", b"\xff\xfe")]:
+        caplog.clear()
+        # A person or a sync tool deletes or mangles the pointer: still serving, but /healthz and the log say so.
+        if pointer is None:
+            (out / "CURRENT").unlink()
+        else:
+            (out / "CURRENT").write_bytes(pointer)
+        for _ in range(2):
+            body = client.get("/healthz").get_json()
+            assert body["status"] == "stale" and body["index_version"] == v1 and body["refused_version"] is None, name
+            assert body["reason"].startswith("the pointer CURRENT is ") and str(out) not in body["reason"], name
+        assert caplog.text.count(f"still serving {v1}") == 1, name
+        # A restart serves the newest sound version, with the command that points CURRENT at it.
+        live = LiveSearcher(out, interval=0.0, analyzer=tiny_analyzer, background=False)
+        assert live.get().version == v1 and live.pointer_error == body["reason"], name
+        assert f"serving the newest sound version {v1} while the pointer CURRENT is" in caplog.text, name
+        assert f"mv {out / 'CURRENT.rollback'} {out / 'CURRENT'}" in caplog.text, name
+        (out / "CURRENT").write_text(v1 + "\n")
+        assert client.get("/healthz").get_json() == {"status": "ok", "index_version": v1, "articles": 4}
+        assert live.get().version == v1 and live.pointer_error is None and live.error is None

@@ -9,9 +9,10 @@ import pytest
 
 from faq_search.build import build_index
 from faq_search.cli import main
+from faq_search.feedback import FeedbackStore
 from faq_search.report import (build_report, normalize_query, parse_since, read_feedback, read_votes, render_html,
                                 render_text)
-from tests.conftest import TINY_ARTICLES
+from tests.conftest import TINY_ARTICLES, read_only_directory
 
 DAY = 86400
 # Noon UTC: the same calendar day in every time zone from UTC-11 to UTC+11.
@@ -94,6 +95,22 @@ def test_read_feedback_ranks_articles_by_not_helpful_votes(tmp_path):
     assert read_feedback(tmp_path / "missing.sqlite3", since=0) is None
     (tmp_path / "empty.sqlite3").write_bytes(b"")
     assert read_feedback(tmp_path / "empty.sqlite3", since=0) is None  # no table yet
+
+
+def test_a_store_that_cannot_be_read_is_said_and_a_read_only_directory_is_read(tiny_index, tmp_path, capsys):
+    data = tmp_path / "data"
+    store = FeedbackStore(data / "feedback.sqlite3")
+    store.add_vote("忘记支付密码", "pw-pay", False)
+    store.add_question("能用美元吗")  # the writer closes last: no -wal or -shm is left, as between votes
+    report = ["report", "--since", "7d", "--data-dir", str(data), "--index", str(tiny_index)]
+    with read_only_directory(data):  # a reader in the 0640 store's group, who may not write the directory
+        assert main(report) == 0
+    out, err = capsys.readouterr()
+    assert re.search(r"1\. +1 +0  pw-pay", out) and "feedback store" not in err
+    (data / "feedback.sqlite3").write_bytes(b"not a database " * 1000)
+    assert main(report) == 0
+    out, err = capsys.readouterr()
+    assert f"warning: cannot read the feedback store {data / 'feedback.sqlite3'}: file is not a database" in err
 
 
 def test_text_report_sections():

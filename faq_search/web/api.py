@@ -14,6 +14,7 @@ from werkzeug.exceptions import NotFound
 
 from ..completions import index_suggester, load_completions
 from ..feedback import FeedbackStore
+from ..index import changed_in_place
 from ..redact import redact
 from ..search import QueryError, Searcher
 from ..suggest import Suggester
@@ -111,6 +112,7 @@ def payloads_for(app, s: Searcher) -> SearchPayloads:
 # What the public is told while no version serves; the reason (paths included) goes to the log and
 # /admin/stats, not to every client.
 UNAVAILABLE = "no index version is being served; the operator is told why in the server log"
+DAMAGED = "the served index version's files were written over while served; the operator is told in the server log"
 
 
 def searcher() -> Searcher:
@@ -396,12 +398,25 @@ def leave_question():
     return {"status": "received"}, 201
 
 
+# The versions this process has said are damaged (once each, not at every probe).
+_DAMAGED_SAID: set[str] = set()
+
+
 @bp.get("/healthz")
 def healthz():
     s = live().get()
     if s is None:
         return {"status": "unavailable", "reason": UNAVAILABLE, "index_version": None, "articles": 0}, 503
-    refused = live().refused
-    if refused:  # still serving (200), but not what was published: the operator's check should see it
-        return {"status": "stale", "index_version": s.version, "articles": len(s), "refused_version": refused}
+    changed = changed_in_place(s.data)
+    if changed:  # searches now kill the workers (SIGBUS) while this answers: the balancer must see it
+        if s.version not in _DAMAGED_SAID:
+            _DAMAGED_SAID.add(s.version)
+            log.error("index version %s was written over while served (%s changed size since it was loaded): "
+                      "searches crash the workers; restart the server, which refuses a corrupt version; ship "
+                      "versions as new directories, never into the served one", s.version, changed)
+        return {"status": "damaged", "reason": DAMAGED, "index_version": s.version, "articles": len(s)}, 503
+    refused, pointer = live().refused, live().pointer_error
+    if refused or pointer:  # still serving (200), but not what was published: the operator's check should see it
+        body = {"status": "stale", "index_version": s.version, "articles": len(s), "refused_version": refused}
+        return {**body, "reason": pointer} if pointer else body
     return {"status": "ok", "index_version": s.version, "articles": len(s)}
