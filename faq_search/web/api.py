@@ -398,8 +398,19 @@ def leave_question():
     return {"status": "received"}, 201
 
 
-# The versions this process has said are damaged (once each, not at every probe).
-_DAMAGED_SAID: set[str] = set()
+DAMAGE_CHECK_SECONDS = 1.0  # a probe a second at most stats the files: /healthz stays the trivial endpoint
+
+
+def _changed_in_place(s: Searcher) -> tuple[str | None, bool]:
+    """changed_in_place for the served version, looked at most every DAMAGE_CHECK_SECONDS (≈ 40 stats,
+    0.1–0.3 ms: as much again as a health check), and whether this process has said it before."""
+    checks = current_app.extensions.setdefault("faq_damage_checks", {})  # version → [when, changed, said]
+    now = time.monotonic()
+    check = checks.get(s.version)
+    if check is None or now - check[0] >= DAMAGE_CHECK_SECONDS:
+        check = checks[s.version] = [now, changed_in_place(s.data), bool(check and check[2])]
+    said, check[2] = check[2], check[2] or check[1] is not None
+    return check[1], said
 
 
 @bp.get("/healthz")
@@ -407,10 +418,9 @@ def healthz():
     s = live().get()
     if s is None:
         return {"status": "unavailable", "reason": UNAVAILABLE, "index_version": None, "articles": 0}, 503
-    changed = changed_in_place(s.data)
+    changed, said = _changed_in_place(s)
     if changed:  # searches now kill the workers (SIGBUS) while this answers: the balancer must see it
-        if s.version not in _DAMAGED_SAID:
-            _DAMAGED_SAID.add(s.version)
+        if not said:  # once a version, not at every probe
             log.error("index version %s was written over while served (%s changed size since it was loaded): "
                       "searches crash the workers; restart the server, which refuses a corrupt version; ship "
                       "versions as new directories, never into the served one", s.version, changed)
