@@ -666,6 +666,23 @@ def test_text_contrast_meets_wcag_aa(page):
     ratios += page.eval_on_selector_all(".primary-button, .hit-matched", CONTRAST_JS)
     # Edges of what takes input, ≥ 3:1 (a vote button; the form's fields).
     rings += page.eval_on_selector_all(".feedback-button, #ask-form textarea", CONTRAST_JS, "borderTopColor")
+    assert page.evaluate("getComputedStyle(document.querySelector('.channel-more a')).textDecorationLine") == "underline"
+    page.type_query("提现多久到账")  # its second hit matched 取现: highlighted in 匹配到
+    page.wait_for_selector(".hit-matched mark", state="attached")
+    ratios += page.eval_on_selector_all(".hit-matched mark", CONTRAST_JS)
+    # The completion Enter picks and the current chip: an edge ≥ 3:1; in forced colours, the selection's.
+    page.type_query("mima")
+    page.wait_for_selector("#suggestions:not([hidden]) [role=option]")
+    page.keyboard.press("ArrowDown")
+    rings += page.eval_on_selector_all('.suggestion[aria-selected="true"]', CONTRAST_JS, "outlineColor")
+    rings += page.eval_on_selector_all('.chip[aria-current="true"]', CONTRAST_JS, "borderTopColor")
+    page.emulate_media(forced_colors="active")
+    told = page.evaluate("""() => { const probe = document.body.appendChild(document.createElement('i'));
+      probe.style.backgroundColor = 'Highlight';
+      return ['.suggestion[aria-selected="true"]', '.chip[aria-current]', '.suggestion[aria-selected="false"]', '.chip:not([aria-current])']
+        .map(s => getComputedStyle(document.querySelector(s)).backgroundColor === getComputedStyle(probe).backgroundColor); }""")
+    assert told == [True, True, False, False], told
+    page.emulate_media(forced_colors="none")
     page.open("/agent?q=" + urllib.request.quote("钱转错人了咋办"))
     page.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId === 'transfer-wrong-recipient'")
     ratios += page.eval_on_selector_all(".agent-count, .agent-item-meta, .copy-button, .detail-meta dt, .badge", CONTRAST_JS)
