@@ -1009,17 +1009,19 @@ def test_agent_copies_nothing_when_no_article_is_shown(browser, site):
         context.close()
 
 
+SEARCHES = re.compile(r".*/api/search\?.*")
+
+
 def fail_searches(p: Page, status: int, **headers):
     """Answers every /api/search with `status` from now on, in the API's error shape."""
     code = {429: "rate_limited", 500: "internal_error", 503: "unavailable"}[status]
     body = '{"error": {"code": "%s", "message": "too many requests; slow down"}}' % code
-    p.route(re.compile(r".*/api/search\?.*"), lambda route: route.fulfill(
-        status=status, body=body, content_type="application/json", headers=headers))
+    p.route(SEARCHES, lambda route: route.fulfill(status=status, body=body, content_type="application/json", headers=headers))
 
 
 def forget_failed_loads(p: Page):
-    # Chromium logs each non-2xx response as a console error; those were the point here.
-    p.errors[:] = [e for e in p.errors if "the server responded with a status of" not in e]
+    # Chromium logs each non-2xx response, and each request made offline, as a console error; those were the point here.
+    p.errors[:] = [e for e in p.errors if "the server responded with a status of" not in e and "ERR_INTERNET_DISCONNECTED" not in e]
 
 
 @pytest.mark.parametrize("status, headers, message", [(429, {"Retry-After": "7"}, "请求太频繁，请 7 秒后再试。"),
@@ -1055,6 +1057,11 @@ def test_agent_search_error_is_not_an_empty_list(page):
     assert page.inner_text("#agent-detail .notice") == "请求太频繁，请 3 秒后再试。"
     # Said as an alert; the polite region no longer holds the article shown before.
     assert page.get_attribute("#agent-detail .notice", "role") == "alert" and page.inner_text("#agent-announce") == ""
+    page.unroute(SEARCHES)
+    page.context.set_offline(True)  # the connection is named, not the service
+    page.keyboard.type("到账")
+    page.wait_for_function("() => document.querySelector('#agent-detail .notice').textContent === '网络连接失败，请检查网络后重试。'")
+    page.context.set_offline(False)
     forget_failed_loads(page)
 
 
