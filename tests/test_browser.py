@@ -341,6 +341,8 @@ def test_category_chips_narrow_results(page):
     page.click('.chip[data-category="service"]')
     page.wait_for_selector("#browse:not([hidden])")
     assert page.inner_text("#browse-title") == "联系客服 显示 1–4，共 10 篇" and page.inner_text("#browse-more") == "更多（还有 6 篇）"
+    assert page.text_content("#status") == "联系客服：显示 1–4，共 10 篇" and page.title() == "联系客服 - 易钱包帮助中心"
+    assert page.is_hidden("#results")
     assert page.locator("#browse-list a").all_inner_texts() == every[:4]
     fourth = page.locator("#browse-list li").nth(3)
     assert (fourth.get_attribute("aria-posinset"), fourth.get_attribute("aria-setsize")) == ("4", "10")
@@ -693,9 +695,16 @@ def test_text_contrast_meets_wcag_aa(page):
 
 def test_keyboard_suggestions_results_and_escape(page):
     page.open("/")
-    page.type_query("mima")
+    assert page.is_hidden("#results")  # no empty 搜索结果 to land on
+    page.evaluate(RECORD_STATUS_JS)
+    page.type_query("mima", delay=150)
     page.wait_for_selector("#suggestions:not([hidden]) [role=option]")
+    # The status line is said once typing pauses, not at each key.
+    page.wait_for_function("() => window.__said.length > 0")
+    page.wait_for_timeout(300)
+    assert len(page.evaluate("window.__said")) == 1, page.evaluate("window.__said")
     assert page.get_attribute("#q", "role") == "combobox" and page.get_attribute("#q", "aria-expanded") == "true"
+    sync_api.expect(page.locator("#q")).to_have_accessible_description("边输入边显示答案。上下方向键选择建议或答案，回车打开，Esc 清除。")
     assert page.get_attribute("#suggestions", "role") == "listbox"
     options = page.locator("#suggestions [role=option]").all_inner_texts()
     assert options and all("密" in o for o in options)
@@ -708,6 +717,7 @@ def test_keyboard_suggestions_results_and_escape(page):
     assert page.input_value("#q") == chosen
     page.wait_for_function("q => document.querySelector('#hits > li .hit-question') && document.querySelector('#hits > li .hit-question').textContent === q", arg=chosen)
     assert page.is_hidden("#suggestions") and page.get_attribute("#q", "aria-expanded") == "false"
+    assert page.text_content("#status").startswith("找到")  # a completion chosen: said at once
     page.keyboard.press("ArrowDown")  # from the box into the results
     assert page.evaluate("document.activeElement.id") == "hit-0"
     page.keyboard.press("ArrowDown")
@@ -720,7 +730,7 @@ def test_keyboard_suggestions_results_and_escape(page):
     page.keyboard.press("Escape")  # clears
     assert page.input_value("#q") == ""
     page.wait_for_selector("#popular:not([hidden])")
-    assert page.locator("#hits > li").count() == 0
+    assert page.locator("#hits > li").count() == 0 and page.is_hidden("#results")
 
 
 def test_pinyin_initials_suggest_without_a_search_hit(page):
@@ -739,7 +749,7 @@ def test_pinyin_initials_suggest_without_a_search_hit(page):
     assert page.text_content("#status").startswith("你是不是想问：")
     page.type_query("现")  # one character: no answer is claimed, related questions are listed
     page.wait_for_selector("#maybe-title:not([hidden])")
-    assert "个可能相关的问题" in page.text_content("#status")
+    page.wait_for_function("() => document.getElementById('status').textContent.includes('个可能相关的问题')")  # typing paused
 
 
 def test_pinyin_of_a_domain_word_is_answered_by_search(page):
@@ -1010,6 +1020,9 @@ def test_agent_copies_nothing_when_no_article_is_shown(browser, site):
 
 
 SEARCHES = re.compile(r".*/api/search\?.*")
+# Records every text the status line (a live region: each write is said) is given, in window.__said.
+RECORD_STATUS_JS = """() => { window.__said = []; const s = document.getElementById('status');
+  new MutationObserver(() => window.__said.push(s.textContent)).observe(s, {childList: true, characterData: true, subtree: true}); }"""
 
 
 def fail_searches(p: Page, status: int, **headers):
@@ -1036,6 +1049,88 @@ def test_search_errors_are_told_in_chinese(page, status, headers, message):
     page.keyboard.type("了")
     page.wait_for_function("m => document.getElementById('status').textContent === m", arg=message)
     assert page.locator("#hits > li").count() == 0 and page.is_hidden("#no-answer")
+    forget_failed_loads(page)
+
+
+def test_a_slow_search_is_said_given_up_and_never_outrun(page):
+    page.open("/")
+    page.type_query("提现多久到账")
+    wait_for_hits(page, "topup-withdraw-withdraw-arrival")
+    page.wait_for_function("() => document.getElementById('status').textContent.startsWith('找到')")  # once typing paused
+    held = []
+    page.route(SEARCHES, lambda route: held.append(route))  # a connection that never answers
+    page.evaluate("FAQ.timeoutMs = 1000")
+    page.evaluate(RECORD_STATUS_JS)
+    page.fill("#q", "转账转错人了怎么办")
+    page.keyboard.press("Enter")
+    # The answers of the question before stay under the new one meanwhile: marked busy at once, then dimmed
+    # and said to be stale (正在搜索…, once however many keys are typed), given up at the timeout.
+    assert page.get_attribute("#results", "aria-busy") == "true" and page.hit_ids()[0] == "topup-withdraw-withdraw-arrival"
+    page.wait_for_function("() => document.getElementById('status').textContent === '正在搜索…'")
+    assert page.evaluate("getComputedStyle(document.getElementById('results')).opacity") == "0.5"
+    page.keyboard.type("呢")
+    page.wait_for_selector("#status.status-error")
+    assert page.evaluate("window.__said") == ["正在搜索…", "等了 1 秒仍没有回应，请检查网络或稍后再试。"]
+    assert page.input_value("#q") == "转账转错人了怎么办呢" and page.get_attribute("#results", "aria-busy") is None
+    # Offline: the connection is named, not the service; Enter tries again once it is back.
+    page.unroute(SEARCHES)
+    page.context.set_offline(True)
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.getElementById('status').textContent === '网络连接失败，请检查网络后重试。'")
+    page.context.set_offline(False)
+    page.keyboard.press("Enter")
+    wait_for_hits(page, "transfer-wrong-recipient")
+    # Back to what is shown while a search for other text is under way: that one is dropped, its late answer too.
+    page.route(SEARCHES, lambda route: held.append(route))
+    page.keyboard.type("吗")
+    page.wait_for_function("() => document.getElementById('results').getAttribute('aria-busy') === 'true'")
+    page.keyboard.press("Backspace")
+    page.wait_for_function("() => !document.getElementById('results').hasAttribute('aria-busy')")
+    for route in held:
+        route.fallback()
+    page.wait_for_timeout(300)
+    assert page.evaluate("[document.getElementById('main').dataset.query, document.getElementById('q').value]") == ["转账转错人了怎么办呢"] * 2
+    assert page.hit_ids()[0] == "transfer-wrong-recipient" and page.url.endswith(urllib.parse.quote("转账转错人了怎么办呢"))
+    page.unroute(SEARCHES)
+    forget_failed_loads(page)
+
+
+def test_what_the_visitor_did_on_a_page_opened_with_a_question_is_kept(page):
+    # A slow phone: the server's answers are read, one opened, before the API's answer (votes and all) comes.
+    held = []
+    page.route(SEARCHES, lambda route: held.append(route))
+    opened = "() => [...document.querySelectorAll('#hits > li')].filter(li => li.querySelector('details').open).map(li => li.dataset.id)"
+    focused = "() => document.activeElement.closest('#hits > li')?.dataset.id"
+    for reordered in (False, True):
+        held.clear()
+        with page.expect_request(SEARCHES):  # the script has asked the API
+            page.open("/?q=" + urllib.parse.quote("提现多久到账"))
+        page.evaluate("document.querySelectorAll('#hits > li').forEach(li => li.served = true)")
+        page.focus("#q")
+        for key in ("ArrowDown", "ArrowDown", "Enter"):
+            page.keyboard.press(key)
+        before = page.evaluate(opened), page.evaluate(focused)
+        assert len(before[0]) == 2 and before[1] == before[0][1] and page.get_attribute("#results", "aria-busy") is None
+        assert len(held) == 1
+        for route in held:
+            if reordered:  # the index changed meanwhile: the list is new, what was open and the focus kept by article
+                response = route.fetch()
+                body = response.json()
+                body["results"].reverse()
+                route.fulfill(response=response, json=body)
+            else:
+                route.fallback()
+        page.wait_for_selector("#hits .feedback", state="attached")
+        assert (page.evaluate(opened) if not reordered else sorted(page.evaluate(opened))) == (before[0] if not reordered else sorted(before[0]))
+        assert page.evaluate(focused) == before[1]
+        assert page.evaluate("[...document.querySelectorAll('#hits > li')].every(li => li.served)") is not reordered
+    # The API failing then leaves the server's answers as they are.
+    page.unroute(SEARCHES)
+    fail_searches(page, 503)
+    page.open("/?q=" + urllib.parse.quote("提现多久到账"))
+    page.wait_for_load_state("networkidle")
+    assert page.hit_ids()[0] == "topup-withdraw-withdraw-arrival" and page.text_content("#status").startswith("找到")
+    page.unroute(SEARCHES)
     forget_failed_loads(page)
 
 
@@ -1131,6 +1226,9 @@ def test_search_page_works_without_javascript(browser, site):
     p = context.new_page()
     try:
         p.goto(site["url"] + "/")
+        # A plain search field: no combobox, nor keys, that only the script brings.
+        assert p.get_attribute("#q", "role") is None and p.get_attribute("#q", "aria-expanded") is None
+        sync_api.expect(p.locator("#q")).to_have_accessible_description("输入问题，按回车搜索。")
         p.fill("#q", "忘记登录密码")
         p.press("#q", "Enter")
         p.wait_for_url("**/?q=*")
