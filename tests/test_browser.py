@@ -609,6 +609,11 @@ def test_one_vote_per_article_from_a_browser(page, site):
     box.locator(".feedback-result .failure[role=alert]").wait_for()
     assert box.locator(".failure").evaluate("e => e.lastChild.textContent") == "提交失败，请稍后再试。"
     assert box.locator(".failure-icon").is_visible() and box.get_by_role("button", name="有", exact=True).is_enabled()
+    page.unroute(re.compile(r".*/api/feedback$"))
+    page.context.set_offline(True)  # the connection is named, not the vote's sending
+    box.get_by_role("button", name="有", exact=True).click()
+    box.locator(".failure", has_text="网络连接失败，请检查网络后重试。").wait_for()
+    page.context.set_offline(False)
     forget_failed_loads(page)
 
 
