@@ -341,6 +341,8 @@ def test_category_chips_narrow_results(page):
     page.click('.chip[data-category="service"]')
     page.wait_for_selector("#browse:not([hidden])")
     assert page.inner_text("#browse-title") == "联系客服 显示 1–4，共 10 篇" and page.inner_text("#browse-more") == "更多（还有 6 篇）"
+    assert page.text_content("#status") == "联系客服：显示 1–4，共 10 篇" and page.title() == "联系客服 - 易钱包帮助中心"
+    assert page.is_hidden("#results")
     assert page.locator("#browse-list a").all_inner_texts() == every[:4]
     fourth = page.locator("#browse-list li").nth(3)
     assert (fourth.get_attribute("aria-posinset"), fourth.get_attribute("aria-setsize")) == ("4", "10")
@@ -607,6 +609,11 @@ def test_one_vote_per_article_from_a_browser(page, site):
     box.locator(".feedback-result .failure[role=alert]").wait_for()
     assert box.locator(".failure").evaluate("e => e.lastChild.textContent") == "提交失败，请稍后再试。"
     assert box.locator(".failure-icon").is_visible() and box.get_by_role("button", name="有", exact=True).is_enabled()
+    page.unroute(re.compile(r".*/api/feedback$"))
+    page.context.set_offline(True)  # the connection is named, not the vote's sending
+    box.get_by_role("button", name="有", exact=True).click()
+    box.locator(".failure", has_text="网络连接失败，请检查网络后重试。").wait_for()
+    page.context.set_offline(False)
     forget_failed_loads(page)
 
 
@@ -666,6 +673,23 @@ def test_text_contrast_meets_wcag_aa(page):
     ratios += page.eval_on_selector_all(".primary-button, .hit-matched", CONTRAST_JS)
     # Edges of what takes input, ≥ 3:1 (a vote button; the form's fields).
     rings += page.eval_on_selector_all(".feedback-button, #ask-form textarea", CONTRAST_JS, "borderTopColor")
+    assert page.evaluate("getComputedStyle(document.querySelector('.channel-more a')).textDecorationLine") == "underline"
+    page.type_query("提现多久到账")  # its second hit matched 取现: highlighted in 匹配到
+    page.wait_for_selector(".hit-matched mark", state="attached")
+    ratios += page.eval_on_selector_all(".hit-matched mark", CONTRAST_JS)
+    # The completion Enter picks and the current chip: an edge ≥ 3:1; in forced colours, the selection's.
+    page.type_query("mima")
+    page.wait_for_selector("#suggestions:not([hidden]) [role=option]")
+    page.keyboard.press("ArrowDown")
+    rings += page.eval_on_selector_all('.suggestion[aria-selected="true"]', CONTRAST_JS, "outlineColor")
+    rings += page.eval_on_selector_all('.chip[aria-current="true"]', CONTRAST_JS, "borderTopColor")
+    page.emulate_media(forced_colors="active")
+    told = page.evaluate("""() => { const probe = document.body.appendChild(document.createElement('i'));
+      probe.style.backgroundColor = 'Highlight';
+      return ['.suggestion[aria-selected="true"]', '.chip[aria-current]', '.suggestion[aria-selected="false"]', '.chip:not([aria-current])']
+        .map(s => getComputedStyle(document.querySelector(s)).backgroundColor === getComputedStyle(probe).backgroundColor); }""")
+    assert told == [True, True, False, False], told
+    page.emulate_media(forced_colors="none")
     page.open("/agent?q=" + urllib.request.quote("钱转错人了咋办"))
     page.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId === 'transfer-wrong-recipient'")
     ratios += page.eval_on_selector_all(".agent-count, .agent-item-meta, .copy-button, .detail-meta dt, .badge", CONTRAST_JS)
@@ -676,9 +700,16 @@ def test_text_contrast_meets_wcag_aa(page):
 
 def test_keyboard_suggestions_results_and_escape(page):
     page.open("/")
-    page.type_query("mima")
+    assert page.is_hidden("#results")  # no empty 搜索结果 to land on
+    page.evaluate(RECORD_STATUS_JS)
+    page.type_query("mima", delay=150)
     page.wait_for_selector("#suggestions:not([hidden]) [role=option]")
+    # The status line is said once typing pauses, not at each key.
+    page.wait_for_function("() => window.__said.length > 0")
+    page.wait_for_timeout(300)
+    assert len(page.evaluate("window.__said")) == 1, page.evaluate("window.__said")
     assert page.get_attribute("#q", "role") == "combobox" and page.get_attribute("#q", "aria-expanded") == "true"
+    sync_api.expect(page.locator("#q")).to_have_accessible_description("边输入边显示答案。上下方向键选择建议或答案，回车打开，Esc 清除。")
     assert page.get_attribute("#suggestions", "role") == "listbox"
     options = page.locator("#suggestions [role=option]").all_inner_texts()
     assert options and all("密" in o for o in options)
@@ -691,6 +722,7 @@ def test_keyboard_suggestions_results_and_escape(page):
     assert page.input_value("#q") == chosen
     page.wait_for_function("q => document.querySelector('#hits > li .hit-question') && document.querySelector('#hits > li .hit-question').textContent === q", arg=chosen)
     assert page.is_hidden("#suggestions") and page.get_attribute("#q", "aria-expanded") == "false"
+    assert page.text_content("#status").startswith("找到")  # a completion chosen: said at once
     page.keyboard.press("ArrowDown")  # from the box into the results
     assert page.evaluate("document.activeElement.id") == "hit-0"
     page.keyboard.press("ArrowDown")
@@ -703,7 +735,7 @@ def test_keyboard_suggestions_results_and_escape(page):
     page.keyboard.press("Escape")  # clears
     assert page.input_value("#q") == ""
     page.wait_for_selector("#popular:not([hidden])")
-    assert page.locator("#hits > li").count() == 0
+    assert page.locator("#hits > li").count() == 0 and page.is_hidden("#results")
 
 
 def test_pinyin_initials_suggest_without_a_search_hit(page):
@@ -722,7 +754,7 @@ def test_pinyin_initials_suggest_without_a_search_hit(page):
     assert page.text_content("#status").startswith("你是不是想问：")
     page.type_query("现")  # one character: no answer is claimed, related questions are listed
     page.wait_for_selector("#maybe-title:not([hidden])")
-    assert "个可能相关的问题" in page.text_content("#status")
+    page.wait_for_function("() => document.getElementById('status').textContent.includes('个可能相关的问题')")  # typing paused
 
 
 def test_pinyin_of_a_domain_word_is_answered_by_search(page):
@@ -992,17 +1024,22 @@ def test_agent_copies_nothing_when_no_article_is_shown(browser, site):
         context.close()
 
 
+SEARCHES = re.compile(r".*/api/search\?.*")
+# Records every text the status line (a live region: each write is said) is given, in window.__said.
+RECORD_STATUS_JS = """() => { window.__said = []; const s = document.getElementById('status');
+  new MutationObserver(() => window.__said.push(s.textContent)).observe(s, {childList: true, characterData: true, subtree: true}); }"""
+
+
 def fail_searches(p: Page, status: int, **headers):
     """Answers every /api/search with `status` from now on, in the API's error shape."""
     code = {429: "rate_limited", 500: "internal_error", 503: "unavailable"}[status]
     body = '{"error": {"code": "%s", "message": "too many requests; slow down"}}' % code
-    p.route(re.compile(r".*/api/search\?.*"), lambda route: route.fulfill(
-        status=status, body=body, content_type="application/json", headers=headers))
+    p.route(SEARCHES, lambda route: route.fulfill(status=status, body=body, content_type="application/json", headers=headers))
 
 
 def forget_failed_loads(p: Page):
-    # Chromium logs each non-2xx response as a console error; those were the point here.
-    p.errors[:] = [e for e in p.errors if "the server responded with a status of" not in e]
+    # Chromium logs each non-2xx response, and each request made offline, as a console error; those were the point here.
+    p.errors[:] = [e for e in p.errors if "the server responded with a status of" not in e and "ERR_INTERNET_DISCONNECTED" not in e]
 
 
 @pytest.mark.parametrize("status, headers, message", [(429, {"Retry-After": "7"}, "请求太频繁，请 7 秒后再试。"),
@@ -1017,6 +1054,88 @@ def test_search_errors_are_told_in_chinese(page, status, headers, message):
     page.keyboard.type("了")
     page.wait_for_function("m => document.getElementById('status').textContent === m", arg=message)
     assert page.locator("#hits > li").count() == 0 and page.is_hidden("#no-answer")
+    forget_failed_loads(page)
+
+
+def test_a_slow_search_is_said_given_up_and_never_outrun(page):
+    page.open("/")
+    page.type_query("提现多久到账")
+    wait_for_hits(page, "topup-withdraw-withdraw-arrival")
+    page.wait_for_function("() => document.getElementById('status').textContent.startsWith('找到')")  # once typing paused
+    held = []
+    page.route(SEARCHES, lambda route: held.append(route))  # a connection that never answers
+    page.evaluate("FAQ.timeoutMs = 1000")
+    page.evaluate(RECORD_STATUS_JS)
+    page.fill("#q", "转账转错人了怎么办")
+    page.keyboard.press("Enter")
+    # The answers of the question before stay under the new one meanwhile: marked busy at once, then dimmed
+    # and said to be stale (正在搜索…, once however many keys are typed), given up at the timeout.
+    assert page.get_attribute("#results", "aria-busy") == "true" and page.hit_ids()[0] == "topup-withdraw-withdraw-arrival"
+    page.wait_for_function("() => document.getElementById('status').textContent === '正在搜索…'")
+    assert page.evaluate("getComputedStyle(document.getElementById('results')).opacity") == "0.5"
+    page.keyboard.type("呢")
+    page.wait_for_selector("#status.status-error")
+    assert page.evaluate("window.__said") == ["正在搜索…", "等了 1 秒仍没有回应，请检查网络或稍后再试。"]
+    assert page.input_value("#q") == "转账转错人了怎么办呢" and page.get_attribute("#results", "aria-busy") is None
+    # Offline: the connection is named, not the service; Enter tries again once it is back.
+    page.unroute(SEARCHES)
+    page.context.set_offline(True)
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.getElementById('status').textContent === '网络连接失败，请检查网络后重试。'")
+    page.context.set_offline(False)
+    page.keyboard.press("Enter")
+    wait_for_hits(page, "transfer-wrong-recipient")
+    # Back to what is shown while a search for other text is under way: that one is dropped, its late answer too.
+    page.route(SEARCHES, lambda route: held.append(route))
+    page.keyboard.type("吗")
+    page.wait_for_function("() => document.getElementById('results').getAttribute('aria-busy') === 'true'")
+    page.keyboard.press("Backspace")
+    page.wait_for_function("() => !document.getElementById('results').hasAttribute('aria-busy')")
+    for route in held:
+        route.fallback()
+    page.wait_for_timeout(300)
+    assert page.evaluate("[document.getElementById('main').dataset.query, document.getElementById('q').value]") == ["转账转错人了怎么办呢"] * 2
+    assert page.hit_ids()[0] == "transfer-wrong-recipient" and page.url.endswith(urllib.parse.quote("转账转错人了怎么办呢"))
+    page.unroute(SEARCHES)
+    forget_failed_loads(page)
+
+
+def test_what_the_visitor_did_on_a_page_opened_with_a_question_is_kept(page):
+    # A slow phone: the server's answers are read, one opened, before the API's answer (votes and all) comes.
+    held = []
+    page.route(SEARCHES, lambda route: held.append(route))
+    opened = "() => [...document.querySelectorAll('#hits > li')].filter(li => li.querySelector('details').open).map(li => li.dataset.id)"
+    focused = "() => document.activeElement.closest('#hits > li')?.dataset.id"
+    for reordered in (False, True):
+        held.clear()
+        with page.expect_request(SEARCHES):  # the script has asked the API
+            page.open("/?q=" + urllib.parse.quote("提现多久到账"))
+        page.evaluate("document.querySelectorAll('#hits > li').forEach(li => li.served = true)")
+        page.focus("#q")
+        for key in ("ArrowDown", "ArrowDown", "Enter"):
+            page.keyboard.press(key)
+        before = page.evaluate(opened), page.evaluate(focused)
+        assert len(before[0]) == 2 and before[1] == before[0][1] and page.get_attribute("#results", "aria-busy") is None
+        assert len(held) == 1
+        for route in held:
+            if reordered:  # the index changed meanwhile: the list is new, what was open and the focus kept by article
+                response = route.fetch()
+                body = response.json()
+                body["results"].reverse()
+                route.fulfill(response=response, json=body)
+            else:
+                route.fallback()
+        page.wait_for_selector("#hits .feedback", state="attached")
+        assert (page.evaluate(opened) if not reordered else sorted(page.evaluate(opened))) == (before[0] if not reordered else sorted(before[0]))
+        assert page.evaluate(focused) == before[1]
+        assert page.evaluate("[...document.querySelectorAll('#hits > li')].every(li => li.served)") is not reordered
+    # The API failing then leaves the server's answers as they are.
+    page.unroute(SEARCHES)
+    fail_searches(page, 503)
+    page.open("/?q=" + urllib.parse.quote("提现多久到账"))
+    page.wait_for_load_state("networkidle")
+    assert page.hit_ids()[0] == "topup-withdraw-withdraw-arrival" and page.text_content("#status").startswith("找到")
+    page.unroute(SEARCHES)
     forget_failed_loads(page)
 
 
@@ -1038,6 +1157,11 @@ def test_agent_search_error_is_not_an_empty_list(page):
     assert page.inner_text("#agent-detail .notice") == "请求太频繁，请 3 秒后再试。"
     # Said as an alert; the polite region no longer holds the article shown before.
     assert page.get_attribute("#agent-detail .notice", "role") == "alert" and page.inner_text("#agent-announce") == ""
+    page.unroute(SEARCHES)
+    page.context.set_offline(True)  # the connection is named, not the service
+    page.keyboard.type("到账")
+    page.wait_for_function("() => document.querySelector('#agent-detail .notice').textContent === '网络连接失败，请检查网络后重试。'")
+    page.context.set_offline(False)
     forget_failed_loads(page)
 
 
@@ -1107,6 +1231,9 @@ def test_search_page_works_without_javascript(browser, site):
     p = context.new_page()
     try:
         p.goto(site["url"] + "/")
+        # A plain search field: no combobox, nor keys, that only the script brings.
+        assert p.get_attribute("#q", "role") is None and p.get_attribute("#q", "aria-expanded") is None
+        sync_api.expect(p.locator("#q")).to_have_accessible_description("输入问题，按回车搜索。")
         p.fill("#q", "忘记登录密码")
         p.press("#q", "Enter")
         p.wait_for_url("**/?q=*")

@@ -51,6 +51,14 @@ def html_of(client, url, **params):
     return r.get_data(as_text=True)
 
 
+def test_search_box_is_a_plain_search_field_without_javascript(pages):
+    # search.js makes it a combobox with keys; the page alone claims neither.
+    html = html_of(pages, "/")
+    box = re.search(r'<input id="q"[^>]*>', html).group(0)
+    assert 'type="search"' in box and "role=" not in box and "aria-expanded" not in box and "aria-controls" not in box
+    assert re.search(r'<p id="search-hint"[^>]*>输入问题，按回车搜索。</p>', html)
+
+
 def test_search_page_without_javascript_shows_the_best_answer_open(pages):
     html = html_of(pages, "/", q="忘记登录密码了怎么办")
     first = html.index('data-id="pw-login"')
@@ -80,11 +88,17 @@ def test_no_answer_lists_the_channels_from_the_knowledge_base(pages):
     assert "App 在线客服" in html and "如何联系人工客服？" in html
 
 
+RESULTS_HIDDEN = re.compile(r'<section id="results"[^>]*\bhidden\b')
+
+
 def test_popular_before_typing_and_browse_by_category(pages):
     html = html_of(pages, "/")
     popular = html[html.index('id="popular-list"'):]
     assert popular.index("提现多久到账？") < popular.index("忘记登录密码怎么办？")
+    # No empty 搜索结果 region for screen readers to land on; shown when there are results.
+    assert RESULTS_HIDDEN.search(html) and not RESULTS_HIDDEN.search(html_of(pages, "/", q="忘记登录密码"))
     html = html_of(pages, "/", category="password")
+    assert RESULTS_HIDDEN.search(html) and "<title>密码 - 易钱包帮助中心</title>" in html  # the list is named
     browse = html[html.index('id="browse-list"'):html.index("</section>", html.index('id="browse-list"'))]
     assert "忘记登录密码怎么办？" in browse and "提现" not in browse
     assert 'data-category="password" aria-current="true"' in html

@@ -102,20 +102,46 @@
     }
   }
 
+  /* A request that fails to reach the server (offline, a dropped connection) is an ApiError with status 0
+     and code "network_error"; one with no answer within FAQ.timeoutMs (a stalled connection or proxy) is
+     given up, code "timeout". Aborting `options.signal` still rejects with an AbortError. */
   async function request(url, options) {
-    const response = await fetch(url, Object.assign({ headers: { Accept: "application/json" } }, options));
-    let body = null;
+    const opts = options || {};
+    const controller = new AbortController();
+    const outer = opts.signal;
+    const forward = () => controller.abort();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, api.timeoutMs);
+    if (outer) {
+      if (outer.aborted) controller.abort();
+      else outer.addEventListener("abort", forward);
+    }
     try {
-      body = await response.json();
+      const response = await fetch(url, Object.assign({ headers: { Accept: "application/json" } }, opts, { signal: controller.signal }));
+      let body = null;
+      try {
+        body = await response.json();
+      } catch (e) {
+        body = null;
+      }
+      if (controller.signal.aborted) throw new DOMException("aborted", "AbortError"); // while reading the body
+      if (!response.ok) {
+        const err = (body && body.error) || {};
+        const retryAfter = Number(response.headers.get("Retry-After")) || 0;
+        throw new ApiError(response.status, err.code || "http_error", err.message || response.statusText, retryAfter);
+      }
+      return body;
     } catch (e) {
-      body = null;
+      if (timedOut) throw new ApiError(0, "timeout", "no answer within " + api.timeoutMs + " ms", 0);
+      if (e instanceof ApiError || e.name === "AbortError") throw e;
+      throw new ApiError(0, "network_error", e.message, 0); // fetch's TypeError: the server was not reached
+    } finally {
+      clearTimeout(timer);
+      if (outer) outer.removeEventListener("abort", forward);
     }
-    if (!response.ok) {
-      const err = (body && body.error) || {};
-      const retryAfter = Number(response.headers.get("Retry-After")) || 0;
-      throw new ApiError(response.status, err.code || "http_error", err.message || response.statusText, retryAfter);
-    }
-    return body;
   }
 
   function getJSON(url, signal) {
@@ -214,6 +240,9 @@
     if (e.status === 429) {
       return e.retryAfter ? "请求太频繁，请 " + e.retryAfter + " 秒后再试。" : "请求太频繁，请稍候再试。";
     }
+    // The visitor's connection, not the service: blaming the service would send them to wait for it.
+    if (e.code === "network_error") return "网络连接失败，请检查网络后重试。";
+    if (e.code === "timeout") return "等了 " + Math.round(api.timeoutMs / 1000) + " 秒仍没有回应，请检查网络或稍后再试。";
     return "搜索服务暂时不可用，请稍后再试。";
   }
 
@@ -233,5 +262,8 @@
 
   const $ = (id) => document.getElementById(id);
 
-  window.FAQ = { $, h, highlight, highlightSpan, answer, getJSON, getCachedJSON, postJSON, query, browsing, ApiError, errorMessage, onTyped };
+  // timeoutMs: how long a request may take before it is given up (read at each request; a test lowers it).
+  const api = { $, h, highlight, highlightSpan, answer, getJSON, getCachedJSON, postJSON, query, browsing, ApiError, errorMessage, onTyped,
+                timeoutMs: 15000 };
+  window.FAQ = api;
 })();

@@ -5,6 +5,9 @@
   const { $, h, highlight, highlightSpan, answer, getJSON, getCachedJSON, postJSON, query, browsing, errorMessage, onTyped } = window.FAQ;
 
   const DEBOUNCE_MS = 60; // results land well within ~150 ms of the last keystroke
+  const SLOW_MS = 700; // a search unanswered this long is said to be under way (正在搜索…)
+  const SETTLE_MS = 800; // what typing brings is said once typing pauses this long
+  const SEARCHING = "正在搜索…";
   const SUGGEST_MAX_CHARS = 30; // longer input is a sentence, not a prefix
 
   const form = $("search-form");
@@ -25,7 +28,9 @@
   const noAnswer = $("no-answer");
   const noAnswerHint = $("no-answer-hint");
   const askForm = $("ask-form");
+  const results = $("results");
   const hitsList = $("hits");
+  const hint = $("search-hint");
   const maybeTitle = $("maybe-title");
   const lengthHint = $("length-hint");
   const categoryField = $("category-field");
@@ -50,10 +55,20 @@
     items: [], // the browse list's articles loaded so far
     total: 0,
     loadingMore: false,
+    pending: false, // a search under way: what shows is the previous one's (aria-busy)
+    slowTimer: 0,
+    typing: false, // the search under way was set off by typing, not by a deliberate act
+    tellTimer: 0,
+    told: null, // the status line's write held until typing pauses
+    sentence: ["", {}], // what the status line says of what is shown
   };
 
   document.documentElement.classList.add("js");
   askForm.hidden = false;
+  // Without this script the box is a plain search field; with it, a combobox with completions and keys.
+  const combobox = { role: "combobox", "aria-autocomplete": "list", "aria-expanded": "false", "aria-controls": "suggestions" };
+  for (const [name, value] of Object.entries(combobox)) input.setAttribute(name, value);
+  hint.textContent = hint.dataset.live;
 
   // --- running a search ---------------------------------------------------------------------
 
@@ -76,8 +91,20 @@
     noteLength();
     const q = input.value.trim();
     const key = q + "\u0000" + state.category;
+    state.typing = opts.history === "typing";
     if (key === state.shown && !opts.force) {
-      if (!opts.suggest) closeSuggestions();
+      if (state.pending) {
+        // Back to what is shown while a search for other text was under way: that one is dropped.
+        state.seq++;
+        state.controller.abort();
+        setPending(false);
+        syncUrl(q, opts.history || "push");
+        announce(...state.sentence);
+      }
+      if (!opts.suggest) {
+        closeSuggestions();
+        if (state.told) state.told(); // Enter: what typing brought is said now
+      }
       return;
     }
     const seq = ++state.seq;
@@ -85,6 +112,7 @@
     state.controller = new AbortController();
     const signal = state.controller.signal;
     syncUrl(q, opts.history || "push");
+    if (!opts.upgrade) setPending(true);
     if (!q) {
       closeSuggestions();
       await showHome(seq, signal);
@@ -106,7 +134,8 @@
       ]);
       if (suggested && suggested.suggestions.length === 0) state.barren = { text: q, category: category };
       if (seq !== state.seq) return;
-      showResults(q, found.results, (suggested && suggested.suggestions) || [], found.other_product);
+      setPending(false);
+      showResults(q, found.results, (suggested && suggested.suggestions) || [], found.other_product, opts.upgrade);
       if (wantSuggest && document.activeElement === input) renderSuggestions((suggested && suggested.suggestions) || []);
       else closeSuggestions();
       state.shown = key;
@@ -114,7 +143,45 @@
       if (state.typedAt) main.dataset.latencyMs = String(Math.round(performance.now() - state.typedAt));
     } catch (e) {
       if (e.name === "AbortError" || seq !== state.seq) return;
-      showError(e);
+      setPending(false);
+      if (!opts.upgrade) showError(e); // the server's answers stay, without their votes
+    }
+  }
+
+  // A search under way: what shows is the previous answer. It is marked busy at once (dimmed soon after,
+  // style.css) and, once the wait is noticeable, said to be searching: once, however many keys are typed
+  // meanwhile. A request that hangs is given up after FAQ.timeoutMs (common.js), said as an error.
+  function setPending(on) {
+    if (on === state.pending) return;
+    state.pending = on;
+    clearTimeout(state.slowTimer);
+    for (const part of [popular, browse, didYouMean, noAnswer, results]) {
+      if (on) part.setAttribute("aria-busy", "true");
+      else part.removeAttribute("aria-busy");
+    }
+    if (on) state.slowTimer = setTimeout(() => announce(SEARCHING, { shown: true }), SLOW_MS);
+  }
+
+  // The status line (a polite live region) says `text`: shown or only read out, as an error or not. A screen
+  // reader queues every write, so what typing brings is written once typing pauses, and only when it
+  // changed; a deliberate act (Enter, a completion, a link, a chip, Back) is answered at once, and so is
+  // a search that was said to be under way.
+  function announce(text, how) {
+    const o = Object.assign({ error: false, shown: false }, how);
+    if (text !== SEARCHING) state.sentence = [text, o];
+    clearTimeout(state.tellTimer);
+    const write = () => {
+      state.told = null;
+      status.classList.toggle("status-error", o.error);
+      status.classList.toggle("visually-hidden", !o.shown);
+      if (status.textContent !== text) status.textContent = text;
+    };
+    const wait = state.typing && status.textContent !== SEARCHING ? state.typedAt + SETTLE_MS - performance.now() : 0;
+    if (wait > 0) {
+      state.told = write;
+      state.tellTimer = setTimeout(write, wait);
+    } else {
+      write();
     }
   }
 
@@ -132,7 +199,8 @@
   // A deliberate search ("push": Enter, a suggestion, a link, a chip) gets its own history entry, so Back
   // returns to the answer before it; typing edits one entry of its own ("typing"); "none" is for Back itself.
   function syncUrl(q, mode) {
-    document.title = (q ? q + " - " : "") + "易钱包帮助中心";
+    const named = q || (state.category && (categoryNames[state.category] || state.category)); // a category's list
+    document.title = (named ? named + " - " : "") + "易钱包帮助中心";
     // A chip opened in a new tab (not handled here) filters what is shown now, not what was loaded.
     if (chips) {
       for (const chip of chips.querySelectorAll(".chip")) {
@@ -161,13 +229,12 @@
   function resetResults(message, isError) {
     homeAskForm();
     document.body.classList.remove("showing-no-answer");
-    status.classList.remove("visually-hidden");
     hitsList.replaceChildren();
+    results.hidden = true; // no empty 搜索结果 for screen readers to land on
     maybeTitle.hidden = true;
     noAnswer.hidden = true;
     didYouMean.hidden = true;
-    status.textContent = message;
-    status.classList.toggle("status-error", isError);
+    announce(message, { error: isError, shown: true });
   }
 
   function showError(e) {
@@ -178,6 +245,7 @@
     resetResults("", false);
     state.browse = null; // until the new list is in
     if (!state.category) {
+      setPending(false);
       browse.hidden = true;
       popular.hidden = false;
       return;
@@ -186,15 +254,20 @@
     try {
       const body = await getJSON("/api/articles?" + query({ category: state.category, limit: pageSize() }), signal);
       if (seq !== state.seq) return;
+      setPending(false);
       state.browse = { category: state.category };
       state.items = body.articles;
       state.total = body.total;
-      browseName.textContent = categoryNames[state.category] || state.category;
+      const name = categoryNames[state.category] || state.category;
+      browseName.textContent = name;
       browseList.replaceChildren(...body.articles.map(browseItem));
       showMore();
       browse.hidden = false;
+      announce(name + "：" + browsing.count(state)); // the list's heading shows it
     } catch (e) {
-      if (e.name !== "AbortError" && seq === state.seq) showError(e);
+      if (e.name === "AbortError" || seq !== state.seq) return;
+      setPending(false);
+      showError(e);
     }
   }
 
@@ -224,9 +297,7 @@
       added = await browsing.loadNext(state, more, pageSize(), (a) => a);
     } catch (e) {
       // Said under the list; the list and 更多, to try again, stay.
-      status.classList.remove("visually-hidden");
-      status.classList.add("status-error");
-      status.textContent = errorMessage(e, main.dataset.maxChars);
+      announce(errorMessage(e, main.dataset.maxChars), { error: true, shown: true });
       return;
     }
     if (!added) return;
@@ -236,9 +307,7 @@
     showMore();
     const next = browseList.children[Math.min(from, state.items.length - 1)];
     if (next && (focused === more || focused === document.body)) next.querySelector("a").focus();
-    status.classList.remove("status-error");
-    status.classList.add("visually-hidden");
-    status.textContent = added.length ? browsing.loaded(from, state) : "";
+    announce(added.length ? browsing.loaded(from, state) : "");
   }
 
   // `category`: the filter the link keeps (browsing a category, completions within it); without one the
@@ -247,15 +316,15 @@
     return h("a", { href: "/?" + query({ q: question, category: category }), "data-question": question }, question);
   }
 
-  function showResults(q, results, suggestions, otherProduct) {
+  function showResults(q, found, suggestions, otherProduct, upgrade) {
     popular.hidden = true;
     browse.hidden = true;
     state.browse = null;
-    status.classList.remove("status-error");
-    const confident = results.length > 0 && results[0].confident;
+    const confident = found.length > 0 && found[0].confident;
     homeAskForm();
-    hitsList.replaceChildren(...results.map((r, i) => hitItem(q, r, i, i === 0 && confident)));
-    maybeTitle.hidden = confident || results.length === 0;
+    showHits(q, found, confident, upgrade);
+    results.hidden = found.length === 0;
+    maybeTitle.hidden = confident || found.length === 0;
     // Half-typed pinyin ("mim") is not read as words yet; the completions are the answer then.
     const guesses = confident ? [] : suggestions;
     didYouMean.hidden = guesses.length === 0;
@@ -271,10 +340,34 @@
     if (none) resetAskForm(q);
     const told = none
       ? ["没有找到匹配的答案"]
-      : [guesses.length ? "你是不是想问：" + guesses.length + " 个问题" : "", results.length ? results.length + " 个可能相关的问题" : ""];
-    status.textContent = confident ? "找到 " + results.length + " 个相关答案" : told.filter(Boolean).join("；");
+      : [guesses.length ? "你是不是想问：" + guesses.length + " 个问题" : "", found.length ? found.length + " 个可能相关的问题" : ""];
     // Short of an answer the headings below say it; screen readers hear it here.
-    status.classList.toggle("visually-hidden", !confident);
+    announce(confident ? "找到 " + found.length + " 个相关答案" : told.filter(Boolean).join("；"), { shown: confident });
+  }
+
+  // The hits. The list the server rendered for this search (`upgrade`), which the visitor may be reading
+  // already (the focus in it, answers opened), is kept when the API lists the same articles: only the votes
+  // are added. Otherwise the new list keeps, by article, what was open and where the focus was.
+  function showHits(q, found, confident, upgrade) {
+    const before = Array.from(hitsList.children);
+    if (upgrade && before.map((li) => li.dataset.id).join("\n") === found.map((r) => r.id).join("\n")) {
+      before.forEach((li, i) => li.querySelector(".hit-body").append(feedback(q, found[i].id, found[i].aliases || [])));
+      return;
+    }
+    let open = (r, i) => i === 0 && confident; // the best answer
+    let focused = null;
+    if (upgrade) {
+      const known = new Set(before.map((li) => li.dataset.id));
+      const opened = new Set(before.filter((li) => li.querySelector("details").open).map((li) => li.dataset.id));
+      open = (r, i) => opened.has(r.id) || (i === 0 && confident && !known.has(r.id));
+      focused = document.activeElement && document.activeElement.closest("#hits > li");
+    }
+    hitsList.replaceChildren(...found.map((r, i) => hitItem(q, r, i, open(r, i))));
+    if (focused) {
+      const same = Array.from(hitsList.children).find((li) => li.dataset.id === focused.dataset.id);
+      if (same) same.querySelector("summary").focus();
+      else focusAnswer();
+    }
   }
 
   /* What to highlight in the matched phrasing: the query words found in it, and the synonyms found there for
@@ -398,7 +491,7 @@
         }
         yes.disabled = no.disabled = false;
         button.removeAttribute("aria-pressed");
-        tell(true, e.status === 429 ? errorMessage(e) : "提交失败，请稍后再试。");
+        tell(true, e.status === 429 || e.status === 0 ? errorMessage(e) : "提交失败，请稍后再试。"); // 0: not reached
       }
     });
     return box;
@@ -481,7 +574,7 @@
       const field = e.status === 400 ? refusedField(e) : null;
       if (field) field.focus();
       else {
-        askResult(e.status === 400 ? "提交的内容有误，请检查后再试。" : "提交失败，请稍后再试。", true);
+        askResult(e.status === 400 ? "提交的内容有误，请检查后再试。" : e.status === 0 ? errorMessage(e) : "提交失败，请稍后再试。", true);
         if (document.activeElement === document.body) button.focus();
       }
     }
@@ -676,6 +769,6 @@
 
   // The server rendered any ?q= already; render it again with feedback buttons and live behaviour.
   clearButton.hidden = !input.value;
-  if (input.value.trim()) run({ suggest: false, force: true, history: "none" });
+  if (input.value.trim()) run({ suggest: false, force: true, history: "none", upgrade: true });
   else state.shown = "\u0000" + state.category;
 })();
