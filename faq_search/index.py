@@ -1060,6 +1060,8 @@ def check_in_background(out_dir: str | Path, version: str) -> "_Checker | None":
         files = json.loads((vdir / "manifest.json").read_text("utf-8")).get("files", {})
     except (OSError, ValueError, AttributeError):
         return None
+    if not isinstance(files, dict):
+        return None
     return _Checker(vdir, {n: d for n, d in files.items() if n.startswith(_BULK)}).start()
 
 
@@ -1080,10 +1082,15 @@ def load_index(out_dir: str | Path, version: str | None = None, verify: bool = T
         manifest = json.loads((vdir / "manifest.json").read_text("utf-8"))
     except (OSError, ValueError) as e:
         raise IndexError_(f"index {version}: unreadable manifest: {e}") from None
-    if manifest.get("format") not in READABLE_FORMATS:
-        raise IndexError_(f"index {version}: format {manifest.get('format')} (this code reads "
+    # Valid JSON of another shape ([] or "files": []) is no manifest either: refused like one that does
+    # not parse, so a server falls back to a sound version instead of stopping on a traceback.
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
+        raise IndexError_(f"index {version}: unreadable manifest: not an object with a \"files\" object")
+    fmt = manifest.get("format")
+    if type(fmt) is not int or fmt not in READABLE_FORMATS:
+        raise IndexError_(f"index {version}: format {fmt!r} (this code reads "
                           f"{', '.join(map(str, READABLE_FORMATS))}): rebuild it with build_index.py")
-    files = manifest.get("files", {})
+    files = manifest["files"]
     bulk = {n: d for n, d in files.items() if n.startswith(_BULK)}
     if check is not None and check.vdir != vdir:
         raise ValueError("check_in_background() was started for another version")

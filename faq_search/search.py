@@ -26,7 +26,7 @@ import scipy.sparse as sp
 from .analysis import TOPIC_FREE_WORDS, Analysis, Analyzer
 from .contrast import asked_clause
 from .corpus import Article
-from .index import ANSWER_HEAD_CHARS, FIELDS, IndexData, analyzer_for, answer_head, check_in_background, load_index, read_current
+from .index import ANSWER_HEAD_CHARS, FIELDS, IndexData, IndexError_, analyzer_for, answer_head, check_in_background, load_index, read_current
 from .lsa import LsaModel
 from .paraphrase import ParaphraseModel, query_vector
 from .pinyin import PinyinReader, may_hold_pinyin
@@ -433,11 +433,17 @@ class Searcher:
             except OSError:
                 analyzer = None
         data = load_index(index_dir, version, check=check)
-        if analyzer is None or analyzer.fingerprint != data.manifest["analyzer"]["fingerprint"]:
-            dict_dir = data.path / "dict"
-            analyzer = analyzer_for({"user_words.txt": dict_dir / "user_words.txt", "synonyms.txt": dict_dir / "synonyms.txt"},
-                                    dictionary_cache=Path(index_dir) / "cache")
-        return cls(data, analyzer, **kwargs)
+        try:
+            if analyzer is None or analyzer.fingerprint != data.manifest["analyzer"]["fingerprint"]:
+                dict_dir = data.path / "dict"
+                analyzer = analyzer_for({"user_words.txt": dict_dir / "user_words.txt", "synonyms.txt": dict_dir / "synonyms.txt"},
+                                        dictionary_cache=Path(index_dir) / "cache")
+            return cls(data, analyzer, **kwargs)
+        except (KeyError, TypeError, AttributeError) as e:
+            # The manifest holds the checksums, so nothing checks it but its shape: a hand-edited one
+            # ("ranking": null, no "analyzer") is refused like a corrupt version, not a traceback.
+            raise IndexError_(f"index {data.version}: manifest.json is not as build_index.py writes it "
+                              f"({type(e).__name__}: {e})") from None
 
     @property
     def version(self) -> str:

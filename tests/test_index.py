@@ -157,6 +157,31 @@ def test_older_format_is_refused_with_a_rebuild_message(tiny_index):
         load_index(tiny_index)
 
 
+@pytest.mark.parametrize("edit, message", [
+    (lambda m: [], "unreadable manifest: not an object"),
+    (lambda m: {**m, "files": []}, "unreadable manifest: not an object"),
+    (lambda m: {**m, "format": str(m["format"])}, "format '[0-9]+' .*rebuild"),
+    (lambda m: {k: v for k, v in m.items() if k != "analyzer"}, "manifest.json is not as build_index.py writes it .KeyError"),
+    (lambda m: {**m, "ranking": None}, "manifest.json is not as build_index.py writes it .AttributeError"),
+])
+def test_a_manifest_of_another_shape_is_refused_like_a_corrupt_one(make_corpus, tmp_path, tiny_analyzer, edit, message):
+    from faq_search.live import LiveSearcher
+
+    # Its own checksums are in it, so nothing but its shape is checked: hand-edited, it was a traceback.
+    out = tmp_path / "ix"
+    sound = build_index(make_corpus(), out, analyzer=tiny_analyzer).version
+    edited = {**TINY_ARTICLES["withdraw/arrival.md"], "answer": "提现两小时内到账。"}
+    newer = build_index(make_corpus({**TINY_ARTICLES, "withdraw/arrival.md": edited}, name="v2"), out,
+                        analyzer=tiny_analyzer).version
+    manifest = out / "versions" / newer / "manifest.json"
+    manifest.write_text(json.dumps(edit(json.loads(manifest.read_text("utf-8")))), "utf-8")
+    with pytest.raises(IndexError_, match=message):
+        Searcher.load(out)
+    # A server starting on it serves the sound version before it, as for a corrupt file.
+    live = LiveSearcher(out, interval=0.0, analyzer=tiny_analyzer, background=False)
+    assert live.get().version == sound and live.refused == newer
+
+
 def test_loaded_articles_are_decoded_on_use(tiny_index):
     data = load_index(tiny_index)
     assert data.articles[-1].id == "wd-time" and data.articles[1:3][0].id == "pw-pay"
