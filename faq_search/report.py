@@ -416,7 +416,11 @@ def _pct(x: float | None) -> str:
 
 
 def _when(ts: float) -> str:
-    return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M")
+    """Local time with its zone, as the CLI shows times: 2026-11-18 08:26 UTC+8 (a report run by cron in
+    UTC and one from a shell in CST label the same moment differently; the days of the chart are local)."""
+    from .cli import _format_time
+
+    return _format_time(datetime.fromtimestamp(ts).astimezone().isoformat())
 
 
 def _late_note(r: Report) -> str:

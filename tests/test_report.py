@@ -366,7 +366,7 @@ def test_the_report_reads_the_rotated_logs_and_says_when_the_log_starts_late(tmp
     assert main(["report", "--since", "30d", "--data-dir", str(data), "--index", str(tmp_path / "none"),
                  "--html", str(html_path)]) == 0
     out = capsys.readouterr().out
-    assert re.search(r"\nnote: the query log starts \d{4}-\d\d-\d\d \d\d:\d\d, after the start of the period", out)
+    assert re.search(r"\nnote: the query log starts \d{4}-\d\d-\d\d \d\d:\d\d UTC\S*, after the start of the period", out)
     assert "note: the query log starts" in html_path.read_text("utf-8")
     assert main(["report", "--since", "50h", "--data-dir", str(data), "--index", str(tmp_path / "none")]) == 0
     assert "note:" not in capsys.readouterr().out  # it starts within the period's first tenth
@@ -392,3 +392,17 @@ def test_memory_grows_with_the_distinct_queries_not_with_the_log():
         tracemalloc.stop()
     assert peaks[1] < 1.5 * peaks[0], peaks  # ten times the events, about the same memory
 
+
+
+def test_the_period_is_shown_with_its_zone(monkeypatch):
+    r = build_report([], since=T0, until=T0 + DAY)
+    try:
+        for zone, shown in (("Asia/Shanghai", "2025-11-20 20:00 UTC+8 → 2025-11-21 20:00 UTC+8"),
+                            ("UTC", "2025-11-20 12:00 UTC → 2025-11-21 12:00 UTC")):
+            monkeypatch.setenv("TZ", zone)
+            time.tzset()
+            assert render_text(r).startswith(f"faq-search report {shown}\n")
+            assert f"<p>{shown}</p>" in render_html(r)
+    finally:
+        monkeypatch.undo()
+        time.tzset()  # the other tests' zone again
