@@ -773,13 +773,13 @@ def cmd_report(args) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     from .index import read_current
-    from .querylog import FILENAME
+    from .querylog import FILENAME, log_files
 
     data_dir = Path(args.data_dir)
     if not data_dir.is_dir():  # a typo would report 0 searches as if nobody had asked anything
         print(f"error: no data directory {data_dir} (--data-dir, FAQ_DATA_DIR)", file=sys.stderr)
         return 2
-    if not (data_dir / FILENAME).is_file():
+    if not (data_dir / FILENAME).is_file() and not log_files(data_dir / FILENAME):  # none, nor rotated copies
         print(f"warning: no query log {data_dir / FILENAME} (nothing searched yet, or FAQ_QUERY_LOG=0): "
               f"no searches to report", file=sys.stderr)
     error = feedback_error(data_dir / FEEDBACK_FILENAME)
@@ -790,6 +790,8 @@ def cmd_report(args) -> int:
         print(f"warning: no published index in {args.index} (--index, FAQ_INDEX_DIR): articles are shown by id "
               f"and votes for deleted articles are not looked for", file=sys.stderr)
     report = report_from_files(data_dir, args.index, since, time.time(), top=args.top, fold_seconds=args.fold_seconds)
+    for problem in report.unreadable:
+        print(f"warning: query log not read to its end, its events after that are missing: {problem}", file=sys.stderr)
     if args.html:  # before the text: a bad path is one line, not a traceback after the report
         try:
             Path(args.html).write_text(render_html(report), "utf-8")

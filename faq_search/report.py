@@ -8,7 +8,10 @@ views per search). Rendered as text, or as a self-contained HTML page with an in
 
 from __future__ import annotations
 
+import functools
+import heapq
 import html
+import math
 import re
 import sqlite3
 import unicodedata
@@ -16,7 +19,7 @@ from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from .feedback import _merge_aliases, read_rows
 from .querylog import FOLD_SECONDS
@@ -62,6 +65,15 @@ class Report:
     # (stored id, helpful, not helpful) of votes, all time, under an id that is no article's and no former
     # id of one (a renamed article without `aliases`); None: no index or no feedback store to tell
     orphaned_votes: list[tuple[str, int, int]] | None = None
+    log_files: list[Path] = field(default_factory=list)  # the query log and its rotated copies found
+    log_start: float | None = None  # ts of their oldest event; None: no event, or not read from files
+    unreadable: list[str] = field(default_factory=list)  # "file: error" of log files that could not be read
+
+    @property
+    def log_starts_late(self) -> bool:
+        """The log begins well into the period (rotated copies deleted, or a new service): its first
+        days look quiet when they were not read. Well: by an hour, or a tenth of the period."""
+        return self.log_start is not None and self.log_start - self.since > max(3600.0, (self.until - self.since) / 10)
 
     @property
     def click_through(self) -> float | None:
@@ -145,6 +157,45 @@ def _period_label(ts: float, weekly: bool) -> str:
     return d.strftime("%Y-%m-%d")
 
 
+class _Folder:
+    """settled_searches over a stream: searches (tuples of ts, route, normalized query, …) fed in time
+    order, those settled on passed to ``settled`` in time order once ``window`` seconds went by without
+    a search extending them. It holds the last ``window`` seconds of searches, not the log."""
+
+    def __init__(self, window: float, settled: Callable[[tuple], None]):
+        self.window, self.settled, self.prefixes = window, settled, 0
+        self.recent: deque[list] = deque()  # [search, folded] of the window, in time order
+        self.waiting: dict[tuple, list[list]] = {}  # (route, query) → its entries not folded, oldest first
+
+    def add(self, s: tuple) -> None:
+        ts, route, q = s[0], s[1], s[2]
+        if self.recent and ts - self.recent[0][0][0] > self.window:
+            self.expire(ts)
+        waiting = self.waiting
+        if len(waiting) >= len(q):  # a dict look-up per prefix: no scan of a busy window's searches
+            extended = [(route, q[:end]) for end in range(1, len(q))]
+        else:  # a quiet window: fewer searches than prefixes
+            extended = [k for k in waiting if k[0] == route and len(k[1]) < len(q) and q.startswith(k[1])]
+        for key in extended:
+            for entry in waiting.pop(key, ()):
+                entry[1] = True
+                self.prefixes += 1
+        entry = [s, False]
+        waiting.setdefault((route, q), []).append(entry)
+        self.recent.append(entry)
+
+    def expire(self, ts: float = math.inf) -> None:
+        """Settle the searches more than ``window`` seconds before ``ts`` (all of them by default)."""
+        while self.recent and ts - self.recent[0][0][0] > self.window:
+            s, folded = self.recent.popleft()
+            if not folded:  # still waiting, the oldest of its query's
+                held = self.waiting[(s[1], s[2])]
+                held.pop(0)
+                if not held:
+                    del self.waiting[(s[1], s[2])]
+                self.settled(s)
+
+
 def settled_searches(searches: list[tuple[float, str | None, str, dict]], window: float = FOLD_SECONDS
                      ) -> tuple[list[tuple[float, str | None, str, dict]], int]:
     """The (ts, route, normalized query, event) searches users settled on, in time order, and how many
@@ -153,25 +204,23 @@ def settled_searches(searches: list[tuple[float, str | None, str, dict]], window
     the user types, so 我的账户被冻结了 typed by IME is also logged as 我的, 我的账户, 我的账户被, 我的账户被冻结:
     those are the keystrokes, not four more questions. The log has no notion of a visitor (no personal
     data), so two visitors' searches that happen to extend one another within the window fold too."""
-    ordered = sorted(searches, key=lambda s: s[0])  # the workers append in about, not exactly, time order
-    folded: set[int] = set()
-    waiting: dict[tuple[str | None, str], list[int]] = {}  # (route, query) → its searches within the window
-    expiry: deque[tuple[float, tuple[str | None, str], int]] = deque()
-    for i, (ts, route, q, _) in enumerate(ordered):
-        while expiry and ts - expiry[0][0] > window:
-            _, key, j = expiry.popleft()
-            held = waiting.get(key)
-            if held and held[0] == j:
-                held.pop(0)
-                if not held:
-                    del waiting[key]
-        for end in range(1, len(q)):  # a dict look-up per prefix: no scan of the window's searches
-            extended = waiting.pop((route, q[:end]), None)
-            if extended:
-                folded.update(extended)
-        waiting.setdefault((route, q), []).append(i)
-        expiry.append((ts, (route, q), i))
-    return [s for i, s in enumerate(ordered) if i not in folded], len(folded)
+    settled: list = []
+    folder = _Folder(window, settled.append)
+    for s in sorted(searches, key=lambda s: s[0]):  # the workers append in about, not exactly, time order
+        folder.add(s)
+    folder.expire()
+    return settled, folder.prefixes
+
+
+# build_report puts the searches back in time order within this many seconds of the newest one read
+# (the workers append in about, not exactly, time order), holding only those in memory. A search
+# logged later than that (a clock stepped back) is counted where it is read, folding nothing.
+REORDER_SECONDS = 60.0
+
+
+@functools.lru_cache(maxsize=1 << 12)  # a busy log repeats its queries: normalised once each
+def _normalized(query: str) -> str:
+    return normalize_query(query)
 
 
 def build_report(events: Iterable[dict], since: float, until: float, feedback: list | None = None,
@@ -182,21 +231,51 @@ def build_report(events: Iterable[dict], since: float, until: float, feedback: l
     typed on the way to a later one left out (settled_searches; ``fold_seconds`` 0: none); ``votes``
     (read_votes) with the article each query ranked first in the log give the phrasings to add, less
     those an article already has (``phrasings``: article id → its phrasings, normalize_query'd). A search
-    logged before a rename ranked the article first under its former id (``aliases``: former id → id)."""
+    logged before a rename ranked the article first under its former id (``aliases``: former id → id).
+
+    ``events`` are read once, as they come (REORDER_SECONDS): memory grows with the distinct queries,
+    not with the log."""
     aliases = aliases or {}
     report = Report(since=since, until=until, not_helpful=feedback[:top] if feedback is not None else None,
                     titles=titles or {})
     weekly = until - since > 62 * 86400  # keep the chart readable
-    asked, answered = Counter(), Counter()
-    missed, guesses, firsts = Counter(), defaultdict(Counter), defaultdict(Counter)
+    asked, answered = Counter(), Counter()  # query → searches, and those answered with confidence
+    guesses: Counter = Counter()  # (query, article ranked first) of searches without a confident answer
+    voted = {normalize_query(query) for query, _, _ in votes or ()}
+    firsts: dict[str, Counter] = defaultdict(Counter)  # voted query → articles ranked first
     per_period: dict[str, list[int]] = {}
     t = since
     while t <= until:  # every period appears, quiet ones too
         per_period.setdefault(_period_label(t, weekly), [0, 0])
         t += 86400
     per_period.setdefault(_period_label(until, weekly), [0, 0])
-    searches = []
-    for e in events:
+    labels: dict[int, str] = {}  # per quarter hour: every zone's offset, so its midnight, is a multiple of it
+
+    def count(s: tuple) -> None:
+        ts, _, q, top_id, confident = s
+        if top_id is not None:
+            top_id = aliases.get(top_id, top_id)
+            if q in voted:
+                firsts[q][top_id] += 1
+        report.searches += 1
+        asked[q] += 1
+        quarter = int(ts // 900)
+        label = labels.get(quarter) or labels.setdefault(quarter, _period_label(ts, weekly))
+        period = per_period.setdefault(label, [0, 0])
+        period[0] += 1
+        if confident:
+            answered[q] += 1
+        else:
+            report.unanswered += 1
+            period[1] += 1
+            if top_id:
+                guesses[(q, top_id)] += 1
+
+    folder = _Folder(fold_seconds, count) if fold_seconds > 0 else None
+    settle = folder.add if folder else count
+    pending: list[tuple] = []  # heap of (ts, order read, search) within REORDER_SECONDS of the newest
+    newest = released = -math.inf
+    for order, e in enumerate(events):
         ts = e.get("ts")
         if not isinstance(ts, (int, float)) or not since <= ts <= until:
             continue
@@ -205,33 +284,33 @@ def build_report(events: Iterable[dict], since: float, until: float, feedback: l
             continue
         if e.get("event") != "search" or not isinstance(e.get("query"), str):
             continue
-        q = normalize_query(e["query"])
-        if q:
-            searches.append((ts, e.get("route"), q, e))
-    if fold_seconds > 0:
-        searches, report.prefixes = settled_searches(searches, fold_seconds)
-    for ts, _, q, e in searches:
-        confident = e.get("confident") is True
-        top_id = e.get("top_id")
-        if isinstance(top_id, str):
-            top_id = aliases.get(top_id, top_id)
-            firsts[q][top_id] += 1
-        report.searches += 1
-        asked[q] += 1
-        period = per_period.setdefault(_period_label(ts, weekly), [0, 0])
-        period[0] += 1
-        if confident:
-            answered[q] += 1
-        else:
-            report.unanswered += 1
-            period[1] += 1
-            missed[q] += 1
-            if top_id:
-                guesses[q][top_id] += 1
-    report.top_queries = [(q, n, answered[q]) for q, n in _most_common(asked, top)]
-    report.top_unanswered = [
-        (q, n, guesses[q].most_common(1)[0][0] if guesses[q] else None) for q, n in _most_common(missed, top)
-    ]
+        q = _normalized(e["query"])
+        if not q:
+            continue
+        route, top_id = e.get("route"), e.get("top_id")
+        s = (ts, route if isinstance(route, str) else None, q, top_id if isinstance(top_id, str) else None,
+             e.get("confident") is True)
+        if ts < released:  # later than any reordering: counted as read
+            count(s)
+            continue
+        heapq.heappush(pending, (ts, order, s))
+        newest = max(newest, ts)
+        while pending[0][0] < newest - REORDER_SECONDS:
+            released = pending[0][0]
+            settle(heapq.heappop(pending)[2])
+    while pending:
+        settle(heapq.heappop(pending)[2])
+    if folder:
+        folder.expire()
+        report.prefixes = folder.prefixes
+
+    report.top_queries = [(q, n, answered[q]) for q, n in _most_common(asked.items(), top)]
+    gaps = _most_common(((q, n - answered[q]) for q, n in asked.items() if n > answered[q]), top)
+    best: dict[str, tuple[str | None, int]] = dict.fromkeys((q for q, _ in gaps), (None, 0))
+    for (q, a), n in guesses.items():  # the first of the most guessed, as Counter.most_common(1) picks
+        if q in best and n > best[q][1]:
+            best[q] = (a, n)
+    report.top_unanswered = [(q, n, best[q][0]) for q, n in gaps]
     report.periods = [(label, s, u) for label, (s, u) in sorted(per_period.items())]
     # A reader who searched q and voted another article than q's first helpful says q asks for that
     # article: the search would rank it first with q among its phrasings.
@@ -241,16 +320,18 @@ def build_report(events: Iterable[dict], since: float, until: float, feedback: l
         first = firsts[q].most_common(1)[0][0] if firsts.get(q) else None
         if first is not None and first != article_id and q not in (phrasings or {}).get(article_id, ()):
             helped[(q, article_id)] += n
-    report.new_phrasings = [(q, a, n, firsts[q].most_common(1)[0][0]) for (q, a), n in _most_common(helped, top)]
+    report.new_phrasings = [(q, a, n, firsts[q].most_common(1)[0][0])
+                            for (q, a), n in _most_common(helped.items(), top)]
     return report
 
 
 def report_from_files(data_dir: str | Path, index_dir: str | Path | None, since: float, until: float,
                       top: int = 10, fold_seconds: float = FOLD_SECONDS) -> Report:
-    """The report over ``<data_dir>/queries.jsonl`` and the feedback store beside it; article titles come
-    from the published index in ``index_dir`` when there is one (ids alone otherwise)."""
+    """The report over ``<data_dir>/queries.jsonl`` with its rotated copies (querylog.log_files) and the
+    feedback store beside it; article titles come from the published index in ``index_dir`` when there
+    is one (ids alone otherwise)."""
     from .index import IndexError_, load_index
-    from .querylog import FILENAME, read_events
+    from .querylog import FILENAME, log_files, read_events
 
     titles, phrasings, known, aliases = {}, None, None, {}
     if index_dir is not None:
@@ -263,17 +344,35 @@ def report_from_files(data_dir: str | Path, index_dir: str | Path | None, since:
         except IndexError_:
             pass
     data_dir = Path(data_dir)
-    report = build_report(read_events(data_dir / FILENAME, since), since, until,
+    files = log_files(data_dir / FILENAME)
+    # The newest files back to one that starts before the period: the older ones end before it.
+    older = [i for i, (first, _) in enumerate(files) if first < since - REORDER_SECONDS and first > -math.inf]
+    unreadable: list[str] = []
+
+    def events():
+        for i, (first, path) in enumerate(files):
+            if older and i < older[-1] and first > -math.inf:
+                continue
+            try:
+                yield from read_events(path, since)
+            except (OSError, EOFError) as e:  # a copy cut short, or being compressed: the rest still counts
+                unreadable.append(f"{path}: {e}")
+
+    report = build_report(events(), since, until,
                           feedback=read_feedback(data_dir / FEEDBACK_FILENAME, since, aliases), titles=titles, top=top,
                           votes=read_votes(data_dir / FEEDBACK_FILENAME, since, aliases), phrasings=phrasings,
                           fold_seconds=fold_seconds, aliases=aliases)
+    report.log_files = [path for _, path in files]
+    report.log_start = min((first for first, _ in files if first > -math.inf), default=None)
+    report.unreadable = unreadable
     if known is not None:  # without the index every id would look orphaned
         report.orphaned_votes = read_orphaned_votes(data_dir / FEEDBACK_FILENAME, known)
     return report
 
 
-def _most_common(counter: Counter, n: int) -> list[tuple[str, int]]:
-    return sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))[:n]  # ties: stable, by text
+def _most_common(counts: Iterable[tuple], n: int) -> list[tuple]:
+    """The ``n`` (key, count) pairs of most counts; ties by key."""
+    return heapq.nsmallest(n, counts, key=lambda kv: (-kv[1], kv[0]))  # sorted()[:n] without sorting them all
 
 
 ORPHANED_HINT = "an article renamed without its old id? add `aliases: [old-id]` to the article it became"
@@ -318,7 +417,16 @@ def _pct(x: float | None) -> str:
 
 
 def _when(ts: float) -> str:
-    return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M")
+    """Local time with its zone, as the CLI shows times: 2026-11-18 08:26 UTC+8 (a report run by cron in
+    UTC and one from a shell in CST label the same moment differently; the days of the chart are local)."""
+    from .cli import _format_time
+
+    return _format_time(datetime.fromtimestamp(ts).astimezone().isoformat())
+
+
+def _late_note(r: Report) -> str:
+    return (f"note: the query log starts {_when(r.log_start)}, after the start of the period: nothing is counted "
+            f"before it (rotated copies deleted, or a new log)")
 
 
 def render_text(r: Report) -> str:
@@ -327,6 +435,7 @@ def render_text(r: Report) -> str:
         f"searches {r.searches}{f' (and {r.prefixes} typed on the way to one, not counted)' if r.prefixes else ''}"
         f" · without a confident answer {r.unanswered} ({_pct(r.unanswered_rate)})"
         f" · article views {r.views} · click-through {_pct(r.click_through)}",
+        *([_late_note(r)] if r.log_starts_late else []),
         "",
         "Top queries (searches, answered with confidence)",
     ]
@@ -450,6 +559,7 @@ def render_html(r: Report) -> str:
 <body>
 <h1>易钱包帮助中心 · search report</h1>
 <p>{e(_when(r.since))} → {e(_when(r.until))}</p>
+{f"<p><strong>{e(_late_note(r))}</strong></p>" if r.log_starts_late else ""}
 <div class="kpi">
 <div><b>{r.searches}</b>searches{f" ({r.prefixes} typed on the way to one, not counted)" if r.prefixes else ""}</div>
 <div><b>{_pct(r.unanswered_rate)}</b>without a confident answer</div>

@@ -44,6 +44,18 @@ def test_read_skips_torn_and_foreign_lines_and_filters_by_time(tmp_path):
     assert list(read_events(tmp_path / "missing.jsonl")) == []
 
 
+def test_lines_older_than_since_are_skipped_before_they_are_parsed(tmp_path, monkeypatch):
+    path = tmp_path / "queries.jsonl"
+    for ts in range(100):
+        QueryLog(path, clock=lambda: 1700000000 + ts).search("问题", 1, "x", True, "v1", "/api/search")
+    with path.open("a", encoding="utf-8") as f:  # by hand: the ts read as written, or parsed to be sure
+        f.write('{"ts": 1700000001, "event": "view"}\n{"event": "view", "ts": 1700000002}\n{"ts": 17e8,"event":"view"}\n')
+    parsed, loads = [], json.loads
+    monkeypatch.setattr(json, "loads", lambda raw: parsed.append(raw) or loads(raw))
+    assert [e["ts"] for e in read_events(path, since=1700000095)] == [1700000095 + i for i in range(5)]
+    assert len(parsed) == 5 + 1  # the newest lines, and the one that does not open with its ts
+
+
 WRITER = """
 import sys
 from faq_search.querylog import QueryLog

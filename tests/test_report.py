@@ -10,8 +10,9 @@ import pytest
 from faq_search.build import build_index
 from faq_search.cli import main
 from faq_search.feedback import FeedbackStore
+from faq_search.querylog import FOLD_SECONDS
 from faq_search.report import (build_report, normalize_query, parse_since, read_feedback, read_votes, render_html,
-                                render_text)
+                                render_text, report_from_files)
 from tests.conftest import TINY_ARTICLES, read_only_directory
 
 DAY = 86400
@@ -286,3 +287,139 @@ def test_votes_and_searches_under_a_former_id_count_for_the_renamed_article(make
 def test_report_command_rejects_a_bad_since(capsys):
     assert main(["report", "--since", "yesterday"]) == 2
     assert "not a duration" in capsys.readouterr().err
+
+
+def write_log(path, events):
+    """A query log file of ``events`` in the given (append) order, gzip-compressed for a .gz name."""
+    import gzip
+    import json
+
+    text = "".join(json.dumps(e, ensure_ascii=False, separators=(",", ":")) + "\n" for e in events).encode("utf-8")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(gzip.compress(text) if path.name.endswith(".gz") else text)
+
+
+def test_a_streamed_report_over_rotated_files_matches_the_settled_searches_definition(tmp_path):
+    import dataclasses
+    import random
+
+    rng = random.Random(5)
+    words = ["我的账户", "被冻结了", "提现", "多久到账", "转账", "限额", "忘记", "密码"]
+    logged, t = [], T0
+    while t < T0 + 2 * DAY:
+        t += rng.expovariate(1 / 120)
+        route = rng.choice(["/api/search", "/api/search", "/"])
+        query = "".join(rng.sample(words, rng.randint(1, 3)))
+        typed = [query[:k] for k in range(1, len(query))] if rng.random() < 0.4 else []  # as-you-type
+        for i, q in enumerate([*typed, query, *([query] * rng.randint(0, 1))]):
+            q = q + "？" if rng.random() < 0.1 else q  # a spelling normalize_query groups
+            ts = t + i * rng.choice([0, 0.5, 3, 12])  # ties, steps inside the fold window and beyond it
+            logged.append(search(ts, q, rng.random() < 0.6, rng.choice(["pw-login", "pw-pay", "tr-wrong", None]), 1))
+            logged[-1]["route"] = route
+        if rng.random() < 0.3:
+            logged.append(view(t + 1, "pw-pay"))
+    # Two workers append in about time order: a few seconds out.
+    order = sorted(range(len(logged)), key=lambda i: logged[i]["ts"] + rng.uniform(0, 5))
+    logged = [logged[i] for i in order]
+    since, until = T0 + 3600, T0 + 2 * DAY - 3600  # events before and after the period too
+    data = tmp_path / "data"
+    half = len(logged) // 2
+    write_log(data / "queries.jsonl.1.gz", logged[:half])  # logrotate's compressed older part
+    write_log(data / "queries.jsonl", logged[half:])
+    make_feedback(data / "feedback.sqlite3", [(T0 + DAY, q, a, 1) for q, a in
+                                              [("转账限额", "tr-wrong"), ("忘记密码", "pw-pay"), ("提现多久到账", "pw-login")]])
+
+    # The definition, on the whole list at once: a search is left out when a later one (in time, then
+    # in append order) on the same route at most FOLD_SECONDS after it extends its query.
+    kept = [(e["ts"], i, e) for i, e in enumerate(logged) if since <= e["ts"] <= until and e["event"] == "search"]
+    kept.sort(key=lambda s: s[:2])
+    settled = []
+    for i, (ts, _, e) in enumerate(kept):
+        q, extended = normalize_query(e["query"]), False
+        for t2, _, f in kept[i + 1:]:
+            if t2 - ts > FOLD_SECONDS:
+                break
+            q2 = normalize_query(f["query"])
+            extended |= f["route"] == e["route"] and len(q2) > len(q) and q2.startswith(q)
+        if not extended:
+            settled.append(e)
+    assert 100 < len(settled) < len(kept) - 100  # many folded, many kept
+    views = [e for e in logged if e["event"] == "view"]
+    expected = build_report(settled + views, since, until, fold_seconds=0, top=50,
+                            votes=read_votes(data / "feedback.sqlite3", since),
+                            feedback=read_feedback(data / "feedback.sqlite3", since))
+    expected.prefixes = len(kept) - len(settled)
+    assert len(expected.new_phrasings) >= 2
+    streamed = report_from_files(data, None, since, until, top=50)
+    assert dataclasses.asdict(streamed) == {**dataclasses.asdict(expected), "log_start": logged[0]["ts"],
+                                            "log_files": [data / "queries.jsonl.1.gz", data / "queries.jsonl"]}
+
+
+def test_the_report_reads_the_rotated_logs_and_says_when_the_log_starts_late(tmp_path, capsys):
+    data, now = tmp_path / "data", time.time()
+    rotated = {  # as logrotate names them, with and without dateext, oldest first
+        "queries.jsonl-20240101.gz": [search(now - 60 * DAY, "很久以前的问题", False)],  # before the period: not read
+        "queries.jsonl.3.gz": [search(now - 20 * DAY, "转账限额", False, "tr-wrong")],
+        "queries.jsonl.2": [search(now - 10 * DAY, "转账限额", True, "tr-wrong")],
+        "queries.jsonl.1": [search(now - 2 * DAY, "提现", False, "wd-time")],  # typed on the way to the next
+        "queries.jsonl": [search(now - 2 * DAY + 2, "提现多久", True, "wd-time"), view(now - 60, "wd-time")],
+        "queries.jsonl.bak": [search(now - DAY, "操作员的备份", True)],  # not logrotate's: not read
+    }
+    for name, events in rotated.items():
+        write_log(data / name, events)
+    (data / "queries.jsonl.4.gz").write_bytes(b"not gzip")
+    html_path = tmp_path / "r.html"
+    assert main(["report", "--since", "30d", "--data-dir", str(data), "--index", str(tmp_path / "none"),
+                 "--html", str(html_path)]) == 0
+    out, err = capsys.readouterr()
+    assert "searches 3 (and 1 typed on the way to one, not counted) · without a confident answer 1" in out
+    assert "1. 转账限额" in out and "提现多久" in out and "很久以前" not in out and "备份" not in out
+    assert f"warning: query log not read to its end, its events after that are missing: {data / 'queries.jsonl.4.gz'}" in err
+    assert "note:" not in out and "note:" not in html_path.read_text("utf-8")
+
+    # The older copies deleted: the period's first 28 days are not in the log, and the report says so.
+    for name in ("queries.jsonl-20240101.gz", "queries.jsonl.3.gz", "queries.jsonl.2", "queries.jsonl.4.gz"):
+        (data / name).unlink()
+    assert main(["report", "--since", "30d", "--data-dir", str(data), "--index", str(tmp_path / "none"),
+                 "--html", str(html_path)]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"\nnote: the query log starts \d{4}-\d\d-\d\d \d\d:\d\d UTC\S*, after the start of the period", out)
+    assert "note: the query log starts" in html_path.read_text("utf-8")
+    assert main(["report", "--since", "50h", "--data-dir", str(data), "--index", str(tmp_path / "none")]) == 0
+    assert "note:" not in capsys.readouterr().out  # it starts within the period's first tenth
+
+
+def test_memory_grows_with_the_distinct_queries_not_with_the_log():
+    import tracemalloc
+
+    def events(n):  # a day's worth of 40 questions asked again and again, as a log is read: one at a time
+        for i in range(n):
+            yield search(T0 + i * DAY / n, f"问题{chr(0x4e00 + i % 40)}", i % 3 == 0, "pw-pay")
+
+    tracemalloc.start()
+    try:
+        peaks = []
+        for n in (500, 5_000):
+            tracemalloc.reset_peak()
+            before = tracemalloc.get_traced_memory()[0]
+            r = build_report(events(n), since=T0, until=T0 + DAY)
+            peaks.append(tracemalloc.get_traced_memory()[1] - before)
+            assert r.searches == n
+    finally:
+        tracemalloc.stop()
+    assert peaks[1] < 1.5 * peaks[0], peaks  # ten times the events, about the same memory
+
+
+
+def test_the_period_is_shown_with_its_zone(monkeypatch):
+    r = build_report([], since=T0, until=T0 + DAY)
+    try:
+        for zone, shown in (("Asia/Shanghai", "2025-11-20 20:00 UTC+8 → 2025-11-21 20:00 UTC+8"),
+                            ("UTC", "2025-11-20 12:00 UTC → 2025-11-21 12:00 UTC")):
+            monkeypatch.setenv("TZ", zone)
+            time.tzset()
+            assert render_text(r).startswith(f"faq-search report {shown}\n")
+            assert f"<p>{shown}</p>" in render_html(r)
+    finally:
+        monkeypatch.undo()
+        time.tzset()  # the other tests' zone again
