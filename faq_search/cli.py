@@ -933,7 +933,7 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("report", help="top queries, unanswered queries, not-helpful articles, click-through")
-    p.add_argument("--since", default="7d", help="how far back: 30m, 24h, 7d, 2w (default: %(default)s)")
+    p.add_argument("--since", default="7d", help="how far back: 30m, 24h, 7d, 2w, at most 3660d (default: %(default)s)")
     p.add_argument("--data-dir", default=env.FAQ_DATA_DIR, help="query log and feedback store (default: %(default)s)")
     p.add_argument("--index", default=env.FAQ_INDEX_DIR, help="index for article titles (default: %(default)s)")
     p.add_argument("--top", type=_at_least_one, default=10, help="rows per table (default: %(default)s)")

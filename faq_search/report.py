@@ -33,12 +33,18 @@ FEEDBACK_FILENAME = "feedback.sqlite3"
 _UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
+LONGEST_SINCE_DAYS = 3660  # ten years: older than the log of any service this reads
+
+
 def parse_since(text: str) -> float:
     """'30m', '24h', '7d', '2w' → seconds; raises ValueError."""
     m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([mhdw])\s*", text or "")
     if not m or float(m.group(1)) <= 0:
         raise ValueError(f"not a duration: {text!r} (use e.g. 30m, 24h, 7d, 2w)")
-    return float(m.group(1)) * _UNITS[m.group(2)]
+    seconds = float(m.group(1)) * _UNITS[m.group(2)]
+    if seconds > LONGEST_SINCE_DAYS * _UNITS["d"]:  # 999999d reached before year 1: a traceback, not a report
+        raise ValueError(f"too long a period: {text!r} (at most {LONGEST_SINCE_DAYS}d)")
+    return seconds
 
 
 def normalize_query(query: str) -> str:

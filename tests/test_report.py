@@ -48,6 +48,10 @@ EVENTS = [
 def test_parse_since():
     assert parse_since("7d") == 7 * DAY and parse_since("24h") == DAY and parse_since("30m") == 1800
     assert parse_since("2w") == 14 * DAY and parse_since("1.5h") == 5400
+    assert parse_since("3660d") == 3660 * DAY
+    for too_long in ("3661d", "999999d", "99999999999999d"):  # a traceback (year -712) before
+        with pytest.raises(ValueError, match="too long a period.*at most 3660d"):
+            parse_since(too_long)
     for bad in ("", "7", "d", "-1d", "0d", "7y", "7 days"):
         with pytest.raises(ValueError):
             parse_since(bad)
