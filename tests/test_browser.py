@@ -787,6 +787,15 @@ def test_phone_has_no_horizontal_scroll(browser, site, path, typed, width):
         context.close()
 
 
+# Whether the option selected in the console's list shows, nothing over it: what is at its corners and centre.
+UNCOVERED_JS = """() => {
+  const option = document.getElementById(document.getElementById('agent-results').getAttribute('aria-activedescendant'));
+  const r = option.getBoundingClientRect();
+  return [[r.left + 4, r.top + 2], [(r.left + r.right) / 2, (r.top + r.bottom) / 2], [r.right - 4, r.bottom - 2]]
+    .map(([x, y]) => option.contains(document.elementFromPoint(x, y)));
+}"""
+
+
 def test_agent_console_filters_explains_and_copies(browser, site):
     context = browser.new_context(viewport={"width": 1280, "height": 900}, permissions=["clipboard-read", "clipboard-write"])
     p = Page(context.new_page(), site["url"]).open("/agent")
@@ -870,9 +879,29 @@ def test_agent_console_filters_explains_and_copies(browser, site):
         p.wait_for_function("() => document.activeElement.id === 'agent-results'")
         p.wait_for_timeout(100)  # anything Enter set off has had its time
         assert p.get_attribute("#agent-item-2", "aria-selected") == "true" and p.evaluate(shown) == chosen
+        # At 200 % and 400 % zoom (640×360, 320×180) the bar scrolls away with the page, and at 1280×600 with the
+        # keys shown it stays clear: j/k while reading down the answer, and Shift+Tab back to the list (scrolled
+        # to its top), never leave the option selected out of view or under the bar or the list's title.
+        focused = "document.activeElement.id"
+        p.wait_for_selector("#agent-toast", state="hidden")  # the copy's, 2 s at the bottom: over the list at 320×180
+        for width, height in ((640, 360), (320, 180), (1280, 600)):
+            p.set_viewport_size({"width": width, "height": height})
+            if width == 1280:
+                p.keyboard.press("?")
+            for key in "kkjjj":  # ending lower each time, below the list's first screen
+                p.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
+                p.keyboard.press(key)
+                assert p.evaluate(UNCOVERED_JS) == [True] * 3, (width, key)
+            p.keyboard.press("Tab")
+            assert p.evaluate(focused) == "copy-button"
+            p.evaluate("window.scrollTo(0, document.documentElement.scrollHeight); document.querySelector('.agent-list').scrollTop = 0")
+            p.keyboard.press("Shift+Tab")
+            assert p.evaluate(focused) == "agent-results" and p.evaluate(UNCOVERED_JS) == [True] * 3, width
+            if width == 320:  # the bar, 134 px of 180, is no longer on screen at all
+                assert p.evaluate("document.querySelector('.agent-bar').getBoundingClientRect().bottom") <= 0
+        p.keyboard.press("?")
         p.set_viewport_size({"width": 1280, "height": 900})
         # Filters: a category, then a tag within it.
-        focused = "document.activeElement.id"
         p.select_option("#acategory", "password")
         p.wait_for_function("() => document.querySelectorAll('#agent-results [role=option]').length === 0 || "
                             "[...document.querySelectorAll('#agent-results .agent-item-meta')].every(e => e.textContent.includes('密码'))")

@@ -24,6 +24,18 @@
   const linkNotice = h("p", { class: "notice agent-link-notice", role: "alert", hidden: true });
   list.before(linkNotice);
 
+  // Heights agent.css sizes by, as they wrap at zoom or on a narrow screen: the bar (the panes take the rest
+  // of the window) and the list's sticky title (what scrolling to an option keeps clear of).
+  const bar = document.querySelector(".agent-bar");
+  const listTitle = $("agent-list-title");
+  const sticky = new ResizeObserver(() => {
+    const root = document.documentElement.style;
+    root.setProperty("--agent-bar-height", bar.offsetHeight + "px");
+    root.setProperty("--agent-list-title-height", listTitle.offsetHeight + "px");
+  });
+  sticky.observe(bar);
+  sticky.observe(listTitle);
+
   const categoryNames = {};
   for (const o of categorySelect.options) if (o.value) categoryNames[o.value] = o.textContent;
 
@@ -428,6 +440,10 @@
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     load({ history: "commit" });
+  });
+  // Back in the list (Tab, Shift+Tab), the option selected is brought into view, not only the list's top.
+  list.addEventListener("focus", () => {
+    if (state.selected >= 0) list.querySelectorAll('[role="option"]')[state.selected].scrollIntoView({ block: "nearest" });
   });
   list.addEventListener("click", (event) => {
     const option = event.target.closest('[role="option"]');
