@@ -892,6 +892,8 @@ def test_agent_console_filters_explains_and_copies(browser, site):
                 p.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
                 p.keyboard.press(key)
                 assert p.evaluate(UNCOVERED_JS) == [True] * 3, (width, key)
+            p.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId === "
+                                "document.querySelector('#agent-results [aria-selected=true] code').textContent")
             p.keyboard.press("Tab")
             assert p.evaluate(focused) == "copy-button"
             p.evaluate("window.scrollTo(0, document.documentElement.scrollHeight); document.querySelector('.agent-list').scrollTop = 0")
@@ -960,10 +962,29 @@ def test_agent_console_filters_explains_and_copies(browser, site):
         assert "?" in keys.locator("kbd").all_inner_texts() and "Esc" in keys.locator("kbd").all_inner_texts()
         p.keyboard.press("Escape")
         assert keys.is_hidden() and p.get_attribute("#keys-button", "aria-expanded") == "false"
-        # ↓ in a filter still chooses its next option.
+        # ↓ in a filter still chooses its next option, but passing over options is not choosing them: nothing
+        # loads while the arrows move (a closed select changes at each), and the options chosen on one visit
+        # to the filter make one history entry, taken to the list by Enter or loaded as the arrows rest.
+        browsed = []
+        p.on("request", lambda r: browsed.append(r.url) if "/api/articles?" in r.url else None)
+        entries = p.evaluate("history.length")
         p.focus("#acategory")
-        p.keyboard.press("ArrowDown")
+        for _ in range(3):
+            p.keyboard.press("ArrowDown")
         assert p.evaluate(focused) == "acategory" and p.input_value("#acategory") != "password"
+        passed = p.input_value("#acategory")
+        p.keyboard.press("Enter")
+        p.wait_for_function("c => document.getElementById('main').dataset.filters === c + '|'", arg=passed)
+        assert (len(browsed), p.evaluate("history.length"), p.evaluate(focused)) == (1, entries + 1, "agent-results")
+        p.focus("#acategory")
+        for _ in range(2):
+            p.keyboard.press("ArrowDown")
+            p.wait_for_function("c => document.getElementById('main').dataset.filters === c + '|'", arg=p.input_value("#acategory"))
+        assert (len(browsed), p.evaluate("history.length")) == (3, entries + 2)
+        p.go_back()
+        p.wait_for_function("c => document.getElementById('main').dataset.filters === c + '|'", arg=passed)
+        p.go_back()
+        p.wait_for_function("() => document.getElementById('main').dataset.filters === 'password|支付密码'")
         p.check_clean()
     finally:
         context.close()

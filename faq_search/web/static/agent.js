@@ -4,6 +4,7 @@
   const { $, h, highlight, answer, getJSON, getCachedJSON, query, browsing, errorMessage, onTyped } = window.FAQ;
 
   const DEBOUNCE_MS = 60;
+  const FILTER_SETTLE_MS = 700; // a filter's option resting under the arrows: about what a screen reader takes to say it
   const SEARCH_K = 20; // hits listed; one more is asked for, to tell "the first 20" from "all 20"
   const SCORE_TITLE = "得分（0–1）：排序模型估计这篇文章回答该问题的概率，用于排序；是否可作答见「判断」。";
   const form = $("agent-form");
@@ -432,11 +433,38 @@
     if (input.value.length >= input.maxLength) showToast("已达到 " + input.maxLength + " 字上限，多出的文字没有输入");
     schedule();
   });
-  categorySelect.addEventListener("change", async () => {
-    await loadTags();
-    load({ history: "push" });
-  });
-  tagSelect.addEventListener("change", () => load({ history: "push" }));
+  /* A closed select changes its value at each arrow key (Chromium on Windows and Linux), and passing over
+     an option is not choosing it. A filter changed from the keyboard loads once it rests there
+     (FILTER_SETTLE_MS), or at once when the focus leaves it (Enter to the list, Esc, Tab); the options
+     chosen on one visit to the filter make one history entry, the last of them. One picked with the
+     mouse loads at once, an entry of its own. */
+  const filter = { keyed: null, timer: 0, pending: null, entry: false };
+
+  function filterChanged(select) {
+    const keyed = filter.keyed === select;
+    clearTimeout(filter.timer);
+    filter.pending = async () => {
+      const mode = keyed && filter.entry ? "replace" : "push";
+      filter.entry = keyed;
+      if (select === categorySelect) await loadTags();
+      load({ history: mode });
+    };
+    if (keyed) filter.timer = setTimeout(settleFilter, FILTER_SETTLE_MS);
+    else settleFilter();
+  }
+
+  function settleFilter() {
+    clearTimeout(filter.timer);
+    const run = filter.pending;
+    filter.pending = null;
+    if (run) run();
+  }
+
+  for (const select of [categorySelect, tagSelect]) {
+    select.addEventListener("change", () => filterChanged(select));
+    select.addEventListener("focus", () => (filter.entry = false));
+    select.addEventListener("blur", settleFilter);
+  }
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     load({ history: "commit" });
@@ -497,7 +525,15 @@
     const typing = event.target === input || /^(INPUT|TEXTAREA)$/.test(event.target.tagName);
     if (event.target.tagName === "SELECT") {
       // A filter is no text field: / j k work from it, Esc goes back to the box, Enter to the list.
-      // Arrows and other letters still choose an option, as a select does.
+      // Arrows and other letters still choose an option, as a select does: a change this key makes (in
+      // its default action, before any task) is the keyboard's.
+      filter.keyed = event.target;
+      setTimeout(() => (filter.keyed = null));
+      if (filter.pending && (event.key === "j" || event.key === "k")) {
+        event.preventDefault(); // the filter's list first, its first article selected
+        settleFilter();
+        return;
+      }
       if (event.key === "Escape") {
         event.preventDefault();
         input.focus();
@@ -555,6 +591,8 @@
   // Back and Forward return to the search, filters and article before. A category or tag the index no
   // longer has (an old link or bookmark) is said, and left out of the URL.
   async function loadFromUrl() {
+    clearTimeout(filter.timer); // a filter passed over, not yet loaded, is not the entry returned to
+    filter.pending = null;
     const params = new URLSearchParams(location.search);
     const category = params.get("category") || "";
     const tag = params.get("tag") || "";
