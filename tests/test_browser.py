@@ -668,8 +668,20 @@ def test_text_contrast_meets_wcag_aa(page):
     rings += page.eval_on_selector_all(".feedback-button, #ask-form textarea", CONTRAST_JS, "borderTopColor")
     page.open("/agent?q=" + urllib.request.quote("钱转错人了咋办"))
     page.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId === 'transfer-wrong-recipient'")
-    ratios += page.eval_on_selector_all(".agent-count, .agent-item-meta, .copy-button, .detail-meta dt, .badge", CONTRAST_JS)
+    ratios += page.eval_on_selector_all(".agent-count, .agent-item-meta, .copy-button, .copy-button kbd, .detail-meta dt, .badge", CONTRAST_JS)
     rings += focus_rings(page, ["#aq", "#keys-button", "#agent-results", "#copy-button", "#agent-detail .related-list a"])
+    # The option selected in a list of several has a bar the others have not (not a tint alone), ≥ 3:1; in
+    # forced-colors mode, where colours are the system's, it still has one, and a ring.
+    page.open("/agent?q=" + urllib.request.quote("提现"))
+    page.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId")
+    rings += page.eval_on_selector_all('.agent-item[aria-selected="true"]', CONTRAST_JS, "borderLeftColor")
+    shape = "els => els.map(e => (s => [s.borderLeftStyle, s.borderLeftWidth, s.outlineStyle])(getComputedStyle(e)))"
+    for forced in ("none", "active"):
+        page.emulate_media(forced_colors=forced)
+        (selected,) = page.eval_on_selector_all('.agent-item[aria-selected="true"]', shape)
+        others = page.eval_on_selector_all('.agent-item[aria-selected="false"]', shape)
+        assert selected[0] == "solid" and others and selected not in others, (forced, selected, others)
+    assert selected[2] == "solid"
     low = [r for r in ratios if r[1] < 4.5] + [r for r in rings if r[1] < 3]
     assert len(ratios) > 10 and len(rings) > 12 and not low, low
 
