@@ -17,6 +17,7 @@
   const detail = $("agent-detail");
   const toast = $("agent-toast");
   const keysButton = $("keys-button");
+  const singleKeys = $("single-keys");
   const keys = $("agent-keys");
   const main = $("main");
   const announce = $("agent-announce");
@@ -267,7 +268,7 @@
     fillDetail(
       h("div", { class: "detail-head" },
         h("h2", { class: "detail-question", tabindex: "-1" }, highlight(article.question, terms)),
-        h("button", { type: "button", class: "copy-button", id: "copy-button", "aria-keyshortcuts": "c" }, "复制答案 ", h("kbd", null, "c"))),
+        h("button", { type: "button", class: "copy-button", id: "copy-button", "aria-keyshortcuts": singleKeys.checked ? "c" : null }, "复制答案 ", h("kbd", null, "c"))),
       h("dl", { class: "detail-meta" },
         meta("ID", h("code", null, article.id)),
         meta("分类", categoryNames[article.category] || article.category),
@@ -489,10 +490,43 @@
     }
   });
   function showKeys(shown) {
+    if (!shown && keys.contains(document.activeElement)) keysButton.focus(); // not <body>
     keys.hidden = !shown;
     keysButton.setAttribute("aria-expanded", shown ? "true" : "false");
   }
   keysButton.addEventListener("click", () => showKeys(keys.hidden));
+
+  /* The one-letter keys (/ j k c ?) can be turned off in the list of keys, remembered in this browser
+     (WCAG 2.1.4): a word a speech-input user says must not copy an answer or move the list. Not made to
+     work only with the focus in the list, as they work from the answer, the filters and the buttons too,
+     where agents read and copy. */
+  const SINGLE_KEYS_KEY = "faq-agent-single-keys";
+  const placeholder = input.placeholder;
+
+  function applySingleKeys() {
+    const on = singleKeys.checked;
+    document.body.classList.toggle("single-keys-off", !on); // agent.css hides the copy button's c
+    input.placeholder = on ? placeholder : placeholder.replace(/（.*）/, "");
+    for (const [el, key] of [[keysButton, "?"], [$("copy-button"), "c"]]) {
+      if (el && on) el.setAttribute("aria-keyshortcuts", key);
+      else if (el) el.removeAttribute("aria-keyshortcuts");
+    }
+  }
+
+  try {
+    singleKeys.checked = localStorage.getItem(SINGLE_KEYS_KEY) !== "off";
+  } catch (e) {
+    /* storage blocked: on, as shipped */
+  }
+  applySingleKeys();
+  singleKeys.addEventListener("change", () => {
+    try {
+      localStorage.setItem(SINGLE_KEYS_KEY, singleKeys.checked ? "on" : "off");
+    } catch (e) {
+      /* storage blocked: for this page only */
+    }
+    applySingleKeys();
+  });
   more.addEventListener("click", loadMore);
 
   // An article that is not (or not the selected one) in the list: a related one.
@@ -523,13 +557,14 @@
       return;
     }
     const typing = event.target === input || /^(INPUT|TEXTAREA)$/.test(event.target.tagName);
+    const letter = singleKeys.checked ? event.key : ""; // the one-letter keys, unless turned off
     if (event.target.tagName === "SELECT") {
       // A filter is no text field: / j k work from it, Esc goes back to the box, Enter to the list.
       // Arrows and other letters still choose an option, as a select does: a change this key makes (in
       // its default action, before any task) is the keyboard's.
       filter.keyed = event.target;
       setTimeout(() => (filter.keyed = null));
-      if (filter.pending && (event.key === "j" || event.key === "k")) {
+      if (filter.pending && (letter === "j" || letter === "k")) {
         event.preventDefault(); // the filter's list first, its first article selected
         settleFilter();
         return;
@@ -544,7 +579,7 @@
         list.focus();
         return;
       }
-      if (!["/", "j", "k"].includes(event.key)) return;
+      if (!["/", "j", "k"].includes(letter)) return;
     }
     if (event.target === input) {
       if (event.key === "ArrowDown" || event.key === "ArrowUp") {
@@ -569,20 +604,20 @@
     if (typing) return;
     // Elsewhere (the answer pane, a button, a link) the arrows keep scrolling the page or the pane.
     const arrowsMove = event.target === list || event.target === document.body;
-    if (event.key === "/") {
+    if (letter === "/") {
       event.preventDefault();
       input.focus();
       input.select();
-    } else if (event.key === "j" || (event.key === "ArrowDown" && arrowsMove)) {
+    } else if (letter === "j" || (event.key === "ArrowDown" && arrowsMove)) {
       event.preventDefault();
       move(1);
-    } else if (event.key === "k" || (event.key === "ArrowUp" && arrowsMove)) {
+    } else if (letter === "k" || (event.key === "ArrowUp" && arrowsMove)) {
       event.preventDefault();
       move(-1);
-    } else if (event.key === "c") {
+    } else if (letter === "c") {
       event.preventDefault();
       copyAnswer();
-    } else if (event.key === "?") {
+    } else if (letter === "?") {
       keysButton.click();
     }
   });
