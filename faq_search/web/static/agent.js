@@ -30,13 +30,13 @@
   // of the window) and the list's sticky title (what scrolling to an option keeps clear of).
   const bar = document.querySelector(".agent-bar");
   const listTitle = $("agent-list-title");
-  const sticky = new ResizeObserver(() => {
+  const heights = new ResizeObserver(() => {
     const root = document.documentElement.style;
     root.setProperty("--agent-bar-height", bar.offsetHeight + "px");
     root.setProperty("--agent-list-title-height", listTitle.offsetHeight + "px");
   });
-  sticky.observe(bar);
-  sticky.observe(listTitle);
+  heights.observe(bar);
+  heights.observe(listTitle);
 
   const categoryNames = {};
   for (const o of categorySelect.options) if (o.value) categoryNames[o.value] = o.textContent;
