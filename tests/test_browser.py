@@ -692,10 +692,24 @@ def test_text_contrast_meets_wcag_aa(page):
     page.emulate_media(forced_colors="none")
     page.open("/agent?q=" + urllib.request.quote("钱转错人了咋办"))
     page.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId === 'transfer-wrong-recipient'")
-    ratios += page.eval_on_selector_all(".agent-count, .agent-item-meta, .copy-button, .detail-meta dt, .badge", CONTRAST_JS)
+    ratios += page.eval_on_selector_all(".agent-count, .agent-item-meta, .copy-button, .copy-button kbd, .detail-meta dt, .badge", CONTRAST_JS)
     rings += focus_rings(page, ["#aq", "#keys-button", "#agent-results", "#copy-button", "#agent-detail .related-list a"])
+    page.keyboard.press("?")  # the list of keys, on its dark strip
+    rings += focus_rings(page, ["#single-keys"])
+    # The option selected in a list of several has a bar the others have not (not a tint alone), ≥ 3:1; in
+    # forced-colors mode, where colours are the system's, it still has one, and a ring.
+    page.open("/agent?q=" + urllib.request.quote("提现"))
+    page.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId")
+    rings += page.eval_on_selector_all('.agent-item[aria-selected="true"]', CONTRAST_JS, "borderLeftColor")
+    shape = "els => els.map(e => (s => [s.borderLeftStyle, s.borderLeftWidth, s.outlineStyle])(getComputedStyle(e)))"
+    for forced in ("none", "active"):
+        page.emulate_media(forced_colors=forced)
+        (selected,) = page.eval_on_selector_all('.agent-item[aria-selected="true"]', shape)
+        others = page.eval_on_selector_all('.agent-item[aria-selected="false"]', shape)
+        assert selected[0] == "solid" and others and selected not in others, (forced, selected, others)
+    assert selected[2] == "solid"
     low = [r for r in ratios if r[1] < 4.5] + [r for r in rings if r[1] < 3]
-    assert len(ratios) > 10 and len(rings) > 12 and not low, low
+    assert len(ratios) > 10 and len(rings) > 13 and not low, low
 
 
 def test_keyboard_suggestions_results_and_escape(page):
@@ -819,6 +833,15 @@ def test_phone_has_no_horizontal_scroll(browser, site, path, typed, width):
         context.close()
 
 
+# Whether the option selected in the console's list shows, nothing over it: what is at its corners and centre.
+UNCOVERED_JS = """() => {
+  const option = document.getElementById(document.getElementById('agent-results').getAttribute('aria-activedescendant'));
+  const r = option.getBoundingClientRect();
+  return [[r.left + 4, r.top + 2], [(r.left + r.right) / 2, (r.top + r.bottom) / 2], [r.right - 4, r.bottom - 2]]
+    .map(([x, y]) => option.contains(document.elementFromPoint(x, y)));
+}"""
+
+
 def test_agent_console_filters_explains_and_copies(browser, site):
     context = browser.new_context(viewport={"width": 1280, "height": 900}, permissions=["clipboard-read", "clipboard-write"])
     p = Page(context.new_page(), site["url"]).open("/agent")
@@ -902,9 +925,32 @@ def test_agent_console_filters_explains_and_copies(browser, site):
         p.wait_for_function("() => document.activeElement.id === 'agent-results'")
         p.wait_for_timeout(100)  # anything Enter set off has had its time
         assert p.get_attribute("#agent-item-2", "aria-selected") == "true" and p.evaluate(shown) == chosen
+        # At 200 % and 400 % zoom (640×360, 320×180) the bar scrolls away with the page, and at 1280×600 with the
+        # keys shown it stays clear: j/k while reading down the answer, and Shift+Tab back to the list (scrolled
+        # to its top), never leave the option selected out of view or under the bar or the list's title.
+        focused = "document.activeElement.id"
+        p.wait_for_selector("#agent-toast", state="hidden")  # the copy's, 2 s at the bottom: over the list at 320×180
+        for width, height in ((640, 360), (320, 180), (1280, 600)):
+            p.set_viewport_size({"width": width, "height": height})
+            if width == 1280:
+                p.keyboard.press("?")
+            for key in "kkjjj":  # ending lower each time, below the list's first screen
+                p.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
+                p.keyboard.press(key)
+                assert p.evaluate(UNCOVERED_JS) == [True] * 3, (width, key)
+            p.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId === "
+                                "document.querySelector('#agent-results [aria-selected=true] code').textContent")
+            p.keyboard.press("Tab")
+            assert p.evaluate(focused) == "copy-button"
+            p.evaluate("window.scrollTo(0, document.documentElement.scrollHeight); document.querySelector('.agent-list').scrollTop = 0")
+            p.keyboard.press("Shift+Tab")
+            assert p.evaluate(focused) == "agent-results" and p.evaluate(UNCOVERED_JS) == [True] * 3, width
+            if width == 320:  # the bar, 144 px of 180, is no longer on screen at all
+                assert p.evaluate("document.querySelector('.agent-bar').getBoundingClientRect().bottom") <= 0
+            assert p.locator("#keys-button").is_visible(), width  # the way to the list of keys, on any screen
+        p.keyboard.press("?")
         p.set_viewport_size({"width": 1280, "height": 900})
         # Filters: a category, then a tag within it.
-        focused = "document.activeElement.id"
         p.select_option("#acategory", "password")
         p.wait_for_function("() => document.querySelectorAll('#agent-results [role=option]').length === 0 || "
                             "[...document.querySelectorAll('#agent-results .agent-item-meta')].every(e => e.textContent.includes('密码'))")
@@ -963,10 +1009,53 @@ def test_agent_console_filters_explains_and_copies(browser, site):
         assert "?" in keys.locator("kbd").all_inner_texts() and "Esc" in keys.locator("kbd").all_inner_texts()
         p.keyboard.press("Escape")
         assert keys.is_hidden() and p.get_attribute("#keys-button", "aria-expanded") == "false"
-        # ↓ in a filter still chooses its next option.
+        # ↓ in a filter still chooses its next option, but passing over options is not choosing them: nothing
+        # loads while the arrows move (a closed select changes at each), and the options chosen on one visit
+        # to the filter make one history entry, taken to the list by Enter or loaded as the arrows rest.
+        browsed = []
+        p.on("request", lambda r: browsed.append(r.url) if "/api/articles?" in r.url else None)
+        entries = p.evaluate("history.length")
         p.focus("#acategory")
-        p.keyboard.press("ArrowDown")
+        for _ in range(3):
+            p.keyboard.press("ArrowDown")
         assert p.evaluate(focused) == "acategory" and p.input_value("#acategory") != "password"
+        passed = p.input_value("#acategory")
+        p.keyboard.press("Enter")
+        p.wait_for_function("c => document.getElementById('main').dataset.filters === c + '|'", arg=passed)
+        assert (len(browsed), p.evaluate("history.length"), p.evaluate(focused)) == (1, entries + 1, "agent-results")
+        p.focus("#acategory")
+        for _ in range(2):
+            p.keyboard.press("ArrowDown")
+            p.wait_for_function("c => document.getElementById('main').dataset.filters === c + '|'", arg=p.input_value("#acategory"))
+        assert (len(browsed), p.evaluate("history.length")) == (3, entries + 2)
+        p.go_back()
+        p.wait_for_function("c => document.getElementById('main').dataset.filters === c + '|'", arg=passed)
+        p.go_back()
+        p.wait_for_function("() => document.getElementById('main').dataset.filters === 'password|支付密码'")
+        # The one-letter keys can be turned off in the list of keys (WCAG 2.1.4: a word said to speech input
+        # must not copy an answer or move the list), remembered in this browser; the arrows still move.
+        p.click("#keys-button")
+        p.uncheck("#single-keys")
+        p.keyboard.press("Escape")
+        assert keys.is_hidden() and p.evaluate(focused) == "keys-button"
+        p.reload()
+        p.wait_for_function(shown)
+        p.locator("#agent-results").focus()
+        chosen = p.get_attribute("#agent-results", "aria-activedescendant")
+        for key in "jkc/?":
+            p.keyboard.press(key)
+        p.wait_for_timeout(200)  # what c would have set off
+        assert (p.get_attribute("#agent-results", "aria-activedescendant"), p.evaluate(focused), keys.is_hidden(), p.is_hidden("#agent-toast")) == (
+            chosen, "agent-results", True, True)
+        assert p.is_hidden("#copy-button kbd") and p.get_attribute("#copy-button", "aria-keyshortcuts") is None
+        assert "/" not in p.get_attribute("#aq", "placeholder")
+        p.keyboard.press("ArrowDown")
+        assert p.get_attribute("#agent-results", "aria-activedescendant") != chosen
+        p.click("#keys-button")
+        p.check("#single-keys")
+        p.locator("#agent-results").focus()
+        p.keyboard.press("k")
+        assert p.get_attribute("#agent-results", "aria-activedescendant") == chosen and p.is_visible("#copy-button kbd")
         p.check_clean()
     finally:
         context.close()

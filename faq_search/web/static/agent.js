@@ -4,6 +4,7 @@
   const { $, h, highlight, answer, getJSON, getCachedJSON, query, browsing, errorMessage, onTyped } = window.FAQ;
 
   const DEBOUNCE_MS = 60;
+  const FILTER_SETTLE_MS = 700; // a filter's option resting under the arrows: about what a screen reader takes to say it
   const SEARCH_K = 20; // hits listed; one more is asked for, to tell "the first 20" from "all 20"
   const SCORE_TITLE = "得分（0–1）：排序模型估计这篇文章回答该问题的概率，用于排序；是否可作答见「判断」。";
   const form = $("agent-form");
@@ -16,6 +17,7 @@
   const detail = $("agent-detail");
   const toast = $("agent-toast");
   const keysButton = $("keys-button");
+  const singleKeys = $("single-keys");
   const keys = $("agent-keys");
   const main = $("main");
   const announce = $("agent-announce");
@@ -23,6 +25,18 @@
   // Above the list: what the console could not take from the link it was opened with.
   const linkNotice = h("p", { class: "notice agent-link-notice", role: "alert", hidden: true });
   list.before(linkNotice);
+
+  // Heights agent.css sizes by, as they wrap at zoom or on a narrow screen: the bar (the panes take the rest
+  // of the window) and the list's sticky title (what scrolling to an option keeps clear of).
+  const bar = document.querySelector(".agent-bar");
+  const listTitle = $("agent-list-title");
+  const heights = new ResizeObserver(() => {
+    const root = document.documentElement.style;
+    root.setProperty("--agent-bar-height", bar.offsetHeight + "px");
+    root.setProperty("--agent-list-title-height", listTitle.offsetHeight + "px");
+  });
+  heights.observe(bar);
+  heights.observe(listTitle);
 
   const categoryNames = {};
   for (const o of categorySelect.options) if (o.value) categoryNames[o.value] = o.textContent;
@@ -254,7 +268,7 @@
     fillDetail(
       h("div", { class: "detail-head" },
         h("h2", { class: "detail-question", tabindex: "-1" }, highlight(article.question, terms)),
-        h("button", { type: "button", class: "copy-button", id: "copy-button", "aria-keyshortcuts": "c" }, "复制答案 ", h("kbd", null, "c"))),
+        h("button", { type: "button", class: "copy-button", id: "copy-button", "aria-keyshortcuts": singleKeys.checked ? "c" : null }, "复制答案 ", h("kbd", null, "c"))),
       h("dl", { class: "detail-meta" },
         meta("ID", h("code", null, article.id)),
         meta("分类", categoryNames[article.category] || article.category),
@@ -420,14 +434,45 @@
     if (input.value.length >= input.maxLength) showToast("已达到 " + input.maxLength + " 字上限，多出的文字没有输入");
     schedule();
   });
-  categorySelect.addEventListener("change", async () => {
-    await loadTags();
-    load({ history: "push" });
-  });
-  tagSelect.addEventListener("change", () => load({ history: "push" }));
+  /* A closed select changes its value at each arrow key (Chromium on Windows and Linux), and passing over
+     an option is not choosing it. A filter changed from the keyboard loads once it rests there
+     (FILTER_SETTLE_MS), or at once when the focus leaves it (Enter to the list, Esc, Tab); the options
+     chosen on one visit to the filter make one history entry, the last of them. One picked with the
+     mouse loads at once, an entry of its own. */
+  const filter = { keyed: null, timer: 0, pending: null, entry: false };
+
+  function filterChanged(select) {
+    const keyed = filter.keyed === select;
+    clearTimeout(filter.timer);
+    filter.pending = async () => {
+      const mode = keyed && filter.entry ? "replace" : "push";
+      filter.entry = keyed;
+      if (select === categorySelect) await loadTags();
+      load({ history: mode });
+    };
+    if (keyed) filter.timer = setTimeout(settleFilter, FILTER_SETTLE_MS);
+    else settleFilter();
+  }
+
+  function settleFilter() {
+    clearTimeout(filter.timer);
+    const run = filter.pending;
+    filter.pending = null;
+    if (run) run();
+  }
+
+  for (const select of [categorySelect, tagSelect]) {
+    select.addEventListener("change", () => filterChanged(select));
+    select.addEventListener("focus", () => (filter.entry = false));
+    select.addEventListener("blur", settleFilter);
+  }
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     load({ history: "commit" });
+  });
+  // Back in the list (Tab, Shift+Tab), the option selected is brought into view, not only the list's top.
+  list.addEventListener("focus", () => {
+    if (state.selected >= 0) list.querySelectorAll('[role="option"]')[state.selected].scrollIntoView({ block: "nearest" });
   });
   list.addEventListener("click", (event) => {
     const option = event.target.closest('[role="option"]');
@@ -445,10 +490,43 @@
     }
   });
   function showKeys(shown) {
+    if (!shown && keys.contains(document.activeElement)) keysButton.focus(); // not <body>
     keys.hidden = !shown;
     keysButton.setAttribute("aria-expanded", shown ? "true" : "false");
   }
   keysButton.addEventListener("click", () => showKeys(keys.hidden));
+
+  /* The one-letter keys (/ j k c ?) can be turned off in the list of keys, remembered in this browser
+     (WCAG 2.1.4): a word a speech-input user says must not copy an answer or move the list. Not made to
+     work only with the focus in the list, as they work from the answer, the filters and the buttons too,
+     where agents read and copy. */
+  const SINGLE_KEYS_KEY = "faq-agent-single-keys";
+  const placeholder = input.placeholder;
+
+  function applySingleKeys() {
+    const on = singleKeys.checked;
+    document.body.classList.toggle("single-keys-off", !on); // agent.css hides the copy button's c
+    input.placeholder = on ? placeholder : placeholder.replace(/（.*）/, "");
+    for (const [el, key] of [[keysButton, "?"], [$("copy-button"), "c"]]) {
+      if (el && on) el.setAttribute("aria-keyshortcuts", key);
+      else if (el) el.removeAttribute("aria-keyshortcuts");
+    }
+  }
+
+  try {
+    singleKeys.checked = localStorage.getItem(SINGLE_KEYS_KEY) !== "off";
+  } catch (e) {
+    /* storage blocked: on, as shipped */
+  }
+  applySingleKeys();
+  singleKeys.addEventListener("change", () => {
+    try {
+      localStorage.setItem(SINGLE_KEYS_KEY, singleKeys.checked ? "on" : "off");
+    } catch (e) {
+      /* storage blocked: for this page only */
+    }
+    applySingleKeys();
+  });
   more.addEventListener("click", loadMore);
 
   // An article that is not (or not the selected one) in the list: a related one.
@@ -479,9 +557,18 @@
       return;
     }
     const typing = event.target === input || /^(INPUT|TEXTAREA)$/.test(event.target.tagName);
+    const letter = singleKeys.checked ? event.key : ""; // the one-letter keys, unless turned off
     if (event.target.tagName === "SELECT") {
       // A filter is no text field: / j k work from it, Esc goes back to the box, Enter to the list.
-      // Arrows and other letters still choose an option, as a select does.
+      // Arrows and other letters still choose an option, as a select does: a change this key makes (in
+      // its default action, before any task) is the keyboard's.
+      filter.keyed = event.target;
+      setTimeout(() => (filter.keyed = null));
+      if (filter.pending && (letter === "j" || letter === "k")) {
+        event.preventDefault(); // the filter's list first, its first article selected
+        settleFilter();
+        return;
+      }
       if (event.key === "Escape") {
         event.preventDefault();
         input.focus();
@@ -492,7 +579,7 @@
         list.focus();
         return;
       }
-      if (!["/", "j", "k"].includes(event.key)) return;
+      if (!["/", "j", "k"].includes(letter)) return;
     }
     if (event.target === input) {
       if (event.key === "ArrowDown" || event.key === "ArrowUp") {
@@ -517,20 +604,20 @@
     if (typing) return;
     // Elsewhere (the answer pane, a button, a link) the arrows keep scrolling the page or the pane.
     const arrowsMove = event.target === list || event.target === document.body;
-    if (event.key === "/") {
+    if (letter === "/") {
       event.preventDefault();
       input.focus();
       input.select();
-    } else if (event.key === "j" || (event.key === "ArrowDown" && arrowsMove)) {
+    } else if (letter === "j" || (event.key === "ArrowDown" && arrowsMove)) {
       event.preventDefault();
       move(1);
-    } else if (event.key === "k" || (event.key === "ArrowUp" && arrowsMove)) {
+    } else if (letter === "k" || (event.key === "ArrowUp" && arrowsMove)) {
       event.preventDefault();
       move(-1);
-    } else if (event.key === "c") {
+    } else if (letter === "c") {
       event.preventDefault();
       copyAnswer();
-    } else if (event.key === "?") {
+    } else if (letter === "?") {
       keysButton.click();
     }
   });
@@ -539,6 +626,8 @@
   // Back and Forward return to the search, filters and article before. A category or tag the index no
   // longer has (an old link or bookmark) is said, and left out of the URL.
   async function loadFromUrl() {
+    clearTimeout(filter.timer); // a filter passed over, not yet loaded, is not the entry returned to
+    filter.pending = null;
     const params = new URLSearchParams(location.search);
     const category = params.get("category") || "";
     const tag = params.get("tag") || "";
