@@ -133,6 +133,16 @@ def test_taiwan_and_hong_kong_questions_get_the_answer_their_mandarin_twin_gets(
         assert hits[0].confident and hits[0].id == expected, typed
 
 
+def test_a_relative_named_in_the_question_does_not_pick_the_article(searcher):
+    # A review: the family word decided, through phrasings like 帮老公还信用卡可以吗 (binding his card is not
+    # allowed; repaying it is) and 帮我妈弄个易钱包账号 (no age rule for a 14-year-old).
+    for query, expected in [("能绑我老公的信用卡吗", {"cards-credit-card", "cards-one-card-multiple-accounts"}),
+                            ("儿子14岁想用易钱包 怎么给他注册", {"verification-minors"}),
+                            ("能用我的身份证帮我爸实名吗 他不会刷脸", {"account-accounts-per-id", "verification-how-to-verify"}),
+                            ("转给我爸的钱他说村里信用社还没到账", {"transfer-arrival-time"})]:
+        assert searcher.search(query, k=1)[0].id in expected, query
+
+
 def test_metrics_on_a_hand_made_case(searcher):
     queries = [
         LabelledQuery("忘记登录密码了怎么办", ("password-forgot-login-password",)),
