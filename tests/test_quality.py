@@ -143,6 +143,16 @@ def test_a_relative_named_in_the_question_does_not_pick_the_article(searcher):
         assert searcher.search(query, k=1)[0].id in expected, query
 
 
+def test_colloquial_words_find_their_article(searcher):
+    # 提出来 is 提现 and 撤销 撤回; a slow withdrawal is not a slow app, nor 诈骗电话 a scam to identify.
+    for query, expected in [("我想把易钱包里面的两万块钱提出来要收多少手续费", "topup-withdraw-withdraw-fee"),
+                            ("撤销转账", "transfer-wrong-recipient"), ("提现为啥慢成这样", "topup-withdraw-withdraw-arrival"),
+                            ("你们泄露我信息了吧 天天接到诈骗电话", "security-info-leaked"),
+                            ("转给尾号8821的招行卡5000元 几点到", "transfer-arrival-time")]:
+        hits = searcher.search(query, k=1)
+        assert hits[0].confident and hits[0].id == expected, query
+
+
 def test_metrics_on_a_hand_made_case(searcher):
     queries = [
         LabelledQuery("忘记登录密码了怎么办", ("password-forgot-login-password",)),
