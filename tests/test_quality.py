@@ -133,6 +133,16 @@ def test_taiwan_and_hong_kong_questions_get_the_answer_their_mandarin_twin_gets(
         assert hits[0].confident and hits[0].id == expected, typed
 
 
+def test_a_service_we_do_not_offer_is_not_answered_through_a_word_it_shares(searcher):
+    # A review: USDT咋提现到银行卡 got how to withdraw and 社保卡 the bank cards' answers, confidently.
+    for query, service in [("USDT咋提现到银行卡", "USDT"), ("社保卡能绑定吗", "社保"), ("理财能买股票吗", "股票")]:
+        hits = searcher.search(query, k=3)
+        assert not hits[0].confident and searcher.other_product(query, hits) == service, query
+    # The scam article names 保险 in a question: the 百万保障 call, said 保险, keeps its answer.
+    hits = searcher.search("说我开了百万保险不取消每月扣钱", k=1)
+    assert hits[0].confident and hits[0].id == "security-fraud-identify"
+
+
 def test_a_relative_named_in_the_question_does_not_pick_the_article(searcher):
     # A review: the family word decided, through phrasings like 帮老公还信用卡可以吗 (binding his card is not
     # allowed; repaying it is) and 帮我妈弄个易钱包账号 (no age rule for a 14-year-old).
