@@ -138,9 +138,9 @@ def test_a_service_we_do_not_offer_is_not_answered_through_a_word_it_shares(sear
     for query, service in [("USDT咋提现到银行卡", "USDT"), ("社保卡能绑定吗", "社保"), ("理财能买股票吗", "股票")]:
         hits = searcher.search(query, k=3)
         assert not hits[0].confident and searcher.other_product(query, hits) == service, query
-    # The scam article names 保险 in a question: the 百万保障 call, said 保险, keeps its answer.
-    hits = searcher.search("说我开了百万保险不取消每月扣钱", k=1)
-    assert hits[0].confident and hits[0].id == "security-fraud-identify"
+    # No question of the scam article names 保险 (one that did let an insurance question of the test half
+    # through): the 百万保障 call said with 保险 is not answered, but its article still comes first.
+    assert searcher.search("说我开了百万保险不取消每月扣钱", k=1)[0].id == "security-fraud-identify"
 
 
 def test_a_relative_named_in_the_question_does_not_pick_the_article(searcher):
