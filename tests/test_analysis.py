@@ -98,6 +98,17 @@ def test_a_latin_synonym_typed_in_halves_is_read_whole(real_analyzer):
     assert real_analyzer.words("bill pay") == ["账单", "支付"]
 
 
+@pytest.mark.parametrize("typed, meant", [
+    ("信用卡可以儲值嗎", "信用卡可以充值吗"), ("收不到簡訊", "收不到短信"), ("換了新裝置", "换了新设备"),
+    ("臉部辨識失敗", "脸部识别失败"), ("客服專線", "客服热线"), ("點樣轉帳俾朋友", "怎么转账给朋友"),
+    ("點解提現失敗", "为什么提现失败"), ("易錢寶係咩", "易钱宝系什么"), ("冇收到退款", "没有收到退款"),
+    ("唔記得密碼點算", "忘记密码怎么办"), ("資料外洩", "资料泄露"),
+])
+def test_taiwan_and_hong_kong_words_read_as_ours(real_analyzer, typed, meant):
+    # A review's visitors from Taiwan and Hong Kong: 儲值, 簡訊, 點樣 were words no article holds.
+    assert real_analyzer.words(typed) == real_analyzer.words(meant)
+
+
 def test_every_user_word_is_kept_whole_in_context(real_analyzer):
     words = load_user_words(REAL_CORPUS / "dict" / "user_words.txt")
     assert len(words) >= 100

@@ -123,6 +123,38 @@ def test_homophone_typos_get_the_answer_the_words_typed_right_get(searcher):
     assert not (hits and hits[0].confident)
 
 
+def test_taiwan_and_hong_kong_questions_get_the_answer_their_mandarin_twin_gets(searcher):
+    # A review: for 13 of 83 such questions the right article came first, yet not as the answer.
+    for typed, meant in [("點樣轉帳俾朋友", "怎样转账给朋友"), ("客服專線幾號", "客服热线几号"),
+                         ("信用卡可以儲值嗎", "信用卡可以充值吗"), ("臉部辨識一直失敗", "人脸识别一直失败"),
+                         ("儲值咗但係餘額冇變", "充值了但是余额没有变"), ("積分點樣換禮物", "积分怎么换礼物")]:
+        hits, right = searcher.search(typed, k=1), searcher.search(meant, k=1)
+        assert hits[0].confident and hits[0].id == right[0].id, typed
+    # Words of their own, in the articles' questions: 入錢 (top up), lag.
+    for typed, expected in [("點樣入錢去易錢包", "topup-withdraw-how-to-top-up"), ("個App好lag 成日轉圈", "app-slow-loading")]:
+        hits = searcher.search(typed, k=1)
+        assert hits[0].confident and hits[0].id == expected, typed
+
+
+def test_a_service_we_do_not_offer_is_not_answered_through_a_word_it_shares(searcher):
+    # A review: USDT咋提现到银行卡 got how to withdraw and 社保卡 the bank cards' answers, confidently.
+    for query, service in [("USDT咋提现到银行卡", "USDT"), ("社保卡能绑定吗", "社保"), ("理财能买股票吗", "股票")]:
+        hits = searcher.search(query, k=3)
+        assert not hits[0].confident and searcher.other_product(query, hits) == service, query
+    # No question of the scam article names 保险 (one that did let an insurance question of the test half
+    # through): the 百万保障 call said with 保险 is not answered, but its article still comes first.
+    assert searcher.search("说我开了百万保险不取消每月扣钱", k=1)[0].id == "security-fraud-identify"
+
+
+def test_colloquial_words_find_their_article(searcher):
+    # 提出来 is 提现 and 撤销 撤回; a slow withdrawal is not a slow app, nor 诈骗电话 a scam to identify.
+    for query, expected in [("我想把易钱包里面的两万块钱提出来要收多少手续费", "topup-withdraw-withdraw-fee"),
+                            ("撤销转账", "transfer-wrong-recipient"), ("提现为啥慢成这样", "topup-withdraw-withdraw-arrival"),
+                            ("你们泄露我信息了吧 天天接到诈骗电话", "security-info-leaked")]:
+        hits = searcher.search(query, k=1)
+        assert hits[0].confident and hits[0].id == expected, query
+
+
 def test_metrics_on_a_hand_made_case(searcher):
     queries = [
         LabelledQuery("忘记登录密码了怎么办", ("password-forgot-login-password",)),
