@@ -93,6 +93,17 @@ def test_a_question_naming_what_it_is_not_about_is_searched_for_what_it_asks(sea
         assert not any(denied in term for term in hits[0].matched_terms), hits[0].matched_terms
 
 
+def test_the_query_as_typed_is_searched_for_the_respelling_shortlist_whatever_k(searcher, monkeypatch):
+    from faq_search.search import RESPELLED_WITHIN
+
+    # A respelled typo's answer must be among the first three the query as typed brought up: cut to k=1
+    # first, 提线 lost the withdrawal article's confident answer that k=10 gave.
+    asked, search = [], searcher._search
+    monkeypatch.setattr(searcher, "_search", lambda query, k, *rest: asked.append(k) or search(query, k, *rest))
+    hits = searcher.search("取线多久到", k=1)
+    assert asked[0] >= RESPELLED_WITHIN and len(hits) <= 1
+
+
 def test_category_filter_and_unknown_category(searcher):
     hits = searcher.search("密码", category="password")
     assert hits and all(h.category == "password" for h in hits)
