@@ -136,7 +136,10 @@ class Page:
     def check_clean(self):
         violations = self.page.evaluate("window.__csp")
         assert violations == [], violations
-        assert self.errors == [], self.errors
+        # Only a test that takes the browser offline meets this, and a request still failing after its
+        # last check (a keystroke's suggestions) may log it later than forget_failed_loads ran.
+        errors = [e for e in self.errors if "ERR_INTERNET_DISCONNECTED" not in e]
+        assert errors == [], errors
 
 
 @pytest.fixture
