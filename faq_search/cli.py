@@ -852,11 +852,20 @@ def _k_type(limit: int):
     return k
 
 
+def _settings(prog: str) -> Config:
+    """The environment's settings; a bad one is a usage error (exit 2) naming it, not a traceback."""
+    try:
+        return Config.from_mapping(os.environ)
+    except ValueError as e:
+        print(f"{prog}: error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 def main(argv: list[str] | None = None) -> int:
     from .querylog import FOLD_SECONDS
 
     _tolerant_output()
-    env = Config.from_mapping(os.environ)
+    env = _settings("faq-search")
     parser = argparse.ArgumentParser(prog="faq-search", description="Chinese FAQ search for wallet customer service.")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -956,7 +965,7 @@ def main(argv: list[str] | None = None) -> int:
 def build_main(argv: list[str] | None = None) -> int:
     """Entry of build_index.py: the `build` command's arguments without the subcommand."""
     _tolerant_output()
-    env = Config.from_mapping(os.environ)
+    env = _settings("build_index.py")
     parser = argparse.ArgumentParser(prog="build_index.py", description="Validate the corpus and publish a new index.")
     _add_build_args(parser, env)
     return cmd_build(parser.parse_args(argv))

@@ -730,3 +730,14 @@ def test_id_tag_and_related_lines_fold_at_the_terminal_width_between_items(make_
         assert whole(narrow) == whole(wide) and len(re.findall(r"更新 \d{4}-\d\d-\d\d \d\d:\d\d", narrow)) == 1
         assert re.sub(r"\033\[[\d;]*m", "", run(60, argv, "always")) == narrow  # the colours do not move a break
     assert f"\n        ({long_id}\n        · 提现)\n" in narrow  # overflowing alone, its category after it
+
+
+@pytest.mark.parametrize("entry, prog", [(main, "faq-search"), (build_main, "build_index.py")])
+def test_a_bad_setting_is_a_usage_error_naming_it_not_a_traceback(entry, prog, monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("FAQ_MAX_K", "abc")
+    args = ["search", "密码", "--index", str(tmp_path)] if entry is main else ["--out", str(tmp_path)]
+    with pytest.raises(SystemExit) as stop:
+        entry(args)
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"{prog}: error: ") and "FAQ_MAX_K='abc'" in err and "Traceback" not in err
