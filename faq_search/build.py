@@ -253,8 +253,8 @@ def _build_version(corpus_path: str | Path, out_dir: str | Path, dict_dir: str |
             for pending in layer:
                 pending.cancel()
             raise
-        if result is not None:
-            return replace(result, warnings=read.warnings if isinstance(read, Corpus) else ()), layer[0] if layer else None
+        if result is not None:  # with the whole corpus's warnings, as a full build's
+            return result, layer[0] if layer else None
     corpus = read if isinstance(read, Corpus) else load_corpus(corpus_path)
     read = None  # a JSON Lines file's bytes: not held through a full build's memory peak
     if not allow_shrink:

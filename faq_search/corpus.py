@@ -218,6 +218,9 @@ class Corpus:
     popular: tuple[str, ...] = ()  # curated article ids (popular.yml), shown before anything is typed
     scope: Scope = field(default_factory=Scope)  # scope.yml
     warnings: tuple[Problem, ...] = ()  # what a build says but publishes all the same (a very long answer)
+    # A JSON Lines corpus's phrasing_digests, kept in a full build's version: the incremental builds that
+    # follow compare the changed entries' phrasings with the others' without reading them. None otherwise.
+    phrasings: tuple[np.ndarray, np.ndarray] | None = None
 
     def __len__(self) -> int:
         return len(self.articles)
@@ -1022,6 +1025,12 @@ def distinct_phrasings(article: Article) -> list[str]:
     return [q for q, key in zip(questions, normalized_many(questions)) if key]
 
 
+def phrasing_at(articles, owner: np.ndarray, k: int) -> str:
+    """The text of phrasing ``k`` of phrasing_digests(``articles``) (``owner`` its articles)."""
+    first = int(np.searchsorted(owner, owner[k]))  # the article's first phrasing
+    return distinct_phrasings(articles[int(owner[k])])[k - first]
+
+
 def repeated_phrasings(digests: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Of phrasings (phrasing_digests, articles in corpus order): the positions of those an earlier
     article already has, in order, and the position of that earlier one's."""
@@ -1049,8 +1058,7 @@ def _jsonl_repeats(display: str, articles: list[Article], digests: np.ndarray, o
     listed = []
     for i, j in zip(repeats[:REPEATS_LISTED].tolist(), firsts[:REPEATS_LISTED].tolist()):
         a, other = articles[owner[i]], articles[owner[j]]
-        rank = i - int(np.searchsorted(owner, owner[i]))  # its place among its article's phrasings
-        listed.append((_line(a), a.id, distinct_phrasings(a)[rank], _line(other), other.id))
+        listed.append((_line(a), a.id, phrasing_at(articles, owner, i), _line(other), other.id))
     return repeat_warnings(display, repeats.size, listed)
 
 
@@ -1084,6 +1092,7 @@ def load_corpus(path: str | Path) -> Corpus:
     broken: list[tuple[str, str | None, str]] = []
     warnings: list[Problem] = []
     not_read: list[Path] = []
+    phrasings = None
     if path.is_dir() and not (path / "articles").is_dir():
         raise CorpusError([_not_a_corpus(path)])
     if path.is_dir():
@@ -1104,7 +1113,8 @@ def load_corpus(path: str | Path) -> Corpus:
         content_hash = hashlib.sha256(path.read_bytes()).hexdigest()
         first_seen, _copies = _duplicate_ids(articles, problems)
         if not problems:  # a build that fails says no warnings
-            warnings += _jsonl_repeats(_display(path), articles, *phrasing_digests(articles))
+            phrasings = phrasing_digests(articles)
+            warnings += _jsonl_repeats(_display(path), articles, *phrasings)
     _check_ids(articles, problems, first_seen, popular, popular_file, broken, not_read)
     if problems and path.is_dir() and (path / "dict").is_dir():
         # The build reads the dictionary after the articles: its problems too, or a second round finds them.
@@ -1117,4 +1127,4 @@ def load_corpus(path: str | Path) -> Corpus:
     if not categories:
         categories = {c: c for c in sorted({a.category for a in articles if a.category})}
     return Corpus(articles=articles, categories=categories, content_hash=content_hash, popular=popular, scope=scope,
-                  warnings=tuple(warnings))
+                  warnings=tuple(warnings), phrasings=phrasings)

@@ -18,7 +18,8 @@ Layout of an index directory::
         arrays/*.npy          idf vectors, term-major (CSC) weight matrices, article × term counts
                               (CSR), row → article, offsets; memory-mapped at load
         dict/                 the user words and synonyms the index was built with
-        state/                each article's source key and related ids (for incremental builds)
+        state/                each article's source key and related ids, and a JSON Lines corpus's
+                              phrasings' digests (for incremental builds)
         delta/                only in an incremental version (format 7, see incremental.py):
                               the articles added or changed since the base, whose files the
                               version shares with it as hard links
@@ -661,6 +662,9 @@ def _write_version_files(out_dir: Path, version: str, tmp: Path, corpus: Corpus,
         checksums["state/keys.bin"] = _write_file(tmp / "state" / "keys.bin", b"".join(keys))
         checksums["state/related.json"] = _write_file(tmp / "state" / "related.json", dumps(
             {a.id: list(a.related) for a in corpus.articles if a.related}))
+        if corpus.phrasings is not None:  # a JSON Lines corpus: see incremental._jsonl_warnings
+            for name, arr in zip(("phrasings", "phrasing_article"), corpus.phrasings):
+                checksums[f"state/{name}.npy"] = _write_npy(tmp / "state" / f"{name}.npy", arr)
     manifest = manifest_head(FORMAT_VERSION, version, seconds, key, corpus, analyzer, ranking) | {
         "articles": len(corpus.articles),
         "question_rows": int(arrays["row_article"].shape[0]),
