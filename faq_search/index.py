@@ -63,7 +63,7 @@ from .rerank import DEFAULT_WEIGHTS, Reranker
 
 log = logging.getLogger(__name__)
 
-__all__ = ["IndexData", "IndexError_", "BuildResult", "publish", "read_current", "read_pointer", "published_versions", "changed_in_place", "load_index", "in_memory"]
+__all__ = ["IndexData", "IndexError_", "BuildResult", "publish", "read_current", "read_pointer", "published_versions", "changed_in_place", "mapped_changed", "load_index", "in_memory"]
 
 # 4: format 3 (memory-mapped .npy arrays) plus the paraphrase model and 20-feature rerankers.
 # 6: format 4 plus the LSA model and 22-feature rerankers.
@@ -1131,11 +1131,7 @@ def load_index(out_dir: str | Path, version: str | None = None, verify: bool = T
             data = merge_segments(data, delta, delta_meta)
     except (KeyError, ValueError, OSError) as e:
         raise IndexError_(f"index {version}: unreadable data: {e}") from None
-    for name in bulk:
-        if not name.startswith("state/"):  # the rest is mapped
-            with contextlib.suppress(OSError):
-                st = os.stat(vdir / name)
-                data.mapped[str(vdir / name)] = (st.st_dev, st.st_ino, st.st_size)
+    data.mapped.update(mapped_files(vdir / name for name in bulk if not name.startswith("state/")))  # the rest is mapped
     return data
 
 
@@ -1144,7 +1140,23 @@ def changed_in_place(data: IndexData) -> str | None:
     place (cp, scp -r or rsync --inplace over the served version), so reading past its new end kills
     the process (SIGBUS). A file replaced (rsync, mv) or removed does no harm: the map keeps the old one.
     One stat per file (≈ 40: 0.1–0.3 ms)."""
-    for path, (dev, ino, size) in data.mapped.items():
+    return mapped_changed(data.mapped)
+
+
+def mapped_files(paths) -> dict[str, tuple[int, int, int]]:
+    """Each of ``paths`` (just memory-mapped) → (device, inode, size), for mapped_changed."""
+    out = {}
+    for path in paths:
+        with contextlib.suppress(OSError):
+            st = os.stat(path)
+            out[str(path)] = (st.st_dev, st.st_ino, st.st_size)
+    return out
+
+
+def mapped_changed(mapped: dict[str, tuple[int, int, int]]) -> str | None:
+    """The first of ``mapped`` (path → (device, inode, size) when mapped) whose file changed size in
+    place since: see changed_in_place."""
+    for path, (dev, ino, size) in mapped.items():
         try:
             st = os.stat(path)
         except OSError:
