@@ -48,7 +48,7 @@ from .index import (
 )
 
 __all__ = ["COMPACT_SHARE", "MIN_ARTICLES", "articles_changed_since", "source_keys", "build_incremental",
-           "merge_segments"]
+           "merge_segments", "published_warnings"]
 
 # Past this share of the base's articles added, changed or removed, a build is a full one
 # (statistics recomputed, reranker retrained if needed, one segment again).
@@ -331,12 +331,13 @@ def _check_jsonl(path: Path, order: np.ndarray, delta: list[Article], meta: dict
         raise CorpusError(sorted(problems, key=lambda p: p.line))
 
 
-def _jsonl_warnings(path: Path, base: _Base, order: np.ndarray, delta: list[Article], base_ids: list[str],
+def _jsonl_warnings(path: Path, base: _Base, order: np.ndarray, delta: list[Article], base_ids: list[str] | None,
                     sources: list[int]) -> list[Problem]:
     """The warnings a full build gives the whole corpus (over-long answers, phrasings an earlier entry
     has), not only the changed entries': from those, the base's answers that may be over-long (their
     stored size says which: ≈ none) and the base's phrasings' digests (state/), without parsing the
-    unchanged lines and normalising their phrasings (≈ 3.5 s of CPU at 100k entries; this, ≈ 0.06 s)."""
+    unchanged lines and normalising their phrasings (≈ 3.5 s of CPU at 100k entries; this, ≈ 0.06 s).
+    ``base_ids``: meta.json's, when read; else the few named are read from the base's articles."""
     display = _display(path)
     here, in_base = np.arange(order.size), order >= 0
     base_here = np.full(base.articles, -1, np.int64)
@@ -365,7 +366,9 @@ def _jsonl_warnings(path: Path, base: _Base, order: np.ndarray, delta: list[Arti
     repeats, firsts = repeated_phrasings(np.concatenate([digests[kept], new_digests])[by_place], now)
 
     def article_id(h: int) -> str:
-        return base_ids[order[h]] if order[h] >= 0 else delta[-1 - order[h]].id
+        if order[h] < 0:
+            return delta[-1 - order[h]].id
+        return base_ids[order[h]] if base_ids is not None else base_articles[order[h]].id
 
     listed = []
     for i, j in zip(repeats[:REPEATS_LISTED].tolist(), firsts[:REPEATS_LISTED].tolist()):
@@ -373,6 +376,21 @@ def _jsonl_warnings(path: Path, base: _Base, order: np.ndarray, delta: list[Arti
         text = phrasing_at(base_articles, owner, k) if k >= 0 else phrasing_at(delta, new_owner, -1 - k)
         listed.append((sources[now[i]], article_id(now[i]), text, sources[now[j]], article_id(now[j])))
     return warnings + repeat_warnings(display, repeats.size, listed)
+
+
+def published_warnings(path: Path, vdir: Path, manifest: dict, lines: list[int]) -> list[Problem]:
+    """The warnings of JSON Lines file ``path``, which published version ``vdir`` (``manifest``) was
+    built from, as its build (full or incremental) printed them: for a build that finds it up to date.
+    ``lines``: the line of each entry. None of them for a version from before phrasings' digests."""
+    if "state/phrasings.npy" not in manifest["files"]:  # an incremental version lists its base's files too
+        return []
+    base = _Base(vdir, manifest)
+    order, delta = np.arange(base.articles), []
+    if manifest["format"] == DELTA_FORMAT:
+        order = np.load(vdir / "delta" / "arrays" / "order.npy", allow_pickle=False)
+        off = np.load(vdir / "delta" / "arrays" / "articles.off.npy", allow_pickle=False)
+        delta = list(LazyArticles(_map(vdir / "delta" / "articles.jsonl"), off))
+    return _jsonl_warnings(path, base, order, delta, None, lines)
 
 
 def delta_arrays(articles: list[Article], analysed: Analysed, vocab: dict, base_idf: dict, n_base: int,

@@ -213,6 +213,23 @@ def test_an_incremental_build_warns_of_the_whole_corpus_as_a_full_build_does(sma
     assert said(result)[0].startswith(f"{corpus}:6: the answer is 20,001 characters long")
 
 
+def test_a_build_that_finds_a_json_lines_index_up_to_date_repeats_its_warnings(small_base, tmp_path, tiny_analyzer):
+    # As for a Markdown corpus: nothing else tells of them, whichever build published the version.
+    entries, corpus, out = written(tmp_path)
+    entries[5] = entry(5, answer="长" * 20_001)
+    entries[40] = entry(40, similar_questions=[entries[2]["question"]])
+    write(corpus, entries)
+    for change in (None, lambda e: e.insert(0, entry(60, question=e[7]["question"]))):
+        if change is not None:
+            change(entries)
+            write(corpus, entries)
+        published = build(corpus, out, tiny_analyzer)
+        assert published.incremental == (change is not None) and len(published.warnings) == 2 + (change is not None)
+        again = build(corpus, out, tiny_analyzer)
+        assert again.unchanged and again.version == published.version
+        assert [str(w) for w in again.warnings] == [str(w) for w in published.warnings]
+
+
 def test_many_changes_compact_into_a_full_build(small_base, tmp_path, tiny_analyzer):
     entries, corpus, out = written(tmp_path)
     build(corpus, out, tiny_analyzer)
