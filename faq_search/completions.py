@@ -34,8 +34,8 @@ import numpy as np
 
 from .corpus import Article
 from .index import (
-    CHILD_TIMEOUT, IndexData, _file_sha256, _fsync_path, _write_file, _write_npy, analyzer_for, load_index, read_current,
-    row_texts,
+    CHILD_TIMEOUT, IndexData, _file_sha256, _fsync_path, _write_file, _write_npy, analyzer_for, load_index, mapped_files,
+    read_current, row_texts,
 )
 from .suggest import LayeredSuggester, Suggester
 
@@ -447,12 +447,16 @@ def load_completions(index_dir: str | Path, version: str, normalize=str.lower) -
             raise ValueError(f"completions of {version}: no {layer}lists.json")
     try:
         if not layered:
-            return Suggester.from_arrays(arrays[""], lists[""], normalize)
-        return LayeredSuggester(Suggester.from_arrays(arrays["base/"], lists["base/"], normalize),
-                                Suggester.from_arrays(arrays["delta/"], lists["delta/"], normalize),
-                                arrays[""]["base_position"], arrays[""]["delta_position"])
+            suggester = Suggester.from_arrays(arrays[""], lists[""], normalize)
+        else:
+            suggester = LayeredSuggester(Suggester.from_arrays(arrays["base/"], lists["base/"], normalize),
+                                         Suggester.from_arrays(arrays["delta/"], lists["delta/"], normalize),
+                                         arrays[""]["base_position"], arrays[""]["delta_position"])
     except (KeyError, TypeError, ValueError) as e:
         raise ValueError(f"completions of {version}: unreadable data: {e!r}") from None
+    # Its arrays are mapped: written over in place, they crash the workers as the index's files do.
+    suggester.mapped = mapped_files(vdir / name for name in manifest["files"] if name.endswith(".npy"))
+    return suggester
 
 
 def prune_completions(index_dir: str | Path) -> None:

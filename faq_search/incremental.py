@@ -36,18 +36,19 @@ import numpy as np
 
 from .analysis import Analyzer
 from .corpus import (
-    Article, Corpus, CorpusError, Problem, Scope, _display, check_aliases, load_corpus, parse_jsonl_line, unknown_id,
+    LONG_ANSWER, Article, Corpus, CorpusError, Problem, Scope, _display, check_aliases, load_corpus, long_answer,
+    parse_jsonl_line, phrasing_at, phrasing_digests, repeat_warnings, repeated_phrasings, REPEATS_LISTED, unknown_id,
 )
 from .features import Analysed, Ragged, read_npz
 from .index import (
-    DELTA_FORMAT, FIELDS, FORMAT_VERSION, BuildResult, IndexData, IndexError_, article_meta, field_counts,
-    manifest_head, save_dictionary_table, _save_csc, _write_file, _write_npy, analyse_corpus, analyzer_for, corpus_key,
+    DELTA_FORMAT, FIELDS, FORMAT_VERSION, BuildResult, IndexData, IndexError_, LazyArticles, article_meta, field_counts,
+    manifest_head, save_dictionary_table, _map, _save_csc, _write_file, _write_npy, analyse_corpus, analyzer_for, corpus_key,
     finish_version, new_version_dir, publish, published_manifest, row_owner, row_texts, smooth_idf, weigh_field,
     write_article_texts, write_dict_files,
 )
 
 __all__ = ["COMPACT_SHARE", "MIN_ARTICLES", "articles_changed_since", "source_keys", "build_incremental",
-           "merge_segments"]
+           "merge_segments", "published_warnings"]
 
 # Past this share of the base's articles added, changed or removed, a build is a full one
 # (statistics recomputed, reranker retrained if needed, one segment again).
@@ -163,19 +164,20 @@ def build_incremental(corpus_path: str | Path, out_dir: str | Path, dict_files: 
         idf = {f: np.load(io.BytesIO(base.read(f"arrays/idf.{f}.npy")), allow_pickle=False) for f in FIELDS}
     except (OSError, ValueError, KeyError):
         return None
-    if corpus_path.is_file() and "aliases" not in meta:
-        return None  # a base from before aliases: its unchanged JSON lines' 'aliases' were not kept
+    if corpus_path.is_file() and ("aliases" not in meta or "state/phrasings.npy" not in base.files):
+        return None  # a base from before aliases (or phrasings' digests): its unchanged JSON lines' were not kept
     position = {raw_keys[i : i + KEY_BYTES]: i // KEY_BYTES for i in range(0, len(raw_keys), KEY_BYTES)}
     if len(position) != base.articles:
         return None
     diff = _diff(corpus_path, position, base.articles, read)
     if diff is None:
         return None  # too much changed: compact
-    order, delta, categories, popular, scope, content_hash, sources = diff
+    order, delta, categories, popular, scope, content_hash, sources, warnings = diff
     if corpus_path.is_file():
         _check_jsonl(corpus_path, order, delta, meta, related, sources)
         kept = {meta["category"][p] for p in order[order >= 0].tolist()}
         categories = {c: c for c in sorted((kept | {a.category for a in delta}) - {""})}
+        warnings = _jsonl_warnings(corpus_path, base, order, delta, meta["id"], sources)
     corpus = Corpus(articles=delta, categories=categories, content_hash=content_hash, popular=popular, scope=scope)
     key = corpus_key(corpus, analyzer, ranking)
     cache = out_dir / "cache" / f"delta-{analyzer.fingerprint}.npz"
@@ -191,7 +193,8 @@ def build_incremental(corpus_path: str | Path, out_dir: str | Path, dict_files: 
                            time.perf_counter() - t0)
     publish(out_dir, version)
     n_vocab = sum(arrays["idf"][f].size for f in FIELDS)
-    return BuildResult(version, path, int(order.size), n_vocab, time.perf_counter() - t0, analysed.fresh, True)
+    return BuildResult(version, path, int(order.size), n_vocab, time.perf_counter() - t0, analysed.fresh, True,
+                       warnings=tuple(warnings))
 
 
 def save_row_features(out_dir: Path, version: str, rows: dict[str, Ragged], arrays: dict) -> None:
@@ -254,8 +257,9 @@ class FileRead(NamedTuple):
 
 
 def _diff(corpus_path: Path, position: dict[bytes, int], n_base: int, read: "Corpus | FileRead | None" = None):
-    """(order, delta articles, categories, popular, scope, content hash, line of each article) of the
-    corpus against the base's keys; None when more than COMPACT_SHARE of the base changed.
+    """(order, delta articles, categories, popular, scope, content hash, line of each article, a
+    directory's warnings) of the corpus against the base's keys; None when more than COMPACT_SHARE of
+    the base changed.
     Only new or changed JSON lines are parsed; their problems raise CorpusError."""
     used = np.zeros(n_base, bool)
     order, delta, sources = [], [], []
@@ -264,6 +268,7 @@ def _diff(corpus_path: Path, position: dict[bytes, int], n_base: int, read: "Cor
         corpus = read if isinstance(read, Corpus) else load_corpus(corpus_path)  # validates everything
         items = [(article_key(a), a, 0, b"") for a in corpus.articles]
         categories, popular, scope, content_hash = corpus.categories, corpus.popular, corpus.scope, corpus.content_hash
+        warnings = corpus.warnings
     else:
         if isinstance(read, FileRead):
             blob, content_hash = read
@@ -271,7 +276,7 @@ def _diff(corpus_path: Path, position: dict[bytes, int], n_base: int, read: "Cor
             blob = corpus_path.read_bytes()
             content_hash = hashlib.sha256(blob).hexdigest()
         items = ((_line_key(raw), None, n, raw) for n, raw in enumerate(blob.split(b"\n"), 1) if raw.strip())
-        categories, popular, scope = {}, (), Scope()
+        categories, popular, scope, warnings = {}, (), Scope(), ()  # the warnings: _jsonl_warnings
     problems: list[Problem] = []
     display = _display(corpus_path)
     for key, article, lineno, raw in items:
@@ -298,7 +303,7 @@ def _diff(corpus_path: Path, position: dict[bytes, int], n_base: int, read: "Cor
         return None
     if not order:
         raise CorpusError([Problem(display, 0, "no entries found")])
-    return np.asarray(order, np.int32), delta, categories, popular, scope, content_hash, sources
+    return np.asarray(order, np.int32), delta, categories, popular, scope, content_hash, sources, warnings
 
 
 def _check_jsonl(path: Path, order: np.ndarray, delta: list[Article], meta: dict, related: dict,
@@ -324,6 +329,68 @@ def _check_jsonl(path: Path, order: np.ndarray, delta: list[Article], meta: dict
                  if rid not in first_seen]
     if problems:
         raise CorpusError(sorted(problems, key=lambda p: p.line))
+
+
+def _jsonl_warnings(path: Path, base: _Base, order: np.ndarray, delta: list[Article], base_ids: list[str] | None,
+                    sources: list[int]) -> list[Problem]:
+    """The warnings a full build gives the whole corpus (over-long answers, phrasings an earlier entry
+    has), not only the changed entries': from those, the base's answers that may be over-long (their
+    stored size says which: ≈ none) and the base's phrasings' digests (state/), without parsing the
+    unchanged lines and normalising their phrasings (≈ 3.5 s of CPU at 100k entries; this, ≈ 0.06 s).
+    ``base_ids``: meta.json's, when read; else the few named are read from the base's articles."""
+    display = _display(path)
+    here, in_base = np.arange(order.size), order >= 0
+    base_here = np.full(base.articles, -1, np.int64)
+    base_here[order[in_base]] = here[in_base]
+    delta_here = np.empty(len(delta), np.int64)
+    delta_here[-1 - order[~in_base]] = here[~in_base]
+    off = np.load(io.BytesIO(base.read("arrays/articles.off.npy")), allow_pickle=False)
+    base_articles = LazyArticles(_map(base.vdir / "articles.jsonl"), off)
+    # A served article's JSON has at least as many bytes as its answer has characters.
+    sized = np.flatnonzero((np.diff(off) > LONG_ANSWER) & (base_here >= 0))
+    answers = [(base_here[p], base_articles[p].answer) for p in sized.tolist()]
+    answers += [(h, a.answer) for h, a in zip(delta_here.tolist(), delta)]
+    warnings = [long_answer(display, sources[h], answer) for h, answer in sorted(answers) if len(answer) > LONG_ANSWER]
+
+    digests = np.load(io.BytesIO(base.read("state/phrasings.npy")), allow_pickle=False)
+    owner = np.load(io.BytesIO(base.read("state/phrasing_article.npy")), allow_pickle=False)
+    at = base_here[owner]
+    kept = np.flatnonzero(at >= 0)
+    new_digests, new_owner = phrasing_digests(delta)
+    # Every phrasing of the corpus in its order: where each is now, and which it is (≥ 0 the base's,
+    # < 0 the changed entries').
+    now = np.concatenate([at[kept], delta_here[new_owner]])
+    by_place = np.argsort(now, kind="stable")
+    which = np.concatenate([kept, -1 - np.arange(new_owner.size)])[by_place]
+    now = now[by_place]
+    repeats, firsts = repeated_phrasings(np.concatenate([digests[kept], new_digests])[by_place], now)
+
+    def article_id(h: int) -> str:
+        if order[h] < 0:
+            return delta[-1 - order[h]].id
+        return base_ids[order[h]] if base_ids is not None else base_articles[order[h]].id
+
+    listed = []
+    for i, j in zip(repeats[:REPEATS_LISTED].tolist(), firsts[:REPEATS_LISTED].tolist()):
+        k = int(which[i])
+        text = phrasing_at(base_articles, owner, k) if k >= 0 else phrasing_at(delta, new_owner, -1 - k)
+        listed.append((sources[now[i]], article_id(now[i]), text, sources[now[j]], article_id(now[j])))
+    return warnings + repeat_warnings(display, repeats.size, listed)
+
+
+def published_warnings(path: Path, vdir: Path, manifest: dict, lines: list[int]) -> list[Problem]:
+    """The warnings of JSON Lines file ``path``, which published version ``vdir`` (``manifest``) was
+    built from, as its build (full or incremental) printed them: for a build that finds it up to date.
+    ``lines``: the line of each entry. None of them for a version from before phrasings' digests."""
+    if "state/phrasings.npy" not in manifest["files"]:  # an incremental version lists its base's files too
+        return []
+    base = _Base(vdir, manifest)
+    order, delta = np.arange(base.articles), []
+    if manifest["format"] == DELTA_FORMAT:
+        order = np.load(vdir / "delta" / "arrays" / "order.npy", allow_pickle=False)
+        off = np.load(vdir / "delta" / "arrays" / "articles.off.npy", allow_pickle=False)
+        delta = list(LazyArticles(_map(vdir / "delta" / "articles.jsonl"), off))
+    return _jsonl_warnings(path, base, order, delta, None, lines)
 
 
 def delta_arrays(articles: list[Article], analysed: Analysed, vocab: dict, base_idf: dict, n_base: int,

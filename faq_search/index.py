@@ -18,7 +18,8 @@ Layout of an index directory::
         arrays/*.npy          idf vectors, term-major (CSC) weight matrices, article × term counts
                               (CSR), row → article, offsets; memory-mapped at load
         dict/                 the user words and synonyms the index was built with
-        state/                each article's source key and related ids (for incremental builds)
+        state/                each article's source key and related ids, and a JSON Lines corpus's
+                              phrasings' digests (for incremental builds)
         delta/                only in an incremental version (format 7, see incremental.py):
                               the articles added or changed since the base, whose files the
                               version shares with it as hard links
@@ -62,7 +63,7 @@ from .rerank import DEFAULT_WEIGHTS, Reranker
 
 log = logging.getLogger(__name__)
 
-__all__ = ["IndexData", "IndexError_", "BuildResult", "publish", "read_current", "read_pointer", "published_versions", "changed_in_place", "load_index", "in_memory"]
+__all__ = ["IndexData", "IndexError_", "BuildResult", "publish", "read_current", "read_pointer", "published_versions", "changed_in_place", "mapped_changed", "load_index", "in_memory"]
 
 # 4: format 3 (memory-mapped .npy arrays) plus the paraphrase model and 20-feature rerankers.
 # 6: format 4 plus the LSA model and 22-feature rerankers.
@@ -661,6 +662,9 @@ def _write_version_files(out_dir: Path, version: str, tmp: Path, corpus: Corpus,
         checksums["state/keys.bin"] = _write_file(tmp / "state" / "keys.bin", b"".join(keys))
         checksums["state/related.json"] = _write_file(tmp / "state" / "related.json", dumps(
             {a.id: list(a.related) for a in corpus.articles if a.related}))
+        if corpus.phrasings is not None:  # a JSON Lines corpus: see incremental._jsonl_warnings
+            for name, arr in zip(("phrasings", "phrasing_article"), corpus.phrasings):
+                checksums[f"state/{name}.npy"] = _write_npy(tmp / "state" / f"{name}.npy", arr)
     manifest = manifest_head(FORMAT_VERSION, version, seconds, key, corpus, analyzer, ranking) | {
         "articles": len(corpus.articles),
         "question_rows": int(arrays["row_article"].shape[0]),
@@ -1127,11 +1131,7 @@ def load_index(out_dir: str | Path, version: str | None = None, verify: bool = T
             data = merge_segments(data, delta, delta_meta)
     except (KeyError, ValueError, OSError) as e:
         raise IndexError_(f"index {version}: unreadable data: {e}") from None
-    for name in bulk:
-        if not name.startswith("state/"):  # the rest is mapped
-            with contextlib.suppress(OSError):
-                st = os.stat(vdir / name)
-                data.mapped[str(vdir / name)] = (st.st_dev, st.st_ino, st.st_size)
+    data.mapped.update(mapped_files(vdir / name for name in bulk if not name.startswith("state/")))  # the rest is mapped
     return data
 
 
@@ -1140,7 +1140,23 @@ def changed_in_place(data: IndexData) -> str | None:
     place (cp, scp -r or rsync --inplace over the served version), so reading past its new end kills
     the process (SIGBUS). A file replaced (rsync, mv) or removed does no harm: the map keeps the old one.
     One stat per file (≈ 40: 0.1–0.3 ms)."""
-    for path, (dev, ino, size) in data.mapped.items():
+    return mapped_changed(data.mapped)
+
+
+def mapped_files(paths) -> dict[str, tuple[int, int, int]]:
+    """Each of ``paths`` (just memory-mapped) → (device, inode, size), for mapped_changed."""
+    out = {}
+    for path in paths:
+        with contextlib.suppress(OSError):
+            st = os.stat(path)
+            out[str(path)] = (st.st_dev, st.st_ino, st.st_size)
+    return out
+
+
+def mapped_changed(mapped: dict[str, tuple[int, int, int]]) -> str | None:
+    """The first of ``mapped`` (path → (device, inode, size) when mapped) whose file changed size in
+    place since: see changed_in_place."""
+    for path, (dev, ino, size) in mapped.items():
         try:
             st = os.stat(path)
         except OSError:

@@ -12,9 +12,10 @@ import re
 import unicodedata
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
+from types import MappingProxyType
 from typing import Callable, Iterable
 
 import numpy as np
@@ -476,6 +477,10 @@ def _syllables(text: str, readings: _Readings) -> list[str]:
 class Suggester:
     """Completions over every phrasing of every article. Immutable once built; thread-safe."""
 
+    # Memory-mapped file's path → (device, inode, size), of one published (load_completions): see
+    # index.changed_in_place. One built in memory maps none.
+    mapped: Mapping[str, tuple[int, int, int]] = MappingProxyType({})
+
     def __init__(self, articles: Iterable[Article], normalize: Callable[[str], str] = str.lower):
         self._read(self._collect(articles, normalize))
         for h in (self._text, self._full, self._initials):
@@ -748,6 +753,8 @@ class LayeredSuggester:
     layer gives its best ``k`` articles, ties broken by the articles' places in the version, so the
     best ``k`` of both are the best ``k`` of all (a character first read in a new phrase keeps the
     base's reading of it, and entries moved within the corpus may order equal matches otherwise)."""
+
+    mapped: Mapping[str, tuple[int, int, int]] = MappingProxyType({})  # as Suggester's
 
     def __init__(self, base: Suggester, delta: Suggester, base_position: np.ndarray, delta_position: np.ndarray):
         if len(base_position) != len(base._ids) or len(delta_position) != len(delta._ids):

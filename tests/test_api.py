@@ -178,6 +178,40 @@ def test_healthz_says_when_the_served_version_is_written_over_in_place(client, t
     assert client.get("/healthz").status_code == 200
 
 
+def test_healthz_says_when_the_served_versions_completions_are_written_over_in_place(client, tiny_index, caplog,
+                                                                                    monkeypatch):
+    from faq_search.completions import completions_dir
+    from faq_search.web import api
+
+    # The type-ahead arrays are memory-mapped too: written over, suggestions kill the workers as searches do.
+    version = client.get("/healthz").get_json()["index_version"]
+    arrays = sorted(completions_dir(tiny_index, version).glob("*.npy"))
+    assert arrays and client.get("/api/suggest", query_string={"q": "密码"}).status_code == 200
+    grown = arrays[0]
+    size = grown.stat().st_size
+    with open(grown, "ab") as f:
+        f.write(b"x")
+    try:
+        # Looked at no more than once a second, the index's files and these alike.
+        monkeypatch.setattr(api, "DAMAGE_CHECK_SECONDS", 3600)
+        assert client.get("/healthz").status_code == 200
+        monkeypatch.setattr(api, "DAMAGE_CHECK_SECONDS", 0)
+        for _ in range(2):
+            r = client.get("/healthz")
+            assert r.status_code == 503 and r.get_json()["status"] == "damaged" and r.get_json()["index_version"] == version
+            assert str(tiny_index) not in r.get_data(as_text=True)
+        assert caplog.text.count(f"index version {version} was written over while served ({grown} changed size") == 1
+    finally:
+        os.truncate(grown, size)
+    assert client.get("/healthz").get_json()["status"] == "ok"
+    # Replaced by a rename (rsync, mv), or a version's completions published again whole: no harm.
+    shutil.copy(grown, grown.with_name("new.npy"))
+    with open(grown.with_name("new.npy"), "ab") as f:
+        f.write(b"x")
+    os.replace(grown.with_name("new.npy"), grown)
+    assert client.get("/healthz").status_code == 200
+
+
 def test_no_index_gives_503_json_and_recovers(app_factory, tmp_path, make_corpus, tiny_analyzer):
     out = tmp_path / "later"
     client = app_factory(out).test_client()

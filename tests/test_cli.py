@@ -400,6 +400,17 @@ def test_many_articles_gone_at_once_are_one_line():
     assert f"e{GONE_LISTED - 1}, …)" in warning.message and f"e{GONE_LISTED}," not in warning.message
 
 
+def test_a_json_lines_corpus_builds_with_its_repeated_phrasings_warned_about(tmp_path, capsys):
+    kb, out = tmp_path / "kb.jsonl", tmp_path / "index"
+    rows = [{"id": "a", "question": "怎么提现", "answer": "在余额页点提现。"},
+            {"id": "b", "question": "提现多久到账", "similar_questions": ["怎么提现？"], "answer": "两小时内。"}]
+    kb.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+    assert build_main(["--corpus", str(kb), "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert f"warning: {kb}:2: '怎么提现？' of 'b' is also a phrasing of 'a' at {kb}:1: search cannot tell" in err
+    assert err.count("warning:") == 1
+
+
 def test_a_changed_article_that_kept_its_updated_date_is_warned_about(make_corpus, tmp_path, capsys):
     dated = {k: v for k, v in TINY_ARTICLES.items()}
     root = make_corpus(dated)

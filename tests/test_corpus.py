@@ -147,6 +147,41 @@ def test_jsonl_problems_name_the_line(tmp_path):
     assert any(":5: missing or invalid 'id'" in p for p in problems)
 
 
+def test_a_phrasing_of_two_jsonl_entries_is_a_warning_naming_both(tmp_path):
+    # As search reads it: ？ and full-width letters make no other phrasing. An export holds such
+    # repeats: it still loads, each repeat said at its line with the entry that had it first.
+    path = write_jsonl(tmp_path / "kb.jsonl", [
+        {"id": "a", "question": "怎么提现", "similar_questions": ["提现方法"], "answer": "在余额页点提现。"},
+        {"id": "b", "question": "ＡＰＰ怎么下载", "answer": "在应用商店搜索。"},
+        {"id": "c", "question": "提现多久到账", "similar_questions": ["怎么提现？", "提现方法", "怎么提现？"],
+         "answer": "两小时内。"},
+        {"id": "d", "question": "app怎么下载", "answer": "扫码下载。"},
+    ])
+    corpus = load_corpus(path)
+    assert len(corpus.articles) == 4
+    assert [str(w) for w in corpus.warnings] == [
+        f"{path}:3: '怎么提现？' of 'c' is also a phrasing of 'a' at {path}:1: search cannot tell the two apart; "
+        "keep it in the entry that answers it",
+        f"{path}:3: '提现方法' of 'c' is also a phrasing of 'a' at {path}:1: search cannot tell the two apart; "
+        "keep it in the entry that answers it",
+        f"{path}:4: 'app怎么下载' of 'd' is also a phrasing of 'b' at {path}:2: search cannot tell the two apart; "
+        "keep it in the entry that answers it",
+    ]
+
+
+def test_many_repeated_jsonl_phrasings_are_counted_past_the_first_few(tmp_path):
+    from faq_search.corpus import REPEATS_LISTED
+
+    n = REPEATS_LISTED + 25
+    path = write_jsonl(tmp_path / "kb.jsonl", [{"id": f"e{i}", "question": f"问题{i // 2}", "answer": "答"}
+                                               for i in range(2 * n)])
+    warnings = [str(w) for w in load_corpus(path).warnings]
+    assert len(warnings) == REPEATS_LISTED + 1
+    assert warnings[0].startswith(f"{path}:2: '问题0' of 'e1' is also a phrasing of 'e0' at {path}:1: ")
+    assert warnings[-1] == (f"{path}:0: {n} phrasings are also phrasings of an earlier entry: the first "
+                            f"{REPEATS_LISTED} are named above, the other {n - REPEATS_LISTED} not")
+
+
 def test_missing_corpus_path(tmp_path):
     with pytest.raises(FileNotFoundError):
         load_corpus(tmp_path / "nowhere")

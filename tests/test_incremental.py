@@ -12,7 +12,7 @@ import pytest
 from faq_search import incremental
 from faq_search.analysis import Analyzer
 from faq_search.build import build_index, check_index
-from faq_search.corpus import CorpusError
+from faq_search.corpus import CorpusError, load_corpus
 from faq_search.index import DELTA_FORMAT, FORMAT_VERSION, KEEP_VERSIONS, IndexError_, answer_head, load_index, read_current
 from faq_search.search import Searcher
 
@@ -180,6 +180,54 @@ def test_an_incremental_build_reads_its_json_lines_once(small_base, tmp_path, ti
     monkeypatch.setattr(type(corpus), "read_bytes", lambda self: reads.append(self) or real(self))
     assert build(corpus, out, tiny_analyzer).incremental
     assert reads.count(corpus) == 1
+
+
+def test_an_incremental_build_warns_of_the_whole_corpus_as_a_full_build_does(small_base, tmp_path, tiny_analyzer):
+    # An over-long answer, and more phrasings repeating an earlier entry's than are named one by one:
+    # an incremental build reads only the changed lines, yet says what a full build of the file says.
+    entries, corpus, out = written(tmp_path)
+    entries[5] = entry(5, answer="长" * 20_001)
+    for i in range(30, 42):
+        entries[i] = entry(i, similar_questions=[entries[i - 30]["question"]])
+    write(corpus, entries)
+    first = build(corpus, out, tiny_analyzer)
+    assert not first.incremental and len(first.warnings) == 12  # the answer, 10 repeats named, a count
+
+    def said(result) -> list[str]:
+        return [str(w) for w in result.warnings]
+
+    changes = [
+        lambda e: e.__setitem__(50, entry(50, answer="提现实时到账。")),  # unrelated to any warning
+        lambda e: e.insert(0, {"id": "new", "question": e[3]["question"], "answer": "新的回答。"}),  # lines shift,
+        lambda e: e.pop(1),  # and e003's question is the new entry's now; e000's is no repeat once gone
+    ]
+    for change in changes:
+        change(entries)
+        write(corpus, entries)
+        result = build(corpus, out, tiny_analyzer)
+        assert result.incremental
+        assert said(result) == [str(w) for w in load_corpus(corpus).warnings]  # what a full build prints
+    full = build(corpus, tmp_path / "full", tiny_analyzer, full=True)
+    assert not full.incremental and said(full) == said(result)
+    assert f"{corpus}:4: '{entries[3]['question']}' of 'e003' is also a phrasing of 'new' at {corpus}:1: " in said(result)[1]
+    assert said(result)[0].startswith(f"{corpus}:6: the answer is 20,001 characters long")
+
+
+def test_a_build_that_finds_a_json_lines_index_up_to_date_repeats_its_warnings(small_base, tmp_path, tiny_analyzer):
+    # As for a Markdown corpus: nothing else tells of them, whichever build published the version.
+    entries, corpus, out = written(tmp_path)
+    entries[5] = entry(5, answer="长" * 20_001)
+    entries[40] = entry(40, similar_questions=[entries[2]["question"]])
+    write(corpus, entries)
+    for change in (None, lambda e: e.insert(0, entry(60, question=e[7]["question"]))):
+        if change is not None:
+            change(entries)
+            write(corpus, entries)
+        published = build(corpus, out, tiny_analyzer)
+        assert published.incremental == (change is not None) and len(published.warnings) == 2 + (change is not None)
+        again = build(corpus, out, tiny_analyzer)
+        assert again.unchanged and again.version == published.version
+        assert [str(w) for w in again.warnings] == [str(w) for w in published.warnings]
 
 
 def test_many_changes_compact_into_a_full_build(small_base, tmp_path, tiny_analyzer):
