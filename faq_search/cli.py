@@ -230,19 +230,7 @@ def _wrap(text: str, width: int) -> list[str]:
     """Lines of at most ``width`` terminal cells (CJK characters take two); Latin words stay whole, and
     no line starts with closing punctuation (，。」) or ends with opening punctuation (「（): each is
     kept with the character it belongs to."""
-    lines, line, used = [], "", 0
-    for token in _WRAP_TOKEN.findall(text):
-        size = sum(_cells(c) for c in token)
-        if used + size > width and line.strip():
-            lines.append(line.rstrip())
-            line, used = "", 0
-            if token.isspace():
-                continue
-        line += token
-        used += size
-    if line.strip():
-        lines.append(line.rstrip())
-    return lines or [""]
+    return ["".join(t for t, _style in line) for line in _wrap_styled([(text, None, False)], width)]
 
 
 def _text_cells(text: str) -> int:
@@ -306,18 +294,72 @@ def _labelled(label: str, items: list[tuple[str, str, str | None]], width: int, 
     return lines
 
 
-def _answer_lines(answer: str, width: int, indent: str) -> list[str]:
+def _answer_lines(answer: str, width: int, indent: str, st: _Style, terms=()) -> list[str]:
+    """The answer wrapped at ``width``, a list item's lines under its text; **bold** in bold (plain text
+    without colour), a link as "text (URL)" with the URL never cut; ``terms`` marked."""
+    from .answer_markdown import inline_runs, link_label
+
     out = []
     for raw in answer.splitlines():
         raw = raw.strip()
         if not raw:
             out.append("")
             continue
-        item = re.match(r"^(\d{1,3}[.、)）]|[-*•·])\s*", raw)
+        item = re.match(r"^(\d{1,3}[.、)）]|[-•·]|\*(?=\s))\s*", raw)  # `**bold**` starts no item
         hang = " " * (len(item.group(0)) + (1 if item and not item.group(0).endswith(" ") else 0)) if item else ""
-        for i, line in enumerate(_wrap(raw, max(20, width - len(indent) - len(hang)))):
-            out.append(indent + (hang if i else "") + line)
+        # Markup is read after the item's marker: `* **a**` is a bulleted bold a, not bold `* `.
+        pieces = [(item.group(0), None, False)] if item else []
+        for run in inline_runs(raw[len(item.group(0)):] if item else raw):
+            style = "bold" if run.bold else None
+            if run.url and link_label(run) != run.url:
+                pieces += [(run.text, style, False), (" ", style, False), (f"({run.url})", style, True)]
+            else:
+                pieces.append((run.url or run.text, style, bool(run.url)))
+        for i, line in enumerate(_wrap_styled(pieces, max(20, width - len(indent) - len(hang)))):
+            out.append(indent + (hang if i else "") + "".join(st.marked(text, terms, style) for text, style in line))
     return out
+
+
+def _wrap_styled(pieces: list[tuple[str, str | None, bool]], width: int) -> list[list[tuple[str, str | None]]]:
+    """_wrap of the text of ``pieces`` (text, style, whole), each line as (text, style) runs: the breaks
+    fall where _wrap puts them, never inside a piece kept ``whole`` (a URL)."""
+    text = "".join(p[0] for p in pieces)
+    styles: list[str | None] = []
+    unit: list[int] = []  # for each character, the whole piece it is in (-1: none)
+    for n, (piece, style, whole) in enumerate(pieces):
+        styles += [style] * len(piece)
+        unit += [n if whole else -1] * len(piece)
+    tokens: list[list[int]] = []
+    for m in _WRAP_TOKEN.finditer(text):
+        start, end = m.span()
+        if tokens and unit[start] != -1 and unit[start] == unit[tokens[-1][1] - 1]:
+            tokens[-1][1] = end  # the rest of a URL _WRAP_TOKEN would cut at ? or =
+        else:
+            tokens.append([start, end])
+    spans, line, used = [], None, 0
+    for start, end in tokens:
+        size = _text_cells(text[start:end])
+        blank = text[start:end].isspace()
+        if line is not None and used + size > width and text[line[0]:line[1]].strip():
+            spans.append(line)
+            line, used = None, 0
+            if blank:
+                continue
+        line = [start, end] if line is None else [line[0], end]
+        used += size
+    if line is not None and text[line[0]:line[1]].strip():
+        spans.append(line)
+    lines = []
+    for start, end in spans:
+        end = start + len(text[start:end].rstrip())
+        runs: list[list] = []
+        for i in range(start, end):
+            if runs and runs[-1][1] == styles[i]:
+                runs[-1][0] += text[i]
+            else:
+                runs.append([text[i], styles[i]])
+        lines.append([(t, s) for t, s in runs])
+    return lines or [[("", None)]]
 
 
 def _format_time(iso: str) -> str:
@@ -507,8 +549,8 @@ def _answer(searcher, query: str, args, json_lines: bool = False, heading: bool 
         _print_why(h, st)
         if rank == 1 or args.full:
             print()
-            for line in _answer_lines(h.answer, width, "   "):
-                print(st.marked(line, h.found_words))
+            for line in _answer_lines(h.answer, width, "   ", st, h.found_words):
+                print(line)
             _print_related(searcher, h.id, st, width)
         print(flush=rank == len(hits))
     return 0
@@ -626,7 +668,7 @@ def _print_article(searcher, a, given: str, feedback: dict | None, st: _Style, w
         ids = [(" " if i else "", alias + ("," if i < len(a.aliases) - 1 else ""), None) for i, alias in enumerate(a.aliases)]
         print("\n".join(_labelled("曾用 ID", ids, width, st, 9)))
     print()
-    for line in _answer_lines(a.answer, width, "   "):
+    for line in _answer_lines(a.answer, width, "   ", st):
         print(line)
     if a.similar_questions:
         print()

@@ -20,6 +20,7 @@ import opencc
 import yaml
 
 from .analysis import _INVISIBLE, _emoji_as_words, _nfkc, load_dictionaries, normalize_text
+from .answer_markdown import unsupported
 
 __all__ = ["Article", "Corpus", "CorpusError", "Problem", "Scope", "load_corpus", "where_in_front"]
 
@@ -552,10 +553,13 @@ def parse_markdown_article(path: Path, display: str, problems: list[Problem],
         problems.append(Problem(*where("question"), f"'question' has no words, only {question.strip()!r}"))
     if not body.strip():
         problems.append(Problem(display, closing_line, "missing answer (the body after the front matter is empty)"))
-    elif len(body) > LONG_ANSWER and warnings is not None:
+    elif warnings is not None:
         # The answer's first line: the '---' line and the blank lines after it are not the answer.
         rest = text[end.end():]
-        warnings.append(long_answer(display, closing_line + len(rest) - len(rest.lstrip("\n")), body.strip()))
+        first = closing_line + len(rest) - len(rest.lstrip("\n"))
+        if len(body) > LONG_ANSWER:
+            warnings.append(long_answer(display, first, body.strip()))
+        warnings += [Problem(display, first + offset, message) for offset, message in unsupported(body)]
     # Composed again only for a bad item's line: parsing twice would slow a 100k-article load.
     lists = [meta.get(k) for k in ("similar_questions", "tags", "related", "aliases")]
     bad_item = any(isinstance(v, list) and not all(isinstance(x, str) for x in v) for v in lists)
@@ -787,6 +791,8 @@ def _load_jsonl(path: Path, problems: list[Problem], warnings: list[Problem]) ->
                     articles.append(article)
                     if len(article.answer) > LONG_ANSWER:
                         warnings.append(long_answer(display, lineno, article.answer))
+                    warnings += [Problem(display, lineno, f"the answer's line {offset + 1}: {message}")
+                                 for offset, message in unsupported(article.answer)]
     return articles
 
 

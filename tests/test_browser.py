@@ -33,7 +33,8 @@ STRICT_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 
 MARKUP_ARTICLE = dict(
     id="app-markup-test", question="标签<b>加粗</b>会显示吗？", category="app", tags=["页面测试"],
     similar=["页面标记测试一下"], aliases=["app-markup-old"],
-    answer="答案里有 <script>window.__pwned = 1</script> 和 <img src=x onerror=\"window.__pwned = 2\"> 两段标记。",
+    answer="答案里有 <script>window.__pwned = 1</script> 和 <img src=x onerror=\"window.__pwned = 2\"> 两段标记。\n\n"
+           "**重要提示**：请在[安全中心](https://help.yiqianbao.com/security)操作，别点[这里](javascript:window.__pwned=4)。",
 )
 
 if not Path(CHROMIUM).exists():
@@ -309,6 +310,15 @@ def test_script_query_and_markup_article_are_shown_as_text(page):
     assert first.locator(".hit-question").inner_text() == "标签<b>加粗</b>会显示吗？"
     assert "<script>window.__pwned = 1</script>" in first.locator(".answer").inner_text()
     assert first.locator("b, img, script").count() == 0
+    # Its Markdown: bold, a link to a web page opening apart; a javascript: one stays text.
+    assert first.locator(".answer strong").inner_text() == "重要提示"
+    link = first.locator(".answer a")
+    assert link.count() == 1 and link.inner_text() == "安全中心"
+    assert (link.get_attribute("href"), link.get_attribute("rel")) == ("https://help.yiqianbao.com/security", "noopener noreferrer")
+    assert "别点[这里](javascript:window.__pwned=4)。" in first.locator(".answer").inner_text()
+    # The agents' console copies it as text to paste into a chat: no ** nor [](…).
+    assert page.evaluate("FAQ.plainAnswer(`**注意**：见[帮助](https://a.cn/h)\\n[x](javascript:alert(1))`)") == \
+        "注意：见帮助 (https://a.cn/h)\n[x](javascript:alert(1))"
     # The server-rendered page (before and without JavaScript) escapes too.
     page.open("/?q=" + urllib.request.quote(query))
     page.wait_for_load_state("networkidle")

@@ -182,6 +182,34 @@ def test_a_corpus_without_categories_builds_with_a_warning(make_corpus, tmp_path
                "if it is one)" in err
 
 
+def test_markdown_the_readers_show_as_typed_is_warned_about_at_its_line(make_corpus, tmp_path, capsys):
+    from faq_search.cli import build_main
+    from tests.test_corpus import write_jsonl
+
+    # The answer starts at line 10, after a blank line; the table's first row is line 12.
+    answer = "\n**费用**见下表，详情见[帮助](https://a.cn/fees)：\n\n| 项目 | 费用 |\n|---|---|\n| 提现 | 0.1% |\n\n# 注意\n"
+    root = make_corpus({**TINY_ARTICLES, "password/fees.md": front(*BASE, answer=answer)})
+    assert build_main(["--corpus", str(root), "--out", str(tmp_path / "index")]) == 0
+    err = capsys.readouterr().err
+    path = root / "articles" / "password" / "fees.md"
+    assert path.read_text("utf-8").splitlines()[11] == "| 项目 | 费用 |"
+    assert [line for line in err.splitlines() if line.startswith("warning")] == [
+        f"warning: {path}:12: a Markdown table is shown as typed, pipes and all: write it as a list",
+        f"warning: {path}:16: a Markdown heading ('#') is shown as typed: write it as a paragraph, in **bold** if it "
+        "must stand out",
+    ]
+    # A JSON Lines entry is one line: the answer's own line is said.
+    kb = write_jsonl(tmp_path / "kb.jsonl", [
+        {"id": "a", "question": "问题一？", "answer": "答案"},
+        {"id": "b", "question": "问题二？", "answer": "见下：\n<table>\n[电话](tel:4006608888)"},
+    ])
+    assert [str(w) for w in load_corpus(kb).warnings] == [
+        f"{kb}:2: the answer's line 2: an HTML tag ('<table>') is shown as typed: answers are Markdown (paragraphs, "
+        "lists, **bold**, [links](https://…))",
+        f"{kb}:2: the answer's line 3: a link to 'tel:' is shown as typed: only http:// and https:// addresses are links",
+    ]
+
+
 def dictionary_problems(path) -> list[str]:
     with pytest.raises(CorpusError) as info:
         (load_synonyms if path.name == "synonyms.txt" else load_user_words)(path)

@@ -206,6 +206,53 @@ def test_render_answer_blocks_and_highlight():
     assert render.channel_items("说明\n1. 热线 400：全天\n2. 邮箱") == [("热线 400", "全天"), ("邮箱", "")]
 
 
+@pytest.mark.parametrize("line, html", [
+    ("**重要提示**：请在[安全中心](https://help.yiqianbao.com/security)操作。",
+     '<strong>重要提示</strong>：请在<a href="https://help.yiqianbao.com/security" target="_blank" '
+     'rel="noopener noreferrer">安全中心</a>操作。'),
+    ("__先__[冻结](https://a.cn/?x=1&y=2)", '<strong>先</strong><a href="https://a.cn/?x=1&amp;y=2" target="_blank" '
+                                           'rel="noopener noreferrer">冻结</a>'),
+    # Text and address escaped: a quote cannot end the attribute, a bracket cannot open a tag.
+    ('[<img src=x onerror=alert(1)>"](https://a.cn/"onmouseover="alert`1`"<b>\'x)',
+     '<a href="https://a.cn/&#34;onmouseover=&#34;alert`1`&#34;&lt;b&gt;&#39;x" target="_blank" rel="noopener noreferrer">'
+     '&lt;img src=x onerror=alert(1)&gt;&#34;</a>'),
+    ("[a [b] c](https://a.cn)", '<a href="https://a.cn" target="_blank" rel="noopener noreferrer">a [b] c</a>'),
+    # Only http(s): the rest is shown as typed, never a link.
+    ("[x](javascript:alert(1))", "[x](javascript:alert(1))"),
+    ("[x](data:text/html,<script>alert(1)</script>)", "[x](data:text/html,&lt;script&gt;alert(1)&lt;/script&gt;)"),
+    ("**[x](javascript:alert(1))**", "<strong>[x](javascript:alert(1))</strong>"),
+    ("[x](  javascript:alert(1))", "[x](  javascript:alert(1))"),
+])
+def test_an_answer_line_shows_bold_and_web_links_only(line, html):
+    assert str(render.answer_line(line)) == html
+
+
+def test_an_answer_lines_terms_are_highlighted_inside_bold_and_links():
+    assert str(render.answer_line("**冻结**后去[安全中心](https://a.cn/冻结)", ["冻结", "安全"])) == (
+        '<strong><mark>冻结</mark></strong>后去<a href="https://a.cn/冻结" target="_blank" rel="noopener noreferrer">'
+        '<mark>安全</mark>中心</a>')
+    assert render.channel_items("1. **热线** 400：全天") == [("热线 400", "全天")]
+
+
+def test_the_pages_show_an_answers_markdown_and_the_api_gives_it_as_written(app_factory, make_corpus, tmp_path,
+                                                                            tiny_analyzer):
+    answer = ("**重要提示**：冻结后请在[安全中心](https://help.yiqianbao.com/security)操作。\n\n"
+              "1. 打开 **设置**\n2. 别点[这里](javascript:alert(1))")
+    articles = {**TINY_ARTICLES, "password/frozen.md": dict(
+        id="pw-frozen", question="账户冻结了怎么办？", category="password", similar=["冻结了"], answer=answer)}
+    build_index(make_corpus(articles), tmp_path / "md-index", analyzer=tiny_analyzer)
+    client = app_factory(tmp_path / "md-index").test_client()
+    html = html_of(client, "/", q="账户冻结了怎么办")
+    shown = re.search(r'<li class="hit[^"]*" data-id="pw-frozen">.*?<div class="answer">(.*?)</div>', html, re.S).group(1)
+    assert "**" not in shown and "](" not in shown.replace("](javascript:alert(1))", "")
+    assert "<p><strong>重要提示</strong>：<mark>冻结</mark>后请在<a href=\"https://help.yiqianbao.com/security\" " \
+           "target=\"_blank\" rel=\"noopener noreferrer\">安全中心</a>操作。</p>" in shown
+    assert "<li>打开 <strong>设置</strong></li><li>别点[这里](javascript:alert(1))</li>" in shown
+    assert 'href="javascript' not in html
+    # The API's answer is the article's Markdown, as before: its clients render it (docs/api.md).
+    assert client.get("/api/articles/pw-frozen").get_json()["answer"] == answer
+
+
 def test_a_question_about_another_product_is_told_so(pages):
     import re
 

@@ -1,7 +1,8 @@
 """Article text → safe HTML for the server-rendered pages (static/common.js does the same in the browser).
 
-Everything is escaped first; the only markup added is ours (<mark>, lists, links to phone numbers and
-e-mail addresses), so an article or a query containing HTML is shown as text.
+Everything is escaped first; the only markup added is ours (<mark>, lists, the answer's **bold** and
+http(s) links: faq_search/answer_markdown.py, links to phone numbers and e-mail addresses), so an
+article or a query containing HTML is shown as text.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from typing import Iterable
 
 from markupsafe import Markup, escape
 
-__all__ = ["answer_blocks", "highlight", "linkify", "channel_items"]
+from ..answer_markdown import inline_runs, plain_text
+
+__all__ = ["answer_blocks", "answer_line", "highlight", "linkify", "channel_items"]
 
 _OL = re.compile(r"^(\d{1,3})[.、)）]\s*(.*)$")
 _UL = re.compile(r"^[-*•·]\s+(.*)$")
@@ -61,6 +64,18 @@ def highlight(text: str, terms: Iterable[str]) -> Markup:
     return Markup("").join(out)
 
 
+def answer_line(line: str, terms: Iterable[str] = ()) -> Markup:
+    """A line of an answer as HTML: its **bold** as <strong>, its http(s) links as links opening apart
+    (the agents' console stays), the terms highlighted in each; all text and addresses escaped."""
+    out = []
+    for run in inline_runs(line):
+        html = highlight(run.text, terms)
+        if run.url:
+            html = Markup('<a href="%s" target="_blank" rel="noopener noreferrer">%s</a>') % (run.url, html)
+        out.append(Markup("<strong>%s</strong>") % html if run.bold else html)
+    return Markup("").join(out)
+
+
 def linkify(text: str) -> Markup:
     """``text`` escaped, with phone numbers (400-660-8888) and e-mail addresses made into links."""
     out, pos = [], 0
@@ -82,7 +97,7 @@ def channel_items(answer: str) -> list[tuple[str, str]]:
     for kind, lines, _start in answer_blocks(answer):
         if kind != "ol":
             continue
-        for line in lines:
+        for line in map(plain_text, lines):  # shown as text: **热线** is 热线
             name, sep, details = line.partition("：")
             items.append((name.strip(), details.strip()) if sep else (line.strip(), ""))
     return items

@@ -1,7 +1,7 @@
 /* The agents' console: dense search with filters, full answers, why a hit matched, copy, shortcuts. */
 (function () {
   "use strict";
-  const { $, h, highlight, answer, getJSON, getCachedJSON, query, browsing, errorMessage, onTyped } = window.FAQ;
+  const { $, h, highlight, answer, plainAnswer, getJSON, getCachedJSON, query, browsing, errorMessage, onTyped } = window.FAQ;
 
   const DEBOUNCE_MS = 60;
   const FILTER_SETTLE_MS = 700; // a filter's option resting under the arrows: about what a screen reader takes to say it
@@ -293,7 +293,7 @@
     announce.textContent = (state.told ? state.told + "：" : "") + article.question;
     state.told = "";
     detail.dataset.articleId = article.id;
-    detail.dataset.answer = article.answer;
+    detail.dataset.answer = plainAnswer(article.answer); // pasted where Markdown is not read: no ** nor [](…)
   }
 
   /* Whether the hit answers the question: the no-answer model's call (`confident`), not a threshold on

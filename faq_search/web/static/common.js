@@ -56,7 +56,51 @@
   const OL = /^(\d{1,3})[.、)）]\s*(.*)$/;
   const UL = /^[-*•·]\s+(.*)$/;
 
-  /* The answer's Markdown (paragraphs, numbered and bulleted lists) as DOM, terms highlighted.
+  /* The answer's inline Markdown: **bold** (__bold__ outside words) and links to http(s) addresses only;
+     anything else stays text. Mirrors faq_search/answer_markdown.py inline_runs. */
+  const LINK = String.raw`\[(?<text>(?:[^\[\]]|\[[^\[\]]*\])+)\]\((?<url>[Hh][Tt][Tt][Pp][Ss]?://[^\s()]+)\)`;
+  const BOLD = String.raw`\*\*(?<star>\S(?:.*?\S)?)\*\*|(?<![A-Za-z0-9_])__(?<under>\S(?:.*?\S)?)__(?![A-Za-z0-9_])`;
+  const INLINE = new RegExp(LINK + "|" + BOLD, "g");
+  const LINK_ONLY = new RegExp(LINK, "g");
+
+  /* [{text, bold, url}] of a line, in order (url "" when no link). */
+  function inlineRuns(line) {
+    const runs = [];
+    let pos = 0;
+    for (const m of line.matchAll(INLINE)) {
+      if (m.index > pos) runs.push({ text: line.slice(pos, m.index), bold: false, url: "" });
+      if (m.groups.url) runs.push({ text: m.groups.text, bold: false, url: m.groups.url });
+      else {
+        const inner = m.groups.star !== undefined ? m.groups.star : m.groups.under;
+        let at = 0;
+        for (const l of inner.matchAll(LINK_ONLY)) {
+          if (l.index > at) runs.push({ text: inner.slice(at, l.index), bold: true, url: "" });
+          runs.push({ text: l.groups.text, bold: true, url: l.groups.url });
+          at = l.index + l[0].length;
+        }
+        if (at < inner.length || !inner.length) runs.push({ text: inner.slice(at), bold: true, url: "" });
+      }
+      pos = m.index + m[0].length;
+    }
+    if (pos < line.length || !runs.length) runs.push({ text: line.slice(pos), bold: false, url: "" });
+    return runs;
+  }
+
+  /* A line of an answer as DOM: bold as <strong>, links opening apart, terms highlighted in each. */
+  function answerLine(line, terms) {
+    return inlineRuns(line).map((run) => {
+      let node = highlight(run.text, terms);
+      if (run.url) node = h("a", { href: run.url, target: "_blank", rel: "noopener noreferrer" }, node);
+      return run.bold ? h("strong", null, node) : node;
+    });
+  }
+
+  /* The answer as text to paste (a chat with a customer): bold as its text, links as "text (URL)". */
+  function plainAnswer(text) {
+    return text.split("\n").map((line) => inlineRuns(line).map((r) => (!r.url ? r.text : r.text.trim() === r.url ? r.url : r.text + " (" + r.url + ")")).join("")).join("\n");
+  }
+
+  /* The answer's Markdown (paragraphs, numbered and bulleted lists, bold, links) as DOM, terms highlighted.
      Mirrors faq_search/web/render.py answer_blocks. */
   function answer(text, terms) {
     const root = h("div", { class: "answer" });
@@ -87,8 +131,8 @@
       } else if (next === "p") {
         block.append(h("br"));
       }
-      if (next === "p") block.append(highlight(content, terms));
-      else block.append(h("li", null, highlight(content, terms)));
+      if (next === "p") block.append(...answerLine(content, terms));
+      else block.append(h("li", null, answerLine(content, terms)));
     }
     return root;
   }
@@ -263,7 +307,7 @@
   const $ = (id) => document.getElementById(id);
 
   // timeoutMs: how long a request may take before it is given up (read at each request; a test lowers it).
-  const api = { $, h, highlight, highlightSpan, answer, getJSON, getCachedJSON, postJSON, query, browsing, ApiError, errorMessage, onTyped,
+  const api = { $, h, highlight, highlightSpan, answer, plainAnswer, getJSON, getCachedJSON, postJSON, query, browsing, ApiError, errorMessage, onTyped,
                 timeoutMs: 15000 };
   window.FAQ = api;
 })();

@@ -1,0 +1,131 @@
+"""The Markdown of an answer: the inline subset every reader of it shows, and what it shows as typed.
+
+Blocks are paragraphs and lists (web/render.py answer_blocks); within a line, **bold** (or __bold__) and
+links [text](https://…) to http or https addresses only. Everything else (tables, headings, code, images,
+HTML, a link to javascript: or tel:) is shown as typed: `unsupported` names it for the builder to warn.
+static/common.js (inlineRuns) mirrors `inline_runs`; the pages, the CLI and clients of the API (whose
+`answer` is this text) all read it the same way.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+__all__ = ["Run", "inline_runs", "plain_text", "unsupported"]
+
+# One level of brackets inside a link's text ([a [b] c](…)); the address is http(s), without spaces or
+# parentheses, so that nothing but a web page can be linked (javascript:, data: stay text).
+_LINK = r"\[(?P<text>(?:[^\[\]]|\[[^\[\]]*\])+)\]\((?P<url>[Hh][Tt][Tt][Pp][Ss]?://[^\s()]+)\)"
+# Bold around text that neither starts nor ends with a space; __ only outside words (__init__ aside).
+_BOLD = r"\*\*(?P<star>\S(?:.*?\S)?)\*\*|(?<![A-Za-z0-9_])__(?P<under>\S(?:.*?\S)?)__(?![A-Za-z0-9_])"
+_INLINE = re.compile(f"{_LINK}|{_BOLD}")
+_LINK_ONLY = re.compile(_LINK)
+
+
+class Run(NamedTuple):
+    """A piece of a line: its text (as shown), whether bold, and the address it links to ("" when none)."""
+
+    text: str
+    bold: bool = False
+    url: str = ""
+
+
+def inline_runs(line: str) -> list[Run]:
+    """``line`` as runs of text, bold and links, in order; markup not understood stays in the text."""
+    runs: list[Run] = []
+    pos = 0
+    for m in _INLINE.finditer(line):
+        if m.start() > pos:
+            runs.append(Run(line[pos : m.start()]))
+        if m.group("url"):
+            runs.append(Run(m.group("text"), url=m.group("url")))
+        else:  # bold, which may hold links
+            inner = m.group("star") if m.group("star") is not None else m.group("under")
+            runs += [Run(r.text, True, r.url) for r in _links(inner)]
+        pos = m.end()
+    if pos < len(line) or not runs:
+        runs.append(Run(line[pos:]))
+    return runs
+
+
+def _links(text: str) -> list[Run]:
+    runs, pos = [], 0
+    for m in _LINK_ONLY.finditer(text):
+        if m.start() > pos:
+            runs.append(Run(text[pos : m.start()]))
+        runs.append(Run(m.group("text"), url=m.group("url")))
+        pos = m.end()
+    if pos < len(text) or not runs:
+        runs.append(Run(text[pos:]))
+    return runs
+
+
+def link_label(run: Run) -> str:
+    """A link where it cannot be one (the terminal, a copied answer): "text (URL)", or the URL when that
+    is its text."""
+    return run.url if run.text.strip() == run.url else f"{run.text} ({run.url})"
+
+
+def plain_text(line: str) -> str:
+    """``line`` without its markup: bold as its text, links as "text (URL)"."""
+    return "".join(link_label(r) if r.url else r.text for r in inline_runs(line))
+
+
+_MAYBE_UNSUPPORTED = re.compile(r"[|#`~<\[]")  # most answers hold none: a 100k-article load skips them
+_FENCE = re.compile(r"^(```|~~~)")
+_HEADING = re.compile(r"^#{1,6}(\s|$)")
+_TABLE_ROW = re.compile(r"^\|.*\|$|^\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)+\|?$")
+_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
+_HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(\s[^<>]*)?/?>")
+_OTHER_LINK = re.compile(r"(?<!!)\[[^\[\]]+\]\((?P<url>[^)]*)\)")
+
+_SHOWN_AS_TYPED = {
+    "table": "a Markdown table is shown as typed, pipes and all: write it as a list",
+    "heading": "a Markdown heading ('#') is shown as typed: write it as a paragraph, in **bold** if it must stand out",
+    "code": "a code block ('```') is shown as typed: write it as a paragraph or a list",
+    "image": "an image ('![…](…)') is shown as typed: answers hold no images; link to a page that has it",
+    "html": "an HTML tag ('{}') is shown as typed: answers are Markdown (paragraphs, lists, **bold**, "
+            "[links](https://…))",
+    "link": "a link to '{}' is shown as typed: only http:// and https:// addresses are links",
+    "address": "a link whose address holds a space or a parenthesis is shown as typed: write them as %20, %28, %29",
+}
+
+
+def unsupported(answer: str) -> list[tuple[int, str]]:
+    """(line of ``answer`` from 0, message) for each piece of Markdown the readers show as typed: a table
+    or a code block once, at its first line; the others once a line."""
+    found: list[tuple[int, str]] = []
+    if not _MAYBE_UNSUPPORTED.search(answer):
+        return found
+    fenced = in_table = False
+    for number, raw in enumerate(answer.splitlines()):
+        line = raw.strip()
+        if _FENCE.match(line):
+            if not fenced:
+                found.append((number, _SHOWN_AS_TYPED["code"]))
+            fenced = not fenced
+            continue
+        if fenced:
+            continue
+        table_row = bool(_TABLE_ROW.match(line))
+        if table_row and not in_table:
+            found.append((number, _SHOWN_AS_TYPED["table"]))
+        in_table = table_row
+        if _HEADING.match(line):
+            found.append((number, _SHOWN_AS_TYPED["heading"]))
+        if _IMAGE.search(line):
+            found.append((number, _SHOWN_AS_TYPED["image"]))
+        if tag := _HTML_TAG.search(line):
+            found.append((number, _SHOWN_AS_TYPED["html"].format(tag.group(0))))
+        shown = {r.url for r in inline_runs(line) if r.url}
+        for m in _OTHER_LINK.finditer(_IMAGE.sub("", line)):
+            url = m.group("url")
+            if url in shown:
+                continue
+            if re.match(r"https?://", url, re.I):
+                found.append((number, _SHOWN_AS_TYPED["address"]))
+            else:  # javascript:alert(1) as 'javascript:', a relative /help as itself
+                found.append((number, _SHOWN_AS_TYPED["link"].format(url.split(":")[0] + ":" if ":" in url else url[:40])))
+            break
+    return found

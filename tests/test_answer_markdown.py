@@ -1,0 +1,45 @@
+"""The answer's Markdown: the inline subset every reader shows, and what the builder warns is shown as typed."""
+
+import pytest
+
+from faq_search.answer_markdown import Run, inline_runs, plain_text, unsupported
+
+
+@pytest.mark.parametrize("line, runs", [
+    ("**重要提示**：请在[安全中心](https://help.yiqianbao.com/security)操作。",
+     [Run("重要提示", True), Run("：请在"), Run("安全中心", url="https://help.yiqianbao.com/security"), Run("操作。")]),
+    ("先__确认__再付", [Run("先"), Run("确认", True), Run("再付")]),
+    ("**在[这里](http://a.cn/x?y=1&z=2)改**", [Run("在", True), Run("这里", True, "http://a.cn/x?y=1&z=2"), Run("改", True)]),
+    ("[a [b] c](https://x.cn)", [Run("a [b] c", url="https://x.cn")]),  # one level of brackets in the text
+    ("[\"<i>\"](https://x.cn/\"><b>)", [Run("\"<i>\"", url="https://x.cn/\"><b>")]),  # text and address as typed
+])
+def test_bold_and_web_links_are_read(line, runs):
+    assert inline_runs(line) == runs
+
+
+@pytest.mark.parametrize("line", [
+    "[x](javascript:alert(1))", "[x](JavaScript:alert(1))", "[x](data:text/html,<script>alert(1)</script>)",
+    "[x]( https://a.cn)", "[x](//evil.cn)", "[x](tel:4006608888)", "[x](https://a.cn/a b)",
+    "** 不是粗体 **", "**没有合上", "__init__value", "a__b__c", "<b>x</b>", "| a | b |", "",
+])
+def test_anything_else_stays_text(line):
+    assert inline_runs(line) == [Run(line)] and plain_text(line) == line
+
+
+def test_plain_text_keeps_a_links_address():
+    assert plain_text("**注意**：见[帮助](https://a.cn/h)或[https://a.cn](https://a.cn)") == \
+        "注意：见帮助 (https://a.cn/h)或https://a.cn"
+
+
+def test_markdown_shown_as_typed_is_named_at_its_line():
+    answer = "\n".join([
+        "说明", "| 项目 | 费用 |", "|---|---|", "| 提现 | 0.1% |",  # one table: one warning, at its first row
+        "## 提现", "```", "| in code |", "<b>", "```", "![图](https://a.cn/x.png)",
+        "见 <br> 下面", "[x](javascript:alert(1))", "[电话](tel:400)", "[帮助](https://a.cn/帮 助)", "[ok](https://a.cn)",
+    ])
+    assert [(line, message.split(" is shown")[0]) for line, message in unsupported(answer)] == [
+        (1, "a Markdown table"), (4, "a Markdown heading ('#')"), (5, "a code block ('```')"),
+        (9, "an image ('![…](…)')"), (10, "an HTML tag ('<br>')"), (11, "a link to 'javascript:'"),
+        (12, "a link to 'tel:'"), (13, "a link whose address holds a space or a parenthesis"),
+    ]
+    assert unsupported("1. 打开 App\n2. 点 **设置**，见[帮助](https://a.cn)\n- 一 | 二\n#话题 不是标题") == []
