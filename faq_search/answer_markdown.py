@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-__all__ = ["Run", "inline_runs", "plain_text", "unsupported"]
+__all__ = ["Run", "inline_runs", "plain_text", "searchable", "unsupported"]
 
 # One level of brackets inside a link's text ([a [b] c](…)); the address is http(s), without spaces or
 # parentheses, so that nothing but a web page can be linked (javascript:, data: stay text).
@@ -70,6 +70,17 @@ def link_label(run: Run) -> str:
 def plain_text(line: str) -> str:
     """``line`` without its markup: bold as its text, links as "text (URL)"."""
     return "".join(link_label(r) if r.url else r.text for r in inline_runs(line))
+
+
+_MAYBE_INLINE = re.compile(r"\*\*|__|\]\(")  # most answers hold no markup: a 100k-article build skips them
+
+
+def searchable(answer: str) -> str:
+    """The words of ``answer`` as readers see them, for search: bold as its text, a link as its text
+    alone (its address's words, help or security, are not the answer's)."""
+    if not _MAYBE_INLINE.search(answer):
+        return answer
+    return "\n".join("".join(r.text for r in inline_runs(line)) for line in answer.split("\n"))
 
 
 _MAYBE_UNSUPPORTED = re.compile(r"[|#`~<\[]")  # most answers hold none: a 100k-article load skips them

@@ -55,6 +55,7 @@ import scipy.sparse as sp
 
 from . import __version__
 from .analysis import Analyzer, DictionaryTable, dictionary_table_name, read_dictionary_table, write_dictionary_table
+from .answer_markdown import searchable
 from .corpus import Article, Corpus, Scope
 from .features import Analysed, Progress, Ragged, TokenCache, analyse_texts, answer_key, count_matrix
 from .lsa import LsaModel
@@ -152,7 +153,7 @@ def _lead_sentence(answer: str) -> str:
 
 
 def row_texts(article: Article) -> tuple[str, ...]:
-    return article.questions or (_lead_sentence(article.answer),)
+    return article.questions or (_lead_sentence(searchable(article.answer)),)
 
 
 def corpus_key(corpus: Corpus, analyzer: Analyzer, ranking: dict) -> str:
@@ -228,7 +229,7 @@ def analyse_corpus(analyzer: Analyzer, articles: list[Article], cache_path: Path
     workers = workers or os.cpu_count() or 1
     cache = TokenCache.load(cache_path) if cache_path and cache_path.exists() else TokenCache.empty()
     texts = [t for a in articles for t in row_texts(a)]
-    answers = [a.answer for a in articles]
+    answers = [searchable(a.answer) for a in articles]
     akeys = [answer_key(t) for t in answers]
     todo = sorted({t for t in texts if t not in cache.q_index})
     seeded = [t for t in todo if known and t in known]
@@ -466,7 +467,7 @@ def _write_npy(path: Path, arr: np.ndarray) -> str:
 
 def answer_head(analyzer: Analyzer, article: Article) -> str:
     """The normalised start of an answer, where a hit's matched terms are also looked for."""
-    return analyzer.spelled(article.answer[:ANSWER_HEAD_CHARS])
+    return analyzer.spelled(searchable(article.answer)[:ANSWER_HEAD_CHARS])
 
 
 # The text files of a segment, by the name of their offsets array.
@@ -499,7 +500,7 @@ def write_article_texts(corpus: Corpus, analyzer: Analyzer, texts_dir: Path, arr
             parts = {
                 "articles": [encode(a.to_dict()).encode("utf-8") for a in articles],
                 "rows": [t.encode("utf-8") for t in rows],
-                "heads": [h.encode("utf-8") for h in analyzer.spelled_many([a.answer[:ANSWER_HEAD_CHARS] for a in articles])],
+                "heads": [h.encode("utf-8") for h in analyzer.spelled_many([searchable(a.answer)[:ANSWER_HEAD_CHARS] for a in articles])],
                 "spelled": [s.encode("utf-8") for s in analyzer.spelled_many(rows)],
             }
             for key, chunks in parts.items():

@@ -2,7 +2,7 @@
 
 import pytest
 
-from faq_search.answer_markdown import Run, inline_runs, plain_text, unsupported
+from faq_search.answer_markdown import Run, inline_runs, plain_text, searchable, unsupported
 
 
 @pytest.mark.parametrize("line, runs", [
@@ -43,3 +43,22 @@ def test_markdown_shown_as_typed_is_named_at_its_line():
         (12, "a link to 'tel:'"), (13, "a link whose address holds a space or a parenthesis"),
     ]
     assert unsupported("1. 打开 App\n2. 点 **设置**，见[帮助](https://a.cn)\n- 一 | 二\n#话题 不是标题") == []
+
+
+def test_search_reads_an_answer_as_shown_not_its_link_addresses(make_corpus, tmp_path, tiny_analyzer):
+    from copy import deepcopy
+
+    from faq_search import Searcher
+    from faq_search.build import build_index
+    from tests.conftest import TINY_ARTICLES
+
+    articles = deepcopy(TINY_ARTICLES)
+    articles["password/forgot-pay.md"]["answer"] = ("**重要**：请在[安全中心](https://help.example.com/security/wallet)"
+                                                    "重置支付密码。")
+    build_index(make_corpus(articles), tmp_path / "index", analyzer=tiny_analyzer)
+    searcher = Searcher.load(tmp_path / "index", analyzer=tiny_analyzer)
+    assert searcher.search("wallet security", k=3) == []  # words of the address only
+    hit = next(h for h in searcher.search("支付密码 安全中心 wallet", k=3) if h.id == "pw-pay")
+    assert "安全中心" in "".join(hit.answer_terms) and "wallet" not in "".join(hit.answer_terms)
+    assert searchable("[安全中心](https://a.example/x) **重要**") == "安全中心 重要"
+    assert searchable("没有标记的答案") == "没有标记的答案"
