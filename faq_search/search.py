@@ -321,6 +321,21 @@ class Candidates:
     def take(self, idx: np.ndarray) -> "Candidates":
         return Candidates(**{k: v[idx] for k, v in self.__dict__.items()})
 
+    @staticmethod
+    def concat(parts: list["Candidates"]) -> "Candidates":
+        return Candidates(**{k: np.concatenate([getattr(p, k) for p in parts]) for k in parts[0].__dict__})
+
+
+class _Ranking(NamedTuple):
+    """One search's reranked candidates (the first stage's best ``depth``), their scores, and which is
+    the answer: what ``Searcher._hits`` shows and a filter narrows."""
+    query: str
+    analysis: Analysis
+    depth: int
+    cands: Candidates
+    scores: np.ndarray
+    confident: np.ndarray
+
 
 class Searcher:
     """Ranked search over one published index version. Thread-safe; immutable."""
@@ -733,14 +748,17 @@ class Searcher:
 
     def candidates(self, analysis, category: str | None = None, exclude_row: int = -1,
                    min_score: float = 0.0, limit: int | None = None, tag: str | None = None,
-                   paraphrase: ParaphraseModel | None = None, lsa: LsaModel | None = None) -> Candidates | None:
+                   paraphrase: ParaphraseModel | None = None, lsa: LsaModel | None = None,
+                   known: np.ndarray | None = None) -> Candidates | None:
         """``first_stage``, and for its best ``limit`` the features the second stage reads:
         article-level coverage, phrasing overlap, paraphrase and LSA scores. ``paraphrase`` and
-        ``lsa`` replace the index's models (ones that never saw ``exclude_row``)."""
-        return self._first_stage(analysis, category, exclude_row, min_score, limit, tag, True, paraphrase, lsa)
+        ``lsa`` replace the index's models (ones that never saw ``exclude_row``). Of the best ``limit``,
+        the articles ``known`` (ones the caller has features of) may be left out."""
+        return self._first_stage(analysis, category, exclude_row, min_score, limit, tag, True, paraphrase, lsa, known)
 
     def _first_stage(self, analysis, category, exclude_row, min_score, limit, tag, features: bool,
-                     paraphrase: ParaphraseModel | None = None, lsa: LsaModel | None = None) -> Candidates | None:
+                     paraphrase: ParaphraseModel | None = None, lsa: LsaModel | None = None,
+                     known: np.ndarray | None = None) -> Candidates | None:
         if self._segments is not None:
             return self._merged_first_stage(analysis, category, exclude_row, min_score, limit, tag, features)
         words = self._query_terms(analysis.words, "word")
@@ -766,6 +784,8 @@ class Searcher:
                     cands = _best_candidates(cands, limit, min_score)
             if cands is None or limit is None:
                 return cands
+            if known is not None and known.size and cands.arts.size:
+                cands = cands.take(~np.isin(cands.arts, known))
             if features and cands.arts.size:
                 if kernels is not None and exclude_row < 0:
                     self._compiled_article_features(kernels.article_features, cands, analysis, query_terms, lut, offsets, n_word)
@@ -930,7 +950,7 @@ class Searcher:
             return None
         if len(parts) == 1:
             return parts[0]
-        cands = Candidates(**{k: np.concatenate([getattr(p, k) for p in parts]) for k in parts[0].__dict__})
+        cands = Candidates.concat(parts)
         if limit is not None and cands.arts.size > limit:
             cands = cands.take(_top(cands.score, limit))
         return cands
@@ -1148,7 +1168,9 @@ class Searcher:
     def search(self, query: str, k: int = 10, category: str | None = None, min_score: float | None = None,
                tag: str | None = None) -> list[Hit]:
         """Best ``k`` articles for ``query``, best first; [] when nothing scores ≥ ``min_score``.
-        ``category`` and ``tag`` keep only articles of that category / with that tag. A query that
+        ``category`` and ``tag`` keep only articles of that category / with that tag: the hits the
+        unfiltered search gives that are in the filter, in its order, with its scores and its answer, and
+        those of the filter it did not reach, scored as if it had (``_within``). A query that
         opens by saying what it is not about (不是X 是Y) is searched for what it asks (asked_clause). A query with no
         confident answer is searched once more with its homophone typos respelled (respelled_typos);
         that search's hits are returned when it has one.
@@ -1162,30 +1184,35 @@ class Searcher:
         if k <= 0 or not query or not query.strip():
             return []
         query = asked_clause(query)
-        # At least the shortlist below, whatever k: with k=1, 提线 lost its respelled, confident answer.
-        hits = self._search(query, max(k, RESPELLED_WITHIN), category, min_score, tag)
-        if hits and hits[0].confident:
-            return hits[:k]
-        # Only as a second chance: a rare word typed right is never "corrected" away from its answer.
-        respelled = self.respelled_typos(query)
-        if respelled is None:
-            return hits[:k]
-        again = self._search(respelled, k, category, min_score, tag)
-        # The respelled answer must be one the query as typed already brought up: a respelling that
-        # finds something new has changed the question (养老保险交 → 养老保先交, a scam warning).
-        shortlist = {h.id for h in hits[:RESPELLED_WITHIN]}
-        return again if again and again[0].confident and again[0].id in shortlist else hits[:k]
-
-    def _search(self, query: str, k: int, category: str | None, min_score: float | None, tag: str | None) -> list[Hit]:
         min_score = self.min_score if min_score is None else min_score
+        # At least the shortlist below, whatever k: with k=1, 提线 lost its respelled, confident answer.
+        ranking = self._rank(query, max(k, RESPELLED_WITHIN), min_score)
+        hits = self._hits(ranking, max(k, RESPELLED_WITHIN))
+        # Only as a second chance: a rare word typed right is never "corrected" away from its answer.
+        respelled = None if hits and hits[0].confident else self.respelled_typos(query)
+        if respelled is not None:
+            again = self._rank(respelled, k, min_score)
+            found = self._hits(again, k)
+            # The respelled answer must be one the query as typed already brought up: a respelling that
+            # finds something new has changed the question (养老保险交 → 养老保先交, a scam warning).
+            if found and found[0].confident and found[0].id in {h.id for h in hits[:RESPELLED_WITHIN]}:
+                ranking, hits = again, found
+        # Decided on the whole knowledge base, then narrowed: a filter removes hits, never reorders them.
+        if category or tag:
+            hits = self._hits(self._within(ranking, category, tag, min_score), k)
+        return hits[:k]
+
+    def _rank(self, query: str, k: int, min_score: float) -> "_Ranking | None":
+        """The reranked candidates of ``query`` over the whole knowledge base (enough for ``k`` hits), the
+        best one marked when it is the answer; None when nothing scores ≥ ``min_score``."""
         analysis = self.analyze_query(query)
         # The reranker orders the first stage's best rerank_depth; a caller asking for more gets more.
         depth = max(self.rerank_depth, k) if self.reranker is not None else k
         # The floor applies to the lexical score: a candidate sharing too little with the
         # query is not shown, however the reranker would order it.
-        cands = self.candidates(analysis, category, min_score=min_score, limit=depth, tag=tag)
+        cands = self.candidates(analysis, min_score=min_score, limit=depth)
         if cands is None or cands.arts.size == 0:
-            return []
+            return None
         # Only the best hit can be "the answer"; the others are related reading.
         if self.reranker is not None:
             X = candidate_features(cands, analysis)
@@ -1203,18 +1230,60 @@ class Searcher:
             confident[best] = self.confidence.predict(features[None, :])[0] >= threshold
         else:
             confident[best] = scores[best] >= self.confident_score
-        if confident[best] and (category or tag):
-            # The no-answer model judges the best of the candidates it is shown: within a filter, the
-            # best of a few unrelated articles. "The answer" must be the whole knowledge base's.
-            overall = self.search(query, k=1, min_score=min_score)
-            confident[best] = bool(overall) and overall[0].confident and overall[0].id == self._ids[int(cands.arts[best])]
+        return _Ranking(query, analysis, depth, cands, scores, confident)
+
+    def _within(self, ranking: "_Ranking | None", category: str | None, tag: str | None, min_score: float
+                ) -> "_Ranking | None":
+        """``ranking`` narrowed to a category and/or tag: its candidates there, scores and answer as they
+        are, and those of the filter's best ``depth`` it did not reach, scored as if its candidates had
+        gone on to them (ranked after them, their gaps to its best). Reranked among the filter's few
+        instead, the features reading a candidate's rank and its gap to the best reordered them
+        (docs/api.md). The answer stays the whole knowledge base's, or none (docs/quality.md,
+        "Decisions": a filter does not make an answer confident)."""
+        if ranking is None:  # no candidate anywhere: none in the filter either
+            return None
+        cands, scores, confident = ranking.cands, ranking.scores, ranking.confident
+        inside = np.ones(cands.arts.size, bool)
+        if category:
+            inside &= self._categories[cands.arts] == category
+        if tag:
+            inside &= np.isin(cands.arts, self._tagged[tag])
+        # Features only for the articles not reranked already (an incremental version's segments compute
+        # them for all: they are told apart here).
+        filtered = self.candidates(ranking.analysis, category, min_score=min_score, limit=ranking.depth, tag=tag,
+                                   known=cands.arts)
+        unreached = _NO_ARTICLES if filtered is None else np.flatnonzero(~np.isin(filtered.arts, cands.arts))
+        if unreached.size == 0:
+            return ranking._replace(cands=cands.take(inside), scores=scores[inside], confident=confident[inside])
+        more = filtered.take(unreached)
+        if self.reranker is not None:
+            X = candidate_features(Candidates.concat([cands, more]), ranking.analysis)
+            more_scores = self.reranker.predict(X[cands.arts.size:])
+        else:
+            more_scores = more.score
+        kept, kept_scores, confident = cands.take(inside), scores[inside], confident[inside]
+        if confident.any():
+            # Only the first hit is the answer, and one the whole knowledge base's search did not reach
+            # may come first (ordered as _hits orders them).
+            answer = int(np.flatnonzero(confident)[0])
+            theirs, its = more_scores.round(6), kept_scores[answer].round(6)
+            if ((theirs > its) | ((theirs == its) & (more.arts < kept.arts[answer]))).any():
+                confident[answer] = False
+        return ranking._replace(cands=Candidates.concat([kept, more]), scores=np.concatenate([kept_scores, more_scores]),
+                                confident=np.concatenate([confident, np.zeros(more.arts.size, bool)]))
+
+    def _hits(self, ranking: "_Ranking | None", k: int) -> list[Hit]:
+        """The best ``k`` of ``ranking`` shown, best first."""
+        if ranking is None or ranking.cands.arts.size == 0:
+            return []
+        cands, scores = ranking.cands, ranking.scores
         top = _top(scores, k)
         if self.reranker is not None:
             top = top[(scores[top] >= MIN_PROBABILITY) | (cands.score[top] >= STRONG_MATCH)]
-        arts, rows, scores, confident = cands.arts[top], cands.rows[top], scores[top], confident[top]
+        arts, rows, scores, confident = cands.arts[top], cands.rows[top], scores[top], ranking.confident[top]
         # Ties break on corpus order, so results are deterministic.
         order = np.lexsort((arts, -scores.round(6)))
-        explainer = _Explainer(self, analysis.words, query)
+        explainer = _Explainer(self, ranking.analysis.words, ranking.query)
         return [self._hit(int(arts[i]), int(rows[i]), float(scores[i]), bool(confident[i]), explainer)
                 for i in order]
 

@@ -98,8 +98,8 @@ def test_the_query_as_typed_is_searched_for_the_respelling_shortlist_whatever_k(
 
     # A respelled typo's answer must be among the first three the query as typed brought up: cut to k=1
     # first, 提线 lost the withdrawal article's confident answer that k=10 gave.
-    asked, search = [], searcher._search
-    monkeypatch.setattr(searcher, "_search", lambda query, k, *rest: asked.append(k) or search(query, k, *rest))
+    asked, rank = [], searcher._rank
+    monkeypatch.setattr(searcher, "_rank", lambda query, k, *rest: asked.append(k) or rank(query, k, *rest))
     hits = searcher.search("取线多久到", k=1)
     assert asked[0] >= RESPELLED_WITHIN and len(hits) <= 1
 
@@ -113,6 +113,32 @@ def test_category_filter_and_unknown_category(searcher):
     with pytest.raises(QueryError) as info:
         searcher.search("密码", category="nope")
     assert info.value.code == "unknown_category"
+
+
+def test_a_filter_only_removes_hits_never_reorders_or_rescores_them(searcher):
+    # The reranker reads each candidate's rank among the candidates and its gap to the best: ranked among
+    # a category's few, 怎么办 put pw-login before pw-pay, which the whole knowledge base orders the other way.
+    for q in ["密码", "忘记密码", "忘记登录密码怎么办", "密码忘了怎么办", "转账", "钱转错人了怎么办", "提现多久到", "怎么办"]:
+        overall = [(h.id, h.score, h.confident) for h in searcher.search(q)]
+        assert overall, q
+        for category in searcher.categories:
+            within = [(h.id, h.score, h.confident) for h in searcher.search(q, category=category)]
+            assert within == [x for x in overall if searcher.get(x[0]).category == category], (q, category)
+        for tag in searcher.tag_counts():
+            within = [(h.id, h.score, h.confident) for h in searcher.search(q, tag=tag)]
+            assert within == [x for x in overall if tag in searcher.get(x[0]).tags], (q, tag)
+
+
+def test_a_filter_finds_what_the_unfiltered_candidates_missed_scored_as_if_they_had_not(tiny_index, tiny_analyzer):
+    # k=1 reranks the first stage's best 3 (RESPELLED_WITHIN); of this query's four candidates pw-pay, the one
+    # tagged 支付, is not among them. The filter's own first stage finds it, scored as a deeper search scores it.
+    shallow = Searcher.load(tiny_index, analyzer=tiny_analyzer, rerank_depth=1)
+    deep = {h.id: h for h in Searcher.load(tiny_index, analyzer=tiny_analyzer).search("密码 转账 提现")}
+    reached = shallow.first_stage(shallow.analyze_query("密码 转账 提现"), min_score=shallow.min_score, limit=3)
+    assert "pw-pay" in deep and "pw-pay" not in {shallow._ids[a] for a in reached.arts}
+    hits = shallow.search("密码 转账 提现", k=1, tag="支付")
+    assert [h.id for h in hits] == ["pw-pay"] and not hits[0].confident
+    assert hits[0].score == pytest.approx(deep["pw-pay"].score, abs=1e-9)
 
 
 def test_k_limits_results(searcher):
