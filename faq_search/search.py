@@ -1199,7 +1199,8 @@ class Searcher:
                 ranking, hits = again, found
         # Decided on the whole knowledge base, then narrowed: a filter removes hits, never reorders them.
         if category or tag:
-            hits = self._hits(self._within(ranking, category, tag, min_score), k)
+            # Without the floor: 密码 within 转账 lists the transfer answers that mention it, weak as they are.
+            hits = self._hits(self._within(ranking, category, tag, min_score), k, floor=False)
         return hits[:k]
 
     def _rank(self, query: str, k: int, min_score: float) -> "_Ranking | None":
@@ -1272,13 +1273,14 @@ class Searcher:
         return ranking._replace(cands=Candidates.concat([kept, more]), scores=np.concatenate([kept_scores, more_scores]),
                                 confident=np.concatenate([confident, np.zeros(more.arts.size, bool)]))
 
-    def _hits(self, ranking: "_Ranking | None", k: int) -> list[Hit]:
-        """The best ``k`` of ``ranking`` shown, best first."""
+    def _hits(self, ranking: "_Ranking | None", k: int, floor: bool = True) -> list[Hit]:
+        """The best ``k`` of ``ranking`` shown, best first; with ``floor``, not those the reranker all
+        but rules out (MIN_PROBABILITY) unless they match much of the query (STRONG_MATCH)."""
         if ranking is None or ranking.cands.arts.size == 0:
             return []
         cands, scores = ranking.cands, ranking.scores
         top = _top(scores, k)
-        if self.reranker is not None:
+        if self.reranker is not None and floor:
             top = top[(scores[top] >= MIN_PROBABILITY) | (cands.score[top] >= STRONG_MATCH)]
         arts, rows, scores, confident = cands.arts[top], cands.rows[top], scores[top], ranking.confident[top]
         # Ties break on corpus order, so results are deterministic.
