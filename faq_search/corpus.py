@@ -377,25 +377,59 @@ def _has_words(text: str) -> bool:
     return any(unicodedata.category(c)[0] in "LN" for c in text)
 
 
-def _folded_items(display: str, front: str, first_line: int, meta: dict) -> list[Problem]:
-    """A list item indented deeper than the one above continues that item: YAML joins the two into one
-    text holding " - " (`- 钱转错了` then `    - 我刚把钱…`). Each such line, with what to do."""
-    problems, key, indent = [], None, None
+def _excerpt(text: str, limit: int = 40) -> str:
+    """``text`` quoted, cut to ``limit`` characters: a message quotes what it means, not a whole list."""
+    return repr(text if len(text) <= limit else text[:limit].rstrip() + "…")
+
+
+def _folded_items(display: str, front: str, first_line: int, meta: dict | list) -> list[Problem]:
+    """A list item indented deeper than the list's first one continues the item above: YAML joins them
+    into one text holding " - " (`- 钱转错了` then `    - 我刚把钱…`). One problem per joined item, with
+    what to do: at the first item when all those below it are deeper (`- a` flush left above a list
+    indented by two), else at the first line indented too deep. ``meta``: the front matter read, or a
+    file's top-level list (popular.yml), whose items are those of the key ''."""
+    lists: dict[str, list[tuple[int, int, str]]] = {}  # key → its items' (line, indent, text)
+    key = "" if isinstance(meta, list) else None
     for offset, text in enumerate(front.splitlines()):
         if (m := _KEY_LINE.match(text)) is not None:
-            key, indent = m.group(1), None
+            key = m.group(1)
             continue
         item = re.match(r"^(\s*)- (.*)$", text)
-        if item is None or key is None:
+        if item is not None and key is not None:
+            lists.setdefault(key, []).append((first_line + offset, len(item.group(1)), item.group(2).strip()))
+    problems = []
+    for key, items in lists.items():
+        values = meta if key == "" else (meta.get(key) or ())
+        if not isinstance(values, list):
             continue
-        if indent is not None and len(item.group(1)) > indent:
-            joined = next((x for x in meta.get(key) or () if isinstance(x, str) and f" - {item.group(2).strip()}" in x), None)
-            if joined is not None:
-                problems.append(Problem(display, first_line + offset,
-                                        f"this '- ' is indented deeper than the item above, so YAML joins both into "
-                                        f"one item of '{key}' ({joined!r}): put its '-' under the one above"))
+        where = "the list" if key == "" else f"'{key}'"
+        groups: list[list[tuple[int, int, str]]] = []  # a first line and the lines YAML joined to it
+        for entry in items:
+            if groups and entry[1] > items[0][1]:  # deeper than the list's items: a continuation
+                groups[-1].append(entry)
+            else:
+                groups.append([entry])
+        for group in groups:
+            if len(group) == 1:
                 continue
-        indent = len(item.group(1))
+            (line, _, first), (below, _, second) = group[0], group[1]
+            joined = next((x for x in values if isinstance(x, str) and x.startswith(first)
+                           and f" - {second}" in x), None)
+            if joined is None:  # not joined after all (a block scalar, a comment): YAML said otherwise
+                continue
+            if group is groups[0] and len(groups) == 1 and len(group) > 2:
+                problems.append(Problem(display, line, f"the first item of {where} is indented differently from "
+                                                       f"the {len(group) - 1} items below it, so YAML joins them all "
+                                                       f"into one item ({_excerpt(joined)}): line up their '-'"))
+            elif len(group) == 2:
+                problems.append(Problem(display, below, f"this '- ' is indented deeper than the item above, so YAML "
+                                                        f"joins both into one item of {where} ({_excerpt(joined)}): "
+                                                        "put its '-' under the one above"))
+            else:
+                problems.append(Problem(display, below, f"this '- ' and the {len(group) - 2} below it (to line "
+                                                        f"{group[-1][0]}) are indented deeper than the item above, so "
+                                                        f"YAML joins them into one item of {where} ({_excerpt(joined)}): "
+                                                        "put their '-' under the one above"))
     return problems
 
 
@@ -933,12 +967,18 @@ def _check_ids(articles: list[Article], problems: list[Problem], first_seen: dic
     if popular_file is not None:
         # The item's own line: a substring search sent 'a' to the line of 'abc'.
         try:
-            lines = _item_lines(yaml.compose(popular_file.read_text("utf-8"), Loader=_StrictLoader), 1)  # noqa: S506
+            text = popular_file.read_text("utf-8")
+            lines = _item_lines(yaml.compose(text, Loader=_StrictLoader), 1)  # noqa: S506
         except (OSError, UnicodeDecodeError, yaml.YAMLError):
-            lines = []
+            text, lines = "", []
+        # `  - b` below `- a`: YAML reads one id 'a - b', its line a's; the slip is b's line.
+        folded = _folded_items(_display(popular_file), text, 1, list(popular)) if any(" - " in p for p in popular) else []
+        problems += folded
         listed: dict[str, int] = {}
         for i, pid in enumerate(popular):
             line = lines[i] if i < len(lines) else 1
+            if folded and " - " in pid:
+                continue  # reported as joined, not as unknown
             if pid in listed:
                 problems.append(Problem(_display(popular_file), line, f"'{pid}' is listed twice (first at line "
                                                                       f"{listed[pid]}): delete one"))

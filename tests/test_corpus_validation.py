@@ -277,3 +277,36 @@ def test_a_copied_file_with_its_id_unchanged_is_one_duplicate_id_on_the_copy(mak
     root = make_corpus({**articles, original: pay, copy: pay})
     assert in_corpus(root, problems_of(root)) == [
         f"{copy}:2: duplicate id 'pw-pay' (the id of {original}:2): give this article an id of its own"]
+
+
+MANY = ("id: x", "question: 问题是什么？", "similar_questions:", *(f"  - 说法{n}" for n in "一二三四五六七八"),
+        "category: password")
+
+
+@pytest.mark.parametrize("first", ["- 说法一", " - 说法一"])
+def test_a_first_item_indented_less_than_the_items_below_is_one_problem_at_its_line(make_corpus, first):
+    # YAML joins every item into one: the slip is the first line, said once, the joined text cut short.
+    lines = list(MANY)
+    lines[3] = first
+    root = make_corpus({**TINY_ARTICLES, "password/bad.md": front(*lines)})
+    assert in_corpus(root, problems_of(root)) == [
+        "password/bad.md:5: the first item of 'similar_questions' is indented differently from the 7 items below it, "
+        "so YAML joins them all into one item ('说法一 - 说法二 - 说法三 - 说法四 - 说法五 - 说法六 - 说法七…'): line up their '-'"]
+
+
+def test_several_items_indented_too_deep_are_one_problem(make_corpus):
+    lines = list(MANY)
+    lines[5:8] = [f"    - 说法{n}" for n in "三四五"]  # lines 7-9 continue line 6's item
+    root = make_corpus({**TINY_ARTICLES, "password/bad.md": front(*lines)})
+    assert in_corpus(root, problems_of(root)) == [
+        "password/bad.md:7: this '- ' and the 2 below it (to line 9) are indented deeper than the item above, so "
+        "YAML joins them into one item of 'similar_questions' ('说法二 - 说法三 - 说法四 - 说法五'): put their '-' under "
+        "the one above"]
+
+
+def test_a_popular_id_indented_too_deep_is_reported_at_its_line_as_joined(make_corpus):
+    root = make_corpus()
+    (root / "popular.yml").write_text("# most asked\n- pw-login\n- wd-time\n  - nope-article\n", "utf-8")
+    assert [p.rsplit("/", 1)[1] for p in problems_of(root)] == [
+        "popular.yml:4: this '- ' is indented deeper than the item above, so YAML joins both into one item of the "
+        "list ('wd-time - nope-article'): put its '-' under the one above"]
