@@ -730,8 +730,19 @@ def _written_id(path: Path) -> str | None:
         text = path.read_text("utf-8", errors="replace")
     except OSError:
         return None
-    m = re.search(r"^id:[ \t]*['\"]?([^'\"\n#]*?)['\"]?[ \t]*(#.*)?$", text.split("\n---", 1)[0], re.M)
-    return m.group(1) if m and _ID.match(m.group(1)) else None
+    m = re.search(r"^id:[ \t]*(['\"]?)([^'\"\n#]*?)['\"]?[ \t]*(#.*)?$", text.split("\n---", 1)[0], re.M)
+    if m is None or not _ID.match(m.group(2)):
+        return None
+    # `id: 010` is the number 8 to YAML: no id is written, the file's name may be the one meant.
+    return m.group(2) if m.group(1) or _reads_as_text(m.group(2)) else None
+
+
+def _reads_as_text(value: str) -> bool:
+    """Whether YAML reads an unquoted ``value`` as the text written (not 010 → 8, true, a date)."""
+    try:
+        return isinstance(_load_yaml(value), str)
+    except yaml.YAMLError:
+        return False
 
 
 def _load_markdown(root: Path, problems: list[Problem], broken: list[tuple[str, str | None, str]],

@@ -7,7 +7,7 @@ import pytest
 from faq_search.analysis import load_synonyms, load_user_words
 from faq_search.build import build_index
 from faq_search.corpus import CorpusError, load_corpus
-from tests.conftest import TINY_ARTICLES, TINY_SYNONYMS, TINY_USER_WORDS
+from tests.conftest import TINY_ARTICLES, TINY_SYNONYMS, TINY_USER_WORDS, article_text
 from tests.test_corpus import problems_of
 
 
@@ -310,3 +310,17 @@ def test_a_popular_id_indented_too_deep_is_reported_at_its_line_as_joined(make_c
     assert [p.rsplit("/", 1)[1] for p in problems_of(root)] == [
         "popular.yml:4: this '- ' is indented deeper than the item above, so YAML joins both into one item of the "
         "list ('wd-time - nope-article'): put its '-' under the one above"]
+
+
+@pytest.mark.parametrize("written, read_as", [("010", "the number 8"), ("true", "the truth value True"),
+                                              ("2024-01-01", "the date 2024-01-01")])
+def test_an_id_read_as_no_text_leaves_the_links_named_after_its_file_alone(make_corpus, written, read_as):
+    # docs/corpus.md: an article whose id cannot be read takes the ids ending in its file's name.
+    pay = TINY_ARTICLES["password/forgot-pay.md"]
+    articles = {k: v for k, v in TINY_ARTICLES.items() if k != "password/forgot-pay.md"}
+    login = dict(TINY_ARTICLES["password/forgot-login.md"], related=["password-forgot-pay"])
+    root = make_corpus({**articles, "password/forgot-login.md": login,
+                        "password/forgot-pay.md": article_text(dict(pay, id=written))})
+    (root / "popular.yml").write_text("- password-forgot-pay\n", "utf-8")
+    assert in_corpus(root, problems_of(root)) == [
+        f"password/forgot-pay.md:2: 'id' is read as {read_as}, not as text: put it in quotes"]
