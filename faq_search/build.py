@@ -16,7 +16,7 @@ from typing import Callable
 
 from .analysis import Analyzer
 from .completions import CompletionsBuild, completions_dir, publish_completions
-from .corpus import Article, Corpus, CorpusError, Problem, load_corpus, where_in_front
+from .corpus import Article, Corpus, CorpusError, Problem, _written_id, load_corpus, where_in_front
 from .index import (
     DEFAULT_RANKING, DELTA_FORMAT, READABLE_FORMATS, ArticleTextsJob, BuildResult, IndexError_, analyse_corpus, analyzer_for,
     build_arrays, corpus_key, build_lock, dict_files_for, in_memory, load_index, publish, published_manifest,
@@ -58,8 +58,14 @@ def build_index(corpus_path: str | Path, out_dir: str | Path, dict_dir: str | Pa
 def _build_locked(corpus_path, out_dir, dict_dir, analyzer, ranking, progress, workers, rerank, full,
                   completions, allow_shrink) -> BuildResult:
     before = read_current(Path(out_dir))
-    result, pending = _build_version(corpus_path, out_dir, dict_dir, analyzer, ranking, progress, workers, rerank,
-                                     full, completions, allow_shrink)
+    try:
+        result, pending = _build_version(corpus_path, out_dir, dict_dir, analyzer, ranking, progress, workers, rerank,
+                                         full, completions, allow_shrink)
+    except CorpusError as e:
+        hinted = published_hints(e, out_dir, corpus_path)
+        if hinted is None:
+            raise
+        raise hinted from None
     if result.unchanged:
         return result
     # Editors' own articles only: an import's ids and dates are the exporting system's (and reading both
@@ -190,9 +196,8 @@ def renamed_or_deleted(old: list[Article], new: list[Article], before: str, corp
     newcomers = [a for a in new if a.id not in old_ids]
     problems = []
     for a in gone:
-        phrasings = set(a.questions)
-        became = max(newcomers, key=lambda b: len(phrasings & set(b.questions)), default=None)
-        if became is not None and len(phrasings & set(became.questions)) * 2 > len(phrasings):
+        became = _successor(a, newcomers)
+        if became is not None:
             path, line = became.source.rsplit(":", 1)
             problems.append(Problem(path, int(line),
                                     f"'{became.id}' looks like '{a.id}' of {before} renamed: write 'aliases: "
@@ -203,6 +208,69 @@ def renamed_or_deleted(old: list[Article], new: list[Article], before: str, corp
                                     f"and votes to it find nothing now (if it was renamed, list '{a.id}' in "
                                     "the new article's 'aliases')"))
     return problems
+
+
+def _successor(a: Article, newcomers: list[Article]) -> Article | None:
+    """The one of ``newcomers`` holding most of gone article ``a``'s phrasings, if over half: what it
+    probably became."""
+    phrasings = set(a.questions)
+    became = max(newcomers, key=lambda b: len(phrasings & set(b.questions)), default=None)
+    return became if became is not None and len(phrasings & set(became.questions)) * 2 > len(phrasings) else None
+
+
+def _in_articles(source: str) -> str | None:
+    """An article's path below its corpus's articles/ ("transfer/x.md" of "corpus/articles/transfer/x.md:2"),
+    the same whatever directory the build ran in."""
+    parts = Path(source.rsplit(":", 1)[0]).parts
+    if "articles" not in parts:
+        return None
+    return "/".join(parts[len(parts) - parts[::-1].index("articles"):])
+
+
+def published_hints(error: CorpusError, out_dir: str | Path, corpus_path: str | Path) -> CorpusError | None:
+    """``error`` with each unknown id the published version of ``out_dir`` had explained: which file had
+    it and what that file says now, or that it is gone (and what it probably became). A rename fails
+    the build before the build's own rename warning could say so. None when nothing is explained.
+    Read only when a build fails: the published articles are decoded one by one."""
+    wanted = {p.unknown for p in error.problems if p.unknown}
+    version = read_current(Path(out_dir)) if wanted and Path(corpus_path).is_dir() else None
+    if version is None:
+        return None
+    try:
+        had = {}
+        for a in load_index(out_dir, version, verify=False).articles:
+            for former in (a.id, *a.aliases):
+                if former in wanted:
+                    had.setdefault(former, a)
+    except (IndexError_, OSError, ValueError, KeyError) as e:
+        log.warning("could not read the published index %s: %s", version, e)
+        return None
+    now = {_in_articles(b.source): b for b in error.articles}
+    old_ids = {a.id for a in had.values()}
+    hints = {}
+    for rid, a in had.items():
+        rel = _in_articles(a.source)
+        if rel is None:
+            continue
+        if rel in now or (Path(corpus_path) / "articles" / rel).is_file():  # an article read, or one with problems
+            said = now[rel].id if rel in now else _written_id(Path(corpus_path) / "articles" / rel)
+            if said and said != rid:
+                hints[rid] = (f"articles/{rel} had it in the published index; it now says '{said}': write that, "
+                              "or keep the old id in its aliases")
+            continue
+        became = _successor(a, [b for b in error.articles if b.id and b.id not in old_ids])
+        if became is not None:
+            hints[rid] = (f"articles/{rel} had it in the published index; its file is gone, and '{became.id}' "
+                          f"(articles/{_in_articles(became.source)}) looks like it moved: write that, or keep the "
+                          "old id in its aliases")
+        else:
+            hints[rid] = f"articles/{rel} had it in the published index; its file is gone"
+    if not hints:
+        return None
+    # What the published index knew replaces a guess from the spelling.
+    problems = [replace(p, message=f"{p.message.split(' (did you mean ', 1)[0]} ({hints[p.unknown]})")
+                if p.unknown in hints else p for p in error.problems]
+    return type(error)(problems, error.articles)
 
 
 def undated_changes(old: list[Article], new: list[Article], before: str) -> list[Problem]:
@@ -459,7 +527,13 @@ def check_index(corpus_path: str | Path, out_dir: str | Path, dict_dir: str | Pa
     if corpus_path.is_file():  # hashed, not parsed, as the build's own up-to-date test does
         corpus = Corpus(articles=[], content_hash=hashlib.sha256(corpus_path.read_bytes()).hexdigest())
     else:
-        corpus = load_corpus(corpus_path)
+        try:
+            corpus = load_corpus(corpus_path)
+        except CorpusError as e:
+            hinted = published_hints(e, out_dir, corpus_path)
+            if hinted is None:
+                raise
+            raise hinted from None
     # Only its fingerprint is read: jieba's dictionary is not loaded.
     analyzer = analyzer or analyzer_for(dict_files, lazy=True)
     key = corpus_key(corpus, analyzer, manifest.get("ranking", DEFAULT_RANKING))

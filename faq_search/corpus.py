@@ -6,6 +6,7 @@ one :class:`CorpusError` so an editor fixes them all in one pass.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import os
@@ -172,16 +173,19 @@ class Problem:
     path: str
     line: int
     message: str
+    # The id an "unknown … id" problem names: the builder adds what the published index knew of it.
+    unknown: str = field(default="", compare=False)
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}: {self.message}"
 
 
 class CorpusError(Exception):
-    """The corpus has problems; ``problems`` lists every one of them."""
+    """The corpus has problems; ``problems`` lists every one of them. ``articles``: those read all the
+    same, when known (what a renamed id became)."""
 
-    def __init__(self, problems: list[Problem]):
-        self.problems = problems
+    def __init__(self, problems: list[Problem], articles: list[Article] = ()):
+        self.problems, self.articles = problems, articles
         super().__init__("\n".join(map(str, problems)))
 
 
@@ -543,7 +547,7 @@ def parse_markdown_article(path: Path, display: str, problems: list[Problem],
 
     for key in meta:
         if key not in KNOWN_KEYS:
-            problems.append(Problem(*where(str(key)), f"unknown key '{key}'"))
+            problems.append(Problem(*where(str(key)), f"unknown key '{key}'{did_you_mean(str(key), KNOWN_KEYS)}"))
     article_id = meta.get("id")  # "" when unreadable: no id to check against the other articles'
     if article_id is None or not str(article_id).strip():
         problems.append(Problem(*where("id"), "missing 'id'"))
@@ -789,13 +793,20 @@ def _load_markdown(root: Path, problems: list[Problem], broken: list[tuple[str, 
         for a in articles:
             if not a.category:  # not readable: reported as such
                 continue
+            folder = folders[a.source]
             if categories and a.category not in categories:
+                close = difflib.get_close_matches(a.category, categories, n=1, cutoff=0.8)
+                here = folder.name if folder.parent == articles_dir and folder.name in categories else None
+                guess = ""
+                if close:
+                    guess = f": did you mean '{close[0]}'" + (", the folder the file is in?" if close[0] == here else "?")
+                if here is not None and here not in close:
+                    guess += f" (the file is in {here}/)" if close else f": the file is in {here}/"
                 problems.append(Problem(*where_in_front(a.source, "category", a.category),
-                                        f"unknown category '{a.category}' (not in categories.yml)"))
+                                        f"unknown category '{a.category}' (not in categories.yml){guess}"))
                 continue
             # A file moved to another category's directory keeps its old category: the move would
             # change nothing. Only a directory named after a category says where the file belongs.
-            folder = folders[a.source]
             if folder.parent == articles_dir and folder.name in categories and a.category != folder.name:
                 problems.append(Problem(*where_in_front(a.source, "category", a.category),
                                         f"category '{a.category}' but the file is in {folder.name}/: "
@@ -913,6 +924,13 @@ def unknown_id(what: str, rid: str, aliases: dict[str, str]) -> str:
     return f"unknown {what} '{rid}'"
 
 
+def did_you_mean(typed: str, names, what: str = "") -> str:
+    """" (did you mean 'x'?)" for the one of ``names`` closest to a misspelt ``typed``, else "";
+    ``what``: said after the name (", the folder the file is in")."""
+    close = difflib.get_close_matches(typed, names, n=1, cutoff=0.8)
+    return f" (did you mean '{close[0]}'{what}?)" if close else ""
+
+
 def _named_after(rid: str, stem: str) -> bool:
     """Whether an id is the file name's (``refund-arrival-time`` for ``refund/arrival-time.md``)."""
     return rid == stem or rid.endswith(f"-{stem}")
@@ -963,7 +981,13 @@ def _check_ids(articles: list[Article], problems: list[Problem], first_seen: dic
         path = next((p for p, i in held if i == rid or _named_after(rid, _stem(p))), None)
         if path is not None:  # articles/x/pay.markdown, articles/x/pay.txt: the article is there, unread
             return f" (in {_display(path)}? That file is not read: articles are *.md files, rename it to {_stem(path)}.md)"
+        nonlocal guesses
+        if not note and guesses > 0:  # a typo: each guess goes over every id, so a few at most
+            guesses -= 1
+            return did_you_mean(rid, first_seen)
         return note
+
+    guesses = 20
 
     note = ""
     if unread:  # a link may name one of them all the same: say so rather than claim it is wrong
@@ -974,7 +998,7 @@ def _check_ids(articles: list[Article], problems: list[Problem], first_seen: dic
         for rid in a.related:
             if unknown(rid):
                 problems.append(Problem(*where_in_front(a.source, "related", rid),
-                                        unknown_id("related id", rid, claimed) + why(rid)))
+                                        unknown_id("related id", rid, claimed) + why(rid), unknown=rid))
     if popular_file is not None:
         # The item's own line: a substring search sent 'a' to the line of 'abc'.
         try:
@@ -994,7 +1018,8 @@ def _check_ids(articles: list[Article], problems: list[Problem], first_seen: dic
                 problems.append(Problem(_display(popular_file), line, f"'{pid}' is listed twice (first at line "
                                                                       f"{listed[pid]}): delete one"))
             elif unknown(pid):
-                problems.append(Problem(_display(popular_file), line, unknown_id("article id", pid, claimed) + why(pid)))
+                problems.append(Problem(_display(popular_file), line, unknown_id("article id", pid, claimed) + why(pid),
+                                        unknown=pid))
             listed.setdefault(pid, line)
 
 
@@ -1088,7 +1113,7 @@ def load_corpus(path: str | Path) -> Corpus:
         except DictionaryError as e:
             problems += e.problems
     if problems:
-        raise CorpusError(problems)
+        raise CorpusError(problems, articles)
     if not categories:
         categories = {c: c for c in sorted({a.category for a in articles if a.category})}
     return Corpus(articles=articles, categories=categories, content_hash=content_hash, popular=popular, scope=scope,

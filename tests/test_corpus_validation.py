@@ -324,3 +324,49 @@ def test_an_id_read_as_no_text_leaves_the_links_named_after_its_file_alone(make_
     (root / "popular.yml").write_text("- password-forgot-pay\n", "utf-8")
     assert in_corpus(root, problems_of(root)) == [
         f"password/forgot-pay.md:2: 'id' is read as {read_as}, not as text: put it in quotes"]
+
+
+def build_problems(root, out, analyzer) -> list[str]:
+    with pytest.raises(CorpusError) as info:
+        build_index(root, out, analyzer=analyzer)
+    return [str(p).replace(f"{root}/", "") for p in info.value.problems]
+
+
+def test_an_id_renamed_or_gone_is_explained_by_the_published_index(make_corpus, tmp_path, tiny_analyzer):
+    # A rename fails the build (the links to the old id) before its rename warning: the problem says it.
+    root, out = make_corpus(), tmp_path / "index"
+    (root / "popular.yml").write_text("- pw-pay\n", "utf-8")
+    build_index(root, out, analyzer=tiny_analyzer)
+    pay = root / "articles" / "password" / "forgot-pay.md"
+    text = pay.read_text("utf-8")
+    pay.write_text(text.replace("id: pw-pay", "id: pw-payment"), "utf-8")
+    said = ("(articles/password/forgot-pay.md had it in the published index; it now says 'pw-payment': write that, "
+            "or keep the old id in its aliases)")
+    assert build_problems(root, out, tiny_analyzer) == [
+        f"articles/password/forgot-login.md:10: unknown related id 'pw-pay' {said}",
+        f"popular.yml:1: unknown article id 'pw-pay' {said}"]
+    # Moved to another folder and renamed: what it probably became; deleted: gone.
+    pay.unlink()
+    (root / "articles" / "withdraw" / "pay.md").write_text(text.replace("id: pw-pay", "id: wd-pay").replace(
+        "category: password", "category: withdraw"), "utf-8")
+    assert build_problems(root, out, tiny_analyzer)[0] == (
+        "articles/password/forgot-login.md:10: unknown related id 'pw-pay' (articles/password/forgot-pay.md had it in "
+        "the published index; its file is gone, and 'wd-pay' (articles/withdraw/pay.md) looks like it moved: write "
+        "that, or keep the old id in its aliases)")
+    (root / "articles" / "withdraw" / "pay.md").unlink()
+    assert build_problems(root, out, tiny_analyzer)[0] == (
+        "articles/password/forgot-login.md:10: unknown related id 'pw-pay' (articles/password/forgot-pay.md had it in "
+        "the published index; its file is gone)")
+
+
+def test_a_misspelt_id_category_or_key_says_what_was_meant(make_corpus):
+    login = dict(TINY_ARTICLES["password/forgot-login.md"], related=["pw-pya"], category="passwords")
+    root = make_corpus({**TINY_ARTICLES, "password/forgot-login.md": article_text(login).replace(
+        "similar_questions:", "similar_question:")})
+    (root / "popular.yml").write_text("- wd-tim\n", "utf-8")
+    assert in_corpus(root, problems_of(root)) == [
+        "password/forgot-login.md:4: unknown key 'similar_question' (did you mean 'similar_questions'?)",
+        "password/forgot-login.md:8: unknown category 'passwords' (not in categories.yml): did you mean 'password', "
+        "the folder the file is in?",
+        "password/forgot-login.md:10: unknown related id 'pw-pya' (did you mean 'pw-pay'?)",
+        f"{root}/popular.yml:1: unknown article id 'wd-tim' (did you mean 'wd-time'?)"]
