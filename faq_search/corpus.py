@@ -480,10 +480,12 @@ def _key_lines(front: str, first_line: int) -> dict[str, int]:
 
 
 def parse_markdown_article(path: Path, display: str, problems: list[Problem],
-                           warnings: list[Problem] | None = None) -> Article | None:
+                           warnings: list[Problem] | None = None, folder_category: str | None = "") -> Article | None:
     """Parse one article file; append its problems (and ``warnings``). None when nothing in it can be
     read; an article with problems is returned all the same, its unreadable fields empty (an id that
-    cannot be read is ""), for the checks across articles to report its other problems in the same run."""
+    cannot be read is ""), for the checks across articles to report its other problems in the same run.
+    ``folder_category``: the category of an article that names none ("": its directory's name; None:
+    none, the article must name one)."""
     try:
         raw = path.read_bytes()
     except OSError as e:  # a directory named *.md, a dangling link, no permission
@@ -598,8 +600,14 @@ def parse_markdown_article(path: Path, display: str, problems: list[Problem],
     if category is not None and not isinstance(category, str):
         problems.append(Problem(*where("category"), "'category' must be a string"))
         category = ""  # unreadable: not checked against categories.yml
+    elif not (category or "").strip() and folder_category is None:
+        # articles/x.md, articles/imported/x.md: no category's folder; its name is no category written.
+        folder = f" ({path.parent.name}/ is not in categories.yml)" if path.parent.parent.name == "articles" else ""
+        problems.append(Problem(*where("category") if "category" in lines else (display, lines.get("id", 1)),
+                                f"no 'category': add 'category: <id>' or move the file into articles/<category>/{folder}"))
+        category = ""
     else:
-        category = (category or path.parent.name).strip()
+        category = ((category or "").strip() or folder_category or path.parent.name).strip()
     updated = _mtime(path) if meta.get("updated") is None else _as_timestamp(meta["updated"], where("updated"), problems)
     return Article(
         id=article_id,
@@ -765,18 +773,11 @@ def _load_markdown(root: Path, problems: list[Problem], broken: list[tuple[str, 
     unread += misnamed + others
     if not paths:
         problems.append(Problem(_display(root / "articles"), 0, "no articles (*.md) found"))
-    articles, folders = [], {}
-    for path in paths:
-        n_before = len(problems)
-        article = parse_markdown_article(path, _display(path), problems, warnings)
-        if article is not None:
-            articles.append(article)
-            folders[article.source] = path.parent
-        if len(problems) > n_before and (article is None or not article.id):
-            broken.append((_display(path), _written_id(path), path.stem))
+    # categories.yml read first, its problems listed after the articles': an article naming no category
+    # takes its folder's name only when that is a category's.
     categories: dict[str, str] = {}
     cat_file = root / "categories.yml"
-    extra = []
+    extra, cat_problems = [], []
     if cat_file.exists():
         extra.append(cat_file)
         try:
@@ -784,12 +785,25 @@ def _load_markdown(root: Path, problems: list[Problem], broken: list[tuple[str, 
             loaded = _load_yaml(text) or {}
             if not isinstance(loaded, dict):
                 raise ValueError("expected a mapping of category id to name")
-            categories = _categories(loaded, text, _display(cat_file), problems)
+            categories = _categories(loaded, text, _display(cat_file), cat_problems)
         except yaml.YAMLError as e:
-            problems.append(_yaml_problem(e, _display(cat_file), text, 1, "invalid categories file"))
+            cat_problems.append(_yaml_problem(e, _display(cat_file), text, 1, "invalid categories file"))
         except (ValueError, UnicodeDecodeError) as e:
-            problems.append(Problem(_display(cat_file), 1, f"invalid categories file: {e}"))
-        articles_dir = root / "articles"
+            cat_problems.append(Problem(_display(cat_file), 1, f"invalid categories file: {e}"))
+    articles_dir = root / "articles"
+    articles, folders = [], {}
+    for path in paths:
+        n_before = len(problems)
+        folder = path.parent
+        default = folder.name if folder.parent == articles_dir and (not categories or folder.name in categories) else None
+        article = parse_markdown_article(path, _display(path), problems, warnings, default)
+        if article is not None:
+            articles.append(article)
+            folders[article.source] = path.parent
+        if len(problems) > n_before and (article is None or not article.id):
+            broken.append((_display(path), _written_id(path), path.stem))
+    problems += cat_problems
+    if cat_file.exists():
         for a in articles:
             if not a.category:  # not readable: reported as such
                 continue

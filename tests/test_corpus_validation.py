@@ -370,3 +370,22 @@ def test_a_misspelt_id_category_or_key_says_what_was_meant(make_corpus):
         "the folder the file is in?",
         "password/forgot-login.md:10: unknown related id 'pw-pya' (did you mean 'pw-pay'?)",
         f"{root}/popular.yml:1: unknown article id 'wd-tim' (did you mean 'wd-time'?)"]
+
+
+@pytest.mark.parametrize("where", ["root.md", "imported/x.md"])
+def test_an_article_outside_a_category_folder_without_a_category_is_told_to_name_one(make_corpus, where):
+    # Its folder (articles/, imported/) is no category the editor wrote: not "unknown category 'imported'".
+    root = make_corpus({**TINY_ARTICLES, where: front(*(line for line in BASE if not line.startswith("category")))})
+    folder = " (imported/ is not in categories.yml)" if where.startswith("imported") else ""
+    assert in_corpus(root, problems_of(root)) == [
+        f"{where}:2: no 'category': add 'category: <id>' or move the file into articles/<category>/{folder}"]
+    # Written, it is read wherever the file is; with no categories.yml, a folder directly under articles/ is one.
+    (root / "articles" / where).write_text(front(*BASE), "utf-8")
+    assert {a.category for a in load_corpus(root).articles} == {"password", "transfer", "withdraw"}
+    (root / "categories.yml").unlink()
+    (root / "articles" / where).write_text(front(*BASE[:-1]), "utf-8")
+    if where == "root.md":
+        assert in_corpus(root, problems_of(root)) == [
+            "root.md:2: no 'category': add 'category: <id>' or move the file into articles/<category>/"]
+    else:
+        assert "imported" in {a.category for a in load_corpus(root).articles}
