@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import sys
@@ -29,8 +30,42 @@ def _add_build_args(p: argparse.ArgumentParser, env: Config) -> None:
     p.add_argument("--allow-shrink", action="store_true", help="publish a corpus holding under half the published "
                    "index's articles (refused otherwise: a mistyped --corpus)")
     p.add_argument("--watch", action="store_true", help="keep running: rebuild and publish whenever the corpus changes")
-    p.add_argument("--interval", type=float, default=1.0, help="--watch: seconds between looks at the corpus (default: %(default)s)")
-    p.add_argument("--debounce", type=float, default=1.0, help="--watch: build once files were quiet this long (default: %(default)s)")
+    # Given only with --watch (checked by _check_build_args); None: not given, WATCH_SECONDS then.
+    p.add_argument("--interval", type=_seconds(above_zero=True), default=None,
+                   help=f"--watch: seconds between looks at the corpus, over 0 (default: {WATCH_SECONDS})")
+    p.add_argument("--debounce", type=_seconds(above_zero=False), default=None,
+                   help=f"--watch: build once files were quiet this long, 0 or more seconds (default: {WATCH_SECONDS})")
+
+
+WATCH_SECONDS = 1.0
+
+
+def _seconds(above_zero: bool):
+    """argparse type of a duration: a finite number of seconds, over 0 when ``above_zero`` (--interval 0
+    polled in a tight loop at 76 % of a core; nan and inf compare false to everything)."""
+
+    def seconds(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+        if not math.isfinite(value) or value < 0 or (above_zero and value == 0):
+            raise argparse.ArgumentTypeError(f"must be a number of seconds {'over 0' if above_zero else '0 or more'}, "
+                                             f"not {text}")
+        return value
+
+    return seconds
+
+
+def _check_build_args(parser: argparse.ArgumentParser, args) -> None:
+    """Options of --watch given without it are a usage error (they would be ignored without a word);
+    with it, those not given take their default."""
+    given = [name for name in ("interval", "debounce") if getattr(args, name) is not None]
+    if given and not args.watch:
+        parser.error(f"{' and '.join('--' + n for n in given)} only appl{'ies' if len(given) == 1 else 'y'} with --watch")
+    for name in ("interval", "debounce"):
+        if getattr(args, name) is None:
+            setattr(args, name, WATCH_SECONDS)
 
 
 def _print_built(result, quiet: bool) -> None:
@@ -872,6 +907,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("build", help="validate the corpus and publish a new index")
     _add_build_args(p, env)
     p.set_defaults(func=cmd_build)
+    build_parser = p
 
     index_help = "index directory (default: %(default)s; FAQ_INDEX_DIR)"
     color_help = "colour: auto = on a terminal unless NO_COLOR is set; always even with NO_COLOR (default: %(default)s)"
@@ -954,6 +990,8 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_report)
 
     args = parser.parse_args(argv)
+    if args.command == "build":
+        _check_build_args(build_parser, args)
     try:
         return args.func(args)
     except BrokenPipeError:
@@ -968,7 +1006,9 @@ def build_main(argv: list[str] | None = None) -> int:
     env = _settings("build_index.py")
     parser = argparse.ArgumentParser(prog="build_index.py", description="Validate the corpus and publish a new index.")
     _add_build_args(parser, env)
-    return cmd_build(parser.parse_args(argv))
+    args = parser.parse_args(argv)
+    _check_build_args(parser, args)
+    return cmd_build(args)
 
 
 if __name__ == "__main__":

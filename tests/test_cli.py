@@ -741,3 +741,24 @@ def test_a_bad_setting_is_a_usage_error_naming_it_not_a_traceback(entry, prog, m
     assert stop.value.code == 2
     err = capsys.readouterr().err
     assert err.startswith(f"{prog}: error: ") and "FAQ_MAX_K='abc'" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("entry, prog", [(main, "faq-search"), (build_main, "build_index.py")])
+@pytest.mark.parametrize("given, expected", [
+    (["--watch", "--interval", "-1"], "argument --interval: must be a number of seconds over 0, not -1"),
+    (["--watch", "--interval", "0"], "argument --interval: must be a number of seconds over 0, not 0"),  # a busy loop
+    (["--watch", "--debounce", "nan"], "argument --debounce: must be a number of seconds 0 or more, not nan"),
+    (["--watch", "--interval", "inf"], "argument --interval: must be a number of seconds over 0, not inf"),
+    (["--interval", "5"], "--interval only applies with --watch"),  # ignored without a word before
+    (["--check", "--debounce", "2", "--interval", "3"], "--interval and --debounce only apply with --watch"),
+])
+def test_a_watch_period_that_is_no_positive_number_or_given_without_watch_is_a_usage_error(
+        entry, prog, given, expected, tmp_path, capsys):
+    args = ["--corpus", str(tmp_path / "corpus"), "--out", str(tmp_path / "index"), *given]
+    with pytest.raises(SystemExit) as stop:
+        entry(["build", *args] if entry is main else args)
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1] == f"{prog} build: error: {expected}" if entry is main else \
+        err.splitlines()[-1] == f"{prog}: error: {expected}", err
+    assert not (tmp_path / "index").exists()
