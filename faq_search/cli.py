@@ -59,13 +59,17 @@ def _seconds(above_zero: bool):
 
 def _check_build_args(parser: argparse.ArgumentParser, args) -> None:
     """Options of --watch given without it are a usage error (they would be ignored without a word);
-    with it, those not given take their default."""
+    with it, those not given take their default. An index directory inside the corpus is one too."""
     given = [name for name in ("interval", "debounce") if getattr(args, name) is not None]
     if given and not args.watch:
         parser.error(f"{' and '.join('--' + n for n in given)} only appl{'ies' if len(given) == 1 else 'y'} with --watch")
     for name in ("interval", "debounce"):
         if getattr(args, name) is None:
             setattr(args, name, WATCH_SECONDS)
+    corpus, out = Path(args.corpus).resolve(), Path(args.out).resolve()
+    if corpus.is_dir() and (out == corpus or corpus in out.parents):
+        # Its files would be read as the corpus's (79 "not read" warnings a build), or the corpus hashed with them.
+        parser.error(f"--out {args.out} is inside the corpus {args.corpus}: give an index directory outside it")
 
 
 def _print_built(result, quiet: bool) -> None:

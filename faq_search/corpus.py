@@ -6,6 +6,7 @@ one :class:`CorpusError` so an editor fixes them all in one pass.
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import hashlib
 import json
@@ -706,6 +707,25 @@ def article_files(root: Path, others: list[Path] | None = None) -> tuple[list[Pa
     return sorted(articles), sorted(misnamed)
 
 
+# Past this many files under articles/ that are not read, one line counts the rest.
+OTHERS_LISTED = 10
+
+
+def _looks_like_text(path: Path) -> bool:
+    """Whether a file's start is UTF-8 text without NUL: an article saved under another name may be;
+    an array (.npy), an image or an archive is not, and renaming it would not make it one."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(512)
+    except OSError:
+        return False
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)  # a character cut at 512 bytes is fine
+    except UnicodeDecodeError:
+        return False
+    return b"\0" not in head
+
+
 def _stem(path: Path) -> str:
     """The name without its last extension (notes for notes.txt): what the article file would be named."""
     return path.name[: path.name.rfind(".")] if "." in path.name else path.name
@@ -767,9 +787,12 @@ def _load_markdown(root: Path, problems: list[Problem], broken: list[tuple[str, 
     paths, misnamed = article_files(root, others)
     for path in misnamed:
         problems.append(Problem(_display(path), 1, f"not read: article files must end in .md (rename it to {_stem(path)}.md)"))
-    for path in others:  # notes.txt may be an article saved under the wrong name: said, not an error
-        warnings.append(Problem(_display(path), 1, f"not read: articles are *.md files (rename it to {_stem(path)}.md "
-                                                   "if it is one)"))
+    for path in others[:OTHERS_LISTED]:  # notes.txt may be an article saved under the wrong name: said, not an error
+        rename = f" (rename it to {_stem(path)}.md if it is one)" if _looks_like_text(path) else ""
+        warnings.append(Problem(_display(path), 1, f"not read: articles are *.md files{rename}"))
+    if len(others) > OTHERS_LISTED:  # a build's output (.npy) left under articles/: one line, not one each
+        warnings.append(Problem(_display(root / "articles"), 0, f"{len(others) - OTHERS_LISTED} more files not "
+                                                                f"read (not *.md), such as {_display(others[-1])}"))
     unread += misnamed + others
     if not paths:
         problems.append(Problem(_display(root / "articles"), 0, "no articles (*.md) found"))

@@ -762,3 +762,29 @@ def test_a_watch_period_that_is_no_positive_number_or_given_without_watch_is_a_u
     assert err.splitlines()[-1] == f"{prog} build: error: {expected}" if entry is main else \
         err.splitlines()[-1] == f"{prog}: error: {expected}", err
     assert not (tmp_path / "index").exists()
+
+
+@pytest.mark.parametrize("inside", ["articles/x", "."])
+def test_an_index_inside_the_corpus_is_a_usage_error_naming_both(make_corpus, inside, capsys):
+    root = make_corpus()
+    with pytest.raises(SystemExit) as stop:
+        build_main(["--corpus", str(root), "--out", str(root / inside)])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"build_index.py: error: --out {root / inside} is inside the corpus {root}: give an index directory outside it")
+    assert not (root / "articles" / "x").exists()
+
+
+def test_files_not_read_are_capped_and_only_text_is_told_to_be_renamed(make_corpus, capsys, tmp_path):
+    # A build's arrays left under articles/: no "rename it to x.md", and one line for all past ten.
+    root = make_corpus({**TINY_ARTICLES, "password/notes.txt": "备忘\n"})
+    arrays = root / "articles" / "withdraw" / "arrays"
+    arrays.mkdir()
+    for n in range(12):
+        (arrays / f"a{n:02}.npy").write_bytes(b"\x93NUMPY\x01\x00" + bytes(40))
+    assert build_main(["--corpus", str(root), "--out", str(tmp_path / "index")]) == 0
+    warnings = [w for w in capsys.readouterr().err.splitlines() if "not read" in w]
+    assert warnings[0] == f"warning: {root}/articles/password/notes.txt:1: not read: articles are *.md files (rename " \
+                          "it to notes.md if it is one)"
+    assert warnings[1] == f"warning: {arrays}/a00.npy:1: not read: articles are *.md files"
+    assert warnings[10:] == [f"warning: {root}/articles:0: 3 more files not read (not *.md), such as {arrays}/a11.npy"]
