@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import shutil
 import time
 from dataclasses import replace
 from datetime import date
@@ -50,9 +51,24 @@ def build_index(corpus_path: str | Path, out_dir: str | Path, dict_dir: str | Pa
     Then, unless ``completions`` is false, writes the new version's completion data (completions.py).
     Another build of ``out_dir`` running, this one waits for it (``on_wait`` is told) and then reads
     the corpus: the last build to publish has read it last."""
-    with build_lock(out_dir, on_wait):
-        return _build_locked(corpus_path, out_dir, dict_dir, analyzer, ranking, progress, workers, rerank, full,
-                             completions, allow_shrink)
+    # The outermost directory this build creates (out_dir, or a missing parent of it), if any.
+    created = next((d for d in reversed((Path(out_dir), *Path(out_dir).parents)) if not d.exists()), None)
+    try:
+        with build_lock(out_dir, on_wait):
+            return _build_locked(corpus_path, out_dir, dict_dir, analyzer, ranking, progress, workers, rerank, full,
+                                 completions, allow_shrink)
+    except BaseException:
+        if created is not None:
+            _remove_unpublished(Path(out_dir), created)
+        raise
+
+
+def _remove_unpublished(out_dir: Path, created: Path) -> None:
+    """The directories a failed first build created (its lock, caches): an empty index directory left
+    behind looks like an index to whoever reads it next. Kept once anything is published in it
+    (another build's, which may have started meanwhile)."""
+    if read_current(out_dir) is None and not any((out_dir / "versions").glob("*")):
+        shutil.rmtree(created, ignore_errors=True)
 
 
 def _build_locked(corpus_path, out_dir, dict_dir, analyzer, ranking, progress, workers, rerank, full,

@@ -788,3 +788,16 @@ def test_files_not_read_are_capped_and_only_text_is_told_to_be_renamed(make_corp
                           "it to notes.md if it is one)"
     assert warnings[1] == f"warning: {arrays}/a00.npy:1: not read: articles are *.md files"
     assert warnings[10:] == [f"warning: {root}/articles:0: 3 more files not read (not *.md), such as {arrays}/a11.npy"]
+
+
+@pytest.mark.parametrize("mode", [[], ["--ensure"]])
+def test_a_failed_first_build_leaves_no_index_directory_behind(make_corpus, tmp_path, mode):
+    root = make_corpus({**TINY_ARTICLES, "password/bad.md": "no front matter\n"})
+    out = tmp_path / "new" / "index"
+    assert build_main(["--corpus", str(root), "--out", str(out), "-q", *mode]) == 2
+    assert not (tmp_path / "new").exists()
+    # A directory that was there before stays, as it was.
+    out.mkdir(parents=True)
+    (out / "keep.txt").write_text("x", "utf-8")
+    assert build_main(["--corpus", str(root), "--out", str(out), "-q", *mode]) == 2
+    assert (out / "keep.txt").exists()
