@@ -87,8 +87,8 @@ def _build_locked(corpus_path, out_dir, dict_dir, analyzer, ranking, progress, w
     # Editors' own articles only: an import's ids and dates are the exporting system's (and reading both
     # versions' articles costs seconds at 100k entries, more than a rebuild).
     if Path(corpus_path).is_dir() and before not in (None, result.version):
-        result = replace(result, warnings=(*result.warnings, *version_warnings(out_dir, before, result.version,
-                                                                               Path(corpus_path))))
+        warnings, changes = version_warnings(out_dir, before, result.version, Path(corpus_path), with_changes=True)
+        result = replace(result, warnings=(*result.warnings, *warnings), changes=changes)
     if completions:
         t0 = time.perf_counter()
         try:
@@ -182,17 +182,53 @@ DATED_FIELDS = ("question", "similar_questions", "answer", "category", "tags", "
 GONE_LISTED = 10
 
 
-def version_warnings(out_dir: str | Path, before: str, after: str, corpus_path: Path) -> list[Problem]:
+def version_warnings(out_dir: str | Path, before: str, after: str, corpus_path: Path, with_changes: bool = False
+                     ) -> list[Problem] | tuple[list[Problem], str]:
     """What the editor should hear about going from version ``before`` to ``after``, built from the
     articles in ``corpus_path``: articles gone (renamed_or_deleted) and changes whose `updated` stayed
-    the same (undated_changes). Empty when ``before`` cannot be read."""
+    the same (undated_changes). Empty when ``before`` cannot be read. ``with_changes``: (those, and
+    what changed_articles says of the two versions)."""
     try:
         old = load_index(out_dir, before, verify=False).articles
         new = load_index(out_dir, after, verify=False).articles
     except (IndexError_, OSError, ValueError) as e:
         log.warning("could not compare %s with %s: %s", after, before, e)
-        return []
-    return [*renamed_or_deleted(old, new, before, str(corpus_path)), *undated_changes(old, new, before)]
+        return ([], "") if with_changes else []
+    warnings = [*renamed_or_deleted(old, new, before, str(corpus_path)), *undated_changes(old, new, before)]
+    return (warnings, changed_articles(old, new)) if with_changes else warnings
+
+
+# Articles named per kind (changed, added, removed) in a build's or --check's summary, the rest counted.
+CHANGES_LISTED = 3
+
+
+def changed_articles(old, new) -> str:
+    """The articles that differ from ``old`` (a published version's) to ``new``, by id, briefly:
+    "changed: articles/x.md (answer); added: articles/y.md; removed: articles/z.md", at most
+    CHANGES_LISTED names of each then "and N more"; "" when no article did (the dictionary, popular.yml)."""
+    before = {a.id: a for a in old}
+    now = {a.id for a in new}
+    changed, added = [], []
+    for a in new:
+        b = before.get(a.id)
+        if b is None:
+            added.append(_file_of(a))
+            continue
+        fields = [f for f in (*DATED_FIELDS, "aliases") if getattr(a, f) != getattr(b, f)]
+        if fields:
+            changed.append(f"{_file_of(a)} ({', '.join(fields)})")
+    removed = [_file_of(b) for i, b in before.items() if i not in now]
+
+    def listed(kind: str, names: list[str]) -> str:
+        more = f" and {len(names) - CHANGES_LISTED} more" if len(names) > CHANGES_LISTED else ""
+        return f"{kind}: {', '.join(names[:CHANGES_LISTED])}{more}"
+
+    return "; ".join(listed(k, n) for k, n in (("changed", changed), ("added", added), ("removed", removed)) if n)
+
+
+def _file_of(a: Article) -> str:
+    rel = _in_articles(a.source)
+    return f"articles/{rel}" if rel else a.source
 
 
 def renamed_or_deleted(old: list[Article], new: list[Article], before: str, corpus: str) -> list[Problem]:
@@ -556,7 +592,13 @@ def check_index(corpus_path: str | Path, out_dir: str | Path, dict_dir: str | Pa
     if manifest.get("corpus_key") != key or manifest.get("format") not in READABLE_FORMATS:
         if corpus_path.is_file():
             load_corpus(corpus_path)  # a file changed: its problems, which a build would fail on, raise here
-        return False, f"index {version} is stale: the corpus or dictionary changed"
+            return False, f"index {version} is stale: the corpus or dictionary changed"
+        try:  # only when stale: the published articles decoded one by one
+            changes = changed_articles(load_index(out_dir, version, verify=False).articles, corpus.articles)
+        except (IndexError_, OSError, ValueError, KeyError) as e:
+            log.warning("could not compare the corpus with %s: %s", version, e)
+            changes = ""
+        return False, f"index {version} is stale: {changes or 'the corpus or dictionary changed'}"
     # Servers refuse a version whose files fail their checksums: such a one needs a rebuild too.
     refused = verify_version(out_dir, version)
     if refused is not None:

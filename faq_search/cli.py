@@ -9,6 +9,7 @@ import os
 import re
 import sys
 import unicodedata
+from datetime import datetime
 from pathlib import Path
 
 from .config import Config
@@ -72,39 +73,46 @@ def _check_build_args(parser: argparse.ArgumentParser, args) -> None:
         parser.error(f"--out {args.out} is inside the corpus {args.corpus}: give an index directory outside it")
 
 
-def _print_built(result, quiet: bool) -> None:
+def _stamp(on: bool) -> str:
+    """A --watch line's local time (HH:MM:SS ), to tell when each build ran; "" otherwise."""
+    return f"{datetime.now():%H:%M:%S} " if on else ""
+
+
+def _print_built(result, quiet: bool, stamp: bool = False) -> None:
     if quiet:
         return
     if result.unchanged:  # nothing published: servers keep what they have, versions/ does not grow
-        print(f"index up to date: {result.version} ({result.articles} articles)"
+        print(f"{_stamp(stamp)}index up to date: {result.version} ({result.articles} articles)"
               + (f"; completions written {result.completions_seconds:.2f}s" if result.completions_seconds is not None
                  else ""), flush=True)
     else:
         print(
-            f"built {result.version}: {result.articles} articles, vocabulary {result.vocabulary}, "
+            f"{_stamp(stamp)}built {result.version}: {result.articles} articles, vocabulary {result.vocabulary}, "
             f"{result.analysed} questions segmented afresh, {result.seconds:.2f}s"
             f"{' (incremental)' if result.incremental else ''}"
             + (f"; completions {result.completions_seconds:.2f}s{' (unchanged: reused)' if result.completions_reused else ''}"
-               if result.completions_seconds is not None else ""),
+               if result.completions_seconds is not None else "")
+            + (f"; {result.changes}" if result.changes else ""),
             flush=True,
         )
     for problem in result.warnings:  # an unchanged build's too: the corpus's (a very long answer) still hold
-        print(f"warning: {problem}", file=sys.stderr, flush=True)
+        print(f"{_stamp(stamp)}warning: {problem}", file=sys.stderr, flush=True)
 
 
-def _print_failed(error: Exception, out_dir: str) -> None:
+def _print_failed(error: Exception, out_dir: str, stamp: bool = False) -> None:
     from .corpus import CorpusError
     from .index import read_current
 
     if isinstance(error, CorpusError):
         for problem in error.problems:
-            print(problem, file=sys.stderr)
+            print(f"{_stamp(stamp)}{problem}", file=sys.stderr)
         what = f"{len(error.problems)} problem(s)"
     else:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"{_stamp(stamp)}error: {error}", file=sys.stderr)
         what = type(error).__name__
     kept = read_current(Path(out_dir))
-    print(f"build failed: {what}; the published index is unchanged ({kept or 'none yet'})", file=sys.stderr, flush=True)
+    print(f"{_stamp(stamp)}build failed: {what}; the published index is unchanged ({kept or 'none yet'})",
+          file=sys.stderr, flush=True)
 
 
 def cmd_build(args) -> int:
@@ -219,16 +227,17 @@ def _watch(args) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     watcher = CorpusWatcher(args.corpus, args.out, args.dict_dir, debounce=args.debounce,
-                            on_built=lambda r: _print_built(r, args.quiet),
-                            on_failed=lambda e: _print_failed(e, args.out),
-                            on_wait=None if args.quiet else lambda m: print(m, file=sys.stderr, flush=True))
+                            on_built=lambda r: _print_built(r, args.quiet, stamp=True),
+                            on_failed=lambda e: _print_failed(e, args.out, stamp=True),
+                            on_wait=None if args.quiet else lambda m: print(_stamp(True) + m, file=sys.stderr, flush=True))
     stop = threading.Event()
     # SIGTERM stops between builds (a kill mid-build would be safe too: nothing half-written is published).
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         watcher.build_if_stale()
         if not args.quiet:
-            print(f"watching {args.corpus} every {args.interval}s (debounce {args.debounce}s); Ctrl-C stops", flush=True)
+            print(f"{_stamp(True)}watching {args.corpus} every {args.interval}s (debounce {args.debounce}s); Ctrl-C stops",
+                  flush=True)
         watcher.run(interval=args.interval, stop=stop, check_first=False)
     except KeyboardInterrupt:
         pass

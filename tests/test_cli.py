@@ -801,3 +801,38 @@ def test_a_failed_first_build_leaves_no_index_directory_behind(make_corpus, tmp_
     (out / "keep.txt").write_text("x", "utf-8")
     assert build_main(["--corpus", str(root), "--out", str(out), "-q", *mode]) == 2
     assert (out / "keep.txt").exists()
+
+
+def test_the_build_and_check_name_the_articles_changed_since_the_published_version(make_corpus, tmp_path, capsys):
+    root, out = make_corpus(), tmp_path / "index"
+    assert build_main(["--corpus", str(root), "--out", str(out)]) == 0
+    capsys.readouterr()
+    arrival = root / "articles" / "withdraw" / "arrival.md"
+    arrival.write_text(arrival.read_text("utf-8") + "周末照常到账。\n", "utf-8")
+    (root / "articles" / "password" / "forgot-pay.md").unlink()
+    (root / "articles" / "password" / "forgot-login.md").write_text(
+        (root / "articles" / "password" / "forgot-login.md").read_text("utf-8").replace(
+            "related: [pw-pay]", "tags: [登录]").replace("tags: [密码]\n", ""), "utf-8")
+    for n in range(5):
+        (root / "articles" / "password" / f"new{n}.md").write_text(
+            f"---\nid: new-{n}\nquestion: 新问题{n}是什么？\ncategory: password\n---\n答{n}\n", "utf-8")
+    said = ("changed: articles/password/forgot-login.md (tags, related), articles/withdraw/arrival.md (answer); "
+            "added: articles/password/new0.md, articles/password/new1.md, articles/password/new2.md and 2 more; "
+            "removed: articles/password/forgot-pay.md")
+    assert build_main(["--corpus", str(root), "--out", str(out), "--check"]) == 1
+    assert capsys.readouterr().err.strip().endswith(f"is stale: {said}")
+    assert build_main(["--corpus", str(root), "--out", str(out)]) == 0
+    assert capsys.readouterr().out.strip().endswith(f"; {said}")
+
+
+def test_each_watch_line_starts_with_the_time(make_corpus, tmp_path, capsys):
+    from faq_search.cli import _print_built, _print_failed
+    from faq_search.corpus import CorpusError, Problem
+
+    root, out = make_corpus(), tmp_path / "index"
+    result = build_index(root, out)
+    _print_built(result, quiet=False, stamp=True)
+    _print_failed(CorpusError([Problem("a.md", 2, "missing 'id'")]), str(out), stamp=True)
+    captured = capsys.readouterr()
+    lines = [*captured.out.splitlines(), *captured.err.splitlines()]
+    assert len(lines) == 3 and all(re.match(r"\d\d:\d\d:\d\d (built v|a\.md:2: missing|build failed: )", x) for x in lines), lines
