@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import shutil
 import time
 from dataclasses import replace
 from datetime import date
@@ -16,7 +17,7 @@ from typing import Callable
 
 from .analysis import Analyzer
 from .completions import CompletionsBuild, completions_dir, publish_completions
-from .corpus import Article, Corpus, CorpusError, Problem, load_corpus, where_in_front
+from .corpus import Article, Corpus, CorpusError, Problem, _written_id, load_corpus, where_in_front
 from .index import (
     DEFAULT_RANKING, DELTA_FORMAT, READABLE_FORMATS, ArticleTextsJob, BuildResult, IndexError_, analyse_corpus, analyzer_for,
     build_arrays, corpus_key, build_lock, dict_files_for, in_memory, load_index, publish, published_manifest,
@@ -52,23 +53,44 @@ def build_index(corpus_path: str | Path, out_dir: str | Path, dict_dir: str | Pa
     Then, unless ``completions`` is false, writes the new version's completion data (completions.py).
     Another build of ``out_dir`` running, this one waits for it (``on_wait`` is told) and then reads
     the corpus: the last build to publish has read it last."""
-    with build_lock(out_dir, on_wait):
-        return _build_locked(corpus_path, out_dir, dict_dir, analyzer, ranking, progress, workers, rerank, full,
-                             completions, allow_shrink)
+    # The outermost directory this build creates (out_dir, or a missing parent of it), if any.
+    created = next((d for d in reversed((Path(out_dir), *Path(out_dir).parents)) if not d.exists()), None)
+    try:
+        with build_lock(out_dir, on_wait):
+            return _build_locked(corpus_path, out_dir, dict_dir, analyzer, ranking, progress, workers, rerank, full,
+                                 completions, allow_shrink)
+    except BaseException:
+        if created is not None:
+            _remove_unpublished(Path(out_dir), created)
+        raise
+
+
+def _remove_unpublished(out_dir: Path, created: Path) -> None:
+    """The directories a failed first build created (its lock, caches): an empty index directory left
+    behind looks like an index to whoever reads it next. Kept once anything is published in it
+    (another build's, which may have started meanwhile)."""
+    if read_current(out_dir) is None and not any((out_dir / "versions").glob("*")):
+        shutil.rmtree(created, ignore_errors=True)
 
 
 def _build_locked(corpus_path, out_dir, dict_dir, analyzer, ranking, progress, workers, rerank, full,
                   completions, allow_shrink) -> BuildResult:
     before = read_current(Path(out_dir))
-    result, pending = _build_version(corpus_path, out_dir, dict_dir, analyzer, ranking, progress, workers, rerank,
-                                     full, completions, allow_shrink)
+    try:
+        result, pending = _build_version(corpus_path, out_dir, dict_dir, analyzer, ranking, progress, workers, rerank,
+                                         full, completions, allow_shrink)
+    except CorpusError as e:
+        hinted = published_hints(e, out_dir, corpus_path)
+        if hinted is None:
+            raise
+        raise hinted from None
     if result.unchanged:
         return result
     # Editors' own articles only: an import's ids and dates are the exporting system's (and reading both
     # versions' articles costs seconds at 100k entries, more than a rebuild).
     if Path(corpus_path).is_dir() and before not in (None, result.version):
-        result = replace(result, warnings=(*result.warnings, *version_warnings(out_dir, before, result.version,
-                                                                               Path(corpus_path))))
+        warnings, changes = version_warnings(out_dir, before, result.version, Path(corpus_path), with_changes=True)
+        result = replace(result, warnings=(*result.warnings, *warnings), changes=changes)
     if completions:
         t0 = time.perf_counter()
         try:
@@ -167,17 +189,53 @@ DATED_FIELDS = ("question", "similar_questions", "answer", "category", "tags", "
 GONE_LISTED = 10
 
 
-def version_warnings(out_dir: str | Path, before: str, after: str, corpus_path: Path) -> list[Problem]:
+def version_warnings(out_dir: str | Path, before: str, after: str, corpus_path: Path, with_changes: bool = False
+                     ) -> list[Problem] | tuple[list[Problem], str]:
     """What the editor should hear about going from version ``before`` to ``after``, built from the
     articles in ``corpus_path``: articles gone (renamed_or_deleted) and changes whose `updated` stayed
-    the same (undated_changes). Empty when ``before`` cannot be read."""
+    the same (undated_changes). Empty when ``before`` cannot be read. ``with_changes``: (those, and
+    what changed_articles says of the two versions)."""
     try:
         old = load_index(out_dir, before, verify=False).articles
         new = load_index(out_dir, after, verify=False).articles
     except (IndexError_, OSError, ValueError) as e:
         log.warning("could not compare %s with %s: %s", after, before, e)
-        return []
-    return [*renamed_or_deleted(old, new, before, str(corpus_path)), *undated_changes(old, new, before)]
+        return ([], "") if with_changes else []
+    warnings = [*renamed_or_deleted(old, new, before, str(corpus_path)), *undated_changes(old, new, before)]
+    return (warnings, changed_articles(old, new)) if with_changes else warnings
+
+
+# Articles named per kind (changed, added, removed) in a build's or --check's summary, the rest counted.
+CHANGES_LISTED = 3
+
+
+def changed_articles(old, new) -> str:
+    """The articles that differ from ``old`` (a published version's) to ``new``, by id, briefly:
+    "changed: articles/x.md (answer); added: articles/y.md; removed: articles/z.md", at most
+    CHANGES_LISTED names of each then "and N more"; "" when no article did (the dictionary, popular.yml)."""
+    before = {a.id: a for a in old}
+    now = {a.id for a in new}
+    changed, added = [], []
+    for a in new:
+        b = before.get(a.id)
+        if b is None:
+            added.append(_file_of(a))
+            continue
+        fields = [f for f in (*DATED_FIELDS, "aliases") if getattr(a, f) != getattr(b, f)]
+        if fields:
+            changed.append(f"{_file_of(a)} ({', '.join(fields)})")
+    removed = [_file_of(b) for i, b in before.items() if i not in now]
+
+    def listed(kind: str, names: list[str]) -> str:
+        more = f" and {len(names) - CHANGES_LISTED} more" if len(names) > CHANGES_LISTED else ""
+        return f"{kind}: {', '.join(names[:CHANGES_LISTED])}{more}"
+
+    return "; ".join(listed(k, n) for k, n in (("changed", changed), ("added", added), ("removed", removed)) if n)
+
+
+def _file_of(a: Article) -> str:
+    rel = _in_articles(a.source)
+    return f"articles/{rel}" if rel else a.source
 
 
 def renamed_or_deleted(old: list[Article], new: list[Article], before: str, corpus: str) -> list[Problem]:
@@ -197,9 +255,8 @@ def renamed_or_deleted(old: list[Article], new: list[Article], before: str, corp
     newcomers = [a for a in new if a.id not in old_ids]
     problems = []
     for a in gone:
-        phrasings = set(a.questions)
-        became = max(newcomers, key=lambda b: len(phrasings & set(b.questions)), default=None)
-        if became is not None and len(phrasings & set(became.questions)) * 2 > len(phrasings):
+        became = _successor(a, newcomers)
+        if became is not None:
             path, line = became.source.rsplit(":", 1)
             problems.append(Problem(path, int(line),
                                     f"'{became.id}' looks like '{a.id}' of {before} renamed: write 'aliases: "
@@ -210,6 +267,69 @@ def renamed_or_deleted(old: list[Article], new: list[Article], before: str, corp
                                     f"and votes to it find nothing now (if it was renamed, list '{a.id}' in "
                                     "the new article's 'aliases')"))
     return problems
+
+
+def _successor(a: Article, newcomers: list[Article]) -> Article | None:
+    """The one of ``newcomers`` holding most of gone article ``a``'s phrasings, if over half: what it
+    probably became."""
+    phrasings = set(a.questions)
+    became = max(newcomers, key=lambda b: len(phrasings & set(b.questions)), default=None)
+    return became if became is not None and len(phrasings & set(became.questions)) * 2 > len(phrasings) else None
+
+
+def _in_articles(source: str) -> str | None:
+    """An article's path below its corpus's articles/ ("transfer/x.md" of "corpus/articles/transfer/x.md:2"),
+    the same whatever directory the build ran in."""
+    parts = Path(source.rsplit(":", 1)[0]).parts
+    if "articles" not in parts:
+        return None
+    return "/".join(parts[len(parts) - parts[::-1].index("articles"):])
+
+
+def published_hints(error: CorpusError, out_dir: str | Path, corpus_path: str | Path) -> CorpusError | None:
+    """``error`` with each unknown id the published version of ``out_dir`` had explained: which file had
+    it and what that file says now, or that it is gone (and what it probably became). A rename fails
+    the build before the build's own rename warning could say so. None when nothing is explained.
+    Read only when a build fails: the published articles are decoded one by one."""
+    wanted = {p.unknown for p in error.problems if p.unknown}
+    version = read_current(Path(out_dir)) if wanted and Path(corpus_path).is_dir() else None
+    if version is None:
+        return None
+    try:
+        had = {}
+        for a in load_index(out_dir, version, verify=False).articles:
+            for former in (a.id, *a.aliases):
+                if former in wanted:
+                    had.setdefault(former, a)
+    except (IndexError_, OSError, ValueError, KeyError) as e:
+        log.warning("could not read the published index %s: %s", version, e)
+        return None
+    now = {_in_articles(b.source): b for b in error.articles}
+    old_ids = {a.id for a in had.values()}
+    hints = {}
+    for rid, a in had.items():
+        rel = _in_articles(a.source)
+        if rel is None:
+            continue
+        if rel in now or (Path(corpus_path) / "articles" / rel).is_file():  # an article read, or one with problems
+            said = now[rel].id if rel in now else _written_id(Path(corpus_path) / "articles" / rel)
+            if said and said != rid:
+                hints[rid] = (f"articles/{rel} had it in the published index; it now says '{said}': write that, "
+                              "or keep the old id in its aliases")
+            continue
+        became = _successor(a, [b for b in error.articles if b.id and b.id not in old_ids])
+        if became is not None:
+            hints[rid] = (f"articles/{rel} had it in the published index; its file is gone, and '{became.id}' "
+                          f"(articles/{_in_articles(became.source)}) looks like it moved: write that, or keep the "
+                          "old id in its aliases")
+        else:
+            hints[rid] = f"articles/{rel} had it in the published index; its file is gone"
+    if not hints:
+        return None
+    # What the published index knew replaces a guess from the spelling.
+    problems = [replace(p, message=f"{p.message.split(' (did you mean ', 1)[0]} ({hints[p.unknown]})")
+                if p.unknown in hints else p for p in error.problems]
+    return type(error)(problems, error.articles)
 
 
 def undated_changes(old: list[Article], new: list[Article], before: str) -> list[Problem]:
@@ -466,14 +586,26 @@ def check_index(corpus_path: str | Path, out_dir: str | Path, dict_dir: str | Pa
     if corpus_path.is_file():  # hashed, not parsed, as the build's own up-to-date test does
         corpus = Corpus(articles=[], content_hash=hashlib.sha256(corpus_path.read_bytes()).hexdigest())
     else:
-        corpus = load_corpus(corpus_path)
+        try:
+            corpus = load_corpus(corpus_path)
+        except CorpusError as e:
+            hinted = published_hints(e, out_dir, corpus_path)
+            if hinted is None:
+                raise
+            raise hinted from None
     # Only its fingerprint is read: jieba's dictionary is not loaded.
     analyzer = analyzer or analyzer_for(dict_files, lazy=True)
     key = corpus_key(corpus, analyzer, manifest.get("ranking", DEFAULT_RANKING))
     if manifest.get("corpus_key") != key or manifest.get("format") not in READABLE_FORMATS:
         if corpus_path.is_file():
             load_corpus(corpus_path)  # a file changed: its problems, which a build would fail on, raise here
-        return False, f"index {version} is stale: the corpus or dictionary changed"
+            return False, f"index {version} is stale: the corpus or dictionary changed"
+        try:  # only when stale: the published articles decoded one by one
+            changes = changed_articles(load_index(out_dir, version, verify=False).articles, corpus.articles)
+        except (IndexError_, OSError, ValueError, KeyError) as e:
+            log.warning("could not compare the corpus with %s: %s", version, e)
+            changes = ""
+        return False, f"index {version} is stale: {changes or 'the corpus or dictionary changed'}"
     # Servers refuse a version whose files fail their checksums: such a one needs a rebuild too.
     refused = verify_version(out_dir, version)
     if refused is not None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import sys
 import unicodedata
+from datetime import datetime
 from pathlib import Path
 
 from .config import Config
@@ -29,43 +31,88 @@ def _add_build_args(p: argparse.ArgumentParser, env: Config) -> None:
     p.add_argument("--allow-shrink", action="store_true", help="publish a corpus holding under half the published "
                    "index's articles (refused otherwise: a mistyped --corpus)")
     p.add_argument("--watch", action="store_true", help="keep running: rebuild and publish whenever the corpus changes")
-    p.add_argument("--interval", type=float, default=1.0, help="--watch: seconds between looks at the corpus (default: %(default)s)")
-    p.add_argument("--debounce", type=float, default=1.0, help="--watch: build once files were quiet this long (default: %(default)s)")
+    # Given only with --watch (checked by _check_build_args); None: not given, WATCH_SECONDS then.
+    p.add_argument("--interval", type=_seconds(above_zero=True), default=None,
+                   help=f"--watch: seconds between looks at the corpus, over 0 (default: {WATCH_SECONDS})")
+    p.add_argument("--debounce", type=_seconds(above_zero=False), default=None,
+                   help=f"--watch: build once files were quiet this long, 0 or more seconds (default: {WATCH_SECONDS})")
 
 
-def _print_built(result, quiet: bool) -> None:
+WATCH_SECONDS = 1.0
+
+
+def _seconds(above_zero: bool):
+    """argparse type of a duration: a finite number of seconds, over 0 when ``above_zero`` (--interval 0
+    polled in a tight loop at 76 % of a core; nan and inf compare false to everything)."""
+
+    def seconds(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+        if not math.isfinite(value) or value < 0 or (above_zero and value == 0):
+            raise argparse.ArgumentTypeError(f"must be a number of seconds {'over 0' if above_zero else '0 or more'}, "
+                                             f"not {text}")
+        return value
+
+    return seconds
+
+
+def _check_build_args(parser: argparse.ArgumentParser, args) -> None:
+    """Options of --watch given without it are a usage error (they would be ignored without a word);
+    with it, those not given take their default. An index directory inside the corpus is one too."""
+    given = [name for name in ("interval", "debounce") if getattr(args, name) is not None]
+    if given and not args.watch:
+        parser.error(f"{' and '.join('--' + n for n in given)} only appl{'ies' if len(given) == 1 else 'y'} with --watch")
+    for name in ("interval", "debounce"):
+        if getattr(args, name) is None:
+            setattr(args, name, WATCH_SECONDS)
+    corpus, out = Path(args.corpus).resolve(), Path(args.out).resolve()
+    if corpus.is_dir() and (out == corpus or corpus in out.parents):
+        # Its files would be read as the corpus's (79 "not read" warnings a build), or the corpus hashed with them.
+        parser.error(f"--out {args.out} is inside the corpus {args.corpus}: give an index directory outside it")
+
+
+def _stamp(on: bool) -> str:
+    """A --watch line's local time (HH:MM:SS ), to tell when each build ran; "" otherwise."""
+    return f"{datetime.now():%H:%M:%S} " if on else ""
+
+
+def _print_built(result, quiet: bool, stamp: bool = False) -> None:
     if quiet:
         return
     if result.unchanged:  # nothing published: servers keep what they have, versions/ does not grow
-        print(f"index up to date: {result.version} ({result.articles} articles)"
+        print(f"{_stamp(stamp)}index up to date: {result.version} ({result.articles} articles)"
               + (f"; completions written {result.completions_seconds:.2f}s" if result.completions_seconds is not None
                  else ""), flush=True)
     else:
         print(
-            f"built {result.version}: {result.articles} articles, vocabulary {result.vocabulary}, "
+            f"{_stamp(stamp)}built {result.version}: {result.articles} articles, vocabulary {result.vocabulary}, "
             f"{result.analysed} questions segmented afresh, {result.seconds:.2f}s"
             f"{' (incremental)' if result.incremental else ''}"
             + (f"; completions {result.completions_seconds:.2f}s{' (unchanged: reused)' if result.completions_reused else ''}"
-               if result.completions_seconds is not None else ""),
+               if result.completions_seconds is not None else "")
+            + (f"; {result.changes}" if result.changes else ""),
             flush=True,
         )
     for problem in result.warnings:  # an unchanged build's too: the corpus's (a very long answer) still hold
-        print(f"warning: {problem}", file=sys.stderr, flush=True)
+        print(f"{_stamp(stamp)}warning: {problem}", file=sys.stderr, flush=True)
 
 
-def _print_failed(error: Exception, out_dir: str) -> None:
+def _print_failed(error: Exception, out_dir: str, stamp: bool = False) -> None:
     from .corpus import CorpusError
     from .index import read_current
 
     if isinstance(error, CorpusError):
         for problem in error.problems:
-            print(problem, file=sys.stderr)
+            print(f"{_stamp(stamp)}{problem}", file=sys.stderr)
         what = f"{len(error.problems)} problem(s)"
     else:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"{_stamp(stamp)}error: {error}", file=sys.stderr)
         what = type(error).__name__
     kept = read_current(Path(out_dir))
-    print(f"build failed: {what}; the published index is unchanged ({kept or 'none yet'})", file=sys.stderr, flush=True)
+    print(f"{_stamp(stamp)}build failed: {what}; the published index is unchanged ({kept or 'none yet'})",
+          file=sys.stderr, flush=True)
 
 
 def cmd_build(args) -> int:
@@ -180,16 +227,17 @@ def _watch(args) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     watcher = CorpusWatcher(args.corpus, args.out, args.dict_dir, debounce=args.debounce,
-                            on_built=lambda r: _print_built(r, args.quiet),
-                            on_failed=lambda e: _print_failed(e, args.out),
-                            on_wait=None if args.quiet else lambda m: print(m, file=sys.stderr, flush=True))
+                            on_built=lambda r: _print_built(r, args.quiet, stamp=True),
+                            on_failed=lambda e: _print_failed(e, args.out, stamp=True),
+                            on_wait=None if args.quiet else lambda m: print(_stamp(True) + m, file=sys.stderr, flush=True))
     stop = threading.Event()
     # SIGTERM stops between builds (a kill mid-build would be safe too: nothing half-written is published).
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         watcher.build_if_stale()
         if not args.quiet:
-            print(f"watching {args.corpus} every {args.interval}s (debounce {args.debounce}s); Ctrl-C stops", flush=True)
+            print(f"{_stamp(True)}watching {args.corpus} every {args.interval}s (debounce {args.debounce}s); Ctrl-C stops",
+                  flush=True)
         watcher.run(interval=args.interval, stop=stop, check_first=False)
     except KeyboardInterrupt:
         pass
@@ -914,6 +962,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("build", help="validate the corpus and publish a new index")
     _add_build_args(p, env)
     p.set_defaults(func=cmd_build)
+    build_parser = p
 
     index_help = "index directory (default: %(default)s; FAQ_INDEX_DIR)"
     color_help = "colour: auto = on a terminal unless NO_COLOR is set; always even with NO_COLOR (default: %(default)s)"
@@ -996,6 +1045,8 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_report)
 
     args = parser.parse_args(argv)
+    if args.command == "build":
+        _check_build_args(build_parser, args)
     try:
         return args.func(args)
     except BrokenPipeError:
@@ -1010,7 +1061,9 @@ def build_main(argv: list[str] | None = None) -> int:
     env = _settings("build_index.py")
     parser = argparse.ArgumentParser(prog="build_index.py", description="Validate the corpus and publish a new index.")
     _add_build_args(parser, env)
-    return cmd_build(parser.parse_args(argv))
+    args = parser.parse_args(argv)
+    _check_build_args(parser, args)
+    return cmd_build(args)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,8 @@ one :class:`CorpusError` so an editor fixes them all in one pass.
 
 from __future__ import annotations
 
+import codecs
+import difflib
 import hashlib
 import json
 import os
@@ -174,16 +176,19 @@ class Problem:
     path: str
     line: int
     message: str
+    # The id an "unknown … id" problem names: the builder adds what the published index knew of it.
+    unknown: str = field(default="", compare=False)
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}: {self.message}"
 
 
 class CorpusError(Exception):
-    """The corpus has problems; ``problems`` lists every one of them."""
+    """The corpus has problems; ``problems`` lists every one of them. ``articles``: those read all the
+    same, when known (what a renamed id became)."""
 
-    def __init__(self, problems: list[Problem]):
-        self.problems = problems
+    def __init__(self, problems: list[Problem], articles: list[Article] = ()):
+        self.problems, self.articles = problems, articles
         super().__init__("\n".join(map(str, problems)))
 
 
@@ -396,25 +401,59 @@ def _has_words(text: str) -> bool:
     return any(unicodedata.category(c)[0] in "LN" for c in text)
 
 
-def _folded_items(display: str, front: str, first_line: int, meta: dict) -> list[Problem]:
-    """A list item indented deeper than the one above continues that item: YAML joins the two into one
-    text holding " - " (`- 钱转错了` then `    - 我刚把钱…`). Each such line, with what to do."""
-    problems, key, indent = [], None, None
+def _excerpt(text: str, limit: int = 40) -> str:
+    """``text`` quoted, cut to ``limit`` characters: a message quotes what it means, not a whole list."""
+    return repr(text if len(text) <= limit else text[:limit].rstrip() + "…")
+
+
+def _folded_items(display: str, front: str, first_line: int, meta: dict | list) -> list[Problem]:
+    """A list item indented deeper than the list's first one continues the item above: YAML joins them
+    into one text holding " - " (`- 钱转错了` then `    - 我刚把钱…`). One problem per joined item, with
+    what to do: at the first item when all those below it are deeper (`- a` flush left above a list
+    indented by two), else at the first line indented too deep. ``meta``: the front matter read, or a
+    file's top-level list (popular.yml), whose items are those of the key ''."""
+    lists: dict[str, list[tuple[int, int, str]]] = {}  # key → its items' (line, indent, text)
+    key = "" if isinstance(meta, list) else None
     for offset, text in enumerate(front.splitlines()):
         if (m := _KEY_LINE.match(text)) is not None:
-            key, indent = m.group(1), None
+            key = m.group(1)
             continue
         item = re.match(r"^(\s*)- (.*)$", text)
-        if item is None or key is None:
+        if item is not None and key is not None:
+            lists.setdefault(key, []).append((first_line + offset, len(item.group(1)), item.group(2).strip()))
+    problems = []
+    for key, items in lists.items():
+        values = meta if key == "" else (meta.get(key) or ())
+        if not isinstance(values, list):
             continue
-        if indent is not None and len(item.group(1)) > indent:
-            joined = next((x for x in meta.get(key) or () if isinstance(x, str) and f" - {item.group(2).strip()}" in x), None)
-            if joined is not None:
-                problems.append(Problem(display, first_line + offset,
-                                        f"this '- ' is indented deeper than the item above, so YAML joins both into "
-                                        f"one item of '{key}' ({joined!r}): put its '-' under the one above"))
+        where = "the list" if key == "" else f"'{key}'"
+        groups: list[list[tuple[int, int, str]]] = []  # a first line and the lines YAML joined to it
+        for entry in items:
+            if groups and entry[1] > items[0][1]:  # deeper than the list's items: a continuation
+                groups[-1].append(entry)
+            else:
+                groups.append([entry])
+        for group in groups:
+            if len(group) == 1:
                 continue
-        indent = len(item.group(1))
+            (line, _, first), (below, _, second) = group[0], group[1]
+            joined = next((x for x in values if isinstance(x, str) and x.startswith(first)
+                           and f" - {second}" in x), None)
+            if joined is None:  # not joined after all (a block scalar, a comment): YAML said otherwise
+                continue
+            if group is groups[0] and len(groups) == 1 and len(group) > 2:
+                problems.append(Problem(display, line, f"the first item of {where} is indented differently from "
+                                                       f"the {len(group) - 1} items below it, so YAML joins them all "
+                                                       f"into one item ({_excerpt(joined)}): line up their '-'"))
+            elif len(group) == 2:
+                problems.append(Problem(display, below, f"this '- ' is indented deeper than the item above, so YAML "
+                                                        f"joins both into one item of {where} ({_excerpt(joined)}): "
+                                                        "put its '-' under the one above"))
+            else:
+                problems.append(Problem(display, below, f"this '- ' and the {len(group) - 2} below it (to line "
+                                                        f"{group[-1][0]}) are indented deeper than the item above, so "
+                                                        f"YAML joins them into one item of {where} ({_excerpt(joined)}): "
+                                                        "put their '-' under the one above"))
     return problems
 
 
@@ -461,10 +500,12 @@ def _key_lines(front: str, first_line: int) -> dict[str, int]:
 
 
 def parse_markdown_article(path: Path, display: str, problems: list[Problem],
-                           warnings: list[Problem] | None = None) -> Article | None:
+                           warnings: list[Problem] | None = None, folder_category: str | None = "") -> Article | None:
     """Parse one article file; append its problems (and ``warnings``). None when nothing in it can be
     read; an article with problems is returned all the same, its unreadable fields empty (an id that
-    cannot be read is ""), for the checks across articles to report its other problems in the same run."""
+    cannot be read is ""), for the checks across articles to report its other problems in the same run.
+    ``folder_category``: the category of an article that names none ("": its directory's name; None:
+    none, the article must name one)."""
     try:
         raw = path.read_bytes()
     except OSError as e:  # a directory named *.md, a dangling link, no permission
@@ -528,7 +569,7 @@ def parse_markdown_article(path: Path, display: str, problems: list[Problem],
 
     for key in meta:
         if key not in KNOWN_KEYS:
-            problems.append(Problem(*where(str(key)), f"unknown key '{key}'"))
+            problems.append(Problem(*where(str(key)), f"unknown key '{key}'{did_you_mean(str(key), KNOWN_KEYS)}"))
     article_id = meta.get("id")  # "" when unreadable: no id to check against the other articles'
     if article_id is None or not str(article_id).strip():
         problems.append(Problem(*where("id"), "missing 'id'"))
@@ -582,8 +623,14 @@ def parse_markdown_article(path: Path, display: str, problems: list[Problem],
     if category is not None and not isinstance(category, str):
         problems.append(Problem(*where("category"), "'category' must be a string"))
         category = ""  # unreadable: not checked against categories.yml
+    elif not (category or "").strip() and folder_category is None:
+        # articles/x.md, articles/imported/x.md: no category's folder; its name is no category written.
+        folder = f" ({path.parent.name}/ is not in categories.yml)" if path.parent.parent.name == "articles" else ""
+        problems.append(Problem(*where("category") if "category" in lines else (display, lines.get("id", 1)),
+                                f"no 'category': add 'category: <id>' or move the file into articles/<category>/{folder}"))
+        category = ""
     else:
-        category = (category or path.parent.name).strip()
+        category = ((category or "").strip() or folder_category or path.parent.name).strip()
     updated = _mtime(path) if meta.get("updated") is None else _as_timestamp(meta["updated"], where("updated"), problems)
     return Article(
         id=article_id,
@@ -682,6 +729,25 @@ def article_files(root: Path, others: list[Path] | None = None) -> tuple[list[Pa
     return sorted(articles), sorted(misnamed)
 
 
+# Past this many files under articles/ that are not read, one line counts the rest.
+OTHERS_LISTED = 10
+
+
+def _looks_like_text(path: Path) -> bool:
+    """Whether a file's start is UTF-8 text without NUL: an article saved under another name may be;
+    an array (.npy), an image or an archive is not, and renaming it would not make it one."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(512)
+    except OSError:
+        return False
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)  # a character cut at 512 bytes is fine
+    except UnicodeDecodeError:
+        return False
+    return b"\0" not in head
+
+
 def _stem(path: Path) -> str:
     """The name without its last extension (notes for notes.txt): what the article file would be named."""
     return path.name[: path.name.rfind(".")] if "." in path.name else path.name
@@ -718,8 +784,19 @@ def _written_id(path: Path) -> str | None:
         text = path.read_text("utf-8", errors="replace")
     except OSError:
         return None
-    m = re.search(r"^id:[ \t]*['\"]?([^'\"\n#]*?)['\"]?[ \t]*(#.*)?$", text.split("\n---", 1)[0], re.M)
-    return m.group(1) if m and _ID.match(m.group(1)) else None
+    m = re.search(r"^id:[ \t]*(['\"]?)([^'\"\n#]*?)['\"]?[ \t]*(#.*)?$", text.split("\n---", 1)[0], re.M)
+    if m is None or not _ID.match(m.group(2)):
+        return None
+    # `id: 010` is the number 8 to YAML: no id is written, the file's name may be the one meant.
+    return m.group(2) if m.group(1) or _reads_as_text(m.group(2)) else None
+
+
+def _reads_as_text(value: str) -> bool:
+    """Whether YAML reads an unquoted ``value`` as the text written (not 010 → 8, true, a date)."""
+    try:
+        return isinstance(_load_yaml(value), str)
+    except yaml.YAMLError:
+        return False
 
 
 def _load_markdown(root: Path, problems: list[Problem], broken: list[tuple[str, str | None, str]],
@@ -732,24 +809,20 @@ def _load_markdown(root: Path, problems: list[Problem], broken: list[tuple[str, 
     paths, misnamed = article_files(root, others)
     for path in misnamed:
         problems.append(Problem(_display(path), 1, f"not read: article files must end in .md (rename it to {_stem(path)}.md)"))
-    for path in others:  # notes.txt may be an article saved under the wrong name: said, not an error
-        warnings.append(Problem(_display(path), 1, f"not read: articles are *.md files (rename it to {_stem(path)}.md "
-                                                   "if it is one)"))
+    for path in others[:OTHERS_LISTED]:  # notes.txt may be an article saved under the wrong name: said, not an error
+        rename = f" (rename it to {_stem(path)}.md if it is one)" if _looks_like_text(path) else ""
+        warnings.append(Problem(_display(path), 1, f"not read: articles are *.md files{rename}"))
+    if len(others) > OTHERS_LISTED:  # a build's output (.npy) left under articles/: one line, not one each
+        warnings.append(Problem(_display(root / "articles"), 0, f"{len(others) - OTHERS_LISTED} more files not "
+                                                                f"read (not *.md), such as {_display(others[-1])}"))
     unread += misnamed + others
     if not paths:
         problems.append(Problem(_display(root / "articles"), 0, "no articles (*.md) found"))
-    articles, folders = [], {}
-    for path in paths:
-        n_before = len(problems)
-        article = parse_markdown_article(path, _display(path), problems, warnings)
-        if article is not None:
-            articles.append(article)
-            folders[article.source] = path.parent
-        if len(problems) > n_before and (article is None or not article.id):
-            broken.append((_display(path), _written_id(path), path.stem))
+    # categories.yml read first, its problems listed after the articles': an article naming no category
+    # takes its folder's name only when that is a category's.
     categories: dict[str, str] = {}
     cat_file = root / "categories.yml"
-    extra = []
+    extra, cat_problems = [], []
     if cat_file.exists():
         extra.append(cat_file)
         try:
@@ -757,22 +830,42 @@ def _load_markdown(root: Path, problems: list[Problem], broken: list[tuple[str, 
             loaded = _load_yaml(text) or {}
             if not isinstance(loaded, dict):
                 raise ValueError("expected a mapping of category id to name")
-            categories = _categories(loaded, text, _display(cat_file), problems)
+            categories = _categories(loaded, text, _display(cat_file), cat_problems)
         except yaml.YAMLError as e:
-            problems.append(_yaml_problem(e, _display(cat_file), text, 1, "invalid categories file"))
+            cat_problems.append(_yaml_problem(e, _display(cat_file), text, 1, "invalid categories file"))
         except (ValueError, UnicodeDecodeError) as e:
-            problems.append(Problem(_display(cat_file), 1, f"invalid categories file: {e}"))
-        articles_dir = root / "articles"
+            cat_problems.append(Problem(_display(cat_file), 1, f"invalid categories file: {e}"))
+    articles_dir = root / "articles"
+    articles, folders = [], {}
+    for path in paths:
+        n_before = len(problems)
+        folder = path.parent
+        default = folder.name if folder.parent == articles_dir and (not categories or folder.name in categories) else None
+        article = parse_markdown_article(path, _display(path), problems, warnings, default)
+        if article is not None:
+            articles.append(article)
+            folders[article.source] = path.parent
+        if len(problems) > n_before and (article is None or not article.id):
+            broken.append((_display(path), _written_id(path), path.stem))
+    problems += cat_problems
+    if cat_file.exists():
         for a in articles:
             if not a.category:  # not readable: reported as such
                 continue
+            folder = folders[a.source]
             if categories and a.category not in categories:
+                close = difflib.get_close_matches(a.category, categories, n=1, cutoff=0.8)
+                here = folder.name if folder.parent == articles_dir and folder.name in categories else None
+                guess = ""
+                if close:
+                    guess = f": did you mean '{close[0]}'" + (", the folder the file is in?" if close[0] == here else "?")
+                if here is not None and here not in close:
+                    guess += f" (the file is in {here}/)" if close else f": the file is in {here}/"
                 problems.append(Problem(*where_in_front(a.source, "category", a.category),
-                                        f"unknown category '{a.category}' (not in categories.yml)"))
+                                        f"unknown category '{a.category}' (not in categories.yml){guess}"))
                 continue
             # A file moved to another category's directory keeps its old category: the move would
             # change nothing. Only a directory named after a category says where the file belongs.
-            folder = folders[a.source]
             if folder.parent == articles_dir and folder.name in categories and a.category != folder.name:
                 problems.append(Problem(*where_in_front(a.source, "category", a.category),
                                         f"category '{a.category}' but the file is in {folder.name}/: "
@@ -892,6 +985,13 @@ def unknown_id(what: str, rid: str, aliases: dict[str, str]) -> str:
     return f"unknown {what} '{rid}'"
 
 
+def did_you_mean(typed: str, names, what: str = "") -> str:
+    """" (did you mean 'x'?)" for the one of ``names`` closest to a misspelt ``typed``, else "";
+    ``what``: said after the name (", the folder the file is in")."""
+    close = difflib.get_close_matches(typed, names, n=1, cutoff=0.8)
+    return f" (did you mean '{close[0]}'{what}?)" if close else ""
+
+
 def _named_after(rid: str, stem: str) -> bool:
     """Whether an id is the file name's (``refund-arrival-time`` for ``refund/arrival-time.md``)."""
     return rid == stem or rid.endswith(f"-{stem}")
@@ -942,7 +1042,13 @@ def _check_ids(articles: list[Article], problems: list[Problem], first_seen: dic
         path = next((p for p, i in held if i == rid or _named_after(rid, _stem(p))), None)
         if path is not None:  # articles/x/pay.markdown, articles/x/pay.txt: the article is there, unread
             return f" (in {_display(path)}? That file is not read: articles are *.md files, rename it to {_stem(path)}.md)"
+        nonlocal guesses
+        if not note and guesses > 0:  # a typo: each guess goes over every id, so a few at most
+            guesses -= 1
+            return did_you_mean(rid, first_seen)
         return note
+
+    guesses = 20
 
     note = ""
     if unread:  # a link may name one of them all the same: say so rather than claim it is wrong
@@ -953,21 +1059,28 @@ def _check_ids(articles: list[Article], problems: list[Problem], first_seen: dic
         for rid in a.related:
             if unknown(rid):
                 problems.append(Problem(*where_in_front(a.source, "related", rid),
-                                        unknown_id("related id", rid, claimed) + why(rid)))
+                                        unknown_id("related id", rid, claimed) + why(rid), unknown=rid))
     if popular_file is not None:
         # The item's own line: a substring search sent 'a' to the line of 'abc'.
         try:
-            lines = _item_lines(yaml.compose(popular_file.read_text("utf-8"), Loader=_StrictLoader), 1)  # noqa: S506
+            text = popular_file.read_text("utf-8")
+            lines = _item_lines(yaml.compose(text, Loader=_StrictLoader), 1)  # noqa: S506
         except (OSError, UnicodeDecodeError, yaml.YAMLError):
-            lines = []
+            text, lines = "", []
+        # `  - b` below `- a`: YAML reads one id 'a - b', its line a's; the slip is b's line.
+        folded = _folded_items(_display(popular_file), text, 1, list(popular)) if any(" - " in p for p in popular) else []
+        problems += folded
         listed: dict[str, int] = {}
         for i, pid in enumerate(popular):
             line = lines[i] if i < len(lines) else 1
+            if folded and " - " in pid:
+                continue  # reported as joined, not as unknown
             if pid in listed:
                 problems.append(Problem(_display(popular_file), line, f"'{pid}' is listed twice (first at line "
                                                                       f"{listed[pid]}): delete one"))
             elif unknown(pid):
-                problems.append(Problem(_display(popular_file), line, unknown_id("article id", pid, claimed) + why(pid)))
+                problems.append(Problem(_display(popular_file), line, unknown_id("article id", pid, claimed) + why(pid),
+                                        unknown=pid))
             listed.setdefault(pid, line)
 
 
@@ -1129,7 +1242,7 @@ def load_corpus(path: str | Path) -> Corpus:
         except DictionaryError as e:
             problems += e.problems
     if problems:
-        raise CorpusError(problems)
+        raise CorpusError(problems, articles)
     if not categories:
         categories = {c: c for c in sorted({a.category for a in articles if a.category})}
     return Corpus(articles=articles, categories=categories, content_hash=content_hash, popular=popular, scope=scope,

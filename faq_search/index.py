@@ -142,6 +142,7 @@ class BuildResult:
     completions_reused: bool = False  # linked to an earlier version's (only answers changed)
     warnings: tuple = ()  # corpus.Problem: published anyway (an article changed but kept its `updated`)
     unchanged: bool = False  # nothing written: the published version was built from this corpus
+    changes: str = ""  # the articles changed since the version published before ("changed: a.md (answer); …")
 
 
 def _lead_sentence(answer: str) -> str:

@@ -784,3 +784,98 @@ def test_a_bad_setting_is_a_usage_error_naming_it_not_a_traceback(entry, prog, m
     assert stop.value.code == 2
     err = capsys.readouterr().err
     assert err.startswith(f"{prog}: error: ") and "FAQ_MAX_K='abc'" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("entry, prog", [(main, "faq-search"), (build_main, "build_index.py")])
+@pytest.mark.parametrize("given, expected", [
+    (["--watch", "--interval", "-1"], "argument --interval: must be a number of seconds over 0, not -1"),
+    (["--watch", "--interval", "0"], "argument --interval: must be a number of seconds over 0, not 0"),  # a busy loop
+    (["--watch", "--debounce", "nan"], "argument --debounce: must be a number of seconds 0 or more, not nan"),
+    (["--watch", "--interval", "inf"], "argument --interval: must be a number of seconds over 0, not inf"),
+    (["--interval", "5"], "--interval only applies with --watch"),  # ignored without a word before
+    (["--check", "--debounce", "2", "--interval", "3"], "--interval and --debounce only apply with --watch"),
+])
+def test_a_watch_period_that_is_no_positive_number_or_given_without_watch_is_a_usage_error(
+        entry, prog, given, expected, tmp_path, capsys):
+    args = ["--corpus", str(tmp_path / "corpus"), "--out", str(tmp_path / "index"), *given]
+    with pytest.raises(SystemExit) as stop:
+        entry(["build", *args] if entry is main else args)
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1] == f"{prog} build: error: {expected}" if entry is main else \
+        err.splitlines()[-1] == f"{prog}: error: {expected}", err
+    assert not (tmp_path / "index").exists()
+
+
+@pytest.mark.parametrize("inside", ["articles/x", "."])
+def test_an_index_inside_the_corpus_is_a_usage_error_naming_both(make_corpus, inside, capsys):
+    root = make_corpus()
+    with pytest.raises(SystemExit) as stop:
+        build_main(["--corpus", str(root), "--out", str(root / inside)])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"build_index.py: error: --out {root / inside} is inside the corpus {root}: give an index directory outside it")
+    assert not (root / "articles" / "x").exists()
+
+
+def test_files_not_read_are_capped_and_only_text_is_told_to_be_renamed(make_corpus, capsys, tmp_path):
+    # A build's arrays left under articles/: no "rename it to x.md", and one line for all past ten.
+    root = make_corpus({**TINY_ARTICLES, "password/notes.txt": "备忘\n"})
+    arrays = root / "articles" / "withdraw" / "arrays"
+    arrays.mkdir()
+    for n in range(12):
+        (arrays / f"a{n:02}.npy").write_bytes(b"\x93NUMPY\x01\x00" + bytes(40))
+    assert build_main(["--corpus", str(root), "--out", str(tmp_path / "index")]) == 0
+    warnings = [w for w in capsys.readouterr().err.splitlines() if "not read" in w]
+    assert warnings[0] == f"warning: {root}/articles/password/notes.txt:1: not read: articles are *.md files (rename " \
+                          "it to notes.md if it is one)"
+    assert warnings[1] == f"warning: {arrays}/a00.npy:1: not read: articles are *.md files"
+    assert warnings[10:] == [f"warning: {root}/articles:0: 3 more files not read (not *.md), such as {arrays}/a11.npy"]
+
+
+@pytest.mark.parametrize("mode", [[], ["--ensure"]])
+def test_a_failed_first_build_leaves_no_index_directory_behind(make_corpus, tmp_path, mode):
+    root = make_corpus({**TINY_ARTICLES, "password/bad.md": "no front matter\n"})
+    out = tmp_path / "new" / "index"
+    assert build_main(["--corpus", str(root), "--out", str(out), "-q", *mode]) == 2
+    assert not (tmp_path / "new").exists()
+    # A directory that was there before stays, as it was.
+    out.mkdir(parents=True)
+    (out / "keep.txt").write_text("x", "utf-8")
+    assert build_main(["--corpus", str(root), "--out", str(out), "-q", *mode]) == 2
+    assert (out / "keep.txt").exists()
+
+
+def test_the_build_and_check_name_the_articles_changed_since_the_published_version(make_corpus, tmp_path, capsys):
+    root, out = make_corpus(), tmp_path / "index"
+    assert build_main(["--corpus", str(root), "--out", str(out)]) == 0
+    capsys.readouterr()
+    arrival = root / "articles" / "withdraw" / "arrival.md"
+    arrival.write_text(arrival.read_text("utf-8") + "周末照常到账。\n", "utf-8")
+    (root / "articles" / "password" / "forgot-pay.md").unlink()
+    (root / "articles" / "password" / "forgot-login.md").write_text(
+        (root / "articles" / "password" / "forgot-login.md").read_text("utf-8").replace(
+            "related: [pw-pay]", "tags: [登录]").replace("tags: [密码]\n", ""), "utf-8")
+    for n in range(5):
+        (root / "articles" / "password" / f"new{n}.md").write_text(
+            f"---\nid: new-{n}\nquestion: 新问题{n}是什么？\ncategory: password\n---\n答{n}\n", "utf-8")
+    said = ("changed: articles/password/forgot-login.md (tags, related), articles/withdraw/arrival.md (answer); "
+            "added: articles/password/new0.md, articles/password/new1.md, articles/password/new2.md and 2 more; "
+            "removed: articles/password/forgot-pay.md")
+    assert build_main(["--corpus", str(root), "--out", str(out), "--check"]) == 1
+    assert capsys.readouterr().err.strip().endswith(f"is stale: {said}")
+    assert build_main(["--corpus", str(root), "--out", str(out)]) == 0
+    assert capsys.readouterr().out.strip().endswith(f"; {said}")
+
+
+def test_each_watch_line_starts_with_the_time(make_corpus, tmp_path, capsys):
+    from faq_search.cli import _print_built, _print_failed
+    from faq_search.corpus import CorpusError, Problem
+
+    root, out = make_corpus(), tmp_path / "index"
+    result = build_index(root, out)
+    _print_built(result, quiet=False, stamp=True)
+    _print_failed(CorpusError([Problem("a.md", 2, "missing 'id'")]), str(out), stamp=True)
+    captured = capsys.readouterr()
+    lines = [*captured.out.splitlines(), *captured.err.splitlines()]
+    assert len(lines) == 3 and all(re.match(r"\d\d:\d\d:\d\d (built v|a\.md:2: missing|build failed: )", x) for x in lines), lines

@@ -7,7 +7,7 @@ import pytest
 from faq_search.analysis import load_synonyms, load_user_words
 from faq_search.build import build_index
 from faq_search.corpus import CorpusError, load_corpus
-from tests.conftest import TINY_ARTICLES, TINY_SYNONYMS, TINY_USER_WORDS
+from tests.conftest import TINY_ARTICLES, TINY_SYNONYMS, TINY_USER_WORDS, article_text
 from tests.test_corpus import problems_of
 
 
@@ -305,3 +305,115 @@ def test_a_copied_file_with_its_id_unchanged_is_one_duplicate_id_on_the_copy(mak
     root = make_corpus({**articles, original: pay, copy: pay})
     assert in_corpus(root, problems_of(root)) == [
         f"{copy}:2: duplicate id 'pw-pay' (the id of {original}:2): give this article an id of its own"]
+
+
+MANY = ("id: x", "question: 问题是什么？", "similar_questions:", *(f"  - 说法{n}" for n in "一二三四五六七八"),
+        "category: password")
+
+
+@pytest.mark.parametrize("first", ["- 说法一", " - 说法一"])
+def test_a_first_item_indented_less_than_the_items_below_is_one_problem_at_its_line(make_corpus, first):
+    # YAML joins every item into one: the slip is the first line, said once, the joined text cut short.
+    lines = list(MANY)
+    lines[3] = first
+    root = make_corpus({**TINY_ARTICLES, "password/bad.md": front(*lines)})
+    assert in_corpus(root, problems_of(root)) == [
+        "password/bad.md:5: the first item of 'similar_questions' is indented differently from the 7 items below it, "
+        "so YAML joins them all into one item ('说法一 - 说法二 - 说法三 - 说法四 - 说法五 - 说法六 - 说法七…'): line up their '-'"]
+
+
+def test_several_items_indented_too_deep_are_one_problem(make_corpus):
+    lines = list(MANY)
+    lines[5:8] = [f"    - 说法{n}" for n in "三四五"]  # lines 7-9 continue line 6's item
+    root = make_corpus({**TINY_ARTICLES, "password/bad.md": front(*lines)})
+    assert in_corpus(root, problems_of(root)) == [
+        "password/bad.md:7: this '- ' and the 2 below it (to line 9) are indented deeper than the item above, so "
+        "YAML joins them into one item of 'similar_questions' ('说法二 - 说法三 - 说法四 - 说法五'): put their '-' under "
+        "the one above"]
+
+
+def test_a_popular_id_indented_too_deep_is_reported_at_its_line_as_joined(make_corpus):
+    root = make_corpus()
+    (root / "popular.yml").write_text("# most asked\n- pw-login\n- wd-time\n  - nope-article\n", "utf-8")
+    assert [p.rsplit("/", 1)[1] for p in problems_of(root)] == [
+        "popular.yml:4: this '- ' is indented deeper than the item above, so YAML joins both into one item of the "
+        "list ('wd-time - nope-article'): put its '-' under the one above"]
+
+
+@pytest.mark.parametrize("written, read_as", [("010", "the number 8"), ("true", "the truth value True"),
+                                              ("2024-01-01", "the date 2024-01-01")])
+def test_an_id_read_as_no_text_leaves_the_links_named_after_its_file_alone(make_corpus, written, read_as):
+    # docs/corpus.md: an article whose id cannot be read takes the ids ending in its file's name.
+    pay = TINY_ARTICLES["password/forgot-pay.md"]
+    articles = {k: v for k, v in TINY_ARTICLES.items() if k != "password/forgot-pay.md"}
+    login = dict(TINY_ARTICLES["password/forgot-login.md"], related=["password-forgot-pay"])
+    root = make_corpus({**articles, "password/forgot-login.md": login,
+                        "password/forgot-pay.md": article_text(dict(pay, id=written))})
+    (root / "popular.yml").write_text("- password-forgot-pay\n", "utf-8")
+    assert in_corpus(root, problems_of(root)) == [
+        f"password/forgot-pay.md:2: 'id' is read as {read_as}, not as text: put it in quotes"]
+
+
+def build_problems(root, out, analyzer) -> list[str]:
+    with pytest.raises(CorpusError) as info:
+        build_index(root, out, analyzer=analyzer)
+    return [str(p).replace(f"{root}/", "") for p in info.value.problems]
+
+
+def test_an_id_renamed_or_gone_is_explained_by_the_published_index(make_corpus, tmp_path, tiny_analyzer):
+    # A rename fails the build (the links to the old id) before its rename warning: the problem says it.
+    root, out = make_corpus(), tmp_path / "index"
+    (root / "popular.yml").write_text("- pw-pay\n", "utf-8")
+    build_index(root, out, analyzer=tiny_analyzer)
+    pay = root / "articles" / "password" / "forgot-pay.md"
+    text = pay.read_text("utf-8")
+    pay.write_text(text.replace("id: pw-pay", "id: pw-payment"), "utf-8")
+    said = ("(articles/password/forgot-pay.md had it in the published index; it now says 'pw-payment': write that, "
+            "or keep the old id in its aliases)")
+    assert build_problems(root, out, tiny_analyzer) == [
+        f"articles/password/forgot-login.md:10: unknown related id 'pw-pay' {said}",
+        f"popular.yml:1: unknown article id 'pw-pay' {said}"]
+    # Moved to another folder and renamed: what it probably became; deleted: gone.
+    pay.unlink()
+    (root / "articles" / "withdraw" / "pay.md").write_text(text.replace("id: pw-pay", "id: wd-pay").replace(
+        "category: password", "category: withdraw"), "utf-8")
+    assert build_problems(root, out, tiny_analyzer)[0] == (
+        "articles/password/forgot-login.md:10: unknown related id 'pw-pay' (articles/password/forgot-pay.md had it in "
+        "the published index; its file is gone, and 'wd-pay' (articles/withdraw/pay.md) looks like it moved: write "
+        "that, or keep the old id in its aliases)")
+    (root / "articles" / "withdraw" / "pay.md").unlink()
+    assert build_problems(root, out, tiny_analyzer)[0] == (
+        "articles/password/forgot-login.md:10: unknown related id 'pw-pay' (articles/password/forgot-pay.md had it in "
+        "the published index; its file is gone)")
+
+
+def test_a_misspelt_id_category_or_key_says_what_was_meant(make_corpus):
+    login = dict(TINY_ARTICLES["password/forgot-login.md"], related=["pw-pya"], category="passwords")
+    root = make_corpus({**TINY_ARTICLES, "password/forgot-login.md": article_text(login).replace(
+        "similar_questions:", "similar_question:")})
+    (root / "popular.yml").write_text("- wd-tim\n", "utf-8")
+    assert in_corpus(root, problems_of(root)) == [
+        "password/forgot-login.md:4: unknown key 'similar_question' (did you mean 'similar_questions'?)",
+        "password/forgot-login.md:8: unknown category 'passwords' (not in categories.yml): did you mean 'password', "
+        "the folder the file is in?",
+        "password/forgot-login.md:10: unknown related id 'pw-pya' (did you mean 'pw-pay'?)",
+        f"{root}/popular.yml:1: unknown article id 'wd-tim' (did you mean 'wd-time'?)"]
+
+
+@pytest.mark.parametrize("where", ["root.md", "imported/x.md"])
+def test_an_article_outside_a_category_folder_without_a_category_is_told_to_name_one(make_corpus, where):
+    # Its folder (articles/, imported/) is no category the editor wrote: not "unknown category 'imported'".
+    root = make_corpus({**TINY_ARTICLES, where: front(*(line for line in BASE if not line.startswith("category")))})
+    folder = " (imported/ is not in categories.yml)" if where.startswith("imported") else ""
+    assert in_corpus(root, problems_of(root)) == [
+        f"{where}:2: no 'category': add 'category: <id>' or move the file into articles/<category>/{folder}"]
+    # Written, it is read wherever the file is; with no categories.yml, a folder directly under articles/ is one.
+    (root / "articles" / where).write_text(front(*BASE), "utf-8")
+    assert {a.category for a in load_corpus(root).articles} == {"password", "transfer", "withdraw"}
+    (root / "categories.yml").unlink()
+    (root / "articles" / where).write_text(front(*BASE[:-1]), "utf-8")
+    if where == "root.md":
+        assert in_corpus(root, problems_of(root)) == [
+            "root.md:2: no 'category': add 'category: <id>' or move the file into articles/<category>/"]
+    else:
+        assert "imported" in {a.category for a in load_corpus(root).articles}

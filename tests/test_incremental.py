@@ -516,6 +516,7 @@ def test_a_failed_full_build_stops_its_completions_process(tmp_path, tiny_analyz
     monkeypatch.setattr(build_module, "write_version", broken)
     corpus, out = tmp_path / "kb.jsonl", tmp_path / "index"
     write(corpus, [entry(i) for i in range(60)])
+    out.mkdir()  # there before: a failed first build would remove the directory it created, leftovers and all
     with pytest.raises(OSError, match="disk full"):
         build(corpus, out, tiny_analyzer)
     assert started[0] is not None and not started[0].is_alive()
