@@ -370,19 +370,32 @@ CONFIDENT, UNSURE = "可信", "不确定"
 NOT_CONFIDENT = "以下结果未必回答这个问题，仅供参考。"
 
 
-def cmd_search(args) -> int:
-    from .index import IndexError_
-    from .search import Searcher
+def _load_searcher(index: str, **kwargs):
+    """The index's published version, or when it is refused (corrupt, half-copied) or the pointer names
+    none, the newest sound one, as a server would serve (with a warning saying which, why and how to
+    roll back); None, the error said, when none loads. ``kwargs`` go to ``Searcher.load``."""
+    from .index import IndexError_, rollback_command
+    from .live import load_or_fall_back
 
+    try:
+        searcher, why = load_or_fall_back(index, **kwargs)
+    except (IndexError_, OSError, ValueError) as e:  # ValueError: the version's dict/ files unreadable
+        print(f"error: {e}", file=sys.stderr)
+        return None
+    if why:  # the agent still gets answers; the operator learns what to repair
+        print(f"warning: {why}; using {searcher.version}, the newest sound version: rebuild (build_index.py) or "
+              f"roll back to it with `{rollback_command(Path(index), searcher.version)}`", file=sys.stderr, flush=True)
+    return searcher
+
+
+def cmd_search(args) -> int:
     problem = None if args.query is None else _question_error(args.query, sys.getfilesystemencoding(), args.max_chars)
     if problem:  # said as such, not "no matching answer"
         print(f"error: {problem[1]}", file=sys.stderr)
         return 2
-    try:
-        # A person asks a question at a time: not worth loading Numba (≈ 0.5 s) for ≈ 0.3 ms a query.
-        searcher = Searcher.load(args.index, compiled=False)
-    except (IndexError_, ValueError) as e:  # ValueError: the version's dict/ files unreadable
-        print(f"error: {e}", file=sys.stderr)
+    # A person asks a question at a time: not worth loading Numba (≈ 0.5 s) for ≈ 0.3 ms a query.
+    searcher = _load_searcher(args.index, compiled=False)
+    if searcher is None:
         return 2
     if args.query is not None:
         return _answer(searcher, args.query, args)
@@ -409,6 +422,7 @@ def _answer_each_line(searcher, args) -> int:
         except ImportError:
             pass
     refused = 0  # piped: lines that were no question make the exit status 2, as an unknown id does for `article`
+    refused_version = read_current(args.index)  # when a sound older version answers instead: refused at the start
     while True:
         try:
             if at_input:
@@ -438,11 +452,13 @@ def _answer_each_line(searcher, args) -> int:
                 shown = query.encode(encoding, "surrogateescape").decode(encoding, "replace")  # bad bytes as U+FFFD
                 print(_json({"query": shown, "error": {"code": code, "message": message}}, indent=None), flush=True)
             continue
-        if read_current(args.index) not in (None, searcher.version):
+        published = read_current(args.index)
+        if published not in (None, searcher.version, refused_version):
             try:
                 searcher = Searcher.load(args.index, analyzer=searcher.analyzer, compiled=False)
             except (IndexError_, ValueError) as e:  # refused (corrupt, half-copied): keep answering from the loaded one
                 print(f"warning: still on {searcher.version}: {e}", file=sys.stderr)
+                refused_version = published  # said once, not before every question
         # Piped without --json: each answer says which question it answers, as the --json lines do.
         if _answer(searcher, query, args, json_lines=True, heading=not interactive) == 2:
             return 2
@@ -567,13 +583,8 @@ def cmd_article(args) -> int:
     0 when every id names one (a former id too, said to be renamed), 2 when one names none."""
     import difflib
 
-    from .index import IndexError_
-    from .search import Searcher
-
-    try:
-        searcher = Searcher.load(args.index, compiled=False)
-    except (IndexError_, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
+    searcher = _load_searcher(args.index, compiled=False)
+    if searcher is None:
         return 2
     st, width, missing, shown = _Style(_colour(args.color)), _width(), 0, 0
     for given in args.ids:
@@ -639,13 +650,8 @@ def _print_article(searcher, a, given: str, feedback: dict | None, st: _Style, w
 
 def cmd_tags(args) -> int:
     """Every tag with its articles, most used first (as /api/tags gives them)."""
-    from .index import IndexError_
-    from .search import Searcher
-
-    try:
-        searcher = Searcher.load(args.index, compiled=False)
-    except (IndexError_, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
+    searcher = _load_searcher(args.index, compiled=False)
+    if searcher is None:
         return 2
     if args.category and args.category not in searcher.categories:
         print(f"error: unknown category '{args.category}'; {_unknown_filter(searcher, 'unknown_category', args)}",
@@ -661,16 +667,16 @@ def cmd_tags(args) -> int:
 
 def cmd_eval(args) -> int:
     from .evaluate import evaluate, load_queries
-    from .index import IndexError_
-    from .search import Searcher
 
     if not Path(args.queries).is_file():
         print(f"error: no labelled queries at {args.queries} (--queries: JSON Lines of {{query, expected}})", file=sys.stderr)
         return 2
+    searcher = _load_searcher(args.index)
+    if searcher is None:
+        return 2
     try:
-        searcher = Searcher.load(args.index)
         queries = load_queries(args.queries, args.split)
-    except (IndexError_, OSError, ValueError) as e:
+    except (OSError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     # An id renamed or deleted since the query was labelled would count as a miss nobody can explain.
@@ -694,13 +700,9 @@ def cmd_eval(args) -> int:
 
 def cmd_confusions(args) -> int:
     from .confusions import find_confusions
-    from .index import IndexError_
-    from .search import Searcher
 
-    try:
-        searcher = Searcher.load(args.index)
-    except (IndexError_, OSError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
+    searcher = _load_searcher(args.index)
+    if searcher is None:
         return 2
     if args.article and searcher.get(args.article) is None:
         print(f"error: no article with id '{args.article}'", file=sys.stderr)

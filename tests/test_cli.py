@@ -741,3 +741,39 @@ def test_a_bad_setting_is_a_usage_error_naming_it_not_a_traceback(entry, prog, m
     assert stop.value.code == 2
     err = capsys.readouterr().err
     assert err.startswith(f"{prog}: error: ") and "FAQ_MAX_K='abc'" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("damage", ["a truncated array", "no pointer"])
+def test_a_damaged_index_answers_from_the_newest_sound_version_as_the_server_would(damage, make_corpus, tmp_path,
+                                                                                     capsys):
+    root, out, older = make_corpus(), tmp_path / "index", "v00000000T000000000000Z-sound000"
+    assert build_main(["--corpus", str(root), "--out", str(out), "-q"]) == 0
+    published = read_current(out)
+    shutil.copytree(out / "versions" / published, out / "versions" / older)
+    if damage == "no pointer":
+        (out / "CURRENT").unlink()
+    else:
+        with open(out / "versions" / published / "arrays" / "answers.char.data.npy", "r+b") as f:
+            f.truncate(100)
+    sound = published if damage == "no pointer" else older  # the newest sound one
+    for argv in (["search", "忘记登录密码", "--json"], ["article", "pw-login", "--json"], ["tags", "--json"]):
+        assert main([*argv, "--index", str(out)]) == 0, argv
+        captured = capsys.readouterr()
+        assert json.loads(captured.out)["index_version"] == sound
+        # One line: which version answers, why, and how to put things right.
+        [warning] = captured.err.splitlines()
+        why = "the pointer CURRENT is missing" if damage == "no pointer" else "checksum mismatch in arrays/answers.char"
+        assert warning.startswith("warning: ") and why in warning and f"using {sound}" in warning
+        assert "build_index.py" in warning and f"echo {sound} > " in warning
+    assert main(["search", "忘记登录密码", "--index", str(out), "-k", "1"]) == 0 and "pw-login" in capsys.readouterr().out
+    # No sound version left: the error as before.
+    for version in {older, sound}:
+        _flip_byte(out / "versions" / version / "meta.json")
+    assert main(["search", "忘记登录密码", "--index", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "warning" not in err
+
+
+def test_no_published_index_says_where_the_directory_comes_from(tmp_path, capsys):
+    assert main(["search", "转账", "--index", str(tmp_path / "none")]) == 2
+    assert "--index or FAQ_INDEX_DIR" in capsys.readouterr().err
