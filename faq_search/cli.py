@@ -563,9 +563,18 @@ def _colour(choice: str) -> bool:
 
 
 def _width() -> int:
-    """Terminal cells to wrap answers at: the terminal's, within 40-100; 80 when not on one."""
-    tty = sys.stdout.isatty()
-    return max(40, min(100, os.get_terminal_size(sys.stdout.fileno()).columns if tty else 80))
+    """Terminal cells to wrap answers at, within 40-100: COLUMNS when set, else the terminal's, as
+    shutil.get_terminal_size has it; 80 when not on a terminal or one that reports 0 columns."""
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        columns = 0
+    if columns <= 0 and sys.stdout.isatty():  # sys.stdout, not shutil's sys.__stdout__: the one printed to
+        try:
+            columns = os.get_terminal_size(sys.stdout.fileno()).columns
+        except OSError:
+            columns = 0
+    return max(40, min(100, columns if columns > 0 else 80))
 
 
 def _print_related(searcher, article_id: str, st: _Style, width: int) -> None:

@@ -777,3 +777,29 @@ def test_a_damaged_index_answers_from_the_newest_sound_version_as_the_server_wou
 def test_no_published_index_says_where_the_directory_comes_from(tmp_path, capsys):
     assert main(["search", "转账", "--index", str(tmp_path / "none")]) == 2
     assert "--index or FAQ_INDEX_DIR" in capsys.readouterr().err
+
+
+def test_the_width_honours_columns_and_a_terminal_of_no_size_gets_80(monkeypatch):
+    import os
+
+    from faq_search.cli import _width
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+        def fileno(self):
+            return 1
+
+    monkeypatch.setattr(sys, "stdout", Terminal())
+    monkeypatch.setattr(os, "get_terminal_size", lambda fd=1: os.terminal_size((120, 40)))
+    monkeypatch.delenv("COLUMNS", raising=False)
+    assert _width() == 100  # the terminal's, within 40-100
+    monkeypatch.setenv("COLUMNS", "60")
+    assert _width() == 60  # as shutil.get_terminal_size: COLUMNS first
+    monkeypatch.setattr(os, "get_terminal_size", lambda fd=1: os.terminal_size((0, 0)))  # a 0×0 pty
+    assert _width() == 60
+    monkeypatch.delenv("COLUMNS")
+    assert _width() == 80
+    monkeypatch.setenv("COLUMNS", "abc")
+    assert _width() == 80
