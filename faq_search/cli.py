@@ -507,6 +507,9 @@ def _answer(searcher, query: str, args, json_lines: bool = False, heading: bool 
         print(f"{st('问题：', 'cyan')}{query}")
     if not hits:
         print(st("没有找到匹配的答案 (no matching answer)", "yellow"), flush=True)
+        elsewhere = _outside_filters(searcher, query, args)
+        if elsewhere:
+            print(elsewhere, flush=True)
         if heading:  # apart from the next question's block, as a block of hits is
             print(flush=True)
         return 0
@@ -528,6 +531,22 @@ def _answer(searcher, query: str, args, json_lines: bool = False, heading: bool 
             _print_related(searcher, h.id, st, width)
         print(flush=rank == len(hits))
     return 0
+
+
+def _outside_filters(searcher, query: str, args) -> str | None:
+    """When --category or --tag is why nothing was found: one line saying so and how many answers the
+    search has without them (nothing found either way: None, the filter is not the reason)."""
+    if not (args.category or args.tag):
+        return None
+    found = len(searcher.search(query, k=args.k))
+    if not found:
+        return None
+    inside = " and ".join(filter(None, [
+        args.category and searcher.categories[searcher.category_named(args.category)],
+        args.tag and "#" + searcher.tag_named(args.tag)]))
+    options = " and ".join(o for o, v in (("--category", args.category), ("--tag", args.tag)) if v)
+    return (f"nothing in {inside}; {found} answer{'s' if found > 1 else ''} without "
+            f"{'them' if args.category and args.tag else 'it'}: drop {options}")
 
 
 def _like(typed: str, names: list[str], n: int = 10) -> list[str]:
@@ -662,11 +681,14 @@ def cmd_tags(args) -> int:
     searcher = _load_searcher(args.index, compiled=False)
     if searcher is None:
         return 2
-    if args.category and args.category not in searcher.categories:
-        print(f"error: unknown category '{args.category}'; {_unknown_filter(searcher, 'unknown_category', args)}",
-              file=sys.stderr)
+    from .search import QueryError
+
+    try:
+        category = searcher.category_named(args.category) if args.category else None
+    except QueryError as e:
+        print(f"error: {e}; {_unknown_filter(searcher, e.code, args)}", file=sys.stderr)
         return 2
-    counts = searcher.tag_counts(args.category)
+    counts = searcher.tag_counts(category)
     if args.json:
         print(_json({"tags": [{"name": t, "count": n} for t, n in counts.items()], "index_version": searcher.version}))
     else:
@@ -848,6 +870,16 @@ def _json(obj, indent: int | None = 2) -> str:
     return json.dumps(obj, ensure_ascii=not _utf8(sys.stdout), indent=indent)
 
 
+class _Once(argparse.Action):
+    """An option given at most once: a second --tag or --category would silently replace the first,
+    where the caller may expect both to apply (the API, too, takes one of each)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if getattr(namespace, self.dest) is not None:
+            parser.error(f"{option_string} given twice ({getattr(namespace, self.dest)}, {values}): give one")
+        setattr(namespace, self.dest, values)
+
+
 def _k_type(limit: int):
     """-k as the API takes `k`: a whole number from 1 to FAQ_MAX_K; the API refuses more (400 invalid_k)."""
 
@@ -898,8 +930,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--index", default=env.FAQ_INDEX_DIR, help=index_help)
     p.add_argument("-k", "--k", type=_k_type(env.FAQ_MAX_K), default=min(5, env.FAQ_MAX_K),
                    help=f"answers to show, 1 to {env.FAQ_MAX_K} (FAQ_MAX_K) (default: %(default)s)")
-    p.add_argument("--category", default=None, help="only articles of this category id (default: all)")
-    p.add_argument("--tag", default=None, help="only articles with this tag (default: any)")
+    p.add_argument("--category", action=_Once, default=None, help="only articles of this category, by id or name "
+                   "(default: all)")
+    p.add_argument("--tag", action=_Once, default=None, help="only articles with this tag, or a synonym of it "
+                   "(default: any)")
     p.add_argument("--full", action="store_true", help="print every answer, not only the first")
     p.add_argument("--json", action="store_true", help="machine-readable output (one JSON line per question read "
                    "from standard input)")
@@ -921,7 +955,8 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("tags", help="every tag --tag takes, with its number of articles, most used first")
     p.add_argument("--index", default=env.FAQ_INDEX_DIR, help=index_help)
-    p.add_argument("--category", default=None, help="only the tags of this category id's articles (default: all)")
+    p.add_argument("--category", action=_Once, default=None, help="only the tags of this category's articles, by id "
+                   "or name (default: all)")
     p.add_argument("--json", action="store_true", help="the body of GET /api/tags")
     p.set_defaults(func=cmd_tags)
 

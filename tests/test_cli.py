@@ -365,8 +365,8 @@ def test_search_by_tag_and_unknown_tag(tiny_index, capsys):
     assert capsys.readouterr().err == "error: unknown tag '提'; did you mean 提现? (3 more: `faq-search tags` lists them all)\n"
     assert main(["search", "忘记密码", "--index", str(tiny_index), "--tag", "忘记支付密码"]) == 2
     assert "did you mean 密码, 支付? (2 more: " in capsys.readouterr().err
-    assert main(["search", "忘记密码", "--index", str(tiny_index), "--category", "密码"]) == 2  # a name, not the id
-    assert capsys.readouterr().err == ("error: unknown category '密码'; did you mean password (密码)? the categories: "
+    assert main(["search", "忘记密码", "--index", str(tiny_index), "--category", "密"]) == 2
+    assert capsys.readouterr().err == ("error: unknown category '密'; did you mean password (密码)? the categories: "
                                        "password (密码), transfer (转账), withdraw (提现)\n")
 
 
@@ -803,3 +803,34 @@ def test_the_width_honours_columns_and_a_terminal_of_no_size_gets_80(monkeypatch
     assert _width() == 80
     monkeypatch.setenv("COLUMNS", "abc")
     assert _width() == 80
+
+
+def test_a_filter_is_read_as_search_reads_text_and_a_category_also_by_its_name(shared_tiny_index, capsys):
+    index = ["--index", str(shared_tiny_index)]
+    # 转帐 a synonym of the tag 转账, 轉賬 its traditional form; the category by id or name, any case, spaced.
+    for given in (["--tag", "转帐"], ["--tag", "轉賬"], ["--tag", " 转账"], ["--category", "转账"], ["--category", "轉賬"],
+                  ["--category", "TRANSFER"], ["--category", " transfer"]):
+        assert main(["search", "钱转错人了", "-k", "1", "--json", *index, *given]) == 0, given
+        assert [r["id"] for r in json.loads(capsys.readouterr().out)["results"]] == ["tr-wrong"], given
+    assert main(["tags", "--category", "转账", "--json", *index]) == 0
+    assert [t["name"] for t in json.loads(capsys.readouterr().out)["tags"]] == ["转账"]
+    assert main(["search", "钱转错人了", "--tag", "转错", *index]) == 2  # unknown: the helpful error as before
+    assert capsys.readouterr().err.startswith("error: unknown tag '转错'; ")
+
+
+@pytest.mark.parametrize("option", ["--tag", "--category"])
+def test_a_filter_given_twice_is_a_usage_error(option, shared_tiny_index, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["search", "转账", "--index", str(shared_tiny_index), option, "转账", option, "密码"])
+    assert exit_.value.code == 2 and f"{option} given twice (转账, 密码)" in capsys.readouterr().err
+
+
+def test_nothing_found_within_a_filter_says_what_is_found_without_it(shared_tiny_index, capsys):
+    index = ["--index", str(shared_tiny_index), "--color", "never"]
+    assert main(["search", "忘记登录密码", "--category", "withdraw", *index]) == 0
+    out = capsys.readouterr().out
+    assert "没有找到匹配的答案" in out and re.search(r"\nnothing in 提现; \d+ answers? without it: drop --category\n", out)
+    assert main(["search", "忘记登录密码", "--category", "withdraw", "--tag", "提现", *index]) == 0
+    assert "nothing in 提现 and #提现; " in capsys.readouterr().out
+    assert main(["search", "完全无关的东西啊", "--category", "withdraw", *index]) == 0  # nor without: nothing to add
+    assert "nothing in" not in capsys.readouterr().out
