@@ -366,6 +366,12 @@ def _question_error(query: str, encoding: str, limit: int) -> tuple[str, str] | 
     return None
 
 
+def _question_error_body(query: str, encoding: str, code: str, message: str) -> dict:
+    """{"query", "error": {"code", "message"}} for a question that cannot be searched (bad bytes as U+FFFD)."""
+    shown = query.encode(encoding, "surrogateescape").decode(encoding, "replace")
+    return {"query": shown, "error": {"code": code, "message": message}}
+
+
 CONFIDENT, UNSURE = "可信", "不确定"
 NOT_CONFIDENT = "以下结果未必回答这个问题，仅供参考。"
 
@@ -392,6 +398,8 @@ def cmd_search(args) -> int:
     problem = None if args.query is None else _question_error(args.query, sys.getfilesystemencoding(), args.max_chars)
     if problem:  # said as such, not "no matching answer"
         print(f"error: {problem[1]}", file=sys.stderr)
+        if args.json:  # what a batch line gets in its place: a script reads an answer or an error on stdout
+            print(_json(_question_error_body(args.query, sys.getfilesystemencoding(), *problem)))
         return 2
     # A person asks a question at a time: not worth loading Numba (≈ 0.5 s) for ≈ 0.3 ms a query.
     searcher = _load_searcher(args.index, compiled=False)
@@ -433,7 +441,13 @@ def _answer_each_line(searcher, args) -> int:
                 line = sys.stdin.readline()
                 if interactive and not line:
                     raise EOFError
-        except (EOFError, KeyboardInterrupt):
+        except KeyboardInterrupt:
+            if not interactive:  # piped: stop, as an interrupted command does
+                raise
+            # At the prompt, as in a shell: Ctrl-C drops the line typed, Ctrl-D ends the session.
+            print(file=prompt_to or sys.stderr, flush=True)
+            continue
+        except EOFError:
             if prompt_to:  # the line Ctrl-D left open, where the prompt is
                 print(file=prompt_to)
             return 0
@@ -449,8 +463,7 @@ def _answer_each_line(searcher, args) -> int:
             print(f"error: {message}", file=sys.stderr, flush=True)
             refused += 1
             if args.json:  # a line in its place, in the API's error shape: a script pairs lines read and written
-                shown = query.encode(encoding, "surrogateescape").decode(encoding, "replace")  # bad bytes as U+FFFD
-                print(_json({"query": shown, "error": {"code": code, "message": message}}, indent=None), flush=True)
+                print(_json(_question_error_body(query, encoding, code, message), indent=None), flush=True)
             continue
         published = read_current(args.index)
         if published not in (None, searcher.version, refused_version):
@@ -619,8 +632,11 @@ def cmd_article(args) -> int:
         current = searcher.resolve(given)
         if current is None:
             close = difflib.get_close_matches(given, [a.id for a in searcher.articles], n=1)
-            print(f"error: no article with id '{given}'" + (f" (did you mean '{close[0]}'?)" if close else ""),
-                  file=sys.stderr, flush=True)
+            message = f"no article with id '{given}'" + (f" (did you mean '{close[0]}'?)" if close else "")
+            print(f"error: {message}", file=sys.stderr, flush=True)
+            if args.json:  # a line in its place, as the API's 404 says it: ids given and lines written pair up
+                error = {"id": given, "error": {"code": "article_not_found", "message": message}}
+                print(_json(error, indent=2 if len(args.ids) == 1 else None), flush=True)
             missing += 1
             continue
         a = searcher.get(current)
@@ -1006,6 +1022,9 @@ def main(argv: list[str] | None = None) -> int:
         # Output piped into `head` or a pager that quit: not an error worth a traceback.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except KeyboardInterrupt:  # Ctrl-C while loading or answering: stopped, as a shell says it (128 + SIGINT)
+        print(file=sys.stderr)
+        return 130
 
 
 def build_main(argv: list[str] | None = None) -> int:

@@ -150,7 +150,9 @@ def test_article_command_names_an_unknown_id_and_shows_the_others(tiny_index, tm
     assert main(["article", "nothing-like-it", "wd-time", *args, "--json"]) == 2
     captured = capsys.readouterr()
     assert captured.err == "error: no article with id 'nothing-like-it'\n"
-    assert [(b["id"], b["feedback"]) for b in map(json.loads, captured.out.splitlines())] == [("wd-time", None)]
+    bodies = list(map(json.loads, captured.out.splitlines()))  # an error line for the unknown id, in its place
+    assert [(b["id"], b.get("feedback"), "error" in b) for b in bodies] == [("nothing-like-it", None, True),
+                                                                          ("wd-time", None, False)]
 
 
 def test_update_times_are_local_with_their_zone(make_corpus, tmp_path, tiny_analyzer, capsys, monkeypatch):
@@ -215,7 +217,9 @@ def test_an_empty_question_is_said_to_be_empty(tiny_index, capsys, monkeypatch):
             assert main(["search", query, "--index", str(tiny_index), *extra]) == 2, query
             captured = capsys.readouterr()
             assert captured.err == "error: the question is empty (only spaces or punctuation): ask in words\n"
-            assert captured.out == ""
+            # With --json the error a piped line gets, on stdout too.
+            assert (json.loads(captured.out)["error"]["code"] if extra else captured.out) == (
+                "missing_query" if extra else "")
     # One a line: said, and the next question is answered.
     monkeypatch.setattr("sys.stdin", io.StringIO("？？\n忘记登录密码\n"))
     assert main(["search", "--index", str(tiny_index), "--json", "-k", "1"]) == 2
@@ -251,7 +255,8 @@ def test_a_question_of_bytes_that_are_not_utf8_is_said_so(tiny_index, capsys, mo
     for query in ("\udcff\udcfe", "忘记\udcff密码"):
         assert main(["search", query, "--index", str(tiny_index), "--json"]) == 2, query
         captured = capsys.readouterr()
-        assert captured.err.startswith("error: the question is not UTF-8 text (bytes \\xff") and captured.out == ""
+        assert captured.err.startswith("error: the question is not UTF-8 text (bytes \\xff")
+        assert json.loads(captured.out)["error"]["code"] == "invalid_encoding"
     # Standard input with the strict decoding a UTF-8 locale gives it: said, and the next line answered.
     # With --json a line in its place, in the API's error shape, so that input and output lines pair up;
     # exit status 2 at the end, as `article` gives when one id of several names nothing.
@@ -834,3 +839,69 @@ def test_nothing_found_within_a_filter_says_what_is_found_without_it(shared_tiny
     assert "nothing in 提现 and #提现; " in capsys.readouterr().out
     assert main(["search", "完全无关的东西啊", "--category", "withdraw", *index]) == 0  # nor without: nothing to add
     assert "nothing in" not in capsys.readouterr().out
+
+
+def test_with_json_an_unknown_id_or_a_question_that_is_none_gets_an_error_line_in_its_place(shared_tiny_index,
+                                                                                               capsys):
+    assert main(["article", "pw-login", "nope", "pw-pay", "--json", "--index", str(shared_tiny_index)]) == 2
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line.get("id") for line in lines] == ["pw-login", "nope", "pw-pay"]  # ids given and lines pair up
+    assert lines[1]["error"]["code"] == "article_not_found" and "nope" in lines[1]["error"]["message"]
+    assert main(["search", "？？", "--json", "--index", str(shared_tiny_index)]) == 2
+    captured = capsys.readouterr()
+    body = json.loads(captured.out)  # what a piped batch gets for that line
+    assert body == {"query": "？？", "error": {"code": "missing_query", "message": body["error"]["message"]}}
+    assert captured.err == f"error: {body['error']['message']}\n"
+
+
+def test_ctrl_c_at_the_prompt_drops_the_line_and_ctrl_d_ends_the_session(shared_tiny_index):
+    import os
+    import pty
+    import select
+    import signal
+    import time
+
+    seen = b""
+
+    def prompts(n: int, seconds: float = 120) -> str:
+        """All written so far, once the prompt was written ``n`` times."""
+        nonlocal seen
+        end = time.monotonic() + seconds
+        while seen.count("问题> ".encode()) < n and time.monotonic() < end:
+            if select.select([leader], [], [], 0.5)[0]:
+                try:
+                    seen += os.read(leader, 65536)
+                except OSError:  # the process ended: nothing more to come
+                    break
+            elif proc.poll() is not None:
+                break
+        return seen.decode("utf-8", "replace")
+
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "faq_search.cli", "search", "-k", "1", "--color", "never", "--index",
+                             str(shared_tiny_index)], stdin=follower, stdout=follower, stderr=follower, cwd=ROOT)
+    os.close(follower)
+    try:
+        prompts(1)
+        os.write(leader, "半截问".encode())
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)  # what Ctrl-C sends
+        prompts(2)  # a fresh prompt: the session goes on
+        assert proc.poll() is None
+        os.write(leader, "转错人\n".encode())
+        assert "tr-wrong" in prompts(3)
+        os.write(leader, b"\x04")  # Ctrl-D: the end
+        assert proc.wait(timeout=60) == 0
+    finally:
+        proc.kill()
+        os.close(leader)
+
+
+def test_ctrl_c_while_reading_a_piped_batch_stops_with_130(shared_tiny_index, monkeypatch, capsys):
+    class Interrupted(io.StringIO):
+        def readline(self, *args):
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr("sys.stdin", Interrupted())
+    assert main(["search", "--index", str(shared_tiny_index), "--json"]) == 130  # 128 + SIGINT, as a shell says it
+    assert capsys.readouterr().out == ""
