@@ -29,7 +29,7 @@ from .corpus import Article
 from .index import ANSWER_HEAD_CHARS, FIELDS, IndexData, IndexError_, analyzer_for, answer_head, check_in_background, load_index, read_current
 from .lsa import LsaModel
 from .paraphrase import ParaphraseModel, query_vector
-from .pinyin import PinyinReader, may_hold_pinyin
+from .pinyin import PinyinReader, may_hold_pinyin, may_hold_typo
 from .postings import FrequentPostings
 from .rerank import Reranker, candidate_features, confidence_features, load_default_confidence
 
@@ -670,6 +670,8 @@ class Searcher:
         for token in self.analyzer.tokens(text):
             if token.end - token.start > 1 and (token.text in vocab or is_word(text[token.start:token.end])):
                 fixed[token.start:token.end] = [True] * (token.end - token.start)
+        if not may_hold_typo(text, fixed, is_word):  # the usual unanswerable question: its words are all words
+            return None
         respelled = self._pinyin().respell_homophones(text, fixed, is_word, self.analyzer.stopwords)
         return respelled if respelled != text else None
 
@@ -1203,7 +1205,7 @@ class Searcher:
         query = asked_clause(query)
         # At least the shortlist below, whatever k: with k=1, 提线 lost its respelled, confident answer.
         hits = self._search(query, max(k, RESPELLED_WITHIN), category, min_score, tag)
-        if hits and hits[0].confident:
+        if not hits or hits[0].confident:  # none: a respelled answer must be among them (below), so none can be
             return hits[:k]
         # Only as a second chance: a rare word typed right is never "corrected" away from its answer.
         respelled = self.respelled_typos(query)
