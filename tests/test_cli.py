@@ -237,7 +237,10 @@ def test_a_question_longer_than_the_apis_limit_is_refused_as_the_api_refuses_it(
         assert main(["search", long, "--index", str(tiny_index), *extra]) == 2
         captured = capsys.readouterr()
         assert captured.err == ("error: the question is longer than 200 characters (201; FAQ_MAX_QUERY_CHARS, as for "
-                                "the API): shorten it\n") and captured.out == ""
+                                "the API): shorten it\n")
+        # With --json the error a piped line gets, on stdout too.
+        assert (json.loads(captured.out)["error"]["code"] if extra else captured.out) == (
+            "query_too_long" if extra else "")
     assert main(["search", f"  {long[:200]} ", "--index", str(tiny_index), "--json"]) == 0  # spaces not counted
     assert json.loads(capsys.readouterr().out)["results"]
     # One a line: said in its place, and the next question is answered.
