@@ -456,23 +456,44 @@ def _question_error(query: str, encoding: str, limit: int) -> tuple[str, str] | 
     return None
 
 
+def _question_error_body(query: str, encoding: str, code: str, message: str) -> dict:
+    """{"query", "error": {"code", "message"}} for a question that cannot be searched (bad bytes as U+FFFD)."""
+    shown = query.encode(encoding, "surrogateescape").decode(encoding, "replace")
+    return {"query": shown, "error": {"code": code, "message": message}}
+
+
 CONFIDENT, UNSURE = "可信", "不确定"
 NOT_CONFIDENT = "以下结果未必回答这个问题，仅供参考。"
 
 
-def cmd_search(args) -> int:
-    from .index import IndexError_
-    from .search import Searcher
+def _load_searcher(index: str, **kwargs):
+    """The index's published version, or when it is refused (corrupt, half-copied) or the pointer names
+    none, the newest sound one, as a server would serve (with a warning saying which, why and how to
+    roll back); None, the error said, when none loads. ``kwargs`` go to ``Searcher.load``."""
+    from .index import IndexError_, rollback_command
+    from .live import load_or_fall_back
 
+    try:
+        searcher, why = load_or_fall_back(index, **kwargs)
+    except (IndexError_, OSError, ValueError) as e:  # ValueError: the version's dict/ files unreadable
+        print(f"error: {e}", file=sys.stderr)
+        return None
+    if why:  # the agent still gets answers; the operator learns what to repair
+        print(f"warning: {why}; using {searcher.version}, the newest sound version: rebuild (build_index.py) or "
+              f"roll back to it with `{rollback_command(Path(index), searcher.version)}`", file=sys.stderr, flush=True)
+    return searcher
+
+
+def cmd_search(args) -> int:
     problem = None if args.query is None else _question_error(args.query, sys.getfilesystemencoding(), args.max_chars)
     if problem:  # said as such, not "no matching answer"
         print(f"error: {problem[1]}", file=sys.stderr)
+        if args.json:  # what a batch line gets in its place: a script reads an answer or an error on stdout
+            print(_json(_question_error_body(args.query, sys.getfilesystemencoding(), *problem)))
         return 2
-    try:
-        # A person asks a question at a time: not worth loading Numba (≈ 0.5 s) for ≈ 0.3 ms a query.
-        searcher = Searcher.load(args.index, compiled=False)
-    except (IndexError_, ValueError) as e:  # ValueError: the version's dict/ files unreadable
-        print(f"error: {e}", file=sys.stderr)
+    # A person asks a question at a time: not worth loading Numba (≈ 0.5 s) for ≈ 0.3 ms a query.
+    searcher = _load_searcher(args.index, compiled=False)
+    if searcher is None:
         return 2
     if args.query is not None:
         return _answer(searcher, args.query, args)
@@ -499,6 +520,7 @@ def _answer_each_line(searcher, args) -> int:
         except ImportError:
             pass
     refused = 0  # piped: lines that were no question make the exit status 2, as an unknown id does for `article`
+    refused_version = read_current(args.index)  # when a sound older version answers instead: refused at the start
     while True:
         try:
             if at_input:
@@ -509,7 +531,13 @@ def _answer_each_line(searcher, args) -> int:
                 line = sys.stdin.readline()
                 if interactive and not line:
                     raise EOFError
-        except (EOFError, KeyboardInterrupt):
+        except KeyboardInterrupt:
+            if not interactive:  # piped: stop, as an interrupted command does
+                raise
+            # At the prompt, as in a shell: Ctrl-C drops the line typed, Ctrl-D ends the session.
+            print(file=prompt_to or sys.stderr, flush=True)
+            continue
+        except EOFError:
             if prompt_to:  # the line Ctrl-D left open, where the prompt is
                 print(file=prompt_to)
             return 0
@@ -525,14 +553,15 @@ def _answer_each_line(searcher, args) -> int:
             print(f"error: {message}", file=sys.stderr, flush=True)
             refused += 1
             if args.json:  # a line in its place, in the API's error shape: a script pairs lines read and written
-                shown = query.encode(encoding, "surrogateescape").decode(encoding, "replace")  # bad bytes as U+FFFD
-                print(_json({"query": shown, "error": {"code": code, "message": message}}, indent=None), flush=True)
+                print(_json(_question_error_body(query, encoding, code, message), indent=None), flush=True)
             continue
-        if read_current(args.index) not in (None, searcher.version):
+        published = read_current(args.index)
+        if published not in (None, searcher.version, refused_version):
             try:
                 searcher = Searcher.load(args.index, analyzer=searcher.analyzer, compiled=False)
             except (IndexError_, ValueError) as e:  # refused (corrupt, half-copied): keep answering from the loaded one
                 print(f"warning: still on {searcher.version}: {e}", file=sys.stderr)
+                refused_version = published  # said once, not before every question
         # Piped without --json: each answer says which question it answers, as the --json lines do.
         if _answer(searcher, query, args, json_lines=True, heading=not interactive) == 2:
             return 2
@@ -581,6 +610,9 @@ def _answer(searcher, query: str, args, json_lines: bool = False, heading: bool 
         print(f"{st('问题：', 'cyan')}{query}")
     if not hits:
         print(st("没有找到匹配的答案 (no matching answer)", "yellow"), flush=True)
+        elsewhere = _outside_filters(searcher, query, args)
+        if elsewhere:
+            print(elsewhere, flush=True)
         if heading:  # apart from the next question's block, as a block of hits is
             print(flush=True)
         return 0
@@ -602,6 +634,22 @@ def _answer(searcher, query: str, args, json_lines: bool = False, heading: bool 
             _print_related(searcher, h.id, st, width)
         print(flush=rank == len(hits))
     return 0
+
+
+def _outside_filters(searcher, query: str, args) -> str | None:
+    """When --category or --tag is why nothing was found: one line saying so and how many answers the
+    search has without them (nothing found either way: None, the filter is not the reason)."""
+    if not (args.category or args.tag):
+        return None
+    found = len(searcher.search(query, k=args.k))
+    if not found:
+        return None
+    inside = " and ".join(filter(None, [
+        args.category and searcher.categories[searcher.category_named(args.category)],
+        args.tag and "#" + searcher.tag_named(args.tag)]))
+    options = " and ".join(o for o, v in (("--category", args.category), ("--tag", args.tag)) if v)
+    return (f"nothing in {inside}; {found} answer{'s' if found > 1 else ''} without "
+            f"{'them' if args.category and args.tag else 'it'}: drop {options}")
 
 
 def _like(typed: str, names: list[str], n: int = 10) -> list[str]:
@@ -637,9 +685,18 @@ def _colour(choice: str) -> bool:
 
 
 def _width() -> int:
-    """Terminal cells to wrap answers at: the terminal's, within 40-100; 80 when not on one."""
-    tty = sys.stdout.isatty()
-    return max(40, min(100, os.get_terminal_size(sys.stdout.fileno()).columns if tty else 80))
+    """Terminal cells to wrap answers at, within 40-100: COLUMNS when set, else the terminal's, as
+    shutil.get_terminal_size has it; 80 when not on a terminal or one that reports 0 columns."""
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        columns = 0
+    if columns <= 0 and sys.stdout.isatty():  # sys.stdout, not shutil's sys.__stdout__: the one printed to
+        try:
+            columns = os.get_terminal_size(sys.stdout.fileno()).columns
+        except OSError:
+            columns = 0
+    return max(40, min(100, columns if columns > 0 else 80))
 
 
 def _print_related(searcher, article_id: str, st: _Style, width: int) -> None:
@@ -657,21 +714,19 @@ def cmd_article(args) -> int:
     0 when every id names one (a former id too, said to be renamed), 2 when one names none."""
     import difflib
 
-    from .index import IndexError_
-    from .search import Searcher
-
-    try:
-        searcher = Searcher.load(args.index, compiled=False)
-    except (IndexError_, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
+    searcher = _load_searcher(args.index, compiled=False)
+    if searcher is None:
         return 2
     st, width, missing, shown = _Style(_colour(args.color)), _width(), 0, 0
     for given in args.ids:
         current = searcher.resolve(given)
         if current is None:
             close = difflib.get_close_matches(given, [a.id for a in searcher.articles], n=1)
-            print(f"error: no article with id '{given}'" + (f" (did you mean '{close[0]}'?)" if close else ""),
-                  file=sys.stderr, flush=True)
+            message = f"no article with id '{given}'" + (f" (did you mean '{close[0]}'?)" if close else "")
+            print(f"error: {message}", file=sys.stderr, flush=True)
+            if args.json:  # a line in its place, as the API's 404 says it: ids given and lines written pair up
+                error = {"id": given, "error": {"code": "article_not_found", "message": message}}
+                print(_json(error, indent=2 if len(args.ids) == 1 else None), flush=True)
             missing += 1
             continue
         a = searcher.get(current)
@@ -729,19 +784,17 @@ def _print_article(searcher, a, given: str, feedback: dict | None, st: _Style, w
 
 def cmd_tags(args) -> int:
     """Every tag with its articles, most used first (as /api/tags gives them)."""
-    from .index import IndexError_
-    from .search import Searcher
+    searcher = _load_searcher(args.index, compiled=False)
+    if searcher is None:
+        return 2
+    from .search import QueryError
 
     try:
-        searcher = Searcher.load(args.index, compiled=False)
-    except (IndexError_, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        category = searcher.category_named(args.category) if args.category else None
+    except QueryError as e:
+        print(f"error: {e}; {_unknown_filter(searcher, e.code, args)}", file=sys.stderr)
         return 2
-    if args.category and args.category not in searcher.categories:
-        print(f"error: unknown category '{args.category}'; {_unknown_filter(searcher, 'unknown_category', args)}",
-              file=sys.stderr)
-        return 2
-    counts = searcher.tag_counts(args.category)
+    counts = searcher.tag_counts(category)
     if args.json:
         print(_json({"tags": [{"name": t, "count": n} for t, n in counts.items()], "index_version": searcher.version}))
     else:
@@ -751,16 +804,16 @@ def cmd_tags(args) -> int:
 
 def cmd_eval(args) -> int:
     from .evaluate import evaluate, load_queries
-    from .index import IndexError_
-    from .search import Searcher
 
     if not Path(args.queries).is_file():
         print(f"error: no labelled queries at {args.queries} (--queries: JSON Lines of {{query, expected}})", file=sys.stderr)
         return 2
+    searcher = _load_searcher(args.index)
+    if searcher is None:
+        return 2
     try:
-        searcher = Searcher.load(args.index)
         queries = load_queries(args.queries, args.split)
-    except (IndexError_, OSError, ValueError) as e:
+    except (OSError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     # An id renamed or deleted since the query was labelled would count as a miss nobody can explain.
@@ -784,13 +837,9 @@ def cmd_eval(args) -> int:
 
 def cmd_confusions(args) -> int:
     from .confusions import find_confusions
-    from .index import IndexError_
-    from .search import Searcher
 
-    try:
-        searcher = Searcher.load(args.index)
-    except (IndexError_, OSError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
+    searcher = _load_searcher(args.index)
+    if searcher is None:
         return 2
     if args.article and searcher.get(args.article) is None:
         print(f"error: no article with id '{args.article}'", file=sys.stderr)
@@ -927,6 +976,16 @@ def _json(obj, indent: int | None = 2) -> str:
     return json.dumps(obj, ensure_ascii=not _utf8(sys.stdout), indent=indent)
 
 
+class _Once(argparse.Action):
+    """An option given at most once: a second --tag or --category would silently replace the first,
+    where the caller may expect both to apply (the API, too, takes one of each)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if getattr(namespace, self.dest) is not None:
+            parser.error(f"{option_string} given twice ({getattr(namespace, self.dest)}, {values}): give one")
+        setattr(namespace, self.dest, values)
+
+
 def _k_type(limit: int):
     """-k as the API takes `k`: a whole number from 1 to FAQ_MAX_K; the API refuses more (400 invalid_k)."""
 
@@ -978,8 +1037,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--index", default=env.FAQ_INDEX_DIR, help=index_help)
     p.add_argument("-k", "--k", type=_k_type(env.FAQ_MAX_K), default=min(5, env.FAQ_MAX_K),
                    help=f"answers to show, 1 to {env.FAQ_MAX_K} (FAQ_MAX_K) (default: %(default)s)")
-    p.add_argument("--category", default=None, help="only articles of this category id (default: all)")
-    p.add_argument("--tag", default=None, help="only articles with this tag (default: any)")
+    p.add_argument("--category", action=_Once, default=None, help="only articles of this category, by id or name "
+                   "(default: all)")
+    p.add_argument("--tag", action=_Once, default=None, help="only articles with this tag, or a synonym of it "
+                   "(default: any)")
     p.add_argument("--full", action="store_true", help="print every answer, not only the first")
     p.add_argument("--json", action="store_true", help="machine-readable output (one JSON line per question read "
                    "from standard input)")
@@ -1001,7 +1062,8 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("tags", help="every tag --tag takes, with its number of articles, most used first")
     p.add_argument("--index", default=env.FAQ_INDEX_DIR, help=index_help)
-    p.add_argument("--category", default=None, help="only the tags of this category id's articles (default: all)")
+    p.add_argument("--category", action=_Once, default=None, help="only the tags of this category's articles, by id "
+                   "or name (default: all)")
     p.add_argument("--json", action="store_true", help="the body of GET /api/tags")
     p.set_defaults(func=cmd_tags)
 
@@ -1053,6 +1115,9 @@ def main(argv: list[str] | None = None) -> int:
         # Output piped into `head` or a pager that quit: not an error worth a traceback.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except KeyboardInterrupt:  # Ctrl-C while loading or answering: stopped, as a shell says it (128 + SIGINT)
+        print(file=sys.stderr)
+        return 130
 
 
 def build_main(argv: list[str] | None = None) -> int:

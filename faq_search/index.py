@@ -1082,7 +1082,9 @@ def load_index(out_dir: str | Path, version: str | None = None, verify: bool = T
     out_dir = Path(out_dir)
     version = version or read_current(out_dir)
     if version is None:
-        raise IndexError_(f"no published index in {out_dir} (run build_index.py)")
+        # Said with where the directory comes from: run elsewhere than the repository, `index` is not there.
+        raise IndexError_(f"no published index in {out_dir} (run build_index.py, or give the index directory: "
+                          f"--index or FAQ_INDEX_DIR)")
     vdir = out_dir / "versions" / version
     try:
         manifest = json.loads((vdir / "manifest.json").read_text("utf-8"))

@@ -160,22 +160,53 @@ class LiveSearcher:
         self.pointer_error = problem
 
     def _fall_back(self, refused: str | None, problem: str | None = None) -> bool:
-        """Serve the newest sound version built before ``refused`` (what it replaced, when it was
-        published normally; any version when the pointer names none, or none at all: ``problem``)."""
-        names = published_versions(self.index_dir)
-        if refused in names:
-            names = names[names.index(refused) + 1:]
-        for name in names:
-            try:
-                searcher = self._load(name)
-            except (IndexError_, OSError, ValueError, KeyError) as e:
-                log.error("index version %s refused too: %s", name, e)
-                continue
-            error = self.error
-            self._serve(searcher)
-            self.error, self.refused = error, refused
-            log.error("serving the %s version %s while %s: publish a sound version (build_index.py) or roll back (%s)",
-                      "older" if refused else "newest sound", name, problem or f"the published {refused} is refused",
-                      rollback_command(self.index_dir, name))
-            return True
-        return False
+        """Serve the newest sound version built before ``refused`` (see ``load_newest_sound``)."""
+        searcher = load_newest_sound(self.index_dir, self._load, refused,
+                                     on_refused=lambda name, e: log.error("index version %s refused too: %s", name, e))
+        if searcher is None:
+            return False
+        error = self.error
+        self._serve(searcher)
+        self.error, self.refused = error, refused
+        log.error("serving the %s version %s while %s: publish a sound version (build_index.py) or roll back (%s)",
+                  "older" if refused else "newest sound", searcher.version,
+                  problem or f"the published {refused} is refused", rollback_command(self.index_dir, searcher.version))
+        return True
+
+
+LOAD_ERRORS = (IndexError_, OSError, ValueError, KeyError)  # a version refused: corrupt, half-copied, hand-edited
+
+
+def load_newest_sound(index_dir: str | Path, load: Callable[[str], Searcher], refused: str | None = None,
+                      on_refused: Callable[[str, Exception], None] | None = None) -> Searcher | None:
+    """``load(name)`` of the newest published version that loads, of those built before ``refused`` (what
+    it replaced, when it was published normally; any version when the pointer names none: ``refused``
+    None); None when none does. ``on_refused(name, error)`` hears of each one skipped."""
+    names = published_versions(Path(index_dir))
+    if refused in names:
+        names = names[names.index(refused) + 1:]
+    for name in names:
+        try:
+            return load(name)
+        except LOAD_ERRORS as e:
+            if on_refused:
+                on_refused(name, e)
+    return None
+
+
+def load_or_fall_back(index_dir: str | Path, **kwargs) -> tuple[Searcher, str | None]:
+    """What a server started now would serve, for a process that reads an index once (the CLI): the
+    published version and None; or, when it is refused or the pointer names none, the newest sound
+    version, as ``LiveSearcher`` falls back, and why (for a warning). ``kwargs`` go to ``Searcher.load``.
+    Raises the published version's error when nothing is published or no version is sound."""
+    version, problem = read_pointer(Path(index_dir))
+    try:
+        return Searcher.load(index_dir, version=version, **kwargs), None
+    except LOAD_ERRORS as e:
+        if version is None and problem is None:  # nothing published at all
+            raise
+        searcher = load_newest_sound(index_dir, lambda name: Searcher.load(index_dir, version=name, **kwargs), version)
+        if searcher is None:
+            raise
+        return searcher, (f"the published {version} is refused ({str(e).removeprefix(f'index {version}: ')})" if version
+                          else f"{problem} in {index_dir}")

@@ -173,10 +173,8 @@ class PinyinReader:
         fixed = list(fixed)
         for size in _TYPO_WINDOWS:
             for start in range(len(out) - size + 1):
-                if any(fixed[start:start + size]):
-                    continue
                 window = "".join(out[start:start + size])
-                if not _HAN.fullmatch(window) or is_word(window):
+                if not _may_be_typo(window, fixed[start:start + size], is_word):
                     continue
                 word = self._homophone(window, stopwords)
                 if word is not None:
@@ -211,6 +209,18 @@ class PinyinReader:
             if len(self._char_readings) < 65_536:  # bounded: queries bring arbitrary characters
                 self._char_readings[ch] = found
         return found
+
+
+def may_hold_typo(text: str, fixed: Sequence[bool], is_word: Callable[[str], bool]) -> bool:
+    """Whether ``respell_homophones`` would look any window of ``text`` up: when none, the reader
+    (pypinyin's import and the index's readings, ≈ 0.9 s the first time) need not be built at all."""
+    return any(_may_be_typo(text[start:start + size], fixed[start:start + size], is_word)
+               for size in _TYPO_WINDOWS for start in range(len(text) - size + 1))
+
+
+def _may_be_typo(window: str, fixed: Sequence[bool], is_word: Callable[[str], bool]) -> bool:
+    """A window of Chinese characters, none of them in a word analysis recognised, that is no word."""
+    return not any(fixed) and _HAN.fullmatch(window) is not None and not is_word(window)
 
 
 def _join(pieces: list[str]) -> str:

@@ -29,7 +29,7 @@ from .corpus import Article
 from .index import ANSWER_HEAD_CHARS, FIELDS, IndexData, IndexError_, analyzer_for, answer_head, check_in_background, load_index, read_current
 from .lsa import LsaModel
 from .paraphrase import ParaphraseModel, query_vector
-from .pinyin import PinyinReader, may_hold_pinyin
+from .pinyin import PinyinReader, may_hold_pinyin, may_hold_typo
 from .postings import FrequentPostings
 from .rerank import Reranker, candidate_features, confidence_features, load_default_confidence
 
@@ -503,6 +503,46 @@ class Searcher:
         counts = Counter(t for c, tags in zip(self._categories, self._tags) if not category or c == category for t in tags)
         return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
+    def category_named(self, value: str) -> str:
+        """The id of the category ``value`` names: its id, or its id or display name compared as search
+        compares text (the analyzer's normalisation: NFKC, traditional → simplified, case, spaces), so
+        ``TRANSFER``, ``转账`` and ``轉賬`` name transfer (转账). Raises QueryError('unknown_category')
+        when it names none, or more than one."""
+        if value in self.data.categories:
+            return value
+        norm = self.analyzer.normalize
+        key = norm(value)
+        named = [c for c, name in self.data.categories.items() if key and key in (norm(c), norm(name))]
+        if len(named) != 1:
+            raise QueryError("unknown_category", f"unknown category '{value}'" if not named else
+                             f"category '{value}' is ambiguous: {', '.join(named)}")
+        return named[0]
+
+    def tag_named(self, value: str) -> str:
+        """The tag ``value`` names: itself, or the one tag equal to it once both are normalised as search
+        normalises a word (the analyzer's normalisation, then the synonyms' canonical form), so 转帐 and
+        轉賬 name 转账. Raises QueryError('unknown_tag') when it names none, or more than one."""
+        if value in self._tagged:
+            return value
+        named = self._tags_by_key().get(self._tag_key(value), []) if value.strip() else []
+        if len(named) != 1:
+            raise QueryError("unknown_tag", f"unknown tag '{value}'" if not named else
+                             f"tag '{value}' is ambiguous: {', '.join(named)}")
+        return named[0]
+
+    def _tag_key(self, tag: str) -> str:
+        norm = self.analyzer.normalize(tag)
+        return self.analyzer.synonyms.get(norm, norm)
+
+    def _tags_by_key(self) -> dict[str, list[str]]:
+        """Normalised tag → the tags it stands for. Built at the first tag not written as it is stored."""
+        def build():
+            keys: dict[str, list[str]] = {}
+            for t in self.tag_counts():
+                keys.setdefault(self._tag_key(t), []).append(t)
+            return keys
+        return self._derived("_tag_keys", build)
+
     def term_weights(self, words: list[str]) -> dict[str, float]:
         """Each query word's weight in the query's word vector (sublinear tf × idf, L2-normalised over
         all its words): how much the word can contribute to a match. Unknown words are left out."""
@@ -645,6 +685,8 @@ class Searcher:
         for token in self.analyzer.tokens(text):
             if token.end - token.start > 1 and (token.text in vocab or is_word(text[token.start:token.end])):
                 fixed[token.start:token.end] = [True] * (token.end - token.start)
+        if not may_hold_typo(text, fixed, is_word):  # the usual unanswerable question: its words are all words
+            return None
         respelled = self._pinyin().respell_homophones(text, fixed, is_word, self.analyzer.stopwords)
         return respelled if respelled != text else None
 
@@ -1175,12 +1217,11 @@ class Searcher:
         confident answer is searched once more with its homophone typos respelled (respelled_typos);
         that search's hits are returned when it has one.
 
-        Raises QueryError('unknown_category'/'unknown_tag') for a category or tag the index lacks.
+        Raises QueryError('unknown_category'/'unknown_tag') for a category or tag the index lacks (each
+        is looked up as ``category_named`` and ``tag_named`` do).
         """
-        if category and category not in self.data.categories:
-            raise QueryError("unknown_category", f"unknown category '{category}'")
-        if tag and tag not in self._tagged:
-            raise QueryError("unknown_tag", f"unknown tag '{tag}'")
+        category = self.category_named(category) if category else None
+        tag = self.tag_named(tag) if tag else None
         if k <= 0 or not query or not query.strip():
             return []
         query = asked_clause(query)
@@ -1189,7 +1230,8 @@ class Searcher:
         ranking = self._rank(query, max(k, RESPELLED_WITHIN), min_score)
         hits = self._hits(ranking, max(k, RESPELLED_WITHIN))
         # Only as a second chance: a rare word typed right is never "corrected" away from its answer.
-        respelled = None if hits and hits[0].confident else self.respelled_typos(query)
+        # None found: a respelled answer must be among them (below), so none can be.
+        respelled = None if not hits or hits[0].confident else self.respelled_typos(query)
         if respelled is not None:
             again = self._rank(respelled, k, min_score)
             found = self._hits(again, k)

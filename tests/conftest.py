@@ -22,6 +22,12 @@ from faq_search.build import build_index
 ROOT = Path(__file__).resolve().parent.parent
 REAL_CORPUS = ROOT / "corpus"
 
+@pytest.fixture(autouse=True)
+def _no_columns(monkeypatch):
+    """The CLI wraps at COLUMNS when it is set: a shell exporting it would move the lines tests compare."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+
+
 # A tiny wallet knowledge base: enough to show a ranking bug, small enough to read.
 TINY_ARTICLES = {
     "password/forgot-login.md": dict(

@@ -150,7 +150,9 @@ def test_article_command_names_an_unknown_id_and_shows_the_others(tiny_index, tm
     assert main(["article", "nothing-like-it", "wd-time", *args, "--json"]) == 2
     captured = capsys.readouterr()
     assert captured.err == "error: no article with id 'nothing-like-it'\n"
-    assert [(b["id"], b["feedback"]) for b in map(json.loads, captured.out.splitlines())] == [("wd-time", None)]
+    bodies = list(map(json.loads, captured.out.splitlines()))  # an error line for the unknown id, in its place
+    assert [(b["id"], b.get("feedback"), "error" in b) for b in bodies] == [("nothing-like-it", None, True),
+                                                                          ("wd-time", None, False)]
 
 
 def test_update_times_are_local_with_their_zone(make_corpus, tmp_path, tiny_analyzer, capsys, monkeypatch):
@@ -215,7 +217,9 @@ def test_an_empty_question_is_said_to_be_empty(tiny_index, capsys, monkeypatch):
             assert main(["search", query, "--index", str(tiny_index), *extra]) == 2, query
             captured = capsys.readouterr()
             assert captured.err == "error: the question is empty (only spaces or punctuation): ask in words\n"
-            assert captured.out == ""
+            # With --json the error a piped line gets, on stdout too.
+            assert (json.loads(captured.out)["error"]["code"] if extra else captured.out) == (
+                "missing_query" if extra else "")
     # One a line: said, and the next question is answered.
     monkeypatch.setattr("sys.stdin", io.StringIO("？？\n忘记登录密码\n"))
     assert main(["search", "--index", str(tiny_index), "--json", "-k", "1"]) == 2
@@ -233,7 +237,10 @@ def test_a_question_longer_than_the_apis_limit_is_refused_as_the_api_refuses_it(
         assert main(["search", long, "--index", str(tiny_index), *extra]) == 2
         captured = capsys.readouterr()
         assert captured.err == ("error: the question is longer than 200 characters (201; FAQ_MAX_QUERY_CHARS, as for "
-                                "the API): shorten it\n") and captured.out == ""
+                                "the API): shorten it\n")
+        # With --json the error a piped line gets, on stdout too.
+        assert (json.loads(captured.out)["error"]["code"] if extra else captured.out) == (
+            "query_too_long" if extra else "")
     assert main(["search", f"  {long[:200]} ", "--index", str(tiny_index), "--json"]) == 0  # spaces not counted
     assert json.loads(capsys.readouterr().out)["results"]
     # One a line: said in its place, and the next question is answered.
@@ -251,7 +258,8 @@ def test_a_question_of_bytes_that_are_not_utf8_is_said_so(tiny_index, capsys, mo
     for query in ("\udcff\udcfe", "忘记\udcff密码"):
         assert main(["search", query, "--index", str(tiny_index), "--json"]) == 2, query
         captured = capsys.readouterr()
-        assert captured.err.startswith("error: the question is not UTF-8 text (bytes \\xff") and captured.out == ""
+        assert captured.err.startswith("error: the question is not UTF-8 text (bytes \\xff")
+        assert json.loads(captured.out)["error"]["code"] == "invalid_encoding"
     # Standard input with the strict decoding a UTF-8 locale gives it: said, and the next line answered.
     # With --json a line in its place, in the API's error shape, so that input and output lines pair up;
     # exit status 2 at the end, as `article` gives when one id of several names nothing.
@@ -365,8 +373,8 @@ def test_search_by_tag_and_unknown_tag(tiny_index, capsys):
     assert capsys.readouterr().err == "error: unknown tag '提'; did you mean 提现? (3 more: `faq-search tags` lists them all)\n"
     assert main(["search", "忘记密码", "--index", str(tiny_index), "--tag", "忘记支付密码"]) == 2
     assert "did you mean 密码, 支付? (2 more: " in capsys.readouterr().err
-    assert main(["search", "忘记密码", "--index", str(tiny_index), "--category", "密码"]) == 2  # a name, not the id
-    assert capsys.readouterr().err == ("error: unknown category '密码'; did you mean password (密码)? the categories: "
+    assert main(["search", "忘记密码", "--index", str(tiny_index), "--category", "密"]) == 2
+    assert capsys.readouterr().err == ("error: unknown category '密'; did you mean password (密码)? the categories: "
                                        "password (密码), transfer (转账), withdraw (提现)\n")
 
 
@@ -879,3 +887,162 @@ def test_each_watch_line_starts_with_the_time(make_corpus, tmp_path, capsys):
     captured = capsys.readouterr()
     lines = [*captured.out.splitlines(), *captured.err.splitlines()]
     assert len(lines) == 3 and all(re.match(r"\d\d:\d\d:\d\d (built v|a\.md:2: missing|build failed: )", x) for x in lines), lines
+
+
+@pytest.mark.parametrize("damage", ["a truncated array", "no pointer"])
+def test_a_damaged_index_answers_from_the_newest_sound_version_as_the_server_would(damage, make_corpus, tmp_path,
+                                                                                     capsys):
+    root, out, older = make_corpus(), tmp_path / "index", "v00000000T000000000000Z-sound000"
+    assert build_main(["--corpus", str(root), "--out", str(out), "-q"]) == 0
+    published = read_current(out)
+    shutil.copytree(out / "versions" / published, out / "versions" / older)
+    if damage == "no pointer":
+        (out / "CURRENT").unlink()
+    else:
+        with open(out / "versions" / published / "arrays" / "answers.char.data.npy", "r+b") as f:
+            f.truncate(100)
+    sound = published if damage == "no pointer" else older  # the newest sound one
+    for argv in (["search", "忘记登录密码", "--json"], ["article", "pw-login", "--json"], ["tags", "--json"]):
+        assert main([*argv, "--index", str(out)]) == 0, argv
+        captured = capsys.readouterr()
+        assert json.loads(captured.out)["index_version"] == sound
+        # One line: which version answers, why, and how to put things right.
+        [warning] = captured.err.splitlines()
+        why = "the pointer CURRENT is missing" if damage == "no pointer" else "checksum mismatch in arrays/answers.char"
+        assert warning.startswith("warning: ") and why in warning and f"using {sound}" in warning
+        assert "build_index.py" in warning and f"echo {sound} > " in warning
+    assert main(["search", "忘记登录密码", "--index", str(out), "-k", "1"]) == 0 and "pw-login" in capsys.readouterr().out
+    # No sound version left: the error as before.
+    for version in {older, sound}:
+        _flip_byte(out / "versions" / version / "meta.json")
+    assert main(["search", "忘记登录密码", "--index", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "warning" not in err
+
+
+def test_no_published_index_says_where_the_directory_comes_from(tmp_path, capsys):
+    assert main(["search", "转账", "--index", str(tmp_path / "none")]) == 2
+    assert "--index or FAQ_INDEX_DIR" in capsys.readouterr().err
+
+
+def test_the_width_honours_columns_and_a_terminal_of_no_size_gets_80(monkeypatch):
+    import os
+
+    from faq_search.cli import _width
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+        def fileno(self):
+            return 1
+
+    monkeypatch.setattr(sys, "stdout", Terminal())
+    monkeypatch.setattr(os, "get_terminal_size", lambda fd=1: os.terminal_size((120, 40)))
+    monkeypatch.delenv("COLUMNS", raising=False)
+    assert _width() == 100  # the terminal's, within 40-100
+    monkeypatch.setenv("COLUMNS", "60")
+    assert _width() == 60  # as shutil.get_terminal_size: COLUMNS first
+    monkeypatch.setattr(os, "get_terminal_size", lambda fd=1: os.terminal_size((0, 0)))  # a 0×0 pty
+    assert _width() == 60
+    monkeypatch.delenv("COLUMNS")
+    assert _width() == 80
+    monkeypatch.setenv("COLUMNS", "abc")
+    assert _width() == 80
+
+
+def test_a_filter_is_read_as_search_reads_text_and_a_category_also_by_its_name(shared_tiny_index, capsys):
+    index = ["--index", str(shared_tiny_index)]
+    # 转帐 a synonym of the tag 转账, 轉賬 its traditional form; the category by id or name, any case, spaced.
+    for given in (["--tag", "转帐"], ["--tag", "轉賬"], ["--tag", " 转账"], ["--category", "转账"], ["--category", "轉賬"],
+                  ["--category", "TRANSFER"], ["--category", " transfer"]):
+        assert main(["search", "钱转错人了", "-k", "1", "--json", *index, *given]) == 0, given
+        assert [r["id"] for r in json.loads(capsys.readouterr().out)["results"]] == ["tr-wrong"], given
+    assert main(["tags", "--category", "转账", "--json", *index]) == 0
+    assert [t["name"] for t in json.loads(capsys.readouterr().out)["tags"]] == ["转账"]
+    assert main(["search", "钱转错人了", "--tag", "转错", *index]) == 2  # unknown: the helpful error as before
+    assert capsys.readouterr().err.startswith("error: unknown tag '转错'; ")
+
+
+@pytest.mark.parametrize("option", ["--tag", "--category"])
+def test_a_filter_given_twice_is_a_usage_error(option, shared_tiny_index, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["search", "转账", "--index", str(shared_tiny_index), option, "转账", option, "密码"])
+    assert exit_.value.code == 2 and f"{option} given twice (转账, 密码)" in capsys.readouterr().err
+
+
+def test_nothing_found_within_a_filter_says_what_is_found_without_it(shared_tiny_index, capsys):
+    index = ["--index", str(shared_tiny_index), "--color", "never"]
+    assert main(["search", "忘记登录密码", "--category", "withdraw", *index]) == 0
+    out = capsys.readouterr().out
+    assert "没有找到匹配的答案" in out and re.search(r"\nnothing in 提现; \d+ answers? without it: drop --category\n", out)
+    assert main(["search", "忘记登录密码", "--category", "withdraw", "--tag", "提现", *index]) == 0
+    assert "nothing in 提现 and #提现; " in capsys.readouterr().out
+    assert main(["search", "完全无关的东西啊", "--category", "withdraw", *index]) == 0  # nor without: nothing to add
+    assert "nothing in" not in capsys.readouterr().out
+
+
+def test_with_json_an_unknown_id_or_a_question_that_is_none_gets_an_error_line_in_its_place(shared_tiny_index,
+                                                                                               capsys):
+    assert main(["article", "pw-login", "nope", "pw-pay", "--json", "--index", str(shared_tiny_index)]) == 2
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line.get("id") for line in lines] == ["pw-login", "nope", "pw-pay"]  # ids given and lines pair up
+    assert lines[1]["error"]["code"] == "article_not_found" and "nope" in lines[1]["error"]["message"]
+    assert main(["search", "？？", "--json", "--index", str(shared_tiny_index)]) == 2
+    captured = capsys.readouterr()
+    body = json.loads(captured.out)  # what a piped batch gets for that line
+    assert body == {"query": "？？", "error": {"code": "missing_query", "message": body["error"]["message"]}}
+    assert captured.err == f"error: {body['error']['message']}\n"
+
+
+def test_ctrl_c_at_the_prompt_drops_the_line_and_ctrl_d_ends_the_session(shared_tiny_index):
+    import os
+    import pty
+    import select
+    import signal
+    import time
+
+    seen = b""
+
+    def prompts(n: int, seconds: float = 120) -> str:
+        """All written so far, once the prompt was written ``n`` times."""
+        nonlocal seen
+        end = time.monotonic() + seconds
+        while seen.count("问题> ".encode()) < n and time.monotonic() < end:
+            if select.select([leader], [], [], 0.5)[0]:
+                try:
+                    seen += os.read(leader, 65536)
+                except OSError:  # the process ended: nothing more to come
+                    break
+            elif proc.poll() is not None:
+                break
+        return seen.decode("utf-8", "replace")
+
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "faq_search.cli", "search", "-k", "1", "--color", "never", "--index",
+                             str(shared_tiny_index)], stdin=follower, stdout=follower, stderr=follower, cwd=ROOT)
+    os.close(follower)
+    try:
+        prompts(1)
+        os.write(leader, "半截问".encode())
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)  # what Ctrl-C sends
+        prompts(2)  # a fresh prompt: the session goes on
+        assert proc.poll() is None
+        os.write(leader, "转错人\n".encode())
+        assert "tr-wrong" in prompts(3)
+        os.write(leader, b"\x04")  # Ctrl-D: the end
+        assert proc.wait(timeout=60) == 0
+    finally:
+        proc.kill()
+        os.close(leader)
+
+
+def test_ctrl_c_while_reading_a_piped_batch_stops_with_130(shared_tiny_index, monkeypatch, capsys):
+    class Interrupted(io.StringIO):
+        def readline(self, *args):
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr("sys.stdin", Interrupted())
+    assert main(["search", "--index", str(shared_tiny_index), "--json"]) == 130  # 128 + SIGINT, as a shell says it
+    assert capsys.readouterr().out == ""

@@ -188,10 +188,21 @@ def run_search(s: Searcher, q: str, k: int, category: str | None, tag: str | Non
 
 
 def category_arg(s: Searcher) -> str | None:
+    """The id of the category ``category`` names (its id or name, normalised as search normalises text)."""
     category = request.args.get("category") or None
-    if category and category not in s.categories:
-        raise ApiError(400, "unknown_category", f"unknown category '{category}'")
-    return category
+    try:
+        return s.category_named(category) if category else None
+    except QueryError as e:
+        raise ApiError(400, e.code, str(e)) from None
+
+
+def tag_arg(s: Searcher) -> str | None:
+    """The tag ``tag`` names (normalised, a synonym read as its canonical form, as search reads words)."""
+    tag = request.args.get("tag") or None
+    try:
+        return s.tag_named(tag) if tag else None
+    except QueryError as e:
+        raise ApiError(400, e.code, str(e)) from None
 
 
 @bp.get("/api/search")
@@ -200,8 +211,7 @@ def search():
     s = searcher()
     q = query_arg()
     k = _int_arg("k", 10, 1, current_app.config["FAQ"].FAQ_MAX_K)
-    category = request.args.get("category") or None
-    tag = request.args.get("tag") or None
+    category, tag = category_arg(s), tag_arg(s)
     payloads = payloads_for(current_app, s)
     hits, results = payloads.search((q, k, category, tag), lambda: run_search(s, q, k, category, tag))
     note_search(q, hits, s.version)
@@ -228,10 +238,7 @@ def suggest():
 def articles():
     """Browse: the questions of a category and/or tag, in corpus order, ``limit`` from ``offset`` on."""
     s = searcher()
-    category = category_arg(s)
-    tag = request.args.get("tag") or None
-    if tag and tag not in s.tag_counts():
-        raise ApiError(400, "unknown_tag", f"unknown tag '{tag}'")
+    category, tag = category_arg(s), tag_arg(s)
     limit = _int_arg("limit", 100, 1, 1000)
     offset = _int_arg("offset", 0, 0, MAX_OFFSET)  # pages past the first: offset += limit while < total
     chosen = [a for a in s.articles if (not category or a.category == category) and (not tag or tag in a.tags)]
