@@ -882,11 +882,15 @@ def _load_jsonl(path: Path, problems: list[Problem], warnings: list[Problem]) ->
                 article = parse_jsonl_line(raw, display, lineno, problems)
                 if article is not None:
                     articles.append(article)
-                    if len(article.answer) > LONG_ANSWER:
-                        warnings.append(long_answer(display, lineno, article.answer))
-                    warnings += [Problem(display, lineno, f"the answer's line {offset + 1}: {message}")
-                                 for offset, message in unsupported(article.answer)]
+                    warnings += answer_warnings(display, lineno, article.answer)
     return articles
+
+
+def answer_warnings(display: str, line: int, answer: str) -> list[Problem]:
+    """What a build says of a JSON Lines entry's answer: over-long, Markdown shown as typed."""
+    warnings = [long_answer(display, line, answer)] if len(answer) > LONG_ANSWER else []
+    return warnings + [Problem(display, line, f"the answer's line {offset + 1}: {message}")
+                       for offset, message in unsupported(answer)]
 
 
 def parse_jsonl_line(raw: bytes, display: str, lineno: int, problems: list[Problem]) -> Article | None:

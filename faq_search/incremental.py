@@ -36,7 +36,7 @@ import numpy as np
 
 from .analysis import Analyzer
 from .corpus import (
-    LONG_ANSWER, Article, Corpus, CorpusError, Problem, Scope, _display, check_aliases, load_corpus, long_answer,
+    LONG_ANSWER, Article, Corpus, CorpusError, Problem, Scope, _display, answer_warnings, check_aliases, load_corpus,
     parse_jsonl_line, phrasing_at, phrasing_digests, repeat_warnings, repeated_phrasings, REPEATS_LISTED, unknown_id,
 )
 from .features import Analysed, Ragged, read_npz
@@ -164,7 +164,7 @@ def build_incremental(corpus_path: str | Path, out_dir: str | Path, dict_files: 
         idf = {f: np.load(io.BytesIO(base.read(f"arrays/idf.{f}.npy")), allow_pickle=False) for f in FIELDS}
     except (OSError, ValueError, KeyError):
         return None
-    if corpus_path.is_file() and ("aliases" not in meta or "state/phrasings.npy" not in base.files):
+    if corpus_path.is_file() and ("aliases" not in meta or "state/marked.npy" not in base.files):
         return None  # a base from before aliases (or phrasings' digests): its unchanged JSON lines' were not kept
     position = {raw_keys[i : i + KEY_BYTES]: i // KEY_BYTES for i in range(0, len(raw_keys), KEY_BYTES)}
     if len(position) != base.articles:
@@ -333,7 +333,7 @@ def _check_jsonl(path: Path, order: np.ndarray, delta: list[Article], meta: dict
 
 def _jsonl_warnings(path: Path, base: _Base, order: np.ndarray, delta: list[Article], base_ids: list[str] | None,
                     sources: list[int]) -> list[Problem]:
-    """The warnings a full build gives the whole corpus (over-long answers, phrasings an earlier entry
+    """The warnings a full build gives the whole corpus (over-long answers, Markdown shown as typed, phrasings an earlier entry
     has), not only the changed entries': from those, the base's answers that may be over-long (their
     stored size says which: ≈ none) and the base's phrasings' digests (state/), without parsing the
     unchanged lines and normalising their phrasings (≈ 3.5 s of CPU at 100k entries; this, ≈ 0.06 s).
@@ -346,11 +346,14 @@ def _jsonl_warnings(path: Path, base: _Base, order: np.ndarray, delta: list[Arti
     delta_here[-1 - order[~in_base]] = here[~in_base]
     off = np.load(io.BytesIO(base.read("arrays/articles.off.npy")), allow_pickle=False)
     base_articles = LazyArticles(_map(base.vdir / "articles.jsonl"), off)
-    # A served article's JSON has at least as many bytes as its answer has characters.
+    # A served article's JSON has at least as many bytes as its answer has characters; the entries with
+    # Markdown shown as typed were listed by the base's build (state/marked.npy).
     sized = np.flatnonzero((np.diff(off) > LONG_ANSWER) & (base_here >= 0))
-    answers = [(base_here[p], base_articles[p].answer) for p in sized.tolist()]
-    answers += [(h, a.answer) for h, a in zip(delta_here.tolist(), delta)]
-    warnings = [long_answer(display, sources[h], answer) for h, answer in sorted(answers) if len(answer) > LONG_ANSWER]
+    marked = np.load(io.BytesIO(base.read("state/marked.npy")), allow_pickle=False)
+    marked = marked[base_here[marked] >= 0]
+    answers = {int(base_here[p]): base_articles[p].answer for p in np.union1d(sized, marked).tolist()}
+    answers |= {h: a.answer for h, a in zip(delta_here.tolist(), delta)}
+    warnings = [w for h in sorted(answers) for w in answer_warnings(display, sources[h], answers[h])]
 
     digests = np.load(io.BytesIO(base.read("state/phrasings.npy")), allow_pickle=False)
     owner = np.load(io.BytesIO(base.read("state/phrasing_article.npy")), allow_pickle=False)
@@ -382,7 +385,7 @@ def published_warnings(path: Path, vdir: Path, manifest: dict, lines: list[int])
     """The warnings of JSON Lines file ``path``, which published version ``vdir`` (``manifest``) was
     built from, as its build (full or incremental) printed them: for a build that finds it up to date.
     ``lines``: the line of each entry. None of them for a version from before phrasings' digests."""
-    if "state/phrasings.npy" not in manifest["files"]:  # an incremental version lists its base's files too
+    if "state/marked.npy" not in manifest["files"]:  # an incremental version lists its base's files too
         return []
     base = _Base(vdir, manifest)
     order, delta = np.arange(base.articles), []

@@ -55,7 +55,7 @@ import scipy.sparse as sp
 
 from . import __version__
 from .analysis import Analyzer, DictionaryTable, dictionary_table_name, read_dictionary_table, write_dictionary_table
-from .answer_markdown import searchable
+from .answer_markdown import searchable, unsupported
 from .corpus import Article, Corpus, Scope
 from .features import Analysed, Progress, Ragged, TokenCache, analyse_texts, answer_key, count_matrix
 from .lsa import LsaModel
@@ -667,6 +667,9 @@ def _write_version_files(out_dir: Path, version: str, tmp: Path, corpus: Corpus,
         if corpus.phrasings is not None:  # a JSON Lines corpus: see incremental._jsonl_warnings
             for name, arr in zip(("phrasings", "phrasing_article"), corpus.phrasings):
                 checksums[f"state/{name}.npy"] = _write_npy(tmp / "state" / f"{name}.npy", arr)
+            # The entries whose answers hold Markdown shown as typed (≈ none): warned of at every build.
+            marked = np.array([i for i, a in enumerate(corpus.articles) if unsupported(a.answer)], np.int64)
+            checksums["state/marked.npy"] = _write_npy(tmp / "state" / "marked.npy", marked)
     manifest = manifest_head(FORMAT_VERSION, version, seconds, key, corpus, analyzer, ranking) | {
         "articles": len(corpus.articles),
         "question_rows": int(arrays["row_article"].shape[0]),

@@ -213,6 +213,21 @@ def test_an_incremental_build_warns_of_the_whole_corpus_as_a_full_build_does(sma
     assert said(result)[0].startswith(f"{corpus}:6: the answer is 20,001 characters long")
 
 
+def test_an_incremental_build_warns_of_markdown_shown_as_typed_in_the_lines_it_did_not_read(small_base, tmp_path,
+                                                                                            tiny_analyzer):
+    entries, corpus, out = written(tmp_path)
+    entries[7] = entry(7, answer="费用如下：\n| 项目 | 费用 |\n|---|---|\n| 提现 | 0.1% |")
+    write(corpus, entries)
+    first = build(corpus, out, tiny_analyzer)
+    assert not first.incremental and [w.line for w in first.warnings] == [8]
+    entries[50] = entry(50, answer="## 到账时间\n提现实时到账。")
+    write(corpus, entries)
+    result = build(corpus, out, tiny_analyzer)
+    assert result.incremental
+    assert [str(w) for w in result.warnings] == [str(w) for w in load_corpus(corpus).warnings]
+    assert [w.line for w in result.warnings] == [8, 51]
+
+
 def test_a_build_that_finds_a_json_lines_index_up_to_date_repeats_its_warnings(small_base, tmp_path, tiny_analyzer):
     # As for a Markdown corpus: nothing else tells of them, whichever build published the version.
     entries, corpus, out = written(tmp_path)
