@@ -114,6 +114,9 @@ def test_category_chip_filters_without_javascript(pages):
     html = html_of(pages, "/", q="密码", category="password")
     assert set(re.findall(r'<li class="hit[^"]*" data-id="([^"]+)"', html)) == {"pw-login", "pw-pay"}
     assert html_of(pages, "/", q="密码", category="nope")  # an unknown category is ignored, not an error
+    # By its name too, as the API reads it (a link written by hand: ?category=密码).
+    assert html_of(pages, "/", q="密码", category="密码") == html
+    assert 'data-category="password" aria-current="true"' in html_of(pages, "/", category="密碼")
 
 
 @pytest.mark.parametrize("url", ["/", "/?q=忘记密码", "/?q=推荐一部电影", "/agent"])

@@ -119,8 +119,15 @@ def index():
 
 
 def _category(s: Searcher | None) -> str | None:
+    """The category the page is narrowed to: by its id or its name (密码, 轉賬), as the API reads it; one
+    that names none is ignored (a stale link), not an error."""
     category = request.args.get("category") or None
-    return None if s is not None and category not in s.categories else category
+    if s is None or category is None:
+        return category
+    try:
+        return s.category_named(category)
+    except QueryError:
+        return None
 
 
 def _index_page(s: Searcher | None, q: str, category: str | None, error: str | None, hits=(), browse=(),
