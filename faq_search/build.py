@@ -233,6 +233,19 @@ def changed_articles(old, new) -> str:
     return "; ".join(listed(k, n) for k, n in (("changed", changed), ("added", added), ("removed", removed)) if n)
 
 
+def _changed_besides_articles(published, corpus, dict_files: dict) -> str:
+    """What differs from a published version when no article does: "changed: dict/synonyms.txt,
+    popular.yml", or "" (the ranking's settings, the builder's version)."""
+    def text(path) -> bytes:  # a missing file reads as an empty one, as the build reads it
+        return Path(path).read_bytes() if path is not None and Path(path).is_file() else b""
+
+    names = [f"dict/{name}" for name, path in dict_files.items() if text(path) != text(published.path / "dict" / name)]
+    names += [name for name, now, then in (("categories.yml", corpus.categories, published.categories),
+                                           ("popular.yml", list(corpus.popular), list(published.popular)),
+                                           ("scope.yml", corpus.scope, published.scope)) if now != then]
+    return f"changed: {', '.join(names)}" if names else ""
+
+
 def _file_of(a: Article) -> str:
     rel = _in_articles(a.source)
     return f"articles/{rel}" if rel else a.source
@@ -601,7 +614,9 @@ def check_index(corpus_path: str | Path, out_dir: str | Path, dict_dir: str | Pa
             load_corpus(corpus_path)  # a file changed: its problems, which a build would fail on, raise here
             return False, f"index {version} is stale: the corpus or dictionary changed"
         try:  # only when stale: the published articles decoded one by one
-            changes = changed_articles(load_index(out_dir, version, verify=False).articles, corpus.articles)
+            published = load_index(out_dir, version, verify=False)
+            changes = changed_articles(published.articles, corpus.articles) or _changed_besides_articles(
+                published, corpus, dict_files)
         except (IndexError_, OSError, ValueError, KeyError) as e:
             log.warning("could not compare the corpus with %s: %s", version, e)
             changes = ""

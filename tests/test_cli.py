@@ -876,6 +876,17 @@ def test_the_build_and_check_name_the_articles_changed_since_the_published_versi
     assert capsys.readouterr().out.strip().endswith(f"; {said}")
 
 
+def test_check_names_the_dictionary_or_list_that_changed_when_no_article_did(make_corpus, tmp_path, capsys):
+    root, out = make_corpus(), tmp_path / "index"
+    assert build_main(["--corpus", str(root), "--out", str(out), "-q"]) == 0
+    synonyms = root / "dict" / "synonyms.txt"
+    synonyms.write_text(synonyms.read_text("utf-8") + "到账 入账\n", "utf-8")
+    (root / "popular.yml").write_text("- pw-login\n", "utf-8")
+    capsys.readouterr()
+    assert build_main(["--corpus", str(root), "--out", str(out), "--check"]) == 1
+    assert capsys.readouterr().err.strip().endswith("is stale: changed: dict/synonyms.txt, popular.yml")
+
+
 def test_each_watch_line_starts_with_the_time(make_corpus, tmp_path, capsys):
     from faq_search.cli import _print_built, _print_failed
     from faq_search.corpus import CorpusError, Problem
