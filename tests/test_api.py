@@ -461,3 +461,10 @@ def test_category_and_tag_parameters_are_read_as_search_reads_text(client):
         assert r.status_code == 200 and [a["id"] for a in r.get_json()["articles"]] == ["tr-wrong"], params
     assert [t["name"] for t in client.get("/api/tags", query_string={"category": "轉賬"}).get_json()["tags"]] == ["转账"]
     assert_error(client.get("/api/search", query_string={"q": "钱", "tag": "转错"}), 400, "unknown_tag")
+
+
+def test_a_second_category_or_tag_is_refused_not_dropped(client):
+    # ?tag=a&tag=b read as tag=a would answer another question than the one asked.
+    assert_error(client.get("/api/search?q=密码&tag=密码&tag=转账"), 400, "invalid_tag")
+    assert_error(client.get("/api/articles?category=password&category=transfer"), 400, "invalid_category")
+    assert client.get("/api/search?q=密码&tag=密码").status_code == 200

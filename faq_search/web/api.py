@@ -187,9 +187,18 @@ def run_search(s: Searcher, q: str, k: int, category: str | None, tag: str | Non
         raise ApiError(400, e.code, str(e)) from None
 
 
+def _one_arg(name: str) -> str | None:
+    """The one value of query parameter ``name``: a search narrows to one category and one tag, and a
+    second value silently dropped would answer another question than the one asked."""
+    values = request.args.getlist(name)
+    if len(values) > 1:
+        raise ApiError(400, f"invalid_{name}", f"give one '{name}' (got {len(values)})")
+    return values[0] if values and values[0] else None
+
+
 def category_arg(s: Searcher) -> str | None:
     """The id of the category ``category`` names (its id or name, normalised as search normalises text)."""
-    category = request.args.get("category") or None
+    category = _one_arg("category")
     try:
         return s.category_named(category) if category else None
     except QueryError as e:
@@ -198,7 +207,7 @@ def category_arg(s: Searcher) -> str | None:
 
 def tag_arg(s: Searcher) -> str | None:
     """The tag ``tag`` names (normalised, a synonym read as its canonical form, as search reads words)."""
-    tag = request.args.get("tag") or None
+    tag = _one_arg("tag")
     try:
         return s.tag_named(tag) if tag else None
     except QueryError as e:
