@@ -158,13 +158,13 @@ def cmd_build(args) -> int:
     return 0
 
 
-def _warn_dictionary(args) -> None:
+def _warn_dictionary(args, stamp: bool = False) -> None:
     from .corpus import corpus_warnings
     from .index import dict_warnings
 
     for warning in [*corpus_warnings(args.corpus),
                     *dict_warnings(Path(args.corpus), Path(args.dict_dir) if args.dict_dir else None)]:
-        print(f"warning: {warning}", file=sys.stderr, flush=True)
+        print(f"{_stamp(stamp)}warning: {warning}", file=sys.stderr, flush=True)
 
 
 def _ensure(args) -> int:
@@ -222,7 +222,7 @@ def _watch(args) -> int:
     from .watch import CorpusWatcher
 
     try:
-        _warn_dictionary(args)
+        _warn_dictionary(args, stamp=True)  # like every line a watch prints: its log tells when
     except OSError as e:  # a mistyped --dict
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -898,6 +898,13 @@ def test_each_watch_line_starts_with_the_time(make_corpus, tmp_path, capsys):
     captured = capsys.readouterr()
     lines = [*captured.out.splitlines(), *captured.err.splitlines()]
     assert len(lines) == 3 and all(re.match(r"\d\d:\d\d:\d\d (built v|a\.md:2: missing|build failed: )", x) for x in lines), lines
+    # And the warnings said before the first build: a corpus without a dictionary.
+    from faq_search.cli import _warn_dictionary
+
+    shutil.rmtree(root / "dict")
+    _warn_dictionary(types.SimpleNamespace(corpus=str(root), dict_dir=None), stamp=True)
+    warned = capsys.readouterr().err.splitlines()
+    assert warned and all(re.match(r"\d\d:\d\d:\d\d warning: ", x) for x in warned), warned
 
 
 @pytest.mark.parametrize("damage", ["a truncated array", "no pointer"])
