@@ -8,7 +8,7 @@ PORT ?= 8000
 CORPUS ?= $(or $(FAQ_CORPUS_DIR),corpus)
 INDEX ?= $(or $(FAQ_INDEX_DIR),index)
 
-.PHONY: run test index install browser screenshots clean
+.PHONY: run test index install browser test-debs debs screenshots clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,22 +27,30 @@ index: install
 run: index
 	FAQ_INDEX_DIR=$(INDEX) HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/gunicorn -c gunicorn.conf.py server:app
 
-# The browser tests drive Debian's chromium (never a downloaded one) and need CJK fonts to render Chinese.
+# Debian packages the tests drive: chromium (never a downloaded one) and CJK fonts to render Chinese for the
+# browser tests, nginx for the load balancer's (deploy/nginx.conf). Installed when missing.
 CHROMIUM := /usr/bin/chromium
+NGINX := /usr/sbin/nginx
 browser:
-	@if ! test -x $(CHROMIUM) || ! dpkg -s fonts-noto-cjk >/dev/null 2>&1; then \
-	  echo "installing chromium and fonts-noto-cjk for the browser tests"; \
+	@$(MAKE) --no-print-directory debs NEED="$$(test -x $(CHROMIUM) || echo chromium) $$(dpkg -s fonts-noto-cjk >/dev/null 2>&1 || echo fonts-noto-cjk)"
+
+test-debs:
+	@$(MAKE) --no-print-directory debs NEED="$$(test -x $(CHROMIUM) || echo chromium) $$(dpkg -s fonts-noto-cjk >/dev/null 2>&1 || echo fonts-noto-cjk) $$(test -x $(NGINX) || echo nginx)"
+
+debs:
+	@if [ -n "$$(echo $(NEED))" ]; then \
+	  echo "installing $(strip $(NEED)) for the tests"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null; then SUDO="sudo -n"; \
-	  else echo "need root (or sudo) to apt-get install chromium fonts-noto-cjk" >&2; exit 1; fi; \
-	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium fonts-noto-cjk; \
+	  else echo "need root (or sudo) to apt-get install $(strip $(NEED))" >&2; exit 1; fi; \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $(NEED); \
 	fi
 
 # Two passes: the tests that only compute share both cores (pytest-xdist); real servers, builders under
 # load, the browser and wall-clock limits then run one at a time, never slowed down by a neighbour.
 ALONE := e2e or browser or timing
-test: install browser
-	FAQ_REQUIRE_BROWSER=1 $(PY) -m pytest -n 2 -m "not ($(ALONE))"
-	FAQ_REQUIRE_BROWSER=1 $(PY) -m pytest -m "$(ALONE)"
+test: install test-debs
+	FAQ_REQUIRE_BROWSER=1 FAQ_REQUIRE_NGINX=1 $(PY) -m pytest -n 2 -m "not ($(ALONE))"
+	FAQ_REQUIRE_BROWSER=1 FAQ_REQUIRE_NGINX=1 $(PY) -m pytest -m "$(ALONE)"
 
 # Screenshots of both pages, desktop and phone, into docs/ (shown in the README).
 screenshots: install browser
