@@ -48,8 +48,9 @@ def _jieba():
     jieba.setLogLevel(logging.WARNING)
     return jieba
 
-ANALYZER_VERSION = 4  # 2: runs of letters kept whole; 3: a Latin synonym typed in halves joined (top up);
-# 4: English function words are stop words, emoji that stand for words read as them
+ANALYZER_VERSION = 5  # 2: runs of letters kept whole; 3: a Latin synonym typed in halves joined (top up);
+# 4: English function words are stop words, emoji that stand for words read as them; 5: synonyms that are
+# prefixes of jieba's words (几个钟, 记不起, 登入) are words too
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CJK_RUN = re.compile(f"[{_CJK}]+")
@@ -320,8 +321,10 @@ class Analyzer:
                             self._add_word(tok, self._respelled(word), freq)
                         for group in self.synonym_groups:
                             for word in group:
-                                # Multi-character synonyms must be cut whole to be mapped at all.
-                                if len(word) > 1 and word not in tok.FREQ:
+                                # Multi-character synonyms must be cut whole to be mapped at all. jieba
+                                # lists every prefix of its words at count 0 (几个钟 of 几个钟头): those
+                                # are not words to it either.
+                                if len(word) > 1 and not tok.FREQ.get(word):
                                     self._add_word(tok, word, None)
                     self._jieba = tok
         return tok

@@ -84,6 +84,14 @@ def test_a_run_of_letters_is_not_cut_at_a_word_inside_it(real_analyzer):
     assert real_analyzer.words("kefudianhua") == ["客服", "电话"] and real_analyzer.words("phone") == ["手机"]
 
 
+def test_a_synonym_that_begins_a_jieba_word_is_cut_whole():
+    # Adding 几个钟头 makes jieba list its prefix 几个钟 at count 0: taken for a word it knew, the synonym
+    # after it was never added, and 提现几个钟到卡 was cut 几个 / 钟到, never read as 多久.
+    analyzer = Analyzer([("记不起来", 5)], [["多久", "几个钟头", "几个钟"], ["忘记", "记不起"]])
+    assert analyzer.words("提现几个钟到卡")[:3] == ["提现", "多久", "到"]
+    assert "忘记" in analyzer.words("密码记不起了")
+
+
 def test_a_latin_synonym_typed_in_halves_is_read_whole(real_analyzer):
     # 怎么top up got the article on receiving money; topup is a synonym of 充值.
     assert real_analyzer.words("怎么top up") == ["怎么", "充值"]
