@@ -238,6 +238,23 @@ def test_back_returns_to_the_previous_search(page):
     assert page.input_value("#q") == "" and page.url == page.base + "/"
 
 
+def test_enter_on_what_typing_shows_keeps_it_for_back(page):
+    # Enter on answers typing brought commits them, as on the console: the next question typed is an entry
+    # of its own, and Back returns to the one Enter was pressed on, not past it to the page before.
+    page.open("/")
+    page.type_query("提现多久到账")
+    wait_for_hits(page, "topup-withdraw-withdraw-arrival")
+    page.keyboard.press("Enter")
+    page.type_query("转账限额")
+    wait_for_hits(page, "transfer-limits")
+    page.go_back()
+    wait_for_hits(page, "topup-withdraw-withdraw-arrival")
+    assert page.input_value("#q") == "提现多久到账"
+    page.go_forward()
+    wait_for_hits(page, "transfer-limits")
+    assert page.input_value("#q") == "转账限额"
+
+
 def test_agent_related_article_is_in_the_url(page):
     page.open("/agent?q=" + urllib.request.quote("钱转错人了咋办"))
     page.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId === 'transfer-wrong-recipient'")

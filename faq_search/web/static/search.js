@@ -100,6 +100,10 @@
         setPending(false);
         syncUrl(q, opts.history || "push");
         announce(...state.sentence);
+      } else if (!opts.suggest) {
+        // Enter on what typing shows keeps it: its entry is typing's no longer, so the next question
+        // typed gets one of its own and Back returns here.
+        syncUrl(q, opts.history || "push");
       }
       if (!opts.suggest) {
         closeSuggestions();
