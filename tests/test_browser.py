@@ -1181,6 +1181,24 @@ def test_search_errors_are_told_in_chinese(page, status, headers, message):
     forget_failed_loads(page)
 
 
+def test_a_failed_search_is_said_in_view_not_under_the_popular_questions(page):
+    # On a phone the popular questions fill the screen: an error said under them was out of sight, and the
+    # list read as the answer to what was typed.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.open("/")
+    fail_searches(page, 503)
+    page.click("#q")
+    page.keyboard.type("转账限额", delay=30)
+    page.wait_for_selector("#status.status-error")
+    assert page.is_hidden("#popular") and page.is_hidden("#browse")
+    assert page.evaluate("document.getElementById('status').getBoundingClientRect().bottom <= innerHeight")
+    page.unroute(SEARCHES)
+    page.keyboard.press("Enter")  # tried again: the answers, and the error gone
+    wait_for_hits(page, "transfer-limits")
+    assert page.text_content("#status").startswith("找到")
+    forget_failed_loads(page)
+
+
 def test_a_slow_search_is_said_given_up_and_never_outrun(page):
     page.open("/")
     page.type_query("提现多久到账")

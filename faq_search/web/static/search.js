@@ -241,7 +241,12 @@
     announce(message, { error: isError, shown: true });
   }
 
+  // Said where the answers would be: not under the popular questions or a category's list, which would
+  // read as the answer to what was typed and push the error out of sight on a phone.
   function showError(e) {
+    popular.hidden = true;
+    browse.hidden = true;
+    state.browse = null;
     resetResults(errorMessage(e, main.dataset.maxChars), true);
   }
 
