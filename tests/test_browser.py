@@ -1199,6 +1199,20 @@ def test_a_failed_search_is_said_in_view_not_under_the_popular_questions(page):
     forget_failed_loads(page)
 
 
+@pytest.mark.parametrize("question", ["😀", "嗯"])
+def test_one_character_with_nothing_found_says_no_answer(page, question):
+    # Nothing found and nothing to suggest: the page said nothing at all (the server's no-answer box was
+    # hidden again by the script), where it must say there is no answer and how to reach a person.
+    page.open("/?q=" + urllib.parse.quote(question))
+    page.wait_for_function("q => document.getElementById('main').dataset.query === q", arg=question)
+    assert page.is_visible("#no-answer") and page.text_content("#status") == "没有找到匹配的答案"
+    assert page.locator("#no-answer .channels a[href^='tel:']").count() > 0
+    page.open("/")
+    page.type_query(question)
+    page.wait_for_function("() => document.getElementById('status').textContent === '没有找到匹配的答案'")
+    assert page.is_visible("#no-answer") and page.is_hidden("#popular")
+
+
 def test_a_slow_search_is_said_given_up_and_never_outrun(page):
     page.open("/")
     page.type_query("提现多久到账")

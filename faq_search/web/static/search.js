@@ -339,7 +339,10 @@
     didYouMean.hidden = guesses.length === 0;
     didYouMeanList.replaceChildren(...guesses.map((s) => h("li", null, questionLink(s.question, state.category))));
     const pinyin = /[a-z]/i.test(q) && guesses.length > 0;
-    const none = !confident && Array.from(q).length >= 2 && !pinyin;
+    // One character is too little to say there is no answer while anything was found for it, but with
+    // nothing at all (an emoji, 嗯) the page would say nothing; a lone letter may begin pinyin.
+    const nothing = found.length === 0 && guesses.length === 0 && !/^[a-z]$/i.test(q);
+    const none = !confident && (Array.from(q).length >= 2 || nothing) && !pinyin;
     noAnswer.hidden = !none;
     // A question about another product (corpus/scope.yml) is told so, not asked to rephrase.
     noAnswerHint.textContent = otherProduct
