@@ -1199,6 +1199,29 @@ def test_a_failed_search_is_said_in_view_not_under_the_popular_questions(page):
     forget_failed_loads(page)
 
 
+def test_no_answer_in_a_category_offers_every_category(page):
+    # A chip left on from browsing: the question's answer is in another category, so "no answer" must say
+    # the search was narrowed and offer to search them all, not only to rephrase.
+    page.open("/?category=password")
+    page.click("#q")
+    page.keyboard.type("提现多久到账", delay=30)
+    page.wait_for_selector("#no-answer:not([hidden])")
+    note = page.locator("#no-answer-filter")
+    assert note.is_visible() and "「密码」" in note.inner_text()
+    note.locator("a").click()
+    wait_for_hits(page, "topup-withdraw-withdraw-arrival")
+    assert page.get_attribute('.chip[data-category=""]', "aria-current") == "true" and "category" not in page.url
+    assert page.evaluate("document.activeElement.id") == "hit-0"
+    page.click('.chip[data-category="password"]')  # and without a filter the note is not there
+    page.wait_for_selector("#no-answer:not([hidden])")
+    page.click('.chip[data-category=""]')
+    wait_for_hits(page, "topup-withdraw-withdraw-arrival")
+    page.fill("#q", "今天天气怎么样")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.getElementById('status').textContent === '没有找到匹配的答案'")
+    assert page.is_hidden("#no-answer-filter")
+
+
 @pytest.mark.parametrize("question", ["😀", "嗯"])
 def test_one_character_with_nothing_found_says_no_answer(page, question):
     # Nothing found and nothing to suggest: the page said nothing at all (the server's no-answer box was

@@ -27,6 +27,7 @@
   const status = $("status");
   const noAnswer = $("no-answer");
   const noAnswerHint = $("no-answer-hint");
+  const noAnswerFilter = $("no-answer-filter");
   const askForm = $("ask-form");
   const results = $("results");
   const hitsList = $("hits");
@@ -348,6 +349,14 @@
     noAnswerHint.textContent = otherProduct
       ? noAnswerHint.dataset.otherProduct.split("{product}").join(otherProduct)
       : noAnswerHint.dataset.general;
+    // Searched within a chip: the answer may be in another category; a link searches them all.
+    noAnswerFilter.hidden = !state.category;
+    if (state.category) {
+      $("no-answer-category").textContent = categoryNames[state.category] || state.category;
+      const all = $("no-answer-all");
+      all.href = "/?" + query({ q: q });
+      all.dataset.question = q;
+    }
     document.body.classList.toggle("showing-no-answer", none); // the footer need not repeat the channels
     if (none) resetAskForm(q);
     const told = none
