@@ -753,9 +753,9 @@ def test_keyboard_suggestions_results_and_escape(page):
     page.evaluate(RECORD_STATUS_JS)
     page.type_query("mima", delay=150)
     page.wait_for_selector("#suggestions:not([hidden]) [role=option]")
-    # The status line is said once typing pauses, not at each key.
-    page.wait_for_function("() => window.__said.length > 0")
-    page.wait_for_timeout(300)
+    # The status line is said once typing pauses, not at each key. The last key's answer is shown: whatever
+    # typing has to say is written within SETTLE_MS of that key, by the page's clock however loaded.
+    page.let_timers_run(SETTLE_MS)
     assert len(page.evaluate("window.__said")) == 1, page.evaluate("window.__said")
     assert page.get_attribute("#q", "role") == "combobox" and page.get_attribute("#q", "aria-expanded") == "true"
     sync_api.expect(page.locator("#q")).to_have_accessible_description("边输入边显示答案。上下方向键选择建议或答案，回车打开，Esc 清除。")
@@ -958,7 +958,7 @@ def test_agent_console_filters_explains_and_copies(browser, site):
         p.wait_for_function("id => document.querySelector('#agent-detail').dataset.articleId === id", arg=chosen)
         p.keyboard.press("Enter")
         p.wait_for_function("() => document.activeElement.id === 'agent-results'")
-        p.wait_for_timeout(100)  # anything Enter set off has had its time
+        p.let_timers_run(100)  # a load Enter set off (one is awaited before the focus moves), or a debounce, has run
         assert p.get_attribute("#agent-item-2", "aria-selected") == "true" and p.evaluate(shown) == chosen
         # At 200 % and 400 % zoom (640×360, 320×180) the bar scrolls away with the page, and at 1280×600 with the
         # keys shown it stays clear: j/k while reading down the answer, and Shift+Tab back to the list (scrolled
@@ -1075,13 +1075,14 @@ def test_agent_console_filters_explains_and_copies(browser, site):
         assert keys.is_hidden() and p.evaluate(focused) == "keys-button"
         p.reload()
         p.wait_for_function(shown)
+        # c copies through the clipboard first thing, before anything it awaits: a call is seen at once.
+        p.evaluate("() => { window.__copied = []; navigator.clipboard.writeText = (t) => (window.__copied.push(t), Promise.resolve()); }")
         p.locator("#agent-results").focus()
         chosen = p.get_attribute("#agent-results", "aria-activedescendant")
         for key in "jkc/?":
-            p.keyboard.press(key)
-        p.wait_for_timeout(200)  # what c would have set off
-        assert (p.get_attribute("#agent-results", "aria-activedescendant"), p.evaluate(focused), keys.is_hidden(), p.is_hidden("#agent-toast")) == (
-            chosen, "agent-results", True, True)
+            p.keyboard.press(key)  # each key's handler has run when press returns
+        assert (p.get_attribute("#agent-results", "aria-activedescendant"), p.evaluate(focused), keys.is_hidden(), p.is_hidden("#agent-toast"),
+                p.evaluate("window.__copied")) == (chosen, "agent-results", True, True, [])
         assert p.is_hidden("#copy-button kbd") and p.get_attribute("#copy-button", "aria-keyshortcuts") is None
         assert "/" not in p.get_attribute("#aq", "placeholder")
         p.keyboard.press("ArrowDown")
@@ -1150,6 +1151,7 @@ def test_agent_copies_nothing_when_no_article_is_shown(browser, site):
 
 SEARCHES = re.compile(r".*/api/search\?.*")
 # Records every text the status line (a live region: each write is said) is given, in window.__said.
+SETTLE_MS = 800  # search.js: what typing brings is said once typing pauses this long
 RECORD_STATUS_JS = """() => { window.__said = []; const s = document.getElementById('status');
   new MutationObserver(() => window.__said.push(s.textContent)).observe(s, {childList: true, characterData: true, subtree: true}); }"""
 
@@ -1272,7 +1274,10 @@ def test_a_slow_search_is_said_given_up_and_never_outrun(page):
     page.wait_for_function("() => !document.getElementById('results').hasAttribute('aria-busy')")
     for route in held:
         route.fallback()
-    page.wait_for_timeout(300)
+    for route in held:  # each answered, or dropped by the page (None), and the page has had the answer
+        if route.request.response() is not None:
+            route.request.response().finished()
+    page.let_timers_run(0)
     assert page.evaluate("[document.getElementById('main').dataset.query, document.getElementById('q').value]") == ["转账转错人了怎么办呢"] * 2
     assert page.hit_ids()[0] == "transfer-wrong-recipient" and page.url.endswith(urllib.parse.quote("转账转错人了怎么办呢"))
     page.unroute(SEARCHES)
