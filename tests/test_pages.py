@@ -91,6 +91,15 @@ def test_no_answer_lists_the_channels_from_the_knowledge_base(pages):
 RESULTS_HIDDEN = re.compile(r'<section id="results"[^>]*\bhidden\b')
 
 
+def test_no_answer_in_a_category_links_to_every_category(pages):
+    # Without JavaScript too: the filter is named and a link searches every category.
+    html = html_of(pages, "/", q="提现多久到账", category="password")
+    note = re.search(r'<p class="no-answer-filter" id="no-answer-filter">(.*?)</p>', html, re.S)
+    assert note and "「密码」" in re.sub(r"<[^>]+>", "", note.group(1))
+    assert 'href="/?q=%E6%8F%90%E7%8E%B0%E5%A4%9A%E4%B9%85%E5%88%B0%E8%B4%A6"' in note.group(1)
+    assert re.search(r'<p class="no-answer-filter" id="no-answer-filter" hidden>', html_of(pages, "/", q="今天天气怎么样"))
+
+
 def test_popular_before_typing_and_browse_by_category(pages):
     html = html_of(pages, "/")
     popular = html[html.index('id="popular-list"'):]

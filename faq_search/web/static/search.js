@@ -27,6 +27,7 @@
   const status = $("status");
   const noAnswer = $("no-answer");
   const noAnswerHint = $("no-answer-hint");
+  const noAnswerFilter = $("no-answer-filter");
   const askForm = $("ask-form");
   const results = $("results");
   const hitsList = $("hits");
@@ -100,6 +101,10 @@
         setPending(false);
         syncUrl(q, opts.history || "push");
         announce(...state.sentence);
+      } else if (!opts.suggest) {
+        // Enter on what typing shows keeps it: its entry is typing's no longer, so the next question
+        // typed gets one of its own and Back returns here.
+        syncUrl(q, opts.history || "push");
       }
       if (!opts.suggest) {
         closeSuggestions();
@@ -237,7 +242,12 @@
     announce(message, { error: isError, shown: true });
   }
 
+  // Said where the answers would be: not under the popular questions or a category's list, which would
+  // read as the answer to what was typed and push the error out of sight on a phone.
   function showError(e) {
+    popular.hidden = true;
+    browse.hidden = true;
+    state.browse = null;
     resetResults(errorMessage(e, main.dataset.maxChars), true);
   }
 
@@ -330,12 +340,23 @@
     didYouMean.hidden = guesses.length === 0;
     didYouMeanList.replaceChildren(...guesses.map((s) => h("li", null, questionLink(s.question, state.category))));
     const pinyin = /[a-z]/i.test(q) && guesses.length > 0;
-    const none = !confident && Array.from(q).length >= 2 && !pinyin;
+    // One character is too little to say there is no answer while anything was found for it, but with
+    // nothing at all (an emoji, 嗯) the page would say nothing; a lone letter may begin pinyin.
+    const nothing = found.length === 0 && guesses.length === 0 && !/^[a-z]$/i.test(q);
+    const none = !confident && (Array.from(q).length >= 2 || nothing) && !pinyin;
     noAnswer.hidden = !none;
     // A question about another product (corpus/scope.yml) is told so, not asked to rephrase.
     noAnswerHint.textContent = otherProduct
       ? noAnswerHint.dataset.otherProduct.split("{product}").join(otherProduct)
       : noAnswerHint.dataset.general;
+    // Searched within a chip: the answer may be in another category; a link searches them all.
+    noAnswerFilter.hidden = !state.category;
+    if (state.category) {
+      $("no-answer-category").textContent = categoryNames[state.category] || state.category;
+      const all = $("no-answer-all");
+      all.href = "/?" + query({ q: q });
+      all.dataset.question = q;
+    }
     document.body.classList.toggle("showing-no-answer", none); // the footer need not repeat the channels
     if (none) resetAskForm(q);
     const told = none
