@@ -56,6 +56,9 @@ SORTED_SUM_MIN = 2000
 ANSWER_GATHER = 4000
 ANSWER_BITMAP_SHARE = 32
 MIN_CONFIDENT_CHARS = 2
+# A number alone is the answer from this many digits on (400, 1069, 123456 name a line, a sender, a weak
+# password); 20 or 8 is an amount or a date typed on the way to a question.
+MIN_CONFIDENT_DIGITS = 3
 # jieba's count from which a window of characters is a word of its own, not a typo (冻洁 has 3).
 MIN_DICTIONARY_COUNT = 10
 # A query respelled for its typos may answer with one of the first hits of the query as typed.
@@ -1144,6 +1147,8 @@ class Searcher:
         """False for a query whose best hit is never "the answer", whatever its score."""
         if sum(len(g) for g in set(analysis.chars) if len(g) == 1 or g.isascii()) < MIN_CONFIDENT_CHARS:
             return False  # one character is a keystroke, not a question; nor is one held down (密密密…)
+        if analysis.words and all(w.isdigit() for w in analysis.words) and sum(map(len, analysis.words)) < MIN_CONFIDENT_DIGITS:
+            return False
         # 怎么, 可以吗: a question with no topic has no one answer
         return not all(w in TOPIC_FREE_WORDS or w in self.analyzer.stopwords for w in analysis.words)
 

@@ -115,6 +115,15 @@ def test_a_question_with_no_topic_gets_no_confident_answer(searcher, query):
     assert hits and not any(h.confident for h in hits)
 
 
+def test_a_short_number_alone_gets_no_confident_answer(searcher):
+    # 20 got the daily-limit article, confident at 0.078 (a phrasing says 20万): a visitor typing 20元…
+    # saw "1 answer found" flash by. Numbers that name something still answer.
+    assert not any(h.confident for h in searcher.search("20"))
+    assert not any(h.confident for h in searcher.search("２０"))
+    first = searcher.search("400")[0]
+    assert (first.id, first.confident) == ("service-hotline", True)
+
+
 def test_a_clear_question_gets_a_confident_answer(searcher):
     assert searcher.search("忘记登录密码了怎么办")[0].confident
 
