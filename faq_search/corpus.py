@@ -996,6 +996,19 @@ def did_you_mean(typed: str, names, what: str = "") -> str:
     return f" (did you mean '{close[0]}'{what}?)" if close else ""
 
 
+def did_you_mean_id(typed: str, ids, aliases: dict[str, str]) -> str:
+    """did_you_mean over the ``ids`` and the former ids (``aliases``: former id → article id): a link
+    misspelt from before a rename is as likely as one misspelt from after it; a former id is said with
+    what it is called now."""
+    if typed in aliases:  # said as a former id (unknown_id), no guess
+        return ""
+    aliases = {alias: i for alias, i in aliases.items() if i}  # not one of an article whose id cannot be read
+    close = difflib.get_close_matches(typed, [*ids, *aliases], n=1, cutoff=0.8)
+    if close and close[0] in aliases:
+        return f" (did you mean '{close[0]}'? It is a former id of '{aliases[close[0]]}': write '{aliases[close[0]]}')"
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
 def _named_after(rid: str, stem: str) -> bool:
     """Whether an id is the file name's (``refund-arrival-time`` for ``refund/arrival-time.md``)."""
     return rid == stem or rid.endswith(f"-{stem}")
@@ -1049,7 +1062,7 @@ def _check_ids(articles: list[Article], problems: list[Problem], first_seen: dic
         nonlocal guesses
         if not note and guesses > 0:  # a typo: each guess goes over every id, so a few at most
             guesses -= 1
-            return did_you_mean(rid, first_seen)
+            return did_you_mean_id(rid, first_seen, claimed)
         return note
 
     guesses = 20

@@ -89,6 +89,18 @@ def test_a_former_id_left_in_related_or_popular_says_what_it_is_called_now(make_
         "popular.yml:2: article id 'password-pay' is a former id of 'pw-payment': write 'pw-payment'"]
 
 
+def test_a_misspelt_former_id_says_what_it_is_called_now(make_corpus):
+    articles = {**RENAMED, "password/forgot-login.md": {**TINY_ARTICLES["password/forgot-login.md"],
+                                                        "related": ["pw-pya"]}}
+    root = make_corpus(articles)
+    (root / "popular.yml").write_text("- password-pya\n", "utf-8")
+    assert [p.replace(f"{root}/", "") for p in problems_of(root)] == [
+        "articles/password/forgot-login.md:10: unknown related id 'pw-pya' (did you mean 'pw-pay'? It is a former id "
+        "of 'pw-payment': write 'pw-payment')",
+        "popular.yml:1: unknown article id 'password-pya' (did you mean 'password-pay'? It is a former id of "
+        "'pw-payment': write 'pw-payment')"]
+
+
 def test_json_lines_aliases_are_checked_like_ids(tmp_path):
     path = write_jsonl(tmp_path / "kb.jsonl", [
         {"id": "a", "question": "问？", "answer": "答。", "aliases": ["old"]},

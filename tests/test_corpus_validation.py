@@ -387,6 +387,28 @@ def test_an_id_renamed_or_gone_is_explained_by_the_published_index(make_corpus, 
         "the published index; its file is gone)")
 
 
+def test_a_misspelt_id_the_published_index_had_says_what_it_is_called_now(make_corpus, tmp_path, tiny_analyzer):
+    # pw-pay renamed pw-payment, and the link to it misspelt: too far from 'pw-payment' for a guess from the
+    # corpus alone, close to the id the published index had.
+    root, out = make_corpus(), tmp_path / "index"
+    build_index(root, out, analyzer=tiny_analyzer)
+    pay, login = root / "articles" / "password" / "forgot-pay.md", root / "articles" / "password" / "forgot-login.md"
+    pay.write_text(pay.read_text("utf-8").replace("id: pw-pay", "id: pw-payment"), "utf-8")
+    login.write_text(login.read_text("utf-8").replace("related: [pw-pay]", "related: [pw-pya]"), "utf-8")
+    assert build_problems(root, out, tiny_analyzer) == [
+        "articles/password/forgot-login.md:10: unknown related id 'pw-pya' (did you mean 'pw-pay'? "
+        "articles/password/forgot-pay.md had it in the published index; it now says 'pw-payment': write that, or "
+        "keep the old id in its aliases)"]
+    # The old id kept in its aliases: the corpus says what it is called now, and the published index adds nothing.
+    pay.write_text(pay.read_text("utf-8").replace("id: pw-payment", "id: pw-payment\naliases: [pw-pay]"), "utf-8")
+    assert build_problems(root, out, tiny_analyzer) == [
+        "articles/password/forgot-login.md:10: unknown related id 'pw-pya' (did you mean 'pw-pay'? It is a former "
+        "id of 'pw-payment': write 'pw-payment')"]
+    login.write_text(login.read_text("utf-8").replace("related: [pw-pya]", "related: [pw-pay]"), "utf-8")
+    assert build_problems(root, out, tiny_analyzer) == [
+        "articles/password/forgot-login.md:10: related id 'pw-pay' is a former id of 'pw-payment': write 'pw-payment'"]
+
+
 def test_a_misspelt_id_category_or_key_says_what_was_meant(make_corpus):
     login = dict(TINY_ARTICLES["password/forgot-login.md"], related=["pw-pya"], category="passwords")
     root = make_corpus({**TINY_ARTICLES, "password/forgot-login.md": article_text(login).replace(
