@@ -70,9 +70,22 @@ def bad_article_problems(make_corpus, text: str) -> list[str]:
     # YAML stops lines after the slip: the line of the unclosed bracket or quote is the one to fix.
     (with_lines((4, "similar_questions: [说法一, 说法二"), (5, "tags: [转账]"), (6, "related: []")),
      "bad.md:4: invalid YAML: expected ',' or ']', but got ':' (while parsing a flow sequence that starts here; "
-     "YAML stopped at line 5)"),
+     "YAML stopped at line 5): close the '[' with a ']'"),
     (with_lines((3, 'question: "问题是什么？')), "bad.md:3: invalid YAML: found unexpected end of stream (while scanning "
-                                               "a quoted scalar that starts here; YAML stopped at line 8)"),
+                                               "a quoted scalar that starts here; YAML stopped at line 8): end the text "
+                                               "with the quote it starts with"),
+    # A '-' without a space: YAML's own words ("could not find expected ':'") do not say it; as the first
+    # item, the whole list was read as one phrasing and built.
+    (with_lines((6, "  -说法二")), "bad.md:6: invalid YAML: no space after '-': YAML reads '-说法二' as text, not as a "
+                                   "list item; write '- 说法二'"),
+    (with_lines((5, "  -说法一")), "bad.md:5: no space after '-': YAML reads 'similar_questions' as one text ('-说法一 - "
+                                   "说法二'), not as a list; write '- 说法一'"),
+    # A key indented below a value: YAML's "a value holding ': '" advice sent the editor to quote it.
+    (front(*BASE, "  tags: [转账]"), "bad.md:8: invalid YAML: 'tags:' is indented, so YAML reads it as more of the "
+                                     "value above: start it at the beginning of the line, as the keys above"),
+    # The closing '---' forgotten and no '---' further down: where the answer starts, not line 1.
+    (front(*BASE)[:-len("---\n答\n")] + "答案第一行。\n", "bad.md:8: front matter is not closed by a '---' line: if the "
+                                                         "answer starts here, add the closing '---' above it"),
     (with_lines((7, "category:password")), "bad.md:7: no space after 'category:': YAML reads 'category:password' as "
                                           "text, not a key; write 'category: password'"),
 ])
@@ -126,7 +139,7 @@ def test_a_broken_article_does_not_make_the_links_to_it_unknown(make_corpus):
     path.write_text(good.replace("question: ", "question: [", 1), "utf-8")  # its id still readable
     assert in_corpus(root, problems_of(root)) == [
         "password/forgot-pay.md:3: invalid YAML: expected ',' or ']', but got ':' (while parsing a flow sequence that "
-        "starts here; YAML stopped at line 4)"]
+        "starts here; YAML stopped at line 4): close the '[' with a ']'"]
     # Its id unreadable: an id ending in the file's name (password-forgot-pay) plausibly is its own,
     # any other is unknown unless it is that file's.
     path.write_text(good.replace("id: pw-pay", "id: bad id"), "utf-8")
