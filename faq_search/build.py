@@ -212,26 +212,38 @@ CHANGES_LISTED = 3
 
 def changed_articles(old, new) -> str:
     """The articles that differ from ``old`` (a published version's) to ``new``, by id, briefly:
-    "changed: articles/x.md (answer); added: articles/y.md; removed: articles/z.md", at most
-    CHANGES_LISTED names of each then "and N more"; "" when no article did (the dictionary, popular.yml)."""
+    "changed: articles/x.md (answer); renamed: articles/w.md (a → b); added: articles/y.md; removed:
+    articles/z.md", at most CHANGES_LISTED names of each then "and N more"; "" when no article did (the
+    dictionary, popular.yml)."""
     before = {a.id: a for a in old}
     now = {a.id for a in new}
-    changed, added = [], []
+    gone = {i: b for i, b in before.items() if i not in now}
+    # A renamed article is one, not one added and one removed: its old id in its aliases, or (a Markdown
+    # file, whose path says which article it is) its file one a gone article was in.
+    gone_files = {rel: b for b in gone.values() if (rel := _in_articles(b.source)) is not None}
+    changed, added, renamed = [], [], []
     for a in new:
         b = before.get(a.id)
         if b is None:
-            added.append(_file_of(a))
+            b = next((gone[x] for x in a.aliases if x in gone), None) or gone_files.get(_in_articles(a.source))
+            if b is None or gone.pop(b.id, None) is None:
+                added.append(_file_of(a))
+                continue
+            fields = [f for f in DATED_FIELDS if getattr(a, f) != getattr(b, f)]
+            moved = f", from {_file_of(b)}" if _file_of(b) != _file_of(a) else ""
+            renamed.append(f"{_file_of(a)} ({b.id} → {a.id}{moved}{'; ' + ', '.join(fields) if fields else ''})")
             continue
         fields = [f for f in (*DATED_FIELDS, "aliases") if getattr(a, f) != getattr(b, f)]
         if fields:
             changed.append(f"{_file_of(a)} ({', '.join(fields)})")
-    removed = [_file_of(b) for i, b in before.items() if i not in now]
+    removed = [_file_of(b) for b in gone.values()]
 
     def listed(kind: str, names: list[str]) -> str:
         more = f" and {len(names) - CHANGES_LISTED} more" if len(names) > CHANGES_LISTED else ""
         return f"{kind}: {', '.join(names[:CHANGES_LISTED])}{more}"
 
-    return "; ".join(listed(k, n) for k, n in (("changed", changed), ("added", added), ("removed", removed)) if n)
+    return "; ".join(listed(k, n) for k, n in (("changed", changed), ("renamed", renamed), ("added", added),
+                                               ("removed", removed)) if n)
 
 
 def _changed_besides_articles(published, corpus, dict_files: dict) -> str:
@@ -301,6 +313,10 @@ def _in_articles(source: str) -> str | None:
 
 
 GUESSES = 20  # misspelt ids compared with every name the published index had: a few at most
+# What to do about an id the published index explains. The new id must be written either way: a former id
+# kept in aliases is still refused in related and popular.yml (it serves old links and votes).
+RENAMED = "write that, and keep the old id in its aliases for the links and votes made before"
+GONE = "delete it here, or bring the article back"
 
 
 def published_hints(error: CorpusError, out_dir: str | Path, corpus_path: str | Path) -> CorpusError | None:
@@ -361,24 +377,22 @@ def _what_became(rid: str, a: Article, corpus_path: Path, now: dict[str | None, 
         line = a.source.rsplit(":", 1)[-1]
         became = _successor(a, newcomers)
         if became is None:
-            return f"line {line} had it in the published index; no entry has most of its phrasings now"
+            return f"line {line} had it in the published index; no entry has most of its phrasings now: {GONE}"
         return (f"line {line} had it in the published index; '{became.id}' (line {became.source.rsplit(':', 1)[-1]}) "
-                "has most of its phrasings now: write that, or keep the old id in its aliases")
+                f"has most of its phrasings now: {RENAMED}")
     rel = _in_articles(a.source)
     if rel is None:
         return None
     if rel in now or (corpus_path / "articles" / rel).is_file():  # an article read, or one with problems
         said = now[rel].id if rel in now else _written_id(corpus_path / "articles" / rel)
         if said and said != rid:
-            return (f"articles/{rel} had it in the published index; it now says '{said}': write that, or keep the "
-                    "old id in its aliases")
+            return f"articles/{rel} had it in the published index; it now says '{said}': {RENAMED}"
         return None
     became = _successor(a, newcomers)
     if became is not None:
         return (f"articles/{rel} had it in the published index; its file is gone, and '{became.id}' "
-                f"(articles/{_in_articles(became.source)}) looks like it moved: write that, or keep the "
-                "old id in its aliases")
-    return f"articles/{rel} had it in the published index; its file is gone"
+                f"(articles/{_in_articles(became.source)}) looks like it moved: {RENAMED}")
+    return f"articles/{rel} had it in the published index; its file is gone: {GONE}"
 
 
 def undated_changes(old: list[Article], new: list[Article], before: str) -> list[Problem]:

@@ -141,6 +141,25 @@ def strip_aliases(vdir) -> None:
     (vdir / "manifest.json").write_text(json.dumps(manifest), "utf-8")
 
 
+def test_a_renamed_article_is_said_renamed_not_added_and_removed(make_corpus, tmp_path, tiny_analyzer):
+    out = tmp_path / "ix"
+    build_index(make_corpus(), out, analyzer=tiny_analyzer)
+    # Its old id in its aliases, or (no alias) its file the one the old id was in.
+    unaliased = {**RENAMED, "password/forgot-pay.md": {**TINY_ARTICLES["password/forgot-pay.md"], "id": "pw-payment"}}
+    for n, articles in enumerate((RENAMED, unaliased)):
+        result = build_index(make_corpus(articles, name=f"v{n}"), out, analyzer=tiny_analyzer)
+        assert result.changes == ("changed: articles/password/forgot-login.md (related); "
+                                  "renamed: articles/password/forgot-pay.md (pw-pay → pw-payment)")
+        build_index(make_corpus(name=f"back{n}"), out, analyzer=tiny_analyzer)
+    # Moved to another folder as well: where from.
+    moved = {**RENAMED, "withdraw/pay.md": RENAMED["password/forgot-pay.md"].replace("category: password",
+                                                                                      "category: withdraw")}
+    del moved["password/forgot-pay.md"]
+    result = build_index(make_corpus(moved, name="moved"), out, analyzer=tiny_analyzer)
+    assert result.changes == ("changed: articles/password/forgot-login.md (related); renamed: articles/withdraw/pay.md "
+                              "(pw-pay → pw-payment, from articles/password/forgot-pay.md; category)")
+
+
 def test_a_version_written_before_aliases_still_loads(make_corpus, tmp_path, tiny_analyzer):
     result = build_index(make_corpus(), tmp_path / "ix", analyzer=tiny_analyzer)
     strip_aliases(result.path)

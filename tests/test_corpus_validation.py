@@ -382,7 +382,7 @@ def test_an_id_renamed_or_gone_is_explained_by_the_published_index(make_corpus, 
     text = pay.read_text("utf-8")
     pay.write_text(text.replace("id: pw-pay", "id: pw-payment"), "utf-8")
     said = ("(articles/password/forgot-pay.md had it in the published index; it now says 'pw-payment': write that, "
-            "or keep the old id in its aliases)")
+            "and keep the old id in its aliases for the links and votes made before)")
     assert build_problems(root, out, tiny_analyzer) == [
         f"articles/password/forgot-login.md:10: unknown related id 'pw-pay' {said}",
         f"popular.yml:1: unknown article id 'pw-pay' {said}"]
@@ -393,11 +393,11 @@ def test_an_id_renamed_or_gone_is_explained_by_the_published_index(make_corpus, 
     assert build_problems(root, out, tiny_analyzer)[0] == (
         "articles/password/forgot-login.md:10: unknown related id 'pw-pay' (articles/password/forgot-pay.md had it in "
         "the published index; its file is gone, and 'wd-pay' (articles/withdraw/pay.md) looks like it moved: write "
-        "that, or keep the old id in its aliases)")
+        "that, and keep the old id in its aliases for the links and votes made before)")
     (root / "articles" / "withdraw" / "pay.md").unlink()
     assert build_problems(root, out, tiny_analyzer)[0] == (
         "articles/password/forgot-login.md:10: unknown related id 'pw-pay' (articles/password/forgot-pay.md had it in "
-        "the published index; its file is gone)")
+        "the published index; its file is gone: delete it here, or bring the article back)")
 
 
 def test_a_misspelt_id_the_published_index_had_says_what_it_is_called_now(make_corpus, tmp_path, tiny_analyzer):
@@ -410,8 +410,8 @@ def test_a_misspelt_id_the_published_index_had_says_what_it_is_called_now(make_c
     login.write_text(login.read_text("utf-8").replace("related: [pw-pay]", "related: [pw-pya]"), "utf-8")
     assert build_problems(root, out, tiny_analyzer) == [
         "articles/password/forgot-login.md:10: unknown related id 'pw-pya' (did you mean 'pw-pay'? "
-        "articles/password/forgot-pay.md had it in the published index; it now says 'pw-payment': write that, or "
-        "keep the old id in its aliases)"]
+        "articles/password/forgot-pay.md had it in the published index; it now says 'pw-payment': write that, and "
+        "keep the old id in its aliases for the links and votes made before)"]
     # The old id kept in its aliases: the corpus says what it is called now, and the published index adds nothing.
     pay.write_text(pay.read_text("utf-8").replace("id: pw-payment", "id: pw-payment\naliases: [pw-pay]"), "utf-8")
     assert build_problems(root, out, tiny_analyzer) == [

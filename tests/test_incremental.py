@@ -314,10 +314,11 @@ def test_an_entry_renamed_or_gone_is_explained_by_the_published_index(small_base
 
     assert problems([entries[0], entry(1, id="e001-new"), *entries[2:]]) == [
         f"{corpus}:1: unknown related id 'e001' (line 2 had it in the published index; 'e001-new' (line 2) has "
-        "most of its phrasings now: write that, or keep the old id in its aliases)"]
+        "most of its phrasings now: write that, and keep the old id in its aliases for the links and votes made "
+        "before)"]
     assert problems([entry(0, related=["e-001"]), *entries[2:]]) == [
         f"{corpus}:1: unknown related id 'e-001' (did you mean 'e001'? line 2 had it in the published index; no "
-        "entry has most of its phrasings now)"]
+        "entry has most of its phrasings now: delete it here, or bring the article back)"]
     assert len(checked) == 2  # the incremental builds' own check found them
 
 
