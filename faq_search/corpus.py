@@ -126,6 +126,12 @@ def _yaml_slip(lines: list[str], first_line: int, line: int, start: int, reason:
         if (dash := re.match(r"^\s*-([^\s-].*)$", at(n))) is not None:  # `  -转账多久到`
             return n, (f"no space after '-': YAML reads '-{dash.group(1)}' as text, not as a list item; "
                        f"write '- {dash.group(1)}'")
+    if reason.startswith("expected '<document start>'"):
+        # `  account: 注册与登录` first, `password: 密码` below: YAML ends the mapping at the first line less indented.
+        first = next((n for n in range(first_line, line) if at(n).strip() and not at(n).lstrip().startswith("#")), None)
+        if first is not None and at(first)[:1] in (" ", "\t"):
+            return first, ("this line is indented and the lines below it are not, so YAML reads no more after it: "
+                           "start it at the beginning of the line")
     if reason == "mapping values are not allowed here":
         # `  tags: [a]` below `category: x`: the line continues the value above, and a value cannot hold a key.
         above = next((at(n) for n in range(line - 1, first_line - 1, -1) if at(n).strip()), "")
@@ -725,6 +731,12 @@ def _load_popular(path: Path, problems: list[Problem]) -> tuple[str, ...]:
         problems.append(_yaml_problem(e, _display(path), text, 1, "invalid popular file"))
         return ()
     if loaded is None:
+        return ()
+    if isinstance(loaded, str) and re.match(r"-[^\s-]", loaded):  # `-a` first: YAML reads no list, the lines as one text
+        line, written = next((n, t.strip()) for n, t in enumerate(text.splitlines(), 1)
+                             if t.strip() and not t.lstrip().startswith("#"))
+        problems.append(Problem(_display(path), line, f"invalid popular file: no space after '-': YAML reads the list "
+                                                      f"as one text ({_excerpt(loaded)}); write '- {written[1:]}'"))
         return ()
     if not isinstance(loaded, list) or not all(isinstance(x, str) for x in loaded):
         problems.append(Problem(_display(path), 1, "invalid popular file: expected a list of article ids"))

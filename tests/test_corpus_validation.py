@@ -83,6 +83,9 @@ def bad_article_problems(make_corpus, text: str) -> list[str]:
     # A key indented below a value: YAML's "a value holding ': '" advice sent the editor to quote it.
     (front(*BASE, "  tags: [转账]"), "bad.md:8: invalid YAML: 'tags:' is indented, so YAML reads it as more of the "
                                      "value above: start it at the beginning of the line, as the keys above"),
+    # The first key indented: YAML's "expected '<document start>'" at the line below.
+    (front("  id: x", *BASE[1:]), "bad.md:2: invalid YAML: this line is indented and the lines below it are not, so "
+                                  "YAML reads no more after it: start it at the beginning of the line"),
     # The closing '---' forgotten and no '---' further down: where the answer starts, not line 1.
     (front(*BASE)[:-len("---\n答\n")] + "答案第一行。\n", "bad.md:8: front matter is not closed by a '---' line: if the "
                                                          "answer starts here, add the closing '---' above it"),
@@ -121,6 +124,20 @@ def test_a_phrasing_copied_with_punctuation_added_is_the_same_phrasing(make_corp
     assert in_corpus(root, problems_of(root)) == [
         "withdraw/arrival.md:6: '支付密码忘了？' is also a phrasing of 'pw-pay' at password/forgot-pay.md:5: "
         "search cannot tell the two apart; keep it in the article that answers it"]
+
+
+def test_a_list_or_mapping_file_written_askew_says_where_and_what_to_write(make_corpus):
+    root = make_corpus()
+    # popular.yml's first '-' without a space: YAML reads no list but one text, "expected a list" at line 1.
+    (root / "popular.yml").write_text("# most asked first\n-pw-login\n- wd-time\n", "utf-8")
+    # categories.yml's first key indented: "expected '<document start>'" at the line below.
+    categories = (root / "categories.yml").read_text("utf-8")
+    (root / "categories.yml").write_text("  " + categories, "utf-8")
+    assert [p.replace(f"{root}/", "") for p in problems_of(root)] == [
+        "categories.yml:1: invalid categories file: this line is indented and the lines below it are not, so YAML "
+        "reads no more after it: start it at the beginning of the line",
+        "popular.yml:2: invalid popular file: no space after '-': YAML reads the list as one text ('-pw-login - "
+        "wd-time'); write '- pw-login'"]
 
 
 def test_a_popular_id_listed_twice_is_reported(make_corpus):
