@@ -135,7 +135,7 @@ def _yaml_slip(lines: list[str], first_line: int, line: int, start: int, reason:
     if reason == "mapping values are not allowed here":
         # `  tags: [a]` below `category: x`: the line continues the value above, and a value cannot hold a key.
         above = next((at(n) for n in range(line - 1, first_line - 1, -1) if at(n).strip()), "")
-        key = re.match(r"^(\s+)([^\s#:-][^:]*):(\s|$)", at(line))
+        key = re.match(r"^(\s+)([A-Za-z_][A-Za-z0-9_.-]*):(\s|$)", at(line))  # a key, not text going on
         value_above = re.match(r"^(\s*)[^\s#:-][^:]*:\s+\S", above)
         if key and value_above and len(value_above.group(1)) < len(key.group(1)):
             return line, (f"'{key.group(2)}:' is indented, so YAML reads it as more of the value above: start it "

@@ -83,6 +83,9 @@ def bad_article_problems(make_corpus, text: str) -> list[str]:
     # A key indented below a value: YAML's "a value holding ': '" advice sent the editor to quote it.
     (front(*BASE, "  tags: [转账]"), "bad.md:8: invalid YAML: 'tags:' is indented, so YAML reads it as more of the "
                                      "value above: start it at the beginning of the line, as the keys above"),
+    # Not a key but more of the question, holding ': ': quotes are what it needs.
+    (front(*BASE[:2], "  提示: 文字", *BASE[2:]), "bad.md:4: invalid YAML: mapping values are not allowed here (a value "
+                                                 "holding ': ' must be put in quotes)"),
     # The first key indented: YAML's "expected '<document start>'" at the line below.
     (front("  id: x", *BASE[1:]), "bad.md:2: invalid YAML: this line is indented and the lines below it are not, so "
                                   "YAML reads no more after it: start it at the beginning of the line"),
