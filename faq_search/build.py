@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import logging
@@ -211,26 +212,38 @@ CHANGES_LISTED = 3
 
 def changed_articles(old, new) -> str:
     """The articles that differ from ``old`` (a published version's) to ``new``, by id, briefly:
-    "changed: articles/x.md (answer); added: articles/y.md; removed: articles/z.md", at most
-    CHANGES_LISTED names of each then "and N more"; "" when no article did (the dictionary, popular.yml)."""
+    "changed: articles/x.md (answer); renamed: articles/w.md (a → b); added: articles/y.md; removed:
+    articles/z.md", at most CHANGES_LISTED names of each then "and N more"; "" when no article did (the
+    dictionary, popular.yml)."""
     before = {a.id: a for a in old}
     now = {a.id for a in new}
-    changed, added = [], []
+    gone = {i: b for i, b in before.items() if i not in now}
+    # A renamed article is one, not one added and one removed: its old id in its aliases, or (a Markdown
+    # file, whose path says which article it is) its file one a gone article was in.
+    gone_files = {rel: b for b in gone.values() if (rel := _in_articles(b.source)) is not None}
+    changed, added, renamed = [], [], []
     for a in new:
         b = before.get(a.id)
         if b is None:
-            added.append(_file_of(a))
+            b = next((gone[x] for x in a.aliases if x in gone), None) or gone_files.get(_in_articles(a.source))
+            if b is None or gone.pop(b.id, None) is None:
+                added.append(_file_of(a))
+                continue
+            fields = [f for f in DATED_FIELDS if getattr(a, f) != getattr(b, f)]
+            moved = f", from {_file_of(b)}" if _file_of(b) != _file_of(a) else ""
+            renamed.append(f"{_file_of(a)} ({b.id} → {a.id}{moved}{'; ' + ', '.join(fields) if fields else ''})")
             continue
         fields = [f for f in (*DATED_FIELDS, "aliases") if getattr(a, f) != getattr(b, f)]
         if fields:
             changed.append(f"{_file_of(a)} ({', '.join(fields)})")
-    removed = [_file_of(b) for i, b in before.items() if i not in now]
+    removed = [_file_of(b) for b in gone.values()]
 
     def listed(kind: str, names: list[str]) -> str:
         more = f" and {len(names) - CHANGES_LISTED} more" if len(names) > CHANGES_LISTED else ""
         return f"{kind}: {', '.join(names[:CHANGES_LISTED])}{more}"
 
-    return "; ".join(listed(k, n) for k, n in (("changed", changed), ("added", added), ("removed", removed)) if n)
+    return "; ".join(listed(k, n) for k, n in (("changed", changed), ("renamed", renamed), ("added", added),
+                                               ("removed", removed)) if n)
 
 
 def _changed_besides_articles(published, corpus, dict_files: dict) -> str:
@@ -299,50 +312,87 @@ def _in_articles(source: str) -> str | None:
     return "/".join(parts[len(parts) - parts[::-1].index("articles"):])
 
 
+GUESSES = 20  # misspelt ids compared with every name the published index had: a few at most
+# What to do about an id the published index explains. The new id must be written either way: a former id
+# kept in aliases is still refused in related and popular.yml (it serves old links and votes).
+RENAMED = "write that, and keep the old id in its aliases for the links and votes made before"
+GONE = "delete it here, or bring the article back"
+
+
 def published_hints(error: CorpusError, out_dir: str | Path, corpus_path: str | Path) -> CorpusError | None:
     """``error`` with each unknown id the published version of ``out_dir`` had explained: which file had
-    it and what that file says now, or that it is gone (and what it probably became). A rename fails
-    the build before the build's own rename warning could say so. None when nothing is explained.
-    Read only when a build fails: the published articles are decoded one by one."""
-    wanted = {p.unknown for p in error.problems if p.unknown}
-    version = read_current(Path(out_dir)) if wanted and Path(corpus_path).is_dir() else None
+    it and what that file says now, or that it is gone (and what it probably became); of a JSON Lines
+    corpus, whose entries have no file of their own, the line that had it and the entry holding most of
+    its phrasings now. An id it never had but spelt close to one it had (a link misspelt from before a
+    rename) gets that one as its did-you-mean, explained alike, unless an id or former id of the corpus
+    is as close. A rename fails the build before the build's own rename warning could say so. None
+    when nothing is explained. Read only when a build fails: the published articles are decoded one
+    by one."""
+    current = {name for b in error.articles for name in (b.id, *b.aliases) if name}
+    # A former id the corpus keeps in its aliases: the problem already says what it is called now.
+    wanted = {p.unknown for p in error.problems if p.unknown} - current
+    corpus_path = Path(corpus_path)
+    version = read_current(Path(out_dir)) if wanted and corpus_path.exists() else None
     if version is None:
         return None
     try:
-        had = {}
+        held: dict[str, Article] = {}  # each id and former id of the published version → its article
         for a in load_index(out_dir, version, verify=False).articles:
             for former in (a.id, *a.aliases):
-                if former in wanted:
-                    had.setdefault(former, a)
+                held.setdefault(former, a)
     except (IndexError_, OSError, ValueError, KeyError) as e:
         log.warning("could not read the published index %s: %s", version, e)
         return None
-    now = {_in_articles(b.source): b for b in error.articles}
+    meant = {rid: rid for rid in wanted if rid in held}
+    names = [*held.keys() - current, *current]
+    for rid in sorted(wanted - held.keys())[:GUESSES]:
+        close = difflib.get_close_matches(rid, names, n=1, cutoff=0.8)
+        if close and close[0] not in current:  # else the corpus's own guess stands
+            meant[rid] = close[0]
+    had = {rid: held[name] for rid, name in meant.items()}
     old_ids = {a.id for a in had.values()}
+    newcomers = [b for b in error.articles if b.id and b.id not in old_ids]
+    now = {_in_articles(b.source): b for b in error.articles}
     hints = {}
     for rid, a in had.items():
-        rel = _in_articles(a.source)
-        if rel is None:
-            continue
-        if rel in now or (Path(corpus_path) / "articles" / rel).is_file():  # an article read, or one with problems
-            said = now[rel].id if rel in now else _written_id(Path(corpus_path) / "articles" / rel)
-            if said and said != rid:
-                hints[rid] = (f"articles/{rel} had it in the published index; it now says '{said}': write that, "
-                              "or keep the old id in its aliases")
-            continue
-        became = _successor(a, [b for b in error.articles if b.id and b.id not in old_ids])
-        if became is not None:
-            hints[rid] = (f"articles/{rel} had it in the published index; its file is gone, and '{became.id}' "
-                          f"(articles/{_in_articles(became.source)}) looks like it moved: write that, or keep the "
-                          "old id in its aliases")
-        else:
-            hints[rid] = f"articles/{rel} had it in the published index; its file is gone"
-    if not hints:
+        hint = _what_became(meant[rid], a, corpus_path, now, newcomers)
+        if hint is not None:
+            hints[rid] = hint if meant[rid] == rid else f"did you mean '{meant[rid]}'? {hint}"
+    # What the published index knew replaces a guess from the spelling; a note of another kind stays alone.
+    problems, explained = [], False
+    for p in error.problems:
+        said = p.message.split(" (did you mean ", 1)[0]
+        if p.unknown in hints and (meant[p.unknown] == p.unknown or said.endswith(f"'{p.unknown}'")):
+            p, explained = replace(p, message=f"{said} ({hints[p.unknown]})"), True
+        problems.append(p)
+    return type(error)(problems, error.articles) if explained else None
+
+
+def _what_became(rid: str, a: Article, corpus_path: Path, now: dict[str | None, Article],
+                 newcomers: list[Article]) -> str | None:
+    """What became of published article ``a``, which had id ``rid`` (its id or a former one): ``now``,
+    the articles read, by their path below articles/; ``newcomers``, those whose ids are not the
+    published ones explained. None when nothing is to say (its file still says ``rid``)."""
+    if corpus_path.is_file():  # JSON Lines: a line of a file that other lines shift
+        line = a.source.rsplit(":", 1)[-1]
+        became = _successor(a, newcomers)
+        if became is None:
+            return f"line {line} had it in the published index; no entry has most of its phrasings now: {GONE}"
+        return (f"line {line} had it in the published index; '{became.id}' (line {became.source.rsplit(':', 1)[-1]}) "
+                f"has most of its phrasings now: {RENAMED}")
+    rel = _in_articles(a.source)
+    if rel is None:
         return None
-    # What the published index knew replaces a guess from the spelling.
-    problems = [replace(p, message=f"{p.message.split(' (did you mean ', 1)[0]} ({hints[p.unknown]})")
-                if p.unknown in hints else p for p in error.problems]
-    return type(error)(problems, error.articles)
+    if rel in now or (corpus_path / "articles" / rel).is_file():  # an article read, or one with problems
+        said = now[rel].id if rel in now else _written_id(corpus_path / "articles" / rel)
+        if said and said != rid:
+            return f"articles/{rel} had it in the published index; it now says '{said}': {RENAMED}"
+        return None
+    became = _successor(a, newcomers)
+    if became is not None:
+        return (f"articles/{rel} had it in the published index; its file is gone, and '{became.id}' "
+                f"(articles/{_in_articles(became.source)}) looks like it moved: {RENAMED}")
+    return f"articles/{rel} had it in the published index; its file is gone: {GONE}"
 
 
 def undated_changes(old: list[Article], new: list[Article], before: str) -> list[Problem]:
@@ -583,6 +633,17 @@ def _reusable_reranker(out_dir: Path, analyzer: Analyzer, ranking: dict, sample,
     return replace(previous, info=info)
 
 
+def _loaded_as_the_build_says(corpus_path: Path, out_dir: Path) -> Corpus:
+    """load_corpus, its problems explained by the published index as a failed build explains them."""
+    try:
+        return load_corpus(corpus_path)
+    except CorpusError as e:
+        hinted = published_hints(e, out_dir, corpus_path)
+        if hinted is None:
+            raise
+        raise hinted from None
+
+
 def check_index(corpus_path: str | Path, out_dir: str | Path, dict_dir: str | Path | None = None,
                 analyzer: Analyzer | None = None) -> tuple[bool, str]:
     """(fresh, reason): whether the published index was built from this corpus and dictionary."""
@@ -599,19 +660,14 @@ def check_index(corpus_path: str | Path, out_dir: str | Path, dict_dir: str | Pa
     if corpus_path.is_file():  # hashed, not parsed, as the build's own up-to-date test does
         corpus = Corpus(articles=[], content_hash=hashlib.sha256(corpus_path.read_bytes()).hexdigest())
     else:
-        try:
-            corpus = load_corpus(corpus_path)
-        except CorpusError as e:
-            hinted = published_hints(e, out_dir, corpus_path)
-            if hinted is None:
-                raise
-            raise hinted from None
+        corpus = _loaded_as_the_build_says(corpus_path, out_dir)
     # Only its fingerprint is read: jieba's dictionary is not loaded.
     analyzer = analyzer or analyzer_for(dict_files, lazy=True)
     key = corpus_key(corpus, analyzer, manifest.get("ranking", DEFAULT_RANKING))
     if manifest.get("corpus_key") != key or manifest.get("format") not in READABLE_FORMATS:
         if corpus_path.is_file():
-            load_corpus(corpus_path)  # a file changed: its problems, which a build would fail on, raise here
+            # A file changed: its problems, which a build would fail on, raise here.
+            _loaded_as_the_build_says(corpus_path, out_dir)
             return False, f"index {version} is stale: the corpus or dictionary changed"
         try:  # only when stale: the published articles decoded one by one
             published = load_index(out_dir, version, verify=False)

@@ -93,11 +93,15 @@ def _yaml_problem(e: yaml.YAMLError, display: str, text: str, first_line: int, w
     if isinstance(e, yaml.reader.ReaderError):  # a character YAML refuses (NUL, control): no mark, a position
         line = first_line + text[: e.position].count("\n")
     reason = getattr(e, "problem", None) or str(e).splitlines()[0]
+    context, context_mark = getattr(e, "context", None), getattr(e, "context_mark", None)
+    lines = text.splitlines()
+    slip = _yaml_slip(lines, first_line, line, first_line + context_mark.line if context_mark else line, reason)
+    if slip is not None:
+        return Problem(display, slip[0], f"{what}: {slip[1]}")
     if reason == "mapping values are not allowed here":  # `question: 提示: 文字`
         reason += " (a value holding ': ' must be put in quotes)"
     elif reason == "found character '\\t' that cannot start any token":  # an editor's tab key
         reason = "a tab indents this line: YAML indents with spaces only, replace the tab with spaces"
-    context, context_mark = getattr(e, "context", None), getattr(e, "context_mark", None)
     if context and context_mark is not None:
         start = first_line + context_mark.line
         # An unclosed '[' or '"', a key without ': ': the slip is where that starts, YAML only stops
@@ -107,7 +111,47 @@ def _yaml_problem(e: yaml.YAMLError, display: str, text: str, first_line: int, w
             line = start
         else:
             reason += f" ({context} that starts at line {start})"
+        reason += _yaml_advice(context, lines[context_mark.line] if context_mark.line < len(lines) else "")
     return Problem(display, line, f"{what}: {reason}")
+
+
+def _yaml_slip(lines: list[str], first_line: int, line: int, start: int, reason: str) -> tuple[int, str] | None:
+    """(line, what to do) for a YAML error whose cause YAML's own words hide (a '-' without a space, a
+    key indented): ``line`` is where YAML stopped, ``start`` where what it was reading starts; None
+    otherwise."""
+    def at(n: int) -> str:
+        return lines[n - first_line] if 0 <= n - first_line < len(lines) else ""
+
+    for n in dict.fromkeys((start, line)):
+        if (dash := re.match(r"^\s*-([^\s-].*)$", at(n))) is not None:  # `  -转账多久到`
+            return n, (f"no space after '-': YAML reads '-{dash.group(1)}' as text, not as a list item; "
+                       f"write '- {dash.group(1)}'")
+    if reason.startswith("expected '<document start>'"):
+        # `  account: 注册与登录` first, `password: 密码` below: YAML ends the mapping at the first line less indented.
+        first = next((n for n in range(first_line, line) if at(n).strip() and not at(n).lstrip().startswith("#")), None)
+        if first is not None and at(first)[:1] in (" ", "\t"):
+            return first, ("this line is indented and the lines below it are not, so YAML reads no more after it: "
+                           "start it at the beginning of the line")
+    if reason == "mapping values are not allowed here":
+        # `  tags: [a]` below `category: x`: the line continues the value above, and a value cannot hold a key.
+        above = next((at(n) for n in range(line - 1, first_line - 1, -1) if at(n).strip()), "")
+        key = re.match(r"^(\s+)([A-Za-z_][A-Za-z0-9_.-]*):(\s|$)", at(line))  # a key, not text going on
+        value_above = re.match(r"^(\s*)[^\s#:-][^:]*:\s+\S", above)
+        if key and value_above and len(value_above.group(1)) < len(key.group(1)):
+            return line, (f"'{key.group(2)}:' is indented, so YAML reads it as more of the value above: start it "
+                          "at the beginning of the line, as the keys above")
+    return None
+
+
+def _yaml_advice(context: str, written: str) -> str:
+    """What to do, after YAML's words, when the construct it was reading (``context``) starts on line
+    ``written`` and is never closed: "" when that is not it."""
+    if context == "while scanning a quoted scalar":  # `question: "转账…` and no closing quote
+        return ": end the text with the quote it starts with"
+    for opening, closing, what in (("[", "]", "sequence"), ("{", "}", "mapping")):
+        if context == f"while parsing a flow {what}" and written.count(opening) > written.count(closing):
+            return f": close the '{opening}' with a '{closing}'"
+    return ""
 
 
 # An answer longer than this builds, with a warning: every search result, console card and API
@@ -457,6 +501,28 @@ def _folded_items(display: str, front: str, first_line: int, meta: dict | list) 
     return problems
 
 
+def _without_dashed_texts(meta: dict, front: str, first_line: int, display: str, problems: list[Problem]) -> dict:
+    """``meta`` without the lists YAML read as one text because their first item has no space after its
+    '-' (`  -转账多久到`: that line and every '- ' item below it joined into one phrasing, tag or id),
+    each reported at that line."""
+    dashed = [k for k in ("similar_questions", "tags", "related", "aliases")
+              if isinstance(meta.get(k), str) and re.match(r"-[^\s-]", meta[k])]
+    if not dashed:
+        return meta
+    lines = front.splitlines()
+    for key in dashed:
+        at = next((i for i, t in enumerate(lines) if (m := _KEY_LINE.match(t)) and m.group(1) == key), 0)
+        if not lines[at].split(":", 1)[-1].strip():  # the text starts on a line below the key's
+            at = next((i for i in range(at + 1, len(lines)) if lines[i].strip()), at)
+        written = lines[at].strip()
+        if written.startswith(f"{key}:"):  # `tags: -a`
+            written = written[len(key) + 1:].strip()
+        problems.append(Problem(display, first_line + at, f"no space after '-': YAML reads '{key}' as one text "
+                                                           f"({_excerpt(meta[key])}), not as a list; write "
+                                                           f"'- {written[1:]}'"))
+    return {k: v for k, v in meta.items() if k not in dashed}
+
+
 def _phrasing_problems(display: str, article_id: str, question: str, similar: tuple[str, ...],
                        related: tuple[str, ...], front: str, first_line: int) -> list[Problem]:
     """One article's repeats (a similar question given twice or equal to the question, a related id
@@ -527,7 +593,13 @@ def parse_markdown_article(path: Path, display: str, problems: list[Problem],
         return None
     end = _FRONT_MATTER_END.search(text, opening.end())
     if end is None:
-        problems.append(Problem(display, 1, "front matter is not closed by a '---' line"))
+        # Where the answer starts, when a line there is no key: the closing '---' goes above it.
+        rest = text[opening.end():].splitlines()
+        stray = next((i for i, t in enumerate(rest) if t[:1] not in ("", " ", "\t", "#", "-")
+                      and not _ANY_KEY_LINE.match(t)), None)
+        problems.append(Problem(display, 1, "front matter is not closed by a '---' line") if stray is None else
+                        Problem(display, 2 + stray, "front matter is not closed by a '---' line: if the answer "
+                                                    "starts here, add the closing '---' above it"))
         return None
     front = text[opening.end() : end.start()]
     body = text[end.end() :].strip("\n")
@@ -601,6 +673,7 @@ def parse_markdown_article(path: Path, display: str, problems: list[Problem],
         if len(body) > LONG_ANSWER:
             warnings.append(long_answer(display, first, body.strip()))
         warnings += [Problem(display, first + offset, message) for offset, message in unsupported(body)]
+    meta = _without_dashed_texts(meta, front, 2, display, problems)
     # Composed again only for a bad item's line: parsing twice would slow a 100k-article load.
     lists = [meta.get(k) for k in ("similar_questions", "tags", "related", "aliases")]
     bad_item = any(isinstance(v, list) and not all(isinstance(x, str) for x in v) for v in lists)
@@ -658,6 +731,12 @@ def _load_popular(path: Path, problems: list[Problem]) -> tuple[str, ...]:
         problems.append(_yaml_problem(e, _display(path), text, 1, "invalid popular file"))
         return ()
     if loaded is None:
+        return ()
+    if isinstance(loaded, str) and re.match(r"-[^\s-]", loaded):  # `-a` first: YAML reads no list, the lines as one text
+        line, written = next((n, t.strip()) for n, t in enumerate(text.splitlines(), 1)
+                             if t.strip() and not t.lstrip().startswith("#"))
+        problems.append(Problem(_display(path), line, f"invalid popular file: no space after '-': YAML reads the list "
+                                                      f"as one text ({_excerpt(loaded)}); write '- {written[1:]}'"))
         return ()
     if not isinstance(loaded, list) or not all(isinstance(x, str) for x in loaded):
         problems.append(Problem(_display(path), 1, "invalid popular file: expected a list of article ids"))
@@ -996,6 +1075,19 @@ def did_you_mean(typed: str, names, what: str = "") -> str:
     return f" (did you mean '{close[0]}'{what}?)" if close else ""
 
 
+def did_you_mean_id(typed: str, ids, aliases: dict[str, str]) -> str:
+    """did_you_mean over the ``ids`` and the former ids (``aliases``: former id → article id): a link
+    misspelt from before a rename is as likely as one misspelt from after it; a former id is said with
+    what it is called now."""
+    if typed in aliases:  # said as a former id (unknown_id), no guess
+        return ""
+    aliases = {alias: i for alias, i in aliases.items() if i}  # not one of an article whose id cannot be read
+    close = difflib.get_close_matches(typed, [*ids, *aliases], n=1, cutoff=0.8)
+    if close and close[0] in aliases:
+        return f" (did you mean '{close[0]}'? It is a former id of '{aliases[close[0]]}': write '{aliases[close[0]]}')"
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
 def _named_after(rid: str, stem: str) -> bool:
     """Whether an id is the file name's (``refund-arrival-time`` for ``refund/arrival-time.md``)."""
     return rid == stem or rid.endswith(f"-{stem}")
@@ -1049,7 +1141,7 @@ def _check_ids(articles: list[Article], problems: list[Problem], first_seen: dic
         nonlocal guesses
         if not note and guesses > 0:  # a typo: each guess goes over every id, so a few at most
             guesses -= 1
-            return did_you_mean(rid, first_seen)
+            return did_you_mean_id(rid, first_seen, claimed)
         return note
 
     guesses = 20

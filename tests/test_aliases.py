@@ -89,6 +89,18 @@ def test_a_former_id_left_in_related_or_popular_says_what_it_is_called_now(make_
         "popular.yml:2: article id 'password-pay' is a former id of 'pw-payment': write 'pw-payment'"]
 
 
+def test_a_misspelt_former_id_says_what_it_is_called_now(make_corpus):
+    articles = {**RENAMED, "password/forgot-login.md": {**TINY_ARTICLES["password/forgot-login.md"],
+                                                        "related": ["pw-pya"]}}
+    root = make_corpus(articles)
+    (root / "popular.yml").write_text("- password-pya\n", "utf-8")
+    assert [p.replace(f"{root}/", "") for p in problems_of(root)] == [
+        "articles/password/forgot-login.md:10: unknown related id 'pw-pya' (did you mean 'pw-pay'? It is a former id "
+        "of 'pw-payment': write 'pw-payment')",
+        "popular.yml:1: unknown article id 'password-pya' (did you mean 'password-pay'? It is a former id of "
+        "'pw-payment': write 'pw-payment')"]
+
+
 def test_json_lines_aliases_are_checked_like_ids(tmp_path):
     path = write_jsonl(tmp_path / "kb.jsonl", [
         {"id": "a", "question": "问？", "answer": "答。", "aliases": ["old"]},
@@ -127,6 +139,25 @@ def strip_aliases(vdir) -> None:
     manifest = json.loads((vdir / "manifest.json").read_text("utf-8"))
     manifest["files"]["meta.json"] = hashlib.sha256(raw).hexdigest()
     (vdir / "manifest.json").write_text(json.dumps(manifest), "utf-8")
+
+
+def test_a_renamed_article_is_said_renamed_not_added_and_removed(make_corpus, tmp_path, tiny_analyzer):
+    out = tmp_path / "ix"
+    build_index(make_corpus(), out, analyzer=tiny_analyzer)
+    # Its old id in its aliases, or (no alias) its file the one the old id was in.
+    unaliased = {**RENAMED, "password/forgot-pay.md": {**TINY_ARTICLES["password/forgot-pay.md"], "id": "pw-payment"}}
+    for n, articles in enumerate((RENAMED, unaliased)):
+        result = build_index(make_corpus(articles, name=f"v{n}"), out, analyzer=tiny_analyzer)
+        assert result.changes == ("changed: articles/password/forgot-login.md (related); "
+                                  "renamed: articles/password/forgot-pay.md (pw-pay → pw-payment)")
+        build_index(make_corpus(name=f"back{n}"), out, analyzer=tiny_analyzer)
+    # Moved to another folder as well: where from.
+    moved = {**RENAMED, "withdraw/pay.md": RENAMED["password/forgot-pay.md"].replace("category: password",
+                                                                                      "category: withdraw")}
+    del moved["password/forgot-pay.md"]
+    result = build_index(make_corpus(moved, name="moved"), out, analyzer=tiny_analyzer)
+    assert result.changes == ("changed: articles/password/forgot-login.md (related); renamed: articles/withdraw/pay.md "
+                              "(pw-pay → pw-payment, from articles/password/forgot-pay.md; category)")
 
 
 def test_a_version_written_before_aliases_still_loads(make_corpus, tmp_path, tiny_analyzer):

@@ -143,6 +143,35 @@ def test_healthz(client):
     assert body["status"] == "ok" and body["articles"] == 4 and body["index_version"]
 
 
+def assert_damaged_when_written_over_in_place(client, tiny_index, caplog, monkeypatch, version, path):
+    """``path``, a file the served ``version`` maps, grown in place (cp, scp -r or rsync --inplace over it; a
+    file cut short would crash the test's process): /healthz says 503 damaged, logged once, at the next look
+    (once a second at most); set back, ok again; replaced by a rename (rsync, mv), no harm."""
+    from faq_search.web import api
+
+    size = path.stat().st_size
+    with open(path, "ab") as f:
+        f.write(b"x")
+    try:
+        monkeypatch.setattr(api, "DAMAGE_CHECK_SECONDS", 3600)
+        assert client.get("/healthz").status_code == 200
+        monkeypatch.setattr(api, "DAMAGE_CHECK_SECONDS", 0)
+        for _ in range(2):
+            r = client.get("/healthz")
+            assert r.status_code == 503 and r.get_json()["status"] == "damaged" and r.get_json()["index_version"] == version
+            assert str(tiny_index) not in r.get_data(as_text=True)
+        assert caplog.text.count(f"index version {version} was written over while served ({path} changed size") == 1
+    finally:
+        os.truncate(path, size)
+    assert client.get("/healthz").get_json()["status"] == "ok"
+    replacement = path.with_name("new-" + path.name)
+    shutil.copy(path, replacement)
+    with open(replacement, "ab") as f:
+        f.write(b"x")
+    os.replace(replacement, path)
+    assert client.get("/healthz").status_code == 200
+
+
 def test_healthz_says_when_the_served_version_is_written_over_in_place(client, tiny_index, caplog, monkeypatch):
     from faq_search.web import api
 
@@ -153,63 +182,21 @@ def test_healthz_says_when_the_served_version_is_written_over_in_place(client, t
         assert client.get("/healthz").status_code == 200
     assert len(calls) == 1
     monkeypatch.undo()
-    monkeypatch.setattr(api, "DAMAGE_CHECK_SECONDS", 0)
-    # cp, scp -r or rsync --inplace over the served version: its mapped files change size under the workers,
-    # whose searches then die of SIGBUS. (A file grown here: one cut short would crash the test's process.)
+    # Its mapped files change size under the workers, whose searches then die of SIGBUS.
     version = client.get("/healthz").get_json()["index_version"]
     rows = tiny_index / "versions" / version / "rows.txt"
-    size = rows.stat().st_size
-    with open(rows, "ab") as f:
-        f.write(b"x")
-    try:
-        for _ in range(2):
-            r = client.get("/healthz")
-            assert r.status_code == 503 and r.get_json()["status"] == "damaged" and r.get_json()["index_version"] == version
-            assert str(tiny_index) not in r.get_data(as_text=True)
-        assert caplog.text.count(f"index version {version} was written over while served ({rows} changed size") == 1
-    finally:
-        os.truncate(rows, size)
-    assert client.get("/healthz").get_json()["status"] == "ok"
-    # A file replaced by a rename (rsync, mv) leaves the map on the old one: no harm.
-    shutil.copy(rows, rows.with_name("rows.new"))
-    with open(rows.with_name("rows.new"), "ab") as f:
-        f.write(b"x")
-    os.replace(rows.with_name("rows.new"), rows)
-    assert client.get("/healthz").status_code == 200
+    assert_damaged_when_written_over_in_place(client, tiny_index, caplog, monkeypatch, version, rows)
 
 
 def test_healthz_says_when_the_served_versions_completions_are_written_over_in_place(client, tiny_index, caplog,
                                                                                     monkeypatch):
     from faq_search.completions import completions_dir
-    from faq_search.web import api
 
     # The type-ahead arrays are memory-mapped too: written over, suggestions kill the workers as searches do.
     version = client.get("/healthz").get_json()["index_version"]
     arrays = sorted(completions_dir(tiny_index, version).glob("*.npy"))
     assert arrays and client.get("/api/suggest", query_string={"q": "密码"}).status_code == 200
-    grown = arrays[0]
-    size = grown.stat().st_size
-    with open(grown, "ab") as f:
-        f.write(b"x")
-    try:
-        # Looked at no more than once a second, the index's files and these alike.
-        monkeypatch.setattr(api, "DAMAGE_CHECK_SECONDS", 3600)
-        assert client.get("/healthz").status_code == 200
-        monkeypatch.setattr(api, "DAMAGE_CHECK_SECONDS", 0)
-        for _ in range(2):
-            r = client.get("/healthz")
-            assert r.status_code == 503 and r.get_json()["status"] == "damaged" and r.get_json()["index_version"] == version
-            assert str(tiny_index) not in r.get_data(as_text=True)
-        assert caplog.text.count(f"index version {version} was written over while served ({grown} changed size") == 1
-    finally:
-        os.truncate(grown, size)
-    assert client.get("/healthz").get_json()["status"] == "ok"
-    # Replaced by a rename (rsync, mv), or a version's completions published again whole: no harm.
-    shutil.copy(grown, grown.with_name("new.npy"))
-    with open(grown.with_name("new.npy"), "ab") as f:
-        f.write(b"x")
-    os.replace(grown.with_name("new.npy"), grown)
-    assert client.get("/healthz").status_code == 200
+    assert_damaged_when_written_over_in_place(client, tiny_index, caplog, monkeypatch, version, arrays[0])
 
 
 def test_no_index_gives_503_json_and_recovers(app_factory, tmp_path, make_corpus, tiny_analyzer):

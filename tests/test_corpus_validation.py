@@ -70,9 +70,28 @@ def bad_article_problems(make_corpus, text: str) -> list[str]:
     # YAML stops lines after the slip: the line of the unclosed bracket or quote is the one to fix.
     (with_lines((4, "similar_questions: [说法一, 说法二"), (5, "tags: [转账]"), (6, "related: []")),
      "bad.md:4: invalid YAML: expected ',' or ']', but got ':' (while parsing a flow sequence that starts here; "
-     "YAML stopped at line 5)"),
+     "YAML stopped at line 5): close the '[' with a ']'"),
     (with_lines((3, 'question: "问题是什么？')), "bad.md:3: invalid YAML: found unexpected end of stream (while scanning "
-                                               "a quoted scalar that starts here; YAML stopped at line 8)"),
+                                               "a quoted scalar that starts here; YAML stopped at line 8): end the text "
+                                               "with the quote it starts with"),
+    # A '-' without a space: YAML's own words ("could not find expected ':'") do not say it; as the first
+    # item, the whole list was read as one phrasing and built.
+    (with_lines((6, "  -说法二")), "bad.md:6: invalid YAML: no space after '-': YAML reads '-说法二' as text, not as a "
+                                   "list item; write '- 说法二'"),
+    (with_lines((5, "  -说法一")), "bad.md:5: no space after '-': YAML reads 'similar_questions' as one text ('-说法一 - "
+                                   "说法二'), not as a list; write '- 说法一'"),
+    # A key indented below a value: YAML's "a value holding ': '" advice sent the editor to quote it.
+    (front(*BASE, "  tags: [转账]"), "bad.md:8: invalid YAML: 'tags:' is indented, so YAML reads it as more of the "
+                                     "value above: start it at the beginning of the line, as the keys above"),
+    # Not a key but more of the question, holding ': ': quotes are what it needs.
+    (front(*BASE[:2], "  提示: 文字", *BASE[2:]), "bad.md:4: invalid YAML: mapping values are not allowed here (a value "
+                                                 "holding ': ' must be put in quotes)"),
+    # The first key indented: YAML's "expected '<document start>'" at the line below.
+    (front("  id: x", *BASE[1:]), "bad.md:2: invalid YAML: this line is indented and the lines below it are not, so "
+                                  "YAML reads no more after it: start it at the beginning of the line"),
+    # The closing '---' forgotten and no '---' further down: where the answer starts, not line 1.
+    (front(*BASE)[:-len("---\n答\n")] + "答案第一行。\n", "bad.md:8: front matter is not closed by a '---' line: if the "
+                                                         "answer starts here, add the closing '---' above it"),
     (with_lines((7, "category:password")), "bad.md:7: no space after 'category:': YAML reads 'category:password' as "
                                           "text, not a key; write 'category: password'"),
 ])
@@ -110,6 +129,20 @@ def test_a_phrasing_copied_with_punctuation_added_is_the_same_phrasing(make_corp
         "search cannot tell the two apart; keep it in the article that answers it"]
 
 
+def test_a_list_or_mapping_file_written_askew_says_where_and_what_to_write(make_corpus):
+    root = make_corpus()
+    # popular.yml's first '-' without a space: YAML reads no list but one text, "expected a list" at line 1.
+    (root / "popular.yml").write_text("# most asked first\n-pw-login\n- wd-time\n", "utf-8")
+    # categories.yml's first key indented: "expected '<document start>'" at the line below.
+    categories = (root / "categories.yml").read_text("utf-8")
+    (root / "categories.yml").write_text("  " + categories, "utf-8")
+    assert [p.replace(f"{root}/", "") for p in problems_of(root)] == [
+        "categories.yml:1: invalid categories file: this line is indented and the lines below it are not, so YAML "
+        "reads no more after it: start it at the beginning of the line",
+        "popular.yml:2: invalid popular file: no space after '-': YAML reads the list as one text ('-pw-login - "
+        "wd-time'); write '- pw-login'"]
+
+
 def test_a_popular_id_listed_twice_is_reported(make_corpus):
     root = make_corpus()
     (root / "popular.yml").write_text("- pw-login\n- wd-time\n- pw-login\n", "utf-8")
@@ -126,7 +159,7 @@ def test_a_broken_article_does_not_make_the_links_to_it_unknown(make_corpus):
     path.write_text(good.replace("question: ", "question: [", 1), "utf-8")  # its id still readable
     assert in_corpus(root, problems_of(root)) == [
         "password/forgot-pay.md:3: invalid YAML: expected ',' or ']', but got ':' (while parsing a flow sequence that "
-        "starts here; YAML stopped at line 4)"]
+        "starts here; YAML stopped at line 4): close the '[' with a ']'"]
     # Its id unreadable: an id ending in the file's name (password-forgot-pay) plausibly is its own,
     # any other is unknown unless it is that file's.
     path.write_text(good.replace("id: pw-pay", "id: bad id"), "utf-8")
@@ -369,7 +402,7 @@ def test_an_id_renamed_or_gone_is_explained_by_the_published_index(make_corpus, 
     text = pay.read_text("utf-8")
     pay.write_text(text.replace("id: pw-pay", "id: pw-payment"), "utf-8")
     said = ("(articles/password/forgot-pay.md had it in the published index; it now says 'pw-payment': write that, "
-            "or keep the old id in its aliases)")
+            "and keep the old id in its aliases for the links and votes made before)")
     assert build_problems(root, out, tiny_analyzer) == [
         f"articles/password/forgot-login.md:10: unknown related id 'pw-pay' {said}",
         f"popular.yml:1: unknown article id 'pw-pay' {said}"]
@@ -380,11 +413,33 @@ def test_an_id_renamed_or_gone_is_explained_by_the_published_index(make_corpus, 
     assert build_problems(root, out, tiny_analyzer)[0] == (
         "articles/password/forgot-login.md:10: unknown related id 'pw-pay' (articles/password/forgot-pay.md had it in "
         "the published index; its file is gone, and 'wd-pay' (articles/withdraw/pay.md) looks like it moved: write "
-        "that, or keep the old id in its aliases)")
+        "that, and keep the old id in its aliases for the links and votes made before)")
     (root / "articles" / "withdraw" / "pay.md").unlink()
     assert build_problems(root, out, tiny_analyzer)[0] == (
         "articles/password/forgot-login.md:10: unknown related id 'pw-pay' (articles/password/forgot-pay.md had it in "
-        "the published index; its file is gone)")
+        "the published index; its file is gone: delete it here, or bring the article back)")
+
+
+def test_a_misspelt_id_the_published_index_had_says_what_it_is_called_now(make_corpus, tmp_path, tiny_analyzer):
+    # pw-pay renamed pw-payment, and the link to it misspelt: too far from 'pw-payment' for a guess from the
+    # corpus alone, close to the id the published index had.
+    root, out = make_corpus(), tmp_path / "index"
+    build_index(root, out, analyzer=tiny_analyzer)
+    pay, login = root / "articles" / "password" / "forgot-pay.md", root / "articles" / "password" / "forgot-login.md"
+    pay.write_text(pay.read_text("utf-8").replace("id: pw-pay", "id: pw-payment"), "utf-8")
+    login.write_text(login.read_text("utf-8").replace("related: [pw-pay]", "related: [pw-pya]"), "utf-8")
+    assert build_problems(root, out, tiny_analyzer) == [
+        "articles/password/forgot-login.md:10: unknown related id 'pw-pya' (did you mean 'pw-pay'? "
+        "articles/password/forgot-pay.md had it in the published index; it now says 'pw-payment': write that, and "
+        "keep the old id in its aliases for the links and votes made before)"]
+    # The old id kept in its aliases: the corpus says what it is called now, and the published index adds nothing.
+    pay.write_text(pay.read_text("utf-8").replace("id: pw-payment", "id: pw-payment\naliases: [pw-pay]"), "utf-8")
+    assert build_problems(root, out, tiny_analyzer) == [
+        "articles/password/forgot-login.md:10: unknown related id 'pw-pya' (did you mean 'pw-pay'? It is a former "
+        "id of 'pw-payment': write 'pw-payment')"]
+    login.write_text(login.read_text("utf-8").replace("related: [pw-pya]", "related: [pw-pay]"), "utf-8")
+    assert build_problems(root, out, tiny_analyzer) == [
+        "articles/password/forgot-login.md:10: related id 'pw-pay' is a former id of 'pw-payment': write 'pw-payment'"]
 
 
 def test_a_misspelt_id_category_or_key_says_what_was_meant(make_corpus):

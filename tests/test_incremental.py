@@ -290,6 +290,48 @@ def test_a_changed_entry_with_a_problem_still_has_its_others_named(small_base, t
         assert any("duplicate id 'e007'" in m for _line, m in said), said
 
 
+def test_an_entry_renamed_or_gone_is_explained_by_the_published_index(small_base, tmp_path, tiny_analyzer,
+                                                                      monkeypatch):
+    # As for a Markdown corpus, whether the build would have been incremental (a changed line) or full, and by --check.
+    check, checked = incremental._check_jsonl, []
+    monkeypatch.setattr(incremental, "_check_jsonl", lambda *a: checked.append(a) or check(*a))
+    entries, corpus, out = written(tmp_path)
+    entries[0] = entry(0, related=["e001"])
+    write(corpus, entries)
+    build(corpus, out, tiny_analyzer)
+
+    def problems(changed: list[dict]) -> list[str]:
+        write(corpus, changed)
+        said = []
+        for full in (False, True):
+            with pytest.raises(CorpusError) as e:
+                build(corpus, out, tiny_analyzer, full=full)
+            said.append([str(p) for p in e.value.problems])
+        with pytest.raises(CorpusError) as e:  # and --check
+            check_index(corpus, out, analyzer=tiny_analyzer)
+        assert said[0] == said[1] == [str(p) for p in e.value.problems]
+        return said[0]
+
+    assert problems([entries[0], entry(1, id="e001-new"), *entries[2:]]) == [
+        f"{corpus}:1: unknown related id 'e001' (line 2 had it in the published index; 'e001-new' (line 2) has "
+        "most of its phrasings now: write that, and keep the old id in its aliases for the links and votes made "
+        "before)"]
+    assert problems([entry(0, related=["e-001"]), *entries[2:]]) == [
+        f"{corpus}:1: unknown related id 'e-001' (did you mean 'e001'? line 2 had it in the published index; no "
+        "entry has most of its phrasings now: delete it here, or bring the article back)"]
+    assert len(checked) == 2  # the incremental builds' own check found them
+
+
+def test_an_entry_that_no_longer_names_a_related_id_is_not_held_to_it(small_base, tmp_path, tiny_analyzer):
+    # Entry 0 linked entry 1; both edited in one go (the link dropped, entry 1 deleted): the base's link is gone too.
+    entries, corpus, out = written(tmp_path)
+    entries[0] = entry(0, related=["e001"])
+    write(corpus, entries)
+    build(corpus, out, tiny_analyzer)
+    write(corpus, [entry(0), *entries[2:]])
+    assert build(corpus, out, tiny_analyzer).incremental
+
+
 def _built_then_one_answer_edited(tmp_path, analyzer):
     """A 60-entry base, then a build after entry 1's answer changed: (index dir, that build's result)."""
     entries, corpus, out = written(tmp_path)

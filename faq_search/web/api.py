@@ -7,6 +7,7 @@ import sqlite3
 import threading
 import time
 import unicodedata
+from typing import Callable
 from urllib.parse import quote, unquote_to_bytes
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
@@ -187,29 +188,17 @@ def run_search(s: Searcher, q: str, k: int, category: str | None, tag: str | Non
         raise ApiError(400, e.code, str(e)) from None
 
 
-def _one_arg(name: str) -> str | None:
-    """The one value of query parameter ``name``: a search narrows to one category and one tag, and a
-    second value silently dropped would answer another question than the one asked."""
+def named_arg(name: str, lookup: Callable[[str], str]) -> str | None:
+    """What the one value of query parameter ``name`` names, read by ``lookup`` (``Searcher.category_named``:
+    a category's id or name, normalised as search normalises text; ``Searcher.tag_named``: a tag, a synonym
+    read as its canonical form); None when absent or empty. A search narrows to one category and one tag,
+    and a second value silently dropped would answer another question than the one asked: 400
+    ``invalid_<name>``, as for a value ``lookup`` does not know."""
     values = request.args.getlist(name)
     if len(values) > 1:
         raise ApiError(400, f"invalid_{name}", f"give one '{name}' (got {len(values)})")
-    return values[0] if values and values[0] else None
-
-
-def category_arg(s: Searcher) -> str | None:
-    """The id of the category ``category`` names (its id or name, normalised as search normalises text)."""
-    category = _one_arg("category")
     try:
-        return s.category_named(category) if category else None
-    except QueryError as e:
-        raise ApiError(400, e.code, str(e)) from None
-
-
-def tag_arg(s: Searcher) -> str | None:
-    """The tag ``tag`` names (normalised, a synonym read as its canonical form, as search reads words)."""
-    tag = _one_arg("tag")
-    try:
-        return s.tag_named(tag) if tag else None
+        return lookup(values[0]) if values and values[0] else None
     except QueryError as e:
         raise ApiError(400, e.code, str(e)) from None
 
@@ -220,7 +209,7 @@ def search():
     s = searcher()
     q = query_arg()
     k = _int_arg("k", 10, 1, current_app.config["FAQ"].FAQ_MAX_K)
-    category, tag = category_arg(s), tag_arg(s)
+    category, tag = named_arg("category", s.category_named), named_arg("tag", s.tag_named)
     payloads = payloads_for(current_app, s)
     hits, results = payloads.search((q, k, category, tag), lambda: run_search(s, q, k, category, tag))
     note_search(q, hits, s.version)
@@ -234,7 +223,7 @@ def suggest():
     s = searcher()
     q = query_arg()
     k = _int_arg("k", 8, 1, 8)
-    sug = suggester_for(current_app, s).suggest(q, k=k, category=category_arg(s))
+    sug = suggester_for(current_app, s).suggest(q, k=k, category=named_arg("category", s.category_named))
     return {
         "query": q,
         "suggestions": [x.to_dict() for x in sug],
@@ -247,7 +236,7 @@ def suggest():
 def articles():
     """Browse: the questions of a category and/or tag, in corpus order, ``limit`` from ``offset`` on."""
     s = searcher()
-    category, tag = category_arg(s), tag_arg(s)
+    category, tag = named_arg("category", s.category_named), named_arg("tag", s.tag_named)
     limit = _int_arg("limit", 100, 1, 1000)
     offset = _int_arg("offset", 0, 0, MAX_OFFSET)  # pages past the first: offset += limit while < total
     chosen = [a for a in s.articles if (not category or a.category == category) and (not tag or tag in a.tags)]
@@ -314,7 +303,7 @@ def categories():
 @bp.get("/api/tags")
 def tags():
     s = searcher()
-    counts = s.tag_counts(category_arg(s))
+    counts = s.tag_counts(named_arg("category", s.category_named))
     return {"tags": [{"name": t, "count": n} for t, n in counts.items()], "index_version": s.version}
 
 
