@@ -103,6 +103,14 @@ def test_left_questions_and_votes_are_measured_after_trimming(client):
     assert client.post("/api/feedback", json={"query": padded, "article_id": "pw-login", "helpful": True}).status_code == 201
 
 
+def test_a_left_question_must_hold_a_word(client):
+    # The editors read them: ？？？！！！ or an emoji alone was stored as a question.
+    for junk in ("？？？！！！", "😀", "!!! ..."):
+        assert_error(client.post("/api/question", json={"query": junk}), 400, "missing_query")
+    for question in ("提现😀", "2000", "hello?"):
+        assert client.post("/api/question", json={"query": question}).status_code == 201
+
+
 def test_wrong_method_is_405_json(client):
     r = client.post("/api/search?q=密码")
     assert_error(r, 405, "method_not_allowed")

@@ -398,6 +398,9 @@ def leave_question():
     query, contact = body["query"], body["contact"]
     if not visible(query):
         raise ApiError(400, "missing_query", "'query' must not be blank")
+    # The editors read these: ？？？ or 😀 alone asks nothing they could answer or write an article for.
+    if not any(unicodedata.category(c)[0] in "LN" for c in query):
+        raise ApiError(400, "missing_query", "'query' holds no word (punctuation and emoji alone ask nothing)")
     # The contact is given on purpose so we can answer; the question itself is redacted.
     _stored(lambda: feedback_store().add_question(redact(query), contact))
     return {"status": "received"}, 201
