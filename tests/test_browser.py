@@ -787,6 +787,27 @@ def test_keyboard_suggestions_results_and_escape(page):
     assert page.locator("#hits > li").count() == 0 and page.is_hidden("#results")
 
 
+def test_arrow_keys_reach_the_questions_shown_when_no_answers_are(page):
+    # ↓ from the box did nothing on the home page or with only questions listed: the popular questions
+    # were reachable by Tab alone.
+    page.open("/")
+    page.wait_for_selector("#popular:not([hidden]) #popular-list a")
+    questions = page.locator("#popular-list a").all_inner_texts()
+    focused = "document.activeElement.textContent"
+    page.focus("#q")
+    page.keyboard.press("ArrowDown")
+    assert page.evaluate(focused) == questions[0]
+    page.keyboard.press("ArrowDown")
+    assert page.evaluate(focused) == questions[1]
+    page.keyboard.press("ArrowUp")
+    page.keyboard.press("ArrowUp")
+    assert page.evaluate("document.activeElement.id") == "q"
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")  # opens that question's answer
+    page.wait_for_selector("#hits > li details[open]")
+    assert page.input_value("#q") == questions[0]
+
+
 def test_pinyin_initials_suggest_without_a_search_hit(page):
     # "txdz" (提现到账 by initials) matches no article words; "tixian" itself is a synonym of 提现 and
     # is answered by search directly.

@@ -679,6 +679,7 @@
       event.preventDefault();
       if (isOpen()) setActive(state.active + 1 >= n ? -1 : state.active + 1);
       else if (summaries().length) summaries()[0].focus();
+      else if (listedQuestions().length) listedQuestions()[0].focus();
     } else if (event.key === "ArrowUp") {
       if (!isOpen()) return;
       event.preventDefault();
@@ -711,6 +712,31 @@
       clear();
     }
   });
+
+  // With no answers listed, ↓ from the box reaches the questions shown instead (你是不是想问, the popular
+  // ones, a category's), and ↑ / ↓ move through them as through answers.
+  const questionLists = [didYouMeanList, $("popular-list"), browseList];
+
+  function listedQuestions() {
+    const shown = questionLists.find((list) => !list.closest("section").hidden && list.querySelector("a"));
+    return shown ? Array.from(shown.querySelectorAll("a")) : [];
+  }
+
+  for (const list of questionLists) {
+    list.addEventListener("keydown", (event) => {
+      const links = listedQuestions();
+      const i = links.indexOf(event.target);
+      if (i < 0) return;
+      if (event.key === "ArrowDown") {
+        event.preventDefault();
+        if (i + 1 < links.length) links[i + 1].focus();
+      } else if (event.key === "ArrowUp") {
+        event.preventDefault();
+        if (i > 0) links[i - 1].focus();
+        else input.focus();
+      }
+    });
+  }
 
   function clear() {
     input.value = "";
