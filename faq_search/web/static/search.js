@@ -696,18 +696,21 @@
     }
   });
 
-  hitsList.addEventListener("keydown", (event) => {
-    const list = summaries();
-    const i = list.indexOf(event.target);
-    if (i < 0) return;
+  // ↓ / ↑ from one of ``items`` to the next or previous; ↑ from the first returns to the box.
+  function arrowThrough(items, event) {
+    const i = items.indexOf(event.target);
+    if (i < 0 || (event.key !== "ArrowDown" && event.key !== "ArrowUp")) return false;
+    event.preventDefault();
     if (event.key === "ArrowDown") {
-      event.preventDefault();
-      if (i + 1 < list.length) list[i + 1].focus();
-    } else if (event.key === "ArrowUp") {
-      event.preventDefault();
-      if (i > 0) list[i - 1].focus();
-      else input.focus();
-    } else if (event.key === "Escape") {
+      if (i + 1 < items.length) items[i + 1].focus();
+    } else if (i > 0) items[i - 1].focus();
+    else input.focus();
+    return true;
+  }
+
+  hitsList.addEventListener("keydown", (event) => {
+    if (arrowThrough(summaries(), event)) return;
+    if (event.key === "Escape" && summaries().includes(event.target)) {
       event.preventDefault();
       clear();
     }
@@ -722,21 +725,7 @@
     return shown ? Array.from(shown.querySelectorAll("a")) : [];
   }
 
-  for (const list of questionLists) {
-    list.addEventListener("keydown", (event) => {
-      const links = listedQuestions();
-      const i = links.indexOf(event.target);
-      if (i < 0) return;
-      if (event.key === "ArrowDown") {
-        event.preventDefault();
-        if (i + 1 < links.length) links[i + 1].focus();
-      } else if (event.key === "ArrowUp") {
-        event.preventDefault();
-        if (i > 0) links[i - 1].focus();
-        else input.focus();
-      }
-    });
-  }
+  for (const list of questionLists) list.addEventListener("keydown", (event) => arrowThrough(listedQuestions(), event));
 
   function clear() {
     input.value = "";
