@@ -67,8 +67,9 @@ _HAS_HAN = re.compile("[\u4e00-\u9fff]")
 _LATIN_RUN = re.compile("[a-z]+(?: [a-z]+)*")
 # Up to this many phrasings the LSA cosines are computed for all of them (≈ 10 µs), not gathered.
 LSA_FULL_PRODUCT = 10000
-# Articles whose phrasings an explanation keeps at hand (per Searcher).
+# Articles whose phrasings an explanation keeps at hand, and phrasings normalised (per Searcher).
 PHRASINGS_CACHE = 4096
+NORMALIZED_CACHE = 4096
 # Below this a hit is shown as "maybe related", not as the answer (see docs/quality.md).
 DEFAULT_CONFIDENT_SCORE = 0.35
 
@@ -549,8 +550,8 @@ class Searcher:
     def term_weights(self, words: list[str]) -> dict[str, float]:
         """Each query word's weight in the query's word vector (sublinear tf × idf, L2-normalised over
         all its words): how much the word can contribute to a match. Unknown words are left out."""
-        vocab, idf = self.data.vocab["word"], self.data.idf["word"]
-        raw = {t: (1.0 + math.log(tf)) * (float(idf[vocab[t]]) if t in vocab else self._oov_idf["word"])
+        vocab, idf = self.data.vocab["word"], self._idf_lists()["word"]  # a list: no NumPy scalar per word
+        raw = {t: (1.0 + math.log(tf)) * (idf[vocab[t]] if t in vocab else self._oov_idf["word"])
                for t, tf in Counter(words).items()}
         norm = math.sqrt(sum(w * w for w in raw.values())) or 1.0
         return {t: w / norm for t, w in raw.items() if t in vocab}
@@ -1387,7 +1388,8 @@ class Searcher:
         words = query.words
         # The words the best-scoring phrasing holds (as themselves or a synonym: in the respelled texts,
         # one of their forms). The article's other phrasings are read only when it lacks some.
-        held, chosen = [word for word in words if _first_in(word[4], self._spell_row(row)) is not None], row
+        chosen_spelled = self._spell_row(row)
+        held, chosen = [word for word in words if _first_in(word[4], chosen_spelled) is not None], row
         if len(held) < len(words):
             rows, spelled, joined, starts = self._phrasings(art, row)
             article_words = [word for word in words if _first_in(word[4], joined) is not None]
@@ -1409,8 +1411,9 @@ class Searcher:
                 if top > weights[i]:  # of equals, the row the ranking scored best; then the first
                     i = weights.index(top)
                     held = [word for word in article_words if _first_in(word[4], spelled[i]) is not None]
-                    chosen = rows[i]
-        terms, synonyms = self._found_in(held, lambda: self.data.row_text[chosen], lambda: self._normalized_row(chosen), "matched")
+                    chosen, chosen_spelled = rows[i], spelled[i]
+        text = self.data.row_text[chosen]
+        terms, synonyms = self._found_in(held, text, self._normal_row(chosen, chosen_spelled, text), "matched")
         if synonyms or len(terms) + len(synonyms) < len(held):
             # A phrasing holding as much reads better with more of it found as typed, or as a synonym, rather
             # than only inside a word the index respelled (支付 in 付款失败, respelled 支付失败): for zhifu
@@ -1420,10 +1423,10 @@ class Searcher:
             for j, other in enumerate(rows):
                 if other == chosen or any(_first_in(word[4], spelled[j]) is None for word in held):
                     continue
-                found = self._found_in(held, functools.partial(self.data.row_text.__getitem__, other),
-                                       functools.partial(self._normalized_row, other), "matched")
+                other_text = functools.partial(self.data.row_text.__getitem__, other)
+                found = self._found_in(held, other_text, self._normal_row(other, spelled[j]), "matched")
                 if (len(found[0]) + len(found[1]), -len(found[1])) > (len(terms) + len(synonyms), -len(synonyms)):
-                    chosen, (terms, synonyms) = other, found
+                    chosen, text, (terms, synonyms) = other, other_text, found
                     if not synonyms and len(terms) == len(held):
                         break
         answer_terms = []
@@ -1439,21 +1442,26 @@ class Searcher:
             terms = list(dict.fromkeys(terms))
             answer_terms = [t for t in dict.fromkeys(answer_terms) if t not in terms]
         reported = [*terms, *answer_terms, *(q for q, _m, _where in synonyms)]
-        return Why(self.data.row_text[chosen], tuple(terms), tuple((t, weight[t]) for t in dict.fromkeys(reported)),
-                   tuple(answer_terms), tuple(synonyms))
+        return Why(text if isinstance(text, str) else text(), tuple(terms),
+                   tuple((t, weight[t]) for t in dict.fromkeys(reported)), tuple(answer_terms), tuple(synonyms))
 
     @staticmethod
-    def _found_in(words: list, plain: Callable[[], str], normalized: Callable[[], str], where: str
+    def _found_in(words: list, plain: str | Callable[[], str], normalized: str | Callable[[], str], where: str
                   ) -> tuple[list[str], list[tuple[str, str, str]]]:
         """(the query ``words`` found as typed in a text, those found there only as a synonym: (typed,
         found, ``where``)). The respelled texts have shown each word or a synonym is there; the text
-        normalised (OpenCC, ``normalized``) tells which, asked only when needed: a word with no synonyms
-        is first looked for in ``plain`` (the stored text, most often already normal). One found only
-        inside a respelled word (手续 of 服务费, respelled 手续费) is not reported."""
+        normalised (OpenCC, ``normalized``) tells which. ``plain`` is the stored text (most often already
+        normal), ``normalized`` the text normalised; either a str, or what gives it when first asked.
+        A word with no synonyms is found as typed in either: first looked for in the one at hand. One found
+        only inside a respelled word (手续 of 服务费, respelled 手续费) is not reported."""
         terms, synonyms = [], []
-        text = raw = None
+        text = normalized if isinstance(normalized, str) else None
+        raw = plain if isinstance(plain, str) else None
         for w, _weight, spellings, others, _forms in words:
             if not others and spellings == (w,):
+                if text is not None and w in text:
+                    terms.append(w)
+                    continue
                 if raw is None:
                     raw = plain()
                 if w in raw:
@@ -1470,6 +1478,13 @@ class Searcher:
                 synonyms.append((spellings[0], synonym, where))
         return terms, synonyms
 
+    def _normal_row(self, row: int, spelled: str, text: str | None = None) -> str | Callable[[], str]:
+        """Question row ``row`` normalised, not respelled, for _found_in: its respelled text ``spelled``
+        when respelling left that as it was (this analyzer wrote it: Searcher.load checks), else what
+        normalises the row (its ``text`` when at hand) when first asked."""
+        normal = self.analyzer.unspelled(spelled)
+        return normal if normal is not None else functools.partial(self._normalized_row, row, text)
+
     def _phrasings(self, art: int, row: int) -> tuple[tuple[int, ...], tuple[str, ...], str, list[int]]:
         """(question rows of article ``art``, their respelled texts, those joined by line breaks, where
         each starts there); recently shown articles' kept (bounded memory)."""
@@ -1477,7 +1492,7 @@ class Searcher:
         found = cache.get(art)
         if found is None:
             rows = tuple(self._phrasing_rows(art, row))
-            spelled = tuple(self._spell_row(r) for r in rows)
+            spelled = self._spelled_texts(rows)
             starts = list(itertools.accumulate((len(t) + 1 for t in spelled[:-1]), initial=0))
             found = rows, spelled, "\n".join(spelled), starts
             if len(cache) >= PHRASINGS_CACHE:
@@ -1485,11 +1500,30 @@ class Searcher:
             cache[art] = found
         return found
 
-    def _normalized_row(self, row: int) -> str:
-        """A question row normalised, not respelled (recently shown ones cached: bounded memory)."""
-        cached = self._derived("_normalized_rows", lambda: functools.lru_cache(maxsize=4096)(
-            lambda r: self.analyzer.normalize(self.data.row_text[r])))
-        return cached(row)
+    def _spelled_texts(self, rows: tuple[int, ...]) -> tuple[str, ...]:
+        """The respelled texts of ``rows``. Consecutive stored rows (an article's, as the builder writes
+        them) are decoded from one read of their file rather than one each (≈ 2 µs a row at 100k)."""
+        texts = self.data.spelled_rows
+        runs = getattr(texts, "segments", None)  # the mapped files' (a version built in memory holds lists)
+        if runs is not None and len(rows) > 1 and rows == tuple(range(rows[0], rows[0] + len(rows))):
+            for blob, off, row0 in self._derived("_spelled_runs", runs):
+                if row0 <= rows[0] and rows[-1] < row0 + off.size - 1:
+                    ends = off[rows[0] - row0 : rows[-1] - row0 + 2].tolist()
+                    run, at = blob[ends[0] : ends[-1]].tobytes(), ends[0]
+                    return tuple(run[a - at : b - at].decode("utf-8") for a, b in zip(ends, ends[1:]))
+        return tuple(self._spell_row(r) for r in rows)
+
+    def _normalized_row(self, row: int, text: str | None = None) -> str:
+        """A question row normalised, not respelled, from its ``text`` when at hand (recently shown ones
+        cached: bounded memory)."""
+        cache = self._derived("_normalized_rows", dict)
+        found = cache.get(row)
+        if found is None:
+            found = self.analyzer.normalize(self.data.row_text[row] if text is None else text)
+            if len(cache) >= NORMALIZED_CACHE:
+                cache.clear()  # written by request threads: no eviction order to keep
+            cache[row] = found
+        return found
 
     def _normalized_answer(self, art: int) -> str:
         """The start of an article's answer (as _spelled_answer) normalised, not respelled (cached so)."""

@@ -239,6 +239,9 @@ def test_incremental_versions_explain_from_the_articles_own_rows(tmp_path, tiny_
     seven = s._by_id["e007"]
     hidden_rows = [r for r in range(len(s.data.row_text)) if row_article[r] < 0]
     assert hidden_rows and s.data.row_text[hidden_rows[0]]
+    for art in range(len(s.articles)):  # read in one go from each segment's file
+        rows = tuple(s._phrasing_rows(art, int(np.flatnonzero(row_article == art)[0])))
+        assert s._spelled_texts(rows) == tuple(s.data.spelled_rows[r] for r in rows)
     for query in ("提现什么时候到账", "提现到账要多久", "数字人民币 提现", "绑定数字人民币钱包"):
         for hit in s.search(query, k=60):
             assert hit.matched in s.get(hit.id).questions, (query, hit.id, hit.matched)
@@ -246,3 +249,64 @@ def test_incremental_versions_explain_from_the_articles_own_rows(tmp_path, tiny_
     own = np.flatnonzero(row_article == seven)
     why = _Explainer(s, s.analyze_query("提现到账七号").words, "提现到账七号")(seven, int(own[0]))
     assert why.matched == "提现到账要多久七号" and "七号" in why.matched_terms
+
+
+@pytest.mark.parametrize("text, unchanged", [
+    ("余额不足怎么办", False),  # 怎么 may have been 如何: respelling writes it
+    ("余额不足", True),
+    ("帐户余额", False),  # respelled 账户余额
+    ("top up 失败", False),  # Latin halves may have been joined (top up → topup)
+    ("提示：余额不足，请稍后再试！", True),  # normalised (full-width punctuation), not respelled
+])
+def test_a_stored_spelling_stands_for_the_normalised_text_only_when_respelling_left_it(real_analyzer, text, unchanged):
+    spelled = real_analyzer.spelled(text)
+    assert real_analyzer.unspelled(spelled) == (real_analyzer.normalize(text) if unchanged else None)
+
+
+def test_every_phrasing_of_ours_normalised_is_its_unspelled_spelling(shipped, real_analyzer):
+    rows = [r for r in range(len(shipped.data.row_text)) if real_analyzer.unspelled(shipped.data.spelled_rows[r]) is not None]
+    assert len(rows) > 100
+    assert [real_analyzer.unspelled(shipped.data.spelled_rows[r]) for r in rows] == \
+        [real_analyzer.normalize(shipped.data.row_text[r]) for r in rows]
+
+
+def _queries_of_ours(s: Searcher) -> list[str]:
+    """Each article's question, first similar question and the question's first half (as typed so far)."""
+    queries = []
+    for a in s.articles:
+        queries += [a.question, *a.similar_questions[:1], a.question[: max(2, len(a.question) // 2)]]
+    return queries
+
+
+def test_a_phrasing_respelling_left_as_it_was_is_not_normalised_again(real_index, real_analyzer, monkeypatch):
+    # Explaining a hit reads the chosen phrasing normalised (not respelled). Where respelling cannot
+    # have changed the stored respelled text, that text is it: OpenCC runs only on the others.
+    normalised = []
+    normalized_row = Searcher._normalized_row
+    monkeypatch.setattr(Searcher, "_normalized_row", lambda self, row, *text: normalised.append(row) or normalized_row(self, row, *text))
+    s = Searcher.load(real_index, analyzer=real_analyzer)
+    whys = [h._why for q in _queries_of_ours(s) for h in s.search(q)]
+    assert whys and normalised  # some phrasings were respelled, and needed it
+    # The words respelling writes: a same-length synonym's canonical form (如何 → 怎么).
+    written = {g[0] for g in real_analyzer.synonym_groups for w in g[1:] if w != g[0] and len(w) == len(g[0]) > 1}
+    spelled = [s.data.spelled_rows[r] for r in normalised]
+    assert [t for t in spelled if not any(w in t for w in written) and not re.search("[a-z]", t)] == []
+
+
+def test_explanations_are_the_same_with_every_phrasing_normalised_again(real_index, real_analyzer, monkeypatch):
+    # The stored spellings stand for the normalised phrasings, and an article's phrasings are read in
+    # one go: what each hit is said to match is what normalising every phrasing one by one says.
+    fast = Searcher.load(real_index, analyzer=real_analyzer)
+    queries = _queries_of_ours(fast)
+    expected = [[h._why for h in fast.search(q)] for q in queries]
+    monkeypatch.setattr(real_analyzer, "unspelled", lambda spelled: None)
+    monkeypatch.setattr(Searcher, "_spelled_texts", lambda self, rows: tuple(self._spell_row(r) for r in rows))
+    slow = Searcher.load(real_index, analyzer=real_analyzer)
+    assert [[h._why for h in slow.search(q)] for q in queries] == expected
+    assert sum(map(len, expected)) > 500
+
+
+def test_an_articles_phrasings_read_in_one_go_are_read_one_by_one(shipped):
+    for art in range(len(shipped.articles)):
+        rows = tuple(shipped._phrasing_rows(art, -1))
+        assert shipped._spelled_texts(rows) == tuple(shipped.data.spelled_rows[r] for r in rows)
