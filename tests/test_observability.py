@@ -311,3 +311,13 @@ def test_an_unwritable_query_log_does_not_fail_searches(app_factory, shared_tiny
     with caplog.at_level(logging.ERROR):
         assert client.get("/api/search?q=密码").status_code == 200
     assert any("query log not written" in r.getMessage() for r in caplog.records)
+
+
+def test_a_long_query_that_led_to_a_view_is_redacted_before_it_is_cut(app_factory, shared_tiny_index, tmp_path):
+    # Cut first, the card number straddling the limit kept its first digits: too few to read as a card.
+    client = app_factory(shared_tiny_index, FAQ_DATA_DIR=tmp_path / "d", FAQ_MAX_QUERY_CHARS=30).test_client()
+    typed = "我的卡号" + "很" * 20 + "6222 0212 3456 7890 123扣款失败"
+    assert client.get("/api/articles/pw-login", query_string={"q": typed}).status_code == 200
+    (view,) = read_events(tmp_path / "d" / "queries.jsonl")
+    assert view["query"] == ("我的卡号" + "很" * 20 + "[bank_card]扣款失败")[:30]
+    assert not re.search(r"[0-9]{4}", view["query"])

@@ -311,8 +311,7 @@ def _write_query_log(querylog: QueryLog, route: str, searched: dict | None, view
             querylog.search(searched["query"], searched["results"], searched["top_id"], searched["confident"],
                             searched["index_version"], route)
         if viewed:
-            limit = current_app.config["FAQ"].FAQ_MAX_QUERY_CHARS
-            querylog.view(viewed, (request.args.get("q") or "")[:limit] or None)
+            querylog.view(viewed, request.args.get("q") or None, current_app.config["FAQ"].FAQ_MAX_QUERY_CHARS)
     except OSError as e:
         # The answer matters more than the log line; say so once per failure.
         logging.getLogger(__name__).error("query log not written: %s", e)
