@@ -266,6 +266,14 @@ def test_an_exited_workers_counts_are_kept_in_one_file_not_one_per_worker(tmp_pa
                         ("faq_http_request_duration_seconds_sum", "/api/search"): 0.5 + 50 * 0.25}
     # Every scrape reads every file: they must not grow in number with the workers that ever ran.
     assert len(list(tmp_path.glob("*.db"))) <= 4
+    # The master never waits long behind a scrape (one hanging on a disk): the worker's files stay, counted.
+    import fcntl
+
+    worker_files(200, 3, 0.0)
+    with open(tmp_path / "exited.lock", "rb") as scrape:
+        fcntl.flock(scrape, fcntl.LOCK_SH)
+        worker_exited(200, str(tmp_path))
+    assert (tmp_path / "counter_200.db").exists() and totals()[("faq_searches_total", "/api/search")] == 5 + 50 * 2 + 3
 
 
 @pytest.mark.e2e

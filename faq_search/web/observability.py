@@ -187,7 +187,7 @@ class Metrics:
         self.ensure_dir()
         registry = CollectorRegistry()  # sums every worker's files and the exited workers' totals
         registry.register(_WithoutFormerVersions(MultiProcessCollector(None, path=self.multiproc_dir)))
-        with _exited_lock(self.multiproc_dir, fcntl.LOCK_SH):  # not while the master folds an exited worker in
+        with _exited_lock(self.multiproc_dir, fcntl.LOCK_SH, wait=5.0):  # not while the master folds a worker in
             return generate_latest(registry), CONTENT_TYPE_LATEST
 
 
@@ -271,14 +271,24 @@ def worker_exited(pid: int, path: str) -> None:
 EXITED = "exited"
 
 
-def _exited_lock(path: str, how: int):
+def _exited_lock(path: str, how: int, wait: float = 1.0):
     """An flock on the metrics directory's lock file: shared while a scrape reads the files, exclusive
     while the master moves an exited worker's counts, which a scrape would otherwise count twice or
-    not at all: a counter going down reads as a reset, and rate() as a burst of every request so far."""
+    not at all: a counter going down reads as a reset, and rate() as a burst of every request so far.
+    Waits up to ``wait`` seconds, then raises BlockingIOError: the master, which must go on replacing
+    workers, never blocks behind a scrape that hangs."""
     fd = os.open(os.path.join(path, f"{EXITED}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
     lock = open(fd, "rb")
-    fcntl.flock(fd, how)
-    return lock  # closing it (the with block) releases the lock
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(fd, how | fcntl.LOCK_NB)
+            return lock  # closing it (the with block) releases the lock
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                lock.close()
+                raise
+            time.sleep(0.005)
 
 
 def _fold_into_exited(dead: Path, totals: Path) -> None:
