@@ -24,8 +24,10 @@ install: $(VENV)/.installed
 index: install
 	@$(PY) build_index.py --corpus $(CORPUS) --out $(INDEX) --ensure
 
+# exec: make passes a SIGTERM (systemd, kill) on to the recipe's shell only, which would die and leave gunicorn
+# serving; exec'd, gunicorn is that process and stops gracefully.
 run: index
-	FAQ_INDEX_DIR=$(INDEX) HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/gunicorn -c gunicorn.conf.py server:app
+	FAQ_INDEX_DIR=$(INDEX) HOST=$(HOST) PORT=$(PORT) exec $(VENV)/bin/gunicorn -c gunicorn.conf.py server:app
 
 # Debian packages the tests drive: chromium (never a downloaded one) and CJK fonts to render Chinese for the
 # browser tests, nginx for the load balancer's (deploy/nginx.conf). Installed when missing.

@@ -47,10 +47,12 @@ class QueryLog:
             "top_id": top_id, "confident": confident, "index_version": index_version, "route": route,
         })
 
-    def view(self, article_id: str, query: str | None = None) -> None:
+    def view(self, article_id: str, query: str | None = None, max_chars: int | None = None) -> None:
+        """``query`` is redacted, then cut to ``max_chars``: cut first, a number straddling the cut would
+        keep too few digits to be recognised (13 of a card's 19) and reach the file."""
         self._append({
             "ts": round(self._clock(), 3), "event": "view", "article_id": article_id,
-            "query": redact(query) if query else None,
+            "query": redact(query)[:max_chars] if query else None,
         })
 
     def _append(self, event: dict) -> None:

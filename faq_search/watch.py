@@ -3,8 +3,11 @@
 Polling, not inotify: it works the same on every file system (network mounts, containers) and a
 knowledge base is small enough to stat every second. A burst of edits (saving ten files, a git pull)
 becomes one build once the files have been quiet for ``debounce`` seconds. A build that fails (a
-broken article) publishes nothing, so the servers keep the previous index; the next edit retries. Nor
-does one that finds the corpus as published (a file saved unchanged, an edit undone): its result is
+broken article) publishes nothing, so the servers keep the previous index; the next edit retries. A
+build that fails for another reason (a full disk, a read-only index directory) is tried again without an
+edit, after ``retry`` seconds and then twice as long each time: the corpus is fine, and waiting for the
+next edit would leave the servers on an old version until someone happens to make one. Nor does one that
+finds the corpus as published (a file saved unchanged, an edit undone): its result is
 ``unchanged`` and the servers keep their version.
 """
 
@@ -18,12 +21,13 @@ from typing import Callable
 
 from .analysis import Analyzer
 from .build import build_index, check_index
-from .corpus import article_files
+from .corpus import CorpusError, article_files
 from .index import BuildResult, analyzer_for, dict_files_for
 
 __all__ = ["CorpusWatcher"]
 
 Snapshot = dict[str, tuple[int, int, int]]  # path → (mtime_ns, size, inode)
+MAX_RETRY = 600.0  # seconds: the longest wait between retries of a build that failed for no edit
 
 
 class CorpusWatcher:
@@ -32,8 +36,10 @@ class CorpusWatcher:
                  on_built: Callable[[BuildResult], None] = lambda result: None,
                  on_failed: Callable[[Exception], None] = lambda error: None,
                  on_wait: Callable[[str], None] | None = None,
-                 analyzer: Analyzer | None = None, clock: Callable[[], float] = time.monotonic):
-        """``max_delay`` (default 10 × debounce) bounds the wait while edits keep coming.
+                 analyzer: Analyzer | None = None, clock: Callable[[], float] = time.monotonic,
+                 retry: float = 30.0):
+        """``max_delay`` (default 10 × debounce) bounds the wait while edits keep coming. ``retry``: seconds
+        before a build that failed but not for the corpus is tried again (doubling up to MAX_RETRY).
         ``analyzer`` is used for every build; without one it is rebuilt when the dictionary changes."""
         self.corpus, self.out = Path(corpus), Path(out)
         self.dict_dir = Path(dict_dir) if dict_dir else None
@@ -47,6 +53,9 @@ class CorpusWatcher:
         self._seen = self.snapshot()
         self._first_change: float | None = None  # first change not yet built
         self._last_change: float | None = None
+        self.retry = retry
+        self._retry_in: float | None = None  # the wait before the next retry, while builds fail for no edit
+        self._retry_at: float | None = None
 
     def watched(self) -> list[Path]:
         """The files a build reads: articles, categories.yml, popular.yml, scope.yml (or the .jsonl
@@ -85,6 +94,8 @@ class CorpusWatcher:
             if now - self._first_change < self.max_delay:
                 return None
         if self._first_change is None:
+            if self._retry_at is not None and now >= self._retry_at:
+                return self.build()
             return None
         if now - self._last_change < self.debounce and now - self._first_change < self.max_delay:
             return None
@@ -98,8 +109,14 @@ class CorpusWatcher:
             result = build_index(self.corpus, self.out, self.dict_dir, analyzer=self._current_analyzer(),
                                  on_wait=self.on_wait)
         except Exception as e:  # noqa: BLE001 — a CorpusError usually; the published index is untouched
+            if isinstance(e, CorpusError):  # the next edit retries
+                self._retry_in = self._retry_at = None
+            else:
+                self._retry_in = self.retry if self._retry_in is None else min(2 * self._retry_in, MAX_RETRY)
+                self._retry_at = self._clock() + self._retry_in
             self.on_failed(e)
             return e
+        self._retry_in = self._retry_at = None
         self.on_built(result)
         return result
 

@@ -138,3 +138,55 @@ def test_raw_utf8_query_like_curl_sends_it(server):
     status_line, _, body = raw_request(server, request)
     assert status_line.startswith(b"HTTP/1.1 200"), status_line
     assert json.loads(body)["results"][0]["id"] == "password-forgot-login-password"
+
+
+
+def test_make_runs_gunicorn_so_that_stopping_make_stops_it(shared_tiny_index, tmp_path):
+    """make runs a recipe line with /bin/sh -c and, sent SIGTERM (systemd, kill), passes it to that shell only:
+    a shell that does not exec gunicorn dies alone and leaves gunicorn serving, the port taken. The `run`
+    recipe as make runs it (variables filled in, nothing installed), then make's SIGTERM to its child."""
+    import os
+    import re
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.conftest import ROOT, free_port, wait_for, worker_pids
+
+    makefile = (ROOT / "Makefile").read_text("utf-8")
+    (recipe,) = re.search(r"^run:.*\n((?:\t.*\n)+)", makefile, re.M).group(1).strip().splitlines()
+    port = free_port()
+    values = {"INDEX": str(shared_tiny_index), "HOST": "127.0.0.1", "PORT": str(port),
+              "VENV": str(Path(sys.executable).parent.parent)}
+    line = re.sub(r"\$\((\w+)\)", lambda m: values[m.group(1)], recipe)
+    env = {**os.environ, "FAQ_DATA_DIR": str(tmp_path / "data"), "TMPDIR": str(tmp_path)}
+    with open(tmp_path / "run.log", "w") as log:
+        shell = subprocess.Popen(["/bin/sh", "-c", line], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+    def answers() -> bool:
+        try:
+            return http_get(f"http://127.0.0.1:{port}/healthz")[0] == 200
+        except OSError:  # not listening yet
+            return False
+
+    def gunicorn_master() -> int:
+        """The shell itself once it exec'd gunicorn, else the shell's child."""
+        children = worker_pids(shell.pid)
+        return children.pop() if len(children) == 1 else shell.pid
+
+    master = shell.pid
+    try:
+        wait_for(answers, 60, "the server")
+        master = gunicorn_master()
+        workers = worker_pids(master)
+        shell.send_signal(signal.SIGTERM)  # what make does to its children when it is terminated
+        shell.wait(timeout=30)
+        wait_for(lambda: not any(Path(f"/proc/{pid}").exists() for pid in {master} | workers), 30,
+                 "gunicorn to stop with make")
+    finally:
+        master = gunicorn_master() if shell.poll() is None else master
+        for pid in (master, shell.pid):  # left running: stopped by their pids
+            if Path(f"/proc/{pid}").exists():
+                os.kill(pid, signal.SIGTERM)
+        shell.wait(timeout=30)

@@ -217,6 +217,7 @@ def test_gunicorn_workers_report_their_index_unasked_and_dead_ones_go(tiny_index
         # A worker that has answered a request (running_gunicorn's /healthz): it has counters to keep.
         victim = next(json.loads(line)["pid"] for line in log.read_text().splitlines()
                       if line.startswith("{") and json.loads(line)["msg"] == "request")
+        healthz = metric_value(scrape(base), "faq_http_requests_total", route="/healthz")
         os.kill(victim, signal.SIGKILL)
         wait_for(lambda: len(worker_pids(server.pid) - {victim}) == 2, 20, "gunicorn to replace the worker")
         wait_for(lambda: not (metrics_dir / f"gauge_liveall_{victim}.db").exists(), 20, "the dead worker's gauges to go")
@@ -225,9 +226,54 @@ def test_gunicorn_workers_report_their_index_unasked_and_dead_ones_go(tiny_index
         text = scrape(base)
         assert victim not in info_pids(text)
         assert f'version="{v1}"' not in text  # versions served before are not listed: they would pile up
-        # Its counters still count: requests it answered are not lost from the totals.
-        assert (metrics_dir / f"counter_{victim}.db").exists()
+        # Its counters still count: requests it answered are not lost from the totals, which hold them in
+        # one file for all exited workers, not one file each.
+        assert metric_value(text, "faq_http_requests_total", route="/healthz") == healthz
+        assert not (metrics_dir / f"counter_{victim}.db").exists() and (metrics_dir / "counter_exited.db").exists()
     assert not metrics_dir.exists()
+
+
+
+def test_an_exited_workers_counts_are_kept_in_one_file_not_one_per_worker(tmp_path):
+    from prometheus_client import CollectorRegistry
+    from prometheus_client.mmap_dict import MmapedDict, mmap_key
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    from faq_search.web.observability import worker_exited
+
+    def worker_files(pid, searches, latency):
+        """What a worker that answered ``searches`` searches leaves: its counter and histogram files."""
+        for kind, key, value in (
+            ("counter", mmap_key("faq_searches", "faq_searches_total", ["route", "outcome"],
+                                 ["/api/search", "confident"], "h"), searches),
+            ("histogram", mmap_key("faq_http_request_duration_seconds", "faq_http_request_duration_seconds_sum",
+                                   ["route"], ["/api/search"], "h"), latency),
+        ):
+            f = MmapedDict(str(tmp_path / f"{kind}_{pid}.db"))
+            f.write_value(key, value, 0.0)
+            f.close()
+
+    def totals():
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=str(tmp_path))
+        return {(s.name, s.labels["route"]): s.value for m in registry.collect() for s in m.samples}
+
+    worker_files(1, 5, 0.5)  # the worker that stays
+    for pid in range(100, 150):  # replaced one after the other (timeouts, reloads, --max-requests)
+        worker_files(pid, 2, 0.25)
+        worker_exited(pid, str(tmp_path))
+    assert totals() == {("faq_searches_total", "/api/search"): 5 + 50 * 2,
+                        ("faq_http_request_duration_seconds_sum", "/api/search"): 0.5 + 50 * 0.25}
+    # Every scrape reads every file: they must not grow in number with the workers that ever ran.
+    assert len(list(tmp_path.glob("*.db"))) <= 4
+    # The master never waits long behind a scrape (one hanging on a disk): the worker's files stay, counted.
+    import fcntl
+
+    worker_files(200, 3, 0.0)
+    with open(tmp_path / "exited.lock", "rb") as scrape:
+        fcntl.flock(scrape, fcntl.LOCK_SH)
+        worker_exited(200, str(tmp_path))
+    assert (tmp_path / "counter_200.db").exists() and totals()[("faq_searches_total", "/api/search")] == 5 + 50 * 2 + 3
 
 
 @pytest.mark.e2e
@@ -311,3 +357,13 @@ def test_an_unwritable_query_log_does_not_fail_searches(app_factory, shared_tiny
     with caplog.at_level(logging.ERROR):
         assert client.get("/api/search?q=密码").status_code == 200
     assert any("query log not written" in r.getMessage() for r in caplog.records)
+
+
+def test_a_long_query_that_led_to_a_view_is_redacted_before_it_is_cut(app_factory, shared_tiny_index, tmp_path):
+    # Cut first, the card number straddling the limit kept its first digits: too few to read as a card.
+    client = app_factory(shared_tiny_index, FAQ_DATA_DIR=tmp_path / "d", FAQ_MAX_QUERY_CHARS=30).test_client()
+    typed = "我的卡号" + "很" * 20 + "6222 0212 3456 7890 123扣款失败"
+    assert client.get("/api/articles/pw-login", query_string={"q": typed}).status_code == 200
+    (view,) = read_events(tmp_path / "d" / "queries.jsonl")
+    assert view["query"] == ("我的卡号" + "很" * 20 + "[bank_card]扣款失败")[:30]
+    assert not re.search(r"[0-9]{4}", view["query"])

@@ -189,3 +189,32 @@ def test_the_watch_command_publishes_edits_and_reports_broken_articles(make_corp
     assert code == 0, output
     assert "password/broken.md:" in output and f"the published index is unchanged ({second})" in output
     assert output.count("built v") == 2
+
+
+def test_a_build_that_failed_for_the_disk_not_the_corpus_is_tried_again_without_an_edit(setup, monkeypatch):
+    import faq_search.watch
+
+    root, out, clock, watcher, built, failed = setup
+    real_build = faq_search.watch.build_index
+    disk = {"full": True}
+
+    def build(*args, **kwargs):
+        if disk["full"]:
+            raise OSError(28, "No space left on device")
+        return real_build(*args, **kwargs)
+
+    monkeypatch.setattr(faq_search.watch, "build_index", build)
+    before = read_current(out)
+    edit(root, "withdraw/arrival.md", "\n周末照常到账。\n")
+    assert isinstance(settle(watcher, clock), OSError) and read_current(out) == before
+    clock.now += 29
+    assert watcher.poll() is None  # not at every poll: 30 s, then twice as long each time
+    clock.now += 1
+    assert isinstance(watcher.poll(), OSError) and len(failed) == 2
+    clock.now += 59
+    assert watcher.poll() is None
+    disk["full"] = False  # space freed: the edit is published with no other edit
+    clock.now += 1
+    assert isinstance(watcher.poll(), BuildResult) and read_current(out) != before
+    clock.now += 1000
+    assert watcher.poll() is None and len(built) == 1

@@ -10,6 +10,7 @@ is imported only inside functions here: gunicorn.conf.py must prepare the direct
 from __future__ import annotations
 
 import atexit
+import fcntl
 import json
 import logging
 import os
@@ -184,9 +185,10 @@ class Metrics:
         if not self.multiproc_dir:
             return generate_latest(self.registry), CONTENT_TYPE_LATEST
         self.ensure_dir()
-        registry = CollectorRegistry()  # sums every worker's files, the dead ones' counters too
+        registry = CollectorRegistry()  # sums every worker's files and the exited workers' totals
         registry.register(_WithoutFormerVersions(MultiProcessCollector(None, path=self.multiproc_dir)))
-        return generate_latest(registry), CONTENT_TYPE_LATEST
+        with _exited_lock(self.multiproc_dir, fcntl.LOCK_SH, wait=5.0):  # not while the master folds a worker in
+            return generate_latest(registry), CONTENT_TYPE_LATEST
 
 
 class _WithoutFormerVersions:
@@ -250,10 +252,67 @@ def prepare_metrics_dir(environ: MutableMapping[str, str]) -> MetricsDir:
 
 
 def worker_exited(pid: int, path: str) -> None:
-    """gunicorn child_exit hook: drop the dead worker's live gauges (its counters still count)."""
+    """gunicorn child_exit hook: drop the dead worker's live gauges, and add its counters and histograms
+    to the exited workers' totals (EXITED) instead of leaving its files: a scrape reads every file, so
+    each worker ever replaced (a timeout, a HUP, --max-requests) made every later scrape slower and the
+    directory larger, without end. A failure is logged; the files then stay and still count."""
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(pid, path)
+    try:
+        with _exited_lock(path, fcntl.LOCK_EX):
+            for kind in ("counter", "histogram"):
+                _fold_into_exited(Path(path) / f"{kind}_{pid}.db", Path(path) / f"{kind}_{EXITED}.db")
+    except OSError as e:
+        logging.getLogger(__name__).error("metrics of exited worker %s not folded into the totals: %s", pid, e)
+
+
+# The name the exited workers' totals take in place of a pid (counter_exited.db): one file per kind.
+EXITED = "exited"
+
+
+def _exited_lock(path: str, how: int, wait: float = 1.0):
+    """An flock on the metrics directory's lock file: shared while a scrape reads the files, exclusive
+    while the master moves an exited worker's counts, which a scrape would otherwise count twice or
+    not at all: a counter going down reads as a reset, and rate() as a burst of every request so far.
+    Waits up to ``wait`` seconds, then raises BlockingIOError: the master, which must go on replacing
+    workers, never blocks behind a scrape that hangs."""
+    fd = os.open(os.path.join(path, f"{EXITED}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    lock = open(fd, "rb")
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(fd, how | fcntl.LOCK_NB)
+            return lock  # closing it (the with block) releases the lock
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                lock.close()
+                raise
+            time.sleep(0.005)
+
+
+def _fold_into_exited(dead: Path, totals: Path) -> None:
+    """Add the values of ``dead`` to ``totals`` (a new file renamed over it: a failure leaves both as
+    they were), then remove ``dead``."""
+    from prometheus_client.mmap_dict import MmapedDict
+
+    if not dead.exists():  # a worker that died before counting anything
+        return
+    summed: dict[str, float] = {}
+    for source in (totals, dead):
+        if source.exists():
+            for key, value, _timestamp, _pos in MmapedDict.read_all_values_from_file(str(source)):
+                summed[key] = summed.get(key, 0.0) + value
+    tmp = totals.with_name(totals.name + ".tmp")  # not *.db: no scrape reads it
+    tmp.unlink(missing_ok=True)
+    out = MmapedDict(str(tmp))
+    try:
+        for key, value in summed.items():
+            out.write_value(key, value, 0.0)
+    finally:
+        out.close()
+    os.replace(tmp, totals)
+    dead.unlink()
 
 
 # --- the app hooks --------------------------------------------------------------------------------
@@ -311,8 +370,7 @@ def _write_query_log(querylog: QueryLog, route: str, searched: dict | None, view
             querylog.search(searched["query"], searched["results"], searched["top_id"], searched["confident"],
                             searched["index_version"], route)
         if viewed:
-            limit = current_app.config["FAQ"].FAQ_MAX_QUERY_CHARS
-            querylog.view(viewed, (request.args.get("q") or "")[:limit] or None)
+            querylog.view(viewed, request.args.get("q") or None, current_app.config["FAQ"].FAQ_MAX_QUERY_CHARS)
     except OSError as e:
         # The answer matters more than the log line; say so once per failure.
         logging.getLogger(__name__).error("query log not written: %s", e)
