@@ -10,8 +10,9 @@ INDEX ?= $(or $(FAQ_INDEX_DIR),index)
 
 .PHONY: run test index install browser test-debs debs screenshots clean
 
+# A .venv left without pip (venv failed for want of Debian's python3-venv) is made again, not used.
 $(VENV)/.installed: setup.cfg pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip --version >/dev/null 2>&1 || $(PYTHON) -m venv --clear $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@

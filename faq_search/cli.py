@@ -88,7 +88,7 @@ def _print_built(result, quiet: bool, stamp: bool = False) -> None:
     else:
         print(
             f"{_stamp(stamp)}built {result.version}: {result.articles} articles, vocabulary {result.vocabulary}, "
-            f"{result.analysed} questions segmented afresh, {result.seconds:.2f}s"
+            f"{result.analysed} question{'' if result.analysed == 1 else 's'} segmented afresh, {result.seconds:.2f}s"
             f"{' (incremental)' if result.incremental else ''}"
             + (f"; completions {result.completions_seconds:.2f}s{' (unchanged: reused)' if result.completions_reused else ''}"
                if result.completions_seconds is not None else "")
@@ -107,6 +107,10 @@ def _print_failed(error: Exception, out_dir: str, stamp: bool = False) -> None:
         for problem in error.problems:
             print(f"{_stamp(stamp)}{problem}", file=sys.stderr)
         what = f"{len(error.problems)} problem(s)"
+    elif isinstance(error, OSError) and error.filename is None:
+        # A write that failed (a full disk) names no file: say where the build was writing.
+        print(f"{_stamp(stamp)}error: {error} (writing under {out_dir})", file=sys.stderr)
+        what = type(error).__name__
     else:
         print(f"{_stamp(stamp)}error: {error}", file=sys.stderr)
         what = type(error).__name__
@@ -193,8 +197,9 @@ def _ensure(args) -> int:
         kept = read_current(out)
         refused = verify_version(out, kept) if kept else "none is published"
         if refused is None:
-            print(f"serving the published index {kept}, which is older than {args.corpus}: fix the problems "
-                  f"above to publish it", file=sys.stderr, flush=True)
+            fix = "fix the problems above" if isinstance(e, CorpusError) else "make it writable or free space there"
+            print(f"serving the published index {kept}, which is older than {args.corpus}: {fix} to publish it",
+                  file=sys.stderr, flush=True)
             return 0
         print(f"no index to serve: {f'{kept}: {refused}' if kept else refused}", file=sys.stderr)
         sound = _newest_sound_version(out, but=kept)

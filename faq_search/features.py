@@ -53,6 +53,17 @@ def read_npz(path: Path) -> dict[str, np.ndarray]:
         raise ValueError(f"{path} is damaged: {e}") from None
 
 
+def write_npz(path: Path, tmp: Path, arrays: dict[str, np.ndarray]) -> None:
+    """``arrays`` into ``path`` through ``tmp`` and a rename: a crash leaves the old file or none, and a
+    write that fails (a full disk) leaves no temporary file behind either."""
+    try:
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 @dataclass
 class Ragged:
     """Variable-length id lists: list i is ``ids[off[i]:off[i + 1]]``."""
@@ -147,9 +158,7 @@ class TokenCache:
         for name in ("q_word", "q_char", "a_char"):
             r = getattr(self, name)
             arrays[f"{name}.off"], arrays[f"{name}.ids"] = r.off, r.ids
-        with open(tmp, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
+        write_npz(path, tmp, arrays)
 
     def add_tokens(self, table: list[str]) -> np.ndarray:
         """Global ids of a chunk's local token table (new tokens are appended)."""

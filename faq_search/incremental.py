@@ -39,7 +39,7 @@ from .corpus import (
     LONG_ANSWER, Article, Corpus, CorpusError, Problem, Scope, _display, answer_warnings, check_aliases, load_corpus,
     parse_jsonl_line, phrasing_at, phrasing_digests, repeat_warnings, repeated_phrasings, REPEATS_LISTED, unknown_id,
 )
-from .features import Analysed, Ragged, read_npz
+from .features import Analysed, Ragged, read_npz, write_npz
 from .index import (
     DELTA_FORMAT, FIELDS, FORMAT_VERSION, BuildResult, IndexData, IndexError_, LazyArticles, article_meta, field_counts,
     manifest_head, save_dictionary_table, _map, _save_csc, _write_file, _write_npy, analyse_corpus, analyzer_for, corpus_key,
@@ -211,9 +211,7 @@ def save_row_features(out_dir: Path, version: str, rows: dict[str, Ragged], arra
         out[f"{name}.off"], out[f"{name}.ids"] = r.off, arrays["token_column"][name][r.ids]
     tmp = cache / f".rows-{version}.{os.getpid()}.tmp.npz"
     cache.mkdir(parents=True, exist_ok=True)
-    with open(tmp, "wb") as f:
-        np.savez(f, **out)
-    os.replace(tmp, cache / f"rows-{version}.npz")
+    write_npz(cache / f"rows-{version}.npz", tmp, out)
 
 
 def _base_features(out_dir: Path, base: _Base, delta: list[Article], base_ids: list[str], vocab: dict) -> dict:

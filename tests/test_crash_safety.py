@@ -310,6 +310,34 @@ def test_a_build_failing_on_a_full_disk_removes_what_it_wrote(tmp_path, monkeypa
 
     monkeypatch.setattr(index_module, "_write_npy", full_disk)
     assert build_main(["--corpus", str(v2_corpus), "--out", str(out), "-q"]) == 2
-    assert "No space left on device" in capsys.readouterr().err and len(calls) > 3
+    # The write names no file: the build says where it was writing.
+    assert f"No space left on device (writing under {out})" in capsys.readouterr().err and len(calls) > 3
     assert leftovers(out) == []  # a retry has the space back
     assert_published_index_is_intact(out, {v1})
+    # make run's --ensure serves the published index and says what to do: not "fix the problems above".
+    calls.clear()
+    assert build_main(["--corpus", str(v2_corpus), "--out", str(out), "-q", "--ensure"]) == 0
+    said = capsys.readouterr().err
+    assert "make it writable or free space there to publish it" in said and "problems above" not in said
+    assert_published_index_is_intact(out, {v1})
+
+
+def test_a_cache_write_failing_on_a_full_disk_leaves_no_temporary_file(tmp_path, monkeypatch, tiny_analyzer):
+    # Builds run from cron left one *.tmp.npz (512 kB here) in index/cache/ per failed write, never removed.
+    from faq_search import features
+
+    out = tmp_path / "ix"
+    build_index(write_corpus(tmp_path / "c1"), out, analyzer=tiny_analyzer)
+    real = features.np.savez
+
+    def full_disk(file, **arrays):
+        real(file, **arrays)  # written, then the disk is full before it is closed
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(features.np, "savez", full_disk)
+    with pytest.raises(OSError):
+        features.TokenCache.empty().save(out / "cache" / "tokens.npz")
+    extra = {"id": "pts", "question": "积分怎么兑换？", "category": "password", "answer": "在积分中心兑换。"}
+    with pytest.raises(OSError):
+        build_index(write_corpus(tmp_path / "c2", {**TINY_ARTICLES, "password/points.md": extra}), out, analyzer=tiny_analyzer)
+    assert sorted(p.name for p in out.rglob("*.tmp*")) == []
