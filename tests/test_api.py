@@ -164,6 +164,8 @@ def assert_damaged_when_written_over_in_place(client, tiny_index, caplog, monkey
         monkeypatch.setattr(api, "DAMAGE_CHECK_SECONDS", 3600)
         assert client.get("/healthz").status_code == 200
         monkeypatch.setattr(api, "DAMAGE_CHECK_SECONDS", 0)
+        # A scrape sees it too (an alert need not probe /healthz), and leaves the log to /healthz.
+        assert "faq_index_damaged 1.0" in client.get("/metrics").get_data(as_text=True)
         for _ in range(2):
             r = client.get("/healthz")
             assert r.status_code == 503 and r.get_json()["status"] == "damaged" and r.get_json()["index_version"] == version
@@ -172,6 +174,7 @@ def assert_damaged_when_written_over_in_place(client, tiny_index, caplog, monkey
     finally:
         os.truncate(path, size)
     assert client.get("/healthz").get_json()["status"] == "ok"
+    assert "faq_index_damaged 0.0" in client.get("/metrics").get_data(as_text=True)
     replacement = path.with_name("new-" + path.name)
     shutil.copy(path, replacement)
     with open(replacement, "ab") as f:
@@ -430,11 +433,13 @@ def test_a_server_started_on_a_corrupt_version_serves_the_one_before(app_factory
     health = client.get("/healthz")
     assert health.status_code == 200
     assert health.get_json() == {"status": "stale", "index_version": v1, "articles": 4, "refused_version": bad.version}
+    assert "faq_index_stale 1.0" in client.get("/metrics").get_data(as_text=True)
     assert client.get("/api/search?q=密码").status_code == 200
     # The next sound publish is served and the warning goes.
     good = build_index(make_corpus({**TINY_ARTICLES, "password/points.md": extra}, name="v3"), out, analyzer=tiny_analyzer)
     health = client.get("/healthz").get_json()
     assert health == {"status": "ok", "index_version": good.version, "articles": 5}
+    assert "faq_index_stale 0.0" in client.get("/metrics").get_data(as_text=True)
 
 
 def test_a_corrupt_only_version_still_gives_503(app_factory, make_corpus, tmp_path, tiny_analyzer):

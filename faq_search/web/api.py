@@ -409,11 +409,11 @@ def leave_question():
 DAMAGE_CHECK_SECONDS = 1.0  # a probe a second at most stats the files: /healthz stays the trivial endpoint
 
 
-def _changed_in_place(s: Searcher) -> tuple[str | None, bool]:
+def _changed_in_place(s: Searcher, telling: bool = True) -> tuple[str | None, bool]:
     """changed_in_place for the served version, then for the completion files this process maps (its
     or, until they come, the previous version's), looked at most every DAMAGE_CHECK_SECONDS (≈ 40–60
     stats for the index's files and 25–50 for the completions', 0.1–0.4 ms at 100k articles: as much
-    again as a health check), and whether this process has said it before."""
+    again as a health check), and whether this process has said it before (``telling``: it says it now)."""
     checks = current_app.extensions.setdefault("faq_damage_checks", {})  # version → [when, changed, said]
     now = time.monotonic()
     check = checks.get(s.version)
@@ -421,8 +421,17 @@ def _changed_in_place(s: Searcher) -> tuple[str | None, bool]:
         suggester = current_app.extensions.get("faq_suggesters", {}).get("suggester")
         changed = changed_in_place(s.data) or (mapped_changed(suggester.mapped) if suggester is not None else None)
         check = checks[s.version] = [now, changed, bool(check and check[2])]
-    said, check[2] = check[2], check[2] or check[1] is not None
+    said = check[2]
+    if telling:
+        check[2] = said or check[1] is not None
     return check[1], said
+
+
+def served_index_state(s: Searcher) -> str:
+    """'damaged', 'stale' or 'ok': what /healthz says of the served version ``s`` (for /metrics; it logs nothing)."""
+    if _changed_in_place(s, telling=False)[0]:
+        return "damaged"
+    return "stale" if live().refused or live().pointer_error else "ok"
 
 
 @bp.get("/healthz")

@@ -99,6 +99,7 @@ class Metrics:
                                 "unsure (only maybe-related hits) or none (no hit).",
                                 ("route", "outcome"), registry=self.registry)
         self._index_gauges = None
+        self._state_gauges = None
         self._version: str | None = None
         self._index_lock = threading.Lock()  # a swap's thread, the follower's and a scrape may report at once
         self._children: dict[tuple, tuple] = {}  # labels → (request counter, latency histogram)
@@ -177,6 +178,27 @@ class Metrics:
             self._child(info, version).set(1)
             articles.set(len(searcher))
         self._version = version
+
+    def index_state(self, state: str) -> None:
+        """faq_index_stale and faq_index_damaged: 1 while the served version is so, as /healthz says
+        (``state`` 'ok', 'stale' or 'damaged'), set at each scrape: an alert need not probe /healthz."""
+        with self._index_lock:
+            if self._state_gauges is None:  # in a worker, like the index gauges
+                from prometheus_client import Gauge
+
+                self.ensure_dir()
+                # The scraped worker's word: it looked last (another one's file keeps what it saw before).
+                self._state_gauges = (
+                    Gauge("faq_index_stale", "1 while the published index version was refused (or the pointer "
+                          "names none) and an older one serves, else 0.", multiprocess_mode="livemostrecent",
+                          registry=self.registry),
+                    Gauge("faq_index_damaged", "1 while the served version's files were written over in place "
+                          "(searches crash the workers: restart), else 0.", multiprocess_mode="livemostrecent",
+                          registry=self.registry),
+                )
+            stale, damaged = self._state_gauges
+            stale.set(state == "stale")
+            damaged.set(state == "damaged")
 
     def exposition(self) -> tuple[bytes, str]:
         from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -355,8 +377,13 @@ def init_app(app: Flask, settings: Config) -> None:
 
     @app.get("/metrics")
     def metrics_endpoint():
+        from .api import served_index_state  # the blueprint's module imports this one
+
         try:
-            metrics.index_served(current_app.extensions["faq_live"].current)
+            served = current_app.extensions["faq_live"].current
+            metrics.index_served(served)
+            if served is not None:
+                metrics.index_state(served_index_state(served))
             body, content_type = metrics.exposition()
         except (OSError, ValueError) as e:  # ValueError: prometheus_client's word for a missing directory
             logging.getLogger(__name__).error("metrics not read: %s", e)
