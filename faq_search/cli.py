@@ -1133,7 +1133,11 @@ def build_main(argv: list[str] | None = None) -> int:
     _add_build_args(parser, env)
     args = parser.parse_args(argv)
     _check_build_args(parser, args)
-    return cmd_build(args)
+    try:
+        return cmd_build(args)
+    except KeyboardInterrupt:  # Ctrl-C in make run's build: stopped, as `faq-search build` says it (no traceback)
+        print(file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -27,6 +27,18 @@ def test_build_and_check_exit_codes(make_corpus, tmp_path, capsys):
         assert "different modes" in capsys.readouterr().err
 
 
+def test_ctrl_c_in_build_index_stops_it_without_a_traceback(make_corpus, tmp_path, monkeypatch, capsys):
+    # Ctrl-C during make run's build printed a KeyboardInterrupt traceback (faq-search build did not).
+    import faq_search.build
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(faq_search.build, "build_index", interrupted)
+    assert build_main(["--corpus", str(make_corpus()), "--out", str(tmp_path / "index")]) == 130
+    assert "Traceback" not in capsys.readouterr().err
+
+
 def test_a_folder_inside_the_corpus_is_refused_without_a_dictionary_warning_first(make_corpus, tmp_path, capsys):
     # Its missing dict/ is not the problem: the refusal says what is.
     root = make_corpus()
