@@ -89,6 +89,15 @@ def test_no_answer_lists_the_channels_from_the_knowledge_base(pages):
 
 
 RESULTS_HIDDEN = re.compile(r'<section id="results"[^>]*\bhidden\b')
+NO_ANSWER_HIDDEN = re.compile(r'<section id="no-answer"[^>]*\bhidden\b')
+
+
+def test_one_character_says_no_answer_as_the_script_does(pages):
+    # Without JavaScript, 钱 showed "no matching answer" over the articles it found; the script shows them.
+    html = html_of(pages, "/", q="钱")
+    assert not RESULTS_HIDDEN.search(html) and NO_ANSWER_HIDDEN.search(html) and "showing-no-answer" not in html
+    assert NO_ANSWER_HIDDEN.search(html_of(pages, "/", q="a"))  # may begin pinyin
+    assert not NO_ANSWER_HIDDEN.search(html_of(pages, "/", q="😀"))  # nothing found: said
 
 
 def test_no_answer_in_a_category_links_to_every_category(pages):

@@ -135,8 +135,13 @@ def _index_page(s: Searcher | None, q: str, category: str | None, error: str | N
     popular = popular_questions(s, 8) if s is not None and not q else []
     confident = bool(hits) and hits[0].confident
     other_product = s.other_product(q, hits) if s is not None and q and not too_long and not error else None
+    # As the page's script decides (search.js): one character with anything found is too little to say
+    # there is no answer; a lone letter may begin pinyin.
+    no_answer = (bool(q) and not confident and not error and not too_long
+                 and (len(q) >= 2 or not (hits or (q.isascii() and q.isalpha()))))
     return render_template(
-        "index.html", q=q, hits=hits, confident=confident, other_product=other_product, category=category, error=error, popular=popular,
+        "index.html", q=q, hits=hits, confident=confident, no_answer=no_answer, other_product=other_product, category=category,
+        error=error, popular=popular,
         too_long=too_long, browse=browse, page_size=SEARCH_PAGE_SIZE, related={h.id: _related(s, h.id) for h in hits},
         **_page_context(s),
     )
