@@ -1370,6 +1370,54 @@ def test_agent_search_error_is_not_an_empty_list(page):
     forget_failed_loads(page)
 
 
+def test_agent_waiting_for_a_slow_search_shows_and_copies_nothing_stale(page):
+    # On a call the agent types the customer's next question and presses c: with the server slow, the
+    # answer to the question before was copied into the chat, under no sign that a search was under way.
+    page.add_init_script("navigator.clipboard.writeText = (t) => (window.__copied.push(t), Promise.resolve()); window.__copied = [];")
+    page.open("/agent")
+    page.type_query("提现多久到账", selector="#aq")
+    page.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId === 'topup-withdraw-withdraw-arrival'")
+    held = []
+    page.route(SEARCHES, lambda route: held.append(route))  # a server that has not answered yet
+    page.fill("#aq", "转账转错人了怎么办")
+    page.locator("#aq").dispatch_event("input")
+    page.wait_for_function("() => document.getElementById('agent-results').getAttribute('aria-busy') === 'true' && "
+                           "document.getElementById('agent-detail').getAttribute('aria-busy') === 'true'")
+    page.keyboard.press("Escape")
+    page.keyboard.press("c")
+    assert page.evaluate("window.__copied") == []
+    page.wait_for_function("() => document.getElementById('agent-toast').textContent.startsWith('正在搜索')")
+    # Dimmed once the wait outlasts a keystroke's, and said (shown in the list's title) once it is noticeable.
+    page.wait_for_function("() => document.getElementById('agent-count').textContent === '正在搜索…' && "
+                           "document.getElementById('agent-announce').textContent === '正在搜索…'")
+    assert page.evaluate("[getComputedStyle(document.getElementById('agent-results')).opacity, "
+                         "getComputedStyle(document.getElementById('agent-detail')).opacity]") == ["0.5", "0.5"]
+    page.unroute(SEARCHES)
+    for route in held:
+        route.fallback()
+    page.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId === 'transfer-wrong-recipient'")
+    assert page.evaluate("[...document.querySelectorAll('[aria-busy]')].map(e => e.id)") == []
+    page.keyboard.press("c")
+    page.wait_for_function("() => window.__copied.length === 1")
+    assert page.evaluate("window.__copied[0]").startswith("已经完成的转账")
+    # An article still loading is the pane's too: the one shown is the article before, not to be copied.
+    articles = re.compile(r".*/api/articles/.*")
+    page.route(articles, lambda route: held.append(route))
+    page.fill("#aq", "支付密码")
+    page.locator("#aq").dispatch_event("input")
+    page.wait_for_function("() => document.getElementById('main').dataset.query === '支付密码'")
+    assert page.get_attribute("#agent-detail", "aria-busy") == "true" and page.get_attribute("#agent-results", "aria-busy") is None
+    page.keyboard.press("Escape")
+    page.keyboard.press("c")
+    page.wait_for_function("() => document.getElementById('agent-toast').textContent.startsWith('正在读取')")
+    page.unroute(articles)
+    for route in held[-1:]:
+        route.fallback()
+    page.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId && "
+                           "!document.getElementById('agent-detail').hasAttribute('aria-busy')")
+    assert page.evaluate("window.__copied.length") == 1
+
+
 def test_typing_fetches_only_what_can_change(page):
     requests = []
     page.on("request", lambda r: requests.append(r.url.split("?")[0].split("/api/")[-1]) if "/api/" in r.url else None)

@@ -5,6 +5,7 @@
 
   const DEBOUNCE_MS = 60;
   const FILTER_SETTLE_MS = 700; // a filter's option resting under the arrows: about what a screen reader takes to say it
+  const SLOW_MS = 700; // a list unanswered this long is said to be under way (正在搜索…), as on the search page
   const SEARCH_K = 20; // hits listed; one more is asked for, to tell "the first 20" from "all 20"
   const SCORE_TITLE = "得分（0–1）：排序模型估计这篇文章回答该问题的概率，用于排序；是否可作答见「判断」。";
   const form = $("agent-form");
@@ -45,7 +46,7 @@
   // browse: the filters of a browse list, whose `total` articles come a page at a time (null for a search).
   // shown: the search and filters (listKey) of the list on display, null while one loads or after a failure.
   const state = { items: [], selected: -1, seq: 0, timer: 0, controller: null, q: "", detailSeq: 0, typedAt: 0, told: "",
-    browse: null, total: 0, loadingMore: false, shown: null };
+    browse: null, total: 0, loadingMore: false, shown: null, slowTimer: 0 };
 
   // --- loading the list --------------------------------------------------------------------------
 
@@ -105,6 +106,7 @@
     const signal = state.controller.signal;
     syncUrl(opts.history || "typing", opts.article);
     state.shown = null; // until this load shows its list
+    waiting(true, q ? "正在搜索…" : "正在加载…");
     try {
       let items;
       let label;
@@ -127,6 +129,7 @@
         label = "热门问题";
       }
       if (seq !== state.seq) return;
+      waiting(false);
       state.q = q;
       state.items = items;
       state.browse = !q && (category || tag) ? { category: category, tag: tag } : null;
@@ -145,6 +148,7 @@
       if (state.typedAt) main.dataset.latencyMs = String(Math.round(performance.now() - state.typedAt));
     } catch (e) {
       if (e.name === "AbortError" || seq !== state.seq) return;
+      waiting(false);
       state.q = q;
       state.items = [];
       state.browse = null;
@@ -154,6 +158,26 @@
       renderList("搜索失败");
       showNoArticle(h("p", { class: "notice", role: "alert" }, errorMessage(e, main.dataset.maxChars)));
     }
+  }
+
+  /* A list under way: what shows is the one before, and so is its article. Both are marked busy at once
+     (dimmed soon after, agent.css) and, once the wait is noticeable, said to be under way; the pane stays
+     busy until the new list's article is in (showDetail), so `c` never copies the question before's answer. */
+  function waiting(on, text) {
+    clearTimeout(state.slowTimer);
+    busy(list, on);
+    if (on) {
+      busy(detail, true);
+      state.slowTimer = setTimeout(() => {
+        count.textContent = text;
+        announce.textContent = text;
+      }, SLOW_MS);
+    }
+  }
+
+  function busy(part, on) {
+    if (on) part.setAttribute("aria-busy", "true");
+    else part.removeAttribute("aria-busy");
   }
 
   function renderList(failure) {
@@ -229,6 +253,7 @@
   function showNoArticle(message) {
     state.detailSeq++; // an article still loading must not replace the message
     forgetAnswer();
+    busy(detail, false);
     fillDetail(message);
     announce.textContent = state.told; // a failure says itself (role=alert)
     state.told = "";
@@ -251,11 +276,13 @@
   async function showDetail(item) {
     const seq = ++state.detailSeq;
     forgetAnswer();
+    busy(detail, true); // what it shows is the article before until this one is in
     let article;
     try {
       article = await getCachedJSON("/api/articles/" + encodeURIComponent(item.id));
     } catch (e) {
       if (seq === state.detailSeq) {
+        busy(detail, false);
         state.told = "";
         announce.textContent = "";
         fillDetail(h("p", { class: "notice", role: "alert" }, "无法读取文章 ", h("code", null, item.id), "：", errorMessage(e, main.dataset.maxChars)));
@@ -263,6 +290,7 @@
       return;
     }
     if (seq !== state.detailSeq) return;
+    busy(detail, false);
     const hit = item.kind === "hit" ? item : null;
     const terms = hit ? foundWords(hit) : [];
     fillDetail(
@@ -380,6 +408,15 @@
 
   async function copyAnswer() {
     const text = detail.dataset.answer;
+    // The pane still shows the question before's article: pasted into the chat, it would answer the wrong one.
+    if (state.timer || list.hasAttribute("aria-busy")) {
+      showToast("正在搜索，请等结果出来再复制");
+      return;
+    }
+    if (detail.hasAttribute("aria-busy")) {
+      showToast("正在读取文章，请稍候再复制");
+      return;
+    }
     if (!text) {
       showToast("没有可复制的答案");
       return;
