@@ -1455,6 +1455,29 @@ def test_typing_fetches_only_what_can_change(page):
         assert requests.count("search") == 1, (path, requests)
 
 
+def test_agent_one_letter_keys_turned_off_in_one_tab_are_off_in_the_others(page):
+    # An agent with two consoles open turns the one-letter keys off for speech input in one: a word said in
+    # the other moved its list and copied its answer until that tab was reloaded.
+    page.open("/agent")
+    page.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId")
+    other = Page(page.context.new_page(), page.base).open("/agent")
+    other.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId")
+    page.bring_to_front()
+    page.click("#keys-button")
+    page.uncheck("#single-keys")
+    other.bring_to_front()
+    other.wait_for_function("() => !document.getElementById('single-keys').checked")
+    other.locator("#agent-results").focus()
+    other.keyboard.press("j")
+    assert other.get_attribute("#agent-results", "aria-activedescendant") == "agent-item-0"
+    assert other.is_hidden("#copy-button kbd") and "/" not in other.get_attribute("#aq", "placeholder")
+    page.check("#single-keys")  # and on again
+    other.wait_for_function("() => document.getElementById('single-keys').checked")
+    other.keyboard.press("j")
+    assert other.get_attribute("#agent-results", "aria-activedescendant") == "agent-item-1"
+    other.check_clean()
+
+
 def test_agent_copy_without_clipboard_api_keeps_focus(page):
     page.add_init_script("delete Navigator.prototype.clipboard")  # plain HTTP on a non-local name
     page.open("/agent")

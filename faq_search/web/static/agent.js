@@ -564,6 +564,12 @@
     }
     applySingleKeys();
   });
+  // Turned off or on in another tab of the console: here too (the agent speaks to all of them).
+  window.addEventListener("storage", (event) => {
+    if (event.key !== SINGLE_KEYS_KEY) return;
+    singleKeys.checked = event.newValue !== "off";
+    applySingleKeys();
+  });
   more.addEventListener("click", loadMore);
 
   // An article that is not (or not the selected one) in the list: a related one.
