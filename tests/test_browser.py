@@ -319,6 +319,31 @@ def test_agent_related_article_is_in_the_url(page):
     forget_failed_loads(page)
 
 
+def test_agent_j_and_k_from_a_related_article_go_on_from_the_list(page):
+    # Reading the 4th hit, the agent opens a related article, then j for the next hit: the list went back
+    # to its first one, and it still named the 4th as its active option while no option was selected.
+    page.open("/agent?q=" + urllib.request.quote("支付密码"))
+    page.wait_for_function("() => document.querySelectorAll('#agent-results [role=option]').length > 5 && "
+                           "document.querySelector('#agent-detail').dataset.articleId")
+    listed = page.locator("#agent-results code").all_inner_texts()
+    page.locator("#agent-results").focus()
+    for _ in range(3):
+        page.keyboard.press("j")
+    page.wait_for_function("id => document.querySelector('#agent-detail').dataset.articleId === id", arg=listed[3])
+    for key, shown in (("j", 4), ("k", 2)):
+        related = page.locator("#agent-detail .related-list a").first.get_attribute("data-article")
+        page.click(f"#agent-detail a[data-article='{related}']")
+        page.wait_for_function("id => document.querySelector('#agent-detail').dataset.articleId === id", arg=related)
+        assert page.locator("#agent-results [aria-selected=true]").count() == 0
+        assert page.get_attribute("#agent-results", "aria-activedescendant") is None
+        page.keyboard.press(key)
+        page.wait_for_function("id => document.querySelector('#agent-detail').dataset.articleId === id", arg=listed[shown])
+        assert page.get_attribute(f"#agent-item-{shown}", "aria-selected") == "true", key
+        if key == "j":
+            page.keyboard.press("k")  # the related article was opened from the 4th again
+            page.wait_for_function("id => document.querySelector('#agent-detail').dataset.articleId === id", arg=listed[3])
+
+
 def test_script_query_and_markup_article_are_shown_as_text(page):
     page.open("/")
     query = "<script>window.__pwned=1</script><img src=x onerror=window.__pwned=3>"
@@ -1362,6 +1387,8 @@ def test_agent_search_error_is_not_an_empty_list(page):
     assert page.inner_text("#agent-detail .notice") == "请求太频繁，请 3 秒后再试。"
     # Said as an alert; the polite region no longer holds the article shown before.
     assert page.get_attribute("#agent-detail .notice", "role") == "alert" and page.inner_text("#agent-announce") == ""
+    page.keyboard.press("Escape")  # to the list, empty now: no article of the list before to scroll to (a TypeError)
+    assert page.evaluate("document.activeElement.id") == "agent-results"
     page.unroute(SEARCHES)
     page.context.set_offline(True)  # the connection is named, not the service
     page.keyboard.type("到账")

@@ -42,11 +42,12 @@
   const categoryNames = {};
   for (const o of categorySelect.options) if (o.value) categoryNames[o.value] = o.textContent;
 
+  // away: the pane shows an article opened from the list's selected one (a related one), not that one.
   // told: what the last load found ("5 条结果"), said once with the article it opens.
   // browse: the filters of a browse list, whose `total` articles come a page at a time (null for a search).
   // shown: the search and filters (listKey) of the list on display, null while one loads or after a failure.
   const state = { items: [], selected: -1, seq: 0, timer: 0, controller: null, q: "", detailSeq: 0, typedAt: 0, told: "",
-    browse: null, total: 0, loadingMore: false, shown: null, slowTimer: 0 };
+    browse: null, total: 0, loadingMore: false, shown: null, slowTimer: 0, away: false };
 
   // --- loading the list --------------------------------------------------------------------------
 
@@ -181,6 +182,7 @@
   }
 
   function renderList(failure) {
+    state.selected = -1; // nothing chosen in the new list yet (its options are not the old one's)
     list.replaceChildren(...state.items.map(option));
     if (!state.items.length) list.append(h("li", { class: "agent-none" }, failure || (state.q ? "没有匹配的文章" : "没有文章")));
     browsing.showMore(more, state);
@@ -229,6 +231,7 @@
   // --- selection and the detail pane ---------------------------------------------------------------
 
   function select(index) {
+    state.away = false;
     const options = list.querySelectorAll('[role="option"]');
     if (index < 0 || index >= options.length) {
       state.selected = -1;
@@ -572,10 +575,12 @@
   });
   more.addEventListener("click", loadMore);
 
-  // An article that is not (or not the selected one) in the list: a related one.
+  // An article that is not (or not the selected one) in the list: a related one. state.selected stays the
+  // list's article it was opened from, where j/k go on from.
   function showArticle(id) {
-    state.selected = -1;
+    state.away = true;
     list.querySelectorAll('[aria-selected="true"]').forEach((o) => o.setAttribute("aria-selected", "false"));
+    list.removeAttribute("aria-activedescendant");
     showDetail({ kind: "article", id: id });
   }
 
@@ -588,7 +593,7 @@
       return;
     }
     const next = Math.min(state.items.length - 1, Math.max(0, state.selected + step));
-    if (next !== state.selected) select(next); // at an end: the article stays where it is scrolled
+    if (next !== state.selected || state.away) select(next); // at an end: the article stays where it is scrolled
   }
 
   document.addEventListener("keydown", (event) => {
