@@ -1445,6 +1445,36 @@ def test_agent_waiting_for_a_slow_search_shows_and_copies_nothing_stale(page):
     assert page.evaluate("window.__copied.length") == 1
 
 
+def test_agent_enter_reads_again_an_article_the_server_failed_to_send(page):
+    # The server restarts mid-call: the article selected could not be read. Once it is back, Enter (in the
+    # list, or from the box) reads it again; it showed the failure until the agent moved away and back.
+    page.open("/agent?q=" + urllib.request.quote("支付密码"))
+    page.wait_for_function("() => document.querySelectorAll('#agent-results [role=option]').length > 2 && "
+                           "document.querySelector('#agent-detail').dataset.articleId")
+    second = page.inner_text("#agent-item-1 code")
+    articles = re.compile(r".*/api/articles/.*")
+    page.route(articles, lambda route: route.fulfill(status=503, content_type="application/json",
+                                                     body='{"error": {"code": "unavailable", "message": "restarting"}}'))
+    page.locator("#agent-results").focus()
+    page.keyboard.press("j")
+    page.wait_for_selector("#agent-detail .notice")
+    page.unroute(articles)
+    page.keyboard.press("Enter")
+    forget_failed_loads(page)
+    page.wait_for_function("id => document.querySelector('#agent-detail').dataset.articleId === id", arg=second)
+    assert page.get_attribute("#agent-item-1", "aria-selected") == "true" and page.evaluate("document.activeElement.id") == "agent-results"
+    page.route(articles, lambda route: route.fulfill(status=503, content_type="application/json",
+                                                     body='{"error": {"code": "unavailable", "message": "restarting"}}'))
+    page.keyboard.press("j")
+    page.wait_for_selector("#agent-detail .notice")
+    page.unroute(articles)
+    page.keyboard.press("/")
+    page.keyboard.press("Enter")
+    page.wait_for_function("id => document.querySelector('#agent-detail').dataset.articleId === id",
+                           arg=page.inner_text("#agent-item-2 code"))
+    forget_failed_loads(page)
+
+
 def test_typing_fetches_only_what_can_change(page):
     requests = []
     page.on("request", lambda r: requests.append(r.url.split("?")[0].split("/api/")[-1]) if "/api/" in r.url else None)

@@ -42,12 +42,13 @@
   const categoryNames = {};
   for (const o of categorySelect.options) if (o.value) categoryNames[o.value] = o.textContent;
 
+  // unread: the item whose article the server could not send, shown as a failure in the pane.
   // away: the pane shows an article opened from the list's selected one (a related one), not that one.
   // told: what the last load found ("5 条结果"), said once with the article it opens.
   // browse: the filters of a browse list, whose `total` articles come a page at a time (null for a search).
   // shown: the search and filters (listKey) of the list on display, null while one loads or after a failure.
   const state = { items: [], selected: -1, seq: 0, timer: 0, controller: null, q: "", detailSeq: 0, typedAt: 0, told: "",
-    browse: null, total: 0, loadingMore: false, shown: null, slowTimer: 0, away: false };
+    browse: null, total: 0, loadingMore: false, shown: null, slowTimer: 0, away: false, unread: null };
 
   // --- loading the list --------------------------------------------------------------------------
 
@@ -255,6 +256,7 @@
 
   function showNoArticle(message) {
     state.detailSeq++; // an article still loading must not replace the message
+    state.unread = null;
     forgetAnswer();
     busy(detail, false);
     fillDetail(message);
@@ -278,6 +280,7 @@
 
   async function showDetail(item) {
     const seq = ++state.detailSeq;
+    state.unread = null;
     forgetAnswer();
     busy(detail, true); // what it shows is the article before until this one is in
     let article;
@@ -286,6 +289,7 @@
     } catch (e) {
       if (seq === state.detailSeq) {
         busy(detail, false);
+        state.unread = item; // for Enter to read again
         state.told = "";
         announce.textContent = "";
         fillDetail(h("p", { class: "notice", role: "alert" }, "无法读取文章 ", h("code", null, item.id), "：", errorMessage(e, main.dataset.maxChars)));
@@ -325,6 +329,11 @@
     state.told = "";
     detail.dataset.articleId = article.id;
     detail.dataset.answer = plainAnswer(article.answer); // pasted where Markdown is not read: no ** nor [](…)
+  }
+
+  // The article the server could not send (restarting, a dropped connection), read again: Enter.
+  function readAgain() {
+    if (state.unread) showDetail(state.unread);
   }
 
   /* Whether the hit answers the question: the no-answer model's call (`confident`), not a threshold on
@@ -643,6 +652,7 @@
           // The list is the box's: keep the article chosen in it; the search becomes an entry of its own.
           syncUrl("commit", new URLSearchParams(location.search).get("article"));
           list.focus();
+          readAgain();
         } else {
           load({ history: "commit" }).then(() => list.focus());
         }
@@ -667,6 +677,8 @@
       copyAnswer();
     } else if (letter === "?") {
       keysButton.click();
+    } else if (event.key === "Enter" && event.target === list) {
+      readAgain();
     }
   });
 
