@@ -319,6 +319,31 @@ def test_agent_related_article_is_in_the_url(page):
     forget_failed_loads(page)
 
 
+def test_agent_j_and_k_from_a_related_article_go_on_from_the_list(page):
+    # Reading the 4th hit, the agent opens a related article, then j for the next hit: the list went back
+    # to its first one, and it still named the 4th as its active option while no option was selected.
+    page.open("/agent?q=" + urllib.request.quote("支付密码"))
+    page.wait_for_function("() => document.querySelectorAll('#agent-results [role=option]').length > 5 && "
+                           "document.querySelector('#agent-detail').dataset.articleId")
+    listed = page.locator("#agent-results code").all_inner_texts()
+    page.locator("#agent-results").focus()
+    for _ in range(3):
+        page.keyboard.press("j")
+    page.wait_for_function("id => document.querySelector('#agent-detail').dataset.articleId === id", arg=listed[3])
+    for key, shown in (("j", 4), ("k", 2)):
+        related = page.locator("#agent-detail .related-list a").first.get_attribute("data-article")
+        page.click(f"#agent-detail a[data-article='{related}']")
+        page.wait_for_function("id => document.querySelector('#agent-detail').dataset.articleId === id", arg=related)
+        assert page.locator("#agent-results [aria-selected=true]").count() == 0
+        assert page.get_attribute("#agent-results", "aria-activedescendant") is None
+        page.keyboard.press(key)
+        page.wait_for_function("id => document.querySelector('#agent-detail').dataset.articleId === id", arg=listed[shown])
+        assert page.get_attribute(f"#agent-item-{shown}", "aria-selected") == "true", key
+        if key == "j":
+            page.keyboard.press("k")  # the related article was opened from the 4th again
+            page.wait_for_function("id => document.querySelector('#agent-detail').dataset.articleId === id", arg=listed[3])
+
+
 def test_script_query_and_markup_article_are_shown_as_text(page):
     page.open("/")
     query = "<script>window.__pwned=1</script><img src=x onerror=window.__pwned=3>"
@@ -1362,11 +1387,91 @@ def test_agent_search_error_is_not_an_empty_list(page):
     assert page.inner_text("#agent-detail .notice") == "请求太频繁，请 3 秒后再试。"
     # Said as an alert; the polite region no longer holds the article shown before.
     assert page.get_attribute("#agent-detail .notice", "role") == "alert" and page.inner_text("#agent-announce") == ""
+    page.keyboard.press("Escape")  # to the list, empty now: no article of the list before to scroll to (a TypeError)
+    assert page.evaluate("document.activeElement.id") == "agent-results"
     page.unroute(SEARCHES)
     page.context.set_offline(True)  # the connection is named, not the service
     page.keyboard.type("到账")
     page.wait_for_function("() => document.querySelector('#agent-detail .notice').textContent === '网络连接失败，请检查网络后重试。'")
     page.context.set_offline(False)
+    forget_failed_loads(page)
+
+
+def test_agent_waiting_for_a_slow_search_shows_and_copies_nothing_stale(page):
+    # On a call the agent types the customer's next question and presses c: with the server slow, the
+    # answer to the question before was copied into the chat, under no sign that a search was under way.
+    page.add_init_script("navigator.clipboard.writeText = (t) => (window.__copied.push(t), Promise.resolve()); window.__copied = [];")
+    page.open("/agent")
+    page.type_query("提现多久到账", selector="#aq")
+    page.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId === 'topup-withdraw-withdraw-arrival'")
+    held = []
+    page.route(SEARCHES, lambda route: held.append(route))  # a server that has not answered yet
+    page.fill("#aq", "转账转错人了怎么办")
+    page.locator("#aq").dispatch_event("input")
+    page.wait_for_function("() => document.getElementById('agent-results').getAttribute('aria-busy') === 'true' && "
+                           "document.getElementById('agent-detail').getAttribute('aria-busy') === 'true'")
+    page.keyboard.press("Escape")
+    page.keyboard.press("c")
+    assert page.evaluate("window.__copied") == []
+    page.wait_for_function("() => document.getElementById('agent-toast').textContent.startsWith('正在搜索')")
+    # Dimmed once the wait outlasts a keystroke's, and said (shown in the list's title) once it is noticeable.
+    page.wait_for_function("() => document.getElementById('agent-count').textContent === '正在搜索…' && "
+                           "document.getElementById('agent-announce').textContent === '正在搜索…'")
+    assert page.evaluate("[getComputedStyle(document.getElementById('agent-results')).opacity, "
+                         "getComputedStyle(document.getElementById('agent-detail')).opacity]") == ["0.5", "0.5"]
+    page.unroute(SEARCHES)
+    for route in held:
+        route.fallback()
+    page.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId === 'transfer-wrong-recipient'")
+    assert page.evaluate("[...document.querySelectorAll('[aria-busy]')].map(e => e.id)") == []
+    page.keyboard.press("c")
+    page.wait_for_function("() => window.__copied.length === 1")
+    assert page.evaluate("window.__copied[0]").startswith("已经完成的转账")
+    # An article still loading is the pane's too: the one shown is the article before, not to be copied.
+    articles = re.compile(r".*/api/articles/.*")
+    page.route(articles, lambda route: held.append(route))
+    page.fill("#aq", "支付密码")
+    page.locator("#aq").dispatch_event("input")
+    page.wait_for_function("() => document.getElementById('main').dataset.query === '支付密码'")
+    assert page.get_attribute("#agent-detail", "aria-busy") == "true" and page.get_attribute("#agent-results", "aria-busy") is None
+    page.keyboard.press("Escape")
+    page.keyboard.press("c")
+    page.wait_for_function("() => document.getElementById('agent-toast').textContent.startsWith('正在读取')")
+    page.unroute(articles)
+    for route in held[-1:]:
+        route.fallback()
+    page.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId && "
+                           "!document.getElementById('agent-detail').hasAttribute('aria-busy')")
+    assert page.evaluate("window.__copied.length") == 1
+
+
+def test_agent_enter_reads_again_an_article_the_server_failed_to_send(page):
+    # The server restarts mid-call: the article selected could not be read. Once it is back, Enter (in the
+    # list, or from the box) reads it again; it showed the failure until the agent moved away and back.
+    page.open("/agent?q=" + urllib.request.quote("支付密码"))
+    page.wait_for_function("() => document.querySelectorAll('#agent-results [role=option]').length > 2 && "
+                           "document.querySelector('#agent-detail').dataset.articleId")
+    second = page.inner_text("#agent-item-1 code")
+    articles = re.compile(r".*/api/articles/.*")
+    page.route(articles, lambda route: route.fulfill(status=503, content_type="application/json",
+                                                     body='{"error": {"code": "unavailable", "message": "restarting"}}'))
+    page.locator("#agent-results").focus()
+    page.keyboard.press("j")
+    page.wait_for_selector("#agent-detail .notice")
+    page.unroute(articles)
+    page.keyboard.press("Enter")
+    forget_failed_loads(page)
+    page.wait_for_function("id => document.querySelector('#agent-detail').dataset.articleId === id", arg=second)
+    assert page.get_attribute("#agent-item-1", "aria-selected") == "true" and page.evaluate("document.activeElement.id") == "agent-results"
+    page.route(articles, lambda route: route.fulfill(status=503, content_type="application/json",
+                                                     body='{"error": {"code": "unavailable", "message": "restarting"}}'))
+    page.keyboard.press("j")
+    page.wait_for_selector("#agent-detail .notice")
+    page.unroute(articles)
+    page.keyboard.press("/")
+    page.keyboard.press("Enter")
+    page.wait_for_function("id => document.querySelector('#agent-detail').dataset.articleId === id",
+                           arg=page.inner_text("#agent-item-2 code"))
     forget_failed_loads(page)
 
 
@@ -1405,6 +1510,29 @@ def test_typing_fetches_only_what_can_change(page):
         ime.send("Input.insertText", {"text": "转错"})  # commits the composition
         page.wait_for_function("() => document.getElementById('main').dataset.query === '转错'")
         assert requests.count("search") == 1, (path, requests)
+
+
+def test_agent_one_letter_keys_turned_off_in_one_tab_are_off_in_the_others(page):
+    # An agent with two consoles open turns the one-letter keys off for speech input in one: a word said in
+    # the other moved its list and copied its answer until that tab was reloaded.
+    page.open("/agent")
+    page.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId")
+    other = Page(page.context.new_page(), page.base).open("/agent")
+    other.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId")
+    page.bring_to_front()
+    page.click("#keys-button")
+    page.uncheck("#single-keys")
+    other.bring_to_front()
+    other.wait_for_function("() => !document.getElementById('single-keys').checked")
+    other.locator("#agent-results").focus()
+    other.keyboard.press("j")
+    assert other.get_attribute("#agent-results", "aria-activedescendant") == "agent-item-0"
+    assert other.is_hidden("#copy-button kbd") and "/" not in other.get_attribute("#aq", "placeholder")
+    page.check("#single-keys")  # and on again
+    other.wait_for_function("() => document.getElementById('single-keys').checked")
+    other.keyboard.press("j")
+    assert other.get_attribute("#agent-results", "aria-activedescendant") == "agent-item-1"
+    other.check_clean()
 
 
 def test_agent_copy_without_clipboard_api_keeps_focus(page):

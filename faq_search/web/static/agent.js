@@ -5,6 +5,7 @@
 
   const DEBOUNCE_MS = 60;
   const FILTER_SETTLE_MS = 700; // a filter's option resting under the arrows: about what a screen reader takes to say it
+  const SLOW_MS = 700; // a list unanswered this long is said to be under way (正在搜索…), as on the search page
   const SEARCH_K = 20; // hits listed; one more is asked for, to tell "the first 20" from "all 20"
   const SCORE_TITLE = "得分（0–1）：排序模型估计这篇文章回答该问题的概率，用于排序；是否可作答见「判断」。";
   const form = $("agent-form");
@@ -41,11 +42,13 @@
   const categoryNames = {};
   for (const o of categorySelect.options) if (o.value) categoryNames[o.value] = o.textContent;
 
+  // unread: the item whose article the server could not send, shown as a failure in the pane.
+  // away: the pane shows an article opened from the list's selected one (a related one), not that one.
   // told: what the last load found ("5 条结果"), said once with the article it opens.
   // browse: the filters of a browse list, whose `total` articles come a page at a time (null for a search).
   // shown: the search and filters (listKey) of the list on display, null while one loads or after a failure.
   const state = { items: [], selected: -1, seq: 0, timer: 0, controller: null, q: "", detailSeq: 0, typedAt: 0, told: "",
-    browse: null, total: 0, loadingMore: false, shown: null };
+    browse: null, total: 0, loadingMore: false, shown: null, slowTimer: 0, away: false, unread: null };
 
   // --- loading the list --------------------------------------------------------------------------
 
@@ -105,6 +108,7 @@
     const signal = state.controller.signal;
     syncUrl(opts.history || "typing", opts.article);
     state.shown = null; // until this load shows its list
+    waiting(true, q ? "正在搜索…" : "正在加载…");
     try {
       let items;
       let label;
@@ -127,6 +131,7 @@
         label = "热门问题";
       }
       if (seq !== state.seq) return;
+      waiting(false);
       state.q = q;
       state.items = items;
       state.browse = !q && (category || tag) ? { category: category, tag: tag } : null;
@@ -145,6 +150,7 @@
       if (state.typedAt) main.dataset.latencyMs = String(Math.round(performance.now() - state.typedAt));
     } catch (e) {
       if (e.name === "AbortError" || seq !== state.seq) return;
+      waiting(false);
       state.q = q;
       state.items = [];
       state.browse = null;
@@ -156,7 +162,28 @@
     }
   }
 
+  /* A list under way: what shows is the one before, and so is its article. Both are marked busy at once
+     (dimmed soon after, agent.css) and, once the wait is noticeable, said to be under way; the pane stays
+     busy until the new list's article is in (showDetail), so `c` never copies the question before's answer. */
+  function waiting(on, text) {
+    clearTimeout(state.slowTimer);
+    busy(list, on);
+    if (on) {
+      busy(detail, true);
+      state.slowTimer = setTimeout(() => {
+        count.textContent = text;
+        announce.textContent = text;
+      }, SLOW_MS);
+    }
+  }
+
+  function busy(part, on) {
+    if (on) part.setAttribute("aria-busy", "true");
+    else part.removeAttribute("aria-busy");
+  }
+
   function renderList(failure) {
+    state.selected = -1; // nothing chosen in the new list yet (its options are not the old one's)
     list.replaceChildren(...state.items.map(option));
     if (!state.items.length) list.append(h("li", { class: "agent-none" }, failure || (state.q ? "没有匹配的文章" : "没有文章")));
     browsing.showMore(more, state);
@@ -205,6 +232,7 @@
   // --- selection and the detail pane ---------------------------------------------------------------
 
   function select(index) {
+    state.away = false;
     const options = list.querySelectorAll('[role="option"]');
     if (index < 0 || index >= options.length) {
       state.selected = -1;
@@ -228,7 +256,9 @@
 
   function showNoArticle(message) {
     state.detailSeq++; // an article still loading must not replace the message
+    state.unread = null;
     forgetAnswer();
+    busy(detail, false);
     fillDetail(message);
     announce.textContent = state.told; // a failure says itself (role=alert)
     state.told = "";
@@ -250,12 +280,16 @@
 
   async function showDetail(item) {
     const seq = ++state.detailSeq;
+    state.unread = null;
     forgetAnswer();
+    busy(detail, true); // what it shows is the article before until this one is in
     let article;
     try {
       article = await getCachedJSON("/api/articles/" + encodeURIComponent(item.id));
     } catch (e) {
       if (seq === state.detailSeq) {
+        busy(detail, false);
+        state.unread = item; // for Enter to read again
         state.told = "";
         announce.textContent = "";
         fillDetail(h("p", { class: "notice", role: "alert" }, "无法读取文章 ", h("code", null, item.id), "：", errorMessage(e, main.dataset.maxChars)));
@@ -263,6 +297,7 @@
       return;
     }
     if (seq !== state.detailSeq) return;
+    busy(detail, false);
     const hit = item.kind === "hit" ? item : null;
     const terms = hit ? foundWords(hit) : [];
     fillDetail(
@@ -294,6 +329,11 @@
     state.told = "";
     detail.dataset.articleId = article.id;
     detail.dataset.answer = plainAnswer(article.answer); // pasted where Markdown is not read: no ** nor [](…)
+  }
+
+  // The article the server could not send (restarting, a dropped connection), read again: Enter.
+  function readAgain() {
+    if (state.unread) showDetail(state.unread);
   }
 
   /* Whether the hit answers the question: the no-answer model's call (`confident`), not a threshold on
@@ -380,6 +420,15 @@
 
   async function copyAnswer() {
     const text = detail.dataset.answer;
+    // The pane still shows the question before's article: pasted into the chat, it would answer the wrong one.
+    if (state.timer || list.hasAttribute("aria-busy")) {
+      showToast("正在搜索，请等结果出来再复制");
+      return;
+    }
+    if (detail.hasAttribute("aria-busy")) {
+      showToast("正在读取文章，请稍候再复制");
+      return;
+    }
     if (!text) {
       showToast("没有可复制的答案");
       return;
@@ -527,12 +576,20 @@
     }
     applySingleKeys();
   });
+  // Turned off or on in another tab of the console: here too (the agent speaks to all of them).
+  window.addEventListener("storage", (event) => {
+    if (event.key !== SINGLE_KEYS_KEY) return;
+    singleKeys.checked = event.newValue !== "off";
+    applySingleKeys();
+  });
   more.addEventListener("click", loadMore);
 
-  // An article that is not (or not the selected one) in the list: a related one.
+  // An article that is not (or not the selected one) in the list: a related one. state.selected stays the
+  // list's article it was opened from, where j/k go on from.
   function showArticle(id) {
-    state.selected = -1;
+    state.away = true;
     list.querySelectorAll('[aria-selected="true"]').forEach((o) => o.setAttribute("aria-selected", "false"));
+    list.removeAttribute("aria-activedescendant");
     showDetail({ kind: "article", id: id });
   }
 
@@ -545,7 +602,7 @@
       return;
     }
     const next = Math.min(state.items.length - 1, Math.max(0, state.selected + step));
-    if (next !== state.selected) select(next); // at an end: the article stays where it is scrolled
+    if (next !== state.selected || state.away) select(next); // at an end: the article stays where it is scrolled
   }
 
   document.addEventListener("keydown", (event) => {
@@ -595,6 +652,7 @@
           // The list is the box's: keep the article chosen in it; the search becomes an entry of its own.
           syncUrl("commit", new URLSearchParams(location.search).get("article"));
           list.focus();
+          readAgain();
         } else {
           load({ history: "commit" }).then(() => list.focus());
         }
@@ -619,6 +677,8 @@
       copyAnswer();
     } else if (letter === "?") {
       keysButton.click();
+    } else if (event.key === "Enter" && event.target === list) {
+      readAgain();
     }
   });
 
