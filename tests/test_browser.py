@@ -1253,6 +1253,8 @@ def test_no_answer_in_a_category_offers_every_category(page):
     page.open("/?category=password")
     page.click("#q")
     page.keyboard.type("提现多久到账", delay=30)
+    # The whole question's answer, not one typed on the way (提现多 has no answer in 密码 either).
+    page.wait_for_function("q => document.getElementById('main').dataset.query === q", arg="提现多久到账")
     page.wait_for_selector("#no-answer:not([hidden])")
     note = page.locator("#no-answer-filter")
     assert note.is_visible() and "「密码」" in note.inner_text()
