@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import re
+import reprlib
 import unicodedata
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta, timezone
@@ -35,10 +36,29 @@ _ANY_KEY_LINE = re.compile(r"^[^\s#:][^:]*:(\s|$)")  # any key, an unknown or mi
 _WIDE_KEY_LINE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)[ \t]*：")
 
 
+MAX_YAML_DEPTH = 50  # lists and mappings within each other, in any YAML file of a corpus
+
+
 class _StrictLoader(yaml.SafeLoader):
     """YAML's safe loader, strict where an editor's slip would otherwise pass unseen or crash the
     build: a key given twice is an error (YAML keeps the last one silently), and a date that is no
     date (2026-13-45) stays text, for the 'updated' check to name the file and line."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent, index):
+        # YAML composes nested values recursively: `[[[[…` a few thousand deep overflowed Python's stack
+        # (a RecursionError, no line). No front matter needs more than a few levels.
+        if self._depth >= MAX_YAML_DEPTH:
+            raise yaml.composer.ComposerError(None, None, f"values nested more than {MAX_YAML_DEPTH} deep: write "
+                                              "text, or a list of texts", self.peek_event().start_mark)
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
     def construct_mapping(self, node, deep=False):
         seen = set()
@@ -46,7 +66,7 @@ class _StrictLoader(yaml.SafeLoader):
             key = self.construct_object(key_node, deep=deep)
             try:
                 if key in seen:
-                    raise yaml.constructor.ConstructorError(None, None, f"duplicate key '{key}'", key_node.start_mark)
+                    raise yaml.constructor.ConstructorError(None, None, f"duplicate key {_shown(key)}", key_node.start_mark)
                 seen.add(key)
             except TypeError:  # an unhashable key: the base class reports it
                 pass
@@ -314,7 +334,7 @@ def _as_str_list(value, key: str, where: tuple[str, int], problems: list[Problem
         elif isinstance(v, (bool, int, float, date)):
             message = f"item of '{key}' is read as {_read_as(v)}, not as text: put the item in quotes"
         else:
-            message = f"item of '{key}' must be text, not {v!r}"
+            message = f"item of '{key}' must be text, not {_shown(v)}"
         problems.append(Problem(where[0], line, message))
     if bad:  # the items that are text, the bad ones reported: the checks of the others still run
         value = [v for v in value if isinstance(v, text)]
@@ -330,7 +350,7 @@ def _read_as(value) -> str:
         return f"the truth value {value}"
     if isinstance(value, (int, float)):
         return f"the number {value}"
-    return f"the date {value.isoformat()}" if isinstance(value, date) else repr(value)
+    return f"the date {value.isoformat()}" if isinstance(value, date) else _shown(value)
 
 
 def _check_alias_form(aliases: tuple[str, ...], where: tuple[str, int], problems: list[Problem],
@@ -340,7 +360,7 @@ def _check_alias_form(aliases: tuple[str, ...], where: tuple[str, int], problems
     for i, alias in enumerate(aliases):
         if not _ID.match(alias):
             line = item_lines[i] if item_lines and i < len(item_lines) else where[1]
-            problems.append(Problem(where[0], line, f"invalid alias '{alias}': an alias is a former id "
+            problems.append(Problem(where[0], line, f"invalid alias {_shown(alias)}: an alias is a former id "
                                                     "(letters, digits, '.', '_', '-')"))
 
 
@@ -363,7 +383,7 @@ def _as_timestamp(value, where: tuple[str, int], problems: list[Problem]) -> str
             problems.append(Problem(*where, f"'updated' is in the future ({value.isoformat()}): write the date of the edit"))
             return None
         return value.isoformat(timespec="seconds") if isinstance(value, datetime) else value.isoformat()
-    problems.append(Problem(*where, f"'updated' must be a date such as 2025-01-31, not {value!r}"))
+    problems.append(Problem(*where, f"'updated' must be a date such as 2025-01-31, not {_shown(value)}"))
     return None
 
 
@@ -443,6 +463,19 @@ def normalized_many(texts: list[str]) -> list[str]:
 def _has_words(text: str) -> bool:
     """Whether ``text`` holds a letter, digit or ideograph: "？" alone asks nothing."""
     return any(unicodedata.category(c)[0] in "LN" for c in text)
+
+
+# A value a message quotes: its start, escaped (a line break stays in the message's line), and of a list
+# or a mapping its first items (an alias bomb's repr would take gigabytes).
+_SHOWN = reprlib.Repr()
+_SHOWN.maxlevel, _SHOWN.maxstring, _SHOWN.maxother = 2, 60, 60
+_SHOWN.maxtuple = _SHOWN.maxlist = _SHOWN.maxdict = _SHOWN.maxset = _SHOWN.maxfrozenset = 3
+
+
+def _shown(value) -> str:
+    """``value`` as a message quotes it: text in quotes, escaped and cut short; anything else as Python
+    writes it, cut short."""
+    return _excerpt(value, 60) if isinstance(value, str) else _SHOWN.repr(value)
 
 
 def _excerpt(text: str, limit: int = 40) -> str:
@@ -530,30 +563,57 @@ def _phrasing_problems(display: str, article_id: str, question: str, similar: tu
     source = f"{display}:{first_line}"
     problems = []
 
-    def at(key: str, value: str, nth: int) -> tuple[str, int]:
-        return where_in_front(source, key, value, nth, front=front, first_line=first_line)
+    composed: dict[str, list[int]] = {}  # key → its kept items' lines, composed at the first problem
 
-    seen: dict[str, tuple[str, int] | None] = {normalized(question): None}  # → (similar question, nth), None: the question
+    def at(key: str, values: tuple[str, ...], i: int, nth: int) -> tuple[str, int]:
+        # Item i's own line, from the YAML composed once: looking each one up in the text made 100,000
+        # repeated similar questions take hours.
+        if key not in composed:
+            composed[key] = _kept_item_lines(front, first_line, key)
+        if len(composed[key]) == len(values):
+            return display, composed[key][i]
+        return where_in_front(source, key, values[i], nth, front=front, first_line=first_line)
+
+    seen: dict[str, tuple[int, int] | None] = {normalized(question): None}  # → (index, nth), None: the question
     count: dict[str, int] = {}
-    for s in similar:
+    for i, s in enumerate(similar):
         nth = count[s] = count.get(s, -1) + 1
         key = normalized(s)
         if not _has_words(s):
-            problems.append(Problem(*at("similar_questions", s, nth), f"similar question {s!r} has no words"))
+            problems.append(Problem(*at("similar_questions", similar, i, nth), f"similar question {_shown(s)} has no words"))
         elif key in seen:  # lines looked up only then: most articles have no repeat
-            first = "the question" if seen[key] is None else f"the one at line {at('similar_questions', *seen[key])[1]}"
-            problems.append(Problem(*at("similar_questions", s, nth), f"similar question {s!r} repeats "
+            first = ("the question" if seen[key] is None else
+                     f"the one at line {at('similar_questions', similar, *seen[key])[1]}")
+            problems.append(Problem(*at("similar_questions", similar, i, nth), f"similar question {_shown(s)} repeats "
                                     f"{first}: delete it (search reads them alike)"))
         else:
-            seen[key] = (s, nth)
+            seen[key] = (i, nth)
     listed: set[str] = set()
-    for rid in related:
+    for i, rid in enumerate(related):
         if rid == article_id:
-            problems.append(Problem(*at("related", rid, 0), f"related id '{rid}' is this article's own id: delete it"))
+            problems.append(Problem(*at("related", related, related.index(rid), 0),
+                                    f"related id {_shown(rid)} is this article's own id: delete it"))
         elif rid in listed:
-            problems.append(Problem(*at("related", rid, 1), f"related id '{rid}' is listed twice: delete one"))
+            problems.append(Problem(*at("related", related, i, 1), f"related id {_shown(rid)} is listed twice: delete one"))
         listed.add(rid)
     return problems
+
+
+def _kept_item_lines(front: str, first_line: int, key: str) -> list[int]:
+    """The lines of the items of list ``key`` that _as_str_list keeps (text, not blank), in order; []
+    when it is no list or does not compose."""
+    node = None
+    try:
+        node = yaml.compose(front, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError:
+        pass
+    if not isinstance(node, yaml.MappingNode):
+        return []
+    for k, v in node.value:
+        if isinstance(k, yaml.ScalarNode) and k.value == key and isinstance(v, yaml.SequenceNode):
+            return [first_line + item.start_mark.line for item in v.value
+                    if isinstance(item, yaml.ScalarNode) and item.tag == "tag:yaml.org,2002:str" and item.value.strip()]
+    return []
 
 
 def _key_lines(front: str, first_line: int) -> dict[str, int]:
@@ -641,7 +701,7 @@ def parse_markdown_article(path: Path, display: str, problems: list[Problem],
 
     for key in meta:
         if key not in KNOWN_KEYS:
-            problems.append(Problem(*where(str(key)), f"unknown key '{key}'{did_you_mean(str(key), KNOWN_KEYS)}"))
+            problems.append(Problem(*where(str(key)), f"unknown key {_shown(key)}{did_you_mean(str(key), KNOWN_KEYS)}"))
     article_id = meta.get("id")  # "" when unreadable: no id to check against the other articles'
     if article_id is None or not str(article_id).strip():
         problems.append(Problem(*where("id"), "missing 'id'"))
@@ -651,19 +711,19 @@ def parse_markdown_article(path: Path, display: str, problems: list[Problem],
                                               "put it in quotes"))
         article_id = ""
     elif not _ID.match(article_id):
-        problems.append(Problem(*where("id"), f"invalid id '{article_id}' (letters, digits, '.', '_', '-')"))
+        problems.append(Problem(*where("id"), f"invalid id {_shown(article_id)} (letters, digits, '.', '_', '-')"))
         article_id = ""
     else:
         article_id = article_id.strip()
     question = meta.get("question")
     if question is not None and not isinstance(question, str):
-        problems.append(Problem(*where("question"), f"'question' must be text, not {question!r} (put it in quotes)"))
+        problems.append(Problem(*where("question"), f"'question' must be text, not {_shown(question)} (put it in quotes)"))
         question = ""
     elif not question or not question.strip():
         problems.append(Problem(*where("question"), "missing 'question'"))
         question = ""
     elif not _has_words(question):  # `question: "？"`: search refuses such a query, nobody could ask it
-        problems.append(Problem(*where("question"), f"'question' has no words, only {question.strip()!r}"))
+        problems.append(Problem(*where("question"), f"'question' has no words, only {_shown(question.strip())}"))
     if not body.strip():
         problems.append(Problem(display, closing_line, "missing answer (the body after the front matter is empty)"))
     elif warnings is not None:
@@ -769,11 +829,11 @@ def _load_scope(path: Path, problems: list[Problem]) -> Scope:
         return Scope()
     for key in loaded:
         if key not in ("ours", "others"):
-            problems.append(Problem(display, line_of(str(key)), f"unknown key '{key}' (expected 'ours' and 'others')"))
+            problems.append(Problem(display, line_of(str(key)), f"unknown key {_shown(key)} (expected 'ours' and 'others')"))
     items = _list_item_lines(text, 1)
     names = {k: _as_str_list(loaded.get(k), k, (display, line_of(k)), problems, items.get(k, [])) for k in ("ours", "others")}
     for name in set(names["ours"]) & set(names["others"]):
-        problems.append(Problem(display, line_of("others"), f"'{name}' is both ours and another product's"))
+        problems.append(Problem(display, line_of("others"), f"{_shown(name)} is both ours and another product's"))
     return Scope(names["ours"], names["others"])
 
 
@@ -844,7 +904,7 @@ def _categories(loaded: dict, text: str, display: str, problems: list[Problem]) 
     for key, name in loaded.items():
         line = _top_key_line(text, str(key))
         if not isinstance(key, str) or not _ID.match(key):
-            problems.append(Problem(display, line, f"invalid category id '{key}': it names the directory "
+            problems.append(Problem(display, line, f"invalid category id {_shown(key)}: it names the directory "
                                                    "articles/<id>/ (letters, digits, '.', '_', '-')"))
         elif name is None or (isinstance(name, str) and not name.strip()):
             problems.append(Problem(display, line, f"category '{key}' has no name: write '{key}: <name shown to users>'"))
@@ -941,13 +1001,13 @@ def _load_markdown(root: Path, problems: list[Problem], broken: list[tuple[str, 
                 if here is not None and here not in close:
                     guess += f" (the file is in {here}/)" if close else f": the file is in {here}/"
                 problems.append(Problem(*where_in_front(a.source, "category", a.category),
-                                        f"unknown category '{a.category}' (not in categories.yml){guess}"))
+                                        f"unknown category {_shown(a.category)} (not in categories.yml){guess}"))
                 continue
             # A file moved to another category's directory keeps its old category: the move would
             # change nothing. Only a directory named after a category says where the file belongs.
             if folder.parent == articles_dir and folder.name in categories and a.category != folder.name:
                 problems.append(Problem(*where_in_front(a.source, "category", a.category),
-                                        f"category '{a.category}' but the file is in {folder.name}/: "
+                                        f"category {_shown(a.category)} but the file is in {folder.name}/: "
                                         f"set 'category: {folder.name}' or move the file to {a.category}/"))
     return articles, categories, paths + extra
 
@@ -984,13 +1044,17 @@ def parse_jsonl_line(raw: bytes, display: str, lineno: int, problems: list[Probl
     except json.JSONDecodeError as e:
         problems.append(Problem(display, lineno, f"invalid JSON: {e.msg}"))
         return None
+    except RecursionError:  # `[[[[…` thousands deep: the decoder's recursion, not a decoding error
+        problems.append(Problem(display, lineno, "invalid JSON: values nested too deeply: write text, or a "
+                                                 "list of texts"))
+        return None
     if not isinstance(obj, dict):
         problems.append(Problem(display, lineno, "each line must be a JSON object"))
         return None
     where = (display, lineno)
     article_id = obj.get("id")
     if article_id is None or not _ID.match(str(article_id)):
-        problems.append(Problem(*where, f"missing or invalid 'id': {article_id!r}"))
+        problems.append(Problem(*where, f"missing or invalid 'id': {_shown(article_id)}"))
         article_id = ""
     question = obj.get("question") or ""
     answer = obj.get("answer") or ""
@@ -1045,16 +1109,16 @@ def check_aliases(claims: list[tuple[tuple[str, int], str, str]], ids: dict[str,
     claimed: dict[str, tuple[str, str]] = {}  # former id → (article id, "path:line" of the alias)
     for where, article_id, alias in claims:
         if alias == article_id:
-            problems.append(Problem(*where, f"alias '{alias}' is this article's own id: list only its former ids"))
+            problems.append(Problem(*where, f"alias {_shown(alias)} is this article's own id: list only its former ids"))
         elif alias in ids:
-            problems.append(Problem(*where, f"alias '{alias}' is the id of the article at {ids[alias]}: "
+            problems.append(Problem(*where, f"alias {_shown(alias)} is the id of the article at {ids[alias]}: "
                                             "an id in use cannot lead to another article"))
         elif alias in claimed:
             other, at = claimed[alias]
             if other == article_id:  # a copy of the article (a duplicate id, reported as such)
                 continue
             by = f"'{other}'" if other else "the article"  # one whose id cannot be read
-            problems.append(Problem(*where, f"alias '{alias}' is also claimed by {by} (at {at}): a former id "
+            problems.append(Problem(*where, f"alias {_shown(alias)} is also claimed by {by} (at {at}): a former id "
                                             "leads to one article, keep it on the one it became"))
         else:
             claimed[alias] = (article_id, "%s:%d" % where)
@@ -1065,7 +1129,7 @@ def unknown_id(what: str, rid: str, aliases: dict[str, str]) -> str:
     """The message for an id no article has; for a former one, what it is called now."""
     if rid in aliases:
         return f"{what} '{rid}' is a former id of '{aliases[rid]}': write '{aliases[rid]}'"
-    return f"unknown {what} '{rid}'"
+    return f"unknown {what} {_shown(rid)}"
 
 
 def did_you_mean(typed: str, names, what: str = "") -> str:
@@ -1172,7 +1236,7 @@ def _check_ids(articles: list[Article], problems: list[Problem], first_seen: dic
             if folded and " - " in pid:
                 continue  # reported as joined, not as unknown
             if pid in listed:
-                problems.append(Problem(_display(popular_file), line, f"'{pid}' is listed twice (first at line "
+                problems.append(Problem(_display(popular_file), line, f"{_shown(pid)} is listed twice (first at line "
                                                                       f"{listed[pid]}): delete one"))
             elif unknown(pid):
                 problems.append(Problem(_display(popular_file), line, unknown_id("article id", pid, claimed) + why(pid),
@@ -1213,7 +1277,7 @@ def _check_phrasings(articles: list[Article], problems: list[Problem], copies: s
                 where = "%s:%d" % where_in_front(other.source, "question" if said == other.question else "similar_questions", said)
                 of = f"'{other.id}'" if other.id else "the article"  # one whose id cannot be read
                 problems.append(Problem(*where_in_front(a.source, key, q),
-                                        f"{q!r} is also a phrasing of {of} at {where}: search cannot tell "
+                                        f"{_shown(q)} is also a phrasing of {of} at {where}: search cannot tell "
                                         "the two apart; keep it in the article that answers it"))
 
 
@@ -1259,7 +1323,7 @@ def repeat_warnings(display: str, count: int, listed: list[tuple[int, str, str, 
     """The warnings of ``count`` repeated phrasings of a JSON Lines corpus; ``listed``: (line, id,
     phrasing, line and id of the earlier entry) of the first REPEATS_LISTED of them. Warnings, not
     problems: exports (FAQ dumps) hold some, and the corpus is theirs to fix."""
-    warnings = [Problem(display, line, f"{q!r} of '{rid}' is also a phrasing of '{other}' at {display}:{at}: "
+    warnings = [Problem(display, line, f"{_shown(q)} of '{rid}' is also a phrasing of '{other}' at {display}:{at}: "
                                        "search cannot tell the two apart; keep it in the entry that answers it")
                 for line, rid, q, at, other in listed]
     if count > len(listed):
