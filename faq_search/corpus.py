@@ -60,6 +60,20 @@ class _StrictLoader(yaml.SafeLoader):
         finally:
             self._depth -= 1
 
+    def construct_object(self, node, deep=False):
+        # An explicit tag on a value it does not fit (`!!int abc`, `!!bool maybe`, `!!timestamp x`): the
+        # safe loader's constructors raise ValueError, KeyError or AttributeError, with no line.
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, KeyError, AttributeError, TypeError, OverflowError):
+            tag = node.tag.removeprefix("tag:yaml.org,2002:")
+            if node.style is None and self.resolve(yaml.ScalarNode, node.value, (True, False)) == node.tag:
+                # Not tagged: a number past Python's 4,300 digits, read as one all the same.
+                problem = f"{_shown(node.value)} is read as a number too long to be one: put it in quotes"
+            else:
+                problem = f"{_shown(node.value)} cannot be read as '!!{tag}': delete the '!!{tag}'"
+            raise yaml.constructor.ConstructorError(None, None, problem, node.start_mark) from None
+
     def construct_mapping(self, node, deep=False):
         seen = set()
         for key_node, _value in node.value:
@@ -80,6 +94,24 @@ class _StrictLoader(yaml.SafeLoader):
 
 
 _StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", _StrictLoader.construct_yaml_timestamp)
+
+
+def _file_lines(text: str) -> list[str]:
+    """``text``'s lines as an editor numbers them: ends are \n, \r\n or a lone \r. Not str.splitlines,
+    which also ends a line at U+2028, \x0c or \x1c: the lines after one were numbered one too many."""
+    return re.split(r"\r\n|\r|\n", text)
+
+
+# Line ends to YAML (and to str.splitlines), none to an editor: YAML's line numbers after one are off by one.
+_YAML_LINE_BREAKS = re.compile("[\x85\u2028\u2029]")
+
+
+def _line_separators(display: str, text: str, first_line: int) -> list[Problem]:
+    """A problem at each line of YAML ``text`` holding a character YAML ends a line at and an editor
+    does not (U+2028, pasted from a web page or a chat): what YAML says after it names the wrong line."""
+    return [Problem(display, first_line + i, f"an invisible line separator (U+{ord(m.group()):04X}) is in this line: "
+                                             "delete it (YAML ends a line there, an editor does not)")
+            for i, line in enumerate(_file_lines(text)) if (m := _YAML_LINE_BREAKS.search(line))]
 
 
 def _load_yaml(text: str):
@@ -112,9 +144,9 @@ def _yaml_problem(e: yaml.YAMLError, display: str, text: str, first_line: int, w
     line = first_line + mark.line if mark is not None else 1
     if isinstance(e, yaml.reader.ReaderError):  # a character YAML refuses (NUL, control): no mark, a position
         line = first_line + text[: e.position].count("\n")
-    reason = getattr(e, "problem", None) or str(e).splitlines()[0]
+    reason = getattr(e, "problem", None) or str(e).split("\n")[0]
     context, context_mark = getattr(e, "context", None), getattr(e, "context_mark", None)
-    lines = text.splitlines()
+    lines = _file_lines(text)
     slip = _yaml_slip(lines, first_line, line, first_line + context_mark.line if context_mark else line, reason)
     if slip is not None:
         return Problem(display, slip[0], f"{what}: {slip[1]}")
@@ -402,10 +434,10 @@ def where_in_front(source: str, key: str, value: str, nth: int = 0, front: str |
     if not path.endswith(".md"):
         return path, int(line)
     if front is not None:
-        lines = ["---", *front.splitlines()]
+        lines = ["---", *_file_lines(front)]
     else:
         try:
-            lines = Path(path).read_text("utf-8").splitlines()
+            lines = _file_lines(Path(path).read_text("utf-8"))
         except (OSError, UnicodeDecodeError):
             return path, int(line)
         first_line = 2
@@ -491,7 +523,7 @@ def _folded_items(display: str, front: str, first_line: int, meta: dict | list) 
     file's top-level list (popular.yml), whose items are those of the key ''."""
     lists: dict[str, list[tuple[int, int, str]]] = {}  # key → its items' (line, indent, text)
     key = "" if isinstance(meta, list) else None
-    for offset, text in enumerate(front.splitlines()):
+    for offset, text in enumerate(_file_lines(front)):
         if (m := _KEY_LINE.match(text)) is not None:
             key = m.group(1)
             continue
@@ -542,7 +574,7 @@ def _without_dashed_texts(meta: dict, front: str, first_line: int, display: str,
               if isinstance(meta.get(k), str) and re.match(r"-[^\s-]", meta[k])]
     if not dashed:
         return meta
-    lines = front.splitlines()
+    lines = _file_lines(front)
     for key in dashed:
         at = next((i for i, t in enumerate(lines) if (m := _KEY_LINE.match(t)) and m.group(1) == key), 0)
         if not lines[at].split(":", 1)[-1].strip():  # the text starts on a line below the key's
@@ -618,7 +650,7 @@ def _kept_item_lines(front: str, first_line: int, key: str) -> list[int]:
 
 def _key_lines(front: str, first_line: int) -> dict[str, int]:
     lines = {}
-    for offset, text in enumerate(front.splitlines()):
+    for offset, text in enumerate(_file_lines(front)):
         m = _KEY_LINE.match(text)
         if m and m.group(1) not in lines:
             lines[m.group(1)] = first_line + offset
@@ -654,7 +686,7 @@ def parse_markdown_article(path: Path, display: str, problems: list[Problem],
     end = _FRONT_MATTER_END.search(text, opening.end())
     if end is None:
         # Where the answer starts, when a line there is no key: the closing '---' goes above it.
-        rest = text[opening.end():].splitlines()
+        rest = _file_lines(text[opening.end():])
         stray = next((i for i, t in enumerate(rest) if t[:1] not in ("", " ", "\t", "#", "-")
                       and not _ANY_KEY_LINE.match(t)), None)
         problems.append(Problem(display, 1, "front matter is not closed by a '---' line") if stray is None else
@@ -665,8 +697,8 @@ def parse_markdown_article(path: Path, display: str, problems: list[Problem],
     body = text[end.end() :].strip("\n")
     closing_line = text[: end.start()].count("\n") + 1
     # A Chinese IME's full-width colon: YAML reads the line as text and stops at the next one.
-    wide = [Problem(display, 2 + i, f"'{m.group(1)}' is followed by a full-width colon '：': type ':' and a space")
-            for i, t in enumerate(front.splitlines()) if (m := _WIDE_KEY_LINE.match(t))]
+    wide = _line_separators(display, front, 2) + [Problem(display, 2 + i, f"'{m.group(1)}' is followed by a full-width colon '：': type ':' and a space")
+            for i, t in enumerate(_file_lines(front)) if (m := _WIDE_KEY_LINE.match(t))]
     if wide:
         problems.extend(wide)
         return None
@@ -678,10 +710,10 @@ def parse_markdown_article(path: Path, display: str, problems: list[Problem],
         stopped = 2 + mark.line if mark is not None else problem.line
         # A missing closing '---' with a '---' rule further down: the answer is read as YAML and the
         # error lands at some later line. Name the first line that is no key, where the answer starts.
-        stray = next((2 + i for i, t in enumerate(front.splitlines())
+        stray = next((2 + i for i, t in enumerate(_file_lines(front))
                       if t[:1] not in ("", " ", "\t", "#", "-") and not _ANY_KEY_LINE.match(t)), None)
         if stray is not None and stray <= stopped:
-            glued = _NO_SPACE_KEY_LINE.match(front.splitlines()[stray - 2])
+            glued = _NO_SPACE_KEY_LINE.match(_file_lines(front)[stray - 2])
             if glued and glued.group(1) in KNOWN_KEYS:
                 key, value = glued.groups()
                 problem = Problem(display, stray, f"no space after '{key}:': YAML reads '{key}:{value}' as text, "
@@ -783,6 +815,9 @@ def _load_popular(path: Path, problems: list[Problem]) -> tuple[str, ...]:
     """popular.yml: a YAML list of article ids, most asked first (ids are checked in _check_ids)."""
     try:
         text = path.read_text("utf-8")
+        if separators := _line_separators(_display(path), text, 1):
+            problems += separators
+            return ()
         loaded = _load_yaml(text)
     except UnicodeDecodeError as e:
         problems.append(Problem(_display(path), 1, f"invalid popular file: {e}"))
@@ -793,7 +828,7 @@ def _load_popular(path: Path, problems: list[Problem]) -> tuple[str, ...]:
     if loaded is None:
         return ()
     if isinstance(loaded, str) and re.match(r"-[^\s-]", loaded):  # `-a` first: YAML reads no list, the lines as one text
-        line, written = next((n, t.strip()) for n, t in enumerate(text.splitlines(), 1)
+        line, written = next((n, t.strip()) for n, t in enumerate(_file_lines(text), 1)
                              if t.strip() and not t.lstrip().startswith("#"))
         problems.append(Problem(_display(path), line, f"invalid popular file: no space after '-': YAML reads the list "
                                                       f"as one text ({_excerpt(loaded)}); write '- {written[1:]}'"))
@@ -812,6 +847,9 @@ def _load_scope(path: Path, problems: list[Problem]) -> Scope:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:  # read with replacement characters, its names would match nothing
         problems.append(Problem(display, raw[: e.start].count(b"\n") + 1, "file is not valid UTF-8: save it as UTF-8"))
+        return Scope()
+    if separators := _line_separators(display, text, 1):
+        problems += separators
         return Scope()
     try:
         loaded = _load_yaml(text)
@@ -894,7 +932,7 @@ def _stem(path: Path) -> str:
 
 def _top_key_line(text: str, key: str) -> int:
     """The line of a top-level ``key:`` in a YAML file's text (1 when not found)."""
-    return next((i for i, line in enumerate(text.splitlines(), 1) if line.startswith(f"{key}:")), 1)
+    return next((i for i, line in enumerate(_file_lines(text), 1) if line.startswith(f"{key}:")), 1)
 
 
 def _categories(loaded: dict, text: str, display: str, problems: list[Problem]) -> dict[str, str]:
@@ -966,7 +1004,8 @@ def _load_markdown(root: Path, problems: list[Problem], broken: list[tuple[str, 
         extra.append(cat_file)
         try:
             text = cat_file.read_text("utf-8")
-            loaded = _load_yaml(text) or {}
+            cat_problems += _line_separators(_display(cat_file), text, 1)
+            loaded = {} if cat_problems else _load_yaml(text) or {}
             if not isinstance(loaded, dict):
                 raise ValueError("expected a mapping of category id to name")
             categories = _categories(loaded, text, _display(cat_file), cat_problems)
@@ -1032,17 +1071,30 @@ def answer_warnings(display: str, line: int, answer: str) -> list[Problem]:
                        for offset, message in unsupported(answer)]
 
 
+class _NotJson(ValueError):
+    pass
+
+
+def _not_json(constant: str):
+    """Python's json reads NaN and Infinity, which JSON has not: `"tags": [NaN]` would be the tag 'nan'."""
+    raise _NotJson(f"{constant} is not JSON: write a number or a text in quotes")
+
+
 def parse_jsonl_line(raw: bytes, display: str, lineno: int, problems: list[Problem]) -> Article | None:
     """One JSON Lines entry; appends its problems. None when it is no JSON object; an entry with
     problems otherwise, what could be read of it (an id that cannot be read is ""), so that the checks
     across entries (related ids, duplicate ids) still see it: one problem does not hide its others."""
     try:
-        obj = json.loads(raw.decode("utf-8"))
+        obj = json.loads(raw.decode("utf-8"), parse_constant=_not_json)
     except UnicodeDecodeError:
         problems.append(Problem(display, lineno, "line is not valid UTF-8"))
         return None
     except json.JSONDecodeError as e:
         problems.append(Problem(display, lineno, f"invalid JSON: {e.msg}"))
+        return None
+    except ValueError as e:  # a number of 5,000 digits (Python's limit), NaN or Infinity
+        problems.append(Problem(display, lineno, f"invalid JSON: {e}" if isinstance(e, _NotJson) else
+                                                 "invalid JSON: a number over 4,300 digits long: write it as text, in quotes"))
         return None
     except RecursionError:  # `[[[[…` thousands deep: the decoder's recursion, not a decoding error
         problems.append(Problem(display, lineno, "invalid JSON: values nested too deeply: write text, or a "
