@@ -448,3 +448,24 @@ def test_nan_in_a_json_line_is_a_problem_not_a_tag(tmp_path):
     with pytest.raises(CorpusError) as e:
         load_corpus(path)
     assert [p.message for p in e.value.problems] == ["invalid JSON: NaN is not JSON: write a number or a text in quotes"]
+
+
+@settings(FUZZ, max_examples=300)
+@given(st.lists(st.sampled_from(["*", "**", "_", "__", "[", "]", "(", ")", "](", "https://a.cn", " ", "a", "密", "\n",
+                                 "![", "\r", "\u2028"]), max_size=30).map("".join))
+def test_inline_markup_is_read_as_the_plain_regular_expression_reads_it(line):
+    # _inline_matches skips bold that cannot close, for speed: it must find what _INLINE.finditer finds
+    # (static/common.js reads the answer with that expression).
+    from faq_search.answer_markdown import _INLINE, _inline_matches
+    assert [(m.span(), m.group(0)) for m in _inline_matches(line)] == [(m.span(), m.group(0)) for m in _INLINE.finditer(line)]
+
+
+@pytest.mark.parametrize("line", ["**b " * 20_000, "__a " * 20_000])
+def test_unclosed_bold_is_read_in_linear_time(line):
+    # Each '**b' with no '**' closing after it scanned to the end of the line: 80,000 characters took 16 s,
+    # at every build (search reads the answer as shown) and every page or CLI showing it.
+    from faq_search.answer_markdown import inline_runs, searchable
+    started = time.monotonic()
+    with time_bound():
+        assert searchable(line) == line and inline_runs(line) == [inline_runs(line)[0]]
+    assert time.monotonic() - started < 1.5
