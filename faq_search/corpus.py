@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import re
+import reprlib
 import unicodedata
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta, timezone
@@ -35,10 +36,43 @@ _ANY_KEY_LINE = re.compile(r"^[^\s#:][^:]*:(\s|$)")  # any key, an unknown or mi
 _WIDE_KEY_LINE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)[ \t]*：")
 
 
+MAX_YAML_DEPTH = 50  # lists and mappings within each other, in any YAML file of a corpus
+
+
 class _StrictLoader(yaml.SafeLoader):
     """YAML's safe loader, strict where an editor's slip would otherwise pass unseen or crash the
     build: a key given twice is an error (YAML keeps the last one silently), and a date that is no
     date (2026-13-45) stays text, for the 'updated' check to name the file and line."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent, index):
+        # YAML composes nested values recursively: `[[[[…` a few thousand deep overflowed Python's stack
+        # (a RecursionError, no line). No front matter needs more than a few levels.
+        if self._depth >= MAX_YAML_DEPTH:
+            raise yaml.composer.ComposerError(None, None, f"values nested more than {MAX_YAML_DEPTH} deep: write "
+                                              "text, or a list of texts", self.peek_event().start_mark)
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_object(self, node, deep=False):
+        # An explicit tag on a value it does not fit (`!!int abc`, `!!bool maybe`, `!!timestamp x`): the
+        # safe loader's constructors raise ValueError, KeyError or AttributeError, with no line.
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, KeyError, AttributeError, TypeError, OverflowError):
+            tag = node.tag.removeprefix("tag:yaml.org,2002:")
+            if node.style is None and self.resolve(yaml.ScalarNode, node.value, (True, False)) == node.tag:
+                # Not tagged: a number past Python's 4,300 digits, read as one all the same.
+                problem = f"{_shown(node.value)} is read as a number too long to be one: put it in quotes"
+            else:
+                problem = f"{_shown(node.value)} cannot be read as '!!{tag}': delete the '!!{tag}'"
+            raise yaml.constructor.ConstructorError(None, None, problem, node.start_mark) from None
 
     def construct_mapping(self, node, deep=False):
         seen = set()
@@ -46,7 +80,7 @@ class _StrictLoader(yaml.SafeLoader):
             key = self.construct_object(key_node, deep=deep)
             try:
                 if key in seen:
-                    raise yaml.constructor.ConstructorError(None, None, f"duplicate key '{key}'", key_node.start_mark)
+                    raise yaml.constructor.ConstructorError(None, None, f"duplicate key {_shown(key)}", key_node.start_mark)
                 seen.add(key)
             except TypeError:  # an unhashable key: the base class reports it
                 pass
@@ -60,6 +94,24 @@ class _StrictLoader(yaml.SafeLoader):
 
 
 _StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", _StrictLoader.construct_yaml_timestamp)
+
+
+def _file_lines(text: str) -> list[str]:
+    """``text``'s lines as an editor numbers them: ends are \n, \r\n or a lone \r. Not str.splitlines,
+    which also ends a line at U+2028, \x0c or \x1c: the lines after one were numbered one too many."""
+    return re.split(r"\r\n|\r|\n", text)
+
+
+# Line ends to YAML (and to str.splitlines), none to an editor: YAML's line numbers after one are off by one.
+_YAML_LINE_BREAKS = re.compile("[\x85\u2028\u2029]")
+
+
+def _line_separators(display: str, text: str, first_line: int) -> list[Problem]:
+    """A problem at each line of YAML ``text`` holding a character YAML ends a line at and an editor
+    does not (U+2028, pasted from a web page or a chat): what YAML says after it names the wrong line."""
+    return [Problem(display, first_line + i, f"an invisible line separator (U+{ord(m.group()):04X}) is in this line: "
+                                             "delete it (YAML ends a line there, an editor does not)")
+            for i, line in enumerate(_file_lines(text)) if (m := _YAML_LINE_BREAKS.search(line))]
 
 
 def _load_yaml(text: str):
@@ -92,9 +144,9 @@ def _yaml_problem(e: yaml.YAMLError, display: str, text: str, first_line: int, w
     line = first_line + mark.line if mark is not None else 1
     if isinstance(e, yaml.reader.ReaderError):  # a character YAML refuses (NUL, control): no mark, a position
         line = first_line + text[: e.position].count("\n")
-    reason = getattr(e, "problem", None) or str(e).splitlines()[0]
+    reason = getattr(e, "problem", None) or str(e).split("\n")[0]
     context, context_mark = getattr(e, "context", None), getattr(e, "context_mark", None)
-    lines = text.splitlines()
+    lines = _file_lines(text)
     slip = _yaml_slip(lines, first_line, line, first_line + context_mark.line if context_mark else line, reason)
     if slip is not None:
         return Problem(display, slip[0], f"{what}: {slip[1]}")
@@ -314,7 +366,7 @@ def _as_str_list(value, key: str, where: tuple[str, int], problems: list[Problem
         elif isinstance(v, (bool, int, float, date)):
             message = f"item of '{key}' is read as {_read_as(v)}, not as text: put the item in quotes"
         else:
-            message = f"item of '{key}' must be text, not {v!r}"
+            message = f"item of '{key}' must be text, not {_shown(v)}"
         problems.append(Problem(where[0], line, message))
     if bad:  # the items that are text, the bad ones reported: the checks of the others still run
         value = [v for v in value if isinstance(v, text)]
@@ -330,7 +382,7 @@ def _read_as(value) -> str:
         return f"the truth value {value}"
     if isinstance(value, (int, float)):
         return f"the number {value}"
-    return f"the date {value.isoformat()}" if isinstance(value, date) else repr(value)
+    return f"the date {value.isoformat()}" if isinstance(value, date) else _shown(value)
 
 
 def _check_alias_form(aliases: tuple[str, ...], where: tuple[str, int], problems: list[Problem],
@@ -340,7 +392,7 @@ def _check_alias_form(aliases: tuple[str, ...], where: tuple[str, int], problems
     for i, alias in enumerate(aliases):
         if not _ID.match(alias):
             line = item_lines[i] if item_lines and i < len(item_lines) else where[1]
-            problems.append(Problem(where[0], line, f"invalid alias '{alias}': an alias is a former id "
+            problems.append(Problem(where[0], line, f"invalid alias {_shown(alias)}: an alias is a former id "
                                                     "(letters, digits, '.', '_', '-')"))
 
 
@@ -363,7 +415,7 @@ def _as_timestamp(value, where: tuple[str, int], problems: list[Problem]) -> str
             problems.append(Problem(*where, f"'updated' is in the future ({value.isoformat()}): write the date of the edit"))
             return None
         return value.isoformat(timespec="seconds") if isinstance(value, datetime) else value.isoformat()
-    problems.append(Problem(*where, f"'updated' must be a date such as 2025-01-31, not {value!r}"))
+    problems.append(Problem(*where, f"'updated' must be a date such as 2025-01-31, not {_shown(value)}"))
     return None
 
 
@@ -382,10 +434,10 @@ def where_in_front(source: str, key: str, value: str, nth: int = 0, front: str |
     if not path.endswith(".md"):
         return path, int(line)
     if front is not None:
-        lines = ["---", *front.splitlines()]
+        lines = ["---", *_file_lines(front)]
     else:
         try:
-            lines = Path(path).read_text("utf-8").splitlines()
+            lines = _file_lines(Path(path).read_text("utf-8"))
         except (OSError, UnicodeDecodeError):
             return path, int(line)
         first_line = 2
@@ -410,6 +462,38 @@ def where_in_front(source: str, key: str, value: str, nth: int = 0, front: str |
                     return path, number
                 nth -= 1
     return path, key_line or int(line)
+
+
+_WORD = re.compile(r"[\w.-]+")  # what where_in_front takes as whole: pw is not inside pw-pay
+
+
+def where_each_in_front(source: str, key: str, values) -> list[tuple[str, int]]:
+    """where_in_front of each of ``values`` (the first of its repeats), the file read once: looked up one
+    by one, an article's 5,000 aliases or related ids took 17 s (each read and scanned the file)."""
+    path, line = source.rsplit(":", 1)
+    first: dict[str, int] | None = None
+    if path.endswith(".md") and len(values) > 1:
+        try:
+            lines = _file_lines(Path(path).read_text("utf-8"))
+        except (OSError, UnicodeDecodeError):
+            return [(path, int(line))] * len(values)
+        first = {}
+        in_list = False
+        for number, text in enumerate(lines[1:], 2):  # as where_in_front reads it
+            if text.strip() == "---":
+                break
+            if not in_list:
+                if text.startswith(f"{key}:"):
+                    in_list = True
+                    for word in _WORD.findall(text, len(key) + 1):
+                        first.setdefault(word, number)
+            elif text[:1] not in (" ", "\t", "-"):
+                break
+            else:
+                for word in _WORD.findall(text):
+                    first.setdefault(word, number)
+    return [(path, first[v]) if first is not None and v in first and _WORD.fullmatch(v) else
+            where_in_front(source, key, v) for v in values]
 
 
 _T2S = opencc.OpenCC("t2s")
@@ -445,6 +529,19 @@ def _has_words(text: str) -> bool:
     return any(unicodedata.category(c)[0] in "LN" for c in text)
 
 
+# A value a message quotes: its start, escaped (a line break stays in the message's line), and of a list
+# or a mapping its first items (an alias bomb's repr would take gigabytes).
+_SHOWN = reprlib.Repr()
+_SHOWN.maxlevel, _SHOWN.maxstring, _SHOWN.maxother = 2, 60, 60
+_SHOWN.maxtuple = _SHOWN.maxlist = _SHOWN.maxdict = _SHOWN.maxset = _SHOWN.maxfrozenset = 3
+
+
+def _shown(value) -> str:
+    """``value`` as a message quotes it: text in quotes, escaped and cut short; anything else as Python
+    writes it, cut short."""
+    return _excerpt(value, 60) if isinstance(value, str) else _SHOWN.repr(value)
+
+
 def _excerpt(text: str, limit: int = 40) -> str:
     """``text`` quoted, cut to ``limit`` characters: a message quotes what it means, not a whole list."""
     return repr(text if len(text) <= limit else text[:limit].rstrip() + "…")
@@ -458,7 +555,7 @@ def _folded_items(display: str, front: str, first_line: int, meta: dict | list) 
     file's top-level list (popular.yml), whose items are those of the key ''."""
     lists: dict[str, list[tuple[int, int, str]]] = {}  # key → its items' (line, indent, text)
     key = "" if isinstance(meta, list) else None
-    for offset, text in enumerate(front.splitlines()):
+    for offset, text in enumerate(_file_lines(front)):
         if (m := _KEY_LINE.match(text)) is not None:
             key = m.group(1)
             continue
@@ -509,7 +606,7 @@ def _without_dashed_texts(meta: dict, front: str, first_line: int, display: str,
               if isinstance(meta.get(k), str) and re.match(r"-[^\s-]", meta[k])]
     if not dashed:
         return meta
-    lines = front.splitlines()
+    lines = _file_lines(front)
     for key in dashed:
         at = next((i for i, t in enumerate(lines) if (m := _KEY_LINE.match(t)) and m.group(1) == key), 0)
         if not lines[at].split(":", 1)[-1].strip():  # the text starts on a line below the key's
@@ -530,35 +627,62 @@ def _phrasing_problems(display: str, article_id: str, question: str, similar: tu
     source = f"{display}:{first_line}"
     problems = []
 
-    def at(key: str, value: str, nth: int) -> tuple[str, int]:
-        return where_in_front(source, key, value, nth, front=front, first_line=first_line)
+    composed: dict[str, list[int]] = {}  # key → its kept items' lines, composed at the first problem
 
-    seen: dict[str, tuple[str, int] | None] = {normalized(question): None}  # → (similar question, nth), None: the question
+    def at(key: str, values: tuple[str, ...], i: int, nth: int) -> tuple[str, int]:
+        # Item i's own line, from the YAML composed once: looking each one up in the text made 100,000
+        # repeated similar questions take hours.
+        if key not in composed:
+            composed[key] = _kept_item_lines(front, first_line, key)
+        if len(composed[key]) == len(values):
+            return display, composed[key][i]
+        return where_in_front(source, key, values[i], nth, front=front, first_line=first_line)
+
+    seen: dict[str, tuple[int, int] | None] = {normalized(question): None}  # → (index, nth), None: the question
     count: dict[str, int] = {}
-    for s in similar:
+    for i, s in enumerate(similar):
         nth = count[s] = count.get(s, -1) + 1
         key = normalized(s)
         if not _has_words(s):
-            problems.append(Problem(*at("similar_questions", s, nth), f"similar question {s!r} has no words"))
+            problems.append(Problem(*at("similar_questions", similar, i, nth), f"similar question {_shown(s)} has no words"))
         elif key in seen:  # lines looked up only then: most articles have no repeat
-            first = "the question" if seen[key] is None else f"the one at line {at('similar_questions', *seen[key])[1]}"
-            problems.append(Problem(*at("similar_questions", s, nth), f"similar question {s!r} repeats "
+            first = ("the question" if seen[key] is None else
+                     f"the one at line {at('similar_questions', similar, *seen[key])[1]}")
+            problems.append(Problem(*at("similar_questions", similar, i, nth), f"similar question {_shown(s)} repeats "
                                     f"{first}: delete it (search reads them alike)"))
         else:
-            seen[key] = (s, nth)
+            seen[key] = (i, nth)
     listed: set[str] = set()
-    for rid in related:
+    for i, rid in enumerate(related):
         if rid == article_id:
-            problems.append(Problem(*at("related", rid, 0), f"related id '{rid}' is this article's own id: delete it"))
+            problems.append(Problem(*at("related", related, related.index(rid), 0),
+                                    f"related id {_shown(rid)} is this article's own id: delete it"))
         elif rid in listed:
-            problems.append(Problem(*at("related", rid, 1), f"related id '{rid}' is listed twice: delete one"))
+            problems.append(Problem(*at("related", related, i, 1), f"related id {_shown(rid)} is listed twice: delete one"))
         listed.add(rid)
     return problems
 
 
+def _kept_item_lines(front: str, first_line: int, key: str) -> list[int]:
+    """The lines of the items of list ``key`` that _as_str_list keeps (text, not blank), in order; []
+    when it is no list or does not compose."""
+    node = None
+    try:
+        node = yaml.compose(front, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError:
+        pass
+    if not isinstance(node, yaml.MappingNode):
+        return []
+    for k, v in node.value:
+        if isinstance(k, yaml.ScalarNode) and k.value == key and isinstance(v, yaml.SequenceNode):
+            return [first_line + item.start_mark.line for item in v.value
+                    if isinstance(item, yaml.ScalarNode) and item.tag == "tag:yaml.org,2002:str" and item.value.strip()]
+    return []
+
+
 def _key_lines(front: str, first_line: int) -> dict[str, int]:
     lines = {}
-    for offset, text in enumerate(front.splitlines()):
+    for offset, text in enumerate(_file_lines(front)):
         m = _KEY_LINE.match(text)
         if m and m.group(1) not in lines:
             lines[m.group(1)] = first_line + offset
@@ -594,7 +718,7 @@ def parse_markdown_article(path: Path, display: str, problems: list[Problem],
     end = _FRONT_MATTER_END.search(text, opening.end())
     if end is None:
         # Where the answer starts, when a line there is no key: the closing '---' goes above it.
-        rest = text[opening.end():].splitlines()
+        rest = _file_lines(text[opening.end():])
         stray = next((i for i, t in enumerate(rest) if t[:1] not in ("", " ", "\t", "#", "-")
                       and not _ANY_KEY_LINE.match(t)), None)
         problems.append(Problem(display, 1, "front matter is not closed by a '---' line") if stray is None else
@@ -605,8 +729,8 @@ def parse_markdown_article(path: Path, display: str, problems: list[Problem],
     body = text[end.end() :].strip("\n")
     closing_line = text[: end.start()].count("\n") + 1
     # A Chinese IME's full-width colon: YAML reads the line as text and stops at the next one.
-    wide = [Problem(display, 2 + i, f"'{m.group(1)}' is followed by a full-width colon '：': type ':' and a space")
-            for i, t in enumerate(front.splitlines()) if (m := _WIDE_KEY_LINE.match(t))]
+    wide = _line_separators(display, front, 2) + [Problem(display, 2 + i, f"'{m.group(1)}' is followed by a full-width colon '：': type ':' and a space")
+            for i, t in enumerate(_file_lines(front)) if (m := _WIDE_KEY_LINE.match(t))]
     if wide:
         problems.extend(wide)
         return None
@@ -618,10 +742,10 @@ def parse_markdown_article(path: Path, display: str, problems: list[Problem],
         stopped = 2 + mark.line if mark is not None else problem.line
         # A missing closing '---' with a '---' rule further down: the answer is read as YAML and the
         # error lands at some later line. Name the first line that is no key, where the answer starts.
-        stray = next((2 + i for i, t in enumerate(front.splitlines())
+        stray = next((2 + i for i, t in enumerate(_file_lines(front))
                       if t[:1] not in ("", " ", "\t", "#", "-") and not _ANY_KEY_LINE.match(t)), None)
         if stray is not None and stray <= stopped:
-            glued = _NO_SPACE_KEY_LINE.match(front.splitlines()[stray - 2])
+            glued = _NO_SPACE_KEY_LINE.match(_file_lines(front)[stray - 2])
             if glued and glued.group(1) in KNOWN_KEYS:
                 key, value = glued.groups()
                 problem = Problem(display, stray, f"no space after '{key}:': YAML reads '{key}:{value}' as text, "
@@ -641,7 +765,7 @@ def parse_markdown_article(path: Path, display: str, problems: list[Problem],
 
     for key in meta:
         if key not in KNOWN_KEYS:
-            problems.append(Problem(*where(str(key)), f"unknown key '{key}'{did_you_mean(str(key), KNOWN_KEYS)}"))
+            problems.append(Problem(*where(str(key)), f"unknown key {_shown(key)}{did_you_mean(str(key), KNOWN_KEYS)}"))
     article_id = meta.get("id")  # "" when unreadable: no id to check against the other articles'
     if article_id is None or not str(article_id).strip():
         problems.append(Problem(*where("id"), "missing 'id'"))
@@ -651,19 +775,19 @@ def parse_markdown_article(path: Path, display: str, problems: list[Problem],
                                               "put it in quotes"))
         article_id = ""
     elif not _ID.match(article_id):
-        problems.append(Problem(*where("id"), f"invalid id '{article_id}' (letters, digits, '.', '_', '-')"))
+        problems.append(Problem(*where("id"), f"invalid id {_shown(article_id)} (letters, digits, '.', '_', '-')"))
         article_id = ""
     else:
         article_id = article_id.strip()
     question = meta.get("question")
     if question is not None and not isinstance(question, str):
-        problems.append(Problem(*where("question"), f"'question' must be text, not {question!r} (put it in quotes)"))
+        problems.append(Problem(*where("question"), f"'question' must be text, not {_shown(question)} (put it in quotes)"))
         question = ""
     elif not question or not question.strip():
         problems.append(Problem(*where("question"), "missing 'question'"))
         question = ""
     elif not _has_words(question):  # `question: "？"`: search refuses such a query, nobody could ask it
-        problems.append(Problem(*where("question"), f"'question' has no words, only {question.strip()!r}"))
+        problems.append(Problem(*where("question"), f"'question' has no words, only {_shown(question.strip())}"))
     if not body.strip():
         problems.append(Problem(display, closing_line, "missing answer (the body after the front matter is empty)"))
     elif warnings is not None:
@@ -723,6 +847,9 @@ def _load_popular(path: Path, problems: list[Problem]) -> tuple[str, ...]:
     """popular.yml: a YAML list of article ids, most asked first (ids are checked in _check_ids)."""
     try:
         text = path.read_text("utf-8")
+        if separators := _line_separators(_display(path), text, 1):
+            problems += separators
+            return ()
         loaded = _load_yaml(text)
     except UnicodeDecodeError as e:
         problems.append(Problem(_display(path), 1, f"invalid popular file: {e}"))
@@ -733,7 +860,7 @@ def _load_popular(path: Path, problems: list[Problem]) -> tuple[str, ...]:
     if loaded is None:
         return ()
     if isinstance(loaded, str) and re.match(r"-[^\s-]", loaded):  # `-a` first: YAML reads no list, the lines as one text
-        line, written = next((n, t.strip()) for n, t in enumerate(text.splitlines(), 1)
+        line, written = next((n, t.strip()) for n, t in enumerate(_file_lines(text), 1)
                              if t.strip() and not t.lstrip().startswith("#"))
         problems.append(Problem(_display(path), line, f"invalid popular file: no space after '-': YAML reads the list "
                                                       f"as one text ({_excerpt(loaded)}); write '- {written[1:]}'"))
@@ -753,6 +880,9 @@ def _load_scope(path: Path, problems: list[Problem]) -> Scope:
     except UnicodeDecodeError as e:  # read with replacement characters, its names would match nothing
         problems.append(Problem(display, raw[: e.start].count(b"\n") + 1, "file is not valid UTF-8: save it as UTF-8"))
         return Scope()
+    if separators := _line_separators(display, text, 1):
+        problems += separators
+        return Scope()
     try:
         loaded = _load_yaml(text)
     except yaml.YAMLError as e:
@@ -769,11 +899,11 @@ def _load_scope(path: Path, problems: list[Problem]) -> Scope:
         return Scope()
     for key in loaded:
         if key not in ("ours", "others"):
-            problems.append(Problem(display, line_of(str(key)), f"unknown key '{key}' (expected 'ours' and 'others')"))
+            problems.append(Problem(display, line_of(str(key)), f"unknown key {_shown(key)} (expected 'ours' and 'others')"))
     items = _list_item_lines(text, 1)
     names = {k: _as_str_list(loaded.get(k), k, (display, line_of(k)), problems, items.get(k, [])) for k in ("ours", "others")}
     for name in set(names["ours"]) & set(names["others"]):
-        problems.append(Problem(display, line_of("others"), f"'{name}' is both ours and another product's"))
+        problems.append(Problem(display, line_of("others"), f"{_shown(name)} is both ours and another product's"))
     return Scope(names["ours"], names["others"])
 
 
@@ -834,7 +964,7 @@ def _stem(path: Path) -> str:
 
 def _top_key_line(text: str, key: str) -> int:
     """The line of a top-level ``key:`` in a YAML file's text (1 when not found)."""
-    return next((i for i, line in enumerate(text.splitlines(), 1) if line.startswith(f"{key}:")), 1)
+    return next((i for i, line in enumerate(_file_lines(text), 1) if line.startswith(f"{key}:")), 1)
 
 
 def _categories(loaded: dict, text: str, display: str, problems: list[Problem]) -> dict[str, str]:
@@ -844,7 +974,7 @@ def _categories(loaded: dict, text: str, display: str, problems: list[Problem]) 
     for key, name in loaded.items():
         line = _top_key_line(text, str(key))
         if not isinstance(key, str) or not _ID.match(key):
-            problems.append(Problem(display, line, f"invalid category id '{key}': it names the directory "
+            problems.append(Problem(display, line, f"invalid category id {_shown(key)}: it names the directory "
                                                    "articles/<id>/ (letters, digits, '.', '_', '-')"))
         elif name is None or (isinstance(name, str) and not name.strip()):
             problems.append(Problem(display, line, f"category '{key}' has no name: write '{key}: <name shown to users>'"))
@@ -906,7 +1036,8 @@ def _load_markdown(root: Path, problems: list[Problem], broken: list[tuple[str, 
         extra.append(cat_file)
         try:
             text = cat_file.read_text("utf-8")
-            loaded = _load_yaml(text) or {}
+            cat_problems += _line_separators(_display(cat_file), text, 1)
+            loaded = {} if cat_problems else _load_yaml(text) or {}
             if not isinstance(loaded, dict):
                 raise ValueError("expected a mapping of category id to name")
             categories = _categories(loaded, text, _display(cat_file), cat_problems)
@@ -941,13 +1072,13 @@ def _load_markdown(root: Path, problems: list[Problem], broken: list[tuple[str, 
                 if here is not None and here not in close:
                     guess += f" (the file is in {here}/)" if close else f": the file is in {here}/"
                 problems.append(Problem(*where_in_front(a.source, "category", a.category),
-                                        f"unknown category '{a.category}' (not in categories.yml){guess}"))
+                                        f"unknown category {_shown(a.category)} (not in categories.yml){guess}"))
                 continue
             # A file moved to another category's directory keeps its old category: the move would
             # change nothing. Only a directory named after a category says where the file belongs.
             if folder.parent == articles_dir and folder.name in categories and a.category != folder.name:
                 problems.append(Problem(*where_in_front(a.source, "category", a.category),
-                                        f"category '{a.category}' but the file is in {folder.name}/: "
+                                        f"category {_shown(a.category)} but the file is in {folder.name}/: "
                                         f"set 'category: {folder.name}' or move the file to {a.category}/"))
     return articles, categories, paths + extra
 
@@ -972,17 +1103,34 @@ def answer_warnings(display: str, line: int, answer: str) -> list[Problem]:
                        for offset, message in unsupported(answer)]
 
 
+class _NotJson(ValueError):
+    pass
+
+
+def _not_json(constant: str):
+    """Python's json reads NaN and Infinity, which JSON has not: `"tags": [NaN]` would be the tag 'nan'."""
+    raise _NotJson(f"{constant} is not JSON: write a number or a text in quotes")
+
+
 def parse_jsonl_line(raw: bytes, display: str, lineno: int, problems: list[Problem]) -> Article | None:
     """One JSON Lines entry; appends its problems. None when it is no JSON object; an entry with
     problems otherwise, what could be read of it (an id that cannot be read is ""), so that the checks
     across entries (related ids, duplicate ids) still see it: one problem does not hide its others."""
     try:
-        obj = json.loads(raw.decode("utf-8"))
+        obj = json.loads(raw.decode("utf-8"), parse_constant=_not_json)
     except UnicodeDecodeError:
         problems.append(Problem(display, lineno, "line is not valid UTF-8"))
         return None
     except json.JSONDecodeError as e:
         problems.append(Problem(display, lineno, f"invalid JSON: {e.msg}"))
+        return None
+    except ValueError as e:  # a number of 5,000 digits (Python's limit), NaN or Infinity
+        problems.append(Problem(display, lineno, f"invalid JSON: {e}" if isinstance(e, _NotJson) else
+                                                 "invalid JSON: a number over 4,300 digits long: write it as text, in quotes"))
+        return None
+    except RecursionError:  # `[[[[…` thousands deep: the decoder's recursion, not a decoding error
+        problems.append(Problem(display, lineno, "invalid JSON: values nested too deeply: write text, or a "
+                                                 "list of texts"))
         return None
     if not isinstance(obj, dict):
         problems.append(Problem(display, lineno, "each line must be a JSON object"))
@@ -990,7 +1138,7 @@ def parse_jsonl_line(raw: bytes, display: str, lineno: int, problems: list[Probl
     where = (display, lineno)
     article_id = obj.get("id")
     if article_id is None or not _ID.match(str(article_id)):
-        problems.append(Problem(*where, f"missing or invalid 'id': {article_id!r}"))
+        problems.append(Problem(*where, f"missing or invalid 'id': {_shown(article_id)}"))
         article_id = ""
     question = obj.get("question") or ""
     answer = obj.get("answer") or ""
@@ -1045,16 +1193,16 @@ def check_aliases(claims: list[tuple[tuple[str, int], str, str]], ids: dict[str,
     claimed: dict[str, tuple[str, str]] = {}  # former id → (article id, "path:line" of the alias)
     for where, article_id, alias in claims:
         if alias == article_id:
-            problems.append(Problem(*where, f"alias '{alias}' is this article's own id: list only its former ids"))
+            problems.append(Problem(*where, f"alias {_shown(alias)} is this article's own id: list only its former ids"))
         elif alias in ids:
-            problems.append(Problem(*where, f"alias '{alias}' is the id of the article at {ids[alias]}: "
+            problems.append(Problem(*where, f"alias {_shown(alias)} is the id of the article at {ids[alias]}: "
                                             "an id in use cannot lead to another article"))
         elif alias in claimed:
             other, at = claimed[alias]
             if other == article_id:  # a copy of the article (a duplicate id, reported as such)
                 continue
             by = f"'{other}'" if other else "the article"  # one whose id cannot be read
-            problems.append(Problem(*where, f"alias '{alias}' is also claimed by {by} (at {at}): a former id "
+            problems.append(Problem(*where, f"alias {_shown(alias)} is also claimed by {by} (at {at}): a former id "
                                             "leads to one article, keep it on the one it became"))
         else:
             claimed[alias] = (article_id, "%s:%d" % where)
@@ -1065,7 +1213,7 @@ def unknown_id(what: str, rid: str, aliases: dict[str, str]) -> str:
     """The message for an id no article has; for a former one, what it is called now."""
     if rid in aliases:
         return f"{what} '{rid}' is a former id of '{aliases[rid]}': write '{aliases[rid]}'"
-    return f"unknown {what} '{rid}'"
+    return f"unknown {what} {_shown(rid)}"
 
 
 def did_you_mean(typed: str, names, what: str = "") -> str:
@@ -1149,13 +1297,15 @@ def _check_ids(articles: list[Article], problems: list[Problem], first_seen: dic
     note = ""
     if unread:  # a link may name one of them all the same: say so rather than claim it is wrong
         note = f" (unless it is the id of {', '.join(d for d, _ in unread)}, which has problems: fix it first)"
-    claims = [(where_in_front(a.source, "aliases", alias), a.id, alias) for a in articles for alias in a.aliases]
+    claims = [(where, a.id, alias) for a in articles if a.aliases
+              for where, alias in zip(where_each_in_front(a.source, "aliases", a.aliases), a.aliases)]
     claimed = check_aliases(claims, first_seen, problems)
     for a in articles:
-        for rid in a.related:
+        lines = None  # of its related ids, read at the first unknown one
+        for i, rid in enumerate(a.related):
             if unknown(rid):
-                problems.append(Problem(*where_in_front(a.source, "related", rid),
-                                        unknown_id("related id", rid, claimed) + why(rid), unknown=rid))
+                lines = lines or where_each_in_front(a.source, "related", a.related)
+                problems.append(Problem(*lines[i], unknown_id("related id", rid, claimed) + why(rid), unknown=rid))
     if popular_file is not None:
         # The item's own line: a substring search sent 'a' to the line of 'abc'.
         try:
@@ -1172,7 +1322,7 @@ def _check_ids(articles: list[Article], problems: list[Problem], first_seen: dic
             if folded and " - " in pid:
                 continue  # reported as joined, not as unknown
             if pid in listed:
-                problems.append(Problem(_display(popular_file), line, f"'{pid}' is listed twice (first at line "
+                problems.append(Problem(_display(popular_file), line, f"{_shown(pid)} is listed twice (first at line "
                                                                       f"{listed[pid]}): delete one"))
             elif unknown(pid):
                 problems.append(Problem(_display(popular_file), line, unknown_id("article id", pid, claimed) + why(pid),
@@ -1213,7 +1363,7 @@ def _check_phrasings(articles: list[Article], problems: list[Problem], copies: s
                 where = "%s:%d" % where_in_front(other.source, "question" if said == other.question else "similar_questions", said)
                 of = f"'{other.id}'" if other.id else "the article"  # one whose id cannot be read
                 problems.append(Problem(*where_in_front(a.source, key, q),
-                                        f"{q!r} is also a phrasing of {of} at {where}: search cannot tell "
+                                        f"{_shown(q)} is also a phrasing of {of} at {where}: search cannot tell "
                                         "the two apart; keep it in the article that answers it"))
 
 
@@ -1259,7 +1409,7 @@ def repeat_warnings(display: str, count: int, listed: list[tuple[int, str, str, 
     """The warnings of ``count`` repeated phrasings of a JSON Lines corpus; ``listed``: (line, id,
     phrasing, line and id of the earlier entry) of the first REPEATS_LISTED of them. Warnings, not
     problems: exports (FAQ dumps) hold some, and the corpus is theirs to fix."""
-    warnings = [Problem(display, line, f"{q!r} of '{rid}' is also a phrasing of '{other}' at {display}:{at}: "
+    warnings = [Problem(display, line, f"{_shown(q)} of '{rid}' is also a phrasing of '{other}' at {display}:{at}: "
                                        "search cannot tell the two apart; keep it in the entry that answers it")
                 for line, rid, q, at, other in listed]
     if count > len(listed):
