@@ -181,13 +181,16 @@ def load_user_words(path: Path | None) -> list[tuple[str, int | None]]:
     """Read a jieba user dictionary: ``word [freq] [tag]`` per line, ``#`` comments."""
     if path is None or not Path(path).exists():
         return []
+    from .corpus import _file_lines  # as editors number lines (U+2028 ends none)
+
     entries, problems = [], []
-    for number, line in enumerate(_dictionary_text(path).splitlines(), 1):
+    for number, line in enumerate(_file_lines(_dictionary_text(path)), 1):
         line = line.split("#", 1)[0].strip()
         if not line:
             continue
         parts = line.split()
-        freq = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+        # ASCII digits: '²' and '٣' are digits to str.isdigit, and no number to int().
+        freq = int(parts[1]) if len(parts) > 1 and parts[1].isascii() and parts[1].isdigit() else None
         # jieba's format: a frequency (digits), then a part-of-speech tag (a-z); anything else would be dropped.
         if len(parts) > 1 and freq is None and (len(parts) >= 3 or not _POS_TAG.fullmatch(parts[1])):
             problems.append((number, f"'{line}': expected 'word frequency' with a whole number (such as "
@@ -208,12 +211,14 @@ def load_synonyms(path: Path | None) -> list[list[str]]:
     separated by spaces or ``/``; ``#`` comments."""
     if path is None or not Path(path).exists():
         return []
+    from .corpus import _file_lines  # as editors number lines (U+2028 ends none)
+
     groups, problems = [], []
     # Normalised word → (line of its group, the word as written): a word in two groups is mapped by one
     # only, and queries are normalised first (LOGIN is login, 帳戶 is 帐户).
     group_of: dict[str, tuple[int, str]] = {}
     converter = opencc.OpenCC("t2s")
-    for number, line in enumerate(_dictionary_text(path).splitlines(), 1):
+    for number, line in enumerate(_file_lines(_dictionary_text(path)), 1):
         line = line.split("#", 1)[0].strip()
         if line:
             group = [w for w in re.split(r"[\s/,，]+", line) if w]
