@@ -97,10 +97,20 @@ class FeedbackStore:
         if not self._ready:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             _create_private(self.path)
-            with closing(self._connect()) as db:
-                db.execute("PRAGMA journal_mode=WAL")
-                db.executescript(_SCHEMA)
-                db.executescript(_TOTALS)
+            deadline = time.monotonic() + self._timeout
+            while True:
+                try:
+                    with closing(self._connect()) as db:
+                        db.execute("PRAGMA journal_mode=WAL")
+                        db.executescript(_SCHEMA)
+                        db.executescript(_TOTALS)
+                    break
+                except sqlite3.OperationalError as e:
+                    # Workers setting up a new store at once (the first votes after a start): switching it to
+                    # WAL takes it whole, and SQLite says "locked" at once instead of waiting (1 in 18 of 20 at once).
+                    if "locked" not in str(e) or time.monotonic() >= deadline:
+                        raise
+                    time.sleep(0.01)
             self._ready = True
 
     def _transaction(self, work: Callable[[sqlite3.Connection], object]):
