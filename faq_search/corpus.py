@@ -154,6 +154,8 @@ def _yaml_problem(e: yaml.YAMLError, display: str, text: str, first_line: int, w
         reason += " (a value holding ': ' must be put in quotes)"
     elif reason == "found character '\\t' that cannot start any token":  # an editor's tab key
         reason = "a tab indents this line: YAML indents with spaces only, replace the tab with spaces"
+    elif reason == "could not determine a constructor for the tag 'tag:yaml.org,2002:merge'":  # `<<: *base`
+        reason = "'<<' (a YAML merge key) is not read: write out the keys it would bring in"
     if context and context_mark is not None:
         start = first_line + context_mark.line
         # An unclosed '[' or '"', a key without ': ': the slip is where that starts, YAML only stops

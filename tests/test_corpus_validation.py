@@ -94,6 +94,9 @@ def bad_article_problems(make_corpus, text: str) -> list[str]:
                                                          "answer starts here, add the closing '---' above it"),
     (with_lines((7, "category:password")), "bad.md:7: no space after 'category:': YAML reads 'category:password' as "
                                           "text, not a key; write 'category: password'"),
+    # A merge key copied from another YAML file: YAML's "could not determine a constructor for the tag …merge".
+    (front(*BASE, "base: &b {tags: [转账]}", "<<: *b"), "bad.md:9: invalid YAML: '<<' (a YAML merge key) is not read: "
+                                                        "write out the keys it would bring in"),
 ])
 def test_a_slip_is_reported_at_its_line_with_what_to_write(make_corpus, text, expected):
     problems = bad_article_problems(make_corpus, text)
