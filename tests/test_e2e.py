@@ -170,6 +170,14 @@ def test_make_runs_gunicorn_so_that_stopping_make_stops_it(shared_tiny_index, tm
         except OSError:  # not listening yet
             return False
 
+    def both_workers_answer() -> bool:
+        """Each worker has answered: it handles signals as a worker. One booting when the SIGTERM came
+        (2 ms after its fork, in one CI run) had not yet: gunicorn's master stopped it only after its
+        30 s graceful timeout."""
+        answers()
+        said = (tmp_path / "run.log").read_text("utf-8").splitlines()
+        return len({json.loads(line)["pid"] for line in said if '"route": "/healthz"' in line}) >= 2
+
     def gunicorn_master() -> int:
         """The shell itself once it exec'd gunicorn, else the shell's child."""
         children = worker_pids(shell.pid)
@@ -178,6 +186,7 @@ def test_make_runs_gunicorn_so_that_stopping_make_stops_it(shared_tiny_index, tm
     master = shell.pid
     try:
         wait_for(answers, 60, "the server")
+        wait_for(both_workers_answer, 60, "both workers answering")
         master = gunicorn_master()
         workers = worker_pids(master)
         shell.send_signal(signal.SIGTERM)  # what make does to its children when it is terminated
