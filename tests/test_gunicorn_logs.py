@@ -42,3 +42,24 @@ def test_gunicorns_lines_are_json_records_and_a_log_config_keeps_its_format(guni
     lines = stderr.getvalue().splitlines()
     assert "plain Starting gunicorn" in lines
     assert [json.loads(line)["msg"] for line in lines if line.startswith("{")] == ["Starting gunicorn"]
+
+
+def test_a_new_worker_ends_at_a_sigterm_sent_before_it_sets_its_handlers(monkeypatch):
+    # Forked with the master's handlers, a worker only queued a SIGTERM sent in its first milliseconds, and
+    # gunicorn's master waited out its 30 s graceful timeout for it (a CI run stopping right after a boot).
+    import signal
+
+    from faq_search import web
+    from faq_search.web import workers
+
+    class Server:
+        class app:
+            wsgi = staticmethod(lambda: None)
+
+    monkeypatch.setattr(web, "follow_index", lambda app: None)
+    before = signal.signal(signal.SIGTERM, lambda *_: None)  # as the master's handler would queue it
+    try:
+        workers.post_fork(Server(), None)
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    finally:
+        signal.signal(signal.SIGTERM, before)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import json
 import logging
+import signal
 import time
 from http import HTTPStatus
 
@@ -85,6 +86,11 @@ def post_fork(server, worker) -> None:
     """In each new worker: follow the index pointer in a thread, so a publish is loaded before a request
     needs it (a thread of the master does not survive the fork)."""
     from . import follow_index
+
+    # Until the worker sets its own handlers, the master's are still in place and a SIGTERM sent then
+    # (gunicorn stopping 2 ms after booting a worker) was only queued: the master waited out its 30 s
+    # graceful timeout for that worker. Not yet serving, it may just end.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
     follow_index(server.app.wsgi())
 
