@@ -146,10 +146,15 @@ def test_a_list_or_mapping_file_written_askew_says_where_and_what_to_write(make_
         "wd-time'); write '- pw-login'"]
 
 
-def test_a_popular_id_listed_twice_is_reported(make_corpus):
+def popular_file_problems(make_corpus, text: str) -> list[str]:
+    """The problems of the tiny corpus with ``text`` as its popular.yml, without their directory."""
     root = make_corpus()
-    (root / "popular.yml").write_text("- pw-login\n- wd-time\n- pw-login\n", "utf-8")
-    assert [p.rsplit("/", 1)[1] for p in problems_of(root)] == [
+    (root / "popular.yml").write_text(text, "utf-8")
+    return [p.rsplit("/", 1)[1] for p in problems_of(root)]
+
+
+def test_a_popular_id_listed_twice_is_reported(make_corpus):
+    assert popular_file_problems(make_corpus, "- pw-login\n- wd-time\n- pw-login\n") == [
         "popular.yml:3: 'pw-login' is listed twice (first at line 1): delete one"]
 
 
@@ -369,9 +374,7 @@ def test_several_items_indented_too_deep_are_one_problem(make_corpus):
 
 
 def test_a_popular_id_indented_too_deep_is_reported_at_its_line_as_joined(make_corpus):
-    root = make_corpus()
-    (root / "popular.yml").write_text("# most asked\n- pw-login\n- wd-time\n  - nope-article\n", "utf-8")
-    assert [p.rsplit("/", 1)[1] for p in problems_of(root)] == [
+    assert popular_file_problems(make_corpus, "# most asked\n- pw-login\n- wd-time\n  - nope-article\n") == [
         "popular.yml:4: this '- ' is indented deeper than the item above, so YAML joins both into one item of the "
         "list ('wd-time - nope-article'): put its '-' under the one above"]
 
