@@ -1211,11 +1211,22 @@ def check_aliases(claims: list[tuple[tuple[str, int], str, str]], ids: dict[str,
     return {alias: article_id for alias, (article_id, _) in claimed.items()}
 
 
+# What an unknown id with no likely meaning (no close id, no file that holds it) is told to do; the builder
+# replaces it with what the published index knew of the id, when it knew it.
+NO_SUCH_ID = " (no article has this id: "
+
+
 def unknown_id(what: str, rid: str, aliases: dict[str, str]) -> str:
     """The message for an id no article has; for a former one, what it is called now."""
     if rid in aliases:
         return f"{what} '{rid}' is a former id of '{aliases[rid]}': write '{aliases[rid]}'"
     return f"unknown {what} {_shown(rid)}"
+
+
+def no_such_id(instead: str) -> str:
+    """The end of an unknown id's message when nothing hints at what was meant; ``instead``: the other
+    way out ("delete this line")."""
+    return f"{NO_SUCH_ID}write the one on the 'id:' line of the article meant, or {instead})"
 
 
 def did_you_mean(typed: str, names, what: str = "") -> str:
@@ -1281,7 +1292,12 @@ def _check_ids(articles: list[Article], problems: list[Problem], first_seen: dic
     def unknown(rid: str) -> bool:
         return rid not in first_seen and rid not in written and not any(_named_after(rid, stem) for _, stem in unread)
 
-    def why(rid: str) -> str:
+    def why(rid: str, instead: str) -> str:
+        """What the id probably is, or what to do with it (``instead``: the other way out than the right id)."""
+        hint = hint_for(rid)
+        return hint or ("" if rid in claimed else no_such_id(instead))
+
+    def hint_for(rid: str) -> str:
         nonlocal held
         if held is None:
             held = [(path, _written_id(path)) for path in not_read]
@@ -1307,7 +1323,8 @@ def _check_ids(articles: list[Article], problems: list[Problem], first_seen: dic
         for i, rid in enumerate(a.related):
             if unknown(rid):
                 lines = lines or where_each_in_front(a.source, "related", a.related)
-                problems.append(Problem(*lines[i], unknown_id("related id", rid, claimed) + why(rid), unknown=rid))
+                problems.append(Problem(*lines[i], unknown_id("related id", rid, claimed)
+                                        + why(rid, "delete it from related"), unknown=rid))
     if popular_file is not None:
         # The item's own line: a substring search sent 'a' to the line of 'abc'.
         try:
@@ -1327,8 +1344,8 @@ def _check_ids(articles: list[Article], problems: list[Problem], first_seen: dic
                 problems.append(Problem(_display(popular_file), line, f"{_shown(pid)} is listed twice (first at line "
                                                                       f"{listed[pid]}): delete one"))
             elif unknown(pid):
-                problems.append(Problem(_display(popular_file), line, unknown_id("article id", pid, claimed) + why(pid),
-                                        unknown=pid))
+                problems.append(Problem(_display(popular_file), line, unknown_id("article id", pid, claimed)
+                                        + why(pid, "delete this line"), unknown=pid))
             listed.setdefault(pid, line)
 
 

@@ -461,6 +461,30 @@ def test_a_misspelt_id_category_or_key_says_what_was_meant(make_corpus):
         f"{root}/popular.yml:1: unknown article id 'wd-tim' (did you mean 'wd-time'?)"]
 
 
+def test_an_unknown_id_like_no_other_says_what_to_write_or_to_delete_it(make_corpus, tmp_path, tiny_analyzer):
+    # Nothing close to guess from: the editor is told where ids are written and the other way out.
+    login = dict(TINY_ARTICLES["password/forgot-login.md"], related=["pw-pay", "card-lost"])
+    root = make_corpus({**TINY_ARTICLES, "password/forgot-login.md": article_text(login)})
+    (root / "popular.yml").write_text("- pw-login\n- card-lost\n", "utf-8")
+    fix = "(no article has this id: write the one on the 'id:' line of the article meant, or delete"
+    assert in_corpus(root, problems_of(root)) == [
+        f"password/forgot-login.md:10: unknown related id 'card-lost' {fix} it from related)",
+        f"{root}/popular.yml:2: unknown article id 'card-lost' {fix} this line)"]
+    # An id the published index had is explained by what became of it instead.
+    (root / "popular.yml").write_text("- pw-login\n", "utf-8")
+    login["related"] = ["pw-pay"]
+    (root / "articles" / "password" / "forgot-login.md").write_text(article_text(login), "utf-8")
+    out = tmp_path / "index"
+    build_index(root, out, analyzer=tiny_analyzer)
+    (root / "articles" / "password" / "forgot-pay.md").unlink()
+    (root / "popular.yml").write_text("- pw-pay\n", "utf-8")
+    gone = "(articles/password/forgot-pay.md had it in the published index; its file is gone: delete it here, or bring " \
+           "the article back)"
+    assert build_problems(root, out, tiny_analyzer) == [
+        f"articles/password/forgot-login.md:10: unknown related id 'pw-pay' {gone}",
+        f"popular.yml:1: unknown article id 'pw-pay' {gone}"]
+
+
 @pytest.mark.parametrize("where", ["root.md", "imported/x.md"])
 def test_an_article_outside_a_category_folder_without_a_category_is_told_to_name_one(make_corpus, where):
     # Its folder (articles/, imported/) is no category the editor wrote: not "unknown category 'imported'".
