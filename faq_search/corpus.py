@@ -339,9 +339,10 @@ def _hash_files(paths: list[Path], root: Path) -> str:
 
 
 def _as_str_list(value, key: str, where: tuple[str, int], problems: list[Problem],
-                 item_lines: list[int] | None = None) -> tuple[str, ...]:
+                 item_lines: list[int] | None = None, named: str = "") -> tuple[str, ...]:
     """A list of strings. ``item_lines`` (YAML) lists its items' lines: each bad item is reported at its
-    own line, or at the key's when unknown. None (a JSON Lines record, one line): one message."""
+    own line, or at the key's when unknown. None (a JSON Lines record, one line): one message.
+    ``named``: how the items' messages name the list, when not by its key (a file's top-level list)."""
     if value is None:
         return ()
     if isinstance(value, str):
@@ -361,14 +362,15 @@ def _as_str_list(value, key: str, where: tuple[str, int], problems: list[Problem
             continue
         bad = True
         line = item_lines[i] if i < len(item_lines) else where[1]
+        name = named or f"'{key}'"
         if v is None:
-            message = f"empty item in '{key}': write the text after the '-' or delete the line"
+            message = f"empty item in {name}: write the text after the '-' or delete the line"
         elif isinstance(v, dict):  # `- 提示: 文字`: YAML reads a key and a value
-            message = f"item of '{key}' holds ': ' and is read as a key and value: put the item in quotes"
+            message = f"item of {name} holds ': ' and is read as a key and value: put the item in quotes"
         elif isinstance(v, (bool, int, float, date)):
-            message = f"item of '{key}' is read as {_read_as(v)}, not as text: put the item in quotes"
+            message = f"item of {name} is read as {_read_as(v)}, not as text: put the item in quotes"
         else:
-            message = f"item of '{key}' must be text, not {_shown(v)}"
+            message = f"item of {name} must be text, not {_shown(v)}"
         problems.append(Problem(where[0], line, message))
     if bad:  # the items that are text, the bad ones reported: the checks of the others still run
         value = [v for v in value if isinstance(v, text)]
@@ -867,8 +869,13 @@ def _load_popular(path: Path, problems: list[Problem]) -> tuple[str, ...]:
         problems.append(Problem(_display(path), line, f"invalid popular file: no space after '-': YAML reads the list "
                                                       f"as one text ({_excerpt(loaded)}); write '- {written[1:]}'"))
         return ()
-    if not isinstance(loaded, list) or not all(isinstance(x, str) for x in loaded):
-        problems.append(Problem(_display(path), 1, "invalid popular file: expected a list of article ids"))
+    if not isinstance(loaded, list):
+        problems.append(Problem(_display(path), 1, "invalid popular file: expected a list of article ids, each on a "
+                                                   "line of its own after '- '"))
+        return ()
+    if not all(isinstance(x, str) for x in loaded):  # each bad item at its line, as a list in an article's front matter
+        lines = _item_lines(yaml.compose(text, Loader=_StrictLoader), 1)  # noqa: S506 - a SafeLoader subclass
+        _as_str_list(loaded, "", (_display(path), 1), problems, lines, named="popular.yml")
         return ()
     return tuple(loaded)
 

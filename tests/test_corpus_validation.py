@@ -153,6 +153,17 @@ def popular_file_problems(make_corpus, text: str) -> list[str]:
     return [p.rsplit("/", 1)[1] for p in problems_of(root)]
 
 
+def test_an_item_of_popular_yml_that_is_not_text_is_reported_at_its_line_as_in_front_matter(make_corpus):
+    # All of them were "popular.yml:1: invalid popular file: expected a list of article ids".
+    assert popular_file_problems(make_corpus, "# most asked\n- pw-login\n-\n- 2024\n- 提示: 文字\n- [wd-time]\n") == [
+        "popular.yml:3: empty item in popular.yml: write the text after the '-' or delete the line",
+        "popular.yml:4: item of popular.yml is read as the number 2024, not as text: put the item in quotes",
+        "popular.yml:5: item of popular.yml holds ': ' and is read as a key and value: put the item in quotes",
+        "popular.yml:6: item of popular.yml must be text, not ['wd-time']"]
+    assert popular_file_problems(make_corpus, "pw-login\n") == [
+        "popular.yml:1: invalid popular file: expected a list of article ids, each on a line of its own after '- '"]
+
+
 def test_a_popular_id_listed_twice_is_reported(make_corpus):
     assert popular_file_problems(make_corpus, "- pw-login\n- wd-time\n- pw-login\n") == [
         "popular.yml:3: 'pw-login' is listed twice (first at line 1): delete one"]
