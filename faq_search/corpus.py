@@ -1256,6 +1256,11 @@ def did_you_mean_id(typed: str, ids, aliases: dict[str, str]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
+def _question_key(text: str) -> str:
+    """A question as an id written in its place is compared: without the spaces and the mark around it."""
+    return text.strip().strip("？?").strip()
+
+
 def _named_after(rid: str, stem: str) -> bool:
     """Whether an id is the file name's (``refund-arrival-time`` for ``refund/arrival-time.md``)."""
     return rid == stem or rid.endswith(f"-{stem}")
@@ -1302,7 +1307,16 @@ def _check_ids(articles: list[Article], problems: list[Problem], first_seen: dic
     def why(rid: str, instead: str) -> str:
         """What the id probably is, or what to do with it (``instead``: the other way out than the right id)."""
         hint = hint_for(rid)
-        return hint or ("" if rid in claimed else no_such_id(instead))
+        if hint or rid in claimed:
+            return hint
+        if not _ID.match(rid):  # no id is spelt so: perhaps the question itself, copied
+            nonlocal asked
+            if asked is None:
+                asked = {_question_key(q): a.id for a in reversed(articles) if a.id
+                         for q in (a.question, *a.similar_questions)}
+            if _question_key(rid) in asked:
+                return f" (that is a question of '{asked[_question_key(rid)]}': write that id instead)"
+        return no_such_id(instead)
 
     def hint_for(rid: str) -> str:
         nonlocal held
@@ -1318,6 +1332,7 @@ def _check_ids(articles: list[Article], problems: list[Problem], first_seen: dic
         return note
 
     guesses = 20
+    asked: dict[str, str] | None = None  # each question and similar question → its article's id, made when needed
 
     note = ""
     if unread:  # a link may name one of them all the same: say so rather than claim it is wrong

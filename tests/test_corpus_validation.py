@@ -496,6 +496,18 @@ def test_an_unknown_id_like_no_other_says_what_to_write_or_to_delete_it(make_cor
         f"popular.yml:1: unknown article id 'pw-pay' {gone}"]
 
 
+def test_a_question_written_for_an_id_names_the_article_it_asks(make_corpus):
+    login = dict(TINY_ARTICLES["password/forgot-login.md"], related=["钱转错人了"])
+    root = make_corpus({**TINY_ARTICLES, "password/forgot-login.md": article_text(login)})
+    (root / "popular.yml").write_text("- 提现多久到账？\n- 提现多久到账吗\n", "utf-8")
+    fix = "(no article has this id: write the one on the 'id:' line of the article meant, or delete this line)"
+    assert in_corpus(root, problems_of(root)) == [
+        "password/forgot-login.md:10: unknown related id '钱转错人了' (that is a question of 'tr-wrong': write that id "
+        "instead)",
+        f"{root}/popular.yml:1: unknown article id '提现多久到账？' (that is a question of 'wd-time': write that id instead)",
+        f"{root}/popular.yml:2: unknown article id '提现多久到账吗' {fix}"]
+
+
 @pytest.mark.parametrize("where", ["root.md", "imported/x.md"])
 def test_an_article_outside_a_category_folder_without_a_category_is_told_to_name_one(make_corpus, where):
     # Its folder (articles/, imported/) is no category the editor wrote: not "unknown category 'imported'".
