@@ -101,11 +101,13 @@ class LiveSearcher:
         return self._searcher
 
     def reload(self, force: bool = False) -> bool:
-        """Check the pointer now (admin reload); ``force`` retries a version refused before. True when a
-        swap happened: the version served is never loaded again, forced or not."""
+        """Check the pointer now (admin reload); ``force`` retries a version refused before. True when the
+        version served changed meanwhile, by this check or by the background load it waited for; the
+        version served is never loaded again, forced or not."""
+        before = self._searcher
         with self._lock:
             self._checked = self._clock()
-            return self.refresh(force=force)
+            return self.refresh(force=force) or self._searcher is not before
 
     def refresh(self, force: bool = False) -> bool:
         """Load the published version if it is new; True when a swap happened."""
