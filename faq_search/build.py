@@ -18,7 +18,7 @@ from typing import Callable
 
 from .analysis import Analyzer
 from .completions import CompletionsBuild, completions_dir, publish_completions
-from .corpus import Article, Corpus, CorpusError, Problem, _written_id, load_corpus, where_in_front
+from .corpus import NO_SUCH_ID, Article, Corpus, CorpusError, Problem, _written_id, load_corpus, where_in_front
 from .index import (
     DEFAULT_RANKING, DELTA_FORMAT, READABLE_FORMATS, ArticleTextsJob, BuildResult, IndexError_, analyse_corpus, analyzer_for,
     build_arrays, corpus_key, build_lock, dict_files_for, in_memory, load_index, publish, published_manifest,
@@ -361,7 +361,7 @@ def published_hints(error: CorpusError, out_dir: str | Path, corpus_path: str | 
     # What the published index knew replaces a guess from the spelling; a note of another kind stays alone.
     problems, explained = [], False
     for p in error.problems:
-        said = p.message.split(" (did you mean ", 1)[0]
+        said = p.message.split(" (did you mean ", 1)[0].split(NO_SUCH_ID, 1)[0]
         if p.unknown in hints and (meant[p.unknown] == p.unknown or said.endswith(f"'{p.unknown}'")):
             p, explained = replace(p, message=f"{said} ({hints[p.unknown]})"), True
         problems.append(p)

@@ -120,7 +120,7 @@ def _print_failed(error: Exception, out_dir: str, stamp: bool = False) -> None:
 
 
 def cmd_build(args) -> int:
-    from .corpus import CorpusError
+    from .corpus import CorpusError, load_corpus
     from .build import build_index, check_index
     from .index import read_current
 
@@ -135,6 +135,8 @@ def cmd_build(args) -> int:
     if args.check:
         try:
             fresh, reason = check_index(args.corpus, args.out, args.dict_dir)
+            if read_current(Path(args.out)) is None:  # nothing to compare with: the corpus is checked all the same
+                load_corpus(args.corpus)
         except CorpusError as e:  # only checking: a build would fail, nothing failed yet
             for problem in e.problems:
                 print(problem, file=sys.stderr)

@@ -339,9 +339,10 @@ def _hash_files(paths: list[Path], root: Path) -> str:
 
 
 def _as_str_list(value, key: str, where: tuple[str, int], problems: list[Problem],
-                 item_lines: list[int] | None = None) -> tuple[str, ...]:
+                 item_lines: list[int] | None = None, named: str = "") -> tuple[str, ...]:
     """A list of strings. ``item_lines`` (YAML) lists its items' lines: each bad item is reported at its
-    own line, or at the key's when unknown. None (a JSON Lines record, one line): one message."""
+    own line, or at the key's when unknown. None (a JSON Lines record, one line): one message.
+    ``named``: how the items' messages name the list, when not by its key (a file's top-level list)."""
     if value is None:
         return ()
     if isinstance(value, str):
@@ -361,14 +362,15 @@ def _as_str_list(value, key: str, where: tuple[str, int], problems: list[Problem
             continue
         bad = True
         line = item_lines[i] if i < len(item_lines) else where[1]
+        name = named or f"'{key}'"
         if v is None:
-            message = f"empty item in '{key}': write the text after the '-' or delete the line"
+            message = f"empty item in {name}: write the text after the '-' or delete the line"
         elif isinstance(v, dict):  # `- 提示: 文字`: YAML reads a key and a value
-            message = f"item of '{key}' holds ': ' and is read as a key and value: put the item in quotes"
+            message = f"item of {name} holds ': ' and is read as a key and value: put the item in quotes"
         elif isinstance(v, (bool, int, float, date)):
-            message = f"item of '{key}' is read as {_read_as(v)}, not as text: put the item in quotes"
+            message = f"item of {name} is read as {_read_as(v)}, not as text: put the item in quotes"
         else:
-            message = f"item of '{key}' must be text, not {_shown(v)}"
+            message = f"item of {name} must be text, not {_shown(v)}"
         problems.append(Problem(where[0], line, message))
     if bad:  # the items that are text, the bad ones reported: the checks of the others still run
         value = [v for v in value if isinstance(v, text)]
@@ -867,8 +869,13 @@ def _load_popular(path: Path, problems: list[Problem]) -> tuple[str, ...]:
         problems.append(Problem(_display(path), line, f"invalid popular file: no space after '-': YAML reads the list "
                                                       f"as one text ({_excerpt(loaded)}); write '- {written[1:]}'"))
         return ()
-    if not isinstance(loaded, list) or not all(isinstance(x, str) for x in loaded):
-        problems.append(Problem(_display(path), 1, "invalid popular file: expected a list of article ids"))
+    if not isinstance(loaded, list):
+        problems.append(Problem(_display(path), 1, "invalid popular file: expected a list of article ids, each on a "
+                                                   "line of its own after '- '"))
+        return ()
+    if not all(isinstance(x, str) for x in loaded):  # each bad item at its line, as a list in an article's front matter
+        lines = _item_lines(yaml.compose(text, Loader=_StrictLoader), 1)  # noqa: S506 - a SafeLoader subclass
+        _as_str_list(loaded, "", (_display(path), 1), problems, lines, named="popular.yml")
         return ()
     return tuple(loaded)
 
@@ -1211,11 +1218,22 @@ def check_aliases(claims: list[tuple[tuple[str, int], str, str]], ids: dict[str,
     return {alias: article_id for alias, (article_id, _) in claimed.items()}
 
 
+# What an unknown id with no likely meaning (no close id, no file that holds it) is told to do; the builder
+# replaces it with what the published index knew of the id, when it knew it.
+NO_SUCH_ID = " (no article has this id: "
+
+
 def unknown_id(what: str, rid: str, aliases: dict[str, str]) -> str:
     """The message for an id no article has; for a former one, what it is called now."""
     if rid in aliases:
         return f"{what} '{rid}' is a former id of '{aliases[rid]}': write '{aliases[rid]}'"
     return f"unknown {what} {_shown(rid)}"
+
+
+def no_such_id(instead: str) -> str:
+    """The end of an unknown id's message when nothing hints at what was meant; ``instead``: the other
+    way out ("delete this line")."""
+    return f"{NO_SUCH_ID}write the one on the 'id:' line of the article meant, or {instead})"
 
 
 def did_you_mean(typed: str, names, what: str = "") -> str:
@@ -1236,6 +1254,11 @@ def did_you_mean_id(typed: str, ids, aliases: dict[str, str]) -> str:
     if close and close[0] in aliases:
         return f" (did you mean '{close[0]}'? It is a former id of '{aliases[close[0]]}': write '{aliases[close[0]]}')"
     return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _question_key(text: str) -> str:
+    """A question as an id written in its place is compared: without the spaces and the mark around it."""
+    return text.strip().strip("？?").strip()
 
 
 def _named_after(rid: str, stem: str) -> bool:
@@ -1281,7 +1304,21 @@ def _check_ids(articles: list[Article], problems: list[Problem], first_seen: dic
     def unknown(rid: str) -> bool:
         return rid not in first_seen and rid not in written and not any(_named_after(rid, stem) for _, stem in unread)
 
-    def why(rid: str) -> str:
+    def why(rid: str, instead: str) -> str:
+        """What the id probably is, or what to do with it (``instead``: the other way out than the right id)."""
+        hint = hint_for(rid)
+        if hint or rid in claimed:
+            return hint
+        if not _ID.match(rid):  # no id is spelt so: perhaps the question itself, copied
+            nonlocal asked
+            if asked is None:
+                asked = {_question_key(q): a.id for a in reversed(articles) if a.id
+                         for q in (a.question, *a.similar_questions)}
+            if _question_key(rid) in asked:
+                return f" (that is a question of '{asked[_question_key(rid)]}': write that id instead)"
+        return no_such_id(instead)
+
+    def hint_for(rid: str) -> str:
         nonlocal held
         if held is None:
             held = [(path, _written_id(path)) for path in not_read]
@@ -1295,6 +1332,7 @@ def _check_ids(articles: list[Article], problems: list[Problem], first_seen: dic
         return note
 
     guesses = 20
+    asked: dict[str, str] | None = None  # each question and similar question → its article's id, made when needed
 
     note = ""
     if unread:  # a link may name one of them all the same: say so rather than claim it is wrong
@@ -1307,7 +1345,8 @@ def _check_ids(articles: list[Article], problems: list[Problem], first_seen: dic
         for i, rid in enumerate(a.related):
             if unknown(rid):
                 lines = lines or where_each_in_front(a.source, "related", a.related)
-                problems.append(Problem(*lines[i], unknown_id("related id", rid, claimed) + why(rid), unknown=rid))
+                problems.append(Problem(*lines[i], unknown_id("related id", rid, claimed)
+                                        + why(rid, "delete it from related"), unknown=rid))
     if popular_file is not None:
         # The item's own line: a substring search sent 'a' to the line of 'abc'.
         try:
@@ -1327,8 +1366,8 @@ def _check_ids(articles: list[Article], problems: list[Problem], first_seen: dic
                 problems.append(Problem(_display(popular_file), line, f"{_shown(pid)} is listed twice (first at line "
                                                                       f"{listed[pid]}): delete one"))
             elif unknown(pid):
-                problems.append(Problem(_display(popular_file), line, unknown_id("article id", pid, claimed) + why(pid),
-                                        unknown=pid))
+                problems.append(Problem(_display(popular_file), line, unknown_id("article id", pid, claimed)
+                                        + why(pid, "delete this line"), unknown=pid))
             listed.setdefault(pid, line)
 
 

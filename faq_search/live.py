@@ -101,10 +101,13 @@ class LiveSearcher:
         return self._searcher
 
     def reload(self, force: bool = False) -> bool:
-        """Check the pointer now (admin reload); ``force`` retries a version refused before."""
+        """Check the pointer now (admin reload); ``force`` retries a version refused before. True when the
+        version served changed meanwhile, by this check or by the background load it waited for; the
+        version served is never loaded again, forced or not."""
+        before = self._searcher
         with self._lock:
             self._checked = self._clock()
-            return self.refresh(force=force)
+            return self.refresh(force=force) or self._searcher is not before
 
     def refresh(self, force: bool = False) -> bool:
         """Load the published version if it is new; True when a swap happened."""
@@ -119,6 +122,14 @@ class LiveSearcher:
             if problem is None and self._searcher is None and self.error is None:  # said once, not at every check
                 self.error = f"no published index in {self.index_dir}"
                 log.warning("%s (run build_index.py); answering 503 until one is published", self.error)
+            return False
+        if self._searcher is not None and version == self._searcher.version:
+            # Served already (a forced reload, or CURRENT pointed back at it after a refusal): nothing to
+            # load again, and no refused version is published any more.
+            if self.refused:
+                log.info("CURRENT names %s, the version served, again: %s is no longer published", version, self.refused)
+            self._tried = version
+            self.error = self.refused = None
             return False
         if version == self._tried and not force:
             return False

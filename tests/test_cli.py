@@ -522,6 +522,19 @@ def test_check_with_a_broken_article_is_not_a_failed_build(make_corpus, tmp_path
     assert f"a build would fail; published index: {read_current(out)}" in err
 
 
+def test_check_with_nothing_published_still_lists_the_corpus_problems(make_corpus, tmp_path, capsys):
+    # An editor's first check, before any build: "no published index" alone hid the broken article.
+    root, out = make_corpus(), tmp_path / "index"
+    (root / "articles" / "password" / "bad.md").write_text("---\nid: x\ncategory: password\n---\n答案\n", "utf-8")
+    assert build_main(["--corpus", str(root), "--out", str(out), "--check"]) == 1
+    err = capsys.readouterr().err
+    assert "bad.md:1: missing 'question'" in err and "a build would fail; published index: none yet" in err
+    assert not out.exists()  # only checked
+    (root / "articles" / "password" / "bad.md").unlink()
+    assert build_main(["--corpus", str(root), "--out", str(out), "--check"]) == 1
+    assert capsys.readouterr().err.strip() == f"no published index in {out}"
+
+
 def test_ensure_builds_when_stale_and_keeps_serving_after_a_failed_build(make_corpus, tmp_path, capsys):
     root, out = make_corpus(), tmp_path / "index"
     bad = root / "articles" / "password" / "bad.md"

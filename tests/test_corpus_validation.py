@@ -153,6 +153,17 @@ def popular_file_problems(make_corpus, text: str) -> list[str]:
     return [p.rsplit("/", 1)[1] for p in problems_of(root)]
 
 
+def test_an_item_of_popular_yml_that_is_not_text_is_reported_at_its_line_as_in_front_matter(make_corpus):
+    # All of them were "popular.yml:1: invalid popular file: expected a list of article ids".
+    assert popular_file_problems(make_corpus, "# most asked\n- pw-login\n-\n- 2024\n- 提示: 文字\n- [wd-time]\n") == [
+        "popular.yml:3: empty item in popular.yml: write the text after the '-' or delete the line",
+        "popular.yml:4: item of popular.yml is read as the number 2024, not as text: put the item in quotes",
+        "popular.yml:5: item of popular.yml holds ': ' and is read as a key and value: put the item in quotes",
+        "popular.yml:6: item of popular.yml must be text, not ['wd-time']"]
+    assert popular_file_problems(make_corpus, "pw-login\n") == [
+        "popular.yml:1: invalid popular file: expected a list of article ids, each on a line of its own after '- '"]
+
+
 def test_a_popular_id_listed_twice_is_reported(make_corpus):
     assert popular_file_problems(make_corpus, "- pw-login\n- wd-time\n- pw-login\n") == [
         "popular.yml:3: 'pw-login' is listed twice (first at line 1): delete one"]
@@ -459,6 +470,42 @@ def test_a_misspelt_id_category_or_key_says_what_was_meant(make_corpus):
         "the folder the file is in?",
         "password/forgot-login.md:10: unknown related id 'pw-pya' (did you mean 'pw-pay'?)",
         f"{root}/popular.yml:1: unknown article id 'wd-tim' (did you mean 'wd-time'?)"]
+
+
+def test_an_unknown_id_like_no_other_says_what_to_write_or_to_delete_it(make_corpus, tmp_path, tiny_analyzer):
+    # Nothing close to guess from: the editor is told where ids are written and the other way out.
+    login = dict(TINY_ARTICLES["password/forgot-login.md"], related=["pw-pay", "card-lost"])
+    root = make_corpus({**TINY_ARTICLES, "password/forgot-login.md": article_text(login)})
+    (root / "popular.yml").write_text("- pw-login\n- card-lost\n", "utf-8")
+    fix = "(no article has this id: write the one on the 'id:' line of the article meant, or delete"
+    assert in_corpus(root, problems_of(root)) == [
+        f"password/forgot-login.md:10: unknown related id 'card-lost' {fix} it from related)",
+        f"{root}/popular.yml:2: unknown article id 'card-lost' {fix} this line)"]
+    # An id the published index had is explained by what became of it instead.
+    (root / "popular.yml").write_text("- pw-login\n", "utf-8")
+    login["related"] = ["pw-pay"]
+    (root / "articles" / "password" / "forgot-login.md").write_text(article_text(login), "utf-8")
+    out = tmp_path / "index"
+    build_index(root, out, analyzer=tiny_analyzer)
+    (root / "articles" / "password" / "forgot-pay.md").unlink()
+    (root / "popular.yml").write_text("- pw-pay\n", "utf-8")
+    gone = "(articles/password/forgot-pay.md had it in the published index; its file is gone: delete it here, or bring " \
+           "the article back)"
+    assert build_problems(root, out, tiny_analyzer) == [
+        f"articles/password/forgot-login.md:10: unknown related id 'pw-pay' {gone}",
+        f"popular.yml:1: unknown article id 'pw-pay' {gone}"]
+
+
+def test_a_question_written_for_an_id_names_the_article_it_asks(make_corpus):
+    login = dict(TINY_ARTICLES["password/forgot-login.md"], related=["钱转错人了"])
+    root = make_corpus({**TINY_ARTICLES, "password/forgot-login.md": article_text(login)})
+    (root / "popular.yml").write_text("- 提现多久到账？\n- 提现多久到账吗\n", "utf-8")
+    fix = "(no article has this id: write the one on the 'id:' line of the article meant, or delete this line)"
+    assert in_corpus(root, problems_of(root)) == [
+        "password/forgot-login.md:10: unknown related id '钱转错人了' (that is a question of 'tr-wrong': write that id "
+        "instead)",
+        f"{root}/popular.yml:1: unknown article id '提现多久到账？' (that is a question of 'wd-time': write that id instead)",
+        f"{root}/popular.yml:2: unknown article id '提现多久到账吗' {fix}"]
 
 
 @pytest.mark.parametrize("where", ["root.md", "imported/x.md"])

@@ -196,6 +196,39 @@ def test_admin_reload_swaps_now_and_force_retries_a_repaired_version(app_factory
     assert body["reloaded"] is True and body["index_version"] == v2.version and body["articles"] == 5
 
 
+def test_admin_reload_of_the_version_served_loads_nothing_and_says_so(app_factory, make_corpus, tmp_path,
+                                                                     tiny_analyzer, monkeypatch):
+    from faq_search import live as live_module
+
+    out = tmp_path / "ix"
+    v1 = build_index(make_corpus(), out, analyzer=tiny_analyzer).version
+    app = app_factory(out, FAQ_ADMIN_TOKEN=TOKEN, interval=3600)
+    client, live = app.test_client(), app.extensions["faq_live"]
+    served = live.get()
+    loads = []
+    real_load = live_module.Searcher.load
+    monkeypatch.setattr(live_module.Searcher, "load", lambda *a, **kw: loads.append(kw.get("version")) or real_load(*a, **kw))
+    # Forced, CURRENT naming the version served: nothing was refused, nothing to retry.
+    body = client.post("/admin/reload", headers=AUTH, json={"force": True}).get_json()
+    assert body["reloaded"] is False and body["index_version"] == v1 and body["index_error"] is None
+    assert loads == [] and live.current is served
+
+    # A refused publish, then CURRENT pointed back at the version served: no longer stale, and not loaded again.
+    extra = {"id": "pts", "question": "积分怎么兑换？", "category": "password", "answer": "在积分中心兑换。"}
+    v2 = build_index(make_corpus({**TINY_ARTICLES, "password/points.md": extra}, name="v2"), out, analyzer=tiny_analyzer)
+    (v2.path / "vocab.json").write_text("{}", "utf-8")
+    assert client.post("/admin/reload", headers=AUTH).get_json()["reloaded"] is False
+    assert client.get("/healthz").get_json()["refused_version"] == v2.version
+    assert "faq_index_stale 1.0" in client.get("/metrics").get_data(as_text=True)
+    (out / "CURRENT").write_text(v1 + "\n")
+    for force in (False, True):
+        body = client.post("/admin/reload", headers=AUTH, json={"force": force}).get_json()
+        assert body["reloaded"] is False and body["index_version"] == v1 and body["index_error"] is None, force
+    assert loads == [v2.version] and live.current is served
+    assert client.get("/healthz").get_json() == {"status": "ok", "index_version": v1, "articles": 4}
+    assert "faq_index_stale 0.0" in client.get("/metrics").get_data(as_text=True)
+
+
 @pytest.mark.parametrize("kwargs, status, code", [
     ({"json": {"force": "yes"}}, 400, "invalid_body"),
     ({"json": {"forse": True}}, 400, "invalid_body"),

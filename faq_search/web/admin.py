@@ -52,7 +52,8 @@ def _index_state() -> dict:
 
 @bp.post("/reload")
 def reload():
-    """Body (optional): {"force": bool} — retry the published version even if it was refused before."""
+    """Body (optional): {"force": bool} — retry the published version even if it was refused before.
+    "reloaded": whether this worker swapped to another version meanwhile (the one served is never loaded again)."""
     body = json_body(RELOAD, optional=True)
     swapped = current_app.extensions["faq_live"].reload(force=body["force"])
     return {"reloaded": swapped, "pid": os.getpid(), **_index_state()}
