@@ -1,6 +1,7 @@
 """The HTML pages as served (without a browser): escaping, no-JS fallback, CSP-ready markup, static caching."""
 
 import re
+from urllib.parse import quote
 
 import pytest
 
@@ -98,6 +99,27 @@ def test_one_character_says_no_answer_as_the_script_does(pages):
     assert not RESULTS_HIDDEN.search(html) and NO_ANSWER_HIDDEN.search(html) and "showing-no-answer" not in html
     assert NO_ANSWER_HIDDEN.search(html_of(pages, "/", q="a"))  # may begin pinyin
     assert not NO_ANSWER_HIDDEN.search(html_of(pages, "/", q="😀"))  # nothing found: said
+
+
+DID_YOU_MEAN = re.compile(r'<section id="did-you-mean" class="panel"( hidden)?[^>]*>.*?<ul class="question-list" id="did-you-mean-list">(.*?)</ul>', re.S)
+
+
+def test_did_you_mean_without_javascript_lists_what_the_script_lists(pages):
+    # Initials (txjt: 提现几天) match no article words: the script lists /api/suggest's questions under
+    # 你是不是想问; without JavaScript the section stayed hidden and empty, under 没有找到匹配的答案.
+    html = html_of(pages, "/", q="txjt")
+    hidden, items = DID_YOU_MEAN.search(html).groups()
+    suggested = pages.get("/api/suggest", query_string={"q": "txjt"}).get_json()["suggestions"]
+    assert suggested and not hidden
+    assert re.findall(r'<li><a href="([^"]+)" data-question="([^"]+)">', items) == [
+        ("/?q=" + quote(s["question"]), s["question"]) for s in suggested]
+    # The questions are the answer then, as the script has it: no "no matching answer" under them.
+    assert NO_ANSWER_HIDDEN.search(html) and "showing-no-answer" not in html
+    # Within a chip, the links keep it (search.js questionLink); a confident answer needs no guesses.
+    html = html_of(pages, "/", q="txjt", category="withdraw")
+    assert f'href="/?q={quote("提现多久到账？")}&amp;category=withdraw"' in DID_YOU_MEAN.search(html).group(2)
+    hidden, items = DID_YOU_MEAN.search(html_of(pages, "/", q="提现几")).groups()
+    assert hidden and not items.strip()
 
 
 def test_no_answer_in_a_category_links_to_every_category(pages):
