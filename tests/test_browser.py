@@ -1606,6 +1606,32 @@ def test_search_page_works_without_javascript(browser, site):
         context.close()
 
 
+def _without_javascript(browser, site, path: str, read):
+    """What ``read(page)`` gives for ``path`` in a browser with JavaScript off (the server's page alone)."""
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        p = context.new_page()
+        p.goto(site["url"] + path)
+        return read(p)
+    finally:
+        context.close()
+
+
+def test_did_you_mean_is_the_same_with_and_without_javascript(page, browser, site):
+    # Without JavaScript 你是不是想问 stayed hidden: the visitor typing initials (txdz: 提现到账) got 没有找到匹配的答案.
+    def listed(p):
+        return p.eval_on_selector_all("#did-you-mean:not([hidden]) #did-you-mean-list a",
+                                      "els => els.map(a => [a.textContent, a.getAttribute('href')])")
+
+    served = _without_javascript(browser, site, "/?q=txdz", listed)
+    page.open("/")
+    page.type_query("txdz")
+    page.keyboard.press("Escape")  # the completions closed: what the page lists stays
+    page.wait_for_selector("#did-you-mean:not([hidden])")
+    assert served and [text for text, _ in served] == [text for text, _ in listed(page)]
+    assert "提现多久到账？" in [text for text, _ in served]
+
+
 SHOTS = [("search-desktop", "/", "忘记登录密码了怎么办", 1280), ("search-phone", "/", "提现多久到账", 375),
          ("search-no-answer-desktop", "/", "推荐一部好看的电影", 1280), ("search-other-product-desktop", "/", "支付宝客服电话", 1280),
          ("agent-desktop", "/agent", "钱转错人了咋办", 1280),
