@@ -1632,6 +1632,35 @@ def test_did_you_mean_is_the_same_with_and_without_javascript(page, browser, sit
     assert "提现多久到账？" in [text for text, _ in served]
 
 
+def test_our_site_is_a_link_with_and_without_javascript(page, browser, site):
+    # 用浏览器打开 help.yiqianbao.com (service-human-agent) was text on both; a look-alike stays text.
+    import random
+
+    from faq_search.answer_markdown import inline_runs
+
+    question = "如何联系人工客服"
+
+    def answer_links(p):
+        p.wait_for_selector('#hits > li[data-id="service-human-agent"] .answer')
+        return p.eval_on_selector_all('#hits > li[data-id="service-human-agent"] .answer a',
+                                      "els => els.map(a => [a.textContent, a.getAttribute('href'), a.rel])")
+
+    served = _without_javascript(browser, site, "/?q=" + urllib.parse.quote(question), answer_links)
+    page.open("/")
+    page.type_query(question)  # rendered by the script (common.js answer), not kept from the server
+    assert served == answer_links(page) == [["help.yiqianbao.com", "https://help.yiqianbao.com", "noopener noreferrer"]]
+    # The script reads our sites in a line as the server does, look-alikes included.
+    sites = page.evaluate("document.body.dataset.sites").split()
+    assert sites == ["help.yiqianbao.com"]
+    pieces = ["help.yiqianbao.com", "HELP.yiqianbao.com", "https://", "http://", "/a", ".", "-", "x", "@", "?r=", "/",
+              "。", "cn", " ", "**", "[t](https://a.cn)", "中"]
+    draw = random.Random(11)
+    lines = ["".join(draw.choice(pieces) for _ in range(draw.randint(1, 8))) for _ in range(400)]
+    script = page.evaluate("([lines, sites]) => lines.map((l) => FAQ.inlineRuns(l, sites).map((r) => [r.text, r.bold, r.url]))",
+                           [lines, sites])
+    assert script == [[list(r) for r in inline_runs(line, tuple(sites))] for line in lines]
+
+
 SHOTS = [("search-desktop", "/", "忘记登录密码了怎么办", 1280), ("search-phone", "/", "提现多久到账", 375),
          ("search-no-answer-desktop", "/", "推荐一部好看的电影", 1280), ("search-other-product-desktop", "/", "支付宝客服电话", 1280),
          ("agent-desktop", "/agent", "钱转错人了咋办", 1280),

@@ -296,6 +296,28 @@ def test_the_pages_show_an_answers_markdown_and_the_api_gives_it_as_written(app_
     assert client.get("/api/articles/pw-frozen").get_json()["answer"] == answer
 
 
+def test_our_site_written_bare_is_a_link_and_a_look_alike_is_not(app_factory, make_corpus, tmp_path, tiny_analyzer):
+    # help.yiqianbao.com in an answer was plain text; scope.yml's `sites` makes exactly it a link.
+    answer = ("1. 用浏览器打开 help.yiqianbao.com，点右下角的「咨询」。\n"
+              "2. 不要打开 help-yiqianbao.com 或 help.yiqianbao.com.cn/login 这类仿冒网址。")
+    articles = {**SERVICE_ARTICLES, "service/web-chat.md": dict(
+        id="svc-web", question="官网在线客服怎么用？", category="service", similar=["网页客服在哪"], answer=answer)}
+    articles["service/working-hours.md"] = {**articles["service/working-hours.md"],
+                                            "answer": "渠道：\n1. 官网在线客服 help.yiqianbao.com：每天 8:00–22:00。"}
+    root = make_corpus(articles, {"service": "联系客服"})
+    (root / "scope.yml").write_text("ours: [易钱包]\nsites: [help.yiqianbao.com]\n", "utf-8")
+    build_index(root, tmp_path / "site-index", analyzer=tiny_analyzer)
+    html = html_of(app_factory(tmp_path / "site-index").test_client(), "/", q="官网在线客服怎么用")
+    shown = re.search(r'<li class="hit[^"]*" data-id="svc-web">.*?<div class="answer">(.*?)</div>', html, re.S).group(1)
+    link = '<a href="https://help.yiqianbao.com" target="_blank" rel="noopener noreferrer">help.yiqianbao.com</a>'
+    assert f"<li>用浏览器打开 {link}，点右下角的「咨询」。</li>" in shown
+    assert "<li>不要打开 help-yiqianbao.com 或 help.yiqianbao.com.cn/login 这类仿冒网址。</li>" in shown
+    assert shown.count("<a ") == 1
+    # The contact channels too (the footer, the no-answer state); the script is told the sites.
+    assert f'<span class="channel-name">官网在线客服 {link}</span>' in html
+    assert '<body class="page-search" data-sites="help.yiqianbao.com">' in html
+
+
 def test_a_question_about_another_product_is_told_so(pages):
     import re
 

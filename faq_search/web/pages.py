@@ -91,6 +91,7 @@ def _page_context(s: Searcher | None) -> dict:
         "own_name": (s.own_name if s else None) or "我们",
         "max_chars": current_app.config["FAQ"].FAQ_MAX_QUERY_CHARS,
         "render": render,
+        "sites": s.data.scope.sites if s else (),  # our own hosts, linked where answers write them bare
     }
 
 

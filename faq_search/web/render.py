@@ -1,8 +1,8 @@
 """Article text → safe HTML for the server-rendered pages (static/common.js does the same in the browser).
 
 Everything is escaped first; the only markup added is ours (<mark>, lists, the answer's **bold** and
-http(s) links: faq_search/answer_markdown.py, links to phone numbers and e-mail addresses), so an
-article or a query containing HTML is shown as text.
+http(s) links: faq_search/answer_markdown.py, links to phone numbers, e-mail addresses and our own sites
+written bare), so an article or a query containing HTML is shown as text.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Iterable
 
 from markupsafe import Markup, escape
 
-from ..answer_markdown import inline_runs, plain_text
+from ..answer_markdown import Run, inline_runs, plain_text, site_runs
 
 __all__ = ["answer_blocks", "answer_line", "highlight", "linkify", "channel_items"]
 
@@ -64,11 +64,12 @@ def highlight(text: str, terms: Iterable[str]) -> Markup:
     return Markup("").join(out)
 
 
-def answer_line(line: str, terms: Iterable[str] = ()) -> Markup:
-    """A line of an answer as HTML: its **bold** as <strong>, its http(s) links as links opening apart
-    (the agents' console stays), the terms highlighted in each; all text and addresses escaped."""
+def answer_line(line: str, terms: Iterable[str] = (), sites: tuple[str, ...] = ()) -> Markup:
+    """A line of an answer as HTML: its **bold** as <strong>, its http(s) links and our ``sites`` written
+    bare as links opening apart (the agents' console stays), the terms highlighted in each; all text and
+    addresses escaped."""
     out = []
-    for run in inline_runs(line):
+    for run in inline_runs(line, sites):
         html = highlight(run.text, terms)
         if run.url:
             html = Markup('<a href="%s" target="_blank" rel="noopener noreferrer">%s</a>') % (run.url, html)
@@ -76,8 +77,19 @@ def answer_line(line: str, terms: Iterable[str] = ()) -> Markup:
     return Markup("").join(out)
 
 
-def linkify(text: str) -> Markup:
-    """``text`` escaped, with phone numbers (400-660-8888) and e-mail addresses made into links."""
+def linkify(text: str, sites: tuple[str, ...] = ()) -> Markup:
+    """``text`` escaped, with phone numbers (400-660-8888), e-mail addresses and our ``sites`` written bare
+    (help.yiqianbao.com, as answers link them) made into links."""
+    out = []
+    for run in site_runs(Run(text), sites) if sites else [Run(text)]:
+        if run.url:
+            out.append(Markup('<a href="%s" target="_blank" rel="noopener noreferrer">%s</a>') % (run.url, run.text))
+        else:
+            out.append(_contacts(run.text))
+    return Markup("").join(out)
+
+
+def _contacts(text: str) -> Markup:
     out, pos = [], 0
     for m in _CONTACT.finditer(text):
         out.append(escape(text[pos : m.start()]))
