@@ -318,6 +318,25 @@ def test_our_site_written_bare_is_a_link_and_a_look_alike_is_not(app_factory, ma
     assert '<body class="page-search" data-sites="help.yiqianbao.com">' in html
 
 
+def test_our_phone_number_and_address_in_an_answer_are_links_and_others_are_not(app_factory, make_corpus, tmp_path,
+                                                                                  tiny_analyzer):
+    # On a phone, 拨打 400-660-8888 in an answer could not be tapped, while the footer's could. Ours are the
+    # channels article's (SERVICE_ARTICLES); a number quoted in a scam warning stays text.
+    answer = ("冻结请拨打 400-660-8888 按 1，或写信到 support@yiqianbao.com。\n\n"
+              "来电 400-123-4567、400-660-88889 或邮件 support@yiqianbao.com.cn 都不是我们。")
+    articles = {**SERVICE_ARTICLES, "service/freeze.md": dict(
+        id="svc-freeze", question="怎么紧急冻结账户？", category="service", similar=["冻结账户"], answer=answer)}
+    root = make_corpus(articles, {"service": "联系客服"})
+    build_index(root, tmp_path / "contact-index", analyzer=tiny_analyzer)
+    html = html_of(app_factory(tmp_path / "contact-index").test_client(), "/", q="怎么紧急冻结账户")
+    shown = re.search(r'<li class="hit[^"]*" data-id="svc-freeze">.*?<div class="answer">(.*?)</div>', html, re.S).group(1)
+    assert ('拨打 <a href="tel:4006608888">400-660-8888</a> 按 1，或写信到 '
+            '<a href="mailto:support@yiqianbao.com">support@yiqianbao.com</a>。</p>') in shown
+    assert "<p>来电 400-123-4567、400-660-88889 或邮件 support@yiqianbao.com.cn 都不是我们。</p>" in shown
+    assert shown.count("<a ") == 2
+    assert 'data-contacts="400-660-8888 support@yiqianbao.com"' in html  # for the script's answers
+
+
 def test_a_question_about_another_product_is_told_so(pages):
     import re
 

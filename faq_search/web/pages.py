@@ -92,7 +92,14 @@ def _page_context(s: Searcher | None) -> dict:
         "max_chars": current_app.config["FAQ"].FAQ_MAX_QUERY_CHARS,
         "render": render,
         "sites": s.data.scope.sites if s else (),  # our own hosts, linked where answers write them bare
+        "contacts": _contacts(s),
     }
+
+
+def _contacts(s: Searcher | None) -> tuple[str, ...]:
+    # Our phone numbers and e-mail addresses, those of the channels article, linked where answers write them.
+    a = s.get(CHANNELS_ARTICLE) if s else None
+    return render.own_contacts(a.answer) if a else ()
 
 
 @bp.get("/")
