@@ -122,7 +122,20 @@ def test_did_you_mean_without_javascript_lists_what_the_script_lists(pages):
     assert hidden and not items.strip()
 
 
-def test_no_answer_in_a_category_links_to_every_category(pages):
+def status_of(html: str) -> tuple[str, str]:
+    return re.search(r'<p id="status" class="([^"]*)"[^>]*>(.*?)</p>', html, re.S).groups()
+
+
+def test_status_short_of_an_answer_is_heard_not_an_empty_gap_as_with_the_script(pages):
+    # Without JavaScript an empty status line stood above 你是不是想问 or 没有找到匹配的答案; the script hides
+    # it and says there what is listed.
+    assert status_of(html_of(pages, "/", q="txjt")) == ("status visually-hidden", "你是不是想问：1 个问题")
+    assert status_of(html_of(pages, "/", q="推荐一部电影")) == ("status visually-hidden", "没有找到匹配的答案")
+    assert status_of(html_of(pages, "/", q="忘记登录密码了怎么办"))[0] == "status"  # 找到 … shown
+    assert status_of(html_of(pages, "/")) == ("status", "")
+
+
+
     # Without JavaScript too: the filter is named and a link searches every category.
     html = html_of(pages, "/", q="提现多久到账", category="password")
     note = re.search(r'<p class="no-answer-filter" id="no-answer-filter">(.*?)</p>', html, re.S)

@@ -153,9 +153,15 @@ def _index_page(s: Searcher | None, q: str, category: str | None, error: str | N
     pinyin = bool(guesses) and any(c.isascii() and c.isalpha() for c in q)
     no_answer = (bool(q) and not confident and not error and not too_long and not pinyin
                  and (len(q) >= 2 or not (hits or guesses or (len(q) == 1 and q.isascii() and q.isalpha()))))
+    # Short of an answer, the status line says what is listed for screen readers, not on screen (the
+    # headings below show it), in the script's words: no empty line's gap above them either.
+    told = None
+    if q and not confident and not error and not too_long:
+        listed = [f"你是不是想问：{len(guesses)} 个问题" if guesses else "", f"{len(hits)} 个可能相关的问题" if hits else ""]
+        told = "没有找到匹配的答案" if no_answer else "；".join(filter(None, listed))
     return render_template(
         "index.html", q=q, hits=hits, confident=confident, no_answer=no_answer, other_product=other_product, category=category,
-        error=error, popular=popular, guesses=guesses,
+        error=error, popular=popular, guesses=guesses, told=told,
         too_long=too_long, browse=browse, page_size=SEARCH_PAGE_SIZE, related={h.id: _related(s, h.id) for h in hits},
         **_page_context(s),
     )
