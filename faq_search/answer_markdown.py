@@ -3,16 +3,19 @@
 Blocks are paragraphs and lists (web/render.py answer_blocks); within a line, **bold** (or __bold__) and
 links [text](https://…) to http or https addresses only. Everything else (tables, headings, code, images,
 HTML, a link to javascript: or tel:) is shown as typed: `unsupported` names it for the builder to warn.
+The pages also link our own sites (scope.yml `sites`) where an answer writes them bare
+(help.yiqianbao.com), never another bare address: a look-alike quoted in a warning stays text.
 static/common.js (inlineRuns) mirrors `inline_runs`; the pages, the CLI and clients of the API (whose
 `answer` is this text) all read it the same way.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import NamedTuple
 
-__all__ = ["Run", "inline_runs", "plain_text", "searchable", "unsupported"]
+__all__ = ["Run", "inline_runs", "plain_text", "searchable", "site_runs", "unsupported"]
 
 # One level of brackets inside a link's text ([a [b] c](…)); the address is http(s), without spaces or
 # parentheses, so that nothing but a web page can be linked (javascript:, data: stay text).
@@ -59,8 +62,46 @@ class Run(NamedTuple):
     url: str = ""
 
 
-def inline_runs(line: str) -> list[Run]:
-    """``line`` as runs of text, bold and links, in order; markup not understood stays in the text."""
+def _letters_any_case(text: str) -> str:
+    # Spelt out, not re.I: with re.I, [a-z] would match 'ſ' and the Kelvin sign, which JavaScript's does not.
+    return "".join(f"[{c.upper()}{c}]" if c.isascii() and c.isalpha() else re.escape(c) for c in text)
+
+
+@functools.lru_cache(maxsize=16)
+def _site_pattern(sites: tuple[str, ...]) -> re.Pattern:
+    """Our hosts written bare, with or without http(s)://, and a path: not inside another host or address
+    (x.help…, help….evil.cn, evil.cn/help…, evil.cn/?r=help…, an e-mail's domain), the path without
+    trailing punctuation."""
+    hosts = "|".join(_letters_any_case(s) for s in sorted(sites, key=len, reverse=True))
+    return re.compile(r"(?<![A-Za-z0-9.@/_=?&#%~+-])(?P<scheme>[Hh][Tt][Tt][Pp][Ss]?://)?"
+                      rf"(?P<host>{hosts})(?P<path>/(?:[A-Za-z0-9._~%/?#=&+-]*[A-Za-z0-9_~%/#=&+-])?)?"
+                      r"(?![A-Za-z0-9_-]|\.[A-Za-z0-9])")
+
+
+def site_runs(run: Run, sites: tuple[str, ...]) -> list[Run]:
+    """``run`` (text, not a link) with each of our bare addresses in it as a link: https unless written."""
+    pattern, out, pos = _site_pattern(sites), [], 0
+    for m in pattern.finditer(run.text):
+        if m.start() > pos:
+            out.append(Run(run.text[pos : m.start()], run.bold))
+        url = (m.group("scheme") or "https://") + m.group("host") + (m.group("path") or "")
+        out.append(Run(m.group(0), run.bold, url))
+        pos = m.end()
+    if pos < len(run.text) or not out:
+        out.append(Run(run.text[pos:], run.bold))
+    return out
+
+
+def inline_runs(line: str, sites: tuple[str, ...] = ()) -> list[Run]:
+    """``line`` as runs of text, bold and links, in order; markup not understood stays in the text.
+    ``sites``: our host names (scope.yml), linked where written bare."""
+    runs = _markup_runs(line)
+    if not sites:
+        return runs
+    return [piece for run in runs for piece in (site_runs(run, sites) if not run.url else [run])]
+
+
+def _markup_runs(line: str) -> list[Run]:
     runs: list[Run] = []
     pos = 0
     for m in _inline_matches(line):

@@ -300,18 +300,20 @@ class Scope:
     """scope.yml: names of the products the knowledge base answers for (``ours``) and of others
     users mention (``others``). A question naming another product, and none of ours, is about that
     product: search lists related articles but claims no answer, unless a question of the best one
-    names it too."""
+    names it too. ``sites``: our own web addresses (host names), which the pages link where an answer
+    writes them bare; no other bare address is linked."""
 
     ours: tuple[str, ...] = ()
     others: tuple[str, ...] = ()
+    sites: tuple[str, ...] = ()
 
     def to_json(self) -> dict:
-        return {"ours": list(self.ours), "others": list(self.others)}
+        return {"ours": list(self.ours), "others": list(self.others), "sites": list(self.sites)}
 
     @classmethod
     def from_json(cls, obj: dict | None) -> "Scope":
         obj = obj or {}
-        return cls(tuple(obj.get("ours", ())), tuple(obj.get("others", ())))
+        return cls(tuple(obj.get("ours", ())), tuple(obj.get("others", ())), tuple(obj.get("sites", ())))
 
 
 @dataclass
@@ -880,8 +882,14 @@ def _load_popular(path: Path, problems: list[Problem]) -> tuple[str, ...]:
     return tuple(loaded)
 
 
+# A host name as scope.yml's `sites` lists it: letters, digits and '-' in dot-separated labels, no scheme
+# or path (help.yiqianbao.com), so that it links exactly that host and nothing that merely contains it.
+_HOST = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$")
+
+
 def _load_scope(path: Path, problems: list[Problem]) -> Scope:
-    """scope.yml: a mapping with lists ``ours`` and ``others`` of product names."""
+    """scope.yml: a mapping with lists ``ours`` and ``others`` of product names, and ``sites``, our own
+    host names."""
     display = _display(path)
     raw = path.read_bytes()
     try:
@@ -907,13 +915,21 @@ def _load_scope(path: Path, problems: list[Problem]) -> Scope:
         problems.append(Problem(display, 1, "invalid scope file: expected a mapping with 'ours' and 'others'"))
         return Scope()
     for key in loaded:
-        if key not in ("ours", "others"):
-            problems.append(Problem(display, line_of(str(key)), f"unknown key {_shown(key)} (expected 'ours' and 'others')"))
+        if key not in ("ours", "others", "sites"):
+            problems.append(Problem(display, line_of(str(key)),
+                                    f"unknown key {_shown(key)} (expected 'ours', 'others' and 'sites')"))
     items = _list_item_lines(text, 1)
-    names = {k: _as_str_list(loaded.get(k), k, (display, line_of(k)), problems, items.get(k, [])) for k in ("ours", "others")}
+    names = {k: _as_str_list(loaded.get(k), k, (display, line_of(k)), problems, items.get(k, []))
+             for k in ("ours", "others", "sites")}
     for name in set(names["ours"]) & set(names["others"]):
         problems.append(Problem(display, line_of("others"), f"{_shown(name)} is both ours and another product's"))
-    return Scope(names["ours"], names["others"])
+    site_lines = _kept_item_lines(text, 1, "sites")
+    for i, site in enumerate(names["sites"]):
+        if not _HOST.match(site):
+            line = site_lines[i] if i < len(site_lines) else line_of("sites")
+            problems.append(Problem(display, line, f"site {_shown(site)} is not a host name: write it in lower case, "
+                                                   "without https:// or a path (help.example.com)"))
+    return Scope(names["ours"], names["others"], tuple(x for x in names["sites"] if _HOST.match(x)))
 
 
 # Spellings of Markdown that are not read as articles: reported, so a file is never silently left out.

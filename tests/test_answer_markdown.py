@@ -26,6 +26,36 @@ def test_anything_else_stays_text(line):
     assert inline_runs(line) == [Run(line)] and plain_text(line) == line
 
 
+OURS = ("help.yiqianbao.com",)
+
+
+@pytest.mark.parametrize("line, runs", [
+    ("用浏览器打开 help.yiqianbao.com，点击「在线客服」",
+     [Run("用浏览器打开 "), Run("help.yiqianbao.com", url="https://help.yiqianbao.com"), Run("，点击「在线客服」")]),
+    ("官网 Help.YiQianBao.com/download?from=faq. 下载", [Run("官网 "), Run(
+        "Help.YiQianBao.com/download?from=faq", url="https://Help.YiQianBao.com/download?from=faq"), Run(". 下载")]),
+    ("见http://help.yiqianbao.com/a。", [Run("见"), Run("http://help.yiqianbao.com/a", url="http://help.yiqianbao.com/a"),
+                                       Run("。")]),
+    ("**认准 help.yiqianbao.com**", [Run("认准 ", True), Run("help.yiqianbao.com", True, "https://help.yiqianbao.com")]),
+    # A link keeps its own address; the e-mail's domain is not the site.
+    ("[官网](https://help.yiqianbao.com/x) support@yiqianbao.com",
+     [Run("官网", url="https://help.yiqianbao.com/x"), Run(" support@yiqianbao.com")]),
+])
+def test_our_sites_written_bare_are_links(line, runs):
+    assert inline_runs(line, OURS) == runs
+    assert inline_runs(line) == inline_runs(line, ())  # no sites given: as before
+
+
+@pytest.mark.parametrize("line", [
+    # Look-alikes a scam warning quotes must never become clickable, nor any other bare address.
+    "不要打开 help-yiqianbao.com", "不要打开 help.yiqianbao.com.cn", "不要打开 help.yiqianbao.community",
+    "不要打开 x.help.yiqianbao.com", "不要打开 evil.cn/help.yiqianbao.com", "https://evil.cn/?r=help.yiqianbao.com",
+    "假冒 yiqianbao-help.com 和 https://evil.cn", "help.yiqianbao.co", "support@help.yiqianbao.com",
+])
+def test_no_other_bare_address_is_a_link(line):
+    assert inline_runs(line, OURS) == [Run(line)]
+
+
 def test_plain_text_keeps_a_links_address():
     assert plain_text("**注意**：见[帮助](https://a.cn/h)或[https://a.cn](https://a.cn)") == \
         "注意：见帮助 (https://a.cn/h)或https://a.cn"

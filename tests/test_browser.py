@@ -1606,6 +1606,87 @@ def test_search_page_works_without_javascript(browser, site):
         context.close()
 
 
+def _without_javascript(browser, site, path: str, read):
+    """What ``read(page)`` gives for ``path`` in a browser with JavaScript off (the server's page alone)."""
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        p = context.new_page()
+        p.goto(site["url"] + path)
+        return read(p)
+    finally:
+        context.close()
+
+
+def test_did_you_mean_is_the_same_with_and_without_javascript(page, browser, site):
+    # Without JavaScript 你是不是想问 stayed hidden: the visitor typing initials (txdz: 提现到账) got 没有找到匹配的答案.
+    def listed(p):
+        return p.eval_on_selector_all("#did-you-mean:not([hidden]) #did-you-mean-list a",
+                                      "els => els.map(a => [a.textContent, a.getAttribute('href')])")
+
+    served = _without_javascript(browser, site, "/?q=txdz", listed)
+    page.open("/")
+    page.type_query("txdz")
+    page.keyboard.press("Escape")  # the completions closed: what the page lists stays
+    page.wait_for_selector("#did-you-mean:not([hidden])")
+    assert served and [text for text, _ in served] == [text for text, _ in listed(page)]
+    assert "提现多久到账？" in [text for text, _ in served]
+
+
+def test_our_site_is_a_link_with_and_without_javascript(page, browser, site):
+    # 用浏览器打开 help.yiqianbao.com (service-human-agent) was text on both; a look-alike stays text.
+    import random
+
+    from faq_search.answer_markdown import inline_runs
+
+    question = "如何联系人工客服"
+
+    def answer_links(p):
+        p.wait_for_selector('#hits > li[data-id="service-human-agent"] .answer')
+        return p.eval_on_selector_all('#hits > li[data-id="service-human-agent"] .answer a[href^="http"]',
+                                      "els => els.map(a => [a.textContent, a.getAttribute('href'), a.rel])")
+
+    served = _without_javascript(browser, site, "/?q=" + urllib.parse.quote(question), answer_links)
+    page.open("/")
+    page.type_query(question)  # rendered by the script (common.js answer), not kept from the server
+    assert served == answer_links(page) == [["help.yiqianbao.com", "https://help.yiqianbao.com", "noopener noreferrer"]]
+    # The script reads our sites in a line as the server does, look-alikes included.
+    sites = page.evaluate("document.body.dataset.sites").split()
+    assert sites == ["help.yiqianbao.com"]
+    pieces = ["help.yiqianbao.com", "HELP.yiqianbao.com", "https://", "http://", "/a", ".", "-", "x", "@", "?r=", "/",
+              "。", "cn", " ", "**", "[t](https://a.cn)", "中"]
+    draw = random.Random(11)
+    lines = ["".join(draw.choice(pieces) for _ in range(draw.randint(1, 8))) for _ in range(400)]
+    script = page.evaluate("([lines, sites]) => lines.map((l) => FAQ.inlineRuns(l, sites).map((r) => [r.text, r.bold, r.url]))",
+                           [lines, sites])
+    assert script == [[list(r) for r in inline_runs(line, tuple(sites))] for line in lines]
+
+
+def test_our_phone_number_in_an_answer_is_a_link_with_and_without_javascript(page, browser, site):
+    # 拨打 400-660-8888 in an answer could not be tapped on a phone (the footer's could); only the channels
+    # article's numbers and addresses are linked, by the server and the script alike.
+    question = "手机丢了怎么冻结账户"
+
+    def answer_links(p):
+        p.wait_for_selector("#hits > li .answer")
+        return p.eval_on_selector_all("#hits > li:first-child .answer a",
+                                      "els => els.map(a => [a.textContent, a.getAttribute('href'), a.target])")
+
+    served = _without_javascript(browser, site, "/?q=" + urllib.parse.quote(question), answer_links)
+    page.open("/")
+    page.type_query(question)  # rendered by the script (common.js answer)
+    assert served == answer_links(page) and ["400-660-8888", "tel:4006608888", ""] in served
+    contacts = page.evaluate("document.body.dataset.contacts").split()
+    lines = ["拨打400-660-8888", "400-660-88889", "1400-660-8888", "support@yiqianbao.com。", "support@yiqianbao.com.cn",
+             "x.support@yiqianbao.com", "**400-660-8888**", "[热线](https://a.cn/400-660-8888)"]
+    script = page.evaluate("""([lines, contacts]) => lines.map((l) => FAQ.inlineRuns(l).flatMap(
+        (r) => r.url ? [r] : FAQ.contactRuns(r, contacts)).map((r) => [r.text, r.bold, r.url]))""", [lines, contacts])
+    from faq_search.answer_markdown import inline_runs
+    from faq_search.web.render import contact_runs
+
+    assert script == [[list(p) for r in inline_runs(line) for p in (contact_runs(r, tuple(contacts)) if not r.url else [r])]
+                      for line in lines]
+
+
 SHOTS = [("search-desktop", "/", "忘记登录密码了怎么办", 1280), ("search-phone", "/", "提现多久到账", 375),
          ("search-no-answer-desktop", "/", "推荐一部好看的电影", 1280), ("search-other-product-desktop", "/", "支付宝客服电话", 1280),
          ("agent-desktop", "/agent", "钱转错人了咋办", 1280),

@@ -241,14 +241,20 @@ def test_scope_is_loaded_and_part_of_the_content_hash(make_corpus):
     corpus = load_corpus(root)
     assert corpus.scope == Scope(("易钱包",), ("微信", "支付宝"))
     assert corpus.content_hash != before.content_hash
+    (root / "scope.yml").write_text("ours: [易钱包]\nsites: [help.yiqianbao.com]\n", "utf-8")
+    assert load_corpus(root).scope == Scope(("易钱包",), (), ("help.yiqianbao.com",))
 
 
 @pytest.mark.parametrize("text, expected", [
-    ("ours: [易钱包]\nother: [微信]\n", "scope.yml:2: unknown key 'other' (expected 'ours' and 'others')"),
+    ("ours: [易钱包]\nother: [微信]\n", "scope.yml:2: unknown key 'other' (expected 'ours', 'others' and 'sites')"),
     ("ours: [易钱包]\nothers: {微信: 1}\n", "scope.yml:2: 'others' must be a list of strings"),
     ("ours: [易钱包]\nothers: [微信, 易钱包]\n", "scope.yml:2: '易钱包' is both ours and another product's"),
     ("- 微信\n", "scope.yml:1: invalid scope file: expected a mapping with 'ours' and 'others'"),
     ("ours: [易钱包\nothers: [微信]\n", "scope.yml:1: invalid scope file"),
+    # A site links exactly its host: a scheme, a path or capitals would make it a pattern to guess at.
+    ("ours: [易钱包]\nsites:\n  - help.yiqianbao.com\n  - https://help.yiqianbao.com/\n",
+     "scope.yml:4: site 'https://help.yiqianbao.com/' is not a host name: write it in lower case, without https:// or a path"),
+    ("sites: [localhost]\n", "scope.yml:1: site 'localhost' is not a host name"),
 ])
 def test_a_bad_scope_file_is_reported_with_its_line(make_corpus, text, expected):
     root = make_corpus()

@@ -660,10 +660,10 @@ def test_a_scope_change_alone_reaches_an_incremental_version(small_base, tmp_pat
                                                    "category": e["category"], "answer": e["answer"]} for e in entries}
     root = write_corpus(tmp_path / "corpus", articles, categories={})
     build(root, tmp_path / "ix", tiny_analyzer)
-    (root / "scope.yml").write_text("ours: [易钱包]\nothers: [微信]\n", "utf-8")
+    (root / "scope.yml").write_text("ours: [易钱包]\nothers: [微信]\nsites: [help.yiqianbao.com]\n", "utf-8")
     build(root, tmp_path / "ix", tiny_analyzer)
     data = load_index(tmp_path / "ix")
-    assert data.segments and data.scope.others == ("微信",)
+    assert data.segments and data.scope.others == ("微信",) and data.scope.sites == ("help.yiqianbao.com",)
     searcher = Searcher.load(tmp_path / "ix", analyzer=tiny_analyzer)
     best = searcher.search("微信提现多久到账")[0]
     assert not best.confident and searcher.names_other_product("微信提现多久到账", searcher._by_id[best.id]) == "微信"

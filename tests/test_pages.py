@@ -1,6 +1,7 @@
 """The HTML pages as served (without a browser): escaping, no-JS fallback, CSP-ready markup, static caching."""
 
 import re
+from urllib.parse import quote
 
 import pytest
 
@@ -100,7 +101,41 @@ def test_one_character_says_no_answer_as_the_script_does(pages):
     assert not NO_ANSWER_HIDDEN.search(html_of(pages, "/", q="😀"))  # nothing found: said
 
 
-def test_no_answer_in_a_category_links_to_every_category(pages):
+DID_YOU_MEAN = re.compile(r'<section id="did-you-mean" class="panel"( hidden)?[^>]*>.*?<ul class="question-list" id="did-you-mean-list">(.*?)</ul>', re.S)
+
+
+def test_did_you_mean_without_javascript_lists_what_the_script_lists(pages):
+    # Initials (txjt: 提现几天) match no article words: the script lists /api/suggest's questions under
+    # 你是不是想问; without JavaScript the section stayed hidden and empty, under 没有找到匹配的答案.
+    html = html_of(pages, "/", q="txjt")
+    hidden, items = DID_YOU_MEAN.search(html).groups()
+    suggested = pages.get("/api/suggest", query_string={"q": "txjt"}).get_json()["suggestions"]
+    assert suggested and not hidden
+    assert re.findall(r'<li><a href="([^"]+)" data-question="([^"]+)">', items) == [
+        ("/?q=" + quote(s["question"]), s["question"]) for s in suggested]
+    # The questions are the answer then, as the script has it: no "no matching answer" under them.
+    assert NO_ANSWER_HIDDEN.search(html) and "showing-no-answer" not in html
+    # Within a chip, the links keep it (search.js questionLink); a confident answer needs no guesses.
+    html = html_of(pages, "/", q="txjt", category="withdraw")
+    assert f'href="/?q={quote("提现多久到账？")}&amp;category=withdraw"' in DID_YOU_MEAN.search(html).group(2)
+    hidden, items = DID_YOU_MEAN.search(html_of(pages, "/", q="提现几")).groups()
+    assert hidden and not items.strip()
+
+
+def status_of(html: str) -> tuple[str, str]:
+    return re.search(r'<p id="status" class="([^"]*)"[^>]*>(.*?)</p>', html, re.S).groups()
+
+
+def test_status_short_of_an_answer_is_heard_not_an_empty_gap_as_with_the_script(pages):
+    # Without JavaScript an empty status line stood above 你是不是想问 or 没有找到匹配的答案; the script hides
+    # it and says there what is listed.
+    assert status_of(html_of(pages, "/", q="txjt")) == ("status visually-hidden", "你是不是想问：1 个问题")
+    assert status_of(html_of(pages, "/", q="推荐一部电影")) == ("status visually-hidden", "没有找到匹配的答案")
+    assert status_of(html_of(pages, "/", q="忘记登录密码了怎么办"))[0] == "status"  # 找到 … shown
+    assert status_of(html_of(pages, "/")) == ("status", "")
+
+
+
     # Without JavaScript too: the filter is named and a link searches every category.
     html = html_of(pages, "/", q="提现多久到账", category="password")
     note = re.search(r'<p class="no-answer-filter" id="no-answer-filter">(.*?)</p>', html, re.S)
@@ -272,6 +307,47 @@ def test_the_pages_show_an_answers_markdown_and_the_api_gives_it_as_written(app_
     assert 'href="javascript' not in html
     # The API's answer is the article's Markdown, as before: its clients render it (docs/api.md).
     assert client.get("/api/articles/pw-frozen").get_json()["answer"] == answer
+
+
+def test_our_site_written_bare_is_a_link_and_a_look_alike_is_not(app_factory, make_corpus, tmp_path, tiny_analyzer):
+    # help.yiqianbao.com in an answer was plain text; scope.yml's `sites` makes exactly it a link.
+    answer = ("1. 用浏览器打开 help.yiqianbao.com，点右下角的「咨询」。\n"
+              "2. 不要打开 help-yiqianbao.com 或 help.yiqianbao.com.cn/login 这类仿冒网址。")
+    articles = {**SERVICE_ARTICLES, "service/web-chat.md": dict(
+        id="svc-web", question="官网在线客服怎么用？", category="service", similar=["网页客服在哪"], answer=answer)}
+    articles["service/working-hours.md"] = {**articles["service/working-hours.md"],
+                                            "answer": "渠道：\n1. 官网在线客服 help.yiqianbao.com：每天 8:00–22:00。"}
+    root = make_corpus(articles, {"service": "联系客服"})
+    (root / "scope.yml").write_text("ours: [易钱包]\nsites: [help.yiqianbao.com]\n", "utf-8")
+    build_index(root, tmp_path / "site-index", analyzer=tiny_analyzer)
+    html = html_of(app_factory(tmp_path / "site-index").test_client(), "/", q="官网在线客服怎么用")
+    shown = re.search(r'<li class="hit[^"]*" data-id="svc-web">.*?<div class="answer">(.*?)</div>', html, re.S).group(1)
+    link = '<a href="https://help.yiqianbao.com" target="_blank" rel="noopener noreferrer">help.yiqianbao.com</a>'
+    assert f"<li>用浏览器打开 {link}，点右下角的「咨询」。</li>" in shown
+    assert "<li>不要打开 help-yiqianbao.com 或 help.yiqianbao.com.cn/login 这类仿冒网址。</li>" in shown
+    assert shown.count("<a ") == 1
+    # The contact channels too (the footer, the no-answer state); the script is told the sites.
+    assert f'<span class="channel-name">官网在线客服 {link}</span>' in html
+    assert '<body class="page-search" data-sites="help.yiqianbao.com">' in html
+
+
+def test_our_phone_number_and_address_in_an_answer_are_links_and_others_are_not(app_factory, make_corpus, tmp_path,
+                                                                                  tiny_analyzer):
+    # On a phone, 拨打 400-660-8888 in an answer could not be tapped, while the footer's could. Ours are the
+    # channels article's (SERVICE_ARTICLES); a number quoted in a scam warning stays text.
+    answer = ("冻结请拨打 400-660-8888 按 1，或写信到 support@yiqianbao.com。\n\n"
+              "来电 400-123-4567、400-660-88889 或邮件 support@yiqianbao.com.cn 都不是我们。")
+    articles = {**SERVICE_ARTICLES, "service/freeze.md": dict(
+        id="svc-freeze", question="怎么紧急冻结账户？", category="service", similar=["冻结账户"], answer=answer)}
+    root = make_corpus(articles, {"service": "联系客服"})
+    build_index(root, tmp_path / "contact-index", analyzer=tiny_analyzer)
+    html = html_of(app_factory(tmp_path / "contact-index").test_client(), "/", q="怎么紧急冻结账户")
+    shown = re.search(r'<li class="hit[^"]*" data-id="svc-freeze">.*?<div class="answer">(.*?)</div>', html, re.S).group(1)
+    assert ('拨打 <a href="tel:4006608888">400-660-8888</a> 按 1，或写信到 '
+            '<a href="mailto:support@yiqianbao.com">support@yiqianbao.com</a>。</p>') in shown
+    assert "<p>来电 400-123-4567、400-660-88889 或邮件 support@yiqianbao.com.cn 都不是我们。</p>" in shown
+    assert shown.count("<a ") == 2
+    assert 'data-contacts="400-660-8888 support@yiqianbao.com"' in html  # for the script's answers
 
 
 def test_a_question_about_another_product_is_told_so(pages):

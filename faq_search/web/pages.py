@@ -17,7 +17,7 @@ from werkzeug.security import safe_join
 
 from ..search import QueryError, Searcher
 from . import errors, render
-from .api import live, popular_questions, visible
+from .api import live, popular_questions, suggester_for, visible
 from .errors import ApiError
 from .observability import note_search
 
@@ -91,7 +91,15 @@ def _page_context(s: Searcher | None) -> dict:
         "own_name": (s.own_name if s else None) or "我们",
         "max_chars": current_app.config["FAQ"].FAQ_MAX_QUERY_CHARS,
         "render": render,
+        "sites": s.data.scope.sites if s else (),  # our own hosts, linked where answers write them bare
+        "contacts": _contacts(s),
     }
+
+
+def _contacts(s: Searcher | None) -> tuple[str, ...]:
+    # Our phone numbers and e-mail addresses, those of the channels article, linked where answers write them.
+    a = s.get(CHANNELS_ARTICLE) if s else None
+    return render.own_contacts(a.answer) if a else ()
 
 
 @bp.get("/")
@@ -105,17 +113,21 @@ def index():
     # it to shorten; the words are those the page says with JavaScript (common.js errorMessage).
     too_long = f"问题太长了，请精简到 {limit} 个字以内。" if len(q) > limit else None
     category = _category(s)
-    hits, browse = [], []
+    hits, browse, guesses = [], [], []
     if s is not None and q and not too_long:
         try:
             hits = s.search(q, k=10, category=category)
         except QueryError:
             hits = s.search(q, k=10)
         note_search(q, hits, s.version)
+        if not (hits and hits[0].confident):
+            # 你是不是想问: what search.js lists from /api/suggest (its 8) when no answer is confident.
+            guesses = suggester_for(current_app, s).suggest(q, k=8, category=category)
     elif s is not None and category and not q:
         browse = [a for a in s.articles if a.category == category]
     # 503 while no index serves: a balancer (deploy/nginx.conf) then tries another replica.
-    return _index_page(s, q, category, None if s else UNAVAILABLE, hits, browse, too_long), 200 if s is not None else 503
+    return (_index_page(s, q, category, None if s else UNAVAILABLE, hits, browse, too_long, guesses),
+            200 if s is not None else 503)
 
 
 def _category(s: Searcher | None) -> str | None:
@@ -131,17 +143,25 @@ def _category(s: Searcher | None) -> str | None:
 
 
 def _index_page(s: Searcher | None, q: str, category: str | None, error: str | None, hits=(), browse=(),
-                too_long: str | None = None) -> str:
+                too_long: str | None = None, guesses=()) -> str:
     popular = popular_questions(s, 8) if s is not None and not q else []
     confident = bool(hits) and hits[0].confident
     other_product = s.other_product(q, hits) if s is not None and q and not too_long and not error else None
-    # As the page's script decides (search.js): one character with anything found is too little to say
-    # there is no answer; a lone letter may begin pinyin.
-    no_answer = (bool(q) and not confident and not error and not too_long
-                 and (len(q) >= 2 or not (hits or (q.isascii() and q.isalpha()))))
+    # As the page's script decides (search.js showResults): one character with anything found is too
+    # little to say there is no answer; a lone letter may begin pinyin; typed Latin letters with guesses
+    # are half-typed pinyin, the guesses their answer.
+    pinyin = bool(guesses) and any(c.isascii() and c.isalpha() for c in q)
+    no_answer = (bool(q) and not confident and not error and not too_long and not pinyin
+                 and (len(q) >= 2 or not (hits or guesses or (len(q) == 1 and q.isascii() and q.isalpha()))))
+    # Short of an answer, the status line says what is listed for screen readers, not on screen (the
+    # headings below show it), in the script's words: no empty line's gap above them either.
+    told = None
+    if q and not confident and not error and not too_long:
+        listed = [f"你是不是想问：{len(guesses)} 个问题" if guesses else "", f"{len(hits)} 个可能相关的问题" if hits else ""]
+        told = "没有找到匹配的答案" if no_answer else "；".join(filter(None, listed))
     return render_template(
         "index.html", q=q, hits=hits, confident=confident, no_answer=no_answer, other_product=other_product, category=category,
-        error=error, popular=popular,
+        error=error, popular=popular, guesses=guesses, told=told,
         too_long=too_long, browse=browse, page_size=SEARCH_PAGE_SIZE, related={h.id: _related(s, h.id) for h in hits},
         **_page_context(s),
     )

@@ -1,20 +1,22 @@
 """Article text → safe HTML for the server-rendered pages (static/common.js does the same in the browser).
 
 Everything is escaped first; the only markup added is ours (<mark>, lists, the answer's **bold** and
-http(s) links: faq_search/answer_markdown.py, links to phone numbers and e-mail addresses), so an
-article or a query containing HTML is shown as text.
+http(s) links: faq_search/answer_markdown.py, links to phone numbers, e-mail addresses and our own sites
+written bare; in answers, to our own numbers and addresses only), so an article or a query containing HTML
+is shown as text.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Iterable
 
 from markupsafe import Markup, escape
 
-from ..answer_markdown import inline_runs, plain_text
+from ..answer_markdown import Run, inline_runs, plain_text, site_runs
 
-__all__ = ["answer_blocks", "answer_line", "highlight", "linkify", "channel_items"]
+__all__ = ["answer_blocks", "answer_line", "channel_items", "contact_runs", "highlight", "linkify", "own_contacts"]
 
 _OL = re.compile(r"^(\d{1,3})[.、)）]\s*(.*)$")
 _UL = re.compile(r"^[-*•·]\s+(.*)$")
@@ -64,20 +66,65 @@ def highlight(text: str, terms: Iterable[str]) -> Markup:
     return Markup("").join(out)
 
 
-def answer_line(line: str, terms: Iterable[str] = ()) -> Markup:
-    """A line of an answer as HTML: its **bold** as <strong>, its http(s) links as links opening apart
-    (the agents' console stays), the terms highlighted in each; all text and addresses escaped."""
+def answer_line(line: str, terms: Iterable[str] = (), sites: tuple[str, ...] = (),
+                contacts: tuple[str, ...] = ()) -> Markup:
+    """A line of an answer as HTML: its **bold** as <strong>, its http(s) links and our ``sites`` written
+    bare as links opening apart (the agents' console stays), our ``contacts`` (own_contacts) as tel: and
+    mailto: links, the terms highlighted in each; all text and addresses escaped."""
     out = []
-    for run in inline_runs(line):
-        html = highlight(run.text, terms)
-        if run.url:
-            html = Markup('<a href="%s" target="_blank" rel="noopener noreferrer">%s</a>') % (run.url, html)
-        out.append(Markup("<strong>%s</strong>") % html if run.bold else html)
+    for run in inline_runs(line, sites):
+        for piece in contact_runs(run, contacts) if contacts and not run.url else [run]:
+            html = highlight(piece.text, terms)
+            if piece.url.startswith(("tel:", "mailto:")):
+                html = Markup('<a href="%s">%s</a>') % (piece.url, html)
+            elif piece.url:
+                html = Markup('<a href="%s" target="_blank" rel="noopener noreferrer">%s</a>') % (piece.url, html)
+            out.append(Markup("<strong>%s</strong>") % html if piece.bold else html)
     return Markup("").join(out)
 
 
-def linkify(text: str) -> Markup:
-    """``text`` escaped, with phone numbers (400-660-8888) and e-mail addresses made into links."""
+def own_contacts(channels_answer: str) -> tuple[str, ...]:
+    """The phone numbers and e-mail addresses the channels article lists (ours by that): the only ones an
+    answer links, so that a number or address quoted in a scam warning stays text."""
+    found = (m.group(0) for pair in channel_items(channels_answer) for m in _CONTACT.finditer(" ".join(pair)))
+    return tuple(dict.fromkeys(found))
+
+
+@functools.lru_cache(maxsize=16)
+def _contact_pattern(contacts: tuple[str, ...]) -> re.Pattern:
+    # Whole numbers and addresses only: not 400-660-88889, nor support@yiqianbao.com.cn (as sites).
+    listed = "|".join(map(re.escape, sorted(contacts, key=len, reverse=True)))
+    return re.compile(rf"(?<![A-Za-z0-9.@_+-])(?:{listed})(?![A-Za-z0-9_-]|\.[A-Za-z0-9])")
+
+
+def contact_runs(run: Run, contacts: tuple[str, ...]) -> list[Run]:
+    """``run`` (text, not a link) with each of ``contacts`` in it as a tel: or mailto: link
+    (static/common.js contactRuns)."""
+    out, pos = [], 0
+    for m in _contact_pattern(contacts).finditer(run.text):
+        if m.start() > pos:
+            out.append(Run(run.text[pos : m.start()], run.bold))
+        contact = m.group(0)
+        out.append(Run(contact, run.bold, f"mailto:{contact}" if "@" in contact else "tel:" + contact.replace("-", "")))
+        pos = m.end()
+    if pos < len(run.text) or not out:
+        out.append(Run(run.text[pos:], run.bold))
+    return out
+
+
+def linkify(text: str, sites: tuple[str, ...] = ()) -> Markup:
+    """``text`` escaped, with phone numbers (400-660-8888), e-mail addresses and our ``sites`` written bare
+    (help.yiqianbao.com, as answers link them) made into links."""
+    out = []
+    for run in site_runs(Run(text), sites) if sites else [Run(text)]:
+        if run.url:
+            out.append(Markup('<a href="%s" target="_blank" rel="noopener noreferrer">%s</a>') % (run.url, run.text))
+        else:
+            out.append(_contacts(run.text))
+    return Markup("").join(out)
+
+
+def _contacts(text: str) -> Markup:
     out, pos = [], 0
     for m in _CONTACT.finditer(text):
         out.append(escape(text[pos : m.start()]))

@@ -97,8 +97,41 @@
     }
   }
 
-  /* [{text, bold, url}] of a line, in order (url "" when no link). */
-  function inlineRuns(line) {
+  /* Our hosts written bare (scope.yml `sites`), as answer_markdown.py _site_pattern finds them: not inside
+     another host or address, the path without trailing punctuation. Letters spelt in both cases, no "i". */
+  const sitePatterns = new Map();
+  function sitePattern(sites) {
+    const key = sites.join(" ");
+    if (!sitePatterns.has(key)) {
+      const anyCase = (site) => Array.from(site, (c) => (/[a-z]/i.test(c) ? "[" + c.toUpperCase() + c.toLowerCase() + "]" : escapeRegExp(c))).join("");
+      const hosts = sites.slice().sort((a, b) => b.length - a.length).map(anyCase).join("|");
+      sitePatterns.set(key, new RegExp(String.raw`(?<![A-Za-z0-9.@/_=?&#%~+-])(?<scheme>[Hh][Tt][Tt][Pp][Ss]?://)?` +
+        String.raw`(?<host>${hosts})(?<path>/(?:[A-Za-z0-9._~%/?#=&+-]*[A-Za-z0-9_~%/#=&+-])?)?(?![A-Za-z0-9_-]|\.[A-Za-z0-9])`, "g"));
+    }
+    return sitePatterns.get(key);
+  }
+
+  /* A run of text (not a link) with each of our bare addresses in it as a link: https unless written. */
+  function siteLinks(run, sites) {
+    const out = [];
+    let pos = 0;
+    for (const m of run.text.matchAll(sitePattern(sites))) {
+      if (m.index > pos) out.push({ text: run.text.slice(pos, m.index), bold: run.bold, url: "" });
+      out.push({ text: m[0], bold: run.bold, url: (m.groups.scheme || "https://") + m.groups.host + (m.groups.path || "") });
+      pos = m.index + m[0].length;
+    }
+    if (pos < run.text.length || !out.length) out.push({ text: run.text.slice(pos), bold: run.bold, url: "" });
+    return out;
+  }
+
+  /* [{text, bold, url}] of a line, in order (url "" when no link); `sites`: our host names, linked where
+     written bare (answer_markdown.py inline_runs). */
+  function inlineRuns(line, sites) {
+    const runs = markupRuns(line);
+    return sites && sites.length ? runs.flatMap((run) => (run.url ? [run] : siteLinks(run, sites))) : runs;
+  }
+
+  function markupRuns(line) {
     const runs = [];
     let pos = 0;
     for (const m of inlineMatches(line)) {
@@ -120,11 +153,41 @@
     return runs;
   }
 
-  /* A line of an answer as DOM: bold as <strong>, links opening apart, terms highlighted in each. */
+  /* Our own host names (scope.yml `sites`) and phone numbers and e-mail addresses (those of the channels
+     article), which the server puts on <body data-sites data-contacts>. */
+  function ownList(name) {
+    return (document.body.dataset[name] || "").split(" ").filter(Boolean);
+  }
+
+  /* A run of text (not a link) with each of our contacts in it as a tel: or mailto: link, as render.py
+     contact_runs: whole numbers and addresses only. */
+  const contactPatterns = new Map();
+  function contactRuns(run, contacts) {
+    const key = contacts.join(" ");
+    if (!contactPatterns.has(key)) {
+      const listed = contacts.slice().sort((a, b) => b.length - a.length).map(escapeRegExp).join("|");
+      contactPatterns.set(key, new RegExp(String.raw`(?<![A-Za-z0-9.@_+-])(?:${listed})(?![A-Za-z0-9_-]|\.[A-Za-z0-9])`, "g"));
+    }
+    const out = [];
+    let pos = 0;
+    for (const m of run.text.matchAll(contactPatterns.get(key))) {
+      if (m.index > pos) out.push({ text: run.text.slice(pos, m.index), bold: run.bold, url: "" });
+      out.push({ text: m[0], bold: run.bold, url: m[0].includes("@") ? "mailto:" + m[0] : "tel:" + m[0].split("-").join("") });
+      pos = m.index + m[0].length;
+    }
+    if (pos < run.text.length || !out.length) out.push({ text: run.text.slice(pos), bold: run.bold, url: "" });
+    return out;
+  }
+
+  /* A line of an answer as DOM: bold as <strong>, links opening apart (our bare addresses too), our phone
+     numbers and e-mail addresses as tel: and mailto: links, terms highlighted in each. */
   function answerLine(line, terms) {
-    return inlineRuns(line).map((run) => {
+    const contacts = ownList("contacts");
+    const runs = inlineRuns(line, ownList("sites")).flatMap((run) => (contacts.length && !run.url ? contactRuns(run, contacts) : [run]));
+    return runs.map((run) => {
       let node = highlight(run.text, terms);
-      if (run.url) node = h("a", { href: run.url, target: "_blank", rel: "noopener noreferrer" }, node);
+      if (/^(tel|mailto):/.test(run.url)) node = h("a", { href: run.url }, node);
+      else if (run.url) node = h("a", { href: run.url, target: "_blank", rel: "noopener noreferrer" }, node);
       return run.bold ? h("strong", null, node) : node;
     });
   }
@@ -341,7 +404,7 @@
   const $ = (id) => document.getElementById(id);
 
   // timeoutMs: how long a request may take before it is given up (read at each request; a test lowers it).
-  const api = { $, h, highlight, highlightSpan, answer, plainAnswer, inlineRuns, getJSON, getCachedJSON, postJSON, query, browsing, ApiError, errorMessage, onTyped,
+  const api = { $, h, highlight, highlightSpan, answer, plainAnswer, inlineRuns, contactRuns, getJSON, getCachedJSON, postJSON, query, browsing, ApiError, errorMessage, onTyped,
                 timeoutMs: 15000 };
   window.FAQ = api;
 })();
