@@ -363,9 +363,10 @@ def test_script_query_and_markup_article_are_shown_as_text(page):
     assert link.count() == 1 and link.inner_text() == "安全中心"
     assert (link.get_attribute("href"), link.get_attribute("rel")) == ("https://help.yiqianbao.com/security", "noopener noreferrer")
     assert "别点[这里](javascript:window.__pwned=4)。" in first.locator(".answer").inner_text()
-    # The agents' console copies it as text to paste into a chat: no ** nor [](…).
-    assert page.evaluate("FAQ.plainAnswer(`**注意**：见[帮助](https://a.cn/h)\\n[x](javascript:alert(1))`)") == \
-        "注意：见帮助 (https://a.cn/h)\n[x](javascript:alert(1))"
+    # The agents' console copies it as text to paste into a chat: no ** nor [](…), the address set apart by
+    # spaces (a ")" or 。 against it would be taken into the link).
+    assert page.evaluate("FAQ.plainAnswer(`**注意**：见[帮助](https://a.cn/h)。\\n[x](javascript:alert(1))`)") == \
+        "注意：见帮助 https://a.cn/h 。\n[x](javascript:alert(1))"
     # The server-rendered page (before and without JavaScript) escapes too.
     page.open("/?q=" + urllib.request.quote(query))
     page.wait_for_load_state("networkidle")

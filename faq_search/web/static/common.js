@@ -129,9 +129,28 @@
     });
   }
 
-  /* The answer as text to paste (a chat with a customer): bold as its text, links as "text (URL)". */
+  /* The answer as text to paste (a chat with a customer): bold as its text, a link as "text URL" with
+     whitespace on both sides of the URL, which chat apps would otherwise take with a ")" or the 查看 or 。
+     against it. Mirrors faq_search/answer_markdown.py plain_text. */
   function plainAnswer(text) {
-    return text.split("\n").map((line) => inlineRuns(line).map((r) => (!r.url ? r.text : r.text.trim() === r.url ? r.url : r.text + " (" + r.url + ")")).join("")).join("\n");
+    return text.split("\n").map(plainLine).join("\n");
+  }
+
+  function plainLine(line) {
+    let out = "";
+    let afterUrl = false; // what follows a URL starts with a space
+    for (const r of inlineRuns(line)) {
+      if (!r.url) {
+        if (r.text && afterUrl && !/^\s/.test(r.text)) out += " ";
+        out += r.text;
+        afterUrl = afterUrl && !r.text;
+        continue;
+      }
+      if (r.text.trim() !== r.url) out += (afterUrl ? " " : "") + r.text;
+      out += (!out || /\s$/.test(out) ? "" : " ") + r.url;
+      afterUrl = true;
+    }
+    return out;
   }
 
   /* The answer's Markdown (paragraphs, numbered and bulleted lists, bold, links) as DOM, terms highlighted.
