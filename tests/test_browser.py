@@ -3,6 +3,8 @@ Playwright for Python, against real gunicorn on a free port. `make test` install
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import re
 import shutil
@@ -21,7 +23,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from faq_search.build import build_index
-from tests.conftest import REAL_CORPUS, ROOT, article_text
+from tests.conftest import REAL_CORPUS, ROOT, TINY_ARTICLES, article_text, write_corpus
 
 pytestmark = pytest.mark.browser
 
@@ -60,17 +62,12 @@ def _healthy(url: str) -> bool:
         return False
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory, real_analyzer):
-    """The shipped knowledge base plus an article made of markup, served by gunicorn (2 workers)."""
-    tmp = tmp_path_factory.mktemp("browser")
-    corpus = tmp / "corpus"
-    shutil.copytree(REAL_CORPUS, corpus)
-    (corpus / "articles" / "app" / "markup-test.md").write_text(article_text(MARKUP_ARTICLE), "utf-8")
-    build_index(corpus, tmp / "index", analyzer=real_analyzer)
+@contextlib.contextmanager
+def serving(index: Path, tmp: Path, **env):
+    """gunicorn serving ``index`` (its feedback data and log in ``tmp``) on a free port: yields its URL."""
     port = _free_port()
-    env = {**os.environ, "FAQ_INDEX_DIR": str(tmp / "index"), "FAQ_DATA_DIR": str(tmp / "data"),
-           "HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": "2"}
+    env = {**os.environ, "FAQ_INDEX_DIR": str(index), "FAQ_DATA_DIR": str(tmp / "data"),
+           "HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": "2", **env}
     log = open(tmp / "gunicorn.log", "w+")
     proc = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py", "server:app"],
                             cwd=ROOT, env=env, stdout=log, stderr=log)
@@ -82,10 +79,51 @@ def site(tmp_path_factory, real_analyzer):
             log.seek(0)
             pytest.fail("gunicorn did not start:\n" + log.read())
         time.sleep(0.1)
-    yield {"url": base, "db": tmp / "data" / "feedback.sqlite3"}
-    proc.terminate()
-    proc.wait(timeout=30)
-    log.close()
+    try:
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, real_analyzer):
+    """The shipped knowledge base plus an article made of markup, served by gunicorn (2 workers)."""
+    tmp = tmp_path_factory.mktemp("browser")
+    corpus = tmp / "corpus"
+    shutil.copytree(REAL_CORPUS, corpus)
+    (corpus / "articles" / "app" / "markup-test.md").write_text(article_text(MARKUP_ARTICLE), "utf-8")
+    build_index(corpus, tmp / "index", analyzer=real_analyzer)
+    with serving(tmp / "index", tmp) as base:
+        yield {"url": base, "db": tmp / "data" / "feedback.sqlite3"}
+
+
+@pytest.fixture
+def live_site(tmp_path, tiny_analyzer):
+    """The tiny knowledge base served by gunicorn, which follows its index directory (every 0.2 s here), and
+    publish(id, tags): that article's tags changed, built and published as an editor does, once served."""
+    articles = {path: dict(a) for path, a in TINY_ARTICLES.items()}
+    index = tmp_path / "index"
+
+    def build():
+        build_index(write_corpus(tmp_path / "corpus", articles), index, analyzer=tiny_analyzer)
+        return (index / "CURRENT").read_text("utf-8").strip()
+
+    def publish(article_id, tags):
+        for a in articles.values():
+            if a["id"] == article_id:
+                a["tags"] = list(tags)
+        version = build()
+        deadline = time.monotonic() + 30
+        served = lambda: json.load(urllib.request.urlopen(base + "/healthz", timeout=5))["index_version"]  # noqa: E731
+        while not all(served() == version for _ in range(8)):  # eight in a row: both workers have switched
+            assert time.monotonic() < deadline, f"{version} not served within 30 s"
+            time.sleep(0.1)
+
+    build()
+    with serving(index, tmp_path, FAQ_RELOAD_INTERVAL="0.2") as base:
+        yield base, publish
 
 
 @pytest.fixture(scope="module")
@@ -1157,6 +1195,51 @@ def test_agent_console_filters_explains_and_copies(browser, site):
         p.locator("#agent-results").focus()
         p.keyboard.press("k")
         assert p.get_attribute("#agent-results", "aria-activedescendant") == chosen and p.is_visible("#copy-button kbd")
+        p.check_clean()
+    finally:
+        context.close()
+
+
+def test_agent_tag_filter_follows_the_index_version_served(browser, live_site):
+    base, publish = live_site
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    p = Page(context.new_page(), base)
+    tag_requests = []
+    p.on("request", lambda r: tag_requests.append(r.url) if "/api/tags" in r.url else None)
+    offered = "t => [...document.querySelectorAll('#atag option')].some(o => o.value === t)"
+    try:
+        p.clock.install()  # performance.now too: the quiet minute below passes at once
+        p.open("/agent?tag=转账")
+        p.wait_for_function("() => document.getElementById('main').dataset.filters === '|转账'")
+        assert p.locator("#agent-results code").all_inner_texts() == ["tr-wrong"]
+        # An editor replaces the tag chosen (转账 → 转错人) and publishes; the server loads the new version.
+        # The agent's next search, refused for the tag gone, drops it from the filter and the URL, saying so.
+        publish("tr-wrong", ["转错人"])
+        p.type_query("转错", selector="#aq")
+        p.wait_for_function("() => document.getElementById('main').dataset.filters === '|'")
+        assert "标签「转账」已不存在" in p.inner_text(".agent-link-notice") and "tag=" not in p.url
+        assert p.evaluate(offered, "转错人") and not p.evaluate(offered, "转账")
+        assert p.locator("#agent-results code").all_inner_texts() == ["tr-wrong"]
+        # A tag added: offered as soon as an answer comes from the new version, with one request for the tags.
+        asked = len(tag_requests)
+        publish("wd-time", ["提现", "到账"])
+        p.type_query("提现", selector="#aq")
+        p.wait_for_function(offered, arg="到账")
+        p.let_timers_run(300)
+        assert len(tag_requests) == asked + 1
+        p.select_option("#atag", "到账")
+        p.wait_for_function("() => document.getElementById('main').dataset.filters === '|到账'")
+        # Nothing asked since: going to the filter reads the tags again only once a minute has passed.
+        publish("pw-pay", ["密码", "限额"])
+        p.focus("#atag")
+        p.focus("#aq")
+        p.let_timers_run(300)
+        assert len(tag_requests) == asked + 1 and not p.evaluate(offered, "限额")
+        p.clock.fast_forward(61_000)
+        p.focus("#atag")
+        p.wait_for_function(offered, arg="限额")
+        assert p.input_value("#atag") == "到账"  # the tag chosen stays chosen
+        forget_failed_loads(p)  # the search refused for its tag (400)
         p.check_clean()
     finally:
         context.close()

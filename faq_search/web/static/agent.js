@@ -1,7 +1,7 @@
 /* The agents' console: dense search with filters, full answers, why a hit matched, copy, shortcuts. */
 (function () {
   "use strict";
-  const { $, h, highlight, answer, plainAnswer, getJSON, getCachedJSON, query, browsing, errorMessage, onTyped } = window.FAQ;
+  const { $, h, highlight, answer, plainAnswer, getJSON, getCachedJSON, query, browsing, errorMessage, onTyped, onIndexVersion } = window.FAQ;
 
   const DEBOUNCE_MS = 60;
   const FILTER_SETTLE_MS = 700; // a filter's option resting under the arrows: about what a screen reader takes to say it
@@ -159,6 +159,7 @@
       state.told = "";
       renderList("搜索失败");
       showNoArticle(h("p", { class: "notice", role: "alert" }, errorMessage(e, main.dataset.maxChars)));
+      if (e.code === "unknown_tag") followTags(); // the tag is gone from the version now served
     }
   }
 
@@ -464,17 +465,43 @@
 
   // --- events --------------------------------------------------------------------------------------
 
+  /* The tag filter lists the tags of the index version they came from (tags.version). An answer from
+     another version (an editor added or removed tags, and the server loaded the new build) loads them
+     again; so does going to the filter when the server has said nothing for a minute (no polling).
+     tags.heard: when an answer last came; tags.loading: loads under way; tags.seq: the latest load's. */
+  const TAGS_FRESH_MS = 60 * 1000;
+  const tags = { version: "", heard: 0, loading: 0, seq: 0 };
+
+  onIndexVersion((version) => {
+    tags.heard = performance.now();
+    if (tags.version && version !== tags.version && !tags.loading) followTags();
+  });
+
   // Whether the tags were loaded.
   async function loadTags() {
-    const keep = tagSelect.value;
+    const seq = ++tags.seq;
+    tags.loading++;
     try {
       const body = await getJSON("/api/tags?" + query({ category: categorySelect.value }));
+      if (seq !== tags.seq) return true; // a later load (another category) fills the filter
+      const keep = tagSelect.value; // read now: the arrows may have moved it meanwhile
       tagSelect.replaceChildren(h("option", { value: "" }, "全部标签"), ...body.tags.map((t) => h("option", { value: t.name }, t.name + " (" + t.count + ")")));
       tagSelect.value = body.tags.some((t) => t.name === keep) ? keep : "";
+      tags.version = body.index_version;
       return true;
     } catch (e) {
       return false; // the filter stays as it was
+    } finally {
+      tags.loading--;
     }
+  }
+
+  // The tags of the version served now. A tag chosen that it no longer has is dropped, and the list
+  // shown without it, saying so (as for an old link's).
+  async function followTags() {
+    const chosen = tagSelect.value;
+    if (!(await loadTags()) || !chosen || tagSelect.value) return;
+    load({ history: "replace", notice: "标签「" + chosen + "」已不存在（帮助内容已更新），现显示全部标签的文章。" });
   }
 
   // Each search is logged and counts against the rate limit: none for the letters of a composition.
@@ -515,6 +542,9 @@
     select.addEventListener("focus", () => (filter.entry = false));
     select.addEventListener("blur", settleFilter);
   }
+  tagSelect.addEventListener("focus", () => {
+    if (performance.now() - tags.heard > TAGS_FRESH_MS && !tags.loading) followTags();
+  });
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     load({ history: "commit" });

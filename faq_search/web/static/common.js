@@ -230,6 +230,7 @@
         const retryAfter = Number(response.headers.get("Retry-After")) || 0;
         throw new ApiError(response.status, err.code || "http_error", err.message || response.statusText, retryAfter);
       }
+      if (body && typeof body.index_version === "string") versionListeners.forEach((listener) => listener(body.index_version));
       return body;
     } catch (e) {
       if (timedOut) throw new ApiError(0, "timeout", "no answer within " + api.timeoutMs + " ms", 0);
@@ -239,6 +240,14 @@
       clearTimeout(timer);
       if (outer) outer.removeEventListener("abort", forward);
     }
+  }
+
+  /* listener(version) is told the index version of each answer the server sends (answers kept in the
+     cache are not sent again): what the page shows from an earlier one (the console's tags) can follow. */
+  const versionListeners = [];
+
+  function onIndexVersion(listener) {
+    versionListeners.push(listener);
   }
 
   function getJSON(url, signal) {
@@ -361,6 +370,7 @@
 
   // timeoutMs: how long a request may take before it is given up (read at each request; a test lowers it).
   const api = { $, h, highlight, highlightSpan, answer, plainAnswer, inlineRuns, getJSON, getCachedJSON, postJSON, query, browsing, ApiError, errorMessage, onTyped,
+                onIndexVersion,
                 timeoutMs: 15000 };
   window.FAQ = api;
 })();
