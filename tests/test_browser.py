@@ -4,6 +4,7 @@ Playwright for Python, against real gunicorn on a free port. `make test` install
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import re
@@ -102,26 +103,23 @@ def site(tmp_path_factory, real_analyzer):
 @pytest.fixture
 def live_site(tmp_path, tiny_analyzer):
     """The tiny knowledge base served by gunicorn, which follows its index directory (every 0.2 s here), and
-    publish(id, tags): that article's tags changed, built and published as an editor does, once served."""
-    articles = {path: dict(a) for path, a in TINY_ARTICLES.items()}
+    publish(articles, categories=None): that corpus built and published there as an editor does, once served."""
     index = tmp_path / "index"
+    corpora = itertools.count()
 
-    def build():
-        build_index(write_corpus(tmp_path / "corpus", articles), index, analyzer=tiny_analyzer)
+    def build(articles, categories=None):
+        build_index(write_corpus(tmp_path / f"corpus{next(corpora)}", articles, categories), index, analyzer=tiny_analyzer)
         return (index / "CURRENT").read_text("utf-8").strip()
 
-    def publish(article_id, tags):
-        for a in articles.values():
-            if a["id"] == article_id:
-                a["tags"] = list(tags)
-        version = build()
+    def publish(articles, categories=None):
+        version = build(articles, categories)
         deadline = time.monotonic() + 30
         served = lambda: json.load(urllib.request.urlopen(base + "/healthz", timeout=5))["index_version"]  # noqa: E731
         while not all(served() == version for _ in range(8)):  # eight in a row: both workers have switched
             assert time.monotonic() < deadline, f"{version} not served within 30 s"
             time.sleep(0.1)
 
-    build()
+    build(TINY_ARTICLES)
     with serving(index, tmp_path, FAQ_RELOAD_INTERVAL="0.2") as base:
         yield base, publish
 
@@ -1202,6 +1200,8 @@ def test_agent_console_filters_explains_and_copies(browser, site):
 
 def test_agent_tag_filter_follows_the_index_version_served(browser, live_site):
     base, publish = live_site
+    articles = {path: dict(a) for path, a in TINY_ARTICLES.items()}
+    by_id = {a["id"]: a for a in articles.values()}
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     p = Page(context.new_page(), base)
     tag_requests = []
@@ -1214,7 +1214,8 @@ def test_agent_tag_filter_follows_the_index_version_served(browser, live_site):
         assert p.locator("#agent-results code").all_inner_texts() == ["tr-wrong"]
         # An editor replaces the tag chosen (转账 → 转错人) and publishes; the server loads the new version.
         # The agent's next search, refused for the tag gone, drops it from the filter and the URL, saying so.
-        publish("tr-wrong", ["转错人"])
+        by_id["tr-wrong"]["tags"] = ["转错人"]
+        publish(articles)
         p.type_query("转错", selector="#aq")
         p.wait_for_function("() => document.getElementById('main').dataset.filters === '|'")
         assert "标签「转账」已不存在" in p.inner_text(".agent-link-notice") and "tag=" not in p.url
@@ -1222,7 +1223,8 @@ def test_agent_tag_filter_follows_the_index_version_served(browser, live_site):
         assert p.locator("#agent-results code").all_inner_texts() == ["tr-wrong"]
         # A tag added: offered as soon as an answer comes from the new version, with one request for the tags.
         asked = len(tag_requests)
-        publish("wd-time", ["提现", "到账"])
+        by_id["wd-time"]["tags"] = ["提现", "到账"]
+        publish(articles)
         p.type_query("提现", selector="#aq")
         p.wait_for_function(offered, arg="到账")
         p.let_timers_run(300)
@@ -1230,7 +1232,8 @@ def test_agent_tag_filter_follows_the_index_version_served(browser, live_site):
         p.select_option("#atag", "到账")
         p.wait_for_function("() => document.getElementById('main').dataset.filters === '|到账'")
         # Nothing asked since: going to the filter reads the tags again only once a minute has passed.
-        publish("pw-pay", ["密码", "限额"])
+        by_id["pw-pay"]["tags"] = ["密码", "限额"]
+        publish(articles)
         p.focus("#atag")
         p.focus("#aq")
         p.let_timers_run(300)
@@ -1240,6 +1243,31 @@ def test_agent_tag_filter_follows_the_index_version_served(browser, live_site):
         p.wait_for_function(offered, arg="限额")
         assert p.input_value("#atag") == "到账"  # the tag chosen stays chosen
         forget_failed_loads(p)  # the search refused for its tag (400)
+        p.check_clean()
+    finally:
+        context.close()
+
+
+def test_agent_category_filter_follows_the_index_version_served(browser, live_site):
+    base, publish = live_site
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    p = Page(context.new_page(), base)
+    try:
+        p.open("/agent?category=withdraw")
+        p.wait_for_function("() => document.getElementById('main').dataset.filters === 'withdraw|'")
+        # An editor moves 提现 into a new category, 提现与到账 (cashout), and publishes.
+        articles = {("cashout/arrival.md" if a["id"] == "wd-time" else path): dict(a, category="cashout" if a["id"] == "wd-time" else a["category"])
+                    for path, a in TINY_ARTICLES.items()}
+        publish(articles, {"password": "密码", "transfer": "转账", "cashout": "提现与到账"})
+        p.type_query("提现", selector="#aq")
+        p.wait_for_function("() => document.getElementById('main').dataset.filters === '|'")
+        assert "分类「提现」已不存在" in p.inner_text(".agent-link-notice") and "category=" not in p.url
+        assert p.locator("#acategory option").all_inner_texts() == ["全部分类", "密码", "转账", "提现与到账"]
+        assert "提现与到账" in p.inner_text("#agent-item-0 .agent-item-meta")
+        p.select_option("#acategory", "cashout")
+        p.wait_for_function("() => document.getElementById('main').dataset.filters === 'cashout|'")
+        assert p.locator("#agent-results code").all_inner_texts() == ["wd-time"]
+        forget_failed_loads(p)  # the search refused for its category (400)
         p.check_clean()
     finally:
         context.close()

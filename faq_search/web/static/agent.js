@@ -159,7 +159,7 @@
       state.told = "";
       renderList("搜索失败");
       showNoArticle(h("p", { class: "notice", role: "alert" }, errorMessage(e, main.dataset.maxChars)));
-      if (e.code === "unknown_tag") followTags(); // the tag is gone from the version now served
+      if (e.code === "unknown_tag" || e.code === "unknown_category") followIndex(); // gone from the version now served
     }
   }
 
@@ -465,43 +465,74 @@
 
   // --- events --------------------------------------------------------------------------------------
 
-  /* The tag filter lists the tags of the index version they came from (tags.version). An answer from
-     another version (an editor added or removed tags, and the server loaded the new build) loads them
-     again; so does going to the filter when the server has said nothing for a minute (no polling).
-     tags.heard: when an answer last came; tags.loading: loads under way; tags.seq: the latest load's. */
-  const TAGS_FRESH_MS = 60 * 1000;
-  const tags = { version: "", heard: 0, loading: 0, seq: 0 };
+  /* The filters list the categories and tags of the index version they came from (filters.version). An
+     answer from another version (an editor added or removed some, and the server loaded the new build)
+     loads them again; so does going to a filter when the server has said nothing for a minute (no polling).
+     filters.heard: when an answer last came; filters.loading: loads under way; tagsSeq: the latest tags'. */
+  const FILTERS_FRESH_MS = 60 * 1000;
+  const filters = { version: "", heard: 0, loading: 0, tagsSeq: 0 };
 
   onIndexVersion((version) => {
-    tags.heard = performance.now();
-    if (tags.version && version !== tags.version && !tags.loading) followTags();
+    filters.heard = performance.now();
+    if (filters.version && version !== filters.version && !filters.loading) followIndex();
   });
 
   // Whether the tags were loaded.
   async function loadTags() {
-    const seq = ++tags.seq;
-    tags.loading++;
+    const seq = ++filters.tagsSeq;
+    filters.loading++;
     try {
       const body = await getJSON("/api/tags?" + query({ category: categorySelect.value }));
-      if (seq !== tags.seq) return true; // a later load (another category) fills the filter
+      if (seq !== filters.tagsSeq) return true; // a later load (another category) fills the filter
       const keep = tagSelect.value; // read now: the arrows may have moved it meanwhile
       tagSelect.replaceChildren(h("option", { value: "" }, "全部标签"), ...body.tags.map((t) => h("option", { value: t.name }, t.name + " (" + t.count + ")")));
       tagSelect.value = body.tags.some((t) => t.name === keep) ? keep : "";
-      tags.version = body.index_version;
+      filters.version = body.index_version;
       return true;
     } catch (e) {
       return false; // the filter stays as it was
     } finally {
-      tags.loading--;
+      filters.loading--;
     }
   }
 
-  // The tags of the version served now. A tag chosen that it no longer has is dropped, and the list
-  // shown without it, saying so (as for an old link's).
-  async function followTags() {
-    const chosen = tagSelect.value;
-    if (!(await loadTags()) || !chosen || tagSelect.value) return;
-    load({ history: "replace", notice: "标签「" + chosen + "」已不存在（帮助内容已更新），现显示全部标签的文章。" });
+  // Whether the categories were loaded (the page came with those of the version it was rendered from).
+  async function loadCategories() {
+    try {
+      const body = await getJSON("/api/categories");
+      const keep = categorySelect.value;
+      categorySelect.replaceChildren(h("option", { value: "" }, "全部分类"), ...body.categories.map((c) => h("option", { value: c.id }, c.name)));
+      for (const id of Object.keys(categoryNames)) delete categoryNames[id];
+      for (const c of body.categories) categoryNames[c.id] = c.name;
+      categorySelect.value = categoryNames[keep] ? keep : "";
+      return true;
+    } catch (e) {
+      return false;
+    }
+  }
+
+  // The filters of the version served now. A category or tag chosen that it no longer has is dropped,
+  // and the list shown without it, saying so (as for an old link's).
+  async function followIndex() {
+    const category = categorySelect.value;
+    const categoryName = categoryNames[category] || category;
+    const tag = tagSelect.value;
+    filters.loading++;
+    try {
+      const categoriesRead = await loadCategories();
+      const tagsRead = await loadTags(); // those of the category chosen now
+      const gone = [];
+      if (category && categoriesRead && !categorySelect.value) gone.push(["分类「" + categoryName + "」", "全部分类"]);
+      if (tag && tagsRead && !tagSelect.value) gone.push(["标签「" + tag + "」", "全部标签"]);
+      if (gone.length) load({ history: "replace", notice: goneNotice("", gone) });
+    } finally {
+      filters.loading--;
+    }
+  }
+
+  // gone: [what, what is shown instead], as 分类「…」 and 全部分类.
+  function goneNotice(where, gone) {
+    return where + gone.map((g) => g[0]).join("和") + "已不存在（帮助内容已更新），现显示" + gone.map((g) => g[1]).join("、") + "的文章。";
   }
 
   // Each search is logged and counts against the rate limit: none for the letters of a composition.
@@ -541,10 +572,10 @@
     select.addEventListener("change", () => filterChanged(select));
     select.addEventListener("focus", () => (filter.entry = false));
     select.addEventListener("blur", settleFilter);
+    select.addEventListener("focus", () => {
+      if (performance.now() - filters.heard > FILTERS_FRESH_MS && !filters.loading) followIndex();
+    });
   }
-  tagSelect.addEventListener("focus", () => {
-    if (performance.now() - tags.heard > TAGS_FRESH_MS && !tags.loading) followTags();
-  });
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     load({ history: "commit" });
@@ -729,9 +760,7 @@
     const gone = [];
     if (category && !categorySelect.value) gone.push(["分类「" + category + "」", "全部分类"]);
     if (tag && !tagSelect.value && tagsKnown) gone.push(["标签「" + tag + "」", "全部标签"]);
-    const notice = gone.length
-      ? "链接中的" + gone.map((g) => g[0]).join("和") + "已不存在（帮助内容已更新），现显示" + gone.map((g) => g[1]).join("、") + "的文章。"
-      : "";
+    const notice = gone.length ? goneNotice("链接中的", gone) : "";
     await load({ article: params.get("article"), selected: history.state && history.state.selected,
       history: gone.length ? "replace" : "none", notice: notice });
   }
