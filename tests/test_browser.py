@@ -1273,6 +1273,35 @@ def test_agent_category_filter_follows_the_index_version_served(browser, live_si
         context.close()
 
 
+def test_agent_shows_an_answer_corrected_by_a_new_version_not_the_one_it_kept(browser, live_site):
+    # Answers are kept for a minute (retyping costs no request); one the editor corrected since must not be
+    # copied as it was once the server serves the correction.
+    base, publish = live_site
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    p = Page(context.new_page(), base)
+    shown = "id => document.querySelector('#agent-detail').dataset.articleId === id"
+    try:
+        p.open("/agent")
+        p.type_query("提现多久到账", selector="#aq")
+        p.wait_for_function(shown, arg="wd-time")
+        assert "次日24点前到账" in p.inner_text("#agent-detail .answer")
+        articles = {path: dict(a, answer="提现一般2小时内到账，最晚3个工作日内到账。") if a["id"] == "wd-time" else a
+                    for path, a in TINY_ARTICLES.items()}
+        publish(articles)
+        p.type_query("转错人", selector="#aq")  # an answer from the new version
+        p.wait_for_function(shown, arg="tr-wrong")
+        p.type_query("提现多久到账", selector="#aq")
+        p.wait_for_function(shown, arg="wd-time")
+        p.keyboard.press("Escape")
+        p.evaluate("() => { window.__copied = []; navigator.clipboard.writeText = (t) => (window.__copied.push(t), Promise.resolve()); }")
+        p.keyboard.press("c")
+        assert p.evaluate("window.__copied") == ["提现一般2小时内到账，最晚3个工作日内到账。"]
+        assert "3个工作日" in p.inner_text("#agent-detail .answer")
+        p.check_clean()
+    finally:
+        context.close()
+
+
 def _first_result(p, query: str, category: str = "") -> dict:
     url = "/api/search?q=" + urllib.parse.quote(query) + ("&category=" + category if category else "")
     return p.evaluate(f"fetch('{url}').then(r => r.json()).then(b => b.results[0])")

@@ -255,10 +255,16 @@
   }
 
   // Answers already fetched, for a minute: retyping, Back and moving through a list cost no requests
-  // (each one counts against the per-client rate limit).
+  // (each one counts against the per-client rate limit). None from before the server moved to another
+  // index version: an answer an editor corrected would be shown, and copied, as it was.
   const CACHE_MS = 60 * 1000;
   const CACHE_SIZE = 200;
   const cache = new Map();
+  let cacheVersion = "";
+  onIndexVersion((version) => {
+    if (version !== cacheVersion) cache.clear();
+    cacheVersion = version;
+  });
 
   async function getCachedJSON(url, signal) {
     const kept = cache.get(url);
