@@ -1696,6 +1696,21 @@ def test_agent_one_letter_keys_turned_off_in_one_tab_are_off_in_the_others(page)
     other.check_clean()
 
 
+def test_agent_copy_and_keys_work_from_a_filter(page):
+    # c in a filter copied nothing and said nothing: the answer before stayed in the clipboard, to be pasted.
+    page.open("/agent")
+    page.wait_for_function("() => document.querySelector('#agent-detail').dataset.answer")
+    page.evaluate("() => { window.__copied = []; navigator.clipboard.writeText = (t) => (window.__copied.push(t), Promise.resolve()); }")
+    for select in ("#acategory", "#atag"):
+        page.focus(select)
+        page.keyboard.press("c")
+        assert page.evaluate("window.__copied.at(-1)") == page.evaluate("document.querySelector('#agent-detail').dataset.answer")
+        assert (page.input_value(select), page.evaluate("document.activeElement.id")) == ("", select[1:])
+    assert page.evaluate("window.__copied.length") == 2 and page.inner_text("#agent-toast").startswith("已复制答案")
+    page.keyboard.press("?")
+    assert page.is_visible("#agent-keys") and page.evaluate("document.activeElement.id") == "atag"
+
+
 def test_agent_copy_without_clipboard_api_keeps_focus(page):
     page.add_init_script("delete Navigator.prototype.clipboard")  # plain HTTP on a non-local name
     page.open("/agent")

@@ -677,7 +677,8 @@
     const typing = event.target === input || /^(INPUT|TEXTAREA)$/.test(event.target.tagName);
     const letter = singleKeys.checked ? event.key : ""; // the one-letter keys, unless turned off
     if (event.target.tagName === "SELECT") {
-      // A filter is no text field: / j k work from it, Esc goes back to the box, Enter to the list.
+      // A filter is no text field: / j k c ? work from it (c silent here would leave the answer before in
+      // the clipboard, to be pasted), Esc goes back to the box, Enter to the list.
       // Arrows and other letters still choose an option, as a select does: a change this key makes (in
       // its default action, before any task) is the keyboard's.
       filter.keyed = event.target;
@@ -697,7 +698,7 @@
         list.focus();
         return;
       }
-      if (!["/", "j", "k"].includes(letter)) return;
+      if (!["/", "j", "k", "c", "?"].includes(letter)) return;
     }
     if (event.target === input) {
       if (event.key === "ArrowDown" || event.key === "ArrowUp") {
