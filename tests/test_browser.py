@@ -1225,6 +1225,7 @@ def test_agent_tag_filter_follows_the_index_version_served(browser, live_site):
         asked = len(tag_requests)
         by_id["wd-time"]["tags"] = ["提现", "到账"]
         publish(articles)
+        p.clock.fast_forward(11_000)  # past the 10 s after the tags were last loaded again
         p.type_query("提现", selector="#aq")
         p.wait_for_function(offered, arg="到账")
         p.let_timers_run(300)
@@ -1246,6 +1247,31 @@ def test_agent_tag_filter_follows_the_index_version_served(browser, live_site):
         p.check_clean()
     finally:
         context.close()
+
+
+def test_agent_filters_follow_hosts_switching_one_by_one_at_most_every_10_s(page):
+    # While hosts switch one by one, answers alternate between two versions: the filters are loaded again
+    # once in 10 s, not at each answer (each a request against the rate limit).
+    page.clock.install()
+    page.open("/agent")
+    page.wait_for_selector("#agent-results [role=option]")
+    tag_requests = []
+    page.on("request", lambda r: tag_requests.append(r.url) if "/api/tags" in r.url else None)
+    versions = itertools.cycle(["v-switching-1", "v-switching-2"])
+
+    def alternate(route):
+        response = route.fetch()
+        route.fulfill(response=response, json={**response.json(), "index_version": next(versions)})
+
+    page.route(SEARCHES, alternate)
+    for question in ("转账", "提现", "忘记密码"):
+        page.type_query(question, selector="#aq")
+    page.let_timers_run(300)
+    assert len(tag_requests) == 1
+    page.clock.fast_forward(11_000)
+    with page.expect_request(lambda r: "/api/tags" in r.url):
+        page.type_query("银行卡", selector="#aq")
+    assert len(tag_requests) == 2
 
 
 def test_agent_category_filter_follows_the_index_version_served(browser, live_site):

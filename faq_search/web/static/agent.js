@@ -467,14 +467,18 @@
 
   /* The filters list the categories and tags of the index version they came from (filters.version). An
      answer from another version (an editor added or removed some, and the server loaded the new build)
-     loads them again; so does going to a filter when the server has said nothing for a minute (no polling).
-     filters.heard: when an answer last came; filters.loading: loads under way; tagsSeq: the latest tags'. */
+     loads them again, at most once in FOLLOW_GAP_MS: while hosts switch one by one, answers alternate between
+     two versions. So does going to a filter when the server has said nothing for a minute (no polling).
+     filters.heard: when an answer last came; filters.followed: when they were last loaded again;
+     filters.loading: loads under way; tagsSeq: the latest tags'. */
   const FILTERS_FRESH_MS = 60 * 1000;
-  const filters = { version: "", heard: 0, loading: 0, tagsSeq: 0 };
+  const FOLLOW_GAP_MS = 10 * 1000;
+  const filters = { version: "", heard: 0, followed: -Infinity, loading: 0, tagsSeq: 0 };
 
   onIndexVersion((version) => {
     filters.heard = performance.now();
-    if (filters.version && version !== filters.version && !filters.loading) followIndex();
+    if (!filters.version || version === filters.version || filters.loading) return;
+    if (performance.now() - filters.followed > FOLLOW_GAP_MS) followIndex();
   });
 
   // Whether the tags were loaded.
@@ -518,6 +522,7 @@
     const categoryName = categoryNames[category] || category;
     const tag = tagSelect.value;
     filters.loading++;
+    filters.followed = performance.now();
     try {
       const categoriesRead = await loadCategories();
       const tagsRead = await loadTags(); // those of the category chosen now
