@@ -1737,6 +1737,22 @@ def test_agent_copy_and_keys_work_from_a_filter(page):
     assert page.is_visible("#agent-keys") and page.evaluate("document.activeElement.id") == "atag"
 
 
+def test_agent_copy_of_a_hit_not_judged_the_answer_says_so(page):
+    # c on the best hit of 今天天气怎么样 said 已复制答案 as for any answer: pasted without a look at 判断.
+    page.open("/agent")
+    page.evaluate("() => { window.__copied = []; navigator.clipboard.writeText = (t) => (window.__copied.push(t), Promise.resolve()); }")
+    verdict = "() => document.querySelector('#agent-detail .badge')?.textContent || ''"
+    for question, told in (("今天天气怎么样", "不确定"), ("支付宝客服电话", "问的是支付宝"), ("钱转错人了咋办", None)):
+        page.type_query(question, selector="#aq")
+        page.wait_for_function(f"t => ({verdict})() === t", arg=told or "可信")
+        page.keyboard.press("Escape")
+        page.keyboard.press("c")
+        toast = page.inner_text("#agent-toast")
+        assert page.evaluate("window.__copied.at(-1)") == page.evaluate("document.querySelector('#agent-detail').dataset.answer")
+        article = page.evaluate("document.querySelector('#agent-detail').dataset.articleId")
+        assert toast == (f"已复制答案（{article}），但判断为「{told}」：请核对后再发给客户" if told else f"已复制答案（{article}）")
+
+
 def test_agent_copy_without_clipboard_api_keeps_focus(page):
     page.add_init_script("delete Navigator.prototype.clipboard")  # plain HTTP on a non-local name
     page.open("/agent")

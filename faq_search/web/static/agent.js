@@ -253,6 +253,7 @@
   function forgetAnswer() {
     delete detail.dataset.articleId;
     delete detail.dataset.answer;
+    delete detail.dataset.verdict;
   }
 
   function showNoArticle(message) {
@@ -330,6 +331,8 @@
     state.told = "";
     detail.dataset.articleId = article.id;
     detail.dataset.answer = plainAnswer(article.answer); // pasted where Markdown is not read: no ** nor [](…)
+    // A hit not taken as the answer: `c` says so, as the agent may copy without looking at the verdict.
+    if (hit && !hit.confident) detail.dataset.verdict = hit.other_product ? "问的是" + hit.other_product : "不确定";
   }
 
   // The article the server could not send (restarting, a dropped connection), read again: Enter.
@@ -453,14 +456,17 @@
       area.remove();
       if (focused) focused.focus({ preventScroll: true });
     }
-    showToast(ok ? "已复制答案（" + detail.dataset.articleId + "）" : "复制失败，请手动选择文字复制");
+    const verdict = detail.dataset.verdict;
+    if (!ok) showToast("复制失败，请手动选择文字复制");
+    else if (verdict) showToast("已复制答案（" + detail.dataset.articleId + "），但判断为「" + verdict + "」：请核对后再发给客户", 5000);
+    else showToast("已复制答案（" + detail.dataset.articleId + "）");
   }
 
-  function showToast(text) {
+  function showToast(text, ms) {
     toast.textContent = text;
     toast.hidden = false;
     clearTimeout(showToast.timer);
-    showToast.timer = setTimeout(() => (toast.hidden = true), 2000);
+    showToast.timer = setTimeout(() => (toast.hidden = true), ms || 2000);
   }
 
   // --- events --------------------------------------------------------------------------------------
