@@ -243,7 +243,7 @@
   }
 
   /* listener(version) is told the index version of each answer the server sends (answers kept in the
-     cache are not sent again): what the page shows from an earlier one (the console's tags) can follow. */
+     cache are not sent again): what the page shows from an earlier one (the console's filters) can follow. */
   const versionListeners = [];
 
   function onIndexVersion(listener) {
