@@ -132,14 +132,29 @@ def _links(text: str) -> list[Run]:
 
 
 def link_label(run: Run) -> str:
-    """A link where it cannot be one (the terminal, a copied answer): "text (URL)", or the URL when that
-    is its text."""
+    """A link in the terminal: "text (URL)", or the URL when that is its text."""
     return run.url if run.text.strip() == run.url else f"{run.text} ({run.url})"
 
 
 def plain_text(line: str) -> str:
-    """``line`` without its markup: bold as its text, links as "text (URL)"."""
-    return "".join(link_label(r) if r.url else r.text for r in inline_runs(line))
+    """``line`` without its markup, as an agent pastes it into a chat: bold as its text, a link as
+    "text URL" (the URL alone when it is the text), with whitespace on both sides of the URL: chat apps and
+    editors take a ")" or the characters against it (查看, 。) as part of the address, and some find none
+    after a letter (访问https://…)."""
+    out = ""
+    after_url = False  # what follows a URL starts with a space
+    for run in inline_runs(line):
+        if not run.url:
+            if run.text and after_url and not run.text[0].isspace():
+                out += " "
+            out += run.text
+            after_url = after_url and not run.text
+            continue
+        if run.text.strip() != run.url:
+            out += (" " if after_url else "") + run.text
+        out += ("" if not out or out[-1].isspace() else " ") + run.url
+        after_url = True
+    return out
 
 
 _MAYBE_INLINE = re.compile(r"\*\*|__|\]\(")  # most answers hold no markup: a 100k-article build skips them

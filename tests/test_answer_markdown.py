@@ -1,5 +1,7 @@
 """The answer's Markdown: the inline subset every reader shows, and what the builder warns is shown as typed."""
 
+import re
+
 import pytest
 
 from faq_search.answer_markdown import Run, inline_runs, plain_text, searchable, unsupported
@@ -58,7 +60,21 @@ def test_no_other_bare_address_is_a_link(line):
 
 def test_plain_text_keeps_a_links_address():
     assert plain_text("**注意**：见[帮助](https://a.cn/h)或[https://a.cn](https://a.cn)") == \
-        "注意：见帮助 (https://a.cn/h)或https://a.cn"
+        "注意：见帮助 https://a.cn/h 或 https://a.cn"
+
+
+@pytest.mark.parametrize("line", [
+    "请在[安全中心](https://help.yiqianbao.com/security)操作。", "（详见[帮助](https://a.cn/h?x=1&y=2)）",
+    "访问[https://a.cn/p](https://a.cn/p)查看", "[入口](https://a.cn/x)，或**[客服](https://a.cn/kf)**", "[a](https://a.cn)[b](https://b.cn)",
+    "见[帮助 ](https://a.cn/h) 或 [https://a.cn](https://a.cn)", "[https://a.cn](https://a.cn)",
+])
+def test_plain_text_sets_each_address_apart_so_a_pasted_link_works(line):
+    # Pasted into a chat, "text (URL)操作。" links to "URL)操作。" (linkifyjs, Slack-like \S+ matchers), and
+    # "访问https://…" to nothing (markdown-it's linkify-it wants no letter before the scheme).
+    text = plain_text(line)
+    urls = [r.url for r in inline_runs(line) if r.url]
+    assert re.findall(r"(?:^|(?<=\s))https?://\S+", text) == urls, text
+    assert "(" not in text.replace("（", "") and "  " not in text  # readable: no brackets nor double spaces
 
 
 def test_markdown_shown_as_typed_is_named_at_its_line():

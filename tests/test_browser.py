@@ -3,6 +3,9 @@ Playwright for Python, against real gunicorn on a free port. `make test` install
 
 from __future__ import annotations
 
+import contextlib
+import itertools
+import json
 import os
 import re
 import shutil
@@ -21,7 +24,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from faq_search.build import build_index
-from tests.conftest import REAL_CORPUS, ROOT, article_text
+from tests.conftest import REAL_CORPUS, ROOT, TINY_ARTICLES, article_text, write_corpus
 
 pytestmark = pytest.mark.browser
 
@@ -60,17 +63,12 @@ def _healthy(url: str) -> bool:
         return False
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory, real_analyzer):
-    """The shipped knowledge base plus an article made of markup, served by gunicorn (2 workers)."""
-    tmp = tmp_path_factory.mktemp("browser")
-    corpus = tmp / "corpus"
-    shutil.copytree(REAL_CORPUS, corpus)
-    (corpus / "articles" / "app" / "markup-test.md").write_text(article_text(MARKUP_ARTICLE), "utf-8")
-    build_index(corpus, tmp / "index", analyzer=real_analyzer)
+@contextlib.contextmanager
+def serving(index: Path, tmp: Path, **env):
+    """gunicorn serving ``index`` (its feedback data and log in ``tmp``) on a free port: yields its URL."""
     port = _free_port()
-    env = {**os.environ, "FAQ_INDEX_DIR": str(tmp / "index"), "FAQ_DATA_DIR": str(tmp / "data"),
-           "HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": "2"}
+    env = {**os.environ, "FAQ_INDEX_DIR": str(index), "FAQ_DATA_DIR": str(tmp / "data"),
+           "HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": "2", **env}
     log = open(tmp / "gunicorn.log", "w+")
     proc = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py", "server:app"],
                             cwd=ROOT, env=env, stdout=log, stderr=log)
@@ -82,10 +80,48 @@ def site(tmp_path_factory, real_analyzer):
             log.seek(0)
             pytest.fail("gunicorn did not start:\n" + log.read())
         time.sleep(0.1)
-    yield {"url": base, "db": tmp / "data" / "feedback.sqlite3"}
-    proc.terminate()
-    proc.wait(timeout=30)
-    log.close()
+    try:
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, real_analyzer):
+    """The shipped knowledge base plus an article made of markup, served by gunicorn (2 workers)."""
+    tmp = tmp_path_factory.mktemp("browser")
+    corpus = tmp / "corpus"
+    shutil.copytree(REAL_CORPUS, corpus)
+    (corpus / "articles" / "app" / "markup-test.md").write_text(article_text(MARKUP_ARTICLE), "utf-8")
+    build_index(corpus, tmp / "index", analyzer=real_analyzer)
+    with serving(tmp / "index", tmp) as base:
+        yield {"url": base, "db": tmp / "data" / "feedback.sqlite3"}
+
+
+@pytest.fixture
+def live_site(tmp_path, tiny_analyzer):
+    """The tiny knowledge base served by gunicorn, which follows its index directory (every 0.2 s here), and
+    publish(articles, categories=None): that corpus built and published there as an editor does, once served."""
+    index = tmp_path / "index"
+    corpora = itertools.count()
+
+    def build(articles, categories=None):
+        build_index(write_corpus(tmp_path / f"corpus{next(corpora)}", articles, categories), index, analyzer=tiny_analyzer)
+        return (index / "CURRENT").read_text("utf-8").strip()
+
+    def publish(articles, categories=None):
+        version = build(articles, categories)
+        deadline = time.monotonic() + 30
+        served = lambda: json.load(urllib.request.urlopen(base + "/healthz", timeout=5))["index_version"]  # noqa: E731
+        while not all(served() == version for _ in range(8)):  # eight in a row: both workers have switched
+            assert time.monotonic() < deadline, f"{version} not served within 30 s"
+            time.sleep(0.1)
+
+    build(TINY_ARTICLES)
+    with serving(index, tmp_path, FAQ_RELOAD_INTERVAL="0.2") as base:
+        yield base, publish
 
 
 @pytest.fixture(scope="module")
@@ -363,9 +399,10 @@ def test_script_query_and_markup_article_are_shown_as_text(page):
     assert link.count() == 1 and link.inner_text() == "安全中心"
     assert (link.get_attribute("href"), link.get_attribute("rel")) == ("https://help.yiqianbao.com/security", "noopener noreferrer")
     assert "别点[这里](javascript:window.__pwned=4)。" in first.locator(".answer").inner_text()
-    # The agents' console copies it as text to paste into a chat: no ** nor [](…).
-    assert page.evaluate("FAQ.plainAnswer(`**注意**：见[帮助](https://a.cn/h)\\n[x](javascript:alert(1))`)") == \
-        "注意：见帮助 (https://a.cn/h)\n[x](javascript:alert(1))"
+    # The agents' console copies it as text to paste into a chat: no ** nor [](…), the address set apart by
+    # spaces (a ")" or 。 against it would be taken into the link).
+    assert page.evaluate("FAQ.plainAnswer(`**注意**：见[帮助](https://a.cn/h)。\\n[x](javascript:alert(1))`)") == \
+        "注意：见帮助 https://a.cn/h 。\n[x](javascript:alert(1))"
     # The server-rendered page (before and without JavaScript) escapes too.
     page.open("/?q=" + urllib.request.quote(query))
     page.wait_for_load_state("networkidle")
@@ -1161,6 +1198,136 @@ def test_agent_console_filters_explains_and_copies(browser, site):
         context.close()
 
 
+def test_agent_tag_filter_follows_the_index_version_served(browser, live_site):
+    base, publish = live_site
+    articles = {path: dict(a) for path, a in TINY_ARTICLES.items()}
+    by_id = {a["id"]: a for a in articles.values()}
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    p = Page(context.new_page(), base)
+    tag_requests = []
+    p.on("request", lambda r: tag_requests.append(r.url) if "/api/tags" in r.url else None)
+    offered = "t => [...document.querySelectorAll('#atag option')].some(o => o.value === t)"
+    try:
+        p.clock.install()  # performance.now too: the quiet minute below passes at once
+        p.open("/agent?tag=转账")
+        p.wait_for_function("() => document.getElementById('main').dataset.filters === '|转账'")
+        assert p.locator("#agent-results code").all_inner_texts() == ["tr-wrong"]
+        # An editor replaces the tag chosen (转账 → 转错人) and publishes; the server loads the new version.
+        # The agent's next search, refused for the tag gone, drops it from the filter and the URL, saying so.
+        by_id["tr-wrong"]["tags"] = ["转错人"]
+        publish(articles)
+        p.type_query("转错", selector="#aq")
+        p.wait_for_function("() => document.getElementById('main').dataset.filters === '|'")
+        assert "标签「转账」已不存在" in p.inner_text(".agent-link-notice") and "tag=" not in p.url
+        assert p.evaluate(offered, "转错人") and not p.evaluate(offered, "转账")
+        assert p.locator("#agent-results code").all_inner_texts() == ["tr-wrong"]
+        # A tag added: offered as soon as an answer comes from the new version, with one request for the tags.
+        asked = len(tag_requests)
+        by_id["wd-time"]["tags"] = ["提现", "到账"]
+        publish(articles)
+        p.clock.fast_forward(11_000)  # past the 10 s after the tags were last loaded again
+        p.type_query("提现", selector="#aq")
+        p.wait_for_function(offered, arg="到账")
+        p.let_timers_run(300)
+        assert len(tag_requests) == asked + 1
+        p.select_option("#atag", "到账")
+        p.wait_for_function("() => document.getElementById('main').dataset.filters === '|到账'")
+        # Nothing asked since: going to the filter reads the tags again only once a minute has passed.
+        by_id["pw-pay"]["tags"] = ["密码", "限额"]
+        publish(articles)
+        p.focus("#atag")
+        p.focus("#aq")
+        p.let_timers_run(300)
+        assert len(tag_requests) == asked + 1 and not p.evaluate(offered, "限额")
+        p.clock.fast_forward(61_000)
+        p.focus("#atag")
+        p.wait_for_function(offered, arg="限额")
+        assert p.input_value("#atag") == "到账"  # the tag chosen stays chosen
+        forget_failed_loads(p)  # the search refused for its tag (400)
+        p.check_clean()
+    finally:
+        context.close()
+
+
+def test_agent_filters_follow_hosts_switching_one_by_one_at_most_every_10_s(page):
+    # While hosts switch one by one, answers alternate between two versions: the filters are loaded again
+    # once in 10 s, not at each answer (each a request against the rate limit).
+    page.clock.install()
+    page.open("/agent")
+    page.wait_for_selector("#agent-results [role=option]")
+    tag_requests = []
+    page.on("request", lambda r: tag_requests.append(r.url) if "/api/tags" in r.url else None)
+    versions = itertools.cycle(["v-switching-1", "v-switching-2"])
+
+    def alternate(route):
+        response = route.fetch()
+        route.fulfill(response=response, json={**response.json(), "index_version": next(versions)})
+
+    page.route(SEARCHES, alternate)
+    for question in ("转账", "提现", "忘记密码"):
+        page.type_query(question, selector="#aq")
+    page.let_timers_run(300)
+    assert len(tag_requests) == 1
+    page.clock.fast_forward(11_000)
+    with page.expect_request(lambda r: "/api/tags" in r.url):
+        page.type_query("银行卡", selector="#aq")
+    assert len(tag_requests) == 2
+
+
+def test_agent_category_filter_follows_the_index_version_served(browser, live_site):
+    base, publish = live_site
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    p = Page(context.new_page(), base)
+    try:
+        p.open("/agent?category=withdraw")
+        p.wait_for_function("() => document.getElementById('main').dataset.filters === 'withdraw|'")
+        # An editor moves 提现 into a new category, 提现与到账 (cashout), and publishes.
+        articles = {("cashout/arrival.md" if a["id"] == "wd-time" else path): dict(a, category="cashout" if a["id"] == "wd-time" else a["category"])
+                    for path, a in TINY_ARTICLES.items()}
+        publish(articles, {"password": "密码", "transfer": "转账", "cashout": "提现与到账"})
+        p.type_query("提现", selector="#aq")
+        p.wait_for_function("() => document.getElementById('main').dataset.filters === '|'")
+        assert "分类「提现」已不存在" in p.inner_text(".agent-link-notice") and "category=" not in p.url
+        assert p.locator("#acategory option").all_inner_texts() == ["全部分类", "密码", "转账", "提现与到账"]
+        assert "提现与到账" in p.inner_text("#agent-item-0 .agent-item-meta")
+        p.select_option("#acategory", "cashout")
+        p.wait_for_function("() => document.getElementById('main').dataset.filters === 'cashout|'")
+        assert p.locator("#agent-results code").all_inner_texts() == ["wd-time"]
+        forget_failed_loads(p)  # the search refused for its category (400)
+        p.check_clean()
+    finally:
+        context.close()
+
+
+def test_agent_shows_an_answer_corrected_by_a_new_version_not_the_one_it_kept(browser, live_site):
+    # Answers are kept for a minute (retyping costs no request); one the editor corrected since must not be
+    # copied as it was once the server serves the correction.
+    base, publish = live_site
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    p = Page(context.new_page(), base)
+    shown = "id => document.querySelector('#agent-detail').dataset.articleId === id"
+    try:
+        p.open("/agent")
+        p.type_query("提现多久到账", selector="#aq")
+        p.wait_for_function(shown, arg="wd-time")
+        assert "次日24点前到账" in p.inner_text("#agent-detail .answer")
+        articles = {path: dict(a, answer="提现一般2小时内到账，最晚3个工作日内到账。") if a["id"] == "wd-time" else a
+                    for path, a in TINY_ARTICLES.items()}
+        publish(articles)
+        p.type_query("转错人", selector="#aq")  # an answer from the new version
+        p.wait_for_function(shown, arg="tr-wrong")
+        p.type_query("提现多久到账", selector="#aq")
+        p.wait_for_function(shown, arg="wd-time")
+        p.keyboard.press("Escape")
+        p.evaluate("() => { window.__copied = []; navigator.clipboard.writeText = (t) => (window.__copied.push(t), Promise.resolve()); }")
+        p.keyboard.press("c")
+        assert p.evaluate("window.__copied") == ["提现一般2小时内到账，最晚3个工作日内到账。"]
+        assert "3个工作日" in p.inner_text("#agent-detail .answer")
+        p.check_clean()
+    finally:
+        context.close()
+
+
 def _first_result(p, query: str, category: str = "") -> dict:
     url = "/api/search?q=" + urllib.parse.quote(query) + ("&category=" + category if category else "")
     return p.evaluate(f"fetch('{url}').then(r => r.json()).then(b => b.results[0])")
@@ -1553,6 +1720,37 @@ def test_agent_one_letter_keys_turned_off_in_one_tab_are_off_in_the_others(page)
     other.keyboard.press("j")
     assert other.get_attribute("#agent-results", "aria-activedescendant") == "agent-item-1"
     other.check_clean()
+
+
+def test_agent_copy_and_keys_work_from_a_filter(page):
+    # c in a filter copied nothing and said nothing: the answer before stayed in the clipboard, to be pasted.
+    page.open("/agent")
+    page.wait_for_function("() => document.querySelector('#agent-detail').dataset.answer")
+    page.evaluate("() => { window.__copied = []; navigator.clipboard.writeText = (t) => (window.__copied.push(t), Promise.resolve()); }")
+    for select in ("#acategory", "#atag"):
+        page.focus(select)
+        page.keyboard.press("c")
+        assert page.evaluate("window.__copied.at(-1)") == page.evaluate("document.querySelector('#agent-detail').dataset.answer")
+        assert (page.input_value(select), page.evaluate("document.activeElement.id")) == ("", select[1:])
+    assert page.evaluate("window.__copied.length") == 2 and page.inner_text("#agent-toast").startswith("已复制答案")
+    page.keyboard.press("?")
+    assert page.is_visible("#agent-keys") and page.evaluate("document.activeElement.id") == "atag"
+
+
+def test_agent_copy_of_a_hit_not_judged_the_answer_says_so(page):
+    # c on the best hit of 今天天气怎么样 said 已复制答案 as for any answer: pasted without a look at 判断.
+    page.open("/agent")
+    page.evaluate("() => { window.__copied = []; navigator.clipboard.writeText = (t) => (window.__copied.push(t), Promise.resolve()); }")
+    verdict = "() => document.querySelector('#agent-detail .badge')?.textContent || ''"
+    for question, told in (("今天天气怎么样", "不确定"), ("支付宝客服电话", "问的是支付宝"), ("钱转错人了咋办", None)):
+        page.type_query(question, selector="#aq")
+        page.wait_for_function(f"t => ({verdict})() === t", arg=told or "可信")
+        page.keyboard.press("Escape")
+        page.keyboard.press("c")
+        toast = page.inner_text("#agent-toast")
+        assert page.evaluate("window.__copied.at(-1)") == page.evaluate("document.querySelector('#agent-detail').dataset.answer")
+        article = page.evaluate("document.querySelector('#agent-detail').dataset.articleId")
+        assert toast == (f"已复制答案（{article}），但判断为「{told}」：请核对后再发给客户" if told else f"已复制答案（{article}）")
 
 
 def test_agent_copy_without_clipboard_api_keeps_focus(page):

@@ -1,7 +1,7 @@
 /* The agents' console: dense search with filters, full answers, why a hit matched, copy, shortcuts. */
 (function () {
   "use strict";
-  const { $, h, highlight, answer, plainAnswer, getJSON, getCachedJSON, query, browsing, errorMessage, onTyped } = window.FAQ;
+  const { $, h, highlight, answer, plainAnswer, getJSON, getCachedJSON, query, browsing, errorMessage, onTyped, onIndexVersion } = window.FAQ;
 
   const DEBOUNCE_MS = 60;
   const FILTER_SETTLE_MS = 700; // a filter's option resting under the arrows: about what a screen reader takes to say it
@@ -159,6 +159,7 @@
       state.told = "";
       renderList("搜索失败");
       showNoArticle(h("p", { class: "notice", role: "alert" }, errorMessage(e, main.dataset.maxChars)));
+      if (e.code === "unknown_tag" || e.code === "unknown_category") followIndex(); // gone from the version now served
     }
   }
 
@@ -252,6 +253,7 @@
   function forgetAnswer() {
     delete detail.dataset.articleId;
     delete detail.dataset.answer;
+    delete detail.dataset.verdict;
   }
 
   function showNoArticle(message) {
@@ -329,6 +331,8 @@
     state.told = "";
     detail.dataset.articleId = article.id;
     detail.dataset.answer = plainAnswer(article.answer); // pasted where Markdown is not read: no ** nor [](…)
+    // A hit not taken as the answer: `c` says so, as the agent may copy without looking at the verdict.
+    if (hit && !hit.confident) detail.dataset.verdict = hit.other_product ? "问的是" + hit.other_product : "不确定";
   }
 
   // The article the server could not send (restarting, a dropped connection), read again: Enter.
@@ -452,29 +456,94 @@
       area.remove();
       if (focused) focused.focus({ preventScroll: true });
     }
-    showToast(ok ? "已复制答案（" + detail.dataset.articleId + "）" : "复制失败，请手动选择文字复制");
+    const verdict = detail.dataset.verdict;
+    if (!ok) showToast("复制失败，请手动选择文字复制");
+    else if (verdict) showToast("已复制答案（" + detail.dataset.articleId + "），但判断为「" + verdict + "」：请核对后再发给客户", 5000);
+    else showToast("已复制答案（" + detail.dataset.articleId + "）");
   }
 
-  function showToast(text) {
+  function showToast(text, ms) {
     toast.textContent = text;
     toast.hidden = false;
     clearTimeout(showToast.timer);
-    showToast.timer = setTimeout(() => (toast.hidden = true), 2000);
+    showToast.timer = setTimeout(() => (toast.hidden = true), ms || 2000);
   }
 
   // --- events --------------------------------------------------------------------------------------
 
+  /* The filters list the categories and tags of the index version they came from (filters.version). An
+     answer from another version (an editor added or removed some, and the server loaded the new build)
+     loads them again, at most once in FOLLOW_GAP_MS: while hosts switch one by one, answers alternate between
+     two versions. So does going to a filter when the server has said nothing for a minute (no polling).
+     filters.heard: when an answer last came; filters.followed: when they were last loaded again;
+     filters.loading: loads under way; tagsSeq: the latest tags'. */
+  const FILTERS_FRESH_MS = 60 * 1000;
+  const FOLLOW_GAP_MS = 10 * 1000;
+  const filters = { version: "", heard: 0, followed: -Infinity, loading: 0, tagsSeq: 0 };
+
+  onIndexVersion((version) => {
+    filters.heard = performance.now();
+    if (!filters.version || version === filters.version || filters.loading) return;
+    if (performance.now() - filters.followed > FOLLOW_GAP_MS) followIndex();
+  });
+
   // Whether the tags were loaded.
   async function loadTags() {
-    const keep = tagSelect.value;
+    const seq = ++filters.tagsSeq;
+    filters.loading++;
     try {
       const body = await getJSON("/api/tags?" + query({ category: categorySelect.value }));
+      if (seq !== filters.tagsSeq) return true; // a later load (another category) fills the filter
+      const keep = tagSelect.value; // read now: the arrows may have moved it meanwhile
       tagSelect.replaceChildren(h("option", { value: "" }, "全部标签"), ...body.tags.map((t) => h("option", { value: t.name }, t.name + " (" + t.count + ")")));
       tagSelect.value = body.tags.some((t) => t.name === keep) ? keep : "";
+      filters.version = body.index_version;
       return true;
     } catch (e) {
       return false; // the filter stays as it was
+    } finally {
+      filters.loading--;
     }
+  }
+
+  // Whether the categories were loaded (the page came with those of the version it was rendered from).
+  async function loadCategories() {
+    try {
+      const body = await getJSON("/api/categories");
+      const keep = categorySelect.value;
+      categorySelect.replaceChildren(h("option", { value: "" }, "全部分类"), ...body.categories.map((c) => h("option", { value: c.id }, c.name)));
+      for (const id of Object.keys(categoryNames)) delete categoryNames[id];
+      for (const c of body.categories) categoryNames[c.id] = c.name;
+      categorySelect.value = categoryNames[keep] ? keep : "";
+      return true;
+    } catch (e) {
+      return false;
+    }
+  }
+
+  // The filters of the version served now. A category or tag chosen that it no longer has is dropped,
+  // and the list shown without it, saying so (as for an old link's).
+  async function followIndex() {
+    const category = categorySelect.value;
+    const categoryName = categoryNames[category] || category;
+    const tag = tagSelect.value;
+    filters.loading++;
+    filters.followed = performance.now();
+    try {
+      const categoriesRead = await loadCategories();
+      const tagsRead = await loadTags(); // those of the category chosen now
+      const gone = [];
+      if (category && categoriesRead && !categorySelect.value) gone.push(["分类「" + categoryName + "」", "全部分类"]);
+      if (tag && tagsRead && !tagSelect.value) gone.push(["标签「" + tag + "」", "全部标签"]);
+      if (gone.length) load({ history: "replace", notice: goneNotice("", gone) });
+    } finally {
+      filters.loading--;
+    }
+  }
+
+  // gone: [what, what is shown instead], as 分类「…」 and 全部分类.
+  function goneNotice(where, gone) {
+    return where + gone.map((g) => g[0]).join("和") + "已不存在（帮助内容已更新），现显示" + gone.map((g) => g[1]).join("、") + "的文章。";
   }
 
   // Each search is logged and counts against the rate limit: none for the letters of a composition.
@@ -514,6 +583,9 @@
     select.addEventListener("change", () => filterChanged(select));
     select.addEventListener("focus", () => (filter.entry = false));
     select.addEventListener("blur", settleFilter);
+    select.addEventListener("focus", () => {
+      if (performance.now() - filters.heard > FILTERS_FRESH_MS && !filters.loading) followIndex();
+    });
   }
   form.addEventListener("submit", (event) => {
     event.preventDefault();
@@ -616,7 +688,8 @@
     const typing = event.target === input || /^(INPUT|TEXTAREA)$/.test(event.target.tagName);
     const letter = singleKeys.checked ? event.key : ""; // the one-letter keys, unless turned off
     if (event.target.tagName === "SELECT") {
-      // A filter is no text field: / j k work from it, Esc goes back to the box, Enter to the list.
+      // A filter is no text field: / j k c ? work from it (c silent here would leave the answer before in
+      // the clipboard, to be pasted), Esc goes back to the box, Enter to the list.
       // Arrows and other letters still choose an option, as a select does: a change this key makes (in
       // its default action, before any task) is the keyboard's.
       filter.keyed = event.target;
@@ -636,7 +709,7 @@
         list.focus();
         return;
       }
-      if (!["/", "j", "k"].includes(letter)) return;
+      if (!["/", "j", "k", "c", "?"].includes(letter)) return;
     }
     if (event.target === input) {
       if (event.key === "ArrowDown" || event.key === "ArrowUp") {
@@ -699,9 +772,7 @@
     const gone = [];
     if (category && !categorySelect.value) gone.push(["分类「" + category + "」", "全部分类"]);
     if (tag && !tagSelect.value && tagsKnown) gone.push(["标签「" + tag + "」", "全部标签"]);
-    const notice = gone.length
-      ? "链接中的" + gone.map((g) => g[0]).join("和") + "已不存在（帮助内容已更新），现显示" + gone.map((g) => g[1]).join("、") + "的文章。"
-      : "";
+    const notice = gone.length ? goneNotice("链接中的", gone) : "";
     await load({ article: params.get("article"), selected: history.state && history.state.selected,
       history: gone.length ? "replace" : "none", notice: notice });
   }

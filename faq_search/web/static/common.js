@@ -192,9 +192,28 @@
     });
   }
 
-  /* The answer as text to paste (a chat with a customer): bold as its text, links as "text (URL)". */
+  /* The answer as text to paste (a chat with a customer): bold as its text, a link as "text URL" with
+     whitespace on both sides of the URL, which chat apps would otherwise take with a ")" or the 查看 or 。
+     against it. Mirrors faq_search/answer_markdown.py plain_text. */
   function plainAnswer(text) {
-    return text.split("\n").map((line) => inlineRuns(line).map((r) => (!r.url ? r.text : r.text.trim() === r.url ? r.url : r.text + " (" + r.url + ")")).join("")).join("\n");
+    return text.split("\n").map(plainLine).join("\n");
+  }
+
+  function plainLine(line) {
+    let out = "";
+    let afterUrl = false; // what follows a URL starts with a space
+    for (const r of inlineRuns(line)) {
+      if (!r.url) {
+        if (r.text && afterUrl && !/^\s/.test(r.text)) out += " ";
+        out += r.text;
+        afterUrl = afterUrl && !r.text;
+        continue;
+      }
+      if (r.text.trim() !== r.url) out += (afterUrl ? " " : "") + r.text;
+      out += (!out || /\s$/.test(out) ? "" : " ") + r.url;
+      afterUrl = true;
+    }
+    return out;
   }
 
   /* The answer's Markdown (paragraphs, numbered and bulleted lists, bold, links) as DOM, terms highlighted.
@@ -274,6 +293,7 @@
         const retryAfter = Number(response.headers.get("Retry-After")) || 0;
         throw new ApiError(response.status, err.code || "http_error", err.message || response.statusText, retryAfter);
       }
+      if (body && typeof body.index_version === "string") versionListeners.forEach((listener) => listener(body.index_version));
       return body;
     } catch (e) {
       if (timedOut) throw new ApiError(0, "timeout", "no answer within " + api.timeoutMs + " ms", 0);
@@ -285,15 +305,29 @@
     }
   }
 
+  /* listener(version) is told the index version of each answer the server sends (answers kept in the
+     cache are not sent again): what the page shows from an earlier one (the console's filters) can follow. */
+  const versionListeners = [];
+
+  function onIndexVersion(listener) {
+    versionListeners.push(listener);
+  }
+
   function getJSON(url, signal) {
     return request(url, { signal: signal });
   }
 
   // Answers already fetched, for a minute: retyping, Back and moving through a list cost no requests
-  // (each one counts against the per-client rate limit).
+  // (each one counts against the per-client rate limit). None from before the server moved to another
+  // index version: an answer an editor corrected would be shown, and copied, as it was.
   const CACHE_MS = 60 * 1000;
   const CACHE_SIZE = 200;
   const cache = new Map();
+  let cacheVersion = "";
+  onIndexVersion((version) => {
+    if (version !== cacheVersion) cache.clear();
+    cacheVersion = version;
+  });
 
   async function getCachedJSON(url, signal) {
     const kept = cache.get(url);
@@ -405,6 +439,7 @@
 
   // timeoutMs: how long a request may take before it is given up (read at each request; a test lowers it).
   const api = { $, h, highlight, highlightSpan, answer, plainAnswer, inlineRuns, contactRuns, getJSON, getCachedJSON, postJSON, query, browsing, ApiError, errorMessage, onTyped,
+                onIndexVersion,
                 timeoutMs: 15000 };
   window.FAQ = api;
 })();
