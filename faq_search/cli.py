@@ -373,15 +373,16 @@ def _answer_lines(answer: str, width: int, indent: str, st: _Style, terms=()) ->
     return out
 
 
-def _wrap_styled(pieces: list[tuple[str, str | None, bool]], width: int) -> list[list[tuple[str, str | None]]]:
+def _wrap_styled(pieces: list[tuple[str, str | None, object]], width: int) -> list[list[tuple[str, str | None]]]:
     """_wrap of the text of ``pieces`` (text, style, whole), each line as (text, style) runs: the breaks
-    fall where _wrap puts them, never inside a piece kept ``whole`` (a URL)."""
+    fall where _wrap puts them, never inside a piece kept ``whole`` (True: a URL), nor between pieces
+    whose ``whole`` is the same other key (a word and its weight: 密码 0.556)."""
     text = "".join(p[0] for p in pieces)
     styles: list[str | None] = []
-    unit: list[int] = []  # for each character, the whole piece it is in (-1: none)
+    unit: list[object] = []  # for each character, the whole piece or group it is in (-1: none)
     for n, (piece, style, whole) in enumerate(pieces):
         styles += [style] * len(piece)
-        unit += [n if whole else -1] * len(piece)
+        unit += [-1 if not whole else n if whole is True else ("group", whole)] * len(piece)
     tokens: list[list[int]] = []
     for m in _WRAP_TOKEN.finditer(text):
         start, end = m.span()
@@ -413,6 +414,28 @@ def _wrap_styled(pieces: list[tuple[str, str | None, bool]], width: int) -> list
                 runs.append([text[i], styles[i]])
         lines.append([(t, s) for t, s in runs])
     return lines or [[("", None)]]
+
+
+def _marked(text: str, terms, style: str | None = None, whole: object = False) -> list[tuple[str, str | None, object]]:
+    """``text`` as pieces of _wrap_styled in ``style``, the ``terms`` in it (longest first, any case) in
+    the mark style, as _Style.marked marks them: a term keeps its colour on whichever line it falls."""
+    words = sorted({t for t in terms if t.strip()}, key=len, reverse=True)
+    if not words:
+        return [(text, style, whole)]
+    pieces, at = [], 0
+    for m in re.finditer("|".join(map(re.escape, words)), text, re.I):
+        pieces += [(text[at:m.start()], style, whole), (m.group(0), "mark", whole)]
+        at = m.end()
+    return [p for p in [*pieces, (text[at:], style, whole)] if p[0]]
+
+
+def _hanging(first: str, pieces: list[tuple[str, str | None, object]], width: int, st: _Style) -> list[str]:
+    """``pieces`` wrapped to ``width`` cells after ``first`` (a label, an item's number; it may hold
+    colour), the lines after the first under the first one's text."""
+    hang = " " * _text_cells(re.sub(r"\033\[[\d;]*m", "", first))
+    lines = _wrap_styled(pieces, max(20, width - len(hang)))
+    return [(hang if i else first) + "".join(st(text, style) if style else text for text, style in line)
+            for i, line in enumerate(lines)]
 
 
 def _format_time(iso: str) -> str:
@@ -572,20 +595,31 @@ def _answer_each_line(searcher, args) -> int:
             return 2
 
 
-def _print_why(h, st: _Style) -> None:
+def _print_why(h, st: _Style, width: int) -> None:
     """Why a hit matched: the phrasing (the words found in it marked), the query words found in it,
-    those found through a synonym (封号 → 冻结), those found only in the answer; with their weights."""
+    those found through a synonym (封号 → 冻结), those found only in the answer; with their weights,
+    each word with its weight on one line."""
     kind = "标准问题" if h.matched == h.question else "相似问法"
-    print(f"   {st('匹配问法', 'cyan')} {st.marked(h.matched, h.matched_words)}（{kind}）")
+    lines = _hanging(f"   {st('匹配问法', 'cyan')} ", [*_marked(h.matched, h.matched_words), (f"（{kind}）", None, True)],
+                     width, st)
     weight = dict(h.term_weights)
+
+    def listed(label: str, words: list[list[tuple[str, str | None]]]) -> list[str]:
+        pieces = []
+        for i, runs in enumerate(words):
+            pieces += [("  ", None, False)] * bool(i) + [(text, style, i + 1) for text, style in runs]
+        pad = max(9, _text_cells(label) + 1) - _text_cells(label)  # the words start under the phrasing's
+        return _hanging(f"   {st(label, 'cyan')}" + " " * pad, pieces, width, st)
+
     if h.matched_terms:
-        print(f"   {st('匹配词', 'cyan')}   " + "  ".join(f"{st(t, 'mark')} {weight.get(t, 0.0):.3f}" for t in h.matched_terms))
+        lines += listed("匹配词", [[(t, "mark"), (f" {weight.get(t, 0.0):.3f}", None)] for t in h.matched_terms])
     if h.synonyms:
-        print(f"   {st('同义词', 'cyan')}   " + "  ".join(
-            f"{typed} → {st(found, 'mark')}{'（答案中）' if where == 'answer' else ''} {weight.get(typed, 0.0):.3f}"
-            for typed, found, where in h.synonyms))
+        lines += listed("同义词", [[(f"{typed} → ", None), (found, "mark"),
+                                    (f"{'（答案中）' if where == 'answer' else ''} {weight.get(typed, 0.0):.3f}", None)]
+                                   for typed, found, where in h.synonyms])
     if h.answer_terms:
-        print(f"   {st('答案中出现', 'cyan')} " + "  ".join(f"{st(t, 'mark')} {weight.get(t, 0.0):.3f}" for t in h.answer_terms))
+        lines += listed("答案中出现", [[(t, "mark"), (f" {weight.get(t, 0.0):.3f}", None)] for t in h.answer_terms])
+    print("\n".join(lines))
 
 
 def _answer(searcher, query: str, args, json_lines: bool = False, heading: bool = False) -> int:
@@ -612,26 +646,30 @@ def _answer(searcher, query: str, args, json_lines: bool = False, heading: bool 
         return 0
     st, width = _Style(_colour(args.color)), _width()
     if heading:
-        print(f"{st('问题：', 'cyan')}{query}")
+        print("\n".join(_hanging(st("问题：", "cyan"), [(query, None, False)], width, st)))
     if not hits:
         print(st("没有找到匹配的答案 (no matching answer)", "yellow"), flush=True)
         elsewhere = _outside_filters(searcher, query, args)
         if elsewhere:
-            print(elsewhere, flush=True)
+            print("\n".join(_hanging("", [(elsewhere, None, False)], width, st)), flush=True)
         if heading:  # apart from the next question's block, as a block of hits is
             print(flush=True)
         return 0
     if other:
         ours = searcher.own_name or "我们"
-        print(st(f"这个问题看起来是关于「{other}」的：这里只能解答{ours}的问题，以下仅供参考。", "yellow") + "\n")
-    elif not hits[0].confident:
-        print(st(f"没有可信的答案：{NOT_CONFIDENT}", "yellow") + "\n")
+        banner = f"这个问题看起来是关于「{other}」的：这里只能解答{ours}的问题，以下仅供参考。"
+    else:
+        banner = None if hits[0].confident else f"没有可信的答案：{NOT_CONFIDENT}"
+    if banner:
+        print("\n".join(_hanging("", [(banner, "yellow", False)], width, st)) + "\n")
     for rank, h in enumerate(hits, 1):
-        # The score ranks; whether a hit answers is the no-answer model's call (docs/api.md), said apart.
-        score = f"{h.score:.3f} " + st(CONFIDENT if h.confident else UNSURE, "green" if h.confident else "yellow")
-        print(f"{rank}. {st.marked(h.question, h.found_words, 'bold')}  {score}")
+        # The score ranks; whether a hit answers is the no-answer model's call (docs/api.md), said apart:
+        # the two stay together on the question's last line.
+        score = [("  ", None, False), (f"{h.score:.3f} ", None, "score"),
+                 (CONFIDENT if h.confident else UNSURE, "green" if h.confident else "yellow", "score")]
+        print("\n".join(_hanging(f"{rank}. ", [*_marked(h.question, h.found_words, "bold"), *score], width, st)))
         print("\n".join(_meta_lines(searcher, h, width, st)))
-        _print_why(h, st)
+        _print_why(h, st, width)
         if rank == 1 or args.full:
             print()
             for line in _answer_lines(h.answer, width, "   ", st, h.found_words):
@@ -767,8 +805,8 @@ def _vote_counts(data_dir: Path, article) -> dict | None:
 
 def _print_article(searcher, a, given: str, feedback: dict | None, st: _Style, width: int) -> None:
     if given != a.id:
-        print(st(f"{given} 已改名为 {a.id}（{given} 是它的曾用 ID）", "yellow"))
-    print(st(a.question, "bold"))
+        print("\n".join(_hanging("", [(f"{given} 已改名为 {a.id}（{given} 是它的曾用 ID）", "yellow", False)], width, st)))
+    print("\n".join(_hanging("", [(a.question, "bold", False)], width, st)))
     print("\n".join(_meta_lines(searcher, a, width, st)))
     if feedback is not None:
         print(f"   {st('反馈', 'cyan')}     有帮助 {feedback['helpful']} · 没帮助 {feedback['not_helpful']}")
@@ -782,7 +820,7 @@ def _print_article(searcher, a, given: str, feedback: dict | None, st: _Style, w
         print()
         print(f"   {st('相似问法', 'cyan')}")
         for q in a.similar_questions:
-            print(f"   · {q}")
+            print("\n".join(_hanging("   · ", [(q, None, False)], width, st)))
     _print_related(searcher, a.id, st, width)
     sys.stdout.flush()
 

@@ -1076,3 +1076,36 @@ def test_ctrl_c_while_reading_a_piped_batch_stops_with_130(shared_tiny_index, mo
     monkeypatch.setattr("sys.stdin", Interrupted())
     assert main(["search", "--index", str(shared_tiny_index), "--json"]) == 130  # 128 + SIGINT, as a shell says it
     assert capsys.readouterr().out == ""
+
+
+
+def test_every_line_of_a_hit_fits_the_terminal_each_word_with_its_weight(make_corpus, tmp_path, tiny_analyzer, capsys,
+                                                                         monkeypatch):
+    from faq_search.cli import _cells
+
+    # A long question and phrasing, many words found: the lines that ran past a 60-cell terminal.
+    long = {**TINY_ARTICLES["withdraw/arrival.md"], "question": "提现申请提交以后银行卡一直没有到账，提现多久到账？最晚几天？",
+            "similar": ["提现以后银行卡一直没有到账要等几天才能到银行卡里面呀", "取现多久到"]}
+    build_index(make_corpus({**TINY_ARTICLES, "withdraw/arrival.md": long}), tmp_path / "ix", analyzer=tiny_analyzer)
+    capsys.readouterr()
+
+    def run(width, argv, color="never"):
+        monkeypatch.setattr("faq_search.cli._width", lambda: width)
+        assert main([*argv, "--index", str(tmp_path / "ix"), "--color", color]) == 0
+        return capsys.readouterr().out
+
+    for width in (40, 60):
+        for argv in (["search", "提现以后银行卡一直没有到账要等多久", "-k", "1"], ["article", "wd-time"]):
+            text = run(width, argv)
+            assert [line for line in text.splitlines() if sum(map(_cells, line)) > width] == [], (width, argv, text)
+            assert re.sub(r"\033\[[\d;]*m", "", run(width, argv, "always")) == text  # the colours do not move a break
+    text = run(40, ["search", "提现以后银行卡一直没有到账要等多久", "-k", "1"])
+    head = text.split("\n   wd-time")[0].splitlines()
+    # The question continues under its text, its score and verdict together after it.
+    assert len(head) > 1 and head[0].startswith("1. 提现") and all(line.startswith("   ") for line in head[1:])
+    assert re.search(r"\S  0\.\d{3} (可信|不确定)$", head[-1])
+    # Each word found stays on one line with its weight, the lines after the label's under its words.
+    words = text.split("\n   匹配词")[1].split("\n   答案中出现")[0].split("\n   同义词")[0].split("\n\n")[0]
+    lines = ("   匹配词" + words).splitlines()
+    assert len(lines) > 1, lines
+    assert all(re.fullmatch(r"(   匹配词   |            )\S+ 0\.\d{3}(  \S+ 0\.\d{3})*", line) for line in lines), lines
