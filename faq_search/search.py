@@ -1474,7 +1474,8 @@ class Searcher:
                 terms.append(found)
                 continue
             synonym = _first_in(others, text)
-            if synonym is not None:
+            # Once: a word and its sub-word of one group (实名认证, 实名) are both typed as the word.
+            if synonym is not None and (spellings[0], synonym, where) not in synonyms:
                 synonyms.append((spellings[0], synonym, where))
         return terms, synonyms
 
