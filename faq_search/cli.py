@@ -525,6 +525,16 @@ def cmd_search(args) -> int:
         return 2
     if args.query is not None:
         return _answer(searcher, args.query, args)
+    from .search import QueryError
+
+    try:  # before the prompt: found at the first question, it ended the session the agent had just opened
+        if args.category:
+            searcher.category_named(args.category)
+        if args.tag:
+            searcher.tag_named(args.tag)
+    except QueryError as e:
+        print(f"error: {e}; {_unknown_filter(searcher, e.code, args)}", file=sys.stderr)
+        return 2
     return _answer_each_line(searcher, args)
 
 

@@ -1109,3 +1109,14 @@ def test_every_line_of_a_hit_fits_the_terminal_each_word_with_its_weight(make_co
     lines = ("   匹配词" + words).splitlines()
     assert len(lines) > 1, lines
     assert all(re.fullmatch(r"(   匹配词   |            )\S+ 0\.\d{3}(  \S+ 0\.\d{3})*", line) for line in lines), lines
+
+
+@pytest.mark.parametrize("option", [["--category", "zzz"], ["--tag", "转帐账"]])
+def test_a_bad_filter_is_said_before_the_first_question_is_read(shared_tiny_index, capsys, monkeypatch, option):
+    # At the prompt it was said only after the agent had typed the caller's question, and it ended the session.
+    questions = io.StringIO("钱转错人了\n提现\n")
+    monkeypatch.setattr("sys.stdin", questions)
+    assert main(["search", "--index", str(shared_tiny_index), *option]) == 2
+    captured = capsys.readouterr()
+    assert questions.tell() == 0 and captured.out == ""
+    assert captured.err.startswith(f"error: unknown {option[0][2:]} '{option[1]}'; ") and captured.err.count("\n") == 1
