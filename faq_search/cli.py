@@ -739,14 +739,18 @@ def _colour(choice: str) -> bool:
 
 def _width() -> int:
     """Terminal cells to wrap answers at, within 40-100: COLUMNS when set, else the terminal's, as
-    shutil.get_terminal_size has it; 80 when not on a terminal or one that reports 0 columns."""
+    shutil.get_terminal_size has it, or when the output is piped (into less, head) the terminal standard
+    error is on: the lines are read there; 80 when neither is a terminal or it reports 0 columns."""
     try:
         columns = int(os.environ.get("COLUMNS", ""))
     except ValueError:
         columns = 0
-    if columns <= 0 and sys.stdout.isatty():  # sys.stdout, not shutil's sys.__stdout__: the one printed to
+    # sys.stdout, not shutil's sys.__stdout__: the one printed to. Shells do not export COLUMNS: piped,
+    # 80-cell lines were folded again by a narrower terminal, each line's text no longer under the last.
+    terminal = next((s for s in (sys.stdout, sys.stderr) if s is not None and s.isatty()), None)
+    if columns <= 0 and terminal is not None:
         try:
-            columns = os.get_terminal_size(sys.stdout.fileno()).columns
+            columns = os.get_terminal_size(terminal.fileno()).columns
         except OSError:
             columns = 0
     return max(40, min(100, columns if columns > 0 else 80))

@@ -981,6 +981,28 @@ def test_the_width_honours_columns_and_a_terminal_of_no_size_gets_80(monkeypatch
     assert _width() == 80
 
 
+def test_output_piped_into_a_pager_is_as_wide_as_the_terminal_it_is_read_on(monkeypatch):
+    import os
+
+    from faq_search.cli import _width
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+        def fileno(self):
+            return 2
+
+    # `faq-search search … | less` on a 60-column terminal: shells do not export COLUMNS.
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.setattr(sys, "stdout", io.StringIO())
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    monkeypatch.setattr(os, "get_terminal_size", lambda fd=1: os.terminal_size((60 if fd == 2 else 0, 40)))
+    assert _width() == 60
+    monkeypatch.setattr(sys, "stderr", io.StringIO())  # > out.txt 2>&1: no terminal
+    assert _width() == 80
+
+
 def test_a_filter_is_read_as_search_reads_text_and_a_category_also_by_its_name(shared_tiny_index, capsys):
     index = ["--index", str(shared_tiny_index)]
     # 转帐 a synonym of the tag 转账, 轉賬 its traditional form; the category by id or name, any case, spaced.
