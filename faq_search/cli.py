@@ -469,12 +469,9 @@ def _question_error(query: str, encoding: str, limit: int) -> tuple[str, str] | 
     not text in ``encoding`` reach us as lone surrogates (U+DC80-U+DCFF: argv and standard input decode
     with surrogateescape): saying the question is empty, or failing in the analyser, would hide that the
     terminal sends another encoding. Over ``limit`` characters it is refused as the API refuses it."""
-    bad = [c for c in query if unicodedata.category(c) == "Cs"]
+    bad = _not_text(query, encoding)
     if bad:
-        encoding = encoding.upper()
-        shown = " ".join(f"\\x{ord(c) - 0xDC00:02x}" if 0xDC80 <= ord(c) <= 0xDCFF else f"U+{ord(c):04X}" for c in bad[:8])
-        return "invalid_encoding", (f"the question is not {encoding} text (bytes {shown}{' …' if len(bad) > 8 else ''} "
-                                    f"are not {encoding}): set the terminal to {encoding}, or type the question again")
+        return "invalid_encoding", f"the question is not {bad}, or type the question again"
     if _empty(query):
         return "missing_query", EMPTY_QUESTION
     length = len(query.strip())  # as the API counts `q`: surrounding spaces not counted
@@ -484,10 +481,36 @@ def _question_error(query: str, encoding: str, limit: int) -> tuple[str, str] | 
     return None
 
 
+def _not_text(value: str, encoding: str) -> str | None:
+    """None when ``value`` is text; else what to say of it (after "the question is ", "--tag is "): the
+    bytes not in ``encoding``, which argv and standard input hand over as lone surrogates."""
+    bad = [c for c in value if unicodedata.category(c) == "Cs"]
+    if not bad:
+        return None
+    encoding = encoding.upper()
+    shown = " ".join(f"\\x{ord(c) - 0xDC00:02x}" if 0xDC80 <= ord(c) <= 0xDCFF else f"U+{ord(c):04X}" for c in bad[:8])
+    return (f"{encoding} text (bytes {shown}{' …' if len(bad) > 8 else ''} are not {encoding}): set the terminal to "
+            f"{encoding}")
+
+
+def _filter_error(args) -> str | None:
+    """What to say of a --category or --tag holding bytes that are not text (a GBK terminal), or None:
+    normalising it (OpenCC) stopped with a traceback."""
+    for option in ("category", "tag"):
+        bad = getattr(args, option, None) and _not_text(getattr(args, option), sys.getfilesystemencoding())
+        if bad:
+            return f"--{option} is not {bad}"
+    return None
+
+
 def _question_error_body(query: str, encoding: str, code: str, message: str) -> dict:
     """{"query", "error": {"code", "message"}} for a question that cannot be searched (bad bytes as U+FFFD)."""
-    shown = query.encode(encoding, "surrogateescape").decode(encoding, "replace")
-    return {"query": shown, "error": {"code": code, "message": message}}
+    return {"query": _shown(query, encoding), "error": {"code": code, "message": message}}
+
+
+def _shown(text: str, encoding: str) -> str:
+    """``text`` with the bytes that were not ``encoding`` (lone surrogates) as U+FFFD, to print."""
+    return text.encode(encoding, "surrogateescape").decode(encoding, "replace")
 
 
 CONFIDENT, UNSURE = "可信", "不确定"
@@ -513,6 +536,10 @@ def _load_searcher(index: str, **kwargs):
 
 
 def cmd_search(args) -> int:
+    filter_problem = _filter_error(args)
+    if filter_problem:
+        print(f"error: {filter_problem}", file=sys.stderr)
+        return 2
     problem = None if args.query is None else _question_error(args.query, sys.getfilesystemencoding(), args.max_chars)
     if problem:  # said as such, not "no matching answer"
         print(f"error: {problem[1]}", file=sys.stderr)
@@ -778,8 +805,10 @@ def cmd_article(args) -> int:
     for given in args.ids:
         current = searcher.resolve(given)
         if current is None:
-            close = difflib.get_close_matches(given, [a.id for a in searcher.articles], n=1)
-            message = f"no article with id '{given}'" + (f" (did you mean '{close[0]}'?)" if close else "")
+            bad = _not_text(given, sys.getfilesystemencoding())
+            close = [] if bad else difflib.get_close_matches(given, [a.id for a in searcher.articles], n=1)
+            message = (f"no article with id '{_shown(given, sys.getfilesystemencoding())}'"
+                       + (f": it is not {bad}" if bad else f" (did you mean '{close[0]}'?)" if close else ""))
             print(f"error: {message}", file=sys.stderr, flush=True)
             if args.json:  # a line in its place, as the API's 404 says it: ids given and lines written pair up
                 error = {"id": given, "error": {"code": "article_not_found", "message": message}}
@@ -841,6 +870,9 @@ def _print_article(searcher, a, given: str, feedback: dict | None, st: _Style, w
 
 def cmd_tags(args) -> int:
     """Every tag with its articles, most used first (as /api/tags gives them)."""
+    if _filter_error(args):
+        print(f"error: {_filter_error(args)}", file=sys.stderr)
+        return 2
     searcher = _load_searcher(args.index, compiled=False)
     if searcher is None:
         return 2
@@ -1084,8 +1116,8 @@ def main(argv: list[str] | None = None) -> int:
     color_help = "colour: auto = on a terminal unless NO_COLOR is set; always even with NO_COLOR (default: %(default)s)"
     p = sub.add_parser("search", help="ranked answers for a question, in the terminal",
                        epilog="Exit status: 0 when the question was searched, whether or not an article matched "
-                       "(no match: 没有找到匹配的答案, or \"results\": [] with --json); 2 for an empty question, one of bytes "
-                       f"that are not UTF-8, one longer than {env.FAQ_MAX_QUERY_CHARS} characters (FAQ_MAX_QUERY_CHARS), a bad "
+                       "(no match: 没有找到匹配的答案, or \"results\": [] with --json); 2 for an empty question, one (or a "
+                       f"filter) of bytes that are not UTF-8, one longer than {env.FAQ_MAX_QUERY_CHARS} characters (FAQ_MAX_QUERY_CHARS), a bad "
                        "-k, an unknown --category or --tag, or an index that cannot be loaded; questions piped one a "
                        "line: 2 at the end when a line was no question (the others answered; with --json an "
                        "{\"query\", \"error\": {\"code\", \"message\"}} line in its place).")

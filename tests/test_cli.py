@@ -291,6 +291,20 @@ def test_a_question_of_bytes_that_are_not_utf8_is_said_so(tiny_index, capsys, mo
     assert "\ufffd" not in captured.out and captured.out.count("可信") == 2
 
 
+
+@pytest.mark.parametrize("argv, said", [
+    (["search", "提现", "--category", "\udcb8\udcc4"], "--category is not UTF-8 text (bytes \\xb8 \\xc4 are not UTF-8)"),
+    (["search", "--tag", "\udcb8\udcc4"], "--tag is not UTF-8 text (bytes \\xb8 \\xc4 are not UTF-8)"),
+    (["tags", "--category", "\udcb8\udcc4"], "--category is not UTF-8 text (bytes \\xb8 \\xc4 are not UTF-8)"),
+    (["article", "\udcb8\udcc4"], "no article with id '\ufffd\ufffd': it is not UTF-8 text (bytes \\xb8 \\xc4 are not UTF-8)"),
+])
+def test_a_filter_or_id_of_bytes_that_are_not_utf8_is_said_so(shared_tiny_index, capsys, monkeypatch, argv, said):
+    # 改 typed on a GBK terminal: a filter stopped with a traceback in OpenCC, an id was shown as \udcb8\udcc4.
+    monkeypatch.setattr("sys.stdin", io.StringIO("提现\n"))
+    assert main([*argv, "--index", str(shared_tiny_index)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {said}: set the terminal to UTF-8") and err.count("\n") == 1, err
+
 def test_build_index_script_is_a_thin_entry(make_corpus, tmp_path):
     root, out = make_corpus(), tmp_path / "index"
     proc = subprocess.run([sys.executable, str(ROOT / "build_index.py"), "--corpus", str(root), "--out", str(out)],
