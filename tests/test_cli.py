@@ -1156,3 +1156,35 @@ def test_a_bad_filter_is_said_before_the_first_question_is_read(shared_tiny_inde
     captured = capsys.readouterr()
     assert questions.tell() == 0 and captured.out == ""
     assert captured.err.startswith(f"error: unknown {option[0][2:]} '{option[1]}'; ") and captured.err.count("\n") == 1
+
+
+def test_at_the_prompt_the_pinyin_reader_is_built_while_the_first_question_is_typed(shared_tiny_index, capsys,
+                                                                                       monkeypatch):
+    import threading
+
+    from faq_search.search import Searcher
+
+    # Built at the first typo or pinyin question (忘记蜜码, tixian) it kept the agent waiting ≈ 0.7 s mid-call.
+    built = threading.Event()
+    build = Searcher._pinyin
+
+    def spied(self):
+        reader = build(self)
+        built.set()
+        return reader
+
+    class Typing(io.StringIO):  # a terminal the agent types the first question into, taking a few seconds
+        def isatty(self):
+            return True
+
+        def readline(self, *args):
+            if self.tell() == 0:
+                ready_when_typed.append(built.wait(5))
+            return super().readline(*args)
+
+    ready_when_typed = []
+    monkeypatch.setattr(Searcher, "_pinyin", spied)
+    monkeypatch.setattr("sys.stdin", Typing("tixian\n"))
+    assert main(["search", "--index", str(shared_tiny_index), "-k", "1", "--color", "never"]) == 0
+    assert ready_when_typed == [True]
+    assert "1. 提现多久到账？" in capsys.readouterr().out
