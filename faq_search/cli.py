@@ -610,7 +610,9 @@ def _answer_each_line(searcher, args) -> int:
             return 0
         if not interactive and not line:
             return 2 if refused else 0
-        query = line.strip()
+        # A file saved by Notepad or Excel as "UTF-8 with BOM" starts with U+FEFF: not part of the question,
+        # though --json's "query" (what a script pairs the answers by) held it.
+        query = line.lstrip("\ufeff").strip()
         if not query:
             continue
         encoding = getattr(sys.stdin, "encoding", None) or "UTF-8"

@@ -1188,3 +1188,16 @@ def test_at_the_prompt_the_pinyin_reader_is_built_while_the_first_question_is_ty
     assert main(["search", "--index", str(shared_tiny_index), "-k", "1", "--color", "never"]) == 0
     assert ready_when_typed == [True]
     assert "1. 提现多久到账？" in capsys.readouterr().out
+
+
+
+def test_a_piped_file_saved_with_a_byte_order_mark_pairs_its_first_question(shared_tiny_index, capsys, monkeypatch):
+    # Notepad's and Excel's "UTF-8 with BOM": the first line starts with U+FEFF, which is no part of it.
+    piped = "\ufeff".encode() + "钱转错人了\r\n提现多久\r\n".encode()
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(piped), encoding="utf-8"))
+    assert main(["search", "--index", str(shared_tiny_index), "--json", "-k", "1"]) == 0
+    answers = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [a["query"] for a in answers] == ["钱转错人了", "提现多久"]
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(piped), encoding="utf-8"))
+    assert main(["search", "--index", str(shared_tiny_index), "-k", "1", "--color", "never"]) == 0
+    assert capsys.readouterr().out.startswith("问题：钱转错人了\n")
