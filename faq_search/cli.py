@@ -828,11 +828,12 @@ def cmd_article(args) -> int:
         if current is None:
             bad = _not_text(given, sys.getfilesystemencoding())
             close = [] if bad else difflib.get_close_matches(given, [a.id for a in searcher.articles], n=1)
-            message = (f"no article with id '{_shown(given, sys.getfilesystemencoding())}'"
-                       + (f": it is not {bad}" if bad else f" (did you mean '{close[0]}'?)" if close else ""))
+            printable = _shown(given, sys.getfilesystemencoding())  # raw bytes not UTF-8 made --json unreadable
+            message = f"no article with id '{printable}'" + (f": it is not {bad}" if bad else f" (did you mean '{close[0]}'?)"
+                                                        if close else _asked_as_id(searcher, given))
             print(f"error: {message}", file=sys.stderr, flush=True)
             if args.json:  # a line in its place, as the API's 404 says it: ids given and lines written pair up
-                error = {"id": given, "error": {"code": "article_not_found", "message": message}}
+                error = {"id": printable, "error": {"code": "article_not_found", "message": message}}
                 print(_json(error, indent=2 if len(args.ids) == 1 else None), flush=True)
             missing += 1
             continue
@@ -850,6 +851,18 @@ def cmd_article(args) -> int:
         _print_article(searcher, a, given, feedback, st, width)
         shown += 1
     return 2 if missing else 0
+
+
+def _asked_as_id(searcher, given: str) -> str:
+    """After "no article with id '转错账了'": a question typed in place of an id (ids are Latin) names
+    the article its search answers confidently, and the command that searches it; "" for anything else."""
+    import shlex
+
+    if not re.search(r"[\u3400-\u9fff]", given):
+        return ""
+    hits = searcher.search(given, k=1)
+    found = f"its answer is '{hits[0].id}' ({hits[0].question}); " if hits and hits[0].confident else ""
+    return f" (a question? {found}search it with `faq-search search {shlex.quote(given)}`)"
 
 
 def _vote_counts(data_dir: Path, article) -> dict | None:

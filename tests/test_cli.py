@@ -1201,3 +1201,20 @@ def test_a_piped_file_saved_with_a_byte_order_mark_pairs_its_first_question(shar
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(piped), encoding="utf-8"))
     assert main(["search", "--index", str(shared_tiny_index), "-k", "1", "--color", "never"]) == 0
     assert capsys.readouterr().out.startswith("问题：钱转错人了\n")
+
+
+def test_a_question_given_to_article_names_its_answer_and_the_search_command(shared_tiny_index, capsys):
+    # An agent typing the caller's question where an id goes: told what it is, and where its answer is.
+    assert main(["article", "钱转错人了", "--index", str(shared_tiny_index)]) == 2
+    assert capsys.readouterr().err == ("error: no article with id '钱转错人了' (a question? its answer is 'tr-wrong' "
+                                       "(转账转错人了怎么办？); search it with `faq-search search '钱转错人了'`)\n")
+    assert main(["article", "pw-logn", "--index", str(shared_tiny_index)]) == 2  # a mistyped id: the close one
+    assert capsys.readouterr().err == "error: no article with id 'pw-logn' (did you mean 'pw-login'?)\n"
+
+
+def test_with_json_an_id_of_bytes_that_are_not_utf8_is_written_as_text(shared_tiny_index, capsys):
+    # Written back as the raw bytes, the line was no UTF-8: a script's JSON reader stopped at it.
+    assert main(["article", "\udcb8\udcc4", "pw-login", "--index", str(shared_tiny_index), "--json"]) == 2
+    out = capsys.readouterr().out
+    out.encode("utf-8")  # no lone surrogate left to write as a raw byte
+    assert [json.loads(line).get("id") for line in out.splitlines()] == ["\ufffd\ufffd", "pw-login"]
