@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import math
 import os
@@ -1154,7 +1155,8 @@ def main(argv: list[str] | None = None) -> int:
                        f"filter) of bytes that are not UTF-8, one longer than {env.FAQ_MAX_QUERY_CHARS} characters (FAQ_MAX_QUERY_CHARS), a bad "
                        "-k, an unknown --category or --tag, or an index that cannot be loaded; questions piped one a "
                        "line: 2 at the end when a line was no question (the others answered; with --json an "
-                       "{\"query\", \"error\": {\"code\", \"message\"}} line in its place).")
+                       "{\"query\", \"error\": {\"code\", \"message\"}} line in its place); 1 when the output cannot "
+                       "be written (a full disk).")
     p.add_argument("query", nargs="?", help="without it: one question a line from standard input (a prompt on "
                    "a terminal), the index loaded once")
     p.add_argument("--index", default=env.FAQ_INDEX_DIR, help=index_help)
@@ -1241,6 +1243,17 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:  # Ctrl-C while loading or answering: stopped, as a shell says it (128 + SIGINT)
         print(file=sys.stderr)
         return 130
+    except OSError as e:
+        # The answers could not be written (--json > out.jsonl on a full disk): one line, not a traceback. A
+        # file a command reads or writes is said by the command itself, its error naming the file.
+        if e.filename is not None or e.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO):
+            raise
+        print(f"error: cannot write the output: {e.strerror}", file=sys.stderr)
+        try:  # else what is still buffered fails again at exit, with Python's "Exception ignored" lines
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return 1
 
 
 def build_main(argv: list[str] | None = None) -> int:

@@ -1218,3 +1218,16 @@ def test_with_json_an_id_of_bytes_that_are_not_utf8_is_written_as_text(shared_ti
     out = capsys.readouterr().out
     out.encode("utf-8")  # no lone surrogate left to write as a raw byte
     assert [json.loads(line).get("id") for line in out.splitlines()] == ["\ufffd\ufffd", "pw-login"]
+
+
+@pytest.mark.parametrize("argv", [["search", "钱转错人了", "--json"], ["article", "pw-login"], ["tags"]])
+def test_output_that_cannot_be_written_is_one_line_not_a_traceback(shared_tiny_index, capsys, monkeypatch, argv):
+    import errno
+
+    class FullDisk(io.StringIO):  # --json > out.jsonl on a full disk
+        def write(self, text):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("sys.stdout", FullDisk())
+    assert main([*argv, "--index", str(shared_tiny_index)]) == 1
+    assert capsys.readouterr().err == "error: cannot write the output: No space left on device\n"
