@@ -905,8 +905,9 @@ def _print_article(searcher, a, given: str, feedback: dict | None, st: _Style, w
 
 def cmd_tags(args) -> int:
     """Every tag with its articles, most used first (as /api/tags gives them)."""
-    if _filter_error(args):
-        print(f"error: {_filter_error(args)}", file=sys.stderr)
+    filter_problem = _filter_error(args)
+    if filter_problem:
+        print(f"error: {filter_problem}", file=sys.stderr)
         return 2
     searcher = _load_searcher(args.index, compiled=False)
     if searcher is None:
