@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import math
 import os
@@ -375,15 +376,16 @@ def _answer_lines(answer: str, width: int, indent: str, st: _Style, terms=()) ->
     return out
 
 
-def _wrap_styled(pieces: list[tuple[str, str | None, bool]], width: int) -> list[list[tuple[str, str | None]]]:
+def _wrap_styled(pieces: list[tuple[str, str | None, object]], width: int) -> list[list[tuple[str, str | None]]]:
     """_wrap of the text of ``pieces`` (text, style, whole), each line as (text, style) runs: the breaks
-    fall where _wrap puts them, never inside a piece kept ``whole`` (a URL)."""
+    fall where _wrap puts them, never inside a piece kept ``whole`` (True: a URL), nor between pieces
+    whose ``whole`` is the same other key (a word and its weight: 密码 0.556)."""
     text = "".join(p[0] for p in pieces)
     styles: list[str | None] = []
-    unit: list[int] = []  # for each character, the whole piece it is in (-1: none)
+    unit: list[object] = []  # for each character, the whole piece or group it is in (-1: none)
     for n, (piece, style, whole) in enumerate(pieces):
         styles += [style] * len(piece)
-        unit += [n if whole else -1] * len(piece)
+        unit += [-1 if not whole else n if whole is True else ("group", whole)] * len(piece)
     tokens: list[list[int]] = []
     for m in _WRAP_TOKEN.finditer(text):
         start, end = m.span()
@@ -417,6 +419,28 @@ def _wrap_styled(pieces: list[tuple[str, str | None, bool]], width: int) -> list
     return lines or [[("", None)]]
 
 
+def _marked(text: str, terms, style: str | None = None, whole: object = False) -> list[tuple[str, str | None, object]]:
+    """``text`` as pieces of _wrap_styled in ``style``, the ``terms`` in it (longest first, any case) in
+    the mark style, as _Style.marked marks them: a term keeps its colour on whichever line it falls."""
+    words = sorted({t for t in terms if t.strip()}, key=len, reverse=True)
+    if not words:
+        return [(text, style, whole)]
+    pieces, at = [], 0
+    for m in re.finditer("|".join(map(re.escape, words)), text, re.I):
+        pieces += [(text[at:m.start()], style, whole), (m.group(0), "mark", whole)]
+        at = m.end()
+    return [p for p in [*pieces, (text[at:], style, whole)] if p[0]]
+
+
+def _hanging(first: str, pieces: list[tuple[str, str | None, object]], width: int, st: _Style) -> list[str]:
+    """``pieces`` wrapped to ``width`` cells after ``first`` (a label, an item's number; it may hold
+    colour), the lines after the first under the first one's text."""
+    hang = " " * _text_cells(re.sub(r"\033\[[\d;]*m", "", first))
+    lines = _wrap_styled(pieces, max(20, width - len(hang)))
+    return [(hang if i else first) + "".join(st(text, style) if style else text for text, style in line)
+            for i, line in enumerate(lines)]
+
+
 def _format_time(iso: str) -> str:
     """``iso`` in local time (TZ honoured) with its zone, as the console shows it: 2026-11-23 08:02
     UTC+8 (UTC+5:30, UTC); a date alone stays a date, one without a zone is read as local."""
@@ -448,12 +472,9 @@ def _question_error(query: str, encoding: str, limit: int) -> tuple[str, str] | 
     not text in ``encoding`` reach us as lone surrogates (U+DC80-U+DCFF: argv and standard input decode
     with surrogateescape): saying the question is empty, or failing in the analyser, would hide that the
     terminal sends another encoding. Over ``limit`` characters it is refused as the API refuses it."""
-    bad = [c for c in query if unicodedata.category(c) == "Cs"]
+    bad = _not_text(query, encoding)
     if bad:
-        encoding = encoding.upper()
-        shown = " ".join(f"\\x{ord(c) - 0xDC00:02x}" if 0xDC80 <= ord(c) <= 0xDCFF else f"U+{ord(c):04X}" for c in bad[:8])
-        return "invalid_encoding", (f"the question is not {encoding} text (bytes {shown}{' …' if len(bad) > 8 else ''} "
-                                    f"are not {encoding}): set the terminal to {encoding}, or type the question again")
+        return "invalid_encoding", f"the question is not {bad}, or type the question again"
     if _empty(query):
         return "missing_query", EMPTY_QUESTION
     length = len(query.strip())  # as the API counts `q`: surrounding spaces not counted
@@ -463,10 +484,36 @@ def _question_error(query: str, encoding: str, limit: int) -> tuple[str, str] | 
     return None
 
 
+def _not_text(value: str, encoding: str) -> str | None:
+    """None when ``value`` is text; else what to say of it (after "the question is ", "--tag is "): the
+    bytes not in ``encoding``, which argv and standard input hand over as lone surrogates."""
+    bad = [c for c in value if unicodedata.category(c) == "Cs"]
+    if not bad:
+        return None
+    encoding = encoding.upper()
+    shown = " ".join(f"\\x{ord(c) - 0xDC00:02x}" if 0xDC80 <= ord(c) <= 0xDCFF else f"U+{ord(c):04X}" for c in bad[:8])
+    return (f"{encoding} text (bytes {shown}{' …' if len(bad) > 8 else ''} are not {encoding}): set the terminal to "
+            f"{encoding}")
+
+
+def _filter_error(args) -> str | None:
+    """What to say of a --category or --tag holding bytes that are not text (a GBK terminal), or None:
+    normalising it (OpenCC) stopped with a traceback."""
+    for option in ("category", "tag"):
+        bad = getattr(args, option, None) and _not_text(getattr(args, option), sys.getfilesystemencoding())
+        if bad:
+            return f"--{option} is not {bad}"
+    return None
+
+
 def _question_error_body(query: str, encoding: str, code: str, message: str) -> dict:
     """{"query", "error": {"code", "message"}} for a question that cannot be searched (bad bytes as U+FFFD)."""
-    shown = query.encode(encoding, "surrogateescape").decode(encoding, "replace")
-    return {"query": shown, "error": {"code": code, "message": message}}
+    return {"query": _shown(query, encoding), "error": {"code": code, "message": message}}
+
+
+def _shown(text: str, encoding: str) -> str:
+    """``text`` with the bytes that were not ``encoding`` (lone surrogates) as U+FFFD, to print."""
+    return text.encode(encoding, "surrogateescape").decode(encoding, "replace")
 
 
 CONFIDENT, UNSURE = "可信", "不确定"
@@ -492,6 +539,10 @@ def _load_searcher(index: str, **kwargs):
 
 
 def cmd_search(args) -> int:
+    filter_problem = _filter_error(args)
+    if filter_problem:
+        print(f"error: {filter_problem}", file=sys.stderr)
+        return 2
     problem = None if args.query is None else _question_error(args.query, sys.getfilesystemencoding(), args.max_chars)
     if problem:  # said as such, not "no matching answer"
         print(f"error: {problem[1]}", file=sys.stderr)
@@ -504,6 +555,16 @@ def cmd_search(args) -> int:
         return 2
     if args.query is not None:
         return _answer(searcher, args.query, args)
+    from .search import QueryError
+
+    try:  # before the prompt: found at the first question, it ended the session the agent had just opened
+        if args.category:
+            searcher.category_named(args.category)
+        if args.tag:
+            searcher.tag_named(args.tag)
+    except QueryError as e:
+        print(f"error: {e}; {_unknown_filter(searcher, e.code, args)}", file=sys.stderr)
+        return 2
     return _answer_each_line(searcher, args)
 
 
@@ -528,6 +589,8 @@ def _answer_each_line(searcher, args) -> int:
             pass
     refused = 0  # piped: lines that were no question make the exit status 2, as an unknown id does for `article`
     refused_version = read_current(args.index)  # when a sound older version answers instead: refused at the start
+    if interactive:
+        _prepare_while_typing(searcher, args.json)
     while True:
         try:
             if at_input:
@@ -550,7 +613,9 @@ def _answer_each_line(searcher, args) -> int:
             return 0
         if not interactive and not line:
             return 2 if refused else 0
-        query = line.strip()
+        # A file saved by Notepad or Excel as "UTF-8 with BOM" starts with U+FEFF: not part of the question,
+        # though --json's "query" (what a script pairs the answers by) held it.
+        query = line.lstrip("\ufeff").strip()
         if not query:
             continue
         encoding = getattr(sys.stdin, "encoding", None) or "UTF-8"
@@ -574,20 +639,48 @@ def _answer_each_line(searcher, args) -> int:
             return 2
 
 
-def _print_why(h, st: _Style) -> None:
+def _prepare_while_typing(searcher, json_output: bool) -> None:
+    """Prepare in a thread, while the agent types the first question, what a first typo or pinyin question
+    needs (忘记蜜码, tixian: ≈ 0.7 s, then ≈ 1 ms) and Flask for --json (≈ 0.25 s); a question typed before
+    that is done waits only for what it needs of it (an import, the pinyin reader), not built twice."""
+    import threading
+
+    def prepare():
+        try:
+            searcher.prepare_pinyin()
+            if json_output:
+                from .web import payloads  # noqa: F401
+        except Exception:  # noqa: BLE001 - what fails here fails again, said, at the question needing it
+            pass
+
+    threading.Thread(target=prepare, name="faq-search prepare", daemon=True).start()
+
+
+def _print_why(h, st: _Style, width: int) -> None:
     """Why a hit matched: the phrasing (the words found in it marked), the query words found in it,
-    those found through a synonym (封号 → 冻结), those found only in the answer; with their weights."""
+    those found through a synonym (封号 → 冻结), those found only in the answer; with their weights,
+    each word with its weight on one line."""
     kind = "标准问题" if h.matched == h.question else "相似问法"
-    print(f"   {st('匹配问法', 'cyan')} {st.marked(h.matched, h.matched_words)}（{kind}）")
+    lines = _hanging(f"   {st('匹配问法', 'cyan')} ", [*_marked(h.matched, h.matched_words), (f"（{kind}）", None, True)],
+                     width, st)
     weight = dict(h.term_weights)
+
+    def listed(label: str, words: list[list[tuple[str, str | None]]]) -> list[str]:
+        pieces = []
+        for i, runs in enumerate(words):
+            pieces += [("  ", None, False)] * bool(i) + [(text, style, i + 1) for text, style in runs]
+        pad = max(9, _text_cells(label) + 1) - _text_cells(label)  # the words start under the phrasing's
+        return _hanging(f"   {st(label, 'cyan')}" + " " * pad, pieces, width, st)
+
     if h.matched_terms:
-        print(f"   {st('匹配词', 'cyan')}   " + "  ".join(f"{st(t, 'mark')} {weight.get(t, 0.0):.3f}" for t in h.matched_terms))
+        lines += listed("匹配词", [[(t, "mark"), (f" {weight.get(t, 0.0):.3f}", None)] for t in h.matched_terms])
     if h.synonyms:
-        print(f"   {st('同义词', 'cyan')}   " + "  ".join(
-            f"{typed} → {st(found, 'mark')}{'（答案中）' if where == 'answer' else ''} {weight.get(typed, 0.0):.3f}"
-            for typed, found, where in h.synonyms))
+        lines += listed("同义词", [[(f"{typed} → ", None), (found, "mark"),
+                                    (f"{'（答案中）' if where == 'answer' else ''} {weight.get(typed, 0.0):.3f}", None)]
+                                   for typed, found, where in h.synonyms])
     if h.answer_terms:
-        print(f"   {st('答案中出现', 'cyan')} " + "  ".join(f"{st(t, 'mark')} {weight.get(t, 0.0):.3f}" for t in h.answer_terms))
+        lines += listed("答案中出现", [[(t, "mark"), (f" {weight.get(t, 0.0):.3f}", None)] for t in h.answer_terms])
+    print("\n".join(lines))
 
 
 def _answer(searcher, query: str, args, json_lines: bool = False, heading: bool = False) -> int:
@@ -614,26 +707,30 @@ def _answer(searcher, query: str, args, json_lines: bool = False, heading: bool 
         return 0
     st, width = _Style(_colour(args.color)), _width()
     if heading:
-        print(f"{st('问题：', 'cyan')}{query}")
+        print("\n".join(_hanging(st("问题：", "cyan"), [(query, None, False)], width, st)))
     if not hits:
         print(st("没有找到匹配的答案 (no matching answer)", "yellow"), flush=True)
         elsewhere = _outside_filters(searcher, query, args)
         if elsewhere:
-            print(elsewhere, flush=True)
+            print("\n".join(_hanging("", [(elsewhere, None, False)], width, st)), flush=True)
         if heading:  # apart from the next question's block, as a block of hits is
             print(flush=True)
         return 0
     if other:
         ours = searcher.own_name or "我们"
-        print(st(f"这个问题看起来是关于「{other}」的：这里只能解答{ours}的问题，以下仅供参考。", "yellow") + "\n")
-    elif not hits[0].confident:
-        print(st(f"没有可信的答案：{NOT_CONFIDENT}", "yellow") + "\n")
+        banner = f"这个问题看起来是关于「{other}」的：这里只能解答{ours}的问题，以下仅供参考。"
+    else:
+        banner = None if hits[0].confident else f"没有可信的答案：{NOT_CONFIDENT}"
+    if banner:
+        print("\n".join(_hanging("", [(banner, "yellow", False)], width, st)) + "\n")
     for rank, h in enumerate(hits, 1):
-        # The score ranks; whether a hit answers is the no-answer model's call (docs/api.md), said apart.
-        score = f"{h.score:.3f} " + st(CONFIDENT if h.confident else UNSURE, "green" if h.confident else "yellow")
-        print(f"{rank}. {st.marked(h.question, h.found_words, 'bold')}  {score}")
+        # The score ranks; whether a hit answers is the no-answer model's call (docs/api.md), said apart:
+        # the two stay together on the question's last line.
+        score = [("  ", None, False), (f"{h.score:.3f} ", None, "score"),
+                 (CONFIDENT if h.confident else UNSURE, "green" if h.confident else "yellow", "score")]
+        print("\n".join(_hanging(f"{rank}. ", [*_marked(h.question, h.found_words, "bold"), *score], width, st)))
         print("\n".join(_meta_lines(searcher, h, width, st)))
-        _print_why(h, st)
+        _print_why(h, st, width)
         if rank == 1 or args.full:
             print()
             for line in _answer_lines(h.answer, width, "   ", st, h.found_words):
@@ -693,14 +790,18 @@ def _colour(choice: str) -> bool:
 
 def _width() -> int:
     """Terminal cells to wrap answers at, within 40-100: COLUMNS when set, else the terminal's, as
-    shutil.get_terminal_size has it; 80 when not on a terminal or one that reports 0 columns."""
+    shutil.get_terminal_size has it, or when the output is piped (into less, head) the terminal standard
+    error is on: the lines are read there; 80 when neither is a terminal or it reports 0 columns."""
     try:
         columns = int(os.environ.get("COLUMNS", ""))
     except ValueError:
         columns = 0
-    if columns <= 0 and sys.stdout.isatty():  # sys.stdout, not shutil's sys.__stdout__: the one printed to
+    # sys.stdout, not shutil's sys.__stdout__: the one printed to. Shells do not export COLUMNS: piped,
+    # 80-cell lines were folded again by a narrower terminal, each line's text no longer under the last.
+    terminal = next((s for s in (sys.stdout, sys.stderr) if s is not None and s.isatty()), None)
+    if columns <= 0 and terminal is not None:
         try:
-            columns = os.get_terminal_size(sys.stdout.fileno()).columns
+            columns = os.get_terminal_size(terminal.fileno()).columns
         except OSError:
             columns = 0
     return max(40, min(100, columns if columns > 0 else 80))
@@ -728,11 +829,14 @@ def cmd_article(args) -> int:
     for given in args.ids:
         current = searcher.resolve(given)
         if current is None:
-            close = difflib.get_close_matches(given, [a.id for a in searcher.articles], n=1)
-            message = f"no article with id '{given}'" + (f" (did you mean '{close[0]}'?)" if close else "")
+            bad = _not_text(given, sys.getfilesystemencoding())
+            close = [] if bad else difflib.get_close_matches(given, [a.id for a in searcher.articles], n=1)
+            printable = _shown(given, sys.getfilesystemencoding())  # raw bytes not UTF-8 made --json unreadable
+            message = f"no article with id '{printable}'" + (f": it is not {bad}" if bad else f" (did you mean '{close[0]}'?)"
+                                                        if close else _asked_as_id(searcher, given))
             print(f"error: {message}", file=sys.stderr, flush=True)
             if args.json:  # a line in its place, as the API's 404 says it: ids given and lines written pair up
-                error = {"id": given, "error": {"code": "article_not_found", "message": message}}
+                error = {"id": printable, "error": {"code": "article_not_found", "message": message}}
                 print(_json(error, indent=2 if len(args.ids) == 1 else None), flush=True)
             missing += 1
             continue
@@ -752,6 +856,18 @@ def cmd_article(args) -> int:
     return 2 if missing else 0
 
 
+def _asked_as_id(searcher, given: str) -> str:
+    """After "no article with id '转错账了'": a question typed in place of an id (ids are Latin) names
+    the article its search answers confidently, and the command that searches it; "" for anything else."""
+    import shlex
+
+    if not re.search(r"[\u3400-\u9fff]", given):
+        return ""
+    hits = searcher.search(given, k=1)
+    found = f"its answer is '{hits[0].id}' ({hits[0].question}); " if hits and hits[0].confident else ""
+    return f" (a question? {found}search it with `faq-search search {shlex.quote(given)}`)"
+
+
 def _vote_counts(data_dir: Path, article) -> dict | None:
     """The article's votes (and those under its former ids) as the API gives them; None when there
     is no feedback store here (the server's data directory is elsewhere) or it cannot be read."""
@@ -769,8 +885,8 @@ def _vote_counts(data_dir: Path, article) -> dict | None:
 
 def _print_article(searcher, a, given: str, feedback: dict | None, st: _Style, width: int) -> None:
     if given != a.id:
-        print(st(f"{given} 已改名为 {a.id}（{given} 是它的曾用 ID）", "yellow"))
-    print(st(a.question, "bold"))
+        print("\n".join(_hanging("", [(f"{given} 已改名为 {a.id}（{given} 是它的曾用 ID）", "yellow", False)], width, st)))
+    print("\n".join(_hanging("", [(a.question, "bold", False)], width, st)))
     print("\n".join(_meta_lines(searcher, a, width, st)))
     if feedback is not None:
         print(f"   {st('反馈', 'cyan')}     有帮助 {feedback['helpful']} · 没帮助 {feedback['not_helpful']}")
@@ -784,13 +900,17 @@ def _print_article(searcher, a, given: str, feedback: dict | None, st: _Style, w
         print()
         print(f"   {st('相似问法', 'cyan')}")
         for q in a.similar_questions:
-            print(f"   · {q}")
+            print("\n".join(_hanging("   · ", [(q, None, False)], width, st)))
     _print_related(searcher, a.id, st, width)
     sys.stdout.flush()
 
 
 def cmd_tags(args) -> int:
     """Every tag with its articles, most used first (as /api/tags gives them)."""
+    filter_problem = _filter_error(args)
+    if filter_problem:
+        print(f"error: {filter_problem}", file=sys.stderr)
+        return 2
     searcher = _load_searcher(args.index, compiled=False)
     if searcher is None:
         return 2
@@ -1034,11 +1154,12 @@ def main(argv: list[str] | None = None) -> int:
     color_help = "colour: auto = on a terminal unless NO_COLOR is set; always even with NO_COLOR (default: %(default)s)"
     p = sub.add_parser("search", help="ranked answers for a question, in the terminal",
                        epilog="Exit status: 0 when the question was searched, whether or not an article matched "
-                       "(no match: 没有找到匹配的答案, or \"results\": [] with --json); 2 for an empty question, one of bytes "
-                       f"that are not UTF-8, one longer than {env.FAQ_MAX_QUERY_CHARS} characters (FAQ_MAX_QUERY_CHARS), a bad "
+                       "(no match: 没有找到匹配的答案, or \"results\": [] with --json); 2 for an empty question, one (or a "
+                       f"filter) of bytes that are not UTF-8, one longer than {env.FAQ_MAX_QUERY_CHARS} characters (FAQ_MAX_QUERY_CHARS), a bad "
                        "-k, an unknown --category or --tag, or an index that cannot be loaded; questions piped one a "
                        "line: 2 at the end when a line was no question (the others answered; with --json an "
-                       "{\"query\", \"error\": {\"code\", \"message\"}} line in its place).")
+                       "{\"query\", \"error\": {\"code\", \"message\"}} line in its place); 1 when the output cannot "
+                       "be written (a full disk).")
     p.add_argument("query", nargs="?", help="without it: one question a line from standard input (a prompt on "
                    "a terminal), the index loaded once")
     p.add_argument("--index", default=env.FAQ_INDEX_DIR, help=index_help)
@@ -1125,6 +1246,17 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:  # Ctrl-C while loading or answering: stopped, as a shell says it (128 + SIGINT)
         print(file=sys.stderr)
         return 130
+    except OSError as e:
+        # The answers could not be written (--json > out.jsonl on a full disk): one line, not a traceback. A
+        # file a command reads or writes is said by the command itself, its error naming the file.
+        if e.filename is not None or e.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO):
+            raise
+        print(f"error: cannot write the output: {e.strerror}", file=sys.stderr)
+        try:  # else what is still buffered fails again at exit, with Python's "Exception ignored" lines
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return 1
 
 
 def build_main(argv: list[str] | None = None) -> int:

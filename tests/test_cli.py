@@ -291,6 +291,20 @@ def test_a_question_of_bytes_that_are_not_utf8_is_said_so(tiny_index, capsys, mo
     assert "\ufffd" not in captured.out and captured.out.count("可信") == 2
 
 
+
+@pytest.mark.parametrize("argv, said", [
+    (["search", "提现", "--category", "\udcb8\udcc4"], "--category is not UTF-8 text (bytes \\xb8 \\xc4 are not UTF-8)"),
+    (["search", "--tag", "\udcb8\udcc4"], "--tag is not UTF-8 text (bytes \\xb8 \\xc4 are not UTF-8)"),
+    (["tags", "--category", "\udcb8\udcc4"], "--category is not UTF-8 text (bytes \\xb8 \\xc4 are not UTF-8)"),
+    (["article", "\udcb8\udcc4"], "no article with id '\ufffd\ufffd': it is not UTF-8 text (bytes \\xb8 \\xc4 are not UTF-8)"),
+])
+def test_a_filter_or_id_of_bytes_that_are_not_utf8_is_said_so(shared_tiny_index, capsys, monkeypatch, argv, said):
+    # 改 typed on a GBK terminal: a filter stopped with a traceback in OpenCC, an id was shown as \udcb8\udcc4.
+    monkeypatch.setattr("sys.stdin", io.StringIO("提现\n"))
+    assert main([*argv, "--index", str(shared_tiny_index)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {said}: set the terminal to UTF-8") and err.count("\n") == 1, err
+
 def test_build_index_script_is_a_thin_entry(make_corpus, tmp_path):
     root, out = make_corpus(), tmp_path / "index"
     proc = subprocess.run([sys.executable, str(ROOT / "build_index.py"), "--corpus", str(root), "--out", str(out)],
@@ -994,6 +1008,28 @@ def test_the_width_honours_columns_and_a_terminal_of_no_size_gets_80(monkeypatch
     assert _width() == 80
 
 
+def test_output_piped_into_a_pager_is_as_wide_as_the_terminal_it_is_read_on(monkeypatch):
+    import os
+
+    from faq_search.cli import _width
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+        def fileno(self):
+            return 2
+
+    # `faq-search search … | less` on a 60-column terminal: shells do not export COLUMNS.
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.setattr(sys, "stdout", io.StringIO())
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    monkeypatch.setattr(os, "get_terminal_size", lambda fd=1: os.terminal_size((60 if fd == 2 else 0, 40)))
+    assert _width() == 60
+    monkeypatch.setattr(sys, "stderr", io.StringIO())  # > out.txt 2>&1: no terminal
+    assert _width() == 80
+
+
 def test_a_filter_is_read_as_search_reads_text_and_a_category_also_by_its_name(shared_tiny_index, capsys):
     index = ["--index", str(shared_tiny_index)]
     # 转帐 a synonym of the tag 转账, 轉賬 its traditional form; the category by id or name, any case, spaced.
@@ -1089,3 +1125,122 @@ def test_ctrl_c_while_reading_a_piped_batch_stops_with_130(shared_tiny_index, mo
     monkeypatch.setattr("sys.stdin", Interrupted())
     assert main(["search", "--index", str(shared_tiny_index), "--json"]) == 130  # 128 + SIGINT, as a shell says it
     assert capsys.readouterr().out == ""
+
+
+
+def test_every_line_of_a_hit_fits_the_terminal_each_word_with_its_weight(make_corpus, tmp_path, tiny_analyzer, capsys,
+                                                                         monkeypatch):
+    from faq_search.cli import _cells
+
+    # A long question and phrasing, many words found: the lines that ran past a 60-cell terminal.
+    long = {**TINY_ARTICLES["withdraw/arrival.md"], "question": "提现申请提交以后银行卡一直没有到账，提现多久到账？最晚几天？",
+            "similar": ["提现以后银行卡一直没有到账要等几天才能到银行卡里面呀", "取现多久到"]}
+    build_index(make_corpus({**TINY_ARTICLES, "withdraw/arrival.md": long}), tmp_path / "ix", analyzer=tiny_analyzer)
+    capsys.readouterr()
+
+    def run(width, argv, color="never"):
+        monkeypatch.setattr("faq_search.cli._width", lambda: width)
+        assert main([*argv, "--index", str(tmp_path / "ix"), "--color", color]) == 0
+        return capsys.readouterr().out
+
+    for width in (40, 60):
+        for argv in (["search", "提现以后银行卡一直没有到账要等多久", "-k", "1"], ["article", "wd-time"]):
+            text = run(width, argv)
+            assert [line for line in text.splitlines() if sum(map(_cells, line)) > width] == [], (width, argv, text)
+            assert re.sub(r"\033\[[\d;]*m", "", run(width, argv, "always")) == text  # the colours do not move a break
+    text = run(40, ["search", "提现以后银行卡一直没有到账要等多久", "-k", "1"])
+    head = text.split("\n   wd-time")[0].splitlines()
+    # The question continues under its text, its score and verdict together after it.
+    assert len(head) > 1 and head[0].startswith("1. 提现") and all(line.startswith("   ") for line in head[1:])
+    assert re.search(r"\S  0\.\d{3} (可信|不确定)$", head[-1])
+    # Each word found stays on one line with its weight, the lines after the label's under its words.
+    words = text.split("\n   匹配词")[1].split("\n   答案中出现")[0].split("\n   同义词")[0].split("\n\n")[0]
+    lines = ("   匹配词" + words).splitlines()
+    assert len(lines) > 1, lines
+    assert all(re.fullmatch(r"(   匹配词   |            )\S+ 0\.\d{3}(  \S+ 0\.\d{3})*", line) for line in lines), lines
+
+
+@pytest.mark.parametrize("option", [["--category", "zzz"], ["--tag", "转帐账"]])
+def test_a_bad_filter_is_said_before_the_first_question_is_read(shared_tiny_index, capsys, monkeypatch, option):
+    # At the prompt it was said only after the agent had typed the caller's question, and it ended the session.
+    questions = io.StringIO("钱转错人了\n提现\n")
+    monkeypatch.setattr("sys.stdin", questions)
+    assert main(["search", "--index", str(shared_tiny_index), *option]) == 2
+    captured = capsys.readouterr()
+    assert questions.tell() == 0 and captured.out == ""
+    assert captured.err.startswith(f"error: unknown {option[0][2:]} '{option[1]}'; ") and captured.err.count("\n") == 1
+
+
+def test_at_the_prompt_the_pinyin_reader_is_built_while_the_first_question_is_typed(shared_tiny_index, capsys,
+                                                                                       monkeypatch):
+    import threading
+
+    from faq_search.search import Searcher
+
+    # Built at the first typo or pinyin question (忘记蜜码, tixian) it kept the agent waiting ≈ 0.7 s mid-call.
+    built = threading.Event()
+    build = Searcher._pinyin
+
+    def spied(self):
+        reader = build(self)
+        built.set()
+        return reader
+
+    class Typing(io.StringIO):  # a terminal the agent types the first question into, taking a few seconds
+        def isatty(self):
+            return True
+
+        def readline(self, *args):
+            if self.tell() == 0:
+                ready_when_typed.append(built.wait(5))
+            return super().readline(*args)
+
+    ready_when_typed = []
+    monkeypatch.setattr(Searcher, "_pinyin", spied)
+    monkeypatch.setattr("sys.stdin", Typing("tixian\n"))
+    assert main(["search", "--index", str(shared_tiny_index), "-k", "1", "--color", "never"]) == 0
+    assert ready_when_typed == [True]
+    assert "1. 提现多久到账？" in capsys.readouterr().out
+
+
+
+def test_a_piped_file_saved_with_a_byte_order_mark_pairs_its_first_question(shared_tiny_index, capsys, monkeypatch):
+    # Notepad's and Excel's "UTF-8 with BOM": the first line starts with U+FEFF, which is no part of it.
+    piped = "\ufeff".encode() + "钱转错人了\r\n提现多久\r\n".encode()
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(piped), encoding="utf-8"))
+    assert main(["search", "--index", str(shared_tiny_index), "--json", "-k", "1"]) == 0
+    answers = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [a["query"] for a in answers] == ["钱转错人了", "提现多久"]
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(piped), encoding="utf-8"))
+    assert main(["search", "--index", str(shared_tiny_index), "-k", "1", "--color", "never"]) == 0
+    assert capsys.readouterr().out.startswith("问题：钱转错人了\n")
+
+
+def test_a_question_given_to_article_names_its_answer_and_the_search_command(shared_tiny_index, capsys):
+    # An agent typing the caller's question where an id goes: told what it is, and where its answer is.
+    assert main(["article", "钱转错人了", "--index", str(shared_tiny_index)]) == 2
+    assert capsys.readouterr().err == ("error: no article with id '钱转错人了' (a question? its answer is 'tr-wrong' "
+                                       "(转账转错人了怎么办？); search it with `faq-search search '钱转错人了'`)\n")
+    assert main(["article", "pw-logn", "--index", str(shared_tiny_index)]) == 2  # a mistyped id: the close one
+    assert capsys.readouterr().err == "error: no article with id 'pw-logn' (did you mean 'pw-login'?)\n"
+
+
+def test_with_json_an_id_of_bytes_that_are_not_utf8_is_written_as_text(shared_tiny_index, capsys):
+    # Written back as the raw bytes, the line was no UTF-8: a script's JSON reader stopped at it.
+    assert main(["article", "\udcb8\udcc4", "pw-login", "--index", str(shared_tiny_index), "--json"]) == 2
+    out = capsys.readouterr().out
+    out.encode("utf-8")  # no lone surrogate left to write as a raw byte
+    assert [json.loads(line).get("id") for line in out.splitlines()] == ["\ufffd\ufffd", "pw-login"]
+
+
+@pytest.mark.parametrize("argv", [["search", "钱转错人了", "--json"], ["article", "pw-login"], ["tags"]])
+def test_output_that_cannot_be_written_is_one_line_not_a_traceback(shared_tiny_index, capsys, monkeypatch, argv):
+    import errno
+
+    class FullDisk(io.StringIO):  # --json > out.jsonl on a full disk
+        def write(self, text):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("sys.stdout", FullDisk())
+    assert main([*argv, "--index", str(shared_tiny_index)]) == 1
+    assert capsys.readouterr().err == "error: cannot write the output: No space left on device\n"

@@ -148,6 +148,17 @@ def test_a_word_typed_in_pinyin_or_english_is_shown_in_a_phrasing_holding_it(shi
     assert hit.matched_terms == ("失败",) and hit.synonyms == ((query.split()[0].removesuffix("失败"), "支付", "matched"),)
 
 
+def test_a_synonym_found_through_a_word_and_its_sub_word_is_told_once(shipped):
+    # 实名认证 and its sub-word 实名 are one synonym group: a phrasing holding 实名 is one match of the 实名认证
+    # typed, not two (the console and `faq-search search` printed 实名认证 → 实名 twice).
+    hits = [h for h in shipped.search("实名认证失败", k=10) if h.synonyms]
+    assert any(("实名认证", "实名", "matched") in h.synonyms for h in hits)
+    for hit in hits:
+        assert len(set(hit.synonyms)) == len(hit.synonyms), hit
+        assert [t for t, _w in hit.term_weights] == \
+            [*hit.matched_terms, *hit.answer_terms, *(typed for typed, _f, _where in hit.synonyms)]
+
+
 @pytest.mark.parametrize("query", ["登录密码", "冻结", "封号", "密码", "转账给朋友", "打钱", "忘了支付密码", "冻住了余额还在吗",
                                    "二维码转账", "解冻", "扫码 密码"])
 def test_every_word_said_to_be_found_is_where_it_is_said_to_be(searcher, analyzer, query):

@@ -117,3 +117,27 @@ def test_the_reader_is_built_only_for_a_question_that_may_hold_a_typo(searcher):
     assert "_pinyin_reader" not in searcher.__dict__
     assert searcher.respelled_typos("取线多久到") is not None  # a typo (取现): respelled, as before
     assert "_pinyin_reader" in searcher.__dict__
+
+
+def test_a_query_needing_the_reader_while_a_thread_prepares_it_waits_for_that_one(searcher, monkeypatch):
+    import threading
+
+    # The CLI's prompt prepares it while the agent types: a question typed before it is done must not
+    # build a second one beside it (twice the CPU, on the same 2 cores).
+    started, release, built = threading.Event(), threading.Event(), []
+    make = PinyinReader.__init__
+
+    def slow(self, *args):
+        built.append(threading.current_thread().name)
+        started.set()
+        release.wait(5)
+        make(self, *args)
+
+    monkeypatch.setattr(PinyinReader, "__init__", slow)
+    preparing = threading.Thread(target=searcher.prepare_pinyin, name="preparing")
+    preparing.start()
+    assert started.wait(5)
+    threading.Timer(0.2, release.set).start()
+    assert searcher.search("tixian")[0].id == "wd-time"  # waits for the reader being built
+    preparing.join(5)
+    assert built == ["preparing"]
