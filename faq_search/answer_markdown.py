@@ -131,11 +131,6 @@ def _links(text: str) -> list[Run]:
     return runs
 
 
-def link_label(run: Run) -> str:
-    """A link in the terminal: "text (URL)", or the URL when that is its text."""
-    return run.url if run.text.strip() == run.url else f"{run.text} ({run.url})"
-
-
 def plain_text(line: str) -> str:
     """``line`` without its markup, as an agent pastes it into a chat: bold as its text, a link as
     "text URL" (the URL alone when it is the text), with whitespace on both sides of the URL: chat apps and

@@ -352,8 +352,10 @@ def _labelled(label: str, items: list[tuple[str, str, str | None]], width: int, 
 
 def _answer_lines(answer: str, width: int, indent: str, st: _Style, terms=()) -> list[str]:
     """The answer wrapped at ``width``, a list item's lines under its text; **bold** in bold (plain text
-    without colour), a link as "text (URL)" with the URL never cut; ``terms`` marked."""
-    from .answer_markdown import inline_runs, link_label
+    without colour), a link as "text URL" with the URL never cut and whitespace on both sides of it (as
+    the console copies it: an agent copies from the terminal too, and a chat app takes a ")" or 操作 against
+    a URL into the link); ``terms`` marked."""
+    from .answer_markdown import inline_runs
 
     out = []
     for raw in answer.splitlines():
@@ -365,12 +367,21 @@ def _answer_lines(answer: str, width: int, indent: str, st: _Style, terms=()) ->
         hang = " " * (len(item.group(0)) + (1 if item and not item.group(0).endswith(" ") else 0)) if item else ""
         # Markup is read after the item's marker: `* **a**` is a bulleted bold a, not bold `* `.
         pieces = [(item.group(0), None, False)] if item else []
+        after_url = False
         for run in inline_runs(raw[len(item.group(0)):] if item else raw):
             style = "bold" if run.bold else None
-            if run.url and link_label(run) != run.url:
-                pieces += [(run.text, style, False), (" ", style, False), (f"({run.url})", style, True)]
-            else:
-                pieces.append((run.url or run.text, style, bool(run.url)))
+            if not run.url:
+                if run.text and after_url and not run.text[0].isspace():
+                    pieces.append((" ", style, False))
+                pieces.append((run.text, style, False))
+                after_url = after_url and not run.text
+                continue
+            if run.text.strip() != run.url:
+                pieces.append((run.text, style, False))
+            if pieces and not pieces[-1][0][-1:].isspace():
+                pieces.append((" ", style, False))
+            pieces.append((run.url, style, True))
+            after_url = True
         for i, line in enumerate(_wrap_styled(pieces, max(20, width - len(indent) - len(hang)))):
             out.append(indent + (hang if i else "") + "".join(st.marked(text, terms, style) for text, style in line))
     return out

@@ -769,9 +769,10 @@ def test_an_answers_bold_and_links_are_shown_in_the_terminal(make_corpus, tmp_pa
     args = ["--index", str(tmp_path / "ix"), "--data-dir", str(tmp_path / "data")]
     assert main(["article", "pw-frozen", *args]) == 0
     text = capsys.readouterr().out
-    # Without colour, bold is its text; a link is "text (URL)", the URL whole on one line of the 80 cells.
+    # Without colour, bold is its text; a link is "text URL", the URL whole on one line of the 80 cells,
+    # spaced from 操作 as the console copies it: a chat app pasted into takes what touches a URL into it.
     assert "**" not in text and "[安全中心]" not in text and "\033[" not in text
-    assert "   冻结期间余额不会丢失。如发现异常，请在安全中心\n   (https://help.yiqianbao.com/security?from=faq&id=42)操作。\n" in text
+    assert "   冻结期间余额不会丢失。如发现异常，请在安全中心\n   https://help.yiqianbao.com/security?from=faq&id=42 操作。\n" in text
     assert "\n   * 第一步：打开 App\n   * 别点[这里](javascript:alert(1))\n" in text  # no link but to a web page
     assert main(["article", "pw-frozen", *args, "--color", "always"]) == 0
     assert "   \033[1m冻结期间\033[0m余额" in capsys.readouterr().out
@@ -786,8 +787,10 @@ def test_a_links_url_is_never_cut_by_the_wrapping():
     url = "https://help.yiqianbao.com/a-b/c?x=1&y=%E5%86%BB#top"
     for width in range(24, 90):
         lines = _answer_lines(f"请在[安全 中心]({url})操作，或**打开 App**。", width, "", _Style(False))
-        assert sum(f"({url})" in line for line in lines) == 1, (width, lines)
-        assert "".join(lines).replace(" ", "") == f"请在安全中心({url})操作，或打开App。"
+        assert sum(url in line for line in lines) == 1, (width, lines)
+        assert "".join(lines).replace(" ", "") == f"请在安全中心{url}操作，或打开App。"
+        # Whitespace or a line's end on both sides of the URL, as the console copies it (plain_text).
+        assert re.search(rf"(^|\s){re.escape(url)}(\s|$)", "\n".join(lines)), (width, lines)
         assert all(sum(map(_cells, line)) <= width for line in lines if url not in line), (width, lines)
 
 def test_id_tag_and_related_lines_fold_at_the_terminal_width_between_items(make_corpus, tmp_path, tiny_analyzer,
