@@ -795,8 +795,9 @@ def _unknown_filter(searcher, code: str, args) -> str:
 
 def _colour(choice: str) -> bool:
     """--color: always and never as said; auto on a terminal unless NO_COLOR is set (no-color.org: an
-    explicit --color always wins over it)."""
-    return choice == "always" or (choice == "auto" and sys.stdout.isatty() and not os.environ.get("NO_COLOR"))
+    explicit --color always wins over it) or TERM is dumb (an editor's shell buffer shows escapes as text)."""
+    return choice == "always" or (choice == "auto" and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+                                  and os.environ.get("TERM") != "dumb")
 
 
 def _width() -> int:
@@ -1162,7 +1163,7 @@ def main(argv: list[str] | None = None) -> int:
     build_parser = p
 
     index_help = "index directory (default: %(default)s; FAQ_INDEX_DIR)"
-    color_help = "colour: auto = on a terminal unless NO_COLOR is set; always even with NO_COLOR (default: %(default)s)"
+    color_help = "colour: auto = on a terminal unless NO_COLOR is set or TERM=dumb; always even with NO_COLOR (default: %(default)s)"
     p = sub.add_parser("search", help="ranked answers for a question, in the terminal",
                        epilog="Exit status: 0 when the question was searched, whether or not an article matched "
                        "(no match: 没有找到匹配的答案, or \"results\": [] with --json); 2 for an empty question, one (or a "
@@ -1248,6 +1249,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "build":
         _check_build_args(build_parser, args)
+    if sys.stdout is None and args.command in ("search", "article", "tags", "eval", "confusions", "report"):
+        # Started with standard output closed (>&-): the answers would go nowhere, with exit status 0.
+        print("error: cannot write the output: standard output is closed", file=sys.stderr)
+        return 1
     try:
         return args.func(args)
     except BrokenPipeError:

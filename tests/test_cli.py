@@ -360,7 +360,8 @@ def test_search_colour_on_a_terminal_unless_no_color(tiny_index):
     def run(env_extra):
         # A pseudo-terminal, so stdout.isatty() is true as in a real shell.
         leader, follower = pty.openpty()
-        env = {**{k: v for k, v in os.environ.items() if k != "NO_COLOR"}, **env_extra}
+        # TERM as a terminal emulator sets it: CI may run with TERM=dumb or none.
+        env = {**{k: v for k, v in os.environ.items() if k != "NO_COLOR"}, "TERM": "xterm-256color", **env_extra}
         proc = subprocess.run([sys.executable, "-m", "faq_search.cli", "search", "提现多久", "--index", str(tiny_index), "-k", "1"],
                               stdout=follower, stderr=subprocess.PIPE, env=env, cwd=ROOT, timeout=120)
         os.close(follower)
@@ -369,6 +370,7 @@ def test_search_colour_on_a_terminal_unless_no_color(tiny_index):
 
     assert "\033[1m" in run({})
     assert "\033[" not in run({"NO_COLOR": "1"})
+    assert "\033[" not in run({"TERM": "dumb"})  # an editor's shell buffer: escapes shown as text
 
 
 def test_typed_questions_with_the_answers_to_a_file_get_no_prompt_in_them(tiny_index, tmp_path):
@@ -1247,3 +1249,10 @@ def test_output_that_cannot_be_written_is_one_line_not_a_traceback(shared_tiny_i
     monkeypatch.setattr("sys.stdout", FullDisk())
     assert main([*argv, "--index", str(shared_tiny_index)]) == 1
     assert capsys.readouterr().err == "error: cannot write the output: No space left on device\n"
+
+
+@pytest.mark.parametrize("argv", [["search", "钱转错人了"], ["article", "pw-login"], ["tags"]])
+def test_closed_standard_output_is_said_not_a_traceback_or_a_silent_success(shared_tiny_index, capsys, monkeypatch, argv):
+    monkeypatch.setattr("sys.stdout", None)  # started with >&-: Python has no sys.stdout then
+    assert main([*argv, "--index", str(shared_tiny_index)]) == 1
+    assert capsys.readouterr().err == "error: cannot write the output: standard output is closed\n"
