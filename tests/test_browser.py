@@ -854,7 +854,7 @@ def test_answer_markup_is_read_in_linear_time_as_the_server_reads_it(page):
     # in V8 at each answer shown (the server's, answer_markdown.py, took 16 s and was made linear first).
     import random
 
-    from faq_search.answer_markdown import plain_text
+    from faq_search.answer_markdown import inline_runs, plain_text
 
     page.open("/")
     took = page.evaluate("() => { const t = performance.now(); FAQ.inlineRuns('**b '.repeat(40000)); "
@@ -865,6 +865,10 @@ def test_answer_markup_is_read_in_linear_time_as_the_server_reads_it(page):
     lines = ["**粗** 和 __粗__ 与 [链接](https://a.cn)", "****", "**a**b**", "a__b__c", "__a__", "**[x](https://a.cn)** y"]
     lines += ["".join(draw.choice(pieces) for _ in range(draw.randint(1, 14))) for _ in range(400)]
     assert page.evaluate("lines => lines.map((l) => FAQ.plainAnswer(l))", lines) == [plain_text(line) for line in lines]
+    # A line holding a line break is read without the closing-mark shortcut: the same runs again.
+    lines += ["\n".join(lines[i : i + 3]) for i in range(0, 90, 3)]
+    assert page.evaluate("lines => lines.map((l) => FAQ.inlineRuns(l).map((r) => [r.text, r.bold, r.url]))", lines) == \
+        [[list(r) for r in inline_runs(line)] for line in lines]
 
 
 def test_arrow_keys_reach_the_questions_shown_when_no_answers_are(page):

@@ -233,6 +233,29 @@ def test_static_js_never_puts_text_into_html(tmp_path):
             assert sink not in source, f"{js.name} uses {sink}"
 
 
+# What the pages' scripts must do without, or Safari 15 (iPhones not updated since early 2023) cannot run
+# them: a lookbehind, as a regex literal or in a string for new RegExp ('<' maybe escaped), fails the whole
+# script before Safari 16.4; the others came in Safari 15.4 or later.
+NEWER_THAN_SAFARI_15 = {
+    "a regular-expression lookbehind": r"\(\?(?:\\?<|\\x3[cC]|\\u003[cC])[=!]",
+    "a class static block": r"\bstatic\s*\{",
+    "Array/String .at()": r"\.at\(",
+    "Array .findLast()": r"\.findLast(?:Index)?\(",
+    "Object.hasOwn": r"\bObject\.hasOwn\b",
+    "structuredClone": r"\bstructuredClone\b",
+}
+
+
+def test_static_js_runs_on_safari_15():
+    from tests.conftest import ROOT
+
+    for js in (ROOT / "faq_search" / "web" / "static").glob("*.js"):
+        source = js.read_text("utf-8")
+        for what, pattern in NEWER_THAN_SAFARI_15.items():
+            found = re.search(pattern, source)
+            assert found is None, f"{js.name}:{source.count(chr(10), 0, found.start()) + 1}: {what}"
+
+
 def test_agent_console_page(pages):
     html = html_of(pages, "/agent")
     assert 'id="aq"' in html and 'id="acategory"' in html and 'id="atag"' in html

@@ -57,28 +57,33 @@
   const UL = /^[-*•·]\s+(.*)$/;
 
   /* The answer's inline Markdown: **bold** (__bold__ outside words) and links to http(s) addresses only;
-     anything else stays text. Mirrors faq_search/answer_markdown.py inline_runs. */
+     anything else stays text. Mirrors faq_search/answer_markdown.py inline_runs. No lookbehind in these
+     patterns: Safari before 16.4 cannot parse one, and the whole script failed there. */
   const LINK = String.raw`\[(?<text>(?:[^\[\]]|\[[^\[\]]*\])+)\]\((?<url>[Hh][Tt][Tt][Pp][Ss]?://[^\s()]+)\)`;
   const STAR = String.raw`\*\*(?<star>\S(?:.*?\S)?)\*\*`;
-  const UNDER = String.raw`(?<![A-Za-z0-9_])__(?<under>\S(?:.*?\S)?)__(?![A-Za-z0-9_])`;
-  const INLINE = new RegExp(LINK + "|" + STAR + "|" + UNDER, "g");
+  const UNDER = String.raw`__(?<under>\S(?:.*?\S)?)__(?![A-Za-z0-9_])`; // and not after WORD_CHAR, checked in code
+  const WORD_CHAR = /[A-Za-z0-9_]/;
   const LINK_ONLY = new RegExp(LINK, "g");
-  // INLINE tried at one place, without the bold that cannot close any more, by [** may close][__ may close]:
+  // LINK|STAR|UNDER tried at one place, without the bold that cannot close any more, by [** may close][__ may close]:
   // an opening '**' with no closing one after it scanned to the end of the line (20,000 of them: 0.8 s).
   const INLINE_AT = [[LINK, LINK + "|" + UNDER], [LINK + "|" + STAR, LINK + "|" + STAR + "|" + UNDER]]
     .map((row) => row.map((source) => new RegExp(source, "y")));
-  const STAR_CLOSES = /(?<=\S)(?=\*\*)/g; // where a '**' can close bold (overlapping: '****')
-  const UNDER_CLOSES = /(?<=\S)(?=__(?![A-Za-z0-9_]))/g;
+  // The character before each place a '**' (a '__') can close bold (overlapping: '****').
+  const STAR_CLOSES = /\S(?=\*\*)/g;
+  const UNDER_CLOSES = /\S(?=__(?![A-Za-z0-9_]))/g;
   const MARKUP_START = /[[*_]/g;
 
-  /* The matches of line.matchAll(INLINE), in linear time, as answer_markdown.py _inline_matches finds them:
-     bold is tried only where a closing mark is still ahead (one at c closes an opening at c - 3 or before). */
+  // Whether the character before text[at] matches `before` (a one-character class).
+  const follows = (text, at, before) => at > 0 && before.test(text[at - 1]);
+
+  /* The matches of LINK|STAR|UNDER (UNDER not after WORD_CHAR) in `line`, as answer_markdown.py
+     _inline_matches finds them, in linear time: bold is tried only where a closing mark is still ahead
+     (one at c closes an opening at c - 3 or before). Each alternative starts with its own character:
+     an UNDER rejected for the one before it leaves no other to match at that place. */
   function* inlineMatches(line) {
-    if (line.includes("\n")) {
-      yield* line.matchAll(INLINE); // '.' stops at a line break: the closing marks ahead may not be reachable
-      return;
-    }
-    const last = (re) => Math.max(-1, ...Array.from(line.matchAll(re), (m) => m.index)) - 3;
+    // '.' stops at a line break: the closing marks ahead may not be reachable, so all bold is tried.
+    const multiline = line.includes("\n");
+    const last = (re) => (multiline ? Infinity : Math.max(-1, ...Array.from(line.matchAll(re), (m) => m.index + 1)) - 3);
     const star = last(STAR_CLOSES);
     const under = last(UNDER_CLOSES);
     let pos = 0;
@@ -90,22 +95,36 @@
       const re = INLINE_AT[at <= star ? 1 : 0][at <= under ? 1 : 0];
       re.lastIndex = at;
       const m = re.exec(line);
-      if (m) {
+      if (m && !(m.groups.under !== undefined && follows(line, at, WORD_CHAR))) {
         yield m;
         pos = at + m[0].length;
       } else pos = at + 1;
     }
   }
 
+  /* text.matchAll(pattern) (a global pattern) without the matches right after a character `notAfter`
+     matches: the negative lookbehind the server's pattern has, checked in code. */
+  function matchesNotAfter(text, pattern, notAfter) {
+    const found = [];
+    pattern.lastIndex = 0;
+    for (let m; (m = pattern.exec(text)); ) {
+      const kept = !follows(text, m.index, notAfter);
+      if (kept) found.push(m);
+      pattern.lastIndex = m.index + (kept && m[0] ? m[0].length : 1);
+    }
+    return found;
+  }
+
   /* Our hosts written bare (scope.yml `sites`), as answer_markdown.py _site_pattern finds them: not inside
      another host or address, the path without trailing punctuation. Letters spelt in both cases, no "i". */
   const sitePatterns = new Map();
+  const NOT_AFTER_SITE = /[A-Za-z0-9.@\/_=?&#%~+-]/;
   function sitePattern(sites) {
     const key = sites.join(" ");
     if (!sitePatterns.has(key)) {
       const anyCase = (site) => Array.from(site, (c) => (/[a-z]/i.test(c) ? "[" + c.toUpperCase() + c.toLowerCase() + "]" : escapeRegExp(c))).join("");
       const hosts = sites.slice().sort((a, b) => b.length - a.length).map(anyCase).join("|");
-      sitePatterns.set(key, new RegExp(String.raw`(?<![A-Za-z0-9.@/_=?&#%~+-])(?<scheme>[Hh][Tt][Tt][Pp][Ss]?://)?` +
+      sitePatterns.set(key, new RegExp(String.raw`(?<scheme>[Hh][Tt][Tt][Pp][Ss]?://)?` +
         String.raw`(?<host>${hosts})(?<path>/(?:[A-Za-z0-9._~%/?#=&+-]*[A-Za-z0-9_~%/#=&+-])?)?(?![A-Za-z0-9_-]|\.[A-Za-z0-9])`, "g"));
     }
     return sitePatterns.get(key);
@@ -115,7 +134,7 @@
   function siteLinks(run, sites) {
     const out = [];
     let pos = 0;
-    for (const m of run.text.matchAll(sitePattern(sites))) {
+    for (const m of matchesNotAfter(run.text, sitePattern(sites), NOT_AFTER_SITE)) {
       if (m.index > pos) out.push({ text: run.text.slice(pos, m.index), bold: run.bold, url: "" });
       out.push({ text: m[0], bold: run.bold, url: (m.groups.scheme || "https://") + m.groups.host + (m.groups.path || "") });
       pos = m.index + m[0].length;
@@ -162,15 +181,16 @@
   /* A run of text (not a link) with each of our contacts in it as a tel: or mailto: link, as render.py
      contact_runs: whole numbers and addresses only. */
   const contactPatterns = new Map();
+  const NOT_AFTER_CONTACT = /[A-Za-z0-9.@_+-]/;
   function contactRuns(run, contacts) {
     const key = contacts.join(" ");
     if (!contactPatterns.has(key)) {
       const listed = contacts.slice().sort((a, b) => b.length - a.length).map(escapeRegExp).join("|");
-      contactPatterns.set(key, new RegExp(String.raw`(?<![A-Za-z0-9.@_+-])(?:${listed})(?![A-Za-z0-9_-]|\.[A-Za-z0-9])`, "g"));
+      contactPatterns.set(key, new RegExp(String.raw`(?:${listed})(?![A-Za-z0-9_-]|\.[A-Za-z0-9])`, "g"));
     }
     const out = [];
     let pos = 0;
-    for (const m of run.text.matchAll(contactPatterns.get(key))) {
+    for (const m of matchesNotAfter(run.text, contactPatterns.get(key), NOT_AFTER_CONTACT)) {
       if (m.index > pos) out.push({ text: run.text.slice(pos, m.index), bold: run.bold, url: "" });
       out.push({ text: m[0], bold: run.bold, url: m[0].includes("@") ? "mailto:" + m[0] : "tel:" + m[0].split("-").join("") });
       pos = m.index + m[0].length;
