@@ -638,16 +638,23 @@ def _answer_each_line(searcher, args) -> int:
             if args.json:  # a line in its place, in the API's error shape: a script pairs lines read and written
                 print(_json(_question_error_body(query, encoding, code, message), indent=None), flush=True)
             continue
-        published = read_current(args.index)
-        if published not in (None, searcher.version, refused_version):
-            try:
-                searcher = Searcher.load(args.index, analyzer=searcher.analyzer, compiled=False)
-            except (IndexError_, ValueError) as e:  # refused (corrupt, half-copied): keep answering from the loaded one
-                print(f"warning: still on {searcher.version}: {e}", file=sys.stderr)
-                refused_version = published  # said once, not before every question
-        # Piped without --json: each answer says which question it answers, as the --json lines do.
-        if _answer(searcher, query, args, json_lines=True, heading=not interactive) == 2:
-            return 2
+        try:
+            published = read_current(args.index)
+            if published not in (None, searcher.version, refused_version):
+                try:
+                    searcher = Searcher.load(args.index, analyzer=searcher.analyzer, compiled=False)
+                except (IndexError_, ValueError) as e:  # refused (corrupt, half-copied): keep answering from the loaded one
+                    print(f"warning: still on {searcher.version}: {e}", file=sys.stderr)
+                    refused_version = published  # said once, not before every question
+            # Piped without --json: each answer says which question it answers, as the --json lines do.
+            if _answer(searcher, query, args, json_lines=True, heading=not interactive) == 2:
+                return 2
+        except KeyboardInterrupt:
+            if not interactive:
+                raise
+            # As a shell stops the command running, not itself: a long --full answer stopped, the call goes on.
+            sys.stdout.flush()
+            print("\n（已停止）", file=prompt_to or sys.stderr, flush=True)
 
 
 def _prepare_while_typing(searcher, json_output: bool) -> None:
@@ -1259,7 +1266,7 @@ def main(argv: list[str] | None = None) -> int:
         # Output piped into `head` or a pager that quit: not an error worth a traceback.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except KeyboardInterrupt:  # Ctrl-C while loading or answering: stopped, as a shell says it (128 + SIGINT)
+    except KeyboardInterrupt:  # Ctrl-C while loading, answering one question or reading a batch: stopped, as a shell says it (128 + SIGINT)
         print(file=sys.stderr)
         return 130
     except OSError as e:

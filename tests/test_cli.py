@@ -1122,6 +1122,29 @@ def test_ctrl_c_at_the_prompt_drops_the_line_and_ctrl_d_ends_the_session(shared_
         os.close(leader)
 
 
+def test_ctrl_c_while_an_answer_is_shown_at_the_prompt_stops_that_answer_not_the_session(shared_tiny_index, monkeypatch,
+                                                                                         capsys):
+    import faq_search.cli as cli
+
+    class Typed(io.StringIO):  # an agent at a terminal
+        def isatty(self):
+            return True
+
+    real, calls = cli._answer, []
+
+    def answer(*args, **kwargs):  # the first answer is long (--full): the agent stops it with Ctrl-C
+        calls.append(args[1])
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr("sys.stdin", Typed("提现\n转错人\n"))
+    monkeypatch.setattr(cli, "_answer", answer)
+    assert main(["search", "--index", str(shared_tiny_index), "-k", "1", "--color", "never"]) == 0
+    out, err = capsys.readouterr()
+    assert calls == ["提现", "转错人"] and "tr-wrong" in out and "已停止" in err
+
+
 def test_ctrl_c_while_reading_a_piped_batch_stops_with_130(shared_tiny_index, monkeypatch, capsys):
     class Interrupted(io.StringIO):
         def readline(self, *args):
