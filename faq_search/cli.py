@@ -726,6 +726,10 @@ def _answer(searcher, query: str, args, json_lines: bool = False, heading: bool 
     st, width = _Style(_colour(args.color)), _width()
     if heading:
         print("\n".join(_hanging(st("问题：", "cyan"), [(query, None, False)], width, st)))
+    pasted_id = searcher.resolve(query)  # an id pasted from a note or a colleague: its words rank other articles
+    if pasted_id is not None:
+        hint = [(f"「{query}」是文章 id：它的答案用 ", "yellow", False), (f"faq-search article {pasted_id}", "yellow", True)]
+        print("\n".join(_hanging("", hint, width, st)) + "\n", flush=True)
     if not hits:
         print(st("没有找到匹配的答案 (no matching answer)", "yellow"), flush=True)
         elsewhere = _outside_filters(searcher, query, args)

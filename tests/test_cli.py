@@ -1145,6 +1145,15 @@ def test_ctrl_c_while_an_answer_is_shown_at_the_prompt_stops_that_answer_not_the
     assert calls == ["提现", "转错人"] and "tr-wrong" in out and "已停止" in err
 
 
+def test_an_article_id_pasted_into_search_says_how_to_read_that_article(shared_tiny_index, capsys):
+    # The id's words (tr, wrong) rank articles on their own: the agent is told the command that shows it.
+    args = ["--index", str(shared_tiny_index), "-k", "1", "--color", "never"]
+    assert main(["search", "tr-wrong", *args]) == 0
+    assert "「tr-wrong」是文章 id：它的答案用 faq-search article tr-wrong" in capsys.readouterr().out.replace("\n", "")
+    assert main(["search", "转错人", *args]) == 0
+    assert "是文章 id" not in capsys.readouterr().out
+
+
 def test_ctrl_c_while_reading_a_piped_batch_stops_with_130(shared_tiny_index, monkeypatch, capsys):
     class Interrupted(io.StringIO):
         def readline(self, *args):
