@@ -871,6 +871,24 @@ def test_answer_markup_is_read_in_linear_time_as_the_server_reads_it(page):
         [[list(r) for r in inline_runs(line)] for line in lines]
 
 
+def test_an_answers_lines_end_where_the_servers_do(page):
+    # The script split an answer at "\n" only; the server (render.py, str.splitlines) at a \r or a U+2028
+    # pasted from a web page too: the page showed one line with JavaScript and two without.
+    from faq_search.answer_markdown import plain_text
+    from faq_search.web.render import answer_blocks
+
+    page.open("/")
+    texts = ["第一行\u2028第二行", "一\r二\r\n三", "1. 打开 App\u20292. 点**设置**", "段一\x0c\x0c段二\x85- 项", "末尾\n", "a\n\n"]
+    structure = """texts => texts.map((t) => Array.from(FAQ.answer(t).children, (b) => [
+        b.tagName.toLowerCase() === "p" ? "p" : b.tagName.toLowerCase(),
+        b.tagName === "P" ? b.innerHTML.split("<br>").map((x) => x.replace(/<[^>]*>/g, "")) : Array.from(b.children, (li) => li.textContent),
+        Number(b.getAttribute("start") || 1)]))"""
+    assert page.evaluate(structure, texts) == [[[k, [plain_text(x) for x in lines], n] for k, lines, n in answer_blocks(t)]
+                                               for t in texts]
+    assert page.evaluate("texts => texts.map((t) => FAQ.plainAnswer(t))", texts) == \
+        ["\n".join(plain_text(line) for line in t.splitlines()) for t in texts]
+
+
 def test_arrow_keys_reach_the_questions_shown_when_no_answers_are(page):
     # ↓ from the box did nothing on the home page or with only questions listed: the popular questions
     # were reachable by Tab alone.

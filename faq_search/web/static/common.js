@@ -216,7 +216,16 @@
      whitespace on both sides of the URL, which chat apps would otherwise take with a ")" or the 查看 or 。
      against it. Mirrors faq_search/answer_markdown.py plain_text. */
   function plainAnswer(text) {
-    return text.split("\n").map(plainLine).join("\n");
+    return lines(text).map(plainLine).join("\n");
+  }
+
+  /* text's lines where Python's str.splitlines ends them (render.py answer_blocks, the terminal): a \r, a
+     U+2028 pasted from a web page, in an answer ended a line on the server and not in the script. */
+  const LINE_END = /\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]/;
+  function lines(text) {
+    const out = text.split(LINE_END);
+    if (out.length > 1 && out[out.length - 1] === "") out.pop(); // as splitlines: no line after the last end
+    return out;
   }
 
   function plainLine(line) {
@@ -242,7 +251,7 @@
     const root = h("div", { class: "answer" });
     let block = null;
     let kind = null;
-    for (const raw of text.split("\n")) {
+    for (const raw of lines(text)) {
       const line = raw.trim();
       if (!line) {
         block = null;
