@@ -973,6 +973,22 @@ def test_phone_has_no_horizontal_scroll(browser, site, path, typed, width):
         context.close()
 
 
+# A skip link is off screen until focused, whatever the text size: browsers' "very large" text is 24 px (150 %), and
+# a visitor may set more (200 %); a fixed -40 px left it peeking over the brand then.
+@pytest.mark.parametrize("text_size", ["100%", "150%", "200%"])
+def test_skip_link_hidden_until_focused_at_large_text(page, text_size):
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.open("/")
+    page.evaluate("size => document.documentElement.style.fontSize = size", text_size)
+    rect = "() => (r => [r.top, r.bottom])(document.querySelector('.skip-link').getBoundingClientRect())"
+    top, bottom = page.evaluate(rect)
+    assert bottom <= 0, (text_size, top, bottom)
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip-link"
+    top, bottom = page.evaluate(rect)
+    assert top >= 0 and bottom <= 844, (text_size, top, bottom)
+
+
 # Whether the option selected in the console's list shows, nothing over it: what is at its corners and centre.
 UNCOVERED_JS = """() => {
   const option = document.getElementById(document.getElementById('agent-results').getAttribute('aria-activedescendant'));
