@@ -973,6 +973,36 @@ def test_phone_has_no_horizontal_scroll(browser, site, path, typed, width):
         context.close()
 
 
+# What a thumb taps on a phone, and how big it is (width, height): ≥ 44 CSS px each way (WCAG 2.5.5; Apple's and
+# Google's guidelines), not the 31–36 px of a desktop's mouse. Links amid sentences (an answer's, a channel's) are exempt.
+TAP_TARGETS_JS = """sels => sels.flatMap(sel => [...document.querySelectorAll(sel)]
+  .filter(e => e.getClientRects().length)
+  .map(e => { const r = e.getBoundingClientRect(); return [sel, e.textContent.trim().slice(0, 10), Math.round(r.width), Math.round(r.height)]; }))"""
+
+
+@pytest.mark.parametrize("width, height", [(360, 640), (390, 844)])
+def test_phone_tap_targets_are_44_px(browser, site, width, height):
+    context = browser.new_context(viewport={"width": width, "height": height}, is_mobile=True, has_touch=True, device_scale_factor=2)
+    p = Page(context.new_page(), site["url"]).open("/")
+    try:
+        seen = p.evaluate(TAP_TARGETS_JS, [".chip", "#popular-list a"])
+        p.type_query("忘记密码", delay=0)
+        wait_for_hits(p, "password-forgot-login-password")
+        seen += p.evaluate(TAP_TARGETS_JS, ["#clear", ".search-button", ".hit-summary", ".feedback-button", ".related-list a"])
+        p.type_query("今天天气怎么样", delay=0)
+        p.wait_for_selector("#no-answer:not([hidden])")
+        seen += p.evaluate(TAP_TARGETS_JS, ["#ask-form .primary-button", "#ask-form input"])
+        p.open("/?category=password")
+        seen += p.evaluate(TAP_TARGETS_JS, ["#browse-list a"])
+        kinds = {s[0] for s in seen}
+        assert len(kinds) == 10, kinds  # each kind was on screen
+        small = [s for s in seen if min(s[2:]) < 44]
+        assert not small, small
+        p.check_clean()
+    finally:
+        context.close()
+
+
 # A skip link is off screen until focused, whatever the text size: browsers' "very large" text is 24 px (150 %), and
 # a visitor may set more (200 %); a fixed -40 px left it peeking over the brand then.
 @pytest.mark.parametrize("text_size", ["100%", "150%", "200%"])
