@@ -1003,6 +1003,37 @@ def test_phone_tap_targets_are_44_px(browser, site, width, height):
         context.close()
 
 
+# How much of the search box shows what is typed: [text's width, room for it, the search button's right edge,
+# the search icon's middle, the box's top and bottom].
+TYPED_ROOM_JS = """() => {
+  const box = document.getElementById('q'), style = getComputedStyle(box);
+  const ctx = document.createElement('canvas').getContext('2d');
+  ctx.font = style.font;
+  return [ctx.measureText(box.value).width, box.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight),
+          document.querySelector('.search-button').getBoundingClientRect().right,
+          (i => (i.top + i.bottom) / 2)(document.querySelector('.search-icon').getBoundingClientRect()),
+          (r => [r.top, r.bottom])(box.getBoundingClientRect())];
+}"""
+
+
+# A 360 or 390 px phone at 200 % zoom lays the page out 180 or 195 px wide: the box still shows a short question whole
+# (beside the clear button and 搜索 it had 3 px left, and showed nothing of it).
+@pytest.mark.parametrize("width", [180, 195])
+def test_search_box_shows_the_question_at_200_percent_zoom(browser, site, width):
+    context = browser.new_context(viewport={"width": width, "height": 400}, is_mobile=True, has_touch=True, device_scale_factor=4)
+    p = Page(context.new_page(), site["url"]).open("/")
+    try:
+        p.type_query("转错人了", delay=0)
+        wide, room, button_right, icon_middle, (box_top, box_bottom) = p.evaluate(TYPED_ROOM_JS)
+        assert wide <= room, (wide, room)
+        assert box_top < icon_middle < box_bottom, (icon_middle, box_top, box_bottom)  # the 🔍 in the box, not beside 搜索
+        assert p.is_visible("#clear") and button_right <= width
+        assert p.evaluate("document.scrollingElement.scrollWidth") <= width
+        p.check_clean()
+    finally:
+        context.close()
+
+
 # A skip link is off screen until focused, whatever the text size: browsers' "very large" text is 24 px (150 %), and
 # a visitor may set more (200 %); a fixed -40 px left it peeking over the brand then.
 @pytest.mark.parametrize("text_size", ["100%", "150%", "200%"])
