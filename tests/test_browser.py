@@ -1043,7 +1043,7 @@ def test_skip_link_hidden_until_focused_at_large_text(page, text_size):
     page.evaluate("size => document.documentElement.style.fontSize = size", text_size)
     rect = "() => (r => [r.top, r.bottom])(document.querySelector('.skip-link').getBoundingClientRect())"
     top, bottom = page.evaluate(rect)
-    assert bottom <= 0, (text_size, top, bottom)
+    assert bottom <= -1, (text_size, top, bottom)  # at 0 its anti-aliased edge still paints a white line
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.className") == "skip-link"
     top, bottom = page.evaluate(rect)
