@@ -1034,6 +1034,20 @@ def test_search_box_shows_the_question_at_200_percent_zoom(browser, site, width)
         context.close()
 
 
+# The brand's 易 stays inside its white square when text is larger: a fixed 32 px square held the 34 px glyph of 200 %
+# text, its edges white on the orange header.
+@pytest.mark.parametrize("text_size", ["100%", "200%"])
+def test_brand_mark_holds_its_glyph_at_large_text(page, text_size):
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.open("/")
+    page.evaluate("size => document.documentElement.style.fontSize = size", text_size)
+    square, glyph = page.evaluate("""() => { const mark = document.querySelector('.masthead .brand-mark'), range = document.createRange();
+      range.selectNodeContents(mark);
+      return [mark.getBoundingClientRect(), range.getBoundingClientRect()].map(r => [r.left, r.top, r.right, r.bottom]); }""")
+    assert square[0] <= glyph[0] and square[1] <= glyph[1] and glyph[2] <= square[2] and glyph[3] <= square[3], (text_size, square, glyph)
+    assert square[2] - square[0] >= 32  # as large as it was at the usual size
+
+
 # A skip link is off screen until focused, whatever the text size: browsers' "very large" text is 24 px (150 %), and
 # a visitor may set more (200 %); a fixed -40 px left it peeking over the brand then.
 @pytest.mark.parametrize("text_size", ["100%", "150%", "200%"])
