@@ -989,13 +989,17 @@ def test_phone_tap_targets_are_44_px(browser, site, width, height):
         p.type_query("忘记密码", delay=0)
         wait_for_hits(p, "password-forgot-login-password")
         seen += p.evaluate(TAP_TARGETS_JS, ["#clear", ".search-button", ".hit-summary", ".feedback-button", ".related-list a"])
+        p.type_query("tx", delay=0)  # pinyin initials: completions, and 你是不是想问
+        p.wait_for_selector("#suggestions:not([hidden]) [role=option]")
+        p.wait_for_selector("#did-you-mean:not([hidden])")
+        seen += p.evaluate(TAP_TARGETS_JS, ["#suggestions [role=option]", "#did-you-mean-list a"])
         p.type_query("今天天气怎么样", delay=0)
         p.wait_for_selector("#no-answer:not([hidden])")
         seen += p.evaluate(TAP_TARGETS_JS, ["#ask-form .primary-button", "#ask-form input"])
         p.open("/?category=password")
         seen += p.evaluate(TAP_TARGETS_JS, ["#browse-list a"])
         kinds = {s[0] for s in seen}
-        assert len(kinds) == 10, kinds  # each kind was on screen
+        assert len(kinds) == 12, kinds  # each kind was on screen
         small = [s for s in seen if min(s[2:]) < 44]
         assert not small, small
         p.check_clean()
