@@ -991,6 +991,101 @@ def test_phone_has_no_horizontal_scroll(browser, site, path, typed, width):
         context.close()
 
 
+# What a thumb taps on a phone, and how big it is (width, height): ≥ 44 CSS px each way (WCAG 2.5.5; Apple's and
+# Google's guidelines), not the 31–36 px of a desktop's mouse. Links amid sentences (an answer's, a channel's) are exempt.
+TAP_TARGETS_JS = """sels => sels.flatMap(sel => [...document.querySelectorAll(sel)]
+  .filter(e => e.getClientRects().length)
+  .map(e => { const r = e.getBoundingClientRect(); return [sel, e.textContent.trim().slice(0, 10), Math.round(r.width), Math.round(r.height)]; }))"""
+
+
+@pytest.mark.parametrize("width, height", [(360, 640), (390, 844)])
+def test_phone_tap_targets_are_44_px(browser, site, width, height):
+    context = browser.new_context(viewport={"width": width, "height": height}, is_mobile=True, has_touch=True, device_scale_factor=2)
+    p = Page(context.new_page(), site["url"]).open("/")
+    try:
+        seen = p.evaluate(TAP_TARGETS_JS, [".chip", "#popular-list a"])
+        p.type_query("忘记密码", delay=0)
+        wait_for_hits(p, "password-forgot-login-password")
+        seen += p.evaluate(TAP_TARGETS_JS, ["#clear", ".search-button", ".hit-summary", ".feedback-button", ".related-list a"])
+        p.type_query("tx", delay=0)  # pinyin initials: completions, and 你是不是想问
+        p.wait_for_selector("#suggestions:not([hidden]) [role=option]")
+        p.wait_for_selector("#did-you-mean:not([hidden])")
+        seen += p.evaluate(TAP_TARGETS_JS, ["#suggestions [role=option]", "#did-you-mean-list a"])
+        p.type_query("今天天气怎么样", delay=0)
+        p.wait_for_selector("#no-answer:not([hidden])")
+        seen += p.evaluate(TAP_TARGETS_JS, ["#ask-form .primary-button", "#ask-form input"])
+        p.open("/?category=password")
+        seen += p.evaluate(TAP_TARGETS_JS, ["#browse-list a"])
+        kinds = {s[0] for s in seen}
+        assert len(kinds) == 12, kinds  # each kind was on screen
+        small = [s for s in seen if min(s[2:]) < 44]
+        assert not small, small
+        p.check_clean()
+    finally:
+        context.close()
+
+
+# How much of the search box shows what is typed: [text's width, room for it, the search button's right edge,
+# the search icon's middle, the box's top and bottom].
+TYPED_ROOM_JS = """() => {
+  const box = document.getElementById('q'), style = getComputedStyle(box);
+  const ctx = document.createElement('canvas').getContext('2d');
+  ctx.font = style.font;
+  return [ctx.measureText(box.value).width, box.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight),
+          document.querySelector('.search-button').getBoundingClientRect().right,
+          (i => (i.top + i.bottom) / 2)(document.querySelector('.search-icon').getBoundingClientRect()),
+          (r => [r.top, r.bottom])(box.getBoundingClientRect())];
+}"""
+
+
+# A 360 or 390 px phone at 200 % zoom lays the page out 180 or 195 px wide: the box still shows a short question whole
+# (beside the clear button and 搜索 it had 3 px left, and showed nothing of it).
+@pytest.mark.parametrize("width", [180, 195])
+def test_search_box_shows_the_question_at_200_percent_zoom(browser, site, width):
+    context = browser.new_context(viewport={"width": width, "height": 400}, is_mobile=True, has_touch=True, device_scale_factor=4)
+    p = Page(context.new_page(), site["url"]).open("/")
+    try:
+        p.type_query("转错人了", delay=0)
+        wide, room, button_right, icon_middle, (box_top, box_bottom) = p.evaluate(TYPED_ROOM_JS)
+        assert wide <= room, (wide, room)
+        assert box_top < icon_middle < box_bottom, (icon_middle, box_top, box_bottom)  # the 🔍 in the box, not beside 搜索
+        assert p.is_visible("#clear") and button_right <= width
+        assert p.evaluate("document.scrollingElement.scrollWidth") <= width
+        p.check_clean()
+    finally:
+        context.close()
+
+
+# The brand's 易 stays inside its white square when text is larger: a fixed 32 px square held the 34 px glyph of 200 %
+# text, its edges white on the orange header.
+@pytest.mark.parametrize("text_size", ["100%", "200%"])
+def test_brand_mark_holds_its_glyph_at_large_text(page, text_size):
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.open("/")
+    page.evaluate("size => document.documentElement.style.fontSize = size", text_size)
+    square, glyph = page.evaluate("""() => { const mark = document.querySelector('.masthead .brand-mark'), range = document.createRange();
+      range.selectNodeContents(mark);
+      return [mark.getBoundingClientRect(), range.getBoundingClientRect()].map(r => [r.left, r.top, r.right, r.bottom]); }""")
+    assert square[0] <= glyph[0] and square[1] <= glyph[1] and glyph[2] <= square[2] and glyph[3] <= square[3], (text_size, square, glyph)
+    assert square[2] - square[0] >= 32  # as large as it was at the usual size
+
+
+# A skip link is off screen until focused, whatever the text size: browsers' "very large" text is 24 px (150 %), and
+# a visitor may set more (200 %); a fixed -40 px left it peeking over the brand then.
+@pytest.mark.parametrize("text_size", ["100%", "150%", "200%"])
+def test_skip_link_hidden_until_focused_at_large_text(page, text_size):
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.open("/")
+    page.evaluate("size => document.documentElement.style.fontSize = size", text_size)
+    rect = "() => (r => [r.top, r.bottom])(document.querySelector('.skip-link').getBoundingClientRect())"
+    top, bottom = page.evaluate(rect)
+    assert bottom <= -1, (text_size, top, bottom)  # at 0 its anti-aliased edge still paints a white line
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip-link"
+    top, bottom = page.evaluate(rect)
+    assert top >= 0 and bottom <= 844, (text_size, top, bottom)
+
+
 # Whether the option selected in the console's list shows, nothing over it: what is at its corners and centre.
 UNCOVERED_JS = """() => {
   const option = document.getElementById(document.getElementById('agent-results').getAttribute('aria-activedescendant'));
