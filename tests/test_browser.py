@@ -1932,6 +1932,20 @@ def _without_javascript(browser, site, path: str, read):
         context.close()
 
 
+def _answer_links_both_ways(page, browser, site, question: str, hit: str, links: str, third: str):
+    """The ``links`` (a selector) of the answer of the hit ``hit`` (a selector's tail: [data-id=…], :first-child)
+    for ``question``, as [text, href, the link's ``third`` property]: (without JavaScript, rendered by the script)."""
+    def answer_links(p):
+        p.wait_for_selector(f"#hits > li{hit} .answer")
+        return p.eval_on_selector_all(f"#hits > li{hit} .answer {links}",
+                                      f"els => els.map(a => [a.textContent, a.getAttribute('href'), a.{third}])")
+
+    served = _without_javascript(browser, site, "/?q=" + urllib.parse.quote(question), answer_links)
+    page.open("/")
+    page.type_query(question)  # rendered by the script (common.js answer), not kept from the server
+    return served, answer_links(page)
+
+
 def test_did_you_mean_is_the_same_with_and_without_javascript(page, browser, site):
     # Without JavaScript 你是不是想问 stayed hidden: the visitor typing initials (txdz: 提现到账) got 没有找到匹配的答案.
     def listed(p):
@@ -1953,17 +1967,9 @@ def test_our_site_is_a_link_with_and_without_javascript(page, browser, site):
 
     from faq_search.answer_markdown import inline_runs
 
-    question = "如何联系人工客服"
-
-    def answer_links(p):
-        p.wait_for_selector('#hits > li[data-id="service-human-agent"] .answer')
-        return p.eval_on_selector_all('#hits > li[data-id="service-human-agent"] .answer a[href^="http"]',
-                                      "els => els.map(a => [a.textContent, a.getAttribute('href'), a.rel])")
-
-    served = _without_javascript(browser, site, "/?q=" + urllib.parse.quote(question), answer_links)
-    page.open("/")
-    page.type_query(question)  # rendered by the script (common.js answer), not kept from the server
-    assert served == answer_links(page) == [["help.yiqianbao.com", "https://help.yiqianbao.com", "noopener noreferrer"]]
+    served, scripted = _answer_links_both_ways(page, browser, site, "如何联系人工客服", '[data-id="service-human-agent"]',
+                                                'a[href^="http"]', "rel")
+    assert served == scripted == [["help.yiqianbao.com", "https://help.yiqianbao.com", "noopener noreferrer"]]
     # The script reads our sites in a line as the server does, look-alikes included.
     sites = page.evaluate("document.body.dataset.sites").split()
     assert sites == ["help.yiqianbao.com"]
@@ -1979,17 +1985,8 @@ def test_our_site_is_a_link_with_and_without_javascript(page, browser, site):
 def test_our_phone_number_in_an_answer_is_a_link_with_and_without_javascript(page, browser, site):
     # 拨打 400-660-8888 in an answer could not be tapped on a phone (the footer's could); only the channels
     # article's numbers and addresses are linked, by the server and the script alike.
-    question = "手机丢了怎么冻结账户"
-
-    def answer_links(p):
-        p.wait_for_selector("#hits > li .answer")
-        return p.eval_on_selector_all("#hits > li:first-child .answer a",
-                                      "els => els.map(a => [a.textContent, a.getAttribute('href'), a.target])")
-
-    served = _without_javascript(browser, site, "/?q=" + urllib.parse.quote(question), answer_links)
-    page.open("/")
-    page.type_query(question)  # rendered by the script (common.js answer)
-    assert served == answer_links(page) and ["400-660-8888", "tel:4006608888", ""] in served
+    served, scripted = _answer_links_both_ways(page, browser, site, "手机丢了怎么冻结账户", ":first-child", "a", "target")
+    assert served == scripted and ["400-660-8888", "tel:4006608888", ""] in served
     contacts = page.evaluate("document.body.dataset.contacts").split()
     lines = ["拨打400-660-8888", "400-660-88889", "1400-660-8888", "support@yiqianbao.com。", "support@yiqianbao.com.cn",
              "x.support@yiqianbao.com", "**400-660-8888**", "[热线](https://a.cn/400-660-8888)"]

@@ -15,6 +15,20 @@ from faq_search.index import read_current
 from tests.conftest import ROOT, TINY_ARTICLES
 
 
+class Terminal(io.StringIO):
+    """A stream that says it is a terminal, on file descriptor ``fd``: what isatty() decides is tested."""
+
+    def __init__(self, text: str = "", fd: int = 1):
+        super().__init__(text)
+        self.fd = fd
+
+    def isatty(self):
+        return True
+
+    def fileno(self):
+        return self.fd
+
+
 def test_build_and_check_exit_codes(make_corpus, tmp_path, capsys):
     root, out = make_corpus(), tmp_path / "index"
     assert build_main(["--corpus", str(root), "--out", str(out), "--check"]) == 1
@@ -992,14 +1006,7 @@ def test_the_width_honours_columns_and_a_terminal_of_no_size_gets_80(monkeypatch
 
     from faq_search.cli import _width
 
-    class Terminal(io.StringIO):
-        def isatty(self):
-            return True
-
-        def fileno(self):
-            return 1
-
-    monkeypatch.setattr(sys, "stdout", Terminal())
+    monkeypatch.setattr(sys, "stdout", Terminal(fd=1))
     monkeypatch.setattr(os, "get_terminal_size", lambda fd=1: os.terminal_size((120, 40)))
     monkeypatch.delenv("COLUMNS", raising=False)
     assert _width() == 100  # the terminal's, within 40-100
@@ -1018,17 +1025,10 @@ def test_output_piped_into_a_pager_is_as_wide_as_the_terminal_it_is_read_on(monk
 
     from faq_search.cli import _width
 
-    class Terminal(io.StringIO):
-        def isatty(self):
-            return True
-
-        def fileno(self):
-            return 2
-
     # `faq-search search … | less` on a 60-column terminal: shells do not export COLUMNS.
     monkeypatch.delenv("COLUMNS", raising=False)
     monkeypatch.setattr(sys, "stdout", io.StringIO())
-    monkeypatch.setattr(sys, "stderr", Terminal())
+    monkeypatch.setattr(sys, "stderr", Terminal(fd=2))
     monkeypatch.setattr(os, "get_terminal_size", lambda fd=1: os.terminal_size((60 if fd == 2 else 0, 40)))
     assert _width() == 60
     monkeypatch.setattr(sys, "stderr", io.StringIO())  # > out.txt 2>&1: no terminal
@@ -1126,10 +1126,6 @@ def test_ctrl_c_while_an_answer_is_shown_at_the_prompt_stops_that_answer_not_the
                                                                                          capsys):
     import faq_search.cli as cli
 
-    class Typed(io.StringIO):  # an agent at a terminal
-        def isatty(self):
-            return True
-
     real, calls = cli._answer, []
 
     def answer(*args, **kwargs):  # the first answer is long (--full): the agent stops it with Ctrl-C
@@ -1138,7 +1134,7 @@ def test_ctrl_c_while_an_answer_is_shown_at_the_prompt_stops_that_answer_not_the
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr("sys.stdin", Typed("提现\n转错人\n"))
+    monkeypatch.setattr("sys.stdin", Terminal("提现\n转错人\n", fd=0))  # an agent at a terminal
     monkeypatch.setattr(cli, "_answer", answer)
     assert main(["search", "--index", str(shared_tiny_index), "-k", "1", "--color", "never"]) == 0
     out, err = capsys.readouterr()
@@ -1223,9 +1219,7 @@ def test_at_the_prompt_the_pinyin_reader_is_built_while_the_first_question_is_ty
         built.set()
         return reader
 
-    class Typing(io.StringIO):  # a terminal the agent types the first question into, taking a few seconds
-        def isatty(self):
-            return True
+    class Typing(Terminal):  # a terminal the agent types the first question into, taking a few seconds
 
         def readline(self, *args):
             if self.tell() == 0:
@@ -1234,7 +1228,7 @@ def test_at_the_prompt_the_pinyin_reader_is_built_while_the_first_question_is_ty
 
     ready_when_typed = []
     monkeypatch.setattr(Searcher, "_pinyin", spied)
-    monkeypatch.setattr("sys.stdin", Typing("tixian\n"))
+    monkeypatch.setattr("sys.stdin", Typing("tixian\n", fd=0))
     assert main(["search", "--index", str(shared_tiny_index), "-k", "1", "--color", "never"]) == 0
     assert ready_when_typed == [True]
     assert "1. 提现多久到账？" in capsys.readouterr().out

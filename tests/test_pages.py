@@ -313,6 +313,17 @@ def test_an_answer_lines_terms_are_highlighted_inside_bold_and_links():
     assert render.channel_items("1. **热线** 400：全天") == [("热线 400", "全天")]
 
 
+def _shown_answer(html: str, article_id: str) -> str:
+    """The answer's HTML of the hit ``article_id`` on a search page."""
+    return re.search(rf'<li class="hit[^"]*" data-id="{article_id}">.*?<div class="answer">(.*?)</div>', html, re.S).group(1)
+
+
+def _search_page(app_factory, root, index_dir, analyzer, q: str) -> str:
+    """The search page for ``q`` over an index built from the corpus at ``root``."""
+    build_index(root, index_dir, analyzer=analyzer)
+    return html_of(app_factory(index_dir).test_client(), "/", q=q)
+
+
 def test_the_pages_show_an_answers_markdown_and_the_api_gives_it_as_written(app_factory, make_corpus, tmp_path,
                                                                             tiny_analyzer):
     answer = ("**重要提示**：冻结后请在[安全中心](https://help.yiqianbao.com/security)操作。\n\n"
@@ -322,7 +333,7 @@ def test_the_pages_show_an_answers_markdown_and_the_api_gives_it_as_written(app_
     build_index(make_corpus(articles), tmp_path / "md-index", analyzer=tiny_analyzer)
     client = app_factory(tmp_path / "md-index").test_client()
     html = html_of(client, "/", q="账户冻结了怎么办")
-    shown = re.search(r'<li class="hit[^"]*" data-id="pw-frozen">.*?<div class="answer">(.*?)</div>', html, re.S).group(1)
+    shown = _shown_answer(html, "pw-frozen")
     assert "**" not in shown and "](" not in shown.replace("](javascript:alert(1))", "")
     assert "<p><strong>重要提示</strong>：<mark>冻结</mark>后请在<a href=\"https://help.yiqianbao.com/security\" " \
            "target=\"_blank\" rel=\"noopener noreferrer\">安全中心</a>操作。</p>" in shown
@@ -342,9 +353,8 @@ def test_our_site_written_bare_is_a_link_and_a_look_alike_is_not(app_factory, ma
                                             "answer": "渠道：\n1. 官网在线客服 help.yiqianbao.com：每天 8:00–22:00。"}
     root = make_corpus(articles, {"service": "联系客服"})
     (root / "scope.yml").write_text("ours: [易钱包]\nsites: [help.yiqianbao.com]\n", "utf-8")
-    build_index(root, tmp_path / "site-index", analyzer=tiny_analyzer)
-    html = html_of(app_factory(tmp_path / "site-index").test_client(), "/", q="官网在线客服怎么用")
-    shown = re.search(r'<li class="hit[^"]*" data-id="svc-web">.*?<div class="answer">(.*?)</div>', html, re.S).group(1)
+    html = _search_page(app_factory, root, tmp_path / "site-index", tiny_analyzer, "官网在线客服怎么用")
+    shown = _shown_answer(html, "svc-web")
     link = '<a href="https://help.yiqianbao.com" target="_blank" rel="noopener noreferrer">help.yiqianbao.com</a>'
     assert f"<li>用浏览器打开 {link}，点右下角的「咨询」。</li>" in shown
     assert "<li>不要打开 help-yiqianbao.com 或 help.yiqianbao.com.cn/login 这类仿冒网址。</li>" in shown
@@ -363,9 +373,8 @@ def test_our_phone_number_and_address_in_an_answer_are_links_and_others_are_not(
     articles = {**SERVICE_ARTICLES, "service/freeze.md": dict(
         id="svc-freeze", question="怎么紧急冻结账户？", category="service", similar=["冻结账户"], answer=answer)}
     root = make_corpus(articles, {"service": "联系客服"})
-    build_index(root, tmp_path / "contact-index", analyzer=tiny_analyzer)
-    html = html_of(app_factory(tmp_path / "contact-index").test_client(), "/", q="怎么紧急冻结账户")
-    shown = re.search(r'<li class="hit[^"]*" data-id="svc-freeze">.*?<div class="answer">(.*?)</div>', html, re.S).group(1)
+    html = _search_page(app_factory, root, tmp_path / "contact-index", tiny_analyzer, "怎么紧急冻结账户")
+    shown = _shown_answer(html, "svc-freeze")
     assert ('拨打 <a href="tel:4006608888">400-660-8888</a> 按 1，或写信到 '
             '<a href="mailto:support@yiqianbao.com">support@yiqianbao.com</a>。</p>') in shown
     assert "<p>来电 400-123-4567、400-660-88889 或邮件 support@yiqianbao.com.cn 都不是我们。</p>" in shown
