@@ -1921,6 +1921,63 @@ def test_search_page_works_without_javascript(browser, site):
         context.close()
 
 
+def test_votes_and_questions_work_without_javascript(browser, site, page):
+    # The vote buttons and the form to leave a question were the script's: without it, nothing could be sent.
+    context = browser.new_context(java_script_enabled=False, locale="zh-CN")
+    p = context.new_page()
+    asked = "退款一直没到账怎么查进度"
+    try:
+        p.goto(site["url"] + "/?q=" + urllib.parse.quote(asked))
+        first = p.locator("#hits > li").first
+        article = first.get_attribute("data-id")
+        if first.locator("details[open]").count() == 0:  # not the confident answer: opened to read
+            first.locator("summary").click()
+        first.get_by_role("group", name="这个回答有帮助吗？").get_by_role("button", name="没有").click()
+        p.wait_for_url("**/feedback")
+        assert p.inner_text("h1") == "感谢反馈"
+        # As the script does: the channels and the question to leave, filled in.
+        assert p.locator("#no-answer").get_by_text("400-660-8888").is_visible()
+        assert p.input_value("#ask-form textarea") == asked
+        p.locator("#ask-form input[name=contact]").evaluate("e => e.removeAttribute('maxlength')")
+        p.fill("#ask-form input[name=contact]", "x" * 101)
+        p.click("#ask-form button[type=submit]")
+        p.wait_for_url("**/question")
+        # Refused: said on the page, the field marked and described, what was written kept.
+        assert p.inner_text("[role=alert]") == "联系方式太长了，请精简到 100 个字以内。"
+        sync_api.expect(p.locator("#ask-form input[name=contact]")).to_have_accessible_description("联系方式太长了，请精简到 100 个字以内。")
+        p.fill("#ask-form input[name=contact]", "user@example.com")
+        p.click("#ask-form button[type=submit]")
+        p.wait_for_selector("text=已收到，谢谢！")
+        p.click("text=返回搜索")
+        p.wait_for_url("**/?q=*")
+        if first.locator("details[open]").count() == 0:
+            first.locator("summary").click()
+        first.get_by_role("button", name="有", exact=True).click()
+        p.wait_for_selector("text=感谢你的反馈！")
+        p.click("text=返回答案")
+        assert p.input_value("#q") == asked
+        # Nothing matched: the form to leave the question is there, and the browser asks for a question first.
+        p.goto(site["url"] + "/?q=" + urllib.parse.quote("推荐一部好看的电影"))
+        p.fill("#ask-form textarea", "")
+        p.click("#ask-form button[type=submit]")
+        assert p.evaluate("document.querySelector('#ask-form textarea').validity.valueMissing") and "/question" not in p.url
+        p.fill("#ask-form textarea", "推荐一部好看的电影")
+        p.click("#ask-form button[type=submit]")
+        p.wait_for_selector("text=已收到，谢谢！")
+    finally:
+        context.close()
+    with sqlite3.connect(site["db"]) as db:
+        votes = db.execute("SELECT query, article_id, helpful FROM feedback UNION ALL "
+                           "SELECT query, article_id, helpful FROM repeat_votes").fetchall()
+        questions = db.execute("SELECT query, contact FROM questions").fetchall()
+    assert (asked, article, 0) in votes and (asked, article, 1) in votes
+    assert (asked, "user@example.com") in questions and ("推荐一部好看的电影", "") in questions
+    # With JavaScript the script's buttons take the form's place in the answers the server sent.
+    page.open("/?q=" + urllib.parse.quote(asked))
+    page.wait_for_selector("#hits > li div.feedback:not(form div)")
+    assert page.locator("#hits form").count() == 0 and page.locator("#hits .feedback").count() == page.locator("#hits > li").count()
+
+
 def _without_javascript(browser, site, path: str, read):
     """What ``read(page)`` gives for ``path`` in a browser with JavaScript off (the server's page alone)."""
     context = browser.new_context(java_script_enabled=False)

@@ -65,7 +65,7 @@
   };
 
   document.documentElement.classList.add("js");
-  askForm.hidden = false;
+  askForm.noValidate = true; // the script checks the fields itself, in the page's words (askProblem)
   // Without this script the box is a plain search field; with it, a combobox with completions and keys.
   const combobox = { role: "combobox", "aria-autocomplete": "list", "aria-expanded": "false", "aria-controls": "suggestions" };
   for (const [name, value] of Object.entries(combobox)) input.setAttribute(name, value);
@@ -372,7 +372,8 @@
   function showHits(q, found, confident, upgrade) {
     const before = Array.from(hitsList.children);
     if (upgrade && before.map((li) => li.dataset.id).join("\n") === found.map((r) => r.id).join("\n")) {
-      before.forEach((li, i) => li.querySelector(".hit-body").append(feedback(q, found[i].id, found[i].aliases || [])));
+      // The script's vote buttons in place of the server's form (for pages without this script).
+      before.forEach((li, i) => li.querySelector(".feedback-form").replaceWith(feedback(q, found[i].id, found[i].aliases || [])));
       return;
     }
     let open = (r, i) => i === 0 && confident; // the best answer
