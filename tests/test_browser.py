@@ -1025,6 +1025,27 @@ def test_phone_tap_targets_are_44_px(browser, site, width, height):
         context.close()
 
 
+# A tablet is wider than a phone's 640 px: touch, not the width, calls for 44 px targets (its chips and vote buttons
+# were a desktop's 31–33 px); the same width with a mouse keeps the desktop's sizes.
+def test_tablet_tap_targets_are_44_px_and_a_mouse_keeps_the_desktop_sizes(browser, site):
+    seen = {}
+    for touch in (True, False):
+        context = browser.new_context(viewport={"width": 820, "height": 1180}, is_mobile=touch, has_touch=touch)
+        p = Page(context.new_page(), site["url"]).open("/")
+        try:
+            seen[touch] = p.evaluate(TAP_TARGETS_JS, [".chip", "#popular-list a"])
+            p.type_query("忘记密码", delay=0)
+            wait_for_hits(p, "password-forgot-login-password")
+            seen[touch] += p.evaluate(TAP_TARGETS_JS, ["#clear", ".search-button", ".hit-summary", ".feedback-button", ".related-list a"])
+            p.check_clean()
+        finally:
+            context.close()
+    assert len({s[0] for s in seen[True]}) == 7
+    small = [s for s in seen[True] if min(s[2:]) < 44]
+    assert not small, small
+    assert all(s[3] < 44 for s in seen[False] if s[0] in (".chip", ".feedback-button")), seen[False]
+
+
 # How much of the search box shows what is typed: [text's width, room for it, the search button's right edge,
 # the search icon's middle, the box's top and bottom].
 TYPED_ROOM_JS = """() => {
