@@ -1655,6 +1655,25 @@ def test_a_slow_search_is_said_given_up_and_never_outrun(page):
     forget_failed_loads(page)
 
 
+# The script's vote buttons; the server's (for pages without it) are in a form.
+SCRIPT_VOTES = "#hits .hit-body > .feedback"
+
+
+def test_a_vote_button_reached_before_the_script_answers_keeps_the_focus(page):
+    # A slow phone: the visitor tabbed to the server's 没有 before the script's buttons came to take its place; the
+    # focus fell to <body>, and the next Tab started over from the top of the page.
+    held = []
+    page.route(SEARCHES, lambda route: held.append(route))
+    with page.expect_request(SEARCHES):
+        page.open("/?q=" + urllib.parse.quote("提现多久到账"))
+    page.locator("#hits > li").first.get_by_role("button", name="没有").focus()
+    for route in held:
+        route.fallback()
+    page.wait_for_selector(SCRIPT_VOTES)
+    assert page.evaluate("[document.activeElement.closest('.hit-body > .feedback') !== null, document.activeElement.textContent]") == [True, "没有"]
+    page.unroute(SEARCHES)
+
+
 def test_what_the_visitor_did_on_a_page_opened_with_a_question_is_kept(page):
     # A slow phone: the server's answers are read, one opened, before the API's answer (votes and all) comes.
     held = []
@@ -1680,7 +1699,7 @@ def test_what_the_visitor_did_on_a_page_opened_with_a_question_is_kept(page):
                 route.fulfill(response=response, json=body)
             else:
                 route.fallback()
-        page.wait_for_selector("#hits .feedback", state="attached")
+        page.wait_for_selector(SCRIPT_VOTES, state="attached")
         assert (page.evaluate(opened) if not reordered else sorted(page.evaluate(opened))) == (before[0] if not reordered else sorted(before[0]))
         assert page.evaluate(focused) == before[1]
         assert page.evaluate("[...document.querySelectorAll('#hits > li')].every(li => li.served)") is not reordered
@@ -1995,7 +2014,7 @@ def test_votes_and_questions_work_without_javascript(browser, site, page):
     assert (asked, "user@example.com") in questions and ("推荐一部好看的电影", "") in questions
     # With JavaScript the script's buttons take the form's place in the answers the server sent.
     page.open("/?q=" + urllib.parse.quote(asked))
-    page.wait_for_selector("#hits > li div.feedback:not(form div)")
+    page.wait_for_selector(SCRIPT_VOTES)
     assert page.locator("#hits form").count() == 0 and page.locator("#hits .feedback").count() == page.locator("#hits > li").count()
 
 

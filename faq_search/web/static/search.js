@@ -372,8 +372,15 @@
   function showHits(q, found, confident, upgrade) {
     const before = Array.from(hitsList.children);
     if (upgrade && before.map((li) => li.dataset.id).join("\n") === found.map((r) => r.id).join("\n")) {
-      // The script's vote buttons in place of the server's form (for pages without this script).
-      before.forEach((li, i) => li.querySelector(".feedback-form").replaceWith(feedback(q, found[i].id, found[i].aliases || [])));
+      // The script's vote buttons in place of the server's form (for pages without this script); a button of it
+      // the visitor reached meanwhile passes its focus on, not to <body>.
+      before.forEach((li, i) => {
+        const served = li.querySelector(".feedback-form");
+        const box = feedback(q, found[i].id, found[i].aliases || []);
+        const pressing = served.contains(document.activeElement) && document.activeElement.value;
+        served.replaceWith(box);
+        if (pressing) (box.querySelector("[data-helpful=" + pressing + "]:enabled") || box.querySelector(".feedback-result")).focus();
+      });
       return;
     }
     let open = (r, i) => i === 0 && confident; // the best answer
