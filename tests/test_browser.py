@@ -1674,6 +1674,23 @@ def test_a_vote_button_reached_before_the_script_answers_keeps_the_focus(page):
     page.unroute(SEARCHES)
 
 
+def test_a_question_written_before_the_script_answers_is_kept(page):
+    # A slow phone: the no-answer page's form, there before the script, was filled in; the script's answer then
+    # wrote the search's words over the visitor's.
+    held = []
+    page.route(SEARCHES, lambda route: held.append(route))
+    with page.expect_request(SEARCHES):
+        page.open("/?q=" + urllib.parse.quote("推荐一部好看的电影"))
+    page.fill("#ask-form textarea", "推荐一部好看的电影，最好是喜剧片")
+    page.fill("#ask-form input[name=contact]", "user@example.com")
+    for route in held:
+        route.fallback()
+    page.wait_for_function("() => document.getElementById('main').dataset.query === '推荐一部好看的电影'")
+    assert page.input_value("#ask-form textarea") == "推荐一部好看的电影，最好是喜剧片"
+    assert page.input_value("#ask-form input[name=contact]") == "user@example.com"
+    page.unroute(SEARCHES)
+
+
 def test_what_the_visitor_did_on_a_page_opened_with_a_question_is_kept(page):
     # A slow phone: the server's answers are read, one opened, before the API's answer (votes and all) comes.
     held = []

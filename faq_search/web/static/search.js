@@ -358,7 +358,8 @@
       all.dataset.question = q;
     }
     document.body.classList.toggle("showing-no-answer", none); // the footer need not repeat the channels
-    if (none) resetAskForm(q);
+    // The server's form, shown before this script came (a slow network), may hold what the visitor wrote since.
+    if (none && !(upgrade && askFields.some((field) => field.value !== field.defaultValue))) resetAskForm(q);
     const told = none
       ? ["没有找到匹配的答案"]
       : [guesses.length ? "你是不是想问：" + guesses.length + " 个问题" : "", found.length ? found.length + " 个可能相关的问题" : ""];
