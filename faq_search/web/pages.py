@@ -250,7 +250,7 @@ def vote():
     if body["helpful"]:
         return _sent_page("感谢你的反馈！", "", back, "返回答案")
     # As the script does under an answer voted 没有: the channels, and the question to leave, filled in.
-    return _sent_page("感谢反馈", "这个回答没有帮到你：换个说法再搜索试试，或联系客服，也可以在下面留下你的问题。", back, "返回答案",
+    return _sent_page("感谢反馈", "很抱歉这个回答没有帮到你：可以联系下面的客服，或留下你的问题。", back, "返回答案",
                       ask=(body["query"], "", None))
 
 
