@@ -586,6 +586,21 @@ def test_no_answer_shows_channels_and_takes_the_question(page, site):
     assert ("推荐一部好看的电影", "user@example.com") in rows
 
 
+def test_a_question_with_no_word_in_it_is_marked_as_without_javascript(page):
+    # ？？？ passed the script's check and the server refused it: 提交的内容有误 under the button, the field unmarked,
+    # where the page without JavaScript marks the field and says what is missing.
+    page.open("/")
+    page.type_query("推荐一部好看的电影")
+    page.wait_for_selector("#no-answer:not([hidden])")
+    question = page.locator("#ask-form textarea")
+    question.fill("？？？")
+    page.click("#ask-form button[type=submit]")
+    page.wait_for_selector("#ask-form textarea[aria-invalid=true]")
+    sync_api.expect(question).to_have_accessible_description("请先用文字写下你的问题。")
+    assert question.evaluate("e => e === document.activeElement") and page.inner_text("#ask-form .ask-result") == ""
+    forget_failed_loads(page)  # the refused post's 400
+
+
 def test_a_question_about_another_product_says_so_and_lists_related(page):
     page.open("/")
     page.type_query("支付宝客服电话")

@@ -568,8 +568,14 @@
   }
 
   // The form's maxlength keeps within the API's limits; a 400 is rare, and its message is English: the
-  // field it names ('contact' is longer than 100), its limit kept to check the field again as it is edited.
+  // field it names ('contact' is longer than 100), its limit kept to check the field again as it is edited;
+  // a question with no word in it (missing_query) is said as the server's page says it (pages.py).
   function refusedField(e) {
+    if (e.code === "missing_query") {
+      // Nothing but punctuation, emoji or invisible characters (？？？): blank to the editors, not to askProblem.
+      markField(askForm.elements.query, "请先用文字写下你的问题。");
+      return askForm.elements.query;
+    }
     const longer = /'(query|contact)' is longer than (\d+)/.exec(e.message || "");
     if (!longer) return null;
     const field = askForm.elements[longer[1]];
