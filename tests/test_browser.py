@@ -586,6 +586,21 @@ def test_no_answer_shows_channels_and_takes_the_question(page, site):
     assert ("推荐一部好看的电影", "user@example.com") in rows
 
 
+def test_a_question_with_no_word_in_it_is_marked_as_without_javascript(page):
+    # ？？？ passed the script's check and the server refused it: 提交的内容有误 under the button, the field unmarked,
+    # where the page without JavaScript marks the field and says what is missing.
+    page.open("/")
+    page.type_query("推荐一部好看的电影")
+    page.wait_for_selector("#no-answer:not([hidden])")
+    question = page.locator("#ask-form textarea")
+    question.fill("？？？")
+    page.click("#ask-form button[type=submit]")
+    page.wait_for_selector("#ask-form textarea[aria-invalid=true]")
+    sync_api.expect(question).to_have_accessible_description("请先用文字写下你的问题。")
+    assert question.evaluate("e => e === document.activeElement") and page.inner_text("#ask-form .ask-result") == ""
+    forget_failed_loads(page)  # the refused post's 400
+
+
 def test_a_question_about_another_product_says_so_and_lists_related(page):
     page.open("/")
     page.type_query("支付宝客服电话")
@@ -1023,6 +1038,27 @@ def test_phone_tap_targets_are_44_px(browser, site, width, height):
         p.check_clean()
     finally:
         context.close()
+
+
+# A tablet is wider than a phone's 640 px: touch, not the width, calls for 44 px targets (its chips and vote buttons
+# were a desktop's 31–33 px); the same width with a mouse keeps the desktop's sizes.
+def test_tablet_tap_targets_are_44_px_and_a_mouse_keeps_the_desktop_sizes(browser, site):
+    seen = {}
+    for touch in (True, False):
+        context = browser.new_context(viewport={"width": 820, "height": 1180}, is_mobile=touch, has_touch=touch)
+        p = Page(context.new_page(), site["url"]).open("/")
+        try:
+            seen[touch] = p.evaluate(TAP_TARGETS_JS, [".chip", "#popular-list a"])
+            p.type_query("忘记密码", delay=0)
+            wait_for_hits(p, "password-forgot-login-password")
+            seen[touch] += p.evaluate(TAP_TARGETS_JS, ["#clear", ".search-button", ".hit-summary", ".feedback-button", ".related-list a"])
+            p.check_clean()
+        finally:
+            context.close()
+    assert len({s[0] for s in seen[True]}) == 7
+    small = [s for s in seen[True] if min(s[2:]) < 44]
+    assert not small, small
+    assert all(s[3] < 44 for s in seen[False] if s[0] in (".chip", ".feedback-button")), seen[False]
 
 
 # How much of the search box shows what is typed: [text's width, room for it, the search button's right edge,
@@ -1634,6 +1670,42 @@ def test_a_slow_search_is_said_given_up_and_never_outrun(page):
     forget_failed_loads(page)
 
 
+# The script's vote buttons; the server's (for pages without it) are in a form.
+SCRIPT_VOTES = "#hits .hit-body > .feedback"
+
+
+def test_a_vote_button_reached_before_the_script_answers_keeps_the_focus(page):
+    # A slow phone: the visitor tabbed to the server's 没有 before the script's buttons came to take its place; the
+    # focus fell to <body>, and the next Tab started over from the top of the page.
+    held = []
+    page.route(SEARCHES, lambda route: held.append(route))
+    with page.expect_request(SEARCHES):
+        page.open("/?q=" + urllib.parse.quote("提现多久到账"))
+    page.locator("#hits > li").first.get_by_role("button", name="没有").focus()
+    for route in held:
+        route.fallback()
+    page.wait_for_selector(SCRIPT_VOTES)
+    assert page.evaluate("[document.activeElement.closest('.hit-body > .feedback') !== null, document.activeElement.textContent]") == [True, "没有"]
+    page.unroute(SEARCHES)
+
+
+def test_a_question_written_before_the_script_answers_is_kept(page):
+    # A slow phone: the no-answer page's form, there before the script, was filled in; the script's answer then
+    # wrote the search's words over the visitor's.
+    held = []
+    page.route(SEARCHES, lambda route: held.append(route))
+    with page.expect_request(SEARCHES):
+        page.open("/?q=" + urllib.parse.quote("推荐一部好看的电影"))
+    page.fill("#ask-form textarea", "推荐一部好看的电影，最好是喜剧片")
+    page.fill("#ask-form input[name=contact]", "user@example.com")
+    for route in held:
+        route.fallback()
+    page.wait_for_function("() => document.getElementById('main').dataset.query === '推荐一部好看的电影'")
+    assert page.input_value("#ask-form textarea") == "推荐一部好看的电影，最好是喜剧片"
+    assert page.input_value("#ask-form input[name=contact]") == "user@example.com"
+    page.unroute(SEARCHES)
+
+
 def test_what_the_visitor_did_on_a_page_opened_with_a_question_is_kept(page):
     # A slow phone: the server's answers are read, one opened, before the API's answer (votes and all) comes.
     held = []
@@ -1659,7 +1731,7 @@ def test_what_the_visitor_did_on_a_page_opened_with_a_question_is_kept(page):
                 route.fulfill(response=response, json=body)
             else:
                 route.fallback()
-        page.wait_for_selector("#hits .feedback", state="attached")
+        page.wait_for_selector(SCRIPT_VOTES, state="attached")
         assert (page.evaluate(opened) if not reordered else sorted(page.evaluate(opened))) == (before[0] if not reordered else sorted(before[0]))
         assert page.evaluate(focused) == before[1]
         assert page.evaluate("[...document.querySelectorAll('#hits > li')].every(li => li.served)") is not reordered
@@ -1919,6 +1991,63 @@ def test_search_page_works_without_javascript(browser, site):
         assert set(p.locator("#hits .hit-category").all_inner_texts()) == {"密码"}
     finally:
         context.close()
+
+
+def test_votes_and_questions_work_without_javascript(browser, site, page):
+    # The vote buttons and the form to leave a question were the script's: without it, nothing could be sent.
+    context = browser.new_context(java_script_enabled=False, locale="zh-CN")
+    p = context.new_page()
+    asked = "退款一直没到账怎么查进度"
+    try:
+        p.goto(site["url"] + "/?q=" + urllib.parse.quote(asked))
+        first = p.locator("#hits > li").first
+        article = first.get_attribute("data-id")
+        if first.locator("details[open]").count() == 0:  # not the confident answer: opened to read
+            first.locator("summary").click()
+        first.get_by_role("group", name="这个回答有帮助吗？").get_by_role("button", name="没有").click()
+        p.wait_for_url("**/feedback")
+        assert p.inner_text("h1") == "感谢反馈"
+        # As the script does: the channels and the question to leave, filled in.
+        assert p.locator("#no-answer").get_by_text("400-660-8888").is_visible()
+        assert p.input_value("#ask-form textarea") == asked
+        p.locator("#ask-form input[name=contact]").evaluate("e => e.removeAttribute('maxlength')")
+        p.fill("#ask-form input[name=contact]", "x" * 101)
+        p.click("#ask-form button[type=submit]")
+        p.wait_for_url("**/question")
+        # Refused: said on the page, the field marked and described, what was written kept.
+        assert p.inner_text("[role=alert]") == "联系方式太长了，请精简到 100 个字以内。"
+        sync_api.expect(p.locator("#ask-form input[name=contact]")).to_have_accessible_description("联系方式太长了，请精简到 100 个字以内。")
+        p.fill("#ask-form input[name=contact]", "user@example.com")
+        p.click("#ask-form button[type=submit]")
+        p.wait_for_selector("text=已收到，谢谢！")
+        p.click("text=返回搜索")
+        p.wait_for_url("**/?q=*")
+        if first.locator("details[open]").count() == 0:
+            first.locator("summary").click()
+        first.get_by_role("button", name="有", exact=True).click()
+        p.wait_for_selector("text=感谢你的反馈！")
+        p.click("text=返回答案")
+        assert p.input_value("#q") == asked
+        # Nothing matched: the form to leave the question is there, and the browser asks for a question first.
+        p.goto(site["url"] + "/?q=" + urllib.parse.quote("推荐一部好看的电影"))
+        p.fill("#ask-form textarea", "")
+        p.click("#ask-form button[type=submit]")
+        assert p.evaluate("document.querySelector('#ask-form textarea').validity.valueMissing") and "/question" not in p.url
+        p.fill("#ask-form textarea", "推荐一部好看的电影")
+        p.click("#ask-form button[type=submit]")
+        p.wait_for_selector("text=已收到，谢谢！")
+    finally:
+        context.close()
+    with sqlite3.connect(site["db"]) as db:
+        votes = db.execute("SELECT query, article_id, helpful FROM feedback UNION ALL "
+                           "SELECT query, article_id, helpful FROM repeat_votes").fetchall()
+        questions = db.execute("SELECT query, contact FROM questions").fetchall()
+    assert (asked, article, 0) in votes and (asked, article, 1) in votes
+    assert (asked, "user@example.com") in questions and ("推荐一部好看的电影", "") in questions
+    # With JavaScript the script's buttons take the form's place in the answers the server sent.
+    page.open("/?q=" + urllib.parse.quote(asked))
+    page.wait_for_selector(SCRIPT_VOTES)
+    assert page.locator("#hits form").count() == 0 and page.locator("#hits .feedback").count() == page.locator("#hits > li").count()
 
 
 def _without_javascript(browser, site, path: str, read):

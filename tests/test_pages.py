@@ -428,3 +428,133 @@ def test_the_pages_answer_their_own_errors_as_pages(app_factory, page_index):
     assert 'id="aq"' in r.get_data(as_text=True)  # the console, with the notice
     assert_error(client.get("/static/nope.js"), 404, "not_found")  # files and other routes: JSON
     assert_error(client.get("/api/categories?x=%FF", environ_overrides={"REMOTE_ADDR": "10.0.0.3"}), 400, "invalid_encoding")
+
+
+# --- votes and questions without JavaScript: plain forms posted to the server -----------------------------------
+
+def _form_of(html: str, action: str) -> tuple[str, dict[str, list[str]]]:
+    """The first form posting to ``action``: its opening tag and its fields' values by name (buttons too)."""
+    form = re.search(rf'<form [^>]*action="{action}"[^>]*>(.*?)</form>', html, re.S)
+    assert form, action
+    fields: dict[str, list[str]] = {}
+    for tag in re.findall(r"<(?:input|button|textarea)\b[^>]*>(?:[^<]*</textarea>)?", form.group(1)):
+        if name := re.search(r'name="([^"]+)"', tag):
+            value = re.search(r'value="([^"]*)"', tag) or re.search(r">([^<]*)</textarea>", tag)
+            fields.setdefault(name.group(1), []).append(value.group(1) if value else "")
+    return form.group(0)[:form.group(0).index(">") + 1], fields
+
+
+def _stored_rows(app, sql: str) -> list[tuple]:
+    """``sql``'s rows from the app's feedback store; none while nothing was ever stored (no file yet)."""
+    import sqlite3
+
+    path = app.extensions["faq_feedback"].path
+    if not path.exists():
+        return []
+    with sqlite3.connect(path) as db:
+        return db.execute(sql).fetchall()
+
+
+def test_a_vote_without_javascript_is_a_form_the_server_takes(app_factory, page_index):
+    # The vote buttons were the script's alone: without JavaScript no answer could be voted on.
+    app = app_factory(page_index)
+    client = app.test_client()
+    html = html_of(client, "/", q="忘记登录密码了怎么办")
+    tag, fields = _form_of(html[html.index('data-id="pw-login"'):], "/feedback")
+    assert 'method="post"' in tag
+    assert fields == {"query": ["忘记登录密码了怎么办"], "article_id": ["pw-login"], "helpful": ["true", "false"]}
+    r = client.post("/feedback", data={"query": "忘记登录密码了怎么办", "article_id": "pw-login", "helpful": "true"})
+    assert r.status_code == 200 and r.mimetype == "text/html"
+    html = r.get_data(as_text=True)
+    assert "感谢你的反馈！" in html and f'<a href="/?q={quote("忘记登录密码了怎么办")}">返回答案</a>' in html
+    assert client.get("/api/articles/pw-login").get_json()["feedback"] == {"helpful": 1, "not_helpful": 0}
+    # 没有: as the script does, the channels and the question to leave, filled in, posting to the server too.
+    r = client.post("/feedback", data={"query": "提现要多久", "article_id": "wd-time", "helpful": "false"})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and "感谢反馈" in html and '<a href="tel:4006608888">400-660-8888</a>' in html
+    assert _form_of(html, "/question")[1] == {"query": ["提现要多久"], "contact": [""]}
+    assert ("提现要多久", "wd-time", 0) in _stored_rows(app, "SELECT query, article_id, helpful FROM feedback")
+
+
+def test_a_question_without_javascript_is_a_form_the_server_takes(app_factory, page_index):
+    # The form to leave a question was hidden until the script showed it and sent it as JSON.
+    app = app_factory(page_index)
+    client = app.test_client()
+    html = html_of(client, "/", q="推荐一部电影")
+    tag, fields = _form_of(html, "/question")
+    assert 'method="post"' in tag and "hidden" not in tag and "novalidate" not in tag
+    assert fields == {"query": ["推荐一部电影"], "contact": [""]}
+    r = client.post("/question", data={"query": " 推荐一部电影 ", "contact": "user@example.com"})
+    assert r.status_code == 200 and r.mimetype == "text/html"
+    assert "已收到，谢谢！" in r.get_data(as_text=True)
+    assert _stored_rows(app, "SELECT query, contact FROM questions") == [("推荐一部电影", "user@example.com")]
+
+
+def _refused(r, status: int, said: str) -> str:
+    html = r.get_data(as_text=True)
+    assert r.status_code == status and r.mimetype == "text/html", (r.status_code, html[:300])
+    assert f'<p class="notice" role="alert">{said}</p>' in html
+    return html
+
+
+def test_bad_form_input_gets_a_page_saying_what_is_wrong(app_factory, page_index, monkeypatch):
+    app = app_factory(page_index)
+    client = app.test_client()
+    for query in ("", "   ", "？？？😀"):  # refused as the API refuses them, the field marked and the text kept
+        html = _refused(client.post("/question", data={"query": query, "contact": "a@b.cn"}), 400, "请先用文字写下你的问题。")
+        assert re.search(r'<textarea name="query"[^>]* aria-invalid="true" aria-describedby="ask-query-error">', html)
+        assert 'value="a@b.cn"' in html
+    html = _refused(client.post("/question", data={"query": "能用美元吗", "contact": "x" * 101}), 400,
+                    "联系方式太长了，请精简到 100 个字以内。")
+    assert re.search(r'<input name="contact"[^>]* value="x{101}" aria-invalid="true"', html) and ">能用美元吗</textarea>" in html
+    vote = {"query": "提现", "article_id": "wd-time", "helpful": "true"}
+    _refused(client.post("/feedback", data={**vote, "article_id": "no-such"}), 404, "这篇文章已更新或下线，请重新搜索。")
+    for bad in ({**vote, "helpful": "maybe"}, {"query": "提现", "article_id": "wd-time"}, {**vote, "extra": "1"},
+                {**vote, "article_id": "x" * 129}):
+        _refused(client.post("/feedback", data=bad), 400, "提交的内容有误，请检查后再试。")
+    _refused(client.post("/feedback", json={**vote, "helpful": True}), 415, "提交的内容有误，请检查后再试。")
+    _refused(client.post("/question", data={"query": "长" * 20_000}), 413, "提交的内容太长了，请精简后再试。")
+    assert _stored_rows(app, "SELECT query FROM questions") == []
+
+    def unavailable(*args, **kwargs):
+        import sqlite3
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(app.extensions["faq_feedback"], "add_question", unavailable)
+    html = _refused(client.post("/question", data={"query": "能用美元吗"}), 503, "提交失败，请稍后再试。")
+    assert ">能用美元吗</textarea>" in html  # to send again
+    r = client.get("/question")  # the address of the page a form got, opened again
+    assert r.status_code == 303 and r.headers["Location"] == "/"
+
+
+def test_forms_are_taken_from_our_own_pages_only(app_factory, page_index):
+    # A form, unlike the API's JSON, can be posted by any site's page: the browser's word decides.
+    app = app_factory(page_index)
+    client = app.test_client()
+    question = {"query": "能用美元吗", "contact": ""}
+    for headers in ({"Sec-Fetch-Site": "cross-site"}, {"Sec-Fetch-Site": "same-site"}, {"Origin": "https://evil.example"},
+                    {"Origin": "null"}, {"Origin": "http://["}):
+        html = _refused(client.post("/question", data=question, headers=headers), 403,
+                        "这个表单只接受从本站页面提交，请回到帮助中心再试一次。")
+        assert 'action="/question"' not in html  # not offered to send what another page wrote
+        vote = {"query": "", "article_id": "wd-time", "helpful": "true"}
+        assert client.post("/feedback", data=vote, headers=headers).status_code == 403
+    assert _stored_rows(app, "SELECT query FROM questions") == []
+    assert _stored_rows(app, "SELECT query FROM feedback") == []
+    for headers in ({"Sec-Fetch-Site": "same-origin", "Origin": "null"}, {"Origin": "http://localhost"}, {}):
+        assert client.post("/question", data=question, headers=headers).status_code == 200, headers
+    assert _stored_rows(app, "SELECT query FROM questions") == [("能用美元吗",)] * 3
+
+
+def test_forms_spend_the_apis_vote_and_question_limits(app_factory, page_index):
+    client = app_factory(page_index, FAQ_RATE_FEEDBACK=1, FAQ_RATE_QUESTION=1).test_client()
+    vote = {"query": "提现", "article_id": "wd-time", "helpful": "true"}
+    assert client.post("/feedback", data=vote).status_code == 200
+    r = client.post("/feedback", data={**vote, "article_id": "pw-login"})
+    html = _refused(r, 429, f"请求太频繁，请 {r.headers['Retry-After']} 秒后再试。")
+    assert f'<a href="/?q={quote("提现")}">返回答案</a>' in html
+    assert_error(client.post("/api/feedback", json={**vote, "helpful": True}), 429, "rate_limited")  # one bucket
+    assert client.post("/api/question", json={"query": "能用美元吗"}).status_code == 201
+    html = _refused(client.post("/question", data={"query": "能用美元吗"}), 429,
+                    f"请求太频繁，请 {r.headers['Retry-After']} 秒后再试。")
+    assert ">能用美元吗</textarea>" in html

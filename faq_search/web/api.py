@@ -338,7 +338,7 @@ def popular():
     return {"questions": popular_questions(s, k), "index_version": s.version}
 
 
-def _feedback_schema() -> dict[str, Field]:
+def feedback_schema() -> dict[str, Field]:
     limit = current_app.config["FAQ"].FAQ_MAX_QUERY_CHARS
     return {
         "query": Field(str, required=False, default="", max_length=limit, strip=True),
@@ -347,7 +347,7 @@ def _feedback_schema() -> dict[str, Field]:
     }
 
 
-def _question_schema() -> dict[str, Field]:
+def question_schema() -> dict[str, Field]:
     limit = current_app.config["FAQ"].FAQ_MAX_QUERY_CHARS
     return {"query": Field(str, max_length=limit, strip=True),
             "contact": Field(str, required=False, default="", max_length=MAX_CONTACT_CHARS, strip=True)}
@@ -364,7 +364,14 @@ def _stored(write):
 @bp.post("/api/feedback")
 def add_feedback():
     """Body {query, article_id, helpful}; 201 with the article's counts, a repeated vote too (not counted)."""
-    body = json_body(_feedback_schema())
+    current, counts, counted = record_vote(json_body(feedback_schema()))
+    return {"article_id": current, "feedback": counts.to_dict(), "counted": counted}, 201
+
+
+def record_vote(body: dict):
+    """Store the vote ``body`` (feedback_schema's fields, checked) from this client: (the article's current
+    id, its counts, whether this vote counted). Raises ApiError: 404 ``article_not_found``, 503. The JSON
+    endpoint and the page's form (faq_search.web.pages) both vote through here."""
     s = searcher()
     query, article_id, helpful = body["query"], body["article_id"], body["helpful"]
     # A page opened before a rename votes with the former id: counted for the article it became.
@@ -375,7 +382,7 @@ def add_feedback():
     # The vote's query is kept like the query log keeps it: personal data redacted first.
     counts, counted = _stored(lambda: feedback_store().add_vote(redact(query), current, helpful, aliases,
                                                                 client_address()))
-    return {"article_id": current, "feedback": counts.to_dict(), "counted": counted}, 201
+    return current, counts, counted
 
 
 @bp.get("/api/feedback/stats")
@@ -394,7 +401,13 @@ def feedback_stats():
 @bp.post("/api/question")
 def leave_question():
     """Body {query, contact?}: a question the knowledge base did not answer; 201."""
-    body = json_body(_question_schema())
+    record_question(json_body(question_schema()))
+    return {"status": "received"}, 201
+
+
+def record_question(body: dict) -> None:
+    """Store the question ``body`` (question_schema's fields, checked) for the editors. Raises ApiError: 400
+    ``missing_query`` (blank, or no word in it), 503. The JSON endpoint and the page's form both use it."""
     query, contact = body["query"], body["contact"]
     if not visible(query):
         raise ApiError(400, "missing_query", "'query' must not be blank")
@@ -403,7 +416,6 @@ def leave_question():
         raise ApiError(400, "missing_query", "'query' holds no word (punctuation and emoji alone ask nothing)")
     # The contact is given on purpose so we can answer; the question itself is redacted.
     _stored(lambda: feedback_store().add_question(redact(query), contact))
-    return {"status": "received"}, 201
 
 
 DAMAGE_CHECK_SECONDS = 1.0  # a probe a second at most stats the files: /healthz stays the trivial endpoint

@@ -1,25 +1,32 @@
-"""The HTML pages: the self-service search page (/) and the agents' console (/agent).
+"""The HTML pages: the self-service search page (/) and the agents' console (/agent), and what the search
+page's forms post without JavaScript (a vote: POST /feedback; a question: POST /question).
 
 Both are plain HTML that JavaScript (static/*.js, no inline scripts, so a strict Content-Security-Policy
 fits) turns into as-you-type search over the JSON API. The search page also works without JavaScript:
 the form and the category links are answered here, on the server, and so are their errors (a rate
-limit, a URL that is not UTF-8): as the page, saying what happened, not as the API's JSON.
+limit, a URL that is not UTF-8): as the page, saying what happened, not as the API's JSON. Its votes and
+questions are plain forms too, checked and stored as the API's are, answered with a page.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
+from urllib.parse import quote
 
-from flask import Blueprint, current_app, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 from werkzeug.security import safe_join
 
 from ..search import QueryError, Searcher
 from . import errors, render
-from .api import live, popular_questions, suggester_for, visible
+from .api import (feedback_schema, live, popular_questions, question_schema, record_question, record_vote,
+                  suggester_for, visible)
 from .errors import ApiError
 from .observability import note_search
+from .schema import FORM_TYPES, form_body
+from .security import check_same_origin
 
 bp = Blueprint("pages", __name__, template_folder="templates", static_folder="static", static_url_path="/static")
 
@@ -185,10 +192,13 @@ def _agent_page(s: Searcher | None, error: str | None) -> str:
 # The pages' own errors, raised before their view runs (rate limit, encoding): the page with the message,
 # in the words the scripts use (common.js errorMessage), and the same status. Static files keep JSON.
 PAGES = {"pages.index", "pages.agent"}
+FORMS = {"pages.vote", "pages.ask"}
 
 
 @bp.errorhandler(ApiError)
 def _api_error(e: ApiError):
+    if request.endpoint in FORMS:
+        return _form_error_page(e.status, e.code, e.message, e.headers)
     if request.endpoint not in PAGES:
         return errors.api_error(e)
     return _error_page(e.status, e.code, e.headers)
@@ -196,6 +206,8 @@ def _api_error(e: ApiError):
 
 @bp.errorhandler(HTTPException)
 def _http_error(e: HTTPException):
+    if request.endpoint in FORMS:
+        return _form_error_page(e.code or 500, None, "", {})
     if request.endpoint not in PAGES:
         return errors.http_error(e)
     return _error_page(e.code or 500, None, {})
@@ -220,4 +232,93 @@ def _error_page(status: int, code: str | None, headers: dict[str, str]):
         except UnicodeDecodeError:  # raw bytes that are not UTF-8, refused by the rate limit first
             pass
         body = _index_page(s, q if visible(q) else "", category, message)
+    return body, status, headers
+
+
+# --- the search page's forms, without JavaScript ------------------------------------------------------
+# search.js sends votes and questions to the JSON API; without it the same forms post here. The same
+# checks (api.feedback_schema and record_vote, api.question_schema and record_question) and rate limits
+# (security.LIMITED) apply; a form, unlike JSON, can be posted by any site's page: check_same_origin.
+
+
+@bp.post("/feedback")
+def vote():
+    check_same_origin()
+    body = form_body(feedback_schema())
+    record_vote(body)
+    back = _search_url(body["query"])
+    if body["helpful"]:
+        return _sent_page("感谢你的反馈！", "", back, "返回答案")
+    # As the script does under an answer voted 没有: the channels, and the question to leave, filled in.
+    return _sent_page("感谢反馈", "很抱歉这个回答没有帮到你：可以联系下面的客服，或留下你的问题。", back, "返回答案",
+                      ask=(body["query"], "", None))
+
+
+@bp.post("/question")
+def ask():
+    check_same_origin()
+    body = form_body(question_schema())
+    record_question(body)
+    return _sent_page("已收到你的问题", "已收到，谢谢！我们会尽快补充这个问题的答案。", _search_url(body["query"]), "返回搜索")
+
+
+@bp.get("/feedback")
+@bp.get("/question")
+def form_address():
+    # The address bar shows where a form was posted: opened again (Enter, a bookmark), it leads home.
+    return redirect("/", 303)
+
+
+def _search_url(q: str) -> str:
+    return "/?q=" + quote(q) if visible(q) else "/"
+
+
+def _sent_page(title: str, message: str, back: str, back_label: str, failed: bool = False,
+               ask: tuple[str, str, tuple[str, str] | None] | None = None) -> str:
+    """The page a posted form gets; ``ask`` (question, contact, (field, problem) or None) shows the form to
+    leave a question, filled in."""
+    query, contact, problem = ask or ("", "", None)
+    return render_template("sent.html", title=title, message=message, back=back, back_label=back_label, failed=failed,
+                           offer_ask=ask is not None, ask_query=query, ask_contact=contact, problem=problem,
+                           **_page_context(live().get()))
+
+
+# The API's messages name the field and limit a form field broke ("'contact' is longer than 100 characters").
+_LONGER = re.compile(r"'(query|contact)' is longer than (\d+)")
+_FIELD_NAMES = {"query": "问题", "contact": "联系方式"}
+
+
+def _form_error_page(status: int, code: str | None, message: str, headers: dict[str, str]):
+    """What a refused form gets: the reason in the words the script uses (search.js), and the way back; a
+    question refused for its text comes back in its form, the field at fault marked."""
+    try:
+        form = request.form if request.mimetype in FORM_TYPES else {}
+        query, contact = form.get("query", "").strip(), form.get("contact", "").strip()
+    except HTTPException:  # the body could not be read (too large): nothing of it to show again
+        query, contact = "", ""
+    problem = None
+    if status == 429:
+        retry = headers.get("Retry-After")
+        said = f"请求太频繁，请 {retry} 秒后再试。" if retry else "请求太频繁，请稍候再试。"
+    elif code == "article_not_found":
+        said = "这篇文章已更新或下线，请重新搜索。"
+    elif code == "cross_origin":
+        said = "这个表单只接受从本站页面提交，请回到帮助中心再试一次。"
+    elif status == 413:
+        said = "提交的内容太长了，请精简后再试。"
+    elif code == "missing_query":
+        said = "请先用文字写下你的问题。"
+        problem = ("query", said)
+    elif status in (400, 415):
+        said = "提交的内容有误，请检查后再试。"
+        if longer := _LONGER.search(message):
+            said = f"{_FIELD_NAMES[longer[1]]}太长了，请精简到 {longer[2]} 个字以内。"
+            problem = (longer[1], said)
+    else:
+        said = "提交失败，请稍后再试。"
+    asking = request.endpoint == "pages.ask"
+    # A question comes back in its form, to correct or send again; not one another site's page made up.
+    ask = (query, contact, problem) if asking and code != "cross_origin" else None
+    back_label = "返回搜索" if asking or code == "article_not_found" else "返回答案"
+    body = _sent_page("没有提交成功", said, _search_url(query), back_label, failed=True, ask=ask)
     return body, status, headers

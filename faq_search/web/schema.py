@@ -3,6 +3,7 @@
     FEEDBACK = {"query": Field(str, max_length=200), "article_id": Field(str, max_length=100),
                 "helpful": Field(bool)}
     body = json_body(FEEDBACK)          # a dict with exactly the schema's keys, or an ApiError (4xx)
+    body = form_body(FEEDBACK)          # the same from an HTML form's fields (pages without JavaScript)
 
 A schema is a flat mapping of field name → Field: bodies are small objects, and anything nested is
 rejected as the wrong type, so no recursion happens after parsing. The size limit is Flask's
@@ -20,7 +21,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from .errors import ApiError
 
-__all__ = ["Field", "json_body"]
+__all__ = ["Field", "form_body", "json_body"]
 
 _TYPE_NAMES = {str: "a string", bool: "true or false", int: "an integer", float: "a number"}
 
@@ -106,4 +107,37 @@ def json_body(schema: Mapping[str, Field], optional: bool = False) -> dict:
             out[name] = field.default
         else:
             out[name] = field.check(name, data[name])
+    return out
+
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+_FORM_BOOLS = {"true": True, "false": False}
+
+
+def form_body(schema: Mapping[str, Field]) -> dict:
+    """The fields of the form the request posts (an HTML form, sent without JavaScript) checked against
+    ``schema`` as json_body checks a JSON object: every required key present once, no others. A form's
+    values are text: a bool field is "true" or "false" (a submit button's value).
+
+    Raises ApiError: 415 ``unsupported_media_type`` (not a form), 400 ``invalid_body`` (an unknown, missing,
+    repeated or ill-typed field); 413 ``too_large`` comes from Flask's body limit.
+    """
+    if request.mimetype not in FORM_TYPES:
+        raise ApiError(415, "unsupported_media_type", "send the body as an HTML form (application/x-www-form-urlencoded)")
+    form = request.form  # raises 413 past MAX_CONTENT_LENGTH
+    unknown = sorted(set(form) - set(schema))
+    if unknown:
+        raise _invalid(f"unknown field '{unknown[0][:50]}'; allowed: {', '.join(schema)}")
+    out = {}
+    for name, field in schema.items():
+        values = form.getlist(name)
+        if len(values) > 1:  # two values of one field: which one was meant is not ours to guess
+            raise _invalid(f"give one '{name}' (got {len(values)})")
+        if not values:
+            if field.required:
+                raise _invalid(f"'{name}' is required")
+            out[name] = field.default
+            continue
+        value = _FORM_BOOLS.get(values[0], values[0]) if field.type is bool else values[0]
+        out[name] = field.check(name, value)
     return out

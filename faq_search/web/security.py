@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 import math
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from flask import Flask, current_app, request
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -13,7 +13,7 @@ from ..config import Config
 from .errors import ApiError
 from .ratelimit import RateLimiter
 
-__all__ = ["init_app", "check_bearer", "client_address", "HEADERS"]
+__all__ = ["init_app", "check_bearer", "check_same_origin", "client_address", "HEADERS"]
 
 # Scripts and styles only from our own files: an injected <script> or onclick= does not run.
 CSP = (
@@ -32,8 +32,9 @@ HEADERS = {
 # (method or None for any, path, limit name): a request takes a token from the limit of every rule it
 # matches. A path ending in "/" is a prefix, any other is matched whole: only posting a vote spends the
 # feedback limit, not /api/feedback/stats nor an OPTIONS of /api/feedback.
+# The search page's forms (a vote, a question, sent without JavaScript) spend the same limits as the API's.
 LIMITED = ((None, "/api/", "api"), (None, "/admin/", "api"), ("POST", "/api/feedback", "feedback"),
-           ("POST", "/api/question", "question"))
+           ("POST", "/api/question", "question"), ("POST", "/feedback", "feedback"), ("POST", "/question", "question"))
 
 
 def limits_of(method: str, path: str) -> set[str]:
@@ -88,6 +89,30 @@ def client_address() -> str:
     """Who sent the request, as the rate limits and votes tell clients apart: the socket's address, or
     X-Forwarded-For's as far as FAQ_PROXY_HOPS trusts it."""
     return request.remote_addr or "unknown"
+
+
+def check_same_origin() -> None:
+    """Raise 403 ``cross_origin`` unless the browser says the request comes from a page of ours.
+
+    The JSON endpoints are safe from other sites' pages because a cross-site page cannot post
+    application/json without a CORS preflight we never answer; an HTML form can post anywhere, so a form
+    endpoint asks the browser: Sec-Fetch-Site (every current browser) must be same-origin, else the
+    Origin's host must be ours. A request with neither header comes from no browser, or one older than
+    both (2019), which no other page can be counted on to drive. Origin "null" is refused: our
+    Referrer-Policy (no-referrer) makes browsers too old for Sec-Fetch-Site send it for our own forms too,
+    but a sandboxed frame of any site sends it as well.
+    """
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None:
+        allowed = site in ("same-origin", "none")  # none: typed or bookmarked, no page behind it
+    else:
+        origin = request.headers.get("Origin")
+        try:
+            allowed = origin is None or urlsplit(origin).netloc == request.host
+        except ValueError:  # "http://[": no host of ours
+            allowed = False
+    if not allowed:
+        raise ApiError(403, "cross_origin", "this form is accepted from this site's own pages only")
 
 
 def check_bearer(expected: str) -> None:

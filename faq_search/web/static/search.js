@@ -65,7 +65,7 @@
   };
 
   document.documentElement.classList.add("js");
-  askForm.hidden = false;
+  askForm.noValidate = true; // the script checks the fields itself, in the page's words (askProblem)
   // Without this script the box is a plain search field; with it, a combobox with completions and keys.
   const combobox = { role: "combobox", "aria-autocomplete": "list", "aria-expanded": "false", "aria-controls": "suggestions" };
   for (const [name, value] of Object.entries(combobox)) input.setAttribute(name, value);
@@ -358,7 +358,8 @@
       all.dataset.question = q;
     }
     document.body.classList.toggle("showing-no-answer", none); // the footer need not repeat the channels
-    if (none) resetAskForm(q);
+    // The server's form, shown before this script came (a slow network), may hold what the visitor wrote since.
+    if (none && !(upgrade && askFields.some((field) => field.value !== field.defaultValue))) resetAskForm(q);
     const told = none
       ? ["没有找到匹配的答案"]
       : [guesses.length ? "你是不是想问：" + guesses.length + " 个问题" : "", found.length ? found.length + " 个可能相关的问题" : ""];
@@ -372,7 +373,15 @@
   function showHits(q, found, confident, upgrade) {
     const before = Array.from(hitsList.children);
     if (upgrade && before.map((li) => li.dataset.id).join("\n") === found.map((r) => r.id).join("\n")) {
-      before.forEach((li, i) => li.querySelector(".hit-body").append(feedback(q, found[i].id, found[i].aliases || [])));
+      // The script's vote buttons in place of the server's form (for pages without this script); a button of it
+      // the visitor reached meanwhile passes its focus on, not to <body>.
+      before.forEach((li, i) => {
+        const served = li.querySelector(".feedback-form");
+        const box = feedback(q, found[i].id, found[i].aliases || []);
+        const pressing = served.contains(document.activeElement) && document.activeElement.value;
+        served.replaceWith(box);
+        if (pressing) (box.querySelector("[data-helpful=" + pressing + "]:enabled") || box.querySelector(".feedback-result")).focus();
+      });
       return;
     }
     let open = (r, i) => i === 0 && confident; // the best answer
@@ -559,8 +568,14 @@
   }
 
   // The form's maxlength keeps within the API's limits; a 400 is rare, and its message is English: the
-  // field it names ('contact' is longer than 100), its limit kept to check the field again as it is edited.
+  // field it names ('contact' is longer than 100), its limit kept to check the field again as it is edited;
+  // a question with no word in it (missing_query) is said as the server's page says it (pages.py).
   function refusedField(e) {
+    if (e.code === "missing_query") {
+      // Nothing but punctuation, emoji or invisible characters (？？？): blank to the editors, not to askProblem.
+      markField(askForm.elements.query, "请先用文字写下你的问题。");
+      return askForm.elements.query;
+    }
     const longer = /'(query|contact)' is longer than (\d+)/.exec(e.message || "");
     if (!longer) return null;
     const field = askForm.elements[longer[1]];
