@@ -51,6 +51,7 @@ class PinyinReader:
 
         self._pinyin_dict, self._to_normal = pinyin_dict, to_normal
         self._char_readings: dict[str, tuple[str, ...]] = {}
+        self._every_char_reading: dict[str, tuple[str, ...]] = {}
         self.syllables: set[str] = set()
         for ch in chars:
             if len(ch) == 1 and _HAN.fullmatch(ch) and ord(ch) in pinyin_dict:
@@ -163,27 +164,30 @@ class PinyinReader:
                            stopwords: frozenset[str]) -> str:
         """``text`` (normalised) with homophone typos replaced by index words: 密马忘了 → 密码忘了.
 
-        A window of 2–4 Chinese characters is a typo when none of its characters is ``fixed`` (part
-        of a word analysis recognised: the typo broke its word apart), it is no word itself
-        (``is_word``), and its characters' readings spell an index word of its length that differs
-        only where no stop word stands (的 → 地 is grammar, not a typo) and keeps at least one of its
-        characters in place. Of several such words, the one keeping most characters wins (易前宝 →
+        A window of 2–4 Chinese characters is a typo when some of its characters are not ``fixed``
+        (part of a word analysis recognised: the typo broke its word apart, or cut a longer word
+        short, 银行咔 → 银行 + 咔), it is no word itself (``is_word``), and its characters' readings
+        spell an index word of its length that keeps every fixed character, differs only where no
+        stop word stands (的 → 地 is grammar, not a typo) and keeps at least one of its characters in
+        place. Of several such words, the one keeping most characters wins (易前宝 →
         易钱宝, not 易钱包), then the commonest. Longest windows first."""
         out = list(text)
         fixed = list(fixed)
         for size in _TYPO_WINDOWS:
             for start in range(len(out) - size + 1):
                 window = "".join(out[start:start + size])
-                if not _may_be_typo(window, fixed[start:start + size], is_word):
+                if not _may_be_typo(window, fixed[start:start + size], is_word, stopwords):
                     continue
-                word = self._homophone(window, stopwords)
+                word = self._homophone(window, fixed[start:start + size], stopwords)
                 if word is not None:
                     out[start:start + size] = word
                     fixed[start:start + size] = [True] * size
         return "".join(out)
 
-    def _homophone(self, window: str, stopwords: frozenset[str]) -> str | None:
-        readings = [self._readings(ch) for ch in window]
+    def _homophone(self, window: str, fixed: Sequence[bool], stopwords: frozenset[str]) -> str | None:
+        # A character typed right (fixed) is kept, read in whichever way its word reads it (行 of 银行 is
+        # hang, not its first reading xing); one that may be the typo is read as an input method offers it.
+        readings = [self._every_reading(ch) if f else self._readings(ch) for ch, f in zip(window, fixed)]
         if not all(readings):
             return None
         best: tuple[int, float, str] | None = None
@@ -192,11 +196,22 @@ class PinyinReader:
                 if len(word) != len(window) or word in stopwords:
                     continue
                 kept = sum(a == b for a, b in zip(word, window))
-                if not 0 < kept < len(window) or any(a != b and a in stopwords for a, b in zip(window, word)):
+                if not 0 < kept < len(window) or any(a != b and (a in stopwords or f)
+                                                     for a, b, f in zip(window, word, fixed)):
                     continue
                 if best is None or (-kept, cost) < (-best[0], best[1]):
                     best = (kept, cost, word)
         return None if best is None else best[2]
+
+    def _every_reading(self, ch: str) -> tuple[str, ...]:
+        """Every tone-free reading of one character (heteronyms: 行 xing, hang); () for one pypinyin lacks."""
+        found = self._every_char_reading.get(ch)
+        if found is None:
+            raw = self._pinyin_dict.get(ord(ch))
+            found = tuple(dict.fromkeys(self._to_normal(r) for r in raw.split(","))) if raw else ()
+            if len(self._every_char_reading) < 65_536:  # bounded, as _readings
+                self._every_char_reading[ch] = found
+        return found
 
     def _readings(self, ch: str) -> tuple[str, ...]:
         """Tone-free reading of one character; () for one pypinyin lacks."""
@@ -211,16 +226,19 @@ class PinyinReader:
         return found
 
 
-def may_hold_typo(text: str, fixed: Sequence[bool], is_word: Callable[[str], bool]) -> bool:
+def may_hold_typo(text: str, fixed: Sequence[bool], is_word: Callable[[str], bool], stopwords: frozenset[str]) -> bool:
     """Whether ``respell_homophones`` would look any window of ``text`` up: when none, the reader
     (pypinyin's import and the index's readings, ≈ 0.9 s the first time) need not be built at all."""
-    return any(_may_be_typo(text[start:start + size], fixed[start:start + size], is_word)
+    return any(_may_be_typo(text[start:start + size], fixed[start:start + size], is_word, stopwords)
                for size in _TYPO_WINDOWS for start in range(len(text) - size + 1))
 
 
-def _may_be_typo(window: str, fixed: Sequence[bool], is_word: Callable[[str], bool]) -> bool:
-    """A window of Chinese characters, none of them in a word analysis recognised, that is no word."""
-    return not any(fixed) and _HAN.fullmatch(window) is not None and not is_word(window)
+def _may_be_typo(window: str, fixed: Sequence[bool], is_word: Callable[[str], bool], stopwords: frozenset[str]
+                 ) -> bool:
+    """A window of Chinese characters that is no word, with a character that may be the typo: in no word
+    analysis recognised, and no stop word (neither is ever replaced: 今天的 cannot be respelled)."""
+    return (any(not f and ch not in stopwords for ch, f in zip(window, fixed))
+            and _HAN.fullmatch(window) is not None and not is_word(window))
 
 
 def _join(pieces: list[str]) -> str:

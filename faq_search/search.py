@@ -683,8 +683,8 @@ class Searcher:
 
     def respelled_typos(self, query: str) -> str | None:
         """``query`` normalised with its homophone typos respelled as the index's words (密马忘了 →
-        密码忘了, pinyin.py); None when it has none. Windows inside a word analysis recognises, or
-        that are words of jieba's dictionary or the index's text, are left alone."""
+        密码忘了, 银行咔 → 银行卡, pinyin.py); None when it has none. Characters inside a word analysis
+        recognises, and windows that are words of jieba's dictionary or the index's text, are left alone."""
         if may_hold_pinyin(query):
             query = self._pinyin().read(self.analyzer.normalize(query), self._knows)
         text = self.analyzer.spelled(query)
@@ -699,7 +699,14 @@ class Searcher:
         for token in self.analyzer.tokens(text):
             if token.end - token.start > 1 and (token.text in vocab or is_word(text[token.start:token.end])):
                 fixed[token.start:token.end] = [True] * (token.end - token.start)
-        if not may_hold_typo(text, fixed, is_word):  # the usual unanswerable question: its words are all words
+                continue
+            # A rare word of jieba's made of common ones (养老保险, count 3: 养老 and 保险) was typed right:
+            # its words are kept (养老保险交 is not 养老保先交).
+            for start in range(token.start, token.end - 1):
+                for end in range(start + 2, min(token.end, start + 4) + 1):
+                    if is_word(text[start:end]):
+                        fixed[start:end] = [True] * (end - start)
+        if not may_hold_typo(text, fixed, is_word, self.analyzer.stopwords):  # the usual unanswerable question: its words are all words
             return None
         respelled = self._pinyin().respell_homophones(text, fixed, is_word, self.analyzer.stopwords)
         return respelled if respelled != text else None

@@ -86,6 +86,16 @@ def test_what_is_a_word_or_inside_one_is_never_respelled(typo_reader):
     assert respell(typo_reader, "密码") == "密码"
 
 
+def test_a_typo_that_leaves_a_shorter_word_is_respelled_around_it():
+    # 银行咔: analysis recognises 银行, and 咔 is the typo; 行 reads hang in 银行 (its first reading is xing).
+    reader = PinyinReader([("银行卡", 1.0)], "银行卡")
+    assert respell(reader, "银行咔", fixed={0, 1}) == "银行卡"
+    assert respell(reader, "银行咔", fixed={0, 1, 2}) == "银行咔"   # all of it recognised
+    assert respell(reader, "银航卡", fixed={1}) == "银航卡"         # a recognised character is never the one replaced
+    assert respell(reader, "银航卡") == "银行卡"
+    assert respell(reader, "银行的", fixed={0, 1}, stopwords=frozenset("的")) == "银行的"
+
+
 @pytest.fixture
 def searcher(tiny_index, tiny_analyzer):
     return Searcher.load(tiny_index, analyzer=tiny_analyzer)

@@ -161,12 +161,16 @@ def test_a_filter_keeps_the_order_and_scores_of_the_unfiltered_search(searcher):
 def test_homophone_typos_get_the_answer_the_words_typed_right_get(searcher):
     # A review's typos: the right article came first but was not confident, so the page said "no answer".
     for typed, meant in [("充直失败", "充值失败"), ("客福电话", "客服电话"), ("登路不上去", "登录不上去"),
-                         ("闪腿", "闪退"), ("扫妈付款", "扫码付款")]:
+                         ("闪腿", "闪退"), ("扫妈付款", "扫码付款"),
+                         # the typo cut a longer word short, leaving a word: 银行 + 咔, 手续 + 废
+                         ("银行咔丢了", "银行卡丢了"), ("手续废多少", "手续费多少")]:
         hits, right = searcher.search(typed, k=1), searcher.search(meant, k=1)
         assert hits[0].confident and hits[0].id == right[0].id, typed
+    assert searcher.respelled_typos("银行咔丢了") == "银行卡丢了"
     assert searcher.respelled_typos("充值失败") is None
-    # Respelled (险交 → 先交), it finds an article the question as typed did not bring up: not its answer.
-    assert searcher.respelled_typos("养老保险交够多少年能领") is not None
+    # 养老保险 is rare in jieba's dictionary (3) but made of common words (养老, 保险): typed right, kept.
+    # Respelled once (险交 → 先交), it found a scam warning the question as typed did not bring up first.
+    assert searcher.respelled_typos("养老保险交够多少年能领") is None
     hits = searcher.search("养老保险交够多少年能领", k=3)
     assert not (hits and hits[0].confident)
 
