@@ -652,11 +652,16 @@ def check_index(corpus_path: str | Path, out_dir: str | Path, dict_dir: str | Pa
     version = read_current(out_dir)
     if version is None:
         return False, f"no published index in {out_dir}"
+    corpus_path = Path(corpus_path)
     try:
         manifest = json.loads((out_dir / "versions" / version / "manifest.json").read_text("utf-8"))
+        if not isinstance(manifest, dict):
+            raise ValueError(f"a JSON {type(manifest).__name__}, not an object")
     except (OSError, ValueError) as e:
-        return False, f"published index {version} is unreadable: {e}"
-    corpus_path = Path(corpus_path)
+        # A build would write a new version, unless the corpus's problems fail it: those are what to fix.
+        _loaded_as_the_build_says(corpus_path, out_dir)
+        why = e.strerror if isinstance(e, OSError) and e.strerror else e
+        return False, f"published index {version} is unreadable: manifest.json: {why}"
     if corpus_path.is_file():  # hashed, not parsed, as the build's own up-to-date test does
         corpus = Corpus(articles=[], content_hash=hashlib.sha256(corpus_path.read_bytes()).hexdigest())
     else:

@@ -123,7 +123,7 @@ def _print_failed(error: Exception, out_dir: str, stamp: bool = False) -> None:
 def cmd_build(args) -> int:
     from .corpus import CorpusError, load_corpus
     from .build import build_index, check_index
-    from .index import read_current
+    from .index import read_current, verify_version
 
     if Path(args.out).exists() and not Path(args.out).is_dir():  # said plainly, not as "[Errno 17] File exists"
         print(f"error: --out {args.out} is a file; give the index directory (created if missing)", file=sys.stderr)
@@ -142,8 +142,10 @@ def cmd_build(args) -> int:
             for problem in e.problems:
                 print(problem, file=sys.stderr)
             kept = read_current(Path(args.out))
+            # What serves meanwhile: a published version servers refuse (its manifest unreadable) is news too.
+            refused = verify_version(Path(args.out), kept) if kept else None
             print(f"the corpus has {len(e.problems)} problem(s): a build would fail; published index: "
-                  f"{kept or 'none yet'}", file=sys.stderr)
+                  f"{kept or 'none yet'}" + (f", which is corrupt: {refused}" if refused else ""), file=sys.stderr)
             return 1
         except OSError as e:
             print(f"error: {e}", file=sys.stderr)

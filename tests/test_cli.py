@@ -565,6 +565,65 @@ def test_check_with_nothing_published_still_lists_the_corpus_problems(make_corpu
     assert capsys.readouterr().err.strip() == f"no published index in {out}"
 
 
+def _unreadable_manifest(how: str, manifest, monkeypatch) -> None:
+    import pathlib
+
+    if how == "corrupt JSON":
+        manifest.write_text(manifest.read_text("utf-8")[:40], "utf-8")
+    elif how == "missing":
+        manifest.unlink()
+    elif how == "a JSON list":
+        manifest.write_text("[]", "utf-8")
+    else:  # no permission (chmod means nothing to root, whom the tests may run as)
+        read_text = pathlib.Path.read_text
+
+        def refused(path, *args, **kwargs):
+            if path == manifest:
+                raise PermissionError(13, "Permission denied", str(path))
+            return read_text(path, *args, **kwargs)
+
+        monkeypatch.setattr(pathlib.Path, "read_text", refused)
+
+
+@pytest.mark.parametrize("how", ["corrupt JSON", "missing", "a JSON list", "no permission"])
+@pytest.mark.parametrize("kind", ["articles", "json lines"])
+def test_check_lists_the_corpus_problems_when_the_published_manifest_is_unreadable(make_corpus, tmp_path, capsys,
+                                                                                   monkeypatch, how, kind):
+    # It said "published index … is unreadable" and nothing of the broken article a build would fail on.
+    if kind == "articles":
+        root, out = make_corpus(), tmp_path / "index"
+        bad, where = root / "articles" / "password" / "bad.md", "bad.md:1: missing 'question'"
+    else:
+        from tests.test_incremental import entry, write
+
+        root, out = tmp_path / "kb.jsonl", tmp_path / "index"
+        write(root, [entry(i) for i in range(12)])
+    assert build_main(["--corpus", str(root), "--out", str(out), "-q"]) == 0
+    published = read_current(out)
+    if kind == "articles":
+        bad.write_text("---\nid: x\ncategory: password\n---\n答案\n", "utf-8")
+    else:
+        lines = root.read_text("utf-8").splitlines()
+        root.write_text("\n".join([*lines[:4], '{"id": "x", "answer": ', *lines[4:]]) + "\n", "utf-8")
+        where = f"{root.name}:5: "
+    _unreadable_manifest(how, out / "versions" / published / "manifest.json", monkeypatch)
+    capsys.readouterr()
+    assert build_main(["--corpus", str(root), "--out", str(out), "--check"]) == 1
+    err = capsys.readouterr().err
+    assert where in err and "Traceback" not in err, err
+    assert f"a build would fail; published index: {published}, which is corrupt: unreadable manifest" in err, err
+    # The corpus repaired: the manifest alone is said, as a reason to build.
+    if kind == "articles":
+        bad.unlink()
+    else:
+        root.write_text("\n".join(lines) + "\n", "utf-8")
+    assert build_main(["--corpus", str(root), "--out", str(out), "--check"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"published index {published} is unreadable: manifest.json: ") and "Traceback" not in err
+    assert build_main(["--corpus", str(root), "--out", str(out), "--ensure", "-q"]) == 0  # make run: rebuilt
+    assert read_current(out) != published and "Traceback" not in capsys.readouterr().err
+
+
 def test_ensure_builds_when_stale_and_keeps_serving_after_a_failed_build(make_corpus, tmp_path, capsys):
     root, out = make_corpus(), tmp_path / "index"
     bad = root / "articles" / "password" / "bad.md"
