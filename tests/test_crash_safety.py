@@ -322,6 +322,36 @@ def test_a_build_failing_on_a_full_disk_removes_what_it_wrote(tmp_path, monkeypa
     assert_published_index_is_intact(out, {v1})
 
 
+@pytest.mark.parametrize("failing, written", [("_write_npy", 2), ("_write_file", 1)])  # an array; the manifest
+def test_completions_failing_on_a_full_disk_leave_no_temporary_directory(tmp_path, monkeypatch, tiny_analyzer, caplog,
+                                                                         failing, written):
+    # Their half-written completions/.tmp-<version>-<pid> stayed an hour, the disk still full for the retry.
+    from faq_search import completions as completions_module
+
+    out = tmp_path / "ix"
+    v1 = build_index(write_corpus(tmp_path / "c1"), out, analyzer=tiny_analyzer).version
+    real, calls = getattr(completions_module, failing), []
+
+    def full_disk(path, data):
+        calls.append(path)
+        if len(calls) > written:
+            raise OSError(28, "No space left on device")
+        return real(path, data)
+
+    monkeypatch.setattr(completions_module, failing, full_disk)
+    extra = {"id": "pts", "question": "积分怎么兑换？", "category": "password", "answer": "在积分中心兑换。"}
+    v2 = build_index(write_corpus(tmp_path / "c2", {**TINY_ARTICLES, "password/points.md": extra}), out,
+                     analyzer=tiny_analyzer)
+    assert len(calls) > written and f"completions of {v2.version} not written" in caplog.text
+    assert read_current(out) == v2.version  # published all the same: servers build its completions
+    assert sorted(p.name for p in (out / "completions").iterdir()) == [v1]
+    calls.clear()
+    monkeypatch.setattr(completions_module, failing, real)
+    build_index(write_corpus(tmp_path / "c2", {**TINY_ARTICLES, "password/points.md": extra}), out,
+                analyzer=tiny_analyzer)  # the space freed: the up-to-date build writes them
+    assert sorted(p.name for p in (out / "completions").iterdir()) == sorted([v1, v2.version])
+
+
 def test_a_cache_write_failing_on_a_full_disk_leaves_no_temporary_file(tmp_path, monkeypatch, tiny_analyzer):
     # Builds run from cron left one *.tmp.npz (512 kB here) in index/cache/ per failed write, never removed.
     from faq_search import features
