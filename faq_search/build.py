@@ -22,7 +22,7 @@ from .corpus import NO_SUCH_ID, Article, Corpus, CorpusError, Problem, _written_
 from .index import (
     DEFAULT_RANKING, DELTA_FORMAT, READABLE_FORMATS, ArticleTextsJob, BuildResult, IndexError_, analyse_corpus, analyzer_for,
     build_arrays, corpus_key, build_lock, dict_files_for, in_memory, load_index, publish, published_manifest,
-    read_current, row_texts, save_dictionary_table, start_dictionary_table, verify_version, write_version,
+    read_current, read_pointer, row_texts, save_dictionary_table, start_dictionary_table, verify_version, write_version,
 )
 from .features import Ragged
 from .incremental import (
@@ -649,9 +649,10 @@ def check_index(corpus_path: str | Path, out_dir: str | Path, dict_dir: str | Pa
     """(fresh, reason): whether the published index was built from this corpus and dictionary."""
     out_dir = Path(out_dir)
     dict_files = dict_files_for(Path(corpus_path), Path(dict_dir) if dict_dir else None)  # a mistyped --dict raises
-    version = read_current(out_dir)
-    if version is None:
-        return False, f"no published index in {out_dir}"
+    version, pointer = read_pointer(out_dir)
+    if version is None:  # a pointer naming none while versions are published is not "nothing published"
+        return False, (f"{pointer} in {out_dir}: servers serve the newest sound version in versions/ until a build "
+                       f"publishes one" if pointer else f"no published index in {out_dir}")
     corpus_path = Path(corpus_path)
     try:
         manifest = json.loads((out_dir / "versions" / version / "manifest.json").read_text("utf-8"))

@@ -624,6 +624,34 @@ def test_check_lists_the_corpus_problems_when_the_published_manifest_is_unreadab
     assert read_current(out) != published and "Traceback" not in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("pointer", [None, b"", b"\xff\xfe"])
+def test_check_names_a_pointer_that_names_no_version_rather_than_nothing_published(make_corpus, tmp_path, capsys,
+                                                                                   pointer):
+    # "no published index" while versions/ held the version every server kept serving.
+    root, out = make_corpus(), tmp_path / "index"
+    assert build_main(["--corpus", str(root), "--out", str(out), "-q"]) == 0
+    published = read_current(out)
+    if pointer is None:
+        (out / "CURRENT").unlink()
+    else:
+        (out / "CURRENT").write_bytes(pointer)
+    capsys.readouterr()
+    assert build_main(["--corpus", str(root), "--out", str(out), "--check"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("the pointer CURRENT is ") and "no published index" not in err, err
+    assert f"{published} is sound" in err and "roll back to it with" in err, err
+    (root / "articles" / "password" / "bad.md").write_text("---\nid: x\ncategory: password\n---\n答案\n", "utf-8")
+    assert build_main(["--corpus", str(root), "--out", str(out), "--check"]) == 1
+    err = capsys.readouterr().err
+    assert "bad.md:1: missing 'question'" in err and "none yet" not in err, err
+    assert "a build would fail; published index: none: the pointer CURRENT is " in err, err
+    assert f"{published} is sound" in err, err
+    # make run's --ensure: a build fails, and what the pointer names is not served; it says why and what is.
+    assert build_main(["--corpus", str(root), "--out", str(out), "--ensure", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "no index to serve: the pointer CURRENT is " in err and f"{published} is sound: roll back" in err, err
+
+
 def test_ensure_builds_when_stale_and_keeps_serving_after_a_failed_build(make_corpus, tmp_path, capsys):
     root, out = make_corpus(), tmp_path / "index"
     bad = root / "articles" / "password" / "bad.md"
