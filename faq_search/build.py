@@ -22,7 +22,8 @@ from .corpus import NO_SUCH_ID, Article, Corpus, CorpusError, Problem, _written_
 from .index import (
     DEFAULT_RANKING, DELTA_FORMAT, READABLE_FORMATS, ArticleTextsJob, BuildResult, IndexError_, analyse_corpus, analyzer_for,
     build_arrays, corpus_key, build_lock, dict_files_for, in_memory, load_index, publish, published_manifest,
-    read_current, read_pointer, row_texts, save_dictionary_table, start_dictionary_table, verify_version, write_version,
+    read_current, read_pointer, remove_dead_builders_leftovers, row_texts, save_dictionary_table, start_dictionary_table,
+    verify_version, write_version,
 )
 from .features import Ragged
 from .incremental import (
@@ -76,6 +77,7 @@ def _remove_unpublished(out_dir: Path, created: Path) -> None:
 
 def _build_locked(corpus_path, out_dir, dict_dir, analyzer, ranking, progress, workers, rerank, full,
                   completions, allow_shrink) -> BuildResult:
+    remove_dead_builders_leftovers(Path(out_dir))
     before = read_current(Path(out_dir))
     try:
         result, pending = _build_version(corpus_path, out_dir, dict_dir, analyzer, ranking, progress, workers, rerank,

@@ -792,6 +792,15 @@ def prune(out_dir: Path, keep: int = KEEP_VERSIONS, previous: str | None = None)
                 p.unlink()
 
 
+def remove_dead_builders_leftovers(out_dir: Path) -> None:
+    """Remove the half-written directories in ``versions/`` and ``completions/`` at the start of a build,
+    whatever their age: builds take turns (``build_lock``), so whoever wrote them died mid-write (SIGKILL,
+    the OOM killer) or is an orphan of such a builder. prune's hour-old sweep runs only after a publish,
+    which a disk they filled never let happen: every retry failed (0.4 GiB a version at 100k entries)."""
+    for p in [*(out_dir / "versions").glob(".tmp-*"), *(out_dir / "completions").glob(".tmp-*")]:
+        shutil.rmtree(p, ignore_errors=True)
+
+
 # The lock descriptor this process holds, closed in forked children (completions, analysis and
 # training workers): an orphan of a killed builder would otherwise keep the next build waiting.
 _held_lock: list[int] = []

@@ -352,6 +352,32 @@ def test_completions_failing_on_a_full_disk_leave_no_temporary_directory(tmp_pat
     assert sorted(p.name for p in (out / "completions").iterdir()) == sorted([v1, v2.version])
 
 
+def test_a_build_removes_a_killed_builders_half_written_directories_first(tmp_path, monkeypatch, tiny_analyzer,
+                                                                          capsys):
+    # A builder killed mid-write (the OOM killer) leaves its half-written version (0.4 GiB at 100k entries). Only
+    # a publish removed it, and only an hour later: on the disk it had filled, every build failed and none did.
+    from faq_search.cli import build_main
+
+    out = tmp_path / "ix"
+    v1 = build_index(write_corpus(tmp_path / "c1"), out, analyzer=tiny_analyzer).version
+    left = [out / "versions" / ".tmp-v20991231T000000000000Z-deadbeef-99999", out / "versions" / ".tmp-texts-99999",
+            out / "completions" / ".tmp-build-99999", out / "completions" / f".tmp-{v1}-99999"]
+    for d in left:
+        d.mkdir(parents=True)
+        (d / "part.npy").write_bytes(b"half written")
+
+    def full_disk(path, arr):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(index_module, "_write_npy", full_disk)
+    extra = {"id": "pts", "question": "积分怎么兑换？", "category": "password", "answer": "在积分中心兑换。"}
+    v2_corpus = write_corpus(tmp_path / "c2", {**TINY_ARTICLES, "password/points.md": extra})
+    assert build_main(["--corpus", str(v2_corpus), "--out", str(out), "-q"]) == 2
+    assert "No space left on device" in capsys.readouterr().err
+    assert [d.name for d in left if d.exists()] == []  # builds take turns: whoever wrote them is dead
+    assert_published_index_is_intact(out, {v1})
+
+
 def test_a_cache_write_failing_on_a_full_disk_leaves_no_temporary_file(tmp_path, monkeypatch, tiny_analyzer):
     # Builds run from cron left one *.tmp.npz (512 kB here) in index/cache/ per failed write, never removed.
     from faq_search import features
