@@ -517,7 +517,11 @@ def _build_full(corpus, out_dir: Path, dict_files: dict, analyzer: Analyzer, ran
                                   reranker, paraphrase, keys, lsa,
                                   models if paraphrase is not None else None, texts_job)
     publish(out_dir, version)
-    save_row_features(out_dir, version, rows, arrays)
+    try:
+        save_row_features(out_dir, version, rows, arrays)
+    except OSError as e:  # a cache, written after the switch: the version serves, the build did not fail
+        log.warning("row features of %s not cached: %s (an incremental build segments its changed questions "
+                    "afresh)", version, e)
     vocab = sum(len(v) for v in arrays["vocab"].values())
     return BuildResult(version, path, len(corpus.articles), vocab, time.perf_counter() - t0, analysed.fresh)
 

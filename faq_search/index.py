@@ -624,7 +624,7 @@ def write_version(out_dir: Path, corpus: Corpus, analyzer: Analyzer, arrays: dic
                                              ranking, seconds, reranker, paraphrase, keys, lsa, models, texts_job)
     except BaseException:
         # A full disk, an unwritable file: the half-written copy goes now, or a retry after freeing a
-        # little space fails again (only a killed builder's wait for the next build's hour-old sweep).
+        # little space fails again (a killed builder's goes at the start of the next build).
         shutil.rmtree(tmp, ignore_errors=True)
         raise
 
@@ -744,8 +744,14 @@ def publish(out_dir: Path, version: str, keep: int = KEEP_VERSIONS) -> None:
     out_dir = Path(out_dir)
     previous = read_current(out_dir)
     tmp = out_dir / f".{CURRENT}.{os.getpid()}.tmp"
-    _write_file(tmp, (version + "\n").encode())
-    os.replace(tmp, out_dir / CURRENT)
+    try:
+        _write_file(tmp, (version + "\n").encode())
+        os.replace(tmp, out_dir / CURRENT)
+    except BaseException:
+        # Never published (a disk the version itself filled): it would only take the room a retry needs.
+        tmp.unlink(missing_ok=True)
+        shutil.rmtree(out_dir / "versions" / version, ignore_errors=True)
+        raise
     _fsync_path(out_dir)
     prune(out_dir, keep, previous=previous if previous != version else None)
 

@@ -378,6 +378,56 @@ def test_a_build_removes_a_killed_builders_half_written_directories_first(tmp_pa
     assert_published_index_is_intact(out, {v1})
 
 
+def test_a_full_disk_after_the_publish_is_a_warning_not_a_failed_build(tmp_path, monkeypatch, tiny_analyzer, capsys,
+                                                                        caplog):
+    # The row features cached after the switch (0.1 GiB at 100k entries) failing on a full disk said "build
+    # failed; the published index is unchanged (<the new version>)", exit 2, with the new version serving.
+    from faq_search import incremental
+    from faq_search.cli import build_main
+
+    out = tmp_path / "ix"
+    v1 = build_index(write_corpus(tmp_path / "c1"), out, analyzer=tiny_analyzer).version
+
+    def full_disk(path, tmp, arrays):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(incremental, "write_npz", full_disk)
+    extra = {"id": "pts", "question": "积分怎么兑换？", "category": "password", "answer": "在积分中心兑换。"}
+    v2_corpus = write_corpus(tmp_path / "c2", {**TINY_ARTICLES, "password/points.md": extra})
+    assert build_main(["--corpus", str(v2_corpus), "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    v2 = read_current(out)
+    assert v2 != v1 and captured.out.startswith(f"built {v2}: 5 articles"), captured
+    assert "build failed" not in captured.err and "error" not in captured.err, captured.err
+    assert f"row features of {v2} not cached: [Errno 28] No space left on device" in caplog.text
+    assert_published_index_is_intact(out, {v2})
+
+
+def test_a_pointer_that_cannot_be_written_leaves_no_unpublished_version(tmp_path, monkeypatch, tiny_analyzer, capsys):
+    # The disk filled up by the version itself: its pointer could not be written, and the complete version it
+    # would have named stayed in versions/, never published, taking the room a retry needed.
+    from faq_search.cli import build_main
+
+    out = tmp_path / "ix"
+    v1 = build_index(write_corpus(tmp_path / "c1"), out, analyzer=tiny_analyzer).version
+    real = index_module._write_file
+
+    def full_disk(path, data):
+        if path.name.startswith(".CURRENT."):
+            real(path, data[:1])  # a part written, then the disk is full
+            raise OSError(28, "No space left on device")
+        return real(path, data)
+
+    monkeypatch.setattr(index_module, "_write_file", full_disk)
+    extra = {"id": "pts", "question": "积分怎么兑换？", "category": "password", "answer": "在积分中心兑换。"}
+    v2_corpus = write_corpus(tmp_path / "c2", {**TINY_ARTICLES, "password/points.md": extra})
+    assert build_main(["--corpus", str(v2_corpus), "--out", str(out), "-q"]) == 2
+    assert f"build failed: OSError; the published index is unchanged ({v1})" in capsys.readouterr().err
+    assert sorted(p.name for p in (out / "versions").iterdir()) == [v1]
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".CURRENT")) == []
+    assert_published_index_is_intact(out, {v1})
+
+
 def test_a_cache_write_failing_on_a_full_disk_leaves_no_temporary_file(tmp_path, monkeypatch, tiny_analyzer):
     # Builds run from cron left one *.tmp.npz (512 kB here) in index/cache/ per failed write, never removed.
     from faq_search import features
