@@ -107,8 +107,9 @@ def _print_failed(error: Exception, out_dir: str, stamp: bool = False) -> None:
         for problem in error.problems:
             print(f"{_stamp(stamp)}{problem}", file=sys.stderr)
         what = f"{len(error.problems)} problem(s)"
-    elif isinstance(error, OSError) and error.filename is None:
-        # A write that failed (a full disk) names no file: say where the build was writing.
+    elif isinstance(error, OSError) and error.filename is None and not isinstance(error, FileNotFoundError):
+        # A write that failed (a full disk) names no file: say where the build was writing. (Not a missing
+        # corpus, which says so itself.)
         print(f"{_stamp(stamp)}error: {error} (writing under {out_dir})", file=sys.stderr)
         what = type(error).__name__
     else:
@@ -220,7 +221,8 @@ def _ensure(args) -> int:
         kept, pointer = read_pointer(out)
         refused = verify_version(out, kept) if kept else (pointer or "none is published")
         if refused is None:
-            fix = "fix the problems above" if isinstance(e, CorpusError) else "make it writable or free space there"
+            fix = ("fix the problems above" if isinstance(e, CorpusError) else "fix the error above"
+                   if isinstance(e, FileNotFoundError) else "make it writable or free space there")
             print(f"serving the published index {kept}, which is older than {args.corpus}: {fix} to publish it",
                   file=sys.stderr, flush=True)
             return 0

@@ -652,6 +652,21 @@ def test_check_names_a_pointer_that_names_no_version_rather_than_nothing_publish
     assert "no index to serve: the pointer CURRENT is " in err and f"{published} is sound: roll back" in err, err
 
 
+def test_a_mistyped_corpus_is_not_said_to_be_a_write_failure(make_corpus, tmp_path, capsys):
+    # "corpus not found: x (writing under index)", and make run's "make it writable or free space there".
+    root, out = make_corpus(), tmp_path / "index"
+    assert build_main(["--corpus", str(root), "--out", str(out), "-q"]) == 0
+    published, typo = read_current(out), tmp_path / "corpsu"
+    capsys.readouterr()
+    assert build_main(["--corpus", str(typo), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"error: corpus not found: {typo}\n" in err and "writing under" not in err, err
+    assert build_main(["--corpus", str(typo), "--out", str(out), "--ensure"]) == 0  # the published one serves
+    err = capsys.readouterr().err
+    assert f"serving the published index {published}, which is older than {typo}" in err, err
+    assert "writing under" not in err and "writable" not in err and "free space" not in err, err
+
+
 def test_ensure_builds_when_stale_and_keeps_serving_after_a_failed_build(make_corpus, tmp_path, capsys):
     root, out = make_corpus(), tmp_path / "index"
     bad = root / "articles" / "password" / "bad.md"
