@@ -152,6 +152,8 @@ def cmd_build(args) -> int:
             return 2
         if not args.quiet or not fresh:
             print(reason, file=sys.stderr if not fresh else sys.stdout)
+        if kept and (" is corrupt: " in reason or " is unreadable: " in reason):  # what servers fall back to
+            return _print_rollback(out, but=kept)
         return 0 if fresh else 1 if pointer is None else _print_rollback(out)
     if args.ensure:
         return _ensure(args)
@@ -175,12 +177,13 @@ def _published_name(out: Path) -> str:
     return kept or (f"none: {pointer}" if pointer else "none yet")
 
 
-def _print_rollback(out: Path) -> int:
-    """Name the newest sound version (what a server serves while the pointer names none) and the command that
-    points CURRENT at it; 1, --check's exit code for an index that needs the operator."""
+def _print_rollback(out: Path, but: str | None = None) -> int:
+    """Name the newest sound version but ``but`` (what a server serves while the pointer names none, or
+    names a version it refuses) and the command that points CURRENT at it; 1, --check's exit code for an
+    index that needs the operator."""
     from .index import rollback_command
 
-    sound = _newest_sound_version(out, but=None)
+    sound = _newest_sound_version(out, but=but)
     if sound is not None:
         print(f"{sound} is sound: roll back to it with `{rollback_command(out, sound)}`", file=sys.stderr)
     return 1

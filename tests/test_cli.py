@@ -667,6 +667,27 @@ def test_a_mistyped_corpus_is_not_said_to_be_a_write_failure(make_corpus, tmp_pa
     assert "writing under" not in err and "writable" not in err and "free space" not in err, err
 
 
+@pytest.mark.parametrize("damage", ["checksum", "gone"])
+def test_check_of_a_refused_published_version_names_the_version_to_roll_back_to(make_corpus, tmp_path, capsys,
+                                                                                damage):
+    # It said the published version was corrupt (or its directory gone: a typo in a hand-written CURRENT) and no
+    # more, where --ensure and the CLI's searches name the sound version servers fall back to, and the command.
+    root, out = make_corpus(), tmp_path / "index"
+    assert build_main(["--corpus", str(root), "--out", str(out), "-q"]) == 0
+    sound = read_current(out)
+    if damage == "checksum":
+        shutil.copytree(out / "versions" / sound, out / "versions" / "v99990101T000000000000Z-broken00")
+        _flip_byte(out / "versions" / "v99990101T000000000000Z-broken00" / "vocab.json")
+    (out / "CURRENT").write_text("v99990101T000000000000Z-broken00\n", "utf-8")
+    capsys.readouterr()
+    assert build_main(["--corpus", str(root), "--out", str(out), "--check"]) == 1
+    err = capsys.readouterr().err
+    assert "published index v99990101T000000000000Z-broken00 is " in err, err
+    command = re.search(rf"{sound} is sound: roll back to it with `([^`]+)`", err)[1]
+    subprocess.run(["sh", "-c", command], check=True)
+    assert build_main(["--corpus", str(root), "--out", str(out), "--check"]) == 0
+
+
 def test_ensure_builds_when_stale_and_keeps_serving_after_a_failed_build(make_corpus, tmp_path, capsys):
     root, out = make_corpus(), tmp_path / "index"
     bad = root / "articles" / "password" / "bad.md"
