@@ -22,7 +22,8 @@ from .corpus import NO_SUCH_ID, Article, Corpus, CorpusError, Problem, _written_
 from .index import (
     DEFAULT_RANKING, DELTA_FORMAT, READABLE_FORMATS, ArticleTextsJob, BuildResult, IndexError_, analyse_corpus, analyzer_for,
     build_arrays, corpus_key, build_lock, dict_files_for, in_memory, load_index, publish, published_manifest,
-    read_current, row_texts, save_dictionary_table, start_dictionary_table, verify_version, write_version,
+    read_current, read_pointer, remove_dead_builders_leftovers, row_texts, save_dictionary_table, start_dictionary_table,
+    verify_version, write_version,
 )
 from .features import Ragged
 from .incremental import (
@@ -76,6 +77,7 @@ def _remove_unpublished(out_dir: Path, created: Path) -> None:
 
 def _build_locked(corpus_path, out_dir, dict_dir, analyzer, ranking, progress, workers, rerank, full,
                   completions, allow_shrink) -> BuildResult:
+    remove_dead_builders_leftovers(Path(out_dir))
     before = read_current(Path(out_dir))
     try:
         result, pending = _build_version(corpus_path, out_dir, dict_dir, analyzer, ranking, progress, workers, rerank,
@@ -515,7 +517,11 @@ def _build_full(corpus, out_dir: Path, dict_files: dict, analyzer: Analyzer, ran
                                   reranker, paraphrase, keys, lsa,
                                   models if paraphrase is not None else None, texts_job)
     publish(out_dir, version)
-    save_row_features(out_dir, version, rows, arrays)
+    try:
+        save_row_features(out_dir, version, rows, arrays)
+    except OSError as e:  # a cache, written after the switch: the version serves, the build did not fail
+        log.warning("row features of %s not cached: %s (an incremental build segments its changed questions "
+                    "afresh)", version, e)
     vocab = sum(len(v) for v in arrays["vocab"].values())
     return BuildResult(version, path, len(corpus.articles), vocab, time.perf_counter() - t0, analysed.fresh)
 
@@ -649,14 +655,20 @@ def check_index(corpus_path: str | Path, out_dir: str | Path, dict_dir: str | Pa
     """(fresh, reason): whether the published index was built from this corpus and dictionary."""
     out_dir = Path(out_dir)
     dict_files = dict_files_for(Path(corpus_path), Path(dict_dir) if dict_dir else None)  # a mistyped --dict raises
-    version = read_current(out_dir)
-    if version is None:
-        return False, f"no published index in {out_dir}"
+    version, pointer = read_pointer(out_dir)
+    if version is None:  # a pointer naming none while versions are published is not "nothing published"
+        return False, (f"{pointer} in {out_dir}: servers serve the newest sound version in versions/ until a build "
+                       f"publishes one" if pointer else f"no published index in {out_dir}")
+    corpus_path = Path(corpus_path)
     try:
         manifest = json.loads((out_dir / "versions" / version / "manifest.json").read_text("utf-8"))
+        if not isinstance(manifest, dict):
+            raise ValueError(f"a JSON {type(manifest).__name__}, not an object")
     except (OSError, ValueError) as e:
-        return False, f"published index {version} is unreadable: {e}"
-    corpus_path = Path(corpus_path)
+        # A build would write a new version, unless the corpus's problems fail it: those are what to fix.
+        _loaded_as_the_build_says(corpus_path, out_dir)
+        why = e.strerror if isinstance(e, OSError) and e.strerror else e
+        return False, f"published index {version} is unreadable: manifest.json: {why}"
     if corpus_path.is_file():  # hashed, not parsed, as the build's own up-to-date test does
         corpus = Corpus(articles=[], content_hash=hashlib.sha256(corpus_path.read_bytes()).hexdigest())
     else:

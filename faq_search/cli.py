@@ -102,28 +102,27 @@ def _print_built(result, quiet: bool, stamp: bool = False) -> None:
 
 def _print_failed(error: Exception, out_dir: str, stamp: bool = False) -> None:
     from .corpus import CorpusError
-    from .index import read_current
 
     if isinstance(error, CorpusError):
         for problem in error.problems:
             print(f"{_stamp(stamp)}{problem}", file=sys.stderr)
         what = f"{len(error.problems)} problem(s)"
-    elif isinstance(error, OSError) and error.filename is None:
-        # A write that failed (a full disk) names no file: say where the build was writing.
+    elif isinstance(error, OSError) and error.filename is None and not isinstance(error, FileNotFoundError):
+        # A write that failed (a full disk) names no file: say where the build was writing. (Not a missing
+        # corpus, which says so itself.)
         print(f"{_stamp(stamp)}error: {error} (writing under {out_dir})", file=sys.stderr)
         what = type(error).__name__
     else:
         print(f"{_stamp(stamp)}error: {error}", file=sys.stderr)
         what = type(error).__name__
-    kept = read_current(Path(out_dir))
-    print(f"{_stamp(stamp)}build failed: {what}; the published index is unchanged ({kept or 'none yet'})",
+    print(f"{_stamp(stamp)}build failed: {what}; the published index is unchanged ({_published_name(Path(out_dir))})",
           file=sys.stderr, flush=True)
 
 
 def cmd_build(args) -> int:
     from .corpus import CorpusError, load_corpus
     from .build import build_index, check_index
-    from .index import read_current
+    from .index import read_pointer, verify_version
 
     if Path(args.out).exists() and not Path(args.out).is_dir():  # said plainly, not as "[Errno 17] File exists"
         print(f"error: --out {args.out} is a file; give the index directory (created if missing)", file=sys.stderr)
@@ -134,23 +133,28 @@ def cmd_build(args) -> int:
     if args.watch:
         return _watch(args)
     if args.check:
+        out = Path(args.out)
+        kept, pointer = read_pointer(out)
         try:
             fresh, reason = check_index(args.corpus, args.out, args.dict_dir)
-            if read_current(Path(args.out)) is None:  # nothing to compare with: the corpus is checked all the same
+            if kept is None:  # nothing to compare with: the corpus is checked all the same
                 load_corpus(args.corpus)
         except CorpusError as e:  # only checking: a build would fail, nothing failed yet
             for problem in e.problems:
                 print(problem, file=sys.stderr)
-            kept = read_current(Path(args.out))
+            # What serves meanwhile: a published version servers refuse (its manifest unreadable) is news too.
+            refused = verify_version(out, kept) if kept else None
             print(f"the corpus has {len(e.problems)} problem(s): a build would fail; published index: "
-                  f"{kept or 'none yet'}", file=sys.stderr)
-            return 1
+                  f"{_published_name(out)}" + (f", which is corrupt: {refused}" if refused else ""), file=sys.stderr)
+            return 1 if pointer is None else _print_rollback(out)
         except OSError as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
         if not args.quiet or not fresh:
             print(reason, file=sys.stderr if not fresh else sys.stdout)
-        return 0 if fresh else 1
+        if kept and (" is corrupt: " in reason or " is unreadable: " in reason):  # what servers fall back to
+            return _print_rollback(out, but=kept)
+        return 0 if fresh else 1 if pointer is None else _print_rollback(out)
     if args.ensure:
         return _ensure(args)
     try:
@@ -163,6 +167,26 @@ def cmd_build(args) -> int:
         return 2
     _print_built(result, args.quiet)
     return 0
+
+
+def _published_name(out: Path) -> str:
+    """The version CURRENT names; else "none yet", or why the pointer names none though versions are published."""
+    from .index import read_pointer
+
+    kept, pointer = read_pointer(out)
+    return kept or (f"none: {pointer}" if pointer else "none yet")
+
+
+def _print_rollback(out: Path, but: str | None = None) -> int:
+    """Name the newest sound version but ``but`` (what a server serves while the pointer names none, or
+    names a version it refuses) and the command that points CURRENT at it; 1, --check's exit code for an
+    index that needs the operator."""
+    from .index import rollback_command
+
+    sound = _newest_sound_version(out, but=but)
+    if sound is not None:
+        print(f"{sound} is sound: roll back to it with `{rollback_command(out, sound)}`", file=sys.stderr)
+    return 1
 
 
 def _warn_dictionary(args, stamp: bool = False) -> None:
@@ -179,7 +203,7 @@ def _ensure(args) -> int:
     a restart or redeploy must not take the service down for one bad edit."""
     from .build import build_index, check_index
     from .corpus import CorpusError
-    from .index import read_current, rollback_command, verify_version
+    from .index import read_pointer, rollback_command, verify_version
 
     out = Path(args.out)
     try:
@@ -197,10 +221,11 @@ def _ensure(args) -> int:
                              on_wait=None if args.quiet else lambda m: print(m, file=sys.stderr, flush=True))
     except (CorpusError, OSError) as e:  # the check parses the corpus too: its problems are printed once, here
         _print_failed(e, args.out)
-        kept = read_current(out)
-        refused = verify_version(out, kept) if kept else "none is published"
+        kept, pointer = read_pointer(out)
+        refused = verify_version(out, kept) if kept else (pointer or "none is published")
         if refused is None:
-            fix = "fix the problems above" if isinstance(e, CorpusError) else "make it writable or free space there"
+            fix = ("fix the problems above" if isinstance(e, CorpusError) else "fix the error above"
+                   if isinstance(e, FileNotFoundError) else "make it writable or free space there")
             print(f"serving the published index {kept}, which is older than {args.corpus}: {fix} to publish it",
                   file=sys.stderr, flush=True)
             return 0

@@ -26,6 +26,7 @@ import os
 import shutil
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -225,26 +226,26 @@ def _write_layered(index_dir: str | Path, version: str, key: str, data: IndexDat
     (base, base_position, _), (delta, delta_position, _) = data.segments
     base_key = content_key(base)
     source = _base_layer(index_dir, base_key, but=version)
-    tmp = _new_tmp(index_dir, version)
-    if source is not None:
-        files = _link_files(source, tmp / "base")
-    else:
-        (tmp / "base").mkdir()
-        previous = latest_completions(index_dir, normalize, but=version)
-        files = _write_files(tmp / "base", *index_suggester(base, normalize, previous).to_arrays())
-    files = {f"base/{name}": digest for name, digest in files.items()}
-    (tmp / "delta").mkdir()
-    made = layer() if layer is not None else None
-    if made is not None and made[1]["files"] is not None and made[1]["key"] == content_key(delta):
-        layer_files = made[1]["files"]
-        for name in layer_files:
-            os.replace(made[0] / name, tmp / "delta" / name)
-    else:
-        layer_files = _write_files(tmp / "delta", *index_suggester(delta, normalize).to_arrays())
-    files.update({f"delta/{name}": digest for name, digest in layer_files.items()})
-    files["base_position.npy"] = _write_npy(tmp / "base_position.npy", np.asarray(base_position, np.int64))
-    files["delta_position.npy"] = _write_npy(tmp / "delta_position.npy", np.asarray(delta_position, np.int64))
-    return _finish_dir(index_dir, version, tmp, key, files, layers={"base_key": base_key})
+    with _removed_on_failure(_new_tmp(index_dir, version)) as tmp:
+        if source is not None:
+            files = _link_files(source, tmp / "base")
+        else:
+            (tmp / "base").mkdir()
+            previous = latest_completions(index_dir, normalize, but=version)
+            files = _write_files(tmp / "base", *index_suggester(base, normalize, previous).to_arrays())
+        files = {f"base/{name}": digest for name, digest in files.items()}
+        (tmp / "delta").mkdir()
+        made = layer() if layer is not None else None
+        if made is not None and made[1]["files"] is not None and made[1]["key"] == content_key(delta):
+            layer_files = made[1]["files"]
+            for name in layer_files:
+                os.replace(made[0] / name, tmp / "delta" / name)
+        else:
+            layer_files = _write_files(tmp / "delta", *index_suggester(delta, normalize).to_arrays())
+        files.update({f"delta/{name}": digest for name, digest in layer_files.items()})
+        files["base_position.npy"] = _write_npy(tmp / "base_position.npy", np.asarray(base_position, np.int64))
+        files["delta_position.npy"] = _write_npy(tmp / "delta_position.npy", np.asarray(delta_position, np.int64))
+        return _finish_dir(index_dir, version, tmp, key, files, layers={"base_key": base_key})
 
 
 # Corpora from this many articles get their completions built in a forked process while the index
@@ -304,8 +305,9 @@ class CompletionsBuild:
             self.cancel()
             return publish_completions(self.index_dir, version, self.normalize)
         if built is not None and content_key(load_index(self.index_dir, version, verify=False)) == built["key"]:
-            (self.tmp / "files.json").unlink()
-            return _finish_dir(self.index_dir, version, self.tmp, built["key"], built["files"]), False
+            with _removed_on_failure(self.tmp):
+                (self.tmp / "files.json").unlink()
+                return _finish_dir(self.index_dir, version, self.tmp, built["key"], built["files"]), False
         if self.process is not None:
             log.warning("completions built alongside the index are unusable (exit code %s); building them again",
                         self.process.exitcode)
@@ -360,12 +362,23 @@ def write_completions(index_dir: str | Path, version: str, suggester: Suggester,
 
 def _write_dir(index_dir: str | Path, version: str, key: str | None, suggester: Suggester | None = None,
                linked: tuple[Path, dict] | None = None) -> Path:
-    tmp = _new_tmp(index_dir, version)
-    if linked is not None:
-        source, manifest = linked
-        files = _link_files((source, manifest["files"]), tmp)
-        return _finish_dir(index_dir, version, tmp, key, files, layers=manifest.get("layers"))
-    return _finish_dir(index_dir, version, tmp, key, _write_files(tmp, *suggester.to_arrays()))
+    with _removed_on_failure(_new_tmp(index_dir, version)) as tmp:
+        if linked is not None:
+            source, manifest = linked
+            files = _link_files((source, manifest["files"]), tmp)
+            return _finish_dir(index_dir, version, tmp, key, files, layers=manifest.get("layers"))
+        return _finish_dir(index_dir, version, tmp, key, _write_files(tmp, *suggester.to_arrays()))
+
+
+@contextmanager
+def _removed_on_failure(tmp: Path):
+    """``tmp``, removed when what writes it fails (a full disk) rather than by the hour-old sweep: a retry
+    after freeing space has the room back, as a failed build's half-written version is removed at once."""
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 def _new_tmp(index_dir: str | Path, version: str) -> Path:

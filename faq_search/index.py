@@ -624,7 +624,7 @@ def write_version(out_dir: Path, corpus: Corpus, analyzer: Analyzer, arrays: dic
                                              ranking, seconds, reranker, paraphrase, keys, lsa, models, texts_job)
     except BaseException:
         # A full disk, an unwritable file: the half-written copy goes now, or a retry after freeing a
-        # little space fails again (only a killed builder's wait for the next build's hour-old sweep).
+        # little space fails again (a killed builder's goes at the start of the next build).
         shutil.rmtree(tmp, ignore_errors=True)
         raise
 
@@ -744,8 +744,14 @@ def publish(out_dir: Path, version: str, keep: int = KEEP_VERSIONS) -> None:
     out_dir = Path(out_dir)
     previous = read_current(out_dir)
     tmp = out_dir / f".{CURRENT}.{os.getpid()}.tmp"
-    _write_file(tmp, (version + "\n").encode())
-    os.replace(tmp, out_dir / CURRENT)
+    try:
+        _write_file(tmp, (version + "\n").encode())
+        os.replace(tmp, out_dir / CURRENT)
+    except BaseException:
+        # Never published (a disk the version itself filled): it would only take the room a retry needs.
+        tmp.unlink(missing_ok=True)
+        shutil.rmtree(out_dir / "versions" / version, ignore_errors=True)
+        raise
     _fsync_path(out_dir)
     prune(out_dir, keep, previous=previous if previous != version else None)
 
@@ -790,6 +796,15 @@ def prune(out_dir: Path, keep: int = KEEP_VERSIONS, previous: str | None = None)
         with contextlib.suppress(OSError):
             if time.time() - p.stat().st_mtime > 3600:
                 p.unlink()
+
+
+def remove_dead_builders_leftovers(out_dir: Path) -> None:
+    """Remove the half-written directories in ``versions/`` and ``completions/`` at the start of a build,
+    whatever their age: builds take turns (``build_lock``), so whoever wrote them died mid-write (SIGKILL,
+    the OOM killer) or is an orphan of such a builder. prune's hour-old sweep runs only after a publish,
+    which a disk they filled never let happen: every retry failed (0.4 GiB a version at 100k entries)."""
+    for p in [*(out_dir / "versions").glob(".tmp-*"), *(out_dir / "completions").glob(".tmp-*")]:
+        shutil.rmtree(p, ignore_errors=True)
 
 
 # The lock descriptor this process holds, closed in forked children (completions, analysis and

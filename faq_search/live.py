@@ -7,13 +7,20 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, NamedTuple
 
 from .analysis import Analyzer
 from .index import IndexError_, published_versions, read_current, read_pointer, rollback_command
 from .search import Searcher
 
 log = logging.getLogger(__name__)
+
+
+class Reload(NamedTuple):
+    """What an admin reload did: whether the version served changed, and the version now loading (None: none)."""
+
+    swapped: bool
+    loading: str | None
 
 
 class LiveSearcher:
@@ -26,8 +33,9 @@ class LiveSearcher:
 
     With ``background`` (the server's setting) a new version is loaded and warmed in a thread
     while ``get()`` keeps returning the previous one: a sync gunicorn worker would otherwise
-    answer nothing while it loads (≈ 2 s at 100k entries). Without it, the request that notices
-    a new version loads it and is answered by it (tests, scripts).
+    answer nothing while it loads (≈ 2 s at 100k entries). An admin ``reload`` loads in such a thread
+    too, and ``loading`` names the version being loaded. Without it, the request that notices a new
+    version loads it and is answered by it (tests, scripts).
 
     ``subscribe`` tells listeners (the metrics) which version this process serves: at each swap,
     whichever thread makes it, and at the first ``get()`` of a forked process (a gunicorn worker, whose
@@ -49,6 +57,7 @@ class LiveSearcher:
         self.error: str | None = None
         self.refused: str | None = None  # the published version refused while another one serves
         self.pointer_error: str | None = None  # why CURRENT names no version although versions are published
+        self.loading: str | None = None  # the version a thread of this process is loading now
         self._analyzer = analyzer  # reused across versions built with the same dictionary
         self._listeners: list[Callable[[Searcher | None], None]] = []
         self._pid = os.getpid()  # the process the listeners were last told about
@@ -100,29 +109,74 @@ class LiveSearcher:
         """The Searcher being served, without checking the pointer."""
         return self._searcher
 
-    def reload(self, force: bool = False) -> bool:
-        """Check the pointer now (admin reload); ``force`` retries a version refused before. True when the
-        version served changed meanwhile, by this check or by the background load it waited for; the
-        version served is never loaded again, forced or not."""
+    def reload(self, force: bool = False) -> Reload:
+        """Check the pointer now (admin reload); ``force`` retries a version refused before. The version served
+        is never loaded again, forced or not. With ``background`` the request never waits for a load (seconds
+        at 100k entries, during which a sync worker answers nothing): a version to load, or one the follower
+        is loading, is reported in ``loading`` and swapped in (or refused, the previous one serving) by a
+        thread. ``swapped``: whether the version served changed during the call."""
         before = self._searcher
-        with self._lock:
+        if not self.background:
+            with self._lock:
+                self._checked = self._clock()
+                return Reload(self.refresh(force=force) or self._searcher is not before, None)
+        busy = self._acquire_unless_loading()
+        if busy is not None:  # the follower's load, of what CURRENT names: forcing adds nothing to it
+            return Reload(self._searcher is not before, busy)
+        try:
             self._checked = self._clock()
-            return self.refresh(force=force) or self._searcher is not before
+            version, swapped = self._pending_version(force)
+            if version is not None:
+                self.loading = version  # said from now on, before the thread has started
+                threading.Thread(target=self._load_and_release, args=(version,), name="index-reload",
+                                 daemon=True).start()
+        except BaseException:
+            self.loading = None
+            self._lock.release()
+            raise
+        if version is None:
+            self._lock.release()
+        return Reload(swapped or self._searcher is not before, version)
+
+    def _acquire_unless_loading(self) -> str | None:
+        """Take the lock, unless a load holds it: then the version being loaded (the lock is otherwise held
+        only for a look at the pointer, which is waited for)."""
+        while not self._lock.acquire(timeout=0.05):
+            loading = self.loading
+            if loading is not None:
+                return loading
+        return None
+
+    def _load_and_release(self, version: str) -> None:
+        try:
+            self._load_published(version)
+        except Exception:  # noqa: BLE001 - a thread's error would vanish; the previous version keeps serving
+            log.exception("index reload failed")
+        finally:
+            self.loading = None
+            self._lock.release()
 
     def refresh(self, force: bool = False) -> bool:
         """Load the published version if it is new; True when a swap happened."""
+        version, swapped = self._pending_version(force)
+        return swapped if version is None else self._load_published(version)
+
+    def _pending_version(self, force: bool = False) -> tuple[str | None, bool]:
+        """The version the pointer asks this process to load (None: none, or it is served, or it was refused
+        and not ``force``d), after noting a pointer that names none; and whether this swapped meanwhile (a
+        pointer naming none while nothing serves: the newest sound version is loaded here)."""
         version, problem = read_pointer(self.index_dir)
         if problem != self.pointer_error:  # said once, not at every check
             self._pointer_changed(problem)
             if problem and self._searcher is None:
                 if self._fall_back(None, problem):
-                    return True
+                    return None, True
                 log.error("%s and no published version is sound: answering 503 until one is published", self.error)
         if version is None:
             if problem is None and self._searcher is None and self.error is None:  # said once, not at every check
                 self.error = f"no published index in {self.index_dir}"
                 log.warning("%s (run build_index.py); answering 503 until one is published", self.error)
-            return False
+            return None, False
         if self._searcher is not None and version == self._searcher.version:
             # Served already (a forced reload, or CURRENT pointed back at it after a refusal): nothing to
             # load again, and no refused version is published any more.
@@ -130,13 +184,17 @@ class LiveSearcher:
                 log.info("CURRENT names %s, the version served, again: %s is no longer published", version, self.refused)
             self._tried = version
             self.error = self.refused = None
-            return False
+            return None, False
         if version == self._tried and not force:
-            return False
+            return None, False
+        return version, False
+
+    def _load_published(self, version: str) -> bool:
+        """Load ``version`` and serve it; a refused one leaves the previous one serving. True when swapped."""
         self._tried = version
         try:
             searcher = self._load(version)
-        except (IndexError_, OSError, ValueError, KeyError) as e:
+        except LOAD_ERRORS as e:
             self.error = f"index version {version} refused: {e}"
             log.error(self.error)
             self.refused = version if self._searcher is not None else None
@@ -146,9 +204,13 @@ class LiveSearcher:
 
     def _load(self, version: str | None) -> Searcher:
         kwargs = {} if self.min_score is None else {"min_score": self.min_score}
-        # Warm before serving: built in the gunicorn master (preload), the query-time
-        # structures are shared by the forked workers instead of built once per worker.
-        return Searcher.load(self.index_dir, version=version, analyzer=self._analyzer, **kwargs).warm()
+        self.loading = version
+        try:
+            # Warm before serving: built in the gunicorn master (preload), the query-time
+            # structures are shared by the forked workers instead of built once per worker.
+            return Searcher.load(self.index_dir, version=version, analyzer=self._analyzer, **kwargs).warm()
+        finally:
+            self.loading = None
 
     def _serve(self, searcher: Searcher) -> None:
         self._searcher = searcher

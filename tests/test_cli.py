@@ -565,6 +565,129 @@ def test_check_with_nothing_published_still_lists_the_corpus_problems(make_corpu
     assert capsys.readouterr().err.strip() == f"no published index in {out}"
 
 
+def _unreadable_manifest(how: str, manifest, monkeypatch) -> None:
+    import pathlib
+
+    if how == "corrupt JSON":
+        manifest.write_text(manifest.read_text("utf-8")[:40], "utf-8")
+    elif how == "missing":
+        manifest.unlink()
+    elif how == "a JSON list":
+        manifest.write_text("[]", "utf-8")
+    else:  # no permission (chmod means nothing to root, whom the tests may run as)
+        read_text = pathlib.Path.read_text
+
+        def refused(path, *args, **kwargs):
+            if path == manifest:
+                raise PermissionError(13, "Permission denied", str(path))
+            return read_text(path, *args, **kwargs)
+
+        monkeypatch.setattr(pathlib.Path, "read_text", refused)
+
+
+@pytest.mark.parametrize("how", ["corrupt JSON", "missing", "a JSON list", "no permission"])
+@pytest.mark.parametrize("kind", ["articles", "json lines"])
+def test_check_lists_the_corpus_problems_when_the_published_manifest_is_unreadable(make_corpus, tmp_path, capsys,
+                                                                                   monkeypatch, how, kind):
+    # It said "published index … is unreadable" and nothing of the broken article a build would fail on.
+    if kind == "articles":
+        root, out = make_corpus(), tmp_path / "index"
+        bad, where = root / "articles" / "password" / "bad.md", "bad.md:1: missing 'question'"
+    else:
+        from tests.test_incremental import entry, write
+
+        root, out = tmp_path / "kb.jsonl", tmp_path / "index"
+        write(root, [entry(i) for i in range(12)])
+    assert build_main(["--corpus", str(root), "--out", str(out), "-q"]) == 0
+    published = read_current(out)
+    if kind == "articles":
+        bad.write_text("---\nid: x\ncategory: password\n---\n答案\n", "utf-8")
+    else:
+        lines = root.read_text("utf-8").splitlines()
+        root.write_text("\n".join([*lines[:4], '{"id": "x", "answer": ', *lines[4:]]) + "\n", "utf-8")
+        where = f"{root.name}:5: "
+    _unreadable_manifest(how, out / "versions" / published / "manifest.json", monkeypatch)
+    capsys.readouterr()
+    assert build_main(["--corpus", str(root), "--out", str(out), "--check"]) == 1
+    err = capsys.readouterr().err
+    assert where in err and "Traceback" not in err, err
+    assert f"a build would fail; published index: {published}, which is corrupt: unreadable manifest" in err, err
+    # The corpus repaired: the manifest alone is said, as a reason to build.
+    if kind == "articles":
+        bad.unlink()
+    else:
+        root.write_text("\n".join(lines) + "\n", "utf-8")
+    assert build_main(["--corpus", str(root), "--out", str(out), "--check"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"published index {published} is unreadable: manifest.json: ") and "Traceback" not in err
+    assert build_main(["--corpus", str(root), "--out", str(out), "--ensure", "-q"]) == 0  # make run: rebuilt
+    assert read_current(out) != published and "Traceback" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("pointer", [None, b"", b"\xff\xfe"])
+def test_check_names_a_pointer_that_names_no_version_rather_than_nothing_published(make_corpus, tmp_path, capsys,
+                                                                                   pointer):
+    # "no published index" while versions/ held the version every server kept serving.
+    root, out = make_corpus(), tmp_path / "index"
+    assert build_main(["--corpus", str(root), "--out", str(out), "-q"]) == 0
+    published = read_current(out)
+    if pointer is None:
+        (out / "CURRENT").unlink()
+    else:
+        (out / "CURRENT").write_bytes(pointer)
+    capsys.readouterr()
+    assert build_main(["--corpus", str(root), "--out", str(out), "--check"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("the pointer CURRENT is ") and "no published index" not in err, err
+    assert f"{published} is sound" in err and "roll back to it with" in err, err
+    (root / "articles" / "password" / "bad.md").write_text("---\nid: x\ncategory: password\n---\n答案\n", "utf-8")
+    assert build_main(["--corpus", str(root), "--out", str(out), "--check"]) == 1
+    err = capsys.readouterr().err
+    assert "bad.md:1: missing 'question'" in err and "none yet" not in err, err
+    assert "a build would fail; published index: none: the pointer CURRENT is " in err, err
+    assert f"{published} is sound" in err, err
+    # make run's --ensure: a build fails, and what the pointer names is not served; it says why and what is.
+    assert build_main(["--corpus", str(root), "--out", str(out), "--ensure", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "no index to serve: the pointer CURRENT is " in err and f"{published} is sound: roll back" in err, err
+
+
+def test_a_mistyped_corpus_is_not_said_to_be_a_write_failure(make_corpus, tmp_path, capsys):
+    # "corpus not found: x (writing under index)", and make run's "make it writable or free space there".
+    root, out = make_corpus(), tmp_path / "index"
+    assert build_main(["--corpus", str(root), "--out", str(out), "-q"]) == 0
+    published, typo = read_current(out), tmp_path / "corpsu"
+    capsys.readouterr()
+    assert build_main(["--corpus", str(typo), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"error: corpus not found: {typo}\n" in err and "writing under" not in err, err
+    assert build_main(["--corpus", str(typo), "--out", str(out), "--ensure"]) == 0  # the published one serves
+    err = capsys.readouterr().err
+    assert f"serving the published index {published}, which is older than {typo}" in err, err
+    assert "writing under" not in err and "writable" not in err and "free space" not in err, err
+
+
+@pytest.mark.parametrize("damage", ["checksum", "gone"])
+def test_check_of_a_refused_published_version_names_the_version_to_roll_back_to(make_corpus, tmp_path, capsys,
+                                                                                damage):
+    # It said the published version was corrupt (or its directory gone: a typo in a hand-written CURRENT) and no
+    # more, where --ensure and the CLI's searches name the sound version servers fall back to, and the command.
+    root, out = make_corpus(), tmp_path / "index"
+    assert build_main(["--corpus", str(root), "--out", str(out), "-q"]) == 0
+    sound = read_current(out)
+    if damage == "checksum":
+        shutil.copytree(out / "versions" / sound, out / "versions" / "v99990101T000000000000Z-broken00")
+        _flip_byte(out / "versions" / "v99990101T000000000000Z-broken00" / "vocab.json")
+    (out / "CURRENT").write_text("v99990101T000000000000Z-broken00\n", "utf-8")
+    capsys.readouterr()
+    assert build_main(["--corpus", str(root), "--out", str(out), "--check"]) == 1
+    err = capsys.readouterr().err
+    assert "published index v99990101T000000000000Z-broken00 is " in err, err
+    command = re.search(rf"{sound} is sound: roll back to it with `([^`]+)`", err)[1]
+    subprocess.run(["sh", "-c", command], check=True)
+    assert build_main(["--corpus", str(root), "--out", str(out), "--check"]) == 0
+
+
 def test_ensure_builds_when_stale_and_keeps_serving_after_a_failed_build(make_corpus, tmp_path, capsys):
     root, out = make_corpus(), tmp_path / "index"
     bad = root / "articles" / "password" / "bad.md"

@@ -322,6 +322,112 @@ def test_a_build_failing_on_a_full_disk_removes_what_it_wrote(tmp_path, monkeypa
     assert_published_index_is_intact(out, {v1})
 
 
+@pytest.mark.parametrize("failing, written", [("_write_npy", 2), ("_write_file", 1)])  # an array; the manifest
+def test_completions_failing_on_a_full_disk_leave_no_temporary_directory(tmp_path, monkeypatch, tiny_analyzer, caplog,
+                                                                         failing, written):
+    # Their half-written completions/.tmp-<version>-<pid> stayed an hour, the disk still full for the retry.
+    from faq_search import completions as completions_module
+
+    out = tmp_path / "ix"
+    v1 = build_index(write_corpus(tmp_path / "c1"), out, analyzer=tiny_analyzer).version
+    real, calls = getattr(completions_module, failing), []
+
+    def full_disk(path, data):
+        calls.append(path)
+        if len(calls) > written:
+            raise OSError(28, "No space left on device")
+        return real(path, data)
+
+    monkeypatch.setattr(completions_module, failing, full_disk)
+    extra = {"id": "pts", "question": "积分怎么兑换？", "category": "password", "answer": "在积分中心兑换。"}
+    v2 = build_index(write_corpus(tmp_path / "c2", {**TINY_ARTICLES, "password/points.md": extra}), out,
+                     analyzer=tiny_analyzer)
+    assert len(calls) > written and f"completions of {v2.version} not written" in caplog.text
+    assert read_current(out) == v2.version  # published all the same: servers build its completions
+    assert sorted(p.name for p in (out / "completions").iterdir()) == [v1]
+    calls.clear()
+    monkeypatch.setattr(completions_module, failing, real)
+    build_index(write_corpus(tmp_path / "c2", {**TINY_ARTICLES, "password/points.md": extra}), out,
+                analyzer=tiny_analyzer)  # the space freed: the up-to-date build writes them
+    assert sorted(p.name for p in (out / "completions").iterdir()) == sorted([v1, v2.version])
+
+
+def test_a_build_removes_a_killed_builders_half_written_directories_first(tmp_path, monkeypatch, tiny_analyzer,
+                                                                          capsys):
+    # A builder killed mid-write (the OOM killer) leaves its half-written version (0.4 GiB at 100k entries). Only
+    # a publish removed it, and only an hour later: on the disk it had filled, every build failed and none did.
+    from faq_search.cli import build_main
+
+    out = tmp_path / "ix"
+    v1 = build_index(write_corpus(tmp_path / "c1"), out, analyzer=tiny_analyzer).version
+    left = [out / "versions" / ".tmp-v20991231T000000000000Z-deadbeef-99999", out / "versions" / ".tmp-texts-99999",
+            out / "completions" / ".tmp-build-99999", out / "completions" / f".tmp-{v1}-99999"]
+    for d in left:
+        d.mkdir(parents=True)
+        (d / "part.npy").write_bytes(b"half written")
+
+    def full_disk(path, arr):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(index_module, "_write_npy", full_disk)
+    extra = {"id": "pts", "question": "积分怎么兑换？", "category": "password", "answer": "在积分中心兑换。"}
+    v2_corpus = write_corpus(tmp_path / "c2", {**TINY_ARTICLES, "password/points.md": extra})
+    assert build_main(["--corpus", str(v2_corpus), "--out", str(out), "-q"]) == 2
+    assert "No space left on device" in capsys.readouterr().err
+    assert [d.name for d in left if d.exists()] == []  # builds take turns: whoever wrote them is dead
+    assert_published_index_is_intact(out, {v1})
+
+
+def test_a_full_disk_after_the_publish_is_a_warning_not_a_failed_build(tmp_path, monkeypatch, tiny_analyzer, capsys,
+                                                                        caplog):
+    # The row features cached after the switch (0.1 GiB at 100k entries) failing on a full disk said "build
+    # failed; the published index is unchanged (<the new version>)", exit 2, with the new version serving.
+    from faq_search import incremental
+    from faq_search.cli import build_main
+
+    out = tmp_path / "ix"
+    v1 = build_index(write_corpus(tmp_path / "c1"), out, analyzer=tiny_analyzer).version
+
+    def full_disk(path, tmp, arrays):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(incremental, "write_npz", full_disk)
+    extra = {"id": "pts", "question": "积分怎么兑换？", "category": "password", "answer": "在积分中心兑换。"}
+    v2_corpus = write_corpus(tmp_path / "c2", {**TINY_ARTICLES, "password/points.md": extra})
+    assert build_main(["--corpus", str(v2_corpus), "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    v2 = read_current(out)
+    assert v2 != v1 and captured.out.startswith(f"built {v2}: 5 articles"), captured
+    assert "build failed" not in captured.err and "error" not in captured.err, captured.err
+    assert f"row features of {v2} not cached: [Errno 28] No space left on device" in caplog.text
+    assert_published_index_is_intact(out, {v2})
+
+
+def test_a_pointer_that_cannot_be_written_leaves_no_unpublished_version(tmp_path, monkeypatch, tiny_analyzer, capsys):
+    # The disk filled up by the version itself: its pointer could not be written, and the complete version it
+    # would have named stayed in versions/, never published, taking the room a retry needed.
+    from faq_search.cli import build_main
+
+    out = tmp_path / "ix"
+    v1 = build_index(write_corpus(tmp_path / "c1"), out, analyzer=tiny_analyzer).version
+    real = index_module._write_file
+
+    def full_disk(path, data):
+        if path.name.startswith(".CURRENT."):
+            real(path, data[:1])  # a part written, then the disk is full
+            raise OSError(28, "No space left on device")
+        return real(path, data)
+
+    monkeypatch.setattr(index_module, "_write_file", full_disk)
+    extra = {"id": "pts", "question": "积分怎么兑换？", "category": "password", "answer": "在积分中心兑换。"}
+    v2_corpus = write_corpus(tmp_path / "c2", {**TINY_ARTICLES, "password/points.md": extra})
+    assert build_main(["--corpus", str(v2_corpus), "--out", str(out), "-q"]) == 2
+    assert f"build failed: OSError; the published index is unchanged ({v1})" in capsys.readouterr().err
+    assert sorted(p.name for p in (out / "versions").iterdir()) == [v1]
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".CURRENT")) == []
+    assert_published_index_is_intact(out, {v1})
+
+
 def test_a_cache_write_failing_on_a_full_disk_leaves_no_temporary_file(tmp_path, monkeypatch, tiny_analyzer):
     # Builds run from cron left one *.tmp.npz (512 kB here) in index/cache/ per failed write, never removed.
     from faq_search import features

@@ -74,9 +74,9 @@ def test_a_version_that_fails_to_load_in_the_background_keeps_the_old_one(make_c
     assert wait_for_version(live, v3)
 
 
-def test_a_reload_that_waited_for_a_background_swap_says_it_changed_the_version(make_corpus, tmp_path, tiny_analyzer,
-                                                                                  monkeypatch):
-    # The admin reload waits for the follower's load of the new version: the worker did swap, not "reloaded": false.
+def test_a_reload_during_a_background_load_answers_at_once_and_loads_nothing_more(make_corpus, tmp_path,
+                                                                                   tiny_analyzer, monkeypatch):
+    # The admin reload waited for the follower's load of the new version, holding its worker for seconds.
     out = tmp_path / "ix"
     v1 = build_index(make_corpus(), out, analyzer=tiny_analyzer).version
     live = LiveSearcher(out, interval=0.0, analyzer=tiny_analyzer, background=True)
@@ -84,35 +84,29 @@ def test_a_reload_that_waited_for_a_background_swap_says_it_changed_the_version(
                      analyzer=tiny_analyzer).version
     release, loading = threading.Event(), threading.Event()
     real_load = live_module.Searcher.load
+    loads = []
 
     def slow_load(*args, **kwargs):
+        loads.append(kwargs.get("version"))
         loading.set()
-        assert release.wait(10)
+        release.wait(10)
         return real_load(*args, **kwargs)
 
     monkeypatch.setattr(live_module.Searcher, "load", slow_load)
-    assert live.get().version == v1 and loading.wait(5)  # the follower is loading v2, holding the lock
-    waiting, lock = threading.Event(), live._lock
-
-    class Seen:  # the lock, telling when the reload waits for it
-        acquire, release = lock.acquire, lock.release
-
-        def __enter__(self):
-            waiting.set()
-            return lock.__enter__()
-
-        def __exit__(self, *exc):
-            return lock.__exit__(*exc)
-
-    live._lock = Seen()
-    said = []
-    admin = threading.Thread(target=lambda: said.append(live.reload(force=True)))
-    admin.start()
-    assert waiting.wait(5)
-    release.set()
-    admin.join(10)
-    assert said == [True] and live.current.version == v2
-    assert live.reload(force=True) is False  # v2 served: nothing to load again
+    try:
+        assert live.get().version == v1 and loading.wait(5)  # the follower is loading v2, holding the lock
+        said = []
+        admin = threading.Thread(target=lambda: said.extend(live.reload(force=force) for force in (False, True)))
+        admin.start()
+        admin.join(5)
+        assert not admin.is_alive(), "the reload waited for the load"
+        assert said == [(False, v2), (False, v2)] and live.current.version == v1 and live.loading == v2
+    finally:
+        release.set()
+    assert wait_for_version(live, v2) and loads == [v2]
+    assert live.reload(force=True) == (False, None)  # v2 served: nothing to load again
+    with live._lock:
+        assert loads == [v2] and live.loading is None
 
 
 def test_listeners_hear_of_each_swap_and_a_failing_one_stops_nothing(make_corpus, tmp_path, tiny_analyzer, caplog):

@@ -229,6 +229,90 @@ def test_admin_reload_of_the_version_served_loads_nothing_and_says_so(app_factor
     assert "faq_index_stale 0.0" in client.get("/metrics").get_data(as_text=True)
 
 
+def test_a_forced_reload_loads_in_the_background_and_answers_at_once(app_factory, make_corpus, tmp_path,
+                                                                     tiny_analyzer, monkeypatch):
+    # It loaded the repaired version inside the request: seconds at 100k entries, the worker answering nothing else.
+    import threading
+
+    from faq_search import live as live_module
+    from tests.test_live import EXTRA, wait_for_version
+
+    out = tmp_path / "ix"
+    v1 = build_index(make_corpus(), out, analyzer=tiny_analyzer).version
+    app = app_factory(out, FAQ_ADMIN_TOKEN=TOKEN, interval=3600, background=True)
+    client, live = app.test_client(), app.extensions["faq_live"]
+    v2 = build_index(make_corpus({**TINY_ARTICLES, "password/points.md": EXTRA}, name="v2"), out, analyzer=tiny_analyzer)
+    vocab = v2.path / "vocab.json"
+    good = vocab.read_bytes()
+    vocab.write_bytes(good[: len(good) // 2])
+    assert client.post("/admin/reload", headers=AUTH).status_code == 202  # the first try, refused in its thread
+    with live._lock:  # the load's thread is done
+        assert live.loading is None and live.current.version == v1
+    assert client.get("/healthz").get_json()["refused_version"] == v2.version
+
+    vocab.write_bytes(good)  # repaired
+    release, loading = threading.Event(), threading.Event()
+    real_load = live_module.Searcher.load
+
+    def slow_load(*args, **kwargs):  # a big index: loading and warming take seconds
+        loading.set()
+        release.wait(10)
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(live_module.Searcher, "load", slow_load)
+    answered = []
+    admin = threading.Thread(target=lambda: answered.append(
+        client.post("/admin/reload", headers=AUTH, json={"force": True})))
+    try:
+        admin.start()
+        admin.join(5)
+        assert not admin.is_alive(), "the request waited for the load"
+        r = answered[0]
+        body = r.get_json()
+        assert r.status_code == 202 and body["loading"] == v2.version and body["reloaded"] is False
+        assert body["index_version"] == v1 and loading.wait(5)
+        # Meanwhile v1 answers, and a second reload, forced or not, says the same without a second load.
+        assert client.get("/api/search?q=积分兑换").get_json()["index_version"] == v1
+        for force in (False, True):
+            again = client.post("/admin/reload", headers=AUTH, json={"force": force})
+            assert again.status_code == 202 and again.get_json()["loading"] == v2.version
+        assert client.get("/admin/stats", headers=AUTH).get_json()["loading"] == v2.version
+    finally:
+        release.set()
+    assert wait_for_version(live, v2.version)
+    stats = client.get("/admin/stats", headers=AUTH).get_json()
+    assert stats["loading"] is None and stats["index_error"] is None and stats["articles"] == 5
+    assert client.get("/healthz").get_json() == {"status": "ok", "index_version": v2.version, "articles": 5}
+    # Served now: a forced reload has nothing to load and says so at once.
+    r = client.post("/admin/reload", headers=AUTH, json={"force": True})
+    assert r.status_code == 200 and r.get_json()["loading"] is None and r.get_json()["reloaded"] is False
+
+
+def test_a_forced_reload_of_a_version_still_broken_keeps_the_previous_one(app_factory, make_corpus, tmp_path,
+                                                                            tiny_analyzer):
+    from tests.test_live import EXTRA
+
+    out = tmp_path / "ix"
+    v1 = build_index(make_corpus(), out, analyzer=tiny_analyzer).version
+    app = app_factory(out, FAQ_ADMIN_TOKEN=TOKEN, interval=3600, background=True)
+    client, live = app.test_client(), app.extensions["faq_live"]
+    v2 = build_index(make_corpus({**TINY_ARTICLES, "password/points.md": EXTRA}, name="v2"), out, analyzer=tiny_analyzer)
+    (v2.path / "vocab.json").write_text("{}", "utf-8")
+    for force in (False, True):
+        r = client.post("/admin/reload", headers=AUTH, json={"force": force})
+        assert r.status_code == 202 and r.get_json()["loading"] == v2.version, force
+        with live._lock:  # the load's thread is done
+            pass
+        stats = client.get("/admin/stats", headers=AUTH).get_json()
+        assert stats["index_version"] == v1 and stats["loading"] is None, force
+        error = stats["index_error"]
+        assert f"index version {v2.version} refused" in error and "checksum mismatch" in error, force
+        health = client.get("/healthz").get_json()
+        assert health["status"] == "stale" and health["refused_version"] == v2.version, force
+    r = client.post("/admin/reload", headers=AUTH)  # refused already, not forced: nothing to load
+    assert r.status_code == 200 and r.get_json()["loading"] is None
+
+
 @pytest.mark.parametrize("kwargs, status, code", [
     ({"json": {"force": "yes"}}, 400, "invalid_body"),
     ({"json": {"forse": True}}, 400, "invalid_body"),

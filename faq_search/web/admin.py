@@ -47,16 +47,21 @@ def _index_state() -> dict:
         "articles": len(s) if s else 0,
         "built_at": s.data.manifest.get("built_at") if s else None,
         "index_error": live.error,
+        "loading": live.loading,
     }
 
 
 @bp.post("/reload")
 def reload():
     """Body (optional): {"force": bool} — retry the published version even if it was refused before.
-    "reloaded": whether this worker swapped to another version meanwhile (the one served is never loaded again)."""
+    "reloaded": whether this worker swapped to another version meanwhile (the one served is never loaded again).
+    202 while a version loads in the background ("loading" names it; /admin/stats and /healthz tell the
+    outcome): the request does not wait for it, as the worker would answer nothing else meanwhile."""
     body = json_body(RELOAD, optional=True)
-    swapped = current_app.extensions["faq_live"].reload(force=body["force"])
-    return {"reloaded": swapped, "pid": os.getpid(), **_index_state()}
+    done = current_app.extensions["faq_live"].reload(force=body["force"])
+    # "loading" as the request found it: a small version may be loaded already by the time this answers.
+    state = {**_index_state(), "loading": done.loading}
+    return {"reloaded": done.swapped, "pid": os.getpid(), **state}, 202 if done.loading else 200
 
 
 @bp.get("/stats")
