@@ -1188,8 +1188,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--index", default=env.FAQ_INDEX_DIR, help=index_help)
     p.add_argument("-k", "--k", type=_k_type(env.FAQ_MAX_K), default=min(5, env.FAQ_MAX_K),
                    help=f"answers to show, 1 to {env.FAQ_MAX_K} (FAQ_MAX_K) (default: %(default)s)")
-    p.add_argument("--category", action=_Once, default=None, help="only articles of this category, by id or name "
-                   "(default: all)")
+    p.add_argument("--category", action=_Once, default=None, help="only articles of this category, by id or name, or "
+                   "a synonym of either (default: all)")
     p.add_argument("--tag", action=_Once, default=None, help="only articles with this tag, or a synonym of it "
                    "(default: any)")
     p.add_argument("--full", action="store_true", help="print every answer, not only the first")
@@ -1214,7 +1214,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("tags", help="every tag --tag takes, with its number of articles, most used first")
     p.add_argument("--index", default=env.FAQ_INDEX_DIR, help=index_help)
     p.add_argument("--category", action=_Once, default=None, help="only the tags of this category's articles, by id "
-                   "or name (default: all)")
+                   "or name, or a synonym of either (default: all)")
     p.add_argument("--json", action="store_true", help="the body of GET /api/tags")
     p.set_defaults(func=cmd_tags)
 

@@ -1037,13 +1037,15 @@ def test_output_piped_into_a_pager_is_as_wide_as_the_terminal_it_is_read_on(monk
 
 def test_a_filter_is_read_as_search_reads_text_and_a_category_also_by_its_name(shared_tiny_index, capsys):
     index = ["--index", str(shared_tiny_index)]
-    # 转帐 a synonym of the tag 转账, 轉賬 its traditional form; the category by id or name, any case, spaced.
+    # 转帐 a synonym of the tag 转账, 轉賬 its traditional form; the category by id or name, any case, spaced,
+    # or a synonym of its name, as the tag (--category 转帐 was refused where --tag 转帐 was taken).
     for given in (["--tag", "转帐"], ["--tag", "轉賬"], ["--tag", " 转账"], ["--category", "转账"], ["--category", "轉賬"],
-                  ["--category", "TRANSFER"], ["--category", " transfer"]):
+                  ["--category", "TRANSFER"], ["--category", " transfer"], ["--category", "转帐"], ["--category", "轉帳"]):
         assert main(["search", "钱转错人了", "-k", "1", "--json", *index, *given]) == 0, given
         assert [r["id"] for r in json.loads(capsys.readouterr().out)["results"]] == ["tr-wrong"], given
-    assert main(["tags", "--category", "转账", "--json", *index]) == 0
-    assert [t["name"] for t in json.loads(capsys.readouterr().out)["tags"]] == ["转账"]
+    for category in ("转账", "转帐"):
+        assert main(["tags", "--category", category, "--json", *index]) == 0
+        assert [t["name"] for t in json.loads(capsys.readouterr().out)["tags"]] == ["转账"]
     assert main(["search", "钱转错人了", "--tag", "转错", *index]) == 2  # unknown: the helpful error as before
     assert capsys.readouterr().err.startswith("error: unknown tag '转错'; ")
 
