@@ -509,7 +509,7 @@ def _not_text(value: str, encoding: str) -> str | None:
 
 def _filter_error(args) -> str | None:
     """What to say of a --category or --tag holding bytes that are not text (a GBK terminal), or None:
-    normalising it (OpenCC) stopped with a traceback."""
+    normalising it (OpenCC) stopped with a traceback. The API's code for it is invalid_encoding."""
     for option in ("category", "tag"):
         bad = getattr(args, option, None) and _not_text(getattr(args, option), sys.getfilesystemencoding())
         if bad:
@@ -517,9 +517,14 @@ def _filter_error(args) -> str | None:
     return None
 
 
-def _question_error_body(query: str, encoding: str, code: str, message: str) -> dict:
-    """{"query", "error": {"code", "message"}} for a question that cannot be searched (bad bytes as U+FFFD)."""
-    return {"query": _shown(query, encoding), "error": {"code": code, "message": message}}
+def _refuse(code: str, message: str, as_json: bool, indent: int | None = 2, **about) -> int:
+    """Exit status 2 for what cannot be answered: the message on stderr and, with --json, the API's
+    error object on stdout, after what it stands in for (``about``: the question, the id, as a piped
+    line's error says it), so that a script reading stdout as JSON reads one whatever happened."""
+    print(f"error: {message}", file=sys.stderr, flush=True)
+    if as_json:
+        print(_json({**about, "error": {"code": code, "message": message}}, indent=indent), flush=True)
+    return 2
 
 
 def _shown(text: str, encoding: str) -> str:
@@ -531,17 +536,21 @@ CONFIDENT, UNSURE = "可信", "不确定"
 NOT_CONFIDENT = "以下结果未必回答这个问题，仅供参考。"
 
 
-def _load_searcher(index: str, **kwargs):
+def _load_searcher(index: str, refused=None, **kwargs):
     """The index's published version, or when it is refused (corrupt, half-copied) or the pointer names
     none, the newest sound one, as a server would serve (with a warning saying which, why and how to
-    roll back); None, the error said, when none loads. ``kwargs`` go to ``Searcher.load``."""
+    roll back); None, the error said, when none loads: on stderr, or by ``refused(message)`` when given.
+    ``kwargs`` go to ``Searcher.load``."""
     from .index import IndexError_, rollback_command
     from .live import load_or_fall_back
 
     try:
         searcher, why = load_or_fall_back(index, **kwargs)
     except (IndexError_, OSError, ValueError) as e:  # ValueError: the version's dict/ files unreadable
-        print(f"error: {e}", file=sys.stderr)
+        if refused is None:
+            print(f"error: {e}", file=sys.stderr)
+        else:
+            refused(str(e))
         return None
     if why:  # the agent still gets answers; the operator learns what to repair
         print(f"warning: {why}; using {searcher.version}, the newest sound version: rebuild (build_index.py) or "
@@ -550,18 +559,23 @@ def _load_searcher(index: str, **kwargs):
 
 
 def cmd_search(args) -> int:
+    # With --json every refusal is also JSON on stdout: with the question, the object a piped line gets in
+    # its place; without one (a batch), the API's {"error"} on one line, as the lines an answer would get.
+    encoding = sys.getfilesystemencoding()
+    about = {} if args.query is None else {"query": _shown(args.query, encoding)}
+
+    def refuse(code: str, message: str) -> int:
+        return _refuse(code, message, args.json, indent=2 if about else None, **about)
+
     filter_problem = _filter_error(args)
     if filter_problem:
-        print(f"error: {filter_problem}", file=sys.stderr)
-        return 2
-    problem = None if args.query is None else _question_error(args.query, sys.getfilesystemencoding(), args.max_chars)
+        return refuse("invalid_encoding", filter_problem)
+    problem = None if args.query is None else _question_error(args.query, encoding, args.max_chars)
     if problem:  # said as such, not "no matching answer"
-        print(f"error: {problem[1]}", file=sys.stderr)
-        if args.json:  # what a batch line gets in its place: a script reads an answer or an error on stdout
-            print(_json(_question_error_body(args.query, sys.getfilesystemencoding(), *problem)))
-        return 2
+        return refuse(*problem)
     # A person asks a question at a time: not worth loading Numba (≈ 0.5 s) for ≈ 0.3 ms a query.
-    searcher = _load_searcher(args.index, compiled=False)
+    searcher = _load_searcher(args.index, refused=lambda message: refuse("index_unavailable", message),
+                              compiled=False)
     if searcher is None:
         return 2
     if args.query is not None:
@@ -574,8 +588,7 @@ def cmd_search(args) -> int:
         if args.tag:
             searcher.tag_named(args.tag)
     except QueryError as e:
-        print(f"error: {e}; {_unknown_filter(searcher, e.code, args)}", file=sys.stderr)
-        return 2
+        return refuse(e.code, f"{e}; {_unknown_filter(searcher, e.code, args)}")
     return _answer_each_line(searcher, args)
 
 
@@ -632,11 +645,9 @@ def _answer_each_line(searcher, args) -> int:
         encoding = getattr(sys.stdin, "encoding", None) or "UTF-8"
         problem = _question_error(query, encoding, args.max_chars)
         if problem:  # the session goes on: the next line may be a question
-            code, message = problem
-            print(f"error: {message}", file=sys.stderr, flush=True)
+            # With --json a line in its place (bad bytes as U+FFFD): a script pairs lines read and written.
             refused += 1
-            if args.json:  # a line in its place, in the API's error shape: a script pairs lines read and written
-                print(_json(_question_error_body(query, encoding, code, message), indent=None), flush=True)
+            _refuse(*problem, args.json, indent=None, query=_shown(query, encoding))
             continue
         try:
             published = read_current(args.index)
@@ -715,8 +726,8 @@ def _answer(searcher, query: str, args, json_lines: bool = False, heading: bool 
     try:
         hits = searcher.search(query, k=args.k, category=args.category, tag=args.tag)
     except QueryError as e:
-        print(f"error: {e}; {_unknown_filter(searcher, e.code, args)}", file=sys.stderr)
-        return 2
+        return _refuse(e.code, f"{e}; {_unknown_filter(searcher, e.code, args)}", args.json,
+                       indent=None if json_lines else 2, query=query)
     other = searcher.other_product(query, hits)  # 支付宝客服电话: ours would answer the wrong product
     if args.json:
         payloads = SearchPayloads(searcher)
@@ -845,7 +856,14 @@ def cmd_article(args) -> int:
     0 when every id names one (a former id too, said to be renamed), 2 when one names none."""
     import difflib
 
-    searcher = _load_searcher(args.index, compiled=False)
+    def refused(message: str) -> None:
+        print(f"error: {message}", file=sys.stderr, flush=True)
+        for given in args.ids if args.json else ():  # a line for each id: ids given and lines written pair up
+            error = {"id": _shown(given, sys.getfilesystemencoding()),
+                     "error": {"code": "index_unavailable", "message": message}}
+            print(_json(error, indent=2 if len(args.ids) == 1 else None), flush=True)
+
+    searcher = _load_searcher(args.index, refused=refused, compiled=False)
     if searcher is None:
         return 2
     st, width, missing, shown = _Style(_colour(args.color)), _width(), 0, 0
@@ -932,9 +950,9 @@ def cmd_tags(args) -> int:
     """Every tag with its articles, most used first (as /api/tags gives them)."""
     filter_problem = _filter_error(args)
     if filter_problem:
-        print(f"error: {filter_problem}", file=sys.stderr)
-        return 2
-    searcher = _load_searcher(args.index, compiled=False)
+        return _refuse("invalid_encoding", filter_problem, args.json)
+    searcher = _load_searcher(args.index, refused=lambda message: _refuse("index_unavailable", message, args.json),
+                              compiled=False)
     if searcher is None:
         return 2
     from .search import QueryError
@@ -942,8 +960,7 @@ def cmd_tags(args) -> int:
     try:
         category = searcher.category_named(args.category) if args.category else None
     except QueryError as e:
-        print(f"error: {e}; {_unknown_filter(searcher, e.code, args)}", file=sys.stderr)
-        return 2
+        return _refuse(e.code, f"{e}; {_unknown_filter(searcher, e.code, args)}", args.json)
     counts = searcher.tag_counts(category)
     if args.json:
         print(_json({"tags": [{"name": t, "count": n} for t, n in counts.items()], "index_version": searcher.version}))
@@ -1179,7 +1196,8 @@ def main(argv: list[str] | None = None) -> int:
                        epilog="Exit status: 0 when the question was searched, whether or not an article matched "
                        "(no match: 没有找到匹配的答案, or \"results\": [] with --json); 2 for an empty question, one (or a "
                        f"filter) of bytes that are not UTF-8, one longer than {env.FAQ_MAX_QUERY_CHARS} characters (FAQ_MAX_QUERY_CHARS), a bad "
-                       "-k, an unknown --category or --tag, or an index that cannot be loaded; questions piped one a "
+                       "-k, an unknown --category or --tag, or an index that cannot be loaded (with --json on stdout "
+                       "too: {\"query\", \"error\": {\"code\", \"message\"}}, {\"error\": ...} without a question); questions piped one a "
                        "line: 2 at the end when a line was no question (the others answered; with --json an "
                        "{\"query\", \"error\": {\"code\", \"message\"}} line in its place); 1 when the output cannot "
                        "be written (a full disk).")
@@ -1201,7 +1219,8 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("article", help="articles by id, as the agent console shows them",
                        epilog="Exit status: 0 when every id names an article (a former id, from an article's aliases, "
                        "shows the article it was renamed to and says so; with --json \"moved_from\" holds it); 2 when "
-                       "an id names none (the others are still shown) or the index cannot be loaded.")
+                       "an id names none (the others are still shown) or the index cannot be loaded (with --json an "
+                       "{\"id\", \"error\": {\"code\", \"message\"}} line for each id).")
     p.add_argument("ids", nargs="+", metavar="ID", help="an article's id, or a former id of one")
     p.add_argument("--index", default=env.FAQ_INDEX_DIR, help=index_help)
     p.add_argument("--data-dir", default=env.FAQ_DATA_DIR, help="feedback store for the votes, when it is on this "

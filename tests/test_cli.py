@@ -1284,3 +1284,44 @@ def test_closed_standard_output_is_said_not_a_traceback_or_a_silent_success(shar
     monkeypatch.setattr("sys.stdout", None)  # started with >&-: Python has no sys.stdout then
     assert main([*argv, "--index", str(shared_tiny_index)]) == 1
     assert capsys.readouterr().err == "error: cannot write the output: standard output is closed\n"
+
+
+@pytest.mark.parametrize("argv, stdin, code, body_keys", [
+    (["search", "钱转错人了", "--category", "nosuch"], "", "unknown_category", {"query", "error"}),
+    (["search", "钱转错人了", "--tag", "nosuch"], "", "unknown_tag", {"query", "error"}),
+    (["search", "钱转错人了", "--category", "\udcb8\udcc4"], "", "invalid_encoding", {"query", "error"}),
+    (["search", "--category", "nosuch"], "钱转错人了\n", "unknown_category", {"error"}),  # said before any line is read
+    (["search", "--tag", "\udcb8\udcc4"], "钱转错人了\n", "invalid_encoding", {"error"}),
+    (["tags", "--category", "nosuch"], "", "unknown_category", {"error"}),
+    (["tags", "--category", "\udcb8\udcc4"], "", "invalid_encoding", {"error"}),
+])
+def test_with_json_a_bad_filter_is_a_json_error_on_stdout_too(shared_tiny_index, capsys, monkeypatch, argv, stdin, code,
+                                                              body_keys):
+    # Only stderr had it: a script's json.loads(stdout) stopped at an empty string.
+    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    assert main([*argv, "--json", "--index", str(shared_tiny_index)]) == 2
+    captured = capsys.readouterr()
+    body = json.loads(captured.out)
+    assert set(body) == body_keys and body["error"] == {"code": code, "message": captured.err.removeprefix("error: ")[:-1]}
+    if "query" in body:
+        assert body["query"] == "钱转错人了"
+    assert captured.err.count("\n") == 1  # the message itself, unchanged, on stderr
+
+
+@pytest.mark.parametrize("argv, body", [
+    (["search", "钱转错人了"], {"query": "钱转错人了"}),
+    (["search"], {}),
+    (["tags"], {}),
+    (["article", "pw-login"], {"id": "pw-login"}),
+])
+def test_with_json_an_index_that_cannot_be_loaded_is_a_json_error_on_stdout_too(tmp_path, capsys, monkeypatch, argv,
+                                                                                 body):
+    monkeypatch.setattr("sys.stdin", io.StringIO("钱转错人了\n"))
+    assert main([*argv, "--json", "--index", str(tmp_path / "none")]) == 2
+    captured = capsys.readouterr()
+    assert json.loads(captured.out) == {**body, "error": {"code": "index_unavailable",
+                                                          "message": captured.err.removeprefix("error: ")[:-1]}}
+    # Several ids: a line for each, so that ids given and lines written still pair up.
+    if argv[0] == "article":
+        assert main(["article", "pw-login", "nope", "--json", "--index", str(tmp_path / "none")]) == 2
+        assert [json.loads(line)["id"] for line in capsys.readouterr().out.splitlines()] == ["pw-login", "nope"]
