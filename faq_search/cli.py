@@ -598,6 +598,7 @@ def _answer_each_line(searcher, args) -> int:
     JSON line each). A version published meanwhile is loaded before the next question."""
     from .index import IndexError_, read_current
     from .search import Searcher
+    from .terminal_input import utf8_keys
 
     interactive = sys.stdin.isatty()
     # input() writes its prompt to stdout: into the answers when they go to a file or a pipe (--json >
@@ -618,7 +619,8 @@ def _answer_each_line(searcher, args) -> int:
     while True:
         try:
             if at_input:
-                line = input("问题> ")
+                with utf8_keys():  # readline kept a trailing byte that is not UTF-8 for the next line
+                    line = input("问题> ")
             else:
                 if prompt_to:
                     print("问题> ", end="", file=prompt_to, flush=True)

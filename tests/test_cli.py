@@ -1325,3 +1325,46 @@ def test_with_json_an_index_that_cannot_be_loaded_is_a_json_error_on_stdout_too(
     if argv[0] == "article":
         assert main(["article", "pw-login", "nope", "--json", "--index", str(tmp_path / "none")]) == 2
         assert [json.loads(line)["id"] for line in capsys.readouterr().out.splitlines()] == ["pw-login", "nope"]
+
+
+def test_at_the_prompt_a_line_ending_in_a_byte_that_is_not_utf8_is_said_so_and_the_next_is_unaffected(shared_tiny_index):
+    import os
+    import pty
+    import select
+    import time
+
+    # A GBK lead byte typed last (a mis-set terminal): GNU readline held it, waiting for the rest of a
+    # character, and put it at the start of the next question, which was refused in its place.
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "faq_search.cli", "search", "-k", "1", "--color", "never", "--index",
+                             str(shared_tiny_index)], stdin=follower, stdout=follower, stderr=follower, cwd=ROOT)
+    os.close(follower)
+    seen = b""
+
+    def prompts(n: int) -> str:
+        nonlocal seen
+        end = time.monotonic() + 120
+        while seen.count("问题> ".encode()) < n and time.monotonic() < end and proc.poll() is None:
+            if select.select([leader], [], [], 0.5)[0]:
+                try:
+                    seen += os.read(leader, 65536)
+                except OSError:
+                    break
+        return seen.decode("utf-8", "replace")
+
+    try:
+        prompts(1)
+        os.write(leader, "提现".encode() + b"\xc4\r")
+        first = prompts(2)
+        os.write(leader, "钱转错人了\r".encode())
+        second = prompts(3)[len(first):]
+        os.write(leader, "密码".encode() + b"\xe5\xbf" + b"abc\r")  # two of a character's three bytes, mid-line
+        third = prompts(4)[len(first) + len(second):]
+        os.write(leader, b"\x04")
+        assert proc.wait(timeout=60) == 0
+    finally:
+        proc.kill()
+        os.close(leader)
+    assert "error: the question is not UTF-8 text (bytes \\xc4 are not UTF-8)" in first and "可信" not in first
+    assert "error" not in second and "tr-wrong" in second
+    assert "error: the question is not UTF-8 text (bytes \\xe5 \\xbf are not UTF-8)" in third
