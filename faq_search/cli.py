@@ -1145,6 +1145,29 @@ def _json(obj, indent: int | None = 2) -> str:
     return json.dumps(obj, ensure_ascii=not _utf8(sys.stdout), indent=indent)
 
 
+class _Parser(argparse.ArgumentParser):
+    """A command's parser; ``json_errors`` (--json given) makes a usage error the API's error object on
+    stdout too, on one line, as the other refusals are: -k 0 is ?k=0's invalid_k, a second --tag ?tag=a&tag=b's
+    invalid_tag; one naming no option is invalid_arguments."""
+
+    def __init__(self, *args, json_errors: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.json_errors = json_errors
+
+    def error(self, message):
+        if self.json_errors:
+            named = re.match(r"argument (?:-\w/)?--([\w-]+)|--([\w-]+) given twice", message)
+            code = f"invalid_{(named.group(1) or named.group(2)).replace('-', '_')}" if named else "invalid_arguments"
+            print(_json({"error": {"code": code, "message": message}}, indent=None), flush=True)
+        super().error(message)
+
+
+def _asks_json(argv: list[str]) -> bool:
+    """Whether ``argv`` gives --json (or an abbreviation argparse takes for it) before a ``--``."""
+    given = argv[:argv.index("--")] if "--" in argv else argv
+    return any(len(a) > 2 and "--json".startswith(a) for a in given if a.startswith("--j"))
+
+
 class _Once(argparse.Action):
     """An option given at most once: a second --tag or --category would silently replace the first,
     where the caller may expect both to apply (the API, too, takes one of each)."""
@@ -1184,8 +1207,10 @@ def main(argv: list[str] | None = None) -> int:
 
     _tolerant_output()
     env = _settings("faq-search")
-    parser = argparse.ArgumentParser(prog="faq-search", description="Chinese FAQ search for wallet customer service.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    json_errors = _asks_json(sys.argv[1:] if argv is None else argv)
+    parser = _Parser(prog="faq-search", description="Chinese FAQ search for wallet customer service.",
+                     json_errors=json_errors)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("build", help="validate the corpus and publish a new index")
     _add_build_args(p, env)
@@ -1194,12 +1219,12 @@ def main(argv: list[str] | None = None) -> int:
 
     index_help = "index directory (default: %(default)s; FAQ_INDEX_DIR)"
     color_help = "colour: auto = on a terminal unless NO_COLOR is set or TERM=dumb; always even with NO_COLOR (default: %(default)s)"
-    p = sub.add_parser("search", help="ranked answers for a question, in the terminal",
+    p = sub.add_parser("search", json_errors=json_errors, help="ranked answers for a question, in the terminal",
                        epilog="Exit status: 0 when the question was searched, whether or not an article matched "
                        "(no match: 没有找到匹配的答案, or \"results\": [] with --json); 2 for an empty question, one (or a "
                        f"filter) of bytes that are not UTF-8, one longer than {env.FAQ_MAX_QUERY_CHARS} characters (FAQ_MAX_QUERY_CHARS), a bad "
                        "-k, an unknown --category or --tag, or an index that cannot be loaded (with --json on stdout "
-                       "too: {\"query\", \"error\": {\"code\", \"message\"}}, {\"error\": ...} without a question); questions piped one a "
+                       "too: {\"query\", \"error\": {\"code\", \"message\"}}, {\"error\": ...} without a question or for a usage error, a bad -k's invalid_k); questions piped one a "
                        "line: 2 at the end when a line was no question (the others answered; with --json an "
                        "{\"query\", \"error\": {\"code\", \"message\"}} line in its place); 1 when the output cannot "
                        "be written (a full disk).")
@@ -1218,7 +1243,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto", help=color_help)
     p.set_defaults(func=cmd_search, max_chars=env.FAQ_MAX_QUERY_CHARS)
 
-    p = sub.add_parser("article", help="articles by id, as the agent console shows them",
+    p = sub.add_parser("article", json_errors=json_errors, help="articles by id, as the agent console shows them",
                        epilog="Exit status: 0 when every id names an article (a former id, from an article's aliases, "
                        "shows the article it was renamed to and says so; with --json \"moved_from\" holds it); 2 when "
                        "an id names none (the others are still shown) or the index cannot be loaded (with --json an "
@@ -1232,14 +1257,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto", help=color_help)
     p.set_defaults(func=cmd_article)
 
-    p = sub.add_parser("tags", help="every tag --tag takes, with its number of articles, most used first")
+    p = sub.add_parser("tags", json_errors=json_errors,
+                       help="every tag --tag takes, with its number of articles, most used first")
     p.add_argument("--index", default=env.FAQ_INDEX_DIR, help=index_help)
     p.add_argument("--category", action=_Once, default=None, help="only the tags of this category's articles, by id "
                    "or name, or a synonym of either (default: all)")
     p.add_argument("--json", action="store_true", help="the body of GET /api/tags")
     p.set_defaults(func=cmd_tags)
 
-    p = sub.add_parser("eval", help="search quality on labelled queries (acc@1, MRR@10, recall@10, no-answer)")
+    p = sub.add_parser("eval", json_errors=json_errors,
+                       help="search quality on labelled queries (acc@1, MRR@10, recall@10, no-answer)")
     p.add_argument("--index", default=env.FAQ_INDEX_DIR, help=index_help)
     p.add_argument("--queries", default="corpus/eval/queries.jsonl", help="JSON Lines of {query, expected} (default: %(default)s)")
     p.add_argument("--split", choices=("dev", "test", "all"), default="all",
@@ -1248,7 +1275,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_eval)
 
-    p = sub.add_parser("confusions", help="phrasings that bring up another article first, searched with themselves hidden")
+    p = sub.add_parser("confusions", json_errors=json_errors,
+                       help="phrasings that bring up another article first, searched with themselves hidden")
     p.add_argument("--index", default=env.FAQ_INDEX_DIR, help=index_help)
     p.add_argument("--top", type=_at_least_one, default=20, help="pairs of articles to list (default: %(default)s)")
     p.add_argument("--examples", type=_at_least_one, default=3, help="phrasings shown per pair (default: %(default)s)")

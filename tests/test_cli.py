@@ -1368,3 +1368,24 @@ def test_at_the_prompt_a_line_ending_in_a_byte_that_is_not_utf8_is_said_so_and_t
     assert "error: the question is not UTF-8 text (bytes \\xc4 are not UTF-8)" in first and "可信" not in first
     assert "error" not in second and "tr-wrong" in second
     assert "error: the question is not UTF-8 text (bytes \\xe5 \\xbf are not UTF-8)" in third
+
+
+@pytest.mark.parametrize("argv, code", [
+    (["search", "钱转错人了", "-k", "0"], "invalid_k"),  # the API's codes: ?k=0, ?tag=a&tag=b
+    (["search", "钱转错人了", "--tag", "转账", "--tag", "提现"], "invalid_tag"),
+    (["search", "钱转错人了", "--color", "sometimes"], "invalid_color"),
+    (["search", "钱转错人了", "--nope"], "invalid_arguments"),
+    (["article"], "invalid_arguments"),
+    (["tags", "--category", "a", "--category", "b"], "invalid_category"),
+])
+def test_with_json_a_usage_error_is_a_json_error_on_stdout_too(shared_tiny_index, capsys, argv, code):
+    with pytest.raises(SystemExit) as exit_:
+        main([*argv, "--index", str(shared_tiny_index), "--json"])
+    captured = capsys.readouterr()
+    assert exit_.value.code == 2 and captured.err.startswith("usage: ")  # argparse's usage and message, as before
+    body = json.loads(captured.out)
+    assert body == {"error": {"code": code, "message": body["error"]["message"]}}
+    assert captured.err.endswith(f": error: {body['error']['message']}\n") and captured.out.count("\n") == 1
+    with pytest.raises(SystemExit):  # without --json, stdout stays empty
+        main([*argv, "--index", str(shared_tiny_index)])
+    assert capsys.readouterr().out == ""
