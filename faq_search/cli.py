@@ -619,7 +619,8 @@ def _answer_each_line(searcher, args) -> int:
     while True:
         try:
             if at_input:
-                with utf8_keys():  # readline kept a trailing byte that is not UTF-8 for the next line
+                # readline kept a trailing byte that is not UTF-8 for the next line
+                with utf8_keys(getattr(sys.stdin, "encoding", None) or "UTF-8"):
                     line = input("问题> ")
             else:
                 if prompt_to:

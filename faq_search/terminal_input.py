@@ -20,14 +20,20 @@ _LENGTHS = {**{b: 2 for b in range(0xC2, 0xE0)}, **{b: 3 for b in range(0xE0, 0x
 
 
 @contextlib.contextmanager
-def utf8_keys():
-    """While in the block, readline reads typed keys through ``_Keys`` (nothing changes where the
-    readline is not GNU's, libedit on macOS, or ctypes cannot reach it)."""
+def utf8_keys(encoding: str):
+    """While in the block, readline reads typed keys through ``_Keys`` when the terminal's ``encoding``
+    (standard input's) is UTF-8; nothing changes in another (readline composes GBK's characters itself
+    then), nor where the readline is not GNU's (libedit on macOS) or ctypes cannot reach it."""
     readline = sys.modules.get("readline")
+    if codecs.lookup(encoding or "ascii").name != "utf-8":
+        yield
+        return
     try:
         lib = ctypes.CDLL(readline.__file__)
         hook = ctypes.c_void_p.in_dll(lib, "rl_getc_function")
-        keys = _Keys(_GETC(hook.value), lib.rl_stuff_char, lib.rl_insert_text)
+        insert = lib.rl_insert_text
+        insert.argtypes = [ctypes.c_char_p]
+        keys = _Keys(_GETC(hook.value), lib.rl_stuff_char, insert)
     except (AttributeError, OSError, TypeError, ValueError):
         yield
         return
@@ -51,7 +57,6 @@ class _Keys:
 
     def __init__(self, getc, stuff, insert):
         self.getc, self.stuff, self.insert = getc, stuff, insert
-        self.insert.argtypes = [ctypes.c_char_p]
 
     def __call__(self, stream) -> int:
         key = self.getc(stream)
