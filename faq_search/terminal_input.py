@@ -53,19 +53,23 @@ class _Keys:
     """readline's ``rl_getc_function``: the next byte typed, a character's first byte only once its
     others are read (they follow it at once) and pushed back to come next (``rl_stuff_char``); the bytes
     of a character cut short by one that cannot follow them are inserted in the line as they are
-    (``rl_insert_text``), then that byte is read as the next key."""
+    (``rl_insert_text``), then that byte is read as the next key. Pasted text (between the terminal's
+    bracketed-paste marks) goes on as read: readline puts it in the line as it is, composing nothing."""
+
+    PASTE_START, PASTE_END = b"\x1b[200~", b"\x1b[201~"
 
     def __init__(self, getc, stuff, insert):
         self.getc, self.stuff, self.insert = getc, stuff, insert
+        self.recent, self.pasting = bytearray(), False
 
     def __call__(self, stream) -> int:
-        key = self.getc(stream)
+        key = self._read(stream)
         try:
-            while key in _LENGTHS:
+            while key in _LENGTHS and not self.pasting:
                 started, decoder = [key], codecs.getincrementaldecoder("utf-8")()
                 decoder.decode(bytes([key]))
                 while len(started) < _LENGTHS[started[0]]:
-                    key = self.getc(stream)
+                    key = self._read(stream)
                     if not 0 <= key <= 0xFF:  # end of input, or an error reading it
                         break
                     try:
@@ -80,4 +84,12 @@ class _Keys:
                 self.insert(bytes(started))  # cut short: as it was typed, in its line
         except Exception:  # noqa: BLE001 - nothing may leave a ctypes callback: the key goes on as read
             return key
+        return key
+
+    def _read(self, stream) -> int:
+        key = self.getc(stream)
+        if 0 <= key <= 0xFF:
+            self.recent = (self.recent + bytes([key]))[-len(self.PASTE_START):]
+            if self.recent in (self.PASTE_START, self.PASTE_END):
+                self.pasting, self.recent = self.recent == self.PASTE_START, bytearray()
         return key

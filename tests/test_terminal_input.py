@@ -61,3 +61,13 @@ def test_nothing_is_installed_on_a_terminal_that_is_not_utf8():
     with utf8_keys("utf-8"):
         assert hook.value != before
     assert hook.value == before and "readline" in sys.modules
+
+
+def test_pasted_text_goes_on_as_read_readline_puts_it_in_the_line_itself():
+    # Inside the bracketed-paste marks readline composes nothing: a bad byte inserted apart came first.
+    pasted = b"\x1b[200~" + "提".encode() + b"\xc4\x1b[201~"
+    readline, handed = FakeReadline(pasted + "好\r".encode()), []
+    keys = _Keys(readline.getc, readline.stuff, lambda data: handed.append(("inserted", data)) or 0)
+    while (key := readline.pushed.pop(0) if readline.pushed else keys(None)) >= 0:
+        handed.append(key)
+    assert handed == [*pasted, *"好\r".encode()]
