@@ -521,10 +521,16 @@ def _refuse(code: str, message: str, as_json: bool, indent: int | None = 2, **ab
     """Exit status 2 for what cannot be answered: the message on stderr and, with --json, the API's
     error object on stdout, after what it stands in for (``about``: the question, the id, as a piped
     line's error says it), so that a script reading stdout as JSON reads one whatever happened."""
-    print(f"error: {message}", file=sys.stderr, flush=True)
+    print(f"error: {_visible(message)}", file=sys.stderr, flush=True)
     if as_json:
         print(_json({**about, "error": {"code": code, "message": message}}, indent=indent), flush=True)
     return 2
+
+
+def _visible(text: str) -> str:
+    """``text`` with its control characters written out (\\x1b, \\x07): read from a file, an escape
+    sequence printed as it is would clear the screen or retitle the window."""
+    return "".join(f"\\x{ord(c):02x}" if unicodedata.category(c) == "Cc" else c for c in text)
 
 
 def _shown(text: str, encoding: str) -> str:
@@ -739,7 +745,7 @@ def _answer(searcher, query: str, args, json_lines: bool = False, heading: bool 
         return 0
     st, width = _Style(_colour(args.color)), _width()
     if heading:
-        print("\n".join(_hanging(st("问题：", "cyan"), [(query, None, False)], width, st)))
+        print("\n".join(_hanging(st("问题：", "cyan"), [(_visible(query), None, False)], width, st)))
     pasted_id = searcher.resolve(query)  # an id pasted from a note or a colleague: its words rank other articles
     if pasted_id is not None:
         hint = [(f"「{query}」是文章 id：它的答案用 ", "yellow", False), (f"faq-search article {pasted_id}", "yellow", True)]
@@ -860,7 +866,7 @@ def cmd_article(args) -> int:
     import difflib
 
     def refused(message: str) -> None:
-        print(f"error: {message}", file=sys.stderr, flush=True)
+        print(f"error: {_visible(message)}", file=sys.stderr, flush=True)
         for given in args.ids if args.json else ():  # a line for each id: ids given and lines written pair up
             error = {"id": _shown(given, sys.getfilesystemencoding()),
                      "error": {"code": "index_unavailable", "message": message}}
@@ -878,7 +884,7 @@ def cmd_article(args) -> int:
             printable = _shown(given, sys.getfilesystemencoding())  # raw bytes not UTF-8 made --json unreadable
             message = f"no article with id '{printable}'" + (f": it is not {bad}" if bad else f" (did you mean '{close[0]}'?)"
                                                         if close else _asked_as_id(searcher, given))
-            print(f"error: {message}", file=sys.stderr, flush=True)
+            print(f"error: {_visible(message)}", file=sys.stderr, flush=True)
             if args.json:  # a line in its place, as the API's 404 says it: ids given and lines written pair up
                 error = {"id": printable, "error": {"code": "article_not_found", "message": message}}
                 print(_json(error, indent=2 if len(args.ids) == 1 else None), flush=True)

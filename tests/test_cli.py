@@ -1389,3 +1389,21 @@ def test_with_json_a_usage_error_is_a_json_error_on_stdout_too(shared_tiny_index
     with pytest.raises(SystemExit):  # without --json, stdout stays empty
         main([*argv, "--index", str(shared_tiny_index)])
     assert capsys.readouterr().out == ""
+
+
+def test_a_piped_questions_control_characters_are_shown_not_sent_to_the_terminal(shared_tiny_index, capsys, monkeypatch):
+    # A batch of questions copied from chat logs: an escape sequence in one cleared the agent's screen
+    # (\x1b[2J) or retitled the window when its heading was printed.
+    monkeypatch.setattr("sys.stdin", io.StringIO("\x1b[2J提现多久\n\x1b]0;x\x07钱转错人了\n"))
+    assert main(["search", "--index", str(shared_tiny_index), "-k", "1", "--color", "never"]) == 0
+    out = capsys.readouterr().out
+    assert "问题：\\x1b[2J提现多久\n1. 提现多久到账？" in out and "问题：\\x1b]0;x\\x07钱转错人了\n" in out
+    assert "\x1b" not in out and "\x07" not in out
+    monkeypatch.setattr("sys.stdin", io.StringIO("\x1b[2J提现多久\n"))
+    assert main(["search", "--index", str(shared_tiny_index), "-k", "1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["query"] == "\x1b[2J提现多久"  # the JSON holds it as it came
+    # An id or a filter echoed in an error: from a script's list, as likely to hold one.
+    for argv in (["article", "\x1b[2Jpw-login"], ["search", "提现", "--tag", "\x1b[2J"], ["tags", "--category", "\x1b[2J"]):
+        assert main([*argv, "--index", str(shared_tiny_index)]) == 2
+        err = capsys.readouterr().err
+        assert "'\\x1b[2J" in err and "\x1b" not in err, err
