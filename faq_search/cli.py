@@ -604,7 +604,7 @@ def _answer_each_line(searcher, args) -> int:
     JSON line each). A version published meanwhile is loaded before the next question."""
     from .index import IndexError_, read_current
     from .search import Searcher
-    from .terminal_input import utf8_keys
+    from .terminal_input import TypedLines
 
     interactive = sys.stdin.isatty()
     # input() writes its prompt to stdout: into the answers when they go to a file or a pipe (--json >
@@ -618,6 +618,8 @@ def _answer_each_line(searcher, args) -> int:
             import readline  # noqa: F401 - line editing and ↑ for earlier questions at input()'s prompt
         except ImportError:
             pass
+        # readline kept a trailing byte that is not UTF-8 for the next line: TypedLines puts it in its own
+        typed = TypedLines(getattr(sys.stdin, "encoding", None) or "UTF-8")
     refused = 0  # piped: lines that were no question make the exit status 2, as an unknown id does for `article`
     refused_version = read_current(args.index)  # when a sound older version answers instead: refused at the start
     if interactive:
@@ -625,9 +627,7 @@ def _answer_each_line(searcher, args) -> int:
     while True:
         try:
             if at_input:
-                # readline kept a trailing byte that is not UTF-8 for the next line
-                with utf8_keys(getattr(sys.stdin, "encoding", None) or "UTF-8"):
-                    line = input("问题> ")
+                line = typed.input("问题> ")
             else:
                 if prompt_to:
                     print("问题> ", end="", file=prompt_to, flush=True)

@@ -1331,6 +1331,7 @@ def test_at_the_prompt_a_line_ending_in_a_byte_that_is_not_utf8_is_said_so_and_t
     import os
     import pty
     import select
+    import signal
     import time
 
     # A GBK lead byte typed last (a mis-set terminal): GNU readline held it, waiting for the rest of a
@@ -1360,6 +1361,12 @@ def test_at_the_prompt_a_line_ending_in_a_byte_that_is_not_utf8_is_said_so_and_t
         second = prompts(3)[len(first):]
         os.write(leader, "密码".encode() + b"\xe5\xbf" + b"abc\r")  # two of a character's three bytes, mid-line
         third = prompts(4)[len(first) + len(second):]
+        os.write(leader, "提现".encode() + b"\xc4")  # given up with Ctrl-C: the byte goes with its line
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        prompts(5)
+        os.write(leader, "钱转错人了\r".encode())
+        fifth = prompts(6)[len(first) + len(second) + len(third):]
         os.write(leader, b"\x04")
         assert proc.wait(timeout=60) == 0
     finally:
@@ -1368,6 +1375,7 @@ def test_at_the_prompt_a_line_ending_in_a_byte_that_is_not_utf8_is_said_so_and_t
     assert "error: the question is not UTF-8 text (bytes \\xc4 are not UTF-8)" in first and "可信" not in first
     assert "error" not in second and "tr-wrong" in second
     assert "error: the question is not UTF-8 text (bytes \\xe5 \\xbf are not UTF-8)" in third
+    assert "error" not in fifth and "tr-wrong" in fifth
 
 
 @pytest.mark.parametrize("argv, code", [
