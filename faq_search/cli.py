@@ -1265,7 +1265,11 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_article)
 
     p = sub.add_parser("tags", json_errors=json_errors,
-                       help="every tag --tag takes, with its number of articles, most used first")
+                       help="every tag --tag takes, with its number of articles, most used first",
+                       epilog="Exit status: 0 when the tags were listed (none, for a category without any); 2 for an "
+                       "unknown --category, one of bytes that are not UTF-8, a usage error or an index that cannot be "
+                       "loaded (with --json on stdout too: {\"error\": {\"code\", \"message\"}}, as /api/tags "
+                       "answers); 1 when the output cannot be written (a full disk).")
     p.add_argument("--index", default=env.FAQ_INDEX_DIR, help=index_help)
     p.add_argument("--category", action=_Once, default=None, help="only the tags of this category's articles, by id "
                    "or name, or a synonym of either (default: all)")

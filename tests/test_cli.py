@@ -1415,3 +1415,12 @@ def test_a_piped_questions_control_characters_are_shown_not_sent_to_the_terminal
         assert main([*argv, "--index", str(shared_tiny_index)]) == 2
         err = capsys.readouterr().err
         assert "'\\x1b[2J" in err and "\x1b" not in err, err
+
+
+@pytest.mark.parametrize("command", ["search", "article", "tags"])
+def test_the_commands_scripts_run_say_their_exit_statuses_and_json_errors(command, capsys):
+    # `tags --help` said neither when it exits 2 nor what --json writes then.
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "Exit status: 0 " in text and " 2 " in text and "with --json" in text and '"error"' in text
