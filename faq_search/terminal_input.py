@@ -32,7 +32,8 @@ class TypedLines:
     def __init__(self, encoding: str):
         self.hook = self.keys = None
         readline = sys.modules.get("readline")
-        if readline is None or codecs.lookup(encoding or "ascii").name != "utf-8":
+        if (readline is None or "libedit" in (readline.__doc__ or "")  # libedit composes otherwise
+                or codecs.lookup(encoding or "ascii").name != "utf-8"):
             return
         try:
             lib = ctypes.CDLL(readline.__file__)

@@ -86,3 +86,15 @@ def test_nothing_is_installed_on_a_terminal_that_is_not_utf8():
         pytest.skip("not GNU readline")
     assert TypedLines("gbk").hook is None  # readline composes GBK's characters itself
     assert TypedLines("utf-8").hook is not None
+
+
+def test_nothing_is_installed_over_libedit(monkeypatch):
+    # macOS's Python: libedit's readline emulation reads characters its own way.
+    import sys
+    import types
+
+    readline = pytest.importorskip("readline")
+    emulation = types.ModuleType("readline", "Importing this module enables command line editing using libedit readline.")
+    emulation.__file__ = readline.__file__
+    monkeypatch.setitem(sys.modules, "readline", emulation)
+    assert TypedLines("utf-8").hook is None
