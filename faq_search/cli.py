@@ -1231,7 +1231,8 @@ def main(argv: list[str] | None = None) -> int:
                        "(no match: 没有找到匹配的答案, or \"results\": [] with --json); 2 for an empty question, one (or a "
                        f"filter) of bytes that are not UTF-8, one longer than {env.FAQ_MAX_QUERY_CHARS} characters (FAQ_MAX_QUERY_CHARS), a bad "
                        "-k, an unknown --category or --tag, or an index that cannot be loaded (with --json on stdout "
-                       "too: {\"query\", \"error\": {\"code\", \"message\"}}, {\"error\": ...} without a question or for a usage error, a bad -k's invalid_k); questions piped one a "
+                       "too: {\"query\", \"error\": {\"code\", \"message\"}}, {\"error\": ...} without a question "
+                       "or for a usage error, a bad -k's invalid_k); questions piped one a "
                        "line: 2 at the end when a line was no question (the others answered; with --json an "
                        "{\"query\", \"error\": {\"code\", \"message\"}} line in its place); 1 when the output cannot "
                        "be written (a full disk).")
