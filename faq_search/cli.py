@@ -982,24 +982,23 @@ def cmd_eval(args) -> int:
     from .evaluate import evaluate, load_queries
 
     if not Path(args.queries).is_file():
-        print(f"error: no labelled queries at {args.queries} (--queries: JSON Lines of {{query, expected}})", file=sys.stderr)
-        return 2
-    searcher = _load_searcher(args.index)
+        return _refuse("invalid_queries", f"no labelled queries at {args.queries} (--queries: JSON Lines of "
+                       f"{{query, expected}})", args.json)
+    searcher = _load_searcher(args.index, refused=lambda message: _refuse("index_unavailable", message, args.json))
     if searcher is None:
         return 2
     try:
         queries = load_queries(args.queries, args.split)
     except (OSError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        return _refuse("invalid_queries", str(e), args.json)
     # An id renamed or deleted since the query was labelled would count as a miss nobody can explain.
     unknown = [(lq, aid) for lq in queries for aid in lq.expected if searcher.get(aid) is None]
     for lq, aid in unknown:
         print(f"{args.queries}:{lq.line}: expects '{aid}', which the index does not have "
               f"(renamed or deleted? fix the label)", file=sys.stderr)
     if unknown:
-        print(f"error: {len(unknown)} label(s) name no article of {searcher.version}; nothing measured", file=sys.stderr)
-        return 2
+        return _refuse("invalid_queries", f"{len(unknown)} label(s) name no article of {searcher.version}; nothing "
+                       f"measured", args.json)
     report = evaluate(searcher, queries)
     if args.json:
         body = report.to_dict()
@@ -1014,12 +1013,11 @@ def cmd_eval(args) -> int:
 def cmd_confusions(args) -> int:
     from .confusions import find_confusions
 
-    searcher = _load_searcher(args.index)
+    searcher = _load_searcher(args.index, refused=lambda message: _refuse("index_unavailable", message, args.json))
     if searcher is None:
         return 2
     if args.article and searcher.get(args.article) is None:
-        print(f"error: no article with id '{args.article}'", file=sys.stderr)
-        return 2
+        return _refuse("article_not_found", f"no article with id '{args.article}'", args.json)
     report = find_confusions(searcher, limit=args.limit)
     if args.article:
         report = report.only(args.article)

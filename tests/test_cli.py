@@ -1424,3 +1424,21 @@ def test_the_commands_scripts_run_say_their_exit_statuses_and_json_errors(comman
         main([command, "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert "Exit status: 0 " in text and " 2 " in text and "with --json" in text and '"error"' in text
+
+
+def test_eval_and_confusions_with_json_refuse_in_json_too(shared_tiny_index, tmp_path, capsys):
+    # As search, article and tags: a CI script's json.loads(stdout) met an empty string.
+    labelled = tmp_path / "labelled.jsonl"
+    labelled.write_text(json.dumps({"query": "钱转错人了", "expected": "gone-article"}) + "\n", "utf-8")
+    index = ["--index", str(shared_tiny_index), "--json"]
+    for argv, code in ((["eval", "--queries", str(tmp_path / "none.jsonl"), *index], "invalid_queries"),
+                       (["eval", "--queries", str(labelled), *index], "invalid_queries"),
+                       (["eval", "--queries", str(labelled), "--index", str(tmp_path / "none"), "--json"],
+                        "index_unavailable"),
+                       (["confusions", "--article", "nope", *index], "article_not_found"),
+                       (["confusions", "--index", str(tmp_path / "none"), "--json"], "index_unavailable")):
+        assert main(argv) == 2, argv
+        captured = capsys.readouterr()
+        body = json.loads(captured.out)
+        assert body == {"error": {"code": code, "message": body["error"]["message"]}}, argv
+        assert f"error: {body['error']['message']}\n" in captured.err
