@@ -19,7 +19,8 @@ import sys
 
 # Four bytes (a character readline composes after three held at most), never typed: a tag character.
 MARK = "\U000E0001"
-# Bytes a UTF-8 character of each lead byte holds (C0, C1, F5-FF lead none: readline puts them in as they are).
+# The first bytes of UTF-8's characters of two to four bytes (C0, C1, F5-FF start none: readline puts them in as
+# they are, holding nothing).
 _LEADS = frozenset(range(0xC2, 0xF5))
 _GETC = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p)
 
