@@ -534,7 +534,7 @@ def _not_text(value: str, encoding: str) -> str | None:
 
 def _filter_error(args) -> str | None:
     """What to say of a --category or --tag holding bytes that are not text (a GBK terminal), or None:
-    normalising it (OpenCC) stopped with a traceback."""
+    normalising it (OpenCC) stopped with a traceback. The API's code for it is invalid_encoding."""
     for option in ("category", "tag"):
         bad = getattr(args, option, None) and _not_text(getattr(args, option), sys.getfilesystemencoding())
         if bad:
@@ -542,9 +542,20 @@ def _filter_error(args) -> str | None:
     return None
 
 
-def _question_error_body(query: str, encoding: str, code: str, message: str) -> dict:
-    """{"query", "error": {"code", "message"}} for a question that cannot be searched (bad bytes as U+FFFD)."""
-    return {"query": _shown(query, encoding), "error": {"code": code, "message": message}}
+def _refuse(code: str, message: str, as_json: bool, indent: int | None = 2, **about) -> int:
+    """Exit status 2 for what cannot be answered: the message on stderr and, with --json, the API's
+    error object on stdout, after what it stands in for (``about``: the question, the id, as a piped
+    line's error says it), so that a script reading stdout as JSON reads one whatever happened."""
+    print(f"error: {_visible(message)}", file=sys.stderr, flush=True)
+    if as_json:
+        print(_json({**about, "error": {"code": code, "message": message}}, indent=indent), flush=True)
+    return 2
+
+
+def _visible(text: str) -> str:
+    """``text`` with its control characters written out (\\x1b, \\x07): read from a file, an escape
+    sequence printed as it is would clear the screen or retitle the window."""
+    return "".join(f"\\x{ord(c):02x}" if unicodedata.category(c) == "Cc" else c for c in text)
 
 
 def _shown(text: str, encoding: str) -> str:
@@ -556,17 +567,21 @@ CONFIDENT, UNSURE = "可信", "不确定"
 NOT_CONFIDENT = "以下结果未必回答这个问题，仅供参考。"
 
 
-def _load_searcher(index: str, **kwargs):
+def _load_searcher(index: str, refused=None, **kwargs):
     """The index's published version, or when it is refused (corrupt, half-copied) or the pointer names
     none, the newest sound one, as a server would serve (with a warning saying which, why and how to
-    roll back); None, the error said, when none loads. ``kwargs`` go to ``Searcher.load``."""
+    roll back); None, the error said, when none loads: on stderr, or by ``refused(message)`` when given.
+    ``kwargs`` go to ``Searcher.load``."""
     from .index import IndexError_, rollback_command
     from .live import load_or_fall_back
 
     try:
         searcher, why = load_or_fall_back(index, **kwargs)
     except (IndexError_, OSError, ValueError) as e:  # ValueError: the version's dict/ files unreadable
-        print(f"error: {e}", file=sys.stderr)
+        if refused is None:
+            print(f"error: {e}", file=sys.stderr)
+        else:
+            refused(str(e))
         return None
     if why:  # the agent still gets answers; the operator learns what to repair
         print(f"warning: {why}; using {searcher.version}, the newest sound version: rebuild (build_index.py) or "
@@ -575,18 +590,23 @@ def _load_searcher(index: str, **kwargs):
 
 
 def cmd_search(args) -> int:
+    # With --json every refusal is also JSON on stdout: with the question, the object a piped line gets in
+    # its place; without one (a batch), the API's {"error"} on one line, as the lines an answer would get.
+    encoding = sys.getfilesystemencoding()
+    about = {} if args.query is None else {"query": _shown(args.query, encoding)}
+
+    def refuse(code: str, message: str) -> int:
+        return _refuse(code, message, args.json, indent=2 if about else None, **about)
+
     filter_problem = _filter_error(args)
     if filter_problem:
-        print(f"error: {filter_problem}", file=sys.stderr)
-        return 2
-    problem = None if args.query is None else _question_error(args.query, sys.getfilesystemencoding(), args.max_chars)
+        return refuse("invalid_encoding", filter_problem)
+    problem = None if args.query is None else _question_error(args.query, encoding, args.max_chars)
     if problem:  # said as such, not "no matching answer"
-        print(f"error: {problem[1]}", file=sys.stderr)
-        if args.json:  # what a batch line gets in its place: a script reads an answer or an error on stdout
-            print(_json(_question_error_body(args.query, sys.getfilesystemencoding(), *problem)))
-        return 2
+        return refuse(*problem)
     # A person asks a question at a time: not worth loading Numba (≈ 0.5 s) for ≈ 0.3 ms a query.
-    searcher = _load_searcher(args.index, compiled=False)
+    searcher = _load_searcher(args.index, refused=lambda message: refuse("index_unavailable", message),
+                              compiled=False)
     if searcher is None:
         return 2
     if args.query is not None:
@@ -599,8 +619,7 @@ def cmd_search(args) -> int:
         if args.tag:
             searcher.tag_named(args.tag)
     except QueryError as e:
-        print(f"error: {e}; {_unknown_filter(searcher, e.code, args)}", file=sys.stderr)
-        return 2
+        return refuse(e.code, f"{e}; {_unknown_filter(searcher, e.code, args)}")
     return _answer_each_line(searcher, args)
 
 
@@ -610,6 +629,7 @@ def _answer_each_line(searcher, args) -> int:
     JSON line each). A version published meanwhile is loaded before the next question."""
     from .index import IndexError_, read_current
     from .search import Searcher
+    from .terminal_input import TypedLines
 
     interactive = sys.stdin.isatty()
     # input() writes its prompt to stdout: into the answers when they go to a file or a pipe (--json >
@@ -623,6 +643,8 @@ def _answer_each_line(searcher, args) -> int:
             import readline  # noqa: F401 - line editing and ↑ for earlier questions at input()'s prompt
         except ImportError:
             pass
+        # readline kept a trailing byte that is not UTF-8 for the next line: TypedLines puts it in its own
+        typed = TypedLines(getattr(sys.stdin, "encoding", None) or "UTF-8")
     refused = 0  # piped: lines that were no question make the exit status 2, as an unknown id does for `article`
     refused_version = read_current(args.index)  # when a sound older version answers instead: refused at the start
     if interactive:
@@ -630,7 +652,7 @@ def _answer_each_line(searcher, args) -> int:
     while True:
         try:
             if at_input:
-                line = input("问题> ")
+                line = typed.input("问题> ")
             else:
                 if prompt_to:
                     print("问题> ", end="", file=prompt_to, flush=True)
@@ -657,11 +679,9 @@ def _answer_each_line(searcher, args) -> int:
         encoding = getattr(sys.stdin, "encoding", None) or "UTF-8"
         problem = _question_error(query, encoding, args.max_chars)
         if problem:  # the session goes on: the next line may be a question
-            code, message = problem
-            print(f"error: {message}", file=sys.stderr, flush=True)
+            # With --json a line in its place (bad bytes as U+FFFD): a script pairs lines read and written.
             refused += 1
-            if args.json:  # a line in its place, in the API's error shape: a script pairs lines read and written
-                print(_json(_question_error_body(query, encoding, code, message), indent=None), flush=True)
+            _refuse(*problem, args.json, indent=None, query=_shown(query, encoding))
             continue
         try:
             published = read_current(args.index)
@@ -740,8 +760,8 @@ def _answer(searcher, query: str, args, json_lines: bool = False, heading: bool 
     try:
         hits = searcher.search(query, k=args.k, category=args.category, tag=args.tag)
     except QueryError as e:
-        print(f"error: {e}; {_unknown_filter(searcher, e.code, args)}", file=sys.stderr)
-        return 2
+        return _refuse(e.code, f"{e}; {_unknown_filter(searcher, e.code, args)}", args.json,
+                       indent=None if json_lines else 2, query=query)
     other = searcher.other_product(query, hits)  # 支付宝客服电话: ours would answer the wrong product
     if args.json:
         payloads = SearchPayloads(searcher)
@@ -750,7 +770,7 @@ def _answer(searcher, query: str, args, json_lines: bool = False, heading: bool 
         return 0
     st, width = _Style(_colour(args.color)), _width()
     if heading:
-        print("\n".join(_hanging(st("问题：", "cyan"), [(query, None, False)], width, st)))
+        print("\n".join(_hanging(st("问题：", "cyan"), [(_visible(query), None, False)], width, st)))
     pasted_id = searcher.resolve(query)  # an id pasted from a note or a colleague: its words rank other articles
     if pasted_id is not None:
         hint = [(f"「{query}」是文章 id：它的答案用 ", "yellow", False), (f"faq-search article {pasted_id}", "yellow", True)]
@@ -870,7 +890,14 @@ def cmd_article(args) -> int:
     0 when every id names one (a former id too, said to be renamed), 2 when one names none."""
     import difflib
 
-    searcher = _load_searcher(args.index, compiled=False)
+    def refused(message: str) -> None:
+        print(f"error: {_visible(message)}", file=sys.stderr, flush=True)
+        for given in args.ids if args.json else ():  # a line for each id: ids given and lines written pair up
+            error = {"id": _shown(given, sys.getfilesystemencoding()),
+                     "error": {"code": "index_unavailable", "message": message}}
+            print(_json(error, indent=2 if len(args.ids) == 1 else None), flush=True)
+
+    searcher = _load_searcher(args.index, refused=refused, compiled=False)
     if searcher is None:
         return 2
     st, width, missing, shown = _Style(_colour(args.color)), _width(), 0, 0
@@ -882,7 +909,7 @@ def cmd_article(args) -> int:
             printable = _shown(given, sys.getfilesystemencoding())  # raw bytes not UTF-8 made --json unreadable
             message = f"no article with id '{printable}'" + (f": it is not {bad}" if bad else f" (did you mean '{close[0]}'?)"
                                                         if close else _asked_as_id(searcher, given))
-            print(f"error: {message}", file=sys.stderr, flush=True)
+            print(f"error: {_visible(message)}", file=sys.stderr, flush=True)
             if args.json:  # a line in its place, as the API's 404 says it: ids given and lines written pair up
                 error = {"id": printable, "error": {"code": "article_not_found", "message": message}}
                 print(_json(error, indent=2 if len(args.ids) == 1 else None), flush=True)
@@ -957,9 +984,9 @@ def cmd_tags(args) -> int:
     """Every tag with its articles, most used first (as /api/tags gives them)."""
     filter_problem = _filter_error(args)
     if filter_problem:
-        print(f"error: {filter_problem}", file=sys.stderr)
-        return 2
-    searcher = _load_searcher(args.index, compiled=False)
+        return _refuse("invalid_encoding", filter_problem, args.json)
+    searcher = _load_searcher(args.index, refused=lambda message: _refuse("index_unavailable", message, args.json),
+                              compiled=False)
     if searcher is None:
         return 2
     from .search import QueryError
@@ -967,8 +994,7 @@ def cmd_tags(args) -> int:
     try:
         category = searcher.category_named(args.category) if args.category else None
     except QueryError as e:
-        print(f"error: {e}; {_unknown_filter(searcher, e.code, args)}", file=sys.stderr)
-        return 2
+        return _refuse(e.code, f"{e}; {_unknown_filter(searcher, e.code, args)}", args.json)
     counts = searcher.tag_counts(category)
     if args.json:
         print(_json({"tags": [{"name": t, "count": n} for t, n in counts.items()], "index_version": searcher.version}))
@@ -981,24 +1007,23 @@ def cmd_eval(args) -> int:
     from .evaluate import evaluate, load_queries
 
     if not Path(args.queries).is_file():
-        print(f"error: no labelled queries at {args.queries} (--queries: JSON Lines of {{query, expected}})", file=sys.stderr)
-        return 2
-    searcher = _load_searcher(args.index)
+        return _refuse("invalid_queries", f"no labelled queries at {args.queries} (--queries: JSON Lines of "
+                       f"{{query, expected}})", args.json)
+    searcher = _load_searcher(args.index, refused=lambda message: _refuse("index_unavailable", message, args.json))
     if searcher is None:
         return 2
     try:
         queries = load_queries(args.queries, args.split)
     except (OSError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        return _refuse("invalid_queries", str(e), args.json)
     # An id renamed or deleted since the query was labelled would count as a miss nobody can explain.
     unknown = [(lq, aid) for lq in queries for aid in lq.expected if searcher.get(aid) is None]
     for lq, aid in unknown:
         print(f"{args.queries}:{lq.line}: expects '{aid}', which the index does not have "
               f"(renamed or deleted? fix the label)", file=sys.stderr)
     if unknown:
-        print(f"error: {len(unknown)} label(s) name no article of {searcher.version}; nothing measured", file=sys.stderr)
-        return 2
+        return _refuse("invalid_queries", f"{len(unknown)} label(s) name no article of {searcher.version}; nothing "
+                       f"measured", args.json)
     report = evaluate(searcher, queries)
     if args.json:
         body = report.to_dict()
@@ -1013,12 +1038,11 @@ def cmd_eval(args) -> int:
 def cmd_confusions(args) -> int:
     from .confusions import find_confusions
 
-    searcher = _load_searcher(args.index)
+    searcher = _load_searcher(args.index, refused=lambda message: _refuse("index_unavailable", message, args.json))
     if searcher is None:
         return 2
     if args.article and searcher.get(args.article) is None:
-        print(f"error: no article with id '{args.article}'", file=sys.stderr)
-        return 2
+        return _refuse("article_not_found", f"no article with id '{args.article}'", args.json)
     report = find_confusions(searcher, limit=args.limit)
     if args.article:
         report = report.only(args.article)
@@ -1151,6 +1175,29 @@ def _json(obj, indent: int | None = 2) -> str:
     return json.dumps(obj, ensure_ascii=not _utf8(sys.stdout), indent=indent)
 
 
+class _Parser(argparse.ArgumentParser):
+    """A command's parser; ``json_errors`` (--json given) makes a usage error the API's error object on
+    stdout too, on one line, as the other refusals are: -k 0 is ?k=0's invalid_k, a second --tag ?tag=a&tag=b's
+    invalid_tag; one naming no option is invalid_arguments."""
+
+    def __init__(self, *args, json_errors: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.json_errors = json_errors
+
+    def error(self, message):
+        if self.json_errors:
+            named = re.match(r"argument (?:-\w/)?--([\w-]+)|--([\w-]+) given twice", message)
+            code = f"invalid_{(named.group(1) or named.group(2)).replace('-', '_')}" if named else "invalid_arguments"
+            print(_json({"error": {"code": code, "message": message}}, indent=None), flush=True)
+        super().error(message)
+
+
+def _asks_json(argv: list[str]) -> bool:
+    """Whether ``argv`` gives --json (or an abbreviation argparse takes for it) before a ``--``."""
+    given = argv[:argv.index("--")] if "--" in argv else argv
+    return any(len(a) > 2 and "--json".startswith(a) for a in given if a.startswith("--j"))
+
+
 class _Once(argparse.Action):
     """An option given at most once: a second --tag or --category would silently replace the first,
     where the caller may expect both to apply (the API, too, takes one of each)."""
@@ -1190,8 +1237,10 @@ def main(argv: list[str] | None = None) -> int:
 
     _tolerant_output()
     env = _settings("faq-search")
-    parser = argparse.ArgumentParser(prog="faq-search", description="Chinese FAQ search for wallet customer service.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    json_errors = _asks_json(sys.argv[1:] if argv is None else argv)
+    parser = _Parser(prog="faq-search", description="Chinese FAQ search for wallet customer service.",
+                     json_errors=json_errors)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("build", help="validate the corpus and publish a new index")
     _add_build_args(p, env)
@@ -1200,11 +1249,13 @@ def main(argv: list[str] | None = None) -> int:
 
     index_help = "index directory (default: %(default)s; FAQ_INDEX_DIR)"
     color_help = "colour: auto = on a terminal unless NO_COLOR is set or TERM=dumb; always even with NO_COLOR (default: %(default)s)"
-    p = sub.add_parser("search", help="ranked answers for a question, in the terminal",
+    p = sub.add_parser("search", json_errors=json_errors, help="ranked answers for a question, in the terminal",
                        epilog="Exit status: 0 when the question was searched, whether or not an article matched "
                        "(no match: 没有找到匹配的答案, or \"results\": [] with --json); 2 for an empty question, one (or a "
                        f"filter) of bytes that are not UTF-8, one longer than {env.FAQ_MAX_QUERY_CHARS} characters (FAQ_MAX_QUERY_CHARS), a bad "
-                       "-k, an unknown --category or --tag, or an index that cannot be loaded; questions piped one a "
+                       "-k, an unknown --category or --tag, or an index that cannot be loaded (with --json on stdout "
+                       "too: {\"query\", \"error\": {\"code\", \"message\"}}, {\"error\": ...} without a question "
+                       "or for a usage error, a bad -k's invalid_k); questions piped one a "
                        "line: 2 at the end when a line was no question (the others answered; with --json an "
                        "{\"query\", \"error\": {\"code\", \"message\"}} line in its place); 1 when the output cannot "
                        "be written (a full disk).")
@@ -1213,8 +1264,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--index", default=env.FAQ_INDEX_DIR, help=index_help)
     p.add_argument("-k", "--k", type=_k_type(env.FAQ_MAX_K), default=min(5, env.FAQ_MAX_K),
                    help=f"answers to show, 1 to {env.FAQ_MAX_K} (FAQ_MAX_K) (default: %(default)s)")
-    p.add_argument("--category", action=_Once, default=None, help="only articles of this category, by id or name "
-                   "(default: all)")
+    p.add_argument("--category", action=_Once, default=None, help="only articles of this category, by id or name, or "
+                   "a synonym of either (default: all)")
     p.add_argument("--tag", action=_Once, default=None, help="only articles with this tag, or a synonym of it "
                    "(default: any)")
     p.add_argument("--full", action="store_true", help="print every answer, not only the first")
@@ -1223,10 +1274,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto", help=color_help)
     p.set_defaults(func=cmd_search, max_chars=env.FAQ_MAX_QUERY_CHARS)
 
-    p = sub.add_parser("article", help="articles by id, as the agent console shows them",
+    p = sub.add_parser("article", json_errors=json_errors, help="articles by id, as the agent console shows them",
                        epilog="Exit status: 0 when every id names an article (a former id, from an article's aliases, "
                        "shows the article it was renamed to and says so; with --json \"moved_from\" holds it); 2 when "
-                       "an id names none (the others are still shown) or the index cannot be loaded.")
+                       "an id names none (the others are still shown) or the index cannot be loaded (with --json an "
+                       "{\"id\", \"error\": {\"code\", \"message\"}} line for each id).")
     p.add_argument("ids", nargs="+", metavar="ID", help="an article's id, or a former id of one")
     p.add_argument("--index", default=env.FAQ_INDEX_DIR, help=index_help)
     p.add_argument("--data-dir", default=env.FAQ_DATA_DIR, help="feedback store for the votes, when it is on this "
@@ -1236,14 +1288,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto", help=color_help)
     p.set_defaults(func=cmd_article)
 
-    p = sub.add_parser("tags", help="every tag --tag takes, with its number of articles, most used first")
+    p = sub.add_parser("tags", json_errors=json_errors,
+                       help="every tag --tag takes, with its number of articles, most used first",
+                       epilog="Exit status: 0 when the tags were listed (none, for a category without any); 2 for an "
+                       "unknown --category, one of bytes that are not UTF-8, a usage error or an index that cannot be "
+                       "loaded (with --json on stdout too: {\"error\": {\"code\", \"message\"}}, as /api/tags "
+                       "answers); 1 when the output cannot be written (a full disk).")
     p.add_argument("--index", default=env.FAQ_INDEX_DIR, help=index_help)
     p.add_argument("--category", action=_Once, default=None, help="only the tags of this category's articles, by id "
-                   "or name (default: all)")
+                   "or name, or a synonym of either (default: all)")
     p.add_argument("--json", action="store_true", help="the body of GET /api/tags")
     p.set_defaults(func=cmd_tags)
 
-    p = sub.add_parser("eval", help="search quality on labelled queries (acc@1, MRR@10, recall@10, no-answer)")
+    p = sub.add_parser("eval", json_errors=json_errors,
+                       help="search quality on labelled queries (acc@1, MRR@10, recall@10, no-answer)")
     p.add_argument("--index", default=env.FAQ_INDEX_DIR, help=index_help)
     p.add_argument("--queries", default="corpus/eval/queries.jsonl", help="JSON Lines of {query, expected} (default: %(default)s)")
     p.add_argument("--split", choices=("dev", "test", "all"), default="all",
@@ -1252,7 +1310,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_eval)
 
-    p = sub.add_parser("confusions", help="phrasings that bring up another article first, searched with themselves hidden")
+    p = sub.add_parser("confusions", json_errors=json_errors,
+                       help="phrasings that bring up another article first, searched with themselves hidden")
     p.add_argument("--index", default=env.FAQ_INDEX_DIR, help=index_help)
     p.add_argument("--top", type=_at_least_one, default=20, help="pairs of articles to list (default: %(default)s)")
     p.add_argument("--examples", type=_at_least_one, default=3, help="phrasings shown per pair (default: %(default)s)")

@@ -510,13 +510,17 @@ class Searcher:
     def category_named(self, value: str) -> str:
         """The id of the category ``value`` names: its id, or its id or display name compared as search
         compares text (the analyzer's normalisation: NFKC, traditional → simplified, case, spaces), so
-        ``TRANSFER``, ``转账`` and ``轉賬`` name transfer (转账). Raises QueryError('unknown_category')
-        when it names none, or more than one."""
+        ``TRANSFER``, ``转账`` and ``轉賬`` name transfer (转账); failing that, compared as ``tag_named``
+        compares a tag (a synonym read as its canonical form), so ``转帐`` names it too, as it names the
+        tag 转账. Raises QueryError('unknown_category') when it names none, or more than one."""
         if value in self.data.categories:
             return value
         norm = self.analyzer.normalize
         key = norm(value)
         named = [c for c, name in self.data.categories.items() if key and key in (norm(c), norm(name))]
+        if not named and key:  # a category's own name first: one named 转帐 is not transfer's synonym
+            key = self._name_key(value)
+            named = [c for c, name in self.data.categories.items() if key in (self._name_key(c), self._name_key(name))]
         if len(named) != 1:
             raise QueryError("unknown_category", f"unknown category '{value}'" if not named else
                              f"category '{value}' is ambiguous: {', '.join(named)}")
@@ -528,14 +532,15 @@ class Searcher:
         轉賬 name 转账. Raises QueryError('unknown_tag') when it names none, or more than one."""
         if value in self._tagged:
             return value
-        named = self._tags_by_key().get(self._tag_key(value), []) if value.strip() else []
+        named = self._tags_by_key().get(self._name_key(value), []) if value.strip() else []
         if len(named) != 1:
             raise QueryError("unknown_tag", f"unknown tag '{value}'" if not named else
                              f"tag '{value}' is ambiguous: {', '.join(named)}")
         return named[0]
 
-    def _tag_key(self, tag: str) -> str:
-        norm = self.analyzer.normalize(tag)
+    def _name_key(self, name: str) -> str:
+        """A tag's or category's name as search reads a word: normalised, then a synonym's canonical form."""
+        norm = self.analyzer.normalize(name)
         return self.analyzer.synonyms.get(norm, norm)
 
     def _tags_by_key(self) -> dict[str, list[str]]:
@@ -543,7 +548,7 @@ class Searcher:
         def build():
             keys: dict[str, list[str]] = {}
             for t in self.tag_counts():
-                keys.setdefault(self._tag_key(t), []).append(t)
+                keys.setdefault(self._name_key(t), []).append(t)
             return keys
         return self._derived("_tag_keys", build)
 

@@ -453,13 +453,15 @@ def test_a_corrupt_only_version_still_gives_503(app_factory, make_corpus, tmp_pa
 
 def test_category_and_tag_parameters_are_read_as_search_reads_text(client):
     # As the CLI reads --category and --tag (Searcher.category_named, tag_named): a category by id or name,
-    # any case or script, a tag by a synonym or its traditional form.
-    for params in ({"tag": "转帐"}, {"tag": "轉賬"}, {"category": "转账"}, {"category": "TRANSFER"}, {"category": " transfer"}):
+    # any case or script, a synonym of its name too, a tag by a synonym or its traditional form.
+    for params in ({"tag": "转帐"}, {"tag": "轉賬"}, {"category": "转账"}, {"category": "TRANSFER"}, {"category": " transfer"},
+                   {"category": "转帐"}, {"category": "轉帳"}):
         r = client.get("/api/search", query_string={"q": "钱转错人了", "k": 1, **params})
         assert r.status_code == 200 and [h["id"] for h in r.get_json()["results"]] == ["tr-wrong"], params
         r = client.get("/api/articles", query_string=params)
         assert r.status_code == 200 and [a["id"] for a in r.get_json()["articles"]] == ["tr-wrong"], params
-    assert [t["name"] for t in client.get("/api/tags", query_string={"category": "轉賬"}).get_json()["tags"]] == ["转账"]
+    for category in ("轉賬", "转帐"):
+        assert [t["name"] for t in client.get("/api/tags", query_string={"category": category}).get_json()["tags"]] == ["转账"]
     assert_error(client.get("/api/search", query_string={"q": "钱", "tag": "转错"}), 400, "unknown_tag")
 
 

@@ -4,6 +4,7 @@ import json
 import pytest
 
 from faq_search import Hit, Searcher
+from faq_search.build import build_index
 from faq_search.search import QueryError
 
 
@@ -112,6 +113,23 @@ def test_category_filter_and_unknown_category(searcher):
     )
     with pytest.raises(QueryError) as info:
         searcher.search("密码", category="nope")
+    assert info.value.code == "unknown_category"
+
+
+def test_a_category_is_named_as_a_tag_is_a_synonym_of_its_name_too(make_corpus, tmp_path, tiny_analyzer):
+    # --tag 转帐 named 转账 while --category 转帐 was refused: a category's id and name are read as search
+    # reads words, synonyms included (转帐, 取现), its own name first (a category named 转帐 is that one).
+    out = tmp_path / "ix"
+    build_index(make_corpus(categories={"password": "密码", "transfer": "转账", "withdraw": "转帐"}), out,
+                analyzer=tiny_analyzer)
+    s = Searcher.load(out, analyzer=tiny_analyzer)
+    assert [s.category_named(v) for v in ("转账", "轉賬", "转帐", "轉帳", "TRANSFER")] == [
+        "transfer", "transfer", "withdraw", "withdraw", "transfer"]
+    build_index(make_corpus(name="c2"), out, analyzer=tiny_analyzer)
+    s = Searcher.load(out, analyzer=tiny_analyzer)
+    assert [s.category_named(v) for v in ("转帐", "轉帳", "取现", " 取現 ")] == ["transfer", "transfer", "withdraw", "withdraw"]
+    with pytest.raises(QueryError) as info:
+        s.category_named("转错")
     assert info.value.code == "unknown_category"
 
 
