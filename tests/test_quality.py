@@ -163,7 +163,9 @@ def test_homophone_typos_get_the_answer_the_words_typed_right_get(searcher):
     for typed, meant in [("充直失败", "充值失败"), ("客福电话", "客服电话"), ("登路不上去", "登录不上去"),
                          ("闪腿", "闪退"), ("扫妈付款", "扫码付款"),
                          # the typo cut a longer word short, leaving a word: 银行 + 咔, 手续 + 废
-                         ("银行咔丢了", "银行卡丢了"), ("手续废多少", "手续费多少")]:
+                         ("银行咔丢了", "银行卡丢了"), ("手续废多少", "手续费多少"),
+                         # two characters, one typed right: as typed, every refund article alike
+                         ("退宽", "退款")]:
         hits, right = searcher.search(typed, k=1), searcher.search(meant, k=1)
         assert hits[0].confident and hits[0].id == right[0].id, typed
     assert searcher.respelled_typos("银行咔丢了") == "银行卡丢了"

@@ -97,7 +97,7 @@ def test_a_question_naming_what_it_is_not_about_is_searched_for_what_it_asks(sea
 def test_the_query_as_typed_is_searched_for_the_respelling_shortlist_whatever_k(searcher, monkeypatch):
     from faq_search.search import RESPELLED_WITHIN
 
-    # A respelled typo's answer must be among the first three the query as typed brought up: cut to k=1
+    # A respelled typo's answer must be among the first hits (RESPELLED_WITHIN) the query as typed brought up: cut to k=1
     # first, 提线 lost the withdrawal article's confident answer that k=10 gave.
     asked, rank = [], searcher._rank
     monkeypatch.setattr(searcher, "_rank", lambda query, k, *rest: asked.append(k) or rank(query, k, *rest))
@@ -151,8 +151,8 @@ def test_a_filter_only_removes_hits_never_reorders_or_rescores_them(searcher):
 
 
 def test_a_filter_finds_what_the_unfiltered_candidates_missed_scored_as_if_they_had_not(tiny_index, tiny_analyzer):
-    # k=1 reranks the first stage's best 3 (RESPELLED_WITHIN); of this query's four candidates pw-pay, the one
-    # tagged 支付, is not among them. The filter's own first stage finds it, scored as a deeper search scores it.
+    # The first stage's best 3 (a shallow search's) leave out pw-pay, one of this query's four candidates and the one
+    # tagged 支付. The filter's own first stage finds it, scored as a deeper search scores it.
     shallow = Searcher.load(tiny_index, analyzer=tiny_analyzer, rerank_depth=1)
     deep = {h.id: h for h in Searcher.load(tiny_index, analyzer=tiny_analyzer).search("密码 转账 提现")}
     reached = shallow.first_stage(shallow.analyze_query("密码 转账 提现"), min_score=shallow.min_score, limit=3)
