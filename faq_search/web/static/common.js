@@ -348,19 +348,38 @@
 
   // Answers already fetched, for a minute: retyping, Back and moving through a list cost no requests
   // (each one counts against the per-client rate limit). None from before the server moved to another
-  // index version: an answer an editor corrected would be shown, and copied, as it was.
+  // index version: an answer an editor corrected would be shown, and copied, as it was. Nor one given
+  // unchecked: after VERSION_KNOWN_MS without an answer (which says its version), the version served is
+  // asked first (/healthz: no search, no rate limit, ≈ 1 ms), or a question retyped in a quiet moment hid
+  // a version published meanwhile. Typing, whose answers keep saying the version, is not slowed.
   const CACHE_MS = 60 * 1000;
   const CACHE_SIZE = 200;
+  const VERSION_KNOWN_MS = 2000;
   const cache = new Map();
   let cacheVersion = "";
+  let versionHeardAt = -Infinity;
+  let versionCheck = null; // the one under way, shared by the kept answers waiting for it
   onIndexVersion((version) => {
     if (version !== cacheVersion) cache.clear();
     cacheVersion = version;
+    versionHeardAt = performance.now();
   });
 
+  // Resolves once the server said its version (the listeners told), or could not: a kept answer is then
+  // shown as before, rather than an error for what the server would fail to answer anyway.
+  function checkVersion() {
+    if (!versionCheck) {
+      versionCheck = getJSON("/healthz").then(() => null, () => null).then(() => (versionCheck = null));
+    }
+    return versionCheck;
+  }
+
   async function getCachedJSON(url, signal) {
-    const kept = cache.get(url);
-    if (kept && performance.now() - kept.at < CACHE_MS) return kept.body;
+    const fresh = (kept) => kept && performance.now() - kept.at < CACHE_MS;
+    if (fresh(cache.get(url)) && performance.now() - versionHeardAt > VERSION_KNOWN_MS) await checkVersion();
+    if (signal && signal.aborted) throw new DOMException("aborted", "AbortError");
+    const kept = cache.get(url); // gone if the version moved
+    if (fresh(kept)) return kept.body;
     const body = await getJSON(url, signal);
     cache.delete(url);
     cache.set(url, { body: body, at: performance.now() });
