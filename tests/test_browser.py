@@ -1315,6 +1315,11 @@ def test_agent_console_filters_explains_and_copies(browser, site):
         context.close()
 
 
+# Records every text the console's main area shows (the list, the pane, the notice above the list) in window.__told.
+RECORD_TOLD_JS = """() => { window.__told = []; const main = document.getElementById('main');
+  new MutationObserver(() => window.__told.push(main.innerText)).observe(main, {childList: true, characterData: true, subtree: true}); }"""
+
+
 def test_agent_tag_filter_follows_the_index_version_served(browser, live_site):
     base, publish = live_site
     articles = {path: dict(a) for path, a in TINY_ARTICLES.items()}
@@ -1333,9 +1338,13 @@ def test_agent_tag_filter_follows_the_index_version_served(browser, live_site):
         # The agent's next search, refused for the tag gone, drops it from the filter and the URL, saying so.
         by_id["tr-wrong"]["tags"] = ["转错人"]
         publish(articles)
+        p.evaluate(RECORD_TOLD_JS)
         p.type_query("转错", selector="#aq")
         p.wait_for_function("() => document.getElementById('main').dataset.filters === '|'")
         assert "标签「转账」已不存在" in p.inner_text(".agent-link-notice") and "tag=" not in p.url
+        # Meanwhile the console said what it was doing, never to reload the page while it recovered by itself.
+        told = p.evaluate("window.__told")
+        assert any("正在更新筛选" in t for t in told) and not any("刷新" in t for t in told), told
         assert p.evaluate(offered, "转错人") and not p.evaluate(offered, "转账")
         assert p.locator("#agent-results code").all_inner_texts() == ["tr-wrong"]
         # A tag added: offered as soon as an answer comes from the new version, with one request for the tags.
@@ -1402,9 +1411,11 @@ def test_agent_category_filter_follows_the_index_version_served(browser, live_si
         articles = {("cashout/arrival.md" if a["id"] == "wd-time" else path): dict(a, category="cashout" if a["id"] == "wd-time" else a["category"])
                     for path, a in TINY_ARTICLES.items()}
         publish(articles, {"password": "密码", "transfer": "转账", "cashout": "提现与到账"})
+        p.evaluate(RECORD_TOLD_JS)
         p.type_query("提现", selector="#aq")
         p.wait_for_function("() => document.getElementById('main').dataset.filters === '|'")
         assert "分类「提现」已不存在" in p.inner_text(".agent-link-notice") and "category=" not in p.url
+        assert not any("刷新" in t for t in p.evaluate("window.__told")), p.evaluate("window.__told")
         assert p.locator("#acategory option").all_inner_texts() == ["全部分类", "密码", "转账", "提现与到账"]
         assert "提现与到账" in p.inner_text("#agent-item-0 .agent-item-meta")
         p.select_option("#acategory", "cashout")

@@ -158,8 +158,16 @@
       count.textContent = ""; // the previous list's count is not this one's
       state.told = "";
       renderList("搜索失败");
-      showNoArticle(h("p", { class: "notice", role: "alert" }, errorMessage(e, main.dataset.maxChars)));
-      if (e.code === "unknown_tag" || e.code === "unknown_category") followIndex(); // gone from the version now served
+      const failed = () => showNoArticle(h("p", { class: "notice", role: "alert" }, errorMessage(e, main.dataset.maxChars)));
+      if (e.code !== "unknown_tag" && e.code !== "unknown_category") {
+        failed();
+        return;
+      }
+      // Gone from the version now served: the filters are loaded again and the list shown without it,
+      // saying so. Meanwhile that is what is said, not errorMessage's 请刷新页面, said only if they cannot be.
+      const gone = e.code === "unknown_tag" ? "标签「" + tag + "」" : "分类「" + (categoryNames[category] || category) + "」";
+      showNoArticle(h("p", { class: "notice" }, gone + "已不存在（帮助内容已更新），正在更新筛选…"));
+      if (!(await followIndex()) && seq === state.seq) failed();
     }
   }
 
@@ -522,7 +530,7 @@
   }
 
   // The filters of the version served now. A category or tag chosen that it no longer has is dropped,
-  // and the list shown without it, saying so (as for an old link's).
+  // and the list shown without it, saying so (as for an old link's). Whether one was (the list reloaded).
   async function followIndex() {
     const category = categorySelect.value;
     const categoryName = categoryNames[category] || category;
@@ -536,6 +544,7 @@
       if (category && categoriesRead && !categorySelect.value) gone.push(["分类「" + categoryName + "」", "全部分类"]);
       if (tag && tagsRead && !tagSelect.value) gone.push(["标签「" + tag + "」", "全部标签"]);
       if (gone.length) load({ history: "replace", notice: goneNotice("", gone) });
+      return gone.length > 0;
     } finally {
       filters.loading--;
     }
