@@ -1641,6 +1641,24 @@ def test_one_character_with_nothing_found_says_no_answer(page, question):
     assert page.is_visible("#no-answer") and page.is_hidden("#popular")
 
 
+def test_status_never_describes_answers_no_longer_shown(page):
+    # What typing brings is said once typing pauses; meanwhile the status line showed (and held for screen
+    # readers) the text of the answers before, 找到 1 个相关答案 over the popular questions or over no answer.
+    page.open("/")
+    page.type_query("提现多久到账")
+    page.wait_for_function("() => document.getElementById('status').textContent.startsWith('找到')")
+    before = page.text_content("#status")
+    # The status line as each new list is shown (data-query is set as it is).
+    page.evaluate("""() => { window.__atShow = []; const s = document.getElementById('status');
+      new MutationObserver(() => window.__atShow.push([document.getElementById('main').dataset.query, s.textContent]))
+        .observe(document.getElementById('main'), {attributes: true, attributeFilter: ['data-query']}); }""")
+    page.type_query("今天天气怎么样")
+    page.let_timers_run(SETTLE_MS)
+    assert page.text_content("#status") == "没有找到匹配的答案"
+    at_show = page.evaluate("window.__atShow")
+    assert at_show and all(text != before for _, text in at_show), at_show
+
+
 def test_a_slow_search_is_said_given_up_and_never_outrun(page):
     page.open("/")
     page.type_query("提现多久到账")
