@@ -1400,6 +1400,23 @@ def test_agent_filters_follow_hosts_switching_one_by_one_at_most_every_10_s(page
     assert len(tag_requests) == 2
 
 
+def test_agent_tag_filter_is_read_once_the_server_answers_again(page):
+    # The console opened while the server restarted: its tags could not be read, and the tag filter offered
+    # 全部标签 alone all call long, whatever the server answered since.
+    tags = re.compile(r".*/api/tags(\?.*)?$")
+    page.clock.install()
+    page.route(tags, lambda route: route.fulfill(status=503, content_type="application/json",
+                                                 body='{"error": {"code": "unavailable", "message": "restarting"}}'))
+    page.open("/agent")
+    page.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId")
+    assert page.locator("#atag option").count() == 1
+    page.unroute(tags)
+    page.clock.fast_forward(11_000)  # tried again at most every 10 s, as when following a version
+    page.type_query("提现", selector="#aq")
+    page.wait_for_function("() => document.querySelectorAll('#atag option').length > 1")
+    forget_failed_loads(page)
+
+
 def test_agent_category_filter_follows_the_index_version_served(browser, live_site):
     base, publish = live_site
     context = browser.new_context(viewport={"width": 1280, "height": 900})

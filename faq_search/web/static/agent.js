@@ -489,9 +489,11 @@
   const FOLLOW_GAP_MS = 10 * 1000;
   const filters = { version: "", heard: 0, followed: -Infinity, loading: 0, tagsSeq: 0 };
 
+  // Tags never read (filters.version ""; the server down or refusing as the page opened) are read as soon as
+  // it answers again, as for another version: the filter offered 全部标签 alone all call long.
   onIndexVersion((version) => {
     filters.heard = performance.now();
-    if (!filters.version || version === filters.version || filters.loading) return;
+    if (version === filters.version || filters.loading) return;
     if (performance.now() - filters.followed > FOLLOW_GAP_MS) followIndex();
   });
 
