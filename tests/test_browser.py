@@ -1375,6 +1375,35 @@ def test_agent_tag_filter_follows_the_index_version_served(browser, live_site):
         context.close()
 
 
+def test_agent_browse_list_whose_tag_is_gone_by_its_next_page_follows_the_version(browser, live_site):
+    # Browsing a tag a page at a time, the agent presses j on the last article loaded after an editor removed
+    # the tag: the next page was refused, said as 加载失败：…请刷新页面, and the console stayed on the old filters.
+    base, publish = live_site
+    offered = "t => [...document.querySelectorAll('#atag option')].some(o => o.value === t)"
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    p = Page(context.new_page(), base)
+    try:
+        p.open("/agent")
+        p.wait_for_function("() => document.getElementById('main').dataset.filters === '|'")
+        p.evaluate("document.getElementById('main').dataset.pageSize = '1'")
+        p.select_option("#atag", "密码")
+        p.wait_for_function("() => document.getElementById('main').dataset.filters === '|密码'")
+        assert p.locator("#agent-results [role=option]").count() == 1 and p.is_visible("#agent-more")
+        publish({path: dict(a, tags=[t for t in a["tags"] if t != "密码"]) for path, a in TINY_ARTICLES.items()})
+        p.evaluate("() => { window.__toasts = []; const t = document.getElementById('agent-toast');"
+                   " new MutationObserver(() => window.__toasts.push(t.textContent)).observe(t, {childList: true, characterData: true}); }")
+        p.locator("#agent-results").focus()
+        p.keyboard.press("j")
+        p.wait_for_function("() => document.getElementById('main').dataset.filters === '|'")
+        assert "标签「密码」已不存在" in p.inner_text(".agent-link-notice") and "tag=" not in p.url
+        assert p.input_value("#atag") == "" and not p.evaluate(offered, "密码")
+        assert not any("刷新" in t for t in p.evaluate("window.__toasts")), p.evaluate("window.__toasts")
+        forget_failed_loads(p)  # the page refused for its tag (400)
+        p.check_clean()
+    finally:
+        context.close()
+
+
 def test_agent_filters_follow_hosts_switching_one_by_one_at_most_every_10_s(page):
     # While hosts switch one by one, answers alternate between two versions: the filters are loaded again
     # once in 10 s, not at each answer (each a request against the rate limit).

@@ -159,16 +159,23 @@
       state.told = "";
       renderList("搜索失败");
       const failed = () => showNoArticle(h("p", { class: "notice", role: "alert" }, errorMessage(e, main.dataset.maxChars)));
-      if (e.code !== "unknown_tag" && e.code !== "unknown_category") {
+      const following = goneWhileFollowing(e, category, tag);
+      if (!following) {
         failed();
         return;
       }
-      // Gone from the version now served: the filters are loaded again and the list shown without it,
-      // saying so. Meanwhile that is what is said, not errorMessage's 请刷新页面, said only if they cannot be.
-      const gone = e.code === "unknown_tag" ? "标签「" + tag + "」" : "分类「" + (categoryNames[category] || category) + "」";
-      showNoArticle(h("p", { class: "notice" }, gone + "已不存在（帮助内容已更新），正在更新筛选…"));
+      showNoArticle(h("p", { class: "notice" }, following));
       if (!(await followIndex()) && seq === state.seq) failed();
     }
+  }
+
+  /* A filter gone from the version now served (refused: unknown_tag, unknown_category): the filters are
+     loaded again and the list shown without it, saying so (followIndex). What is said meanwhile, not
+     errorMessage's 请刷新页面, said only if they cannot be loaded; null for any other failure. */
+  function goneWhileFollowing(e, category, tag) {
+    if (e.code === "unknown_tag") return "标签「" + tag + "」已不存在（帮助内容已更新），正在更新筛选…";
+    if (e.code === "unknown_category") return "分类「" + (categoryNames[category] || category) + "」已不存在（帮助内容已更新），正在更新筛选…";
+    return null;
   }
 
   /* A list under way: what shows is the one before, and so is its article. Both are marked busy at once
@@ -219,11 +226,18 @@
   // 更多, which may go with the last page, moves to the list.
   async function loadMore() {
     const from = state.items.length;
+    const browse = state.browse;
     let added;
     try {
       added = await browsing.loadNext(state, more, pageSize(), (a) => Object.assign({ kind: "article" }, a));
     } catch (e) {
-      showToast("加载失败：" + errorMessage(e, main.dataset.maxChars));
+      const failed = () => showToast("加载失败：" + errorMessage(e, main.dataset.maxChars));
+      const following = goneWhileFollowing(e, browse.category, browse.tag);
+      if (!following) failed();
+      else {
+        showToast(following); // the filter gone since the first page
+        if (!(await followIndex())) failed();
+      }
       return;
     }
     if (!added) return;
