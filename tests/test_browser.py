@@ -1532,6 +1532,17 @@ def test_agent_a_kept_answer_does_not_hide_a_new_version(browser, live_site):
         retype(p, "提现多久到账")
         p.wait_for_function(shown, arg="wd-time")
         assert [a for a in asked if a.startswith("/api/")] == [] and "/healthz" in asked, asked
+        # A check left unanswered (a stalled connection) holds the kept answer back a moment, not for the
+        # 15 s a search may take.
+        held = []
+        p.route(re.compile(".*/healthz$"), lambda route: held.append(route))
+        p.clock.fast_forward(5_000)
+        started = time.monotonic()
+        retype(p, "提现多久到账")
+        assert time.monotonic() - started < 5 and held
+        p.unroute(re.compile(".*/healthz$"))
+        for route in held:
+            route.fallback()
         articles = {path: dict(a, answer="提现一般2小时内到账，最晚3个工作日内到账。", tags=["提现", "到账"]) if a["id"] == "wd-time" else a
                     for path, a in TINY_ARTICLES.items()}
         publish(articles)

@@ -292,10 +292,13 @@
   }
 
   /* A request that fails to reach the server (offline, a dropped connection) is an ApiError with status 0
-     and code "network_error"; one with no answer within FAQ.timeoutMs (a stalled connection or proxy) is
-     given up, code "timeout". Aborting `options.signal` still rejects with an AbortError. */
+     and code "network_error"; one with no answer within FAQ.timeoutMs, or `options.timeoutMs` when shorter
+     (a stalled connection or proxy), is given up, code "timeout". Aborting `options.signal` still rejects
+     with an AbortError. */
   async function request(url, options) {
-    const opts = options || {};
+    const opts = Object.assign({}, options);
+    const timeoutMs = Math.min(api.timeoutMs, opts.timeoutMs || Infinity);
+    delete opts.timeoutMs;
     const controller = new AbortController();
     const outer = opts.signal;
     const forward = () => controller.abort();
@@ -303,7 +306,7 @@
     const timer = setTimeout(() => {
       timedOut = true;
       controller.abort();
-    }, api.timeoutMs);
+    }, timeoutMs);
     if (outer) {
       if (outer.aborted) controller.abort();
       else outer.addEventListener("abort", forward);
@@ -325,7 +328,7 @@
       if (body && typeof body.index_version === "string") versionListeners.forEach((listener) => listener(body.index_version));
       return body;
     } catch (e) {
-      if (timedOut) throw new ApiError(0, "timeout", "no answer within " + api.timeoutMs + " ms", 0);
+      if (timedOut) throw new ApiError(0, "timeout", "no answer within " + timeoutMs + " ms", 0);
       if (e instanceof ApiError || e.name === "AbortError") throw e;
       throw new ApiError(0, "network_error", e.message, 0); // fetch's TypeError: the server was not reached
     } finally {
@@ -355,6 +358,7 @@
   const CACHE_MS = 60 * 1000;
   const CACHE_SIZE = 200;
   const VERSION_KNOWN_MS = 2000;
+  const VERSION_CHECK_MS = 1000; // a check unanswered this long (a stalled connection) holds the answer no longer
   const cache = new Map();
   let cacheVersion = "";
   let versionHeardAt = -Infinity;
@@ -369,7 +373,7 @@
   // shown as before, rather than an error for what the server would fail to answer anyway.
   function checkVersion() {
     if (!versionCheck) {
-      versionCheck = getJSON("/healthz").then(() => null, () => null).then(() => (versionCheck = null));
+      versionCheck = request("/healthz", { timeoutMs: VERSION_CHECK_MS }).then(() => null, () => null).then(() => (versionCheck = null));
     }
     return versionCheck;
   }
