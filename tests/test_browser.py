@@ -1816,7 +1816,7 @@ def test_agent_search_error_is_not_an_empty_list(page):
     page.wait_for_selector("#agent-detail .notice")
     assert page.inner_text("#agent-list-label") == "搜索结果" and page.inner_text("#agent-count") == ""
     assert "没有匹配" not in page.inner_text("#agent-results")
-    assert page.inner_text("#agent-detail .notice") == "请求太频繁，请 3 秒后再试。"
+    assert page.inner_text("#agent-detail .notice") == "请求太频繁，3 秒后自动重试。"
     # Said as an alert; the polite region no longer holds the article shown before.
     assert page.get_attribute("#agent-detail .notice", "role") == "alert" and page.inner_text("#agent-announce") == ""
     page.keyboard.press("Escape")  # to the list, empty now: no article of the list before to scroll to (a TypeError)
@@ -1826,6 +1826,33 @@ def test_agent_search_error_is_not_an_empty_list(page):
     page.keyboard.type("到账")
     page.wait_for_function("() => document.querySelector('#agent-detail .notice').textContent === '网络连接失败，请检查网络后重试。'")
     page.context.set_offline(False)
+    forget_failed_loads(page)
+
+
+def test_agent_past_the_rate_limit_tries_again_by_itself(page):
+    # Past the rate limit the console said 请求太频繁，请 1 秒后再试 and stayed so, long after: the agent, on a
+    # call, had to notice, wait and press Enter (or j/k again for an article) to get the answer.
+    page.open("/agent")
+    page.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId")
+    body = '{"error": {"code": "rate_limited", "message": "too many requests; slow down"}}'
+
+    def limited(until):
+        return lambda route: (route.fulfill(status=429, body=body, content_type="application/json", headers={"Retry-After": "1"})
+                              if time.monotonic() < until else route.fallback())
+
+    notice = "t => document.querySelector('#agent-detail .notice')?.textContent === t"
+    shown = "id => document.querySelector('#agent-detail').dataset.articleId === id"
+    page.route(SEARCHES, limited(time.monotonic() + 1))
+    page.fill("#aq", "提现多久到账")
+    page.wait_for_function(notice, arg="请求太频繁，1 秒后自动重试。")
+    page.wait_for_function(shown, arg="topup-withdraw-withdraw-arrival")
+    second = page.inner_text("#agent-item-1 code")
+    articles = re.compile(r".*/api/articles/.*")
+    page.route(articles, limited(time.monotonic() + 1))
+    page.locator("#agent-results").focus()
+    page.keyboard.press("j")
+    page.wait_for_function(notice, arg=f"无法读取文章 {second}：请求太频繁，1 秒后自动重试。")
+    page.wait_for_function(shown, arg=second)
     forget_failed_loads(page)
 
 

@@ -158,7 +158,12 @@
       count.textContent = ""; // the previous list's count is not this one's
       state.told = "";
       renderList("搜索失败");
-      const failed = () => showNoArticle(h("p", { class: "notice", role: "alert" }, errorMessage(e, main.dataset.maxChars)));
+      const failed = () => showNoArticle(h("p", { class: "notice", role: "alert" }, failure(e)));
+      if (retriable(e)) {
+        failed();
+        setTimeout(() => seq === state.seq && load(Object.assign({}, opts, { history: "none" })), e.retryAfter * 1000);
+        return;
+      }
       const following = goneWhileFollowing(e, category, tag);
       if (!following) {
         failed();
@@ -167,6 +172,16 @@
       showNoArticle(h("p", { class: "notice" }, following));
       if (!(await followIndex()) && seq === state.seq) failed();
     }
+  }
+
+  /* Past the rate limit the server says when to ask again (Retry-After): the console asks then, by itself
+     (a list or an article still wanted), as the agent on a call had to notice, wait and ask again. */
+  function retriable(e) {
+    return e.status === 429 && e.retryAfter > 0;
+  }
+
+  function failure(e) {
+    return retriable(e) ? "请求太频繁，" + e.retryAfter + " 秒后自动重试。" : errorMessage(e, main.dataset.maxChars);
   }
 
   /* A filter gone from the version now served (refused: unknown_tag, unknown_category): the filters are
@@ -316,7 +331,8 @@
         state.unread = item; // for Enter to read again
         state.told = "";
         announce.textContent = "";
-        fillDetail(h("p", { class: "notice", role: "alert" }, "无法读取文章 ", h("code", null, item.id), "：", errorMessage(e, main.dataset.maxChars)));
+        fillDetail(h("p", { class: "notice", role: "alert" }, "无法读取文章 ", h("code", null, item.id), "：", failure(e)));
+        if (retriable(e)) setTimeout(() => seq === state.detailSeq && readAgain(), e.retryAfter * 1000);
       }
       return;
     }
