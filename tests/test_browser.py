@@ -1123,7 +1123,7 @@ def test_agent_console_filters_explains_and_copies(browser, site):
         assert "如何转账给易钱包好友？" in p.locator(".related-list").inner_text()
         p.keyboard.press("Escape")  # leave the box: single-key shortcuts work now
         p.keyboard.press("c")
-        p.wait_for_selector("#agent-toast:not([hidden])")
+        p.wait_for_function("() => document.getElementById('agent-toast').textContent.startsWith('已复制答案')")
         copied = p.evaluate("navigator.clipboard.readText()")
         answer = p.evaluate("fetch('/api/articles/transfer-wrong-recipient').then(r => r.json()).then(b => b.answer)")
         assert copied == answer and copied.startswith("已经完成的转账")
@@ -2023,6 +2023,23 @@ def test_agent_copy_of_a_hit_not_judged_the_answer_says_so(page):
         assert page.evaluate("window.__copied.at(-1)") == page.evaluate("document.querySelector('#agent-detail').dataset.answer")
         article = page.evaluate("document.querySelector('#agent-detail').dataset.articleId")
         assert toast == (f"已复制答案（{article}），但判断为「{told}」：请核对后再发给客户" if told else f"已复制答案（{article}）")
+
+
+def test_agent_copy_is_said_by_a_live_region_there_before_it(page):
+    # What c did (已复制答案, 复制失败) was written into the toast as it was unhidden: a live region shown with
+    # its text already in it is not read out (NVDA, JAWS), so a screen-reader user heard nothing of the copy.
+    in_tree = "() => [...document.querySelectorAll('[role=status]')].filter(e => e.checkVisibility()).map(e => e.id)"
+    page.open("/agent")
+    page.wait_for_function("() => document.querySelector('#agent-detail').dataset.answer")
+    page.evaluate("() => { window.__copied = []; navigator.clipboard.writeText = (t) => (window.__copied.push(t), Promise.resolve()); }")
+    assert "agent-toast" in page.evaluate(in_tree) and page.is_hidden("#agent-toast")  # there, empty: nothing shows
+    sync_api.expect(page.get_by_role("status")).to_have_count(1)
+    page.locator("#agent-results").focus()
+    page.keyboard.press("c")
+    page.wait_for_function("() => document.getElementById('agent-toast').textContent.startsWith('已复制答案')")
+    assert page.is_visible("#agent-toast")
+    page.wait_for_selector("#agent-toast", state="hidden")  # gone after 2 s: emptied, in place for the next
+    assert page.text_content("#agent-toast") == "" and "agent-toast" in page.evaluate(in_tree)
 
 
 def test_agent_copy_without_clipboard_api_keeps_focus(page):

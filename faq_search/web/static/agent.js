@@ -500,11 +500,11 @@
     else showToast("已复制答案（" + detail.dataset.articleId + "）");
   }
 
+  // Written into the live region, which is always there (agent.html); emptied, not hidden, when done.
   function showToast(text, ms) {
     toast.textContent = text;
-    toast.hidden = false;
     clearTimeout(showToast.timer);
-    showToast.timer = setTimeout(() => (toast.hidden = true), ms || 2000);
+    showToast.timer = setTimeout(() => (toast.textContent = ""), ms || 2000);
   }
 
   // --- events --------------------------------------------------------------------------------------
