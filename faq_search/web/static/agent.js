@@ -174,14 +174,16 @@
     }
   }
 
-  /* Past the rate limit the server says when to ask again (Retry-After): the console asks then, by itself
-     (a list or an article still wanted), as the agent on a call had to notice, wait and ask again. */
+  /* Past the rate limit, or with no search server answering behind nginx (deploy/nginx.conf: 503 no_replica),
+     the server says when to ask again (Retry-After): the console asks then, by itself (a list or an article
+     still wanted), as the agent on a call had to notice, wait and ask again. */
   function retriable(e) {
-    return e.status === 429 && e.retryAfter > 0;
+    return (e.status === 429 || e.status === 503) && e.retryAfter > 0;
   }
 
   function failure(e) {
-    return retriable(e) ? "请求太频繁，" + e.retryAfter + " 秒后自动重试。" : errorMessage(e, main.dataset.maxChars);
+    if (!retriable(e)) return errorMessage(e, main.dataset.maxChars);
+    return (e.status === 429 ? "请求太频繁，" : "搜索服务暂时不可用，") + e.retryAfter + " 秒后自动重试。";
   }
 
   /* A filter gone from the version now served (refused: unknown_tag, unknown_category): the filters are
@@ -298,7 +300,8 @@
     state.unread = null;
     forgetAnswer();
     busy(detail, false);
-    fillDetail(message);
+    // The same again (a failure asked again while the service is down) stays: an alert is not said anew.
+    if (!(detail.childElementCount === 1 && detail.firstElementChild.isEqualNode(message))) fillDetail(message);
     announce.textContent = state.told; // a failure says itself (role=alert)
     state.told = "";
   }
