@@ -1865,6 +1865,27 @@ def test_agent_told_when_to_ask_again_tries_again_by_itself(page):
     forget_failed_loads(page)
 
 
+def test_agent_back_online_asks_again_what_failed_offline(page):
+    # The agent's connection drops mid-call: what was typed meanwhile failed (网络连接失败), and stayed so once
+    # the connection was back, until the agent noticed and pressed Enter (j/k again for an article).
+    page.open("/agent?q=" + urllib.parse.quote("支付密码"))
+    page.wait_for_function("() => document.querySelectorAll('#agent-results [role=option]').length > 2 && "
+                           "document.querySelector('#agent-detail').dataset.articleId")
+    second = page.inner_text("#agent-item-1 code")
+    page.context.set_offline(True)
+    page.locator("#agent-results").focus()
+    page.keyboard.press("j")
+    page.wait_for_function("() => document.querySelector('#agent-detail .notice')?.textContent.includes('网络连接失败')")
+    page.context.set_offline(False)
+    page.wait_for_function("id => document.querySelector('#agent-detail').dataset.articleId === id", arg=second)
+    page.context.set_offline(True)
+    page.fill("#aq", "转账限额")
+    page.wait_for_function("() => document.querySelector('#agent-detail .notice')?.textContent === '网络连接失败，请检查网络后重试。'")
+    page.context.set_offline(False)
+    page.wait_for_function("() => document.getElementById('main').dataset.query === '转账限额'")
+    forget_failed_loads(page)
+
+
 def test_agent_waiting_for_a_slow_search_shows_and_copies_nothing_stale(page):
     # On a call the agent types the customer's next question and presses c: with the server slow, the
     # answer to the question before was copied into the chat, under no sign that a search was under way.

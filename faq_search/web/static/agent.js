@@ -43,12 +43,13 @@
   for (const o of categorySelect.options) if (o.value) categoryNames[o.value] = o.textContent;
 
   // unread: the item whose article the server could not send, shown as a failure in the pane.
+  // failed: the options of the load that failed, the list shown (to ask again once back online); null else.
   // away: the pane shows an article opened from the list's selected one (a related one), not that one.
   // told: what the last load found ("5 条结果"), said once with the article it opens.
   // browse: the filters of a browse list, whose `total` articles come a page at a time (null for a search).
   // shown: the search and filters (listKey) of the list on display, null while one loads or after a failure.
   const state = { items: [], selected: -1, seq: 0, timer: 0, controller: null, q: "", detailSeq: 0, typedAt: 0, told: "",
-    browse: null, total: 0, loadingMore: false, shown: null, slowTimer: 0, away: false, unread: null };
+    browse: null, total: 0, loadingMore: false, shown: null, slowTimer: 0, away: false, unread: null, failed: null };
 
   // --- loading the list --------------------------------------------------------------------------
 
@@ -108,6 +109,7 @@
     const signal = state.controller.signal;
     syncUrl(opts.history || "typing", opts.article);
     state.shown = null; // until this load shows its list
+    state.failed = null;
     waiting(true, q ? "正在搜索…" : "正在加载…");
     try {
       let items;
@@ -151,6 +153,7 @@
     } catch (e) {
       if (e.name === "AbortError" || seq !== state.seq) return;
       waiting(false);
+      state.failed = opts;
       state.q = q;
       state.items = [];
       state.browse = null;
@@ -821,6 +824,12 @@
       history: gone.length ? "replace" : "none", notice: notice });
   }
 
+  // Back online (the browser says so): the list, or else the article, that failed meanwhile is asked again,
+  // as the agent had to notice and press Enter.
+  window.addEventListener("online", () => {
+    if (state.failed) load(Object.assign({}, state.failed, { history: "none" }));
+    else readAgain();
+  });
   window.addEventListener("popstate", loadFromUrl);
   loadFromUrl();
 })();
