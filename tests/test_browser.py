@@ -1555,6 +1555,32 @@ def test_agent_a_kept_answer_does_not_hide_a_new_version(browser, live_site):
         context.close()
 
 
+def test_agent_copy_of_an_answer_corrected_since_it_was_read_says_so(browser, live_site):
+    # The agent reads an answer on a call; an editor corrects it meanwhile; c copied the answer as read, with
+    # nothing to tell it was no longer the one served (no request is made while the agent reads).
+    base, publish = live_site
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    p = Page(context.new_page(), base)
+    corrected = "提现一般2小时内到账，最晚3个工作日内到账。"
+    try:
+        p.clock.install()  # performance.now too: the reading time below passes at once
+        p.open("/agent")
+        p.type_query("提现多久到账", selector="#aq")
+        p.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId === 'wd-time'")
+        p.evaluate("() => { window.__copied = []; navigator.clipboard.writeText = (t) => (window.__copied.push(t), Promise.resolve()); }")
+        publish({path: dict(a, answer=corrected) if a["id"] == "wd-time" else a for path, a in TINY_ARTICLES.items()})
+        p.clock.fast_forward(5_000)
+        p.keyboard.press("Escape")
+        p.keyboard.press("c")
+        p.wait_for_function("t => document.querySelector('#agent-detail .answer').textContent === t", arg=corrected)
+        assert "旧答案" in p.text_content("#agent-toast") and p.evaluate("window.__copied").pop().startswith("提现一般2小时内到账，最晚次日")
+        p.keyboard.press("c")
+        assert p.evaluate("window.__copied").pop() == corrected
+        p.check_clean()
+    finally:
+        context.close()
+
+
 def _first_result(p, query: str, category: str = "") -> dict:
     url = "/api/search?q=" + urllib.parse.quote(query) + ("&category=" + category if category else "")
     return p.evaluate(f"fetch('{url}').then(r => r.json()).then(b => b.results[0])")

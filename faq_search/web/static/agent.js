@@ -1,7 +1,7 @@
 /* The agents' console: dense search with filters, full answers, why a hit matched, copy, shortcuts. */
 (function () {
   "use strict";
-  const { $, h, highlight, answer, plainAnswer, getJSON, getCachedJSON, query, browsing, errorMessage, onTyped, onIndexVersion } = window.FAQ;
+  const { $, h, highlight, answer, plainAnswer, getJSON, getCachedJSON, query, browsing, errorMessage, onTyped, onIndexVersion, knownVersion } = window.FAQ;
 
   const DEBOUNCE_MS = 60;
   const FILTER_SETTLE_MS = 700; // a filter's option resting under the arrows: about what a screen reader takes to say it
@@ -296,6 +296,7 @@
     delete detail.dataset.articleId;
     delete detail.dataset.answer;
     delete detail.dataset.verdict;
+    delete detail.dataset.version;
   }
 
   function showNoArticle(message) {
@@ -374,6 +375,7 @@
     announce.textContent = (state.told ? state.told + "：" : "") + article.question;
     state.told = "";
     detail.dataset.articleId = article.id;
+    detail.dataset.version = article.index_version; // of the answer read (kept ones: of when it was fetched)
     detail.dataset.answer = plainAnswer(article.answer); // pasted where Markdown is not read: no ** nor [](…)
     // A hit not taken as the answer: `c` says so, as the agent may copy without looking at the verdict.
     if (hit && !hit.confident) detail.dataset.verdict = hit.other_product ? "问的是" + hit.other_product : "不确定";
@@ -504,6 +506,30 @@
     if (!ok) showToast("复制失败，请手动选择文字复制");
     else if (verdict) showToast("已复制答案（" + detail.dataset.articleId + "），但判断为「" + verdict + "」：请核对后再发给客户", 5000);
     else showToast("已复制答案（" + detail.dataset.articleId + "）");
+    if (ok) followCopied(text);
+  }
+
+  /* The answer copied may be from before the version served now: nothing is asked while the agent reads.
+     Asked after copying (a request before it would cost the keystroke its leave to write the clipboard in
+     Safari): an answer corrected since is shown in place and said, to be copied again. */
+  async function followCopied(copied) {
+    const id = detail.dataset.articleId;
+    const read = detail.dataset.version;
+    if (!read || (await knownVersion()) === read) return;
+    let article;
+    try {
+      article = await getCachedJSON("/api/articles/" + encodeURIComponent(id)); // the version moved: not a kept one
+    } catch (e) {
+      return; // said when the agent next opens it
+    }
+    if (detail.dataset.articleId !== id || detail.hasAttribute("aria-busy")) return; // the agent moved on
+    if (plainAnswer(article.answer) === copied) {
+      detail.dataset.version = article.index_version; // the pane left as it is (where it is scrolled to)
+      return;
+    }
+    const listed = state.items[state.selected];
+    await showDetail(!state.away && listed && listed.id === id ? listed : { kind: "article", id: id });
+    if (detail.dataset.articleId === id) showToast("帮助内容已更新，刚才复制的是旧答案：这篇文章的答案已改，请重新复制", 8000);
   }
 
   // Written into the live region, which is always there (agent.html); emptied, not hidden, when done.

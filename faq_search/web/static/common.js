@@ -378,6 +378,12 @@
     return versionCheck;
   }
 
+  // The index version served now: the one answers last said, asked first when none has for VERSION_KNOWN_MS.
+  async function knownVersion() {
+    if (performance.now() - versionHeardAt > VERSION_KNOWN_MS) await checkVersion();
+    return cacheVersion;
+  }
+
   async function getCachedJSON(url, signal) {
     const fresh = (kept) => kept && performance.now() - kept.at < CACHE_MS;
     if (fresh(cache.get(url)) && performance.now() - versionHeardAt > VERSION_KNOWN_MS) await checkVersion();
@@ -491,7 +497,7 @@
 
   // timeoutMs: how long a request may take before it is given up (read at each request; a test lowers it).
   const api = { $, h, highlight, highlightSpan, answer, plainAnswer, inlineRuns, contactRuns, getJSON, getCachedJSON, postJSON, query, browsing, ApiError, errorMessage, onTyped,
-                onIndexVersion,
+                onIndexVersion, knownVersion,
                 timeoutMs: 15000 };
   window.FAQ = api;
 })();
