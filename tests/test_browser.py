@@ -1159,7 +1159,7 @@ def test_agent_console_filters_explains_and_copies(browser, site):
         assert "如何转账给易钱包好友？" in p.locator(".related-list").inner_text()
         p.keyboard.press("Escape")  # leave the box: single-key shortcuts work now
         p.keyboard.press("c")
-        p.wait_for_selector("#agent-toast:not([hidden])")
+        p.wait_for_function("() => document.getElementById('agent-toast').textContent.startsWith('已复制答案')")
         copied = p.evaluate("navigator.clipboard.readText()")
         answer = p.evaluate("fetch('/api/articles/transfer-wrong-recipient').then(r => r.json()).then(b => b.answer)")
         assert copied == answer and copied.startswith("已经完成的转账")
@@ -1351,6 +1351,11 @@ def test_agent_console_filters_explains_and_copies(browser, site):
         context.close()
 
 
+# Records every text the console's main area shows (the list, the pane, the notice above the list) in window.__told.
+RECORD_TOLD_JS = """() => { window.__told = []; const main = document.getElementById('main');
+  new MutationObserver(() => window.__told.push(main.innerText)).observe(main, {childList: true, characterData: true, subtree: true}); }"""
+
+
 def test_agent_tag_filter_follows_the_index_version_served(browser, live_site):
     base, publish = live_site
     articles = {path: dict(a) for path, a in TINY_ARTICLES.items()}
@@ -1369,9 +1374,13 @@ def test_agent_tag_filter_follows_the_index_version_served(browser, live_site):
         # The agent's next search, refused for the tag gone, drops it from the filter and the URL, saying so.
         by_id["tr-wrong"]["tags"] = ["转错人"]
         publish(articles)
+        p.evaluate(RECORD_TOLD_JS)
         p.type_query("转错", selector="#aq")
         p.wait_for_function("() => document.getElementById('main').dataset.filters === '|'")
         assert "标签「转账」已不存在" in p.inner_text(".agent-link-notice") and "tag=" not in p.url
+        # Meanwhile the console said what it was doing, never to reload the page while it recovered by itself.
+        told = p.evaluate("window.__told")
+        assert any("正在更新筛选" in t for t in told) and not any("刷新" in t for t in told), told
         assert p.evaluate(offered, "转错人") and not p.evaluate(offered, "转账")
         assert p.locator("#agent-results code").all_inner_texts() == ["tr-wrong"]
         # A tag added: offered as soon as an answer comes from the new version, with one request for the tags.
@@ -1402,6 +1411,35 @@ def test_agent_tag_filter_follows_the_index_version_served(browser, live_site):
         context.close()
 
 
+def test_agent_browse_list_whose_tag_is_gone_by_its_next_page_follows_the_version(browser, live_site):
+    # Browsing a tag a page at a time, the agent presses j on the last article loaded after an editor removed
+    # the tag: the next page was refused, said as 加载失败：…请刷新页面, and the console stayed on the old filters.
+    base, publish = live_site
+    offered = "t => [...document.querySelectorAll('#atag option')].some(o => o.value === t)"
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    p = Page(context.new_page(), base)
+    try:
+        p.open("/agent")
+        p.wait_for_function("() => document.getElementById('main').dataset.filters === '|'")
+        p.evaluate("document.getElementById('main').dataset.pageSize = '1'")
+        p.select_option("#atag", "密码")
+        p.wait_for_function("() => document.getElementById('main').dataset.filters === '|密码'")
+        assert p.locator("#agent-results [role=option]").count() == 1 and p.is_visible("#agent-more")
+        publish({path: dict(a, tags=[t for t in a["tags"] if t != "密码"]) for path, a in TINY_ARTICLES.items()})
+        p.evaluate("() => { window.__toasts = []; const t = document.getElementById('agent-toast');"
+                   " new MutationObserver(() => window.__toasts.push(t.textContent)).observe(t, {childList: true, characterData: true}); }")
+        p.locator("#agent-results").focus()
+        p.keyboard.press("j")
+        p.wait_for_function("() => document.getElementById('main').dataset.filters === '|'")
+        assert "标签「密码」已不存在" in p.inner_text(".agent-link-notice") and "tag=" not in p.url
+        assert p.input_value("#atag") == "" and not p.evaluate(offered, "密码")
+        assert not any("刷新" in t for t in p.evaluate("window.__toasts")), p.evaluate("window.__toasts")
+        forget_failed_loads(p)  # the page refused for its tag (400)
+        p.check_clean()
+    finally:
+        context.close()
+
+
 def test_agent_filters_follow_hosts_switching_one_by_one_at_most_every_10_s(page):
     # While hosts switch one by one, answers alternate between two versions: the filters are loaded again
     # once in 10 s, not at each answer (each a request against the rate limit).
@@ -1427,6 +1465,23 @@ def test_agent_filters_follow_hosts_switching_one_by_one_at_most_every_10_s(page
     assert len(tag_requests) == 2
 
 
+def test_agent_tag_filter_is_read_once_the_server_answers_again(page):
+    # The console opened while the server restarted: its tags could not be read, and the tag filter offered
+    # 全部标签 alone all call long, whatever the server answered since.
+    tags = re.compile(r".*/api/tags(\?.*)?$")
+    page.clock.install()
+    page.route(tags, lambda route: route.fulfill(status=503, content_type="application/json",
+                                                 body='{"error": {"code": "unavailable", "message": "restarting"}}'))
+    page.open("/agent")
+    page.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId")
+    assert page.locator("#atag option").count() == 1
+    page.unroute(tags)
+    page.clock.fast_forward(11_000)  # tried again at most every 10 s, as when following a version
+    page.type_query("提现", selector="#aq")
+    page.wait_for_function("() => document.querySelectorAll('#atag option').length > 1")
+    forget_failed_loads(page)
+
+
 def test_agent_category_filter_follows_the_index_version_served(browser, live_site):
     base, publish = live_site
     context = browser.new_context(viewport={"width": 1280, "height": 900})
@@ -1438,9 +1493,11 @@ def test_agent_category_filter_follows_the_index_version_served(browser, live_si
         articles = {("cashout/arrival.md" if a["id"] == "wd-time" else path): dict(a, category="cashout" if a["id"] == "wd-time" else a["category"])
                     for path, a in TINY_ARTICLES.items()}
         publish(articles, {"password": "密码", "transfer": "转账", "cashout": "提现与到账"})
+        p.evaluate(RECORD_TOLD_JS)
         p.type_query("提现", selector="#aq")
         p.wait_for_function("() => document.getElementById('main').dataset.filters === '|'")
         assert "分类「提现」已不存在" in p.inner_text(".agent-link-notice") and "category=" not in p.url
+        assert not any("刷新" in t for t in p.evaluate("window.__told")), p.evaluate("window.__told")
         assert p.locator("#acategory option").all_inner_texts() == ["全部分类", "密码", "转账", "提现与到账"]
         assert "提现与到账" in p.inner_text("#agent-item-0 .agent-item-meta")
         p.select_option("#acategory", "cashout")
@@ -1476,6 +1533,85 @@ def test_agent_shows_an_answer_corrected_by_a_new_version_not_the_one_it_kept(br
         p.keyboard.press("c")
         assert p.evaluate("window.__copied") == ["提现一般2小时内到账，最晚3个工作日内到账。"]
         assert "3个工作日" in p.inner_text("#agent-detail .answer")
+        p.check_clean()
+    finally:
+        context.close()
+
+
+def retype(p: Page, question: str):
+    """The console's box cleared and ``question`` typed again, as one edit; returns once its list is shown."""
+    p.evaluate("() => delete document.getElementById('main').dataset.query")
+    p.fill("#aq", question)
+    p.locator("#aq").dispatch_event("input")
+    p.wait_for_function("q => document.getElementById('main').dataset.query === q", arg=question)
+
+
+def test_agent_a_kept_answer_does_not_hide_a_new_version(browser, live_site):
+    # On a call the agent retypes a question answered a moment ago: it came from the answers kept for a
+    # minute, and the version an editor published meanwhile (the answer corrected, a tag added) went
+    # unnoticed until some other question was asked.
+    base, publish = live_site
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    p = Page(context.new_page(), base)
+    asked = []
+    p.on("request", lambda r: asked.append(r.url.split("?")[0].replace(base, "")))
+    shown = "id => document.querySelector('#agent-detail').dataset.articleId === id"
+    offered = "t => [...document.querySelectorAll('#atag option')].some(o => o.value === t)"
+    try:
+        p.clock.install()  # performance.now too: the quiet seconds below pass at once
+        p.open("/agent")
+        p.type_query("提现多久到账", selector="#aq")
+        p.wait_for_function(shown, arg="wd-time")
+        # Unchanged, a question retyped after a quiet spell costs a version check, no search nor article.
+        p.clock.fast_forward(5_000)
+        asked.clear()
+        retype(p, "提现多久到账")
+        p.wait_for_function(shown, arg="wd-time")
+        assert [a for a in asked if a.startswith("/api/")] == [] and "/healthz" in asked, asked
+        # A check left unanswered (a stalled connection) holds the kept answer back a moment, not for the
+        # 15 s a search may take.
+        held = []
+        p.route(re.compile(".*/healthz$"), lambda route: held.append(route))
+        p.clock.fast_forward(5_000)
+        started = time.monotonic()
+        retype(p, "提现多久到账")
+        assert time.monotonic() - started < 5 and held
+        p.unroute(re.compile(".*/healthz$"))
+        for route in held:
+            route.fallback()
+        articles = {path: dict(a, answer="提现一般2小时内到账，最晚3个工作日内到账。", tags=["提现", "到账"]) if a["id"] == "wd-time" else a
+                    for path, a in TINY_ARTICLES.items()}
+        publish(articles)
+        p.clock.fast_forward(5_000)  # within the minute answers are kept
+        retype(p, "提现多久到账")
+        p.wait_for_function("() => document.querySelector('#agent-detail .answer').textContent.includes('3个工作日')")
+        p.wait_for_function(offered, arg="到账")  # the filters follow the version, as after any answer from it
+        p.check_clean()
+    finally:
+        context.close()
+
+
+def test_agent_copy_of_an_answer_corrected_since_it_was_read_says_so(browser, live_site):
+    # The agent reads an answer on a call; an editor corrects it meanwhile; c copied the answer as read, with
+    # nothing to tell it was no longer the one served (no request is made while the agent reads).
+    base, publish = live_site
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    p = Page(context.new_page(), base)
+    corrected = "提现一般2小时内到账，最晚3个工作日内到账。"
+    try:
+        p.clock.install()  # performance.now too: the reading time below passes at once
+        p.open("/agent")
+        p.type_query("提现多久到账", selector="#aq")
+        p.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId === 'wd-time'")
+        p.evaluate("() => { window.__copied = []; navigator.clipboard.writeText = (t) => (window.__copied.push(t), Promise.resolve()); }")
+        publish({path: dict(a, answer=corrected) if a["id"] == "wd-time" else a for path, a in TINY_ARTICLES.items()})
+        p.clock.fast_forward(5_000)
+        p.keyboard.press("Escape")
+        p.keyboard.press("c")
+        p.wait_for_function("t => document.querySelector('#agent-detail .answer').textContent === t", arg=corrected)
+        assert "旧答案" in p.text_content("#agent-toast") and p.evaluate("window.__copied").pop().startswith("提现一般2小时内到账，最晚次日")
+        p.keyboard.press("c")
+        assert p.evaluate("window.__copied").pop() == corrected
         p.check_clean()
     finally:
         context.close()
@@ -1624,6 +1760,24 @@ def test_one_character_with_nothing_found_says_no_answer(page, question):
     assert page.is_visible("#no-answer") and page.is_hidden("#popular")
 
 
+def test_status_never_describes_answers_no_longer_shown(page):
+    # What typing brings is said once typing pauses; meanwhile the status line showed (and held for screen
+    # readers) the text of the answers before, 找到 1 个相关答案 over the popular questions or over no answer.
+    page.open("/")
+    page.type_query("提现多久到账")
+    page.wait_for_function("() => document.getElementById('status').textContent.startsWith('找到')")
+    before = page.text_content("#status")
+    # The status line as each new list is shown (data-query is set as it is).
+    page.evaluate("""() => { window.__atShow = []; const s = document.getElementById('status');
+      new MutationObserver(() => window.__atShow.push([document.getElementById('main').dataset.query, s.textContent]))
+        .observe(document.getElementById('main'), {attributes: true, attributeFilter: ['data-query']}); }""")
+    page.type_query("今天天气怎么样")
+    page.let_timers_run(SETTLE_MS)
+    assert page.text_content("#status") == "没有找到匹配的答案"
+    at_show = page.evaluate("window.__atShow")
+    assert at_show and all(text != before for _, text in at_show), at_show
+
+
 def test_a_slow_search_is_said_given_up_and_never_outrun(page):
     page.open("/")
     page.type_query("提现多久到账")
@@ -1760,7 +1914,7 @@ def test_agent_search_error_is_not_an_empty_list(page):
     page.wait_for_selector("#agent-detail .notice")
     assert page.inner_text("#agent-list-label") == "搜索结果" and page.inner_text("#agent-count") == ""
     assert "没有匹配" not in page.inner_text("#agent-results")
-    assert page.inner_text("#agent-detail .notice") == "请求太频繁，请 3 秒后再试。"
+    assert page.inner_text("#agent-detail .notice") == "请求太频繁，3 秒后自动重试。"
     # Said as an alert; the polite region no longer holds the article shown before.
     assert page.get_attribute("#agent-detail .notice", "role") == "alert" and page.inner_text("#agent-announce") == ""
     page.keyboard.press("Escape")  # to the list, empty now: no article of the list before to scroll to (a TypeError)
@@ -1770,6 +1924,63 @@ def test_agent_search_error_is_not_an_empty_list(page):
     page.keyboard.type("到账")
     page.wait_for_function("() => document.querySelector('#agent-detail .notice').textContent === '网络连接失败，请检查网络后重试。'")
     page.context.set_offline(False)
+    forget_failed_loads(page)
+
+
+def test_agent_told_when_to_ask_again_tries_again_by_itself(page):
+    # Past the rate limit the console said 请求太频繁，请 1 秒后再试 and stayed so, long after: the agent, on a
+    # call, had to notice, wait and press Enter (or j/k again for an article) to get the answer.
+    page.open("/agent")
+    page.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId")
+    def limited(until, status=429):
+        code = {429: "rate_limited", 503: "no_replica"}[status]
+        body = '{"error": {"code": "%s", "message": "try again in a second"}}' % code
+        return lambda route: (route.fulfill(status=status, body=body, content_type="application/json", headers={"Retry-After": "1"})
+                              if time.monotonic() < until else route.fallback())
+
+    notice = "t => document.querySelector('#agent-detail .notice')?.textContent === t"
+    shown = "id => document.querySelector('#agent-detail').dataset.articleId === id"
+    page.route(SEARCHES, limited(time.monotonic() + 1))
+    page.fill("#aq", "提现多久到账")
+    page.wait_for_function(notice, arg="请求太频繁，1 秒后自动重试。")
+    page.wait_for_function(shown, arg="topup-withdraw-withdraw-arrival")
+    second = page.inner_text("#agent-item-1 code")
+    articles = re.compile(r".*/api/articles/.*")
+    page.route(articles, limited(time.monotonic() + 1))
+    page.locator("#agent-results").focus()
+    page.keyboard.press("j")
+    page.wait_for_function(notice, arg=f"无法读取文章 {second}：请求太频繁，1 秒后自动重试。")
+    page.wait_for_function(shown, arg=second)
+    # No search server answering behind nginx (deploy/nginx.conf): 503 with Retry-After, asked again as long
+    # as it lasts, and said once, not as a new alert every second.
+    page.evaluate("() => { window.__alerts = 0; new MutationObserver((records) => records.forEach((r) => r.addedNodes.forEach((n) =>"
+                  " window.__alerts += n.getAttribute?.('role') === 'alert'))).observe(document.getElementById('agent-detail'), {childList: true}); }")
+    page.route(SEARCHES, limited(time.monotonic() + 2.5, 503))
+    page.fill("#aq", "转账限额")
+    page.wait_for_function(notice, arg="搜索服务暂时不可用，1 秒后自动重试。")
+    page.wait_for_function("() => document.getElementById('main').dataset.query === '转账限额'")
+    assert page.evaluate("window.__alerts") == 1
+    forget_failed_loads(page)
+
+
+def test_agent_back_online_asks_again_what_failed_offline(page):
+    # The agent's connection drops mid-call: what was typed meanwhile failed (网络连接失败), and stayed so once
+    # the connection was back, until the agent noticed and pressed Enter (j/k again for an article).
+    page.open("/agent?q=" + urllib.parse.quote("支付密码"))
+    page.wait_for_function("() => document.querySelectorAll('#agent-results [role=option]').length > 2 && "
+                           "document.querySelector('#agent-detail').dataset.articleId")
+    second = page.inner_text("#agent-item-1 code")
+    page.context.set_offline(True)
+    page.locator("#agent-results").focus()
+    page.keyboard.press("j")
+    page.wait_for_function("() => document.querySelector('#agent-detail .notice')?.textContent.includes('网络连接失败')")
+    page.context.set_offline(False)
+    page.wait_for_function("id => document.querySelector('#agent-detail').dataset.articleId === id", arg=second)
+    page.context.set_offline(True)
+    page.fill("#aq", "转账限额")
+    page.wait_for_function("() => document.querySelector('#agent-detail .notice')?.textContent === '网络连接失败，请检查网络后重试。'")
+    page.context.set_offline(False)
+    page.wait_for_function("() => document.getElementById('main').dataset.query === '转账限额'")
     forget_failed_loads(page)
 
 
@@ -1940,6 +2151,23 @@ def test_agent_copy_of_a_hit_not_judged_the_answer_says_so(page):
         assert page.evaluate("window.__copied.at(-1)") == page.evaluate("document.querySelector('#agent-detail').dataset.answer")
         article = page.evaluate("document.querySelector('#agent-detail').dataset.articleId")
         assert toast == (f"已复制答案（{article}），但判断为「{told}」：请核对后再发给客户" if told else f"已复制答案（{article}）")
+
+
+def test_agent_copy_is_said_by_a_live_region_there_before_it(page):
+    # What c did (已复制答案, 复制失败) was written into the toast as it was unhidden: a live region shown with
+    # its text already in it is not read out (NVDA, JAWS), so a screen-reader user heard nothing of the copy.
+    in_tree = "() => [...document.querySelectorAll('[role=status]')].filter(e => e.checkVisibility()).map(e => e.id)"
+    page.open("/agent")
+    page.wait_for_function("() => document.querySelector('#agent-detail').dataset.answer")
+    page.evaluate("() => { window.__copied = []; navigator.clipboard.writeText = (t) => (window.__copied.push(t), Promise.resolve()); }")
+    assert "agent-toast" in page.evaluate(in_tree) and page.is_hidden("#agent-toast")  # there, empty: nothing shows
+    sync_api.expect(page.get_by_role("status")).to_have_count(1)
+    page.locator("#agent-results").focus()
+    page.keyboard.press("c")
+    page.wait_for_function("() => document.getElementById('agent-toast').textContent.startsWith('已复制答案')")
+    assert page.is_visible("#agent-toast")
+    page.wait_for_selector("#agent-toast", state="hidden")  # gone after 2 s: emptied, in place for the next
+    assert page.text_content("#agent-toast") == "" and "agent-toast" in page.evaluate(in_tree)
 
 
 def test_agent_copy_without_clipboard_api_keeps_focus(page):

@@ -1,7 +1,7 @@
 /* The agents' console: dense search with filters, full answers, why a hit matched, copy, shortcuts. */
 (function () {
   "use strict";
-  const { $, h, highlight, answer, plainAnswer, getJSON, getCachedJSON, query, browsing, errorMessage, onTyped, onIndexVersion } = window.FAQ;
+  const { $, h, highlight, answer, plainAnswer, getJSON, getCachedJSON, query, browsing, errorMessage, onTyped, onIndexVersion, knownVersion } = window.FAQ;
 
   const DEBOUNCE_MS = 60;
   const FILTER_SETTLE_MS = 700; // a filter's option resting under the arrows: about what a screen reader takes to say it
@@ -43,12 +43,13 @@
   for (const o of categorySelect.options) if (o.value) categoryNames[o.value] = o.textContent;
 
   // unread: the item whose article the server could not send, shown as a failure in the pane.
+  // failed: the options of the load that failed, the list shown (to ask again once back online); null else.
   // away: the pane shows an article opened from the list's selected one (a related one), not that one.
   // told: what the last load found ("5 条结果"), said once with the article it opens.
   // browse: the filters of a browse list, whose `total` articles come a page at a time (null for a search).
   // shown: the search and filters (listKey) of the list on display, null while one loads or after a failure.
   const state = { items: [], selected: -1, seq: 0, timer: 0, controller: null, q: "", detailSeq: 0, typedAt: 0, told: "",
-    browse: null, total: 0, loadingMore: false, shown: null, slowTimer: 0, away: false, unread: null };
+    browse: null, total: 0, loadingMore: false, shown: null, slowTimer: 0, away: false, unread: null, failed: null };
 
   // --- loading the list --------------------------------------------------------------------------
 
@@ -108,6 +109,7 @@
     const signal = state.controller.signal;
     syncUrl(opts.history || "typing", opts.article);
     state.shown = null; // until this load shows its list
+    state.failed = null;
     waiting(true, q ? "正在搜索…" : "正在加载…");
     try {
       let items;
@@ -151,6 +153,7 @@
     } catch (e) {
       if (e.name === "AbortError" || seq !== state.seq) return;
       waiting(false);
+      state.failed = opts;
       state.q = q;
       state.items = [];
       state.browse = null;
@@ -158,9 +161,41 @@
       count.textContent = ""; // the previous list's count is not this one's
       state.told = "";
       renderList("搜索失败");
-      showNoArticle(h("p", { class: "notice", role: "alert" }, errorMessage(e, main.dataset.maxChars)));
-      if (e.code === "unknown_tag" || e.code === "unknown_category") followIndex(); // gone from the version now served
+      const failed = () => showNoArticle(h("p", { class: "notice", role: "alert" }, failure(e)));
+      if (retriable(e)) {
+        failed();
+        setTimeout(() => seq === state.seq && load(Object.assign({}, opts, { history: "none" })), e.retryAfter * 1000);
+        return;
+      }
+      const following = goneWhileFollowing(e, category, tag);
+      if (!following) {
+        failed();
+        return;
+      }
+      showNoArticle(h("p", { class: "notice" }, following));
+      if (!(await followIndex()) && seq === state.seq) failed();
     }
+  }
+
+  /* Past the rate limit, or with no search server answering behind nginx (deploy/nginx.conf: 503 no_replica),
+     the server says when to ask again (Retry-After): the console asks then, by itself (a list or an article
+     still wanted), as the agent on a call had to notice, wait and ask again. */
+  function retriable(e) {
+    return (e.status === 429 || e.status === 503) && e.retryAfter > 0;
+  }
+
+  function failure(e) {
+    if (!retriable(e)) return errorMessage(e, main.dataset.maxChars);
+    return (e.status === 429 ? "请求太频繁，" : "搜索服务暂时不可用，") + e.retryAfter + " 秒后自动重试。";
+  }
+
+  /* A filter gone from the version now served (refused: unknown_tag, unknown_category): the filters are
+     loaded again and the list shown without it, saying so (followIndex). What is said meanwhile, not
+     errorMessage's 请刷新页面, said only if they cannot be loaded; null for any other failure. */
+  function goneWhileFollowing(e, category, tag) {
+    if (e.code === "unknown_tag") return "标签「" + tag + "」已不存在（帮助内容已更新），正在更新筛选…";
+    if (e.code === "unknown_category") return "分类「" + (categoryNames[category] || category) + "」已不存在（帮助内容已更新），正在更新筛选…";
+    return null;
   }
 
   /* A list under way: what shows is the one before, and so is its article. Both are marked busy at once
@@ -211,11 +246,18 @@
   // 更多, which may go with the last page, moves to the list.
   async function loadMore() {
     const from = state.items.length;
+    const browse = state.browse;
     let added;
     try {
       added = await browsing.loadNext(state, more, pageSize(), (a) => Object.assign({ kind: "article" }, a));
     } catch (e) {
-      showToast("加载失败：" + errorMessage(e, main.dataset.maxChars));
+      const failed = () => showToast("加载失败：" + errorMessage(e, main.dataset.maxChars));
+      const following = goneWhileFollowing(e, browse.category, browse.tag);
+      if (!following) failed();
+      else {
+        showToast(following); // the filter gone since the first page
+        if (!(await followIndex())) failed();
+      }
       return;
     }
     if (!added) return;
@@ -254,6 +296,7 @@
     delete detail.dataset.articleId;
     delete detail.dataset.answer;
     delete detail.dataset.verdict;
+    delete detail.dataset.version;
   }
 
   function showNoArticle(message) {
@@ -261,7 +304,8 @@
     state.unread = null;
     forgetAnswer();
     busy(detail, false);
-    fillDetail(message);
+    // The same again (a failure asked again while the service is down) stays: an alert is not said anew.
+    if (!(detail.childElementCount === 1 && detail.firstElementChild.isEqualNode(message))) fillDetail(message);
     announce.textContent = state.told; // a failure says itself (role=alert)
     state.told = "";
   }
@@ -294,7 +338,8 @@
         state.unread = item; // for Enter to read again
         state.told = "";
         announce.textContent = "";
-        fillDetail(h("p", { class: "notice", role: "alert" }, "无法读取文章 ", h("code", null, item.id), "：", errorMessage(e, main.dataset.maxChars)));
+        fillDetail(h("p", { class: "notice", role: "alert" }, "无法读取文章 ", h("code", null, item.id), "：", failure(e)));
+        if (retriable(e)) setTimeout(() => seq === state.detailSeq && readAgain(), e.retryAfter * 1000);
       }
       return;
     }
@@ -330,6 +375,7 @@
     announce.textContent = (state.told ? state.told + "：" : "") + article.question;
     state.told = "";
     detail.dataset.articleId = article.id;
+    detail.dataset.version = article.index_version; // of the answer read (kept ones: of when it was fetched)
     detail.dataset.answer = plainAnswer(article.answer); // pasted where Markdown is not read: no ** nor [](…)
     // A hit not taken as the answer: `c` says so, as the agent may copy without looking at the verdict.
     if (hit && !hit.confident) detail.dataset.verdict = hit.other_product ? "问的是" + hit.other_product : "不确定";
@@ -460,13 +506,37 @@
     if (!ok) showToast("复制失败，请手动选择文字复制");
     else if (verdict) showToast("已复制答案（" + detail.dataset.articleId + "），但判断为「" + verdict + "」：请核对后再发给客户", 5000);
     else showToast("已复制答案（" + detail.dataset.articleId + "）");
+    if (ok) followCopied(text);
   }
 
+  /* The answer copied may be from before the version served now: nothing is asked while the agent reads.
+     Asked after copying (a request before it would cost the keystroke its leave to write the clipboard in
+     Safari): an answer corrected since is shown in place and said, to be copied again. */
+  async function followCopied(copied) {
+    const id = detail.dataset.articleId;
+    const read = detail.dataset.version;
+    if (!read || (await knownVersion()) === read) return;
+    let article;
+    try {
+      article = await getCachedJSON("/api/articles/" + encodeURIComponent(id)); // the version moved: not a kept one
+    } catch (e) {
+      return; // said when the agent next opens it
+    }
+    if (detail.dataset.articleId !== id || detail.hasAttribute("aria-busy")) return; // the agent moved on
+    if (plainAnswer(article.answer) === copied) {
+      detail.dataset.version = article.index_version; // the pane left as it is (where it is scrolled to)
+      return;
+    }
+    const listed = state.items[state.selected];
+    await showDetail(!state.away && listed && listed.id === id ? listed : { kind: "article", id: id });
+    if (detail.dataset.articleId === id) showToast("帮助内容已更新，刚才复制的是旧答案：这篇文章的答案已改，请重新复制", 8000);
+  }
+
+  // Written into the live region, which is always there (agent.html); emptied, not hidden, when done.
   function showToast(text, ms) {
     toast.textContent = text;
-    toast.hidden = false;
     clearTimeout(showToast.timer);
-    showToast.timer = setTimeout(() => (toast.hidden = true), ms || 2000);
+    showToast.timer = setTimeout(() => (toast.textContent = ""), ms || 2000);
   }
 
   // --- events --------------------------------------------------------------------------------------
@@ -481,9 +551,11 @@
   const FOLLOW_GAP_MS = 10 * 1000;
   const filters = { version: "", heard: 0, followed: -Infinity, loading: 0, tagsSeq: 0 };
 
+  // Tags never read (filters.version ""; the server down or refusing as the page opened) are read as soon as
+  // it answers again, as for another version: the filter offered 全部标签 alone all call long.
   onIndexVersion((version) => {
     filters.heard = performance.now();
-    if (!filters.version || version === filters.version || filters.loading) return;
+    if (version === filters.version || filters.loading) return;
     if (performance.now() - filters.followed > FOLLOW_GAP_MS) followIndex();
   });
 
@@ -522,7 +594,7 @@
   }
 
   // The filters of the version served now. A category or tag chosen that it no longer has is dropped,
-  // and the list shown without it, saying so (as for an old link's).
+  // and the list shown without it, saying so (as for an old link's). Whether one was (the list reloaded).
   async function followIndex() {
     const category = categorySelect.value;
     const categoryName = categoryNames[category] || category;
@@ -536,6 +608,7 @@
       if (category && categoriesRead && !categorySelect.value) gone.push(["分类「" + categoryName + "」", "全部分类"]);
       if (tag && tagsRead && !tagSelect.value) gone.push(["标签「" + tag + "」", "全部标签"]);
       if (gone.length) load({ history: "replace", notice: goneNotice("", gone) });
+      return gone.length > 0;
     } finally {
       filters.loading--;
     }
@@ -777,6 +850,12 @@
       history: gone.length ? "replace" : "none", notice: notice });
   }
 
+  // Back online (the browser says so): the list, or else the article, that failed meanwhile is asked again,
+  // as the agent had to notice and press Enter.
+  window.addEventListener("online", () => {
+    if (state.failed) load(Object.assign({}, state.failed, { history: "none" }));
+    else readAgain();
+  });
   window.addEventListener("popstate", loadFromUrl);
   loadFromUrl();
 })();

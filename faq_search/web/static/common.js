@@ -292,10 +292,13 @@
   }
 
   /* A request that fails to reach the server (offline, a dropped connection) is an ApiError with status 0
-     and code "network_error"; one with no answer within FAQ.timeoutMs (a stalled connection or proxy) is
-     given up, code "timeout". Aborting `options.signal` still rejects with an AbortError. */
+     and code "network_error"; one with no answer within FAQ.timeoutMs, or `options.timeoutMs` when shorter
+     (a stalled connection or proxy), is given up, code "timeout". Aborting `options.signal` still rejects
+     with an AbortError. */
   async function request(url, options) {
-    const opts = options || {};
+    const opts = Object.assign({}, options);
+    const timeoutMs = Math.min(api.timeoutMs, opts.timeoutMs || Infinity);
+    delete opts.timeoutMs;
     const controller = new AbortController();
     const outer = opts.signal;
     const forward = () => controller.abort();
@@ -303,7 +306,7 @@
     const timer = setTimeout(() => {
       timedOut = true;
       controller.abort();
-    }, api.timeoutMs);
+    }, timeoutMs);
     if (outer) {
       if (outer.aborted) controller.abort();
       else outer.addEventListener("abort", forward);
@@ -325,7 +328,7 @@
       if (body && typeof body.index_version === "string") versionListeners.forEach((listener) => listener(body.index_version));
       return body;
     } catch (e) {
-      if (timedOut) throw new ApiError(0, "timeout", "no answer within " + api.timeoutMs + " ms", 0);
+      if (timedOut) throw new ApiError(0, "timeout", "no answer within " + timeoutMs + " ms", 0);
       if (e instanceof ApiError || e.name === "AbortError") throw e;
       throw new ApiError(0, "network_error", e.message, 0); // fetch's TypeError: the server was not reached
     } finally {
@@ -348,19 +351,45 @@
 
   // Answers already fetched, for a minute: retyping, Back and moving through a list cost no requests
   // (each one counts against the per-client rate limit). None from before the server moved to another
-  // index version: an answer an editor corrected would be shown, and copied, as it was.
+  // index version: an answer an editor corrected would be shown, and copied, as it was. Nor one given
+  // unchecked: after VERSION_KNOWN_MS without an answer (which says its version), the version served is
+  // asked first (/healthz: no search, no rate limit, ≈ 1 ms), or a question retyped in a quiet moment hid
+  // a version published meanwhile. Typing, whose answers keep saying the version, is not slowed.
   const CACHE_MS = 60 * 1000;
   const CACHE_SIZE = 200;
+  const VERSION_KNOWN_MS = 2000;
+  const VERSION_CHECK_MS = 1000; // a check unanswered this long (a stalled connection) holds the answer no longer
   const cache = new Map();
   let cacheVersion = "";
+  let versionHeardAt = -Infinity;
+  let versionCheck = null; // the one under way, shared by the kept answers waiting for it
   onIndexVersion((version) => {
     if (version !== cacheVersion) cache.clear();
     cacheVersion = version;
+    versionHeardAt = performance.now();
   });
 
+  // Resolves once the server said its version (the listeners told), or could not: a kept answer is then
+  // shown as before, rather than an error for what the server would fail to answer anyway.
+  function checkVersion() {
+    if (!versionCheck) {
+      versionCheck = request("/healthz", { timeoutMs: VERSION_CHECK_MS }).then(() => null, () => null).then(() => (versionCheck = null));
+    }
+    return versionCheck;
+  }
+
+  // The index version served now: the one answers last said, asked first when none has for VERSION_KNOWN_MS.
+  async function knownVersion() {
+    if (performance.now() - versionHeardAt > VERSION_KNOWN_MS) await checkVersion();
+    return cacheVersion;
+  }
+
   async function getCachedJSON(url, signal) {
-    const kept = cache.get(url);
-    if (kept && performance.now() - kept.at < CACHE_MS) return kept.body;
+    const fresh = (kept) => kept && performance.now() - kept.at < CACHE_MS;
+    if (fresh(cache.get(url)) && performance.now() - versionHeardAt > VERSION_KNOWN_MS) await checkVersion();
+    if (signal && signal.aborted) throw new DOMException("aborted", "AbortError");
+    const kept = cache.get(url); // gone if the version moved
+    if (fresh(kept)) return kept.body;
     const body = await getJSON(url, signal);
     cache.delete(url);
     cache.set(url, { body: body, at: performance.now() });
@@ -468,7 +497,7 @@
 
   // timeoutMs: how long a request may take before it is given up (read at each request; a test lowers it).
   const api = { $, h, highlight, highlightSpan, answer, plainAnswer, inlineRuns, contactRuns, getJSON, getCachedJSON, postJSON, query, browsing, ApiError, errorMessage, onTyped,
-                onIndexVersion,
+                onIndexVersion, knownVersion,
                 timeoutMs: 15000 };
   window.FAQ = api;
 })();

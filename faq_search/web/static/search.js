@@ -183,6 +183,9 @@
     };
     const wait = state.typing && status.textContent !== SEARCHING ? state.typedAt + SETTLE_MS - performance.now() : 0;
     if (wait > 0) {
+      // Meanwhile it says nothing rather than what it said of the answers just replaced (a write of
+      // nothing is not read out); the same words stay, as they are still true.
+      if (status.textContent !== text) status.textContent = "";
       state.told = write;
       state.tellTimer = setTimeout(write, wait);
     } else {
