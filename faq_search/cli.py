@@ -226,8 +226,10 @@ def _ensure(args) -> int:
         if refused is None:
             fix = ("fix the problems above" if isinstance(e, CorpusError) else "fix the error above"
                    if isinstance(e, FileNotFoundError) else "make it writable or free space there")
-            print(f"serving the published index {kept}, which is older than {args.corpus}: {fix} to publish it",
-                  file=sys.stderr, flush=True)
+            # A corpus that is not there (a typo) has no age: the published index may well be up to date.
+            why = (f" unchanged: {args.corpus} was not found, so nothing was built" if not Path(args.corpus).exists()
+                   else f", which is older than {args.corpus}: {fix} to publish it")
+            print(f"serving the published index {kept}{why}", file=sys.stderr, flush=True)
             return 0
         print(f"no index to serve: {f'{kept}: {refused}' if kept else refused}", file=sys.stderr)
         sound = _newest_sound_version(out, but=kept)

@@ -4,6 +4,8 @@ Layout of an index directory::
 
     index/
       CURRENT                 name of the published version (replaced atomically)
+      RETRY                   the last forced admin reload: "<version> <request id>" (replaced atomically),
+                              which every server that refused that version loads once more
       versions/<version>/     immutable once published
         manifest.json         format, versions, analyzer, ranking, corpus hash, file checksums
         meta.json             categories, popular ids, each article's id, category and tags, and
@@ -44,6 +46,7 @@ import shlex
 import shutil
 import threading
 import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -79,6 +82,7 @@ ANSWER_FIELDS = ("char",)
 # A hit's matched terms are looked for in its phrasing and in this many first characters of its answer.
 ANSWER_HEAD_CHARS = 200
 CURRENT = "CURRENT"
+RETRY = "RETRY"
 KEEP_VERSIONS = 2
 BUILD_LOCK = ".build.lock"
 # Ranking settings recorded in the manifest so a search uses what the index was built for.
@@ -872,6 +876,31 @@ def read_pointer(out_dir: Path) -> tuple[str | None, str | None]:
     except OSError as e:
         return None, f"the pointer {CURRENT} cannot be read ({e.strerror or e})"
     return (name, None) if name else (None, f"the pointer {CURRENT} is empty")
+
+
+def request_retry(out_dir: Path, version: str) -> str:
+    """Ask every server following ``out_dir`` (each gunicorn worker, each replica sharing the directory) to
+    load ``version`` once more although it refused it: its files were repaired in place, and nothing else
+    would tell the workers that did not answer the admin's request. Written as CURRENT is, a new file renamed
+    over RETRY. Returns the request (read_retry's); raises OSError (a directory the server cannot write)."""
+    out_dir = Path(out_dir)
+    request = f"{version} {uuid.uuid4().hex}"  # a new id: the same version may be repaired twice
+    tmp = out_dir / f".{RETRY}.{os.getpid()}.tmp"
+    try:
+        tmp.write_text(request + "\n", "utf-8")
+        os.replace(tmp, out_dir / RETRY)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return request
+
+
+def read_retry(out_dir: Path) -> str | None:
+    """The last retry request (see request_retry), "<version> <request id>"; None when there is none."""
+    try:
+        return (Path(out_dir) / RETRY).read_text("utf-8").strip() or None
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def published_versions(out_dir: Path) -> list[str]:

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Callable, NamedTuple
 
 from .analysis import Analyzer
-from .index import IndexError_, published_versions, read_current, read_pointer, rollback_command
+from .index import (IndexError_, published_versions, read_current, read_pointer, read_retry, request_retry,
+                    rollback_command)
 from .search import Searcher
 
 log = logging.getLogger(__name__)
@@ -34,8 +35,9 @@ class LiveSearcher:
     With ``background`` (the server's setting) a new version is loaded and warmed in a thread
     while ``get()`` keeps returning the previous one: a sync gunicorn worker would otherwise
     answer nothing while it loads (≈ 2 s at 100k entries). An admin ``reload`` loads in such a thread
-    too, and ``loading`` names the version being loaded. Without it, the request that notices a new
-    version loads it and is answered by it (tests, scripts).
+    too, and ``loading`` names the version being loaded. A refused version is loaded again, once, when a
+    forced admin reload (``ask_every_worker_to_retry``) asks, whichever process answered it. Without
+    ``background``, the request that notices a new version loads it and is answered by it (tests, scripts).
 
     ``subscribe`` tells listeners (the metrics) which version this process serves: at each swap,
     whichever thread makes it, and at the first ``get()`` of a forked process (a gunicorn worker, whose
@@ -53,6 +55,8 @@ class LiveSearcher:
         self._lock = threading.Lock()
         self._searcher: Searcher | None = None
         self._tried: str | None = None  # last version we attempted, good or bad
+        # The retry request (index.read_retry) acted on last; one made before this process started is moot.
+        self._retried = read_retry(self.index_dir)
         self._checked = clock()
         self.error: str | None = None
         self.refused: str | None = None  # the published version refused while another one serves
@@ -81,9 +85,34 @@ class LiveSearcher:
         return self._searcher
 
     def _pending(self) -> bool:
-        """Whether the pointer names a version not tried yet (one small file read)."""
+        """Whether the pointer names a version not tried yet, or one refused that a retry request names (one
+        small file read; two while a version is refused)."""
         version = read_current(self.index_dir)
-        return version is not None and version != self._tried
+        return version is not None and (version != self._tried or self._retry_asked(version)[1])
+
+    def _retry_asked(self, version: str) -> tuple[str | None, bool]:
+        """The retry request (index.read_retry), and whether it asks this process to load ``version`` again:
+        it names that version and was not acted on yet. Not read for the version served (never loaded again)."""
+        if self._searcher is not None and version == self._searcher.version:
+            return None, False
+        request = read_retry(self.index_dir)
+        return request, request is not None and request != self._retried and request.split(" ")[0] == version
+
+    def ask_every_worker_to_retry(self) -> bool | None:
+        """Record a retry of the version the pointer names for every process following this index directory
+        (a forced admin reload): each one that refused it loads it once more, in the background, at its next
+        check of the pointer. None when the pointer names no version; False when the request could not be
+        written (logged: then only the process that answers a forced reload retries)."""
+        version = read_current(self.index_dir)
+        if version is None:
+            return None
+        try:
+            request_retry(self.index_dir, version)
+        except OSError as e:
+            log.error("cannot ask the other workers to retry index version %s: %s; only the one answering "
+                      "a forced reload retries it", version, e)
+            return False
+        return True
 
     def _refresh_and_release(self) -> None:
         try:
@@ -185,8 +214,12 @@ class LiveSearcher:
             self._tried = version
             self.error = self.refused = None
             return None, False
-        if version == self._tried and not force:
+        request, asked = self._retry_asked(version)
+        if version == self._tried and not (force or asked):
             return None, False
+        if asked and not force and version == self._tried:
+            log.info("retrying index version %s: a forced admin reload asked every worker to", version)
+        self._retried = request  # whatever it asks, this load, started after it, answers it
         return version, False
 
     def _load_published(self, version: str) -> bool:

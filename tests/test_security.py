@@ -288,6 +288,64 @@ def test_a_forced_reload_loads_in_the_background_and_answers_at_once(app_factory
     assert r.status_code == 200 and r.get_json()["loading"] is None and r.get_json()["reloaded"] is False
 
 
+def test_a_forced_reload_reaches_every_worker_once(app_factory, make_corpus, tmp_path, tiny_analyzer, monkeypatch):
+    # Only the worker that answered it retried: the others kept skipping the repaired version until a restart.
+    from faq_search import live as live_module
+    from tests.test_live import EXTRA
+
+    out = tmp_path / "ix"
+    v1 = build_index(make_corpus(), out, analyzer=tiny_analyzer).version
+    # Two workers of one server: two processes following one index directory.
+    answering, other = (app_factory(out, FAQ_ADMIN_TOKEN=TOKEN).test_client() for _ in range(2))
+    v2 = build_index(make_corpus({**TINY_ARTICLES, "password/points.md": EXTRA}, name="v2"), out, analyzer=tiny_analyzer)
+    vocab = v2.path / "vocab.json"
+    good = vocab.read_bytes()
+    vocab.write_bytes(good[: len(good) // 2])
+    for worker in (answering, other):
+        assert worker.get("/healthz").get_json()["refused_version"] == v2.version
+    loads = []
+    real_load = live_module.Searcher.load
+    monkeypatch.setattr(live_module.Searcher, "load", lambda *a, **kw: loads.append(kw.get("version")) or real_load(*a, **kw))
+
+    # Forced while still broken: each worker tries once more, then skips it again.
+    body = answering.post("/admin/reload", headers=AUTH, json={"force": True}).get_json()
+    assert body["every_worker"] is True and body["index_version"] == v1
+    for _ in range(3):
+        assert other.get("/healthz").get_json()["refused_version"] == v2.version
+    assert loads == [v2.version, v2.version]
+
+    vocab.write_bytes(good)  # repaired in place
+    assert other.get("/healthz").get_json()["refused_version"] == v2.version  # unasked, still skipped
+    body = answering.post("/admin/reload", headers=AUTH, json={"force": True}).get_json()
+    assert body["reloaded"] is True and body["index_version"] == v2.version and body["every_worker"] is True
+    assert other.get("/healthz").get_json() == {"status": "ok", "index_version": v2.version, "articles": 5}
+    assert loads == [v2.version] * 4
+    # Not forced: nothing recorded, and the version served is not loaded again.
+    body = answering.post("/admin/reload", headers=AUTH).get_json()
+    assert body["every_worker"] is None and body["reloaded"] is False
+    assert other.get("/healthz").get_json()["index_version"] == v2.version and loads == [v2.version] * 4
+
+
+def test_a_forced_reload_in_an_unwritable_index_directory_still_retries_in_the_worker_answering(
+        app_factory, make_corpus, tmp_path, tiny_analyzer, caplog):
+    from tests.conftest import read_only_directory
+    from tests.test_live import EXTRA
+
+    out = tmp_path / "ix"
+    build_index(make_corpus(), out, analyzer=tiny_analyzer)
+    client = app_factory(out, FAQ_ADMIN_TOKEN=TOKEN).test_client()
+    v2 = build_index(make_corpus({**TINY_ARTICLES, "password/points.md": EXTRA}, name="v2"), out, analyzer=tiny_analyzer)
+    vocab = v2.path / "vocab.json"
+    good = vocab.read_bytes()
+    vocab.write_bytes(good[: len(good) // 2])
+    assert client.get("/healthz").get_json()["refused_version"] == v2.version
+    vocab.write_bytes(good)
+    with read_only_directory(out):
+        body = client.post("/admin/reload", headers=AUTH, json={"force": True}).get_json()
+    assert body["every_worker"] is False and body["index_version"] == v2.version
+    assert f"cannot ask the other workers to retry index version {v2.version}" in caplog.text
+
+
 def test_a_forced_reload_of_a_version_still_broken_keeps_the_previous_one(app_factory, make_corpus, tmp_path,
                                                                             tiny_analyzer):
     from tests.test_live import EXTRA

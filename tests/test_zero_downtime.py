@@ -156,6 +156,54 @@ def test_a_corrupt_version_is_refused_and_logged_while_the_old_one_serves(tmp_pa
         wait_for(lambda: all(http_get(base + "/healthz")[1]["index_version"] == v3 for _ in range(6)), 20, "v3")
 
 
+def test_one_forced_reload_makes_every_worker_retry_a_repaired_version(tmp_path, tiny_analyzer):
+    # Only the worker that answered it retried: the others skipped the repaired version until a restart.
+    index = tmp_path / "index"
+    v1 = build_index(write_corpus(tmp_path / "c1"), index, analyzer=tiny_analyzer).version
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    with running_gunicorn(index, tmp_path, workers=3, FAQ_RELOAD_INTERVAL=0.1, FAQ_RATE_API=0,
+                          FAQ_ADMIN_TOKEN=TOKEN) as (base, server, log):
+        workers = wait_for(lambda: len(pids := worker_pids(server.pid)) == 3 and pids, 30, "the 3 workers to start")
+        staging = tmp_path / "staging"
+        v2 = build_index(write_corpus(tmp_path / "c2", categories={"password": "密码", "transfer": "转账",
+                                                                     "withdraw": "提现及到账"}),
+                         staging, analyzer=tiny_analyzer).version
+        shutil.copytree(staging / "versions" / v2, index / "versions" / v2)
+        vocab = index / "versions" / v2 / "vocab.json"
+        good = vocab.read_bytes()
+        vocab.write_bytes(good[: len(good) // 2])
+        publish(index, v2)
+        wait_for(lambda: len(re.findall(f"index version {v2} refused", log.read_text())) >= 3, 20,
+                 "every worker to refuse the corrupt version")
+        vocab.write_bytes(good)  # repaired in place
+        time.sleep(0.5)  # several checks of the pointer: the workers do not retry unasked
+        assert f"serving index version {v2}" not in log.read_text()
+
+        t0 = time.monotonic()
+        request = urllib.request.Request(base + "/admin/reload", data=b'{"force": true}', method="POST",
+                                         headers={**auth, "Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as r:
+            answer = json.loads(r.read())
+        assert answer["every_worker"] is True and answer["pid"] in workers
+        seen: dict[int, str] = {}
+
+        def every_worker_on_v2():
+            status, body = http_get(base + "/admin/stats", headers=auth)
+            assert status == 200, body
+            seen[body["pid"]] = body["index_version"]
+            return all(seen.get(pid) == v2 for pid in workers)
+
+        wait_for(every_worker_on_v2, 20, "every worker to serve the repaired version", interval=0.01)
+        seconds = time.monotonic() - t0
+        # The same workers (none restarted), each loading it once.
+        assert worker_pids(server.pid) == workers and seen.keys() == workers
+        time.sleep(0.5)
+        assert len(re.findall(f"serving index version {v2}", log.read_text())) == 3
+        assert http_get(base + "/healthz")[1] == {"status": "ok", "index_version": v2, "articles": 4}
+        assert v1 != v2
+    print(f"\nevery worker of 3 served the repaired version {seconds:.2f}s after one forced reload")
+
+
 def test_a_server_started_without_an_index_answers_503_json_then_recovers(tmp_path, tiny_analyzer):
     index = tmp_path / "index"
     def serving(log) -> set[int]:

@@ -2,7 +2,8 @@
 
 They exist only when FAQ_ADMIN_TOKEN is set, and answer only with that bearer token. Under gunicorn
 each request reaches one worker: stats describe that worker (its pid is in the answer), and reload
-makes that worker check the index pointer now (the others do so within FAQ_RELOAD_INTERVAL).
+makes that worker check the index pointer now (the others do so within FAQ_RELOAD_INTERVAL). A forced
+reload is recorded in the index directory, so that every worker, of every replica, retries.
 """
 
 from __future__ import annotations
@@ -53,15 +54,21 @@ def _index_state() -> dict:
 
 @bp.post("/reload")
 def reload():
-    """Body (optional): {"force": bool} — retry the published version even if it was refused before.
+    """Body (optional): {"force": bool} — retry the published version even if it was refused before, in this
+    worker now and in every other one (and every replica sharing the index directory) at its next check:
+    "every_worker" says whether that request was recorded (null: not forced, or nothing published).
     "reloaded": whether this worker swapped to another version meanwhile (the one served is never loaded again).
     202 while a version loads in the background ("loading" names it; /admin/stats and /healthz tell the
     outcome): the request does not wait for it, as the worker would answer nothing else meanwhile."""
     body = json_body(RELOAD, optional=True)
-    done = current_app.extensions["faq_live"].reload(force=body["force"])
+    live = current_app.extensions["faq_live"]
+    # Recorded first: this worker's own retry then counts as its answer to it, and is not made twice.
+    every_worker = live.ask_every_worker_to_retry() if body["force"] else None
+    done = live.reload(force=body["force"])
     # "loading" as the request found it: a small version may be loaded already by the time this answers.
     state = {**_index_state(), "loading": done.loading}
-    return {"reloaded": done.swapped, "pid": os.getpid(), **state}, 202 if done.loading else 200
+    return ({"reloaded": done.swapped, "pid": os.getpid(), **state, "every_worker": every_worker},
+            202 if done.loading else 200)
 
 
 @bp.get("/stats")
