@@ -46,7 +46,8 @@ def test_a_new_version_loads_in_the_background_while_the_old_one_answers(make_co
     assert loading.wait(5)
     for _ in range(20):
         assert live.get().version == v1
-    assert time.monotonic() - t0 < 1.0, "get() waited for the load"
+    # Waiting for the load would take until release (10 s): 5 s leaves room for a busy machine.
+    assert time.monotonic() - t0 < 5.0, "get() waited for the load"
     assert all(h.id != "pts" for h in live.get().search("积分兑换"))
     release.set()
     assert wait_for_version(live, v2)
