@@ -2153,3 +2153,26 @@ def test_screenshots(browser, site, tmp_path):
         finally:
             context.close()
         assert (out / f"screenshot-{name}.png").stat().st_size > 10_000
+
+
+def test_a_vote_without_javascript_returns_to_the_answer_voted_on(browser, site):
+    # 返回答案 led to /?q=… alone: the chosen category was dropped and the first answer shown, not the one voted on.
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 390, "height": 700})
+    p = context.new_page()
+    try:
+        p.goto(site["url"] + "/?category=password&q=" + urllib.parse.quote("忘记密码"))
+        second = p.locator("#hits > li").nth(1)
+        article = second.get_attribute("data-id")
+        second.locator("summary").click()
+        second.get_by_role("button", name="有", exact=True).click()
+        p.wait_for_selector("text=感谢你的反馈！")
+        p.click("text=返回答案")
+        p.wait_for_url("**/?q=*")
+        assert "category=password" in p.url and p.url.endswith("#answer-" + article)
+        assert p.locator('.chip[aria-current="true"]').inner_text() == "密码"
+        voted = p.locator(f'#hits > li[data-id="{article}"]')
+        sync_api.expect(voted.locator("details")).to_have_attribute("open", "")
+        sync_api.expect(voted.locator("summary")).to_be_in_viewport()
+        p.screenshot(path="/tmp/s26/hY_vote_back.png")
+    finally:
+        context.close()

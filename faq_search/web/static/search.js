@@ -429,7 +429,7 @@
     );
     const body = h(
       "div",
-      { class: "hit-body" },
+      { class: "hit-body", id: "answer-" + r.id }, // the no-JavaScript vote's way back (pages.vote) anchors it
       r.matched !== r.question ? h("p", { class: "hit-matched" }, "匹配到：“", highlight(r.matched, foundWords(r, "matched")), "”") : null,
       whyLines(r),
       answer(r.answer, words),
