@@ -583,3 +583,22 @@ def test_a_vote_without_javascript_leads_back_to_the_same_results_and_answer(app
     assert r.status_code == 429
     assert f'href="/?q={quote("忘记密码")}&amp;category=password#answer-{voted}">返回答案</a>' in r.get_data(as_text=True)
     assert 'action="/question?category=password"' in html_of(client, "/", q="能用美元吗", category="password")
+
+
+def test_the_fields_take_as_many_characters_as_the_server_outside_the_bmp_too(app_factory, page_index):
+    # maxlength counts UTF-16 units: at maxlength=200 the box (and the question form) cut 200 emoji or rare
+    # characters to 100, though the server, counting characters, takes 200 of them.
+    client = app_factory(page_index, FAQ_MAX_QUERY_CHARS=20).test_client()
+    astral = "😀𠮷" * 10
+    html = html_of(client, "/", q="推荐一部好看的电影")
+    fields = {name: re.search(rf'<(?:input|textarea) [^>]*(?:id|name)="{name}"[^>]*>', html).group(0)
+              for name in ("q", "query", "contact")}
+    for name, limit in (("q", 20), ("query", 20), ("contact", 100)):
+        units = int(re.search(r'maxlength="(\d+)"', fields[name]).group(1))
+        assert len((astral * (limit // 20)).encode("utf-16-le")) // 2 <= units, name
+        assert re.search(rf'data-max-chars="{limit}"', fields[name]), name  # where search.js cuts
+    # The server takes those 20, and says a 21st is too long, as before.
+    assert "问题太长了" not in html_of(client, "/", q=astral)
+    assert "问题太长了，请精简到 20 个字以内。" in html_of(client, "/", q=astral + "😀")
+    assert client.post("/question", data={"query": astral}).status_code == 200
+    assert client.post("/question", data={"query": astral + "😀"}).status_code == 400

@@ -61,6 +61,14 @@ def static_url(filename: str) -> str:
     return url_for("pages.static", filename=filename, v=_static_version(filename))
 
 
+@bp.app_template_global()
+def max_units(chars: int) -> int:
+    """A field's maxlength for a limit of ``chars`` characters as the server counts them: maxlength counts
+    UTF-16 units, two for a character outside the BMP (an emoji, 𠮷), so any ``chars`` characters fit.
+    Longer text without JavaScript is said to be too long by the server; search.js cuts it at ``chars``."""
+    return 2 * chars
+
+
 @bp.after_app_request
 def cache_static(response):
     # A 304 carries the headers too: the browser replaces its stored ones with them (RFC 9111 4.3.4).
