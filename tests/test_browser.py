@@ -2381,3 +2381,54 @@ def test_screenshots(browser, site, tmp_path):
         finally:
             context.close()
         assert (out / f"screenshot-{name}.png").stat().st_size > 10_000
+
+
+def test_a_vote_without_javascript_returns_to_the_answer_voted_on(browser, site):
+    # 返回答案 led to /?q=… alone: the chosen category was dropped and the first answer shown, not the one voted on.
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 390, "height": 700})
+    p = context.new_page()
+    try:
+        p.goto(site["url"] + "/?category=password&q=" + urllib.parse.quote("忘记密码"))
+        second = p.locator("#hits > li").nth(1)
+        article = second.get_attribute("data-id")
+        second.locator("summary").click()
+        second.get_by_role("button", name="有", exact=True).click()
+        p.wait_for_selector("text=感谢你的反馈！")
+        p.click("text=返回答案")
+        p.wait_for_url("**/?q=*")
+        assert "category=password" in p.url and p.url.endswith("#answer-" + article)
+        assert p.locator('.chip[aria-current="true"]').inner_text() == "密码"
+        voted = p.locator(f'#hits > li[data-id="{article}"]')
+        sync_api.expect(voted.locator("details")).to_have_attribute("open", "")
+        sync_api.expect(voted.locator("summary")).to_be_in_viewport()
+        p.screenshot(path="/tmp/s26/hY_vote_back.png")
+    finally:
+        context.close()
+
+
+def test_the_box_and_the_question_form_take_the_servers_count_of_emoji(page):
+    # maxlength counted UTF-16 units: 200 emoji pasted into the box (or the question form) kept 100 of them,
+    # though the server, counting characters, takes 200.
+    page.open("/")
+    limit = int(page.get_attribute("#main", "data-max-chars"))
+    page.focus("#q")
+    page.keyboard.insert_text("😀" * limit)  # as a paste does
+    assert len(page.input_value("#q")) == limit
+    page.wait_for_function("() => document.getElementById('length-hint').textContent.includes('上限')")
+    # Past the limit in characters, what was put in is cut there (as maxlength did), where it was put.
+    page.keyboard.press("Home")
+    page.keyboard.insert_text("𠮷𠮷")
+    assert page.input_value("#q") == "😀" * limit
+    page.keyboard.press("End")
+    page.keyboard.press("Backspace")
+    page.keyboard.insert_text("𠮷𠮷")
+    assert page.input_value("#q") == "😀" * (limit - 1) + "𠮷"
+    page.wait_for_function("n => document.getElementById('main').dataset.query === document.getElementById('q').value", arg=limit)
+    assert page.inner_text("#status") != f"问题太长了，请精简到 {limit} 个字以内。"
+    page.open("/?q=" + urllib.parse.quote("推荐一部好看的电影"))
+    question = page.locator("#ask-form textarea")
+    question.fill("")
+    question.focus()
+    page.keyboard.insert_text("𠮷" * (limit + 5))
+    assert question.input_value() == "𠮷" * limit
+    page.screenshot(path="/tmp/s26/hY_emoji.png")

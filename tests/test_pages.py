@@ -466,7 +466,7 @@ def test_a_vote_without_javascript_is_a_form_the_server_takes(app_factory, page_
     r = client.post("/feedback", data={"query": "忘记登录密码了怎么办", "article_id": "pw-login", "helpful": "true"})
     assert r.status_code == 200 and r.mimetype == "text/html"
     html = r.get_data(as_text=True)
-    assert "感谢你的反馈！" in html and f'<a href="/?q={quote("忘记登录密码了怎么办")}">返回答案</a>' in html
+    assert "感谢你的反馈！" in html and f'<a href="/?q={quote("忘记登录密码了怎么办")}#answer-pw-login">返回答案</a>' in html
     assert client.get("/api/articles/pw-login").get_json()["feedback"] == {"helpful": 1, "not_helpful": 0}
     # 没有: as the script does, the channels and the question to leave, filled in, posting to the server too.
     r = client.post("/feedback", data={"query": "提现要多久", "article_id": "wd-time", "helpful": "false"})
@@ -552,9 +552,53 @@ def test_forms_spend_the_apis_vote_and_question_limits(app_factory, page_index):
     assert client.post("/feedback", data=vote).status_code == 200
     r = client.post("/feedback", data={**vote, "article_id": "pw-login"})
     html = _refused(r, 429, f"请求太频繁，请 {r.headers['Retry-After']} 秒后再试。")
-    assert f'<a href="/?q={quote("提现")}">返回答案</a>' in html
+    assert f'<a href="/?q={quote("提现")}#answer-pw-login">返回答案</a>' in html
     assert_error(client.post("/api/feedback", json={**vote, "helpful": True}), 429, "rate_limited")  # one bucket
     assert client.post("/api/question", json={"query": "能用美元吗"}).status_code == 201
     html = _refused(client.post("/question", data={"query": "能用美元吗"}), 429,
                     f"请求太频繁，请 {r.headers['Retry-After']} 秒后再试。")
     assert ">能用美元吗</textarea>" in html
+
+
+def test_a_vote_without_javascript_leads_back_to_the_same_results_and_answer(app_factory, page_index):
+    # 返回答案 went to /?q=… alone: the category chip was dropped, and the answer voted on (the second
+    # here) was not the one shown open on return.
+    client = app_factory(page_index).test_client()
+    html = html_of(client, "/", q="忘记密码", category="password")
+    voted = re.findall(r'<li class="hit[^"]*" data-id="([^"]+)"', html)[1]
+    tag = _form_of(html[html.index(f'data-id="{voted}"'):], r"/feedback[^\"]*")[0]
+    action = re.search(r'action="([^"]+)"', tag).group(1).replace("&amp;", "&")
+    for helpful in ("true", "false"):
+        r = client.post(action, data={"query": "忘记密码", "article_id": voted, "helpful": helpful})
+        back = re.search(r'<a href="([^"]+)">返回答案</a>', r.get_data(as_text=True)).group(1).replace("&amp;", "&")
+        assert back == f"/?q={quote('忘记密码')}&category=password#answer-{voted}"
+    results = client.get(back.split("#")[0]).get_data(as_text=True)
+    assert 'aria-current="true">密码</a>' in results
+    assert re.search(rf'data-id="{voted}">\s*<details[^>]*>\s*<summary[^>]*>.*?</summary>\s*<div class="hit-body" id="answer-{voted}">',
+                     results, re.S)
+    # A vote refused (here: too many) leads back the same way; the question form carries the category too.
+    client = app_factory(page_index, FAQ_RATE_FEEDBACK=1).test_client()
+    client.post(action, data={"query": "忘记密码", "article_id": voted, "helpful": "true"})
+    r = client.post(action, data={"query": "忘记密码", "article_id": voted, "helpful": "false"})
+    assert r.status_code == 429
+    assert f'href="/?q={quote("忘记密码")}&amp;category=password#answer-{voted}">返回答案</a>' in r.get_data(as_text=True)
+    assert 'action="/question?category=password"' in html_of(client, "/", q="能用美元吗", category="password")
+
+
+def test_the_fields_take_as_many_characters_as_the_server_outside_the_bmp_too(app_factory, page_index):
+    # maxlength counts UTF-16 units: at maxlength=200 the box (and the question form) cut 200 emoji or rare
+    # characters to 100, though the server, counting characters, takes 200 of them.
+    client = app_factory(page_index, FAQ_MAX_QUERY_CHARS=20).test_client()
+    astral = "😀𠮷" * 10
+    html = html_of(client, "/", q="推荐一部好看的电影")
+    fields = {name: re.search(rf'<(?:input|textarea) [^>]*(?:id|name)="{name}"[^>]*>', html).group(0)
+              for name in ("q", "query", "contact")}
+    for name, limit in (("q", 20), ("query", 20), ("contact", 100)):
+        units = int(re.search(r'maxlength="(\d+)"', fields[name]).group(1))
+        assert len((astral * (limit // 20)).encode("utf-16-le")) // 2 <= units, name
+        assert re.search(rf'data-max-chars="{limit}"', fields[name]), name  # where search.js cuts
+    # The server takes those 20, and says a 21st is too long, as before.
+    assert "问题太长了" not in html_of(client, "/", q=astral)
+    assert "问题太长了，请精简到 20 个字以内。" in html_of(client, "/", q=astral + "😀")
+    assert client.post("/question", data={"query": astral}).status_code == 200
+    assert client.post("/question", data={"query": astral + "😀"}).status_code == 400

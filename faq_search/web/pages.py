@@ -61,6 +61,14 @@ def static_url(filename: str) -> str:
     return url_for("pages.static", filename=filename, v=_static_version(filename))
 
 
+@bp.app_template_global()
+def max_units(chars: int) -> int:
+    """A field's maxlength for a limit of ``chars`` characters as the server counts them: maxlength counts
+    UTF-16 units, two for a character outside the BMP (an emoji, 𠮷), so any ``chars`` characters fit.
+    Longer text without JavaScript is said to be too long by the server; search.js cuts it at ``chars``."""
+    return 2 * chars
+
+
 @bp.after_app_request
 def cache_static(response):
     # A 304 carries the headers too: the browser replaces its stored ones with them (RFC 9111 4.3.4).
@@ -246,7 +254,7 @@ def vote():
     check_same_origin()
     body = form_body(feedback_schema())
     record_vote(body)
-    back = _search_url(body["query"])
+    back = _search_url(body["query"], _category(live().get()), body["article_id"])
     if body["helpful"]:
         return _sent_page("感谢你的反馈！", "", back, "返回答案")
     # As the script does under an answer voted 没有: the channels, and the question to leave, filled in.
@@ -259,7 +267,8 @@ def ask():
     check_same_origin()
     body = form_body(question_schema())
     record_question(body)
-    return _sent_page("已收到你的问题", "已收到，谢谢！我们会尽快补充这个问题的答案。", _search_url(body["query"]), "返回搜索")
+    return _sent_page("已收到你的问题", "已收到，谢谢！我们会尽快补充这个问题的答案。",
+                      _search_url(body["query"], _category(live().get())), "返回搜索")
 
 
 @bp.get("/feedback")
@@ -269,8 +278,13 @@ def form_address():
     return redirect("/", 303)
 
 
-def _search_url(q: str) -> str:
-    return "/?q=" + quote(q) if visible(q) else "/"
+def _search_url(q: str, category: str | None = None, article_id: str | None = None) -> str:
+    """The results page a form was posted from: the question, the category chip left on (the form's
+    action carries it: the API's schema takes no such field), and the answer voted on, by its anchor."""
+    if not visible(q):
+        return "/"
+    url = "/?q=" + quote(q) + ("&category=" + quote(category) if category else "")
+    return url + ("#answer-" + quote(article_id) if article_id else "")
 
 
 def _sent_page(title: str, message: str, back: str, back_label: str, failed: bool = False,
@@ -278,14 +292,16 @@ def _sent_page(title: str, message: str, back: str, back_label: str, failed: boo
     """The page a posted form gets; ``ask`` (question, contact, (field, problem) or None) shows the form to
     leave a question, filled in."""
     query, contact, problem = ask or ("", "", None)
+    s = live().get()
     return render_template("sent.html", title=title, message=message, back=back, back_label=back_label, failed=failed,
                            offer_ask=ask is not None, ask_query=query, ask_contact=contact, problem=problem,
-                           **_page_context(live().get()))
+                           category=_category(s), **_page_context(s))
 
 
 # The API's messages name the field and limit a form field broke ("'contact' is longer than 100 characters").
 _LONGER = re.compile(r"'(query|contact)' is longer than (\d+)")
 _FIELD_NAMES = {"query": "问题", "contact": "联系方式"}
+_ARTICLE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")  # as corpus.py's
 
 
 def _form_error_page(status: int, code: str | None, message: str, headers: dict[str, str]):
@@ -295,7 +311,7 @@ def _form_error_page(status: int, code: str | None, message: str, headers: dict[
         form = request.form if request.mimetype in FORM_TYPES else {}
         query, contact = form.get("query", "").strip(), form.get("contact", "").strip()
     except HTTPException:  # the body could not be read (too large): nothing of it to show again
-        query, contact = "", ""
+        form, query, contact = {}, "", ""
     problem = None
     if status == 429:
         retry = headers.get("Retry-After")
@@ -320,5 +336,8 @@ def _form_error_page(status: int, code: str | None, message: str, headers: dict[
     # A question comes back in its form, to correct or send again; not one another site's page made up.
     ask = (query, contact, problem) if asking and code != "cross_origin" else None
     back_label = "返回搜索" if asking or code == "article_not_found" else "返回答案"
-    body = _sent_page("没有提交成功", said, _search_url(query), back_label, failed=True, ask=ask)
+    voted = None if asking or code == "article_not_found" else form.get("article_id")
+    # Only an id an article could have: it is put in the link as given.
+    back = _search_url(query, _category(live().get()), voted if voted and _ARTICLE_ID.match(voted) else None)
+    body = _sent_page("没有提交成功", said, back, back_label, failed=True, ask=ask)
     return body, status, headers

@@ -76,7 +76,46 @@
   // maxlength drops whatever is typed or pasted beyond it without a word; say so. Longer text came from
   // the URL: nothing was dropped, and the search's error says it is too long.
   function noteLength() {
-    lengthHint.textContent = input.value.length === input.maxLength ? "已达到 " + input.maxLength + " 字上限，多出的文字没有输入，请精简问题。" : "";
+    const limit = Number(input.dataset.maxChars);
+    lengthHint.textContent = Array.from(input.value).length === limit ? "已达到 " + limit + " 字上限，多出的文字没有输入，请精简问题。" : "";
+  }
+
+  /* A field's maxlength counts UTF-16 units, in which an emoji or a rare character (outside the BMP) is two;
+     the server counts characters (FAQ_MAX_QUERY_CHARS). The page sets maxlength to what data-max-chars
+     characters can take, and this cuts what is typed or pasted to that many characters, as maxlength
+     would: only the text just put in, never text that was there (a longer question from the URL). */
+  function keepWithinChars(field) {
+    let before = field.value; // as it was before the edit (or the composition) under way
+    let composing = false;
+    const cut = () => {
+      const limit = Number(field.dataset.maxChars);
+      const was = Array.from(before);
+      const now = Array.from(field.value);
+      if (!limit || !field.hasAttribute("maxlength") || now.length <= limit || now.length <= was.length) return;
+      let start = 0;
+      while (start < was.length && was[start] === now[start]) start++;
+      let end = 0;
+      while (end < was.length - start && was[was.length - 1 - end] === now[now.length - 1 - end]) end++;
+      const kept = Math.max(limit - (start + end), 0); // of the characters put in, between start and the end kept
+      const head = now.slice(0, start + kept).join("");
+      field.value = head + now.slice(now.length - end).join("");
+      field.setSelectionRange(head.length, head.length);
+    };
+    field.addEventListener("beforeinput", () => {
+      if (!composing) before = field.value;
+    });
+    field.addEventListener("compositionstart", () => {
+      composing = true;
+      before = field.value;
+    });
+    field.addEventListener("compositionend", () => {
+      composing = false;
+      cut();
+    });
+    // Before onTyped's listener (added later), so the search runs on what stays in the box.
+    field.addEventListener("input", (event) => {
+      if (!composing && !event.isComposing) cut();
+    });
   }
 
   function schedule() {
@@ -432,7 +471,7 @@
     );
     const body = h(
       "div",
-      { class: "hit-body" },
+      { class: "hit-body", id: "answer-" + r.id }, // the no-JavaScript vote's way back (pages.vote) anchors it
       r.matched !== r.question ? h("p", { class: "hit-matched" }, "匹配到：“", highlight(r.matched, foundWords(r, "matched")), "”") : null,
       whyLines(r),
       answer(r.answer, words),
@@ -552,7 +591,7 @@
   function askProblem(field) {
     const length = Array.from(field.value.trim()).length;
     if (field.required && !length) return "请先写下你的问题。";
-    const limit = Number(field.dataset.limit) || Math.max(field.maxLength, 0);
+    const limit = Number(field.dataset.limit) || Number(field.dataset.maxChars);
     return limit && length > limit ? ASK_NAMES[field.name] + "太长了，请精简到 " + limit + " 个字以内。" : "";
   }
 
@@ -755,6 +794,7 @@
 
   // --- wiring ------------------------------------------------------------------------------------
 
+  for (const field of [input, ...askFields]) keepWithinChars(field);
   onTyped(input, schedule);
   input.addEventListener("blur", () => closeSuggestions());
   clearButton.addEventListener("click", clear);
