@@ -1,4 +1,5 @@
-"""The `faq-search` command: build (--check, --watch), search, article, eval, confusions, serve, report."""
+"""The `faq-search` command: build (--check, --watch), search, article, tags, categories, eval, confusions, serve,
+report."""
 
 from __future__ import annotations
 
@@ -840,7 +841,8 @@ def _unknown_filter(searcher, code: str, args) -> str:
         ids, names = _like(args.category, list(cats)), _like(args.category, list(cats.values()))
         close = ", ".join(f"{c} ({cats[c]})" for c in cats if c in ids or cats[c] in names)
         listed = ", ".join(f"{c} ({cats[c]})" for c in cats)
-        return (f"did you mean {close}? " if close else "") + f"the categories: {listed}"
+        return ((f"did you mean {close}? " if close else "") + f"the categories: {listed} "
+                "(`faq-search categories` lists them with their articles)")
     tags = list(searcher.tag_counts())
     close = _like(args.tag, tags)
     shown = close or tags[:10]
@@ -1000,6 +1002,27 @@ def cmd_tags(args) -> int:
         print(_json({"tags": [{"name": t, "count": n} for t, n in counts.items()], "index_version": searcher.version}))
     else:
         print("".join(f"{n:5d}  {t}\n" for t, n in counts.items()), end="")
+    return 0
+
+
+def cmd_categories(args) -> int:
+    """Every category's id, name and number of articles, in display order (as /api/categories gives them)."""
+    searcher = _load_searcher(args.index, refused=lambda message: _refuse("index_unavailable", message, args.json),
+                              compiled=False)
+    if searcher is None:
+        return 2
+    categories = searcher.category_list()
+    if args.json:
+        print(_json({"categories": categories, "index_version": searcher.version}))
+        return 0
+    st = _Style(_colour(args.color))
+    rows = [("ID", "名称", "文章"), *((c["id"], c["name"], str(c["count"])) for c in categories)]
+    # Padded in terminal cells, not characters: a Chinese name takes two a character.
+    widths = [max(_text_cells(row[column]) for row in rows) for column in range(3)]
+    for i, (cid, name, count) in enumerate(rows):
+        line = (cid + " " * (widths[0] - _text_cells(cid) + 2) + name + " " * (widths[1] - _text_cells(name) + 2)
+                + " " * (widths[2] - _text_cells(count)) + count)
+        print(st(line, "bold") if i == 0 else line)
     return 0
 
 
@@ -1300,6 +1323,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true", help="the body of GET /api/tags")
     p.set_defaults(func=cmd_tags)
 
+    p = sub.add_parser("categories", json_errors=json_errors,
+                       help="every category --category takes: its id, name and number of articles, in display order",
+                       epilog="Exit status: 0 when the categories were listed; 2 for a usage error or an index that "
+                       "cannot be loaded (with --json on stdout too: {\"error\": {\"code\", \"message\"}}, as the API "
+                       "answers); 1 when the output cannot be written (a full disk).")
+    p.add_argument("--index", default=env.FAQ_INDEX_DIR, help=index_help)
+    p.add_argument("--json", action="store_true", help="the body of GET /api/categories")
+    p.add_argument("--color", choices=("auto", "always", "never"), default="auto", help=color_help)
+    p.set_defaults(func=cmd_categories)
+
     p = sub.add_parser("eval", json_errors=json_errors,
                        help="search quality on labelled queries (acc@1, MRR@10, recall@10, no-answer)")
     p.add_argument("--index", default=env.FAQ_INDEX_DIR, help=index_help)
@@ -1344,7 +1377,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "build":
         _check_build_args(build_parser, args)
-    if sys.stdout is None and args.command in ("search", "article", "tags", "eval", "confusions", "report"):
+    if sys.stdout is None and args.command in ("search", "article", "tags", "categories", "eval", "confusions",
+                                                    "report"):
         # Started with standard output closed (>&-): the answers would go nowhere, with exit status 0.
         print("error: cannot write the output: standard output is closed", file=sys.stderr)
         return 1
