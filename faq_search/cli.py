@@ -305,7 +305,11 @@ def _cells(ch: str) -> int:
     return 2 if unicodedata.east_asian_width(ch) in "WF" else 1
 
 
-_WRAP_TOKEN = re.compile(r"\s+|[（「『“‘《〈【(\[]*(?:[A-Za-z0-9._@:/+-]+|.)[，。、；：？！）」』”’》〉】…,;:?!)\]]*")
+# A Latin word, or an amount kept whole: its currency sign, thousands separators, percent sign, and a range's
+# second number (¥50,000, 0.1%, 8:00–22:00, 1–7, R1–R5): cut, "¥50," then "000" was read aloud as fifty yuan.
+_WORD = r"[¥￥$]?[A-Za-z0-9._@:/+-]+(?:,\d{3}(?!\d)[0-9.]*)*[%％]?"
+_WRAP_TOKEN = re.compile(rf"\s+|[（「『“‘《〈【(\[]*(?:{_WORD}(?:(?<=\d)[–~～](?=[¥￥$]?[A-Za-z0-9]){_WORD})?|.)"
+                         r"[，。、；：？！）」』”’》〉】…,;:?!)\]]*")
 
 
 def _wrap(text: str, width: int) -> list[str]:

@@ -899,6 +899,23 @@ def test_wrapped_answers_keep_punctuation_with_its_character():
         assert not any(line[0] in "，。」）" for line in lines[1:]) and not any(line[-1] in "「（" for line in lines), (width, lines)
 
 
+
+def test_an_amount_a_rate_or_a_range_is_never_cut_by_the_wrapping():
+    # Read aloud from the terminal, "单笔 ¥50," then "000" on the next line was read as fifty yuan; the
+    # knowledge base's answers were cut so at 230 places across the widths a terminal can have.
+    from faq_search.cli import _answer_lines, _cells, _Style
+
+    text = ("1. 完成实名认证：未实名账户余额上限 ¥1,000，最高可调到单笔 ¥50,000、每日 ¥200,000；提现收 0.1% 手续费，"
+            "最低 ¥0.1，人工客服 8:00–22:00，一般 1–7 个工作日到账，风险等级 R1–R5")
+    amounts = ["¥1,000，", "¥50,000、", "¥200,000；", "0.1%", "¥0.1，", "8:00–22:00，", "1–7", "R1–R5"]
+    for width in range(40, 101):  # _width's range
+        lines = _answer_lines(text, width, "   ", _Style(False))
+        assert "".join(lines).replace(" ", "") == text.replace(" ", "")
+        assert all(sum(map(_cells, line)) <= width for line in lines), (width, lines)
+        for amount in amounts:
+            assert sum(amount in line for line in lines) == 1, (width, amount, lines)
+
+
 MARKDOWN_ANSWER = ("**冻结期间**余额不会丢失。如发现异常，请在[安全中心](https://help.yiqianbao.com/security?from=faq&id=42)"
                    "操作。\n\n* **第一步**：打开 App\n* 别点[这里](javascript:alert(1))")
 
