@@ -394,7 +394,7 @@ def _answer_lines(answer: str, width: int, indent: str, st: _Style, terms=()) ->
             out.append("")
             continue
         item = re.match(r"^(\d{1,3}[.、)）]|[-•·]|\*(?=\s))\s*", raw)  # `**bold**` starts no item
-        hang = " " * (len(item.group(0)) + (1 if item and not item.group(0).endswith(" ") else 0)) if item else ""
+        hang = " " * _text_cells(item.group(0)) if item else ""  # in cells: 1、 is three, 1.先's 1. two
         # Markup is read after the item's marker: `* **a**` is a bulleted bold a, not bold `* `.
         pieces = [(item.group(0), None, False)] if item else []
         after_url = False

@@ -916,6 +916,19 @@ def test_an_amount_a_rate_or_a_range_is_never_cut_by_the_wrapping():
             assert sum(amount in line for line in lines) == 1, (width, amount, lines)
 
 
+
+@pytest.mark.parametrize("marker", ["1. ", "1.", "1、", "1、 ", "1）", "12. ", "- ", "• "])
+def test_a_steps_lines_go_on_under_its_text_whatever_its_number_is_written_with(marker):
+    # After 1.先 (no space) or 1、 先 (a wide 、 then a space) the lines went on a cell off the text.
+    from faq_search.cli import _answer_lines, _Style, _text_cells
+
+    step = "先联系对方：在「账单」中找到这笔转账，进入转账详情，点「联系对方」说明情况，请对方原路退还；"
+    lines = _answer_lines(marker + step, 40, "   ", _Style(False))
+    assert len(lines) > 2 and lines[0] == "   " + marker + lines[0][3 + len(marker):]
+    text_at = 3 + _text_cells(marker)  # the cell the step's text starts at on its first line
+    assert all(_text_cells(line) - _text_cells(line.lstrip(" ")) == text_at for line in lines[1:]), lines
+
+
 MARKDOWN_ANSWER = ("**冻结期间**余额不会丢失。如发现异常，请在[安全中心](https://help.yiqianbao.com/security?from=faq&id=42)"
                    "操作。\n\n* **第一步**：打开 App\n* 别点[这里](javascript:alert(1))")
 
