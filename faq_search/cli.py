@@ -1004,8 +1004,11 @@ def cmd_tags(args) -> int:
     counts = searcher.tag_counts(category)
     if args.json:
         print(_json({"tags": [{"name": t, "count": n} for t, n in counts.items()], "index_version": searcher.version}))
-    else:
+    elif counts:
         print("".join(f"{n:5d}  {t}\n" for t, n in counts.items()), end="")
+    else:  # on stderr: stdout stays the list, empty; said, else a terminal shows nothing at all
+        within = f" of {category} ({searcher.categories[category]})" if category else ""
+        print(f"no tags: no article{within} has one", file=sys.stderr)
     return 0
 
 
@@ -1317,7 +1320,8 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("tags", json_errors=json_errors,
                        help="every tag --tag takes, with its number of articles, most used first",
-                       epilog="Exit status: 0 when the tags were listed (none, for a category without any); 2 for an "
+                       epilog="Exit status: 0 when the tags were listed (none, for a category without any: said on "
+                       "stderr); 2 for an "
                        "unknown --category, one of bytes that are not UTF-8, a usage error or an index that cannot be "
                        "loaded (with --json on stdout too: {\"error\": {\"code\", \"message\"}}, as /api/tags "
                        "answers); 1 when the output cannot be written (a full disk).")

@@ -430,6 +430,20 @@ def test_tags_command_lists_what_api_tags_gives(tiny_index, client, capsys):
     assert "unknown category 'nope'; the categories: password (密码)" in capsys.readouterr().err
 
 
+def test_tags_of_a_category_without_any_says_so_rather_than_nothing(make_corpus, tmp_path, tiny_analyzer, capsys):
+    # A category listed before its articles are written printed nothing at all: no answer, no prompt back.
+    from tests.conftest import TINY_CATEGORIES
+
+    index = tmp_path / "ix"
+    build_index(make_corpus(categories={**TINY_CATEGORIES, "app": "App 使用与境外"}), index, analyzer=tiny_analyzer)
+    capsys.readouterr()
+    assert main(["tags", "--index", str(index), "--category", "app"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == "no tags: no article of app (App 使用与境外) has one\n"
+    assert main(["tags", "--index", str(index), "--category", "app", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["tags"] == []
+
+
 def test_no_confident_answer_is_flagged(tiny_index, capsys):
     # One character is never confident (docs/api.md), whatever its score: said as the console says it,
     # not as a score below a threshold (the score is the reranker's, `confident` another model's).
