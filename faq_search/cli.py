@@ -393,7 +393,8 @@ def _answer_lines(answer: str, width: int, indent: str, st: _Style, terms=()) ->
         if not raw:
             out.append("")
             continue
-        item = re.match(r"^(\d{1,3}[.、)）]|[-•·]|\*(?=\s))\s*", raw)  # `**bold**` starts no item
+        # `**bold**` starts no item, nor 0.1% or 1.5 倍 a numbered one.
+        item = re.match(r"^(\d{1,3}[.、)）](?!\d)|[-•·]|\*(?=\s))\s*", raw)
         hang = " " * _text_cells(item.group(0)) if item else ""  # in cells: 1、 is three, 1.先's 1. two
         # Markup is read after the item's marker: `* **a**` is a bulleted bold a, not bold `* `.
         pieces = [(item.group(0), None, False)] if item else []

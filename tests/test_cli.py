@@ -943,6 +943,17 @@ def test_a_steps_lines_go_on_under_its_text_whatever_its_number_is_written_with(
     assert all(_text_cells(line) - _text_cells(line.lstrip(" ")) == text_at for line in lines[1:]), lines
 
 
+
+def test_a_line_starting_with_a_decimal_number_is_no_step():
+    # 0.1% read as step "0." then "1%": its lines went on two cells in, as under a step's text.
+    from faq_search.cli import _answer_lines, _Style
+
+    line = "0.1% 的手续费在提现时从到账金额中扣除，单笔最低 ¥0.1，每月前 ¥2,000 的提现免手续费，超出部分才收取。"
+    lines = _answer_lines(line, 40, "   ", _Style(False))
+    assert len(lines) > 2 and lines[0].startswith("   0.1% 的手续费")
+    assert all(re.match(r"   \S", rest) for rest in lines[1:]), lines
+
+
 MARKDOWN_ANSWER = ("**冻结期间**余额不会丢失。如发现异常，请在[安全中心](https://help.yiqianbao.com/security?from=faq&id=42)"
                    "操作。\n\n* **第一步**：打开 App\n* 别点[这里](javascript:alert(1))")
 
