@@ -1,4 +1,5 @@
-"""The `faq-search` command: build (--check, --watch), search, article, eval, confusions, serve, report."""
+"""The `faq-search` command: build (--check, --watch), search, article, tags, categories, eval, confusions, serve,
+report."""
 
 from __future__ import annotations
 
@@ -306,7 +307,11 @@ def _cells(ch: str) -> int:
     return 2 if unicodedata.east_asian_width(ch) in "WF" else 1
 
 
-_WRAP_TOKEN = re.compile(r"\s+|[（「『“‘《〈【(\[]*(?:[A-Za-z0-9._@:/+-]+|.)[，。、；：？！）」』”’》〉】…,;:?!)\]]*")
+# A Latin word, or an amount kept whole: its currency sign, thousands separators, percent sign, and a range's
+# second number (¥50,000, 0.1%, 8:00–22:00, 1–7, R1–R5): cut, "¥50," then "000" was read aloud as fifty yuan.
+_WORD = r"[¥￥$]?[A-Za-z0-9._@:/+-]+(?:,\d{3}(?!\d)[0-9.]*)*[%％]?"
+_WRAP_TOKEN = re.compile(rf"\s+|[（「『“‘《〈【(\[]*(?:{_WORD}(?:(?<=\d)[–~～](?=[¥￥$]?[A-Za-z0-9]){_WORD})?|.)"
+                         r"[，。、；：？！）」』”’》〉】…,;:?!)\]]*")
 
 
 def _wrap(text: str, width: int) -> list[str]:
@@ -390,8 +395,9 @@ def _answer_lines(answer: str, width: int, indent: str, st: _Style, terms=()) ->
         if not raw:
             out.append("")
             continue
-        item = re.match(r"^(\d{1,3}[.、)）]|[-•·]|\*(?=\s))\s*", raw)  # `**bold**` starts no item
-        hang = " " * (len(item.group(0)) + (1 if item and not item.group(0).endswith(" ") else 0)) if item else ""
+        # `**bold**` starts no item, nor 0.1% or 1.5 倍 a numbered one.
+        item = re.match(r"^(\d{1,3}[.、)）](?!\d)|[-•·]|\*(?=\s))\s*", raw)
+        hang = " " * _text_cells(item.group(0)) if item else ""  # in cells: 1、 is three, 1.先's 1. two
         # Markup is read after the item's marker: `* **a**` is a bulleted bold a, not bold `* `.
         pieces = [(item.group(0), None, False)] if item else []
         after_url = False
@@ -842,7 +848,8 @@ def _unknown_filter(searcher, code: str, args) -> str:
         ids, names = _like(args.category, list(cats)), _like(args.category, list(cats.values()))
         close = ", ".join(f"{c} ({cats[c]})" for c in cats if c in ids or cats[c] in names)
         listed = ", ".join(f"{c} ({cats[c]})" for c in cats)
-        return (f"did you mean {close}? " if close else "") + f"the categories: {listed}"
+        return ((f"did you mean {close}? " if close else "") + f"the categories: {listed} "
+                "(`faq-search categories` lists them with their articles)")
     tags = list(searcher.tag_counts())
     close = _like(args.tag, tags)
     shown = close or tags[:10]
@@ -1000,8 +1007,32 @@ def cmd_tags(args) -> int:
     counts = searcher.tag_counts(category)
     if args.json:
         print(_json({"tags": [{"name": t, "count": n} for t, n in counts.items()], "index_version": searcher.version}))
-    else:
+    elif counts:
         print("".join(f"{n:5d}  {t}\n" for t, n in counts.items()), end="")
+    else:  # on stderr: stdout stays the list, empty; said, else a terminal shows nothing at all
+        within = f" of {category} ({searcher.categories[category]})" if category else ""
+        print(f"no tags: no article{within} has one", file=sys.stderr)
+    return 0
+
+
+def cmd_categories(args) -> int:
+    """Every category's id, name and number of articles, in display order (as /api/categories gives them)."""
+    searcher = _load_searcher(args.index, refused=lambda message: _refuse("index_unavailable", message, args.json),
+                              compiled=False)
+    if searcher is None:
+        return 2
+    categories = searcher.category_list()
+    if args.json:
+        print(_json({"categories": categories, "index_version": searcher.version}))
+        return 0
+    st = _Style(_colour(args.color))
+    rows = [("ID", "名称", "文章"), *((c["id"], c["name"], str(c["count"])) for c in categories)]
+    # Padded in terminal cells, not characters: a Chinese name takes two a character.
+    widths = [max(_text_cells(row[column]) for row in rows) for column in range(3)]
+    for i, (cid, name, count) in enumerate(rows):
+        line = (cid + " " * (widths[0] - _text_cells(cid) + 2) + name + " " * (widths[1] - _text_cells(name) + 2)
+                + " " * (widths[2] - _text_cells(count)) + count)
+        print(st(line, "bold") if i == 0 else line)
     return 0
 
 
@@ -1292,7 +1323,8 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("tags", json_errors=json_errors,
                        help="every tag --tag takes, with its number of articles, most used first",
-                       epilog="Exit status: 0 when the tags were listed (none, for a category without any); 2 for an "
+                       epilog="Exit status: 0 when the tags were listed (none, for a category without any: said on "
+                       "stderr); 2 for an "
                        "unknown --category, one of bytes that are not UTF-8, a usage error or an index that cannot be "
                        "loaded (with --json on stdout too: {\"error\": {\"code\", \"message\"}}, as /api/tags "
                        "answers); 1 when the output cannot be written (a full disk).")
@@ -1301,6 +1333,16 @@ def main(argv: list[str] | None = None) -> int:
                    "or name, or a synonym of either (default: all)")
     p.add_argument("--json", action="store_true", help="the body of GET /api/tags")
     p.set_defaults(func=cmd_tags)
+
+    p = sub.add_parser("categories", json_errors=json_errors,
+                       help="every category --category takes: its id, name and number of articles, in display order",
+                       epilog="Exit status: 0 when the categories were listed; 2 for a usage error or an index that "
+                       "cannot be loaded (with --json on stdout too: {\"error\": {\"code\", \"message\"}}, as the API "
+                       "answers); 1 when the output cannot be written (a full disk).")
+    p.add_argument("--index", default=env.FAQ_INDEX_DIR, help=index_help)
+    p.add_argument("--json", action="store_true", help="the body of GET /api/categories")
+    p.add_argument("--color", choices=("auto", "always", "never"), default="auto", help=color_help)
+    p.set_defaults(func=cmd_categories)
 
     p = sub.add_parser("eval", json_errors=json_errors,
                        help="search quality on labelled queries (acc@1, MRR@10, recall@10, no-answer)")
@@ -1346,7 +1388,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "build":
         _check_build_args(build_parser, args)
-    if sys.stdout is None and args.command in ("search", "article", "tags", "eval", "confusions", "report"):
+    if sys.stdout is None and args.command in ("search", "article", "tags", "categories", "eval", "confusions",
+                                                    "report"):
         # Started with standard output closed (>&-): the answers would go nowhere, with exit status 0.
         print("error: cannot write the output: standard output is closed", file=sys.stderr)
         return 1

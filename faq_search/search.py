@@ -504,6 +504,12 @@ class Searcher:
     def category_counts(self) -> dict[str, int]:
         return dict(Counter(self._categories.tolist()))
 
+    def category_list(self) -> list[dict]:
+        """Every category as GET /api/categories and `faq-search categories --json` list it, in display
+        order: ``{"id", "name", "count"}``, count 0 for one no article is in yet."""
+        counts = self.category_counts()
+        return [{"id": cid, "name": name, "count": counts.get(cid, 0)} for cid, name in self.categories.items()]
+
     def tag_counts(self, category: str | None = None) -> dict[str, int]:
         """Articles per tag (within ``category`` if given), most used first, then by name."""
         counts = Counter(t for c, tags in zip(self._categories, self._tags) if not category or c == category for t in tags)

@@ -417,7 +417,8 @@ def test_search_by_tag_and_unknown_tag(tiny_index, capsys):
     assert "did you mean 密码, 支付? (2 more: " in capsys.readouterr().err
     assert main(["search", "忘记密码", "--index", str(tiny_index), "--category", "密"]) == 2
     assert capsys.readouterr().err == ("error: unknown category '密'; did you mean password (密码)? the categories: "
-                                       "password (密码), transfer (转账), withdraw (提现)\n")
+                                       "password (密码), transfer (转账), withdraw (提现) (`faq-search categories` "
+                                       "lists them with their articles)\n")
 
 
 def test_tags_command_lists_what_api_tags_gives(tiny_index, client, capsys):
@@ -427,6 +428,20 @@ def test_tags_command_lists_what_api_tags_gives(tiny_index, client, capsys):
     assert capsys.readouterr().out == "    2  密码\n    1  支付\n"
     assert main(["tags", "--index", str(tiny_index), "--category", "nope"]) == 2
     assert "unknown category 'nope'; the categories: password (密码)" in capsys.readouterr().err
+
+
+def test_tags_of_a_category_without_any_says_so_rather_than_nothing(make_corpus, tmp_path, tiny_analyzer, capsys):
+    # A category listed before its articles are written printed nothing at all: no answer, no prompt back.
+    from tests.conftest import TINY_CATEGORIES
+
+    index = tmp_path / "ix"
+    build_index(make_corpus(categories={**TINY_CATEGORIES, "app": "App 使用与境外"}), index, analyzer=tiny_analyzer)
+    capsys.readouterr()
+    assert main(["tags", "--index", str(index), "--category", "app"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == "no tags: no article of app (App 使用与境外) has one\n"
+    assert main(["tags", "--index", str(index), "--category", "app", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["tags"] == []
 
 
 def test_no_confident_answer_is_flagged(tiny_index, capsys):
@@ -821,7 +836,8 @@ def test_search_k_above_the_servers_limit_is_refused_as_the_api_refuses_it(tiny_
     assert main(["search", "提现", "--index", str(tiny_index), "-k", "3", "--json"]) == 0
 
 
-@pytest.mark.parametrize("command", ["build", "search", "article", "tags", "eval", "confusions", "serve", "report"])
+@pytest.mark.parametrize("command", ["build", "search", "article", "tags", "categories", "eval", "confusions", "serve",
+                                     "report"])
 def test_every_option_says_what_it_does_and_its_default(command, capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", "200")
     monkeypatch.setenv("PORT", "9123")  # the defaults shown are the environment's
@@ -897,6 +913,47 @@ def test_wrapped_answers_keep_punctuation_with_its_character():
         assert "".join(lines).replace(" ", "") == text.replace(" ", "")
         assert all(sum(map(_cells, line)) <= width for line in lines), width
         assert not any(line[0] in "，。」）" for line in lines[1:]) and not any(line[-1] in "「（" for line in lines), (width, lines)
+
+
+
+def test_an_amount_a_rate_or_a_range_is_never_cut_by_the_wrapping():
+    # Read aloud from the terminal, "单笔 ¥50," then "000" on the next line was read as fifty yuan; the
+    # knowledge base's answers were cut so at 230 places across the widths a terminal can have.
+    from faq_search.cli import _answer_lines, _cells, _Style
+
+    text = ("1. 完成实名认证：未实名账户余额上限 ¥1,000，最高可调到单笔 ¥50,000、每日 ¥200,000；提现收 0.1% 手续费，"
+            "最低 ¥0.1，人工客服 8:00–22:00，一般 1–7 个工作日到账，风险等级 R1–R5")
+    amounts = ["¥1,000，", "¥50,000、", "¥200,000；", "0.1%", "¥0.1，", "8:00–22:00，", "1–7", "R1–R5"]
+    for width in range(40, 101):  # _width's range
+        lines = _answer_lines(text, width, "   ", _Style(False))
+        assert "".join(lines).replace(" ", "") == text.replace(" ", "")
+        assert all(sum(map(_cells, line)) <= width for line in lines), (width, lines)
+        for amount in amounts:
+            assert sum(amount in line for line in lines) == 1, (width, amount, lines)
+
+
+
+@pytest.mark.parametrize("marker", ["1. ", "1.", "1、", "1、 ", "1）", "12. ", "- ", "• "])
+def test_a_steps_lines_go_on_under_its_text_whatever_its_number_is_written_with(marker):
+    # After 1.先 (no space) or 1、 先 (a wide 、 then a space) the lines went on a cell off the text.
+    from faq_search.cli import _answer_lines, _Style, _text_cells
+
+    step = "先联系对方：在「账单」中找到这笔转账，进入转账详情，点「联系对方」说明情况，请对方原路退还；"
+    lines = _answer_lines(marker + step, 40, "   ", _Style(False))
+    assert len(lines) > 2 and lines[0] == "   " + marker + lines[0][3 + len(marker):]
+    text_at = 3 + _text_cells(marker)  # the cell the step's text starts at on its first line
+    assert all(_text_cells(line) - _text_cells(line.lstrip(" ")) == text_at for line in lines[1:]), lines
+
+
+
+def test_a_line_starting_with_a_decimal_number_is_no_step():
+    # 0.1% read as step "0." then "1%": its lines went on two cells in, as under a step's text.
+    from faq_search.cli import _answer_lines, _Style
+
+    line = "0.1% 的手续费在提现时从到账金额中扣除，单笔最低 ¥0.1，每月前 ¥2,000 的提现免手续费，超出部分才收取。"
+    lines = _answer_lines(line, 40, "   ", _Style(False))
+    assert len(lines) > 2 and lines[0].startswith("   0.1% 的手续费")
+    assert all(re.match(r"   \S", rest) for rest in lines[1:]), lines
 
 
 MARKDOWN_ANSWER = ("**冻结期间**余额不会丢失。如发现异常，请在[安全中心](https://help.yiqianbao.com/security?from=faq&id=42)"
@@ -1391,7 +1448,7 @@ def test_with_json_an_id_of_bytes_that_are_not_utf8_is_written_as_text(shared_ti
     assert [json.loads(line).get("id") for line in out.splitlines()] == ["\ufffd\ufffd", "pw-login"]
 
 
-@pytest.mark.parametrize("argv", [["search", "钱转错人了", "--json"], ["article", "pw-login"], ["tags"]])
+@pytest.mark.parametrize("argv", [["search", "钱转错人了", "--json"], ["article", "pw-login"], ["tags"], ["categories"]])
 def test_output_that_cannot_be_written_is_one_line_not_a_traceback(shared_tiny_index, capsys, monkeypatch, argv):
     import errno
 
@@ -1404,7 +1461,7 @@ def test_output_that_cannot_be_written_is_one_line_not_a_traceback(shared_tiny_i
     assert capsys.readouterr().err == "error: cannot write the output: No space left on device\n"
 
 
-@pytest.mark.parametrize("argv", [["search", "钱转错人了"], ["article", "pw-login"], ["tags"]])
+@pytest.mark.parametrize("argv", [["search", "钱转错人了"], ["article", "pw-login"], ["tags"], ["categories"]])
 def test_closed_standard_output_is_said_not_a_traceback_or_a_silent_success(shared_tiny_index, capsys, monkeypatch, argv):
     monkeypatch.setattr("sys.stdout", None)  # started with >&-: Python has no sys.stdout then
     assert main([*argv, "--index", str(shared_tiny_index)]) == 1
@@ -1437,6 +1494,7 @@ def test_with_json_a_bad_filter_is_a_json_error_on_stdout_too(shared_tiny_index,
     (["search", "钱转错人了"], {"query": "钱转错人了"}),
     (["search"], {}),
     (["tags"], {}),
+    (["categories"], {}),
     (["article", "pw-login"], {"id": "pw-login"}),
 ])
 def test_with_json_an_index_that_cannot_be_loaded_is_a_json_error_on_stdout_too(tmp_path, capsys, monkeypatch, argv,
@@ -1510,6 +1568,8 @@ def test_at_the_prompt_a_line_ending_in_a_byte_that_is_not_utf8_is_said_so_and_t
     (["search", "钱转错人了", "--nope"], "invalid_arguments"),
     (["article"], "invalid_arguments"),
     (["tags", "--category", "a", "--category", "b"], "invalid_category"),
+    (["categories", "--color", "sometimes"], "invalid_color"),
+    (["categories", "password"], "invalid_arguments"),
 ])
 def test_with_json_a_usage_error_is_a_json_error_on_stdout_too(shared_tiny_index, capsys, argv, code):
     with pytest.raises(SystemExit) as exit_:
@@ -1542,7 +1602,7 @@ def test_a_piped_questions_control_characters_are_shown_not_sent_to_the_terminal
         assert "'\\x1b[2J" in err and "\x1b" not in err, err
 
 
-@pytest.mark.parametrize("command", ["search", "article", "tags"])
+@pytest.mark.parametrize("command", ["search", "article", "tags", "categories"])
 def test_the_commands_scripts_run_say_their_exit_statuses_and_json_errors(command, capsys):
     # `tags --help` said neither when it exits 2 nor what --json writes then.
     with pytest.raises(SystemExit):
@@ -1567,3 +1627,55 @@ def test_eval_and_confusions_with_json_refuse_in_json_too(shared_tiny_index, tmp
         body = json.loads(captured.out)
         assert body == {"error": {"code": code, "message": body["error"]["message"]}}, argv
         assert f"error: {body['error']['message']}\n" in captured.err
+
+
+def test_categories_command_lists_what_api_categories_gives(tiny_index, client, capsys):
+    # There was no command: an agent saw the categories only in an unknown category's error.
+    assert main(["categories", "--index", str(tiny_index), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == client.get("/api/categories").get_json()
+    assert main(["categories", "--index", str(tiny_index)]) == 0
+    # Columns aligned in terminal cells (a Chinese character is two), in display order, counts right-aligned.
+    assert capsys.readouterr().out == ("ID        名称  文章\n"
+                                       "password  密码     2\n"
+                                       "transfer  转账     1\n"
+                                       "withdraw  提现     1\n")
+
+
+def test_categories_table_aligns_names_of_any_width_and_a_category_without_articles(make_corpus, tmp_path,
+                                                                                   tiny_analyzer, capsys):
+    from tests.conftest import TINY_CATEGORIES
+
+    index = tmp_path / "ix"
+    build_index(make_corpus(categories={**TINY_CATEGORIES, "app": "App 使用与境外"}), index, analyzer=tiny_analyzer)
+    capsys.readouterr()
+    assert main(["categories", "--index", str(index)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-1] == "app       App 使用与境外     0"
+    assert lines[0] == "ID        名称" + " " * 12 + "文章"  # 名称 padded to App 使用与境外's 14 cells, then 2
+    assert lines[1] == "password  密码" + " " * 15 + "2"
+
+
+def test_categories_colour_follows_the_rules_of_the_other_commands(shared_tiny_index, capsys, monkeypatch):
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")
+    for env, colour in (({}, True), ({"NO_COLOR": "1"}, False), ({"TERM": "dumb"}, False)):
+        with monkeypatch.context() as m:
+            for name, value in env.items():
+                m.setenv(name, value)
+            terminal = Terminal()
+            m.setattr("sys.stdout", terminal)
+            assert main(["categories", "--index", str(shared_tiny_index)]) == 0
+        assert ("\033[" in terminal.getvalue()) is colour, env
+        assert "password" in terminal.getvalue()
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert main(["categories", "--index", str(shared_tiny_index), "--color", "always"]) == 0
+    assert "\033[" in capsys.readouterr().out
+    assert main(["categories", "--index", str(shared_tiny_index), "--color", "never"]) == 0
+    assert "\033[" not in capsys.readouterr().out
+
+
+def test_an_unknown_category_points_to_the_categories_command(shared_tiny_index, capsys):
+    for argv in (["search", "提现", "--category", "密"], ["search", "提现", "--category", "nope"],
+                 ["tags", "--category", "nope"]):
+        assert main([*argv, "--index", str(shared_tiny_index)]) == 2
+        assert "`faq-search categories`" in capsys.readouterr().err, argv

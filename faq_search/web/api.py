@@ -293,11 +293,7 @@ def vote_counts(article_id: str, aliases=()) -> dict | None:
 @bp.get("/api/categories")
 def categories():
     s = searcher()
-    counts = s.category_counts()
-    return {
-        "categories": [{"id": cid, "name": name, "count": counts.get(cid, 0)} for cid, name in s.categories.items()],
-        "index_version": s.version,
-    }
+    return {"categories": s.category_list(), "index_version": s.version}
 
 
 @bp.get("/api/tags")
