@@ -2432,3 +2432,24 @@ def test_the_box_and_the_question_form_take_the_servers_count_of_emoji(page):
     page.keyboard.insert_text("𠮷" * (limit + 5))
     assert question.input_value() == "𠮷" * limit
     page.screenshot(path="/tmp/s26/hY_emoji.png")
+
+
+def test_the_consoles_box_takes_the_servers_count_of_emoji(page):
+    # maxlength counted UTF-16 units: 200 emoji pasted into the console's box kept 100 of them, though the
+    # server, counting characters, takes 200.
+    page.open("/agent")
+    limit = int(page.get_attribute("#main", "data-max-chars"))
+    page.focus("#aq")
+    page.keyboard.insert_text("😀" * limit)  # as a paste does
+    assert page.input_value("#aq") == "😀" * limit
+    page.wait_for_function("() => document.getElementById('agent-toast').textContent.includes('上限')")
+    # Past the limit in characters, what was put in is cut there, where it was put.
+    page.keyboard.press("End")
+    page.keyboard.press("Backspace")
+    page.keyboard.insert_text("𠮷𠮷")
+    assert page.input_value("#aq") == "😀" * (limit - 1) + "𠮷"
+    # A longer question from the URL is kept whole, for the server to say it is too long.
+    page.open("/agent?q=" + urllib.parse.quote("𠮷" * (limit + 1)))
+    page.wait_for_function("n => (document.querySelector('#agent-detail [role=alert]') || {}).textContent === `问题太长了，请精简到 ${n} 个字以内。`", arg=limit)
+    assert page.input_value("#aq") == "𠮷" * (limit + 1)
+    forget_failed_loads(page)  # the 400 that said so

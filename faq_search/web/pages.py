@@ -65,7 +65,7 @@ def static_url(filename: str) -> str:
 def max_units(chars: int) -> int:
     """A field's maxlength for a limit of ``chars`` characters as the server counts them: maxlength counts
     UTF-16 units, two for a character outside the BMP (an emoji, 𠮷), so any ``chars`` characters fit.
-    Longer text without JavaScript is said to be too long by the server; search.js cuts it at ``chars``."""
+    Longer text without JavaScript is said to be too long by the server; common.js (keepWithinChars) cuts it at ``chars``."""
     return 2 * chars
 
 

@@ -1,7 +1,7 @@
 /* The agents' console: dense search with filters, full answers, why a hit matched, copy, shortcuts. */
 (function () {
   "use strict";
-  const { $, h, highlight, answer, plainAnswer, getJSON, getCachedJSON, query, browsing, errorMessage, onTyped, onIndexVersion, knownVersion } = window.FAQ;
+  const { $, h, highlight, answer, plainAnswer, getJSON, getCachedJSON, query, browsing, errorMessage, onTyped, keepWithinChars, onIndexVersion, knownVersion } = window.FAQ;
 
   const DEBOUNCE_MS = 60;
   const FILTER_SETTLE_MS = 700; // a filter's option resting under the arrows: about what a screen reader takes to say it
@@ -619,10 +619,13 @@
     return where + gone.map((g) => g[0]).join("和") + "已不存在（帮助内容已更新），现显示" + gone.map((g) => g[1]).join("、") + "的文章。";
   }
 
+  // Before onTyped's listener, so the search runs on what stays in the box.
+  keepWithinChars(input);
   // Each search is logged and counts against the rate limit: none for the letters of a composition.
   onTyped(input, () => {
-    // maxlength drops whatever is typed or pasted beyond it without a word; say so.
-    if (input.value.length >= input.maxLength) showToast("已达到 " + input.maxLength + " 字上限，多出的文字没有输入");
+    // What is typed or pasted beyond the limit (in characters, as the server counts) is dropped without a word; say so.
+    const limit = Number(input.dataset.maxChars);
+    if (Array.from(input.value).length >= limit) showToast("已达到 " + limit + " 字上限，多出的文字没有输入");
     schedule();
   });
   /* A closed select changes its value at each arrow key (Chromium on Windows and Linux), and passing over

@@ -493,10 +493,48 @@
     });
   }
 
+  /* A field's maxlength counts UTF-16 units, in which an emoji or a rare character (outside the BMP) is two;
+     the server counts characters (FAQ_MAX_QUERY_CHARS). The page sets maxlength to what data-max-chars
+     characters can take, and this cuts what is typed or pasted to that many characters, as maxlength
+     would: only the text just put in, never text that was there (a longer question from the URL). */
+  function keepWithinChars(field) {
+    let before = field.value; // as it was before the edit (or the composition) under way
+    let composing = false;
+    const cut = () => {
+      const limit = Number(field.dataset.maxChars);
+      const was = Array.from(before);
+      const now = Array.from(field.value);
+      if (!limit || !field.hasAttribute("maxlength") || now.length <= limit || now.length <= was.length) return;
+      let start = 0;
+      while (start < was.length && was[start] === now[start]) start++;
+      let end = 0;
+      while (end < was.length - start && was[was.length - 1 - end] === now[now.length - 1 - end]) end++;
+      const kept = Math.max(limit - (start + end), 0); // of the characters put in, between start and the end kept
+      const head = now.slice(0, start + kept).join("");
+      field.value = head + now.slice(now.length - end).join("");
+      field.setSelectionRange(head.length, head.length);
+    };
+    field.addEventListener("beforeinput", () => {
+      if (!composing) before = field.value;
+    });
+    field.addEventListener("compositionstart", () => {
+      composing = true;
+      before = field.value;
+    });
+    field.addEventListener("compositionend", () => {
+      composing = false;
+      cut();
+    });
+    // Callers add this before onTyped's listener, so the search runs on what stays in the box.
+    field.addEventListener("input", (event) => {
+      if (!composing && !event.isComposing) cut();
+    });
+  }
+
   const $ = (id) => document.getElementById(id);
 
   // timeoutMs: how long a request may take before it is given up (read at each request; a test lowers it).
-  const api = { $, h, highlight, highlightSpan, answer, plainAnswer, inlineRuns, contactRuns, getJSON, getCachedJSON, postJSON, query, browsing, ApiError, errorMessage, onTyped,
+  const api = { $, h, highlight, highlightSpan, answer, plainAnswer, inlineRuns, contactRuns, getJSON, getCachedJSON, postJSON, query, browsing, ApiError, errorMessage, onTyped, keepWithinChars,
                 onIndexVersion, knownVersion,
                 timeoutMs: 15000 };
   window.FAQ = api;

@@ -2,7 +2,7 @@
    Progressive enhancement of the server-rendered page; every request goes to the JSON API. */
 (function () {
   "use strict";
-  const { $, h, highlight, highlightSpan, answer, getJSON, getCachedJSON, postJSON, query, browsing, errorMessage, onTyped } = window.FAQ;
+  const { $, h, highlight, highlightSpan, answer, getJSON, getCachedJSON, postJSON, query, browsing, errorMessage, onTyped, keepWithinChars } = window.FAQ;
 
   const DEBOUNCE_MS = 60; // results land well within ~150 ms of the last keystroke
   const SLOW_MS = 700; // a search unanswered this long is said to be under way (正在搜索…)
@@ -78,44 +78,6 @@
   function noteLength() {
     const limit = Number(input.dataset.maxChars);
     lengthHint.textContent = Array.from(input.value).length === limit ? "已达到 " + limit + " 字上限，多出的文字没有输入，请精简问题。" : "";
-  }
-
-  /* A field's maxlength counts UTF-16 units, in which an emoji or a rare character (outside the BMP) is two;
-     the server counts characters (FAQ_MAX_QUERY_CHARS). The page sets maxlength to what data-max-chars
-     characters can take, and this cuts what is typed or pasted to that many characters, as maxlength
-     would: only the text just put in, never text that was there (a longer question from the URL). */
-  function keepWithinChars(field) {
-    let before = field.value; // as it was before the edit (or the composition) under way
-    let composing = false;
-    const cut = () => {
-      const limit = Number(field.dataset.maxChars);
-      const was = Array.from(before);
-      const now = Array.from(field.value);
-      if (!limit || !field.hasAttribute("maxlength") || now.length <= limit || now.length <= was.length) return;
-      let start = 0;
-      while (start < was.length && was[start] === now[start]) start++;
-      let end = 0;
-      while (end < was.length - start && was[was.length - 1 - end] === now[now.length - 1 - end]) end++;
-      const kept = Math.max(limit - (start + end), 0); // of the characters put in, between start and the end kept
-      const head = now.slice(0, start + kept).join("");
-      field.value = head + now.slice(now.length - end).join("");
-      field.setSelectionRange(head.length, head.length);
-    };
-    field.addEventListener("beforeinput", () => {
-      if (!composing) before = field.value;
-    });
-    field.addEventListener("compositionstart", () => {
-      composing = true;
-      before = field.value;
-    });
-    field.addEventListener("compositionend", () => {
-      composing = false;
-      cut();
-    });
-    // Before onTyped's listener (added later), so the search runs on what stays in the box.
-    field.addEventListener("input", (event) => {
-      if (!composing && !event.isComposing) cut();
-    });
   }
 
   function schedule() {
@@ -794,6 +756,7 @@
 
   // --- wiring ------------------------------------------------------------------------------------
 
+  // Before onTyped's listener, so the search runs on what stays in the box.
   for (const field of [input, ...askFields]) keepWithinChars(field);
   onTyped(input, schedule);
   input.addEventListener("blur", () => closeSuggestions());
