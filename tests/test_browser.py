@@ -1330,7 +1330,7 @@ def test_agent_console_filters_explains_and_copies(browser, site):
         p.reload()
         p.wait_for_function(shown)
         # c copies through the clipboard first thing, before anything it awaits: a call is seen at once.
-        p.evaluate("() => { window.__copied = []; navigator.clipboard.writeText = (t) => (window.__copied.push(t), Promise.resolve()); }")
+        p.evaluate(STUB_CLIPBOARD_JS)
         p.locator("#agent-results").focus()
         chosen = p.get_attribute("#agent-results", "aria-activedescendant")
         for key in "jkc/?":
@@ -1509,33 +1509,53 @@ def test_agent_category_filter_follows_the_index_version_served(browser, live_si
         context.close()
 
 
+# An editor's correction of wd-time's answer, and the copies the console's c makes, kept for the test to read.
+CORRECTED_WD_TIME = "提现一般2小时内到账，最晚3个工作日内到账。"
+STUB_CLIPBOARD_JS = ("() => { window.__copied = []; navigator.clipboard.writeText = "
+                     "(t) => (window.__copied.push(t), Promise.resolve()); }")
+SHOWN_ARTICLE_JS = "id => document.querySelector('#agent-detail').dataset.articleId === id"
+
+
+@contextlib.contextmanager
+def _console_showing_wd_time(browser, base: str, clock: bool = False, before_open=lambda p: None):
+    """The console on the live site, 提现多久到账 asked and wd-time shown; ``clock``: Playwright's clock
+    installed first (performance.now too), so the seconds a test lets pass, pass at once."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    p = Page(context.new_page(), base)
+    try:
+        before_open(p)
+        if clock:
+            p.clock.install()
+        p.open("/agent")
+        p.type_query("提现多久到账", selector="#aq")
+        p.wait_for_function(SHOWN_ARTICLE_JS, arg="wd-time")
+        yield p
+    finally:
+        context.close()
+
+
+def _publish_wd_time_corrected(publish, **fields):
+    publish({path: dict(a, answer=CORRECTED_WD_TIME, **fields) if a["id"] == "wd-time" else a
+             for path, a in TINY_ARTICLES.items()})
+
+
 def test_agent_shows_an_answer_corrected_by_a_new_version_not_the_one_it_kept(browser, live_site):
     # Answers are kept for a minute (retyping costs no request); one the editor corrected since must not be
     # copied as it was once the server serves the correction.
     base, publish = live_site
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    p = Page(context.new_page(), base)
-    shown = "id => document.querySelector('#agent-detail').dataset.articleId === id"
-    try:
-        p.open("/agent")
-        p.type_query("提现多久到账", selector="#aq")
-        p.wait_for_function(shown, arg="wd-time")
+    with _console_showing_wd_time(browser, base) as p:
         assert "次日24点前到账" in p.inner_text("#agent-detail .answer")
-        articles = {path: dict(a, answer="提现一般2小时内到账，最晚3个工作日内到账。") if a["id"] == "wd-time" else a
-                    for path, a in TINY_ARTICLES.items()}
-        publish(articles)
+        _publish_wd_time_corrected(publish)
         p.type_query("转错人", selector="#aq")  # an answer from the new version
-        p.wait_for_function(shown, arg="tr-wrong")
+        p.wait_for_function(SHOWN_ARTICLE_JS, arg="tr-wrong")
         p.type_query("提现多久到账", selector="#aq")
-        p.wait_for_function(shown, arg="wd-time")
+        p.wait_for_function(SHOWN_ARTICLE_JS, arg="wd-time")
         p.keyboard.press("Escape")
-        p.evaluate("() => { window.__copied = []; navigator.clipboard.writeText = (t) => (window.__copied.push(t), Promise.resolve()); }")
+        p.evaluate(STUB_CLIPBOARD_JS)
         p.keyboard.press("c")
-        assert p.evaluate("window.__copied") == ["提现一般2小时内到账，最晚3个工作日内到账。"]
+        assert p.evaluate("window.__copied") == [CORRECTED_WD_TIME]
         assert "3个工作日" in p.inner_text("#agent-detail .answer")
         p.check_clean()
-    finally:
-        context.close()
 
 
 def retype(p: Page, question: str):
@@ -1551,22 +1571,18 @@ def test_agent_a_kept_answer_does_not_hide_a_new_version(browser, live_site):
     # minute, and the version an editor published meanwhile (the answer corrected, a tag added) went
     # unnoticed until some other question was asked.
     base, publish = live_site
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    p = Page(context.new_page(), base)
     asked = []
-    p.on("request", lambda r: asked.append(r.url.split("?")[0].replace(base, "")))
-    shown = "id => document.querySelector('#agent-detail').dataset.articleId === id"
     offered = "t => [...document.querySelectorAll('#atag option')].some(o => o.value === t)"
-    try:
-        p.clock.install()  # performance.now too: the quiet seconds below pass at once
-        p.open("/agent")
-        p.type_query("提现多久到账", selector="#aq")
-        p.wait_for_function(shown, arg="wd-time")
+
+    def listen(p):
+        p.on("request", lambda r: asked.append(r.url.split("?")[0].replace(base, "")))
+
+    with _console_showing_wd_time(browser, base, clock=True, before_open=listen) as p:
         # Unchanged, a question retyped after a quiet spell costs a version check, no search nor article.
         p.clock.fast_forward(5_000)
         asked.clear()
         retype(p, "提现多久到账")
-        p.wait_for_function(shown, arg="wd-time")
+        p.wait_for_function(SHOWN_ARTICLE_JS, arg="wd-time")
         assert [a for a in asked if a.startswith("/api/")] == [] and "/healthz" in asked, asked
         # A check left unanswered (a stalled connection) holds the kept answer back a moment, not for the
         # 15 s a search may take.
@@ -1579,42 +1595,29 @@ def test_agent_a_kept_answer_does_not_hide_a_new_version(browser, live_site):
         p.unroute(re.compile(".*/healthz$"))
         for route in held:
             route.fallback()
-        articles = {path: dict(a, answer="提现一般2小时内到账，最晚3个工作日内到账。", tags=["提现", "到账"]) if a["id"] == "wd-time" else a
-                    for path, a in TINY_ARTICLES.items()}
-        publish(articles)
+        _publish_wd_time_corrected(publish, tags=["提现", "到账"])
         p.clock.fast_forward(5_000)  # within the minute answers are kept
         retype(p, "提现多久到账")
         p.wait_for_function("() => document.querySelector('#agent-detail .answer').textContent.includes('3个工作日')")
         p.wait_for_function(offered, arg="到账")  # the filters follow the version, as after any answer from it
         p.check_clean()
-    finally:
-        context.close()
 
 
 def test_agent_copy_of_an_answer_corrected_since_it_was_read_says_so(browser, live_site):
     # The agent reads an answer on a call; an editor corrects it meanwhile; c copied the answer as read, with
     # nothing to tell it was no longer the one served (no request is made while the agent reads).
     base, publish = live_site
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    p = Page(context.new_page(), base)
-    corrected = "提现一般2小时内到账，最晚3个工作日内到账。"
-    try:
-        p.clock.install()  # performance.now too: the reading time below passes at once
-        p.open("/agent")
-        p.type_query("提现多久到账", selector="#aq")
-        p.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId === 'wd-time'")
-        p.evaluate("() => { window.__copied = []; navigator.clipboard.writeText = (t) => (window.__copied.push(t), Promise.resolve()); }")
-        publish({path: dict(a, answer=corrected) if a["id"] == "wd-time" else a for path, a in TINY_ARTICLES.items()})
+    with _console_showing_wd_time(browser, base, clock=True) as p:
+        p.evaluate(STUB_CLIPBOARD_JS)
+        _publish_wd_time_corrected(publish)
         p.clock.fast_forward(5_000)
         p.keyboard.press("Escape")
         p.keyboard.press("c")
-        p.wait_for_function("t => document.querySelector('#agent-detail .answer').textContent === t", arg=corrected)
+        p.wait_for_function("t => document.querySelector('#agent-detail .answer').textContent === t", arg=CORRECTED_WD_TIME)
         assert "旧答案" in p.text_content("#agent-toast") and p.evaluate("window.__copied").pop().startswith("提现一般2小时内到账，最晚次日")
         p.keyboard.press("c")
-        assert p.evaluate("window.__copied").pop() == corrected
+        assert p.evaluate("window.__copied").pop() == CORRECTED_WD_TIME
         p.check_clean()
-    finally:
-        context.close()
 
 
 def _first_result(p, query: str, category: str = "") -> dict:
@@ -2126,7 +2129,7 @@ def test_agent_copy_and_keys_work_from_a_filter(page):
     # c in a filter copied nothing and said nothing: the answer before stayed in the clipboard, to be pasted.
     page.open("/agent")
     page.wait_for_function("() => document.querySelector('#agent-detail').dataset.answer")
-    page.evaluate("() => { window.__copied = []; navigator.clipboard.writeText = (t) => (window.__copied.push(t), Promise.resolve()); }")
+    page.evaluate(STUB_CLIPBOARD_JS)
     for select in ("#acategory", "#atag"):
         page.focus(select)
         page.keyboard.press("c")
@@ -2140,7 +2143,7 @@ def test_agent_copy_and_keys_work_from_a_filter(page):
 def test_agent_copy_of_a_hit_not_judged_the_answer_says_so(page):
     # c on the best hit of 今天天气怎么样 said 已复制答案 as for any answer: pasted without a look at 判断.
     page.open("/agent")
-    page.evaluate("() => { window.__copied = []; navigator.clipboard.writeText = (t) => (window.__copied.push(t), Promise.resolve()); }")
+    page.evaluate(STUB_CLIPBOARD_JS)
     verdict = "() => document.querySelector('#agent-detail .badge')?.textContent || ''"
     for question, told in (("今天天气怎么样", "不确定"), ("支付宝客服电话", "问的是支付宝"), ("钱转错人了咋办", None)):
         page.type_query(question, selector="#aq")
@@ -2159,7 +2162,7 @@ def test_agent_copy_is_said_by_a_live_region_there_before_it(page):
     in_tree = "() => [...document.querySelectorAll('[role=status]')].filter(e => e.checkVisibility()).map(e => e.id)"
     page.open("/agent")
     page.wait_for_function("() => document.querySelector('#agent-detail').dataset.answer")
-    page.evaluate("() => { window.__copied = []; navigator.clipboard.writeText = (t) => (window.__copied.push(t), Promise.resolve()); }")
+    page.evaluate(STUB_CLIPBOARD_JS)
     assert "agent-toast" in page.evaluate(in_tree) and page.is_hidden("#agent-toast")  # there, empty: nothing shows
     sync_api.expect(page.get_by_role("status")).to_have_count(1)
     page.locator("#agent-results").focus()
