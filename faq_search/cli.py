@@ -773,7 +773,7 @@ def _answer(searcher, query: str, args, json_lines: bool = False, heading: bool 
     other = searcher.other_product(query, hits)  # 支付宝客服电话: ours would answer the wrong product
     if args.json:
         payloads = SearchPayloads(searcher)
-        body = json.loads(search_body(payloads, query, payloads.results(hits), t0, other))
+        body = json.loads(search_body(payloads, query, payloads.results(hits), t0, other, searcher.whom_to_ask(other)))
         print(_json(body, indent=None if json_lines else 2), flush=True)
         return 0
     st, width = _Style(_colour(args.color)), _width()
@@ -793,7 +793,9 @@ def _answer(searcher, query: str, args, json_lines: bool = False, heading: bool 
         return 0
     if other:
         ours = searcher.own_name or "我们"
-        banner = f"这个问题看起来是关于「{other}」的：这里只能解答{ours}的问题，以下仅供参考。"
+        ask = searcher.whom_to_ask(other)
+        banner = (f"这个问题看起来是关于「{other}」的：这里只能解答{ours}的问题，"
+                  + (f"这类问题请咨询{ask}；" if ask else "") + "以下仅供参考。")
     else:
         banner = None if hits[0].confident else f"没有可信的答案：{NOT_CONFIDENT}"
     if banner:

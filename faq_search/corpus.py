@@ -301,19 +301,33 @@ class Scope:
     users mention (``others``). A question naming another product, and none of ours, is about that
     product: search lists related articles but claims no answer, unless a question of the best one
     names it too. ``sites``: our own web addresses (host names), which the pages link where an answer
-    writes them bare; no other bare address is linked."""
+    writes them bare; no other bare address is linked. ``ask``: (whom to ask, names) for others'
+    business asked in our words (办信用卡: the bank, not "办信用卡's customer service"); its names
+    count as other products' too."""
 
     ours: tuple[str, ...] = ()
     others: tuple[str, ...] = ()
     sites: tuple[str, ...] = ()
+    ask: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    @property
+    def other_names(self) -> tuple[str, ...]:
+        """Every name that is not ours: ``others``, then ``ask``'s."""
+        return self.others + tuple(name for _whom, names in self.ask for name in names)
+
+    def whom_to_ask(self, name: str) -> str | None:
+        """Whom ``ask`` sends a question about ``name`` to; None: that product's own customer service."""
+        return next((whom for whom, names in self.ask if name in names), None)
 
     def to_json(self) -> dict:
-        return {"ours": list(self.ours), "others": list(self.others), "sites": list(self.sites)}
+        return {"ours": list(self.ours), "others": list(self.others), "sites": list(self.sites),
+                "ask": {whom: list(names) for whom, names in self.ask}}
 
     @classmethod
     def from_json(cls, obj: dict | None) -> "Scope":
         obj = obj or {}
-        return cls(tuple(obj.get("ours", ())), tuple(obj.get("others", ())), tuple(obj.get("sites", ())))
+        ask = tuple((str(whom), tuple(names)) for whom, names in (obj.get("ask") or {}).items())
+        return cls(tuple(obj.get("ours", ())), tuple(obj.get("others", ())), tuple(obj.get("sites", ())), ask)
 
 
 @dataclass
@@ -915,21 +929,69 @@ def _load_scope(path: Path, problems: list[Problem]) -> Scope:
         problems.append(Problem(display, 1, "invalid scope file: expected a mapping with 'ours' and 'others'"))
         return Scope()
     for key in loaded:
-        if key not in ("ours", "others", "sites"):
+        if key not in ("ours", "others", "sites", "ask"):
             problems.append(Problem(display, line_of(str(key)),
-                                    f"unknown key {_shown(key)} (expected 'ours', 'others' and 'sites')"))
+                                    f"unknown key {_shown(key)} (expected 'ours', 'others', 'sites' and 'ask')"))
     items = _list_item_lines(text, 1)
     names = {k: _as_str_list(loaded.get(k), k, (display, line_of(k)), problems, items.get(k, []))
              for k in ("ours", "others", "sites")}
+    ask = _scope_ask(loaded.get("ask"), text, display, line_of("ask"), problems)
+    asked = [(name, line) for _whom, listed in ask for name, line in listed]
     for name in set(names["ours"]) & set(names["others"]):
         problems.append(Problem(display, line_of("others"), f"{_shown(name)} is both ours and another product's"))
+    seen = set(names["others"])
+    for name, line in asked:
+        if name in names["ours"]:
+            problems.append(Problem(display, line, f"{_shown(name)} is both ours and another's business"))
+        elif name in seen:
+            problems.append(Problem(display, line, f"{_shown(name)} is listed twice: keep it once, in 'others' or "
+                                                   "under the one to ask"))
+        seen.add(name)
     site_lines = _kept_item_lines(text, 1, "sites")
     for i, site in enumerate(names["sites"]):
         if not _HOST.match(site):
             line = site_lines[i] if i < len(site_lines) else line_of("sites")
             problems.append(Problem(display, line, f"site {_shown(site)} is not a host name: write it in lower case, "
                                                    "without https:// or a path (help.example.com)"))
-    return Scope(names["ours"], names["others"], tuple(x for x in names["sites"] if _HOST.match(x)))
+    return Scope(names["ours"], names["others"], tuple(x for x in names["sites"] if _HOST.match(x)),
+                 tuple((whom, tuple(name for name, _line in listed)) for whom, listed in ask))
+
+
+def _scope_ask(value, text: str, display: str, line: int, problems: list[Problem]
+               ) -> list[tuple[str, list[tuple[str, int]]]]:
+    """scope.yml's ``ask``: a mapping of whom to ask (text) to a list of names; each name with its line."""
+    if value is None:
+        return []
+    if not isinstance(value, dict):
+        problems.append(Problem(display, line, "'ask' must map whom to ask to a list of names "
+                                               "(发卡银行: [办信用卡, 信用卡年费])"))
+        return []
+    node = None
+    try:
+        node = yaml.compose(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError:
+        pass
+    nodes = {}  # whom → (its line, its value's node)
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            if isinstance(k, yaml.ScalarNode) and k.value == "ask" and isinstance(v, yaml.MappingNode):
+                nodes = {str(wk.value): (1 + wk.start_mark.line, wv) for wk, wv in v.value if isinstance(wk, yaml.ScalarNode)}
+    ask = []
+    for whom, listed in value.items():
+        at, value_node = nodes.get(str(whom), (line, None))
+        if not isinstance(whom, str) or not whom.strip():
+            problems.append(Problem(display, at, f"whom to ask {_shown(whom)} must be text"))
+            continue
+        item_lines = _item_lines(value_node, 1)
+        kept = _as_str_list(listed, whom, (display, at), problems, item_lines)
+        if not kept:
+            problems.append(Problem(display, at, f"{_shown(whom)} lists no names: list what to ask them about, "
+                                                 "or delete the line"))
+            continue
+        lines = [item_lines[i] if i < len(item_lines) else at
+                 for i, v in enumerate(listed if isinstance(listed, list) else [listed]) if isinstance(v, str) and v.strip()]
+        ask.append((whom.strip(), list(zip(kept, lines + [at] * (len(kept) - len(lines))))))
+    return ask
 
 
 # Spellings of Markdown that are not read as articles: reported, so a file is never silently left out.

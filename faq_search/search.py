@@ -67,6 +67,9 @@ MIN_DICTIONARY_COUNT = 10
 RESPELLED_WITHIN = 5
 _HAS_HAN = re.compile("[\u4e00-\u9fff]")
 _LATIN_RUN = re.compile("[a-z]+(?: [a-z]+)*")
+# An amount, and the words it is said with, name no topic (500, 块, 万).
+_NUMBER = re.compile(r"[0-9][0-9.,]*%?")
+_AMOUNT_WORDS = frozenset("块 块钱 元 万 千 百".split())
 # Up to this many phrasings the LSA cosines are computed for all of them (≈ 10 µs), not gathered.
 LSA_FULL_PRODUCT = 10000
 # Articles whose phrasings an explanation keeps at hand, and phrasings normalised (per Searcher).
@@ -371,7 +374,7 @@ class Searcher:
         # Product names (scope.yml) as queries are normalised: a question naming another product
         # and none of ours claims no answer (see names_other_product).
         self._own_names = tuple(n for n in (analyzer.spelled(x) for x in data.scope.ours) if n)
-        self._other_names = {n: x for n, x in ((analyzer.spelled(x), x) for x in data.scope.others) if n}
+        self._other_names = {n: x for n, x in ((analyzer.spelled(x), x) for x in data.scope.other_names) if n}
         # Id, category and tags of every article without decoding the articles (a loaded index
         # decodes each one when first shown).
         columns = data.columns or {"id": [a.id for a in self.articles], "category": [a.category for a in self.articles],
@@ -1200,18 +1203,22 @@ class Searcher:
         article = self.articles[art]
         article_text = self.analyzer.spelled("\n".join(article.questions))
         other = next((n for n in named if n not in article_text), None)
-        if other is None and self._asks_beyond(query, art, named):
+        if other is None:
             # 微信提现 is not "find us on WeChat" though that article names 微信: it asks what it lacks.
-            other = named[0]
+            # A name alone (贷款) asks nothing of the article that names it (a scam warning): it is theirs.
+            words = self._topic_words(query, named)
+            if not words or words - self._article_words(art):
+                other = named[0]
         return None if other is None else self._other_names[other]
 
-    def _asks_beyond(self, query: str, art: int, names: list[str]) -> bool:
-        """Whether ``query`` holds a topic word of the index, other than the products ``names``, that
-        article ``art`` (its questions and answer) lacks."""
+    def _topic_words(self, query: str, names: list[str]) -> set[str]:
+        """The topic words of the index ``query`` holds, other than the products ``names``. An amount is
+        no topic: 500 块 in 帮我办贷款先交500块 does not take the question away from the scam warning
+        that names 贷款."""
         vocab = self.data.vocab["word"]
-        words = {w for w in self.analyze_query(query).words
-                 if w in vocab and w not in TOPIC_FREE_WORDS and not any(w in n or n in w for n in names)}
-        return bool(words - self._article_words(art))
+        return {w for w in self.analyze_query(query).words
+                if w in vocab and w not in TOPIC_FREE_WORDS and not _NUMBER.fullmatch(w)
+                and w not in _AMOUNT_WORDS and not any(w in n or n in w for n in names)}
 
     def _article_words(self, art: int) -> frozenset[str]:
         cached = self._derived("_article_words_cache", lambda: functools.lru_cache(maxsize=256)(
@@ -1234,6 +1241,11 @@ class Searcher:
             return None
         art = self._by_id.get(hits[0].id)
         return None if art is None else self.names_other_product(asked_clause(query), art)
+
+    def whom_to_ask(self, other_product: str | None) -> str | None:
+        """Whom scope.yml's ``ask`` sends a question about ``other_product`` to (发卡银行 for 办信用卡);
+        None: that product's own customer service."""
+        return None if other_product is None else self.data.scope.whom_to_ask(other_product)
 
     @property
     def own_name(self) -> str | None:

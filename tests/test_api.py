@@ -14,12 +14,12 @@ def test_search_returns_ranked_results(client):
     r = client.get("/api/search", query_string={"q": "忘记登录密码了怎么办"})
     assert r.status_code == 200
     body = r.get_json()
-    assert set(body) == {"query", "results", "other_product", "took_ms", "index_version"}
+    assert set(body) == {"query", "results", "other_product", "other_product_ask", "took_ms", "index_version"}
     assert body["query"] == "忘记登录密码了怎么办"
     first = body["results"][0]
     assert first["id"] == "pw-login"
     assert set(first) >= {"id", "question", "answer", "category", "tags", "score", "matched"}
-    assert isinstance(body["took_ms"], float) and body["other_product"] is None
+    assert isinstance(body["took_ms"], float) and body["other_product"] is None and body["other_product_ask"] is None
 
 
 def test_search_k_and_category(client):
@@ -271,11 +271,15 @@ def test_tags_with_counts(client):
 
 def test_search_names_the_other_product_a_question_is_about(app_factory, make_corpus, tmp_path, tiny_analyzer):
     root = make_corpus()
-    (root / "scope.yml").write_text("ours: [易钱包]\nothers: [支付宝]\n", "utf-8")
+    (root / "scope.yml").write_text("ours: [易钱包]\nothers: [支付宝]\nask:\n  发卡银行: [信用卡分期]\n", "utf-8")
     build_index(root, tmp_path / "ix", analyzer=tiny_analyzer)
     client = app_factory(tmp_path / "ix").test_client()
     body = client.get("/api/search", query_string={"q": "支付宝的钱转错人了"}).get_json()
-    assert body["other_product"] == "支付宝"
+    assert body["other_product"] == "支付宝" and body["other_product_ask"] is None  # its own customer service
+    assert body["results"][0]["id"] == "tr-wrong" and not body["results"][0]["confident"]
+    # Another's business asked in our words: whom to ask instead.
+    body = client.get("/api/search", query_string={"q": "信用卡分期的钱转错人了"}).get_json()
+    assert (body["other_product"], body["other_product_ask"]) == ("信用卡分期", "发卡银行")
     assert body["results"][0]["id"] == "tr-wrong" and not body["results"][0]["confident"]
     body = client.get("/api/search", query_string={"q": "钱转错人了"}).get_json()
     assert body["other_product"] is None and body["results"][0]["confident"]

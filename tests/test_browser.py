@@ -607,12 +607,18 @@ def test_a_question_about_another_product_says_so_and_lists_related(page):
     page.wait_for_selector("#no-answer:not([hidden])")
     assert page.inner_text("#no-answer-hint").startswith("这个问题看起来是关于「支付宝」的：这里只能解答易钱包的问题")
     assert page.locator("#hits .hit").count() > 0 and page.is_visible("#maybe-title")
+    # The bank's business (scope.yml's ask) sends the visitor to the bank, not to "办信用卡's customer service".
+    page.type_query("办信用卡要带什么材料")
+    page.wait_for_function("() => document.querySelector('#no-answer-hint').textContent.includes('这类问题请咨询发卡银行')")
+    assert "「办信用卡」" in page.inner_text("#no-answer-hint") and "官方客服" not in page.inner_text("#no-answer-hint")
     page.type_query("推荐一部好看的电影")
     page.wait_for_function("() => document.querySelector('#no-answer-hint').textContent.startsWith('换个说法试试')")
     # The agents' console says why the best hit is not the answer.
     page.open("/agent")
     page.type_query("支付宝客服电话", selector="#aq")
     page.wait_for_function("() => (document.querySelector('#agent-detail .badge')?.textContent || '') === '问的是支付宝'")
+    page.type_query("办信用卡要带什么材料", selector="#aq")
+    page.wait_for_function("() => (document.querySelector('#agent-detail .badge')?.title || '').includes('这类问题请客户咨询发卡银行')")
     # Otherwise the verdict is the no-answer model's, told apart from the score (not "below the threshold").
     page.type_query("今天天气怎么样", selector="#aq")
     page.wait_for_function("() => (document.querySelector('#agent-detail .badge')?.textContent || '') === '不确定'")

@@ -243,10 +243,23 @@ def test_scope_is_loaded_and_part_of_the_content_hash(make_corpus):
     assert corpus.content_hash != before.content_hash
     (root / "scope.yml").write_text("ours: [易钱包]\nsites: [help.yiqianbao.com]\n", "utf-8")
     assert load_corpus(root).scope == Scope(("易钱包",), (), ("help.yiqianbao.com",))
+    # Others' business asked in our words, and whom to ask instead; kept through the index's JSON.
+    (root / "scope.yml").write_text("others: [支付宝]\nask:\n  发卡银行: [办信用卡, 信用卡年费]\n  开户银行:\n    - 取款密码\n", "utf-8")
+    scope = load_corpus(root).scope
+    assert scope.ask == (("发卡银行", ("办信用卡", "信用卡年费")), ("开户银行", ("取款密码",)))
+    assert scope.other_names == ("支付宝", "办信用卡", "信用卡年费", "取款密码")
+    assert [scope.whom_to_ask(n) for n in ("信用卡年费", "取款密码", "支付宝")] == ["发卡银行", "开户银行", None]
+    assert Scope.from_json(json.loads(json.dumps(scope.to_json()))) == scope
+    assert Scope.from_json({"ours": ["易钱包"], "others": ["支付宝"], "sites": []}).ask == ()  # a version built before
 
 
 @pytest.mark.parametrize("text, expected", [
-    ("ours: [易钱包]\nother: [微信]\n", "scope.yml:2: unknown key 'other' (expected 'ours', 'others' and 'sites')"),
+    ("ours: [易钱包]\nother: [微信]\n", "scope.yml:2: unknown key 'other' (expected 'ours', 'others', 'sites' and 'ask')"),
+    ("ours: [易钱包]\nask: [办信用卡]\n", "scope.yml:2: 'ask' must map whom to ask to a list of names"),
+    ("ours: [易钱包]\nask:\n  发卡银行:\n  开户银行: [贷款]\n", "scope.yml:3: '发卡银行' lists no names"),
+    ("ours: [易钱包]\nask:\n  发卡银行:\n    - 办信用卡\n    - 易钱包\n", "scope.yml:5: '易钱包' is both ours and another's business"),
+    ("others: [贷款]\nask:\n  开户银行:\n    - 存款利率\n    - 贷款\n", "scope.yml:5: '贷款' is listed twice"),
+    ("ask:\n  开户银行:\n    - 贷款\n    -\n", "scope.yml:4: empty item in '开户银行'"),
     ("ours: [易钱包]\nothers: {微信: 1}\n", "scope.yml:2: 'others' must be a list of strings"),
     ("ours: [易钱包]\nothers: [微信, 易钱包]\n", "scope.yml:2: '易钱包' is both ours and another product's"),
     ("- 微信\n", "scope.yml:1: invalid scope file: expected a mapping with 'ours' and 'others'"),

@@ -36,7 +36,7 @@ def page_index(make_corpus, tmp_path, tiny_analyzer):
     out = tmp_path / "page-index"
     root = make_corpus(PAGE_ARTICLES, PAGE_CATEGORIES, name="page-corpus")
     (root / "popular.yml").write_text("- wd-time\n- pw-login\n", "utf-8")
-    (root / "scope.yml").write_text("ours: [易钱包]\nothers: [支付宝]\n", "utf-8")
+    (root / "scope.yml").write_text("ours: [易钱包]\nothers: [支付宝]\nask:\n  发卡银行: [信用卡分期]\n", "utf-8")
     build_index(root, out, analyzer=tiny_analyzer)
     return out
 
@@ -386,13 +386,16 @@ def test_a_question_about_another_product_is_told_so(pages):
     import re
 
     def hint(html):
-        return re.search(r'<p class="no-answer-hint"[^>]*>([^<]*)</p>', html).group(1)
+        return re.search(r'<p class="no-answer-hint"[^>]*>([^<]*)</p>', html).group(1).strip()
 
     html = html_of(pages, "/", q="支付宝的钱转错人了")
     assert '<section id="no-answer" class="no-answer" aria-labelledby' in html  # shown
     assert hint(html).startswith("这个问题看起来是关于「支付宝」的：这里只能解答易钱包的问题，支付宝的问题请联系支付宝官方客服")
     assert 'data-id="tr-wrong"' in html  # still listed as related
     assert hint(html_of(pages, "/", q="天气怎么样")).startswith("换个说法试试")
+    # Another's business asked in our words (scope.yml's ask) has no customer service of its own to send to.
+    assert hint(html_of(pages, "/", q="信用卡分期的钱转错人了")).startswith(
+        "这个问题看起来是关于「信用卡分期」的：这里只能解答易钱包的问题，这类问题请咨询发卡银行。")
 
 
 def test_a_question_over_the_limit_is_said_to_be_too_long(pages):

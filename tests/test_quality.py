@@ -200,6 +200,17 @@ def test_a_service_we_do_not_offer_is_not_answered_through_a_word_it_shares(sear
     assert searcher.search("说我开了百万保险不取消每月扣钱", k=1)[0].id == "security-fraud-identify"
 
 
+def test_the_banks_business_is_sent_to_the_bank_and_a_scam_naming_it_is_still_answered(searcher):
+    # scope.yml's ask: a credit card is ours to bind and repay, applying for one is the bank's.
+    for query, business, whom in [("办信用卡要带什么材料", "办信用卡", "发卡银行"), ("银行卡取款密码被锁了", "取款密码", "开户银行")]:
+        hits = searcher.search(query, k=3)
+        other = searcher.other_product(query, hits)
+        assert not hits[0].confident and (other, searcher.whom_to_ask(other)) == (business, whom), query
+    # A scam that names a loan is ours to warn about: its article names 贷款 too.
+    hit = searcher.search("有人说帮我办贷款 要先交500块手续费", k=1)[0]
+    assert hit.id == "security-pay-first-scams" and hit.confident
+
+
 def test_colloquial_words_find_their_article(searcher):
     # 提出来 is 提现 and 撤销 撤回; a slow withdrawal is not a slow app, nor 诈骗电话 a scam to identify.
     for query, expected in [("我想把易钱包里面的两万块钱提出来要收多少手续费", "topup-withdraw-withdraw-fee"),

@@ -214,7 +214,8 @@ def search():
     hits, results = payloads.search((q, k, category, tag), lambda: run_search(s, q, k, category, tag))
     note_search(q, hits, s.version)
     # Encoded here, not by jsonify: the articles' parts come pre-encoded (faq_search.web.payloads).
-    return Response(search_body(payloads, q, results, t0, s.other_product(q, hits)), mimetype="application/json")
+    other = s.other_product(q, hits)
+    return Response(search_body(payloads, q, results, t0, other, s.whom_to_ask(other)), mimetype="application/json")
 
 
 @bp.get("/api/suggest")

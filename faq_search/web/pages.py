@@ -175,7 +175,8 @@ def _index_page(s: Searcher | None, q: str, category: str | None, error: str | N
         listed = [f"你是不是想问：{len(guesses)} 个问题" if guesses else "", f"{len(hits)} 个可能相关的问题" if hits else ""]
         told = "没有找到匹配的答案" if no_answer else "；".join(filter(None, listed))
     return render_template(
-        "index.html", q=q, hits=hits, confident=confident, no_answer=no_answer, other_product=other_product, category=category,
+        "index.html", q=q, hits=hits, confident=confident, no_answer=no_answer, other_product=other_product,
+        other_product_ask=s.whom_to_ask(other_product) if s is not None else None, category=category,
         error=error, popular=popular, guesses=guesses, told=told,
         too_long=too_long, browse=browse, page_size=SEARCH_PAGE_SIZE, related={h.id: _related(s, h.id) for h in hits},
         **_page_context(s),

@@ -96,8 +96,10 @@ class SearchPayloads:
         return f"[{','.join(self.hit(h) for h in hits)}]"
 
 
-def search_body(payloads: SearchPayloads, query: str, results: str, t0: float, other_product: str | None = None) -> str:
+def search_body(payloads: SearchPayloads, query: str, results: str, t0: float, other_product: str | None = None,
+                other_product_ask: str | None = None) -> str:
     """The /api/search body around the encoded ``results``; ``took_ms`` counts from ``t0`` (time.perf_counter)."""
     took_ms = round((time.perf_counter() - t0) * 1000, 2)
     return (f'{{"query":{dumps(query)},"results":{results},"other_product":{dumps(other_product)},'
+            f'"other_product_ask":{dumps(other_product_ask)},'
             f'"took_ms":{took_ms},"index_version":{dumps(payloads.version)}}}\n')

@@ -120,7 +120,8 @@
         const body = await getCachedJSON("/api/search?" + query({ q: q, k: SEARCH_K + 1, category: category, tag: tag }), signal);
         capped = body.results.length > SEARCH_K;
         // The best hit carries why it is not the answer when the question is about another product.
-        items = body.results.slice(0, SEARCH_K).map((r, i) => Object.assign({ kind: "hit", other_product: i === 0 ? body.other_product : null }, r));
+        items = body.results.slice(0, SEARCH_K).map((r, i) => Object.assign({ kind: "hit", other_product: i === 0 ? body.other_product : null,
+          other_product_ask: i === 0 ? body.other_product_ask : null }, r));
         label = "搜索结果";
       } else if (category || tag) {
         const body = await getJSON("/api/articles?" + query({ category: category, tag: tag, limit: pageSize() }), signal);
@@ -397,7 +398,8 @@
   function verdictNote(hit) {
     if (hit.confident) return "无答案模型判断这篇文章回答了客户的问题，可以作为答案。";
     return hit.other_product
-      ? "客户问的是" + hit.other_product + "的问题：这篇文章只是相关，不是答案。"
+      ? "客户问的是" + hit.other_product + "的问题：这篇文章只是相关，不是答案。" +
+        (hit.other_product_ask ? "这类问题请客户咨询" + hit.other_product_ask + "。" : "")
       : "无答案模型不能确定这篇文章回答了客户的问题（与得分分开判断），请核对后再答复。";
   }
 

@@ -141,7 +141,7 @@
       if (suggested && suggested.suggestions.length === 0) state.barren = { text: q, category: category };
       if (seq !== state.seq) return;
       setPending(false);
-      showResults(q, found.results, (suggested && suggested.suggestions) || [], found.other_product, opts.upgrade);
+      showResults(q, found, (suggested && suggested.suggestions) || [], opts.upgrade);
       if (wantSuggest && document.activeElement === input) renderSuggestions((suggested && suggested.suggestions) || []);
       else closeSuggestions();
       state.shown = key;
@@ -330,7 +330,9 @@
     return h("a", { href: "/?" + query({ q: question, category: category }), "data-question": question }, question);
   }
 
-  function showResults(q, found, suggestions, otherProduct, upgrade) {
+  function showResults(q, body, suggestions, upgrade) {
+    const found = body.results;
+    const otherProduct = body.other_product;
     popular.hidden = true;
     browse.hidden = true;
     state.browse = null;
@@ -350,8 +352,10 @@
     const none = !confident && (Array.from(q).length >= 2 || nothing) && !pinyin;
     noAnswer.hidden = !none;
     // A question about another product (corpus/scope.yml) is told so, not asked to rephrase.
+    // Others' business asked in our words (scope.yml's ask) names whom to ask instead.
     noAnswerHint.textContent = otherProduct
-      ? noAnswerHint.dataset.otherProduct.split("{product}").join(otherProduct)
+      ? (body.other_product_ask ? noAnswerHint.dataset.otherAsk.split("{ask}").join(body.other_product_ask) : noAnswerHint.dataset.otherProduct)
+          .split("{product}").join(otherProduct)
       : noAnswerHint.dataset.general;
     // Searched within a chip: the answer may be in another category; a link searches them all.
     noAnswerFilter.hidden = !state.category;
