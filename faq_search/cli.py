@@ -729,8 +729,8 @@ def _prepare_while_typing(searcher, json_output: bool) -> None:
 
 def _print_why(h, st: _Style, width: int) -> None:
     """Why a hit matched: the phrasing (the words found in it marked), the query words found in it,
-    those found through a synonym (封号 → 冻结), those found only in the answer; with their weights,
-    each word with its weight on one line."""
+    those found through a synonym (封号 → 冻结), those typed in pinyin (daozhang → 到账), those found
+    only in the answer; with their weights, each word with its weight on one line."""
     kind = "标准问题" if h.matched == h.question else "相似问法"
     lines = _hanging(f"   {st('匹配问法', 'cyan')} ", [*_marked(h.matched, h.matched_words), (f"（{kind}）", None, True)],
                      width, st)
@@ -749,6 +749,10 @@ def _print_why(h, st: _Style, width: int) -> None:
         lines += listed("同义词", [[(f"{typed} → ", None), (found, "mark"),
                                     (f"{'（答案中）' if where == 'answer' else ''} {weight.get(typed, 0.0):.3f}", None)]
                                    for typed, found, where in h.synonyms])
+    if h.read_as:
+        lines += listed("拼音", [[(f"{typed} → ", None), (read, "mark"),
+                                  (f"{'（答案中）' if where == 'answer' else ''} {weight.get(read, 0.0):.3f}", None)]
+                                 for typed, read, where in h.read_as])
     if h.answer_terms:
         lines += listed("答案中出现", [[(t, "mark"), (f" {weight.get(t, 0.0):.3f}", None)] for t in h.answer_terms])
     print("\n".join(lines))

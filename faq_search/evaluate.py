@@ -95,10 +95,12 @@ class Report:
 
 
 def _found(failure: dict, where: str) -> str:
-    """The query words a failure's first hit was found by in its phrasing or its answer, synonyms as 封号→冻结."""
+    """The query words a failure's first hit was found by in its phrasing or its answer, synonyms as 封号→冻结,
+    pinyin as daozhang→到账."""
     words = failure["top_terms"] if where == "matched" else failure.get("top_answer_terms", [])
     synonyms = [f"{q}→{m}" for q, m, w in failure.get("top_synonyms", []) if w == where]
-    return " ".join([*words, *synonyms])
+    read = [f"{q}→{r}" for q, r, w in failure.get("top_read_as", []) if w == where]
+    return " ".join([*words, *synonyms, *read])
 
 
 def evaluate(searcher: Searcher, queries: list[LabelledQuery], k: int = 10) -> Report:
@@ -139,6 +141,7 @@ def evaluate(searcher: Searcher, queries: list[LabelledQuery], k: int = 10) -> R
                 "top_terms": list(top.matched_terms) if top else [],
                 "top_synonyms": [list(s) for s in top.synonyms] if top else [],
                 "top_answer_terms": list(top.answer_terms) if top else [],
+                "top_read_as": [list(r) for r in top.read_as] if top else [],
             })
     n = max(report.in_scope, 1)
     report.acc1, report.mrr10, report.recall10 = report.acc1 / n, report.mrr10 / n, report.recall10 / n

@@ -23,6 +23,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Callable, Iterable, Sequence
+from typing import NamedTuple
 
 _RUN = re.compile(r"[a-z]+(?: [a-z]+)*")
 _HAN = re.compile(r"[\u4e00-\u9fff]+")
@@ -30,6 +31,22 @@ _ANY_LETTER = re.compile(r"[A-Za-z\uff21-\uff3a\uff41-\uff5a]")
 # A homophone typo spans a word of 2–4 characters; readings tried per window (heteronyms multiply).
 _TYPO_WINDOWS = (4, 3, 2)
 _MAX_READINGS = 16
+
+
+class Reading(NamedTuple):
+    """A text with its typed pinyin read (``PinyinReader.read_traced``): ``text`` as given (normalised),
+    ``read`` as read, and for each character of ``read`` (start, end, read from pinyin) in ``text``."""
+    text: str
+    read: str
+    spans: list[tuple[int, int, bool]]
+
+    def typed(self, start: int, end: int) -> str | None:
+        """What ``read[start:end]`` was typed as (daozhang, dao zhang for 到账; zhang户 for 账户 of
+        daozhang户); None when none of it was read from pinyin."""
+        spans = self.spans[start:end]
+        if not any(was_read for _a, _b, was_read in spans):
+            return None
+        return self.text[spans[0][0] : spans[-1][1]]
 
 
 def may_hold_pinyin(text: str) -> bool:
@@ -50,6 +67,7 @@ class PinyinReader:
         from pypinyin.pinyin_dict import pinyin_dict
 
         self._pinyin_dict, self._to_normal = pinyin_dict, to_normal
+        self._lazy_pinyin, self._style = lazy_pinyin, Style.NORMAL
         self._char_readings: dict[str, tuple[str, ...]] = {}
         self._every_char_reading: dict[str, tuple[str, ...]] = {}
         self.syllables: set[str] = set()
@@ -77,22 +95,58 @@ class PinyinReader:
         spells; ``known(token)`` says which Latin tokens analysis already understands."""
         if not self.words:
             return text
-        return _RUN.sub(lambda m: self._read_run(m.group(0), known), text)
+        return _RUN.sub(lambda m: _join([piece for piece, _start, _end in self._read_run(m.group(0), known)]), text)
 
-    def _read_run(self, run: str, known: Callable[[str], bool]) -> str:
-        tokens = run.split(" ")
+    def read_traced(self, text: str, known: Callable[[str], bool]) -> Reading:
+        """``read``, with where each character of its text came from: for telling what a word of the
+        query was typed as (daozhang for 到账). Slower than ``read`` (pypinyin per word read)."""
         out: list[str] = []
-        group: list[str] = []
-        for token in tokens + [""]:
+        spans: list[tuple[int, int, bool]] = []
+        at = 0
+        for m in _RUN.finditer(text) if self.words else ():
+            out.append(text[at:m.start()])
+            spans += [(i, i + 1, False) for i in range(at, m.start())]
+            run, joined = m.group(0), ""
+            for piece, start, end in self._read_run(run, known):
+                if joined and joined[-1].isascii() and piece[0].isascii():  # as _join does
+                    joined += " "
+                    spans.append((m.start() + start, m.start() + start, False))
+                joined += piece
+                if piece.isascii():
+                    spans += [(m.start() + start + i, m.start() + start + i + 1, False) for i in range(len(piece))]
+                else:
+                    spans += [(m.start() + a, m.start() + b, True) for a, b in self._syllable_spans(piece, run, start, end)]
+            out.append(joined)
+            at = m.end()
+        out.append(text[at:])
+        spans += [(i, i + 1, False) for i in range(at, len(text))]
+        return Reading(text, "".join(out), spans)
+
+    def _syllable_spans(self, word: str, run: str, start: int, end: int) -> list[tuple[int, int]]:
+        """The span of ``run`` each character of ``word`` (read from ``run[start:end]``) was read from."""
+        letters = [i for i in range(start, end) if run[i] != " "]
+        lengths = [len(s) for s in self._lazy_pinyin(word, style=self._style)]
+        if len(lengths) != len(word) or sum(lengths) != len(letters):
+            return [(start, end)] * len(word)  # not the reading it was read by: the whole word's span
+        bounds = list(itertools.accumulate(lengths, initial=0))
+        return [(letters[a], letters[b - 1] + 1) for a, b in zip(bounds, bounds[1:])]
+
+    def _read_run(self, run: str, known: Callable[[str], bool]) -> list[tuple[str, int, int]]:
+        """The pieces ``run`` reads as (words, and Latin tokens kept as typed), each with its span in ``run``."""
+        out: list[tuple[str, int, int]] = []
+        group: list[tuple[str, int]] = []
+        at = 0
+        for token in run.split(" ") + [""]:
             if token and not known(token) and self._cuts(token) is not None:
-                group.append(token)
-                continue
-            if group:
-                out.append(self._read_group(group))
-                group = []
-            if token:
-                out.append(token)
-        return _join(out)
+                group.append((token, at))
+            else:
+                if group:
+                    out += self._read_group(group)
+                    group = []
+                if token:
+                    out.append((token, at, at + len(token)))
+            at += len(token) + 1
+        return out
 
     def _cuts(self, token: str) -> set[int] | None:
         """Positions inside ``token`` where some split of it into syllables has a boundary;
@@ -114,17 +168,21 @@ class PinyinReader:
                                for j in range(i + 1, min(n, i + self._longest_syllable) + 1))
         return {i for i in range(n + 1) if reach_from_start[i] and reach_end[i]}
 
-    def _read_group(self, tokens: list[str]) -> str:
-        """The words that cover the most letters of consecutive pinyin tokens (fewest words
-        among equals); uncovered syllables stay as typed."""
+    def _read_group(self, group: list[tuple[str, int]]) -> list[tuple[str, int, int]]:
+        """The words that cover the most letters of consecutive pinyin tokens (each with where it
+        starts in its run; fewest words among equals), each with its span in the run; uncovered
+        syllables stay as typed."""
+        tokens = [token for token, _at in group]
         text = "".join(tokens)
         cuts: set[int] = set()
         token_of: dict[int, int] = {}
+        in_run: list[int] = []  # where each letter of text is in the run
         start = 0
-        for t, token in enumerate(tokens):
+        for t, (token, at) in enumerate(group):
             cuts.update(start + c for c in self._cuts(token))
             for i in range(start, start + len(token)):
                 token_of[i] = t
+            in_run += range(at, at + len(token))
             start += len(token)
         n = len(text)
         # best[i]: (letters covered, −words) of text[i:], with the step taken from i.
@@ -145,19 +203,19 @@ class PinyinReader:
                     choice, how = best[j], (j, None)
             best[i], step[i] = choice, how
         if best[0][0] == 0:
-            return " ".join(tokens)
-        pieces: list[str] = []
+            return [(token, at, at + len(token)) for token, at in group]
+        pieces: list[tuple[str, int, int]] = []
         i = 0
         while i < n:
             j, word = step[i]
             if word is not None:
-                pieces.append(word)
-            elif pieces and pieces[-1].isascii() and token_of[i] == token_of[i - 1]:
-                pieces[-1] += text[i:j]  # leftover syllables of one token stay one token
+                pieces.append((word, i, j))
+            elif pieces and pieces[-1][0].isascii() and token_of[i] == token_of[i - 1]:
+                pieces[-1] = (pieces[-1][0] + text[i:j], pieces[-1][1], j)  # leftover syllables of one token stay one token
             else:
-                pieces.append(text[i:j])
+                pieces.append((text[i:j], i, j))
             i = j
-        return _join(pieces)
+        return [(piece, in_run[i], in_run[j - 1] + 1) for piece, i, j in pieces]
 
 
     def respell_homophones(self, text: str, fixed: Sequence[bool], is_word: Callable[[str], bool],

@@ -29,7 +29,7 @@ from .corpus import Article
 from .index import ANSWER_HEAD_CHARS, FIELDS, IndexData, IndexError_, analyzer_for, answer_head, check_in_background, load_index, read_current
 from .lsa import LsaModel
 from .paraphrase import ParaphraseModel, query_vector
-from .pinyin import PinyinReader, may_hold_pinyin, may_hold_typo
+from .pinyin import PinyinReader, Reading, may_hold_pinyin, may_hold_typo
 from .postings import FrequentPostings
 from .rerank import Reranker, candidate_features, confidence_features, load_default_confidence
 
@@ -107,12 +107,16 @@ class Why(NamedTuple):
     """Why a hit matched. Query words are as the query spelled them (忘了, not the canonical 忘记), each
     told once, by the first of: in ``matched`` (matched_terms), a synonym of it in ``matched``, in the
     start of the answer (answer_terms), a synonym of it there. ``synonyms`` holds (query word, synonym
-    found, "matched" or "answer"); ``term_weights`` the weight of every query word found, either way."""
+    found, "matched" or "answer"); ``read_as`` (pinyin typed, the word it was read as, "matched" or
+    "answer") for query words typed in pinyin, which are in neither terms (a reading found only through
+    a synonym is in both ``read_as`` and ``synonyms``: tixian → 提现, 提现 → 取现); ``term_weights`` the
+    weight of every query word found, either way, words read from pinyin by the word read."""
     matched: str
     matched_terms: tuple[str, ...]
     term_weights: tuple[tuple[str, float], ...]
     answer_terms: tuple[str, ...] = ()
     synonyms: tuple[tuple[str, str, str], ...] = ()
+    read_as: tuple[tuple[str, str, str], ...] = ()
 
 
 _NO_WHY = Why("", (), ())
@@ -162,23 +166,32 @@ class Hit:
         return self._why.synonyms
 
     @property
+    def read_as(self) -> tuple[tuple[str, str, str], ...]:
+        """(pinyin typed, the word it was read as, "matched" or "answer") for query words typed in pinyin,
+        read by the pinyin reader or listed as a synonym in pinyin: daozhang read as 到账, tixian as 提现."""
+        return self._why.read_as
+
+    @property
     def term_weights(self) -> tuple[tuple[str, float], ...]:
-        """(word, weight) for every query word found (matched_terms, answer_terms, then the synonyms'
-        query words): its weight in the L2-normalised query word vector."""
+        """(word, weight) for every query word found (matched_terms, answer_terms, the synonyms' query
+        words, then the words read from pinyin): its weight in the L2-normalised query word vector."""
         return self._why.term_weights
 
     @property
     def matched_words(self) -> tuple[str, ...]:
-        """The words of ``matched`` the query was found as (its own, then synonyms): to highlight in it."""
+        """The words of ``matched`` the query was found as (its own, synonyms, then words read from
+        pinyin): to highlight in it."""
         why = self._why
-        return why.matched_terms + tuple(found for _q, found, where in why.synonyms if where == "matched")
+        return (why.matched_terms + tuple(found for _q, found, where in why.synonyms if where == "matched")
+                + tuple(read for _typed, read, where in why.read_as if where == "matched"))
 
     @property
     def found_words(self) -> tuple[str, ...]:
-        """The query words found (in ``matched`` or the answer, as typed or through a synonym) and the
-        synonyms they were found as: to highlight in the question and the answer."""
+        """The query words found (in ``matched`` or the answer, as typed, through a synonym or read from
+        pinyin) and the synonyms they were found as: to highlight in the question and the answer."""
         why = self._why
-        return why.matched_terms + why.answer_terms + tuple(w for typed, found, _where in why.synonyms for w in (typed, found))
+        return (why.matched_terms + why.answer_terms + tuple(w for typed, found, _where in why.synonyms for w in (typed, found))
+                + tuple(read for _typed, read, _where in why.read_as))
 
     @property
     def article(self) -> Article:
@@ -205,6 +218,7 @@ class Hit:
                 "category": self.category, "tags": list(self.tags), "matched": self.matched,
                 "matched_terms": list(self.matched_terms), "answer_terms": list(self.answer_terms),
                 "synonyms": [{"query": q, "matched": m, "in": where} for q, m, where in self.synonyms],
+                "read_as": [{"query": q, "read": r, "in": where} for q, r, where in self.read_as],
                 "confident": self.confident, "term_weights": {t: round(w, 4) for t, w in self.term_weights},
                 "updated": a.updated, "aliases": list(a.aliases)}
 
@@ -1483,9 +1497,17 @@ class Searcher:
         if len(terms) > 1 or answer_terms:  # two query words may be found as one (sub-words)
             terms = list(dict.fromkeys(terms))
             answer_terms = [t for t in dict.fromkeys(answer_terms) if t not in terms]
-        reported = [*terms, *answer_terms, *(q for q, _m, _where in synonyms)]
+        read_as = ()
+        if query.readings:  # words typed in pinyin were found as read: told as readings, not as typed
+            typed = query.readings
+            read_as = tuple(dict.fromkeys([*((typed[t], t, "matched") for t in terms if t in typed),
+                                           *((typed[t], t, "answer") for t in answer_terms if t in typed),
+                                           *((typed[q], q, where) for q, _m, where in synonyms if q in typed)]))
+            terms = [t for t in terms if t not in typed]
+            answer_terms = [t for t in answer_terms if t not in typed]
+        reported = [*terms, *answer_terms, *(q for q, _m, _where in synonyms), *(r for _q, r, _where in read_as)]
         return Why(text if isinstance(text, str) else text(), tuple(terms),
-                   tuple((t, weight[t]) for t in dict.fromkeys(reported)), tuple(answer_terms), tuple(synonyms))
+                   tuple((t, weight[t]) for t in dict.fromkeys(reported)), tuple(answer_terms), tuple(synonyms), read_as)
 
     @staticmethod
     def _found_in(words: list, plain: str | Callable[[], str], normalized: str | Callable[[], str], where: str
@@ -1613,9 +1635,33 @@ def _class_weight(spelled: str, words) -> float:
 class _Query(NamedTuple):
     """A query's words for explanations: (word, weight, its spellings in the query, its other
     synonyms, the forms it takes in the index's respelled texts) for each word of two characters or
-    more, longest first; and the weight of each word and spelling."""
+    more, longest first; the weight of each word and spelling; and the pinyin each spelling read from
+    pinyin was typed as (到账: daozhang)."""
     words: list[tuple[str, float, tuple[str, ...], tuple[str, ...], tuple[str, ...]]]
     weight: dict[str, float]
+    readings: dict[str, str]
+
+
+def _as_read(spellings: tuple[str, ...], group: tuple[str, ...], reading: Reading, reader: PinyinReader,
+             readings: dict[str, str]) -> tuple[str, ...]:
+    """A query word's ``spellings`` (in ``reading.read``) as read from pinyin: a word the reader read stays
+    (到账, typed daozhang); a synonym listed in pinyin (tixian, mima) becomes the words of its ``group``
+    with that reading (提现). Each spelling read is recorded in ``readings`` with the pinyin typed."""
+    out = []
+    for spelling in spellings:
+        at = reading.read.find(spelling)
+        typed = reading.typed(at, at + len(spelling)) if at >= 0 else None
+        same = [w for _cost, w in reader.homophones.get(spelling, ()) if w in group] if spelling.isalpha() and spelling.isascii() else []
+        if typed is not None:
+            readings.setdefault(spelling, typed)
+            out.append(spelling)
+        elif same:
+            for w in same:
+                readings.setdefault(w, spelling)
+            out += same
+        else:
+            out.append(spelling)
+    return tuple(dict.fromkeys(out))
 
 
 class _Explainer:
@@ -1630,10 +1676,16 @@ class _Explainer:
         s = self._searcher
         weights = s.term_weights(self._words)
         groups = s._synonym_groups()
-        text = None  # the query normalised (OpenCC): only words with synonyms need it
-        words, weight = [], {}
+        text = None  # the query normalised (OpenCC), its pinyin read: only words with synonyms or read need it
+        words, weight, readings = [], {}, {}
         ordered = [w for w in sorted(dict.fromkeys(self._words), key=len, reverse=True) if len(w) >= 2]  # of equal length, in query order
-        if any(groups.get(w) for w in ordered):
+        reading = None
+        if self._text and may_hold_pinyin(self._text):
+            # What analysis read (daozhang → 到账) is what the query holds, each word told with what was typed.
+            reader = s._pinyin()
+            reading = reader.read_traced(s.analyzer.normalize(self._text), s._knows)
+            text = reading.read
+        elif any(groups.get(w) for w in ordered):
             text = s.analyzer.normalize(self._text) if self._text else ""
         # Words the query holds only as a synonym (登录 for 登陆, 手续费 for 服务费): the words analysis made
         # around them (登录密码, 手续, 续费) were never typed either, and are not told as matches.
@@ -1643,13 +1695,16 @@ class _Explainer:
                 continue
             group, forms = groups.get(w, ((), (w,)))
             # As the query spells it (analysis maps its synonyms to w): 封号 for 冻结, 咋办 (not its 咋) for
-            # 怎么; the word itself when the query does not hold it (read from pinyin: sao ma → 扫码).
+            # 怎么; the word itself when the query does not hold it. Pinyin is as read (sao ma: 扫码), a synonym
+            # listed in pinyin too (tixian: 提现), each told with the pinyin typed.
             typed = [t for t in group if t in text]
             spellings = tuple(t for t in typed if not any(t != u and t in u for u in typed)) or (w,)
+            if reading is not None:
+                spellings = _as_read(spellings, group, reading, reader, readings)
             words.append((w, weights.get(w, 0.0), spellings, tuple(t for t in group if t not in spellings), forms))
             for t in (w, *spellings):
                 weight.setdefault(t, weights.get(w, 0.0))
-        return _Query(words, weight)
+        return _Query(words, weight, readings)
 
     def __call__(self, art: int, row: int) -> Why:
         if self._query is None:

@@ -1660,6 +1660,33 @@ def test_why_it_matched_tells_answer_words_and_synonyms_apart(page):
         assert hit.locator(".hit-answer-terms").count() == 0, js
 
 
+def test_why_it_matched_tells_words_typed_in_pinyin_as_read(page):
+    # tixian (listed as a synonym of 提现) and daozhang (read by the pinyin reader) are told as 拼音, on the search
+    # page (rendered by the server and by search.js) and in the console; neither as 同义词, nor 到账 unexplained.
+    query = "ｔｉｘｉａｎ ｄａｏｚｈａｎｇ"
+    page.open("/")
+    first = _first_result(page, query)
+    assert first["read_as"] == [{"query": "tixian", "read": "提现", "in": "matched"},
+                                {"query": "daozhang", "read": "到账", "in": "matched"}] and first["synonyms"] == []
+    said = "拼音：tixian → 提现、daozhang → 到账"
+    for js in (True, False):
+        page.open("/") if js else page.open("/?q=" + urllib.parse.quote(query))
+        if js:
+            page.type_query(query)
+        wait_for_hits(page, first["id"])
+        hit = page.locator("#hits > li").first
+        assert hit.locator(".hit-read-as").inner_text() == said, js
+        assert hit.locator(".hit-synonyms").count() == 0, js
+        if first["matched"] != first["question"]:
+            assert hit.locator(".hit-matched mark").all_inner_texts() == ["提现", "到账"], js
+    page.open("/agent?q=" + urllib.parse.quote(query))
+    page.wait_for_function("id => document.querySelector('#agent-detail').dataset.articleId === id && "
+                           "document.querySelector('#agent-detail .why-read-as')", arg=first["id"])
+    assert re.fullmatch(r"拼音：tixian → 提现 0\.\d{3}、daozhang → 到账 0\.\d{3}", page.locator(".why-read-as").inner_text())
+    assert page.locator(".why-synonyms").count() == 0 and page.locator(".why-none").count() == 0
+    assert page.locator(".why-matched q mark").all_inner_texts() == ["提现", "到账"]
+
+
 def test_agent_copies_nothing_when_no_article_is_shown(browser, site):
     context = browser.new_context(viewport={"width": 1280, "height": 900}, permissions=["clipboard-read", "clipboard-write"])
     p = Page(context.new_page(), site["url"]).open("/agent")

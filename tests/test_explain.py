@@ -2,6 +2,7 @@
 found only in the answer and matches through a synonym are told apart."""
 
 import dataclasses
+import json
 import re
 
 import numpy as np
@@ -32,8 +33,9 @@ ARTICLES = {
     ),
 }
 CATEGORIES = {"security": "安全", "transfer": "转账", "password": "密码"}
-# The tiny groups, with 打钱 for 转账 and a group whose same-length words the analyzer respells.
-SYNONYMS = TINY_SYNONYMS.replace("转账 转帐", "转账 转帐 打钱") + "冻结 封号 冻住\n"
+# The tiny groups, with 打钱 (and zhuanzhang, pinyin as the shipped list has tixian) for 转账 and a group
+# whose same-length words the analyzer respells.
+SYNONYMS = TINY_SYNONYMS.replace("转账 转帐", "转账 转帐 打钱 zhuanzhang") + "冻结 封号 冻住\n"
 
 
 @pytest.fixture(scope="module")
@@ -139,13 +141,18 @@ def test_words_made_around_a_respelled_query_word_are_not_said_typed(shipped, qu
     assert not {t for t, _w in hit.term_weights} & not_said
 
 
-@pytest.mark.parametrize("query", ["zhifu shibai", "pay失败"])
-def test_a_word_typed_in_pinyin_or_english_is_shown_in_a_phrasing_holding_it(shipped, query):
+@pytest.mark.parametrize("query, matched_terms, synonyms, read_as", [
+    ("zhifu shibai", (), (), (("zhifu", "支付", "matched"), ("shibai", "失败", "matched"))),
+    ("pay失败", ("失败",), (("pay", "支付", "matched"),), ()),
+])
+def test_a_word_typed_in_pinyin_or_english_is_shown_in_a_phrasing_holding_it(shipped, query, matched_terms, synonyms,
+                                                                             read_as):
     # 支付 sits in 一直付款失败 only inside the respelled 支付失败: the phrasing 支付失败 shows it, said
-    # as the synonym it is, rather than a phrasing in which only 失败 can be pointed at.
+    # as the synonym (pay) or the reading of pinyin (zhifu, listed as a synonym; shibai, read) it is,
+    # rather than a phrasing in which only 失败 can be pointed at.
     hit = shipped.search(query, k=1)[0]
     assert hit.id == "payment-failed-overview" and hit.matched == "支付失败"
-    assert hit.matched_terms == ("失败",) and hit.synonyms == ((query.split()[0].removesuffix("失败"), "支付", "matched"),)
+    assert (hit.matched_terms, hit.synonyms, hit.read_as) == (matched_terms, synonyms, read_as)
 
 
 def test_a_synonym_found_through_a_word_and_its_sub_word_is_told_once(shipped):
@@ -197,6 +204,48 @@ def test_the_search_page_and_the_api_tell_it(index_dir, analyzer, tmp_path):
     assert set(first["term_weights"]) == {*first["matched_terms"], "密码"}
 
 
+# (query, the words read from pinyin: typed, read, where; the words found as typed in the phrasing shown)
+PINYIN_QUERIES = [
+    # Full width; zhuanzhang is listed as a synonym of 转账, haoyou read by the pinyin reader.
+    ("ｚｈｕａｎｚｈａｎｇ ｈａｏｙｏｕ", [("zhuanzhang", "转账", "matched"), ("haoyou", "好友", "matched")], []),
+    ("zhuanzhanghaoyou", [("zhuanzhang", "转账", "matched"), ("haoyou", "好友", "matched")], []),  # run together
+    # Spaced, beside Chinese, found only in the answer.
+    ("转账 mi ma", [("mi ma", "密码", "answer")], ["转账"]),
+]
+
+
+@pytest.mark.parametrize("query, read_as, typed", PINYIN_QUERIES)
+def test_words_typed_in_pinyin_are_told_as_read_not_as_typed_or_synonyms(index_dir, analyzer, tmp_path, query, read_as,
+                                                                         typed):
+    client = build_app(index_dir, tmp_path / "data", analyzer).test_client()
+    first = client.get("/api/search", query_string={"q": query, "category": "transfer"}).get_json()["results"][0]
+    assert first["read_as"] == [{"query": q, "read": r, "in": where} for q, r, where in read_as]
+    assert first["synonyms"] == [] and first["matched_terms"] == typed
+    # Weighed by the word read, as every other word found: no pinyin among the words.
+    assert list(first["term_weights"]) == [*typed, *(r for _q, r, _where in read_as)]
+    assert all(w > 0 for w in first["term_weights"].values())
+    matched, answer = analyzer.normalize(first["matched"]), analyzer.normalize(first["answer"][:200])
+    assert all(r in (matched if where == "matched" else answer) for _q, r, where in read_as)
+    # The search page says it as 拼音：…, not as 同义词.
+    html = client.get("/", query_string={"q": query, "category": "transfer"}).get_data(as_text=True)
+    html = html[html.index(f'data-id="{first["id"]}"'):]
+    html = html[: html.index("</details>")]
+    assert "拼音：" + "、".join(f"{q} → {r}" for q, r, _where in read_as) in html and "同义词" not in html
+
+
+def test_the_cli_tells_words_typed_in_pinyin_as_read(index_dir, capsys):
+    from faq_search.cli import main
+
+    assert main(["search", "ｚｈｕａｎｚｈａｎｇ ｈａｏｙｏｕ", "--index", str(index_dir), "-k", "1"]) == 0
+    text = capsys.readouterr().out
+    assert re.search(r"\n +拼音 +zhuanzhang → 转账 0\.\d{3}  haoyou → 好友 0\.\d{3}\n", text), text
+    assert "同义词" not in text and "匹配词" not in text
+    assert main(["search", "转账 mi ma", "--index", str(index_dir), "--category", "transfer", "-k", "1", "--json"]) == 0
+    (first,) = json.loads(capsys.readouterr().out)["results"]
+    assert first["read_as"] == [{"query": "mi ma", "read": "密码", "in": "answer"}] and first["synonyms"] == []
+    assert list(first["term_weights"]) == ["转账", "密码"]
+
+
 def test_the_cli_and_the_evaluation_tell_it(index_dir, searcher, capsys):
     from faq_search.cli import main
     from faq_search.evaluate import LabelledQuery, evaluate
@@ -208,10 +257,12 @@ def test_the_cli_and_the_evaluation_tell_it(index_dir, searcher, capsys):
     assert main(["search", "打钱给好友", "--index", str(index_dir), "-k", "1"]) == 0
     assert re.search(r"匹配词 +好友 0\.\d{3}\n +同义词 +打钱 → 转账 0\.\d{3}\n", capsys.readouterr().out)
     # An evaluation's failures say what the first hit was found by, and where.
-    report = evaluate(searcher, [LabelledQuery("二维码转账 密码", ("pw-pay",), 1), LabelledQuery("打钱给好友", ("pw-pay",), 2)])
+    report = evaluate(searcher, [LabelledQuery("二维码转账 密码", ("pw-pay",), 1), LabelledQuery("打钱给好友", ("pw-pay",), 2),
+                                 LabelledQuery("转账 mi ma", ("pw-pay",), 3)])
     lines = [line for line in report.format(failures=True).splitlines() if line.startswith("- ")]
     assert re.search(r"via '扫对方二维码转账怎么操作' terms 二维码 .*转账 \(in the answer: 密码\)$", lines[0]), lines
     assert lines[1].endswith("via '如何转账给好友？' terms 好友 打钱→转账"), lines
+    assert lines[2].endswith("terms 转账 (in the answer: mi ma→密码)"), lines
 
 
 def test_explanations_of_a_version_without_its_normalised_texts_are_the_same(searcher, analyzer):

@@ -46,6 +46,21 @@ def test_tokens_analysis_already_knows_are_left_alone(reader):
     assert reader.read("fukuan", lambda t: t == "fukuan") == "fukuan"
 
 
+@pytest.mark.parametrize("typed, said", [
+    ("sao ma fu kuan", {"扫码": "sao ma", "付款": "fu kuan", "扫码付款": "sao ma fu kuan", "码付": "ma fu"}),
+    ("saomafukuan", {"扫码": "saoma", "付款": "fukuan"}),
+    ("我想 zhifu", {"支付": "zhifu", "我想": None}),            # beside Chinese, kept as typed
+    ("jiao shui fei", {"水费": "shui fei", "jiao": None}),     # a syllable left as typed was not read
+    ("yu e不足", {"余额": "yu e", "额不": "e不", "不足": None}),  # a word half read, half typed
+])
+def test_a_reading_tells_what_each_word_read_was_typed_as(reader, typed, said):
+    reading = reader.read_traced(typed, never_known)
+    assert reading.read == reader.read(typed, never_known)
+    for word, pinyin in said.items():
+        at = reading.read.index(word)
+        assert reading.typed(at, at + len(word)) == pinyin, word
+
+
 def test_a_reader_without_words_changes_nothing():
     assert PinyinReader([], "").read("sao ma", never_known) == "sao ma"
 
@@ -110,7 +125,16 @@ def searcher(tiny_index, tiny_analyzer):
 def test_search_reads_typed_pinyin(searcher, query, expected):
     hits = searcher.search(query)
     assert hits and hits[0].id == expected
-    assert hits[0].matched_terms  # why it matched: the words the pinyin was read as
+    # Why it matched: the words the pinyin was read as, told as read (not as typed, nor as synonyms).
+    assert hits[0].read_as and not hits[0].matched_terms and not hits[0].synonyms
+
+
+def test_a_word_read_from_pinyin_found_as_a_synonym_is_told_both_ways(searcher):
+    # tixian is read as 提现; the phrasing holding the most of the query holds its synonym 取现.
+    hit = searcher.search("tixian 什么时候")[0]
+    assert (hit.id, hit.matched) == ("wd-time", "取现什么时候到银行卡")
+    assert hit.read_as == (("tixian", "提现", "matched"),) and hit.synonyms == (("提现", "取现", "matched"),)
+    assert hit.matched_terms == ("什么", "时候") and [t for t, _w in hit.term_weights] == ["什么", "时候", "提现"]
 
 
 def test_search_of_english_finds_nothing_in_a_chinese_index(searcher):

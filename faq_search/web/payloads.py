@@ -86,9 +86,10 @@ class SearchPayloads:
         answer_terms = ",".join(map(_string, h.answer_terms))
         synonyms = ",".join(f'{{"query":{_string(q)},"matched":{_string(m)},"in":{_string(where)}}}'
                             for q, m, where in h.synonyms)
+        read_as = ",".join(f'{{"query":{_string(q)},"read":{_string(r)},"in":{_string(where)}}}' for q, r, where in h.read_as)
         weights = ",".join(f"{_string(t)}:{round(w, 4)!r}" for t, w in h.term_weights)
         return (f'{{"id":{_string(h.id)},"score":{round(h.score, 4)!r},"matched":{_string(h.matched)},'
-                f'"matched_terms":[{terms}],"answer_terms":[{answer_terms}],"synonyms":[{synonyms}],'
+                f'"matched_terms":[{terms}],"answer_terms":[{answer_terms}],"synonyms":[{synonyms}],"read_as":[{read_as}],'
                 f'"confident":{"true" if h.confident else "false"},"term_weights":{{{weights}}},{self.fragment(h)}}}')
 
     def results(self, hits: list[Hit]) -> str:

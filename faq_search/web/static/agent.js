@@ -420,19 +420,24 @@
     return [h("dt", null, label), h("dd", null, value)];
   }
 
-  /* What to highlight in the question and the answer: every query word found, and every synonym found. */
+  /* What to highlight in the question and the answer: every query word found, every synonym found and every
+     word read from pinyin. */
   function foundWords(hit) {
-    return hit.matched_terms.concat(hit.answer_terms || [], (hit.synonyms || []).flatMap((s) => [s.query, s.matched]));
+    return hit.matched_terms.concat(hit.answer_terms || [], (hit.synonyms || []).flatMap((s) => [s.query, s.matched]),
+      (hit.read_as || []).map((s) => s.read));
   }
 
-  /* Why it matched: the phrasing with the words found in it (as typed, or as a synonym) highlighted, those
-     words and their weights; words found only in the answer; synonym matches (封号 → 冻结). */
+  /* Why it matched: the phrasing with the words found in it (as typed, as a synonym, or read from pinyin)
+     highlighted, those words and their weights; words found only in the answer; synonym matches (封号 → 冻结);
+     pinyin read as words (daozhang → 到账). */
   function why(hit) {
     const weights = hit.term_weights || {};
     const max = Math.max(0.0001, ...Object.values(weights));
     const answerTerms = hit.answer_terms || [];
     const synonyms = hit.synonyms || [];
-    const inMatched = synonyms.filter((s) => s.in === "matched").map((s) => s.matched);
+    const readAs = hit.read_as || [];
+    const inMatched = synonyms.filter((s) => s.in === "matched").map((s) => s.matched)
+      .concat(readAs.filter((s) => s.in === "matched").map((s) => s.read));
     const weight = (t) => h("span", { class: "why-weight" }, (weights[t] || 0).toFixed(3));
     return h("section", { class: "detail-section why" },
       h("h3", null, "为什么匹配"),
@@ -448,10 +453,14 @@
         ? h("p", { class: "why-synonyms" }, "同义词：", synonyms.map((s, i) => [i ? "、" : "",
             h("span", { class: "why-term" }, s.query + " → " + s.matched), s.in === "answer" ? "（答案中）" : "", " ", weight(s.query)]))
         : null,
+      readAs.length
+        ? h("p", { class: "why-read-as" }, "拼音：", readAs.map((s, i) => [i ? "、" : "",
+            h("span", { class: "why-term" }, s.query + " → " + s.read), s.in === "answer" ? "（答案中）" : "", " ", weight(s.read)]))
+        : null,
       answerTerms.length
         ? h("p", { class: "why-answer" }, "答案中出现：", answerTerms.map((t, i) => [i ? "、" : "", h("span", { class: "why-term" }, t), " ", weight(t)]))
         : null,
-      hit.matched_terms.length || synonyms.length || answerTerms.length ? null : h("p", { class: "why-none" }, "没有整词匹配（按字匹配）"));
+      hit.matched_terms.length || synonyms.length || readAs.length || answerTerms.length ? null : h("p", { class: "why-none" }, "没有整词匹配（按字匹配）"));
   }
 
   // Local time with its zone, 2026-11-23 08:02 UTC+8 (UTC+5:30, UTC): agents in several zones and the CLI

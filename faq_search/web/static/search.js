@@ -408,21 +408,28 @@
     }
   }
 
-  /* What to highlight in the matched phrasing: the query words found in it, and the synonyms found there for
-     others. Elsewhere (the question, the answer): every query word found, and every synonym found. */
+  /* What to highlight in the matched phrasing: the query words found in it, and the synonyms and words read
+     from pinyin found there for others. Elsewhere (the question, the answer): every query word found, every
+     synonym found and every word read. */
   function foundWords(r, where) {
     const synonyms = r.synonyms || [];
-    if (where === "matched") return r.matched_terms.concat(synonyms.filter((s) => s.in === "matched").map((s) => s.matched));
-    return r.matched_terms.concat(r.answer_terms || [], synonyms.flatMap((s) => [s.query, s.matched]));
+    const readAs = r.read_as || [];
+    if (where === "matched") {
+      return r.matched_terms.concat(synonyms.filter((s) => s.in === "matched").map((s) => s.matched),
+        readAs.filter((s) => s.in === "matched").map((s) => s.read));
+    }
+    return r.matched_terms.concat(r.answer_terms || [], synonyms.flatMap((s) => [s.query, s.matched]), readAs.map((s) => s.read));
   }
 
-  /* 答案中出现：… and 同义词：A → B, as the server renders them (_macros.html hit_item). */
+  /* 答案中出现：…, 同义词：A → B and 拼音：daozhang → 到账, as the server renders them (_macros.html hit_item). */
   function whyLines(r) {
     const answerTerms = r.answer_terms || [];
     const synonyms = r.synonyms || [];
+    const readAs = r.read_as || [];
     return [
       answerTerms.length ? h("p", { class: "hit-matched hit-answer-terms" }, "答案中出现：", answerTerms.join("、")) : null,
       synonyms.length ? h("p", { class: "hit-matched hit-synonyms" }, "同义词：", synonyms.map((s) => s.query + " → " + s.matched).join("、")) : null,
+      readAs.length ? h("p", { class: "hit-matched hit-read-as" }, "拼音：", readAs.map((s) => s.query + " → " + s.read).join("、")) : null,
     ];
   }
 
