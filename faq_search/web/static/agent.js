@@ -1,12 +1,13 @@
 /* The agents' console: dense search with filters, full answers, why a hit matched, copy, shortcuts. */
 (function () {
   "use strict";
-  const { $, h, highlight, answer, plainAnswer, getJSON, getCachedJSON, query, browsing, errorMessage, onTyped, keepWithinChars, onIndexVersion, knownVersion } = window.FAQ;
+  const { $, h, highlight, answer, plainAnswer, getJSON, getCachedJSON, query, browsing, errorMessage, serverUnreachable, onTyped, keepWithinChars, onIndexVersion, knownVersion } = window.FAQ;
 
   const DEBOUNCE_MS = 60;
   const FILTER_SETTLE_MS = 700; // a filter's option resting under the arrows: about what a screen reader takes to say it
   const SLOW_MS = 700; // a list unanswered this long is said to be under way (正在搜索…), as on the search page
   const SEARCH_K = 20; // hits listed; one more is asked for, to tell "the first 20" from "all 20"
+  const UNREACHABLE_RETRY_S = 5; // the server not reached (down, restarting): asked again this often
   const SCORE_TITLE = "得分（0–1）：排序模型估计这篇文章回答该问题的概率，用于排序；是否可作答见「判断」。";
   const form = $("agent-form");
   const input = $("aq");
@@ -162,9 +163,10 @@
       state.told = "";
       renderList("搜索失败");
       const failed = () => showNoArticle(h("p", { class: "notice", role: "alert" }, failure(e)));
-      if (retriable(e)) {
+      const delay = retryDelay(e);
+      if (delay) {
         failed();
-        setTimeout(() => seq === state.seq && load(Object.assign({}, opts, { history: "none" })), e.retryAfter * 1000);
+        setTimeout(() => seq === state.seq && load(Object.assign({}, opts, { history: "none" })), delay * 1000);
         return;
       }
       const following = goneWhileFollowing(e, category, tag);
@@ -178,15 +180,24 @@
   }
 
   /* Past the rate limit, or with no search server answering behind nginx (deploy/nginx.conf: 503 no_replica),
-     the server says when to ask again (Retry-After): the console asks then, by itself (a list or an article
-     still wanted), as the agent on a call had to notice, wait and ask again. */
-  function retriable(e) {
-    return (e.status === 429 || e.status === 503) && e.retryAfter > 0;
+     the server says when to ask again (Retry-After); with the server not reached at all while the browser is
+     online (down, restarting; getJSON has tried twice), every UNREACHABLE_RETRY_S. The console asks then, by
+     itself (a list or an article still wanted), as the agent on a call had to notice, wait and ask again.
+     Seconds to wait, 0 for no retry (offline: the browser's online event asks again). */
+  function retryDelay(e) {
+    if ((e.status === 429 || e.status === 503) && e.retryAfter > 0) return e.retryAfter;
+    return serverUnreachable(e) ? UNREACHABLE_RETRY_S : 0;
   }
 
   function failure(e) {
-    if (!retriable(e)) return errorMessage(e, main.dataset.maxChars);
-    return (e.status === 429 ? "请求太频繁，" : "搜索服务暂时不可用，") + e.retryAfter + " 秒后自动重试。";
+    const delay = retryDelay(e);
+    if (!delay) {
+      // Offline: asked again once the browser is back online, as the agent is told.
+      if (e.code === "network_error") return "本机网络已断开，请检查网络；恢复后自动重试。";
+      return errorMessage(e, main.dataset.maxChars);
+    }
+    const what = e.status === 429 ? "请求太频繁，" : e.status === 503 ? "搜索服务暂时不可用，" : "无法连接搜索服务器（本机已联网，问题不在你这边），";
+    return what + delay + " 秒后自动重试。";
   }
 
   /* A filter gone from the version now served (refused: unknown_tag, unknown_category): the filters are
@@ -305,9 +316,14 @@
     forgetAnswer();
     busy(detail, false);
     // The same again (a failure asked again while the service is down) stays: an alert is not said anew.
-    if (!(detail.childElementCount === 1 && detail.firstElementChild.isEqualNode(message))) fillDetail(message);
+    if (!showing(message)) fillDetail(message);
     announce.textContent = state.told; // a failure says itself (role=alert)
     state.told = "";
+  }
+
+  // Whether the pane shows `message` alone already.
+  function showing(message) {
+    return detail.childElementCount === 1 && detail.firstElementChild.isEqualNode(message);
   }
 
   // Whether the focus is on something in the pane (not the pane itself, focused by a click into its text).
@@ -338,8 +354,10 @@
         state.unread = item; // for Enter to read again
         state.told = "";
         announce.textContent = "";
-        fillDetail(h("p", { class: "notice", role: "alert" }, "无法读取文章 ", h("code", null, item.id), "：", failure(e)));
-        if (retriable(e)) setTimeout(() => seq === state.detailSeq && readAgain(), e.retryAfter * 1000);
+        const notice = h("p", { class: "notice", role: "alert" }, "无法读取文章 ", h("code", null, item.id), "：", failure(e));
+        if (!showing(notice)) fillDetail(notice); // the same failure asked again is not a new alert
+        const delay = retryDelay(e);
+        if (delay) setTimeout(() => seq === state.detailSeq && readAgain(), delay * 1000);
       }
       return;
     }
