@@ -2027,6 +2027,26 @@ def test_agent_a_single_failure_to_reach_the_server_is_not_flashed(page):
     forget_failed_loads(page)
 
 
+def test_agent_more_past_the_rate_limit_tries_again_by_itself(page):
+    # 更多 past the rate limit said 加载失败：请求太频繁，请 1 秒后再试 and loaded nothing more, while a search
+    # refused the same way was asked again by itself once Retry-After had passed.
+    page.open("/agent")
+    page.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId")
+    page.evaluate("document.getElementById('main').dataset.pageSize = '4'")
+    page.select_option("#acategory", "password")
+    page.wait_for_function("() => document.getElementById('agent-count').textContent === '显示 1–4，共 9 篇'")
+    until = time.monotonic() + 1
+    page.route(re.compile(r".*/api/articles\?.*offset=.*"), lambda route: route.fulfill(
+        status=429, content_type="application/json", headers={"Retry-After": "1"},
+        body='{"error": {"code": "rate_limited", "message": "slow down"}}') if time.monotonic() < until else route.fallback())
+    page.click("#agent-more")
+    page.wait_for_function("() => document.getElementById('agent-toast').textContent === '加载失败：请求太频繁，1 秒后自动重试。'")
+    page.wait_for_function("() => document.getElementById('agent-count').textContent === '显示 1–8，共 9 篇'")
+    assert page.locator("#agent-results [role=option]").count() == 8
+    assert page.get_attribute("#agent-item-4", "aria-selected") == "true"
+    forget_failed_loads(page)
+
+
 def test_agent_back_online_asks_again_what_failed_offline(page):
     # The agent's connection drops mid-call: what was typed meanwhile failed (网络连接失败), and stayed so once
     # the connection was back, until the agent noticed and pressed Enter (j/k again for an article).

@@ -49,8 +49,9 @@
   // told: what the last load found ("5 条结果"), said once with the article it opens.
   // browse: the filters of a browse list, whose `total` articles come a page at a time (null for a search).
   // shown: the search and filters (listKey) of the list on display, null while one loads or after a failure.
+  // moreTimer: 更多 asked again by itself after a failure (retryDelay).
   const state = { items: [], selected: -1, seq: 0, timer: 0, controller: null, q: "", detailSeq: 0, typedAt: 0, told: "",
-    browse: null, total: 0, loadingMore: false, shown: null, slowTimer: 0, away: false, unread: null, failed: null };
+    browse: null, total: 0, loadingMore: false, shown: null, slowTimer: 0, away: false, unread: null, failed: null, moreTimer: 0 };
 
   // --- loading the list --------------------------------------------------------------------------
 
@@ -182,7 +183,7 @@
   /* Past the rate limit, or with no search server answering behind nginx (deploy/nginx.conf: 503 no_replica),
      the server says when to ask again (Retry-After); with the server not reached at all while the browser is
      online (down, restarting; getJSON has tried twice), every UNREACHABLE_RETRY_S. The console asks then, by
-     itself (a list or an article still wanted), as the agent on a call had to notice, wait and ask again.
+     itself (a list, an article or 更多 still wanted), as the agent on a call had to notice, wait and ask again.
      Seconds to wait, 0 for no retry (offline: the browser's online event asks again). */
   function retryDelay(e) {
     if ((e.status === 429 || e.status === 503) && e.retryAfter > 0) return e.retryAfter;
@@ -256,13 +257,22 @@
   // The next page appended (the list keeps its place for j/k), its first article selected; the focus on
   // 更多, which may go with the last page, moves to the list.
   async function loadMore() {
+    clearTimeout(state.moreTimer); // asked now: not once more when the wait is over
     const from = state.items.length;
     const browse = state.browse;
+    const seq = state.seq;
     let added;
     try {
       added = await browsing.loadNext(state, more, pageSize(), (a) => Object.assign({ kind: "article" }, a));
     } catch (e) {
-      const failed = () => showToast("加载失败：" + errorMessage(e, main.dataset.maxChars));
+      const delay = retryDelay(e);
+      if (delay) {
+        // As a search is: said until asked again, then asked, unless another list replaced this one.
+        showToast("加载失败：" + failure(e), delay * 1000);
+        state.moreTimer = setTimeout(() => seq === state.seq && loadMore(), delay * 1000);
+        return;
+      }
+      const failed = () => showToast("加载失败：" + errorMessage(e, main.dataset.maxChars)); // 更多 to ask again
       const following = goneWhileFollowing(e, browse.category, browse.tag);
       if (!following) failed();
       else {
