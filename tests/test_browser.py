@@ -1620,6 +1620,25 @@ def test_agent_copy_of_an_answer_corrected_since_it_was_read_says_so(browser, li
         p.check_clean()
 
 
+def test_agent_copy_of_an_article_deleted_since_it_was_read_says_so(browser, live_site):
+    # The agent copies an answer; an editor had deleted the article meanwhile: the console said nothing, and
+    # the answer, gone from the help content, went to the customer.
+    base, publish = live_site
+    with _console_showing_wd_time(browser, base, clock=True) as p:
+        p.evaluate(STUB_CLIPBOARD_JS)
+        publish({path: a for path, a in TINY_ARTICLES.items() if a["id"] != "wd-time"})
+        p.clock.fast_forward(5_000)
+        p.keyboard.press("Escape")
+        p.keyboard.press("c")
+        p.wait_for_selector("#agent-detail .notice")
+        assert p.inner_text("#agent-detail .notice") == "这篇文章（wd-time）已从帮助内容中删除：刚才复制的答案已失效，请不要发给客户。"
+        assert "已删除" in p.text_content("#agent-toast")
+        p.keyboard.press("c")  # nothing left to copy
+        assert p.text_content("#agent-toast") == "没有可复制的答案" and len(p.evaluate("window.__copied")) == 1
+        forget_failed_loads(p)  # the article asked for (404)
+        p.check_clean()
+
+
 def _first_result(p, query: str, category: str = "") -> dict:
     url = "/api/search?q=" + urllib.parse.quote(query) + ("&category=" + category if category else "")
     return p.evaluate(f"fetch('{url}').then(r => r.json()).then(b => b.results[0])")

@@ -539,7 +539,8 @@
 
   /* The answer copied may be from before the version served now: nothing is asked while the agent reads.
      Asked after copying (a request before it would cost the keystroke its leave to write the clipboard in
-     Safari): an answer corrected since is shown in place and said, to be copied again. */
+     Safari): an answer corrected since is shown in place and said, to be copied again; an article deleted
+     since is said in its place, with nothing left to copy. */
   async function followCopied(copied) {
     const id = detail.dataset.articleId;
     const read = detail.dataset.version;
@@ -548,7 +549,11 @@
     try {
       article = await getCachedJSON("/api/articles/" + encodeURIComponent(id)); // the version moved: not a kept one
     } catch (e) {
-      return; // said when the agent next opens it
+      // Other failures: said when the agent next opens it.
+      if (e.code !== "article_not_found" || detail.dataset.articleId !== id || detail.hasAttribute("aria-busy")) return;
+      showNoArticle(h("p", { class: "notice", role: "alert" }, "这篇文章（", h("code", null, id), "）已从帮助内容中删除：刚才复制的答案已失效，请不要发给客户。"));
+      showToast("刚才复制的文章已删除（帮助内容已更新）：请不要发给客户", 8000);
+      return;
     }
     if (detail.dataset.articleId !== id || detail.hasAttribute("aria-busy")) return; // the agent moved on
     if (plainAnswer(article.answer) === copied) {
