@@ -1,12 +1,13 @@
 /* The agents' console: dense search with filters, full answers, why a hit matched, copy, shortcuts. */
 (function () {
   "use strict";
-  const { $, h, highlight, answer, plainAnswer, getJSON, getCachedJSON, query, browsing, errorMessage, onTyped, keepWithinChars, onIndexVersion, knownVersion } = window.FAQ;
+  const { $, h, highlight, answer, plainAnswer, getJSON, getCachedJSON, query, browsing, errorMessage, serverUnreachable, onTyped, keepWithinChars, onIndexVersion, knownVersion } = window.FAQ;
 
   const DEBOUNCE_MS = 60;
   const FILTER_SETTLE_MS = 700; // a filter's option resting under the arrows: about what a screen reader takes to say it
   const SLOW_MS = 700; // a list unanswered this long is said to be under way (正在搜索…), as on the search page
   const SEARCH_K = 20; // hits listed; one more is asked for, to tell "the first 20" from "all 20"
+  const UNREACHABLE_RETRY_S = 5; // the server not reached (down, restarting): asked again this often
   const SCORE_TITLE = "得分（0–1）：排序模型估计这篇文章回答该问题的概率，用于排序；是否可作答见「判断」。";
   const form = $("agent-form");
   const input = $("aq");
@@ -48,8 +49,9 @@
   // told: what the last load found ("5 条结果"), said once with the article it opens.
   // browse: the filters of a browse list, whose `total` articles come a page at a time (null for a search).
   // shown: the search and filters (listKey) of the list on display, null while one loads or after a failure.
+  // moreTimer: 更多 asked again by itself after a failure (retryDelay).
   const state = { items: [], selected: -1, seq: 0, timer: 0, controller: null, q: "", detailSeq: 0, typedAt: 0, told: "",
-    browse: null, total: 0, loadingMore: false, shown: null, slowTimer: 0, away: false, unread: null, failed: null };
+    browse: null, total: 0, loadingMore: false, shown: null, slowTimer: 0, away: false, unread: null, failed: null, moreTimer: 0 };
 
   // --- loading the list --------------------------------------------------------------------------
 
@@ -163,9 +165,10 @@
       state.told = "";
       renderList("搜索失败");
       const failed = () => showNoArticle(h("p", { class: "notice", role: "alert" }, failure(e)));
-      if (retriable(e)) {
+      const delay = retryDelay(e);
+      if (delay) {
         failed();
-        setTimeout(() => seq === state.seq && load(Object.assign({}, opts, { history: "none" })), e.retryAfter * 1000);
+        setTimeout(() => seq === state.seq && load(Object.assign({}, opts, { history: "none" })), delay * 1000);
         return;
       }
       const following = goneWhileFollowing(e, category, tag);
@@ -179,15 +182,24 @@
   }
 
   /* Past the rate limit, or with no search server answering behind nginx (deploy/nginx.conf: 503 no_replica),
-     the server says when to ask again (Retry-After): the console asks then, by itself (a list or an article
-     still wanted), as the agent on a call had to notice, wait and ask again. */
-  function retriable(e) {
-    return (e.status === 429 || e.status === 503) && e.retryAfter > 0;
+     the server says when to ask again (Retry-After); with the server not reached at all while the browser is
+     online (down, restarting; getJSON has tried twice), every UNREACHABLE_RETRY_S. The console asks then, by
+     itself (a list, an article or 更多 still wanted), as the agent on a call had to notice, wait and ask again.
+     Seconds to wait, 0 for no retry (offline: the browser's online event asks again). */
+  function retryDelay(e) {
+    if ((e.status === 429 || e.status === 503) && e.retryAfter > 0) return e.retryAfter;
+    return serverUnreachable(e) ? UNREACHABLE_RETRY_S : 0;
   }
 
   function failure(e) {
-    if (!retriable(e)) return errorMessage(e, main.dataset.maxChars);
-    return (e.status === 429 ? "请求太频繁，" : "搜索服务暂时不可用，") + e.retryAfter + " 秒后自动重试。";
+    const delay = retryDelay(e);
+    if (!delay) {
+      // Offline: asked again once the browser is back online, as the agent is told.
+      if (e.code === "network_error") return "本机网络已断开，请检查网络；恢复后自动重试。";
+      return errorMessage(e, main.dataset.maxChars);
+    }
+    const what = e.status === 429 ? "请求太频繁，" : e.status === 503 ? "搜索服务暂时不可用，" : "无法连接搜索服务器（本机已联网，问题不在你这边），";
+    return what + delay + " 秒后自动重试。";
   }
 
   /* A filter gone from the version now served (refused: unknown_tag, unknown_category): the filters are
@@ -246,13 +258,22 @@
   // The next page appended (the list keeps its place for j/k), its first article selected; the focus on
   // 更多, which may go with the last page, moves to the list.
   async function loadMore() {
+    clearTimeout(state.moreTimer); // asked now: not once more when the wait is over
     const from = state.items.length;
     const browse = state.browse;
+    const seq = state.seq;
     let added;
     try {
       added = await browsing.loadNext(state, more, pageSize(), (a) => Object.assign({ kind: "article" }, a));
     } catch (e) {
-      const failed = () => showToast("加载失败：" + errorMessage(e, main.dataset.maxChars));
+      const delay = retryDelay(e);
+      if (delay) {
+        // As a search is: said until asked again, then asked, unless another list replaced this one.
+        showToast("加载失败：" + failure(e), delay * 1000);
+        state.moreTimer = setTimeout(() => seq === state.seq && loadMore(), delay * 1000);
+        return;
+      }
+      const failed = () => showToast("加载失败：" + errorMessage(e, main.dataset.maxChars)); // 更多 to ask again
       const following = goneWhileFollowing(e, browse.category, browse.tag);
       if (!following) failed();
       else {
@@ -306,9 +327,14 @@
     forgetAnswer();
     busy(detail, false);
     // The same again (a failure asked again while the service is down) stays: an alert is not said anew.
-    if (!(detail.childElementCount === 1 && detail.firstElementChild.isEqualNode(message))) fillDetail(message);
+    if (!showing(message)) fillDetail(message);
     announce.textContent = state.told; // a failure says itself (role=alert)
     state.told = "";
+  }
+
+  // Whether the pane shows `message` alone already.
+  function showing(message) {
+    return detail.childElementCount === 1 && detail.firstElementChild.isEqualNode(message);
   }
 
   // Whether the focus is on something in the pane (not the pane itself, focused by a click into its text).
@@ -339,8 +365,10 @@
         state.unread = item; // for Enter to read again
         state.told = "";
         announce.textContent = "";
-        fillDetail(h("p", { class: "notice", role: "alert" }, "无法读取文章 ", h("code", null, item.id), "：", failure(e)));
-        if (retriable(e)) setTimeout(() => seq === state.detailSeq && readAgain(), e.retryAfter * 1000);
+        const notice = h("p", { class: "notice", role: "alert" }, "无法读取文章 ", h("code", null, item.id), "：", failure(e));
+        if (!showing(notice)) fillDetail(notice); // the same failure asked again is not a new alert
+        const delay = retryDelay(e);
+        if (delay) setTimeout(() => seq === state.detailSeq && readAgain(), delay * 1000);
       }
       return;
     }
@@ -522,7 +550,8 @@
 
   /* The answer copied may be from before the version served now: nothing is asked while the agent reads.
      Asked after copying (a request before it would cost the keystroke its leave to write the clipboard in
-     Safari): an answer corrected since is shown in place and said, to be copied again. */
+     Safari): an answer corrected since is shown in place and said, to be copied again; an article deleted
+     since is said in its place, with nothing left to copy. */
   async function followCopied(copied) {
     const id = detail.dataset.articleId;
     const read = detail.dataset.version;
@@ -531,7 +560,11 @@
     try {
       article = await getCachedJSON("/api/articles/" + encodeURIComponent(id)); // the version moved: not a kept one
     } catch (e) {
-      return; // said when the agent next opens it
+      // Other failures: said when the agent next opens it.
+      if (e.code !== "article_not_found" || detail.dataset.articleId !== id || detail.hasAttribute("aria-busy")) return;
+      showNoArticle(h("p", { class: "notice", role: "alert" }, "这篇文章（", h("code", null, id), "）已从帮助内容中删除：刚才复制的答案已失效，请不要发给客户。"));
+      showToast("刚才复制的文章已删除（帮助内容已更新）：请不要发给客户", 8000);
+      return;
     }
     if (detail.dataset.articleId !== id || detail.hasAttribute("aria-busy")) return; // the agent moved on
     if (plainAnswer(article.answer) === copied) {

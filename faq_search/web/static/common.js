@@ -345,8 +345,36 @@
     versionListeners.push(listener);
   }
 
-  function getJSON(url, signal) {
-    return request(url, { signal: signal });
+  /* A request that did not reach the server while the browser is online (a connection dropped as a worker
+     restarts) is made once more, a moment later, before it is said to fail: one such blip is no news to
+     the user. Reads only: a vote or a question posted is not sent twice. */
+  const REACH_AGAIN_MS = 500;
+
+  async function getJSON(url, signal) {
+    try {
+      return await request(url, { signal: signal });
+    } catch (e) {
+      if (!serverUnreachable(e)) throw e;
+      await pause(REACH_AGAIN_MS, signal);
+      return request(url, { signal: signal });
+    }
+  }
+
+  // The server not reached while the browser says it is online: the server's side, not the user's network.
+  function serverUnreachable(e) {
+    return e.code === "network_error" && navigator.onLine;
+  }
+
+  // Resolves after ms, or rejects with an AbortError as soon as `signal` is aborted.
+  function pause(ms, signal) {
+    return new Promise((resolve, reject) => {
+      if (signal && signal.aborted) throw new DOMException("aborted", "AbortError");
+      const timer = setTimeout(resolve, ms);
+      if (signal) signal.addEventListener("abort", () => {
+        clearTimeout(timer);
+        reject(new DOMException("aborted", "AbortError"));
+      }, { once: true });
+    });
   }
 
   // Answers already fetched, for a minute: retyping, Back and moving through a list cost no requests
@@ -473,7 +501,9 @@
     if (e.status === 429) {
       return e.retryAfter ? "请求太频繁，请 " + e.retryAfter + " 秒后再试。" : "请求太频繁，请稍候再试。";
     }
-    // The visitor's connection, not the service: blaming the service would send them to wait for it.
+    // The browser online and the server not reached: the service's side, not the visitor's network.
+    if (serverUnreachable(e)) return "无法连接搜索服务器（本机已联网，问题不在你这边），请稍后再试。";
+    // Offline: the visitor's connection, not the service; blaming the service would send them to wait for it.
     if (e.code === "network_error") return "网络连接失败，请检查网络后重试。";
     if (e.code === "timeout") return "等了 " + Math.round(api.timeoutMs / 1000) + " 秒仍没有回应，请检查网络或稍后再试。";
     return "搜索服务暂时不可用，请稍后再试。";
@@ -534,7 +564,7 @@
   const $ = (id) => document.getElementById(id);
 
   // timeoutMs: how long a request may take before it is given up (read at each request; a test lowers it).
-  const api = { $, h, highlight, highlightSpan, answer, plainAnswer, inlineRuns, contactRuns, getJSON, getCachedJSON, postJSON, query, browsing, ApiError, errorMessage, onTyped, keepWithinChars,
+  const api = { $, h, highlight, highlightSpan, answer, plainAnswer, inlineRuns, contactRuns, getJSON, getCachedJSON, postJSON, query, browsing, ApiError, errorMessage, serverUnreachable, onTyped, keepWithinChars,
                 onIndexVersion, knownVersion,
                 timeoutMs: 15000 };
   window.FAQ = api;
