@@ -98,7 +98,7 @@ def _print_built(result, quiet: bool, stamp: bool = False) -> None:
             flush=True,
         )
     for problem in result.warnings:  # an unchanged build's too: the corpus's (a very long answer) still hold
-        print(f"{_stamp(stamp)}warning: {problem}", file=sys.stderr, flush=True)
+        _say(f"{_stamp(stamp)}warning: {problem}", flush=True)
 
 
 def _print_failed(error: Exception, out_dir: str, stamp: bool = False) -> None:
@@ -106,18 +106,18 @@ def _print_failed(error: Exception, out_dir: str, stamp: bool = False) -> None:
 
     if isinstance(error, CorpusError):
         for problem in error.problems:
-            print(f"{_stamp(stamp)}{problem}", file=sys.stderr)
+            _say(f"{_stamp(stamp)}{problem}")
         what = f"{len(error.problems)} problem(s)"
     elif isinstance(error, OSError) and error.filename is None and not isinstance(error, FileNotFoundError):
         # A write that failed (a full disk) names no file: say where the build was writing. (Not a missing
         # corpus, which says so itself.)
-        print(f"{_stamp(stamp)}error: {error} (writing under {out_dir})", file=sys.stderr)
+        _say(f"{_stamp(stamp)}error: {error} (writing under {out_dir})")
         what = type(error).__name__
     else:
-        print(f"{_stamp(stamp)}error: {error}", file=sys.stderr)
+        _say(f"{_stamp(stamp)}error: {error}")
         what = type(error).__name__
-    print(f"{_stamp(stamp)}build failed: {what}; the published index is unchanged ({_published_name(Path(out_dir))})",
-          file=sys.stderr, flush=True)
+    _say(f"{_stamp(stamp)}build failed: {what}; the published index is unchanged ({_published_name(Path(out_dir))})",
+         flush=True)
 
 
 def cmd_build(args) -> int:
@@ -126,10 +126,10 @@ def cmd_build(args) -> int:
     from .index import read_pointer, verify_version
 
     if Path(args.out).exists() and not Path(args.out).is_dir():  # said plainly, not as "[Errno 17] File exists"
-        print(f"error: --out {args.out} is a file; give the index directory (created if missing)", file=sys.stderr)
+        _say(f"error: --out {args.out} is a file; give the index directory (created if missing)")
         return 2
     if sum((args.watch, args.check, args.ensure)) > 1:  # --check never builds; --watch always would
-        print("error: --watch, --check and --ensure are different modes: give one", file=sys.stderr)
+        _say("error: --watch, --check and --ensure are different modes: give one")
         return 2
     if args.watch:
         return _watch(args)
@@ -142,17 +142,17 @@ def cmd_build(args) -> int:
                 load_corpus(args.corpus)
         except CorpusError as e:  # only checking: a build would fail, nothing failed yet
             for problem in e.problems:
-                print(problem, file=sys.stderr)
+                _say(problem)
             # What serves meanwhile: a published version servers refuse (its manifest unreadable) is news too.
             refused = verify_version(out, kept) if kept else None
-            print(f"the corpus has {len(e.problems)} problem(s): a build would fail; published index: "
-                  f"{_published_name(out)}" + (f", which is corrupt: {refused}" if refused else ""), file=sys.stderr)
+            _say(f"the corpus has {len(e.problems)} problem(s): a build would fail; published index: "
+                 f"{_published_name(out)}" + (f", which is corrupt: {refused}" if refused else ""))
             return 1 if pointer is None else _print_rollback(out)
         except OSError as e:
-            print(f"error: {e}", file=sys.stderr)
+            _say(f"error: {e}")
             return 2
         if not args.quiet or not fresh:
-            print(reason, file=sys.stderr if not fresh else sys.stdout)
+            _say(reason, file=sys.stderr if not fresh else sys.stdout)
         if kept and (" is corrupt: " in reason or " is unreadable: " in reason):  # what servers fall back to
             return _print_rollback(out, but=kept)
         return 0 if fresh else 1 if pointer is None else _print_rollback(out)
@@ -162,7 +162,7 @@ def cmd_build(args) -> int:
         _warn_dictionary(args)
         result = build_index(args.corpus, args.out, args.dict_dir, progress=None if args.quiet else sys.stderr,
                              full=args.full, allow_shrink=args.allow_shrink,
-                             on_wait=None if args.quiet else lambda m: print(m, file=sys.stderr, flush=True))
+                             on_wait=None if args.quiet else lambda m: _say(m, flush=True))
     except (CorpusError, OSError) as e:  # OSError: no corpus, an unusable index directory, a full disk
         _print_failed(e, args.out)
         return 2
@@ -186,7 +186,7 @@ def _print_rollback(out: Path, but: str | None = None) -> int:
 
     sound = _newest_sound_version(out, but=but)
     if sound is not None:
-        print(f"{sound} is sound: roll back to it with `{rollback_command(out, sound)}`", file=sys.stderr)
+        _say(f"{sound} is sound: roll back to it with `{rollback_command(out, sound)}`")
     return 1
 
 
@@ -196,7 +196,7 @@ def _warn_dictionary(args, stamp: bool = False) -> None:
 
     for warning in [*corpus_warnings(args.corpus),
                     *dict_warnings(Path(args.corpus), Path(args.dict_dir) if args.dict_dir else None)]:
-        print(f"{_stamp(stamp)}warning: {warning}", file=sys.stderr, flush=True)
+        _say(f"{_stamp(stamp)}warning: {warning}", flush=True)
 
 
 def _ensure(args) -> int:
@@ -211,15 +211,15 @@ def _ensure(args) -> int:
         fresh, reason = check_index(args.corpus, args.out, args.dict_dir)
         if fresh:
             if not args.quiet:
-                print(reason, flush=True)
+                _say(reason, file=sys.stdout, flush=True)
             return 0
         # A corrupt version: the build says so itself as it refuses it (a warning even with -q), not twice.
         if not args.quiet and " is corrupt: " not in reason:
-            print(f"{reason}: building", file=sys.stderr, flush=True)
+            _say(f"{reason}: building", flush=True)
         _warn_dictionary(args)
         result = build_index(args.corpus, args.out, args.dict_dir, progress=None if args.quiet else sys.stderr,
                              full=args.full, allow_shrink=args.allow_shrink,
-                             on_wait=None if args.quiet else lambda m: print(m, file=sys.stderr, flush=True))
+                             on_wait=None if args.quiet else lambda m: _say(m, flush=True))
     except (CorpusError, OSError) as e:  # the check parses the corpus too: its problems are printed once, here
         _print_failed(e, args.out)
         kept, pointer = read_pointer(out)
@@ -230,12 +230,12 @@ def _ensure(args) -> int:
             # A corpus that is not there (a typo) has no age: the published index may well be up to date.
             why = (f" unchanged: {args.corpus} was not found, so nothing was built" if not Path(args.corpus).exists()
                    else f", which is older than {args.corpus}: {fix} to publish it")
-            print(f"serving the published index {kept}{why}", file=sys.stderr, flush=True)
+            _say(f"serving the published index {kept}{why}", flush=True)
             return 0
-        print(f"no index to serve: {f'{kept}: {refused}' if kept else refused}", file=sys.stderr)
+        _say(f"no index to serve: {f'{kept}: {refused}' if kept else refused}")
         sound = _newest_sound_version(out, but=kept)
         if sound is not None:
-            print(f"{sound} is sound: roll back to it with `{rollback_command(out, sound)}`", file=sys.stderr)
+            _say(f"{sound} is sound: roll back to it with `{rollback_command(out, sound)}`")
         return 2
     _print_built(result, args.quiet)
     return 0
@@ -260,20 +260,20 @@ def _watch(args) -> int:
     try:
         _warn_dictionary(args, stamp=True)  # like every line a watch prints: its log tells when
     except OSError as e:  # a mistyped --dict
-        print(f"error: {e}", file=sys.stderr)
+        _say(f"error: {e}")
         return 2
     watcher = CorpusWatcher(args.corpus, args.out, args.dict_dir, debounce=args.debounce,
                             on_built=lambda r: _print_built(r, args.quiet, stamp=True),
                             on_failed=lambda e: _print_failed(e, args.out, stamp=True),
-                            on_wait=None if args.quiet else lambda m: print(_stamp(True) + m, file=sys.stderr, flush=True))
+                            on_wait=None if args.quiet else lambda m: _say(_stamp(True) + m, flush=True))
     stop = threading.Event()
     # SIGTERM stops between builds (a kill mid-build would be safe too: nothing half-written is published).
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         watcher.build_if_stale()
         if not args.quiet:
-            print(f"{_stamp(True)}watching {args.corpus} every {args.interval}s (debounce {args.debounce}s); Ctrl-C stops",
-                  flush=True)
+            _say(f"{_stamp(True)}watching {args.corpus} every {args.interval}s (debounce {args.debounce}s); Ctrl-C stops",
+                 file=sys.stdout, flush=True)
         watcher.run(interval=args.interval, stop=stop, check_first=False)
     except KeyboardInterrupt:
         pass
@@ -554,16 +554,23 @@ def _refuse(code: str, message: str, as_json: bool, indent: int | None = 2, **ab
     """Exit status 2 for what cannot be answered: the message on stderr and, with --json, the API's
     error object on stdout, after what it stands in for (``about``: the question, the id, as a piped
     line's error says it), so that a script reading stdout as JSON reads one whatever happened."""
-    print(f"error: {_visible(message)}", file=sys.stderr, flush=True)
+    _say(f"error: {message}", flush=True)
     if as_json:
         print(_json({**about, "error": {"code": code, "message": message}}, indent=indent), flush=True)
     return 2
 
 
-def _visible(text: str) -> str:
+def _visible(text: str, keep: str = "") -> str:
     """``text`` with its control characters written out (\\x1b, \\x07): read from a file, an escape
-    sequence printed as it is would clear the screen or retitle the window."""
-    return "".join(f"\\x{ord(c):02x}" if unicodedata.category(c) == "Cc" else c for c in text)
+    sequence printed as it is would clear the screen or retitle the window. ``keep``: those left as they are."""
+    return "".join(f"\\x{ord(c):02x}" if unicodedata.category(c) == "Cc" and c not in keep else c for c in text)
+
+
+def _say(message: object, file=None, flush: bool = False) -> None:
+    """Print a message (a corpus Problem too), on standard error unless ``file``, its control characters
+    written out (_visible): it may hold a path or a name as given (--index, --corpus, an id), whose escape
+    sequence would drive the terminal."""
+    print(_visible(str(message)), file=sys.stderr if file is None else file, flush=flush)
 
 
 def _shown(text: str, encoding: str) -> str:
@@ -587,13 +594,13 @@ def _load_searcher(index: str, refused=None, **kwargs):
         searcher, why = load_or_fall_back(index, **kwargs)
     except (IndexError_, OSError, ValueError) as e:  # ValueError: the version's dict/ files unreadable
         if refused is None:
-            print(f"error: {e}", file=sys.stderr)
+            _say(f"error: {e}")
         else:
             refused(str(e))
         return None
     if why:  # the agent still gets answers; the operator learns what to repair
-        print(f"warning: {why}; using {searcher.version}, the newest sound version: rebuild (build_index.py) or "
-              f"roll back to it with `{rollback_command(Path(index), searcher.version)}`", file=sys.stderr, flush=True)
+        _say(f"warning: {why}; using {searcher.version}, the newest sound version: rebuild (build_index.py) or "
+             f"roll back to it with `{rollback_command(Path(index), searcher.version)}`", flush=True)
     return searcher
 
 
@@ -697,7 +704,7 @@ def _answer_each_line(searcher, args) -> int:
                 try:
                     searcher = Searcher.load(args.index, analyzer=searcher.analyzer, compiled=False)
                 except (IndexError_, ValueError) as e:  # refused (corrupt, half-copied): keep answering from the loaded one
-                    print(f"warning: still on {searcher.version}: {e}", file=sys.stderr)
+                    _say(f"warning: still on {searcher.version}: {e}")
                     refused_version = published  # said once, not before every question
             # Piped without --json: each answer says which question it answers, as the --json lines do.
             if _answer(searcher, query, args, json_lines=True, heading=not interactive) == 2:
@@ -906,7 +913,7 @@ def cmd_article(args) -> int:
     import difflib
 
     def refused(message: str) -> None:
-        print(f"error: {_visible(message)}", file=sys.stderr, flush=True)
+        _say(f"error: {message}", flush=True)
         for given in args.ids if args.json else ():  # a line for each id: ids given and lines written pair up
             error = {"id": _shown(given, sys.getfilesystemencoding()),
                      "error": {"code": "index_unavailable", "message": message}}
@@ -924,7 +931,7 @@ def cmd_article(args) -> int:
             printable = _shown(given, sys.getfilesystemencoding())  # raw bytes not UTF-8 made --json unreadable
             message = f"no article with id '{printable}'" + (f": it is not {bad}" if bad else f" (did you mean '{close[0]}'?)"
                                                         if close else _asked_as_id(searcher, given))
-            print(f"error: {_visible(message)}", file=sys.stderr, flush=True)
+            _say(f"error: {message}", flush=True)
             if args.json:  # a line in its place, as the API's 404 says it: ids given and lines written pair up
                 error = {"id": printable, "error": {"code": "article_not_found", "message": message}}
                 print(_json(error, indent=2 if len(args.ids) == 1 else None), flush=True)
@@ -1017,7 +1024,7 @@ def cmd_tags(args) -> int:
         print("".join(f"{n:5d}  {t}\n" for t, n in counts.items()), end="")
     else:  # on stderr: stdout stays the list, empty; said, else a terminal shows nothing at all
         within = f" of {category} ({searcher.categories[category]})" if category else ""
-        print(f"no tags: no article{within} has one", file=sys.stderr)
+        _say(f"no tags: no article{within} has one")
     return 0
 
 
@@ -1058,8 +1065,8 @@ def cmd_eval(args) -> int:
     # An id renamed or deleted since the query was labelled would count as a miss nobody can explain.
     unknown = [(lq, aid) for lq in queries for aid in lq.expected if searcher.get(aid) is None]
     for lq, aid in unknown:
-        print(f"{args.queries}:{lq.line}: expects '{aid}', which the index does not have "
-              f"(renamed or deleted? fix the label)", file=sys.stderr)
+        _say(f"{args.queries}:{lq.line}: expects '{aid}', which the index does not have "
+             f"(renamed or deleted? fix the label)")
     if unknown:
         return _refuse("invalid_queries", f"{len(unknown)} label(s) name no article of {searcher.version}; nothing "
                        f"measured", args.json)
@@ -1147,37 +1154,36 @@ def cmd_report(args) -> int:
     try:
         since = time.time() - parse_since(args.since)
     except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
+        _say(f"error: {e}")
         return 2
     from .index import read_current
     from .querylog import FILENAME, log_files
 
     data_dir = Path(args.data_dir)
     if not data_dir.is_dir():  # a typo would report 0 searches as if nobody had asked anything
-        print(f"error: no data directory {data_dir} (--data-dir, FAQ_DATA_DIR)", file=sys.stderr)
+        _say(f"error: no data directory {data_dir} (--data-dir, FAQ_DATA_DIR)")
         return 2
     if not (data_dir / FILENAME).is_file() and not log_files(data_dir / FILENAME):  # none, nor rotated copies
-        print(f"warning: no query log {data_dir / FILENAME} (nothing searched yet, or FAQ_QUERY_LOG=0): "
-              f"no searches to report", file=sys.stderr)
+        _say(f"warning: no query log {data_dir / FILENAME} (nothing searched yet, or FAQ_QUERY_LOG=0): "
+             f"no searches to report")
     error = feedback_error(data_dir / FEEDBACK_FILENAME)
     if error:  # else its tables would say "no feedback store", as if nobody had voted
-        print(f"warning: cannot read the feedback store {data_dir / FEEDBACK_FILENAME}: {error}: no votes reported",
-              file=sys.stderr)
+        _say(f"warning: cannot read the feedback store {data_dir / FEEDBACK_FILENAME}: {error}: no votes reported")
     if args.index and read_current(Path(args.index)) is None:  # titles only: the report still stands on the log
-        print(f"warning: no published index in {args.index} (--index, FAQ_INDEX_DIR): articles are shown by id "
-              f"and votes for deleted articles are not looked for", file=sys.stderr)
+        _say(f"warning: no published index in {args.index} (--index, FAQ_INDEX_DIR): articles are shown by id "
+             f"and votes for deleted articles are not looked for")
     report = report_from_files(data_dir, args.index, since, time.time(), top=args.top, fold_seconds=args.fold_seconds)
     for problem in report.unreadable:
-        print(f"warning: query log not read to its end, its events after that are missing: {problem}", file=sys.stderr)
+        _say(f"warning: query log not read to its end, its events after that are missing: {problem}")
     if args.html:  # before the text: a bad path is one line, not a traceback after the report
         try:
             Path(args.html).write_text(render_html(report), "utf-8")
         except OSError as e:
-            print(f"error: cannot write the HTML report: {e}", file=sys.stderr)
+            _say(f"error: cannot write the HTML report: {e}")
             return 2
     print(render_text(report), end="")
     if args.html:
-        print(f"HTML report: {args.html}", file=sys.stderr)
+        _say(f"HTML report: {args.html}")
     return 0
 
 
@@ -1228,7 +1234,11 @@ class _Parser(argparse.ArgumentParser):
             named = re.match(r"argument (?:-\w/)?--([\w-]+)|--([\w-]+) given twice", message)
             code = f"invalid_{(named.group(1) or named.group(2)).replace('-', '_')}" if named else "invalid_arguments"
             print(_json({"error": {"code": code, "message": message}}, indent=None), flush=True)
-        super().error(message)
+        super().error(_visible(message))  # it may quote an argument (a path, an unknown one) as given
+
+    def format_help(self):
+        # The defaults shown come from the environment (FAQ_INDEX_DIR): escapes written out, lines kept.
+        return _visible(super().format_help(), keep="\n")
 
 
 def _asks_json(argv: list[str]) -> bool:
@@ -1267,7 +1277,7 @@ def _settings(prog: str) -> Config:
     try:
         return Config.from_mapping(os.environ)
     except ValueError as e:
-        print(f"{prog}: error: {e}", file=sys.stderr)
+        _say(f"{prog}: error: {e}")
         raise SystemExit(2) from None
 
 
@@ -1397,7 +1407,7 @@ def main(argv: list[str] | None = None) -> int:
     if sys.stdout is None and args.command in ("search", "article", "tags", "categories", "eval", "confusions",
                                                     "report"):
         # Started with standard output closed (>&-): the answers would go nowhere, with exit status 0.
-        print("error: cannot write the output: standard output is closed", file=sys.stderr)
+        _say("error: cannot write the output: standard output is closed")
         return 1
     try:
         return args.func(args)
@@ -1413,7 +1423,7 @@ def main(argv: list[str] | None = None) -> int:
         # file a command reads or writes is said by the command itself, its error naming the file.
         if e.filename is not None or e.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO):
             raise
-        print(f"error: cannot write the output: {e.strerror}", file=sys.stderr)
+        _say(f"error: cannot write the output: {e.strerror}")
         try:  # else what is still buffered fails again at exit, with Python's "Exception ignored" lines
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         except (OSError, ValueError):
@@ -1425,7 +1435,7 @@ def build_main(argv: list[str] | None = None) -> int:
     """Entry of build_index.py: the `build` command's arguments without the subcommand."""
     _tolerant_output()
     env = _settings("build_index.py")
-    parser = argparse.ArgumentParser(prog="build_index.py", description="Validate the corpus and publish a new index.")
+    parser = _Parser(prog="build_index.py", description="Validate the corpus and publish a new index.")
     _add_build_args(parser, env)
     args = parser.parse_args(argv)
     _check_build_args(parser, args)

@@ -1615,6 +1615,47 @@ def test_a_piped_questions_control_characters_are_shown_not_sent_to_the_terminal
         assert "'\\x1b[2J" in err and "\x1b" not in err, err
 
 
+def test_paths_and_arguments_are_shown_with_their_control_characters_written_out(
+        shared_tiny_index, make_corpus, tmp_path, capsys, monkeypatch):
+    # A directory named by a script or pasted from a chat: --index, --out, --corpus or --data-dir holding an
+    # escape sequence was echoed as it was in the command's messages, and cleared the screen or retitled the window.
+    escape = "\x1b]0;owned\x07\x1b[2J"
+    odd, corpus, data = tmp_path / f"ix{escape}", make_corpus(), tmp_path / "data"
+    data.mkdir()
+    fallen_back = tmp_path / f"fallen{escape}"  # the pointer lost: the newest sound version serves, with a warning
+    shutil.copytree(shared_tiny_index, fallen_back)
+    (fallen_back / "CURRENT").unlink()
+    a_file = tmp_path / f"file{escape}"
+    a_file.write_text("")
+    for argv, status in [
+        (["search", "提现", "--index", str(odd)], 2),
+        (["search", "提现", "--index", str(fallen_back), "--color", "never"], 0),
+        (["article", "wd-time", "--index", str(fallen_back), "--color", "never"], 0),
+        (["report", "--data-dir", str(odd)], 2),
+        (["report", "--data-dir", str(data), "--index", str(odd)], 0),
+        (["build", "--check", "--corpus", str(corpus), "--out", str(odd)], 1),
+        (["build", "--ensure", "--corpus", str(odd), "--out", str(odd)], 2),
+        (["build", "--corpus", str(corpus), "--out", str(a_file)], 2),
+        (["build", "--corpus", str(corpus), "--out", str(corpus / f"ix{escape}")], "usage"),
+        (["search", "提现", f"--{escape}"], "usage"),
+    ]:
+        if status == "usage":
+            with pytest.raises(SystemExit) as exit_:
+                main(argv)
+            assert exit_.value.code == 2
+        else:
+            assert main(argv) == status, argv
+        out, err = capsys.readouterr()
+        assert "\\x1b]0;owned\\x07\\x1b[2J" in err, (argv, err)
+        assert "\x1b" not in out + err and "\x07" not in out + err, (argv, out, err)
+    # The defaults --help shows come from the environment.
+    monkeypatch.setenv("FAQ_INDEX_DIR", str(odd))
+    with pytest.raises(SystemExit):
+        main(["search", "--help"])
+    out = capsys.readouterr().out
+    assert "\\x1b]0;owned" in out and "\x1b" not in out and "\n  --index INDEX" in out
+
+
 @pytest.mark.parametrize("command", ["search", "article", "tags", "categories"])
 def test_the_commands_scripts_run_say_their_exit_statuses_and_json_errors(command, capsys):
     # `tags --help` said neither when it exits 2 nor what --json writes then.

@@ -549,6 +549,54 @@ def test_forms_are_taken_from_our_own_pages_only(app_factory, page_index):
     assert _stored_rows(app, "SELECT query FROM questions") == [("能用美元吗",)] * 3
 
 
+def _origin_sent(policy: str, page: str, target: str) -> str:
+    """The Origin a browser without Sec-Fetch-Site sends with a form of a ``page`` (an origin) posted to
+    ``target``'s under the page's Referrer-Policy ``policy`` (the Fetch standard's "serializing a request origin")."""
+    if policy == "no-referrer" or (policy == "same-origin" and page != target):
+        return "null"
+    downgrade = page.startswith("https:") and not target.startswith("https:")
+    if policy in ("no-referrer-when-downgrade", "strict-origin", "strict-origin-when-cross-origin") and downgrade:
+        return "null"
+    return page
+
+
+def test_browsers_without_sec_fetch_site_can_post_our_own_forms_and_only_ours(app_factory, page_index):
+    # Safari before 16.4 and Firefox before 90 tell where a form comes from by Origin alone, which the page's
+    # Referrer-Policy decides: under no-referrer it was "null" for our own forms too, refused as a sandboxed
+    # frame's, and such visitors could neither vote nor leave a question without JavaScript.
+    app = app_factory(page_index, FAQ_RATE_FEEDBACK=0, FAQ_RATE_QUESTION=0)  # a post refused spends them too
+    client = app.test_client()
+    ours, other = "http://localhost", "https://evil.example"
+    pages = {"results": client.get("/", query_string={"q": "提现"}),
+             "no answer": client.get("/", query_string={"q": "推荐一部电影"}),
+             "voted 没有": client.post("/feedback", data={"query": "提现", "article_id": "wd-time", "helpful": "false"}),
+             "question refused": client.post("/question", data={"query": "？？？"})}
+    posted, asked = [], []
+    for name, page in pages.items():
+        html, policy = page.get_data(as_text=True), page.headers["Referrer-Policy"]
+        assert policy in ("same-origin", "no-referrer"), name  # the search URL never goes to another site
+        for action in dict.fromkeys(re.findall(r'<form [^>]*method="post" action="([^"]+)"', html)):
+            data = {k: v[0] for k, v in _form_of(html, re.escape(action))[1].items()}
+            if action.startswith("/question"):
+                data["query"] = f"能用美元吗{len(posted)}"
+                asked.append((data["query"],))
+            url = action.replace("&amp;", "&")
+            r = client.post(url, data=data, headers={"Origin": _origin_sent(policy, ours, ours)})
+            assert r.status_code == 200, (name, action, policy)
+            posted.append(url)
+            # The same form copied onto another site's page: posted with its Origin, or "null", whatever its
+            # policy; by a current browser, said cross-site.
+            for theirs in ("unsafe-url", "same-origin", "no-referrer"):
+                _refused(client.post(url, data=data, headers={"Origin": _origin_sent(theirs, other, ours)}), 403,
+                         "这个表单只接受从本站页面提交，请回到帮助中心再试一次。")
+            _refused(client.post(url, data=data, headers={"Sec-Fetch-Site": "cross-site", "Origin": other}), 403,
+                     "这个表单只接受从本站页面提交，请回到帮助中心再试一次。")
+    assert {url.split("?")[0] for url in posted} == {"/feedback", "/question"}
+    assert _stored_rows(app, "SELECT query FROM questions") == asked  # none of another site's
+    # Pages without a form that posts keep no-referrer.
+    assert client.get("/agent").headers["Referrer-Policy"] == "no-referrer"
+
+
 def test_forms_spend_the_apis_vote_and_question_limits(app_factory, page_index):
     client = app_factory(page_index, FAQ_RATE_FEEDBACK=1, FAQ_RATE_QUESTION=1).test_client()
     vote = {"query": "提现", "article_id": "wd-time", "helpful": "true"}

@@ -26,7 +26,7 @@ from .api import (feedback_schema, live, popular_questions, question_schema, rec
 from .errors import ApiError
 from .observability import note_search
 from .schema import FORM_TYPES, form_body
-from .security import check_same_origin
+from .security import FORM_PAGE_REFERRER_POLICY, check_same_origin
 
 bp = Blueprint("pages", __name__, template_folder="templates", static_folder="static", static_url_path="/static")
 
@@ -202,6 +202,17 @@ def _agent_page(s: Searcher | None, error: str | None) -> str:
 # in the words the scripts use (common.js errorMessage), and the same status. Static files keep JSON.
 PAGES = {"pages.index", "pages.agent"}
 FORMS = {"pages.vote", "pages.ask"}
+# The pages holding a form that posts (a vote, a question), errors included: the search page and what a
+# posted form gets. The console's only form is a GET.
+FORM_PAGES = {"pages.index", *FORMS}
+
+
+@bp.after_request
+def _form_page_referrer_policy(response):
+    # So that browsers without Sec-Fetch-Site send these forms with our Origin (security.check_same_origin).
+    if request.endpoint in FORM_PAGES:
+        response.headers["Referrer-Policy"] = FORM_PAGE_REFERRER_POLICY
+    return response
 
 
 @bp.errorhandler(ApiError)

@@ -13,7 +13,7 @@ from ..config import Config
 from .errors import ApiError
 from .ratelimit import RateLimiter
 
-__all__ = ["init_app", "check_bearer", "check_same_origin", "client_address", "HEADERS"]
+__all__ = ["init_app", "check_bearer", "check_same_origin", "client_address", "HEADERS", "FORM_PAGE_REFERRER_POLICY"]
 
 # Scripts and styles only from our own files: an injected <script> or onclick= does not run.
 CSP = (
@@ -28,6 +28,10 @@ HEADERS = {
     "X-Frame-Options": "DENY",  # frame-ancestors for browsers without CSP level 2
     "Cross-Origin-Opener-Policy": "same-origin",
 }
+# The pages holding a form that posts (pages.FORM_PAGES) say "same-origin" instead: a browser older than
+# Sec-Fetch-Site then sends our own forms with our Origin, which under no-referrer was "null", refused like a
+# sandboxed frame's. Other sites still get no Referer, and our logs keep none (deploy/nginx.conf).
+FORM_PAGE_REFERRER_POLICY = "same-origin"
 
 # (method or None for any, path, limit name): a request takes a token from the limit of every rule it
 # matches. A path ending in "/" is a prefix, any other is matched whole: only posting a vote spends the
@@ -98,9 +102,11 @@ def check_same_origin() -> None:
     application/json without a CORS preflight we never answer; an HTML form can post anywhere, so a form
     endpoint asks the browser: Sec-Fetch-Site (every current browser) must be same-origin, else the
     Origin's host must be ours. A request with neither header comes from no browser, or one older than
-    both (2019), which no other page can be counted on to drive. Origin "null" is refused: our
-    Referrer-Policy (no-referrer) makes browsers too old for Sec-Fetch-Site send it for our own forms too,
-    but a sandboxed frame of any site sends it as well.
+    both (2019), which no other page can be counted on to drive. Origin "null" is refused: a sandboxed
+    frame of any site sends it. Our own forms get a real Origin from browsers too old for Sec-Fetch-Site
+    because their pages' Referrer-Policy is FORM_PAGE_REFERRER_POLICY (no-referrer would make it "null").
+    A token in the form would not do instead: without a session to bind it to, another site's server
+    could fetch a page of ours and copy it.
     """
     site = request.headers.get("Sec-Fetch-Site")
     if site is not None:
