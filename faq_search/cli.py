@@ -87,6 +87,11 @@ def _print_built(result, quiet: bool, stamp: bool = False) -> None:
         print(f"{_stamp(stamp)}index up to date: {result.version} ({result.articles} articles)"
               + (f"; completions written {result.completions_seconds:.2f}s" if result.completions_seconds is not None
                  else ""), flush=True)
+    elif result.republished:  # an edit undone: the version built from this corpus before is the one served again
+        print(f"{_stamp(stamp)}published {result.version} again: built before from this corpus, still in versions/ and "
+              f"its checksums verified ({result.articles} articles, {result.seconds:.2f}s)"
+              + (f"; completions written {result.completions_seconds:.2f}s" if result.completions_seconds is not None
+                 else "") + (f"; {result.changes}" if result.changes else ""), flush=True)
     else:
         print(
             f"{_stamp(stamp)}built {result.version}: {result.articles} articles, vocabulary {result.vocabulary}, "

@@ -146,6 +146,7 @@ class BuildResult:
     completions_reused: bool = False  # linked to an earlier version's (only answers changed)
     warnings: tuple = ()  # corpus.Problem: published anyway (an article changed but kept its `updated`)
     unchanged: bool = False  # nothing written: the published version was built from this corpus
+    republished: bool = False  # nothing written: an earlier version built from this corpus is published again
     changes: str = ""  # the articles changed since the version published before ("changed: a.md (answer); …")
 
 
@@ -743,8 +744,10 @@ def published_manifest(out_dir: Path, formats, ranking: dict) -> tuple[str, Path
     return version, vdir, manifest
 
 
-def publish(out_dir: Path, version: str, keep: int = KEEP_VERSIONS) -> None:
-    """Point CURRENT at ``version`` atomically, then prune (see ``prune``: the version it replaces stays)."""
+def publish(out_dir: Path, version: str, keep: int = KEEP_VERSIONS, written_now: bool = True) -> None:
+    """Point CURRENT at ``version`` atomically, then prune (see ``prune``: the version it replaces stays).
+    ``written_now``: the version was just written by this build (removed when the pointer cannot be
+    written); else one kept from before (an edit undone), left as it is whatever happens."""
     out_dir = Path(out_dir)
     previous = read_current(out_dir)
     tmp = out_dir / f".{CURRENT}.{os.getpid()}.tmp"
@@ -752,9 +755,9 @@ def publish(out_dir: Path, version: str, keep: int = KEEP_VERSIONS) -> None:
         _write_file(tmp, (version + "\n").encode())
         os.replace(tmp, out_dir / CURRENT)
     except BaseException:
-        # Never published (a disk the version itself filled): it would only take the room a retry needs.
         tmp.unlink(missing_ok=True)
-        shutil.rmtree(out_dir / "versions" / version, ignore_errors=True)
+        if written_now:  # never published (a disk the version itself filled): it would only take the room a retry needs
+            shutil.rmtree(out_dir / "versions" / version, ignore_errors=True)
         raise
     _fsync_path(out_dir)
     prune(out_dir, keep, previous=previous if previous != version else None)
