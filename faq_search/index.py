@@ -42,6 +42,7 @@ import logging
 import mmap
 import multiprocessing
 import os
+import re
 import shlex
 import shutil
 import threading
@@ -812,6 +813,30 @@ def remove_dead_builders_leftovers(out_dir: Path) -> None:
     which a disk they filled never let happen: every retry failed (0.4 GiB a version at 100k entries)."""
     for p in [*(out_dir / "versions").glob(".tmp-*"), *(out_dir / "completions").glob(".tmp-*")]:
         shutil.rmtree(p, ignore_errors=True)
+    # A cache file being written is named by its writer (<name>.<pid>.tmp.npz, .<name>.<pid>.tmp): the builder or
+    # its dictionary-table child. Gone, it never renames it; alive (an orphan still writing, or the pid reused
+    # since), it is left to prune's hour-old sweep.
+    for p in [*(out_dir / "cache").glob(".dictionary-*.tmp"), *(out_dir / "cache").glob("*.tmp.npz")]:
+        if _writer_gone(p.name):
+            with contextlib.suppress(OSError):
+                p.unlink()
+
+
+_WRITER_PID = re.compile(r"\.(\d{1,10})\.tmp(?:\.npz)?$")
+
+
+def _writer_gone(name: str) -> bool:
+    """Whether the process whose pid a temporary file's name holds is not running on this host."""
+    found = _WRITER_PID.search(name)
+    if found is None:
+        return False
+    try:
+        os.kill(int(found.group(1)), 0)
+    except ProcessLookupError:
+        return True
+    except (OSError, OverflowError):  # EPERM: running, as another user
+        return False
+    return False
 
 
 # The lock descriptor this process holds, closed in forked children (completions, analysis and
