@@ -22,8 +22,8 @@ from .corpus import NO_SUCH_ID, Article, Corpus, CorpusError, Problem, _written_
 from .index import (
     DEFAULT_RANKING, DELTA_FORMAT, READABLE_FORMATS, ArticleTextsJob, BuildResult, IndexError_, analyse_corpus, analyzer_for,
     build_arrays, corpus_key, build_lock, dict_files_for, in_memory, load_index, publish, published_manifest,
-    read_current, read_pointer, remove_dead_builders_leftovers, row_texts, save_dictionary_table, start_dictionary_table,
-    verify_version, write_version,
+    published_versions, read_current, read_pointer, remove_dead_builders_leftovers, row_texts, save_dictionary_table,
+    start_dictionary_table, verify_version, write_version,
 )
 from .features import Ragged
 from .incremental import (
@@ -94,7 +94,7 @@ def _build_locked(corpus_path, out_dir, dict_dir, analyzer, ranking, progress, w
     if Path(corpus_path).is_dir() and before not in (None, result.version):
         warnings, changes = version_warnings(out_dir, before, result.version, Path(corpus_path), with_changes=True)
         result = replace(result, warnings=(*result.warnings, *warnings), changes=changes)
-    if completions:
+    if completions and not result.republished:  # a version published again has its own (_up_to_date)
         t0 = time.perf_counter()
         try:
             if pending is not None:
@@ -123,18 +123,18 @@ def _refuse_a_shrunken_corpus(corpus_path: Path, out_dir: Path, articles: int) -
 
 def _published_same(corpus_path, out_dir, dict_dir, analyzer: Analyzer | None, ranking: dict, rerank: bool
                     ) -> tuple[tuple[str, dict] | None, Corpus | FileRead | None]:
-    """((version, manifest) of the published version when it was built from this corpus, ranking,
-    analyzer and builder format (its corpus key) and these dictionary files, with (or without) a
-    reranker as asked, and its files match their checksums (a corrupt one is rebuilt); else None), and
-    the corpus as read, for the build that follows: a directory loaded (its key is over the files it
-    reads), a JSON Lines file's bytes and their hash; for an up-to-date JSON Lines file, the warnings its
-    version's build printed (a Corpus without articles). Those are hashed, not parsed: ≈ 0.1 s at 100k
-    entries, the checksums ≈ 0.17 s more, the warnings ≈ 0.1 s."""
+    """((version, manifest) of the version built from this corpus, ranking, analyzer and builder format
+    (its corpus key) and these dictionary files, with (or without) a reranker as asked, whose files match
+    their checksums (a corrupt one is rebuilt): the published version, else another one still in
+    versions/ (an edit undone: the version it replaced), newest first; else None), and the corpus as
+    read, for the build that follows: a directory loaded (its key is over the files it reads), a JSON
+    Lines file's bytes and their hash; for a JSON Lines file one of the versions was built from, the
+    warnings that version's build printed (a Corpus without articles). Those are hashed, not parsed:
+    ≈ 0.1 s at 100k entries, the checksums ≈ 0.17 s more, the warnings ≈ 0.1 s."""
     corpus_path, out_dir = Path(corpus_path), Path(out_dir)
     published = published_manifest(out_dir, READABLE_FORMATS, ranking)
     if published is None:
         return None, None
-    version, vdir, manifest = published
     dict_files = dict_files_for(corpus_path, Path(dict_dir) if dict_dir else None)
     if corpus_path.is_dir():
         corpus = loaded = load_corpus(corpus_path)
@@ -146,25 +146,42 @@ def _published_same(corpus_path, out_dir, dict_dir, analyzer: Analyzer | None, r
         return None, None  # the build says it is missing
     # Only its fingerprint is read: jieba's dictionary is not loaded.
     key = corpus_key(corpus, analyzer or analyzer_for(dict_files, lazy=True), ranking)
-    if manifest.get("corpus_key") != key or (manifest.get("reranker") is not None) != rerank:
-        return None, loaded
     # The version's copies of the dictionary, which servers load: a comment edited changes no fingerprint.
-    files = manifest.get("files") or {}
-    for name, src in dict_files.items():
-        data = Path(src).read_bytes() if src and Path(src).exists() else b""
-        if files.get(f"dict/{name}") != hashlib.sha256(data).hexdigest():
-            return None, loaded
+    dict_sums = {f"dict/{name}": hashlib.sha256(Path(src).read_bytes() if src and Path(src).exists() else b"").hexdigest()
+                 for name, src in dict_files.items()}
+    found = next((v for v in _versions_to_match(out_dir, published, ranking)
+                  if v[2].get("corpus_key") == key and (v[2].get("reranker") is not None) == rerank
+                  and all((v[2].get("files") or {}).get(name) == digest for name, digest in dict_sums.items())), None)
+    if found is None:
+        return None, loaded
+    version, vdir, manifest = found
     lines = None
     if isinstance(loaded, FileRead):  # of its bytes, only the line of each entry is kept, for the warnings
         lines = [n for n, raw in enumerate(loaded.blob.split(b"\n"), 1) if raw.strip()]
         loaded = None  # not held while the checksums map the version: read again in the rare corrupt case
     refused = verify_version(out_dir, version)
     if refused is not None:
-        log.warning("published index %s is refused (%s): building a new version", version, refused)
+        log.warning("%s index %s is refused (%s): building a new version",
+                    "published" if version == published[0] else "earlier", version, refused)
         return None, loaded
     if lines is not None:
         loaded = replace(corpus, warnings=tuple(published_warnings(corpus_path, vdir, manifest, lines)))
     return (version, manifest), loaded
+
+
+def _versions_to_match(out_dir: Path, published: tuple[str, Path, dict], ranking: dict):
+    """(version, directory, manifest): the published one, then the others in versions/, newest first, of a
+    format this builder reads and built with ``ranking`` (manifests read only as far as needed)."""
+    yield published
+    for name in published_versions(out_dir):
+        if name == published[0]:
+            continue
+        try:
+            manifest = json.loads((out_dir / "versions" / name / "manifest.json").read_text("utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(manifest, dict) and manifest.get("format") in READABLE_FORMATS and manifest.get("ranking") == ranking:
+            yield name, out_dir / "versions" / name, manifest
 
 
 def _up_to_date(out_dir, same: tuple[str, dict], analyzer: Analyzer | None, completions: bool, t0: float
@@ -428,9 +445,14 @@ def _build_version(corpus_path: str | Path, out_dir: str | Path, dict_dir: str |
     read = None
     if not full:
         same, read = _published_same(corpus_path, out_dir, dict_dir, analyzer, ranking, rerank)
+        republished = same is not None and same[0] != read_current(out_dir)
+        if republished:  # an edit undone: the version built from the corpus as it is now, verified, is published again
+            if not allow_shrink:
+                _refuse_a_shrunken_corpus(corpus_path, out_dir, int(same[1].get("articles", 0)))
+            publish(out_dir, same[0], written_now=False)
         if same is not None:  # its warnings (a very long answer) all the same: nothing else tells of them
-            return replace(_up_to_date(out_dir, same, analyzer, completions, t0),
-                           warnings=read.warnings if isinstance(read, Corpus) else ()), None
+            return replace(_up_to_date(out_dir, same, analyzer, completions, t0), unchanged=not republished,
+                           republished=republished, warnings=read.warnings if isinstance(read, Corpus) else ()), None
     dict_files = dict_files_for(corpus_path, Path(dict_dir) if dict_dir else None)
     if not full and rerank:
         layer: list[CompletionsBuild] = []

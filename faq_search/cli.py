@@ -87,6 +87,11 @@ def _print_built(result, quiet: bool, stamp: bool = False) -> None:
         print(f"{_stamp(stamp)}index up to date: {result.version} ({result.articles} articles)"
               + (f"; completions written {result.completions_seconds:.2f}s" if result.completions_seconds is not None
                  else ""), flush=True)
+    elif result.republished:  # an edit undone: the version built from this corpus before is the one served again
+        print(f"{_stamp(stamp)}published {result.version} again: built before from this corpus, still in versions/ and "
+              f"its checksums verified ({result.articles} articles, {result.seconds:.2f}s)"
+              + (f"; completions written {result.completions_seconds:.2f}s" if result.completions_seconds is not None
+                 else "") + (f"; {result.changes}" if result.changes else ""), flush=True)
     else:
         print(
             f"{_stamp(stamp)}built {result.version}: {result.articles} articles, vocabulary {result.vocabulary}, "
@@ -102,22 +107,65 @@ def _print_built(result, quiet: bool, stamp: bool = False) -> None:
 
 
 def _print_failed(error: Exception, out_dir: str, stamp: bool = False) -> None:
+    """What failed, where and what to do, then `build failed: <why>; the published index is unchanged (…)`:
+    the corpus's problems as path:line: message, a file-system error with its path, anything else (a bug)
+    with its traceback first."""
+    import traceback
+
     from .corpus import CorpusError
 
     if isinstance(error, CorpusError):
         for problem in error.problems:
             _say(f"{_stamp(stamp)}{problem}")
         what = f"{len(error.problems)} problem(s)"
-    elif isinstance(error, OSError) and error.filename is None and not isinstance(error, FileNotFoundError):
-        # A write that failed (a full disk) names no file: say where the build was writing. (Not a missing
-        # corpus, which says so itself.)
-        _say(f"{_stamp(stamp)}error: {error} (writing under {out_dir})")
-        what = type(error).__name__
+    elif isinstance(error, OSError):
+        what, advice = _os_failure(error, out_dir)
+        _say(f"{_stamp(stamp)}error: {what}: {advice}")
     else:
-        _say(f"{_stamp(stamp)}error: {error}")
-        what = type(error).__name__
+        traceback.print_exception(error, file=sys.stderr)
+        what = f"unexpected {type(error).__name__} in the builder: {error}"
+        _say(f"{_stamp(stamp)}error: {what} (a bug: report it with the traceback above)")
     _say(f"{_stamp(stamp)}build failed: {what}; the published index is unchanged ({_published_name(Path(out_dir))})",
          flush=True)
+
+
+# What an operator can do about a file-system error, by its errno; {access}: make the file readable (the
+# corpus, the dictionary) or the index directory writable.
+_OS_ADVICE = {
+    errno.EACCES: "{access} by the user running the build ({user})",
+    errno.EPERM: "{access} by the user running the build ({user})",
+    errno.EROFS: "build into an index directory on a writable file system (a replica that only receives "
+                 "versions is not built on)",
+    errno.ENOSPC: "free space there (old index directories, {out}/cache/) and build again",
+    errno.EDQUOT: "free space there or raise the quota, and build again",
+    errno.EISDIR: "a directory is where a file belongs: remove or rename it",
+    errno.ENOTDIR: "a file is where a directory belongs: remove or rename it",
+    errno.EEXIST: "a file is where a directory belongs: remove or rename it",
+    errno.ENOENT: "check the path (--corpus, --dict, --out)",
+}
+
+
+def _os_failure(error: OSError, out_dir: str) -> tuple[str, str]:
+    """(path: reason, what to do) of a build's file-system error; the path is the index directory when the
+    error names none (a write that found the disk full)."""
+    import getpass
+
+    if error.filename is None and error.strerror is None:  # raised with a message of ours: it says what and where
+        what = str(error)
+    elif error.filename is None:  # a write that found the disk full names no file
+        what = f"{error.strerror} (writing under {out_dir})"
+    else:
+        what = f"{error.filename}: {error.strerror}"
+    out = Path(out_dir).resolve()
+    path = Path(error.filename if error.filename is not None else out_dir).resolve()
+    access = f"make {out_dir} and what it holds writable" if path == out or out in path.parents else "make it readable"
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = f"uid {os.getuid()}"
+    code = error.errno if error.errno is not None or not isinstance(error, FileNotFoundError) else errno.ENOENT
+    advice = _OS_ADVICE.get(code, "fix that, then build again").format(access=access, user=user, out=out_dir)
+    return what, advice
 
 
 def cmd_build(args) -> int:
@@ -163,8 +211,8 @@ def cmd_build(args) -> int:
         result = build_index(args.corpus, args.out, args.dict_dir, progress=None if args.quiet else sys.stderr,
                              full=args.full, allow_shrink=args.allow_shrink,
                              on_wait=None if args.quiet else lambda m: _say(m, flush=True))
-    except (CorpusError, OSError) as e:  # OSError: no corpus, an unusable index directory, a full disk
-        _print_failed(e, args.out)
+    except Exception as e:  # noqa: BLE001 — a CorpusError; an OSError (no corpus, an unusable index directory, a
+        _print_failed(e, args.out)  # full disk); anything else a bug, said as such: the published index serves on
         return 2
     _print_built(result, args.quiet)
     return 0
@@ -220,13 +268,13 @@ def _ensure(args) -> int:
         result = build_index(args.corpus, args.out, args.dict_dir, progress=None if args.quiet else sys.stderr,
                              full=args.full, allow_shrink=args.allow_shrink,
                              on_wait=None if args.quiet else lambda m: _say(m, flush=True))
-    except (CorpusError, OSError) as e:  # the check parses the corpus too: its problems are printed once, here
+    except Exception as e:  # noqa: BLE001 — the check parses the corpus too: its problems are printed once, here
         _print_failed(e, args.out)
         kept, pointer = read_pointer(out)
         refused = verify_version(out, kept) if kept else (pointer or "none is published")
         if refused is None:
-            fix = ("fix the problems above" if isinstance(e, CorpusError) else "fix the error above"
-                   if isinstance(e, FileNotFoundError) else "make it writable or free space there")
+            fix = ("fix the problems above" if isinstance(e, CorpusError) else "make it writable or free space there"
+                   if isinstance(e, OSError) and not isinstance(e, FileNotFoundError) else "fix the error above")
             # A corpus that is not there (a typo) has no age: the published index may well be up to date.
             why = (f" unchanged: {args.corpus} was not found, so nothing was built" if not Path(args.corpus).exists()
                    else f", which is older than {args.corpus}: {fix} to publish it")

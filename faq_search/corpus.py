@@ -1001,13 +1001,15 @@ OTHER_MARKDOWN = (".md", ".markdown", ".mdown", ".mkd", ".mkdn")
 EDITOR_SUFFIXES = (".swp", ".swo", ".swx", ".bak", ".orig", ".rej", ".tmp")
 
 
-def article_files(root: Path, others: list[Path] | None = None) -> tuple[list[Path], list[Path]]:
+def article_files(root: Path, others: list[Path] | None = None, unreadable: list[OSError] | None = None
+                  ) -> tuple[list[Path], list[Path]]:
     """(articles, misnamed) under a corpus directory's ``articles/``: the ``*.md`` files, sorted, and
     the article-looking files with another extension (``.MD``, ``.markdown``). Hidden files and
     directories, editor artefacts and README files are neither; ``others`` receives the other files
-    (``x.txt``), sorted."""
+    (``x.txt``), sorted; ``unreadable`` the error of each directory that cannot be listed (its
+    articles would otherwise be left out without a word)."""
     articles, misnamed = [], []
-    for folder, dirs, names in os.walk(root / "articles"):
+    for folder, dirs, names in os.walk(root / "articles", onerror=None if unreadable is None else unreadable.append):
         dirs[:] = [d for d in dirs if not d.startswith(".")]
         for name in [*names, *(d for d in dirs if d.endswith(".md"))]:  # a directory *.md: reported as unreadable
             lower = name.lower()
@@ -1102,7 +1104,11 @@ def _load_markdown(root: Path, problems: list[Problem], broken: list[tuple[str, 
     read, (path, the id written in it or None, the file's stem); ``unread`` the files under articles/
     that are not read (a link to one of them is reported with its name)."""
     others: list[Path] = []
-    paths, misnamed = article_files(root, others)
+    unlisted: list[OSError] = []
+    paths, misnamed = article_files(root, others, unlisted)
+    for e in unlisted:
+        problems.append(Problem(_display(Path(e.filename)), 0, f"cannot read the directory: {e.strerror}: make it "
+                                "readable by the user running the build, or its articles are left out"))
     for path in misnamed:
         problems.append(Problem(_display(path), 1, f"not read: article files must end in .md (rename it to {_stem(path)}.md)"))
     for path in others[:OTHERS_LISTED]:  # notes.txt may be an article saved under the wrong name: said, not an error

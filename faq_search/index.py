@@ -42,6 +42,7 @@ import logging
 import mmap
 import multiprocessing
 import os
+import re
 import shlex
 import shutil
 import threading
@@ -146,6 +147,7 @@ class BuildResult:
     completions_reused: bool = False  # linked to an earlier version's (only answers changed)
     warnings: tuple = ()  # corpus.Problem: published anyway (an article changed but kept its `updated`)
     unchanged: bool = False  # nothing written: the published version was built from this corpus
+    republished: bool = False  # nothing written: an earlier version built from this corpus is published again
     changes: str = ""  # the articles changed since the version published before ("changed: a.md (answer); …")
 
 
@@ -743,8 +745,10 @@ def published_manifest(out_dir: Path, formats, ranking: dict) -> tuple[str, Path
     return version, vdir, manifest
 
 
-def publish(out_dir: Path, version: str, keep: int = KEEP_VERSIONS) -> None:
-    """Point CURRENT at ``version`` atomically, then prune (see ``prune``: the version it replaces stays)."""
+def publish(out_dir: Path, version: str, keep: int = KEEP_VERSIONS, written_now: bool = True) -> None:
+    """Point CURRENT at ``version`` atomically, then prune (see ``prune``: the version it replaces stays).
+    ``written_now``: the version was just written by this build (removed when the pointer cannot be
+    written); else one kept from before (an edit undone), left as it is whatever happens."""
     out_dir = Path(out_dir)
     previous = read_current(out_dir)
     tmp = out_dir / f".{CURRENT}.{os.getpid()}.tmp"
@@ -752,9 +756,9 @@ def publish(out_dir: Path, version: str, keep: int = KEEP_VERSIONS) -> None:
         _write_file(tmp, (version + "\n").encode())
         os.replace(tmp, out_dir / CURRENT)
     except BaseException:
-        # Never published (a disk the version itself filled): it would only take the room a retry needs.
         tmp.unlink(missing_ok=True)
-        shutil.rmtree(out_dir / "versions" / version, ignore_errors=True)
+        if written_now:  # never published (a disk the version itself filled): it would only take the room a retry needs
+            shutil.rmtree(out_dir / "versions" / version, ignore_errors=True)
         raise
     _fsync_path(out_dir)
     prune(out_dir, keep, previous=previous if previous != version else None)
@@ -809,6 +813,30 @@ def remove_dead_builders_leftovers(out_dir: Path) -> None:
     which a disk they filled never let happen: every retry failed (0.4 GiB a version at 100k entries)."""
     for p in [*(out_dir / "versions").glob(".tmp-*"), *(out_dir / "completions").glob(".tmp-*")]:
         shutil.rmtree(p, ignore_errors=True)
+    # A cache file being written is named by its writer (<name>.<pid>.tmp.npz, .<name>.<pid>.tmp): the builder or
+    # its dictionary-table child. Gone, it never renames it; alive (an orphan still writing, or the pid reused
+    # since), it is left to prune's hour-old sweep.
+    for p in [*(out_dir / "cache").glob(".dictionary-*.tmp"), *(out_dir / "cache").glob("*.tmp.npz")]:
+        if _writer_gone(p.name):
+            with contextlib.suppress(OSError):
+                p.unlink()
+
+
+_WRITER_PID = re.compile(r"\.(\d{1,10})\.tmp(?:\.npz)?$")
+
+
+def _writer_gone(name: str) -> bool:
+    """Whether the process whose pid a temporary file's name holds is not running on this host."""
+    found = _WRITER_PID.search(name)
+    if found is None:
+        return False
+    try:
+        os.kill(int(found.group(1)), 0)
+    except ProcessLookupError:
+        return True
+    except (OSError, OverflowError):  # EPERM: running, as another user
+        return False
+    return False
 
 
 # The lock descriptor this process holds, closed in forked children (completions, analysis and

@@ -101,8 +101,9 @@ class LiveSearcher:
     def ask_every_worker_to_retry(self) -> bool | None:
         """Record a retry of the version the pointer names for every process following this index directory
         (a forced admin reload): each one that refused it loads it once more, in the background, at its next
-        check of the pointer. None when the pointer names no version; False when the request could not be
-        written (logged: then only the process that answers a forced reload retries)."""
+        check of the pointer. True when recorded, None when the pointer names no version; raises OSError
+        when the request cannot be written (a read-only index directory: logged, and only the process that
+        answers a forced reload can retry)."""
         version = read_current(self.index_dir)
         if version is None:
             return None
@@ -111,7 +112,7 @@ class LiveSearcher:
         except OSError as e:
             log.error("cannot ask the other workers to retry index version %s: %s; only the one answering "
                       "a forced reload retries it", version, e)
-            return False
+            raise
         return True
 
     def _refresh_and_release(self) -> None:

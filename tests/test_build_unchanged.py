@@ -122,3 +122,67 @@ def test_an_unchanged_rebuild_writes_the_completions_a_dead_builder_left_out(mak
     result = build_index(root, out, analyzer=tiny_analyzer)
     assert result.unchanged and result.version == first and result.completions_seconds is not None
     assert json.loads(manifest.read_text("utf-8"))["files"] == files
+
+
+def test_an_edit_undone_publishes_the_version_built_before_again(make_corpus, tmp_path, capsys):
+    # Changed, rebuilt, changed back, rebuilt: a whole new version was written (analysis, training, files,
+    # completions) though the one built from that very corpus was still in versions/.
+    root, out = make_corpus(), tmp_path / "index"
+    args = ["--corpus", str(root), "--out", str(out)]
+    assert build_main([*args, "-q"]) == 0
+    first = read_current(out)
+    article = root / "articles" / "withdraw" / "arrival.md"
+    text = article.read_text("utf-8")
+    article.write_text(text + "周末也到账。\n", "utf-8")
+    assert build_main([*args, "-q"]) == 0
+    edited = read_current(out)
+    article.write_text(text, "utf-8")
+    files = {p: p.stat().st_ino for p in (out / "versions" / first).rglob("*")}
+    capsys.readouterr()
+    assert build_main(args) == 0
+    said = capsys.readouterr().out
+    assert said.startswith(f"published {first} again: built before from this corpus, still in versions/ and its "
+                           f"checksums verified (4 articles, "), said
+    assert "changed: articles/withdraw/arrival.md (answer)" in said, said
+    assert read_current(out) == first and sorted(p.name for p in (out / "versions").iterdir()) == sorted([first, edited])
+    assert {p: p.stat().st_ino for p in (out / "versions" / first).rglob("*")} == files  # nothing written again
+    assert (completions_dir(out, first) / "manifest.json").is_file()
+    assert build_main([*args, "--check"]) == 0
+    # The version edited away is kept as the one CURRENT named before: redoing the edit goes back to it.
+    article.write_text(text + "周末也到账。\n", "utf-8")
+    assert build_main([*args, "-q"]) == 0
+    assert read_current(out) == edited and sorted(p.name for p in (out / "versions").iterdir()) == sorted([first, edited])
+
+
+def test_an_earlier_version_is_published_again_only_when_sound(make_corpus, tmp_path, monkeypatch):
+    from faq_search import index as index_module
+
+    root, out = make_corpus(), tmp_path / "index"
+    args = ["--corpus", str(root), "--out", str(out), "-q"]
+    assert build_main(args) == 0
+    first = read_current(out)
+    article = root / "articles" / "withdraw" / "arrival.md"
+    text = article.read_text("utf-8")
+    article.write_text(text + "周末也到账。\n", "utf-8")
+    assert build_main(args) == 0
+    edited = read_current(out)
+    article.write_text(text, "utf-8")
+    # Its pointer cannot be written (a full disk): the version stays, as the one it would replace does.
+    real = index_module._write_file
+
+    def full_disk(path, data):
+        if path.name.startswith(".CURRENT."):
+            raise OSError(28, "No space left on device")
+        return real(path, data)
+
+    monkeypatch.setattr(index_module, "_write_file", full_disk)
+    assert build_main(args) == 2
+    assert read_current(out) == edited and sorted(p.name for p in (out / "versions").iterdir()) == sorted([first, edited])
+    monkeypatch.undo()
+    # A file of it damaged since: a new version is built instead.
+    vocab = out / "versions" / first / "vocab.json"
+    vocab.write_bytes(vocab.read_bytes()[:-2])
+    assert build_main(args) == 0
+    rebuilt = read_current(out)
+    assert rebuilt not in (first, edited) and rebuilt.split("-")[-1] == first.split("-")[-1]
+    assert build_main([*args, "--check"]) == 0

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import types
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -675,7 +676,7 @@ def test_a_mistyped_corpus_is_not_said_to_be_a_write_failure(make_corpus, tmp_pa
     capsys.readouterr()
     assert build_main(["--corpus", str(typo), "--out", str(out)]) == 2
     err = capsys.readouterr().err
-    assert f"error: corpus not found: {typo}\n" in err and "writing under" not in err, err
+    assert f"error: corpus not found: {typo}: check the path (--corpus" in err and "writing under" not in err, err
     assert build_main(["--corpus", str(typo), "--out", str(out), "--ensure"]) == 0  # the published one serves
     err = capsys.readouterr().err
     # Not "older than corpsu": a corpus that is not there has no age, and the index may well be up to date.
@@ -1733,3 +1734,86 @@ def test_an_unknown_category_points_to_the_categories_command(shared_tiny_index,
                  ["tags", "--category", "nope"]):
         assert main([*argv, "--index", str(shared_tiny_index)]) == 2
         assert "`faq-search categories`" in capsys.readouterr().err, argv
+
+
+def test_a_build_failing_on_a_file_says_which_and_what_to_do(make_corpus, tmp_path, capsys):
+    # It said `build failed: PermissionError` (or FileNotFoundError, FileExistsError): the class, not the path
+    # nor what to do about it.
+    from tests.conftest import read_only_directory
+
+    root, out = make_corpus(), tmp_path / "index"
+    assert build_main(["--corpus", str(root), "--out", str(out), "-q"]) == 0
+    published = read_current(out)
+    (root / "articles" / "password" / "forgot-pay.md").write_text(
+        (root / "articles" / "password" / "forgot-pay.md").read_text("utf-8") + "更多说明。\n", "utf-8")
+    capsys.readouterr()
+    with read_only_directory(out):  # a replica's directory, say, or one owned by another user
+        assert build_main(["--corpus", str(root), "--out", str(out), "-q"]) == 2
+    err = capsys.readouterr().err
+    # The file it could not write (the lock, or the pointer: the version is written in versions/, left writable).
+    assert re.search(rf"error: {re.escape(str(out))}/\S+: (Permission denied|Operation not permitted): make "
+                     rf"{re.escape(str(out))} and what it holds writable by the user running the build", err), err
+    assert f"build failed: {out}/" in err and f"the published index is unchanged ({published})" in err, err
+    assert "Error;" not in err and read_current(out) == published
+    # A missing corpus, and a file where the index keeps a directory.
+    assert build_main(["--corpus", str(tmp_path / "corpsu"), "--out", str(out), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert f"build failed: corpus not found: {tmp_path / 'corpsu'}; the published index" in err, err
+    assert "check the path (--corpus, --dict, --out)" in err and "FileNotFoundError" not in err, err
+    shutil.rmtree(out / "cache")
+    (out / "cache").write_text("", "utf-8")
+    assert build_main(["--corpus", str(root), "--out", str(out), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert f"{out / 'cache'}: File exists: a file is where a directory belongs: remove or rename it" in err, err
+    assert "FileExistsError" not in err and read_current(out) == published
+
+
+def test_a_build_failing_on_an_unreadable_corpus_file_names_it(make_corpus, tmp_path, capsys, monkeypatch):
+    from faq_search import analysis
+
+    root, out = make_corpus(), tmp_path / "index"
+    assert build_main(["--corpus", str(root), "--out", str(out), "-q"]) == 0
+    published = read_current(out)
+    synonyms = root / "dict" / "synonyms.txt"
+    synonyms.write_text(synonyms.read_text("utf-8") + "到账 入账\n", "utf-8")
+    real = analysis.load_synonyms
+
+    def unreadable(path, *args, **kwargs):  # root reads a file of mode 000: the error a build's user gets
+        if Path(path) == synonyms:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(analysis, "load_synonyms", unreadable)
+    capsys.readouterr()
+    assert build_main(["--corpus", str(root), "--out", str(out), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert f"error: {synonyms}: Permission denied: make it readable by the user running the build (" in err, err
+    assert f"build failed: {synonyms}: Permission denied; the published index is unchanged ({published})" in err, err
+    assert read_current(out) == published
+
+
+def test_a_build_failing_on_a_bug_says_so_and_keeps_the_published_index(make_corpus, tmp_path, capsys, monkeypatch):
+    # An exception neither the corpus's nor the file system's escaped as a bare traceback (exit 1), and
+    # make run's --ensure stopped with it, though a sound version was published.
+    from faq_search import build as build_module
+
+    root, out = make_corpus(), tmp_path / "index"
+    assert build_main(["--corpus", str(root), "--out", str(out), "-q"]) == 0
+    published = read_current(out)
+    (root / "popular.yml").write_text("- pw-login\n", "utf-8")
+
+    def broken(*args, **kwargs):
+        raise ValueError("zero-size array to reduction operation maximum which has no identity")
+
+    monkeypatch.setattr(build_module, "build_index", broken)
+    capsys.readouterr()
+    assert build_main(["--corpus", str(root), "--out", str(out), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err, err
+    assert ("error: unexpected ValueError in the builder: zero-size array to reduction operation maximum which has no "
+            "identity (a bug: report it with the traceback above)") in err, err
+    assert err.rstrip().endswith(f"the published index is unchanged ({published})"), err
+    assert build_main(["--corpus", str(root), "--out", str(out), "-q", "--ensure"]) == 0
+    assert f"serving the published index {published}, which is older than {root}: fix the error above" in \
+        capsys.readouterr().err
+    assert read_current(out) == published

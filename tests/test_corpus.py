@@ -74,6 +74,26 @@ def test_an_unreadable_article_path_is_reported_as_path_line_message(make_corpus
     assert any(p.endswith("password/gone.md:1: cannot read the file: No such file or directory") for p in problems), problems
 
 
+def test_an_unreadable_folder_of_articles_is_reported_not_left_out(make_corpus, monkeypatch):
+    # os.walk skipped a folder it could not list (mode 000, another owner): its articles were left out of the
+    # published version without a word.
+    import os
+
+    root = make_corpus()
+    folder = root / "articles" / "password"
+    real = os.scandir
+
+    def scandir(path="."):  # root lists a folder of mode 000: what the build's user meets
+        if os.fspath(path) == str(folder):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    problems = problems_of(root)
+    assert any(p.endswith("articles/password:0: cannot read the directory: Permission denied: make it readable by the "
+                          "user running the build, or its articles are left out") for p in problems), problems
+
+
 def test_non_utf8_file_is_reported(make_corpus):
     root = make_corpus()
     (root / "articles" / "password" / "latin1.md").write_bytes("---\nid: z\nquestion: caf\xe9\n---\nx\n".encode("latin-1"))

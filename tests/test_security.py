@@ -1,5 +1,6 @@
 """Security headers, templates without inline code, per-client rate limits, admin endpoints."""
 
+import os
 import re
 
 import pytest
@@ -327,8 +328,10 @@ def test_a_forced_reload_reaches_every_worker_once(app_factory, make_corpus, tmp
     assert other.get("/healthz").get_json()["index_version"] == v2.version and loads == [v2.version] * 4
 
 
-def test_a_forced_reload_in_an_unwritable_index_directory_still_retries_in_the_worker_answering(
+def test_a_forced_reload_in_an_unwritable_index_directory_is_an_error_naming_it(
         app_factory, make_corpus, tmp_path, tiny_analyzer, caplog):
+    # A replica whose index directory only receives shipped versions: the request answered 200 (or 202) with
+    # "every_worker": false, which a script or `curl -f` took for a retry by every worker.
     from tests.conftest import read_only_directory
     from tests.test_live import EXTRA
 
@@ -342,9 +345,17 @@ def test_a_forced_reload_in_an_unwritable_index_directory_still_retries_in_the_w
     assert client.get("/healthz").get_json()["refused_version"] == v2.version
     vocab.write_bytes(good)
     with read_only_directory(out):
-        body = client.post("/admin/reload", headers=AUTH, json={"force": True}).get_json()
-    assert body["every_worker"] is False and body["index_version"] == v2.version
-    assert f"cannot ask the other workers to retry index version {v2.version}" in caplog.text
+        r = client.post("/admin/reload", headers=AUTH, json={"force": True})
+        message = assert_error(r, 503, "index_not_writable")["error"]["message"]
+        assert message.startswith(f"cannot write the index directory {out}: "), message
+        assert "only this worker (pid " in message and "ship the repaired version under a new name" in message, message
+        assert f"cannot ask the other workers to retry index version {v2.version}" in caplog.text
+        # The worker answering retried all the same; with the version served, a forced reload is refused alike.
+        assert client.get("/healthz").get_json() == {"status": "ok", "index_version": v2.version, "articles": 5}
+        r = client.post("/admin/reload", headers=AUTH, json={"force": True})
+        assert f"only this worker (pid {os.getpid()}) serves {v2.version}" in assert_error(r, 503, "index_not_writable")[
+            "error"]["message"]
+        assert client.post("/admin/reload", headers=AUTH).status_code == 200  # not forced: nothing to write
 
 
 def test_a_forced_reload_of_a_version_still_broken_keeps_the_previous_one(app_factory, make_corpus, tmp_path,
