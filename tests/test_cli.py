@@ -1768,6 +1768,22 @@ def test_a_build_failing_on_a_file_says_which_and_what_to_do(make_corpus, tmp_pa
     assert "FileExistsError" not in err and read_current(out) == published
 
 
+@pytest.mark.parametrize("out_name", ["index", "deploy/index"])
+def test_a_build_that_cannot_create_its_index_directory_names_the_parent(make_corpus, tmp_path, capsys, out_name):
+    # It said "make <out> and what it holds writable": a directory that is not there, when its parent refuses.
+    from tests.conftest import read_only_directory
+
+    root, parent = make_corpus(), tmp_path / "readonly"
+    parent.mkdir()
+    out = parent / out_name
+    with read_only_directory(parent):
+        assert build_main(["--corpus", str(root), "--out", str(out), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert re.search(rf"error: {re.escape(str(parent))}/\S+: (Permission denied|Operation not permitted): {re.escape(str(out))} "
+                     rf"cannot be created: make {re.escape(str(parent))} writable by the user running the build \(", err), err
+    assert "what it holds writable" not in err and not out.exists(), err
+
+
 def test_a_build_failing_on_an_unreadable_corpus_file_names_it(make_corpus, tmp_path, capsys, monkeypatch):
     from faq_search import analysis
 
