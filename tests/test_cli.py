@@ -795,6 +795,21 @@ def test_a_mistyped_dict_is_an_error_and_a_missing_dict_dir_a_warning(make_corpu
         capsys.readouterr().err
 
 
+@pytest.mark.parametrize("name", ["synonyms.txt", "user_words.txt"])
+def test_a_directory_where_a_dictionary_file_belongs_is_one_error_without_a_missing_file_warning(
+        make_corpus, tmp_path, capsys, name):
+    # It warned "no synonyms.txt …: building without synonyms", then failed on that very path.
+    root, out = make_corpus(), tmp_path / "index"
+    (root / "dict" / name).unlink()
+    (root / "dict" / name).mkdir()
+    assert build_main(["--corpus", str(root), "--out", str(out), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert f"error: {root / 'dict' / name}: Is a directory: a directory is where a file belongs: remove or rename " \
+           "it" in err, err
+    assert "warning" not in err and "building without" not in err, err
+    assert read_current(out) is None
+
+
 def test_search_on_a_terminal_that_cannot_show_every_character(make_corpus, tmp_path, tiny_analyzer, monkeypatch):
     withdraw = {**TINY_ARTICLES["withdraw/arrival.md"], "answer": "提现手续费0.1%，最低¥0.10，2小时内到账。"}
     root, out = make_corpus({**TINY_ARTICLES, "withdraw/arrival.md": withdraw}), tmp_path / "index"
