@@ -130,7 +130,7 @@ def _print_failed(error: Exception, out_dir: str, stamp: bool = False) -> None:
 
 
 # What an operator can do about a file-system error, by its errno; {access}: make the file readable (the
-# corpus, the dictionary) or the index directory writable.
+# corpus, the dictionary), the index directory writable, or its parent when it is still to be created.
 _OS_ADVICE = {
     errno.EACCES: "{access} by the user running the build ({user})",
     errno.EPERM: "{access} by the user running the build ({user})",
@@ -158,7 +158,13 @@ def _os_failure(error: OSError, out_dir: str) -> tuple[str, str]:
         what = f"{error.filename}: {error.strerror}"
     out = Path(out_dir).resolve()
     path = Path(error.filename if error.filename is not None else out_dir).resolve()
-    access = f"make {out_dir} and what it holds writable" if path == out or out in path.parents else "make it readable"
+    if path != out and out not in path.parents and path not in out.parents:
+        access = "make it readable"
+    elif out.exists():
+        access = f"make {out_dir} and what it holds writable"
+    else:  # the index directory could not be created: its parent refuses, not the directory that is not there
+        parent = next(p for p in out.parents if p.exists())
+        access = f"{out_dir} cannot be created: make {parent} writable"
     try:
         user = getpass.getuser()
     except (KeyError, OSError):

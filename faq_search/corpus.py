@@ -709,6 +709,12 @@ def _key_lines(front: str, first_line: int) -> dict[str, int]:
     return lines
 
 
+def _unreadable(display: str, error: OSError) -> Problem:
+    """A corpus file that cannot be read (a directory in its place, no permission), at line 1: a corpus
+    problem like any other, listed with the rest in one run."""
+    return Problem(display, 1, f"cannot read the file: {error.strerror or error}")
+
+
 def parse_markdown_article(path: Path, display: str, problems: list[Problem],
                            warnings: list[Problem] | None = None, folder_category: str | None = "") -> Article | None:
     """Parse one article file; append its problems (and ``warnings``). None when nothing in it can be
@@ -719,7 +725,7 @@ def parse_markdown_article(path: Path, display: str, problems: list[Problem],
     try:
         raw = path.read_bytes()
     except OSError as e:  # a directory named *.md, a dangling link, no permission
-        problems.append(Problem(display, 1, f"cannot read the file: {e.strerror or e}"))
+        problems.append(_unreadable(display, e))
         return None
     try:
         text = raw.decode("utf-8-sig")
@@ -871,6 +877,9 @@ def _load_popular(path: Path, problems: list[Problem]) -> tuple[str, ...]:
             problems += separators
             return ()
         loaded = _load_yaml(text)
+    except OSError as e:
+        problems.append(_unreadable(_display(path), e))
+        return ()
     except UnicodeDecodeError as e:
         problems.append(Problem(_display(path), 1, f"invalid popular file: {e}"))
         return ()
@@ -905,7 +914,11 @@ def _load_scope(path: Path, problems: list[Problem]) -> Scope:
     """scope.yml: a mapping with lists ``ours`` and ``others`` of product names, and ``sites``, our own
     host names."""
     display = _display(path)
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        problems.append(_unreadable(display, e))
+        return Scope()
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:  # read with replacement characters, its names would match nothing
@@ -1138,6 +1151,8 @@ def _load_markdown(root: Path, problems: list[Problem], broken: list[tuple[str, 
             cat_problems.append(_yaml_problem(e, _display(cat_file), text, 1, "invalid categories file"))
         except (ValueError, UnicodeDecodeError) as e:
             cat_problems.append(Problem(_display(cat_file), 1, f"invalid categories file: {e}"))
+        except OSError as e:  # its articles are still checked: their category against their folder's name
+            cat_problems.append(_unreadable(_display(cat_file), e))
     articles_dir = root / "articles"
     articles, folders = [], {}
     for path in paths:
@@ -1577,8 +1592,9 @@ def load_corpus(path: str | Path) -> Corpus:
     categories: dict[str, str] = {}
     popular: tuple[str, ...] = ()
     scope = Scope()
-    popular_file = path / "popular.yml" if path.is_dir() and (path / "popular.yml").is_file() else None
-    scope_file = path / "scope.yml" if path.is_dir() and (path / "scope.yml").is_file() else None
+    # There, even as a directory: it cannot be read, which is a problem, not a corpus without the file.
+    popular_file = path / "popular.yml" if path.is_dir() and (path / "popular.yml").exists() else None
+    scope_file = path / "scope.yml" if path.is_dir() and (path / "scope.yml").exists() else None
     broken: list[tuple[str, str | None, str]] = []
     warnings: list[Problem] = []
     not_read: list[Path] = []

@@ -974,8 +974,9 @@ def dict_warnings(corpus_path: Path, dict_dir: Path | None) -> list[str]:
         return []  # not a corpus (articles/ itself, a category's folder): the build refuses it, saying why
     if not where.is_dir():
         return [f"no dictionary directory {where}: building without user words and synonyms"]
+    # Not there at all: a directory (or a socket) in its place is no missing file, and the build refuses it, naming it.
     return [f"no {name} in {where}: building without {'user words' if name == 'user_words.txt' else 'synonyms'}"
-            for name in DICT_FILES if not files[name].is_file()]
+            for name in DICT_FILES if not files[name].exists()]
 
 
 def analyzer_for(dict_files: dict[str, Path | None], lazy: bool = False, dictionary_cache: Path | None = None) -> Analyzer:

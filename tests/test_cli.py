@@ -795,6 +795,21 @@ def test_a_mistyped_dict_is_an_error_and_a_missing_dict_dir_a_warning(make_corpu
         capsys.readouterr().err
 
 
+@pytest.mark.parametrize("name", ["synonyms.txt", "user_words.txt"])
+def test_a_directory_where_a_dictionary_file_belongs_is_one_error_without_a_missing_file_warning(
+        make_corpus, tmp_path, capsys, name):
+    # It warned "no synonyms.txt …: building without synonyms", then failed on that very path.
+    root, out = make_corpus(), tmp_path / "index"
+    (root / "dict" / name).unlink()
+    (root / "dict" / name).mkdir()
+    assert build_main(["--corpus", str(root), "--out", str(out), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert f"error: {root / 'dict' / name}: Is a directory: a directory is where a file belongs: remove or rename " \
+           "it" in err, err
+    assert "warning" not in err and "building without" not in err, err
+    assert read_current(out) is None
+
+
 def test_search_on_a_terminal_that_cannot_show_every_character(make_corpus, tmp_path, tiny_analyzer, monkeypatch):
     withdraw = {**TINY_ARTICLES["withdraw/arrival.md"], "answer": "提现手续费0.1%，最低¥0.10，2小时内到账。"}
     root, out = make_corpus({**TINY_ARTICLES, "withdraw/arrival.md": withdraw}), tmp_path / "index"
@@ -1766,6 +1781,22 @@ def test_a_build_failing_on_a_file_says_which_and_what_to_do(make_corpus, tmp_pa
     err = capsys.readouterr().err
     assert f"{out / 'cache'}: File exists: a file is where a directory belongs: remove or rename it" in err, err
     assert "FileExistsError" not in err and read_current(out) == published
+
+
+@pytest.mark.parametrize("out_name", ["index", "deploy/index"])
+def test_a_build_that_cannot_create_its_index_directory_names_the_parent(make_corpus, tmp_path, capsys, out_name):
+    # It said "make <out> and what it holds writable": a directory that is not there, when its parent refuses.
+    from tests.conftest import read_only_directory
+
+    root, parent = make_corpus(), tmp_path / "readonly"
+    parent.mkdir()
+    out = parent / out_name
+    with read_only_directory(parent):
+        assert build_main(["--corpus", str(root), "--out", str(out), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert re.search(rf"error: {re.escape(str(parent))}/\S+: (Permission denied|Operation not permitted): {re.escape(str(out))} "
+                     rf"cannot be created: make {re.escape(str(parent))} writable by the user running the build \(", err), err
+    assert "what it holds writable" not in err and not out.exists(), err
 
 
 def test_a_build_failing_on_an_unreadable_corpus_file_names_it(make_corpus, tmp_path, capsys, monkeypatch):

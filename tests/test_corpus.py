@@ -94,6 +94,36 @@ def test_an_unreadable_folder_of_articles_is_reported_not_left_out(make_corpus, 
                           "user running the build, or its articles are left out") for p in problems), problems
 
 
+@pytest.mark.parametrize("how", ["a directory", "no permission"])
+@pytest.mark.parametrize("name", ["categories.yml", "popular.yml", "scope.yml"])
+def test_an_unreadable_corpus_list_is_a_problem_at_line_1_with_the_others(make_corpus, monkeypatch, name, how):
+    # It escaped as a file-system error (the build's first and only message), or, a directory named popular.yml
+    # or scope.yml, was taken for no file at all.
+    import pathlib
+
+    root = make_corpus()
+    (root / "articles" / "password" / "broken.md").write_text("no front matter\n", "utf-8")
+    listed = root / name
+    if how == "a directory":
+        listed.unlink(missing_ok=True)
+        listed.mkdir()
+    else:  # root reads a file of mode 000: refused here as the build's user is
+        listed.write_text({"categories.yml": "password: 密码\n", "popular.yml": "- pw-login\n",
+                           "scope.yml": "ours: [一钱包]\n"}[name], "utf-8")
+        for method in ("read_text", "read_bytes"):
+            def refused(path, *args, real=getattr(pathlib.Path, method), **kwargs):
+                if path == listed:
+                    raise PermissionError(13, "Permission denied", str(path))
+                return real(path, *args, **kwargs)
+
+            monkeypatch.setattr(pathlib.Path, method, refused)
+    problems = problems_of(root)
+    reason = "Is a directory" if how == "a directory" else "Permission denied"
+    assert any(p.endswith(f"{name}:1: cannot read the file: {reason}") for p in problems), problems
+    assert any(p.endswith("password/broken.md:1: missing YAML front matter (the file must start with '---')")
+               for p in problems), problems
+
+
 def test_non_utf8_file_is_reported(make_corpus):
     root = make_corpus()
     (root / "articles" / "password" / "latin1.md").write_bytes("---\nid: z\nquestion: caf\xe9\n---\nx\n".encode("latin-1"))

@@ -8,16 +8,18 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from benchmarks.bench_http import nginx_conf
 from faq_search.web.security import HEADERS
-from tests.conftest import ROOT, TINY_ARTICLES
+from tests.conftest import ROOT, TINY_ARTICLES, build_app
 from tests.test_e2e import raw_request
 
 pytestmark = pytest.mark.e2e
@@ -137,6 +139,13 @@ NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 def balancer(tmp_path):
     """deploy/nginx.conf on loopback, started as its comment says on an empty prefix, in front of two
     replica ports where nothing listens: what nginx answers itself."""
+    with running_nginx(tmp_path, [free_port(), free_port()]) as base:
+        yield base
+
+
+@contextmanager
+def running_nginx(tmp_path: Path, replica_ports: list[int]):
+    """deploy/nginx.conf on a free loopback port in front of ``replica_ports``; yields its base URL."""
     if not os.access(NGINX, os.X_OK):
         # `make test` installs nginx first and sets FAQ_REQUIRE_NGINX, so CI fails rather than skips.
         message = f"{NGINX} is missing: `make test` installs it (apt-get install nginx)"
@@ -145,7 +154,7 @@ def balancer(tmp_path):
         pytest.skip(message)
     prefix, conf, port = tmp_path / "lb", tmp_path / "nginx.conf", free_port()
     prefix.mkdir()
-    conf.write_text(nginx_conf([free_port(), free_port()], port))
+    conf.write_text(nginx_conf(replica_ports, port))
     command = [NGINX, "-p", f"{prefix}/", "-c", str(conf)]
     checked = subprocess.run(command + ["-t"], capture_output=True, text=True, timeout=30)
     assert checked.returncode == 0, checked.stderr  # it needed <prefix>/tmp made by hand
@@ -211,3 +220,33 @@ def test_with_every_replica_down_the_pages_say_so_in_chinese(balancer):
         # How to reach us, as the knowledge base says it.
         hotlines = re.findall(r"\d{3}-\d{3}-\d{4}", page)
         assert hotlines and all(h in contact for h in hotlines) and "在线客服" in page
+
+
+def test_an_old_browsers_own_form_is_taken_through_nginx_on_a_port_of_its_own(tiny_index, tiny_analyzer, tmp_path):
+    # nginx passed `Host $host`, which drops :8080: the app compared the browser's Origin
+    # (http://host:8080) with "host", and refused the forms of browsers without Sec-Fetch-Site.
+    from werkzeug.serving import make_server
+
+    app = build_app(tiny_index, tmp_path / "data", tiny_analyzer, FAQ_PROXY_HOPS=1)
+    replica = make_server("127.0.0.1", 0, app, threaded=True)
+    serving = threading.Thread(target=replica.serve_forever, daemon=True)
+    serving.start()
+    try:
+        with running_nginx(tmp_path, [replica.server_port]) as base:
+            host = base.removeprefix("http://")
+            body = urllib.parse.urlencode({"query": "能用美元吗", "contact": ""}).encode()
+
+            def post(origin: str) -> int:
+                status_line, _headers, _body = raw_request(base, (
+                    f"POST /question HTTP/1.1\r\nHost: {host}\r\nOrigin: {origin}\r\nConnection: close\r\n"
+                    "Content-Type: application/x-www-form-urlencoded\r\n"
+                    f"Content-Length: {len(body)}\r\n\r\n").encode() + body)
+                return int(status_line.split()[1])
+
+            assert post(base) == 200
+            # Another port is another origin: still refused, as is a name the browser did not ask for.
+            assert post("http://127.0.0.1") == 403 and post(f"http://127.0.0.1:{free_port()}") == 403
+            assert post(f"http://localhost:{host.split(':')[1]}") == 403
+    finally:
+        replica.shutdown()
+        serving.join(timeout=10)
