@@ -728,10 +728,48 @@ def test_one_vote_per_article_from_a_browser(page, site):
     assert box.locator(".failure").evaluate("e => e.lastChild.textContent") == "提交失败，请稍后再试。"
     assert box.locator(".failure-icon").is_visible() and box.get_by_role("button", name="有", exact=True).is_enabled()
     page.unroute(re.compile(r".*/api/feedback$"))
-    page.context.set_offline(True)  # the connection is named, not the vote's sending
+    page.context.set_offline(True)  # the vote is kept, said not sent yet, and sent once back online
     box.get_by_role("button", name="有", exact=True).click()
-    box.locator(".failure", has_text="网络连接失败，请检查网络后重试。").wait_for()
+    box.locator(".failure", has_text="反馈还没有发出：本机网络已断开，恢复联网后会自动发送。").wait_for()
+    assert box.get_by_role("button", name="有", exact=True).get_attribute("aria-pressed") == "true"
     page.context.set_offline(False)
+    box.locator(".feedback-result", has_text="反馈已发送，谢谢！").wait_for()
+    forget_failed_loads(page)
+
+
+def test_a_vote_that_did_not_reach_the_server_is_sent_again_by_itself(page, site):
+    # The server down as the visitor votes: the vote was said as 无法连接搜索服务器…请稍后再试 (a search's words,
+    # for a vote) and dropped, the buttons offered again for the visitor to notice and press later.
+    question = "提现什么时候能到账呀"
+    page.open("/")
+    page.type_query(question)
+    wait_for_hits(page)
+    first = page.hit_ids()[0]
+    refused = []
+    until = time.monotonic() + 4  # the first send and the first one again (2 s later) refused; the next (5 s later) taken
+    page.route(re.compile(r".*/api/feedback$"), lambda route: (refused.append(1), route.abort("connectionrefused"))
+               if time.monotonic() < until else route.fallback())
+    page.evaluate("() => { window.__alerts = []; new MutationObserver((records) => records.forEach((r) => r.addedNodes.forEach((n) =>"
+                  " n.nodeType === 1 && [n, ...n.querySelectorAll('*')].forEach((e) => e.getAttribute('role') === 'alert' &&"
+                  " window.__alerts.push(e.textContent))))).observe(document.getElementById('hits'), {childList: true, subtree: true}); }")
+    box = page.locator("#hits > li").first.locator(".feedback")
+    box.get_by_role("button", name="没有", exact=True).click()
+    unsent = "反馈还没有发出：暂时连不上服务器，会自动重新发送。"
+    box.locator(".failure[role=alert]", has_text=unsent).wait_for()
+    assert box.get_by_role("button", name="没有", exact=True).get_attribute("aria-pressed") == "true"
+    assert box.get_by_role("button", name="有", exact=True).is_disabled() and "无法连接" not in box.inner_text()
+    # The same answer shown again meanwhile (a search retyped) says the vote on its way, not buttons to press again.
+    page.type_query(question + "？")
+    wait_for_hits(page, first)
+    box = page.locator("#hits > li").first.locator(".feedback")
+    assert unsent in box.inner_text() and box.get_by_role("button", name="有", exact=True).is_disabled()
+    box.locator(".feedback-result", has_text="反馈已发送，谢谢！").wait_for(timeout=15_000)
+    assert len(refused) >= 2 and page.evaluate("window.__alerts") == ["!" + unsent, "!" + unsent]  # once per box
+    with sqlite3.connect(site["db"]) as db:
+        sent = db.execute("SELECT article_id, helpful FROM feedback WHERE query = ? UNION ALL "
+                          "SELECT article_id, helpful FROM repeat_votes WHERE query = ?", (question, question)).fetchall()
+    assert sent == [(first, 0)]
+    assert page.evaluate("JSON.parse(localStorage.getItem('faq-votes'))")[first] is False
     forget_failed_loads(page)
 
 
