@@ -1679,6 +1679,17 @@ def test_agent_copy_of_an_article_deleted_since_it_was_read_says_so(browser, liv
         assert "已删除" in p.text_content("#agent-toast")
         p.keyboard.press("c")  # nothing left to copy
         assert p.text_content("#agent-toast") == "没有可复制的答案" and len(p.evaluate("window.__copied")) == 1
+        # The list showed it as before, to be chosen and read again as if nothing had happened: it stays in its
+        # place (j/k keep theirs), greyed and marked 已删除, and chosen again it says so, with nothing to copy.
+        deleted = p.locator("#agent-results [role=option]", has_text="wd-time")
+        assert "已删除" in deleted.inner_text() and deleted.get_attribute("aria-disabled") == "true"
+        assert "agent-item-deleted" in deleted.get_attribute("class")
+        deleted.click(force=True)  # aria-disabled: Playwright's checks would refuse what a mouse does
+        p.wait_for_function("t => document.querySelector('#agent-detail .notice')?.textContent === t",
+                            arg="这篇文章（wd-time）已从帮助内容中删除，没有可复制的答案。")
+        assert p.get_attribute("#agent-item-0", "aria-selected") == "true"
+        p.keyboard.press("c")
+        assert p.text_content("#agent-toast") == "没有可复制的答案" and len(p.evaluate("window.__copied")) == 1
         forget_failed_loads(p)  # the article asked for (404)
         p.check_clean()
 

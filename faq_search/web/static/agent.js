@@ -240,13 +240,27 @@
 
   // A browse list's options say their place among all (aria-setsize), not only among those loaded.
   function option(item, i) {
-    return h("li", { role: "option", id: "agent-item-" + i, class: "agent-item" + (item.kind === "hit" && !item.confident ? " agent-item-weak" : ""), "aria-selected": "false", "data-index": i,
+    return h("li", { role: "option", id: "agent-item-" + i, class: "agent-item" + (item.kind === "hit" && !item.confident ? " agent-item-weak" : "") + (item.deleted ? " agent-item-deleted" : ""),
+      "aria-selected": "false", "aria-disabled": item.deleted ? "true" : null, "data-index": i,
       "aria-setsize": state.browse ? state.total : null, "aria-posinset": state.browse ? i + 1 : null },
       h("span", { class: "agent-item-question" }, item.kind === "hit" ? highlight(item.question, foundWords(item)) : item.question),
       h("span", { class: "agent-item-meta" },
+        item.deleted ? h("span", { class: "agent-deleted" }, "已删除") : null,
         item.kind === "hit" ? h("span", { class: "agent-score", title: SCORE_TITLE }, h("span", { class: "visually-hidden" }, "得分 "), item.score.toFixed(3)) : null,
         h("span", null, categoryNames[item.category] || item.category),
         h("code", null, item.id)));
+  }
+
+  /* An article of the list deleted since the list came (a new index version without it): its option stays,
+     so j/k keep their places, greyed and marked 已删除; chosen again, the pane says so, with nothing to copy. */
+  function markDeleted(id) {
+    const index = state.items.findIndex((item) => item.id === id);
+    if (index < 0 || state.items[index].deleted) return;
+    state.items[index].deleted = true;
+    const was = $("agent-item-" + index);
+    const marked = option(state.items[index], index);
+    marked.setAttribute("aria-selected", was.getAttribute("aria-selected"));
+    was.replaceWith(marked);
   }
 
   // --- a browse list's further pages ---------------------------------------------------------------
@@ -355,6 +369,10 @@
     const seq = ++state.detailSeq;
     state.unread = null;
     forgetAnswer();
+    if (item.deleted) {
+      showNoArticle(h("p", { class: "notice" }, "这篇文章（", h("code", null, item.id), "）已从帮助内容中删除，没有可复制的答案。"));
+      return;
+    }
     busy(detail, true); // what it shows is the article before until this one is in
     let article;
     try {
@@ -561,7 +579,9 @@
       article = await getCachedJSON("/api/articles/" + encodeURIComponent(id)); // the version moved: not a kept one
     } catch (e) {
       // Other failures: said when the agent next opens it.
-      if (e.code !== "article_not_found" || detail.dataset.articleId !== id || detail.hasAttribute("aria-busy")) return;
+      if (e.code !== "article_not_found") return;
+      markDeleted(id); // in the list too, wherever the agent went meanwhile
+      if (detail.dataset.articleId !== id || detail.hasAttribute("aria-busy")) return;
       showNoArticle(h("p", { class: "notice", role: "alert" }, "这篇文章（", h("code", null, id), "）已从帮助内容中删除：刚才复制的答案已失效，请不要发给客户。"));
       showToast("刚才复制的文章已删除（帮助内容已更新）：请不要发给客户", 8000);
       return;
