@@ -1920,7 +1920,8 @@ def test_a_slow_search_is_said_given_up_and_never_outrun(page):
     assert page.evaluate("getComputedStyle(document.getElementById('results')).opacity") == "0.5"
     page.keyboard.type("呢")
     page.wait_for_selector("#status.status-error")
-    assert page.evaluate("window.__said") == ["正在搜索…", "等了 1 秒仍没有回应，请检查网络或稍后再试。"]
+    # The request left (offline it would fail at once): the server did not answer, not the visitor's network.
+    assert page.evaluate("window.__said") == ["正在搜索…", "等了 1 秒，搜索服务器仍没有回应，请稍后再试。"]
     assert page.input_value("#q") == "转账转错人了怎么办呢" and page.get_attribute("#results", "aria-busy") is None
     # Offline: the connection is named, not the service; Enter tries again once it is back.
     page.unroute(SEARCHES)
@@ -2125,6 +2126,43 @@ def test_agent_a_single_failure_to_reach_the_server_is_not_flashed(page):
     page.locator("#aq").dispatch_event("input")
     page.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId === 'topup-withdraw-withdraw-arrival'")
     assert refused and page.evaluate("window.__alerts") == []
+    forget_failed_loads(page)
+
+
+def test_agent_a_server_not_answering_in_time_is_asked_again_with_longer_waits(page):
+    # A search left unanswered (a worker stuck, a stalled proxy) was given up after 15 s saying 请检查网络或稍后再试,
+    # and never asked again, while a refused connection was asked again every 5 s.
+    page.clock.install()  # the waits pass at once; the requests are real
+    page.open("/agent")
+    page.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId")
+    page.evaluate("FAQ.timeoutMs = 1000")
+    held, asked = [], []
+    page.route(SEARCHES, lambda route: held.append(route))  # a server that never answers
+    page.on("request", lambda request: SEARCHES.match(request.url) and asked.append(request.url))
+    page.fill("#aq", "提现多久到账")
+    page.locator("#aq").dispatch_event("input")
+    notice = "t => document.querySelector('#agent-detail .notice')?.textContent === t"
+    page.clock.run_for(1100)
+    page.wait_for_function(notice, arg="等了 1 秒，搜索服务器仍没有回应，5 秒后自动重试。")
+    # Asked again meanwhile, the notice stays as it is: neither dimmed (aria-busy) nor 正在搜索… each time.
+    page.evaluate(ALERTS_IN_DETAIL_JS)
+    page.evaluate("() => { window.__changes = []; const seen = new MutationObserver((records) => records.forEach((r) =>"
+                  " window.__changes.push(r.target.id + ' ' + r.target.getAttribute('aria-busy') + ' ' + r.target.textContent.slice(0, 20))));"
+                  " for (const id of ['agent-detail', 'agent-results']) seen.observe(document.getElementById(id), {attributes: true, attributeFilter: ['aria-busy']});"
+                  " seen.observe(document.getElementById('agent-count'), {childList: true, characterData: true, subtree: true}); }")
+    with page.expect_request(SEARCHES):
+        page.clock.run_for(5000)
+    page.clock.run_for(1100)
+    page.wait_for_function(notice, arg="等了 1 秒，搜索服务器仍没有回应，10 秒后自动重试。")
+    page.clock.run_for(9000)
+    assert len(asked) == 2  # not before the 10 s
+    assert page.evaluate("window.__changes") == [] and page.evaluate("window.__alerts") == ["等了 1 秒，搜索服务器仍没有回应，10 秒后自动重试。"]
+    page.unroute(SEARCHES)  # the server answers again
+    for route in held:
+        with contextlib.suppress(Exception):  # given up by the page already
+            route.abort()
+    page.clock.run_for(1100)
+    page.wait_for_function(SHOWN_ARTICLE_JS, arg="topup-withdraw-withdraw-arrival")
     forget_failed_loads(page)
 
 
