@@ -728,10 +728,48 @@ def test_one_vote_per_article_from_a_browser(page, site):
     assert box.locator(".failure").evaluate("e => e.lastChild.textContent") == "提交失败，请稍后再试。"
     assert box.locator(".failure-icon").is_visible() and box.get_by_role("button", name="有", exact=True).is_enabled()
     page.unroute(re.compile(r".*/api/feedback$"))
-    page.context.set_offline(True)  # the connection is named, not the vote's sending
+    page.context.set_offline(True)  # the vote is kept, said not sent yet, and sent once back online
     box.get_by_role("button", name="有", exact=True).click()
-    box.locator(".failure", has_text="网络连接失败，请检查网络后重试。").wait_for()
+    box.locator(".failure", has_text="反馈还没有发出：本机网络已断开，恢复联网后会自动发送。").wait_for()
+    assert box.get_by_role("button", name="有", exact=True).get_attribute("aria-pressed") == "true"
     page.context.set_offline(False)
+    box.locator(".feedback-result", has_text="反馈已发送，谢谢！").wait_for()
+    forget_failed_loads(page)
+
+
+def test_a_vote_that_did_not_reach_the_server_is_sent_again_by_itself(page, site):
+    # The server down as the visitor votes: the vote was said as 无法连接搜索服务器…请稍后再试 (a search's words,
+    # for a vote) and dropped, the buttons offered again for the visitor to notice and press later.
+    question = "提现什么时候能到账呀"
+    page.open("/")
+    page.type_query(question)
+    wait_for_hits(page)
+    first = page.hit_ids()[0]
+    refused = []
+    until = time.monotonic() + 4  # the first send and the first one again (2 s later) refused; the next (5 s later) taken
+    page.route(re.compile(r".*/api/feedback$"), lambda route: (refused.append(1), route.abort("connectionrefused"))
+               if time.monotonic() < until else route.fallback())
+    page.evaluate("() => { window.__alerts = []; new MutationObserver((records) => records.forEach((r) => r.addedNodes.forEach((n) =>"
+                  " n.nodeType === 1 && [n, ...n.querySelectorAll('*')].forEach((e) => e.getAttribute('role') === 'alert' &&"
+                  " window.__alerts.push(e.textContent))))).observe(document.getElementById('hits'), {childList: true, subtree: true}); }")
+    box = page.locator("#hits > li").first.locator(".feedback")
+    box.get_by_role("button", name="没有", exact=True).click()
+    unsent = "反馈还没有发出：暂时连不上服务器，会自动重新发送。"
+    box.locator(".failure[role=alert]", has_text=unsent).wait_for()
+    assert box.get_by_role("button", name="没有", exact=True).get_attribute("aria-pressed") == "true"
+    assert box.get_by_role("button", name="有", exact=True).is_disabled() and "无法连接" not in box.inner_text()
+    # The same answer shown again meanwhile (a search retyped) says the vote on its way, not buttons to press again.
+    page.type_query(question + "？")
+    wait_for_hits(page, first)
+    box = page.locator("#hits > li").first.locator(".feedback")
+    assert unsent in box.inner_text() and box.get_by_role("button", name="有", exact=True).is_disabled()
+    box.locator(".feedback-result", has_text="反馈已发送，谢谢！").wait_for(timeout=15_000)
+    assert len(refused) >= 2 and page.evaluate("window.__alerts") == ["!" + unsent, "!" + unsent]  # once per box
+    with sqlite3.connect(site["db"]) as db:
+        sent = db.execute("SELECT article_id, helpful FROM feedback WHERE query = ? UNION ALL "
+                          "SELECT article_id, helpful FROM repeat_votes WHERE query = ?", (question, question)).fetchall()
+    assert sent == [(first, 0)]
+    assert page.evaluate("JSON.parse(localStorage.getItem('faq-votes'))")[first] is False
     forget_failed_loads(page)
 
 
@@ -1641,6 +1679,17 @@ def test_agent_copy_of_an_article_deleted_since_it_was_read_says_so(browser, liv
         assert "已删除" in p.text_content("#agent-toast")
         p.keyboard.press("c")  # nothing left to copy
         assert p.text_content("#agent-toast") == "没有可复制的答案" and len(p.evaluate("window.__copied")) == 1
+        # The list showed it as before, to be chosen and read again as if nothing had happened: it stays in its
+        # place (j/k keep theirs), greyed and marked 已删除, and chosen again it says so, with nothing to copy.
+        deleted = p.locator("#agent-results [role=option]", has_text="wd-time")
+        assert "已删除" in deleted.inner_text() and deleted.get_attribute("aria-disabled") == "true"
+        assert "agent-item-deleted" in deleted.get_attribute("class")
+        deleted.click(force=True)  # aria-disabled: Playwright's checks would refuse what a mouse does
+        p.wait_for_function("t => document.querySelector('#agent-detail .notice')?.textContent === t",
+                            arg="这篇文章（wd-time）已从帮助内容中删除，没有可复制的答案。")
+        assert p.get_attribute("#agent-item-0", "aria-selected") == "true"
+        p.keyboard.press("c")
+        assert p.text_content("#agent-toast") == "没有可复制的答案" and len(p.evaluate("window.__copied")) == 1
         forget_failed_loads(p)  # the article asked for (404)
         p.check_clean()
 
@@ -1871,7 +1920,8 @@ def test_a_slow_search_is_said_given_up_and_never_outrun(page):
     assert page.evaluate("getComputedStyle(document.getElementById('results')).opacity") == "0.5"
     page.keyboard.type("呢")
     page.wait_for_selector("#status.status-error")
-    assert page.evaluate("window.__said") == ["正在搜索…", "等了 1 秒仍没有回应，请检查网络或稍后再试。"]
+    # The request left (offline it would fail at once): the server did not answer, not the visitor's network.
+    assert page.evaluate("window.__said") == ["正在搜索…", "等了 1 秒，搜索服务器仍没有回应，请稍后再试。"]
     assert page.input_value("#q") == "转账转错人了怎么办呢" and page.get_attribute("#results", "aria-busy") is None
     # Offline: the connection is named, not the service; Enter tries again once it is back.
     page.unroute(SEARCHES)
@@ -2076,6 +2126,43 @@ def test_agent_a_single_failure_to_reach_the_server_is_not_flashed(page):
     page.locator("#aq").dispatch_event("input")
     page.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId === 'topup-withdraw-withdraw-arrival'")
     assert refused and page.evaluate("window.__alerts") == []
+    forget_failed_loads(page)
+
+
+def test_agent_a_server_not_answering_in_time_is_asked_again_with_longer_waits(page):
+    # A search left unanswered (a worker stuck, a stalled proxy) was given up after 15 s saying 请检查网络或稍后再试,
+    # and never asked again, while a refused connection was asked again every 5 s.
+    page.clock.install()  # the waits pass at once; the requests are real
+    page.open("/agent")
+    page.wait_for_function("() => document.querySelector('#agent-detail').dataset.articleId")
+    page.evaluate("FAQ.timeoutMs = 1000")
+    held, asked = [], []
+    page.route(SEARCHES, lambda route: held.append(route))  # a server that never answers
+    page.on("request", lambda request: SEARCHES.match(request.url) and asked.append(request.url))
+    page.fill("#aq", "提现多久到账")
+    page.locator("#aq").dispatch_event("input")
+    notice = "t => document.querySelector('#agent-detail .notice')?.textContent === t"
+    page.clock.run_for(1100)
+    page.wait_for_function(notice, arg="等了 1 秒，搜索服务器仍没有回应，5 秒后自动重试。")
+    # Asked again meanwhile, the notice stays as it is: neither dimmed (aria-busy) nor 正在搜索… each time.
+    page.evaluate(ALERTS_IN_DETAIL_JS)
+    page.evaluate("() => { window.__changes = []; const seen = new MutationObserver((records) => records.forEach((r) =>"
+                  " window.__changes.push(r.target.id + ' ' + r.target.getAttribute('aria-busy') + ' ' + r.target.textContent.slice(0, 20))));"
+                  " for (const id of ['agent-detail', 'agent-results']) seen.observe(document.getElementById(id), {attributes: true, attributeFilter: ['aria-busy']});"
+                  " seen.observe(document.getElementById('agent-count'), {childList: true, characterData: true, subtree: true}); }")
+    with page.expect_request(SEARCHES):
+        page.clock.run_for(5000)
+    page.clock.run_for(1100)
+    page.wait_for_function(notice, arg="等了 1 秒，搜索服务器仍没有回应，10 秒后自动重试。")
+    page.clock.run_for(9000)
+    assert len(asked) == 2  # not before the 10 s
+    assert page.evaluate("window.__changes") == [] and page.evaluate("window.__alerts") == ["等了 1 秒，搜索服务器仍没有回应，10 秒后自动重试。"]
+    page.unroute(SEARCHES)  # the server answers again
+    for route in held:
+        with contextlib.suppress(Exception):  # given up by the page already
+            route.abort()
+    page.clock.run_for(1100)
+    page.wait_for_function(SHOWN_ARTICLE_JS, arg="topup-withdraw-withdraw-arrival")
     forget_failed_loads(page)
 
 

@@ -1,13 +1,15 @@
 /* The agents' console: dense search with filters, full answers, why a hit matched, copy, shortcuts. */
 (function () {
   "use strict";
-  const { $, h, highlight, answer, plainAnswer, getJSON, getCachedJSON, query, browsing, errorMessage, serverUnreachable, onTyped, keepWithinChars, onIndexVersion, knownVersion } = window.FAQ;
+  const { $, h, highlight, answer, plainAnswer, getJSON, getCachedJSON, query, browsing, errorMessage, serverUnreachable, unanswered, onTyped, keepWithinChars, onIndexVersion, knownVersion } = window.FAQ;
 
   const DEBOUNCE_MS = 60;
   const FILTER_SETTLE_MS = 700; // a filter's option resting under the arrows: about what a screen reader takes to say it
   const SLOW_MS = 700; // a list unanswered this long is said to be under way (正在搜索…), as on the search page
   const SEARCH_K = 20; // hits listed; one more is asked for, to tell "the first 20" from "all 20"
-  const UNREACHABLE_RETRY_S = 5; // the server not reached (down, restarting): asked again this often
+  // The server not reached (down, restarting) or not answering in time: asked again after these many
+  // seconds, then the next, the last as long as it lasts; a server back soon is soon asked.
+  const UNREACHABLE_RETRY_S = [5, 10, 20, 30];
   const SCORE_TITLE = "得分（0–1）：排序模型估计这篇文章回答该问题的概率，用于排序；是否可作答见「判断」。";
   const form = $("agent-form");
   const input = $("aq");
@@ -95,7 +97,8 @@
 
   // options.article: open that article (from the URL) instead of the first in the list; options.selected:
   // select that one if listed (as it was in this history entry); options.history: a mode of syncUrl ("typing" unless said); options.notice: what to say
-  // above the list (gone once the agent searches or filters).
+  // above the list (gone once the agent searches or filters); options.retry: how many times in a row the console
+  // asked again by itself (retryDelay).
   async function load(options) {
     const opts = options || {};
     clearTimeout(state.timer);
@@ -112,7 +115,8 @@
     syncUrl(opts.history || "typing", opts.article);
     state.shown = null; // until this load shows its list
     state.failed = null;
-    waiting(true, q ? "正在搜索…" : "正在加载…");
+    // Asked again by itself: the notice, which says so, stays as it is (not dimmed nor told 正在搜索… each time).
+    if (!opts.retry) waiting(true, q ? "正在搜索…" : "正在加载…");
     try {
       let items;
       let label;
@@ -165,10 +169,11 @@
       state.told = "";
       renderList("搜索失败");
       const failed = () => showNoArticle(h("p", { class: "notice", role: "alert" }, failure(e)));
-      const delay = retryDelay(e);
+      const retry = opts.retry || 0;
+      const delay = retryDelay(e, retry);
       if (delay) {
-        failed();
-        setTimeout(() => seq === state.seq && load(Object.assign({}, opts, { history: "none" })), delay * 1000);
+        showNoArticle(h("p", { class: "notice", role: "alert" }, failure(e, retry)));
+        setTimeout(() => seq === state.seq && load(Object.assign({}, opts, { history: "none", retry: retry + 1 })), delay * 1000);
         return;
       }
       const following = goneWhileFollowing(e, category, tag);
@@ -183,22 +188,25 @@
 
   /* Past the rate limit, or with no search server answering behind nginx (deploy/nginx.conf: 503 no_replica),
      the server says when to ask again (Retry-After); with the server not reached at all while the browser is
-     online (down, restarting; getJSON has tried twice), every UNREACHABLE_RETRY_S. The console asks then, by
-     itself (a list, an article or 更多 still wanted), as the agent on a call had to notice, wait and ask again.
-     Seconds to wait, 0 for no retry (offline: the browser's online event asks again). */
-  function retryDelay(e) {
+     online (down, restarting; getJSON has tried twice) or not answering within FAQ.timeoutMs (a worker stuck,
+     a stalled proxy), after UNREACHABLE_RETRY_S[retry], `retry` the times asked again so far. The console asks
+     then, by itself (a list, an article or 更多 still wanted), as the agent on a call had to notice, wait and ask
+     again. Seconds to wait, 0 for no retry (offline: the browser's online event asks again). */
+  function retryDelay(e, retry) {
     if ((e.status === 429 || e.status === 503) && e.retryAfter > 0) return e.retryAfter;
-    return serverUnreachable(e) ? UNREACHABLE_RETRY_S : 0;
+    if (!serverUnreachable(e) && e.code !== "timeout") return 0;
+    return UNREACHABLE_RETRY_S[Math.min(retry || 0, UNREACHABLE_RETRY_S.length - 1)];
   }
 
-  function failure(e) {
-    const delay = retryDelay(e);
+  function failure(e, retry) {
+    const delay = retryDelay(e, retry);
     if (!delay) {
       // Offline: asked again once the browser is back online, as the agent is told.
       if (e.code === "network_error") return "本机网络已断开，请检查网络；恢复后自动重试。";
       return errorMessage(e, main.dataset.maxChars);
     }
-    const what = e.status === 429 ? "请求太频繁，" : e.status === 503 ? "搜索服务暂时不可用，" : "无法连接搜索服务器（本机已联网，问题不在你这边），";
+    const what = e.status === 429 ? "请求太频繁，" : e.status === 503 ? "搜索服务暂时不可用，" : e.code === "timeout" ? unanswered()
+      : "无法连接搜索服务器（本机已联网，问题不在你这边），";
     return what + delay + " 秒后自动重试。";
   }
 
@@ -240,13 +248,27 @@
 
   // A browse list's options say their place among all (aria-setsize), not only among those loaded.
   function option(item, i) {
-    return h("li", { role: "option", id: "agent-item-" + i, class: "agent-item" + (item.kind === "hit" && !item.confident ? " agent-item-weak" : ""), "aria-selected": "false", "data-index": i,
+    return h("li", { role: "option", id: "agent-item-" + i, class: "agent-item" + (item.kind === "hit" && !item.confident ? " agent-item-weak" : "") + (item.deleted ? " agent-item-deleted" : ""),
+      "aria-selected": "false", "aria-disabled": item.deleted ? "true" : null, "data-index": i,
       "aria-setsize": state.browse ? state.total : null, "aria-posinset": state.browse ? i + 1 : null },
       h("span", { class: "agent-item-question" }, item.kind === "hit" ? highlight(item.question, foundWords(item)) : item.question),
       h("span", { class: "agent-item-meta" },
+        item.deleted ? h("span", { class: "agent-deleted" }, "已删除") : null,
         item.kind === "hit" ? h("span", { class: "agent-score", title: SCORE_TITLE }, h("span", { class: "visually-hidden" }, "得分 "), item.score.toFixed(3)) : null,
         h("span", null, categoryNames[item.category] || item.category),
         h("code", null, item.id)));
+  }
+
+  /* An article of the list deleted since the list came (a new index version without it): its option stays,
+     so j/k keep their places, greyed and marked 已删除; chosen again, the pane says so, with nothing to copy. */
+  function markDeleted(id) {
+    const index = state.items.findIndex((item) => item.id === id);
+    if (index < 0 || state.items[index].deleted) return;
+    state.items[index].deleted = true;
+    const was = $("agent-item-" + index);
+    const marked = option(state.items[index], index);
+    marked.setAttribute("aria-selected", was.getAttribute("aria-selected"));
+    was.replaceWith(marked);
   }
 
   // --- a browse list's further pages ---------------------------------------------------------------
@@ -256,8 +278,8 @@
   }
 
   // The next page appended (the list keeps its place for j/k), its first article selected; the focus on
-  // 更多, which may go with the last page, moves to the list.
-  async function loadMore() {
+  // 更多, which may go with the last page, moves to the list. `retry`: as load's options.retry.
+  async function loadMore(retry) {
     clearTimeout(state.moreTimer); // asked now: not once more when the wait is over
     const from = state.items.length;
     const browse = state.browse;
@@ -266,11 +288,11 @@
     try {
       added = await browsing.loadNext(state, more, pageSize(), (a) => Object.assign({ kind: "article" }, a));
     } catch (e) {
-      const delay = retryDelay(e);
+      const delay = retryDelay(e, retry);
       if (delay) {
         // As a search is: said until asked again, then asked, unless another list replaced this one.
-        showToast("加载失败：" + failure(e), delay * 1000);
-        state.moreTimer = setTimeout(() => seq === state.seq && loadMore(), delay * 1000);
+        showToast("加载失败：" + failure(e, retry), delay * 1000);
+        state.moreTimer = setTimeout(() => seq === state.seq && loadMore((retry || 0) + 1), delay * 1000);
         return;
       }
       const failed = () => showToast("加载失败：" + errorMessage(e, main.dataset.maxChars)); // 更多 to ask again
@@ -351,11 +373,16 @@
     if (refocus) (detail.querySelector(".detail-question") || list).focus();
   }
 
-  async function showDetail(item) {
+  // `retry`: as load's options.retry (the failure it asks again after stays as it is meanwhile).
+  async function showDetail(item, retry) {
     const seq = ++state.detailSeq;
     state.unread = null;
     forgetAnswer();
-    busy(detail, true); // what it shows is the article before until this one is in
+    if (item.deleted) {
+      showNoArticle(h("p", { class: "notice" }, "这篇文章（", h("code", null, item.id), "）已从帮助内容中删除，没有可复制的答案。"));
+      return;
+    }
+    if (!retry) busy(detail, true); // what it shows is the article before until this one is in
     let article;
     try {
       article = await getCachedJSON("/api/articles/" + encodeURIComponent(item.id));
@@ -365,10 +392,10 @@
         state.unread = item; // for Enter to read again
         state.told = "";
         announce.textContent = "";
-        const notice = h("p", { class: "notice", role: "alert" }, "无法读取文章 ", h("code", null, item.id), "：", failure(e));
+        const notice = h("p", { class: "notice", role: "alert" }, "无法读取文章 ", h("code", null, item.id), "：", failure(e, retry));
         if (!showing(notice)) fillDetail(notice); // the same failure asked again is not a new alert
-        const delay = retryDelay(e);
-        if (delay) setTimeout(() => seq === state.detailSeq && readAgain(), delay * 1000);
+        const delay = retryDelay(e, retry);
+        if (delay) setTimeout(() => seq === state.detailSeq && state.unread && showDetail(state.unread, (retry || 0) + 1), delay * 1000);
       }
       return;
     }
@@ -561,7 +588,9 @@
       article = await getCachedJSON("/api/articles/" + encodeURIComponent(id)); // the version moved: not a kept one
     } catch (e) {
       // Other failures: said when the agent next opens it.
-      if (e.code !== "article_not_found" || detail.dataset.articleId !== id || detail.hasAttribute("aria-busy")) return;
+      if (e.code !== "article_not_found") return;
+      markDeleted(id); // in the list too, wherever the agent went meanwhile
+      if (detail.dataset.articleId !== id || detail.hasAttribute("aria-busy")) return;
       showNoArticle(h("p", { class: "notice", role: "alert" }, "这篇文章（", h("code", null, id), "）已从帮助内容中删除：刚才复制的答案已失效，请不要发给客户。"));
       showToast("刚才复制的文章已删除（帮助内容已更新）：请不要发给客户", 8000);
       return;
@@ -774,7 +803,7 @@
     singleKeys.checked = event.newValue !== "off";
     applySingleKeys();
   });
-  more.addEventListener("click", loadMore);
+  more.addEventListener("click", () => loadMore());
 
   // An article that is not (or not the selected one) in the list: a related one. state.selected stays the
   // list's article it was opened from, where j/k go on from.
@@ -900,7 +929,7 @@
   // Back online (the browser says so): the list, or else the article, that failed meanwhile is asked again,
   // as the agent had to notice and press Enter.
   window.addEventListener("online", () => {
-    if (state.failed) load(Object.assign({}, state.failed, { history: "none" }));
+    if (state.failed) load(Object.assign({}, state.failed, { history: "none", retry: 0 }));
     else readAgain();
   });
   window.addEventListener("popstate", loadFromUrl);

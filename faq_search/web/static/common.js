@@ -505,8 +505,14 @@
     if (serverUnreachable(e)) return "无法连接搜索服务器（本机已联网，问题不在你这边），请稍后再试。";
     // Offline: the visitor's connection, not the service; blaming the service would send them to wait for it.
     if (e.code === "network_error") return "网络连接失败，请检查网络后重试。";
-    if (e.code === "timeout") return "等了 " + Math.round(api.timeoutMs / 1000) + " 秒仍没有回应，请检查网络或稍后再试。";
+    // No answer in time: the request left (a dead network fails at once, as network_error), the server did not answer.
+    if (e.code === "timeout") return unanswered() + "请稍后再试。";
     return "搜索服务暂时不可用，请稍后再试。";
+  }
+
+  // The first half of what a request given up at the timeout says: the pages add what happens next.
+  function unanswered() {
+    return "等了 " + Math.round(api.timeoutMs / 1000) + " 秒，搜索服务器仍没有回应，";
   }
 
   /* Calls `typed` after each edit of `input`, except while an input method composes: the box holds
@@ -564,7 +570,7 @@
   const $ = (id) => document.getElementById(id);
 
   // timeoutMs: how long a request may take before it is given up (read at each request; a test lowers it).
-  const api = { $, h, highlight, highlightSpan, answer, plainAnswer, inlineRuns, contactRuns, getJSON, getCachedJSON, postJSON, query, browsing, ApiError, errorMessage, serverUnreachable, onTyped, keepWithinChars,
+  const api = { $, h, highlight, highlightSpan, answer, plainAnswer, inlineRuns, contactRuns, getJSON, getCachedJSON, postJSON, query, browsing, ApiError, errorMessage, serverUnreachable, unanswered, onTyped, keepWithinChars,
                 onIndexVersion, knownVersion,
                 timeoutMs: 15000 };
   window.FAQ = api;

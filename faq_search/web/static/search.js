@@ -487,6 +487,43 @@
     return out;
   }
 
+  /* Votes the server has not received (not reached: down, restarting, offline, or no answer in time), by
+     article id: never dropped, each sent again by itself after VOTE_RETRY_S (offline: once back online),
+     and said to be on its way meanwhile, in the box of a search shown again too. Safe to send twice: the
+     server counts one vote per article and client. unsent.get(id): {body, view}, view the box showing it. */
+  const unsent = new Map();
+  const VOTE_RETRY_S = [2, 5, 10, 30];
+
+  function unsentMessage() {
+    return navigator.onLine ? "反馈还没有发出：暂时连不上服务器，会自动重新发送。" : "反馈还没有发出：本机网络已断开，恢复联网后会自动发送。";
+  }
+
+  // Sends unsent.get(id)'s vote again `retry` times in a row (0: the first), after its wait.
+  function resend(id, retry) {
+    const again = () => sendVote(id, retry);
+    if (navigator.onLine) setTimeout(again, VOTE_RETRY_S[Math.min(retry - 1, VOTE_RETRY_S.length - 1)] * 1000);
+    else window.addEventListener("online", again, { once: true });
+  }
+
+  async function sendVote(id, retry) {
+    const vote = unsent.get(id);
+    try {
+      await postJSON("/api/feedback", vote.body);
+    } catch (e) {
+      if (e.status === 0) {
+        vote.view.unsent();
+        resend(id, retry + 1);
+      } else {
+        unsent.delete(id);
+        vote.view.failed(e);
+      }
+      return;
+    }
+    unsent.delete(id);
+    rememberVote(id, vote.body.helpful);
+    vote.view.sent(retry > 0);
+  }
+
   function feedback(q, articleId, formerIds) {
     const yes = h("button", { type: "button", class: "feedback-button", "data-helpful": "true" }, "有");
     const no = h("button", { type: "button", class: "feedback-button", "data-helpful": "false" }, "没有");
@@ -496,6 +533,7 @@
     // A vote given before the article was renamed counts for it (the server counts it too).
     const remembered = votes();
     const given = [articleId, ...formerIds].map((id) => remembered[id]).find((v) => v !== undefined);
+    const pending = unsent.get(articleId);
     if (given !== undefined) {
       yes.disabled = no.disabled = true;
       (given ? yes : no).setAttribute("aria-pressed", "true");
@@ -503,22 +541,35 @@
       result.textContent = "你已反馈过这个回答，谢谢。";
       return box;
     }
-    box.addEventListener("click", async (event) => {
-      const button = event.target.closest("button[data-helpful]");
-      if (!button || button.disabled) return;
-      const helpful = button.dataset.helpful === "true";
-      const tell = (failed, ...content) => {
-        say(result, failed, ...content);
-        // Disabling the pressed button dropped the focus to <body>: it goes to what the vote got.
-        if (document.activeElement === document.body || document.activeElement === button) result.focus();
-      };
-      yes.disabled = no.disabled = true;
-      button.setAttribute("aria-pressed", "true");
-      try {
-        await postJSON("/api/feedback", { query: q, article_id: articleId, helpful: helpful });
-        rememberVote(articleId, helpful);
+    let button = null; // the one pressed
+    let said = ""; // the vote said to be on its way, as it was said
+    const tell = (failed, ...content) => {
+      say(result, failed, ...content);
+      // Disabling the pressed button dropped the focus to <body>: it goes to what the vote got.
+      if (document.activeElement === document.body || document.activeElement === button) result.focus();
+    };
+    const view = {
+      // Said once however many times it is sent again (an alert is not repeated), anew if offline turns online.
+      unsent() {
+        const text = unsentMessage();
+        if (said !== text) tell(true, text);
+        said = text;
+      },
+      failed(e) {
+        if (e.code === "article_not_found") {
+          // Removed since the page showed it: trying again cannot help, a fresh search can.
+          tell(false, "这篇文章已更新或下线，请重新搜索。");
+          return;
+        }
+        yes.disabled = no.disabled = false;
+        button.removeAttribute("aria-pressed");
+        tell(true, e.status === 429 ? errorMessage(e) : "提交失败，请稍后再试。");
+      },
+      sent(late) {
         box.classList.add("feedback-done");
-        if (helpful) tell(false, "感谢你的反馈！");
+        // Sent again by itself while the visitor read on: said, the focus left where it is.
+        if (late) say(result, false, "反馈已发送，谢谢！");
+        else if (button.dataset.helpful === "true") tell(false, "感谢你的反馈！");
         else if (document.body.classList.contains("showing-no-answer")) {
           // The no-answer box above has the channels (the footer hides them meanwhile) and the form.
           tell(false, "感谢反馈。换个说法试试，或", h("a", { href: "#no-answer" }, "联系客服"), "、", h("a", { href: "#ask-form" }, "留下你的问题"), "。");
@@ -528,16 +579,27 @@
           box.after(askForm);
           tell(false, "感谢反馈。换个说法试试，或", h("a", { href: "#contact" }, "联系客服"), "，也可以在下面留下你的问题。");
         }
-      } catch (e) {
-        if (e.code === "article_not_found") {
-          // Removed since the page showed it: trying again cannot help, a fresh search can.
-          tell(false, "这篇文章已更新或下线，请重新搜索。");
-          return;
-        }
-        yes.disabled = no.disabled = false;
-        button.removeAttribute("aria-pressed");
-        tell(true, e.status === 429 || e.status === 0 ? errorMessage(e) : "提交失败，请稍后再试。"); // 0: not reached
-      }
+      },
+    };
+    const press = (helpful) => {
+      yes.disabled = no.disabled = true;
+      button = helpful ? yes : no;
+      button.setAttribute("aria-pressed", "true");
+    };
+    if (pending) {
+      // A vote still on its way (given in an answer shown before): this box says it now.
+      press(pending.body.helpful);
+      pending.view = view;
+      said = unsentMessage();
+      say(result, true, said);
+      return box;
+    }
+    box.addEventListener("click", (event) => {
+      const pressed = event.target.closest("button[data-helpful]");
+      if (!pressed || pressed.disabled) return;
+      press(pressed.dataset.helpful === "true");
+      unsent.set(articleId, { body: { query: q, article_id: articleId, helpful: button.dataset.helpful === "true" }, view: view });
+      sendVote(articleId, 0);
     });
     return box;
   }
