@@ -39,6 +39,27 @@ def test_every_response_carries_the_security_headers(secure_app, url):
     assert r.headers["X-Frame-Options"] == "DENY"
 
 
+def test_the_security_headers_are_added_without_failed_lookups_and_keep_a_views_own(secure_app, monkeypatch):
+    from flask import Response
+    from werkzeug.exceptions import BadRequestKeyError
+
+    from faq_search.web.security import HEADERS
+
+    # Headers.setdefault finds a header missing by raising and catching BadRequestKeyError (≈ 5 µs each):
+    # five a response, a fifth of what /healthz costs.
+    add_headers = next(f for f in secure_app.after_request_funcs[None] if f.__name__ == "_headers")
+    response, own = Response("{}", mimetype="application/json"), Response("<p>", mimetype="text/html")
+    own.headers["referrer-policy"] = "same-origin"  # in any case: header names are
+    raised = []
+    with secure_app.test_request_context("/healthz"):
+        monkeypatch.setattr(BadRequestKeyError, "__init__", lambda self, *args, **kwargs: raised.append(args))
+        response, own = add_headers(response), add_headers(own)
+    assert raised == []
+    assert list(response.headers)[-len(HEADERS):] == list(HEADERS.items())
+    assert own.headers.getlist("Referrer-Policy") == ["same-origin"]
+    assert [name for name, _value in own.headers][-4:] == [n for n in HEADERS if n != "Referrer-Policy"]
+
+
 def test_templates_need_no_inline_script_or_style():
     # The CSP blocks inline code, so the page must work without any.
     templates = list((ROOT / "faq_search" / "web" / "templates").rglob("*.html"))

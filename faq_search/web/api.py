@@ -153,7 +153,8 @@ def refuse_a_leading_double_slash():
 
 
 def _int_arg(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name)
+    # Looked for first: MultiDict.get finds a parameter missing by raising and catching an exception.
+    raw = request.args.get(name) if name in request.args else None
     if raw is None:  # absent; an empty "k=" is a value, and not an integer
         return min(default, high)  # never more than the same request could ask for
     # ASCII digits only: int() would also take " 5", "+5", "1_0" and other scripts' digits.
