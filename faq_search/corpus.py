@@ -1580,6 +1580,11 @@ def corpus_warnings(path: str | Path) -> list[str]:
     return []
 
 
+def _there(path: Path) -> bool:
+    """Whether a corpus file is there, a dangling link included (exists() follows it: no file)."""
+    return path.exists() or path.is_symlink()
+
+
 def load_corpus(path: str | Path) -> Corpus:
     """Load a corpus directory (``articles/**.md`` + ``categories.yml``) or a ``.jsonl`` file.
 
@@ -1592,9 +1597,10 @@ def load_corpus(path: str | Path) -> Corpus:
     categories: dict[str, str] = {}
     popular: tuple[str, ...] = ()
     scope = Scope()
-    # There, even as a directory: it cannot be read, which is a problem, not a corpus without the file.
-    popular_file = path / "popular.yml" if path.is_dir() and (path / "popular.yml").exists() else None
-    scope_file = path / "scope.yml" if path.is_dir() and (path / "scope.yml").exists() else None
+    # There, even as a directory or a dangling link: it cannot be read, which is a problem, not a corpus
+    # without the file.
+    popular_file = path / "popular.yml" if path.is_dir() and _there(path / "popular.yml") else None
+    scope_file = path / "scope.yml" if path.is_dir() and _there(path / "scope.yml") else None
     broken: list[tuple[str, str | None, str]] = []
     warnings: list[Problem] = []
     not_read: list[Path] = []

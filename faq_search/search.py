@@ -360,6 +360,7 @@ class _Ranking(NamedTuple):
     cands: Candidates
     scores: np.ndarray
     confident: np.ndarray
+    typed: str | None = None  # the query as typed, when ``query`` is its typos respelled
 
 
 class Searcher:
@@ -1297,7 +1298,7 @@ class Searcher:
         # None found: a respelled answer must be among them (below), so none can be.
         respelled = None if not hits or hits[0].confident else self.respelled_typos(query)
         if respelled is not None:
-            again = self._rank(respelled, k, min_score)
+            again = self._rank(respelled, k, min_score, typed=query)
             found = self._hits(again, k)
             # The respelled answer must be one the query as typed already brought up: a respelling that
             # finds something new has changed the question (养老保险交 → 养老保先交, a scam warning).
@@ -1309,9 +1310,10 @@ class Searcher:
             hits = self._hits(self._within(ranking, category, tag, min_score), k, floor=False)
         return hits[:k]
 
-    def _rank(self, query: str, k: int, min_score: float) -> "_Ranking | None":
+    def _rank(self, query: str, k: int, min_score: float, typed: str | None = None) -> "_Ranking | None":
         """The reranked candidates of ``query`` over the whole knowledge base (enough for ``k`` hits), the
-        best one marked when it is the answer; None when nothing scores ≥ ``min_score``."""
+        best one marked when it is the answer; None when nothing scores ≥ ``min_score``. ``typed``: the
+        query as typed, when ``query`` is its typos respelled (for explanations)."""
         analysis = self.analyze_query(query)
         # The reranker orders the first stage's best rerank_depth; a caller asking for more gets more.
         depth = max(self.rerank_depth, k) if self.reranker is not None else k
@@ -1337,7 +1339,7 @@ class Searcher:
             confident[best] = self.confidence.predict(features[None, :])[0] >= threshold
         else:
             confident[best] = scores[best] >= self.confident_score
-        return _Ranking(query, analysis, depth, cands, scores, confident)
+        return _Ranking(query, analysis, depth, cands, scores, confident, typed)
 
     def _within(self, ranking: "_Ranking | None", category: str | None, tag: str | None, min_score: float
                 ) -> "_Ranking | None":
@@ -1391,7 +1393,7 @@ class Searcher:
         arts, rows, scores, confident = cands.arts[top], cands.rows[top], scores[top], ranking.confident[top]
         # Ties break on corpus order, so results are deterministic.
         order = np.lexsort((arts, -scores.round(6)))
-        explainer = _Explainer(self, ranking.analysis.words, ranking.query)
+        explainer = _Explainer(self, ranking.analysis.words, ranking.query, ranking.typed)
         return [self._hit(int(arts[i]), int(rows[i]), float(scores[i]), bool(confident[i]), explainer)
                 for i in order]
 
@@ -1670,8 +1672,9 @@ class _Explainer:
     """Why the hits of one search matched, worked out when a hit is first asked: the query's words
     (longest first), their weights and spellings are computed once for all its hits."""
 
-    def __init__(self, searcher: Searcher, words: list[str], query: str = ""):
-        self._searcher, self._words, self._text = searcher, words, query
+    def __init__(self, searcher: Searcher, words: list[str], query: str = "", typed: str | None = None):
+        # typed: the query as typed when ``query`` is its typos respelled (its pinyin already read).
+        self._searcher, self._words, self._text, self._typed = searcher, words, query, typed
         self._query: _Query | None = None
 
     def _prepare(self) -> _Query:
@@ -1682,10 +1685,18 @@ class _Explainer:
         words, weight, readings = [], {}, {}
         ordered = [w for w in sorted(dict.fromkeys(self._words), key=len, reverse=True) if len(w) >= 2]  # of equal length, in query order
         reading = None
-        if self._text and may_hold_pinyin(self._text):
+        if self._text and may_hold_pinyin(self._typed or self._text):
             # What analysis read (daozhang → 到账) is what the query holds, each word told with what was typed.
             reader = s._pinyin()
-            reading = reader.read_traced(s.analyzer.normalize(self._text), s._knows)
+            reading = reader.read_traced(s.analyzer.normalize(self._typed or self._text), s._knows)
+            if self._typed:
+                # Respelling keeps lengths (取线 → 取现): the respelled text, each character traced to what
+                # was typed, so duojiu is still told as read (多久), not as if typed in Chinese.
+                respelled = s.analyzer.normalize(self._text)
+                if len(respelled) == len(reading.read):
+                    reading = reading._replace(read=respelled)
+                else:
+                    reading = reader.read_traced(respelled, s._knows)
             text = reading.read
         elif any(groups.get(w) for w in ordered):
             text = s.analyzer.normalize(self._text) if self._text else ""

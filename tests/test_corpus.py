@@ -74,6 +74,16 @@ def test_an_unreadable_article_path_is_reported_as_path_line_message(make_corpus
     assert any(p.endswith("password/gone.md:1: cannot read the file: No such file or directory") for p in problems), problems
 
 
+@pytest.mark.parametrize("name", ["popular.yml", "scope.yml"])
+def test_a_dangling_link_in_place_of_a_corpus_file_is_reported_as_an_article_s_is(make_corpus, name):
+    # It was taken for no file: the build went on without the curated list or the product names.
+    root = make_corpus()
+    (root / name).unlink(missing_ok=True)
+    (root / name).symlink_to(root / "nowhere.yml")
+    problems = problems_of(root)
+    assert any(p.endswith(f"{name}:1: cannot read the file: No such file or directory") for p in problems), problems
+
+
 def test_an_unreadable_folder_of_articles_is_reported_not_left_out(make_corpus, monkeypatch):
     # os.walk skipped a folder it could not list (mode 000, another owner): its articles were left out of the
     # published version without a word.

@@ -137,6 +137,14 @@ def test_a_word_read_from_pinyin_found_as_a_synonym_is_told_both_ways(searcher):
     assert hit.matched_terms == ("什么", "时候") and [t for t, _w in hit.term_weights] == ["什么", "时候", "提现"]
 
 
+def test_pinyin_of_a_query_respelled_for_its_typos_is_still_told_as_read(searcher):
+    # 取线 is a typo (取现): searched again respelled, whose text is all Chinese (多久 read from duojiu);
+    # duojiu is still told as read, not as if 多久 had been typed.
+    assert searcher.respelled_typos("取线 duojiu dao") is not None
+    hit = searcher.search("取线 duojiu dao")[0]
+    assert hit.confident and ("duojiu", "多久", "matched") in hit.read_as and "多久" not in hit.matched_terms
+
+
 def test_search_of_english_finds_nothing_in_a_chinese_index(searcher):
     assert searcher.search("what a lovely day") == []
 
