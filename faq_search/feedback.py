@@ -22,9 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
-__all__ = ["Counts", "FeedbackStore", "FILENAME", "read_rows"]
+__all__ = ["Counts", "FeedbackStore", "FILENAME", "QUESTION_SEND_SECONDS", "read_rows"]
 
 FILENAME = "feedback.sqlite3"
+# How long a left question's send id is remembered: the search page sends a question it got no answer for
+# again by itself (every 30 s while the server is down, or once the browser is back online) with the same id.
+QUESTION_SEND_SECONDS = 24 * 3600
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +37,8 @@ CREATE TABLE IF NOT EXISTS feedback(
 CREATE INDEX IF NOT EXISTS feedback_article ON feedback(article_id);
 CREATE TABLE IF NOT EXISTS questions(
     id INTEGER PRIMARY KEY, ts REAL NOT NULL, query TEXT NOT NULL, contact TEXT NOT NULL DEFAULT '');
+CREATE TABLE IF NOT EXISTS question_sends(
+    send_id TEXT PRIMARY KEY, ts REAL NOT NULL, question_id INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS repeat_votes(
     id INTEGER PRIMARY KEY, ts REAL NOT NULL, query TEXT NOT NULL, article_id TEXT NOT NULL, helpful INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS voters(token BLOB PRIMARY KEY) WITHOUT ROWID;
@@ -211,9 +216,28 @@ class FeedbackStore:
             rows = _merge_aliases(rows, aliases)
         return {aid: Counts(h, n) for aid, h, n in rows}
 
-    def add_question(self, query: str, contact: str = "") -> int:
-        """Keep a question nobody answered (and how to reach the user, if given); returns its id."""
-        return self._write("INSERT INTO questions(ts, query, contact) VALUES (?, ?, ?)", (self._clock(), query, contact))
+    def add_question(self, query: str, contact: str = "", send_id: str = "") -> int:
+        """Keep a question nobody answered (and how to reach the user, if given); returns its id. A
+        ``send_id`` (the page's, one per question) seen in the last QUESTION_SEND_SECONDS stores nothing
+        and returns the question stored with it: a send taken whose answer was lost is not kept twice."""
+        if not send_id:
+            return self._write("INSERT INTO questions(ts, query, contact) VALUES (?, ?, ?)",
+                               (self._clock(), query, contact))
+
+        def once(db: sqlite3.Connection) -> int:
+            now = self._clock()
+            # A write first: the write lock is taken here, so the same question sent again in parallel
+            # (another worker) waits for this transaction and then finds its id.
+            db.execute("DELETE FROM question_sends WHERE ts < ?", (now - QUESTION_SEND_SECONDS,))
+            stored = db.execute("SELECT question_id FROM question_sends WHERE send_id = ?", (send_id,)).fetchone()
+            if stored:
+                return stored[0]
+            question_id = db.execute("INSERT INTO questions(ts, query, contact) VALUES (?, ?, ?)",
+                                     (now, query, contact)).lastrowid
+            db.execute("INSERT INTO question_sends VALUES (?, ?, ?)", (send_id, now, question_id))
+            return question_id
+
+        return self._transaction(once)
 
     def questions(self, limit: int = 100) -> list[dict]:
         """The newest left questions first."""

@@ -773,6 +773,47 @@ def test_a_vote_that_did_not_reach_the_server_is_sent_again_by_itself(page, site
     forget_failed_loads(page)
 
 
+def test_a_question_that_did_not_reach_the_server_is_sent_again_once(page, site):
+    # The server unreachable as the visitor leaves a question: it said 无法连接搜索服务器…请稍后再试 (a search's
+    # words), the question left in the form for the visitor to send again, or not. The first send here reaches
+    # the server, its answer lost: sent again, it must not be stored twice.
+    page.open("/")
+    page.type_query("推荐一部好看的电影")
+    page.wait_for_selector("#no-answer:not([hidden])")
+    question = "能不能推荐几部好看的纪录片"
+    page.fill("#ask-form textarea", question)
+    page.fill("#ask-form input[name=contact]", "doc@example.com")
+    sends = []
+
+    def unreachable(route):
+        sends.append(route.request.post_data_json)
+        if len(sends) == 1:
+            route.fetch()  # taken and stored, the answer lost on its way back
+        if len(sends) <= 2:  # the first send and the first one again (2 s later); the next (5 s later) passes
+            route.abort("connectionrefused")
+        else:
+            route.fallback()
+
+    page.route(re.compile(r".*/api/question$"), unreachable)
+    page.evaluate("() => { window.__alerts = []; new MutationObserver((records) => records.forEach((r) => r.addedNodes.forEach((n) =>"
+                  " n.nodeType === 1 && [n, ...n.querySelectorAll('*')].forEach((e) => e.getAttribute('role') === 'alert' &&"
+                  " window.__alerts.push(e.textContent))))).observe(document.getElementById('ask-form'), {childList: true, subtree: true}); }")
+    page.click("#ask-form button[type=submit]")
+    unsent = "问题还没有发出：暂时连不上服务器，会自动重新发送。"
+    page.locator("#ask-form .ask-result .failure[role=alert]", has_text=unsent).wait_for()
+    assert "无法连接" not in page.inner_text("#ask-form") and page.is_disabled("#ask-form textarea")
+    # Another search with no answer meanwhile leaves the question on its way in the form, not its own.
+    page.type_query("推荐一部好看的小说")
+    assert page.input_value("#ask-form textarea") == question and unsent in page.inner_text("#ask-form .ask-result")
+    page.locator("#ask-form.ask-sent .ask-result", has_text="已收到").wait_for(timeout=15_000)
+    assert len(sends) == 3 and len({s["send_id"] for s in sends}) == 1 and sends[0]["send_id"]
+    assert page.evaluate("window.__alerts") == ["!" + unsent]  # said once
+    with sqlite3.connect(site["db"]) as db:
+        stored = db.execute("SELECT contact FROM questions WHERE query = ?", (question,)).fetchall()
+    assert stored == [("doc@example.com",)]
+    forget_failed_loads(page)
+
+
 # WCAG contrast of an element's text against the first background behind it (a colour, or the worst stop of
 # a gradient); with `prop` (outlineColor, borderTopColor) that colour of it instead, against what is behind
 # the element. A colour that is not opaque, or an outline or border not drawn, scores 0.

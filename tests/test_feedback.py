@@ -8,7 +8,7 @@ from contextlib import closing
 
 import pytest
 
-from faq_search.feedback import Counts, FeedbackStore
+from faq_search.feedback import QUESTION_SEND_SECONDS, Counts, FeedbackStore
 from tests.conftest import assert_error, read_only_directory
 
 
@@ -233,6 +233,30 @@ def test_leave_a_question(client, tmp_path):
     assert_error(client.post("/api/question", json={"query": " "}), 400, "missing_query")
     assert_error(client.post("/api/question", json={"query": "x", "contact": "c" * 101}), 400, "invalid_body")
     assert_error(client.post("/api/question", json={"query": "x", "contact": 5}), 400, "invalid_body")
+
+
+def test_a_question_sent_again_is_stored_once(client, tmp_path):
+    # The search page sends a question again by itself when no answer came back: the server may have
+    # stored it all the same (the answer lost, or late). Its send id, the same each time, keeps one row.
+    body = {"query": "能用美元付款吗", "contact": "a@b.cn", "send_id": "5f0c2a9e41d8b7c3"}
+    for _ in range(3):
+        assert client.post("/api/question", json=body).status_code == 201
+    assert client.post("/api/question", json={**body, "send_id": "another"}).status_code == 201
+    assert client.post("/api/question", json={"query": "能用美元付款吗"}).status_code == 201  # no id: each kept
+    store = FeedbackStore(tmp_path / "data" / "feedback.sqlite3")
+    assert [q["query"] for q in store.questions()] == ["能用美元付款吗"] * 3
+    assert_error(client.post("/api/question", json={**body, "send_id": "x" * 65}), 400, "invalid_body")
+
+
+def test_a_send_id_is_remembered_for_a_while(tmp_path):
+    now = [1700000000.0]
+    store = FeedbackStore(tmp_path / "feedback.sqlite3", clock=lambda: now[0])
+    first = store.add_question("怎么开发票", send_id="a")
+    now[0] += QUESTION_SEND_SECONDS - 1
+    assert store.add_question("怎么开发票", send_id="a") == first
+    now[0] += 2  # forgotten since: a question again
+    assert store.add_question("怎么开发票", send_id="a") != first
+    assert len(store.questions()) == 2
 
 
 def test_unwritable_store_is_a_503(app_factory, tiny_index, tmp_path):

@@ -29,6 +29,7 @@ bp = Blueprint("api", __name__)
 log = logging.getLogger(__name__)
 
 MAX_CONTACT_CHARS = 100
+MAX_SEND_ID_CHARS = 64
 MAX_OFFSET = 999_999_999  # the most _int_arg reads (9 digits); past the total is an empty page
 
 
@@ -348,7 +349,9 @@ def feedback_schema() -> dict[str, Field]:
 def question_schema() -> dict[str, Field]:
     limit = current_app.config["FAQ"].FAQ_MAX_QUERY_CHARS
     return {"query": Field(str, max_length=limit, strip=True),
-            "contact": Field(str, required=False, default="", max_length=MAX_CONTACT_CHARS, strip=True)}
+            "contact": Field(str, required=False, default="", max_length=MAX_CONTACT_CHARS, strip=True),
+            # The search page's id for this question, the same when it sends it again: stored once.
+            "send_id": Field(str, required=False, default="", max_length=MAX_SEND_ID_CHARS, strip=True)}
 
 
 def _stored(write):
@@ -398,7 +401,8 @@ def feedback_stats():
 
 @bp.post("/api/question")
 def leave_question():
-    """Body {query, contact?}: a question the knowledge base did not answer; 201."""
+    """Body {query, contact?, send_id?}: a question the knowledge base did not answer; 201, the same
+    send_id again (within feedback.QUESTION_SEND_SECONDS) too, stored once."""
     record_question(json_body(question_schema()))
     return {"status": "received"}, 201
 
@@ -406,14 +410,14 @@ def leave_question():
 def record_question(body: dict) -> None:
     """Store the question ``body`` (question_schema's fields, checked) for the editors. Raises ApiError: 400
     ``missing_query`` (blank, or no word in it), 503. The JSON endpoint and the page's form both use it."""
-    query, contact = body["query"], body["contact"]
+    query, contact, send_id = body["query"], body["contact"], body["send_id"]
     if not visible(query):
         raise ApiError(400, "missing_query", "'query' must not be blank")
     # The editors read these: ？？？ or 😀 alone asks nothing they could answer or write an article for.
     if not any(unicodedata.category(c)[0] in "LN" for c in query):
         raise ApiError(400, "missing_query", "'query' holds no word (punctuation and emoji alone ask nothing)")
     # The contact is given on purpose so we can answer; the question itself is redacted.
-    _stored(lambda: feedback_store().add_question(redact(query), contact))
+    _stored(lambda: feedback_store().add_question(redact(query), contact, send_id))
 
 
 DAMAGE_CHECK_SECONDS = 1.0  # a probe a second at most stats the files: /healthz stays the trivial endpoint

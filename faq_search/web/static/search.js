@@ -494,13 +494,13 @@
   const unsent = new Map();
   const VOTE_RETRY_S = [2, 5, 10, 30];
 
-  function unsentMessage() {
-    return navigator.onLine ? "反馈还没有发出：暂时连不上服务器，会自动重新发送。" : "反馈还没有发出：本机网络已断开，恢复联网后会自动发送。";
+  // `what` (反馈, 问题) not received yet, and that it is on its way.
+  function unsentMessage(what) {
+    return what + (navigator.onLine ? "还没有发出：暂时连不上服务器，会自动重新发送。" : "还没有发出：本机网络已断开，恢复联网后会自动发送。");
   }
 
-  // Sends unsent.get(id)'s vote again `retry` times in a row (0: the first), after its wait.
-  function resend(id, retry) {
-    const again = () => sendVote(id, retry);
+  // Calls `again` (a send repeated `retry` times in a row, 1: the first time again) after its wait, or once online.
+  function resend(again, retry) {
     if (navigator.onLine) setTimeout(again, VOTE_RETRY_S[Math.min(retry - 1, VOTE_RETRY_S.length - 1)] * 1000);
     else window.addEventListener("online", again, { once: true });
   }
@@ -512,7 +512,7 @@
     } catch (e) {
       if (e.status === 0) {
         vote.view.unsent();
-        resend(id, retry + 1);
+        resend(() => sendVote(id, retry + 1), retry + 1);
       } else {
         unsent.delete(id);
         vote.view.failed(e);
@@ -551,7 +551,7 @@
     const view = {
       // Said once however many times it is sent again (an alert is not repeated), anew if offline turns online.
       unsent() {
-        const text = unsentMessage();
+        const text = unsentMessage("反馈");
         if (said !== text) tell(true, text);
         said = text;
       },
@@ -590,7 +590,7 @@
       // A vote still on its way (given in an answer shown before): this box says it now.
       press(pending.body.helpful);
       pending.view = view;
-      said = unsentMessage();
+      said = unsentMessage("反馈");
       say(result, true, said);
       return box;
     }
@@ -613,6 +613,8 @@
   }
 
   function resetAskForm(q) {
+    // A question on its way stays in the form, saying so, until the server has it.
+    if (askForm.classList.contains("ask-unsent")) return;
     if (askForm.classList.contains("ask-sent") && askForm.dataset.query === q) return;
     askForm.classList.remove("ask-sent");
     askForm.elements.query.value = q;
@@ -665,7 +667,7 @@
     return say(askForm.querySelector(".ask-result"), failed, text);
   }
 
-  askForm.addEventListener("submit", async (event) => {
+  askForm.addEventListener("submit", (event) => {
     event.preventDefault();
     const button = askForm.querySelector("button[type=submit]");
     for (const field of askFields) markField(field, askProblem(field));
@@ -676,22 +678,53 @@
       return;
     }
     for (const el of askForm.elements) el.disabled = true;
+    const body = { query: askFields[0].value.trim(), contact: askFields[1].value.trim(), send_id: sendId() };
+    sendQuestion({ body: body, searched: input.value.trim(), said: "" }, 0);
+  });
+
+  // An id for one question, the same each time it is sent again: the server stores it once. Not
+  // crypto.randomUUID, which a page served over plain HTTP (not localhost) lacks.
+  function sendId() {
+    return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  /* Sends `question` ({body, searched: the search it was left for, said: its unsent message as said}), the
+     `retry`th time in a row (0: the first). Not received (the server down, restarting, offline, or no answer
+     in time), it stays in the form, disabled, and is sent again by itself as a vote is (after VOTE_RETRY_S;
+     offline once back online), said once; sending it twice is safe, its send_id is stored once. */
+  async function sendQuestion(question, retry) {
+    const button = askForm.querySelector("button[type=submit]");
     try {
-      await postJSON("/api/question", { query: askFields[0].value.trim(), contact: askFields[1].value.trim() });
-      askForm.classList.add("ask-sent");
-      askForm.dataset.query = input.value.trim();
-      const out = askResult("已收到，谢谢！我们会尽快补充这个问题的答案。", false);
-      if (document.activeElement === document.body) out.focus(); // the disabled button dropped it
+      await postJSON("/api/question", question.body);
     } catch (e) {
+      if (e.status === 0) {
+        askForm.classList.add("ask-unsent");
+        const text = unsentMessage("问题");
+        if (question.said !== text) {
+          const out = askResult(text, true);
+          if (document.activeElement === document.body) out.focus(); // the disabled button dropped it
+        }
+        question.said = text;
+        resend(() => sendQuestion(question, retry + 1), retry + 1);
+        return;
+      }
+      askForm.classList.remove("ask-unsent");
       for (const el of askForm.elements) el.disabled = false;
       const field = e.status === 400 ? refusedField(e) : null;
       if (field) field.focus();
       else {
-        askResult(e.status === 400 ? "提交的内容有误，请检查后再试。" : e.status === 0 ? errorMessage(e) : "提交失败，请稍后再试。", true);
+        askResult(e.status === 400 ? "提交的内容有误，请检查后再试。" : "提交失败，请稍后再试。", true);
         if (document.activeElement === document.body) button.focus();
       }
+      return;
     }
-  });
+    askForm.classList.remove("ask-unsent");
+    askForm.classList.add("ask-sent");
+    askForm.dataset.query = question.searched;
+    const out = askResult("已收到，谢谢！我们会尽快补充这个问题的答案。", false);
+    if (document.activeElement === document.body) out.focus(); // the disabled button dropped it
+  }
+
   // A field marked invalid is checked again as it is edited: the mark goes once it is right.
   askForm.addEventListener("input", (event) => {
     if (event.target.hasAttribute("aria-invalid")) markField(event.target, askProblem(event.target));
