@@ -1138,7 +1138,7 @@ def _load_markdown(root: Path, problems: list[Problem], broken: list[tuple[str, 
     categories: dict[str, str] = {}
     cat_file = root / "categories.yml"
     extra, cat_problems = [], []
-    if cat_file.exists():
+    if _there(cat_file):
         extra.append(cat_file)
         try:
             text = cat_file.read_text("utf-8")
@@ -1575,7 +1575,7 @@ def corpus_warnings(path: str | Path) -> list[str]:
     """What a build should say about a corpus directory it builds all the same: without
     categories.yml, users see category ids (transfer) where names (转账) belong."""
     path = Path(path)
-    if path.is_dir() and (path / "articles").is_dir() and not (path / "categories.yml").exists():
+    if path.is_dir() and (path / "articles").is_dir() and not _there(path / "categories.yml"):
         return [f"no categories file {path / 'categories.yml'}: category names are their ids"]
     return []
 

@@ -74,7 +74,7 @@ def test_an_unreadable_article_path_is_reported_as_path_line_message(make_corpus
     assert any(p.endswith("password/gone.md:1: cannot read the file: No such file or directory") for p in problems), problems
 
 
-@pytest.mark.parametrize("name", ["popular.yml", "scope.yml"])
+@pytest.mark.parametrize("name", ["popular.yml", "scope.yml", "categories.yml"])
 def test_a_dangling_link_in_place_of_a_corpus_file_is_reported_as_an_article_s_is(make_corpus, name):
     # It was taken for no file: the build went on without the curated list or the product names.
     root = make_corpus()
