@@ -498,13 +498,20 @@ def test_chip_links_carry_the_current_query(page):
     assert page.get_attribute('.chip[data-category=""]', "href") == "/?" + urllib.parse.urlencode({"q": "提现要几天"})
 
 
-def test_a_question_over_the_limit_is_not_cut_silently(page):
-    page.open("/")
+def _paste_past_the_limit(page, path: str, box: str, text: str, hint: str) -> int:
+    """Open ``path``, paste ``text`` repeated as many times as the server's limit (in characters) into
+    ``box``, see it kept up to the limit and element ``hint`` say so; the limit."""
+    page.open(path)
     limit = int(page.get_attribute("#main", "data-max-chars"))
-    page.focus("#q")
-    page.keyboard.insert_text("提现" * limit)  # as a paste does
-    assert len(page.input_value("#q")) == limit
-    page.wait_for_function("() => document.getElementById('length-hint').textContent.includes('上限')")
+    page.focus(box)
+    page.keyboard.insert_text(text * limit)  # as a paste does
+    assert page.input_value(box) == (text * limit)[:limit]
+    page.wait_for_function("id => document.getElementById(id).textContent.includes('上限')", arg=hint)
+    return limit
+
+
+def test_a_question_over_the_limit_is_not_cut_silently(page):
+    limit = _paste_past_the_limit(page, "/", "#q", "提现", "length-hint")
     assert page.is_visible("#length-hint") and str(limit) in page.inner_text("#length-hint")
     page.keyboard.press("Backspace")
     page.wait_for_function("() => document.getElementById('length-hint').textContent === ''")
@@ -2665,7 +2672,6 @@ def test_a_vote_without_javascript_returns_to_the_answer_voted_on(browser, site)
         voted = p.locator(f'#hits > li[data-id="{article}"]')
         sync_api.expect(voted.locator("details")).to_have_attribute("open", "")
         sync_api.expect(voted.locator("summary")).to_be_in_viewport()
-        p.screenshot(path="/tmp/s26/hY_vote_back.png")
     finally:
         context.close()
 
@@ -2673,12 +2679,7 @@ def test_a_vote_without_javascript_returns_to_the_answer_voted_on(browser, site)
 def test_the_box_and_the_question_form_take_the_servers_count_of_emoji(page):
     # maxlength counted UTF-16 units: 200 emoji pasted into the box (or the question form) kept 100 of them,
     # though the server, counting characters, takes 200.
-    page.open("/")
-    limit = int(page.get_attribute("#main", "data-max-chars"))
-    page.focus("#q")
-    page.keyboard.insert_text("😀" * limit)  # as a paste does
-    assert len(page.input_value("#q")) == limit
-    page.wait_for_function("() => document.getElementById('length-hint').textContent.includes('上限')")
+    limit = _paste_past_the_limit(page, "/", "#q", "😀", "length-hint")
     # Past the limit in characters, what was put in is cut there (as maxlength did), where it was put.
     page.keyboard.press("Home")
     page.keyboard.insert_text("𠮷𠮷")
@@ -2695,18 +2696,12 @@ def test_the_box_and_the_question_form_take_the_servers_count_of_emoji(page):
     question.focus()
     page.keyboard.insert_text("𠮷" * (limit + 5))
     assert question.input_value() == "𠮷" * limit
-    page.screenshot(path="/tmp/s26/hY_emoji.png")
 
 
 def test_the_consoles_box_takes_the_servers_count_of_emoji(page):
     # maxlength counted UTF-16 units: 200 emoji pasted into the console's box kept 100 of them, though the
     # server, counting characters, takes 200.
-    page.open("/agent")
-    limit = int(page.get_attribute("#main", "data-max-chars"))
-    page.focus("#aq")
-    page.keyboard.insert_text("😀" * limit)  # as a paste does
-    assert page.input_value("#aq") == "😀" * limit
-    page.wait_for_function("() => document.getElementById('agent-toast').textContent.includes('上限')")
+    limit = _paste_past_the_limit(page, "/agent", "#aq", "😀", "agent-toast")
     # Past the limit in characters, what was put in is cut there, where it was put.
     page.keyboard.press("End")
     page.keyboard.press("Backspace")
